@@ -1,0 +1,410 @@
+//! The one error type of the crate and its parts.
+//!
+//! Every fallible call returns [`Result<T>`](crate::Result). The [`Error`]
+//! variants say *what kind* of failure happened so that callers can branch on
+//! it; [`ApiError`] carries what the service itself said (status, messages,
+//! per-field errors, request or support id, rate-limit headers).
+//!
+//! No variant ever holds a token value or the text of a successful response
+//! body: a [`Error::Decode`] names the JSON path where decoding stopped and
+//! what was expected, with any quoted value from the body replaced by `"…"`.
+//!
+//! ```
+//! use api_tokens::Error;
+//!
+//! fn advise(err: &Error) -> &'static str {
+//!     match err {
+//!         Error::Unauthorized(_) => "check the token",
+//!         Error::RateLimited { .. } => "slow down",
+//!         Error::Invalid { .. } => "fix the arguments",
+//!         e if e.is_retryable() => "try again later",
+//!         _ => "give up",
+//!     }
+//! }
+//! # let _ = advise;
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+/// `Result` with the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Which service an error or a response came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Service {
+    /// Unit's Org API tokens (JSON:API dialect).
+    Unit,
+    /// Mailtrap's account API tokens (flat JSON dialect).
+    Mailtrap,
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Service::Unit => "Unit",
+            Service::Mailtrap => "Mailtrap",
+        })
+    }
+}
+
+/// Every way a call can fail.
+///
+/// Status-specific variants (`Unauthorized`, `Forbidden`, `NotFound`,
+/// `RateLimited`) carry the same [`ApiError`] as the catch-all [`Error::Api`],
+/// so the service's messages are never lost.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The service answered with an error status not covered by a more
+    /// specific variant (400, 409, 422, 5xx, …).
+    #[error("{0}")]
+    Api(Box<ApiError>),
+
+    /// 401: the token is missing, wrong, expired or revoked.
+    #[error("unauthorized: {0}")]
+    Unauthorized(Box<ApiError>),
+
+    /// 403: the token is valid but may not do this.
+    #[error("forbidden: {0}")]
+    Forbidden(Box<ApiError>),
+
+    /// 404: no such resource (user, account or token).
+    #[error("not found: {0}")]
+    NotFound(Box<ApiError>),
+
+    /// 429: too many requests. `retry_after` is what the service asked for,
+    /// when it said.
+    #[error("rate limited{}: {error}", RetryAfterSuffix(*.retry_after))]
+    RateLimited {
+        /// How long the service asked the caller to wait, if it said.
+        retry_after: Option<Duration>,
+        /// What the service said.
+        error: Box<ApiError>,
+    },
+
+    /// An argument was refused before any request was sent.
+    #[error("invalid {field}: {reason}")]
+    Invalid {
+        /// The argument or setting at fault (`description`, `base_url`, …).
+        field: &'static str,
+        /// What is wrong with it, and what would be accepted.
+        reason: String,
+    },
+
+    /// The request timed out (connect or whole-request timeout) on its last
+    /// attempt.
+    #[error("request timed out after {attempts} attempt(s)")]
+    Timeout {
+        /// How many attempts were made in all.
+        attempts: u32,
+    },
+
+    /// The connection failed or broke (DNS, refused, reset, TLS, …).
+    #[error("transport error after {attempts} attempt(s): {source}")]
+    Transport {
+        /// How many attempts were made in all.
+        attempts: u32,
+        /// The underlying HTTP client error (it names the URL, never a header).
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// The service answered with a redirect. Redirects are never followed, so
+    /// credentials never reach another host.
+    #[error("unexpected redirect {status} to {}", .location.as_deref().unwrap_or("(no location)"))]
+    Redirect {
+        /// The 3xx status.
+        status: u16,
+        /// The `Location` header, if any.
+        location: Option<String>,
+    },
+
+    /// A response could not be decoded into the expected shape.
+    #[error("could not decode {service} response (status {status}) at `{at}`: {reason}")]
+    Decode {
+        /// Which service answered.
+        service: Service,
+        /// The HTTP status of the response.
+        status: u16,
+        /// The JSON path where decoding stopped (`.` for the root).
+        at: String,
+        /// What was wrong there, without any value from the body.
+        reason: String,
+    },
+}
+
+struct RetryAfterSuffix(Option<Duration>);
+
+impl fmt::Display for RetryAfterSuffix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(d) => write!(f, " (retry after {:.3}s)", d.as_secs_f64()),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Error {
+    /// Whether the same call may succeed if made again later: timeouts,
+    /// transport failures, 408, 429 and 5xx answers.
+    ///
+    /// This says nothing about whether repeating is *safe*: the crate itself
+    /// never repeats a create or a reset whose answer was lost.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Timeout { .. } | Error::Transport { .. } | Error::RateLimited { .. } => true,
+            Error::Api(e) => matches!(e.status, 408 | 500..=599),
+            _ => false,
+        }
+    }
+
+    /// The HTTP status of the answer that caused this error, if there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Redirect { status, .. } | Error::Decode { status, .. } => Some(*status),
+            _ => self.api_error().map(|e| e.status),
+        }
+    }
+
+    /// What the service said, for errors that come from an error answer.
+    pub fn api_error(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(e) | Error::Unauthorized(e) | Error::Forbidden(e) | Error::NotFound(e) => {
+                Some(e)
+            }
+            Error::RateLimited { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The service's own messages, empty when it gave none.
+    pub fn messages(&self) -> &[String] {
+        self.api_error().map_or(&[], |e| &e.messages)
+    }
+
+    /// The request id (or Unit's support id) of the failed answer, if given.
+    pub fn request_id(&self) -> Option<&str> {
+        self.api_error().and_then(|e| e.request_id.as_deref())
+    }
+
+    /// The rate-limit headers of the failed answer, if given.
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        self.api_error().and_then(|e| e.rate_limit)
+    }
+
+    /// Sorts an error answer into its variant by status.
+    pub(crate) fn from_api(error: ApiError, retry_after: Option<Duration>) -> Error {
+        let error = Box::new(error);
+        match error.status {
+            401 => Error::Unauthorized(error),
+            403 => Error::Forbidden(error),
+            404 => Error::NotFound(error),
+            429 => Error::RateLimited { retry_after, error },
+            _ => Error::Api(error),
+        }
+    }
+
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
+        Error::Invalid {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    /// A decode error from `serde_path_to_error`, with any value from the
+    /// body removed from the message.
+    pub(crate) fn decode(
+        service: Service,
+        status: u16,
+        err: serde_path_to_error::Error<serde_json::Error>,
+    ) -> Error {
+        let at = err.path().to_string();
+        let inner = err.inner();
+        let reason = describe_json_error(inner);
+        Error::Decode {
+            service,
+            status,
+            at,
+            reason,
+        }
+    }
+}
+
+/// A serde_json error message without the values it may quote from the body.
+fn describe_json_error(err: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let text = err.to_string();
+    let cleaned = redact_quoted(&text);
+    match err.classify() {
+        Category::Eof => format!(
+            "the body ended early (truncated) at line {} column {}",
+            err.line(),
+            err.column()
+        ),
+        Category::Syntax => format!("{cleaned} (not valid JSON)"),
+        Category::Data | Category::Io => cleaned,
+    }
+}
+
+/// Replaces the content of every `"…"` quoted run with `…`.
+fn redact_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut inside = false;
+    for c in text.chars() {
+        if c == '"' {
+            if inside {
+                out.push('…');
+            }
+            out.push(c);
+            inside = !inside;
+        } else if !inside {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// What a service said in an error answer, decoded from its own error shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// Which service answered.
+    pub service: Service,
+    /// The HTTP status.
+    pub status: u16,
+    /// Every human-readable message the service gave, in order (JSON:API
+    /// `title`/`detail`, Mailtrap `error`/`errors`, field errors as
+    /// `field: message`). For a non-JSON body (a gateway's HTML page) a short
+    /// description of it.
+    pub messages: Vec<String>,
+    /// Validation errors per field (`base` for record-level ones), when the
+    /// service gave them per field.
+    pub field_errors: BTreeMap<String, Vec<String>>,
+    /// The JSON:API error objects, for Unit answers.
+    pub errors: Vec<JsonApiError>,
+    /// A request id from the response headers, or Unit's `meta.supportId`.
+    pub request_id: Option<String>,
+    /// Rate-limit headers of the answer, when present.
+    pub rate_limit: Option<RateLimit>,
+}
+
+impl ApiError {
+    /// An error answer with only a status; the dialects fill in the rest.
+    pub fn new(service: Service, status: u16) -> Self {
+        ApiError {
+            service,
+            status,
+            messages: Vec::new(),
+            field_errors: BTreeMap::new(),
+            errors: Vec::new(),
+            request_id: None,
+            rate_limit: None,
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} answered {}", self.service, self.status)?;
+        if let Some(reason) = reqwest::StatusCode::from_u16(self.status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+        {
+            write!(f, " {reason}")?;
+        }
+        let mut sep = ": ";
+        for m in &self.messages {
+            write!(f, "{sep}{m}")?;
+            sep = "; ";
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " (request id {id})")?;
+        }
+        Ok(())
+    }
+}
+
+/// One error object of a JSON:API error document (Unit).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JsonApiError {
+    /// The HTTP status as a string, as JSON:API writes it.
+    pub status: Option<String>,
+    /// A short summary.
+    pub title: Option<String>,
+    /// A machine-readable code (`invalid_value`, `not_found`, …).
+    pub code: Option<String>,
+    /// A human-readable explanation.
+    pub detail: Option<String>,
+    /// Unit's extra explanation, when given.
+    pub details: Option<String>,
+    /// The JSON pointer of the request field at fault (`source.pointer`).
+    pub source_pointer: Option<String>,
+    /// Unit's support id (`meta.supportId`).
+    pub support_id: Option<String>,
+    /// Every other key of the object, kept as given.
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// The rate-limit state a service reported in `X-Ratelimit-Limit` and
+/// `X-Ratelimit-Remaining`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct RateLimit {
+    /// Requests allowed in the current window.
+    pub limit: Option<u64>,
+    /// Requests left in the current window.
+    pub remaining: Option<u64>,
+}
+
+impl RateLimit {
+    /// A rate-limit reading.
+    pub fn new(limit: Option<u64>, remaining: Option<u64>) -> Self {
+        RateLimit { limit, remaining }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_values_are_removed() {
+        assert_eq!(
+            redact_quoted(r#"invalid type: string "s3cr3t", expected u64"#),
+            r#"invalid type: string "…", expected u64"#
+        );
+    }
+
+    #[test]
+    fn decode_error_never_quotes_the_body() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct T {
+            id: u64,
+        }
+        let body = br#"{"id":"sk_live_very_secret"}"#;
+        let de = &mut serde_json::Deserializer::from_slice(body);
+        let err = serde_path_to_error::deserialize::<_, T>(de).unwrap_err();
+        let err = Error::decode(Service::Mailtrap, 200, err);
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains("very_secret"), "{text}");
+        assert!(text.contains("id"), "{text}");
+    }
+
+    #[test]
+    fn status_sorts_into_variants() {
+        let e = |s| Error::from_api(ApiError::new(Service::Unit, s), None);
+        assert!(matches!(e(401), Error::Unauthorized(_)));
+        assert!(matches!(e(403), Error::Forbidden(_)));
+        assert!(matches!(e(404), Error::NotFound(_)));
+        assert!(matches!(e(429), Error::RateLimited { .. }));
+        assert!(matches!(e(422), Error::Api(_)));
+        assert!(e(503).is_retryable());
+        assert!(!e(422).is_retryable());
+        assert_eq!(e(404).status(), Some(404));
+    }
+}

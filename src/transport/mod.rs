@@ -1,0 +1,445 @@
+//! The one HTTP transport both dialects share: base URL, `reqwest::Client`,
+//! auth, send with retry, and the raw answer. It knows nothing of either
+//! dialect's bodies.
+
+pub(crate) mod auth;
+pub(crate) mod retry;
+pub(crate) mod settings;
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use reqwest::Method;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, RETRY_AFTER};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::error::{Error, RateLimit, Result, Service};
+pub(crate) use auth::Auth;
+pub use auth::AuthScheme;
+pub use retry::RetryPolicy;
+use retry::{Outcome, may_repeat, parse_retry_after};
+pub(crate) use settings::Settings;
+
+/// Counters a client keeps of its own traffic, for callers and tests that
+/// want to see retries happen.
+///
+/// ```
+/// # async fn f(client: api_tokens::unit::Client) {
+/// let before = client.stats();
+/// // … calls …
+/// let after = client.stats();
+/// println!("{} retries", after.retries - before.retries);
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// HTTP requests sent (every attempt counts).
+    pub requests: u64,
+    /// Attempts that were repeats of a failed attempt.
+    pub retries: u64,
+}
+
+/// A request body with its content type.
+#[derive(Debug, Clone)]
+pub(crate) struct Body {
+    pub content_type: &'static str,
+    pub bytes: Bytes,
+}
+
+/// One call as a dialect describes it.
+#[derive(Debug)]
+pub(crate) struct Call<'a> {
+    pub method: Method,
+    /// Path segments below the base URL, each percent-encoded on its own.
+    pub segments: &'a [&'a str],
+    pub body: Option<Body>,
+    pub accept: &'static str,
+}
+
+/// A raw answer: the status, headers and body bytes, for the dialect to
+/// decode. Redirects never get here.
+#[derive(Debug)]
+pub(crate) struct Response {
+    pub service: Service,
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Response {
+    /// Decodes the body, naming the JSON path where it stopped on failure.
+    pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        let de = &mut serde_json::Deserializer::from_slice(&self.body);
+        serde_path_to_error::deserialize(de)
+            .map_err(|e| Error::decode(self.service, self.status, e))
+    }
+
+    pub(crate) fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// `Retry-After` in either form.
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
+        header_retry_after(&self.headers)
+    }
+
+    /// `X-Ratelimit-Limit` / `X-Ratelimit-Remaining`, when either is present.
+    pub(crate) fn rate_limit(&self) -> Option<RateLimit> {
+        header_rate_limit(&self.headers)
+    }
+
+    /// A request id from the usual headers.
+    pub(crate) fn request_id(&self) -> Option<String> {
+        [
+            "x-request-id",
+            "request-id",
+            "x-amzn-requestid",
+            "x-correlation-id",
+        ]
+        .iter()
+        .find_map(|h| self.headers.get(*h))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+    }
+
+    /// A short, printable description of a non-JSON error body (a gateway's
+    /// HTML page): its `<title>` or first words, at most 200 characters.
+    /// Only ever called for error answers.
+    pub(crate) fn error_body_summary(&self) -> Option<String> {
+        let text = String::from_utf8_lossy(&self.body);
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let lower = text.to_ascii_lowercase();
+        let picked = match (lower.find("<title>"), lower.find("</title>")) {
+            (Some(a), Some(b)) if b > a + 7 => &text[a + 7..b],
+            _ => text,
+        };
+        let mut out: String = picked
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect();
+        if out.is_empty() {
+            return None;
+        }
+        if picked.chars().count() > 200 {
+            out.push('…');
+        }
+        Some(out)
+    }
+}
+
+fn header_retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, SystemTime::now()))
+}
+
+fn header_rate_limit(headers: &HeaderMap) -> Option<RateLimit> {
+    let read = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    let limit = read("x-ratelimit-limit");
+    let remaining = read("x-ratelimit-remaining");
+    (limit.is_some() || remaining.is_some()).then(|| RateLimit::new(limit, remaining))
+}
+
+/// The shared transport. Cheap to clone: clones share the connection pool
+/// and the counters.
+#[derive(Clone, Debug)]
+pub(crate) struct Transport {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    service: Service,
+    base: Url,
+    http: reqwest::Client,
+    auth: Auth,
+    retry: RetryPolicy,
+    timeout: Option<Duration>,
+    user_agent: HeaderValue,
+    extra_headers: HeaderMap,
+    requests: AtomicU64,
+    retries: AtomicU64,
+    last_rate_limit: Mutex<Option<RateLimit>>,
+}
+
+/// Checks a base URL: parsed, `https` unless the host is a loopback
+/// address, no credentials, query or fragment; the path is kept as a prefix.
+pub(crate) fn parse_base_url(raw: &str) -> Result<Url> {
+    let mut url = Url::parse(raw.trim())
+        .map_err(|e| Error::invalid("base_url", format!("`{raw}` is not an absolute URL: {e}")))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| Error::invalid("base_url", format!("`{raw}` has no host")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(host) => {}
+        "http" => {
+            return Err(Error::invalid(
+                "base_url",
+                format!(
+                    "plain http is allowed only to a loopback address (127.0.0.0/8, ::1, localhost); use https for `{host}`"
+                ),
+            ));
+        }
+        other => {
+            return Err(Error::invalid(
+                "base_url",
+                format!("scheme `{other}` is not supported; use https"),
+            ));
+        }
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid(
+            "base_url",
+            "credentials in the URL are refused; give the token to the builder",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::invalid(
+            "base_url",
+            "a query or fragment has no place in a base URL",
+        ));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => bare.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+impl Transport {
+    /// The base URL, with a trailing slash.
+    pub(crate) fn base_url(&self) -> &Url {
+        &self.inner.base
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        Stats {
+            requests: self.inner.requests.load(Ordering::Relaxed),
+            retries: self.inner.retries.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn last_rate_limit(&self) -> Option<RateLimit> {
+        self.inner.last_rate_limit.lock().ok().and_then(|g| *g)
+    }
+
+    fn url_for(&self, segments: &[&str]) -> Url {
+        let mut url = self.inner.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    /// Sends a call, repeating it as the retry policy and the method allow.
+    /// Any answer that is not a redirect is returned, error statuses
+    /// included, for the dialect to decode.
+    pub(crate) async fn send(&self, call: Call<'_>) -> Result<Response> {
+        let inner = &*self.inner;
+        let url = self.url_for(call.segments);
+        let idempotent = call.method.is_idempotent();
+        let policy = &inner.retry;
+        let started = tokio::time::Instant::now();
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            inner.requests.fetch_add(1, Ordering::Relaxed);
+            let (auth_name, auth_value) = inner.auth.header();
+            let mut request = inner
+                .http
+                .request(call.method.clone(), url.clone())
+                .headers(inner.extra_headers.clone())
+                .header(reqwest::header::USER_AGENT, inner.user_agent.clone())
+                .header(ACCEPT, call.accept)
+                .header(auth_name, auth_value);
+            if let Some(body) = &call.body {
+                request = request
+                    .header(CONTENT_TYPE, body.content_type)
+                    .body(body.bytes.clone());
+            }
+            if let Some(timeout) = inner.timeout {
+                request = request.timeout(timeout);
+            }
+
+            let (outcome, retry_after, result) = match request.send().await {
+                Ok(answer) => {
+                    let status = answer.status().as_u16();
+                    if !same_origin(answer.url(), &inner.base) || answer.status().is_redirection() {
+                        let location = answer
+                            .headers()
+                            .get(LOCATION)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned)
+                            .or_else(|| Some(answer.url().to_string()));
+                        return Err(Error::Redirect { status, location });
+                    }
+                    let headers = answer.headers().clone();
+                    if let Some(rl) = header_rate_limit(&headers) {
+                        if let Ok(mut slot) = inner.last_rate_limit.lock() {
+                            *slot = Some(rl);
+                        }
+                    }
+                    match answer.bytes().await {
+                        Ok(body) => (
+                            Outcome::Status(status),
+                            header_retry_after(&headers),
+                            Ok(Response {
+                                service: inner.service,
+                                status,
+                                headers,
+                                body,
+                            }),
+                        ),
+                        Err(e) => (Outcome::Broken, None, Err(e)),
+                    }
+                }
+                Err(e) => (classify(&e), None, Err(e)),
+            };
+
+            let repeat = attempt < policy.attempts() && may_repeat(idempotent, outcome);
+            let wait = if repeat {
+                match retry_after {
+                    Some(asked) if asked > policy.retry_after_limit() => None,
+                    Some(asked) => Some(asked),
+                    None => Some(policy.backoff(attempt - 1)),
+                }
+            } else {
+                None
+            };
+            let wait = wait.filter(|w| started.elapsed() + *w <= policy.elapsed_limit());
+
+            match wait {
+                Some(delay) => {
+                    inner.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(
+                        target: "api_tokens::retry",
+                        service = %inner.service,
+                        method = %call.method,
+                        path = url.path(),
+                        attempt,
+                        reason = %describe(outcome),
+                        delay_ms = delay.as_millis() as u64,
+                        "retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+                None => {
+                    return result.map_err(|source| {
+                        if outcome == Outcome::TimedOut {
+                            Error::Timeout { attempts: attempt }
+                        } else {
+                            Error::Transport {
+                                attempts: attempt,
+                                source,
+                            }
+                        }
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn classify(err: &reqwest::Error) -> Outcome {
+    if err.is_connect() {
+        Outcome::ConnectFailed
+    } else if err.is_timeout() {
+        Outcome::TimedOut
+    } else {
+        Outcome::Broken
+    }
+}
+
+fn describe(outcome: Outcome) -> String {
+    match outcome {
+        Outcome::Status(s) => format!("status {s}"),
+        Outcome::ConnectFailed => "connection failed".to_owned(),
+        Outcome::TimedOut => "timed out".to_owned(),
+        Outcome::Broken => "connection broken".to_owned(),
+    }
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls() {
+        let u = parse_base_url("http://127.0.0.1:9000/prefix").unwrap();
+        assert_eq!(u.as_str(), "http://127.0.0.1:9000/prefix/");
+        assert!(parse_base_url("http://localhost:1").is_ok());
+        assert!(parse_base_url("http://[::1]:1/").is_ok());
+        assert!(parse_base_url("http://127.8.9.10/").is_ok());
+        assert!(parse_base_url("https://api.s.unit.sh").is_ok());
+        for bad in [
+            "http://example.com",
+            "http://10.0.0.1",
+            "ftp://127.0.0.1",
+            "https://u:p@example.com",
+            "https://example.com/?a=1",
+            "not a url",
+        ] {
+            assert!(
+                matches!(
+                    parse_base_url(bad),
+                    Err(Error::Invalid {
+                        field: "base_url",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn html_error_bodies_are_summarised() {
+        let r = Response {
+            service: Service::Unit,
+            status: 502,
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(
+                b"<html><head><title>502 Bad Gateway</title></head><body>x</body></html>",
+            ),
+        };
+        assert_eq!(r.error_body_summary().as_deref(), Some("502 Bad Gateway"));
+        let empty = Response {
+            body: Bytes::new(),
+            ..r
+        };
+        assert_eq!(empty.error_body_summary(), None);
+    }
+}
