@@ -795,6 +795,60 @@ impl NewApiToken {
     }
 }
 
+/// `token 19 "CI deploy" (created …, expires …, from 192.168.1.1)`.
+fn describe_token(
+    f: &mut fmt::Formatter<'_>,
+    id: &TokenId,
+    description: Option<&str>,
+    created_at: DateTime<Utc>,
+    expiration: Option<DateTime<Utc>>,
+    source_ips: &[SourceIp],
+) -> fmt::Result {
+    write!(f, "token {id}")?;
+    if let Some(d) = description {
+        write!(f, " {:?}", d)?;
+    }
+    write!(f, " (created {}", format_expiration(created_at))?;
+    match expiration {
+        Some(e) => write!(f, ", expires {}", format_expiration(e))?,
+        None => f.write_str(", never expires")?,
+    }
+    if !source_ips.is_empty() {
+        let ips: Vec<String> = source_ips.iter().map(SourceIp::to_string).collect();
+        write!(f, ", from {}", ips.join(","))?;
+    }
+    f.write_str(")")
+}
+
+impl fmt::Display for ApiToken {
+    /// A one-line summary.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        describe_token(
+            f,
+            &self.id,
+            self.description.as_deref(),
+            self.created_at,
+            self.expiration,
+            &self.source_ips,
+        )
+    }
+}
+
+impl fmt::Display for NewApiToken {
+    /// A one-line summary, without the secret.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        describe_token(
+            f,
+            &self.id,
+            self.description.as_deref(),
+            self.created_at,
+            self.expiration,
+            &self.source_ips,
+        )?;
+        f.write_str(" [secret redacted]")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
