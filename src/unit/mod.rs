@@ -24,10 +24,8 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let server = MockServer::start().await;
-//! # let json = |v: serde_json::Value| {
-//! #     ResponseTemplate::new(200)
-//! #         .insert_header("content-type", "application/vnd.api+json")
-//! #         .set_body_string(v.to_string())
+//! # let json = |status: u16, v: serde_json::Value| {
+//! #     ResponseTemplate::new(status).set_body_raw(v.to_string(), "application/vnd.api+json")
 //! # };
 //! # let attrs = serde_json::json!({
 //! #     "createdAt": "2030-07-01T08:51:09.108Z",
@@ -38,10 +36,10 @@
 //! # let mut with_secret = attrs.clone();
 //! # with_secret["token"] = "v2.public.FAKE-DOC-TOKEN.sig".into();
 //! # Mock::given(method("POST")).and(path("/users/2/api-tokens"))
-//! #     .respond_with(json(serde_json::json!({"data": {"id": "19", "type": "apiToken", "attributes": with_secret}})).set_status_code(201))
+//! #     .respond_with(json(201, serde_json::json!({"data": {"id": "19", "type": "apiToken", "attributes": with_secret}})))
 //! #     .mount(&server).await;
 //! # Mock::given(method("GET")).and(path("/users/2/api-tokens"))
-//! #     .respond_with(json(serde_json::json!({"data": [{"id": "19", "type": "apiToken", "attributes": attrs}]})))
+//! #     .respond_with(json(200, serde_json::json!({"data": [{"id": "19", "type": "apiToken", "attributes": attrs}]})))
 //! #     .mount(&server).await;
 //! # Mock::given(method("DELETE")).and(path("/users/2/api-tokens/19"))
 //! #     .respond_with(ResponseTemplate::new(204))
