@@ -28,3 +28,8 @@ pub mod unit;
 pub use error::{ApiError, Error, JsonApiError, RateLimit, Result, Service};
 pub use secrecy;
 pub use transport::{AuthScheme, RetryPolicy, Stats};
+
+/// The README's examples, compiled as doctests so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
