@@ -258,6 +258,32 @@ impl Transport {
         url
     }
 
+    /// One attempt's request. The headers the crate sets itself (auth,
+    /// `User-Agent`, `Accept`, `Content-Type`) replace any extra header of
+    /// the same name, so each is sent exactly once.
+    fn request(&self, call: &Call<'_>, url: &Url) -> reqwest::RequestBuilder {
+        let inner = &*self.inner;
+        let mut headers = inner.extra_headers.clone();
+        headers.insert(reqwest::header::USER_AGENT, inner.user_agent.clone());
+        headers.insert(ACCEPT, HeaderValue::from_static(call.accept));
+        let (auth_name, auth_value) = inner.auth.header();
+        headers.insert(auth_name, auth_value);
+        if let Some(body) = &call.body {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(body.content_type));
+        }
+        let mut request = inner
+            .http
+            .request(call.method.clone(), url.clone())
+            .headers(headers);
+        if let Some(body) = &call.body {
+            request = request.body(body.bytes.clone());
+        }
+        if let Some(timeout) = inner.timeout {
+            request = request.timeout(timeout);
+        }
+        request
+    }
+
     /// Sends a call, repeating it as the retry policy and the method allow.
     /// Any answer that is not a redirect is returned, error statuses
     /// included, for the dialect to decode.
@@ -271,22 +297,7 @@ impl Transport {
         loop {
             attempt += 1;
             inner.requests.fetch_add(1, Ordering::Relaxed);
-            let (auth_name, auth_value) = inner.auth.header();
-            let mut request = inner
-                .http
-                .request(call.method.clone(), url.clone())
-                .headers(inner.extra_headers.clone())
-                .header(reqwest::header::USER_AGENT, inner.user_agent.clone())
-                .header(ACCEPT, call.accept)
-                .header(auth_name, auth_value);
-            if let Some(body) = &call.body {
-                request = request
-                    .header(CONTENT_TYPE, body.content_type)
-                    .body(body.bytes.clone());
-            }
-            if let Some(timeout) = inner.timeout {
-                request = request.timeout(timeout);
-            }
+            let request = self.request(&call, &url);
 
             let (outcome, retry_after, result) = match request.send().await {
                 Ok(answer) => {
