@@ -289,6 +289,18 @@ impl Transport {
     /// included, for the dialect to decode.
     pub(crate) async fn send(&self, call: Call<'_>) -> Result<Response> {
         let inner = &*self.inner;
+        // `url` drops `.` and `..` segments and an empty one adds a slash:
+        // either would address another resource than the one asked for.
+        if let Some(bad) = call
+            .segments
+            .iter()
+            .find(|s| s.is_empty() || **s == "." || **s == "..")
+        {
+            return Err(Error::invalid(
+                "path segment",
+                format!("`{bad}` cannot be a path segment; an id must not be empty, `.` or `..`"),
+            ));
+        }
         let url = self.url_for(call.segments);
         let idempotent = call.method.is_idempotent();
         let policy = &inner.retry;
