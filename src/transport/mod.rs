@@ -375,7 +375,9 @@ impl Transport {
                 }
                 None => {
                     return result.map_err(|source| {
-                        if outcome == Outcome::TimedOut {
+                        // A connect timeout is classified as a connect
+                        // failure (nothing was sent) but is still a timeout.
+                        if outcome == Outcome::TimedOut || source.is_timeout() {
                             Error::Timeout { attempts: attempt }
                         } else {
                             Error::Transport {
