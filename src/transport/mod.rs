@@ -183,11 +183,13 @@ struct Inner {
 /// Checks a base URL: parsed, `https` unless the host is a loopback
 /// address, no credentials, query or fragment; the path is kept as a prefix.
 pub(crate) fn parse_base_url(raw: &str) -> Result<Url> {
-    let mut url = Url::parse(raw.trim())
-        .map_err(|e| Error::invalid("base_url", format!("`{raw}` is not an absolute URL: {e}")))?;
+    let shown = without_userinfo(raw);
+    let mut url = Url::parse(raw.trim()).map_err(|e| {
+        Error::invalid("base_url", format!("`{shown}` is not an absolute URL: {e}"))
+    })?;
     let host = url
         .host_str()
-        .ok_or_else(|| Error::invalid("base_url", format!("`{raw}` has no host")))?;
+        .ok_or_else(|| Error::invalid("base_url", format!("`{shown}` has no host")))?;
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(host) => {}
@@ -223,6 +225,15 @@ pub(crate) fn parse_base_url(raw: &str) -> Result<Url> {
         url.set_path(&path);
     }
     Ok(url)
+}
+
+/// A URL as it may appear in an error: anything before the last `@`, where
+/// a user name and password would be, is left out.
+fn without_userinfo(raw: &str) -> String {
+    match raw.rfind('@') {
+        Some(at) => format!("…{}", &raw[at..]),
+        None => raw.to_owned(),
+    }
 }
 
 fn is_loopback(host: &str) -> bool {
