@@ -62,13 +62,24 @@ pub(crate) struct Call<'a> {
 }
 
 /// A raw answer: the status, headers and body bytes, for the dialect to
-/// decode. Redirects never get here.
-#[derive(Debug)]
+/// decode. Redirects never get here. `Debug` shows the body's length only:
+/// a body may hold a token.
 pub(crate) struct Response {
     pub service: Service,
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Bytes,
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("service", &self.service)
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
+    }
 }
 
 impl Response {
