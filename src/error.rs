@@ -231,6 +231,16 @@ impl Error {
             reason,
         }
     }
+
+    /// A decode error for text that follows a complete JSON document.
+    pub(crate) fn trailing(service: Service, status: u16, err: &serde_json::Error) -> Error {
+        Error::Decode {
+            service,
+            status,
+            at: ".".to_owned(),
+            reason: describe_json_error(err),
+        }
+    }
 }
 
 /// The JSON path where decoding stopped. Its keys are read from the body: a

@@ -85,9 +85,13 @@ impl std::fmt::Debug for Response {
 impl Response {
     /// Decodes the body, naming the JSON path where it stopped on failure.
     pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        let de = &mut serde_json::Deserializer::from_slice(&self.body);
-        serde_path_to_error::deserialize(de)
-            .map_err(|e| Error::decode(self.service, self.status, e))
+        let mut de = serde_json::Deserializer::from_slice(&self.body);
+        let value = serde_path_to_error::deserialize(&mut de)
+            .map_err(|e| Error::decode(self.service, self.status, e))?;
+        // Text after the document is as malformed as a document cut short.
+        de.end()
+            .map_err(|e| Error::trailing(self.service, self.status, &e))?;
+        Ok(value)
     }
 
     pub(crate) fn is_success(&self) -> bool {
