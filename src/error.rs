@@ -196,6 +196,8 @@ impl Error {
     }
 
     /// Sorts an error answer into its variant by status.
+    // Called by the dialects' error decoding; until they use it, only tests do.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn from_api(error: ApiError, retry_after: Option<Duration>) -> Error {
         let error = Box::new(error);
         match error.status {
