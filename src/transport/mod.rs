@@ -7,6 +7,9 @@
 #![cfg_attr(not(test), allow(dead_code))]
 
 pub(crate) mod auth;
+#[cfg(test)]
+#[path = "tests.rs"]
+mod http_tests;
 pub(crate) mod retry;
 pub(crate) mod settings;
 
