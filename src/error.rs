@@ -196,6 +196,7 @@ impl Error {
     }
 
     /// Sorts an error answer into its variant by status.
+    // Called by the dialects' error decoding; until they use it, only tests do.
     pub(crate) fn from_api(error: ApiError, retry_after: Option<Duration>) -> Error {
         let error = Box::new(error);
         match error.status {
@@ -221,7 +222,7 @@ impl Error {
         status: u16,
         err: serde_path_to_error::Error<serde_json::Error>,
     ) -> Error {
-        let at = err.path().to_string();
+        let at = redacted_path(err.path());
         let inner = err.inner();
         let reason = describe_json_error(inner);
         Error::Decode {
@@ -231,6 +232,58 @@ impl Error {
             reason,
         }
     }
+
+    /// A decode error for text that follows a complete JSON document.
+    pub(crate) fn trailing(service: Service, status: u16, err: &serde_json::Error) -> Error {
+        Error::Decode {
+            service,
+            status,
+            at: ".".to_owned(),
+            reason: describe_json_error(err),
+        }
+    }
+}
+
+/// The JSON path where decoding stopped. Its keys are read from the body: a
+/// key is shown only when it looks like a field name (a letter or `_`, then
+/// letters, digits, `_` or `-`, at most 24 characters in all); any other key
+/// (a broken value under an unknown key, say) is shown as `…`.
+fn redacted_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        let shown = match segment {
+            Segment::Seq { index } => {
+                out.push_str(&format!("[{index}]"));
+                continue;
+            }
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if looks_like_field_name(key) {
+                    key.as_str()
+                } else {
+                    "…"
+                }
+            }
+            Segment::Unknown => "?",
+        };
+        if !out.is_empty() {
+            out.push('.');
+        }
+        out.push_str(shown);
+    }
+    if out.is_empty() {
+        out.push('.');
+    }
+    out
+}
+
+fn looks_like_field_name(key: &str) -> bool {
+    let mut chars = key.chars();
+    key.len() <= 24
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// A serde_json error message without the values it may quote from the body.
@@ -249,19 +302,29 @@ fn describe_json_error(err: &serde_json::Error) -> String {
     }
 }
 
-/// Replaces the content of every `"…"` quoted run with `…`.
+/// Replaces the content of every `"…"` quoted run with `…`, and of the
+/// `` `…` `` run after `unknown variant` / `unknown field`, which quotes the
+/// body too (the expected names that follow are the crate's own).
 fn redact_quoted(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut inside = false;
+    let mut closing: Option<char> = None;
     for c in text.chars() {
-        if c == '"' {
-            if inside {
+        match closing {
+            Some(end) if c == end => {
                 out.push('…');
+                out.push(c);
+                closing = None;
             }
-            out.push(c);
-            inside = !inside;
-        } else if !inside {
-            out.push(c);
+            Some(_) => {}
+            None => {
+                let from_body = c == '"'
+                    || (c == '`'
+                        && (out.ends_with("unknown variant ") || out.ends_with("unknown field ")));
+                if from_body {
+                    closing = Some(c);
+                }
+                out.push(c);
+            }
         }
     }
     out

@@ -2,7 +2,13 @@
 //! auth, send with retry, and the raw answer. It knows nothing of either
 //! dialect's bodies.
 
+// Parts of the transport are reached only from its tests until the dialect
+// modules call into it.
+
 pub(crate) mod auth;
+#[cfg(test)]
+#[path = "tests.rs"]
+mod http_tests;
 pub(crate) mod retry;
 pub(crate) mod settings;
 
@@ -62,13 +68,24 @@ pub(crate) struct Call<'a> {
 }
 
 /// A raw answer: the status, headers and body bytes, for the dialect to
-/// decode. Redirects never get here.
-#[derive(Debug)]
+/// decode. Redirects never get here. `Debug` shows the body's length only:
+/// a body may hold a token.
 pub(crate) struct Response {
     pub service: Service,
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Bytes,
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("service", &self.service)
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
+    }
 }
 
 impl Response {
@@ -78,12 +95,17 @@ impl Response {
     /// with plain `serde_json`, and only a body that fails is decoded a
     /// second time through `serde_path_to_error` to find where it stopped.
     pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        // `from_slice` also refuses text after the document.
         if let Ok(value) = serde_json::from_slice(&self.body) {
             return Ok(value);
         }
-        let de = &mut serde_json::Deserializer::from_slice(&self.body);
-        serde_path_to_error::deserialize(de)
-            .map_err(|e| Error::decode(self.service, self.status, e))
+        let mut de = serde_json::Deserializer::from_slice(&self.body);
+        let value = serde_path_to_error::deserialize(&mut de)
+            .map_err(|e| Error::decode(self.service, self.status, e))?;
+        // Text after the document is as malformed as a document cut short.
+        de.end()
+            .map_err(|e| Error::trailing(self.service, self.status, &e))?;
+        Ok(value)
     }
 
     pub(crate) fn is_success(&self) -> bool {
@@ -190,11 +212,13 @@ struct Inner {
 /// Checks a base URL: parsed, `https` unless the host is a loopback
 /// address, no credentials, query or fragment; the path is kept as a prefix.
 pub(crate) fn parse_base_url(raw: &str) -> Result<Url> {
-    let mut url = Url::parse(raw.trim())
-        .map_err(|e| Error::invalid("base_url", format!("`{raw}` is not an absolute URL: {e}")))?;
+    let shown = without_userinfo(raw);
+    let mut url = Url::parse(raw.trim()).map_err(|e| {
+        Error::invalid("base_url", format!("`{shown}` is not an absolute URL: {e}"))
+    })?;
     let host = url
         .host_str()
-        .ok_or_else(|| Error::invalid("base_url", format!("`{raw}` has no host")))?;
+        .ok_or_else(|| Error::invalid("base_url", format!("`{shown}` has no host")))?;
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(host) => {}
@@ -232,6 +256,15 @@ pub(crate) fn parse_base_url(raw: &str) -> Result<Url> {
     Ok(url)
 }
 
+/// A URL as it may appear in an error: anything before the last `@`, where
+/// a user name and password would be, is left out.
+fn without_userinfo(raw: &str) -> String {
+    match raw.rfind('@') {
+        Some(at) => format!("…{}", &raw[at..]),
+        None => raw.to_owned(),
+    }
+}
+
 fn is_loopback(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     match bare.parse::<IpAddr>() {
@@ -265,11 +298,49 @@ impl Transport {
         url
     }
 
+    /// One attempt's request. The headers the crate sets itself (auth,
+    /// `User-Agent`, `Accept`, `Content-Type`) replace any extra header of
+    /// the same name, so each is sent exactly once.
+    fn request(&self, call: &Call<'_>, url: &Url) -> reqwest::RequestBuilder {
+        let inner = &*self.inner;
+        let mut headers = inner.extra_headers.clone();
+        headers.insert(reqwest::header::USER_AGENT, inner.user_agent.clone());
+        headers.insert(ACCEPT, HeaderValue::from_static(call.accept));
+        let (auth_name, auth_value) = inner.auth.header();
+        headers.insert(auth_name, auth_value);
+        if let Some(body) = &call.body {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(body.content_type));
+        }
+        let mut request = inner
+            .http
+            .request(call.method.clone(), url.clone())
+            .headers(headers);
+        if let Some(body) = &call.body {
+            request = request.body(body.bytes.clone());
+        }
+        if let Some(timeout) = inner.timeout {
+            request = request.timeout(timeout);
+        }
+        request
+    }
+
     /// Sends a call, repeating it as the retry policy and the method allow.
     /// Any answer that is not a redirect is returned, error statuses
     /// included, for the dialect to decode.
     pub(crate) async fn send(&self, call: Call<'_>) -> Result<Response> {
         let inner = &*self.inner;
+        // `url` drops `.` and `..` segments and an empty one adds a slash:
+        // either would address another resource than the one asked for.
+        if let Some(bad) = call
+            .segments
+            .iter()
+            .find(|s| s.is_empty() || **s == "." || **s == "..")
+        {
+            return Err(Error::invalid(
+                "path segment",
+                format!("`{bad}` cannot be a path segment; an id must not be empty, `.` or `..`"),
+            ));
+        }
         let url = self.url_for(call.segments);
         let idempotent = call.method.is_idempotent();
         let policy = &inner.retry;
@@ -278,22 +349,7 @@ impl Transport {
         loop {
             attempt += 1;
             inner.requests.fetch_add(1, Ordering::Relaxed);
-            let (auth_name, auth_value) = inner.auth.header();
-            let mut request = inner
-                .http
-                .request(call.method.clone(), url.clone())
-                .headers(inner.extra_headers.clone())
-                .header(reqwest::header::USER_AGENT, inner.user_agent.clone())
-                .header(ACCEPT, call.accept)
-                .header(auth_name, auth_value);
-            if let Some(body) = &call.body {
-                request = request
-                    .header(CONTENT_TYPE, body.content_type)
-                    .body(body.bytes.clone());
-            }
-            if let Some(timeout) = inner.timeout {
-                request = request.timeout(timeout);
-            }
+            let request = self.request(&call, &url);
 
             let (outcome, retry_after, result) = match request.send().await {
                 Ok(answer) => {
@@ -359,7 +415,9 @@ impl Transport {
                 }
                 None => {
                     return result.map_err(|source| {
-                        if outcome == Outcome::TimedOut {
+                        // A connect timeout is classified as a connect
+                        // failure (nothing was sent) but is still a timeout.
+                        if outcome == Outcome::TimedOut || source.is_timeout() {
                             Error::Timeout { attempts: attempt }
                         } else {
                             Error::Transport {

@@ -211,6 +211,8 @@ macro_rules! common_builder_methods {
 
         /// A header sent with every request (marked sensitive, so it is
         /// never printed). An invalid name or value is refused by `build()`.
+        /// The headers the crate sets itself (the auth header, `User-Agent`,
+        /// `Accept`, `Content-Type`) take the place of one of the same name.
         pub fn header(mut self, name: &str, value: &str) -> Self {
             self.settings.header(name, value);
             self

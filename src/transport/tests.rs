@@ -1,0 +1,1054 @@
+//! The transport driven end to end against loopback servers: base URL,
+//! auth, redirects, retries, limits and what may never be printed.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, USER_AGENT};
+use secrecy::SecretString;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::Instant;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+use super::*;
+use crate::error::ApiError;
+
+const SECRET: &str = "tok_live_Zq8sK2mXw9Lr4Tn7";
+const EXTRA_SECRET: &str = "xtra_Hh3Jk5Lp7Qr9";
+const JSON: &str = "application/json";
+
+fn settings(base: &str, auth: AuthScheme) -> Settings {
+    let mut s = Settings::new(Service::Unit, base, auth);
+    s.token = Some(SecretString::from(SECRET));
+    s
+}
+
+/// A transport whose retries wait at most a millisecond.
+fn quick(base: &str, attempts: u32) -> Transport {
+    let mut s = settings(base, AuthScheme::Bearer);
+    s.retry = RetryPolicy::default()
+        .max_attempts(attempts)
+        .initial_backoff(Duration::from_millis(1))
+        .max_backoff(Duration::from_millis(1));
+    s.build().unwrap()
+}
+
+/// Settings for paused-time tests. With paused time tokio jumps to the next
+/// timer whenever the runtime is idle, even while it waits on real socket
+/// I/O, so no timer may exist but the retry sleeps themselves: no request or
+/// connect timeout, and a client without the connection pool's idle-reaper
+/// timer.
+fn paused(base: &str, retry: RetryPolicy) -> Transport {
+    let mut s = settings(base, AuthScheme::Bearer);
+    s.retry = retry;
+    s.timeout = None;
+    s.connect_timeout = None;
+    s.http_client = Some(
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(None)
+            .build()
+            .unwrap(),
+    );
+    s.build().unwrap()
+}
+
+fn call<'a>(m: Method, segments: &'a [&'a str]) -> Call<'a> {
+    let body = (m == Method::POST).then(|| Body {
+        content_type: JSON,
+        bytes: Bytes::from_static(br#"{"description":"ci"}"#),
+    });
+    Call {
+        method: m,
+        segments,
+        body,
+        accept: JSON,
+    }
+}
+
+/// A port on which nothing listens.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A server that reads each request in full and closes the connection
+/// without a word. Returns its base URL and the count of requests read.
+async fn hang_up_server() -> (String, Arc<AtomicU32>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/", listener.local_addr().unwrap());
+    let seen = Arc::new(AtomicU32::new(0));
+    let counter = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 1024];
+                while let Ok(n) = socket.read(&mut chunk).await {
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                        let length = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + length {
+                            counter.fetch_add(1, AtomicOrdering::SeqCst);
+                            let _ = socket.shutdown().await;
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (base, seen)
+}
+
+fn only_header<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
+    let values: Vec<_> = req.headers.get_all(name).iter().collect();
+    assert!(values.len() <= 1, "{name} sent {} times", values.len());
+    values.first().map(|v| v.to_str().unwrap())
+}
+
+fn assert_hidden(text: &str) {
+    assert!(!text.contains(SECRET), "secret printed: {text}");
+    assert!(
+        !text.contains(EXTRA_SECRET),
+        "header secret printed: {text}"
+    );
+}
+
+/// Formats an error with `{}` and `{:?}`, its whole source chain included.
+fn printed(err: &Error) -> String {
+    let mut text = format!("{err} {err:?}");
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        text.push_str(&format!(" {s} {s:?}"));
+        source = s.source();
+    }
+    text
+}
+
+// ---- base URL and path --------------------------------------------------
+
+#[tokio::test]
+async fn base_path_prefix_is_kept() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/prefix/users/2/api-tokens"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("[]"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    for base in [
+        format!("{}/prefix/", server.uri()),
+        format!("{}/prefix", server.uri()),
+    ] {
+        let t = quick(&base, 1);
+        let r = t
+            .send(call(Method::GET, &["users", "2", "api-tokens"]))
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200, "{base}");
+        assert_eq!(&r.body[..], b"[]");
+    }
+}
+
+#[tokio::test]
+async fn segments_are_percent_encoded_one_by_one() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    let t = quick(&format!("{}/v1/", server.uri()), 1);
+    t.send(call(Method::GET, &["users", "a/b c?d#e%f", "x"]))
+        .await
+        .unwrap();
+    let seen = server.received_requests().await.unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].url.path(), "/v1/users/a%2Fb%20c%3Fd%23e%25f/x");
+    assert_eq!(seen[0].url.query(), None);
+}
+
+#[tokio::test]
+async fn dot_and_empty_segments_are_refused_before_sending() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let t = quick(&format!("{}/prefix/", server.uri()), 1);
+    for bad in ["..", ".", ""] {
+        let err = t
+            .send(call(Method::DELETE, &["api-tokens", bad]))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Invalid {
+                    field: "path segment",
+                    ..
+                }
+            ),
+            "{bad:?}: {err}"
+        );
+    }
+    assert_eq!(t.stats().requests, 0);
+}
+
+#[test]
+fn plain_http_to_a_remote_host_is_refused_at_build() {
+    for base in [
+        "http://example.com/",
+        "http://10.0.0.1:8080/prefix/",
+        "http://[2001:db8::1]/",
+        "http://localhost.example.com/",
+    ] {
+        let err = settings(base, AuthScheme::Bearer).build().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Invalid {
+                    field: "base_url",
+                    ..
+                }
+            ),
+            "{base}: {err}"
+        );
+        assert!(err.to_string().contains("https"), "{err}");
+    }
+    for base in [
+        "https://api.example.com/v1/",
+        "https://api.s.unit.sh",
+        "http://127.0.0.1:1/",
+        "http://localhost:1/",
+        "http://[::1]:1/",
+    ] {
+        let t = settings(base, AuthScheme::Bearer).build().unwrap();
+        assert!(t.base_url().as_str().ends_with('/'), "{base}");
+        assert_eq!(t.stats(), Stats::default(), "building sends nothing");
+    }
+}
+
+#[test]
+fn credentials_in_the_base_url_are_refused_and_not_echoed() {
+    for base in [
+        "https://me:hunter2pass@api.example.com/",
+        "http://me:hunter2pass@127.0.0.1:9/",
+        "https://hunter2pass@api.example.com/",
+        "https://me:hunter2pass@exa mple.com/",
+        "http://me:hunter2pass@example.com/",
+    ] {
+        let err = settings(base, AuthScheme::Bearer).build().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Invalid {
+                    field: "base_url",
+                    ..
+                }
+            ),
+            "{base}: {err}"
+        );
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains("hunter2pass"), "{text}");
+    }
+}
+
+// ---- auth and headers ---------------------------------------------------
+
+#[tokio::test]
+async fn bearer_auth_is_sent_once_per_request_with_user_agent_and_extra_header() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let mut s = settings(&server.uri(), AuthScheme::Bearer);
+    s.user_agent_suffix = Some("acme-rotator/1.2".into());
+    s.header("X-Extra", "yes");
+    // Headers the crate sets itself win over extra headers of the same name.
+    s.header("Authorization", "Basic c29tZTpvdGhlcg==");
+    s.header("User-Agent", "impostor/0.0");
+    let t = s.build().unwrap();
+    t.send(call(Method::GET, &["a"])).await.unwrap();
+    t.send(call(Method::GET, &["b"])).await.unwrap();
+
+    let seen = server.received_requests().await.unwrap();
+    assert_eq!(seen.len(), 2);
+    for req in &seen {
+        assert_eq!(
+            only_header(req, "authorization"),
+            Some(format!("Bearer {SECRET}").as_str())
+        );
+        assert_eq!(
+            only_header(req, "user-agent"),
+            Some(format!("api-tokens/{} acme-rotator/1.2", env!("CARGO_PKG_VERSION")).as_str())
+        );
+        assert_eq!(only_header(req, "x-extra"), Some("yes"));
+        assert_eq!(only_header(req, "accept"), Some(JSON));
+        assert_eq!(only_header(req, "api-token"), None);
+    }
+}
+
+#[tokio::test]
+async fn user_agent_without_suffix_is_the_crate_and_version() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    quick(&server.uri(), 1)
+        .send(call(Method::GET, &["x"]))
+        .await
+        .unwrap();
+    let seen = server.received_requests().await.unwrap();
+    assert_eq!(
+        seen[0].headers.get(USER_AGENT).unwrap(),
+        format!("api-tokens/{}", env!("CARGO_PKG_VERSION")).as_str()
+    );
+}
+
+#[tokio::test]
+async fn named_header_auth_is_sent_once_and_no_authorization_header() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let mut s = settings(&server.uri(), AuthScheme::header("Api-Token").unwrap());
+    s.header("Api-Token", "not-the-token");
+    let t = s.build().unwrap();
+    t.send(call(Method::POST, &["api_tokens"])).await.unwrap();
+    t.send(call(Method::GET, &["api_tokens"])).await.unwrap();
+
+    let seen = server.received_requests().await.unwrap();
+    assert_eq!(seen.len(), 2);
+    for req in &seen {
+        assert_eq!(only_header(req, "api-token"), Some(SECRET));
+        assert!(req.headers.get(AUTHORIZATION).is_none(), "{req:?}");
+    }
+    assert_eq!(only_header(&seen[0], "content-type"), Some(JSON));
+    assert_eq!(seen[0].body, br#"{"description":"ci"}"#);
+    assert_eq!(only_header(&seen[1], "content-type"), None);
+}
+
+// ---- redirects ----------------------------------------------------------
+
+async fn redirecting_pair() -> (MockServer, MockServer) {
+    let elsewhere = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+        .mount(&elsewhere)
+        .await;
+    let origin = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(
+            ResponseTemplate::new(307)
+                .insert_header("Location", format!("{}/collect", elsewhere.uri()).as_str()),
+        )
+        .mount(&origin)
+        .await;
+    (origin, elsewhere)
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_and_is_a_typed_error() {
+    for scheme in [AuthScheme::Bearer, AuthScheme::header("Api-Token").unwrap()] {
+        for m in [Method::GET, Method::POST, Method::DELETE] {
+            let (origin, elsewhere) = redirecting_pair().await;
+            let mut s = settings(&origin.uri(), scheme.clone());
+            s.retry = RetryPolicy::default().initial_backoff(Duration::from_millis(1));
+            let t = s.build().unwrap();
+            let err = t.send(call(m.clone(), &["tokens"])).await.unwrap_err();
+            match &err {
+                Error::Redirect { status, location } => {
+                    assert_eq!(*status, 307);
+                    assert_eq!(
+                        location.as_deref(),
+                        Some(format!("{}/collect", elsewhere.uri()).as_str())
+                    );
+                }
+                other => panic!("{m} {scheme:?}: {other:?}"),
+            }
+            assert_eq!(err.status(), Some(307));
+            assert!(!err.is_retryable());
+            assert_eq!(t.stats().requests, 1, "a redirect is not retried");
+            assert_eq!(origin.received_requests().await.unwrap().len(), 1);
+            assert!(
+                elsewhere.received_requests().await.unwrap().is_empty(),
+                "{m} {scheme:?}: the other server was reached"
+            );
+            assert_hidden(&printed(&err));
+        }
+    }
+}
+
+/// A client the user brings that follows redirects itself: the answer from
+/// the other origin is refused all the same. What that origin saw depends on
+/// the client's own policy: reqwest drops `Authorization` when the host or
+/// port changes, but keeps any other header — so a named-header token does
+/// travel. This is why `http_client` asks for `Policy::none()`.
+#[tokio::test]
+async fn a_user_client_that_follows_redirects_gets_its_answer_refused() {
+    for (scheme, leaked) in [
+        (AuthScheme::Bearer, None),
+        (AuthScheme::header("Api-Token").unwrap(), Some(SECRET)),
+    ] {
+        let (origin, elsewhere) = redirecting_pair().await;
+        let mut s = settings(&origin.uri(), scheme.clone());
+        s.http_client = Some(reqwest::Client::new());
+        let t = s.build().unwrap();
+        let err = t.send(call(Method::GET, &["tokens"])).await.unwrap_err();
+        match &err {
+            Error::Redirect { status, location } => {
+                assert_eq!(*status, 200, "the other origin's answer");
+                assert_eq!(
+                    location.as_deref(),
+                    Some(format!("{}/collect", elsewhere.uri()).as_str())
+                );
+            }
+            other => panic!("{scheme:?}: {other:?}"),
+        }
+        let seen = elsewhere.received_requests().await.unwrap();
+        assert_eq!(seen.len(), 1, "the client followed the redirect");
+        assert!(seen[0].headers.get(AUTHORIZATION).is_none());
+        assert_eq!(only_header(&seen[0], "api-token"), leaked);
+        assert_hidden(&printed(&err));
+    }
+}
+
+// ---- retries ------------------------------------------------------------
+
+async fn mount_sequence(server: &MockServer, first: ResponseTemplate, times: u64, then: u16) {
+    Mock::given(wiremock::matchers::any())
+        .respond_with(first)
+        .up_to_n_times(times)
+        .with_priority(1)
+        .mount(server)
+        .await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(then).set_body_string("{}"))
+        .with_priority(2)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn get_and_delete_answered_503_twice_then_200_succeed_on_the_third_request() {
+    for m in [Method::GET, Method::DELETE] {
+        let server = MockServer::start().await;
+        mount_sequence(&server, ResponseTemplate::new(503), 2, 200).await;
+        let t = quick(&server.uri(), 4);
+        let r = t.send(call(m.clone(), &["tokens", "7"])).await.unwrap();
+        assert_eq!(r.status, 200, "{m}");
+        assert_eq!(server.received_requests().await.unwrap().len(), 3, "{m}");
+        assert_eq!(
+            t.stats(),
+            Stats {
+                requests: 3,
+                retries: 2
+            },
+            "{m}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_retryable_status_is_retried_for_get() {
+    for status in [408, 429, 500, 502, 503, 504] {
+        let server = MockServer::start().await;
+        mount_sequence(&server, ResponseTemplate::new(status), 1, 200).await;
+        let t = quick(&server.uri(), 3);
+        let r = t.send(call(Method::GET, &["x"])).await.unwrap();
+        assert_eq!(r.status, 200, "{status}");
+        assert_eq!(t.stats().retries, 1, "{status}");
+    }
+    for status in [400, 401, 403, 404, 409, 422, 501] {
+        let server = MockServer::start().await;
+        mount_sequence(&server, ResponseTemplate::new(status), 1, 200).await;
+        let t = quick(&server.uri(), 3);
+        let r = t.send(call(Method::GET, &["x"])).await.unwrap();
+        assert_eq!(r.status, status, "{status} is final");
+        assert_eq!(t.stats().requests, 1, "{status}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_in_seconds_is_waited_for() {
+    let server = MockServer::start().await;
+    mount_sequence(
+        &server,
+        ResponseTemplate::new(429).insert_header("Retry-After", "2"),
+        1,
+        200,
+    )
+    .await;
+    let t = paused(&server.uri(), RetryPolicy::default());
+    let start = Instant::now();
+    let r = t.send(call(Method::GET, &["x"])).await.unwrap();
+    let waited = start.elapsed();
+    assert_eq!(r.status, 200);
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    assert!(waited >= Duration::from_secs(2), "{waited:?}");
+    assert!(waited < Duration::from_secs(3), "{waited:?}");
+    assert_eq!(t.stats().retries, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_as_an_http_date_is_waited_for() {
+    // The date has whole seconds and is read against the real clock: four
+    // seconds from the start of the current second is between three and
+    // four seconds away when the answer is read.
+    let now = chrono::Utc::now().timestamp();
+    let at = chrono::DateTime::from_timestamp(now + 4, 0).unwrap();
+    let date = at.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let server = MockServer::start().await;
+    mount_sequence(
+        &server,
+        ResponseTemplate::new(503).insert_header("Retry-After", date.as_str()),
+        1,
+        200,
+    )
+    .await;
+    let t = paused(&server.uri(), RetryPolicy::default());
+    let start = Instant::now();
+    let r = t.send(call(Method::GET, &["x"])).await.unwrap();
+    let waited = start.elapsed();
+    assert_eq!(r.status, 200);
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    assert!(waited >= Duration::from_secs(2), "{date}: {waited:?}");
+    assert!(waited <= Duration::from_secs(4), "{date}: {waited:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_above_the_cap_stops_at_once() {
+    for m in [Method::GET, Method::POST] {
+        let server = MockServer::start().await;
+        mount_sequence(
+            &server,
+            ResponseTemplate::new(429).insert_header("Retry-After", "120"),
+            1,
+            200,
+        )
+        .await;
+        let t = paused(
+            &server.uri(),
+            RetryPolicy::default().max_retry_after(Duration::from_secs(60)),
+        );
+        let start = Instant::now();
+        let r = t.send(call(m.clone(), &["x"])).await.unwrap();
+        assert_eq!(r.status, 429, "{m}");
+        assert_eq!(r.retry_after(), Some(Duration::from_secs(120)));
+        assert_eq!(start.elapsed(), Duration::ZERO, "{m}: nothing was waited");
+        assert_eq!(
+            t.stats(),
+            Stats {
+                requests: 1,
+                retries: 0
+            }
+        );
+    }
+}
+
+#[tokio::test]
+async fn post_answered_503_is_sent_once_and_the_answer_returned() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(503)
+                .insert_header("X-Request-Id", "req-42")
+                .set_body_string("<html><title>Service Unavailable</title></html>"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let t = quick(&server.uri(), 4);
+    let r = t.send(call(Method::POST, &["tokens"])).await.unwrap();
+    assert_eq!(r.status, 503);
+    assert!(!r.is_success());
+    assert_eq!(r.request_id().as_deref(), Some("req-42"));
+    assert_eq!(
+        r.error_body_summary().as_deref(),
+        Some("Service Unavailable")
+    );
+    assert_eq!(
+        t.stats(),
+        Stats {
+            requests: 1,
+            retries: 0
+        }
+    );
+}
+
+#[tokio::test]
+async fn post_answered_429_then_201_is_sent_twice() {
+    let server = MockServer::start().await;
+    mount_sequence(&server, ResponseTemplate::new(429), 1, 201).await;
+    let t = quick(&server.uri(), 4);
+    let r = t.send(call(Method::POST, &["tokens"])).await.unwrap();
+    assert_eq!(r.status, 201);
+    let seen = server.received_requests().await.unwrap();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].body, seen[1].body, "the same body both times");
+    assert_eq!(t.stats().retries, 1);
+}
+
+#[tokio::test]
+async fn a_timed_out_post_is_sent_once_and_a_get_is_repeated() {
+    for (m, attempts) in [(Method::POST, 1), (Method::GET, 2)] {
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(ResponseTemplate::new(201).set_delay(Duration::from_secs(30)))
+            .mount(&server)
+            .await;
+        let mut s = settings(&server.uri(), AuthScheme::Bearer);
+        s.timeout = Some(Duration::from_millis(200));
+        s.retry = RetryPolicy::default()
+            .max_attempts(2)
+            .initial_backoff(Duration::from_millis(1));
+        let t = s.build().unwrap();
+        let err = t.send(call(m.clone(), &["tokens"])).await.unwrap_err();
+        assert!(
+            matches!(err, Error::Timeout { attempts: a } if a == attempts),
+            "{m}: {err:?}"
+        );
+        assert!(err.is_retryable());
+        assert_eq!(
+            server.received_requests().await.unwrap().len() as u32,
+            attempts,
+            "{m}"
+        );
+        assert_eq!(t.stats().requests, u64::from(attempts));
+        assert_hidden(&printed(&err));
+    }
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_retried_for_every_method() {
+    let base = format!("http://127.0.0.1:{}/v1/", closed_port());
+    for m in [Method::GET, Method::DELETE, Method::POST] {
+        let t = quick(&base, 3);
+        let err = t.send(call(m.clone(), &["tokens"])).await.unwrap_err();
+        match &err {
+            Error::Transport { attempts, source } => {
+                assert_eq!(*attempts, 3, "{m}");
+                assert!(source.is_connect(), "{m}: {source:?}");
+            }
+            other => panic!("{m}: {other:?}"),
+        }
+        assert_eq!(
+            t.stats(),
+            Stats {
+                requests: 3,
+                retries: 2
+            },
+            "{m}"
+        );
+        assert_hidden(&printed(&err));
+    }
+}
+
+/// A resolver that never answers: with a connect timeout set, every
+/// attempt times out while connecting, without any real I/O, so paused time
+/// makes it deterministic.
+struct Unresolvable;
+
+impl reqwest::dns::Resolve for Unresolvable {
+    fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_connect_timeout_is_retried_for_every_method_and_reported_as_a_timeout() {
+    for m in [Method::GET, Method::POST] {
+        let mut s = settings("http://localhost:9/", AuthScheme::Bearer);
+        s.timeout = None;
+        s.retry = RetryPolicy::default()
+            .max_attempts(3)
+            .initial_backoff(Duration::from_millis(100));
+        s.http_client = Some(
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .pool_idle_timeout(None)
+                .connect_timeout(Duration::from_secs(5))
+                .dns_resolver(Arc::new(Unresolvable))
+                .build()
+                .unwrap(),
+        );
+        let t = s.build().unwrap();
+        let start = Instant::now();
+        let err = t.send(call(m.clone(), &["tokens"])).await.unwrap_err();
+        assert!(
+            matches!(err, Error::Timeout { attempts: 3 }),
+            "{m}: {err:?}"
+        );
+        assert_eq!(t.stats().retries, 2, "{m}: nothing was sent, so it repeats");
+        let waited = start.elapsed();
+        // Three 5 s connect timeouts and two waits of at most 100 and 200 ms.
+        assert!(waited >= Duration::from_secs(15), "{waited:?}");
+        assert!(waited <= Duration::from_millis(15_300), "{waited:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_connection_dropped_after_sending_is_retried_for_get_only() {
+    for (m, expected) in [(Method::GET, 3), (Method::DELETE, 3), (Method::POST, 1)] {
+        let (base, seen) = hang_up_server().await;
+        let t = quick(&base, 3);
+        let err = t.send(call(m.clone(), &["tokens"])).await.unwrap_err();
+        match &err {
+            Error::Transport { attempts, source } => {
+                assert_eq!(*attempts, expected, "{m}");
+                assert!(!source.is_connect(), "{m}: {source:?}");
+            }
+            other => panic!("{m}: {other:?}"),
+        }
+        assert_eq!(seen.load(AtomicOrdering::SeqCst), expected, "{m}");
+        assert_eq!(t.stats().requests, u64::from(expected));
+        assert_hidden(&printed(&err));
+    }
+}
+
+#[tokio::test]
+async fn the_attempt_limit_stops_the_loop() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let t = quick(&server.uri(), 3);
+    let r = t.send(call(Method::GET, &["x"])).await.unwrap();
+    assert_eq!(r.status, 503, "the last answer is returned");
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    assert_eq!(
+        t.stats(),
+        Stats {
+            requests: 3,
+            retries: 2
+        }
+    );
+
+    let once = {
+        let mut s = settings(&server.uri(), AuthScheme::Bearer);
+        s.retry = RetryPolicy::disabled();
+        s.build().unwrap()
+    };
+    assert_eq!(
+        once.send(call(Method::GET, &["x"])).await.unwrap().status,
+        503
+    );
+    assert_eq!(once.stats().requests, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_time_limit_stops_the_loop() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "2"))
+        .mount(&server)
+        .await;
+    let t = paused(
+        &server.uri(),
+        RetryPolicy::default()
+            .max_attempts(10)
+            .max_elapsed(Duration::from_secs(5)),
+    );
+    let start = Instant::now();
+    let r = t.send(call(Method::GET, &["x"])).await.unwrap();
+    let waited = start.elapsed();
+    // Attempts at 0 s, 2 s and 4 s; a third wait would end at 6 s.
+    assert_eq!(r.status, 503);
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    assert!(waited >= Duration::from_secs(4), "{waited:?}");
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    assert_eq!(t.stats().retries, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn backoff_waits_stay_under_their_ceilings_in_a_real_loop() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(502))
+        .mount(&server)
+        .await;
+    let policy = RetryPolicy::default()
+        .max_attempts(4)
+        .initial_backoff(Duration::from_secs(1))
+        .max_backoff(Duration::from_secs(3));
+    let t = paused(&server.uri(), policy);
+    let start = Instant::now();
+    let r = t.send(call(Method::GET, &["x"])).await.unwrap();
+    assert_eq!(r.status, 502);
+    assert_eq!(t.stats().retries, 3);
+    // Ceilings 1 s + 2 s + 3 s.
+    assert!(
+        start.elapsed() <= Duration::from_secs(6),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn backoff_draws_stay_within_their_jitter_bounds() {
+    let policy = RetryPolicy::default()
+        .initial_backoff(Duration::from_millis(100))
+        .max_backoff(Duration::from_secs(5));
+    for retry in 0..10 {
+        let ceiling = policy.backoff_ceiling(retry);
+        assert!(ceiling <= Duration::from_secs(5));
+        let draws: Vec<Duration> = (0..10_000).map(|_| policy.backoff(retry)).collect();
+        let min = *draws.iter().min().unwrap();
+        let max = *draws.iter().max().unwrap();
+        assert!(max <= ceiling, "retry {retry}: {max:?} > {ceiling:?}");
+        assert!(min < ceiling / 10, "retry {retry}: min {min:?}");
+        assert!(max > ceiling * 9 / 10, "retry {retry}: max {max:?}");
+        let mean = draws.iter().sum::<Duration>() / 10_000;
+        assert!(
+            mean > ceiling * 4 / 10 && mean < ceiling * 6 / 10,
+            "retry {retry}: mean {mean:?} of {ceiling:?}"
+        );
+    }
+    let none = RetryPolicy::default().initial_backoff(Duration::ZERO);
+    assert!((0..100).all(|_| none.backoff(3) == Duration::ZERO));
+}
+
+#[tokio::test]
+async fn clones_share_the_counters() {
+    let server = MockServer::start().await;
+    mount_sequence(&server, ResponseTemplate::new(500), 1, 200).await;
+    let t = quick(&server.uri(), 2);
+    let clone = t.clone();
+    clone.send(call(Method::GET, &["x"])).await.unwrap();
+    assert_eq!(
+        t.stats(),
+        Stats {
+            requests: 2,
+            retries: 1
+        }
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_headers_are_read_and_kept() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("X-Ratelimit-Limit", "150")
+                .insert_header("X-Ratelimit-Remaining", "0")
+                .insert_header("Retry-After", "1000"),
+        )
+        .mount(&server)
+        .await;
+    let t = quick(&server.uri(), 3);
+    assert_eq!(t.last_rate_limit(), None);
+    let r = t.send(call(Method::GET, &["x"])).await.unwrap();
+    let expected = RateLimit::new(Some(150), Some(0));
+    assert_eq!(r.rate_limit(), Some(expected));
+    assert_eq!(t.last_rate_limit(), Some(expected));
+    assert_eq!(r.retry_after(), Some(Duration::from_secs(1000)));
+}
+
+// ---- secrets ------------------------------------------------------------
+
+#[tokio::test]
+async fn the_secret_is_never_printed_by_settings_transport_or_request() {
+    let mut s = settings("https://api.example.com/v1", AuthScheme::Bearer);
+    s.header("X-Extra-Key", EXTRA_SECRET);
+    assert_hidden(&format!("{s:?}"));
+    let t = s.clone().build().unwrap();
+    assert_hidden(&format!("{t:?}"));
+
+    for scheme in [AuthScheme::Bearer, AuthScheme::header("Api-Token").unwrap()] {
+        let mut s = s.clone();
+        s.auth = scheme;
+        let t = s.build().unwrap();
+        let c = call(Method::POST, &["tokens"]);
+        let url = t.url_for(c.segments);
+        let request = t.request(&c, &url).build().unwrap();
+        // The request does carry both; it only never prints them.
+        let carried: Vec<_> = request
+            .headers()
+            .values()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        assert!(carried.iter().any(|v| v.contains(SECRET)));
+        assert!(carried.contains(&EXTRA_SECRET));
+        assert_hidden(&format!("{request:?} {:?}", request.headers()));
+        assert_hidden(&format!("{c:?}"));
+    }
+}
+
+#[tokio::test]
+async fn the_secret_is_never_printed_by_an_answer_or_its_errors() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .insert_header("X-Request-Id", "req-1")
+                .set_body_string(format!(r#"{{"error":"bad token {SECRET}"}}"#)),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(format!(r#"{{"id":"{SECRET}"}}"#)))
+        .mount(&server)
+        .await;
+    let mut s = settings(&server.uri(), AuthScheme::Bearer);
+    s.header("X-Extra-Key", EXTRA_SECRET);
+    let t = s.build().unwrap();
+
+    let unauthorized = t.send(call(Method::POST, &["tokens"])).await.unwrap();
+    assert_eq!(unauthorized.status, 401);
+    assert_hidden(&format!("{unauthorized:?}"));
+    let mut api = ApiError::new(unauthorized.service, unauthorized.status);
+    api.request_id = unauthorized.request_id();
+    let err = Error::from_api(api, unauthorized.retry_after());
+    assert!(matches!(err, Error::Unauthorized(_)));
+    assert_hidden(&printed(&err));
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Numeric {
+        id: u64,
+    }
+    let answer = t.send(call(Method::GET, &["tokens"])).await.unwrap();
+    assert_hidden(&format!("{answer:?}"));
+    let err = answer.json::<Numeric>().unwrap_err();
+    assert!(
+        matches!(&err, Error::Decode { at, .. } if at == "id"),
+        "{err:?}"
+    );
+    assert_hidden(&printed(&err));
+
+    let timeout = Error::Timeout { attempts: 2 };
+    assert_hidden(&printed(&timeout));
+}
+
+// ---- decoding -----------------------------------------------------------
+
+fn answer(body: &str) -> Response {
+    Response {
+        service: Service::Mailtrap,
+        status: 200,
+        headers: HeaderMap::new(),
+        body: Bytes::from(body.to_owned()),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[allow(dead_code)]
+struct Created {
+    id: u64,
+    token: String,
+    kind: Kind,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum Kind {
+    Account,
+    Project,
+}
+
+#[test]
+fn a_truncated_body_is_a_decode_error_naming_the_path() {
+    let full = format!(r#"{{"id":7,"token":"{SECRET}","kind":"account"}}"#);
+    assert!(answer(&full).json::<Created>().is_ok());
+    let cut = &full[..full.find(SECRET).unwrap() + 6];
+    let err = answer(cut).json::<Created>().unwrap_err();
+    match &err {
+        Error::Decode {
+            service,
+            status,
+            at,
+            reason,
+        } => {
+            assert_eq!(*service, Service::Mailtrap);
+            assert_eq!(*status, 200);
+            assert_eq!(at, "token");
+            assert!(reason.contains("truncated"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("`token`"), "{err}");
+    assert_hidden(&printed(&err));
+    assert!(!printed(&err).contains(&SECRET[..6]));
+}
+
+#[test]
+fn a_decode_error_names_a_nested_path() {
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Doc {
+        data: Vec<Item>,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Item {
+        attributes: Attributes,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    #[serde(rename_all = "camelCase")]
+    struct Attributes {
+        created_at: u64,
+    }
+    let body = r#"{"data":[{"attributes":{"createdAt":1}},{"attributes":{"createdAt":"x"}}]}"#;
+    let err = answer(body).json::<Doc>().unwrap_err();
+    assert!(
+        matches!(&err, Error::Decode { at, .. } if at == "data[1].attributes.createdAt"),
+        "{err:?}"
+    );
+    let root = answer("true").json::<Doc>().unwrap_err();
+    assert!(
+        matches!(&root, Error::Decode { at, .. } if at == "."),
+        "{root:?}"
+    );
+}
+
+#[test]
+fn a_decode_error_never_quotes_the_body() {
+    for body in [
+        // A string where a number belongs.
+        format!(r#"{{"id":"{SECRET}","token":"t","kind":"account"}}"#),
+        // The secret as an unknown enum value.
+        format!(r#"{{"id":1,"token":"t","kind":"{SECRET}"}}"#),
+        // The secret unquoted: not JSON at all.
+        format!(r#"{{"id":1,"token":{SECRET}}}"#),
+        // The secret as a key, with a broken value under it.
+        format!(r#"{{"id":1,"token":"t","kind":"account","{SECRET}":[1,}}"#),
+        // Trailing text after a complete document.
+        format!(r#"{{"id":1,"token":"t","kind":"account"}} {SECRET}"#),
+        // The secret where an object belongs.
+        format!(r#""{SECRET}""#),
+    ] {
+        let err = answer(&body).json::<Created>().unwrap_err();
+        assert!(matches!(err, Error::Decode { .. }), "{body}: {err:?}");
+        assert_hidden(&printed(&err));
+    }
+}
