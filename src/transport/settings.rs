@@ -17,6 +17,10 @@ pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time allowed for one whole attempt.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A change to the `reqwest::ClientBuilder` the crate builds its client with.
+pub(crate) type Customize =
+    Arc<dyn Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync>;
+
 /// The settings a dialect builder collects before `build()`.
 #[derive(Clone)]
 pub(crate) struct Settings {
@@ -29,6 +33,7 @@ pub(crate) struct Settings {
     pub timeout: Option<Duration>,
     pub user_agent_suffix: Option<String>,
     pub http_client: Option<reqwest::Client>,
+    pub customize: Option<Customize>,
     pub extra_headers: HeaderMap,
     /// The first refused setting, reported by `build()`.
     pub refused: Option<(&'static str, String)>,
@@ -46,6 +51,7 @@ impl std::fmt::Debug for Settings {
             .field("timeout", &self.timeout)
             .field("user_agent_suffix", &self.user_agent_suffix)
             .field("own_http_client", &self.http_client.is_some())
+            .field("customized_http_client", &self.customize.is_some())
             .field("extra_headers", &self.extra_headers)
             .finish()
     }
@@ -63,6 +69,7 @@ impl Settings {
             timeout: Some(DEFAULT_TIMEOUT),
             user_agent_suffix: None,
             http_client: None,
+            customize: None,
             extra_headers: HeaderMap::new(),
             refused: None,
         }
@@ -120,7 +127,12 @@ impl Settings {
         let http = match self.http_client {
             Some(client) => client,
             None => {
-                let mut builder = reqwest::Client::builder()
+                let mut builder = reqwest::Client::builder();
+                if let Some(customize) = &self.customize {
+                    builder = customize(builder);
+                }
+                // Set after the customization, so that it cannot be undone.
+                builder = builder
                     .redirect(reqwest::redirect::Policy::none())
                     .pool_idle_timeout(Duration::from_secs(60));
                 if let Some(ct) = self.connect_timeout {
@@ -218,11 +230,39 @@ macro_rules! common_builder_methods {
             self
         }
 
-        /// Your own `reqwest::Client` (proxies, TLS roots, connection pool).
+        /// Adjusts the `reqwest::ClientBuilder` the crate builds its own client
+        /// with (proxies, TLS roots, pool sizes), keeping what makes it safe:
+        /// redirects stay off whatever the closure sets, so credentials never
+        /// follow one. Prefer this to [`http_client`](Self::http_client).
+        ///
+        /// ```
+        /// # fn f() -> api_tokens::Result<()> {
+        /// let client = api_tokens::unit::Client::builder()
+        ///     .token("v2.public.example")
+        ///     .customize_http_client(|b| b.pool_max_idle_per_host(4).tcp_nodelay(true))
+        ///     .build()?;
+        /// # let _ = client; Ok(()) }
+        /// ```
+        pub fn customize_http_client(
+            mut self,
+            customize: impl Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder
+            + Send
+            + Sync
+            + 'static,
+        ) -> Self {
+            self.settings.customize = Some(std::sync::Arc::new(customize));
+            self
+        }
+
+        /// Your own `reqwest::Client` (shared connection pool, anything the
+        /// builder cannot set). Settings from
+        /// [`customize_http_client`](Self::customize_http_client) and
+        /// [`connect_timeout`](Self::connect_timeout) do not apply to it.
         ///
         /// Build it with `redirect(reqwest::redirect::Policy::none())`: the
         /// crate cannot change a client it is given, and a client that follows
-        /// redirects could carry a custom auth header to another host. An
+        /// redirects carries a custom auth header such as Mailtrap's
+        /// `Api-Token` to another host (reqwest drops only `Authorization`). An
         /// answer that arrives from another origin is refused with
         /// [`Error::Redirect`](crate::Error::Redirect) all the same.
         pub fn http_client(mut self, client: reqwest::Client) -> Self {

@@ -439,6 +439,24 @@ async fn a_user_client_that_follows_redirects_gets_its_answer_refused() {
     }
 }
 
+/// A customization that turns redirects back on is overridden: the crate's
+/// client never follows one, so the named header never travels.
+#[tokio::test]
+async fn a_customized_client_still_never_follows_a_redirect() {
+    let (origin, elsewhere) = redirecting_pair().await;
+    let mut s = settings(&origin.uri(), AuthScheme::header("Api-Token").unwrap());
+    s.customize = Some(Arc::new(|b: reqwest::ClientBuilder| {
+        b.redirect(reqwest::redirect::Policy::limited(5))
+    }));
+    let t = s.build().unwrap();
+    let err = t.send(call(Method::GET, &["tokens"])).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Redirect { status: 307, .. }),
+        "{err:?}"
+    );
+    assert!(elsewhere.received_requests().await.unwrap().is_empty());
+}
+
 // ---- retries ------------------------------------------------------------
 
 async fn mount_sequence(server: &MockServer, first: ResponseTemplate, times: u64, then: u16) {
