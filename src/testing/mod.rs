@@ -26,25 +26,29 @@
 //! use secrecy::ExposeSecret;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), reqwest::Error> {
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mt = MailtrapFake::start().await;
 //! let url = format!("{}/api/accounts/{}/api_tokens", mt.uri(), mt.account_id());
-//! let created: serde_json::Value = reqwest::Client::new()
+//! let body = serde_json::json!({"name": "ci", "resources": [
+//!     {"resource_type": "account", "resource_id": mt.account_id(), "access_level": 100}]});
+//! let answer = reqwest::Client::new()
 //!     .post(&url)
 //!     .header("Api-Token", mt.token().expose_secret())
-//!     .json(&serde_json::json!({
-//!         "name": "ci",
-//!         "resources": [{"resource_type": "account", "resource_id": mt.account_id(), "access_level": 100}]
-//!     }))
+//!     .header("content-type", "application/json")
+//!     .body(body.to_string())
 //!     .send()
-//!     .await?
-//!     .json()
 //!     .await?;
-//! let held = mt.tokens();
+//! assert_eq!(answer.status(), 200);
+//! let created: serde_json::Value = serde_json::from_slice(&answer.bytes().await?)?;
+//!
+//! let held = mt.tokens(); // the fake's state, for assertions
 //! assert_eq!(held.len(), 1);
 //! assert_eq!(created["token"], held[0].secret.expose_secret());
 //! # Ok(()) }
 //! ```
+//!
+//! With this crate's clients, the fake needs nothing but its URL and token:
+//! `mailtrap::Client::builder().token(mt.token().clone()).account_id(mt.account_id()).base_url(mt.uri())`.
 //!
 //! # Fault injection
 //!
@@ -102,21 +106,26 @@
 //! let body = serde_json::json!({"name": "ci", "resources": [
 //!     {"resource_type": "account", "resource_id": upstream.account_id(), "access_level": 100}]});
 //! let http = reqwest::Client::new();
-//! http.post(format!("{}{path}", recorder.uri()))
-//!     .header("Api-Token", upstream.token().expose_secret())
-//!     .json(&body)
-//!     .send()
-//!     .await?;
+//! let create = |base: String| {
+//!     http.post(format!("{base}{path}"))
+//!         .header("Api-Token", upstream.token().expose_secret())
+//!         .header("content-type", "application/json")
+//!         .body(body.to_string())
+//!         .send()
+//! };
+//! create(recorder.uri()).await?;
 //! recorder.finish().await?;
 //!
+//! // Neither the minted secret nor the credential reached the disk.
 //! let text = std::fs::read_to_string(&cassette)?;
 //! let minted = &upstream.tokens()[0].secret;
 //! assert!(!text.contains(minted.expose_secret()));
 //! assert!(!text.contains(upstream.token().expose_secret()));
 //!
+//! // Replayed, the create answers again, a placeholder in place of the secret.
 //! let replayer = Replayer::start(&cassette).await?;
-//! let replayed: serde_json::Value =
-//!     http.post(format!("{}{path}", replayer.uri())).json(&body).send().await?.json().await?;
+//! let answer = create(replayer.uri()).await?;
+//! let replayed: serde_json::Value = serde_json::from_slice(&answer.bytes().await?)?;
 //! assert_eq!(replayed["token"], placeholder(minted));
 //! # Ok(()) }
 //! ```
