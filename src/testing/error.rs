@@ -1,0 +1,45 @@
+//! What can go wrong in the test kit itself (not in a call to a service).
+
+use std::path::PathBuf;
+
+/// An error of the test kit: a fixture that cannot be found or read, a
+/// cassette that cannot be written, an upstream the recorder refuses.
+///
+/// It never holds a secret: fixtures and cassettes are redacted, and the
+/// recorder's messages name neither headers nor bodies.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KitError {
+    /// No fixture has this service and name.
+    #[error("no fixture named `{query}`; known fixtures: {}", .known.join(", "))]
+    UnknownFixture {
+        /// What was asked for.
+        query: String,
+        /// Every fixture that exists, as `"service name"`.
+        known: Vec<String>,
+    },
+
+    /// A fixture or cassette is not in the format of `fixtures/README.md`.
+    #[error("`{file}` is not a valid fixture: {reason}")]
+    InvalidFixture {
+        /// The file (below `fixtures/` for embedded ones).
+        file: String,
+        /// What is wrong, with the JSON path where it was found.
+        reason: String,
+    },
+
+    /// A cassette could not be read or written.
+    #[error("cannot {action} `{}`: {source}", .path.display())]
+    Io {
+        /// `read` or `write`.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+
+    /// The recorder refused its upstream URL or could not start.
+    #[error("recorder: {0}")]
+    Recorder(String),
+}

@@ -1,0 +1,735 @@
+//! A stateful fake of Mailtrap's account API tokens (flat JSON dialect).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Months, TimeDelta, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value, json};
+use wiremock::{MockServer, Request};
+
+use super::engine::{
+    self, Dialect, Reply, Shared, bearer, common_fake_methods, credential, format_time, lock,
+};
+
+const JSON: &str = "application/json; charset=utf-8";
+const RESOURCE_TYPES: [&str; 6] = [
+    "account",
+    "project",
+    "sandbox",
+    "domain",
+    "inbox",
+    "sending_domain",
+];
+const NO_PERMISSIONS: &str = "No permissions selected. Please choose at least one.";
+/// How long the old secret keeps working after a reset.
+const RESET_GRACE: TimeDelta = TimeDelta::hours(12);
+
+/// An endpoint of the Mailtrap fake, to aim a [`Fault`](super::Fault) at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MailtrapOp {
+    /// `GET /api/accounts/{account_id}/api_tokens`.
+    List,
+    /// `POST /api/accounts/{account_id}/api_tokens`.
+    Create,
+    /// `GET /api/accounts/{account_id}/api_tokens/{id}`.
+    Get,
+    /// `DELETE /api/accounts/{account_id}/api_tokens/{id}`.
+    Delete,
+    /// `POST /api/accounts/{account_id}/api_tokens/{id}/reset`.
+    Reset,
+    /// Every request, whatever its path.
+    Any,
+}
+
+impl MailtrapOp {
+    /// The name used in [`LoggedRequest::operation`](super::LoggedRequest::operation); `None` for [`MailtrapOp::Any`].
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            MailtrapOp::List => Some("list"),
+            MailtrapOp::Create => Some("create"),
+            MailtrapOp::Get => Some("get"),
+            MailtrapOp::Delete => Some("delete"),
+            MailtrapOp::Reset => Some("reset"),
+            MailtrapOp::Any => None,
+        }
+    }
+}
+
+/// One permission of a Mailtrap token.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct MailtrapPermission {
+    /// `account`, `project`, `sandbox`, `domain`, …
+    pub resource_type: String,
+    /// The resource's id, a number or a string as sent.
+    pub resource_id: Value,
+    /// 10 (viewer) or 100 (admin).
+    pub access_level: u16,
+}
+
+impl MailtrapPermission {
+    fn document(&self) -> Value {
+        json!({
+            "resource_type": self.resource_type,
+            "resource_id": self.resource_id,
+            "access_level": self.access_level,
+        })
+    }
+}
+
+/// A token held by the Mailtrap fake.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct MailtrapToken {
+    /// Its id.
+    pub id: u64,
+    /// Its display name.
+    pub name: String,
+    /// Who created it: the fake's owner, or the name of the token used.
+    pub created_by: String,
+    /// When it stops working; `None` for never. A reset sets it on the old
+    /// token to 12 hours after the reset.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// What it may do.
+    pub resources: Vec<MailtrapPermission>,
+    /// The secret; the fake accepts it as a credential until deleted or
+    /// expired.
+    pub secret: SecretString,
+}
+
+impl MailtrapToken {
+    /// The last four characters of the secret, as the service shows them.
+    pub fn last_4_digits(&self) -> String {
+        last_four(self.secret.expose_secret())
+    }
+
+    fn document(&self, with_secret: bool) -> Value {
+        let mut doc = Map::new();
+        doc.insert("id".into(), json!(self.id));
+        doc.insert("name".into(), json!(self.name));
+        doc.insert("last_4_digits".into(), json!(self.last_4_digits()));
+        doc.insert("created_by".into(), json!(self.created_by));
+        doc.insert("expires_at".into(), json!(self.expires_at.map(format_time)));
+        doc.insert(
+            "resources".into(),
+            Value::Array(
+                self.resources
+                    .iter()
+                    .map(MailtrapPermission::document)
+                    .collect(),
+            ),
+        );
+        if with_secret {
+            doc.insert("token".into(), json!(self.secret.expose_secret()));
+        }
+        Value::Object(doc)
+    }
+}
+
+fn last_four(secret: &str) -> String {
+    let count = secret.chars().count();
+    secret.chars().skip(count.saturating_sub(4)).collect()
+}
+
+/// A token to put into the Mailtrap fake with [`MailtrapFake::insert_token`].
+///
+/// ```
+/// use api_tokens::testing::MailtrapTokenSeed;
+///
+/// let seed = MailtrapTokenSeed::new("Seeded").permission("project", 7, 10);
+/// # let _ = seed;
+/// ```
+#[derive(Debug, Clone)]
+pub struct MailtrapTokenSeed {
+    name: String,
+    resources: Vec<MailtrapPermission>,
+    expires_at: Option<DateTime<Utc>>,
+    secret: Option<SecretString>,
+    created_by: Option<String>,
+}
+
+impl MailtrapTokenSeed {
+    /// A token with this name, admin on the fake's account unless
+    /// permissions are added, never expiring, with a random secret.
+    pub fn new(name: impl Into<String>) -> Self {
+        MailtrapTokenSeed {
+            name: name.into(),
+            resources: Vec::new(),
+            expires_at: None,
+            secret: None,
+            created_by: None,
+        }
+    }
+
+    /// Adds a permission.
+    pub fn permission(
+        mut self,
+        resource_type: impl Into<String>,
+        resource_id: impl Into<Value>,
+        access_level: u16,
+    ) -> Self {
+        self.resources.push(MailtrapPermission {
+            resource_type: resource_type.into(),
+            resource_id: resource_id.into(),
+            access_level,
+        });
+        self
+    }
+
+    /// Sets an expiration (a token with one cannot be reset).
+    pub fn expires_at(mut self, at: DateTime<Utc>) -> Self {
+        self.expires_at = Some(at);
+        self
+    }
+
+    /// Its secret, instead of a random one.
+    pub fn secret(mut self, secret: SecretString) -> Self {
+        self.secret = Some(secret);
+        self
+    }
+
+    /// Who created it (default: the fake's owner).
+    pub fn created_by(mut self, who: impl Into<String>) -> Self {
+        self.created_by = Some(who.into());
+        self
+    }
+}
+
+/// A stateful fake of Mailtrap's account API tokens on a loopback wiremock
+/// server.
+///
+/// It keeps tokens in memory and answers as Mailtrap does: flat JSON, the
+/// `Api-Token` header or `Authorization: Bearer` (the fake's own
+/// [`token`](MailtrapFake::token) and every live token it holds), create 200
+/// with the secret once, list and get without it but with `last_4_digits`,
+/// delete 204, reset giving a new id and secret while the old token expires
+/// in 12 hours (422 for a token that already has an expiration), 401
+/// `{"error":"Incorrect API token"}`, 403 `{"errors":"Account access
+/// forbidden"}` for another account, 404 `{"error":"Not Found"}`, 422
+/// `{"errors":{"base":[…]}}` or per field for an empty name, no
+/// permissions, an `expires_at` in the past or more than 5 years ahead, or
+/// an unknown field. An omitted `expires_at` means never.
+///
+/// ```no_run
+/// # async fn f() {
+/// use api_tokens::testing::MailtrapFake;
+///
+/// let mt = MailtrapFake::start().await;
+/// let url = format!("{}/api/accounts/{}/api_tokens", mt.uri(), mt.account_id());
+/// # let _ = url;
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct MailtrapFake {
+    server: MockServer,
+    engine: Shared<MailtrapState>,
+    token: SecretString,
+    account_id: u64,
+}
+
+/// Settings of a [`MailtrapFake`] before it starts.
+#[derive(Debug, Clone)]
+pub struct MailtrapFakeBuilder {
+    token: Option<SecretString>,
+    account_id: u64,
+    owner: String,
+}
+
+impl MailtrapFakeBuilder {
+    /// The credential the fake accepts (default: a random one).
+    pub fn token(mut self, token: SecretString) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    /// The account whose tokens the fake holds (default 3229).
+    pub fn account_id(mut self, account_id: u64) -> Self {
+        self.account_id = account_id;
+        self
+    }
+
+    /// The `created_by` of tokens made with the fake's own token (default
+    /// `owner@example.com`).
+    pub fn owner(mut self, owner: impl Into<String>) -> Self {
+        self.owner = owner.into();
+        self
+    }
+
+    /// Starts the fake.
+    pub async fn start(self) -> MailtrapFake {
+        let token = self.token.unwrap_or_else(new_secret);
+        let state = MailtrapState {
+            account_id: self.account_id,
+            master: token.clone(),
+            owner: self.owner,
+            tokens: BTreeMap::new(),
+            next_id: 12345,
+        };
+        let (server, engine) = engine::start(state).await;
+        MailtrapFake {
+            server,
+            engine,
+            token,
+            account_id: self.account_id,
+        }
+    }
+}
+
+impl MailtrapFake {
+    /// Starts a fake with a random token and account 3229.
+    pub async fn start() -> MailtrapFake {
+        MailtrapFake::builder().start().await
+    }
+
+    /// A builder to choose the token, the account id and the owner.
+    pub fn builder() -> MailtrapFakeBuilder {
+        MailtrapFakeBuilder {
+            token: None,
+            account_id: 3229,
+            owner: "owner@example.com".into(),
+        }
+    }
+
+    /// The credential the fake accepts in `Api-Token` or as a Bearer token.
+    pub fn token(&self) -> &SecretString {
+        &self.token
+    }
+
+    /// The account whose tokens live under `/api/accounts/{account_id}`;
+    /// another account answers 403.
+    pub fn account_id(&self) -> u64 {
+        self.account_id
+    }
+
+    /// The tokens the fake holds now, by id (its own credential is not
+    /// among them).
+    pub fn tokens(&self) -> Vec<MailtrapToken> {
+        lock(&self.engine)
+            .dialect
+            .tokens
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Puts a token into the fake, as if created earlier, and returns it
+    /// with its id.
+    pub fn insert_token(&self, seed: MailtrapTokenSeed) -> MailtrapToken {
+        let mut engine = lock(&self.engine);
+        let state = &mut engine.dialect;
+        let id = state.next_id;
+        state.next_id += 1;
+        let mut resources = seed.resources;
+        if resources.is_empty() {
+            resources.push(MailtrapPermission {
+                resource_type: "account".into(),
+                resource_id: json!(state.account_id),
+                access_level: 100,
+            });
+        }
+        let token = MailtrapToken {
+            id,
+            name: seed.name,
+            created_by: seed.created_by.unwrap_or_else(|| state.owner.clone()),
+            expires_at: seed.expires_at,
+            resources,
+            secret: seed.secret.unwrap_or_else(new_secret),
+        };
+        state.tokens.insert(id, token.clone());
+        token
+    }
+
+    common_fake_methods!(MailtrapOp);
+}
+
+fn new_secret() -> SecretString {
+    SecretString::from(engine::random_string(b"0123456789abcdef", 32))
+}
+
+struct MailtrapState {
+    account_id: u64,
+    master: SecretString,
+    owner: String,
+    tokens: BTreeMap<u64, MailtrapToken>,
+    next_id: u64,
+}
+
+enum Route<'p> {
+    Collection(&'p str),
+    Token(&'p str, &'p str),
+    Reset(&'p str, &'p str),
+}
+
+fn route(path: &str) -> Option<Route<'_>> {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["api", "accounts", account, "api_tokens"] => Some(Route::Collection(account)),
+        ["api", "accounts", account, "api_tokens", id] => Some(Route::Token(account, id)),
+        ["api", "accounts", account, "api_tokens", id, "reset"] => Some(Route::Reset(account, id)),
+        _ => None,
+    }
+}
+
+/// The endpoint of Mailtrap's API a request reaches.
+pub(crate) fn operation(method: &str, path: &str) -> Option<&'static str> {
+    match (method, route(path)?) {
+        ("GET", Route::Collection(_)) => Some("list"),
+        ("POST", Route::Collection(_)) => Some("create"),
+        ("GET", Route::Token(..)) => Some("get"),
+        ("DELETE", Route::Token(..)) => Some("delete"),
+        ("POST", Route::Reset(..)) => Some("reset"),
+        _ => None,
+    }
+}
+
+fn not_found() -> Reply {
+    Reply::json(404, JSON, &json!({ "error": "Not Found" }))
+}
+
+fn unprocessable(errors: BTreeMap<String, Vec<String>>) -> Reply {
+    Reply::json(422, JSON, &json!({ "errors": errors }))
+}
+
+/// A positive integer written in decimal, as Rails routes accept ids.
+fn parse_id(s: &str) -> Option<u64> {
+    s.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| s.parse::<u64>().ok())
+        .flatten()
+        .filter(|&id| id >= 1)
+}
+
+impl MailtrapState {
+    /// The caller's name for `created_by`, or `None` when not authorized.
+    fn caller(&self, request: &Request, now: DateTime<Utc>) -> Option<String> {
+        let presented = credential(request, "api-token").or_else(|| bearer(request))?;
+        if engine::same_secret(presented, self.master.expose_secret()) {
+            return Some(self.owner.clone());
+        }
+        self.tokens
+            .values()
+            .find(|t| {
+                t.expires_at.is_none_or(|at| at > now)
+                    && engine::same_secret(presented, t.secret.expose_secret())
+            })
+            .map(|t| t.name.clone())
+    }
+
+    fn body(request: &Request) -> Result<Map<String, Value>, Reply> {
+        if request.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Map::new());
+        }
+        match serde_json::from_slice::<Value>(&request.body) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(_) => Err(unprocessable(BTreeMap::from([(
+                "base".to_owned(),
+                vec!["The request body must be a JSON object".to_owned()],
+            )]))),
+            Err(_) => Err(Reply::json(400, JSON, &json!({ "error": "Bad Request" }))),
+        }
+    }
+
+    fn create(&mut self, request: &Request, caller: String, now: DateTime<Utc>) -> Reply {
+        let body = match Self::body(request) {
+            Ok(body) => body,
+            Err(reply) => return reply,
+        };
+        let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut fail = |field: &str, message: &str| {
+            errors
+                .entry(field.to_owned())
+                .or_default()
+                .push(message.to_owned());
+        };
+        for key in body
+            .keys()
+            .filter(|k| !["name", "resources", "expires_at"].contains(&k.as_str()))
+        {
+            fail(key, "is not a permitted attribute");
+        }
+        let name = match body.get("name") {
+            Some(Value::String(name)) if name.trim().is_empty() => {
+                fail("name", "can't be blank");
+                None
+            }
+            Some(Value::String(name)) if name.chars().count() > 255 => {
+                fail("name", "is too long (maximum is 255 characters)");
+                None
+            }
+            Some(Value::String(name)) => Some(name.clone()),
+            None | Some(Value::Null) => {
+                fail("name", "can't be blank");
+                None
+            }
+            Some(_) => {
+                fail("name", "is invalid");
+                None
+            }
+        };
+        let resources = check_permissions(body.get("resources"), &mut fail);
+        let expires_at = check_expires_at(body.get("expires_at"), now, &mut fail);
+        if !errors.is_empty() {
+            return unprocessable(errors);
+        }
+        let (Some(name), Some(resources), Ok(expires_at)) = (name, resources, expires_at) else {
+            // Every `None` above recorded an error.
+            return unprocessable(errors);
+        };
+        let token = self.mint(name, caller, expires_at, resources);
+        Reply::json(200, JSON, &token.document(true))
+    }
+
+    fn mint(
+        &mut self,
+        name: String,
+        created_by: String,
+        expires_at: Option<DateTime<Utc>>,
+        resources: Vec<MailtrapPermission>,
+    ) -> MailtrapToken {
+        let id = self.next_id;
+        self.next_id += 1;
+        let token = MailtrapToken {
+            id,
+            name,
+            created_by,
+            expires_at,
+            resources,
+            secret: new_secret(),
+        };
+        self.tokens.insert(id, token.clone());
+        token
+    }
+
+    fn reset(&mut self, request: &Request, id: u64, caller: String, now: DateTime<Utc>) -> Reply {
+        let Some(old) = self.tokens.get(&id).cloned() else {
+            return not_found();
+        };
+        let body = match Self::body(request) {
+            Ok(body) => body,
+            Err(reply) => return reply,
+        };
+        let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut fail = |field: &str, message: &str| {
+            errors
+                .entry(field.to_owned())
+                .or_default()
+                .push(message.to_owned());
+        };
+        if old.expires_at.is_some() {
+            fail("base", "Only a token without an expiration can be reset");
+        }
+        for key in body.keys().filter(|k| *k != "expires_at") {
+            fail(key, "is not a permitted attribute");
+        }
+        let expires_at = check_expires_at(body.get("expires_at"), now, &mut fail);
+        let Ok(expires_at) = expires_at else {
+            return unprocessable(errors);
+        };
+        if !errors.is_empty() {
+            return unprocessable(errors);
+        }
+        if let Some(old) = self.tokens.get_mut(&id) {
+            old.expires_at = Some(now + RESET_GRACE);
+        }
+        let new_id = self.next_id;
+        let token = self.mint(
+            format!("{} {new_id}", old.name),
+            caller,
+            expires_at,
+            old.resources,
+        );
+        Reply::json(200, JSON, &token.document(true))
+    }
+}
+
+/// Checks `resources`; an empty or missing list is a `base` error.
+fn check_permissions(
+    value: Option<&Value>,
+    fail: &mut impl FnMut(&str, &str),
+) -> Option<Vec<MailtrapPermission>> {
+    let Some(items) = value.and_then(Value::as_array).filter(|a| !a.is_empty()) else {
+        fail("base", NO_PERMISSIONS);
+        return None;
+    };
+    let mut permissions = Vec::new();
+    let mut ok = true;
+    for item in items {
+        let Some(item) = item.as_object() else {
+            fail("resources", "must be objects");
+            ok = false;
+            continue;
+        };
+        for key in item
+            .keys()
+            .filter(|k| !["resource_type", "resource_id", "access_level"].contains(&k.as_str()))
+        {
+            fail("resources", &format!("{key} is not a permitted attribute"));
+            ok = false;
+        }
+        let resource_type = item.get("resource_type").and_then(Value::as_str);
+        if !resource_type.is_some_and(|t| RESOURCE_TYPES.contains(&t)) {
+            fail("resources", "resource_type is not included in the list");
+            ok = false;
+        }
+        let resource_id = item.get("resource_id").cloned();
+        let id_ok = match &resource_id {
+            Some(Value::Number(n)) => n.as_u64().is_some_and(|n| n >= 1),
+            Some(Value::String(s)) => !s.trim().is_empty(),
+            _ => false,
+        };
+        if !id_ok {
+            fail("resources", "resource_id is invalid");
+            ok = false;
+        }
+        let access_level = item.get("access_level").and_then(Value::as_u64);
+        if !matches!(access_level, Some(10 | 100)) {
+            fail("resources", "access_level is not included in the list");
+            ok = false;
+        }
+        if let (Some(resource_type), Some(resource_id), Some(access_level)) =
+            (resource_type, resource_id, access_level)
+        {
+            permissions.push(MailtrapPermission {
+                resource_type: resource_type.to_owned(),
+                resource_id,
+                access_level: access_level as u16,
+            });
+        }
+    }
+    ok.then_some(permissions)
+}
+
+/// Checks `expires_at`: absent or `null` is never; a time must be in the
+/// future and at most 5 years ahead. `Err` when refused.
+fn check_expires_at(
+    value: Option<&Value>,
+    now: DateTime<Utc>,
+    fail: &mut impl FnMut(&str, &str),
+) -> Result<Option<DateTime<Utc>>, ()> {
+    let raw = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(raw)) => raw,
+        Some(_) => {
+            fail("expires_at", "is invalid");
+            return Err(());
+        }
+    };
+    let Ok(at) = DateTime::parse_from_rfc3339(raw).map(|at| at.with_timezone(&Utc)) else {
+        fail("expires_at", "is invalid");
+        return Err(());
+    };
+    if at <= now {
+        fail("expires_at", "must be in the future");
+        return Err(());
+    }
+    let limit = now
+        .checked_add_months(Months::new(60))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    if at > limit {
+        fail("expires_at", "must be at most 5 years from now");
+        return Err(());
+    }
+    Ok(Some(at))
+}
+
+impl Dialect for MailtrapState {
+    fn operation(&self, method: &str, path: &str) -> Option<&'static str> {
+        operation(method, path)
+    }
+
+    fn handle(&mut self, request: &Request, now: DateTime<Utc>) -> Reply {
+        let Some(caller) = self.caller(request, now) else {
+            return self.error_reply(401);
+        };
+        let Some(route) = route(request.url.path()) else {
+            return not_found();
+        };
+        let (Route::Collection(account) | Route::Token(account, _) | Route::Reset(account, _)) =
+            route;
+        match parse_id(account) {
+            None => return not_found(),
+            Some(account) if account != self.account_id => return self.error_reply(403),
+            Some(_) => {}
+        }
+        let token_id = match route {
+            Route::Token(_, id) | Route::Reset(_, id) => match parse_id(id) {
+                Some(id) => Some(id),
+                None => return not_found(),
+            },
+            Route::Collection(_) => None,
+        };
+        match (request.method.as_str(), &route, token_id) {
+            ("GET", Route::Collection(_), _) => {
+                let list: Vec<Value> = self.tokens.values().map(|t| t.document(false)).collect();
+                Reply::json(200, JSON, &Value::Array(list))
+            }
+            ("POST", Route::Collection(_), _) => self.create(request, caller, now),
+            ("GET", Route::Token(..), Some(id)) => match self.tokens.get(&id) {
+                Some(token) => Reply::json(200, JSON, &token.document(false)),
+                None => not_found(),
+            },
+            ("DELETE", Route::Token(..), Some(id)) => match self.tokens.remove(&id) {
+                Some(_) => Reply::empty(204),
+                None => not_found(),
+            },
+            ("POST", Route::Reset(..), Some(id)) => self.reset(request, id, caller, now),
+            _ => not_found(),
+        }
+    }
+
+    fn error_reply(&self, status: u16) -> Reply {
+        match status {
+            401 => Reply::json(401, JSON, &json!({ "error": "Incorrect API token" })),
+            403 => Reply::json(403, JSON, &json!({ "errors": "Account access forbidden" })),
+            404 => not_found(),
+            422 => unprocessable(BTreeMap::from([(
+                "base".to_owned(),
+                vec!["The request could not be processed".to_owned()],
+            )])),
+            429 => Reply::json(429, JSON, &json!({ "errors": "Rate limit exceeded" }))
+                .header("x-ratelimit-limit", "150")
+                .header("x-ratelimit-remaining", "0"),
+            other => {
+                let reason = reqwest::StatusCode::from_u16(other)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("Error");
+                Reply::json(other, JSON, &json!({ "error": reason }))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_positive_decimals() {
+        assert_eq!(parse_id("12345"), Some(12345));
+        for bad in ["0", "-1", "+1", "1e3", "", "abc"] {
+            assert_eq!(parse_id(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn expiry_window() {
+        let now = Utc::now();
+        let mut seen = Vec::new();
+        let mut fail = |f: &str, m: &str| seen.push(format!("{f}: {m}"));
+        assert_eq!(check_expires_at(None, now, &mut fail), Ok(None));
+        assert_eq!(
+            check_expires_at(Some(&Value::Null), now, &mut fail),
+            Ok(None)
+        );
+        let soon = now + TimeDelta::days(1);
+        assert!(check_expires_at(Some(&json!(soon.to_rfc3339())), now, &mut fail).is_ok());
+        let past = now - TimeDelta::days(1);
+        assert!(check_expires_at(Some(&json!(past.to_rfc3339())), now, &mut fail).is_err());
+        let far = now + TimeDelta::days(6 * 365);
+        assert!(check_expires_at(Some(&json!(far.to_rfc3339())), now, &mut fail).is_err());
+        assert!(check_expires_at(Some(&json!("tomorrow")), now, &mut fail).is_err());
+        assert_eq!(seen.len(), 3);
+    }
+}

@@ -1,0 +1,249 @@
+//! Recording through the proxy redacts every secret before it reaches the
+//! disk, and the cassette replays.
+
+use std::path::PathBuf;
+
+use api_tokens::testing::{
+    Cassette, KitError, MailtrapFake, Recorder, Replayer, UnitFake, placeholder,
+};
+use chrono::{TimeDelta, Utc};
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+
+fn cassette_path(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cassettes");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}-{}.json", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+fn json_of(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).unwrap()
+}
+
+#[tokio::test]
+async fn a_mailtrap_create_is_recorded_without_secrets_and_replays() {
+    let upstream = MailtrapFake::start().await;
+    let path = cassette_path("mailtrap-create");
+    let recorder = Recorder::start(&upstream.uri(), &path).await.unwrap();
+    let key = upstream.token().expose_secret().to_owned();
+    let endpoint = format!("/api/accounts/{}/api_tokens", upstream.account_id());
+    let body = json!({"name": "ci", "resources": [
+        {"resource_type": "account", "resource_id": upstream.account_id(), "access_level": 100}]});
+    let http = reqwest::Client::new();
+
+    // Through the proxy, the client sees the service's answer unchanged.
+    let answer = http
+        .post(format!("{}{endpoint}", recorder.uri()))
+        .header("Api-Token", &key)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let created = json_of(&answer.bytes().await.unwrap());
+    let minted = upstream.tokens()[0].secret.clone();
+    assert_eq!(created["token"], minted.expose_secret());
+
+    let answer = http
+        .get(format!("{}{endpoint}", recorder.uri()))
+        .header("Api-Token", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let wrong = http
+        .get(format!("{}{endpoint}", recorder.uri()))
+        .header("Api-Token", "a-wrong-key-of-some-length")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(recorder.cassette().interactions.len(), 3);
+    let written = recorder.finish().await.unwrap();
+
+    // The file, read as plain text, holds no secret.
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.contains(minted.expose_secret()),
+        "the minted secret leaked"
+    );
+    assert!(!text.contains(&key), "the auth header value leaked");
+    assert!(!text.contains("a-wrong-key-of-some-length"));
+    assert!(text.contains(&placeholder(&minted)));
+
+    // It is a cassette in the fixture format.
+    let cassette = Cassette::parse(&text).unwrap();
+    assert_eq!(cassette, written);
+    let names: Vec<&str> = cassette
+        .interactions
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect();
+    assert_eq!(names, ["create 200", "list 200", "list 401"]);
+    let create = &cassette.interactions[0];
+    assert_eq!(create.service, "mailtrap");
+    assert_eq!(create.request.method, "POST");
+    assert_eq!(create.request.path, endpoint);
+    assert_eq!(create.request.headers["api-token"], "[REDACTED]");
+    assert_eq!(create.request.body.as_ref().unwrap(), &body);
+    assert_eq!(create.response.status, 200);
+    let recorded = create.response.body.as_ref().unwrap();
+    assert_eq!(recorded["token"], placeholder(&minted));
+    assert_eq!(recorded["last_4_digits"], created["last_4_digits"]);
+    assert_eq!(recorded["id"], created["id"]);
+    assert!(!create.response.headers.contains_key("content-length"));
+
+    // Replayed, the create answers again, with the placeholder for a secret.
+    let replayer = Replayer::start(&path).await.unwrap();
+    let answer = http
+        .post(format!("{}{endpoint}", replayer.uri()))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(
+        answer.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let replayed = json_of(&answer.bytes().await.unwrap());
+    assert_eq!(replayed["token"], placeholder(&minted));
+    assert_eq!(replayed["id"], created["id"]);
+
+    // Interactions of one endpoint come back in recorded order, each once.
+    let list = || http.get(format!("{}{endpoint}", replayer.uri())).send();
+    assert_eq!(list().await.unwrap().status(), 200);
+    assert_eq!(list().await.unwrap().status(), 401);
+    assert!(replayer.unserved().is_empty());
+    let exhausted = list().await.unwrap();
+    assert_eq!(exhausted.status(), 501);
+    assert!(
+        exhausted
+            .text()
+            .await
+            .unwrap()
+            .contains("no recorded interaction")
+    );
+}
+
+#[tokio::test]
+async fn a_unit_create_is_recorded_without_secrets_and_replays() {
+    let upstream = UnitFake::start().await;
+    let path = cassette_path("unit-create");
+    let recorder = Recorder::start(&upstream.uri(), &path).await.unwrap();
+    let key = upstream.token().expose_secret().to_owned();
+    let endpoint = format!("/users/{}/api-tokens", upstream.user_id());
+    let expiration = (Utc::now() + TimeDelta::days(10))
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string();
+    let body = json!({"data": {"type": "apiToken", "attributes": {
+        "description": "ci", "scope": "customers", "expiration": expiration}}});
+    let http = reqwest::Client::new();
+    let answer = http
+        .post(format!("{}{endpoint}", recorder.uri()))
+        .bearer_auth(&key)
+        .header("content-type", "application/vnd.api+json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201);
+    assert_eq!(answer.headers()["content-type"], "application/vnd.api+json");
+    let created = json_of(&answer.bytes().await.unwrap());
+    let minted = upstream.tokens()[0].secret.clone();
+
+    // The minted secret, used as a credential later, is redacted there too.
+    let answer = http
+        .get(format!(
+            "{}{endpoint}?note={}",
+            recorder.uri(),
+            minted.expose_secret()
+        ))
+        .bearer_auth(minted.expose_secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    recorder.finish().await.unwrap();
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains(minted.expose_secret()));
+    assert!(!text.contains(&key));
+    let cassette = Cassette::load(&path).unwrap();
+    assert_eq!(cassette.interactions[0].name, "create 201");
+    assert_eq!(cassette.interactions[0].service, "unit");
+    assert_eq!(
+        cassette.interactions[0].request.headers["authorization"],
+        "[REDACTED]"
+    );
+    assert_eq!(
+        cassette.interactions[1].request.path,
+        format!("{endpoint}?note={}", placeholder(&minted))
+    );
+
+    let replayer = Replayer::from_cassette(cassette).await;
+    let answer = http
+        .post(format!("{}{endpoint}", replayer.uri()))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201);
+    assert_eq!(answer.headers()["content-type"], "application/vnd.api+json");
+    let replayed = json_of(&answer.bytes().await.unwrap());
+    assert_eq!(
+        replayed["data"]["attributes"]["token"],
+        placeholder(&minted)
+    );
+    assert_eq!(replayed["data"]["id"], created["data"]["id"]);
+    assert_eq!(replayer.unserved().len(), 1);
+}
+
+#[tokio::test]
+async fn the_recorder_refuses_plain_http_off_loopback_and_bad_paths() {
+    let path = cassette_path("refused");
+    for upstream in [
+        "http://example.com",
+        "https://user:pw@example.com",
+        "ftp://127.0.0.1",
+    ] {
+        let err = Recorder::start(upstream, &path).await.unwrap_err();
+        assert!(matches!(err, KitError::Recorder(_)), "{upstream}: {err}");
+    }
+    let unwritable = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("no-such-dir/x/cassette.json");
+    let err = Recorder::start("https://example.com", &unwritable)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, KitError::Io { .. }), "{err}");
+    let err = Replayer::start(&unwritable).await.unwrap_err();
+    assert!(matches!(err, KitError::Io { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn an_unreachable_upstream_answers_502_and_records_nothing() {
+    // A loopback port nobody listens on: bind one, then free it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let path = cassette_path("unreachable");
+    let recorder = Recorder::start(&format!("http://127.0.0.1:{port}"), &path)
+        .await
+        .unwrap();
+    let answer = reqwest::Client::new()
+        .get(format!("{}/users/2/api-tokens", recorder.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 502);
+    let cassette = recorder.finish().await.unwrap();
+    assert!(cassette.interactions.is_empty());
+    assert_eq!(Cassette::load(&path).unwrap(), cassette);
+}
