@@ -248,7 +248,11 @@ async fn a_503_on_a_read_is_repeated_until_the_policy_gives_up() {
     let client = mailtrap_client(&mt);
     let err = client.api_tokens().get(12345).await.unwrap_err();
     assert_eq!(err.status(), Some(502));
-    assert_eq!(client.stats().requests, 4, "the default policy's 4 attempts");
+    assert_eq!(
+        client.stats().requests,
+        4,
+        "the default policy's 4 attempts"
+    );
     assert_eq!(client.stats().retries, 3);
     assert_eq!(mt.requests().len(), 4);
     assert!(mt.requests().iter().all(|r| r.status == Some(502)));
@@ -271,7 +275,11 @@ async fn a_create_whose_answer_is_lost_is_not_repeated_and_the_token_exists() {
         "{err:?}"
     );
     assert_eq!(log_of(&unit.requests()), [("create", None, true)]);
-    assert_eq!(unit.tokens().len(), 1, "minted, though the caller never saw it");
+    assert_eq!(
+        unit.tokens().len(),
+        1,
+        "minted, though the caller never saw it"
+    );
     // The caller can find it by listing.
     let listed = client.org_api_tokens(unit.user_id()).list().await.unwrap();
     assert_eq!(listed.len(), 1);

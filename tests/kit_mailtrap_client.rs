@@ -77,16 +77,15 @@ async fn create_list_get_reset_delete_list_through_the_client() {
     assert_eq!(held[0].resources.len(), 2);
     assert_eq!(held[0].resources[1].resource_type, "project");
     assert_eq!(held[0].resources[1].access_level, 10);
-    assert_eq!(created.last_four.as_deref(), Some(last_four(&secret).as_str()));
+    assert_eq!(
+        created.last_four.as_deref(),
+        Some(last_four(&secret).as_str())
+    );
     assert_eq!(created.created_by.as_deref(), Some("owner@example.com"));
     assert_eq!(
         created.permissions,
         [
-            Permission::new(
-                ResourceType::Account,
-                fake.account_id(),
-                AccessLevel::Admin
-            ),
+            Permission::new(ResourceType::Account, fake.account_id(), AccessLevel::Admin),
             Permission::new(ResourceType::Project, 7, AccessLevel::Viewer),
         ]
     );
@@ -269,13 +268,13 @@ async fn minted_secrets_are_credentials_and_the_old_one_lapses_after_the_grace()
 #[tokio::test]
 async fn a_wrong_token_is_unauthorized_with_the_service_message() {
     let fake = MailtrapFake::start().await;
-    let wrong = client_with(&fake, SecretString::from("0123456789abcdef0123456789abcdef"));
+    let wrong = client_with(
+        &fake,
+        SecretString::from("0123456789abcdef0123456789abcdef"),
+    );
     let tokens = wrong.api_tokens();
 
-    let err = tokens
-        .create(request(&fake, "never"))
-        .await
-        .unwrap_err();
+    let err = tokens.create(request(&fake, "never")).await.unwrap_err();
     let Error::Unauthorized(api) = &err else {
         panic!("expected Unauthorized, got {err:?}");
     };
@@ -374,7 +373,11 @@ async fn values_the_client_accepts_but_the_fake_refuses_are_api_errors_with_fiel
         .create(
             CreateApiToken::new("odd")
                 .permission(ResourceType::Other("billing".into()), 1, AccessLevel::Admin)
-                .permission(ResourceType::Account, fake.account_id(), AccessLevel::Other(50)),
+                .permission(
+                    ResourceType::Account,
+                    fake.account_id(),
+                    AccessLevel::Other(50),
+                ),
         )
         .await
         .unwrap_err();
@@ -415,11 +418,11 @@ async fn values_the_client_accepts_but_the_fake_refuses_are_api_errors_with_fiel
     let seeded = fake.insert_token(
         MailtrapTokenSeed::new("expiring").expires_at(fake.now() + TimeDelta::days(3)),
     );
-    let err = tokens
-        .reset(seeded.id, Expiry::Never)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, Error::Api(ref a) if a.status == 422), "{err:?}");
+    let err = tokens.reset(seeded.id, Expiry::Never).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Api(ref a) if a.status == 422),
+        "{err:?}"
+    );
     assert_eq!(
         err.api_error().unwrap().field_errors["base"],
         ["Only a token without an expiration can be reset"]
@@ -434,15 +437,18 @@ async fn a_reset_with_an_expiry_gives_the_new_token_that_expiry() {
     let fake = MailtrapFake::start().await;
     let client = client(&fake);
     let tokens = client.api_tokens();
-    let created = tokens
-        .create(request(&fake, "rotating"))
-        .await
-        .unwrap();
+    let created = tokens.create(request(&fake, "rotating")).await.unwrap();
     let at: DateTime<Utc> = "2030-01-02T03:04:05Z".parse().unwrap();
     let reset = tokens.reset(created.id, Expiry::At(at)).await.unwrap();
     assert_eq!(reset.expires_at, Some(at));
     let held = fake.tokens();
-    assert_eq!(held.iter().find(|t| t.id == reset.id.get()).unwrap().expires_at, Some(at));
+    assert_eq!(
+        held.iter()
+            .find(|t| t.id == reset.id.get())
+            .unwrap()
+            .expires_at,
+        Some(at)
+    );
     assert_eq!(
         fake.requests().last().unwrap().body,
         Some(json!({"expires_at": "2030-01-02T03:04:05Z"}))

@@ -91,7 +91,11 @@ async fn create_list_revoke_list_through_the_client() {
     assert!(!shown(&listed).contains(&secret));
     // …and the secret is not on the wire either.
     let raw = reqwest::Client::new()
-        .get(format!("{}/users/{}/api-tokens", fake.uri(), fake.user_id()))
+        .get(format!(
+            "{}/users/{}/api-tokens",
+            fake.uri(),
+            fake.user_id()
+        ))
         .bearer_auth(fake.token().expose_secret())
         .send()
         .await
@@ -149,7 +153,11 @@ async fn every_shape_of_revoke_answer_decodes() {
     let fake = UnitFake::start().await;
     let client = client(&fake);
     let tokens = client.org_api_tokens(fake.user_id());
-    for answer in [RevokeAnswer::Null, RevokeAnswer::NoContent, RevokeAnswer::Token] {
+    for answer in [
+        RevokeAnswer::Null,
+        RevokeAnswer::NoContent,
+        RevokeAnswer::Token,
+    ] {
         fake.set_revoke_answer(answer);
         let created = tokens.create(request("rotating")).await.unwrap();
         assert_eq!(fake.tokens().len(), 1);
@@ -294,7 +302,13 @@ async fn a_bad_body_sent_raw_gets_a_json_api_400() {
             "/data/attributes/scope",
         ]
     );
-    assert!(body["errors"].as_array().unwrap().iter().all(|e| e["status"] == "400"));
+    assert!(
+        body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["status"] == "400")
+    );
     assert!(fake.tokens().is_empty());
 }
 
