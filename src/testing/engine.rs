@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
 use serde_json::Value;
@@ -113,8 +113,10 @@ pub(crate) fn lock<D>(shared: &Shared<D>) -> MutexGuard<'_, Engine<D>> {
 }
 
 impl<D: Dialect> Engine<D> {
+    /// The fake's time, to the millisecond: both services write times with
+    /// milliseconds, so what a fake holds equals what it answers.
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        Utc::now() + self.clock_offset
+        (Utc::now() + self.clock_offset).trunc_subsecs(3)
     }
 
     pub(crate) fn advance(&mut self, by: std::time::Duration) {
