@@ -322,17 +322,16 @@ async fn a_create_whose_answer_is_lost_is_not_repeated_and_the_token_exists() {
 }
 
 #[tokio::test]
-async fn a_delete_whose_answer_is_lost_is_repeated_and_then_not_found() {
+async fn a_delete_whose_answer_is_lost_is_repeated_and_counts_as_done() {
     // DELETE is idempotent, so the transport repeats it; the repeat finds
-    // the token already gone. The caller sees NotFound, and the token is
-    // gone as asked.
+    // the token already gone, which the earlier attempt did: success.
     let unit = UnitFake::start().await;
     let client = unit_client(&unit);
     let tokens = client.org_api_tokens(unit.user_id());
     let created = tokens.create(unit_request()).await.unwrap();
     unit.inject(UnitOp::Revoke, Fault::lose_answer());
-    let err = tokens.revoke(&created.id).await.unwrap_err();
-    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+    let after = tokens.revoke(&created.id).await.unwrap();
+    assert!(after.is_none(), "{after:?}");
     assert!(unit.tokens().is_empty());
     assert_eq!(client.stats().retries, 1);
     assert_eq!(
@@ -348,13 +347,30 @@ async fn a_delete_whose_answer_is_lost_is_repeated_and_then_not_found() {
         .await
         .unwrap();
     mt.inject(MailtrapOp::Delete, Fault::lose_answer());
-    let err = client.api_tokens().delete(created.id).await.unwrap_err();
-    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+    client.api_tokens().delete(created.id).await.unwrap();
     assert!(mt.tokens().is_empty());
     assert_eq!(
         log_of(&mt.requests())[1..],
         [("delete", None, true), ("delete", Some(404), false)]
     );
+}
+
+#[tokio::test]
+async fn a_delete_of_a_missing_token_is_not_found_when_nothing_was_lost() {
+    let mt = MailtrapFake::start().await;
+    let client = mailtrap_client(&mt);
+    let err = client.api_tokens().delete(999_999u64).await.unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+    assert_eq!(client.stats().retries, 0);
+
+    let unit = UnitFake::start().await;
+    let client = unit_client(&unit);
+    let err = client
+        .org_api_tokens(unit.user_id())
+        .revoke("999999")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
 }
 
 // ---- dropped connections ----

@@ -118,16 +118,33 @@ impl<'a> ApiTokens<'a> {
     ///
     /// `DELETE /api/accounts/{account_id}/api_tokens/{id}`; any success
     /// (204, or 200 with or without a body) is `Ok(())`.
+    ///
+    /// A delete is repeated after a lost answer (it is idempotent). If the
+    /// repeat finds the token gone (404) after an earlier attempt went
+    /// unanswered, that attempt did the work: the result is `Ok(())`, not
+    /// [`Error::NotFound`](crate::Error::NotFound).
     pub async fn delete(&self, id: impl Into<TokenId>) -> Result<()> {
         let id = id.into();
         check_token_id(id)?;
         let (account, id) = (self.account(), id.to_string());
-        self.send(
-            Method::DELETE,
-            &["api", "accounts", &account, "api_tokens", &id],
-            None,
-        )
-        .await?;
+        let response = self
+            .send_raw(
+                Method::DELETE,
+                &["api", "accounts", &account, "api_tokens", &id],
+                None,
+            )
+            .await?;
+        if response.deleted_by_earlier_attempt() {
+            tracing::info!(
+                target: "api_tokens::retry",
+                token = id,
+                "delete repeated after a lost answer found the token gone: deleted by the earlier attempt"
+            );
+            return Ok(());
+        }
+        if !response.is_success() {
+            return Err(errors::from_response(&response));
+        }
         Ok(())
     }
 
@@ -142,8 +159,22 @@ impl<'a> ApiTokens<'a> {
         segments: &[&str],
         body: Option<Vec<u8>>,
     ) -> Result<Response> {
-        let response = self
-            .client
+        let response = self.send_raw(method, segments, body).await?;
+        if response.is_success() {
+            Ok(response)
+        } else {
+            Err(errors::from_response(&response))
+        }
+    }
+
+    /// Sends one call and gives back whatever answer came.
+    async fn send_raw(
+        &self,
+        method: Method,
+        segments: &[&str],
+        body: Option<Vec<u8>>,
+    ) -> Result<Response> {
+        self.client
             .transport
             .send(Call {
                 method,
@@ -154,11 +185,6 @@ impl<'a> ApiTokens<'a> {
                 }),
                 accept: JSON,
             })
-            .await?;
-        if response.is_success() {
-            Ok(response)
-        } else {
-            Err(errors::from_response(&response))
-        }
+            .await
     }
 }

@@ -96,6 +96,7 @@ mod tests {
             status,
             headers: HeaderMap::new(),
             body: Bytes::from_static(body.as_bytes()),
+            earlier_attempt_unanswered: false,
         })
     }
 

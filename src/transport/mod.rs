@@ -75,6 +75,9 @@ pub(crate) struct Response {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// An earlier attempt of this call went unanswered (timeout, broken
+    /// connection, 408 or 5xx), so the service may have acted on it.
+    pub earlier_attempt_unanswered: bool,
 }
 
 impl std::fmt::Debug for Response {
@@ -106,6 +109,12 @@ impl Response {
         de.end()
             .map_err(|e| Error::trailing(self.service, self.status, &e))?;
         Ok(value)
+    }
+
+    /// A DELETE that finds nothing after an earlier attempt went unanswered:
+    /// that attempt did the work, and only its answer was lost.
+    pub(crate) fn deleted_by_earlier_attempt(&self) -> bool {
+        self.status == 404 && self.earlier_attempt_unanswered
     }
 
     pub(crate) fn is_success(&self) -> bool {
@@ -346,6 +355,7 @@ impl Transport {
         let policy = &inner.retry;
         let started = tokio::time::Instant::now();
         let mut attempt: u32 = 0;
+        let mut unanswered = false;
         loop {
             attempt += 1;
             inner.requests.fetch_add(1, Ordering::Relaxed);
@@ -378,6 +388,7 @@ impl Transport {
                                 status,
                                 headers,
                                 body,
+                                earlier_attempt_unanswered: unanswered,
                             }),
                         ),
                         Err(e) => (Outcome::Broken, None, Err(e)),
@@ -410,6 +421,10 @@ impl Transport {
                         reason = %describe(outcome),
                         delay_ms = delay.as_millis() as u64,
                         "retrying"
+                    );
+                    unanswered |= matches!(
+                        outcome,
+                        Outcome::TimedOut | Outcome::Broken | Outcome::Status(408 | 500..=599)
                     );
                     tokio::time::sleep(delay).await;
                 }
@@ -499,6 +514,7 @@ mod tests {
             body: Bytes::from_static(
                 b"<html><head><title>502 Bad Gateway</title></head><body>x</body></html>",
             ),
+            earlier_attempt_unanswered: false,
         };
         assert_eq!(r.error_body_summary().as_deref(), Some("502 Bad Gateway"));
         let empty = Response {

@@ -974,6 +974,7 @@ fn answer(body: &str) -> Response {
         status: 200,
         headers: HeaderMap::new(),
         body: Bytes::from(body.to_owned()),
+        earlier_attempt_unanswered: false,
     }
 }
 

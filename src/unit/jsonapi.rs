@@ -377,6 +377,7 @@ mod tests {
             status,
             headers: HeaderMap::new(),
             body: Bytes::from(body.to_owned()),
+            earlier_attempt_unanswered: false,
         }
     }
 

@@ -234,13 +234,29 @@ impl OrgApiTokens {
     ///
     /// Refused before sending: a user or token id that is not a positive
     /// integer.
+    ///
+    /// A revoke is repeated after a lost answer (it is idempotent). If the
+    /// repeat finds the token gone (404) after an earlier attempt went
+    /// unanswered, that attempt did the work: the result is `Ok(None)`, not
+    /// [`Error::NotFound`](crate::Error::NotFound).
     pub async fn revoke(&self, token_id: impl Into<TokenId>) -> Result<Option<ApiToken>> {
         let user = self.user_id.validate()?;
         let token_id = token_id.into();
         let token = token_id.validate()?;
         let resp = self
-            .send(Method::DELETE, &["users", user, "api-tokens", token], None)
+            .send_raw(Method::DELETE, &["users", user, "api-tokens", token], None)
             .await?;
+        if resp.deleted_by_earlier_attempt() {
+            tracing::info!(
+                target: "api_tokens::retry",
+                token = token,
+                "revoke repeated after a lost answer found the token gone: revoked by the earlier attempt"
+            );
+            return Ok(None);
+        }
+        if !resp.is_success() {
+            return Err(jsonapi::error_from(&resp));
+        }
         jsonapi::decode_revoked(&resp)
     }
 
@@ -251,19 +267,28 @@ impl OrgApiTokens {
         segments: &[&str],
         body: Option<Body>,
     ) -> Result<Response> {
-        let resp = self
-            .transport
+        let resp = self.send_raw(method, segments, body).await?;
+        if resp.is_success() {
+            Ok(resp)
+        } else {
+            Err(jsonapi::error_from(&resp))
+        }
+    }
+
+    /// Sends one call and gives back whatever answer came.
+    async fn send_raw(
+        &self,
+        method: Method,
+        segments: &[&str],
+        body: Option<Body>,
+    ) -> Result<Response> {
+        self.transport
             .send(Call {
                 method,
                 segments,
                 body,
                 accept: jsonapi::MEDIA_TYPE,
             })
-            .await?;
-        if resp.is_success() {
-            Ok(resp)
-        } else {
-            Err(jsonapi::error_from(&resp))
-        }
+            .await
     }
 }
