@@ -438,7 +438,10 @@ async fn a_reset_with_an_expiry_gives_the_new_token_that_expiry() {
     let client = client(&fake);
     let tokens = client.api_tokens();
     let created = tokens.create(request(&fake, "rotating")).await.unwrap();
-    let at: DateTime<Utc> = "2030-01-02T03:04:05Z".parse().unwrap();
+    // A whole second some months ahead, so that the test never ages out.
+    let at =
+        DateTime::<Utc>::from_timestamp((Utc::now() + TimeDelta::days(90)).timestamp(), 0).unwrap();
+    let wire = at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let reset = tokens.reset(created.id, Expiry::At(at)).await.unwrap();
     assert_eq!(reset.expires_at, Some(at));
     let held = fake.tokens();
@@ -451,6 +454,6 @@ async fn a_reset_with_an_expiry_gives_the_new_token_that_expiry() {
     );
     assert_eq!(
         fake.requests().last().unwrap().body,
-        Some(json!({"expires_at": "2030-01-02T03:04:05Z"}))
+        Some(json!({ "expires_at": wire }))
     );
 }
