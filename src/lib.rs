@@ -3,7 +3,7 @@
 //! Typed, secret-safe management of the whole lifecycle of API tokens on two
 //! services that speak two different HTTP dialects:
 //!
-//! - [`unit`]: Unit's Org API tokens (JSON:API): create, list, revoke.
+//! - [`unit`](mod@unit): Unit's Org API tokens (JSON:API): create, list, revoke.
 //! - [`mailtrap`]: Mailtrap's account API tokens (flat JSON): list, get,
 //!   create, delete, reset.
 //!

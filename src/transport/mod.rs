@@ -73,7 +73,14 @@ pub(crate) struct Response {
 
 impl Response {
     /// Decodes the body, naming the JSON path where it stopped on failure.
+    ///
+    /// The common case pays nothing for path tracking: the body is decoded
+    /// with plain `serde_json`, and only a body that fails is decoded a
+    /// second time through `serde_path_to_error` to find where it stopped.
     pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        if let Ok(value) = serde_json::from_slice(&self.body) {
+            return Ok(value);
+        }
         let de = &mut serde_json::Deserializer::from_slice(&self.body);
         serde_path_to_error::deserialize(de)
             .map_err(|e| Error::decode(self.service, self.status, e))
