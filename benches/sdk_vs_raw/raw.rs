@@ -52,6 +52,31 @@ pub struct UnitAttributes {
     pub source_ip: Option<String>,
 }
 
+/// The same document with the two dates typed, to show what parsing them
+/// costs against copying them into `String`s.
+#[derive(Debug, Deserialize)]
+pub struct UnitListTypedDates {
+    pub data: Vec<UnitTokenTypedDates>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UnitTokenTypedDates {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub attributes: UnitAttributesTypedDates,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UnitAttributesTypedDates {
+    #[serde(rename = "createdAt")]
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub description: Option<String>,
+    pub expiration: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(rename = "sourceIp")]
+    pub source_ip: Option<String>,
+}
+
 // ------------------------------------------------------------ Mailtrap ----
 
 #[derive(Debug, Deserialize)]
