@@ -338,6 +338,7 @@ async fn decode(b: &mut Bench) {
             "serde_json, String fields",
             "  + serde_path_to_error",
             "  with chrono dates",
+            "  with fast-path dates",
         ],
         plan,
         |v| match v {
@@ -350,18 +351,26 @@ async fn decode(b: &mut Bench) {
                 let list: raw::UnitList = serde_path_to_error::deserialize(de).expect("decode");
                 assert_eq!(black_box(list).data.len(), LARGE);
             }
+            2 => {
+                let list: raw::UnitListDated<chrono::DateTime<chrono::Utc>> =
+                    serde_json::from_slice(&body).expect("decode");
+                assert_eq!(black_box(list).data.len(), LARGE);
+            }
             _ => {
-                let list: raw::UnitListTypedDates = serde_json::from_slice(&body).expect("decode");
+                let list: raw::UnitListDated<raw::FastDate> =
+                    serde_json::from_slice(&body).expect("decode");
                 assert_eq!(black_box(list).data.len(), LARGE);
             }
         },
     );
     print_all(&rows);
     println!(
-        "    allocs/token: serde_json {:.2}, + path tracking {:.2}, chrono dates {:.2}",
+        "    allocs/token: serde_json {:.2}, + path tracking {:.2}, chrono dates {:.2}; chrono dates / String dates {:.3}, fast-path dates / String dates {:.3}",
         per_token(&rows[0]),
         per_token(&rows[1]),
-        per_token(&rows[2])
+        per_token(&rows[2]),
+        ratio(&rows[2], &rows[0]),
+        ratio(&rows[3], &rows[0]),
     );
 
     println!("  mailtrap, in memory");
