@@ -56,6 +56,8 @@ pub struct Summary {
     pub allocs: f64,
     /// Bytes asked of the allocator per operation.
     pub alloc_bytes: f64,
+    /// The samples in the order the rounds ran, for paired comparisons.
+    pub by_round: Vec<f64>,
 }
 
 /// The value at quantile `q` of sorted samples (nearest rank).
@@ -67,10 +69,12 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[idx]
 }
 
-fn summarise(name: &'static str, mut ns: Vec<f64>, allocs: Snapshot, ops: usize) -> Summary {
+fn summarise(name: &'static str, by_round: Vec<f64>, allocs: Snapshot, ops: usize) -> Summary {
+    let mut ns = by_round.clone();
     ns.sort_by(f64::total_cmp);
     let ops = ops.max(1) as f64;
     Summary {
+        by_round,
         name,
         median: quantile(&ns, 0.5),
         p10: quantile(&ns, 0.1),
@@ -158,6 +162,38 @@ pub fn interleave_sync(
         .zip(names)
         .map(|((ns, a), name)| summarise(name, ns, a, plan.rounds * plan.batch))
         .collect()
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    quantile(&values, 0.5)
+}
+
+/// `a / b` as the median of the per-round ratios. The samples of one round
+/// ran back to back, so each ratio compares like with like even when the
+/// machine's load changes during the run (a second process on a two-core
+/// machine makes the times bimodal, and a ratio of medians then depends on
+/// which mode each median fell in).
+pub fn paired(a: &Summary, b: &Summary) -> f64 {
+    median(
+        a.by_round
+            .iter()
+            .zip(&b.by_round)
+            .map(|(x, y)| x / y)
+            .collect(),
+    )
+}
+
+/// `(a - base) / (b - base)`, paired by round the same way.
+pub fn paired_less(a: &Summary, b: &Summary, base: &Summary) -> f64 {
+    median(
+        a.by_round
+            .iter()
+            .zip(&b.by_round)
+            .zip(&base.by_round)
+            .map(|((x, y), z)| (x - z) / (y - z))
+            .collect(),
+    )
 }
 
 /// A time in the unit that reads best.
