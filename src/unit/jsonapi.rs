@@ -69,10 +69,11 @@ struct Resource {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Attributes {
+    #[serde(deserialize_with = "crate::time::utc")]
     created_at: DateTime<Utc>,
     #[serde(default)]
     description: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::time::option_utc")]
     expiration: Option<DateTime<Utc>>,
     #[serde(default)]
     source_ip: Option<String>,
