@@ -9,7 +9,6 @@
 use std::fmt;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue, USER_AGENT};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
@@ -76,67 +75,6 @@ pub struct UnitAttributesDated<D> {
     pub expiration: Option<D>,
     #[serde(rename = "sourceIp")]
     pub source_ip: Option<String>,
-}
-
-/// A date-time read by a fast path for the one shape Unit sends,
-/// `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, and by chrono's RFC 3339 parser for
-/// anything else.
-#[derive(Debug)]
-pub struct FastDate(pub DateTime<Utc>);
-
-/// Parses `YYYY-MM-DDTHH:MM:SS[.fraction]Z`; `None` for any other shape.
-pub fn parse_utc_fast(s: &str) -> Option<DateTime<Utc>> {
-    let b = s.as_bytes();
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-        || b[b.len() - 1] != b'Z'
-    {
-        return None;
-    }
-    let num = |digits: &[u8]| {
-        digits.iter().try_fold(0u32, |acc, &c| {
-            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
-        })
-    };
-    let nanos = match &b[19..b.len() - 1] {
-        [] => 0,
-        [b'.', frac @ ..] if (1..=9).contains(&frac.len()) => {
-            num(frac)? * 10u32.pow(9 - frac.len() as u32)
-        }
-        _ => return None,
-    };
-    let date = NaiveDate::from_ymd_opt(num(&b[0..4])? as i32, num(&b[5..7])?, num(&b[8..10])?)?;
-    // A leap second (60) is left to chrono.
-    let time =
-        NaiveTime::from_hms_nano_opt(num(&b[11..13])?, num(&b[14..16])?, num(&b[17..19])?, nanos)?;
-    Some(Utc.from_utc_datetime(&date.and_time(time)))
-}
-
-impl<'de> Deserialize<'de> for FastDate {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = FastDate;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an RFC 3339 date-time")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<FastDate, E> {
-                parse_utc_fast(v)
-                    .or_else(|| {
-                        DateTime::parse_from_rfc3339(v)
-                            .ok()
-                            .map(|t| t.with_timezone(&Utc))
-                    })
-                    .map(FastDate)
-                    .ok_or_else(|| E::custom("not an RFC 3339 date-time"))
-            }
-        }
-        d.deserialize_str(V)
-    }
 }
 
 // ------------------------------------------------------------ Mailtrap ----
