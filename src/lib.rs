@@ -22,6 +22,7 @@ pub mod error;
 pub mod mailtrap;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod time;
 mod transport;
 pub mod unit;
 

@@ -348,7 +348,7 @@ pub struct ApiToken {
     pub created_by: Option<String>,
     /// When it expires; `None` when it never does (or the service did not
     /// say).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::time::option_utc")]
     pub expires_at: Option<DateTime<Utc>>,
     /// What it may do (wire: `resources`).
     #[serde(rename = "resources", default, deserialize_with = "null_as_empty")]
@@ -397,7 +397,7 @@ pub struct NewApiToken {
     #[serde(default)]
     pub created_by: Option<String>,
     /// When it expires; `None` when it never does.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::time::option_utc")]
     pub expires_at: Option<DateTime<Utc>>,
     /// What it may do (wire: `resources`).
     #[serde(rename = "resources", default, deserialize_with = "null_as_empty")]

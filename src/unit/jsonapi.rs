@@ -61,18 +61,34 @@ struct LenientDocument {
 struct Resource {
     #[serde(deserialize_with = "token_id")]
     id: TokenId,
-    #[serde(rename = "type")]
-    kind: String,
+    #[serde(rename = "type", deserialize_with = "is_token_type")]
+    is_token: bool,
     attributes: Attributes,
+}
+
+/// Whether a resource's `type` is `apiToken`, read without copying it.
+fn is_token_type<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    struct TypeVisitor;
+    impl Visitor<'_> for TypeVisitor {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a resource type")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<bool, E> {
+            Ok(v == TOKEN_TYPE)
+        }
+    }
+    d.deserialize_str(TypeVisitor)
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Attributes {
+    #[serde(deserialize_with = "crate::time::utc")]
     created_at: DateTime<Utc>,
     #[serde(default)]
     description: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::time::option_utc")]
     expiration: Option<DateTime<Utc>>,
     #[serde(default)]
     source_ip: Option<String>,
@@ -138,8 +154,8 @@ fn decode_error(resp: &Response, at: impl Into<String>, reason: impl Into<String
 }
 
 impl Resource {
-    fn check_type(&self, resp: &Response, at: &str) -> Result<()> {
-        if self.kind == TOKEN_TYPE {
+    fn check_type(&self, resp: &Response, at: impl fmt::Display) -> Result<()> {
+        if self.is_token {
             Ok(())
         } else {
             Err(decode_error(
@@ -194,7 +210,7 @@ pub(crate) fn decode_list(resp: &Response) -> Result<Vec<ApiToken>> {
     let doc: Document<Vec<Resource>> = resp.json()?;
     let mut out = Vec::with_capacity(doc.data.len());
     for (i, resource) in doc.data.into_iter().enumerate() {
-        resource.check_type(resp, &format!("data[{i}]"))?;
+        resource.check_type(resp, format_args!("data[{i}]"))?;
         out.push(resource.into_token());
     }
     Ok(out)
