@@ -362,7 +362,7 @@ impl Transport {
             let request = self.request(&call, &url);
 
             let (outcome, retry_after, result) = match request.send().await {
-                Ok(answer) => {
+                Ok(mut answer) => {
                     let status = answer.status().as_u16();
                     if !same_origin(answer.url(), &inner.base) || answer.status().is_redirection() {
                         let location = answer
@@ -373,7 +373,7 @@ impl Transport {
                             .or_else(|| Some(answer.url().to_string()));
                         return Err(Error::Redirect { status, location });
                     }
-                    let headers = answer.headers().clone();
+                    let headers = std::mem::take(answer.headers_mut());
                     if let Some(rl) = header_rate_limit(&headers) {
                         if let Ok(mut slot) = inner.last_rate_limit.lock() {
                             *slot = Some(rl);
