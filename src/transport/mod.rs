@@ -2,9 +2,6 @@
 //! auth, send with retry, and the raw answer. It knows nothing of either
 //! dialect's bodies.
 
-// Parts of the transport are reached only from its tests until the dialect
-// modules call into it.
-
 pub(crate) mod auth;
 #[cfg(test)]
 #[path = "tests.rs"]

@@ -1,5 +1,7 @@
 //! The transport driven end to end against loopback servers: base URL,
 //! auth, redirects, retries, limits and what may never be printed.
+//!
+//! Test code only: `mod.rs` declares this file under #[cfg(test)].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
