@@ -407,7 +407,13 @@ impl Transport {
             } else {
                 None
             };
-            let wait = wait.filter(|w| started.elapsed() + *w <= policy.elapsed_limit());
+            // A wait too long to add to the time spent ends past any limit.
+            let wait = wait.filter(|w| {
+                started
+                    .elapsed()
+                    .checked_add(*w)
+                    .is_some_and(|end| end <= policy.elapsed_limit())
+            });
 
             match wait {
                 Some(delay) => {

@@ -590,6 +590,43 @@ async fn retry_after_above_the_cap_stops_at_once() {
     }
 }
 
+/// A `Retry-After` no clock can reach, with every limit lifted, after time
+/// has already passed: the wait cannot end within any time limit, so the
+/// answer is returned at once (adding it to the time spent must not
+/// overflow).
+#[tokio::test(start_paused = true)]
+async fn an_endless_retry_after_with_no_limits_stops_without_overflowing() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "1"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let forever = u64::MAX.to_string();
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", forever.as_str()))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let t = paused(
+        &server.uri(),
+        RetryPolicy::default()
+            .max_retry_after(Duration::MAX)
+            .max_elapsed(Duration::MAX),
+    );
+    let r = t.send(call(Method::GET, &["x"])).await.unwrap();
+    assert_eq!(r.status, 429);
+    assert_eq!(r.retry_after(), Some(Duration::from_secs(u64::MAX)));
+    assert_eq!(
+        t.stats(),
+        Stats {
+            requests: 2,
+            retries: 1
+        }
+    );
+}
+
 #[tokio::test]
 async fn post_answered_503_is_sent_once_and_the_answer_returned() {
     let server = MockServer::start().await;
