@@ -590,6 +590,26 @@ async fn retry_after_above_the_cap_stops_at_once() {
     }
 }
 
+/// A delta-seconds `Retry-After` too large for a `u64` asks for more than
+/// any cap: it stops the loop like any other above the cap, rather than
+/// being ignored and replaced by a short backoff.
+#[tokio::test(start_paused = true)]
+async fn an_oversized_retry_after_is_above_the_cap_not_ignored() {
+    let server = MockServer::start().await;
+    mount_sequence(
+        &server,
+        ResponseTemplate::new(429).insert_header("Retry-After", "99999999999999999999999"),
+        1,
+        200,
+    )
+    .await;
+    let t = paused(&server.uri(), RetryPolicy::default());
+    let r = t.send(call(Method::GET, &["x"])).await.unwrap();
+    assert_eq!(r.status, 429);
+    assert_eq!(r.retry_after(), Some(Duration::from_secs(u64::MAX)));
+    assert_eq!(t.stats().requests, 1);
+}
+
 /// A `Retry-After` no clock can reach, with every limit lifted, after time
 /// has already passed: the wait cannot end within any time limit, so the
 /// answer is returned at once (adding it to the time spent must not
