@@ -1120,6 +1120,10 @@ fn a_decode_error_never_quotes_the_body() {
         format!(r#"{{"id":1,"token":"t","kind":"account","{SECRET}":[1,}}"#),
         // Trailing text after a complete document.
         format!(r#"{{"id":1,"token":"t","kind":"account"}} {SECRET}"#),
+        // A quote inside the string where a number belongs.
+        format!(r#"{{"id":"a\"{SECRET}","token":"t","kind":"account"}}"#),
+        // The secret after an escaped backslash and quote.
+        format!(r#"{{"id":"\\\"{SECRET}\"","token":"t","kind":"account"}}"#),
         // The secret where an object belongs.
         format!(r#""{SECRET}""#),
     ] {
@@ -1127,4 +1131,36 @@ fn a_decode_error_never_quotes_the_body() {
         assert!(matches!(err, Error::Decode { .. }), "{body}: {err:?}");
         assert_hidden(&printed(&err));
     }
+}
+
+/// serde quotes numbers, booleans and characters between backticks: a
+/// token sent as a number must not be quoted back.
+#[test]
+fn a_decode_error_never_quotes_a_scalar_of_the_body() {
+    let digits = "98765432109876543";
+    for body in [
+        format!(r#"{{"id":1,"token":{digits},"kind":"account"}}"#),
+        format!(r#"{{"id":1,"token":-{digits},"kind":"account"}}"#),
+        format!(r#"{{"id":1,"token":{digits}.5,"kind":"account"}}"#),
+        r#"{"id":1,"token":true,"kind":"account"}"#.to_owned(),
+    ] {
+        let err = answer(&body).json::<Created>().unwrap_err();
+        let text = printed(&err);
+        assert!(
+            matches!(&err, Error::Decode { at, .. } if at == "token"),
+            "{err:?}"
+        );
+        assert!(!text.contains(digits), "{text}");
+        assert!(!text.contains("`true`"), "{text}");
+    }
+    // The crate's own names between backticks are kept: they say what was
+    // expected.
+    let err = answer(r#"{"id":1,"token":"t","kind":"other"}"#)
+        .json::<Created>()
+        .unwrap_err();
+    assert!(err.to_string().contains("`account`"), "{err}");
+    let err = answer(r#"{"id":1,"kind":"account"}"#)
+        .json::<Created>()
+        .unwrap_err();
+    assert!(err.to_string().contains("`token`"), "{err}");
 }
