@@ -40,27 +40,7 @@ pub(crate) fn placeholder_of(secret: &str) -> String {
     format!("[REDACTED…{last4}]")
 }
 
-/// Whether a JSON field, query parameter or header with this name holds a
-/// secret: `token`, `*_token`, `accessToken`, `secret`, `client_secret`,
-/// `password`, `api_key`, `x-api-key`, `authorization`, `cookie`, …
-pub(crate) fn is_secret_name(name: &str) -> bool {
-    let n: String = name
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    n.ends_with("token")
-        || n.contains("secret")
-        || n.contains("password")
-        || n.contains("passwd")
-        || n.ends_with("apikey")
-        || n.ends_with("privatekey")
-        || n.ends_with("accesskey")
-        || n.ends_with("sessionid")
-        || n.contains("authorization")
-        || n.contains("cookie")
-        || n.contains("credential")
-}
+pub(crate) use crate::scrub::is_secret_name;
 
 /// Headers whose whole value is a credential: never stored, not even as a
 /// hint.

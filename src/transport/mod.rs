@@ -177,6 +177,23 @@ impl Response {
     }
 }
 
+/// The body of an error answer with what it may hold of a secret hidden:
+/// the caller's own token (a gateway's page quoting the request) and any
+/// value under a field named like a secret (a token document answered with
+/// an error status), whether or not the body is valid JSON. The dialects
+/// turn this body into messages that are printed; a body holding neither
+/// is kept byte for byte.
+fn hide_secrets(body: Bytes, auth: &Auth) -> Bytes {
+    let text = String::from_utf8_lossy(&body);
+    let own = auth.hide_in(&text);
+    let current = own.as_deref().unwrap_or(&text);
+    let fields = crate::scrub::hide_secret_fields(current, |_| "[REDACTED]".to_owned());
+    match fields.or(own) {
+        Some(hidden) => Bytes::from(hidden),
+        None => body,
+    }
+}
+
 fn header_retry_after(headers: &HeaderMap) -> Option<Duration> {
     headers
         .get(RETRY_AFTER)
@@ -384,10 +401,14 @@ impl Transport {
                             Outcome::Status(status),
                             header_retry_after(&headers),
                             Ok(Response {
+                                body: if (200..300).contains(&status) {
+                                    body
+                                } else {
+                                    hide_secrets(body, &inner.auth)
+                                },
                                 service: inner.service,
                                 status,
                                 headers,
-                                body,
                                 earlier_attempt_unanswered: unanswered,
                             }),
                         ),
