@@ -194,6 +194,31 @@ fn hide_secrets(body: Bytes, auth: &Auth) -> Bytes {
     }
 }
 
+/// The largest body read: a token list or an error is far smaller, and a
+/// body that does not end (a broken or hostile server) must not fill the
+/// memory before the timeout, if there is one.
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+enum BodyError {
+    Read(reqwest::Error),
+    TooLarge,
+}
+
+/// Reads the body, stopping at [`MAX_BODY`].
+async fn read_body(mut answer: reqwest::Response) -> std::result::Result<Bytes, BodyError> {
+    if answer.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = answer.chunk().await.map_err(BodyError::Read)? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
 fn header_retry_after(headers: &HeaderMap) -> Option<Duration> {
     headers
         .get(RETRY_AFTER)
@@ -396,7 +421,19 @@ impl Transport {
                             *slot = Some(rl);
                         }
                     }
-                    match answer.bytes().await {
+                    match read_body(answer).await {
+                        Err(BodyError::TooLarge) => {
+                            return Err(Error::Decode {
+                                service: inner.service,
+                                status,
+                                at: ".".to_owned(),
+                                reason: format!(
+                                    "the body is larger than {} MiB; reading stopped there",
+                                    MAX_BODY / (1024 * 1024)
+                                ),
+                            });
+                        }
+                        Err(BodyError::Read(e)) => (Outcome::Broken, None, Err(e)),
                         Ok(body) => (
                             Outcome::Status(status),
                             header_retry_after(&headers),
@@ -412,7 +449,6 @@ impl Transport {
                                 earlier_attempt_unanswered: unanswered,
                             }),
                         ),
-                        Err(e) => (Outcome::Broken, None, Err(e)),
                     }
                 }
                 Err(e) => (classify(&e), None, Err(e)),

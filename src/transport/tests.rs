@@ -1023,6 +1023,38 @@ async fn the_secret_is_never_printed_by_an_answer_or_its_errors() {
     assert_hidden(&printed(&timeout));
 }
 
+/// A server that never stops sending a body: the transport stops reading
+/// at its limit with a typed error instead of holding it all in memory.
+#[tokio::test]
+async fn an_endless_body_is_cut_at_the_limit_with_a_typed_error() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let sent = Arc::new(AtomicU32::new(0));
+    let counter = sent.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counter.fetch_add(1, AtomicOrdering::SeqCst);
+            let mut head = [0u8; 4096];
+            let _ = socket.read(&mut head).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n")
+                .await;
+            let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "[".repeat(64 * 1024));
+            while socket.write_all(chunk.as_bytes()).await.is_ok() {}
+        }
+    });
+    let t = quick(&base, 3);
+    let err = t.send(call(Method::GET, &["x"])).await.unwrap_err();
+    match &err {
+        Error::Decode { status, reason, .. } => {
+            assert_eq!(*status, 200);
+            assert!(reason.contains("MiB"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sent.load(AtomicOrdering::SeqCst), 1, "not repeated");
+}
+
 // ---- decoding -----------------------------------------------------------
 
 fn answer(body: &str) -> Response {
