@@ -302,14 +302,29 @@ fn describe_json_error(err: &serde_json::Error) -> String {
     }
 }
 
-/// Replaces the content of every `"…"` quoted run with `…`, and of the
-/// `` `…` `` run after `unknown variant` / `unknown field`, which quotes the
-/// body too (the expected names that follow are the crate's own).
+/// Replaces the content of every `"…"` quoted run with `…` (serde writes a
+/// string from the body with `{:?}`, so a quote inside it is escaped as
+/// `\"` and does not end the run), and of the `` `…` `` run that serde
+/// writes after `unknown variant` / `unknown field` or around a scalar from
+/// the body (`integer`, `floating point`, `boolean`, `character`). The
+/// other backtick runs (`missing field`, `expected one of`) name the
+/// crate's own fields and variants and are kept.
 fn redact_quoted(text: &str) -> String {
+    const FROM_BODY: [&str; 6] = [
+        "unknown variant ",
+        "unknown field ",
+        "integer ",
+        "floating point ",
+        "boolean ",
+        "character ",
+    ];
     let mut out = String::with_capacity(text.len());
     let mut closing: Option<char> = None;
+    let mut escaped = false;
     for c in text.chars() {
         match closing {
+            Some(_) if escaped => escaped = false,
+            Some('"') if c == '\\' => escaped = true,
             Some(end) if c == end => {
                 out.push('…');
                 out.push(c);
@@ -317,9 +332,8 @@ fn redact_quoted(text: &str) -> String {
             }
             Some(_) => {}
             None => {
-                let from_body = c == '"'
-                    || (c == '`'
-                        && (out.ends_with("unknown variant ") || out.ends_with("unknown field ")));
+                let from_body =
+                    c == '"' || (c == '`' && FROM_BODY.iter().any(|before| out.ends_with(before)));
                 if from_body {
                     closing = Some(c);
                 }
@@ -439,6 +453,22 @@ mod tests {
         assert_eq!(
             redact_quoted(r#"invalid type: string "s3cr3t", expected u64"#),
             r#"invalid type: string "…", expected u64"#
+        );
+        assert_eq!(
+            redact_quoted(r#"invalid type: string "a\"s3cr3t\\", expected u64"#),
+            r#"invalid type: string "…", expected u64"#
+        );
+        assert_eq!(
+            redact_quoted("invalid type: integer `12345`, expected a string"),
+            "invalid type: integer `…`, expected a string"
+        );
+        assert_eq!(
+            redact_quoted("unknown variant `s3cr3t`, expected `account` or `project`"),
+            "unknown variant `…`, expected `account` or `project`"
+        );
+        assert_eq!(
+            redact_quoted("missing field `token`"),
+            "missing field `token`"
         );
     }
 

@@ -20,6 +20,7 @@
 
 pub mod error;
 pub mod mailtrap;
+mod scrub;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod time;

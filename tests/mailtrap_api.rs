@@ -956,6 +956,42 @@ async fn error_500_on_create_is_api_and_sent_once() {
     assert!(err.is_retryable());
 }
 
+/// An error answer may echo what it was sent (a gateway quoting the
+/// request) or carry a token: neither the caller's key nor a value under a
+/// secret's name reaches the error, whatever the body's shape.
+#[tokio::test]
+async fn an_error_answer_quoting_a_secret_never_shows_it() {
+    let minted = "FAKE0minted0secret0in0an0error0q2w3";
+    for (status, body) in [
+        (401, format!(r#"{{"error":"Incorrect API token {KEY}"}}"#)),
+        (
+            502,
+            format!("<html><title>Bad gateway</title><pre>Api-Token: {KEY}</pre></html>"),
+        ),
+        (
+            422,
+            format!(r#"{{"errors":{{"base":[{{"token":"{minted}"}}]}}}}"#),
+        ),
+        (409, format!(r#"{{"errors":"exists","token":"{minted}"}}"#)),
+        (500, format!(r#"{{"message":{{"api_token":"{minted}"}}"#)),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(status).set_body_string(body.clone()))
+            .mount(&server)
+            .await;
+        let err = client(&server).api_tokens().list().await.unwrap_err();
+        assert_eq!(err.status(), Some(status), "{body}");
+        if status == 401 {
+            assert_eq!(err.messages(), ["Incorrect API token [REDACTED]"]);
+        }
+        for secret in [KEY, minted] {
+            assert_hidden(secret, &err, &err);
+            assert_hidden(secret, &err.api_error(), &err.messages().join(" "));
+        }
+    }
+}
+
 #[tokio::test]
 async fn an_html_gateway_page_still_gives_the_status_and_its_title() {
     let server = MockServer::start().await;

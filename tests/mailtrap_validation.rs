@@ -173,6 +173,36 @@ async fn a_token_id_of_zero_is_refused_by_get_delete_and_reset() {
     assert_nothing_sent(&server).await;
 }
 
+/// Mailtrap's ids are signed 64-bit integers: one above `i64::MAX` names
+/// nothing and is refused like 0.
+#[tokio::test]
+async fn ids_beyond_a_signed_64_bit_integer_are_refused() {
+    let server = silent_server().await;
+    let too_big = i64::MAX as u64 + 1;
+    let result = mailtrap::Client::builder()
+        .token(KEY)
+        .account_id(too_big)
+        .base_url(server.uri())
+        .build();
+    assert_invalid(result, "account_id", "9223372036854775807");
+
+    let mt = client(&server);
+    let tokens = mt.api_tokens();
+    assert_invalid(tokens.get(too_big).await, "token_id", "9223372036854775807");
+    assert_invalid(
+        tokens.delete(u64::MAX).await,
+        "token_id",
+        "9223372036854775807",
+    );
+    assert_invalid(
+        tokens.reset(too_big, Expiry::ServerDefault).await,
+        "token_id",
+        "9223372036854775807",
+    );
+    assert_eq!(mt.stats().requests, 0);
+    assert_nothing_sent(&server).await;
+}
+
 #[tokio::test]
 async fn an_expiry_in_the_past_is_refused_on_create_and_reset() {
     let server = silent_server().await;

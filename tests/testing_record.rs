@@ -247,3 +247,100 @@ async fn an_unreachable_upstream_answers_502_and_records_nothing() {
     assert!(cassette.interactions.is_empty());
     assert_eq!(Cassette::load(&path).unwrap(), cassette);
 }
+
+/// Secrets in shapes the JSON reader cannot take (a body that is not valid
+/// JSON, a list of plain tokens, a short key in a query string or a form)
+/// never reach the disk either.
+#[tokio::test]
+async fn secrets_in_odd_shapes_never_reach_the_disk() {
+    use wiremock::matchers::path as at;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let upstream = MockServer::start().await;
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    for (route, body) in [
+        // A byte-order mark before the document.
+        (
+            "/bom",
+            "\u{feff}{\"token\":\"BOMSECRET-0123456789\"}".to_owned(),
+        ),
+        // Nested deeper than a JSON reader goes.
+        (
+            "/deep",
+            format!(r#"{{"token":"DEEPSECRET-0123456789","x":{deep}}}"#),
+        ),
+        // Cut short.
+        (
+            "/cut",
+            r#"{"id":1,"token":"CUTSECRET-0123456789"#.to_owned(),
+        ),
+        // A list of plain tokens.
+        (
+            "/list",
+            r#"{"tokens":["LISTSECRET-0123456789"]}"#.to_owned(),
+        ),
+    ] {
+        Mock::given(at(route))
+            .respond_with(ResponseTemplate::new(200).set_body_string(body))
+            .mount(&upstream)
+            .await;
+    }
+    Mock::given(at("/short"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&upstream)
+        .await;
+
+    let path = cassette_path("odd-shapes");
+    let recorder = Recorder::start(&upstream.uri(), &path).await.unwrap();
+    let http = reqwest::Client::new();
+    for route in [
+        "/bom",
+        "/deep",
+        "/cut",
+        "/list",
+        "/short?api_key=q1w2&page=2",
+    ] {
+        http.get(format!("{}{route}", recorder.uri()))
+            .send()
+            .await
+            .unwrap();
+    }
+    http.post(format!("{}/short", recorder.uri()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("user=ann&password=e3r4")
+        .send()
+        .await
+        .unwrap();
+    recorder.finish().await.unwrap();
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    for secret in [
+        "BOMSECRET",
+        "DEEPSECRET",
+        "CUTSECRET",
+        "LISTSECRET",
+        "q1w2",
+        "e3r4",
+    ] {
+        assert!(!text.contains(secret), "{secret} written: {text}");
+    }
+    let cassette = Cassette::parse(&text).unwrap();
+    let paths: Vec<&str> = cassette
+        .interactions
+        .iter()
+        .map(|i| i.request.path.as_str())
+        .collect();
+    assert_eq!(paths[4], "/short?api_key=[REDACTED]&page=2");
+    assert_eq!(
+        cassette.interactions[5].request.body,
+        Some(Value::String("user=ann&password=[REDACTED]".into()))
+    );
+    assert_eq!(
+        cassette.interactions[3].response.body,
+        Some(json!({"tokens": ["[REDACTED…6789]"]}))
+    );
+    assert_eq!(
+        cassette.interactions[2].response.body_text.as_deref(),
+        Some(r#"{"id":1,"token":"[REDACTED…6789]""#)
+    );
+}

@@ -867,6 +867,59 @@ async fn errors_and_client_never_show_the_key() {
     assert_no_secret(&format!("{err} {err:?} {:?}", err.api_error()));
 }
 
+/// An error answer may echo what it was sent (a gateway quoting the
+/// request) or carry a token document: neither the caller's key nor a
+/// value under a secret's name reaches the error, whatever the body's shape.
+#[tokio::test]
+async fn an_error_answer_quoting_a_secret_never_shows_it() {
+    for (status, content_type, body) in [
+        (
+            400,
+            "text/html",
+            format!(
+                "<html><title>Bad request</title><pre>Authorization: Bearer {ADMIN_KEY}</pre></html>"
+            ),
+        ),
+        (
+            401,
+            MEDIA_TYPE,
+            format!(
+                r#"{{"errors":[{{"status":"401","title":"Unauthorized","detail":"bad key {ADMIN_KEY}"}}]}}"#
+            ),
+        ),
+        (
+            409,
+            MEDIA_TYPE,
+            format!(
+                r#"{{"data":{{"id":"19","type":"apiToken","attributes":{{"token":"{FIXTURE_SECRET}"}}}}}}"#
+            ),
+        ),
+        (
+            422,
+            MEDIA_TYPE,
+            format!(
+                r#"{{"errors":[{{"status":"422","title":"Invalid","meta":{{"token":"{FIXTURE_SECRET}"}}}}]}}"#
+            ),
+        ),
+        (
+            500,
+            "text/plain",
+            format!("\u{feff}{{\"token\":\"{FIXTURE_SECRET}\", \"x\": [1,"),
+        ),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(status).set_body_raw(body.clone().into_bytes(), content_type),
+            )
+            .mount(&server)
+            .await;
+        let err = client(&server).org_api_tokens(2).list().await.unwrap_err();
+        assert_eq!(err.status(), Some(status), "{body}");
+        assert_no_secret(&format!("{err} {err:?} {:?}", err.api_error()));
+    }
+}
+
 #[tokio::test]
 async fn every_fixture_is_well_formed_and_fake() {
     let names = [

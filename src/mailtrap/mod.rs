@@ -203,7 +203,7 @@ fn api_token_header() -> AuthScheme {
 impl ClientBuilder {
     crate::transport::settings::common_builder_methods!();
 
-    /// The account whose tokens to manage (required, positive), as in
+    /// The account whose tokens to manage (required, from 1 to `i64::MAX`), as in
     /// Mailtrap's URLs: `https://mailtrap.io/accounts/3229/…`.
     pub fn account_id(mut self, account_id: u64) -> Self {
         self.account_id = Some(account_id);
@@ -231,7 +231,10 @@ impl ClientBuilder {
                     "0 is not an account id; give the positive id from Mailtrap's URLs (e.g. 3229)",
                 ));
             }
-            Some(id) => id,
+            Some(id) => {
+                model::check_id_range("account_id", id)?;
+                id
+            }
             None => {
                 return Err(Error::invalid(
                     "account_id",

@@ -24,7 +24,8 @@ use crate::error::{Error, Result};
 pub struct TokenId(u64);
 
 impl TokenId {
-    /// A token id. `0` is not a valid id; calls refuse it before sending.
+    /// A token id. `0` and ids above `i64::MAX` are not valid; calls
+    /// refuse them before sending.
     pub const fn new(id: u64) -> Self {
         TokenId(id)
     }
@@ -681,6 +682,22 @@ pub(crate) fn check_token_id(id: TokenId) -> Result<()> {
         return Err(Error::invalid(
             "token_id",
             "0 is not a token id; ids are positive integers",
+        ));
+    }
+    check_id_range("token_id", id.get())
+}
+
+/// Refuses an id above `i64::MAX`: Mailtrap's ids are signed 64-bit
+/// integers, so a larger one names nothing and is refused by the service.
+pub(crate) fn check_id_range(field: &'static str, id: u64) -> Result<()> {
+    if id > i64::MAX as u64 {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "{id} is not an id; Mailtrap's ids are positive integers up to {} \
+                 (a signed 64-bit integer)",
+                i64::MAX
+            ),
         ));
     }
     Ok(())

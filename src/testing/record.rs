@@ -52,9 +52,11 @@ const HOP_HEADERS: [&str; 10] = [
 /// Before anything is written, every secret is redacted: auth headers
 /// (`authorization`, `api-token`, `cookie`, `set-cookie`, `x-api-key`, and
 /// any header named like a secret) become `[REDACTED]`; values of JSON
-/// fields and query parameters named like a secret (`token`, `*_token`,
-/// `secret`, `password`, `api_key`, …) become a placeholder keeping their
-/// last four characters (see [`placeholder`](super::placeholder)); and every
+/// fields, form fields and query parameters named like a secret (`token`,
+/// `*_token`, `secret`, `password`, `api_key`, …, and the plain items of a
+/// `tokens` list), in a body that is valid JSON or not, become a placeholder
+/// keeping their last four characters (see
+/// [`placeholder`](super::placeholder)); and every
 /// other occurrence of any secret so found, in this interaction or a later
 /// one (a path, a header, any string of a body), becomes the same
 /// placeholder. The secrets found are held as `SecretString`s and never
@@ -393,21 +395,30 @@ fn redacted_interaction(
             secrets.learn_header(name.as_str(), value);
         }
     }
-    if let Some((_, query)) = path_and_query.split_once('?') {
-        secrets.learn_query(query);
-    }
+    // (a query string and a form body have their secret-named values
+    // replaced by name, however short, as they are learned)…
+    let mut path = match path_and_query.split_once('?') {
+        Some((path, query)) => format!("{path}?{}", secrets.hide_query(query)),
+        None => path_and_query.to_owned(),
+    };
     for json in [&request_json, &response_json].into_iter().flatten() {
         secrets.learn_json(json);
     }
-    if let (true, Some(text)) = (is_form(request_headers), &request_text) {
-        secrets.learn_query(text);
-    }
-    if let (true, Some(text)) = (is_form(response_headers), &response_text) {
-        secrets.learn_query(text);
+    for (headers, text) in [
+        (request_headers, &mut request_text),
+        (response_headers, &mut response_text),
+    ] {
+        if let Some(text) = text {
+            if is_form(headers) {
+                let mut hidden = secrets.hide_query(text);
+                std::mem::swap(text, &mut hidden);
+                hidden.zeroize();
+            }
+            secrets.hide_text_fields(text);
+        }
     }
 
     // …then replace them everywhere.
-    let mut path = path_and_query.to_owned();
     secrets.scrub(&mut path);
     let headers = |map: &HeaderMap| {
         let mut out: BTreeMap<String, String> = BTreeMap::new();

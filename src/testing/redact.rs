@@ -40,27 +40,7 @@ pub(crate) fn placeholder_of(secret: &str) -> String {
     format!("[REDACTED…{last4}]")
 }
 
-/// Whether a JSON field, query parameter or header with this name holds a
-/// secret: `token`, `*_token`, `accessToken`, `secret`, `client_secret`,
-/// `password`, `api_key`, `x-api-key`, `authorization`, `cookie`, …
-pub(crate) fn is_secret_name(name: &str) -> bool {
-    let n: String = name
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    n.ends_with("token")
-        || n.contains("secret")
-        || n.contains("password")
-        || n.contains("passwd")
-        || n.ends_with("apikey")
-        || n.ends_with("privatekey")
-        || n.ends_with("accesskey")
-        || n.ends_with("sessionid")
-        || n.contains("authorization")
-        || n.contains("cookie")
-        || n.contains("credential")
-}
+pub(crate) use crate::scrub::{hide_secret_fields, is_secret_list_name, is_secret_name};
 
 /// Headers whose whole value is a credential: never stored, not even as a
 /// hint.
@@ -166,13 +146,62 @@ impl Secrets {
         }
     }
 
-    /// Learns every string (or number) held under a secret-named field.
+    /// Learns the values of secret-named parameters of a query string or a
+    /// form body and gives it back with each replaced by its placeholder,
+    /// however short: a value found by its name is hidden where it is.
+    pub(crate) fn hide_query(&mut self, query: &str) -> String {
+        self.learn_query(query);
+        query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) => match url::form_urlencoded::parse(pair.as_bytes()).next() {
+                    Some((key, value)) if is_secret_name(&key) => {
+                        format!("{name}={}", placeholder_of(&value))
+                    }
+                    _ => pair.to_owned(),
+                },
+                None => pair.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    /// Replaces, in a body that is not valid JSON (cut short, nested too
+    /// deep, behind a byte-order mark, inside a page), every value held
+    /// under a secret-named field by its placeholder, learning each so that
+    /// it is replaced everywhere else too.
+    pub(crate) fn hide_text_fields(&mut self, text: &mut String) {
+        let hidden = hide_secret_fields(text, |raw| {
+            let mut decoded: String =
+                serde_json::from_str(&format!("\"{raw}\"")).unwrap_or_else(|_| raw.to_owned());
+            self.learn(raw);
+            self.learn(&decoded);
+            let shown = placeholder_of(&decoded);
+            decoded.zeroize();
+            shown
+        });
+        if let Some(hidden) = hidden {
+            text.zeroize();
+            *text = hidden;
+        }
+    }
+
+    /// Learns every string (or number) held under a secret-named field, and
+    /// the plain items of a list under a plural one (`tokens`).
     pub(crate) fn learn_json(&mut self, value: &Value) {
         match value {
             Value::Object(map) => {
                 for (key, v) in map {
                     if is_secret_name(key) {
                         self.learn_all_leaves(v);
+                    } else if is_secret_list_name(key) {
+                        match v {
+                            Value::Array(items) => items.iter().for_each(|item| match item {
+                                Value::String(_) | Value::Number(_) => self.learn_all_leaves(item),
+                                _ => self.learn_json(item),
+                            }),
+                            _ => self.learn_all_leaves(v),
+                        }
                     } else {
                         self.learn_json(v);
                     }
@@ -216,6 +245,15 @@ impl Secrets {
                 for (key, v) in map.iter_mut() {
                     if is_secret_name(key) {
                         Self::hide_leaves(v);
+                    } else if is_secret_list_name(key) {
+                        match v {
+                            Value::Array(items) => items.iter_mut().for_each(|item| match item {
+                                Value::String(_) | Value::Number(_) => Self::hide_leaves(item),
+                                _ => self.scrub_json(item),
+                            }),
+                            Value::String(_) | Value::Number(_) => Self::hide_leaves(v),
+                            _ => self.scrub_json(v),
+                        }
                     } else {
                         self.scrub_json(v);
                     }

@@ -75,6 +75,13 @@ impl Auth {
         Ok(Auth { scheme, token })
     }
 
+    /// `text` with every occurrence of the token replaced by `[REDACTED]`,
+    /// or `None` when it holds none.
+    pub(crate) fn hide_in(&self, text: &str) -> Option<String> {
+        let raw = self.token.expose_secret();
+        text.contains(raw).then(|| text.replace(raw, "[REDACTED]"))
+    }
+
     /// The header to add to one request.
     pub(crate) fn header(&self) -> (HeaderName, HeaderValue) {
         let raw = self.token.expose_secret();

@@ -174,6 +174,48 @@ impl Response {
     }
 }
 
+/// The body of an error answer with what it may hold of a secret hidden:
+/// the caller's own token (a gateway's page quoting the request) and any
+/// value under a field named like a secret (a token document answered with
+/// an error status), whether or not the body is valid JSON. The dialects
+/// turn this body into messages that are printed; a body holding neither
+/// is kept byte for byte.
+fn hide_secrets(body: Bytes, auth: &Auth) -> Bytes {
+    let text = String::from_utf8_lossy(&body);
+    let own = auth.hide_in(&text);
+    let current = own.as_deref().unwrap_or(&text);
+    let fields = crate::scrub::hide_secret_fields(current, |_| "[REDACTED]".to_owned());
+    match fields.or(own) {
+        Some(hidden) => Bytes::from(hidden),
+        None => body,
+    }
+}
+
+/// The largest body read: a token list or an error is far smaller, and a
+/// body that does not end (a broken or hostile server) must not fill the
+/// memory before the timeout, if there is one.
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+enum BodyError {
+    Read(reqwest::Error),
+    TooLarge,
+}
+
+/// Reads the body, stopping at [`MAX_BODY`].
+async fn read_body(mut answer: reqwest::Response) -> std::result::Result<Bytes, BodyError> {
+    if answer.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = answer.chunk().await.map_err(BodyError::Read)? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
 fn header_retry_after(headers: &HeaderMap) -> Option<Duration> {
     headers
         .get(RETRY_AFTER)
@@ -376,19 +418,34 @@ impl Transport {
                             *slot = Some(rl);
                         }
                     }
-                    match answer.bytes().await {
+                    match read_body(answer).await {
+                        Err(BodyError::TooLarge) => {
+                            return Err(Error::Decode {
+                                service: inner.service,
+                                status,
+                                at: ".".to_owned(),
+                                reason: format!(
+                                    "the body is larger than {} MiB; reading stopped there",
+                                    MAX_BODY / (1024 * 1024)
+                                ),
+                            });
+                        }
+                        Err(BodyError::Read(e)) => (Outcome::Broken, None, Err(e)),
                         Ok(body) => (
                             Outcome::Status(status),
                             header_retry_after(&headers),
                             Ok(Response {
+                                body: if (200..300).contains(&status) {
+                                    body
+                                } else {
+                                    hide_secrets(body, &inner.auth)
+                                },
                                 service: inner.service,
                                 status,
                                 headers,
-                                body,
                                 earlier_attempt_unanswered: unanswered,
                             }),
                         ),
-                        Err(e) => (Outcome::Broken, None, Err(e)),
                     }
                 }
                 Err(e) => (classify(&e), None, Err(e)),
@@ -404,7 +461,13 @@ impl Transport {
             } else {
                 None
             };
-            let wait = wait.filter(|w| started.elapsed() + *w <= policy.elapsed_limit());
+            // A wait too long to add to the time spent ends past any limit.
+            let wait = wait.filter(|w| {
+                started
+                    .elapsed()
+                    .checked_add(*w)
+                    .is_some_and(|end| end <= policy.elapsed_limit())
+            });
 
             match wait {
                 Some(delay) => {

@@ -175,11 +175,15 @@ pub(crate) fn may_repeat(idempotent: bool, outcome: Outcome) -> bool {
 }
 
 /// Parses `Retry-After` in either form: delta-seconds or an HTTP-date.
-/// A date in the past means "now".
+/// A date in the past means "now"; a number of seconds too large for a
+/// `u64` is read as `u64::MAX` seconds (above any cap), not ignored.
 pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return value.parse::<u64>().ok().map(Duration::from_secs);
+        // Only digits: parsing fails only on overflow.
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
     }
     let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let at = SystemTime::from(at);
@@ -231,6 +235,10 @@ mod tests {
         assert_eq!(
             parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now),
             Some(Duration::ZERO)
+        );
+        assert_eq!(
+            parse_retry_after("99999999999999999999999", now),
+            Some(Duration::from_secs(u64::MAX))
         );
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("", now), None);

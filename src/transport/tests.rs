@@ -592,6 +592,63 @@ async fn retry_after_above_the_cap_stops_at_once() {
     }
 }
 
+/// A delta-seconds `Retry-After` too large for a `u64` asks for more than
+/// any cap: it stops the loop like any other above the cap, rather than
+/// being ignored and replaced by a short backoff.
+#[tokio::test(start_paused = true)]
+async fn an_oversized_retry_after_is_above_the_cap_not_ignored() {
+    let server = MockServer::start().await;
+    mount_sequence(
+        &server,
+        ResponseTemplate::new(429).insert_header("Retry-After", "99999999999999999999999"),
+        1,
+        200,
+    )
+    .await;
+    let t = paused(&server.uri(), RetryPolicy::default());
+    let r = t.send(call(Method::GET, &["x"])).await.unwrap();
+    assert_eq!(r.status, 429);
+    assert_eq!(r.retry_after(), Some(Duration::from_secs(u64::MAX)));
+    assert_eq!(t.stats().requests, 1);
+}
+
+/// A `Retry-After` no clock can reach, with every limit lifted, after time
+/// has already passed: the wait cannot end within any time limit, so the
+/// answer is returned at once (adding it to the time spent must not
+/// overflow).
+#[tokio::test(start_paused = true)]
+async fn an_endless_retry_after_with_no_limits_stops_without_overflowing() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "1"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let forever = u64::MAX.to_string();
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", forever.as_str()))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let t = paused(
+        &server.uri(),
+        RetryPolicy::default()
+            .max_retry_after(Duration::MAX)
+            .max_elapsed(Duration::MAX),
+    );
+    let r = t.send(call(Method::GET, &["x"])).await.unwrap();
+    assert_eq!(r.status, 429);
+    assert_eq!(r.retry_after(), Some(Duration::from_secs(u64::MAX)));
+    assert_eq!(
+        t.stats(),
+        Stats {
+            requests: 2,
+            retries: 1
+        }
+    );
+}
+
 #[tokio::test]
 async fn post_answered_503_is_sent_once_and_the_answer_returned() {
     let server = MockServer::start().await;
@@ -968,6 +1025,38 @@ async fn the_secret_is_never_printed_by_an_answer_or_its_errors() {
     assert_hidden(&printed(&timeout));
 }
 
+/// A server that never stops sending a body: the transport stops reading
+/// at its limit with a typed error instead of holding it all in memory.
+#[tokio::test]
+async fn an_endless_body_is_cut_at_the_limit_with_a_typed_error() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let sent = Arc::new(AtomicU32::new(0));
+    let counter = sent.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counter.fetch_add(1, AtomicOrdering::SeqCst);
+            let mut head = [0u8; 4096];
+            let _ = socket.read(&mut head).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n")
+                .await;
+            let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "[".repeat(64 * 1024));
+            while socket.write_all(chunk.as_bytes()).await.is_ok() {}
+        }
+    });
+    let t = quick(&base, 3);
+    let err = t.send(call(Method::GET, &["x"])).await.unwrap_err();
+    match &err {
+        Error::Decode { status, reason, .. } => {
+            assert_eq!(*status, 200);
+            assert!(reason.contains("MiB"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sent.load(AtomicOrdering::SeqCst), 1, "not repeated");
+}
+
 // ---- decoding -----------------------------------------------------------
 
 fn answer(body: &str) -> Response {
@@ -1065,6 +1154,10 @@ fn a_decode_error_never_quotes_the_body() {
         format!(r#"{{"id":1,"token":"t","kind":"account","{SECRET}":[1,}}"#),
         // Trailing text after a complete document.
         format!(r#"{{"id":1,"token":"t","kind":"account"}} {SECRET}"#),
+        // A quote inside the string where a number belongs.
+        format!(r#"{{"id":"a\"{SECRET}","token":"t","kind":"account"}}"#),
+        // The secret after an escaped backslash and quote.
+        format!(r#"{{"id":"\\\"{SECRET}\"","token":"t","kind":"account"}}"#),
         // The secret where an object belongs.
         format!(r#""{SECRET}""#),
     ] {
@@ -1072,4 +1165,36 @@ fn a_decode_error_never_quotes_the_body() {
         assert!(matches!(err, Error::Decode { .. }), "{body}: {err:?}");
         assert_hidden(&printed(&err));
     }
+}
+
+/// serde quotes numbers, booleans and characters between backticks: a
+/// token sent as a number must not be quoted back.
+#[test]
+fn a_decode_error_never_quotes_a_scalar_of_the_body() {
+    let digits = "98765432109876543";
+    for body in [
+        format!(r#"{{"id":1,"token":{digits},"kind":"account"}}"#),
+        format!(r#"{{"id":1,"token":-{digits},"kind":"account"}}"#),
+        format!(r#"{{"id":1,"token":{digits}.5,"kind":"account"}}"#),
+        r#"{"id":1,"token":true,"kind":"account"}"#.to_owned(),
+    ] {
+        let err = answer(&body).json::<Created>().unwrap_err();
+        let text = printed(&err);
+        assert!(
+            matches!(&err, Error::Decode { at, .. } if at == "token"),
+            "{err:?}"
+        );
+        assert!(!text.contains(digits), "{text}");
+        assert!(!text.contains("`true`"), "{text}");
+    }
+    // The crate's own names between backticks are kept: they say what was
+    // expected.
+    let err = answer(r#"{"id":1,"token":"t","kind":"other"}"#)
+        .json::<Created>()
+        .unwrap_err();
+    assert!(err.to_string().contains("`account`"), "{err}");
+    let err = answer(r#"{"id":1,"kind":"account"}"#)
+        .json::<Created>()
+        .unwrap_err();
+    assert!(err.to_string().contains("`token`"), "{err}");
 }

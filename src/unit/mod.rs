@@ -134,8 +134,17 @@ impl Client {
     /// A client from `UNIT_API_TOKEN` and, when set, `UNIT_API_URL`
     /// (default: the sandbox).
     pub fn from_env() -> Result<Client> {
-        let mut builder = Client::builder().token(secret_from_env("UNIT_API_TOKEN")?);
-        if let Ok(url) = std::env::var("UNIT_API_URL") {
+        Client::from_token_and_url(
+            secret_from_env("UNIT_API_TOKEN")?,
+            std::env::var("UNIT_API_URL").ok(),
+        )
+    }
+
+    /// A blank URL counts as unset, as it does for the other settings read
+    /// from the environment.
+    fn from_token_and_url(token: secrecy::SecretString, url: Option<String>) -> Result<Client> {
+        let mut builder = Client::builder().token(token);
+        if let Some(url) = url.filter(|v| !v.trim().is_empty()) {
             builder = builder.base_url(url);
         }
         builder.build()
@@ -290,5 +299,21 @@ impl OrgApiTokens {
                 accept: jsonapi::MEDIA_TYPE,
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blank_url_from_the_environment_means_the_sandbox() {
+        let key = || secrecy::SecretString::from("v2.public.FAKE-ENV.sig");
+        for blank in [None, Some(String::new()), Some("  ".to_owned())] {
+            let client = Client::from_token_and_url(key(), blank.clone()).unwrap();
+            assert_eq!(client.base_url(), "https://api.s.unit.sh/", "{blank:?}");
+        }
+        let set = Client::from_token_and_url(key(), Some("http://127.0.0.1:9/p".into())).unwrap();
+        assert_eq!(set.base_url(), "http://127.0.0.1:9/p/");
     }
 }
