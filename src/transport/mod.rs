@@ -201,17 +201,33 @@ enum BodyError {
     TooLarge,
 }
 
-/// Reads the body, stopping at [`MAX_BODY`].
+/// Reads the body, stopping at [`MAX_BODY`]. A body that arrives in one
+/// chunk (the usual case for a small answer) is returned without a copy; a
+/// longer one is gathered into a buffer sized from `Content-Length`.
 async fn read_body(mut answer: reqwest::Response) -> std::result::Result<Bytes, BodyError> {
-    if answer.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+    let declared = answer.content_length();
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
         return Err(BodyError::TooLarge);
     }
-    let mut body = bytes::BytesMut::new();
-    while let Some(chunk) = answer.chunk().await.map_err(BodyError::Read)? {
+    let Some(first) = answer.chunk().await.map_err(BodyError::Read)? else {
+        return Ok(Bytes::new());
+    };
+    if first.len() > MAX_BODY {
+        return Err(BodyError::TooLarge);
+    }
+    let Some(second) = answer.chunk().await.map_err(BodyError::Read)? else {
+        return Ok(first);
+    };
+    let expected = declared.map_or(0, |n| n as usize);
+    let mut body = bytes::BytesMut::with_capacity(expected.max(first.len() + second.len()));
+    let mut next = Some(second);
+    body.extend_from_slice(&first);
+    while let Some(chunk) = next {
         if body.len() + chunk.len() > MAX_BODY {
             return Err(BodyError::TooLarge);
         }
         body.extend_from_slice(&chunk);
+        next = answer.chunk().await.map_err(BodyError::Read)?;
     }
     Ok(body.freeze())
 }
