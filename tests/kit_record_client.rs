@@ -217,7 +217,7 @@ async fn lifecycle(client: &mailtrap::Client) -> Seen {
         .unwrap();
     let listed_before = tokens.list().await.unwrap().len();
     let got = tokens.get(created.id).await.unwrap();
-    assert_eq!(got, created.to_api_token());
+    assert_eq!(got, created.without_secret());
     let reset = tokens
         .reset(created.id, Expiry::ServerDefault)
         .await

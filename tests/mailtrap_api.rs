@@ -410,9 +410,12 @@ async fn create_sends_name_and_permissions_and_returns_the_secret_once() {
     assert_eq!(new.permissions, account_admin());
     assert_hidden(secret, &new, &new);
     assert_eq!(new.to_string(), "API token 12345 \"CI deploy\" (…x7k9)");
-    let listed = new.to_api_token();
+    let listed = new.without_secret();
     assert_eq!(listed.id, new.id);
     assert_hidden(secret, &listed, &listed);
+    let (details, kept) = new.into_parts();
+    assert_eq!(details, listed);
+    assert_eq!(kept.expose_secret(), secret);
 }
 
 #[tokio::test]

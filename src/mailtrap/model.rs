@@ -410,8 +410,9 @@ pub struct NewApiToken {
 }
 
 impl NewApiToken {
-    /// The same token without its secret, as `list` and `get` show it.
-    pub fn to_api_token(&self) -> ApiToken {
+    /// The token without its secret, as [`list`](super::ApiTokens::list) and
+    /// [`get`](super::ApiTokens::get) show it.
+    pub fn without_secret(&self) -> ApiToken {
         ApiToken {
             id: self.id,
             name: self.name.clone(),
@@ -420,6 +421,19 @@ impl NewApiToken {
             expires_at: self.expires_at,
             permissions: self.permissions.clone(),
         }
+    }
+
+    /// Splits into the token's details and its secret.
+    pub fn into_parts(self) -> (ApiToken, SecretString) {
+        let details = ApiToken {
+            id: self.id,
+            name: self.name,
+            last_four: self.last_four,
+            created_by: self.created_by,
+            expires_at: self.expires_at,
+            permissions: self.permissions,
+        };
+        (details, self.token)
     }
 }
 
