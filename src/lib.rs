@@ -15,6 +15,66 @@
 //!
 //! With the `testing` feature, [`testing`] offers stateful fakes of both
 //! services, the recorded fixtures, fault injection and record/replay.
+//!
+//! ## A tour
+//!
+//! Create, audit, rotate and revoke on both services. Here the clients talk
+//! to the in-process fakes of the `testing` feature; in production, build
+//! them with `from_env()` or a real token and leave the base URL alone.
+//!
+//! ```
+//! use api_tokens::{Error, RetryPolicy, mailtrap, unit};
+//! use chrono::{Duration, Utc};
+//! use secrecy::ExposeSecret;
+//! # use api_tokens::testing::{MailtrapFake, UnitFake};
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let unit_fake = UnitFake::start().await;
+//! # let (unit_key, unit_url) = (unit_fake.token().clone(), unit_fake.uri());
+//!
+//! // Unit: JSON:API, Bearer auth.
+//! let client = unit::Client::builder()
+//!     .token(unit_key)
+//!     .base_url(unit_url) // unit::SANDBOX by default, or unit::LIVE
+//!     .retry(RetryPolicy::default())
+//!     .build()?;
+//! let tokens = client.org_api_tokens(2);
+//! let created = tokens
+//!     .create(
+//!         unit::CreateApiToken::new("CI deploy", [unit::Scope::Customers], Utc::now() + Duration::days(30))
+//!             .source_ips(["192.168.1.1".parse()?]),
+//!     )
+//!     .await?;
+//! let secret: &str = created.token.expose_secret(); // shown once: store it now
+//! assert!(!format!("{created:?}").contains(secret));
+//! assert_eq!(tokens.list().await?.len(), 1);
+//! tokens.revoke(&created.id).await?;
+//! assert!(tokens.list().await?.is_empty());
+//! # let mt_fake = MailtrapFake::start().await;
+//! # let (mt_key, mt_url) = (mt_fake.token().clone(), mt_fake.uri());
+//!
+//! // Mailtrap: flat JSON, Api-Token header.
+//! let client = mailtrap::Client::builder().token(mt_key).account_id(3229).base_url(mt_url).build()?;
+//! let tokens = client.api_tokens();
+//! let new = tokens
+//!     .create(mailtrap::CreateApiToken::new("CI deploy").permission(
+//!         mailtrap::ResourceType::Account,
+//!         3229,
+//!         mailtrap::AccessLevel::Admin,
+//!     ))
+//!     .await?;
+//! let rotated = tokens.reset(new.id, mailtrap::Expiry::ServerDefault).await?; // a new id and secret
+//! assert_ne!(rotated.id, new.id);
+//! tokens.delete(new.id).await?;
+//! tokens.delete(rotated.id).await?;
+//!
+//! // Errors say what happened and keep what the service said.
+//! match tokens.get(new.id).await {
+//!     Err(Error::NotFound(e)) => println!("gone: {e}"),
+//!     other => panic!("{other:?}"),
+//! }
+//! # Ok(()) }
+//! ```
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 #![warn(missing_docs)]
 
