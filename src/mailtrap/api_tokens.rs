@@ -137,7 +137,7 @@ impl<'a> ApiTokens<'a> {
         if response.deleted_by_earlier_attempt() {
             tracing::info!(
                 target: "api_tokens::retry",
-                token = id,
+                token_id = id,
                 "delete repeated after a lost answer found the token gone: deleted by the earlier attempt"
             );
             return Ok(());

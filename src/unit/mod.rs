@@ -258,7 +258,7 @@ impl OrgApiTokens {
         if resp.deleted_by_earlier_attempt() {
             tracing::info!(
                 target: "api_tokens::retry",
-                token = token,
+                token_id = token,
                 "revoke repeated after a lost answer found the token gone: revoked by the earlier attempt"
             );
             return Ok(None);
