@@ -100,6 +100,32 @@ pub enum Error {
     Timeout {
         /// How many attempts were made in all.
         attempts: u32,
+        /// The underlying HTTP client error.
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// A create or a reset was sent and no usable answer came back (a
+    /// timeout or a broken connection after sending, a 408 or 5xx, or a
+    /// success that could not be read): the service may have minted a token
+    /// that nobody holds.
+    ///
+    /// The crate never sends such a call again by itself. To reconcile, list
+    /// the tokens and look for the one the call would have made (the
+    /// [`lifecycle`](crate::lifecycle) module's exactly-once create tags
+    /// each new token with a marker and does this for you), then delete it
+    /// or keep it; [`is_outcome_unknown`](Error::is_outcome_unknown) tells
+    /// this case apart.
+    #[error(
+        "the outcome of the {operation} is unknown: {cause}; a token may have been minted, \
+         so list the tokens and reconcile before trying again"
+    )]
+    OutcomeUnknown {
+        /// The operation: `create` or `reset`.
+        operation: &'static str,
+        /// What happened to the call.
+        #[source]
+        cause: Box<Error>,
     },
 
     /// The connection failed or broke (DNS, refused, reset, TLS, …).
@@ -155,15 +181,34 @@ impl Error {
     /// never repeats a create or a reset whose answer was lost.
     pub fn is_retryable(&self) -> bool {
         match self {
+            Error::OutcomeUnknown { .. } => false,
             Error::Timeout { .. } | Error::Transport { .. } | Error::RateLimited { .. } => true,
             Error::Api(e) => matches!(e.status, 408 | 500..=599),
             _ => false,
         }
     }
 
+    /// Whether a create or a reset was sent and no usable answer came back,
+    /// so that a token may have been minted: see [`Error::OutcomeUnknown`].
+    ///
+    /// ```
+    /// # async fn f(tokens: api_tokens::mailtrap::ApiTokens, request: api_tokens::mailtrap::CreateApiToken) {
+    /// match tokens.create(request).await {
+    ///     Err(e) if e.is_outcome_unknown() => {
+    ///         // Do not simply try again: list the tokens and reconcile.
+    ///     }
+    ///     _ => {}
+    /// }
+    /// # }
+    /// ```
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Error::OutcomeUnknown { .. })
+    }
+
     /// The HTTP status of the answer that caused this error, if there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
+            Error::OutcomeUnknown { cause, .. } => cause.status(),
             Error::Redirect { status, .. } | Error::Decode { status, .. } => Some(*status),
             _ => self.api_error().map(|e| e.status),
         }
@@ -172,6 +217,7 @@ impl Error {
     /// What the service said, for errors that come from an error answer.
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
+            Error::OutcomeUnknown { cause, .. } => cause.api_error(),
             Error::Api(e) | Error::Unauthorized(e) | Error::Forbidden(e) | Error::NotFound(e) => {
                 Some(e)
             }
@@ -205,6 +251,28 @@ impl Error {
             404 => Error::NotFound(error),
             429 => Error::RateLimited { retry_after, error },
             _ => Error::Api(error),
+        }
+    }
+
+    /// Marks a create's or reset's failure as leaving the outcome unknown.
+    pub(crate) fn outcome_unknown(operation: &'static str, cause: Error) -> Error {
+        Error::OutcomeUnknown {
+            operation,
+            cause: Box::new(cause),
+        }
+    }
+
+    /// A transport failure described for a log line: its kind only, never a
+    /// URL or header.
+    pub(crate) fn describe_transport(e: &reqwest::Error) -> &'static str {
+        if e.is_connect() {
+            "connection failed"
+        } else if e.is_timeout() {
+            "timed out"
+        } else if e.is_body() || e.is_decode() {
+            "the body broke off"
+        } else {
+            "the connection broke"
         }
     }
 
@@ -360,8 +428,8 @@ pub struct ApiError {
     /// Validation errors per field (`base` for record-level ones), when the
     /// service gave them per field.
     pub field_errors: BTreeMap<String, Vec<String>>,
-    /// The JSON:API error objects, for Unit answers.
-    pub errors: Vec<JsonApiError>,
+    /// The JSON:API error objects, for Unit answers (empty for Mailtrap).
+    pub errors: Vec<crate::unit::JsonApiError>,
     /// A request id from the response headers, or Unit's `meta.supportId`.
     pub request_id: Option<String>,
     /// Rate-limit headers of the answer, when present.
@@ -402,28 +470,6 @@ impl fmt::Display for ApiError {
         }
         Ok(())
     }
-}
-
-/// One error object of a JSON:API error document (Unit).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct JsonApiError {
-    /// The HTTP status as a string, as JSON:API writes it.
-    pub status: Option<String>,
-    /// A short summary.
-    pub title: Option<String>,
-    /// A machine-readable code (`invalid_value`, `not_found`, …).
-    pub code: Option<String>,
-    /// A human-readable explanation.
-    pub detail: Option<String>,
-    /// Unit's extra explanation, when given.
-    pub details: Option<String>,
-    /// The JSON pointer of the request field at fault (`source.pointer`).
-    pub source_pointer: Option<String>,
-    /// Unit's support id (`meta.supportId`).
-    pub support_id: Option<String>,
-    /// Every other key of the object, kept as given.
-    pub extra: BTreeMap<String, serde_json::Value>,
 }
 
 /// The rate-limit state a service reported in `X-Ratelimit-Limit` and

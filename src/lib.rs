@@ -78,20 +78,82 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
+mod config;
 pub mod error;
+mod json;
 pub mod mailtrap;
 mod scrub;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 mod time;
 mod transport;
 pub mod unit;
 
-pub use error::{ApiError, Error, JsonApiError, RateLimit, Result, Service};
+pub use chrono;
+pub use config::ClientBuilder;
+pub use error::{ApiError, Error, RateLimit, Result, Service};
+pub use reqwest;
 pub use secrecy;
-pub use transport::{AuthScheme, RetryPolicy, Stats};
+pub use transport::pacing::Pacing;
+pub use transport::{RetryPolicy, Stats};
+
+/// A just-minted token seen *with* its secret, for serializing it on
+/// purpose: made by `with_secret()` on
+/// [`unit::NewApiToken`](unit::NewApiToken::with_secret) and
+/// [`mailtrap::NewApiToken`](mailtrap::NewApiToken::with_secret). A token
+/// serialized without it never carries the secret.
+#[derive(Clone, Copy)]
+pub struct WithSecret<'a, T>(pub(crate) &'a T);
+
+impl<T> std::fmt::Debug for WithSecret<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WithSecret([REDACTED])")
+    }
+}
 
 /// The README's examples, compiled as doctests so they cannot drift from the API.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// Clients, handlers, errors and the futures of every call can cross
+/// threads: checked at compile time.
+#[cfg(test)]
+#[allow(dead_code, clippy::let_underscore_future)]
+mod thread_safety {
+    use super::*;
+
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: T) {}
+
+    fn types(
+        u: unit::Client,
+        m: mailtrap::Client,
+        ut: unit::OrgApiTokens,
+        mt: mailtrap::ApiTokens,
+        e: Error,
+        r: unit::CreateApiToken,
+        c: mailtrap::CreateApiToken,
+    ) {
+        send_sync(&u);
+        send_sync(&m);
+        send_sync(&ut);
+        send_sync(&mt);
+        send_sync(&e);
+        send_sync(&unit::Client::builder());
+        send_sync(&mailtrap::Client::builder());
+        let id: unit::TokenId = "1".parse().unwrap_or_else(|_| unreachable!());
+        send(ut.create(r));
+        send(ut.list());
+        send(ut.revoke(&id));
+        send(mt.list());
+        send(mt.get(mailtrap::TokenId::new(1).unwrap_or_else(|_| unreachable!())));
+        send(mt.create(c));
+        send(mt.reset(
+            mailtrap::TokenId::new(1).unwrap_or_else(|_| unreachable!()),
+            mailtrap::Expiry::ServerDefault,
+        ));
+        send(mt.delete(mailtrap::TokenId::new(1).unwrap_or_else(|_| unreachable!())));
+    }
+}

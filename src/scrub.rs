@@ -215,3 +215,47 @@ mod tests {
         }
     }
 }
+
+/// The secrets an error answer must not carry, hidden wherever they appear.
+pub(crate) struct Secrets<'a> {
+    secrets: Vec<&'a str>,
+}
+
+impl<'a> Secrets<'a> {
+    pub(crate) fn new(secrets: impl IntoIterator<Item = &'a secrecy::SecretString>) -> Self {
+        use secrecy::ExposeSecret;
+        Secrets {
+            secrets: secrets
+                .into_iter()
+                .map(|s| s.expose_secret())
+                .filter(|s| !s.is_empty())
+                .collect(),
+        }
+    }
+
+    fn hide(&self, text: &str) -> Option<String> {
+        let mut out: Option<String> = None;
+        for s in &self.secrets {
+            let current = out.as_deref().unwrap_or(text);
+            if current.contains(s) {
+                out = Some(current.replace(s, "[REDACTED]"));
+            }
+        }
+        out
+    }
+
+    pub(crate) fn hide_in_header(&self, text: &str) -> String {
+        self.hide(text).unwrap_or_else(|| text.to_owned())
+    }
+
+    pub(crate) fn hide_in_error_body(&self, body: bytes::Bytes) -> bytes::Bytes {
+        let text = String::from_utf8_lossy(&body);
+        let own = self.hide(&text);
+        let current = own.as_deref().unwrap_or(&text);
+        let fields = hide_secret_fields(current, |_| "[REDACTED]".to_owned());
+        match fields.or(own) {
+            Some(hidden) => bytes::Bytes::from(hidden),
+            None => body,
+        }
+    }
+}

@@ -1,7 +1,8 @@
 //! Mailtrap's account API tokens: the flat JSON dialect.
 //!
-//! A [`Client`] is bound to one account; [`Client::api_tokens`] lists, gets,
-//! creates, resets and deletes that account's API tokens. Tokens as listed
+//! A [`Client`] works on the account of its token, or on one account named
+//! with [`account_id`](ClientBuilder::account_id); [`Client::api_tokens`]
+//! lists, gets, creates, resets and deletes that account's API tokens. Tokens as listed
 //! ([`ApiToken`]) never carry a secret; a create or a reset answers with a
 //! [`NewApiToken`] whose `token` is a [`SecretString`] shown this once.
 //!
@@ -79,102 +80,146 @@
 //! per-field errors of a 422 (record-level ones under `base`) and the
 //! `X-Ratelimit-*` headers.
 
-mod api_tokens;
-mod errors;
 mod model;
+mod tokens;
+mod wire;
 
-pub use api_tokens::ApiTokens;
 pub use model::{
     AccessLevel, ApiToken, CreateApiToken, Expiry, MAX_LIFETIME_MONTHS, MAX_NAME_CHARS,
     NewApiToken, Permission, ResourceId, ResourceType, TokenId,
 };
+pub use tokens::ApiTokens;
 
+use reqwest::header::HeaderName;
 use secrecy::SecretString;
 
+use crate::config::{ClientBuilder as Builder, optional_env, secret_from_env};
 use crate::error::{Error, RateLimit, Result, Service};
-use crate::transport::{AuthScheme, Settings, Stats, Transport};
+use crate::transport::auth::{Auth, Scheme};
+use crate::transport::pacing::Pacing;
+use crate::transport::{Stats, Transport};
 
 /// Mailtrap's API.
 pub const DEFAULT_BASE_URL: &str = "https://mailtrap.io";
 
-/// A client of Mailtrap's API for one account. Cheap to clone; clones share
-/// connections, counters and the last rate-limit reading.
+/// Where a Mailtrap client puts its token; Mailtrap accepts both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthScheme {
+    /// `Api-Token: <token>` (the default).
+    #[default]
+    ApiToken,
+    /// `Authorization: Bearer <token>`.
+    Bearer,
+}
+
+/// What a Mailtrap client's builder holds beyond the shared settings: the
+/// account, if named, and the auth header.
+#[derive(Debug, Clone, Default)]
+pub struct Mailtrap {
+    account_id: Option<u64>,
+    auth: AuthScheme,
+}
+
+/// Builds a [`Client`]; see [`Client::builder`] and the shared settings of
+/// [`crate::ClientBuilder`].
+pub type ClientBuilder = Builder<Mailtrap>;
+
+/// A client of Mailtrap's API. Cheap to clone; clones share connections,
+/// counters, the pacer and the last rate-limit reading.
 #[derive(Debug, Clone)]
 pub struct Client {
     transport: Transport,
-    account_id: u64,
-}
-
-/// Builds a [`Client`]; see [`Client::builder`].
-#[derive(Debug, Clone)]
-pub struct ClientBuilder {
-    settings: Settings,
     account_id: Option<u64>,
 }
 
 impl Client {
     /// A builder with `https://mailtrap.io` as base URL and the `Api-Token`
-    /// header. A token and an account id must be given.
+    /// header. A token must be given; an account may be.
     ///
     /// ```
     /// use api_tokens::mailtrap;
     ///
-    /// let mt = mailtrap::Client::builder()
+    /// // The account of the token itself: `/api/api_tokens…`.
+    /// let own = mailtrap::Client::builder().token("FAKE0example0key").build()?;
+    /// assert_eq!(own.account_id(), None);
+    ///
+    /// // One named account: `/api/accounts/3229/api_tokens…`.
+    /// let named = mailtrap::Client::builder()
     ///     .token("FAKE0example0key")
     ///     .account_id(3229)
     ///     .bearer() // `Authorization: Bearer …` instead of `Api-Token: …`
     ///     .build()?;
-    /// assert_eq!(mt.account_id(), 3229);
+    /// assert_eq!(named.account_id(), Some(3229));
     /// # Ok::<(), api_tokens::Error>(())
     /// ```
     pub fn builder() -> ClientBuilder {
-        ClientBuilder {
-            settings: Settings::new(Service::Mailtrap, DEFAULT_BASE_URL, api_token_header()),
-            account_id: None,
-        }
+        Builder::new(
+            Service::Mailtrap,
+            DEFAULT_BASE_URL,
+            Pacing::default(),
+            Mailtrap::default(),
+        )
     }
 
-    /// A client from the environment: `MAILTRAP_API_TOKEN`,
-    /// `MAILTRAP_ACCOUNT_ID` and, when set, `MAILTRAP_API_URL` (default:
-    /// `https://mailtrap.io`).
+    /// A client from the environment: `MAILTRAP_API_TOKEN`; when set and
+    /// not blank, `MAILTRAP_ACCOUNT_ID` (without it, the token's own
+    /// account) and `MAILTRAP_API_URL` (default: `https://mailtrap.io`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] naming the variable that is missing or unusable;
+    /// nothing is sent.
     pub fn from_env() -> Result<Client> {
         Client::from_lookup(|name| std::env::var(name).ok())
     }
 
     fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Client> {
-        const TOKEN: &str = "MAILTRAP_API_TOKEN";
         const ACCOUNT: &str = "MAILTRAP_ACCOUNT_ID";
-        let token = lookup(TOKEN)
-            .filter(|v| !v.trim().is_empty())
-            .map(SecretString::from)
-            .ok_or_else(|| Error::invalid(TOKEN, "the environment variable is not set or empty"))?;
-        let account = lookup(ACCOUNT)
-            .ok_or_else(|| Error::invalid(ACCOUNT, "the environment variable is not set"))?;
-        let account_id = account
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|id| *id > 0)
-            .ok_or_else(|| {
-                Error::invalid(
-                    ACCOUNT,
-                    "not a positive integer; give the account id as in Mailtrap's URLs (e.g. 3229)",
-                )
-            })?;
-        let mut builder = Client::builder().token(token).account_id(account_id);
-        if let Some(url) = lookup("MAILTRAP_API_URL").filter(|v| !v.trim().is_empty()) {
+        let mut builder = Client::builder().token(secret_from_env(&lookup, "MAILTRAP_API_TOKEN")?);
+        if let Some(account) = optional_env(&lookup, ACCOUNT) {
+            let id = account
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| {
+                    Error::invalid(
+                        ACCOUNT,
+                        "not a positive integer; give the account id as in Mailtrap's URLs \
+                         (e.g. 3229), or leave it unset for the token's own account",
+                    )
+                })?;
+            builder = builder.account_id(id);
+        }
+        if let Some(url) = optional_env(&lookup, "MAILTRAP_API_URL") {
             builder = builder.base_url(url);
         }
         builder.build()
     }
 
-    /// The account's API tokens.
-    pub fn api_tokens(&self) -> ApiTokens<'_> {
-        ApiTokens::new(self)
+    /// The same client (settings, connection pool, account) with another
+    /// token: to check that a new secret works. Mailtrap limits requests per
+    /// token, so the new one is paced on its own.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] for a token that cannot be sent.
+    pub fn with_token(&self, token: SecretString) -> Result<Client> {
+        Ok(Client {
+            transport: self.transport.with_token(token)?,
+            account_id: self.account_id,
+        })
     }
 
-    /// The account this client works on.
-    pub fn account_id(&self) -> u64 {
+    /// The account's API tokens: of the named account, or of the token's
+    /// own.
+    pub fn api_tokens(&self) -> ApiTokens {
+        ApiTokens::new(self.transport.clone(), self.account_id)
+    }
+
+    /// The account named on the builder, or `None` for the token's own.
+    pub fn account_id(&self) -> Option<u64> {
         self.account_id
     }
 
@@ -196,24 +241,24 @@ impl Client {
     }
 }
 
-fn api_token_header() -> AuthScheme {
-    AuthScheme::Header(reqwest::header::HeaderName::from_static("api-token"))
-}
-
-impl ClientBuilder {
-    crate::transport::settings::common_builder_methods!();
-
-    /// The account whose tokens to manage (required, from 1 to `i64::MAX`), as in
-    /// Mailtrap's URLs: `https://mailtrap.io/accounts/3229/…`.
+impl Builder<Mailtrap> {
+    /// The account whose tokens to manage (from 1 to `i64::MAX`), as in
+    /// Mailtrap's URLs: `https://mailtrap.io/accounts/3229/…`. Calls then
+    /// use the account-scoped paths `/api/accounts/{account_id}/api_tokens…`.
+    ///
+    /// Leave it out to work on the token's own account, through the
+    /// account-free paths `/api/api_tokens…` of Mailtrap's current
+    /// description. Name an account when the token can see several (a user's
+    /// token in an organization) and you mean one of them.
     pub fn account_id(mut self, account_id: u64) -> Self {
-        self.account_id = Some(account_id);
+        self.dialect.account_id = Some(account_id);
         self
     }
 
-    /// Where the token goes: `Api-Token: …` (the default) or
-    /// [`AuthScheme::Bearer`]; Mailtrap accepts both.
+    /// Where the token goes: [`AuthScheme::ApiToken`] (the default) or
+    /// [`AuthScheme::Bearer`].
     pub fn auth_scheme(mut self, scheme: AuthScheme) -> Self {
-        self.settings.auth = scheme;
+        self.dialect.auth = scheme;
         self
     }
 
@@ -223,28 +268,24 @@ impl ClientBuilder {
     }
 
     /// Checks the settings and makes the client. Nothing is sent.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] naming the setting at fault: an account id of 0 or
+    /// above `i64::MAX`, no token or one that cannot be sent, a base URL
+    /// that is not `https` (plain `http` only to loopback), an invalid extra
+    /// header or user-agent suffix, an HTTP client that could not be built.
     pub fn build(self) -> Result<Client> {
-        let account_id = match self.account_id {
-            Some(0) => {
-                return Err(Error::invalid(
-                    "account_id",
-                    "0 is not an account id; give the positive id from Mailtrap's URLs (e.g. 3229)",
-                ));
-            }
-            Some(id) => {
-                model::check_id_range("account_id", id)?;
-                id
-            }
-            None => {
-                return Err(Error::invalid(
-                    "account_id",
-                    "no account id was given; set it with .account_id(…) or MAILTRAP_ACCOUNT_ID",
-                ));
-            }
+        if let Some(id) = self.dialect.account_id {
+            model::check_id("account_id", id)?;
+        }
+        let scheme = match self.dialect.auth {
+            AuthScheme::ApiToken => Scheme::Header(HeaderName::from_static("api-token")),
+            AuthScheme::Bearer => Scheme::Bearer,
         };
         Ok(Client {
-            transport: self.settings.build()?,
-            account_id,
+            transport: self.settings.build(|token| Auth::new(scheme, token))?,
+            account_id: self.dialect.account_id,
         })
     }
 }
@@ -270,23 +311,20 @@ mod tests {
             ("MAILTRAP_API_URL", "http://127.0.0.1:9/"),
         ])
         .unwrap();
-        assert_eq!(ok.account_id(), 3229);
-        assert_eq!(ok.transport.base_url().as_str(), "http://127.0.0.1:9/");
+        assert_eq!(ok.account_id(), Some(3229));
+        assert_eq!(ok.base_url(), "http://127.0.0.1:9/");
         assert!(!format!("{ok:?}").contains("FAKE0env0key"));
 
-        let default_url = from(&[
-            ("MAILTRAP_API_TOKEN", "FAKE0env0key"),
-            ("MAILTRAP_ACCOUNT_ID", "1"),
-        ])
-        .unwrap();
-        assert_eq!(
-            default_url.transport.base_url().as_str(),
-            "https://mailtrap.io/"
-        );
+        for blank in [None, Some(""), Some("  ")] {
+            let mut vars = vec![("MAILTRAP_API_TOKEN", "FAKE0env0key")];
+            vars.extend(blank.map(|b| ("MAILTRAP_ACCOUNT_ID", b)));
+            let own = from(&vars).unwrap();
+            assert_eq!(own.account_id(), None, "{blank:?}");
+            assert_eq!(own.base_url(), "https://mailtrap.io/");
+        }
 
         for (vars, field) in [
             (&[("MAILTRAP_ACCOUNT_ID", "3229")][..], "MAILTRAP_API_TOKEN"),
-            (&[("MAILTRAP_API_TOKEN", "k")][..], "MAILTRAP_ACCOUNT_ID"),
             (
                 &[("MAILTRAP_API_TOKEN", "k"), ("MAILTRAP_ACCOUNT_ID", "0")][..],
                 "MAILTRAP_ACCOUNT_ID",

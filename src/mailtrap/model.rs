@@ -10,24 +10,31 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::{Error, Result};
 
-/// The id of an API token (a positive integer).
+/// The id of an API token: a positive integer up to `i64::MAX`
+/// (Mailtrap's ids are signed 64-bit integers), checked when it is made.
 ///
 /// ```
 /// use api_tokens::mailtrap::TokenId;
 ///
-/// let id = TokenId::from(12345);
+/// let id = TokenId::new(12345)?;
 /// assert_eq!(id.get(), 12345);
-/// assert_eq!(id.to_string(), "12345");
+/// assert_eq!(id, "12345".parse()?);
+/// assert!(TokenId::new(0).is_err());
+/// # Ok::<(), api_tokens::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct TokenId(u64);
 
 impl TokenId {
-    /// A token id. `0` and ids above `i64::MAX` are not valid; calls
-    /// refuse them before sending.
-    pub const fn new(id: u64) -> Self {
-        TokenId(id)
+    /// A token id.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] for 0 or an id above `i64::MAX`.
+    pub fn new(id: u64) -> Result<Self> {
+        check_id("token_id", id)?;
+        Ok(TokenId(id))
     }
 
     /// The number.
@@ -36,9 +43,10 @@ impl TokenId {
     }
 }
 
-impl From<u64> for TokenId {
-    fn from(id: u64) -> Self {
-        TokenId(id)
+impl TryFrom<u64> for TokenId {
+    type Error = Error;
+    fn try_from(id: u64) -> Result<Self> {
+        TokenId::new(id)
     }
 }
 
@@ -48,24 +56,59 @@ impl From<TokenId> for u64 {
     }
 }
 
+impl std::str::FromStr for TokenId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let id = s.trim().parse::<u64>().map_err(|_| {
+            Error::invalid(
+                "token_id",
+                format!(
+                    "`{}` is not a token id (a positive integer)",
+                    s.escape_debug()
+                ),
+            )
+        })?;
+        TokenId::new(id)
+    }
+}
+
 impl fmt::Display for TokenId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.0, f)
     }
 }
 
+impl<'de> Deserialize<'de> for TokenId {
+    /// A positive integer up to `i64::MAX`; 0, a negative number or a
+    /// string is refused.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let id = u64::deserialize(d)?;
+        if id == 0 || id > i64::MAX as u64 {
+            return Err(de::Error::custom(
+                "not a token id (a positive integer up to 2^63-1)",
+            ));
+        }
+        Ok(TokenId(id))
+    }
+}
+
 /// The kind of resource a permission applies to.
 ///
-/// The set has changed over time (`inbox` became `sandbox`, `sending_domain`
-/// became `domain`) and may change again: a value this crate does not know
-/// is kept in [`ResourceType::Other`], never refused.
+/// The set has changed over time and may change again: `inbox` became
+/// `sandbox` and `sending_domain` became `domain`. Answers carrying the old
+/// names decode as [`Sandbox`](ResourceType::Sandbox) and
+/// [`Domain`](ResourceType::Domain) (aliases), and the crate always sends
+/// the new names. A value this crate does not know is kept in
+/// [`ResourceType::Other`], never refused.
 ///
 /// ```
 /// use api_tokens::mailtrap::ResourceType;
 ///
 /// assert_eq!(ResourceType::from("sandbox"), ResourceType::Sandbox);
-/// assert_eq!(ResourceType::from("billing"), ResourceType::Other("billing".into()));
-/// assert_eq!(ResourceType::SendingDomain.as_str(), "sending_domain");
+/// assert_eq!(ResourceType::from("inbox"), ResourceType::Sandbox);
+/// assert_eq!(ResourceType::from("sending_domain").as_str(), "domain");
+/// assert_eq!(ResourceType::from("billing"), ResourceType::Billing);
+/// assert_eq!(ResourceType::from("galaxy"), ResourceType::Other("galaxy".into()));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -74,54 +117,62 @@ pub enum ResourceType {
     Account,
     /// `project`: a project of sandboxes.
     Project,
-    /// `sandbox`: one sandbox (formerly `inbox`).
+    /// `sandbox` (formerly `inbox`): one sandbox.
     Sandbox,
-    /// `domain`: one sending domain (formerly `sending_domain`).
+    /// `domain` (formerly `sending_domain`): one sending domain.
     Domain,
-    /// `inbox`: the older name of a sandbox, still found on older tokens.
-    Inbox,
-    /// `sending_domain`: the older name of a domain, still found on older
-    /// tokens.
-    SendingDomain,
+    /// `billing`: the account's billing.
+    Billing,
+    /// `organization`: an organization of accounts.
+    Organization,
+    /// `email_campaign_permission_scope`: email campaigns.
+    EmailCampaignPermissionScope,
+    /// `email_template`: an email template.
+    EmailTemplate,
     /// A value this crate does not know, kept as given.
     Other(String),
 }
 
 impl ResourceType {
-    /// The wire name (`account`, `project`, …).
+    /// The wire name (`account`, `project`, `sandbox`, …).
     pub fn as_str(&self) -> &str {
         match self {
             ResourceType::Account => "account",
             ResourceType::Project => "project",
             ResourceType::Sandbox => "sandbox",
             ResourceType::Domain => "domain",
-            ResourceType::Inbox => "inbox",
-            ResourceType::SendingDomain => "sending_domain",
+            ResourceType::Billing => "billing",
+            ResourceType::Organization => "organization",
+            ResourceType::EmailCampaignPermissionScope => "email_campaign_permission_scope",
+            ResourceType::EmailTemplate => "email_template",
             ResourceType::Other(other) => other,
         }
+    }
+
+    fn known(value: &str) -> Option<ResourceType> {
+        Some(match value {
+            "account" => ResourceType::Account,
+            "project" => ResourceType::Project,
+            "sandbox" | "inbox" => ResourceType::Sandbox,
+            "domain" | "sending_domain" => ResourceType::Domain,
+            "billing" => ResourceType::Billing,
+            "organization" => ResourceType::Organization,
+            "email_campaign_permission_scope" => ResourceType::EmailCampaignPermissionScope,
+            "email_template" => ResourceType::EmailTemplate,
+            _ => return None,
+        })
     }
 }
 
 impl From<&str> for ResourceType {
     fn from(value: &str) -> Self {
-        match value {
-            "account" => ResourceType::Account,
-            "project" => ResourceType::Project,
-            "sandbox" => ResourceType::Sandbox,
-            "domain" => ResourceType::Domain,
-            "inbox" => ResourceType::Inbox,
-            "sending_domain" => ResourceType::SendingDomain,
-            other => ResourceType::Other(other.to_owned()),
-        }
+        ResourceType::known(value).unwrap_or_else(|| ResourceType::Other(value.to_owned()))
     }
 }
 
 impl From<String> for ResourceType {
     fn from(value: String) -> Self {
-        match ResourceType::from(value.as_str()) {
-            ResourceType::Other(_) => ResourceType::Other(value),
-            known => known,
-        }
+        ResourceType::known(&value).unwrap_or(ResourceType::Other(value))
     }
 }
 
@@ -139,7 +190,10 @@ impl Serialize for ResourceType {
 
 impl<'de> Deserialize<'de> for ResourceType {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(ResourceType::from)
+        <std::borrow::Cow<'de, str>>::deserialize(deserializer).map(|s| match s {
+            std::borrow::Cow::Borrowed(b) => ResourceType::from(b),
+            std::borrow::Cow::Owned(o) => ResourceType::from(o),
+        })
     }
 }
 
@@ -297,6 +351,7 @@ impl<'de> Deserialize<'de> for ResourceId {
 ///
 /// On the wire this is one entry of `resources`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub struct Permission {
     /// The kind of resource.
@@ -332,8 +387,10 @@ impl Permission {
 /// A token as listed or fetched. It never carries the secret: Mailtrap shows
 /// that only once, in the answer to a create or a reset ([`NewApiToken`]).
 ///
-/// Fields the service may leave out decode as `None` or empty.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Fields the service may leave out decode as `None` or empty; its
+/// `Serialize` and `Deserialize` are Mailtrap's wire shape.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub struct ApiToken {
     /// The token's id.
@@ -356,24 +413,48 @@ pub struct ApiToken {
     pub permissions: Vec<Permission>,
 }
 
-impl fmt::Display for ApiToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        describe(
-            f,
-            self.id,
-            &self.name,
-            self.last_four.as_deref(),
-            self.expires_at,
-        )
+crate::json::object_only!(ApiToken, Permission);
+
+impl ApiToken {
+    /// A token's details, as the service would list them.
+    pub fn new(id: TokenId, name: impl Into<String>) -> Self {
+        ApiToken {
+            id,
+            name: name.into(),
+            last_four: None,
+            created_by: None,
+            expires_at: None,
+            permissions: Vec::new(),
+        }
     }
 }
 
-/// A token just made by a create or a reset, with its secret.
+impl fmt::Display for ApiToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "API token {} {:?}", self.id, self.name)?;
+        if let Some(last) = &self.last_four {
+            write!(f, " (…{last})")?;
+        }
+        match self.expires_at {
+            Some(at) => write!(
+                f,
+                ", expires {}",
+                at.to_rfc3339_opts(SecondsFormat::Secs, true)
+            ),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A token just made by a create or a reset, with its secret: the listed
+/// token's details composed with the secret. It dereferences to its
+/// [`ApiToken`], so `new.id` reads as on a listed token.
 ///
 /// The secret is shown this once; store it now. It is a [`SecretString`]:
-/// `Debug` prints `[REDACTED]`, `Display` leaves it out, and only
-/// [`ExposeSecret::expose_secret`](secrecy::ExposeSecret::expose_secret)
-/// gives the value.
+/// `Debug` prints `[REDACTED]`, `Display` and `Serialize` leave it out, and
+/// only [`ExposeSecret::expose_secret`](secrecy::ExposeSecret::expose_secret)
+/// gives the value; [`with_secret`](NewApiToken::with_secret) serializes it
+/// on purpose.
 ///
 /// ```
 /// # fn f(new: api_tokens::mailtrap::NewApiToken) {
@@ -384,94 +465,114 @@ impl fmt::Display for ApiToken {
 /// # let _ = value;
 /// # }
 /// ```
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct NewApiToken {
-    /// The token's id (a reset gives a new one).
-    pub id: TokenId,
-    /// Its display name.
-    pub name: String,
-    /// The last four characters of the secret.
-    #[serde(rename = "last_4_digits", default)]
-    pub last_four: Option<String>,
-    /// Who created it.
-    #[serde(default)]
-    pub created_by: Option<String>,
-    /// When it expires; `None` when it never does.
-    #[serde(default, deserialize_with = "crate::time::option_utc")]
-    pub expires_at: Option<DateTime<Utc>>,
-    /// What it may do (wire: `resources`).
-    #[serde(rename = "resources", default, deserialize_with = "null_as_empty")]
-    pub permissions: Vec<Permission>,
-    /// The secret itself. Always present: an answer without it is a
-    /// [`Error::Decode`].
-    #[serde(deserialize_with = "secret")]
+    /// The token as it will be listed.
+    pub details: ApiToken,
+    /// The secret itself. Always present and never empty: an answer without
+    /// it is an [`Error::Decode`].
     pub token: SecretString,
 }
 
+impl std::ops::Deref for NewApiToken {
+    type Target = ApiToken;
+    fn deref(&self) -> &ApiToken {
+        &self.details
+    }
+}
+
+impl PartialEq for NewApiToken {
+    /// Equal details and equal secrets (compared, never shown).
+    fn eq(&self, other: &Self) -> bool {
+        use secrecy::ExposeSecret;
+        self.details == other.details && self.token.expose_secret() == other.token.expose_secret()
+    }
+}
+
+impl Eq for NewApiToken {}
+
+/// The wire shape of a create's or reset's answer: the token's fields and
+/// `token`.
+#[derive(Deserialize)]
+struct NewWire {
+    #[serde(flatten)]
+    details: ApiToken,
+    #[serde(deserialize_with = "crate::json::secret")]
+    token: SecretString,
+}
+
+impl<'de> Deserialize<'de> for NewApiToken {
+    /// Mailtrap's answer to a create or a reset; `token` is required and
+    /// may not be empty.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w: NewWire = crate::json::object(d)?;
+        Ok(NewApiToken::new(w.details, w.token))
+    }
+}
+
+impl Serialize for NewApiToken {
+    /// As [`ApiToken`]: the secret is left out. See
+    /// [`NewApiToken::with_secret`].
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.details.serialize(s)
+    }
+}
+
+impl Serialize for crate::WithSecret<'_, NewApiToken> {
+    /// Mailtrap's answer to a create, `token` included.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use secrecy::ExposeSecret;
+        #[derive(Serialize)]
+        struct Out<'a> {
+            #[serde(flatten)]
+            details: &'a ApiToken,
+            token: &'a str,
+        }
+        Out {
+            details: &self.0.details,
+            token: self.0.token.expose_secret(),
+        }
+        .serialize(s)
+    }
+}
+
 impl NewApiToken {
+    /// The token and its secret.
+    pub fn new(details: ApiToken, token: SecretString) -> Self {
+        NewApiToken { details, token }
+    }
+
     /// The token without its secret, as [`list`](super::ApiTokens::list) and
     /// [`get`](super::ApiTokens::get) show it.
     pub fn without_secret(&self) -> ApiToken {
-        ApiToken {
-            id: self.id,
-            name: self.name.clone(),
-            last_four: self.last_four.clone(),
-            created_by: self.created_by.clone(),
-            expires_at: self.expires_at,
-            permissions: self.permissions.clone(),
-        }
+        self.details.clone()
     }
 
     /// Splits into the token's details and its secret.
     pub fn into_parts(self) -> (ApiToken, SecretString) {
-        let details = ApiToken {
-            id: self.id,
-            name: self.name,
-            last_four: self.last_four,
-            created_by: self.created_by,
-            expires_at: self.expires_at,
-            permissions: self.permissions,
-        };
-        (details, self.token)
+        (self.details, self.token)
+    }
+
+    /// A view that serializes the token *with* its secret, in the shape of
+    /// Mailtrap's create answer: for storing it where secrets belong, never
+    /// for logs.
+    ///
+    /// ```
+    /// # fn f(new: api_tokens::mailtrap::NewApiToken) -> serde_json::Result<()> {
+    /// let without = serde_json::to_string(&new)?;             // no `token`
+    /// let with = serde_json::to_string(&new.with_secret())?;  // `token` included
+    /// # let _ = (without, with); Ok(()) }
+    /// ```
+    pub fn with_secret(&self) -> crate::WithSecret<'_, NewApiToken> {
+        crate::WithSecret(self)
     }
 }
 
 impl fmt::Display for NewApiToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        describe(
-            f,
-            self.id,
-            &self.name,
-            self.last_four.as_deref(),
-            self.expires_at,
-        )
+        self.details.fmt(f)
     }
-}
-
-fn describe(
-    f: &mut fmt::Formatter<'_>,
-    id: TokenId,
-    name: &str,
-    last_four: Option<&str>,
-    expires_at: Option<DateTime<Utc>>,
-) -> fmt::Result {
-    write!(f, "API token {id} {name:?}")?;
-    if let Some(last) = last_four {
-        write!(f, " (…{last})")?;
-    }
-    match expires_at {
-        Some(at) => write!(
-            f,
-            ", expires {}",
-            at.to_rfc3339_opts(SecondsFormat::Secs, true)
-        ),
-        None => Ok(()),
-    }
-}
-
-fn secret<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SecretString, D::Error> {
-    String::deserialize(deserializer).map(SecretString::from)
 }
 
 fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
@@ -510,6 +611,10 @@ pub enum Expiry {
 pub const MAX_LIFETIME_MONTHS: u32 = 60;
 
 impl Expiry {
+    fn is_server_default(&self) -> bool {
+        matches!(self, Expiry::ServerDefault)
+    }
+
     /// Refuses a moment that is not in the future or lies more than 5 years
     /// after `now`.
     pub(crate) fn check(&self, now: DateTime<Utc>) -> Result<()> {
@@ -564,11 +669,48 @@ pub const MAX_NAME_CHARS: usize = 255;
 ///     .expires(Expiry::Never);
 /// assert_eq!(request.permissions().len(), 2);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct CreateApiToken {
     name: String,
+    #[serde(rename = "resources")]
     permissions: Vec<Permission>,
+    #[serde(
+        rename = "expires_at",
+        default,
+        skip_serializing_if = "Expiry::is_server_default"
+    )]
     expiry: Expiry,
+}
+
+crate::json::object_only!(CreateApiToken);
+
+impl Serialize for Expiry {
+    /// `null` for [`Expiry::Never`], an RFC 3339 moment for
+    /// [`Expiry::At`], and the word `"default"` for
+    /// [`Expiry::ServerDefault`] (which a request leaves out).
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Expiry::ServerDefault => s.serialize_str("default"),
+            Expiry::Never => s.serialize_none(),
+            Expiry::At(at) => s.collect_str(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Expiry {
+    /// As written by `Serialize`; a missing member is
+    /// [`Expiry::ServerDefault`].
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Option::<std::borrow::Cow<'de, str>>::deserialize(d)? {
+            None => Ok(Expiry::Never),
+            Some(s) if s == "default" => Ok(Expiry::ServerDefault),
+            Some(s) => s
+                .parse::<DateTime<Utc>>()
+                .map(Expiry::At)
+                .map_err(de::Error::custom),
+        }
+    }
 }
 
 impl CreateApiToken {
@@ -593,6 +735,12 @@ impl CreateApiToken {
     ) -> Self {
         self.permissions
             .push(Permission::new(resource_type, resource_id, access_level));
+        self
+    }
+
+    /// Another name (the exactly-once create tags it with a marker).
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
         self
     }
 
@@ -637,20 +785,9 @@ impl CreateApiToken {
         self.expiry.check(now)
     }
 
-    /// The JSON body.
+    /// The JSON body, in the shape `Serialize` writes.
     pub(crate) fn body(&self) -> Result<Vec<u8>> {
-        #[derive(Serialize)]
-        struct Body<'a> {
-            name: &'a str,
-            resources: &'a [Permission],
-            #[serde(skip_serializing_if = "Option::is_none")]
-            expires_at: Option<Option<String>>,
-        }
-        to_json(&Body {
-            name: &self.name,
-            resources: &self.permissions,
-            expires_at: self.expiry.wire(),
-        })
+        to_json(self)
     }
 }
 
@@ -690,15 +827,15 @@ fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Refuses id 0.
-pub(crate) fn check_token_id(id: TokenId) -> Result<()> {
-    if id.get() == 0 {
+/// Refuses 0 and ids above `i64::MAX`.
+pub(crate) fn check_id(field: &'static str, id: u64) -> Result<()> {
+    if id == 0 {
         return Err(Error::invalid(
-            "token_id",
-            "0 is not a token id; ids are positive integers",
+            field,
+            "0 is not an id; Mailtrap's ids are positive integers (e.g. 3229)",
         ));
     }
-    check_id_range("token_id", id.get())
+    check_id_range(field, id)
 }
 
 /// Refuses an id above `i64::MAX`: Mailtrap's ids are signed 64-bit

@@ -325,10 +325,7 @@ pub(crate) fn bearer(request: &Request) -> Option<&str> {
 /// Random characters from `alphabet`, for secrets and ids of the fakes.
 pub(crate) fn random_string(alphabet: &[u8], len: usize) -> String {
     (0..len)
-        .map(|_| {
-            let i = (crate::transport::retry::random_u64() % alphabet.len() as u64) as usize;
-            char::from(alphabet[i])
-        })
+        .map(|_| char::from(alphabet[fastrand::usize(..alphabet.len())]))
         .collect()
 }
 

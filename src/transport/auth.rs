@@ -1,41 +1,20 @@
-//! How the token is put on a request: `Authorization: Bearer …` or a named
-//! header such as Mailtrap's `Api-Token`.
+//! Where the token goes on a request: `Authorization: Bearer …` or a named
+//! header such as Mailtrap's `Api-Token`; and hiding it in what an error
+//! keeps.
 
+use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{Error, Result};
 
 /// Where the token goes on each request.
-///
-/// ```
-/// use api_tokens::AuthScheme;
-///
-/// let bearer = AuthScheme::Bearer;
-/// let named = AuthScheme::header("Api-Token").unwrap();
-/// assert_ne!(bearer, named);
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum AuthScheme {
+pub(crate) enum Scheme {
     /// `Authorization: Bearer <token>`.
     Bearer,
     /// `<name>: <token>`, e.g. `Api-Token: <token>`.
     Header(HeaderName),
-}
-
-impl AuthScheme {
-    /// A named-header scheme; refuses a name that is not a valid header name.
-    pub fn header(name: &str) -> Result<Self> {
-        HeaderName::try_from(name)
-            .map(AuthScheme::Header)
-            .map_err(|_| {
-                Error::invalid(
-                    "auth header",
-                    format!("`{name}` is not a valid header name"),
-                )
-            })
-    }
 }
 
 /// A token and where it goes. The token stays a [`SecretString`]; the header
@@ -43,7 +22,7 @@ impl AuthScheme {
 /// print it.
 #[derive(Clone)]
 pub(crate) struct Auth {
-    scheme: AuthScheme,
+    scheme: Scheme,
     token: SecretString,
 }
 
@@ -56,46 +35,67 @@ impl std::fmt::Debug for Auth {
     }
 }
 
+/// Refuses a token that cannot be sent as a header value, without echoing
+/// it.
+pub(crate) fn check_token(raw: &str) -> Result<()> {
+    if raw.trim().is_empty() {
+        return Err(Error::invalid("token", "the token is empty"));
+    }
+    if raw
+        .bytes()
+        .any(|b| b.is_ascii_control() || b == b' ' || !b.is_ascii())
+    {
+        return Err(Error::invalid(
+            "token",
+            "the token holds whitespace, control or non-ASCII characters (was it pasted with a newline?)",
+        ));
+    }
+    Ok(())
+}
+
 impl Auth {
     /// Checks that the token can be sent as a header value at all.
-    pub(crate) fn new(scheme: AuthScheme, token: SecretString) -> Result<Self> {
-        let raw = token.expose_secret();
-        if raw.trim().is_empty() {
-            return Err(Error::invalid("token", "the token is empty"));
-        }
-        if raw
-            .bytes()
-            .any(|b| b.is_ascii_control() || b == b' ' || !b.is_ascii())
-        {
-            return Err(Error::invalid(
-                "token",
-                "the token holds whitespace, control or non-ASCII characters (was it pasted with a newline?)",
-            ));
-        }
+    pub(crate) fn new(scheme: Scheme, token: SecretString) -> Result<Self> {
+        check_token(token.expose_secret())?;
         Ok(Auth { scheme, token })
     }
 
-    /// `text` with every occurrence of the token replaced by `[REDACTED]`,
-    /// or `None` when it holds none.
-    pub(crate) fn hide_in(&self, text: &str) -> Option<String> {
-        let raw = self.token.expose_secret();
-        text.contains(raw).then(|| text.replace(raw, "[REDACTED]"))
+    /// The same scheme with another token.
+    pub(crate) fn with_token(&self, token: SecretString) -> Result<Self> {
+        Auth::new(self.scheme.clone(), token)
     }
 
     /// The header to add to one request.
     pub(crate) fn header(&self) -> (HeaderName, HeaderValue) {
         let raw = self.token.expose_secret();
         let (name, value) = match &self.scheme {
-            AuthScheme::Bearer => (
+            Scheme::Bearer => (
                 AUTHORIZATION,
                 HeaderValue::try_from(format!("Bearer {raw}")),
             ),
-            AuthScheme::Header(name) => (name.clone(), HeaderValue::try_from(raw)),
+            Scheme::Header(name) => (name.clone(), HeaderValue::try_from(raw)),
         };
         // `new` admitted only visible ASCII, which is always a valid value.
         let mut value = value.unwrap_or_else(|_| HeaderValue::from_static(""));
         value.set_sensitive(true);
         (name, value)
+    }
+
+    /// The secrets an error answer must not carry: this client's token.
+    pub(crate) fn secrets(&self) -> crate::scrub::Secrets<'_> {
+        crate::scrub::Secrets::new([&self.token])
+    }
+
+    /// A header value of an error answer (a request id, a refused
+    /// redirect's `Location`) with the token hidden in its decoded text.
+    pub(crate) fn hide_in_header(&self, text: &str) -> String {
+        self.secrets().hide_in_header(text)
+    }
+
+    /// An error answer's body with the token and every secret-named value
+    /// hidden in its decoded text.
+    pub(crate) fn hide_in_error_body(&self, body: Bytes) -> Bytes {
+        self.secrets().hide_in_error_body(body)
     }
 }
 
@@ -105,14 +105,14 @@ mod tests {
 
     #[test]
     fn header_value_is_sensitive_and_well_formed() {
-        let auth = Auth::new(AuthScheme::Bearer, SecretString::from("abc123")).unwrap();
+        let auth = Auth::new(Scheme::Bearer, SecretString::from("abc123")).unwrap();
         let (name, value) = auth.header();
         assert_eq!(name, AUTHORIZATION);
         assert_eq!(value.to_str().unwrap(), "Bearer abc123");
         assert!(value.is_sensitive());
         assert!(!format!("{value:?} {auth:?}").contains("abc123"));
 
-        let named = AuthScheme::header("Api-Token").unwrap();
+        let named = Scheme::Header(HeaderName::from_static("api-token"));
         let (name, value) = Auth::new(named, SecretString::from("xyz"))
             .unwrap()
             .header();
@@ -123,7 +123,7 @@ mod tests {
     #[test]
     fn unusable_tokens_are_refused_without_echoing_them() {
         for bad in ["", "  ", "abc\n", "a b", "tök"] {
-            let err = Auth::new(AuthScheme::Bearer, SecretString::from(bad)).unwrap_err();
+            let err = Auth::new(Scheme::Bearer, SecretString::from(bad)).unwrap_err();
             assert!(matches!(err, Error::Invalid { field: "token", .. }));
             if !bad.trim().is_empty() {
                 assert!(!err.to_string().contains(bad.trim()));

@@ -1,13 +1,23 @@
-//! The one HTTP transport both dialects share: base URL, `reqwest::Client`,
-//! auth, send with retry, and the raw answer. It knows nothing of either
-//! dialect's bodies.
+//! The one HTTP transport both dialects share.
+//!
+//! A dialect describes a call ([`Call`]) and says how to read the answer;
+//! the transport paces, adds auth, sends, retries as the kind of call
+//! allows, and gives back status, headers and bytes. It knows nothing of
+//! either dialect's bodies, and the dialects know nothing of attempts.
+//!
+//! - [`attempt`]: one attempt: auth, send, redirect refusal, body cap,
+//!   error-body scrubbing.
+//! - [`retry`]: the retry policy and the short loop that decides and waits.
+//! - [`pacing`]: the rate-limit pacer shared by a client's clones.
+//! - [`auth`]: where the token goes on a request.
 
+mod attempt;
 pub(crate) mod auth;
 #[cfg(test)]
 #[path = "tests.rs"]
 mod http_tests;
+pub(crate) mod pacing;
 pub(crate) mod retry;
-pub(crate) mod settings;
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,16 +26,17 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use reqwest::Method;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+use secrecy::SecretString;
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 use url::Url;
 
 use crate::error::{Error, RateLimit, Result, Service};
 pub(crate) use auth::Auth;
-pub use auth::AuthScheme;
+use pacing::{Documented, Pacer, Pacing};
 pub use retry::RetryPolicy;
-use retry::{Outcome, may_repeat, parse_retry_after};
-pub(crate) use settings::Settings;
+use retry::{Attempt, Finished, Outcome, parse_retry_after, retry_loop};
 
 /// Counters a client keeps of its own traffic, for callers and tests that
 /// want to see retries happen.
@@ -57,11 +68,44 @@ pub(crate) struct Body {
 /// One call as a dialect describes it.
 #[derive(Debug)]
 pub(crate) struct Call<'a> {
+    /// The operation, for the call's span: `create`, `list`, …
+    pub operation: &'static str,
     pub method: Method,
+    /// The path as documented, with placeholders: `/users/{userId}/api-tokens`.
+    pub template: &'static str,
     /// Path segments below the base URL, each percent-encoded on its own.
     pub segments: &'a [&'a str],
     pub body: Option<Body>,
     pub accept: &'static str,
+}
+
+impl<'a> Call<'a> {
+    /// A call without a body.
+    pub(crate) fn new(
+        operation: &'static str,
+        method: Method,
+        template: &'static str,
+        segments: &'a [&'a str],
+        accept: &'static str,
+    ) -> Self {
+        Call {
+            operation,
+            method,
+            template,
+            segments,
+            body: None,
+            accept,
+        }
+    }
+
+    /// The same call with a body of this content type.
+    pub(crate) fn body(mut self, content_type: &'static str, bytes: impl Into<Bytes>) -> Self {
+        self.body = Some(Body {
+            content_type,
+            bytes: bytes.into(),
+        });
+        self
+    }
 }
 
 /// A raw answer: the status, headers and body bytes, for the dialect to
@@ -72,9 +116,6 @@ pub(crate) struct Response {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Bytes,
-    /// An earlier attempt of this call went unanswered (timeout, broken
-    /// connection, 408 or 5xx), so the service may have acted on it.
-    pub earlier_attempt_unanswered: bool,
 }
 
 impl std::fmt::Debug for Response {
@@ -108,12 +149,6 @@ impl Response {
         Ok(value)
     }
 
-    /// A DELETE that finds nothing after an earlier attempt went unanswered:
-    /// that attempt did the work, and only its answer was lost.
-    pub(crate) fn deleted_by_earlier_attempt(&self) -> bool {
-        self.status == 404 && self.earlier_attempt_unanswered
-    }
-
     pub(crate) fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
@@ -128,7 +163,8 @@ impl Response {
         header_rate_limit(&self.headers)
     }
 
-    /// A request id from the usual headers.
+    /// A request id from the usual headers. Error answers reach the dialects
+    /// with the caller's token already hidden in every header.
     pub(crate) fn request_id(&self) -> Option<String> {
         [
             "x-request-id",
@@ -144,92 +180,40 @@ impl Response {
 
     /// A short, printable description of a non-JSON error body (a gateway's
     /// HTML page): its `<title>` or first words, at most 200 characters.
-    /// Only ever called for error answers.
+    /// Only ever called for error answers, whose body the transport has
+    /// already normalized and scrubbed.
     pub(crate) fn error_body_summary(&self) -> Option<String> {
-        let text = String::from_utf8_lossy(&self.body);
-        let text = text.trim();
-        if text.is_empty() {
-            return None;
-        }
-        let lower = text.to_ascii_lowercase();
-        let picked = match (lower.find("<title>"), lower.find("</title>")) {
-            (Some(a), Some(b)) if b > a + 7 => &text[a + 7..b],
-            _ => text,
-        };
-        let mut out: String = picked
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(200)
-            .collect();
-        if out.is_empty() {
-            return None;
-        }
-        if picked.chars().count() > 200 {
-            out.push('…');
-        }
-        Some(out)
+        summarize(&String::from_utf8_lossy(&self.body))
     }
 }
 
-/// The body of an error answer with what it may hold of a secret hidden:
-/// the caller's own token (a gateway's page quoting the request) and any
-/// value under a field named like a secret (a token document answered with
-/// an error status), whether or not the body is valid JSON. The dialects
-/// turn this body into messages that are printed; a body holding neither
-/// is kept byte for byte.
-fn hide_secrets(body: Bytes, auth: &Auth) -> Bytes {
-    let text = String::from_utf8_lossy(&body);
-    let own = auth.hide_in(&text);
-    let current = own.as_deref().unwrap_or(&text);
-    let fields = crate::scrub::hide_secret_fields(current, |_| "[REDACTED]".to_owned());
-    match fields.or(own) {
-        Some(hidden) => Bytes::from(hidden),
-        None => body,
+/// The `<title>` of an HTML page or the first words of a text, control
+/// characters removed and whitespace collapsed, at most 200 characters.
+pub(crate) fn summarize(text: &str) -> Option<String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
     }
-}
-
-/// The largest body read: a token list or an error is far smaller, and a
-/// body that does not end (a broken or hostile server) must not fill the
-/// memory before the timeout, if there is one.
-const MAX_BODY: usize = 16 * 1024 * 1024;
-
-enum BodyError {
-    Read(reqwest::Error),
-    TooLarge,
-}
-
-/// Reads the body, stopping at [`MAX_BODY`]. A body that arrives in one
-/// chunk (the usual case for a small answer) is returned without a copy; a
-/// longer one is gathered into a buffer sized from `Content-Length`.
-async fn read_body(mut answer: reqwest::Response) -> std::result::Result<Bytes, BodyError> {
-    let declared = answer.content_length();
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
-        return Err(BodyError::TooLarge);
-    }
-    let Some(first) = answer.chunk().await.map_err(BodyError::Read)? else {
-        return Ok(Bytes::new());
+    let lower = text.to_ascii_lowercase();
+    let picked = match (lower.find("<title>"), lower.find("</title>")) {
+        (Some(a), Some(b)) if b > a + 7 => text.get(a + 7..b).unwrap_or(text),
+        _ => text,
     };
-    if first.len() > MAX_BODY {
-        return Err(BodyError::TooLarge);
+    let mut out: String = picked
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    if out.is_empty() {
+        return None;
     }
-    let Some(second) = answer.chunk().await.map_err(BodyError::Read)? else {
-        return Ok(first);
-    };
-    let expected = declared.map_or(0, |n| n as usize);
-    let mut body = bytes::BytesMut::with_capacity(expected.max(first.len() + second.len()));
-    let mut next = Some(second);
-    body.extend_from_slice(&first);
-    while let Some(chunk) = next {
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err(BodyError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-        next = answer.chunk().await.map_err(BodyError::Read)?;
+    if picked.chars().count() > 200 {
+        out.push('…');
     }
-    Ok(body.freeze())
+    Some(out)
 }
 
 fn header_retry_after(headers: &HeaderMap) -> Option<Duration> {
@@ -251,8 +235,21 @@ fn header_rate_limit(headers: &HeaderMap) -> Option<RateLimit> {
     (limit.is_some() || remaining.is_some()).then(|| RateLimit::new(limit, remaining))
 }
 
-/// The shared transport. Cheap to clone: clones share the connection pool
-/// and the counters.
+/// What a dialect makes of an error answer.
+pub(crate) type ErrorDecoder = fn(&Response) -> Error;
+
+/// How a delete ended.
+#[derive(Debug)]
+pub(crate) enum Deleted {
+    /// The service answered with success.
+    Now(Response),
+    /// A repeat found the resource gone after an earlier attempt went
+    /// unanswered: that attempt did the work, only its answer was lost.
+    ByEarlierAttempt,
+}
+
+/// The shared transport. Cheap to clone: clones share the connection pool,
+/// the counters and the pacer.
 #[derive(Clone, Debug)]
 pub(crate) struct Transport {
     inner: Arc<Inner>,
@@ -265,12 +262,311 @@ struct Inner {
     http: reqwest::Client,
     auth: Auth,
     retry: RetryPolicy,
+    pacer: Pacer,
     timeout: Option<Duration>,
     user_agent: HeaderValue,
     extra_headers: HeaderMap,
     requests: AtomicU64,
     retries: AtomicU64,
     last_rate_limit: Mutex<Option<RateLimit>>,
+}
+
+/// What a transport is made of; see [`crate::config`].
+pub(crate) struct Parts<'a> {
+    pub service: Service,
+    pub base_url: &'a str,
+    pub http: reqwest::Client,
+    pub auth: Auth,
+    pub retry: RetryPolicy,
+    pub pacing: Pacing,
+    pub timeout: Option<Duration>,
+    pub user_agent: HeaderValue,
+    pub extra_headers: HeaderMap,
+}
+
+/// Each service's documented limit and own hosts.
+fn documented(service: Service) -> (Documented, &'static [&'static str]) {
+    match service {
+        Service::Mailtrap => (
+            Documented {
+                requests: 150,
+                window: Duration::from_secs(10),
+            },
+            &["mailtrap.io"],
+        ),
+        Service::Unit => (
+            Documented {
+                requests: 1000,
+                window: Duration::from_secs(60),
+            },
+            &["api.unit.co", "api.s.unit.sh"],
+        ),
+    }
+}
+
+impl Transport {
+    pub(crate) fn new(parts: Parts<'_>) -> Result<Transport> {
+        let base = parse_base_url(parts.base_url)?;
+        let (limit, hosts) = documented(parts.service);
+        let own_host = base
+            .host_str()
+            .is_some_and(|h| hosts.iter().any(|own| h.eq_ignore_ascii_case(own)));
+        Ok(Transport {
+            inner: Arc::new(Inner {
+                service: parts.service,
+                base,
+                http: parts.http,
+                auth: parts.auth,
+                retry: parts.retry,
+                pacer: Pacer::new(parts.pacing, limit, own_host),
+                timeout: parts.timeout,
+                user_agent: parts.user_agent,
+                extra_headers: parts.extra_headers,
+                requests: AtomicU64::new(0),
+                retries: AtomicU64::new(0),
+                last_rate_limit: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// The same settings and connection pool with another credential.
+    /// Mailtrap limits per token, so the new credential gets a pacer of its
+    /// own; Unit limits per address, so the pacer is shared.
+    pub(crate) fn with_token(&self, token: SecretString) -> Result<Transport> {
+        let inner = &*self.inner;
+        let pacer = match inner.service {
+            Service::Mailtrap => inner.pacer.fresh(),
+            Service::Unit => inner.pacer.clone(),
+        };
+        Ok(Transport {
+            inner: Arc::new(Inner {
+                service: inner.service,
+                base: inner.base.clone(),
+                http: inner.http.clone(),
+                auth: inner.auth.with_token(token)?,
+                retry: inner.retry.clone(),
+                pacer,
+                timeout: inner.timeout,
+                user_agent: inner.user_agent.clone(),
+                extra_headers: inner.extra_headers.clone(),
+                requests: AtomicU64::new(0),
+                retries: AtomicU64::new(0),
+                last_rate_limit: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// The base URL, with a trailing slash.
+    pub(crate) fn base_url(&self) -> &Url {
+        &self.inner.base
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        Stats {
+            requests: self.inner.requests.load(Ordering::Relaxed),
+            retries: self.inner.retries.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn last_rate_limit(&self) -> Option<RateLimit> {
+        self.inner.last_rate_limit.lock().ok().and_then(|g| *g)
+    }
+
+    /// A call that reads (GET): repeated as the policy allows; an error
+    /// status becomes the dialect's error, a success is decoded.
+    pub(crate) async fn read<T>(
+        &self,
+        call: Call<'_>,
+        on_error: ErrorDecoder,
+        decode: impl FnOnce(&Response) -> Result<T>,
+    ) -> Result<T> {
+        let operation = call.operation;
+        self.traced(call, async move |this: &Self, call: Call<'_>| {
+            let finished = this.run(&call, true).await?;
+            let response = this.answer(finished, operation)?;
+            if response.is_success() {
+                decode(&response)
+            } else {
+                Err(on_error(&response))
+            }
+        })
+        .await
+    }
+
+    /// A call that mints a token (create, reset: POST). Never repeated once
+    /// it may have reached the service: when no answer came (timeout, broken
+    /// connection, 408 or 5xx) or a success could not be read, the error is
+    /// [`Error::OutcomeUnknown`], since a token may have been minted.
+    pub(crate) async fn mint<T>(
+        &self,
+        call: Call<'_>,
+        on_error: ErrorDecoder,
+        decode: impl FnOnce(&Response) -> Result<T>,
+    ) -> Result<T> {
+        let operation = call.operation;
+        self.traced(call, async move |this: &Self, call: Call<'_>| {
+            let finished = this.run(&call, false).await?;
+            let unknown = match &finished.last {
+                Attempt::Failed { outcome, .. } => retry::unanswered(*outcome),
+                Attempt::Answered(r) => retry::unanswered(Outcome::Status(r.status)),
+                Attempt::Fatal(_) => false,
+            };
+            let result = this.answer(finished, operation).and_then(|response| {
+                if response.is_success() {
+                    decode(&response).map_err(|e| Error::outcome_unknown(operation, e))
+                } else {
+                    Err(on_error(&response))
+                }
+            });
+            match result {
+                Err(e) if unknown && !e.is_outcome_unknown() => {
+                    Err(Error::outcome_unknown(operation, e))
+                }
+                other => other,
+            }
+        })
+        .await
+    }
+
+    /// A delete (revoke, delete: DELETE), repeated as the policy allows. A
+    /// repeat that finds the resource gone (404) after an earlier attempt
+    /// went unanswered is [`Deleted::ByEarlierAttempt`], not an error.
+    pub(crate) async fn delete(&self, call: Call<'_>, on_error: ErrorDecoder) -> Result<Deleted> {
+        let operation = call.operation;
+        self.traced(call, async move |this: &Self, call: Call<'_>| {
+            let finished = this.run(&call, true).await?;
+            let earlier_unanswered = finished.earlier_unanswered;
+            let response = this.answer(finished, operation)?;
+            if response.is_success() {
+                Ok(Deleted::Now(response))
+            } else if response.status == 404 && earlier_unanswered {
+                tracing::info!(
+                    "a repeat found the resource gone after an earlier attempt went unanswered: \
+                     that attempt did the work"
+                );
+                Ok(Deleted::ByEarlierAttempt)
+            } else {
+                Err(on_error(&response))
+            }
+        })
+        .await
+    }
+
+    /// Runs `body` inside the call's span: service, operation, method, path
+    /// template, and, once known, attempts, status, elapsed and paced time.
+    async fn traced<T>(
+        &self,
+        call: Call<'_>,
+        body: impl AsyncFnOnce(&Self, Call<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let span = tracing::info_span!(
+            "api_tokens.call",
+            service = %self.inner.service,
+            operation = call.operation,
+            method = %call.method,
+            path = call.template,
+            attempts = tracing::field::Empty,
+            status = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+            paced_ms = tracing::field::Empty,
+            outcome_unknown = tracing::field::Empty,
+        );
+        let started = tokio::time::Instant::now();
+        let result = body(self, call).instrument(span.clone()).await;
+        span.record("elapsed_ms", millis(started.elapsed()));
+        match &result {
+            Ok(_) => {}
+            Err(e) => {
+                if let Some(status) = e.status() {
+                    span.record("status", status);
+                }
+                if e.is_outcome_unknown() {
+                    span.record("outcome_unknown", true);
+                }
+            }
+        }
+        result
+    }
+
+    /// The retry loop over attempts of one call.
+    async fn run(&self, call: &Call<'_>, idempotent: bool) -> Result<Finished> {
+        // `url` drops `.` and `..` segments and an empty one adds a slash:
+        // either would address another resource than the one asked for.
+        if let Some(bad) = call
+            .segments
+            .iter()
+            .find(|s| s.is_empty() || **s == "." || **s == "..")
+        {
+            return Err(Error::invalid(
+                "path segment",
+                format!(
+                    "`{}` cannot be a path segment; an id must not be empty, `.` or `..`",
+                    bad.escape_debug()
+                ),
+            ));
+        }
+        let url = self.url_for(call.segments);
+        let paced = AtomicU64::new(0);
+        let finished = retry_loop(
+            &self.inner.retry,
+            idempotent,
+            |_| attempt::attempt(self, call, &url, &paced),
+            tokio::time::sleep,
+        )
+        .await;
+        let span = tracing::Span::current();
+        span.record("attempts", finished.attempts);
+        span.record("paced_ms", paced.load(Ordering::Relaxed));
+        if let Attempt::Answered(r) = &finished.last {
+            span.record("status", r.status);
+        }
+        self.inner.retries.fetch_add(
+            u64::from(finished.attempts.saturating_sub(1)),
+            Ordering::Relaxed,
+        );
+        Ok(finished)
+    }
+
+    /// The answer of the last attempt, or the error it ended in.
+    fn answer(&self, finished: Finished, operation: &'static str) -> Result<Response> {
+        let attempts = finished.attempts;
+        match finished.last {
+            Attempt::Answered(response) => Ok(response),
+            Attempt::Fatal(e) => Err(e),
+            Attempt::Failed { outcome, error } => {
+                tracing::debug!(
+                    operation,
+                    "no answer: {}",
+                    Error::describe_transport(&error)
+                );
+                // A connect timeout is classified as a connect failure
+                // (nothing was sent) but is still a timeout.
+                if outcome == Outcome::TimedOut || error.is_timeout() {
+                    Err(Error::Timeout {
+                        attempts,
+                        source: error,
+                    })
+                } else {
+                    Err(Error::Transport {
+                        attempts,
+                        source: error,
+                    })
+                }
+            }
+        }
+    }
+
+    fn url_for(&self, segments: &[&str]) -> Url {
+        let mut url = self.inner.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Checks a base URL: parsed, `https` unless the host is a loopback
@@ -337,211 +633,6 @@ fn is_loopback(host: &str) -> bool {
     }
 }
 
-impl Transport {
-    /// The base URL, with a trailing slash.
-    pub(crate) fn base_url(&self) -> &Url {
-        &self.inner.base
-    }
-
-    pub(crate) fn stats(&self) -> Stats {
-        Stats {
-            requests: self.inner.requests.load(Ordering::Relaxed),
-            retries: self.inner.retries.load(Ordering::Relaxed),
-        }
-    }
-
-    pub(crate) fn last_rate_limit(&self) -> Option<RateLimit> {
-        self.inner.last_rate_limit.lock().ok().and_then(|g| *g)
-    }
-
-    fn url_for(&self, segments: &[&str]) -> Url {
-        let mut url = self.inner.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
-        }
-        url
-    }
-
-    /// One attempt's request. The headers the crate sets itself (auth,
-    /// `User-Agent`, `Accept`, `Content-Type`) replace any extra header of
-    /// the same name, so each is sent exactly once.
-    fn request(&self, call: &Call<'_>, url: &Url) -> reqwest::RequestBuilder {
-        let inner = &*self.inner;
-        let mut headers = inner.extra_headers.clone();
-        headers.insert(reqwest::header::USER_AGENT, inner.user_agent.clone());
-        headers.insert(ACCEPT, HeaderValue::from_static(call.accept));
-        let (auth_name, auth_value) = inner.auth.header();
-        headers.insert(auth_name, auth_value);
-        if let Some(body) = &call.body {
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static(body.content_type));
-        }
-        let mut request = inner
-            .http
-            .request(call.method.clone(), url.clone())
-            .headers(headers);
-        if let Some(body) = &call.body {
-            request = request.body(body.bytes.clone());
-        }
-        if let Some(timeout) = inner.timeout {
-            request = request.timeout(timeout);
-        }
-        request
-    }
-
-    /// Sends a call, repeating it as the retry policy and the method allow.
-    /// Any answer that is not a redirect is returned, error statuses
-    /// included, for the dialect to decode.
-    pub(crate) async fn send(&self, call: Call<'_>) -> Result<Response> {
-        let inner = &*self.inner;
-        // `url` drops `.` and `..` segments and an empty one adds a slash:
-        // either would address another resource than the one asked for.
-        if let Some(bad) = call
-            .segments
-            .iter()
-            .find(|s| s.is_empty() || **s == "." || **s == "..")
-        {
-            return Err(Error::invalid(
-                "path segment",
-                format!("`{bad}` cannot be a path segment; an id must not be empty, `.` or `..`"),
-            ));
-        }
-        let url = self.url_for(call.segments);
-        let idempotent = call.method.is_idempotent();
-        let policy = &inner.retry;
-        let started = tokio::time::Instant::now();
-        let mut attempt: u32 = 0;
-        let mut unanswered = false;
-        loop {
-            attempt += 1;
-            inner.requests.fetch_add(1, Ordering::Relaxed);
-            let request = self.request(&call, &url);
-
-            let (outcome, retry_after, result) = match request.send().await {
-                Ok(mut answer) => {
-                    let status = answer.status().as_u16();
-                    if !same_origin(answer.url(), &inner.base) || answer.status().is_redirection() {
-                        let location = answer
-                            .headers()
-                            .get(LOCATION)
-                            .and_then(|v| v.to_str().ok())
-                            .map(str::to_owned)
-                            .or_else(|| Some(answer.url().to_string()));
-                        return Err(Error::Redirect { status, location });
-                    }
-                    let headers = std::mem::take(answer.headers_mut());
-                    if let Some(rl) = header_rate_limit(&headers) {
-                        if let Ok(mut slot) = inner.last_rate_limit.lock() {
-                            *slot = Some(rl);
-                        }
-                    }
-                    match read_body(answer).await {
-                        Err(BodyError::TooLarge) => {
-                            return Err(Error::Decode {
-                                service: inner.service,
-                                status,
-                                at: ".".to_owned(),
-                                reason: format!(
-                                    "the body is larger than {} MiB; reading stopped there",
-                                    MAX_BODY / (1024 * 1024)
-                                ),
-                            });
-                        }
-                        Err(BodyError::Read(e)) => (Outcome::Broken, None, Err(e)),
-                        Ok(body) => (
-                            Outcome::Status(status),
-                            header_retry_after(&headers),
-                            Ok(Response {
-                                body: if (200..300).contains(&status) {
-                                    body
-                                } else {
-                                    hide_secrets(body, &inner.auth)
-                                },
-                                service: inner.service,
-                                status,
-                                headers,
-                                earlier_attempt_unanswered: unanswered,
-                            }),
-                        ),
-                    }
-                }
-                Err(e) => (classify(&e), None, Err(e)),
-            };
-
-            let repeat = attempt < policy.attempts() && may_repeat(idempotent, outcome);
-            let wait = if repeat {
-                match retry_after {
-                    Some(asked) if asked > policy.retry_after_limit() => None,
-                    Some(asked) => Some(asked),
-                    None => Some(policy.backoff(attempt - 1)),
-                }
-            } else {
-                None
-            };
-            // A wait too long to add to the time spent ends past any limit.
-            let wait = wait.filter(|w| {
-                started
-                    .elapsed()
-                    .checked_add(*w)
-                    .is_some_and(|end| end <= policy.elapsed_limit())
-            });
-
-            match wait {
-                Some(delay) => {
-                    inner.retries.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(
-                        target: "api_tokens::retry",
-                        service = %inner.service,
-                        method = %call.method,
-                        path = url.path(),
-                        attempt,
-                        reason = %describe(outcome),
-                        delay_ms = delay.as_millis() as u64,
-                        "retrying"
-                    );
-                    unanswered |= matches!(
-                        outcome,
-                        Outcome::TimedOut | Outcome::Broken | Outcome::Status(408 | 500..=599)
-                    );
-                    tokio::time::sleep(delay).await;
-                }
-                None => {
-                    return result.map_err(|source| {
-                        // A connect timeout is classified as a connect
-                        // failure (nothing was sent) but is still a timeout.
-                        if outcome == Outcome::TimedOut || source.is_timeout() {
-                            Error::Timeout { attempts: attempt }
-                        } else {
-                            Error::Transport {
-                                attempts: attempt,
-                                source,
-                            }
-                        }
-                    });
-                }
-            }
-        }
-    }
-}
-
-fn classify(err: &reqwest::Error) -> Outcome {
-    if err.is_connect() {
-        Outcome::ConnectFailed
-    } else if err.is_timeout() {
-        Outcome::TimedOut
-    } else {
-        Outcome::Broken
-    }
-}
-
-fn describe(outcome: Outcome) -> String {
-    match outcome {
-        Outcome::Status(s) => format!("status {s}"),
-        Outcome::ConnectFailed => "connection failed".to_owned(),
-        Outcome::TimedOut => "timed out".to_owned(),
-        Outcome::Broken => "connection broken".to_owned(),
-    }
-}
-
 fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme()
         && a.host_str() == b.host_str()
@@ -590,7 +681,6 @@ mod tests {
             body: Bytes::from_static(
                 b"<html><head><title>502 Bad Gateway</title></head><body>x</body></html>",
             ),
-            earlier_attempt_unanswered: false,
         };
         assert_eq!(r.error_body_summary().as_deref(), Some("502 Bad Gateway"));
         let empty = Response {

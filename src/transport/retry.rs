@@ -1,13 +1,15 @@
 //! Which calls may repeat, and how long to wait between attempts.
 
-use std::cell::Cell;
-use std::hash::{BuildHasher, RandomState};
+use std::future::Future;
 use std::time::{Duration, SystemTime};
+
+use super::Response;
+use crate::error::Error;
 
 /// When and how often a failed call is made again.
 ///
 /// Waits use full-jitter exponential backoff: before retry `n` (counting
-/// from 0) the transport sleeps a random time in
+/// from 0) the client sleeps a random time in
 /// `[0, min(max_backoff, initial_backoff · 2ⁿ)]`, or what the service asked
 /// for in `Retry-After` when it did. It stops after `max_attempts` attempts,
 /// or when the next wait would end after `max_elapsed` since the first
@@ -22,8 +24,11 @@ use std::time::{Duration, SystemTime};
 /// | create, reset (POST) | 429, and connection failures before the request was sent |
 ///
 /// A create or a reset whose answer was lost (timeout, 5xx, broken
-/// connection) is never sent again: the service may have minted a token,
-/// and a second one must not appear silently.
+/// connection) is never sent again: the service may have minted a token.
+/// The call ends with an error for which
+/// [`Error::is_outcome_unknown`](crate::Error::is_outcome_unknown) is true.
+///
+/// Each setting is a public field, read under the name of its setter:
 ///
 /// ```
 /// use std::time::Duration;
@@ -33,17 +38,25 @@ use std::time::{Duration, SystemTime};
 ///     .max_attempts(6)
 ///     .max_elapsed(Duration::from_secs(120))
 ///     .initial_backoff(Duration::from_millis(500));
-/// let never = RetryPolicy::disabled();
-/// assert_eq!(never.attempts(), 1);
-/// # let _ = patient;
+/// assert_eq!(patient.max_attempts, 6);
+/// assert_eq!(RetryPolicy::disabled().max_attempts, 1);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct RetryPolicy {
-    max_attempts: u32,
-    max_elapsed: Duration,
-    initial_backoff: Duration,
-    max_backoff: Duration,
-    max_retry_after: Duration,
+    /// Attempts in all, the first included (0 is read as 1).
+    pub max_attempts: u32,
+    /// No wait is started that would end later than this after the first
+    /// attempt began.
+    pub max_elapsed: Duration,
+    /// The backoff ceiling before the first retry; it doubles for each retry.
+    pub initial_backoff: Duration,
+    /// The largest backoff ceiling.
+    pub max_backoff: Duration,
+    /// The longest `Retry-After` the client waits for; a longer one ends the
+    /// loop with [`Error::RateLimited`](crate::Error::RateLimited) so the
+    /// caller can decide.
+    pub max_retry_after: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -71,57 +84,39 @@ impl RetryPolicy {
         Self::default().max_attempts(1)
     }
 
-    /// Attempts in all, the first included (at least 1).
+    /// Sets [`max_attempts`](Self#structfield.max_attempts) (at least 1).
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
     }
 
-    /// No wait is started that would end later than this after the first
-    /// attempt began.
+    /// Sets [`max_elapsed`](Self#structfield.max_elapsed).
     pub fn max_elapsed(mut self, limit: Duration) -> Self {
         self.max_elapsed = limit;
         self
     }
 
-    /// The backoff ceiling before the first retry; it doubles for each retry.
+    /// Sets [`initial_backoff`](Self#structfield.initial_backoff).
     pub fn initial_backoff(mut self, delay: Duration) -> Self {
         self.initial_backoff = delay;
         self
     }
 
-    /// The largest backoff ceiling.
+    /// Sets [`max_backoff`](Self#structfield.max_backoff).
     pub fn max_backoff(mut self, delay: Duration) -> Self {
         self.max_backoff = delay;
         self
     }
 
-    /// The longest `Retry-After` the transport waits for; a longer one ends
-    /// the loop with [`Error::RateLimited`](crate::Error::RateLimited) so the
-    /// caller can decide.
+    /// Sets [`max_retry_after`](Self#structfield.max_retry_after).
     pub fn max_retry_after(mut self, limit: Duration) -> Self {
         self.max_retry_after = limit;
         self
     }
 
-    /// Attempts in all.
-    pub fn attempts(&self) -> u32 {
-        self.max_attempts
-    }
-
-    /// The total-time limit.
-    pub fn elapsed_limit(&self) -> Duration {
-        self.max_elapsed
-    }
-
-    /// The longest `Retry-After` honoured.
-    pub fn retry_after_limit(&self) -> Duration {
-        self.max_retry_after
-    }
-
     /// The upper bound of the wait before retry `retry` (0 for the first
     /// retry): `min(max_backoff, initial_backoff · 2^retry)`.
-    pub fn backoff_ceiling(&self, retry: u32) -> Duration {
+    pub(crate) fn backoff_ceiling(&self, retry: u32) -> Duration {
         let factor = 1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX);
         self.initial_backoff
             .checked_mul(factor)
@@ -131,22 +126,9 @@ impl RetryPolicy {
 
     /// A full-jitter wait before retry `retry`: uniform in
     /// `[0, backoff_ceiling(retry)]`.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use api_tokens::RetryPolicy;
-    ///
-    /// let p = RetryPolicy::default().initial_backoff(Duration::from_millis(100));
-    /// assert!(p.backoff(2) <= Duration::from_millis(400));
-    /// ```
-    pub fn backoff(&self, retry: u32) -> Duration {
-        let ceiling = self.backoff_ceiling(retry).as_nanos();
-        let ceiling = u64::try_from(ceiling).unwrap_or(u64::MAX);
-        if ceiling == 0 {
-            return Duration::ZERO;
-        }
-        let draw = random_u64() % ceiling.saturating_add(1);
-        Duration::from_nanos(draw)
+    pub(crate) fn backoff(&self, retry: u32) -> Duration {
+        let ceiling = u64::try_from(self.backoff_ceiling(retry).as_nanos()).unwrap_or(u64::MAX);
+        Duration::from_nanos(fastrand::u64(0..=ceiling))
     }
 }
 
@@ -185,26 +167,130 @@ pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration
             value.parse::<u64>().unwrap_or(u64::MAX),
         ));
     }
-    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let at = SystemTime::from(at);
+    let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-thread_local! {
-    static RNG: Cell<u64> = Cell::new(RandomState::new().hash_one(0x5eed_u64) | 1);
+/// Whether an attempt with this outcome leaves the service's action
+/// unknown: it may have acted and the answer was lost.
+pub(crate) fn unanswered(outcome: Outcome) -> bool {
+    matches!(
+        outcome,
+        Outcome::TimedOut | Outcome::Broken | Outcome::Status(408 | 500..=599)
+    )
 }
 
-/// A fast, non-cryptographic random number (splitmix64), for jitter and for
-/// the fakes' identifiers.
-pub(crate) fn random_u64() -> u64 {
-    RNG.with(|state| {
-        let next = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
-        state.set(next);
-        let mut z = next;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    })
+/// What one attempt came to.
+pub(crate) enum Attempt {
+    /// The service answered (any status but a redirect).
+    Answered(Response),
+    /// No answer: the connection failed, timed out or broke.
+    Failed {
+        outcome: Outcome,
+        error: reqwest::Error,
+    },
+    /// An answer that ends the call at once: a redirect, a body over the cap.
+    Fatal(Error),
+}
+
+/// How the loop ended: the last attempt, how many were made, and whether an
+/// earlier one went unanswered (so the service may have acted on it).
+pub(crate) struct Finished {
+    pub last: Attempt,
+    pub attempts: u32,
+    pub earlier_unanswered: bool,
+}
+
+/// The wait before the next attempt, or `None` to stop: the attempt limit,
+/// what may repeat, `Retry-After` and its cap, and the total-time limit.
+pub(crate) fn next_wait(
+    policy: &RetryPolicy,
+    idempotent: bool,
+    attempt: u32,
+    outcome: Outcome,
+    retry_after: Option<Duration>,
+    elapsed: Duration,
+) -> Option<Duration> {
+    if attempt >= policy.max_attempts.max(1) || !may_repeat(idempotent, outcome) {
+        return None;
+    }
+    let wait = match retry_after {
+        Some(asked) if asked > policy.max_retry_after => return None,
+        Some(asked) => asked,
+        None => policy.backoff(attempt - 1),
+    };
+    // A wait too long to add to the time spent ends past any limit.
+    elapsed
+        .checked_add(wait)
+        .is_some_and(|end| end <= policy.max_elapsed)
+        .then_some(wait)
+}
+
+/// The retry loop: makes attempts, decides after each whether to repeat,
+/// waits, and reports each retry as a `tracing` event (target
+/// `api_tokens::retry`) inside the call's span.
+pub(crate) async fn retry_loop<A, AF, S, SF>(
+    policy: &RetryPolicy,
+    idempotent: bool,
+    mut attempt: A,
+    mut sleep: S,
+) -> Finished
+where
+    A: FnMut(u32) -> AF,
+    AF: Future<Output = Attempt>,
+    S: FnMut(Duration) -> SF,
+    SF: Future<Output = ()>,
+{
+    let started = tokio::time::Instant::now();
+    let mut earlier_unanswered = false;
+    let mut n: u32 = 0;
+    loop {
+        n += 1;
+        let last = attempt(n).await;
+        let (outcome, retry_after) = match &last {
+            Attempt::Answered(r) => (Outcome::Status(r.status), r.retry_after()),
+            Attempt::Failed { outcome, .. } => (*outcome, None),
+            Attempt::Fatal(_) => {
+                return Finished {
+                    last,
+                    attempts: n,
+                    earlier_unanswered,
+                };
+            }
+        };
+        let Some(delay) = next_wait(
+            policy,
+            idempotent,
+            n,
+            outcome,
+            retry_after,
+            started.elapsed(),
+        ) else {
+            return Finished {
+                last,
+                attempts: n,
+                earlier_unanswered,
+            };
+        };
+        tracing::warn!(
+            target: "api_tokens::retry",
+            attempt = n,
+            reason = %describe(outcome),
+            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            "retrying"
+        );
+        earlier_unanswered |= unanswered(outcome);
+        sleep(delay).await;
+    }
+}
+
+fn describe(outcome: Outcome) -> String {
+    match outcome {
+        Outcome::Status(s) => format!("status {s}"),
+        Outcome::ConnectFailed => "connection failed".to_owned(),
+        Outcome::TimedOut => "timed out".to_owned(),
+        Outcome::Broken => "connection broken".to_owned(),
+    }
 }
 
 #[cfg(test)]

@@ -45,8 +45,6 @@
 //! #     .respond_with(ResponseTemplate::new(204))
 //! #     .mount(&server).await;
 //! # let key = "v2.public.FAKE-ADMIN-TOKEN.sig";
-//! use std::net::IpAddr;
-//!
 //! use api_tokens::unit::{self, CreateApiToken, Scope};
 //! use api_tokens::secrecy::{ExposeSecret, SecretString};
 //! use chrono::{Duration, Utc};
@@ -55,7 +53,7 @@
 //!     .token(SecretString::from(key))
 //!     .base_url(server.uri()) // unit::SANDBOX or unit::LIVE in real use
 //!     .build()?;
-//! let tokens = client.org_api_tokens(2);
+//! let tokens = client.org_api_tokens("2".parse()?);
 //!
 //! let created = tokens
 //!     .create(
@@ -64,7 +62,7 @@
 //!             [Scope::Customers, Scope::Applications],
 //!             Utc::now() + Duration::days(90),
 //!         )
-//!         .source_ips(["192.168.1.1".parse::<IpAddr>()?]),
+//!         .source_ips(["192.168.1.1".parse()?]),
 //!     )
 //!     .await?;
 //! let secret: &str = created.token.expose_secret(); // shown once: store it now
@@ -80,83 +78,100 @@
 //! # }
 //! ```
 
-mod jsonapi;
 mod model;
+mod tokens;
+mod wire;
 
-use reqwest::Method;
+use secrecy::SecretString;
 
+use crate::config::{ClientBuilder as Builder, optional_env, secret_from_env};
 use crate::error::{RateLimit, Result, Service};
-use crate::transport::{
-    AuthScheme, Body, Call, Response, Settings, Stats, Transport, settings::secret_from_env,
-};
+use crate::transport::auth::{Auth, Scheme};
+use crate::transport::pacing::Pacing;
+use crate::transport::{Stats, Transport};
 pub use model::{
     ApiToken, CreateApiToken, NewApiToken, ResourceRestriction, ResourceType, Scope, SourceIp,
     TokenId, UserId,
 };
+pub use tokens::OrgApiTokens;
+pub use wire::JsonApiError;
 
 /// Unit's sandbox API.
 pub const SANDBOX: &str = "https://api.s.unit.sh";
 /// Unit's live API.
 pub const LIVE: &str = "https://api.unit.co";
+/// The base URL a client uses unless told otherwise: [`SANDBOX`].
+pub const DEFAULT_BASE_URL: &str = SANDBOX;
 
-/// A client of Unit's API. Cheap to clone; clones share connections.
+/// What a Unit client's builder holds beyond the shared settings: nothing
+/// yet (Unit always takes `Authorization: Bearer …`).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Unit;
+
+/// Builds a [`Client`]; see [`Client::builder`] and the shared settings of
+/// [`crate::ClientBuilder`].
+pub type ClientBuilder = Builder<Unit>;
+
+/// A client of Unit's API. Cheap to clone; clones share connections, the
+/// counters and the rate-limit pacer.
 ///
 /// ```
 /// use api_tokens::unit;
-/// use api_tokens::secrecy::SecretString;
 ///
 /// let client = unit::Client::builder()
-///     .token(SecretString::from("v2.public.FAKE.sig"))
+///     .token("v2.public.FAKE.sig")
 ///     .base_url(unit::LIVE)
-///     .build()
-///     .unwrap();
+///     .build()?;
 /// assert_eq!(client.base_url(), "https://api.unit.co/");
+/// # Ok::<(), api_tokens::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Client {
     transport: Transport,
 }
 
-/// Builds a [`Client`]; see [`Client::builder`].
-#[derive(Debug, Clone)]
-pub struct ClientBuilder {
-    settings: Settings,
-}
-
 impl Client {
     /// A builder with Unit's sandbox as base URL and Bearer auth.
     pub fn builder() -> ClientBuilder {
-        ClientBuilder {
-            settings: Settings::new(Service::Unit, SANDBOX, AuthScheme::Bearer),
-        }
+        Builder::new(Service::Unit, DEFAULT_BASE_URL, Pacing::default(), Unit)
     }
 
-    /// A client from `UNIT_API_TOKEN` and, when set, `UNIT_API_URL`
-    /// (default: the sandbox).
+    /// A client from `UNIT_API_TOKEN` and, when set and not blank,
+    /// `UNIT_API_URL` (default: the sandbox).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`](crate::Error::Invalid) naming the variable that is
+    /// missing or unusable; nothing is sent.
     pub fn from_env() -> Result<Client> {
-        Client::from_token_and_url(
-            secret_from_env("UNIT_API_TOKEN")?,
-            std::env::var("UNIT_API_URL").ok(),
-        )
+        Client::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// A blank URL counts as unset, as it does for the other settings read
-    /// from the environment.
-    fn from_token_and_url(token: secrecy::SecretString, url: Option<String>) -> Result<Client> {
-        let mut builder = Client::builder().token(token);
-        if let Some(url) = url.filter(|v| !v.trim().is_empty()) {
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Client> {
+        let mut builder = Client::builder().token(secret_from_env(&lookup, "UNIT_API_TOKEN")?);
+        if let Some(url) = optional_env(&lookup, "UNIT_API_URL") {
             builder = builder.base_url(url);
         }
         builder.build()
     }
 
-    /// The Org API tokens of one user. The id is checked (a positive
-    /// integer) on every call, before anything is sent.
-    pub fn org_api_tokens(&self, user_id: impl Into<UserId>) -> OrgApiTokens {
-        OrgApiTokens {
-            transport: self.transport.clone(),
-            user_id: user_id.into(),
-        }
+    /// The same client (settings, connection pool) with another token: to
+    /// check that a new secret works, or to act as another user.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`](crate::Error::Invalid) for a token that cannot be
+    /// sent (empty, whitespace or control characters).
+    pub fn with_token(&self, token: SecretString) -> Result<Client> {
+        Ok(Client {
+            transport: self.transport.with_token(token)?,
+        })
+    }
+
+    /// The Org API tokens of one user.
+    pub fn org_api_tokens(&self, user_id: UserId) -> OrgApiTokens {
+        OrgApiTokens::new(self.transport.clone(), user_id)
     }
 
     /// The base URL requests go to, with a trailing slash.
@@ -176,144 +191,51 @@ impl Client {
     }
 }
 
-impl ClientBuilder {
-    crate::transport::settings::common_builder_methods!();
-
+impl Builder<Unit> {
     /// Checks the settings and makes the client. Nothing is sent.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`](crate::Error::Invalid) naming the setting at
+    /// fault: no token or one that cannot be sent, a base URL that is not
+    /// `https` (plain `http` only to loopback), an invalid extra header or
+    /// user-agent suffix, an HTTP client that could not be built.
     pub fn build(self) -> Result<Client> {
         Ok(Client {
-            transport: self.settings.build()?,
+            transport: self
+                .settings
+                .build(|token| Auth::new(Scheme::Bearer, token))?,
         })
-    }
-}
-
-/// The Org API tokens of one user; see [`Client::org_api_tokens`].
-#[derive(Debug, Clone)]
-pub struct OrgApiTokens {
-    transport: Transport,
-    user_id: UserId,
-}
-
-impl OrgApiTokens {
-    /// The user whose tokens these are.
-    pub fn user_id(&self) -> &UserId {
-        &self.user_id
-    }
-
-    /// Creates a token and gives it with its secret, which Unit shows this
-    /// once.
-    ///
-    /// Refused before sending ([`Error::Invalid`](crate::Error::Invalid)): a
-    /// user id that is not a positive integer, an empty description, no
-    /// scope or a scope that is not lower-case letters and dashes, an
-    /// expiration that is not in the future, an empty list of resources or a
-    /// resource restriction without ids (or with an id that is not a
-    /// positive integer).
-    ///
-    /// The request is sent once: a create whose answer was lost is never
-    /// repeated (only a 429, or a connection that failed before sending).
-    pub async fn create(&self, request: CreateApiToken) -> Result<NewApiToken> {
-        let user = self.user_id.validate()?;
-        let attributes = request.to_wire(chrono::Utc::now())?;
-        let body = jsonapi::create_body(&attributes)?;
-        let resp = self
-            .send(
-                Method::POST,
-                &["users", user, "api-tokens"],
-                Some(Body {
-                    content_type: jsonapi::MEDIA_TYPE,
-                    bytes: body.into(),
-                }),
-            )
-            .await?;
-        jsonapi::decode_created(&resp)
-    }
-
-    /// Lists the user's tokens. Secrets are never listed.
-    pub async fn list(&self) -> Result<Vec<ApiToken>> {
-        let user = self.user_id.validate()?;
-        let resp = self
-            .send(Method::GET, &["users", user, "api-tokens"], None)
-            .await?;
-        jsonapi::decode_list(&resp)
-    }
-
-    /// Revokes a token. Gives the token after the operation when Unit
-    /// returns it, `None` when it answers `204 No Content` or `"data": null`.
-    ///
-    /// Refused before sending: a user or token id that is not a positive
-    /// integer.
-    ///
-    /// A revoke is repeated after a lost answer (it is idempotent). If the
-    /// repeat finds the token gone (404) after an earlier attempt went
-    /// unanswered, that attempt did the work: the result is `Ok(None)`, not
-    /// [`Error::NotFound`](crate::Error::NotFound).
-    pub async fn revoke(&self, token_id: impl Into<TokenId>) -> Result<Option<ApiToken>> {
-        let user = self.user_id.validate()?;
-        let token_id = token_id.into();
-        let token = token_id.validate()?;
-        let resp = self
-            .send_raw(Method::DELETE, &["users", user, "api-tokens", token], None)
-            .await?;
-        if resp.deleted_by_earlier_attempt() {
-            tracing::info!(
-                target: "api_tokens::retry",
-                token_id = token,
-                "revoke repeated after a lost answer found the token gone: revoked by the earlier attempt"
-            );
-            return Ok(None);
-        }
-        if !resp.is_success() {
-            return Err(jsonapi::error_from(&resp));
-        }
-        jsonapi::decode_revoked(&resp)
-    }
-
-    /// Sends one call and turns an error status into the crate's error.
-    async fn send(
-        &self,
-        method: Method,
-        segments: &[&str],
-        body: Option<Body>,
-    ) -> Result<Response> {
-        let resp = self.send_raw(method, segments, body).await?;
-        if resp.is_success() {
-            Ok(resp)
-        } else {
-            Err(jsonapi::error_from(&resp))
-        }
-    }
-
-    /// Sends one call and gives back whatever answer came.
-    async fn send_raw(
-        &self,
-        method: Method,
-        segments: &[&str],
-        body: Option<Body>,
-    ) -> Result<Response> {
-        self.transport
-            .send(Call {
-                method,
-                segments,
-                body,
-                accept: jsonapi::MEDIA_TYPE,
-            })
-            .await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
+
+    fn from(vars: &[(&str, &str)]) -> Result<Client> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Client::from_lookup(|name| vars.get(name).cloned())
+    }
 
     #[test]
     fn a_blank_url_from_the_environment_means_the_sandbox() {
-        let key = || secrecy::SecretString::from("v2.public.FAKE-ENV.sig");
-        for blank in [None, Some(String::new()), Some("  ".to_owned())] {
-            let client = Client::from_token_and_url(key(), blank.clone()).unwrap();
+        for blank in [None, Some(""), Some("  ")] {
+            let mut vars = vec![("UNIT_API_TOKEN", "v2.public.FAKE-ENV.sig")];
+            vars.extend(blank.map(|b| ("UNIT_API_URL", b)));
+            let client = from(&vars).unwrap();
             assert_eq!(client.base_url(), "https://api.s.unit.sh/", "{blank:?}");
         }
-        let set = Client::from_token_and_url(key(), Some("http://127.0.0.1:9/p".into())).unwrap();
+        let set = from(&[
+            ("UNIT_API_TOKEN", "v2.public.FAKE-ENV.sig"),
+            ("UNIT_API_URL", "http://127.0.0.1:9/p"),
+        ])
+        .unwrap();
         assert_eq!(set.base_url(), "http://127.0.0.1:9/p/");
+        assert!(from(&[]).is_err());
     }
 }

@@ -1,14 +1,26 @@
-//! The typed values of Unit's Org API tokens: ids, scopes, the create
-//! request, and the two token types (with and without the secret).
+//! The typed values of Unit's Org API tokens: ids, scopes, source
+//! addresses, the create request, and the two token types (with and
+//! without the secret).
+//!
+//! Every type here implements `Serialize` and `Deserialize` in Unit's wire
+//! shape: a token is a JSON:API resource object
+//! (`{"type":"apiToken","id":"19","attributes":{…}}`), a scope the word
+//! Unit uses, a list of source addresses one comma-separated string. A
+//! secret is never serialized unless asked for by name
+//! ([`NewApiToken::with_secret`]).
 
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, Utc};
+use ipnet::IpNet;
 use secrecy::SecretString;
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::{Error, Result};
+use crate::json::object;
 
 /// Whether `s` is an id as Unit writes them: a positive integer in decimal,
 /// without sign, spaces or leading zeros (`^[1-9][0-9]*$`).
@@ -17,7 +29,7 @@ pub(crate) fn is_identifier(s: &str) -> bool {
     matches!(bytes.next(), Some(b'1'..=b'9')) && bytes.all(|b| b.is_ascii_digit())
 }
 
-/// Checks one id before it is put in a path or a body.
+/// Checks one id before it is made.
 fn check_identifier(field: &'static str, what: &str, value: &str) -> Result<()> {
     if is_identifier(value) {
         Ok(())
@@ -41,7 +53,8 @@ fn check_identifier(field: &'static str, what: &str, value: &str) -> Result<()> 
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident, $field:literal, $what:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[serde(transparent)]
         pub struct $name(String);
 
         impl $name {
@@ -50,9 +63,16 @@ macro_rules! string_id {
                 &self.0
             }
 
-            /// Refuses an id that is not a positive integer.
-            pub(crate) fn validate(&self) -> Result<&str> {
-                check_identifier($field, $what, &self.0).map(|()| self.0.as_str())
+            /// An id from its digits.
+            ///
+            /// # Errors
+            ///
+            /// [`Error::Invalid`] unless `id` is a positive integer written
+            /// in digits, without sign, spaces or leading zeros.
+            pub fn new(id: impl Into<String>) -> Result<Self> {
+                let id = id.into();
+                check_identifier($field, $what, &id)?;
+                Ok($name(id))
             }
         }
 
@@ -62,27 +82,32 @@ macro_rules! string_id {
             }
         }
 
-        impl From<u64> for $name {
-            fn from(id: u64) -> Self {
-                $name(id.to_string())
+        impl TryFrom<u64> for $name {
+            type Error = Error;
+            /// Refuses 0.
+            fn try_from(id: u64) -> Result<Self> {
+                $name::new(id.to_string())
             }
         }
 
-        impl From<&str> for $name {
-            fn from(id: &str) -> Self {
-                $name(id.to_owned())
+        impl TryFrom<&str> for $name {
+            type Error = Error;
+            fn try_from(id: &str) -> Result<Self> {
+                $name::new(id)
             }
         }
 
-        impl From<String> for $name {
-            fn from(id: String) -> Self {
-                $name(id)
+        impl TryFrom<String> for $name {
+            type Error = Error;
+            fn try_from(id: String) -> Result<Self> {
+                $name::new(id)
             }
         }
 
-        impl From<&$name> for $name {
-            fn from(id: &$name) -> Self {
-                id.clone()
+        impl FromStr for $name {
+            type Err = Error;
+            fn from_str(id: &str) -> Result<Self> {
+                $name::new(id)
             }
         }
 
@@ -103,20 +128,52 @@ macro_rules! string_id {
                 self.0 == *other
             }
         }
+
+        impl<'de> Deserialize<'de> for $name {
+            /// A JSON:API id: a string of digits, or leniently a number;
+            /// anything else (empty, `0`, not digits) is refused.
+            fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                struct IdVisitor;
+                impl Visitor<'_> for IdVisitor {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str(concat!("a ", $what, ": a positive integer"))
+                    }
+                    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<$name, E> {
+                        if is_identifier(v) {
+                            Ok($name(v.to_owned()))
+                        } else {
+                            Err(E::custom(concat!("not a valid ", $what, " (a positive integer)")))
+                        }
+                    }
+                    fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<$name, E> {
+                        if v == 0 {
+                            Err(E::custom(concat!("0 is not a valid ", $what)))
+                        } else {
+                            Ok($name(v.to_string()))
+                        }
+                    }
+                }
+                d.deserialize_any(IdVisitor)
+            }
+        }
     };
 }
 
 string_id!(
-    /// The id of a Unit user, the owner of Org API tokens.
-    ///
-    /// Made from a number or a string; it is checked (a positive integer) on
-    /// every call, before anything is sent.
+    /// The id of a Unit user, the owner of Org API tokens: a positive
+    /// integer, checked when the id is made, so that an id in hand is
+    /// always one Unit could have written.
     ///
     /// ```
     /// use api_tokens::unit::UserId;
     ///
-    /// assert_eq!(UserId::from(2).as_str(), "2");
-    /// assert_eq!(UserId::from("2"), UserId::from(2));
+    /// let id: UserId = "2".parse()?;
+    /// assert_eq!(id, UserId::try_from(2)?);
+    /// assert_eq!(id.as_str(), "2");
+    /// assert!(UserId::try_from(0).is_err());
+    /// assert!("02".parse::<UserId>().is_err());
+    /// # Ok::<(), api_tokens::Error>(())
     /// ```
     UserId,
     "user_id",
@@ -125,14 +182,16 @@ string_id!(
 
 string_id!(
     /// The id of an Org API token. JSON:API ids are strings; Unit's are
-    /// positive integers, which is checked before a revoke is sent.
+    /// positive integers, which is checked when the id is made.
     ///
     /// ```
     /// use api_tokens::unit::TokenId;
     ///
-    /// let id = TokenId::from("19");
+    /// let id: TokenId = "19".parse()?;
     /// assert_eq!(id, "19");
     /// assert_eq!(id.to_string(), "19");
+    /// assert!("".parse::<TokenId>().is_err());
+    /// # Ok::<(), api_tokens::Error>(())
     /// ```
     TokenId,
     "token_id",
@@ -330,6 +389,20 @@ impl FromStr for Scope {
     }
 }
 
+impl Serialize for Scope {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Scope {
+    /// Any string: an unknown scope is kept as [`Scope::Other`].
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Ok(Scope::from_wire(&s))
+    }
+}
+
 /// What a token may be restricted to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -352,31 +425,15 @@ impl ResourceType {
             ResourceType::Other(s) => s,
         }
     }
-}
 
-impl fmt::Display for ResourceType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ResourceType {
-    type Err = Error;
-
-    /// `card`, `account`, or [`ResourceType::Other`] for any other word of
-    /// ASCII letters.
-    fn from_str(s: &str) -> Result<Self> {
-        let kind = match s {
+    fn from_wire(s: &str) -> ResourceType {
+        match s {
             "card" => ResourceType::Card,
             "account" => ResourceType::Account,
             other => ResourceType::Other(other.to_owned()),
-        };
-        kind.validate()?;
-        Ok(kind)
+        }
     }
-}
 
-impl ResourceType {
     fn validate(&self) -> Result<&str> {
         let s = self.as_str();
         if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphabetic()) {
@@ -393,7 +450,40 @@ impl ResourceType {
     }
 }
 
-/// A restriction of a token to some cards or some accounts.
+impl fmt::Display for ResourceType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ResourceType {
+    type Err = Error;
+
+    /// `card`, `account`, or [`ResourceType::Other`] for any other word of
+    /// ASCII letters.
+    fn from_str(s: &str) -> Result<Self> {
+        let kind = ResourceType::from_wire(s);
+        kind.validate()?;
+        Ok(kind)
+    }
+}
+
+impl Serialize for ResourceType {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ResourceType {
+    /// Any string: an unknown type is kept as [`ResourceType::Other`].
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Ok(ResourceType::from_wire(&s))
+    }
+}
+
+/// A restriction of a token to some cards or some accounts; on the wire
+/// `{"type": "card", "ids": ["1", "2"]}`.
 ///
 /// ```
 /// use api_tokens::unit::{ResourceRestriction, ResourceType};
@@ -404,11 +494,15 @@ impl ResourceType {
 /// let accounts = ResourceRestriction::accounts([10005_u64]);
 /// assert_eq!(accounts.ids(), ["10005"]);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct ResourceRestriction {
+    #[serde(rename = "type")]
     kind: ResourceType,
     ids: Vec<String>,
 }
+
+crate::json::object_only!(ResourceRestriction);
 
 impl ResourceRestriction {
     /// A restriction to these resources of that type. The ids must be
@@ -472,12 +566,179 @@ impl ResourceRestriction {
     }
 }
 
+/// One entry of a token's `sourceIp` list: an address, a CIDR range, or
+/// (read from the service only) something else, kept as written.
+///
+/// A range read from a list can be sent back: rotating a token restricted
+/// to `10.0.0.0/8` keeps the restriction.
+///
+/// ```
+/// use api_tokens::unit::SourceIp;
+///
+/// let ips = SourceIp::parse_list("192.168.1.1, 10.0.0.0/8");
+/// assert_eq!(ips[0], "192.168.1.1".parse::<SourceIp>()?);
+/// assert_eq!(ips[1].to_string(), "10.0.0.0/8");
+/// assert!(matches!(ips[1], SourceIp::Net(_)));
+/// assert!("not an address".parse::<SourceIp>().is_err());
+/// # Ok::<(), api_tokens::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SourceIp {
+    /// An IPv4 or IPv6 address.
+    Addr(IpAddr),
+    /// A CIDR range (`10.0.0.0/8`, `2001:db8::/32`).
+    Net(IpNet),
+    /// A value that is neither, as the service wrote it. It is kept rather
+    /// than failing the whole answer, but cannot be sent back.
+    Unparsed(String),
+}
+
+impl SourceIp {
+    /// The address, when it is one.
+    pub fn addr(&self) -> Option<IpAddr> {
+        match self {
+            SourceIp::Addr(ip) => Some(*ip),
+            _ => None,
+        }
+    }
+
+    /// Reads one entry as the service wrote it: never fails.
+    fn from_wire(s: &str) -> SourceIp {
+        if let Ok(ip) = s.parse::<IpAddr>() {
+            SourceIp::Addr(ip)
+        } else if let Ok(net) = s.parse::<IpNet>() {
+            SourceIp::Net(net)
+        } else {
+            SourceIp::Unparsed(s.to_owned())
+        }
+    }
+
+    /// Splits a comma-separated list (Unit's `sourceIp`); blank items are
+    /// skipped, spaces around items ignored.
+    pub fn parse_list(list: &str) -> Vec<SourceIp> {
+        let mut out = Vec::with_capacity(list.bytes().filter(|b| *b == b',').count() + 1);
+        out.extend(
+            list.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(SourceIp::from_wire),
+        );
+        out
+    }
+
+    fn validate(&self) -> Result<()> {
+        match self {
+            SourceIp::Unparsed(s) => Err(Error::invalid(
+                "source_ip",
+                format!(
+                    "`{}` is neither an IP address nor a CIDR range",
+                    s.escape_debug()
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl From<IpAddr> for SourceIp {
+    fn from(ip: IpAddr) -> Self {
+        SourceIp::Addr(ip)
+    }
+}
+
+impl From<IpNet> for SourceIp {
+    fn from(net: IpNet) -> Self {
+        SourceIp::Net(net)
+    }
+}
+
+impl FromStr for SourceIp {
+    type Err = Error;
+
+    /// An IP address or a CIDR range; anything else is refused.
+    fn from_str(s: &str) -> Result<Self> {
+        let ip = SourceIp::from_wire(s.trim());
+        ip.validate()?;
+        Ok(ip)
+    }
+}
+
+impl fmt::Display for SourceIp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceIp::Addr(ip) => ip.fmt(f),
+            SourceIp::Net(net) => net.fmt(f),
+            SourceIp::Unparsed(s) => f.write_str(s),
+        }
+    }
+}
+
+impl Serialize for SourceIp {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SourceIp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Ok(SourceIp::from_wire(s.trim()))
+    }
+}
+
+/// `sourceIp` as one comma-separated string, both ways; read without a
+/// `String` per token when the body needs no unescaping.
+pub(crate) mod source_ip_list {
+    use super::*;
+
+    pub(crate) fn serialize<S: Serializer>(
+        ips: &[SourceIp],
+        s: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        if ips.is_empty() {
+            return s.serialize_none();
+        }
+        let joined: Vec<String> = ips.iter().map(SourceIp::to_string).collect();
+        s.serialize_str(&joined.join(","))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<Vec<SourceIp>, D::Error> {
+        struct ListVisitor;
+        impl<'de> Visitor<'de> for ListVisitor {
+            type Value = Vec<SourceIp>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a comma-separated list of addresses, or null")
+            }
+            fn visit_none<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+                Ok(Vec::new())
+            }
+            fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+                Ok(Vec::new())
+            }
+            fn visit_some<D2: Deserializer<'de>>(
+                self,
+                d: D2,
+            ) -> std::result::Result<Self::Value, D2::Error> {
+                d.deserialize_str(ListVisitor)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
+                Ok(SourceIp::parse_list(v))
+            }
+        }
+        d.deserialize_option(ListVisitor)
+    }
+}
+
 /// What to create: a description, one or more scopes, an expiration in the
-/// future, and optionally the IP addresses allowed to use the token and the
-/// resources it is restricted to.
+/// future, and optionally the addresses or ranges allowed to use the token
+/// and the resources it is restricted to.
 ///
 /// Everything is checked by [`create`](super::OrgApiTokens::create) before
-/// anything is sent.
+/// anything is sent. Serialized, it is the JSON:API resource object of the
+/// create request.
 ///
 /// ```
 /// use api_tokens::unit::{CreateApiToken, ResourceRestriction, Scope};
@@ -488,16 +749,17 @@ impl ResourceRestriction {
 ///     [Scope::Customers, Scope::Applications],
 ///     Utc::now() + Duration::days(30),
 /// )
-/// .source_ips(["192.168.1.1".parse().unwrap(), "2001:db8::1".parse().unwrap()])
+/// .source_ips(["192.168.1.1".parse()?, "10.0.0.0/8".parse()?])
 /// .resources([ResourceRestriction::accounts(["10005"])]);
 /// assert_eq!(request.scopes().len(), 2);
+/// # Ok::<(), api_tokens::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CreateApiToken {
     description: String,
     scopes: Vec<Scope>,
     expiration: DateTime<Utc>,
-    source_ips: Vec<IpAddr>,
+    source_ips: Vec<SourceIp>,
     resources: Option<Vec<ResourceRestriction>>,
 }
 
@@ -524,16 +786,16 @@ impl CreateApiToken {
         self
     }
 
-    /// Only requests from these addresses may use the token (added to any
-    /// given before). Without any, every address may.
-    pub fn source_ips(mut self, ips: impl IntoIterator<Item = IpAddr>) -> Self {
+    /// Only requests from these addresses or ranges may use the token
+    /// (added to any given before). Without any, every address may.
+    pub fn source_ips(mut self, ips: impl IntoIterator<Item = SourceIp>) -> Self {
         self.source_ips.extend(ips);
         self
     }
 
-    /// One more address that may use the token.
-    pub fn source_ip(mut self, ip: IpAddr) -> Self {
-        self.source_ips.push(ip);
+    /// One more address or range that may use the token.
+    pub fn source_ip(mut self, ip: impl Into<SourceIp>) -> Self {
+        self.source_ips.push(ip.into());
         self
     }
 
@@ -544,6 +806,12 @@ impl CreateApiToken {
         self.resources
             .get_or_insert_with(Vec::new)
             .extend(resources);
+        self
+    }
+
+    /// Another description (the exactly-once create tags it with a marker).
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
         self
     }
 
@@ -562,8 +830,8 @@ impl CreateApiToken {
         self.expiration
     }
 
-    /// The addresses that may use the token (empty: any).
-    pub fn allowed_ips(&self) -> &[IpAddr] {
+    /// The addresses and ranges that may use the token (empty: any).
+    pub fn allowed_ips(&self) -> &[SourceIp] {
         &self.source_ips
     }
 
@@ -573,7 +841,7 @@ impl CreateApiToken {
     }
 
     /// Checks every field against `now` and gives the wire attributes.
-    pub(crate) fn to_wire(&self, now: DateTime<Utc>) -> Result<WireAttributes> {
+    pub(crate) fn to_wire(&self, now: DateTime<Utc>) -> Result<WireAttributes<'_>> {
         if self.description.trim().is_empty() {
             return Err(Error::invalid(
                 "description",
@@ -608,45 +876,37 @@ impl CreateApiToken {
                 "the year must have four digits (before 10000)",
             ));
         }
-        let source_ip = (!self.source_ips.is_empty()).then(|| {
-            let mut seen: Vec<IpAddr> = Vec::with_capacity(self.source_ips.len());
-            for ip in &self.source_ips {
-                if !seen.contains(ip) {
-                    seen.push(*ip);
-                }
+        let mut ips: Vec<&SourceIp> = Vec::with_capacity(self.source_ips.len());
+        for ip in &self.source_ips {
+            ip.validate()?;
+            if !ips.contains(&ip) {
+                ips.push(ip);
             }
-            seen.iter()
-                .map(IpAddr::to_string)
+        }
+        let source_ip = (!ips.is_empty()).then(|| {
+            ips.iter()
+                .map(|ip| ip.to_string())
                 .collect::<Vec<_>>()
                 .join(",")
         });
-        let resources = match &self.resources {
-            None => None,
-            Some(list) if list.is_empty() => {
+        if let Some(list) = &self.resources {
+            if list.is_empty() {
                 return Err(Error::invalid(
                     "resources",
                     "the list of resources is empty; give at least one card or account \
                      restriction, or leave resources out for an unrestricted token",
                 ));
             }
-            Some(list) => {
-                let mut out = Vec::with_capacity(list.len());
-                for r in list {
-                    r.validate()?;
-                    out.push(WireResource {
-                        kind: r.kind.as_str().to_owned(),
-                        ids: r.ids.clone(),
-                    });
-                }
-                Some(out)
+            for r in list {
+                r.validate()?;
             }
-        };
+        }
         Ok(WireAttributes {
-            description: self.description.clone(),
+            description: &self.description,
             scope: words.join(" "),
             expiration: format_expiration(self.expiration),
             source_ip,
-            resources,
+            resources: self.resources.as_deref(),
         })
     }
 }
@@ -658,81 +918,88 @@ pub(crate) fn format_expiration(t: DateTime<Utc>) -> String {
 }
 
 /// The attributes of a create request, as sent.
-#[derive(Debug, serde::Serialize)]
-pub(crate) struct WireAttributes {
-    pub description: String,
+#[derive(Debug, Serialize)]
+pub(crate) struct WireAttributes<'a> {
+    pub description: &'a str,
     pub scope: String,
     pub expiration: String,
     #[serde(rename = "sourceIp", skip_serializing_if = "Option::is_none")]
     pub source_ip: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resources: Option<Vec<WireResource>>,
+    pub resources: Option<&'a [ResourceRestriction]>,
 }
 
-#[derive(Debug, serde::Serialize)]
-pub(crate) struct WireResource {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub ids: Vec<String>,
+/// The attributes of a create request, as read back.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateAttributes {
+    description: String,
+    scope: String,
+    #[serde(deserialize_with = "crate::time::utc")]
+    expiration: DateTime<Utc>,
+    #[serde(default, with = "source_ip_list")]
+    source_ip: Vec<SourceIp>,
+    #[serde(default)]
+    resources: Option<Vec<ResourceRestriction>>,
 }
 
-/// One address of a token's `sourceIp` list.
+impl Serialize for CreateApiToken {
+    /// The JSON:API resource object of the create request, as it would be
+    /// sent (scopes deduplicated and joined, the expiration in Unit's form).
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut scope = Vec::with_capacity(self.scopes.len());
+        for sc in &self.scopes {
+            if !scope.contains(&sc.as_str()) {
+                scope.push(sc.as_str());
+            }
+        }
+        let attributes = WireAttributes {
+            description: &self.description,
+            scope: scope.join(" "),
+            expiration: format_expiration(self.expiration),
+            source_ip: (!self.source_ips.is_empty()).then(|| {
+                self.source_ips
+                    .iter()
+                    .map(SourceIp::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }),
+            resources: self.resources.as_deref(),
+        };
+        super::wire::Resource::<&WireAttributes<'_>> {
+            kind: super::wire::TokenType,
+            id: None,
+            attributes: &attributes,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for CreateApiToken {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let r: super::wire::Resource<CreateAttributes> = object(d)?;
+        let a = r.attributes;
+        let scopes = a
+            .scope
+            .split_whitespace()
+            .map(|w| w.parse::<Scope>().map_err(de::Error::custom))
+            .collect::<std::result::Result<Vec<_>, D::Error>>()?;
+        Ok(CreateApiToken {
+            description: a.description,
+            scopes,
+            expiration: a.expiration,
+            source_ips: a.source_ip,
+            resources: a.resources,
+        })
+    }
+}
+
+/// An Org API token as listed: everything but the secret, which Unit shows
+/// only once, when the token is created.
 ///
-/// A value that is not an IP address (a CIDR range, a host name, something
-/// new) is kept as given rather than failing the whole answer.
-///
-/// ```
-/// use api_tokens::unit::SourceIp;
-///
-/// let ips = SourceIp::parse_list("192.168.1.1, 10.0.0.0/8");
-/// assert_eq!(ips[0], SourceIp::Addr("192.168.1.1".parse().unwrap()));
-/// assert_eq!(ips[1], SourceIp::Unparsed("10.0.0.0/8".into()));
-/// assert_eq!(ips[1].to_string(), "10.0.0.0/8");
-/// ```
+/// Unit's list carries no scopes and no resource restrictions: a token
+/// re-created from a listed one must be given them again.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SourceIp {
-    /// An IPv4 or IPv6 address.
-    Addr(IpAddr),
-    /// A value that is not an IP address, as the service wrote it.
-    Unparsed(String),
-}
-
-impl SourceIp {
-    /// The address, when it is one.
-    pub fn addr(&self) -> Option<IpAddr> {
-        match self {
-            SourceIp::Addr(ip) => Some(*ip),
-            SourceIp::Unparsed(_) => None,
-        }
-    }
-
-    /// Splits a comma-separated list; blank items are skipped, spaces
-    /// around items ignored.
-    pub fn parse_list(list: &str) -> Vec<SourceIp> {
-        list.split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| match s.parse::<IpAddr>() {
-                Ok(ip) => SourceIp::Addr(ip),
-                Err(_) => SourceIp::Unparsed(s.to_owned()),
-            })
-            .collect()
-    }
-}
-
-impl fmt::Display for SourceIp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SourceIp::Addr(ip) => ip.fmt(f),
-            SourceIp::Unparsed(s) => f.write_str(s),
-        }
-    }
-}
-
-/// An Org API token as listed: everything but the secret, which Unit
-/// shows only once, when the token is created.
-#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ApiToken {
     /// The token's id, for [`revoke`](super::OrgApiTokens::revoke).
@@ -743,109 +1010,114 @@ pub struct ApiToken {
     pub created_at: DateTime<Utc>,
     /// When it stops working, if it does.
     pub expiration: Option<DateTime<Utc>>,
-    /// The addresses that may use it (empty: any).
+    /// The addresses and ranges that may use it (empty: any).
     pub source_ips: Vec<SourceIp>,
 }
 
-/// A token just created, with its secret.
+impl ApiToken {
+    /// A token's details, as the service would list them.
+    pub fn new(id: TokenId, created_at: DateTime<Utc>) -> Self {
+        ApiToken {
+            id,
+            description: None,
+            created_at,
+            expiration: None,
+            source_ips: Vec::new(),
+        }
+    }
+}
+
+/// A token just created, with its secret: the listed token's details,
+/// composed with the secret. It dereferences to its [`ApiToken`], so
+/// `new.id` reads as on a listed token.
 ///
-/// The secret is a [`SecretString`]: `Debug` shows `[REDACTED]`, and the
-/// value is read only with [`ExposeSecret`](secrecy::ExposeSecret). Unit
-/// never shows it again; store it now.
+/// The secret is a [`SecretString`]: `Debug` shows `[REDACTED]`, `Display`
+/// and `Serialize` leave it out, and only
+/// [`ExposeSecret`](secrecy::ExposeSecret) reads it. Unit never shows it
+/// again; store it now, or serialize it on purpose with
+/// [`with_secret`](NewApiToken::with_secret).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct NewApiToken {
-    /// The token's id, for [`revoke`](super::OrgApiTokens::revoke).
-    pub id: TokenId,
-    /// What the token is for, as given.
-    pub description: Option<String>,
-    /// When it was created.
-    pub created_at: DateTime<Utc>,
-    /// When it stops working, if it does.
-    pub expiration: Option<DateTime<Utc>>,
-    /// The addresses that may use it (empty: any).
-    pub source_ips: Vec<SourceIp>,
+    /// The token as it will be listed.
+    pub details: ApiToken,
     /// The secret, to send as `Authorization: Bearer …`.
     pub token: SecretString,
 }
 
+impl std::ops::Deref for NewApiToken {
+    type Target = ApiToken;
+    fn deref(&self) -> &ApiToken {
+        &self.details
+    }
+}
+
+impl PartialEq for NewApiToken {
+    /// Equal details and equal secrets (compared, never shown).
+    fn eq(&self, other: &Self) -> bool {
+        use secrecy::ExposeSecret;
+        self.details == other.details && self.token.expose_secret() == other.token.expose_secret()
+    }
+}
+
+impl Eq for NewApiToken {}
+
 impl NewApiToken {
+    /// The token and its secret.
+    pub fn new(details: ApiToken, token: SecretString) -> Self {
+        NewApiToken { details, token }
+    }
+
     /// The token without its secret, as [`list`](super::OrgApiTokens::list)
     /// would show it.
     pub fn without_secret(&self) -> ApiToken {
-        ApiToken {
-            id: self.id.clone(),
-            description: self.description.clone(),
-            created_at: self.created_at,
-            expiration: self.expiration,
-            source_ips: self.source_ips.clone(),
-        }
+        self.details.clone()
     }
 
     /// Splits into the token's details and its secret.
     pub fn into_parts(self) -> (ApiToken, SecretString) {
-        let details = ApiToken {
-            id: self.id,
-            description: self.description,
-            created_at: self.created_at,
-            expiration: self.expiration,
-            source_ips: self.source_ips,
-        };
-        (details, self.token)
+        (self.details, self.token)
+    }
+
+    /// A view that serializes the token *with* its secret, in the shape of
+    /// Unit's create answer: for storing it where secrets belong (a vault,
+    /// an encrypted file), never for logs.
+    ///
+    /// ```
+    /// # fn f(new: api_tokens::unit::NewApiToken) -> serde_json::Result<()> {
+    /// let without = serde_json::to_string(&new)?;                // no secret
+    /// let with = serde_json::to_string(&new.with_secret())?;     // attributes.token
+    /// # let _ = (without, with); Ok(()) }
+    /// ```
+    pub fn with_secret(&self) -> crate::WithSecret<'_, NewApiToken> {
+        crate::WithSecret(self)
     }
 }
 
 /// `token 19 "CI deploy" (created …, expires …, from 192.168.1.1)`.
-fn describe_token(
-    f: &mut fmt::Formatter<'_>,
-    id: &TokenId,
-    description: Option<&str>,
-    created_at: DateTime<Utc>,
-    expiration: Option<DateTime<Utc>>,
-    source_ips: &[SourceIp],
-) -> fmt::Result {
-    write!(f, "token {id}")?;
-    if let Some(d) = description {
-        write!(f, " {:?}", d)?;
-    }
-    write!(f, " (created {}", format_expiration(created_at))?;
-    match expiration {
-        Some(e) => write!(f, ", expires {}", format_expiration(e))?,
-        None => f.write_str(", never expires")?,
-    }
-    if !source_ips.is_empty() {
-        let ips: Vec<String> = source_ips.iter().map(SourceIp::to_string).collect();
-        write!(f, ", from {}", ips.join(","))?;
-    }
-    f.write_str(")")
-}
-
 impl fmt::Display for ApiToken {
-    /// A one-line summary.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        describe_token(
-            f,
-            &self.id,
-            self.description.as_deref(),
-            self.created_at,
-            self.expiration,
-            &self.source_ips,
-        )
+        write!(f, "token {}", self.id)?;
+        if let Some(d) = &self.description {
+            write!(f, " {d:?}")?;
+        }
+        write!(f, " (created {}", format_expiration(self.created_at))?;
+        match self.expiration {
+            Some(e) => write!(f, ", expires {}", format_expiration(e))?,
+            None => f.write_str(", never expires")?,
+        }
+        if !self.source_ips.is_empty() {
+            let ips: Vec<String> = self.source_ips.iter().map(SourceIp::to_string).collect();
+            write!(f, ", from {}", ips.join(","))?;
+        }
+        f.write_str(")")
     }
 }
 
 impl fmt::Display for NewApiToken {
     /// A one-line summary, without the secret.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        describe_token(
-            f,
-            &self.id,
-            self.description.as_deref(),
-            self.created_at,
-            self.expiration,
-            &self.source_ips,
-        )?;
-        f.write_str(" [secret redacted]")
+        write!(f, "{} [secret redacted]", self.details)
     }
 }
 

@@ -1,4 +1,5 @@
-//! Mailtrap's error answers, decoded into the crate's [`Error`].
+//! Mailtrap's wire details private to the dialect: the media type and its
+//! error answers, decoded into the crate's [`Error`].
 //!
 //! The service uses four shapes:
 //!
@@ -16,11 +17,14 @@ use serde_json::Value;
 use crate::error::{ApiError, Error};
 use crate::transport::Response;
 
+/// The media type of every request and answer body.
+pub(crate) const JSON: &str = "application/json";
+
 /// The error for a non-success answer: the service's messages, per-field
 /// errors, request id and rate-limit headers, sorted into a variant by
 /// status. A body that is not JSON (a gateway's HTML page, nothing at all)
 /// still gives the typed error, with a short description of the body.
-pub(crate) fn from_response(response: &Response) -> Error {
+pub(crate) fn error_from(response: &Response) -> Error {
     let mut api = ApiError::new(response.service, response.status);
     match serde_json::from_slice::<Value>(&response.body) {
         Ok(Value::Object(body)) => {
@@ -91,12 +95,11 @@ mod tests {
     use reqwest::header::HeaderMap;
 
     fn answer(status: u16, body: &'static str) -> Error {
-        from_response(&Response {
+        error_from(&Response {
             service: Service::Mailtrap,
             status,
             headers: HeaderMap::new(),
             body: Bytes::from_static(body.as_bytes()),
-            earlier_attempt_unanswered: false,
         })
     }
 

@@ -1,0 +1,147 @@
+//! Decoding helpers both dialects share.
+//!
+//! serde's derived structs accept a JSON array by position as well as an
+//! object: `[[]]` would decode as a document whose `data` is an empty list.
+//! Every wire struct of the crate is read through [`Object`], [`object`] or
+//! [`deserialize_object`], which accept only a JSON object.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+
+/// A `T` read only from a JSON object.
+#[derive(Debug)]
+pub(crate) struct Object<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        object(d).map(Object)
+    }
+}
+
+/// Reads a `T` that is written as a JSON object, refusing any other JSON
+/// type. For `#[serde(deserialize_with = "crate::json::object")]`.
+pub(crate) fn object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    struct Derived<T>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for Derived<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_map(Derived(PhantomData))
+}
+
+/// A type whose own fields are read from an open map (serde's
+/// `remote = "Self"` derive); its `Deserialize` is [`deserialize_object`].
+pub(crate) trait FromMap<'de>: Sized {
+    /// Reads the fields from an open map.
+    fn from_map<A: MapAccess<'de>>(map: A) -> Result<Self, A::Error>;
+}
+
+/// `Deserialize::deserialize` of a [`FromMap`] type: only a JSON object.
+pub(crate) fn deserialize_object<'de, D: Deserializer<'de>, T: FromMap<'de>>(
+    d: D,
+) -> Result<T, D::Error> {
+    struct Fields<T>(PhantomData<T>);
+    impl<'de, T: FromMap<'de>> Visitor<'de> for Fields<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::from_map(map)
+        }
+    }
+    d.deserialize_map(Fields(PhantomData))
+}
+
+/// For types whose fields are derived with `#[serde(remote = "Self")]`:
+/// `Deserialize` through [`deserialize_object`] (only a JSON object) and
+/// `Serialize` through the derived fields.
+macro_rules! object_only {
+    ($($t:ident),*) => {$(
+        impl<'de> $crate::json::FromMap<'de> for $t {
+            fn from_map<A: serde::de::MapAccess<'de>>(
+                map: A,
+            ) -> std::result::Result<Self, A::Error> {
+                $t::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(
+                d: D,
+            ) -> std::result::Result<Self, D::Error> {
+                $crate::json::deserialize_object(d)
+            }
+        }
+
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(
+                &self,
+                s: S,
+            ) -> std::result::Result<S::Ok, S::Error> {
+                $t::serialize(self, s)
+            }
+        }
+    )*};
+}
+pub(crate) use object_only;
+
+/// Reads a token's secret straight into a `SecretString` (through
+/// `secrecy`'s own `Deserialize`), refusing an empty one: a token without
+/// a secret is of no use, and a default would hide the fault.
+pub(crate) fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<secrecy::SecretString, D::Error> {
+    use secrecy::ExposeSecret;
+    let secret = secrecy::SecretString::deserialize(d)?;
+    if secret.expose_secret().trim().is_empty() {
+        return Err(serde::de::Error::custom("the secret is empty"));
+    }
+    Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Pair {
+        a: u8,
+        b: u8,
+    }
+
+    #[test]
+    fn arrays_are_not_objects() {
+        let ok: Object<Pair> = serde_json::from_str(r#"{"a":1,"b":2}"#).unwrap();
+        assert_eq!(ok.0, Pair { a: 1, b: 2 });
+        // Derived alone, this would be `Pair { a: 1, b: 2 }`.
+        assert!(serde_json::from_str::<Pair>("[1,2]").is_ok());
+        let err = serde_json::from_str::<Object<Pair>>("[1,2]").unwrap_err();
+        assert!(err.to_string().contains("a JSON object"), "{err}");
+    }
+
+    #[test]
+    fn empty_secrets_are_refused() {
+        #[derive(serde::Deserialize)]
+        struct T {
+            #[serde(deserialize_with = "secret")]
+            #[allow(dead_code)]
+            token: secrecy::SecretString,
+        }
+        assert!(serde_json::from_str::<T>(r#"{"token":"abc"}"#).is_ok());
+        for bad in [
+            r#"{"token":""}"#,
+            r#"{"token":"  "}"#,
+            r#"{"token":null}"#,
+            r#"{"token":1}"#,
+        ] {
+            assert!(serde_json::from_str::<T>(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! One attempt of a call: pace, build the request with auth, send, refuse a
+//! redirect, read the body up to a cap, and hide secrets in an error
+//! answer before anything of it is kept.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
+use url::Url;
+
+use super::retry::{Attempt, Outcome};
+use super::{Call, Response, Transport, header_rate_limit, header_retry_after};
+use crate::error::Error;
+
+/// The largest body read: a token list or an error is far smaller, and a
+/// body that does not end (a broken or hostile server) must not fill the
+/// memory before the timeout, if there is one.
+pub(crate) const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// Makes one attempt. `paced` adds up, in milliseconds, the time spent
+/// waiting for a slot under the rate limit.
+pub(super) async fn attempt(
+    transport: &Transport,
+    call: &Call<'_>,
+    url: &Url,
+    paced: &AtomicU64,
+) -> Attempt {
+    let inner = &*transport.inner;
+    let waited = inner.pacer.acquire().await;
+    if !waited.is_zero() {
+        paced.fetch_add(super::millis(waited), Ordering::Relaxed);
+    }
+    inner.requests.fetch_add(1, Ordering::Relaxed);
+    let mut answer = match request(transport, call, url).send().await {
+        Ok(answer) => answer,
+        Err(error) => {
+            return Attempt::Failed {
+                outcome: classify(&error),
+                error,
+            };
+        }
+    };
+    let status = answer.status().as_u16();
+    if !super::same_origin(answer.url(), &inner.base) || answer.status().is_redirection() {
+        let location = answer
+            .headers()
+            .get(LOCATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_else(|| answer.url().to_string());
+        return Attempt::Fatal(Error::Redirect {
+            status,
+            location: Some(inner.auth.hide_in_header(&location)),
+        });
+    }
+    let mut headers = std::mem::take(answer.headers_mut());
+    let rate_limit = header_rate_limit(&headers);
+    if let Some(rl) = rate_limit {
+        if let Ok(mut slot) = inner.last_rate_limit.lock() {
+            *slot = Some(rl);
+        }
+    }
+    inner.pacer.observe(
+        rate_limit.and_then(|r| r.limit),
+        rate_limit.and_then(|r| r.remaining),
+        (status == 429)
+            .then(|| header_retry_after(&headers))
+            .flatten(),
+    );
+    let body = match read_body(answer).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
+            return Attempt::Fatal(Error::Decode {
+                service: inner.service,
+                status,
+                at: ".".to_owned(),
+                reason: format!(
+                    "the body is larger than {} MiB; reading stopped there",
+                    MAX_BODY / (1024 * 1024)
+                ),
+            });
+        }
+        Err(BodyError::Read(error)) => {
+            return Attempt::Failed {
+                outcome: Outcome::Broken,
+                error,
+            };
+        }
+    };
+    let body = if (200..300).contains(&status) {
+        body
+    } else {
+        // Everything an error keeps comes from here: hide the caller's token
+        // and secret-named values in the decoded text of the body and of
+        // every header.
+        hide_in_headers(&mut headers, &inner.auth);
+        inner.auth.hide_in_error_body(body)
+    };
+    Attempt::Answered(Response {
+        service: inner.service,
+        status,
+        headers,
+        body,
+    })
+}
+
+/// The caller's token hidden in every header value of an error answer.
+fn hide_in_headers(headers: &mut HeaderMap, auth: &super::Auth) {
+    for value in headers.values_mut() {
+        let text = String::from_utf8_lossy(value.as_bytes());
+        let hidden = auth.hide_in_header(&text);
+        if hidden != text {
+            if let Ok(v) = HeaderValue::try_from(hidden) {
+                *value = v;
+            } else {
+                *value = HeaderValue::from_static("[REDACTED]");
+            }
+        }
+    }
+}
+
+/// The request of one attempt. The headers the crate sets itself (auth,
+/// `User-Agent`, `Accept`, `Content-Type`) replace any extra header of the
+/// same name, so each is sent exactly once.
+fn request(transport: &Transport, call: &Call<'_>, url: &Url) -> reqwest::RequestBuilder {
+    let inner = &*transport.inner;
+    let mut headers = inner.extra_headers.clone();
+    headers.insert(reqwest::header::USER_AGENT, inner.user_agent.clone());
+    headers.insert(ACCEPT, HeaderValue::from_static(call.accept));
+    let (auth_name, auth_value) = inner.auth.header();
+    headers.insert(auth_name, auth_value);
+    if let Some(body) = &call.body {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(body.content_type));
+    }
+    let mut request = inner
+        .http
+        .request(call.method.clone(), url.clone())
+        .headers(headers);
+    if let Some(body) = &call.body {
+        request = request.body(body.bytes.clone());
+    }
+    if let Some(timeout) = inner.timeout {
+        request = request.timeout(timeout);
+    }
+    request
+}
+
+fn classify(err: &reqwest::Error) -> Outcome {
+    if err.is_connect() {
+        Outcome::ConnectFailed
+    } else if err.is_timeout() {
+        Outcome::TimedOut
+    } else {
+        Outcome::Broken
+    }
+}
+
+enum BodyError {
+    Read(reqwest::Error),
+    TooLarge,
+}
+
+/// Reads the body, stopping at [`MAX_BODY`]. A body that arrives in one
+/// chunk (the usual case for a small answer) is returned without a copy; a
+/// longer one is gathered into a buffer sized from `Content-Length`.
+async fn read_body(mut answer: reqwest::Response) -> Result<Bytes, BodyError> {
+    let declared = answer.content_length();
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let Some(first) = answer.chunk().await.map_err(BodyError::Read)? else {
+        return Ok(Bytes::new());
+    };
+    if first.len() > MAX_BODY {
+        return Err(BodyError::TooLarge);
+    }
+    let Some(second) = answer.chunk().await.map_err(BodyError::Read)? else {
+        return Ok(first);
+    };
+    let expected = declared.map_or(0, |n| usize::try_from(n).unwrap_or(MAX_BODY));
+    let mut body = bytes::BytesMut::with_capacity(expected.max(first.len() + second.len()));
+    let mut next = Some(second);
+    body.extend_from_slice(&first);
+    while let Some(chunk) = next {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+        next = answer.chunk().await.map_err(BodyError::Read)?;
+    }
+    Ok(body.freeze())
+}

@@ -1,0 +1,304 @@
+//! Pacing: a client waits for a slot under the service's rate limit instead
+//! of meeting a wall of 429s.
+//!
+//! The limiter is a token bucket whose tokens come back one window after
+//! they were taken: at most `limit` requests are sent in any window of
+//! `window`, which is exactly the shape of both services' limits, so a burst
+//! never earns a 429 however the service counts its window. Slots are handed
+//! out in order (a call reserves the first free moment and sleeps until
+//! then), so many concurrent calls wake one at a time, not all together.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// How a client paces itself under the service's rate limit.
+///
+/// On by default ([`Pacing::auto`]): against the service's own hosts the
+/// client starts from the documented limit (Mailtrap: 150 requests per 10 s
+/// per token; Unit: 1,000 requests per minute), and whenever the service
+/// sends `X-Ratelimit-Limit` / `X-Ratelimit-Remaining` it follows them.
+/// Against any other host (a gateway, a fake, a test server) it follows the
+/// headers only, so no test suite is slowed by a limit its server does not
+/// have. Calls then wait for a slot instead of meeting a 429; the wait shows
+/// as `paced_ms` on the call's tracing span.
+///
+/// ```
+/// use std::time::Duration;
+/// use api_tokens::{Pacing, mailtrap};
+///
+/// let mt = mailtrap::Client::builder()
+///     .token("FAKE0example0key")
+///     .pacing(Pacing::limit(100, Duration::from_secs(10))) // stricter than the service
+///     .build()?;
+/// let unpaced = mailtrap::Client::builder().token("FAKE0example0key").pacing(Pacing::off()).build()?;
+/// # let _ = (mt, unpaced);
+/// # Ok::<(), api_tokens::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pacing {
+    mode: Mode,
+    window: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Off,
+    Auto,
+    Limit(u32, Duration),
+}
+
+impl Default for Pacing {
+    /// [`Pacing::auto`].
+    fn default() -> Self {
+        Pacing::auto()
+    }
+}
+
+impl Pacing {
+    /// The documented limit against the service's own hosts, the
+    /// rate-limit headers everywhere.
+    pub const fn auto() -> Pacing {
+        Pacing {
+            mode: Mode::Auto,
+            window: None,
+        }
+    }
+
+    /// No pacing: every call is sent at once; a 429 is left to the retry
+    /// policy.
+    pub const fn off() -> Pacing {
+        Pacing {
+            mode: Mode::Off,
+            window: None,
+        }
+    }
+
+    /// At most `requests` calls in any window of `per`, whatever the host,
+    /// lowered further when the service's headers say so. `requests` of 0
+    /// is read as 1.
+    pub const fn limit(requests: u32, per: Duration) -> Pacing {
+        let requests = if requests == 0 { 1 } else { requests };
+        Pacing {
+            mode: Mode::Limit(requests, per),
+            window: Some(per),
+        }
+    }
+
+    /// The window that rate-limit headers count in, when the client follows
+    /// them (default: the service's own, 10 s for Mailtrap and 60 s for
+    /// Unit). For a test server that limits per second, say so here.
+    pub const fn window(mut self, window: Duration) -> Pacing {
+        self.window = Some(window);
+        self
+    }
+
+    /// Whether pacing is off.
+    pub const fn is_off(&self) -> bool {
+        matches!(self.mode, Mode::Off)
+    }
+}
+
+/// A service's documented limit: requests per window.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Documented {
+    pub requests: u32,
+    pub window: Duration,
+}
+
+/// The limiter a client and its clones share.
+#[derive(Debug, Clone)]
+pub(crate) struct Pacer {
+    state: Option<Arc<Mutex<Bucket>>>,
+}
+
+#[derive(Debug)]
+struct Bucket {
+    /// The limit in force; `None` until headers say (headers-only mode).
+    limit: Option<u32>,
+    window: Duration,
+    /// Moments at which the last calls were (or will be) sent, in order;
+    /// never more than `limit` of them.
+    sent: VecDeque<Instant>,
+    /// No call before this moment (a 429 asked to wait).
+    paused_until: Option<Instant>,
+}
+
+/// A little slack on top of the window: the service counts arrivals, which
+/// come a little after the moments the client sent.
+const SLACK: Duration = Duration::from_millis(5);
+
+impl Pacer {
+    /// The limiter for a client of a service with this documented limit,
+    /// talking to its own host or not.
+    pub(crate) fn new(pacing: Pacing, documented: Documented, own_host: bool) -> Pacer {
+        let window = pacing.window.unwrap_or(documented.window);
+        let limit = match pacing.mode {
+            Mode::Off => return Pacer { state: None },
+            Mode::Auto if own_host => Some(documented.requests),
+            Mode::Auto => None,
+            Mode::Limit(n, _) => Some(n),
+        };
+        Pacer {
+            state: Some(Arc::new(Mutex::new(Bucket {
+                limit,
+                window,
+                sent: VecDeque::new(),
+                paused_until: None,
+            }))),
+        }
+    }
+
+    /// A limiter of its own, for another credential with the same settings.
+    pub(crate) fn fresh(&self) -> Pacer {
+        let Some(state) = &self.state else {
+            return Pacer { state: None };
+        };
+        let b = lock(state);
+        Pacer {
+            state: Some(Arc::new(Mutex::new(Bucket {
+                limit: b.limit,
+                window: b.window,
+                sent: VecDeque::new(),
+                paused_until: None,
+            }))),
+        }
+    }
+
+    /// Waits for a slot; gives how long it waited.
+    pub(crate) async fn acquire(&self) -> Duration {
+        let Some(state) = &self.state else {
+            return Duration::ZERO;
+        };
+        let now = Instant::now();
+        let at = lock(state).reserve(now);
+        if at > now {
+            tokio::time::sleep_until(at).await;
+            at - now
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    /// Follows what an answer said: `X-Ratelimit-Limit`,
+    /// `X-Ratelimit-Remaining`, and on a 429 its `Retry-After`.
+    pub(crate) fn observe(
+        &self,
+        limit: Option<u64>,
+        remaining: Option<u64>,
+        retry_after: Option<Duration>,
+    ) {
+        let Some(state) = &self.state else {
+            return;
+        };
+        let mut b = lock(state);
+        let now = Instant::now();
+        if let Some(limit) = limit {
+            let limit = u32::try_from(limit).unwrap_or(u32::MAX).max(1);
+            b.limit = Some(b.limit.map_or(limit, |current| current.min(limit)));
+        }
+        if let (Some(remaining), Some(limit)) = (remaining, b.limit) {
+            // The service has counted more calls in its window than this
+            // client sent (another process with the same token): count them
+            // as sent now.
+            let window_start = now.checked_sub(b.window).unwrap_or(now);
+            let counted = b.sent.iter().filter(|t| **t > window_start).count() as u64;
+            let ours_left = u64::from(limit).saturating_sub(counted);
+            let missing = ours_left.saturating_sub(remaining).min(u64::from(limit));
+            for _ in 0..missing {
+                b.insert(now);
+            }
+        }
+        if let Some(wait) = retry_after {
+            let until = now + wait;
+            b.paused_until = Some(b.paused_until.map_or(until, |p| p.max(until)));
+        }
+    }
+}
+
+impl Bucket {
+    /// Reserves the first moment at which one more call keeps to the limit.
+    fn reserve(&mut self, now: Instant) -> Instant {
+        let mut at = now;
+        if let Some(paused) = self.paused_until {
+            if paused > at {
+                at = paused;
+            } else {
+                self.paused_until = None;
+            }
+        }
+        let Some(limit) = self.limit else {
+            return at;
+        };
+        let limit = limit as usize;
+        if self.sent.len() >= limit {
+            if let Some(oldest) = self.sent.get(self.sent.len() - limit) {
+                at = at.max(*oldest + self.window + SLACK);
+            }
+        }
+        self.insert(at);
+        at
+    }
+
+    /// Adds a moment in order, keeping only the last `limit` of them.
+    fn insert(&mut self, at: Instant) {
+        let place = self.sent.partition_point(|t| *t <= at);
+        self.sent.insert(place, at);
+        let keep = self.limit.unwrap_or(u32::MAX) as usize;
+        while self.sent.len() > keep {
+            self.sent.pop_front();
+        }
+    }
+}
+
+fn lock(state: &Mutex<Bucket>) -> std::sync::MutexGuard<'_, Bucket> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: Documented = Documented {
+        requests: 3,
+        window: Duration::from_secs(10),
+    };
+
+    #[tokio::test(start_paused = true)]
+    async fn at_most_the_limit_in_any_window() {
+        let pacer = Pacer::new(Pacing::auto(), DOC, true);
+        let start = Instant::now();
+        let mut waits = Vec::new();
+        for _ in 0..7 {
+            waits.push(pacer.acquire().await);
+        }
+        assert_eq!(&waits[..3], &[Duration::ZERO; 3]);
+        // The fourth waits for the first slot to come back.
+        assert!(Instant::now() - start >= Duration::from_secs(20));
+        assert!(Instant::now() - start < Duration::from_secs(21));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn other_hosts_follow_headers_only() {
+        let pacer = Pacer::new(Pacing::auto(), DOC, false);
+        for _ in 0..10 {
+            assert_eq!(pacer.acquire().await, Duration::ZERO);
+        }
+        // The service says 2 per window and none left: the next waits.
+        pacer.observe(Some(2), Some(0), None);
+        assert!(pacer.acquire().await >= Duration::from_secs(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn off_never_waits_and_retry_after_pauses() {
+        let off = Pacer::new(Pacing::off(), DOC, true);
+        for _ in 0..10 {
+            assert_eq!(off.acquire().await, Duration::ZERO);
+        }
+        let paced = Pacer::new(Pacing::limit(100, Duration::from_secs(1)), DOC, false);
+        paced.observe(None, None, Some(Duration::from_secs(3)));
+        assert_eq!(paced.acquire().await, Duration::from_secs(3));
+    }
+}

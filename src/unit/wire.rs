@@ -1,0 +1,563 @@
+//! The JSON:API envelope of Unit's Org API tokens, both ways, the serde
+//! shapes of the tokens, and Unit's error document.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::{self, Deserializer, Visitor};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::Value;
+
+use super::model::{ApiToken, NewApiToken, SourceIp, TokenId, WireAttributes, source_ip_list};
+use crate::error::{ApiError, Error, Result, Service};
+use crate::json::{Object, object};
+use crate::transport::Response;
+
+/// The media type of every request and answer body.
+pub(crate) const MEDIA_TYPE: &str = "application/vnd.api+json";
+
+/// The JSON:API resource type of an Org API token.
+const TOKEN_TYPE: &str = "apiToken";
+
+/// The `type` member of a token resource: written as `apiToken`, and read
+/// only as that (without copying it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TokenType;
+
+impl Serialize for TokenType {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(TOKEN_TYPE)
+    }
+}
+
+impl<'de> Deserialize<'de> for TokenType {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct TypeVisitor;
+        impl Visitor<'_> for TypeVisitor {
+            type Value = TokenType;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("the resource type `apiToken`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<TokenType, E> {
+                if v == TOKEN_TYPE {
+                    Ok(TokenType)
+                } else {
+                    Err(E::custom(
+                        "expected a resource of type `apiToken`, found another type",
+                    ))
+                }
+            }
+        }
+        d.deserialize_str(TypeVisitor)
+    }
+}
+
+/// A JSON:API resource object: `{"type", "id", "attributes"}`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(bound(deserialize = "A: Deserialize<'de>"))]
+pub(crate) struct Resource<A> {
+    #[serde(rename = "type")]
+    pub kind: TokenType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<TokenId>,
+    #[serde(deserialize_with = "object")]
+    pub attributes: A,
+}
+
+/// `{"data": …}`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Document<T> {
+    pub data: T,
+}
+
+/// The attributes of a token, as Unit writes them.
+#[derive(Serialize, Deserialize)]
+#[serde(
+    rename_all = "camelCase",
+    bound(
+        serialize = "S: Serialize + Field",
+        deserialize = "S: Deserialize<'de> + Field"
+    )
+)]
+struct Attributes<S> {
+    #[serde(deserialize_with = "crate::time::utc")]
+    created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "crate::time::option_utc",
+        skip_serializing_if = "Option::is_none"
+    )]
+    expiration: Option<DateTime<Utc>>,
+    #[serde(
+        default,
+        with = "source_ip_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    source_ip: Vec<SourceIp>,
+    /// The secret: `Secret` when reading a create's answer, `Skip` for a
+    /// listed token (a secret should one ever be listed is not kept).
+    #[serde(default, skip_serializing_if = "Field::is_skip")]
+    token: S,
+}
+
+/// What to do with `attributes.token`.
+trait Field: Default {
+    fn is_skip(&self) -> bool;
+}
+
+/// Not read, not written.
+#[derive(Default)]
+struct Skip;
+
+impl Field for Skip {
+    fn is_skip(&self) -> bool {
+        true
+    }
+}
+
+impl Serialize for Skip {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_none()
+    }
+}
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        de::IgnoredAny::deserialize(d).map(|_| Skip)
+    }
+}
+
+/// The secret, required and not empty when read.
+#[derive(Default)]
+struct Secret(Option<SecretString>);
+
+impl Field for Secret {
+    fn is_skip(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match &self.0 {
+            Some(secret) => s.serialize_str(secret.expose_secret()),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        crate::json::secret(d).map(|s| Secret(Some(s)))
+    }
+}
+
+impl<S> Attributes<S> {
+    fn into_token(self, id: TokenId) -> (ApiToken, S) {
+        let mut token = ApiToken::new(id, self.created_at);
+        token.description = self.description;
+        token.expiration = self.expiration;
+        token.source_ips = self.source_ip;
+        (token, self.token)
+    }
+}
+
+fn attributes_of<S: Default>(t: &ApiToken, token: S) -> Attributes<S> {
+    Attributes {
+        created_at: t.created_at,
+        description: t.description.clone(),
+        expiration: t.expiration,
+        source_ip: t.source_ips.clone(),
+        token,
+    }
+}
+
+fn missing_id<E: de::Error>() -> E {
+    E::custom("a token resource without an `id`")
+}
+
+impl Serialize for ApiToken {
+    /// The JSON:API resource object, as Unit lists it.
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut r = s.serialize_struct("Resource", 3)?;
+        r.serialize_field("type", &TokenType)?;
+        r.serialize_field("id", &self.id)?;
+        r.serialize_field("attributes", &attributes_of(self, Skip))?;
+        r.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ApiToken {
+    /// A JSON:API resource object of type `apiToken`; only an object.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let r: Resource<Attributes<Skip>> = object(d)?;
+        let id = r.id.ok_or_else(missing_id::<D::Error>)?;
+        Ok(r.attributes.into_token(id).0)
+    }
+}
+
+impl Serialize for NewApiToken {
+    /// As [`ApiToken`]: the secret is left out. See
+    /// [`NewApiToken::with_secret`].
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.details.serialize(s)
+    }
+}
+
+impl Serialize for crate::WithSecret<'_, NewApiToken> {
+    /// The resource object of Unit's create answer, the secret under
+    /// `attributes.token`.
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let t = self.0;
+        let mut r = s.serialize_struct("Resource", 3)?;
+        r.serialize_field("type", &TokenType)?;
+        r.serialize_field("id", &t.details.id)?;
+        r.serialize_field(
+            "attributes",
+            &attributes_of(&t.details, Secret(Some(t.token.clone()))),
+        )?;
+        r.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for NewApiToken {
+    /// The resource object of a create answer: `attributes.token` is
+    /// required and may not be empty.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let r: Resource<Attributes<Secret>> = object(d)?;
+        let id = r.id.ok_or_else(missing_id::<D::Error>)?;
+        let (details, secret) = r.attributes.into_token(id);
+        let token = secret
+            .0
+            .ok_or_else(|| de::Error::custom("the created token's secret (`token`) is missing"))?;
+        Ok(NewApiToken::new(details, token))
+    }
+}
+
+/// The body of a create request: `{"data":{"type":"apiToken","attributes":{…}}}`.
+pub(crate) fn create_body(attributes: &WireAttributes<'_>) -> Result<Vec<u8>> {
+    serde_json::to_vec(&Document {
+        data: Resource {
+            kind: TokenType,
+            id: None,
+            attributes,
+        },
+    })
+    // Only strings and lists of strings are written, which cannot fail; the
+    // error is mapped all the same rather than unwrapped.
+    .map_err(|e| Error::invalid("request", format!("the request could not be written: {e}")))
+}
+
+/// A 2xx answer to create: the token with its secret.
+pub(crate) fn decode_created(resp: &Response) -> Result<NewApiToken> {
+    resp.json::<Object<Document<NewApiToken>>>()
+        .map(|d| d.0.data)
+}
+
+/// A 2xx answer to list.
+pub(crate) fn decode_list(resp: &Response) -> Result<Vec<ApiToken>> {
+    resp.json::<Object<Document<Vec<ApiToken>>>>()
+        .map(|d| d.0.data)
+}
+
+/// `{"data": null}`, `{}` or a token.
+#[derive(Deserialize)]
+struct Revoked {
+    #[serde(default)]
+    data: Option<ApiToken>,
+}
+
+/// A 2xx answer to revoke: the token after the operation, or nothing (204,
+/// an empty body, `{}`, `"data": null`).
+pub(crate) fn decode_revoked(resp: &Response) -> Result<Option<ApiToken>> {
+    if resp.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    resp.json::<Object<Revoked>>().map(|d| d.0.data)
+}
+
+/// One error object of a JSON:API error document (Unit).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JsonApiError {
+    /// The HTTP status as a string, as JSON:API writes it.
+    pub status: Option<String>,
+    /// A short summary.
+    pub title: Option<String>,
+    /// A machine-readable code (`invalid_value`, `not_found`, …).
+    pub code: Option<String>,
+    /// A human-readable explanation.
+    pub detail: Option<String>,
+    /// Unit's extra explanation, when given.
+    pub details: Option<String>,
+    /// The JSON pointer of the request field at fault (`source.pointer`).
+    pub source_pointer: Option<String>,
+    /// Unit's support id (`meta.supportId`).
+    pub support_id: Option<String>,
+    /// Every other key of the object, kept as given.
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+impl Serialize for JsonApiError {
+    /// The error object as JSON:API writes it.
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut obj = serde_json::Map::new();
+        for (k, v) in &self.extra {
+            obj.insert(k.clone(), v.clone());
+        }
+        let mut put = |k: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                obj.insert(k.to_owned(), Value::String(v.clone()));
+            }
+        };
+        put("status", &self.status);
+        put("title", &self.title);
+        put("code", &self.code);
+        put("detail", &self.detail);
+        put("details", &self.details);
+        if let Some(p) = &self.source_pointer {
+            let source = obj
+                .entry("source")
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+            if let Value::Object(o) = source {
+                o.insert("pointer".to_owned(), Value::String(p.clone()));
+            }
+        }
+        if let Some(id) = &self.support_id {
+            let meta = obj
+                .entry("meta")
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+            if let Value::Object(o) = meta {
+                o.insert("supportId".to_owned(), Value::String(id.clone()));
+            }
+        }
+        Value::Object(obj).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonApiError {
+    /// An error object (or, leniently, a bare string as its `detail`).
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        parse_error_object(Value::deserialize(d)?)
+            .ok_or_else(|| de::Error::custom("a JSON:API error object"))
+    }
+}
+
+/// An error answer: the JSON:API error document when there is one, else a
+/// short description of whatever came (a gateway's HTML page), sorted into
+/// the crate's error by status.
+pub(crate) fn error_from(resp: &Response) -> Error {
+    let mut api = ApiError::new(Service::Unit, resp.status);
+    api.rate_limit = resp.rate_limit();
+    let errors = serde_json::from_slice::<Value>(&resp.body)
+        .ok()
+        .and_then(parse_error_document)
+        .unwrap_or_default();
+    if errors.is_empty() {
+        api.messages.extend(resp.error_body_summary());
+    } else {
+        for e in &errors {
+            api.messages.extend(message_of(e));
+            if let (Some(pointer), Some(text)) = (
+                e.source_pointer.as_deref(),
+                e.detail.as_ref().or(e.title.as_ref()).or(e.code.as_ref()),
+            ) {
+                api.field_errors
+                    .entry(field_of(pointer))
+                    .or_default()
+                    .push(text.clone());
+            }
+        }
+    }
+    api.request_id = errors
+        .iter()
+        .find_map(|e| e.support_id.clone())
+        .or_else(|| resp.request_id());
+    api.errors = errors;
+    Error::from_api(api, resp.retry_after())
+}
+
+/// The error objects of `{"errors": [...]}`, or of a bare array of error
+/// objects (the shape of Unit's shared published error schema); `None`
+/// for any other shape.
+fn parse_error_document(doc: Value) -> Option<Vec<JsonApiError>> {
+    let items = match doc {
+        Value::Array(items) => items,
+        Value::Object(mut top) => match top.remove("errors") {
+            Some(Value::Array(items)) => items,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(items.into_iter().filter_map(parse_error_object).collect())
+}
+
+fn text(v: Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn parse_error_object(item: Value) -> Option<JsonApiError> {
+    let mut obj = match item {
+        Value::Object(obj) => obj,
+        Value::String(s) => {
+            return Some(JsonApiError {
+                detail: Some(s),
+                ..JsonApiError::default()
+            });
+        }
+        _ => return None,
+    };
+    let mut take = |key: &str| obj.remove(key);
+    let status = take("status").and_then(text);
+    let title = take("title").and_then(text);
+    let code = take("code").and_then(text);
+    let detail = take("detail").and_then(text);
+    let details = take("details").and_then(text);
+    let source = take("source");
+    let meta = take("meta");
+    let mut extra: BTreeMap<String, Value> = obj.into_iter().collect();
+
+    let source_pointer = split_off(source, "pointer", "source", &mut extra);
+    let support_id = split_off(meta, "supportId", "meta", &mut extra);
+    Some(JsonApiError {
+        status,
+        title,
+        code,
+        detail,
+        details,
+        source_pointer,
+        support_id,
+        extra,
+    })
+}
+
+/// Takes `key` out of a nested object; what else the object holds is kept
+/// in `extra` under `name`.
+fn split_off(
+    nested: Option<Value>,
+    key: &str,
+    name: &str,
+    extra: &mut BTreeMap<String, Value>,
+) -> Option<String> {
+    match nested {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(mut o)) => {
+            let found = o.remove(key).and_then(text);
+            if !o.is_empty() {
+                extra.insert(name.to_owned(), Value::Object(o));
+            }
+            found
+        }
+        Some(other) => {
+            extra.insert(name.to_owned(), other);
+            None
+        }
+    }
+}
+
+/// One readable line per error object: `title: detail (details)`, without
+/// repeats.
+fn message_of(e: &JsonApiError) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in [&e.title, &e.detail, &e.details].into_iter().flatten() {
+        let p = p.trim();
+        if !p.is_empty() && !parts.contains(&p) {
+            parts.push(p);
+        }
+    }
+    let mut out = match parts.as_slice() {
+        [] => e.code.clone()?,
+        [one] => (*one).to_owned(),
+        [first, second] => format!("{first}: {second}"),
+        [first, second, rest @ ..] => format!("{first}: {second} ({})", rest.join("; ")),
+    };
+    if let Some(pointer) = &e.source_pointer {
+        out.push_str(&format!(" [at {pointer}]"));
+    }
+    Some(out)
+}
+
+/// `/data/attributes/expiration` → `expiration`; another pointer is kept
+/// whole (`base` for an empty one).
+fn field_of(pointer: &str) -> String {
+    let trimmed = pointer
+        .strip_prefix("/data/attributes/")
+        .unwrap_or(pointer)
+        .trim_start_matches('/');
+    if trimmed.is_empty() {
+        "base".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use reqwest::header::HeaderMap;
+
+    fn response(status: u16, body: &str) -> Response {
+        Response {
+            service: Service::Unit,
+            status,
+            headers: HeaderMap::new(),
+            body: Bytes::from(body.to_owned()),
+        }
+    }
+
+    #[test]
+    fn error_objects_keep_every_key() {
+        let body = r#"{"errors":[{"status":422,"title":"Invalid","code":"invalid_value",
+            "detail":"must be later","source":{"pointer":"/data/attributes/expiration","parameter":"x"},
+            "meta":{"supportId":"abc-1","trace":7},"links":{"about":"u"}}, "plain text", 5]}"#;
+        let err = error_from(&response(422, body));
+        let api = err.api_error().unwrap();
+        assert_eq!(api.errors.len(), 2);
+        let e = &api.errors[0];
+        assert_eq!(e.status.as_deref(), Some("422"));
+        assert_eq!(
+            e.source_pointer.as_deref(),
+            Some("/data/attributes/expiration")
+        );
+        assert_eq!(e.support_id.as_deref(), Some("abc-1"));
+        assert_eq!(e.extra["source"], serde_json::json!({"parameter": "x"}));
+        assert_eq!(e.extra["meta"], serde_json::json!({"trace": 7}));
+        assert_eq!(e.extra["links"], serde_json::json!({"about": "u"}));
+        assert_eq!(
+            api.messages,
+            [
+                "Invalid: must be later [at /data/attributes/expiration]",
+                "plain text"
+            ]
+        );
+        assert_eq!(api.field_errors["expiration"], ["must be later"]);
+        assert_eq!(api.request_id.as_deref(), Some("abc-1"));
+    }
+
+    #[test]
+    fn json_without_errors_is_summarised() {
+        let err = error_from(&response(500, r#"{"message":"boom"}"#));
+        assert_eq!(err.messages(), [r#"{"message":"boom"}"#]);
+        let err = error_from(&response(503, ""));
+        assert!(err.messages().is_empty());
+        assert_eq!(err.status(), Some(503));
+    }
+
+    #[test]
+    fn pointers_to_fields() {
+        assert_eq!(field_of("/data/attributes/scope"), "scope");
+        assert_eq!(field_of("/data/type"), "data/type");
+        assert_eq!(field_of(""), "base");
+    }
+}
