@@ -866,13 +866,24 @@ mod tests {
             "project",
             "sandbox",
             "domain",
-            "inbox",
-            "sending_domain",
+            "billing",
+            "organization",
+            "email_campaign_permission_scope",
+            "email_template",
             "mailbox",
         ] {
             let t: ResourceType = serde_json::from_str(&format!("\"{name}\"")).unwrap();
             assert_eq!(t.as_str(), name);
             assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{name}\""));
+        }
+        // The old names decode as the new ones, and are sent as the new.
+        for (old, new) in [
+            ("inbox", ResourceType::Sandbox),
+            ("sending_domain", ResourceType::Domain),
+        ] {
+            let t: ResourceType = serde_json::from_str(&format!("\"{old}\"")).unwrap();
+            assert_eq!(t, new);
+            assert_ne!(serde_json::to_string(&t).unwrap(), format!("\"{old}\""));
         }
         assert_eq!(
             ResourceType::from(String::from("mailbox")),

@@ -121,7 +121,11 @@ fn hide_in_headers(headers: &mut HeaderMap, auth: &super::Auth) {
 /// The request of one attempt. The headers the crate sets itself (auth,
 /// `User-Agent`, `Accept`, `Content-Type`) replace any extra header of the
 /// same name, so each is sent exactly once.
-fn request(transport: &Transport, call: &Call<'_>, url: &Url) -> reqwest::RequestBuilder {
+pub(super) fn request(
+    transport: &Transport,
+    call: &Call<'_>,
+    url: &Url,
+) -> reqwest::RequestBuilder {
     let inner = &*transport.inner;
     let mut headers = inner.extra_headers.clone();
     headers.insert(reqwest::header::USER_AGENT, inner.user_agent.clone());

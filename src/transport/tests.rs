@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
+use super::auth::Scheme;
 use super::*;
 use crate::error::ApiError;
 
@@ -23,15 +24,79 @@ const SECRET: &str = "tok_live_Zq8sK2mXw9Lr4Tn7";
 const EXTRA_SECRET: &str = "xtra_Hh3Jk5Lp7Qr9";
 const JSON: &str = "application/json";
 
-fn settings(base: &str, auth: AuthScheme) -> Settings {
-    let mut s = Settings::new(Service::Unit, base, auth);
-    s.token = Some(SecretString::from(SECRET));
-    s
+/// The shared settings with a scheme, as a dialect's builder holds them.
+#[derive(Clone)]
+struct TestSettings {
+    settings: crate::config::Settings,
+    auth: Scheme,
+}
+
+impl std::fmt::Debug for TestSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let builder = crate::config::ClientBuilder {
+            settings: self.settings.clone(),
+            dialect: self.auth.clone(),
+        };
+        builder.fmt(f)
+    }
+}
+
+impl std::ops::Deref for TestSettings {
+    type Target = crate::config::Settings;
+    fn deref(&self) -> &Self::Target {
+        &self.settings
+    }
+}
+
+impl std::ops::DerefMut for TestSettings {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.settings
+    }
+}
+
+impl TestSettings {
+    fn header(&mut self, name: &str, value: &str) {
+        let builder = crate::config::ClientBuilder {
+            settings: self.settings.clone(),
+            dialect: (),
+        }
+        .header(name, value);
+        self.settings = builder.settings;
+    }
+
+    fn build(self) -> Result<Transport> {
+        let scheme = self.auth;
+        self.settings.build(|token| Auth::new(scheme, token))
+    }
+}
+
+fn settings(base: &str, auth: Scheme) -> TestSettings {
+    let mut s = crate::config::ClientBuilder::new(Service::Unit, base, Pacing::off(), ())
+        .token(SecretString::from(SECRET));
+    s.settings.pacing = Pacing::off();
+    TestSettings {
+        settings: s.settings,
+        auth,
+    }
+}
+
+fn api_token() -> Scheme {
+    Scheme::Header(reqwest::header::HeaderName::from_static("api-token"))
+}
+
+impl Transport {
+    /// One call through the retry loop, giving the raw answer whatever its
+    /// status (what the entry points build on).
+    async fn send(&self, call: Call<'_>) -> Result<Response> {
+        let idempotent = call.method.is_idempotent();
+        let finished = self.run(&call, idempotent).await?;
+        self.answer(finished, call.operation)
+    }
 }
 
 /// A transport whose retries wait at most a millisecond.
 fn quick(base: &str, attempts: u32) -> Transport {
-    let mut s = settings(base, AuthScheme::Bearer);
+    let mut s = settings(base, Scheme::Bearer);
     s.retry = RetryPolicy::default()
         .max_attempts(attempts)
         .initial_backoff(Duration::from_millis(1))
@@ -45,7 +110,7 @@ fn quick(base: &str, attempts: u32) -> Transport {
 /// connect timeout, and a client without the connection pool's idle-reaper
 /// timer.
 fn paused(base: &str, retry: RetryPolicy) -> Transport {
-    let mut s = settings(base, AuthScheme::Bearer);
+    let mut s = settings(base, Scheme::Bearer);
     s.retry = retry;
     s.timeout = None;
     s.connect_timeout = None;
@@ -65,7 +130,9 @@ fn call<'a>(m: Method, segments: &'a [&'a str]) -> Call<'a> {
         bytes: Bytes::from_static(br#"{"description":"ci"}"#),
     });
     Call {
+        operation: "test",
         method: m,
+        template: "/test",
         segments,
         body,
         accept: JSON,
@@ -222,7 +289,7 @@ fn plain_http_to_a_remote_host_is_refused_at_build() {
         "http://[2001:db8::1]/",
         "http://localhost.example.com/",
     ] {
-        let err = settings(base, AuthScheme::Bearer).build().unwrap_err();
+        let err = settings(base, Scheme::Bearer).build().unwrap_err();
         assert!(
             matches!(
                 err,
@@ -242,7 +309,7 @@ fn plain_http_to_a_remote_host_is_refused_at_build() {
         "http://localhost:1/",
         "http://[::1]:1/",
     ] {
-        let t = settings(base, AuthScheme::Bearer).build().unwrap();
+        let t = settings(base, Scheme::Bearer).build().unwrap();
         assert!(t.base_url().as_str().ends_with('/'), "{base}");
         assert_eq!(t.stats(), Stats::default(), "building sends nothing");
     }
@@ -257,7 +324,7 @@ fn credentials_in_the_base_url_are_refused_and_not_echoed() {
         "https://me:hunter2pass@exa mple.com/",
         "http://me:hunter2pass@example.com/",
     ] {
-        let err = settings(base, AuthScheme::Bearer).build().unwrap_err();
+        let err = settings(base, Scheme::Bearer).build().unwrap_err();
         assert!(
             matches!(
                 err,
@@ -283,7 +350,7 @@ async fn bearer_auth_is_sent_once_per_request_with_user_agent_and_extra_header()
         .expect(2)
         .mount(&server)
         .await;
-    let mut s = settings(&server.uri(), AuthScheme::Bearer);
+    let mut s = settings(&server.uri(), Scheme::Bearer);
     s.user_agent_suffix = Some("acme-rotator/1.2".into());
     s.header("X-Extra", "yes");
     // Headers the crate sets itself win over extra headers of the same name.
@@ -339,7 +406,7 @@ async fn named_header_auth_is_sent_once_and_no_authorization_header() {
         .respond_with(ResponseTemplate::new(200))
         .mount(&server)
         .await;
-    let mut s = settings(&server.uri(), AuthScheme::header("Api-Token").unwrap());
+    let mut s = settings(&server.uri(), api_token());
     s.header("Api-Token", "not-the-token");
     let t = s.build().unwrap();
     t.send(call(Method::POST, &["api_tokens"])).await.unwrap();
@@ -377,7 +444,7 @@ async fn redirecting_pair() -> (MockServer, MockServer) {
 
 #[tokio::test]
 async fn a_redirect_is_not_followed_and_is_a_typed_error() {
-    for scheme in [AuthScheme::Bearer, AuthScheme::header("Api-Token").unwrap()] {
+    for scheme in [Scheme::Bearer, api_token()] {
         for m in [Method::GET, Method::POST, Method::DELETE] {
             let (origin, elsewhere) = redirecting_pair().await;
             let mut s = settings(&origin.uri(), scheme.clone());
@@ -414,10 +481,7 @@ async fn a_redirect_is_not_followed_and_is_a_typed_error() {
 /// travel. This is why `http_client` asks for `Policy::none()`.
 #[tokio::test]
 async fn a_user_client_that_follows_redirects_gets_its_answer_refused() {
-    for (scheme, leaked) in [
-        (AuthScheme::Bearer, None),
-        (AuthScheme::header("Api-Token").unwrap(), Some(SECRET)),
-    ] {
+    for (scheme, leaked) in [(Scheme::Bearer, None), (api_token(), Some(SECRET))] {
         let (origin, elsewhere) = redirecting_pair().await;
         let mut s = settings(&origin.uri(), scheme.clone());
         s.http_client = Some(reqwest::Client::new());
@@ -446,7 +510,7 @@ async fn a_user_client_that_follows_redirects_gets_its_answer_refused() {
 #[tokio::test]
 async fn a_customized_client_still_never_follows_a_redirect() {
     let (origin, elsewhere) = redirecting_pair().await;
-    let mut s = settings(&origin.uri(), AuthScheme::header("Api-Token").unwrap());
+    let mut s = settings(&origin.uri(), api_token());
     s.customize = Some(Arc::new(|b: reqwest::ClientBuilder| {
         b.redirect(reqwest::redirect::Policy::limited(5))
     }));
@@ -700,7 +764,7 @@ async fn a_timed_out_post_is_sent_once_and_a_get_is_repeated() {
             .respond_with(ResponseTemplate::new(201).set_delay(Duration::from_secs(30)))
             .mount(&server)
             .await;
-        let mut s = settings(&server.uri(), AuthScheme::Bearer);
+        let mut s = settings(&server.uri(), Scheme::Bearer);
         s.timeout = Some(Duration::from_millis(200));
         s.retry = RetryPolicy::default()
             .max_attempts(2)
@@ -708,7 +772,7 @@ async fn a_timed_out_post_is_sent_once_and_a_get_is_repeated() {
         let t = s.build().unwrap();
         let err = t.send(call(m.clone(), &["tokens"])).await.unwrap_err();
         assert!(
-            matches!(err, Error::Timeout { attempts: a } if a == attempts),
+            matches!(err, Error::Timeout { attempts: a, .. } if a == attempts),
             "{m}: {err:?}"
         );
         assert!(err.is_retryable());
@@ -761,7 +825,7 @@ impl reqwest::dns::Resolve for Unresolvable {
 #[tokio::test(start_paused = true)]
 async fn a_connect_timeout_is_retried_for_every_method_and_reported_as_a_timeout() {
     for m in [Method::GET, Method::POST] {
-        let mut s = settings("http://localhost:9/", AuthScheme::Bearer);
+        let mut s = settings("http://localhost:9/", Scheme::Bearer);
         s.timeout = None;
         s.retry = RetryPolicy::default()
             .max_attempts(3)
@@ -779,7 +843,7 @@ async fn a_connect_timeout_is_retried_for_every_method_and_reported_as_a_timeout
         let start = Instant::now();
         let err = t.send(call(m.clone(), &["tokens"])).await.unwrap_err();
         assert!(
-            matches!(err, Error::Timeout { attempts: 3 }),
+            matches!(err, Error::Timeout { attempts: 3, .. }),
             "{m}: {err:?}"
         );
         assert_eq!(t.stats().retries, 2, "{m}: nothing was sent, so it repeats");
@@ -829,7 +893,7 @@ async fn the_attempt_limit_stops_the_loop() {
     );
 
     let once = {
-        let mut s = settings(&server.uri(), AuthScheme::Bearer);
+        let mut s = settings(&server.uri(), Scheme::Bearer);
         s.retry = RetryPolicy::disabled();
         s.build().unwrap()
     };
@@ -953,19 +1017,19 @@ async fn rate_limit_headers_are_read_and_kept() {
 
 #[tokio::test]
 async fn the_secret_is_never_printed_by_settings_transport_or_request() {
-    let mut s = settings("https://api.example.com/v1", AuthScheme::Bearer);
+    let mut s = settings("https://api.example.com/v1", Scheme::Bearer);
     s.header("X-Extra-Key", EXTRA_SECRET);
     assert_hidden(&format!("{s:?}"));
     let t = s.clone().build().unwrap();
     assert_hidden(&format!("{t:?}"));
 
-    for scheme in [AuthScheme::Bearer, AuthScheme::header("Api-Token").unwrap()] {
+    for scheme in [Scheme::Bearer, api_token()] {
         let mut s = s.clone();
         s.auth = scheme;
         let t = s.build().unwrap();
         let c = call(Method::POST, &["tokens"]);
         let url = t.url_for(c.segments);
-        let request = t.request(&c, &url).build().unwrap();
+        let request = attempt::request(&t, &c, &url).build().unwrap();
         // The request does carry both; it only never prints them.
         let carried: Vec<_> = request
             .headers()
@@ -994,7 +1058,7 @@ async fn the_secret_is_never_printed_by_an_answer_or_its_errors() {
         .respond_with(ResponseTemplate::new(200).set_body_string(format!(r#"{{"id":"{SECRET}"}}"#)))
         .mount(&server)
         .await;
-    let mut s = settings(&server.uri(), AuthScheme::Bearer);
+    let mut s = settings(&server.uri(), Scheme::Bearer);
     s.header("X-Extra-Key", EXTRA_SECRET);
     let t = s.build().unwrap();
 
@@ -1021,8 +1085,25 @@ async fn the_secret_is_never_printed_by_an_answer_or_its_errors() {
     );
     assert_hidden(&printed(&err));
 
-    let timeout = Error::Timeout { attempts: 2 };
+    // A timeout keeps reqwest's error as its source, which names the URL
+    // but never a header.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut s = settings(
+        &format!("http://{}", silent.local_addr().unwrap()),
+        Scheme::Bearer,
+    );
+    s.header("X-Extra-Key", EXTRA_SECRET);
+    s.timeout = Some(Duration::from_millis(50));
+    s.retry = RetryPolicy::disabled();
+    let t = s.build().unwrap();
+    let timeout = t.send(call(Method::GET, &["tokens"])).await.unwrap_err();
+    assert!(
+        matches!(timeout, Error::Timeout { attempts: 1, .. }),
+        "{timeout:?}"
+    );
+    assert!(std::error::Error::source(&timeout).is_some());
     assert_hidden(&printed(&timeout));
+    drop(silent);
 }
 
 /// A server that never stops sending a body: the transport stops reading
@@ -1065,7 +1146,6 @@ fn answer(body: &str) -> Response {
         status: 200,
         headers: HeaderMap::new(),
         body: Bytes::from(body.to_owned()),
-        earlier_attempt_unanswered: false,
     }
 }
 

@@ -1169,7 +1169,7 @@ mod tests {
             now + chrono::Duration::days(1),
         )
         .source_ips(["10.0.0.1".parse().unwrap(), "::1".parse().unwrap()])
-        .source_ip("10.0.0.1".parse().unwrap());
+        .source_ip("10.0.0.1".parse::<IpAddr>().unwrap());
         let w = req.to_wire(now).unwrap();
         assert_eq!(w.scope, "customers loans");
         assert_eq!(w.source_ip.as_deref(), Some("10.0.0.1,::1"));
