@@ -139,7 +139,7 @@ impl<D> ClientBuilder<D> {
     }
 
     /// How the client paces itself under the service's rate limit (default:
-    /// [`Pacing::Auto`]); see [`Pacing`].
+    /// [`Pacing::auto`]); see [`Pacing`].
     pub fn pacing(mut self, pacing: Pacing) -> Self {
         self.settings.pacing = pacing;
         self

@@ -112,7 +112,7 @@ pub enum Error {
     ///
     /// The crate never sends such a call again by itself. To reconcile, list
     /// the tokens and look for the one the call would have made (the
-    /// [`lifecycle`](crate::lifecycle) module's exactly-once create tags
+    /// `lifecycle` module's exactly-once create tags
     /// each new token with a marker and does this for you), then delete it
     /// or keep it; [`is_outcome_unknown`](Error::is_outcome_unknown) tells
     /// this case apart.

@@ -38,7 +38,7 @@
 //!     .base_url(unit_url) // unit::SANDBOX by default, or unit::LIVE
 //!     .retry(RetryPolicy::default())
 //!     .build()?;
-//! let tokens = client.org_api_tokens(2);
+//! let tokens = client.org_api_tokens("2".parse()?);
 //! let created = tokens
 //!     .create(
 //!         unit::CreateApiToken::new("CI deploy", [unit::Scope::Customers], Utc::now() + Duration::days(30))

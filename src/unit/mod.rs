@@ -6,7 +6,7 @@
 //!
 //! - [`OrgApiTokens::create`] sends `POST /users/{userId}/api-tokens` and
 //!   gives a [`NewApiToken`], whose `token` is a
-//!   [`SecretString`](secrecy::SecretString) shown this once.
+//!   [`SecretString`] shown this once.
 //! - [`OrgApiTokens::list`] sends `GET /users/{userId}/api-tokens` and gives
 //!   [`ApiToken`]s, which have no secret at all.
 //! - [`OrgApiTokens::revoke`] sends `DELETE /users/{userId}/api-tokens/{tokenId}`
