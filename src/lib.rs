@@ -79,6 +79,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod lifecycle;
 pub mod mailtrap;
 mod scrub;
 #[cfg(feature = "testing")]
