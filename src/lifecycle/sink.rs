@@ -297,7 +297,7 @@ impl SinkError {
 /// Where a new secret goes: a file, a dotenv line, a secrets manager.
 ///
 /// Object-safe (`Box<dyn SecretSink>`, `Arc<dyn SecretSink>`), `Send` and
-/// `Sync`. Implement it with [`#[async_trait]`](async_trait), which this
+/// `Sync`. Implement it with [`#[async_trait]`](macro@async_trait), which this
 /// module re-exports. `Box`, `Arc` and references of a sink are sinks too.
 ///
 /// A sink should store the secret completely or not at all (see
@@ -939,7 +939,9 @@ impl FromStr for SinkSpec {
         Err(invalid(match kind {
             Some(kind)
                 if (1..=16).contains(&kind.len())
-                    && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') =>
+                    && kind
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') =>
             {
                 format!("unknown kind of sink `{kind}`; {SPEC_FORMS}")
             }
