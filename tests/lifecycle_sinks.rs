@@ -250,6 +250,23 @@ async fn a_missing_directory_fails_at_the_temporary_file() {
     assert_no_secret(&err, SECRET);
 }
 
+/// The temporary file's name is derived from the target's, cut short: a
+/// target name near the system's limit still works.
+#[tokio::test]
+async fn a_long_file_name_still_gets_a_temporary_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("\u{1F600}".repeat(62) + ".tok");
+    FileSink::new(&path)
+        .store(&secret(SECRET), &meta())
+        .await
+        .expect("stored");
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("read"),
+        format!("{SECRET}\n")
+    );
+    assert_eq!(entries(dir.path()).len(), 1);
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn a_symbolic_link_is_followed_and_kept() {

@@ -419,7 +419,12 @@ type Hook = Arc<dyn Fn(&Path) -> io::Result<()> + Send + Sync>;
 /// before the rename the old file is untouched and the temporary file is
 /// removed. An existing file's mode is not kept: the new file is 0600. A
 /// symbolic link at the path is followed: the file it points to is replaced,
-/// the link stays.
+/// the link stays (a link to nothing is an error, [`WriteStep::Resolve`]).
+///
+/// The file work runs on Tokio's blocking threads when a Tokio runtime is
+/// running (in place otherwise). Once it has started, dropping the
+/// `store` future does not stop it: the file is still replaced whole, or not
+/// at all.
 ///
 /// On other systems than Unix the file gets the directory's default
 /// permissions.
@@ -659,9 +664,11 @@ impl SecretSink for EnvFileSink {
             let target = write.resolve(&path)?;
             let (old, mode) = match File::open(&target) {
                 Ok(mut file) => {
-                    let mode =
+                    let (mode, len) =
                         file_mode(&file).map_err(|e| write.error(&target, WriteStep::Read, e))?;
-                    let mut old = Zeroizing::new(Vec::new());
+                    // Sized up front: a growing buffer would leave copies of
+                    // the file's other secrets behind in freed memory.
+                    let mut old = Zeroizing::new(Vec::with_capacity(len.saturating_add(1)));
                     file.read_to_end(&mut old)
                         .map_err(|e| write.error(&target, WriteStep::Read, e))?;
                     (old, mode)
@@ -689,12 +696,19 @@ impl SecretSink for EnvFileSink {
 
 /// Writes the secret and a newline to standard output, and flushes it: the
 /// command line's `--secret-to -`, the one way a secret reaches a terminal.
+///
+/// Stores from several tasks are serialized, each line whole. Nothing but
+/// the secret's line is written: metadata belongs on standard error or in a
+/// report.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StdoutSink;
 
 #[async_trait]
 impl SecretSink for StdoutSink {
     async fn store(&self, secret: &SecretString, _meta: &SecretMeta) -> Result<(), SinkError> {
+        // Stores from several tasks must not interleave their bytes.
+        static STDOUT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _line = STDOUT.lock().await;
         write_line(&mut tokio::io::stdout(), secret)
             .await
             .map_err(|source| SinkError::Write {
@@ -1013,10 +1027,16 @@ impl AtomicWrite {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
         };
-        // `.NAME.XXXXXX.tmp`, the name cut short so the whole stays a valid
-        // file name.
-        let name: String = name.to_string_lossy().chars().take(64).collect();
-        let prefix = format!(".{name}.");
+        // `.NAME.XXXXXX.tmp`, the name cut to 64 bytes so the whole stays a
+        // valid file name.
+        let mut prefix = String::from(".");
+        for c in name.to_string_lossy().chars() {
+            if prefix.len() + c.len_utf8() > 65 {
+                break;
+            }
+            prefix.push(c);
+        }
+        prefix.push('.');
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix).suffix(".tmp");
         #[cfg(unix)]
@@ -1066,17 +1086,19 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
-/// The permission bits of an open file (0600 where there are none).
-fn file_mode(file: &File) -> io::Result<u32> {
+/// The permission bits of an open file (0600 where there are none) and its
+/// length.
+fn file_mode(file: &File) -> io::Result<(u32, usize)> {
+    let meta = file.metadata()?;
+    let len = usize::try_from(meta.len()).unwrap_or(usize::MAX);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        Ok(file.metadata()?.permissions().mode() & 0o7777)
+        Ok((meta.permissions().mode() & 0o7777, len))
     }
     #[cfg(not(unix))]
     {
-        let _ = file;
-        Ok(FILE_MODE)
+        Ok((FILE_MODE, len))
     }
 }
 
