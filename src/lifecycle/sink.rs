@@ -893,7 +893,7 @@ impl SinkSpec {
     ///
     /// # Errors
     ///
-    /// [`SinkError::InvalidVar`] for an [`SinkSpec::EnvFile`] built by hand
+    /// [`SinkError::InvalidVar`] for a [`SinkSpec::EnvFile`] built by hand
     /// with an invalid variable name (parsing refuses those already).
     pub fn into_sink(self) -> Result<Box<dyn SecretSink>, SinkError> {
         Ok(match self {
@@ -914,10 +914,10 @@ impl FromStr for SinkSpec {
     ///
     /// # Errors
     ///
-    /// [`SinkError::InvalidSpec`] for any other form, an empty path or a
-    /// missing variable; [`SinkError::InvalidVar`] for an invalid variable
-    /// name. Only a recognised kind or path is quoted in the error, never
-    /// text that could be a token pasted by mistake.
+    /// [`SinkError::InvalidSpec`] for any other form, an empty path, a
+    /// missing or invalid variable name. The error quotes at most a short
+    /// unknown kind (`s3` in `s3:…`), never the rest of the spec, which could
+    /// be a token pasted by mistake.
     fn from_str(spec: &str) -> Result<Self, Self::Err> {
         let invalid = |reason: String| SinkError::InvalidSpec { reason };
         if spec == "-" {
@@ -939,10 +939,9 @@ impl FromStr for SinkSpec {
                 return Err(invalid(format!("`env-file:` names no file; {SPEC_FORMS}")));
             }
             if let Err(reason) = check_var(var) {
-                return Err(SinkError::InvalidVar {
-                    var: var.to_owned(),
-                    reason,
-                });
+                return Err(invalid(format!(
+                    "the variable after the last `:` is not a valid name: {reason}"
+                )));
             }
             return Ok(SinkSpec::EnvFile {
                 path: PathBuf::from(path),
