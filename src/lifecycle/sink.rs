@@ -5,13 +5,13 @@
 //! service, which token, its name and expiry) and stores the secret. The
 //! crate ships:
 //!
-//! | sink | stores the secret in | made by |
+//! | sink | stores the secret in | spec (`--secret-to`) |
 //! | --- | --- | --- |
 //! | [`FileSink`] | a file of its own, mode 0600, replaced atomically | `file:PATH` |
 //! | [`EnvFileSink`] | one `VAR=value` line of a dotenv file, replaced atomically | `env-file:PATH:VAR` |
 //! | [`StdoutSink`] | standard output, one line | `-` |
 //! | [`WriterSink`] | any [`AsyncWrite`], one line | |
-//! | [`FnSink`] | whatever a closure does with it | [`from_fn`] |
+//! | [`FnSink`] | whatever a closure, made by [`from_fn`], does with it | |
 //!
 //! The last column is the [`SinkSpec`] form the command line's `--secret-to`
 //! takes. Sinks for a secrets manager (AWS Secrets Manager, Vault, a
@@ -281,8 +281,8 @@ impl SinkError {
     /// Whether the secret is in place despite the error: a file sink renamed
     /// the new file over the target, and only flushing the directory failed.
     /// Readers see the new secret, which a crash of the machine might still
-    /// undo. False for every other error, after which the target is as it
-    /// was.
+    /// undo. False for every other error; after those, this crate's sinks
+    /// leave the target as it was.
     pub fn secret_written(&self) -> bool {
         matches!(
             self,
