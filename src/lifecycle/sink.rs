@@ -1258,7 +1258,13 @@ fn assignments(text: &[u8]) -> Vec<Assignment> {
     let mut at = 0;
     while at < text.len() {
         let start = at;
-        let first = skip_blanks(text, start);
+        // A byte-order mark, as some editors write, is no part of a name.
+        let bom = if start == 0 && text.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        let first = skip_blanks(text, start + bom);
         let parsed = text[first..]
             .starts_with(b"export")
             .then(|| {
@@ -1352,6 +1358,7 @@ mod tests {
         assert_eq!(set("B=\nC=3", "B", "x"), "B=x\nC=3");
         assert_eq!(set("export=1\nB=2\n", "export", "x"), "export=x\nB=2\n");
         assert_eq!(set("B= # empty\n", "B", "x"), "B= x # empty\n");
+        assert_eq!(set("\u{feff}B=2\r\n", "B", "x"), "\u{feff}B=x\r\n");
     }
 
     #[test]
