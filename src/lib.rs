@@ -79,6 +79,9 @@
 #![warn(missing_docs)]
 
 mod config;
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod decode_hooks;
 pub mod error;
 mod json;
 pub mod lifecycle;

@@ -82,7 +82,7 @@
 
 mod model;
 mod tokens;
-mod wire;
+pub(crate) mod wire;
 
 pub use model::{
     AccessLevel, ApiToken, CreateApiToken, Expiry, MAX_LIFETIME_MONTHS, MAX_NAME_CHARS,

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, LOCATION};
 use url::Url;
 
 use super::retry::{Attempt, Outcome};
@@ -49,7 +49,7 @@ pub(super) async fn attempt(
             .unwrap_or_else(|| answer.url().to_string());
         return Attempt::Fatal(Error::Redirect {
             status,
-            location: Some(inner.auth.hide_in_header(&location)),
+            location: Some(inner.auth.secrets().hide_in_header(&location)),
         });
     }
     let mut headers = std::mem::take(answer.headers_mut());
@@ -89,11 +89,7 @@ pub(super) async fn attempt(
     let body = if (200..300).contains(&status) {
         body
     } else {
-        // Everything an error keeps comes from here: hide the caller's token
-        // and secret-named values in the decoded text of the body and of
-        // every header.
-        hide_in_headers(&mut headers, &inner.auth);
-        inner.auth.hide_in_error_body(body)
+        super::hide_in_error_answer(&inner.auth.secrets(), &mut headers, body)
     };
     Attempt::Answered(Response {
         service: inner.service,
@@ -101,21 +97,6 @@ pub(super) async fn attempt(
         headers,
         body,
     })
-}
-
-/// The caller's token hidden in every header value of an error answer.
-fn hide_in_headers(headers: &mut HeaderMap, auth: &super::Auth) {
-    for value in headers.values_mut() {
-        let text = String::from_utf8_lossy(value.as_bytes());
-        let hidden = auth.hide_in_header(&text);
-        if hidden != text {
-            if let Ok(v) = HeaderValue::try_from(hidden) {
-                *value = v;
-            } else {
-                *value = HeaderValue::from_static("[REDACTED]");
-            }
-        }
-    }
 }
 
 /// The request of one attempt. The headers the crate sets itself (auth,

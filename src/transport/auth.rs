@@ -2,7 +2,6 @@
 //! header such as Mailtrap's `Api-Token`; and hiding it in what an error
 //! keeps.
 
-use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -84,18 +83,6 @@ impl Auth {
     /// The secrets an error answer must not carry: this client's token.
     pub(crate) fn secrets(&self) -> crate::scrub::Secrets<'_> {
         crate::scrub::Secrets::new([&self.token])
-    }
-
-    /// A header value of an error answer (a request id, a refused
-    /// redirect's `Location`) with the token hidden in its decoded text.
-    pub(crate) fn hide_in_header(&self, text: &str) -> String {
-        self.secrets().hide_in_header(text)
-    }
-
-    /// An error answer's body with the token and every secret-named value
-    /// hidden in its decoded text.
-    pub(crate) fn hide_in_error_body(&self, body: Bytes) -> Bytes {
-        self.secrets().hide_in_error_body(body)
     }
 }
 

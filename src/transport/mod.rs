@@ -235,6 +235,25 @@ fn header_rate_limit(headers: &HeaderMap) -> Option<RateLimit> {
     (limit.is_some() || remaining.is_some()).then(|| RateLimit::new(limit, remaining))
 }
 
+/// Everything an error keeps comes from an error answer: the caller's token
+/// and secret-named values are hidden in the decoded text of its body and
+/// of every header before a dialect reads it.
+pub(crate) fn hide_in_error_answer(
+    secrets: &crate::scrub::Secrets<'_>,
+    headers: &mut HeaderMap,
+    body: Bytes,
+) -> Bytes {
+    for value in headers.values_mut() {
+        let text = String::from_utf8_lossy(value.as_bytes());
+        let hidden = secrets.hide_in_header(&text);
+        if hidden != text {
+            *value = HeaderValue::try_from(hidden)
+                .unwrap_or_else(|_| HeaderValue::from_static("[REDACTED]"));
+        }
+    }
+    secrets.hide_in_error_body(body)
+}
+
 /// What a dialect makes of an error answer.
 pub(crate) type ErrorDecoder = fn(&Response) -> Error;
 

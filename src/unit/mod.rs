@@ -80,7 +80,7 @@
 
 mod model;
 mod tokens;
-mod wire;
+pub(crate) mod wire;
 
 use secrecy::SecretString;
 

@@ -130,14 +130,14 @@ macro_rules! string_id {
         }
 
         impl<'de> Deserialize<'de> for $name {
-            /// A JSON:API id: a string of digits, or leniently a number;
-            /// anything else (empty, `0`, not digits) is refused.
+            /// A JSON:API id: a string of digits; anything else (a number,
+            /// empty, `0`, not digits) is refused.
             fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
                 struct IdVisitor;
                 impl Visitor<'_> for IdVisitor {
                     type Value = $name;
                     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str(concat!("a ", $what, ": a positive integer"))
+                        f.write_str(concat!("a ", $what, ": a string of digits"))
                     }
                     fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<$name, E> {
                         if is_identifier(v) {
@@ -146,15 +146,8 @@ macro_rules! string_id {
                             Err(E::custom(concat!("not a valid ", $what, " (a positive integer)")))
                         }
                     }
-                    fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<$name, E> {
-                        if v == 0 {
-                            Err(E::custom(concat!("0 is not a valid ", $what)))
-                        } else {
-                            Ok($name(v.to_string()))
-                        }
-                    }
                 }
-                d.deserialize_any(IdVisitor)
+                d.deserialize_str(IdVisitor)
             }
         }
     };
