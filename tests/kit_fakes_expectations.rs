@@ -93,7 +93,7 @@ async fn calls_faulted_or_refused_count_too() {
         .unwrap();
     let err = client
         .api_tokens()
-        .get(created.id.get() + 100)
+        .get(mailtrap::TokenId::new(created.id.get() + 100).unwrap())
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(404));

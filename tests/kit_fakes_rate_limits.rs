@@ -7,7 +7,7 @@ use std::time::Duration;
 use api_tokens::mailtrap::{self, AccessLevel, ResourceType};
 use api_tokens::testing::{Fault, MailtrapFake, MailtrapOp, MailtrapTokenSeed, UnitFake};
 use api_tokens::unit;
-use api_tokens::{Error, RateLimit, RetryPolicy};
+use api_tokens::{Error, Pacing, RateLimit, RetryPolicy};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
@@ -138,6 +138,8 @@ async fn a_refused_request_is_not_acted_on() {
         .token(fake.token().clone())
         .account_id(fake.account_id())
         .base_url(fake.uri())
+        // These tests are about the fake's limit: the client must meet it.
+        .pacing(Pacing::off())
         .retry(RetryPolicy::disabled())
         .build()
         .unwrap();
@@ -170,6 +172,8 @@ async fn a_client_that_honours_retry_after_gets_through() {
         .token(fake.token().clone())
         .account_id(fake.account_id())
         .base_url(fake.uri())
+        // These tests are about the fake's limit: the client must meet it.
+        .pacing(Pacing::off())
         .build()
         .unwrap();
     for _ in 0..3 {
@@ -210,6 +214,8 @@ async fn unit_counts_every_request_together_and_answers_its_json_api_429() {
     let client = unit::Client::builder()
         .token(fake.token().clone())
         .base_url(fake.uri())
+        // These tests are about the fake's limit: the client must meet it.
+        .pacing(Pacing::off())
         .retry(RetryPolicy::disabled())
         .build()
         .unwrap();

@@ -359,7 +359,7 @@ async fn another_user_unknown_paths_and_methods() {
 #[tokio::test]
 async fn minted_tokens_work_until_revoked_or_expired() {
     let unit = UnitFake::builder()
-        .user_id("77")
+        .user_id("77".parse().unwrap())
         .token(SecretString::from("v2.public.chosen-by-the-test-0000"))
         .start()
         .await;

@@ -7,6 +7,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 use wiremock::{MockServer, Request};
 
+use crate::unit::UserId;
+
 use super::engine::{self, Dialect, Reply, Shared, bearer, common_fake_methods, format_time, lock};
 
 const JSON_API: &str = "application/vnd.api+json";
@@ -187,14 +189,14 @@ pub struct UnitFake {
     server: MockServer,
     engine: Shared<UnitState>,
     token: SecretString,
-    user_id: String,
+    user_id: UserId,
 }
 
 /// Settings of a [`UnitFake`] before it starts.
 #[derive(Debug, Clone)]
 pub struct UnitFakeBuilder {
     token: Option<SecretString>,
-    user_id: String,
+    user_id: UserId,
     options: engine::Options,
 }
 
@@ -205,9 +207,9 @@ impl UnitFakeBuilder {
         self
     }
 
-    /// The user whose tokens the fake holds (default `"2"`).
-    pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
-        self.user_id = user_id.into();
+    /// The user whose tokens the fake holds (default `2`).
+    pub fn user_id(mut self, user_id: UserId) -> Self {
+        self.user_id = user_id;
         self
     }
 
@@ -222,7 +224,7 @@ impl UnitFakeBuilder {
     pub async fn start(self) -> UnitFake {
         let token = self.token.unwrap_or_else(new_secret);
         let state = UnitState {
-            user_id: self.user_id.clone(),
+            user_id: self.user_id.as_str().to_owned(),
             master: token.clone(),
             tokens: BTreeMap::new(),
             next_id: 1,
@@ -248,7 +250,7 @@ impl UnitFake {
     pub fn builder() -> UnitFakeBuilder {
         UnitFakeBuilder {
             token: None,
-            user_id: "2".into(),
+            user_id: UserId::try_from(2).unwrap_or_else(|_| unreachable!("2 is a user id")),
             options: engine::Options::default(),
         }
     }
@@ -260,8 +262,8 @@ impl UnitFake {
 
     /// The user whose tokens live under `/users/{userId}/api-tokens`; any
     /// other user id answers 404.
-    pub fn user_id(&self) -> &str {
-        &self.user_id
+    pub fn user_id(&self) -> UserId {
+        self.user_id.clone()
     }
 
     /// The tokens the fake holds now, by id.
