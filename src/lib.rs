@@ -54,7 +54,8 @@
 //! # let (mt_key, mt_url) = (mt_fake.token().clone(), mt_fake.uri());
 //!
 //! // Mailtrap: flat JSON, Api-Token header.
-//! let client = mailtrap::Client::builder().token(mt_key).account_id(3229).base_url(mt_url).build()?;
+//! // No account named: the token's own account, at `/api/api_tokens…`.
+//! let client = mailtrap::Client::builder().token(mt_key).base_url(mt_url).build()?;
 //! let tokens = client.api_tokens();
 //! let new = tokens
 //!     .create(mailtrap::CreateApiToken::new("CI deploy").permission(

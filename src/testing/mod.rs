@@ -175,11 +175,13 @@
 //! ```
 //! use std::time::Duration;
 //! use api_tokens::testing::MailtrapFake;
-//! use api_tokens::{mailtrap, Error, RateLimit, RetryPolicy};
+//! use api_tokens::{mailtrap, Error, Pacing, RateLimit, RetryPolicy};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Error> {
-//! // Mailtrap allows 150 requests per 10 s per token; scaled down here.
+//! // Mailtrap allows 150 requests per 10 s per token; scaled down here. A
+//! // client paces itself by default and would wait for a slot; with pacing
+//! // off it meets the limit head on.
 //! let fake = MailtrapFake::builder()
 //!     .rate_limit(2, Duration::from_secs(10))
 //!     .start()
@@ -189,6 +191,7 @@
 //!     .account_id(fake.account_id())
 //!     .base_url(fake.uri())
 //!     .retry(RetryPolicy::disabled())
+//!     .pacing(Pacing::off())
 //!     .build()?;
 //! client.api_tokens().list().await?;
 //! assert_eq!(client.last_rate_limit(), Some(RateLimit::new(Some(2), Some(1))));
