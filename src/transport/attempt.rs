@@ -34,6 +34,7 @@ pub(super) async fn attempt(
     let mut answer = match request(transport, call, url).send().await {
         Ok(answer) => answer,
         Err(error) => {
+            inner.pacer.unanswered();
             return Attempt::Failed {
                 outcome: classify(&error),
                 error,
@@ -41,6 +42,20 @@ pub(super) async fn attempt(
         }
     };
     let status = answer.status().as_u16();
+    // Any answer teaches the pacer, a refused redirect's too.
+    let rate_limit = header_rate_limit(answer.headers());
+    if let Some(rl) = rate_limit {
+        if let Ok(mut slot) = inner.last_rate_limit.lock() {
+            *slot = Some(rl);
+        }
+    }
+    inner.pacer.observe(
+        rate_limit.and_then(|r| r.limit),
+        rate_limit.and_then(|r| r.remaining),
+        (status == 429)
+            .then(|| header_retry_after(answer.headers()))
+            .flatten(),
+    );
     if !super::same_origin(answer.url(), &inner.base) || answer.status().is_redirection() {
         let location = answer
             .headers()
@@ -53,19 +68,6 @@ pub(super) async fn attempt(
         });
     }
     let mut headers = std::mem::take(answer.headers_mut());
-    let rate_limit = header_rate_limit(&headers);
-    if let Some(rl) = rate_limit {
-        if let Ok(mut slot) = inner.last_rate_limit.lock() {
-            *slot = Some(rl);
-        }
-    }
-    inner.pacer.observe(
-        rate_limit.and_then(|r| r.limit),
-        rate_limit.and_then(|r| r.remaining),
-        (status == 429)
-            .then(|| header_retry_after(&headers))
-            .flatten(),
-    );
     let body = match read_body(answer).await {
         Ok(body) => body,
         Err(BodyError::TooLarge) => {

@@ -111,19 +111,40 @@ pub(crate) struct Documented {
 /// The limiter a client and its clones share.
 #[derive(Debug, Clone)]
 pub(crate) struct Pacer {
-    state: Option<Arc<Mutex<Bucket>>>,
+    state: Option<Arc<Shared>>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    bucket: Mutex<Bucket>,
+    /// Wakes the calls held back while the first answer is awaited.
+    learned: tokio::sync::Notify,
 }
 
 #[derive(Debug)]
 struct Bucket {
     /// The limit in force; `None` until headers say (headers-only mode).
     limit: Option<u32>,
+    /// Headers-only mode before any answer: one call goes first, and the
+    /// others wait to learn from its answer whether the server limits at
+    /// all, so that a first burst does not all meet the limit at once.
+    learning: Learning,
     window: Duration,
     /// Moments at which the last calls were (or will be) sent, in order;
     /// never more than `limit` of them.
     sent: VecDeque<Instant>,
     /// No call before this moment (a 429 asked to wait).
     paused_until: Option<Instant>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Learning {
+    /// The limit is known, or the server has shown it sends none.
+    Done,
+    /// No answer yet; no call is out to ask.
+    Waiting,
+    /// No answer yet; one call is out.
+    Probing,
 }
 
 /// A little slack on top of the window: the service counts arrivals, which
@@ -141,13 +162,25 @@ impl Pacer {
             Mode::Auto => None,
             Mode::Limit(n, _) => Some(n),
         };
+        Pacer::with(limit, window)
+    }
+
+    fn with(limit: Option<u32>, window: Duration) -> Pacer {
         Pacer {
-            state: Some(Arc::new(Mutex::new(Bucket {
-                limit,
-                window,
-                sent: VecDeque::new(),
-                paused_until: None,
-            }))),
+            state: Some(Arc::new(Shared {
+                bucket: Mutex::new(Bucket {
+                    limit,
+                    learning: if limit.is_some() {
+                        Learning::Done
+                    } else {
+                        Learning::Waiting
+                    },
+                    window,
+                    sent: VecDeque::new(),
+                    paused_until: None,
+                }),
+                learned: tokio::sync::Notify::new(),
+            })),
         }
     }
 
@@ -156,15 +189,8 @@ impl Pacer {
         let Some(state) = &self.state else {
             return Pacer { state: None };
         };
-        let b = lock(state);
-        Pacer {
-            state: Some(Arc::new(Mutex::new(Bucket {
-                limit: b.limit,
-                window: b.window,
-                sent: VecDeque::new(),
-                paused_until: None,
-            }))),
-        }
+        let b = lock(&state.bucket);
+        Pacer::with(b.limit, b.window)
     }
 
     /// Waits for a slot; gives how long it waited.
@@ -172,13 +198,39 @@ impl Pacer {
         let Some(state) = &self.state else {
             return Duration::ZERO;
         };
-        let now = Instant::now();
-        let at = lock(state).reserve(now);
-        if at > now {
+        let start = Instant::now();
+        let at = loop {
+            let learned = state.learned.notified();
+            tokio::pin!(learned);
+            learned.as_mut().enable();
+            {
+                let mut b = lock(&state.bucket);
+                match b.learning {
+                    Learning::Done => break b.reserve(Instant::now()),
+                    Learning::Waiting => {
+                        b.learning = Learning::Probing;
+                        break b.reserve(Instant::now());
+                    }
+                    Learning::Probing => {}
+                }
+            }
+            learned.await;
+        };
+        if at > Instant::now() {
             tokio::time::sleep_until(at).await;
-            at - now
-        } else {
-            Duration::ZERO
+        }
+        Instant::now().saturating_duration_since(start)
+    }
+
+    /// The call that was let through to learn got no answer: let another.
+    pub(crate) fn unanswered(&self) {
+        let Some(state) = &self.state else {
+            return;
+        };
+        let mut b = lock(&state.bucket);
+        if b.learning == Learning::Probing {
+            b.learning = Learning::Waiting;
+            state.learned.notify_one();
         }
     }
 
@@ -193,7 +245,11 @@ impl Pacer {
         let Some(state) = &self.state else {
             return;
         };
-        let mut b = lock(state);
+        let mut b = lock(&state.bucket);
+        if b.learning != Learning::Done {
+            b.learning = Learning::Done;
+            state.learned.notify_waiters();
+        }
         let now = Instant::now();
         if let Some(limit) = limit {
             let limit = u32::try_from(limit).unwrap_or(u32::MAX).max(1);
@@ -283,6 +339,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn other_hosts_follow_headers_only() {
         let pacer = Pacer::new(Pacing::auto(), DOC, false);
+        assert_eq!(pacer.acquire().await, Duration::ZERO);
+        // An answer without headers: the server does not limit.
+        pacer.observe(None, None, None);
         for _ in 0..10 {
             assert_eq!(pacer.acquire().await, Duration::ZERO);
         }
@@ -298,7 +357,30 @@ mod tests {
             assert_eq!(off.acquire().await, Duration::ZERO);
         }
         let paced = Pacer::new(Pacing::limit(100, Duration::from_secs(1)), DOC, false);
+        assert_eq!(paced.acquire().await, Duration::ZERO);
         paced.observe(None, None, Some(Duration::from_secs(3)));
         assert_eq!(paced.acquire().await, Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_first_burst_waits_for_the_first_answer() {
+        let pacer = Pacer::new(Pacing::auto().window(Duration::from_secs(1)), DOC, false);
+        assert_eq!(pacer.acquire().await, Duration::ZERO);
+        let second = tokio::spawn({
+            let pacer = pacer.clone();
+            async move { pacer.acquire().await }
+        });
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert!(!second.is_finished(), "held until the first answer");
+        // The first answer says: 1 per second, none left.
+        pacer.observe(Some(1), Some(0), None);
+        let waited = second.await.unwrap();
+        assert!(waited >= Duration::from_secs(1), "{waited:?}");
+
+        // A first call that gets no answer lets the next one go.
+        let lonely = Pacer::new(Pacing::auto(), DOC, false);
+        lonely.acquire().await;
+        lonely.unanswered();
+        assert_eq!(lonely.acquire().await, Duration::ZERO);
     }
 }
