@@ -106,7 +106,7 @@ fn report(rotation: &Rotation, path: &Path) {
 }
 
 async fn rotate_unit(dir: &Path) -> Result<(), Failure> {
-    let (_fake, client, user) = match (env("UNIT_API_TOKEN"), env("UNIT_USER_ID")) {
+    let (fake, client, user) = match (env("UNIT_API_TOKEN"), env("UNIT_USER_ID")) {
         (Some(_), Some(user)) => {
             let client = unit::Client::from_env().map_err(call("Unit client"))?;
             println!("== Unit at {}", client.base_url());
@@ -147,7 +147,7 @@ async fn rotate_unit(dir: &Path) -> Result<(), Failure> {
         .source_ips(["10.0.0.0/8".parse().map_err(call("source IP"))?]);
     // The new token is restricted to 10.0.0.0/8: a probe from this machine
     // might be refused by the real service, so it is skipped there.
-    let plan = if _fake.is_some() {
+    let plan = if fake.is_some() {
         plan
     } else {
         plan.skip_probe()

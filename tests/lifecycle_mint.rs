@@ -223,3 +223,43 @@ async fn mailtrap_reconcile_removes_stale_orphans_and_nothing_else() {
     left.sort_unstable();
     assert_eq!(left, [reset_of_it.id, plain.id, young.id]);
 }
+
+/// The lifecycle's futures can move into spawned tasks.
+#[tokio::test]
+async fn lifecycle_futures_are_send() {
+    use api_tokens::lifecycle::{AuditPolicy, MailtrapPlan, UnitPlan, audit};
+
+    fn send<T: Send>(t: T) -> T {
+        t
+    }
+    let (fake, life) = unit().await;
+    let old = fake.insert_token(UnitTokenSeed::new("spawned"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("token");
+    let moved = life.clone();
+    let rotation = tokio::spawn(send(async move {
+        let sink = api_tokens::lifecycle::sink::FileSink::new(&path);
+        let plan = UnitPlan::new([Scope::Customers], Utc::now() + TimeDelta::days(1));
+        moved.rotate(&old.id.parse().unwrap(), &plan, &sink).await
+    }))
+    .await
+    .unwrap()
+    .expect("rotate in a task");
+    assert_eq!(fake.tokens()[0].id, rotation.new.id);
+
+    let (mt_fake, mt_life) = mailtrap().await;
+    let old = mt_fake.insert_token(MailtrapTokenSeed::new("spawned"));
+    let moved = mt_life.clone();
+    tokio::spawn(send(async move {
+        let sink = lifecycle_support::failing_sink();
+        let id = api_tokens::mailtrap::TokenId::new(old.id).unwrap();
+        let _ = moved.rotate(id, &MailtrapPlan::new(), &sink).await;
+        let _ = moved
+            .reconcile(&Reconcile::older_than(Duration::from_secs(60)))
+            .await;
+        audit(None, Some(&moved), &AuditPolicy::new()).await
+    }))
+    .await
+    .unwrap()
+    .expect("audit in a task");
+}
