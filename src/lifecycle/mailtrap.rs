@@ -54,6 +54,18 @@ impl MailtrapLifecycle {
         MailtrapLifecycle { client, tokens }
     }
 
+    /// The lifecycle of the account of a client from `MAILTRAP_API_TOKEN`,
+    /// `MAILTRAP_ACCOUNT_ID` and `MAILTRAP_API_URL` (see
+    /// [`Client::from_env`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] naming the variable that is missing or unusable;
+    /// nothing is sent.
+    pub fn from_env() -> Result<MailtrapLifecycle> {
+        Ok(MailtrapLifecycle::new(Client::from_env()?))
+    }
+
     /// The client.
     pub fn client(&self) -> &Client {
         &self.client

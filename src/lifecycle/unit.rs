@@ -47,6 +47,29 @@ impl UnitLifecycle {
         UnitLifecycle { client, tokens }
     }
 
+    /// The lifecycle of the user `UNIT_USER_ID`, through a client from
+    /// `UNIT_API_TOKEN` and `UNIT_API_URL` (see [`Client::from_env`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] naming the variable that is missing or unusable;
+    /// nothing is sent.
+    pub fn from_env() -> Result<UnitLifecycle> {
+        const USER: &str = "UNIT_USER_ID";
+        let client = Client::from_env()?;
+        let user = std::env::var(USER)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| Error::invalid(USER, "the environment variable is not set or empty"))?;
+        let user = user.trim().parse::<UserId>().map_err(|_| {
+            Error::invalid(
+                USER,
+                "not a user id; give Unit's id of the user, a positive integer",
+            )
+        })?;
+        Ok(UnitLifecycle::new(client, user))
+    }
+
     /// The client.
     pub fn client(&self) -> &Client {
         &self.client
