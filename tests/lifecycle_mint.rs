@@ -263,3 +263,63 @@ async fn lifecycle_futures_are_send() {
     .unwrap()
     .expect("audit in a task");
 }
+
+#[tokio::test]
+async fn mint_into_a_sink_stores_the_secret_or_removes_the_token() {
+    use api_tokens::lifecycle::{MintIntoError, Unstored};
+
+    let (fake, life) = unit().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.token");
+    fake.inject(UnitOp::Create, Fault::lose_answer());
+    let token = life
+        .mint_into(
+            &unit_request(),
+            &api_tokens::lifecycle::sink::FileSink::new(&path),
+        )
+        .await
+        .expect("minted and stored");
+    let held = fake.tokens();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].id, token.id);
+    assert_eq!(
+        lifecycle_support::stored(&path),
+        held[0].secret.expose_secret()
+    );
+
+    let (fake, life) = mailtrap().await;
+    let err = life
+        .mint_into(
+            &mailtrap_request(fake.account_id()),
+            &lifecycle_support::failing_sink(),
+        )
+        .await
+        .expect_err("the sink fails");
+    let MintIntoError::Store { outcome, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(*outcome, Unstored::Removed);
+    assert!(
+        fake.tokens().is_empty(),
+        "no token whose secret nobody holds"
+    );
+    assert!(err.to_string().contains("removed"), "{err}");
+
+    let (fake, life) = mailtrap().await;
+    fake.inject(MailtrapOp::Delete, Fault::status(503));
+    let err = life
+        .mint_into(
+            &mailtrap_request(fake.account_id()),
+            &lifecycle_support::failing_sink(),
+        )
+        .await
+        .expect_err("the sink fails");
+    let MintIntoError::Store { outcome, token, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(*outcome, Unstored::Orphan);
+    let held = fake.tokens();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].id.to_string(), token.id);
+    assert!(!format!("{err} {err:?}").contains(held[0].secret.expose_secret()));
+}

@@ -6,7 +6,7 @@ use secrecy::SecretString;
 
 use super::TokenRef;
 use super::marker::Marker;
-use super::mint::{self, Listed, MAX_MINTS, Minted, Ops};
+use super::mint::{self, Listed, MAX_MINTS, MintIntoError, Minted, Ops};
 use super::reconcile::{self, Reconcile};
 use super::rotate::{
     self, AfterReset, Candidate, Finish, Left, MailtrapPlan, OldState, RotateError, Rotation,
@@ -99,6 +99,25 @@ impl MailtrapLifecycle {
             async move { self.tokens.create(tagged).await }
         })
         .await
+    }
+
+    /// Mints a token exactly once, as [`mint`](Self::mint), and hands its
+    /// secret straight to `sink`, so that it never passes through the
+    /// caller. When the sink fails without writing it, the token is
+    /// deleted: no token is left whose secret nobody holds.
+    ///
+    /// # Errors
+    ///
+    /// [`MintIntoError::Mint`] as [`mint`](Self::mint);
+    /// [`MintIntoError::Store`] when the sink failed, saying what became
+    /// of the token.
+    pub async fn mint_into(
+        &self,
+        request: &CreateApiToken,
+        sink: &dyn SecretSink,
+    ) -> std::result::Result<TokenRef, MintIntoError> {
+        let minted = self.mint(request).await?;
+        mint::store_minted(self, sink, minted).await
     }
 
     /// Deletes the tokens `what` selects and gives them, oldest first.

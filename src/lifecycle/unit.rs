@@ -4,7 +4,7 @@ use secrecy::SecretString;
 
 use super::TokenRef;
 use super::marker::Marker;
-use super::mint::{self, Listed, Minted, Ops};
+use super::mint::{self, Listed, MintIntoError, Minted, Ops};
 use super::reconcile::{self, Reconcile};
 use super::rotate::{
     self, Candidate, Finish, Left, OldState, RotateError, Rotation, RotationMethod, Step, UnitPlan,
@@ -102,6 +102,25 @@ impl UnitLifecycle {
             async move { self.tokens.create(tagged).await }
         })
         .await
+    }
+
+    /// Mints a token exactly once, as [`mint`](Self::mint), and hands its
+    /// secret straight to `sink`, so that it never passes through the
+    /// caller. When the sink fails without writing it, the token is
+    /// revoked: no token is left whose secret nobody holds.
+    ///
+    /// # Errors
+    ///
+    /// [`MintIntoError::Mint`] as [`mint`](Self::mint);
+    /// [`MintIntoError::Store`] when the sink failed, saying what became
+    /// of the token.
+    pub async fn mint_into(
+        &self,
+        request: &CreateApiToken,
+        sink: &dyn SecretSink,
+    ) -> std::result::Result<TokenRef, MintIntoError> {
+        let minted = self.mint(request).await?;
+        mint::store_minted(self, sink, minted).await
     }
 
     /// Revokes the tokens `what` selects (carrying markers older than an
