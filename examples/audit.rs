@@ -71,7 +71,7 @@ async fn run(days: u64, json: bool) -> Result<(), Error> {
             .token(fake.token().clone())
             .base_url(fake.uri())
             .build()?;
-        let user = fake.user_id().parse()?;
+        let user = fake.user_id();
         _unit_fake = fake;
         UnitLifecycle::new(client, user)
     };

@@ -125,7 +125,7 @@ async fn rotate_unit(dir: &Path) -> Result<(), Failure> {
                 .build()
                 .map_err(call("Unit client"))?;
             println!("== Unit (in-process fake at {})", fake.uri());
-            let user = fake.user_id().to_owned();
+            let user = fake.user_id().to_string();
             (Some(fake), client, user)
         }
     };

@@ -22,7 +22,7 @@ pub async fn unit() -> (UnitFake, UnitLifecycle) {
         .timeout(Duration::from_secs(30))
         .build()
         .expect("client");
-    let life = UnitLifecycle::new(client, fake.user_id().parse().expect("user id"));
+    let life = UnitLifecycle::new(client, fake.user_id());
     (fake, life)
 }
 
