@@ -6,8 +6,10 @@
 //! cargo run --example audit -- 14      # flag what expires within 14 days (default 30)
 //! ```
 //!
-//! With `UNIT_API_TOKEN` + `UNIT_USER_ID` or `MAILTRAP_API_TOKEN` +
-//! `MAILTRAP_ACCOUNT_ID` set, that service is audited for real instead. No
+//! With `UNIT_API_TOKEN` + `UNIT_USER_ID` or `MAILTRAP_API_TOKEN` set, that
+//! service is audited for real instead. On Mailtrap, `MAILTRAP_ACCOUNT_ID`
+//! names the account (`/api/accounts/{id}/api_tokens`); unset, the token's
+//! own account is audited through the account-free `/api/api_tokens`. No
 //! secret is ever read: listed tokens do not carry one.
 
 use std::process::ExitCode;
@@ -36,7 +38,8 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("audit failed: {e} [status {:?}]", e.status());
+            let status = e.downcast_ref::<Error>().and_then(Error::status);
+            eprintln!("audit failed: {e} [status {status:?}]");
             ExitCode::FAILURE
         }
     }
@@ -56,14 +59,14 @@ fn verdict(expires: Option<DateTime<Utc>>, horizon: DateTime<Utc>) -> Option<&'s
     }
 }
 
-async fn run(horizon: DateTime<Utc>) -> Result<usize, Error> {
+async fn run(horizon: DateTime<Utc>) -> Result<usize, Box<dyn std::error::Error>> {
     let mut flagged = 0;
 
     // Unit.
     let _unit_fake;
-    let (client, user) = if set("UNIT_API_TOKEN") && set("UNIT_USER_ID") {
+    let (client, user): (_, unit::UserId) = if set("UNIT_API_TOKEN") && set("UNIT_USER_ID") {
         let user = std::env::var("UNIT_USER_ID").unwrap_or_default();
-        (unit::Client::from_env()?, user)
+        (unit::Client::from_env()?, user.trim().parse()?)
     } else {
         let fake = UnitFake::start().await;
         let now = Utc::now();
@@ -73,12 +76,12 @@ async fn run(horizon: DateTime<Utc>) -> Result<usize, Error> {
             .token(fake.token().clone())
             .base_url(fake.uri())
             .build()?;
-        let user = fake.user_id().to_owned();
+        let user = fake.user_id().parse()?;
         _unit_fake = fake;
         (client, user)
     };
     println!("Unit, user {user}:");
-    for token in client.org_api_tokens(user.as_str()).list().await? {
+    for token in client.org_api_tokens(user).list().await? {
         let note = verdict(token.expiration, horizon);
         flagged += usize::from(note.is_some());
         println!(
@@ -91,7 +94,7 @@ async fn run(horizon: DateTime<Utc>) -> Result<usize, Error> {
 
     // Mailtrap.
     let _mailtrap_fake;
-    let client = if set("MAILTRAP_API_TOKEN") && set("MAILTRAP_ACCOUNT_ID") {
+    let client = if set("MAILTRAP_API_TOKEN") {
         mailtrap::Client::from_env()?
     } else {
         let fake = MailtrapFake::start().await;
@@ -110,7 +113,10 @@ async fn run(horizon: DateTime<Utc>) -> Result<usize, Error> {
         _mailtrap_fake = fake;
         client
     };
-    println!("Mailtrap, account {}:", client.account_id());
+    match client.account_id() {
+        Some(account) => println!("Mailtrap, account {account}:"),
+        None => println!("Mailtrap, the token's own account:"),
+    }
     for token in client.api_tokens().list().await? {
         let note = verdict(token.expires_at, horizon);
         flagged += usize::from(note.is_some());
