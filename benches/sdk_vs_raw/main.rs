@@ -40,6 +40,12 @@ const UNIT_USER_LARGE: u64 = 3;
 /// A user with no tokens: a call that is all transport and no decode.
 const UNIT_USER_EMPTY: u64 = 4;
 const MAILTRAP_ACCOUNT_SMALL: u64 = 3229;
+
+/// A user id as the crate takes it (made per call, as a caller holding a
+/// number would).
+fn user(id: u64) -> unit::UserId {
+    unit::UserId::try_from(id).expect("a valid user id")
+}
 const MAILTRAP_ACCOUNT_LARGE: u64 = 3230;
 const SMALL: usize = 50;
 const LARGE: usize = 10_000;
@@ -246,7 +252,7 @@ async fn overhead(b: &mut Bench) {
     let rows = interleave(&names, plan, async |v| {
         let n = match v {
             0 => crate_client
-                .org_api_tokens(UNIT_USER_SMALL)
+                .org_api_tokens(user(UNIT_USER_SMALL))
                 .list()
                 .await
                 .expect("unit list")
@@ -307,7 +313,7 @@ async fn overhead(b: &mut Bench) {
     let rows = interleave(&names, plan, async |v| {
         let n = match v {
             0 => crate_client
-                .org_api_tokens(UNIT_USER_EMPTY)
+                .org_api_tokens(user(UNIT_USER_EMPTY))
                 .list()
                 .await
                 .expect("unit list")
@@ -459,7 +465,10 @@ async fn decode(b: &mut Bench) {
     let crate_client = b.unit(RetryPolicy::default());
     let rows = interleave(&names, plan, async |v| match v {
         0 => {
-            let list = crate_client.org_api_tokens(UNIT_USER_LARGE).list().await;
+            let list = crate_client
+                .org_api_tokens(user(UNIT_USER_LARGE))
+                .list()
+                .await;
             assert_eq!(black_box(list.expect("unit list")).len(), LARGE);
         }
         1 => assert_eq!(black_box(raw.unit_list(UNIT_USER_LARGE).await).len(), LARGE),
@@ -519,7 +528,7 @@ async fn concurrency(b: &mut Bench) {
                     0 => {
                         let client = crate_client.clone();
                         set.spawn(async move {
-                            let list = client.org_api_tokens(UNIT_USER_SMALL).list().await;
+                            let list = client.org_api_tokens(user(UNIT_USER_SMALL)).list().await;
                             list.expect("unit list").len()
                         });
                     }
@@ -572,7 +581,7 @@ async fn reuse(b: &mut Bench) {
         for _ in 0..SEQUENTIAL {
             let n = match v {
                 0 => crate_client
-                    .org_api_tokens(UNIT_USER_SMALL)
+                    .org_api_tokens(user(UNIT_USER_SMALL))
                     .list()
                     .await
                     .expect("unit list")
@@ -618,7 +627,7 @@ async fn retry(b: &mut Bench) {
         plan,
         async |v| {
             let client = [&enabled, &disabled, &disabled_again][v];
-            let list = client.org_api_tokens(UNIT_USER_SMALL).list().await;
+            let list = client.org_api_tokens(user(UNIT_USER_SMALL)).list().await;
             assert_eq!(black_box(list.expect("unit list")).len(), SMALL);
         },
     )
