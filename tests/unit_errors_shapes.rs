@@ -72,8 +72,11 @@ async fn error_for(call: Call, status: u16, body: &Value, headers: &[(&str, &str
     result.expect_err("an error answer")
 }
 
+/// A call, the status it meets, the error objects and the headers.
+type Case = (Call, u16, Value, Vec<(&'static str, &'static str)>);
+
 /// The error objects of each case, written once and served in both shapes.
-fn cases() -> Vec<(Call, u16, Value, Vec<(&'static str, &'static str)>)> {
+fn cases() -> Vec<Case> {
     vec![
         (
             Call::Create,
