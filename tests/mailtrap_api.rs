@@ -884,6 +884,47 @@ async fn error_422_base_keeps_the_record_level_message() {
     assert!(!err.is_retryable());
 }
 
+/// The service's current reset rule (a token already reset, or expired, is
+/// refused) and its published one (only a token without an expiration)
+/// are both the service's to apply: the crate sends the reset either way
+/// and returns the 422 with the service's own words, never repeated.
+#[tokio::test]
+async fn a_reset_refused_by_either_rule_is_the_services_422() {
+    for (token, message) in [
+        (12301, "Token has already been reset"),
+        (12302, "Token has expired"),
+        (12303, "Only tokens without expiration can be reset"),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(format!("{BASE}/{token}/reset")))
+            .respond_with(
+                ResponseTemplate::new(422).set_body_json(json!({"errors": {"base": [message]}})),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+
+        let err = retrying_client(&server)
+            .api_tokens()
+            .reset(id(token), Expiry::Never)
+            .await
+            .unwrap_err();
+
+        let request = only_request(&server).await;
+        assert_request(&request, "POST", &format!("{BASE}/{token}/reset"));
+        assert_json_body(&request, json!({"expires_at": null}));
+        let Error::Api(api) = &err else {
+            panic!("expected Api, got {err:?}");
+        };
+        assert_eq!(api.status, 422);
+        assert_eq!(api.messages, [message]);
+        assert_eq!(api.field_errors["base"], [message]);
+        assert!(!err.is_retryable());
+        assert!(!err.is_outcome_unknown());
+    }
+}
+
 #[tokio::test]
 async fn error_422_fields_keeps_each_field_from_a_string_or_a_list() {
     let server = MockServer::start().await;
