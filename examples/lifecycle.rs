@@ -13,7 +13,7 @@
 //!   get, reset, delete both, list. With `MAILTRAP_ACCOUNT_ID` set, the calls
 //!   go to that account (`/api/accounts/{id}/api_tokens…`); unset, to the
 //!   token's own account (`/api/api_tokens…`), and the new token is granted
-//!   the account that the first listed token has access to.
+//!   access to the first account that a listed token has access to.
 //!
 //! Secrets are only ever shown as their last four characters. On failure it
 //! prints one line (the error, its status and the service's message) and
