@@ -9,8 +9,11 @@
 //!
 //! - Unit: `UNIT_API_TOKEN` and `UNIT_USER_ID` (and `UNIT_API_URL`, default
 //!   the sandbox): create, list, revoke, list.
-//! - Mailtrap: `MAILTRAP_API_TOKEN` and `MAILTRAP_ACCOUNT_ID` (and
-//!   `MAILTRAP_API_URL`): create, list, get, reset, delete both, list.
+//! - Mailtrap: `MAILTRAP_API_TOKEN` (and `MAILTRAP_API_URL`): create, list,
+//!   get, reset, delete both, list. With `MAILTRAP_ACCOUNT_ID` set, the calls
+//!   go to that account (`/api/accounts/{id}/api_tokens…`); unset, to the
+//!   token's own account (`/api/api_tokens…`), and the new token is granted
+//!   access to the first account that a listed token has access to.
 //!
 //! Secrets are only ever shown as their last four characters. On failure it
 //! prints one line (the error, its status and the service's message) and
@@ -74,7 +77,7 @@ async fn run() -> Result<(), Failure> {
 }
 
 async fn run_unit() -> Result<(), Failure> {
-    let (_fake, client, user_id) = match (env("UNIT_API_TOKEN"), env("UNIT_USER_ID")) {
+    let (_fake, client, user) = match (env("UNIT_API_TOKEN"), env("UNIT_USER_ID")) {
         (Some(_), Some(user)) => {
             let client = unit::Client::from_env().map_err(step("Unit client"))?;
             println!(
@@ -100,7 +103,11 @@ async fn run_unit() -> Result<(), Failure> {
             (Some(fake), client, user)
         }
     };
-    let tokens = client.org_api_tokens(user_id.as_str());
+    let user_id: unit::UserId = user
+        .trim()
+        .parse()
+        .map_err(|e| Failure::Setup(format!("UNIT_USER_ID: {e}")))?;
+    let tokens = client.org_api_tokens(user_id);
 
     let created = tokens
         .create(
@@ -143,8 +150,10 @@ async fn run_unit() -> Result<(), Failure> {
 }
 
 async fn run_mailtrap() -> Result<(), Failure> {
-    let (_fake, client) = match (env("MAILTRAP_API_TOKEN"), env("MAILTRAP_ACCOUNT_ID")) {
-        (Some(_), Some(_)) => {
+    let (_fake, client) = match env("MAILTRAP_API_TOKEN") {
+        Some(_) => {
+            // `MAILTRAP_ACCOUNT_ID` is read only when set: without it, the
+            // client works on the token's own account.
             let client = mailtrap::Client::from_env().map_err(step("Mailtrap client"))?;
             println!(
                 "== Mailtrap at {}",
@@ -152,12 +161,7 @@ async fn run_mailtrap() -> Result<(), Failure> {
             );
             (None, client)
         }
-        (Some(_), None) => {
-            return Err(Failure::Setup(
-                "MAILTRAP_ACCOUNT_ID must be set with MAILTRAP_API_TOKEN".into(),
-            ));
-        }
-        _ => {
+        None => {
             let fake = MailtrapFake::start().await;
             let client = mailtrap::Client::builder()
                 .token(fake.token().clone())
@@ -169,8 +173,17 @@ async fn run_mailtrap() -> Result<(), Failure> {
             (Some(fake), client)
         }
     };
-    let account = client.account_id();
     let tokens = client.api_tokens();
+    let account = match client.account_id() {
+        Some(account) => {
+            println!("account {account}: /api/accounts/{account}/api_tokens");
+            mailtrap::ResourceId::from(account)
+        }
+        None => {
+            println!("the token's own account: /api/api_tokens");
+            own_account(&tokens).await?
+        }
+    };
 
     let created = tokens
         .create(
@@ -215,6 +228,23 @@ async fn run_mailtrap() -> Result<(), Failure> {
         println!("rate limit: {:?} of {:?} left", rl.remaining, rl.limit);
     }
     Ok(())
+}
+
+/// The account a token of the caller's own account has access to: the
+/// first account permission of the first listed token that has one.
+async fn own_account(tokens: &mailtrap::ApiTokens) -> Result<mailtrap::ResourceId, Failure> {
+    let listed = tokens.list().await.map_err(step("Mailtrap list"))?;
+    listed
+        .iter()
+        .flat_map(|t| &t.permissions)
+        .find(|p| p.resource_type == mailtrap::ResourceType::Account)
+        .map(|p| p.resource_id.clone())
+        .ok_or_else(|| {
+            Failure::Setup(
+                "no listed token has access to an account: set MAILTRAP_ACCOUNT_ID to name one"
+                    .into(),
+            )
+        })
 }
 
 fn unit_table(list: &[unit::ApiToken]) {

@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use api_tokens::mailtrap::{self, AccessLevel, CreateApiToken, Expiry, Permission, ResourceType};
+use api_tokens::mailtrap::{
+    self, AccessLevel, CreateApiToken, Expiry, Permission, ResourceType, TokenId,
+};
 use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed, ResetRule};
 use api_tokens::{Error, RetryPolicy, Service};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -47,6 +49,11 @@ fn shown<T: std::fmt::Debug>(value: &T) -> String {
 
 fn last_four(secret: &str) -> String {
     secret[secret.len() - 4..].to_owned()
+}
+
+/// The id of a token seeded into the fake, as the client takes it.
+fn seeded_id(id: impl TryInto<TokenId, Error: std::fmt::Debug>) -> TokenId {
+    id.try_into().expect("the fake's ids are valid")
 }
 
 #[tokio::test]
@@ -283,12 +290,12 @@ async fn a_wrong_token_is_unauthorized_with_the_service_message() {
     let seeded = fake.insert_token(MailtrapTokenSeed::new("existing"));
     for err in [
         tokens.list().await.unwrap_err(),
-        tokens.get(seeded.id).await.unwrap_err(),
+        tokens.get(seeded_id(seeded.id)).await.unwrap_err(),
         tokens
-            .reset(seeded.id, Expiry::ServerDefault)
+            .reset(seeded_id(seeded_id(seeded.id)), Expiry::ServerDefault)
             .await
             .unwrap_err(),
-        tokens.delete(seeded.id).await.unwrap_err(),
+        tokens.delete(seeded_id(seeded.id)).await.unwrap_err(),
     ] {
         assert!(matches!(err, Error::Unauthorized(_)), "{err:?}");
         assert_eq!(err.messages(), ["Incorrect API token"]);
@@ -417,7 +424,10 @@ async fn values_the_client_accepts_but_the_fake_refuses_are_api_errors_with_fiel
     let seeded = fake.insert_token(
         MailtrapTokenSeed::new("expiring").expires_at(fake.now() + TimeDelta::days(3)),
     );
-    let err = tokens.reset(seeded.id, Expiry::Never).await.unwrap_err();
+    let err = tokens
+        .reset(seeded_id(seeded_id(seeded.id)), Expiry::Never)
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, Error::Api(ref a) if a.status == 422),
         "{err:?}"

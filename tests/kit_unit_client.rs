@@ -40,6 +40,15 @@ fn request(description: &str) -> CreateApiToken {
     )
 }
 
+/// The user the fake serves.
+fn user_of(fake: &UnitFake) -> unit::UserId {
+    fake.user_id().parse().expect("the fake's user id is valid")
+}
+
+fn user(id: u64) -> unit::UserId {
+    unit::UserId::try_from(id).expect("a valid user id")
+}
+
 /// Every text a value can be shown as, to search for a secret.
 fn shown<T: std::fmt::Debug>(value: &T) -> String {
     format!("{value:?} {value:#?}")
@@ -49,7 +58,7 @@ fn shown<T: std::fmt::Debug>(value: &T) -> String {
 async fn create_list_revoke_list_through_the_client() {
     let fake = UnitFake::start().await;
     let client = client(&fake);
-    let tokens = client.org_api_tokens(fake.user_id());
+    let tokens = client.org_api_tokens(user_of(&fake));
 
     // Create: the secret comes back once and is the one the fake holds.
     let created = tokens
@@ -152,7 +161,7 @@ async fn create_list_revoke_list_through_the_client() {
 async fn every_shape_of_revoke_answer_decodes() {
     let fake = UnitFake::start().await;
     let client = client(&fake);
-    let tokens = client.org_api_tokens(fake.user_id());
+    let tokens = client.org_api_tokens(user_of(&fake));
     for answer in [
         RevokeAnswer::Null,
         RevokeAnswer::NoContent,
@@ -174,12 +183,12 @@ async fn every_shape_of_revoke_answer_decodes() {
 async fn a_minted_token_is_a_credential_until_revoked() {
     let fake = UnitFake::start().await;
     let admin = client(&fake);
-    let admin_tokens = admin.org_api_tokens(fake.user_id());
+    let admin_tokens = admin.org_api_tokens(user_of(&fake));
     let created = admin_tokens.create(request("worker")).await.unwrap();
 
     // The new secret works on its own.
     let worker = client_with(&fake, created.token.clone());
-    let worker_tokens = worker.org_api_tokens(fake.user_id());
+    let worker_tokens = worker.org_api_tokens(user_of(&fake));
     let seen = worker_tokens.list().await.unwrap();
     assert_eq!(seen, [created.without_secret()]);
     let child = worker_tokens.create(request("child")).await.unwrap();
@@ -212,7 +221,7 @@ async fn an_expired_token_is_refused_as_unauthorized() {
         UnitTokenSeed::new("short-lived").expiration(Utc::now() + TimeDelta::hours(1)),
     );
     let holder = client_with(&fake, seeded.secret.clone());
-    let tokens = holder.org_api_tokens(fake.user_id());
+    let tokens = holder.org_api_tokens(user_of(&fake));
     assert_eq!(tokens.list().await.unwrap().len(), 1);
 
     fake.advance_clock(Duration::from_secs(2 * 3600));
@@ -229,7 +238,7 @@ async fn a_wrong_token_is_unauthorized_with_the_service_message() {
         &fake,
         SecretString::from("v2.public.not-the-fakes-token.sig"),
     );
-    let tokens = wrong.org_api_tokens(fake.user_id());
+    let tokens = wrong.org_api_tokens(user_of(&fake));
 
     let err = tokens.create(request("never")).await.unwrap_err();
     let Error::Unauthorized(api) = &err else {
@@ -246,7 +255,7 @@ async fn a_wrong_token_is_unauthorized_with_the_service_message() {
 
     for err in [
         tokens.list().await.unwrap_err(),
-        tokens.revoke("1").await.unwrap_err(),
+        tokens.revoke(&"1".parse().unwrap()).await.unwrap_err(),
     ] {
         assert!(matches!(err, Error::Unauthorized(_)), "{err:?}");
         assert!(!err.is_retryable());
@@ -260,12 +269,19 @@ async fn a_wrong_token_is_unauthorized_with_the_service_message() {
 async fn another_user_is_not_found() {
     let fake = UnitFake::builder().user_id("77").start().await;
     let client = client(&fake);
-    let err = client.org_api_tokens(78).list().await.unwrap_err();
+    let err = client.org_api_tokens(user(78)).list().await.unwrap_err();
     let Error::NotFound(api) = &err else {
         panic!("expected NotFound, got {err:?}");
     };
     assert_eq!(api.messages, ["Not Found: User 78 not found"]);
-    assert!(client.org_api_tokens(77).list().await.unwrap().is_empty());
+    assert!(
+        client
+            .org_api_tokens(user(77))
+            .list()
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -316,7 +332,7 @@ async fn a_bad_body_sent_raw_gets_a_json_api_400() {
 async fn a_body_the_client_accepts_but_the_fake_refuses_is_an_api_error_with_field_errors() {
     let fake = UnitFake::start().await;
     let client = client(&fake);
-    let tokens = client.org_api_tokens(fake.user_id());
+    let tokens = client.org_api_tokens(user_of(&fake));
 
     // In the client's eyes the expiration is an hour ahead; the fake's
     // clock is two hours ahead, so for the service it is in the past.
@@ -356,7 +372,7 @@ async fn an_unknown_scope_reaches_the_fake_and_is_kept() {
     let fake = UnitFake::start().await;
     let client = client(&fake);
     let created = client
-        .org_api_tokens(fake.user_id())
+        .org_api_tokens(user_of(&fake))
         .create(request("future").scope(Scope::Other("loans-write".into())))
         .await
         .unwrap();

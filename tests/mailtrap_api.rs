@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use api_tokens::mailtrap::AuthScheme;
 use api_tokens::mailtrap::{
     self, AccessLevel, ApiToken, CreateApiToken, Expiry, NewApiToken, Permission, ResourceId,
     ResourceType, TokenId,
 };
 use api_tokens::secrecy::ExposeSecret;
-use api_tokens::{AuthScheme, Error, RateLimit, RetryPolicy};
+use api_tokens::{Error, Pacing, RateLimit, RetryPolicy};
 use chrono::{DateTime, SubsecRound, TimeZone, Utc};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -99,12 +100,15 @@ fn client(server: &MockServer) -> mailtrap::Client {
         .expect("client")
 }
 
-/// A client with the default number of attempts and short waits.
+/// A client with the default number of attempts and short waits. Pacing is
+/// off: the 429 fixture says no request is left in the window, which a
+/// paced client would wait out (10 s) before its retry.
 fn retrying_client(server: &MockServer) -> mailtrap::Client {
     mailtrap::Client::builder()
         .token(KEY)
         .account_id(ACCOUNT)
         .base_url(server.uri())
+        .pacing(Pacing::off())
         .retry(
             RetryPolicy::default()
                 .initial_backoff(Duration::from_millis(5))
@@ -154,6 +158,28 @@ fn assert_json_body(request: &Request, expected: Value) {
     assert_eq!(header(request, "content-type"), Some("application/json"));
     let body: Value = serde_json::from_slice(&request.body).expect("JSON body");
     assert_eq!(body, expected);
+}
+
+/// The cause of an [`Error::OutcomeUnknown`] of this operation, which is
+/// never to be retried blindly.
+fn unknown<'e>(err: &'e Error, operation: &str) -> &'e Error {
+    match err {
+        Error::OutcomeUnknown {
+            operation: op,
+            cause,
+        } => {
+            assert_eq!(*op, operation);
+            assert!(err.is_outcome_unknown());
+            assert!(!err.is_retryable());
+            cause
+        }
+        other => panic!("expected OutcomeUnknown, got {other:?}"),
+    }
+}
+
+/// A token id the tests know to be valid.
+fn id(n: u64) -> TokenId {
+    TokenId::new(n).expect("a valid token id")
 }
 
 fn utc(text: &str) -> DateTime<Utc> {
@@ -240,7 +266,7 @@ async fn list_decodes_every_field_and_records_the_rate_limit() {
 
     assert_eq!(all.len(), 3);
     let first = &all[0];
-    assert_eq!(first.id, TokenId::new(12345));
+    assert_eq!(first.id, id(12345));
     assert_eq!(first.name, "CI deploy");
     assert_eq!(first.last_four.as_deref(), Some("x7k9"));
     assert_eq!(first.created_by.as_deref(), Some("Ada Lovelace"));
@@ -263,7 +289,8 @@ async fn list_decodes_every_field_and_records_the_rate_limit() {
             .iter()
             .map(|p| p.resource_type.clone())
             .collect::<Vec<_>>(),
-        [ResourceType::Inbox, ResourceType::SendingDomain]
+        // Written `inbox` and `sending_domain`: the old names of both.
+        [ResourceType::Sandbox, ResourceType::Domain]
     );
 
     assert_eq!(
@@ -356,7 +383,7 @@ async fn get_fetches_one_token() {
 
     let token: ApiToken = client(&server)
         .api_tokens()
-        .get(TokenId::new(12301))
+        .get(id(12301))
         .await
         .expect("get");
 
@@ -402,7 +429,7 @@ async fn create_sends_name_and_permissions_and_returns_the_secret_once() {
 
     let secret = "FAKE0fixture0token0not0real0x7k9";
     assert_eq!(new.token.expose_secret(), secret);
-    assert_eq!(new.id, TokenId::new(12345));
+    assert_eq!(new.id, id(12345));
     assert_eq!(new.name, "CI deploy");
     assert_eq!(new.last_four.as_deref(), Some("x7k9"));
     assert_eq!(new.created_by.as_deref(), Some("Ada Lovelace"));
@@ -513,13 +540,14 @@ async fn create_answer_without_a_token_is_a_decode_error() {
         .await
         .unwrap_err();
 
-    match err {
+    match unknown(&err, "create") {
         Error::Decode { status, reason, .. } => {
-            assert_eq!(status, 200);
+            assert_eq!(*status, 200);
             assert!(reason.contains("token"), "{reason}");
         }
         other => panic!("expected a decode error, got {other:?}"),
     }
+    assert_eq!(err.status(), Some(200));
 }
 
 #[tokio::test]
@@ -542,7 +570,7 @@ async fn a_secret_in_a_malformed_answer_never_reaches_the_error() {
         .unwrap_err();
 
     assert!(
-        matches!(err, Error::Decode { ref at, .. } if at == "id"),
+        matches!(unknown(&err, "create"), Error::Decode { at, .. } if at == "id"),
         "{err:?}"
     );
     assert_hidden(secret, &err, &err);
@@ -563,11 +591,11 @@ async fn a_truncated_success_body_is_a_decode_error() {
 
     let err = client(&server)
         .api_tokens()
-        .reset(12345, Expiry::ServerDefault)
+        .reset(id(12345), Expiry::ServerDefault)
         .await
         .unwrap_err();
 
-    match &err {
+    match unknown(&err, "reset") {
         Error::Decode { reason, .. } => assert!(reason.contains("truncated"), "{reason}"),
         other => panic!("expected a decode error, got {other:?}"),
     }
@@ -581,7 +609,7 @@ async fn reset_with_the_server_default_sends_no_body_and_returns_a_new_id() {
     let server = MockServer::start().await;
     mount(&server, "reset_200.json").await;
 
-    let old = TokenId::new(12345);
+    let old = id(12345);
     let rotated = client(&server)
         .api_tokens()
         .reset(old, Expiry::ServerDefault)
@@ -592,7 +620,7 @@ async fn reset_with_the_server_default_sends_no_body_and_returns_a_new_id() {
     assert_request(&request, "POST", &format!("{BASE}/12345/reset"));
     assert_no_body(&request);
     assert_ne!(rotated.id, old);
-    assert_eq!(rotated.id, TokenId::new(12346));
+    assert_eq!(rotated.id, id(12346));
     let secret = "FAKE0fixture0rotated0not0real0q2w3";
     assert_eq!(rotated.token.expose_secret(), secret);
     assert_eq!(rotated.last_four.as_deref(), Some("q2w3"));
@@ -618,11 +646,11 @@ async fn reset_sends_expires_at_when_one_is_chosen() {
     };
 
     mt.api_tokens()
-        .reset(12345, Expiry::Never)
+        .reset(id(12345), Expiry::Never)
         .await
         .expect("never");
     mt.api_tokens()
-        .reset(12345, Expiry::At(when))
+        .reset(id(12345), Expiry::At(when))
         .await
         .expect("at");
 
@@ -650,12 +678,12 @@ async fn reset_answer_with_a_null_token_is_a_decode_error() {
 
     let err = client(&server)
         .api_tokens()
-        .reset(12345, Expiry::ServerDefault)
+        .reset(id(12345), Expiry::ServerDefault)
         .await
         .unwrap_err();
 
     assert!(
-        matches!(err, Error::Decode { ref at, .. } if at == "token"),
+        matches!(unknown(&err, "reset"), Error::Decode { at, .. } if at == "token"),
         "{err:?}"
     );
 }
@@ -668,7 +696,7 @@ async fn delete_accepts_204() {
     mount(&server, "delete_204.json").await;
     let mt = client(&server);
 
-    mt.api_tokens().delete(12346).await.expect("delete");
+    mt.api_tokens().delete(id(12346)).await.expect("delete");
 
     let request = only_request(&server).await;
     assert_request(&request, "DELETE", &format!("{BASE}/12346"));
@@ -696,11 +724,11 @@ async fn delete_accepts_200_with_or_without_a_body() {
         .await;
     let mt = client(&server);
 
-    mt.api_tokens().delete(12346).await.expect("200 with body");
     mt.api_tokens()
-        .delete(TokenId::new(12347))
+        .delete(id(12346))
         .await
-        .expect("200 empty");
+        .expect("200 with body");
+    mt.api_tokens().delete(id(12347)).await.expect("200 empty");
 
     let sent = requests(&server).await;
     assert_eq!(sent.len(), 2);
@@ -751,12 +779,13 @@ async fn auth_scheme_can_be_set_explicitly() {
         .token(KEY)
         .account_id(ACCOUNT)
         .base_url(server.uri())
+        .bearer()
         .auth_scheme(AuthScheme::Bearer)
-        .auth_scheme(AuthScheme::header("Api-Token").expect("name"))
+        .auth_scheme(AuthScheme::ApiToken)
         .build()
         .expect("client");
 
-    mt.api_tokens().get(12301).await.expect("get");
+    mt.api_tokens().get(id(12301)).await.expect("get");
 
     assert_request(
         &only_request(&server).await,
@@ -807,7 +836,11 @@ async fn error_404_is_not_found() {
     let server = MockServer::start().await;
     mount(&server, "error_404.json").await;
 
-    let err = client(&server).api_tokens().get(99999).await.unwrap_err();
+    let err = client(&server)
+        .api_tokens()
+        .get(id(99999))
+        .await
+        .unwrap_err();
 
     assert_request(
         &only_request(&server).await,
@@ -826,7 +859,7 @@ async fn error_422_base_keeps_the_record_level_message() {
 
     let err = client(&server)
         .api_tokens()
-        .reset(12301, Expiry::ServerDefault)
+        .reset(id(12301), Expiry::ServerDefault)
         .await
         .unwrap_err();
 
@@ -849,6 +882,47 @@ async fn error_422_base_keeps_the_record_level_message() {
         )])
     );
     assert!(!err.is_retryable());
+}
+
+/// The service's current reset rule (a token already reset, or expired, is
+/// refused) and its published one (only a token without an expiration)
+/// are both the service's to apply: the crate sends the reset either way
+/// and returns the 422 with the service's own words, never repeated.
+#[tokio::test]
+async fn a_reset_refused_by_either_rule_is_the_services_422() {
+    for (token, message) in [
+        (12301, "Token has already been reset"),
+        (12302, "Token has expired"),
+        (12303, "Only tokens without expiration can be reset"),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(format!("{BASE}/{token}/reset")))
+            .respond_with(
+                ResponseTemplate::new(422).set_body_json(json!({"errors": {"base": [message]}})),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+
+        let err = retrying_client(&server)
+            .api_tokens()
+            .reset(id(token), Expiry::Never)
+            .await
+            .unwrap_err();
+
+        let request = only_request(&server).await;
+        assert_request(&request, "POST", &format!("{BASE}/{token}/reset"));
+        assert_json_body(&request, json!({"expires_at": null}));
+        let Error::Api(api) = &err else {
+            panic!("expected Api, got {err:?}");
+        };
+        assert_eq!(api.status, 422);
+        assert_eq!(api.messages, [message]);
+        assert_eq!(api.field_errors["base"], [message]);
+        assert!(!err.is_retryable());
+        assert!(!err.is_outcome_unknown());
+    }
 }
 
 #[tokio::test]
@@ -939,7 +1013,7 @@ async fn error_429_is_rate_limited_with_the_rate_limit_headers() {
 }
 
 #[tokio::test]
-async fn error_500_on_create_is_api_and_sent_once() {
+async fn error_500_on_create_is_an_unknown_outcome_and_sent_once() {
     let server = MockServer::start().await;
     mount(&server, "error_500.json").await;
 
@@ -950,13 +1024,14 @@ async fn error_500_on_create_is_api_and_sent_once() {
         .unwrap_err();
 
     assert_request(&only_request(&server).await, "POST", BASE);
-    assert!(
-        matches!(err, Error::Api(ref a) if a.status == 500),
-        "{err:?}"
-    );
+    // A 500 after the request was sent: a token may exist, so the error
+    // says the outcome is unknown and keeps the service's answer inside.
+    let cause = unknown(&err, "create");
+    assert!(matches!(cause, Error::Api(a) if a.status == 500), "{err:?}");
+    assert!(cause.is_retryable());
+    assert_eq!(err.status(), Some(500));
     assert_eq!(err.messages(), ["Internal Server Error"]);
     assert_eq!(err.rate_limit(), Some(RateLimit::new(Some(150), Some(139))));
-    assert!(err.is_retryable());
 }
 
 /// An error answer may echo what it was sent (a gateway quoting the
@@ -1032,15 +1107,15 @@ async fn empty_and_garbled_error_bodies_still_give_typed_errors() {
     let tokens = client(&server);
     let tokens = tokens.api_tokens();
 
-    let empty = tokens.get(1).await.unwrap_err();
+    let empty = tokens.get(id(1)).await.unwrap_err();
     assert!(matches!(empty, Error::NotFound(_)), "{empty:?}");
     assert!(empty.messages().is_empty());
 
-    let garbled = tokens.get(2).await.unwrap_err();
+    let garbled = tokens.get(id(2)).await.unwrap_err();
     assert!(matches!(garbled, Error::Unauthorized(_)), "{garbled:?}");
     assert_eq!(garbled.messages(), ["{\"error\": \"Inc"]);
 
-    let odd = tokens.delete(3).await.unwrap_err();
+    let odd = tokens.delete(id(3)).await.unwrap_err();
     assert!(matches!(odd, Error::Forbidden(_)), "{odd:?}");
     assert_eq!(odd.status(), Some(403));
 }
@@ -1067,9 +1142,11 @@ async fn create_is_not_repeated_after_a_503() {
     let err = mt.api_tokens().create(create_request()).await.unwrap_err();
 
     assert!(
-        matches!(err, Error::Api(ref a) if a.status == 503),
+        matches!(unknown(&err, "create"), Error::Api(a) if a.status == 503),
         "{err:?}"
     );
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(err.messages(), ["Service Unavailable"]);
     assert_eq!(requests(&server).await.len(), 1);
     assert_eq!(mt.stats().retries, 0);
 }
@@ -1086,14 +1163,15 @@ async fn reset_is_not_repeated_after_a_503() {
 
     let err = retrying_client(&server)
         .api_tokens()
-        .reset(12345, Expiry::ServerDefault)
+        .reset(id(12345), Expiry::ServerDefault)
         .await
         .unwrap_err();
 
     assert!(
-        matches!(err, Error::Api(ref a) if a.status == 503),
+        matches!(unknown(&err, "reset"), Error::Api(a) if a.status == 503),
         "{err:?}"
     );
+    assert_eq!(err.status(), Some(503));
     assert_eq!(requests(&server).await.len(), 1);
 }
 
@@ -1125,7 +1203,11 @@ async fn create_is_not_repeated_after_a_timeout() {
         .await
         .unwrap_err();
 
-    assert!(matches!(err, Error::Timeout { attempts: 1 }), "{err:?}");
+    // Sent, and no answer: a token may have been minted.
+    assert!(
+        matches!(unknown(&err, "create"), Error::Timeout { attempts: 1, source } if source.is_timeout()),
+        "{err:?}"
+    );
     assert_eq!(requests(&server).await.len(), 1);
 }
 
@@ -1141,11 +1223,15 @@ async fn reset_is_not_repeated_after_a_timeout() {
 
     let err = impatient_client(&server)
         .api_tokens()
-        .reset(12345, Expiry::ServerDefault)
+        .reset(id(12345), Expiry::ServerDefault)
         .await
         .unwrap_err();
 
-    assert!(matches!(err, Error::Timeout { attempts: 1 }), "{err:?}");
+    // Sent, and no answer: a token may have been minted.
+    assert!(
+        matches!(unknown(&err, "reset"), Error::Timeout { attempts: 1, source } if source.is_timeout()),
+        "{err:?}"
+    );
     assert_eq!(requests(&server).await.len(), 1);
 }
 
@@ -1205,7 +1291,7 @@ async fn reset_is_repeated_after_a_429() {
 
     let rotated = retrying_client(&server)
         .api_tokens()
-        .reset(12345, Expiry::ServerDefault)
+        .reset(id(12345), Expiry::ServerDefault)
         .await
         .expect("reset");
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use api_tokens::secrecy::{ExposeSecret, SecretString};
 use api_tokens::unit::{
-    self, ApiToken, CreateApiToken, ResourceRestriction, Scope, SourceIp, TokenId,
+    self, ApiToken, CreateApiToken, ResourceRestriction, Scope, SourceIp, TokenId, UserId,
 };
 use api_tokens::{Error, RetryPolicy, Service};
 use chrono::{DateTime, Duration as Span, Timelike, Utc};
@@ -134,6 +134,15 @@ fn ip(s: &str) -> IpAddr {
     s.parse().expect("ip")
 }
 
+/// The user every fixture is about.
+fn user() -> UserId {
+    UserId::try_from(2_u64).expect("a valid user id")
+}
+
+fn token_id(s: &str) -> TokenId {
+    s.parse().expect("a valid token id")
+}
+
 /// A future expiration with sub-millisecond digits, to see them cut.
 fn future() -> DateTime<Utc> {
     (Utc::now() + Span::days(90))
@@ -148,7 +157,7 @@ fn fixture_request(expiration: DateTime<Utc>) -> CreateApiToken {
         [Scope::Customers, Scope::Applications, Scope::CardsWrite],
         expiration,
     )
-    .source_ips([ip("192.168.1.1"), ip("10.20.30.40")])
+    .source_ips([ip("192.168.1.1").into(), ip("10.20.30.40").into()])
     .resources([ResourceRestriction::cards(["10001", "10002"])])
 }
 
@@ -157,6 +166,19 @@ fn expected_body(fx: &Value, expiration: DateTime<Utc>) -> Value {
     let mut body = fx["request"]["body"].clone();
     body["data"]["attributes"]["expiration"] = Value::String(wire_time(expiration));
     body
+}
+
+/// A 2xx to a create that could not be read leaves the outcome unknown:
+/// the cause inside it.
+fn unknown_create(err: &Error) -> &Error {
+    match err {
+        Error::OutcomeUnknown { operation, cause } => {
+            assert_eq!(*operation, "create");
+            assert!(!err.is_retryable());
+            cause
+        }
+        other => panic!("expected OutcomeUnknown, got {other:?}"),
+    }
 }
 
 fn assert_no_secret(text: &str) {
@@ -177,7 +199,7 @@ async fn create_201_sends_the_document_and_returns_the_secret() {
     let expiration = future();
 
     let created = client(&server)
-        .org_api_tokens(2)
+        .org_api_tokens(user())
         .create(fixture_request(expiration))
         .await
         .expect("created");
@@ -194,7 +216,7 @@ async fn create_201_sends_the_document_and_returns_the_secret() {
     assert!(written.ends_with(".123Z"), "{written}");
     assert_eq!(written.len(), "2027-01-15T12:00:00.000Z".len());
 
-    assert_eq!(created.id, TokenId::from("19"));
+    assert_eq!(created.id, token_id("19"));
     assert_eq!(created.description.as_deref(), Some("CI deploy"));
     assert_eq!(created.created_at, time("2026-07-01T08:51:09.108Z"));
     assert_eq!(created.expiration, Some(time("2027-01-15T12:00:00.000Z")));
@@ -213,7 +235,7 @@ async fn new_token_never_shows_its_secret() {
     let server = MockServer::start().await;
     mount(&server, "create_201").await;
     let created = client(&server)
-        .org_api_tokens("2")
+        .org_api_tokens(user())
         .create(fixture_request(future()))
         .await
         .expect("created");
@@ -238,7 +260,7 @@ async fn create_without_options_sends_only_the_three_attributes() {
     mount(&server, "create_201").await;
     let expiration = future();
     client(&server)
-        .org_api_tokens(2)
+        .org_api_tokens(user())
         .create(CreateApiToken::new(
             "Production token",
             [Scope::Customers],
@@ -266,7 +288,7 @@ async fn create_writes_ipv6_accounts_and_unknown_scopes() {
     mount(&server, "create_201").await;
     let expiration = future();
     client(&server)
-        .org_api_tokens(2)
+        .org_api_tokens(user())
         .create(
             CreateApiToken::new("Ops", [Scope::AccountsWrite], expiration)
                 .scope(Scope::Other("loans-write".into()))
@@ -309,14 +331,28 @@ async fn create_is_not_repeated_after_a_5xx() {
         .await;
     let client = client_with(&server, quick_retries(4));
     let err = client
-        .org_api_tokens(2)
+        .org_api_tokens(user())
         .create(fixture_request(future()))
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, Error::Api(ref e) if e.status == 500),
-        "{err:?}"
+    // The 500 came after the request was sent: a token may exist.
+    assert!(err.is_outcome_unknown(), "{err:?}");
+    match &err {
+        Error::OutcomeUnknown { operation, cause } => {
+            assert_eq!(*operation, "create");
+            assert!(
+                matches!(**cause, Error::Api(ref e) if e.status == 500),
+                "{cause:?}"
+            );
+        }
+        other => panic!("expected OutcomeUnknown, got {other:?}"),
+    }
+    assert_eq!(err.status(), Some(500));
+    assert_eq!(
+        err.messages(),
+        ["Internal Server Error: Something went wrong on our side"]
     );
+    assert!(!err.is_retryable());
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
     assert_eq!(client.stats().retries, 0);
 }
@@ -334,23 +370,24 @@ async fn create_answer_without_secret_is_a_decode_error() {
         .mount(&server)
         .await;
     let err = client(&server)
-        .org_api_tokens(2)
+        .org_api_tokens(user())
         .create(fixture_request(future()))
         .await
         .unwrap_err();
-    match err {
+    match unknown_create(&err) {
         Error::Decode {
             service,
             status,
-            ref at,
+            at,
             ..
         } => {
-            assert_eq!(service, Service::Unit);
-            assert_eq!(status, 201);
+            assert_eq!(*service, Service::Unit);
+            assert_eq!(*status, 201);
             assert_eq!(at, "data.attributes.token");
         }
         other => panic!("expected Decode, got {other:?}"),
     }
+    assert_eq!(err.status(), Some(201));
 }
 
 #[tokio::test]
@@ -363,12 +400,12 @@ async fn undecodable_create_answer_does_not_leak_the_secret() {
         .mount(&server)
         .await;
     let err = client(&server)
-        .org_api_tokens(2)
+        .org_api_tokens(user())
         .create(fixture_request(future()))
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::Decode { ref at, status: 201, .. } if at == "data.attributes.createdAt"),
+        matches!(unknown_create(&err), Error::Decode { at, status: 201, .. } if at == "data.attributes.createdAt"),
         "{err:?}"
     );
     assert_no_secret(&format!("{err} {err:?}"));
@@ -385,12 +422,12 @@ async fn create_answer_of_another_type_is_a_decode_error() {
         .mount(&server)
         .await;
     let err = client(&server)
-        .org_api_tokens(2)
+        .org_api_tokens(user())
         .create(fixture_request(future()))
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::Decode { ref at, .. } if at == "data.type"),
+        matches!(unknown_create(&err), Error::Decode { at, .. } if at == "data.type"),
         "{err:?}"
     );
     assert_no_secret(&format!("{err} {err:?}"));
@@ -403,7 +440,7 @@ async fn list_200_decodes_every_token() {
     let server = MockServer::start().await;
     mount(&server, "list_200").await;
     let tokens = client(&server)
-        .org_api_tokens(2)
+        .org_api_tokens(user())
         .list()
         .await
         .expect("listed");
@@ -431,12 +468,12 @@ async fn list_200_decodes_every_token() {
             SourceIp::Addr(ip("192.168.1.2"))
         ]
     );
-    // One address it can read, one value it keeps as given.
+    // An address and a CIDR range, both read as such.
     assert_eq!(
         tokens[2].source_ips,
         [
             SourceIp::Addr(ip("2001:db8::7")),
-            SourceIp::Unparsed("10.0.0.0/24".into())
+            SourceIp::Net("10.0.0.0/24".parse().expect("a CIDR range"))
         ]
     );
     assert_eq!(
@@ -450,7 +487,7 @@ async fn list_200_decodes_every_token() {
 async fn list_empty_200_is_an_empty_vec() {
     let server = MockServer::start().await;
     mount(&server, "list_empty_200").await;
-    let tokens = client(&server).org_api_tokens(2).list().await.unwrap();
+    let tokens = client(&server).org_api_tokens(user()).list().await.unwrap();
     assert!(tokens.is_empty());
     assert_request(
         &only_request(&server).await,
@@ -464,7 +501,11 @@ async fn list_empty_200_is_an_empty_vec() {
 async fn list_truncated_200_names_where_it_stopped() {
     let server = MockServer::start().await;
     mount(&server, "list_truncated_200").await;
-    let err = client(&server).org_api_tokens(2).list().await.unwrap_err();
+    let err = client(&server)
+        .org_api_tokens(user())
+        .list()
+        .await
+        .unwrap_err();
     match &err {
         Error::Decode {
             service,
@@ -494,9 +535,31 @@ async fn list_ignores_a_listed_secret_and_unknown_members() {
         .respond_with(answer(&fx))
         .mount(&server)
         .await;
-    let tokens = client(&server).org_api_tokens(2).list().await.unwrap();
+    let tokens = client(&server).org_api_tokens(user()).list().await.unwrap();
     assert_eq!(tokens.len(), 3);
     assert_no_secret(&format!("{tokens:?}"));
+}
+
+#[tokio::test]
+async fn list_keeps_a_source_ip_it_cannot_read_as_written() {
+    let server = MockServer::start().await;
+    let mut fx = fixture("list_200");
+    fx["response"]["body"]["data"][1]["attributes"]["sourceIp"] =
+        json!(" 192.168.1.1 , office-vpn,, 10.0.0.0/8 ");
+    Mock::given(method("GET"))
+        .respond_with(answer(&fx))
+        .mount(&server)
+        .await;
+    let tokens = client(&server).org_api_tokens(user()).list().await.unwrap();
+    assert_eq!(
+        tokens[1].source_ips,
+        [
+            SourceIp::Addr(ip("192.168.1.1")),
+            SourceIp::Unparsed("office-vpn".into()),
+            SourceIp::Net("10.0.0.0/8".parse().expect("a CIDR range")),
+        ]
+    );
+    assert_eq!(tokens[1].source_ips[1].addr(), None);
 }
 
 #[tokio::test]
@@ -508,7 +571,11 @@ async fn list_entry_of_another_type_is_a_decode_error() {
         .respond_with(answer(&fx))
         .mount(&server)
         .await;
-    let err = client(&server).org_api_tokens(2).list().await.unwrap_err();
+    let err = client(&server)
+        .org_api_tokens(user())
+        .list()
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, Error::Decode { ref at, status: 200, .. } if at == "data[2].type"),
         "{err:?}"
@@ -520,7 +587,7 @@ async fn list_is_repeated_after_a_5xx() {
     let server = MockServer::start().await;
     mount(&server, "error_500").await;
     let client = client_with(&server, quick_retries(3));
-    let err = client.org_api_tokens(2).list().await.unwrap_err();
+    let err = client.org_api_tokens(user()).list().await.unwrap_err();
     assert!(
         matches!(err, Error::Api(ref e) if e.status == 500),
         "{err:?}"
@@ -540,8 +607,8 @@ async fn revoke_200_gives_the_token_after_the_operation() {
     let server = MockServer::start().await;
     mount(&server, "revoke_200").await;
     let after = client(&server)
-        .org_api_tokens(2)
-        .revoke("22")
+        .org_api_tokens(user())
+        .revoke(&token_id("22"))
         .await
         .expect("revoked")
         .expect("a token");
@@ -562,8 +629,8 @@ async fn revoke_null_200_gives_nothing() {
     let server = MockServer::start().await;
     mount(&server, "revoke_null_200").await;
     let after = client(&server)
-        .org_api_tokens(2)
-        .revoke(22_u64)
+        .org_api_tokens(user())
+        .revoke(&"22".parse::<TokenId>().expect("a valid id"))
         .await
         .expect("revoked");
     assert_eq!(after, None);
@@ -583,9 +650,9 @@ async fn revoke_204_gives_nothing() {
         .respond_with(ResponseTemplate::new(204))
         .mount(&server)
         .await;
-    let id = TokenId::from(22);
+    let id = TokenId::try_from(22_u64).expect("a valid id");
     let after = client(&server)
-        .org_api_tokens(2)
+        .org_api_tokens(user())
         .revoke(&id)
         .await
         .expect("revoked");
@@ -606,8 +673,8 @@ async fn revoke_with_a_broken_body_is_a_decode_error() {
         .mount(&server)
         .await;
     let err = client(&server)
-        .org_api_tokens(2)
-        .revoke("22")
+        .org_api_tokens(user())
+        .revoke(&token_id("22"))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Decode { status: 200, .. }), "{err:?}");
@@ -620,7 +687,7 @@ async fn error_400_keeps_every_message_and_the_support_id() {
     let server = MockServer::start().await;
     mount(&server, "error_400").await;
     let err = client(&server)
-        .org_api_tokens(2)
+        .org_api_tokens(user())
         .create(fixture_request(future()))
         .await
         .unwrap_err();
@@ -658,7 +725,11 @@ async fn error_400_keeps_every_message_and_the_support_id() {
 async fn error_401_is_unauthorized() {
     let server = MockServer::start().await;
     mount(&server, "error_401").await;
-    let err = client(&server).org_api_tokens(2).list().await.unwrap_err();
+    let err = client(&server)
+        .org_api_tokens(user())
+        .list()
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Unauthorized(_)), "{err:?}");
     assert_eq!(err.status(), Some(401));
     assert_eq!(
@@ -684,7 +755,7 @@ async fn error_403_is_forbidden() {
     let fx = mount(&server, "error_403").await;
     let expiration = future();
     let err = client(&server)
-        .org_api_tokens(2)
+        .org_api_tokens(user())
         .create(fixture_request(expiration))
         .await
         .unwrap_err();
@@ -706,8 +777,8 @@ async fn error_404_is_not_found() {
     let server = MockServer::start().await;
     mount(&server, "error_404").await;
     let err = client(&server)
-        .org_api_tokens(2)
-        .revoke("999")
+        .org_api_tokens(user())
+        .revoke(&token_id("999"))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NotFound(_)), "{err:?}");
@@ -729,7 +800,7 @@ async fn error_422_keeps_pointers_per_field() {
     let server = MockServer::start().await;
     mount(&server, "error_422").await;
     let err = client(&server)
-        .org_api_tokens(2)
+        .org_api_tokens(user())
         .create(fixture_request(future()))
         .await
         .unwrap_err();
@@ -775,7 +846,11 @@ async fn error_422_keeps_pointers_per_field() {
 async fn error_429_is_rate_limited_with_retry_after() {
     let server = MockServer::start().await;
     mount(&server, "error_429").await;
-    let err = client(&server).org_api_tokens(2).list().await.unwrap_err();
+    let err = client(&server)
+        .org_api_tokens(user())
+        .list()
+        .await
+        .unwrap_err();
     match &err {
         Error::RateLimited { retry_after, error } => {
             assert_eq!(*retry_after, Some(Duration::from_secs(30)));
@@ -792,7 +867,11 @@ async fn error_429_is_rate_limited_with_retry_after() {
 async fn error_500_prefers_the_support_id() {
     let server = MockServer::start().await;
     mount(&server, "error_500").await;
-    let err = client(&server).org_api_tokens(2).list().await.unwrap_err();
+    let err = client(&server)
+        .org_api_tokens(user())
+        .list()
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, Error::Api(ref e) if e.status == 500),
         "{err:?}"
@@ -820,7 +899,11 @@ async fn request_id_header_is_used_without_a_support_id() {
         .respond_with(answer(&fx))
         .mount(&server)
         .await;
-    let err = client(&server).org_api_tokens(2).list().await.unwrap_err();
+    let err = client(&server)
+        .org_api_tokens(user())
+        .list()
+        .await
+        .unwrap_err();
     assert_eq!(err.request_id(), Some("req-7f3a9b21"));
 }
 
@@ -828,7 +911,11 @@ async fn request_id_header_is_used_without_a_support_id() {
 async fn error_502_gateway_html_is_a_typed_error() {
     let server = MockServer::start().await;
     mount(&server, "error_502_gateway").await;
-    let err = client(&server).org_api_tokens(2).list().await.unwrap_err();
+    let err = client(&server)
+        .org_api_tokens(user())
+        .list()
+        .await
+        .unwrap_err();
     let Error::Api(api) = &err else {
         panic!("expected Api, got {err:?}")
     };
@@ -847,8 +934,8 @@ async fn empty_error_body_still_gives_the_status() {
         .mount(&server)
         .await;
     let err = client(&server)
-        .org_api_tokens(2)
-        .revoke(22)
+        .org_api_tokens(user())
+        .revoke(&token_id("22"))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Api(ref e) if e.status == 503 && e.messages.is_empty()));
@@ -861,7 +948,7 @@ async fn errors_and_client_never_show_the_key() {
     mount(&server, "error_401").await;
     let client = client(&server);
     assert_no_secret(&format!("{client:?}"));
-    let tokens = client.org_api_tokens(2);
+    let tokens = client.org_api_tokens(user());
     assert_no_secret(&format!("{tokens:?}"));
     let err = tokens.list().await.unwrap_err();
     assert_no_secret(&format!("{err} {err:?} {:?}", err.api_error()));
@@ -914,7 +1001,11 @@ async fn an_error_answer_quoting_a_secret_never_shows_it() {
             )
             .mount(&server)
             .await;
-        let err = client(&server).org_api_tokens(2).list().await.unwrap_err();
+        let err = client(&server)
+            .org_api_tokens(user())
+            .list()
+            .await
+            .unwrap_err();
         assert_eq!(err.status(), Some(status), "{body}");
         assert_no_secret(&format!("{err} {err:?} {:?}", err.api_error()));
     }

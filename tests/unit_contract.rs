@@ -12,7 +12,9 @@
 use std::net::IpAddr;
 
 use api_tokens::secrecy::{ExposeSecret, SecretString};
-use api_tokens::unit::{self, CreateApiToken, NewApiToken, ResourceRestriction, Scope, TokenId};
+use api_tokens::unit::{
+    self, CreateApiToken, NewApiToken, ResourceRestriction, Scope, SourceIp, TokenId, UserId,
+};
 use api_tokens::{Error, RetryPolicy};
 use chrono::{Duration, Timelike, Utc};
 
@@ -58,8 +60,12 @@ fn ip(s: &str) -> IpAddr {
     s.parse().expect("ip")
 }
 
+fn user(id: u64) -> UserId {
+    UserId::try_from(id).expect("a valid user id")
+}
+
 async fn create(what: &str, request: CreateApiToken) -> NewApiToken {
-    let created = accepted(what, client().org_api_tokens(2).create(request).await);
+    let created = accepted(what, client().org_api_tokens(user(2)).create(request).await);
     assert!(!created.token.expose_secret().is_empty());
     assert!(!created.id.as_str().is_empty());
     created
@@ -86,10 +92,18 @@ async fn create_with_source_ips() {
     create(
         "create with IPv4 and IPv6 source IPs",
         CreateApiToken::new("Office", [Scope::Accounts], in_days(7)).source_ips([
-            ip("192.168.1.1"),
-            ip("2001:db8::1"),
-            ip("10.20.30.40"),
+            ip("192.168.1.1").into(),
+            ip("2001:db8::1").into(),
+            ip("10.20.30.40").into(),
         ]),
+    )
+    .await;
+    create(
+        "create with addresses and CIDR ranges",
+        CreateApiToken::new("Office", [Scope::Accounts], in_days(7)).source_ips(
+            ["10.0.0.0/8", "192.168.1.1", "2001:db8::/32"]
+                .map(|s| s.parse::<SourceIp>().expect("an address or a range")),
+        ),
     )
     .await;
 }
@@ -136,19 +150,22 @@ async fn create_with_every_known_scope_and_an_unknown_one() {
 #[tokio::test]
 #[ignore = "needs a Prism mock of the Unit contract; .ci/run starts one"]
 async fn list() {
-    let tokens = accepted("list", client().org_api_tokens(2).list().await);
+    let tokens = accepted("list", client().org_api_tokens(user(2)).list().await);
     assert!(!tokens.is_empty());
-    accepted("list", client().org_api_tokens("17").list().await);
+    let other: UserId = "17".parse().expect("a valid user id");
+    accepted("list", client().org_api_tokens(other).list().await);
 }
 
 #[tokio::test]
 #[ignore = "needs a Prism mock of the Unit contract; .ci/run starts one"]
 async fn revoke() {
-    let tokens = client().org_api_tokens(2);
-    accepted("revoke by string", tokens.revoke("22").await);
-    accepted("revoke by number", tokens.revoke(22_u64).await);
-    let id = TokenId::from("19");
-    accepted("revoke by TokenId", tokens.revoke(&id).await);
+    let tokens = client().org_api_tokens(user(2));
+    let parsed: TokenId = "22".parse().expect("a valid token id");
+    accepted("revoke by a parsed id", tokens.revoke(&parsed).await);
+    let number = TokenId::try_from(22_u64).expect("a valid token id");
+    accepted("revoke by a number", tokens.revoke(&number).await);
+    let made = TokenId::new("19").expect("a valid token id");
+    accepted("revoke by TokenId::new", tokens.revoke(&made).await);
 }
 
 #[tokio::test]
