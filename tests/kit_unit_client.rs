@@ -42,7 +42,7 @@ fn request(description: &str) -> CreateApiToken {
 
 /// The user the fake serves.
 fn user_of(fake: &UnitFake) -> unit::UserId {
-    fake.user_id().parse().expect("the fake's user id is valid")
+    fake.user_id()
 }
 
 fn user(id: u64) -> unit::UserId {
@@ -267,7 +267,7 @@ async fn a_wrong_token_is_unauthorized_with_the_service_message() {
 
 #[tokio::test]
 async fn another_user_is_not_found() {
-    let fake = UnitFake::builder().user_id("77").start().await;
+    let fake = UnitFake::builder().user_id("77".parse().unwrap()).start().await;
     let client = client(&fake);
     let err = client.org_api_tokens(user(78)).list().await.unwrap_err();
     let Error::NotFound(api) = &err else {
