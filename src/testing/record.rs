@@ -381,7 +381,7 @@ fn is_form(headers: &HeaderMap) -> bool {
 
 /// Builds the interaction with every secret replaced.
 #[allow(clippy::too_many_arguments)]
-fn redacted_interaction(
+pub(crate) fn redacted_interaction(
     secrets: &mut Secrets,
     method: &str,
     path_and_query: &str,
