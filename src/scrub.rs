@@ -345,7 +345,15 @@ pub(crate) fn hide_value(hider: &impl Hider, value: &mut Value) -> bool {
             }
             None => false,
         },
-        Value::Number(_) | Value::Bool(_) | Value::Null => false,
+        // A number written the way a known secret is (a numeric token).
+        Value::Number(n) => match hider.hide_known(&n.to_string()) {
+            Some(hidden) => {
+                *value = Value::String(hidden);
+                true
+            }
+            None => false,
+        },
+        Value::Bool(_) | Value::Null => false,
     }
 }
 
@@ -941,6 +949,17 @@ mod tests {
         assert_eq!(cut.chars().count(), 201);
         assert!(cut.ends_with('…'));
         assert_eq!(summarize(&"w ".repeat(100)).unwrap().chars().count(), 199);
+    }
+
+    #[test]
+    fn a_numeric_token_is_hidden_where_json_holds_it_as_a_number() {
+        let numeric = Secrets::of(&SecretString::from("123456789012"));
+        let hidden = numeric
+            .hide_in_body(br#"{"error":"bad","echo":123456789012}"#)
+            .expect("hidden");
+        let value: Value = serde_json::from_slice(&hidden).unwrap();
+        assert_eq!(value["echo"], REDACTED);
+        assert_eq!(value["error"], "bad");
     }
 
     #[test]

@@ -389,7 +389,7 @@ fn readable(text: &str) -> String {
         i += 1;
     }
     out.chars()
-        .filter(|c| !(c.is_control() && !c.is_whitespace()))
+        .filter(|c| !c.is_control() || c.is_whitespace())
         .collect()
 }
 

@@ -189,11 +189,12 @@ fn credentials_in_header(name: &str, value: &str) -> Vec<String> {
     found
 }
 
-/// Every secret seen so far in a recording. Held as [`SecretString`]s
-/// (zeroized on drop), exposed only to search and replace.
+/// Every secret seen so far in a recording, with its placeholder. Held as
+/// [`SecretString`]s (zeroized on drop), exposed only to search and
+/// replace.
 #[derive(Default)]
 pub(crate) struct Secrets {
-    known: Vec<SecretString>,
+    known: Vec<(SecretString, String)>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -211,13 +212,13 @@ impl Hider for Secrets {
     /// ([`replace_secret`]); a short one only where it is the whole text.
     fn hide_known(&self, text: &str) -> Option<String> {
         let mut out: Option<String> = None;
-        for secret in &self.known {
+        for (secret, shown) in &self.known {
             let secret = secret.expose_secret();
             let current = out.as_deref().unwrap_or(text);
             let hidden = if secret.chars().count() < MIN_SEARCHED_LEN {
-                (current == secret).then(|| placeholder_of(secret))
+                (current == secret).then(|| shown.clone())
             } else {
-                replace_secret(current, secret, &placeholder_of(secret))
+                replace_secret(current, secret, shown)
             };
             if let Some(hidden) = hidden {
                 if let Some(old) = &mut out {
@@ -232,13 +233,19 @@ impl Hider for Secrets {
 
 impl Secrets {
     pub(crate) fn learn(&mut self, secret: &str) {
-        if secret.is_empty() || self.known.iter().any(|k| k.expose_secret() == secret) {
+        if secret.is_empty()
+            || self
+                .known
+                .iter()
+                .any(|(known, _)| known.expose_secret() == secret)
+        {
             return;
         }
-        self.known.push(SecretString::from(secret));
+        self.known
+            .push((SecretString::from(secret), placeholder_of(secret)));
         // Longest first, so that a secret containing another is replaced whole.
         self.known
-            .sort_by_key(|k| std::cmp::Reverse(k.expose_secret().len()));
+            .sort_by_key(|(known, _)| std::cmp::Reverse(known.expose_secret().len()));
     }
 
     #[cfg(test)]
