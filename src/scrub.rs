@@ -10,9 +10,11 @@
 //! - known secrets (the caller's token, a secret just minted) wherever they
 //!   occur, in every form text can give them: as written, JSON-escaped in
 //!   part or in whole (`\/`, `\u002B`, any `\uXXXX`, a surrogate pair, an
-//!   escape escaped again), and split by characters a reader does not see
-//!   (NUL, BEL, DEL, C1 controls, zero-width characters), which a summary
-//!   strips ([`replace_secret`]).
+//!   escape escaped again), percent-encoded (`%2B`: a URL quoting the
+//!   request), as an HTML character reference (`&#43;`: a page quoting
+//!   it), and split by characters a reader does not see (NUL, BEL, DEL, C1
+//!   controls, zero-width characters), which a summary strips
+//!   ([`replace_secret`]).
 //!
 //! Text that is not JSON is hidden after the normalization a summary
 //! applies ([`normalize`]), so that what is shown is what was searched.
@@ -163,24 +165,85 @@ fn escape_at(bytes: &[u8], i: usize) -> Option<(char, usize)> {
     Some((c, 2))
 }
 
+/// The two hexadecimal digits at `at`, as a byte.
+fn hex2(bytes: &[u8], at: usize) -> Option<u8> {
+    let digits = bytes.get(at..at + 2)?;
+    let high = char::from(digits[0]).to_digit(16)?;
+    let low = char::from(digits[1]).to_digit(16)?;
+    u8::try_from(high * 16 + low).ok()
+}
+
+/// The percent-encoded character starting at the `%` at `i` (a URL quoting
+/// a request, a redirect's target): one `%XX` for ASCII, up to four for a
+/// UTF-8 sequence.
+fn percent_at(bytes: &[u8], i: usize) -> Option<(char, usize)> {
+    let first = hex2(bytes, i + 1)?;
+    let len = match first {
+        0x00..=0x7f => return Some((char::from(first), 3)),
+        0xc2..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf4 => 4,
+        _ => return None,
+    };
+    let mut utf8 = [first, 0, 0, 0];
+    for (k, byte) in utf8.iter_mut().enumerate().take(len).skip(1) {
+        let at = i + 3 * k;
+        if bytes.get(at) != Some(&b'%') {
+            return None;
+        }
+        *byte = hex2(bytes, at + 1)?;
+    }
+    let c = std::str::from_utf8(&utf8[..len]).ok()?.chars().next()?;
+    Some((c, 3 * len))
+}
+
+/// The HTML character reference starting at the `&` at `i` (a page quoting
+/// a request): `&#43;`, `&#x2B;`, or one of the five named ones.
+fn entity_at(text: &str, i: usize) -> Option<(char, usize)> {
+    let rest = text.get(i + 1..)?;
+    let end = rest.bytes().take(10).position(|b| b == b';')?;
+    let name = &rest[..end];
+    let c = match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        _ => {
+            let code = match name.strip_prefix(['#']) {
+                Some(hex) if hex.starts_with(['x', 'X']) => u32::from_str_radix(&hex[1..], 16),
+                Some(decimal) => decimal.parse::<u32>(),
+                None => return None,
+            };
+            char::from_u32(code.ok()?)?
+        }
+    };
+    Some((c, end + 2))
+}
+
 /// What the text at byte `i` (a character boundary) may stand for, with
 /// the bytes each reading takes: the character as written; at a backslash,
-/// the JSON escape it starts; and at a run of backslashes, the escape that
+/// the JSON escape it starts, and at a run of backslashes, the escape that
 /// ends the run, read through the escaping of the backslash itself
-/// (`\\u002B`, JSON quoted in JSON).
+/// (`\\u002B`, JSON quoted in JSON); at a `%`, the percent-encoded
+/// character; at a `&`, the HTML character reference.
 fn readings(text: &str, i: usize) -> [Option<(char, usize)>; 3] {
     let bytes = text.as_bytes();
     let literal = text[i..].chars().next().map(|c| (c, c.len_utf8()));
-    if bytes[i] != b'\\' {
-        return [literal, None, None];
+    match bytes[i] {
+        b'\\' => {
+            let escaped = escape_at(bytes, i);
+            let run = bytes[i..].iter().take_while(|&&b| b == b'\\').count();
+            let nested = (run > 1)
+                .then(|| escape_at(bytes, i + run - 1))
+                .flatten()
+                .map(|(c, len)| (c, len + run - 1));
+            [literal, escaped, nested]
+        }
+        b'%' => [literal, percent_at(bytes, i), None],
+        b'&' => [literal, entity_at(text, i), None],
+        _ => [literal, None, None],
     }
-    let escaped = escape_at(bytes, i);
-    let run = bytes[i..].iter().take_while(|&&b| b == b'\\').count();
-    let nested = (run > 1)
-        .then(|| escape_at(bytes, i + run - 1))
-        .flatten()
-        .map(|(c, len)| (c, len + run - 1));
-    [literal, escaped, nested]
 }
 
 /// `raw` with its JSON escapes read; anything that is not a valid escape is
@@ -207,8 +270,8 @@ fn unescape(raw: &str) -> Cow<'_, str> {
 }
 
 /// Where an occurrence of `secret` that starts at byte `start` ends, if one
-/// does. Each character of the secret may be written as itself or as any
-/// escape of it; between two of them any number of invisible characters
+/// does. Each character of the secret may be written as itself or in any
+/// of the forms [`readings`] reads; between two of them any number of invisible characters
 /// (written or escaped) may stand.
 fn match_at(text: &str, start: usize, secret: &[char]) -> Option<usize> {
     let mut here = vec![start];
@@ -249,7 +312,9 @@ pub(crate) fn replace_secret(text: &str, secret: &str, with: &str) -> Option<Str
     let mut out: Option<String> = None;
     let (mut kept, mut i) = (0, 0);
     while i < bytes.len() {
-        if text.is_char_boundary(i) && (bytes[i] == b'\\' || text[i..].starts_with(first)) {
+        if text.is_char_boundary(i)
+            && (matches!(bytes[i], b'\\' | b'%' | b'&') || text[i..].starts_with(first))
+        {
             if let Some(end) = match_at(text, i, &wanted) {
                 let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
                 o.push_str(&text[kept..i]);
@@ -844,6 +909,7 @@ mod tests {
         for value in [
             format!("req-{TOKEN}"),
             format!("https://evil.example/collect?t={TOKEN}&x=1"),
+            "https://evil.example/collect?t=mt%2FAbc%2Bdef%3Dghi-0123x7k9".to_owned(),
             r"req-mt\/Abc\u002Bdef=ghi-0123x7k9".to_owned(),
             format!("req-\t{TOKEN}"),
         ] {
@@ -928,9 +994,21 @@ mod tests {
         // A backslash in the secret, written or escaped.
         assert_eq!(hide(r"a\b", r"a\b").as_deref(), Some("#"));
         assert_eq!(hide(r"a\\b", r"a\b").as_deref(), Some("#"));
+        // Percent-encoded, as an HTML reference, mixed.
+        assert_eq!(hide("?t=s%65cr%45t", "secrEt").as_deref(), Some("?t=#"));
+        assert_eq!(hide("a%2Fb%2bc", "a/b+c").as_deref(), Some("#"));
+        assert_eq!(hide("%C3%A9t%C3%A9", "été").as_deref(), Some("#"));
+        assert_eq!(
+            hide("a&#43;b&#x2F;c&amp;d", "a+b/c&d").as_deref(),
+            Some("#")
+        );
+        assert_eq!(hide(r"a\u002B%2F&#61;b", "a+/=b").as_deref(), Some("#"));
         // A near miss is kept.
         assert_eq!(hide("secre t secre", "secret"), None);
         assert_eq!(hide(r"\u00", "secret"), None);
+        assert_eq!(hide("%2", "%2"), Some("#".to_owned()));
+        assert_eq!(hide("s%6", "s%6").as_deref(), Some("#"));
+        assert_eq!(hide("a&#;b &#xZZ; &amp", "a;b"), None);
         assert_eq!(hide("", "secret"), None);
         assert_eq!(hide("anything", ""), None);
     }

@@ -45,8 +45,9 @@ fn is_invisible(c: char) -> bool {
         )
 }
 
-/// `text` with its JSON escapes read (an invalid one is kept as written),
-/// then its invisible characters removed.
+/// `text` with its JSON escapes, percent-encoded ASCII and HTML
+/// character references read (an invalid one is kept as written), then its
+/// invisible characters removed.
 fn readable(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
@@ -74,6 +75,36 @@ fn readable(text: &str) -> String {
                 if let Some(c) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
                     out.push(c);
                     i += 6;
+                    continue;
+                }
+            }
+        }
+        if chars[i] == '%' && i + 3 <= chars.len() {
+            let hex: String = chars[i + 1..i + 3].iter().collect();
+            if let Some(c) = u8::from_str_radix(&hex, 16)
+                .ok()
+                .filter(u8::is_ascii)
+                .map(char::from)
+            {
+                out.push(c);
+                i += 3;
+                continue;
+            }
+        }
+        if chars[i] == '&' {
+            let rest = &chars[i + 1..chars.len().min(i + 12)];
+            if let Some(end) = rest.iter().position(|&c| c == ';') {
+                let name: String = rest[..end].iter().collect();
+                let name = name.as_str();
+                let code = match name.strip_prefix('#') {
+                    Some(hex) if hex.starts_with('x') => u32::from_str_radix(&hex[1..], 16).ok(),
+                    Some(decimal) => decimal.parse().ok(),
+                    None if name == "amp" => Some(u32::from('&')),
+                    None => None,
+                };
+                if let Some(c) = code.and_then(char::from_u32) {
+                    out.push(c);
+                    i += end + 2;
                     continue;
                 }
             }
@@ -134,6 +165,14 @@ enum Form {
     Short,
     /// `\\uXXXX`: escaped, in JSON quoted in JSON.
     Nested,
+    /// `%2B`: percent-encoded, upper or lower case hex.
+    Percent {
+        upper: bool,
+    },
+    /// `&#43;` or `&#x2b;`: an HTML character reference.
+    Entity {
+        hex: bool,
+    },
 }
 
 /// How a secret is written: a form for each character and, before some
@@ -159,12 +198,16 @@ impl Writing {
         let mut splits = Vec::with_capacity(48);
         for _ in 0..48 {
             let r = next();
-            forms.push(match r % 8 {
+            forms.push(match r % 12 {
                 0..=3 => Form::AsIs,
                 4 => Form::Unicode { upper: true },
                 5 => Form::Unicode { upper: false },
                 6 => Form::Short,
-                _ => Form::Nested,
+                7 => Form::Nested,
+                8 => Form::Percent { upper: true },
+                9 => Form::Percent { upper: false },
+                10 => Form::Entity { hex: true },
+                _ => Form::Entity { hex: false },
             });
             let pick = (r >> 8) % 16;
             splits.push((split && pick < 4).then(|| INVISIBLES[((r >> 16) % 8) as usize]));
@@ -201,10 +244,12 @@ fn unicode_escape(c: char, upper: bool) -> String {
         .collect()
 }
 
-/// `secret` written with `how`. Only escapes are used that stand for the
-/// character in JSON, so the text decodes back to the secret (with the
-/// invisible characters, if any).
-fn write(secret: &str, how: &Writing, invisibles: Invisibles, nested_ok: bool) -> String {
+/// `secret` written with `how`. Without `extra`, only escapes are used
+/// that stand for the character in JSON, so the text decodes back to the
+/// secret (with the invisible characters, if any); with it, also an escape
+/// escaped again, percent-encoding and HTML references, which a URL or a
+/// page quoting the secret may use.
+fn write(secret: &str, how: &Writing, invisibles: Invisibles, extra: bool) -> String {
     let mut out = String::new();
     for (i, c) in secret.chars().enumerate() {
         if i > 0 {
@@ -220,11 +265,26 @@ fn write(secret: &str, how: &Writing, invisibles: Invisibles, nested_ok: bool) -
             Form::Unicode { upper } => out.push_str(&unicode_escape(c, upper)),
             Form::Short if c == '/' => out.push_str("\\/"),
             Form::Short => out.push(c),
-            Form::Nested if nested_ok => {
+            Form::Nested if extra => {
                 out.push('\\');
                 out.push_str(&unicode_escape(c, false));
             }
-            Form::Nested => out.push(c),
+            Form::Percent { upper } if extra => {
+                let mut utf8 = [0u8; 4];
+                for byte in c.encode_utf8(&mut utf8).bytes() {
+                    out.push_str(&if upper {
+                        format!("%{byte:02X}")
+                    } else {
+                        format!("%{byte:02x}")
+                    });
+                }
+            }
+            Form::Entity { hex } if extra => out.push_str(&if hex {
+                format!("&#x{:x};", u32::from(c))
+            } else {
+                format!("&#{};", u32::from(c))
+            }),
+            Form::Nested | Form::Percent { .. } | Form::Entity { .. } => out.push(c),
         }
     }
     out
