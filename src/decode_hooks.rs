@@ -60,7 +60,7 @@ pub fn error(
     body: &[u8],
 ) -> Error {
     let mut r = response(service, status, headers, body);
-    let secrets = crate::scrub::Secrets::new([credential]);
+    let secrets = crate::scrub::Secrets::of(credential);
     r.body = crate::transport::hide_in_error_answer(&secrets, &mut r.headers, r.body);
     match service {
         Service::Unit => unit::wire::error_from(&r),

@@ -108,9 +108,9 @@ async fn a_mailtrap_create_through_the_client_is_recorded_redacted_and_replays()
         "the auth header value reached the disk"
     );
     let stands_for = placeholder(&created.token);
-    assert_eq!(
-        stands_for,
-        format!("[REDACTED…{}]", &secret[secret.len() - 4..])
+    assert!(
+        stands_for.starts_with(&format!("redacted-{}-", &secret[secret.len() - 4..])),
+        "{stands_for}"
     );
     assert!(text.contains(&stands_for), "{text}");
     let cassette = Cassette::parse(&text).unwrap();
@@ -120,7 +120,10 @@ async fn a_mailtrap_create_through_the_client_is_recorded_redacted_and_replays()
         (create.service.as_str(), create.name.as_str()),
         ("mailtrap", "create 200")
     );
-    assert_eq!(create.request.headers["api-token"], "[REDACTED]");
+    assert_eq!(
+        create.request.headers["api-token"],
+        placeholder(fake.token())
+    );
 
     // Replayed to a fresh client that holds no real credential.
     let replayer = Replayer::start(&path).await.unwrap();
@@ -212,7 +215,10 @@ struct Seen {
 async fn lifecycle(client: &mailtrap::Client) -> Seen {
     let tokens = client.api_tokens();
     let created = tokens
-        .create(mailtrap_request(client.account_id()).expires(Expiry::Never))
+        .create(
+            mailtrap_request(client.account_id().expect("an account-scoped client"))
+                .expires(Expiry::Never),
+        )
         .await
         .unwrap();
     let listed_before = tokens.list().await.unwrap().len();
@@ -232,7 +238,7 @@ async fn lifecycle(client: &mailtrap::Client) -> Seen {
     let listed_after = tokens.list().await.unwrap().len();
     Seen {
         ids: vec![created.id.get(), reset.id.get()],
-        names: vec![created.name, reset.name],
+        names: vec![created.name.clone(), reset.name.clone()],
         secrets: vec![
             created.token.expose_secret().to_owned(),
             reset.token.expose_secret().to_owned(),
@@ -284,5 +290,188 @@ async fn a_recorded_mailtrap_lifecycle_replays_into_the_same_test() {
     };
     assert_eq!(replayed, expected);
     assert_eq!(replayed.second_reset, ["This token has already been reset"]);
+    assert!(replayer.unserved().is_empty());
+}
+
+/// Lists through a fresh Mailtrap client holding `token`.
+async fn mailtrap_list(
+    base: &str,
+    token: &SecretString,
+    account_id: u64,
+) -> Result<Vec<mailtrap::ApiToken>, Error> {
+    mailtrap_client(base, token.clone(), account_id)
+        .api_tokens()
+        .list()
+        .await
+}
+
+/// The rotation check of a real job: create a token, see that a wrong
+/// credential is refused and that the new secret works. Recorded, the new
+/// secret becomes its placeholder everywhere; replayed, the placeholder
+/// returned by the create works as the credential it stands for, and each
+/// credential gets the answers recorded for it, whatever the order.
+#[tokio::test]
+async fn a_mailtrap_probe_with_the_new_secret_replays_with_its_placeholder() {
+    let dir = TempDir::new("mailtrap-probe");
+    let path = dir.file("rotation.json");
+    let fake = MailtrapFake::start().await;
+    let account = fake.account_id();
+    let recorder = Recorder::start(&fake.uri(), &path).await.unwrap();
+    let admin = mailtrap_client(&recorder.uri(), fake.token().clone(), account);
+    let created = admin
+        .api_tokens()
+        .create(mailtrap_request(account))
+        .await
+        .unwrap();
+    let wrong = SecretString::from("mailtrap-wrong-credential-0000");
+    let refused = mailtrap_list(&recorder.uri(), &wrong, account)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, Error::Unauthorized(_)), "{refused:?}");
+    let probed = mailtrap_list(&recorder.uri(), &created.token, account)
+        .await
+        .unwrap();
+    assert_eq!(probed, [created.without_secret()]);
+    recorder.finish().await.unwrap();
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    for (what, leaked) in [
+        ("the new secret", created.token.expose_secret()),
+        ("the fake's credential", fake.token().expose_secret()),
+        ("the wrong credential", wrong.expose_secret()),
+    ] {
+        assert!(!text.contains(leaked), "{what} reached the disk");
+    }
+    let cassette = Cassette::parse(&text).unwrap();
+    let credentials: Vec<&str> = cassette
+        .interactions
+        .iter()
+        .map(|i| i.request.headers["api-token"].as_str())
+        .collect();
+    assert_eq!(
+        credentials,
+        [
+            placeholder(fake.token()),
+            placeholder(&wrong),
+            placeholder(&created.token)
+        ]
+    );
+
+    // Replayed: the create returns the placeholder, which the crate takes as
+    // a token; the probe made with it is served the answer the new secret
+    // got, not the refusal recorded earlier on the same endpoint.
+    let replayer = Replayer::start(&path).await.unwrap();
+    let again = mailtrap_client(&replayer.uri(), stranger(), account)
+        .api_tokens()
+        .create(mailtrap_request(account))
+        .await
+        .unwrap();
+    assert_eq!(again.token.expose_secret(), placeholder(&created.token));
+    let replayed = mailtrap_list(&replayer.uri(), &again.token, account)
+        .await
+        .unwrap();
+    assert_eq!(replayed, probed);
+    // The wrong credential still gets its own answer.
+    let err = mailtrap_list(&replayer.uri(), &wrong, account)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unauthorized(_)), "{err:?}");
+    assert_eq!(err.messages(), refused.messages());
+    assert!(replayer.unserved().is_empty());
+    // Nothing is left for the new secret: the replayer says so.
+    let none = mailtrap_list(&replayer.uri(), &again.token, account)
+        .await
+        .unwrap_err();
+    assert_eq!(none.status(), Some(501), "{none:?}");
+}
+
+#[tokio::test]
+async fn a_unit_probe_with_the_new_secret_replays_with_its_placeholder() {
+    let dir = TempDir::new("unit-probe");
+    let path = dir.file("rotation.json");
+    let fake = UnitFake::start().await;
+    let user = fake.user_id();
+    let recorder = Recorder::start(&fake.uri(), &path).await.unwrap();
+    let created = unit_client(&recorder.uri(), fake.token().clone())
+        .org_api_tokens(user.clone())
+        .create(unit_request())
+        .await
+        .unwrap();
+    let wrong = SecretString::from("v2.public.unit-wrong-credential.sig");
+    let refused = unit_client(&recorder.uri(), wrong.clone())
+        .org_api_tokens(user.clone())
+        .list()
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, Error::Unauthorized(_)), "{refused:?}");
+    let probed = unit_client(&recorder.uri(), created.token.clone())
+        .org_api_tokens(user.clone())
+        .list()
+        .await
+        .unwrap();
+    assert_eq!(probed, [created.without_secret()]);
+    recorder.finish().await.unwrap();
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    for leaked in [
+        created.token.expose_secret(),
+        fake.token().expose_secret(),
+        wrong.expose_secret(),
+    ] {
+        assert!(!text.contains(leaked), "a secret reached the disk");
+    }
+    let cassette = Cassette::parse(&text).unwrap();
+    assert_eq!(
+        cassette.interactions[2].request.headers["authorization"],
+        format!("Bearer {}", placeholder(&created.token))
+    );
+
+    let replayer = Replayer::start(&path).await.unwrap();
+    let again = unit_client(&replayer.uri(), stranger())
+        .org_api_tokens(user.clone())
+        .create(unit_request())
+        .await
+        .unwrap();
+    assert_eq!(again.token.expose_secret(), placeholder(&created.token));
+    let replayed = unit_client(&replayer.uri(), again.token.clone())
+        .org_api_tokens(user.clone())
+        .list()
+        .await
+        .unwrap();
+    assert_eq!(replayed, probed);
+    let err = unit_client(&replayer.uri(), wrong)
+        .org_api_tokens(user.clone())
+        .list()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unauthorized(_)), "{err:?}");
+    assert!(replayer.unserved().is_empty());
+}
+
+/// A cassette written before placeholders were tokens (`[REDACTED]` auth
+/// headers, `[REDACTED…x7k9]` secrets) still loads and replays.
+#[tokio::test]
+async fn an_older_cassette_still_replays() {
+    let cassette = Cassette::parse(
+        r#"{"interactions": [{
+            "service": "mailtrap", "name": "list 200",
+            "request": {"method": "GET", "path": "/api/accounts/7/api_tokens",
+                        "headers": {"api-token": "[REDACTED]"}},
+            "response": {"status": 200, "headers": {"content-type": "application/json"},
+                         "body": [{"id": 5, "name": "ci", "last_4_digits": "x7k9",
+                                   "created_by": "ops", "expires_at": null, "resources": []}]}
+        }]}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        cassette.interactions[0].request.headers["api-token"],
+        "[REDACTED]"
+    );
+    let replayer = Replayer::from_cassette(cassette).await;
+    let listed = mailtrap_list(&replayer.uri(), &stranger(), 7)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].name, "ci");
     assert!(replayer.unserved().is_empty());
 }

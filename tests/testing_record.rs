@@ -7,7 +7,7 @@ use api_tokens::testing::{
     Cassette, KitError, MailtrapFake, Recorder, Replayer, UnitFake, placeholder,
 };
 use chrono::{TimeDelta, Utc};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
 fn cassette_path(name: &str) -> PathBuf {
@@ -87,7 +87,10 @@ async fn a_mailtrap_create_is_recorded_without_secrets_and_replays() {
     assert_eq!(create.service, "mailtrap");
     assert_eq!(create.request.method, "POST");
     assert_eq!(create.request.path, endpoint);
-    assert_eq!(create.request.headers["api-token"], "[REDACTED]");
+    assert_eq!(
+        create.request.headers["api-token"],
+        placeholder(upstream.token())
+    );
     assert_eq!(create.request.body.as_ref().unwrap(), &body);
     assert_eq!(create.response.status, 200);
     let recorded = create.response.body.as_ref().unwrap();
@@ -180,7 +183,11 @@ async fn a_unit_create_is_recorded_without_secrets_and_replays() {
     assert_eq!(cassette.interactions[0].service, "unit");
     assert_eq!(
         cassette.interactions[0].request.headers["authorization"],
-        "[REDACTED]"
+        format!("Bearer {}", placeholder(upstream.token()))
+    );
+    assert_eq!(
+        cassette.interactions[1].request.headers["authorization"],
+        format!("Bearer {}", placeholder(&minted))
     );
     assert_eq!(
         cassette.interactions[1].request.path,
@@ -330,17 +337,157 @@ async fn secrets_in_odd_shapes_never_reach_the_disk() {
         .iter()
         .map(|i| i.request.path.as_str())
         .collect();
-    assert_eq!(paths[4], "/short?api_key=[REDACTED]&page=2");
+    // Too short to search for or to hint at: hidden where found, plainly.
+    assert_eq!(paths[4], "/short?api_key=redacted&page=2");
     assert_eq!(
         cassette.interactions[5].request.body,
-        Some(Value::String("user=ann&password=[REDACTED]".into()))
+        Some(Value::String("user=ann&password=redacted".into()))
     );
+    let hidden = |s: &str| placeholder(&SecretString::from(s));
     assert_eq!(
         cassette.interactions[3].response.body,
-        Some(json!({"tokens": ["[REDACTED…6789]"]}))
+        Some(json!({"tokens": [hidden("LISTSECRET-0123456789")]}))
     );
     assert_eq!(
-        cassette.interactions[2].response.body_text.as_deref(),
-        Some(r#"{"id":1,"token":"[REDACTED…6789]""#)
+        cassette.interactions[2].response.body_text,
+        Some(format!(
+            r#"{{"id":1,"token":"{}""#,
+            hidden("CUTSECRET-0123456789")
+        ))
     );
+}
+
+/// `text` with its JSON escapes read, leniently (an invalid escape is kept
+/// as written), and with the characters a reader does not see removed.
+fn readable(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '\\' && i + 1 < chars.len() {
+            let simple = match chars[i + 1] {
+                '/' => Some('/'),
+                '"' => Some('"'),
+                '\\' => Some('\\'),
+                _ => None,
+            };
+            if let Some(c) = simple {
+                out.push(c);
+                i += 2;
+                continue;
+            }
+            if chars[i + 1] == 'u' && i + 6 <= chars.len() {
+                let hex: String = chars[i + 2..i + 6].iter().collect();
+                if let Some(c) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    out.push(c);
+                    i += 6;
+                    continue;
+                }
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out.chars()
+        .filter(|c| !c.is_control() || c.is_whitespace())
+        .collect()
+}
+
+/// Whether `secret` is in `text` as written, decoded as JSON (every string
+/// and key), or read through escapes and invisible characters.
+fn holds(text: &str, secret: &str) -> bool {
+    fn strings(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(items) => items.iter().for_each(|i| strings(i, out)),
+            Value::Object(map) => map.iter().for_each(|(k, v)| {
+                out.push(k.clone());
+                strings(v, out);
+            }),
+            _ => {}
+        }
+    }
+    let mut all = vec![text.to_owned()];
+    if let Ok(v) = serde_json::from_str::<Value>(text) {
+        strings(&v, &mut all);
+    }
+    all.iter().any(|s| {
+        s.contains(secret)
+            || readable(s).contains(secret)
+            || readable(&readable(s)).contains(secret)
+    })
+}
+
+/// A secret used as a JSON object key, and escaped forms of a secret in a
+/// body kept as text, never reach the disk: keys are redacted like values,
+/// and text bodies are searched in every escaped form.
+#[tokio::test]
+async fn secrets_as_keys_and_escaped_in_text_never_reach_the_disk() {
+    use wiremock::matchers::path as at;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let key = "mt/Abc+def=ghi-0123x7k9";
+    let upstream = MockServer::start().await;
+    // The caller's credential as an object key (a session map).
+    Mock::given(at("/keys"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "sessions": {key: {"ok": true}},
+            "seen_by": [{key: 1}]
+        })))
+        .mount(&upstream)
+        .await;
+    // The credential JSON-escaped in pages that are not JSON.
+    for (route, page) in [
+        (
+            "/slash",
+            r#"<pre>{"seen":"mt\/Abc+def=ghi-0123x7k9"}</pre>"#.to_owned(),
+        ),
+        (
+            "/plus",
+            r#"<pre>{"seen":"mt/Abc\u002Bdef=ghi-0123x7k9"</pre>"#.to_owned(),
+        ),
+        (
+            "/any",
+            r#"{"seen":"\u006d\u0074\u002f\u0041bc+def=ghi-0123x7k9"#.to_owned(),
+        ),
+        (
+            "/split",
+            "<title>mt/Abc+def=\u{0}ghi-0123\u{7f}x7k9</title>".to_owned(),
+        ),
+    ] {
+        Mock::given(at(route))
+            .respond_with(ResponseTemplate::new(502).set_body_string(page))
+            .mount(&upstream)
+            .await;
+    }
+
+    let path = cassette_path("keys-and-escapes");
+    let recorder = Recorder::start(&upstream.uri(), &path).await.unwrap();
+    let http = reqwest::Client::new();
+    for route in ["/keys", "/slash", "/plus", "/any", "/split"] {
+        http.get(format!("{}{route}", recorder.uri()))
+            .header("Api-Token", key)
+            .send()
+            .await
+            .unwrap();
+    }
+    recorder.finish().await.unwrap();
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !holds(&text, key),
+        "the credential reached the disk: {text}"
+    );
+    let cassette = Cassette::parse(&text).unwrap();
+    let stands_for = placeholder(&SecretString::from(key));
+    let keys = cassette.interactions[0].response.body.as_ref().unwrap();
+    assert_eq!(keys["sessions"][&stands_for]["ok"], true, "{keys}");
+    assert_eq!(keys["seen_by"][0][&stands_for], 1, "{keys}");
+    for (i, route) in ["/slash", "/plus", "/any", "/split"].iter().enumerate() {
+        let body = cassette.interactions[i + 1].response.body_text.as_deref();
+        assert!(
+            body.is_some_and(|b| b.contains(&stands_for)),
+            "{route}: {body:?}"
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! Fixtures: one recorded interaction per endpoint outcome, embedded in the
-//! library from `fixtures/**/*.json` and found by name.
+//! library when it is built and found by name. The format is documented in
+//! the `testing` module.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,8 +18,9 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
 }
 
-/// One interaction in the format of `fixtures/README.md`: what was sent and
-/// what the service answered. Both the embedded fixtures and the
+/// One interaction in the
+/// [fixture format](crate::testing#fixture-and-cassette-format): what was
+/// sent and what the service answered. Both the embedded fixtures and the
 /// interactions of a [`Cassette`] have this shape.
 ///
 /// ```
@@ -52,7 +54,8 @@ pub struct FixtureRequest {
     pub method: String,
     /// The path below the base URL, with the query string if there was one.
     pub path: String,
-    /// Lower-case header names to values; auth headers only as `[REDACTED]`.
+    /// Lower-case header names to values; a credential only as its
+    /// [`placeholder`](crate::testing::placeholder) (or `[REDACTED]`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
     /// The JSON body, if any.
@@ -355,10 +358,9 @@ impl Match for FixtureMatch {
     }
 }
 
-/// The raw embedded files: each path below `fixtures/` and its text.
-///
-/// Every `fixtures/**/*.json` file of the crate is embedded when it is
-/// built; [`fixtures`] parses them.
+/// The raw fixture files shipped with the crate: each one's path (its
+/// service's folder and file name, `mailtrap/error_422_base.json`) and its
+/// text. [`fixtures`] parses them.
 pub fn embedded_files() -> &'static [(&'static str, &'static str)] {
     embedded::EMBEDDED
 }

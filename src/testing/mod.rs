@@ -20,12 +20,16 @@
 //! - **Rate limits**: `fake.rate_limit(n, per)` answers 429 in the
 //!   service's shape past `n` requests in any window of `per`, with
 //!   Mailtrap's rate-limit headers, to test a client's pacing.
-//! - **Fixtures**: every `fixtures/**/*.json` file of the crate, embedded
-//!   and found by name ([`fixture`], [`Fixture::get`], [`fixtures`]), ready
-//!   to mount on a wiremock server in one line.
+//! - **Fixtures**: one recorded interaction per outcome of every endpoint
+//!   of both services, shipped inside the crate and found by name
+//!   ([`fixture`], [`Fixture::get`], [`fixtures`]), ready to mount on a
+//!   wiremock server in one line. Their format is described
+//!   [below](#fixture-and-cassette-format).
 //! - **Record and replay**: [`Recorder`] is a loopback proxy that records
-//!   real interactions into a [`Cassette`] file, every secret redacted before
-//!   anything touches the disk; [`Replayer`] serves a cassette back.
+//!   real interactions into a [`Cassette`] file, every secret replaced by
+//!   its [`placeholder`] before anything touches the disk; [`Replayer`]
+//!   serves a cassette back, and takes the placeholder of a secret as that
+//!   secret when a client uses it as its token.
 //!
 //! # A fake in a test
 //!
@@ -203,61 +207,135 @@
 //!
 //! # A fixture on a wiremock server
 //!
-//! ```no_run
+//! ```
+//! use api_tokens::mailtrap;
+//! use secrecy::SecretString;
+//!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let server = wiremock::MockServer::start().await;
-//! api_tokens::testing::fixture("mailtrap error 422 base")?.mount(&server).await;
-//! // … a client with base URL `server.uri()` now gets Mailtrap's 422 …
+//! api_tokens::testing::fixture("mailtrap list 200")?.mount(&server).await;
+//!
+//! let client = mailtrap::Client::builder()
+//!     .token(SecretString::from("any-token"))
+//!     .account_id(3229) // the account of the shipped Mailtrap fixtures
+//!     .base_url(server.uri())
+//!     .build()?;
+//! let tokens = client.api_tokens().list().await?;
+//! assert!(!tokens.is_empty());
 //! # Ok(()) }
 //! ```
 //!
 //! # Record and replay
 //!
+//! A test records its calls once, against the service (here a fake), and
+//! replays them from then on. The cassette holds no secret: the secret a
+//! create minted becomes its [`placeholder`] (`redacted-x7k9-1f0c3a9e`),
+//! which the crate accepts as a token; replayed, the create returns the
+//! placeholder, and a call made with it is served what the new secret got.
+//!
 //! ```
+//! use api_tokens::mailtrap::{self, AccessLevel, CreateApiToken, ResourceType};
 //! use api_tokens::testing::{MailtrapFake, Recorder, Replayer, placeholder};
-//! use secrecy::ExposeSecret;
+//! use secrecy::{ExposeSecret, SecretString};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let dir = std::env::temp_dir().join(format!("api-tokens-doc-{}", std::process::id()));
 //! # std::fs::create_dir_all(&dir)?;
-//! let cassette = dir.join("create.json");
+//! let cassette = dir.join("rotation.json");
 //! let upstream = MailtrapFake::start().await; // or "https://mailtrap.io"
-//! let recorder = Recorder::start(&upstream.uri(), &cassette).await?;
-//!
-//! let path = format!("/api/accounts/{}/api_tokens", upstream.account_id());
-//! let body = serde_json::json!({"name": "ci", "resources": [
-//!     {"resource_type": "account", "resource_id": upstream.account_id(), "access_level": 100}]});
-//! let http = reqwest::Client::new();
-//! let create = |base: String| {
-//!     http.post(format!("{base}{path}"))
-//!         .header("Api-Token", upstream.token().expose_secret())
-//!         .header("content-type", "application/json")
-//!         .body(body.to_string())
-//!         .send()
+//! let account = upstream.account_id();
+//! let client = |base: String, token: &SecretString| {
+//!     mailtrap::Client::builder()
+//!         .token(token.clone())
+//!         .account_id(account)
+//!         .base_url(base)
+//!         .build()
 //! };
-//! create(recorder.uri()).await?;
+//! let request = || CreateApiToken::new("ci").permission(ResourceType::Account, account, AccessLevel::Admin);
+//!
+//! // Recorded: create a token, then check that the new secret works.
+//! let recorder = Recorder::start(&upstream.uri(), &cassette).await?;
+//! let created = client(recorder.uri(), upstream.token())?.api_tokens().create(request()).await?;
+//! let probed = client(recorder.uri(), &created.token)?.api_tokens().list().await?;
 //! recorder.finish().await?;
 //!
-//! // Neither the minted secret nor the credential reached the disk.
+//! // Neither the new secret nor the credential reached the disk.
 //! let text = std::fs::read_to_string(&cassette)?;
-//! let minted = &upstream.tokens()[0].secret;
-//! assert!(!text.contains(minted.expose_secret()));
+//! assert!(!text.contains(created.token.expose_secret()));
 //! assert!(!text.contains(upstream.token().expose_secret()));
 //!
-//! // Replayed, the create answers again, a placeholder in place of the secret.
+//! // Replayed with any credential: the create returns the placeholder, and
+//! // the probe made with it gets what the new secret got.
 //! let replayer = Replayer::start(&cassette).await?;
-//! let answer = create(replayer.uri()).await?;
-//! let replayed: serde_json::Value = serde_json::from_slice(&answer.bytes().await?)?;
-//! assert_eq!(replayed["token"], placeholder(minted));
+//! let dummy = SecretString::from("any-credential");
+//! let replayed = client(replayer.uri(), &dummy)?.api_tokens().create(request()).await?;
+//! assert_eq!(replayed.token.expose_secret(), placeholder(&created.token));
+//! let probe = client(replayer.uri(), &replayed.token)?.api_tokens().list().await?;
+//! assert_eq!(probe, probed);
+//! # std::fs::remove_dir_all(&dir)?;
 //! # Ok(()) }
 //! ```
 //!
-//! The cassette format is the fixture format of `fixtures/README.md`:
-//! `{"interactions": [ … ]}`, each interaction
-//! `{"service", "name", "request": {"method", "path", "headers", "body"},
-//! "response": {"status", "headers", "body" | "body_text"}}`.
+//! # Fixture and cassette format
+//!
+//! A fixture is one interaction, written as JSON: what was sent and what
+//! the service answered. A recording (a [`Cassette`]) is
+//! `{"interactions": [ … ]}`, interactions in this format in the order they
+//! happened. [`Fixture`] and [`Cassette`] read and write both, and check
+//! what serde cannot (an HTTP method, a path, a status, valid header names
+//! and values).
+//!
+//! ```json
+//! {
+//!   "service": "unit",
+//!   "name": "create 201",
+//!   "request": {
+//!     "method": "POST",
+//!     "path": "/users/2/api-tokens",
+//!     "headers": {
+//!       "authorization": "Bearer redacted-x7k9-1f0c3a9e",
+//!       "content-type": "application/vnd.api+json"
+//!     },
+//!     "body": { "data": { "type": "apiToken", "attributes": { "description": "Production token" } } }
+//!   },
+//!   "response": {
+//!     "status": 201,
+//!     "headers": { "content-type": "application/vnd.api+json" },
+//!     "body": { "data": { "id": "19", "type": "apiToken", "attributes": { "token": "redacted-a1b2-0c4e8f2d" } } }
+//!   }
+//! }
+//! ```
+//!
+//! - `service`: `unit` or `mailtrap` (`unknown` for a recorded path of
+//!   neither).
+//! - `name`: what the interaction shows, as a user asks for it: the
+//!   operation and the status (`create 201`), or for a shipped fixture also
+//!   its file name with `_` read as a space (`error_422_base` is
+//!   `error 422 base`). [`fixture`]`("unit create 201")` finds service
+//!   `unit`, name `create 201`; case, `_`, `-` and repeated spaces do not
+//!   matter.
+//! - `request.method`, `request.path`: the HTTP method and the path below
+//!   the base URL, with the query string if there was one.
+//! - `request.headers` (optional): lower-case header names to values. A
+//!   credential is never stored: a recording writes the [`placeholder`] of
+//!   the credential used (after its scheme, `Bearer redacted-…`), which
+//!   the [`Replayer`] reads to tell credentials apart; hand-written fixtures
+//!   and older recordings write `[REDACTED]`, which matches any credential;
+//!   a cookie is `[REDACTED]`.
+//! - `request.body` (optional): the JSON body, or a string for a body that
+//!   is not JSON (a form).
+//! - `response.status`: the HTTP status, 100 to 599.
+//! - `response.headers` (optional): lower-case header names to values.
+//! - `response.body`: the JSON body, or `null` for no body at all (a 204).
+//! - `response.body_text` (instead of `body`): a body that is not JSON, kept
+//!   as it came (a gateway's HTML page, a document cut short).
+//!
+//! Every secret in a recording is written as its [`placeholder`]:
+//! `redacted-<last four>-<hash>` (plain `redacted` for a secret shorter than
+//! 12 characters), the same for the same secret in every recording. The
+//! shipped fixtures hold only obviously fake secrets.
 
 mod engine;
 mod error;
@@ -279,6 +357,8 @@ pub use mailtrap_fake::{
     MailtrapTokenSeed, ResetRule,
 };
 pub use record::Recorder;
+#[doc(hidden)]
+pub use redact::__fuzz;
 pub use redact::placeholder;
 pub use replay::Replayer;
 pub use unit_fake::{RevokeAnswer, UnitFake, UnitFakeBuilder, UnitOp, UnitToken, UnitTokenSeed};

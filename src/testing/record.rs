@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use url::Url;
 
 use super::fixtures::{Cassette, Fixture, FixtureRequest, FixtureResponse};
-use super::redact::{Secrets, is_auth_header};
+use super::redact::{Secrets, is_auth_header, recorded_auth_value};
 use super::{KitError, mailtrap_fake, unit_fake};
 use secrecy::zeroize::Zeroize;
 
@@ -42,24 +42,29 @@ const HOP_HEADERS: [&str; 10] = [
 ];
 
 /// A loopback proxy that records every interaction with an upstream
-/// service into a cassette file, in the format of `fixtures/README.md`.
+/// service into a cassette file, in the
+/// [fixture format](super#fixture-and-cassette-format).
 ///
 /// Point a client at [`Recorder::uri`] instead of the service. Each request
 /// is forwarded unchanged to the upstream and the answer returned unchanged
 /// to the client; the interaction is appended to the cassette, which is
 /// rewritten whole after each one (so it is always complete JSON).
 ///
-/// Before anything is written, every secret is redacted: auth headers
-/// (`authorization`, `api-token`, `cookie`, `set-cookie`, `x-api-key`, and
-/// any header named like a secret) become `[REDACTED]`; values of JSON
-/// fields, form fields and query parameters named like a secret (`token`,
-/// `*_token`, `secret`, `password`, `api_key`, …, and the plain items of a
-/// `tokens` list), in a body that is valid JSON or not, become a placeholder
-/// keeping their last four characters (see
-/// [`placeholder`](super::placeholder)); and every
-/// other occurrence of any secret so found, in this interaction or a later
-/// one (a path, a header, any string of a body), becomes the same
-/// placeholder. The secrets found are held as `SecretString`s and never
+/// Before anything is written, every secret is replaced by its
+/// [`placeholder`](super::placeholder) (`redacted-x7k9-1f0c3a9e`): the
+/// credential of an auth header (`authorization`, `api-token`,
+/// `x-api-key`, and any header named like a secret; a `Bearer` scheme is
+/// kept) becomes the credential's placeholder, which a
+/// [`Replayer`](super::Replayer) reads to tell credentials apart; a cookie
+/// header becomes `[REDACTED]`; values of JSON fields, form fields and query
+/// parameters named like a secret (`token`, `*_token`, `secret`,
+/// `password`, `api_key`, …, and the plain items of a `tokens` list), in a
+/// body that is valid JSON or not, with names compared once their escapes
+/// are read; and every other occurrence of any secret so found, in this
+/// interaction or a later one: in a path, a header, any string or object
+/// key of a JSON body, and any form of it in a body kept as text (as
+/// written, JSON-escaped in part or whole, or split by invisible
+/// characters). The secrets found are held as `SecretString`s and never
 /// logged; the recorder's own copies of bodies are zeroized after use.
 ///
 /// The upstream must be `https`, or plain `http` on a loopback address only
@@ -376,7 +381,7 @@ fn is_form(headers: &HeaderMap) -> bool {
 
 /// Builds the interaction with every secret replaced.
 #[allow(clippy::too_many_arguments)]
-fn redacted_interaction(
+pub(crate) fn redacted_interaction(
     secrets: &mut Secrets,
     method: &str,
     path_and_query: &str,
@@ -427,7 +432,7 @@ fn redacted_interaction(
                 continue;
             }
             let mut value = if is_auth_header(name.as_str()) {
-                "[REDACTED]".to_owned()
+                recorded_auth_value(name.as_str(), &String::from_utf8_lossy(value.as_bytes()))
             } else {
                 String::from_utf8_lossy(value.as_bytes()).into_owned()
             };
@@ -545,15 +550,19 @@ mod tests {
         }
         assert_eq!(fixture.service, "mailtrap");
         assert_eq!(fixture.name, "create 200");
-        assert_eq!(fixture.request.headers["api-token"], "[REDACTED]");
+        let hidden = super::super::redact::placeholder_of;
+        assert_eq!(fixture.request.headers["api-token"], hidden(caller));
         assert_eq!(fixture.response.headers["set-cookie"], "[REDACTED]");
-        assert_eq!(fixture.response.headers["x-echo"], "[REDACTED…0001]");
+        assert_eq!(fixture.response.headers["x-echo"], hidden(caller));
         let body = fixture.response.body.unwrap();
-        assert_eq!(body["token"], "[REDACTED…x7k9]");
-        assert_eq!(body["note"], "was [REDACTED…x7k9]");
+        assert_eq!(body["token"], hidden(secret));
+        assert_eq!(body["note"], format!("was {}", hidden(secret)));
         assert_eq!(
             fixture.request.path,
-            "/api/accounts/1/api_tokens?api_key=[REDACTED…7654]"
+            format!(
+                "/api/accounts/1/api_tokens?api_key={}",
+                hidden("query-secret-987654")
+            )
         );
     }
 }

@@ -4,28 +4,59 @@
 use secrecy::zeroize::Zeroize;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::scrub::{Hider, hide_secret_fields, hide_text, hide_value, replace_secret};
+pub(crate) use crate::scrub::{is_secret_list_name, is_secret_name};
 
 /// Secrets shorter than this are replaced where they are found (a field
 /// named like a secret, an auth header) but not searched for elsewhere:
 /// replacing every `"ab"` in a document would mangle it.
 const MIN_SEARCHED_LEN: usize = 6;
 
-/// Secrets shorter than this get a placeholder without their last four
-/// characters, which would give away too much of them.
+/// Secrets shorter than this get a placeholder without any hint of them
+/// (neither their last four characters nor a hash): a hash of a short
+/// secret would give it away to anyone who tries every candidate.
 const MIN_HINTED_LEN: usize = 12;
 
-/// The placeholder that stands for `secret` in recordings and request logs:
-/// `[REDACTED…x7k9]`, keeping the last four characters, so the same secret
-/// always gets the same placeholder and a reader can tell secrets apart.
-/// A secret shorter than 12 characters becomes `[REDACTED]`.
+/// The prefix of every placeholder.
+const PREFIX: &str = "redacted";
+
+/// Hexadecimal digits of the hash in a placeholder (32 bits: enough to
+/// tell apart the secrets of a recording, far too few to find one).
+const HASH_DIGITS: usize = 8;
+
+/// The placeholder that stands for `secret` in recordings and request
+/// logs: `redacted-<last four>-<hash>`, where the hash is the start of the
+/// secret's SHA-256. The same secret always gets the same placeholder, in
+/// one recording and across recordings, and different secrets get
+/// different ones.
+///
+/// A placeholder is visible ASCII without spaces, so a client of this
+/// crate accepts it as a token: a create replayed from a cassette returns
+/// the placeholder of the secret it minted when recorded, and a
+/// [`Replayer`](super::Replayer) treats that placeholder, used as a
+/// credential, as the secret it stands for. The last four characters are
+/// left out when they are not plain ASCII (`redacted-<hash>`), and a secret
+/// shorter than 12 characters becomes plain `redacted`.
 ///
 /// ```
 /// use api_tokens::testing::placeholder;
 /// use secrecy::SecretString;
 ///
 /// let secret = SecretString::from("a1b2c3d4e5f60718293a4b5c6d7e8f90x7k9");
-/// assert_eq!(placeholder(&secret), "[REDACTED…x7k9]");
-/// assert_eq!(placeholder(&SecretString::from("short")), "[REDACTED]");
+/// let shown = placeholder(&secret);
+/// assert!(shown.starts_with("redacted-x7k9-"), "{shown}");
+/// assert_eq!(shown, placeholder(&SecretString::from("a1b2c3d4e5f60718293a4b5c6d7e8f90x7k9")));
+/// assert_ne!(shown, placeholder(&SecretString::from("ffffc3d4e5f60718293a4b5c6d7e8f90x7k9")));
+/// assert_eq!(placeholder(&SecretString::from("short")), "redacted");
+///
+/// // The crate's clients take it as a token.
+/// let client = api_tokens::mailtrap::Client::builder()
+///     .token(SecretString::from(shown))
+///     .account_id(1)
+///     .build();
+/// assert!(client.is_ok());
 /// ```
 pub fn placeholder(secret: &SecretString) -> String {
     placeholder_of(secret.expose_secret())
@@ -34,16 +65,50 @@ pub fn placeholder(secret: &SecretString) -> String {
 pub(crate) fn placeholder_of(secret: &str) -> String {
     let count = secret.chars().count();
     if count < MIN_HINTED_LEN {
-        return "[REDACTED]".to_owned();
+        return PREFIX.to_owned();
+    }
+    let digest = Sha256::new()
+        .chain_update(b"api-tokens placeholder\0")
+        .chain_update(secret.as_bytes())
+        .finalize();
+    let mut hash = String::with_capacity(HASH_DIGITS);
+    for byte in digest.iter().take(HASH_DIGITS / 2) {
+        hash.push_str(&format!("{byte:02x}"));
     }
     let last4: String = secret.chars().skip(count - 4).collect();
-    format!("[REDACTED…{last4}]")
+    if last4.chars().all(is_hint_char) {
+        format!("{PREFIX}-{last4}-{hash}")
+    } else {
+        format!("{PREFIX}-{hash}")
+    }
 }
 
-pub(crate) use crate::scrub::{hide_secret_fields, is_secret_list_name, is_secret_name};
+/// Characters kept in a placeholder's hint: they need no escaping in JSON,
+/// a header, a path or a query.
+fn is_hint_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~')
+}
 
-/// Headers whose whole value is a credential: never stored, not even as a
-/// hint.
+/// Whether `text` is a placeholder that tells one secret from another
+/// (`redacted-<hint>-<hash>` or `redacted-<hash>`; not the plain
+/// `redacted` of a short secret, nor the `[REDACTED…]` of older
+/// recordings).
+pub(crate) fn is_placeholder(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix("redacted-") else {
+        return false;
+    };
+    let hash = match rest.rsplit_once('-') {
+        Some((hint, hash)) if hint.len() >= 4 => hash,
+        Some(_) => return false,
+        None => rest,
+    };
+    hash.len() == HASH_DIGITS
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Headers whose whole value is a credential: never stored in clear.
 pub(crate) fn is_auth_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     matches!(
@@ -55,6 +120,51 @@ pub(crate) fn is_auth_header(name: &str) -> bool {
             | "cookie"
             | "set-cookie"
     ) || is_secret_name(&name)
+}
+
+fn is_cookie_header(name: &str) -> bool {
+    name.to_ascii_lowercase().contains("cookie")
+}
+
+/// The scheme and credential of an auth header's value: `Bearer X` gives
+/// `(Some("Bearer"), "X")`, `X` gives `(None, "X")`.
+fn split_scheme(value: &str) -> (Option<&str>, &str) {
+    let value = value.trim();
+    match value.split_once(' ') {
+        Some((scheme, rest))
+            if !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-') =>
+        {
+            (Some(scheme), rest.trim())
+        }
+        _ => (None, value),
+    }
+}
+
+/// The credential an auth header carries (the value, without its scheme),
+/// or `None` for a header that carries none (not an auth header, or a
+/// cookie).
+pub(crate) fn credential_in(name: &str, value: &str) -> Option<String> {
+    if !is_auth_header(name) || is_cookie_header(name) {
+        return None;
+    }
+    let (_, credential) = split_scheme(value);
+    (!credential.is_empty()).then(|| credential.to_owned())
+}
+
+/// How an auth header is recorded: the credential's placeholder, after the
+/// scheme if there is one (`Bearer redacted-x7k9-…`), so that a replayer
+/// can tell credentials apart; a cookie header as `[REDACTED]`.
+pub(crate) fn recorded_auth_value(name: &str, value: &str) -> String {
+    if is_cookie_header(name) {
+        return "[REDACTED]".to_owned();
+    }
+    match split_scheme(value) {
+        (Some(scheme), credential) => format!("{scheme} {}", placeholder_of(credential)),
+        (None, credential) => placeholder_of(credential),
+    }
 }
 
 /// The credential inside an auth header value: `Bearer X` gives `X` too;
@@ -73,23 +183,18 @@ fn credentials_in_header(name: &str, value: &str) -> Vec<String> {
                 found.push(v.trim().to_owned());
             }
         }
-    } else if let Some((scheme, rest)) = value.trim().split_once(' ') {
-        if !scheme.is_empty()
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-')
-        {
-            found.push(rest.trim().to_owned());
-        }
+    } else if let (Some(_), rest) = split_scheme(value) {
+        found.push(rest.to_owned());
     }
     found
 }
 
-/// Every secret seen so far in a recording. Held as [`SecretString`]s
-/// (zeroized on drop), exposed only to search and replace.
+/// Every secret seen so far in a recording, with its placeholder. Held as
+/// [`SecretString`]s (zeroized on drop), exposed only to search and
+/// replace.
 #[derive(Default)]
 pub(crate) struct Secrets {
-    known: Vec<SecretString>,
+    known: Vec<(SecretString, String)>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -98,15 +203,49 @@ impl std::fmt::Debug for Secrets {
     }
 }
 
+impl Hider for Secrets {
+    fn stand_in(&self, value: &str) -> String {
+        placeholder_of(value)
+    }
+
+    /// Every known secret replaced by its placeholder, in any form
+    /// ([`replace_secret`]); a short one only where it is the whole text.
+    fn hide_known(&self, text: &str) -> Option<String> {
+        let mut out: Option<String> = None;
+        for (secret, shown) in &self.known {
+            let secret = secret.expose_secret();
+            let current = out.as_deref().unwrap_or(text);
+            let hidden = if secret.chars().count() < MIN_SEARCHED_LEN {
+                (current == secret).then(|| shown.clone())
+            } else {
+                replace_secret(current, secret, shown)
+            };
+            if let Some(hidden) = hidden {
+                if let Some(old) = &mut out {
+                    old.zeroize();
+                }
+                out = Some(hidden);
+            }
+        }
+        out
+    }
+}
+
 impl Secrets {
     pub(crate) fn learn(&mut self, secret: &str) {
-        if secret.is_empty() || self.known.iter().any(|k| k.expose_secret() == secret) {
+        if secret.is_empty()
+            || self
+                .known
+                .iter()
+                .any(|(known, _)| known.expose_secret() == secret)
+        {
             return;
         }
-        self.known.push(SecretString::from(secret));
+        self.known
+            .push((SecretString::from(secret), placeholder_of(secret)));
         // Longest first, so that a secret containing another is replaced whole.
         self.known
-            .sort_by_key(|k| std::cmp::Reverse(k.expose_secret().len()));
+            .sort_by_key(|(known, _)| std::cmp::Reverse(known.expose_secret().len()));
     }
 
     #[cfg(test)]
@@ -166,32 +305,44 @@ impl Secrets {
             .join("&")
     }
 
+    /// Learns every value held under a secret-named field of any JSON that
+    /// `text` holds, however it is cut or wrapped: as written and decoded.
+    pub(crate) fn learn_text_fields(&mut self, text: &str) {
+        let mut found: Vec<String> = Vec::new();
+        let _ = hide_secret_fields(text, |raw| {
+            found.push(raw.to_owned());
+            if let Ok(decoded) = serde_json::from_str::<String>(&format!("\"{raw}\"")) {
+                found.push(decoded);
+            }
+            String::new()
+        });
+        for mut secret in found {
+            self.learn(&secret);
+            secret.zeroize();
+        }
+    }
+
     /// Replaces, in a body that is not valid JSON (cut short, nested too
     /// deep, behind a byte-order mark, inside a page), every value held
     /// under a secret-named field by its placeholder, learning each so that
-    /// it is replaced everywhere else too.
+    /// it is replaced everywhere else too, and every known secret in any
+    /// form, escaped or not.
     pub(crate) fn hide_text_fields(&mut self, text: &mut String) {
-        let hidden = hide_secret_fields(text, |raw| {
-            let mut decoded: String =
-                serde_json::from_str(&format!("\"{raw}\"")).unwrap_or_else(|_| raw.to_owned());
-            self.learn(raw);
-            self.learn(&decoded);
-            let shown = placeholder_of(&decoded);
-            decoded.zeroize();
-            shown
-        });
-        if let Some(hidden) = hidden {
+        self.learn_text_fields(text);
+        if let Some(hidden) = hide_text(self, text) {
             text.zeroize();
             *text = hidden;
         }
     }
 
-    /// Learns every string (or number) held under a secret-named field, and
-    /// the plain items of a list under a plural one (`tokens`).
+    /// Learns every string (or number) held under a secret-named field, the
+    /// plain items of a list under a plural one (`tokens`), and the values
+    /// under secret-named fields of any JSON that a string or key holds.
     pub(crate) fn learn_json(&mut self, value: &Value) {
         match value {
             Value::Object(map) => {
                 for (key, v) in map {
+                    self.learn_text_fields(key);
                     if is_secret_name(key) {
                         self.learn_all_leaves(v);
                     } else if is_secret_list_name(key) {
@@ -208,7 +359,8 @@ impl Secrets {
                 }
             }
             Value::Array(items) => items.iter().for_each(|v| self.learn_json(v)),
-            _ => {}
+            Value::String(text) => self.learn_text_fields(text),
+            Value::Number(_) | Value::Bool(_) | Value::Null => {}
         }
     }
 
@@ -224,59 +376,115 @@ impl Secrets {
 
     /// Replaces every known secret in `text` by its placeholder.
     pub(crate) fn scrub(&self, text: &mut String) {
-        for secret in &self.known {
-            let secret = secret.expose_secret();
-            if secret.chars().count() < MIN_SEARCHED_LEN && text.as_str() != secret {
-                continue;
-            }
-            if text.contains(secret) {
-                let replaced = text.replace(secret, &placeholder_of(secret));
-                text.zeroize();
-                *text = replaced;
-            }
+        if let Some(hidden) = self.hide_known(text) {
+            text.zeroize();
+            *text = hidden;
         }
     }
 
-    /// Replaces secret-named fields by placeholders and every known secret
-    /// in every other string.
+    /// Replaces secret-named fields by placeholders, and every known secret
+    /// in every other string and in every object key.
     pub(crate) fn scrub_json(&self, value: &mut Value) {
-        match value {
-            Value::Object(map) => {
-                for (key, v) in map.iter_mut() {
-                    if is_secret_name(key) {
-                        Self::hide_leaves(v);
-                    } else if is_secret_list_name(key) {
-                        match v {
-                            Value::Array(items) => items.iter_mut().for_each(|item| match item {
-                                Value::String(_) | Value::Number(_) => Self::hide_leaves(item),
-                                _ => self.scrub_json(item),
-                            }),
-                            Value::String(_) | Value::Number(_) => Self::hide_leaves(v),
-                            _ => self.scrub_json(v),
-                        }
-                    } else {
-                        self.scrub_json(v);
-                    }
-                }
-            }
-            Value::Array(items) => items.iter_mut().for_each(|v| self.scrub_json(v)),
-            Value::String(s) => self.scrub(s),
-            _ => {}
+        hide_value(self, value);
+    }
+}
+
+/// Entry points to the hiding and recording paths, for the crate's own
+/// fuzz tests. Not part of the API: they may change in any release.
+#[doc(hidden)]
+pub mod __fuzz {
+    use bytes::Bytes;
+    use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+    use secrecy::SecretString;
+    use serde_json::Value;
+
+    use crate::scrub;
+
+    fn secrets(known: &[SecretString]) -> scrub::Secrets {
+        match known.split_first() {
+            Some((first, rest)) => rest
+                .iter()
+                .fold(scrub::Secrets::of(first), |secrets, secret| {
+                    secrets.with(secret)
+                }),
+            None => scrub::Secrets::new(),
         }
     }
 
-    fn hide_leaves(value: &mut Value) {
-        match value {
-            Value::String(s) => {
-                let hidden = placeholder_of(s);
-                s.zeroize();
-                *s = hidden;
-            }
-            Value::Number(n) => *value = Value::String(placeholder_of(&n.to_string())),
-            Value::Object(map) => map.values_mut().for_each(Self::hide_leaves),
-            Value::Array(items) => items.iter_mut().for_each(Self::hide_leaves),
-            Value::Bool(_) | Value::Null => {}
+    /// An error body as an error keeps it, `known` and every value under a
+    /// secret's name hidden.
+    pub fn hide_in_body(known: &[SecretString], body: &[u8]) -> Vec<u8> {
+        secrets(known)
+            .hide_in_body(body)
+            .unwrap_or_else(|| Bytes::copy_from_slice(body))
+            .to_vec()
+    }
+
+    /// A decoded JSON value with `known` and every value under a secret's
+    /// name hidden; says whether anything changed.
+    pub fn hide_in_value(known: &[SecretString], value: &mut Value) -> bool {
+        secrets(known).hide_in_value(value)
+    }
+
+    /// A header's value as an error keeps it; `None` when it is not a
+    /// valid header value or not visible text.
+    pub fn hide_in_header(known: &[SecretString], value: &[u8]) -> Option<String> {
+        let value = HeaderValue::from_bytes(value).ok()?;
+        secrets(known).hide_in_header(&value)
+    }
+
+    /// A free text (a message) with `known` hidden.
+    pub fn hide_in_text(known: &[SecretString], text: &str) -> String {
+        secrets(known).hide_in_text(text).into_owned()
+    }
+
+    /// The summary of an error body (already hidden).
+    pub fn summarize(text: &str) -> Option<String> {
+        scrub::summarize(text)
+    }
+
+    /// Text as a summary shows it.
+    pub fn normalize(text: &str) -> String {
+        scrub::normalize(text)
+    }
+
+    fn header_map(pairs: &[(&str, &str)]) -> Option<HeaderMap> {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(
+                HeaderName::from_bytes(name.as_bytes()).ok()?,
+                HeaderValue::from_str(value).ok()?,
+            );
         }
+        Some(map)
+    }
+
+    /// One interaction as the recorder writes it to a cassette (JSON text);
+    /// `None` when a header is not valid HTTP.
+    pub fn record(
+        method: &str,
+        path_and_query: &str,
+        request_headers: &[(&str, &str)],
+        request_body: &[u8],
+        status: u16,
+        response_headers: &[(&str, &str)],
+        response_body: &[u8],
+    ) -> Option<String> {
+        let mut secrets = super::Secrets::default();
+        let fixture = super::super::record::redacted_interaction(
+            &mut secrets,
+            method,
+            path_and_query,
+            &header_map(request_headers)?,
+            request_body,
+            status,
+            &header_map(response_headers)?,
+            response_body,
+        );
+        let cassette = super::super::Cassette {
+            interactions: vec![fixture],
+        };
+        Some(cassette.to_json())
     }
 }
 
@@ -320,13 +528,58 @@ mod tests {
     }
 
     #[test]
-    fn placeholders_keep_last_four() {
-        assert_eq!(
-            placeholder_of("v2.public.abcdefghij1234"),
-            "[REDACTED…1234]"
+    fn placeholders_are_stable_ascii_tokens_that_tell_secrets_apart() {
+        let one = placeholder_of("v2.public.abcdefghij1234");
+        assert_eq!(one, placeholder_of("v2.public.abcdefghij1234"));
+        assert!(one.starts_with("redacted-1234-"), "{one}");
+        assert_eq!(one.len(), "redacted-1234-".len() + HASH_DIGITS);
+        assert!(is_placeholder(&one));
+        // Same last four, another secret: another placeholder.
+        let two = placeholder_of("v2.public.zbcdefghij1234");
+        assert_ne!(one, two);
+        assert!(two.starts_with("redacted-1234-"));
+        // A hint that is not plain ASCII is left out.
+        let wide = placeholder_of("ééééééééééé€xyz");
+        assert!(
+            wide.starts_with("redacted-") && wide.len() == 9 + HASH_DIGITS,
+            "{wide}"
         );
-        assert_eq!(placeholder_of("ééééééééééé€xyz"), "[REDACTED…€xyz]");
-        assert_eq!(placeholder_of("abc"), "[REDACTED]");
+        assert!(is_placeholder(&wide));
+        assert_eq!(placeholder_of("abc"), "redacted");
+        assert!(!is_placeholder("redacted"));
+        for shown in [&one, &two, &wide] {
+            assert!(shown.bytes().all(|b| b.is_ascii_graphic()), "{shown}");
+        }
+        for other in [
+            "[REDACTED]",
+            "[REDACTED…1234]",
+            "redacted-1234-XYZ",
+            "redacted-12-0123abcd",
+            "x",
+        ] {
+            assert!(!is_placeholder(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn auth_headers_are_recorded_as_the_placeholder_of_their_credential() {
+        let key = "caller-credential-0042";
+        assert_eq!(
+            recorded_auth_value("authorization", &format!("Bearer {key}")),
+            format!("Bearer {}", placeholder_of(key))
+        );
+        assert_eq!(recorded_auth_value("api-token", key), placeholder_of(key));
+        assert_eq!(
+            recorded_auth_value("set-cookie", "s=abc; path=/"),
+            "[REDACTED]"
+        );
+        assert_eq!(
+            credential_in("Authorization", &format!("Bearer {key}")).as_deref(),
+            Some(key)
+        );
+        assert_eq!(credential_in("api-token", key).as_deref(), Some(key));
+        assert_eq!(credential_in("cookie", "s=1"), None);
+        assert_eq!(credential_in("accept", "x"), None);
     }
 
     #[test]
@@ -347,11 +600,14 @@ mod tests {
         assert!(!text.contains("12345678"));
         assert_eq!(
             body["data"]["attributes"]["description"],
-            "[REDACTED…9876] copy"
+            format!("{} copy", placeholder_of("v2.public.SECRETSECRET9876"))
         );
         let mut path = "/x?q=caller-credential-42".to_owned();
         secrets.scrub(&mut path);
-        assert_eq!(path, "/x?q=[REDACTED…l-42]");
+        assert_eq!(
+            path,
+            format!("/x?q={}", placeholder_of("caller-credential-42"))
+        );
     }
 
     #[test]
@@ -361,5 +617,38 @@ mod tests {
         let mut text = "abc%2Bdef%2Bghi and abc+def+ghi".to_owned();
         secrets.scrub(&mut text);
         assert!(!text.contains("abc"), "{text}");
+    }
+
+    #[test]
+    fn a_known_secret_used_as_a_key_is_replaced() {
+        let mut secrets = Secrets::default();
+        secrets.learn_header("api-token", "caller-credential-0042");
+        let mut body =
+            json!({"caller-credential-0042": {"seen": true}, "by": {"caller-credential-0042": 1}});
+        secrets.scrub_json(&mut body);
+        let text = body.to_string();
+        assert!(!text.contains("caller-credential-0042"), "{text}");
+        assert_eq!(body[placeholder_of("caller-credential-0042")]["seen"], true);
+    }
+
+    #[test]
+    fn escaped_forms_in_text_are_replaced() {
+        let mut secrets = Secrets::default();
+        secrets.learn("mt/Abc+def=ghi-0123x7k9");
+        let stands_for = placeholder_of("mt/Abc+def=ghi-0123x7k9");
+        for written in [
+            r"mt\/Abc+def=ghi-0123x7k9",
+            r"mt/Abc\u002Bdef=ghi-0123x7k9",
+            r"\u006dt/Abc+def=ghi-0123x7k\u0039",
+            "mt/Abc+def=ghi\u{0}-0123x7k9",
+        ] {
+            let mut text = format!(r#"<pre>{{"note":"{written}"</pre>"#);
+            secrets.hide_text_fields(&mut text);
+            assert_eq!(
+                text,
+                format!(r#"<pre>{{"note":"{stands_for}"</pre>"#),
+                "{written}"
+            );
+        }
     }
 }

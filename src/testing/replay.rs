@@ -9,14 +9,27 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use super::KitError;
 use super::fixtures::{Cassette, Fixture};
+use super::redact::{credential_in, is_placeholder, placeholder_of};
 
 /// Serves a [`Cassette`] on a loopback wiremock server.
 ///
 /// Each request is answered with the first interaction not yet served that
-/// has the same method and path (query string included), so interactions
-/// with the same endpoint are served in the order they were recorded, each
-/// once. A request with no such interaction left gets a `501` whose text
-/// names it (a status no client retries).
+/// has the same method and path (query string included) and was made with
+/// the same credential, so interactions with the same endpoint are served
+/// in the order they were recorded, each once. A request with no such
+/// interaction left gets a `501` whose text names it (a status no client
+/// retries).
+///
+/// Credentials are compared through their
+/// [placeholders](super::placeholder), which is how the
+/// [`Recorder`](super::Recorder) writes them: a request whose credential is
+/// a placeholder (the secret a replayed create returned) stands for the
+/// secret it replaced, and a request made with a real secret stands for
+/// that secret's placeholder. When both the request's credential and an
+/// interaction's are among the credentials of the cassette, they must be
+/// the same; a credential the cassette never saw (a test's dummy token),
+/// and an interaction recorded without one or with the `[REDACTED]` of
+/// older cassettes, match any.
 ///
 /// ```no_run
 /// # async fn f() -> Result<(), api_tokens::testing::KitError> {
@@ -28,7 +41,32 @@ use super::fixtures::{Cassette, Fixture};
 #[derive(Debug)]
 pub struct Replayer {
     server: MockServer,
-    state: Arc<Mutex<Vec<(Fixture, bool)>>>,
+    state: Arc<Mutex<Vec<Entry>>>,
+}
+
+/// One recorded interaction, the placeholder of the credential it was made
+/// with, and whether it was served.
+#[derive(Debug)]
+struct Entry {
+    fixture: Fixture,
+    credential: Option<String>,
+    served: bool,
+}
+
+/// The placeholder standing for the credential of these headers: the
+/// credential itself when it is one, else its placeholder.
+fn credential_key<'h>(headers: impl IntoIterator<Item = (&'h str, &'h str)>) -> Option<String> {
+    headers.into_iter().find_map(|(name, value)| {
+        credential_in(name, value).map(|mut credential| {
+            if is_placeholder(&credential) {
+                credential
+            } else {
+                let key = placeholder_of(&credential);
+                secrecy::zeroize::Zeroize::zeroize(&mut credential);
+                key
+            }
+        })
+    })
 }
 
 impl Replayer {
@@ -43,7 +81,18 @@ impl Replayer {
             cassette
                 .interactions
                 .into_iter()
-                .map(|i| (i, false))
+                .map(|fixture| Entry {
+                    credential: credential_key(
+                        fixture
+                            .request
+                            .headers
+                            .iter()
+                            .map(|(k, v)| (k.as_str(), v.as_str())),
+                    )
+                    .filter(|c| is_placeholder(c)),
+                    fixture,
+                    served: false,
+                })
                 .collect::<Vec<_>>(),
         ));
         let server = MockServer::start().await;
@@ -66,13 +115,13 @@ impl Replayer {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
-            .filter(|(_, served)| !served)
-            .map(|(fixture, _)| fixture.clone())
+            .filter(|entry| !entry.served)
+            .map(|entry| entry.fixture.clone())
             .collect()
     }
 }
 
-struct Replay(Arc<Mutex<Vec<(Fixture, bool)>>>);
+struct Replay(Arc<Mutex<Vec<Entry>>>);
 
 impl Respond for Replay {
     fn respond(&self, request: &Request) -> ResponseTemplate {
@@ -81,23 +130,45 @@ impl Respond for Replay {
             path.push('?');
             path.push_str(query);
         }
+        let credential = credential_key(
+            request
+                .headers
+                .iter()
+                .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v))),
+        );
         let mut interactions = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let next = interactions.iter_mut().find(|(fixture, served)| {
-            !*served
-                && fixture
+        // A credential the cassette never saw matches any interaction.
+        let known = credential.as_ref().filter(|c| {
+            interactions
+                .iter()
+                .any(|e| e.credential.as_ref() == Some(*c))
+        });
+        let next = interactions.iter_mut().find(|entry| {
+            !entry.served
+                && entry
+                    .fixture
                     .request
                     .method
                     .eq_ignore_ascii_case(request.method.as_str())
-                && fixture.request.path == path
+                && entry.fixture.request.path == path
+                && match (known, &entry.credential) {
+                    (Some(wanted), Some(recorded)) => wanted == recorded,
+                    _ => true,
+                }
         });
         match next {
-            Some((fixture, served)) => {
-                *served = true;
-                fixture.respond()
+            Some(entry) => {
+                entry.served = true;
+                entry.fixture.respond()
             }
             None => ResponseTemplate::new(StatusCode::NOT_IMPLEMENTED).set_body_bytes(format!(
-                "api-tokens replayer: no recorded interaction left for {} {path}",
-                request.method
+                "api-tokens replayer: no recorded interaction left for {} {path}{}",
+                request.method,
+                if known.is_some() {
+                    " with this credential"
+                } else {
+                    ""
+                }
             )),
         }
     }

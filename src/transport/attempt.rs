@@ -57,15 +57,12 @@ pub(super) async fn attempt(
             .flatten(),
     );
     if !super::same_origin(answer.url(), &inner.base) || answer.status().is_redirection() {
-        let location = answer
-            .headers()
-            .get(LOCATION)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .unwrap_or_else(|| answer.url().to_string());
-        return Attempt::Fatal(Error::Redirect {
-            status,
-            location: Some(inner.auth.secrets().hide_in_header(&location)),
-        });
+        let secrets = inner.auth.secrets();
+        let location = match answer.headers().get(LOCATION) {
+            Some(value) => secrets.hide_in_header(value),
+            None => Some(secrets.hide_in_text(answer.url().as_str()).into_owned()),
+        };
+        return Attempt::Fatal(Error::Redirect { status, location });
     }
     let mut headers = std::mem::take(answer.headers_mut());
     let body = match read_body(answer).await {

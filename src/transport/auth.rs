@@ -23,6 +23,8 @@ pub(crate) enum Scheme {
 pub(crate) struct Auth {
     scheme: Scheme,
     token: SecretString,
+    /// The token, to hide in what an error keeps.
+    secrets: crate::scrub::Secrets,
 }
 
 impl std::fmt::Debug for Auth {
@@ -56,7 +58,12 @@ impl Auth {
     /// Checks that the token can be sent as a header value at all.
     pub(crate) fn new(scheme: Scheme, token: SecretString) -> Result<Self> {
         check_token(token.expose_secret())?;
-        Ok(Auth { scheme, token })
+        let secrets = crate::scrub::Secrets::of(&token);
+        Ok(Auth {
+            scheme,
+            token,
+            secrets,
+        })
     }
 
     /// The same scheme with another token.
@@ -81,8 +88,8 @@ impl Auth {
     }
 
     /// The secrets an error answer must not carry: this client's token.
-    pub(crate) fn secrets(&self) -> crate::scrub::Secrets<'_> {
-        crate::scrub::Secrets::new([&self.token])
+    pub(crate) fn secrets(&self) -> &crate::scrub::Secrets {
+        &self.secrets
     }
 }
 

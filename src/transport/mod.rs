@@ -183,37 +183,8 @@ impl Response {
     /// Only ever called for error answers, whose body the transport has
     /// already normalized and scrubbed.
     pub(crate) fn error_body_summary(&self) -> Option<String> {
-        summarize(&String::from_utf8_lossy(&self.body))
+        crate::scrub::summarize(&String::from_utf8_lossy(&self.body))
     }
-}
-
-/// The `<title>` of an HTML page or the first words of a text, control
-/// characters removed and whitespace collapsed, at most 200 characters.
-pub(crate) fn summarize(text: &str) -> Option<String> {
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    let lower = text.to_ascii_lowercase();
-    let picked = match (lower.find("<title>"), lower.find("</title>")) {
-        (Some(a), Some(b)) if b > a + 7 => text.get(a + 7..b).unwrap_or(text),
-        _ => text,
-    };
-    let mut out: String = picked
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
-    if out.is_empty() {
-        return None;
-    }
-    if picked.chars().count() > 200 {
-        out.push('…');
-    }
-    Some(out)
 }
 
 fn header_retry_after(headers: &HeaderMap) -> Option<Duration> {
@@ -239,19 +210,20 @@ fn header_rate_limit(headers: &HeaderMap) -> Option<RateLimit> {
 /// and secret-named values are hidden in the decoded text of its body and
 /// of every header before a dialect reads it.
 pub(crate) fn hide_in_error_answer(
-    secrets: &crate::scrub::Secrets<'_>,
+    secrets: &crate::scrub::Secrets,
     headers: &mut HeaderMap,
     body: Bytes,
 ) -> Bytes {
     for value in headers.values_mut() {
-        let text = String::from_utf8_lossy(value.as_bytes());
-        let hidden = secrets.hide_in_header(&text);
-        if hidden != text {
-            *value = HeaderValue::try_from(hidden)
-                .unwrap_or_else(|_| HeaderValue::from_static("[REDACTED]"));
-        }
+        let replaced = match secrets.hide_in_header(value) {
+            Some(hidden) if hidden.as_bytes() == value.as_bytes() => continue,
+            Some(hidden) => HeaderValue::try_from(hidden).ok(),
+            // Not visible text: no error keeps it as it came.
+            None => None,
+        };
+        *value = replaced.unwrap_or_else(|| HeaderValue::from_static(crate::scrub::REDACTED));
     }
-    secrets.hide_in_error_body(body)
+    secrets.hide_in_body(&body).unwrap_or(body)
 }
 
 /// What a dialect makes of an error answer.
