@@ -1048,4 +1048,3 @@ mod tests {
         assert_eq!(debug, "Secrets(1 known)");
     }
 }
-

@@ -384,7 +384,7 @@ async fn a_predicate_sees_no_secret_and_combines_with_after_and_times() {
         assert_eq!(view.operation, Some("create"));
         assert_eq!(view.path, format!("/users/{}/api-tokens", unit.user_id()));
         let auth = &view.headers["authorization"];
-        assert!(auth.starts_with("[REDACTED"), "{auth}");
+        assert!(auth.contains("redacted-"), "a placeholder: {auth}");
         assert!(!format!("{view:?}").contains(unit.token().expose_secret()));
     }
 }

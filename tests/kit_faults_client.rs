@@ -193,7 +193,11 @@ async fn a_503_on_unit_create_is_not_repeated() {
     assert_eq!(api.messages, ["Service Unavailable"]);
     let support_id = api.request_id.as_deref().expect("Unit's supportId");
     assert_eq!(support_id.len(), 32);
-    assert_eq!(err.request_id(), Some(support_id), "seen through the wrapper");
+    assert_eq!(
+        err.request_id(),
+        Some(support_id),
+        "seen through the wrapper"
+    );
     assert_eq!(log_of(&fake.requests()), [("create", Some(503), true)]);
     assert_eq!(client.stats().retries, 0);
     assert!(fake.tokens().is_empty(), "a status fault mints nothing");

@@ -267,7 +267,10 @@ async fn a_wrong_token_is_unauthorized_with_the_service_message() {
 
 #[tokio::test]
 async fn another_user_is_not_found() {
-    let fake = UnitFake::builder().user_id("77".parse().unwrap()).start().await;
+    let fake = UnitFake::builder()
+        .user_id("77".parse().unwrap())
+        .start()
+        .await;
     let client = client(&fake);
     let err = client.org_api_tokens(user(78)).list().await.unwrap_err();
     let Error::NotFound(api) = &err else {

@@ -26,15 +26,16 @@ pub(super) async fn attempt(
     paced: &AtomicU64,
 ) -> Attempt {
     let inner = &*transport.inner;
-    let waited = inner.pacer.acquire().await;
-    if !waited.is_zero() {
-        paced.fetch_add(super::millis(waited), Ordering::Relaxed);
+    // Held until the answer is observed: dropped earlier (no answer, or
+    // this future dropped), it lets another call learn the limit.
+    let permit = inner.pacer.acquire().await;
+    if !permit.waited.is_zero() {
+        paced.fetch_add(super::millis(permit.waited), Ordering::Relaxed);
     }
     inner.requests.fetch_add(1, Ordering::Relaxed);
     let mut answer = match request(transport, call, url).send().await {
         Ok(answer) => answer,
         Err(error) => {
-            inner.pacer.unanswered();
             return Attempt::Failed {
                 outcome: classify(&error),
                 error,
@@ -56,6 +57,7 @@ pub(super) async fn attempt(
             .then(|| header_retry_after(answer.headers()))
             .flatten(),
     );
+    drop(permit);
     if !super::same_origin(answer.url(), &inner.base) || answer.status().is_redirection() {
         let secrets = inner.auth.secrets();
         let location = match answer.headers().get(LOCATION) {
@@ -88,7 +90,7 @@ pub(super) async fn attempt(
     let body = if (200..300).contains(&status) {
         body
     } else {
-        super::hide_in_error_answer(&inner.auth.secrets(), &mut headers, body)
+        super::hide_in_error_answer(inner.auth.secrets(), &mut headers, body)
     };
     Attempt::Answered(Response {
         service: inner.service,

@@ -137,6 +137,20 @@ struct Bucket {
     paused_until: Option<Instant>,
 }
 
+/// A call's slot under the limit; see [`Pacer::acquire`].
+#[derive(Debug)]
+pub(crate) struct Permit<'a> {
+    pacer: &'a Pacer,
+    /// How long the call waited for its slot.
+    pub waited: Duration,
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.pacer.unanswered();
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Learning {
     /// The limit is known, or the server has shown it sends none.
@@ -193,10 +207,16 @@ impl Pacer {
         Pacer::with(b.limit, b.window)
     }
 
-    /// Waits for a slot; gives how long it waited.
-    pub(crate) async fn acquire(&self) -> Duration {
+    /// Waits for a slot; the permit says how long it waited. Hold it until
+    /// the answer has been [observed](Pacer::observe): a permit dropped
+    /// before that (no answer, or the call's future dropped) lets the next
+    /// call learn in its place.
+    pub(crate) async fn acquire(&self) -> Permit<'_> {
         let Some(state) = &self.state else {
-            return Duration::ZERO;
+            return Permit {
+                pacer: self,
+                waited: Duration::ZERO,
+            };
         };
         let start = Instant::now();
         let at = loop {
@@ -216,14 +236,19 @@ impl Pacer {
             }
             learned.await;
         };
+        let mut permit = Permit {
+            pacer: self,
+            waited: Duration::ZERO,
+        };
         if at > Instant::now() {
             tokio::time::sleep_until(at).await;
         }
-        Instant::now().saturating_duration_since(start)
+        permit.waited = Instant::now().saturating_duration_since(start);
+        permit
     }
 
     /// The call that was let through to learn got no answer: let another.
-    pub(crate) fn unanswered(&self) {
+    fn unanswered(&self) {
         let Some(state) = &self.state else {
             return;
         };
@@ -328,7 +353,7 @@ mod tests {
         let start = Instant::now();
         let mut waits = Vec::new();
         for _ in 0..7 {
-            waits.push(pacer.acquire().await);
+            waits.push(pacer.acquire().await.waited);
         }
         assert_eq!(&waits[..3], &[Duration::ZERO; 3]);
         // The fourth waits for the first slot to come back.
@@ -339,48 +364,51 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn other_hosts_follow_headers_only() {
         let pacer = Pacer::new(Pacing::auto(), DOC, false);
-        assert_eq!(pacer.acquire().await, Duration::ZERO);
+        assert_eq!(pacer.acquire().await.waited, Duration::ZERO);
         // An answer without headers: the server does not limit.
         pacer.observe(None, None, None);
+        assert_eq!(pacer.acquire().await.waited, Duration::ZERO);
         for _ in 0..10 {
-            assert_eq!(pacer.acquire().await, Duration::ZERO);
+            assert_eq!(pacer.acquire().await.waited, Duration::ZERO);
         }
         // The service says 2 per window and none left: the next waits.
         pacer.observe(Some(2), Some(0), None);
-        assert!(pacer.acquire().await >= Duration::from_secs(10));
+        assert!(pacer.acquire().await.waited >= Duration::from_secs(10));
     }
 
     #[tokio::test(start_paused = true)]
     async fn off_never_waits_and_retry_after_pauses() {
         let off = Pacer::new(Pacing::off(), DOC, true);
         for _ in 0..10 {
-            assert_eq!(off.acquire().await, Duration::ZERO);
+            assert_eq!(off.acquire().await.waited, Duration::ZERO);
         }
         let paced = Pacer::new(Pacing::limit(100, Duration::from_secs(1)), DOC, false);
-        assert_eq!(paced.acquire().await, Duration::ZERO);
+        assert_eq!(paced.acquire().await.waited, Duration::ZERO);
         paced.observe(None, None, Some(Duration::from_secs(3)));
-        assert_eq!(paced.acquire().await, Duration::from_secs(3));
+        assert_eq!(paced.acquire().await.waited, Duration::from_secs(3));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_first_burst_waits_for_the_first_answer() {
         let pacer = Pacer::new(Pacing::auto().window(Duration::from_secs(1)), DOC, false);
-        assert_eq!(pacer.acquire().await, Duration::ZERO);
+        let first = pacer.acquire().await;
+        assert_eq!(first.waited, Duration::ZERO);
         let second = tokio::spawn({
             let pacer = pacer.clone();
-            async move { pacer.acquire().await }
+            async move { pacer.acquire().await.waited }
         });
         tokio::time::sleep(Duration::from_millis(30)).await;
         assert!(!second.is_finished(), "held until the first answer");
         // The first answer says: 1 per second, none left.
         pacer.observe(Some(1), Some(0), None);
+        drop(first);
         let waited = second.await.unwrap();
         assert!(waited >= Duration::from_secs(1), "{waited:?}");
 
-        // A first call that gets no answer lets the next one go.
+        // A first call that gets no answer, or whose future is dropped,
+        // lets the next one go.
         let lonely = Pacer::new(Pacing::auto(), DOC, false);
-        lonely.acquire().await;
-        lonely.unanswered();
-        assert_eq!(lonely.acquire().await, Duration::ZERO);
+        drop(lonely.acquire().await);
+        assert_eq!(lonely.acquire().await.waited, Duration::ZERO);
     }
 }
