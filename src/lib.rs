@@ -81,6 +81,7 @@
 mod config;
 pub mod error;
 mod json;
+pub mod lifecycle;
 pub mod mailtrap;
 mod scrub;
 #[cfg(feature = "testing")]

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use api_tokens::mailtrap::{self, AccessLevel, CreateApiToken, Expiry, Permission, ResourceType};
-use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed};
+use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed, ResetRule};
 use api_tokens::{Error, RetryPolicy, Service};
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -155,13 +155,10 @@ async fn create_list_get_reset_delete_list_through_the_client() {
     };
     assert_eq!(api.service, Service::Mailtrap);
     assert_eq!(api.status, 422);
-    assert_eq!(
-        api.messages,
-        ["Only a token without an expiration can be reset"]
-    );
+    assert_eq!(api.messages, ["This token has already been reset"]);
     assert_eq!(
         api.field_errors["base"],
-        ["Only a token without an expiration can be reset"]
+        ["This token has already been reset"]
     );
     assert_eq!(fake.tokens().len(), 2, "nothing was minted");
 
@@ -372,7 +369,7 @@ async fn values_the_client_accepts_but_the_fake_refuses_are_api_errors_with_fiel
     let err = tokens
         .create(
             CreateApiToken::new("odd")
-                .permission(ResourceType::Other("billing".into()), 1, AccessLevel::Admin)
+                .permission(ResourceType::Other("galaxy".into()), 1, AccessLevel::Admin)
                 .permission(
                     ResourceType::Account,
                     fake.account_id(),
@@ -414,7 +411,9 @@ async fn values_the_client_accepts_but_the_fake_refuses_are_api_errors_with_fiel
     assert_eq!(api.messages, ["expires_at: must be in the future"]);
     assert!(!err.is_retryable());
 
-    // A seeded token with an expiration cannot be reset.
+    // Under the published rule, a seeded token with an expiration cannot be
+    // reset.
+    fake.set_reset_rule(ResetRule::Published);
     let seeded = fake.insert_token(
         MailtrapTokenSeed::new("expiring").expires_at(fake.now() + TimeDelta::days(3)),
     );

@@ -283,9 +283,6 @@ async fn a_recorded_mailtrap_lifecycle_replays_into_the_same_test() {
         ..live
     };
     assert_eq!(replayed, expected);
-    assert_eq!(
-        replayed.second_reset,
-        ["Only a token without an expiration can be reset"]
-    );
+    assert_eq!(replayed.second_reset, ["This token has already been reset"]);
     assert!(replayer.unserved().is_empty());
 }

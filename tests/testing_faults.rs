@@ -183,7 +183,7 @@ async fn a_delayed_answer_times_a_client_out_after_the_service_acted() {
     // A status answer can be held back too.
     mt.fake.inject(
         MailtrapOp::List,
-        Fault::status(500).after(Duration::from_secs(5)),
+        Fault::status(500).delayed(Duration::from_secs(5)),
     );
     let err = impatient
         .get(&mt.base)

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed};
+use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed, ResetRule};
 use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
@@ -372,4 +372,522 @@ async fn invalid_bodies_answer_422_base_or_per_field() {
         )
         .await;
     assert_eq!(status, 422);
+}
+
+// ---- the account-free form ----
+
+/// The base of the account-free form: the account is the caller's own.
+fn account_free(fake: &MailtrapFake) -> String {
+    format!("{}/api/api_tokens", fake.uri())
+}
+
+#[tokio::test]
+async fn the_account_free_paths_serve_every_operation_on_the_same_tokens() {
+    let mt = MailtrapFake::start().await;
+    let http = Http::new(&mt);
+    let free = account_free(&mt);
+    let key = mt.token().expose_secret().to_owned();
+    let auth = || Auth::Header(&key);
+
+    // Create without an account; seen under both forms.
+    let (status, created) = http
+        .call(Method::POST, &free, auth(), Some(&create_body(&mt, "free")))
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["id"].as_u64().unwrap();
+    assert!(created["token"].is_string());
+    let (_, scoped_list) = http.call(Method::GET, &http.base, auth(), None).await;
+    let (status, free_list) = http.call(Method::GET, &free, auth(), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(free_list, scoped_list);
+    assert_eq!(free_list[0]["id"], id);
+    assert!(free_list[0].get("token").is_none());
+
+    // Get, reset (with the optional expiry body) and delete, account-free.
+    let one = format!("{free}/{id}");
+    let (status, got) = http.call(Method::GET, &one, auth(), None).await;
+    assert_eq!((status, &got["name"]), (200, &json!("free")));
+    let at = (mt.now() + TimeDelta::days(10)).to_rfc3339();
+    let (status, reset) = http
+        .call(
+            Method::POST,
+            &format!("{one}/reset"),
+            auth(),
+            Some(&json!({ "expires_at": at })),
+        )
+        .await;
+    assert_eq!(status, 200, "{reset}");
+    let new_id = reset["id"].as_u64().unwrap();
+    assert_eq!(reset["name"], format!("free {new_id}"));
+    let new_expiry: DateTime<Utc> = reset["expires_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        new_expiry.timestamp(),
+        at.parse::<DateTime<Utc>>().unwrap().timestamp()
+    );
+    let (status, body) = http.call(Method::DELETE, &one, auth(), None).await;
+    assert_eq!((status, body), (204, Value::Null));
+    let (status, body) = http.call(Method::GET, &one, auth(), None).await;
+    assert_eq!((status, body), (404, json!({"error": "Not Found"})));
+    let ids: Vec<u64> = mt.tokens().iter().map(|t| t.id).collect();
+    assert_eq!(ids, [new_id]);
+
+    // Ids and paths the service does not have.
+    for bad in [
+        format!("{free}/abc"),
+        format!("{free}/0"),
+        format!("{free}/{new_id}/x"),
+    ] {
+        let (status, _) = http.call(Method::GET, &bad, auth(), None).await;
+        assert_eq!(status, 404, "{bad}");
+    }
+
+    // Each request reached the endpoint its method and path name.
+    let ops: Vec<Option<&str>> = mt.requests().iter().map(|r| r.operation).collect();
+    assert_eq!(
+        ops,
+        [
+            Some("create"),
+            Some("list"),
+            Some("list"),
+            Some("get"),
+            Some("reset"),
+            Some("delete"),
+            Some("get"),
+            Some("get"),
+            Some("get"),
+            None,
+        ]
+    );
+    assert!(mt.requests()[0].path == "/api/api_tokens");
+}
+
+#[tokio::test]
+async fn a_minted_secret_works_on_every_endpoint_of_both_forms_until_deleted() {
+    let mt = MailtrapFake::start().await;
+    let http = Http::new(&mt);
+    let free = account_free(&mt);
+    let key = mt.token().expose_secret().to_owned();
+    let (_, created) = http
+        .call(
+            Method::POST,
+            &http.base,
+            Auth::Header(&key),
+            Some(&create_body(&mt, "minted")),
+        )
+        .await;
+    let minted = created["token"].as_str().unwrap().to_owned();
+
+    for base in [&http.base, &free] {
+        let (status, made) = http
+            .call(
+                Method::POST,
+                base,
+                Auth::Bearer(&minted),
+                Some(&create_body(&mt, "child")),
+            )
+            .await;
+        assert_eq!(status, 200, "{base}");
+        assert_eq!(made["created_by"], "minted");
+        let child = made["id"].as_u64().unwrap();
+        let (status, _) = http
+            .call(Method::GET, base, Auth::Header(&minted), None)
+            .await;
+        assert_eq!(status, 200);
+        let one = format!("{base}/{child}");
+        let (status, _) = http
+            .call(Method::GET, &one, Auth::Header(&minted), None)
+            .await;
+        assert_eq!(status, 200);
+        let (status, reset) = http
+            .call(
+                Method::POST,
+                &format!("{one}/reset"),
+                Auth::Header(&minted),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200);
+        // The secret a reset mints is a credential too, in both forms.
+        let renewed = reset["token"].as_str().unwrap().to_owned();
+        for other in [&http.base, &free] {
+            let (status, _) = http
+                .call(Method::GET, other, Auth::Header(&renewed), None)
+                .await;
+            assert_eq!(status, 200);
+        }
+        let (status, _) = http
+            .call(
+                Method::DELETE,
+                &format!("{base}/{}", reset["id"]),
+                Auth::Header(&minted),
+                None,
+            )
+            .await;
+        assert_eq!(status, 204);
+        let (status, body) = http
+            .call(Method::GET, base, Auth::Header(&renewed), None)
+            .await;
+        assert_eq!(
+            (status, body),
+            (401, json!({"error": "Incorrect API token"})),
+            "a deleted token's secret"
+        );
+    }
+
+    // Deleted, the minted secret is refused on every endpoint of both forms.
+    let own = format!("{}/{}", http.base, created["id"]);
+    let (status, _) = http
+        .call(Method::DELETE, &own, Auth::Header(&key), None)
+        .await;
+    assert_eq!(status, 204);
+    for base in [&http.base, &free] {
+        let one = format!("{base}/{}", created["id"]);
+        for (method, url) in [
+            (Method::GET, base.clone()),
+            (Method::POST, base.clone()),
+            (Method::GET, one.clone()),
+            (Method::DELETE, one.clone()),
+            (Method::POST, format!("{one}/reset")),
+        ] {
+            let (status, body) = http
+                .call(
+                    method.clone(),
+                    &url,
+                    Auth::Header(&minted),
+                    Some(&create_body(&mt, "x")),
+                )
+                .await;
+            assert_eq!(
+                (status, body),
+                (401, json!({"error": "Incorrect API token"})),
+                "{method} {url}"
+            );
+        }
+    }
+    let (status, _) = http
+        .call(Method::GET, &free, Auth::Header("unknown"), None)
+        .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn an_expired_token_and_a_reset_one_past_its_grace_are_refused_as_credentials() {
+    let mt = MailtrapFake::start().await;
+    let http = Http::new(&mt);
+    let free = account_free(&mt);
+    let key = mt.token().expose_secret().to_owned();
+    let short =
+        mt.insert_token(MailtrapTokenSeed::new("short").expires_at(mt.now() + TimeDelta::hours(1)));
+    let reset_me = mt.insert_token(MailtrapTokenSeed::new("reset me"));
+    let (status, reset) = http
+        .call(
+            Method::POST,
+            &format!("{free}/{}/reset", reset_me.id),
+            Auth::Header(&key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let renewed = reset["token"].as_str().unwrap().to_owned();
+    let old = reset_me.secret.expose_secret().to_owned();
+    let short_secret = short.secret.expose_secret().to_owned();
+
+    let status_with = |secret: String| {
+        let http = &http;
+        let free = free.clone();
+        async move {
+            http.call(Method::GET, &free, Auth::Header(&secret), None)
+                .await
+                .0
+        }
+    };
+    assert_eq!(
+        status_with(old.clone()).await,
+        200,
+        "the old secret, in its grace"
+    );
+    assert_eq!(status_with(short_secret.clone()).await, 200);
+
+    mt.advance_clock(Duration::from_secs(3600 + 1));
+    assert_eq!(status_with(short_secret).await, 401, "expired");
+    assert_eq!(
+        status_with(old.clone()).await,
+        200,
+        "11 hours of grace left"
+    );
+
+    mt.advance_clock(Duration::from_secs(11 * 3600 - 120));
+    assert_eq!(
+        status_with(old.clone()).await,
+        200,
+        "a minute of grace left"
+    );
+    mt.advance_clock(Duration::from_secs(120));
+    assert_eq!(status_with(old).await, 401, "the grace is over");
+    assert_eq!(status_with(renewed).await, 200, "the new secret lives on");
+}
+
+// ---- resource types ----
+
+#[tokio::test]
+async fn old_and_new_resource_names_are_kept_as_given() {
+    let mt = MailtrapFake::start().await;
+    let http = Http::new(&mt);
+    let key = mt.token().expose_secret().to_owned();
+    let old = mt.insert_token(
+        MailtrapTokenSeed::new("old names")
+            .permission("inbox", 11, 100)
+            .permission("sending_domain", 12, 10),
+    );
+    let new = mt.insert_token(
+        MailtrapTokenSeed::new("new names")
+            .permission("sandbox", 11, 100)
+            .permission("domain", 12, 10),
+    );
+    assert_eq!(old.resources[0].resource_type, "inbox");
+
+    // Listed and got as stored, under both forms.
+    let (_, list) = http
+        .call(Method::GET, &account_free(&mt), Auth::Header(&key), None)
+        .await;
+    let types = |token: &Value| -> Vec<String> {
+        token["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["resource_type"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(types(&list[0]), ["inbox", "sending_domain"]);
+    assert_eq!(types(&list[1]), ["sandbox", "domain"]);
+    let (_, got) = http
+        .call(
+            Method::GET,
+            &format!("{}/{}", http.base, old.id),
+            Auth::Header(&key),
+            None,
+        )
+        .await;
+    assert_eq!(
+        got["resources"],
+        json!([
+            {"resource_type": "inbox", "resource_id": 11, "access_level": 100},
+            {"resource_type": "sending_domain", "resource_id": 12, "access_level": 10}
+        ])
+    );
+    // A reset keeps them as they were.
+    let (_, reset) = http
+        .call(
+            Method::POST,
+            &format!("{}/{}/reset", http.base, old.id),
+            Auth::Header(&key),
+            None,
+        )
+        .await;
+    assert_eq!(reset["resources"], got["resources"]);
+    assert!(
+        new.resources
+            .iter()
+            .all(|p| p.access_level == 100 || p.access_level == 10)
+    );
+
+    // Create takes every name of the contract's enum, and nothing else.
+    for kind in [
+        "account",
+        "project",
+        "sandbox",
+        "domain",
+        "billing",
+        "organization",
+        "email_campaign_permission_scope",
+        "email_template",
+        "inbox",
+        "sending_domain",
+    ] {
+        let body = json!({"name": kind, "resources": [
+            {"resource_type": kind, "resource_id": 7, "access_level": 10}]});
+        let (status, made) = http
+            .call(Method::POST, &http.base, Auth::Header(&key), Some(&body))
+            .await;
+        assert_eq!(status, 200, "{kind}: {made}");
+        assert_eq!(made["resources"][0]["resource_type"], kind);
+    }
+    let body = json!({"name": "n", "resources": [
+        {"resource_type": "mailbox", "resource_id": 7, "access_level": 10}]});
+    let (status, answer) = http
+        .call(Method::POST, &http.base, Auth::Header(&key), Some(&body))
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        answer["errors"]["resources"],
+        json!(["resource_type is not included in the list"])
+    );
+}
+
+// ---- reset rules ----
+
+/// Resets `id` under the account-free form; `(status, body)`.
+async fn reset(http: &Http, fake: &MailtrapFake, id: u64, body: Option<&Value>) -> (u16, Value) {
+    let key = fake.token().expose_secret().to_owned();
+    http.call(
+        Method::POST,
+        &format!("{}/{id}/reset", account_free(fake)),
+        Auth::Header(&key),
+        body,
+    )
+    .await
+}
+
+fn base_error(message: &str) -> Value {
+    json!({"errors": {"base": [message]}})
+}
+
+#[tokio::test]
+async fn the_current_rule_refuses_a_token_already_reset_or_expired_and_nothing_else() {
+    let mt = MailtrapFake::start().await;
+    let http = Http::new(&mt);
+    let never = mt.insert_token(MailtrapTokenSeed::new("never"));
+    let later =
+        mt.insert_token(MailtrapTokenSeed::new("later").expires_at(mt.now() + TimeDelta::hours(2)));
+    let gone =
+        mt.insert_token(MailtrapTokenSeed::new("gone").expires_at(mt.now() - TimeDelta::hours(1)));
+
+    // A token that will expire can be reset; its grace never outlives it.
+    let (status, renewed) = reset(&http, &mt, later.id, None).await;
+    assert_eq!(status, 200, "{renewed}");
+    let held = mt.tokens();
+    let old = held.iter().find(|t| t.id == later.id).unwrap();
+    assert_eq!(old.expires_at, later.expires_at, "2 h is sooner than 12 h");
+    assert_eq!(old.replaced_by, renewed["id"].as_u64());
+
+    // Already reset: 422, even though it still works in its grace period.
+    let (status, body) = reset(&http, &mt, later.id, None).await;
+    assert_eq!(
+        (status, body),
+        (422, base_error("This token has already been reset"))
+    );
+
+    // Expired: 422.
+    let (status, body) = reset(&http, &mt, gone.id, None).await;
+    assert_eq!(
+        (status, body),
+        (422, base_error("An expired token cannot be reset"))
+    );
+
+    // A token that never expires: reset, then refused as already reset.
+    let (status, _) = reset(&http, &mt, never.id, None).await;
+    assert_eq!(status, 200);
+    let (status, body) = reset(&http, &mt, never.id, None).await;
+    assert_eq!(
+        (status, body),
+        (422, base_error("This token has already been reset"))
+    );
+
+    // The new token of a reset can itself be reset, and a missing one is 404.
+    let (status, again) = reset(&http, &mt, renewed["id"].as_u64().unwrap(), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        again["name"],
+        format!("later {} {}", renewed["id"], again["id"])
+    );
+    let (status, _) = reset(&http, &mt, 999_999, None).await;
+    assert_eq!(status, 404);
+    assert_eq!(mt.tokens().len(), 6, "three seeded, three minted by resets");
+}
+
+#[tokio::test]
+async fn the_published_rule_refuses_any_token_with_an_expiration() {
+    let mt = MailtrapFake::builder()
+        .reset_rule(ResetRule::Published)
+        .start()
+        .await;
+    let http = Http::new(&mt);
+    let never = mt.insert_token(MailtrapTokenSeed::new("never"));
+    let later =
+        mt.insert_token(MailtrapTokenSeed::new("later").expires_at(mt.now() + TimeDelta::days(30)));
+    let published = base_error("Only a token without an expiration can be reset");
+
+    let (status, body) = reset(&http, &mt, later.id, None).await;
+    assert_eq!((status, body), (422, published.clone()));
+    let (status, renewed) = reset(&http, &mt, never.id, None).await;
+    assert_eq!(status, 200);
+    let (status, body) = reset(&http, &mt, never.id, None).await;
+    assert_eq!(
+        (status, body),
+        (422, published.clone()),
+        "reset: it now expires"
+    );
+
+    // A reset with an expiry gives a token that this rule will not reset.
+    let at = (mt.now() + TimeDelta::days(7)).to_rfc3339();
+    let fresh = renewed["id"].as_u64().unwrap();
+    let (status, dated) = reset(&http, &mt, fresh, Some(&json!({ "expires_at": at }))).await;
+    assert_eq!(status, 200);
+    let (status, body) = reset(&http, &mt, dated["id"].as_u64().unwrap(), None).await;
+    assert_eq!((status, body), (422, published));
+
+    // Switched back at run time, the current rule applies.
+    mt.set_reset_rule(ResetRule::Current);
+    let (status, _) = reset(&http, &mt, later.id, None).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn reset_takes_an_optional_expiry_body() {
+    let mt = MailtrapFake::start().await;
+    let http = Http::new(&mt);
+    let seed = |name: &str| mt.insert_token(MailtrapTokenSeed::new(name)).id;
+
+    // No body, an empty object or `null`: never expires, as the contract's
+    // example answer shows.
+    for (name, body) in [
+        ("none", None),
+        ("empty", Some(json!({}))),
+        ("null", Some(json!({ "expires_at": null }))),
+    ] {
+        let (status, renewed) = reset(&http, &mt, seed(name), body.as_ref()).await;
+        assert_eq!(status, 200, "{name}");
+        assert_eq!(renewed["expires_at"], Value::Null, "{name}");
+    }
+    let at = mt.now() + TimeDelta::days(3);
+    let (status, renewed) = reset(
+        &http,
+        &mt,
+        seed("dated"),
+        Some(&json!({"expires_at": at.to_rfc3339()})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let got: DateTime<Utc> = renewed["expires_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(got.timestamp(), at.timestamp());
+
+    // Refused, and nothing changes: a past expiry, a field reset does not
+    // take, a body that is not an object.
+    let before = mt.tokens().len();
+    let id = seed("refused");
+    let past = (mt.now() - TimeDelta::days(1)).to_rfc3339();
+    let (status, body) = reset(&http, &mt, id, Some(&json!({ "expires_at": past }))).await;
+    assert_eq!(
+        (status, body),
+        (
+            422,
+            json!({"errors": {"expires_at": ["must be in the future"]}})
+        )
+    );
+    let (status, body) = reset(&http, &mt, id, Some(&json!({"name": "x"}))).await;
+    assert_eq!(
+        (status, body),
+        (
+            422,
+            json!({"errors": {"name": ["is not a permitted attribute"]}})
+        )
+    );
+    let (status, _) = reset(&http, &mt, id, Some(&json!([1]))).await;
+    assert_eq!(status, 422);
+    assert_eq!(mt.tokens().len(), before + 1, "only the seeded one");
+    assert!(
+        mt.tokens()
+            .iter()
+            .all(|t| t.id != id || t.replaced_by.is_none())
+    );
 }

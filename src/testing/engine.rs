@@ -1,16 +1,24 @@
 //! What both fakes share: a wiremock server whose answers come from a
-//! stateful dialect, armed faults, and the request log.
+//! stateful dialect, armed faults, a rate limit, expectations and the
+//! request log.
 //!
 //! Two mocks are mounted. The first (highest priority) matches only a
-//! request whose next armed fault closes the connection; it answers with a
+//! request whose chosen fault closes the connection; it answers with a
 //! Rust error, on which wiremock's hyper server closes the connection
 //! without writing a response. The second (lowest priority, so that a test
 //! can still mount its own mocks on [`MockServer`] to override an endpoint)
 //! answers everything else from the dialect's state. wiremock handles one
 //! request at a time through both, so the decisions are never interleaved.
+//!
+//! Each mock weighs the request the same way ([`Engine::plan`], which
+//! changes nothing) and only the one that answers carries the plan out, so
+//! a request a test's own mock answers leaves faults, limits and
+//! expectations untouched.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use reqwest::StatusCode;
@@ -19,7 +27,9 @@ use serde_json::Value;
 use wiremock::matchers::any;
 use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use super::faults::{Action, Fault, LoggedRequest};
+use secrecy::ExposeSecret;
+
+use super::faults::{Action, Fault, LoggedRequest, RequestView, SharedChecks};
 use super::redact::{is_auth_header, placeholder_of};
 
 /// An answer of a dialect.
@@ -55,6 +65,15 @@ impl Reply {
         self
     }
 
+    /// Sets a header, replacing any value it had.
+    pub(crate) fn set_header(mut self, name: HeaderName, value: &str) -> Reply {
+        self.headers.retain(|(n, _)| *n != name);
+        if let Ok(value) = HeaderValue::from_str(value) {
+            self.headers.push((name, value));
+        }
+        self
+    }
+
     fn into_template(self) -> ResponseTemplate {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut template = ResponseTemplate::new(status);
@@ -78,20 +97,173 @@ pub(crate) trait Dialect: Send + 'static {
     fn handle(&mut self, request: &Request, now: DateTime<Utc>) -> Reply;
     /// An error answer of this status in the service's own shape.
     fn error_reply(&self, status: u16) -> Reply;
+    /// The credential a request presents, as the service reads it.
+    fn presented<'r>(&self, request: &'r Request) -> Option<&'r str>;
+    /// Whether the service counts its rate limit per credential (else per
+    /// client, all requests together).
+    const LIMIT_PER_CREDENTIAL: bool;
+    /// Whether the service sends `X-Ratelimit-Limit` and
+    /// `X-Ratelimit-Remaining` on every answer.
+    const LIMIT_HEADERS: bool;
 }
 
 struct Armed {
     operation: Option<&'static str>,
     fault: Fault,
+    /// Calls it still applies to once its turn has come.
     left: u32,
+    /// Calls it has counted so far.
+    seen: u32,
 }
 
-/// A dialect with its faults, its log and its clock.
+impl Armed {
+    fn counts(&self, call: &Call<'_>) -> bool {
+        if self.operation.is_some() && self.operation != call.operation {
+            return false;
+        }
+        if let Some(token) = &self.fault.token {
+            let matches = call
+                .presented
+                .is_some_and(|p| same_secret(p, token.expose_secret()));
+            if !matches {
+                return false;
+            }
+        }
+        if let Some(predicate) = &self.fault.predicate {
+            return predicate(call.view());
+        }
+        true
+    }
+}
+
+/// A request as the engine weighs it, its view built only when a predicate
+/// asks.
+struct Call<'r> {
+    request: &'r Request,
+    operation: Option<&'static str>,
+    presented: Option<&'r str>,
+    view: std::sync::OnceLock<RequestView>,
+}
+
+impl Call<'_> {
+    fn view(&self) -> &RequestView {
+        self.view.get_or_init(|| RequestView {
+            method: self.request.method.as_str().to_owned(),
+            path: path_and_query(self.request),
+            operation: self.operation,
+            headers: redacted_headers(self.request),
+            body: body_of(self.request).0,
+        })
+    }
+}
+
+/// A sliding-window rate limit: at most `limit` accepted requests in any
+/// `per`, counted per key. Refused requests do not count.
+struct Limiter {
+    limit: u32,
+    per: std::time::Duration,
+    accepted: HashMap<u64, VecDeque<Instant>>,
+    keys: RandomState,
+}
+
+/// What the limiter says of one request.
+#[derive(Debug, Clone, Copy)]
+struct Verdict {
+    key: u64,
+    limit: u32,
+    /// Requests left in the window once this one is counted.
+    remaining: u32,
+    /// When refused: whole seconds until a slot frees.
+    refused_for: Option<u64>,
+}
+
+impl Limiter {
+    fn new(limit: u32, per: std::time::Duration) -> Limiter {
+        Limiter {
+            limit,
+            per,
+            accepted: HashMap::new(),
+            keys: RandomState::new(),
+        }
+    }
+
+    fn weigh(&self, key: Option<&str>, now: Instant) -> Verdict {
+        let key = self.keys.hash_one(key);
+        let in_window: Vec<Instant> = self
+            .accepted
+            .get(&key)
+            .map(|times| {
+                times
+                    .iter()
+                    .copied()
+                    .filter(|t| now.saturating_duration_since(*t) < self.per)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let used = u32::try_from(in_window.len()).unwrap_or(u32::MAX);
+        if used < self.limit {
+            return Verdict {
+                key,
+                limit: self.limit,
+                remaining: self.limit - used - 1,
+                refused_for: None,
+            };
+        }
+        // The oldest accepted request leaves the window first.
+        let wait = in_window
+            .first()
+            .map(|oldest| (*oldest + self.per).saturating_duration_since(now))
+            .unwrap_or(self.per);
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Verdict {
+            key,
+            limit: self.limit,
+            remaining: 0,
+            refused_for: Some(seconds.max(1)),
+        }
+    }
+
+    fn count(&mut self, verdict: &Verdict, now: Instant) {
+        if verdict.refused_for.is_some() {
+            return;
+        }
+        let per = self.per;
+        let times = self.accepted.entry(verdict.key).or_default();
+        while times
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= per)
+        {
+            times.pop_front();
+        }
+        times.push_back(now);
+    }
+}
+
+/// What the engine decided for one request.
+struct Plan {
+    /// The faults that count this request.
+    counted: Vec<usize>,
+    /// The fault that shapes the answer.
+    chosen: Option<usize>,
+    limit: Option<Verdict>,
+    at: Instant,
+}
+
+impl Plan {
+    fn refused(&self) -> bool {
+        self.limit.is_some_and(|v| v.refused_for.is_some())
+    }
+}
+
+/// A dialect with its faults, its log, its expectations, its rate limit and
+/// its clock.
 pub(crate) struct Engine<D> {
     pub dialect: D,
     faults: Vec<Armed>,
     log: Vec<LoggedRequest>,
     clock_offset: TimeDelta,
+    checks: SharedChecks,
+    limiter: Option<Limiter>,
 }
 
 impl<D> std::fmt::Debug for Engine<D> {
@@ -100,6 +272,10 @@ impl<D> std::fmt::Debug for Engine<D> {
             .field("armed_faults", &self.faults.len())
             .field("requests", &self.log.len())
             .field("clock_offset", &self.clock_offset)
+            .field(
+                "rate_limit",
+                &self.limiter.as_ref().map(|l| (l.limit, l.per)),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -130,6 +306,7 @@ impl<D: Dialect> Engine<D> {
             operation,
             fault,
             left,
+            seen: 0,
         });
     }
 
@@ -145,79 +322,200 @@ impl<D: Dialect> Engine<D> {
         self.log.clear();
     }
 
-    fn next_fault(&self, operation: Option<&'static str>) -> Option<usize> {
-        self.faults
-            .iter()
-            .position(|a| a.left > 0 && (a.operation.is_none() || a.operation == operation))
+    pub(crate) fn checks(&self) -> &SharedChecks {
+        &self.checks
     }
 
-    fn consume(&mut self, index: usize) -> Fault {
-        let armed = &mut self.faults[index];
-        armed.left -= 1;
-        let fault = armed.fault.clone();
-        if armed.left == 0 {
-            self.faults.remove(index);
-        }
-        fault
+    pub(crate) fn set_rate_limit(&mut self, limit: Option<(u32, std::time::Duration)>) {
+        self.limiter = limit.map(|(limit, per)| Limiter::new(limit, per));
     }
 
-    fn log(
-        &mut self,
-        request: &Request,
-        operation: Option<&'static str>,
-        status: Option<u16>,
-        faulted: bool,
-    ) {
-        let mut headers = BTreeMap::new();
-        for (name, value) in &request.headers {
-            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-            let value = if is_auth_header(name.as_str()) {
-                let credential = value
-                    .split_once(' ')
-                    .map(|(_, c)| c.trim())
-                    .unwrap_or(value.as_str());
-                placeholder_of(credential)
+    /// Weighs a request without changing anything: the same request weighed
+    /// twice gets the same plan.
+    fn plan(&self, request: &Request) -> Plan {
+        let at = Instant::now();
+        let operation = self
+            .dialect
+            .operation(request.method.as_str(), request.url.path());
+        let presented = self.dialect.presented(request);
+        let limit = self.limiter.as_ref().map(|limiter| {
+            let key = if D::LIMIT_PER_CREDENTIAL {
+                presented
             } else {
-                value
+                None
             };
-            headers.insert(name.as_str().to_owned(), value);
+            limiter.weigh(key, at)
+        });
+        let mut plan = Plan {
+            counted: Vec::new(),
+            chosen: None,
+            limit,
+            at,
+        };
+        if plan.refused() {
+            return plan;
         }
-        let (body, body_text) = if request.body.is_empty() {
-            (None, None)
+        let call = Call {
+            request,
+            operation,
+            presented,
+            view: std::sync::OnceLock::new(),
+        };
+        for (index, armed) in self.faults.iter().enumerate() {
+            if !armed.counts(&call) {
+                continue;
+            }
+            plan.counted.push(index);
+            let turn_has_come = armed.seen >= armed.fault.skip;
+            if plan.chosen.is_none() && turn_has_come && armed.left > 0 {
+                plan.chosen = Some(index);
+            }
+        }
+        plan
+    }
+
+    /// Carries a plan out: counts the request for the faults and the rate
+    /// limit, uses up the chosen fault, and returns it.
+    fn commit(&mut self, plan: &Plan) -> Option<Fault> {
+        if let (Some(limiter), Some(verdict)) = (self.limiter.as_mut(), plan.limit.as_ref()) {
+            limiter.count(verdict, plan.at);
+        }
+        for &index in &plan.counted {
+            let armed = &mut self.faults[index];
+            armed.seen = armed.seen.saturating_add(1);
+        }
+        let chosen = plan.chosen.map(|index| {
+            let armed = &mut self.faults[index];
+            armed.left -= 1;
+            armed.fault.clone()
+        });
+        self.faults.retain(|armed| armed.left > 0);
+        chosen
+    }
+
+    /// Answers from the rate limit, the fault or the dialect, with the rate
+    /// limit's headers if the service sends them.
+    fn answer(&mut self, request: &Request, plan: &Plan, fault: Option<&Fault>) -> Reply {
+        let now = self.now();
+        let mut reply = if let Some(seconds) = plan.limit.and_then(|v| v.refused_for) {
+            self.dialect
+                .error_reply(429)
+                .set_header(RETRY_AFTER, &seconds.to_string())
         } else {
-            match serde_json::from_slice::<Value>(&request.body) {
-                Ok(json) => (Some(json), None),
-                Err(_) => (
-                    None,
-                    Some(String::from_utf8_lossy(&request.body).into_owned()),
-                ),
+            match fault {
+                Some(Fault {
+                    action: Action::Status(status),
+                    retry_after,
+                    ..
+                }) => {
+                    let mut reply = self.dialect.error_reply(*status);
+                    if let Some(value) = retry_after {
+                        reply = reply.set_header(RETRY_AFTER, value);
+                    }
+                    reply
+                }
+                _ => self.dialect.handle(request, now),
             }
         };
-        let mut path = request.url.path().to_owned();
-        if let Some(query) = request.url.query() {
-            path.push('?');
-            path.push_str(query);
+        if D::LIMIT_HEADERS {
+            if let Some(verdict) = plan.limit {
+                reply = reply
+                    .set_header(RATE_LIMIT, &verdict.limit.to_string())
+                    .set_header(RATE_REMAINING, &verdict.remaining.to_string());
+            }
         }
+        reply
+    }
+
+    fn log(&mut self, request: &Request, status: Option<u16>, faulted: bool, rate_limited: bool) {
+        let operation = self
+            .dialect
+            .operation(request.method.as_str(), request.url.path());
+        let (body, body_text) = body_of(request);
+        super::faults::arrived(
+            &self.checks,
+            request.method.as_str(),
+            request.url.path(),
+            operation,
+            status,
+        );
         self.log.push(LoggedRequest {
             method: request.method.as_str().to_owned(),
-            path,
+            path: path_and_query(request),
             operation,
-            headers,
+            headers: redacted_headers(request),
             body,
             body_text,
             status,
             faulted,
+            rate_limited,
         });
     }
 }
 
+const RATE_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const RATE_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+
+/// The path with its query string, as sent.
+fn path_and_query(request: &Request) -> String {
+    let mut path = request.url.path().to_owned();
+    if let Some(query) = request.url.query() {
+        path.push('?');
+        path.push_str(query);
+    }
+    path
+}
+
+/// The headers, auth headers as placeholders.
+fn redacted_headers(request: &Request) -> BTreeMap<String, String> {
+    let mut headers = BTreeMap::new();
+    for (name, value) in &request.headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        let value = if is_auth_header(name.as_str()) {
+            let credential = value
+                .split_once(' ')
+                .map(|(_, c)| c.trim())
+                .unwrap_or(value.as_str());
+            placeholder_of(credential)
+        } else {
+            value
+        };
+        headers.insert(name.as_str().to_owned(), value);
+    }
+    headers
+}
+
+/// The body as JSON, or as text when it is not JSON.
+fn body_of(request: &Request) -> (Option<Value>, Option<String>) {
+    if request.body.is_empty() {
+        return (None, None);
+    }
+    match serde_json::from_slice::<Value>(&request.body) {
+        Ok(json) => (Some(json), None),
+        Err(_) => (
+            None,
+            Some(String::from_utf8_lossy(&request.body).into_owned()),
+        ),
+    }
+}
+
+/// How a fake starts.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Options {
+    pub rate_limit: Option<(u32, std::time::Duration)>,
+}
+
 /// Starts a wiremock server answering from `dialect`.
-pub(crate) async fn start<D: Dialect>(dialect: D) -> (MockServer, Shared<D>) {
+pub(crate) async fn start<D: Dialect>(dialect: D, options: Options) -> (MockServer, Shared<D>) {
     let shared = Arc::new(Mutex::new(Engine {
         dialect,
         faults: Vec::new(),
         log: Vec::new(),
         clock_offset: TimeDelta::zero(),
+        checks: SharedChecks::default(),
+        limiter: options
+            .rate_limit
+            .map(|(limit, per)| Limiter::new(limit, per)),
     }));
     let server = MockServer::start().await;
     Mock::given(Dropper(shared.clone()))
@@ -240,63 +538,42 @@ pub(crate) async fn start<D: Dialect>(dialect: D) -> (MockServer, Shared<D>) {
     (server, shared)
 }
 
-/// Matches (and so drops) a request whose next fault closes the connection.
+/// Matches (and so drops) a request whose fault closes the connection.
 struct Dropper<D>(Shared<D>);
 
 impl<D: Dialect> Match for Dropper<D> {
     fn matches(&self, request: &Request) -> bool {
         let mut engine = lock(&self.0);
-        let operation = engine
-            .dialect
-            .operation(request.method.as_str(), request.url.path());
-        let Some(index) = engine.next_fault(operation) else {
-            return false;
-        };
-        if !engine.faults[index].fault.closes_connection() {
+        let plan = engine.plan(request);
+        let closes = plan
+            .chosen
+            .is_some_and(|i| engine.faults[i].fault.closes_connection());
+        if !closes {
+            // Nothing changes: a mock of the test's own, or the responder,
+            // weighs the request again.
             return false;
         }
-        let fault = engine.consume(index);
-        if fault.action == Action::LoseAnswer {
+        let fault = engine.commit(&plan);
+        if fault.is_some_and(|f| f.action == Action::LoseAnswer) {
             let now = engine.now();
             let _lost = engine.dialect.handle(request, now);
         }
-        engine.log(request, operation, None, true);
+        engine.log(request, None, true, false);
         true
     }
 }
 
-/// Answers from the dialect, or as the next fault says.
+/// Answers from the dialect, or as the rate limit or the fault says.
 struct Responder<D>(Shared<D>);
 
 impl<D: Dialect> Respond for Responder<D> {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let mut engine = lock(&self.0);
-        let operation = engine
-            .dialect
-            .operation(request.method.as_str(), request.url.path());
-        let fault = engine
-            .next_fault(operation)
-            .filter(|&i| !engine.faults[i].fault.closes_connection())
-            .map(|i| engine.consume(i));
-        let now = engine.now();
-        let reply = match &fault {
-            Some(Fault {
-                action: Action::Status(status),
-                retry_after,
-                ..
-            }) => {
-                let mut reply = engine.dialect.error_reply(*status);
-                if let Some(value) = retry_after {
-                    if let Ok(value) = HeaderValue::from_str(value) {
-                        reply.headers.push((RETRY_AFTER, value));
-                    }
-                }
-                reply
-            }
-            _ => engine.dialect.handle(request, now),
-        };
+        let plan = engine.plan(request);
+        let fault = engine.commit(&plan);
+        let reply = engine.answer(request, &plan, fault.as_ref());
         let status = reply.status;
-        engine.log(request, operation, Some(status), fault.is_some());
+        engine.log(request, Some(status), fault.is_some(), plan.refused());
         let template = reply.into_template();
         match fault.and_then(|f| f.delay) {
             Some(delay) => template.set_delay(delay),
@@ -345,7 +622,7 @@ pub(crate) fn same_secret(a: &str, b: &str) -> bool {
 
 /// The methods both fakes share, on `$fake` whose endpoints are `$op`.
 macro_rules! common_fake_methods {
-    ($op:ty) => {
+    ($fake:ident, $op:ident) => {
         /// The fake's base URL, `http://127.0.0.1:<port>`: give it to a
         /// client as its base URL.
         pub fn uri(&self) -> String {
@@ -390,6 +667,60 @@ macro_rules! common_fake_methods {
         pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
             $crate::testing::engine::lock(&self.engine).now()
         }
+
+        /// Expects calls to `operation` (every request for `Any`): at
+        /// least one, or as many as [`times`](crate::testing::Expectation::times)
+        /// says. Checked when the fake is dropped (a panic listing what was
+        /// expected and every request received) or by
+        #[doc = concat!("[`verify`](", stringify!($fake), "::verify).")]
+        pub fn expect(&self, operation: $op) -> $crate::testing::Expectation {
+            let checks = $crate::testing::engine::lock(&self.engine).checks().clone();
+            $crate::testing::Expectation::new(
+                checks,
+                format!("{}::{operation:?}", stringify!($op)),
+                operation.name(),
+            )
+        }
+
+        /// Checks the expectations now.
+        ///
+        /// # Errors
+        ///
+        /// [`KitError::Expectations`](crate::testing::KitError::Expectations)
+        /// when one is not met, listing those and every request received
+        /// (method, path and status only).
+        pub fn verify(&self) -> Result<(), $crate::testing::KitError> {
+            let checks = $crate::testing::engine::lock(&self.engine).checks().clone();
+            $crate::testing::faults::verify(&checks)
+        }
+
+        /// Disarms every expectation: none is checked any more, not even
+        /// when the fake is dropped.
+        pub fn clear_expectations(&self) {
+            let checks = $crate::testing::engine::lock(&self.engine).checks().clone();
+            $crate::testing::faults::clear_expectations(&checks);
+        }
+
+        /// Limits the fake to `limit` requests in any window of `per`, in
+        /// real (monotonic) time, as the service limits its callers; past
+        /// that it answers 429 in the service's shape with `Retry-After`,
+        /// the seconds until a slot frees. Requests it refuses do not
+        /// count. Replaces any earlier limit and starts counting afresh.
+        #[doc = concat!("See [`", stringify!($fake), "`] for what is counted together and which headers come with the answers.")]
+        pub fn rate_limit(&self, limit: u32, per: std::time::Duration) {
+            $crate::testing::engine::lock(&self.engine).set_rate_limit(Some((limit, per)));
+        }
+
+        /// Lifts the rate limit.
+        pub fn clear_rate_limit(&self) {
+            $crate::testing::engine::lock(&self.engine).set_rate_limit(None);
+        }
     };
 }
 pub(crate) use common_fake_methods;
+
+/// Checks a fake's expectations as it is dropped.
+pub(crate) fn verify_on_drop<D>(shared: &Shared<D>) {
+    let checks = lock(shared).checks.clone();
+    super::faults::verify_on_drop(&checks);
+}

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 /// An error of the test kit: a fixture that cannot be found or read, a
-/// cassette that cannot be written, an upstream the recorder refuses.
+/// cassette that cannot be written, an upstream the recorder refuses, a
+/// fake's expectations not met.
 ///
 /// It never holds a secret: fixtures and cassettes are redacted, and the
 /// recorder's messages name neither headers nor bodies.
@@ -42,4 +43,20 @@ pub enum KitError {
     /// The recorder refused its upstream URL or could not start.
     #[error("recorder: {0}")]
     Recorder(String),
+
+    /// Expectations of a fake were not met.
+    #[error(
+        "expectations of the fake not met:\n  {}\nrequests received ({}):{}",
+        .unmet.join("\n  "),
+        .received.len(),
+        .received.iter().map(|r| format!("\n  {r}")).collect::<String>()
+    )]
+    Expectations {
+        /// Each expectation not met: the endpoint, what it wanted, what it
+        /// received.
+        unmet: Vec<String>,
+        /// Every request the fake received, oldest first, as `METHOD /path →
+        /// status` (no query string, header or body).
+        received: Vec<String>,
+    },
 }

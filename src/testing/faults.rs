@@ -1,18 +1,37 @@
-//! Fault injection and the request log of the fakes.
+//! Fault injection, expectations and the request log of the fakes.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::{Range, RangeFrom, RangeFull, RangeInclusive, RangeTo, RangeToInclusive};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use secrecy::SecretString;
 use serde_json::Value;
 
-/// What a fake does instead of (or on top of) answering normally, for the
-/// next calls to one endpoint. Arm it with `inject` on a fake
+/// A test on a request, for [`Fault::when`].
+type Predicate = Arc<dyn Fn(&RequestView) -> bool + Send + Sync>;
+
+/// What a fake does instead of (or on top of) answering normally, for some
+/// calls to one endpoint. Arm it with `inject` on a fake
 /// ([`UnitFake::inject`](super::UnitFake::inject),
 /// [`MailtrapFake::inject`](super::MailtrapFake::inject)).
 ///
-/// Faults armed on the same endpoint apply in the order they were armed;
-/// each applies to [`times`](Fault::times) calls (one unless said), then the
-/// fake answers normally again.
+/// A fault has a kind ([`status`](Fault::status), [`delay`](Fault::delay),
+/// [`drop_connection`](Fault::drop_connection),
+/// [`lose_answer`](Fault::lose_answer)), applies to [`times`](Fault::times)
+/// calls (one unless said), then the fake answers normally again. It can be
+/// aimed: at the calls made with one credential
+/// ([`when_token`](Fault::when_token)), at the calls a test picks out
+/// ([`when`](Fault::when)), and at the n-th of those calls
+/// ([`nth`](Fault::nth)) or at the ones after the first n
+/// ([`after`](Fault::after)). Every aim combines with every kind and with
+/// `times`.
+///
+/// The calls a fault counts are the calls to its endpoint that pass its
+/// aims, from the moment it is armed, whether or not another fault shaped
+/// them. Faults armed earlier take precedence: a fault whose turn has come
+/// applies to the next call no earlier fault takes.
 ///
 /// ```
 /// use std::time::Duration;
@@ -21,14 +40,36 @@ use serde_json::Value;
 /// let throttled = Fault::status(429).retry_after(2).times(2);
 /// let slow = Fault::delay(Duration::from_millis(300));
 /// let gone = Fault::drop_connection();
-/// # let _ = (throttled, slow, gone);
+/// let third_only = Fault::status(503).nth(3);
+/// let held_back = Fault::status(500).delayed(Duration::from_millis(300));
+/// let only_named = Fault::status(422).when(|r| {
+///     r.body.as_ref().is_some_and(|b| b["name"] == "doomed")
+/// });
+/// # let _ = (throttled, slow, gone, third_only, held_back, only_named);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Fault {
     pub(crate) action: Action,
     pub(crate) times: u32,
+    pub(crate) skip: u32,
     pub(crate) retry_after: Option<String>,
     pub(crate) delay: Option<Duration>,
+    pub(crate) token: Option<SecretString>,
+    pub(crate) predicate: Option<Predicate>,
+}
+
+impl fmt::Debug for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fault")
+            .field("action", &self.action)
+            .field("times", &self.times)
+            .field("skip", &self.skip)
+            .field("retry_after", &self.retry_after)
+            .field("delay", &self.delay)
+            .field("when_token", &self.token.as_ref().map(|_| "[REDACTED]"))
+            .field("when", &self.predicate.as_ref().map(|_| "<predicate>"))
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,8 +89,11 @@ impl Fault {
         Fault {
             action,
             times: 1,
+            skip: 0,
             retry_after: None,
             delay: None,
+            token: None,
+            predicate: None,
         }
     }
 
@@ -89,6 +133,42 @@ impl Fault {
         self
     }
 
+    /// Applies first to the `n`-th call the fault counts (1-based; 0 is
+    /// read as 1), and to the [`times`](Fault::times) − 1 calls after it:
+    /// `Fault::status(503).nth(2)` answers 503 to the second call only.
+    /// The same as [`after(n - 1)`](Fault::after); the later of the two
+    /// wins.
+    pub fn nth(mut self, n: u32) -> Fault {
+        self.skip = n.max(1) - 1;
+        self
+    }
+
+    /// Lets the first `n` calls the fault counts pass, then applies to the
+    /// next [`times`](Fault::times) calls.
+    pub fn after(mut self, n: u32) -> Fault {
+        self.skip = n;
+        self
+    }
+
+    /// Counts only the calls made with this credential (in `Api-Token` or
+    /// `Authorization: Bearer`): the fake's own token, a token it minted,
+    /// or any other. The fault keeps the secret as a `SecretString` and
+    /// never shows it.
+    pub fn when_token(mut self, token: &SecretString) -> Fault {
+        self.token = Some(token.clone());
+        self
+    }
+
+    /// Counts only the calls for which `predicate` holds, given a view of
+    /// the request without its credentials ([`RequestView`]).
+    pub fn when<F>(mut self, predicate: F) -> Fault
+    where
+        F: Fn(&RequestView) -> bool + Send + Sync + 'static,
+    {
+        self.predicate = Some(Arc::new(predicate));
+        self
+    }
+
     /// Adds `Retry-After: <seconds>` to a [`Fault::status`] answer.
     pub fn retry_after(self, seconds: u64) -> Fault {
         self.retry_after_value(seconds.to_string())
@@ -101,8 +181,9 @@ impl Fault {
         self
     }
 
-    /// Holds a [`Fault::status`] answer back for `delay` before sending it.
-    pub fn after(mut self, delay: Duration) -> Fault {
+    /// Holds a [`Fault::status`] answer back for `delay` before sending it
+    /// (on a [`Fault::delay`], replaces its delay).
+    pub fn delayed(mut self, delay: Duration) -> Fault {
         self.delay = Some(delay);
         self
     }
@@ -110,6 +191,24 @@ impl Fault {
     pub(crate) fn closes_connection(&self) -> bool {
         matches!(self.action, Action::Drop | Action::LoseAnswer)
     }
+}
+
+/// A request as a [`Fault::when`] predicate sees it: credentials are
+/// placeholders, never in clear.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RequestView {
+    /// The HTTP method, upper case.
+    pub method: String,
+    /// The path, with the query string if there was one.
+    pub path: String,
+    /// The endpoint it reaches (`"create"`, `"list"`, …; see
+    /// [`LoggedRequest::operation`]), or `None`.
+    pub operation: Option<&'static str>,
+    /// Lower-case header names to values, auth headers as placeholders.
+    pub headers: BTreeMap<String, String>,
+    /// The body, when it was JSON.
+    pub body: Option<Value>,
 }
 
 /// One request a fake received, for assertions. Auth headers are kept only
@@ -135,4 +234,287 @@ pub struct LoggedRequest {
     pub status: Option<u16>,
     /// Whether an injected [`Fault`] shaped the answer.
     pub faulted: bool,
+    /// Whether the fake's rate limit refused it with a 429 (see
+    /// [`UnitFake::rate_limit`](super::UnitFake::rate_limit)).
+    pub rate_limited: bool,
+}
+
+/// How many calls an [`Expectation`] wants: a number or a range of
+/// numbers, as `Mock::expect` of wiremock takes.
+///
+/// ```
+/// use api_tokens::testing::Times;
+///
+/// assert_eq!(Times::from(2).to_string(), "exactly 2");
+/// assert_eq!(Times::from(1..=3).to_string(), "between 1 and 3");
+/// assert_eq!(Times::from(1..).to_string(), "at least 1");
+/// assert_eq!(Times::from(..3).to_string(), "at most 2");
+/// assert!(Times::from(1..=3).contains(3));
+/// assert!(!Times::from(..3).contains(3));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Times {
+    /// The least number, included.
+    low: u64,
+    /// The first number too many, or `None` for no limit.
+    high: Option<u64>,
+}
+
+impl Times {
+    /// Whether `count` calls satisfy it.
+    pub fn contains(&self, count: u64) -> bool {
+        count >= self.low && self.high.is_none_or(|high| count < high)
+    }
+}
+
+impl fmt::Display for Times {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.low, self.high) {
+            (0, None) => f.write_str("any number"),
+            (low, None) => write!(f, "at least {low}"),
+            (low, Some(high)) if high <= low => {
+                write!(f, "a number in the empty range {low}..{high}")
+            }
+            (low, Some(high)) if high == low + 1 => write!(f, "exactly {low}"),
+            (0, Some(high)) => write!(f, "at most {}", high - 1),
+            (low, Some(high)) => write!(f, "between {low} and {}", high - 1),
+        }
+    }
+}
+
+impl From<u64> for Times {
+    fn from(n: u64) -> Self {
+        Times {
+            low: n,
+            high: n.checked_add(1),
+        }
+    }
+}
+
+impl From<Range<u64>> for Times {
+    fn from(range: Range<u64>) -> Self {
+        Times {
+            low: range.start,
+            high: Some(range.end),
+        }
+    }
+}
+
+impl From<RangeInclusive<u64>> for Times {
+    fn from(range: RangeInclusive<u64>) -> Self {
+        Times {
+            low: *range.start(),
+            high: range.end().checked_add(1),
+        }
+    }
+}
+
+impl From<RangeFrom<u64>> for Times {
+    fn from(range: RangeFrom<u64>) -> Self {
+        Times {
+            low: range.start,
+            high: None,
+        }
+    }
+}
+
+impl From<RangeTo<u64>> for Times {
+    fn from(range: RangeTo<u64>) -> Self {
+        Times {
+            low: 0,
+            high: Some(range.end),
+        }
+    }
+}
+
+impl From<RangeToInclusive<u64>> for Times {
+    fn from(range: RangeToInclusive<u64>) -> Self {
+        Times {
+            low: 0,
+            high: range.end.checked_add(1),
+        }
+    }
+}
+
+impl From<RangeFull> for Times {
+    fn from(_: RangeFull) -> Self {
+        Times { low: 0, high: None }
+    }
+}
+
+/// One expectation: what it counts, what it wants, what it saw.
+#[derive(Debug)]
+struct Expected {
+    label: String,
+    operation: Option<&'static str>,
+    times: Times,
+    seen: u64,
+    active: bool,
+}
+
+/// One request as an expectation's report shows it: no header, no body, no
+/// query string, so never a secret.
+#[derive(Debug, Clone)]
+struct Arrival {
+    method: String,
+    path: String,
+    status: Option<u16>,
+}
+
+impl fmt::Display for Arrival {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.status {
+            Some(status) => write!(f, "{} {} → {status}", self.method, self.path),
+            None => write!(f, "{} {} → connection closed", self.method, self.path),
+        }
+    }
+}
+
+/// The expectations of one fake and the requests they are checked against.
+#[derive(Debug, Default)]
+pub(crate) struct Checks {
+    expected: Vec<Expected>,
+    arrivals: Vec<Arrival>,
+}
+
+pub(crate) type SharedChecks = Arc<Mutex<Checks>>;
+
+fn lock_checks(checks: &SharedChecks) -> std::sync::MutexGuard<'_, Checks> {
+    checks.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Checks {
+    /// Counts a request the fake handled.
+    pub(crate) fn arrived(
+        &mut self,
+        method: &str,
+        path: &str,
+        operation: Option<&'static str>,
+        status: Option<u16>,
+    ) {
+        for expected in &mut self.expected {
+            if expected.operation.is_none() || expected.operation == operation {
+                expected.seen = expected.seen.saturating_add(1);
+            }
+        }
+        self.arrivals.push(Arrival {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            status,
+        });
+    }
+
+    pub(crate) fn add(&mut self, label: String, operation: Option<&'static str>) -> usize {
+        self.expected.push(Expected {
+            label,
+            operation,
+            times: Times::from(1..),
+            seen: 0,
+            active: true,
+        });
+        self.expected.len() - 1
+    }
+
+    /// Disarms every expectation (handles made earlier stay valid).
+    pub(crate) fn clear(&mut self) {
+        for expected in &mut self.expected {
+            expected.active = false;
+        }
+    }
+
+    /// Every expectation met, or a report of those that are not.
+    pub(crate) fn verify(&self) -> Result<(), super::KitError> {
+        let unmet: Vec<String> = self
+            .expected
+            .iter()
+            .filter(|e| e.active && !e.times.contains(e.seen))
+            .map(|e| {
+                format!(
+                    "{}: expected {} call(s), received {}",
+                    e.label, e.times, e.seen
+                )
+            })
+            .collect();
+        if unmet.is_empty() {
+            return Ok(());
+        }
+        Err(super::KitError::Expectations {
+            unmet,
+            received: self.arrivals.iter().map(ToString::to_string).collect(),
+        })
+    }
+}
+
+/// An expectation on a fake, made by `expect`
+/// ([`UnitFake::expect`](super::UnitFake::expect),
+/// [`MailtrapFake::expect`](super::MailtrapFake::expect)): the endpoint
+/// must receive a number of calls, at least one unless
+/// [`times`](Expectation::times) says otherwise.
+///
+/// Every call that reaches the endpoint after the expectation is made
+/// counts, whatever its answer (a fault's, a rate limit's 429, an error).
+/// Expectations are checked when the fake is dropped, which panics with a
+/// report of what was expected and every request that arrived (method,
+/// path and status, never a header or a body), unless the thread is
+/// already panicking; or on demand with `verify`.
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    checks: SharedChecks,
+    index: usize,
+}
+
+impl Expectation {
+    pub(crate) fn new(
+        checks: SharedChecks,
+        label: String,
+        operation: Option<&'static str>,
+    ) -> Self {
+        let index = lock_checks(&checks).add(label, operation);
+        Expectation { checks, index }
+    }
+
+    /// How many calls the endpoint must receive: a number (`2`) or a range
+    /// (`1..=3`, `2..`, `..`, …); see [`Times`].
+    pub fn times(self, times: impl Into<Times>) -> Expectation {
+        if let Some(expected) = lock_checks(&self.checks).expected.get_mut(self.index) {
+            expected.times = times.into();
+        }
+        self
+    }
+
+    /// The calls counted so far.
+    pub fn received(&self) -> u64 {
+        lock_checks(&self.checks)
+            .expected
+            .get(self.index)
+            .map_or(0, |e| e.seen)
+    }
+}
+
+pub(crate) fn verify(checks: &SharedChecks) -> Result<(), super::KitError> {
+    lock_checks(checks).verify()
+}
+
+pub(crate) fn clear_expectations(checks: &SharedChecks) {
+    lock_checks(checks).clear();
+}
+
+pub(crate) fn arrived(
+    checks: &SharedChecks,
+    method: &str,
+    path: &str,
+    operation: Option<&'static str>,
+    status: Option<u16>,
+) {
+    lock_checks(checks).arrived(method, path, operation, status);
+}
+
+/// The check a fake makes when dropped.
+pub(crate) fn verify_on_drop(checks: &SharedChecks) {
+    if std::thread::panicking() {
+        return;
+    }
+    if let Err(report) = verify(checks) {
+        panic!("{report}");
+    }
 }

@@ -12,31 +12,75 @@ use super::engine::{
 };
 
 const JSON: &str = "application/json; charset=utf-8";
-const RESOURCE_TYPES: [&str; 6] = [
+/// The resource types the service accepts: the current names, the older
+/// names it still reads (`inbox`, `sending_domain`), and those of its
+/// account-access descriptions.
+const RESOURCE_TYPES: [&str; 10] = [
     "account",
     "project",
     "sandbox",
     "domain",
+    "billing",
+    "organization",
+    "email_campaign_permission_scope",
+    "email_template",
     "inbox",
     "sending_domain",
 ];
 const NO_PERMISSIONS: &str = "No permissions selected. Please choose at least one.";
 /// How long the old secret keeps working after a reset.
 const RESET_GRACE: TimeDelta = TimeDelta::hours(12);
+const ALREADY_RESET: &str = "This token has already been reset";
+const EXPIRED: &str = "An expired token cannot be reset";
+const HAS_EXPIRATION: &str = "Only a token without an expiration can be reset";
 
-/// An endpoint of the Mailtrap fake, to aim a [`Fault`](super::Fault) at.
+/// Which tokens the Mailtrap fake refuses to reset (with 422).
+///
+/// The service changed its rule in 2026-08 and its published description
+/// still states the earlier one; a client should assume neither.
+///
+/// ```
+/// use api_tokens::testing::{MailtrapFake, ResetRule};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let published = MailtrapFake::builder().reset_rule(ResetRule::Published).start().await;
+/// # let _ = published;
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ResetRule {
+    /// The rule the service applies today: a token that was already reset,
+    /// or has expired, is refused. A token that will expire later can be
+    /// reset. The default.
+    #[default]
+    Current,
+    /// The rule of the published description: a token that has an
+    /// expiration is refused (so is a token already reset, which expires
+    /// at the end of its grace period).
+    Published,
+}
+
+/// An endpoint of the Mailtrap fake, to aim a [`Fault`](super::Fault) or
+/// an [`Expectation`](super::Expectation) at. Each covers both path forms:
+/// `/api/accounts/{account_id}/api_tokens…` and the account-free
+/// `/api/api_tokens…`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MailtrapOp {
-    /// `GET /api/accounts/{account_id}/api_tokens`.
+    /// `GET /api/accounts/{account_id}/api_tokens`, `GET /api/api_tokens`.
     List,
-    /// `POST /api/accounts/{account_id}/api_tokens`.
+    /// `POST /api/accounts/{account_id}/api_tokens`, `POST /api/api_tokens`.
     Create,
-    /// `GET /api/accounts/{account_id}/api_tokens/{id}`.
+    /// `GET /api/accounts/{account_id}/api_tokens/{id}`,
+    /// `GET /api/api_tokens/{id}`.
     Get,
-    /// `DELETE /api/accounts/{account_id}/api_tokens/{id}`.
+    /// `DELETE /api/accounts/{account_id}/api_tokens/{id}`,
+    /// `DELETE /api/api_tokens/{id}`.
     Delete,
-    /// `POST /api/accounts/{account_id}/api_tokens/{id}/reset`.
+    /// `POST /api/accounts/{account_id}/api_tokens/{id}/reset`,
+    /// `POST /api/api_tokens/{id}/reset`.
     Reset,
     /// Every request, whatever its path.
     Any,
@@ -60,7 +104,9 @@ impl MailtrapOp {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct MailtrapPermission {
-    /// `account`, `project`, `sandbox`, `domain`, …
+    /// `account`, `project`, `sandbox`, `domain`, … as given: a seeded
+    /// token keeps an older name (`inbox`, `sending_domain`) and the fake
+    /// answers it as stored.
     pub resource_type: String,
     /// The resource's id, a number or a string as sent.
     pub resource_id: Value,
@@ -89,13 +135,15 @@ pub struct MailtrapToken {
     /// Who created it: the fake's owner, or the name of the token used.
     pub created_by: String,
     /// When it stops working; `None` for never. A reset sets it on the old
-    /// token to 12 hours after the reset.
+    /// token to 12 hours after the reset (or keeps an earlier one).
     pub expires_at: Option<DateTime<Utc>>,
     /// What it may do.
     pub resources: Vec<MailtrapPermission>,
     /// The secret; the fake accepts it as a credential until deleted or
     /// expired.
     pub secret: SecretString,
+    /// The id of the token a reset replaced it with, once reset.
+    pub replaced_by: Option<u64>,
 }
 
 impl MailtrapToken {
@@ -199,26 +247,57 @@ impl MailtrapTokenSeed {
 /// A stateful fake of Mailtrap's account API tokens on a loopback wiremock
 /// server.
 ///
-/// It keeps tokens in memory and answers as Mailtrap does: flat JSON, the
-/// `Api-Token` header or `Authorization: Bearer` (the fake's own
-/// [`token`](MailtrapFake::token) and every live token it holds), create 200
-/// with the secret once, list and get without it but with `last_4_digits`,
-/// delete 204, reset giving a new id and secret while the old token expires
-/// in 12 hours (422 for a token that already has an expiration), 401
-/// `{"error":"Incorrect API token"}`, 403 `{"errors":"Account access
-/// forbidden"}` for another account, 404 `{"error":"Not Found"}`, 422
-/// `{"errors":{"base":[…]}}` or per field for an empty name, no
-/// permissions, an `expires_at` in the past or more than 5 years ahead, or
-/// an unknown field. An omitted `expires_at` means never.
+/// It keeps tokens in memory and answers as Mailtrap does:
 ///
-/// ```no_run
-/// # async fn f() {
+/// - **Paths**: both forms, `/api/accounts/{account_id}/api_tokens[/{id}[/reset]]`
+///   and the account-free `/api/api_tokens[/{id}[/reset]]`, where the
+///   account is the calling token's own (the fake's account).
+/// - **Credentials**: the `Api-Token` header or `Authorization: Bearer`.
+///   The fake's own [`token`](MailtrapFake::token) works, and so does the
+///   secret of every token it holds (created, reset or seeded) until the
+///   token is deleted or expires; the old secret of a reset token works
+///   for the 12 hours of its grace period on the fake's clock
+///   ([`advance_clock`](MailtrapFake::advance_clock)). Anything else: 401
+///   `{"error":"Incorrect API token"}`.
+/// - **Answers**: flat JSON; create 200 with the secret once; list and get
+///   without it but with `last_4_digits`; delete 204; reset 200 with a new
+///   id and a new secret, named `"<name> <new id>"` as the service names
+///   it, the old token then expiring 12 hours later. 403
+///   `{"errors":"Account access forbidden"}` for another account, 404
+///   `{"error":"Not Found"}`, 422 `{"errors":{"base":[…]}}` or per field
+///   for an empty name, no permissions, an unknown resource type, an
+///   `expires_at` in the past or more than 5 years ahead, or an unknown
+///   field. An omitted `expires_at` means never, on create and reset.
+/// - **Reset rule**: [`ResetRule::Current`] unless the builder says
+///   otherwise ([`MailtrapFakeBuilder::reset_rule`]); a refusal is a 422
+///   with a `base` message.
+/// - **Rate limit**, when asked ([`rate_limit`](MailtrapFake::rate_limit)):
+///   counted per credential; every answer carries `X-Ratelimit-Limit` and
+///   `X-Ratelimit-Remaining`, and a 429 `{"errors":"Rate limit exceeded"}`
+///   carries `Retry-After`.
+///
+/// ```
+/// use api_tokens::mailtrap::{self, AccessLevel, CreateApiToken, ResourceType};
 /// use api_tokens::testing::MailtrapFake;
 ///
-/// let mt = MailtrapFake::start().await;
-/// let url = format!("{}/api/accounts/{}/api_tokens", mt.uri(), mt.account_id());
-/// # let _ = url;
-/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), api_tokens::Error> {
+/// let fake = MailtrapFake::start().await;
+/// let client = mailtrap::Client::builder()
+///     .token(fake.token().clone())
+///     .account_id(fake.account_id())
+///     .base_url(fake.uri())
+///     .build()?;
+/// let created = client
+///     .api_tokens()
+///     .create(CreateApiToken::new("ci").permission(
+///         ResourceType::Account,
+///         fake.account_id(),
+///         AccessLevel::Admin,
+///     ))
+///     .await?;
+/// assert_eq!(fake.tokens()[0].id, created.id.get());
+/// # Ok(()) }
 /// ```
 #[derive(Debug)]
 pub struct MailtrapFake {
@@ -234,6 +313,8 @@ pub struct MailtrapFakeBuilder {
     token: Option<SecretString>,
     account_id: u64,
     owner: String,
+    reset_rule: ResetRule,
+    options: engine::Options,
 }
 
 impl MailtrapFakeBuilder {
@@ -256,6 +337,20 @@ impl MailtrapFakeBuilder {
         self
     }
 
+    /// Which tokens reset refuses (default [`ResetRule::Current`]).
+    pub fn reset_rule(mut self, rule: ResetRule) -> Self {
+        self.reset_rule = rule;
+        self
+    }
+
+    /// Starts the fake with a rate limit: at most `limit` requests per
+    /// credential in any window of `per`; see [`MailtrapFake::rate_limit`].
+    /// The service allows 150 per 10 seconds.
+    pub fn rate_limit(mut self, limit: u32, per: std::time::Duration) -> Self {
+        self.options.rate_limit = Some((limit, per));
+        self
+    }
+
     /// Starts the fake.
     pub async fn start(self) -> MailtrapFake {
         let token = self.token.unwrap_or_else(new_secret);
@@ -265,8 +360,9 @@ impl MailtrapFakeBuilder {
             owner: self.owner,
             tokens: BTreeMap::new(),
             next_id: 12345,
+            reset_rule: self.reset_rule,
         };
-        let (server, engine) = engine::start(state).await;
+        let (server, engine) = engine::start(state, self.options).await;
         MailtrapFake {
             server,
             engine,
@@ -288,6 +384,8 @@ impl MailtrapFake {
             token: None,
             account_id: 3229,
             owner: "owner@example.com".into(),
+            reset_rule: ResetRule::default(),
+            options: engine::Options::default(),
         }
     }
 
@@ -296,8 +394,9 @@ impl MailtrapFake {
         &self.token
     }
 
-    /// The account whose tokens live under `/api/accounts/{account_id}`;
-    /// another account answers 403.
+    /// The account whose tokens live under `/api/accounts/{account_id}`
+    /// (and under `/api/api_tokens`, the account of every credential the
+    /// fake accepts); another account answers 403.
     pub fn account_id(&self) -> u64 {
         self.account_id
     }
@@ -335,12 +434,26 @@ impl MailtrapFake {
             expires_at: seed.expires_at,
             resources,
             secret: seed.secret.unwrap_or_else(new_secret),
+            replaced_by: None,
         };
         state.tokens.insert(id, token.clone());
         token
     }
 
-    common_fake_methods!(MailtrapOp);
+    /// Changes which tokens reset refuses from now on.
+    pub fn set_reset_rule(&self, rule: ResetRule) {
+        lock(&self.engine).dialect.reset_rule = rule;
+    }
+
+    common_fake_methods!(MailtrapFake, MailtrapOp);
+}
+
+impl Drop for MailtrapFake {
+    /// Checks the expectations (see [`MailtrapFake::expect`]): panics if
+    /// one is not met, unless the thread is already panicking.
+    fn drop(&mut self) {
+        engine::verify_on_drop(&self.engine);
+    }
 }
 
 fn new_secret() -> SecretString {
@@ -353,32 +466,46 @@ struct MailtrapState {
     owner: String,
     tokens: BTreeMap<u64, MailtrapToken>,
     next_id: u64,
+    reset_rule: ResetRule,
 }
 
-enum Route<'p> {
-    Collection(&'p str),
-    Token(&'p str, &'p str),
-    Reset(&'p str, &'p str),
+/// Where a path leads: the account named in it (`None` in the account-free
+/// form) and the resource.
+struct Route<'p> {
+    account: Option<&'p str>,
+    target: Target<'p>,
+}
+
+enum Target<'p> {
+    Collection,
+    Token(&'p str),
+    Reset(&'p str),
 }
 
 fn route(path: &str) -> Option<Route<'_>> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match segments.as_slice() {
-        ["api", "accounts", account, "api_tokens"] => Some(Route::Collection(account)),
-        ["api", "accounts", account, "api_tokens", id] => Some(Route::Token(account, id)),
-        ["api", "accounts", account, "api_tokens", id, "reset"] => Some(Route::Reset(account, id)),
-        _ => None,
-    }
+    let (account, rest) = match segments.as_slice() {
+        ["api", "accounts", account, "api_tokens", rest @ ..] => (Some(*account), rest),
+        ["api", "api_tokens", rest @ ..] => (None, rest),
+        _ => return None,
+    };
+    let target = match rest {
+        [] => Target::Collection,
+        [id] => Target::Token(id),
+        [id, "reset"] => Target::Reset(id),
+        _ => return None,
+    };
+    Some(Route { account, target })
 }
 
-/// The endpoint of Mailtrap's API a request reaches.
+/// The endpoint of Mailtrap's API a request reaches, in either path form.
 pub(crate) fn operation(method: &str, path: &str) -> Option<&'static str> {
-    match (method, route(path)?) {
-        ("GET", Route::Collection(_)) => Some("list"),
-        ("POST", Route::Collection(_)) => Some("create"),
-        ("GET", Route::Token(..)) => Some("get"),
-        ("DELETE", Route::Token(..)) => Some("delete"),
-        ("POST", Route::Reset(..)) => Some("reset"),
+    match (method, route(path)?.target) {
+        ("GET", Target::Collection) => Some("list"),
+        ("POST", Target::Collection) => Some("create"),
+        ("GET", Target::Token(_)) => Some("get"),
+        ("DELETE", Target::Token(_)) => Some("delete"),
+        ("POST", Target::Reset(_)) => Some("reset"),
         _ => None,
     }
 }
@@ -400,10 +527,15 @@ fn parse_id(s: &str) -> Option<u64> {
         .filter(|&id| id >= 1)
 }
 
+/// The credential of a request: `Api-Token`, else `Authorization: Bearer`.
+fn presented(request: &Request) -> Option<&str> {
+    credential(request, "api-token").or_else(|| bearer(request))
+}
+
 impl MailtrapState {
     /// The caller's name for `created_by`, or `None` when not authorized.
     fn caller(&self, request: &Request, now: DateTime<Utc>) -> Option<String> {
-        let presented = credential(request, "api-token").or_else(|| bearer(request))?;
+        let presented = presented(request)?;
         if engine::same_secret(presented, self.master.expose_secret()) {
             return Some(self.owner.clone());
         }
@@ -496,6 +628,7 @@ impl MailtrapState {
             expires_at,
             resources,
             secret: new_secret(),
+            replaced_by: None,
         };
         self.tokens.insert(id, token.clone());
         token
@@ -516,8 +649,14 @@ impl MailtrapState {
                 .or_default()
                 .push(message.to_owned());
         };
-        if old.expires_at.is_some() {
-            fail("base", "Only a token without an expiration can be reset");
+        let refusal = match self.reset_rule {
+            ResetRule::Current if old.replaced_by.is_some() => Some(ALREADY_RESET),
+            ResetRule::Current if old.expires_at.is_some_and(|at| at <= now) => Some(EXPIRED),
+            ResetRule::Published if old.expires_at.is_some() => Some(HAS_EXPIRATION),
+            ResetRule::Current | ResetRule::Published => None,
+        };
+        if let Some(message) = refusal {
+            fail("base", message);
         }
         for key in body.keys().filter(|k| *k != "expires_at") {
             fail(key, "is not a permitted attribute");
@@ -529,10 +668,12 @@ impl MailtrapState {
         if !errors.is_empty() {
             return unprocessable(errors);
         }
-        if let Some(old) = self.tokens.get_mut(&id) {
-            old.expires_at = Some(now + RESET_GRACE);
-        }
         let new_id = self.next_id;
+        if let Some(old) = self.tokens.get_mut(&id) {
+            let grace_ends = now + RESET_GRACE;
+            old.expires_at = Some(old.expires_at.map_or(grace_ends, |at| at.min(grace_ends)));
+            old.replaced_by = Some(new_id);
+        }
         let token = self.mint(
             format!("{} {new_id}", old.name),
             caller,
@@ -645,38 +786,50 @@ impl Dialect for MailtrapState {
         let Some(route) = route(request.url.path()) else {
             return not_found();
         };
-        let (Route::Collection(account) | Route::Token(account, _) | Route::Reset(account, _)) =
-            route;
-        match parse_id(account) {
-            None => return not_found(),
-            Some(account) if account != self.account_id => return self.error_reply(403),
-            Some(_) => {}
+        // Without an account in the path, the account is the caller's own:
+        // every credential the fake accepts belongs to its account.
+        if let Some(account) = route.account {
+            match parse_id(account) {
+                None => return not_found(),
+                Some(account) if account != self.account_id => return self.error_reply(403),
+                Some(_) => {}
+            }
         }
-        let token_id = match route {
-            Route::Token(_, id) | Route::Reset(_, id) => match parse_id(id) {
+        let token_id = match route.target {
+            Target::Token(id) | Target::Reset(id) => match parse_id(id) {
                 Some(id) => Some(id),
                 None => return not_found(),
             },
-            Route::Collection(_) => None,
+            Target::Collection => None,
         };
-        match (request.method.as_str(), &route, token_id) {
-            ("GET", Route::Collection(_), _) => {
+        match (request.method.as_str(), &route.target, token_id) {
+            ("GET", Target::Collection, _) => {
                 let list: Vec<Value> = self.tokens.values().map(|t| t.document(false)).collect();
                 Reply::json(200, JSON, &Value::Array(list))
             }
-            ("POST", Route::Collection(_), _) => self.create(request, caller, now),
-            ("GET", Route::Token(..), Some(id)) => match self.tokens.get(&id) {
+            ("POST", Target::Collection, _) => self.create(request, caller, now),
+            ("GET", Target::Token(_), Some(id)) => match self.tokens.get(&id) {
                 Some(token) => Reply::json(200, JSON, &token.document(false)),
                 None => not_found(),
             },
-            ("DELETE", Route::Token(..), Some(id)) => match self.tokens.remove(&id) {
+            ("DELETE", Target::Token(_), Some(id)) => match self.tokens.remove(&id) {
                 Some(_) => Reply::empty(204),
                 None => not_found(),
             },
-            ("POST", Route::Reset(..), Some(id)) => self.reset(request, id, caller, now),
+            ("POST", Target::Reset(_), Some(id)) => self.reset(request, id, caller, now),
             _ => not_found(),
         }
     }
+
+    fn presented<'r>(&self, request: &'r Request) -> Option<&'r str> {
+        presented(request)
+    }
+
+    /// Mailtrap counts per token.
+    const LIMIT_PER_CREDENTIAL: bool = true;
+    /// Mailtrap sends `X-Ratelimit-Limit` and `X-Ratelimit-Remaining` on
+    /// every answer.
+    const LIMIT_HEADERS: bool = true;
 
     fn error_reply(&self, status: u16) -> Reply {
         match status {

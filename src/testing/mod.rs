@@ -146,13 +146,13 @@ mod replay;
 mod unit_fake;
 
 pub use error::KitError;
-pub use faults::{Fault, LoggedRequest};
+pub use faults::{Expectation, Fault, LoggedRequest, RequestView, Times};
 pub use fixtures::{
     Cassette, Fixture, FixtureRequest, FixtureResponse, embedded_files, fixture, fixtures,
 };
 pub use mailtrap_fake::{
     MailtrapFake, MailtrapFakeBuilder, MailtrapOp, MailtrapPermission, MailtrapToken,
-    MailtrapTokenSeed,
+    MailtrapTokenSeed, ResetRule,
 };
 pub use record::Recorder;
 pub use redact::placeholder;

@@ -175,6 +175,7 @@ pub struct UnitFake {
 pub struct UnitFakeBuilder {
     token: Option<SecretString>,
     user_id: String,
+    options: engine::Options,
 }
 
 impl UnitFakeBuilder {
@@ -190,6 +191,13 @@ impl UnitFakeBuilder {
         self
     }
 
+    /// Starts the fake with a rate limit: at most `limit` requests in any
+    /// window of `per`; see [`UnitFake::rate_limit`].
+    pub fn rate_limit(mut self, limit: u32, per: std::time::Duration) -> Self {
+        self.options.rate_limit = Some((limit, per));
+        self
+    }
+
     /// Starts the fake.
     pub async fn start(self) -> UnitFake {
         let token = self.token.unwrap_or_else(new_secret);
@@ -200,7 +208,7 @@ impl UnitFakeBuilder {
             next_id: 1,
             revoke_answer: RevokeAnswer::default(),
         };
-        let (server, engine) = engine::start(state).await;
+        let (server, engine) = engine::start(state, self.options).await;
         UnitFake {
             server,
             engine,
@@ -221,6 +229,7 @@ impl UnitFake {
         UnitFakeBuilder {
             token: None,
             user_id: "2".into(),
+            options: engine::Options::default(),
         }
     }
 
@@ -272,7 +281,15 @@ impl UnitFake {
         lock(&self.engine).dialect.revoke_answer = answer;
     }
 
-    common_fake_methods!(UnitOp);
+    common_fake_methods!(UnitFake, UnitOp);
+}
+
+impl Drop for UnitFake {
+    /// Checks the expectations (see [`UnitFake::expect`]): panics if one is
+    /// not met, unless the thread is already panicking.
+    fn drop(&mut self) {
+        engine::verify_on_drop(&self.engine);
+    }
 }
 
 fn new_secret() -> SecretString {
@@ -528,6 +545,15 @@ impl Dialect for UnitState {
             ),
         }
     }
+
+    fn presented<'r>(&self, request: &'r Request) -> Option<&'r str> {
+        bearer(request)
+    }
+
+    /// Unit limits by client IP: every request counts together.
+    const LIMIT_PER_CREDENTIAL: bool = false;
+    /// Unit documents no rate-limit headers.
+    const LIMIT_HEADERS: bool = false;
 
     fn error_reply(&self, status: u16) -> Reply {
         let mut error = error(status, reason(status), None, reason(status), None);

@@ -1,0 +1,834 @@
+//! The secret sinks on temporary directories: what lands in the file, its
+//! mode, atomic replacement (a failure before the rename leaves the old file
+//! whole), dotenv editing byte for byte, the closure and writer sinks, the
+//! command line's sink specs, and errors that never hold the secret.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use api_tokens::Service;
+use api_tokens::lifecycle::sink::{
+    self, EnvFileSink, FileSink, SecretMeta, SecretSink, SinkError, SinkSpec, WriteStep, WriterSink,
+};
+use api_tokens::secrecy::{ExposeSecret, SecretString};
+use chrono::{TimeZone, Utc};
+
+/// The secret the tests store (fake). Distinctive, so a leak is found.
+const SECRET: &str = "v2.public.FAKE-SINK-SECRET-not-real.sig";
+/// The secret of the file before a store (fake).
+const OLD_SECRET: &str = "v2.public.FAKE-OLD-SECRET-not-real.sig";
+
+fn secret(value: &str) -> SecretString {
+    SecretString::from(value)
+}
+
+fn meta() -> SecretMeta {
+    SecretMeta::new(Service::Unit, "42").with_name("CI deploy")
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// The names in a directory, sorted: shows a temporary file left behind.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Asserts that neither the error's Display, its Debug nor any source in
+/// its chain holds `secret`.
+fn assert_no_secret(err: &SinkError, secret: &str) {
+    let mut texts = vec![err.to_string(), format!("{err:?}")];
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        texts.push(cause.to_string());
+        texts.push(format!("{cause:?}"));
+        source = cause.source();
+    }
+    for text in texts {
+        assert!(!text.contains(secret), "the error shows the secret: {text}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// File sink.
+
+#[tokio::test]
+async fn file_sink_writes_the_secret_and_one_newline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("unit.token");
+    FileSink::new(&path)
+        .store(&secret(SECRET), &meta())
+        .await
+        .expect("stored");
+    assert_eq!(
+        std::fs::read(&path).expect("read"),
+        format!("{SECRET}\n").as_bytes()
+    );
+    assert_eq!(entries(dir.path()), ["unit.token"]);
+
+    FileSink::new(&path)
+        .trailing_newline(false)
+        .store(&secret(OLD_SECRET), &meta())
+        .await
+        .expect("stored");
+    assert_eq!(std::fs::read(&path).expect("read"), OLD_SECRET.as_bytes());
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn file_sink_creates_and_replaces_with_mode_0600() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let new = dir.path().join("new.token");
+    FileSink::new(&new)
+        .store(&secret(SECRET), &meta())
+        .await
+        .expect("stored");
+    assert_eq!(mode(&new), 0o600);
+
+    // An existing world-readable file comes out 0600.
+    let old = dir.path().join("old.token");
+    std::fs::write(&old, OLD_SECRET).expect("write");
+    set_mode(&old, 0o644);
+    FileSink::new(&old)
+        .store(&secret(SECRET), &meta())
+        .await
+        .expect("stored");
+    assert_eq!(mode(&old), 0o600);
+    assert_eq!(
+        std::fs::read_to_string(&old).expect("read"),
+        format!("{SECRET}\n")
+    );
+}
+
+/// Just before the rename the temporary file is complete, 0600, in the
+/// target's directory, and the target still holds the old secret.
+#[tokio::test]
+async fn before_the_rename_the_new_file_is_whole_and_the_old_untouched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("unit.token");
+    std::fs::write(&path, OLD_SECRET).expect("write");
+    let target = path.clone();
+    let checked = Arc::new(AtomicBool::new(false));
+    let seen = Arc::clone(&checked);
+    let sink = FileSink::new(&path).before_rename(move |temp: &Path| {
+        assert_eq!(temp.parent(), target.parent(), "same directory");
+        assert_ne!(temp, target);
+        assert_eq!(std::fs::read(temp)?, format!("{SECRET}\n").as_bytes());
+        #[cfg(unix)]
+        assert_eq!(mode(temp), 0o600);
+        assert_eq!(std::fs::read(&target)?, OLD_SECRET.as_bytes());
+        seen.store(true, Ordering::SeqCst);
+        Ok(())
+    });
+    sink.store(&secret(SECRET), &meta()).await.expect("stored");
+    assert!(checked.load(Ordering::SeqCst), "the hook ran");
+    assert_eq!(
+        std::fs::read(&path).expect("read"),
+        format!("{SECRET}\n").as_bytes()
+    );
+    assert_eq!(entries(dir.path()), ["unit.token"]);
+}
+
+/// A failure between the write and the rename: the old file is intact, no
+/// temporary file is left, the error names the sink, the path and the step.
+#[tokio::test]
+async fn a_failure_before_the_rename_leaves_the_old_file_intact() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("unit.token");
+    std::fs::write(&path, format!("{OLD_SECRET}\n")).expect("write");
+    #[cfg(unix)]
+    set_mode(&path, 0o600);
+
+    let sink =
+        FileSink::new(&path).before_rename(|_: &Path| Err(io::Error::other("disk pulled out")));
+    let err = sink
+        .store(&secret(SECRET), &meta())
+        .await
+        .expect_err("the hook fails the store");
+
+    assert_eq!(
+        std::fs::read(&path).expect("read"),
+        format!("{OLD_SECRET}\n").as_bytes()
+    );
+    #[cfg(unix)]
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(
+        entries(dir.path()),
+        ["unit.token"],
+        "the temporary file is removed"
+    );
+    match &err {
+        SinkError::Io {
+            sink,
+            path: failed,
+            step,
+            source,
+        } => {
+            assert_eq!(*sink, "file");
+            assert_eq!(failed, &path);
+            assert_eq!(*step, WriteStep::BeforeRename);
+            assert_eq!(source.to_string(), "disk pulled out");
+        }
+        other => panic!("unexpected error: {other:?}"),
+    }
+    assert!(!err.secret_written());
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
+    let source = std::error::Error::source(&err).expect("the io::Error is the source");
+    assert!(source.downcast_ref::<io::Error>().is_some());
+    assert_no_secret(&err, SECRET);
+}
+
+/// A rename that fails (a directory stands at the path) leaves the
+/// directory as it was.
+#[tokio::test]
+async fn a_failed_rename_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("taken");
+    std::fs::create_dir(&path).expect("mkdir");
+    std::fs::write(path.join("inside"), "kept").expect("write");
+    let err = FileSink::new(&path)
+        .store(&secret(SECRET), &meta())
+        .await
+        .expect_err("cannot rename a file over a directory");
+    assert!(
+        matches!(&err, SinkError::Io { step: WriteStep::Rename, path: p, .. } if p == &path),
+        "{err:?}"
+    );
+    assert_eq!(entries(dir.path()), ["taken"]);
+    assert_eq!(
+        std::fs::read_to_string(path.join("inside")).expect("read"),
+        "kept"
+    );
+    assert_no_secret(&err, SECRET);
+}
+
+#[tokio::test]
+async fn a_missing_directory_fails_at_the_temporary_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("no-such-dir").join("unit.token");
+    let err = FileSink::new(&path)
+        .store(&secret(SECRET), &meta())
+        .await
+        .expect_err("no directory");
+    match &err {
+        SinkError::Io { step, source, .. } => {
+            assert_eq!(*step, WriteStep::CreateTemporary);
+            assert_eq!(source.kind(), io::ErrorKind::NotFound);
+        }
+        other => panic!("unexpected error: {other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .starts_with("file sink could not create a temporary file beside"),
+        "{err}"
+    );
+    assert_no_secret(&err, SECRET);
+}
+
+/// The temporary file's name is derived from the target's, cut short: a
+/// target name near the system's limit still works.
+#[tokio::test]
+async fn a_long_file_name_still_gets_a_temporary_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("\u{1F600}".repeat(62) + ".tok");
+    FileSink::new(&path)
+        .store(&secret(SECRET), &meta())
+        .await
+        .expect("stored");
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("read"),
+        format!("{SECRET}\n")
+    );
+    assert_eq!(entries(dir.path()).len(), 1);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_symbolic_link_is_followed_and_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let real = dir.path().join("real.token");
+    let link = dir.path().join("link.token");
+    std::fs::write(&real, OLD_SECRET).expect("write");
+    std::os::unix::fs::symlink(&real, &link).expect("symlink");
+    FileSink::new(&link)
+        .store(&secret(SECRET), &meta())
+        .await
+        .expect("stored");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .expect("lstat")
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&real).expect("read"),
+        format!("{SECRET}\n")
+    );
+}
+
+/// Readers polling the file while it is replaced again and again see one
+/// whole secret or the other, never a part or an empty file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_never_sees_a_partial_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("unit.token");
+    let long = "L".repeat(64 * 1024);
+    let short = "short-secret".to_owned();
+    std::fs::write(&path, format!("{short}\n")).expect("write");
+
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (path, done) = (path.clone(), Arc::clone(&done));
+        let (long, short) = (format!("{long}\n"), format!("{short}\n"));
+        std::thread::spawn(move || {
+            let mut reads = 0u32;
+            while !done.load(Ordering::SeqCst) {
+                let text = std::fs::read_to_string(&path).expect("the file is always there");
+                assert!(
+                    text == long || text == short,
+                    "a partial file of {} bytes",
+                    text.len()
+                );
+                reads += 1;
+            }
+            reads
+        })
+    };
+    let sink = FileSink::new(&path);
+    for i in 0..100 {
+        let value = if i % 2 == 0 { &long } else { &short };
+        sink.store(&secret(value), &meta()).await.expect("stored");
+    }
+    done.store(true, Ordering::SeqCst);
+    let reads = reader.join().expect("the reader saw only whole files");
+    assert!(reads > 0);
+}
+
+// ---------------------------------------------------------------------------
+// Env-file sink.
+
+async fn store_env(path: &Path, var: &str, value: &str) -> Result<(), SinkError> {
+    EnvFileSink::new(path, var)?
+        .store(&secret(value), &meta())
+        .await
+}
+
+/// Every byte but the value's is kept: comments, blank lines, CRLF and LF
+/// mixed, `export`, spaces around `=`, a trailing comment, bytes that are
+/// not UTF-8, a missing final newline.
+#[tokio::test]
+async fn env_file_keeps_every_other_byte() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(".env");
+    let mut before: Vec<u8> = Vec::new();
+    before.extend_from_slice(b"# Deploy settings\r\n\r\n");
+    before.extend_from_slice(b"REGION=eu-west-1\r\n");
+    before.extend_from_slice(b"  export   UNIT_API_TOKEN = ");
+    let value_at = before.len();
+    before.extend_from_slice(OLD_SECRET.as_bytes());
+    let value_end = before.len();
+    before.extend_from_slice(b"   # rotated monthly\r\n");
+    before.extend_from_slice(b"GREETING='caf\xe9 ol\xe9'\n");
+    before.extend_from_slice(b"# UNIT_API_TOKEN=commented-out\n");
+    before.extend_from_slice(b"UNIT_API_TOKEN_OLD=keep-me\n");
+    before.extend_from_slice(b"\tLAST=\"no newline\"");
+    std::fs::write(&path, &before).expect("write");
+
+    store_env(&path, "UNIT_API_TOKEN", SECRET)
+        .await
+        .expect("stored");
+
+    let mut expected = before[..value_at].to_vec();
+    expected.extend_from_slice(SECRET.as_bytes());
+    expected.extend_from_slice(&before[value_end..]);
+    assert_eq!(std::fs::read(&path).expect("read"), expected);
+    assert_eq!(entries(dir.path()), [".env"]);
+}
+
+#[tokio::test]
+async fn env_file_keeps_crlf_and_a_missing_final_newline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(".env");
+
+    std::fs::write(&path, "A=1\r\nTOKEN=old\r\nB=2\r\n").expect("write");
+    store_env(&path, "TOKEN", SECRET).await.expect("stored");
+    assert_eq!(
+        std::fs::read(&path).expect("read"),
+        format!("A=1\r\nTOKEN={SECRET}\r\nB=2\r\n").as_bytes()
+    );
+
+    std::fs::write(&path, "A=1\nTOKEN=old").expect("write");
+    store_env(&path, "TOKEN", SECRET).await.expect("stored");
+    assert_eq!(
+        std::fs::read(&path).expect("read"),
+        format!("A=1\nTOKEN={SECRET}").as_bytes()
+    );
+
+    std::fs::write(&path, "TOKEN=old\r\nA=1").expect("write");
+    store_env(&path, "TOKEN", SECRET).await.expect("stored");
+    assert_eq!(
+        std::fs::read(&path).expect("read"),
+        format!("TOKEN={SECRET}\r\nA=1").as_bytes()
+    );
+}
+
+#[tokio::test]
+async fn env_file_appends_an_absent_variable_in_the_file_own_line_ending() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(".env");
+    let cases = [
+        ("A=1\n", format!("A=1\nTOKEN={SECRET}\n")),
+        (
+            "A=1\r\nB=2\r\n",
+            format!("A=1\r\nB=2\r\nTOKEN={SECRET}\r\n"),
+        ),
+        // The last line gets the newline it lacked: the lines would merge.
+        ("A=1", format!("A=1\nTOKEN={SECRET}\n")),
+        ("A=1\r\nB=2", format!("A=1\r\nB=2\r\nTOKEN={SECRET}\r\n")),
+        ("", format!("TOKEN={SECRET}\n")),
+        (
+            "# TOKEN=commented\nTOKENS=x\n",
+            format!("# TOKEN=commented\nTOKENS=x\nTOKEN={SECRET}\n"),
+        ),
+    ];
+    for (before, after) in cases {
+        std::fs::write(&path, before).expect("write");
+        store_env(&path, "TOKEN", SECRET).await.expect("stored");
+        assert_eq!(
+            String::from_utf8(std::fs::read(&path).expect("read")).expect("utf-8"),
+            after,
+            "from {before:?}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn env_file_is_created_0600_and_an_existing_one_keeps_its_mode() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(".env");
+    store_env(&path, "TOKEN", SECRET).await.expect("stored");
+    assert_eq!(
+        std::fs::read(&path).expect("read"),
+        format!("TOKEN={SECRET}\n").as_bytes()
+    );
+    assert_eq!(mode(&path), 0o600);
+
+    set_mode(&path, 0o640);
+    store_env(&path, "TOKEN", OLD_SECRET).await.expect("stored");
+    assert_eq!(mode(&path), 0o640);
+    assert_eq!(
+        std::fs::read(&path).expect("read"),
+        format!("TOKEN={OLD_SECRET}\n").as_bytes()
+    );
+}
+
+#[tokio::test]
+async fn env_file_failure_before_the_rename_leaves_the_old_file_intact() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(".env");
+    let before = format!("A=1\nTOKEN={OLD_SECRET}\n");
+    std::fs::write(&path, &before).expect("write");
+    let sink = EnvFileSink::new(&path, "TOKEN")
+        .expect("valid")
+        .before_rename(|temp: &Path| {
+            // The edited file is complete before the rename.
+            let text = std::fs::read_to_string(temp)?;
+            assert_eq!(text, format!("A=1\nTOKEN={SECRET}\n"));
+            Err(io::Error::other("no space left"))
+        });
+    let err = sink
+        .store(&secret(SECRET), &meta())
+        .await
+        .expect_err("the hook fails the store");
+    assert!(
+        matches!(&err, SinkError::Io { sink: "env-file", step: WriteStep::BeforeRename, path: p, .. } if p == &path),
+        "{err:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), before);
+    assert_eq!(entries(dir.path()), [".env"]);
+    assert_no_secret(&err, SECRET);
+    assert_no_secret(&err, OLD_SECRET);
+}
+
+#[tokio::test]
+async fn env_file_refuses_an_invalid_variable_before_writing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(".env");
+    for var in ["", "1TOKEN", "UNIT-TOKEN", "A B", "A=B", "TOKEN\n", "ÜNIT"] {
+        let err = store_env(&path, var, SECRET).await.expect_err("refused");
+        assert!(
+            matches!(&err, SinkError::InvalidVar { var: v, .. } if v == var),
+            "{err:?}"
+        );
+        assert_no_secret(&err, SECRET);
+    }
+    assert!(!path.exists(), "nothing was written");
+}
+
+#[tokio::test]
+async fn env_file_refuses_a_variable_assigned_twice() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(".env");
+    let before = format!("TOKEN={OLD_SECRET}\nA=1\nexport TOKEN=other\n");
+    std::fs::write(&path, &before).expect("write");
+    let err = store_env(&path, "TOKEN", SECRET)
+        .await
+        .expect_err("ambiguous");
+    assert!(
+        matches!(&err, SinkError::DuplicateVar { lines, .. } if lines == &[1, 3]),
+        "{err:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), before);
+    assert_no_secret(&err, OLD_SECRET);
+}
+
+/// Values are quoted when a dotenv reader would misread them bare; an
+/// independent reader gets every one back unchanged, and the other
+/// variables too.
+#[tokio::test]
+async fn env_file_quotes_what_dotenv_would_misread() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(".env");
+    let cases = [
+        ("v2.public.abc-DEF_123+/=", "v2.public.abc-DEF_123+/="),
+        ("with space", "'with space'"),
+        ("hash#tag", "'hash#tag'"),
+        ("$HOME", "'$HOME'"),
+        ("say \"hi\"", "'say \"hi\"'"),
+        ("it's", "\"it's\""),
+        ("caf\u{e9}", "'caf\u{e9}'"),
+    ];
+    for (value, written) in cases {
+        std::fs::write(&path, "A=1\nTOKEN=old\nB='two words'\n").expect("write");
+        store_env(&path, "TOKEN", value).await.expect("stored");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            format!("A=1\nTOKEN={written}\nB='two words'\n"),
+        );
+        let read: Vec<(String, String)> = dotenvy::from_path_iter(&path)
+            .expect("dotenvy opens it")
+            .collect::<Result<_, _>>()
+            .expect("dotenvy parses it");
+        assert_eq!(
+            read,
+            [
+                ("A".to_owned(), "1".to_owned()),
+                ("TOKEN".to_owned(), value.to_owned()),
+                ("B".to_owned(), "two words".to_owned()),
+            ],
+            "{value:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn env_file_refuses_a_secret_no_quoting_carries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(".env");
+    std::fs::write(&path, "TOKEN=old\n").expect("write");
+    for value in ["line\nbreak", "tab\there", "it's \\ back", "it's $HOME"] {
+        let err = store_env(&path, "TOKEN", value).await.expect_err("refused");
+        assert!(
+            matches!(&err, SinkError::Unrepresentable { var, .. } if var == "TOKEN"),
+            "{err:?}"
+        );
+        assert_no_secret(&err, value);
+    }
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), "TOKEN=old\n");
+}
+
+// ---------------------------------------------------------------------------
+// Closure, writer and trait objects.
+
+#[tokio::test]
+async fn the_closure_sink_receives_the_secret_and_the_metadata() {
+    let received: Arc<Mutex<Vec<(SecretString, SecretMeta)>>> = Arc::default();
+    let seen = Arc::clone(&received);
+    let sink = sink::from_fn(move |secret: SecretString, meta: SecretMeta| {
+        let seen = Arc::clone(&seen);
+        async move {
+            seen.lock().expect("lock").push((secret, meta));
+            Ok(())
+        }
+    });
+    let expiry = Utc
+        .with_ymd_and_hms(2027, 3, 1, 8, 30, 0)
+        .single()
+        .expect("date");
+    let meta = SecretMeta::new(Service::Mailtrap, "12345")
+        .with_name("CI deploy 12345")
+        .with_expires_at(expiry);
+    let sink: Box<dyn SecretSink> = Box::new(sink);
+    sink.store(&secret(SECRET), &meta).await.expect("stored");
+
+    let received = received.lock().expect("lock");
+    assert_eq!(received.len(), 1);
+    let (got, got_meta) = &received[0];
+    assert_eq!(got.expose_secret(), SECRET);
+    assert_eq!(got_meta, &meta);
+    assert_eq!(got_meta.service(), Service::Mailtrap);
+    assert_eq!(got_meta.id(), "12345");
+    assert_eq!(got_meta.name(), Some("CI deploy 12345"));
+    assert_eq!(got_meta.expires_at(), Some(expiry));
+    assert_eq!(SecretMeta::new(Service::Unit, "1").expires_at(), None);
+}
+
+#[tokio::test]
+async fn the_closure_sink_passes_its_error_on() {
+    let sink = sink::from_fn(|_secret: SecretString, meta: SecretMeta| async move {
+        Err(SinkError::other(
+            "vault",
+            format!("token {} refused: sealed", meta.id()),
+        ))
+    });
+    let err = sink
+        .store(&secret(SECRET), &meta())
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        "vault sink failed: token 42 refused: sealed"
+    );
+    assert_no_secret(&err, SECRET);
+}
+
+#[tokio::test]
+async fn sinks_work_as_shared_trait_objects() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sinks: Vec<Arc<dyn SecretSink>> = vec![
+        Arc::new(FileSink::new(dir.path().join("a.token"))),
+        Arc::new(EnvFileSink::new(dir.path().join(".env"), "TOKEN").expect("valid")),
+    ];
+    let tasks: Vec<_> = sinks
+        .iter()
+        .map(|sink| {
+            let sink = Arc::clone(sink);
+            tokio::spawn(async move { sink.store(&secret(SECRET), &meta()).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("joined").expect("stored");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("a.token")).expect("read"),
+        format!("{SECRET}\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".env")).expect("read"),
+        format!("TOKEN={SECRET}\n")
+    );
+    assert_eq!(
+        sinks[1].describe(),
+        format!("TOKEN in env file {}", dir.path().join(".env").display())
+    );
+}
+
+#[tokio::test]
+async fn the_writer_sink_writes_whole_lines() {
+    let sink = Arc::new(WriterSink::new(Vec::new()));
+    let tasks: Vec<_> = ["first-secret", "second-secret", "third-secret"]
+        .into_iter()
+        .map(|value| {
+            let sink = Arc::clone(&sink);
+            tokio::spawn(async move { sink.store(&secret(value), &meta()).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("joined").expect("stored");
+    }
+    let sink = Arc::try_unwrap(sink).expect("the only owner");
+    let text = String::from_utf8(sink.into_inner()).expect("utf-8");
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(lines, ["first-secret", "second-secret", "third-secret"]);
+    assert!(text.ends_with('\n'));
+}
+
+/// A writer that refuses every write.
+struct BrokenPipe;
+
+impl tokio::io::AsyncWrite for BrokenPipe {
+    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, _: &[u8]) -> Poll<io::Result<usize>> {
+        Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::BrokenPipe,
+            "reader went away",
+        )))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test]
+async fn the_writer_sink_reports_a_failed_write() {
+    let err = WriterSink::new(BrokenPipe)
+        .store(&secret(SECRET), &meta())
+        .await
+        .expect_err("broken pipe");
+    match &err {
+        SinkError::Write { source, .. } => assert_eq!(source.kind(), io::ErrorKind::BrokenPipe),
+        other => panic!("unexpected error: {other:?}"),
+    }
+    assert_no_secret(&err, SECRET);
+}
+
+// ---------------------------------------------------------------------------
+// Sink specs.
+
+#[test]
+fn sink_specs_parse() {
+    let cases: [(&str, SinkSpec); 6] = [
+        ("-", SinkSpec::Stdout),
+        ("file:token.txt", SinkSpec::File(PathBuf::from("token.txt"))),
+        (
+            "file:/etc/a:b/token",
+            SinkSpec::File(PathBuf::from("/etc/a:b/token")),
+        ),
+        ("file:-", SinkSpec::File(PathBuf::from("-"))),
+        (
+            "env-file:.env:UNIT_API_TOKEN",
+            SinkSpec::EnvFile {
+                path: PathBuf::from(".env"),
+                var: "UNIT_API_TOKEN".to_owned(),
+            },
+        ),
+        (
+            "env-file:C:\\ci\\a:b.env:_T1",
+            SinkSpec::EnvFile {
+                path: PathBuf::from("C:\\ci\\a:b.env"),
+                var: "_T1".to_owned(),
+            },
+        ),
+    ];
+    for (text, spec) in cases {
+        let parsed: SinkSpec = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(parsed, spec, "{text}");
+        assert_eq!(parsed.to_string(), text, "Display reads back");
+    }
+}
+
+#[test]
+fn bad_sink_specs_are_refused_clearly() {
+    let invalid_spec = [
+        ("", "the sink is empty"),
+        ("file:", "`file:` names no file"),
+        ("env-file:.env", "`env-file:` needs a path and a variable"),
+        ("env-file::TOKEN", "`env-file:` names no file"),
+        ("s3:bucket/key", "unknown kind of sink `s3`"),
+        (
+            "token.txt",
+            "expected `file:PATH`, `env-file:PATH:VAR` or `-`",
+        ),
+        ("FILE:token.txt", "expected `file:PATH`"),
+    ];
+    for (text, message) in invalid_spec {
+        let err = text.parse::<SinkSpec>().expect_err(text);
+        assert!(
+            matches!(err, SinkError::InvalidSpec { .. }),
+            "{text}: {err:?}"
+        );
+        assert!(err.to_string().contains(message), "{text}: {err}");
+    }
+    for text in [
+        "env-file:.env:",
+        "env-file:.env:UNIT-TOKEN",
+        "env-file:.env:1X",
+    ] {
+        let err = text.parse::<SinkSpec>().expect_err(text);
+        assert!(
+            matches!(err, SinkError::InvalidVar { .. }),
+            "{text}: {err:?}"
+        );
+    }
+    // Something that looks like a token pasted by mistake is not echoed.
+    let err = "v2.public.eyJ:pasted"
+        .parse::<SinkSpec>()
+        .expect_err("refused");
+    assert_no_secret(&err, "eyJ");
+    let err = SECRET.parse::<SinkSpec>().expect_err("refused");
+    assert_no_secret(&err, SECRET);
+}
+
+#[tokio::test]
+async fn a_parsed_spec_gives_a_working_sink() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("t.token");
+    let env = dir.path().join(".env");
+    for spec in [
+        format!("file:{}", file.display()),
+        format!("env-file:{}:TOKEN", env.display()),
+    ] {
+        let sink = spec
+            .parse::<SinkSpec>()
+            .expect("parsed")
+            .into_sink()
+            .expect("a sink");
+        sink.store(&secret(SECRET), &meta()).await.expect("stored");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("read"),
+        format!("{SECRET}\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(&env).expect("read"),
+        format!("TOKEN={SECRET}\n")
+    );
+    assert_eq!(
+        "-".parse::<SinkSpec>()
+            .expect("parsed")
+            .into_sink()
+            .expect("sink")
+            .describe(),
+        "standard output"
+    );
+
+    let by_hand = SinkSpec::EnvFile {
+        path: env,
+        var: "NOT VALID".to_owned(),
+    };
+    assert!(matches!(
+        by_hand.into_sink(),
+        Err(SinkError::InvalidVar { .. })
+    ));
+}
+
+#[test]
+fn sinks_debug_without_a_secret_and_describe_where_they_write() {
+    let file = FileSink::new("/run/ci/unit.token");
+    assert_eq!(file.describe(), "file /run/ci/unit.token");
+    assert!(format!("{file:?}").contains("/run/ci/unit.token"));
+    let env = EnvFileSink::new("/run/ci/.env", "TOKEN").expect("valid");
+    assert_eq!(env.path(), Path::new("/run/ci/.env"));
+    assert_eq!(env.var(), "TOKEN");
+}
