@@ -291,6 +291,47 @@ async fn a_symbolic_link_is_followed_and_kept() {
     );
 }
 
+/// A store whose future is dropped once the write has started (a caller
+/// that gave up, a crash of the task) still replaces the file whole and
+/// leaves no temporary file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_store_still_replaces_the_file_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("unit.token");
+    std::fs::write(&path, format!("{OLD_SECRET}\n")).expect("write");
+    let sink = FileSink::new(&path);
+    let (value, meta) = (secret(SECRET), meta());
+    let mut store = sink.store(&value, &meta);
+    // Polled once (the write starts on a blocking thread), then dropped.
+    std::future::poll_fn(|cx| {
+        assert!(
+            store.as_mut().poll(cx).is_pending(),
+            "the write takes a while"
+        );
+        Poll::Ready(())
+    })
+    .await;
+    drop(store);
+
+    let new = format!("{SECRET}\n");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(&path).expect("the file is always there");
+        assert!(
+            text == new || text == format!("{OLD_SECRET}\n"),
+            "a partial file"
+        );
+        if text == new && entries(dir.path()) == ["unit.token"] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the write never finished"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
 /// Readers polling the file while it is replaced again and again see one
 /// whole secret or the other, never a part or an empty file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -767,17 +808,24 @@ fn bad_sink_specs_are_refused_clearly() {
     ] {
         let err = text.parse::<SinkSpec>().expect_err(text);
         assert!(
-            matches!(err, SinkError::InvalidVar { .. }),
+            matches!(err, SinkError::InvalidSpec { .. }),
             "{text}: {err:?}"
         );
+        assert!(
+            err.to_string().contains("not a valid name"),
+            "{text}: {err}"
+        );
     }
-    // Something that looks like a token pasted by mistake is not echoed.
-    let err = "v2.public.eyJ:pasted"
-        .parse::<SinkSpec>()
-        .expect_err("refused");
-    assert_no_secret(&err, "eyJ");
-    let err = SECRET.parse::<SinkSpec>().expect_err("refused");
-    assert_no_secret(&err, SECRET);
+    // A token pasted by mistake is not echoed, wherever it lands.
+    for text in [
+        "v2.public.eyJ:pasted".to_owned(),
+        SECRET.to_owned(),
+        format!("env-file:.env:{SECRET}"),
+    ] {
+        let err = text.parse::<SinkSpec>().expect_err(&text);
+        assert_no_secret(&err, "eyJ");
+        assert_no_secret(&err, SECRET);
+    }
 }
 
 #[tokio::test]

@@ -5,13 +5,13 @@
 //! service, which token, its name and expiry) and stores the secret. The
 //! crate ships:
 //!
-//! | sink | stores the secret in | made by |
+//! | sink | stores the secret in | spec (`--secret-to`) |
 //! | --- | --- | --- |
 //! | [`FileSink`] | a file of its own, mode 0600, replaced atomically | `file:PATH` |
 //! | [`EnvFileSink`] | one `VAR=value` line of a dotenv file, replaced atomically | `env-file:PATH:VAR` |
 //! | [`StdoutSink`] | standard output, one line | `-` |
 //! | [`WriterSink`] | any [`AsyncWrite`], one line | |
-//! | [`FnSink`] | whatever a closure does with it | [`from_fn`] |
+//! | [`FnSink`] | whatever a closure, made by [`from_fn`], does with it | |
 //!
 //! The last column is the [`SinkSpec`] form the command line's `--secret-to`
 //! takes. Sinks for a secrets manager (AWS Secrets Manager, Vault, a
@@ -281,8 +281,8 @@ impl SinkError {
     /// Whether the secret is in place despite the error: a file sink renamed
     /// the new file over the target, and only flushing the directory failed.
     /// Readers see the new secret, which a crash of the machine might still
-    /// undo. False for every other error, after which the target is as it
-    /// was.
+    /// undo. False for every other error; after those, this crate's sinks
+    /// leave the target as it was.
     pub fn secret_written(&self) -> bool {
         matches!(
             self,
@@ -893,7 +893,7 @@ impl SinkSpec {
     ///
     /// # Errors
     ///
-    /// [`SinkError::InvalidVar`] for an [`SinkSpec::EnvFile`] built by hand
+    /// [`SinkError::InvalidVar`] for a [`SinkSpec::EnvFile`] built by hand
     /// with an invalid variable name (parsing refuses those already).
     pub fn into_sink(self) -> Result<Box<dyn SecretSink>, SinkError> {
         Ok(match self {
@@ -914,10 +914,10 @@ impl FromStr for SinkSpec {
     ///
     /// # Errors
     ///
-    /// [`SinkError::InvalidSpec`] for any other form, an empty path or a
-    /// missing variable; [`SinkError::InvalidVar`] for an invalid variable
-    /// name. Only a recognised kind or path is quoted in the error, never
-    /// text that could be a token pasted by mistake.
+    /// [`SinkError::InvalidSpec`] for any other form, an empty path, a
+    /// missing or invalid variable name. The error quotes at most a short
+    /// unknown kind (`s3` in `s3:…`), never the rest of the spec, which could
+    /// be a token pasted by mistake.
     fn from_str(spec: &str) -> Result<Self, Self::Err> {
         let invalid = |reason: String| SinkError::InvalidSpec { reason };
         if spec == "-" {
@@ -939,10 +939,9 @@ impl FromStr for SinkSpec {
                 return Err(invalid(format!("`env-file:` names no file; {SPEC_FORMS}")));
             }
             if let Err(reason) = check_var(var) {
-                return Err(SinkError::InvalidVar {
-                    var: var.to_owned(),
-                    reason,
-                });
+                return Err(invalid(format!(
+                    "the variable after the last `:` is not a valid name: {reason}"
+                )));
             }
             return Ok(SinkSpec::EnvFile {
                 path: PathBuf::from(path),
@@ -1259,7 +1258,13 @@ fn assignments(text: &[u8]) -> Vec<Assignment> {
     let mut at = 0;
     while at < text.len() {
         let start = at;
-        let first = skip_blanks(text, start);
+        // A byte-order mark, as some editors write, is no part of a name.
+        let bom = if start == 0 && text.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        let first = skip_blanks(text, start + bom);
         let parsed = text[first..]
             .starts_with(b"export")
             .then(|| {
@@ -1353,6 +1358,7 @@ mod tests {
         assert_eq!(set("B=\nC=3", "B", "x"), "B=x\nC=3");
         assert_eq!(set("export=1\nB=2\n", "export", "x"), "export=x\nB=2\n");
         assert_eq!(set("B= # empty\n", "B", "x"), "B= x # empty\n");
+        assert_eq!(set("\u{feff}B=2\r\n", "B", "x"), "\u{feff}B=x\r\n");
     }
 
     #[test]
