@@ -103,7 +103,8 @@ pub(crate) trait Dialect: Send + 'static {
     /// client, all requests together).
     const LIMIT_PER_CREDENTIAL: bool;
     /// Whether the service sends `X-Ratelimit-Limit` and
-    /// `X-Ratelimit-Remaining` on every answer.
+    /// `X-Ratelimit-Remaining` on every answer, and `Retry-After` on the
+    /// 429 of its rate limit.
     const LIMIT_HEADERS: bool;
 }
 
@@ -398,9 +399,12 @@ impl<D: Dialect> Engine<D> {
     fn answer(&mut self, request: &Request, plan: &Plan, fault: Option<&Fault>) -> Reply {
         let now = self.now();
         let mut reply = if let Some(seconds) = plan.limit.and_then(|v| v.refused_for) {
-            self.dialect
-                .error_reply(429)
-                .set_header(RETRY_AFTER, &seconds.to_string())
+            let reply = self.dialect.error_reply(429);
+            if D::LIMIT_HEADERS {
+                reply.set_header(RETRY_AFTER, &seconds.to_string())
+            } else {
+                reply
+            }
         } else {
             match fault {
                 Some(Fault {
@@ -702,10 +706,13 @@ macro_rules! common_fake_methods {
         }
 
         /// Limits the fake to `limit` requests in any window of `per`, in
-        /// real (monotonic) time, as the service limits its callers; past
-        /// that it answers 429 in the service's shape with `Retry-After`,
-        /// the seconds until a slot frees. Requests it refuses do not
-        /// count. Replaces any earlier limit and starts counting afresh.
+        /// real (monotonic) time (a client paces itself in real time; the
+        /// fake's clock does not move the window), as the service limits
+        /// its callers: past that it answers 429 in the service's shape
+        /// and acts on nothing. Requests it refuses do not count. Every
+        /// request the fake receives counts, whatever its endpoint or
+        /// answer, a fault's included. Replaces any earlier limit and
+        /// starts counting afresh.
         #[doc = concat!("See [`", stringify!($fake), "`] for what is counted together and which headers come with the answers.")]
         pub fn rate_limit(&self, limit: u32, per: std::time::Duration) {
             $crate::testing::engine::lock(&self.engine).set_rate_limit(Some((limit, per)));

@@ -3,15 +3,23 @@
 //!
 //! - **Stateful fakes** of both services, each started in one line on a
 //!   loopback wiremock server: [`UnitFake`] and [`MailtrapFake`]. They keep
-//!   tokens in memory and answer as the services do: dialect, content types,
-//!   statuses, error shapes, secrets shown once. A client of this crate
+//!   tokens in memory and answer as the services do today: dialect, content
+//!   types, statuses, error shapes, secrets shown once, both of Mailtrap's
+//!   path forms, its reset rule ([`ResetRule`]). A secret a fake mints is a
+//!   credential on every endpoint of that fake. A client of this crate
 //!   pointed at a fake needs nothing but its [`uri`](UnitFake::uri) and its
 //!   [`token`](UnitFake::token).
-//! - **Fault injection** on the fakes ([`Fault`]): the next N calls to an
-//!   endpoint answer a chosen status in the service's own error shape (with
-//!   or without `Retry-After`), answer late, drop the connection, or act and
-//!   then lose the answer; and a log of the requests received
-//!   ([`LoggedRequest`]), auth headers redacted.
+//! - **Fault injection** on the fakes ([`Fault`]): calls to an endpoint
+//!   answer a chosen status in the service's own error shape (with or
+//!   without `Retry-After`), answer late, drop the connection, or act and
+//!   then lose the answer; aimed at the n-th call, the calls after n, one
+//!   credential, or the requests a predicate picks out. A log of the
+//!   requests received ([`LoggedRequest`]), auth headers redacted.
+//! - **Expectations** ([`Expectation`]): `fake.expect(op).times(n)`, checked
+//!   when the fake is dropped, as wiremock's `Mock::expect`.
+//! - **Rate limits**: `fake.rate_limit(n, per)` answers 429 in the
+//!   service's shape past `n` requests in any window of `per`, with
+//!   Mailtrap's rate-limit headers, to test a client's pacing.
 //! - **Fixtures**: every `fixtures/**/*.json` file of the crate, embedded
 //!   and found by name ([`fixture`], [`Fixture::get`], [`fixtures`]), ready
 //!   to mount on a wiremock server in one line.
@@ -22,58 +30,171 @@
 //! # A fake in a test
 //!
 //! ```
+//! use api_tokens::mailtrap::{self, AccessLevel, CreateApiToken, Expiry, ResourceType};
 //! use api_tokens::testing::MailtrapFake;
 //! use secrecy::ExposeSecret;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let mt = MailtrapFake::start().await;
-//! let url = format!("{}/api/accounts/{}/api_tokens", mt.uri(), mt.account_id());
-//! let body = serde_json::json!({"name": "ci", "resources": [
-//!     {"resource_type": "account", "resource_id": mt.account_id(), "access_level": 100}]});
-//! let answer = reqwest::Client::new()
-//!     .post(&url)
-//!     .header("Api-Token", mt.token().expose_secret())
-//!     .header("content-type", "application/json")
-//!     .body(body.to_string())
-//!     .send()
+//! # async fn main() -> Result<(), api_tokens::Error> {
+//! let fake = MailtrapFake::start().await;
+//! let client = mailtrap::Client::builder()
+//!     .token(fake.token().clone())
+//!     .account_id(fake.account_id())
+//!     .base_url(fake.uri())
+//!     .build()?;
+//! let created = client
+//!     .api_tokens()
+//!     .create(CreateApiToken::new("ci").permission(
+//!         ResourceType::Account,
+//!         fake.account_id(),
+//!         AccessLevel::Admin,
+//!     ))
 //!     .await?;
-//! assert_eq!(answer.status(), 200);
-//! let created: serde_json::Value = serde_json::from_slice(&answer.bytes().await?)?;
 //!
-//! let held = mt.tokens(); // the fake's state, for assertions
+//! let held = fake.tokens(); // the fake's state, for assertions
 //! assert_eq!(held.len(), 1);
-//! assert_eq!(created["token"], held[0].secret.expose_secret());
+//! assert_eq!(held[0].id, created.id.get());
+//! assert_eq!(held[0].secret.expose_secret(), created.token.expose_secret());
+//!
+//! // The minted secret is a credential of the fake.
+//! let minted = mailtrap::Client::builder()
+//!     .token(created.token.clone())
+//!     .account_id(fake.account_id())
+//!     .base_url(fake.uri())
+//!     .build()?;
+//! let rotated = minted.api_tokens().reset(created.id, Expiry::ServerDefault).await?;
+//! assert_eq!(rotated.name, format!("ci {}", rotated.id));
 //! # Ok(()) }
 //! ```
-//!
-//! With this crate's clients, the fake needs nothing but its URL and token:
-//! `mailtrap::Client::builder().token(mt.token().clone()).account_id(mt.account_id()).base_url(mt.uri())`.
 //!
 //! # Fault injection
 //!
 //! ```
 //! use api_tokens::testing::{Fault, UnitFake, UnitOp};
-//! use secrecy::ExposeSecret;
+//! use api_tokens::{unit, Error, RetryPolicy};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), reqwest::Error> {
-//! let unit = UnitFake::start().await;
-//! unit.inject(UnitOp::List, Fault::status(429).retry_after(1));
-//! unit.inject(UnitOp::List, Fault::drop_connection());
+//! # async fn main() -> Result<(), Error> {
+//! let fake = UnitFake::start().await;
+//! fake.inject(UnitOp::List, Fault::status(503));
+//! fake.inject(UnitOp::List, Fault::drop_connection());
 //!
-//! let url = format!("{}/users/{}/api-tokens", unit.uri(), unit.user_id());
-//! let http = reqwest::Client::new();
-//! let list = || http.get(&url).bearer_auth(unit.token().expose_secret()).send();
-//! let first = list().await?;
-//! assert_eq!(first.status(), 429);
-//! assert_eq!(first.headers()["retry-after"], "1");
-//! assert!(list().await.is_err(), "the connection was dropped");
-//! assert_eq!(list().await?.status(), 200);
+//! let client = unit::Client::builder()
+//!     .token(fake.token().clone())
+//!     .base_url(fake.uri())
+//!     .retry(RetryPolicy::disabled())
+//!     .build()?;
+//! let tokens = client.org_api_tokens(fake.user_id());
+//! assert_eq!(tokens.list().await.unwrap_err().status(), Some(503));
+//! assert!(matches!(tokens.list().await, Err(Error::Transport { .. })));
+//! assert!(tokens.list().await?.is_empty());
 //!
-//! let log = unit.requests();
+//! let log = fake.requests();
 //! assert_eq!(log.len(), 3);
-//! assert_eq!(log[1].status, None);
+//! assert_eq!(log[1].status, None, "the connection was dropped");
+//! # Ok(()) }
+//! ```
+//!
+//! # Aimed faults
+//!
+//! A fault can wait for the n-th call ([`Fault::nth`]), let n calls pass
+//! ([`Fault::after`]), hit only one credential ([`Fault::when_token`]) or
+//! the requests a predicate picks out ([`Fault::when`]). Here a rotation's
+//! probe of the new secret fails while the old credential keeps working:
+//!
+//! ```
+//! use api_tokens::mailtrap::{self, AccessLevel, CreateApiToken, Expiry, ResourceType};
+//! use api_tokens::testing::{Fault, MailtrapFake, MailtrapOp};
+//! use api_tokens::{Error, RetryPolicy};
+//! use secrecy::SecretString;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Error> {
+//! let fake = MailtrapFake::start().await;
+//! let client = |token: &SecretString| {
+//!     mailtrap::Client::builder()
+//!         .token(token.clone())
+//!         .account_id(fake.account_id())
+//!         .base_url(fake.uri())
+//!         .retry(RetryPolicy::disabled())
+//!         .build()
+//! };
+//! let admin = client(fake.token())?;
+//! let old = admin
+//!     .api_tokens()
+//!     .create(CreateApiToken::new("deploy").permission(
+//!         ResourceType::Account,
+//!         fake.account_id(),
+//!         AccessLevel::Admin,
+//!     ))
+//!     .await?;
+//! let new = admin.api_tokens().reset(old.id, Expiry::ServerDefault).await?;
+//!
+//! fake.inject(MailtrapOp::List, Fault::status(401).when_token(&new.token));
+//! let probe = client(&new.token)?.api_tokens().list().await;
+//! assert!(matches!(probe, Err(Error::Unauthorized(_))));
+//! // The old secret works through its 12-hour grace period.
+//! assert!(client(&old.token)?.api_tokens().list().await.is_ok());
+//! # Ok(()) }
+//! ```
+//!
+//! # Expectations
+//!
+//! ```
+//! use api_tokens::testing::{UnitFake, UnitOp};
+//! use api_tokens::unit;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let fake = UnitFake::start().await;
+//! fake.expect(UnitOp::List).times(1..=2);
+//! fake.expect(UnitOp::Revoke).times(0);
+//!
+//! let client = unit::Client::builder()
+//!     .token(fake.token().clone())
+//!     .base_url(fake.uri())
+//!     .build()?;
+//! client.org_api_tokens(fake.user_id()).list().await?;
+//!
+//! fake.verify()?; // or let the drop check it, panicking with a report
+//! # Ok(()) }
+//! ```
+//!
+//! A failed check lists what was expected and every request that arrived,
+//! as method, path and status, never a header or a body:
+//!
+//! ```text
+//! expectations of the fake not met:
+//!   UnitOp::Revoke: expected exactly 1 call(s), received 0
+//! requests received (1):
+//!   GET /users/2/api-tokens → 200
+//! ```
+//!
+//! # Rate limits
+//!
+//! ```
+//! use std::time::Duration;
+//! use api_tokens::testing::MailtrapFake;
+//! use api_tokens::{mailtrap, Error, RateLimit, RetryPolicy};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Error> {
+//! // Mailtrap allows 150 requests per 10 s per token; scaled down here.
+//! let fake = MailtrapFake::builder()
+//!     .rate_limit(2, Duration::from_secs(10))
+//!     .start()
+//!     .await;
+//! let client = mailtrap::Client::builder()
+//!     .token(fake.token().clone())
+//!     .account_id(fake.account_id())
+//!     .base_url(fake.uri())
+//!     .retry(RetryPolicy::disabled())
+//!     .build()?;
+//! client.api_tokens().list().await?;
+//! assert_eq!(client.last_rate_limit(), Some(RateLimit::new(Some(2), Some(1))));
+//! client.api_tokens().list().await?;
+//! let refused = client.api_tokens().list().await.unwrap_err();
+//! assert!(matches!(refused, Error::RateLimited { retry_after: Some(_), .. }));
 //! # Ok(()) }
 //! ```
 //!

@@ -140,27 +140,47 @@ impl UnitTokenSeed {
 
 /// A stateful fake of Unit's Org API tokens on a loopback wiremock server.
 ///
-/// It keeps tokens in memory and answers as Unit does: JSON:API documents
-/// with `application/vnd.api+json`, Bearer auth (the fake's own
-/// [`token`](UnitFake::token) and every live token it minted), create 201
-/// with a random secret shown once, list without secrets, revoke 200 then
-/// 404, 401 / 400 / 404 / 405 / 415 JSON:API error documents with
-/// `source.pointer` for invalid bodies. Create refuses a missing or empty
-/// `description`, a `scope` that is not lower-case words separated by single
-/// spaces, an `expiration` not written `YYYY-MM-DDTHH:MM:SS.mmmZ` or not in
-/// the future, a `sourceIp` with spaces, malformed `resources` and any
-/// unknown member.
+/// It keeps tokens in memory and answers as Unit does:
 ///
-/// ```no_run
-/// # async fn f() {
-/// use api_tokens::testing::UnitFake;
+/// - **Credentials**: `Authorization: Bearer`. The fake's own
+///   [`token`](UnitFake::token) works, and so does the secret of every
+///   token it holds (created or seeded) until the token is revoked or its
+///   expiration passes on the fake's clock
+///   ([`advance_clock`](UnitFake::advance_clock)). Anything else: a 401
+///   JSON:API error document.
+/// - **Answers**: JSON:API documents with `application/vnd.api+json`;
+///   create 201 with a random secret shown once; list without secrets;
+///   revoke 200 (or as [`set_revoke_answer`](UnitFake::set_revoke_answer)
+///   says), then 404; 400 / 404 / 405 / 415 error documents, with
+///   `source.pointer` for invalid bodies. Create refuses a missing or empty
+///   `description`, a `scope` that is not lower-case words separated by
+///   single spaces, an `expiration` not written `YYYY-MM-DDTHH:MM:SS.mmmZ`
+///   or not in the future, a `sourceIp` with spaces, malformed `resources`
+///   and any unknown member.
+/// - **Rate limit**, when asked ([`rate_limit`](UnitFake::rate_limit)):
+///   counted per client (every request together, as Unit counts per IP);
+///   past it, a 429 JSON:API error document without rate-limit headers or
+///   `Retry-After`, as Unit documents none.
 ///
-/// let unit = UnitFake::start().await;
-/// let url = format!("{}/users/{}/api-tokens", unit.uri(), unit.user_id());
-/// // … point a client at `unit.uri()` with `unit.token()` …
-/// assert!(unit.tokens().is_empty());
-/// # let _ = url;
-/// # }
+/// ```
+/// use api_tokens::testing::{UnitFake, UnitOp};
+/// use api_tokens::unit::{self, CreateApiToken, Scope};
+/// use chrono::{Duration, Utc};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), api_tokens::Error> {
+/// let fake = UnitFake::start().await;
+/// fake.expect(UnitOp::Create).times(1);
+/// let client = unit::Client::builder()
+///     .token(fake.token().clone())
+///     .base_url(fake.uri())
+///     .build()?;
+/// let tokens = client.org_api_tokens(fake.user_id());
+/// let created = tokens
+///     .create(CreateApiToken::new("ci", [Scope::Customers], Utc::now() + Duration::days(30)))
+///     .await?;
+/// assert_eq!(fake.tokens()[0].id, created.id.as_str());
+/// # Ok(()) }
 /// ```
 #[derive(Debug)]
 pub struct UnitFake {

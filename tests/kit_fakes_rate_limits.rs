@@ -1,0 +1,233 @@
+//! Rate limits on the fakes, in real time: Mailtrap's per credential with
+//! its headers on every answer, Unit's per client with its JSON:API 429.
+//! Windows are short (a second or so) to keep the suite quick.
+
+use std::time::Duration;
+
+use api_tokens::mailtrap::{self, AccessLevel, ResourceType};
+use api_tokens::testing::{Fault, MailtrapFake, MailtrapOp, MailtrapTokenSeed, UnitFake};
+use api_tokens::unit;
+use api_tokens::{Error, RateLimit, RetryPolicy};
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+
+const WINDOW: Duration = Duration::from_millis(1000);
+
+struct Answer {
+    status: u16,
+    limit: Option<String>,
+    remaining: Option<String>,
+    retry_after: Option<String>,
+    body: Value,
+}
+
+async fn send(request: reqwest::RequestBuilder) -> Answer {
+    let answer = request.send().await.unwrap();
+    let header = |name: &str| {
+        answer
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let (limit, remaining, retry_after) = (
+        header("x-ratelimit-limit"),
+        header("x-ratelimit-remaining"),
+        header("retry-after"),
+    );
+    let status = answer.status().as_u16();
+    let bytes = answer.bytes().await.unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    Answer {
+        status,
+        limit,
+        remaining,
+        retry_after,
+        body,
+    }
+}
+
+fn list(fake: &MailtrapFake, key: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .get(format!("{}/api/api_tokens", fake.uri()))
+        .header("Api-Token", key)
+}
+
+#[tokio::test]
+async fn mailtrap_counts_per_credential_with_its_headers_on_every_answer() {
+    let fake = MailtrapFake::builder().rate_limit(3, WINDOW).start().await;
+    let other = fake.insert_token(MailtrapTokenSeed::new("other"));
+    let key = fake.token().expose_secret().to_owned();
+
+    let mut remaining = Vec::new();
+    for _ in 0..3 {
+        let answer = send(list(&fake, &key)).await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.limit.as_deref(), Some("3"));
+        assert!(answer.retry_after.is_none());
+        remaining.push(answer.remaining.unwrap());
+    }
+    assert_eq!(remaining, ["2", "1", "0"]);
+
+    let refused = send(list(&fake, &key)).await;
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.body, json!({"errors": "Rate limit exceeded"}));
+    assert_eq!(refused.limit.as_deref(), Some("3"));
+    assert_eq!(refused.remaining.as_deref(), Some("0"));
+    assert_eq!(refused.retry_after.as_deref(), Some("1"));
+
+    // Another credential has its own window; an error answer carries the
+    // headers too.
+    let answer = send(list(&fake, other.secret.expose_secret())).await;
+    assert_eq!(
+        (answer.status, answer.remaining.as_deref()),
+        (200, Some("2"))
+    );
+    let missing = send(
+        reqwest::Client::new()
+            .get(format!("{}/api/api_tokens/999", fake.uri()))
+            .header("Api-Token", other.secret.expose_secret()),
+    )
+    .await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.remaining.as_deref(), Some("1"));
+    let unknown = send(list(&fake, "not-a-token")).await;
+    assert_eq!(unknown.status, 401);
+    assert_eq!(unknown.limit.as_deref(), Some("3"));
+
+    // A fault's answer carries them as well, counted like any request.
+    fake.inject(MailtrapOp::List, Fault::status(503));
+    let faulted = send(list(&fake, other.secret.expose_secret())).await;
+    assert_eq!(faulted.status, 503);
+    assert_eq!(faulted.remaining.as_deref(), Some("0"));
+
+    // Refused requests do not count: once the window has passed, the full
+    // allowance is back.
+    tokio::time::sleep(WINDOW + Duration::from_millis(100)).await;
+    let statuses = [
+        send(list(&fake, &key)).await.status,
+        send(list(&fake, &key)).await.status,
+        send(list(&fake, &key)).await.status,
+        send(list(&fake, &key)).await.status,
+    ];
+    assert_eq!(statuses, [200, 200, 200, 429]);
+
+    let log = fake.requests();
+    assert_eq!(log.iter().filter(|r| r.rate_limited).count(), 2);
+    assert!(
+        log.iter()
+            .filter(|r| r.rate_limited)
+            .all(|r| r.status == Some(429) && !r.faulted)
+    );
+
+    // Lifted, no headers at all.
+    fake.clear_rate_limit();
+    let free = send(list(&fake, &key)).await;
+    assert_eq!(free.status, 200);
+    assert!(free.limit.is_none() && free.remaining.is_none());
+}
+
+#[tokio::test]
+async fn a_refused_request_is_not_acted_on() {
+    let fake = MailtrapFake::start().await;
+    fake.rate_limit(1, Duration::from_secs(60));
+    let client = mailtrap::Client::builder()
+        .token(fake.token().clone())
+        .account_id(fake.account_id())
+        .base_url(fake.uri())
+        .retry(RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    let request = || {
+        mailtrap::CreateApiToken::new("ci").permission(
+            ResourceType::Account,
+            fake.account_id(),
+            AccessLevel::Admin,
+        )
+    };
+    client.api_tokens().create(request()).await.unwrap();
+    let err = client.api_tokens().create(request()).await.unwrap_err();
+    let Error::RateLimited { retry_after, error } = &err else {
+        panic!("expected RateLimited, got {err:?}");
+    };
+    // The oldest accepted request leaves the window in a minute.
+    let wait = retry_after.expect("Retry-After");
+    assert!(
+        wait > Duration::from_secs(55) && wait <= Duration::from_secs(60),
+        "{wait:?}"
+    );
+    assert_eq!(error.rate_limit, Some(RateLimit::new(Some(1), Some(0))));
+    assert_eq!(fake.tokens().len(), 1, "the refused create minted nothing");
+}
+
+#[tokio::test]
+async fn a_client_that_honours_retry_after_gets_through() {
+    let fake = MailtrapFake::builder().rate_limit(2, WINDOW).start().await;
+    let client = mailtrap::Client::builder()
+        .token(fake.token().clone())
+        .account_id(fake.account_id())
+        .base_url(fake.uri())
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        assert!(client.api_tokens().list().await.is_ok());
+    }
+    assert_eq!(client.stats().retries, 1, "one 429, waited out");
+    assert_eq!(client.stats().requests, 4);
+    assert_eq!(
+        client.last_rate_limit(),
+        Some(RateLimit::new(Some(2), Some(1)))
+    );
+    let limited: Vec<bool> = fake.requests().iter().map(|r| r.rate_limited).collect();
+    assert_eq!(limited, [false, false, true, false]);
+}
+
+#[tokio::test]
+async fn unit_counts_every_request_together_and_answers_its_json_api_429() {
+    let fake = UnitFake::builder().rate_limit(2, WINDOW).start().await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/users/{}/api-tokens", fake.uri(), fake.user_id());
+    let with = |key: &str| http.get(&url).bearer_auth(key);
+
+    let first = send(with(fake.token().expose_secret())).await;
+    assert_eq!(first.status, 200);
+    assert!(
+        first.limit.is_none() && first.remaining.is_none(),
+        "Unit sends none"
+    );
+    // A wrong credential counts against the same client.
+    assert_eq!(send(with("wrong")).await.status, 401);
+    let refused = send(with(fake.token().expose_secret())).await;
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.body["errors"][0]["status"], "429");
+    assert_eq!(refused.body["errors"][0]["title"], "Too Many Requests");
+    assert!(refused.retry_after.is_none() && refused.limit.is_none());
+
+    // Through the client: a typed rate-limit error, no wait to honour.
+    let client = unit::Client::builder()
+        .token(fake.token().clone())
+        .base_url(fake.uri())
+        .retry(RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    let err = client
+        .org_api_tokens(fake.user_id())
+        .list()
+        .await
+        .unwrap_err();
+    let Error::RateLimited { retry_after, error } = &err else {
+        panic!("expected RateLimited, got {err:?}");
+    };
+    assert_eq!(*retry_after, None);
+    assert_eq!(error.status, 429);
+    assert_eq!(error.rate_limit, None);
+
+    // The window slides: once it has passed, the client is through.
+    tokio::time::sleep(WINDOW + Duration::from_millis(100)).await;
+    assert!(client.org_api_tokens(fake.user_id()).list().await.is_ok());
+    let limited: Vec<bool> = fake.requests().iter().map(|r| r.rate_limited).collect();
+    assert_eq!(limited, [false, false, true, true, false]);
+}
