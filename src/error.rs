@@ -128,6 +128,31 @@ pub enum Error {
         cause: Box<Error>,
     },
 
+    /// A create or a reset lost its answer, as in
+    /// [`Error::OutcomeUnknown`], and the
+    /// [`lifecycle`](crate::lifecycle) module could not find out whether a
+    /// token was minted (the list or the removal that follows failed): a
+    /// token may exist that nobody holds.
+    ///
+    /// `marker` is the marker the token would carry at the end of its
+    /// description (Unit) or name (Mailtrap), when the call tagged one:
+    /// [`lifecycle::Reconcile::marker`](crate::lifecycle::Reconcile::marker)
+    /// removes exactly that token once the service answers again.
+    /// [`is_outcome_unknown`](Error::is_outcome_unknown) is true.
+    #[error(
+        "the outcome of the {operation} is unknown and could not be reconciled: {cause}; {}",
+        UnreconciledHint(.marker.as_deref())
+    )]
+    Unreconciled {
+        /// The operation: `create` or `reset`.
+        operation: &'static str,
+        /// The marker the minted token would carry, if the call tagged one.
+        marker: Option<String>,
+        /// Why the reconciliation could not complete.
+        #[source]
+        cause: Box<Error>,
+    },
+
     /// The connection failed or broke (DNS, refused, reset, TLS, …).
     #[error("transport error after {attempts} attempt(s): {source}")]
     Transport {
@@ -173,6 +198,23 @@ impl fmt::Display for RetryAfterSuffix {
     }
 }
 
+struct UnreconciledHint<'a>(Option<&'a str>);
+
+impl fmt::Display for UnreconciledHint<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(marker) => write!(
+                f,
+                "a token marked {marker} may exist that nobody holds; reconcile that marker \
+                 once the service answers again"
+            ),
+            None => f.write_str(
+                "a token may have been minted that nobody holds; list the tokens and reconcile",
+            ),
+        }
+    }
+}
+
 impl Error {
     /// Whether the same call may succeed if made again later: timeouts,
     /// transport failures, 408, 429 and 5xx answers.
@@ -181,7 +223,7 @@ impl Error {
     /// never repeats a create or a reset whose answer was lost.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::OutcomeUnknown { .. } => false,
+            Error::OutcomeUnknown { .. } | Error::Unreconciled { .. } => false,
             Error::Timeout { .. } | Error::Transport { .. } | Error::RateLimited { .. } => true,
             Error::Api(e) => matches!(e.status, 408 | 500..=599),
             _ => false,
@@ -189,7 +231,9 @@ impl Error {
     }
 
     /// Whether a create or a reset was sent and no usable answer came back,
-    /// so that a token may have been minted: see [`Error::OutcomeUnknown`].
+    /// so that a token may have been minted: see [`Error::OutcomeUnknown`],
+    /// and [`Error::Unreconciled`] when the lifecycle module could not
+    /// settle it either.
     ///
     /// ```
     /// # async fn f(tokens: api_tokens::mailtrap::ApiTokens, request: api_tokens::mailtrap::CreateApiToken) {
@@ -202,13 +246,18 @@ impl Error {
     /// # }
     /// ```
     pub fn is_outcome_unknown(&self) -> bool {
-        matches!(self, Error::OutcomeUnknown { .. })
+        matches!(
+            self,
+            Error::OutcomeUnknown { .. } | Error::Unreconciled { .. }
+        )
     }
 
     /// The HTTP status of the answer that caused this error, if there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::OutcomeUnknown { cause, .. } => cause.status(),
+            Error::OutcomeUnknown { cause, .. } | Error::Unreconciled { cause, .. } => {
+                cause.status()
+            }
             Error::Redirect { status, .. } | Error::Decode { status, .. } => Some(*status),
             _ => self.api_error().map(|e| e.status),
         }
@@ -217,7 +266,9 @@ impl Error {
     /// What the service said, for errors that come from an error answer.
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
-            Error::OutcomeUnknown { cause, .. } => cause.api_error(),
+            Error::OutcomeUnknown { cause, .. } | Error::Unreconciled { cause, .. } => {
+                cause.api_error()
+            }
             Error::Api(e) | Error::Unauthorized(e) | Error::Forbidden(e) | Error::NotFound(e) => {
                 Some(e)
             }

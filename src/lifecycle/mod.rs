@@ -1,9 +1,135 @@
-//! The lifecycle of a token beyond single calls.
+//! The lifecycle of a token beyond single calls: mint exactly once,
+//! reconcile, rotate with overlap, audit, and hand each new secret to
+//! where it lives.
 //!
-//! [`sink`]: where a newly minted token's secret is handed, straight to the
-//! place it lives (a file, a line of a dotenv file, standard output, a
-//! secrets manager behind the [`SecretSink`] trait).
+//! Built on the public API of both dialects ([`unit`](crate::unit),
+//! [`mailtrap`](crate::mailtrap)); nothing here speaks HTTP.
+//!
+//! - [`UnitLifecycle`] and [`MailtrapLifecycle`]: `mint`, `reconcile` and
+//!   `rotate` on one Unit user's or one Mailtrap account's tokens.
+//! - [`audit`]: one look over both services, as an [`AuditReport`].
+//! - [`sink`]: where a new secret goes (a file, a line of a dotenv file,
+//!   standard output, a secrets manager behind the [`SecretSink`] trait).
+//!
+//! # Mint exactly once
+//!
+//! A create whose answer is lost may have minted a token that nobody
+//! holds. [`UnitLifecycle::mint`] and [`MailtrapLifecycle::mint`] tag each
+//! create with a unique [`Marker`] at the end of the description (Unit) or
+//! name (Mailtrap), e.g. `"CI deploy [at:t4k2ab-7f3k9q2m]"`. When the
+//! answer is lost they list the tokens, remove the one carrying the marker
+//! and create again, at most [`MAX_MINTS`] times: one call leaves exactly
+//! one live token it minted, or none and an error. When the list or the
+//! removal fails too, the error is [`Error::Unreconciled`](crate::Error::Unreconciled),
+//! naming the marker, and [`Reconcile::marker`] removes that token later;
+//! [`Reconcile::older_than`] sweeps markers past an age.
+//!
+//! Neither service can rename a token: a minted token keeps its marker
+//! for life, so a sweep by age must be told which marked tokens are held
+//! ([`Reconcile::keep`]); a token minted by a rotation whose old token is
+//! gone is never swept.
+//!
+//! # Rotate with overlap
+//!
+//! `rotate(old, plan, sink)` replaces a token in four steps, after a step 0
+//! that lists the tokens to find the old one and what an interrupted
+//! earlier run of the same rotation left (tokens whose marker says they
+//! replace `old`, and on Mailtrap the tokens a reset of `old` made):
+//!
+//! | step | does | a failure there leaves ([`Left`]) |
+//! | --- | --- | --- |
+//! | 0 inspect | lists the tokens | [`Left::Unchanged`]: nothing was done |
+//! | 1 mint | Unit: create with what the [`UnitPlan`] states, exactly once; Mailtrap: reset, or create with the old permissions when the [`MailtrapPlan`] keeps the name or the reset is refused with 422 | [`Left::Unchanged`]; on Mailtrap after a reset reached the service, [`Left::OldInGrace`]; when a lost answer could not be reconciled, [`Left::Orphan`] with the marker |
+//! | 2 probe | a call made with the new secret (a 403 counts as accepted) | the new token is removed: [`Left::Unchanged`] (or [`Left::OldInGrace`] after a reset); [`Left::Orphan`] if the removal fails |
+//! | 3 store | hands the secret to the [`SecretSink`] | as step 2, unless the sink reports the secret written ([`SinkError::secret_written`]): then [`Left::Stored`] |
+//! | 4 retire | removes what earlier runs left, then revokes (Unit) or deletes (Mailtrap) the old token, unless the plan lets a reset token's grace period run | [`Left::Stored`]: the sink holds the new, working secret, and the tokens still to remove are listed |
+//!
+//! A failure before step 3 leaves the old token working and removes what
+//! was minted; a failure after it leaves the new secret stored and says
+//! what is left to do. Every failure is a [`RotateError`] naming the
+//! [`Step`], what it left and the cause.
+//!
+//! Running the same rotation again after a crash at any step converges:
+//! the old token still listed, a new token is minted and, once stored, the
+//! earlier run's tokens are removed with the old one; the old token gone
+//! (the crash came during step 4), the newest token marked as replacing it
+//! is kept and reported as [`RotationMethod::Resumed`]. Run one rotation of
+//! a token at a time.
+//!
+//! ```
+//! use api_tokens::lifecycle::{UnitLifecycle, UnitPlan, sink::FileSink};
+//! use api_tokens::unit::{self, CreateApiToken, Scope};
+//! use chrono::{Duration, Utc};
+//! # use api_tokens::testing::UnitFake;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let fake = UnitFake::start().await;
+//! # let (key, url) = (fake.token().clone(), fake.uri());
+//! # let dir = tempfile::tempdir()?;
+//! let client = unit::Client::builder().token(key).base_url(url).build()?;
+//! let life = UnitLifecycle::new(client, "2".parse()?);
+//! let expires = Utc::now() + Duration::days(90);
+//! let first = life.mint(&CreateApiToken::new("CI deploy", [Scope::Customers], expires)).await?;
+//!
+//! let sink = FileSink::new(dir.path().join("unit.token"));
+//! let plan = UnitPlan::new([Scope::Customers], expires).source_ips(["10.0.0.0/8".parse()?]);
+//! let rotation = life.rotate(&first.token.id, &plan, &sink).await?;
+//! assert_ne!(rotation.new.id, rotation.old.id);
+//! assert_eq!(life.tokens().list().await?.len(), 1); // the old token is revoked
+//! # Ok(()) }
+//! ```
 
+mod audit;
+mod mailtrap;
+mod marker;
+mod mint;
+mod reconcile;
+mod rotate;
 pub mod sink;
+mod unit;
 
+pub use audit::{AuditPolicy, AuditReport, Finding, FindingKind, ServiceAudit, TokenAudit, audit};
+pub use mailtrap::MailtrapLifecycle;
+pub use marker::Marker;
+pub use mint::{MAX_MINTS, Minted};
+pub use reconcile::Reconcile;
+pub use rotate::{
+    AfterReset, Left, MailtrapPlan, OldState, RotateCause, RotateError, Rotation, RotationMethod,
+    Step, UnitPlan,
+};
 pub use sink::{SecretMeta, SecretSink, SinkError, SinkSpec, async_trait};
+pub use unit::UnitLifecycle;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Service;
+
+/// A token named in a report: its service, id and description or name.
+/// Never a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TokenRef {
+    /// The service.
+    #[serde(with = "mint::service_serde")]
+    pub service: Service,
+    /// Its id.
+    pub id: String,
+    /// Its description (Unit) or name (Mailtrap), when it has one.
+    pub name: Option<String>,
+}
+
+impl TokenRef {
+    /// A token of `service` with this id and name.
+    pub fn new(service: Service, id: impl Into<String>, name: Option<String>) -> TokenRef {
+        TokenRef {
+            service,
+            id: id.into(),
+            name,
+        }
+    }
+
+    /// The marker that ends its name, if any.
+    pub fn marker(&self) -> Option<Marker> {
+        self.name.as_deref().and_then(Marker::find)
+    }
+}

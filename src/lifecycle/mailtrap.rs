@@ -1,0 +1,420 @@
+//! The lifecycle on Mailtrap: exactly-once create, reconcile, rotate by
+//! reset or by create-then-delete.
+
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+
+use super::TokenRef;
+use super::marker::Marker;
+use super::mint::{self, Listed, MAX_MINTS, Minted, Ops};
+use super::reconcile::{self, Reconcile};
+use super::rotate::{
+    self, AfterReset, Candidate, Finish, Left, MailtrapPlan, OldState, RotateError, Rotation,
+    RotationMethod, Step,
+};
+use super::sink::SecretSink;
+use super::unit::left_after_mint;
+use crate::error::{Error, Result, Service};
+use crate::mailtrap::{
+    ApiToken, ApiTokens, Client, CreateApiToken, MAX_NAME_CHARS, NewApiToken, TokenId,
+};
+
+/// The lifecycle of one Mailtrap account's API tokens: an exactly-once
+/// [`mint`](MailtrapLifecycle::mint),
+/// [`reconcile`](MailtrapLifecycle::reconcile) and
+/// [`rotate`](MailtrapLifecycle::rotate). Cheap to clone.
+///
+/// ```
+/// use api_tokens::lifecycle::MailtrapLifecycle;
+/// use api_tokens::mailtrap::{self, AccessLevel, CreateApiToken, ResourceType};
+/// # use api_tokens::testing::MailtrapFake;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), api_tokens::Error> {
+/// # let fake = MailtrapFake::start().await;
+/// # let (key, url) = (fake.token().clone(), fake.uri());
+/// let client = mailtrap::Client::builder().token(key).account_id(3229).base_url(url).build()?;
+/// let life = MailtrapLifecycle::new(client);
+/// let minted = life
+///     .mint(&CreateApiToken::new("CI deploy").permission(ResourceType::Account, 3229, AccessLevel::Viewer))
+///     .await?;
+/// assert!(minted.token.name.starts_with("CI deploy [at:"));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct MailtrapLifecycle {
+    client: Client,
+    tokens: ApiTokens,
+}
+
+impl MailtrapLifecycle {
+    /// The lifecycle of the tokens of `client`'s account (the one named on
+    /// its builder, or its token's own).
+    pub fn new(client: Client) -> MailtrapLifecycle {
+        let tokens = client.api_tokens();
+        MailtrapLifecycle { client, tokens }
+    }
+
+    /// The client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The account's tokens, for single calls.
+    pub fn tokens(&self) -> &ApiTokens {
+        &self.tokens
+    }
+
+    /// Creates a token exactly once: its name is tagged with a new
+    /// [`Marker`] (as a reset suffixes names, the name stays readable:
+    /// `"CI deploy [at:…]"`); when the answer is lost, the token the create
+    /// may have made is found by its marker and deleted, and the create is
+    /// sent again, at most [`MAX_MINTS`](super::MAX_MINTS) times.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Invalid`] before sending when the name with its marker
+    ///   is longer than Mailtrap accepts (255 characters), and as
+    ///   [`ApiTokens::create`].
+    /// - [`Error::Unreconciled`] when an answer was lost and the list or
+    ///   the delete that follows failed: a token carrying the named
+    ///   marker may exist.
+    /// - The cause of the last lost answer when every create lost its
+    ///   answer (each token made was deleted, so none is left).
+    pub async fn mint(&self, request: &CreateApiToken) -> Result<Minted<NewApiToken>> {
+        let label = request.name().to_owned();
+        mint::mint_once(self, Marker::new, |marker| {
+            let tagged = request.clone().with_name(marker.tag(&label));
+            async move { self.tokens.create(tagged).await }
+        })
+        .await
+    }
+
+    /// Deletes the tokens `what` selects and gives them, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// The list's or a delete's failure; tokens deleted before it stay
+    /// deleted.
+    pub async fn reconcile(&self, what: &Reconcile) -> Result<Vec<TokenRef>> {
+        reconcile::run(self, what).await
+    }
+
+    /// Replaces token `old` with overlap: 1. a reset (or a create with the
+    /// old token's permissions, when `plan` asks to keep the name or the
+    /// service refuses the reset with 422), 2. a call made with the new
+    /// secret, 3. the secret handed to `sink`, 4. only then what earlier
+    /// runs left is deleted, and the old token too unless the plan lets
+    /// its grace period run after a reset. See [the module](super) for
+    /// what each failure leaves behind.
+    ///
+    /// A reset whose answer is lost is reconciled by listing: the token it
+    /// made is the one named `"<old name> <its id>"`; it is deleted and,
+    /// since the old token cannot be reset twice, a create follows.
+    ///
+    /// # Errors
+    ///
+    /// A [`RotateError`] naming the step, what was left behind
+    /// ([`Left`]) and the cause. An old token that is gone is refused at
+    /// step 0 with [`Error::Invalid`] unless a token carries the marker of
+    /// an earlier rotation of it ([`RotationMethod::Resumed`]); the new
+    /// token of a *reset* carries no marker, so after a run that reset and
+    /// deleted the old token, a second run reports it gone.
+    pub async fn rotate(
+        &self,
+        old: TokenId,
+        plan: &MailtrapPlan,
+        sink: &dyn SecretSink,
+    ) -> std::result::Result<Rotation, RotateError> {
+        let old_id = old.to_string();
+        let fail =
+            |step, left, e: Error| RotateError::new(Service::Mailtrap, &old_id, step, left, e);
+        let typed = self
+            .tokens
+            .list()
+            .await
+            .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
+        let listed: Vec<Listed> = typed.iter().cloned().map(to_listed).collect();
+        let mut earlier = rotate::marked_successors(&listed, &old_id);
+        let Some(old_token) = typed.iter().find(|t| t.id == old) else {
+            return rotate::resume(self, &old_id, earlier).await;
+        };
+        let old_listed = to_listed(old_token.clone());
+        earlier.extend(
+            listed
+                .iter()
+                .filter(|t| is_reset_of(&t.id, &t.text, old_token))
+                .cloned(),
+        );
+        earlier.sort_by_key(Listed::number);
+
+        let mut removed = Vec::new();
+        let mut reset_sent = false;
+        let mut minted = None;
+        if !plan.keep_name {
+            let mut last_lost = None;
+            let mut refused = false;
+            for _ in 0..MAX_MINTS {
+                match self.tokens.reset(old, plan.expiry).await {
+                    Ok(new) => {
+                        minted = Some((Candidate::of(&new, None), RotationMethod::Reset));
+                        break;
+                    }
+                    Err(Error::OutcomeUnknown { operation, cause }) => {
+                        reset_sent = true;
+                        match self.remove_resets_of(old_token, &earlier).await {
+                            Ok(found) => {
+                                removed.extend(found);
+                                last_lost = Some(*cause);
+                            }
+                            Err(e) => {
+                                let e = Error::Unreconciled {
+                                    operation,
+                                    marker: None,
+                                    cause: Box::new(e),
+                                };
+                                let left = Left::Orphan {
+                                    id: None,
+                                    marker: None,
+                                };
+                                return Err(fail(Step::Mint, left, e));
+                            }
+                        }
+                    }
+                    Err(e) if e.status() == Some(422) => {
+                        refused = true;
+                        break;
+                    }
+                    Err(e) => {
+                        let left = self.untouched(old, reset_sent).await;
+                        return Err(fail(Step::Mint, left, e));
+                    }
+                }
+            }
+            if minted.is_none() && !refused {
+                let left = self.untouched(old, reset_sent).await;
+                let cause =
+                    last_lost.unwrap_or_else(|| Error::invalid("attempts", "no reset was sent"));
+                return Err(fail(Step::Mint, left, cause));
+            }
+        }
+        let (new, method) = match minted {
+            Some(found) => found,
+            None => {
+                let label = fitted_label(old_token);
+                let request = CreateApiToken::new(label.clone())
+                    .permissions_from(old_token.permissions.iter().cloned())
+                    .expires(plan.expiry);
+                let made = mint::mint_once(
+                    self,
+                    || Marker::replacing(&old_id),
+                    |marker| {
+                        let tagged = request.clone().with_name(marker.tag(&label));
+                        async move { self.tokens.create(tagged).await }
+                    },
+                )
+                .await;
+                let made = match made {
+                    Ok(made) => made,
+                    Err(e) => {
+                        let left = match left_after_mint(&e) {
+                            Left::Unchanged => self.untouched(old, reset_sent).await,
+                            orphan => orphan,
+                        };
+                        return Err(fail(Step::Mint, left, e));
+                    }
+                };
+                removed.extend(made.removed);
+                (
+                    Candidate::of(&made.token, Some(made.marker)),
+                    RotationMethod::Create,
+                )
+            }
+        };
+
+        let retire_old = method == RotationMethod::Create || plan.after_reset == AfterReset::Delete;
+        let untouched = if method == RotationMethod::Reset || reset_sent {
+            Left::OldInGrace { until: None }
+        } else {
+            Left::Unchanged
+        };
+        let finished = rotate::prove_store_retire(
+            self,
+            sink,
+            Finish {
+                old: &old_listed,
+                new: &new,
+                earlier: &earlier,
+                untouched,
+                retire_old,
+                probe: plan.probe,
+            },
+        )
+        .await;
+        let finished = match finished {
+            Ok(done) => done,
+            Err(e) => return Err(self.with_grace_end(e, old).await),
+        };
+        removed.extend(finished);
+        let old_state = if retire_old {
+            OldState::Deleted
+        } else {
+            OldState::GracePeriod {
+                until: self.grace_end(old).await,
+            }
+        };
+        Ok(Rotation {
+            service: Service::Mailtrap,
+            old: old_listed.to_ref(Service::Mailtrap),
+            new: new.to_ref(Service::Mailtrap),
+            expires_at: new.expires_at,
+            method,
+            old_state,
+            removed,
+        })
+    }
+
+    /// Deletes the tokens a reset of `old` made that were not there
+    /// before (`earlier` holds those that were).
+    async fn remove_resets_of(&self, old: &ApiToken, earlier: &[Listed]) -> Result<Vec<TokenRef>> {
+        let mut removed = Vec::new();
+        for token in self.tokens.list().await? {
+            let id = token.id.to_string();
+            if is_reset_of(&id, &token.name, old) && !earlier.iter().any(|t| t.id == id) {
+                self.remove(&id).await?;
+                removed.push(TokenRef::new(Service::Mailtrap, id, Some(token.name)));
+            }
+        }
+        Ok(removed)
+    }
+
+    /// When the old token stops working, as the service says now.
+    async fn grace_end(&self, old: TokenId) -> Option<DateTime<Utc>> {
+        self.tokens.get(old).await.ok().and_then(|t| t.expires_at)
+    }
+
+    /// What a failure before step 3 leaves: the old token unchanged, or in
+    /// its grace period when a reset may have reached the service.
+    async fn untouched(&self, old: TokenId, reset_sent: bool) -> Left {
+        if reset_sent {
+            Left::OldInGrace {
+                until: self.grace_end(old).await,
+            }
+        } else {
+            Left::Unchanged
+        }
+    }
+
+    /// Fills in when the grace period ends, for an error that left the old
+    /// token in it.
+    async fn with_grace_end(&self, e: RotateError, old: TokenId) -> RotateError {
+        match e.left() {
+            Left::OldInGrace { until: None } => {
+                let left = Left::OldInGrace {
+                    until: self.grace_end(old).await,
+                };
+                e.with_left(left)
+            }
+            _ => e,
+        }
+    }
+
+    /// Every token, typed.
+    pub(crate) async fn list_typed(&self) -> Result<Vec<ApiToken>> {
+        self.tokens.list().await
+    }
+}
+
+/// Whether a token with this id and name is what a reset of `old` made:
+/// the service names it `"<old name> <its id>"`.
+fn is_reset_of(id: &str, name: &str, old: &ApiToken) -> bool {
+    id != old.id.to_string()
+        && name
+            .strip_suffix(id)
+            .and_then(|rest| rest.strip_suffix(' '))
+            .is_some_and(|rest| rest == old.name)
+}
+
+/// The label of a token's name: without the id a reset appended, without
+/// its marker, and short enough to take a new marker within the service's
+/// limit.
+fn fitted_label(token: &ApiToken) -> String {
+    let id = token.id.to_string();
+    let name = token
+        .name
+        .strip_suffix(&id)
+        .and_then(|rest| rest.strip_suffix(' '))
+        .unwrap_or(&token.name);
+    let label = Marker::label(Marker::label(name));
+    let room =
+        MAX_NAME_CHARS.saturating_sub(Marker::replacing(&id).to_string().chars().count() + 1);
+    label.chars().take(room).collect()
+}
+
+fn to_listed(t: ApiToken) -> Listed {
+    Listed {
+        id: t.id.to_string(),
+        text: t.name,
+        expires_at: t.expires_at,
+    }
+}
+
+impl Ops for MailtrapLifecycle {
+    const SERVICE: Service = Service::Mailtrap;
+
+    async fn list_all(&self) -> Result<Vec<Listed>> {
+        Ok(self
+            .tokens
+            .list()
+            .await?
+            .into_iter()
+            .map(to_listed)
+            .collect())
+    }
+
+    async fn remove(&self, id: &str) -> Result<()> {
+        let id: TokenId = id.parse()?;
+        match self.tokens.delete(id).await {
+            Ok(()) | Err(Error::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn probe(&self, secret: &SecretString) -> Result<()> {
+        let probe = self.client.with_token(secret.clone())?.api_tokens();
+        match probe.list().await {
+            Ok(_) | Err(Error::Forbidden(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(id: u64, name: &str) -> ApiToken {
+        ApiToken::new(TokenId::new(id).unwrap(), name)
+    }
+
+    #[test]
+    fn reset_names_are_recognised() {
+        let old = token(12345, "CI deploy");
+        assert!(is_reset_of("12346", "CI deploy 12346", &old));
+        assert!(!is_reset_of("12346", "CI deploy 12347", &old));
+        assert!(!is_reset_of("12346", "CI deploy  12346", &old));
+        assert!(!is_reset_of("12346", "Other 12346", &old));
+        assert!(!is_reset_of("12345", "CI deploy 12345", &old));
+    }
+
+    #[test]
+    fn labels_drop_reset_ids_and_markers_and_fit() {
+        let marked = Marker::new().tag("CI deploy");
+        assert_eq!(fitted_label(&token(7, &marked)), "CI deploy");
+        assert_eq!(fitted_label(&token(8, &format!("{marked} 8"))), "CI deploy");
+        assert_eq!(fitted_label(&token(9, "plain 12")), "plain 12");
+        let long = "x".repeat(MAX_NAME_CHARS);
+        let label = fitted_label(&token(10, &long));
+        let name = Marker::replacing("10").tag(&label);
+        assert!(name.chars().count() <= MAX_NAME_CHARS);
+    }
+}

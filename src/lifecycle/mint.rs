@@ -1,0 +1,215 @@
+//! Mint exactly once: a create tagged with a [`Marker`], reconciled by
+//! listing when its answer is lost.
+
+use std::future::Future;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::TokenRef;
+use super::marker::Marker;
+use crate::error::{Error, Result, Service};
+
+/// How many creates one exactly-once mint sends at most: each create whose
+/// answer is lost is found and removed before the next is sent.
+pub const MAX_MINTS: u32 = 3;
+
+/// A token minted exactly once: the dialect's new token with its secret
+/// (`token`), the marker it carries, and the tokens removed on the way
+/// (those minted by creates whose answers were lost).
+///
+/// Its `Debug` never shows the secret (the dialects' `NewApiToken` redact
+/// it).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Minted<T> {
+    /// The new token and its secret, shown this once: store it now.
+    pub token: T,
+    /// The marker at the end of its description (Unit) or name
+    /// (Mailtrap).
+    pub marker: Marker,
+    /// How many creates were sent (1 unless answers were lost).
+    pub attempts: u32,
+    /// Tokens minted by earlier creates of this call whose answers were
+    /// lost, found by their markers and removed.
+    pub removed: Vec<TokenRef>,
+}
+
+/// A token as the lifecycle sees any service's list: its id, the text
+/// that may carry a marker, and its expiry.
+#[derive(Debug, Clone)]
+pub(crate) struct Listed {
+    pub id: String,
+    pub text: String,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Listed {
+    /// The marker that ends its description or name, if any.
+    pub fn marker(&self) -> Option<Marker> {
+        Marker::find(&self.text)
+    }
+
+    pub fn to_ref(&self, service: Service) -> TokenRef {
+        TokenRef::new(service, self.id.clone(), Some(self.text.clone()))
+    }
+
+    /// The numeric id, for ordering tokens by age (both services number
+    /// them in increasing order).
+    pub fn number(&self) -> u64 {
+        self.id.parse().unwrap_or(0)
+    }
+}
+
+/// What the lifecycle needs of a service beyond its create.
+pub(crate) trait Ops: Sync {
+    const SERVICE: Service;
+
+    /// Every token, as listed.
+    fn list_all(&self) -> impl Future<Output = Result<Vec<Listed>>> + Send;
+
+    /// Revokes or deletes a token; one already gone counts as removed.
+    fn remove(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// Proves that `secret` is accepted: a call made with it is answered
+    /// (a 403 counts, since the secret was recognised).
+    fn probe(&self, secret: &SecretString) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// A new token as a create or reset answers it, for the lifecycle.
+pub(crate) trait Fresh {
+    fn id_string(&self) -> String;
+    fn text(&self) -> &str;
+    fn secret(&self) -> &SecretString;
+    fn expires_at(&self) -> Option<chrono::DateTime<chrono::Utc>>;
+}
+
+impl Fresh for crate::unit::NewApiToken {
+    fn id_string(&self) -> String {
+        self.id.to_string()
+    }
+    fn text(&self) -> &str {
+        self.description.as_deref().unwrap_or("")
+    }
+    fn secret(&self) -> &SecretString {
+        &self.token
+    }
+    fn expires_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.expiration
+    }
+}
+
+impl Fresh for crate::mailtrap::NewApiToken {
+    fn id_string(&self) -> String {
+        self.id.to_string()
+    }
+    fn text(&self) -> &str {
+        &self.name
+    }
+    fn secret(&self) -> &SecretString {
+        &self.token
+    }
+    fn expires_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.expires_at
+    }
+}
+
+/// Removes every token that carries `marker`, and says which.
+pub(crate) async fn remove_marked<O: Ops>(ops: &O, marker: &Marker) -> Result<Vec<TokenRef>> {
+    let mut removed = Vec::new();
+    for token in ops.list_all().await? {
+        if token.marker().as_ref() == Some(marker) {
+            ops.remove(&token.id).await?;
+            removed.push(token.to_ref(O::SERVICE));
+        }
+    }
+    Ok(removed)
+}
+
+/// The exactly-once mint: sends `create` with a fresh marker from
+/// `new_marker`; when the answer is lost, removes what the create made
+/// (found by its marker) and sends it again, at most [`MAX_MINTS`] times.
+pub(crate) async fn mint_once<O, T, F, Fut>(
+    ops: &O,
+    new_marker: impl Fn() -> Marker,
+    create: F,
+) -> Result<Minted<T>>
+where
+    O: Ops,
+    F: Fn(Marker) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let mut removed = Vec::new();
+    let mut last_cause = None;
+    for attempt in 1..=MAX_MINTS {
+        let marker = new_marker();
+        match create(marker.clone()).await {
+            Ok(token) => {
+                return Ok(Minted {
+                    token,
+                    marker,
+                    attempts: attempt,
+                    removed,
+                });
+            }
+            Err(Error::OutcomeUnknown { operation, cause }) => {
+                tracing::warn!(
+                    service = %O::SERVICE,
+                    attempt,
+                    %marker,
+                    "a create lost its answer; looking for the token it may have minted"
+                );
+                match remove_marked(ops, &marker).await {
+                    Ok(found) => {
+                        removed.extend(found);
+                        last_cause = Some(*cause);
+                    }
+                    Err(e) => {
+                        return Err(Error::Unreconciled {
+                            operation,
+                            marker: Some(marker.to_string()),
+                            cause: Box::new(e),
+                        });
+                    }
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    // Every create lost its answer, and what each made was removed: no
+    // token is left, which the last cause reports.
+    Err(last_cause.unwrap_or_else(|| Error::invalid("attempts", "no create was sent")))
+}
+
+/// Serializes [`Service`] as `"unit"` or `"mailtrap"`.
+pub(crate) mod service_serde {
+    use super::*;
+
+    pub fn serialize<S: serde::Serializer>(
+        service: &Service,
+        s: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(name(*service))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<Service, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        match text.as_ref() {
+            "unit" => Ok(Service::Unit),
+            "mailtrap" => Ok(Service::Mailtrap),
+            other => Err(serde::de::Error::unknown_variant(
+                other,
+                &["unit", "mailtrap"],
+            )),
+        }
+    }
+
+    pub fn name(service: Service) -> &'static str {
+        match service {
+            Service::Unit => "unit",
+            Service::Mailtrap => "mailtrap",
+        }
+    }
+}

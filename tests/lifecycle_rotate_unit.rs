@@ -1,0 +1,341 @@
+//! Rotation of a Unit token on the fake: a fault at every step, and a crash
+//! (the future dropped) at every await point followed by a second run.
+//! After each, the fake holds exactly the tokens expected, and the sink
+//! holds a secret the fake accepts or the old token still works.
+
+mod lifecycle_support;
+
+use api_tokens::lifecycle::{
+    Left, Marker, OldState, RotateCause, RotationMethod, SecretSink, Step, UnitLifecycle, UnitPlan,
+};
+use api_tokens::testing::{Fault, UnitFake, UnitOp, UnitToken, UnitTokenSeed};
+use api_tokens::unit::{Scope, TokenId};
+use chrono::{TimeDelta, Utc};
+use lifecycle_support::*;
+use secrecy::ExposeSecret;
+
+fn plan() -> UnitPlan {
+    UnitPlan::new(
+        [Scope::Customers, Scope::Accounts],
+        Utc::now() + TimeDelta::days(90),
+    )
+    .source_ips([
+        "10.0.0.0/8".parse().unwrap(),
+        "192.168.1.1".parse().unwrap(),
+    ])
+}
+
+struct Setup {
+    fake: UnitFake,
+    life: UnitLifecycle,
+    old: UnitToken,
+    old_id: TokenId,
+    dir: tempfile::TempDir,
+}
+
+async fn setup() -> Setup {
+    let (fake, life) = unit().await;
+    let old = fake.insert_token(UnitTokenSeed::new("CI deploy").scope("customers"));
+    let old_id = old.id.parse().unwrap();
+    Setup {
+        fake,
+        life,
+        old,
+        old_id,
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+/// The fake holds exactly one token, the sink holds its secret, and the
+/// fake accepts it.
+async fn converged(s: &Setup, path: &std::path::Path) -> UnitToken {
+    let held = s.fake.tokens();
+    assert_eq!(
+        held.len(),
+        1,
+        "one token: {:?}",
+        held.iter().map(|t| &t.description).collect::<Vec<_>>()
+    );
+    let new = held.into_iter().next().unwrap();
+    assert_ne!(new.id, s.old.id);
+    assert_eq!(stored(path), new.secret.expose_secret());
+    assert!(unit_accepts(&s.life, &stored(path)).await);
+    assert!(!unit_accepts(&s.life, s.old.secret.expose_secret()).await);
+    new
+}
+
+/// Nothing changed: only the old token, which works, and the sink as it was.
+async fn unchanged(s: &Setup, path: &std::path::Path) {
+    let held = s.fake.tokens();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].id, s.old.id);
+    assert_eq!(stored(path), s.old.secret.expose_secret());
+    assert!(unit_accepts(&s.life, s.old.secret.expose_secret()).await);
+}
+
+#[tokio::test]
+async fn a_rotation_creates_stores_then_revokes() {
+    let s = setup().await;
+    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
+    let rotation = s
+        .life
+        .rotate(&s.old_id, &plan(), &sink)
+        .await
+        .expect("rotate");
+    // The four steps, in order.
+    let ops: Vec<_> = s.fake.requests().iter().map(|r| r.operation).collect();
+    assert_eq!(
+        ops,
+        [Some("list"), Some("create"), Some("list"), Some("revoke")]
+    );
+
+    let new = converged(&s, &path).await;
+    assert_eq!(rotation.new.id, new.id);
+    assert_eq!(rotation.old.id, s.old.id);
+    assert_eq!(rotation.method, RotationMethod::Create);
+    assert_eq!(rotation.old_state, OldState::Revoked);
+    assert!(rotation.removed.is_empty());
+    // What the plan states, not what the list could give.
+    assert_eq!(new.scope, "customers accounts");
+    assert_eq!(new.source_ip.as_deref(), Some("10.0.0.0/8,192.168.1.1"));
+    assert_eq!(Marker::label(&new.description), "CI deploy");
+    let marker = Marker::find(&new.description).expect("marked");
+    assert_eq!(marker.replaces(), Some(s.old.id.as_str()));
+    let json = serde_json::to_string(&rotation).unwrap();
+    assert!(!json.contains(new.secret.expose_secret()));
+}
+
+#[tokio::test]
+async fn lost_create_answer_is_reconciled_within_the_rotation() {
+    let s = setup().await;
+    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
+    s.fake.inject(UnitOp::Create, Fault::lose_answer());
+    let rotation = s
+        .life
+        .rotate(&s.old_id, &plan(), &sink)
+        .await
+        .expect("rotate");
+    converged(&s, &path).await;
+    assert_eq!(rotation.removed.len(), 1, "the token whose answer was lost");
+}
+
+#[tokio::test]
+async fn unreconciled_create_leaves_an_orphan_that_the_next_run_removes() {
+    let s = setup().await;
+    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
+    s.fake.inject(UnitOp::Create, Fault::lose_answer());
+    // The first list (step 0) passes; the reconciliation's list fails.
+    s.fake
+        .inject(UnitOp::List, Fault::status(503).nth(2).times(5));
+    let err = s
+        .life
+        .rotate(&s.old_id, &plan(), &sink)
+        .await
+        .expect_err("stops");
+    assert_eq!(err.step(), Step::Mint);
+    assert!(err.is_outcome_unknown());
+    let Left::Orphan {
+        id: None,
+        marker: Some(marker),
+    } = err.left()
+    else {
+        panic!("{:?}", err.left());
+    };
+    assert_eq!(marker.replaces(), Some(s.old.id.as_str()));
+    assert_eq!(s.fake.tokens().len(), 2, "the old token and the orphan");
+    s.fake.clear_faults();
+    assert_eq!(stored(&path), s.old.secret.expose_secret());
+    assert!(unit_accepts(&s.life, s.old.secret.expose_secret()).await);
+
+    let rotation = s
+        .life
+        .rotate(&s.old_id, &plan(), &sink)
+        .await
+        .expect("again");
+    converged(&s, &path).await;
+    assert_eq!(rotation.removed.len(), 1);
+    assert_eq!(rotation.removed[0].marker().as_ref(), Some(marker));
+}
+
+#[tokio::test]
+async fn a_refused_probe_removes_the_new_token() {
+    let s = setup().await;
+    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
+    s.fake.inject(UnitOp::List, Fault::status(401).nth(2));
+    let err = s
+        .life
+        .rotate(&s.old_id, &plan(), &sink)
+        .await
+        .expect_err("refused");
+    assert_eq!(err.step(), Step::Probe);
+    assert_eq!(err.left(), &Left::Unchanged);
+    assert!(matches!(err.cause(), RotateCause::Service(e) if e.status() == Some(401)));
+    unchanged(&s, &path).await;
+}
+
+#[tokio::test]
+async fn a_forbidden_probe_proves_the_secret() {
+    let s = setup().await;
+    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
+    s.fake.inject(UnitOp::List, Fault::status(403).nth(2));
+    s.life
+        .rotate(&s.old_id, &plan(), &sink)
+        .await
+        .expect("a 403 is an answer to the secret");
+    converged(&s, &path).await;
+}
+
+#[tokio::test]
+async fn a_failing_sink_removes_the_new_token() {
+    let s = setup().await;
+    let (_, path) = file_sink(s.dir.path(), &s.old.secret);
+    let err = s
+        .life
+        .rotate(&s.old_id, &plan(), &failing_sink())
+        .await
+        .expect_err("sink fails");
+    assert_eq!(err.step(), Step::Store);
+    assert_eq!(err.left(), &Left::Unchanged);
+    assert!(matches!(err.cause(), RotateCause::Sink(_)));
+    assert!(err.to_string().contains("sealed"), "{err}");
+    unchanged(&s, &path).await;
+}
+
+#[tokio::test]
+async fn a_refused_create_changes_nothing() {
+    let s = setup().await;
+    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
+    s.fake.inject(UnitOp::Create, Fault::status(400));
+    let err = s
+        .life
+        .rotate(&s.old_id, &plan(), &sink)
+        .await
+        .expect_err("refused");
+    assert_eq!((err.step(), err.left()), (Step::Mint, &Left::Unchanged));
+    assert!(!err.is_outcome_unknown());
+    unchanged(&s, &path).await;
+}
+
+#[tokio::test]
+async fn a_failing_revoke_leaves_the_new_secret_stored_and_says_what_is_left() {
+    let s = setup().await;
+    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
+    s.fake.inject(UnitOp::Revoke, Fault::status(503));
+    let err = s
+        .life
+        .rotate(&s.old_id, &plan(), &sink)
+        .await
+        .expect_err("revoke fails");
+    assert_eq!(err.step(), Step::Retire);
+    assert!(err.secret_stored());
+    let Left::Stored { new, to_remove } = err.left() else {
+        panic!("{:?}", err.left());
+    };
+    let ids: Vec<&str> = to_remove.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, [s.old.id.as_str()]);
+    assert_eq!(s.fake.tokens().len(), 2);
+    let secret = stored(&path);
+    assert!(unit_accepts(&s.life, &secret).await);
+    assert!(
+        s.fake
+            .tokens()
+            .iter()
+            .any(|t| t.id == new.id && t.secret.expose_secret() == secret)
+    );
+    assert!(
+        !format!("{err} {err:?}").contains(&secret),
+        "no secret in the error"
+    );
+
+    // Run again: it converges.
+    let rotation = s
+        .life
+        .rotate(&s.old_id, &plan(), &sink)
+        .await
+        .expect("again");
+    converged(&s, &path).await;
+    assert_eq!(rotation.removed.len(), 1, "the first run's token");
+    assert_eq!(rotation.removed[0].id, new.id);
+}
+
+#[tokio::test]
+async fn a_token_that_is_not_there_is_refused_before_anything_is_done() {
+    let s = setup().await;
+    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
+    let missing: TokenId = "4242".parse().unwrap();
+    let err = s
+        .life
+        .rotate(&missing, &plan(), &sink)
+        .await
+        .expect_err("missing");
+    assert_eq!((err.step(), err.left()), (Step::Inspect, &Left::Unchanged));
+    unchanged(&s, &path).await;
+}
+
+/// Runs a rotation that crashes (the future is dropped) while `stop` holds
+/// it, then runs it again to the end.
+async fn crash_then_rerun(s: &Setup, sink: &dyn SecretSink, path: &std::path::Path) {
+    let first = tokio::time::timeout(CRASH_AFTER, s.life.rotate(&s.old_id, &plan(), sink)).await;
+    assert!(first.is_err(), "the first run must be stopped: {first:?}");
+    s.fake.clear_faults();
+    // Either the old token still works or the sink holds a working secret.
+    let old_works = unit_accepts(&s.life, s.old.secret.expose_secret()).await;
+    assert!(old_works || unit_accepts(&s.life, &stored(path)).await);
+
+    let file = api_tokens::lifecycle::sink::FileSink::new(path);
+    let rotation = s
+        .life
+        .rotate(&s.old_id, &plan(), &file)
+        .await
+        .expect("second run");
+    let new = converged(s, path).await;
+    assert_eq!(rotation.new.id, new.id);
+}
+
+#[tokio::test]
+async fn a_crash_at_every_call_converges_on_the_next_run() {
+    let mut crashed = 0;
+    for call in 1.. {
+        let s = setup().await;
+        let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
+        s.fake.inject(UnitOp::Any, Fault::delay(HELD).nth(call));
+        let run = tokio::time::timeout(CRASH_AFTER, s.life.rotate(&s.old_id, &plan(), &sink)).await;
+        match run {
+            Ok(done) => {
+                done.expect("no call was held: the rotation finishes");
+                converged(&s, &path).await;
+                break;
+            }
+            Err(_) => {
+                crashed += 1;
+                s.fake.clear_faults();
+                let old_works = unit_accepts(&s.life, s.old.secret.expose_secret()).await;
+                assert!(
+                    old_works || unit_accepts(&s.life, &stored(&path)).await,
+                    "call {call}"
+                );
+                let rotation = s.life.rotate(&s.old_id, &plan(), &sink).await;
+                let rotation = rotation.unwrap_or_else(|e| panic!("call {call}: {e}"));
+                let new = converged(&s, &path).await;
+                assert_eq!(rotation.new.id, new.id, "call {call}");
+                if call == 4 {
+                    // The revoke had reached the service: the first run's
+                    // token is kept.
+                    assert_eq!(rotation.method, RotationMethod::Resumed);
+                }
+            }
+        }
+    }
+    assert_eq!(crashed, 4, "list, create, probe, revoke");
+}
+
+#[tokio::test]
+async fn a_crash_while_storing_converges_on_the_next_run() {
+    let s = setup().await;
+    let (_, path) = file_sink(s.dir.path(), &s.old.secret);
+    crash_then_rerun(&s, &hanging_sink(), &path).await;
+
+    let s = setup().await;
+    let (file, path) = file_sink(s.dir.path(), &s.old.secret);
+    crash_then_rerun(&s, &WritesThenHangs(file), &path).await;
+}

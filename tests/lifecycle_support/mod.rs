@@ -1,0 +1,107 @@
+//! What the lifecycle tests share: fakes with clients, sinks, and checks
+//! made through the fakes' own credentials.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use api_tokens::lifecycle::sink::{self, FileSink, SecretMeta, SecretSink, SinkError};
+use api_tokens::lifecycle::{MailtrapLifecycle, UnitLifecycle};
+use api_tokens::testing::{MailtrapFake, UnitFake};
+use api_tokens::{RetryPolicy, mailtrap, unit};
+use secrecy::{ExposeSecret, SecretString};
+
+/// A Unit fake and a lifecycle on it; no retries, so that each injected
+/// fault is seen once.
+pub async fn unit() -> (UnitFake, UnitLifecycle) {
+    let fake = UnitFake::start().await;
+    let client = unit::Client::builder()
+        .token(fake.token().clone())
+        .base_url(fake.uri())
+        .retry(RetryPolicy::disabled())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let life = UnitLifecycle::new(client, fake.user_id().parse().expect("user id"));
+    (fake, life)
+}
+
+/// A Mailtrap fake and a lifecycle on its account; no retries.
+pub async fn mailtrap() -> (MailtrapFake, MailtrapLifecycle) {
+    let fake = MailtrapFake::start().await;
+    let client = mailtrap::Client::builder()
+        .token(fake.token().clone())
+        .account_id(fake.account_id())
+        .base_url(fake.uri())
+        .retry(RetryPolicy::disabled())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    (fake, MailtrapLifecycle::new(client))
+}
+
+/// Whether Unit accepts `secret`: a list made with it is answered.
+pub async fn unit_accepts(life: &UnitLifecycle, secret: &str) -> bool {
+    let client = life
+        .client()
+        .with_token(SecretString::from(secret.to_owned()))
+        .expect("client");
+    client
+        .org_api_tokens(life.tokens().user_id().clone())
+        .list()
+        .await
+        .is_ok()
+}
+
+/// Whether Mailtrap accepts `secret`.
+pub async fn mailtrap_accepts(life: &MailtrapLifecycle, secret: &str) -> bool {
+    let client = life
+        .client()
+        .with_token(SecretString::from(secret.to_owned()))
+        .expect("client");
+    client.api_tokens().list().await.is_ok()
+}
+
+/// A file sink in `dir`, holding `initial` (the old secret) to begin with.
+pub fn file_sink(dir: &Path, initial: &SecretString) -> (FileSink, PathBuf) {
+    let path = dir.join("token");
+    std::fs::write(&path, format!("{}\n", initial.expose_secret())).expect("write");
+    (FileSink::new(&path), path)
+}
+
+/// The secret a file sink holds.
+pub fn stored(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .expect("read")
+        .trim_end_matches('\n')
+        .to_owned()
+}
+
+/// A sink that always fails, writing nothing.
+pub fn failing_sink() -> impl SecretSink {
+    sink::from_fn(|_: SecretString, _: SecretMeta| async {
+        Err(SinkError::other("vault", "the mount is sealed"))
+    })
+}
+
+/// A sink that never finishes: a process stopped while storing.
+pub fn hanging_sink() -> impl SecretSink {
+    sink::from_fn(|_: SecretString, _: SecretMeta| std::future::pending())
+}
+
+/// A file sink that writes, then never returns: a process stopped just
+/// after the secret reached the file.
+pub struct WritesThenHangs(pub FileSink);
+
+#[sink::async_trait]
+impl SecretSink for WritesThenHangs {
+    async fn store(&self, secret: &SecretString, meta: &SecretMeta) -> Result<(), SinkError> {
+        self.0.store(secret, meta).await?;
+        std::future::pending().await
+    }
+}
+
+/// How long a call may take before the test stops it (a crash).
+pub const CRASH_AFTER: Duration = Duration::from_millis(700);
+/// How long an injected delay holds an answer back: past `CRASH_AFTER`.
+pub const HELD: Duration = Duration::from_secs(3);
