@@ -65,29 +65,57 @@ pub fn scratch() -> tempfile::TempDir {
 /// from a clean environment, and checks that neither stream carries
 /// anything shaped like a secret of the fakes.
 pub fn fake(args: &[&str], faults: &str) -> Run {
-    let run = fake_secret_on_stdout(args, faults);
-    assert_no_secret_shape(&run.stdout, "stdout");
-    run
+    Session::new().run(args, faults)
 }
 
 /// As [`fake`], for a command with `--secret-to -`: only standard error is
 /// checked here, and the caller checks that standard output holds the
 /// secret alone.
 pub fn fake_secret_on_stdout(args: &[&str], faults: &str) -> Run {
-    let dir = scratch();
-    let state = dir.path().join("state.json");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_api-tokens"));
-    command.arg("--fake").args(args).env_clear();
-    if let Some(path) = std::env::var_os("PATH") {
-        command.env("PATH", path);
+    Session::new().run_secret_on_stdout(args, faults)
+}
+
+/// Several runs on the same fake tokens: the state the fakes leave at the
+/// end of one run is where the next one starts.
+pub struct Session {
+    dir: tempfile::TempDir,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::new()
     }
-    command.env("API_TOKENS_FAKE_STATE", &state);
-    if !faults.is_empty() {
-        command.env("API_TOKENS_FAKE_FAULT", faults);
+}
+
+impl Session {
+    /// A session whose first run starts on the seeded tokens.
+    pub fn new() -> Session {
+        Session { dir: scratch() }
     }
-    let run = finish(&mut command, Some(&state));
-    assert_no_secret_shape(&run.stderr, "stderr");
-    run
+
+    /// A run, checked as [`fake`] does.
+    pub fn run(&self, args: &[&str], faults: &str) -> Run {
+        let run = self.run_secret_on_stdout(args, faults);
+        assert_no_secret_shape(&run.stdout, "stdout");
+        run
+    }
+
+    /// A run, checked as [`fake_secret_on_stdout`] does.
+    pub fn run_secret_on_stdout(&self, args: &[&str], faults: &str) -> Run {
+        let state = self.dir.path().join("state.json");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_api-tokens"));
+        command.arg("--fake").args(args).env_clear();
+        if let Some(path) = std::env::var_os("PATH") {
+            command.env("PATH", path);
+        }
+        command.env("API_TOKENS_FAKE_STATE", &state);
+        if !faults.is_empty() {
+            command.env("API_TOKENS_FAKE_FAULT", faults);
+        }
+        let run = finish(&mut command, Some(&state));
+        assert_no_secret_shape(&run.stderr, "stderr");
+        run
+    }
 }
 
 /// Runs `api-tokens ARGS` with exactly these environment variables.

@@ -12,7 +12,10 @@
 //!   connection), `drop` (drop it without acting) or a status such as
 //!   `503`.
 //! - `API_TOKENS_FAKE_STATE`: a file to which the fakes' tokens are written
-//!   when the command ends (ids, names, expiries; never a secret).
+//!   when the command ends (ids, names, expiries, scopes, permissions; never
+//!   a secret), and from which they are read when it starts, if it exists:
+//!   so that several commands can run on the same tokens. Restored tokens
+//!   keep their ids, but get new secrets.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,7 +26,9 @@ use api_tokens::testing::{
     Fault, MailtrapFake, MailtrapOp, MailtrapTokenSeed, UnitFake, UnitOp, UnitTokenSeed,
 };
 use api_tokens::{RetryPolicy, mailtrap, unit};
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::exit::Failure;
 
@@ -56,7 +61,10 @@ impl Fakes {
         let unit = UnitFake::builder().user_id("42").start().await;
         let mailtrap = MailtrapFake::builder().account_id(ACCOUNT_ID).start().await;
         let fakes = Fakes { unit, mailtrap };
-        fakes.seed(Utc::now());
+        match read_state()? {
+            Some(state) => fakes.restore(state).await?,
+            None => fakes.seed(Utc::now()),
+        }
         for fault in faults {
             match fault.op {
                 Op::Unit(op) => fakes.unit.inject(op, fault.fault),
@@ -168,6 +176,9 @@ impl Fakes {
                     id: t.id,
                     name: t.description,
                     expires_at: Some(t.expiration),
+                    scope: Some(t.scope),
+                    source_ip: t.source_ip,
+                    permissions: Vec::new(),
                 })
                 .collect(),
             mailtrap: self
@@ -178,12 +189,131 @@ impl Fakes {
                     id: t.id.to_string(),
                     name: t.name,
                     expires_at: t.expires_at,
+                    scope: None,
+                    source_ip: None,
+                    permissions: t
+                        .resources
+                        .into_iter()
+                        .map(|p| StatePermission {
+                            resource_type: p.resource_type,
+                            resource_id: p.resource_id,
+                            access_level: p.access_level,
+                        })
+                        .collect(),
                 })
                 .collect(),
         };
         let text = serde_json::to_string_pretty(&state).map_err(std::io::Error::other)?;
         std::fs::write(path, text)
     }
+
+    /// Puts the tokens of a state back, each under its own id: the gaps
+    /// between ids are filled with tokens removed again at once.
+    async fn restore(&self, state: State) -> Result<(), Failure> {
+        let numbered = |tokens: Vec<StateToken>| -> Result<BTreeMap<u64, StateToken>, Failure> {
+            tokens
+                .into_iter()
+                .map(|t| match t.id.parse::<u64>() {
+                    Ok(id) => Ok((id, t)),
+                    Err(_) => Err(Failure::usage(format!(
+                        "{STATE_VAR}: token id `{}` is not a number",
+                        t.id
+                    ))),
+                })
+                .collect()
+        };
+        let mut unit_tokens = numbered(state.unit)?;
+        let mut gaps = Vec::new();
+        for id in 1..=unit_tokens.keys().max().copied().unwrap_or(0) {
+            match unit_tokens.remove(&id) {
+                Some(t) => {
+                    let mut seed = UnitTokenSeed::new(t.name)
+                        .scope(t.scope.unwrap_or_else(|| "customers".to_owned()));
+                    if let Some(at) = t.expires_at {
+                        seed = seed.expiration(at);
+                    }
+                    if let Some(ips) = t.source_ip {
+                        seed = seed.source_ip(ips);
+                    }
+                    self.unit.insert_token(seed);
+                }
+                None => gaps.push(self.unit.insert_token(UnitTokenSeed::new("gap")).id),
+            }
+        }
+        let (client, user) = self.unit(RetryPolicy::disabled())?;
+        let tokens = client.org_api_tokens(user);
+        for id in gaps {
+            let id: unit::TokenId = id
+                .parse()
+                .map_err(|e| Failure::service("restoring the Unit fake", e))?;
+            tokens
+                .revoke(&id)
+                .await
+                .map_err(|e| Failure::service("restoring the Unit fake", e))?;
+        }
+
+        let mut mailtrap_tokens = numbered(state.mailtrap)?;
+        let mut gaps = Vec::new();
+        let first = mailtrap_tokens.keys().min().copied().unwrap_or(0);
+        for id in first.min(FIRST_MAILTRAP_ID)..=mailtrap_tokens.keys().max().copied().unwrap_or(0)
+        {
+            if id < FIRST_MAILTRAP_ID {
+                return Err(Failure::usage(format!(
+                    "{STATE_VAR}: Mailtrap token id {id} is below the fake's first"
+                )));
+            }
+            match mailtrap_tokens.remove(&id) {
+                Some(t) => {
+                    let mut seed = MailtrapTokenSeed::new(t.name);
+                    for p in t.permissions {
+                        seed = seed.permission(p.resource_type, p.resource_id, p.access_level);
+                    }
+                    if let Some(at) = t.expires_at {
+                        seed = seed.expires_at(at);
+                    }
+                    self.mailtrap.insert_token(seed);
+                }
+                None => gaps.push(self.mailtrap.insert_token(MailtrapTokenSeed::new("gap")).id),
+            }
+        }
+        let client = self.mailtrap(RetryPolicy::disabled())?;
+        for id in gaps {
+            let id = mailtrap::TokenId::new(id)
+                .map_err(|e| Failure::service("restoring the Mailtrap fake", e))?;
+            client
+                .api_tokens()
+                .delete(id)
+                .await
+                .map_err(|e| Failure::service("restoring the Mailtrap fake", e))?;
+        }
+        Ok(())
+    }
+}
+
+/// The first id the Mailtrap fake gives.
+const FIRST_MAILTRAP_ID: u64 = 12345;
+
+/// The state named by [`STATE_VAR`], if the file exists.
+fn read_state() -> Result<Option<State>, Failure> {
+    let Some(path) = std::env::var_os(STATE_VAR).map(PathBuf::from) else {
+        return Ok(None);
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(Failure::usage(format!(
+                "{STATE_VAR}: cannot read {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    serde_json::from_str(&text).map(Some).map_err(|e| {
+        Failure::usage(format!(
+            "{STATE_VAR}: {} is not a state: {e}",
+            path.display()
+        ))
+    })
 }
 
 /// The retry policy on the fakes: the default's shape, with short waits.
@@ -193,17 +323,30 @@ pub fn retry() -> RetryPolicy {
         .max_backoff(Duration::from_millis(200))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 struct State {
     unit: Vec<StateToken>,
     mailtrap: Vec<StateToken>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 struct StateToken {
     id: String,
     name: String,
     expires_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    source_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    permissions: Vec<StatePermission>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StatePermission {
+    resource_type: String,
+    resource_id: serde_json::Value,
+    access_level: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
