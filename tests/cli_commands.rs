@@ -326,3 +326,54 @@ fn a_sink_that_fails_leaves_no_token_behind() {
         "the minted token was deleted"
     );
 }
+
+#[test]
+fn a_create_whose_answer_is_lost_exits_4_and_writes_no_sink() {
+    for (args, faults, service) in [
+        (
+            &[
+                "unit",
+                "create",
+                "--description",
+                "lost one",
+                "--scope",
+                "customers",
+                "--expires-in",
+                "1d",
+            ][..],
+            "unit:create:lose-answer",
+            "unit",
+        ),
+        (
+            &[
+                "mailtrap",
+                "create",
+                "--name",
+                "lost one",
+                "--permission",
+                "account:3229:viewer",
+            ][..],
+            "mailtrap:create:lose-answer",
+            "mailtrap",
+        ),
+    ] {
+        let dir = scratch();
+        let file = path_in(&dir, "token");
+        let spec = file_spec(&file);
+        let mut args = args.to_vec();
+        args.extend(["--secret-to", &spec]);
+        let run = fake(&args, faults);
+        run.code(4);
+        assert!(run.stdout.is_empty());
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("outcome of the create is unknown"),
+            "{}",
+            run.stderr
+        );
+        assert!(!file.exists(), "no secret to store");
+        // The service did mint it: the line tells to list and reconcile.
+        assert!(run.stderr.contains("list the tokens"), "{}", run.stderr);
+        assert!(run.tokens(service).iter().any(|t| t.1 == "lost one"));
+    }
+}
