@@ -1,40 +1,40 @@
-//! Audit: list every token of a Unit user and a Mailtrap account, and flag
-//! the ones that expire soon or never.
+//! Audit: every token of a Unit user and a Mailtrap account in one report,
+//! flagging what is expired, expires soon or never, may do too much, may
+//! be used from anywhere, or carries a stale marker (a possible orphan).
 //!
 //! ```sh
-//! cargo run --example audit            # on seeded in-process fakes
-//! cargo run --example audit -- 14      # flag what expires within 14 days (default 30)
+//! cargo run --example audit             # on seeded in-process fakes, as a table
+//! cargo run --example audit -- 14       # flag what expires within 14 days (default 30)
+//! cargo run --example audit -- 14 json  # the report as one JSON document
 //! ```
 //!
-//! With `UNIT_API_TOKEN` + `UNIT_USER_ID` or `MAILTRAP_API_TOKEN` +
-//! `MAILTRAP_ACCOUNT_ID` set, that service is audited for real instead. No
-//! secret is ever read: listed tokens do not carry one.
+//! With `UNIT_API_TOKEN` + `UNIT_USER_ID` (and `UNIT_API_URL`) set, Unit is
+//! audited for real; with `MAILTRAP_API_TOKEN` (and `MAILTRAP_ACCOUNT_ID`,
+//! `MAILTRAP_API_URL`), Mailtrap is. No secret is ever read: listed tokens
+//! do not carry one.
 
 use std::process::ExitCode;
+use std::time::Duration as StdDuration;
 
+use api_tokens::lifecycle::{AuditPolicy, MailtrapLifecycle, Marker, UnitLifecycle, audit};
 use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed, UnitFake, UnitTokenSeed};
 use api_tokens::{Error, mailtrap, unit};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let days = match std::env::args().nth(1).map(|a| a.parse::<i64>()) {
+    let mut args = std::env::args().skip(1);
+    let days = match args.next().map(|a| a.parse::<u64>()) {
         None => 30,
-        Some(Ok(d)) if d >= 0 => d,
-        Some(_) => {
-            eprintln!("usage: audit [DAYS]  (DAYS: a whole number of days, default 30)");
+        Some(Ok(d)) => d,
+        Some(Err(_)) => {
+            eprintln!("usage: audit [DAYS [json]]  (DAYS: a whole number of days, default 30)");
             return ExitCode::FAILURE;
         }
     };
-    let horizon = Utc::now() + Duration::days(days);
-    match run(horizon).await {
-        Ok(flagged) => {
-            println!(
-                "\n{flagged} token(s) need attention (expire before {} or never)",
-                horizon.format("%Y-%m-%d")
-            );
-            ExitCode::SUCCESS
-        }
+    let json = args.next().as_deref() == Some("json");
+    match run(days, json).await {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("audit failed: {e} [status {:?}]", e.status());
             ExitCode::FAILURE
@@ -46,85 +46,71 @@ fn set(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| !v.trim().is_empty())
 }
 
-/// A verdict on one expiry: `None` when it needs no attention.
-fn verdict(expires: Option<DateTime<Utc>>, horizon: DateTime<Utc>) -> Option<&'static str> {
-    match expires {
-        None => Some("never expires"),
-        Some(at) if at <= Utc::now() => Some("expired"),
-        Some(at) if at <= horizon => Some("expires soon"),
-        Some(_) => None,
-    }
-}
+async fn run(days: u64, json: bool) -> Result<(), Error> {
+    let now = Utc::now();
 
-async fn run(horizon: DateTime<Utc>) -> Result<usize, Error> {
-    let mut flagged = 0;
-
-    // Unit.
+    // Unit, for real or on a seeded fake.
     let _unit_fake;
-    let (client, user) = if set("UNIT_API_TOKEN") && set("UNIT_USER_ID") {
-        let user = std::env::var("UNIT_USER_ID").unwrap_or_default();
-        (unit::Client::from_env()?, user)
+    let unit = if set("UNIT_API_TOKEN") && set("UNIT_USER_ID") {
+        let user = std::env::var("UNIT_USER_ID").unwrap_or_default().parse()?;
+        UnitLifecycle::new(unit::Client::from_env()?, user)
     } else {
         let fake = UnitFake::start().await;
-        let now = Utc::now();
         fake.insert_token(UnitTokenSeed::new("deploy").expiration(now + Duration::days(3)));
-        fake.insert_token(UnitTokenSeed::new("reporting").expiration(now + Duration::days(200)));
+        fake.insert_token(
+            UnitTokenSeed::new("reporting")
+                .expiration(now + Duration::days(200))
+                .source_ip("10.0.0.0/8"),
+        );
+        // A create whose answer was lost long ago: nobody holds its secret.
+        fake.insert_token(
+            UnitTokenSeed::new(Marker::at(now - Duration::days(2)).tag("CI deploy"))
+                .source_ip("10.0.0.0/8"),
+        );
         let client = unit::Client::builder()
             .token(fake.token().clone())
             .base_url(fake.uri())
             .build()?;
-        let user = fake.user_id().to_owned();
+        let user = fake.user_id().parse()?;
         _unit_fake = fake;
-        (client, user)
+        UnitLifecycle::new(client, user)
     };
-    println!("Unit, user {user}:");
-    for token in client.org_api_tokens(user.as_str()).list().await? {
-        let note = verdict(token.expiration, horizon);
-        flagged += usize::from(note.is_some());
-        println!(
-            "  {:<6} {:<28} {}",
-            token.id.to_string(),
-            token.description.as_deref().unwrap_or(""),
-            note.unwrap_or("ok")
-        );
-    }
 
-    // Mailtrap.
+    // Mailtrap, for real or on a seeded fake.
     let _mailtrap_fake;
-    let client = if set("MAILTRAP_API_TOKEN") && set("MAILTRAP_ACCOUNT_ID") {
-        mailtrap::Client::from_env()?
+    let mailtrap = if set("MAILTRAP_API_TOKEN") {
+        MailtrapLifecycle::new(mailtrap::Client::from_env()?)
     } else {
         let fake = MailtrapFake::start().await;
         let account = fake.account_id();
-        let admin = |name: &str| {
-            // Seeds are written as the service stores them: type, id, level.
-            MailtrapTokenSeed::new(name).permission("account", account, 100)
-        };
-        fake.insert_token(admin("legacy admin"));
-        fake.insert_token(admin("ci").expires_at(Utc::now() + Duration::days(90)));
+        fake.insert_token(
+            MailtrapTokenSeed::new("legacy admin").permission("account", account, 100),
+        );
+        fake.insert_token(
+            MailtrapTokenSeed::new("ci")
+                .permission("project", 7, 10)
+                .expires_at(now + Duration::days(90)),
+        );
         let client = mailtrap::Client::builder()
             .token(fake.token().clone())
             .account_id(account)
             .base_url(fake.uri())
             .build()?;
         _mailtrap_fake = fake;
-        client
+        MailtrapLifecycle::new(client)
     };
-    println!("Mailtrap, account {}:", client.account_id());
-    for token in client.api_tokens().list().await? {
-        let note = verdict(token.expires_at, horizon);
-        flagged += usize::from(note.is_some());
-        let admin = token
-            .permissions
-            .iter()
-            .any(|p| p.access_level == mailtrap::AccessLevel::Admin);
-        println!(
-            "  {:<6} {:<28} {}{}",
-            token.id.to_string(),
-            token.name,
-            note.unwrap_or("ok"),
-            if admin { ", admin" } else { "" }
-        );
+
+    let policy = AuditPolicy::new().expiring_within(StdDuration::from_secs(days * 86_400));
+    let report = audit(Some(&unit), Some(&mailtrap), &policy).await?;
+    if json {
+        let text =
+            serde_json::to_string_pretty(&report).map_err(|e| api_tokens::Error::Invalid {
+                field: "report",
+                reason: e.to_string(),
+            })?;
+        println!("{text}");
+    } else {
+        print!("{report}");
     }
-    Ok(flagged)
+    Ok(())
 }

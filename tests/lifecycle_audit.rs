@@ -22,9 +22,8 @@ async fn both_services_are_audited_into_one_report() {
             .expiration(now + TimeDelta::days(3))
             .source_ip("10.0.0.0/8"),
     );
-    let open = unit_fake.insert_token(
-        UnitTokenSeed::new("reporting").expiration(now + TimeDelta::days(200)),
-    );
+    let open = unit_fake
+        .insert_token(UnitTokenSeed::new("reporting").expiration(now + TimeDelta::days(200)));
     let orphan = unit_fake.insert_token(
         UnitTokenSeed::new(Marker::at(now - TimeDelta::hours(5)).tag("lost"))
             .expiration(now + TimeDelta::days(200))
@@ -83,7 +82,12 @@ async fn both_services_are_audited_into_one_report() {
         .tokens()
         .iter()
         .map(|t| t.secret.expose_secret().to_owned())
-        .chain(mt_fake.tokens().iter().map(|t| t.secret.expose_secret().to_owned()))
+        .chain(
+            mt_fake
+                .tokens()
+                .iter()
+                .map(|t| t.secret.expose_secret().to_owned()),
+        )
     {
         assert!(!json.contains(&secret) && !table.contains(&secret));
     }
@@ -92,9 +96,7 @@ async fn both_services_are_audited_into_one_report() {
 #[tokio::test]
 async fn expired_tokens_and_an_absent_service() {
     let (fake, life) = mailtrap().await;
-    fake.insert_token(
-        MailtrapTokenSeed::new("old").expires_at(Utc::now() + TimeDelta::hours(1)),
-    );
+    fake.insert_token(MailtrapTokenSeed::new("old").expires_at(Utc::now() + TimeDelta::hours(1)));
     fake.advance_clock(Duration::from_secs(7200));
     let report = audit(
         None,
@@ -106,7 +108,9 @@ async fn expired_tokens_and_an_absent_service() {
     assert_eq!(report.services.len(), 1);
     assert_eq!(report.count(FindingKind::Expired), 1);
 
-    let empty = audit(None, None, &AuditPolicy::new()).await.expect("nothing");
+    let empty = audit(None, None, &AuditPolicy::new())
+        .await
+        .expect("nothing");
     assert!(empty.services.is_empty() && empty.is_clean());
 }
 

@@ -223,3 +223,103 @@ async fn mailtrap_reconcile_removes_stale_orphans_and_nothing_else() {
     left.sort_unstable();
     assert_eq!(left, [reset_of_it.id, plain.id, young.id]);
 }
+
+/// The lifecycle's futures can move into spawned tasks.
+#[tokio::test]
+async fn lifecycle_futures_are_send() {
+    use api_tokens::lifecycle::{AuditPolicy, MailtrapPlan, UnitPlan, audit};
+
+    fn send<T: Send>(t: T) -> T {
+        t
+    }
+    let (fake, life) = unit().await;
+    let old = fake.insert_token(UnitTokenSeed::new("spawned"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("token");
+    let moved = life.clone();
+    let rotation = tokio::spawn(send(async move {
+        let sink = api_tokens::lifecycle::sink::FileSink::new(&path);
+        let plan = UnitPlan::new([Scope::Customers], Utc::now() + TimeDelta::days(1));
+        moved.rotate(&old.id.parse().unwrap(), &plan, &sink).await
+    }))
+    .await
+    .unwrap()
+    .expect("rotate in a task");
+    assert_eq!(fake.tokens()[0].id, rotation.new.id);
+
+    let (mt_fake, mt_life) = mailtrap().await;
+    let old = mt_fake.insert_token(MailtrapTokenSeed::new("spawned"));
+    let moved = mt_life.clone();
+    tokio::spawn(send(async move {
+        let sink = lifecycle_support::failing_sink();
+        let id = api_tokens::mailtrap::TokenId::new(old.id).unwrap();
+        let _ = moved.rotate(id, &MailtrapPlan::new(), &sink).await;
+        let _ = moved
+            .reconcile(&Reconcile::older_than(Duration::from_secs(60)))
+            .await;
+        audit(None, Some(&moved), &AuditPolicy::new()).await
+    }))
+    .await
+    .unwrap()
+    .expect("audit in a task");
+}
+
+#[tokio::test]
+async fn mint_into_a_sink_stores_the_secret_or_removes_the_token() {
+    use api_tokens::lifecycle::{MintIntoError, Unstored};
+
+    let (fake, life) = unit().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.token");
+    fake.inject(UnitOp::Create, Fault::lose_answer());
+    let token = life
+        .mint_into(
+            &unit_request(),
+            &api_tokens::lifecycle::sink::FileSink::new(&path),
+        )
+        .await
+        .expect("minted and stored");
+    let held = fake.tokens();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].id, token.id);
+    assert_eq!(
+        lifecycle_support::stored(&path),
+        held[0].secret.expose_secret()
+    );
+
+    let (fake, life) = mailtrap().await;
+    let err = life
+        .mint_into(
+            &mailtrap_request(fake.account_id()),
+            &lifecycle_support::failing_sink(),
+        )
+        .await
+        .expect_err("the sink fails");
+    let MintIntoError::Store { outcome, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(*outcome, Unstored::Removed);
+    assert!(
+        fake.tokens().is_empty(),
+        "no token whose secret nobody holds"
+    );
+    assert!(err.to_string().contains("removed"), "{err}");
+
+    let (fake, life) = mailtrap().await;
+    fake.inject(MailtrapOp::Delete, Fault::status(503));
+    let err = life
+        .mint_into(
+            &mailtrap_request(fake.account_id()),
+            &lifecycle_support::failing_sink(),
+        )
+        .await
+        .expect_err("the sink fails");
+    let MintIntoError::Store { outcome, token, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(*outcome, Unstored::Orphan);
+    let held = fake.tokens();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].id.to_string(), token.id);
+    assert!(!format!("{err} {err:?}").contains(held[0].secret.expose_secret()));
+}

@@ -350,3 +350,42 @@ async fn a_crash_while_storing_converges_on_the_next_run() {
     let (file, path) = file_sink(s.dir.path(), &s.old.secret);
     crash_while_storing(&WritesThenHangs(file), &s, &path).await;
 }
+
+#[tokio::test]
+async fn the_account_free_paths_rotate_too() {
+    let fake = MailtrapFake::start().await;
+    let old = fake.insert_token(MailtrapTokenSeed::new("own account"));
+    let client = api_tokens::mailtrap::Client::builder()
+        .token(fake.token().clone())
+        .base_url(fake.uri())
+        .retry(api_tokens::RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    let life = MailtrapLifecycle::new(client);
+    let dir = tempfile::tempdir().unwrap();
+    let (sink, path) = file_sink(dir.path(), &old.secret);
+    let rotation = life
+        .rotate(
+            TokenId::new(old.id).unwrap(),
+            &MailtrapPlan::new().keep_name(),
+            &sink,
+        )
+        .await
+        .expect("rotate");
+    let held = fake.tokens();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].secret.expose_secret(), stored(&path));
+    assert!(
+        fake.requests()
+            .iter()
+            .all(|r| r.path.starts_with("/api/api_tokens"))
+    );
+    let line = rotation.to_string();
+    assert!(
+        line.starts_with(&format!(
+            "Mailtrap token {} replaced by {} (create)",
+            old.id, held[0].id
+        )),
+        "{line}"
+    );
+}

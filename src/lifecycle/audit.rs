@@ -328,7 +328,10 @@ impl AuditPolicy {
             }),
             Some(at) if at - now <= self.within => out.push(Finding {
                 kind: FindingKind::Expiring,
-                detail: format!("expires in {} day(s)", (at - now).num_days()),
+                detail: format!(
+                    "expires in {} day(s)",
+                    ((at - now).num_seconds() + 86_399) / 86_400
+                ),
             }),
             Some(_) => {}
         }

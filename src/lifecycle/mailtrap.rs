@@ -6,7 +6,7 @@ use secrecy::SecretString;
 
 use super::TokenRef;
 use super::marker::Marker;
-use super::mint::{self, Listed, MAX_MINTS, Minted, Ops};
+use super::mint::{self, Listed, MAX_MINTS, MintIntoError, Minted, Ops};
 use super::reconcile::{self, Reconcile};
 use super::rotate::{
     self, AfterReset, Candidate, Finish, Left, MailtrapPlan, OldState, RotateError, Rotation,
@@ -54,6 +54,18 @@ impl MailtrapLifecycle {
         MailtrapLifecycle { client, tokens }
     }
 
+    /// The lifecycle of the account of a client from `MAILTRAP_API_TOKEN`,
+    /// `MAILTRAP_ACCOUNT_ID` and `MAILTRAP_API_URL` (see
+    /// [`Client::from_env`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] naming the variable that is missing or unusable;
+    /// nothing is sent.
+    pub fn from_env() -> Result<MailtrapLifecycle> {
+        Ok(MailtrapLifecycle::new(Client::from_env()?))
+    }
+
     /// The client.
     pub fn client(&self) -> &Client {
         &self.client
@@ -87,6 +99,25 @@ impl MailtrapLifecycle {
             async move { self.tokens.create(tagged).await }
         })
         .await
+    }
+
+    /// Mints a token exactly once, as [`mint`](Self::mint), and hands its
+    /// secret straight to `sink`, so that it never passes through the
+    /// caller. When the sink fails without writing it, the token is
+    /// deleted: no token is left whose secret nobody holds.
+    ///
+    /// # Errors
+    ///
+    /// [`MintIntoError::Mint`] as [`mint`](Self::mint);
+    /// [`MintIntoError::Store`] when the sink failed, saying what became
+    /// of the token.
+    pub async fn mint_into(
+        &self,
+        request: &CreateApiToken,
+        sink: &dyn SecretSink,
+    ) -> std::result::Result<TokenRef, MintIntoError> {
+        let minted = self.mint(request).await?;
+        mint::store_minted(self, sink, minted).await
     }
 
     /// Deletes the tokens `what` selects and gives them, oldest first.

@@ -213,3 +213,94 @@ pub(crate) mod service_serde {
         }
     }
 }
+
+/// Why [`mint_into`](super::UnitLifecycle::mint_into) did not leave a
+/// stored secret. Neither variant holds a secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MintIntoError {
+    /// The exactly-once create failed: no token was minted, unless the
+    /// error is [`Error::Unreconciled`] (a token carrying its marker may
+    /// exist).
+    #[error(transparent)]
+    Mint(#[from] Error),
+    /// The token was minted but the sink could not store its secret.
+    #[error(
+        "{} token {} was minted but its secret could not be stored: {source}; {}",
+        .token.service,
+        .token.id,
+        StoreOutcome(*.outcome)
+    )]
+    Store {
+        /// The token minted.
+        token: TokenRef,
+        /// What became of it.
+        outcome: Unstored,
+        /// What the sink said.
+        #[source]
+        source: super::sink::SinkError,
+    },
+}
+
+/// What became of a token whose secret a sink could not store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Unstored {
+    /// It was removed: nothing is left.
+    Removed,
+    /// The sink reports the secret written despite its error
+    /// ([`SinkError::secret_written`](super::sink::SinkError::secret_written)):
+    /// the token is kept.
+    KeptAsWritten,
+    /// Its removal failed: it is an orphan, carrying the token's marker.
+    Orphan,
+}
+
+struct StoreOutcome(Unstored);
+
+impl std::fmt::Display for StoreOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0 {
+            Unstored::Removed => "the token was removed",
+            Unstored::KeptAsWritten => "the sink reports the secret written, so the token was kept",
+            Unstored::Orphan => "the token could not be removed and nobody holds its secret",
+        })
+    }
+}
+
+/// Hands a minted token's secret to `sink`; removes the token if the sink
+/// fails without writing it.
+pub(crate) async fn store_minted<O: Ops, T: Fresh>(
+    ops: &O,
+    sink: &dyn super::sink::SecretSink,
+    minted: Minted<T>,
+) -> std::result::Result<TokenRef, MintIntoError> {
+    let token = TokenRef::new(
+        O::SERVICE,
+        minted.token.id_string(),
+        Some(minted.token.text().to_owned()),
+    );
+    let meta = super::sink::SecretMeta::new(O::SERVICE, token.id.clone())
+        .with_name(minted.token.text().to_owned())
+        .with_expires_at(minted.token.expires_at());
+    let Err(source) = sink.store(minted.token.secret(), &meta).await else {
+        return Ok(token);
+    };
+    let outcome = if source.secret_written() {
+        Unstored::KeptAsWritten
+    } else {
+        match ops.remove(&token.id).await {
+            Ok(()) => Unstored::Removed,
+            Err(e) => {
+                tracing::warn!(service = %O::SERVICE, token_id = %token.id, error = %e,
+                    "a token whose secret could not be stored could not be removed");
+                Unstored::Orphan
+            }
+        }
+    };
+    Err(MintIntoError::Store {
+        token,
+        outcome,
+        source,
+    })
+}

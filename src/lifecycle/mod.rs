@@ -5,8 +5,9 @@
 //! Built on the public API of both dialects ([`unit`](crate::unit),
 //! [`mailtrap`](crate::mailtrap)); nothing here speaks HTTP.
 //!
-//! - [`UnitLifecycle`] and [`MailtrapLifecycle`]: `mint`, `reconcile` and
-//!   `rotate` on one Unit user's or one Mailtrap account's tokens.
+//! - [`UnitLifecycle`] and [`MailtrapLifecycle`]: `mint` (and `mint_into`
+//!   a sink), `reconcile` and `rotate` on one Unit user's or one Mailtrap
+//!   account's tokens.
 //! - [`audit`]: one look over both services, as an [`AuditReport`].
 //! - [`sink`]: where a new secret goes (a file, a line of a dotenv file,
 //!   standard output, a secrets manager behind the [`SecretSink`] trait).
@@ -91,7 +92,7 @@ mod unit;
 pub use audit::{AuditPolicy, AuditReport, Finding, FindingKind, ServiceAudit, TokenAudit, audit};
 pub use mailtrap::MailtrapLifecycle;
 pub use marker::Marker;
-pub use mint::{MAX_MINTS, Minted};
+pub use mint::{MAX_MINTS, MintIntoError, Minted, Unstored};
 pub use reconcile::Reconcile;
 pub use rotate::{
     AfterReset, Left, MailtrapPlan, OldState, RotateCause, RotateError, Rotation, RotationMethod,

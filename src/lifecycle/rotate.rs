@@ -352,6 +352,43 @@ pub struct Rotation {
     pub removed: Vec<TokenRef>,
 }
 
+impl fmt::Display for Rotation {
+    /// One line: `Unit token 19 replaced by 20 (create); the old token was
+    /// revoked`, and what was removed on the way.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let how = match self.method {
+            RotationMethod::Create => "create",
+            RotationMethod::Reset => "reset",
+            RotationMethod::Resumed => "an earlier run",
+        };
+        write!(
+            f,
+            "{} token {} replaced by {} ({how}); ",
+            self.service, self.old.id, self.new.id
+        )?;
+        match &self.old_state {
+            OldState::Revoked => f.write_str("the old token was revoked")?,
+            OldState::Deleted => f.write_str("the old token was deleted")?,
+            OldState::GracePeriod { until: Some(at) } => write!(
+                f,
+                "the old token works until {}",
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )?,
+            OldState::GracePeriod { until: None } => {
+                f.write_str("the old token works for its grace period")?;
+            }
+            OldState::AlreadyGone => f.write_str("the old token was already gone")?,
+        }
+        if !self.removed.is_empty() {
+            f.write_str("; also removed:")?;
+            for t in &self.removed {
+                write!(f, " {}", t.id)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Why a rotation stopped.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -4,7 +4,7 @@ use secrecy::SecretString;
 
 use super::TokenRef;
 use super::marker::Marker;
-use super::mint::{self, Listed, Minted, Ops};
+use super::mint::{self, Listed, MintIntoError, Minted, Ops};
 use super::reconcile::{self, Reconcile};
 use super::rotate::{
     self, Candidate, Finish, Left, OldState, RotateError, Rotation, RotationMethod, Step, UnitPlan,
@@ -47,6 +47,29 @@ impl UnitLifecycle {
         UnitLifecycle { client, tokens }
     }
 
+    /// The lifecycle of the user `UNIT_USER_ID`, through a client from
+    /// `UNIT_API_TOKEN` and `UNIT_API_URL` (see [`Client::from_env`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] naming the variable that is missing or unusable;
+    /// nothing is sent.
+    pub fn from_env() -> Result<UnitLifecycle> {
+        const USER: &str = "UNIT_USER_ID";
+        let client = Client::from_env()?;
+        let user = std::env::var(USER)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| Error::invalid(USER, "the environment variable is not set or empty"))?;
+        let user = user.trim().parse::<UserId>().map_err(|_| {
+            Error::invalid(
+                USER,
+                "not a user id; give Unit's id of the user, a positive integer",
+            )
+        })?;
+        Ok(UnitLifecycle::new(client, user))
+    }
+
     /// The client.
     pub fn client(&self) -> &Client {
         &self.client
@@ -79,6 +102,25 @@ impl UnitLifecycle {
             async move { self.tokens.create(tagged).await }
         })
         .await
+    }
+
+    /// Mints a token exactly once, as [`mint`](Self::mint), and hands its
+    /// secret straight to `sink`, so that it never passes through the
+    /// caller. When the sink fails without writing it, the token is
+    /// revoked: no token is left whose secret nobody holds.
+    ///
+    /// # Errors
+    ///
+    /// [`MintIntoError::Mint`] as [`mint`](Self::mint);
+    /// [`MintIntoError::Store`] when the sink failed, saying what became
+    /// of the token.
+    pub async fn mint_into(
+        &self,
+        request: &CreateApiToken,
+        sink: &dyn SecretSink,
+    ) -> std::result::Result<TokenRef, MintIntoError> {
+        let minted = self.mint(request).await?;
+        mint::store_minted(self, sink, minted).await
     }
 
     /// Revokes the tokens `what` selects (carrying markers older than an

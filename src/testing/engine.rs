@@ -639,7 +639,8 @@ macro_rules! common_fake_methods {
             &self.server
         }
 
-        /// Arms `fault` for the next calls to `operation` (see
+        /// Arms `fault` on `operation` (`Any` for every request): the next
+        /// calls, or those its aims pick out (see
         /// [`Fault`](crate::testing::Fault)).
         pub fn inject(&self, operation: $op, fault: $crate::testing::Fault) {
             $crate::testing::engine::lock(&self.engine).arm(operation.name(), fault);
@@ -730,4 +731,41 @@ pub(crate) use common_fake_methods;
 pub(crate) fn verify_on_drop<D>(shared: &Shared<D>) {
     let checks = lock(shared).checks.clone();
     super::faults::verify_on_drop(&checks);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_window_slides_and_refused_requests_do_not_count() {
+        let mut limiter = Limiter::new(2, Duration::from_secs(10));
+        let start = Instant::now();
+        let at = |secs: u64| start + Duration::from_secs(secs);
+        let mut take = |secs: u64, key: Option<&str>| {
+            let verdict = limiter.weigh(key, at(secs));
+            limiter.count(&verdict, at(secs));
+            (verdict.remaining, verdict.refused_for)
+        };
+        assert_eq!(take(0, Some("a")), (1, None));
+        assert_eq!(take(4, Some("a")), (0, None));
+        // Full until the first leaves the window at 10 s.
+        assert_eq!(take(5, Some("a")), (0, Some(5)));
+        assert_eq!(take(9, Some("a")), (0, Some(1)));
+        // Another key has its own window.
+        assert_eq!(take(9, Some("b")), (1, None));
+        assert_eq!(take(10, Some("a")), (0, None), "the one at 0 s left");
+        assert_eq!(take(13, Some("a")), (0, Some(1)), "4 s and 10 s still in");
+        assert_eq!(take(14, Some("a")), (0, None));
+    }
+
+    #[test]
+    fn a_wait_under_a_second_rounds_up() {
+        let limiter = Limiter::new(0, Duration::from_millis(300));
+        let verdict = limiter.weigh(None, Instant::now());
+        assert_eq!(verdict.refused_for, Some(1));
+        assert_eq!(verdict.remaining, 0);
+    }
 }

@@ -30,8 +30,9 @@ type Predicate = Arc<dyn Fn(&RequestView) -> bool + Send + Sync>;
 ///
 /// The calls a fault counts are the calls to its endpoint that pass its
 /// aims, from the moment it is armed, whether or not another fault shaped
-/// them. Faults armed earlier take precedence: a fault whose turn has come
-/// applies to the next call no earlier fault takes.
+/// them; not those the fake's rate limit refuses, nor those a mock of the
+/// test's own answers. Faults armed earlier take precedence: a fault whose
+/// turn has come applies to the next call no earlier fault takes.
 ///
 /// ```
 /// use std::time::Duration;
@@ -161,6 +162,10 @@ impl Fault {
 
     /// Counts only the calls for which `predicate` holds, given a view of
     /// the request without its credentials ([`RequestView`]).
+    ///
+    /// The fake may ask more than once about the same request, while it
+    /// holds its state: the predicate should only look at the request, and
+    /// must not call the fake.
     pub fn when<F>(mut self, predicate: F) -> Fault
     where
         F: Fn(&RequestView) -> bool + Send + Sync + 'static,

@@ -225,7 +225,8 @@ impl MailtrapTokenSeed {
         self
     }
 
-    /// Sets an expiration (a token with one cannot be reset).
+    /// Sets an expiration: in the past for a token that no longer works; any
+    /// expiration refuses a reset under [`ResetRule::Published`].
     pub fn expires_at(mut self, at: DateTime<Utc>) -> Self {
         self.expires_at = Some(at);
         self
