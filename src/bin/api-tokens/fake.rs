@@ -5,11 +5,12 @@
 //! tests:
 //!
 //! - `API_TOKENS_FAKE_FAULT`: faults armed on the fakes before the command
-//!   runs, separated by commas, each `SERVICE:OPERATION:KIND[:times=N][:nth=N]`
-//!   with SERVICE `unit` or `mailtrap`, OPERATION one of the service's
+//!   runs, separated by commas, each `SERVICE:OPERATION:KIND[:times=N][:nth=N][:ms=N]`
+//!   (`:ms=N` also holds a status back for N ms), with SERVICE `unit` or `mailtrap`, OPERATION one of the service's
 //!   endpoints (`create`, `list`, `revoke`; `list`, `get`, `create`,
 //!   `delete`, `reset`) and KIND `lose-answer` (act, then drop the
-//!   connection), `drop` (drop it without acting) or a status such as
+//!   connection), `drop` (drop it without acting), `slow` (act, answer
+//!   after `ms=N` milliseconds, 2000 by default) or a status such as
 //!   `503`.
 //! - `API_TOKENS_FAKE_STATE`: a file to which the fakes' tokens are written
 //!   when the command ends (ids, names, expiries, scopes, permissions; never
@@ -372,8 +373,8 @@ fn parse_faults(spec: &str) -> Result<Vec<ArmedFault>, String> {
 fn parse_fault(spec: &str) -> Result<ArmedFault, String> {
     let bad = |what: &str| {
         format!(
-            "{FAULT_VAR}: {what} in `{spec}`; give SERVICE:OPERATION:KIND[:times=N][:nth=N], \
-             as unit:create:lose-answer or mailtrap:list:503:times=5"
+            "{FAULT_VAR}: {what} in `{spec}`; give SERVICE:OPERATION:KIND[:times=N][:nth=N][:ms=N], \
+             as unit:create:lose-answer, mailtrap:list:503:times=5 or unit:list:slow:ms=1500"
         )
     };
     let mut parts = spec.split(':');
@@ -394,6 +395,7 @@ fn parse_fault(spec: &str) -> Result<ArmedFault, String> {
     let mut fault = match kind {
         "lose-answer" => Fault::lose_answer(),
         "drop" => Fault::drop_connection(),
+        "slow" => Fault::delay(Duration::from_millis(2000)),
         status => Fault::status(
             status
                 .parse::<u16>()
@@ -412,6 +414,7 @@ fn parse_fault(spec: &str) -> Result<ArmedFault, String> {
         fault = match name {
             "times" => fault.times(n),
             "nth" => fault.nth(n),
+            "ms" => fault.delayed(Duration::from_millis(u64::from(n))),
             _ => return Err(bad("an unknown option")),
         };
     }

@@ -87,7 +87,7 @@ impl Progress {
                 None => return None,
             };
             state.shown = true;
-            Some(format!("{what}: {why} ({}s)", running.as_secs()))
+            Some(format!("{what}: {why} ({:.1}s)", running.as_secs_f64()))
         });
         if let Some(line) = line {
             let mut err = std::io::stderr().lock();
