@@ -249,19 +249,21 @@ fn mailtrap_reset_mints_a_renamed_token() {
     let file = path_in(&dir, "mt.token");
     let listed = fake(&["--output", "json", "mailtrap", "list"], "").json();
     let id = listed[1]["id"].to_string();
+    let spec = file_spec(&file);
     for output in ["table", "json"] {
-        let run = fake(
-            &[
-                "--output",
-                output,
-                "mailtrap",
-                "reset",
-                &id,
-                "--secret-to",
-                &file_spec(&file),
-            ],
-            "",
-        );
+        let mut args = vec![
+            "--output",
+            output,
+            "mailtrap",
+            "reset",
+            &id,
+            "--secret-to",
+            &spec,
+        ];
+        if output == "json" {
+            args.extend(["--expires", "2030-01-31T12:00:00Z"]);
+        }
+        let run = fake(&args, "");
         run.code(0);
         let secret = read_secret(&file);
         assert_secret_absent(&run, &secret);
@@ -269,7 +271,9 @@ fn mailtrap_reset_mints_a_renamed_token() {
         let new = held.last().expect("the new token");
         assert_eq!(new.1, format!("legacy webhook {}", new.0));
         if output == "json" {
-            assert_eq!(run.json()["id"].to_string(), new.0);
+            let json = run.json();
+            assert_eq!(json["id"].to_string(), new.0);
+            assert_eq!(json["expires_at"], "2030-01-31T12:00:00Z");
         } else {
             assert!(
                 run.stdout.contains(&format!("new token {}", new.0)),

@@ -219,6 +219,10 @@ pub enum MailtrapCommand {
         /// Where the new secret goes: file:PATH, env-file:PATH:VAR, or - (standard output).
         #[arg(long, value_name = "SINK")]
         secret_to: SinkSpec,
+        /// When the new token expires: never, default (Mailtrap's default
+        /// lifetime) or a moment (RFC 3339).
+        #[arg(long, value_name = "never|default|TIME", default_value = "default", value_parser = parse_mailtrap_expiry)]
+        expires: mailtrap::Expiry,
     },
     /// Replace a token by a new one: mint, check the new secret, store it,
     /// then let the old one run out its grace period or delete it.
@@ -304,17 +308,19 @@ pub struct AuditArgs {
 #[derive(Debug, Args)]
 pub struct ReconcileArgs {
     /// Remove only orphans older than this (90d, 12h, 30m): a younger one
-    /// may belong to a create still running elsewhere.
-    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
-    pub older_than: Duration,
+    /// may belong to a create still running elsewhere. Default: 1h, unless
+    /// --marker is given.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub older_than: Option<Duration>,
 
     /// Never remove this token (one whose secret is held); repeat the
     /// option or separate ids with commas.
     #[arg(long, value_name = "ID", value_delimiter = ',')]
     pub keep: Vec<String>,
 
-    /// Remove exactly the token carrying this marker, whatever its age (as
-    /// a failure with exit code 4 names it, e.g. [at:t4k2ab-7f3k9q2m]).
+    /// Remove the token carrying this marker, whatever its age (as a
+    /// failure with exit code 4 names it, e.g. [at:t4k2ab-7f3k9q2m]);
+    /// repeat the option for more. Without --older-than, only these.
     #[arg(long, value_name = "MARKER")]
     pub marker: Vec<Marker>,
 

@@ -202,7 +202,11 @@ async fn mailtrap_command(args: &MailtrapArgs, ctx: &Ctx<'_>) -> Result<Done, Fa
             )))
         }
         MailtrapCommand::Create(create) => mailtrap_create(&tokens, create).await,
-        MailtrapCommand::Reset { id, secret_to } => mailtrap_reset(&tokens, *id, secret_to).await,
+        MailtrapCommand::Reset {
+            id,
+            secret_to,
+            expires,
+        } => mailtrap_reset(&tokens, *id, secret_to, *expires).await,
         MailtrapCommand::Rotate {
             id,
             secret_to,
@@ -284,10 +288,11 @@ async fn mailtrap_reset(
     tokens: &mailtrap::ApiTokens,
     id: mailtrap::TokenId,
     spec: &SinkSpec,
+    expires: mailtrap::Expiry,
 ) -> Result<Done, Failure> {
     let sink = sink(spec)?;
     let new = tokens
-        .reset(id, mailtrap::Expiry::ServerDefault)
+        .reset(id, expires)
         .await
         .map_err(|e| Failure::service(format!("Mailtrap reset of token {id}"), e))?;
     let then = format!("; the old token {id} keeps working until its grace period ends");

@@ -223,10 +223,17 @@ fn audit_text(report: &AuditReport) -> String {
 /// A list or a removal failed; what was removed before stays removed.
 pub async fn reconcile(args: &ReconcileArgs, ctx: &Ctx<'_>) -> Result<Done, Failure> {
     let (unit, mailtrap) = services(&args.token_files, ctx)?;
-    let mut what = Reconcile::older_than(to_std(args.older_than)).keep_all(args.keep.iter());
-    for marker in &args.marker {
-        what = what.and_marker(marker.clone());
-    }
+    let mut markers = args.marker.iter().cloned();
+    let what = match (args.older_than, markers.next()) {
+        (Some(age), first) => first
+            .into_iter()
+            .fold(Reconcile::older_than(to_std(age)), Reconcile::and_marker),
+        (None, Some(first)) => Reconcile::marker(first),
+        (None, None) => Reconcile::older_than(std::time::Duration::from_secs(3600)),
+    };
+    let what = markers
+        .fold(what, Reconcile::and_marker)
+        .keep_all(args.keep.iter());
     let mut removed = Vec::new();
     if let Some(unit) = &unit {
         removed.extend(

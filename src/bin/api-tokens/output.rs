@@ -14,8 +14,8 @@ use crate::args::Format;
 /// A command's result, in both forms; printed once, in the one asked for.
 #[derive(Debug)]
 pub struct Output {
-    /// The JSON document.
-    pub json: Value,
+    /// The JSON document, or why the result could not be made one.
+    pub json: Result<Value, String>,
     /// The table or the sentence.
     pub text: String,
 }
@@ -24,8 +24,7 @@ impl Output {
     /// A result from its JSON shape and its text.
     pub fn new(json: impl Serialize, text: impl Into<String>) -> Output {
         Output {
-            // The models' shapes always serialize: a failure would be a bug.
-            json: serde_json::to_value(json).unwrap_or(Value::Null),
+            json: serde_json::to_value(json).map_err(|e| e.to_string()),
             text: text.into(),
         }
     }
@@ -36,13 +35,19 @@ impl Output {
     ///
     /// # Errors
     ///
-    /// Writing failed (a closed pipe).
+    /// Writing failed (a closed pipe), or the result could not be made
+    /// JSON.
     pub fn print(&self, format: Format, stdout_taken: bool) -> std::io::Result<()> {
-        let mut text = match format {
-            Format::Json => {
-                serde_json::to_string_pretty(&self.json).map_err(std::io::Error::other)?
+        let mut text = match (format, &self.json) {
+            (Format::Json, Ok(json)) => {
+                serde_json::to_string_pretty(json).map_err(std::io::Error::other)?
             }
-            Format::Table => self.text.clone(),
+            (Format::Json, Err(e)) => {
+                return Err(std::io::Error::other(format!(
+                    "the result is not JSON: {e}"
+                )));
+            }
+            (Format::Table, _) => self.text.clone(),
         };
         if !text.ends_with('\n') {
             text.push('\n');
