@@ -118,14 +118,25 @@ impl Session {
     }
 }
 
-/// Runs `api-tokens ARGS` with exactly these environment variables.
+/// Runs `api-tokens ARGS` with exactly these environment variables, and
+/// checks that neither stream carries a secret's shape or the value of a
+/// `…_TOKEN` variable.
 pub fn with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_api-tokens"));
     command.args(args).env_clear();
     for (k, v) in env {
         command.env(k, v);
     }
-    finish(&mut command, None)
+    let run = finish(&mut command, None);
+    assert_no_secret_shape(&run.stdout, "stdout");
+    assert_no_secret_shape(&run.stderr, "stderr");
+    for (_, value) in env.iter().filter(|(k, _)| k.ends_with("_TOKEN")) {
+        assert!(
+            !run.stdout.contains(value) && !run.stderr.contains(value),
+            "a token leaked"
+        );
+    }
+    run
 }
 
 fn finish(command: &mut Command, state: Option<&Path>) -> Run {

@@ -40,6 +40,7 @@ pub struct Done {
 }
 
 impl Done {
+    /// A result for standard output.
     pub fn new(output: Output) -> Done {
         Done {
             output,
@@ -48,6 +49,8 @@ impl Done {
         }
     }
 
+    /// A result after a secret went to `spec`: on standard error when the
+    /// secret took standard output.
     pub fn with_secret_on(output: Output, spec: &SinkSpec) -> Done {
         Done {
             output,

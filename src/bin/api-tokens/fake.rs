@@ -16,7 +16,8 @@
 //!   when the command ends (ids, names, expiries, scopes, permissions; never
 //!   a secret), and from which they are read when it starts, if it exists:
 //!   so that several commands can run on the same tokens. Restored tokens
-//!   keep their ids, but get new secrets.
+//!   keep their ids, names, expiries, scopes and permissions, but get new
+//!   secrets, and a reset token forgets that it was reset.
 
 use std::path::PathBuf;
 use std::time::Duration;
