@@ -456,7 +456,10 @@ fn missing_credentials_and_bad_token_files_are_usage_errors() {
         (&["mailtrap", "list"], &[], "MAILTRAP_API_TOKEN is not set"),
         (
             &["mailtrap", "list"],
-            &[("MAILTRAP_API_TOKEN", "FAKE0mailtrap0key0value"), ("MAILTRAP_ACCOUNT_ID", "-1")],
+            &[
+                ("MAILTRAP_API_TOKEN", "FAKE0mailtrap0key0value"),
+                ("MAILTRAP_ACCOUNT_ID", "-1"),
+            ],
             "MAILTRAP_ACCOUNT_ID",
         ),
         (
