@@ -15,15 +15,19 @@ fn script_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-#[test]
-fn a_slow_call_draws_a_progress_line_on_a_terminal_and_clears_it() {
+/// What a terminal shows of `api-tokens --fake ARGS unit list` with a
+/// slow list; `None` without `script`.
+fn on_a_terminal(args: &str) -> Option<String> {
     if !script_available() {
         eprintln!("`script` is not installed: the terminal case is not run");
-        return;
+        return None;
     }
     let dir = cli_support::scratch();
     let log = dir.path().join("typescript");
-    let command = format!("{} --fake unit list", env!("CARGO_BIN_EXE_api-tokens"));
+    let command = format!(
+        "{} --fake {args} unit list",
+        env!("CARGO_BIN_EXE_api-tokens")
+    );
     let status = Command::new("script")
         .args(["-q", "-e", "-c", &command])
         .arg(&log)
@@ -32,7 +36,23 @@ fn a_slow_call_draws_a_progress_line_on_a_terminal_and_clears_it() {
         .output()
         .expect("script runs");
     assert!(status.status.success(), "{status:?}");
-    let screen = std::fs::read_to_string(&log).expect("the terminal's log");
+    Some(std::fs::read_to_string(&log).expect("the terminal's log"))
+}
+
+#[test]
+fn with_v_the_log_takes_the_place_of_the_progress_line() {
+    let Some(screen) = on_a_terminal("-v") else {
+        return;
+    };
+    assert!(screen.contains("api_tokens.call"), "{screen}");
+    assert!(!screen.contains("waiting ("), "{screen}");
+}
+
+#[test]
+fn a_slow_call_draws_a_progress_line_on_a_terminal_and_clears_it() {
+    let Some(screen) = on_a_terminal("") else {
+        return;
+    };
     assert!(screen.contains("Unit list: waiting ("), "{screen}");
     // Cleared before the result is printed.
     let last_line = screen.rfind("waiting").expect("drawn");

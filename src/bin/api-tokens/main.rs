@@ -29,14 +29,15 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::args::Cli;
 use crate::commands::Ctx;
-use crate::exit::Failure;
 use crate::fake::Fakes;
 use crate::progress::Progress;
 
 fn main() -> ExitCode {
     // clap prints usage errors and exits with 2 itself.
     let cli = Cli::parse();
-    let progress = std::io::stderr().is_terminal().then(Progress::default);
+    // With -v the calls are logged on standard error already, and a
+    // redrawn line would run into the log's lines.
+    let progress = (std::io::stderr().is_terminal() && cli.verbose == 0).then(Progress::default);
     init_tracing(cli.verbose, progress.as_ref());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -45,7 +46,8 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            return Failure::usage(format!("cannot start the async runtime: {e}")).report();
+            eprintln!("api-tokens: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::FAILURE);
         }
     };
     runtime.block_on(run(cli, progress))
