@@ -520,3 +520,36 @@ fn verbose_tracing_goes_to_stderr_without_a_secret() {
         quiet.stderr
     );
 }
+
+#[test]
+fn a_rotation_to_stdout_prints_the_secret_alone_there_and_the_report_on_stderr() {
+    for output in ["table", "json"] {
+        let run = cli_support::fake_secret_on_stdout(
+            &[
+                "--output",
+                output,
+                "mailtrap",
+                "rotate",
+                "12346",
+                "--secret-to",
+                "-",
+            ],
+            "",
+        );
+        run.code(0);
+        let secret = run.stdout.strip_suffix('\n').expect("one line");
+        assert_eq!(secret.len(), 32, "{:?}", run.stdout);
+        assert!(secret.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert!(!run.stderr.contains(secret));
+        if output == "json" {
+            let report: serde_json::Value = serde_json::from_str(&run.stderr).expect("JSON");
+            assert_eq!(report["old"]["id"], "12346");
+        } else {
+            assert!(
+                run.stderr.contains("rotated Mailtrap token 12346"),
+                "{}",
+                run.stderr
+            );
+        }
+    }
+}
