@@ -273,10 +273,17 @@ async fn a_failing_delete_leaves_the_new_secret_stored() {
 }
 
 async fn crash_loop(plan: MailtrapPlan) -> u32 {
+    crash_loop_with(plan, false).await
+}
+
+async fn crash_loop_with(plan: MailtrapPlan, lose_first_reset: bool) -> u32 {
     let mut crashed = 0;
     for call in 1.. {
         let s = setup().await;
         let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
+        if lose_first_reset {
+            s.fake.inject(MailtrapOp::Reset, Fault::lose_answer());
+        }
         s.fake.inject(MailtrapOp::Any, Fault::delay(HELD).nth(call));
         let run = tokio::time::timeout(CRASH_AFTER, s.life.rotate(s.old_id, &plan, &sink)).await;
         let Err(_) = run else {
@@ -315,6 +322,10 @@ async fn a_crash_at_every_call_converges_on_the_next_run() {
     assert_eq!(crash_loop(MailtrapPlan::new()).await, 4);
     // list, create, probe, delete
     assert_eq!(crash_loop(MailtrapPlan::new().keep_name()).await, 4);
+    // list, reset (answer lost), list, delete, reset (refused), create,
+    // probe, delete: the held call is the first not taken by the lost
+    // answer.
+    assert_eq!(crash_loop_with(MailtrapPlan::new(), true).await, 8);
 }
 
 async fn crash_while_storing(sink: &dyn SecretSink, s: &Setup, path: &Path) {

@@ -9,7 +9,7 @@ use api_tokens::lifecycle::{
     Left, Marker, OldState, RotateCause, RotationMethod, SecretSink, Step, UnitLifecycle, UnitPlan,
 };
 use api_tokens::testing::{Fault, UnitFake, UnitOp, UnitToken, UnitTokenSeed};
-use api_tokens::unit::{Scope, TokenId};
+use api_tokens::unit::{ResourceRestriction, Scope, TokenId};
 use chrono::{TimeDelta, Utc};
 use lifecycle_support::*;
 use secrecy::ExposeSecret;
@@ -77,9 +77,10 @@ async fn unchanged(s: &Setup, path: &std::path::Path) {
 async fn a_rotation_creates_stores_then_revokes() {
     let s = setup().await;
     let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
+    let plan = plan().resources([ResourceRestriction::accounts(["10005"])]);
     let rotation = s
         .life
-        .rotate(&s.old_id, &plan(), &sink)
+        .rotate(&s.old_id, &plan, &sink)
         .await
         .expect("rotate");
     // The four steps, in order.
@@ -98,6 +99,10 @@ async fn a_rotation_creates_stores_then_revokes() {
     // What the plan states, not what the list could give.
     assert_eq!(new.scope, "customers accounts");
     assert_eq!(new.source_ip.as_deref(), Some("10.0.0.0/8,192.168.1.1"));
+    assert_eq!(
+        new.resources,
+        Some(serde_json::json!([{"type": "account", "ids": ["10005"]}]))
+    );
     assert_eq!(Marker::label(&new.description), "CI deploy");
     let marker = Marker::find(&new.description).expect("marked");
     assert_eq!(marker.replaces(), Some(s.old.id.as_str()));
@@ -294,10 +299,21 @@ async fn crash_then_rerun(s: &Setup, sink: &dyn SecretSink, path: &std::path::Pa
 
 #[tokio::test]
 async fn a_crash_at_every_call_converges_on_the_next_run() {
+    // list, create, probe, revoke
+    assert_eq!(crash_loop(false).await, 4);
+    // list, create (answer lost), list, revoke, create, probe, revoke: the
+    // held call is the first not taken by the lost answer.
+    assert_eq!(crash_loop(true).await, 7);
+}
+
+async fn crash_loop(lose_first_create: bool) -> u32 {
     let mut crashed = 0;
     for call in 1.. {
         let s = setup().await;
         let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
+        if lose_first_create {
+            s.fake.inject(UnitOp::Create, Fault::lose_answer());
+        }
         s.fake.inject(UnitOp::Any, Fault::delay(HELD).nth(call));
         let run = tokio::time::timeout(CRASH_AFTER, s.life.rotate(&s.old_id, &plan(), &sink)).await;
         match run {
@@ -318,15 +334,15 @@ async fn a_crash_at_every_call_converges_on_the_next_run() {
                 let rotation = rotation.unwrap_or_else(|e| panic!("call {call}: {e}"));
                 let new = converged(&s, &path).await;
                 assert_eq!(rotation.new.id, new.id, "call {call}");
-                if call == 4 {
-                    // The revoke had reached the service: the first run's
-                    // token is kept.
+                if call == if lose_first_create { 7 } else { 4 } {
+                    // The revoke of the old token had reached the service:
+                    // the first run's token is kept.
                     assert_eq!(rotation.method, RotationMethod::Resumed);
                 }
             }
         }
     }
-    assert_eq!(crashed, 4, "list, create, probe, revoke");
+    crashed
 }
 
 #[tokio::test]
