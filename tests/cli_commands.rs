@@ -241,6 +241,39 @@ fn mailtrap_create_with_permissions_and_expiry() {
     assert_secret_absent(&run, &secret);
     let last4 = json["last_4_digits"].as_str().expect("last 4");
     assert!(secret.ends_with(last4));
+
+    let env = path_in(&dir, ".env");
+    let spec = format!("env-file:{}:MAILTRAP_TOKEN", env.display());
+    let run = fake(
+        &[
+            "mailtrap",
+            "create",
+            "--name",
+            "CI sender",
+            "--permission",
+            "account:3229:admin",
+            "--expires",
+            "2030-01-31T12:00:00Z",
+            "--secret-to",
+            &spec,
+        ],
+        "",
+    );
+    run.code(0);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "created Mailtrap token 12349 \"CI sender\", expires 2030-01-31T12:00:00Z; \
+             secret written to MAILTRAP_TOKEN in env file {}\n",
+            env.display()
+        )
+    );
+    let line = std::fs::read_to_string(&env).expect("env file");
+    let secret = line
+        .strip_prefix("MAILTRAP_TOKEN=")
+        .and_then(|l| l.strip_suffix('\n'))
+        .expect("one line");
+    assert_secret_absent(&run, secret);
 }
 
 #[test]
