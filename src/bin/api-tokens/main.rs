@@ -53,9 +53,10 @@ fn main() -> ExitCode {
     runtime.block_on(run(cli, progress))
 }
 
-/// `-v`: the crate's calls at info; `-vv`: debug. Only the crate's and this
-/// binary's targets, on standard error; the crate's spans and events carry
-/// no secret.
+/// `-v`: the crate's calls at info; `-vv`: debug. Only the crate's target
+/// (`api_tokens`, the library's and this binary's alike), not its
+/// dependencies', on standard error; the crate's spans and events carry no
+/// secret.
 fn init_tracing(verbose: u8, progress: Option<&Progress>) {
     let level = match verbose {
         0 => None,
@@ -69,11 +70,7 @@ fn init_tracing(verbose: u8, progress: Option<&Progress>) {
             .with_target(false)
             // Each call's span once it ends: attempts, status, time taken.
             .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-            .with_filter(
-                Targets::new()
-                    .with_target("api_tokens", level)
-                    .with_target("api-tokens", level),
-            )
+            .with_filter(Targets::new().with_target("api_tokens", level))
     });
     let progress = progress.map(|p| {
         p.layer()
