@@ -357,6 +357,11 @@ fn mailtrap_rotate_that_cannot_reconcile_a_lost_reset_exits_4() {
     assert!(failed.stdout.is_empty());
     assert_eq!(failed.stderr.lines().count(), 1, "{}", failed.stderr);
     assert!(!file.exists());
+    assert!(
+        failed.stderr.contains("run the same rotate command again"),
+        "{}",
+        failed.stderr
+    );
     // The old token is still held; the reset's token remains, and runs again converge.
     assert!(ids(&failed, "mailtrap").contains(&"12345".to_owned()));
     let again = session.run(&args, "");

@@ -4,7 +4,7 @@ use std::fmt;
 use std::process::ExitCode;
 
 use api_tokens::Error;
-use api_tokens::lifecycle::{RotateCause, RotateError, SinkError};
+use api_tokens::lifecycle::{Left, RotateCause, RotateError, SinkError};
 
 /// The service, the network or the secret's sink failed.
 pub const FAILURE: u8 = 1;
@@ -105,7 +105,18 @@ impl fmt::Display for Failure {
                 f,
                 "{what}: the secret could not be stored: {error}; {advice}"
             ),
-            Failure::Rotate(e) => write!(f, "{e}"),
+            Failure::Rotate(e) => {
+                write!(f, "{e}")?;
+                match e.left() {
+                    // A reset's token carries no marker for `reconcile` to
+                    // find; the rotation run again finds it by its name.
+                    Left::Orphan { .. } | Left::Stored { .. } => f.write_str(
+                        "; run the same rotate command again once the service answers: \
+                         it removes what is left and converges",
+                    ),
+                    _ => Ok(()),
+                }
+            }
             Failure::Findings(kinds) => write!(
                 f,
                 "the audit found {} (named by --fail-on)",
