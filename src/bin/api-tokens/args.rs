@@ -18,17 +18,17 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 #[command(after_help = EXIT_CODES)]
 pub struct Cli {
     /// How to print results: a table for people, or one JSON document.
-    #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
+    #[arg(long, value_enum, default_value_t = Format::Table, global = true, display_order = 100)]
     pub output: Format,
 
     /// Show what the client does on standard error: -v for each call, -vv
     /// for detail. Secrets never appear.
-    #[arg(short, long, action = ArgAction::Count, global = true)]
+    #[arg(short, long, action = ArgAction::Count, global = true, display_order = 101)]
     pub verbose: u8,
 
     /// Run against in-process fakes of both services, seeded with a few
     /// tokens: every command works with no account and no environment.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, display_order = 102)]
     pub fake: bool,
 
     /// What to do.
@@ -72,7 +72,7 @@ pub enum Command {
 pub struct UnitArgs {
     /// Read Unit's token from this file (one trailing newline is stripped)
     /// instead of UNIT_API_TOKEN.
-    #[arg(long, value_name = "PATH", global = true)]
+    #[arg(long, value_name = "PATH", global = true, display_order = 99)]
     pub token_file: Option<PathBuf>,
 
     /// What to do on Unit.
@@ -186,7 +186,7 @@ impl UnitExpiry {
 pub struct MailtrapArgs {
     /// Read Mailtrap's token from this file (one trailing newline is
     /// stripped) instead of MAILTRAP_API_TOKEN.
-    #[arg(long, value_name = "PATH", global = true)]
+    #[arg(long, value_name = "PATH", global = true, display_order = 99)]
     pub token_file: Option<PathBuf>,
 
     /// What to do on Mailtrap.
