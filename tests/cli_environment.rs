@@ -296,7 +296,7 @@ fn usage_errors_exit_2_before_any_request() {
             ],
             "--secret-to",
         ),
-        (&["unit", "revoke", "abc"], "positive integer"),
+        (&["unit", "revoke", "abc"], "positive integers"),
         (
             &[
                 "mailtrap",
@@ -351,7 +351,7 @@ fn usage_errors_exit_2_before_any_request() {
             ],
             "variable",
         ),
-        (&["mailtrap", "get", "0"], "0"),
+        (&["mailtrap", "get", "0"], "0 is not an id"),
         (
             &["mailtrap", "list", "--token", "abc"],
             "unexpected argument",
