@@ -491,3 +491,25 @@ fn missing_credentials_and_bad_token_files_are_usage_errors() {
         assert!(!run.stderr.contains("first") && !run.stderr.contains("second"));
     }
 }
+
+#[test]
+fn a_network_failure_exits_1_on_one_line() {
+    let run = with_env(
+        &["unit", "list"],
+        &[
+            ("UNIT_API_TOKEN", "v2.public.FAKE-NETWORK.sig"),
+            ("UNIT_USER_ID", "1"),
+            // Nothing listens on port 1.
+            ("UNIT_API_URL", "http://127.0.0.1:1"),
+        ],
+    );
+    run.code(1);
+    assert!(run.stdout.is_empty());
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("api-tokens: Unit list failed: transport error"),
+        "{}",
+        run.stderr
+    );
+}
