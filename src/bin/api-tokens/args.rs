@@ -1,0 +1,476 @@
+//! The command line's grammar: commands, options and the parsers of their
+//! values. Every value is checked here, before anything is sent.
+
+use std::path::PathBuf;
+
+use api_tokens::chrono::{DateTime, Duration, Utc};
+use api_tokens::lifecycle::{FindingKind, Marker, SinkSpec};
+use api_tokens::{mailtrap, unit};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+/// Manage API tokens on Unit and Mailtrap: list, create, revoke, rotate,
+/// audit and reconcile. Credentials come from the environment
+/// (UNIT_API_TOKEN, UNIT_API_URL, UNIT_USER_ID; MAILTRAP_API_TOKEN,
+/// MAILTRAP_API_URL, MAILTRAP_ACCOUNT_ID) or from --token-file, never from
+/// an argument. A new secret goes only to the sink named by --secret-to.
+#[derive(Debug, Parser)]
+#[command(name = "api-tokens", version, max_term_width = 100)]
+#[command(after_help = EXIT_CODES)]
+pub struct Cli {
+    /// How to print results: a table for people, or one JSON document.
+    #[arg(long, value_enum, default_value_t = Format::Table, global = true, display_order = 100)]
+    pub output: Format,
+
+    /// Show what the client does on standard error: -v for each call, -vv
+    /// for detail. Secrets never appear.
+    #[arg(short, long, action = ArgAction::Count, global = true, display_order = 101)]
+    pub verbose: u8,
+
+    /// Run against in-process fakes of both services, seeded with a few
+    /// tokens: every command works with no account and no environment.
+    #[arg(long, global = true, display_order = 102)]
+    pub fake: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  the service, the network or the secret's sink failed
+  2  usage error (arguments, environment, token file)
+  3  the audit found a kind named by --fail-on
+  4  outcome unknown: a create or reset answer was lost and could not be reconciled";
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns.
+    Table,
+    /// One JSON document on standard output.
+    Json,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Unit's Org API tokens of the user UNIT_USER_ID.
+    Unit(UnitArgs),
+    /// Mailtrap's API tokens of MAILTRAP_ACCOUNT_ID, or of the token's own account.
+    Mailtrap(MailtrapArgs),
+    /// Report expired, expiring, never-expiring, over-privileged,
+    /// unrestricted and orphaned tokens on every configured service.
+    Audit(AuditArgs),
+    /// Remove the orphans that interrupted creates left behind.
+    Reconcile(ReconcileArgs),
+}
+
+/// `api-tokens unit …`.
+#[derive(Debug, Args)]
+pub struct UnitArgs {
+    /// Read Unit's token from this file (one trailing newline is stripped)
+    /// instead of UNIT_API_TOKEN.
+    #[arg(long, value_name = "PATH", global = true, display_order = 99)]
+    pub token_file: Option<PathBuf>,
+
+    /// What to do on Unit.
+    #[command(subcommand)]
+    pub command: UnitCommand,
+}
+
+/// The Unit commands.
+#[derive(Debug, Subcommand)]
+pub enum UnitCommand {
+    /// List the user's tokens.
+    List,
+    /// Create a token and hand its secret to a sink.
+    Create(UnitCreate),
+    /// Revoke a token.
+    Revoke {
+        /// The token's id.
+        id: unit::TokenId,
+    },
+    /// Replace a token by a new one: create, check the new secret, store
+    /// it, then revoke the old one.
+    Rotate(UnitRotate),
+}
+
+/// `api-tokens unit create`.
+#[derive(Debug, Args)]
+pub struct UnitCreate {
+    /// What the token is for.
+    #[arg(long, value_name = "TEXT")]
+    pub description: String,
+
+    /// What the new token may do and where from.
+    #[command(flatten)]
+    pub grant: UnitGrant,
+
+    /// Where the secret goes: file:PATH, env-file:PATH:VAR, or - (standard output).
+    #[arg(long, value_name = "SINK")]
+    pub secret_to: SinkSpec,
+}
+
+/// `api-tokens unit rotate`.
+#[derive(Debug, Args)]
+pub struct UnitRotate {
+    /// The id of the token to replace.
+    pub id: unit::TokenId,
+
+    /// What the new token may do and where from. Unit's list shows neither
+    /// scopes nor resources, so they are stated again here.
+    #[command(flatten)]
+    pub grant: UnitGrant,
+
+    /// Where the new secret goes: file:PATH, env-file:PATH:VAR, or - (standard output).
+    #[arg(long, value_name = "SINK")]
+    pub secret_to: SinkSpec,
+
+    /// The new token's description (default: the old token's).
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+
+    /// Do not prove the new secret with a call made with it (for a token
+    /// whose source addresses exclude this machine).
+    #[arg(long)]
+    pub skip_probe: bool,
+}
+
+/// Scopes, expiry and source addresses of a new Unit token.
+#[derive(Debug, Args)]
+pub struct UnitGrant {
+    /// A scope of the new token (customers, accounts-write, …); repeat the
+    /// option or separate scopes with commas.
+    #[arg(long = "scope", value_name = "SCOPE", required = true, num_args = 1.., value_delimiter = ',')]
+    pub scopes: Vec<unit::Scope>,
+
+    /// When the new token expires.
+    #[command(flatten)]
+    pub expiry: UnitExpiry,
+
+    /// An address or CIDR range the token may be used from (default: any);
+    /// repeat the option or separate them with commas.
+    #[arg(long = "source-ip", value_name = "IP_OR_CIDR", num_args = 1.., value_delimiter = ',')]
+    pub source_ips: Vec<unit::SourceIp>,
+}
+
+/// `--expires-in` or `--expires-at`, exactly one.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct UnitExpiry {
+    /// The token expires this long from now (90d, 12h, 30m, 1d12h).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub expires_in: Option<Duration>,
+
+    /// The token expires at this moment (RFC 3339, e.g. 2030-01-31T12:00:00Z).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl UnitExpiry {
+    /// The moment the token expires, counted from `now`.
+    pub fn at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match (self.expires_at, self.expires_in) {
+            (Some(at), _) => at,
+            (None, Some(span)) => now + span,
+            // clap's group makes one of them required.
+            (None, None) => now,
+        }
+    }
+}
+
+/// `api-tokens mailtrap …`.
+#[derive(Debug, Args)]
+pub struct MailtrapArgs {
+    /// Read Mailtrap's token from this file (one trailing newline is
+    /// stripped) instead of MAILTRAP_API_TOKEN.
+    #[arg(long, value_name = "PATH", global = true, display_order = 99)]
+    pub token_file: Option<PathBuf>,
+
+    /// What to do on Mailtrap.
+    #[command(subcommand)]
+    pub command: MailtrapCommand,
+}
+
+/// The Mailtrap commands.
+#[derive(Debug, Subcommand)]
+pub enum MailtrapCommand {
+    /// List the account's tokens.
+    List,
+    /// Show one token.
+    Get {
+        /// The token's id.
+        id: mailtrap::TokenId,
+    },
+    /// Delete a token.
+    Delete {
+        /// The token's id.
+        id: mailtrap::TokenId,
+    },
+    /// Create a token and hand its secret to a sink.
+    Create(MailtrapCreate),
+    /// Reset a token: Mailtrap mints a new one (renamed "NAME NEW_ID") and
+    /// lets the old one work for 12 more hours.
+    Reset {
+        /// The token's id.
+        id: mailtrap::TokenId,
+        /// Where the new secret goes: file:PATH, env-file:PATH:VAR, or - (standard output).
+        #[arg(long, value_name = "SINK")]
+        secret_to: SinkSpec,
+        /// When the new token expires: never, default (Mailtrap's default
+        /// lifetime) or a moment (RFC 3339).
+        #[arg(long, value_name = "never|default|TIME", default_value = "default", value_parser = parse_mailtrap_expiry)]
+        expires: mailtrap::Expiry,
+    },
+    /// Replace a token by a new one: mint, check the new secret, store it,
+    /// then let the old one run out its grace period or delete it.
+    Rotate {
+        /// The id of the token to replace.
+        id: mailtrap::TokenId,
+        /// Where the new secret goes: file:PATH, env-file:PATH:VAR, or - (standard output).
+        #[arg(long, value_name = "SINK")]
+        secret_to: SinkSpec,
+        /// Delete the old token once the new secret is stored, instead of
+        /// letting it work through its grace period.
+        #[arg(long)]
+        delete_old: bool,
+        /// Keep the token's name: create a new token with the old one's
+        /// permissions, then delete the old one, instead of a reset (which
+        /// renames it "NAME NEW_ID").
+        #[arg(long)]
+        keep_name: bool,
+        /// When the new token expires: never, default (Mailtrap's default
+        /// lifetime) or a moment (RFC 3339).
+        #[arg(long, value_name = "never|default|TIME", default_value = "default", value_parser = parse_mailtrap_expiry)]
+        expires: mailtrap::Expiry,
+    },
+}
+
+/// `api-tokens mailtrap create`.
+#[derive(Debug, Args)]
+pub struct MailtrapCreate {
+    /// The token's name.
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+
+    /// A permission: TYPE:ID:LEVEL, as account:3229:admin or
+    /// sandbox:17:viewer (LEVEL: admin, viewer or a number); repeat the
+    /// option for more.
+    #[arg(long = "permission", value_name = "TYPE:ID:LEVEL", required = true, value_parser = parse_permission)]
+    pub permissions: Vec<mailtrap::Permission>,
+
+    /// When the token expires: never, default (Mailtrap's default lifetime)
+    /// or a moment (RFC 3339).
+    #[arg(long, value_name = "never|default|TIME", default_value = "default", value_parser = parse_mailtrap_expiry)]
+    pub expires: mailtrap::Expiry,
+
+    /// Where the secret goes: file:PATH, env-file:PATH:VAR, or - (standard output).
+    #[arg(long, value_name = "SINK")]
+    pub secret_to: SinkSpec,
+}
+
+/// Where `audit` and `reconcile` read tokens from files.
+#[derive(Debug, Args)]
+pub struct TokenFiles {
+    /// Read Unit's token from this file instead of UNIT_API_TOKEN.
+    #[arg(long, value_name = "PATH")]
+    pub unit_token_file: Option<PathBuf>,
+
+    /// Read Mailtrap's token from this file instead of MAILTRAP_API_TOKEN.
+    #[arg(long, value_name = "PATH")]
+    pub mailtrap_token_file: Option<PathBuf>,
+}
+
+/// `api-tokens audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// A token that expires within this long counts as expiring (90d, 12h, 30m).
+    #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = parse_duration)]
+    pub within: Duration,
+
+    /// Flag as orphans the tokens whose marker is older than this (90d, 12h, 30m).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub stale_after: Duration,
+
+    /// Exit with code 3 when the audit finds any of these kinds: expired,
+    /// expiring, never-expires, over-privileged, unrestricted, orphan.
+    #[arg(long, value_name = "KIND,...", value_delimiter = ',', value_parser = parse_kind)]
+    pub fail_on: Vec<FindingKind>,
+
+    /// Token files, per service.
+    #[command(flatten)]
+    pub token_files: TokenFiles,
+}
+
+/// `api-tokens reconcile`.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Remove only orphans older than this (90d, 12h, 30m): a younger one
+    /// may belong to a create still running elsewhere. Default: 1h, unless
+    /// --marker is given.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub older_than: Option<Duration>,
+
+    /// Never remove this token (one whose secret is held); repeat the
+    /// option or separate ids with commas.
+    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    pub keep: Vec<String>,
+
+    /// Remove the token carrying this marker, whatever its age (as a
+    /// failure with exit code 4 names it, e.g. [at:t4k2ab-7f3k9q2m]);
+    /// repeat the option for more. Without --older-than, only these.
+    #[arg(long, value_name = "MARKER")]
+    pub marker: Vec<Marker>,
+
+    /// Token files, per service.
+    #[command(flatten)]
+    pub token_files: TokenFiles,
+}
+
+/// A DURATION: `90d`, `12h`, `30m`, `45s`, `2w`, or a sum of them such as
+/// `1d12h`; positive.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    const FORMS: &str = "give a number and a unit, as 90d, 12h or 30m (or a sum such as 1d12h)";
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(format!("empty duration; {FORMS}"));
+    }
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("`{text}` has no unit; {FORMS}"));
+    }
+    let std = humantime::parse_duration(text).map_err(|e| format!("`{text}`: {e}; {FORMS}"))?;
+    if std.is_zero() {
+        return Err(format!("`{text}` is zero; {FORMS}"));
+    }
+    Duration::from_std(std).map_err(|_| format!("`{text}` is too long; {FORMS}"))
+}
+
+/// A KIND of audit finding.
+pub fn parse_kind(text: &str) -> Result<FindingKind, String> {
+    text.parse::<FindingKind>().map_err(|_| {
+        format!(
+            "`{}` is not a kind; expected expired, expiring, never-expires, over-privileged, \
+             unrestricted or orphan",
+            text.escape_debug()
+        )
+    })
+}
+
+/// A TIME: RFC 3339, as `2030-01-31T12:00:00Z` or `2030-01-31T13:00:00+01:00`.
+pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            format!("{e}; give a moment in RFC 3339, as 2030-01-31T12:00:00Z or 2030-01-31T13:00:00+01:00")
+        })
+}
+
+/// Mailtrap's `--expires`: `never`, `default` or a TIME.
+pub fn parse_mailtrap_expiry(text: &str) -> Result<mailtrap::Expiry, String> {
+    match text.trim() {
+        "never" => Ok(mailtrap::Expiry::Never),
+        "default" => Ok(mailtrap::Expiry::ServerDefault),
+        other => parse_time(other)
+            .map(mailtrap::Expiry::At)
+            .map_err(|e| format!("expected `never`, `default` or a moment: {e}")),
+    }
+}
+
+/// A permission `TYPE:ID:LEVEL`.
+pub fn parse_permission(text: &str) -> Result<mailtrap::Permission, String> {
+    const FORM: &str = "give TYPE:ID:LEVEL, as account:3229:admin or sandbox:17:viewer";
+    let mut parts = text.split(':');
+    let (Some(kind), Some(id), Some(level), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(format!("not three parts separated by `:`; {FORM}"));
+    };
+    let (kind, id, level) = (kind.trim(), id.trim(), level.trim());
+    if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        return Err(format!(
+            "the resource type must be lower-case letters and `_` (account, project, sandbox, domain, billing, …); {FORM}"
+        ));
+    }
+    if id.is_empty() {
+        return Err(format!("the resource id is empty; {FORM}"));
+    }
+    let level = match level {
+        "admin" => mailtrap::AccessLevel::Admin,
+        "viewer" => mailtrap::AccessLevel::Viewer,
+        number => number
+            .parse::<u16>()
+            .map(mailtrap::AccessLevel::from)
+            .map_err(|_| {
+                format!("the level must be admin, viewer or a number (10, 100); {FORM}")
+            })?,
+    };
+    let id = match id.parse::<u64>() {
+        Ok(n) => mailtrap::ResourceId::from(n),
+        Err(_) => mailtrap::ResourceId::from(id),
+    };
+    Ok(mailtrap::Permission::new(
+        mailtrap::ResourceType::from(kind),
+        id,
+        level,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_grammar_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90d"), Ok(Duration::days(90)));
+        assert_eq!(parse_duration("12h"), Ok(Duration::hours(12)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::minutes(30)));
+        assert_eq!(parse_duration("1d12h"), Ok(Duration::hours(36)));
+        for bad in ["", "90", "0d", "d", "-3d", "3 fortnights"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn times() {
+        let at = parse_time("2030-01-31T13:00:00+01:00").unwrap();
+        assert_eq!(at.to_rfc3339(), "2030-01-31T12:00:00+00:00");
+        assert!(parse_time("2030-01-31").is_err());
+        assert_eq!(parse_mailtrap_expiry("never"), Ok(mailtrap::Expiry::Never));
+        assert_eq!(
+            parse_mailtrap_expiry("default"),
+            Ok(mailtrap::Expiry::ServerDefault)
+        );
+        assert_eq!(
+            parse_mailtrap_expiry("2030-01-31T12:00:00Z"),
+            Ok(mailtrap::Expiry::At(at))
+        );
+        assert!(parse_mailtrap_expiry("tomorrow").is_err());
+    }
+
+    #[test]
+    fn permissions() {
+        let p = parse_permission("account:3229:admin").unwrap();
+        assert_eq!(p.resource_type, mailtrap::ResourceType::Account);
+        assert_eq!(p.resource_id, mailtrap::ResourceId::from(3229));
+        assert_eq!(p.access_level, mailtrap::AccessLevel::Admin);
+        let p = parse_permission("sandbox:17:10").unwrap();
+        assert_eq!(p.access_level, mailtrap::AccessLevel::Viewer);
+        for bad in [
+            "account:3229",
+            "account:3229:root",
+            "account::admin",
+            "Account:1:admin",
+            "a:1:admin:x",
+        ] {
+            assert!(parse_permission(bad).is_err(), "{bad}");
+        }
+    }
+}

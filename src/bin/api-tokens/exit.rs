@@ -1,0 +1,157 @@
+//! Exit codes, and the one line on standard error that says what failed.
+
+use std::fmt;
+use std::process::ExitCode;
+
+use api_tokens::Error;
+use api_tokens::lifecycle::{Left, RotateCause, RotateError, SinkError};
+
+/// The service, the network or the secret's sink failed.
+pub const FAILURE: u8 = 1;
+/// A usage error: arguments (clap's own code), environment, token file.
+pub const USAGE: u8 = 2;
+/// The audit found a kind named by `--fail-on`.
+pub const FINDINGS: u8 = 3;
+/// A create or reset answer was lost and could not be reconciled.
+pub const OUTCOME_UNKNOWN: u8 = 4;
+
+/// Why a command did not succeed. Its `Display` is the one line printed on
+/// standard error; none holds a secret (the crate's errors never do).
+#[derive(Debug)]
+pub enum Failure {
+    /// The arguments, the environment or a token file are unusable.
+    Usage(String),
+    /// A call to a service failed.
+    Service {
+        /// What was being done (`Unit list`, `Mailtrap reset of 42`).
+        what: String,
+        /// The crate's error.
+        error: Error,
+    },
+    /// The secret could not be stored.
+    Sink {
+        /// What was being done.
+        what: String,
+        /// The sink's error (never holds the secret).
+        error: SinkError,
+        /// What became of the token, and what is left to do.
+        advice: String,
+    },
+    /// A rotation stopped.
+    Rotate(RotateError),
+    /// The audit found kinds named by `--fail-on`.
+    Findings(Vec<&'static str>),
+}
+
+impl Failure {
+    /// A usage failure.
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure::Usage(message.into())
+    }
+
+    /// A service failure while doing `what`.
+    pub fn service(what: impl Into<String>, error: Error) -> Failure {
+        Failure::Service {
+            what: what.into(),
+            error,
+        }
+    }
+
+    /// The process's exit code.
+    pub fn code(&self) -> u8 {
+        match self {
+            Failure::Usage(_) => USAGE,
+            // Refused before any request: the arguments are at fault.
+            Failure::Service {
+                error: Error::Invalid { .. },
+                ..
+            } => USAGE,
+            Failure::Service { error, .. } if error.is_outcome_unknown() => OUTCOME_UNKNOWN,
+            Failure::Rotate(e) if e.is_outcome_unknown() => OUTCOME_UNKNOWN,
+            Failure::Rotate(e)
+                if matches!(e.cause(), RotateCause::Service(Error::Invalid { .. })) =>
+            {
+                USAGE
+            }
+            Failure::Service { .. } | Failure::Sink { .. } | Failure::Rotate(_) => FAILURE,
+            Failure::Findings(_) => FINDINGS,
+        }
+    }
+
+    /// Prints the failure's line on standard error and gives the exit code.
+    pub fn report(&self) -> ExitCode {
+        eprintln!("api-tokens: {}", one_line(&self.to_string()));
+        ExitCode::from(self.code())
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Usage(message) => f.write_str(message),
+            Failure::Service { what, error } => {
+                write!(f, "{what} failed: {error}")?;
+                // The service's own answers say their status; others may not.
+                match error.status() {
+                    Some(status) if error.api_error().is_none() => write!(f, " (status {status})"),
+                    _ => Ok(()),
+                }
+            }
+            Failure::Sink {
+                what,
+                error,
+                advice,
+            } => write!(
+                f,
+                "{what}: the secret could not be stored: {error}; {advice}"
+            ),
+            Failure::Rotate(e) => {
+                write!(f, "{e}")?;
+                match e.left() {
+                    // A reset's token carries no marker for `reconcile` to
+                    // find; the rotation run again finds it by its name.
+                    Left::Orphan { .. } | Left::Stored { .. } => f.write_str(
+                        "; run the same rotate command again once the service answers: \
+                         it removes what is left and converges",
+                    ),
+                    _ => Ok(()),
+                }
+            }
+            Failure::Findings(kinds) => write!(
+                f,
+                "the audit found {} (named by --fail-on)",
+                kinds.join(", ")
+            ),
+        }
+    }
+}
+
+/// Folds any line breaks, so that a failure is one line.
+fn one_line(text: &str) -> String {
+    text.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_folded() {
+        assert_eq!(one_line("a\n  b\r\nc"), "a b c");
+        assert_eq!(one_line("plain"), "plain");
+    }
+
+    #[test]
+    fn codes() {
+        assert_eq!(Failure::usage("x").code(), USAGE);
+        assert_eq!(Failure::Findings(vec!["expired"]).code(), FINDINGS);
+        assert_eq!(
+            Failure::Findings(vec!["expired", "orphan"]).to_string(),
+            "the audit found expired, orphan (named by --fail-on)"
+        );
+    }
+}

@@ -1,0 +1,449 @@
+//! `--fake`: in-process fakes of both services, seeded with a few tokens,
+//! so that every command runs with no account and no environment.
+//!
+//! Two variables, read only with `--fake`, serve the command line's own
+//! tests:
+//!
+//! - `API_TOKENS_FAKE_FAULT`: faults armed on the fakes before the command
+//!   runs, separated by commas, each `SERVICE:OPERATION:KIND[:times=N][:nth=N][:ms=N]`
+//!   (`:ms=N` also holds a status back for N ms), with SERVICE `unit` or `mailtrap`, OPERATION one of the service's
+//!   endpoints (`create`, `list`, `revoke`; `list`, `get`, `create`,
+//!   `delete`, `reset`) and KIND `lose-answer` (act, then drop the
+//!   connection), `drop` (drop it without acting), `slow` (act, answer
+//!   after `ms=N` milliseconds, 2000 by default) or a status such as
+//!   `503`.
+//! - `API_TOKENS_FAKE_STATE`: a file to which the fakes' tokens are written
+//!   when the command ends (ids, names, expiries, scopes, permissions; never
+//!   a secret), and from which they are read when it starts, if it exists:
+//!   so that several commands can run on the same tokens. Restored tokens
+//!   keep their ids, names, expiries, scopes and permissions, but get new
+//!   secrets, and a reset token forgets that it was reset.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use api_tokens::chrono::{DateTime, Duration as Span, Utc};
+use api_tokens::lifecycle::Marker;
+use api_tokens::testing::{
+    Fault, MailtrapFake, MailtrapOp, MailtrapTokenSeed, UnitFake, UnitOp, UnitTokenSeed,
+};
+use api_tokens::{RetryPolicy, mailtrap, unit};
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::exit::Failure;
+
+/// The variable naming faults to arm.
+pub const FAULT_VAR: &str = "API_TOKENS_FAKE_FAULT";
+/// The variable naming the file the fakes' final state goes to.
+pub const STATE_VAR: &str = "API_TOKENS_FAKE_STATE";
+
+/// The account the Mailtrap fake serves.
+pub const ACCOUNT_ID: u64 = 3229;
+
+/// Both fakes, running on this process's runtime.
+pub struct Fakes {
+    unit: UnitFake,
+    mailtrap: MailtrapFake,
+}
+
+impl Fakes {
+    /// Starts both fakes, seeds them and arms the faults of
+    /// [`FAULT_VAR`].
+    ///
+    /// # Errors
+    ///
+    /// A usage failure for a fault that cannot be read.
+    pub async fn start() -> Result<Fakes, Failure> {
+        let faults = match std::env::var(FAULT_VAR) {
+            Ok(spec) => parse_faults(&spec).map_err(Failure::usage)?,
+            Err(_) => Vec::new(),
+        };
+        let unit = UnitFake::builder().user_id(fake_user()).start().await;
+        let mailtrap = MailtrapFake::builder().account_id(ACCOUNT_ID).start().await;
+        let fakes = Fakes { unit, mailtrap };
+        match read_state()? {
+            Some(state) => fakes.restore(state).await?,
+            None => fakes.seed(Utc::now()),
+        }
+        for fault in faults {
+            match fault.op {
+                Op::Unit(op) => fakes.unit.inject(op, fault.fault),
+                Op::Mailtrap(op) => fakes.mailtrap.inject(op, fault.fault),
+            }
+        }
+        Ok(fakes)
+    }
+
+    fn seed(&self, now: DateTime<Utc>) {
+        let unit = &self.unit;
+        unit.insert_token(
+            UnitTokenSeed::new("CI deploy")
+                .scope("customers accounts")
+                .expiration(now + Span::days(3))
+                .source_ip("10.0.0.0/8"),
+        );
+        unit.insert_token(
+            UnitTokenSeed::new("payments backend")
+                .scope("payments payments-write accounts")
+                .expiration(now + Span::days(200)),
+        );
+        unit.insert_token(
+            UnitTokenSeed::new("old reporting")
+                .scope("customers")
+                .expiration(now - Span::days(2))
+                .source_ip("192.168.1.10"),
+        );
+        // What a rotation interrupted three hours ago left: a token minted
+        // to replace token 1, whose secret nobody holds.
+        let stale = Marker::replacing_at(now - Span::hours(3), "1");
+        unit.insert_token(
+            UnitTokenSeed::new(stale.tag("CI deploy"))
+                .scope("customers accounts")
+                .expiration(now + Span::days(90)),
+        );
+        let mailtrap = &self.mailtrap;
+        mailtrap.insert_token(
+            MailtrapTokenSeed::new("admin console")
+                .permission("account", ACCOUNT_ID, 100)
+                .expires_at(now + Span::days(120)),
+        );
+        mailtrap
+            .insert_token(MailtrapTokenSeed::new("legacy webhook").permission("sandbox", 17, 10));
+        mailtrap.insert_token(
+            MailtrapTokenSeed::new("staging sender")
+                .permission("domain", 88, 10)
+                .expires_at(now + Span::days(5)),
+        );
+        let stale = Marker::at(now - Span::hours(2));
+        mailtrap.insert_token(
+            MailtrapTokenSeed::new(stale.tag("nightly export"))
+                .permission("account", ACCOUNT_ID, 10)
+                .expires_at(now + Span::days(60)),
+        );
+    }
+
+    /// A Unit client of the fake, and its user.
+    ///
+    /// # Errors
+    ///
+    /// The client could not be built (a bug: the fake's settings are sound).
+    pub fn unit(&self, retry: RetryPolicy) -> Result<(unit::Client, unit::UserId), Failure> {
+        let client = unit::Client::builder()
+            .token(self.unit.token().clone())
+            .base_url(self.unit.uri())
+            .retry(retry)
+            .build()
+            .map_err(|e| Failure::service("starting the Unit fake", e))?;
+        Ok((client, self.unit.user_id()))
+    }
+
+    /// A Mailtrap client of the fake's account.
+    ///
+    /// # Errors
+    ///
+    /// The client could not be built (a bug: the fake's settings are sound).
+    pub fn mailtrap(&self, retry: RetryPolicy) -> Result<mailtrap::Client, Failure> {
+        mailtrap::Client::builder()
+            .token(self.mailtrap.token().clone())
+            .account_id(self.mailtrap.account_id())
+            .base_url(self.mailtrap.uri())
+            .retry(retry)
+            .build()
+            .map_err(|e| Failure::service("starting the Mailtrap fake", e))
+    }
+
+    /// Writes the fakes' tokens, without secrets, to the file named by
+    /// [`STATE_VAR`], if any.
+    ///
+    /// # Errors
+    ///
+    /// The file could not be written.
+    pub fn dump(&self) -> std::io::Result<()> {
+        let Some(path) = std::env::var_os(STATE_VAR).map(PathBuf::from) else {
+            return Ok(());
+        };
+        let state = State {
+            unit: self
+                .unit
+                .tokens()
+                .into_iter()
+                .map(|t| StateToken {
+                    id: t.id,
+                    name: t.description,
+                    expires_at: Some(t.expiration),
+                    scope: Some(t.scope),
+                    source_ip: t.source_ip,
+                    permissions: Vec::new(),
+                })
+                .collect(),
+            mailtrap: self
+                .mailtrap
+                .tokens()
+                .into_iter()
+                .map(|t| StateToken {
+                    id: t.id.to_string(),
+                    name: t.name,
+                    expires_at: t.expires_at,
+                    scope: None,
+                    source_ip: None,
+                    permissions: t
+                        .resources
+                        .into_iter()
+                        .map(|p| StatePermission {
+                            resource_type: p.resource_type,
+                            resource_id: p.resource_id,
+                            access_level: p.access_level,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        };
+        let text = serde_json::to_string_pretty(&state).map_err(std::io::Error::other)?;
+        std::fs::write(path, text)
+    }
+
+    /// Puts the tokens of a state back, each under its own id: the gaps
+    /// between ids are filled with tokens removed again at once.
+    async fn restore(&self, state: State) -> Result<(), Failure> {
+        let numbered = |tokens: Vec<StateToken>| -> Result<BTreeMap<u64, StateToken>, Failure> {
+            tokens
+                .into_iter()
+                .map(|t| match t.id.parse::<u64>() {
+                    Ok(id) => Ok((id, t)),
+                    Err(_) => Err(Failure::usage(format!(
+                        "{STATE_VAR}: token id `{}` is not a number",
+                        t.id
+                    ))),
+                })
+                .collect()
+        };
+        let mut unit_tokens = numbered(state.unit)?;
+        let mut gaps = Vec::new();
+        for id in 1..=unit_tokens.keys().max().copied().unwrap_or(0) {
+            match unit_tokens.remove(&id) {
+                Some(t) => {
+                    let mut seed = UnitTokenSeed::new(t.name)
+                        .scope(t.scope.unwrap_or_else(|| "customers".to_owned()));
+                    if let Some(at) = t.expires_at {
+                        seed = seed.expiration(at);
+                    }
+                    if let Some(ips) = t.source_ip {
+                        seed = seed.source_ip(ips);
+                    }
+                    self.unit.insert_token(seed);
+                }
+                None => gaps.push(self.unit.insert_token(UnitTokenSeed::new("gap")).id),
+            }
+        }
+        let (client, user) = self.unit(RetryPolicy::disabled())?;
+        let tokens = client.org_api_tokens(user);
+        for id in gaps {
+            let id: unit::TokenId = id
+                .parse()
+                .map_err(|e| Failure::service("restoring the Unit fake", e))?;
+            tokens
+                .revoke(&id)
+                .await
+                .map_err(|e| Failure::service("restoring the Unit fake", e))?;
+        }
+
+        let mut mailtrap_tokens = numbered(state.mailtrap)?;
+        let mut gaps = Vec::new();
+        let first = mailtrap_tokens.keys().min().copied().unwrap_or(0);
+        for id in first.min(FIRST_MAILTRAP_ID)..=mailtrap_tokens.keys().max().copied().unwrap_or(0)
+        {
+            if id < FIRST_MAILTRAP_ID {
+                return Err(Failure::usage(format!(
+                    "{STATE_VAR}: Mailtrap token id {id} is below the fake's first"
+                )));
+            }
+            match mailtrap_tokens.remove(&id) {
+                Some(t) => {
+                    let mut seed = MailtrapTokenSeed::new(t.name);
+                    for p in t.permissions {
+                        seed = seed.permission(p.resource_type, p.resource_id, p.access_level);
+                    }
+                    if let Some(at) = t.expires_at {
+                        seed = seed.expires_at(at);
+                    }
+                    self.mailtrap.insert_token(seed);
+                }
+                None => gaps.push(self.mailtrap.insert_token(MailtrapTokenSeed::new("gap")).id),
+            }
+        }
+        let client = self.mailtrap(RetryPolicy::disabled())?;
+        for id in gaps {
+            let id = mailtrap::TokenId::new(id)
+                .map_err(|e| Failure::service("restoring the Mailtrap fake", e))?;
+            client
+                .api_tokens()
+                .delete(id)
+                .await
+                .map_err(|e| Failure::service("restoring the Mailtrap fake", e))?;
+        }
+        Ok(())
+    }
+}
+
+/// The first id the Mailtrap fake gives.
+const FIRST_MAILTRAP_ID: u64 = 12345;
+
+/// The state named by [`STATE_VAR`], if the file exists.
+fn read_state() -> Result<Option<State>, Failure> {
+    let Some(path) = std::env::var_os(STATE_VAR).map(PathBuf::from) else {
+        return Ok(None);
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(Failure::usage(format!(
+                "{STATE_VAR}: cannot read {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    serde_json::from_str(&text).map(Some).map_err(|e| {
+        Failure::usage(format!(
+            "{STATE_VAR}: {} is not a state: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// The retry policy on the fakes: the default's shape, with short waits.
+pub fn retry() -> RetryPolicy {
+    RetryPolicy::default()
+        .initial_backoff(Duration::from_millis(20))
+        .max_backoff(Duration::from_millis(200))
+}
+
+#[derive(Serialize, Deserialize)]
+struct State {
+    unit: Vec<StateToken>,
+    mailtrap: Vec<StateToken>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StateToken {
+    id: String,
+    name: String,
+    expires_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    source_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    permissions: Vec<StatePermission>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StatePermission {
+    resource_type: String,
+    resource_id: serde_json::Value,
+    access_level: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Op {
+    Unit(UnitOp),
+    Mailtrap(MailtrapOp),
+}
+
+#[derive(Debug)]
+struct ArmedFault {
+    op: Op,
+    fault: Fault,
+}
+
+fn parse_faults(spec: &str) -> Result<Vec<ArmedFault>, String> {
+    spec.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(parse_fault)
+        .collect()
+}
+
+fn parse_fault(spec: &str) -> Result<ArmedFault, String> {
+    let bad = |what: &str| {
+        format!(
+            "{FAULT_VAR}: {what} in `{spec}`; give SERVICE:OPERATION:KIND[:times=N][:nth=N][:ms=N], \
+             as unit:create:lose-answer, mailtrap:list:503:times=5 or unit:list:slow:ms=1500"
+        )
+    };
+    let mut parts = spec.split(':');
+    let (Some(service), Some(op), Some(kind)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad("too few parts"));
+    };
+    let op = match (service, op) {
+        ("unit", "create") => Op::Unit(UnitOp::Create),
+        ("unit", "list") => Op::Unit(UnitOp::List),
+        ("unit", "revoke") => Op::Unit(UnitOp::Revoke),
+        ("mailtrap", "list") => Op::Mailtrap(MailtrapOp::List),
+        ("mailtrap", "get") => Op::Mailtrap(MailtrapOp::Get),
+        ("mailtrap", "create") => Op::Mailtrap(MailtrapOp::Create),
+        ("mailtrap", "delete") => Op::Mailtrap(MailtrapOp::Delete),
+        ("mailtrap", "reset") => Op::Mailtrap(MailtrapOp::Reset),
+        _ => return Err(bad("unknown service or operation")),
+    };
+    let mut fault = match kind {
+        "lose-answer" => Fault::lose_answer(),
+        "drop" => Fault::drop_connection(),
+        "slow" => Fault::delay(Duration::from_millis(2000)),
+        status => Fault::status(
+            status
+                .parse::<u16>()
+                .ok()
+                .filter(|s| (400..=599).contains(s))
+                .ok_or_else(|| bad("a kind that is not lose-answer, drop or a status 400-599"))?,
+        ),
+    };
+    for option in parts {
+        let (name, value) = option
+            .split_once('=')
+            .ok_or_else(|| bad("an option without `=`"))?;
+        let n = value
+            .parse::<u32>()
+            .map_err(|_| bad("an option whose value is not a number"))?;
+        fault = match name {
+            "times" => fault.times(n),
+            "nth" => fault.nth(n),
+            "ms" => fault.delayed(Duration::from_millis(u64::from(n))),
+            _ => return Err(bad("an unknown option")),
+        };
+    }
+    Ok(ArmedFault { op, fault })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_are_read_or_refused_with_the_form() {
+        let faults =
+            parse_faults("unit:create:lose-answer, mailtrap:list:503:times=5:nth=2").unwrap();
+        assert_eq!(faults.len(), 2);
+        assert_eq!(faults[0].op, Op::Unit(UnitOp::Create));
+        assert_eq!(faults[1].op, Op::Mailtrap(MailtrapOp::List));
+        assert_eq!(parse_faults("").unwrap().len(), 0);
+        for bad in [
+            "unit:create",
+            "unit:reset:503",
+            "unit:create:200",
+            "unit:create:oops",
+            "unit:create:503:times",
+            "unit:create:503:often=3",
+        ] {
+            let err = parse_faults(bad).unwrap_err();
+            assert!(err.contains(FAULT_VAR), "{err}");
+        }
+    }
+}
+
+/// The user the Unit fake holds tokens for.
+fn fake_user() -> api_tokens::unit::UserId {
+    api_tokens::unit::UserId::try_from(42).unwrap_or_else(|_| unreachable!("42 is a user id"))
+}

@@ -1,0 +1,262 @@
+//! Rotate, audit and reconcile: the library's lifecycle workflows, with
+//! their reports printed and their failures turned into exit codes.
+
+use api_tokens::chrono::Utc;
+use api_tokens::lifecycle::{
+    AuditPolicy, AuditReport, MailtrapLifecycle, MailtrapPlan, OldState, Reconcile, Rotation,
+    SinkSpec, TokenRef, UnitLifecycle, UnitPlan, audit as run_audit,
+};
+use api_tokens::{mailtrap, unit};
+
+use crate::args::{AuditArgs, ReconcileArgs, TokenFiles, UnitRotate};
+use crate::commands::{Ctx, Done, sink};
+use crate::credentials;
+use crate::exit::Failure;
+use crate::output::{self, Output};
+
+/// `api-tokens unit rotate`.
+///
+/// # Errors
+///
+/// The rotation's failure: what stopped it and what it left.
+pub async fn unit_rotate(
+    client: unit::Client,
+    user: unit::UserId,
+    args: &UnitRotate,
+) -> Result<Done, Failure> {
+    let sink = sink(&args.secret_to)?;
+    let grant = &args.grant;
+    let mut plan = UnitPlan::new(grant.scopes.iter().cloned(), grant.expiry.at(Utc::now()))
+        .source_ips(grant.source_ips.iter().cloned());
+    if let Some(description) = &args.description {
+        plan = plan.description(description.clone());
+    }
+    if args.skip_probe {
+        plan = plan.skip_probe();
+    }
+    let life = UnitLifecycle::new(client, user);
+    let rotation = life
+        .rotate(&args.id, &plan, &*sink)
+        .await
+        .map_err(Failure::Rotate)?;
+    let text = rotation_text(&rotation, &sink.describe());
+    Ok(Done::with_secret_on(
+        Output::new(&rotation, text),
+        &args.secret_to,
+    ))
+}
+
+/// `api-tokens mailtrap rotate`.
+///
+/// # Errors
+///
+/// The rotation's failure: what stopped it and what it left.
+pub async fn mailtrap_rotate(
+    client: mailtrap::Client,
+    id: mailtrap::TokenId,
+    spec: &SinkSpec,
+    plan: MailtrapPlan,
+) -> Result<Done, Failure> {
+    let sink = sink(spec)?;
+    let life = MailtrapLifecycle::new(client);
+    let rotation = life
+        .rotate(id, &plan, &*sink)
+        .await
+        .map_err(Failure::Rotate)?;
+    let text = rotation_text(&rotation, &sink.describe());
+    Ok(Done::with_secret_on(Output::new(&rotation, text), spec))
+}
+
+fn name(token: &TokenRef) -> String {
+    output::cell(token.name.as_deref().unwrap_or(""))
+}
+
+fn rotation_text(rotation: &Rotation, sink: &str) -> String {
+    let old = &rotation.old;
+    let new = &rotation.new;
+    let mut text = format!(
+        "rotated {} token {} {:?}: new token {} {:?}, expires {}; secret written to {}\n",
+        rotation.service,
+        old.id,
+        name(old),
+        new.id,
+        name(new),
+        output::expiry(rotation.expires_at),
+        sink
+    );
+    text.push_str(&match &rotation.old_state {
+        OldState::Revoked => format!("old token {} revoked\n", old.id),
+        OldState::Deleted => format!("old token {} deleted\n", old.id),
+        OldState::GracePeriod { until: Some(at) } => format!(
+            "old token {} keeps working until {}\n",
+            old.id,
+            output::time(*at)
+        ),
+        OldState::GracePeriod { until: None } => {
+            format!("old token {} keeps working for its grace period\n", old.id)
+        }
+        OldState::AlreadyGone => format!(
+            "old token {} was already retired by an earlier run; its successor was kept\n",
+            old.id
+        ),
+        other => format!("old token {}: {other:?}\n", old.id),
+    });
+    for removed in &rotation.removed {
+        text.push_str(&format!(
+            "removed token {} {:?}, left by a lost answer or an earlier run\n",
+            removed.id,
+            name(removed)
+        ));
+    }
+    text
+}
+
+/// The lifecycles of the services configured in the environment (or both
+/// fakes).
+fn services(
+    files: &TokenFiles,
+    ctx: &Ctx<'_>,
+) -> Result<(Option<UnitLifecycle>, Option<MailtrapLifecycle>), Failure> {
+    let unit_file = files.unit_token_file.as_deref();
+    let mailtrap_file = files.mailtrap_token_file.as_deref();
+    let (with_unit, with_mailtrap) = match ctx.fakes {
+        Some(_) => (true, true),
+        None => (
+            credentials::configured(unit_file, "UNIT_API_TOKEN", ctx.env),
+            credentials::configured(mailtrap_file, "MAILTRAP_API_TOKEN", ctx.env),
+        ),
+    };
+    if !with_unit && !with_mailtrap {
+        return Err(Failure::usage(
+            "no service is configured: set UNIT_API_TOKEN (and UNIT_USER_ID) or \
+             MAILTRAP_API_TOKEN, give --unit-token-file or --mailtrap-token-file, or try --fake",
+        ));
+    }
+    let unit = if with_unit {
+        let tokens = ctx.unit(unit_file)?;
+        Some(UnitLifecycle::new(tokens.0, tokens.1))
+    } else {
+        None
+    };
+    let mailtrap = if with_mailtrap {
+        Some(MailtrapLifecycle::new(ctx.mailtrap(mailtrap_file)?))
+    } else {
+        None
+    };
+    Ok((unit, mailtrap))
+}
+
+/// `api-tokens audit`.
+///
+/// # Errors
+///
+/// A list failed, or the audit found a kind named by `--fail-on` (after
+/// the report is printed).
+pub async fn audit(args: &AuditArgs, ctx: &Ctx<'_>) -> Result<Done, Failure> {
+    let (unit, mailtrap) = services(&args.token_files, ctx)?;
+    let policy = AuditPolicy::new()
+        .expiring_within(to_std(args.within))
+        .stale_after(to_std(args.stale_after));
+    let report = run_audit(unit.as_ref(), mailtrap.as_ref(), &policy)
+        .await
+        .map_err(|e| Failure::service("audit", e))?;
+    let text = audit_text(&report);
+    let found: Vec<&'static str> = report
+        .kinds()
+        .into_iter()
+        .filter(|k| args.fail_on.contains(k))
+        .map(|k| k.as_str())
+        .collect();
+    let mut done = Done::new(Output::new(&report, text));
+    if !found.is_empty() {
+        done.then = Some(Failure::Findings(found));
+    }
+    Ok(done)
+}
+
+fn to_std(span: api_tokens::chrono::Duration) -> std::time::Duration {
+    // The parsers accept only positive durations.
+    span.to_std().unwrap_or_default()
+}
+
+fn audit_text(report: &AuditReport) -> String {
+    let mut rows = Vec::new();
+    for service in &report.services {
+        for token in &service.tokens {
+            let findings = if token.findings.is_empty() {
+                "ok".to_owned()
+            } else {
+                token
+                    .findings
+                    .iter()
+                    .map(|f| f.kind.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            rows.push(vec![
+                service.service.to_string(),
+                token.id.clone(),
+                output::cell(token.name.as_deref().unwrap_or("")),
+                output::expiry(token.expires_at),
+                findings,
+            ]);
+        }
+    }
+    let mut text = output::table(&["SERVICE", "ID", "NAME", "EXPIRES", "FINDINGS"], &rows);
+    let counts: Vec<String> = report
+        .kinds()
+        .into_iter()
+        .map(|k| format!("{} {k}", report.count(k)))
+        .collect();
+    if counts.is_empty() {
+        text.push_str("nothing flagged\n");
+    } else {
+        text.push_str(&format!("flagged: {}\n", counts.join(", ")));
+    }
+    text
+}
+
+/// `api-tokens reconcile`.
+///
+/// # Errors
+///
+/// A list or a removal failed; what was removed before stays removed.
+pub async fn reconcile(args: &ReconcileArgs, ctx: &Ctx<'_>) -> Result<Done, Failure> {
+    let (unit, mailtrap) = services(&args.token_files, ctx)?;
+    let mut markers = args.marker.iter().cloned();
+    let what = match (args.older_than, markers.next()) {
+        (Some(age), first) => first
+            .into_iter()
+            .fold(Reconcile::older_than(to_std(age)), Reconcile::and_marker),
+        (None, Some(first)) => Reconcile::marker(first),
+        (None, None) => Reconcile::older_than(std::time::Duration::from_secs(3600)),
+    };
+    let what = markers
+        .fold(what, Reconcile::and_marker)
+        .keep_all(args.keep.iter());
+    let mut removed = Vec::new();
+    if let Some(unit) = &unit {
+        removed.extend(
+            unit.reconcile(&what)
+                .await
+                .map_err(|e| Failure::service("Unit reconcile", e))?,
+        );
+    }
+    if let Some(mailtrap) = &mailtrap {
+        removed.extend(
+            mailtrap
+                .reconcile(&what)
+                .await
+                .map_err(|e| Failure::service("Mailtrap reconcile", e))?,
+        );
+    }
+    let text = if removed.is_empty() {
+        "no orphan found\n".to_owned()
+    } else {
+        removed
+            .iter()
+            .map(|t| format!("removed {} token {} {:?}\n", t.service, t.id, name(t)))
+            .collect()
+    };
+    Ok(Done::new(Output::new(&removed, text)))
+}

@@ -1,0 +1,515 @@
+//! `api-tokens` with credentials from the environment and from token files,
+//! against fakes started by the test (so their secrets are known and can be
+//! looked for in what the binary prints), and every usage error: exit 2,
+//! refused before any request, with a message that says what is wrong.
+
+mod cli_support;
+
+use api_tokens::secrecy::ExposeSecret;
+use api_tokens::testing::{MailtrapFake, UnitFake, UnitTokenSeed};
+use cli_support::{Run, assert_secret_absent, fake, path_in, scratch, with_env};
+
+/// Runs the binary off the runtime's threads, so the fakes keep answering.
+async fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        with_env(&args, &env)
+    })
+    .await
+    .expect("the run")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unit_from_the_environment() {
+    let fake = UnitFake::builder().user_id("77".parse().unwrap()).start().await;
+    fake.insert_token(UnitTokenSeed::new("from env"));
+    let token = fake.token().expose_secret().to_owned();
+    let uri = fake.uri();
+    let env = [
+        ("UNIT_API_TOKEN", token.as_str()),
+        ("UNIT_API_URL", uri.as_str()),
+        ("UNIT_USER_ID", "77"),
+    ];
+    let listed = run(&["--output", "json", "unit", "list"], &env).await;
+    listed.code(0);
+    assert_eq!(listed.json()[0]["attributes"]["description"], "from env");
+    assert_secret_absent(&listed, &token);
+    let held = fake.tokens();
+    assert_secret_absent(&listed, held[0].secret.expose_secret());
+
+    // The log of the requests shows the binary used the environment's user.
+    assert!(
+        fake.requests()
+            .iter()
+            .all(|r| r.path == "/users/77/api-tokens")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_file_takes_the_place_of_the_variable() {
+    let unit = UnitFake::builder().user_id("5".parse().unwrap()).start().await;
+    let mailtrap = MailtrapFake::builder().account_id(3229).start().await;
+    let dir = scratch();
+    let unit_file = path_in(&dir, "unit.token");
+    let mailtrap_file = path_in(&dir, "mailtrap.token");
+    let unit_token = unit.token().expose_secret().to_owned();
+    let mailtrap_token = mailtrap.token().expose_secret().to_owned();
+    std::fs::write(&unit_file, format!("{unit_token}\n")).expect("file");
+    std::fs::write(&mailtrap_file, format!("{mailtrap_token}\r\n")).expect("file");
+    let (unit_uri, mailtrap_uri) = (unit.uri(), mailtrap.uri());
+    let unit_path = unit_file.display().to_string();
+    let mailtrap_path = mailtrap_file.display().to_string();
+
+    // The variable holds a wrong token: the file's is the one used.
+    let env = [
+        ("UNIT_API_TOKEN", "v2.public.wrong.sig"),
+        ("UNIT_API_URL", unit_uri.as_str()),
+        ("UNIT_USER_ID", "5"),
+    ];
+    let listed = run(&["unit", "--token-file", &unit_path, "list"], &env).await;
+    listed.code(0);
+    assert_eq!(listed.stdout, "(no tokens)\n");
+    assert_secret_absent(&listed, &unit_token);
+    // After the subcommand too.
+    run(&["unit", "list", "--token-file", &unit_path], &env)
+        .await
+        .code(0);
+
+    // Without MAILTRAP_ACCOUNT_ID, the account-free paths.
+    let env = [("MAILTRAP_API_URL", mailtrap_uri.as_str())];
+    let listed = run(&["mailtrap", "list", "--token-file", &mailtrap_path], &env).await;
+    listed.code(0);
+    assert_secret_absent(&listed, &mailtrap_token);
+    let paths: Vec<String> = mailtrap.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/api/api_tokens"]);
+
+    // With it, the account's paths.
+    let env = [
+        ("MAILTRAP_API_URL", mailtrap_uri.as_str()),
+        ("MAILTRAP_ACCOUNT_ID", "3229"),
+    ];
+    run(&["mailtrap", "list", "--token-file", &mailtrap_path], &env)
+        .await
+        .code(0);
+    assert_eq!(
+        mailtrap
+            .requests()
+            .last()
+            .map(|r| r.path.clone())
+            .as_deref(),
+        Some("/api/accounts/3229/api_tokens")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_token_is_a_service_failure_on_one_line() {
+    let fake = MailtrapFake::start().await;
+    let uri = fake.uri();
+    let env = [
+        ("MAILTRAP_API_TOKEN", "0123456789abcdef0123456789abcdef"),
+        ("MAILTRAP_API_URL", uri.as_str()),
+    ];
+    let failed = run(&["mailtrap", "list"], &env).await;
+    failed.code(1);
+    assert!(failed.stdout.is_empty());
+    assert_eq!(failed.stderr.lines().count(), 1, "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("Mailtrap list failed"),
+        "{}",
+        failed.stderr
+    );
+    assert!(failed.stderr.contains("401"), "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("Incorrect API token"),
+        "{}",
+        failed.stderr
+    );
+    assert_secret_absent(&failed, "0123456789abcdef0123456789abcdef");
+}
+
+#[test]
+fn a_failing_service_says_what_failed_its_status_message_and_request_id() {
+    for output in ["table", "json"] {
+        let failed = fake(
+            &["--output", output, "unit", "list"],
+            "unit:list:503:times=10",
+        );
+        failed.code(1);
+        assert!(failed.stdout.is_empty());
+        let line = failed.stderr.trim_end();
+        assert_eq!(failed.stderr.lines().count(), 1, "{}", failed.stderr);
+        assert!(line.starts_with("api-tokens: Unit list failed: "), "{line}");
+        assert!(line.contains("503"), "{line}");
+        assert!(line.contains("request id "), "{line}");
+    }
+    let failed = fake(&["mailtrap", "get", "999"], "");
+    failed.code(1);
+    assert!(
+        failed.stderr.contains("Mailtrap get of token 999 failed"),
+        "{}",
+        failed.stderr
+    );
+    assert!(failed.stderr.contains("404"), "{}", failed.stderr);
+}
+
+#[test]
+fn usage_errors_exit_2_before_any_request() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "unit",
+                "create",
+                "--description",
+                "x",
+                "--scope",
+                "customers",
+                "--expires-in",
+                "90",
+                "--secret-to",
+                "-",
+            ],
+            "has no unit",
+        ),
+        (
+            &[
+                "unit",
+                "create",
+                "--description",
+                "x",
+                "--scope",
+                "customers",
+                "--expires-in",
+                "0d",
+                "--secret-to",
+                "-",
+            ],
+            "is zero",
+        ),
+        (
+            &[
+                "unit",
+                "create",
+                "--description",
+                "x",
+                "--scope",
+                "customers",
+                "--expires-at",
+                "tomorrow",
+                "--secret-to",
+                "-",
+            ],
+            "RFC 3339",
+        ),
+        (
+            &[
+                "unit",
+                "create",
+                "--description",
+                "x",
+                "--scope",
+                "customers",
+                "--expires-in",
+                "1d",
+                "--expires-at",
+                "2030-01-01T00:00:00Z",
+                "--secret-to",
+                "-",
+            ],
+            "cannot be used with",
+        ),
+        (
+            &[
+                "unit",
+                "create",
+                "--description",
+                "x",
+                "--scope",
+                "customers",
+                "--secret-to",
+                "-",
+            ],
+            "--expires-in",
+        ),
+        (
+            &[
+                "unit",
+                "create",
+                "--description",
+                "x",
+                "--scope",
+                "Customers!",
+                "--expires-in",
+                "1d",
+                "--secret-to",
+                "-",
+            ],
+            "not a scope",
+        ),
+        (
+            &[
+                "unit",
+                "create",
+                "--description",
+                "x",
+                "--scope",
+                "customers",
+                "--expires-in",
+                "1d",
+                "--source-ip",
+                "10.0.0.0/33",
+                "--secret-to",
+                "-",
+            ],
+            "--source-ip",
+        ),
+        (
+            &[
+                "unit",
+                "create",
+                "--description",
+                "x",
+                "--scope",
+                "customers",
+                "--expires-in",
+                "1d",
+                "--secret-to",
+                "s3:bucket",
+            ],
+            "unknown kind of sink",
+        ),
+        (
+            &[
+                "unit",
+                "create",
+                "--description",
+                "x",
+                "--scope",
+                "customers",
+                "--expires-in",
+                "1d",
+            ],
+            "--secret-to",
+        ),
+        (&["unit", "revoke", "abc"], "positive integers"),
+        (
+            &[
+                "mailtrap",
+                "create",
+                "--name",
+                "x",
+                "--permission",
+                "account:1:root",
+                "--secret-to",
+                "-",
+            ],
+            "admin, viewer or a number",
+        ),
+        (
+            &[
+                "mailtrap",
+                "create",
+                "--name",
+                "x",
+                "--permission",
+                "account:1",
+                "--secret-to",
+                "-",
+            ],
+            "TYPE:ID:LEVEL",
+        ),
+        (
+            &[
+                "mailtrap",
+                "create",
+                "--name",
+                "x",
+                "--permission",
+                "account:1:admin",
+                "--expires",
+                "soon",
+                "--secret-to",
+                "-",
+            ],
+            "never",
+        ),
+        (
+            &[
+                "mailtrap",
+                "create",
+                "--name",
+                "x",
+                "--permission",
+                "account:1:admin",
+                "--secret-to",
+                "env-file:.env:1BAD",
+            ],
+            "variable",
+        ),
+        (&["mailtrap", "get", "0"], "0 is not an id"),
+        (
+            &["mailtrap", "list", "--token", "abc"],
+            "unexpected argument",
+        ),
+        (&["audit", "--within", "soon"], "--within"),
+        (&["audit", "--fail-on", "expired,stale"], "stale"),
+        (&["reconcile", "--older-than", "3"], "has no unit"),
+        (&["--output", "yaml", "unit", "list"], "yaml"),
+    ];
+    for (args, says) in cases {
+        // With faults on every call: a request would be noticed.
+        let run = fake(
+            args,
+            "unit:create:500:times=9,unit:list:500:times=9,unit:revoke:500:times=9,mailtrap:create:500:times=9,mailtrap:get:500:times=9,mailtrap:list:500:times=9",
+        );
+        run.code(2);
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+        assert!(
+            run.stderr.contains(says),
+            "{args:?} should say {says:?}:\n{}",
+            run.stderr
+        );
+        // Nothing reached the fakes: no 500 was answered.
+        assert!(!run.stderr.contains("500"), "{args:?}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn a_past_or_distant_expiry_is_refused_by_the_library_with_exit_2() {
+    let run = fake(
+        &[
+            "unit",
+            "create",
+            "--description",
+            "x",
+            "--scope",
+            "customers",
+            "--expires-at",
+            "2001-01-01T00:00:00Z",
+            "--secret-to",
+            "-",
+        ],
+        "unit:create:500:times=9",
+    );
+    run.code(2);
+    assert!(
+        run.stderr.contains("expiration") || run.stderr.contains("past"),
+        "{}",
+        run.stderr
+    );
+    let run = fake(
+        &[
+            "mailtrap",
+            "create",
+            "--name",
+            "x",
+            "--permission",
+            "account:1:admin",
+            "--expires",
+            "2200-01-01T00:00:00Z",
+            "--secret-to",
+            "-",
+        ],
+        "mailtrap:create:500:times=9",
+    );
+    run.code(2);
+    assert!(run.stderr.contains("5 years"), "{}", run.stderr);
+}
+
+/// Arguments, environment, and what the failure says.
+type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+
+#[test]
+fn missing_credentials_and_bad_token_files_are_usage_errors() {
+    let dir = scratch();
+    let empty = path_in(&dir, "empty");
+    std::fs::write(&empty, "\n").expect("file");
+    let two = path_in(&dir, "two");
+    std::fs::write(&two, "first\nsecond\n").expect("file");
+    let (empty, two) = (empty.display().to_string(), two.display().to_string());
+    let cases: &[Case<'_>] = &[
+        (&["unit", "list"], &[], "UNIT_API_TOKEN is not set"),
+        (
+            &["unit", "list"],
+            &[("UNIT_API_TOKEN", "v2.public.x.y")],
+            "UNIT_USER_ID is not set",
+        ),
+        (
+            &["unit", "list"],
+            &[("UNIT_API_TOKEN", "v2.public.x.y"), ("UNIT_USER_ID", "me")],
+            "UNIT_USER_ID",
+        ),
+        (
+            &["unit", "list"],
+            &[
+                ("UNIT_API_TOKEN", "v2.public.x.y"),
+                ("UNIT_USER_ID", "1"),
+                ("UNIT_API_URL", "http://example.com"),
+            ],
+            "base_url",
+        ),
+        (&["mailtrap", "list"], &[], "MAILTRAP_API_TOKEN is not set"),
+        (
+            &["mailtrap", "list"],
+            &[
+                ("MAILTRAP_API_TOKEN", "FAKE0mailtrap0key0value"),
+                ("MAILTRAP_ACCOUNT_ID", "-1"),
+            ],
+            "MAILTRAP_ACCOUNT_ID",
+        ),
+        (
+            &["mailtrap", "--token-file", "/no/such/file", "list"],
+            &[],
+            "cannot read the token file",
+        ),
+        (
+            &["mailtrap", "--token-file", &empty, "list"],
+            &[],
+            "is empty",
+        ),
+        (
+            &["mailtrap", "--token-file", &two, "list"],
+            &[],
+            "more than one line",
+        ),
+    ];
+    for (args, env, says) in cases {
+        let run = with_env(args, env);
+        run.code(2);
+        assert!(run.stdout.is_empty());
+        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(says),
+            "{args:?} should say {says:?}:\n{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("first") && !run.stderr.contains("second"));
+    }
+}
+
+#[test]
+fn a_network_failure_exits_1_on_one_line() {
+    let run = with_env(
+        &["unit", "list"],
+        &[
+            ("UNIT_API_TOKEN", "v2.public.FAKE-NETWORK.sig"),
+            ("UNIT_USER_ID", "1"),
+            // Nothing listens on port 1.
+            ("UNIT_API_URL", "http://127.0.0.1:1"),
+        ],
+    );
+    run.code(1);
+    assert!(run.stdout.is_empty());
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("api-tokens: Unit list failed: transport error"),
+        "{}",
+        run.stderr
+    );
+}

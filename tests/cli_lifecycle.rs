@@ -1,0 +1,560 @@
+//! `rotate`, `audit` and `reconcile` run as processes on the `--fake`
+//! services, in both output modes: lost answers reconciled (exit 0) or
+//! reported (exit 4) and then cleaned up, audit findings (exit 3), failures
+//! after the secret is stored (exit 1), and never a secret outside the sink.
+//!
+//! The fakes start seeded: Unit tokens 1 "CI deploy" (expiring, from
+//! 10.0.0.0/8), 2 "payments backend" (from any address), 3 "old reporting"
+//! (expired) and 4, the orphan of an interrupted rotation of token 1;
+//! Mailtrap tokens 12345 "admin console" (admin), 12346 "legacy webhook"
+//! (never expires), 12347 "staging sender" (expiring) and 12348, an orphan.
+
+mod cli_support;
+
+use cli_support::{
+    Run, Session, assert_secret_absent, fake, file_spec, path_in, read_secret, scratch,
+};
+
+/// The marker an exit-4 failure names: `[at:…]`.
+fn marker_in(text: &str) -> String {
+    let start = text.find("[at:").expect("a marker");
+    let end = text[start..].find(']').expect("its end") + start + 1;
+    text[start..=end - 1].to_owned()
+}
+
+fn ids(run: &Run, service: &str) -> Vec<String> {
+    run.tokens(service).into_iter().map(|t| t.0).collect()
+}
+
+fn names(run: &Run, service: &str) -> Vec<String> {
+    run.tokens(service).into_iter().map(|t| t.1).collect()
+}
+
+const UNIT_ROTATE: &[&str] = &[
+    "unit",
+    "rotate",
+    "1",
+    "--scope",
+    "customers,accounts",
+    "--expires-in",
+    "90d",
+    "--source-ip",
+    "10.0.0.0/8",
+];
+
+#[test]
+fn unit_rotate_replaces_the_token_and_removes_what_an_earlier_run_left() {
+    for output in ["table", "json"] {
+        let dir = scratch();
+        let file = path_in(&dir, "unit.token");
+        let spec = file_spec(&file);
+        let mut args = vec!["--output", output];
+        args.extend_from_slice(UNIT_ROTATE);
+        args.extend(["--secret-to", &spec]);
+        let run = fake(&args, "");
+        run.code(0);
+        let secret = read_secret(&file);
+        assert!(secret.starts_with("v2.public.fake."));
+        assert_secret_absent(&run, &secret);
+        // Token 1 revoked, the earlier run's token 4 removed, one new token.
+        assert_eq!(ids(&run, "unit"), ["2", "3", "5"]);
+        let new = &names(&run, "unit")[2];
+        assert!(
+            new.starts_with("CI deploy [at:") && new.ends_with(" from:1]"),
+            "{new}"
+        );
+        if output == "json" {
+            let json = run.json();
+            assert_eq!(json["old"]["id"], "1");
+            assert_eq!(json["new"]["id"], "5");
+            assert_eq!(json["method"], "create");
+            assert_eq!(json["old_state"]["state"], "revoked");
+            assert_eq!(json["removed"][0]["id"], "4");
+        } else {
+            assert!(
+                run.stdout.contains("rotated Unit token 1"),
+                "{}",
+                run.stdout
+            );
+            assert!(run.stdout.contains("old token 1 revoked"), "{}", run.stdout);
+            assert!(run.stdout.contains("removed token 4"), "{}", run.stdout);
+        }
+    }
+}
+
+#[test]
+fn unit_rotate_whose_create_answer_is_lost_reconciles_and_exits_0() {
+    for output in ["table", "json"] {
+        let dir = scratch();
+        let file = path_in(&dir, "unit.token");
+        let spec = file_spec(&file);
+        let mut args = vec!["--output", output];
+        args.extend_from_slice(UNIT_ROTATE);
+        args.extend(["--secret-to", &spec]);
+        let run = fake(&args, "unit:create:lose-answer");
+        run.code(0);
+        assert_secret_absent(&run, &read_secret(&file));
+        // The token the lost answer minted (5) was revoked; 6 holds.
+        assert_eq!(ids(&run, "unit"), ["2", "3", "6"], "no orphan is left");
+        if output == "json" {
+            let json = run.json();
+            let mut removed: Vec<&str> = json["removed"]
+                .as_array()
+                .expect("removed")
+                .iter()
+                .map(|t| t["id"].as_str().expect("id"))
+                .collect();
+            removed.sort_unstable();
+            assert_eq!(removed, ["4", "5"]);
+            assert_eq!(json["new"]["id"], "6");
+        }
+    }
+}
+
+#[test]
+fn unit_rotate_that_cannot_reconcile_exits_4_and_reconcile_then_leaves_no_orphan() {
+    let session = Session::new();
+    let dir = scratch();
+    let file = path_in(&dir, "unit.token");
+    let spec = file_spec(&file);
+    let mut args = UNIT_ROTATE.to_vec();
+    args.extend(["--secret-to", &spec]);
+    // The first list (step 0) passes; every list after the lost answer fails.
+    let failed = session.run(
+        &args,
+        "unit:create:lose-answer,unit:list:503:nth=2:times=50",
+    );
+    failed.code(4);
+    assert!(failed.stdout.is_empty());
+    assert_eq!(failed.stderr.lines().count(), 1, "{}", failed.stderr);
+    assert!(!file.exists(), "the sink was not written");
+    let marker = marker_in(&failed.stderr);
+    // The old token still works; the lost token carries the marker.
+    assert!(ids(&failed, "unit").contains(&"1".to_owned()));
+    let orphans: Vec<String> = names(&failed, "unit")
+        .into_iter()
+        .filter(|n| n.contains(&marker))
+        .collect();
+    assert_eq!(orphans.len(), 1, "{orphans:?}");
+
+    // `reconcile --marker` removes exactly that token, whatever its age.
+    let reconciled = session.run(&["--output", "json", "reconcile", "--marker", &marker], "");
+    reconciled.code(0);
+    let removed = reconciled.json();
+    assert_eq!(removed.as_array().map(Vec::len), Some(1), "{removed}");
+    assert!(
+        removed[0]["name"]
+            .as_str()
+            .is_some_and(|n| n.ends_with(&marker))
+    );
+    assert!(
+        names(&reconciled, "unit")
+            .iter()
+            .all(|n| !n.contains(&marker)),
+        "no orphan is left"
+    );
+    assert!(ids(&reconciled, "unit").contains(&"1".to_owned()));
+    // Only the named marker: the seeded stale orphans are still there.
+    assert!(ids(&reconciled, "unit").contains(&"4".to_owned()));
+    assert!(ids(&reconciled, "mailtrap").contains(&"12348".to_owned()));
+
+    // The rotation run again converges.
+    let again = session.run(&args, "");
+    again.code(0);
+    assert_secret_absent(&again, &read_secret(&file));
+    let unit = names(&again, "unit");
+    assert_eq!(
+        unit.iter().filter(|n| n.ends_with(" from:1]")).count(),
+        1,
+        "{unit:?}"
+    );
+    assert!(!ids(&again, "unit").contains(&"1".to_owned()));
+}
+
+#[test]
+fn a_rotation_that_fails_after_storing_exits_1_and_says_what_is_left() {
+    let dir = scratch();
+    let file = path_in(&dir, "unit.token");
+    let spec = file_spec(&file);
+    let mut args = UNIT_ROTATE.to_vec();
+    args.extend(["--secret-to", &spec]);
+    let run = fake(&args, "unit:revoke:503:times=50");
+    run.code(1);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("step 4"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("the sink holds the secret of token 5"),
+        "{}",
+        run.stderr
+    );
+    // The new secret is stored; the old token is still there to revoke.
+    let secret = read_secret(&file);
+    assert_secret_absent(&run, &secret);
+    assert!(ids(&run, "unit").contains(&"1".to_owned()));
+}
+
+#[test]
+fn rotating_a_token_that_does_not_exist_is_refused() {
+    let run = fake(
+        &[
+            "unit",
+            "rotate",
+            "99",
+            "--scope",
+            "customers",
+            "--expires-in",
+            "1d",
+            "--secret-to",
+            "-",
+        ],
+        "",
+    );
+    run.code(2);
+    assert!(run.stdout.is_empty(), "no secret was minted");
+    assert!(run.stderr.contains("99"), "{}", run.stderr);
+    assert_eq!(ids(&run, "unit"), ["1", "2", "3", "4"]);
+}
+
+#[test]
+fn mailtrap_rotate_by_reset_lets_the_grace_period_run_or_deletes_the_old_token() {
+    for (output, delete_old) in [
+        ("table", false),
+        ("json", false),
+        ("table", true),
+        ("json", true),
+    ] {
+        let dir = scratch();
+        let file = path_in(&dir, "mt.token");
+        let spec = file_spec(&file);
+        let mut args = vec![
+            "--output",
+            output,
+            "mailtrap",
+            "rotate",
+            "12345",
+            "--secret-to",
+            &spec,
+        ];
+        if delete_old {
+            args.push("--delete-old");
+        }
+        let run = fake(&args, "");
+        run.code(0);
+        let secret = read_secret(&file);
+        assert_eq!(secret.len(), 32);
+        assert_secret_absent(&run, &secret);
+        let held = run.tokens("mailtrap");
+        assert!(
+            held.contains(&("12349".to_owned(), "admin console 12349".to_owned())),
+            "{held:?}"
+        );
+        assert_eq!(held.iter().any(|t| t.0 == "12345"), !delete_old, "{held:?}");
+        if output == "json" {
+            let json = run.json();
+            assert_eq!(json["method"], "reset");
+            assert_eq!(json["new"]["id"], "12349");
+            let state = if delete_old {
+                "deleted"
+            } else {
+                "grace-period"
+            };
+            assert_eq!(json["old_state"]["state"], state);
+        } else if delete_old {
+            assert!(
+                run.stdout.contains("old token 12345 deleted"),
+                "{}",
+                run.stdout
+            );
+        } else {
+            assert!(
+                run.stdout.contains("old token 12345 keeps working until"),
+                "{}",
+                run.stdout
+            );
+        }
+    }
+}
+
+#[test]
+fn mailtrap_rotate_whose_reset_answer_is_lost_reconciles_and_exits_0() {
+    let dir = scratch();
+    let file = path_in(&dir, "mt.token");
+    let spec = file_spec(&file);
+    let run = fake(
+        &[
+            "--output",
+            "json",
+            "mailtrap",
+            "rotate",
+            "12345",
+            "--delete-old",
+            "--secret-to",
+            &spec,
+        ],
+        "mailtrap:reset:lose-answer",
+    );
+    run.code(0);
+    assert_secret_absent(&run, &read_secret(&file));
+    let json = run.json();
+    // The reset's token (12349) was found and deleted; a create followed.
+    assert_eq!(json["method"], "create");
+    assert_eq!(json["removed"][0]["id"], "12349");
+    let held = run.tokens("mailtrap");
+    assert!(
+        held.iter().all(|t| t.0 != "12345" && t.0 != "12349"),
+        "{held:?}"
+    );
+    let successors: Vec<_> = held
+        .iter()
+        .filter(|t| t.1.ends_with(" from:12345]"))
+        .collect();
+    assert_eq!(successors.len(), 1, "{held:?}");
+    assert_eq!(json["new"]["id"].as_str(), Some(successors[0].0.as_str()));
+}
+
+#[test]
+fn mailtrap_rotate_keeping_the_name_whose_create_answer_is_lost_exits_0() {
+    let dir = scratch();
+    let file = path_in(&dir, "mt.token");
+    let spec = file_spec(&file);
+    let run = fake(
+        &[
+            "mailtrap",
+            "rotate",
+            "12346",
+            "--keep-name",
+            "--secret-to",
+            &spec,
+        ],
+        "mailtrap:create:lose-answer",
+    );
+    run.code(0);
+    assert_secret_absent(&run, &read_secret(&file));
+    let held = run.tokens("mailtrap");
+    assert!(
+        held.iter().all(|t| t.0 != "12346"),
+        "the old token is deleted: {held:?}"
+    );
+    let successors: Vec<_> = held
+        .iter()
+        .filter(|t| t.1.starts_with("legacy webhook [at:"))
+        .collect();
+    assert_eq!(successors.len(), 1, "exactly one successor: {held:?}");
+}
+
+#[test]
+fn mailtrap_rotate_that_cannot_reconcile_a_lost_reset_exits_4() {
+    let session = Session::new();
+    let dir = scratch();
+    let file = path_in(&dir, "mt.token");
+    let spec = file_spec(&file);
+    let args = ["mailtrap", "rotate", "12345", "--secret-to", spec.as_str()];
+    let failed = session.run(
+        &args,
+        "mailtrap:reset:lose-answer,mailtrap:list:503:nth=2:times=50",
+    );
+    failed.code(4);
+    assert!(failed.stdout.is_empty());
+    assert_eq!(failed.stderr.lines().count(), 1, "{}", failed.stderr);
+    assert!(!file.exists());
+    assert!(
+        failed.stderr.contains("run the same rotate command again"),
+        "{}",
+        failed.stderr
+    );
+    // The old token is still held; the reset's token remains, and runs again converge.
+    assert!(ids(&failed, "mailtrap").contains(&"12345".to_owned()));
+    let again = session.run(&args, "");
+    again.code(0);
+    assert_secret_absent(&again, &read_secret(&file));
+    let held = again.tokens("mailtrap");
+    assert!(
+        held.iter().all(|t| t.1 != "admin console 12349"),
+        "the lost reset's token is removed: {held:?}"
+    );
+}
+
+#[test]
+fn audit_in_both_modes_and_fail_on() {
+    let run = fake(&["audit"], "");
+    run.code(0);
+    for (line_has, kinds) in [
+        ("CI deploy  ", "expiring"),
+        ("payments backend", "unrestricted"),
+        ("old reporting", "expired"),
+        ("admin console", "over-privileged"),
+        ("legacy webhook", "never-expires"),
+        ("nightly export", "orphan"),
+    ] {
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.contains(line_has))
+            .unwrap_or_else(|| panic!("{line_has}: {}", run.stdout));
+        assert!(
+            line.ends_with(kinds)
+                || line.contains(&format!("{kinds},"))
+                || line.contains(&format!(",{kinds}")),
+            "{line}"
+        );
+    }
+    assert!(
+        run.stdout
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("flagged: 1 expired, 2 expiring")),
+        "{}",
+        run.stdout
+    );
+
+    let run = fake(&["--output", "json", "audit", "--within", "1d"], "");
+    run.code(0);
+    let json = run.json();
+    assert_eq!(json["expiring_within_secs"], 86_400);
+    let services: Vec<&str> = json["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .map(|s| s["service"].as_str().expect("service"))
+        .collect();
+    assert_eq!(services, ["unit", "mailtrap"]);
+    // Within a day, nothing is expiring.
+    assert!(!run.stdout.contains("\"expiring\""), "{}", run.stdout);
+
+    // --fail-on: the report is printed, then exit 3 with one line.
+    for output in ["table", "json"] {
+        let run = fake(
+            &["--output", output, "audit", "--fail-on", "orphan,expired"],
+            "",
+        );
+        run.code(3);
+        assert!(!run.stdout.is_empty());
+        assert_eq!(
+            run.stderr,
+            "api-tokens: the audit found expired, orphan (named by --fail-on)\n"
+        );
+    }
+    let run = fake(&["audit", "--within", "1d", "--fail-on", "expiring"], "");
+    run.code(0);
+}
+
+#[test]
+fn reconcile_removes_stale_orphans_and_nothing_else() {
+    let session = Session::new();
+    let run = session.run(&["reconcile"], "");
+    run.code(0);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stdout);
+    assert!(
+        lines[0].starts_with("removed Unit token 4 \"CI deploy [at:"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("removed Mailtrap token 12348 \"nightly export [at:"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(ids(&run, "unit"), ["1", "2", "3"]);
+    assert_eq!(ids(&run, "mailtrap"), ["12345", "12346", "12347"]);
+    let again = session.run(&["reconcile", "--older-than", "1m"], "");
+    again.code(0);
+    assert_eq!(again.stdout, "no orphan found\n");
+
+    // Younger than the age asked, or kept: not removed.
+    let run = fake(
+        &["--output", "json", "reconcile", "--older-than", "12h"],
+        "",
+    );
+    run.code(0);
+    assert_eq!(run.json(), serde_json::json!([]));
+    let run = fake(&["--output", "json", "reconcile", "--keep", "12348"], "");
+    run.code(0);
+    let json = run.json();
+    assert_eq!(json.as_array().map(Vec::len), Some(1), "{json}");
+    assert_eq!(json[0]["service"], "unit");
+    assert_eq!(json[0]["id"], "4");
+    assert!(ids(&run, "mailtrap").contains(&"12348".to_owned()));
+
+    // A failing list is a service failure.
+    let run = fake(&["reconcile"], "mailtrap:list:503:times=50");
+    run.code(1);
+    assert!(
+        run.stderr.contains("Mailtrap reconcile failed"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn verbose_tracing_goes_to_stderr_without_a_secret() {
+    let run = fake(&["-v", "mailtrap", "list"], "mailtrap:list:503");
+    run.code(0);
+    assert!(run.stderr.contains("retrying"), "{}", run.stderr);
+    assert!(run.stderr.contains("api_tokens.call"), "{}", run.stderr);
+
+    let dir = scratch();
+    let file = path_in(&dir, "mt.token");
+    let run = fake(
+        &[
+            "-vv",
+            "mailtrap",
+            "create",
+            "--name",
+            "ci",
+            "--permission",
+            "account:3229:viewer",
+            "--secret-to",
+            &file_spec(&file),
+        ],
+        "",
+    );
+    run.code(0);
+    assert!(
+        run.stderr.contains("operation=\"create\""),
+        "{}",
+        run.stderr
+    );
+    assert_secret_absent(&run, &read_secret(&file));
+
+    let quiet = fake(&["mailtrap", "list"], "mailtrap:list:503");
+    quiet.code(0);
+    assert!(
+        quiet.stderr.is_empty(),
+        "no progress line off a terminal: {:?}",
+        quiet.stderr
+    );
+}
+
+#[test]
+fn a_rotation_to_stdout_prints_the_secret_alone_there_and_the_report_on_stderr() {
+    for output in ["table", "json"] {
+        let run = cli_support::fake_secret_on_stdout(
+            &[
+                "--output",
+                output,
+                "mailtrap",
+                "rotate",
+                "12346",
+                "--secret-to",
+                "-",
+            ],
+            "",
+        );
+        run.code(0);
+        let secret = run.stdout.strip_suffix('\n').expect("one line");
+        assert_eq!(secret.len(), 32, "{:?}", run.stdout);
+        assert!(secret.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert!(!run.stderr.contains(secret));
+        if output == "json" {
+            let report: serde_json::Value = serde_json::from_str(&run.stderr).expect("JSON");
+            assert_eq!(report["old"]["id"], "12346");
+        } else {
+            assert!(
+                run.stderr.contains("rotated Mailtrap token 12346"),
+                "{}",
+                run.stderr
+            );
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Runs the `api-tokens` binary against its fakes and checks that no secret
+//! leaks into what it prints.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// What one run of the binary left.
+#[derive(Debug)]
+pub struct Run {
+    /// The exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// The fakes' tokens when the command ended (no secrets), with `--fake`.
+    pub state: Option<Value>,
+}
+
+impl Run {
+    /// Standard output as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", self.stdout))
+    }
+
+    /// The fakes' tokens of one service, as `(id, name)`.
+    pub fn tokens(&self, service: &str) -> Vec<(String, String)> {
+        let state = self.state.as_ref().expect("no state: not run with --fake");
+        state[service]
+            .as_array()
+            .expect("tokens")
+            .iter()
+            .map(|t| {
+                (
+                    t["id"].as_str().expect("id").to_owned(),
+                    t["name"].as_str().expect("name").to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// Asserts the exit code, showing both streams otherwise.
+    #[track_caller]
+    pub fn code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// A scratch directory for one test.
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temporary directory")
+}
+
+/// Runs `api-tokens --fake ARGS` with `faults` in `API_TOKENS_FAKE_FAULT`,
+/// from a clean environment, and checks that neither stream carries
+/// anything shaped like a secret of the fakes.
+pub fn fake(args: &[&str], faults: &str) -> Run {
+    Session::new().run(args, faults)
+}
+
+/// As [`fake`], for a command with `--secret-to -`: only standard error is
+/// checked here, and the caller checks that standard output holds the
+/// secret alone.
+pub fn fake_secret_on_stdout(args: &[&str], faults: &str) -> Run {
+    Session::new().run_secret_on_stdout(args, faults)
+}
+
+/// Several runs on the same fake tokens: the state the fakes leave at the
+/// end of one run is where the next one starts.
+pub struct Session {
+    dir: tempfile::TempDir,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::new()
+    }
+}
+
+impl Session {
+    /// A session whose first run starts on the seeded tokens.
+    pub fn new() -> Session {
+        Session { dir: scratch() }
+    }
+
+    /// A run, checked as [`fake`] does.
+    pub fn run(&self, args: &[&str], faults: &str) -> Run {
+        let run = self.run_secret_on_stdout(args, faults);
+        assert_no_secret_shape(&run.stdout, "stdout");
+        run
+    }
+
+    /// A run, checked as [`fake_secret_on_stdout`] does.
+    pub fn run_secret_on_stdout(&self, args: &[&str], faults: &str) -> Run {
+        let state = self.dir.path().join("state.json");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_api-tokens"));
+        command.arg("--fake").args(args).env_clear();
+        if let Some(path) = std::env::var_os("PATH") {
+            command.env("PATH", path);
+        }
+        command.env("API_TOKENS_FAKE_STATE", &state);
+        if !faults.is_empty() {
+            command.env("API_TOKENS_FAKE_FAULT", faults);
+        }
+        let run = finish(&mut command, Some(&state));
+        assert_no_secret_shape(&run.stderr, "stderr");
+        run
+    }
+}
+
+/// Runs `api-tokens ARGS` with exactly these environment variables, and
+/// checks that neither stream carries a secret's shape or the value of a
+/// `…_TOKEN` variable.
+pub fn with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_api-tokens"));
+    command.args(args).env_clear();
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let run = finish(&mut command, None);
+    assert_no_secret_shape(&run.stdout, "stdout");
+    assert_no_secret_shape(&run.stderr, "stderr");
+    for (_, value) in env.iter().filter(|(k, _)| k.ends_with("_TOKEN")) {
+        assert!(
+            !run.stdout.contains(value) && !run.stderr.contains(value),
+            "a token leaked"
+        );
+    }
+    run
+}
+
+fn finish(command: &mut Command, state: Option<&Path>) -> Run {
+    let out = command.output().expect("the binary runs");
+    let state = state.filter(|p| p.exists()).map(|p| {
+        serde_json::from_str(&std::fs::read_to_string(p).expect("state")).expect("state is JSON")
+    });
+    Run {
+        code: out.status.code().expect("an exit code, not a signal"),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+        state,
+    }
+}
+
+/// Neither a Unit secret (`v2.public.…`) nor a Mailtrap one (32 hex
+/// digits, outside a request id) appears in `text`.
+#[track_caller]
+pub fn assert_no_secret_shape(text: &str, what: &str) {
+    assert!(
+        !text.contains("v2.public."),
+        "a Unit secret in {what}:\n{text}"
+    );
+    for word in text.split(|c: char| !c.is_ascii_alphanumeric()) {
+        let hex = word.len() >= 32 && word.bytes().all(|b| b.is_ascii_hexdigit());
+        if hex {
+            let at = text.find(word).unwrap_or(0);
+            let before = &text[..at];
+            assert!(
+                before.trim_end().ends_with("request id"),
+                "a Mailtrap secret in {what}:\n{text}"
+            );
+        }
+    }
+}
+
+/// Asserts that a secret read from a sink appears in neither stream.
+#[track_caller]
+pub fn assert_secret_absent(run: &Run, secret: &str) {
+    assert!(secret.len() >= 16, "not a secret: {secret:?}");
+    assert!(!run.stdout.contains(secret), "the secret leaked to stdout");
+    assert!(!run.stderr.contains(secret), "the secret leaked to stderr");
+}
+
+/// The secret stored in a file sink (its one line).
+pub fn read_secret(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).expect("the sink's file");
+    let secret = text.strip_suffix('\n').expect("one line").to_owned();
+    assert!(!secret.contains('\n'));
+    secret
+}
+
+/// `file:PATH` for a path.
+pub fn file_spec(path: &Path) -> String {
+    format!("file:{}", path.display())
+}
+
+/// A path in a directory.
+pub fn path_in(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+    dir.path().join(name)
+}
