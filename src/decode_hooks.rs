@@ -46,7 +46,7 @@ pub fn mailtrap_token(body: &[u8]) -> Result<mailtrap::ApiToken> {
 
 /// A Mailtrap create or reset answer.
 pub fn mailtrap_created(body: &[u8]) -> Result<mailtrap::NewApiToken> {
-    response(Service::Mailtrap, 200, HeaderMap::new(), body).json()
+    mailtrap::wire::decode_created(&response(Service::Mailtrap, 200, HeaderMap::new(), body))
 }
 
 /// An error answer of `service` with this status, headers and body, as a

@@ -106,6 +106,59 @@ pub(crate) fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<secrecy::SecretS
     Ok(secret)
 }
 
+/// What a token's wire shape does with its secret: [`Skip`] for a listed
+/// token, [`Secret`] for a created one.
+pub(crate) trait Field: Default {
+    fn is_skip(&self) -> bool;
+}
+
+/// Not read, not written.
+#[derive(Default)]
+pub(crate) struct Skip;
+
+impl Field for Skip {
+    fn is_skip(&self) -> bool {
+        true
+    }
+}
+
+impl serde::Serialize for Skip {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_none()
+    }
+}
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d).map(|_| Skip)
+    }
+}
+
+/// The secret, required and not empty when read.
+#[derive(Default)]
+pub(crate) struct Secret(pub Option<secrecy::SecretString>);
+
+impl Field for Secret {
+    fn is_skip(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match &self.0 {
+            Some(secret) => s.serialize_str(secrecy::ExposeSecret::expose_secret(secret)),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        secret(d).map(|s| Secret(Some(s)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,7 +27,10 @@ async fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unit_from_the_environment() {
-    let fake = UnitFake::builder().user_id("77".parse().unwrap()).start().await;
+    let fake = UnitFake::builder()
+        .user_id("77".parse().unwrap())
+        .start()
+        .await;
     fake.insert_token(UnitTokenSeed::new("from env"));
     let token = fake.token().expose_secret().to_owned();
     let uri = fake.uri();
@@ -53,7 +56,10 @@ async fn unit_from_the_environment() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_file_takes_the_place_of_the_variable() {
-    let unit = UnitFake::builder().user_id("5".parse().unwrap()).start().await;
+    let unit = UnitFake::builder()
+        .user_id("5".parse().unwrap())
+        .start()
+        .await;
     let mailtrap = MailtrapFake::builder().account_id(3229).start().await;
     let dir = scratch();
     let unit_file = path_in(&dir, "unit.token");

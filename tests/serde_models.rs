@@ -267,14 +267,14 @@ fn unit_json_api_error_round_trips_with_source_meta_and_extra_members() {
 }
 
 #[test]
-fn unit_ids_round_trip_as_strings_and_accept_numbers() {
+fn unit_ids_round_trip_as_strings_and_refuse_numbers() {
     let user: unit::UserId = "2".parse().unwrap();
     round_trip(&user, json!("2"));
     let token = unit::TokenId::try_from(19_u64).unwrap();
     round_trip(&token, json!("19"));
-    // A number is read leniently, as the same id.
-    assert_eq!(serde_json::from_str::<unit::TokenId>("19").unwrap(), token);
-    assert_eq!(serde_json::from_str::<unit::UserId>("2").unwrap(), user);
+    // JSON:API ids are strings: a number is a mis-typed answer.
+    assert!(serde_json::from_str::<unit::TokenId>("19").is_err());
+    assert!(serde_json::from_str::<unit::UserId>("2").is_err());
 }
 
 #[test]

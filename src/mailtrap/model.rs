@@ -389,8 +389,7 @@ impl Permission {
 ///
 /// Fields the service may leave out decode as `None` or empty; its
 /// `Serialize` and `Deserialize` are Mailtrap's wire shape.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[non_exhaustive]
 pub struct ApiToken {
     /// The token's id.
@@ -413,7 +412,7 @@ pub struct ApiToken {
     pub permissions: Vec<Permission>,
 }
 
-crate::json::object_only!(ApiToken, Permission);
+crate::json::object_only!(Permission);
 
 impl ApiToken {
     /// A token's details, as the service would list them.
@@ -492,22 +491,62 @@ impl PartialEq for NewApiToken {
 
 impl Eq for NewApiToken {}
 
-/// The wire shape of a create's or reset's answer: the token's fields and
-/// `token`.
+/// A token as Mailtrap writes it, with the secret or without
+/// ([`Field`](crate::json::Field)): the fields are listed once, here, for
+/// both token types.
 #[derive(Deserialize)]
-struct NewWire {
-    #[serde(flatten)]
-    details: ApiToken,
-    #[serde(deserialize_with = "crate::json::secret")]
-    token: SecretString,
+#[serde(bound(deserialize = "S: Deserialize<'de> + crate::json::Field"))]
+pub(crate) struct TokenWire<S> {
+    id: TokenId,
+    name: String,
+    #[serde(rename = "last_4_digits", default)]
+    last_four: Option<String>,
+    #[serde(default)]
+    created_by: Option<String>,
+    #[serde(default, deserialize_with = "crate::time::option_utc")]
+    expires_at: Option<DateTime<Utc>>,
+    #[serde(rename = "resources", default, deserialize_with = "null_as_empty")]
+    permissions: Vec<Permission>,
+    #[serde(default)]
+    pub(crate) token: S,
+}
+
+impl<S> TokenWire<S> {
+    /// The token's details, and what was read of its secret.
+    pub(crate) fn into_parts(self) -> (ApiToken, S) {
+        (
+            ApiToken {
+                id: self.id,
+                name: self.name,
+                last_four: self.last_four,
+                created_by: self.created_by,
+                expires_at: self.expires_at,
+                permissions: self.permissions,
+            },
+            self.token,
+        )
+    }
+}
+
+impl<'de> Deserialize<'de> for ApiToken {
+    /// Mailtrap's token object; only an object. A secret, should one ever
+    /// be listed, is not kept.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let wire: TokenWire<crate::json::Skip> = crate::json::object(d)?;
+        Ok(wire.into_parts().0)
+    }
 }
 
 impl<'de> Deserialize<'de> for NewApiToken {
     /// Mailtrap's answer to a create or a reset; `token` is required and
     /// may not be empty.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let w: NewWire = crate::json::object(d)?;
-        Ok(NewApiToken::new(w.details, w.token))
+        let wire: TokenWire<crate::json::Secret> = crate::json::object(d)?;
+        let (details, secret) = wire.into_parts();
+        let token = secret
+            .0
+            .ok_or_else(|| de::Error::custom("the secret (`token`) is missing"))?;
+        Ok(NewApiToken::new(details, token))
     }
 }
 

@@ -154,7 +154,7 @@ impl ApiTokens {
         )
         .body(JSON, body);
         self.transport
-            .mint(call, wire::error_from, |r| r.json())
+            .mint(call, wire::error_from, wire::decode_created)
             .await
     }
 
@@ -199,7 +199,7 @@ impl ApiTokens {
             call = call.body(JSON, body);
         }
         self.transport
-            .mint(call, wire::error_from, |r| r.json())
+            .mint(call, wire::error_from, wire::decode_created)
             .await
     }
 

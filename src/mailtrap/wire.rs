@@ -20,6 +20,22 @@ use crate::transport::Response;
 /// The media type of every request and answer body.
 pub(crate) const JSON: &str = "application/json";
 
+/// A 2xx answer to create or reset: the token with its secret, which must
+/// be there and not empty.
+pub(crate) fn decode_created(response: &Response) -> crate::error::Result<super::NewApiToken> {
+    let wire = response
+        .json::<crate::json::Object<super::model::TokenWire<crate::json::Secret>>>()?
+        .0;
+    let (details, secret) = wire.into_parts();
+    let token = secret.0.ok_or_else(|| Error::Decode {
+        service: response.service,
+        status: response.status,
+        at: "token".to_owned(),
+        reason: "the new token's secret is missing".to_owned(),
+    })?;
+    Ok(super::NewApiToken::new(details, token))
+}
+
 /// The error for a non-success answer: the service's messages, per-field
 /// errors, request id and rate-limit headers, sorted into a variant by
 /// status. A body that is not JSON (a gateway's HTML page, nothing at all)

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use secrecy::{ExposeSecret, SecretString};
 use serde::de::{self, Deserializer, Visitor};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
@@ -13,7 +12,7 @@ use serde_json::Value;
 
 use super::model::{ApiToken, NewApiToken, SourceIp, TokenId, WireAttributes, source_ip_list};
 use crate::error::{ApiError, Error, Result, Service};
-use crate::json::{Object, object};
+use crate::json::{Field, Object, Secret, Skip, object};
 use crate::transport::Response;
 
 /// The media type of every request and answer body.
@@ -103,58 +102,6 @@ struct Attributes<S> {
     /// listed token (a secret should one ever be listed is not kept).
     #[serde(default, skip_serializing_if = "Field::is_skip")]
     token: S,
-}
-
-/// What to do with `attributes.token`.
-trait Field: Default {
-    fn is_skip(&self) -> bool;
-}
-
-/// Not read, not written.
-#[derive(Default)]
-struct Skip;
-
-impl Field for Skip {
-    fn is_skip(&self) -> bool {
-        true
-    }
-}
-
-impl Serialize for Skip {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_none()
-    }
-}
-
-impl<'de> Deserialize<'de> for Skip {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        de::IgnoredAny::deserialize(d).map(|_| Skip)
-    }
-}
-
-/// The secret, required and not empty when read.
-#[derive(Default)]
-struct Secret(Option<SecretString>);
-
-impl Field for Secret {
-    fn is_skip(&self) -> bool {
-        self.0.is_none()
-    }
-}
-
-impl Serialize for Secret {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        match &self.0 {
-            Some(secret) => s.serialize_str(secret.expose_secret()),
-            None => s.serialize_none(),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        crate::json::secret(d).map(|s| Secret(Some(s)))
-    }
 }
 
 impl<S> Attributes<S> {
@@ -253,10 +200,28 @@ pub(crate) fn create_body(attributes: &WireAttributes<'_>) -> Result<Vec<u8>> {
     .map_err(|e| Error::invalid("request", format!("the request could not be written: {e}")))
 }
 
-/// A 2xx answer to create: the token with its secret.
+/// A 2xx answer to create: the token with its secret, which must be there
+/// and not empty.
 pub(crate) fn decode_created(resp: &Response) -> Result<NewApiToken> {
-    resp.json::<Object<Document<NewApiToken>>>()
-        .map(|d| d.0.data)
+    let doc = resp.json::<Object<Document<Object<Resource<Attributes<Secret>>>>>>()?;
+    let resource = doc.0.data.0;
+    let decode_error = |at: &str, reason: &str| Error::Decode {
+        service: Service::Unit,
+        status: resp.status,
+        at: at.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let id = resource
+        .id
+        .ok_or_else(|| decode_error("data.id", "a token resource without an `id`"))?;
+    let (details, secret) = resource.attributes.into_token(id);
+    let token = secret.0.ok_or_else(|| {
+        decode_error(
+            "data.attributes.token",
+            "the created token's secret is missing",
+        )
+    })?;
+    Ok(NewApiToken::new(details, token))
 }
 
 /// A 2xx answer to list.
