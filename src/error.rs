@@ -112,7 +112,7 @@ pub enum Error {
     ///
     /// The crate never sends such a call again by itself. To reconcile, list
     /// the tokens and look for the one the call would have made (the
-    /// `lifecycle` module's exactly-once create tags
+    /// [`lifecycle`](crate::lifecycle) module's exactly-once create tags
     /// each new token with a marker and does this for you), then delete it
     /// or keep it; [`is_outcome_unknown`](Error::is_outcome_unknown) tells
     /// this case apart.
@@ -209,7 +209,9 @@ impl fmt::Display for UnreconciledHint<'_> {
                  once the service answers again"
             ),
             None => f.write_str(
-                "a token may have been minted that nobody holds; list the tokens and reconcile",
+                "a token may have been minted that nobody holds (a reset's new token carries no \
+                 marker): run the same rotation again once the service answers, or list the \
+                 tokens and delete it",
             ),
         }
     }

@@ -270,7 +270,8 @@ impl fmt::Display for Left {
             ),
             Left::Orphan { id, marker } => {
                 f.write_str(
-                    "the old token is unchanged, but a new token may remain that nobody holds",
+                    "the old token still works (after a reset that reached the service, for its \
+                     grace period), but a new token may remain that nobody holds",
                 )?;
                 if let Some(id) = id {
                     write!(f, " (id {id})")?;
@@ -278,7 +279,7 @@ impl fmt::Display for Left {
                 if let Some(marker) = marker {
                     write!(f, " (marked {marker})")?;
                 }
-                Ok(())
+                f.write_str("; run the same rotation again to clean it up")
             }
             Left::Stored { new, to_remove } => {
                 write!(
