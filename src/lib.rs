@@ -92,6 +92,7 @@ mod scrub;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 mod time;
+mod token;
 mod transport;
 pub mod unit;
 
@@ -100,6 +101,7 @@ pub use config::ClientBuilder;
 pub use error::{ApiError, Error, RateLimit, Result, Service};
 pub use reqwest;
 pub use secrecy;
+pub use token::NewToken;
 pub use transport::pacing::Pacing;
 pub use transport::{RetryPolicy, Stats};
 

@@ -436,7 +436,10 @@ async fn create_sends_name_and_permissions_and_returns_the_secret_once() {
     assert_eq!(new.expires_at, None);
     assert_eq!(new.permissions, account_admin());
     assert_hidden(secret, &new, &new);
-    assert_eq!(new.to_string(), "API token 12345 \"CI deploy\" (…x7k9)");
+    assert_eq!(
+        new.to_string(),
+        "API token 12345 \"CI deploy\" (…x7k9) [secret redacted]"
+    );
     let listed = new.without_secret();
     assert_eq!(listed.id, new.id);
     assert_hidden(secret, &listed, &listed);

@@ -4,7 +4,6 @@
 use std::fmt;
 
 use chrono::{DateTime, Months, SecondsFormat, Utc};
-use secrecy::SecretString;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -445,51 +444,8 @@ impl fmt::Display for ApiToken {
     }
 }
 
-/// A token just made by a create or a reset, with its secret: the listed
-/// token's details composed with the secret. It dereferences to its
-/// [`ApiToken`], so `new.id` reads as on a listed token.
-///
-/// The secret is shown this once; store it now. It is a [`SecretString`]:
-/// `Debug` prints `[REDACTED]`, `Display` and `Serialize` leave it out, and
-/// only [`ExposeSecret::expose_secret`](secrecy::ExposeSecret::expose_secret)
-/// gives the value; [`with_secret`](NewApiToken::with_secret) serializes it
-/// on purpose.
-///
-/// ```
-/// # fn f(new: api_tokens::mailtrap::NewApiToken) {
-/// use api_tokens::secrecy::ExposeSecret;
-///
-/// let value: &str = new.token.expose_secret();
-/// println!("{new}"); // name, id and last four characters only
-/// # let _ = value;
-/// # }
-/// ```
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct NewApiToken {
-    /// The token as it will be listed.
-    pub details: ApiToken,
-    /// The secret itself. Always present and never empty: an answer without
-    /// it is an [`Error::Decode`].
-    pub token: SecretString,
-}
-
-impl std::ops::Deref for NewApiToken {
-    type Target = ApiToken;
-    fn deref(&self) -> &ApiToken {
-        &self.details
-    }
-}
-
-impl PartialEq for NewApiToken {
-    /// Equal details and equal secrets (compared, never shown).
-    fn eq(&self, other: &Self) -> bool {
-        use secrecy::ExposeSecret;
-        self.details == other.details && self.token.expose_secret() == other.token.expose_secret()
-    }
-}
-
-impl Eq for NewApiToken {}
+/// A token just created, with its secret; see [`NewToken`](crate::NewToken).
+pub type NewApiToken = crate::NewToken<ApiToken>;
 
 /// A token as Mailtrap writes it, with the secret or without
 /// ([`Field`](crate::json::Field)): the fields are listed once, here, for
@@ -573,44 +529,6 @@ impl Serialize for crate::WithSecret<'_, NewApiToken> {
             token: self.0.token.expose_secret(),
         }
         .serialize(s)
-    }
-}
-
-impl NewApiToken {
-    /// The token and its secret.
-    pub fn new(details: ApiToken, token: SecretString) -> Self {
-        NewApiToken { details, token }
-    }
-
-    /// The token without its secret, as [`list`](super::ApiTokens::list) and
-    /// [`get`](super::ApiTokens::get) show it.
-    pub fn without_secret(&self) -> ApiToken {
-        self.details.clone()
-    }
-
-    /// Splits into the token's details and its secret.
-    pub fn into_parts(self) -> (ApiToken, SecretString) {
-        (self.details, self.token)
-    }
-
-    /// A view that serializes the token *with* its secret, in the shape of
-    /// Mailtrap's create answer: for storing it where secrets belong, never
-    /// for logs.
-    ///
-    /// ```
-    /// # fn f(new: api_tokens::mailtrap::NewApiToken) -> serde_json::Result<()> {
-    /// let without = serde_json::to_string(&new)?;             // no `token`
-    /// let with = serde_json::to_string(&new.with_secret())?;  // `token` included
-    /// # let _ = (without, with); Ok(()) }
-    /// ```
-    pub fn with_secret(&self) -> crate::WithSecret<'_, NewApiToken> {
-        crate::WithSecret(self)
-    }
-}
-
-impl fmt::Display for NewApiToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.details.fmt(f)
     }
 }
 

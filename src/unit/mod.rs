@@ -212,14 +212,9 @@ impl Builder<Unit> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn from(vars: &[(&str, &str)]) -> Result<Client> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        Client::from_lookup(|name| vars.get(name).cloned())
+        Client::from_lookup(crate::config::lookup_in(vars))
     }
 
     #[test]

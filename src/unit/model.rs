@@ -15,7 +15,6 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, Utc};
 use ipnet::IpNet;
-use secrecy::SecretString;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -1020,72 +1019,8 @@ impl ApiToken {
     }
 }
 
-/// A token just created, with its secret: the listed token's details,
-/// composed with the secret. It dereferences to its [`ApiToken`], so
-/// `new.id` reads as on a listed token.
-///
-/// The secret is a [`SecretString`]: `Debug` shows `[REDACTED]`, `Display`
-/// and `Serialize` leave it out, and only
-/// [`ExposeSecret`](secrecy::ExposeSecret) reads it. Unit never shows it
-/// again; store it now, or serialize it on purpose with
-/// [`with_secret`](NewApiToken::with_secret).
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct NewApiToken {
-    /// The token as it will be listed.
-    pub details: ApiToken,
-    /// The secret, to send as `Authorization: Bearer …`.
-    pub token: SecretString,
-}
-
-impl std::ops::Deref for NewApiToken {
-    type Target = ApiToken;
-    fn deref(&self) -> &ApiToken {
-        &self.details
-    }
-}
-
-impl PartialEq for NewApiToken {
-    /// Equal details and equal secrets (compared, never shown).
-    fn eq(&self, other: &Self) -> bool {
-        use secrecy::ExposeSecret;
-        self.details == other.details && self.token.expose_secret() == other.token.expose_secret()
-    }
-}
-
-impl Eq for NewApiToken {}
-
-impl NewApiToken {
-    /// The token and its secret.
-    pub fn new(details: ApiToken, token: SecretString) -> Self {
-        NewApiToken { details, token }
-    }
-
-    /// The token without its secret, as [`list`](super::OrgApiTokens::list)
-    /// would show it.
-    pub fn without_secret(&self) -> ApiToken {
-        self.details.clone()
-    }
-
-    /// Splits into the token's details and its secret.
-    pub fn into_parts(self) -> (ApiToken, SecretString) {
-        (self.details, self.token)
-    }
-
-    /// A view that serializes the token *with* its secret, in the shape of
-    /// Unit's create answer: for storing it where secrets belong (a vault,
-    /// an encrypted file), never for logs.
-    ///
-    /// ```
-    /// # fn f(new: api_tokens::unit::NewApiToken) -> serde_json::Result<()> {
-    /// let without = serde_json::to_string(&new)?;                // no secret
-    /// let with = serde_json::to_string(&new.with_secret())?;     // attributes.token
-    /// # let _ = (without, with); Ok(()) }
-    /// ```
-    pub fn with_secret(&self) -> crate::WithSecret<'_, NewApiToken> {
-        crate::WithSecret(self)
-    }
-}
+/// A token just created, with its secret; see [`NewToken`](crate::NewToken).
+pub type NewApiToken = crate::NewToken<ApiToken>;
 
 /// `token 19 "CI deploy" (created …, expires …, from 192.168.1.1)`.
 impl fmt::Display for ApiToken {
@@ -1104,13 +1039,6 @@ impl fmt::Display for ApiToken {
             write!(f, ", from {}", ips.join(","))?;
         }
         f.write_str(")")
-    }
-}
-
-impl fmt::Display for NewApiToken {
-    /// A one-line summary, without the secret.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} [secret redacted]", self.details)
     }
 }
 
