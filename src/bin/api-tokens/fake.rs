@@ -417,6 +417,11 @@ fn parse_fault(spec: &str) -> Result<ArmedFault, String> {
     Ok(ArmedFault { op, fault })
 }
 
+/// The user the Unit fake holds tokens for.
+fn fake_user() -> api_tokens::unit::UserId {
+    api_tokens::unit::UserId::try_from(42).unwrap_or_else(|_| unreachable!("42 is a user id"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,9 +446,4 @@ mod tests {
             assert!(err.contains(FAULT_VAR), "{err}");
         }
     }
-}
-
-/// The user the Unit fake holds tokens for.
-fn fake_user() -> api_tokens::unit::UserId {
-    api_tokens::unit::UserId::try_from(42).unwrap_or_else(|_| unreachable!("42 is a user id"))
 }
