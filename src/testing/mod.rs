@@ -57,7 +57,7 @@
 //!
 //! let held = fake.tokens(); // the fake's state, for assertions
 //! assert_eq!(held.len(), 1);
-//! assert_eq!(held[0].id, created.id.get());
+//! assert_eq!(held[0].id, created.id);
 //! assert_eq!(held[0].secret.expose_secret(), created.token.expose_secret());
 //!
 //! // The minted secret is a credential of the fake.
@@ -353,8 +353,7 @@ pub use fixtures::{
     Cassette, Fixture, FixtureRequest, FixtureResponse, embedded_files, fixture, fixtures,
 };
 pub use mailtrap_fake::{
-    MailtrapFake, MailtrapFakeBuilder, MailtrapOp, MailtrapPermission, MailtrapToken,
-    MailtrapTokenSeed, ResetRule,
+    MailtrapFake, MailtrapFakeBuilder, MailtrapOp, MailtrapToken, MailtrapTokenSeed, ResetRule,
 };
 pub use record::Recorder;
 #[doc(hidden)]
