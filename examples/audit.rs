@@ -17,7 +17,9 @@ use std::process::ExitCode;
 use std::time::Duration as StdDuration;
 
 use api_tokens::lifecycle::{AuditPolicy, MailtrapLifecycle, Marker, UnitLifecycle, audit};
+use api_tokens::mailtrap::{AccessLevel, ResourceType};
 use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed, UnitFake, UnitTokenSeed};
+use api_tokens::unit::SourceIp;
 use api_tokens::{Error, mailtrap, unit};
 use chrono::{Duration, Utc};
 
@@ -60,12 +62,12 @@ async fn run(days: u64, json: bool) -> Result<(), Error> {
         fake.insert_token(
             UnitTokenSeed::new("reporting")
                 .expiration(now + Duration::days(200))
-                .source_ip("10.0.0.0/8"),
+                .source_ip("10.0.0.0/8".parse::<SourceIp>()?),
         );
         // A create whose answer was lost long ago: nobody holds its secret.
         fake.insert_token(
             UnitTokenSeed::new(Marker::at(now - Duration::days(2)).tag("CI deploy"))
-                .source_ip("10.0.0.0/8"),
+                .source_ip("10.0.0.0/8".parse::<SourceIp>()?),
         );
         let client = unit::Client::builder()
             .token(fake.token().clone())
@@ -83,12 +85,14 @@ async fn run(days: u64, json: bool) -> Result<(), Error> {
     } else {
         let fake = MailtrapFake::start().await;
         let account = fake.account_id();
-        fake.insert_token(
-            MailtrapTokenSeed::new("legacy admin").permission("account", account, 100),
-        );
+        fake.insert_token(MailtrapTokenSeed::new("legacy admin").permission(
+            ResourceType::Account,
+            account,
+            AccessLevel::Admin,
+        ));
         fake.insert_token(
             MailtrapTokenSeed::new("ci")
-                .permission("project", 7, 10)
+                .permission(ResourceType::Project, 7, AccessLevel::Viewer)
                 .expires_at(now + Duration::days(90)),
         );
         let client = mailtrap::Client::builder()

@@ -332,10 +332,7 @@ async fn a_predicate_aims_at_the_requests_it_picks_out() {
     assert!(client.api_tokens().list().await.is_ok());
     let err = client
         .api_tokens()
-        .reset(
-            mailtrap::TokenId::new(first).unwrap(),
-            Expiry::ServerDefault,
-        )
+        .reset(first, Expiry::ServerDefault)
         .await
         .unwrap_err();
     // The service acted and the answer was lost: the outcome is unknown.

@@ -122,7 +122,7 @@ async fn mailtrap_create_after_a_429_with_retry_after_succeeds_once_repeated() {
     );
     let held = fake.tokens();
     assert_eq!(held.len(), 1);
-    assert_eq!(held[0].id, created.id.get());
+    assert_eq!(held[0].id, created.id);
     // The 429's rate-limit headers are what the client last saw.
     assert_eq!(
         client.last_rate_limit(),
@@ -324,7 +324,7 @@ async fn a_create_whose_answer_is_lost_is_not_repeated_and_the_token_exists() {
     mt.inject(MailtrapOp::Reset, Fault::lose_answer());
     let err = client
         .api_tokens()
-        .reset(mailtrap::TokenId::new(old).unwrap(), Expiry::ServerDefault)
+        .reset(old, Expiry::ServerDefault)
         .await
         .unwrap_err();
     assert!(

@@ -77,13 +77,15 @@ async fn create_list_get_reset_delete_list_through_the_client() {
     assert!(!created.to_string().contains(&secret));
     let held = fake.tokens();
     assert_eq!(held.len(), 1);
-    assert_eq!(held[0].id, created.id.get());
+    assert_eq!(held[0].id, created.id);
     assert_eq!(held[0].secret.expose_secret(), secret);
     assert_eq!(held[0].name, "CI deploy");
     assert_eq!(held[0].expires_at, None);
-    assert_eq!(held[0].resources.len(), 2);
-    assert_eq!(held[0].resources[1].resource_type, "project");
-    assert_eq!(held[0].resources[1].access_level, 10);
+    assert_eq!(held[0].permissions.len(), 2);
+    assert_eq!(held[0].permissions[1].resource_type, ResourceType::Project);
+    assert_eq!(held[0].permissions[1].access_level, AccessLevel::Viewer);
+    assert_eq!(held[0].permissions, created.permissions);
+    assert_eq!(held[0], created.details);
     assert_eq!(
         created.last_four.as_deref(),
         Some(last_four(&secret).as_str())
@@ -138,8 +140,8 @@ async fn create_list_get_reset_delete_list_through_the_client() {
     assert_eq!(reset.expires_at, None);
     let held = fake.tokens();
     assert_eq!(held.len(), 2);
-    let old = held.iter().find(|t| t.id == created.id.get()).unwrap();
-    let new = held.iter().find(|t| t.id == reset.id.get()).unwrap();
+    let old = held.iter().find(|t| t.id == created.id).unwrap();
+    let new = held.iter().find(|t| t.id == reset.id).unwrap();
     assert_eq!(new.secret.expose_secret(), new_secret);
     assert_eq!(old.secret.expose_secret(), secret, "the old secret stays");
     let expiring = old.expires_at.expect("the old token now expires");
@@ -455,10 +457,7 @@ async fn a_reset_with_an_expiry_gives_the_new_token_that_expiry() {
     assert_eq!(reset.expires_at, Some(at));
     let held = fake.tokens();
     assert_eq!(
-        held.iter()
-            .find(|t| t.id == reset.id.get())
-            .unwrap()
-            .expires_at,
+        held.iter().find(|t| t.id == reset.id).unwrap().expires_at,
         Some(at)
     );
     assert_eq!(

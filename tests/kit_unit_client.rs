@@ -3,7 +3,7 @@
 //! state, credentials minted by the fake used as credentials, and the
 //! service-shaped errors for bad credentials and bad bodies.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use api_tokens::testing::{RevokeAnswer, UnitFake, UnitTokenSeed};
@@ -77,15 +77,19 @@ async fn create_list_revoke_list_through_the_client() {
 
     let held = fake.tokens();
     assert_eq!(held.len(), 1);
-    assert_eq!(held[0].id, created.id.as_str());
+    assert_eq!(held[0].id, created.id);
     assert_eq!(held[0].secret.expose_secret(), secret);
     assert_eq!(held[0].description, "CI deploy");
-    assert_eq!(held[0].scope, "customers applications");
-    assert_eq!(held[0].source_ip.as_deref(), Some("192.168.1.1"));
+    assert_eq!(held[0].scopes, [Scope::Customers, Scope::Applications]);
+    assert_eq!(
+        held[0].source_ips,
+        [SourceIp::Addr(Ipv4Addr::new(192, 168, 1, 1).into())]
+    );
     assert_eq!(
         held[0].resources,
-        Some(json!([{"type": "account", "ids": ["10005"]}]))
+        Some(vec![ResourceRestriction::accounts([10005_u64])])
     );
+    assert_eq!(held[0], created.details);
     assert_eq!(created.description.as_deref(), Some("CI deploy"));
     assert_eq!(created.expiration, Some(held[0].expiration));
     assert_eq!(created.created_at, held[0].created_at);
@@ -379,6 +383,13 @@ async fn an_unknown_scope_reaches_the_fake_and_is_kept() {
         .create(request("future").scope(Scope::Other("loans-write".into())))
         .await
         .unwrap();
-    assert_eq!(fake.tokens()[0].scope, "customers applications loans-write");
-    assert_eq!(fake.tokens()[0].id, created.id.as_str());
+    assert_eq!(
+        fake.tokens()[0].scopes,
+        [
+            Scope::Customers,
+            Scope::Applications,
+            Scope::Other("loans-write".into())
+        ]
+    );
+    assert_eq!(fake.tokens()[0].id, created.id);
 }

@@ -6,8 +6,9 @@ mod lifecycle_support;
 use std::time::Duration;
 
 use api_tokens::lifecycle::{AuditPolicy, AuditReport, FindingKind, Marker, audit};
+use api_tokens::mailtrap::{self, AccessLevel, ResourceType};
 use api_tokens::testing::{Fault, MailtrapOp, MailtrapTokenSeed, UnitTokenSeed};
-use api_tokens::unit::Scope;
+use api_tokens::unit::{Scope, SourceIp, TokenId};
 use chrono::{TimeDelta, Utc};
 use lifecycle_support::{mailtrap, unit};
 use secrecy::ExposeSecret;
@@ -20,19 +21,19 @@ async fn both_services_are_audited_into_one_report() {
     let soon = unit_fake.insert_token(
         UnitTokenSeed::new("deploy")
             .expiration(now + TimeDelta::days(3))
-            .source_ip("10.0.0.0/8"),
+            .source_ip("10.0.0.0/8".parse::<SourceIp>().unwrap()),
     );
     let open = unit_fake
         .insert_token(UnitTokenSeed::new("reporting").expiration(now + TimeDelta::days(200)));
     let orphan = unit_fake.insert_token(
         UnitTokenSeed::new(Marker::at(now - TimeDelta::hours(5)).tag("lost"))
             .expiration(now + TimeDelta::days(200))
-            .source_ip("192.168.1.1"),
+            .source_ip("192.168.1.1".parse::<SourceIp>().unwrap()),
     );
     let admin = mt_fake.insert_token(MailtrapTokenSeed::new("legacy admin"));
     let viewer = mt_fake.insert_token(
         MailtrapTokenSeed::new("ci")
-            .permission("project", 7, 10)
+            .permission(ResourceType::Project, 7, AccessLevel::Viewer)
             .expires_at(now + TimeDelta::days(300)),
     );
 
@@ -46,7 +47,7 @@ async fn both_services_are_audited_into_one_report() {
     assert_eq!(report.services.len(), 2);
     let unit = &report.services[0];
     assert_eq!(unit.owner, "user 2");
-    let by_id = |id: &str| unit.tokens.iter().find(|t| t.id == id).unwrap();
+    let by_id = |id: &TokenId| unit.tokens.iter().find(|t| id == t.id.as_str()).unwrap();
     let kinds = |t: &api_tokens::lifecycle::TokenAudit| -> Vec<FindingKind> {
         t.findings.iter().map(|f| f.kind).collect()
     };
@@ -59,7 +60,7 @@ async fn both_services_are_audited_into_one_report() {
 
     let mt = &report.services[1];
     assert_eq!(mt.owner, format!("account {}", mt_fake.account_id()));
-    let by_id = |id: u64| mt.tokens.iter().find(|t| t.id == id.to_string()).unwrap();
+    let by_id = |id: mailtrap::TokenId| mt.tokens.iter().find(|t| t.id == id.to_string()).unwrap();
     assert_eq!(
         kinds(by_id(admin.id)),
         [FindingKind::NeverExpires, FindingKind::OverPrivileged]

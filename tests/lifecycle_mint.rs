@@ -10,7 +10,7 @@ use api_tokens::Error;
 use api_tokens::lifecycle::{MAX_MINTS, Marker, Reconcile};
 use api_tokens::mailtrap::{self, AccessLevel, ResourceType};
 use api_tokens::testing::{Fault, MailtrapOp, MailtrapTokenSeed, UnitOp, UnitTokenSeed};
-use api_tokens::unit::{self, Scope};
+use api_tokens::unit::{self, Scope, TokenId};
 use chrono::{TimeDelta, Utc};
 use lifecycle_support::{mailtrap, mailtrap_accepts, unit, unit_accepts};
 use secrecy::ExposeSecret;
@@ -40,7 +40,7 @@ async fn unit_lost_answer_is_reconciled_to_exactly_one_token() {
 
     let held = fake.tokens();
     assert_eq!(held.len(), 1, "exactly one live token");
-    assert_eq!(held[0].id, minted.token.id.as_str());
+    assert_eq!(held[0].id, minted.token.id);
     assert_eq!(
         held[0].secret.expose_secret(),
         minted.token.token.expose_secret()
@@ -70,7 +70,7 @@ async fn mailtrap_lost_answer_is_reconciled_to_exactly_one_token() {
 
     let held = fake.tokens();
     assert_eq!(held.len(), 1);
-    assert_eq!(held[0].id, minted.token.id.get());
+    assert_eq!(held[0].id, minted.token.id);
     assert_eq!(
         held[0].secret.expose_secret(),
         minted.token.token.expose_secret()
@@ -140,10 +140,10 @@ async fn unreconciled_names_the_marker_and_reconcile_removes_that_token() {
         .await
         .expect("reconcile");
     assert_eq!(removed.len(), 1);
-    assert_eq!(removed[0].id, held[0].id);
+    assert_eq!(held[0].id, removed[0].id.as_str());
     let left = fake.tokens();
     assert_eq!(left.len(), 1, "only the token held");
-    assert_eq!(left[0].id, other.token.id.as_str());
+    assert_eq!(left[0].id, other.token.id);
 }
 
 #[tokio::test]
@@ -183,7 +183,8 @@ async fn unit_reconcile_removes_stale_orphans_and_nothing_else() {
         Marker::replacing_at(now - TimeDelta::hours(3), "999").tag("rotated"),
     ));
     let interrupted = fake.insert_token(UnitTokenSeed::new(
-        Marker::replacing_at(now - TimeDelta::hours(3), &plain.id).tag("rotation of hand made"),
+        Marker::replacing_at(now - TimeDelta::hours(3), plain.id.as_str())
+            .tag("rotation of hand made"),
     ));
 
     let removed = life
@@ -193,7 +194,7 @@ async fn unit_reconcile_removes_stale_orphans_and_nothing_else() {
 
     let removed: Vec<&str> = removed.iter().map(|t| t.id.as_str()).collect();
     assert_eq!(removed, [orphan.id.as_str(), interrupted.id.as_str()]);
-    let mut left: Vec<String> = fake.tokens().into_iter().map(|t| t.id).collect();
+    let mut left: Vec<TokenId> = fake.tokens().into_iter().map(|t| t.id).collect();
     left.sort();
     let mut expected = vec![plain.id, fresh.id, held.id, suffixed.id, finished.id];
     expected.sort();
@@ -219,7 +220,7 @@ async fn mailtrap_reconcile_removes_stale_orphans_and_nothing_else() {
     assert_eq!(removed.len(), 1);
     assert_eq!(removed[0].id, orphan.id.to_string());
     assert_eq!(removed[0].marker(), Marker::find(&stale));
-    let mut left: Vec<u64> = fake.tokens().into_iter().map(|t| t.id).collect();
+    let mut left: Vec<mailtrap::TokenId> = fake.tokens().into_iter().map(|t| t.id).collect();
     left.sort_unstable();
     assert_eq!(left, [reset_of_it.id, plain.id, young.id]);
 }
@@ -240,20 +241,19 @@ async fn lifecycle_futures_are_send() {
     let rotation = tokio::spawn(send(async move {
         let sink = api_tokens::lifecycle::sink::FileSink::new(&path);
         let plan = UnitPlan::new([Scope::Customers], Utc::now() + TimeDelta::days(1));
-        moved.rotate(&old.id.parse().unwrap(), &plan, &sink).await
+        moved.rotate(&old.id, &plan, &sink).await
     }))
     .await
     .unwrap()
     .expect("rotate in a task");
-    assert_eq!(fake.tokens()[0].id, rotation.new.id);
+    assert_eq!(fake.tokens()[0].id, rotation.new.id.as_str());
 
     let (mt_fake, mt_life) = mailtrap().await;
     let old = mt_fake.insert_token(MailtrapTokenSeed::new("spawned"));
     let moved = mt_life.clone();
     tokio::spawn(send(async move {
         let sink = lifecycle_support::failing_sink();
-        let id = api_tokens::mailtrap::TokenId::new(old.id).unwrap();
-        let _ = moved.rotate(id, &MailtrapPlan::new(), &sink).await;
+        let _ = moved.rotate(old.id, &MailtrapPlan::new(), &sink).await;
         let _ = moved
             .reconcile(&Reconcile::older_than(Duration::from_secs(60)))
             .await;
@@ -281,7 +281,7 @@ async fn mint_into_a_sink_stores_the_secret_or_removes_the_token() {
         .expect("minted and stored");
     let held = fake.tokens();
     assert_eq!(held.len(), 1);
-    assert_eq!(held[0].id, token.id);
+    assert_eq!(held[0].id, token.id.as_str());
     assert_eq!(
         lifecycle_support::stored(&path),
         held[0].secret.expose_secret()

@@ -12,7 +12,7 @@ use std::time::Duration;
 use api_tokens::lifecycle::{
     Left, MailtrapLifecycle, MailtrapPlan, Marker, OldState, RotationMethod, SecretSink, Step,
 };
-use api_tokens::mailtrap::TokenId;
+use api_tokens::mailtrap::{AccessLevel, ResourceType, TokenId};
 use api_tokens::testing::{
     Fault, MailtrapFake, MailtrapOp, MailtrapToken, MailtrapTokenSeed, ResetRule,
 };
@@ -30,8 +30,12 @@ struct Setup {
 
 async fn setup() -> Setup {
     let (fake, life) = mailtrap().await;
-    let old = fake.insert_token(MailtrapTokenSeed::new("CI deploy").permission("project", 7, 10));
-    let old_id = TokenId::new(old.id).unwrap();
+    let old = fake.insert_token(MailtrapTokenSeed::new("CI deploy").permission(
+        ResourceType::Project,
+        7,
+        AccessLevel::Viewer,
+    ));
+    let old_id = old.id;
     Setup {
         fake,
         life,
@@ -63,7 +67,7 @@ async fn converged(s: &Setup, path: &Path, grace_ok: bool) -> MailtrapToken {
         let ends = other.expires_at.expect("in its grace period");
         assert!(ends <= s.fake.now() + TimeDelta::hours(12));
     }
-    assert_eq!(new.resources, s.old.resources, "same permissions");
+    assert_eq!(new.permissions, s.old.permissions, "same permissions");
     new
 }
 
@@ -155,7 +159,7 @@ async fn a_refused_reset_falls_back_to_create() {
     let dir = tempfile::tempdir().unwrap();
     let (sink, path) = file_sink(dir.path(), &old.secret);
     let rotation = life
-        .rotate(TokenId::new(old.id).unwrap(), &MailtrapPlan::new(), &sink)
+        .rotate(old.id, &MailtrapPlan::new(), &sink)
         .await
         .expect("rotate");
     assert_eq!(rotation.method, RotationMethod::Create);
@@ -376,11 +380,7 @@ async fn the_account_free_paths_rotate_too() {
     let dir = tempfile::tempdir().unwrap();
     let (sink, path) = file_sink(dir.path(), &old.secret);
     let rotation = life
-        .rotate(
-            TokenId::new(old.id).unwrap(),
-            &MailtrapPlan::new().keep_name(),
-            &sink,
-        )
+        .rotate(old.id, &MailtrapPlan::new().keep_name(), &sink)
         .await
         .expect("rotate");
     let held = fake.tokens();

@@ -9,7 +9,7 @@ use api_tokens::lifecycle::{
     Left, Marker, OldState, RotateCause, RotationMethod, SecretSink, Step, UnitLifecycle, UnitPlan,
 };
 use api_tokens::testing::{Fault, UnitFake, UnitOp, UnitToken, UnitTokenSeed};
-use api_tokens::unit::{ResourceRestriction, Scope, TokenId};
+use api_tokens::unit::{ResourceRestriction, Scope, SourceIp, TokenId};
 use chrono::{TimeDelta, Utc};
 use lifecycle_support::*;
 use secrecy::ExposeSecret;
@@ -35,8 +35,8 @@ struct Setup {
 
 async fn setup() -> Setup {
     let (fake, life) = unit().await;
-    let old = fake.insert_token(UnitTokenSeed::new("CI deploy").scope("customers"));
-    let old_id = old.id.parse().unwrap();
+    let old = fake.insert_token(UnitTokenSeed::new("CI deploy").scope(Scope::Customers));
+    let old_id = old.id.clone();
     Setup {
         fake,
         life,
@@ -91,17 +91,23 @@ async fn a_rotation_creates_stores_then_revokes() {
     );
 
     let new = converged(&s, &path).await;
-    assert_eq!(rotation.new.id, new.id);
-    assert_eq!(rotation.old.id, s.old.id);
+    assert_eq!(new.id, rotation.new.id.as_str());
+    assert_eq!(s.old.id, rotation.old.id.as_str());
     assert_eq!(rotation.method, RotationMethod::Create);
     assert_eq!(rotation.old_state, OldState::Revoked);
     assert!(rotation.removed.is_empty());
     // What the plan states, not what the list could give.
-    assert_eq!(new.scope, "customers accounts");
-    assert_eq!(new.source_ip.as_deref(), Some("10.0.0.0/8,192.168.1.1"));
+    assert_eq!(new.scopes, [Scope::Customers, Scope::Accounts]);
+    assert_eq!(
+        new.source_ips,
+        [
+            "10.0.0.0/8".parse::<SourceIp>().unwrap(),
+            "192.168.1.1".parse::<SourceIp>().unwrap()
+        ]
+    );
     assert_eq!(
         new.resources,
-        Some(serde_json::json!([{"type": "account", "ids": ["10005"]}]))
+        Some(vec![ResourceRestriction::accounts(["10005"])])
     );
     assert_eq!(Marker::label(&new.description), "CI deploy");
     let marker = Marker::find(&new.description).expect("marked");
@@ -245,7 +251,7 @@ async fn a_failing_revoke_leaves_the_new_secret_stored_and_says_what_is_left() {
         s.fake
             .tokens()
             .iter()
-            .any(|t| t.id == new.id && t.secret.expose_secret() == secret)
+            .any(|t| t.id == new.id.as_str() && t.secret.expose_secret() == secret)
     );
     assert!(
         !format!("{err} {err:?}").contains(&secret),
@@ -294,7 +300,7 @@ async fn crash_then_rerun(s: &Setup, sink: &dyn SecretSink, path: &std::path::Pa
         .await
         .expect("second run");
     let new = converged(s, path).await;
-    assert_eq!(rotation.new.id, new.id);
+    assert_eq!(new.id, rotation.new.id.as_str());
 }
 
 #[tokio::test]
@@ -333,7 +339,7 @@ async fn crash_loop(lose_first_create: bool) -> u32 {
                 let rotation = s.life.rotate(&s.old_id, &plan(), &sink).await;
                 let rotation = rotation.unwrap_or_else(|e| panic!("call {call}: {e}"));
                 let new = converged(&s, &path).await;
-                assert_eq!(rotation.new.id, new.id, "call {call}");
+                assert_eq!(new.id, rotation.new.id.as_str(), "call {call}");
                 if call == if lose_first_create { 7 } else { 4 } {
                     // The revoke of the old token had reached the service:
                     // the first run's token is kept.

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use api_tokens::mailtrap::{AccessLevel, ResourceId, ResourceType, TokenId};
 use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed, ResetRule};
 use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::Method;
@@ -94,7 +95,7 @@ async fn create_list_get_reset_delete_both_list() {
         )
         .await;
     assert_eq!(status, 200);
-    let id = created["id"].as_u64().unwrap();
+    let id = token_id(&created["id"]);
     let secret = created["token"].as_str().unwrap().to_owned();
     assert_eq!(created["name"], "CI deploy");
     assert_eq!(created["last_4_digits"], &secret[secret.len() - 4..]);
@@ -119,7 +120,7 @@ async fn create_list_get_reset_delete_both_list() {
     let one = format!("{}/{id}", http.base);
     let (status, got) = http.call(Method::GET, &one, auth(), None).await;
     assert_eq!(status, 200);
-    assert_eq!(got["id"], id);
+    assert_eq!(token_id(&got["id"]), id);
     assert!(got.get("token").is_none());
 
     // Reset: a new id and secret; the old token expires in 12 hours.
@@ -127,7 +128,7 @@ async fn create_list_get_reset_delete_both_list() {
         .call(Method::POST, &format!("{one}/reset"), auth(), None)
         .await;
     assert_eq!(status, 200);
-    let new_id = reset["id"].as_u64().unwrap();
+    let new_id = token_id(&reset["id"]);
     let new_secret = reset["token"].as_str().unwrap().to_owned();
     assert_ne!(new_id, id);
     assert_ne!(new_secret, secret);
@@ -350,8 +351,15 @@ async fn invalid_bodies_answer_422_base_or_per_field() {
         .await;
     assert_eq!(status, 200);
     assert!(created["expires_at"].is_string());
-    let fresh = mt.insert_token(MailtrapTokenSeed::new("seeded").permission("project", "p-1", 10));
-    assert_eq!(fresh.resources[0].resource_id, json!("p-1"));
+    let fresh = mt.insert_token(MailtrapTokenSeed::new("seeded").permission(
+        ResourceType::Project,
+        "p-1",
+        AccessLevel::Viewer,
+    ));
+    assert_eq!(
+        fresh.permissions[0].resource_id,
+        ResourceId::Str("p-1".into())
+    );
     let (status, reset) = http
         .call(
             Method::POST,
@@ -394,13 +402,13 @@ async fn the_account_free_paths_serve_every_operation_on_the_same_tokens() {
         .call(Method::POST, &free, auth(), Some(&create_body(&mt, "free")))
         .await;
     assert_eq!(status, 200, "{created}");
-    let id = created["id"].as_u64().unwrap();
+    let id = token_id(&created["id"]);
     assert!(created["token"].is_string());
     let (_, scoped_list) = http.call(Method::GET, &http.base, auth(), None).await;
     let (status, free_list) = http.call(Method::GET, &free, auth(), None).await;
     assert_eq!(status, 200);
     assert_eq!(free_list, scoped_list);
-    assert_eq!(free_list[0]["id"], id);
+    assert_eq!(token_id(&free_list[0]["id"]), id);
     assert!(free_list[0].get("token").is_none());
 
     // Get, reset (with the optional expiry body) and delete, account-free.
@@ -417,7 +425,7 @@ async fn the_account_free_paths_serve_every_operation_on_the_same_tokens() {
         )
         .await;
     assert_eq!(status, 200, "{reset}");
-    let new_id = reset["id"].as_u64().unwrap();
+    let new_id = token_id(&reset["id"]);
     assert_eq!(reset["name"], format!("free {new_id}"));
     let new_expiry: DateTime<Utc> = reset["expires_at"].as_str().unwrap().parse().unwrap();
     assert_eq!(
@@ -428,7 +436,7 @@ async fn the_account_free_paths_serve_every_operation_on_the_same_tokens() {
     assert_eq!((status, body), (204, Value::Null));
     let (status, body) = http.call(Method::GET, &one, auth(), None).await;
     assert_eq!((status, body), (404, json!({"error": "Not Found"})));
-    let ids: Vec<u64> = mt.tokens().iter().map(|t| t.id).collect();
+    let ids: Vec<TokenId> = mt.tokens().iter().map(|t| t.id).collect();
     assert_eq!(ids, [new_id]);
 
     // Ids and paths the service does not have.
@@ -636,15 +644,19 @@ async fn old_and_new_resource_names_are_kept_as_given() {
     let key = mt.token().expose_secret().to_owned();
     let old = mt.insert_token(
         MailtrapTokenSeed::new("old names")
-            .permission("inbox", 11, 100)
-            .permission("sending_domain", 12, 10),
+            .raw_permission("inbox", 11, 100)
+            .raw_permission("sending_domain", 12, 10),
     );
     let new = mt.insert_token(
         MailtrapTokenSeed::new("new names")
-            .permission("sandbox", 11, 100)
-            .permission("domain", 12, 10),
+            .permission(ResourceType::Sandbox, 11, AccessLevel::Admin)
+            .permission(ResourceType::Domain, 12, AccessLevel::Viewer),
     );
-    assert_eq!(old.resources[0].resource_type, "inbox");
+    assert_eq!(old.wire_resource_types(), ["inbox", "sending_domain"]);
+    assert_eq!(new.wire_resource_types(), ["sandbox", "domain"]);
+    // Typed, the old names read as the client decodes them.
+    assert_eq!(old.permissions, new.permissions);
+    assert_eq!(old.permissions[0].resource_type, ResourceType::Sandbox);
 
     // Listed and got as stored, under both forms.
     let (_, list) = http
@@ -686,9 +698,9 @@ async fn old_and_new_resource_names_are_kept_as_given() {
         .await;
     assert_eq!(reset["resources"], got["resources"]);
     assert!(
-        new.resources
+        new.permissions
             .iter()
-            .all(|p| p.access_level == 100 || p.access_level == 10)
+            .all(|p| matches!(p.access_level, AccessLevel::Admin | AccessLevel::Viewer))
     );
 
     // Create takes every name of the contract's enum, and nothing else.
@@ -727,7 +739,12 @@ async fn old_and_new_resource_names_are_kept_as_given() {
 // ---- reset rules ----
 
 /// Resets `id` under the account-free form; `(status, body)`.
-async fn reset(http: &Http, fake: &MailtrapFake, id: u64, body: Option<&Value>) -> (u16, Value) {
+async fn reset(
+    http: &Http,
+    fake: &MailtrapFake,
+    id: impl std::fmt::Display,
+    body: Option<&Value>,
+) -> (u16, Value) {
     let key = fake.token().expose_secret().to_owned();
     http.call(
         Method::POST,
@@ -758,7 +775,7 @@ async fn the_current_rule_refuses_a_token_already_reset_or_expired_and_nothing_e
     let held = mt.tokens();
     let old = held.iter().find(|t| t.id == later.id).unwrap();
     assert_eq!(old.expires_at, later.expires_at, "2 h is sooner than 12 h");
-    assert_eq!(old.replaced_by, renewed["id"].as_u64());
+    assert_eq!(old.replaced_by, Some(token_id(&renewed["id"])));
 
     // Already reset: 422, even though it still works in its grace period.
     let (status, body) = reset(&http, &mt, later.id, None).await;
@@ -890,4 +907,9 @@ async fn reset_takes_an_optional_expiry_body() {
             .iter()
             .all(|t| t.id != id || t.replaced_by.is_none())
     );
+}
+
+/// A token id as the fake wrote it, decoded as the client decodes it.
+fn token_id(id: &Value) -> TokenId {
+    serde_json::from_value(id.clone()).unwrap()
 }

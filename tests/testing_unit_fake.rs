@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use api_tokens::testing::{RevokeAnswer, UnitFake, UnitTokenSeed};
+use api_tokens::unit::{Scope, SourceIp};
 use chrono::{TimeDelta, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -104,7 +105,7 @@ async fn create_list_revoke_list() {
     assert_eq!(held.len(), 1);
     assert_eq!(held[0].id, data["id"].as_str().unwrap());
     assert_eq!(held[0].secret.expose_secret(), secret);
-    assert_eq!(held[0].scope, "customers applications");
+    assert_eq!(held[0].scopes, [Scope::Customers, Scope::Applications]);
     assert!(
         !format!("{:?}", held[0]).contains(&secret),
         "a held token's Debug hides its secret"
@@ -315,8 +316,8 @@ async fn invalid_bodies_answer_400_with_pointers() {
         "192.168.1.1,10.0.0.1"
     );
     assert_eq!(
-        unit.tokens()[0].source_ip.as_deref(),
-        Some("192.168.1.1,10.0.0.1")
+        unit.tokens()[0].source_ips,
+        SourceIp::parse_list("192.168.1.1,10.0.0.1")
     );
 }
 

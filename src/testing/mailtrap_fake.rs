@@ -2,10 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Months, TimeDelta, Utc};
+use chrono::{DateTime, Months, SubsecRound, TimeDelta, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 use wiremock::{MockServer, Request};
+
+use crate::mailtrap::{self, AccessLevel, Expiry, Permission, ResourceId, ResourceType, TokenId};
 
 use super::engine::{
     self, Dialect, Reply, Shared, bearer, common_fake_methods, credential, format_time, lock,
@@ -100,36 +102,79 @@ impl MailtrapOp {
     }
 }
 
-/// One permission of a Mailtrap token.
+/// A permission as the fake stores it: the resource type as it came (an
+/// older name such as `inbox` included), with the typed permission.
 #[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct MailtrapPermission {
-    /// `account`, `project`, `sandbox`, `domain`, … as given: a seeded
-    /// token keeps an older name (`inbox`, `sending_domain`) and the fake
-    /// answers it as stored.
-    pub resource_type: String,
-    /// The resource's id, a number or a string as sent.
-    pub resource_id: Value,
-    /// 10 (viewer) or 100 (admin).
-    pub access_level: u16,
+struct Stored {
+    wire_type: String,
+    permission: Permission,
 }
 
-impl MailtrapPermission {
+impl Stored {
+    fn typed(permission: Permission) -> Stored {
+        Stored {
+            wire_type: permission.resource_type.as_str().to_owned(),
+            permission,
+        }
+    }
+
+    fn raw(
+        wire_type: impl Into<String>,
+        resource_id: impl Into<ResourceId>,
+        access_level: impl Into<AccessLevel>,
+    ) -> Stored {
+        let wire_type = wire_type.into();
+        Stored {
+            permission: Permission::new(wire_type.as_str(), resource_id, access_level),
+            wire_type,
+        }
+    }
+
     fn document(&self) -> Value {
         json!({
-            "resource_type": self.resource_type,
-            "resource_id": self.resource_id,
-            "access_level": self.access_level,
+            "resource_type": self.wire_type,
+            "resource_id": self.permission.resource_id,
+            "access_level": self.permission.access_level,
         })
     }
 }
 
-/// A token held by the Mailtrap fake.
+/// A token held by the Mailtrap fake, in the crate's types: its fields
+/// compare with those of the client's [`mailtrap::ApiToken`] and
+/// [`mailtrap::NewApiToken`] as they are, and [`mailtrap::ApiToken::from`]
+/// gives the token as the fake lists it.
+///
+/// Times are kept to the millisecond, as the fake writes them, so that a
+/// token read back through a client is equal to the one held.
+///
+/// ```
+/// use api_tokens::mailtrap::{self, AccessLevel, Permission, ResourceType};
+/// use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), api_tokens::Error> {
+/// let fake = MailtrapFake::start().await;
+/// let seeded = fake.insert_token(
+///     MailtrapTokenSeed::new("webhooks").permission(ResourceType::Sandbox, 17, AccessLevel::Viewer),
+/// );
+/// let client = mailtrap::Client::builder()
+///     .token(fake.token().clone())
+///     .account_id(fake.account_id())
+///     .base_url(fake.uri())
+///     .build()?;
+/// let fetched = client.api_tokens().get(seeded.id).await?;
+/// assert_eq!(
+///     fetched.permissions,
+///     [Permission::new(ResourceType::Sandbox, 17, AccessLevel::Viewer)]
+/// );
+/// assert_eq!(mailtrap::ApiToken::from(&seeded), fetched);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct MailtrapToken {
     /// Its id.
-    pub id: u64,
+    pub id: TokenId,
     /// Its display name.
     pub name: String,
     /// Who created it: the fake's owner, or the name of the token used.
@@ -137,19 +182,51 @@ pub struct MailtrapToken {
     /// When it stops working; `None` for never. A reset sets it on the old
     /// token to 12 hours after the reset (or keeps an earlier one).
     pub expires_at: Option<DateTime<Utc>>,
-    /// What it may do.
-    pub resources: Vec<MailtrapPermission>,
+    /// What it may do (wire: `resources`), as the client decodes it: an
+    /// older resource name reads as its current one (`inbox` as
+    /// [`ResourceType::Sandbox`]); see
+    /// [`wire_resource_types`](MailtrapToken::wire_resource_types).
+    pub permissions: Vec<Permission>,
     /// The secret; the fake accepts it as a credential until deleted or
     /// expired.
     pub secret: SecretString,
     /// The id of the token a reset replaced it with, once reset.
-    pub replaced_by: Option<u64>,
+    pub replaced_by: Option<TokenId>,
+    stored: Vec<Stored>,
 }
 
 impl MailtrapToken {
+    fn held(
+        id: TokenId,
+        name: String,
+        created_by: String,
+        expires_at: Option<DateTime<Utc>>,
+        stored: Vec<Stored>,
+        secret: SecretString,
+    ) -> MailtrapToken {
+        MailtrapToken {
+            id,
+            name,
+            created_by,
+            expires_at: expires_at.map(|at| at.trunc_subsecs(3)),
+            permissions: stored.iter().map(|s| s.permission.clone()).collect(),
+            secret,
+            replaced_by: None,
+            stored,
+        }
+    }
+
     /// The last four characters of the secret, as the service shows them.
     pub fn last_4_digits(&self) -> String {
         last_four(self.secret.expose_secret())
+    }
+
+    /// The resource type of each permission as the fake writes it on the
+    /// wire, in the order of [`permissions`](MailtrapToken::permissions):
+    /// the name it was created or seeded with, an older one (`inbox`,
+    /// `sending_domain`) included.
+    pub fn wire_resource_types(&self) -> Vec<&str> {
+        self.stored.iter().map(|s| s.wire_type.as_str()).collect()
     }
 
     fn document(&self, with_secret: bool) -> Value {
@@ -161,12 +238,7 @@ impl MailtrapToken {
         doc.insert("expires_at".into(), json!(self.expires_at.map(format_time)));
         doc.insert(
             "resources".into(),
-            Value::Array(
-                self.resources
-                    .iter()
-                    .map(MailtrapPermission::document)
-                    .collect(),
-            ),
+            Value::Array(self.stored.iter().map(Stored::document).collect()),
         );
         if with_secret {
             doc.insert("token".into(), json!(self.secret.expose_secret()));
@@ -175,23 +247,85 @@ impl MailtrapToken {
     }
 }
 
+impl From<&MailtrapToken> for mailtrap::ApiToken {
+    /// The token as the fake lists it.
+    fn from(token: &MailtrapToken) -> Self {
+        let mut listed = mailtrap::ApiToken::new(token.id, token.name.clone());
+        listed.last_four = Some(token.last_4_digits());
+        listed.created_by = Some(token.created_by.clone());
+        listed.expires_at = token.expires_at;
+        listed.permissions = token.permissions.clone();
+        listed
+    }
+}
+
+impl From<MailtrapToken> for mailtrap::ApiToken {
+    /// The token as the fake lists it.
+    fn from(token: MailtrapToken) -> Self {
+        mailtrap::ApiToken::from(&token)
+    }
+}
+
+impl From<&MailtrapToken> for mailtrap::NewApiToken {
+    /// The token as the fake answers its create or reset, with the secret.
+    fn from(token: &MailtrapToken) -> Self {
+        mailtrap::NewApiToken::new(mailtrap::ApiToken::from(token), token.secret.clone())
+    }
+}
+
+impl PartialEq<mailtrap::ApiToken> for MailtrapToken {
+    /// Whether the client's token is this one as the fake lists it.
+    fn eq(&self, other: &mailtrap::ApiToken) -> bool {
+        let mailtrap::ApiToken {
+            id,
+            name,
+            last_four,
+            created_by,
+            expires_at,
+            permissions,
+        } = other;
+        *id == self.id
+            && *name == self.name
+            && last_four.as_deref() == Some(self.last_4_digits().as_str())
+            && created_by.as_deref() == Some(self.created_by.as_str())
+            && *expires_at == self.expires_at
+            && *permissions == self.permissions
+    }
+}
+
+impl PartialEq<MailtrapToken> for mailtrap::ApiToken {
+    /// Whether this token is the fake's as the fake lists it.
+    fn eq(&self, other: &MailtrapToken) -> bool {
+        other == self
+    }
+}
+
 fn last_four(secret: &str) -> String {
     let count = secret.chars().count();
     secret.chars().skip(count.saturating_sub(4)).collect()
 }
 
-/// A token to put into the Mailtrap fake with [`MailtrapFake::insert_token`].
+/// A token to put into the Mailtrap fake with
+/// [`MailtrapFake::insert_token`], in the crate's types. A create request of
+/// the client makes one too ([`MailtrapTokenSeed::from`]).
 ///
 /// ```
+/// use api_tokens::mailtrap::{AccessLevel, CreateApiToken, Expiry, ResourceType};
 /// use api_tokens::testing::MailtrapTokenSeed;
 ///
-/// let seed = MailtrapTokenSeed::new("Seeded").permission("project", 7, 10);
-/// # let _ = seed;
+/// let seed = MailtrapTokenSeed::new("Seeded")
+///     .permission(ResourceType::Project, 7, AccessLevel::Viewer)
+///     .expires(Expiry::Never);
+/// // A permission stored under an older name, as the service still answers it.
+/// let legacy = MailtrapTokenSeed::new("Legacy").raw_permission("inbox", 7, 100);
+/// let request = CreateApiToken::new("ci").permission(ResourceType::Account, 3229, AccessLevel::Admin);
+/// let from_request = MailtrapTokenSeed::from(&request);
+/// # let _ = (seed, legacy, from_request);
 /// ```
 #[derive(Debug, Clone)]
 pub struct MailtrapTokenSeed {
     name: String,
-    resources: Vec<MailtrapPermission>,
+    permissions: Vec<Stored>,
     expires_at: Option<DateTime<Utc>>,
     secret: Option<SecretString>,
     created_by: Option<String>,
@@ -203,25 +337,61 @@ impl MailtrapTokenSeed {
     pub fn new(name: impl Into<String>) -> Self {
         MailtrapTokenSeed {
             name: name.into(),
-            resources: Vec::new(),
+            permissions: Vec::new(),
             expires_at: None,
             secret: None,
             created_by: None,
         }
     }
 
-    /// Adds a permission.
+    /// Adds a permission: `access_level` on the resource `resource_id` of
+    /// kind `resource_type`, as [`CreateApiToken::permission`](mailtrap::CreateApiToken::permission).
     pub fn permission(
         mut self,
-        resource_type: impl Into<String>,
-        resource_id: impl Into<Value>,
-        access_level: u16,
+        resource_type: impl Into<ResourceType>,
+        resource_id: impl Into<ResourceId>,
+        access_level: impl Into<AccessLevel>,
     ) -> Self {
-        self.resources.push(MailtrapPermission {
-            resource_type: resource_type.into(),
-            resource_id: resource_id.into(),
+        self.permissions.push(Stored::typed(Permission::new(
+            resource_type,
+            resource_id,
             access_level,
-        });
+        )));
+        self
+    }
+
+    /// Adds permissions made beforehand.
+    pub fn permissions(mut self, permissions: impl IntoIterator<Item = Permission>) -> Self {
+        self.permissions
+            .extend(permissions.into_iter().map(Stored::typed));
+        self
+    }
+
+    /// Adds a permission whose resource type the fake stores and answers
+    /// exactly as written here: an older name (`inbox`, `sending_domain`)
+    /// stays on the wire as it is, and reads in
+    /// [`MailtrapToken::permissions`] as the client decodes it.
+    pub fn raw_permission(
+        mut self,
+        wire_resource_type: impl Into<String>,
+        resource_id: impl Into<ResourceId>,
+        access_level: impl Into<AccessLevel>,
+    ) -> Self {
+        self.permissions
+            .push(Stored::raw(wire_resource_type, resource_id, access_level));
+        self
+    }
+
+    /// When it expires: [`Expiry::At`](mailtrap::Expiry::At) a moment (in
+    /// the past for a token that no longer works); `Never` and
+    /// `ServerDefault` (which the fake reads as never) leave it without an
+    /// expiration. Any expiration refuses a reset under
+    /// [`ResetRule::Published`].
+    pub fn expires(mut self, expiry: Expiry) -> Self {
+        self.expires_at = match expiry {
+            Expiry::At(at) => Some(at),
+            Expiry::Never | Expiry::ServerDefault => None,
+        };
         self
     }
 
@@ -242,6 +412,23 @@ impl MailtrapTokenSeed {
     pub fn created_by(mut self, who: impl Into<String>) -> Self {
         self.created_by = Some(who.into());
         self
+    }
+}
+
+impl From<&mailtrap::CreateApiToken> for MailtrapTokenSeed {
+    /// The token that request would create: its name, permissions and
+    /// expiry, with a random secret.
+    fn from(request: &mailtrap::CreateApiToken) -> Self {
+        MailtrapTokenSeed::new(request.name())
+            .permissions(request.permissions().iter().cloned())
+            .expires(request.expiry())
+    }
+}
+
+impl From<mailtrap::CreateApiToken> for MailtrapTokenSeed {
+    /// The token that request would create, as from a reference.
+    fn from(request: mailtrap::CreateApiToken) -> Self {
+        MailtrapTokenSeed::from(&request)
     }
 }
 
@@ -297,7 +484,7 @@ impl MailtrapTokenSeed {
 ///         AccessLevel::Admin,
 ///     ))
 ///     .await?;
-/// assert_eq!(fake.tokens()[0].id, created.id.get());
+/// assert_eq!(fake.tokens()[0].id, created.id);
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -420,23 +607,22 @@ impl MailtrapFake {
         let state = &mut engine.dialect;
         let id = state.next_id;
         state.next_id += 1;
-        let mut resources = seed.resources;
-        if resources.is_empty() {
-            resources.push(MailtrapPermission {
-                resource_type: "account".into(),
-                resource_id: json!(state.account_id),
-                access_level: 100,
-            });
+        let mut permissions = seed.permissions;
+        if permissions.is_empty() {
+            permissions.push(Stored::typed(Permission::new(
+                ResourceType::Account,
+                state.account_id,
+                AccessLevel::Admin,
+            )));
         }
-        let token = MailtrapToken {
-            id,
-            name: seed.name,
-            created_by: seed.created_by.unwrap_or_else(|| state.owner.clone()),
-            expires_at: seed.expires_at,
-            resources,
-            secret: seed.secret.unwrap_or_else(new_secret),
-            replaced_by: None,
-        };
+        let token = MailtrapToken::held(
+            token_id(id),
+            seed.name,
+            seed.created_by.unwrap_or_else(|| state.owner.clone()),
+            seed.expires_at,
+            permissions,
+            seed.secret.unwrap_or_else(new_secret),
+        );
         state.tokens.insert(id, token.clone());
         token
     }
@@ -455,6 +641,11 @@ impl Drop for MailtrapFake {
     fn drop(&mut self) {
         engine::verify_on_drop(&self.engine);
     }
+}
+
+/// The id of a token the fake numbers (from 12345 up).
+fn token_id(n: u64) -> TokenId {
+    TokenId::new(n).unwrap_or_else(|_| unreachable!("the fake numbers tokens from 12345"))
 }
 
 fn new_secret() -> SecretString {
@@ -618,19 +809,18 @@ impl MailtrapState {
         name: String,
         created_by: String,
         expires_at: Option<DateTime<Utc>>,
-        resources: Vec<MailtrapPermission>,
+        permissions: Vec<Stored>,
     ) -> MailtrapToken {
         let id = self.next_id;
         self.next_id += 1;
-        let token = MailtrapToken {
-            id,
+        let token = MailtrapToken::held(
+            token_id(id),
             name,
             created_by,
             expires_at,
-            resources,
-            secret: new_secret(),
-            replaced_by: None,
-        };
+            permissions,
+            new_secret(),
+        );
         self.tokens.insert(id, token.clone());
         token
     }
@@ -672,14 +862,15 @@ impl MailtrapState {
         let new_id = self.next_id;
         if let Some(old) = self.tokens.get_mut(&id) {
             let grace_ends = now + RESET_GRACE;
+            let grace_ends = grace_ends.trunc_subsecs(3);
             old.expires_at = Some(old.expires_at.map_or(grace_ends, |at| at.min(grace_ends)));
-            old.replaced_by = Some(new_id);
+            old.replaced_by = Some(token_id(new_id));
         }
         let token = self.mint(
             format!("{} {new_id}", old.name),
             caller,
             expires_at,
-            old.resources,
+            old.stored,
         );
         Reply::json(200, JSON, &token.document(true))
     }
@@ -689,7 +880,7 @@ impl MailtrapState {
 fn check_permissions(
     value: Option<&Value>,
     fail: &mut impl FnMut(&str, &str),
-) -> Option<Vec<MailtrapPermission>> {
+) -> Option<Vec<Stored>> {
     let Some(items) = value.and_then(Value::as_array).filter(|a| !a.is_empty()) else {
         fail("base", NO_PERMISSIONS);
         return None;
@@ -714,29 +905,28 @@ fn check_permissions(
             fail("resources", "resource_type is not included in the list");
             ok = false;
         }
-        let resource_id = item.get("resource_id").cloned();
-        let id_ok = match &resource_id {
-            Some(Value::Number(n)) => n.as_u64().is_some_and(|n| n >= 1),
-            Some(Value::String(s)) => !s.trim().is_empty(),
-            _ => false,
+        let resource_id = match item.get("resource_id") {
+            Some(Value::Number(n)) => n.as_u64().filter(|&n| n >= 1).map(ResourceId::Int),
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(ResourceId::Str(s.clone())),
+            _ => None,
         };
-        if !id_ok {
+        if resource_id.is_none() {
             fail("resources", "resource_id is invalid");
             ok = false;
         }
-        let access_level = item.get("access_level").and_then(Value::as_u64);
-        if !matches!(access_level, Some(10 | 100)) {
+        let access_level = item
+            .get("access_level")
+            .and_then(Value::as_u64)
+            .filter(|level| matches!(level, 10 | 100))
+            .and_then(|level| u16::try_from(level).ok());
+        if access_level.is_none() {
             fail("resources", "access_level is not included in the list");
             ok = false;
         }
         if let (Some(resource_type), Some(resource_id), Some(access_level)) =
             (resource_type, resource_id, access_level)
         {
-            permissions.push(MailtrapPermission {
-                resource_type: resource_type.to_owned(),
-                resource_id,
-                access_level: access_level as u16,
-            });
+            permissions.push(Stored::raw(resource_type, resource_id, access_level));
         }
     }
     ok.then_some(permissions)

@@ -31,7 +31,30 @@
 //!   serves a cassette back, and takes the placeholder of a secret as that
 //!   secret when a client uses it as its token.
 //!
-//! # A fake in a test
+//! # Testing your code
+//!
+//! A walk through the kit, one test per step, each running as written here
+//! and each driving the fakes through the crate's own clients, as the code
+//! under test would:
+//!
+//! 1. [a fake in a test](#a-fake-in-a-test): start it, point a client at it,
+//!    assert on what it holds;
+//! 2. [seeding typed tokens](#seeding-typed-tokens): tokens that existed
+//!    before the test, in the same types as the clients' models, compared
+//!    with them by `==`;
+//! 3. [fault injection](#fault-injection) and [aimed
+//!    faults](#aimed-faults): the n-th call, one credential, a predicate;
+//!    here, the new secret of a rotation fails its probe and the old token
+//!    is kept;
+//! 4. [expectations](#expectations): the calls that must (or must not)
+//!    arrive, checked by [`verify`](UnitFake::verify) or when the fake is
+//!    dropped;
+//! 5. [rate limits](#rate-limits): the service's 429 in its own shape;
+//! 6. [fixtures](#a-fixture-on-a-wiremock-server) and [record and
+//!    replay](#record-and-replay): real interactions kept in a file without
+//!    a secret, and served back with placeholders that work as credentials.
+//!
+//! ## A fake in a test
 //!
 //! ```
 //! use api_tokens::mailtrap::{self, AccessLevel, CreateApiToken, Expiry, ResourceType};
@@ -57,7 +80,7 @@
 //!
 //! let held = fake.tokens(); // the fake's state, for assertions
 //! assert_eq!(held.len(), 1);
-//! assert_eq!(held[0].id, created.id.get());
+//! assert_eq!(held[0].id, created.id);
 //! assert_eq!(held[0].secret.expose_secret(), created.token.expose_secret());
 //!
 //! // The minted secret is a credential of the fake.
@@ -71,7 +94,66 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # Fault injection
+//! ## Seeding typed tokens
+//!
+//! A seed ([`UnitTokenSeed`], [`MailtrapTokenSeed`]) and a held token
+//! ([`UnitToken`], [`MailtrapToken`]) use the clients' types: ids, scopes,
+//! addresses, permissions, expiries. A held token converts to the client's
+//! model (`unit::ApiToken::from(&held)`) and compares with it by `==`; a
+//! create request converts to the seed of the token it would make. No
+//! `to_string`, no `parse`:
+//!
+//! ```
+//! use api_tokens::mailtrap::{self, AccessLevel, Expiry, ResourceType};
+//! use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed, UnitFake, UnitTokenSeed};
+//! use api_tokens::unit::{self, Scope, SourceIp};
+//! use chrono::{Duration, Utc};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), api_tokens::Error> {
+//! let fake = UnitFake::start().await;
+//! let seeded = fake.insert_token(
+//!     UnitTokenSeed::new("reporting")
+//!         .scope(Scope::Statements)
+//!         .source_ip("10.0.0.0/8".parse::<SourceIp>()?)
+//!         .expiration(Utc::now() + Duration::days(3)),
+//! );
+//! let client = unit::Client::builder()
+//!     .token(fake.token().clone())
+//!     .base_url(fake.uri())
+//!     .build()?;
+//! let tokens = client.org_api_tokens(fake.user_id());
+//! let request = unit::CreateApiToken::new("ci", [Scope::Customers], Utc::now() + Duration::days(30));
+//! let created = tokens.create(request.clone()).await?;
+//! let listed = tokens.list().await?;
+//!
+//! let held = fake.tokens();
+//! assert_eq!(held[0].id, seeded.id);
+//! assert_eq!(held[1].id, created.id);
+//! assert_eq!(held[1].scopes, request.scopes()); // Unit never lists them; the fake keeps them
+//! assert_eq!(unit::ApiToken::from(&held[0]), listed[0]);
+//! assert_eq!(held[1], listed[1]);
+//! assert_eq!(held[1], created.details);
+//!
+//! // Mailtrap: the token a create request would have made, seeded directly.
+//! let fake = MailtrapFake::start().await;
+//! let request = mailtrap::CreateApiToken::new("ci")
+//!     .permission(ResourceType::Project, 7, AccessLevel::Viewer)
+//!     .expires(Expiry::At(Utc::now() + Duration::days(90)));
+//! let seeded = fake.insert_token(MailtrapTokenSeed::from(&request));
+//! assert_eq!(seeded.permissions, request.permissions());
+//! let client = mailtrap::Client::builder()
+//!     .token(fake.token().clone())
+//!     .account_id(fake.account_id())
+//!     .base_url(fake.uri())
+//!     .build()?;
+//! let fetched = client.api_tokens().get(seeded.id).await?;
+//! assert_eq!(mailtrap::ApiToken::from(&seeded), fetched);
+//! assert_eq!(fake.tokens()[0].expires_at, fetched.expires_at);
+//! # Ok(()) }
+//! ```
+//!
+//! ## Fault injection
 //!
 //! ```
 //! use api_tokens::testing::{Fault, UnitFake, UnitOp};
@@ -99,7 +181,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # Aimed faults
+//! ## Aimed faults
 //!
 //! A fault can wait for the n-th call ([`Fault::nth`]), let n calls pass
 //! ([`Fault::after`]), hit only one credential ([`Fault::when_token`]) or
@@ -142,7 +224,44 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # Expectations
+//! Aimed at the rotation of the [`lifecycle`](crate::lifecycle): it lists
+//! the tokens, creates the new one, then probes the new secret with a
+//! second list. That probe is refused; the rotation removes the new token
+//! and keeps the old one:
+//!
+//! ```
+//! use api_tokens::lifecycle::{Left, Step, UnitLifecycle, UnitPlan, sink::FileSink};
+//! use api_tokens::testing::{Fault, UnitFake, UnitOp, UnitTokenSeed};
+//! use api_tokens::unit::{self, Scope};
+//! use api_tokens::RetryPolicy;
+//! use chrono::{Duration, Utc};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let fake = UnitFake::start().await;
+//! let old = fake.insert_token(UnitTokenSeed::new("CI deploy"));
+//! let client = unit::Client::builder()
+//!     .token(fake.token().clone())
+//!     .base_url(fake.uri())
+//!     .retry(RetryPolicy::disabled())
+//!     .build()?;
+//! let life = UnitLifecycle::new(client, fake.user_id());
+//! fake.inject(UnitOp::List, Fault::status(401).nth(2));
+//!
+//! let dir = tempfile::tempdir()?;
+//! let sink = FileSink::new(dir.path().join("unit.token"));
+//! let plan = UnitPlan::new([Scope::Customers], Utc::now() + Duration::days(90));
+//! let err = life.rotate(&old.id, &plan, &sink).await.unwrap_err();
+//! assert_eq!(err.step(), Step::Probe);
+//! assert_eq!(err.left(), &Left::Unchanged);
+//! let held = fake.tokens();
+//! assert_eq!(held.len(), 1, "the new token was removed");
+//! assert_eq!(held[0].id, old.id);
+//! assert!(!dir.path().join("unit.token").exists(), "nothing was stored");
+//! # Ok(()) }
+//! ```
+//!
+//! ## Expectations
 //!
 //! ```
 //! use api_tokens::testing::{UnitFake, UnitOp};
@@ -174,7 +293,7 @@
 //!   GET /users/2/api-tokens → 200
 //! ```
 //!
-//! # Rate limits
+//! ## Rate limits
 //!
 //! ```
 //! use std::time::Duration;
@@ -205,7 +324,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # A fixture on a wiremock server
+//! ## A fixture on a wiremock server
 //!
 //! ```
 //! use api_tokens::mailtrap;
@@ -226,7 +345,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # Record and replay
+//! ## Record and replay
 //!
 //! A test records its calls once, against the service (here a fake), and
 //! replays them from then on. The cassette holds no secret: the secret a
@@ -353,8 +472,7 @@ pub use fixtures::{
     Cassette, Fixture, FixtureRequest, FixtureResponse, embedded_files, fixture, fixtures,
 };
 pub use mailtrap_fake::{
-    MailtrapFake, MailtrapFakeBuilder, MailtrapOp, MailtrapPermission, MailtrapToken,
-    MailtrapTokenSeed, ResetRule,
+    MailtrapFake, MailtrapFakeBuilder, MailtrapOp, MailtrapToken, MailtrapTokenSeed, ResetRule,
 };
 pub use record::Recorder;
 #[doc(hidden)]

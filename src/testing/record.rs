@@ -71,17 +71,29 @@ const HOP_HEADERS: [&str; 10] = [
 /// (a fake in a test).
 ///
 /// ```no_run
-/// # async fn f() -> Result<(), api_tokens::testing::KitError> {
+/// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+/// use api_tokens::mailtrap;
 /// use api_tokens::testing::{Recorder, Replayer};
+/// use secrecy::SecretString;
 ///
-/// let recorder = Recorder::start("https://mailtrap.io", "tests/cassettes/create.json").await?;
-/// // … run a client with base URL `recorder.uri()` …
+/// let recorder = Recorder::start("https://mailtrap.io", "tests/cassettes/list.json").await?;
+/// let client = mailtrap::Client::builder()
+///     .token(SecretString::from(std::env::var("MAILTRAP_API_TOKEN")?))
+///     .account_id(3229)
+///     .base_url(recorder.uri())
+///     .build()?;
+/// let recorded = client.api_tokens().list().await?;
 /// let cassette = recorder.finish().await?;
-/// println!("{} interactions recorded", cassette.interactions.len());
+/// assert_eq!(cassette.interactions.len(), 1);
 ///
-/// let replayer = Replayer::start("tests/cassettes/create.json").await?;
-/// // … run the same client with base URL `replayer.uri()` …
-/// # let _ = replayer;
+/// // Later, and in CI: the same calls, served from the file.
+/// let replayer = Replayer::start("tests/cassettes/list.json").await?;
+/// let client = mailtrap::Client::builder()
+///     .token(SecretString::from("any-credential"))
+///     .account_id(3229)
+///     .base_url(replayer.uri())
+///     .build()?;
+/// assert_eq!(client.api_tokens().list().await?, recorded);
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]

@@ -32,10 +32,18 @@ use super::redact::{credential_in, is_placeholder, placeholder_of};
 /// older cassettes, match any.
 ///
 /// ```no_run
-/// # async fn f() -> Result<(), api_tokens::testing::KitError> {
-/// let replayer = api_tokens::testing::Replayer::start("tests/cassettes/create.json").await?;
-/// // … a client with base URL `replayer.uri()` …
+/// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+/// use api_tokens::unit;
+/// use secrecy::SecretString;
+///
+/// let replayer = api_tokens::testing::Replayer::start("tests/cassettes/list.json").await?;
+/// let client = unit::Client::builder()
+///     .token(SecretString::from("any-credential"))
+///     .base_url(replayer.uri())
+///     .build()?;
+/// let listed = client.org_api_tokens("2".parse()?).list().await?;
 /// assert!(replayer.unserved().is_empty(), "every recorded call was made again");
+/// # let _ = listed;
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]

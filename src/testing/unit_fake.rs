@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDateTime, SubsecRound, TimeDelta, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 use wiremock::{MockServer, Request};
 
-use crate::unit::UserId;
+use crate::unit::{self, ResourceRestriction, Scope, SourceIp, TokenId, UserId};
 
 use super::engine::{self, Dialect, Reply, Shared, bearer, common_fake_methods, format_time, lock};
 
@@ -62,22 +62,52 @@ pub enum RevokeAnswer {
     NoContent,
 }
 
-/// A token held by the Unit fake.
+/// A token held by the Unit fake, in the crate's types: its fields compare
+/// with those of the client's [`unit::ApiToken`] and [`unit::NewApiToken`]
+/// as they are, and [`unit::ApiToken::from`] gives the token as the fake
+/// lists it.
+///
+/// Times are kept to the millisecond, as the fake writes them, so that a
+/// token read back through a client is equal to the one held.
+///
+/// ```
+/// use api_tokens::testing::{UnitFake, UnitTokenSeed};
+/// use api_tokens::unit::{self, Scope, SourceIp};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), api_tokens::Error> {
+/// let fake = UnitFake::start().await;
+/// let seeded = fake.insert_token(
+///     UnitTokenSeed::new("reporting")
+///         .scope(Scope::Statements)
+///         .source_ip("10.0.0.0/8".parse::<SourceIp>()?),
+/// );
+/// let client = unit::Client::builder()
+///     .token(fake.token().clone())
+///     .base_url(fake.uri())
+///     .build()?;
+/// let listed = client.org_api_tokens(fake.user_id()).list().await?;
+/// assert_eq!(listed[0].id, seeded.id);
+/// assert_eq!(listed[0].source_ips, seeded.source_ips);
+/// assert_eq!(seeded, listed[0]);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct UnitToken {
-    /// Its id, digits.
-    pub id: String,
+    /// Its id.
+    pub id: TokenId,
     /// What it is for.
     pub description: String,
-    /// Its scopes, separated by single spaces.
-    pub scope: String,
+    /// Its scopes (Unit does not list them; the fake keeps them).
+    pub scopes: Vec<Scope>,
     /// When it stops working.
     pub expiration: DateTime<Utc>,
-    /// The IP addresses allowed to use it, comma-separated.
-    pub source_ip: Option<String>,
-    /// The cards or accounts it is restricted to, as sent.
-    pub resources: Option<Value>,
+    /// The addresses and ranges allowed to use it (empty: any).
+    pub source_ips: Vec<SourceIp>,
+    /// The cards or accounts it is restricted to (Unit does not list them;
+    /// the fake keeps them).
+    pub resources: Option<Vec<ResourceRestriction>>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// The secret; the fake accepts it as a credential until revoked or
@@ -85,39 +115,104 @@ pub struct UnitToken {
     pub secret: SecretString,
 }
 
-/// A token to put into the Unit fake with [`UnitFake::insert_token`].
+impl From<&UnitToken> for unit::ApiToken {
+    /// The token as the fake lists it.
+    fn from(token: &UnitToken) -> Self {
+        let mut listed = unit::ApiToken::new(token.id.clone(), token.created_at);
+        listed.description = Some(token.description.clone());
+        listed.expiration = Some(token.expiration);
+        listed.source_ips = token.source_ips.clone();
+        listed
+    }
+}
+
+impl From<UnitToken> for unit::ApiToken {
+    /// The token as the fake lists it.
+    fn from(token: UnitToken) -> Self {
+        unit::ApiToken::from(&token)
+    }
+}
+
+impl From<&UnitToken> for unit::NewApiToken {
+    /// The token as the fake answers its create, with the secret.
+    fn from(token: &UnitToken) -> Self {
+        unit::NewApiToken::new(unit::ApiToken::from(token), token.secret.clone())
+    }
+}
+
+impl PartialEq<unit::ApiToken> for UnitToken {
+    /// Whether the client's token is this one as the fake lists it.
+    fn eq(&self, other: &unit::ApiToken) -> bool {
+        let unit::ApiToken {
+            id,
+            description,
+            created_at,
+            expiration,
+            source_ips,
+        } = other;
+        *id == self.id
+            && description.as_deref() == Some(self.description.as_str())
+            && *created_at == self.created_at
+            && *expiration == Some(self.expiration)
+            && *source_ips == self.source_ips
+    }
+}
+
+impl PartialEq<UnitToken> for unit::ApiToken {
+    /// Whether this token is the fake's as the fake lists it.
+    fn eq(&self, other: &UnitToken) -> bool {
+        other == self
+    }
+}
+
+/// A token to put into the Unit fake with [`UnitFake::insert_token`], in
+/// the crate's types. A create request of the client makes one too
+/// ([`UnitTokenSeed::from`]), to seed the token a test would have created.
 ///
 /// ```
 /// use api_tokens::testing::UnitTokenSeed;
+/// use api_tokens::unit::{CreateApiToken, Scope};
+/// use chrono::{Duration, Utc};
 ///
-/// let seed = UnitTokenSeed::new("Seeded").scope("customers accounts");
-/// # let _ = seed;
+/// let seed = UnitTokenSeed::new("Seeded").scopes([Scope::Customers, Scope::Accounts]);
+/// let request = CreateApiToken::new("ci", [Scope::Cards], Utc::now() + Duration::days(7));
+/// let from_request = UnitTokenSeed::from(&request);
+/// # let _ = (seed, from_request);
 /// ```
 #[derive(Debug, Clone)]
 pub struct UnitTokenSeed {
     description: String,
-    scope: String,
+    scopes: Vec<Scope>,
     expiration: Option<DateTime<Utc>>,
-    source_ip: Option<String>,
+    source_ips: Vec<SourceIp>,
+    resources: Option<Vec<ResourceRestriction>>,
     secret: Option<SecretString>,
 }
 
 impl UnitTokenSeed {
-    /// A token with this description, scope `customers`, expiring in 30
-    /// days, with a random secret.
+    /// A token with this description, scope [`Scope::Customers`] unless
+    /// scopes are added, expiring in 30 days, usable from any address, with
+    /// a random secret.
     pub fn new(description: impl Into<String>) -> Self {
         UnitTokenSeed {
             description: description.into(),
-            scope: "customers".into(),
+            scopes: Vec::new(),
             expiration: None,
-            source_ip: None,
+            source_ips: Vec::new(),
+            resources: None,
             secret: None,
         }
     }
 
-    /// Its scopes, separated by spaces.
-    pub fn scope(mut self, scope: impl Into<String>) -> Self {
-        self.scope = scope.into();
+    /// Adds a scope.
+    pub fn scope(mut self, scope: Scope) -> Self {
+        self.scopes.push(scope);
+        self
+    }
+
+    /// Adds scopes.
+    pub fn scopes(mut self, scopes: impl IntoIterator<Item = Scope>) -> Self {
+        self.scopes.extend(scopes);
         self
     }
 
@@ -127,9 +222,23 @@ impl UnitTokenSeed {
         self
     }
 
-    /// The IP addresses allowed to use it, comma-separated.
-    pub fn source_ip(mut self, ips: impl Into<String>) -> Self {
-        self.source_ip = Some(ips.into());
+    /// Adds an address or range allowed to use it.
+    pub fn source_ip(mut self, ip: impl Into<SourceIp>) -> Self {
+        self.source_ips.push(ip.into());
+        self
+    }
+
+    /// Adds addresses or ranges allowed to use it.
+    pub fn source_ips(mut self, ips: impl IntoIterator<Item = SourceIp>) -> Self {
+        self.source_ips.extend(ips);
+        self
+    }
+
+    /// Restricts it to these cards or accounts (added to any given before).
+    pub fn resources(mut self, resources: impl IntoIterator<Item = ResourceRestriction>) -> Self {
+        self.resources
+            .get_or_insert_with(Vec::new)
+            .extend(resources);
         self
     }
 
@@ -137,6 +246,28 @@ impl UnitTokenSeed {
     pub fn secret(mut self, secret: SecretString) -> Self {
         self.secret = Some(secret);
         self
+    }
+}
+
+impl From<&unit::CreateApiToken> for UnitTokenSeed {
+    /// The token that request would create: its description, scopes,
+    /// expiration, addresses and restrictions, with a random secret.
+    fn from(request: &unit::CreateApiToken) -> Self {
+        let mut seed = UnitTokenSeed::new(request.description())
+            .scopes(request.scopes().iter().cloned())
+            .expiration(request.expiration())
+            .source_ips(request.allowed_ips().iter().cloned());
+        if let Some(resources) = request.restrictions() {
+            seed = seed.resources(resources.iter().cloned());
+        }
+        seed
+    }
+}
+
+impl From<unit::CreateApiToken> for UnitTokenSeed {
+    /// The token that request would create, as from a reference.
+    fn from(request: unit::CreateApiToken) -> Self {
+        UnitTokenSeed::from(&request)
     }
 }
 
@@ -181,7 +312,7 @@ impl UnitTokenSeed {
 /// let created = tokens
 ///     .create(CreateApiToken::new("ci", [Scope::Customers], Utc::now() + Duration::days(30)))
 ///     .await?;
-/// assert_eq!(fake.tokens()[0].id, created.id.as_str());
+/// assert_eq!(fake.tokens()[0].id, created.id);
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -284,14 +415,21 @@ impl UnitFake {
         let state = &mut engine.dialect;
         let id = state.next_id;
         state.next_id += 1;
+        let mut scopes = seed.scopes;
+        if scopes.is_empty() {
+            scopes.push(Scope::Customers);
+        }
         let token = UnitToken {
-            id: id.to_string(),
+            id: token_id(id),
             description: seed.description,
-            scope: seed.scope,
-            expiration: seed.expiration.unwrap_or(now + TimeDelta::days(30)),
-            source_ip: seed.source_ip,
-            resources: None,
-            created_at: now,
+            scopes,
+            expiration: seed
+                .expiration
+                .unwrap_or(now + TimeDelta::days(30))
+                .trunc_subsecs(3),
+            source_ips: seed.source_ips,
+            resources: seed.resources,
+            created_at: now.trunc_subsecs(3),
             secret: seed.secret.unwrap_or_else(new_secret),
         };
         state.tokens.insert(id, token.clone());
@@ -312,6 +450,11 @@ impl Drop for UnitFake {
     fn drop(&mut self) {
         engine::verify_on_drop(&self.engine);
     }
+}
+
+/// The id of the n-th token (n counts from 1).
+fn token_id(n: u64) -> TokenId {
+    TokenId::try_from(n).unwrap_or_else(|_| unreachable!("token numbers start at 1"))
 }
 
 fn new_secret() -> SecretString {
@@ -400,8 +543,9 @@ impl UnitState {
         attributes.insert("createdAt".into(), json!(format_time(token.created_at)));
         attributes.insert("description".into(), json!(token.description));
         attributes.insert("expiration".into(), json!(format_time(token.expiration)));
-        if let Some(ips) = &token.source_ip {
-            attributes.insert("sourceIp".into(), json!(ips));
+        if !token.source_ips.is_empty() {
+            let ips: Vec<String> = token.source_ips.iter().map(SourceIp::to_string).collect();
+            attributes.insert("sourceIp".into(), json!(ips.join(",")));
         }
         if with_secret {
             attributes.insert("token".into(), json!(token.secret.expose_secret()));
@@ -448,13 +592,13 @@ impl UnitState {
         let id = self.next_id;
         self.next_id += 1;
         let token = UnitToken {
-            id: id.to_string(),
+            id: token_id(id),
             description: checked.description,
-            scope: checked.scope,
+            scopes: checked.scopes,
             expiration: checked.expiration,
-            source_ip: checked.source_ip,
+            source_ips: checked.source_ips,
             resources: checked.resources,
-            created_at: now,
+            created_at: now.trunc_subsecs(3),
             secret: new_secret(),
         };
         let reply = Reply::json(
@@ -588,10 +732,10 @@ impl Dialect for UnitState {
 
 struct CheckedCreate {
     description: String,
-    scope: String,
+    scopes: Vec<Scope>,
     expiration: DateTime<Utc>,
-    source_ip: Option<String>,
-    resources: Option<Value>,
+    source_ips: Vec<SourceIp>,
+    resources: Option<Vec<ResourceRestriction>>,
 }
 
 /// Checks a create document as Unit does, collecting every error.
@@ -647,8 +791,12 @@ fn check_create(body: &Value, now: DateTime<Utc>) -> Result<CheckedCreate, Vec<V
         }
     };
 
-    let scope = match attributes.get("scope").and_then(Value::as_str) {
-        Some(s) if is_scope_list(s) => Some(s.to_owned()),
+    let scopes = match attributes.get("scope").and_then(Value::as_str) {
+        Some(s) if is_scope_list(s) => s
+            .split(' ')
+            .map(str::parse::<Scope>)
+            .collect::<Result<Vec<_>, _>>()
+            .ok(),
         _ => {
             found.push(invalid(
                 "`scope` is required: scopes of lower-case letters and `-`, separated by single spaces",
@@ -680,30 +828,47 @@ fn check_create(body: &Value, now: DateTime<Utc>) -> Result<CheckedCreate, Vec<V
         }
     };
 
-    let source_ip = match attributes.get("sourceIp") {
-        None => None,
-        Some(Value::String(ips)) if is_ip_list(ips) => Some(ips.clone()),
+    let source_ips = match attributes.get("sourceIp") {
+        None => Vec::new(),
+        Some(Value::String(ips)) if is_ip_list(ips) => SourceIp::parse_list(ips),
         Some(_) => {
             found.push(invalid(
                 "`sourceIp` must be IP addresses separated by commas, no spaces allowed",
                 "/data/attributes/sourceIp",
             ));
-            None
+            Vec::new()
         }
     };
 
-    let resources = attributes.get("resources").cloned();
-    if let Some(resources) = &resources {
-        check_resources(resources, &mut found);
-    }
+    let resources = match attributes.get("resources") {
+        None => None,
+        Some(resources) => {
+            let before = found.len();
+            check_resources(resources, &mut found);
+            if found.len() > before {
+                None
+            } else {
+                match serde_json::from_value::<Vec<ResourceRestriction>>(resources.clone()) {
+                    Ok(list) => Some(list),
+                    Err(_) => {
+                        found.push(invalid(
+                            "`resources` must be restrictions to cards or accounts",
+                            "/data/attributes/resources",
+                        ));
+                        None
+                    }
+                }
+            }
+        }
+    };
 
-    match (description, scope, expiration) {
-        (Some(description), Some(scope), Some(expiration)) if found.is_empty() => {
+    match (description, scopes, expiration) {
+        (Some(description), Some(scopes), Some(expiration)) if found.is_empty() => {
             Ok(CheckedCreate {
                 description,
-                scope,
+                scopes,
                 expiration,
-                source_ip,
+                source_ips,
                 resources,
             })
         }

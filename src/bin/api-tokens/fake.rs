@@ -24,11 +24,15 @@ use std::time::Duration;
 
 use api_tokens::chrono::{DateTime, Duration as Span, Utc};
 use api_tokens::lifecycle::Marker;
+use api_tokens::mailtrap::{AccessLevel, ResourceType};
 use api_tokens::testing::{
     Fault, MailtrapFake, MailtrapOp, MailtrapTokenSeed, UnitFake, UnitOp, UnitTokenSeed,
 };
+use api_tokens::unit::{Scope, SourceIp};
 use api_tokens::{RetryPolicy, mailtrap, unit};
+use ipnet::{IpNet, Ipv4Net};
 use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
 
 use serde::{Deserialize, Serialize};
 
@@ -80,46 +84,52 @@ impl Fakes {
         let unit = &self.unit;
         unit.insert_token(
             UnitTokenSeed::new("CI deploy")
-                .scope("customers accounts")
+                .scopes([Scope::Customers, Scope::Accounts])
                 .expiration(now + Span::days(3))
-                .source_ip("10.0.0.0/8"),
+                .source_ip(IpNet::V4(Ipv4Net::new_assert(
+                    Ipv4Addr::new(10, 0, 0, 0),
+                    8,
+                ))),
         );
         unit.insert_token(
             UnitTokenSeed::new("payments backend")
-                .scope("payments payments-write accounts")
+                .scopes([Scope::Payments, Scope::PaymentsWrite, Scope::Accounts])
                 .expiration(now + Span::days(200)),
         );
         unit.insert_token(
             UnitTokenSeed::new("old reporting")
-                .scope("customers")
+                .scope(Scope::Customers)
                 .expiration(now - Span::days(2))
-                .source_ip("192.168.1.10"),
+                .source_ip(IpAddr::V4(Ipv4Addr::new(192, 168, 1, 10))),
         );
         // What a rotation interrupted three hours ago left: a token minted
         // to replace token 1, whose secret nobody holds.
         let stale = Marker::replacing_at(now - Span::hours(3), "1");
         unit.insert_token(
             UnitTokenSeed::new(stale.tag("CI deploy"))
-                .scope("customers accounts")
+                .scopes([Scope::Customers, Scope::Accounts])
                 .expiration(now + Span::days(90)),
         );
         let mailtrap = &self.mailtrap;
         mailtrap.insert_token(
             MailtrapTokenSeed::new("admin console")
-                .permission("account", ACCOUNT_ID, 100)
+                .permission(ResourceType::Account, ACCOUNT_ID, AccessLevel::Admin)
                 .expires_at(now + Span::days(120)),
         );
-        mailtrap
-            .insert_token(MailtrapTokenSeed::new("legacy webhook").permission("sandbox", 17, 10));
+        mailtrap.insert_token(MailtrapTokenSeed::new("legacy webhook").permission(
+            ResourceType::Sandbox,
+            17,
+            AccessLevel::Viewer,
+        ));
         mailtrap.insert_token(
             MailtrapTokenSeed::new("staging sender")
-                .permission("domain", 88, 10)
+                .permission(ResourceType::Domain, 88, AccessLevel::Viewer)
                 .expires_at(now + Span::days(5)),
         );
         let stale = Marker::at(now - Span::hours(2));
         mailtrap.insert_token(
             MailtrapTokenSeed::new(stale.tag("nightly export"))
-                .permission("account", ACCOUNT_ID, 10)
+                .permission(ResourceType::Account, ACCOUNT_ID, AccessLevel::Viewer)
                 .expires_at(now + Span::days(60)),
         );
     }
@@ -170,11 +180,23 @@ impl Fakes {
                 .tokens()
                 .into_iter()
                 .map(|t| StateToken {
-                    id: t.id,
+                    id: t.id.to_string(),
                     name: t.description,
                     expires_at: Some(t.expiration),
-                    scope: Some(t.scope),
-                    source_ip: t.source_ip,
+                    scope: Some(
+                        t.scopes
+                            .iter()
+                            .map(Scope::as_str)
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    ),
+                    source_ip: (!t.source_ips.is_empty()).then(|| {
+                        t.source_ips
+                            .iter()
+                            .map(SourceIp::to_string)
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    }),
                     permissions: Vec::new(),
                 })
                 .collect(),
@@ -184,19 +206,20 @@ impl Fakes {
                 .into_iter()
                 .map(|t| StateToken {
                     id: t.id.to_string(),
+                    permissions: t
+                        .wire_resource_types()
+                        .into_iter()
+                        .zip(&t.permissions)
+                        .map(|(wire_type, p)| StatePermission {
+                            resource_type: wire_type.to_owned(),
+                            resource_id: p.resource_id.clone(),
+                            access_level: p.access_level,
+                        })
+                        .collect(),
                     name: t.name,
                     expires_at: t.expires_at,
                     scope: None,
                     source_ip: None,
-                    permissions: t
-                        .resources
-                        .into_iter()
-                        .map(|p| StatePermission {
-                            resource_type: p.resource_type,
-                            resource_id: p.resource_id,
-                            access_level: p.access_level,
-                        })
-                        .collect(),
                 })
                 .collect(),
         };
@@ -224,13 +247,20 @@ impl Fakes {
         for id in 1..=unit_tokens.keys().max().copied().unwrap_or(0) {
             match unit_tokens.remove(&id) {
                 Some(t) => {
-                    let mut seed = UnitTokenSeed::new(t.name)
-                        .scope(t.scope.unwrap_or_else(|| "customers".to_owned()));
+                    let scopes = t
+                        .scope
+                        .as_deref()
+                        .unwrap_or("customers")
+                        .split_whitespace()
+                        .map(str::parse::<Scope>)
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| Failure::service("restoring the Unit fake", e))?;
+                    let mut seed = UnitTokenSeed::new(t.name).scopes(scopes);
                     if let Some(at) = t.expires_at {
                         seed = seed.expiration(at);
                     }
                     if let Some(ips) = t.source_ip {
-                        seed = seed.source_ip(ips);
+                        seed = seed.source_ips(SourceIp::parse_list(&ips));
                     }
                     self.unit.insert_token(seed);
                 }
@@ -240,9 +270,6 @@ impl Fakes {
         let (client, user) = self.unit(RetryPolicy::disabled())?;
         let tokens = client.org_api_tokens(user);
         for id in gaps {
-            let id: unit::TokenId = id
-                .parse()
-                .map_err(|e| Failure::service("restoring the Unit fake", e))?;
             tokens
                 .revoke(&id)
                 .await
@@ -263,7 +290,7 @@ impl Fakes {
                 Some(t) => {
                     let mut seed = MailtrapTokenSeed::new(t.name);
                     for p in t.permissions {
-                        seed = seed.permission(p.resource_type, p.resource_id, p.access_level);
+                        seed = seed.raw_permission(p.resource_type, p.resource_id, p.access_level);
                     }
                     if let Some(at) = t.expires_at {
                         seed = seed.expires_at(at);
@@ -275,8 +302,6 @@ impl Fakes {
         }
         let client = self.mailtrap(RetryPolicy::disabled())?;
         for id in gaps {
-            let id = mailtrap::TokenId::new(id)
-                .map_err(|e| Failure::service("restoring the Mailtrap fake", e))?;
             client
                 .api_tokens()
                 .delete(id)
@@ -342,8 +367,8 @@ struct StateToken {
 #[derive(Serialize, Deserialize)]
 struct StatePermission {
     resource_type: String,
-    resource_id: serde_json::Value,
-    access_level: u16,
+    resource_id: mailtrap::ResourceId,
+    access_level: mailtrap::AccessLevel,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
