@@ -5,8 +5,17 @@
 //! they were taken: at most `limit` requests are sent in any window of
 //! `window`, which is exactly the shape of both services' limits, so a burst
 //! never earns a 429 however the service counts its window. Slots are handed
-//! out in order (a call reserves the first free moment and sleeps until
-//! then), so many concurrent calls wake one at a time, not all together.
+//! out in order: calls that must wait queue first come first served, and
+//! only the head of the queue sleeps, until its slot. It decides when it
+//! wakes, not when it joined, so what the answers taught in the meantime
+//! counts.
+//!
+//! The service counts a request when it arrives, a little after the client
+//! sent it, and a burst arrives spread out: the first of a burst may be
+//! counted well before the last. A slot therefore comes back one window plus
+//! a margin after it was taken, the margin being the longest time from
+//! sending to answer seen lately (at least a few milliseconds, at most a
+//! quarter of the window).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -119,6 +128,9 @@ struct Shared {
     bucket: Mutex<Bucket>,
     /// Wakes the calls held back while the first answer is awaited.
     learned: tokio::sync::Notify,
+    /// The queue of calls under a limit, first come first served (tokio's
+    /// mutex is fair); the holder waits for its slot.
+    turn: tokio::sync::Mutex<()>,
 }
 
 #[derive(Debug)]
@@ -135,6 +147,14 @@ struct Bucket {
     sent: VecDeque<Instant>,
     /// No call before this moment (a 429 asked to wait).
     paused_until: Option<Instant>,
+    /// When the calls still unanswered were sent, oldest first (answers are
+    /// matched to them in order); never more than `limit` of them.
+    pending: VecDeque<Instant>,
+    /// The longest time from sending to answer in the current window of
+    /// answers and in the one before, and when the current one began.
+    late: Duration,
+    late_before: Duration,
+    late_since: Option<Instant>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,8 +167,8 @@ enum Learning {
     Probing,
 }
 
-/// A little slack on top of the window: the service counts arrivals, which
-/// come a little after the moments the client sent.
+/// The least margin on top of the window: the service counts arrivals,
+/// which come a little after the moments the client sent.
 const SLACK: Duration = Duration::from_millis(5);
 
 impl Pacer {
@@ -178,8 +198,13 @@ impl Pacer {
                     window,
                     sent: VecDeque::new(),
                     paused_until: None,
+                    pending: VecDeque::new(),
+                    late: Duration::ZERO,
+                    late_before: Duration::ZERO,
+                    late_since: None,
                 }),
                 learned: tokio::sync::Notify::new(),
+                turn: tokio::sync::Mutex::new(()),
             })),
         }
     }
@@ -199,25 +224,46 @@ impl Pacer {
             return Duration::ZERO;
         };
         let start = Instant::now();
-        let at = loop {
+        loop {
             let learned = state.learned.notified();
             tokio::pin!(learned);
             learned.as_mut().enable();
             {
                 let mut b = lock(&state.bucket);
                 match b.learning {
-                    Learning::Done => break b.reserve(Instant::now()),
+                    Learning::Done => {
+                        // No limit and no pause: nothing to wait for.
+                        if b.limit.is_none() && b.paused_until.is_none_or(|p| p <= start) {
+                            return Duration::ZERO;
+                        }
+                        break;
+                    }
                     Learning::Waiting => {
                         b.learning = Learning::Probing;
-                        break b.reserve(Instant::now());
+                        break;
                     }
                     Learning::Probing => {}
                 }
             }
             learned.await;
-        };
-        if at > Instant::now() {
-            tokio::time::sleep_until(at).await;
+        }
+        let _turn = state.turn.lock().await;
+        loop {
+            let now = Instant::now();
+            let wait = {
+                let mut b = lock(&state.bucket);
+                let at = b.next_free(now);
+                if at <= now {
+                    b.take(now);
+                    None
+                } else {
+                    Some(at)
+                }
+            };
+            match wait {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => break,
+            }
         }
         Instant::now().saturating_duration_since(start)
     }
@@ -228,6 +274,7 @@ impl Pacer {
             return;
         };
         let mut b = lock(&state.bucket);
+        b.pending.pop_front();
         if b.learning == Learning::Probing {
             b.learning = Learning::Waiting;
             state.learned.notify_one();
@@ -251,6 +298,9 @@ impl Pacer {
             state.learned.notify_waiters();
         }
         let now = Instant::now();
+        if let Some(sent) = b.pending.pop_front() {
+            b.answered_after(now, now.saturating_duration_since(sent));
+        }
         if let Some(limit) = limit {
             let limit = u32::try_from(limit).unwrap_or(u32::MAX).max(1);
             b.limit = Some(b.limit.map_or(limit, |current| current.min(limit)));
@@ -275,8 +325,8 @@ impl Pacer {
 }
 
 impl Bucket {
-    /// Reserves the first moment at which one more call keeps to the limit.
-    fn reserve(&mut self, now: Instant) -> Instant {
+    /// The first moment at which one more call keeps to the limit.
+    fn next_free(&mut self, now: Instant) -> Instant {
         let mut at = now;
         if let Some(paused) = self.paused_until {
             if paused > at {
@@ -291,11 +341,42 @@ impl Bucket {
         let limit = limit as usize;
         if self.sent.len() >= limit {
             if let Some(oldest) = self.sent.get(self.sent.len() - limit) {
-                at = at.max(*oldest + self.window + SLACK);
+                at = at.max(*oldest + self.window + self.margin());
             }
         }
-        self.insert(at);
         at
+    }
+
+    /// Takes a slot now.
+    fn take(&mut self, now: Instant) {
+        let Some(limit) = self.limit else {
+            return;
+        };
+        self.insert(now);
+        self.pending.push_back(now);
+        while self.pending.len() > limit as usize {
+            self.pending.pop_front();
+        }
+    }
+
+    /// How long after one window a slot comes back: the longest time from
+    /// sending to answer lately, within bounds.
+    fn margin(&self) -> Duration {
+        let most = SLACK.max(self.window / 4);
+        SLACK.max(self.late.max(self.late_before)).min(most)
+    }
+
+    /// An answer came `took` after its call was sent.
+    fn answered_after(&mut self, now: Instant, took: Duration) {
+        let current = self
+            .late_since
+            .is_some_and(|since| now.saturating_duration_since(since) < self.window);
+        if !current {
+            self.late_before = self.late;
+            self.late = Duration::ZERO;
+            self.late_since = Some(now);
+        }
+        self.late = self.late.max(took);
     }
 
     /// Adds a moment in order, keeping only the last `limit` of them.
@@ -360,6 +441,44 @@ mod tests {
         assert_eq!(paced.acquire().await, Duration::ZERO);
         paced.observe(None, None, Some(Duration::from_secs(3)));
         assert_eq!(paced.acquire().await, Duration::from_secs(3));
+    }
+
+    /// The service counts a call when it arrives: a slot comes back one
+    /// window plus the longest time to an answer seen lately, and a call
+    /// queued before that was known still waits for it.
+    #[tokio::test(start_paused = true)]
+    async fn slots_come_back_a_window_after_the_slowest_answer() {
+        let pacer = Pacer::new(Pacing::limit(2, Duration::from_secs(1)), DOC, false);
+        let start = Instant::now();
+        pacer.acquire().await;
+        pacer.acquire().await;
+        // Queued while no answer has come: it would go at 1.005 s.
+        let third = tokio::spawn({
+            let pacer = pacer.clone();
+            async move {
+                pacer.acquire().await;
+                Instant::now()
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        pacer.observe(None, None, None);
+        pacer.observe(None, None, None);
+        let sent = third.await.unwrap() - start;
+        assert!(sent >= Duration::from_millis(1200), "{sent:?}");
+        assert!(sent < Duration::from_millis(1210), "{sent:?}");
+
+        // The margin is bounded: a quarter of the window at most.
+        let slow = Pacer::new(Pacing::limit(1, Duration::from_secs(1)), DOC, false);
+        slow.acquire().await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        slow.observe(None, None, None);
+        assert_eq!(
+            slow.acquire().await,
+            Duration::ZERO,
+            "the slot came back long ago"
+        );
+        let waited = slow.acquire().await;
+        assert_eq!(waited, Duration::from_millis(1250), "{waited:?}");
     }
 
     #[tokio::test(start_paused = true)]
