@@ -10,12 +10,12 @@
 //! wakes, not when it joined, so what the answers taught in the meantime
 //! counts.
 //!
-//! The service counts a request when it arrives, a little after the client
-//! sent it, and a burst arrives spread out: the first of a burst may be
-//! counted well before the last. A slot therefore comes back one window plus
-//! a margin after it was taken, the margin being the longest time from
-//! sending to answer seen lately (at least a few milliseconds, at most a
-//! quarter of the window).
+//! The service counts a request when it handles it, somewhere between the
+//! moment the client sent it and the moment the answer came back, and a
+//! burst is handled spread out: the first of a burst may be counted well
+//! before the last. A slot therefore comes back one window after the call's
+//! answer (answers are matched to calls in the order the calls were sent),
+//! or one window after it was sent while no answer has come.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -150,11 +150,6 @@ struct Bucket {
     /// When the calls still unanswered were sent, oldest first (answers are
     /// matched to them in order); never more than `limit` of them.
     pending: VecDeque<Instant>,
-    /// The longest time from sending to answer in the current window of
-    /// answers and in the one before, and when the current one began.
-    late: Duration,
-    late_before: Duration,
-    late_since: Option<Instant>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,8 +162,7 @@ enum Learning {
     Probing,
 }
 
-/// The least margin on top of the window: the service counts arrivals,
-/// which come a little after the moments the client sent.
+/// A little slack on top of the window, for clocks and timers.
 const SLACK: Duration = Duration::from_millis(5);
 
 impl Pacer {
@@ -199,9 +193,6 @@ impl Pacer {
                     sent: VecDeque::new(),
                     paused_until: None,
                     pending: VecDeque::new(),
-                    late: Duration::ZERO,
-                    late_before: Duration::ZERO,
-                    late_since: None,
                 }),
                 learned: tokio::sync::Notify::new(),
                 turn: tokio::sync::Mutex::new(()),
@@ -274,7 +265,8 @@ impl Pacer {
             return;
         };
         let mut b = lock(&state.bucket);
-        b.pending.pop_front();
+        // The request may have been counted all the same.
+        b.answered(Instant::now());
         if b.learning == Learning::Probing {
             b.learning = Learning::Waiting;
             state.learned.notify_one();
@@ -298,9 +290,7 @@ impl Pacer {
             state.learned.notify_waiters();
         }
         let now = Instant::now();
-        if let Some(sent) = b.pending.pop_front() {
-            b.answered_after(now, now.saturating_duration_since(sent));
-        }
+        b.answered(now);
         if let Some(limit) = limit {
             let limit = u32::try_from(limit).unwrap_or(u32::MAX).max(1);
             b.limit = Some(b.limit.map_or(limit, |current| current.min(limit)));
@@ -341,7 +331,7 @@ impl Bucket {
         let limit = limit as usize;
         if self.sent.len() >= limit {
             if let Some(oldest) = self.sent.get(self.sent.len() - limit) {
-                at = at.max(*oldest + self.window + self.margin());
+                at = at.max(*oldest + self.window + SLACK);
             }
         }
         at
@@ -359,24 +349,17 @@ impl Bucket {
         }
     }
 
-    /// How long after one window a slot comes back: the longest time from
-    /// sending to answer lately, within bounds.
-    fn margin(&self) -> Duration {
-        let most = SLACK.max(self.window / 4);
-        SLACK.max(self.late.max(self.late_before)).min(most)
-    }
-
-    /// An answer came `took` after its call was sent.
-    fn answered_after(&mut self, now: Instant, took: Duration) {
-        let current = self
-            .late_since
-            .is_some_and(|since| now.saturating_duration_since(since) < self.window);
-        if !current {
-            self.late_before = self.late;
-            self.late = Duration::ZERO;
-            self.late_since = Some(now);
+    /// The oldest call still unanswered has its answer (or none will
+    /// come): its slot is counted from now instead of from when it was sent.
+    fn answered(&mut self, now: Instant) {
+        let Some(sent) = self.pending.pop_front() else {
+            return;
+        };
+        let place = self.sent.partition_point(|t| *t < sent);
+        if self.sent.get(place) == Some(&sent) {
+            self.sent.remove(place);
+            self.insert(now);
         }
-        self.late = self.late.max(took);
     }
 
     /// Adds a moment in order, keeping only the last `limit` of them.
@@ -443,11 +426,11 @@ mod tests {
         assert_eq!(paced.acquire().await, Duration::from_secs(3));
     }
 
-    /// The service counts a call when it arrives: a slot comes back one
-    /// window plus the longest time to an answer seen lately, and a call
-    /// queued before that was known still waits for it.
+    /// The service counts a call somewhere between its sending and its
+    /// answer: a slot comes back one window after the answer, and a call
+    /// queued before the answer came still waits for that.
     #[tokio::test(start_paused = true)]
-    async fn slots_come_back_a_window_after_the_slowest_answer() {
+    async fn slots_come_back_a_window_after_the_answer() {
         let pacer = Pacer::new(Pacing::limit(2, Duration::from_secs(1)), DOC, false);
         let start = Instant::now();
         pacer.acquire().await;
@@ -467,18 +450,15 @@ mod tests {
         assert!(sent >= Duration::from_millis(1200), "{sent:?}");
         assert!(sent < Duration::from_millis(1210), "{sent:?}");
 
-        // The margin is bounded: a quarter of the window at most.
-        let slow = Pacer::new(Pacing::limit(1, Duration::from_secs(1)), DOC, false);
-        slow.acquire().await;
+        // A call that got no answer keeps its slot from the moment that was
+        // known, too.
+        let lost = Pacer::new(Pacing::limit(1, Duration::from_secs(1)), DOC, false);
+        lost.acquire().await;
         tokio::time::sleep(Duration::from_secs(5)).await;
-        slow.observe(None, None, None);
-        assert_eq!(
-            slow.acquire().await,
-            Duration::ZERO,
-            "the slot came back long ago"
-        );
-        let waited = slow.acquire().await;
-        assert_eq!(waited, Duration::from_millis(1250), "{waited:?}");
+        lost.unanswered();
+        let waited = lost.acquire().await;
+        assert!(waited >= Duration::from_secs(1), "{waited:?}");
+        assert!(waited < Duration::from_millis(1010), "{waited:?}");
     }
 
     #[tokio::test(start_paused = true)]
