@@ -451,7 +451,11 @@ async fn decode(b: &mut Bench) {
     println!("  unit with source addresses, in memory");
     let body = b.bodies.unit_addresses.clone();
     let rows = interleave_sync(
-        &["api-tokens model, serde_json", "serde_json, String fields"],
+        &[
+            "api-tokens model, serde_json",
+            "serde_json, String fields",
+            "serde_json, String (A/A)",
+        ],
         plan,
         |v| match v {
             0 => {
@@ -467,8 +471,9 @@ async fn decode(b: &mut Bench) {
     print_all(&rows);
     let r = ratio(&rows[0], &rows[1]);
     println!(
-        "    ratio model / String fields {r:.3} (of medians {:.3}); allocs/token: model {:.2}, String fields {:.2}",
+        "    ratio model / String fields {r:.3} paired by round (of medians {:.3}; A/A noise floor {:.3}); allocs/token: model {:.2}, String fields {:.2}",
         of_medians(&rows[0], &rows[1]),
+        ratio(&rows[2], &rows[1]),
         per_token(&rows[0]),
         per_token(&rows[1]),
     );

@@ -737,9 +737,25 @@ impl Serialize for SourceIp {
 }
 
 impl<'de> Deserialize<'de> for SourceIp {
+    /// One entry, read from the borrowed text when the format lends it
+    /// (serde's `Cow<str>` would always copy it).
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Ok(SourceIp::from_wire(s.trim()))
+        struct EntryVisitor;
+        impl Visitor<'_> for EntryVisitor {
+            type Value = SourceIp;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an IP address or a CIDR range")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<SourceIp, E> {
+                Ok(SourceIp::from_wire(v.trim()))
+            }
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> std::result::Result<SourceIp, E> {
+                let s = std::str::from_utf8(v)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Bytes(v), &self))?;
+                self.visit_str(s)
+            }
+        }
+        d.deserialize_str(EntryVisitor)
     }
 }
 
@@ -1271,6 +1287,18 @@ mod tests {
         proptest::proptest!(|(list in "[0-9., /a:\u{a0}]{0,40}")| {
             proptest::prop_assert_eq!(SourceIp::parse_list(&list), naive(&list));
         });
+    }
+
+    #[test]
+    fn one_entry_reads_borrowed_escaped_or_owned_text() {
+        let ip: SourceIp = serde_json::from_str(r#"" 10.0.0.1 ""#).unwrap();
+        assert_eq!(ip, SourceIp::Addr("10.0.0.1".parse().unwrap()));
+        let ip: SourceIp = serde_json::from_str(r#""10.0.0.\u0031/32""#).unwrap();
+        assert_eq!(ip, SourceIp::Net("10.0.0.1/32".parse().unwrap()));
+        let ip: SourceIp = serde_json::from_value(serde_json::json!("vpn")).unwrap();
+        assert_eq!(ip, SourceIp::Unparsed("vpn".into()));
+        assert!(serde_json::from_str::<SourceIp>("17").is_err());
+        assert!(serde_json::from_str::<SourceIp>("null").is_err());
     }
 
     #[test]
