@@ -158,9 +158,14 @@ enum Learning {
     Done,
     /// No answer yet; no call is out to ask.
     Waiting,
-    /// No answer yet; one call is out.
-    Probing,
+    /// No answer yet; one call is out, since this moment.
+    Probing(Instant),
 }
+
+/// How long the others wait for the first call's answer before one more
+/// goes to learn: a call dropped before its answer (a caller's timeout)
+/// tells nothing, and must not hold the client back for ever.
+const PROBE_PATIENCE: Duration = Duration::from_secs(1);
 
 /// A little slack on top of the window, for clocks and timers.
 const SLACK: Duration = Duration::from_millis(5);
@@ -219,7 +224,7 @@ impl Pacer {
             let learned = state.learned.notified();
             tokio::pin!(learned);
             learned.as_mut().enable();
-            {
+            let patience = {
                 let mut b = lock(&state.bucket);
                 match b.learning {
                     Learning::Done => {
@@ -230,13 +235,21 @@ impl Pacer {
                         break;
                     }
                     Learning::Waiting => {
-                        b.learning = Learning::Probing;
+                        b.learning = Learning::Probing(Instant::now());
                         break;
                     }
-                    Learning::Probing => {}
+                    Learning::Probing(since) => {
+                        let now = Instant::now();
+                        if now >= since + PROBE_PATIENCE {
+                            b.learning = Learning::Probing(now);
+                            break;
+                        }
+                        since + PROBE_PATIENCE
+                    }
                 }
-            }
-            learned.await;
+            };
+            // Woken by the answer, or out of patience.
+            let _ = tokio::time::timeout_at(patience, learned).await;
         }
         let _turn = state.turn.lock().await;
         loop {
@@ -267,7 +280,7 @@ impl Pacer {
         let mut b = lock(&state.bucket);
         // The request may have been counted all the same.
         b.answered(Instant::now());
-        if b.learning == Learning::Probing {
+        if matches!(b.learning, Learning::Probing(_)) {
             b.learning = Learning::Waiting;
             state.learned.notify_one();
         }
@@ -475,6 +488,15 @@ mod tests {
         pacer.observe(Some(1), Some(0), None);
         let waited = second.await.unwrap();
         assert!(waited >= Duration::from_secs(1), "{waited:?}");
+
+        // A first call dropped before its answer (no word either way) holds
+        // the others for a while only.
+        let dropped = Pacer::new(Pacing::auto(), DOC, false);
+        dropped.acquire().await;
+        let next = dropped.acquire().await;
+        assert_eq!(next, PROBE_PATIENCE);
+        let after = dropped.acquire().await;
+        assert_eq!(after, PROBE_PATIENCE, "one more call goes to learn");
 
         // A first call that gets no answer lets the next one go.
         let lonely = Pacer::new(Pacing::auto(), DOC, false);
