@@ -11,18 +11,24 @@
 //! 2. decode: a 10,000-token body, time and allocations per token;
 //! 3. concurrency: 256 calls at once through one client, and connection
 //!    reuse over 1,000 sequential calls;
-//! 4. retry path: a call that succeeds first time, retries on and off.
+//! 4. retry path: a call that succeeds first time, retries on and off;
+//! 5. pacing overhead: a call with pacing on against one with pacing off,
+//!    against a server that sends no rate-limit headers;
+//! 6. pacing under a limit: many concurrent calls through one Mailtrap
+//!    client against the crate's fake limited as Mailtrap limits, pacing on
+//!    and off.
 
 mod alloc;
 mod bodies;
 mod harness;
+mod pacing;
 mod raw;
 mod server;
 
 use std::hint::black_box;
 use std::sync::Arc;
 
-use api_tokens::{RetryPolicy, mailtrap, unit};
+use api_tokens::{Pacing, RetryPolicy, mailtrap, unit};
 use bytes::Bytes;
 use tokio::task::JoinSet;
 
@@ -137,11 +143,17 @@ impl Bench {
     /// A Mailtrap client on the same `reqwest::Client` settings as the raw
     /// side.
     fn mailtrap(&self, account: u64) -> mailtrap::Client {
+        self.mailtrap_paced(account, Pacing::default())
+    }
+
+    /// [`Bench::mailtrap`] with the given pacing.
+    fn mailtrap_paced(&self, account: u64, pacing: Pacing) -> mailtrap::Client {
         mailtrap::Client::builder()
             .token(TOKEN)
             .account_id(account)
             .base_url(self.server.url())
             .http_client(raw::http_client())
+            .pacing(pacing)
             .build()
             .expect("mailtrap client")
     }
@@ -236,6 +248,10 @@ fn main() {
         }
         if bench.wants("retry") {
             retry(&mut bench).await;
+        }
+        if bench.wants("pacing") {
+            pacing_overhead(&mut bench).await;
+            pacing_under_limit(&mut bench).await;
         }
     });
     harness::print_verdicts(bench.mode, &bench.verdicts);
@@ -435,7 +451,11 @@ async fn decode(b: &mut Bench) {
     println!("  unit with source addresses, in memory");
     let body = b.bodies.unit_addresses.clone();
     let rows = interleave_sync(
-        &["api-tokens model, serde_json", "serde_json, String fields"],
+        &[
+            "api-tokens model, serde_json",
+            "serde_json, String fields",
+            "serde_json, String (A/A)",
+        ],
         plan,
         |v| match v {
             0 => {
@@ -451,8 +471,9 @@ async fn decode(b: &mut Bench) {
     print_all(&rows);
     let r = ratio(&rows[0], &rows[1]);
     println!(
-        "    ratio model / String fields {r:.3} (of medians {:.3}); allocs/token: model {:.2}, String fields {:.2}",
+        "    ratio model / String fields {r:.3} paired by round (of medians {:.3}; A/A noise floor {:.3}); allocs/token: model {:.2}, String fields {:.2}",
         of_medians(&rows[0], &rows[1]),
+        ratio(&rows[2], &rows[1]),
         per_token(&rows[0]),
         per_token(&rows[1]),
     );
@@ -695,6 +716,111 @@ async fn retry(b: &mut Bench) {
         "4. retry path, first-time success (enabled / disabled)",
         r,
         Bound::AtMost(1.01),
+        true,
+    );
+}
+
+// ---------------------------------------------------- 5. pacing overhead ----
+
+async fn pacing_overhead(b: &mut Bench) {
+    let plan = Plan {
+        warmup: b.mode.pick(50, 1),
+        rounds: b.mode.pick(1000, 3),
+        batch: b.mode.pick(10, 2),
+    };
+    println!(
+        "\n== 5. pacing overhead: mailtrap list of {SMALL}, no rate-limit headers, {} rounds x {} calls per variant, interleaved",
+        plan.rounds, plan.batch
+    );
+    let on = b.mailtrap_paced(MAILTRAP_ACCOUNT_SMALL, Pacing::auto());
+    let off = b.mailtrap_paced(MAILTRAP_ACCOUNT_SMALL, Pacing::off());
+    let off_again = b.mailtrap_paced(MAILTRAP_ACCOUNT_SMALL, Pacing::off());
+    let rows = interleave(
+        &["Pacing::auto()", "Pacing::off()", "Pacing::off() (A/A)"],
+        plan,
+        async |v| {
+            let client = [&on, &off, &off_again][v];
+            let list = client.api_tokens().list().await;
+            assert_eq!(black_box(list.expect("mailtrap list")).len(), SMALL);
+        },
+    )
+    .await;
+    print_all(&rows);
+    let r = ratio(&rows[0], &rows[1]);
+    println!(
+        "    ratio on / off: {r:.4} paired by round (of medians {:.4}; A/A noise floor {:.4})",
+        of_medians(&rows[0], &rows[1]),
+        ratio(&rows[2], &rows[1])
+    );
+    b.verdict(
+        "5. pacing overhead, one call (on / off)",
+        r,
+        Bound::AtMost(1.01),
+        true,
+    );
+}
+
+// ------------------------------------------------ 6. pacing under a limit ----
+
+async fn pacing_under_limit(b: &mut Bench) {
+    // Mailtrap's 150 requests per 10 s, ten times faster; the smoke run
+    // scales it down further.
+    let load = match b.mode {
+        Mode::Full => pacing::Load {
+            calls: 1_000,
+            limit: 150,
+            window: std::time::Duration::from_secs(1),
+        },
+        Mode::Smoke => pacing::Load {
+            calls: 60,
+            limit: 15,
+            window: std::time::Duration::from_millis(250),
+        },
+    };
+    let minimum = load.minimum();
+    println!(
+        "\n== 6. pacing under a limit: {} concurrent mailtrap list calls through one client, fake limited to {} per {:?}",
+        load.calls, load.limit, load.window
+    );
+    println!(
+        "    minimum the limit allows: {:.3} s ({} groups of at most {}, one window apart)",
+        minimum.as_secs_f64(),
+        load.calls.div_ceil(load.limit as usize),
+        load.limit
+    );
+    let on = pacing::run(load, Pacing::auto().window(load.window)).await;
+    pacing::print("pacing on", load, &on);
+    let off = pacing::run(load, Pacing::off()).await;
+    pacing::print("pacing off", load, &off);
+    println!(
+        "    pacing saves {} 429s, {} retries and {} failed calls",
+        off.rate_limited.saturating_sub(on.rate_limited),
+        off.retries.saturating_sub(on.retries),
+        off.failed.saturating_sub(on.failed),
+    );
+    let n = load.calls;
+    b.verdict(
+        format!("6. {n} calls paced: 429s"),
+        on.rate_limited as f64,
+        Bound::Exactly(0.0),
+        false,
+    );
+    b.verdict(
+        format!("6. {n} calls paced: retries"),
+        on.retries as f64,
+        Bound::Exactly(0.0),
+        false,
+    );
+    b.verdict(
+        format!("6. {n} calls paced: failed calls"),
+        on.failed as f64,
+        Bound::Exactly(0.0),
+        false,
+    );
+    b.verdict(
+        format!("6. {n} calls paced: total time / minimum"),
+        on.elapsed.as_secs_f64() / minimum.as_secs_f64(),
+        Bound::AtMost(1.10),
         true,
     );
 }

@@ -50,14 +50,13 @@ pub(super) async fn attempt(
             *slot = Some(rl);
         }
     }
-    inner.pacer.observe(
+    permit.observe(
         rate_limit.and_then(|r| r.limit),
         rate_limit.and_then(|r| r.remaining),
         (status == 429)
             .then(|| header_retry_after(answer.headers()))
             .flatten(),
     );
-    drop(permit);
     if !super::same_origin(answer.url(), &inner.base) || answer.status().is_redirection() {
         let secrets = inner.auth.secrets();
         let location = match answer.headers().get(LOCATION) {

@@ -5,8 +5,17 @@
 //! they were taken: at most `limit` requests are sent in any window of
 //! `window`, which is exactly the shape of both services' limits, so a burst
 //! never earns a 429 however the service counts its window. Slots are handed
-//! out in order (a call reserves the first free moment and sleeps until
-//! then), so many concurrent calls wake one at a time, not all together.
+//! out in order: calls that must wait queue first come first served, and
+//! only the head of the queue sleeps, until its slot. It decides when it
+//! wakes, not when it joined, so what the answers taught in the meantime
+//! counts.
+//!
+//! The service counts a request when it handles it, somewhere between the
+//! moment the client sent it and the moment the answer came back, and a
+//! burst is handled spread out: the first of a burst may be counted well
+//! before the last. A slot therefore comes back one window after the call's
+//! answer (answers are matched to calls in the order the calls were sent),
+//! or one window after it was sent while no answer has come.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -119,6 +128,9 @@ struct Shared {
     bucket: Mutex<Bucket>,
     /// Wakes the calls held back while the first answer is awaited.
     learned: tokio::sync::Notify,
+    /// The queue of calls under a limit, first come first served (tokio's
+    /// mutex is fair); the holder waits for its slot.
+    turn: tokio::sync::Mutex<()>,
 }
 
 #[derive(Debug)]
@@ -135,6 +147,9 @@ struct Bucket {
     sent: VecDeque<Instant>,
     /// No call before this moment (a 429 asked to wait).
     paused_until: Option<Instant>,
+    /// When the calls still unanswered were sent, oldest first (answers are
+    /// matched to them in order); never more than `limit` of them.
+    pending: VecDeque<Instant>,
 }
 
 /// A call's slot under the limit; see [`Pacer::acquire`].
@@ -143,11 +158,27 @@ pub(crate) struct Permit<'a> {
     pacer: &'a Pacer,
     /// How long the call waited for its slot.
     pub waited: Duration,
+    settled: bool,
+}
+
+impl Permit<'_> {
+    /// The call's answer came: follows what it said (see [`Pacer`]).
+    pub(crate) fn observe(
+        mut self,
+        limit: Option<u64>,
+        remaining: Option<u64>,
+        retry_after: Option<Duration>,
+    ) {
+        self.settled = true;
+        self.pacer.observe(limit, remaining, retry_after);
+    }
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        self.pacer.unanswered();
+        if !self.settled {
+            self.pacer.unanswered();
+        }
     }
 }
 
@@ -157,12 +188,16 @@ enum Learning {
     Done,
     /// No answer yet; no call is out to ask.
     Waiting,
-    /// No answer yet; one call is out.
-    Probing,
+    /// No answer yet; one call is out, since this moment.
+    Probing(Instant),
 }
 
-/// A little slack on top of the window: the service counts arrivals, which
-/// come a little after the moments the client sent.
+/// How long the others wait for the first call's answer before one more
+/// goes to learn: a call dropped before its answer (a caller's timeout)
+/// tells nothing, and must not hold the client back for ever.
+const PROBE_PATIENCE: Duration = Duration::from_secs(1);
+
+/// A little slack on top of the window, for clocks and timers.
 const SLACK: Duration = Duration::from_millis(5);
 
 impl Pacer {
@@ -192,8 +227,10 @@ impl Pacer {
                     window,
                     sent: VecDeque::new(),
                     paused_until: None,
+                    pending: VecDeque::new(),
                 }),
                 learned: tokio::sync::Notify::new(),
+                turn: tokio::sync::Mutex::new(()),
             })),
         }
     }
@@ -207,44 +244,75 @@ impl Pacer {
         Pacer::with(b.limit, b.window)
     }
 
-    /// Waits for a slot; the permit says how long it waited. Hold it until
-    /// the answer has been [observed](Pacer::observe): a permit dropped
-    /// before that (no answer, or the call's future dropped) lets the next
-    /// call learn in its place.
+    /// Waits for a slot. Hold the permit until the answer comes and
+    /// [observe](Permit::observe) it: a permit dropped before (no answer,
+    /// or the call's future dropped by a caller's timeout) counts as
+    /// unanswered, and lets the next call learn the limit at once.
     pub(crate) async fn acquire(&self) -> Permit<'_> {
-        let Some(state) = &self.state else {
-            return Permit {
-                pacer: self,
-                waited: Duration::ZERO,
-            };
-        };
-        let start = Instant::now();
-        let at = loop {
-            let learned = state.learned.notified();
-            tokio::pin!(learned);
-            learned.as_mut().enable();
-            {
-                let mut b = lock(&state.bucket);
-                match b.learning {
-                    Learning::Done => break b.reserve(Instant::now()),
-                    Learning::Waiting => {
-                        b.learning = Learning::Probing;
-                        break b.reserve(Instant::now());
-                    }
-                    Learning::Probing => {}
-                }
-            }
-            learned.await;
-        };
         let mut permit = Permit {
             pacer: self,
             waited: Duration::ZERO,
+            settled: false,
         };
-        if at > Instant::now() {
-            tokio::time::sleep_until(at).await;
-        }
-        permit.waited = Instant::now().saturating_duration_since(start);
+        permit.waited = self.wait_for_slot().await;
         permit
+    }
+
+    async fn wait_for_slot(&self) -> Duration {
+        let Some(state) = &self.state else {
+            return Duration::ZERO;
+        };
+        let start = Instant::now();
+        loop {
+            let learned = state.learned.notified();
+            tokio::pin!(learned);
+            learned.as_mut().enable();
+            let patience = {
+                let mut b = lock(&state.bucket);
+                match b.learning {
+                    Learning::Done => {
+                        // No limit and no pause: nothing to wait for.
+                        if b.limit.is_none() && b.paused_until.is_none_or(|p| p <= start) {
+                            return Duration::ZERO;
+                        }
+                        break;
+                    }
+                    Learning::Waiting => {
+                        b.learning = Learning::Probing(Instant::now());
+                        break;
+                    }
+                    Learning::Probing(since) => {
+                        let now = Instant::now();
+                        if now >= since + PROBE_PATIENCE {
+                            b.learning = Learning::Probing(now);
+                            break;
+                        }
+                        since + PROBE_PATIENCE
+                    }
+                }
+            };
+            // Woken by the answer, or out of patience.
+            let _ = tokio::time::timeout_at(patience, learned).await;
+        }
+        let _turn = state.turn.lock().await;
+        loop {
+            let now = Instant::now();
+            let wait = {
+                let mut b = lock(&state.bucket);
+                let at = b.next_free(now);
+                if at <= now {
+                    b.take(now);
+                    None
+                } else {
+                    Some(at)
+                }
+            };
+            match wait {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => break,
+            }
+        }
+        Instant::now().saturating_duration_since(start)
     }
 
     /// The call that was let through to learn got no answer: let another.
@@ -253,7 +321,9 @@ impl Pacer {
             return;
         };
         let mut b = lock(&state.bucket);
-        if b.learning == Learning::Probing {
+        // The request may have been counted all the same.
+        b.answered(Instant::now());
+        if matches!(b.learning, Learning::Probing(_)) {
             b.learning = Learning::Waiting;
             state.learned.notify_one();
         }
@@ -261,12 +331,7 @@ impl Pacer {
 
     /// Follows what an answer said: `X-Ratelimit-Limit`,
     /// `X-Ratelimit-Remaining`, and on a 429 its `Retry-After`.
-    pub(crate) fn observe(
-        &self,
-        limit: Option<u64>,
-        remaining: Option<u64>,
-        retry_after: Option<Duration>,
-    ) {
+    fn observe(&self, limit: Option<u64>, remaining: Option<u64>, retry_after: Option<Duration>) {
         let Some(state) = &self.state else {
             return;
         };
@@ -276,6 +341,7 @@ impl Pacer {
             state.learned.notify_waiters();
         }
         let now = Instant::now();
+        b.answered(now);
         if let Some(limit) = limit {
             let limit = u32::try_from(limit).unwrap_or(u32::MAX).max(1);
             b.limit = Some(b.limit.map_or(limit, |current| current.min(limit)));
@@ -300,8 +366,8 @@ impl Pacer {
 }
 
 impl Bucket {
-    /// Reserves the first moment at which one more call keeps to the limit.
-    fn reserve(&mut self, now: Instant) -> Instant {
+    /// The first moment at which one more call keeps to the limit.
+    fn next_free(&mut self, now: Instant) -> Instant {
         let mut at = now;
         if let Some(paused) = self.paused_until {
             if paused > at {
@@ -319,8 +385,32 @@ impl Bucket {
                 at = at.max(*oldest + self.window + SLACK);
             }
         }
-        self.insert(at);
         at
+    }
+
+    /// Takes a slot now.
+    fn take(&mut self, now: Instant) {
+        let Some(limit) = self.limit else {
+            return;
+        };
+        self.insert(now);
+        self.pending.push_back(now);
+        while self.pending.len() > limit as usize {
+            self.pending.pop_front();
+        }
+    }
+
+    /// The oldest call still unanswered has its answer (or none will
+    /// come): its slot is counted from now instead of from when it was sent.
+    fn answered(&mut self, now: Instant) {
+        let Some(sent) = self.pending.pop_front() else {
+            return;
+        };
+        let place = self.sent.partition_point(|t| *t < sent);
+        if self.sent.get(place) == Some(&sent) {
+            self.sent.remove(place);
+            self.insert(now);
+        }
     }
 
     /// Adds a moment in order, keeping only the last `limit` of them.
@@ -353,7 +443,7 @@ mod tests {
         let start = Instant::now();
         let mut waits = Vec::new();
         for _ in 0..7 {
-            waits.push(pacer.acquire().await.waited);
+            waits.push(pacer.wait_for_slot().await);
         }
         assert_eq!(&waits[..3], &[Duration::ZERO; 3]);
         // The fourth waits for the first slot to come back.
@@ -364,51 +454,105 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn other_hosts_follow_headers_only() {
         let pacer = Pacer::new(Pacing::auto(), DOC, false);
-        assert_eq!(pacer.acquire().await.waited, Duration::ZERO);
+        assert_eq!(pacer.wait_for_slot().await, Duration::ZERO);
         // An answer without headers: the server does not limit.
         pacer.observe(None, None, None);
-        assert_eq!(pacer.acquire().await.waited, Duration::ZERO);
         for _ in 0..10 {
-            assert_eq!(pacer.acquire().await.waited, Duration::ZERO);
+            assert_eq!(pacer.wait_for_slot().await, Duration::ZERO);
         }
         // The service says 2 per window and none left: the next waits.
         pacer.observe(Some(2), Some(0), None);
-        assert!(pacer.acquire().await.waited >= Duration::from_secs(10));
+        assert!(pacer.wait_for_slot().await >= Duration::from_secs(10));
     }
 
     #[tokio::test(start_paused = true)]
     async fn off_never_waits_and_retry_after_pauses() {
         let off = Pacer::new(Pacing::off(), DOC, true);
         for _ in 0..10 {
-            assert_eq!(off.acquire().await.waited, Duration::ZERO);
+            assert_eq!(off.wait_for_slot().await, Duration::ZERO);
         }
         let paced = Pacer::new(Pacing::limit(100, Duration::from_secs(1)), DOC, false);
-        assert_eq!(paced.acquire().await.waited, Duration::ZERO);
+        assert_eq!(paced.wait_for_slot().await, Duration::ZERO);
         paced.observe(None, None, Some(Duration::from_secs(3)));
-        assert_eq!(paced.acquire().await.waited, Duration::from_secs(3));
+        assert_eq!(paced.wait_for_slot().await, Duration::from_secs(3));
+    }
+
+    /// The service counts a call somewhere between its sending and its
+    /// answer: a slot comes back one window after the answer, and a call
+    /// queued before the answer came still waits for that.
+    #[tokio::test(start_paused = true)]
+    async fn slots_come_back_a_window_after_the_answer() {
+        let pacer = Pacer::new(Pacing::limit(2, Duration::from_secs(1)), DOC, false);
+        let start = Instant::now();
+        pacer.wait_for_slot().await;
+        pacer.wait_for_slot().await;
+        // Queued while no answer has come: it would go at 1.005 s.
+        let third = tokio::spawn({
+            let pacer = pacer.clone();
+            async move {
+                pacer.wait_for_slot().await;
+                Instant::now()
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        pacer.observe(None, None, None);
+        pacer.observe(None, None, None);
+        let sent = third.await.unwrap() - start;
+        assert!(sent >= Duration::from_millis(1200), "{sent:?}");
+        assert!(sent < Duration::from_millis(1210), "{sent:?}");
+
+        // A call that got no answer keeps its slot from the moment that was
+        // known, too.
+        let lost = Pacer::new(Pacing::limit(1, Duration::from_secs(1)), DOC, false);
+        lost.wait_for_slot().await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        lost.unanswered();
+        let waited = lost.wait_for_slot().await;
+        assert!(waited >= Duration::from_secs(1), "{waited:?}");
+        assert!(waited < Duration::from_millis(1010), "{waited:?}");
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_first_burst_waits_for_the_first_answer() {
         let pacer = Pacer::new(Pacing::auto().window(Duration::from_secs(1)), DOC, false);
-        let first = pacer.acquire().await;
-        assert_eq!(first.waited, Duration::ZERO);
+        assert_eq!(pacer.wait_for_slot().await, Duration::ZERO);
         let second = tokio::spawn({
             let pacer = pacer.clone();
-            async move { pacer.acquire().await.waited }
+            async move { pacer.wait_for_slot().await }
         });
         tokio::time::sleep(Duration::from_millis(30)).await;
         assert!(!second.is_finished(), "held until the first answer");
         // The first answer says: 1 per second, none left.
         pacer.observe(Some(1), Some(0), None);
-        drop(first);
         let waited = second.await.unwrap();
         assert!(waited >= Duration::from_secs(1), "{waited:?}");
 
-        // A first call that gets no answer, or whose future is dropped,
-        // lets the next one go.
+        // A first call dropped before its answer (no word either way) holds
+        // the others for a while only.
+        let dropped = Pacer::new(Pacing::auto(), DOC, false);
+        dropped.wait_for_slot().await;
+        let next = dropped.wait_for_slot().await;
+        assert_eq!(next, PROBE_PATIENCE);
+        let after = dropped.wait_for_slot().await;
+        assert_eq!(after, PROBE_PATIENCE, "one more call goes to learn");
+
+        // A first call that gets no answer lets the next one go.
         let lonely = Pacer::new(Pacing::auto(), DOC, false);
-        drop(lonely.acquire().await);
-        assert_eq!(lonely.acquire().await.waited, Duration::ZERO);
+        lonely.wait_for_slot().await;
+        lonely.unanswered();
+        assert_eq!(lonely.wait_for_slot().await, Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dropped_permit_lets_the_next_call_learn_at_once() {
+        let pacer = Pacer::new(Pacing::auto(), DOC, false);
+        let first = pacer.acquire().await;
+        assert_eq!(first.waited, Duration::ZERO);
+        // The caller's future is dropped before the answer came.
+        drop(first);
+        let next = pacer.acquire().await;
+        assert_eq!(next.waited, Duration::ZERO, "no patience needed");
+        next.observe(None, None, None);
+        assert_eq!(pacer.acquire().await.waited, Duration::ZERO);
     }
 }

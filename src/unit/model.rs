@@ -10,7 +10,7 @@
 //! ([`NewApiToken::with_secret`]).
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, Utc};
@@ -597,7 +597,9 @@ impl SourceIp {
 
     /// Reads one entry as the service wrote it: never fails.
     fn from_wire(s: &str) -> SourceIp {
-        if let Ok(ip) = s.parse::<IpAddr>() {
+        if let Some(ip) = parse_ipv4(s.as_bytes()) {
+            SourceIp::Addr(IpAddr::V4(ip))
+        } else if let Ok(ip) = s.parse::<IpAddr>() {
             SourceIp::Addr(ip)
         } else if let Ok(net) = s.parse::<IpNet>() {
             SourceIp::Net(net)
@@ -609,13 +611,33 @@ impl SourceIp {
     /// Splits a comma-separated list (Unit's `sourceIp`); blank items are
     /// skipped, spaces around items ignored.
     pub fn parse_list(list: &str) -> Vec<SourceIp> {
-        let mut out = Vec::with_capacity(list.bytes().filter(|b| *b == b',').count() + 1);
-        out.extend(
-            list.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(SourceIp::from_wire),
-        );
+        let bytes = list.as_bytes();
+        let mut out = Vec::with_capacity(bytes.iter().filter(|b| **b == b',').count() + 1);
+        // One pass: an IPv4 address that runs right up to the next comma
+        // (the usual entry) is read where it stands; any other entry is cut
+        // at its comma, trimmed and read by `from_wire`.
+        let mut start = 0;
+        while start <= bytes.len() {
+            let rest = &bytes[start..];
+            if let Some((ip, len)) = parse_ipv4_prefix(rest) {
+                if len == rest.len() || rest[len] == b',' {
+                    out.push(SourceIp::Addr(IpAddr::V4(ip)));
+                    start += len + 1;
+                    continue;
+                }
+            }
+            let end = rest
+                .iter()
+                .position(|b| *b == b',')
+                .map_or(bytes.len(), |at| start + at);
+            // `start` and `end` sit next to commas or at the ends: char
+            // boundaries.
+            let item = list[start..end].trim();
+            if !item.is_empty() {
+                out.push(SourceIp::from_wire(item));
+            }
+            start = end + 1;
+        }
         out
     }
 
@@ -631,6 +653,47 @@ impl SourceIp {
             _ => Ok(()),
         }
     }
+}
+
+/// Reads `a.b.c.d` at the start of `s` exactly as `Ipv4Addr`'s `FromStr`
+/// reads a whole string (four decimal octets up to 255, without leading
+/// zeros), in one pass over the bytes; gives the address and how many bytes
+/// it took. `None` when `s` does not start with one; whether anything may
+/// follow is the caller's to say.
+fn parse_ipv4_prefix(s: &[u8]) -> Option<(Ipv4Addr, usize)> {
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (k, octet) in octets.iter_mut().enumerate() {
+        if k > 0 {
+            if s.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut value = 0u32;
+        while i - start < 3 {
+            match s.get(i) {
+                Some(c) if c.is_ascii_digit() => {
+                    value = value * 10 + u32::from(c - b'0');
+                    i += 1;
+                }
+                _ => break,
+            }
+        }
+        let digits = i - start;
+        if digits == 0 || (digits > 1 && s[start] == b'0') {
+            return None;
+        }
+        *octet = u8::try_from(value).ok()?;
+    }
+    Some((Ipv4Addr::from(octets), i))
+}
+
+/// `s` read whole as an IPv4 address, as `Ipv4Addr`'s `FromStr` reads it;
+/// `None` for anything else, which goes to the general parsers.
+fn parse_ipv4(s: &[u8]) -> Option<Ipv4Addr> {
+    parse_ipv4_prefix(s).and_then(|(ip, len)| (len == s.len()).then_some(ip))
 }
 
 impl From<IpAddr> for SourceIp {
@@ -673,9 +736,25 @@ impl Serialize for SourceIp {
 }
 
 impl<'de> Deserialize<'de> for SourceIp {
+    /// One entry, read from the borrowed text when the format lends it
+    /// (serde's `Cow<str>` would always copy it).
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Ok(SourceIp::from_wire(s.trim()))
+        struct EntryVisitor;
+        impl Visitor<'_> for EntryVisitor {
+            type Value = SourceIp;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an IP address or a CIDR range")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<SourceIp, E> {
+                Ok(SourceIp::from_wire(v.trim()))
+            }
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> std::result::Result<SourceIp, E> {
+                let s = std::str::from_utf8(v)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Bytes(v), &self))?;
+                self.visit_str(s)
+            }
+        }
+        d.deserialize_str(EntryVisitor)
     }
 }
 
@@ -1055,6 +1134,99 @@ mod tests {
         for bad in ["", "0", "01", "-1", "+1", " 1", "1 ", "1.0", "a", "１"] {
             assert!(!is_identifier(bad), "{bad:?}");
         }
+    }
+
+    /// The IPv4 fast path must agree with `Ipv4Addr`'s own parser on every
+    /// input: the same address where both read one, a refusal where std
+    /// refuses.
+    #[test]
+    fn ipv4_fast_path_agrees_with_std() {
+        let agree = |s: &str| {
+            assert_eq!(
+                parse_ipv4(s.as_bytes()),
+                s.parse::<Ipv4Addr>().ok(),
+                "{s:?}"
+            );
+        };
+        for s in [
+            "0.0.0.0",
+            "255.255.255.255",
+            "192.168.1.1",
+            "10.0.0.1",
+            "1.2.3.4",
+            "256.1.1.1",
+            "1.2.3.256",
+            "01.2.3.4",
+            "1.2.3.04",
+            "1.2.3.00",
+            "1.2.3",
+            "1.2.3.4.",
+            ".1.2.3.4",
+            "1..2.3",
+            "1.2.3.4.5",
+            "1234.1.1.1",
+            "1.2.3.1234",
+            " 1.2.3.4",
+            "1.2.3.4 ",
+            "+1.2.3.4",
+            "1.2.3.4/8",
+            "::1",
+            "::ffff:1.2.3.4",
+            "",
+            "1.2.3.-4",
+            "١.2.3.4",
+        ] {
+            agree(s);
+        }
+        proptest::proptest!(|(s in "[0-9.]{0,17}", t in "[0-9./: a-f]{0,12}")| {
+            agree(&s);
+            agree(&t);
+        });
+        proptest::proptest!(|(a: u8, b: u8, c: u8, d: u8)| {
+            let ip = Ipv4Addr::new(a, b, c, d);
+            proptest::prop_assert_eq!(parse_ipv4(ip.to_string().as_bytes()), Some(ip));
+        });
+    }
+
+    /// The one-pass list reader gives what splitting at commas, trimming,
+    /// skipping blanks and reading each entry alone gives.
+    #[test]
+    fn list_reader_agrees_with_split_and_trim() {
+        let naive = |list: &str| -> Vec<SourceIp> {
+            list.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(SourceIp::from_wire)
+                .collect()
+        };
+        for list in [
+            "",
+            ",",
+            " , ,",
+            "192.168.1.1",
+            "192.168.1.1,10.0.0.1",
+            "192.168.1.1, 10.0.0.0/8 ,::1,",
+            "1.2.3.4,1.2.3.45,1.2.3.456,1.2.3.04",
+            "1.2.3.4 ,office, 2001:db8::/32",
+            "1.2.3.4/8,1.2.3.4\u{a0},\u{a0}1.2.3.4",
+        ] {
+            assert_eq!(SourceIp::parse_list(list), naive(list), "{list:?}");
+        }
+        proptest::proptest!(|(list in "[0-9., /a:\u{a0}]{0,40}")| {
+            proptest::prop_assert_eq!(SourceIp::parse_list(&list), naive(&list));
+        });
+    }
+
+    #[test]
+    fn one_entry_reads_borrowed_escaped_or_owned_text() {
+        let ip: SourceIp = serde_json::from_str(r#"" 10.0.0.1 ""#).unwrap();
+        assert_eq!(ip, SourceIp::Addr("10.0.0.1".parse().unwrap()));
+        let ip: SourceIp = serde_json::from_str(r#""10.0.0.\u0031/32""#).unwrap();
+        assert_eq!(ip, SourceIp::Net("10.0.0.1/32".parse().unwrap()));
+        let ip: SourceIp = serde_json::from_value(serde_json::json!("vpn")).unwrap();
+        assert_eq!(ip, SourceIp::Unparsed("vpn".into()));
+        assert!(serde_json::from_str::<SourceIp>("17").is_err());
+        assert!(serde_json::from_str::<SourceIp>("null").is_err());
     }
 
     #[test]
