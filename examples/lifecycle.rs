@@ -22,7 +22,7 @@
 use std::fmt::Display;
 use std::process::ExitCode;
 
-use api_tokens::testing::{MailtrapFake, UnitFake};
+use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed, UnitFake};
 use api_tokens::{Error, mailtrap, unit};
 use chrono::{DateTime, Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -163,9 +163,15 @@ async fn run_mailtrap() -> Result<(), Failure> {
         }
         None => {
             let fake = MailtrapFake::start().await;
+            // The account's own admin token, as a real account lists it;
+            // no account named: the account-free paths, `/api/api_tokens…`.
+            fake.insert_token(MailtrapTokenSeed::new("account admin").permission(
+                mailtrap::ResourceType::Account,
+                fake.account_id(),
+                mailtrap::AccessLevel::Admin,
+            ));
             let client = mailtrap::Client::builder()
                 .token(fake.token().clone())
-                .account_id(fake.account_id())
                 .base_url(fake.uri())
                 .build()
                 .map_err(step("Mailtrap client"))?;

@@ -27,7 +27,7 @@ use api_tokens::lifecycle::{
     MailtrapLifecycle, MailtrapPlan, OldState, RotateError, Rotation, UnitLifecycle, UnitPlan,
 };
 use api_tokens::mailtrap::{self, AccessLevel, ResourceType};
-use api_tokens::testing::{MailtrapFake, UnitFake};
+use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed, UnitFake};
 use api_tokens::unit::{self, Scope};
 use api_tokens::{Error, mailtrap::TokenId as MailtrapId};
 use chrono::{Duration, Utc};
@@ -178,9 +178,15 @@ async fn rotate_mailtrap(dir: &Path) -> Result<(), Failure> {
         }
         None => {
             let fake = MailtrapFake::start().await;
+            // The account's own admin token, as a real account lists it;
+            // no account named: the account-free paths, `/api/api_tokens…`.
+            fake.insert_token(MailtrapTokenSeed::new("account admin").permission(
+                mailtrap::ResourceType::Account,
+                fake.account_id(),
+                mailtrap::AccessLevel::Admin,
+            ));
             let client = mailtrap::Client::builder()
                 .token(fake.token().clone())
-                .account_id(fake.account_id())
                 .base_url(fake.uri())
                 .build()
                 .map_err(call("Mailtrap client"))?;
