@@ -108,6 +108,11 @@ pub struct Cassette {
 
 impl Cassette {
     /// Reads and checks a cassette file.
+    ///
+    /// # Errors
+    ///
+    /// A [`KitError`] when the file cannot be read or is not a cassette in
+    /// the [format](crate::testing#fixture-and-cassette-format).
     pub fn load(path: impl AsRef<Path>) -> Result<Cassette, KitError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|source| KitError::Io {
@@ -119,6 +124,11 @@ impl Cassette {
     }
 
     /// Parses and checks a cassette from its JSON text.
+    ///
+    /// # Errors
+    ///
+    /// A [`KitError`] when the text is not a cassette in the
+    /// [format](crate::testing#fixture-and-cassette-format).
     pub fn parse(json: &str) -> Result<Cassette, KitError> {
         Cassette::parse_named(json, "<cassette>")
     }
@@ -141,6 +151,10 @@ impl Cassette {
 
     /// Writes the cassette to `path` (through a temporary file and a rename,
     /// so that a reader never sees half a file).
+    ///
+    /// # Errors
+    ///
+    /// A [`KitError`] when the file cannot be written.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), KitError> {
         let path = path.as_ref();
         let io = |source| KitError::Io {
@@ -157,6 +171,11 @@ impl Cassette {
 
 impl Fixture {
     /// Parses and checks one fixture from its JSON text.
+    ///
+    /// # Errors
+    ///
+    /// A [`KitError`] when the text is not a fixture in the
+    /// [format](crate::testing#fixture-and-cassette-format).
     pub fn parse(json: &str) -> Result<Fixture, KitError> {
         Fixture::parse_named(json, "<fixture>")
     }
@@ -179,6 +198,10 @@ impl Fixture {
     /// let err = Fixture::get("unit", "no such fixture").unwrap_err();
     /// assert!(err.to_string().contains("no fixture named"));
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`KitError::UnknownFixture`] when no fixture has that name.
     pub fn get(service: &str, name: &str) -> Result<Fixture, KitError> {
         fixture(&format!("{service} {name}"))
     }
@@ -416,6 +439,10 @@ fn entries() -> Result<Vec<Entry>, KitError> {
 ///     println!("{} {}: {}", fixture.service, fixture.name, fixture.response.status);
 /// }
 /// ```
+///
+/// # Errors
+///
+/// A [`KitError`] when an embedded file is not a fixture.
 pub fn fixtures() -> Result<Vec<Fixture>, KitError> {
     Ok(entries()?.into_iter().map(|e| e.fixture).collect())
 }
@@ -427,6 +454,10 @@ pub fn fixtures() -> Result<Vec<Fixture>, KitError> {
 /// let err = api_tokens::testing::fixture("unit no such thing").unwrap_err();
 /// assert!(matches!(err, api_tokens::testing::KitError::UnknownFixture { .. }));
 /// ```
+///
+/// # Errors
+///
+/// [`KitError::UnknownFixture`] when no fixture matches the query.
 pub fn fixture(query: &str) -> Result<Fixture, KitError> {
     let wanted = normalize(query);
     let entries = entries()?;

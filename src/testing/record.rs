@@ -125,8 +125,11 @@ impl Recorder {
     /// Starts recording to `cassette` (created, or replaced if it exists)
     /// what is sent through the proxy to `upstream`.
     ///
-    /// Fails if the upstream is neither `https` nor loopback `http`, holds
-    /// credentials or a query, or the cassette cannot be written.
+    /// # Errors
+    ///
+    /// A [`KitError`] if the upstream is neither `https` nor loopback
+    /// `http`, holds credentials or a query, or the cassette cannot be
+    /// written.
     pub async fn start(upstream: &str, cassette: impl AsRef<Path>) -> Result<Recorder, KitError> {
         let upstream = check_upstream(upstream)?;
         let path = cassette.as_ref().to_owned();
@@ -189,8 +192,11 @@ impl Recorder {
             .clone()
     }
 
-    /// Stops the proxy and returns the cassette as written, or the first
-    /// error met while writing it.
+    /// Stops the proxy and returns the cassette as written.
+    ///
+    /// # Errors
+    ///
+    /// The first [`KitError`] met while writing the cassette.
     pub async fn finish(self) -> Result<Cassette, KitError> {
         let _ = self.shutdown.send(true);
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);

@@ -79,6 +79,10 @@ fn credential_key<'h>(headers: impl IntoIterator<Item = (&'h str, &'h str)>) -> 
 
 impl Replayer {
     /// Reads the cassette at `path` and starts serving it.
+    ///
+    /// # Errors
+    ///
+    /// A [`KitError`] when the cassette cannot be read or checked.
     pub async fn start(path: impl AsRef<Path>) -> Result<Replayer, KitError> {
         Ok(Replayer::from_cassette(Cassette::load(path)?).await)
     }
