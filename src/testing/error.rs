@@ -20,7 +20,8 @@ pub enum KitError {
         known: Vec<String>,
     },
 
-    /// A fixture or cassette is not in the format of `fixtures/README.md`.
+    /// A fixture or cassette is not in the
+    /// [format](crate::testing#fixture-and-cassette-format).
     #[error("`{file}` is not a valid fixture: {reason}")]
     InvalidFixture {
         /// The file (below `fixtures/` for embedded ones).

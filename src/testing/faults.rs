@@ -217,7 +217,7 @@ pub struct RequestView {
 }
 
 /// One request a fake received, for assertions. Auth headers are kept only
-/// as a placeholder (`[REDACTED…last4]`, see
+/// as a placeholder (`redacted-<last4>-<hash>`, see
 /// [`placeholder`](super::placeholder)), never in clear.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
