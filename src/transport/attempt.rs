@@ -57,7 +57,7 @@ pub(super) async fn attempt(
             .then(|| header_retry_after(answer.headers()))
             .flatten(),
     );
-    if !super::same_origin(answer.url(), &inner.base) || answer.status().is_redirection() {
+    if !super::same_origin(answer.url(), &inner.shared.base) || answer.status().is_redirection() {
         let secrets = inner.auth.secrets();
         let location = match answer.headers().get(LOCATION) {
             Some(value) => secrets.hide_in_header(value),
@@ -70,7 +70,7 @@ pub(super) async fn attempt(
         Ok(body) => body,
         Err(BodyError::TooLarge) => {
             return Attempt::Fatal(Error::Decode {
-                service: inner.service,
+                service: inner.shared.service,
                 status,
                 at: ".".to_owned(),
                 reason: format!(
@@ -92,7 +92,7 @@ pub(super) async fn attempt(
         super::hide_in_error_answer(inner.auth.secrets(), &mut headers, body)
     };
     Attempt::Answered(Response {
-        service: inner.service,
+        service: inner.shared.service,
         status,
         headers,
         body,
@@ -108,8 +108,8 @@ pub(super) fn request(
     url: &Url,
 ) -> reqwest::RequestBuilder {
     let inner = &*transport.inner;
-    let mut headers = inner.extra_headers.clone();
-    headers.insert(reqwest::header::USER_AGENT, inner.user_agent.clone());
+    let mut headers = inner.shared.extra_headers.clone();
+    headers.insert(reqwest::header::USER_AGENT, inner.shared.user_agent.clone());
     headers.insert(ACCEPT, HeaderValue::from_static(call.accept));
     let (auth_name, auth_value) = inner.auth.header();
     headers.insert(auth_name, auth_value);
@@ -117,13 +117,14 @@ pub(super) fn request(
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(body.content_type));
     }
     let mut request = inner
+        .shared
         .http
         .request(call.method.clone(), url.clone())
         .headers(headers);
     if let Some(body) = &call.body {
         request = request.body(body.bytes.clone());
     }
-    if let Some(timeout) = inner.timeout {
+    if let Some(timeout) = inner.shared.timeout {
         request = request.timeout(timeout);
     }
     request

@@ -248,18 +248,39 @@ pub(crate) struct Transport {
 
 #[derive(Debug)]
 struct Inner {
-    service: Service,
-    base: Url,
-    http: reqwest::Client,
+    /// What a client made with another credential shares.
+    shared: Shared,
     auth: Auth,
-    retry: RetryPolicy,
     pacer: Pacer,
-    timeout: Option<Duration>,
-    user_agent: HeaderValue,
-    extra_headers: HeaderMap,
     requests: AtomicU64,
     retries: AtomicU64,
     last_rate_limit: Mutex<Option<RateLimit>>,
+}
+
+/// The settings every credential of a client uses alike.
+#[derive(Debug, Clone)]
+struct Shared {
+    service: Service,
+    base: Url,
+    http: reqwest::Client,
+    retry: RetryPolicy,
+    timeout: Option<Duration>,
+    user_agent: HeaderValue,
+    extra_headers: HeaderMap,
+}
+
+impl Inner {
+    /// A credential's transport, its counters at zero.
+    fn new(shared: Shared, auth: Auth, pacer: Pacer) -> Inner {
+        Inner {
+            shared,
+            auth,
+            pacer,
+            requests: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            last_rate_limit: Mutex::new(None),
+        }
+    }
 }
 
 /// What a transport is made of; see [`crate::config`].
@@ -302,21 +323,18 @@ impl Transport {
         let own_host = base
             .host_str()
             .is_some_and(|h| hosts.iter().any(|own| h.eq_ignore_ascii_case(own)));
+        let shared = Shared {
+            service: parts.service,
+            base,
+            http: parts.http,
+            retry: parts.retry,
+            timeout: parts.timeout,
+            user_agent: parts.user_agent,
+            extra_headers: parts.extra_headers,
+        };
+        let pacer = Pacer::new(parts.pacing, limit, own_host);
         Ok(Transport {
-            inner: Arc::new(Inner {
-                service: parts.service,
-                base,
-                http: parts.http,
-                auth: parts.auth,
-                retry: parts.retry,
-                pacer: Pacer::new(parts.pacing, limit, own_host),
-                timeout: parts.timeout,
-                user_agent: parts.user_agent,
-                extra_headers: parts.extra_headers,
-                requests: AtomicU64::new(0),
-                retries: AtomicU64::new(0),
-                last_rate_limit: Mutex::new(None),
-            }),
+            inner: Arc::new(Inner::new(shared, parts.auth, pacer)),
         })
     }
 
@@ -325,31 +343,19 @@ impl Transport {
     /// own; Unit limits per address, so the pacer is shared.
     pub(crate) fn with_token(&self, token: SecretString) -> Result<Transport> {
         let inner = &*self.inner;
-        let pacer = match inner.service {
+        let pacer = match inner.shared.service {
             Service::Mailtrap => inner.pacer.fresh(),
             Service::Unit => inner.pacer.clone(),
         };
+        let auth = inner.auth.with_token(token)?;
         Ok(Transport {
-            inner: Arc::new(Inner {
-                service: inner.service,
-                base: inner.base.clone(),
-                http: inner.http.clone(),
-                auth: inner.auth.with_token(token)?,
-                retry: inner.retry.clone(),
-                pacer,
-                timeout: inner.timeout,
-                user_agent: inner.user_agent.clone(),
-                extra_headers: inner.extra_headers.clone(),
-                requests: AtomicU64::new(0),
-                retries: AtomicU64::new(0),
-                last_rate_limit: Mutex::new(None),
-            }),
+            inner: Arc::new(Inner::new(inner.shared.clone(), auth, pacer)),
         })
     }
 
     /// The base URL, with a trailing slash.
     pub(crate) fn base_url(&self) -> &Url {
-        &self.inner.base
+        &self.inner.shared.base
     }
 
     pub(crate) fn stats(&self) -> Stats {
@@ -452,7 +458,7 @@ impl Transport {
     ) -> Result<T> {
         let span = tracing::info_span!(
             "api_tokens.call",
-            service = %self.inner.service,
+            service = %self.inner.shared.service,
             operation = call.operation,
             method = %call.method,
             path = call.template,
@@ -499,7 +505,7 @@ impl Transport {
         let url = self.url_for(call.segments);
         let paced = AtomicU64::new(0);
         let finished = retry_loop(
-            &self.inner.retry,
+            &self.inner.shared.retry,
             idempotent,
             |_| attempt::attempt(self, call, &url, &paced),
             tokio::time::sleep,
@@ -548,7 +554,7 @@ impl Transport {
     }
 
     fn url_for(&self, segments: &[&str]) -> Url {
-        let mut url = self.inner.base.clone();
+        let mut url = self.inner.shared.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty().extend(segments);
         }
