@@ -1,0 +1,161 @@
+//! Atomic replacement of a file: a temporary file created 0600 in the
+//! target's directory, flushed, renamed over the target, the directory
+//! flushed; and the blocking work run off the async threads.
+
+use std::fs::{self, File};
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+#[cfg(feature = "testing")]
+use std::sync::Arc;
+
+use super::secret_sink::{SinkError, WriteStep};
+
+/// A function run between a file sink's write and its rename (feature
+/// `testing`): its error aborts the write as an I/O failure would.
+#[cfg(feature = "testing")]
+pub(super) type Hook = Arc<dyn Fn(&Path) -> io::Result<()> + Send + Sync>;
+
+/// The mode of a file the sinks create.
+pub(super) const FILE_MODE: u32 = 0o600;
+
+/// One sink's way of replacing a file: its name for errors and, in tests,
+/// the hook run before the rename.
+pub(super) struct AtomicWrite {
+    pub(super) sink: &'static str,
+    #[cfg(feature = "testing")]
+    pub(super) hook: Option<Hook>,
+}
+
+impl AtomicWrite {
+    pub(super) fn error(&self, path: &Path, step: WriteStep, source: io::Error) -> SinkError {
+        SinkError::Io {
+            sink: self.sink,
+            path: path.to_path_buf(),
+            step,
+            source,
+        }
+    }
+
+    /// The file to replace: `path`, or the file a symbolic link there points
+    /// to.
+    pub(super) fn resolve(&self, path: &Path) -> Result<PathBuf, SinkError> {
+        match fs::symlink_metadata(path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                fs::canonicalize(path).map_err(|e| self.error(path, WriteStep::Resolve, e))
+            }
+            _ => Ok(path.to_path_buf()),
+        }
+    }
+
+    /// Replaces `target` by a file holding `contents` with `mode` (on Unix):
+    /// temporary file in the same directory, write, fsync, rename, fsync of
+    /// the directory.
+    pub(super) fn replace(
+        &self,
+        target: &Path,
+        contents: &[u8],
+        mode: u32,
+    ) -> Result<(), SinkError> {
+        let fail = |step| move |source| self.error(target, step, source);
+        let Some(name) = target.file_name() else {
+            return Err(self.error(
+                target,
+                WriteStep::Resolve,
+                io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"),
+            ));
+        };
+        let dir = match target.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        // `.NAME.XXXXXX.tmp`, the name cut to 64 bytes so the whole stays a
+        // valid file name.
+        let mut prefix = String::from(".");
+        for c in name.to_string_lossy().chars() {
+            if prefix.len() + c.len_utf8() > 65 {
+                break;
+            }
+            prefix.push(c);
+        }
+        prefix.push('.');
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(fs::Permissions::from_mode(FILE_MODE));
+        }
+        let mut temp = builder
+            .tempfile_in(dir)
+            .map_err(fail(WriteStep::CreateTemporary))?;
+        // The umask may have narrowed the mode: set it exactly, before a
+        // byte is written.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            temp.as_file()
+                .set_permissions(fs::Permissions::from_mode(mode))
+                .map_err(fail(WriteStep::CreateTemporary))?;
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
+        temp.write_all(contents).map_err(fail(WriteStep::Write))?;
+        temp.as_file().sync_all().map_err(fail(WriteStep::Sync))?;
+        #[cfg(feature = "testing")]
+        if let Some(hook) = &self.hook {
+            hook(temp.path()).map_err(fail(WriteStep::BeforeRename))?;
+        }
+        // On failure the temporary file comes back in the error and is
+        // removed when it drops.
+        temp.persist(target)
+            .map_err(|e| self.error(target, WriteStep::Rename, e.error))?;
+        sync_dir(dir).map_err(fail(WriteStep::SyncDirectory))
+    }
+}
+
+/// Flushes a directory's entries to the disk (Unix; elsewhere a rename is as
+/// durable as the system makes it).
+pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// The permission bits of an open file (0600 where there are none) and its
+/// length.
+pub(super) fn file_mode(file: &File) -> io::Result<(u32, usize)> {
+    let meta = file.metadata()?;
+    let len = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Ok((meta.permissions().mode() & 0o7777, len))
+    }
+    #[cfg(not(unix))]
+    {
+        Ok((FILE_MODE, len))
+    }
+}
+
+/// Runs blocking file work off the async threads when there is a Tokio
+/// runtime, in place otherwise. Once started, the work finishes even if the
+/// caller's future is dropped: the rename happens whole or not at all.
+pub(super) async fn run_blocking<F>(sink: &'static str, work: F) -> Result<(), SinkError>
+where
+    F: FnOnce() -> Result<(), SinkError> + Send + 'static,
+{
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => match runtime.spawn_blocking(work).await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(SinkError::other(sink, e)),
+        },
+        Err(_) => work(),
+    }
+}

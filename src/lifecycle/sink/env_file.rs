@@ -1,0 +1,180 @@
+//! [`EnvFileSink`]: one `VAR=value` line of a dotenv file.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read as _};
+use std::path::{Path, PathBuf};
+#[cfg(feature = "testing")]
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+#[cfg(feature = "testing")]
+use super::atomic::Hook;
+use super::atomic::{AtomicWrite, FILE_MODE, file_mode, run_blocking};
+use super::dotenv::{check_var, dotenv_value, set_var};
+use super::secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_trait};
+
+/// Replaces one `VAR=value` line of a dotenv file, atomically, leaving every
+/// other byte of the file as it was.
+///
+/// - The line that assigns the variable (`VAR=…`, `export VAR=…`, with
+///   spaces around `=` or not) keeps everything but its value: its prefix,
+///   a trailing ` # comment`, its line ending (`\n` or `\r\n`). A quoted
+///   value that spans several lines is replaced whole.
+/// - Every other line is kept byte for byte: comments, blank lines, line
+///   endings, bytes that are not UTF-8, a missing newline at the end.
+/// - When the variable is absent its line is appended, ending with the
+///   file's line ending (`\r\n` if its first line ends so); a missing newline
+///   at the end of the last line is then supplied, as the two lines would
+///   merge otherwise.
+/// - A file that does not exist is created, mode 0600 on Unix; an existing
+///   file keeps its mode. The write is atomic as [`FileSink`](super::FileSink)'s is.
+/// - A variable assigned on more than one line is refused
+///   ([`SinkError::DuplicateVar`]): which one a reader takes differs.
+///
+/// The value is written bare when it holds only ASCII letters, digits and
+/// `_-.+/=:@,%` (every token secret of both services); otherwise in single
+/// quotes, or in double quotes when it holds a single quote, so that dotenv
+/// readers and shells read it back unchanged. A secret that fits neither
+/// (control characters, a single quote together with `"`, `\`, `$` or a
+/// backtick) is refused ([`SinkError::Unrepresentable`]).
+///
+/// The file is read, edited and replaced in one go: a process that writes
+/// the same file at the same moment may lose its change.
+///
+/// ```
+/// use api_tokens::Service;
+/// use api_tokens::lifecycle::sink::{EnvFileSink, SecretMeta, SecretSink};
+/// use secrecy::SecretString;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join(".env");
+/// std::fs::write(&path, "# deploy settings\r\nREGION=eu\r\nexport MAILTRAP_API_TOKEN=old # rotated monthly\r\n")?;
+///
+/// let sink = EnvFileSink::new(&path, "MAILTRAP_API_TOKEN")?;
+/// sink.store(&SecretString::from("a1b2c3"), &SecretMeta::new(Service::Mailtrap, "7")).await?;
+/// assert_eq!(
+///     std::fs::read_to_string(&path)?,
+///     "# deploy settings\r\nREGION=eu\r\nexport MAILTRAP_API_TOKEN=a1b2c3 # rotated monthly\r\n"
+/// );
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct EnvFileSink {
+    path: PathBuf,
+    var: String,
+    #[cfg(feature = "testing")]
+    hook: Option<Hook>,
+}
+
+impl fmt::Debug for EnvFileSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnvFileSink")
+            .field("path", &self.path)
+            .field("var", &self.var)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EnvFileSink {
+    /// A sink that sets `var` in the dotenv file at `path`.
+    ///
+    /// # Errors
+    ///
+    /// [`SinkError::InvalidVar`] unless `var` is a portable environment
+    /// variable name: ASCII letters, digits and `_`, not starting with a
+    /// digit.
+    ///
+    /// ```
+    /// use api_tokens::lifecycle::sink::{EnvFileSink, SinkError};
+    ///
+    /// assert!(EnvFileSink::new(".env", "UNIT_API_TOKEN").is_ok());
+    /// assert!(matches!(EnvFileSink::new(".env", "UNIT-TOKEN"), Err(SinkError::InvalidVar { .. })));
+    /// ```
+    pub fn new(path: impl Into<PathBuf>, var: impl Into<String>) -> Result<Self, SinkError> {
+        let var = var.into();
+        if let Err(reason) = check_var(&var) {
+            return Err(SinkError::InvalidVar { var, reason });
+        }
+        Ok(Self {
+            path: path.into(),
+            var,
+            #[cfg(feature = "testing")]
+            hook: None,
+        })
+    }
+
+    /// The dotenv file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The variable whose line is replaced.
+    pub fn var(&self) -> &str {
+        &self.var
+    }
+
+    /// Runs `hook` with the temporary file's path after it was written and
+    /// flushed, just before the rename; see [`FileSink::before_rename`](super::FileSink::before_rename).
+    #[cfg(feature = "testing")]
+    #[must_use]
+    pub fn before_rename(
+        mut self,
+        hook: impl Fn(&Path) -> io::Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.hook = Some(Arc::new(hook));
+        self
+    }
+}
+
+#[async_trait]
+impl SecretSink for EnvFileSink {
+    async fn store(&self, secret: &SecretString, _meta: &SecretMeta) -> Result<(), SinkError> {
+        let value =
+            dotenv_value(secret.expose_secret()).map_err(|what| SinkError::Unrepresentable {
+                path: self.path.clone(),
+                var: self.var.clone(),
+                what,
+            })?;
+        let (path, var) = (self.path.clone(), self.var.clone());
+        let write = AtomicWrite {
+            sink: "env-file",
+            #[cfg(feature = "testing")]
+            hook: self.hook.clone(),
+        };
+        run_blocking("env-file", move || {
+            let target = write.resolve(&path)?;
+            let (old, mode) = match File::open(&target) {
+                Ok(mut file) => {
+                    let (mode, len) =
+                        file_mode(&file).map_err(|e| write.error(&target, WriteStep::Read, e))?;
+                    // Sized up front: a growing buffer would leave copies of
+                    // the file's other secrets behind in freed memory.
+                    let mut old = Zeroizing::new(Vec::with_capacity(len.saturating_add(1)));
+                    file.read_to_end(&mut old)
+                        .map_err(|e| write.error(&target, WriteStep::Read, e))?;
+                    (old, mode)
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    (Zeroizing::new(Vec::new()), FILE_MODE)
+                }
+                Err(e) => return Err(write.error(&target, WriteStep::Read, e)),
+            };
+            let new =
+                set_var(&old, &var, value.as_bytes()).map_err(|lines| SinkError::DuplicateVar {
+                    path: target.clone(),
+                    var: var.clone(),
+                    lines,
+                })?;
+            write.replace(&target, &new, mode)
+        })
+        .await
+    }
+
+    fn describe(&self) -> String {
+        format!("{} in env file {}", self.var, self.path.display())
+    }
+}

@@ -1,0 +1,143 @@
+//! [`FileSink`]: the secret alone in a file of its own.
+
+use std::fmt;
+#[cfg(feature = "testing")]
+use std::io;
+use std::path::{Path, PathBuf};
+#[cfg(feature = "testing")]
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+#[cfg(feature = "testing")]
+use super::atomic::Hook;
+use super::atomic::{AtomicWrite, FILE_MODE, run_blocking};
+use super::secret_sink::{SecretMeta, SecretSink, SinkError, async_trait};
+
+/// Stores the secret alone in a file, mode 0600 on Unix, replaced atomically.
+///
+/// The file holds the secret followed by one newline (`\n`), as text files
+/// end and as the command line's `--token-file` reads it back (it strips one
+/// trailing newline); [`FileSink::trailing_newline`] turns the newline off.
+///
+/// # Atomic replacement
+///
+/// The secret is written to a temporary file created in the target's
+/// directory with mode 0600 (never wider, at no moment), flushed to the disk,
+/// renamed over the target, and the directory is flushed too. A reader sees
+/// the old file or the new one, never a part of either; if anything fails
+/// before the rename the old file is untouched and the temporary file is
+/// removed. An existing file's mode is not kept: the new file is 0600. A
+/// symbolic link at the path is followed: the file it points to is replaced,
+/// the link stays (a link to nothing is an error, [`WriteStep::Resolve`](super::WriteStep::Resolve)).
+///
+/// The file work runs on Tokio's blocking threads when a Tokio runtime is
+/// running (in place otherwise). Once it has started, dropping the
+/// `store` future does not stop it: the file is still replaced whole, or not
+/// at all.
+///
+/// On other systems than Unix the file gets the directory's default
+/// permissions.
+///
+/// ```
+/// use api_tokens::Service;
+/// use api_tokens::lifecycle::sink::{FileSink, SecretMeta, SecretSink};
+/// use secrecy::SecretString;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("unit.token");
+/// let sink = FileSink::new(&path);
+/// sink.store(&SecretString::from("v2.public.abc"), &SecretMeta::new(Service::Unit, "42")).await?;
+/// assert_eq!(std::fs::read_to_string(&path)?, "v2.public.abc\n");
+///
+/// #[cfg(unix)]
+/// {
+///     use std::os::unix::fs::PermissionsExt;
+///     assert_eq!(std::fs::metadata(&path)?.permissions().mode() & 0o777, 0o600);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct FileSink {
+    path: PathBuf,
+    trailing_newline: bool,
+    #[cfg(feature = "testing")]
+    hook: Option<Hook>,
+}
+
+impl fmt::Debug for FileSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileSink")
+            .field("path", &self.path)
+            .field("trailing_newline", &self.trailing_newline)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FileSink {
+    /// A sink that writes the secret to `path`. Nothing is checked or
+    /// written until [`store`](SecretSink::store).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            trailing_newline: true,
+            #[cfg(feature = "testing")]
+            hook: None,
+        }
+    }
+
+    /// Whether the secret is followed by a newline (`\n`); true by default.
+    #[must_use]
+    pub fn trailing_newline(mut self, yes: bool) -> Self {
+        self.trailing_newline = yes;
+        self
+    }
+
+    /// The file the secret is written to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `hook` with the temporary file's path after it was written and
+    /// flushed, just before the rename. An error from it fails the store as
+    /// an I/O error would at that point ([`WriteStep::BeforeRename`](super::WriteStep::BeforeRename)), which
+    /// lets a test prove that the old file survives such a failure.
+    #[cfg(feature = "testing")]
+    #[must_use]
+    pub fn before_rename(
+        mut self,
+        hook: impl Fn(&Path) -> io::Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.hook = Some(Arc::new(hook));
+        self
+    }
+}
+
+#[async_trait]
+impl SecretSink for FileSink {
+    async fn store(&self, secret: &SecretString, _meta: &SecretMeta) -> Result<(), SinkError> {
+        let value = secret.expose_secret().as_bytes();
+        let mut contents = Zeroizing::new(Vec::with_capacity(value.len() + 1));
+        contents.extend_from_slice(value);
+        if self.trailing_newline {
+            contents.push(b'\n');
+        }
+        let path = self.path.clone();
+        let write = AtomicWrite {
+            sink: "file",
+            #[cfg(feature = "testing")]
+            hook: self.hook.clone(),
+        };
+        run_blocking("file", move || {
+            let target = write.resolve(&path)?;
+            write.replace(&target, &contents, FILE_MODE)
+        })
+        .await
+    }
+
+    fn describe(&self) -> String {
+        format!("file {}", self.path.display())
+    }
+}

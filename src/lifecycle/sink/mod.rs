@@ -1,0 +1,53 @@
+//! Where a newly minted token's secret goes: straight from the answer that
+//! carried it to the place it lives.
+//!
+//! A [`SecretSink`] receives the [`SecretString`](secrecy::SecretString) and a [`SecretMeta`] (which
+//! service, which token, its name and expiry) and stores the secret. The
+//! crate ships:
+//!
+//! | sink | stores the secret in | spec (`--secret-to`) |
+//! | --- | --- | --- |
+//! | [`FileSink`] | a file of its own, mode 0600, replaced atomically | `file:PATH` |
+//! | [`EnvFileSink`] | one `VAR=value` line of a dotenv file, replaced atomically | `env-file:PATH:VAR` |
+//! | [`StdoutSink`] | standard output, one line | `-` |
+//! | [`WriterSink`] | any [`AsyncWrite`](tokio::io::AsyncWrite), one line | |
+//! | [`FnSink`] | whatever a closure, made by [`from_fn`], does with it | |
+//!
+//! The last column is the [`SinkSpec`] form the command line's `--secret-to`
+//! takes. Sinks for a secrets manager (AWS Secrets Manager, Vault, a
+//! Kubernetes secret) implement the trait in their own crate: see
+//! [`SecretSink`] for one sketched.
+//!
+//! ```
+//! use api_tokens::Service;
+//! use api_tokens::lifecycle::sink::{FileSink, SecretMeta, SecretSink};
+//! use secrecy::SecretString;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("deploy.token");
+//!
+//! let sink = FileSink::new(&path);
+//! let meta = SecretMeta::new(Service::Mailtrap, "12345").with_name("CI deploy");
+//! sink.store(&SecretString::from("a1b2c3"), &meta).await?;
+//! assert_eq!(std::fs::read_to_string(&path)?, "a1b2c3\n");
+//! # Ok(()) }
+//! ```
+
+mod atomic;
+mod closure;
+mod dotenv;
+mod env_file;
+mod file;
+mod secret_sink;
+mod spec;
+mod stdout;
+mod writer;
+
+pub use closure::{FnSink, from_fn};
+pub use env_file::EnvFileSink;
+pub use file::FileSink;
+pub use secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_trait};
+pub use spec::SinkSpec;
+pub use stdout::StdoutSink;
+pub use writer::WriterSink;

@@ -1,0 +1,139 @@
+//! [`SinkSpec`]: a sink as the command line names it.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use super::dotenv::check_var;
+use super::env_file::EnvFileSink;
+use super::file::FileSink;
+use super::secret_sink::{SecretSink, SinkError};
+use super::stdout::StdoutSink;
+
+/// A sink as the command line names it: `file:PATH`, `env-file:PATH:VAR` or
+/// `-` (standard output).
+///
+/// In `env-file:PATH:VAR` the variable is what follows the last colon, so
+/// the path may hold colons itself; in `file:PATH` everything after
+/// `file:` is the path.
+///
+/// ```
+/// use std::path::PathBuf;
+///
+/// use api_tokens::lifecycle::sink::SinkSpec;
+///
+/// # fn main() -> Result<(), api_tokens::lifecycle::sink::SinkError> {
+/// assert_eq!("-".parse::<SinkSpec>()?, SinkSpec::Stdout);
+/// assert_eq!("file:/run/ci/token".parse::<SinkSpec>()?, SinkSpec::File(PathBuf::from("/run/ci/token")));
+/// assert_eq!(
+///     "env-file:C:/ci/.env:UNIT_API_TOKEN".parse::<SinkSpec>()?,
+///     SinkSpec::EnvFile { path: PathBuf::from("C:/ci/.env"), var: "UNIT_API_TOKEN".to_owned() }
+/// );
+/// assert!("s3://bucket/token".parse::<SinkSpec>().is_err());
+///
+/// let sink = "file:/run/ci/token".parse::<SinkSpec>()?.into_sink()?;
+/// assert_eq!(sink.describe(), "file /run/ci/token");
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SinkSpec {
+    /// `-`: standard output ([`StdoutSink`]).
+    Stdout,
+    /// `file:PATH`: a file of its own ([`FileSink`]).
+    File(PathBuf),
+    /// `env-file:PATH:VAR`: one line of a dotenv file ([`EnvFileSink`]).
+    EnvFile {
+        /// The dotenv file.
+        path: PathBuf,
+        /// The variable to set.
+        var: String,
+    },
+}
+
+impl SinkSpec {
+    /// The sink this spec names.
+    ///
+    /// # Errors
+    ///
+    /// [`SinkError::InvalidVar`] for a [`SinkSpec::EnvFile`] built by hand
+    /// with an invalid variable name (parsing refuses those already).
+    pub fn into_sink(self) -> Result<Box<dyn SecretSink>, SinkError> {
+        Ok(match self {
+            SinkSpec::Stdout => Box::new(StdoutSink),
+            SinkSpec::File(path) => Box::new(FileSink::new(path)),
+            SinkSpec::EnvFile { path, var } => Box::new(EnvFileSink::new(path, var)?),
+        })
+    }
+}
+
+/// The forms a spec may take, for error messages.
+const SPEC_FORMS: &str = "expected `file:PATH`, `env-file:PATH:VAR` or `-` (standard output)";
+
+impl FromStr for SinkSpec {
+    type Err = SinkError;
+
+    /// Parses `file:PATH`, `env-file:PATH:VAR` or `-`.
+    ///
+    /// # Errors
+    ///
+    /// [`SinkError::InvalidSpec`] for any other form, an empty path, a
+    /// missing or invalid variable name. The error quotes at most a short
+    /// unknown kind (`s3` in `s3:…`), never the rest of the spec, which could
+    /// be a token pasted by mistake.
+    fn from_str(spec: &str) -> Result<Self, Self::Err> {
+        let invalid = |reason: String| SinkError::InvalidSpec { reason };
+        if spec == "-" {
+            return Ok(SinkSpec::Stdout);
+        }
+        if let Some(path) = spec.strip_prefix("file:") {
+            if path.is_empty() {
+                return Err(invalid(format!("`file:` names no file; {SPEC_FORMS}")));
+            }
+            return Ok(SinkSpec::File(PathBuf::from(path)));
+        }
+        if let Some(rest) = spec.strip_prefix("env-file:") {
+            let Some((path, var)) = rest.rsplit_once(':') else {
+                return Err(invalid(format!(
+                    "`env-file:` needs a path and a variable, as in `env-file:.env:UNIT_API_TOKEN`; {SPEC_FORMS}"
+                )));
+            };
+            if path.is_empty() {
+                return Err(invalid(format!("`env-file:` names no file; {SPEC_FORMS}")));
+            }
+            if let Err(reason) = check_var(var) {
+                return Err(invalid(format!(
+                    "the variable after the last `:` is not a valid name: {reason}"
+                )));
+            }
+            return Ok(SinkSpec::EnvFile {
+                path: PathBuf::from(path),
+                var: var.to_owned(),
+            });
+        }
+        let kind = spec.split_once(':').map(|(kind, _)| kind);
+        Err(invalid(match kind {
+            Some(kind)
+                if (1..=16).contains(&kind.len())
+                    && kind
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') =>
+            {
+                format!("unknown kind of sink `{kind}`; {SPEC_FORMS}")
+            }
+            _ if spec.is_empty() => format!("the sink is empty; {SPEC_FORMS}"),
+            _ => SPEC_FORMS.to_owned(),
+        }))
+    }
+}
+
+impl fmt::Display for SinkSpec {
+    /// The spec as [`FromStr`] reads it back.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SinkSpec::Stdout => f.write_str("-"),
+            SinkSpec::File(path) => write!(f, "file:{}", path.display()),
+            SinkSpec::EnvFile { path, var } => write!(f, "env-file:{}:{var}", path.display()),
+        }
+    }
+}
