@@ -641,8 +641,8 @@ macro_rules! common_fake_methods {
 
         /// Arms `fault` on `operation` (`Any` for every request): the next
         /// calls, or those its aims pick out (see
-        /// [`Fault`](crate::testing::Fault)).
-        pub fn inject(&self, operation: $op, fault: $crate::testing::Fault) {
+        /// [`Fault`](struct.Fault.html)).
+        pub fn inject(&self, operation: $op, fault: $crate::testing::faults::Fault) {
             $crate::testing::engine::lock(&self.engine).arm(operation.name(), fault);
         }
 
@@ -653,7 +653,7 @@ macro_rules! common_fake_methods {
 
         /// Every request received so far, oldest first, auth headers
         /// redacted.
-        pub fn requests(&self) -> Vec<$crate::testing::LoggedRequest> {
+        pub fn requests(&self) -> Vec<$crate::testing::faults::LoggedRequest> {
             $crate::testing::engine::lock(&self.engine).requests()
         }
 
@@ -674,13 +674,13 @@ macro_rules! common_fake_methods {
         }
 
         /// Expects calls to `operation` (every request for `Any`): at
-        /// least one, or as many as [`times`](crate::testing::Expectation::times)
+        /// least one, or as many as [`times`](struct.Expectation.html#method.times)
         /// says. Checked when the fake is dropped (a panic listing what was
         /// expected and every request received) or by
         #[doc = concat!("[`verify`](", stringify!($fake), "::verify).")]
-        pub fn expect(&self, operation: $op) -> $crate::testing::Expectation {
+        pub fn expect(&self, operation: $op) -> $crate::testing::faults::Expectation {
             let checks = $crate::testing::engine::lock(&self.engine).checks().clone();
-            $crate::testing::Expectation::new(
+            $crate::testing::faults::Expectation::new(
                 checks,
                 format!("{}::{operation:?}", stringify!($op)),
                 operation.name(),
@@ -691,10 +691,10 @@ macro_rules! common_fake_methods {
         ///
         /// # Errors
         ///
-        /// [`KitError::Expectations`](crate::testing::KitError::Expectations)
+        /// [`KitError::Expectations`](enum.KitError.html#variant.Expectations)
         /// when one is not met, listing those and every request received
         /// (method, path and status only).
-        pub fn verify(&self) -> Result<(), $crate::testing::KitError> {
+        pub fn verify(&self) -> Result<(), $crate::testing::error::KitError> {
             let checks = $crate::testing::engine::lock(&self.engine).checks().clone();
             $crate::testing::faults::verify(&checks)
         }
