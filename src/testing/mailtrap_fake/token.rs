@@ -212,7 +212,7 @@ fn last_four(secret: &str) -> String {
 }
 
 /// A token to put into the Mailtrap fake with
-/// [`MailtrapFake::insert_token`], in the crate's types. A create request of
+/// [`MailtrapFake::insert_token`](struct.MailtrapFake.html#method.insert_token), in the crate's types. A create request of
 /// the client makes one too ([`MailtrapTokenSeed::from`]).
 ///
 /// ```
@@ -292,7 +292,7 @@ impl MailtrapTokenSeed {
     /// the past for a token that no longer works); `Never` and
     /// `ServerDefault` (which the fake reads as never) leave it without an
     /// expiration. Any expiration refuses a reset under
-    /// [`ResetRule::Published`].
+    /// [`ResetRule::Published`](super::op::ResetRule::Published).
     pub fn expires(mut self, expiry: Expiry) -> Self {
         self.expires_at = match expiry {
             Expiry::At(at) => Some(at),
@@ -302,7 +302,7 @@ impl MailtrapTokenSeed {
     }
 
     /// Sets an expiration: in the past for a token that no longer works; any
-    /// expiration refuses a reset under [`ResetRule::Published`].
+    /// expiration refuses a reset under [`ResetRule::Published`](super::op::ResetRule::Published).
     pub fn expires_at(mut self, at: DateTime<Utc>) -> Self {
         self.expires_at = Some(at);
         self

@@ -112,7 +112,7 @@ impl PartialEq<UnitToken> for unit::ApiToken {
     }
 }
 
-/// A token to put into the Unit fake with [`UnitFake::insert_token`], in
+/// A token to put into the Unit fake with [`UnitFake::insert_token`](struct.UnitFake.html#method.insert_token), in
 /// the crate's types. A create request of the client makes one too
 /// ([`UnitTokenSeed::from`]), to seed the token a test would have created.
 ///
