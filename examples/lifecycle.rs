@@ -13,7 +13,9 @@
 //!   get, reset, delete both, list. With `MAILTRAP_ACCOUNT_ID` set, the calls
 //!   go to that account (`/api/accounts/{id}/api_tokens…`); unset, to the
 //!   token's own account (`/api/api_tokens…`), and the new token is granted
-//!   access to the first account that a listed token has access to.
+//!   access to the account found by `Client::discover_account_id`: the
+//!   first account a listed token has access to, else the first of
+//!   `GET /api/accounts`.
 //!
 //! Secrets are only ever shown as their last four characters. On failure it
 //! prints one line (the error, its status and the service's message) and
@@ -187,7 +189,7 @@ async fn run_mailtrap() -> Result<(), Failure> {
         }
         None => {
             println!("the token's own account: /api/api_tokens");
-            own_account(&tokens).await?
+            own_account(&client).await?
         }
     };
 
@@ -236,21 +238,20 @@ async fn run_mailtrap() -> Result<(), Failure> {
     Ok(())
 }
 
-/// The account a token of the caller's own account has access to: the
-/// first account permission of the first listed token that has one.
-async fn own_account(tokens: &mailtrap::ApiTokens) -> Result<mailtrap::ResourceId, Failure> {
-    let listed = tokens.list().await.map_err(step("Mailtrap list"))?;
-    listed
-        .iter()
-        .flat_map(|t| &t.permissions)
-        .find(|p| p.resource_type == mailtrap::ResourceType::Account)
-        .map(|p| p.resource_id.clone())
-        .ok_or_else(|| {
-            Failure::Setup(
-                "no listed token has access to an account: set MAILTRAP_ACCOUNT_ID to name one"
-                    .into(),
-            )
-        })
+/// The caller's own account: from a listed token's account permission,
+/// else from the service's account list (`GET /api/accounts`).
+async fn own_account(client: &mailtrap::Client) -> Result<mailtrap::ResourceId, Failure> {
+    let found = client
+        .discover_account_id()
+        .await
+        .map_err(step("Mailtrap account discovery"))?;
+    found.map(mailtrap::ResourceId::from).ok_or_else(|| {
+        Failure::Setup(
+            "no listed token has access to an account and the account list names none: \
+             set MAILTRAP_ACCOUNT_ID to name one"
+                .into(),
+        )
+    })
 }
 
 fn unit_table(list: &[unit::ApiToken]) {

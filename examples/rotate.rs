@@ -27,7 +27,7 @@ use api_tokens::lifecycle::{
     MailtrapLifecycle, MailtrapPlan, OldState, RotateError, Rotation, UnitLifecycle, UnitPlan,
 };
 use api_tokens::mailtrap::{self, AccessLevel, ResourceType};
-use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed, UnitFake};
+use api_tokens::testing::{MailtrapFake, UnitFake};
 use api_tokens::unit::{self, Scope};
 use api_tokens::{Error, mailtrap::TokenId as MailtrapId};
 use chrono::{Duration, Utc};
@@ -178,13 +178,9 @@ async fn rotate_mailtrap(dir: &Path) -> Result<(), Failure> {
         }
         None => {
             let fake = MailtrapFake::start().await;
-            // The account's own admin token, as a real account lists it;
-            // no account named: the account-free paths, `/api/api_tokens…`.
-            fake.insert_token(MailtrapTokenSeed::new("account admin").permission(
-                mailtrap::ResourceType::Account,
-                fake.account_id(),
-                mailtrap::AccessLevel::Admin,
-            ));
+            // No token yet, so the account comes from the fake's account
+            // list; no account named: the account-free paths,
+            // `/api/api_tokens…`.
             let client = mailtrap::Client::builder()
                 .token(fake.token().clone())
                 .base_url(fake.uri())
@@ -195,23 +191,20 @@ async fn rotate_mailtrap(dir: &Path) -> Result<(), Failure> {
         }
     };
     let life = MailtrapLifecycle::new(client.clone());
-    // The account to grant a viewer permission on: the one named, or the
-    // one the listed tokens are admins of.
-    let account = match client.account_id() {
-        Some(id) => id,
-        None => {
-            let listed = life.tokens().list().await.map_err(call("Mailtrap list"))?;
-            let found = listed.iter().flat_map(|t| &t.permissions).find_map(|p| {
-                match (&p.resource_type, &p.resource_id) {
-                    (ResourceType::Account, mailtrap::ResourceId::Int(id)) => Some(*id),
-                    _ => None,
-                }
-            });
-            found.ok_or_else(|| {
-                Failure::Setup("set MAILTRAP_ACCOUNT_ID: no account is in sight".into())
-            })?
-        }
-    };
+    // The account to grant a viewer permission on: the one named, else the
+    // one a listed token has access to, else the first the service lists
+    // (`GET /api/accounts`).
+    let account = client
+        .discover_account_id()
+        .await
+        .map_err(call("Mailtrap account discovery"))?
+        .ok_or_else(|| {
+            Failure::Setup(
+                "set MAILTRAP_ACCOUNT_ID: no listed token has access to an account \
+                 and the account list names none"
+                    .into(),
+            )
+        })?;
     let first = life
         .mint(&mailtrap::CreateApiToken::new("rotate example").permission(
             ResourceType::Account,

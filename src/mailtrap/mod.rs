@@ -80,10 +80,12 @@
 //! per-field errors of a 422 (record-level ones under `base`) and the
 //! `X-Ratelimit-*` headers.
 
+mod accounts;
 mod model;
 mod tokens;
 pub(crate) mod wire;
 
+pub use accounts::Account;
 pub use model::{
     AccessLevel, ApiToken, CreateApiToken, Expiry, MAX_LIFETIME_MONTHS, MAX_NAME_CHARS,
     NewApiToken, Permission, ResourceId, ResourceType, TokenId,
@@ -216,6 +218,55 @@ impl Client {
     /// own.
     pub fn api_tokens(&self) -> ApiTokens {
         ApiTokens::new(self.transport.clone(), self.account_id)
+    }
+
+    /// The accounts the token has access to: `GET /api/accounts`.
+    ///
+    /// # Errors
+    ///
+    /// The service's refusal (401, …), a transport failure after the
+    /// retries the policy allows, or [`Error::Decode`] for a malformed
+    /// answer.
+    pub async fn accounts(&self) -> Result<Vec<Account>> {
+        accounts::list(&self.transport).await
+    }
+
+    /// The account to work on: the one named on the builder; else the
+    /// account an account permission of a listed token names (the tokens of
+    /// the token's own account); else the first account
+    /// [`accounts`](Client::accounts) lists. `None` when none of these names
+    /// one (a service without `/api/accounts`, answering 404, lists none).
+    ///
+    /// ```
+    /// use api_tokens::mailtrap::{self, AccessLevel, CreateApiToken, ResourceType};
+    /// use api_tokens::testing::MailtrapFake;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let fake = MailtrapFake::start().await;
+    /// // No account named: the token's own, `/api/api_tokens…`.
+    /// let client = mailtrap::Client::builder()
+    ///     .token(fake.token().clone())
+    ///     .base_url(fake.uri())
+    ///     .build()?;
+    /// let account = client
+    ///     .discover_account_id()
+    ///     .await?
+    ///     .ok_or("no account found: set MAILTRAP_ACCOUNT_ID")?;
+    /// assert_eq!(account, fake.account_id());
+    /// let request = CreateApiToken::new("ci").permission(ResourceType::Account, account, AccessLevel::Viewer);
+    /// client.api_tokens().create(request).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A failure of the token list, or of the account list other than 404.
+    pub async fn discover_account_id(&self) -> Result<Option<u64>> {
+        if let Some(id) = self.account_id {
+            return Ok(Some(id));
+        }
+        accounts::discover(&self.api_tokens(), &self.transport).await
     }
 
     /// The account named on the builder, or `None` for the token's own.

@@ -7,13 +7,16 @@
 //! Rust error, on which wiremock's hyper server closes the connection
 //! without writing a response. The second (lowest priority, so that a test
 //! can still mount its own mocks on [`MockServer`] to override an endpoint)
-//! answers everything else from the dialect's state. wiremock handles one
-//! request at a time through both, so the decisions are never interleaved.
+//! answers everything else from the dialect's state.
 //!
-//! Each mock weighs the request the same way ([`Engine::plan`], which
-//! changes nothing) and only the one that answers carries the plan out, so
-//! a request a test's own mock answers leaves faults, limits and
-//! expectations untouched.
+//! Each mock weighs the request ([`Engine::plan`], which changes nothing)
+//! and only the one that answers carries its plan out, so a request a
+//! test's own mock answers leaves faults, limits and expectations
+//! untouched. Every request is weighed and acted on under one hold of the
+//! engine's lock: the dropper weighs and drops in one, the responder weighs
+//! again, acts on the state and answers in one, and never takes a fault
+//! that closes the connection (only the dropper can). Concurrent clients
+//! therefore see one consistent state, whatever order their requests take.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasher, RandomState};
@@ -332,8 +335,12 @@ impl<D: Dialect> Engine<D> {
     }
 
     /// Weighs a request without changing anything: the same request weighed
-    /// twice gets the same plan.
-    fn plan(&self, request: &Request) -> Plan {
+    /// twice gets the same plan. With `closing` false (the responder, which
+    /// cannot close a connection), a fault that would close it now is left
+    /// as it is, neither counted nor chosen, for a later request: so what
+    /// is changed is always decided under the lock that changes it, even
+    /// if the state moved between the two mocks' looks at one request.
+    fn plan(&self, request: &Request, closing: bool) -> Plan {
         let at = Instant::now();
         let operation = self
             .dialect
@@ -366,9 +373,12 @@ impl<D: Dialect> Engine<D> {
             if !armed.counts(&call) {
                 continue;
             }
+            let turn_has_come = armed.seen >= armed.fault.skip && armed.left > 0;
+            if turn_has_come && !closing && armed.fault.closes_connection() {
+                continue;
+            }
             plan.counted.push(index);
-            let turn_has_come = armed.seen >= armed.fault.skip;
-            if plan.chosen.is_none() && turn_has_come && armed.left > 0 {
+            if plan.chosen.is_none() && turn_has_come {
                 plan.chosen = Some(index);
             }
         }
@@ -548,7 +558,7 @@ struct Dropper<D>(Shared<D>);
 impl<D: Dialect> Match for Dropper<D> {
     fn matches(&self, request: &Request) -> bool {
         let mut engine = lock(&self.0);
-        let plan = engine.plan(request);
+        let plan = engine.plan(request, true);
         let closes = plan
             .chosen
             .is_some_and(|i| engine.faults[i].fault.closes_connection());
@@ -573,7 +583,7 @@ struct Responder<D>(Shared<D>);
 impl<D: Dialect> Respond for Responder<D> {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let mut engine = lock(&self.0);
-        let plan = engine.plan(request);
+        let plan = engine.plan(request, false);
         let fault = engine.commit(&plan);
         let reply = engine.answer(request, &plan, fault.as_ref());
         let status = reply.status;
@@ -641,8 +651,8 @@ macro_rules! common_fake_methods {
 
         /// Arms `fault` on `operation` (`Any` for every request): the next
         /// calls, or those its aims pick out (see
-        /// [`Fault`](crate::testing::Fault)).
-        pub fn inject(&self, operation: $op, fault: $crate::testing::Fault) {
+        /// [`Fault`](struct.Fault.html)).
+        pub fn inject(&self, operation: $op, fault: $crate::testing::faults::Fault) {
             $crate::testing::engine::lock(&self.engine).arm(operation.name(), fault);
         }
 
@@ -653,7 +663,7 @@ macro_rules! common_fake_methods {
 
         /// Every request received so far, oldest first, auth headers
         /// redacted.
-        pub fn requests(&self) -> Vec<$crate::testing::LoggedRequest> {
+        pub fn requests(&self) -> Vec<$crate::testing::faults::LoggedRequest> {
             $crate::testing::engine::lock(&self.engine).requests()
         }
 
@@ -674,13 +684,13 @@ macro_rules! common_fake_methods {
         }
 
         /// Expects calls to `operation` (every request for `Any`): at
-        /// least one, or as many as [`times`](crate::testing::Expectation::times)
+        /// least one, or as many as [`times`](struct.Expectation.html#method.times)
         /// says. Checked when the fake is dropped (a panic listing what was
         /// expected and every request received) or by
         #[doc = concat!("[`verify`](", stringify!($fake), "::verify).")]
-        pub fn expect(&self, operation: $op) -> $crate::testing::Expectation {
+        pub fn expect(&self, operation: $op) -> $crate::testing::faults::Expectation {
             let checks = $crate::testing::engine::lock(&self.engine).checks().clone();
-            $crate::testing::Expectation::new(
+            $crate::testing::faults::Expectation::new(
                 checks,
                 format!("{}::{operation:?}", stringify!($op)),
                 operation.name(),
@@ -691,10 +701,10 @@ macro_rules! common_fake_methods {
         ///
         /// # Errors
         ///
-        /// [`KitError::Expectations`](crate::testing::KitError::Expectations)
+        /// [`KitError::Expectations`](enum.KitError.html#variant.Expectations)
         /// when one is not met, listing those and every request received
         /// (method, path and status only).
-        pub fn verify(&self) -> Result<(), $crate::testing::KitError> {
+        pub fn verify(&self) -> Result<(), $crate::testing::error::KitError> {
             let checks = $crate::testing::engine::lock(&self.engine).checks().clone();
             $crate::testing::faults::verify(&checks)
         }
@@ -759,6 +769,65 @@ mod tests {
         assert_eq!(take(10, Some("a")), (0, None), "the one at 0 s left");
         assert_eq!(take(13, Some("a")), (0, Some(1)), "4 s and 10 s still in");
         assert_eq!(take(14, Some("a")), (0, None));
+    }
+
+    /// A dialect that answers 200 to everything.
+    struct Plain;
+
+    impl Dialect for Plain {
+        fn operation(&self, _: &str, _: &str) -> Option<&'static str> {
+            Some("op")
+        }
+        fn handle(&mut self, _: &Request, _: DateTime<Utc>) -> Reply {
+            Reply::empty(200)
+        }
+        fn error_reply(&self, status: u16) -> Reply {
+            Reply::empty(status)
+        }
+        fn presented<'r>(&self, _: &'r Request) -> Option<&'r str> {
+            None
+        }
+        const LIMIT_PER_CREDENTIAL: bool = false;
+        const LIMIT_HEADERS: bool = false;
+    }
+
+    #[test]
+    fn only_the_dropper_takes_a_fault_that_closes_the_connection() {
+        let mut engine = Engine {
+            dialect: Plain,
+            faults: Vec::new(),
+            log: Vec::new(),
+            clock_offset: TimeDelta::zero(),
+            checks: SharedChecks::default(),
+            limiter: None,
+        };
+        let request = Request {
+            url: "http://127.0.0.1/x".parse().unwrap(),
+            method: wiremock::http::Method::GET,
+            headers: reqwest::header::HeaderMap::new(),
+            body: Vec::new(),
+        };
+        engine.arm(None, Fault::drop_connection());
+        engine.arm(None, Fault::status(503).after(1));
+
+        // The responder leaves the drop alone (its turn has come), and the
+        // status fault counts the request but waits its turn.
+        let plan = engine.plan(&request, false);
+        assert_eq!(plan.chosen, None);
+        assert_eq!(plan.counted, [1]);
+        assert!(engine.commit(&plan).is_none());
+        assert_eq!(engine.faults.len(), 2, "the drop is still armed");
+
+        // The dropper takes it.
+        let plan = engine.plan(&request, true);
+        assert_eq!(plan.chosen, Some(0));
+        let taken = engine.commit(&plan).expect("the drop");
+        assert!(taken.closes_connection());
+        assert_eq!(engine.faults.len(), 1);
+
+        // Then the status fault's turn has come, for either.
+        let plan = engine.plan(&request, false);
+        assert_eq!(plan.chosen, Some(0));
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub enum KitError {
     },
 
     /// A fixture or cassette is not in the
-    /// [format](crate::testing#fixture-and-cassette-format).
+    /// [format](index.html#fixture-and-cassette-format).
     #[error("`{file}` is not a valid fixture: {reason}")]
     InvalidFixture {
         /// The file (below `fixtures/` for embedded ones).
@@ -44,6 +44,11 @@ pub enum KitError {
     /// The recorder refused its upstream URL or could not start.
     #[error("recorder: {0}")]
     Recorder(String),
+
+    /// A token or an id counter a test gave a fake cannot be held: an id
+    /// out of range or already held, a next id not above every id held.
+    #[error("the fake cannot take this: {0}")]
+    Seed(String),
 
     /// Expectations of a fake were not met.
     #[error(

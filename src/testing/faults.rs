@@ -14,8 +14,8 @@ type Predicate = Arc<dyn Fn(&RequestView) -> bool + Send + Sync>;
 
 /// What a fake does instead of (or on top of) answering normally, for some
 /// calls to one endpoint. Arm it with `inject` on a fake
-/// ([`UnitFake::inject`](super::UnitFake::inject),
-/// [`MailtrapFake::inject`](super::MailtrapFake::inject)).
+/// ([`UnitFake::inject`](struct.UnitFake.html#method.inject),
+/// [`MailtrapFake::inject`](struct.MailtrapFake.html#method.inject)).
 ///
 /// A fault has a kind ([`status`](Fault::status), [`delay`](Fault::delay),
 /// [`drop_connection`](Fault::drop_connection),
@@ -218,7 +218,7 @@ pub struct RequestView {
 
 /// One request a fake received, for assertions. Auth headers are kept only
 /// as a placeholder (`redacted-<last4>-<hash>`, see
-/// [`placeholder`](super::placeholder)), never in clear.
+/// [`placeholder`](fn.placeholder.html)), never in clear.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct LoggedRequest {
@@ -240,7 +240,7 @@ pub struct LoggedRequest {
     /// Whether an injected [`Fault`] shaped the answer.
     pub faulted: bool,
     /// Whether the fake's rate limit refused it with a 429 (see
-    /// [`UnitFake::rate_limit`](super::UnitFake::rate_limit)).
+    /// [`UnitFake::rate_limit`](struct.UnitFake.html#method.rate_limit)).
     pub rate_limited: bool,
 }
 
@@ -428,7 +428,7 @@ impl Checks {
     }
 
     /// Every expectation met, or a report of those that are not.
-    pub(crate) fn verify(&self) -> Result<(), super::KitError> {
+    pub(crate) fn verify(&self) -> Result<(), super::error::KitError> {
         let unmet: Vec<String> = self
             .expected
             .iter()
@@ -443,7 +443,7 @@ impl Checks {
         if unmet.is_empty() {
             return Ok(());
         }
-        Err(super::KitError::Expectations {
+        Err(super::error::KitError::Expectations {
             unmet,
             received: self.arrivals.iter().map(ToString::to_string).collect(),
         })
@@ -451,8 +451,8 @@ impl Checks {
 }
 
 /// An expectation on a fake, made by `expect`
-/// ([`UnitFake::expect`](super::UnitFake::expect),
-/// [`MailtrapFake::expect`](super::MailtrapFake::expect)): the endpoint
+/// ([`UnitFake::expect`](struct.UnitFake.html#method.expect),
+/// [`MailtrapFake::expect`](struct.MailtrapFake.html#method.expect)): the endpoint
 /// must receive a number of calls, at least one unless
 /// [`times`](Expectation::times) says otherwise.
 ///
@@ -496,7 +496,7 @@ impl Expectation {
     }
 }
 
-pub(crate) fn verify(checks: &SharedChecks) -> Result<(), super::KitError> {
+pub(crate) fn verify(checks: &SharedChecks) -> Result<(), super::error::KitError> {
     lock_checks(checks).verify()
 }
 

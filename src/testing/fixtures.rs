@@ -12,14 +12,14 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
-use super::KitError;
+use super::error::KitError;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
 }
 
 /// One interaction in the
-/// [fixture format](crate::testing#fixture-and-cassette-format): what was
+/// [fixture format](index.html#fixture-and-cassette-format): what was
 /// sent and what the service answered. Both the embedded fixtures and the
 /// interactions of a [`Cassette`] have this shape.
 ///
@@ -55,7 +55,7 @@ pub struct FixtureRequest {
     /// The path below the base URL, with the query string if there was one.
     pub path: String,
     /// Lower-case header names to values; a credential only as its
-    /// [`placeholder`](crate::testing::placeholder) (or `[REDACTED]`).
+    /// [`placeholder`](fn.placeholder.html) (or `[REDACTED]`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
     /// The JSON body, if any.
@@ -112,7 +112,7 @@ impl Cassette {
     /// # Errors
     ///
     /// A [`KitError`] when the file cannot be read or is not a cassette in
-    /// the [format](crate::testing#fixture-and-cassette-format).
+    /// the [format](index.html#fixture-and-cassette-format).
     pub fn load(path: impl AsRef<Path>) -> Result<Cassette, KitError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|source| KitError::Io {
@@ -128,7 +128,7 @@ impl Cassette {
     /// # Errors
     ///
     /// A [`KitError`] when the text is not a cassette in the
-    /// [format](crate::testing#fixture-and-cassette-format).
+    /// [format](index.html#fixture-and-cassette-format).
     pub fn parse(json: &str) -> Result<Cassette, KitError> {
         Cassette::parse_named(json, "<cassette>")
     }
@@ -175,7 +175,7 @@ impl Fixture {
     /// # Errors
     ///
     /// A [`KitError`] when the text is not a fixture in the
-    /// [format](crate::testing#fixture-and-cassette-format).
+    /// [format](index.html#fixture-and-cassette-format).
     pub fn parse(json: &str) -> Result<Fixture, KitError> {
         Fixture::parse_named(json, "<fixture>")
     }

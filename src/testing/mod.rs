@@ -460,7 +460,10 @@ mod engine;
 mod error;
 mod faults;
 mod fixtures;
+mod fuzz;
+mod ids;
 mod mailtrap_fake;
+mod operations;
 mod record;
 mod redact;
 mod replay;
@@ -471,12 +474,13 @@ pub use faults::{Expectation, Fault, LoggedRequest, RequestView, Times};
 pub use fixtures::{
     Cassette, Fixture, FixtureRequest, FixtureResponse, embedded_files, fixture, fixtures,
 };
+#[doc(hidden)]
+pub use fuzz::__fuzz;
+pub use ids::MAX_TOKEN_ID;
 pub use mailtrap_fake::{
     MailtrapFake, MailtrapFakeBuilder, MailtrapOp, MailtrapToken, MailtrapTokenSeed, ResetRule,
 };
 pub use record::Recorder;
-#[doc(hidden)]
-pub use redact::__fuzz;
 pub use redact::placeholder;
 pub use replay::Replayer;
 pub use unit_fake::{RevokeAnswer, UnitFake, UnitFakeBuilder, UnitOp, UnitToken, UnitTokenSeed};

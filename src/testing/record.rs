@@ -21,9 +21,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use url::Url;
 
+use super::error::KitError;
 use super::fixtures::{Cassette, Fixture, FixtureRequest, FixtureResponse};
+use super::operations;
 use super::redact::{Secrets, is_auth_header, recorded_auth_value};
-use super::{KitError, mailtrap_fake, unit_fake};
 use secrecy::zeroize::Zeroize;
 
 /// Headers that describe one hop, not the message; neither forwarded as
@@ -43,7 +44,7 @@ const HOP_HEADERS: [&str; 10] = [
 
 /// A loopback proxy that records every interaction with an upstream
 /// service into a cassette file, in the
-/// [fixture format](super#fixture-and-cassette-format).
+/// [fixture format](index.html#fixture-and-cassette-format).
 ///
 /// Point a client at [`Recorder::uri`] instead of the service. Each request
 /// is forwarded unchanged to the upstream and the answer returned unchanged
@@ -51,11 +52,11 @@ const HOP_HEADERS: [&str; 10] = [
 /// rewritten whole after each one (so it is always complete JSON).
 ///
 /// Before anything is written, every secret is replaced by its
-/// [`placeholder`](super::placeholder) (`redacted-x7k9-1f0c3a9e`): the
+/// [`placeholder`](fn.placeholder.html) (`redacted-x7k9-1f0c3a9e`): the
 /// credential of an auth header (`authorization`, `api-token`,
 /// `x-api-key`, and any header named like a secret; a `Bearer` scheme is
 /// kept) becomes the credential's placeholder, which a
-/// [`Replayer`](super::Replayer) reads to tell credentials apart; a cookie
+/// [`Replayer`](struct.Replayer.html) reads to tell credentials apart; a cookie
 /// header becomes `[REDACTED]`; values of JSON fields, form fields and query
 /// parameters named like a secret (`token`, `*_token`, `secret`,
 /// `password`, `api_key`, …, and the plain items of a `tokens` list), in a
@@ -364,10 +365,10 @@ async fn forward(
 
 /// The service a path belongs to, from the shapes of both APIs.
 fn service_of(method: &str, path: &str) -> (Option<&'static str>, Option<&'static str>) {
-    if let Some(op) = unit_fake::operation(method, path) {
+    if let Some(op) = operations::unit(method, path) {
         return (Some("unit"), Some(op));
     }
-    if let Some(op) = mailtrap_fake::operation(method, path) {
+    if let Some(op) = operations::mailtrap(method, path) {
         return (Some("mailtrap"), Some(op));
     }
     if path.starts_with("/api/accounts/") {

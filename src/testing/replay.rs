@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use super::KitError;
+use super::error::KitError;
 use super::fixtures::{Cassette, Fixture};
 use super::redact::{credential_in, is_placeholder, placeholder_of};
 
@@ -21,8 +21,8 @@ use super::redact::{credential_in, is_placeholder, placeholder_of};
 /// retries).
 ///
 /// Credentials are compared through their
-/// [placeholders](super::placeholder), which is how the
-/// [`Recorder`](super::Recorder) writes them: a request whose credential is
+/// [placeholders](fn.placeholder.html), which is how the
+/// [`Recorder`](struct.Recorder.html) writes them: a request whose credential is
 /// a placeholder (the secret a replayed create returned) stands for the
 /// secret it replaced, and a request made with a real secret stands for
 /// that secret's placeholder. When both the request's credential and an

@@ -17,22 +17,27 @@
 //!   a secret), and from which they are read when it starts, if it exists:
 //!   so that several commands can run on the same tokens. Restored tokens
 //!   keep their ids, names, expiries, scopes and permissions, but get new
-//!   secrets, and a reset token forgets that it was reset.
+//!   secrets, and a reset token forgets that it was reset; each fake goes on
+//!   numbering from the next id it would have given. The file's directory
+//!   must take a new file when the command starts: a state that could not
+//!   be written is refused before anything runs.
 
-use std::path::PathBuf;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use api_tokens::chrono::{DateTime, Duration as Span, Utc};
 use api_tokens::lifecycle::Marker;
 use api_tokens::mailtrap::{AccessLevel, ResourceType};
 use api_tokens::testing::{
-    Fault, MailtrapFake, MailtrapOp, MailtrapTokenSeed, UnitFake, UnitOp, UnitTokenSeed,
+    Fault, KitError, MailtrapFake, MailtrapOp, MailtrapTokenSeed, UnitFake, UnitOp, UnitTokenSeed,
 };
 use api_tokens::unit::{Scope, SourceIp};
 use api_tokens::{RetryPolicy, mailtrap, unit};
 use ipnet::{IpNet, Ipv4Net};
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
+use tempfile::NamedTempFile;
 
 use serde::{Deserialize, Serialize};
 
@@ -50,25 +55,37 @@ pub const ACCOUNT_ID: u64 = 3229;
 pub struct Fakes {
     unit: UnitFake,
     mailtrap: MailtrapFake,
+    state_file: Option<StateFile>,
 }
 
 impl Fakes {
-    /// Starts both fakes, seeds them and arms the faults of
-    /// [`FAULT_VAR`].
+    /// Starts both fakes, seeds them (or restores the state of
+    /// [`STATE_VAR`]) and arms the faults of [`FAULT_VAR`].
     ///
     /// # Errors
     ///
-    /// A usage failure for a fault that cannot be read.
+    /// A usage failure for a fault that cannot be read, or a state that
+    /// cannot be read, restored or written.
     pub async fn start() -> Result<Fakes, Failure> {
         let faults = match std::env::var(FAULT_VAR) {
             Ok(spec) => parse_faults(&spec).map_err(Failure::usage)?,
             Err(_) => Vec::new(),
         };
+        let state_path = std::env::var_os(STATE_VAR).map(PathBuf::from);
+        let saved = match &state_path {
+            Some(path) => read_state(path)?,
+            None => None,
+        };
+        let state_file = state_path.map(StateFile::open).transpose()?;
         let unit = UnitFake::builder().user_id(fake_user()).start().await;
         let mailtrap = MailtrapFake::builder().account_id(ACCOUNT_ID).start().await;
-        let fakes = Fakes { unit, mailtrap };
-        match read_state()? {
-            Some(state) => fakes.restore(state).await?,
+        let fakes = Fakes {
+            unit,
+            mailtrap,
+            state_file,
+        };
+        match saved {
+            Some(state) => fakes.restore(state)?,
             None => fakes.seed(Utc::now()),
         }
         for fault in faults {
@@ -164,14 +181,15 @@ impl Fakes {
             .map_err(|e| Failure::service("starting the Mailtrap fake", e))
     }
 
-    /// Writes the fakes' tokens, without secrets, to the file named by
-    /// [`STATE_VAR`], if any.
+    /// Writes the fakes' tokens, without secrets, and the ids they give
+    /// next, to the file named by [`STATE_VAR`], if any: written whole to a
+    /// temporary file of the same directory, which then replaces it.
     ///
     /// # Errors
     ///
     /// The file could not be written.
     pub fn dump(&self) -> std::io::Result<()> {
-        let Some(path) = std::env::var_os(STATE_VAR).map(PathBuf::from) else {
+        let Some(file) = &self.state_file else {
             return Ok(());
         };
         let state = State {
@@ -222,105 +240,120 @@ impl Fakes {
                     source_ip: None,
                 })
                 .collect(),
+            unit_next_id: Some(self.unit.next_id()),
+            mailtrap_next_id: Some(self.mailtrap.next_id()),
         };
         let text = serde_json::to_string_pretty(&state).map_err(std::io::Error::other)?;
-        std::fs::write(path, text)
+        file.write(text.as_bytes())
     }
 
-    /// Puts the tokens of a state back, each under its own id: the gaps
-    /// between ids are filled with tokens removed again at once.
-    async fn restore(&self, state: State) -> Result<(), Failure> {
-        let numbered = |tokens: Vec<StateToken>| -> Result<BTreeMap<u64, StateToken>, Failure> {
-            tokens
-                .into_iter()
-                .map(|t| match t.id.parse::<u64>() {
-                    Ok(id) => Ok((id, t)),
-                    Err(_) => Err(Failure::usage(format!(
-                        "{STATE_VAR}: token id `{}` is not a number",
-                        t.id
-                    ))),
-                })
-                .collect()
-        };
-        let mut unit_tokens = numbered(state.unit)?;
-        let mut gaps = Vec::new();
-        for id in 1..=unit_tokens.keys().max().copied().unwrap_or(0) {
-            match unit_tokens.remove(&id) {
-                Some(t) => {
-                    let scopes = t
-                        .scope
-                        .as_deref()
-                        .unwrap_or("customers")
-                        .split_whitespace()
-                        .map(str::parse::<Scope>)
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(|e| Failure::service("restoring the Unit fake", e))?;
-                    let mut seed = UnitTokenSeed::new(t.name).scopes(scopes);
-                    if let Some(at) = t.expires_at {
-                        seed = seed.expiration(at);
-                    }
-                    if let Some(ips) = t.source_ip {
-                        seed = seed.source_ips(SourceIp::parse_list(&ips));
-                    }
-                    self.unit.insert_token(seed);
-                }
-                None => gaps.push(self.unit.insert_token(UnitTokenSeed::new("gap")).id),
+    /// Puts the tokens of a state back, each under its own id, and each
+    /// fake's next id.
+    fn restore(&self, state: State) -> Result<(), Failure> {
+        let refused = |e: KitError| Failure::usage(format!("{STATE_VAR}: {e}"));
+        for t in state.unit {
+            let id = t.id.parse::<unit::TokenId>().map_err(|_| {
+                Failure::usage(format!(
+                    "{STATE_VAR}: Unit token id `{}` is not a positive integer",
+                    t.id
+                ))
+            })?;
+            let scopes = t
+                .scope
+                .as_deref()
+                .unwrap_or("customers")
+                .split_whitespace()
+                .map(str::parse::<Scope>)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| Failure::usage(format!("{STATE_VAR}: Unit token {id}: {e}")))?;
+            let mut seed = UnitTokenSeed::new(t.name).scopes(scopes);
+            if let Some(at) = t.expires_at {
+                seed = seed.expiration(at);
             }
-        }
-        let (client, user) = self.unit(RetryPolicy::disabled())?;
-        let tokens = client.org_api_tokens(user);
-        for id in gaps {
-            tokens
-                .revoke(&id)
-                .await
-                .map_err(|e| Failure::service("restoring the Unit fake", e))?;
-        }
-
-        let mut mailtrap_tokens = numbered(state.mailtrap)?;
-        let mut gaps = Vec::new();
-        let first = mailtrap_tokens.keys().min().copied().unwrap_or(0);
-        for id in first.min(FIRST_MAILTRAP_ID)..=mailtrap_tokens.keys().max().copied().unwrap_or(0)
-        {
-            if id < FIRST_MAILTRAP_ID {
-                return Err(Failure::usage(format!(
-                    "{STATE_VAR}: Mailtrap token id {id} is below the fake's first"
-                )));
+            if let Some(ips) = t.source_ip {
+                seed = seed.source_ips(SourceIp::parse_list(&ips));
             }
-            match mailtrap_tokens.remove(&id) {
-                Some(t) => {
-                    let mut seed = MailtrapTokenSeed::new(t.name);
-                    for p in t.permissions {
-                        seed = seed.raw_permission(p.resource_type, p.resource_id, p.access_level);
-                    }
-                    if let Some(at) = t.expires_at {
-                        seed = seed.expires_at(at);
-                    }
-                    self.mailtrap.insert_token(seed);
-                }
-                None => gaps.push(self.mailtrap.insert_token(MailtrapTokenSeed::new("gap")).id),
-            }
+            self.unit.insert_token_with_id(&id, seed).map_err(refused)?;
         }
-        let client = self.mailtrap(RetryPolicy::disabled())?;
-        for id in gaps {
-            client
-                .api_tokens()
-                .delete(id)
-                .await
-                .map_err(|e| Failure::service("restoring the Mailtrap fake", e))?;
+        if let Some(next) = state.unit_next_id {
+            self.unit.set_next_id(next).map_err(refused)?;
+        }
+        for t in state.mailtrap {
+            let id = t.id.parse::<mailtrap::TokenId>().map_err(|_| {
+                Failure::usage(format!(
+                    "{STATE_VAR}: Mailtrap token id `{}` is not a positive integer",
+                    t.id
+                ))
+            })?;
+            let mut seed = MailtrapTokenSeed::new(t.name);
+            for p in t.permissions {
+                seed = seed.raw_permission(p.resource_type, p.resource_id, p.access_level);
+            }
+            if let Some(at) = t.expires_at {
+                seed = seed.expires_at(at);
+            }
+            self.mailtrap
+                .insert_token_with_id(id, seed)
+                .map_err(refused)?;
+        }
+        if let Some(next) = state.mailtrap_next_id {
+            self.mailtrap.set_next_id(next).map_err(refused)?;
         }
         Ok(())
     }
 }
 
-/// The first id the Mailtrap fake gives.
-const FIRST_MAILTRAP_ID: u64 = 12345;
+/// The file of [`STATE_VAR`], with a temporary file made in its directory
+/// when the command starts: proof that the directory takes a new file, so
+/// that a state that cannot be written is refused before the command runs,
+/// and what the state is written to before it replaces the file.
+struct StateFile {
+    path: PathBuf,
+    temporary: Mutex<Option<NamedTempFile>>,
+}
 
-/// The state named by [`STATE_VAR`], if the file exists.
-fn read_state() -> Result<Option<State>, Failure> {
-    let Some(path) = std::env::var_os(STATE_VAR).map(PathBuf::from) else {
-        return Ok(None);
-    };
-    let text = match std::fs::read_to_string(&path) {
+impl StateFile {
+    fn open(path: PathBuf) -> Result<StateFile, Failure> {
+        let temporary = NamedTempFile::new_in(directory_of(&path)).map_err(|e| {
+            Failure::usage(format!(
+                "{STATE_VAR}: the state cannot be written to {}: {e}",
+                path.display()
+            ))
+        })?;
+        Ok(StateFile {
+            path,
+            temporary: Mutex::new(Some(temporary)),
+        })
+    }
+
+    /// Writes `bytes` whole, then puts them in place of the file.
+    fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
+        let taken = self
+            .temporary
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let mut temporary = match taken {
+            Some(temporary) => temporary,
+            None => NamedTempFile::new_in(directory_of(&self.path))?,
+        };
+        temporary.write_all(bytes)?;
+        temporary.as_file().sync_all()?;
+        temporary.persist(&self.path).map(drop).map_err(|e| e.error)
+    }
+}
+
+/// The directory a file is in (`.` for a bare file name).
+fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// The state in `path`, if the file exists.
+fn read_state(path: &Path) -> Result<Option<State>, Failure> {
+    let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
@@ -349,6 +382,14 @@ pub fn retry() -> RetryPolicy {
 struct State {
     unit: Vec<StateToken>,
     mailtrap: Vec<StateToken>,
+    /// The id the Unit fake gives next (absent in older files: past the
+    /// highest id restored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    unit_next_id: Option<u64>,
+    /// The id the Mailtrap fake gives next (absent in older files: past the
+    /// highest id restored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mailtrap_next_id: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -1,0 +1,238 @@
+//! The Unit fake: its server, its builder, and what a test asks of it.
+
+use secrecy::SecretString;
+use wiremock::MockServer;
+
+use crate::testing::engine::{self, Shared, common_fake_methods, lock};
+use crate::testing::error::KitError;
+use crate::testing::ids::MAX_TOKEN_ID;
+use crate::unit::{TokenId, UserId};
+
+use super::op::{RevokeAnswer, UnitOp};
+use super::state::UnitState;
+use super::token::{UnitToken, UnitTokenSeed, new_secret};
+
+/// A stateful fake of Unit's Org API tokens on a loopback wiremock server.
+///
+/// It keeps tokens in memory and answers as Unit does:
+///
+/// - **Credentials**: `Authorization: Bearer`. The fake's own
+///   [`token`](UnitFake::token) works, and so does the secret of every
+///   token it holds (created or seeded) until the token is revoked or its
+///   expiration passes on the fake's clock
+///   ([`advance_clock`](UnitFake::advance_clock)). Anything else: a 401
+///   JSON:API error document.
+/// - **Answers**: JSON:API documents with `application/vnd.api+json`;
+///   create 201 with a random secret shown once; list without secrets;
+///   revoke 200 (or as [`set_revoke_answer`](UnitFake::set_revoke_answer)
+///   says), then 404; 400 / 404 / 405 / 415 error documents, with
+///   `source.pointer` for invalid bodies. Create refuses a missing or empty
+///   `description`, a `scope` that is not lower-case words separated by
+///   single spaces, an `expiration` not written `YYYY-MM-DDTHH:MM:SS.mmmZ`
+///   or not in the future, a `sourceIp` with spaces, malformed `resources`
+///   and any unknown member.
+/// - **Rate limit**, when asked ([`rate_limit`](UnitFake::rate_limit)):
+///   counted per client (every request together, as Unit counts per IP);
+///   past it, a 429 JSON:API error document without rate-limit headers or
+///   `Retry-After`, as Unit documents none.
+///
+/// ```
+/// use api_tokens::testing::{UnitFake, UnitOp};
+/// use api_tokens::unit::{self, CreateApiToken, Scope};
+/// use chrono::{Duration, Utc};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), api_tokens::Error> {
+/// let fake = UnitFake::start().await;
+/// fake.expect(UnitOp::Create).times(1);
+/// let client = unit::Client::builder()
+///     .token(fake.token().clone())
+///     .base_url(fake.uri())
+///     .build()?;
+/// let tokens = client.org_api_tokens(fake.user_id());
+/// let created = tokens
+///     .create(CreateApiToken::new("ci", [Scope::Customers], Utc::now() + Duration::days(30)))
+///     .await?;
+/// assert_eq!(fake.tokens()[0].id, created.id);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct UnitFake {
+    server: MockServer,
+    engine: Shared<UnitState>,
+    token: SecretString,
+    user_id: UserId,
+}
+
+/// Settings of a [`UnitFake`] before it starts.
+#[derive(Debug, Clone)]
+pub struct UnitFakeBuilder {
+    token: Option<SecretString>,
+    user_id: UserId,
+    options: engine::Options,
+}
+
+impl UnitFakeBuilder {
+    /// The credential the fake accepts (default: a random one).
+    pub fn token(mut self, token: SecretString) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    /// The user whose tokens the fake holds (default `2`).
+    pub fn user_id(mut self, user_id: UserId) -> Self {
+        self.user_id = user_id;
+        self
+    }
+
+    /// Starts the fake with a rate limit: at most `limit` requests in any
+    /// window of `per`; see [`UnitFake::rate_limit`].
+    pub fn rate_limit(mut self, limit: u32, per: std::time::Duration) -> Self {
+        self.options.rate_limit = Some((limit, per));
+        self
+    }
+
+    /// Starts the fake.
+    pub async fn start(self) -> UnitFake {
+        let token = self.token.unwrap_or_else(new_secret);
+        let state = UnitState::new(&self.user_id, token.clone());
+        let (server, engine) = engine::start(state, self.options).await;
+        UnitFake {
+            server,
+            engine,
+            token,
+            user_id: self.user_id,
+        }
+    }
+}
+
+impl UnitFake {
+    /// Starts a fake with a random token and user `"2"`.
+    pub async fn start() -> UnitFake {
+        UnitFake::builder().start().await
+    }
+
+    /// A builder to choose the token and the user id.
+    pub fn builder() -> UnitFakeBuilder {
+        UnitFakeBuilder {
+            token: None,
+            user_id: UserId::try_from(2).unwrap_or_else(|_| unreachable!("2 is a user id")),
+            options: engine::Options::default(),
+        }
+    }
+
+    /// The credential the fake accepts as `Authorization: Bearer …`.
+    pub fn token(&self) -> &SecretString {
+        &self.token
+    }
+
+    /// The user whose tokens live under `/users/{userId}/api-tokens`; any
+    /// other user id answers 404.
+    pub fn user_id(&self) -> UserId {
+        self.user_id.clone()
+    }
+
+    /// The tokens the fake holds now, by id.
+    pub fn tokens(&self) -> Vec<UnitToken> {
+        lock(&self.engine)
+            .dialect
+            .tokens
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Puts a token into the fake, as if created earlier, and returns it
+    /// with its id: the next id the fake gives.
+    ///
+    /// # Panics
+    ///
+    /// When the fake has given every id up to [`MAX_TOKEN_ID`] (only after
+    /// [`set_next_id`](UnitFake::set_next_id) moved its counter there).
+    pub fn insert_token(&self, seed: UnitTokenSeed) -> UnitToken {
+        let mut engine = lock(&self.engine);
+        let now = engine.now();
+        let state = &mut engine.dialect;
+        let Some(id) = state.ids.take() else {
+            panic!("the Unit fake has given every token id up to {MAX_TOKEN_ID}");
+        };
+        state.hold(id, seed.into_token(id, now))
+    }
+
+    /// Puts a token into the fake under the id given, as if created
+    /// earlier (to restore tokens a test saved), and returns it. Ids of
+    /// later tokens stay above it: the fake's counter moves past `id` if it
+    /// was not already.
+    ///
+    /// ```
+    /// use api_tokens::testing::{UnitFake, UnitTokenSeed};
+    /// use api_tokens::unit::TokenId;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let fake = UnitFake::start().await;
+    /// let restored = fake.insert_token_with_id(&"900000".parse::<TokenId>()?, UnitTokenSeed::new("kept"))?;
+    /// assert_eq!(restored.id, "900000");
+    /// assert_eq!(fake.next_id(), 900_001);
+    /// assert!(fake.insert_token_with_id(&restored.id, UnitTokenSeed::new("again")).is_err());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`KitError::Seed`] for an id the fake already holds or above
+    /// [`MAX_TOKEN_ID`]; nothing is inserted.
+    pub fn insert_token_with_id(
+        &self,
+        id: &TokenId,
+        seed: UnitTokenSeed,
+    ) -> Result<UnitToken, KitError> {
+        let number = id.as_str().parse::<u64>().map_err(|_| {
+            KitError::Seed(format!(
+                "token id {id} is out of range: ids run from 1 to {MAX_TOKEN_ID}"
+            ))
+        })?;
+        let mut engine = lock(&self.engine);
+        let now = engine.now();
+        let state = &mut engine.dialect;
+        let held = state.tokens.contains_key(&number);
+        state.ids.claim(number, held)?;
+        Ok(state.hold(number, seed.into_token(number, now)))
+    }
+
+    /// The id the next token the fake creates or inserts gets (1 on a new
+    /// fake).
+    pub fn next_id(&self) -> u64 {
+        lock(&self.engine).dialect.ids.next()
+    }
+
+    /// Sets the id the next token gets, as a fake restored from a saved
+    /// state continues its numbering. It may go back to an id once given,
+    /// as long as no held token has it or a higher one.
+    ///
+    /// # Errors
+    ///
+    /// [`KitError::Seed`] for 0, for more than one past [`MAX_TOKEN_ID`],
+    /// or for an id not above every id held; nothing changes.
+    pub fn set_next_id(&self, next: u64) -> Result<(), KitError> {
+        let mut engine = lock(&self.engine);
+        let state = &mut engine.dialect;
+        let highest = state.tokens.keys().next_back().copied();
+        state.ids.set_next(next, highest)
+    }
+
+    /// Chooses how a successful revoke answers (default: 200 with the token).
+    pub fn set_revoke_answer(&self, answer: RevokeAnswer) {
+        lock(&self.engine).dialect.revoke_answer = answer;
+    }
+
+    common_fake_methods!(UnitFake, UnitOp);
+}
+
+impl Drop for UnitFake {
+    /// Checks the expectations (see [`UnitFake::expect`]): panics if one is
+    /// not met, unless the thread is already panicking.
+    fn drop(&mut self) {
+        engine::verify_on_drop(&self.engine);
+    }
+}
