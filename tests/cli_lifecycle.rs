@@ -778,3 +778,41 @@ fn reconcile_dry_run_lists_what_would_go_and_removes_nothing() {
     assert_eq!(listed(&dry), listed(&removed));
     assert_eq!(ids(&removed, "unit"), ["1", "2", "3"]);
 }
+
+#[test]
+fn audit_keep_spares_held_tokens_from_the_orphan_finding() {
+    // The seeded orphans: Unit 4 and Mailtrap 12348.
+    let run = fake(
+        &[
+            "--output",
+            "json",
+            "audit",
+            "--keep",
+            "4,12348",
+            "--fail-on",
+            "orphan",
+        ],
+        "",
+    );
+    run.code(0);
+    assert!(!run.stdout.contains("\"orphan\""), "{}", run.stdout);
+    let run = fake(&["audit", "--keep", "4", "--fail-on", "orphan"], "");
+    run.code(3);
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("nightly export"))
+        .expect("12348's line");
+    assert!(line.ends_with("orphan"), "{line}");
+    // Checked as reconcile checks them, before any request.
+    let run = fake(
+        &["audit", "--keep", "0004"],
+        "unit:list:500:times=9,mailtrap:list:500:times=9",
+    );
+    run.code(2);
+    assert!(
+        run.stderr.contains("--keep 0004: not a Unit token id"),
+        "{}",
+        run.stderr
+    );
+}

@@ -298,6 +298,12 @@ pub struct AuditArgs {
     #[arg(long, value_name = "KIND,...", value_delimiter = ',', value_parser = parse_kind)]
     pub fail_on: Vec<FindingKind>,
 
+    /// Never flag this token as an orphan (one whose secret is held, as a
+    /// token made by `create` or `rotate`, whose marker stays for life);
+    /// repeat the option or separate ids with commas.
+    #[arg(long, value_name = "ID", value_delimiter = ',', value_parser = parse_keep)]
+    pub keep: Vec<String>,
+
     /// Token files, per service.
     #[command(flatten)]
     pub token_files: TokenFiles,

@@ -155,9 +155,21 @@ fn services(
 /// the report is printed).
 pub async fn audit(args: &AuditArgs, ctx: &Ctx<'_>) -> Result<Done, Failure> {
     let (unit, mailtrap) = services(&args.token_files, ctx)?;
-    let policy = AuditPolicy::new()
-        .expiring_within(to_std(args.within))
-        .stale_after(to_std(args.stale_after));
+    // The audit keeps one set of ids for both services: each id as every
+    // service audited writes it, checked before any request.
+    let mut keep = Vec::new();
+    if unit.is_some() {
+        keep.extend(kept::<unit::TokenId>(&args.keep, Service::Unit)?);
+    }
+    if mailtrap.is_some() {
+        keep.extend(kept::<mailtrap::TokenId>(&args.keep, Service::Mailtrap)?);
+    }
+    let policy = keep.into_iter().fold(
+        AuditPolicy::new()
+            .expiring_within(to_std(args.within))
+            .stale_after(to_std(args.stale_after)),
+        AuditPolicy::keep,
+    );
     let report = run_audit(unit.as_ref(), mailtrap.as_ref(), &policy)
         .await
         .map_err(|e| Failure::service("audit", e))?;
@@ -239,11 +251,14 @@ pub async fn reconcile(args: &ReconcileArgs, ctx: &Ctx<'_>) -> Result<Done, Fail
     // Each service's ids, checked and written as that service writes them
     // (`0004` is no Unit id, and is Mailtrap's 4), before any request.
     let unit = match unit {
-        Some(life) => Some((life, kept::<unit::TokenId>(args, Service::Unit)?)),
+        Some(life) => Some((life, kept::<unit::TokenId>(&args.keep, Service::Unit)?)),
         None => None,
     };
     let mailtrap = match mailtrap {
-        Some(life) => Some((life, kept::<mailtrap::TokenId>(args, Service::Mailtrap)?)),
+        Some(life) => Some((
+            life,
+            kept::<mailtrap::TokenId>(&args.keep, Service::Mailtrap)?,
+        )),
         None => None,
     };
     let mut found = Vec::new();
@@ -298,13 +313,12 @@ pub async fn reconcile(args: &ReconcileArgs, ctx: &Ctx<'_>) -> Result<Done, Fail
 /// # Errors
 ///
 /// A usage failure naming an id that is not one of the service's.
-fn kept<Id>(args: &ReconcileArgs, service: Service) -> Result<Vec<String>, Failure>
+fn kept<Id>(keep: &[String], service: Service) -> Result<Vec<String>, Failure>
 where
     Id: std::str::FromStr + std::fmt::Display,
     Id::Err: std::fmt::Display,
 {
-    args.keep
-        .iter()
+    keep.iter()
         .map(|text| {
             text.parse::<Id>().map(|id| id.to_string()).map_err(|e| {
                 Failure::usage(format!(
