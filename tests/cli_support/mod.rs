@@ -30,18 +30,10 @@ impl Run {
 
     /// The fakes' tokens of one service, as `(id, name)`.
     pub fn tokens(&self, service: &str) -> Vec<(String, String)> {
-        let state = self.state.as_ref().expect("no state: not run with --fake");
-        state[service]
-            .as_array()
-            .expect("tokens")
-            .iter()
-            .map(|t| {
-                (
-                    t["id"].as_str().expect("id").to_owned(),
-                    t["name"].as_str().expect("name").to_owned(),
-                )
-            })
-            .collect()
+        tokens_of(
+            self.state.as_ref().expect("no state: not run with --fake"),
+            service,
+        )
     }
 
     /// Asserts the exit code, showing both streams otherwise.
@@ -54,6 +46,21 @@ impl Run {
         );
         self
     }
+}
+
+/// The tokens of one service in a state the fakes left, as `(id, name)`.
+fn tokens_of(state: &Value, service: &str) -> Vec<(String, String)> {
+    state[service]
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().expect("id").to_owned(),
+                t["name"].as_str().expect("name").to_owned(),
+            )
+        })
+        .collect()
 }
 
 /// A scratch directory for one test.
@@ -127,13 +134,10 @@ impl Session {
     /// `(id, name)`.
     pub fn tokens(&self, service: &str) -> Vec<(String, String)> {
         let text = std::fs::read_to_string(self.state_path()).expect("a run left a state");
-        Run {
-            code: 0,
-            stdout: String::new(),
-            stderr: String::new(),
-            state: Some(serde_json::from_str(&text).expect("state is JSON")),
-        }
-        .tokens(service)
+        tokens_of(
+            &serde_json::from_str(&text).expect("state is JSON"),
+            service,
+        )
     }
 
     fn state_path(&self) -> PathBuf {
