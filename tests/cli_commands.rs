@@ -5,9 +5,15 @@
 mod cli_support;
 
 use cli_support::{
-    assert_no_secret_shape, assert_secret_absent, fake, fake_secret_on_stdout, file_spec, path_in,
-    read_secret, scratch,
+    Session, assert_no_secret_shape, assert_secret_absent, fake, fake_secret_on_stdout, file_spec,
+    path_in, read_secret, scratch,
 };
+
+/// Faults on every call of both fakes: a request would be noticed (its
+/// 500 would be reported), so a run that passes with them sent none.
+const ANY_REQUEST_FAILS: &str = "unit:create:500:times=9,unit:list:500:times=9,\
+    unit:revoke:500:times=9,mailtrap:create:500:times=9,mailtrap:get:500:times=9,\
+    mailtrap:list:500:times=9,mailtrap:delete:500:times=9,mailtrap:reset:500:times=9";
 
 #[test]
 fn unit_list_as_a_table_and_as_json() {
@@ -73,7 +79,9 @@ fn unit_create_hands_the_secret_to_a_file_only() {
     }
     let held = run.tokens("unit");
     assert_eq!(held.len(), 5);
-    assert_eq!(held[4].1, "CI deploy 2");
+    // Minted exactly once: the description carries a marker.
+    assert!(held[4].1.starts_with("CI deploy 2 [at:"), "{held:?}");
+    assert!(run.stdout.contains(&held[4].1), "{}", run.stdout);
 }
 
 #[test]
@@ -231,7 +239,12 @@ fn mailtrap_create_with_permissions_and_expiry() {
     );
     run.code(0);
     let json = run.json();
-    assert_eq!(json["name"], "CI sender");
+    assert!(
+        json["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("CI sender [at:")),
+        "{json}"
+    );
     assert_eq!(json["expires_at"], serde_json::Value::Null);
     assert_eq!(json["resources"][0]["access_level"], 10);
     assert_eq!(json["resources"][1]["resource_type"], "sandbox");
@@ -260,13 +273,20 @@ fn mailtrap_create_with_permissions_and_expiry() {
         "",
     );
     run.code(0);
-    assert_eq!(
-        run.stdout,
-        format!(
-            "created Mailtrap token 12349 \"CI sender\", expires 2030-01-31T12:00:00Z; \
+    assert!(
+        run.stdout
+            .starts_with("created Mailtrap token 12349 \"CI sender [at:"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.ends_with(&format!(
+            "]\", expires 2030-01-31T12:00:00Z; \
              secret written to MAILTRAP_TOKEN in env file {}\n",
             env.display()
-        )
+        )),
+        "{}",
+        run.stdout
     );
     let line = std::fs::read_to_string(&env).expect("env file");
     let secret = line
@@ -317,12 +337,10 @@ fn mailtrap_reset_mints_a_renamed_token() {
     }
 }
 
-#[test]
-fn a_sink_that_fails_leaves_no_token_behind() {
-    let dir = scratch();
-    let missing = dir.path().join("no-such-dir").join("token");
-    let run = fake(
-        &[
+/// Every command that takes `--secret-to`, with the sink's spec last.
+fn commands_with_a_sink() -> Vec<Vec<&'static str>> {
+    vec![
+        vec![
             "unit",
             "create",
             "--description",
@@ -332,18 +350,18 @@ fn a_sink_that_fails_leaves_no_token_behind() {
             "--expires-in",
             "1d",
             "--secret-to",
-            &file_spec(&missing),
         ],
-        "",
-    );
-    run.code(1);
-    assert!(run.stderr.contains("could not be stored"), "{}", run.stderr);
-    assert!(run.stderr.contains("revoked"), "{}", run.stderr);
-    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
-    assert_eq!(run.tokens("unit").len(), 4, "the minted token was revoked");
-
-    let run = fake(
-        &[
+        vec![
+            "unit",
+            "rotate",
+            "1",
+            "--scope",
+            "customers",
+            "--expires-in",
+            "1d",
+            "--secret-to",
+        ],
+        vec![
             "mailtrap",
             "create",
             "--name",
@@ -351,21 +369,183 @@ fn a_sink_that_fails_leaves_no_token_behind() {
             "--permission",
             "account:3229:admin",
             "--secret-to",
-            &file_spec(&missing),
         ],
-        "",
-    );
-    run.code(1);
-    assert!(run.stderr.contains("deleted"), "{}", run.stderr);
+        vec!["mailtrap", "reset", "12345", "--secret-to"],
+        vec!["mailtrap", "rotate", "12345", "--secret-to"],
+        vec!["mailtrap", "rotate", "12345", "--recreate", "--secret-to"],
+    ]
+}
+
+#[test]
+fn a_sink_that_cannot_take_the_secret_is_refused_before_any_request() {
+    let dir = scratch();
+    let missing = dir.path().join("no-such-dir").join("token");
+    let a_dir = dir.path().join("a-dir");
+    std::fs::create_dir(&a_dir).expect("directory");
+    let twice = dir.path().join(".env");
+    std::fs::write(&twice, "TOKEN=a\nOTHER=b\nexport TOKEN=c\n").expect("env file");
+    let sinks = [
+        (file_spec(&missing), "does not exist"),
+        (
+            format!("env-file:{}:TOKEN", missing.display()),
+            "does not exist",
+        ),
+        (file_spec(&a_dir), "is a directory"),
+        (
+            format!("env-file:{}:TOKEN", a_dir.display()),
+            "is a directory",
+        ),
+        (
+            format!("env-file:{}:TOKEN", twice.display()),
+            "assigned on lines [1, 3]",
+        ),
+    ];
+    for command in commands_with_a_sink() {
+        for (spec, says) in &sinks {
+            let mut args = command.clone();
+            args.push(spec);
+            let run = fake(&args, ANY_REQUEST_FAILS);
+            run.code(2);
+            assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+            assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.stderr);
+            assert!(run.stderr.contains("--secret-to"), "{}", run.stderr);
+            assert!(
+                run.stderr.contains(says),
+                "{args:?} should say {says:?}: {}",
+                run.stderr
+            );
+            assert!(
+                !run.stderr.contains("500"),
+                "a request was sent: {}",
+                run.stderr
+            );
+            assert_eq!(run.tokens("unit").len(), 4);
+            assert_eq!(run.tokens("mailtrap").len(), 4);
+        }
+    }
     assert_eq!(
-        run.tokens("mailtrap").len(),
-        4,
-        "the minted token was deleted"
+        std::fs::read_to_string(&twice).expect("env file"),
+        "TOKEN=a\nOTHER=b\nexport TOKEN=c\n"
     );
 }
 
 #[test]
-fn a_create_whose_answer_is_lost_exits_4_and_writes_no_sink() {
+fn a_sink_that_fails_after_the_mint_leaves_no_token_behind() {
+    // Standard output is a pipe whose reader is gone before the token is
+    // minted: writing the secret fails, and the token is removed.
+    for (args, service, says) in [
+        (
+            &[
+                "unit",
+                "create",
+                "--description",
+                "ci",
+                "--scope",
+                "customers",
+                "--expires-in",
+                "1d",
+                "--secret-to",
+                "-",
+            ][..],
+            "unit",
+            "revoked, since nobody holds its secret",
+        ),
+        (
+            &[
+                "mailtrap",
+                "create",
+                "--name",
+                "x",
+                "--permission",
+                "account:3229:admin",
+                "--secret-to",
+                "-",
+            ][..],
+            "mailtrap",
+            "deleted, since nobody holds its secret",
+        ),
+    ] {
+        let session = Session::new();
+        let mut command = session.command(args, "");
+        command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().expect("the binary runs");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("the run");
+        let stderr = String::from_utf8(out.stderr).expect("UTF-8");
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("could not be stored"), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+        assert_no_secret_shape(&stderr, "stderr");
+        assert_eq!(
+            session.tokens(service).len(),
+            4,
+            "the minted token was removed"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn an_env_file_others_may_read_is_written_with_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = scratch();
+    let env = path_in(&dir, ".env");
+    std::fs::write(&env, "REGION=eu\n").expect("env file");
+    let spec = format!("env-file:{}:MAILTRAP_TOKEN", env.display());
+    for (mode, readers) in [
+        (0o644, Some("its group and others")),
+        (0o640, Some("its group")),
+        (0o604, Some("others")),
+        (0o600, None),
+    ] {
+        std::fs::set_permissions(&env, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        let run = fake(
+            &[
+                "mailtrap",
+                "create",
+                "--name",
+                "ci",
+                "--permission",
+                "account:3229:viewer",
+                "--secret-to",
+                &spec,
+            ],
+            "",
+        );
+        run.code(0);
+        match readers {
+            Some(readers) => {
+                assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+                assert!(
+                    run.stderr.starts_with("api-tokens: warning: the env file"),
+                    "{}",
+                    run.stderr
+                );
+                assert!(
+                    run.stderr
+                        .contains(&format!("readable by {readers} (mode {mode:04o})")),
+                    "{}",
+                    run.stderr
+                );
+                assert!(run.stderr.contains("chmod 600"), "{}", run.stderr);
+            }
+            None => assert!(run.stderr.is_empty(), "{}", run.stderr),
+        }
+        // The mode is kept, as documented.
+        let kept = std::fs::metadata(&env)
+            .expect("env file")
+            .permissions()
+            .mode();
+        assert_eq!(kept & 0o777, mode);
+    }
+}
+
+#[test]
+fn a_create_whose_answer_is_lost_is_reconciled_and_leaves_one_token() {
     for (args, faults, service) in [
         (
             &[
@@ -400,17 +580,165 @@ fn a_create_whose_answer_is_lost_exits_4_and_writes_no_sink() {
         let mut args = args.to_vec();
         args.extend(["--secret-to", &spec]);
         let run = fake(&args, faults);
+        run.code(0);
+        assert_secret_absent(&run, &read_secret(&file));
+        let minted: Vec<_> = run
+            .tokens(service)
+            .into_iter()
+            .filter(|t| t.1.starts_with("lost one"))
+            .collect();
+        // The lost answer's token was found by its marker and removed.
+        assert_eq!(minted.len(), 1, "exactly one token: {minted:?}");
+        assert!(minted[0].1.starts_with("lost one [at:"), "{minted:?}");
+        assert!(
+            run.stdout
+                .contains("minted by a create whose answer was lost"),
+            "{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn a_create_whose_lost_answer_cannot_be_reconciled_exits_4_and_reconcile_removes_it() {
+    for (args, faults, service) in [
+        (
+            &[
+                "unit",
+                "create",
+                "--description",
+                "lost one",
+                "--scope",
+                "customers",
+                "--expires-in",
+                "1d",
+            ][..],
+            "unit:create:lose-answer,unit:list:503:times=50",
+            "unit",
+        ),
+        (
+            &[
+                "mailtrap",
+                "create",
+                "--name",
+                "lost one",
+                "--permission",
+                "account:3229:viewer",
+            ][..],
+            "mailtrap:create:lose-answer,mailtrap:list:503:times=50",
+            "mailtrap",
+        ),
+    ] {
+        let session = Session::new();
+        let dir = scratch();
+        let file = path_in(&dir, "token");
+        let spec = file_spec(&file);
+        let mut args = args.to_vec();
+        args.extend(["--secret-to", &spec]);
+        let run = session.run(&args, faults);
         run.code(4);
         assert!(run.stdout.is_empty());
         assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(!file.exists(), "no secret to store");
+        let start = run.stderr.find("[at:").expect("the marker is named");
+        let end = start + run.stderr[start..].find(']').expect("its end") + 1;
+        let marker = &run.stderr[start..end];
         assert!(
-            run.stderr.contains("outcome of the create is unknown"),
+            run.stderr.contains(&format!(
+                "`api-tokens reconcile --marker {marker}` removes it"
+            )),
             "{}",
             run.stderr
         );
-        assert!(!file.exists(), "no secret to store");
-        // The service did mint it: the line tells to list and reconcile.
-        assert!(run.stderr.contains("list the tokens"), "{}", run.stderr);
-        assert!(run.tokens(service).iter().any(|t| t.1 == "lost one"));
+        // The token the lost answer minted carries the marker ...
+        assert_eq!(
+            run.tokens(service)
+                .iter()
+                .filter(|t| t.1.ends_with(marker))
+                .count(),
+            1
+        );
+        // ... so that reconcile finds it: no orphan is left.
+        let reconciled = session.run(&["reconcile", "--marker", marker], "");
+        reconciled.code(0);
+        assert!(
+            reconciled
+                .tokens(service)
+                .iter()
+                .all(|t| !t.1.starts_with("lost one")),
+            "{:?}",
+            reconciled.tokens(service)
+        );
+    }
+}
+
+#[test]
+fn a_scope_unit_does_not_know_is_refused_with_the_known_ones() {
+    for command in [
+        &["unit", "create", "--description", "x"][..],
+        &["unit", "rotate", "1"][..],
+    ] {
+        let mut args = command.to_vec();
+        args.extend([
+            "--scope",
+            "customers,bogus",
+            "--expires-in",
+            "1d",
+            "--secret-to",
+            "-",
+        ]);
+        let run = fake(&args, ANY_REQUEST_FAILS);
+        run.code(2);
+        assert!(run.stdout.is_empty());
+        assert!(
+            run.stderr
+                .contains("`bogus` is not a scope Unit knows; the known scopes are: "),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("customers, customers-write"),
+            "{}",
+            run.stderr
+        );
+        // Refused while reading the arguments: the fakes never started.
+        assert!(run.state.is_none());
+    }
+}
+
+#[test]
+fn a_token_that_does_not_exist_is_exit_1_for_every_command() {
+    let unit_grant = [
+        "--scope",
+        "customers",
+        "--expires-in",
+        "1d",
+        "--secret-to",
+        "-",
+    ];
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["unit", "revoke", "999"],
+        [&["unit", "rotate", "999"][..], &unit_grant[..]].concat(),
+        vec!["mailtrap", "get", "99999"],
+        vec!["mailtrap", "delete", "99999"],
+        vec!["mailtrap", "reset", "99999", "--secret-to", "-"],
+        vec!["mailtrap", "rotate", "99999", "--secret-to", "-"],
+        vec![
+            "mailtrap",
+            "rotate",
+            "99999",
+            "--recreate",
+            "--secret-to",
+            "-",
+        ],
+    ];
+    for args in cases {
+        let run = fake(&args, "");
+        run.code(1);
+        assert!(run.stdout.is_empty(), "{args:?}: no secret was minted");
+        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("999"), "{args:?}: {}", run.stderr);
+        assert_eq!(run.tokens("unit").len(), 4);
+        assert_eq!(run.tokens("mailtrap").len(), 4);
     }
 }

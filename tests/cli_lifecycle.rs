@@ -194,7 +194,7 @@ fn a_rotation_that_fails_after_storing_exits_1_and_says_what_is_left() {
 }
 
 #[test]
-fn rotating_a_token_that_does_not_exist_is_refused() {
+fn rotating_a_token_that_does_not_exist_fails_as_a_revoke_of_it_does() {
     let run = fake(
         &[
             "unit",
@@ -209,9 +209,11 @@ fn rotating_a_token_that_does_not_exist_is_refused() {
         ],
         "",
     );
-    run.code(2);
+    // Not found: 1, as `unit revoke 99` exits.
+    run.code(1);
     assert!(run.stdout.is_empty(), "no secret was minted");
     assert!(run.stderr.contains("99"), "{}", run.stderr);
+    fake(&["unit", "revoke", "99"], "").code(1);
     assert_eq!(ids(&run, "unit"), ["1", "2", "3", "4"]);
 }
 
@@ -313,7 +315,7 @@ fn mailtrap_rotate_whose_reset_answer_is_lost_reconciles_and_exits_0() {
 }
 
 #[test]
-fn mailtrap_rotate_keeping_the_name_whose_create_answer_is_lost_exits_0() {
+fn mailtrap_rotate_recreating_whose_create_answer_is_lost_exits_0() {
     let dir = scratch();
     let file = path_in(&dir, "mt.token");
     let spec = file_spec(&file);
@@ -322,7 +324,7 @@ fn mailtrap_rotate_keeping_the_name_whose_create_answer_is_lost_exits_0() {
             "mailtrap",
             "rotate",
             "12346",
-            "--keep-name",
+            "--recreate",
             "--secret-to",
             &spec,
         ],
@@ -372,6 +374,120 @@ fn mailtrap_rotate_that_cannot_reconcile_a_lost_reset_exits_4() {
         held.iter().all(|t| t.1 != "admin console 12349"),
         "the lost reset's token is removed: {held:?}"
     );
+}
+
+#[test]
+fn mailtrap_rotate_recreate_names_the_new_token_with_a_marker_and_says_so() {
+    let dir = scratch();
+    let file = path_in(&dir, "mt.token");
+    let spec = file_spec(&file);
+    let run = fake(
+        &[
+            "--output",
+            "json",
+            "mailtrap",
+            "rotate",
+            "12345",
+            "--recreate",
+            "--secret-to",
+            &spec,
+        ],
+        "",
+    );
+    run.code(0);
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+    assert_secret_absent(&run, &read_secret(&file));
+    let json = run.json();
+    assert_eq!(json["method"], "create");
+    let name = json["new"]["name"].as_str().expect("a name");
+    assert!(
+        name.starts_with("admin console [at:") && name.ends_with(" from:12345]"),
+        "{name}"
+    );
+    let held = run.tokens("mailtrap");
+    assert!(
+        held.iter().all(|t| t.0 != "12345"),
+        "old one deleted: {held:?}"
+    );
+
+    // The help says what --recreate does; --keep-name is not shown.
+    let help = fake(&["mailtrap", "rotate", "--help"], "");
+    help.code(0);
+    let text = help.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(text.contains("--recreate"), "{text}");
+    assert!(
+        text.contains(
+            "create a new token with the old one's permissions, named \"NAME [at:… from:ID]\""
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("--keep-name"), "{text}");
+}
+
+#[test]
+fn keep_name_still_works_as_recreate_with_one_deprecation_line() {
+    let dir = scratch();
+    let file = path_in(&dir, "mt.token");
+    let spec = file_spec(&file);
+    let run = fake(
+        &[
+            "mailtrap",
+            "rotate",
+            "12346",
+            "--keep-name",
+            "--delete-old",
+            "--secret-to",
+            &spec,
+        ],
+        "",
+    );
+    run.code(0);
+    assert_secret_absent(&run, &read_secret(&file));
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("api-tokens: warning: --keep-name is deprecated"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("named \"<name of token 12346> [at:… from:12346]\"; write --recreate"),
+        "{}",
+        run.stderr
+    );
+    let held = names(&run, "mailtrap");
+    assert!(
+        held.iter()
+            .any(|n| n.starts_with("legacy webhook [at:") && n.ends_with(" from:12346]")),
+        "{held:?}"
+    );
+}
+
+#[test]
+fn help_lists_exit_codes_0_to_5() {
+    let run = fake(&["--help"], "");
+    run.code(0);
+    let codes = run
+        .stdout
+        .split("Exit codes:")
+        .nth(1)
+        .expect("an exit-code section");
+    for (code, says) in [
+        (0, "success; for a rotation, this run completed it"),
+        (1, "or the token named does not exist"),
+        (2, "usage error"),
+        (3, "--fail-on"),
+        (4, "outcome unknown"),
+        (
+            5,
+            "superseded: another run of the same rotation replaced the token first",
+        ),
+    ] {
+        let flat = codes.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains(says), "{code}: {flat}");
+        assert!(codes.contains(&format!("\n  {code}  ")), "{code}: {codes}");
+    }
 }
 
 #[test]
@@ -557,4 +673,146 @@ fn a_rotation_to_stdout_prints_the_secret_alone_there_and_the_report_on_stderr()
             );
         }
     }
+}
+
+#[test]
+fn reconcile_keep_checks_ids_per_service() {
+    // An id that is no Unit id (leading zeros) or no id at all: refused
+    // before any request, nothing removed.
+    for (keep, says) in [
+        ("0004", "--keep 0004: not a Unit token id"),
+        ("abc", "`abc` is not a token id"),
+        ("4,x", "`x` is not a token id"),
+    ] {
+        let session = Session::new();
+        let run = session.run(
+            &["reconcile", "--keep", keep],
+            "unit:list:500:times=9,mailtrap:list:500:times=9",
+        );
+        run.code(2);
+        assert!(run.stdout.is_empty(), "{keep}: {}", run.stdout);
+        assert!(run.stderr.contains(says), "{keep}: {}", run.stderr);
+        assert!(!run.stderr.contains("500"), "{keep}: {}", run.stderr);
+        if keep == "0004" {
+            // Refused by the Unit check, after the fakes started.
+            assert_eq!(ids(&run, "unit"), ["1", "2", "3", "4"]);
+            assert_eq!(ids(&run, "mailtrap"), ["12345", "12346", "12347", "12348"]);
+        } else {
+            // Refused while reading the arguments.
+            assert!(run.state.is_none());
+        }
+    }
+
+    // A kept id protects the token of that id; the others are removed.
+    let run = fake(&["--output", "json", "reconcile", "--keep", "4"], "");
+    run.code(0);
+    let json = run.json();
+    assert_eq!(json.as_array().map(Vec::len), Some(1), "{json}");
+    assert_eq!(json[0]["id"], "12348");
+    assert!(ids(&run, "unit").contains(&"4".to_owned()));
+    assert!(!ids(&run, "mailtrap").contains(&"12348".to_owned()));
+}
+
+#[test]
+fn reconcile_dry_run_lists_what_would_go_and_removes_nothing() {
+    let session = Session::new();
+    let run = session.run(&["reconcile", "--dry-run"], "");
+    run.code(0);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", run.stdout);
+    assert!(
+        lines[0].starts_with("would remove Unit token 4 \"CI deploy [at:"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("would remove Mailtrap token 12348 \"nightly export [at:"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(lines[2], "dry run: nothing was removed");
+    assert_eq!(ids(&run, "unit"), ["1", "2", "3", "4"]);
+    assert_eq!(ids(&run, "mailtrap"), ["12345", "12346", "12347", "12348"]);
+
+    // As JSON: the same list a removal would print, of what would go.
+    let run = session.run(
+        &[
+            "--output",
+            "json",
+            "reconcile",
+            "--dry-run",
+            "--keep",
+            "12348",
+        ],
+        "",
+    );
+    run.code(0);
+    let json = run.json();
+    assert_eq!(json.as_array().map(Vec::len), Some(1), "{json}");
+    assert_eq!(json[0]["service"], "unit");
+    assert_eq!(json[0]["id"], "4");
+    assert_eq!(ids(&run, "unit"), ["1", "2", "3", "4"]);
+
+    // Younger than asked: nothing would go.
+    let run = session.run(&["reconcile", "--dry-run", "--older-than", "12h"], "");
+    run.code(0);
+    assert_eq!(
+        run.stdout,
+        "no orphan found\ndry run: nothing was removed\n"
+    );
+
+    // The dry run and the removal agree.
+    let listed = |run: &Run| -> Vec<(String, String)> {
+        run.json()
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|t| (t["service"].to_string(), t["id"].to_string()))
+            .collect()
+    };
+    let dry = session.run(&["--output", "json", "reconcile", "--dry-run"], "");
+    dry.code(0);
+    let removed = session.run(&["--output", "json", "reconcile"], "");
+    removed.code(0);
+    assert_eq!(listed(&dry).len(), 2);
+    assert_eq!(listed(&dry), listed(&removed));
+    assert_eq!(ids(&removed, "unit"), ["1", "2", "3"]);
+}
+
+#[test]
+fn audit_keep_spares_held_tokens_from_the_orphan_finding() {
+    // The seeded orphans: Unit 4 and Mailtrap 12348.
+    let run = fake(
+        &[
+            "--output",
+            "json",
+            "audit",
+            "--keep",
+            "4,12348",
+            "--fail-on",
+            "orphan",
+        ],
+        "",
+    );
+    run.code(0);
+    assert!(!run.stdout.contains("\"orphan\""), "{}", run.stdout);
+    let run = fake(&["audit", "--keep", "4", "--fail-on", "orphan"], "");
+    run.code(3);
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("nightly export"))
+        .expect("12348's line");
+    assert!(line.ends_with("orphan"), "{line}");
+    // Checked as reconcile checks them, before any request.
+    let run = fake(
+        &["audit", "--keep", "0004"],
+        "unit:list:500:times=9,mailtrap:list:500:times=9",
+    );
+    run.code(2);
+    assert!(
+        run.stderr.contains("--keep 0004: not a Unit token id"),
+        "{}",
+        run.stderr
+    );
 }

@@ -880,3 +880,315 @@ fn sinks_debug_without_a_secret_and_describe_where_they_write() {
     assert_eq!(env.path(), Path::new("/run/ci/.env"));
     assert_eq!(env.var(), "TOKEN");
 }
+
+// ---------------------------------------------------------------------------
+// check() before a mint, current() to read back.
+
+/// Asserts that `check` refuses at [`WriteStep::Resolve`] with a message
+/// that says `says`.
+#[track_caller]
+fn assert_refused(result: Result<(), SinkError>, says: &str) {
+    let err = result.expect_err("refused");
+    assert!(
+        matches!(
+            &err,
+            SinkError::Io {
+                step: WriteStep::Resolve,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(says), "{err} should say {says:?}");
+}
+
+#[tokio::test]
+async fn file_sink_check_refuses_what_a_store_would_meet_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("no-such-dir").join("token");
+    assert_refused(FileSink::new(&missing).check().await, "does not exist");
+
+    let a_dir = dir.path().join("a-dir");
+    std::fs::create_dir(&a_dir).expect("mkdir");
+    assert_refused(FileSink::new(&a_dir).check().await, "is a directory");
+
+    let a_file = dir.path().join("a-file");
+    std::fs::write(&a_file, "x").expect("write");
+    assert_refused(
+        FileSink::new(a_file.join("token")).check().await,
+        "is not a directory",
+    );
+
+    // A new file in a directory, an existing file: nothing to refuse.
+    FileSink::new(dir.path().join("new.token"))
+        .check()
+        .await
+        .expect("a new file");
+    FileSink::new(&a_file)
+        .check()
+        .await
+        .expect("an existing file");
+    assert_eq!(entries(dir.path()), ["a-dir", "a-file"], "nothing written");
+    assert_eq!(std::fs::read_to_string(&a_file).expect("read"), "x");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn file_sink_check_follows_a_symbolic_link() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = dir.path().join("real.token");
+    std::fs::write(&target, "x").expect("write");
+    let link = dir.path().join("link.token");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+    FileSink::new(&link)
+        .check()
+        .await
+        .expect("a link to a file");
+
+    let dangling = dir.path().join("dangling.token");
+    std::os::unix::fs::symlink(dir.path().join("gone"), &dangling).expect("symlink");
+    let err = FileSink::new(&dangling)
+        .check()
+        .await
+        .expect_err("a link to nothing");
+    assert!(
+        matches!(
+            &err,
+            SinkError::Io {
+                step: WriteStep::Resolve,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    let to_dir = dir.path().join("dir-link");
+    std::os::unix::fs::symlink(dir.path(), &to_dir).expect("symlink");
+    assert_refused(FileSink::new(&to_dir).check().await, "is a directory");
+}
+
+#[tokio::test]
+async fn env_file_check_refuses_a_variable_assigned_twice_and_a_bad_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(".env");
+    let before = format!("TOKEN={OLD_SECRET}\nA=1\nexport TOKEN=other\n");
+    std::fs::write(&path, &before).expect("write");
+    let sink = EnvFileSink::new(&path, "TOKEN").expect("valid");
+    let err = sink.check().await.expect_err("ambiguous");
+    assert!(
+        matches!(&err, SinkError::DuplicateVar { lines, .. } if lines == &[1, 3]),
+        "{err:?}"
+    );
+    assert_no_secret(&err, OLD_SECRET);
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), before);
+
+    // Once, or not at all, or no file yet: nothing to refuse.
+    for text in ["A=1\n", "TOKEN=x\nA=1\n", "# TOKEN=x\nTOKEN=y\n"] {
+        std::fs::write(&path, text).expect("write");
+        sink.check().await.expect(text);
+    }
+    EnvFileSink::new(dir.path().join("new.env"), "TOKEN")
+        .expect("valid")
+        .check()
+        .await
+        .expect("a new file");
+
+    let missing = dir.path().join("no-such-dir").join(".env");
+    assert_refused(
+        EnvFileSink::new(&missing, "TOKEN")
+            .expect("valid")
+            .check()
+            .await,
+        "does not exist",
+    );
+    assert_refused(
+        EnvFileSink::new(dir.path(), "TOKEN")
+            .expect("valid")
+            .check()
+            .await,
+        "is a directory",
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn env_file_check_refuses_a_file_it_cannot_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(".env");
+    std::fs::write(&path, "TOKEN=x\n").expect("write");
+    set_mode(&path, 0o000);
+    if std::fs::read(&path).is_ok() {
+        // A privileged user reads any file: there is nothing to refuse.
+        eprintln!("running with the right to read any file: the unreadable case is not run");
+        return;
+    }
+    let err = EnvFileSink::new(&path, "TOKEN")
+        .expect("valid")
+        .check()
+        .await
+        .expect_err("unreadable");
+    assert!(
+        matches!(
+            &err,
+            SinkError::Io {
+                step: WriteStep::Read,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn file_sink_current_reads_back_the_secret_without_one_newline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("token");
+    let sink = FileSink::new(&path);
+    assert!(sink.current().await.expect("no file").is_none());
+
+    sink.store(&secret(SECRET), &meta()).await.expect("stored");
+    let read = sink.current().await.expect("read").expect("a secret");
+    assert_eq!(read.expose_secret(), SECRET);
+    assert!(!format!("{read:?}").contains(SECRET), "Debug redacts it");
+
+    let bare = FileSink::new(&path).trailing_newline(false);
+    bare.store(&secret(OLD_SECRET), &meta())
+        .await
+        .expect("stored");
+    let read = bare.current().await.expect("read").expect("a secret");
+    assert_eq!(read.expose_secret(), OLD_SECRET);
+
+    for (content, expected) in [("abc\r\n", "abc"), ("abc\n\n", "abc\n"), ("", "")] {
+        std::fs::write(&path, content).expect("write");
+        let read = sink.current().await.expect("read").expect("a secret");
+        assert_eq!(read.expose_secret(), expected, "{content:?}");
+    }
+
+    std::fs::write(&path, b"\xff\xfe").expect("write");
+    let err = sink.current().await.expect_err("not text");
+    assert!(
+        matches!(
+            &err,
+            SinkError::Io {
+                step: WriteStep::Read,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn env_file_current_reads_back_every_value_the_sink_writes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(".env");
+    let sink = EnvFileSink::new(&path, "TOKEN").expect("valid");
+    assert!(sink.current().await.expect("no file").is_none());
+    std::fs::write(&path, "A=1\n").expect("write");
+    assert!(sink.current().await.expect("absent").is_none());
+
+    // Bare, single-quoted and double-quoted values.
+    for value in [SECRET, "a b#$\"`", "it's", "", "  spaced  "] {
+        sink.store(&secret(value), &meta()).await.expect(value);
+        let read = sink.current().await.expect("read").expect("a value");
+        assert_eq!(read.expose_secret(), value);
+    }
+    assert!(
+        std::fs::read_to_string(&path)
+            .expect("read")
+            .starts_with("A=1\n")
+    );
+}
+
+#[tokio::test]
+async fn env_file_current_reads_lines_written_by_hand() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(".env");
+    let sink = EnvFileSink::new(&path, "TOKEN").expect("valid");
+    for (text, expected) in [
+        ("TOKEN=abc\n", Some("abc")),
+        ("export TOKEN = abc   # note\r\n", Some("abc")),
+        ("TOKEN=abc \t\n", Some("abc")),
+        ("TOKEN='a \"b\" $c' # note\n", Some("a \"b\" $c")),
+        ("TOKEN=\"a\\\"b\\\\c\"\n", Some("a\"b\\c")),
+        ("TOKEN=\n", Some("")),
+        // What readers expand differently, and a quote never closed.
+        ("TOKEN=\"x$HOME\"\n", None),
+        ("TOKEN=\"x`id`\"\n", None),
+        ("TOKEN='abc\n", None),
+        ("OTHER=1\n", None),
+    ] {
+        std::fs::write(&path, text).expect("write");
+        let read = sink.current().await.expect(text);
+        assert_eq!(
+            read.as_ref().map(|s| s.expose_secret()),
+            expected,
+            "{text:?}"
+        );
+    }
+    std::fs::write(&path, "TOKEN=a\nTOKEN=b\n").expect("write");
+    let err = sink.current().await.expect_err("ambiguous");
+    assert!(
+        matches!(&err, SinkError::DuplicateVar { lines, .. } if lines == &[1, 2]),
+        "{err:?}"
+    );
+}
+
+/// Polls a future that never waits (a sink with no Tokio runtime does its
+/// file work in place) on this thread, so that a subscriber set for this
+/// thread sees its events.
+#[cfg(unix)]
+fn run_here<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the sink waited with no runtime"),
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn env_file_others_may_read_keeps_its_mode_with_a_warning() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(".env");
+    std::fs::write(&path, "A=1\n").expect("write");
+    let sink = EnvFileSink::new(&path, "TOKEN").expect("valid");
+    for (bits, warned) in [(0o644, true), (0o640, true), (0o604, true), (0o600, false)] {
+        set_mode(&path, bits);
+        let log = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let writer = Arc::clone(&log);
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || LogWriter(Arc::clone(&writer)))
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            run_here(sink.store(&secret(SECRET), &meta())).expect("stored");
+        });
+        let log = String::from_utf8(log.lock().expect("log").clone()).expect("UTF-8");
+        assert_eq!(log.contains("WARN"), warned, "{bits:o}: {log}");
+        if warned {
+            assert!(log.contains("readable by its group or others"), "{log}");
+            assert!(log.contains(&format!("mode={bits:04o}")), "{log}");
+            assert!(log.contains(&path.display().to_string()), "{log}");
+        }
+        assert!(!log.contains(SECRET), "{log}");
+        assert_eq!(mode(&path), bits, "the mode is kept");
+    }
+}
+
+/// A writer into a shared buffer, for a subscriber's log.
+#[cfg(unix)]
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+#[cfg(unix)]
+impl io::Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.lock().expect("log").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

@@ -30,18 +30,10 @@ impl Run {
 
     /// The fakes' tokens of one service, as `(id, name)`.
     pub fn tokens(&self, service: &str) -> Vec<(String, String)> {
-        let state = self.state.as_ref().expect("no state: not run with --fake");
-        state[service]
-            .as_array()
-            .expect("tokens")
-            .iter()
-            .map(|t| {
-                (
-                    t["id"].as_str().expect("id").to_owned(),
-                    t["name"].as_str().expect("name").to_owned(),
-                )
-            })
-            .collect()
+        tokens_of(
+            self.state.as_ref().expect("no state: not run with --fake"),
+            service,
+        )
     }
 
     /// Asserts the exit code, showing both streams otherwise.
@@ -54,6 +46,21 @@ impl Run {
         );
         self
     }
+}
+
+/// The tokens of one service in a state the fakes left, as `(id, name)`.
+fn tokens_of(state: &Value, service: &str) -> Vec<(String, String)> {
+    state[service]
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().expect("id").to_owned(),
+                t["name"].as_str().expect("name").to_owned(),
+            )
+        })
+        .collect()
 }
 
 /// A scratch directory for one test.
@@ -102,19 +109,39 @@ impl Session {
 
     /// A run, checked as [`fake_secret_on_stdout`] does.
     pub fn run_secret_on_stdout(&self, args: &[&str], faults: &str) -> Run {
-        let state = self.dir.path().join("state.json");
+        let state = self.state_path();
+        let run = finish(&mut self.command(args, faults), Some(&state));
+        assert_no_secret_shape(&run.stderr, "stderr");
+        run
+    }
+
+    /// The command `api-tokens --fake ARGS` of this session, not yet run,
+    /// for a caller that runs it its own way.
+    pub fn command(&self, args: &[&str], faults: &str) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_api-tokens"));
         command.arg("--fake").args(args).env_clear();
         if let Some(path) = std::env::var_os("PATH") {
             command.env("PATH", path);
         }
-        command.env("API_TOKENS_FAKE_STATE", &state);
+        command.env("API_TOKENS_FAKE_STATE", self.state_path());
         if !faults.is_empty() {
             command.env("API_TOKENS_FAKE_FAULT", faults);
         }
-        let run = finish(&mut command, Some(&state));
-        assert_no_secret_shape(&run.stderr, "stderr");
-        run
+        command
+    }
+
+    /// The fakes' tokens of one service as the last run left them, as
+    /// `(id, name)`.
+    pub fn tokens(&self, service: &str) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(self.state_path()).expect("a run left a state");
+        tokens_of(
+            &serde_json::from_str(&text).expect("state is JSON"),
+            service,
+        )
+    }
+
+    fn state_path(&self) -> PathBuf {
+        self.dir.path().join("state.json")
     }
 }
 

@@ -15,7 +15,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 /// an argument. A new secret goes only to the sink named by --secret-to.
 #[derive(Debug, Parser)]
 #[command(name = "api-tokens", version, max_term_width = 100)]
-#[command(after_help = EXIT_CODES)]
+#[command(after_help = crate::exit::help())]
 pub struct Cli {
     /// How to print results: a table for people, or one JSON document.
     #[arg(long, value_enum, default_value_t = Format::Table, global = true, display_order = 100)]
@@ -35,14 +35,6 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
-
-const EXIT_CODES: &str = "\
-Exit codes:
-  0  success
-  1  the service, the network or the secret's sink failed
-  2  usage error (arguments, environment, token file)
-  3  the audit found a kind named by --fail-on
-  4  outcome unknown: a create or reset answer was lost and could not be reconciled";
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -142,8 +134,9 @@ pub struct UnitRotate {
 #[derive(Debug, Args)]
 pub struct UnitGrant {
     /// A scope of the new token (customers, accounts-write, …); repeat the
-    /// option or separate scopes with commas.
-    #[arg(long = "scope", value_name = "SCOPE", required = true, num_args = 1.., value_delimiter = ',')]
+    /// option or separate scopes with commas. Only the scopes this version
+    /// knows are accepted, so that a typo never reaches the service.
+    #[arg(long = "scope", value_name = "SCOPE", required = true, num_args = 1.., value_delimiter = ',', value_parser = parse_scope)]
     pub scopes: Vec<unit::Scope>,
 
     /// When the new token expires.
@@ -236,10 +229,16 @@ pub enum MailtrapCommand {
         /// letting it work through its grace period.
         #[arg(long)]
         delete_old: bool,
-        /// Keep the token's name: create a new token with the old one's
-        /// permissions, then delete the old one, instead of a reset (which
-        /// renames it "NAME NEW_ID").
+        /// Instead of a reset (whose new token is named "NAME NEW_ID"),
+        /// create a new token with the old one's permissions, named
+        /// "NAME [at:… from:ID]": neither service can rename a token, and
+        /// the marker is what lets a lost answer be found. The old token is
+        /// deleted once the new secret is stored.
         #[arg(long)]
+        recreate: bool,
+        /// The former name of --recreate, which it means: the new token
+        /// does not keep the name.
+        #[arg(long, hide = true)]
         keep_name: bool,
         /// When the new token expires: never, default (Mailtrap's default
         /// lifetime) or a moment (RFC 3339).
@@ -299,6 +298,12 @@ pub struct AuditArgs {
     #[arg(long, value_name = "KIND,...", value_delimiter = ',', value_parser = parse_kind)]
     pub fail_on: Vec<FindingKind>,
 
+    /// Never flag this token as an orphan (one whose secret is held, as a
+    /// token made by `create` or `rotate`, whose marker stays for life);
+    /// repeat the option or separate ids with commas.
+    #[arg(long, value_name = "ID", value_delimiter = ',', value_parser = parse_keep)]
+    pub keep: Vec<String>,
+
     /// Token files, per service.
     #[command(flatten)]
     pub token_files: TokenFiles,
@@ -314,9 +319,14 @@ pub struct ReconcileArgs {
     pub older_than: Option<Duration>,
 
     /// Never remove this token (one whose secret is held); repeat the
-    /// option or separate ids with commas.
-    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    /// option or separate ids with commas. Each id must be a token id of
+    /// every service reconciled.
+    #[arg(long, value_name = "ID", value_delimiter = ',', value_parser = parse_keep)]
     pub keep: Vec<String>,
+
+    /// List what would be removed, and remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 
     /// Remove the token carrying this marker, whatever its age (as a
     /// failure with exit code 4 names it, e.g. [at:t4k2ab-7f3k9q2m]);
@@ -345,6 +355,40 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(format!("`{text}` is zero; {FORMS}"));
     }
     Duration::from_std(std).map_err(|_| format!("`{text}` is too long; {FORMS}"))
+}
+
+/// A SCOPE of a Unit token, one this version knows: an unknown one is a
+/// typo here, though the library keeps unknown scopes in what Unit answers.
+pub fn parse_scope(text: &str) -> Result<unit::Scope, String> {
+    let known = || {
+        unit::Scope::KNOWN
+            .iter()
+            .map(unit::Scope::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match text.trim().parse::<unit::Scope>() {
+        Ok(unit::Scope::Other(_)) | Err(_) => Err(format!(
+            "`{}` is not a scope Unit knows; the known scopes are: {}",
+            text.escape_debug(),
+            known()
+        )),
+        Ok(scope) => Ok(scope),
+    }
+}
+
+/// An ID for `reconcile --keep`: a token id of at least one service (the
+/// command checks it against each service it reconciles).
+pub fn parse_keep(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if text.parse::<unit::TokenId>().is_ok() || text.parse::<mailtrap::TokenId>().is_ok() {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "`{}` is not a token id; give the id as `list` shows it, e.g. 4 or 12345",
+            text.escape_debug()
+        ))
+    }
 }
 
 /// A KIND of audit finding.
@@ -435,6 +479,43 @@ mod tests {
         assert_eq!(parse_duration("1d12h"), Ok(Duration::hours(36)));
         for bad in ["", "90", "0d", "d", "-3d", "3 fortnights"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn scopes_are_known_ones_only() {
+        assert_eq!(parse_scope("customers"), Ok(unit::Scope::Customers));
+        assert_eq!(
+            parse_scope("accounts-write"),
+            Ok(unit::Scope::AccountsWrite)
+        );
+        for bad in ["bogus", "Customers!", ""] {
+            let err = parse_scope(bad).unwrap_err();
+            assert!(err.contains("not a scope"), "{err}");
+            assert!(err.contains("customers, customers-write"), "{err}");
+        }
+    }
+
+    #[test]
+    fn kept_ids_are_token_ids() {
+        assert_eq!(parse_keep(" 4 "), Ok("4".to_owned()));
+        assert_eq!(parse_keep("0004"), Ok("0004".to_owned()));
+        for bad in ["abc", "", "-4", "4a"] {
+            assert!(parse_keep(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_help_lists_every_exit_code() {
+        let help = Cli::command().render_long_help().to_string();
+        for (code, meaning) in crate::exit::CODES {
+            let first = meaning
+                .split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ");
+            assert!(help.contains(&format!("  {code}  ")), "{code}: {help}");
+            assert!(help.contains(&first), "{first}: {help}");
         }
     }
 

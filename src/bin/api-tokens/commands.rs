@@ -1,82 +1,21 @@
 //! The commands: each a thin face over the library, returning what to print
-//! or why it failed.
-
-use std::path::Path;
+//! or why it failed. Dispatch lives here; the lifecycle's workflows
+//! (rotate, audit, reconcile) live in [`crate::lifecycle`].
 
 use api_tokens::chrono::Utc;
-use api_tokens::lifecycle::{MailtrapPlan, SecretMeta, SecretSink, SinkSpec};
-use api_tokens::{RetryPolicy, Service, mailtrap, unit};
+use api_tokens::lifecycle::{
+    MailtrapLifecycle, MailtrapPlan, Minted, SecretMeta, SinkSpec, UnitLifecycle,
+};
+use api_tokens::{Service, mailtrap, unit};
 use serde_json::json;
 
 use crate::args::{
     Command, MailtrapArgs, MailtrapCommand, MailtrapCreate, UnitArgs, UnitCommand, UnitCreate,
 };
-use crate::credentials::{self, Lookup};
+use crate::context::{Ctx, Done};
 use crate::exit::Failure;
-use crate::fake::Fakes;
 use crate::output::{self, Output};
-
-/// Where the commands find their services.
-pub struct Ctx<'a> {
-    /// The environment.
-    pub env: Lookup<'a>,
-    /// The fakes, with `--fake`.
-    pub fakes: Option<&'a Fakes>,
-    /// The retry policy of every client.
-    pub retry: RetryPolicy,
-}
-
-/// What a command leaves to print.
-#[derive(Debug)]
-pub struct Done {
-    /// The result, in both forms.
-    pub output: Output,
-    /// Whether a secret went to standard output (`--secret-to -`): the
-    /// result then goes to standard error.
-    pub stdout_taken: bool,
-    /// A failure to report once the result is printed (the audit's
-    /// findings named by `--fail-on`).
-    pub then: Option<Failure>,
-}
-
-impl Done {
-    /// A result for standard output.
-    pub fn new(output: Output) -> Done {
-        Done {
-            output,
-            stdout_taken: false,
-            then: None,
-        }
-    }
-
-    /// A result after a secret went to `spec`: on standard error when the
-    /// secret took standard output.
-    pub fn with_secret_on(output: Output, spec: &SinkSpec) -> Done {
-        Done {
-            output,
-            stdout_taken: matches!(spec, SinkSpec::Stdout),
-            then: None,
-        }
-    }
-}
-
-impl Ctx<'_> {
-    /// The Unit client and user: the fake's, or the environment's.
-    pub fn unit(&self, token_file: Option<&Path>) -> Result<(unit::Client, unit::UserId), Failure> {
-        match self.fakes {
-            Some(fakes) => fakes.unit(self.retry.clone()),
-            None => credentials::unit(token_file, self.env, self.retry.clone()),
-        }
-    }
-
-    /// The Mailtrap client: the fake's, or the environment's.
-    pub fn mailtrap(&self, token_file: Option<&Path>) -> Result<mailtrap::Client, Failure> {
-        match self.fakes {
-            Some(fakes) => fakes.mailtrap(self.retry.clone()),
-            None => credentials::mailtrap(token_file, self.env, self.retry.clone()),
-        }
-    }
-}
+use crate::secret_to::{self, Removal};
 
 /// Runs a command.
 ///
@@ -94,18 +33,19 @@ pub async fn run(command: &Command, ctx: &Ctx<'_>) -> Result<Done, Failure> {
 
 async fn unit_command(args: &UnitArgs, ctx: &Ctx<'_>) -> Result<Done, Failure> {
     let (client, user) = ctx.unit(args.token_file.as_deref())?;
-    let tokens = client.org_api_tokens(user.clone());
     match &args.command {
         UnitCommand::List => {
-            let list = tokens
+            let list = client
+                .org_api_tokens(user)
                 .list()
                 .await
                 .map_err(|e| Failure::service("Unit list", e))?;
             Ok(Done::new(Output::new(&list, output::unit_tokens(&list))))
         }
-        UnitCommand::Create(create) => unit_create(&tokens, create).await,
+        UnitCommand::Create(create) => unit_create(UnitLifecycle::new(client, user), create).await,
         UnitCommand::Revoke { id } => {
-            let revoked = tokens
+            let revoked = client
+                .org_api_tokens(user)
                 .revoke(id)
                 .await
                 .map_err(|e| Failure::service(format!("Unit revoke of token {id}"), e))?;
@@ -119,15 +59,26 @@ async fn unit_command(args: &UnitArgs, ctx: &Ctx<'_>) -> Result<Done, Failure> {
     }
 }
 
-/// The sink a spec names.
-pub fn sink(spec: &SinkSpec) -> Result<Box<dyn SecretSink>, Failure> {
-    spec.clone()
-        .into_sink()
-        .map_err(|e| Failure::usage(format!("--secret-to: {e}")))
+/// The lines that name the tokens an exactly-once create removed: those
+/// minted by creates whose answers were lost.
+fn removed_lines<T>(minted: &Minted<T>) -> String {
+    minted
+        .removed
+        .iter()
+        .map(|t| {
+            format!(
+                "removed token {} {:?}, minted by a create whose answer was lost\n",
+                t.id,
+                output::cell(t.name.as_deref().unwrap_or(""))
+            )
+        })
+        .collect()
 }
 
-async fn unit_create(tokens: &unit::OrgApiTokens, create: &UnitCreate) -> Result<Done, Failure> {
-    let sink = sink(&create.secret_to)?;
+/// `api-tokens unit create`: exactly once, the description tagged with a
+/// marker, so that a lost answer is found and removed.
+async fn unit_create(life: UnitLifecycle, create: &UnitCreate) -> Result<Done, Failure> {
+    let sink = secret_to::open(&create.secret_to).await?;
     let grant = &create.grant;
     let request = unit::CreateApiToken::new(
         create.description.clone(),
@@ -135,37 +86,35 @@ async fn unit_create(tokens: &unit::OrgApiTokens, create: &UnitCreate) -> Result
         grant.expiry.at(Utc::now()),
     )
     .source_ips(grant.source_ips.iter().cloned());
-    let new = tokens
-        .create(&request)
+    let minted = life
+        .mint(&request)
         .await
         .map_err(|e| Failure::service("Unit create", e))?;
+    let new = &minted.token;
     let meta = SecretMeta::new(Service::Unit, new.id.as_str())
         .with_name(new.description.clone().unwrap_or_default())
         .with_expires_at(new.expiration);
-    if let Err(error) = sink.store(&new.token, &meta).await {
-        let advice = match tokens.revoke(&new.id).await {
-            Ok(_) => format!(
-                "token {} was revoked, since nobody holds its secret",
-                new.id
-            ),
-            Err(e) => format!(
-                "token {} could not be revoked ({e}); nobody holds its secret: revoke it",
-                new.id
-            ),
-        };
-        return Err(Failure::Sink {
-            what: "Unit create".to_owned(),
-            error,
-            advice,
-        });
-    }
-    let text = format!(
-        "created Unit token {} {:?}, expires {}; secret written to {}",
+    let removal = Removal {
+        verb: "revoked",
+        then: "",
+    };
+    secret_to::store(
+        &*sink,
+        &new.token,
+        &meta,
+        "Unit create",
+        removal,
+        || async { life.tokens().revoke(&new.id).await.map(drop) },
+    )
+    .await?;
+    let mut text = format!(
+        "created Unit token {} {:?}, expires {}; secret written to {}\n",
         new.id,
         output::cell(new.description.as_deref().unwrap_or("")),
         output::expiry(new.expiration),
         sink.describe()
     );
+    text.push_str(&removed_lines(&minted));
     Ok(Done::with_secret_on(
         Output::new(new.without_secret(), text),
         &create.secret_to,
@@ -204,7 +153,9 @@ async fn mailtrap_command(args: &MailtrapArgs, ctx: &Ctx<'_>) -> Result<Done, Fa
                 format!("deleted Mailtrap token {id}"),
             )))
         }
-        MailtrapCommand::Create(create) => mailtrap_create(&tokens, create).await,
+        MailtrapCommand::Create(create) => {
+            mailtrap_create(MailtrapLifecycle::new(client), create).await
+        }
         MailtrapCommand::Reset {
             id,
             secret_to,
@@ -214,14 +165,22 @@ async fn mailtrap_command(args: &MailtrapArgs, ctx: &Ctx<'_>) -> Result<Done, Fa
             id,
             secret_to,
             delete_old,
+            recreate,
             keep_name,
             expires,
         } => {
+            if *keep_name {
+                eprintln!(
+                    "api-tokens: warning: --keep-name is deprecated and does not keep the name: \
+                     it means --recreate, whose new token is named \"<name of token {id}> \
+                     [at:… from:{id}]\"; write --recreate"
+                );
+            }
             let mut plan = MailtrapPlan::new().expires(*expires);
             if *delete_old {
                 plan = plan.delete_old();
             }
-            if *keep_name {
+            if *recreate || *keep_name {
                 plan = plan.keep_name();
             }
             crate::lifecycle::mailtrap_rotate(client, *id, secret_to, plan).await
@@ -229,62 +188,53 @@ async fn mailtrap_command(args: &MailtrapArgs, ctx: &Ctx<'_>) -> Result<Done, Fa
     }
 }
 
-/// Stores a new Mailtrap secret; on failure deletes the token, whose secret
-/// nobody holds, and says what is left.
-async fn store_mailtrap(
-    tokens: &mailtrap::ApiTokens,
-    sink: &dyn SecretSink,
-    new: &mailtrap::NewApiToken,
-    what: &str,
-    then: &str,
-) -> Result<(), Failure> {
-    let meta = SecretMeta::new(Service::Mailtrap, new.id.to_string())
-        .with_name(new.name.clone())
-        .with_expires_at(new.expires_at);
-    let Err(error) = sink.store(&new.token, &meta).await else {
-        return Ok(());
-    };
-    let advice = match tokens.delete(new.id).await {
-        Ok(()) => format!(
-            "token {} was deleted, since nobody holds its secret{then}",
-            new.id
-        ),
-        Err(e) => format!(
-            "token {} could not be deleted ({e}); nobody holds its secret: delete it{then}",
-            new.id
-        ),
-    };
-    Err(Failure::Sink {
-        what: what.to_owned(),
-        error,
-        advice,
-    })
-}
-
+/// `api-tokens mailtrap create`: exactly once, the name tagged with a
+/// marker, so that a lost answer is found and removed.
 async fn mailtrap_create(
-    tokens: &mailtrap::ApiTokens,
+    life: MailtrapLifecycle,
     create: &MailtrapCreate,
 ) -> Result<Done, Failure> {
-    let sink = sink(&create.secret_to)?;
+    let sink = secret_to::open(&create.secret_to).await?;
     let request = mailtrap::CreateApiToken::new(create.name.clone())
         .permissions_from(create.permissions.iter().cloned())
         .expires(create.expires);
-    let new = tokens
-        .create(&request)
+    let minted = life
+        .mint(&request)
         .await
         .map_err(|e| Failure::service("Mailtrap create", e))?;
-    store_mailtrap(tokens, &*sink, &new, "Mailtrap create", "").await?;
-    let text = format!(
-        "created Mailtrap token {} {:?}, expires {}; secret written to {}",
+    let new = &minted.token;
+    let meta = mailtrap_meta(new);
+    let removal = Removal {
+        verb: "deleted",
+        then: "",
+    };
+    secret_to::store(
+        &*sink,
+        &new.token,
+        &meta,
+        "Mailtrap create",
+        removal,
+        || life.tokens().delete(new.id),
+    )
+    .await?;
+    let mut text = format!(
+        "created Mailtrap token {} {:?}, expires {}; secret written to {}\n",
         new.id,
         output::cell(&new.name),
         output::expiry(new.expires_at),
         sink.describe()
     );
+    text.push_str(&removed_lines(&minted));
     Ok(Done::with_secret_on(
         Output::new(new.without_secret(), text),
         &create.secret_to,
     ))
+}
+
+fn mailtrap_meta(new: &mailtrap::NewApiToken) -> SecretMeta {
+    SecretMeta::new(Service::Mailtrap, new.id.to_string())
+        .with_name(new.name.clone())
+        .with_expires_at(new.expires_at)
 }
 
 async fn mailtrap_reset(
@@ -293,18 +243,23 @@ async fn mailtrap_reset(
     spec: &SinkSpec,
     expires: mailtrap::Expiry,
 ) -> Result<Done, Failure> {
-    let sink = sink(spec)?;
+    let sink = secret_to::open(spec).await?;
     let new = tokens
         .reset(id, expires)
         .await
         .map_err(|e| Failure::service(format!("Mailtrap reset of token {id}"), e))?;
     let then = format!("; the old token {id} keeps working until its grace period ends");
-    store_mailtrap(
-        tokens,
+    let removal = Removal {
+        verb: "deleted",
+        then: &then,
+    };
+    secret_to::store(
         &*sink,
-        &new,
+        &new.token,
+        &mailtrap_meta(&new),
         &format!("Mailtrap reset of token {id}"),
-        &then,
+        removal,
+        || tokens.delete(new.id),
     )
     .await?;
     let text = format!(

@@ -4,16 +4,67 @@ use std::fmt;
 use std::process::ExitCode;
 
 use api_tokens::Error;
-use api_tokens::lifecycle::{Left, RotateCause, RotateError, SinkError};
+use api_tokens::lifecycle::{Left, RotateCause, RotateError, SinkError, Step};
 
-/// The service, the network or the secret's sink failed.
+/// Success; for a rotation, this run completed it.
+pub const SUCCESS: u8 = 0;
+/// The service, the network or the secret's sink failed, or the token
+/// named does not exist.
 pub const FAILURE: u8 = 1;
-/// A usage error: arguments (clap's own code), environment, token file.
+/// A usage error, refused before any request: arguments (clap's own code),
+/// environment, token file, a `--secret-to` that cannot take a secret.
 pub const USAGE: u8 = 2;
 /// The audit found a kind named by `--fail-on`.
 pub const FINDINGS: u8 = 3;
 /// A create or reset answer was lost and could not be reconciled.
 pub const OUTCOME_UNKNOWN: u8 = 4;
+/// Another run of the same rotation replaced the token first; this run
+/// yielded to it.
+pub const SUPERSEDED: u8 = 5;
+
+/// Every exit code and what it means, as `--help` and the README list them.
+pub const CODES: &[(u8, &str)] = &[
+    (SUCCESS, "success; for a rotation, this run completed it"),
+    (
+        FAILURE,
+        "the service, the network or the secret's sink failed, or the token named does not exist",
+    ),
+    (
+        USAGE,
+        "usage error (arguments, environment, token file, a --secret-to that cannot take the \
+         secret), refused before any request",
+    ),
+    (FINDINGS, "the audit found a kind named by --fail-on"),
+    (
+        OUTCOME_UNKNOWN,
+        "outcome unknown: a create or reset answer was lost and could not be reconciled",
+    ),
+    (
+        SUPERSEDED,
+        "superseded: another run of the same rotation replaced the token first; standard error \
+         names the token that replaced it and where its secret is, when known",
+    ),
+];
+
+/// The after-help section of `--help`: the exit codes.
+pub fn help() -> String {
+    let mut text = String::from("Exit codes:");
+    for (code, meaning) in CODES {
+        text.push_str(&format!("\n  {code}  {meaning}"));
+    }
+    text
+}
+
+/// Whether a rotation stopped at step 0 because the old token does not
+/// exist (and no earlier run of the rotation replaced it): the same "not
+/// found" as a revoke, a get or a delete of a missing token.
+fn old_token_missing(e: &RotateError) -> bool {
+    e.step() == Step::Inspect
+        && matches!(
+            e.cause(),
+            RotateCause::Service(Error::Invalid { field: "old", .. })
+        )
+}
 
 /// Why a command did not succeed. Its `Display` is the one line printed on
 /// standard error; none holds a secret (the crate's errors never do).
@@ -68,6 +119,7 @@ impl Failure {
             } => USAGE,
             Failure::Service { error, .. } if error.is_outcome_unknown() => OUTCOME_UNKNOWN,
             Failure::Rotate(e) if e.is_outcome_unknown() => OUTCOME_UNKNOWN,
+            Failure::Rotate(e) if old_token_missing(e) => FAILURE,
             Failure::Rotate(e)
                 if matches!(e.cause(), RotateCause::Service(Error::Invalid { .. })) =>
             {
@@ -93,7 +145,16 @@ impl fmt::Display for Failure {
                 write!(f, "{what} failed: {error}")?;
                 // The service's own answers say their status; others may not.
                 match error.status() {
-                    Some(status) if error.api_error().is_none() => write!(f, " (status {status})"),
+                    Some(status) if error.api_error().is_none() => {
+                        write!(f, " (status {status})")?;
+                    }
+                    _ => {}
+                }
+                match error {
+                    Error::Unreconciled {
+                        marker: Some(marker),
+                        ..
+                    } => write!(f, "; `api-tokens reconcile --marker {marker}` removes it"),
                     _ => Ok(()),
                 }
             }

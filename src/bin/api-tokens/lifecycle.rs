@@ -3,16 +3,17 @@
 
 use api_tokens::chrono::Utc;
 use api_tokens::lifecycle::{
-    AuditPolicy, AuditReport, MailtrapLifecycle, MailtrapPlan, OldState, Reconcile, Rotation,
-    SinkSpec, TokenRef, UnitLifecycle, UnitPlan, audit as run_audit,
+    AuditPolicy, AuditReport, MailtrapLifecycle, MailtrapPlan, Marker, OldState, Reconcile,
+    Rotation, SinkSpec, TokenRef, UnitLifecycle, UnitPlan, audit as run_audit,
 };
-use api_tokens::{mailtrap, unit};
+use api_tokens::{Service, mailtrap, unit};
 
 use crate::args::{AuditArgs, ReconcileArgs, TokenFiles, UnitRotate};
-use crate::commands::{Ctx, Done, sink};
+use crate::context::{Ctx, Done};
 use crate::credentials;
 use crate::exit::Failure;
 use crate::output::{self, Output};
+use crate::secret_to;
 
 /// `api-tokens unit rotate`.
 ///
@@ -24,7 +25,7 @@ pub async fn unit_rotate(
     user: unit::UserId,
     args: &UnitRotate,
 ) -> Result<Done, Failure> {
-    let sink = sink(&args.secret_to)?;
+    let sink = secret_to::open(&args.secret_to).await?;
     let grant = &args.grant;
     let mut plan = UnitPlan::new(grant.scopes.iter().cloned(), grant.expiry.at(Utc::now()))
         .source_ips(grant.source_ips.iter().cloned());
@@ -57,7 +58,7 @@ pub async fn mailtrap_rotate(
     spec: &SinkSpec,
     plan: MailtrapPlan,
 ) -> Result<Done, Failure> {
-    let sink = sink(spec)?;
+    let sink = secret_to::open(spec).await?;
     let life = MailtrapLifecycle::new(client);
     let rotation = life
         .rotate(id, &plan, &*sink)
@@ -154,9 +155,21 @@ fn services(
 /// the report is printed).
 pub async fn audit(args: &AuditArgs, ctx: &Ctx<'_>) -> Result<Done, Failure> {
     let (unit, mailtrap) = services(&args.token_files, ctx)?;
-    let policy = AuditPolicy::new()
-        .expiring_within(to_std(args.within))
-        .stale_after(to_std(args.stale_after));
+    // The audit keeps one set of ids for both services: each id as every
+    // service audited writes it, checked before any request.
+    let mut keep = Vec::new();
+    if unit.is_some() {
+        keep.extend(kept::<unit::TokenId>(&args.keep, Service::Unit)?);
+    }
+    if mailtrap.is_some() {
+        keep.extend(kept::<mailtrap::TokenId>(&args.keep, Service::Mailtrap)?);
+    }
+    let policy = keep.into_iter().fold(
+        AuditPolicy::new()
+            .expiring_within(to_std(args.within))
+            .stale_after(to_std(args.stale_after)),
+        AuditPolicy::keep,
+    );
     let report = run_audit(unit.as_ref(), mailtrap.as_ref(), &policy)
         .await
         .map_err(|e| Failure::service("audit", e))?;
@@ -216,11 +229,14 @@ fn audit_text(report: &AuditReport) -> String {
     text
 }
 
-/// `api-tokens reconcile`.
+/// `api-tokens reconcile`: removes the orphans selected, or with
+/// `--dry-run` lists them and removes nothing.
 ///
 /// # Errors
 ///
-/// A list or a removal failed; what was removed before stays removed.
+/// An id of `--keep` that is not a token id of a service reconciled (before
+/// any request); a list or a removal failed (what was removed before stays
+/// removed).
 pub async fn reconcile(args: &ReconcileArgs, ctx: &Ctx<'_>) -> Result<Done, Failure> {
     let (unit, mailtrap) = services(&args.token_files, ctx)?;
     let mut markers = args.marker.iter().cloned();
@@ -231,32 +247,114 @@ pub async fn reconcile(args: &ReconcileArgs, ctx: &Ctx<'_>) -> Result<Done, Fail
         (None, Some(first)) => Reconcile::marker(first),
         (None, None) => Reconcile::older_than(std::time::Duration::from_secs(3600)),
     };
-    let what = markers
-        .fold(what, Reconcile::and_marker)
-        .keep_all(args.keep.iter());
-    let mut removed = Vec::new();
-    if let Some(unit) = &unit {
-        removed.extend(
-            unit.reconcile(&what)
-                .await
-                .map_err(|e| Failure::service("Unit reconcile", e))?,
-        );
-    }
-    if let Some(mailtrap) = &mailtrap {
-        removed.extend(
-            mailtrap
-                .reconcile(&what)
-                .await
-                .map_err(|e| Failure::service("Mailtrap reconcile", e))?,
-        );
-    }
-    let text = if removed.is_empty() {
-        "no orphan found\n".to_owned()
-    } else {
-        removed
-            .iter()
-            .map(|t| format!("removed {} token {} {:?}\n", t.service, t.id, name(t)))
-            .collect()
+    let what = markers.fold(what, Reconcile::and_marker).at(Utc::now());
+    // Each service's ids, checked and written as that service writes them
+    // (`0004` is no Unit id, and is Mailtrap's 4), before any request.
+    let unit = match unit {
+        Some(life) => Some((life, kept::<unit::TokenId>(&args.keep, Service::Unit)?)),
+        None => None,
     };
-    Ok(Done::new(Output::new(&removed, text)))
+    let mailtrap = match mailtrap {
+        Some(life) => Some((
+            life,
+            kept::<mailtrap::TokenId>(&args.keep, Service::Mailtrap)?,
+        )),
+        None => None,
+    };
+    let mut found = Vec::new();
+    if let Some((unit, keep)) = &unit {
+        let what = what.clone().keep_all(keep);
+        let step = if args.dry_run {
+            let listed = unit.tokens().list().await.map(|list| {
+                list.into_iter()
+                    .map(|t| (t.id.to_string(), t.description.unwrap_or_default()))
+                    .collect::<Vec<_>>()
+            });
+            listed.map(|listed| would_remove(Service::Unit, &what, &args.marker, &listed))
+        } else {
+            unit.reconcile(&what).await
+        };
+        found.extend(step.map_err(|e| Failure::service("Unit reconcile", e))?);
+    }
+    if let Some((mailtrap, keep)) = &mailtrap {
+        let what = what.clone().keep_all(keep);
+        let step = if args.dry_run {
+            let listed = mailtrap.tokens().list().await.map(|list| {
+                list.into_iter()
+                    .map(|t| (t.id.to_string(), t.name))
+                    .collect::<Vec<_>>()
+            });
+            listed.map(|listed| would_remove(Service::Mailtrap, &what, &args.marker, &listed))
+        } else {
+            mailtrap.reconcile(&what).await
+        };
+        found.extend(step.map_err(|e| Failure::service("Mailtrap reconcile", e))?);
+    }
+    let verb = if args.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
+    let mut text: String = found
+        .iter()
+        .map(|t| format!("{verb} {} token {} {:?}\n", t.service, t.id, name(t)))
+        .collect();
+    if found.is_empty() {
+        text.push_str("no orphan found\n");
+    }
+    if args.dry_run {
+        text.push_str("dry run: nothing was removed\n");
+    }
+    Ok(Done::new(Output::new(&found, text)))
+}
+
+/// The ids of `--keep` as service `service` writes them.
+///
+/// # Errors
+///
+/// A usage failure naming an id that is not one of the service's.
+fn kept<Id>(keep: &[String], service: Service) -> Result<Vec<String>, Failure>
+where
+    Id: std::str::FromStr + std::fmt::Display,
+    Id::Err: std::fmt::Display,
+{
+    keep.iter()
+        .map(|text| {
+            text.parse::<Id>().map(|id| id.to_string()).map_err(|e| {
+                Failure::usage(format!(
+                    "--keep {}: not a {service} token id: {e}",
+                    text.escape_debug()
+                ))
+            })
+        })
+        .collect()
+}
+
+/// What a reconciliation of `listed` (id and description or name) would
+/// remove, oldest first: the tokens `what` selects, except one minted by a
+/// rotation whose old token is no longer listed (that rotation finished),
+/// unless its marker is among `named`.
+fn would_remove(
+    service: Service,
+    what: &Reconcile,
+    named: &[Marker],
+    listed: &[(String, String)],
+) -> Vec<TokenRef> {
+    let mut chosen: Vec<&(String, String)> = listed
+        .iter()
+        .filter(|(id, text)| what.selects(id, text))
+        .filter(|(_, text)| {
+            Marker::find(text).is_some_and(|marker| {
+                named.contains(&marker)
+                    || marker
+                        .replaces()
+                        .is_none_or(|old| listed.iter().any(|(id, _)| id == old))
+            })
+        })
+        .collect();
+    chosen.sort_by_key(|(id, _)| id.parse::<u64>().unwrap_or(0));
+    chosen
+        .into_iter()
+        .map(|(id, text)| TokenRef::new(service, id.clone(), Some(text.clone())))
+        .collect()
 }

@@ -11,12 +11,14 @@
 
 mod args;
 mod commands;
+mod context;
 mod credentials;
 mod exit;
 mod fake;
 mod lifecycle;
 mod output;
 mod progress;
+mod secret_to;
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
@@ -28,7 +30,7 @@ use tracing_subscriber::layer::{Layer as _, SubscriberExt as _};
 use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::args::Cli;
-use crate::commands::Ctx;
+use crate::context::Ctx;
 use crate::fake::Fakes;
 use crate::progress::Progress;
 

@@ -146,9 +146,10 @@ pub(super) fn file_mode(file: &File) -> io::Result<(u32, usize)> {
 /// Runs blocking file work off the async threads when there is a Tokio
 /// runtime, in place otherwise. Once started, the work finishes even if the
 /// caller's future is dropped: the rename happens whole or not at all.
-pub(super) async fn run_blocking<F>(sink: &'static str, work: F) -> Result<(), SinkError>
+pub(super) async fn run_blocking<F, T>(sink: &'static str, work: F) -> Result<T, SinkError>
 where
-    F: FnOnce() -> Result<(), SinkError> + Send + 'static,
+    F: FnOnce() -> Result<T, SinkError> + Send + 'static,
+    T: Send + 'static,
 {
     match tokio::runtime::Handle::try_current() {
         Ok(runtime) => match runtime.spawn_blocking(work).await {

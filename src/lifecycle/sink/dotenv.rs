@@ -175,6 +175,32 @@ fn assignments(text: &[u8]) -> Vec<Assignment> {
     found
 }
 
+/// Where the value of `var`'s one assignment lies in `text` (quotes
+/// included, a trailing comment not), or `None` when it is not assigned.
+/// Err: the lines (from 1) of the several assignments of `var`.
+pub(super) fn find_var(
+    text: &[u8],
+    var: &str,
+) -> Result<Option<std::ops::Range<usize>>, Vec<usize>> {
+    let mine: Vec<Assignment> = assignments(text)
+        .into_iter()
+        .filter(|a| &text[a.name.clone()] == var.as_bytes())
+        .collect();
+    match mine.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.value.clone())),
+        several => Err(lines_of(text, several)),
+    }
+}
+
+/// The lines (from 1) on which assignments start.
+fn lines_of(text: &[u8], found: &[Assignment]) -> Vec<usize> {
+    found
+        .iter()
+        .map(|a| 1 + text[..a.start].iter().filter(|&&b| b == b'\n').count())
+        .collect()
+}
+
 /// `text` with `var` set to `value` (already quoted): its one assignment's
 /// value replaced, or a line appended. Err: the lines (from 1) of the
 /// several assignments of `var`.
@@ -212,12 +238,7 @@ pub(super) fn set_var(
             }
             out.extend_from_slice(&text[one.value.end..]);
         }
-        several => {
-            return Err(several
-                .iter()
-                .map(|a| 1 + text[..a.start].iter().filter(|&&b| b == b'\n').count())
-                .collect());
-        }
+        several => return Err(lines_of(text, several)),
     }
     Ok(out)
 }
@@ -260,6 +281,15 @@ mod tests {
             set("AB=1\nA_=2\n#A=3\n", "A", "x"),
             "AB=1\nA_=2\n#A=3\nA=x\n"
         );
+    }
+
+    #[test]
+    fn the_one_assignment_is_found_by_its_value() {
+        let text = b"A=1\nexport B = 'x y' # note\nAB=2\n";
+        let at = find_var(text, "B").expect("one").expect("assigned");
+        assert_eq!(&text[at], b"'x y'");
+        assert_eq!(find_var(text, "C"), Ok(None));
+        assert_eq!(find_var(b"B=1\nB=2\n", "B"), Err(vec![1, 2]));
     }
 
     #[test]

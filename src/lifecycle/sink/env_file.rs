@@ -13,7 +13,8 @@ use zeroize::Zeroizing;
 #[cfg(feature = "testing")]
 use super::atomic::Hook;
 use super::atomic::{AtomicWrite, FILE_MODE, file_mode, run_blocking};
-use super::dotenv::{check_var, dotenv_value, set_var};
+use super::dotenv::{check_var, dotenv_value, find_var, set_var};
+use super::file::{check_target, read_if_present};
 use super::secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_trait};
 
 /// Replaces one `VAR=value` line of a dotenv file, atomically, leaving every
@@ -30,7 +31,11 @@ use super::secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_tra
 ///   at the end of the last line is then supplied, as the two lines would
 ///   merge otherwise.
 /// - A file that does not exist is created, mode 0600 on Unix; an existing
-///   file keeps its mode. The write is atomic as [`FileSink`](super::FileSink)'s is.
+///   file keeps its mode, since other programs may read the file under
+///   its group. When that mode lets the group or others read it, the store
+///   logs a warning (`tracing`, level `WARN`, target `api_tokens`) naming
+///   the file and its mode, never the secret; `chmod 600` the file to keep
+///   the secret to its owner. The write is atomic as [`FileSink`](super::FileSink)'s is.
 /// - A variable assigned on more than one line is refused
 ///   ([`SinkError::DuplicateVar`]): which one a reader takes differs.
 ///
@@ -43,6 +48,15 @@ use super::secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_tra
 ///
 /// The file is read, edited and replaced in one go: a process that writes
 /// the same file at the same moment may lose its change.
+///
+/// [`check`](SecretSink::check) refuses before anything is minted what
+/// [`FileSink`](super::FileSink)'s check refuses, an existing file that
+/// cannot be read, and one that assigns the variable more than once.
+/// [`current`](SecretSink::current) reads the variable's value back,
+/// unquoted as the sink writes it (bare, in single quotes, or in double
+/// quotes where `\"` and `\\` stand for `"` and `\`); `None` when the file
+/// or the assignment is absent, or when the value is in double quotes with
+/// a `$` or a backtick, which readers expand differently.
 ///
 /// ```
 /// use api_tokens::Service;
@@ -156,6 +170,14 @@ impl SecretSink for EnvFileSink {
                     let mut old = Zeroizing::new(Vec::with_capacity(len.saturating_add(1)));
                     file.read_to_end(&mut old)
                         .map_err(|e| write.error(&target, WriteStep::Read, e))?;
+                    if mode & 0o077 != 0 {
+                        tracing::warn!(
+                            path = %target.display(),
+                            mode = %format_args!("{mode:04o}"),
+                            "the env file that receives a secret is readable by its group or \
+                             others; its mode is kept"
+                        );
+                    }
                     (old, mode)
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -174,7 +196,97 @@ impl SecretSink for EnvFileSink {
         .await
     }
 
+    async fn check(&self) -> Result<(), SinkError> {
+        let (path, var) = (self.path.clone(), self.var.clone());
+        run_blocking("env-file", move || {
+            let write = AtomicWrite {
+                sink: "env-file",
+                #[cfg(feature = "testing")]
+                hook: None,
+            };
+            let target = check_target(&write, &path)?;
+            let Some(text) = read_if_present(&write, &target)? else {
+                return Ok(());
+            };
+            find_var(&text, &var)
+                .map(drop)
+                .map_err(|lines| SinkError::DuplicateVar {
+                    path: target,
+                    var,
+                    lines,
+                })
+        })
+        .await
+    }
+
+    async fn current(&self) -> Result<Option<SecretString>, SinkError> {
+        let (path, var) = (self.path.clone(), self.var.clone());
+        run_blocking("env-file", move || {
+            let write = AtomicWrite {
+                sink: "env-file",
+                #[cfg(feature = "testing")]
+                hook: None,
+            };
+            let Some(text) = read_if_present(&write, &path)? else {
+                return Ok(None);
+            };
+            let at = find_var(&text, &var).map_err(|lines| SinkError::DuplicateVar {
+                path: path.clone(),
+                var: var.clone(),
+                lines,
+            })?;
+            let Some(at) = at else {
+                return Ok(None);
+            };
+            let Ok(value) = std::str::from_utf8(&text[at]) else {
+                return Err(write.error(
+                    &path,
+                    WriteStep::Read,
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("the value of {var} is not UTF-8 text"),
+                    ),
+                ));
+            };
+            Ok(unquote(value))
+        })
+        .await
+    }
+
     fn describe(&self) -> String {
         format!("{} in env file {}", self.var, self.path.display())
     }
+}
+
+/// A dotenv value as the sink writes it, read back: bare (trailing blanks
+/// dropped), in single quotes (taken as is), or in double quotes (`\"`
+/// and `\\` unescaped). `None` for a quote never closed, and for a
+/// double-quoted value holding `$` or a backtick, which readers expand
+/// differently.
+fn unquote(value: &str) -> Option<SecretString> {
+    if let Some(inner) = value.strip_prefix('\'') {
+        return inner.strip_suffix('\'').map(SecretString::from);
+    }
+    if let Some(inner) = value.strip_prefix('"') {
+        let inner = inner.strip_suffix('"')?;
+        if inner.contains(['$', '`']) {
+            return None;
+        }
+        if !inner.contains('\\') {
+            return Some(SecretString::from(inner));
+        }
+        let mut out = Zeroizing::new(String::with_capacity(inner.len()));
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            match (c, chars.clone().next()) {
+                ('\\', Some(next @ ('"' | '\\'))) => {
+                    out.push(next);
+                    chars.next();
+                }
+                _ => out.push(c),
+            }
+        }
+        return Some(SecretString::from(out.as_str()));
+    }
+    Some(SecretString::from(value.trim_end_matches([' ', '\t'])))
 }

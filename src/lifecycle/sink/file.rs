@@ -1,8 +1,8 @@
 //! [`FileSink`]: the secret alone in a file of its own.
 
 use std::fmt;
-#[cfg(feature = "testing")]
-use std::io;
+use std::fs;
+use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
 #[cfg(feature = "testing")]
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 #[cfg(feature = "testing")]
 use super::atomic::Hook;
 use super::atomic::{AtomicWrite, FILE_MODE, run_blocking};
-use super::secret_sink::{SecretMeta, SecretSink, SinkError, async_trait};
+use super::secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_trait};
 
 /// Stores the secret alone in a file, mode 0600 on Unix, replaced atomically.
 ///
@@ -39,6 +39,14 @@ use super::secret_sink::{SecretMeta, SecretSink, SinkError, async_trait};
 ///
 /// On other systems than Unix the file gets the directory's default
 /// permissions.
+///
+/// # Before the mint, and reading back
+///
+/// [`check`](SecretSink::check) refuses, before anything is minted, a path
+/// whose directory is missing or is not a directory, a path that is a
+/// directory, and a symbolic link to nothing. [`current`](SecretSink::current)
+/// reads the secret back: the file's content without one trailing newline,
+/// `None` when the file does not exist.
 ///
 /// ```
 /// use api_tokens::Service;
@@ -137,7 +145,123 @@ impl SecretSink for FileSink {
         .await
     }
 
+    async fn check(&self) -> Result<(), SinkError> {
+        let path = self.path.clone();
+        let write = AtomicWrite {
+            sink: "file",
+            #[cfg(feature = "testing")]
+            hook: None,
+        };
+        run_blocking("file", move || check_target(&write, &path).map(drop)).await
+    }
+
+    async fn current(&self) -> Result<Option<SecretString>, SinkError> {
+        let path = self.path.clone();
+        run_blocking("file", move || {
+            let write = AtomicWrite {
+                sink: "file",
+                #[cfg(feature = "testing")]
+                hook: None,
+            };
+            let Some(bytes) = read_if_present(&write, &path)? else {
+                return Ok(None);
+            };
+            let Ok(text) = std::str::from_utf8(&bytes) else {
+                return Err(write.error(
+                    &path,
+                    WriteStep::Read,
+                    io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8 text"),
+                ));
+            };
+            let secret = text
+                .strip_suffix("\r\n")
+                .or_else(|| text.strip_suffix('\n'))
+                .unwrap_or(text);
+            Ok(Some(SecretString::from(secret)))
+        })
+        .await
+    }
+
     fn describe(&self) -> String {
         format!("file {}", self.path.display())
     }
+}
+
+/// What a file sink's store would meet before it writes a byte: the file
+/// to replace (the target of a symbolic link at `path`), which must not be
+/// a directory, in a directory that exists.
+///
+/// # Errors
+///
+/// [`SinkError::Io`] at [`WriteStep::Resolve`] saying which of these
+/// fails.
+pub(super) fn check_target(write: &AtomicWrite, path: &Path) -> Result<PathBuf, SinkError> {
+    let refuse = |kind: io::ErrorKind, why: String| {
+        Err(write.error(path, WriteStep::Resolve, io::Error::new(kind, why)))
+    };
+    let target = write.resolve(path)?;
+    if target.file_name().is_none() {
+        return refuse(
+            io::ErrorKind::InvalidInput,
+            "the path names no file".to_owned(),
+        );
+    }
+    let dir = match target.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    match fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            return refuse(
+                io::ErrorKind::NotADirectory,
+                format!("{} is not a directory", dir.display()),
+            );
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return refuse(
+                io::ErrorKind::NotFound,
+                format!("the directory {} does not exist", dir.display()),
+            );
+        }
+        Err(e) => return Err(write.error(path, WriteStep::Resolve, e)),
+    }
+    match fs::metadata(&target) {
+        Ok(meta) if meta.is_dir() => refuse(
+            io::ErrorKind::IsADirectory,
+            "it is a directory, not a file".to_owned(),
+        ),
+        Ok(_) => Ok(target),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(target),
+        Err(e) => Err(write.error(path, WriteStep::Resolve, e)),
+    }
+}
+
+/// The whole content of the file at `path` (following a symbolic link),
+/// in a buffer wiped when dropped; `None` when there is no file.
+///
+/// # Errors
+///
+/// [`SinkError::Io`] at [`WriteStep::Read`] when the file exists but
+/// cannot be read.
+pub(super) fn read_if_present(
+    write: &AtomicWrite,
+    path: &Path,
+) -> Result<Option<Zeroizing<Vec<u8>>>, SinkError> {
+    let mut file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(write.error(path, WriteStep::Read, e)),
+    };
+    let len = file
+        .metadata()
+        .map_err(|e| write.error(path, WriteStep::Read, e))?
+        .len();
+    // Sized up front: a growing buffer would leave copies of the secret
+    // behind in freed memory.
+    let len = usize::try_from(len).unwrap_or(usize::MAX);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(len.saturating_add(1)));
+    file.read_to_end(&mut bytes)
+        .map_err(|e| write.error(path, WriteStep::Read, e))?;
+    Ok(Some(bytes))
 }
