@@ -519,3 +519,40 @@ fn a_network_failure_exits_1_on_one_line() {
         run.stderr
     );
 }
+
+#[test]
+fn a_bad_token_file_is_refused_with_fake_services_too() {
+    let dir = scratch();
+    let two = path_in(&dir, "two");
+    std::fs::write(&two, "first\nsecond\n").expect("file");
+    let two = two.display().to_string();
+    let cases: &[Case<'_>] = &[
+        (
+            &[
+                "--fake",
+                "mailtrap",
+                "--token-file",
+                "/no/such/file",
+                "list",
+            ],
+            &[],
+            "cannot read the token file",
+        ),
+        (
+            &["--fake", "unit", "--token-file", &two, "list"],
+            &[],
+            "more than one line",
+        ),
+    ];
+    for (args, env, says) in cases {
+        let run = with_env(args, env);
+        run.code(2);
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+        assert!(
+            run.stderr.contains(says),
+            "{args:?} should say {says:?}:\n{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("first") && !run.stderr.contains("second"));
+    }
+}

@@ -25,7 +25,14 @@ impl Ctx<'_> {
     /// The Unit client and user: the fake's, or the environment's.
     pub fn unit(&self, token_file: Option<&Path>) -> Result<(unit::Client, unit::UserId), Failure> {
         match self.fakes {
-            Some(fakes) => fakes.unit(self.retry.clone()),
+            Some(fakes) => {
+                // The fake has its own credential, but a token file named on
+                // the command line is checked all the same, as without it.
+                if let Some(path) = token_file {
+                    credentials::read_token_file(path)?;
+                }
+                fakes.unit(self.retry.clone())
+            }
             None => credentials::unit(token_file, self.env, self.retry.clone()),
         }
     }
@@ -33,7 +40,12 @@ impl Ctx<'_> {
     /// The Mailtrap client: the fake's, or the environment's.
     pub fn mailtrap(&self, token_file: Option<&Path>) -> Result<mailtrap::Client, Failure> {
         match self.fakes {
-            Some(fakes) => fakes.mailtrap(self.retry.clone()),
+            Some(fakes) => {
+                if let Some(path) = token_file {
+                    credentials::read_token_file(path)?;
+                }
+                fakes.mailtrap(self.retry.clone())
+            }
             None => credentials::mailtrap(token_file, self.env, self.retry.clone()),
         }
     }

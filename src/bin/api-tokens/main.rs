@@ -108,12 +108,14 @@ async fn run(cli: Cli, progress: Option<Progress>) -> ExitCode {
     if let Some(drawing) = drawing {
         drawing.finish().await;
     }
+    let mut state_lost = false;
     if let Some(fakes) = &fakes {
         if let Err(e) = fakes.dump() {
             eprintln!("api-tokens: cannot write the fakes' state: {e}");
+            state_lost = true;
         }
     }
-    match result {
+    let code = match result {
         Ok(done) => match done.output.print(cli.output, done.stdout_taken) {
             Ok(()) => done
                 .then
@@ -126,5 +128,11 @@ async fn run(cli: Cli, progress: Option<Progress>) -> ExitCode {
             }
         },
         Err(failure) => failure.report(),
+    };
+    // A command that did its work but whose fake state could not be saved
+    // has not done what was asked: the next run would not see it.
+    if state_lost && code == ExitCode::SUCCESS {
+        return ExitCode::from(exit::FAILURE);
     }
+    code
 }
