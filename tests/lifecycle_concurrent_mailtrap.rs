@@ -247,7 +247,10 @@ async fn a_run_after_the_winner_finished_is_superseded_unless_its_sink_holds_the
     ));
     let dir = tempfile::tempdir().unwrap();
     let (sink, path) = file_sink(dir.path(), &old.secret);
-    let won = life.rotate(old.id, &recreate(), &sink).await.expect("first");
+    let won = life
+        .rotate(old.id, &recreate(), &sink)
+        .await
+        .expect("first");
 
     let late = tempfile::tempdir().unwrap();
     let (late_sink, late_path) = file_sink(late.path(), &old.secret);
@@ -267,4 +270,3 @@ async fn a_run_after_the_winner_finished_is_superseded_unless_its_sink_holds_the
     assert_eq!(again.new.id, won.new.id);
     assert_eq!(fake.tokens().len(), 1);
 }
-

@@ -11,10 +11,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use api_tokens::lifecycle::{Rotation, RotationMethod, RotateError, UnitLifecycle, UnitPlan};
+use api_tokens::RetryPolicy;
+use api_tokens::lifecycle::{RotateError, Rotation, RotationMethod, UnitLifecycle, UnitPlan};
 use api_tokens::testing::{Fault, UnitFake, UnitOp, UnitToken, UnitTokenSeed, placeholder};
 use api_tokens::unit::{self, Scope};
-use api_tokens::RetryPolicy;
 use chrono::{TimeDelta, Utc};
 use lifecycle_support::*;
 use secrecy::ExposeSecret;
@@ -172,7 +172,11 @@ async fn a_lost_create_answer_beside_a_concurrent_run_leaves_no_orphan_and_no_do
     for _ in 0..ROUNDS {
         // The first create to reach the fake mints, and its answer is lost.
         let round = race(2, |fake| fake.inject(UnitOp::Create, Fault::lose_answer())).await;
-        let wins: Vec<&Rotation> = round.results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        let wins: Vec<&Rotation> = round
+            .results
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .collect();
         assert!(wins.len() <= 1, "{:?}", round.results);
         for result in &round.results {
             if let Err(e) = result {

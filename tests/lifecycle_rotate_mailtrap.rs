@@ -10,7 +10,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use api_tokens::lifecycle::{
-    Fallback, Left, MailtrapLifecycle, MailtrapPlan, Marker, OldState, RotationMethod, SecretSink, Step,
+    Fallback, Left, MailtrapLifecycle, MailtrapPlan, Marker, OldState, RotationMethod, SecretSink,
+    Step,
 };
 use api_tokens::mailtrap::{AccessLevel, ResourceType, TokenId};
 use api_tokens::testing::{
@@ -196,7 +197,10 @@ async fn a_lost_reset_answer_is_reconciled_then_a_create_follows() {
         panic!("{:?}", rotation.old_state);
     };
     assert!(until > Utc::now() + TimeDelta::hours(11));
-    assert!(rotation.to_string().contains("answer was lost"), "{rotation}");
+    assert!(
+        rotation.to_string().contains("answer was lost"),
+        "{rotation}"
+    );
 }
 
 #[tokio::test]
@@ -241,11 +245,7 @@ async fn an_unreconciled_reset_is_finished_by_the_next_run() {
 
     // The first run has stopped: no lease to wait out.
     let rerun = MailtrapPlan::new().lease(Duration::ZERO);
-    let rotation = s
-        .life
-        .rotate(s.old_id, &rerun, &sink)
-        .await
-        .expect("again");
+    let rotation = s.life.rotate(s.old_id, &rerun, &sink).await.expect("again");
     converged(&s, &path, false).await;
     assert_eq!(s.fake.tokens().len(), 1);
     assert_eq!(rotation.method, RotationMethod::Create);

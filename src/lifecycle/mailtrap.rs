@@ -10,8 +10,7 @@ use super::mint::{self, Listed, MAX_MINTS, MintIntoError, Minted, Ops};
 use super::race::{self, Candidate, Finish, Race};
 use super::reconcile::{self, Reconcile};
 use super::rotate::{
-    AfterReset, Fallback, Left, MailtrapPlan, OldState, RotateError, Rotation, RotationMethod,
-    Step,
+    AfterReset, Fallback, Left, MailtrapPlan, OldState, RotateError, Rotation, RotationMethod, Step,
 };
 use super::sink::SecretSink;
 use super::unit::left_after_mint;
@@ -192,7 +191,13 @@ impl MailtrapLifecycle {
         let fail =
             |step, left, e: Error| RotateError::new(Service::Mailtrap, &old_id, step, left, e);
         sink.check().await.map_err(|e| {
-            RotateError::new(Service::Mailtrap, &old_id, Step::Inspect, Left::Unchanged, e)
+            RotateError::new(
+                Service::Mailtrap,
+                &old_id,
+                Step::Inspect,
+                Left::Unchanged,
+                e,
+            )
         })?;
         let typed = self
             .tokens
@@ -473,7 +478,13 @@ fn fitted_label(token: &ApiToken) -> String {
         .and_then(|rest| rest.strip_suffix(' '))
         .unwrap_or(&token.name);
     let label = super::unit::fitted_label(name);
-    label.trim().chars().take(MAX_LABEL_CHARS).collect::<String>().trim_end().to_owned()
+    label
+        .trim()
+        .chars()
+        .take(MAX_LABEL_CHARS)
+        .collect::<String>()
+        .trim_end()
+        .to_owned()
 }
 
 fn to_listed(t: ApiToken) -> Listed {

@@ -382,7 +382,10 @@ mod tests {
             let text = marker.to_string();
             assert_eq!(text.parse::<Marker>().unwrap(), marker);
             let tagged = marker.tag("  CI deploy ");
-            assert_eq!(tagged, format!("CI deploy {text}"));
+            let bound = marker.bound_to("CI deploy");
+            assert_eq!(tagged, format!("CI deploy {bound}"));
+            assert_eq!(bound.to_string().parse::<Marker>().unwrap(), marker);
+            assert!(Marker::find(&tagged).unwrap().is_checked());
             assert_eq!(Marker::find(&tagged).unwrap(), marker);
             assert_eq!(Marker::find(&format!("{tagged}  ")).unwrap(), marker);
             assert_eq!(Marker::label(&tagged), "CI deploy");
@@ -394,8 +397,59 @@ mod tests {
             assert_eq!(marker.minted_at(), at);
         }
         let alone = Marker::at(at);
-        assert_eq!(alone.tag("  "), alone.to_string());
+        assert_eq!(alone.tag("  "), alone.bound_to("").to_string());
         assert_eq!(Marker::label(&alone.tag("")), "");
+    }
+
+    #[test]
+    fn a_check_binds_the_marker_to_its_label() {
+        let at = Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap();
+        let marker = Marker::replacing_at(at, "7");
+        let tagged = marker.tag("ci");
+        assert_eq!(Marker::find(&tagged), Some(marker.clone()));
+        // The same marker after another label, or with its check altered,
+        // or with another replaced id, is no marker.
+        let suffix = &tagged["ci ".len()..];
+        assert_eq!(Marker::find(&format!("other {suffix}")), None);
+        assert_eq!(Marker::find(&tagged.replace(" from:7]", " from:8]")), None);
+        let check_at = tagged.rfind(" from:").unwrap() - CHECK_LEN;
+        let mut altered = tagged.clone();
+        let flipped = if &tagged[check_at..=check_at] == "0" {
+            "1"
+        } else {
+            "0"
+        };
+        altered.replace_range(check_at..=check_at, flipped);
+        assert_eq!(Marker::find(&altered), None);
+        assert_eq!(Marker::label(&altered), altered);
+        // The longest marker this crate writes fits MAX_MARKER_CHARS.
+        let far = Utc.with_ymd_and_hms(4400, 1, 1, 0, 0, 0).unwrap();
+        let longest = Marker::replacing_at(far, "99999999999999999999").bound_to("x");
+        assert_eq!(longest.to_string().chars().count(), MAX_MARKER_CHARS);
+    }
+
+    #[test]
+    fn markers_of_release_0_2_0_are_read_but_unchecked() {
+        let legacy = "my token [at:t0000a-abcdefgh]";
+        let marker = Marker::find(legacy).expect("still read");
+        assert!(!marker.is_checked());
+        assert_eq!(Marker::label(legacy), "my token");
+        assert!(Marker::looks_like_marker(legacy));
+    }
+
+    #[test]
+    fn what_looks_like_a_marker() {
+        for text in [
+            "[at:x]",
+            "a [at:]",
+            "a [At:t0000a-abcdefgh from:3]  ",
+            "a [at:t0000a-abcdefgh-000000]",
+        ] {
+            assert!(Marker::looks_like_marker(text), "{text}");
+        }
+        for text in ["", "ci", "a [at:x] b", "[ops] deploy", "a [at:x", "a [x] ]"] {
+            assert!(!Marker::looks_like_marker(text), "{text}");
+        }
     }
 
     #[test]
@@ -415,6 +469,10 @@ mod tests {
             "[at:abc-ABCDEFGH]",
             "[at:ab!-12345678]",
             "[at:abc-12345678 from:]",
+            "[at:abc-12345678-12345]",
+            "[at:abc-12345678-1234567]",
+            "[at:abc-12345678-abcdeg]",
+            "[at:abc-12345678-abcdef-0]",
             "[at:abc-12345678 from:x1]",
             "[at:abc-12345678",
             "at:abc-12345678]",

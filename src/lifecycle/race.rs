@@ -138,8 +138,7 @@ impl Race<'_> {
         if let Some(w) = lower {
             return Err(w);
         }
-        if !listed.iter().any(|t| t.id == self.old_id) || !listed.iter().any(|t| t.id == mine.id)
-        {
+        if !listed.iter().any(|t| t.id == self.old_id) || !listed.iter().any(|t| t.id == mine.id) {
             // The old token was retired, or this run's token removed: a
             // rival finished; name the lowest replacement listed.
             let w = self
@@ -196,7 +195,8 @@ pub(crate) async fn finish<O: Ops>(
 ) -> Result<Vec<TokenRef>, RotateError> {
     let service = O::SERVICE;
     let old_id = job.old.id.as_str();
-    let fail = |step, left, cause: RotateCause| RotateError::new(service, old_id, step, left, cause);
+    let fail =
+        |step, left, cause: RotateCause| RotateError::new(service, old_id, step, left, cause);
     let new_ref = job.new.to_ref(service);
 
     // Decide: the lowest in-flight id wins.

@@ -506,7 +506,9 @@ impl fmt::Display for Rotation {
                 f.write_str("the old token works for its grace period")?;
             }
             OldState::AlreadyGone => f.write_str("the old token was already gone")?,
-            OldState::Kept { expires_at: Some(at) } => write!(
+            OldState::Kept {
+                expires_at: Some(at),
+            } => write!(
                 f,
                 "the old token was kept and works until {}",
                 at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -663,4 +665,3 @@ impl RotateError {
         matches!(&self.0.cause, RotateCause::Service(e) if e.is_outcome_unknown())
     }
 }
-

@@ -5,8 +5,8 @@ use secrecy::SecretString;
 use super::TokenRef;
 use super::marker::Marker;
 use super::mint::{self, Listed, MintIntoError, Minted, Ops};
-use super::reconcile::{self, Reconcile};
 use super::race::{self, Candidate, Finish, Race};
+use super::reconcile::{self, Reconcile};
 use super::rotate::{Left, OldState, RotateError, Rotation, RotationMethod, Step, UnitPlan};
 use super::sink::SecretSink;
 use crate::error::{Error, Result, Service};
@@ -180,9 +180,9 @@ impl UnitLifecycle {
             mint::check_label(Service::Unit, "description", description)
                 .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
         }
-        sink.check()
-            .await
-            .map_err(|e| RotateError::new(Service::Unit, old_id, Step::Inspect, Left::Unchanged, e))?;
+        sink.check().await.map_err(|e| {
+            RotateError::new(Service::Unit, old_id, Step::Inspect, Left::Unchanged, e)
+        })?;
         let listed = self
             .list_all()
             .await
