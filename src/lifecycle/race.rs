@@ -80,6 +80,10 @@ impl Candidate {
     }
 }
 
+/// Finds the tokens a reset of the old token made in a list, each with
+/// whether it is in flight.
+pub(crate) type ResetsOf<'a> = &'a (dyn Fn(&[Listed]) -> Vec<(Listed, bool)> + Sync);
+
 /// What tells the replacements of one old token apart in a list.
 pub(crate) struct Race<'a> {
     pub old_id: &'a str,
@@ -87,7 +91,7 @@ pub(crate) struct Race<'a> {
     pub now: DateTime<Utc>,
     /// Mailtrap: the tokens a reset of the old token made, found in a list,
     /// each with whether it is in flight. Unit: none.
-    pub resets: &'a (dyn Fn(&[Listed]) -> Vec<(Listed, bool)> + Sync),
+    pub resets: ResetsOf<'a>,
 }
 
 impl Race<'_> {

@@ -142,13 +142,14 @@ impl UnitLifecycle {
     }
 
     /// Replaces token `old` with a new one created as `plan` states, with
-    /// overlap: 0. the sink's [`check`](SecretSink::check), then a list;
-    /// 1. a create (exactly once, marked as replacing `old`), and a list to
-    /// decide whether this run wins among concurrent rotations of `old`;
-    /// 2. a call made with the new secret; 3. the secret handed to `sink`,
-    /// and a list to confirm the decision; 4. only then `old` revoked, with
-    /// the leftovers of interrupted earlier runs. See [the module](super)
-    /// for what each failure leaves behind.
+    /// overlap, in the steps [the module](super) lists: the sink's
+    /// [`check`](SecretSink::check) and a list (step 0); a create, exactly
+    /// once and marked as replacing `old`, then a list to decide whether
+    /// this run wins among concurrent rotations of `old` (step 1); a call
+    /// made with the new secret (step 2); the secret handed to `sink`, then
+    /// a list to confirm the decision (step 3); only then `old` revoked,
+    /// with the leftovers of interrupted earlier runs (step 4). The module
+    /// says what each failure leaves behind.
     ///
     /// Concurrent rotations of `old` are safe: exactly one completes, the
     /// others remove what they minted and fail with
