@@ -240,3 +240,28 @@ async fn a_run_after_the_winner_finished_is_superseded_unless_its_sink_holds_the
     assert_eq!(again.new.id, won.new.id);
     assert_eq!(fake.tokens().len(), 1);
 }
+
+#[tokio::test]
+async fn a_store_that_finds_a_newer_secret_makes_the_run_superseded() {
+    use api_tokens::lifecycle::sink::{self, SecretMeta, SinkError};
+    let (fake, life) = unit().await;
+    let old = fake.insert_token(UnitTokenSeed::new("CI deploy").scope(Scope::Customers));
+    let compare_and_set = sink::from_fn(|_: secrecy::SecretString, _: SecretMeta| async {
+        Err(SinkError::superseded(
+            "vault ci/unit",
+            Some("77".to_owned()),
+        ))
+    });
+    let err = life
+        .rotate(&old.id, &plan(), &compare_and_set)
+        .await
+        .expect_err("superseded");
+    let superseded = err.superseded().expect("superseded");
+    assert_eq!(superseded.winner.id, "77");
+    assert!(superseded.secret_at.is_some());
+    assert_eq!(err.left(), &api_tokens::lifecycle::Left::Unchanged);
+    // Its own token was removed; the old one works.
+    let held = fake.tokens();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].id, old.id);
+}

@@ -17,7 +17,10 @@
 //! A create whose answer is lost may have minted a token that nobody
 //! holds. [`UnitLifecycle::mint`] and [`MailtrapLifecycle::mint`] tag each
 //! create with a unique [`Marker`] at the end of the description (Unit) or
-//! name (Mailtrap), e.g. `"CI deploy [at:t4k2ab-7f3k9q2m]"`. When the
+//! name (Mailtrap), e.g. `"CI deploy [at:t4k2ab-7f3k9q2m-3fa91c]"`, whose
+//! last part is a check over the marker and the label, so that a name
+//! merely shaped like a marker is never taken for one (labels shaped like
+//! markers are refused: [`Marker::looks_like_marker`]). When the
 //! answer is lost they list the tokens, remove the one carrying the marker
 //! and create again, at most [`MAX_MINTS`] times: one call leaves exactly
 //! one live token it minted, or none and an error. When the list or the
@@ -27,8 +30,10 @@
 //!
 //! Neither service can rename a token: a minted token keeps its marker
 //! for life, so a sweep by age must be told which marked tokens are held
-//! ([`Reconcile::keep`]); a token minted by a rotation whose old token is
-//! gone is never swept.
+//! ([`Reconcile::keep`]); a token minted by a rotation is swept only when
+//! it is a leftover (see [`Reconcile`]): never the newest replacement of a
+//! token still listed, never one younger than the lease, never one whose
+//! old token is gone.
 //!
 //! # Rotate with overlap
 //!

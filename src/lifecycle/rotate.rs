@@ -301,7 +301,9 @@ pub enum Left {
     /// The old token works and the sink was not written, but a token this
     /// run minted may remain that nobody holds: its id when known, the
     /// marker it carries when it has one. Running the rotation again
-    /// removes it ([`Reconcile`](super::Reconcile) does too).
+    /// removes it once it is older than the lease (within the lease, a run
+    /// yields to it, since it may belong to a run still going);
+    /// [`Reconcile::marker`](super::Reconcile::marker) removes it at once.
     Orphan {
         /// The token's id, when known.
         id: Option<String>,
@@ -352,7 +354,10 @@ impl fmt::Display for Left {
                 if let Some(marker) = marker {
                     write!(f, " (marked {marker})")?;
                 }
-                f.write_str("; run the same rotation again to clean it up")
+                f.write_str(
+                    "; run the same rotation again to clean it up once the lease has passed \
+                     (or with a lease of zero when no other run is going on)",
+                )
             }
             Left::SinkStale { new } => write!(
                 f,
