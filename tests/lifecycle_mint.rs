@@ -186,6 +186,12 @@ async fn unit_reconcile_removes_stale_orphans_and_nothing_else() {
         Marker::replacing_at(now - TimeDelta::hours(3), plain.id.as_str())
             .tag("rotation of hand made"),
     ));
+    // The newest replacement of a live token is kept: a rotation that
+    // stopped at step 4 stored its secret.
+    let stored = fake.insert_token(UnitTokenSeed::new(
+        Marker::replacing_at(now - TimeDelta::hours(2), plain.id.as_str())
+            .tag("rotation of hand made"),
+    ));
 
     let removed = life
         .reconcile(&Reconcile::older_than(Duration::from_secs(3600)).keep(&held.id))
@@ -196,7 +202,14 @@ async fn unit_reconcile_removes_stale_orphans_and_nothing_else() {
     assert_eq!(removed, [orphan.id.as_str(), interrupted.id.as_str()]);
     let mut left: Vec<TokenId> = fake.tokens().into_iter().map(|t| t.id).collect();
     left.sort();
-    let mut expected = vec![plain.id, fresh.id, held.id, suffixed.id, finished.id];
+    let mut expected = vec![
+        plain.id,
+        fresh.id,
+        held.id,
+        suffixed.id,
+        finished.id,
+        stored.id,
+    ];
     expected.sort();
     assert_eq!(left, expected);
 }

@@ -10,7 +10,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use api_tokens::lifecycle::{
-    Left, MailtrapLifecycle, MailtrapPlan, Marker, OldState, RotationMethod, SecretSink, Step,
+    Fallback, Left, MailtrapLifecycle, MailtrapPlan, Marker, OldState, RotationMethod, SecretSink,
+    Step,
 };
 use api_tokens::mailtrap::{AccessLevel, ResourceType, TokenId};
 use api_tokens::testing::{
@@ -134,7 +135,7 @@ async fn keeping_the_name_creates_then_deletes() {
     let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
     let rotation = s
         .life
-        .rotate(s.old_id, &MailtrapPlan::new().keep_name(), &sink)
+        .rotate(s.old_id, &MailtrapPlan::new().recreate(), &sink)
         .await
         .expect("rotate");
     let new = converged(&s, &path, false).await;
@@ -179,13 +180,43 @@ async fn a_lost_reset_answer_is_reconciled_then_a_create_follows() {
         .rotate(s.old_id, &MailtrapPlan::new(), &sink)
         .await
         .expect("rotate");
-    converged(&s, &path, false).await;
-    assert_eq!(s.fake.tokens().len(), 1);
+    converged(&s, &path, true).await;
     assert_eq!(rotation.method, RotationMethod::Create);
-    assert_eq!(rotation.old_state, OldState::Deleted);
     assert_eq!(rotation.removed.len(), 1, "the token the lost reset made");
     let reset_name = rotation.removed[0].name.clone().unwrap();
     assert_eq!(reset_name, format!("CI deploy {}", rotation.removed[0].id));
+    // The plan lets the old token run: the fallback keeps it working (the
+    // lost reset started its grace period), and says so.
+    assert_eq!(s.fake.tokens().len(), 2);
+    assert!(mailtrap_accepts(&s.life, s.old.secret.expose_secret()).await);
+    assert_eq!(rotation.fallback, Some(Fallback::LostResetAnswer));
+    let OldState::Kept {
+        expires_at: Some(until),
+    } = rotation.old_state
+    else {
+        panic!("{:?}", rotation.old_state);
+    };
+    assert!(until > Utc::now() + TimeDelta::hours(11));
+    assert!(
+        rotation.to_string().contains("answer was lost"),
+        "{rotation}"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_reset_answer_deletes_the_old_token_only_when_asked() {
+    let s = setup().await;
+    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
+    s.fake.inject(MailtrapOp::Reset, Fault::lose_answer());
+    let rotation = s
+        .life
+        .rotate(s.old_id, &MailtrapPlan::new().delete_old(), &sink)
+        .await
+        .expect("rotate");
+    converged(&s, &path, false).await;
+    assert_eq!(s.fake.tokens().len(), 1);
+    assert_eq!(rotation.old_state, OldState::Deleted);
+    assert_eq!(rotation.fallback, Some(Fallback::LostResetAnswer));
 }
 
 #[tokio::test]
@@ -212,11 +243,9 @@ async fn an_unreconciled_reset_is_finished_by_the_next_run() {
     assert!(mailtrap_accepts(&s.life, s.old.secret.expose_secret()).await);
     assert_eq!(stored(&path), s.old.secret.expose_secret());
 
-    let rotation = s
-        .life
-        .rotate(s.old_id, &MailtrapPlan::new(), &sink)
-        .await
-        .expect("again");
+    // The first run has stopped: no lease to wait out.
+    let rerun = MailtrapPlan::new().lease(Duration::ZERO);
+    let rotation = s.life.rotate(s.old_id, &rerun, &sink).await.expect("again");
     converged(&s, &path, false).await;
     assert_eq!(s.fake.tokens().len(), 1);
     assert_eq!(rotation.method, RotationMethod::Create);
@@ -227,7 +256,8 @@ async fn an_unreconciled_reset_is_finished_by_the_next_run() {
 async fn a_refused_probe_removes_the_reset_token_and_reports_the_grace_period() {
     let s = setup().await;
     let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
-    s.fake.inject(MailtrapOp::List, Fault::status(401).nth(2));
+    // Lists: step 0, the decision, then the probe's.
+    s.fake.inject(MailtrapOp::List, Fault::status(401).nth(3));
     let err = s
         .life
         .rotate(s.old_id, &MailtrapPlan::new(), &sink)
@@ -247,7 +277,7 @@ async fn a_failing_sink_removes_the_new_token() {
     let (_, path) = file_sink(s.dir.path(), &s.old.secret);
     let err = s
         .life
-        .rotate(s.old_id, &MailtrapPlan::new().keep_name(), &failing_sink())
+        .rotate(s.old_id, &MailtrapPlan::new().recreate(), &failing_sink())
         .await
         .expect_err("sink fails");
     assert_eq!((err.step(), err.left()), (Step::Store, &Left::Unchanged));
@@ -303,7 +333,9 @@ async fn crash_loop_with(plan: MailtrapPlan, lose_first_reset: bool) -> u32 {
             old_works || mailtrap_accepts(&s.life, &stored(&path)).await,
             "call {call}"
         );
-        match s.life.rotate(s.old_id, &plan, &sink).await {
+        // The crashed run is known to have stopped: no lease to wait out.
+        let rerun = plan.clone().lease(Duration::ZERO);
+        match s.life.rotate(s.old_id, &rerun, &sink).await {
             Ok(_) => {}
             // The old token was deleted after its reset's secret was
             // stored: a reset's token carries no marker, so the second run
@@ -320,16 +352,16 @@ async fn crash_loop_with(plan: MailtrapPlan, lose_first_reset: bool) -> u32 {
 
 #[tokio::test]
 async fn a_crash_at_every_call_converges_on_the_next_run() {
-    // list, reset, probe, delete
-    assert_eq!(crash_loop(MailtrapPlan::new().delete_old()).await, 4);
-    // list, reset, probe, reading the grace period's end
-    assert_eq!(crash_loop(MailtrapPlan::new()).await, 4);
-    // list, create, probe, delete
-    assert_eq!(crash_loop(MailtrapPlan::new().keep_name()).await, 4);
+    // list, reset, list (decide), probe, list (confirm), delete
+    assert_eq!(crash_loop(MailtrapPlan::new().delete_old()).await, 6);
+    // list, reset, list, probe, list, reading the grace period's end
+    assert_eq!(crash_loop(MailtrapPlan::new()).await, 6);
+    // list, create, list, probe, list, delete
+    assert_eq!(crash_loop(MailtrapPlan::new().recreate()).await, 6);
     // list, reset (answer lost), list, delete, reset (refused), create,
-    // probe, delete: the held call is the first not taken by the lost
-    // answer.
-    assert_eq!(crash_loop_with(MailtrapPlan::new(), true).await, 8);
+    // list, probe, list, reading the old token's expiry: the held call is
+    // the first not taken by the lost answer; the old token is kept.
+    assert_eq!(crash_loop_with(MailtrapPlan::new(), true).await, 10);
 }
 
 async fn crash_while_storing(sink: &dyn SecretSink, s: &Setup, path: &Path) {
@@ -341,11 +373,8 @@ async fn crash_while_storing(sink: &dyn SecretSink, s: &Setup, path: &Path) {
     assert!(first.is_err());
     assert!(mailtrap_accepts(&s.life, s.old.secret.expose_secret()).await);
     let file = api_tokens::lifecycle::sink::FileSink::new(path);
-    let rotation = s
-        .life
-        .rotate(s.old_id, &MailtrapPlan::new(), &file)
-        .await
-        .expect("again");
+    let rerun = MailtrapPlan::new().lease(Duration::ZERO);
+    let rotation = s.life.rotate(s.old_id, &rerun, &file).await.expect("again");
     assert_eq!(
         rotation.method,
         RotationMethod::Create,
@@ -380,7 +409,7 @@ async fn the_account_free_paths_rotate_too() {
     let dir = tempfile::tempdir().unwrap();
     let (sink, path) = file_sink(dir.path(), &old.secret);
     let rotation = life
-        .rotate(old.id, &MailtrapPlan::new().keep_name(), &sink)
+        .rotate(old.id, &MailtrapPlan::new().recreate(), &sink)
         .await
         .expect("rotate");
     let held = fake.tokens();

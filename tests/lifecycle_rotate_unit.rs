@@ -64,6 +64,13 @@ async fn converged(s: &Setup, path: &std::path::Path) -> UnitToken {
     new
 }
 
+/// The plan of a run after a crash: the crashed run is known to have
+/// stopped, so its token is a leftover at once rather than in flight for
+/// the default lease.
+fn rerun_plan() -> UnitPlan {
+    plan().lease(std::time::Duration::ZERO)
+}
+
 /// Nothing changed: only the old token, which works, and the sink as it was.
 async fn unchanged(s: &Setup, path: &std::path::Path) {
     let held = s.fake.tokens();
@@ -83,11 +90,19 @@ async fn a_rotation_creates_stores_then_revokes() {
         .rotate(&s.old_id, &plan, &sink)
         .await
         .expect("rotate");
-    // The four steps, in order.
+    // The four steps, in order: list, create, list (decide), list (the
+    // probe), list (confirm after storing), revoke.
     let ops: Vec<_> = s.fake.requests().iter().map(|r| r.operation).collect();
     assert_eq!(
         ops,
-        [Some("list"), Some("create"), Some("list"), Some("revoke")]
+        [
+            Some("list"),
+            Some("create"),
+            Some("list"),
+            Some("list"),
+            Some("list"),
+            Some("revoke")
+        ]
     );
 
     let new = converged(&s, &path).await;
@@ -158,9 +173,10 @@ async fn unreconciled_create_leaves_an_orphan_that_the_next_run_removes() {
     assert_eq!(stored(&path), s.old.secret.expose_secret());
     assert!(unit_accepts(&s.life, s.old.secret.expose_secret()).await);
 
+    // The first run has stopped: its orphan is a leftover at once.
     let rotation = s
         .life
-        .rotate(&s.old_id, &plan(), &sink)
+        .rotate(&s.old_id, &rerun_plan(), &sink)
         .await
         .expect("again");
     converged(&s, &path).await;
@@ -172,7 +188,8 @@ async fn unreconciled_create_leaves_an_orphan_that_the_next_run_removes() {
 async fn a_refused_probe_removes_the_new_token() {
     let s = setup().await;
     let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
-    s.fake.inject(UnitOp::List, Fault::status(401).nth(2));
+    // Lists: step 0, the decision, then the probe's.
+    s.fake.inject(UnitOp::List, Fault::status(401).nth(3));
     let err = s
         .life
         .rotate(&s.old_id, &plan(), &sink)
@@ -188,7 +205,7 @@ async fn a_refused_probe_removes_the_new_token() {
 async fn a_forbidden_probe_proves_the_secret() {
     let s = setup().await;
     let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
-    s.fake.inject(UnitOp::List, Fault::status(403).nth(2));
+    s.fake.inject(UnitOp::List, Fault::status(403).nth(3));
     s.life
         .rotate(&s.old_id, &plan(), &sink)
         .await
@@ -258,10 +275,10 @@ async fn a_failing_revoke_leaves_the_new_secret_stored_and_says_what_is_left() {
         "no secret in the error"
     );
 
-    // Run again: it converges.
+    // Run again once the first run is known to have stopped: it converges.
     let rotation = s
         .life
-        .rotate(&s.old_id, &plan(), &sink)
+        .rotate(&s.old_id, &rerun_plan(), &sink)
         .await
         .expect("again");
     converged(&s, &path).await;
@@ -296,7 +313,7 @@ async fn crash_then_rerun(s: &Setup, sink: &dyn SecretSink, path: &std::path::Pa
     let file = api_tokens::lifecycle::sink::FileSink::new(path);
     let rotation = s
         .life
-        .rotate(&s.old_id, &plan(), &file)
+        .rotate(&s.old_id, &rerun_plan(), &file)
         .await
         .expect("second run");
     let new = converged(s, path).await;
@@ -305,11 +322,11 @@ async fn crash_then_rerun(s: &Setup, sink: &dyn SecretSink, path: &std::path::Pa
 
 #[tokio::test]
 async fn a_crash_at_every_call_converges_on_the_next_run() {
-    // list, create, probe, revoke
-    assert_eq!(crash_loop(false).await, 4);
-    // list, create (answer lost), list, revoke, create, probe, revoke: the
-    // held call is the first not taken by the lost answer.
-    assert_eq!(crash_loop(true).await, 7);
+    // list, create, list (decide), probe, list (confirm), revoke
+    assert_eq!(crash_loop(false).await, 6);
+    // list, create (answer lost), list, revoke, create, list, probe, list,
+    // revoke: the held call is the first not taken by the lost answer.
+    assert_eq!(crash_loop(true).await, 9);
 }
 
 async fn crash_loop(lose_first_create: bool) -> u32 {
@@ -336,11 +353,11 @@ async fn crash_loop(lose_first_create: bool) -> u32 {
                     old_works || unit_accepts(&s.life, &stored(&path)).await,
                     "call {call}"
                 );
-                let rotation = s.life.rotate(&s.old_id, &plan(), &sink).await;
+                let rotation = s.life.rotate(&s.old_id, &rerun_plan(), &sink).await;
                 let rotation = rotation.unwrap_or_else(|e| panic!("call {call}: {e}"));
                 let new = converged(&s, &path).await;
                 assert_eq!(new.id, rotation.new.id.as_str(), "call {call}");
-                if call == if lose_first_create { 7 } else { 4 } {
+                if call == if lose_first_create { 9 } else { 6 } {
                     // The revoke of the old token had reached the service:
                     // the first run's token is kept.
                     assert_eq!(rotation.method, RotationMethod::Resumed);

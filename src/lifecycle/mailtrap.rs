@@ -1,23 +1,25 @@
 //! The lifecycle on Mailtrap: exactly-once create, reconcile, rotate by
 //! reset or by create-then-delete.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::SecretString;
 
 use super::TokenRef;
-use super::marker::Marker;
+use super::marker::{MAX_LABEL_CHARS, Marker};
 use super::mint::{self, Listed, MAX_MINTS, MintIntoError, Minted, Ops};
+use super::race::{self, Candidate, Finish, Race};
 use super::reconcile::{self, Reconcile};
 use super::rotate::{
-    self, AfterReset, Candidate, Finish, Left, MailtrapPlan, OldState, RotateError, Rotation,
-    RotationMethod, Step,
+    AfterReset, Fallback, Left, MailtrapPlan, OldState, RotateError, Rotation, RotationMethod, Step,
 };
 use super::sink::SecretSink;
 use super::unit::left_after_mint;
 use crate::error::{Error, Result, Service};
-use crate::mailtrap::{
-    ApiToken, ApiTokens, Client, CreateApiToken, MAX_NAME_CHARS, NewApiToken, TokenId,
-};
+use crate::mailtrap::{ApiToken, ApiTokens, Client, CreateApiToken, Expiry, NewApiToken, TokenId};
+
+/// How long the old secret keeps working after a reset, as Mailtrap
+/// documents it: what dates a reset from the old token's new expiry.
+const RESET_GRACE: TimeDelta = TimeDelta::hours(12);
 
 /// The lifecycle of one Mailtrap account's API tokens: an exactly-once
 /// [`mint`](MailtrapLifecycle::mint),
@@ -84,8 +86,12 @@ impl MailtrapLifecycle {
     ///
     /// # Errors
     ///
-    /// - [`Error::Invalid`] before sending when the name with its marker
-    ///   is longer than Mailtrap accepts (255 characters), and as
+    /// - [`Error::Invalid`] before any request when the name (the label
+    ///   the marker is added to) is empty or blank, ends with something
+    ///   shaped like a marker ([`Marker::looks_like_marker`]), or is longer
+    ///   than [`MAX_LABEL_CHARS`](super::MAX_LABEL_CHARS) (200) characters:
+    ///   Mailtrap accepts names of 1 to 255 characters, and the marker with
+    ///   its space takes up to 55 of them. Otherwise as
     ///   [`ApiTokens::create`].
     /// - [`Error::Unreconciled`] when an answer was lost and the list or
     ///   the delete that follows failed: a token carrying the named
@@ -93,9 +99,10 @@ impl MailtrapLifecycle {
     /// - The cause of the last lost answer when every create lost its
     ///   answer (each token made was deleted, so none is left).
     pub async fn mint(&self, request: &CreateApiToken) -> Result<Minted<NewApiToken>> {
-        let label = request.name().to_owned();
-        mint::mint_once(self, Marker::new, |marker| {
-            let tagged = request.clone().with_name(marker.tag(&label));
+        let label = request.name().trim().to_owned();
+        mint::check_label(Service::Mailtrap, "name", &label)?;
+        mint::mint_once(self, &label, Marker::new, |tagged| {
+            let tagged = request.clone().with_name(tagged);
             async move { self.tokens.create(tagged).await }
         })
         .await
@@ -108,6 +115,8 @@ impl MailtrapLifecycle {
     ///
     /// # Errors
     ///
+    /// [`MintIntoError::Check`] when the sink's
+    /// [`check`](SecretSink::check) fails, before any request;
     /// [`MintIntoError::Mint`] as [`mint`](Self::mint);
     /// [`MintIntoError::Store`] when the sink failed, saying what became
     /// of the token.
@@ -116,6 +125,7 @@ impl MailtrapLifecycle {
         request: &CreateApiToken,
         sink: &dyn SecretSink,
     ) -> std::result::Result<TokenRef, MintIntoError> {
+        sink.check().await.map_err(MintIntoError::Check)?;
         let minted = self.mint(request).await?;
         mint::store_minted(self, sink, minted).await
     }
@@ -130,26 +140,47 @@ impl MailtrapLifecycle {
         reconcile::run(self, what).await
     }
 
-    /// Replaces token `old` with overlap: 1. a reset (or a create with the
-    /// old token's permissions, when `plan` asks to keep the name or the
-    /// service refuses the reset with 422), 2. a call made with the new
-    /// secret, 3. the secret handed to `sink`, 4. only then what earlier
-    /// runs left is deleted, and the old token too unless the plan lets
-    /// its grace period run after a reset. See [the module](super) for
-    /// what each failure leaves behind.
+    /// Replaces token `old` with overlap: 0. the sink's
+    /// [`check`](SecretSink::check), then a list; 1. a reset (or a create
+    /// with the old token's permissions and a marker, when `plan` asks to
+    /// [`recreate`](MailtrapPlan::recreate), when another rotation of `old`
+    /// is in flight, or when the service refuses the reset with 422), and
+    /// a list to decide whether this run wins among concurrent rotations;
+    /// 2. a call made with the new secret; 3. the secret handed to `sink`,
+    /// and a list to confirm the decision; 4. only then the leftovers of
+    /// interrupted runs are deleted, and the old token too unless the plan
+    /// lets it run after a reset. See [the module](super) for what each
+    /// failure leaves behind.
+    ///
+    /// The new token keeps the old one's expiry unless the plan states one
+    /// (see [`MailtrapPlan`]).
     ///
     /// A reset whose answer is lost is reconciled by listing: the token it
     /// made is the one named `"<old name> <its id>"`; it is deleted and,
-    /// since the old token cannot be reset twice, a create follows.
+    /// since the old token cannot be reset twice, a create follows. The
+    /// old token is then kept working unless the plan asks to
+    /// [`delete_old`](MailtrapPlan::delete_old): the report says so
+    /// ([`Rotation::fallback`], [`OldState::Kept`]).
+    ///
+    /// Concurrent rotations of `old` are safe as on Unit (exactly one
+    /// completes, the others end [superseded](RotateError::superseded)),
+    /// with one exception: a reset whose answer is lost cannot tell its
+    /// own token from a concurrent reset's, and deletes it. Use
+    /// [`recreate`](MailtrapPlan::recreate) where rotations may overlap
+    /// and answers may be lost.
     ///
     /// # Errors
     ///
     /// A [`RotateError`] naming the step, what was left behind
     /// ([`Left`]) and the cause. An old token that is gone is refused at
     /// step 0 with [`Error::Invalid`] unless a token carries the marker of
-    /// an earlier rotation of it ([`RotationMethod::Resumed`]); the new
-    /// token of a *reset* carries no marker, so after a run that reset and
-    /// deleted the old token, a second run reports it gone.
+    /// an earlier rotation of it (then the run reports that rotation done,
+    /// [`RotationMethod::Resumed`], when the sink holds a working secret,
+    /// and is superseded otherwise); the new token of a *reset* carries no
+    /// marker, so after a run that reset and deleted the old token, a
+    /// second run reports it gone. An old token that has expired, with no
+    /// expiry stated in the plan, is refused at step 0 with
+    /// [`Error::Invalid`].
     pub async fn rotate(
         &self,
         old: TokenId,
@@ -159,40 +190,89 @@ impl MailtrapLifecycle {
         let old_id = old.to_string();
         let fail =
             |step, left, e: Error| RotateError::new(Service::Mailtrap, &old_id, step, left, e);
+        sink.check().await.map_err(|e| {
+            RotateError::new(
+                Service::Mailtrap,
+                &old_id,
+                Step::Inspect,
+                Left::Unchanged,
+                e,
+            )
+        })?;
         let typed = self
             .tokens
             .list()
             .await
             .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
         let listed: Vec<Listed> = typed.iter().cloned().map(to_listed).collect();
-        let mut earlier = rotate::marked_successors(&listed, &old_id);
-        let Some(old_token) = typed.iter().find(|t| t.id == old) else {
-            return rotate::resume(self, &old_id, earlier).await;
-        };
-        let old_listed = to_listed(old_token.clone());
-        earlier.extend(
+        let now = Utc::now();
+        let lease = race::lease_span(plan.lease);
+        let old_token = typed.iter().find(|t| t.id == old);
+        let old_name = old_token.map(|t| t.name.clone());
+        let resets = |listed: &[Listed]| -> Vec<(Listed, bool)> {
+            let Some(name) = &old_name else {
+                return Vec::new();
+            };
+            // A reset shortens the old token's expiry to the end of its
+            // grace period: that dates the reset, and so its token.
+            let in_flight = listed
+                .iter()
+                .find(|t| t.id == old_id)
+                .and_then(|t| t.expires_at)
+                .is_some_and(|end| end - RESET_GRACE > now - lease);
             listed
                 .iter()
-                .filter(|t| is_reset_of(&t.id, &t.text, old_token))
-                .cloned(),
-        );
-        earlier.sort_by_key(Listed::number);
+                .filter(|t| is_reset_name(&t.id, &t.text, name, &old_id))
+                .map(|t| (t.clone(), in_flight))
+                .collect()
+        };
+        let race = Race {
+            old_id: &old_id,
+            lease,
+            now,
+            resets: &resets,
+        };
+        let Some(old_token) = old_token else {
+            return race::already_rotated(self, sink, &race, &listed).await;
+        };
+        let old_listed = to_listed(old_token.clone());
+        let expiry = match (plan.expiry, old_token.expires_at) {
+            (Some(expiry), _) => expiry,
+            (None, None) => Expiry::Never,
+            (None, Some(at)) if at > now => Expiry::At(at),
+            (None, Some(at)) => {
+                let e = Error::invalid(
+                    "expires",
+                    format!(
+                        "token {old_id} expired at {}, so the new token cannot keep its \
+                         expiry; state when the new token expires",
+                        at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    ),
+                );
+                return Err(fail(Step::Inspect, Left::Unchanged, e));
+            }
+        };
 
         let mut removed = Vec::new();
         let mut reset_sent = false;
         let mut minted = None;
-        if !plan.keep_name {
+        let mut fallback = None;
+        let rivals = race.in_flight(&listed, "");
+        if !plan.recreate && !rivals.is_empty() {
+            fallback = Some(Fallback::RivalInFlight);
+        }
+        if !plan.recreate && rivals.is_empty() {
             let mut last_lost = None;
             let mut refused = false;
             for _ in 0..MAX_MINTS {
-                match self.tokens.reset(old, plan.expiry).await {
+                match self.tokens.reset(old, expiry).await {
                     Ok(new) => {
                         minted = Some((Candidate::of(&new, None), RotationMethod::Reset));
                         break;
                     }
                     Err(Error::OutcomeUnknown { operation, cause }) => {
                         reset_sent = true;
-                        match self.remove_resets_of(old_token, &earlier).await {
+                        match self.remove_resets_of(old_token, &listed).await {
                             Ok(found) => {
                                 removed.extend(found);
                                 last_lost = Some(*cause);
@@ -227,6 +307,13 @@ impl MailtrapLifecycle {
                     last_lost.unwrap_or_else(|| Error::invalid("attempts", "no reset was sent"));
                 return Err(fail(Step::Mint, left, cause));
             }
+            if minted.is_none() {
+                fallback = Some(if reset_sent {
+                    Fallback::LostResetAnswer
+                } else {
+                    Fallback::ResetRefused
+                });
+            }
         }
         let (new, method) = match minted {
             Some(found) => found,
@@ -234,12 +321,13 @@ impl MailtrapLifecycle {
                 let label = fitted_label(old_token);
                 let request = CreateApiToken::new(label.clone())
                     .permissions_from(old_token.permissions.iter().cloned())
-                    .expires(plan.expiry);
+                    .expires(expiry);
                 let made = mint::mint_once(
                     self,
+                    &label,
                     || Marker::replacing(&old_id),
-                    |marker| {
-                        let tagged = request.clone().with_name(marker.tag(&label));
+                    |tagged| {
+                        let tagged = request.clone().with_name(tagged);
                         async move { self.tokens.create(tagged).await }
                     },
                 )
@@ -262,19 +350,24 @@ impl MailtrapLifecycle {
             }
         };
 
-        let retire_old = method == RotationMethod::Create || plan.after_reset == AfterReset::Delete;
+        let delete_asked = plan.after_reset == AfterReset::Delete;
+        let kept_after_lost_reset = fallback == Some(Fallback::LostResetAnswer) && !delete_asked;
+        let retire_old = match method {
+            RotationMethod::Reset => delete_asked,
+            _ => !kept_after_lost_reset,
+        };
         let untouched = if method == RotationMethod::Reset || reset_sent {
             Left::OldInGrace { until: None }
         } else {
             Left::Unchanged
         };
-        let finished = rotate::prove_store_retire(
+        let finished = race::finish(
             self,
             sink,
             Finish {
                 old: &old_listed,
                 new: &new,
-                earlier: &earlier,
+                race: &race,
                 untouched,
                 retire_old,
                 probe: plan.probe,
@@ -288,6 +381,10 @@ impl MailtrapLifecycle {
         removed.extend(finished);
         let old_state = if retire_old {
             OldState::Deleted
+        } else if kept_after_lost_reset {
+            OldState::Kept {
+                expires_at: self.grace_end(old).await,
+            }
         } else {
             OldState::GracePeriod {
                 until: self.grace_end(old).await,
@@ -301,6 +398,7 @@ impl MailtrapLifecycle {
             method,
             old_state,
             removed,
+            fallback,
         })
     }
 
@@ -358,16 +456,20 @@ impl MailtrapLifecycle {
 /// Whether a token with this id and name is what a reset of `old` made:
 /// the service names it `"<old name> <its id>"`.
 fn is_reset_of(id: &str, name: &str, old: &ApiToken) -> bool {
-    id != old.id.to_string()
+    is_reset_name(id, name, &old.name, &old.id.to_string())
+}
+
+fn is_reset_name(id: &str, name: &str, old_name: &str, old_id: &str) -> bool {
+    id != old_id
         && name
             .strip_suffix(id)
             .and_then(|rest| rest.strip_suffix(' '))
-            .is_some_and(|rest| rest == old.name)
+            .is_some_and(|rest| rest == old_name)
 }
 
 /// The label of a token's name: without the id a reset appended, without
-/// its marker, and short enough to take a new marker within the service's
-/// limit.
+/// its markers, and at most [`MAX_LABEL_CHARS`] long, so that it takes a
+/// new marker within the service's limit.
 fn fitted_label(token: &ApiToken) -> String {
     let id = token.id.to_string();
     let name = token
@@ -375,10 +477,14 @@ fn fitted_label(token: &ApiToken) -> String {
         .strip_suffix(&id)
         .and_then(|rest| rest.strip_suffix(' '))
         .unwrap_or(&token.name);
-    let label = Marker::label(Marker::label(name));
-    let room =
-        MAX_NAME_CHARS.saturating_sub(Marker::replacing(&id).to_string().chars().count() + 1);
-    label.chars().take(room).collect()
+    let label = super::unit::fitted_label(name);
+    label
+        .trim()
+        .chars()
+        .take(MAX_LABEL_CHARS)
+        .collect::<String>()
+        .trim_end()
+        .to_owned()
 }
 
 fn to_listed(t: ApiToken) -> Listed {
@@ -443,9 +549,9 @@ mod tests {
         assert_eq!(fitted_label(&token(7, &marked)), "CI deploy");
         assert_eq!(fitted_label(&token(8, &format!("{marked} 8"))), "CI deploy");
         assert_eq!(fitted_label(&token(9, "plain 12")), "plain 12");
-        let long = "x".repeat(MAX_NAME_CHARS);
+        let long = "x".repeat(crate::mailtrap::MAX_NAME_CHARS);
         let label = fitted_label(&token(10, &long));
-        let name = Marker::replacing("10").tag(&label);
-        assert!(name.chars().count() <= MAX_NAME_CHARS);
+        let name = Marker::replacing("12345678901234567890").tag(&label);
+        assert!(name.chars().count() <= crate::mailtrap::MAX_NAME_CHARS);
     }
 }

@@ -3,27 +3,58 @@
 //! lost can be found again by listing.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
 const OPEN: &str = "[at:";
 const FROM: &str = " from:";
 const NONCE_LEN: usize = 8;
+const CHECK_LEN: usize = 6;
 const BASE36: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+const HEX: &[u8] = b"0123456789abcdef";
+
+/// The most characters a marker made by this crate takes:
+/// `[at:` + a time of at most 7 base-36 digits (good until the year
+/// 4453) + `-` + the nonce (8) + `-` + the check (6) + ` from:` + an id of
+/// at most 20 digits + `]`.
+pub const MAX_MARKER_CHARS: usize = 4 + 7 + 1 + NONCE_LEN + 1 + CHECK_LEN + 6 + 20 + 1;
+
+/// The most characters of a label that [`MailtrapLifecycle::mint`](super::MailtrapLifecycle::mint)
+/// accepts: Mailtrap takes names of 1 to 255 characters, and a marker
+/// with the space before it takes at most [`MAX_MARKER_CHARS`] + 1 of
+/// them, which leaves 200.
+pub const MAX_LABEL_CHARS: usize = crate::mailtrap::MAX_NAME_CHARS - 1 - MAX_MARKER_CHARS;
 
 /// A unique tag for one create, written as the last word of the token's
-/// description (Unit) or name (Mailtrap): `[at:TIME-NONCE]`, or
-/// `[at:TIME-NONCE from:ID]` for a token minted to replace token `ID` in a
-/// rotation.
+/// description (Unit) or name (Mailtrap): `[at:TIME-NONCE-CHECK]`, or
+/// `[at:TIME-NONCE-CHECK from:ID]` for a token minted to replace token
+/// `ID` in a rotation.
 ///
 /// `TIME` is the moment the marker was made, in whole seconds since the
 /// Unix epoch written in base 36, so that a marker tells its age;
 /// `NONCE` is 8 random characters of `0-9a-z`, so that two markers never
-/// meet.
+/// meet; `CHECK` is 6 hexadecimal digits of a SHA-256 over the time, the
+/// nonce, the replaced id and the label before the marker. A name typed by
+/// hand to look like a marker fails the check, and is not a marker: no
+/// reconciliation ever removes such a token. (A name copied whole from a
+/// marked token passes it: that is why [`mint`](super::UnitLifecycle::mint)
+/// refuses labels that [look like markers](Marker::looks_like_marker), and
+/// why plain creates should refuse them too.)
+///
+/// Markers of release 0.2.0 carry no check (`[at:TIME-NONCE]`): they are
+/// still read, so that [`Reconcile::marker`](super::Reconcile::marker)
+/// removes the token an error of that release named, but they are never
+/// swept by age, nor taken for a replacement by a rotation
+/// ([`is_checked`](Marker::is_checked) is false).
+///
+/// Two markers are equal when their time, nonce and replaced id are; the
+/// check belongs to the text the marker was written into.
 ///
 /// A text *carries* a marker only when the marker ends it: a Mailtrap reset
 /// names its new token `"<old name> <new id>"`, and that token does not
@@ -39,20 +70,45 @@ const BASE36: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 /// assert!(name.starts_with("CI deploy [at:"));
 ///
 /// assert_eq!(Marker::find(&name), Some(marker.clone()));
+/// assert!(Marker::find(&name).unwrap().is_checked());
 /// assert_eq!(Marker::label(&name), "CI deploy");
 /// assert_eq!(marker.minted_at(), at);
 /// assert_eq!(Marker::find(&format!("{name} 12346")), None); // a reset's new name
+///
+/// // The check binds the marker to its label: moved elsewhere, it is no marker.
+/// let moved = name.replace("CI deploy", "other");
+/// assert_eq!(Marker::find(&moved), None);
+/// assert!(Marker::looks_like_marker(&moved));
 ///
 /// let replacing = Marker::replacing_at(at, "19");
 /// assert_eq!(replacing.replaces(), Some("19"));
 /// assert_eq!(replacing.to_string().parse::<Marker>()?, replacing);
 /// # Ok::<(), api_tokens::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone)]
 pub struct Marker {
     minted_at: DateTime<Utc>,
     nonce: String,
     replaces: Option<String>,
+    check: Option<String>,
+}
+
+impl PartialEq for Marker {
+    fn eq(&self, other: &Marker) -> bool {
+        self.minted_at == other.minted_at
+            && self.nonce == other.nonce
+            && self.replaces == other.replaces
+    }
+}
+
+impl Eq for Marker {}
+
+impl Hash for Marker {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.minted_at.hash(state);
+        self.nonce.hash(state);
+        self.replaces.hash(state);
+    }
 }
 
 impl Marker {
@@ -71,6 +127,7 @@ impl Marker {
                 .map(|_| char::from(BASE36[fastrand::usize(..BASE36.len())]))
                 .collect(),
             replaces: None,
+            check: None,
         }
     }
 
@@ -99,27 +156,96 @@ impl Marker {
         self.replaces.as_deref()
     }
 
+    /// Whether the marker carries a check (every marker this crate writes
+    /// since 0.3.0 does; one [found](Marker::find) in a text has passed
+    /// it). False for a marker of release 0.2.0, which is never swept by
+    /// age.
+    pub fn is_checked(&self) -> bool {
+        self.check.is_some()
+    }
+
     /// How old the marker is at `now` (zero for a marker from the future).
     pub fn age(&self, now: DateTime<Utc>) -> TimeDelta {
         (now - self.minted_at).max(TimeDelta::zero())
     }
 
-    /// `label` followed by a space and the marker: the description or name
-    /// to create the token with. A blank label gives the marker alone.
+    /// `label` (trimmed) followed by a space and the marker, with its check
+    /// computed for that label: the description or name to create the
+    /// token with. A blank label gives the marker alone.
     pub fn tag(&self, label: &str) -> String {
         let label = label.trim();
+        let bound = self.bound_to(label);
         if label.is_empty() {
-            self.to_string()
+            bound.to_string()
         } else {
-            format!("{label} {self}")
+            format!("{label} {bound}")
         }
     }
 
-    /// The marker that ends `text`, if it carries one.
+    /// The same marker, with the check it takes at the end of `label`.
+    pub(crate) fn bound_to(&self, label: &str) -> Marker {
+        Marker {
+            check: Some(self.check_for(label.trim())),
+            ..self.clone()
+        }
+    }
+
+    fn check_for(&self, label: &str) -> String {
+        let mut hash = Sha256::new();
+        hash.update(b"api-tokens marker 1\0");
+        hash.update(to_base36(self.minted_at.timestamp().max(0).unsigned_abs()).as_bytes());
+        hash.update(b"\0");
+        hash.update(self.nonce.as_bytes());
+        hash.update(b"\0");
+        hash.update(self.replaces.as_deref().unwrap_or("").as_bytes());
+        hash.update(b"\0");
+        hash.update(label.as_bytes());
+        let digest = hash.finalize();
+        digest
+            .iter()
+            .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]])
+            .take(CHECK_LEN)
+            .map(char::from)
+            .collect()
+    }
+
+    /// The marker that ends `text`, if it carries one: a marker with a
+    /// check is returned only when the check holds for the label before
+    /// it; a marker of release 0.2.0 (no check) is returned as it is (see
+    /// [`is_checked`](Marker::is_checked)).
     pub fn find(text: &str) -> Option<Marker> {
         let text = text.trim_end();
         let start = text.rfind(OPEN)?;
-        text[start..].parse().ok()
+        let marker: Marker = text[start..].parse().ok()?;
+        match &marker.check {
+            Some(check) if *check != marker.check_for(text[..start].trim()) => None,
+            _ => Some(marker),
+        }
+    }
+
+    /// Whether `text` ends with something shaped like a marker (a last
+    /// bracketed word opening with `[at:`), whether or not it is a valid
+    /// one. A name or description that looks like a marker is refused by
+    /// [`mint`](super::UnitLifecycle::mint) as a label, and plain creates
+    /// should refuse it too: a token created with a copied marker must not
+    /// pass for one minted by this crate.
+    ///
+    /// ```
+    /// use api_tokens::lifecycle::Marker;
+    ///
+    /// assert!(Marker::looks_like_marker("my token [at:t0000a-abcdefgh]"));
+    /// assert!(Marker::looks_like_marker("x [AT:anything]  "));
+    /// assert!(!Marker::looks_like_marker("CI deploy"));
+    /// assert!(!Marker::looks_like_marker("rotated [at:t0000a-abcdefgh] 12346"));
+    /// ```
+    pub fn looks_like_marker(text: &str) -> bool {
+        let text = text.trim_end();
+        text.ends_with(']')
+            && text.rfind('[').is_some_and(|i| {
+                text[i..]
+                    .get(..OPEN.len())
+                    .is_some_and(|open| open.eq_ignore_ascii_case(OPEN))
+            })
     }
 
     /// `text` without the marker that ends it (and the spaces before it):
@@ -127,9 +253,7 @@ impl Marker {
     pub fn label(text: &str) -> &str {
         let trimmed = text.trim_end();
         match trimmed.rfind(OPEN) {
-            Some(start) if trimmed[start..].parse::<Marker>().is_ok() => {
-                trimmed[..start].trim_end()
-            }
+            Some(start) if Marker::find(trimmed).is_some() => trimmed[..start].trim_end(),
             _ => trimmed,
         }
     }
@@ -146,6 +270,9 @@ impl fmt::Display for Marker {
         f.write_str(OPEN)?;
         f.write_str(&to_base36(self.minted_at.timestamp().max(0).unsigned_abs()))?;
         write!(f, "-{}", self.nonce)?;
+        if let Some(check) = &self.check {
+            write!(f, "-{check}")?;
+        }
         if let Some(old) = &self.replaces {
             write!(f, "{FROM}{old}")?;
         }
@@ -157,12 +284,15 @@ impl FromStr for Marker {
     type Err = Error;
 
     /// Reads a marker written as [`Display`](fmt::Display) writes it, and
-    /// nothing around it.
+    /// nothing around it: `[at:TIME-NONCE-CHECK]`, with ` from:ID` before
+    /// the bracket for a rotation's, or the form of release 0.2.0 without
+    /// `-CHECK`. The check is not verified here (it needs the label):
+    /// [`Marker::find`] does.
     fn from_str(s: &str) -> Result<Marker> {
         let bad = || {
             Error::invalid(
                 "marker",
-                "not a marker; expected `[at:TIME-NONCE]` or `[at:TIME-NONCE from:ID]`",
+                "not a marker; expected `[at:TIME-NONCE-CHECK]` or `[at:TIME-NONCE-CHECK from:ID]`",
             )
         };
         let body = s
@@ -174,9 +304,18 @@ impl FromStr for Marker {
             Some(_) => return Err(bad()),
             None => (body, None),
         };
-        let (time, nonce) = stamp.split_once('-').ok_or_else(bad)?;
+        let mut parts = stamp.split('-');
+        let (time, nonce) = (parts.next().ok_or_else(bad)?, parts.next().ok_or_else(bad)?);
+        let check = parts.next();
+        if parts.next().is_some() {
+            return Err(bad());
+        }
         let nonce_ok = nonce.len() == NONCE_LEN && nonce.bytes().all(|b| BASE36.contains(&b));
-        let secs = from_base36(time).filter(|_| nonce_ok).ok_or_else(bad)?;
+        let check_ok =
+            check.is_none_or(|c| c.len() == CHECK_LEN && c.bytes().all(|b| HEX.contains(&b)));
+        let secs = from_base36(time)
+            .filter(|_| nonce_ok && check_ok)
+            .ok_or_else(bad)?;
         let minted_at = i64::try_from(secs)
             .ok()
             .and_then(|s| Utc.timestamp_opt(s, 0).single())
@@ -185,12 +324,13 @@ impl FromStr for Marker {
             minted_at,
             nonce: nonce.to_owned(),
             replaces,
+            check: check.map(str::to_owned),
         })
     }
 }
 
 impl Serialize for Marker {
-    /// As its text, `[at:TIME-NONCE]`.
+    /// As its text, `[at:TIME-NONCE-CHECK]`.
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
@@ -242,7 +382,10 @@ mod tests {
             let text = marker.to_string();
             assert_eq!(text.parse::<Marker>().unwrap(), marker);
             let tagged = marker.tag("  CI deploy ");
-            assert_eq!(tagged, format!("CI deploy {text}"));
+            let bound = marker.bound_to("CI deploy");
+            assert_eq!(tagged, format!("CI deploy {bound}"));
+            assert_eq!(bound.to_string().parse::<Marker>().unwrap(), marker);
+            assert!(Marker::find(&tagged).unwrap().is_checked());
             assert_eq!(Marker::find(&tagged).unwrap(), marker);
             assert_eq!(Marker::find(&format!("{tagged}  ")).unwrap(), marker);
             assert_eq!(Marker::label(&tagged), "CI deploy");
@@ -254,8 +397,59 @@ mod tests {
             assert_eq!(marker.minted_at(), at);
         }
         let alone = Marker::at(at);
-        assert_eq!(alone.tag("  "), alone.to_string());
+        assert_eq!(alone.tag("  "), alone.bound_to("").to_string());
         assert_eq!(Marker::label(&alone.tag("")), "");
+    }
+
+    #[test]
+    fn a_check_binds_the_marker_to_its_label() {
+        let at = Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap();
+        let marker = Marker::replacing_at(at, "7");
+        let tagged = marker.tag("ci");
+        assert_eq!(Marker::find(&tagged), Some(marker.clone()));
+        // The same marker after another label, or with its check altered,
+        // or with another replaced id, is no marker.
+        let suffix = &tagged["ci ".len()..];
+        assert_eq!(Marker::find(&format!("other {suffix}")), None);
+        assert_eq!(Marker::find(&tagged.replace(" from:7]", " from:8]")), None);
+        let check_at = tagged.rfind(" from:").unwrap() - CHECK_LEN;
+        let mut altered = tagged.clone();
+        let flipped = if &tagged[check_at..=check_at] == "0" {
+            "1"
+        } else {
+            "0"
+        };
+        altered.replace_range(check_at..=check_at, flipped);
+        assert_eq!(Marker::find(&altered), None);
+        assert_eq!(Marker::label(&altered), altered);
+        // The longest marker this crate writes fits MAX_MARKER_CHARS.
+        let far = Utc.with_ymd_and_hms(4400, 1, 1, 0, 0, 0).unwrap();
+        let longest = Marker::replacing_at(far, "99999999999999999999").bound_to("x");
+        assert_eq!(longest.to_string().chars().count(), MAX_MARKER_CHARS);
+    }
+
+    #[test]
+    fn markers_of_release_0_2_0_are_read_but_unchecked() {
+        let legacy = "my token [at:t0000a-abcdefgh]";
+        let marker = Marker::find(legacy).expect("still read");
+        assert!(!marker.is_checked());
+        assert_eq!(Marker::label(legacy), "my token");
+        assert!(Marker::looks_like_marker(legacy));
+    }
+
+    #[test]
+    fn what_looks_like_a_marker() {
+        for text in [
+            "[at:x]",
+            "a [at:]",
+            "a [At:t0000a-abcdefgh from:3]  ",
+            "a [at:t0000a-abcdefgh-000000]",
+        ] {
+            assert!(Marker::looks_like_marker(text), "{text}");
+        }
+        for text in ["", "ci", "a [at:x] b", "[ops] deploy", "a [at:x", "a [x] ]"] {
+            assert!(!Marker::looks_like_marker(text), "{text}");
+        }
     }
 
     #[test]
@@ -275,6 +469,10 @@ mod tests {
             "[at:abc-ABCDEFGH]",
             "[at:ab!-12345678]",
             "[at:abc-12345678 from:]",
+            "[at:abc-12345678-12345]",
+            "[at:abc-12345678-1234567]",
+            "[at:abc-12345678-abcdeg]",
+            "[at:abc-12345678-abcdef-0]",
             "[at:abc-12345678 from:x1]",
             "[at:abc-12345678",
             "at:abc-12345678]",

@@ -45,9 +45,17 @@ pub(crate) struct Listed {
 }
 
 impl Listed {
-    /// The marker that ends its description or name, if any.
+    /// The marker that ends its description or name, if any (a checked
+    /// one, or one of release 0.2.0).
     pub fn marker(&self) -> Option<Marker> {
         Marker::find(&self.text)
+    }
+
+    /// The marker that ends its description or name when it carries a
+    /// valid check: the only markers swept by age or taken for a
+    /// rotation's replacement.
+    pub fn checked_marker(&self) -> Option<Marker> {
+        self.marker().filter(Marker::is_checked)
     }
 
     pub fn to_ref(&self, service: Service) -> TokenRef {
@@ -126,24 +134,62 @@ pub(crate) async fn remove_marked<O: Ops>(ops: &O, marker: &Marker) -> Result<Ve
     Ok(removed)
 }
 
-/// The exactly-once mint: sends `create` with a fresh marker from
-/// `new_marker`; when the answer is lost, removes what the create made
-/// (found by its marker) and sends it again, at most [`MAX_MINTS`] times.
+/// Refuses, before any request, a label that [`mint`](super::UnitLifecycle::mint)
+/// cannot tag: blank, shaped like a marker, or (on Mailtrap) longer than
+/// [`MAX_LABEL_CHARS`](super::marker::MAX_LABEL_CHARS), so that the label
+/// with its marker stays within the 255 characters the service accepts.
+pub(crate) fn check_label(service: Service, field: &'static str, label: &str) -> Result<()> {
+    if label.trim().is_empty() {
+        return Err(Error::invalid(
+            field,
+            "the label is empty or blank; give the text the token's marker is added to",
+        ));
+    }
+    if Marker::looks_like_marker(label) {
+        return Err(Error::invalid(
+            field,
+            "the label ends with something shaped like a marker (`[at:…]`); markers are \
+             added by the lifecycle and cannot be given",
+        ));
+    }
+    let chars = label.trim().chars().count();
+    if service == Service::Mailtrap && chars > super::marker::MAX_LABEL_CHARS {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "the label has {chars} characters; at most {} are accepted, since its marker \
+                 takes up to {} of the {} characters Mailtrap accepts in a name",
+                super::marker::MAX_LABEL_CHARS,
+                super::marker::MAX_MARKER_CHARS + 1,
+                crate::mailtrap::MAX_NAME_CHARS
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The exactly-once mint: sends `create` with the name or description
+/// `label` tagged with a fresh marker from `new_marker`; when the answer
+/// is lost, removes what the create made (found by its marker) and sends
+/// it again, at most [`MAX_MINTS`] times. Only a token carrying this
+/// call's own marker is ever removed: another run's token, in flight or
+/// not, is never touched.
 pub(crate) async fn mint_once<O, T, F, Fut>(
     ops: &O,
+    label: &str,
     new_marker: impl Fn() -> Marker,
     create: F,
 ) -> Result<Minted<T>>
 where
     O: Ops,
-    F: Fn(Marker) -> Fut,
+    F: Fn(String) -> Fut,
     Fut: Future<Output = Result<T>>,
 {
     let mut removed = Vec::new();
     let mut last_cause = None;
     for attempt in 1..=MAX_MINTS {
-        let marker = new_marker();
-        match create(marker.clone()).await {
+        let marker = new_marker().bound_to(label);
+        match create(marker.tag(label)).await {
             Ok(token) => {
                 return Ok(Minted {
                     token,
@@ -219,6 +265,10 @@ pub(crate) mod service_serde {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MintIntoError {
+    /// The sink's [`check`](super::SecretSink::check) failed before
+    /// anything was sent: no token was minted.
+    #[error("the secret sink cannot take a secret, so nothing was minted: {0}")]
+    Check(#[source] super::sink::SinkError),
     /// The exactly-once create failed: no token was minted, unless the
     /// error is [`Error::Unreconciled`] (a token carrying its marker may
     /// exist).

@@ -17,7 +17,10 @@
 //! A create whose answer is lost may have minted a token that nobody
 //! holds. [`UnitLifecycle::mint`] and [`MailtrapLifecycle::mint`] tag each
 //! create with a unique [`Marker`] at the end of the description (Unit) or
-//! name (Mailtrap), e.g. `"CI deploy [at:t4k2ab-7f3k9q2m]"`. When the
+//! name (Mailtrap), e.g. `"CI deploy [at:t4k2ab-7f3k9q2m-3fa91c]"`, whose
+//! last part is a check over the marker and the label, so that a name
+//! merely shaped like a marker is never taken for one (labels shaped like
+//! markers are refused: [`Marker::looks_like_marker`]). When the
 //! answer is lost they list the tokens, remove the one carrying the marker
 //! and create again, at most [`MAX_MINTS`] times: one call leaves exactly
 //! one live token it minted, or none and an error. When the list or the
@@ -27,35 +30,72 @@
 //!
 //! Neither service can rename a token: a minted token keeps its marker
 //! for life, so a sweep by age must be told which marked tokens are held
-//! ([`Reconcile::keep`]); a token minted by a rotation whose old token is
-//! gone is never swept.
+//! ([`Reconcile::keep`]); a token minted by a rotation is swept only when
+//! it is a leftover (see [`Reconcile`]): never the newest replacement of a
+//! token still listed, never one younger than the lease, never one whose
+//! old token is gone.
 //!
 //! # Rotate with overlap
 //!
 //! `rotate(old, plan, sink)` replaces a token in four steps, after a step 0
-//! that lists the tokens to find the old one and what an interrupted
-//! earlier run of the same rotation left (tokens whose marker says they
-//! replace `old`, and on Mailtrap the tokens a reset of `old` made):
+//! that checks the sink ([`SecretSink::check`]) and lists the tokens to
+//! find the old one and what other runs of the same rotation left or are
+//! doing (tokens whose checked marker says they replace `old`, and on
+//! Mailtrap the tokens a reset of `old` made):
 //!
 //! | step | does | a failure there leaves ([`Left`]) |
 //! | --- | --- | --- |
-//! | 0 inspect | lists the tokens | [`Left::Unchanged`]: nothing was done |
-//! | 1 mint | Unit: create with what the [`UnitPlan`] states, exactly once; Mailtrap: reset, or create with the old permissions when the [`MailtrapPlan`] keeps the name or the reset is refused with 422 | [`Left::Unchanged`]; on Mailtrap after a reset reached the service, [`Left::OldInGrace`]; when a lost answer could not be reconciled, [`Left::Orphan`] with the marker |
+//! | 0 inspect | checks the sink, lists the tokens | [`Left::Unchanged`]: nothing was done |
+//! | 1 mint | Unit: create with what the [`UnitPlan`] states, exactly once; Mailtrap: reset, or create with the old permissions when the [`MailtrapPlan`] asks to [recreate](MailtrapPlan::recreate), another rotation is in flight, or the reset is refused with 422; then a list decides whether this run wins (below) | [`Left::Unchanged`]; on Mailtrap after a reset reached the service, [`Left::OldInGrace`]; when a lost answer could not be reconciled, [`Left::Orphan`] with the marker |
 //! | 2 probe | a call made with the new secret (a 403 counts as accepted) | the new token is removed: [`Left::Unchanged`] (or [`Left::OldInGrace`] after a reset); [`Left::Orphan`] if the removal fails |
-//! | 3 store | hands the secret to the [`SecretSink`] | as step 2, unless the sink reports the secret written ([`SinkError::secret_written`]): then [`Left::Stored`] |
-//! | 4 retire | removes what earlier runs left, then revokes (Unit) or deletes (Mailtrap) the old token, unless the plan lets a reset token's grace period run | [`Left::Stored`]: the sink holds the new, working secret, and the tokens still to remove are listed |
+//! | 3 store | hands the secret to the [`SecretSink`], then lists again to confirm the decision | as step 2, unless the sink reports the secret written ([`SinkError::secret_written`]): then [`Left::Stored`]; [`Left::SinkStale`] if the confirmation found another winner |
+//! | 4 retire | removes what interrupted earlier runs left, then revokes (Unit) or deletes (Mailtrap) the old token, unless the plan lets it run | [`Left::Stored`]: the sink holds the new, working secret, and the tokens still to remove are listed |
 //!
 //! A failure before step 3 leaves the old token working and removes what
 //! was minted; a failure after it leaves the new secret stored and says
 //! what is left to do. Every failure is a [`RotateError`] naming the
 //! [`Step`], what it left and the cause.
 //!
-//! Running the same rotation again after a crash at any step converges:
-//! the old token still listed, a new token is minted and, once stored, the
-//! earlier run's tokens are removed with the old one; the old token gone
-//! (the crash came during step 4), the newest token marked as replacing it
-//! is kept and reported as [`RotationMethod::Resumed`]. Run one rotation of
-//! a token at a time.
+//! # Concurrent rotations
+//!
+//! Several runs may rotate the same old token at once (from several
+//! machines, with no coordination service): the token list is the shared
+//! state. A token marked as replacing `old` whose marker is younger than
+//! the plan's lease ([`UnitPlan::lease`], [`DEFAULT_LEASE`]: 10 minutes)
+//! belongs to a run that may still be going; an older one was left by an
+//! interrupted run. After its mint, each run lists the tokens: among the
+//! in-flight replacements of `old` and its own, **the lowest id wins**.
+//! The others remove what they minted before storing anything and fail
+//! with [`RotateError::superseded`] naming the winner. The winner lists
+//! once more after storing, before retiring anything.
+//!
+//! This holds when (a) the service numbers tokens in increasing order of
+//! creation (resets included) and (b) a list answered after a create has
+//! answered shows that token and every token created before it: the
+//! lowest id's run sees no lower rival and wins; every other run sees it
+//! and yields; a token minted later has a higher id, so no decision is
+//! ever overturned. A run started after the winner retired the old token
+//! finds it gone and is superseded, unless its sink already holds a secret
+//! the service accepts ([`SecretSink::current`], proved with a call), in
+//! which case it reports the rotation done ([`RotationMethod::Resumed`]).
+//! A run whose create loses its answer removes only the token carrying its
+//! own marker, never a rival's.
+//!
+//! On Mailtrap a reset's token carries no marker: it is dated by the old
+//! token's grace period (a reset sets its expiry to 12 hours ahead) and
+//! ranked by its id like the others; a run that sees another rotation in
+//! flight creates instead of resetting. A reset whose answer is lost
+//! deletes the reset token it finds, which may be a concurrent run's:
+//! [recreate](MailtrapPlan::recreate) where rotations overlap.
+//!
+//! Running the same rotation again after a crash at any step converges
+//! once the crashed run's token is past the lease (at once with a lease of
+//! `Duration::ZERO`, when no other run can be going on): the old token
+//! still listed, a new token is minted and, once stored, the earlier run's
+//! tokens are removed with the old one; the old token gone (the crash came
+//! during step 4), the lowest token marked as replacing it is kept and
+//! reported as [`RotationMethod::Resumed`] when the sink holds a working
+//! secret. Within the lease, a run yields to the crashed run's token.
 //!
 //! ```
 //! use api_tokens::lifecycle::{UnitLifecycle, UnitPlan, sink::FileSink};
@@ -84,6 +124,7 @@ mod audit;
 mod mailtrap;
 mod marker;
 mod mint;
+mod race;
 mod reconcile;
 mod rotate;
 pub mod sink;
@@ -91,12 +132,12 @@ mod unit;
 
 pub use audit::{AuditPolicy, AuditReport, Finding, FindingKind, ServiceAudit, TokenAudit, audit};
 pub use mailtrap::MailtrapLifecycle;
-pub use marker::Marker;
+pub use marker::{MAX_LABEL_CHARS, MAX_MARKER_CHARS, Marker};
 pub use mint::{MAX_MINTS, MintIntoError, Minted, Unstored};
 pub use reconcile::Reconcile;
 pub use rotate::{
-    AfterReset, Left, MailtrapPlan, OldState, RotateCause, RotateError, Rotation, RotationMethod,
-    Step, UnitPlan,
+    AfterReset, DEFAULT_LEASE, Fallback, Left, MailtrapPlan, OldState, RotateCause, RotateError,
+    Rotation, RotationMethod, Step, Superseded, UnitPlan,
 };
 pub use sink::{SecretMeta, SecretSink, SinkError, SinkSpec, async_trait};
 pub use unit::UnitLifecycle;

@@ -9,6 +9,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::TokenRef;
 use super::marker::Marker;
 use super::mint::{Listed, Ops};
+use super::rotate::DEFAULT_LEASE;
 use crate::error::Result;
 
 /// Which marked tokens a reconciliation removes: see
@@ -19,10 +20,21 @@ use crate::error::Result;
 /// description or name, see [`Marker`]) and that marker is older than
 /// [`older_than`](Reconcile::older_than) or is one named with
 /// [`marker`](Reconcile::marker), unless its id was given to
-/// [`keep`](Reconcile::keep). A token without a marker is never removed,
-/// nor is a token minted by a rotation whose old token is gone (that
-/// rotation finished, and its secret is in the sink) unless its marker is
-/// named.
+/// [`keep`](Reconcile::keep). A token without a marker is never removed.
+/// By age, only markers with a valid check are swept (a name typed to
+/// look like a marker, or a marker of release 0.2.0, is not; name the
+/// latter with [`marker`](Reconcile::marker)).
+///
+/// Tokens minted by rotations (markers `from:OLD`) are swept by age only
+/// when they are leftovers:
+/// - while `OLD` is still listed, its newest replacement is kept (a
+///   rotation that stopped at step 4 stored its secret), and so is every
+///   replacement younger than the [lease](Reconcile::lease) (a rotation
+///   may be running); older replacements are leftovers of interrupted runs;
+/// - once `OLD` is gone, none is swept (the rotation finished, and its
+///   secret is in a sink).
+///
+/// A named marker is removed whatever its state.
 ///
 /// Neither service can rename a token, so a token minted by this module
 /// keeps its marker for life. A marker's age alone cannot tell a token
@@ -51,6 +63,7 @@ pub struct Reconcile {
     markers: Vec<Marker>,
     keep: BTreeSet<String>,
     now: Option<DateTime<Utc>>,
+    lease: TimeDelta,
 }
 
 impl Reconcile {
@@ -61,6 +74,7 @@ impl Reconcile {
             markers: Vec::new(),
             keep: BTreeSet::new(),
             now: None,
+            lease: TimeDelta::from_std(DEFAULT_LEASE).unwrap_or(TimeDelta::MAX),
         }
     }
 
@@ -72,6 +86,7 @@ impl Reconcile {
             markers: vec![marker],
             keep: BTreeSet::new(),
             now: None,
+            lease: TimeDelta::from_std(DEFAULT_LEASE).unwrap_or(TimeDelta::MAX),
         }
     }
 
@@ -97,6 +112,14 @@ impl Reconcile {
         self
     }
 
+    /// How long a rotation's replacement of a live token counts as in
+    /// flight, and is never swept by age: [`DEFAULT_LEASE`](super::DEFAULT_LEASE)
+    /// unless set (use the lease the rotations were given).
+    pub fn lease(mut self, lease: Duration) -> Reconcile {
+        self.lease = TimeDelta::from_std(lease).unwrap_or(TimeDelta::MAX);
+        self
+    }
+
     /// Measures ages from `now` instead of the current time.
     pub fn at(mut self, now: DateTime<Utc>) -> Reconcile {
         self.now = Some(now);
@@ -104,7 +127,8 @@ impl Reconcile {
     }
 
     /// Whether a token with this id and this description or name is to be
-    /// removed.
+    /// removed, looked at alone: a named marker, or a checked marker older
+    /// than the age (a whole list may keep it still, see the type's docs).
     pub fn selects(&self, id: &str, text: &str) -> bool {
         let Some(marker) = Marker::find(text) else {
             return false;
@@ -112,15 +136,27 @@ impl Reconcile {
         if self.keep.contains(id) {
             return false;
         }
-        let now = self.now.unwrap_or_else(Utc::now);
-        self.markers.contains(&marker) || self.older_than.is_some_and(|age| marker.age(now) > age)
+        self.markers.contains(&marker) || self.stale(&marker)
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.now.unwrap_or_else(Utc::now)
+    }
+
+    fn stale(&self, marker: &Marker) -> bool {
+        marker.is_checked()
+            && self
+                .older_than
+                .is_some_and(|age| marker.age(self.now()) > age)
     }
 
     /// The tokens of a whole list to remove: as [`selects`](Self::selects),
-    /// except that a token whose stale marker says it replaced a token no
-    /// longer listed is kept (the rotation that minted it finished), unless
-    /// its marker was named.
+    /// except that a stale replacement of a listed token is kept when it is
+    /// the newest replacement of it or younger than the lease, and one of
+    /// a token no longer listed is always kept, unless its marker was
+    /// named.
     pub(crate) fn select<'a>(&self, listed: &'a [Listed]) -> Vec<&'a Listed> {
+        let now = self.now();
         listed
             .iter()
             .filter(|t| self.selects(&t.id, &t.text))
@@ -128,10 +164,24 @@ impl Reconcile {
                 let Some(marker) = t.marker() else {
                     return false;
                 };
-                self.markers.contains(&marker)
-                    || marker
-                        .replaces()
-                        .is_none_or(|old| listed.iter().any(|o| o.id == old))
+                if self.markers.contains(&marker) {
+                    return true;
+                }
+                let Some(old) = marker.replaces() else {
+                    return true;
+                };
+                if !listed.iter().any(|o| o.id == old) {
+                    return false;
+                }
+                let newest = listed
+                    .iter()
+                    .filter(|o| {
+                        o.checked_marker()
+                            .is_some_and(|m| m.replaces() == Some(old))
+                    })
+                    .max_by_key(|o| o.number());
+                let is_newest = newest.is_some_and(|n| n.id == t.id);
+                !is_newest && marker.age(now) >= self.lease
             })
             .collect()
     }

@@ -3,15 +3,15 @@
 //! services share (prove, store, retire).
 
 use std::fmt;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use super::TokenRef;
 use super::marker::Marker;
-use super::mint::{Fresh, Listed, Ops, service_serde};
-use super::sink::{SecretMeta, SecretSink, SinkError};
+use super::mint::service_serde;
+use super::sink::SinkError;
 use crate::error::{Error, Service};
 use crate::mailtrap::Expiry;
 use crate::unit::{CreateApiToken, ResourceRestriction, Scope, SourceIp};
@@ -44,7 +44,15 @@ pub struct UnitPlan {
     pub(crate) resources: Option<Vec<ResourceRestriction>>,
     pub(crate) description: Option<String>,
     pub(crate) probe: bool,
+    pub(crate) lease: Duration,
 }
+
+/// How long a rotation's new token counts as in flight by default: 10
+/// minutes. A token carrying a rotation's marker younger than the lease
+/// belongs to a run that may still be going on, and is never removed by
+/// another run; an older one was left by an interrupted run. A rotation
+/// must finish within its lease (see [`UnitPlan::lease`]).
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(600);
 
 impl UnitPlan {
     /// A new token with these scopes, valid until `expiration`, usable from
@@ -57,7 +65,20 @@ impl UnitPlan {
             resources: None,
             description: None,
             probe: true,
+            lease: DEFAULT_LEASE,
         }
+    }
+
+    /// How long a token minted by a rotation of the same old token counts
+    /// as in flight ([`DEFAULT_LEASE`], 10 minutes, unless set): a run
+    /// yields to an in-flight rival with a lower id, and treats older
+    /// tokens as leftovers of interrupted runs, to remove once its own
+    /// secret is stored. Set it above the longest time a rotation may take;
+    /// `Duration::ZERO` says no other run can be going on (after a crash,
+    /// to finish at once).
+    pub fn lease(mut self, lease: Duration) -> UnitPlan {
+        self.lease = lease;
+        self
     }
 
     /// Only these addresses or CIDR ranges may use the new token.
@@ -122,9 +143,20 @@ pub enum AfterReset {
 /// By default it resets the old token (the new one gets the same
 /// permissions and the name `"<old name> <new id>"`). It creates a new
 /// token with the old one's permissions instead, then deletes the old one,
-/// when asked to [`keep_name`](MailtrapPlan::keep_name) or when the service
+/// when asked to [`recreate`](MailtrapPlan::recreate), when another
+/// rotation of the same token is seen in flight, or when the service
 /// refuses the reset with 422 (the token was already reset, or has
 /// expired).
+///
+/// The new token keeps the old one's expiry unless
+/// [`expires`](MailtrapPlan::expires) says otherwise: the same date when
+/// the old token expires in the future (Mailtrap lists no creation time,
+/// so "the same lifetime" cannot be computed), never when it never
+/// expires. When the old token has already expired, the rotation is
+/// refused at step 0 with [`Error::Invalid`] asking for an expiry: the
+/// old horizon is past, and no date would be a guess worth making. A token
+/// in a reset's grace period lists the end of its grace as its expiry:
+/// after an interrupted reset, state the expiry.
 ///
 /// ```
 /// use api_tokens::lifecycle::MailtrapPlan;
@@ -134,41 +166,65 @@ pub enum AfterReset {
 /// let plan = MailtrapPlan::new().expires(Expiry::At(Utc::now() + Duration::days(90))).delete_old();
 /// # let _ = plan;
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailtrapPlan {
-    pub(crate) expiry: Expiry,
-    pub(crate) keep_name: bool,
+    pub(crate) expiry: Option<Expiry>,
+    pub(crate) recreate: bool,
     pub(crate) after_reset: AfterReset,
     pub(crate) probe: bool,
+    pub(crate) lease: Duration,
+}
+
+impl Default for MailtrapPlan {
+    fn default() -> Self {
+        MailtrapPlan::new()
+    }
 }
 
 impl MailtrapPlan {
-    /// Reset, the service's default lifetime, the old token left to its
-    /// grace period.
+    /// Reset, the old token's expiry kept, the old token left to its grace
+    /// period.
     pub fn new() -> MailtrapPlan {
         MailtrapPlan {
-            expiry: Expiry::ServerDefault,
-            keep_name: false,
+            expiry: None,
+            recreate: false,
             after_reset: AfterReset::LetGraceRun,
             probe: true,
+            lease: DEFAULT_LEASE,
         }
     }
 
-    /// When the new token expires.
+    /// When the new token expires ([`Expiry::ServerDefault`] asks for the
+    /// service's default lifetime); by default, when the old one does.
     pub fn expires(mut self, expiry: Expiry) -> MailtrapPlan {
-        self.expiry = expiry;
+        self.expiry = Some(expiry);
         self
     }
 
-    /// Creates the new token under the old one's name (its label, with a
-    /// new marker) rather than resetting, then deletes the old token.
-    pub fn keep_name(mut self) -> MailtrapPlan {
-        self.keep_name = true;
+    /// Creates a new token instead of resetting the old one: with the old
+    /// token's permissions, named with its label (its name without the id
+    /// a reset appended and without its marker) followed by a new marker,
+    /// `"<label> [at:TIME-NONCE-CHECK from:OLD]"`; then deletes the old
+    /// token. Neither service can rename a token, and the marker is what
+    /// lets a lost answer be found again, so the name is not kept exactly.
+    pub fn recreate(mut self) -> MailtrapPlan {
+        self.recreate = true;
         self
     }
 
-    /// Deletes the old token at step 4 even after a reset, instead of
-    /// letting its grace period run.
+    /// The former name of [`recreate`](MailtrapPlan::recreate), which it
+    /// is: the new token is named `"<label> [at:… from:OLD]"`, not exactly
+    /// as the old one.
+    #[deprecated(
+        since = "0.3.0",
+        note = "the name is not kept exactly (a marker is added); use `recreate`"
+    )]
+    pub fn keep_name(self) -> MailtrapPlan {
+        self.recreate()
+    }
+
+    /// Deletes the old token at step 4 even after a reset (or a create that
+    /// followed a lost reset answer), instead of letting it run.
     pub fn delete_old(mut self) -> MailtrapPlan {
         self.after_reset = AfterReset::Delete;
         self
@@ -183,6 +239,13 @@ impl MailtrapPlan {
     /// Skips step 2, the call made with the new secret.
     pub fn skip_probe(mut self) -> MailtrapPlan {
         self.probe = false;
+        self
+    }
+
+    /// How long a token minted by a rotation of the same old token counts
+    /// as in flight: as [`UnitPlan::lease`] ([`DEFAULT_LEASE`] unless set).
+    pub fn lease(mut self, lease: Duration) -> MailtrapPlan {
+        self.lease = lease;
         self
     }
 }
@@ -238,7 +301,9 @@ pub enum Left {
     /// The old token works and the sink was not written, but a token this
     /// run minted may remain that nobody holds: its id when known, the
     /// marker it carries when it has one. Running the rotation again
-    /// removes it ([`Reconcile`](super::Reconcile) does too).
+    /// removes it once it is older than the lease (within the lease, a run
+    /// yields to it, since it may belong to a run still going);
+    /// [`Reconcile::marker`](super::Reconcile::marker) removes it at once.
     Orphan {
         /// The token's id, when known.
         id: Option<String>,
@@ -247,12 +312,22 @@ pub enum Left {
     },
     /// The new secret is in the sink and works; these tokens still have to
     /// be revoked or deleted (the old token last). Running the rotation
-    /// again finishes the job.
+    /// again finishes the job once the new token is older than the lease
+    /// (at once with a lease of zero); within the lease, a new run yields
+    /// to it, since it may belong to a run still going.
     Stored {
         /// The new token, whose secret the sink holds.
         new: TokenRef,
         /// What is left to revoke or delete, in order.
         to_remove: Vec<TokenRef>,
+    },
+    /// The old token works, but the sink holds the secret of `new`, which
+    /// is gone (another run of the same rotation won after this one stored
+    /// its secret, and this run removed its token, or someone else did).
+    /// Run the rotation again, or restore the sink from the winner's.
+    SinkStale {
+        /// The token whose secret the sink holds, removed.
+        new: TokenRef,
     },
 }
 
@@ -279,8 +354,17 @@ impl fmt::Display for Left {
                 if let Some(marker) = marker {
                     write!(f, " (marked {marker})")?;
                 }
-                f.write_str("; run the same rotation again to clean it up")
+                f.write_str(
+                    "; run the same rotation again to clean it up once the lease has passed \
+                     (or with a lease of zero when no other run is going on)",
+                )
             }
+            Left::SinkStale { new } => write!(
+                f,
+                "the old token still works, but the sink holds the secret of token {}, which \
+                 was removed; run the rotation again",
+                new.id
+            ),
             Left::Stored { new, to_remove } => {
                 write!(
                     f,
@@ -327,6 +411,52 @@ pub enum OldState {
     },
     /// Already gone when this run started (an earlier run retired it).
     AlreadyGone,
+    /// Left working, as the plan asked, after a create that followed a
+    /// lost reset answer (see [`Fallback::LostResetAnswer`]): it stops
+    /// working at `expires_at` (the end of a grace period if the lost
+    /// reset reached the service), or never.
+    Kept {
+        /// When it stops working, as the service reported it.
+        expires_at: Option<DateTime<Utc>>,
+    },
+}
+
+/// Why a Mailtrap rotation that was to reset created its new token
+/// instead: a [`Rotation`] says so, for the caller to print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Fallback {
+    /// The reset's answer was lost: the token it may have made was found
+    /// by its name and deleted, and a create followed. The old token was
+    /// kept working (the reset may have started its grace period), unless
+    /// the plan asked to [`delete_old`](MailtrapPlan::delete_old).
+    LostResetAnswer,
+    /// The service refused the reset with 422 (already reset, or
+    /// expired): a create followed, and the old token was deleted.
+    ResetRefused,
+    /// Another rotation of the same token was in flight when this one
+    /// started: a marked create was used, so that the runs could tell
+    /// which one wins.
+    RivalInFlight,
+}
+
+impl fmt::Display for Fallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Fallback::LostResetAnswer => {
+                "the reset's answer was lost, so a new token was created instead; the old \
+                 token was kept working unless deleting it was asked"
+            }
+            Fallback::ResetRefused => {
+                "the service refused the reset, so a new token was created instead"
+            }
+            Fallback::RivalInFlight => {
+                "another rotation of the token was in flight, so a new token was created \
+                 instead of resetting"
+            }
+        })
+    }
 }
 
 /// A finished rotation: the new token (whose secret the sink holds), the
@@ -351,6 +481,8 @@ pub struct Rotation {
     /// Other tokens removed: those minted by creates or resets whose
     /// answers were lost, and those left by interrupted earlier runs.
     pub removed: Vec<TokenRef>,
+    /// Why a Mailtrap rotation created instead of resetting, when it did.
+    pub fallback: Option<Fallback>,
 }
 
 impl fmt::Display for Rotation {
@@ -379,6 +511,17 @@ impl fmt::Display for Rotation {
                 f.write_str("the old token works for its grace period")?;
             }
             OldState::AlreadyGone => f.write_str("the old token was already gone")?,
+            OldState::Kept {
+                expires_at: Some(at),
+            } => write!(
+                f,
+                "the old token was kept and works until {}",
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )?,
+            OldState::Kept { expires_at: None } => f.write_str("the old token was kept")?,
+        }
+        if let Some(fallback) = self.fallback {
+            write!(f, " ({fallback})")?;
         }
         if !self.removed.is_empty() {
             f.write_str("; also removed:")?;
@@ -401,6 +544,45 @@ pub enum RotateCause {
     /// The sink could not store the new secret.
     #[error(transparent)]
     Sink(#[from] SinkError),
+    /// Another rotation of the same old token won: this one removed what
+    /// it minted and yielded.
+    #[error("{0}")]
+    Superseded(Superseded),
+}
+
+/// Why a rotation yielded to another one of the same old token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Superseded {
+    /// The token that replaced (or is replacing) the old one: the winner.
+    pub winner: TokenRef,
+    /// Where the winner's secret lives, when known (e.g. this run's sink
+    /// description when the sink already holds it, or a store's name).
+    pub secret_at: Option<String>,
+}
+
+impl Superseded {
+    /// The winner `winner`, its secret's place unknown.
+    pub fn new(winner: TokenRef) -> Superseded {
+        Superseded {
+            winner,
+            secret_at: None,
+        }
+    }
+}
+
+impl fmt::Display for Superseded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "superseded: another rotation of the same token won, with token {}",
+            self.winner.id
+        )?;
+        if let Some(at) = &self.secret_at {
+            write!(f, " (its secret is in {at})")?;
+        }
+        Ok(())
+    }
 }
 
 /// A rotation that stopped: at which [`Step`], what it [`Left`] behind, and
@@ -466,6 +648,15 @@ impl RotateError {
         &self.0.cause
     }
 
+    /// Why this run yielded, when another rotation of the same old token
+    /// won: `Some` exactly when the run was superseded.
+    pub fn superseded(&self) -> Option<&Superseded> {
+        match &self.0.cause {
+            RotateCause::Superseded(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// Whether the sink holds the new secret (the failure came at step 4,
     /// or the sink wrote it before failing).
     pub fn secret_stored(&self) -> bool {
@@ -478,169 +669,4 @@ impl RotateError {
     pub fn is_outcome_unknown(&self) -> bool {
         matches!(&self.0.cause, RotateCause::Service(e) if e.is_outcome_unknown())
     }
-}
-
-/// A new token with its secret, as the shared steps need it.
-pub(crate) struct Candidate {
-    pub id: String,
-    pub text: String,
-    pub secret: SecretString,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub marker: Option<Marker>,
-}
-
-impl Candidate {
-    pub fn of(token: &impl Fresh, marker: Option<Marker>) -> Candidate {
-        Candidate {
-            id: token.id_string(),
-            text: token.text().to_owned(),
-            secret: token.secret().clone(),
-            expires_at: token.expires_at(),
-            marker,
-        }
-    }
-
-    pub fn to_ref(&self, service: Service) -> TokenRef {
-        TokenRef::new(service, self.id.clone(), Some(self.text.clone()))
-    }
-}
-
-/// The tokens an interrupted earlier rotation of `old_id` left: those whose
-/// marker says they replace it, oldest first.
-pub(crate) fn marked_successors(listed: &[Listed], old_id: &str) -> Vec<Listed> {
-    let mut found: Vec<Listed> = listed
-        .iter()
-        .filter(|t| t.marker().is_some_and(|m| m.replaces() == Some(old_id)))
-        .cloned()
-        .collect();
-    found.sort_by_key(Listed::number);
-    found
-}
-
-/// Removes a minted token after a failure before step 3: `untouched` if it
-/// is gone, an orphan if it could not be removed.
-async fn discard<O: Ops>(ops: &O, new: &Candidate, untouched: Left) -> Left {
-    match ops.remove(&new.id).await {
-        Ok(()) => untouched,
-        Err(e) => {
-            tracing::warn!(service = %O::SERVICE, token_id = %new.id, error = %e,
-                "a token minted by a failed rotation could not be removed");
-            Left::Orphan {
-                id: Some(new.id.clone()),
-                marker: new.marker.clone(),
-            }
-        }
-    }
-}
-
-/// What [`prove_store_retire`] is to do.
-pub(crate) struct Finish<'a> {
-    pub old: &'a Listed,
-    pub new: &'a Candidate,
-    pub earlier: &'a [Listed],
-    /// What a failure before step 3 leaves once the new token is removed.
-    pub untouched: Left,
-    pub retire_old: bool,
-    pub probe: bool,
-}
-
-/// Steps 2 to 4: proves the new secret, stores it, then removes what
-/// earlier runs left and (when asked) the old token. Gives the tokens
-/// removed other than the old one.
-pub(crate) async fn prove_store_retire<O: Ops>(
-    ops: &O,
-    sink: &dyn SecretSink,
-    job: Finish<'_>,
-) -> Result<Vec<TokenRef>, RotateError> {
-    let service = O::SERVICE;
-    let fail =
-        |step, left, cause: RotateCause| RotateError::new(service, &job.old.id, step, left, cause);
-    let new_ref = job.new.to_ref(service);
-    let mut to_remove: Vec<TokenRef> = job.earlier.iter().map(|t| t.to_ref(service)).collect();
-    if job.retire_old {
-        to_remove.push(job.old.to_ref(service));
-    }
-
-    if job.probe {
-        if let Err(e) = ops.probe(&job.new.secret).await {
-            let left = discard(ops, job.new, job.untouched).await;
-            return Err(fail(Step::Probe, left, e.into()));
-        }
-    }
-
-    let meta = SecretMeta::new(service, job.new.id.clone())
-        .with_name(job.new.text.clone())
-        .with_expires_at(job.new.expires_at);
-    if let Err(e) = sink.store(&job.new.secret, &meta).await {
-        let left = if e.secret_written() {
-            Left::Stored {
-                new: new_ref,
-                to_remove,
-            }
-        } else {
-            discard(ops, job.new, job.untouched).await
-        };
-        return Err(fail(Step::Store, left, e.into()));
-    }
-
-    let mut removed = Vec::new();
-    for (i, token) in to_remove.iter().enumerate() {
-        if let Err(e) = ops.remove(&token.id).await {
-            let left = Left::Stored {
-                new: new_ref.clone(),
-                to_remove: to_remove[i..].to_vec(),
-            };
-            return Err(fail(Step::Retire, left, e.into()));
-        }
-        if token.id != job.old.id {
-            removed.push(token.clone());
-        }
-    }
-    Ok(removed)
-}
-
-/// The old token is gone: an earlier run retired it after storing its new
-/// token, the newest successor. Removes the other successors and reports.
-pub(crate) async fn resume<O: Ops>(
-    ops: &O,
-    old_id: &str,
-    earlier: Vec<Listed>,
-) -> Result<Rotation, RotateError> {
-    let service = O::SERVICE;
-    let Some((newest, others)) = earlier.split_last() else {
-        return Err(RotateError::new(
-            service,
-            old_id,
-            Step::Inspect,
-            Left::Unchanged,
-            Error::invalid(
-                "old",
-                format!(
-                    "token {old_id} is not among the {service} tokens, and no token carries \
-                     the marker of a rotation of it"
-                ),
-            ),
-        ));
-    };
-    let new = newest.to_ref(service);
-    let mut removed = Vec::new();
-    for (i, token) in others.iter().enumerate() {
-        if let Err(e) = ops.remove(&token.id).await {
-            let left = Left::Stored {
-                new: new.clone(),
-                to_remove: others[i..].iter().map(|t| t.to_ref(service)).collect(),
-            };
-            return Err(RotateError::new(service, old_id, Step::Retire, left, e));
-        }
-        removed.push(token.to_ref(service));
-    }
-    Ok(Rotation {
-        service,
-        old: TokenRef::new(service, old_id.to_owned(), None),
-        new,
-        expires_at: newest.expires_at,
-        method: RotationMethod::Resumed,
-        old_state: OldState::AlreadyGone,
-        removed,
-    })
 }

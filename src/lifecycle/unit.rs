@@ -5,10 +5,9 @@ use secrecy::SecretString;
 use super::TokenRef;
 use super::marker::Marker;
 use super::mint::{self, Listed, MintIntoError, Minted, Ops};
+use super::race::{self, Candidate, Finish, Race};
 use super::reconcile::{self, Reconcile};
-use super::rotate::{
-    self, Candidate, Finish, Left, OldState, RotateError, Rotation, RotationMethod, Step, UnitPlan,
-};
+use super::rotate::{Left, OldState, RotateError, Rotation, RotationMethod, Step, UnitPlan};
 use super::sink::SecretSink;
 use crate::error::{Error, Result, Service};
 use crate::unit::{ApiToken, Client, CreateApiToken, NewApiToken, OrgApiTokens, TokenId, UserId};
@@ -94,11 +93,15 @@ impl UnitLifecycle {
     ///   may exist ([`Reconcile::marker`] removes it later).
     /// - The cause of the last lost answer when every create lost its
     ///   answer (each token made was revoked, so none is left).
+    /// - [`Error::Invalid`] before any request when the description (the
+    ///   label the marker is added to) is empty or blank, or ends with
+    ///   something shaped like a marker ([`Marker::looks_like_marker`]).
     /// - Otherwise as [`OrgApiTokens::create`].
     pub async fn mint(&self, request: &CreateApiToken) -> Result<Minted<NewApiToken>> {
-        let label = request.description().to_owned();
-        mint::mint_once(self, Marker::new, |marker| {
-            let tagged = request.clone().with_description(marker.tag(&label));
+        let label = request.description().trim().to_owned();
+        mint::check_label(Service::Unit, "description", &label)?;
+        mint::mint_once(self, &label, Marker::new, |tagged| {
+            let tagged = request.clone().with_description(tagged);
             async move { self.tokens.create(tagged).await }
         })
         .await
@@ -111,6 +114,8 @@ impl UnitLifecycle {
     ///
     /// # Errors
     ///
+    /// [`MintIntoError::Check`] when the sink's
+    /// [`check`](SecretSink::check) fails, before any request;
     /// [`MintIntoError::Mint`] as [`mint`](Self::mint);
     /// [`MintIntoError::Store`] when the sink failed, saying what became
     /// of the token.
@@ -119,6 +124,7 @@ impl UnitLifecycle {
         request: &CreateApiToken,
         sink: &dyn SecretSink,
     ) -> std::result::Result<TokenRef, MintIntoError> {
+        sink.check().await.map_err(MintIntoError::Check)?;
         let minted = self.mint(request).await?;
         mint::store_minted(self, sink, minted).await
     }
@@ -136,22 +142,33 @@ impl UnitLifecycle {
     }
 
     /// Replaces token `old` with a new one created as `plan` states, with
-    /// overlap: 1. create (exactly once, marked as replacing `old`), 2. a
-    /// call made with the new secret, 3. the secret handed to `sink`, 4.
-    /// only then `old` revoked, with anything an interrupted earlier run
-    /// of this rotation left. See [the module](super) for what each
-    /// failure leaves behind.
+    /// overlap, in the steps [the module](super) lists: the sink's
+    /// [`check`](SecretSink::check) and a list (step 0); a create, exactly
+    /// once and marked as replacing `old`, then a list to decide whether
+    /// this run wins among concurrent rotations of `old` (step 1); a call
+    /// made with the new secret (step 2); the secret handed to `sink`, then
+    /// a list to confirm the decision (step 3); only then `old` revoked,
+    /// with the leftovers of interrupted earlier runs (step 4). The module
+    /// says what each failure leaves behind.
+    ///
+    /// Concurrent rotations of `old` are safe: exactly one completes, the
+    /// others remove what they minted and fail with
+    /// [`RotateError::superseded`] naming the winner (see the module's
+    /// "Concurrent rotations").
     ///
     /// Run again after a crash at any step, it converges: when `old` is
-    /// already revoked, the newest token carrying a marker from a rotation
-    /// of it is kept ([`RotationMethod::Resumed`]); otherwise a new token
-    /// is minted and the earlier run's tokens are revoked at step 4.
+    /// already revoked and the sink holds a secret Unit accepts, the
+    /// lowest token marked as replacing it is reported
+    /// ([`RotationMethod::Resumed`]); otherwise a new token is minted and
+    /// the earlier run's tokens are revoked at step 4 once they are older
+    /// than the plan's [lease](UnitPlan::lease).
     ///
     /// # Errors
     ///
     /// A [`RotateError`] naming the step, what was left behind
-    /// ([`Left`]) and the cause; `old` not found with no successor is
-    /// refused at step 0 with [`Error::Invalid`].
+    /// ([`Left`]) and the cause; a blank description in `plan` is refused
+    /// with [`Error::Invalid`] before any request, and so is `old` not
+    /// found with no successor, at step 0.
     pub async fn rotate(
         &self,
         old: &TokenId,
@@ -160,25 +177,38 @@ impl UnitLifecycle {
     ) -> std::result::Result<Rotation, RotateError> {
         let old_id = old.as_str();
         let fail = |step, left, e: Error| RotateError::new(Service::Unit, old_id, step, left, e);
+        if let Some(description) = &plan.description {
+            mint::check_label(Service::Unit, "description", description)
+                .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
+        }
+        sink.check().await.map_err(|e| {
+            RotateError::new(Service::Unit, old_id, Step::Inspect, Left::Unchanged, e)
+        })?;
         let listed = self
             .list_all()
             .await
             .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
-        let earlier = rotate::marked_successors(&listed, old_id);
+        let race = Race {
+            old_id,
+            lease: race::lease_span(plan.lease),
+            now: chrono::Utc::now(),
+            resets: &race::no_resets,
+        };
         let Some(old_token) = listed.iter().find(|t| t.id == old_id) else {
-            return rotate::resume(self, old_id, earlier).await;
+            return race::already_rotated(self, sink, &race, &listed).await;
         };
 
         let label = match &plan.description {
-            Some(d) => d.clone(),
-            None => Marker::label(&old_token.text).to_owned(),
+            Some(d) => d.trim().to_owned(),
+            None => fitted_label(&old_token.text),
         };
         let request = plan.request(&label);
         let minted = mint::mint_once(
             self,
+            &label,
             || Marker::replacing(old_id),
-            |marker| {
-                let tagged = request.clone().with_description(marker.tag(&label));
+            |tagged| {
+                let tagged = request.clone().with_description(tagged);
                 async move { self.tokens.create(tagged).await }
             },
         )
@@ -188,13 +218,13 @@ impl UnitLifecycle {
         let new = Candidate::of(&minted.token, Some(minted.marker.clone()));
         let mut removed = minted.removed;
         removed.extend(
-            rotate::prove_store_retire(
+            race::finish(
                 self,
                 sink,
                 Finish {
                     old: old_token,
                     new: &new,
-                    earlier: &earlier,
+                    race: &race,
                     untouched: Left::Unchanged,
                     retire_old: true,
                     probe: plan.probe,
@@ -210,6 +240,7 @@ impl UnitLifecycle {
             method: RotationMethod::Create,
             old_state: OldState::Revoked,
             removed,
+            fallback: None,
         })
     }
 
@@ -228,6 +259,24 @@ pub(crate) fn left_after_mint(e: &Error) -> Left {
             marker: marker.as_deref().and_then(|m| m.parse().ok()),
         },
         _ => Left::Unchanged,
+    }
+}
+
+/// The label of an old token's description: without its markers (a
+/// token rotated before carries one, and older releases may have stacked
+/// them), or `"rotated"` when nothing else is left.
+pub(crate) fn fitted_label(text: &str) -> String {
+    let mut label = text.trim();
+    while Marker::looks_like_marker(label) {
+        match label.rfind('[') {
+            Some(i) => label = label[..i].trim_end(),
+            None => break,
+        }
+    }
+    if label.is_empty() {
+        "rotated".to_owned()
+    } else {
+        label.to_owned()
     }
 }
 

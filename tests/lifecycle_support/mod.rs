@@ -62,11 +62,48 @@ pub async fn mailtrap_accepts(life: &MailtrapLifecycle, secret: &str) -> bool {
     client.api_tokens().list().await.is_ok()
 }
 
-/// A file sink in `dir`, holding `initial` (the old secret) to begin with.
-pub fn file_sink(dir: &Path, initial: &SecretString) -> (FileSink, PathBuf) {
+/// A file sink that also reads back what it holds
+/// ([`SecretSink::current`]), as a rotation that finds its work done asks.
+pub struct ReadBack(pub FileSink, pub PathBuf);
+
+#[sink::async_trait]
+impl SecretSink for ReadBack {
+    async fn store(&self, secret: &SecretString, meta: &SecretMeta) -> Result<(), SinkError> {
+        self.0.store(secret, meta).await
+    }
+
+    async fn current(&self) -> Result<Option<SecretString>, SinkError> {
+        Ok(std::fs::read_to_string(&self.1)
+            .ok()
+            .map(|s| SecretString::from(s.trim_end_matches('\n').to_owned())))
+    }
+
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+}
+
+/// A file sink in `dir`, holding `initial` (the old secret) to begin with,
+/// that reads back what it holds.
+pub fn file_sink(dir: &Path, initial: &SecretString) -> (ReadBack, PathBuf) {
     let path = dir.join("token");
     std::fs::write(&path, format!("{}\n", initial.expose_secret())).expect("write");
-    (FileSink::new(&path), path)
+    (ReadBack(FileSink::new(&path), path.clone()), path)
+}
+
+/// A sink whose check fails: nothing may be sent.
+pub fn unwritable_sink() -> impl SecretSink {
+    struct Unwritable;
+    #[sink::async_trait]
+    impl SecretSink for Unwritable {
+        async fn store(&self, _: &SecretString, _: &SecretMeta) -> Result<(), SinkError> {
+            Ok(())
+        }
+        async fn check(&self) -> Result<(), SinkError> {
+            Err(SinkError::other("vault", "the mount is sealed"))
+        }
+    }
+    Unwritable
 }
 
 /// The secret a file sink holds.
@@ -91,10 +128,10 @@ pub fn hanging_sink() -> impl SecretSink {
 
 /// A file sink that writes, then never returns: a process stopped just
 /// after the secret reached the file.
-pub struct WritesThenHangs(pub FileSink);
+pub struct WritesThenHangs<S>(pub S);
 
 #[sink::async_trait]
-impl SecretSink for WritesThenHangs {
+impl<S: SecretSink> SecretSink for WritesThenHangs<S> {
     async fn store(&self, secret: &SecretString, meta: &SecretMeta) -> Result<(), SinkError> {
         self.0.store(secret, meta).await?;
         std::future::pending().await

@@ -181,7 +181,7 @@ async fn mailtrap_command(args: &MailtrapArgs, ctx: &Ctx<'_>) -> Result<Done, Fa
                 plan = plan.delete_old();
             }
             if *recreate || *keep_name {
-                plan = plan.keep_name();
+                plan = plan.recreate();
             }
             crate::lifecycle::mailtrap_rotate(client, *id, secret_to, plan).await
         }

@@ -1,0 +1,384 @@
+//! Concurrent rotations of the same old token: which run wins, and the
+//! steps after the mint (decide, prove, store, decide again, retire) that
+//! both services share.
+//!
+//! The shared state is the service's token list. Every rotation marks its
+//! new token `from:OLD` ([`Marker::replacing`]); on Mailtrap a reset's new
+//! token is recognised by its name instead. A replacement of `OLD` is *in
+//! flight* while its marker is younger than the lease (for a reset's
+//! token, while the old token's grace period began less than a lease ago);
+//! an older one was left by an interrupted run.
+//!
+//! **The rule.** After its own mint has answered, a run lists the tokens;
+//! among the in-flight replacements of `OLD` and its own token, the one
+//! with the lowest id wins. Every other run yields: it removes its own
+//! token and reports [`Superseded`]. A run that finds `OLD` gone yields
+//! too.
+//!
+//! **Why at most one completes.** Assume (a) the service numbers tokens in
+//! increasing order of creation, resets included, and (b) a list answered
+//! after a create (or reset) has answered shows that token, and every
+//! token created before it. Let `w` be the lowest id among the tokens of
+//! the overlapping runs. The run that minted `w` lists after its mint
+//! answered; every rival with a lower id would have been created before
+//! `w` and so be listed, and there is none: it wins. Any other run `r`
+//! minted a token with an id above `w`, so `w` was created first and is in
+//! `r`'s list (by (b)), in flight: `r` yields. Tokens minted later get
+//! higher ids, so no later list can make a run that decided it won lose:
+//! the decision is final, and a run that lists after the winner stored
+//! sees the winner's lower id and yields. The winner lists once more after
+//! storing, before retiring anything, and yields (its token removed, the
+//! old one kept) if that list contradicts the first, so that a service
+//! that breaks (a) or (b) costs a failed run, never two retired tokens.
+//!
+//! **Why at least one completes.** The run that minted the lowest id
+//! wins, unless it fails, is killed, or meets an in-flight token with a
+//! lower id whose run has already stopped (a crash less than a lease ago:
+//! every run yields to it until the lease has passed).
+//!
+//! **Mint exactly once** is kept: a run whose create loses its answer
+//! removes only the token carrying its own marker, never a rival's.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use secrecy::SecretString;
+
+use super::TokenRef;
+use super::marker::Marker;
+use super::mint::{Fresh, Listed, Ops};
+use super::rotate::{
+    Left, OldState, RotateCause, RotateError, Rotation, RotationMethod, Step, Superseded,
+};
+use super::sink::{SecretMeta, SecretSink, SinkError};
+use crate::error::{Error, Service};
+
+/// A new token with its secret, as the shared steps need it.
+pub(crate) struct Candidate {
+    pub id: String,
+    pub text: String,
+    pub secret: SecretString,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub marker: Option<Marker>,
+}
+
+impl Candidate {
+    pub fn of(token: &impl Fresh, marker: Option<Marker>) -> Candidate {
+        Candidate {
+            id: token.id_string(),
+            text: token.text().to_owned(),
+            secret: token.secret().clone(),
+            expires_at: token.expires_at(),
+            marker,
+        }
+    }
+
+    pub fn to_ref(&self, service: Service) -> TokenRef {
+        TokenRef::new(service, self.id.clone(), Some(self.text.clone()))
+    }
+
+    fn number(&self) -> u64 {
+        self.id.parse().unwrap_or(u64::MAX)
+    }
+}
+
+/// Finds the tokens a reset of the old token made in a list, each with
+/// whether it is in flight.
+pub(crate) type ResetsOf<'a> = &'a (dyn Fn(&[Listed]) -> Vec<(Listed, bool)> + Sync);
+
+/// What tells the replacements of one old token apart in a list.
+pub(crate) struct Race<'a> {
+    pub old_id: &'a str,
+    pub lease: TimeDelta,
+    pub now: DateTime<Utc>,
+    /// Mailtrap: the tokens a reset of the old token made, found in a list,
+    /// each with whether it is in flight. Unit: none.
+    pub resets: ResetsOf<'a>,
+}
+
+impl Race<'_> {
+    /// The replacements of the old token in `listed` other than `mine`,
+    /// each with whether it is in flight.
+    fn rivals(&self, listed: &[Listed], mine: &str) -> Vec<(Listed, bool)> {
+        let mut found: Vec<(Listed, bool)> = listed
+            .iter()
+            .filter(|t| t.id != mine)
+            .filter_map(|t| {
+                let marker = t.checked_marker()?;
+                (marker.replaces() == Some(self.old_id))
+                    .then(|| (t.clone(), marker.age(self.now) < self.lease))
+            })
+            .collect();
+        found.extend(
+            (self.resets)(listed)
+                .into_iter()
+                .filter(|(t, _)| t.id != mine),
+        );
+        found.sort_by_key(|(t, _)| t.number());
+        found
+    }
+
+    /// The in-flight rivals of `mine` in `listed`.
+    pub fn in_flight(&self, listed: &[Listed], mine: &str) -> Vec<Listed> {
+        self.rivals(listed, mine)
+            .into_iter()
+            .filter_map(|(t, live)| live.then_some(t))
+            .collect()
+    }
+
+    /// The leftovers of interrupted runs in `listed`, oldest first.
+    pub fn leftovers(&self, listed: &[Listed], mine: &str) -> Vec<Listed> {
+        self.rivals(listed, mine)
+            .into_iter()
+            .filter_map(|(t, live)| (!live).then_some(t))
+            .collect()
+    }
+
+    /// Who wins against `mine` in `listed`: `None` when `mine` does, the
+    /// winner otherwise (also when the old token is gone, or `mine` is).
+    fn winner(&self, listed: &[Listed], mine: &Candidate) -> Result<(), Listed> {
+        let lower = self
+            .in_flight(listed, &mine.id)
+            .into_iter()
+            .find(|t| t.number() < mine.number());
+        if let Some(w) = lower {
+            return Err(w);
+        }
+        if !listed.iter().any(|t| t.id == self.old_id) || !listed.iter().any(|t| t.id == mine.id) {
+            // The old token was retired, or this run's token removed: a
+            // rival finished; name the lowest replacement listed.
+            let w = self
+                .rivals(listed, &mine.id)
+                .into_iter()
+                .map(|(t, _)| t)
+                .next()
+                .unwrap_or_else(|| Listed {
+                    id: self.old_id.to_owned(),
+                    text: String::new(),
+                    expires_at: None,
+                });
+            return Err(w);
+        }
+        Ok(())
+    }
+}
+
+/// Removes a minted token after a failure before step 3: `untouched` if it
+/// is gone, an orphan if it could not be removed.
+pub(crate) async fn discard<O: Ops>(ops: &O, new: &Candidate, untouched: Left) -> Left {
+    match ops.remove(&new.id).await {
+        Ok(()) => untouched,
+        Err(e) => {
+            tracing::warn!(service = %O::SERVICE, token_id = %new.id, error = %e,
+                "a token minted by a failed rotation could not be removed");
+            Left::Orphan {
+                id: Some(new.id.clone()),
+                marker: new.marker.clone(),
+            }
+        }
+    }
+}
+
+/// What [`finish`] is to do.
+pub(crate) struct Finish<'a> {
+    pub old: &'a Listed,
+    pub new: &'a Candidate,
+    pub race: &'a Race<'a>,
+    /// What a failure before step 3 leaves once the new token is removed.
+    pub untouched: Left,
+    pub retire_old: bool,
+    pub probe: bool,
+}
+
+/// After the mint: decides whether this run wins (yielding otherwise),
+/// proves the new secret, stores it, decides again, then removes the
+/// leftovers of interrupted runs and (when asked) the old token. Gives the
+/// tokens removed other than the old one.
+pub(crate) async fn finish<O: Ops>(
+    ops: &O,
+    sink: &dyn SecretSink,
+    job: Finish<'_>,
+) -> Result<Vec<TokenRef>, RotateError> {
+    let service = O::SERVICE;
+    let old_id = job.old.id.as_str();
+    let fail =
+        |step, left, cause: RotateCause| RotateError::new(service, old_id, step, left, cause);
+    let new_ref = job.new.to_ref(service);
+
+    // Decide: the lowest in-flight id wins.
+    let listed = match ops.list_all().await {
+        Ok(listed) => listed,
+        Err(e) => {
+            let left = discard(ops, job.new, job.untouched).await;
+            return Err(fail(Step::Mint, left, e.into()));
+        }
+    };
+    if let Err(winner) = job.race.winner(&listed, job.new) {
+        let left = discard(ops, job.new, job.untouched).await;
+        tracing::info!(service = %service, old = %old_id, winner = %winner.id,
+            "another rotation of the same token won; this one yields");
+        let cause = Superseded::new(winner.to_ref(service));
+        return Err(fail(Step::Mint, left, RotateCause::Superseded(cause)));
+    }
+
+    if job.probe {
+        if let Err(e) = ops.probe(&job.new.secret).await {
+            let left = discard(ops, job.new, job.untouched).await;
+            return Err(fail(Step::Probe, left, e.into()));
+        }
+    }
+
+    let meta = SecretMeta::new(service, job.new.id.clone())
+        .with_name(job.new.text.clone())
+        .with_expires_at(job.new.expires_at);
+    if let Err(e) = sink.store(&job.new.secret, &meta).await {
+        if e.secret_written() {
+            let left = Left::Stored {
+                new: new_ref,
+                to_remove: job
+                    .retire_old
+                    .then(|| job.old.to_ref(service))
+                    .into_iter()
+                    .collect(),
+            };
+            return Err(fail(Step::Store, left, e.into()));
+        }
+        let left = discard(ops, job.new, job.untouched).await;
+        if let SinkError::Superseded { .. } = &e {
+            let holder = e.holder().unwrap_or("unknown");
+            let cause = Superseded {
+                winner: TokenRef::new(service, holder, None),
+                secret_at: Some(sink.describe()),
+            };
+            return Err(fail(Step::Store, left, RotateCause::Superseded(cause)));
+        }
+        return Err(fail(Step::Store, left, e.into()));
+    }
+
+    // Decide again before retiring anything: the first decision must hold.
+    let stored = Left::Stored {
+        new: new_ref.clone(),
+        to_remove: job
+            .retire_old
+            .then(|| job.old.to_ref(service))
+            .into_iter()
+            .collect(),
+    };
+    let listed = ops
+        .list_all()
+        .await
+        .map_err(|e| fail(Step::Retire, stored.clone(), e.into()))?;
+    if let Err(winner) = job.race.winner(&listed, job.new) {
+        tracing::warn!(service = %service, old = %old_id, winner = %winner.id,
+            "another rotation of the same token won after this one stored its secret");
+        let left = match discard(ops, job.new, Left::Unchanged).await {
+            Left::Unchanged => Left::SinkStale { new: new_ref },
+            orphan => orphan,
+        };
+        let cause = Superseded::new(winner.to_ref(service));
+        return Err(fail(Step::Store, left, RotateCause::Superseded(cause)));
+    }
+
+    let mut to_remove: Vec<TokenRef> = job
+        .race
+        .leftovers(&listed, &job.new.id)
+        .iter()
+        .map(|t| t.to_ref(service))
+        .collect();
+    if job.retire_old {
+        to_remove.push(job.old.to_ref(service));
+    }
+    let mut removed = Vec::new();
+    for (i, token) in to_remove.iter().enumerate() {
+        if let Err(e) = ops.remove(&token.id).await {
+            let left = Left::Stored {
+                new: new_ref.clone(),
+                to_remove: to_remove[i..].to_vec(),
+            };
+            return Err(fail(Step::Retire, left, e.into()));
+        }
+        if token.id != old_id {
+            removed.push(token.clone());
+        }
+    }
+    Ok(removed)
+}
+
+/// The old token is gone: a run of the same rotation retired it, and its
+/// token (the lowest replacement listed) is the winner. This run reports
+/// the rotation done when its sink already holds a secret the service
+/// accepts (the winner's: the old one no longer works); otherwise it is
+/// superseded.
+pub(crate) async fn already_rotated<O: Ops>(
+    ops: &O,
+    sink: &dyn SecretSink,
+    race: &Race<'_>,
+    listed: &[Listed],
+) -> Result<Rotation, RotateError> {
+    let service = O::SERVICE;
+    let old_id = race.old_id;
+    let rivals = race.rivals(listed, "");
+    let Some(((winner, _), others)) = rivals.split_first() else {
+        return Err(RotateError::new(
+            service,
+            old_id,
+            Step::Inspect,
+            Left::Unchanged,
+            Error::invalid(
+                "old",
+                format!(
+                    "token {old_id} is not among the {service} tokens, and no token carries \
+                     the marker of a rotation of it"
+                ),
+            ),
+        ));
+    };
+    let holds = match sink.current().await {
+        Ok(Some(secret)) => ops.probe(&secret).await.is_ok(),
+        Ok(None) | Err(_) => false,
+    };
+    if !holds {
+        let cause = Superseded::new(winner.to_ref(service));
+        return Err(RotateError::new(
+            service,
+            old_id,
+            Step::Inspect,
+            Left::Unchanged,
+            RotateCause::Superseded(cause),
+        ));
+    }
+    let new = winner.to_ref(service);
+    let mut removed = Vec::new();
+    let leftovers: Vec<&Listed> = others
+        .iter()
+        .filter_map(|(t, live)| (!live).then_some(t))
+        .collect();
+    for (i, token) in leftovers.iter().enumerate() {
+        if let Err(e) = ops.remove(&token.id).await {
+            let left = Left::Stored {
+                new: new.clone(),
+                to_remove: leftovers[i..].iter().map(|t| t.to_ref(service)).collect(),
+            };
+            return Err(RotateError::new(service, old_id, Step::Retire, left, e));
+        }
+        removed.push(token.to_ref(service));
+    }
+    Ok(Rotation {
+        service,
+        old: TokenRef::new(service, old_id.to_owned(), None),
+        new,
+        expires_at: winner.expires_at,
+        method: RotationMethod::Resumed,
+        old_state: OldState::AlreadyGone,
+        removed,
+        fallback: None,
+    })
+}
+
+/// The lease as a time span.
+pub(crate) fn lease_span(lease: std::time::Duration) -> TimeDelta {
+    TimeDelta::from_std(lease).unwrap_or(TimeDelta::MAX)
+}
+
+/// No reset tokens: Unit has no resets.
+pub(crate) fn no_resets(_: &[Listed]) -> Vec<(Listed, bool)> {
+    Vec::new()
+}
