@@ -9,15 +9,37 @@ mod cli_support;
 
 use api_tokens::mailtrap::{AccessLevel, ResourceType};
 use api_tokens::secrecy::ExposeSecret;
-use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed};
+use std::time::Duration;
+
+use api_tokens::testing::{Fault, MailtrapFake, MailtrapOp, MailtrapTokenSeed, placeholder};
 use cli_support::{Run, assert_secret_absent, file_spec, path_in, scratch, with_env};
 
 const RUNS: usize = 3;
+const ROUNDS: usize = 4;
+/// How long the probe made with a new secret is held back, so that the
+/// three runs overlap.
+const PROBE_HELD: Duration = Duration::from_millis(400);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the concurrent-rotation library change"]
 async fn three_rotations_of_one_token_at_once_one_completes_two_yield() {
+    for held in [false, true, true, true].into_iter().take(ROUNDS) {
+        one_round(held).await;
+    }
+}
+
+/// One round: a fresh fake, one old token, three processes; with `held`,
+/// every probe made with a new secret waits [`PROBE_HELD`].
+async fn one_round(held: bool) {
     let fake = MailtrapFake::builder().account_id(3229).start().await;
+    if held {
+        let admin = placeholder(fake.token());
+        fake.inject(
+            MailtrapOp::List,
+            Fault::delay(PROBE_HELD)
+                .times(10_000)
+                .when(move |r| !r.headers.values().any(|v| v.contains(&admin))),
+        );
+    }
     let old = fake.insert_token(MailtrapTokenSeed::new("admin console").permission(
         ResourceType::Account,
         3229,

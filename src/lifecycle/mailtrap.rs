@@ -140,6 +140,17 @@ impl MailtrapLifecycle {
         reconcile::run(self, what).await
     }
 
+    /// What [`reconcile`](Self::reconcile) would remove now, oldest first,
+    /// by the same rule and from the same list, with nothing removed: a
+    /// dry run.
+    ///
+    /// # Errors
+    ///
+    /// The list's failure.
+    pub async fn reconcile_preview(&self, what: &Reconcile) -> Result<Vec<TokenRef>> {
+        reconcile::preview(self, what).await
+    }
+
     /// Replaces token `old` with overlap: 0. the sink's
     /// [`check`](SecretSink::check), then a list; 1. a reset (or a create
     /// with the old token's permissions and a marker, when `plan` asks to

@@ -187,6 +187,17 @@ impl Reconcile {
     }
 }
 
+/// Lists, then gives what `what` selects, oldest first, removing nothing.
+pub(crate) async fn preview<O: Ops>(ops: &O, what: &Reconcile) -> Result<Vec<TokenRef>> {
+    let listed = ops.list_all().await?;
+    let mut chosen = what.select(&listed);
+    chosen.sort_by_key(|t| t.number());
+    Ok(chosen
+        .into_iter()
+        .map(|token| token.to_ref(O::SERVICE))
+        .collect())
+}
+
 /// Lists, then removes what `what` selects, oldest first.
 pub(crate) async fn run<O: Ops>(ops: &O, what: &Reconcile) -> Result<Vec<TokenRef>> {
     let listed = ops.list_all().await?;

@@ -141,6 +141,17 @@ impl UnitLifecycle {
         reconcile::run(self, what).await
     }
 
+    /// What [`reconcile`](Self::reconcile) would remove now, oldest first,
+    /// by the same rule and from the same list, with nothing removed: a
+    /// dry run.
+    ///
+    /// # Errors
+    ///
+    /// The list's failure.
+    pub async fn reconcile_preview(&self, what: &Reconcile) -> Result<Vec<TokenRef>> {
+        reconcile::preview(self, what).await
+    }
+
     /// Replaces token `old` with a new one created as `plan` states, with
     /// overlap, in the steps [the module](super) lists: the sink's
     /// [`check`](SecretSink::check) and a list (step 0); a create, exactly

@@ -128,6 +128,11 @@ pub struct UnitRotate {
     /// whose source addresses exclude this machine).
     #[arg(long)]
     pub skip_probe: bool,
+
+    /// How long another run's new token counts as a rotation still in
+    /// flight, which this run yields to (90d, 12h, 30m, 0s).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_lease)]
+    pub lease: Duration,
 }
 
 /// Scopes, expiry and source addresses of a new Unit token.
@@ -213,9 +218,11 @@ pub enum MailtrapCommand {
         #[arg(long, value_name = "SINK")]
         secret_to: SinkSpec,
         /// When the new token expires: never, default (Mailtrap's default
-        /// lifetime) or a moment (RFC 3339).
-        #[arg(long, value_name = "never|default|TIME", default_value = "default", value_parser = parse_mailtrap_expiry)]
-        expires: mailtrap::Expiry,
+        /// lifetime) or a moment (RFC 3339). Without it, the new token keeps
+        /// the old one's expiry date (one that never expires is replaced by
+        /// one that never does; an old token already expired needs it).
+        #[arg(long, value_name = "never|default|TIME", value_parser = parse_mailtrap_expiry)]
+        expires: Option<mailtrap::Expiry>,
     },
     /// Replace a token by a new one: mint, check the new secret, store it,
     /// then let the old one run out its grace period or delete it.
@@ -240,10 +247,16 @@ pub enum MailtrapCommand {
         /// does not keep the name.
         #[arg(long, hide = true)]
         keep_name: bool,
+        /// How long another run's new token counts as a rotation still in
+        /// flight, which this run yields to (90d, 12h, 30m, 0s).
+        #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_lease)]
+        lease: Duration,
         /// When the new token expires: never, default (Mailtrap's default
-        /// lifetime) or a moment (RFC 3339).
-        #[arg(long, value_name = "never|default|TIME", default_value = "default", value_parser = parse_mailtrap_expiry)]
-        expires: mailtrap::Expiry,
+        /// lifetime) or a moment (RFC 3339). Without it, the new token keeps
+        /// the old one's expiry date (one that never expires is replaced by
+        /// one that never does; an old token already expired needs it).
+        #[arg(long, value_name = "never|default|TIME", value_parser = parse_mailtrap_expiry)]
+        expires: Option<mailtrap::Expiry>,
     },
 }
 
@@ -337,6 +350,15 @@ pub struct ReconcileArgs {
     /// Token files, per service.
     #[command(flatten)]
     pub token_files: TokenFiles,
+}
+
+/// A lease: a DURATION as [`parse_duration`] reads it, or `0s` (no lease:
+/// every other run's token counts as a leftover).
+pub fn parse_lease(text: &str) -> Result<Duration, String> {
+    if text.trim_end_matches(['s', 'm', 'h', 'd', 'w']) == "0" {
+        return Ok(Duration::zero());
+    }
+    parse_duration(text)
 }
 
 /// A DURATION: `90d`, `12h`, `30m`, `45s`, `2w`, or a sum of them such as

@@ -167,6 +167,7 @@ async fn mailtrap_command(args: &MailtrapArgs, ctx: &Ctx<'_>) -> Result<Done, Fa
             delete_old,
             recreate,
             keep_name,
+            lease,
             expires,
         } => {
             if *keep_name {
@@ -176,7 +177,10 @@ async fn mailtrap_command(args: &MailtrapArgs, ctx: &Ctx<'_>) -> Result<Done, Fa
                      [at:… from:{id}]\"; write --recreate"
                 );
             }
-            let mut plan = MailtrapPlan::new().expires(*expires);
+            let mut plan = MailtrapPlan::new().lease(lease.to_std().unwrap_or_default());
+            if let Some(expires) = expires {
+                plan = plan.expires(*expires);
+            }
             if *delete_old {
                 plan = plan.delete_old();
             }
@@ -185,6 +189,28 @@ async fn mailtrap_command(args: &MailtrapArgs, ctx: &Ctx<'_>) -> Result<Done, Fa
             }
             crate::lifecycle::mailtrap_rotate(client, *id, secret_to, plan).await
         }
+    }
+}
+
+/// The expiry a reset keeps when none is given: the old token's date while
+/// it is ahead, never for a token that never expires. An old token already
+/// expired has no horizon to keep: the reset is refused before it is sent.
+async fn kept_expiry(
+    tokens: &mailtrap::ApiTokens,
+    id: mailtrap::TokenId,
+) -> Result<mailtrap::Expiry, Failure> {
+    let old = tokens
+        .get(id)
+        .await
+        .map_err(|e| Failure::service(format!("Mailtrap get of token {id}"), e))?;
+    match old.expires_at {
+        None => Ok(mailtrap::Expiry::Never),
+        Some(at) if at > Utc::now() => Ok(mailtrap::Expiry::At(at)),
+        Some(at) => Err(Failure::Usage(format!(
+            "Mailtrap token {id} expired at {}: there is no expiry to keep; \
+             give --expires never, default or a moment",
+            at.to_rfc3339_opts(api_tokens::chrono::SecondsFormat::Secs, true)
+        ))),
     }
 }
 
@@ -241,9 +267,13 @@ async fn mailtrap_reset(
     tokens: &mailtrap::ApiTokens,
     id: mailtrap::TokenId,
     spec: &SinkSpec,
-    expires: mailtrap::Expiry,
+    expires: Option<mailtrap::Expiry>,
 ) -> Result<Done, Failure> {
     let sink = secret_to::open(spec).await?;
+    let expires = match expires {
+        Some(expires) => expires,
+        None => kept_expiry(tokens, id).await?,
+    };
     let new = tokens
         .reset(id, expires)
         .await

@@ -118,6 +118,7 @@ impl Failure {
                 ..
             } => USAGE,
             Failure::Service { error, .. } if error.is_outcome_unknown() => OUTCOME_UNKNOWN,
+            Failure::Rotate(e) if e.superseded().is_some() => SUPERSEDED,
             Failure::Rotate(e) if e.is_outcome_unknown() => OUTCOME_UNKNOWN,
             Failure::Rotate(e) if old_token_missing(e) => FAILURE,
             Failure::Rotate(e)
@@ -167,13 +168,29 @@ impl fmt::Display for Failure {
                 "{what}: the secret could not be stored: {error}; {advice}"
             ),
             Failure::Rotate(e) => {
+                if let Some(s) = e.superseded() {
+                    write!(
+                        f,
+                        "{} rotation of token {} yielded: token {} {:?} replaced it first",
+                        e.service(),
+                        e.old_id(),
+                        s.winner.id,
+                        s.winner.name.as_deref().unwrap_or("")
+                    )?;
+                    return match &s.secret_at {
+                        Some(at) => write!(f, "; its secret is in {at}"),
+                        None => f.write_str("; where its secret is, is not known to this run"),
+                    };
+                }
                 write!(f, "{e}")?;
                 match e.left() {
                     // A reset's token carries no marker for `reconcile` to
                     // find; the rotation run again finds it by its name.
                     Left::Orphan { .. } | Left::Stored { .. } => f.write_str(
                         "; run the same rotate command again once the service answers: \
-                         it removes what is left and converges",
+                         it removes what is left and converges (within the lease, 10m by \
+                         default, add --lease 0s if no other rotation of this token is \
+                         running, or it yields to what this run left)",
                     ),
                     _ => Ok(()),
                 }

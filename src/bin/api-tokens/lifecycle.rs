@@ -3,8 +3,8 @@
 
 use api_tokens::chrono::Utc;
 use api_tokens::lifecycle::{
-    AuditPolicy, AuditReport, MailtrapLifecycle, MailtrapPlan, Marker, OldState, Reconcile,
-    Rotation, SinkSpec, TokenRef, UnitLifecycle, UnitPlan, audit as run_audit,
+    AuditPolicy, AuditReport, MailtrapLifecycle, MailtrapPlan, OldState, Reconcile, Rotation,
+    SinkSpec, TokenRef, UnitLifecycle, UnitPlan, audit as run_audit,
 };
 use api_tokens::{Service, mailtrap, unit};
 
@@ -35,6 +35,7 @@ pub async fn unit_rotate(
     if args.skip_probe {
         plan = plan.skip_probe();
     }
+    plan = plan.lease(args.lease.to_std().unwrap_or_default());
     let life = UnitLifecycle::new(client, user);
     let rotation = life
         .rotate(&args.id, &plan, &*sink)
@@ -265,12 +266,7 @@ pub async fn reconcile(args: &ReconcileArgs, ctx: &Ctx<'_>) -> Result<Done, Fail
     if let Some((unit, keep)) = &unit {
         let what = what.clone().keep_all(keep);
         let step = if args.dry_run {
-            let listed = unit.tokens().list().await.map(|list| {
-                list.into_iter()
-                    .map(|t| (t.id.to_string(), t.description.unwrap_or_default()))
-                    .collect::<Vec<_>>()
-            });
-            listed.map(|listed| would_remove(Service::Unit, &what, &args.marker, &listed))
+            unit.reconcile_preview(&what).await
         } else {
             unit.reconcile(&what).await
         };
@@ -279,12 +275,7 @@ pub async fn reconcile(args: &ReconcileArgs, ctx: &Ctx<'_>) -> Result<Done, Fail
     if let Some((mailtrap, keep)) = &mailtrap {
         let what = what.clone().keep_all(keep);
         let step = if args.dry_run {
-            let listed = mailtrap.tokens().list().await.map(|list| {
-                list.into_iter()
-                    .map(|t| (t.id.to_string(), t.name))
-                    .collect::<Vec<_>>()
-            });
-            listed.map(|listed| would_remove(Service::Mailtrap, &what, &args.marker, &listed))
+            mailtrap.reconcile_preview(&what).await
         } else {
             mailtrap.reconcile(&what).await
         };
@@ -327,34 +318,5 @@ where
                 ))
             })
         })
-        .collect()
-}
-
-/// What a reconciliation of `listed` (id and description or name) would
-/// remove, oldest first: the tokens `what` selects, except one minted by a
-/// rotation whose old token is no longer listed (that rotation finished),
-/// unless its marker is among `named`.
-fn would_remove(
-    service: Service,
-    what: &Reconcile,
-    named: &[Marker],
-    listed: &[(String, String)],
-) -> Vec<TokenRef> {
-    let mut chosen: Vec<&(String, String)> = listed
-        .iter()
-        .filter(|(id, text)| what.selects(id, text))
-        .filter(|(_, text)| {
-            Marker::find(text).is_some_and(|marker| {
-                named.contains(&marker)
-                    || marker
-                        .replaces()
-                        .is_none_or(|old| listed.iter().any(|(id, _)| id == old))
-            })
-        })
-        .collect();
-    chosen.sort_by_key(|(id, _)| id.parse::<u64>().unwrap_or(0));
-    chosen
-        .into_iter()
-        .map(|(id, text)| TokenRef::new(service, id.clone(), Some(text.clone())))
         .collect()
 }
