@@ -1008,18 +1008,18 @@ fn report(graph: &Graph) -> Option<String> {
         let order = walk(graph, comp);
         let _ = writeln!(
             out,
-            "\ncircle {} ({} files): {}",
+            "\ncircle {} ({} files: {})\n  walk: {}",
             n + 1,
             comp.len(),
+            comp.join(", "),
             order.join(" -> ")
         );
-        for pair in order.windows(2) {
-            if let Some(ev) = graph.edges.get(&pair[0]).and_then(|e| e.get(&pair[1])) {
-                let _ = writeln!(
-                    out,
-                    "    {}:{} `{}` -> {}",
-                    pair[0], ev.line, ev.path, pair[1]
-                );
+        let _ = writeln!(out, "  every import inside it:");
+        for from in comp {
+            for (to, ev) in graph.edges.get(from).into_iter().flatten() {
+                if comp.contains(to) {
+                    let _ = writeln!(out, "    {from}:{} `{}` -> {to}", ev.line, ev.path);
+                }
             }
         }
     }
@@ -1135,6 +1135,10 @@ fn a_planted_circle_is_found_and_listed() {
         ]]
     );
     let report = report(&graph).expect("a circle is reported");
+    assert!(
+        report.contains("(3 files: src/a.rs, src/b.rs, src/c.rs)"),
+        "{report}"
+    );
     assert!(
         report.contains("src/a.rs -> src/b.rs -> src/c.rs -> src/a.rs"),
         "{report}"
