@@ -1080,7 +1080,7 @@ fn the_real_tree_is_read_and_mapped() {
     let graph = build_graph(&source_files());
     for expected in [
         "src/lib.rs",
-        "src/scrub.rs",
+        "src/scrub/mod.rs",
         "src/unit/mod.rs",
         "src/bin/api-tokens/main.rs",
     ] {
@@ -1098,6 +1098,25 @@ fn the_real_tree_is_read_and_mapped() {
     assert!(graph.edges.values().map(BTreeMap::len).sum::<usize>() > graph.files.len() / 2);
     if let Some(report) = report(&graph) {
         println!("{report}");
+    }
+}
+
+/// The scrubber's files hold one job each and import no file of the
+/// folder in a circle (`mod.rs` only declares and re-exports).
+#[test]
+fn the_scrubber_files_are_in_no_circle() {
+    let graph = build_graph(&source_files());
+    let files: Vec<&String> = graph
+        .files
+        .keys()
+        .filter(|f| f.starts_with("src/scrub/"))
+        .collect();
+    assert!(files.len() > 1, "{files:?}");
+    for circle in cycles(&graph) {
+        assert!(
+            !circle.iter().any(|f| f.starts_with("src/scrub/")),
+            "{circle:?}"
+        );
     }
 }
 
