@@ -118,41 +118,54 @@ fn bare_value(text: &str, i: usize, plain: bool) -> usize {
     j
 }
 
-/// A credential after an auth scheme at `i` (`Bearer <here>`): its span,
-/// unless what follows is a parameter (`Bearer realm="…"`) or a plain word
-/// of prose (`Bearer token required`).
+/// The parameters an auth challenge may carry after its scheme
+/// (`Bearer realm="api", error="invalid_token"`): a `name=` after a
+/// scheme is one of them, not a credential.
+const AUTH_PARAMETERS: &[&str] = &[
+    "realm",
+    "scope",
+    "error",
+    "error_description",
+    "error_uri",
+    "charset",
+    "nonce",
+    "opaque",
+    "algorithm",
+    "qop",
+    "domain",
+    "stale",
+    "userhash",
+    "resource_metadata",
+];
+
+/// A credential after an auth scheme at `i` (`Bearer <here>`): its span, to
+/// the end of the value (padding, and anything a careless writer put in
+/// it, included), unless what follows is a challenge's parameter
+/// (`Bearer realm="…"`) or a plain word of prose (`Bearer token
+/// required`).
 fn credential(text: &str, i: usize) -> Option<(usize, usize)> {
     let mut j = i;
     let mut word = String::new();
     while let Some(u) = at(text, j) {
-        if !is_credential_char(u.c) || word.len() > MAX_KEY {
+        if !(is_credential_char(u.c) || is_invisible(u.c)) || word.len() > MAX_KEY {
             break;
         }
-        word.push(u.c);
+        if !is_invisible(u.c) {
+            word.push(u.c);
+        }
         j = u.end;
     }
-    if word.is_empty() {
+    let next = at(text, j);
+    if next.is_some_and(|u| u.c == '=')
+        && AUTH_PARAMETERS.contains(&word.to_ascii_lowercase().as_str())
+    {
         return None;
     }
-    // Base64 padding, unless it is a parameter's `=`.
-    let mut k = j;
-    while let Some(u) = at(text, k) {
-        if u.c != '=' {
-            break;
-        }
-        k = u.end;
-    }
-    let padded = k > j;
-    if padded && at(text, k).is_some_and(|u| !u.c.is_whitespace() && !ends_value(u.c)) {
+    let end = bare_value(text, i, true);
+    if end == i || (end == j && is_prose_word(&word)) {
         return None;
     }
-    if padded && k == j + 1 && at(text, k).is_some_and(|u| u.c == '"') {
-        return None;
-    }
-    if !padded && is_prose_word(&word) {
-        return None;
-    }
-    Some((i, k))
+    Some((i, end))
 }
 
 /// Whether a word after an auth scheme reads as prose (`token`,
@@ -471,6 +484,9 @@ mod tests {
             ("Basic dXNlcjpwYXNz", "Basic #"),
             ("Basic dXNlcjpwYXM=", "Basic #"),
             ("Bearer abcdefghijklmnopqrstuvwxyz", "Bearer #"),
+            ("Bearer ab=cd/ef+gh", "Bearer #"),
+            ("Bearer a\u{0}bc123 end", "Bearer # end"),
+            (r"Bearer \\u0041bc", "Bearer #"),
         ] {
             assert_eq!(hidden(text), shown, "{text}");
         }
@@ -484,6 +500,7 @@ mod tests {
             "tokens: 3, token_type=bearer",
             "Bearer token required",
             r##"WWW-Authenticate: Bearer realm="api", error="invalid_token""##,
+            "Bearer error=invalid_token",
             "https://example.com/a?b=c",
             r##"{"token":"abc"}"##,
             "<input name=\"email\" value=\"a@b.c\">",
