@@ -20,6 +20,12 @@ pub(crate) trait Hider {
     fn hide_known(&self, text: &str) -> Option<String>;
 }
 
+/// Whether a value is already a stand-in: the `[REDACTED]` of an error or
+/// a recording's `redacted…` placeholder.
+fn is_hidden(value: &str) -> bool {
+    value == "[REDACTED]" || value.starts_with("redacted")
+}
+
 /// `text` with the values under secret names hidden (in any JSON it holds,
 /// however it is cut or wrapped, and in every `key=value`, `key: value`,
 /// HTML field and auth scheme it quotes) and every known secret replaced;
@@ -33,11 +39,12 @@ pub(crate) fn hide_text(hider: &impl Hider, text: &str) -> Option<String> {
     });
     let pairs = hide_secret_pairs(fields.as_deref().unwrap_or(text), |raw| {
         let mut decoded = decode(raw);
-        let shown = hider.stand_in(&decoded);
-        // A value already hidden stays as it is.
-        let kept = shown == decoded;
+        // A value already hidden stays as it is: hiding twice (a form body
+        // whose values a recording has replaced) changes nothing.
+        let kept = is_hidden(&decoded);
+        let shown = (!kept).then(|| hider.stand_in(&decoded));
         decoded.zeroize();
-        (!kept).then_some(shown)
+        shown
     });
     if pairs.is_some() {
         if let Some(fields) = &mut fields {
@@ -161,5 +168,31 @@ fn hide_leaves(hider: &impl Hider, value: &mut Value) -> bool {
             .iter_mut()
             .fold(false, |changed, item| hide_leaves(hider, item) | changed),
         Value::Bool(_) | Value::Null => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer whose stand-ins tell values apart, as a recording's do.
+    struct Placeholders;
+
+    impl Hider for Placeholders {
+        fn stand_in(&self, value: &str) -> String {
+            format!("redacted-{}", value.len())
+        }
+
+        fn hide_known(&self, _text: &str) -> Option<String> {
+            None
+        }
+    }
+
+    #[test]
+    fn hiding_twice_changes_nothing_more() {
+        let text = "user=ann&password=e3r4-long-enough&note=token: abcdefgh";
+        let once = hide_text(&Placeholders, text).expect("hidden");
+        assert_eq!(once, "user=ann&password=redacted-16&note=token: redacted-8");
+        assert_eq!(hide_text(&Placeholders, &once), None);
     }
 }
