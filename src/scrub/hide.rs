@@ -20,10 +20,13 @@ pub(crate) trait Hider {
     fn hide_known(&self, text: &str) -> Option<String>;
 }
 
-/// Whether a value is already a stand-in: the `[REDACTED]` of an error or
+/// What stands for a hidden secret in an error.
+pub(crate) const REDACTED: &str = "[REDACTED]";
+
+/// Whether a value is already a stand-in: the [`REDACTED`] of an error or
 /// a recording's `redacted…` placeholder.
 fn is_hidden(value: &str) -> bool {
-    value == "[REDACTED]" || value.starts_with("redacted")
+    value == REDACTED || value.starts_with("redacted")
 }
 
 /// `text` with the values under secret names hidden (in any JSON it holds,

@@ -37,8 +37,9 @@ mod normalize;
 mod pairs;
 mod secrets;
 
+pub(crate) use hide::REDACTED;
 pub(crate) use normalize::summarize;
-pub(crate) use secrets::{REDACTED, Secrets};
+pub(crate) use secrets::Secrets;
 
 // The recorder of the testing kit hides with the same rules.
 #[cfg(feature = "testing")]

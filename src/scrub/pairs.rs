@@ -20,7 +20,7 @@
 //! escaped `&`), after a `%3D` it ends it (a query quoted inside a query).
 //! Names are judged by [`is_secret_name`], the rule every other path uses.
 
-use super::decode::{Unit, unit_at};
+use super::decode::{Unit, decode, unit_at};
 use super::names::is_secret_name;
 use super::normalize::is_invisible;
 
@@ -280,7 +280,7 @@ fn tag_attributes(text: &str, i: usize) -> Vec<Attribute> {
                 Some(_) => {
                     let mut k = start;
                     while let Some(v) = at(text, k) {
-                        if v.c.is_whitespace() || v.c == '>' {
+                        if v.c.is_whitespace() || matches!(v.c, '>' | '<') {
                             break;
                         }
                         k = v.end;
@@ -312,7 +312,7 @@ fn tag_secrets(text: &str, i: usize, spans: &mut Vec<(usize, usize)>) {
             "name" | "id" | "type" | "property" | "itemprop" | "key" | "autocomplete"
         ) && a
             .value
-            .is_some_and(|(s, e)| is_secret_name(&super::decode::decode(&text[s..e])))
+            .is_some_and(|(s, e)| is_secret_name(&decode(&text[s..e])))
     });
     if named_secret {
         spans.extend(
@@ -457,6 +457,10 @@ mod tests {
             (
                 r##"<input type="password" value=abc/>"##,
                 r##"<input type="password" value=#>"##,
+            ),
+            (
+                "<input name=token value=abc<b>bold</b>",
+                "<input name=token value=#<b>bold</b>",
             ),
             (
                 r##"<meta name="csrf-token" content="abc">"##,

@@ -9,12 +9,9 @@ use secrecy::zeroize::Zeroize;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use super::hide::{Hider, hide_text, hide_value};
+use super::hide::{Hider, REDACTED, hide_text, hide_value};
 use super::known::replace_secret;
 use super::normalize::normalize;
-
-/// What stands for a hidden secret in an error.
-pub(crate) const REDACTED: &str = "[REDACTED]";
 
 /// The secrets an error must never show: the caller's token, and any other
 /// the caller knows of. Held as [`SecretString`]s, longest first (so that a
