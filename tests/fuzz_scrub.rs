@@ -5,7 +5,10 @@
 //! may: JSON-escaped in part or whole (`\/`, `\u002B`, any `\uXXXX`), split
 //! by characters a reader does not see (NUL, BEL, DEL, C1, zero-width), in
 //! a header, as an object key, under a key written with escapes, and
-//! escaped in a body kept as text. Every output is then searched for the
+//! escaped in a body kept as text, and under its name in free text of every
+//! content type (`key=value`, `key: value`, a form body, an HTML field, a
+//! `Bearer` credential, free text inside a JSON string, a header). Every
+//! output is then searched for the
 //! secret as written, decoded as JSON (every string and key), and read
 //! through escapes and invisible characters, by a reader written here,
 //! independently of the crate's.
@@ -536,10 +539,174 @@ fn a_body_without_secrets_is_kept_byte_for_byte() {
     let strategy = (secret(), "[a-z0-9 <>{}\":,\\[\\]]{0,80}");
     runner()
         .run(&strategy, |(secret, body)| {
-            prop_assume!(!reveals(&body, &secret) && !body.contains("token"));
+            // Nothing in it named as a secret either (`key: value`).
+            prop_assume!(
+                !reveals(&body, &secret) && !SECRET_WORDS.iter().any(|word| body.contains(word))
+            );
             let known = [SecretString::from(secret.as_str())];
             let hidden = __fuzz::hide_in_body(&known, body.as_bytes());
             prop_assert_eq!(hidden, body.into_bytes());
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// Words that make a text name a secret (`password: …`), for the property
+/// above: a body holding one is not a body without secrets.
+const SECRET_WORDS: [&str; 12] = [
+    "token",
+    "secret",
+    "passw",
+    "pwd",
+    "pass",
+    "auth",
+    "bearer",
+    "basic",
+    "apikey",
+    "cookie",
+    "credential",
+    "sessionid",
+];
+
+/// A secret's name as services write it in text: any case, `_` or `-`,
+/// a header's name, a form's nested field.
+fn key_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("token"),
+        Just("access_token"),
+        Just("Api-Token"),
+        Just("authenticity_token"),
+        Just("secret"),
+        Just("client_secret"),
+        Just("PASSWORD"),
+        Just("password"),
+        Just("passwd"),
+        Just("api_key"),
+        Just("x-api-key"),
+        Just("apiKey"),
+        Just("session_id"),
+        Just("user[password]"),
+    ]
+    .prop_map(str::to_owned)
+}
+
+/// `name` written in free text, each character as itself, as a `\uXXXX`
+/// escape, percent-encoded (`%5F`) or as an HTML reference (`&#95;`),
+/// drawn from `seed`; `percent_only` keeps to the forms a form body uses.
+fn write_key(name: &str, mut seed: u64, percent_only: bool) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let pick = (seed >> 33) % 8;
+        match pick {
+            0 if !percent_only => out.push_str(&unicode_escape(c, false)),
+            1 => out.push_str(&format!("%{:02X}", u32::from(c))),
+            2 if !percent_only => out.push_str(&format!("&#{};", u32::from(c))),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// `secret` as a form body writes it: every character that is not a
+/// letter or a digit percent-encoded.
+fn form_encoded(secret: &str) -> String {
+    secret
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_string()
+            } else {
+                format!("%{:02X}", u32::from(c))
+            }
+        })
+        .collect()
+}
+
+/// Class 9: a secret the caller does not know, under its name in free
+/// text of every content type: plain text (`key=value`, `key: value`,
+/// `key => value`, quoted or not), a form body, HTML fields and attributes
+/// (as written and shown escaped), a `Bearer` credential, free text inside
+/// a JSON string (whole or cut short), and a kept header.
+#[test]
+fn a_secret_named_in_free_text_never_survives() {
+    let strategy = (
+        (secret(), key_name(), any::<u64>()),
+        (writing(true), filler(), filler()),
+        (0..13u8, 0..5u8),
+    );
+    runner()
+        .run(
+            &strategy,
+            |((secret, name, key_seed), (how, before, after), (shape, sep))| {
+                let sep = [": ", "=", " = ", " => ", ":"][usize::from(sep)];
+                let key = write_key(&name, key_seed, false);
+                let raw = write(&secret, &how, Invisibles::Raw, true);
+                let escaped = write(&secret, &how, Invisibles::Escaped, false);
+                let body = match shape {
+                    0 => format!("{before} {key}{sep}{raw} {after}"),
+                    1 => format!("{before}\n{key}{sep}\"{raw}\" {after}"),
+                    2 => format!("{before} '{key}'{sep}'{raw}', {after}"),
+                    3 => format!(
+                        "a=1&{}={}&b=2",
+                        write_key(&name, key_seed, true),
+                        form_encoded(&secret)
+                    ),
+                    4 => format!(
+                        "<p>{before}</p><input type=\"text\" name=\"{key}\" value=\"{raw}\">{after}"
+                    ),
+                    5 => format!("<input value='{raw}' type=hidden name={key}>{after}"),
+                    6 => format!("<meta property=\"{key}\" content=\"{raw}\"><p>{after}</p>"),
+                    7 => format!(
+                        "<pre>&lt;input name=&quot;{key}&quot; value=&quot;{raw}&quot;&gt;</pre>"
+                    ),
+                    8 => format!("{before} Authorization: Bearer {raw} {after}"),
+                    9 => format!("{before} sent Bearer {raw} {after}"),
+                    10 => format!(r#"{{"error":"{before} {key}{sep}{escaped} {after}"}}"#),
+                    11 => format!(r#"{{"error":"{before} {key}{sep}{escaped} {after}"#),
+                    _ => format!(
+                        r#"{{"errors":[{{"detail":"<input name=\"{key}\" value=\"{escaped}\">"}}]}}"#
+                    ),
+                };
+                let hidden = __fuzz::hide_in_body(&[], body.as_bytes());
+                let text = body_text(&hidden);
+                prop_assert!(!reveals(&text, &secret), "{body:?} -> {text:?}");
+                prop_assert!(!reveals(&summary_of(&hidden), &secret), "{body:?}");
+                prop_assert!(text.contains("[REDACTED]"), "{body:?} -> {text:?}");
+
+                // The same pair in a header an error keeps.
+                let plain = write(&secret, &how, Invisibles::Escaped, true);
+                let header = format!("{before} {key}{sep}{plain} {after}");
+                let kept = __fuzz::hide_in_header(&[], header.trim().as_bytes());
+                let kept = kept.unwrap_or_default();
+                prop_assert!(!reveals(&kept, &secret), "{header:?} -> {kept:?}");
+                prop_assert!(kept.contains("[REDACTED]"), "{header:?} -> {kept:?}");
+                Ok(())
+            },
+        )
+        .unwrap();
+}
+
+/// Free text that names no secret keeps its words: the words around a
+/// hidden value, and the pairs whose names say nothing of a secret.
+#[test]
+fn the_words_around_a_hidden_value_are_kept() {
+    let strategy = (secret(), key_name(), "[a-z]{1,12}", "[a-z]{1,12}");
+    runner()
+        .run(&strategy, |(secret, name, word, other)| {
+            prop_assume!(
+                !SECRET_WORDS
+                    .iter()
+                    .any(|w| word.contains(w) || other.contains(w))
+            );
+            let text = format!("{word} failed: {name}={secret} {other}=kept");
+            let hidden = __fuzz::hide_in_text(&[], &text);
+            prop_assert_eq!(
+                hidden,
+                format!("{word} failed: {name}=[REDACTED] {other}=kept")
+            );
             Ok(())
         })
         .unwrap();

@@ -153,6 +153,39 @@ async fn class_4_a_secret_under_an_escaped_key_is_hidden() {
     assert_no(MINTED, &err);
 }
 
+/// Class 9: a secret the caller does not know, under its name in an error
+/// body that is not a JSON document (plain text, HTML, a form), or in free
+/// text inside a JSON string.
+#[tokio::test]
+async fn class_9_a_secret_named_in_text_is_hidden_whatever_the_content_type() {
+    for (content_type, body) in [
+        ("text/plain", format!("denied: password: {MINTED}")),
+        (
+            "text/html",
+            format!(r#"<form><input name="token" value="{MINTED}"></form>"#),
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            format!("error=denied&access_token={MINTED}"),
+        ),
+        (
+            "application/json",
+            format!(r#"{{"error":"boom token={MINTED}"}}"#),
+        ),
+    ] {
+        let s = server(ResponseTemplate::new(400).set_body_raw(body, content_type)).await;
+        let err = mailtrap_client(&s).api_tokens().list().await.unwrap_err();
+        assert_eq!(err.status(), Some(400), "{content_type}");
+        assert_no(MINTED, &err);
+        let err = unit_client(&s)
+            .org_api_tokens(user())
+            .list()
+            .await
+            .unwrap_err();
+        assert_no(MINTED, &err);
+    }
+}
+
 /// Class 7: an array in place of an object is never read by position.
 #[tokio::test]
 async fn class_7_arrays_in_place_of_objects_are_decode_errors() {
