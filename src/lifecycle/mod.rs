@@ -86,6 +86,8 @@ mod marker;
 mod mint;
 mod reconcile;
 mod rotate;
+#[cfg(feature = "aws")]
+mod rotate_from;
 pub mod sink;
 mod unit;
 

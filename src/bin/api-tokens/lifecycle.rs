@@ -35,10 +35,8 @@ pub async fn unit_rotate(
         plan = plan.skip_probe();
     }
     let life = UnitLifecycle::new(client, user);
-    let rotation = life
-        .rotate(&args.id, &plan, &*sink)
-        .await
-        .map_err(Failure::Rotate)?;
+    let rotation =
+        crate::store::unit_rotate(&life, args.id.as_ref(), &args.secret_to, &plan, &*sink).await?;
     let text = rotation_text(&rotation, &sink.describe());
     Ok(Done::with_secret_on(
         Output::new(&rotation, text),
@@ -53,16 +51,13 @@ pub async fn unit_rotate(
 /// The rotation's failure: what stopped it and what it left.
 pub async fn mailtrap_rotate(
     client: mailtrap::Client,
-    id: mailtrap::TokenId,
+    id: Option<mailtrap::TokenId>,
     spec: &SinkSpec,
     plan: MailtrapPlan,
 ) -> Result<Done, Failure> {
     let sink = sink(spec)?;
     let life = MailtrapLifecycle::new(client);
-    let rotation = life
-        .rotate(id, &plan, &*sink)
-        .await
-        .map_err(Failure::Rotate)?;
+    let rotation = crate::store::mailtrap_rotate(&life, id, spec, &plan, &*sink).await?;
     let text = rotation_text(&rotation, &sink.describe());
     Ok(Done::with_secret_on(Output::new(&rotation, text), spec))
 }

@@ -17,6 +17,7 @@ mod fake;
 mod lifecycle;
 mod output;
 mod progress;
+mod store;
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
