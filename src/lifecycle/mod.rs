@@ -88,6 +88,8 @@ mod reconcile;
 mod rotate;
 #[cfg(feature = "aws")]
 mod rotate_from;
+#[cfg(feature = "aws")]
+pub mod rotation_function;
 pub mod sink;
 mod unit;
 
