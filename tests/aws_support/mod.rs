@@ -5,6 +5,8 @@
 //! reason, unless `CI=true`: there, a missing moto is a failure.
 #![allow(dead_code)]
 
+pub mod lambda;
+
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
