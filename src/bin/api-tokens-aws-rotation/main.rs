@@ -4,8 +4,8 @@
 //!
 //! Secrets Manager calls it with `{"SecretId", "ClientRequestToken",
 //! "Step"}`; each step is run by
-//! [`RotationFunction`](api_tokens::lifecycle::rotation_function::RotationFunction)
-//! (see its module for what each step does).
+//! `RotationFunction` of `api_tokens::lifecycle::rotation_function` (see
+//! that module for what each step does).
 //!
 //! The services' credentials come from the environment, as for the command
 //! line:
