@@ -233,6 +233,21 @@ async fn store_errors_name_the_secret_and_the_request_id_never_the_secret() {
     assert!(text.contains("InvalidRequestException"), "{text}");
     assert!(!text.contains("old-secret"), "{text}");
 
+    // A missing secret named by ARN is not created under that name.
+    let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ci/absent-AbCdEf";
+    let err = moto
+        .sink(arn)
+        .store(&SecretString::from("new-s3cr3t"), &meta("2"))
+        .await
+        .expect_err("an ARN of no secret");
+    assert!(err.to_string().contains("give its name instead"), "{err}");
+    assert!(
+        versions_of_all(&client)
+            .await
+            .iter()
+            .all(|n| !n.starts_with("arn:"))
+    );
+
     // No server: a network error, naming the secret.
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -417,6 +432,15 @@ async fn three_rotations_at_once_through_one_store_leave_one_winner() {
         vec![won[0].new.id.clone()],
         "one live token, no orphan"
     );
+}
+
+/// The names of every secret.
+async fn versions_of_all(client: &aws_sdk_secretsmanager::Client) -> Vec<String> {
+    let out = client.list_secrets().send().await.expect("ListSecrets");
+    out.secret_list()
+        .iter()
+        .filter_map(|s| s.name().map(str::to_owned))
+        .collect()
 }
 
 async fn futures_join(

@@ -309,7 +309,8 @@ enum Basis {
 /// 3. takes `AWSPENDING` off the new version.
 ///
 /// A missing secret is created with the record as its first, current
-/// version; when another writer created it first, the store is superseded.
+/// version (when named by its name; an ARN names an existing secret); when
+/// another writer created it first, the store is superseded.
 /// After a successful store the sink's base is the version it wrote, so one
 /// sink can take a sequence of rotations. (A file sink cannot compare
 /// before it sets: there, only the service's own rules keep two rotations
@@ -621,6 +622,13 @@ impl SecretSink for SecretsManagerSink {
         }
         match &basis {
             Basis::Version(v) if *v == version => return Ok(()),
+            Basis::Missing if self.secret_id.starts_with("arn:") => {
+                return Err(SinkError::other(
+                    self.describe(),
+                    "the secret does not exist, and one named by its ARN cannot be created: \
+                     give its name instead",
+                ));
+            }
             Basis::Missing => {
                 self.create(&record, &version).await?;
                 self.set_basis(Basis::Version(version), false);
