@@ -127,6 +127,10 @@ mod mint;
 mod race;
 mod reconcile;
 mod rotate;
+#[cfg(feature = "aws")]
+mod rotate_from;
+#[cfg(feature = "aws")]
+pub mod rotation_function;
 pub mod sink;
 mod unit;
 

@@ -108,8 +108,9 @@ pub struct UnitCreate {
 /// `api-tokens unit rotate`.
 #[derive(Debug, Args)]
 pub struct UnitRotate {
-    /// The id of the token to replace.
-    pub id: unit::TokenId,
+    /// The id of the token to replace (with --secret-to aws-sm:NAME, by
+    /// default the one the secret's current record names).
+    pub id: Option<unit::TokenId>,
 
     /// What the new token may do and where from. Unit's list shows neither
     /// scopes nor resources, so they are stated again here.
@@ -227,8 +228,9 @@ pub enum MailtrapCommand {
     /// Replace a token by a new one: mint, check the new secret, store it,
     /// then let the old one run out its grace period or delete it.
     Rotate {
-        /// The id of the token to replace.
-        id: mailtrap::TokenId,
+        /// The id of the token to replace (with --secret-to aws-sm:NAME, by
+        /// default the one the secret's current record names).
+        id: Option<mailtrap::TokenId>,
         /// Where the new secret goes: file:PATH, env-file:PATH:VAR, or - (standard output).
         #[arg(long, value_name = "SINK")]
         secret_to: SinkSpec,

@@ -171,6 +171,7 @@ async fn mailtrap_command(args: &MailtrapArgs, ctx: &Ctx<'_>) -> Result<Done, Fa
             expires,
         } => {
             if *keep_name {
+                let id = id.map_or_else(|| "ID".to_owned(), |id| id.to_string());
                 eprintln!(
                     "api-tokens: warning: --keep-name is deprecated and does not keep the name: \
                      it means --recreate, whose new token is named \"<name of token {id}> \

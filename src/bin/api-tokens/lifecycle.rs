@@ -37,10 +37,8 @@ pub async fn unit_rotate(
     }
     plan = plan.lease(args.lease.to_std().unwrap_or_default());
     let life = UnitLifecycle::new(client, user);
-    let rotation = life
-        .rotate(&args.id, &plan, &*sink)
-        .await
-        .map_err(Failure::Rotate)?;
+    let rotation =
+        crate::store::unit_rotate(&life, args.id.as_ref(), &args.secret_to, &plan, &*sink).await?;
     let text = rotation_text(&rotation, &sink.describe());
     Ok(Done::with_secret_on(
         Output::new(&rotation, text),
@@ -55,16 +53,13 @@ pub async fn unit_rotate(
 /// The rotation's failure: what stopped it and what it left.
 pub async fn mailtrap_rotate(
     client: mailtrap::Client,
-    id: mailtrap::TokenId,
+    id: Option<mailtrap::TokenId>,
     spec: &SinkSpec,
     plan: MailtrapPlan,
 ) -> Result<Done, Failure> {
     let sink = secret_to::open(spec).await?;
     let life = MailtrapLifecycle::new(client);
-    let rotation = life
-        .rotate(id, &plan, &*sink)
-        .await
-        .map_err(Failure::Rotate)?;
+    let rotation = crate::store::mailtrap_rotate(&life, id, spec, &plan, &*sink).await?;
     let text = rotation_text(&rotation, &sink.describe());
     Ok(Done::with_secret_on(Output::new(&rotation, text), spec))
 }

@@ -19,6 +19,7 @@ mod lifecycle;
 mod output;
 mod progress;
 mod secret_to;
+mod store;
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;

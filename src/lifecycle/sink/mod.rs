@@ -40,6 +40,8 @@ mod dotenv;
 mod env_file;
 mod file;
 mod secret_sink;
+#[cfg(feature = "aws")]
+mod secrets_manager;
 mod spec;
 mod stdout;
 mod writer;
@@ -48,6 +50,10 @@ pub use closure::{FnSink, from_fn};
 pub use env_file::EnvFileSink;
 pub use file::FileSink;
 pub use secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_trait};
+#[cfg(feature = "aws")]
+pub use secrets_manager::{
+    AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretRecord, SecretsManagerError, SecretsManagerSink,
+};
 pub use spec::SinkSpec;
 pub use stdout::StdoutSink;
 pub use writer::WriterSink;

@@ -49,6 +49,10 @@ pub enum SinkSpec {
         /// The variable to set.
         var: String,
     },
+    /// `aws-sm:NAME`: a secret of AWS Secrets Manager, by name or ARN
+    /// ([`SecretsManagerSink`](super::SecretsManagerSink), feature `aws`).
+    #[cfg(feature = "aws")]
+    AwsSecretsManager(String),
 }
 
 impl SinkSpec {
@@ -63,22 +67,33 @@ impl SinkSpec {
             SinkSpec::Stdout => Box::new(StdoutSink),
             SinkSpec::File(path) => Box::new(FileSink::new(path)),
             SinkSpec::EnvFile { path, var } => Box::new(EnvFileSink::new(path, var)?),
+            #[cfg(feature = "aws")]
+            SinkSpec::AwsSecretsManager(name) => {
+                Box::new(super::secrets_manager::SecretsManagerSink::new(name)?)
+            }
         })
     }
 }
 
 /// The forms a spec may take, for error messages.
+#[cfg(not(feature = "aws"))]
 const SPEC_FORMS: &str = "expected `file:PATH`, `env-file:PATH:VAR` or `-` (standard output)";
+/// The forms a spec may take, for error messages.
+#[cfg(feature = "aws")]
+const SPEC_FORMS: &str =
+    "expected `file:PATH`, `env-file:PATH:VAR`, `aws-sm:NAME` or `-` (standard output)";
 
 impl FromStr for SinkSpec {
     type Err = SinkError;
 
-    /// Parses `file:PATH`, `env-file:PATH:VAR` or `-`.
+    /// Parses `file:PATH`, `env-file:PATH:VAR`, `aws-sm:NAME` (feature
+    /// `aws`; NAME is a secret's name or ARN) or `-`.
     ///
     /// # Errors
     ///
     /// [`SinkError::InvalidSpec`] for any other form, an empty path, a
-    /// missing or invalid variable name. The error quotes at most a short
+    /// missing or invalid variable name, a malformed secret name, or
+    /// `aws-sm:` in a build without the feature `aws`. The error quotes at most a short
     /// unknown kind (`s3` in `s3:…`), never the rest of the spec, which could
     /// be a token pasted by mistake.
     fn from_str(spec: &str) -> Result<Self, Self::Err> {
@@ -111,6 +126,9 @@ impl FromStr for SinkSpec {
                 var: var.to_owned(),
             });
         }
+        if let Some(name) = spec.strip_prefix("aws-sm:") {
+            return aws_secrets_manager(name);
+        }
         let kind = spec.split_once(':').map(|(kind, _)| kind);
         Err(invalid(match kind {
             Some(kind)
@@ -127,6 +145,29 @@ impl FromStr for SinkSpec {
     }
 }
 
+/// `aws-sm:NAME`, with the feature `aws`.
+#[cfg(feature = "aws")]
+fn aws_secrets_manager(name: &str) -> Result<SinkSpec, SinkError> {
+    // Checks the name or ARN as the sink does.
+    super::secrets_manager::SecretsManagerSink::new(name).map_err(|e| match e {
+        SinkError::InvalidSpec { reason } => SinkError::InvalidSpec {
+            reason: format!("`aws-sm:` {reason}"),
+        },
+        other => other,
+    })?;
+    Ok(SinkSpec::AwsSecretsManager(name.to_owned()))
+}
+
+/// `aws-sm:NAME` without the feature `aws`: refused, saying how to get it.
+#[cfg(not(feature = "aws"))]
+fn aws_secrets_manager(_name: &str) -> Result<SinkSpec, SinkError> {
+    Err(SinkError::InvalidSpec {
+        reason: "`aws-sm:` (AWS Secrets Manager) needs api-tokens built with the feature `aws` \
+                 (cargo install api-tokens --features cli,aws)"
+            .to_owned(),
+    })
+}
+
 impl fmt::Display for SinkSpec {
     /// The spec as [`FromStr`] reads it back.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -134,6 +175,46 @@ impl fmt::Display for SinkSpec {
             SinkSpec::Stdout => f.write_str("-"),
             SinkSpec::File(path) => write!(f, "file:{}", path.display()),
             SinkSpec::EnvFile { path, var } => write!(f, "env-file:{}:{var}", path.display()),
+            #[cfg(feature = "aws")]
+            SinkSpec::AwsSecretsManager(name) => write!(f, "aws-sm:{name}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(feature = "aws")]
+    #[test]
+    fn aws_sm_names_a_secret_by_name_or_arn() {
+        let spec: SinkSpec = "aws-sm:ci/unit-deploy".parse().unwrap();
+        assert_eq!(
+            spec,
+            SinkSpec::AwsSecretsManager("ci/unit-deploy".to_owned())
+        );
+        assert_eq!(spec.to_string(), "aws-sm:ci/unit-deploy");
+        let arn = "aws-sm:arn:aws:secretsmanager:eu-west-1:123456789012:secret:ci/x-AbCdEf";
+        assert_eq!(arn.parse::<SinkSpec>().unwrap().to_string(), arn);
+        let sink = spec.into_sink().unwrap();
+        assert_eq!(sink.describe(), "AWS Secrets Manager secret ci/unit-deploy");
+        let err = "aws-sm:".parse::<SinkSpec>().unwrap_err().to_string();
+        assert!(
+            err.contains("`aws-sm:` the secret's name is empty"),
+            "{err}"
+        );
+        let err = "aws-sm:a b".parse::<SinkSpec>().unwrap_err().to_string();
+        assert!(err.contains("a space"), "{err}");
+    }
+
+    #[cfg(not(feature = "aws"))]
+    #[test]
+    fn aws_sm_without_the_feature_says_which_feature() {
+        let err = "aws-sm:ci/unit"
+            .parse::<SinkSpec>()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("feature `aws`"), "{err}");
+        assert!(!err.contains("ci/unit"), "{err}");
     }
 }

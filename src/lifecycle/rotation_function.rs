@@ -1,0 +1,843 @@
+//! The four steps of an AWS Secrets Manager rotation function for a secret
+//! that holds a [`SecretRecord`] (feature `aws`); the binary
+//! `api-tokens-aws-rotation` runs them on the Lambda runtime.
+//!
+//! Secrets Manager calls the function with `{"SecretId",
+//! "ClientRequestToken", "Step"}`; the token is the id of the version being
+//! rotated in, and makes each step idempotent:
+//!
+//! | step | does | called again |
+//! | --- | --- | --- |
+//! | `createSecret` | mints the replacement of the token `AWSCURRENT` names (tagged with a marker derived from the request token) and puts its record as version `ClientRequestToken`, labelled `AWSPENDING` | does nothing once the version exists; after a crash between the mint and the put, removes the token the marker finds (its secret was lost) and mints again |
+//! | `setSecret` | nothing: Unit and Mailtrap mint the credential themselves at `createSecret` | nothing |
+//! | `testSecret` | a call made with the pending secret | the same call |
+//! | `finishSecret` | moves `AWSCURRENT` to the version, removing it from the version the record was minted to replace (a compare-and-set), then retires the old token: Unit revoke; Mailtrap delete, or nothing when the new token came from a reset whose grace period is left to run | retires the old token again (already gone counts as done) |
+//!
+//! When another rotation made a different version current first,
+//! `finishSecret` removes its own token, takes `AWSPENDING` off its
+//! version, and fails as superseded: `AWSCURRENT` never moves back to an
+//! older token.
+
+use std::fmt;
+
+use aws_sdk_secretsmanager::Client;
+use chrono::{Duration, Utc};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::mailtrap::MailtrapLifecycle;
+use super::marker::Marker;
+use super::mint::{self, Fresh, Ops};
+use super::sink::{AWSCURRENT, AWSPENDING, SecretMeta, SecretRecord, SecretsManagerError};
+use super::unit::UnitLifecycle;
+use crate::error::{Error, Service};
+use crate::mailtrap::{self, Expiry};
+use crate::unit::{self, Scope, SourceIp, UserId};
+
+/// A step of a rotation, as Secrets Manager names it in `"Step"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum RotationStep {
+    /// `createSecret`: mint the new token, put it as `AWSPENDING`.
+    #[serde(rename = "createSecret")]
+    CreateSecret,
+    /// `setSecret`: nothing to do for these services.
+    #[serde(rename = "setSecret")]
+    SetSecret,
+    /// `testSecret`: a call made with the pending secret.
+    #[serde(rename = "testSecret")]
+    TestSecret,
+    /// `finishSecret`: make it current, retire the old token.
+    #[serde(rename = "finishSecret")]
+    FinishSecret,
+}
+
+impl fmt::Display for RotationStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RotationStep::CreateSecret => "createSecret",
+            RotationStep::SetSecret => "setSecret",
+            RotationStep::TestSecret => "testSecret",
+            RotationStep::FinishSecret => "finishSecret",
+        })
+    }
+}
+
+/// The event Secrets Manager sends a rotation function.
+///
+/// ```
+/// use api_tokens::lifecycle::rotation_function::{RotationEvent, RotationStep};
+///
+/// let event: RotationEvent = serde_json::from_str(
+///     r#"{"SecretId":"ci/unit","ClientRequestToken":"7f0c3a52-5b6e-4d43-9a3e-2d1b0c9e8f71","Step":"createSecret"}"#,
+/// )?;
+/// assert_eq!(event.step, RotationStep::CreateSecret);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RotationEvent {
+    /// The secret's name or ARN.
+    #[serde(rename = "SecretId")]
+    pub secret_id: String,
+    /// The id of the version being rotated in.
+    #[serde(rename = "ClientRequestToken")]
+    pub client_request_token: String,
+    /// The step.
+    #[serde(rename = "Step")]
+    pub step: RotationStep,
+}
+
+impl RotationEvent {
+    /// An event.
+    pub fn new(
+        secret_id: impl Into<String>,
+        client_request_token: impl Into<String>,
+        step: RotationStep,
+    ) -> RotationEvent {
+        RotationEvent {
+            secret_id: secret_id.into(),
+            client_request_token: client_request_token.into(),
+            step,
+        }
+    }
+}
+
+/// Why a step failed. It names the step, the secret and the version, and
+/// never holds a secret.
+#[derive(Debug, thiserror::Error)]
+#[error("{step} of {secret} (version {version}): {message}")]
+pub struct RotationFunctionError {
+    step: RotationStep,
+    secret: String,
+    version: String,
+    message: String,
+    superseded: bool,
+}
+
+impl RotationFunctionError {
+    /// The step that failed.
+    pub fn step(&self) -> RotationStep {
+        self.step
+    }
+
+    /// Whether another rotation made a newer version current first: this
+    /// one removed its own token and left the secret as the other made it.
+    pub fn is_superseded(&self) -> bool {
+        self.superseded
+    }
+}
+
+/// The record keys a pending version adds: the token it replaces and the
+/// version that was current when it was minted (the compare-and-set's
+/// base), and how to retire the old token.
+const REPLACES: &str = "replaces_token_id";
+const REPLACES_VERSION: &str = "replaces_version";
+const RETIRE: &str = "retire_old";
+
+/// How a Mailtrap rotation mints its new token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum MailtrapMethod {
+    /// A new token with the old one's permissions; the old one is deleted
+    /// at `finishSecret`. The default.
+    #[default]
+    CreateAndDelete,
+    /// A reset: Mailtrap mints the new token and lets the old one work for
+    /// its 12-hour grace period, which `finishSecret` leaves to run. When
+    /// the reset is refused (the token was reset already), a create is
+    /// made instead and the old token is deleted.
+    ResetForGrace,
+}
+
+/// A rotation function: the store's client and the services' credentials.
+///
+/// ```no_run
+/// use api_tokens::lifecycle::rotation_function::{RotationEvent, RotationFunction, RotationStep};
+/// # async fn run(store: aws_sdk_secretsmanager::Client, unit: api_tokens::unit::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// let function = RotationFunction::new(store).unit(unit, Some("2".parse()?));
+/// let said = function
+///     .handle(&RotationEvent::new("ci/unit", "7f0c3a52-5b6e-4d43-9a3e-2d1b0c9e8f71", RotationStep::CreateSecret))
+///     .await?;
+/// println!("{said}");
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct RotationFunction {
+    store: Client,
+    unit: Option<(unit::Client, Option<UserId>)>,
+    mailtrap: Option<MailtrapLifecycle>,
+    mailtrap_method: MailtrapMethod,
+}
+
+/// What a step reads of the secret: the versions and their labels.
+struct Versions(Vec<(String, Vec<String>)>);
+
+impl Versions {
+    fn with(&self, label: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(_, labels)| labels.iter().any(|l| l == label))
+            .map(|(id, _)| id.as_str())
+    }
+
+    fn labels_of(&self, version: &str) -> &[String] {
+        self.0
+            .iter()
+            .find(|(id, _)| id == version)
+            .map(|(_, l)| l.as_slice())
+            .unwrap_or(&[])
+    }
+}
+
+/// A step's context, to build its errors.
+struct Ctx<'a> {
+    event: &'a RotationEvent,
+}
+
+impl Ctx<'_> {
+    fn fail(&self, message: impl Into<String>) -> RotationFunctionError {
+        RotationFunctionError {
+            step: self.event.step,
+            secret: self.event.secret_id.clone(),
+            version: self.event.client_request_token.clone(),
+            message: message.into(),
+            superseded: false,
+        }
+    }
+
+    fn store<E, R>(
+        &self,
+        op: &'static str,
+        e: &aws_sdk_secretsmanager::error::SdkError<E, R>,
+    ) -> RotationFunctionError
+    where
+        E: aws_sdk_secretsmanager::error::ProvideErrorMetadata,
+        aws_sdk_secretsmanager::error::SdkError<E, R>: aws_sdk_secretsmanager::operation::RequestId,
+    {
+        self.fail(SecretsManagerError::from_sdk(op, &self.event.secret_id, e).to_string())
+    }
+
+    fn secret(&self) -> &str {
+        &self.event.secret_id
+    }
+
+    fn token(&self) -> &str {
+        &self.event.client_request_token
+    }
+}
+
+/// The 8 characters of `0-9a-z` that a marker of the rotation to version
+/// `token` carries: a restarted `createSecret` finds its token by them.
+fn nonce_of(token: &str) -> String {
+    const BASE36: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let hash = Sha256::new()
+        .chain_update(b"api-tokens rotation\0")
+        .chain_update(token.as_bytes())
+        .finalize();
+    hash.iter()
+        .take(8)
+        .map(|b| char::from(BASE36[usize::from(*b) % BASE36.len()]))
+        .collect()
+}
+
+/// The marker, made now, of the token minted for version `token` to
+/// replace token `old`.
+fn marker_for(token: &str, old: &str) -> Result<Marker, Error> {
+    let mut secs = Utc::now().timestamp().max(0).unsigned_abs();
+    let mut time = Vec::new();
+    loop {
+        time.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[(secs % 36) as usize]);
+        secs /= 36;
+        if secs == 0 {
+            break;
+        }
+    }
+    time.reverse();
+    let time = String::from_utf8_lossy(&time).into_owned();
+    format!("[at:{time}-{} from:{old}]", nonce_of(token)).parse()
+}
+
+/// Whether `text` carries the marker of the rotation to version `token`.
+fn carries_marker_of(text: &str, token: &str) -> bool {
+    Marker::find(text).is_some_and(|m| {
+        m.to_string()
+            .split_once('-')
+            .is_some_and(|(_, rest)| rest.starts_with(&nonce_of(token)))
+    })
+}
+
+impl RotationFunction {
+    /// A function on the secrets `store` reaches, with no service's
+    /// credentials yet.
+    pub fn new(store: Client) -> RotationFunction {
+        RotationFunction {
+            store,
+            unit: None,
+            mailtrap: None,
+            mailtrap_method: MailtrapMethod::default(),
+        }
+    }
+
+    /// Rotates Unit tokens through `client`, for the user a record names,
+    /// or `default_user` when it names none.
+    #[must_use]
+    pub fn unit(mut self, client: unit::Client, default_user: Option<UserId>) -> RotationFunction {
+        self.unit = Some((client, default_user));
+        self
+    }
+
+    /// Rotates Mailtrap tokens through `client`.
+    #[must_use]
+    pub fn mailtrap(mut self, client: mailtrap::Client) -> RotationFunction {
+        self.mailtrap = Some(MailtrapLifecycle::new(client));
+        self
+    }
+
+    /// How Mailtrap tokens are minted and retired.
+    #[must_use]
+    pub fn mailtrap_method(mut self, method: MailtrapMethod) -> RotationFunction {
+        self.mailtrap_method = method;
+        self
+    }
+
+    /// Runs one step and says what it did.
+    ///
+    /// # Errors
+    ///
+    /// A [`RotationFunctionError`] naming the step, the secret and what
+    /// failed: a call to Secrets Manager (with its request id), to the
+    /// service, a record that cannot be read, missing credentials, or a
+    /// superseded rotation ([`RotationFunctionError::is_superseded`]).
+    pub async fn handle(&self, event: &RotationEvent) -> Result<String, RotationFunctionError> {
+        let cx = Ctx { event };
+        let versions = self.versions(&cx).await?;
+        if event.step != RotationStep::CreateSecret
+            && versions.labels_of(cx.token()).is_empty()
+            && self.record_of(&cx, cx.token()).await.is_err()
+        {
+            return Err(cx.fail("the secret has no such version: run createSecret first"));
+        }
+        match event.step {
+            RotationStep::CreateSecret => self.create_secret(&cx, &versions).await,
+            RotationStep::SetSecret => Ok(format!(
+                "setSecret of {}: nothing to do, the service minted the credential at createSecret",
+                cx.secret()
+            )),
+            RotationStep::TestSecret => self.test_secret(&cx).await,
+            RotationStep::FinishSecret => self.finish_secret(&cx, &versions).await,
+        }
+    }
+
+    async fn versions(&self, cx: &Ctx<'_>) -> Result<Versions, RotationFunctionError> {
+        let out = self
+            .store
+            .describe_secret()
+            .secret_id(cx.secret())
+            .send()
+            .await
+            .map_err(|e| cx.store("DescribeSecret", &e))?;
+        Ok(Versions(
+            out.version_ids_to_stages()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+        ))
+    }
+
+    /// The record of `version`, or of the version labelled `AWSCURRENT`
+    /// when `version` is that label.
+    async fn record_of(
+        &self,
+        cx: &Ctx<'_>,
+        version: &str,
+    ) -> Result<(String, SecretRecord), RotationFunctionError> {
+        let mut call = self.store.get_secret_value().secret_id(cx.secret());
+        call = if version == AWSCURRENT {
+            call.version_stage(AWSCURRENT)
+        } else {
+            call.version_id(version)
+        };
+        let out = call
+            .send()
+            .await
+            .map_err(|e| cx.store("GetSecretValue", &e))?;
+        let id = out.version_id().unwrap_or(version).to_owned();
+        let text = out.secret_string().ok_or_else(|| {
+            cx.fail(format!(
+                "version {id} holds binary data, not a token record"
+            ))
+        })?;
+        let record = SecretRecord::from_json(text).map_err(|e| cx.fail(e.to_string()))?;
+        Ok((id, record))
+    }
+
+    fn unit_life(
+        &self,
+        cx: &Ctx<'_>,
+        record: &SecretRecord,
+    ) -> Result<UnitLifecycle, RotationFunctionError> {
+        let (client, default_user) = self.unit.as_ref().ok_or_else(|| {
+            cx.fail("the record is a Unit token's, and no Unit credential is configured (UNIT_API_TOKEN or UNIT_API_TOKEN_SECRET_ARN)")
+        })?;
+        let user = match record.attributes.get("user_id") {
+            Some(v) => v
+                .as_str()
+                .map(str::to_owned)
+                .or_else(|| v.as_u64().map(|n| n.to_string()))
+                .and_then(|s| s.parse::<UserId>().ok())
+                .ok_or_else(|| cx.fail("the record's user_id is not a Unit user id"))?,
+            None => default_user.clone().ok_or_else(|| {
+                cx.fail("the record names no user_id, and UNIT_USER_ID is not set")
+            })?,
+        };
+        Ok(UnitLifecycle::new(client.clone(), user))
+    }
+
+    fn mailtrap_life(&self, cx: &Ctx<'_>) -> Result<&MailtrapLifecycle, RotationFunctionError> {
+        self.mailtrap.as_ref().ok_or_else(|| {
+            cx.fail("the record is a Mailtrap token's, and no Mailtrap credential is configured (MAILTRAP_API_TOKEN or MAILTRAP_API_TOKEN_SECRET_ARN)")
+        })
+    }
+
+    async fn create_secret(
+        &self,
+        cx: &Ctx<'_>,
+        versions: &Versions,
+    ) -> Result<String, RotationFunctionError> {
+        if versions
+            .labels_of(cx.token())
+            .iter()
+            .any(|l| l == AWSCURRENT)
+        {
+            return Ok(format!(
+                "createSecret of {}: version {} is already current",
+                cx.secret(),
+                cx.token()
+            ));
+        }
+        if self.record_of(cx, cx.token()).await.is_ok() {
+            return Ok(format!(
+                "createSecret of {}: version {} exists already; nothing minted",
+                cx.secret(),
+                cx.token()
+            ));
+        }
+        let (current_version, current) = self.record_of(cx, AWSCURRENT).await?;
+        let (secret, mut meta, retire) = match current.service {
+            Service::Unit => {
+                let life = self.unit_life(cx, &current)?;
+                let (secret, meta) = self.mint_unit(cx, &life, &current).await?;
+                (secret, meta, "revoke")
+            }
+            Service::Mailtrap => {
+                let life = self.mailtrap_life(cx)?;
+                self.mint_mailtrap(cx, life, &current).await?
+            }
+        };
+        meta = meta
+            .with_attribute(REPLACES, current.token_id.clone())
+            .with_attribute(REPLACES_VERSION, current_version)
+            .with_attribute(RETIRE, retire);
+        for (k, v) in &current.attributes {
+            if ![REPLACES, REPLACES_VERSION, RETIRE].contains(&k.as_str()) {
+                meta = meta.with_attribute(k.clone(), v.clone());
+            }
+        }
+        let record = SecretRecord::new(&secret, &meta);
+        let put = self
+            .store
+            .put_secret_value()
+            .secret_id(cx.secret())
+            .client_request_token(cx.token())
+            .secret_string(secrecy::ExposeSecret::expose_secret(&record.to_json()))
+            .version_stages(AWSPENDING)
+            .send()
+            .await;
+        if let Err(e) = put {
+            let err = cx.store("PutSecretValue", &e);
+            // Nobody holds the new token: remove it.
+            let removed = self.remove(cx, &current, &record.token_id).await;
+            return Err(match removed {
+                Ok(()) => cx.fail(format!("{err}; the new token {} was removed", record.token_id)),
+                Err(r) => cx.fail(format!(
+                    "{err}; the new token {} could not be removed ({r}): the next createSecret with this token removes it",
+                    record.token_id
+                )),
+            });
+        }
+        Ok(format!(
+            "createSecret of {}: token {} minted to replace {}, put as version {} ({AWSPENDING})",
+            cx.secret(),
+            record.token_id,
+            current.token_id,
+            cx.token()
+        ))
+    }
+
+    /// Removes what an interrupted `createSecret` of this version minted,
+    /// then mints the new Unit token.
+    async fn mint_unit(
+        &self,
+        cx: &Ctx<'_>,
+        life: &UnitLifecycle,
+        current: &SecretRecord,
+    ) -> Result<(SecretString, SecretMeta), RotationFunctionError> {
+        let service = |e: Error| cx.fail(format!("Unit: {e}"));
+        let scopes: Vec<Scope> = match current.attributes.get("scopes").and_then(|v| v.as_array()) {
+            Some(list) => list
+                .iter()
+                .map(|s| {
+                    s.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
+                        cx.fail("the record's scopes hold a value that is not a scope")
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            None => {
+                return Err(cx.fail(
+                    "the record names no scopes: write it with `api-tokens unit rotate --secret-to aws-sm:NAME`, which keeps them",
+                ));
+            }
+        };
+        let source_ips: Vec<SourceIp> = match current
+            .attributes
+            .get("source_ips")
+            .and_then(|v| v.as_array())
+        {
+            Some(list) => list
+                .iter()
+                .map(|s| {
+                    s.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
+                        cx.fail(
+                            "the record's source_ips hold a value that is not an address or range",
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            None => Vec::new(),
+        };
+        let lifetime = lifetime(cx, current)?.unwrap_or(Duration::days(90));
+        let label = current.name.clone().unwrap_or_default();
+        let request = unit::CreateApiToken::new(label.clone(), scopes, Utc::now() + lifetime)
+            .source_ips(source_ips);
+
+        self.remove_interrupted(cx, life).await?;
+        let marker = marker_for(cx.token(), &current.token_id).map_err(service)?;
+        let minted = mint::mint_once(
+            life,
+            || marker.clone(),
+            |marker| {
+                let tagged = request.clone().with_description(marker.tag(&label));
+                async move { life.tokens().create(tagged).await }
+            },
+        )
+        .await
+        .map_err(service)?;
+        let token = minted.token;
+        let meta = SecretMeta::new(Service::Unit, token.id_string())
+            .with_name(Fresh::text(&token).to_owned())
+            .with_expires_at(Fresh::expires_at(&token));
+        Ok((token.token.clone(), meta))
+    }
+
+    /// Removes what an interrupted `createSecret` of this version minted,
+    /// then mints the new Mailtrap token; says how to retire the old one.
+    async fn mint_mailtrap(
+        &self,
+        cx: &Ctx<'_>,
+        life: &MailtrapLifecycle,
+        current: &SecretRecord,
+    ) -> Result<(SecretString, SecretMeta, &'static str), RotationFunctionError> {
+        let service = |e: Error| cx.fail(format!("Mailtrap: {e}"));
+        let expiry = match lifetime(cx, current)? {
+            Some(l) => Expiry::At(Utc::now() + l),
+            None => Expiry::ServerDefault,
+        };
+        let old_id = current
+            .token_id
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| mailtrap::TokenId::new(n).ok())
+            .ok_or_else(|| cx.fail("the record's token_id is not a Mailtrap token id"))?;
+        self.remove_interrupted(cx, life).await?;
+        let listed = life.list_typed().await.map_err(service)?;
+        let Some(old) = listed.iter().find(|t| t.id == old_id) else {
+            return Err(cx.fail(format!(
+                "Mailtrap token {old_id}, which the current version names, is gone: there are no permissions to copy"
+            )));
+        };
+        let label = current
+            .name
+            .clone()
+            .unwrap_or_else(|| Marker::label(&old.name).to_owned());
+        if self.mailtrap_method == MailtrapMethod::ResetForGrace {
+            match life.tokens().reset(old_id, expiry).await {
+                Ok(new) => {
+                    let meta = SecretMeta::new(Service::Mailtrap, new.id.to_string())
+                        .with_name(label)
+                        .with_expires_at(new.expires_at);
+                    return Ok((new.token.clone(), meta, "grace"));
+                }
+                // Reset already: a create follows.
+                Err(e) if e.status() == Some(422) => {}
+                Err(e) => return Err(service(e)),
+            }
+        }
+        let request = mailtrap::CreateApiToken::new(label.clone())
+            .permissions_from(old.permissions.iter().cloned())
+            .expires(expiry);
+        let marker = marker_for(cx.token(), &current.token_id).map_err(service)?;
+        let minted = mint::mint_once(
+            life,
+            || marker.clone(),
+            |marker| {
+                let tagged = request.clone().with_name(marker.tag(&label));
+                async move { life.tokens().create(tagged).await }
+            },
+        )
+        .await
+        .map_err(service)?;
+        let token = minted.token;
+        let meta = SecretMeta::new(Service::Mailtrap, token.id.to_string())
+            .with_name(label)
+            .with_expires_at(token.expires_at);
+        Ok((token.token.clone(), meta, "delete"))
+    }
+
+    /// Removes the tokens an earlier, interrupted `createSecret` of this
+    /// version minted: their secrets were never stored.
+    async fn remove_interrupted<O: Ops>(
+        &self,
+        cx: &Ctx<'_>,
+        ops: &O,
+    ) -> Result<(), RotationFunctionError> {
+        let listed = ops
+            .list_all()
+            .await
+            .map_err(|e| cx.fail(format!("{}: {e}", O::SERVICE)))?;
+        for token in listed {
+            if carries_marker_of(&token.text, cx.token()) {
+                tracing::info!(service = %O::SERVICE, token_id = %token.id,
+                    "removing a token an interrupted createSecret minted");
+                ops.remove(&token.id)
+                    .await
+                    .map_err(|e| cx.fail(format!("{}: {e}", O::SERVICE)))?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn remove(
+        &self,
+        cx: &Ctx<'_>,
+        record: &SecretRecord,
+        id: &str,
+    ) -> Result<(), RotationFunctionError> {
+        let result = match record.service {
+            Service::Unit => self.unit_life(cx, record)?.remove(id).await,
+            Service::Mailtrap => self.mailtrap_life(cx)?.remove(id).await,
+        };
+        result.map_err(|e| cx.fail(format!("{}: {e}", record.service)))
+    }
+
+    async fn test_secret(&self, cx: &Ctx<'_>) -> Result<String, RotationFunctionError> {
+        let (_, pending) = self.record_of(cx, cx.token()).await?;
+        let result = match pending.service {
+            Service::Unit => self.unit_life(cx, &pending)?.probe(&pending.token).await,
+            Service::Mailtrap => self.mailtrap_life(cx)?.probe(&pending.token).await,
+        };
+        result.map_err(|e| {
+            cx.fail(format!(
+                "{} refused the secret of token {}: {e}",
+                pending.service, pending.token_id
+            ))
+        })?;
+        Ok(format!(
+            "testSecret of {}: {} accepted the secret of token {}",
+            cx.secret(),
+            pending.service,
+            pending.token_id
+        ))
+    }
+
+    async fn finish_secret(
+        &self,
+        cx: &Ctx<'_>,
+        versions: &Versions,
+    ) -> Result<String, RotationFunctionError> {
+        let (_, pending) = self.record_of(cx, cx.token()).await?;
+        let base = pending
+            .attributes
+            .get(REPLACES_VERSION)
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| {
+                cx.fail(
+                    "the version was not written by createSecret: it names no version it replaces",
+                )
+            })?
+            .to_owned();
+        let mut current = versions.with(AWSCURRENT).map(str::to_owned);
+        if current.as_deref() != Some(cx.token()) {
+            if current.as_deref() == Some(base.as_str()) {
+                let moved = self
+                    .store
+                    .update_secret_version_stage()
+                    .secret_id(cx.secret())
+                    .version_stage(AWSCURRENT)
+                    .move_to_version_id(cx.token())
+                    .remove_from_version_id(&base)
+                    .send()
+                    .await;
+                if let Err(e) = moved {
+                    let err =
+                        SecretsManagerError::from_sdk("UpdateSecretVersionStage", cx.secret(), &e);
+                    if !err.is_invalid_request() {
+                        return Err(cx.fail(err.to_string()));
+                    }
+                    current = self.versions(cx).await?.with(AWSCURRENT).map(str::to_owned);
+                } else {
+                    current = Some(cx.token().to_owned());
+                }
+            }
+            if current.as_deref() != Some(cx.token()) {
+                return Err(self.superseded(cx, &pending, current.as_deref()).await);
+            }
+        }
+        self.remove_label(cx, AWSPENDING).await;
+
+        let old = pending
+            .attributes
+            .get(REPLACES)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        let retire = pending
+            .attributes
+            .get(RETIRE)
+            .and_then(|v| v.as_str())
+            .unwrap_or("revoke");
+        if old.is_empty() || retire == "grace" {
+            return Ok(format!(
+                "finishSecret of {}: version {} is current; token {old} is left to its grace period",
+                cx.secret(),
+                cx.token()
+            ));
+        }
+        self.remove(cx, &pending, old).await?;
+        Ok(format!(
+            "finishSecret of {}: version {} (token {}) is current; old token {old} {}",
+            cx.secret(),
+            cx.token(),
+            pending.token_id,
+            if pending.service == Service::Unit {
+                "revoked"
+            } else {
+                "deleted"
+            }
+        ))
+    }
+
+    /// Another version became current: removes this rotation's token and
+    /// its label, and says so.
+    async fn superseded(
+        &self,
+        cx: &Ctx<'_>,
+        pending: &SecretRecord,
+        current: Option<&str>,
+    ) -> RotationFunctionError {
+        self.remove_label(cx, AWSPENDING).await;
+        let removed = self.remove(cx, pending, &pending.token_id).await;
+        let holder = current.unwrap_or("none");
+        let mut err = cx.fail(match removed {
+            Ok(()) => format!(
+                "superseded: another rotation made version {holder} current first; this rotation's token {} was removed",
+                pending.token_id
+            ),
+            Err(e) => format!(
+                "superseded: another rotation made version {holder} current first; this rotation's token {} could not be removed ({e})",
+                pending.token_id
+            ),
+        });
+        err.superseded = true;
+        err
+    }
+
+    /// Takes `label` off this version, if it holds it.
+    async fn remove_label(&self, cx: &Ctx<'_>, label: &str) {
+        let out = self
+            .store
+            .update_secret_version_stage()
+            .secret_id(cx.secret())
+            .version_stage(label)
+            .remove_from_version_id(cx.token())
+            .send()
+            .await;
+        if let Err(e) = out {
+            let e = SecretsManagerError::from_sdk("UpdateSecretVersionStage", cx.secret(), &e);
+            tracing::debug!(error = %e, "the label was already off the version");
+        }
+    }
+}
+
+/// The record's `lifetime_secs`, when it has one.
+fn lifetime(
+    cx: &Ctx<'_>,
+    record: &SecretRecord,
+) -> Result<Option<Duration>, RotationFunctionError> {
+    match record.attributes.get("lifetime_secs") {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => v
+            .as_i64()
+            .filter(|s| *s > 0)
+            .map(|s| Some(Duration::seconds(s)))
+            .ok_or_else(|| {
+                cx.fail("the record's lifetime_secs is not a positive number of seconds")
+            }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_of_a_version_are_found_and_others_are_not() {
+        let marker = marker_for("7f0c3a52-5b6e-4d43-9a3e-2d1b0c9e8f71", "19").unwrap();
+        assert_eq!(marker.replaces(), Some("19"));
+        let name = marker.tag("CI deploy");
+        assert!(carries_marker_of(
+            &name,
+            "7f0c3a52-5b6e-4d43-9a3e-2d1b0c9e8f71"
+        ));
+        assert!(!carries_marker_of(&name, "another-token"));
+        assert!(!carries_marker_of(
+            &Marker::replacing("19").tag("CI deploy"),
+            "7f0c3a52-5b6e-4d43-9a3e-2d1b0c9e8f71"
+        ));
+        assert!(!carries_marker_of(
+            "CI deploy",
+            "7f0c3a52-5b6e-4d43-9a3e-2d1b0c9e8f71"
+        ));
+    }
+
+    #[test]
+    fn events_read_as_secrets_manager_sends_them() {
+        for (text, step) in [
+            ("createSecret", RotationStep::CreateSecret),
+            ("setSecret", RotationStep::SetSecret),
+            ("testSecret", RotationStep::TestSecret),
+            ("finishSecret", RotationStep::FinishSecret),
+        ] {
+            let json =
+                format!(r#"{{"SecretId":"s","ClientRequestToken":"t","Step":"{text}","Extra":1}}"#);
+            let event: RotationEvent = serde_json::from_str(&json).unwrap();
+            assert_eq!(event.step, step);
+            assert_eq!(step.to_string(), text);
+        }
+        assert!(
+            serde_json::from_str::<RotationEvent>(
+                r#"{"SecretId":"s","ClientRequestToken":"t","Step":"other"}"#
+            )
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,750 @@
+//! [`SecretsManagerSink`]: AWS Secrets Manager as the store of a token's
+//! secret, one JSON record ([`SecretRecord`]) per version, made current by
+//! a compare-and-set of the `AWSCURRENT` label (feature `aws`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Mutex;
+
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::operation::RequestId;
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
+
+use super::secret_sink::{SecretMeta, SecretSink, SinkError, async_trait};
+use crate::error::Service;
+use crate::lifecycle::marker::Marker;
+use crate::lifecycle::mint::service_serde;
+
+/// The label of the version readers get: the secret in use.
+pub const AWSCURRENT: &str = "AWSCURRENT";
+/// The label of a version being rotated in, not yet current.
+pub const AWSPENDING: &str = "AWSPENDING";
+/// The label Secrets Manager moves to the version that was current before.
+pub const AWSPREVIOUS: &str = "AWSPREVIOUS";
+
+/// Keys of a [`SecretRecord`]'s JSON that its attributes may not take.
+const RESERVED: [&str; 5] = ["token", "service", "token_id", "name", "expires_at"];
+
+/// One version of a secret as [`SecretsManagerSink`] writes it: the JSON
+/// object `{"token", "service", "token_id", "name", "expires_at"}`, plus the
+/// [attributes](SecretMeta::with_attribute) a rotation needs to mint the
+/// token again (for Unit: `user_id`, `scopes`, `source_ips`,
+/// `lifetime_secs`) as further top-level keys.
+///
+/// Its `Debug` shows `token` redacted; [`SecretRecord::to_json`] is the only
+/// way out for the secret.
+///
+/// ```
+/// use api_tokens::Service;
+/// use api_tokens::lifecycle::sink::SecretRecord;
+///
+/// let json = r#"{"token":"v2.public.abc","service":"unit","token_id":"42",
+///               "name":"CI deploy","expires_at":null,"user_id":"2"}"#;
+/// let record = SecretRecord::from_json(json)?;
+/// assert_eq!(record.service, Service::Unit);
+/// assert_eq!(record.token_id, "42");
+/// assert_eq!(record.attributes["user_id"], serde_json::json!("2"));
+/// assert!(!format!("{record:?}").contains("v2.public.abc"));
+/// # Ok::<(), api_tokens::lifecycle::sink::SinkError>(())
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SecretRecord {
+    /// The token's secret.
+    #[serde(serialize_with = "expose")]
+    pub token: SecretString,
+    /// The service the token lives on (`"unit"` or `"mailtrap"`).
+    #[serde(with = "service_serde")]
+    pub service: Service,
+    /// The token's id on its service, in decimal.
+    pub token_id: String,
+    /// Its description (Unit) or name (Mailtrap) without the marker.
+    pub name: Option<String>,
+    /// When it expires (RFC 3339), `None` when it does not or is unknown.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// What a rotation needs to mint the token again, by key.
+    #[serde(flatten)]
+    pub attributes: BTreeMap<String, serde_json::Value>,
+}
+
+fn expose<S: serde::Serializer>(secret: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(secret.expose_secret())
+}
+
+impl SecretRecord {
+    /// The record of `secret`, the value of the token `meta` describes. The
+    /// name is stored without its marker.
+    pub fn new(secret: &SecretString, meta: &SecretMeta) -> SecretRecord {
+        SecretRecord {
+            token: secret.clone(),
+            service: meta.service(),
+            token_id: meta.id().to_owned(),
+            name: meta.name().map(|n| Marker::label(n).to_owned()),
+            expires_at: meta.expires_at(),
+            attributes: meta
+                .attributes()
+                .iter()
+                .filter(|(k, _)| !RESERVED.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+
+    /// The metadata this record describes (its attributes included).
+    pub fn meta(&self) -> SecretMeta {
+        let mut meta =
+            SecretMeta::new(self.service, self.token_id.clone()).with_expires_at(self.expires_at);
+        if let Some(name) = &self.name {
+            meta = meta.with_name(name.clone());
+        }
+        for (k, v) in &self.attributes {
+            meta = meta.with_attribute(k.clone(), v.clone());
+        }
+        meta
+    }
+
+    /// Reads a record from a version's `SecretString`.
+    ///
+    /// # Errors
+    ///
+    /// [`SinkError::Other`] saying which field is missing or malformed;
+    /// the message never quotes the text.
+    pub fn from_json(text: &str) -> Result<SecretRecord, SinkError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            SinkError::other(
+                "AWS Secrets Manager",
+                format!(
+                    "the secret's value is not a token record (at `{}`: {}); expected \
+                     {{\"token\", \"service\", \"token_id\", \"name\", \"expires_at\"}}",
+                    e.path(),
+                    describe_json_error(e.inner())
+                ),
+            )
+        })
+    }
+
+    /// The record as the JSON text stored in a version. It holds the secret:
+    /// hand it only to the store.
+    pub fn to_json(&self) -> SecretString {
+        // Serializing a map of strings and JSON values cannot fail.
+        SecretString::from(serde_json::to_string(self).unwrap_or_default())
+    }
+
+    /// The `ClientRequestToken` (version id) of this record's version:
+    /// derived from the service, the token id and the secret, so that a
+    /// retried write of the same token names the same version and Secrets
+    /// Manager keeps it once. 64 hexadecimal digits of a SHA-256 that cannot
+    /// be turned back into the secret.
+    pub fn version_id(&self) -> String {
+        version_id(self.service, &self.token_id, &self.token)
+    }
+}
+
+/// Says what kind of JSON error it is, without its text when that may
+/// quote the input: only a missing field is named.
+fn describe_json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    if let Some(rest) = text.strip_prefix("missing field `") {
+        if let Some((field, _)) = rest.split_once('`') {
+            return format!("missing field `{field}`");
+        }
+    }
+    match e.classify() {
+        serde_json::error::Category::Io => "read error",
+        serde_json::error::Category::Syntax => "not JSON",
+        serde_json::error::Category::Data => "missing or of the wrong type",
+        serde_json::error::Category::Eof => "cut short",
+    }
+    .to_owned()
+}
+
+/// The version id of the record of `secret`, token `id` of `service`.
+fn version_id(service: Service, id: &str, secret: &SecretString) -> String {
+    let mut hash = Sha256::new();
+    hash.update(b"api-tokens secret version\0");
+    hash.update(service_serde::name(service).as_bytes());
+    hash.update(b"\0");
+    hash.update(id.as_bytes());
+    hash.update(b"\0");
+    hash.update(secret.expose_secret().as_bytes());
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An error of a Secrets Manager call: the operation, the secret's name or
+/// ARN, the error code and message AWS returned, and the request id. Built
+/// from the error's metadata only, never from a request: it holds no
+/// secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SecretsManagerError {
+    /// The API operation, such as `"PutSecretValue"`.
+    pub operation: &'static str,
+    /// The secret's name or ARN.
+    pub secret: String,
+    /// AWS's error code (`"ResourceNotFoundException"`), or the kind of
+    /// failure when no answer came (`"network"`, `"timeout"`).
+    pub code: String,
+    /// AWS's message, when there was one.
+    pub message: Option<String>,
+    /// The request id, when AWS answered.
+    pub request_id: Option<String>,
+}
+
+impl SecretsManagerError {
+    /// The error of `operation` on `secret` from the SDK's error.
+    pub fn from_sdk<E, R>(operation: &'static str, secret: &str, error: &SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata,
+        SdkError<E, R>: RequestId,
+    {
+        let (code, message) = match error {
+            SdkError::ServiceError(_) => (
+                error.code().unwrap_or("UnknownError").to_owned(),
+                error.message().map(str::to_owned),
+            ),
+            SdkError::TimeoutError(_) => ("timeout".to_owned(), None),
+            SdkError::DispatchFailure(d) => (
+                "network".to_owned(),
+                Some(if d.is_timeout() {
+                    "the connection timed out".to_owned()
+                } else if d.is_io() {
+                    "the connection failed".to_owned()
+                } else {
+                    "the request could not be sent".to_owned()
+                }),
+            ),
+            SdkError::ResponseError(_) => (
+                "response".to_owned(),
+                Some("the answer could not be read".to_owned()),
+            ),
+            SdkError::ConstructionFailure(_) => (
+                "configuration".to_owned(),
+                Some(
+                    "the request could not be built (check the region and credentials)".to_owned(),
+                ),
+            ),
+            _ => ("unknown".to_owned(), None),
+        };
+        SecretsManagerError {
+            operation,
+            secret: secret.to_owned(),
+            code,
+            message,
+            request_id: error.request_id().map(str::to_owned),
+        }
+    }
+
+    /// Whether the secret does not exist (`ResourceNotFoundException`).
+    pub fn is_not_found(&self) -> bool {
+        self.code == "ResourceNotFoundException"
+    }
+
+    /// Whether AWS refused the call's parameters
+    /// (`InvalidParameterException`, `InvalidRequestException`): for
+    /// `UpdateSecretVersionStage`, the label was no longer where this run
+    /// read it.
+    pub fn is_invalid_request(&self) -> bool {
+        self.code == "InvalidParameterException" || self.code == "InvalidRequestException"
+    }
+}
+
+impl fmt::Display for SecretsManagerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} on {}: {}", self.operation, self.secret, self.code)?;
+        if let Some(message) = &self.message {
+            write!(f, ": {message}")?;
+        }
+        match &self.request_id {
+            Some(id) => write!(f, " (request id {id})"),
+            None => f.write_str(" (no request id: no answer from AWS)"),
+        }
+    }
+}
+
+impl std::error::Error for SecretsManagerError {}
+
+/// What this sink read of the secret before storing: the base of its
+/// compare-and-set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Basis {
+    /// Nothing read yet.
+    Unread,
+    /// The secret did not exist.
+    Missing,
+    /// The secret existed with no `AWSCURRENT` version.
+    NoCurrent,
+    /// `AWSCURRENT` was on this version.
+    Version(String),
+}
+
+/// A secret of AWS Secrets Manager, by name or ARN: each token's secret is
+/// written as a new version holding a [`SecretRecord`], and made current
+/// with a compare-and-set.
+///
+/// The client is configured the standard way, from the environment, on
+/// first use (region, credentials and `AWS_ENDPOINT_URL`), unless one is
+/// given with [`SecretsManagerSink::with_client`].
+///
+/// # Compare-and-set
+///
+/// The sink remembers the version that held `AWSCURRENT` when it first read
+/// the secret ([`check`](SecretSink::check), [`current`](SecretSink::current)
+/// or [`current_record`](Self::current_record)). [`store`](SecretSink::store):
+///
+/// 1. writes the record as a new version labelled `AWSPENDING`, whose
+///    `ClientRequestToken` is derived from the token ([`SecretRecord::version_id`]),
+///    so a retried write is kept once;
+/// 2. moves `AWSCURRENT` to it with `UpdateSecretVersionStage`,
+///    `RemoveFromVersionId` = the version read. Secrets Manager refuses the
+///    move when another version became current meanwhile: then the store
+///    fails with [`SinkError::Superseded`] naming the token the secret now
+///    holds, and the rotation removes its own token instead of overwriting
+///    a newer one. Secrets Manager moves `AWSPREVIOUS` to the version read.
+/// 3. takes `AWSPENDING` off the new version.
+///
+/// A missing secret is created with the record as its first, current
+/// version (when named by its name; an ARN names an existing secret); when
+/// another writer created it first, the store is superseded.
+/// After a successful store the sink's base is the version it wrote, so one
+/// sink can take a sequence of rotations. (A file sink cannot compare
+/// before it sets: there, only the service's own rules keep two rotations
+/// apart.)
+///
+/// ```no_run
+/// use api_tokens::lifecycle::sink::{SecretSink, SecretsManagerSink};
+///
+/// let sink = SecretsManagerSink::new("ci/mailtrap-deploy")?;
+/// assert_eq!(sink.describe(), "AWS Secrets Manager secret ci/mailtrap-deploy");
+/// # Ok::<(), api_tokens::lifecycle::sink::SinkError>(())
+/// ```
+pub struct SecretsManagerSink {
+    secret_id: String,
+    client: OnceCell<Client>,
+    basis: Mutex<Basis>,
+}
+
+impl fmt::Debug for SecretsManagerSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretsManagerSink")
+            .field("secret_id", &self.secret_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks a secret's name or ARN as Secrets Manager accepts them.
+fn check_secret_id(id: &str) -> Result<(), String> {
+    if id.starts_with("arn:") {
+        let parts: Vec<&str> = id.splitn(7, ':').collect();
+        return match parts.as_slice() {
+            [
+                _,
+                partition,
+                "secretsmanager",
+                region,
+                account,
+                "secret",
+                name,
+            ] if !partition.is_empty()
+                && !region.is_empty()
+                && !account.is_empty()
+                && !name.is_empty() =>
+            {
+                Ok(())
+            }
+            _ => Err("not a Secrets Manager secret ARN; expected \
+                      `arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME`"
+                .to_owned()),
+        };
+    }
+    if id.is_empty() {
+        return Err("the secret's name is empty".to_owned());
+    }
+    if id.len() > 512 {
+        return Err("the secret's name is longer than 512 characters".to_owned());
+    }
+    if let Some(c) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "/_+=.@-".contains(*c)))
+    {
+        return Err(format!(
+            "the secret's name holds {}; a name is made of letters, digits and /_+=.@-",
+            if c.is_whitespace() {
+                "a space".to_owned()
+            } else if c.is_ascii_graphic() {
+                format!("`{c}`")
+            } else {
+                "a character outside ASCII".to_owned()
+            }
+        ));
+    }
+    Ok(())
+}
+
+impl SecretsManagerSink {
+    /// The secret `secret_id` (a name or an ARN), through a client
+    /// configured from the environment on first use.
+    ///
+    /// # Errors
+    ///
+    /// [`SinkError::InvalidSpec`] when `secret_id` is not a well-formed name
+    /// or ARN.
+    pub fn new(secret_id: impl Into<String>) -> Result<SecretsManagerSink, SinkError> {
+        let secret_id = secret_id.into();
+        check_secret_id(&secret_id).map_err(|reason| SinkError::InvalidSpec { reason })?;
+        Ok(SecretsManagerSink {
+            secret_id,
+            client: OnceCell::new(),
+            basis: Mutex::new(Basis::Unread),
+        })
+    }
+
+    /// The secret `secret_id` through `client`.
+    ///
+    /// # Errors
+    ///
+    /// As [`SecretsManagerSink::new`].
+    pub fn with_client(
+        client: Client,
+        secret_id: impl Into<String>,
+    ) -> Result<SecretsManagerSink, SinkError> {
+        let sink = SecretsManagerSink::new(secret_id)?;
+        // A fresh cell takes the value.
+        let _ = sink.client.set(client);
+        Ok(sink)
+    }
+
+    /// The secret's name or ARN.
+    pub fn secret_id(&self) -> &str {
+        &self.secret_id
+    }
+
+    /// The client, configured from the environment the first time.
+    pub async fn client(&self) -> &Client {
+        self.client
+            .get_or_init(|| async {
+                let config = aws_config::load_from_env().await;
+                Client::new(&config)
+            })
+            .await
+    }
+
+    fn fail(&self, e: SecretsManagerError) -> SinkError {
+        SinkError::other(self.describe(), e)
+    }
+
+    fn basis(&self) -> Basis {
+        self.basis
+            .lock()
+            .map(|b| b.clone())
+            .unwrap_or(Basis::Unread)
+    }
+
+    fn set_basis(&self, basis: Basis, only_if_unread: bool) {
+        if let Ok(mut b) = self.basis.lock() {
+            if !only_if_unread || *b == Basis::Unread {
+                *b = basis;
+            }
+        }
+    }
+
+    /// The version that holds `AWSCURRENT` now (`None`: none does), or
+    /// `Err(Missing)` when the secret does not exist.
+    async fn read_current_version(&self) -> Result<Basis, SinkError> {
+        let out = self
+            .client()
+            .await
+            .describe_secret()
+            .secret_id(&self.secret_id)
+            .send()
+            .await;
+        match out {
+            Ok(out) => Ok(out
+                .version_ids_to_stages()
+                .and_then(|m| {
+                    m.iter()
+                        .find(|(_, stages)| stages.iter().any(|s| s == AWSCURRENT))
+                        .map(|(id, _)| Basis::Version(id.clone()))
+                })
+                .unwrap_or(Basis::NoCurrent)),
+            Err(e) => {
+                let e = SecretsManagerError::from_sdk("DescribeSecret", &self.secret_id, &e);
+                if e.is_not_found() {
+                    Ok(Basis::Missing)
+                } else {
+                    Err(self.fail(e))
+                }
+            }
+        }
+    }
+
+    /// The record `AWSCURRENT` holds now and its version id; `None` when the
+    /// secret does not exist or has no current version. The first read
+    /// becomes the base of the compare-and-set.
+    ///
+    /// # Errors
+    ///
+    /// A [`SinkError::Other`] holding a [`SecretsManagerError`] (access
+    /// denied, throttled, network), or the value is not a [`SecretRecord`].
+    pub async fn current_record(&self) -> Result<Option<(String, SecretRecord)>, SinkError> {
+        let out = self
+            .client()
+            .await
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .version_stage(AWSCURRENT)
+            .send()
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                let e = SecretsManagerError::from_sdk("GetSecretValue", &self.secret_id, &e);
+                if e.is_not_found() {
+                    // Not found: the secret, or its AWSCURRENT version.
+                    let basis = self.read_current_version().await?;
+                    self.set_basis(basis, true);
+                    return Ok(None);
+                }
+                return Err(self.fail(e));
+            }
+        };
+        let version = out.version_id().unwrap_or_default().to_owned();
+        let Some(text) = out.secret_string() else {
+            return Err(SinkError::other(
+                self.describe(),
+                format!("version {version} holds binary data, not a token record"),
+            ));
+        };
+        let record = SecretRecord::from_json(text).map_err(|e| match e {
+            SinkError::Other { source, .. } => SinkError::Other {
+                sink: self.describe(),
+                source,
+            },
+            other => other,
+        })?;
+        self.set_basis(Basis::Version(version.clone()), true);
+        Ok(Some((version, record)))
+    }
+
+    /// The token id the current record names, for a lost compare-and-set.
+    async fn holder(&self) -> Option<String> {
+        match self.current_record().await {
+            Ok(Some((_, record))) => Some(record.token_id),
+            _ => None,
+        }
+    }
+
+    /// Takes `label` off `version`; a label already gone is fine.
+    async fn remove_label(&self, label: &str, version: &str) {
+        let out = self
+            .client()
+            .await
+            .update_secret_version_stage()
+            .secret_id(&self.secret_id)
+            .version_stage(label)
+            .remove_from_version_id(version)
+            .send()
+            .await;
+        if let Err(e) = out {
+            let e = SecretsManagerError::from_sdk("UpdateSecretVersionStage", &self.secret_id, &e);
+            tracing::debug!(error = %e, "a label was already off the version");
+        }
+    }
+
+    async fn create(&self, record: &SecretRecord, version: &str) -> Result<(), SinkError> {
+        let out = self
+            .client()
+            .await
+            .create_secret()
+            .name(&self.secret_id)
+            .client_request_token(version)
+            .secret_string(record.to_json().expose_secret())
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = SecretsManagerError::from_sdk("CreateSecret", &self.secret_id, &e);
+                if e.code != "ResourceExistsException" {
+                    return Err(self.fail(e));
+                }
+                // Created meanwhile: by this write's retry, or another writer.
+                match self.read_current_version().await? {
+                    Basis::Version(v) if v == version => Ok(()),
+                    _ => Err(SinkError::superseded(self.describe(), self.holder().await)),
+                }
+            }
+        }
+    }
+
+    /// Moves `AWSCURRENT` from `from` (none: no version held it) to `to`.
+    async fn compare_and_set(&self, from: Option<&str>, to: &str) -> Result<(), SinkError> {
+        let out = self
+            .client()
+            .await
+            .update_secret_version_stage()
+            .secret_id(&self.secret_id)
+            .version_stage(AWSCURRENT)
+            .move_to_version_id(to)
+            .set_remove_from_version_id(from.map(str::to_owned))
+            .send()
+            .await;
+        let Err(e) = out else { return Ok(()) };
+        let e = SecretsManagerError::from_sdk("UpdateSecretVersionStage", &self.secret_id, &e);
+        if !e.is_invalid_request() {
+            return Err(self.fail(e));
+        }
+        match self.read_current_version().await? {
+            // A retry of this very store had moved it.
+            Basis::Version(v) if v == to => Ok(()),
+            _ => {
+                self.remove_label(AWSPENDING, to).await;
+                Err(SinkError::superseded(self.describe(), self.holder().await))
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl SecretSink for SecretsManagerSink {
+    async fn store(&self, secret: &SecretString, meta: &SecretMeta) -> Result<(), SinkError> {
+        let record = SecretRecord::new(secret, meta);
+        let version = record.version_id();
+        let mut basis = self.basis();
+        if basis == Basis::Unread {
+            basis = self.read_current_version().await?;
+            self.set_basis(basis.clone(), true);
+        }
+        match &basis {
+            Basis::Version(v) if *v == version => return Ok(()),
+            Basis::Missing if self.secret_id.starts_with("arn:") => {
+                return Err(SinkError::other(
+                    self.describe(),
+                    "the secret does not exist, and one named by its ARN cannot be created: \
+                     give its name instead",
+                ));
+            }
+            Basis::Missing => {
+                self.create(&record, &version).await?;
+                self.set_basis(Basis::Version(version), false);
+                return Ok(());
+            }
+            _ => {}
+        }
+        let out = self
+            .client()
+            .await
+            .put_secret_value()
+            .secret_id(&self.secret_id)
+            .client_request_token(&version)
+            .secret_string(record.to_json().expose_secret())
+            .version_stages(AWSPENDING)
+            .send()
+            .await;
+        if let Err(e) = out {
+            return Err(self.fail(SecretsManagerError::from_sdk(
+                "PutSecretValue",
+                &self.secret_id,
+                &e,
+            )));
+        }
+        let from = match &basis {
+            Basis::Version(v) => Some(v.as_str()),
+            _ => None,
+        };
+        self.compare_and_set(from, &version).await?;
+        self.remove_label(AWSPENDING, &version).await;
+        self.set_basis(Basis::Version(version), false);
+        Ok(())
+    }
+
+    /// Checks the secret's name, then reads which version is current: the
+    /// base of the compare-and-set, unless the sink has read it already.
+    async fn check(&self) -> Result<(), SinkError> {
+        check_secret_id(&self.secret_id).map_err(|reason| SinkError::InvalidSpec { reason })?;
+        if self.basis() == Basis::Unread {
+            let basis = self.read_current_version().await?;
+            self.set_basis(basis, true);
+        }
+        Ok(())
+    }
+
+    async fn current(&self) -> Result<Option<SecretString>, SinkError> {
+        Ok(self.current_record().await?.map(|(_, r)| r.token))
+    }
+
+    fn describe(&self) -> String {
+        format!("AWS Secrets Manager secret {}", self.secret_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_arns_are_checked() {
+        assert!(check_secret_id("ci/unit-deploy_1+=.@-").is_ok());
+        assert!(
+            check_secret_id("arn:aws:secretsmanager:eu-west-1:123456789012:secret:ci/x-AbCdEf")
+                .is_ok()
+        );
+        assert!(check_secret_id("").is_err());
+        assert!(check_secret_id("a b").unwrap_err().contains("a space"));
+        assert!(check_secret_id("a#b").unwrap_err().contains("`#`"));
+        assert!(check_secret_id(&"a".repeat(513)).is_err());
+        assert!(check_secret_id("arn:aws:s3:::bucket").is_err());
+    }
+
+    #[test]
+    fn record_round_trips_without_marker_and_hides_the_secret() {
+        let meta = SecretMeta::new(Service::Unit, "42")
+            .with_name("CI deploy [at:t4k2ab-7f3k9q2m from:41]")
+            .with_attribute("user_id", "2")
+            .with_attribute("token", "not this");
+        let secret = SecretString::from("v2.public.s3cr3t");
+        let record = SecretRecord::new(&secret, &meta);
+        assert_eq!(record.name.as_deref(), Some("CI deploy"));
+        assert!(!format!("{record:?}").contains("s3cr3t"));
+        let json = record.to_json();
+        let value: serde_json::Value = serde_json::from_str(json.expose_secret()).unwrap();
+        assert_eq!(value["token"], "v2.public.s3cr3t");
+        assert_eq!(value["service"], "unit");
+        assert_eq!(value["token_id"], "42");
+        assert_eq!(value["expires_at"], serde_json::Value::Null);
+        assert_eq!(value["user_id"], "2");
+        let back = SecretRecord::from_json(json.expose_secret()).unwrap();
+        assert_eq!(back.version_id(), record.version_id());
+        assert_eq!(
+            back.meta().attribute("user_id"),
+            Some(&serde_json::json!("2"))
+        );
+    }
+
+    #[test]
+    fn version_id_depends_on_the_secret_and_fits_aws_limits() {
+        let a = version_id(Service::Mailtrap, "7", &SecretString::from("one"));
+        let b = version_id(Service::Mailtrap, "7", &SecretString::from("two"));
+        assert_ne!(a, b);
+        assert!((32..=64).contains(&a.len()));
+        assert!(!a.contains("one"));
+    }
+
+    #[test]
+    fn a_malformed_record_is_refused_without_quoting_it() {
+        let err = SecretRecord::from_json(r#"{"token":"s3cr3t-value","service":"unit"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("token_id"), "{err}");
+        assert!(!err.contains("s3cr3t"), "{err}");
+        let err = SecretRecord::from_json("s3cr3t-plain")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("s3cr3t"), "{err}");
+    }
+}
