@@ -136,17 +136,14 @@ pub(crate) fn parse_permission(text: &str) -> Result<Permission, String> {
     let (Some(kind), Some(id), Some(level), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(format!(
-            "`{}` is not three parts separated by `:`; {FORM}",
-            text.escape_debug()
-        ));
+        return Err(format!("not three parts separated by `:`; {FORM}"));
     };
     let (kind, id, level) = (kind.trim(), id.trim(), level.trim());
     if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
         return Err(format!(
-            "the resource type `{}` must be lower-case letters and `_` (account, project, \
+            "the resource type{} must be lower-case letters and `_` (account, project, \
              sandbox, domain, billing, …); {FORM}",
-            kind.escape_debug()
+            short(kind)
         ));
     }
     if id.is_empty() {
@@ -160,8 +157,8 @@ pub(crate) fn parse_permission(text: &str) -> Result<Permission, String> {
             .map(mailtrap::AccessLevel::from)
             .map_err(|_| {
                 format!(
-                    "the level `{}` must be admin, viewer or a number (10, 100); {FORM}",
-                    number.escape_debug()
+                    "the level{} must be admin, viewer or a number (10, 100); {FORM}",
+                    short(number)
                 )
             })?,
     };
@@ -171,6 +168,16 @@ pub(crate) fn parse_permission(text: &str) -> Result<Permission, String> {
         Err(_) => ResourceId::from(id),
     };
     Ok(Permission::new(ResourceType::from(kind), id, level))
+}
+
+/// A short part of a value, quoted after a space; a long one (a secret
+/// pasted by mistake?) is not repeated.
+fn short(part: &str) -> String {
+    if part.chars().count() <= 12 && part.chars().all(|c| c.is_ascii_graphic()) {
+        format!(" `{part}`")
+    } else {
+        String::new()
+    }
 }
 
 #[cfg(test)]

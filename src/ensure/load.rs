@@ -291,6 +291,19 @@ impl Locator<'_> {
         before.bytes().filter(|b| *b == b'\n').count() + 1
     }
 
+    /// The key of the `key = value` line whose value starts at `at`.
+    fn key_before(&self, at: usize) -> Option<String> {
+        let before = self.text.get(..at)?;
+        let line = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
+        let (key, _) = line.split_once('=')?;
+        let key = key.trim().trim_matches('"').trim();
+        let plain = !key.is_empty()
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        plain.then(|| key.to_owned())
+    }
+
     fn fail(&self, line: Option<usize>, key: &str, message: impl Into<String>) -> FileError {
         FileError {
             path: self.path.to_owned(),
@@ -309,7 +322,7 @@ impl Locator<'_> {
         FileError {
             path: self.path.to_owned(),
             line: e.span().map(|s| self.line(s)),
-            key: quoted_key(&message),
+            key: quoted_key(&message).or_else(|| e.span().and_then(|s| self.key_before(s.start))),
             message,
         }
     }
