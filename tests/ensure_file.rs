@@ -1,9 +1,9 @@
 //! Bad tokens files: every fault is refused before any request, naming the
 //! file, the line and the key.
 
+use api_tokens::chrono::Duration;
 use api_tokens::ensure::{Expires, FileError, LoadError, TokensFile};
 use api_tokens::lifecycle::SinkSpec;
-use api_tokens::chrono::Duration;
 
 const GOOD_MAILTRAP: &str = r#"[[mailtrap]]
 name = "ci-deploy"
@@ -77,24 +77,28 @@ fn a_missing_key_is_named() {
 
 #[test]
 fn a_duplicate_name_points_at_both_entries() {
-    let text = format!("{GOOD_MAILTRAP}\n{}", GOOD_MAILTRAP.replace("/run/secrets/mt", "/run/secrets/other"));
+    let text = format!(
+        "{GOOD_MAILTRAP}\n{}",
+        GOOD_MAILTRAP.replace("/run/secrets/mt", "/run/secrets/other")
+    );
     let e = refused(&text);
     assert_at(&e, 7, "name");
     assert!(e.message.contains("the first is on line 1"), "{e}");
 
-    let unit = format!("{GOOD_UNIT}\n{}", GOOD_UNIT.replace("UNIT_API_TOKEN", "OTHER_TOKEN"));
+    let unit = format!(
+        "{GOOD_UNIT}\n{}",
+        GOOD_UNIT.replace("UNIT_API_TOKEN", "OTHER_TOKEN")
+    );
     let e = refused(&unit);
     assert_at(&e, 10, "description");
 }
 
 #[test]
 fn a_permission_that_does_not_parse_is_named() {
-    let e = refused(
-        &GOOD_MAILTRAP.replace(
-            "permissions = [\"account:3229:admin\"]",
-            "permissions = [\n  \"account:3229:admin\",\n  \"account:3229:root\",\n]",
-        ),
-    );
+    let e = refused(&GOOD_MAILTRAP.replace(
+        "permissions = [\"account:3229:admin\"]",
+        "permissions = [\n  \"account:3229:admin\",\n  \"account:3229:root\",\n]",
+    ));
     assert_at(&e, 5, "permissions");
     assert!(e.message.contains("admin, viewer or a number"), "{e}");
     let e = refused(&GOOD_MAILTRAP.replace("[\"account:3229:admin\"]", "[]"));
@@ -114,7 +118,10 @@ fn a_sink_spec_that_does_not_parse_is_named() {
 fn two_entries_may_not_share_a_sink() {
     let e = refused(&format!(
         "{GOOD_MAILTRAP}\n{}",
-        GOOD_UNIT.replace("env-file:/run/ci/.env:UNIT_API_TOKEN", "file:/run/secrets/mt")
+        GOOD_UNIT.replace(
+            "env-file:/run/ci/.env:UNIT_API_TOKEN",
+            "file:/run/secrets/mt"
+        )
     ));
     assert_at(&e, 7, "secret_to");
     assert!(e.message.contains("line 1"), "{e}");
@@ -177,7 +184,8 @@ fn a_value_pasted_in_the_wrong_place_is_not_repeated() {
     let e = refused(&GOOD_MAILTRAP.replace("[\"account:3229:admin\"]", &format!("\"{secret}\"")));
     assert_eq!(e.key.as_deref(), Some("permissions"), "{e}");
     assert!(!e.to_string().contains(secret), "{e}");
-    let e = refused(&GOOD_MAILTRAP.replace("account:3229:admin", &format!("account:3229:{secret}")));
+    let e =
+        refused(&GOOD_MAILTRAP.replace("account:3229:admin", &format!("account:3229:{secret}")));
     assert!(!e.to_string().contains(secret), "{e}");
     let e = refused(&GOOD_MAILTRAP.replace("file:/run/secrets/mt", secret));
     assert!(!e.to_string().contains(secret), "{e}");
@@ -186,7 +194,9 @@ fn a_value_pasted_in_the_wrong_place_is_not_repeated() {
 #[test]
 fn a_missing_file_is_a_read_error_naming_it() {
     match TokensFile::load("/nonexistent/tokens.toml") {
-        Err(LoadError::Read { path, .. }) => assert_eq!(path.to_str(), Some("/nonexistent/tokens.toml")),
+        Err(LoadError::Read { path, .. }) => {
+            assert_eq!(path.to_str(), Some("/nonexistent/tokens.toml"))
+        }
         other => panic!("{other:?}"),
     }
 }
