@@ -42,7 +42,8 @@ Exit codes:
   1  the service, the network or the secret's sink failed
   2  usage error (arguments, environment, token file)
   3  the audit found a kind named by --fail-on
-  4  outcome unknown: a create or reset answer was lost and could not be reconciled";
+  4  outcome unknown: a create or reset answer was lost and could not be reconciled
+  6  plan --detailed-exitcode: actions are pending";
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -65,6 +66,10 @@ pub enum Command {
     Audit(AuditArgs),
     /// Remove the orphans that interrupted creates left behind.
     Reconcile(ReconcileArgs),
+    /// Compare a tokens file with what the services list: per entry create, rotate, replace or none.
+    Plan(crate::ensure::PlanArgs),
+    /// Carry out the plan of a tokens file: mint, rotate, replace (and prune orphans).
+    Apply(crate::ensure::ApplyArgs),
 }
 
 /// `api-tokens unit …`.

@@ -41,6 +41,8 @@ pub enum Failure {
     Rotate(RotateError),
     /// The audit found kinds named by `--fail-on`.
     Findings(Vec<&'static str>),
+    /// `plan` or `apply` of a tokens file: what to say, and the exit code.
+    Ensure { message: String, code: u8 },
 }
 
 impl Failure {
@@ -75,6 +77,7 @@ impl Failure {
             }
             Failure::Service { .. } | Failure::Sink { .. } | Failure::Rotate(_) => FAILURE,
             Failure::Findings(_) => FINDINGS,
+            Failure::Ensure { code, .. } => *code,
         }
     }
 
@@ -117,6 +120,7 @@ impl fmt::Display for Failure {
                     _ => Ok(()),
                 }
             }
+            Failure::Ensure { message, .. } => f.write_str(message),
             Failure::Findings(kinds) => write!(
                 f,
                 "the audit found {} (named by --fail-on)",

@@ -12,6 +12,7 @@
 mod args;
 mod commands;
 mod credentials;
+mod ensure;
 mod exit;
 mod fake;
 mod lifecycle;
