@@ -17,7 +17,7 @@ pub enum ActionError {
     Sink(#[source] SinkError),
     /// An exactly-once mint, or the store that follows it, failed.
     #[error(transparent)]
-    Mint(#[from] MintIntoError),
+    Mint(Box<MintIntoError>),
     /// A rotation stopped.
     #[error(transparent)]
     Rotate(#[from] RotateError),
@@ -41,14 +41,19 @@ pub enum ActionError {
     NotConfigured(String),
 }
 
+impl From<MintIntoError> for ActionError {
+    fn from(e: MintIntoError) -> Self {
+        ActionError::Mint(Box::new(e))
+    }
+}
+
 impl ActionError {
     /// Whether a create's answer was lost and could not be reconciled: a
     /// token may exist that nobody holds.
     pub fn is_outcome_unknown(&self) -> bool {
         match self {
-            ActionError::Mint(MintIntoError::Mint(e)) | ActionError::Service(e) => {
-                e.is_outcome_unknown()
-            }
+            ActionError::Mint(e) => matches!(&**e, MintIntoError::Mint(e) if e.is_outcome_unknown()),
+            ActionError::Service(e) => e.is_outcome_unknown(),
             ActionError::Rotate(e) => e.is_outcome_unknown(),
             ActionError::Replace { cause, .. } => cause
                 .downcast_ref::<crate::Error>()

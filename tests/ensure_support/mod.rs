@@ -91,7 +91,7 @@ secret_to = "file:{unit}"
     pub async fn apply(&self, file: &TokensFile) -> ensure::ApplyReport {
         let plan = self.plan(file).await;
         let report = ensure::apply(file, &self.services(), &plan, &ApplyOptions::new()).await;
-        for outcome in report.failed() {
+        if let Some(outcome) = report.failed().next() {
             panic!("{outcome}");
         }
         report
