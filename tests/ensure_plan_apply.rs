@@ -340,3 +340,53 @@ async fn progress_is_told_of_each_action() {
             .any(|l| l.contains("mailtrap create \"ci-deploy\": done, new token"))
     );
 }
+
+/// A file sink that can read back what it holds.
+struct ReadBack(api_tokens::lifecycle::sink::FileSink, std::path::PathBuf);
+
+#[api_tokens::lifecycle::async_trait]
+impl api_tokens::lifecycle::SecretSink for ReadBack {
+    async fn store(
+        &self,
+        secret: &secrecy::SecretString,
+        meta: &api_tokens::lifecycle::SecretMeta,
+    ) -> Result<(), api_tokens::lifecycle::SinkError> {
+        self.0.store(secret, meta).await
+    }
+
+    async fn current(
+        &self,
+    ) -> Result<Option<secrecy::SecretString>, api_tokens::lifecycle::SinkError> {
+        Ok(std::fs::read_to_string(&self.1)
+            .ok()
+            .map(|text| secrecy::SecretString::from(text.trim_end().to_owned())))
+    }
+}
+
+#[tokio::test]
+async fn a_mailtrap_sink_holding_another_secret_is_a_replace() {
+    let world = World::start().await;
+    let services = world.services().sinks(|spec| match spec {
+        api_tokens::lifecycle::SinkSpec::File(path) => Ok(Box::new(ReadBack(
+            api_tokens::lifecycle::sink::FileSink::new(path),
+            path.clone(),
+        ))),
+        other => other.clone().into_sink(),
+    });
+    let file = world.file("admin");
+    let plan = ensure::plan(&file, &services).await.unwrap();
+    assert!(ensure::apply(&file, &services, &plan, &ApplyOptions::new()).await.is_success());
+    assert!(!ensure::plan(&file, &services).await.unwrap().has_pending(true));
+
+    // The sink lost its secret (restored from an old backup, say).
+    std::fs::write(world.path("mt.token"), "0123456789abcdef0123456789abzzzz\n").unwrap();
+    let plan = ensure::plan(&file, &services).await.unwrap();
+    let action = &plan.actions()[0];
+    assert_eq!(action.kind, ActionKind::Replace);
+    assert!(action.reason.starts_with("secret_to:"), "{}", action.reason);
+    assert!(!action.reason.contains("zzzz"), "{}", action.reason);
+    assert!(ensure::apply(&file, &services, &plan, &ApplyOptions::new()).await.is_success());
+    assert!(world.mailtrap_accepts(&world.path("mt.token")).await);
+    assert_eq!(world.mailtrap.tokens().len(), 1);
+    assert!(!ensure::plan(&file, &services).await.unwrap().has_pending(true));
+}
