@@ -375,8 +375,17 @@ async fn a_mailtrap_sink_holding_another_secret_is_a_replace() {
     });
     let file = world.file("admin");
     let plan = ensure::plan(&file, &services).await.unwrap();
-    assert!(ensure::apply(&file, &services, &plan, &ApplyOptions::new()).await.is_success());
-    assert!(!ensure::plan(&file, &services).await.unwrap().has_pending(true));
+    assert!(
+        ensure::apply(&file, &services, &plan, &ApplyOptions::new())
+            .await
+            .is_success()
+    );
+    assert!(
+        !ensure::plan(&file, &services)
+            .await
+            .unwrap()
+            .has_pending(true)
+    );
 
     // The sink lost its secret (restored from an old backup, say).
     std::fs::write(world.path("mt.token"), "0123456789abcdef0123456789abzzzz\n").unwrap();
@@ -385,8 +394,17 @@ async fn a_mailtrap_sink_holding_another_secret_is_a_replace() {
     assert_eq!(action.kind, ActionKind::Replace);
     assert!(action.reason.starts_with("secret_to:"), "{}", action.reason);
     assert!(!action.reason.contains("zzzz"), "{}", action.reason);
-    assert!(ensure::apply(&file, &services, &plan, &ApplyOptions::new()).await.is_success());
+    assert!(
+        ensure::apply(&file, &services, &plan, &ApplyOptions::new())
+            .await
+            .is_success()
+    );
     assert!(world.mailtrap_accepts(&world.path("mt.token")).await);
     assert_eq!(world.mailtrap.tokens().len(), 1);
-    assert!(!ensure::plan(&file, &services).await.unwrap().has_pending(true));
+    assert!(
+        !ensure::plan(&file, &services)
+            .await
+            .unwrap()
+            .has_pending(true)
+    );
 }

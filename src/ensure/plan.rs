@@ -199,7 +199,8 @@ impl Plan {
 #[derive(Debug, Clone)]
 struct Seen<K> {
     key: K,
-    id: u64,
+    /// The id as the service wrote it: digits.
+    id: String,
     text: String,
     expires_at: Option<DateTime<Utc>>,
     /// Mailtrap: permissions and the secret's last four characters.
@@ -211,6 +212,12 @@ struct Seen<K> {
 }
 
 impl<K> Seen<K> {
+    /// Orders ids as numbers (both services number tokens in order),
+    /// however many digits they have.
+    fn order(&self) -> (usize, &str) {
+        (self.id.len(), self.id.as_str())
+    }
+
     fn label(&self) -> &str {
         Marker::label(&self.text)
     }
@@ -295,7 +302,7 @@ async fn plan_mailtrap(
             .into_iter()
             .map(|t| Seen {
                 key: *key,
-                id: t.id.get(),
+                id: t.id.to_string(),
                 text: t.name,
                 expires_at: t.expires_at,
                 permissions: t.permissions,
@@ -316,7 +323,7 @@ async fn plan_mailtrap(
             .flatten()
             .filter(|t| t.label() == entry.name)
             .collect();
-        found.sort_by_key(|t| t.id);
+        found.sort_by(|a, b| a.order().cmp(&b.order()));
         let what = format!("mailtrap `{}` (line {})", entry.name, entry.line);
         let sink = services
             .sink(&entry.secret_to)
@@ -330,19 +337,19 @@ async fn plan_mailtrap(
         })?;
         let held_four = held.map(|s| last_four(s.expose_secret()));
         let (kind, reason, fresh) = judge_mailtrap(entry, &found, held_four.as_deref(), now, &keys);
-        let token = found.last().map(|t| (t.key, token_id(t.id)));
+        let token = found.last().and_then(|t| Some((t.key, token_id(&t.id)?)));
         let others = found
             .iter()
             .rev()
             .skip(1)
-            .map(|t| (t.key, token_id(t.id)))
+            .filter_map(|t| Some((t.key, token_id(&t.id)?)))
             .collect();
         actions.push(Action {
             service: Service::Mailtrap,
             name: entry.name.clone(),
             kind,
             reason,
-            token_id: found.last().map(|t| t.id.to_string()),
+            token_id: found.last().map(|t| t.id.clone()),
             target: Target::Mailtrap {
                 entry: index,
                 home: keys[0],
@@ -362,16 +369,16 @@ async fn plan_mailtrap(
             let named = entries
                 .iter()
                 .any(|e| e.name == t.label() && entry_keys(e, services).contains(key));
-            if !named {
+            if let (false, Some(id)) = (named, token_id(&t.id)) {
                 orphans.push(Action {
                     service: Service::Mailtrap,
                     name: t.label().to_owned(),
                     kind: ActionKind::Orphan,
                     reason: orphan_reason(&marker, now, &account_text(*key)),
-                    token_id: Some(t.id.to_string()),
+                    token_id: Some(t.id.clone()),
                     target: Target::MailtrapOrphan {
                         account: *key,
-                        token: token_id(t.id),
+                        token: id,
                     },
                 });
             }
@@ -380,9 +387,11 @@ async fn plan_mailtrap(
     Ok((actions, orphans, order.len()))
 }
 
-fn token_id(id: u64) -> mailtrap::TokenId {
-    // Listed ids come from the service's answer, already checked.
-    mailtrap::TokenId::new(id).unwrap_or_else(|_| unreachable!("a listed id is positive"))
+/// A listed Mailtrap id back in its type (it came from one).
+fn token_id(id: &str) -> Option<mailtrap::TokenId> {
+    id.parse::<u64>()
+        .ok()
+        .and_then(|n| mailtrap::TokenId::new(n).ok())
 }
 
 fn last_four(secret: &str) -> String {
@@ -402,7 +411,7 @@ fn when(at: DateTime<Utc>) -> String {
 }
 
 fn duplicates_reason<K>(found: &[&Seen<K>], label: &str) -> String {
-    let ids: Vec<String> = found.iter().map(|t| t.id.to_string()).collect();
+    let ids: Vec<&str> = found.iter().map(|t| t.id.as_str()).collect();
     format!(
         "{} live tokens are named `{label}` ({}), as an interrupted run leaves them: a new \
          token replaces them all, since which one the sink holds is not known",
@@ -595,7 +604,7 @@ async fn plan_unit(
         for t in tokens {
             seen.push(Seen {
                 key: user.clone(),
-                id: t.id.as_str().parse().unwrap_or(0),
+                id: t.id.as_str().to_owned(),
                 text: t.description.unwrap_or_default(),
                 expires_at: t.expiration,
                 permissions: Vec::new(),
@@ -627,15 +636,15 @@ async fn plan_unit(
             .flatten()
             .filter(|t| t.label() == entry.description)
             .collect();
-        found.sort_by_key(|t| t.id);
+        found.sort_by(|a, b| a.order().cmp(&b.order()));
         let (kind, reason) = judge_unit(entry, &found, now, &user);
-        let ids = |t: &&Seen<UserId>| unit::TokenId::new(t.id.to_string()).ok();
+        let ids = |t: &&Seen<UserId>| unit::TokenId::new(t.id.clone()).ok();
         actions.push(Action {
             service: Service::Unit,
             name: entry.description.clone(),
             kind,
             reason,
-            token_id: found.last().map(|t| t.id.to_string()),
+            token_id: found.last().map(|t| t.id.clone()),
             target: Target::Unit {
                 entry: index,
                 user: user.clone(),
@@ -656,13 +665,13 @@ async fn plan_unit(
             if named {
                 continue;
             }
-            if let Ok(id) = unit::TokenId::new(t.id.to_string()) {
+            if let Ok(id) = unit::TokenId::new(t.id.clone()) {
                 orphans.push(Action {
                     service: Service::Unit,
                     name: t.label().to_owned(),
                     kind: ActionKind::Orphan,
                     reason: orphan_reason(&marker, now, &format!("user {user}")),
-                    token_id: Some(t.id.to_string()),
+                    token_id: Some(t.id.clone()),
                     target: Target::UnitOrphan {
                         user: user.clone(),
                         token: id,

@@ -52,7 +52,9 @@ impl ActionError {
     /// token may exist that nobody holds.
     pub fn is_outcome_unknown(&self) -> bool {
         match self {
-            ActionError::Mint(e) => matches!(&**e, MintIntoError::Mint(e) if e.is_outcome_unknown()),
+            ActionError::Mint(e) => {
+                matches!(&**e, MintIntoError::Mint(e) if e.is_outcome_unknown())
+            }
             ActionError::Service(e) => e.is_outcome_unknown(),
             ActionError::Rotate(e) => e.is_outcome_unknown(),
             ActionError::Replace { cause, .. } => cause
