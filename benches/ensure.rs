@@ -122,15 +122,16 @@ fn floor(n: usize) -> Duration {
     WINDOW * u32::try_from(windows).unwrap_or(u32::MAX)
 }
 
+/// Each phase's runs, in the order the phases ran.
 #[derive(Default)]
-struct Samples(BTreeMap<&'static str, Vec<(Duration, usize, usize)>>);
+struct Samples(Vec<(&'static str, Vec<(Duration, usize, usize)>)>);
 
 impl Samples {
     fn add(&mut self, phase: &'static str, took: Duration, busiest: usize, limited: usize) {
-        self.0
-            .entry(phase)
-            .or_default()
-            .push((took, busiest, limited));
+        match self.0.iter_mut().find(|(p, _)| *p == phase) {
+            Some((_, runs)) => runs.push((took, busiest, limited)),
+            None => self.0.push((phase, vec![(took, busiest, limited)])),
+        }
     }
 }
 
