@@ -124,7 +124,10 @@ fn floor(n: usize) -> Duration {
 
 /// Each phase's runs, in the order the phases ran.
 #[derive(Default)]
-struct Samples(Vec<(&'static str, Vec<(Duration, usize, usize)>)>);
+struct Samples(Vec<(&'static str, Vec<Run>)>);
+
+/// One phase's time, its busiest credential's requests, and its 429s.
+type Run = (Duration, usize, usize);
 
 impl Samples {
     fn add(&mut self, phase: &'static str, took: Duration, busiest: usize, limited: usize) {
