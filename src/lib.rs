@@ -13,6 +13,9 @@
 //! until you call [`ExposeSecret::expose_secret`](secrecy::ExposeSecret);
 //! it never appears in `Debug`, `Display`, an error or a log line.
 //!
+//! With the `ensure` feature, `ensure` plans and applies a declarative
+//! tokens file (TOML) with the lifecycle's mint and rotate.
+//!
 //! With the `testing` feature, [`testing`] offers stateful fakes of both
 //! services, the recorded fixtures, fault injection and record/replay.
 //!
@@ -83,6 +86,9 @@ mod config;
 #[cfg(feature = "testing")]
 #[doc(hidden)]
 pub mod decode_hooks;
+#[cfg(feature = "ensure")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ensure")))]
+pub mod ensure;
 pub mod error;
 mod json;
 pub mod lifecycle;

@@ -57,6 +57,10 @@ pub enum Command {
     Audit(AuditArgs),
     /// Remove the orphans that interrupted creates left behind.
     Reconcile(ReconcileArgs),
+    /// Compare a tokens file with what the services list: per entry create, rotate, replace or none.
+    Plan(crate::ensure::PlanArgs),
+    /// Carry out the plan of a tokens file: mint, rotate, replace (and prune orphans).
+    Apply(crate::ensure::ApplyArgs),
 }
 
 /// `api-tokens unit …`.

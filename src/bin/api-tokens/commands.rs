@@ -28,6 +28,8 @@ pub async fn run(command: &Command, ctx: &Ctx<'_>) -> Result<Done, Failure> {
         Command::Mailtrap(args) => mailtrap_command(args, ctx).await,
         Command::Audit(args) => crate::lifecycle::audit(args, ctx).await,
         Command::Reconcile(args) => crate::lifecycle::reconcile(args, ctx).await,
+        Command::Plan(args) => crate::ensure::plan(args, ctx).await,
+        Command::Apply(args) => crate::ensure::apply(args, ctx).await,
     }
 }
 

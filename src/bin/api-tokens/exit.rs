@@ -21,6 +21,8 @@ pub const OUTCOME_UNKNOWN: u8 = 4;
 /// Another run of the same rotation replaced the token first; this run
 /// yielded to it.
 pub const SUPERSEDED: u8 = 5;
+/// `plan --detailed-exitcode`: the plan has actions pending.
+pub const PENDING: u8 = 6;
 
 /// Every exit code and what it means, as `--help` and the README list them.
 pub const CODES: &[(u8, &str)] = &[
@@ -44,6 +46,7 @@ pub const CODES: &[(u8, &str)] = &[
         "superseded: another run of the same rotation replaced the token first; standard error \
          names the token that replaced it and where its secret is, when known",
     ),
+    (PENDING, "plan --detailed-exitcode: actions are pending"),
 ];
 
 /// The after-help section of `--help`: the exit codes.
@@ -92,6 +95,8 @@ pub enum Failure {
     Rotate(RotateError),
     /// The audit found kinds named by `--fail-on`.
     Findings(Vec<&'static str>),
+    /// `plan` or `apply` of a tokens file: what to say, and the exit code.
+    Ensure { message: String, code: u8 },
 }
 
 impl Failure {
@@ -128,6 +133,7 @@ impl Failure {
             }
             Failure::Service { .. } | Failure::Sink { .. } | Failure::Rotate(_) => FAILURE,
             Failure::Findings(_) => FINDINGS,
+            Failure::Ensure { code, .. } => *code,
         }
     }
 
@@ -195,6 +201,7 @@ impl fmt::Display for Failure {
                     _ => Ok(()),
                 }
             }
+            Failure::Ensure { message, .. } => f.write_str(message),
             Failure::Findings(kinds) => write!(
                 f,
                 "the audit found {} (named by --fail-on)",

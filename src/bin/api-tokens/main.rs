@@ -13,6 +13,7 @@ mod args;
 mod commands;
 mod context;
 mod credentials;
+mod ensure;
 mod exit;
 mod fake;
 mod lifecycle;

@@ -1,0 +1,381 @@
+//! Carrying out a [`Plan`]: creates through `mint_into`, rotations
+//! through `rotate`, replacements by mint, probe, store and retire.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::Utc;
+use secrecy::SecretString;
+
+use crate::error::{Error, Service};
+use crate::lifecycle::{
+    MailtrapLifecycle, MailtrapPlan, SecretMeta, SecretSink, TokenRef, UnitLifecycle, UnitPlan,
+};
+use crate::{mailtrap, unit};
+
+use super::load::TokensFile;
+use super::plan::{Action, ActionKind, Plan, Target};
+use super::report::{ActionError, ApplyReport, Done, Outcome};
+use super::services::{Services, account_text};
+
+/// Called once per action carried out, as it ends: the outcome, its place
+/// (from 1) and how many there are.
+pub type OnOutcome = Arc<dyn Fn(&Outcome, usize, usize) + Send + Sync>;
+
+/// How to apply a plan.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct ApplyOptions {
+    /// Remove the orphans the plan lists too.
+    pub prune: bool,
+    /// Told of each action as it ends (a progress line).
+    pub on_outcome: Option<OnOutcome>,
+}
+
+impl std::fmt::Debug for ApplyOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApplyOptions")
+            .field("prune", &self.prune)
+            .field("on_outcome", &self.on_outcome.as_ref().map(|_| "set"))
+            .finish()
+    }
+}
+
+impl ApplyOptions {
+    /// No pruning, no progress.
+    pub fn new() -> ApplyOptions {
+        ApplyOptions::default()
+    }
+
+    /// Removes the orphans too.
+    pub fn prune(mut self, prune: bool) -> ApplyOptions {
+        self.prune = prune;
+        self
+    }
+
+    /// Calls `f` as each action ends.
+    pub fn on_outcome(
+        mut self,
+        f: impl Fn(&Outcome, usize, usize) + Send + Sync + 'static,
+    ) -> ApplyOptions {
+        self.on_outcome = Some(Arc::new(f));
+        self
+    }
+}
+
+/// Runs the pending actions: each service's one after the other (so each
+/// client's pacer keeps them under the service's rate limit), both
+/// services at once.
+pub(crate) async fn run(
+    file: &TokensFile,
+    services: &Services,
+    plan: &Plan,
+    options: &ApplyOptions,
+) -> ApplyReport {
+    let pending: Vec<&Action> = plan.pending(options.prune).collect();
+    let total = pending.len();
+    let done = AtomicUsize::new(0);
+    let (mailtrap, unit): (Vec<&Action>, Vec<&Action>) = pending
+        .into_iter()
+        .partition(|a| a.service == Service::Mailtrap);
+    let lane = Lane {
+        file,
+        services,
+        options,
+        done: &done,
+        total,
+    };
+    let (mut m, u) = tokio::join!(lane.run(mailtrap), lane.run(unit));
+    m.extend(u);
+    ApplyReport { actions: m }
+}
+
+/// One service's actions, one after the other.
+#[derive(Clone, Copy)]
+struct Lane<'a> {
+    file: &'a TokensFile,
+    services: &'a Services,
+    options: &'a ApplyOptions,
+    done: &'a AtomicUsize,
+    total: usize,
+}
+
+impl Lane<'_> {
+    async fn run(self, actions: Vec<&Action>) -> Vec<Outcome> {
+        let mut out = Vec::new();
+        for action in actions {
+            let result = act(self.file, self.services, action).await;
+            let outcome = Outcome {
+                action: action.clone(),
+                result,
+            };
+            let place = self.done.fetch_add(1, Ordering::SeqCst) + 1;
+            if let Some(f) = &self.options.on_outcome {
+                f(&outcome, place, self.total);
+            }
+            out.push(outcome);
+        }
+        out
+    }
+}
+
+async fn act(file: &TokensFile, services: &Services, action: &Action) -> Result<Done, ActionError> {
+    match &action.target {
+        Target::Mailtrap {
+            entry,
+            home,
+            token,
+            others,
+            fresh,
+        } => {
+            let entry = &file.mailtrap()[*entry];
+            let sink = services.sink(&entry.secret_to).map_err(ActionError::Sink)?;
+            sink.check().await.map_err(ActionError::Sink)?;
+            let now = Utc::now();
+            let request = mailtrap::CreateApiToken::new(entry.name.clone())
+                .permissions_from(entry.permissions.iter().cloned())
+                .expires(entry.expires.at(now));
+            match (action.kind, token) {
+                (ActionKind::Create, _) | (_, None) => {
+                    let life = mailtrap_life(services, *home)?;
+                    let made = life.mint_into(&request, &*sink).await?;
+                    Ok(Done {
+                        token: Some(made),
+                        removed: Vec::new(),
+                    })
+                }
+                (ActionKind::Rotate, Some((account, id))) if !*fresh => {
+                    let life = mailtrap_life(services, *account)?;
+                    let plan = MailtrapPlan::new()
+                        .recreate()
+                        .delete_old()
+                        .expires(entry.expires.at(now));
+                    let rotation = life.rotate(*id, &plan, &*sink).await?;
+                    let mut removed = vec![rotation.old.clone()];
+                    removed.extend(rotation.removed);
+                    Ok(Done {
+                        token: Some(rotation.new),
+                        removed,
+                    })
+                }
+                (_, Some(current)) => {
+                    let mut old = vec![*current];
+                    old.extend(others.iter().copied());
+                    mailtrap_replace(services, *home, &request, &*sink, &old).await
+                }
+            }
+        }
+        Target::Unit {
+            entry,
+            user,
+            token,
+            others,
+        } => {
+            let entry = &file.unit()[*entry];
+            let sink = services.sink(&entry.secret_to).map_err(ActionError::Sink)?;
+            sink.check().await.map_err(ActionError::Sink)?;
+            let client = services
+                .unit
+                .clone()
+                .ok_or_else(|| ActionError::NotConfigured("no Unit client was given".to_owned()))?;
+            let life = UnitLifecycle::new(client, user.clone());
+            let expires = Utc::now() + entry.lifetime;
+            match token {
+                None => {
+                    let request = unit::CreateApiToken::new(
+                        entry.description.clone(),
+                        entry.scopes.iter().cloned(),
+                        expires,
+                    )
+                    .source_ips(entry.source_ips.iter().cloned());
+                    let made = life.mint_into(&request, &*sink).await?;
+                    Ok(Done {
+                        token: Some(made),
+                        removed: Vec::new(),
+                    })
+                }
+                Some(id) => {
+                    let mut plan = UnitPlan::new(entry.scopes.iter().cloned(), expires)
+                        .source_ips(entry.source_ips.iter().cloned())
+                        .description(entry.description.clone());
+                    if !entry.source_ips.is_empty() {
+                        // The new token may refuse calls from this machine.
+                        plan = plan.skip_probe();
+                    }
+                    let rotation = life.rotate(id, &plan, &*sink).await?;
+                    let mut removed = vec![rotation.old.clone()];
+                    removed.extend(rotation.removed);
+                    for other in others {
+                        match life.tokens().revoke(other).await {
+                            Ok(_) | Err(Error::NotFound(_)) => {
+                                removed.push(TokenRef::new(Service::Unit, other.as_str(), None))
+                            }
+                            Err(e) => {
+                                return Err(ActionError::Replace {
+                                    step: "removing the old tokens",
+                                    left: format!(
+                                        "the sink holds the secret of token {}; token {other} \
+                                         and those after it are still to revoke: apply again",
+                                        rotation.new.id
+                                    ),
+                                    cause: Box::new(e),
+                                });
+                            }
+                        }
+                    }
+                    Ok(Done {
+                        token: Some(rotation.new),
+                        removed,
+                    })
+                }
+            }
+        }
+        Target::MailtrapOrphan { account, token } => {
+            let client = services.mailtrap_client(*account).ok_or_else(|| {
+                ActionError::NotConfigured(format!(
+                    "no Mailtrap client for {}",
+                    account_text(*account)
+                ))
+            })?;
+            match client.api_tokens().delete(*token).await {
+                Ok(()) | Err(Error::NotFound(_)) => Ok(Done {
+                    token: None,
+                    removed: vec![TokenRef::new(
+                        Service::Mailtrap,
+                        token.to_string(),
+                        Some(action.name.clone()),
+                    )],
+                }),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Target::UnitOrphan { user, token } => {
+            let client = services
+                .unit
+                .as_ref()
+                .ok_or_else(|| ActionError::NotConfigured("no Unit client was given".to_owned()))?;
+            match client.org_api_tokens(user.clone()).revoke(token).await {
+                Ok(_) | Err(Error::NotFound(_)) => Ok(Done {
+                    token: None,
+                    removed: vec![TokenRef::new(
+                        Service::Unit,
+                        token.as_str(),
+                        Some(action.name.clone()),
+                    )],
+                }),
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
+}
+
+fn mailtrap_life(
+    services: &Services,
+    account: Option<u64>,
+) -> Result<MailtrapLifecycle, ActionError> {
+    services
+        .mailtrap_client(account)
+        .cloned()
+        .map(MailtrapLifecycle::new)
+        .ok_or_else(|| {
+            ActionError::NotConfigured(format!("no Mailtrap client for {}", account_text(account)))
+        })
+}
+
+/// A Mailtrap token whose permissions must change, or several tokens with
+/// one label: a rotation would copy the old permissions, so a new token is
+/// minted as the file says (exactly once), proved with a call made with its
+/// secret, stored, and only then are the old tokens deleted. A failure
+/// before the store removes the new token and leaves the old ones working;
+/// a failure after it leaves the new secret stored and the old tokens to
+/// delete, which the next plan shows as a replace again.
+async fn mailtrap_replace(
+    services: &Services,
+    home: Option<u64>,
+    request: &mailtrap::CreateApiToken,
+    sink: &dyn SecretSink,
+    old: &[(Option<u64>, mailtrap::TokenId)],
+) -> Result<Done, ActionError> {
+    let life = mailtrap_life(services, home)?;
+    let fail =
+        |step: &'static str, left: String, cause: Box<dyn std::error::Error + Send + Sync>| {
+            ActionError::Replace { step, left, cause }
+        };
+    let minted = life.mint(request).await.map_err(|e| {
+        let left = if e.is_outcome_unknown() {
+            "the old tokens work; a new token carrying the named marker may remain: apply again"
+        } else {
+            "the old tokens work and nothing new remains"
+        };
+        fail("minting", left.to_owned(), Box::new(e))
+    })?;
+    let new = minted.token;
+    let new_ref = TokenRef::new(
+        Service::Mailtrap,
+        new.id.to_string(),
+        Some(new.name.clone()),
+    );
+    let discard = |life: &MailtrapLifecycle, id: mailtrap::TokenId| {
+        let tokens = life.tokens().clone();
+        async move {
+            match tokens.delete(id).await {
+                Ok(()) | Err(Error::NotFound(_)) => {
+                    "the old tokens work and the new one was deleted".to_owned()
+                }
+                Err(e) => format!(
+                    "the old tokens work, but the new token {id} could not be deleted ({e}): \
+                     apply again"
+                ),
+            }
+        }
+    };
+    if let Err(e) = probe(life.client(), &new.token).await {
+        let left = discard(&life, new.id).await;
+        return Err(fail("proving the new secret", left, Box::new(e)));
+    }
+    let meta = SecretMeta::new(Service::Mailtrap, new.id.to_string())
+        .with_name(new.name.clone())
+        .with_expires_at(new.expires_at);
+    if let Err(e) = sink.store(&new.token, &meta).await {
+        if !e.secret_written() {
+            let left = discard(&life, new.id).await;
+            return Err(fail("storing the new secret", left, Box::new(e)));
+        }
+    }
+    let mut removed = Vec::new();
+    for (i, (account, id)) in old.iter().enumerate() {
+        let client = services.mailtrap_client(*account).ok_or_else(|| {
+            ActionError::NotConfigured(format!("no Mailtrap client for {}", account_text(*account)))
+        })?;
+        match client.api_tokens().delete(*id).await {
+            Ok(()) | Err(Error::NotFound(_)) => {
+                removed.push(TokenRef::new(Service::Mailtrap, id.to_string(), None));
+            }
+            Err(e) => {
+                let rest: Vec<String> = old[i..].iter().map(|(_, id)| id.to_string()).collect();
+                return Err(fail(
+                    "removing the old tokens",
+                    format!(
+                        "the sink holds the secret of token {}; still to delete: {}: apply again",
+                        new_ref.id,
+                        rest.join(" ")
+                    ),
+                    Box::new(e),
+                ));
+            }
+        }
+    }
+    Ok(Done {
+        token: Some(new_ref),
+        removed,
+    })
+}
+
+/// A call made with the new secret; a 403 counts, since the secret was
+/// recognised.
+async fn probe(client: &mailtrap::Client, secret: &SecretString) -> Result<(), Error> {
+    match client.with_token(secret.clone())?.api_tokens().list().await {
+        Ok(_) | Err(Error::Forbidden(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}

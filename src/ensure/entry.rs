@@ -1,0 +1,228 @@
+//! What a tokens file asks for: one [`MailtrapEntry`] or [`UnitEntry`] per
+//! token, as loaded and checked by [`TokensFile`](super::TokensFile).
+
+use std::fmt;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::lifecycle::SinkSpec;
+use crate::mailtrap::{self, Permission, ResourceId, ResourceType};
+use crate::unit::{Scope, SourceIp, UserId};
+
+use super::duration;
+
+/// When a Mailtrap token expires, as the file's `expires` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Expires {
+    /// `"never"`.
+    Never,
+    /// `"default"`: the service's default lifetime (the default when the
+    /// key is left out).
+    Default,
+    /// A duration (`"90d"`), counted from each mint.
+    After(TimeDelta),
+}
+
+impl Expires {
+    /// The expiry of a token minted at `now`.
+    pub fn at(self, now: DateTime<Utc>) -> mailtrap::Expiry {
+        match self {
+            Expires::Never => mailtrap::Expiry::Never,
+            Expires::Default => mailtrap::Expiry::ServerDefault,
+            Expires::After(span) => mailtrap::Expiry::At(now + span),
+        }
+    }
+}
+
+impl fmt::Display for Expires {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expires::Never => f.write_str("never"),
+            Expires::Default => f.write_str("default"),
+            Expires::After(span) => f.write_str(&duration::show(*span)),
+        }
+    }
+}
+
+/// When a token is due for rotation, whatever its service.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RotateRules {
+    /// `rotate_after`: rotate a token older than this.
+    pub after: Option<TimeDelta>,
+    /// `rotate_before_expiry`: rotate a token that expires within this.
+    pub before_expiry: Option<TimeDelta>,
+}
+
+/// A `[[mailtrap]]` entry: one Mailtrap API token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MailtrapEntry {
+    /// The token's name (its label: the crate's marker may follow it on
+    /// the service).
+    pub name: String,
+    /// What it may do, `TYPE:ID:LEVEL` in the file.
+    pub permissions: Vec<Permission>,
+    /// When each token minted for it expires.
+    pub expires: Expires,
+    /// When it is due for rotation.
+    pub rotate: RotateRules,
+    /// Where its secret goes.
+    pub secret_to: SinkSpec,
+    /// The line of the file the entry starts on.
+    pub line: usize,
+}
+
+impl MailtrapEntry {
+    /// The accounts its `account` permissions name, in the file's order:
+    /// where its token is looked for, the first being where it is created.
+    /// Empty when no permission names an account: the token then lives in
+    /// the account of the default Mailtrap client.
+    pub fn accounts(&self) -> Vec<u64> {
+        let mut out = Vec::new();
+        for p in &self.permissions {
+            if let (ResourceType::Account, ResourceId::Int(id)) = (&p.resource_type, &p.resource_id)
+            {
+                if !out.contains(id) {
+                    out.push(*id);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A `[[unit]]` entry: one Unit Org API token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnitEntry {
+    /// The token's description (its label: the crate's marker may follow
+    /// it on the service).
+    pub description: String,
+    /// The user whose token it is; `None`: the default user
+    /// (`UNIT_USER_ID` on the command line).
+    pub user_id: Option<UserId>,
+    /// Its scopes. Unit does not list them: a change here takes effect at
+    /// the token's next rotation or replacement.
+    pub scopes: Vec<Scope>,
+    /// How long each token minted for it lives.
+    pub lifetime: TimeDelta,
+    /// The addresses and ranges that may use it; empty: any.
+    pub source_ips: Vec<SourceIp>,
+    /// When it is due for rotation.
+    pub rotate: RotateRules,
+    /// Where its secret goes.
+    pub secret_to: SinkSpec,
+    /// The line of the file the entry starts on.
+    pub line: usize,
+}
+
+/// Writes a permission as the file does: `account:3229:admin`.
+pub(crate) fn show_permission(p: &Permission) -> String {
+    let level = match p.access_level {
+        mailtrap::AccessLevel::Admin => "admin".to_owned(),
+        mailtrap::AccessLevel::Viewer => "viewer".to_owned(),
+        other => other.code().to_string(),
+    };
+    format!("{}:{}:{level}", p.resource_type, p.resource_id)
+}
+
+/// Reads a permission `TYPE:ID:LEVEL`, as the command line's
+/// `--permission` does.
+pub(crate) fn parse_permission(text: &str) -> Result<Permission, String> {
+    const FORM: &str = "give TYPE:ID:LEVEL, as account:3229:admin or sandbox:17:viewer";
+    let mut parts = text.split(':');
+    let (Some(kind), Some(id), Some(level), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(format!("not three parts separated by `:`; {FORM}"));
+    };
+    let (kind, id, level) = (kind.trim(), id.trim(), level.trim());
+    if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        return Err(format!(
+            "the resource type{} must be lower-case letters and `_` (account, project, \
+             sandbox, domain, billing, …); {FORM}",
+            short(kind)
+        ));
+    }
+    if id.is_empty() {
+        return Err(format!("the resource id is empty; {FORM}"));
+    }
+    let level = match level {
+        "admin" => mailtrap::AccessLevel::Admin,
+        "viewer" => mailtrap::AccessLevel::Viewer,
+        number => number
+            .parse::<u16>()
+            .map(mailtrap::AccessLevel::from)
+            .map_err(|_| {
+                format!(
+                    "the level{} must be admin, viewer or a number (10, 100); {FORM}",
+                    short(number)
+                )
+            })?,
+    };
+    let id = match id.parse::<u64>() {
+        Ok(0) => return Err(format!("the resource id must not be 0; {FORM}")),
+        Ok(n) => ResourceId::from(n),
+        Err(_) => ResourceId::from(id),
+    };
+    Ok(Permission::new(ResourceType::from(kind), id, level))
+}
+
+/// A short part of a value, quoted after a space; a long one (a secret
+/// pasted by mistake?) is not repeated.
+fn short(part: &str) -> String {
+    if part.chars().count() <= 12 && part.chars().all(|c| c.is_ascii_graphic()) {
+        format!(" `{part}`")
+    } else {
+        String::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permissions_read_and_show_alike() {
+        for text in ["account:3229:admin", "sandbox:17:viewer", "project:p-1:50"] {
+            assert_eq!(show_permission(&parse_permission(text).unwrap()), text);
+        }
+        assert_eq!(
+            show_permission(&parse_permission("inbox:7:10").unwrap()),
+            "sandbox:7:viewer"
+        );
+        for bad in [
+            "account:3229",
+            "account:3229:root",
+            "account::admin",
+            "Account:1:admin",
+            "a:1:admin:x",
+            "account:0:admin",
+        ] {
+            assert!(parse_permission(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn accounts_come_from_account_permissions_once() {
+        let entry = MailtrapEntry {
+            name: "ci".into(),
+            permissions: [
+                "account:7:admin",
+                "sandbox:1:viewer",
+                "account:8:viewer",
+                "account:7:viewer",
+            ]
+            .iter()
+            .map(|p| parse_permission(p).unwrap())
+            .collect(),
+            expires: Expires::Never,
+            rotate: RotateRules::default(),
+            secret_to: SinkSpec::Stdout,
+            line: 1,
+        };
+        assert_eq!(entry.accounts(), [7, 8]);
+    }
+}

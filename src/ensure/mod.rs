@@ -1,0 +1,176 @@
+//! Declarative tokens (feature `ensure`): a tokens file says which tokens
+//! should exist; [`plan`] compares it with what the services list, and
+//! [`apply`] mints, rotates and replaces until they agree.
+//!
+//! The file holds no secret: the services and the sinks are the state.
+//! Each entry names its token by label (a Mailtrap token's name, a Unit
+//! token's description, without the crate's [`Marker`](crate::lifecycle::Marker)),
+//! says what the token may do and where its secret goes, and when it is due
+//! for rotation:
+//!
+//! ```toml
+//! [[mailtrap]]
+//! name = "ci-deploy"                       # the token's name; the crate's marker may follow it
+//! permissions = ["account:3229:admin"]     # TYPE:ID:LEVEL as on the command line
+//! expires = "never"                        # never | default | a duration ("90d") from the mint
+//! rotate_after = "30d"                     # optional: rotate when the token is older
+//! rotate_before_expiry = "7d"              # optional
+//! secret_to = "file:/run/secrets/mt"       # a sink spec: file:, env-file:, -
+//!
+//! [[unit]]
+//! description = "ci-deploy"
+//! user_id = "2"                            # optional; default UNIT_USER_ID
+//! scopes = ["customers", "accounts"]
+//! lifetime = "90d"
+//! source_ips = ["10.0.0.0/8"]              # optional
+//! rotate_before_expiry = "14d"
+//! secret_to = "env-file:/run/ci/.env:UNIT_API_TOKEN"
+//! ```
+//!
+//! # The plan
+//!
+//! One [`Action`] per entry, and one per orphan:
+//!
+//! | action | when |
+//! | --- | --- |
+//! | `create` | no live token carries the label |
+//! | `replace` | what the service shows differs from the file: Mailtrap permissions; an expiry later than `expires` allows (or one on a token that should never expire); Unit source addresses; a Unit expiration later than now + `lifetime`; a Mailtrap sink that reads back a secret whose last four characters are not the token's; several tokens with the label |
+//! | `rotate` | the token expired, expires within `rotate_before_expiry`, or is older than `rotate_after` |
+//! | `none` | the token is as the file says |
+//! | `orphan` | a token whose marker shows this crate minted it, that no entry names, in an account or user the file touches: removed only with `prune` |
+//!
+//! Ages come from the marker's time (Mailtrap lists no creation time) or
+//! Unit's `createdAt`; a Mailtrap token without a marker has no age, which
+//! the reason says, and is not rotated by age. Unit does not list a
+//! token's scopes: a change of `scopes` takes effect at its next rotation
+//! or replacement.
+//!
+//! Listing is cheap: one list per Mailtrap account and one per Unit user,
+//! whatever the number of entries ([`Plan::list_calls`]).
+//!
+//! # Several tokens with one label
+//!
+//! An interrupted rotation or replacement can leave two live tokens with
+//! the same label, and which one the sink holds is then unknown. The plan
+//! acts on the newest (the highest id: both services number tokens in
+//! order), names the others in the reason, and replaces them all: a new
+//! token is minted and stored first, then every old one is removed. The
+//! sink never loses a working secret on the way.
+//!
+//! # Apply
+//!
+//! - `create`: [`mint_into`](crate::lifecycle::MailtrapLifecycle::mint_into)
+//!   the entry's sink, exactly once, after the sink's
+//!   [`check`](crate::lifecycle::SecretSink::check).
+//! - `rotate`: [`rotate`](crate::lifecycle::MailtrapLifecycle::rotate) with
+//!   overlap (mint, probe, store, retire); on Mailtrap by create-then-delete
+//!   so that the name keeps its label.
+//! - `replace`: on Unit, `rotate` with the file's scopes, lifetime and
+//!   addresses (without the probe when addresses are restricted: the new
+//!   token may refuse calls from this machine), then the duplicates are
+//!   revoked; on Mailtrap, where a rotation keeps the old permissions, a
+//!   mint with the file's, a call made with the new secret, the store, then
+//!   the old tokens deleted.
+//! - `orphan`, with `prune`: deleted or revoked.
+//!
+//! Each service's actions run one after another through its clients, whose
+//! pacing keeps them under the service's rate limit; Unit and Mailtrap run
+//! at the same time. A failed action is reported and the others go on.
+//! Running apply again after a crash converges: whatever a run left is
+//! found by label at the next plan.
+//!
+//! ```
+//! use api_tokens::ensure::{self, ActionKind, ApplyOptions, Services, TokensFile};
+//! use api_tokens::mailtrap;
+//! # use api_tokens::testing::MailtrapFake;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let fake = MailtrapFake::start().await;
+//! # let dir = tempfile::tempdir()?;
+//! # let sink = dir.path().join("mt.token");
+//! let file = TokensFile::parse("tokens.toml", &format!(r#"
+//!     [[mailtrap]]
+//!     name = "ci-deploy"
+//!     permissions = ["account:3229:admin"]
+//!     expires = "never"
+//!     secret_to = "file:{}"
+//! "#, sink.display()))?;
+//! let client = mailtrap::Client::builder()
+//!     .token(fake.token().clone())
+//!     .account_id(3229)
+//! #   .base_url(fake.uri())
+//!     .build()?;
+//! let services = Services::new().mailtrap_account(3229, client);
+//!
+//! let plan = ensure::plan(&file, &services).await?;
+//! assert_eq!(plan.actions()[0].kind, ActionKind::Create);
+//! let report = ensure::apply(&file, &services, &plan, &ApplyOptions::new()).await;
+//! assert!(report.is_success());
+//! assert!(!ensure::plan(&file, &services).await?.has_pending(false));
+//! # Ok(()) }
+//! ```
+
+mod apply;
+mod duration;
+mod entry;
+mod load;
+mod plan;
+mod report;
+mod services;
+
+pub use apply::{ApplyOptions, OnOutcome};
+pub use entry::{Expires, MailtrapEntry, RotateRules, UnitEntry};
+pub use load::{FileError, LoadError, TokensFile};
+pub use plan::{Action, ActionKind, Plan, PlanError};
+pub use report::{ActionError, ApplyReport, Done, Outcome};
+pub use services::Services;
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+/// Reads and checks a tokens file (see [`TokensFile::load`]).
+///
+/// # Errors
+///
+/// As [`TokensFile::load`]: the file cannot be read, or is not a valid
+/// tokens file (a [`FileError`] naming the line and the key).
+pub fn load(path: impl AsRef<Path>) -> Result<TokensFile, LoadError> {
+    TokensFile::load(path)
+}
+
+/// Compares `file` with what `services` list, now.
+///
+/// # Errors
+///
+/// A [`PlanError`]: a service, account or user the file needs was not
+/// given, a list failed, or a sink could not be read back. Nothing is
+/// changed.
+pub async fn plan(file: &TokensFile, services: &Services) -> Result<Plan, PlanError> {
+    plan::make(file, services, Utc::now()).await
+}
+
+/// As [`plan`], as if it were `now`: to see what a later plan would do.
+///
+/// # Errors
+///
+/// As [`plan`].
+pub async fn plan_at(
+    file: &TokensFile,
+    services: &Services,
+    now: DateTime<Utc>,
+) -> Result<Plan, PlanError> {
+    plan::make(file, services, now).await
+}
+
+/// Carries out the actions of `plan` that are pending (see
+/// [`Plan::pending`]) and says what became of each. A failed action does
+/// not stop the others.
+pub async fn apply(
+    file: &TokensFile,
+    services: &Services,
+    plan: &Plan,
+    options: &ApplyOptions,
+) -> ApplyReport {
+    apply::run(file, services, plan, options).await
+}

@@ -1,0 +1,752 @@
+//! [`Plan`]: the file compared with what the services list, one
+//! [`Action`] per entry and one per orphan.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use secrecy::ExposeSecret;
+use serde::{Serialize, Serializer};
+
+use crate::error::Service;
+use crate::lifecycle::{Marker, SinkError};
+use crate::mailtrap::{self, Permission};
+use crate::unit::{self, SourceIp, UserId};
+
+use super::duration;
+use super::entry::{Expires, MailtrapEntry, RotateRules, UnitEntry, show_permission};
+use super::load::TokensFile;
+use super::services::{Services, account_text};
+
+/// How far a token's expiry may pass what the file allows before it counts
+/// as drift: the time between a mint and the plan that reads it back.
+const EXPIRY_SLACK: TimeDelta = TimeDelta::minutes(5);
+
+/// What a plan does about one entry or one orphan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum ActionKind {
+    /// No token has the entry's label: mint one into its sink.
+    Create,
+    /// The token is due (age, expiry): rotate it, with overlap.
+    Rotate,
+    /// What the service shows differs from the file (or several tokens
+    /// carry the label): mint a token as the file says, store it, then
+    /// remove the old ones.
+    Replace,
+    /// Nothing to do.
+    None,
+    /// A token the crate's marker shows as its own that no entry names:
+    /// removed only by `apply --prune`.
+    Orphan,
+}
+
+impl ActionKind {
+    /// The word tables and JSON use: `create`, `rotate`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Create => "create",
+            ActionKind::Rotate => "rotate",
+            ActionKind::Replace => "replace",
+            ActionKind::None => "none",
+            ActionKind::Orphan => "orphan",
+        }
+    }
+}
+
+impl fmt::Display for ActionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One line of a plan. Serialized as `{"service", "name", "action",
+/// "reason", "token_id"}`; never holds a secret.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Action {
+    /// The service (`"mailtrap"` or `"unit"` in JSON).
+    #[serde(serialize_with = "service_lower")]
+    pub service: Service,
+    /// The entry's name (Mailtrap) or description (Unit); an orphan's label.
+    pub name: String,
+    /// What is to be done.
+    #[serde(rename = "action")]
+    pub kind: ActionKind,
+    /// Why: for a replace, the field with what the service shows and what
+    /// the file says.
+    pub reason: String,
+    /// The token acted on (the newest of several); `None` for a create.
+    pub token_id: Option<String>,
+    #[serde(skip)]
+    pub(crate) target: Target,
+}
+
+/// Where an action acts, for apply.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    Mailtrap {
+        entry: usize,
+        /// Where a new token is created.
+        home: Option<u64>,
+        /// The token acted on, and its account.
+        token: Option<(Option<u64>, mailtrap::TokenId)>,
+        /// Other tokens with the label, removed once the new secret is stored.
+        others: Vec<(Option<u64>, mailtrap::TokenId)>,
+        /// Whether the permissions (or the duplicates) call for a new token
+        /// rather than a rotation that copies the old permissions.
+        fresh: bool,
+    },
+    Unit {
+        entry: usize,
+        user: UserId,
+        token: Option<unit::TokenId>,
+        others: Vec<unit::TokenId>,
+    },
+    MailtrapOrphan {
+        account: Option<u64>,
+        token: mailtrap::TokenId,
+    },
+    UnitOrphan {
+        user: UserId,
+        token: unit::TokenId,
+    },
+}
+
+fn service_lower<S: Serializer>(service: &Service, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(match service {
+        Service::Unit => "unit",
+        Service::Mailtrap => "mailtrap",
+    })
+}
+
+/// Why a plan could not be made. Nothing was changed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// The file needs a service, an account or a user that was not given.
+    #[error("{0}")]
+    NotConfigured(String),
+    /// Listing a service's tokens failed.
+    #[error("{service} list of {scope} failed: {source}")]
+    List {
+        /// The service.
+        service: Service,
+        /// The account or user listed.
+        scope: String,
+        /// The crate's error.
+        #[source]
+        source: crate::Error,
+    },
+    /// An entry's sink could not be made or read back.
+    #[error("{}: {source}", what)]
+    Sink {
+        /// The entry, as `mailtrap ci-deploy (line 3)`.
+        what: String,
+        /// The sink's error.
+        #[source]
+        source: SinkError,
+    },
+}
+
+/// The actions that bring the services to what a file says, in the file's
+/// order (Mailtrap entries, then Unit), orphans last. Serialized as
+/// `{"actions": [...]}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    actions: Vec<Action>,
+    #[serde(skip)]
+    planned_at: DateTime<Utc>,
+    #[serde(skip)]
+    lists: usize,
+}
+
+impl Plan {
+    /// Every action, `none` included.
+    pub fn actions(&self) -> &[Action] {
+        &self.actions
+    }
+
+    /// The actions `apply` would carry out: every one but `none`, and
+    /// orphans only with `prune`.
+    pub fn pending(&self, prune: bool) -> impl Iterator<Item = &Action> {
+        self.actions.iter().filter(move |a| match a.kind {
+            ActionKind::None => false,
+            ActionKind::Orphan => prune,
+            _ => true,
+        })
+    }
+
+    /// Whether anything is pending (see [`pending`](Self::pending)).
+    pub fn has_pending(&self, prune: bool) -> bool {
+        self.pending(prune).next().is_some()
+    }
+
+    /// When the plan compared the file with the services.
+    pub fn planned_at(&self) -> DateTime<Utc> {
+        self.planned_at
+    }
+
+    /// How many list calls the plan made (one per Mailtrap account and
+    /// per Unit user).
+    pub fn list_calls(&self) -> usize {
+        self.lists
+    }
+}
+
+/// A listed token as the plan compares it.
+#[derive(Debug, Clone)]
+struct Seen<K> {
+    key: K,
+    /// The id as the service wrote it: digits.
+    id: String,
+    text: String,
+    expires_at: Option<DateTime<Utc>>,
+    /// Mailtrap: permissions and the secret's last four characters.
+    permissions: Vec<Permission>,
+    last_four: Option<String>,
+    /// Unit: creation time and source addresses.
+    created_at: Option<DateTime<Utc>>,
+    source_ips: Vec<SourceIp>,
+}
+
+impl<K> Seen<K> {
+    /// Orders ids as numbers (both services number tokens in order),
+    /// however many digits they have.
+    fn order(&self) -> (usize, &str) {
+        (self.id.len(), self.id.as_str())
+    }
+
+    fn label(&self) -> &str {
+        Marker::label(&self.text)
+    }
+
+    /// When it was minted: its marker's time, or Unit's `createdAt`.
+    fn minted_at(&self) -> Option<DateTime<Utc>> {
+        Marker::find(&self.text)
+            .map(|m| m.minted_at())
+            .or(self.created_at)
+    }
+}
+
+/// Compares `file` with what `services` list, at `now`.
+pub(crate) async fn make(
+    file: &TokensFile,
+    services: &Services,
+    now: DateTime<Utc>,
+) -> Result<Plan, PlanError> {
+    let (mailtrap, unit) = tokio::join!(
+        plan_mailtrap(file, services, now),
+        plan_unit(file, services, now)
+    );
+    let (mut m_actions, m_orphans, m_lists) = mailtrap?;
+    let (u_actions, u_orphans, u_lists) = unit?;
+    m_actions.extend(u_actions);
+    m_actions.extend(m_orphans);
+    m_actions.extend(u_orphans);
+    Ok(Plan {
+        actions: m_actions,
+        planned_at: now,
+        lists: m_lists + u_lists,
+    })
+}
+
+type Planned = (Vec<Action>, Vec<Action>, usize);
+
+fn entry_keys(entry: &MailtrapEntry, services: &Services) -> Vec<Option<u64>> {
+    let accounts = entry.accounts();
+    if accounts.is_empty() {
+        vec![services.default_account()]
+    } else {
+        accounts.into_iter().map(Some).collect()
+    }
+}
+
+async fn plan_mailtrap(
+    file: &TokensFile,
+    services: &Services,
+    now: DateTime<Utc>,
+) -> Result<Planned, PlanError> {
+    let entries = file.mailtrap();
+    if entries.is_empty() {
+        return Ok((Vec::new(), Vec::new(), 0));
+    }
+    let mut listed: BTreeMap<Option<u64>, Vec<Seen<Option<u64>>>> = BTreeMap::new();
+    let mut order = Vec::new();
+    for entry in entries {
+        for key in entry_keys(entry, services) {
+            if !order.contains(&key) {
+                order.push(key);
+            }
+        }
+    }
+    for key in &order {
+        let client = services.mailtrap_client(*key).ok_or_else(|| {
+            PlanError::NotConfigured(format!(
+                "{}: no Mailtrap client for {}",
+                file.path().display(),
+                account_text(*key)
+            ))
+        })?;
+        let tokens = client
+            .api_tokens()
+            .list()
+            .await
+            .map_err(|source| PlanError::List {
+                service: Service::Mailtrap,
+                scope: account_text(*key),
+                source,
+            })?;
+        let seen = tokens
+            .into_iter()
+            .map(|t| Seen {
+                key: *key,
+                id: t.id.to_string(),
+                text: t.name,
+                expires_at: t.expires_at,
+                permissions: t.permissions,
+                last_four: t.last_four,
+                created_at: None,
+                source_ips: Vec::new(),
+            })
+            .collect();
+        listed.insert(*key, seen);
+    }
+
+    let mut actions = Vec::new();
+    for (index, entry) in entries.iter().enumerate() {
+        let keys = entry_keys(entry, services);
+        let mut found: Vec<&Seen<Option<u64>>> = keys
+            .iter()
+            .filter_map(|k| listed.get(k))
+            .flatten()
+            .filter(|t| t.label() == entry.name)
+            .collect();
+        found.sort_by(|a, b| a.order().cmp(&b.order()));
+        let what = format!("mailtrap `{}` (line {})", entry.name, entry.line);
+        let sink = services
+            .sink(&entry.secret_to)
+            .map_err(|source| PlanError::Sink {
+                what: what.clone(),
+                source,
+            })?;
+        let held = sink.current().await.map_err(|source| PlanError::Sink {
+            what: what.clone(),
+            source,
+        })?;
+        let held_four = held.map(|s| last_four(s.expose_secret()));
+        let (kind, reason, fresh) = judge_mailtrap(entry, &found, held_four.as_deref(), now, &keys);
+        let token = found.last().and_then(|t| Some((t.key, token_id(&t.id)?)));
+        let others = found
+            .iter()
+            .rev()
+            .skip(1)
+            .filter_map(|t| Some((t.key, token_id(&t.id)?)))
+            .collect();
+        actions.push(Action {
+            service: Service::Mailtrap,
+            name: entry.name.clone(),
+            kind,
+            reason,
+            token_id: found.last().map(|t| t.id.clone()),
+            target: Target::Mailtrap {
+                entry: index,
+                home: keys[0],
+                token,
+                others,
+                fresh,
+            },
+        });
+    }
+
+    let mut orphans = Vec::new();
+    for key in &order {
+        for t in listed.get(key).into_iter().flatten() {
+            let Some(marker) = Marker::find(&t.text) else {
+                continue;
+            };
+            let named = entries
+                .iter()
+                .any(|e| e.name == t.label() && entry_keys(e, services).contains(key));
+            if let (false, Some(id)) = (named, token_id(&t.id)) {
+                orphans.push(Action {
+                    service: Service::Mailtrap,
+                    name: t.label().to_owned(),
+                    kind: ActionKind::Orphan,
+                    reason: orphan_reason(&marker, now, &account_text(*key)),
+                    token_id: Some(t.id.clone()),
+                    target: Target::MailtrapOrphan {
+                        account: *key,
+                        token: id,
+                    },
+                });
+            }
+        }
+    }
+    Ok((actions, orphans, order.len()))
+}
+
+/// A listed Mailtrap id back in its type (it came from one).
+fn token_id(id: &str) -> Option<mailtrap::TokenId> {
+    id.parse::<u64>()
+        .ok()
+        .and_then(|n| mailtrap::TokenId::new(n).ok())
+}
+
+fn last_four(secret: &str) -> String {
+    let count = secret.chars().count();
+    secret.chars().skip(count.saturating_sub(4)).collect()
+}
+
+fn orphan_reason(marker: &Marker, now: DateTime<Utc>, scope: &str) -> String {
+    format!(
+        "marked by this crate {} ago in {scope}; no entry names it (removed by apply --prune)",
+        duration::show(marker.age(now).max(TimeDelta::seconds(1)))
+    )
+}
+
+fn when(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn duplicates_reason<K>(found: &[&Seen<K>], label: &str) -> String {
+    let ids: Vec<&str> = found.iter().map(|t| t.id.as_str()).collect();
+    format!(
+        "{} live tokens are named `{label}` ({}), as an interrupted run leaves them: a new \
+         token replaces them all, since which one the sink holds is not known",
+        found.len(),
+        ids.join(", ")
+    )
+}
+
+/// Whether a token is due under the rotation rules (or expired).
+fn due<K>(token: &Seen<K>, rules: &RotateRules, now: DateTime<Utc>) -> Option<String> {
+    if let Some(at) = token.expires_at {
+        if at <= now {
+            return Some(format!("expired at {}", when(at)));
+        }
+        if let Some(before) = rules.before_expiry {
+            if at - now <= before {
+                return Some(format!(
+                    "expires {} (in {}), within rotate_before_expiry {}",
+                    when(at),
+                    duration::show(at - now),
+                    duration::show(before)
+                ));
+            }
+        }
+    }
+    if let Some(after) = rules.after {
+        if let Some(minted) = token.minted_at() {
+            let age = (now - minted).max(TimeDelta::zero());
+            if age >= after {
+                return Some(format!(
+                    "minted {} ago, past rotate_after {}",
+                    duration::show(age),
+                    duration::show(after)
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// The up-to-date reason, with a note when `rotate_after` cannot be
+/// applied for want of an age.
+fn up_to_date<K>(token: &Seen<K>, rules: &RotateRules) -> String {
+    if rules.after.is_some() && token.minted_at().is_none() {
+        "up to date; its age is unknown (no marker, and the service gives no creation time), \
+         so rotate_after is not applied: a replace or rotation gives it a marker"
+            .to_owned()
+    } else {
+        "up to date".to_owned()
+    }
+}
+
+fn permissions_text(perms: &[Permission]) -> String {
+    if perms.is_empty() {
+        return "(none)".to_owned();
+    }
+    perms
+        .iter()
+        .map(show_permission)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn sorted_permissions(perms: &[Permission]) -> Vec<String> {
+    let mut out: Vec<String> = perms.iter().map(show_permission).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn judge_mailtrap(
+    entry: &MailtrapEntry,
+    found: &[&Seen<Option<u64>>],
+    held_four: Option<&str>,
+    now: DateTime<Utc>,
+    keys: &[Option<u64>],
+) -> (ActionKind, String, bool) {
+    let Some(token) = found.last() else {
+        let places: Vec<String> = keys.iter().map(|k| account_text(*k)).collect();
+        return (
+            ActionKind::Create,
+            format!("no token named `{}` in {}", entry.name, places.join(", ")),
+            true,
+        );
+    };
+    if found.len() > 1 {
+        return (
+            ActionKind::Replace,
+            duplicates_reason(found, &entry.name),
+            true,
+        );
+    }
+    if let (Some(held), Some(shown)) = (held_four, token.last_four.as_deref()) {
+        if held != shown {
+            return (
+                ActionKind::Replace,
+                format!(
+                    "secret_to: {} holds the secret of another token than {} (their last four \
+                     characters differ): its secret was lost",
+                    entry.secret_to, token.id
+                ),
+                true,
+            );
+        }
+    }
+    if sorted_permissions(&token.permissions) != sorted_permissions(&entry.permissions) {
+        return (
+            ActionKind::Replace,
+            format!(
+                "permissions: {} → {}",
+                permissions_text(&token.permissions),
+                permissions_text(&entry.permissions)
+            ),
+            true,
+        );
+    }
+    match (entry.expires, token.expires_at) {
+        (Expires::Never, Some(at)) => {
+            return (
+                ActionKind::Replace,
+                format!("expires: {} → never", when(at)),
+                true,
+            );
+        }
+        (Expires::After(span), at) if at.is_none_or(|at| at > now + span + EXPIRY_SLACK) => {
+            let shown = at.map_or_else(|| "never".to_owned(), when);
+            return (
+                ActionKind::Replace,
+                format!(
+                    "expires: {shown} → at most {} from now",
+                    duration::show(span)
+                ),
+                true,
+            );
+        }
+        _ => {}
+    }
+    match due(token, &entry.rotate, now) {
+        Some(reason) => (ActionKind::Rotate, reason, false),
+        None => (ActionKind::None, up_to_date(token, &entry.rotate), false),
+    }
+}
+
+fn unit_user(entry: &UnitEntry, services: &Services) -> Option<UserId> {
+    entry.user_id.clone().or_else(|| services.unit_user.clone())
+}
+
+async fn plan_unit(
+    file: &TokensFile,
+    services: &Services,
+    now: DateTime<Utc>,
+) -> Result<Planned, PlanError> {
+    let entries = file.unit();
+    if entries.is_empty() {
+        return Ok((Vec::new(), Vec::new(), 0));
+    }
+    let client = services.unit.as_ref().ok_or_else(|| {
+        PlanError::NotConfigured(format!(
+            "{}: the file has Unit entries but no Unit client was given",
+            file.path().display()
+        ))
+    })?;
+    let mut users: Vec<UserId> = Vec::new();
+    for entry in entries {
+        let user = unit_user(entry, services).ok_or_else(|| {
+            PlanError::NotConfigured(format!(
+                "{}:{}: the entry `{}` has no user_id and no default Unit user was given \
+                 (UNIT_USER_ID)",
+                file.path().display(),
+                entry.line,
+                entry.description
+            ))
+        })?;
+        if !users.contains(&user) {
+            users.push(user);
+        }
+    }
+    let mut listed: BTreeMap<UserId, Vec<Seen<UserId>>> = BTreeMap::new();
+    for user in &users {
+        let tokens = client
+            .org_api_tokens(user.clone())
+            .list()
+            .await
+            .map_err(|source| PlanError::List {
+                service: Service::Unit,
+                scope: format!("user {user}"),
+                source,
+            })?;
+        let mut seen = Vec::new();
+        for t in tokens {
+            seen.push(Seen {
+                key: user.clone(),
+                id: t.id.as_str().to_owned(),
+                text: t.description.unwrap_or_default(),
+                expires_at: t.expiration,
+                permissions: Vec::new(),
+                last_four: None,
+                created_at: Some(t.created_at),
+                source_ips: t.source_ips,
+            });
+        }
+        listed.insert(user.clone(), seen);
+    }
+    let mut seen_descriptions: BTreeMap<(UserId, &str), usize> = BTreeMap::new();
+    let mut actions = Vec::new();
+    for (index, entry) in entries.iter().enumerate() {
+        let user = unit_user(entry, services).unwrap_or_else(|| unreachable!("checked above"));
+        if let Some(first) =
+            seen_descriptions.insert((user.clone(), entry.description.as_str()), entry.line)
+        {
+            return Err(PlanError::NotConfigured(format!(
+                "{}:{}: key `description`: a second Unit entry with the description `{}` for \
+                 user {user} (the default user); the first is on line {first}",
+                file.path().display(),
+                entry.line,
+                entry.description
+            )));
+        }
+        let mut found: Vec<&Seen<UserId>> = listed
+            .get(&user)
+            .into_iter()
+            .flatten()
+            .filter(|t| t.label() == entry.description)
+            .collect();
+        found.sort_by(|a, b| a.order().cmp(&b.order()));
+        let (kind, reason) = judge_unit(entry, &found, now, &user);
+        let ids = |t: &&Seen<UserId>| unit::TokenId::new(t.id.clone()).ok();
+        actions.push(Action {
+            service: Service::Unit,
+            name: entry.description.clone(),
+            kind,
+            reason,
+            token_id: found.last().map(|t| t.id.clone()),
+            target: Target::Unit {
+                entry: index,
+                user: user.clone(),
+                token: found.last().and_then(ids),
+                others: found.iter().rev().skip(1).filter_map(ids).collect(),
+            },
+        });
+    }
+    let mut orphans = Vec::new();
+    for user in &users {
+        for t in listed.get(user).into_iter().flatten() {
+            let Some(marker) = Marker::find(&t.text) else {
+                continue;
+            };
+            let named = entries.iter().any(|e| {
+                e.description == t.label() && unit_user(e, services).as_ref() == Some(user)
+            });
+            if named {
+                continue;
+            }
+            if let Ok(id) = unit::TokenId::new(t.id.clone()) {
+                orphans.push(Action {
+                    service: Service::Unit,
+                    name: t.label().to_owned(),
+                    kind: ActionKind::Orphan,
+                    reason: orphan_reason(&marker, now, &format!("user {user}")),
+                    token_id: Some(t.id.clone()),
+                    target: Target::UnitOrphan {
+                        user: user.clone(),
+                        token: id,
+                    },
+                });
+            }
+        }
+    }
+    Ok((actions, orphans, users.len()))
+}
+
+fn ips_text(ips: &[String]) -> String {
+    if ips.is_empty() {
+        "any".to_owned()
+    } else {
+        ips.join(",")
+    }
+}
+
+fn sorted_ips(ips: &[SourceIp]) -> Vec<String> {
+    let mut out: Vec<String> = ips.iter().map(ToString::to_string).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn judge_unit(
+    entry: &UnitEntry,
+    found: &[&Seen<UserId>],
+    now: DateTime<Utc>,
+    user: &UserId,
+) -> (ActionKind, String) {
+    let Some(token) = found.last() else {
+        return (
+            ActionKind::Create,
+            format!("no token described `{}` for user {user}", entry.description),
+        );
+    };
+    if found.len() > 1 {
+        return (
+            ActionKind::Replace,
+            duplicates_reason(found, &entry.description),
+        );
+    }
+    let (shown, wanted) = (sorted_ips(&token.source_ips), sorted_ips(&entry.source_ips));
+    if shown != wanted {
+        return (
+            ActionKind::Replace,
+            format!("source_ips: {} → {}", ips_text(&shown), ips_text(&wanted)),
+        );
+    }
+    match token.expires_at {
+        Some(at) if at > now + entry.lifetime + EXPIRY_SLACK => {
+            return (
+                ActionKind::Replace,
+                format!(
+                    "expiration: {} → at most {} from now (lifetime)",
+                    when(at),
+                    duration::show(entry.lifetime)
+                ),
+            );
+        }
+        None => {
+            return (
+                ActionKind::Replace,
+                format!(
+                    "expiration: never → at most {} from now (lifetime)",
+                    duration::show(entry.lifetime)
+                ),
+            );
+        }
+        _ => {}
+    }
+    match due(token, &entry.rotate, now) {
+        Some(reason) => (ActionKind::Rotate, reason),
+        None => (ActionKind::None, up_to_date(token, &entry.rotate)),
+    }
+}

@@ -1,0 +1,202 @@
+//! Bad tokens files: every fault is refused before any request, naming the
+//! file, the line and the key.
+
+use api_tokens::chrono::Duration;
+use api_tokens::ensure::{Expires, FileError, LoadError, TokensFile};
+use api_tokens::lifecycle::SinkSpec;
+
+const GOOD_MAILTRAP: &str = r#"[[mailtrap]]
+name = "ci-deploy"
+permissions = ["account:3229:admin"]
+expires = "never"
+secret_to = "file:/run/secrets/mt"
+"#;
+
+const GOOD_UNIT: &str = r#"[[unit]]
+description = "ci-deploy"
+user_id = "2"
+scopes = ["customers", "accounts"]
+lifetime = "90d"
+source_ips = ["10.0.0.0/8"]
+rotate_before_expiry = "14d"
+secret_to = "env-file:/run/ci/.env:UNIT_API_TOKEN"
+"#;
+
+fn refused(text: &str) -> FileError {
+    match TokensFile::parse("ci/tokens.toml", text) {
+        Ok(file) => panic!("accepted: {file:?}"),
+        Err(e) => e,
+    }
+}
+
+#[track_caller]
+fn assert_at(e: &FileError, line: usize, key: &str) {
+    assert_eq!(e.line, Some(line), "{e}");
+    assert_eq!(e.key.as_deref(), Some(key), "{e}");
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with(&format!("ci/tokens.toml:{line}: key `{key}`: ")),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_good_file_loads_with_every_value_typed() {
+    let file = TokensFile::parse("t.toml", &format!("{GOOD_MAILTRAP}\n{GOOD_UNIT}")).unwrap();
+    let m = &file.mailtrap()[0];
+    assert_eq!(m.name, "ci-deploy");
+    assert_eq!(m.expires, Expires::Never);
+    assert_eq!(m.line, 1);
+    assert_eq!(m.secret_to, SinkSpec::File("/run/secrets/mt".into()));
+    let u = &file.unit()[0];
+    assert_eq!(u.line, 7);
+    assert_eq!(u.user_id.as_ref().map(|u| u.as_str()), Some("2"));
+    assert_eq!(u.lifetime, Duration::days(90));
+    assert_eq!(u.rotate.before_expiry, Some(Duration::days(14)));
+    assert_eq!(u.source_ips[0].to_string(), "10.0.0.0/8");
+    assert_eq!(file.mailtrap_accounts(), [3229]);
+    assert!(!file.needs_default_mailtrap());
+    assert!(!file.needs_default_unit_user());
+}
+
+#[test]
+fn an_unknown_key_is_named_with_its_line() {
+    let e = refused(&format!("{GOOD_MAILTRAP}rotate_every = \"30d\"\n"));
+    assert_at(&e, 6, "rotate_every");
+    let e = refused("[[vault]]\nname = \"x\"\n");
+    assert_eq!(e.key.as_deref(), Some("vault"), "{e}");
+    assert_eq!(e.line, Some(1));
+}
+
+#[test]
+fn a_missing_key_is_named() {
+    let e = refused("[[unit]]\ndescription = \"x\"\nscopes = [\"customers\"]\nlifetime = \"9d\"\n");
+    assert_eq!(e.key.as_deref(), Some("secret_to"), "{e}");
+    assert!(e.line.is_some());
+}
+
+#[test]
+fn a_duplicate_name_points_at_both_entries() {
+    let text = format!(
+        "{GOOD_MAILTRAP}\n{}",
+        GOOD_MAILTRAP.replace("/run/secrets/mt", "/run/secrets/other")
+    );
+    let e = refused(&text);
+    assert_at(&e, 7, "name");
+    assert!(e.message.contains("the first is on line 1"), "{e}");
+
+    let unit = format!(
+        "{GOOD_UNIT}\n{}",
+        GOOD_UNIT.replace("UNIT_API_TOKEN", "OTHER_TOKEN")
+    );
+    let e = refused(&unit);
+    assert_at(&e, 10, "description");
+}
+
+#[test]
+fn a_permission_that_does_not_parse_is_named() {
+    let e = refused(&GOOD_MAILTRAP.replace(
+        "permissions = [\"account:3229:admin\"]",
+        "permissions = [\n  \"account:3229:admin\",\n  \"account:3229:root\",\n]",
+    ));
+    assert_at(&e, 5, "permissions");
+    assert!(e.message.contains("admin, viewer or a number"), "{e}");
+    let e = refused(&GOOD_MAILTRAP.replace("[\"account:3229:admin\"]", "[]"));
+    assert_at(&e, 3, "permissions");
+}
+
+#[test]
+fn a_sink_spec_that_does_not_parse_is_named() {
+    let e = refused(&GOOD_MAILTRAP.replace("file:/run/secrets/mt", "s3://bucket/token"));
+    assert_at(&e, 5, "secret_to");
+    assert!(e.message.contains("file:PATH"), "{e}");
+    let e = refused(&GOOD_UNIT.replace(":UNIT_API_TOKEN", ""));
+    assert_at(&e, 8, "secret_to");
+}
+
+#[test]
+fn two_entries_may_not_share_a_sink() {
+    let e = refused(&format!(
+        "{GOOD_MAILTRAP}\n{}",
+        GOOD_UNIT.replace(
+            "env-file:/run/ci/.env:UNIT_API_TOKEN",
+            "file:/run/secrets/mt"
+        )
+    ));
+    assert_at(&e, 7, "secret_to");
+    assert!(e.message.contains("line 1"), "{e}");
+}
+
+#[test]
+fn a_lifetime_unit_would_refuse_is_named() {
+    for (bad, why) in [
+        ("0d", "zero"),
+        ("90", "no unit"),
+        ("3000000d", "year 10000"),
+        ("ninety days", "not a duration"),
+    ] {
+        let e = refused(&GOOD_UNIT.replace("\"90d\"", &format!("\"{bad}\"")));
+        assert_at(&e, 5, "lifetime");
+        assert!(e.message.contains(why), "{bad}: {e}");
+    }
+    let e = refused(&GOOD_UNIT.replace("\"90d\"", "\"10d\""));
+    assert_at(&e, 7, "rotate_before_expiry");
+    assert!(e.message.contains("not shorter than `lifetime`"), "{e}");
+}
+
+#[test]
+fn a_mailtrap_expiry_past_five_years_is_named() {
+    let e = refused(&GOOD_MAILTRAP.replace("\"never\"", "\"2000d\""));
+    assert_at(&e, 4, "expires");
+    assert!(e.message.contains("60 months"), "{e}");
+    let e = refused(&GOOD_MAILTRAP.replace("\"never\"", "\"sometimes\""));
+    assert_at(&e, 4, "expires");
+}
+
+#[test]
+fn other_values_are_checked_where_they_stand() {
+    let e = refused(&GOOD_UNIT.replace("\"accounts\"", "\"Accounts Write\""));
+    assert_at(&e, 4, "scopes");
+    let e = refused(&GOOD_UNIT.replace("10.0.0.0/8", "10.0.0.0/99"));
+    assert_at(&e, 6, "source_ips");
+    let e = refused(&GOOD_UNIT.replace("user_id = \"2\"", "user_id = \"02\""));
+    assert_at(&e, 3, "user_id");
+    let e = refused(&GOOD_UNIT.replace("description = \"ci-deploy\"", "description = \" \""));
+    assert_at(&e, 2, "description");
+    let e = refused(&GOOD_MAILTRAP.replace("\"ci-deploy\"", "\"ci [at:t4k2ab-7f3k9q2m]\""));
+    assert_at(&e, 2, "name");
+    let e = refused(&GOOD_MAILTRAP.replace("\"ci-deploy\"", &format!("\"{}\"", "x".repeat(240))));
+    assert_at(&e, 2, "name");
+    let e = refused(&format!("{GOOD_MAILTRAP}rotate_after = \"1.5d\"\n"));
+    assert_at(&e, 6, "rotate_after");
+}
+
+#[test]
+fn toml_that_does_not_parse_gives_its_line() {
+    let e = refused("[[mailtrap]]\nname = \"x\"\npermissions = [\"account:1:admin\"\n");
+    assert!(e.line.is_some(), "{e}");
+    assert!(e.to_string().starts_with("ci/tokens.toml:"), "{e}");
+}
+
+#[test]
+fn a_value_pasted_in_the_wrong_place_is_not_repeated() {
+    let secret = "a1b2c3d4e5f60718293a4b5c6d7e8f90x7k9";
+    let e = refused(&GOOD_MAILTRAP.replace("[\"account:3229:admin\"]", &format!("\"{secret}\"")));
+    assert_eq!(e.key.as_deref(), Some("permissions"), "{e}");
+    assert!(!e.to_string().contains(secret), "{e}");
+    let e =
+        refused(&GOOD_MAILTRAP.replace("account:3229:admin", &format!("account:3229:{secret}")));
+    assert!(!e.to_string().contains(secret), "{e}");
+    let e = refused(&GOOD_MAILTRAP.replace("file:/run/secrets/mt", secret));
+    assert!(!e.to_string().contains(secret), "{e}");
+}
+
+#[test]
+fn a_missing_file_is_a_read_error_naming_it() {
+    match TokensFile::load("/nonexistent/tokens.toml") {
+        Err(LoadError::Read { path, .. }) => {
+            assert_eq!(path.to_str(), Some("/nonexistent/tokens.toml"))
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -1,0 +1,160 @@
+//! 200 entries over four Mailtrap accounts, each account its own fake
+//! limited the way Mailtrap limits (N requests per credential in any
+//! window), scaled to 15 requests per 200 ms: tighter than what an unpaced
+//! apply sends to the fakes (with `Pacing::off()` this test meets 429s in
+//! its first creates), so the clients' pacing has work to do. One list per
+//! account per plan, and not one 429 through a full create and a full
+//! rotation.
+
+mod ensure_support;
+
+use std::time::Duration;
+
+use api_tokens::chrono::Utc;
+use api_tokens::ensure::{self, ActionKind, ApplyOptions, Services, TokensFile};
+use api_tokens::testing::MailtrapFake;
+use api_tokens::{Pacing, RetryPolicy, mailtrap};
+
+/// How many entries each account holds: the first more than its limit
+/// allows in one window, so that pacing has work to do.
+const ACCOUNTS: [(u64, usize); 4] = [(3229, 140), (3230, 20), (3231, 20), (3232, 20)];
+/// Mailtrap's 150 per 10 s scaled to the speed of loopback fakes.
+const LIMIT: u32 = 15;
+const WINDOW: Duration = Duration::from_millis(200);
+
+struct Fleet {
+    fakes: Vec<MailtrapFake>,
+    dir: tempfile::TempDir,
+}
+
+impl Fleet {
+    async fn start() -> Fleet {
+        let mut fakes = Vec::new();
+        for (account, _) in ACCOUNTS {
+            let fake = MailtrapFake::builder()
+                .account_id(account)
+                .rate_limit(LIMIT, WINDOW)
+                .start()
+                .await;
+            fakes.push(fake);
+        }
+        Fleet {
+            fakes,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn services(&self) -> Services {
+        let mut services = Services::new();
+        for fake in &self.fakes {
+            let client = mailtrap::Client::builder()
+                .token(fake.token().clone())
+                .account_id(fake.account_id())
+                .base_url(fake.uri())
+                // A 429 would fail its action: none may come.
+                .retry(RetryPolicy::disabled())
+                .pacing(Pacing::limit(LIMIT, WINDOW))
+                .build()
+                .unwrap();
+            services = services.mailtrap_account(fake.account_id(), client);
+        }
+        services
+    }
+
+    fn file(&self) -> TokensFile {
+        let mut text = String::new();
+        for (account, count) in ACCOUNTS {
+            for i in 0..count {
+                text.push_str(&format!(
+                    "[[mailtrap]]\nname = \"svc-{account}-{i}\"\npermissions = [\"account:{account}:viewer\"]\n\
+                     expires = \"never\"\nrotate_after = \"30d\"\nsecret_to = \"file:{}\"\n\n",
+                    self.dir.path().join(format!("{account}-{i}.token")).display()
+                ));
+            }
+        }
+        TokensFile::parse(self.dir.path().join("fleet.toml"), &text).unwrap()
+    }
+
+    fn lists_and_429s(&self) -> Vec<(usize, usize)> {
+        self.fakes
+            .iter()
+            .map(|f| {
+                let log = f.requests();
+                (
+                    log.iter().filter(|r| r.operation == Some("list")).count(),
+                    log.iter()
+                        .filter(|r| r.rate_limited || r.status == Some(429))
+                        .count(),
+                )
+            })
+            .collect()
+    }
+
+    fn clear(&self) {
+        for f in &self.fakes {
+            f.clear_requests();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_entries_plan_with_one_list_per_account_and_apply_without_a_429() {
+    let fleet = Fleet::start().await;
+    let file = fleet.file();
+    assert_eq!(file.mailtrap().len(), 200);
+    let services = fleet.services();
+
+    let plan = ensure::plan(&file, &services).await.unwrap();
+    assert_eq!(plan.list_calls(), 4);
+    assert_eq!(fleet.lists_and_429s(), [(1, 0); 4]);
+    assert_eq!(plan.pending(false).count(), 200);
+    assert!(plan.actions().iter().all(|a| a.kind == ActionKind::Create));
+
+    let report = ensure::apply(&file, &services, &plan, &ApplyOptions::new()).await;
+    assert!(report.is_success(), "{}", report.failed().next().unwrap());
+    assert_eq!(report.actions.len(), 200);
+    for ((_, count), fake) in ACCOUNTS.iter().zip(&fleet.fakes) {
+        assert_eq!(fake.tokens().len(), *count);
+    }
+    assert!(
+        fleet
+            .lists_and_429s()
+            .iter()
+            .all(|(_, limited)| *limited == 0)
+    );
+
+    fleet.clear();
+    let plan = ensure::plan(&file, &services).await.unwrap();
+    assert!(!plan.has_pending(true));
+    assert_eq!(fleet.lists_and_429s(), [(1, 0); 4]);
+
+    // Forty days on, every token is past rotate_after: 200 rotations, the
+    // first account's 140 taking over 400 requests of its credential.
+    let later = ensure::plan_at(
+        &file,
+        &services,
+        Utc::now() + api_tokens::chrono::Duration::days(40),
+    )
+    .await
+    .unwrap();
+    assert_eq!(later.pending(false).count(), 200);
+    assert!(later.actions().iter().all(|a| a.kind == ActionKind::Rotate));
+    fleet.clear();
+    let report = ensure::apply(&file, &services, &later, &ApplyOptions::new()).await;
+    assert!(report.is_success(), "{}", report.failed().next().unwrap());
+    let counts = fleet.lists_and_429s();
+    assert!(
+        counts.iter().all(|(_, limited)| *limited == 0),
+        "{counts:?}"
+    );
+    assert!(
+        fleet.fakes[0].requests().len() > LIMIT as usize * 2,
+        "the first account saw more than two windows' worth of requests"
+    );
+    assert!(
+        !ensure::plan(&file, &services)
+            .await
+            .unwrap()
+            .has_pending(true)
+    );
+}
