@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use super::mailtrap::MailtrapLifecycle;
 use super::marker::Marker;
-use super::mint::{Listed, service_serde};
+use super::mint::Listed;
 use super::reconcile::Reconcile;
+use super::token_ref::service_serde;
 use super::unit::UnitLifecycle;
 use crate::error::{Error, Result, Service};
 use crate::mailtrap::{AccessLevel, ResourceType};

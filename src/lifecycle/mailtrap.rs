@@ -4,7 +4,6 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::SecretString;
 
-use super::TokenRef;
 use super::marker::{MAX_LABEL_CHARS, Marker};
 use super::mint::{self, Listed, MAX_MINTS, MintIntoError, Minted, Ops};
 use super::race::{self, Candidate, Finish, Race};
@@ -13,6 +12,7 @@ use super::rotate::{
     AfterReset, Fallback, Left, MailtrapPlan, OldState, RotateError, Rotation, RotationMethod, Step,
 };
 use super::sink::SecretSink;
+use super::token_ref::TokenRef;
 use super::unit::left_after_mint;
 use crate::error::{Error, Result, Service};
 use crate::mailtrap::{ApiToken, ApiTokens, Client, CreateApiToken, Expiry, NewApiToken, TokenId};

@@ -4,10 +4,9 @@
 use std::future::Future;
 
 use secrecy::SecretString;
-use serde::Deserialize;
 
-use super::TokenRef;
 use super::marker::Marker;
+use super::token_ref::TokenRef;
 use crate::error::{Error, Result, Service};
 
 /// How many creates one exactly-once mint sends at most: each create whose
@@ -225,39 +224,6 @@ where
     // Every create lost its answer, and what each made was removed: no
     // token is left, which the last cause reports.
     Err(last_cause.unwrap_or_else(|| Error::invalid("attempts", "no create was sent")))
-}
-
-/// Serializes [`Service`] as `"unit"` or `"mailtrap"`.
-pub(crate) mod service_serde {
-    use super::*;
-
-    pub fn serialize<S: serde::Serializer>(
-        service: &Service,
-        s: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(name(*service))
-    }
-
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
-        d: D,
-    ) -> std::result::Result<Service, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        match text.as_ref() {
-            "unit" => Ok(Service::Unit),
-            "mailtrap" => Ok(Service::Mailtrap),
-            other => Err(serde::de::Error::unknown_variant(
-                other,
-                &["unit", "mailtrap"],
-            )),
-        }
-    }
-
-    pub fn name(service: Service) -> &'static str {
-        match service {
-            Service::Unit => "unit",
-            Service::Mailtrap => "mailtrap",
-        }
-    }
 }
 
 /// Why [`mint_into`](super::UnitLifecycle::mint_into) did not leave a

@@ -132,6 +132,7 @@ mod rotate_from;
 #[cfg(feature = "aws")]
 pub mod rotation_function;
 pub mod sink;
+mod token_ref;
 mod unit;
 
 pub use audit::{AuditPolicy, AuditReport, Finding, FindingKind, ServiceAudit, TokenAudit, audit};
@@ -144,38 +145,5 @@ pub use rotate::{
     Rotation, RotationMethod, Step, Superseded, UnitPlan,
 };
 pub use sink::{SecretMeta, SecretSink, SinkError, SinkSpec, async_trait};
+pub use token_ref::TokenRef;
 pub use unit::UnitLifecycle;
-
-use serde::{Deserialize, Serialize};
-
-use crate::error::Service;
-
-/// A token named in a report: its service, id and description or name.
-/// Never a secret.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct TokenRef {
-    /// The service.
-    #[serde(with = "mint::service_serde")]
-    pub service: Service,
-    /// Its id.
-    pub id: String,
-    /// Its description (Unit) or name (Mailtrap), when it has one.
-    pub name: Option<String>,
-}
-
-impl TokenRef {
-    /// A token of `service` with this id and name.
-    pub fn new(service: Service, id: impl Into<String>, name: Option<String>) -> TokenRef {
-        TokenRef {
-            service,
-            id: id.into(),
-            name,
-        }
-    }
-
-    /// The marker that ends its name, if any.
-    pub fn marker(&self) -> Option<Marker> {
-        self.name.as_deref().and_then(Marker::find)
-    }
-}

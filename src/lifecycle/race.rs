@@ -42,13 +42,13 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::SecretString;
 
-use super::TokenRef;
 use super::marker::Marker;
 use super::mint::{Fresh, Listed, Ops};
 use super::rotate::{
     Left, OldState, RotateCause, RotateError, Rotation, RotationMethod, Step, Superseded,
 };
 use super::sink::{SecretMeta, SecretSink, SinkError};
+use super::token_ref::TokenRef;
 use crate::error::{Error, Service};
 
 /// A new token with its secret, as the shared steps need it.

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::TokenRef;
 use super::marker::Marker;
 use super::mint::{Listed, Ops};
 use super::rotate::DEFAULT_LEASE;
+use super::token_ref::TokenRef;
 use crate::error::Result;
 
 /// Which marked tokens a reconciliation removes: see

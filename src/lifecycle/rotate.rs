@@ -8,10 +8,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::TokenRef;
 use super::marker::Marker;
-use super::mint::service_serde;
 use super::sink::SinkError;
+use super::token_ref::TokenRef;
+use super::token_ref::service_serde;
 use crate::error::{Error, Service};
 use crate::mailtrap::Expiry;
 use crate::unit::{CreateApiToken, ResourceRestriction, Scope, SourceIp};

@@ -525,9 +525,10 @@ impl RotationFunction {
         let marker = marker_for(cx.token(), &current.token_id).map_err(service)?;
         let minted = mint::mint_once(
             life,
+            &label,
             || marker.clone(),
-            |marker| {
-                let tagged = request.clone().with_description(marker.tag(&label));
+            |text| {
+                let tagged = request.clone().with_description(text);
                 async move { life.tokens().create(tagged).await }
             },
         )
@@ -589,9 +590,10 @@ impl RotationFunction {
         let marker = marker_for(cx.token(), &current.token_id).map_err(service)?;
         let minted = mint::mint_once(
             life,
+            &label,
             || marker.clone(),
-            |marker| {
-                let tagged = request.clone().with_name(marker.tag(&label));
+            |text| {
+                let tagged = request.clone().with_name(text);
                 async move { life.tokens().create(tagged).await }
             },
         )

@@ -2,13 +2,13 @@
 
 use secrecy::SecretString;
 
-use super::TokenRef;
 use super::marker::Marker;
 use super::mint::{self, Listed, MintIntoError, Minted, Ops};
 use super::race::{self, Candidate, Finish, Race};
 use super::reconcile::{self, Reconcile};
 use super::rotate::{Left, OldState, RotateError, Rotation, RotationMethod, Step, UnitPlan};
 use super::sink::SecretSink;
+use super::token_ref::TokenRef;
 use crate::error::{Error, Result, Service};
 use crate::unit::{ApiToken, Client, CreateApiToken, NewApiToken, OrgApiTokens, TokenId, UserId};
 

@@ -22,7 +22,9 @@ pub(crate) const JSON: &str = "application/json";
 
 /// A 2xx answer to create or reset: the token with its secret, which must
 /// be there and not empty.
-pub(crate) fn decode_created(response: &Response) -> crate::error::Result<super::NewApiToken> {
+pub(crate) fn decode_created(
+    response: &Response,
+) -> crate::error::Result<super::model::NewApiToken> {
     let wire = response
         .json::<crate::json::Object<super::model::TokenWire<crate::json::Secret>>>()?
         .0;
@@ -33,7 +35,7 @@ pub(crate) fn decode_created(response: &Response) -> crate::error::Result<super:
         at: "token".to_owned(),
         reason: "the new token's secret is missing".to_owned(),
     })?;
-    Ok(super::NewApiToken::new(details, token))
+    Ok(super::model::NewApiToken::new(details, token))
 }
 
 /// The error for a non-success answer: the service's messages, per-field

@@ -58,9 +58,9 @@ pub enum Command {
     /// Remove the orphans that interrupted creates left behind.
     Reconcile(ReconcileArgs),
     /// Compare a tokens file with what the services list: per entry create, rotate, replace or none.
-    Plan(crate::ensure::PlanArgs),
+    Plan(PlanArgs),
     /// Carry out the plan of a tokens file: mint, rotate, replace (and prune orphans).
-    Apply(crate::ensure::ApplyArgs),
+    Apply(ApplyArgs),
 }
 
 /// `api-tokens unit …`.
@@ -487,6 +487,43 @@ pub fn parse_permission(text: &str) -> Result<mailtrap::Permission, String> {
         id,
         level,
     ))
+}
+
+/// `api-tokens plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The tokens file (TOML): [[mailtrap]] and [[unit]] entries.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Exit with 6 when any action is pending, 0 when none.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// Count the orphans as pending, as `apply --prune` would remove them.
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Token files, per service.
+    #[command(flatten)]
+    pub token_files: TokenFiles,
+}
+
+/// `api-tokens apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The tokens file (TOML): [[mailtrap]] and [[unit]] entries.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Also remove the orphans: tokens this crate's markers show as its
+    /// own that no entry names.
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Token files, per service.
+    #[command(flatten)]
+    pub token_files: TokenFiles,
 }
 
 #[cfg(test)]

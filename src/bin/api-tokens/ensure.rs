@@ -2,55 +2,16 @@
 //! through the library's `ensure`.
 
 use std::io::{IsTerminal as _, Write as _};
-use std::path::PathBuf;
 
 use api_tokens::ensure::{
     self, ActionKind, ApplyOptions, ApplyReport, Plan, PlanError, Services, TokensFile,
 };
 use api_tokens::lifecycle::SinkSpec;
-use clap::Args;
 
-use crate::args::TokenFiles;
+use crate::args::{ApplyArgs, PlanArgs, TokenFiles};
 use crate::context::{Ctx, Done};
 use crate::exit::{self, Failure};
 use crate::output::{self, Output};
-
-/// `api-tokens plan`.
-#[derive(Debug, Args)]
-pub struct PlanArgs {
-    /// The tokens file (TOML): [[mailtrap]] and [[unit]] entries.
-    #[arg(short = 'f', long = "file", value_name = "FILE")]
-    pub file: PathBuf,
-
-    /// Exit with 6 when any action is pending, 0 when none.
-    #[arg(long)]
-    pub detailed_exitcode: bool,
-
-    /// Count the orphans as pending, as `apply --prune` would remove them.
-    #[arg(long)]
-    pub prune: bool,
-
-    /// Token files, per service.
-    #[command(flatten)]
-    pub token_files: TokenFiles,
-}
-
-/// `api-tokens apply`.
-#[derive(Debug, Args)]
-pub struct ApplyArgs {
-    /// The tokens file (TOML): [[mailtrap]] and [[unit]] entries.
-    #[arg(short = 'f', long = "file", value_name = "FILE")]
-    pub file: PathBuf,
-
-    /// Also remove the orphans: tokens this crate's markers show as its
-    /// own that no entry names.
-    #[arg(long)]
-    pub prune: bool,
-
-    /// Token files, per service.
-    #[command(flatten)]
-    pub token_files: TokenFiles,
-}
 
 /// `api-tokens plan -f FILE`.
 ///

@@ -18,7 +18,7 @@ use tokio::sync::OnceCell;
 use super::secret_sink::{SecretMeta, SecretSink, SinkError, async_trait};
 use crate::error::Service;
 use crate::lifecycle::marker::Marker;
-use crate::lifecycle::mint::service_serde;
+use crate::lifecycle::token_ref::service_serde;
 
 /// The label of the version readers get: the secret in use.
 pub const AWSCURRENT: &str = "AWSCURRENT";
