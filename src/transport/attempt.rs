@@ -17,6 +17,11 @@ use crate::error::Error;
 /// memory before the timeout, if there is one.
 pub(crate) const MAX_BODY: usize = 16 * 1024 * 1024;
 
+/// The most room reserved ahead of a body from its `Content-Length`: a
+/// header alone cannot make the client set aside 16 MiB for a body that
+/// never comes; a longer body grows the buffer as it arrives.
+const MAX_PREALLOCATED: usize = 256 * 1024;
+
 /// Makes one attempt. `paced` adds up, in milliseconds, the time spent
 /// waiting for a slot under the rate limit.
 pub(super) async fn attempt(
@@ -162,7 +167,9 @@ async fn read_body(mut answer: reqwest::Response) -> Result<Bytes, BodyError> {
     let Some(second) = answer.chunk().await.map_err(BodyError::Read)? else {
         return Ok(first);
     };
-    let expected = declared.map_or(0, |n| usize::try_from(n).unwrap_or(MAX_BODY));
+    let expected = declared.map_or(0, |n| {
+        usize::try_from(n).unwrap_or(MAX_BODY).min(MAX_PREALLOCATED)
+    });
     let mut body = bytes::BytesMut::with_capacity(expected.max(first.len() + second.len()));
     let mut next = Some(second);
     body.extend_from_slice(&first);

@@ -323,6 +323,7 @@ impl Transport {
         let own_host = base
             .host_str()
             .is_some_and(|h| hosts.iter().any(|own| h.eq_ignore_ascii_case(own)));
+        let pacer = Pacer::new(parts.pacing, limit, own_host, parts.retry.max_retry_after);
         let shared = Shared {
             service: parts.service,
             base,
@@ -332,7 +333,6 @@ impl Transport {
             user_agent: parts.user_agent,
             extra_headers: parts.extra_headers,
         };
-        let pacer = Pacer::new(parts.pacing, limit, own_host);
         Ok(Transport {
             inner: Arc::new(Inner::new(shared, parts.auth, pacer)),
         })
@@ -380,11 +380,12 @@ impl Transport {
         let operation = call.operation;
         self.traced(call, async move |this: &Self, call: Call<'_>| {
             let finished = this.run(&call, true).await?;
+            let attempts = finished.attempts;
             let response = this.answer(finished, operation)?;
             if response.is_success() {
                 decode(&response)
             } else {
-                Err(on_error(&response))
+                Err(on_error(&response).with_attempts(attempts))
             }
         })
         .await
@@ -403,6 +404,7 @@ impl Transport {
         let operation = call.operation;
         self.traced(call, async move |this: &Self, call: Call<'_>| {
             let finished = this.run(&call, false).await?;
+            let attempts = finished.attempts;
             let unknown = match &finished.last {
                 Attempt::Failed { outcome, .. } => retry::unanswered(*outcome),
                 Attempt::Answered(r) => retry::unanswered(Outcome::Status(r.status)),
@@ -412,7 +414,7 @@ impl Transport {
                 if response.is_success() {
                     decode(&response).map_err(|e| Error::outcome_unknown(operation, e))
                 } else {
-                    Err(on_error(&response))
+                    Err(on_error(&response).with_attempts(attempts))
                 }
             });
             match result {
@@ -433,6 +435,7 @@ impl Transport {
         self.traced(call, async move |this: &Self, call: Call<'_>| {
             let finished = this.run(&call, true).await?;
             let earlier_unanswered = finished.earlier_unanswered;
+            let attempts = finished.attempts;
             let response = this.answer(finished, operation)?;
             if response.is_success() {
                 Ok(Deleted::Now(response))
@@ -443,7 +446,7 @@ impl Transport {
                 );
                 Ok(Deleted::ByEarlierAttempt)
             } else {
-                Err(on_error(&response))
+                Err(on_error(&response).with_attempts(attempts))
             }
         })
         .await
