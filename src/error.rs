@@ -294,6 +294,74 @@ impl Error {
         self.api_error().and_then(|e| e.rate_limit)
     }
 
+    /// How many attempts the call that failed made in all, when it reached
+    /// the network: for an error answer (the retry policy may have repeated
+    /// the call before it), a timeout or a transport failure, and for the
+    /// cause of [`Error::OutcomeUnknown`] and [`Error::Unreconciled`].
+    /// `None` for an argument refused before sending, a redirect or an
+    /// answer that could not be decoded.
+    ///
+    /// `Display` says it too, for every error that followed a retry.
+    ///
+    /// ```
+    /// # async fn f(tokens: api_tokens::mailtrap::ApiTokens) {
+    /// if let Err(e) = tokens.list().await {
+    ///     eprintln!("{e} ({} attempt(s))", e.attempts().unwrap_or(0));
+    /// }
+    /// # }
+    /// ```
+    pub fn attempts(&self) -> Option<u32> {
+        match self {
+            Error::OutcomeUnknown { cause, .. } | Error::Unreconciled { cause, .. } => {
+                cause.attempts()
+            }
+            Error::Timeout { attempts, .. } | Error::Transport { attempts, .. } => Some(*attempts),
+            _ => self.api_error().map(|e| e.attempts),
+        }
+    }
+
+    /// The same error, saying that the call made `n` attempts.
+    pub(crate) fn with_attempts(self, n: u32) -> Error {
+        match self {
+            Error::OutcomeUnknown { operation, cause } => Error::OutcomeUnknown {
+                operation,
+                cause: Box::new(cause.with_attempts(n)),
+            },
+            Error::Timeout { source, .. } => Error::Timeout {
+                attempts: n,
+                source,
+            },
+            Error::Transport { source, .. } => Error::Transport {
+                attempts: n,
+                source,
+            },
+            Error::Api(mut e) => {
+                e.attempts = n;
+                Error::Api(e)
+            }
+            Error::Unauthorized(mut e) => {
+                e.attempts = n;
+                Error::Unauthorized(e)
+            }
+            Error::Forbidden(mut e) => {
+                e.attempts = n;
+                Error::Forbidden(e)
+            }
+            Error::NotFound(mut e) => {
+                e.attempts = n;
+                Error::NotFound(e)
+            }
+            Error::RateLimited {
+                retry_after,
+                mut error,
+            } => {
+                error.attempts = n;
+                Error::RateLimited { retry_after, error }
+            }
+            other => other,
+        }
+    }
+
     /// Sorts an error answer into its variant by status.
     // Called by the dialects' error decoding; until they use it, only tests do.
     pub(crate) fn from_api(error: ApiError, retry_after: Option<Duration>) -> Error {
@@ -487,6 +555,10 @@ pub struct ApiError {
     pub request_id: Option<String>,
     /// Rate-limit headers of the answer, when present.
     pub rate_limit: Option<RateLimit>,
+    /// How many attempts the call made in all, this answer's included (1
+    /// unless the retry policy repeated the call). Shown by `Display` when
+    /// more than one.
+    pub attempts: u32,
 }
 
 impl ApiError {
@@ -500,6 +572,7 @@ impl ApiError {
             errors: Vec::new(),
             request_id: None,
             rate_limit: None,
+            attempts: 1,
         }
     }
 }
@@ -520,6 +593,9 @@ impl fmt::Display for ApiError {
         }
         if let Some(id) = &self.request_id {
             write!(f, " (request id {id})")?;
+        }
+        if self.attempts > 1 {
+            write!(f, " after {} attempts", self.attempts)?;
         }
         Ok(())
     }
