@@ -8,8 +8,12 @@ use bytes::Bytes;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, LOCATION};
 use url::Url;
 
+use super::base_url::same_origin;
+use super::call::Call;
+use super::headers::{header_rate_limit, header_retry_after};
+use super::response::{Response, hide_in_error_answer};
 use super::retry::{Attempt, Outcome};
-use super::{Call, Response, Transport, header_rate_limit, header_retry_after};
+use super::state::Inner;
 use crate::error::Error;
 
 /// The largest body read: a token list or an error is far smaller, and a
@@ -25,20 +29,19 @@ const MAX_PREALLOCATED: usize = 256 * 1024;
 /// Makes one attempt. `paced` adds up, in milliseconds, the time spent
 /// waiting for a slot under the rate limit.
 pub(super) async fn attempt(
-    transport: &Transport,
+    inner: &Inner,
     call: &Call<'_>,
     url: &Url,
     paced: &AtomicU64,
 ) -> Attempt {
-    let inner = &*transport.inner;
     // Held until the answer is observed: dropped earlier (no answer, or
     // this future dropped), it lets another call learn the limit.
     let permit = inner.pacer.acquire().await;
     if !permit.waited.is_zero() {
-        paced.fetch_add(super::millis(permit.waited), Ordering::Relaxed);
+        paced.fetch_add(millis(permit.waited), Ordering::Relaxed);
     }
     inner.requests.fetch_add(1, Ordering::Relaxed);
-    let mut answer = match request(transport, call, url).send().await {
+    let mut answer = match request(inner, call, url).send().await {
         Ok(answer) => answer,
         Err(error) => {
             return Attempt::Failed {
@@ -62,7 +65,7 @@ pub(super) async fn attempt(
             .then(|| header_retry_after(answer.headers()))
             .flatten(),
     );
-    if !super::same_origin(answer.url(), &inner.shared.base) || answer.status().is_redirection() {
+    if !same_origin(answer.url(), &inner.shared.base) || answer.status().is_redirection() {
         let secrets = inner.auth.secrets();
         let location = match answer.headers().get(LOCATION) {
             Some(value) => secrets.hide_in_header(value),
@@ -94,7 +97,7 @@ pub(super) async fn attempt(
     let body = if (200..300).contains(&status) {
         body
     } else {
-        super::hide_in_error_answer(inner.auth.secrets(), &mut headers, body)
+        hide_in_error_answer(inner.auth.secrets(), &mut headers, body)
     };
     Attempt::Answered(Response {
         service: inner.shared.service,
@@ -107,12 +110,7 @@ pub(super) async fn attempt(
 /// The request of one attempt. The headers the crate sets itself (auth,
 /// `User-Agent`, `Accept`, `Content-Type`) replace any extra header of the
 /// same name, so each is sent exactly once.
-pub(super) fn request(
-    transport: &Transport,
-    call: &Call<'_>,
-    url: &Url,
-) -> reqwest::RequestBuilder {
-    let inner = &*transport.inner;
+pub(super) fn request(inner: &Inner, call: &Call<'_>, url: &Url) -> reqwest::RequestBuilder {
     let mut headers = inner.shared.extra_headers.clone();
     headers.insert(reqwest::header::USER_AGENT, inner.shared.user_agent.clone());
     headers.insert(ACCEPT, HeaderValue::from_static(call.accept));
@@ -133,6 +131,11 @@ pub(super) fn request(
         request = request.timeout(timeout);
     }
     request
+}
+
+/// A duration in whole milliseconds, for a span field.
+pub(super) fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn classify(err: &reqwest::Error) -> Outcome {

@@ -16,9 +16,17 @@ use tokio::time::Instant;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use super::auth::Scheme;
-use super::*;
-use crate::error::ApiError;
+use reqwest::header::HeaderMap;
+
+use super::attempt;
+use super::auth::{Auth, Scheme};
+use super::call::{Body, Call};
+use super::client::Transport;
+use super::pacing::Pacing;
+use super::response::Response;
+use super::retry::RetryPolicy;
+use super::state::Stats;
+use crate::error::{ApiError, Error, RateLimit, Result, Service};
 
 const SECRET: &str = "tok_live_Zq8sK2mXw9Lr4Tn7";
 const EXTRA_SECRET: &str = "xtra_Hh3Jk5Lp7Qr9";
@@ -1029,7 +1037,7 @@ async fn the_secret_is_never_printed_by_settings_transport_or_request() {
         let t = s.build().unwrap();
         let c = call(Method::POST, &["tokens"]);
         let url = t.url_for(c.segments);
-        let request = attempt::request(&t, &c, &url).build().unwrap();
+        let request = attempt::request(t.inner(), &c, &url).build().unwrap();
         // The request does carry both; it only never prints them.
         let carried: Vec<_> = request
             .headers()
