@@ -28,6 +28,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+pub use crate::error_object::ErrorObject;
+
 /// `Result` with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -238,14 +240,15 @@ impl Error {
     /// settle it either.
     ///
     /// ```
-    /// # async fn f(tokens: api_tokens::mailtrap::ApiTokens, request: api_tokens::mailtrap::CreateApiToken) {
-    /// match tokens.create(request).await {
-    ///     Err(e) if e.is_outcome_unknown() => {
-    ///         // Do not simply try again: list the tokens and reconcile.
+    /// fn after_create<T>(created: Result<T, api_tokens::Error>) {
+    ///     match created {
+    ///         Err(e) if e.is_outcome_unknown() => {
+    ///             // Do not simply try again: list the tokens and reconcile.
+    ///         }
+    ///         _ => {}
     ///     }
-    ///     _ => {}
     /// }
-    /// # }
+    /// # let _ = after_create::<()>;
     /// ```
     pub fn is_outcome_unknown(&self) -> bool {
         matches!(
@@ -304,11 +307,12 @@ impl Error {
     /// `Display` says it too, for every error that followed a retry.
     ///
     /// ```
-    /// # async fn f(tokens: api_tokens::mailtrap::ApiTokens) {
-    /// if let Err(e) = tokens.list().await {
-    ///     eprintln!("{e} ({} attempt(s))", e.attempts().unwrap_or(0));
+    /// fn report<T>(listed: Result<T, api_tokens::Error>) {
+    ///     if let Err(e) = listed {
+    ///         eprintln!("{e} ({} attempt(s))", e.attempts().unwrap_or(0));
+    ///     }
     /// }
-    /// # }
+    /// # let _ = report::<()>;
     /// ```
     pub fn attempts(&self) -> Option<u32> {
         match self {
@@ -549,8 +553,9 @@ pub struct ApiError {
     /// Validation errors per field (`base` for record-level ones), when the
     /// service gave them per field.
     pub field_errors: BTreeMap<String, Vec<String>>,
-    /// The JSON:API error objects, for Unit answers (empty for Mailtrap).
-    pub errors: Vec<crate::unit::JsonApiError>,
+    /// The error objects of the answer, for a service whose error answers
+    /// are lists of them (Unit's JSON:API documents; empty for Mailtrap).
+    pub errors: Vec<ErrorObject>,
     /// A request id from the response headers, or Unit's `meta.supportId`.
     pub request_id: Option<String>,
     /// Rate-limit headers of the answer, when present.

@@ -84,6 +84,7 @@ mod config;
 #[doc(hidden)]
 pub mod decode_hooks;
 pub mod error;
+mod error_object;
 mod json;
 pub mod lifecycle;
 pub mod mailtrap;
