@@ -99,7 +99,7 @@ pub mod unit;
 
 pub use chrono;
 pub use config::ClientBuilder;
-pub use error::{ApiError, Error, RateLimit, Result, Service};
+pub use error::{ApiError, Error, ErrorObject, RateLimit, Result, Service};
 pub use reqwest;
 pub use secrecy;
 pub use token::NewToken;
