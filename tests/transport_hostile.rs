@@ -194,10 +194,10 @@ fn a_retry_after_date_far_ahead_does_not_stall_later_calls_or_clones() {
 }
 
 /// A limit of 0 once held a client to one call per window for life: twelve
-/// calls took eleven windows. The limit now holds for the window it was
-/// said in only, and twelve calls fit well within the bound.
+/// calls took eleven windows. The limit now lapses two windows after the
+/// answer that said it, and twelve calls take about two windows.
 #[test]
-fn a_limit_of_zero_holds_for_one_window_only() {
+fn a_limit_of_zero_lapses_when_no_answer_repeats_it() {
     let setup = Setup::new(Pacing::auto().window(WINDOW));
     setup.script.set(vec![
         answer(
@@ -215,7 +215,7 @@ fn a_limit_of_zero_holds_for_one_window_only() {
         }
         let _ = tx.send(());
     });
-    // Eleven windows would be 5.5 s; one window and twelve loopback calls
+    // Eleven windows would be 5.5 s; two windows and twelve loopback calls
     // are far less.
     rx.recv_timeout(Duration::from_secs(4))
         .expect("the learned limit of 0 should have lapsed after one window");

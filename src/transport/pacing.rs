@@ -34,6 +34,16 @@ use tokio::time::Instant;
 /// have. Calls then wait for a slot instead of meeting a 429; the wait shows
 /// as `paced_ms` on the call's tracing span.
 ///
+/// What the headers say holds for two windows after the last answer that
+/// said it (the window it was said in, and the next, in which the slots
+/// taken under it come back): a service that raises its limit again, or
+/// stops sending one, is followed, and a limit of 0 is read as 1 for that
+/// time only. A limit
+/// read from a header is never above 100,000 per window, and never above
+/// the documented or given limit. A 429's `Retry-After` holds back the
+/// client's later calls for at most the retry policy's
+/// [`max_retry_after`](crate::RetryPolicy#structfield.max_retry_after).
+///
 /// ```
 /// use std::time::Duration;
 /// use api_tokens::{Pacing, mailtrap};
@@ -144,9 +154,10 @@ struct Bucket {
     /// The limit the client keeps to whatever the headers say: the
     /// documented one or the caller's; `None` in headers-only mode.
     ceiling: Option<u32>,
-    /// The limit the service's headers last gave and when: it holds until
-    /// one window after the last answer that said it, so that a service
-    /// that raises its limit again, or stops limiting, is followed.
+    /// The limit the service's headers last gave and when: it holds for
+    /// [`LEARNED_FOR`] windows after the last answer that said it, so that
+    /// a service that raises its limit again, or stops limiting, is
+    /// followed.
     learned: Option<(u32, Instant)>,
     /// Headers-only mode before any answer: one call goes first, and the
     /// others wait to learn from its answer whether the server limits at
@@ -301,6 +312,12 @@ enum Learning {
 /// goes to learn: a call dropped before its answer (a caller's timeout)
 /// tells nothing, and must not hold the client back for ever.
 const PROBE_PATIENCE: Duration = Duration::from_secs(1);
+
+/// For how many windows a limit read from the headers holds after the last
+/// answer that said it. One is not enough: the calls queued behind a full
+/// window wait exactly one window for their slots, and must still find the
+/// limit then, or they would all go at once.
+const LEARNED_FOR: u32 = 2;
 
 /// A little slack on top of the window, for clocks and timers.
 const SLACK: Duration = Duration::from_millis(5);
@@ -496,11 +513,12 @@ impl Pacer {
 
 impl Bucket {
     /// The limit in force at `now`: the ceiling, lowered by what the
-    /// headers said within the last window.
+    /// headers said within the last [`LEARNED_FOR`] windows.
     fn limit(&self, now: Instant) -> Option<u32> {
+        let held = self.window.saturating_mul(LEARNED_FOR);
         let learned = self
             .learned
-            .filter(|(_, at)| now < later(*at, self.window))
+            .filter(|(_, at)| now < later(*at, held))
             .map(|(n, _)| n);
         match (self.ceiling, learned) {
             (Some(c), Some(l)) => Some(c.min(l)),
@@ -806,5 +824,43 @@ mod tests {
         assert_eq!(bucket(&capped).limit(Instant::now()), Some(3));
         capped.observe(Some(1_000), None, None);
         assert_eq!(bucket(&capped).limit(Instant::now()), Some(5));
+    }
+
+    /// Calls queued behind a full window wait exactly one window for their
+    /// slots: the limit that filled it must still hold then, or they would
+    /// all go at once and meet the service's limit.
+    #[tokio::test(start_paused = true)]
+    async fn a_learned_limit_still_holds_for_the_calls_queued_behind_it() {
+        let pacer = Pacer::new(
+            Pacing::auto().window(Duration::from_secs(1)),
+            DOC,
+            false,
+            MAX_PAUSE,
+        );
+        let first = pacer.acquire().await;
+        first.observe(Some(2), Some(1), None);
+        let mut queued = tokio::task::JoinSet::new();
+        for _ in 0..5 {
+            let pacer = pacer.clone();
+            queued.spawn(async move {
+                let permit = pacer.acquire().await;
+                let waited = permit.waited;
+                permit.observe(Some(2), None, None);
+                waited
+            });
+        }
+        let mut waits = queued.join_all().await;
+        waits.sort();
+        let within = |from: u64, to: u64| {
+            waits
+                .iter()
+                .filter(|w| **w >= Duration::from_secs(from) && **w < Duration::from_secs(to))
+                .count()
+        };
+        assert_eq!(
+            (within(0, 1), within(1, 2), within(2, 3)),
+            (1, 2, 2),
+            "{waits:?}"
+        );
     }
 }

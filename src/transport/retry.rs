@@ -55,7 +55,8 @@ pub struct RetryPolicy {
     pub max_backoff: Duration,
     /// The longest `Retry-After` the client waits for; a longer one ends the
     /// loop with [`Error::RateLimited`](crate::Error::RateLimited) so the
-    /// caller can decide.
+    /// caller can decide. It is also the longest a 429's `Retry-After`
+    /// holds back the client's later calls (see [`Pacing`](crate::Pacing)).
     pub max_retry_after: Duration,
 }
 
