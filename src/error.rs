@@ -28,6 +28,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+pub use crate::error_object::ErrorObject;
+
 /// `Result` with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -238,14 +240,15 @@ impl Error {
     /// settle it either.
     ///
     /// ```
-    /// # async fn f(tokens: api_tokens::mailtrap::ApiTokens, request: api_tokens::mailtrap::CreateApiToken) {
-    /// match tokens.create(request).await {
-    ///     Err(e) if e.is_outcome_unknown() => {
-    ///         // Do not simply try again: list the tokens and reconcile.
+    /// fn after_create<T>(created: Result<T, api_tokens::Error>) {
+    ///     match created {
+    ///         Err(e) if e.is_outcome_unknown() => {
+    ///             // Do not simply try again: list the tokens and reconcile.
+    ///         }
+    ///         _ => {}
     ///     }
-    ///     _ => {}
     /// }
-    /// # }
+    /// # let _ = after_create::<()>;
     /// ```
     pub fn is_outcome_unknown(&self) -> bool {
         matches!(
@@ -292,6 +295,75 @@ impl Error {
     /// The rate-limit headers of the failed answer, if given.
     pub fn rate_limit(&self) -> Option<RateLimit> {
         self.api_error().and_then(|e| e.rate_limit)
+    }
+
+    /// How many attempts the call that failed made in all, when it reached
+    /// the network: for an error answer (the retry policy may have repeated
+    /// the call before it), a timeout or a transport failure, and for the
+    /// cause of [`Error::OutcomeUnknown`] and [`Error::Unreconciled`].
+    /// `None` for an argument refused before sending, a redirect or an
+    /// answer that could not be decoded.
+    ///
+    /// `Display` says it too, for every error that followed a retry.
+    ///
+    /// ```
+    /// fn report<T>(listed: Result<T, api_tokens::Error>) {
+    ///     if let Err(e) = listed {
+    ///         eprintln!("{e} ({} attempt(s))", e.attempts().unwrap_or(0));
+    ///     }
+    /// }
+    /// # let _ = report::<()>;
+    /// ```
+    pub fn attempts(&self) -> Option<u32> {
+        match self {
+            Error::OutcomeUnknown { cause, .. } | Error::Unreconciled { cause, .. } => {
+                cause.attempts()
+            }
+            Error::Timeout { attempts, .. } | Error::Transport { attempts, .. } => Some(*attempts),
+            _ => self.api_error().map(|e| e.attempts),
+        }
+    }
+
+    /// The same error, saying that the call made `n` attempts.
+    pub(crate) fn with_attempts(self, n: u32) -> Error {
+        match self {
+            Error::OutcomeUnknown { operation, cause } => Error::OutcomeUnknown {
+                operation,
+                cause: Box::new(cause.with_attempts(n)),
+            },
+            Error::Timeout { source, .. } => Error::Timeout {
+                attempts: n,
+                source,
+            },
+            Error::Transport { source, .. } => Error::Transport {
+                attempts: n,
+                source,
+            },
+            Error::Api(mut e) => {
+                e.attempts = n;
+                Error::Api(e)
+            }
+            Error::Unauthorized(mut e) => {
+                e.attempts = n;
+                Error::Unauthorized(e)
+            }
+            Error::Forbidden(mut e) => {
+                e.attempts = n;
+                Error::Forbidden(e)
+            }
+            Error::NotFound(mut e) => {
+                e.attempts = n;
+                Error::NotFound(e)
+            }
+            Error::RateLimited {
+                retry_after,
+                mut error,
+            } => {
+                error.attempts = n;
+                Error::RateLimited { retry_after, error }
+            }
+            other => other,
+        }
     }
 
     /// Sorts an error answer into its variant by status.
@@ -481,12 +553,17 @@ pub struct ApiError {
     /// Validation errors per field (`base` for record-level ones), when the
     /// service gave them per field.
     pub field_errors: BTreeMap<String, Vec<String>>,
-    /// The JSON:API error objects, for Unit answers (empty for Mailtrap).
-    pub errors: Vec<crate::unit::JsonApiError>,
+    /// The error objects of the answer, for a service whose error answers
+    /// are lists of them (Unit's JSON:API documents; empty for Mailtrap).
+    pub errors: Vec<ErrorObject>,
     /// A request id from the response headers, or Unit's `meta.supportId`.
     pub request_id: Option<String>,
     /// Rate-limit headers of the answer, when present.
     pub rate_limit: Option<RateLimit>,
+    /// How many attempts the call made in all, this answer's included (1
+    /// unless the retry policy repeated the call). Shown by `Display` when
+    /// more than one.
+    pub attempts: u32,
 }
 
 impl ApiError {
@@ -500,6 +577,7 @@ impl ApiError {
             errors: Vec::new(),
             request_id: None,
             rate_limit: None,
+            attempts: 1,
         }
     }
 }
@@ -520,6 +598,9 @@ impl fmt::Display for ApiError {
         }
         if let Some(id) = &self.request_id {
             write!(f, " (request id {id})")?;
+        }
+        if self.attempts > 1 {
+            write!(f, " after {} attempts", self.attempts)?;
         }
         Ok(())
     }

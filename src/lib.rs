@@ -90,6 +90,7 @@ pub mod decode_hooks;
 #[cfg_attr(docsrs, doc(cfg(feature = "ensure")))]
 pub mod ensure;
 pub mod error;
+mod error_object;
 mod json;
 pub mod lifecycle;
 pub mod mailtrap;
@@ -104,7 +105,7 @@ pub mod unit;
 
 pub use chrono;
 pub use config::ClientBuilder;
-pub use error::{ApiError, Error, RateLimit, Result, Service};
+pub use error::{ApiError, Error, ErrorObject, RateLimit, Result, Service};
 pub use reqwest;
 pub use secrecy;
 pub use token::NewToken;

@@ -8,8 +8,12 @@ use bytes::Bytes;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, LOCATION};
 use url::Url;
 
+use super::base_url::same_origin;
+use super::call::Call;
+use super::headers::{header_rate_limit, header_retry_after};
+use super::response::{Response, hide_in_error_answer};
 use super::retry::{Attempt, Outcome};
-use super::{Call, Response, Transport, header_rate_limit, header_retry_after};
+use super::state::Inner;
 use crate::error::Error;
 
 /// The largest body read: a token list or an error is far smaller, and a
@@ -17,23 +21,27 @@ use crate::error::Error;
 /// memory before the timeout, if there is one.
 pub(crate) const MAX_BODY: usize = 16 * 1024 * 1024;
 
+/// The most room reserved ahead of a body from its `Content-Length`: a
+/// header alone cannot make the client set aside 16 MiB for a body that
+/// never comes; a longer body grows the buffer as it arrives.
+const MAX_PREALLOCATED: usize = 256 * 1024;
+
 /// Makes one attempt. `paced` adds up, in milliseconds, the time spent
 /// waiting for a slot under the rate limit.
 pub(super) async fn attempt(
-    transport: &Transport,
+    inner: &Inner,
     call: &Call<'_>,
     url: &Url,
     paced: &AtomicU64,
 ) -> Attempt {
-    let inner = &*transport.inner;
     // Held until the answer is observed: dropped earlier (no answer, or
     // this future dropped), it lets another call learn the limit.
     let permit = inner.pacer.acquire().await;
     if !permit.waited.is_zero() {
-        paced.fetch_add(super::millis(permit.waited), Ordering::Relaxed);
+        paced.fetch_add(millis(permit.waited), Ordering::Relaxed);
     }
     inner.requests.fetch_add(1, Ordering::Relaxed);
-    let mut answer = match request(transport, call, url).send().await {
+    let mut answer = match request(inner, call, url).send().await {
         Ok(answer) => answer,
         Err(error) => {
             return Attempt::Failed {
@@ -57,7 +65,7 @@ pub(super) async fn attempt(
             .then(|| header_retry_after(answer.headers()))
             .flatten(),
     );
-    if !super::same_origin(answer.url(), &inner.shared.base) || answer.status().is_redirection() {
+    if !same_origin(answer.url(), &inner.shared.base) || answer.status().is_redirection() {
         let secrets = inner.auth.secrets();
         let location = match answer.headers().get(LOCATION) {
             Some(value) => secrets.hide_in_header(value),
@@ -89,7 +97,7 @@ pub(super) async fn attempt(
     let body = if (200..300).contains(&status) {
         body
     } else {
-        super::hide_in_error_answer(inner.auth.secrets(), &mut headers, body)
+        hide_in_error_answer(inner.auth.secrets(), &mut headers, body)
     };
     Attempt::Answered(Response {
         service: inner.shared.service,
@@ -102,12 +110,7 @@ pub(super) async fn attempt(
 /// The request of one attempt. The headers the crate sets itself (auth,
 /// `User-Agent`, `Accept`, `Content-Type`) replace any extra header of the
 /// same name, so each is sent exactly once.
-pub(super) fn request(
-    transport: &Transport,
-    call: &Call<'_>,
-    url: &Url,
-) -> reqwest::RequestBuilder {
-    let inner = &*transport.inner;
+pub(super) fn request(inner: &Inner, call: &Call<'_>, url: &Url) -> reqwest::RequestBuilder {
     let mut headers = inner.shared.extra_headers.clone();
     headers.insert(reqwest::header::USER_AGENT, inner.shared.user_agent.clone());
     headers.insert(ACCEPT, HeaderValue::from_static(call.accept));
@@ -128,6 +131,11 @@ pub(super) fn request(
         request = request.timeout(timeout);
     }
     request
+}
+
+/// A duration in whole milliseconds, for a span field.
+pub(super) fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn classify(err: &reqwest::Error) -> Outcome {
@@ -162,7 +170,9 @@ async fn read_body(mut answer: reqwest::Response) -> Result<Bytes, BodyError> {
     let Some(second) = answer.chunk().await.map_err(BodyError::Read)? else {
         return Ok(first);
     };
-    let expected = declared.map_or(0, |n| usize::try_from(n).unwrap_or(MAX_BODY));
+    let expected = declared.map_or(0, |n| {
+        usize::try_from(n).unwrap_or(MAX_BODY).min(MAX_PREALLOCATED)
+    });
     let mut body = bytes::BytesMut::with_capacity(expected.max(first.len() + second.len()));
     let mut next = Some(second);
     body.extend_from_slice(&first);

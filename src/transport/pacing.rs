@@ -34,6 +34,16 @@ use tokio::time::Instant;
 /// have. Calls then wait for a slot instead of meeting a 429; the wait shows
 /// as `paced_ms` on the call's tracing span.
 ///
+/// What the headers say holds for two windows after the last answer that
+/// said it (the window it was said in, and the next, in which the slots
+/// taken under it come back): a service that raises its limit again, or
+/// stops sending one, is followed, and a limit of 0 is read as 1 for that
+/// time only. A limit
+/// read from a header is never above 100,000 per window, and never above
+/// the documented or given limit. A 429's `Retry-After` holds back the
+/// client's later calls for at most the retry policy's
+/// [`max_retry_after`](crate::RetryPolicy#structfield.max_retry_after).
+///
 /// ```
 /// use std::time::Duration;
 /// use api_tokens::{Pacing, mailtrap};
@@ -133,23 +143,129 @@ struct Shared {
     turn: tokio::sync::Mutex<()>,
 }
 
+/// Everything the pacer remembers. An answer can change what it holds but
+/// not how much: a limit read from a header is clamped to
+/// [`MAX_LEARNED_LIMIT`], calls the service counted beyond this client's
+/// are one entry whatever their number, every moment is forgotten a window
+/// after it, and a pause is never longer than the retry policy's
+/// `max_retry_after`.
 #[derive(Debug)]
 struct Bucket {
-    /// The limit in force; `None` until headers say (headers-only mode).
-    limit: Option<u32>,
+    /// The limit the client keeps to whatever the headers say: the
+    /// documented one or the caller's; `None` in headers-only mode.
+    ceiling: Option<u32>,
+    /// The limit the service's headers last gave and when: it holds for
+    /// [`LEARNED_FOR`] windows after the last answer that said it, so that
+    /// a service that raises its limit again, or stops limiting, is
+    /// followed.
+    learned: Option<(u32, Instant)>,
     /// Headers-only mode before any answer: one call goes first, and the
     /// others wait to learn from its answer whether the server limits at
     /// all, so that a first burst does not all meet the limit at once.
     learning: Learning,
     window: Duration,
-    /// Moments at which the last calls were (or will be) sent, in order;
-    /// never more than `limit` of them.
-    sent: VecDeque<Instant>,
+    /// The longest pause a `Retry-After` may impose on later calls.
+    max_pause: Duration,
+    /// Moments at which the last calls were sent (or answered), in order;
+    /// none older than a window, never more than the limit in force.
+    sent: Moments,
     /// No call before this moment (a 429 asked to wait).
     paused_until: Option<Instant>,
     /// When the calls still unanswered were sent, oldest first (answers are
-    /// matched to them in order); never more than `limit` of them.
+    /// matched to them in order); never more than the limit in force.
     pending: VecDeque<Instant>,
+}
+
+/// The largest limit a header can set: far above either service's
+/// documented one (150 and 1,000 per window), and small enough that a
+/// hostile `X-Ratelimit-Limit` cannot make the pacer keep more than this
+/// many calls in mind.
+pub(crate) const MAX_LEARNED_LIMIT: u32 = 100_000;
+
+/// Moments in order, each with how many calls it stands for: the calls
+/// the service counted beyond this client's own are kept as one entry, so
+/// no header's number sizes a loop or an allocation.
+#[derive(Debug, Default)]
+struct Moments {
+    runs: VecDeque<(Instant, u32)>,
+    total: u64,
+}
+
+impl Moments {
+    /// Adds `count` calls at `at`, in order.
+    fn add(&mut self, at: Instant, count: u32) {
+        if count == 0 {
+            return;
+        }
+        self.total += u64::from(count);
+        match self.runs.back_mut() {
+            Some((last, n)) if *last == at => *n = n.saturating_add(count),
+            Some((last, _)) if *last > at => {
+                // Rare: a moment read before another call took the lock.
+                let place = self.runs.partition_point(|(t, _)| *t <= at);
+                self.runs.insert(place, (at, count));
+            }
+            _ => self.runs.push_back((at, count)),
+        }
+    }
+
+    /// Removes one call at exactly `at`; whether there was one.
+    fn remove_one(&mut self, at: Instant) -> bool {
+        let place = self.runs.partition_point(|(t, _)| *t < at);
+        match self.runs.get_mut(place) {
+            Some((t, n)) if *t == at => {
+                *n -= 1;
+                if *n == 0 {
+                    self.runs.remove(place);
+                }
+                self.total -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Keeps the last `keep` calls only, and none before `since`.
+    fn trim(&mut self, keep: u64, since: Instant) {
+        while let Some(&(t, n)) = self.runs.front() {
+            let excess = self.total.saturating_sub(keep);
+            if t < since || excess >= u64::from(n) {
+                self.total -= u64::from(n);
+                self.runs.pop_front();
+            } else if excess > 0 {
+                // `excess < n`, so it fits in a u32.
+                let excess32 = u32::try_from(excess).unwrap_or(n);
+                if let Some(front) = self.runs.front_mut() {
+                    front.1 = n - excess32;
+                }
+                self.total -= u64::from(excess32);
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// How many calls came after `since`.
+    fn after(&self, since: Instant) -> u64 {
+        self.runs
+            .iter()
+            .rev()
+            .take_while(|(t, _)| *t > since)
+            .map(|(_, n)| u64::from(*n))
+            .sum()
+    }
+
+    /// The oldest of the last `limit` calls, when there are that many.
+    fn oldest_of_last(&self, limit: u32) -> Option<Instant> {
+        let mut skip = self.total.checked_sub(u64::from(limit))?;
+        for (t, n) in &self.runs {
+            if skip < u64::from(*n) {
+                return Some(*t);
+            }
+            skip -= u64::from(*n);
+        }
+        None
+    }
 }
 
 /// A call's slot under the limit; see [`Pacer::acquire`].
@@ -197,13 +313,34 @@ enum Learning {
 /// tells nothing, and must not hold the client back for ever.
 const PROBE_PATIENCE: Duration = Duration::from_secs(1);
 
+/// For how many windows a limit read from the headers holds after the last
+/// answer that said it. One is not enough: the calls queued behind a full
+/// window wait exactly one window for their slots, and must still find the
+/// limit then, or they would all go at once.
+const LEARNED_FOR: u32 = 2;
+
 /// A little slack on top of the window, for clocks and timers.
 const SLACK: Duration = Duration::from_millis(5);
 
+/// `at + d`, or a moment about thirty years on when that cannot be told
+/// (a window or pause of the caller's beyond any clock): never a panic.
+fn later(at: Instant, d: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(86_400 * 365 * 30);
+    at.checked_add(d)
+        .or_else(|| at.checked_add(FAR))
+        .unwrap_or(at)
+}
+
 impl Pacer {
     /// The limiter for a client of a service with this documented limit,
-    /// talking to its own host or not.
-    pub(crate) fn new(pacing: Pacing, documented: Documented, own_host: bool) -> Pacer {
+    /// talking to its own host or not. No `Retry-After` pauses later calls
+    /// longer than `max_pause` (the retry policy's `max_retry_after`).
+    pub(crate) fn new(
+        pacing: Pacing,
+        documented: Documented,
+        own_host: bool,
+        max_pause: Duration,
+    ) -> Pacer {
         let window = pacing.window.unwrap_or(documented.window);
         let limit = match pacing.mode {
             Mode::Off => return Pacer { state: None },
@@ -211,21 +348,23 @@ impl Pacer {
             Mode::Auto => None,
             Mode::Limit(n, _) => Some(n),
         };
-        Pacer::with(limit, window)
+        Pacer::with(limit, window, max_pause)
     }
 
-    fn with(limit: Option<u32>, window: Duration) -> Pacer {
+    fn with(ceiling: Option<u32>, window: Duration, max_pause: Duration) -> Pacer {
         Pacer {
             state: Some(Arc::new(Shared {
                 bucket: Mutex::new(Bucket {
-                    limit,
-                    learning: if limit.is_some() {
+                    ceiling,
+                    learned: None,
+                    learning: if ceiling.is_some() {
                         Learning::Done
                     } else {
                         Learning::Waiting
                     },
                     window,
-                    sent: VecDeque::new(),
+                    max_pause,
+                    sent: Moments::default(),
                     paused_until: None,
                     pending: VecDeque::new(),
                 }),
@@ -235,13 +374,14 @@ impl Pacer {
         }
     }
 
-    /// A limiter of its own, for another credential with the same settings.
+    /// A limiter of its own, for another credential with the same settings:
+    /// it starts from the settings, not from what this one learned.
     pub(crate) fn fresh(&self) -> Pacer {
         let Some(state) = &self.state else {
             return Pacer { state: None };
         };
         let b = lock(&state.bucket);
-        Pacer::with(b.limit, b.window)
+        Pacer::with(b.ceiling, b.window, b.max_pause)
     }
 
     /// Waits for a slot. Hold the permit until the answer comes and
@@ -272,7 +412,7 @@ impl Pacer {
                 match b.learning {
                     Learning::Done => {
                         // No limit and no pause: nothing to wait for.
-                        if b.limit.is_none() && b.paused_until.is_none_or(|p| p <= start) {
+                        if b.limit(start).is_none() && b.paused_until.is_none_or(|p| p <= start) {
                             return Duration::ZERO;
                         }
                         break;
@@ -283,11 +423,12 @@ impl Pacer {
                     }
                     Learning::Probing(since) => {
                         let now = Instant::now();
-                        if now >= since + PROBE_PATIENCE {
+                        let until = later(since, PROBE_PATIENCE);
+                        if now >= until {
                             b.learning = Learning::Probing(now);
                             break;
                         }
-                        since + PROBE_PATIENCE
+                        until
                     }
                 }
             };
@@ -330,7 +471,8 @@ impl Pacer {
     }
 
     /// Follows what an answer said: `X-Ratelimit-Limit`,
-    /// `X-Ratelimit-Remaining`, and on a 429 its `Retry-After`.
+    /// `X-Ratelimit-Remaining`, and on a 429 its `Retry-After`. Takes
+    /// constant time and memory whatever the numbers.
     fn observe(&self, limit: Option<u64>, remaining: Option<u64>, retry_after: Option<Duration>) {
         let Some(state) = &self.state else {
             return;
@@ -342,30 +484,48 @@ impl Pacer {
         }
         let now = Instant::now();
         b.answered(now);
-        if let Some(limit) = limit {
-            let limit = u32::try_from(limit).unwrap_or(u32::MAX).max(1);
-            b.limit = Some(b.limit.map_or(limit, |current| current.min(limit)));
+        if let Some(said) = limit {
+            // 0 would stop the client until a later answer said otherwise,
+            // and no answer comes without a call: read as 1.
+            let said = u32::try_from(said)
+                .unwrap_or(u32::MAX)
+                .clamp(1, MAX_LEARNED_LIMIT);
+            b.learned = Some((said, now));
         }
-        if let (Some(remaining), Some(limit)) = (remaining, b.limit) {
+        if let (Some(remaining), Some(limit)) = (remaining, b.limit(now)) {
             // The service has counted more calls in its window than this
             // client sent (another process with the same token): count them
             // as sent now.
             let window_start = now.checked_sub(b.window).unwrap_or(now);
-            let counted = b.sent.iter().filter(|t| **t > window_start).count() as u64;
+            let counted = b.sent.after(window_start);
             let ours_left = u64::from(limit).saturating_sub(counted);
             let missing = ours_left.saturating_sub(remaining).min(u64::from(limit));
-            for _ in 0..missing {
-                b.insert(now);
-            }
+            // At most `limit`, itself a u32.
+            b.sent.add(now, u32::try_from(missing).unwrap_or(limit));
         }
+        b.trim(now);
         if let Some(wait) = retry_after {
-            let until = now + wait;
+            let until = later(now, wait.min(b.max_pause));
             b.paused_until = Some(b.paused_until.map_or(until, |p| p.max(until)));
         }
     }
 }
 
 impl Bucket {
+    /// The limit in force at `now`: the ceiling, lowered by what the
+    /// headers said within the last [`LEARNED_FOR`] windows.
+    fn limit(&self, now: Instant) -> Option<u32> {
+        let held = self.window.saturating_mul(LEARNED_FOR);
+        let learned = self
+            .learned
+            .filter(|(_, at)| now < later(*at, held))
+            .map(|(n, _)| n);
+        match (self.ceiling, learned) {
+            (Some(c), Some(l)) => Some(c.min(l)),
+            (c, l) => c.or(l),
+        }
+    }
+
     /// The first moment at which one more call keeps to the limit.
     fn next_free(&mut self, now: Instant) -> Instant {
         let mut at = now;
@@ -376,28 +536,26 @@ impl Bucket {
                 self.paused_until = None;
             }
         }
-        let Some(limit) = self.limit else {
+        let Some(limit) = self.limit(now) else {
             return at;
         };
-        let limit = limit as usize;
-        if self.sent.len() >= limit {
-            if let Some(oldest) = self.sent.get(self.sent.len() - limit) {
-                at = at.max(*oldest + self.window + SLACK);
-            }
+        if let Some(oldest) = self.sent.oldest_of_last(limit) {
+            at = at.max(later(oldest, self.window.saturating_add(SLACK)));
         }
         at
     }
 
     /// Takes a slot now.
     fn take(&mut self, now: Instant) {
-        let Some(limit) = self.limit else {
+        let Some(limit) = self.limit(now) else {
             return;
         };
-        self.insert(now);
+        self.sent.add(now, 1);
         self.pending.push_back(now);
         while self.pending.len() > limit as usize {
             self.pending.pop_front();
         }
+        self.trim(now);
     }
 
     /// The oldest call still unanswered has its answer (or none will
@@ -406,20 +564,24 @@ impl Bucket {
         let Some(sent) = self.pending.pop_front() else {
             return;
         };
-        let place = self.sent.partition_point(|t| *t < sent);
-        if self.sent.get(place) == Some(&sent) {
-            self.sent.remove(place);
-            self.insert(now);
+        if self.sent.remove_one(sent) {
+            self.sent.add(now, 1);
         }
     }
 
-    /// Adds a moment in order, keeping only the last `limit` of them.
-    fn insert(&mut self, at: Instant) {
-        let place = self.sent.partition_point(|t| *t <= at);
-        self.sent.insert(place, at);
-        let keep = self.limit.unwrap_or(u32::MAX) as usize;
-        while self.sent.len() > keep {
-            self.sent.pop_front();
+    /// Forgets what can no longer count: moments older than a window, and
+    /// calls beyond the limit in force.
+    fn trim(&mut self, now: Instant) {
+        let since = now
+            .checked_sub(self.window.saturating_add(SLACK))
+            .unwrap_or(now);
+        let since = since.min(now);
+        let keep = self.limit(now).map_or(u64::MAX, u64::from);
+        self.sent.trim(keep, since);
+        if let Ok(keep) = usize::try_from(keep) {
+            while self.pending.len() > keep {
+                self.pending.pop_front();
+            }
         }
     }
 }
@@ -436,10 +598,11 @@ mod tests {
         requests: 3,
         window: Duration::from_secs(10),
     };
+    const MAX_PAUSE: Duration = Duration::from_secs(60);
 
     #[tokio::test(start_paused = true)]
     async fn at_most_the_limit_in_any_window() {
-        let pacer = Pacer::new(Pacing::auto(), DOC, true);
+        let pacer = Pacer::new(Pacing::auto(), DOC, true, MAX_PAUSE);
         let start = Instant::now();
         let mut waits = Vec::new();
         for _ in 0..7 {
@@ -453,7 +616,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn other_hosts_follow_headers_only() {
-        let pacer = Pacer::new(Pacing::auto(), DOC, false);
+        let pacer = Pacer::new(Pacing::auto(), DOC, false, MAX_PAUSE);
         assert_eq!(pacer.wait_for_slot().await, Duration::ZERO);
         // An answer without headers: the server does not limit.
         pacer.observe(None, None, None);
@@ -467,11 +630,16 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn off_never_waits_and_retry_after_pauses() {
-        let off = Pacer::new(Pacing::off(), DOC, true);
+        let off = Pacer::new(Pacing::off(), DOC, true, MAX_PAUSE);
         for _ in 0..10 {
             assert_eq!(off.wait_for_slot().await, Duration::ZERO);
         }
-        let paced = Pacer::new(Pacing::limit(100, Duration::from_secs(1)), DOC, false);
+        let paced = Pacer::new(
+            Pacing::limit(100, Duration::from_secs(1)),
+            DOC,
+            false,
+            MAX_PAUSE,
+        );
         assert_eq!(paced.wait_for_slot().await, Duration::ZERO);
         paced.observe(None, None, Some(Duration::from_secs(3)));
         assert_eq!(paced.wait_for_slot().await, Duration::from_secs(3));
@@ -482,7 +650,12 @@ mod tests {
     /// queued before the answer came still waits for that.
     #[tokio::test(start_paused = true)]
     async fn slots_come_back_a_window_after_the_answer() {
-        let pacer = Pacer::new(Pacing::limit(2, Duration::from_secs(1)), DOC, false);
+        let pacer = Pacer::new(
+            Pacing::limit(2, Duration::from_secs(1)),
+            DOC,
+            false,
+            MAX_PAUSE,
+        );
         let start = Instant::now();
         pacer.wait_for_slot().await;
         pacer.wait_for_slot().await;
@@ -503,7 +676,12 @@ mod tests {
 
         // A call that got no answer keeps its slot from the moment that was
         // known, too.
-        let lost = Pacer::new(Pacing::limit(1, Duration::from_secs(1)), DOC, false);
+        let lost = Pacer::new(
+            Pacing::limit(1, Duration::from_secs(1)),
+            DOC,
+            false,
+            MAX_PAUSE,
+        );
         lost.wait_for_slot().await;
         tokio::time::sleep(Duration::from_secs(5)).await;
         lost.unanswered();
@@ -514,7 +692,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_first_burst_waits_for_the_first_answer() {
-        let pacer = Pacer::new(Pacing::auto().window(Duration::from_secs(1)), DOC, false);
+        let pacer = Pacer::new(
+            Pacing::auto().window(Duration::from_secs(1)),
+            DOC,
+            false,
+            MAX_PAUSE,
+        );
         assert_eq!(pacer.wait_for_slot().await, Duration::ZERO);
         let second = tokio::spawn({
             let pacer = pacer.clone();
@@ -529,7 +712,7 @@ mod tests {
 
         // A first call dropped before its answer (no word either way) holds
         // the others for a while only.
-        let dropped = Pacer::new(Pacing::auto(), DOC, false);
+        let dropped = Pacer::new(Pacing::auto(), DOC, false, MAX_PAUSE);
         dropped.wait_for_slot().await;
         let next = dropped.wait_for_slot().await;
         assert_eq!(next, PROBE_PATIENCE);
@@ -537,7 +720,7 @@ mod tests {
         assert_eq!(after, PROBE_PATIENCE, "one more call goes to learn");
 
         // A first call that gets no answer lets the next one go.
-        let lonely = Pacer::new(Pacing::auto(), DOC, false);
+        let lonely = Pacer::new(Pacing::auto(), DOC, false, MAX_PAUSE);
         lonely.wait_for_slot().await;
         lonely.unanswered();
         assert_eq!(lonely.wait_for_slot().await, Duration::ZERO);
@@ -545,7 +728,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_dropped_permit_lets_the_next_call_learn_at_once() {
-        let pacer = Pacer::new(Pacing::auto(), DOC, false);
+        let pacer = Pacer::new(Pacing::auto(), DOC, false, MAX_PAUSE);
         let first = pacer.acquire().await;
         assert_eq!(first.waited, Duration::ZERO);
         // The caller's future is dropped before the answer came.
@@ -554,5 +737,130 @@ mod tests {
         assert_eq!(next.waited, Duration::ZERO, "no patience needed");
         next.observe(None, None, None);
         assert_eq!(pacer.acquire().await.waited, Duration::ZERO);
+    }
+
+    fn bucket(pacer: &Pacer) -> std::sync::MutexGuard<'_, Bucket> {
+        lock(&pacer.state.as_ref().unwrap().bucket)
+    }
+
+    /// A limit of ~1.8e18 with 150 left once made the pacer count four
+    /// billion calls, one at a time, under its lock.
+    #[tokio::test(start_paused = true)]
+    async fn a_huge_limit_is_clamped_and_kept_in_constant_room() {
+        let pacer = Pacer::new(Pacing::auto(), DOC, false, MAX_PAUSE);
+        pacer.wait_for_slot().await;
+        pacer.observe(Some(1_844_674_407_379_551_616), Some(150), None);
+        {
+            let b = bucket(&pacer);
+            assert_eq!(b.limit(Instant::now()), Some(MAX_LEARNED_LIMIT));
+            assert!(b.sent.runs.len() <= 2, "{:?}", b.sent.runs.len());
+            assert_eq!(b.sent.total, u64::from(MAX_LEARNED_LIMIT) - 150);
+        }
+        for said in [u64::MAX, u64::from(u32::MAX), 0] {
+            pacer.observe(Some(said), Some(0), None);
+            assert!(bucket(&pacer).sent.runs.len() <= 3);
+        }
+    }
+
+    /// A `Retry-After` of `u64::MAX` seconds once panicked adding it to
+    /// the clock; a pause is now capped by `max_retry_after`.
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_is_capped_and_never_overflows() {
+        let pacer = Pacer::new(
+            Pacing::limit(100, Duration::from_secs(1)),
+            DOC,
+            false,
+            Duration::from_secs(2),
+        );
+        pacer.wait_for_slot().await;
+        pacer.observe(None, None, Some(Duration::MAX));
+        assert_eq!(pacer.wait_for_slot().await, Duration::from_secs(2));
+        pacer.observe(None, None, Some(Duration::from_secs(u64::MAX)));
+        assert_eq!(pacer.wait_for_slot().await, Duration::from_secs(2));
+
+        // A caller's own absurd window or pause cap does not overflow either.
+        let wide = Pacer::new(Pacing::limit(1, Duration::MAX), DOC, false, Duration::MAX);
+        assert_eq!(wide.wait_for_slot().await, Duration::ZERO);
+        wide.observe(Some(1), Some(0), Some(Duration::MAX));
+        let next = tokio::time::timeout(Duration::from_secs(3600), wide.wait_for_slot()).await;
+        assert!(next.is_err(), "waits as long as it was told");
+    }
+
+    /// A learned limit once only ever went down, and a limit of 0 held a
+    /// client to one call per window for life.
+    #[tokio::test(start_paused = true)]
+    async fn learned_limits_recover_in_a_fresh_window() {
+        let pacer = Pacer::new(
+            Pacing::auto().window(Duration::from_secs(1)),
+            DOC,
+            false,
+            MAX_PAUSE,
+        );
+        pacer.wait_for_slot().await;
+        pacer.observe(Some(0), Some(0), None);
+        assert_eq!(bucket(&pacer).limit(Instant::now()), Some(1));
+        let waited = pacer.wait_for_slot().await;
+        assert!(waited >= Duration::from_secs(1), "{waited:?}");
+        // That answer says nothing of a limit: the one learned a window ago
+        // no longer holds, and the client goes unpaced again.
+        pacer.observe(None, None, None);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        for _ in 0..10 {
+            let permit = pacer.acquire().await;
+            assert_eq!(permit.waited, Duration::ZERO);
+            permit.observe(None, None, None);
+        }
+        // A service that raises its limit is followed (up to the ceiling).
+        let capped = Pacer::new(
+            Pacing::limit(5, Duration::from_secs(1)),
+            DOC,
+            false,
+            MAX_PAUSE,
+        );
+        capped.wait_for_slot().await;
+        capped.observe(Some(1), None, None);
+        assert_eq!(bucket(&capped).limit(Instant::now()), Some(1));
+        capped.observe(Some(3), None, None);
+        assert_eq!(bucket(&capped).limit(Instant::now()), Some(3));
+        capped.observe(Some(1_000), None, None);
+        assert_eq!(bucket(&capped).limit(Instant::now()), Some(5));
+    }
+
+    /// Calls queued behind a full window wait exactly one window for their
+    /// slots: the limit that filled it must still hold then, or they would
+    /// all go at once and meet the service's limit.
+    #[tokio::test(start_paused = true)]
+    async fn a_learned_limit_still_holds_for_the_calls_queued_behind_it() {
+        let pacer = Pacer::new(
+            Pacing::auto().window(Duration::from_secs(1)),
+            DOC,
+            false,
+            MAX_PAUSE,
+        );
+        let first = pacer.acquire().await;
+        first.observe(Some(2), Some(1), None);
+        let mut queued = tokio::task::JoinSet::new();
+        for _ in 0..5 {
+            let pacer = pacer.clone();
+            queued.spawn(async move {
+                let permit = pacer.acquire().await;
+                let waited = permit.waited;
+                permit.observe(Some(2), None, None);
+                waited
+            });
+        }
+        let mut waits = queued.join_all().await;
+        waits.sort();
+        let within = |from: u64, to: u64| {
+            waits
+                .iter()
+                .filter(|w| **w >= Duration::from_secs(from) && **w < Duration::from_secs(to))
+                .count()
+        };
+        assert_eq!(
+            (within(0, 1), within(1, 2), within(2, 3)),
+            (1, 2, 2),
+            "{waits:?}"
+        );
     }
 }

@@ -1,9 +1,9 @@
 //! Which calls may repeat, and how long to wait between attempts.
 
 use std::future::Future;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use super::Response;
+use super::response::Response;
 use crate::error::Error;
 
 /// When and how often a failed call is made again.
@@ -55,7 +55,8 @@ pub struct RetryPolicy {
     pub max_backoff: Duration,
     /// The longest `Retry-After` the client waits for; a longer one ends the
     /// loop with [`Error::RateLimited`](crate::Error::RateLimited) so the
-    /// caller can decide.
+    /// caller can decide. It is also the longest a 429's `Retry-After`
+    /// holds back the client's later calls (see [`Pacing`](crate::Pacing)).
     pub max_retry_after: Duration,
 }
 
@@ -154,21 +155,6 @@ pub(crate) fn may_repeat(idempotent: bool, outcome: Outcome) -> bool {
         Outcome::Status(_) => false,
         Outcome::TimedOut | Outcome::Broken => idempotent,
     }
-}
-
-/// Parses `Retry-After` in either form: delta-seconds or an HTTP-date.
-/// A date in the past means "now"; a number of seconds too large for a
-/// `u64` is read as `u64::MAX` seconds (above any cap), not ignored.
-pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        // Only digits: parsing fails only on overflow.
-        return Some(Duration::from_secs(
-            value.parse::<u64>().unwrap_or(u64::MAX),
-        ));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// Whether an attempt with this outcome leaves the service's action
@@ -307,27 +293,6 @@ mod tests {
         assert_eq!(p.backoff_ceiling(3), Duration::from_millis(800));
         assert_eq!(p.backoff_ceiling(4), Duration::from_secs(1));
         assert_eq!(p.backoff_ceiling(200), Duration::from_secs(1));
-    }
-
-    #[test]
-    fn retry_after_both_forms() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
-        assert_eq!(parse_retry_after("2", now), Some(Duration::from_secs(2)));
-        // Sun, 06 Nov 1994 08:49:37 GMT is 784111777.
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:40 GMT", now),
-            Some(Duration::from_secs(3))
-        );
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(
-            parse_retry_after("99999999999999999999999", now),
-            Some(Duration::from_secs(u64::MAX))
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(parse_retry_after("", now), None);
     }
 
     #[test]

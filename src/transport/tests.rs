@@ -16,9 +16,17 @@ use tokio::time::Instant;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use super::auth::Scheme;
-use super::*;
-use crate::error::ApiError;
+use reqwest::header::HeaderMap;
+
+use super::attempt;
+use super::auth::{Auth, Scheme};
+use super::call::{Body, Call};
+use super::client::Transport;
+use super::pacing::Pacing;
+use super::response::Response;
+use super::retry::RetryPolicy;
+use super::state::Stats;
+use crate::error::{ApiError, Error, RateLimit, Result, Service};
 
 const SECRET: &str = "tok_live_Zq8sK2mXw9Lr4Tn7";
 const EXTRA_SECRET: &str = "xtra_Hh3Jk5Lp7Qr9";
@@ -1029,7 +1037,7 @@ async fn the_secret_is_never_printed_by_settings_transport_or_request() {
         let t = s.build().unwrap();
         let c = call(Method::POST, &["tokens"]);
         let url = t.url_for(c.segments);
-        let request = attempt::request(&t, &c, &url).build().unwrap();
+        let request = attempt::request(t.inner(), &c, &url).build().unwrap();
         // The request does carry both; it only never prints them.
         let carried: Vec<_> = request
             .headers()
@@ -1277,4 +1285,82 @@ fn a_decode_error_never_quotes_a_scalar_of_the_body() {
         .json::<Created>()
         .unwrap_err();
     assert!(err.to_string().contains("`token`"), "{err}");
+}
+
+/// An error answer as a dialect would sort it, without reading its body.
+fn plain_error(r: &Response) -> Error {
+    Error::from_api(ApiError::new(r.service, r.status), r.retry_after())
+}
+
+/// The error a call ends in after retries says, and shows, how many
+/// attempts were made: a 503 after retries once did not.
+#[tokio::test]
+async fn the_final_error_says_how_many_attempts_were_made() {
+    let server = MockServer::start().await;
+    Mock::given(path("/unavailable"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    Mock::given(path("/limited"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/missing"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    let t = quick(&server.uri(), 3);
+
+    let read = t
+        .read(call(Method::GET, &["unavailable"]), plain_error, |_| Ok(()))
+        .await
+        .unwrap_err();
+    assert!(matches!(read, Error::Api(_)), "{read:?}");
+    assert_eq!(read.attempts(), Some(3));
+    assert!(read.to_string().ends_with("after 3 attempts"), "{read}");
+
+    let deleted = t
+        .delete(call(Method::DELETE, &["unavailable"]), plain_error)
+        .await
+        .unwrap_err();
+    assert_eq!(deleted.attempts(), Some(3));
+    assert!(
+        deleted.to_string().contains("after 3 attempts"),
+        "{deleted}"
+    );
+
+    let limited = t
+        .read(call(Method::GET, &["limited"]), plain_error, |_| Ok(()))
+        .await
+        .unwrap_err();
+    assert!(matches!(limited, Error::RateLimited { .. }), "{limited:?}");
+    assert_eq!(limited.attempts(), Some(3));
+    assert!(
+        limited.to_string().contains("after 3 attempts"),
+        "{limited}"
+    );
+
+    // A create is sent once: its outcome is unknown after one attempt.
+    let minted = t
+        .mint(
+            call(Method::POST, &["unavailable"]),
+            plain_error,
+            |_| Ok(()),
+        )
+        .await
+        .unwrap_err();
+    assert!(minted.is_outcome_unknown(), "{minted:?}");
+    assert_eq!(minted.attempts(), Some(1));
+    assert!(!minted.to_string().contains("attempts"), "{minted}");
+
+    // A refusal that is not repeated made one attempt, and says nothing of it.
+    let missing = t
+        .read(call(Method::GET, &["missing"]), plain_error, |_| Ok(()))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.attempts(), Some(1));
+    assert!(!missing.to_string().contains("attempt"), "{missing}");
+
+    // Arguments refused before sending made none.
+    assert_eq!(Error::invalid("x", "y").attempts(), None);
 }

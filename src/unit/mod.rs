@@ -78,6 +78,7 @@
 //! # }
 //! ```
 
+mod envelope;
 mod model;
 mod tokens;
 pub(crate) mod wire;

@@ -2,75 +2,22 @@
 //! shapes of the tokens, and Unit's error document.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::{self, Deserializer};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
+use super::envelope::{Document, Resource, TokenType};
 use super::model::{ApiToken, NewApiToken, SourceIp, TokenId, WireAttributes, source_ip_list};
 use crate::error::{ApiError, Error, Result, Service};
+use crate::error_object::ErrorObject;
 use crate::json::{Field, Object, Secret, Skip, object};
 use crate::transport::Response;
 
 /// The media type of every request and answer body.
 pub(crate) const MEDIA_TYPE: &str = "application/vnd.api+json";
-
-/// The JSON:API resource type of an Org API token.
-const TOKEN_TYPE: &str = "apiToken";
-
-/// The `type` member of a token resource: written as `apiToken`, and read
-/// only as that (without copying it).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct TokenType;
-
-impl Serialize for TokenType {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(TOKEN_TYPE)
-    }
-}
-
-impl<'de> Deserialize<'de> for TokenType {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct TypeVisitor;
-        impl Visitor<'_> for TypeVisitor {
-            type Value = TokenType;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("the resource type `apiToken`")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<TokenType, E> {
-                if v == TOKEN_TYPE {
-                    Ok(TokenType)
-                } else {
-                    Err(E::custom(
-                        "expected a resource of type `apiToken`, found another type",
-                    ))
-                }
-            }
-        }
-        d.deserialize_str(TypeVisitor)
-    }
-}
-
-/// A JSON:API resource object: `{"type", "id", "attributes"}`.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(bound(deserialize = "A: Deserialize<'de>"))]
-pub(crate) struct Resource<A> {
-    #[serde(rename = "type")]
-    pub kind: TokenType,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<TokenId>,
-    #[serde(deserialize_with = "object")]
-    pub attributes: A,
-}
-
-/// `{"data": …}`.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct Document<T> {
-    pub data: T,
-}
 
 /// The attributes of a token, as Unit writes them.
 #[derive(Serialize, Deserialize)]
@@ -246,27 +193,11 @@ pub(crate) fn decode_revoked(resp: &Response) -> Result<Option<ApiToken>> {
     resp.json::<Object<Revoked>>().map(|d| d.0.data)
 }
 
-/// One error object of a JSON:API error document (Unit).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct JsonApiError {
-    /// The HTTP status as a string, as JSON:API writes it.
-    pub status: Option<String>,
-    /// A short summary.
-    pub title: Option<String>,
-    /// A machine-readable code (`invalid_value`, `not_found`, …).
-    pub code: Option<String>,
-    /// A human-readable explanation.
-    pub detail: Option<String>,
-    /// Unit's extra explanation, when given.
-    pub details: Option<String>,
-    /// The JSON pointer of the request field at fault (`source.pointer`).
-    pub source_pointer: Option<String>,
-    /// Unit's support id (`meta.supportId`).
-    pub support_id: Option<String>,
-    /// Every other key of the object, kept as given.
-    pub extra: BTreeMap<String, serde_json::Value>,
-}
+/// One error object of a JSON:API error document: the crate's neutral
+/// [`ErrorObject`](crate::error::ErrorObject), read from and written in
+/// JSON:API's shape (`source.pointer`, `meta.supportId`, every other member
+/// kept). The name stays for code written against earlier releases.
+pub type JsonApiError = ErrorObject;
 
 impl Serialize for JsonApiError {
     /// The error object as JSON:API writes it.

@@ -1,0 +1,55 @@
+//! One call as a dialect describes it: operation, method, path, body and
+//! the media type it accepts.
+
+use bytes::Bytes;
+use reqwest::Method;
+
+/// A request body with its content type.
+#[derive(Debug, Clone)]
+pub(crate) struct Body {
+    pub content_type: &'static str,
+    pub bytes: Bytes,
+}
+
+/// One call as a dialect describes it.
+#[derive(Debug)]
+pub(crate) struct Call<'a> {
+    /// The operation, for the call's span: `create`, `list`, …
+    pub operation: &'static str,
+    pub method: Method,
+    /// The path as documented, with placeholders: `/users/{userId}/api-tokens`.
+    pub template: &'static str,
+    /// Path segments below the base URL, each percent-encoded on its own.
+    pub segments: &'a [&'a str],
+    pub body: Option<Body>,
+    pub accept: &'static str,
+}
+
+impl<'a> Call<'a> {
+    /// A call without a body.
+    pub(crate) fn new(
+        operation: &'static str,
+        method: Method,
+        template: &'static str,
+        segments: &'a [&'a str],
+        accept: &'static str,
+    ) -> Self {
+        Call {
+            operation,
+            method,
+            template,
+            segments,
+            body: None,
+            accept,
+        }
+    }
+
+    /// The same call with a body of this content type.
+    pub(crate) fn body(mut self, content_type: &'static str, bytes: impl Into<Bytes>) -> Self {
+        self.body = Some(Body {
+            content_type,
+            bytes: bytes.into(),
+        });
+        self
+    }
+}

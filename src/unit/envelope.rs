@@ -1,0 +1,64 @@
+//! The JSON:API envelope of Unit's Org API tokens: `{"data": …}` around a
+//! resource object `{"type": "apiToken", "id", "attributes"}`.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::model::ids::TokenId;
+use crate::json::object;
+
+/// The JSON:API resource type of an Org API token.
+const TOKEN_TYPE: &str = "apiToken";
+
+/// The `type` member of a token resource: written as `apiToken`, and read
+/// only as that (without copying it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TokenType;
+
+impl Serialize for TokenType {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(TOKEN_TYPE)
+    }
+}
+
+impl<'de> Deserialize<'de> for TokenType {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct TypeVisitor;
+        impl Visitor<'_> for TypeVisitor {
+            type Value = TokenType;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("the resource type `apiToken`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<TokenType, E> {
+                if v == TOKEN_TYPE {
+                    Ok(TokenType)
+                } else {
+                    Err(E::custom(
+                        "expected a resource of type `apiToken`, found another type",
+                    ))
+                }
+            }
+        }
+        d.deserialize_str(TypeVisitor)
+    }
+}
+
+/// A JSON:API resource object: `{"type", "id", "attributes"}`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(bound(deserialize = "A: Deserialize<'de>"))]
+pub(crate) struct Resource<A> {
+    #[serde(rename = "type")]
+    pub kind: TokenType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<TokenId>,
+    #[serde(deserialize_with = "object")]
+    pub attributes: A,
+}
+
+/// `{"data": …}`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Document<T> {
+    pub data: T,
+}
