@@ -108,23 +108,9 @@ pub use config::ClientBuilder;
 pub use error::{ApiError, Error, ErrorObject, RateLimit, Result, Service};
 pub use reqwest;
 pub use secrecy;
-pub use token::NewToken;
+pub use token::{NewToken, WithSecret};
 pub use transport::pacing::Pacing;
 pub use transport::{RetryPolicy, Stats};
-
-/// A just-minted token seen *with* its secret, for serializing it on
-/// purpose: made by `with_secret()` on
-/// [`unit::NewApiToken`](unit::NewApiToken::with_secret) and
-/// [`mailtrap::NewApiToken`](mailtrap::NewApiToken::with_secret). A token
-/// serialized without it never carries the secret.
-#[derive(Clone, Copy)]
-pub struct WithSecret<'a, T>(pub(crate) &'a T);
-
-impl<T> std::fmt::Debug for WithSecret<'_, T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("WithSecret([REDACTED])")
-    }
-}
 
 /// The README's examples, compiled as doctests so they cannot drift from the API.
 #[cfg(doctest)]

@@ -63,8 +63,8 @@ impl<T> NewToken<T> {
     /// the service's create answer: for storing it where secrets belong (a
     /// vault, an encrypted file), never for logs. Serializing the token
     /// itself leaves the secret out.
-    pub fn with_secret(&self) -> crate::WithSecret<'_, NewToken<T>> {
-        crate::WithSecret(self)
+    pub fn with_secret(&self) -> WithSecret<'_, NewToken<T>> {
+        WithSecret(self)
     }
 }
 
@@ -88,5 +88,19 @@ impl<T: fmt::Display> fmt::Display for NewToken<T> {
     /// The details' one-line summary, and never the secret.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} [secret redacted]", self.details)
+    }
+}
+
+/// A just-minted token seen *with* its secret, for serializing it on
+/// purpose: made by `with_secret()` on
+/// [`unit::NewApiToken`](crate::unit::NewApiToken::with_secret) and
+/// [`mailtrap::NewApiToken`](crate::mailtrap::NewApiToken::with_secret). A token
+/// serialized without it never carries the secret.
+#[derive(Clone, Copy)]
+pub struct WithSecret<'a, T>(pub(crate) &'a T);
+
+impl<T> std::fmt::Debug for WithSecret<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WithSecret([REDACTED])")
     }
 }

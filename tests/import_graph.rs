@@ -1058,7 +1058,6 @@ fn source_files() -> BTreeMap<String, String> {
 }
 
 #[test]
-#[ignore = "import circles remain in src/: run with --ignored, the failure output lists every circle file by file"]
 fn no_import_circles_between_source_files() {
     let graph = build_graph(&source_files());
     assert!(

@@ -514,7 +514,7 @@ impl Serialize for NewApiToken {
     }
 }
 
-impl Serialize for crate::WithSecret<'_, NewApiToken> {
+impl Serialize for crate::token::WithSecret<'_, NewApiToken> {
     /// Mailtrap's answer to a create, `token` included.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use secrecy::ExposeSecret;

@@ -103,7 +103,7 @@ impl Serialize for NewApiToken {
     }
 }
 
-impl Serialize for crate::WithSecret<'_, NewApiToken> {
+impl Serialize for crate::token::WithSecret<'_, NewApiToken> {
     /// The resource object of Unit's create answer, the secret under
     /// `attributes.token`.
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
