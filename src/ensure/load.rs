@@ -369,6 +369,22 @@ fn shown(value: &str) -> String {
     }
 }
 
+/// Reads every item of the list under `key` with `parse`, in order; an
+/// empty list is refused with `empty`, the first item `parse` refuses
+/// stops the reading.
+fn non_empty_list<T>(
+    at: &Locator<'_>,
+    list: &Spanned<Vec<Spanned<String>>>,
+    key: &str,
+    empty: &str,
+    parse: impl Fn(&Spanned<String>) -> Result<T, FileError>,
+) -> Result<Vec<T>, FileError> {
+    if list.get_ref().is_empty() {
+        return Err(at.at(list, key, empty));
+    }
+    list.get_ref().iter().map(parse).collect()
+}
+
 fn label(at: &Locator<'_>, value: &Spanned<String>, key: &str) -> Result<String, FileError> {
     let text = value.get_ref().trim();
     if text.is_empty() {
@@ -422,18 +438,13 @@ fn mailtrap_entry(
             format!("is longer than {room} characters: with its marker it would pass Mailtrap's limit of {MAX_NAME_CHARS}"),
         ));
     }
-    if raw.permissions.get_ref().is_empty() {
-        return Err(at.at(
-            &raw.permissions,
-            "permissions",
-            "is empty; Mailtrap refuses a token without permissions: give at least one TYPE:ID:LEVEL",
-        ));
-    }
-    let mut permissions = Vec::new();
-    for p in raw.permissions.get_ref() {
-        let parsed = parse_permission(p.get_ref()).map_err(|e| at.at(p, "permissions", e))?;
-        permissions.push(parsed);
-    }
+    let permissions = non_empty_list(
+        at,
+        &raw.permissions,
+        "permissions",
+        "is empty; Mailtrap refuses a token without permissions: give at least one TYPE:ID:LEVEL",
+        |p| parse_permission(p.get_ref()).map_err(|e| at.at(p, "permissions", e)),
+    )?;
     let expires = match &raw.expires {
         None => Expires::Default,
         Some(v) => match v.get_ref().trim() {
@@ -505,20 +516,17 @@ fn unit_entry(at: &Locator<'_>, line: usize, raw: RawUnit) -> Result<UnitEntry, 
             })
         })
         .transpose()?;
-    if raw.scopes.get_ref().is_empty() {
-        return Err(at.at(
-            &raw.scopes,
-            "scopes",
-            "is empty; give at least one scope, as customers",
-        ));
-    }
-    let mut scopes = Vec::new();
-    for s in raw.scopes.get_ref() {
-        let scope = s.get_ref().trim().parse::<Scope>().map_err(|_| {
-            at.at(s, "scopes", format!("{} is not a scope; scopes are lower-case letters and dashes, as customers or accounts-write", shown(s.get_ref())))
-        })?;
-        scopes.push(scope);
-    }
+    let scopes = non_empty_list(
+        at,
+        &raw.scopes,
+        "scopes",
+        "is empty; give at least one scope, as customers",
+        |s| {
+            s.get_ref().trim().parse::<Scope>().map_err(|_| {
+                at.at(s, "scopes", format!("{} is not a scope; scopes are lower-case letters and dashes, as customers or accounts-write", shown(s.get_ref())))
+            })
+        },
+    )?;
     let lifetime =
         duration::parse(raw.lifetime.get_ref()).map_err(|e| at.at(&raw.lifetime, "lifetime", e))?;
     let now = Utc::now();
