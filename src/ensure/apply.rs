@@ -237,35 +237,35 @@ async fn act(file: &TokensFile, services: &Services, action: &Action) -> Result<
                     account_text(*account)
                 ))
             })?;
-            match client.api_tokens().delete(*token).await {
-                Ok(()) | Err(Error::NotFound(_)) => Ok(Done {
-                    token: None,
-                    removed: vec![TokenRef::new(
-                        Service::Mailtrap,
-                        token.to_string(),
-                        Some(action.name.clone()),
-                    )],
-                }),
-                Err(e) => Err(e.into()),
-            }
+            let deleted = client.api_tokens().delete(*token).await;
+            orphan_removed(deleted, Service::Mailtrap, token.to_string(), action)
         }
         Target::UnitOrphan { user, token } => {
             let client = services
                 .unit
                 .as_ref()
                 .ok_or_else(|| ActionError::NotConfigured("no Unit client was given".to_owned()))?;
-            match client.org_api_tokens(user.clone()).revoke(token).await {
-                Ok(_) | Err(Error::NotFound(_)) => Ok(Done {
-                    token: None,
-                    removed: vec![TokenRef::new(
-                        Service::Unit,
-                        token.as_str(),
-                        Some(action.name.clone()),
-                    )],
-                }),
-                Err(e) => Err(e.into()),
-            }
+            let revoked = client.org_api_tokens(user.clone()).revoke(token).await;
+            orphan_removed(revoked, Service::Unit, token.as_str(), action)
         }
+    }
+}
+
+/// What removing the orphan `id` of `action` did: removed, also when the
+/// service no longer knew it (someone else removed it first); any other
+/// error fails the action.
+fn orphan_removed<T>(
+    result: Result<T, Error>,
+    service: Service,
+    id: impl Into<String>,
+    action: &Action,
+) -> Result<Done, ActionError> {
+    match result {
+        Ok(_) | Err(Error::NotFound(_)) => Ok(Done {
+            token: None,
+            removed: vec![TokenRef::new(service, id, Some(action.name.clone()))],
+        }),
+        Err(e) => Err(e.into()),
     }
 }
 
