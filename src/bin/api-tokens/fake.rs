@@ -251,13 +251,15 @@ impl Fakes {
     /// fake's next id.
     fn restore(&self, state: State) -> Result<(), Failure> {
         let refused = |e: KitError| Failure::usage(format!("{STATE_VAR}: {e}"));
+        let bad_id = |service: &str, id: &str| {
+            Failure::usage(format!(
+                "{STATE_VAR}: {service} token id `{id}` is not a positive integer"
+            ))
+        };
         for t in state.unit {
-            let id = t.id.parse::<unit::TokenId>().map_err(|_| {
-                Failure::usage(format!(
-                    "{STATE_VAR}: Unit token id `{}` is not a positive integer",
-                    t.id
-                ))
-            })?;
+            let id =
+                t.id.parse::<unit::TokenId>()
+                    .map_err(|_| bad_id("Unit", &t.id))?;
             let scopes = t
                 .scope
                 .as_deref()
@@ -279,12 +281,9 @@ impl Fakes {
             self.unit.set_next_id(next).map_err(refused)?;
         }
         for t in state.mailtrap {
-            let id = t.id.parse::<mailtrap::TokenId>().map_err(|_| {
-                Failure::usage(format!(
-                    "{STATE_VAR}: Mailtrap token id `{}` is not a positive integer",
-                    t.id
-                ))
-            })?;
+            let id =
+                t.id.parse::<mailtrap::TokenId>()
+                    .map_err(|_| bad_id("Mailtrap", &t.id))?;
             let mut seed = MailtrapTokenSeed::new(t.name);
             for p in t.permissions {
                 seed = seed.raw_permission(p.resource_type, p.resource_id, p.access_level);
