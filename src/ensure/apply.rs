@@ -9,7 +9,8 @@ use secrecy::SecretString;
 
 use crate::error::{Error, Service};
 use crate::lifecycle::{
-    MailtrapLifecycle, MailtrapPlan, SecretMeta, SecretSink, TokenRef, UnitLifecycle, UnitPlan,
+    MailtrapLifecycle, MailtrapPlan, SecretMeta, SecretSink, SinkSpec, TokenRef, UnitLifecycle,
+    UnitPlan,
 };
 use crate::{mailtrap, unit};
 
@@ -129,8 +130,7 @@ async fn act(file: &TokensFile, services: &Services, action: &Action) -> Result<
             fresh,
         } => {
             let entry = &file.mailtrap()[*entry];
-            let sink = services.sink(&entry.secret_to).map_err(ActionError::Sink)?;
-            sink.check().await.map_err(ActionError::Sink)?;
+            let sink = checked_sink(services, &entry.secret_to).await?;
             let now = Utc::now();
             let request = mailtrap::CreateApiToken::new(entry.name.clone())
                 .permissions_from(entry.permissions.iter().cloned())
@@ -172,8 +172,7 @@ async fn act(file: &TokensFile, services: &Services, action: &Action) -> Result<
             others,
         } => {
             let entry = &file.unit()[*entry];
-            let sink = services.sink(&entry.secret_to).map_err(ActionError::Sink)?;
-            sink.check().await.map_err(ActionError::Sink)?;
+            let sink = checked_sink(services, &entry.secret_to).await?;
             let client = services
                 .unit
                 .clone()
@@ -249,6 +248,17 @@ async fn act(file: &TokensFile, services: &Services, action: &Action) -> Result<
             orphan_removed(revoked, Service::Unit, token.as_str(), action)
         }
     }
+}
+
+/// The sink `spec` names, checked before anything is minted: a secret
+/// never goes to a sink that cannot take it.
+async fn checked_sink(
+    services: &Services,
+    spec: &SinkSpec,
+) -> Result<Box<dyn SecretSink>, ActionError> {
+    let sink = services.sink(spec).map_err(ActionError::Sink)?;
+    sink.check().await.map_err(ActionError::Sink)?;
+    Ok(sink)
 }
 
 /// What removing the orphan `id` of `action` did: removed, also when the
