@@ -414,6 +414,38 @@ fn span_duration(
         .transpose()
 }
 
+/// The rotation rules `rotate_after` and `rotate_before_expiry` of an
+/// entry. When its new tokens live a known span (`lifetime`: the span and
+/// the key that sets it), `rotate_before_expiry` must be shorter, or every
+/// new token would be due at once.
+fn rotate_rules(
+    at: &Locator<'_>,
+    after: &Option<Spanned<String>>,
+    before_expiry: &Option<Spanned<String>>,
+    lifetime: Option<(TimeDelta, &str)>,
+) -> Result<RotateRules, FileError> {
+    let rotate = RotateRules {
+        after: span_duration(at, after, "rotate_after")?,
+        before_expiry: span_duration(at, before_expiry, "rotate_before_expiry")?,
+    };
+    if let (Some(before), Some(v), Some((span, key))) =
+        (rotate.before_expiry, before_expiry, lifetime)
+    {
+        if before >= span {
+            return Err(at.at(
+                v,
+                "rotate_before_expiry",
+                format!(
+                    "{} is not shorter than `{key}` ({}): every new token would be due at once",
+                    duration::show(before),
+                    duration::show(span)
+                ),
+            ));
+        }
+    }
+    Ok(rotate)
+}
+
 fn sink(at: &Locator<'_>, value: &Spanned<String>) -> Result<SinkSpec, FileError> {
     SinkSpec::from_str(value.get_ref()).map_err(|e| at.at(value, "secret_to", e.to_string()))
 }
@@ -476,25 +508,11 @@ fn mailtrap_entry(
             ));
         }
     }
-    let rotate = RotateRules {
-        after: span_duration(at, &raw.rotate_after, "rotate_after")?,
-        before_expiry: span_duration(at, &raw.rotate_before_expiry, "rotate_before_expiry")?,
+    let lifetime = match expires {
+        Expires::After(span) => Some((span, "expires")),
+        _ => None,
     };
-    if let (Expires::After(span), Some(before), Some(v)) =
-        (expires, rotate.before_expiry, &raw.rotate_before_expiry)
-    {
-        if before >= span {
-            return Err(at.at(
-                v,
-                "rotate_before_expiry",
-                format!(
-                    "{} is not shorter than `expires` ({}): every new token would be due at once",
-                    duration::show(before),
-                    duration::show(span)
-                ),
-            ));
-        }
-    }
+    let rotate = rotate_rules(at, &raw.rotate_after, &raw.rotate_before_expiry, lifetime)?;
     Ok(MailtrapEntry {
         name,
         permissions,
@@ -559,23 +577,12 @@ fn unit_entry(at: &Locator<'_>, line: usize, raw: RawUnit) -> Result<UnitEntry, 
             source_ips.push(parsed);
         }
     }
-    let rotate = RotateRules {
-        after: span_duration(at, &raw.rotate_after, "rotate_after")?,
-        before_expiry: span_duration(at, &raw.rotate_before_expiry, "rotate_before_expiry")?,
-    };
-    if let (Some(before), Some(v)) = (rotate.before_expiry, &raw.rotate_before_expiry) {
-        if before >= lifetime {
-            return Err(at.at(
-                v,
-                "rotate_before_expiry",
-                format!(
-                    "{} is not shorter than `lifetime` ({}): every new token would be due at once",
-                    duration::show(before),
-                    duration::show(lifetime)
-                ),
-            ));
-        }
-    }
+    let rotate = rotate_rules(
+        at,
+        &raw.rotate_after,
+        &raw.rotate_before_expiry,
+        Some((lifetime, "lifetime")),
+    )?;
     Ok(UnitEntry {
         description,
         user_id,
