@@ -741,8 +741,8 @@ macro_rules! common_fake_methods {
         ///
         /// # Errors
         ///
-        /// [`KitError::Seed`](crate::testing::KitError::Seed) for 0, for
-        /// more than one past [`MAX_TOKEN_ID`](crate::testing::MAX_TOKEN_ID),
+        /// [`KitError::Seed`](crate::testing::error::KitError::Seed) for 0, for
+        /// more than one past [`MAX_TOKEN_ID`](crate::testing::ids::MAX_TOKEN_ID),
         /// or for an id not above every id held; nothing changes.
         pub fn set_next_id(&self, next: u64) -> Result<(), $crate::testing::error::KitError> {
             let mut engine = $crate::testing::engine::lock(&self.engine);
