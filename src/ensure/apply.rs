@@ -9,7 +9,8 @@ use secrecy::SecretString;
 
 use crate::error::{Error, Service};
 use crate::lifecycle::{
-    MailtrapLifecycle, MailtrapPlan, SecretMeta, SecretSink, TokenRef, UnitLifecycle, UnitPlan,
+    MailtrapLifecycle, MailtrapPlan, SecretMeta, SecretSink, SinkSpec, TokenRef, UnitLifecycle,
+    UnitPlan,
 };
 use crate::{mailtrap, unit};
 
@@ -129,8 +130,7 @@ async fn act(file: &TokensFile, services: &Services, action: &Action) -> Result<
             fresh,
         } => {
             let entry = &file.mailtrap()[*entry];
-            let sink = services.sink(&entry.secret_to).map_err(ActionError::Sink)?;
-            sink.check().await.map_err(ActionError::Sink)?;
+            let sink = checked_sink(services, &entry.secret_to).await?;
             let now = Utc::now();
             let request = mailtrap::CreateApiToken::new(entry.name.clone())
                 .permissions_from(entry.permissions.iter().cloned())
@@ -172,8 +172,7 @@ async fn act(file: &TokensFile, services: &Services, action: &Action) -> Result<
             others,
         } => {
             let entry = &file.unit()[*entry];
-            let sink = services.sink(&entry.secret_to).map_err(ActionError::Sink)?;
-            sink.check().await.map_err(ActionError::Sink)?;
+            let sink = checked_sink(services, &entry.secret_to).await?;
             let client = services
                 .unit
                 .clone()
@@ -237,35 +236,46 @@ async fn act(file: &TokensFile, services: &Services, action: &Action) -> Result<
                     account_text(*account)
                 ))
             })?;
-            match client.api_tokens().delete(*token).await {
-                Ok(()) | Err(Error::NotFound(_)) => Ok(Done {
-                    token: None,
-                    removed: vec![TokenRef::new(
-                        Service::Mailtrap,
-                        token.to_string(),
-                        Some(action.name.clone()),
-                    )],
-                }),
-                Err(e) => Err(e.into()),
-            }
+            let deleted = client.api_tokens().delete(*token).await;
+            orphan_removed(deleted, Service::Mailtrap, token.to_string(), action)
         }
         Target::UnitOrphan { user, token } => {
             let client = services
                 .unit
                 .as_ref()
                 .ok_or_else(|| ActionError::NotConfigured("no Unit client was given".to_owned()))?;
-            match client.org_api_tokens(user.clone()).revoke(token).await {
-                Ok(_) | Err(Error::NotFound(_)) => Ok(Done {
-                    token: None,
-                    removed: vec![TokenRef::new(
-                        Service::Unit,
-                        token.as_str(),
-                        Some(action.name.clone()),
-                    )],
-                }),
-                Err(e) => Err(e.into()),
-            }
+            let revoked = client.org_api_tokens(user.clone()).revoke(token).await;
+            orphan_removed(revoked, Service::Unit, token.as_str(), action)
         }
+    }
+}
+
+/// The sink `spec` names, checked before anything is minted: a secret
+/// never goes to a sink that cannot take it.
+async fn checked_sink(
+    services: &Services,
+    spec: &SinkSpec,
+) -> Result<Box<dyn SecretSink>, ActionError> {
+    let sink = services.sink(spec).map_err(ActionError::Sink)?;
+    sink.check().await.map_err(ActionError::Sink)?;
+    Ok(sink)
+}
+
+/// What removing the orphan `id` of `action` did: removed, also when the
+/// service no longer knew it (someone else removed it first); any other
+/// error fails the action.
+fn orphan_removed<T>(
+    result: Result<T, Error>,
+    service: Service,
+    id: impl Into<String>,
+    action: &Action,
+) -> Result<Done, ActionError> {
+    match result {
+        Ok(_) | Err(Error::NotFound(_)) => Ok(Done {
+            token: None,
+            removed: vec![TokenRef::new(service, id, Some(action.name.clone()))],
+        }),
+        Err(e) => Err(e.into()),
     }
 }
 

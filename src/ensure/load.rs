@@ -369,6 +369,22 @@ fn shown(value: &str) -> String {
     }
 }
 
+/// Reads every item of the list under `key` with `parse`, in order; an
+/// empty list is refused with `empty`, the first item `parse` refuses
+/// stops the reading.
+fn non_empty_list<T>(
+    at: &Locator<'_>,
+    list: &Spanned<Vec<Spanned<String>>>,
+    key: &str,
+    empty: &str,
+    parse: impl Fn(&Spanned<String>) -> Result<T, FileError>,
+) -> Result<Vec<T>, FileError> {
+    if list.get_ref().is_empty() {
+        return Err(at.at(list, key, empty));
+    }
+    list.get_ref().iter().map(parse).collect()
+}
+
 fn label(at: &Locator<'_>, value: &Spanned<String>, key: &str) -> Result<String, FileError> {
     let text = value.get_ref().trim();
     if text.is_empty() {
@@ -398,6 +414,38 @@ fn span_duration(
         .transpose()
 }
 
+/// The rotation rules `rotate_after` and `rotate_before_expiry` of an
+/// entry. When its new tokens live a known span (`lifetime`: the span and
+/// the key that sets it), `rotate_before_expiry` must be shorter, or every
+/// new token would be due at once.
+fn rotate_rules(
+    at: &Locator<'_>,
+    after: &Option<Spanned<String>>,
+    before_expiry: &Option<Spanned<String>>,
+    lifetime: Option<(TimeDelta, &str)>,
+) -> Result<RotateRules, FileError> {
+    let rotate = RotateRules {
+        after: span_duration(at, after, "rotate_after")?,
+        before_expiry: span_duration(at, before_expiry, "rotate_before_expiry")?,
+    };
+    if let (Some(before), Some(v), Some((span, key))) =
+        (rotate.before_expiry, before_expiry, lifetime)
+    {
+        if before >= span {
+            return Err(at.at(
+                v,
+                "rotate_before_expiry",
+                format!(
+                    "{} is not shorter than `{key}` ({}): every new token would be due at once",
+                    duration::show(before),
+                    duration::show(span)
+                ),
+            ));
+        }
+    }
+    Ok(rotate)
+}
+
 fn sink(at: &Locator<'_>, value: &Spanned<String>) -> Result<SinkSpec, FileError> {
     SinkSpec::from_str(value.get_ref()).map_err(|e| at.at(value, "secret_to", e.to_string()))
 }
@@ -422,18 +470,13 @@ fn mailtrap_entry(
             format!("is longer than {room} characters: with its marker it would pass Mailtrap's limit of {MAX_NAME_CHARS}"),
         ));
     }
-    if raw.permissions.get_ref().is_empty() {
-        return Err(at.at(
-            &raw.permissions,
-            "permissions",
-            "is empty; Mailtrap refuses a token without permissions: give at least one TYPE:ID:LEVEL",
-        ));
-    }
-    let mut permissions = Vec::new();
-    for p in raw.permissions.get_ref() {
-        let parsed = parse_permission(p.get_ref()).map_err(|e| at.at(p, "permissions", e))?;
-        permissions.push(parsed);
-    }
+    let permissions = non_empty_list(
+        at,
+        &raw.permissions,
+        "permissions",
+        "is empty; Mailtrap refuses a token without permissions: give at least one TYPE:ID:LEVEL",
+        |p| parse_permission(p.get_ref()).map_err(|e| at.at(p, "permissions", e)),
+    )?;
     let expires = match &raw.expires {
         None => Expires::Default,
         Some(v) => match v.get_ref().trim() {
@@ -465,25 +508,11 @@ fn mailtrap_entry(
             ));
         }
     }
-    let rotate = RotateRules {
-        after: span_duration(at, &raw.rotate_after, "rotate_after")?,
-        before_expiry: span_duration(at, &raw.rotate_before_expiry, "rotate_before_expiry")?,
+    let lifetime = match expires {
+        Expires::After(span) => Some((span, "expires")),
+        _ => None,
     };
-    if let (Expires::After(span), Some(before), Some(v)) =
-        (expires, rotate.before_expiry, &raw.rotate_before_expiry)
-    {
-        if before >= span {
-            return Err(at.at(
-                v,
-                "rotate_before_expiry",
-                format!(
-                    "{} is not shorter than `expires` ({}): every new token would be due at once",
-                    duration::show(before),
-                    duration::show(span)
-                ),
-            ));
-        }
-    }
+    let rotate = rotate_rules(at, &raw.rotate_after, &raw.rotate_before_expiry, lifetime)?;
     Ok(MailtrapEntry {
         name,
         permissions,
@@ -505,20 +534,17 @@ fn unit_entry(at: &Locator<'_>, line: usize, raw: RawUnit) -> Result<UnitEntry, 
             })
         })
         .transpose()?;
-    if raw.scopes.get_ref().is_empty() {
-        return Err(at.at(
-            &raw.scopes,
-            "scopes",
-            "is empty; give at least one scope, as customers",
-        ));
-    }
-    let mut scopes = Vec::new();
-    for s in raw.scopes.get_ref() {
-        let scope = s.get_ref().trim().parse::<Scope>().map_err(|_| {
-            at.at(s, "scopes", format!("{} is not a scope; scopes are lower-case letters and dashes, as customers or accounts-write", shown(s.get_ref())))
-        })?;
-        scopes.push(scope);
-    }
+    let scopes = non_empty_list(
+        at,
+        &raw.scopes,
+        "scopes",
+        "is empty; give at least one scope, as customers",
+        |s| {
+            s.get_ref().trim().parse::<Scope>().map_err(|_| {
+                at.at(s, "scopes", format!("{} is not a scope; scopes are lower-case letters and dashes, as customers or accounts-write", shown(s.get_ref())))
+            })
+        },
+    )?;
     let lifetime =
         duration::parse(raw.lifetime.get_ref()).map_err(|e| at.at(&raw.lifetime, "lifetime", e))?;
     let now = Utc::now();
@@ -551,23 +577,12 @@ fn unit_entry(at: &Locator<'_>, line: usize, raw: RawUnit) -> Result<UnitEntry, 
             source_ips.push(parsed);
         }
     }
-    let rotate = RotateRules {
-        after: span_duration(at, &raw.rotate_after, "rotate_after")?,
-        before_expiry: span_duration(at, &raw.rotate_before_expiry, "rotate_before_expiry")?,
-    };
-    if let (Some(before), Some(v)) = (rotate.before_expiry, &raw.rotate_before_expiry) {
-        if before >= lifetime {
-            return Err(at.at(
-                v,
-                "rotate_before_expiry",
-                format!(
-                    "{} is not shorter than `lifetime` ({}): every new token would be due at once",
-                    duration::show(before),
-                    duration::show(lifetime)
-                ),
-            ));
-        }
-    }
+    let rotate = rotate_rules(
+        at,
+        &raw.rotate_after,
+        &raw.rotate_before_expiry,
+        Some((lifetime, "lifetime")),
+    )?;
     Ok(UnitEntry {
         description,
         user_id,

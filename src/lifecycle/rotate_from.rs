@@ -142,15 +142,10 @@ impl UnitLifecycle {
         plan: &UnitPlan,
     ) -> Result<Rotation, RotateError> {
         let record = current_token(store, Service::Unit).await?;
-        let old = record.token_id.parse().map_err(|e: Error| {
-            RotateError::new(
-                Service::Unit,
-                &record.token_id,
-                Step::Inspect,
-                Left::Unchanged,
-                e,
-            )
-        })?;
+        let old = record
+            .token_id
+            .parse()
+            .map_err(|e: Error| not_an_id(Service::Unit, &record.token_id, e))?;
         let sink = WithAttributes {
             inner: store,
             attributes: unit_attributes(self, plan),
@@ -181,15 +176,13 @@ impl MailtrapLifecycle {
             .parse::<u64>()
             .map_err(|_| Error::invalid("token_id", "not a Mailtrap token id"))
             .and_then(crate::mailtrap::TokenId::new)
-            .map_err(|e| {
-                RotateError::new(
-                    Service::Mailtrap,
-                    &record.token_id,
-                    Step::Inspect,
-                    Left::Unchanged,
-                    e,
-                )
-            })?;
+            .map_err(|e| not_an_id(Service::Mailtrap, &record.token_id, e))?;
         self.rotate(old, plan, store).await
     }
+}
+
+/// The failure at step 0 when the stored `token_id` is not an id of
+/// `service`: nothing was done.
+fn not_an_id(service: Service, token_id: &str, cause: Error) -> RotateError {
+    RotateError::new(service, token_id, Step::Inspect, Left::Unchanged, cause)
 }

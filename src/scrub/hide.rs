@@ -75,7 +75,7 @@ pub(crate) fn hide_value(hider: &impl Hider, value: &mut Value) -> bool {
         Value::Object(map) => {
             let mut changed = false;
             let old = std::mem::take(map);
-            for (mut key, mut item) in old {
+            for (key, mut item) in old {
                 changed |= if is_secret_name(&key) {
                     hide_leaves(hider, &mut item)
                 } else if is_secret_list_name(&key) {
@@ -93,12 +93,7 @@ pub(crate) fn hide_value(hider: &impl Hider, value: &mut Value) -> bool {
                 } else {
                     hide_value(hider, &mut item)
                 };
-                if let Some(hidden) = hide_text(hider, &key) {
-                    key.zeroize();
-                    key = hidden;
-                    changed = true;
-                }
-                insert_unique(map, key, item);
+                changed |= insert_hiding_key(hider, map, key, item);
             }
             changed
         }
@@ -123,6 +118,24 @@ pub(crate) fn hide_value(hider: &impl Hider, value: &mut Value) -> bool {
         },
         Value::Bool(_) | Value::Null => false,
     }
+}
+
+/// Inserts `value` under `key` with the secrets in `key` hidden (see
+/// [`insert_unique`]). Says whether hiding changed the key.
+fn insert_hiding_key(
+    hider: &impl Hider,
+    map: &mut Map<String, Value>,
+    mut key: String,
+    value: Value,
+) -> bool {
+    let hidden = hide_text(hider, &key);
+    let changed = hidden.is_some();
+    if let Some(hidden) = hidden {
+        key.zeroize();
+        key = hidden;
+    }
+    insert_unique(map, key, value);
+    changed
 }
 
 /// Inserts under `key`, or under `key#2`, `key#3`, … when two keys hid to
@@ -156,14 +169,9 @@ fn hide_leaves(hider: &impl Hider, value: &mut Value) -> bool {
         Value::Object(map) => {
             let mut changed = false;
             let old = std::mem::take(map);
-            for (mut key, mut item) in old {
+            for (key, mut item) in old {
                 changed |= hide_leaves(hider, &mut item);
-                if let Some(hidden) = hide_text(hider, &key) {
-                    key.zeroize();
-                    key = hidden;
-                    changed = true;
-                }
-                insert_unique(map, key, item);
+                changed |= insert_hiding_key(hider, map, key, item);
             }
             changed
         }

@@ -634,7 +634,8 @@ pub(crate) fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// The methods both fakes share, on `$fake` whose endpoints are `$op`.
+/// The methods both fakes share, on `$fake` whose endpoints are `$op`
+/// and whose dialect holds its `tokens` by id and its `ids`.
 macro_rules! common_fake_methods {
     ($fake:ident, $op:ident) => {
         /// The fake's base URL, `http://127.0.0.1:<port>`: give it to a
@@ -732,6 +733,22 @@ macro_rules! common_fake_methods {
         /// Lifts the rate limit.
         pub fn clear_rate_limit(&self) {
             $crate::testing::engine::lock(&self.engine).set_rate_limit(None);
+        }
+
+        /// Sets the id the next token gets, as a fake restored from a saved
+        /// state continues its numbering. It may go back to an id once given,
+        /// as long as no held token has it or a higher one.
+        ///
+        /// # Errors
+        ///
+        /// [`KitError::Seed`](crate::testing::error::KitError::Seed) for 0, for
+        /// more than one past [`MAX_TOKEN_ID`](crate::testing::ids::MAX_TOKEN_ID),
+        /// or for an id not above every id held; nothing changes.
+        pub fn set_next_id(&self, next: u64) -> Result<(), $crate::testing::error::KitError> {
+            let mut engine = $crate::testing::engine::lock(&self.engine);
+            let state = &mut engine.dialect;
+            let highest = state.tokens.keys().next_back().copied();
+            state.ids.set_next(next, highest)
         }
     };
 }

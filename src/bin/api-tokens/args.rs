@@ -104,7 +104,8 @@ pub struct UnitCreate {
     #[command(flatten)]
     pub grant: UnitGrant,
 
-    /// Where the secret goes: file:PATH, env-file:PATH:VAR, or - (standard output).
+    /// Where the secret goes: file:PATH, env-file:PATH:VAR, - (standard output),
+    /// or aws-sm:NAME (an AWS Secrets Manager secret, name or ARN; feature aws).
     #[arg(long, value_name = "SINK")]
     pub secret_to: SinkSpec,
 }
@@ -121,7 +122,8 @@ pub struct UnitRotate {
     #[command(flatten)]
     pub grant: UnitGrant,
 
-    /// Where the new secret goes: file:PATH, env-file:PATH:VAR, or - (standard output).
+    /// Where the new secret goes: file:PATH, env-file:PATH:VAR, - (standard output),
+    /// or aws-sm:NAME (an AWS Secrets Manager secret, name or ARN; feature aws).
     #[arg(long, value_name = "SINK")]
     pub secret_to: SinkSpec,
 
@@ -219,7 +221,8 @@ pub enum MailtrapCommand {
     Reset {
         /// The token's id.
         id: mailtrap::TokenId,
-        /// Where the new secret goes: file:PATH, env-file:PATH:VAR, or - (standard output).
+        /// Where the new secret goes: file:PATH, env-file:PATH:VAR, - (standard output),
+        /// or aws-sm:NAME (an AWS Secrets Manager secret, name or ARN; feature aws).
         #[arg(long, value_name = "SINK")]
         secret_to: SinkSpec,
         /// When the new token expires: never, default (Mailtrap's default
@@ -235,7 +238,8 @@ pub enum MailtrapCommand {
         /// The id of the token to replace (with --secret-to aws-sm:NAME, by
         /// default the one the secret's current record names).
         id: Option<mailtrap::TokenId>,
-        /// Where the new secret goes: file:PATH, env-file:PATH:VAR, or - (standard output).
+        /// Where the new secret goes: file:PATH, env-file:PATH:VAR, - (standard output),
+        /// or aws-sm:NAME (an AWS Secrets Manager secret, name or ARN; feature aws).
         #[arg(long, value_name = "SINK")]
         secret_to: SinkSpec,
         /// Delete the old token once the new secret is stored, instead of
@@ -284,7 +288,8 @@ pub struct MailtrapCreate {
     #[arg(long, value_name = "never|default|TIME", default_value = "default", value_parser = parse_mailtrap_expiry)]
     pub expires: mailtrap::Expiry,
 
-    /// Where the secret goes: file:PATH, env-file:PATH:VAR, or - (standard output).
+    /// Where the secret goes: file:PATH, env-file:PATH:VAR, - (standard output),
+    /// or aws-sm:NAME (an AWS Secrets Manager secret, name or ARN; feature aws).
     #[arg(long, value_name = "SINK")]
     pub secret_to: SinkSpec,
 }

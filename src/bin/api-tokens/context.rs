@@ -24,6 +24,22 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// The Unit client and user: the fake's, or the environment's.
     pub fn unit(&self, token_file: Option<&Path>) -> Result<(unit::Client, unit::UserId), Failure> {
+        self.client(token_file, Fakes::unit, credentials::unit)
+    }
+
+    /// The Mailtrap client: the fake's, or the environment's.
+    pub fn mailtrap(&self, token_file: Option<&Path>) -> Result<mailtrap::Client, Failure> {
+        self.client(token_file, Fakes::mailtrap, credentials::mailtrap)
+    }
+
+    /// A client from `fake` with `--fake`, otherwise from `real` (the token
+    /// file or the environment).
+    fn client<T>(
+        &self,
+        token_file: Option<&Path>,
+        fake: impl FnOnce(&Fakes, RetryPolicy) -> Result<T, Failure>,
+        real: impl FnOnce(Option<&Path>, Lookup<'_>, RetryPolicy) -> Result<T, Failure>,
+    ) -> Result<T, Failure> {
         match self.fakes {
             Some(fakes) => {
                 // The fake has its own credential, but a token file named on
@@ -31,22 +47,9 @@ impl Ctx<'_> {
                 if let Some(path) = token_file {
                     credentials::read_token_file(path)?;
                 }
-                fakes.unit(self.retry.clone())
+                fake(fakes, self.retry.clone())
             }
-            None => credentials::unit(token_file, self.env, self.retry.clone()),
-        }
-    }
-
-    /// The Mailtrap client: the fake's, or the environment's.
-    pub fn mailtrap(&self, token_file: Option<&Path>) -> Result<mailtrap::Client, Failure> {
-        match self.fakes {
-            Some(fakes) => {
-                if let Some(path) = token_file {
-                    credentials::read_token_file(path)?;
-                }
-                fakes.mailtrap(self.retry.clone())
-            }
-            None => credentials::mailtrap(token_file, self.env, self.retry.clone()),
+            None => real(token_file, self.env, self.retry.clone()),
         }
     }
 }

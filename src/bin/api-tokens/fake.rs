@@ -30,6 +30,7 @@ use std::time::Duration;
 use api_tokens::chrono::{DateTime, Duration as Span, Utc};
 use api_tokens::lifecycle::Marker;
 use api_tokens::mailtrap::{AccessLevel, ResourceType};
+use api_tokens::secrecy::SecretString;
 use api_tokens::testing::{
     Fault, KitError, MailtrapFake, MailtrapOp, MailtrapTokenSeed, UnitFake, UnitOp, UnitTokenSeed,
 };
@@ -200,6 +201,7 @@ impl Fakes {
                 .map(|t| StateToken {
                     id: t.id.to_string(),
                     name: t.description,
+                    last_4_digits: None,
                     expires_at: Some(t.expiration),
                     scope: Some(
                         t.scopes
@@ -234,6 +236,7 @@ impl Fakes {
                             access_level: p.access_level,
                         })
                         .collect(),
+                    last_4_digits: Some(t.last_4_digits()),
                     name: t.name,
                     expires_at: t.expires_at,
                     scope: None,
@@ -251,13 +254,15 @@ impl Fakes {
     /// fake's next id.
     fn restore(&self, state: State) -> Result<(), Failure> {
         let refused = |e: KitError| Failure::usage(format!("{STATE_VAR}: {e}"));
+        let bad_id = |service: &str, id: &str| {
+            Failure::usage(format!(
+                "{STATE_VAR}: {service} token id `{id}` is not a positive integer"
+            ))
+        };
         for t in state.unit {
-            let id = t.id.parse::<unit::TokenId>().map_err(|_| {
-                Failure::usage(format!(
-                    "{STATE_VAR}: Unit token id `{}` is not a positive integer",
-                    t.id
-                ))
-            })?;
+            let id =
+                t.id.parse::<unit::TokenId>()
+                    .map_err(|_| bad_id("Unit", &t.id))?;
             let scopes = t
                 .scope
                 .as_deref()
@@ -279,18 +284,26 @@ impl Fakes {
             self.unit.set_next_id(next).map_err(refused)?;
         }
         for t in state.mailtrap {
-            let id = t.id.parse::<mailtrap::TokenId>().map_err(|_| {
-                Failure::usage(format!(
-                    "{STATE_VAR}: Mailtrap token id `{}` is not a positive integer",
-                    t.id
-                ))
-            })?;
+            let id =
+                t.id.parse::<mailtrap::TokenId>()
+                    .map_err(|_| bad_id("Mailtrap", &t.id))?;
             let mut seed = MailtrapTokenSeed::new(t.name);
             for p in t.permissions {
                 seed = seed.raw_permission(p.resource_type, p.resource_id, p.access_level);
             }
             if let Some(at) = t.expires_at {
                 seed = seed.expires_at(at);
+            }
+            if let Some(last) = t.last_4_digits {
+                if last.len() != 4 || !last.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    return Err(Failure::usage(format!(
+                        "{STATE_VAR}: Mailtrap token {id}: last_4_digits must be 4 letters or digits"
+                    )));
+                }
+                let head: String = (0..28)
+                    .map(|_| char::from(b"0123456789abcdef"[fastrand::usize(..16)]))
+                    .collect();
+                seed = seed.secret(SecretString::from(format!("{head}{last}")));
             }
             self.mailtrap
                 .insert_token_with_id(id, seed)
@@ -403,6 +416,11 @@ struct StateToken {
     source_ip: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     permissions: Vec<StatePermission>,
+    /// Mailtrap's `last_4_digits`: a restored token's new secret ends with
+    /// them, so that what a sink kept from an earlier run still reads as
+    /// this token's (the state never holds a secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_4_digits: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -27,6 +27,16 @@ pub(super) struct AtomicWrite {
 }
 
 impl AtomicWrite {
+    /// The write of `sink` that runs no hook: what a check or a read uses,
+    /// which never renames a file.
+    pub(super) fn unhooked(sink: &'static str) -> Self {
+        Self {
+            sink,
+            #[cfg(feature = "testing")]
+            hook: None,
+        }
+    }
+
     pub(super) fn error(&self, path: &Path, step: WriteStep, source: io::Error) -> SinkError {
         SinkError::Io {
             sink: self.sink,

@@ -185,12 +185,8 @@ impl SecretSink for EnvFileSink {
                 }
                 Err(e) => return Err(write.error(&target, WriteStep::Read, e)),
             };
-            let new =
-                set_var(&old, &var, value.as_bytes()).map_err(|lines| SinkError::DuplicateVar {
-                    path: target.clone(),
-                    var: var.clone(),
-                    lines,
-                })?;
+            let new = set_var(&old, &var, value.as_bytes())
+                .map_err(|lines| duplicate_var(&target, &var, lines))?;
             write.replace(&target, &new, mode)
         })
         .await
@@ -199,22 +195,14 @@ impl SecretSink for EnvFileSink {
     async fn check(&self) -> Result<(), SinkError> {
         let (path, var) = (self.path.clone(), self.var.clone());
         run_blocking("env-file", move || {
-            let write = AtomicWrite {
-                sink: "env-file",
-                #[cfg(feature = "testing")]
-                hook: None,
-            };
+            let write = AtomicWrite::unhooked("env-file");
             let target = check_target(&write, &path)?;
             let Some(text) = read_if_present(&write, &target)? else {
                 return Ok(());
             };
             find_var(&text, &var)
                 .map(drop)
-                .map_err(|lines| SinkError::DuplicateVar {
-                    path: target,
-                    var,
-                    lines,
-                })
+                .map_err(|lines| duplicate_var(&target, &var, lines))
         })
         .await
     }
@@ -222,19 +210,11 @@ impl SecretSink for EnvFileSink {
     async fn current(&self) -> Result<Option<SecretString>, SinkError> {
         let (path, var) = (self.path.clone(), self.var.clone());
         run_blocking("env-file", move || {
-            let write = AtomicWrite {
-                sink: "env-file",
-                #[cfg(feature = "testing")]
-                hook: None,
-            };
+            let write = AtomicWrite::unhooked("env-file");
             let Some(text) = read_if_present(&write, &path)? else {
                 return Ok(None);
             };
-            let at = find_var(&text, &var).map_err(|lines| SinkError::DuplicateVar {
-                path: path.clone(),
-                var: var.clone(),
-                lines,
-            })?;
+            let at = find_var(&text, &var).map_err(|lines| duplicate_var(&path, &var, lines))?;
             let Some(at) = at else {
                 return Ok(None);
             };
@@ -289,4 +269,14 @@ fn unquote(value: &str) -> Option<SecretString> {
         return Some(SecretString::from(out.as_str()));
     }
     Some(SecretString::from(value.trim_end_matches([' ', '\t'])))
+}
+
+/// The error for a dotenv file at `path` that assigns `var` on more than
+/// one of `lines`.
+fn duplicate_var(path: &Path, var: &str, lines: Vec<usize>) -> SinkError {
+    SinkError::DuplicateVar {
+        path: path.to_path_buf(),
+        var: var.to_owned(),
+        lines,
+    }
 }

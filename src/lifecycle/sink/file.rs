@@ -147,22 +147,14 @@ impl SecretSink for FileSink {
 
     async fn check(&self) -> Result<(), SinkError> {
         let path = self.path.clone();
-        let write = AtomicWrite {
-            sink: "file",
-            #[cfg(feature = "testing")]
-            hook: None,
-        };
+        let write = AtomicWrite::unhooked("file");
         run_blocking("file", move || check_target(&write, &path).map(drop)).await
     }
 
     async fn current(&self) -> Result<Option<SecretString>, SinkError> {
         let path = self.path.clone();
         run_blocking("file", move || {
-            let write = AtomicWrite {
-                sink: "file",
-                #[cfg(feature = "testing")]
-                hook: None,
-            };
+            let write = AtomicWrite::unhooked("file");
             let Some(bytes) = read_if_present(&write, &path)? else {
                 return Ok(None);
             };

@@ -440,59 +440,34 @@ pub trait SecretSink: Send + Sync {
     }
 }
 
-#[async_trait]
-impl<S: SecretSink + ?Sized> SecretSink for Box<S> {
-    async fn store(&self, secret: &SecretString, meta: &SecretMeta) -> Result<(), SinkError> {
-        (**self).store(secret, meta).await
-    }
+/// Implements [`SecretSink`] for each pointer type given, over the sink it
+/// points to: every method forwards to `**self`, so a boxed, shared or
+/// borrowed sink behaves exactly as the sink itself.
+macro_rules! forward_secret_sink {
+    ($($pointer:ty),+ $(,)?) => {$(
+        #[async_trait]
+        impl<S: SecretSink + ?Sized> SecretSink for $pointer {
+            async fn store(
+                &self,
+                secret: &SecretString,
+                meta: &SecretMeta,
+            ) -> Result<(), SinkError> {
+                (**self).store(secret, meta).await
+            }
 
-    async fn check(&self) -> Result<(), SinkError> {
-        (**self).check().await
-    }
+            async fn check(&self) -> Result<(), SinkError> {
+                (**self).check().await
+            }
 
-    async fn current(&self) -> Result<Option<SecretString>, SinkError> {
-        (**self).current().await
-    }
+            async fn current(&self) -> Result<Option<SecretString>, SinkError> {
+                (**self).current().await
+            }
 
-    fn describe(&self) -> String {
-        (**self).describe()
-    }
+            fn describe(&self) -> String {
+                (**self).describe()
+            }
+        }
+    )+};
 }
 
-#[async_trait]
-impl<S: SecretSink + ?Sized> SecretSink for Arc<S> {
-    async fn store(&self, secret: &SecretString, meta: &SecretMeta) -> Result<(), SinkError> {
-        (**self).store(secret, meta).await
-    }
-
-    async fn check(&self) -> Result<(), SinkError> {
-        (**self).check().await
-    }
-
-    async fn current(&self) -> Result<Option<SecretString>, SinkError> {
-        (**self).current().await
-    }
-
-    fn describe(&self) -> String {
-        (**self).describe()
-    }
-}
-
-#[async_trait]
-impl<S: SecretSink + ?Sized> SecretSink for &S {
-    async fn store(&self, secret: &SecretString, meta: &SecretMeta) -> Result<(), SinkError> {
-        (**self).store(secret, meta).await
-    }
-
-    async fn check(&self) -> Result<(), SinkError> {
-        (**self).check().await
-    }
-
-    async fn current(&self) -> Result<Option<SecretString>, SinkError> {
-        (**self).current().await
-    }
-
-    fn describe(&self) -> String {
-        (**self).describe()
-    }
-}
+forward_secret_sink!(Box<S>, Arc<S>, &S);

@@ -20,12 +20,7 @@ impl SecretSink for StdoutSink {
         // Stores from several tasks must not interleave their bytes.
         static STDOUT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
         let _line = STDOUT.lock().await;
-        write_line(&mut tokio::io::stdout(), secret)
-            .await
-            .map_err(|source| SinkError::Write {
-                sink: "standard output".to_owned(),
-                source,
-            })
+        write_line(&mut tokio::io::stdout(), secret, "standard output").await
     }
 
     fn describe(&self) -> String {

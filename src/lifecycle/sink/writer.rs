@@ -45,12 +45,7 @@ impl<W: AsyncWrite + Unpin + Send> WriterSink<W> {
 impl<W: AsyncWrite + Unpin + Send> SecretSink for WriterSink<W> {
     async fn store(&self, secret: &SecretString, _meta: &SecretMeta) -> Result<(), SinkError> {
         let mut writer = self.writer.lock().await;
-        write_line(&mut *writer, secret)
-            .await
-            .map_err(|source| SinkError::Write {
-                sink: "writer".to_owned(),
-                source,
-            })
+        write_line(&mut *writer, secret, "writer").await
     }
 
     fn describe(&self) -> String {
@@ -58,12 +53,21 @@ impl<W: AsyncWrite + Unpin + Send> SecretSink for WriterSink<W> {
     }
 }
 
-/// The secret, a newline, a flush.
+/// The secret, a newline, a flush; a failure is the [`SinkError::Write`]
+/// of the sink named `sink`.
 pub(super) async fn write_line<W: AsyncWrite + Unpin + ?Sized>(
     writer: &mut W,
     secret: &SecretString,
-) -> io::Result<()> {
-    writer.write_all(secret.expose_secret().as_bytes()).await?;
-    writer.write_all(b"\n").await?;
-    writer.flush().await
+    sink: &str,
+) -> Result<(), SinkError> {
+    let written: io::Result<()> = async {
+        writer.write_all(secret.expose_secret().as_bytes()).await?;
+        writer.write_all(b"\n").await?;
+        writer.flush().await
+    }
+    .await;
+    written.map_err(|source| SinkError::Write {
+        sink: sink.to_owned(),
+        source,
+    })
 }

@@ -248,21 +248,6 @@ impl MailtrapFake {
         lock(&self.engine).dialect.ids.next()
     }
 
-    /// Sets the id the next token gets, as a fake restored from a saved
-    /// state continues its numbering. It may go back to an id once given,
-    /// as long as no held token has it or a higher one.
-    ///
-    /// # Errors
-    ///
-    /// [`KitError::Seed`] for 0, for more than one past [`MAX_TOKEN_ID`],
-    /// or for an id not above every id held; nothing changes.
-    pub fn set_next_id(&self, next: u64) -> Result<(), KitError> {
-        let mut engine = lock(&self.engine);
-        let state = &mut engine.dialect;
-        let highest = state.tokens.keys().next_back().copied();
-        state.ids.set_next(next, highest)
-    }
-
     /// Changes which tokens reset refuses from now on.
     pub fn set_reset_rule(&self, rule: ResetRule) {
         lock(&self.engine).dialect.reset_rule = rule;

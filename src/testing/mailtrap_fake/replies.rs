@@ -13,6 +13,15 @@ pub(crate) fn not_found() -> Reply {
     Reply::json(404, JSON, &json!({ "error": "Not Found" }))
 }
 
+/// Records that `field` fails with `message`, after any earlier message
+/// for it, as a 422 answer lists them.
+pub(crate) fn add_error(errors: &mut BTreeMap<String, Vec<String>>, field: &str, message: &str) {
+    errors
+        .entry(field.to_owned())
+        .or_default()
+        .push(message.to_owned());
+}
+
 pub(crate) fn unprocessable(errors: BTreeMap<String, Vec<String>>) -> Reply {
     Reply::json(422, JSON, &json!({ "errors": errors }))
 }

@@ -13,7 +13,7 @@ use crate::testing::ids::Ids;
 use crate::testing::operations::{self, MailtrapTarget as Target, mailtrap_route as route};
 
 use super::op::ResetRule;
-use super::replies::{JSON, not_found, unprocessable};
+use super::replies::{JSON, add_error, not_found, unprocessable};
 use super::token::{MailtrapToken, Stored, new_secret, token_id};
 use super::validate::{check_expires_at, check_permissions, parse_id};
 
@@ -127,12 +127,7 @@ impl MailtrapState {
             Err(reply) => return reply,
         };
         let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let mut fail = |field: &str, message: &str| {
-            errors
-                .entry(field.to_owned())
-                .or_default()
-                .push(message.to_owned());
-        };
+        let mut fail = |field: &str, message: &str| add_error(&mut errors, field, message);
         for key in body
             .keys()
             .filter(|k| !["name", "resources", "expires_at"].contains(&k.as_str()))
@@ -203,12 +198,7 @@ impl MailtrapState {
             Err(reply) => return reply,
         };
         let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let mut fail = |field: &str, message: &str| {
-            errors
-                .entry(field.to_owned())
-                .or_default()
-                .push(message.to_owned());
-        };
+        let mut fail = |field: &str, message: &str| add_error(&mut errors, field, message);
         let refusal = match self.reset_rule {
             ResetRule::Current if old.replaced_by.is_some() => Some(ALREADY_RESET),
             ResetRule::Current if old.expires_at.is_some_and(|at| at <= now) => Some(EXPIRED),

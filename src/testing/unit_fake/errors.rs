@@ -31,6 +31,19 @@ pub(crate) fn errors(status: u16, errors: Vec<Value>) -> Reply {
     Reply::json(status, JSON_API, &json!({ "errors": errors }))
 }
 
+/// An answer holding one error, with no code and no pointer.
+pub(crate) fn one_error(status: u16, title: &str, detail: &str) -> Reply {
+    errors(status, vec![error(status, title, None, detail, None)])
+}
+
+/// A 404 answer: nothing is at the path, `detail` says what is missing.
+pub(crate) fn not_found(detail: &str) -> Reply {
+    errors(
+        404,
+        vec![error(404, "Not Found", Some("not_found"), detail, None)],
+    )
+}
+
 pub(crate) fn invalid(detail: &str, pointer: &str) -> Value {
     error(
         400,

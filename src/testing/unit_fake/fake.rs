@@ -206,21 +206,6 @@ impl UnitFake {
         lock(&self.engine).dialect.ids.next()
     }
 
-    /// Sets the id the next token gets, as a fake restored from a saved
-    /// state continues its numbering. It may go back to an id once given,
-    /// as long as no held token has it or a higher one.
-    ///
-    /// # Errors
-    ///
-    /// [`KitError::Seed`] for 0, for more than one past [`MAX_TOKEN_ID`],
-    /// or for an id not above every id held; nothing changes.
-    pub fn set_next_id(&self, next: u64) -> Result<(), KitError> {
-        let mut engine = lock(&self.engine);
-        let state = &mut engine.dialect;
-        let highest = state.tokens.keys().next_back().copied();
-        state.ids.set_next(next, highest)
-    }
-
     /// Chooses how a successful revoke answers (default: 200 with the token).
     pub fn set_revoke_answer(&self, answer: RevokeAnswer) {
         lock(&self.engine).dialect.revoke_answer = answer;

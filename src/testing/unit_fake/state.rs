@@ -12,7 +12,7 @@ use crate::testing::ids::Ids;
 use crate::testing::operations::{self, segments};
 use crate::unit::{SourceIp, UserId};
 
-use super::errors::{JSON_API, error, errors, reason};
+use super::errors::{JSON_API, error, errors, not_found, one_error, reason};
 use super::op::RevokeAnswer;
 use super::token::{UnitToken, new_secret, token_id};
 use super::validate::check_create;
@@ -78,43 +78,24 @@ impl UnitState {
         let media = content_type.split(';').next().unwrap_or("").trim();
         if !media.eq_ignore_ascii_case(JSON_API) && !media.eq_ignore_ascii_case("application/json")
         {
-            return errors(
+            return one_error(
                 415,
-                vec![error(
-                    415,
-                    "Unsupported Media Type",
-                    None,
-                    "The request body must be application/vnd.api+json",
-                    None,
-                )],
+                "Unsupported Media Type",
+                "The request body must be application/vnd.api+json",
             );
         }
         let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
-            return errors(
-                400,
-                vec![error(
-                    400,
-                    "Bad Request",
-                    None,
-                    "The request body is not valid JSON",
-                    None,
-                )],
-            );
+            return one_error(400, "Bad Request", "The request body is not valid JSON");
         };
         let checked = match check_create(&body, now) {
             Ok(checked) => checked,
             Err(found) => return errors(400, found),
         };
         let Some(id) = self.ids.take() else {
-            return errors(
+            return one_error(
                 500,
-                vec![error(
-                    500,
-                    "Internal Server Error",
-                    None,
-                    "The fake has given every token id",
-                    None,
-                )],
+                "Internal Server Error",
+                "The fake has given every token id",
             );
         };
         let token = UnitToken {
@@ -143,16 +124,7 @@ impl UnitState {
             .filter(|_| !token_id.starts_with('0') && !token_id.starts_with('+'))
             .and_then(|id| self.tokens.remove(&id));
         let Some(token) = removed else {
-            return errors(
-                404,
-                vec![error(
-                    404,
-                    "Not Found",
-                    Some("not_found"),
-                    &format!("API token {token_id} not found"),
-                    None,
-                )],
-            );
+            return not_found(&format!("API token {token_id} not found"));
         };
         match self.revoke_answer {
             RevokeAnswer::Token => Reply::json(
@@ -173,15 +145,10 @@ impl Dialect for UnitState {
 
     fn handle(&mut self, request: &Request, now: DateTime<Utc>) -> Reply {
         if !self.authorized(request, now) {
-            return errors(
+            return one_error(
                 401,
-                vec![error(
-                    401,
-                    "Unauthorized",
-                    None,
-                    "The bearer token is invalid or expired",
-                    None,
-                )],
+                "Unauthorized",
+                "The bearer token is invalid or expired",
             );
         }
         let path = request.url.path();
@@ -190,29 +157,11 @@ impl Dialect for UnitState {
         let user = match segments.as_slice() {
             ["users", user, "api-tokens"] | ["users", user, "api-tokens", _] => *user,
             _ => {
-                return errors(
-                    404,
-                    vec![error(
-                        404,
-                        "Not Found",
-                        Some("not_found"),
-                        "No such endpoint",
-                        None,
-                    )],
-                );
+                return not_found("No such endpoint");
             }
         };
         if user != self.user_id {
-            return errors(
-                404,
-                vec![error(
-                    404,
-                    "Not Found",
-                    Some("not_found"),
-                    &format!("User {user} not found"),
-                    None,
-                )],
-            );
+            return not_found(&format!("User {user} not found"));
         }
         match (method, segments.as_slice()) {
             ("POST", [_, _, _]) => self.create(request, now),
@@ -225,15 +174,10 @@ impl Dialect for UnitState {
                 Reply::json(200, JSON_API, &json!({ "data": data }))
             }
             ("DELETE", [_, _, _, token_id]) => self.revoke(token_id),
-            _ => errors(
+            _ => one_error(
                 405,
-                vec![error(
-                    405,
-                    "Method Not Allowed",
-                    None,
-                    &format!("{method} is not allowed on {path}"),
-                    None,
-                )],
+                "Method Not Allowed",
+                &format!("{method} is not allowed on {path}"),
             ),
         }
     }
