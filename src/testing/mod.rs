@@ -225,9 +225,10 @@
 //! ```
 //!
 //! Aimed at the rotation of the [`lifecycle`](crate::lifecycle): it lists
-//! the tokens, creates the new one, then probes the new secret with a
-//! second list. That probe is refused; the rotation removes the new token
-//! and keeps the old one:
+//! the tokens, creates the new one, lists again to decide among rotations
+//! of the same token that run at the same time, then probes the new secret
+//! with a third list. That probe is refused; the rotation removes the new
+//! token and keeps the old one:
 //!
 //! ```
 //! use api_tokens::lifecycle::{Left, Step, UnitLifecycle, UnitPlan, sink::FileSink};
@@ -246,7 +247,7 @@
 //!     .retry(RetryPolicy::disabled())
 //!     .build()?;
 //! let life = UnitLifecycle::new(client, fake.user_id());
-//! fake.inject(UnitOp::List, Fault::status(401).nth(2));
+//! fake.inject(UnitOp::List, Fault::status(401).nth(3));
 //!
 //! let dir = tempfile::tempdir()?;
 //! let sink = FileSink::new(dir.path().join("unit.token"));
