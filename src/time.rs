@@ -8,6 +8,7 @@ use serde::de::{self, Deserializer, Visitor};
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, the one shape both services
 /// send; `None` for any other shape (an offset, a leap second), which the
 /// caller hands to chrono's general RFC 3339 parser.
+#[inline]
 fn parse_utc_fast(s: &str) -> Option<DateTime<Utc>> {
     let b = s.as_bytes();
     if b.len() < 20

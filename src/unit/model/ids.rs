@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 
 /// Whether `s` is an id as Unit writes them: a positive integer in decimal,
 /// without sign, spaces or leading zeros (`^[1-9][0-9]*$`).
+#[inline]
 pub(crate) fn is_identifier(s: &str) -> bool {
     let mut bytes = s.bytes();
     matches!(bytes.next(), Some(b'1'..=b'9')) && bytes.all(|b| b.is_ascii_digit())

@@ -49,6 +49,7 @@ impl SourceIp {
     }
 
     /// Reads one entry as the service wrote it: never fails.
+    #[inline]
     fn from_wire(s: &str) -> SourceIp {
         if let Some(ip) = parse_ipv4(s.as_bytes()) {
             SourceIp::Addr(IpAddr::V4(ip))
@@ -63,6 +64,7 @@ impl SourceIp {
 
     /// Splits a comma-separated list (Unit's `sourceIp`); blank items are
     /// skipped, spaces around items ignored.
+    #[inline]
     pub fn parse_list(list: &str) -> Vec<SourceIp> {
         let bytes = list.as_bytes();
         let mut out = Vec::with_capacity(bytes.iter().filter(|b| **b == b',').count() + 1);
@@ -113,6 +115,7 @@ impl SourceIp {
 /// zeros), in one pass over the bytes; gives the address and how many bytes
 /// it took. `None` when `s` does not start with one; whether anything may
 /// follow is the caller's to say.
+#[inline]
 fn parse_ipv4_prefix(s: &[u8]) -> Option<(Ipv4Addr, usize)> {
     let mut octets = [0u8; 4];
     let mut i = 0;
@@ -145,6 +148,7 @@ fn parse_ipv4_prefix(s: &[u8]) -> Option<(Ipv4Addr, usize)> {
 
 /// `s` read whole as an IPv4 address, as `Ipv4Addr`'s `FromStr` reads it;
 /// `None` for anything else, which goes to the general parsers.
+#[inline]
 fn parse_ipv4(s: &[u8]) -> Option<Ipv4Addr> {
     parse_ipv4_prefix(s).and_then(|(ip, len)| (len == s.len()).then_some(ip))
 }
