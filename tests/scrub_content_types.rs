@@ -4,59 +4,25 @@
 //! end through both clients against a loopback server; what is not secret
 //! in the message is kept.
 
-use std::time::Duration;
+mod loopback_support;
 
-use api_tokens::{Error, Pacing, RetryPolicy, mailtrap, unit};
-use secrecy::SecretString;
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use api_tokens::Error;
+use loopback_support::{TOKEN, mailtrap_list_error, server, unit_list_error};
+use wiremock::ResponseTemplate;
 
-/// The caller's own token.
-const TOKEN: &str = "v2.public.Zq8+sK2m/Xw9Lr4Tn7Hh3Jk5";
 /// A secret the caller does not know (a token just minted, a password),
 /// found only by the name it is written under.
 const UNKNOWN: &str = "mint3d-Secret-7f3a9c2e";
 /// Another one, for answers that hold two.
 const OTHER: &str = "hunter2-Passw0rd-99";
 
-async fn server(answer: ResponseTemplate) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(any()).respond_with(answer).mount(&server).await;
-    server
-}
-
-fn unit_client(server: &MockServer) -> unit::Client {
-    unit::Client::builder()
-        .token(SecretString::from(TOKEN))
-        .base_url(server.uri())
-        .retry(RetryPolicy::disabled())
-        .pacing(Pacing::off())
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap()
-}
-
-fn mailtrap_client(server: &MockServer) -> mailtrap::Client {
-    mailtrap::Client::builder()
-        .token(SecretString::from(TOKEN))
-        .base_url(server.uri())
-        .retry(RetryPolicy::disabled())
-        .pacing(Pacing::off())
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap()
-}
-
 /// The error of a list call to each service answered with `answer`.
 async fn errors_for(answer: ResponseTemplate) -> [(&'static str, Error); 2] {
     let s = server(answer).await;
-    let unit = unit_client(&s)
-        .org_api_tokens("2".parse().unwrap())
-        .list()
-        .await
-        .unwrap_err();
-    let mailtrap = mailtrap_client(&s).api_tokens().list().await.unwrap_err();
-    [("unit", unit), ("mailtrap", mailtrap)]
+    [
+        ("unit", unit_list_error(&s).await),
+        ("mailtrap", mailtrap_list_error(&s).await),
+    ]
 }
 
 /// `Display` and `Debug` of the error.
@@ -201,7 +167,7 @@ async fn free_text_inside_json_strings() {
     // Mailtrap reads `error`: its words survive, its secret does not.
     let body = format!(r#"{{"error":"boom token={UNKNOWN} (Bearer {OTHER})"}}"#);
     let s = server(ResponseTemplate::new(401).set_body_raw(body, "application/json")).await;
-    let err = mailtrap_client(&s).api_tokens().list().await.unwrap_err();
+    let err = mailtrap_list_error(&s).await;
     assert_hidden(UNKNOWN, &shown(&err), "mailtrap error");
     assert_hidden(OTHER, &shown(&err), "mailtrap error");
     assert!(
@@ -224,11 +190,7 @@ async fn headers_an_error_keeps() {
             ),
     )
     .await;
-    let err = unit_client(&s)
-        .org_api_tokens("2".parse().unwrap())
-        .list()
-        .await
-        .unwrap_err();
+    let err = unit_list_error(&s).await;
     assert_hidden(UNKNOWN, &shown(&err), "x-request-id");
     assert_eq!(err.request_id(), Some("req-7 token=[REDACTED]"));
 
@@ -237,7 +199,7 @@ async fn headers_an_error_keeps() {
         format!("https://elsewhere.example/cb?state=ok&access_token={UNKNOWN}").as_str(),
     ))
     .await;
-    let err = mailtrap_client(&s).api_tokens().list().await.unwrap_err();
+    let err = mailtrap_list_error(&s).await;
     assert!(matches!(err, Error::Redirect { .. }), "{err:?}");
     assert_hidden(UNKNOWN, &shown(&err), "location");
     assert!(err.to_string().contains("state=ok"), "{err}");
