@@ -42,6 +42,12 @@ struct Tok {
     line: usize,
 }
 
+impl Tok {
+    fn new(kind: Kind, line: usize) -> Tok {
+        Tok { kind, line }
+    }
+}
+
 fn is_ident_start(c: char) -> bool {
     c == '_' || c.is_alphabetic()
 }
@@ -126,10 +132,7 @@ fn tokenize(src: &str) -> Vec<Tok> {
                     };
                     let body: String = s[body_start..end].iter().collect();
                     i = count(i, (end + 1 + hashes).min(n), &mut line);
-                    toks.push(Tok {
-                        kind: Kind::Str(body),
-                        line: start_line,
-                    });
+                    toks.push(Tok::new(Kind::Str(body), start_line));
                     continue;
                 }
                 if word == "r" && at(j) == Some('#') && at(j + 1).is_some_and(is_ident_start) {
@@ -139,10 +142,7 @@ fn tokenize(src: &str) -> Vec<Tok> {
                         k += 1;
                     }
                     let name: String = s[j + 1..k].iter().collect();
-                    toks.push(Tok {
-                        kind: Kind::Ident(name),
-                        line: start_line,
-                    });
+                    toks.push(Tok::new(Kind::Ident(name), start_line));
                     i = k;
                     continue;
                 }
@@ -151,35 +151,23 @@ fn tokenize(src: &str) -> Vec<Tok> {
             if matches!(word.as_str(), "b" | "c") && at(j) == Some('"') {
                 let (end, body) = quoted(&s, j, '"');
                 i = count(i, end, &mut line);
-                toks.push(Tok {
-                    kind: Kind::Str(body),
-                    line: start_line,
-                });
+                toks.push(Tok::new(Kind::Str(body), start_line));
                 continue;
             }
             if word == "b" && at(j) == Some('\'') {
                 let (end, _) = quoted(&s, j, '\'');
                 i = count(i, end, &mut line);
-                toks.push(Tok {
-                    kind: Kind::Other,
-                    line: start_line,
-                });
+                toks.push(Tok::new(Kind::Other, start_line));
                 continue;
             }
-            toks.push(Tok {
-                kind: Kind::Ident(word),
-                line: start_line,
-            });
+            toks.push(Tok::new(Kind::Ident(word), start_line));
             i = j;
             continue;
         }
         if c == '"' {
             let (end, body) = quoted(&s, i, '"');
             i = count(i, end, &mut line);
-            toks.push(Tok {
-                kind: Kind::Str(body),
-                line: start_line,
-            });
+            toks.push(Tok::new(Kind::Str(body), start_line));
             continue;
         }
         if c == '\'' {
@@ -196,10 +184,7 @@ fn tokenize(src: &str) -> Vec<Tok> {
                 }
                 i = j;
             }
-            toks.push(Tok {
-                kind: Kind::Other,
-                line: start_line,
-            });
+            toks.push(Tok::new(Kind::Other, start_line));
             continue;
         }
         if c.is_ascii_digit() {
@@ -211,35 +196,23 @@ fn tokenize(src: &str) -> Vec<Tok> {
                 j += 1;
             }
             i = j;
-            toks.push(Tok {
-                kind: Kind::Other,
-                line: start_line,
-            });
+            toks.push(Tok::new(Kind::Other, start_line));
             continue;
         }
         if c == ':' && at(i + 1) == Some(':') {
-            toks.push(Tok {
-                kind: Kind::PathSep,
-                line: start_line,
-            });
+            toks.push(Tok::new(Kind::PathSep, start_line));
             i += 2;
             continue;
         }
         if c == '$' && s[i + 1..].starts_with(&['c', 'r', 'a', 't', 'e']) {
             let after = at(i + 6);
             if !after.is_some_and(is_ident_continue) {
-                toks.push(Tok {
-                    kind: Kind::Ident("crate".to_owned()),
-                    line: start_line,
-                });
+                toks.push(Tok::new(Kind::Ident("crate".to_owned()), start_line));
                 i += 6;
                 continue;
             }
         }
-        toks.push(Tok {
-            kind: Kind::Punct(c),
-            line: start_line,
-        });
+        toks.push(Tok::new(Kind::Punct(c), start_line));
         i += 1;
     }
     toks
@@ -1026,34 +999,34 @@ fn report(graph: &Graph) -> Option<String> {
     Some(out)
 }
 
-/// Every `.rs` file under `dir`, keyed by its path relative to `base`.
-fn read_tree(base: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .map(|e| e.expect("directory entry").path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            read_tree(base, &path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            let rel = path.strip_prefix(base).expect("under base");
-            let rel = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            let src = std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-            out.insert(rel, src);
-        }
-    }
-}
-
+/// Every `.rs` file under `src/`, keyed by its path relative to the crate
+/// (`src/lib.rs`).
 fn source_files() -> BTreeMap<String, String> {
     let base = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = BTreeMap::new();
-    read_tree(base, &base.join("src"), &mut files);
+    let mut dirs = vec![base.join("src")];
+    while let Some(dir) = dirs.pop() {
+        let entries =
+            std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let rel = path.strip_prefix(base).expect("under the crate");
+            let rel: Vec<_> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect();
+            let src = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+            files.insert(rel.join("/"), src);
+        }
+    }
     files
 }
 
