@@ -10,10 +10,11 @@ mod ensure_support;
 
 use std::time::Duration;
 
+use api_tokens::Pacing;
 use api_tokens::chrono::Utc;
 use api_tokens::ensure::{self, ActionKind, ApplyOptions, Services, TokensFile};
 use api_tokens::testing::MailtrapFake;
-use api_tokens::{Pacing, RetryPolicy, mailtrap};
+use ensure_support::{mailtrap_builder, parse};
 
 /// How many entries each account holds: the first more than its limit
 /// allows in one window, so that pacing has work to do.
@@ -47,12 +48,8 @@ impl Fleet {
     fn services(&self) -> Services {
         let mut services = Services::new();
         for fake in &self.fakes {
-            let client = mailtrap::Client::builder()
-                .token(fake.token().clone())
-                .account_id(fake.account_id())
-                .base_url(fake.uri())
-                // A 429 would fail its action: none may come.
-                .retry(RetryPolicy::disabled())
+            // Without retries, a 429 would fail its action: none may come.
+            let client = mailtrap_builder(fake)
                 .pacing(Pacing::limit(LIMIT, WINDOW))
                 .build()
                 .unwrap();
@@ -61,18 +58,21 @@ impl Fleet {
         services
     }
 
+    /// One entry per token of [`ACCOUNTS`], each with a sink of its own.
     fn file(&self) -> TokensFile {
-        let mut text = String::new();
+        let mut entries = Vec::new();
         for (account, count) in ACCOUNTS {
             for i in 0..count {
-                text.push_str(&format!(
-                    "[[mailtrap]]\nname = \"svc-{account}-{i}\"\npermissions = [\"account:{account}:viewer\"]\n\
-                     expires = \"never\"\nrotate_after = \"30d\"\nsecret_to = \"file:{}\"\n\n",
-                    self.dir.path().join(format!("{account}-{i}.token")).display()
+                let name = format!("svc-{account}-{i}");
+                let sink = self.dir.path().join(format!("{account}-{i}.token"));
+                entries.push(format!(
+                    "[[mailtrap]]\nname = \"{name}\"\npermissions = [\"account:{account}:viewer\"]\n\
+                     expires = \"never\"\nrotate_after = \"30d\"\nsecret_to = \"file:{}\"\n",
+                    sink.display()
                 ));
             }
         }
-        TokensFile::parse(self.dir.path().join("fleet.toml"), &text).unwrap()
+        parse(&self.dir.path().join("fleet.toml"), &entries.join("\n"))
     }
 
     fn lists_and_429s(&self) -> Vec<(usize, usize)> {
