@@ -5,8 +5,8 @@
 mod cli_support;
 
 use cli_support::{
-    FileSink, Session, assert_no_secret_shape, assert_secret_absent, fake, fake_secret_on_stdout,
-    file_spec, marker_in, path_in, refused_before_any_request, scratch, words,
+    FileSink, Session, assert_no_secret_shape, assert_secret_absent, fake, fake_into_file,
+    fake_secret_on_stdout, file_spec, marker_in, refused_before_any_request, scratch, words,
 };
 
 /// `unit create` of a token "ci" on `customers` for a day, without its sink.
@@ -75,20 +75,22 @@ fn unit_create_hands_the_secret_to_a_file_only() {
 
 #[test]
 fn unit_create_as_json_describes_the_token_without_its_secret() {
-    let dir = scratch();
-    let file = path_in(&dir, ".env");
-    std::fs::write(&file, "# deploy settings\nREGION=eu\nUNIT_TOKEN=old\n").expect("env file");
-    let spec = format!("env-file:{}:UNIT_TOKEN", file.display());
+    let sink = FileSink::env_file("UNIT_TOKEN");
+    std::fs::write(
+        sink.path(),
+        "# deploy settings\nREGION=eu\nUNIT_TOKEN=old\n",
+    )
+    .expect("env file");
     let line = "--output json unit create --description ci --scope customers \
                 --expires-at 2099-01-01T00:00:00Z";
-    let run = fake(&with_sink(line, &spec), "");
+    let run = fake(&sink.after(&words(line)), "");
     // Unit's expiration is checked by the library: 2099 is accepted.
     run.code(0);
     let json = run.json();
     assert_eq!(json["id"], "5");
     assert_eq!(json["attributes"]["expiration"], "2099-01-01T00:00:00Z");
     assert!(json["attributes"].get("token").is_none(), "{json}");
-    let env = std::fs::read_to_string(&file).expect("env file");
+    let env = std::fs::read_to_string(sink.path()).expect("env file");
     let lines: Vec<&str> = env.lines().collect();
     assert_eq!(lines[..2], ["# deploy settings", "REGION=eu"]);
     let secret = lines[2].strip_prefix("UNIT_TOKEN=").expect("the variable");
@@ -172,14 +174,11 @@ fn mailtrap_list_get_and_delete_in_both_modes() {
 
 #[test]
 fn mailtrap_create_with_permissions_and_expiry() {
-    let sink = FileSink::new("mt.token");
-    let mut args = words(
+    let (run, secret) = fake_into_file(
         "mailtrap create --name 'CI sender' --permission account:3229:viewer \
-         --permission sandbox:17:100 --expires never",
+         --permission sandbox:17:100 --expires never --output json",
+        "",
     );
-    args.extend(["--secret-to", sink.spec(), "--output", "json"]);
-    let run = fake(&args, "");
-    run.code(0);
     let json = run.json();
     assert!(
         json["name"]
@@ -191,17 +190,14 @@ fn mailtrap_create_with_permissions_and_expiry() {
     assert_eq!(json["resources"][0]["access_level"], 10);
     assert_eq!(json["resources"][1]["resource_type"], "sandbox");
     assert!(json.get("token").is_none());
-    let secret = sink.secret_kept_from(&run);
     assert_eq!(secret.len(), 32);
     let last4 = json["last_4_digits"].as_str().expect("last 4");
     assert!(secret.ends_with(last4));
 
-    let dir = scratch();
-    let env = path_in(&dir, ".env");
-    let spec = format!("env-file:{}:MAILTRAP_TOKEN", env.display());
+    let env = FileSink::env_file("MAILTRAP_TOKEN");
     let line = "mailtrap create --name 'CI sender' --permission account:3229:admin \
                 --expires 2030-01-31T12:00:00Z";
-    let run = fake(&with_sink(line, &spec), "");
+    let run = fake(&env.after(&words(line)), "");
     run.code(0);
     assert!(
         run.stdout
@@ -213,12 +209,12 @@ fn mailtrap_create_with_permissions_and_expiry() {
         run.stdout.ends_with(&format!(
             "]\", expires 2030-01-31T12:00:00Z; \
              secret written to MAILTRAP_TOKEN in env file {}\n",
-            env.display()
+            env.path().display()
         )),
         "{}",
         run.stdout
     );
-    let line = std::fs::read_to_string(&env).expect("env file");
+    let line = std::fs::read_to_string(env.path()).expect("env file");
     let secret = line
         .strip_prefix("MAILTRAP_TOKEN=")
         .and_then(|l| l.strip_suffix('\n'))
@@ -228,17 +224,14 @@ fn mailtrap_create_with_permissions_and_expiry() {
 
 #[test]
 fn mailtrap_reset_mints_a_renamed_token() {
-    let sink = FileSink::new("mt.token");
     let listed = fake(&["--output", "json", "mailtrap", "list"], "").json();
     let id = listed[1]["id"].to_string();
     for output in ["table", "json"] {
-        let mut args = vec!["--output", output, "mailtrap", "reset", &id];
+        let mut line = format!("--output {output} mailtrap reset {id}");
         if output == "json" {
-            args.extend(["--expires", "2030-01-31T12:00:00Z"]);
+            line.push_str(" --expires 2030-01-31T12:00:00Z");
         }
-        let run = fake(&sink.after(&args), "");
-        run.code(0);
-        sink.secret_kept_from(&run);
+        let (run, _) = fake_into_file(&line, "");
         let held = run.tokens("mailtrap");
         let new = held.last().expect("the new token");
         assert_eq!(new.1, format!("legacy webhook {}", new.0));
@@ -334,21 +327,19 @@ fn a_sink_that_fails_after_the_mint_leaves_no_token_behind() {
 fn an_env_file_others_may_read_is_written_with_a_warning() {
     use std::os::unix::fs::PermissionsExt;
 
-    let dir = scratch();
-    let env = path_in(&dir, ".env");
-    std::fs::write(&env, "REGION=eu\n").expect("env file");
-    let spec = format!("env-file:{}:MAILTRAP_TOKEN", env.display());
-    let args = with_sink(
+    let sink = FileSink::env_file("MAILTRAP_TOKEN");
+    let env = sink.path();
+    std::fs::write(env, "REGION=eu\n").expect("env file");
+    let args = sink.after(&words(
         "mailtrap create --name ci --permission account:3229:viewer",
-        &spec,
-    );
+    ));
     for (mode, readers) in [
         (0o644, Some("its group and others")),
         (0o640, Some("its group")),
         (0o604, Some("others")),
         (0o600, None),
     ] {
-        std::fs::set_permissions(&env, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        std::fs::set_permissions(env, std::fs::Permissions::from_mode(mode)).expect("chmod");
         let run = fake(&args, "");
         run.code(0);
         match readers {
@@ -364,7 +355,7 @@ fn an_env_file_others_may_read_is_written_with_a_warning() {
             }
         }
         // The mode is kept, as documented.
-        let kept = std::fs::metadata(&env)
+        let kept = std::fs::metadata(env)
             .expect("env file")
             .permissions()
             .mode();
@@ -374,7 +365,7 @@ fn an_env_file_others_may_read_is_written_with_a_warning() {
 
 /// A create of a token "lost one" on each service, without its sink, with
 /// faults that lose its answer and then do `then` to its service.
-fn lost_creates(then: &str) -> [(Vec<&'static str>, String, &'static str); 2] {
+fn lost_creates(then: &str) -> [(&'static str, String, &'static str); 2] {
     [
         (
             "unit create --description 'lost one' --scope customers --expires-in 1d",
@@ -390,17 +381,14 @@ fn lost_creates(then: &str) -> [(Vec<&'static str>, String, &'static str); 2] {
         if !then.is_empty() {
             faults.push_str(&format!(",{service}:{then}"));
         }
-        (words(line), faults, service)
+        (line, faults, service)
     })
 }
 
 #[test]
 fn a_create_whose_answer_is_lost_is_reconciled_and_leaves_one_token() {
-    for (args, faults, service) in lost_creates("") {
-        let sink = FileSink::new("token");
-        let run = fake(&sink.after(&args), &faults);
-        run.code(0);
-        sink.secret_kept_from(&run);
+    for (line, faults, service) in lost_creates("") {
+        let (run, _) = fake_into_file(line, &faults);
         let minted: Vec<_> = run
             .tokens(service)
             .into_iter()
@@ -415,10 +403,10 @@ fn a_create_whose_answer_is_lost_is_reconciled_and_leaves_one_token() {
 
 #[test]
 fn a_create_whose_lost_answer_cannot_be_reconciled_exits_4_and_reconcile_removes_it() {
-    for (args, faults, service) in lost_creates("list:503:times=50") {
+    for (line, faults, service) in lost_creates("list:503:times=50") {
         let session = Session::new();
         let sink = FileSink::new("token");
-        let run = session.run(&sink.after(&args), &faults);
+        let run = session.run(&sink.after(&words(line)), &faults);
         run.code(4).out().empty().err().one_line();
         assert!(!sink.path().exists(), "no secret to store");
         let marker = &marker_in(&run.stderr);

@@ -11,18 +11,13 @@
 
 mod cli_support;
 
-use cli_support::{FileSink, Run, Session, fake, marker_in, refused_before_any_request, words};
+use cli_support::{
+    FileSink, Run, Session, fake, fake_into_file, marker_in, refused_before_any_request, words,
+};
 
 /// The rotation of Unit token 1, without its sink.
 const UNIT_ROTATE: &str =
     "unit rotate 1 --scope customers,accounts --expires-in 90d --source-ip 10.0.0.0/8";
-
-/// `--output OUTPUT`, the words of `line`, and `--secret-to` the sink.
-fn in_mode<'a>(output: &'a str, line: &'a str, sink: &'a FileSink) -> Vec<&'a str> {
-    let mut args = vec!["--output", output];
-    args.extend(words(line));
-    sink.after(&args)
-}
 
 /// Whether a run left a token of `service` with this id.
 fn holds(run: &Run, service: &str, id: &str) -> bool {
@@ -32,10 +27,7 @@ fn holds(run: &Run, service: &str, id: &str) -> bool {
 #[test]
 fn unit_rotate_replaces_the_token_and_removes_what_an_earlier_run_left() {
     for output in ["table", "json"] {
-        let sink = FileSink::new("unit.token");
-        let run = fake(&in_mode(output, UNIT_ROTATE, &sink), "");
-        run.code(0);
-        let secret = sink.secret_kept_from(&run);
+        let (run, secret) = fake_into_file(&format!("--output {output} {UNIT_ROTATE}"), "");
         assert!(secret.starts_with("v2.public.fake."));
         // Token 1 revoked, the earlier run's token 4 removed, one new token.
         assert_eq!(run.ids("unit"), ["2", "3", "5"]);
@@ -63,13 +55,8 @@ fn unit_rotate_replaces_the_token_and_removes_what_an_earlier_run_left() {
 #[test]
 fn unit_rotate_whose_create_answer_is_lost_reconciles_and_exits_0() {
     for output in ["table", "json"] {
-        let sink = FileSink::new("unit.token");
-        let run = fake(
-            &in_mode(output, UNIT_ROTATE, &sink),
-            "unit:create:lose-answer",
-        );
-        run.code(0);
-        sink.secret_kept_from(&run);
+        let line = format!("--output {output} {UNIT_ROTATE}");
+        let (run, _) = fake_into_file(&line, "unit:create:lose-answer");
         // The token the lost answer minted (5) was revoked; 6 holds.
         assert_eq!(run.ids("unit"), ["2", "3", "6"], "no orphan is left");
         if output == "json" {
@@ -178,14 +165,11 @@ fn mailtrap_rotate_by_reset_lets_the_grace_period_run_or_deletes_the_old_token()
         ("table", true),
         ("json", true),
     ] {
-        let sink = FileSink::new("mt.token");
-        let mut args = in_mode(output, "mailtrap rotate 12345", &sink);
+        let mut line = format!("--output {output} mailtrap rotate 12345");
         if delete_old {
-            args.push("--delete-old");
+            line.push_str(" --delete-old");
         }
-        let run = fake(&args, "");
-        run.code(0);
-        let secret = sink.secret_kept_from(&run);
+        let (run, secret) = fake_into_file(&line, "");
         assert_eq!(secret.len(), 32);
         let held = run.tokens("mailtrap");
         assert!(
@@ -213,13 +197,10 @@ fn mailtrap_rotate_by_reset_lets_the_grace_period_run_or_deletes_the_old_token()
 
 #[test]
 fn mailtrap_rotate_whose_reset_answer_is_lost_reconciles_and_exits_0() {
-    let sink = FileSink::new("mt.token");
-    let run = fake(
-        &in_mode("json", "mailtrap rotate 12345 --delete-old", &sink),
+    let (run, _) = fake_into_file(
+        "--output json mailtrap rotate 12345 --delete-old",
         "mailtrap:reset:lose-answer",
     );
-    run.code(0);
-    sink.secret_kept_from(&run);
     let json = run.json();
     // The reset's token (12349) was found and deleted; a create followed.
     assert_eq!(json["method"], "create");
@@ -239,13 +220,10 @@ fn mailtrap_rotate_whose_reset_answer_is_lost_reconciles_and_exits_0() {
 
 #[test]
 fn mailtrap_rotate_recreating_whose_create_answer_is_lost_exits_0() {
-    let sink = FileSink::new("mt.token");
-    let run = fake(
-        &sink.after(&words("mailtrap rotate 12346 --recreate")),
+    let (run, _) = fake_into_file(
+        "mailtrap rotate 12346 --recreate",
         "mailtrap:create:lose-answer",
     );
-    run.code(0);
-    sink.secret_kept_from(&run);
     let held = run.tokens("mailtrap");
     assert!(
         held.iter().all(|t| t.0 != "12346"),
@@ -302,13 +280,8 @@ fn help_text(command: &str) -> String {
 
 #[test]
 fn mailtrap_rotate_recreate_names_the_new_token_with_a_marker_and_says_so() {
-    let sink = FileSink::new("mt.token");
-    let run = fake(
-        &in_mode("json", "mailtrap rotate 12345 --recreate", &sink),
-        "",
-    );
-    run.code(0).err().empty();
-    sink.secret_kept_from(&run);
+    let (run, _) = fake_into_file("--output json mailtrap rotate 12345 --recreate", "");
+    run.err().empty();
     let json = run.json();
     assert_eq!(json["method"], "create");
     let name = json["new"]["name"].as_str().expect("a name");
@@ -336,13 +309,7 @@ fn mailtrap_rotate_recreate_names_the_new_token_with_a_marker_and_says_so() {
 
 #[test]
 fn keep_name_still_works_as_recreate_with_one_deprecation_line() {
-    let sink = FileSink::new("mt.token");
-    let run = fake(
-        &sink.after(&words("mailtrap rotate 12346 --keep-name --delete-old")),
-        "",
-    );
-    run.code(0);
-    sink.secret_kept_from(&run);
+    let (run, _) = fake_into_file("mailtrap rotate 12346 --keep-name --delete-old", "");
     run.err()
         .one_line()
         .begins("api-tokens: warning: --keep-name is deprecated")
@@ -494,15 +461,11 @@ fn verbose_tracing_goes_to_stderr_without_a_secret() {
         .has("retrying")
         .has("api_tokens.call");
 
-    let sink = FileSink::new("mt.token");
-    let run = fake(
-        &sink.after(&words(
-            "-vv mailtrap create --name ci --permission account:3229:viewer",
-        )),
+    let (run, _) = fake_into_file(
+        "-vv mailtrap create --name ci --permission account:3229:viewer",
         "",
     );
-    run.code(0).err().has("operation=\"create\"");
-    sink.secret_kept_from(&run);
+    run.err().has("operation=\"create\"");
 
     let quiet = fake(&["mailtrap", "list"], "mailtrap:list:503");
     quiet.code(0);

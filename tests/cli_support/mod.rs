@@ -370,6 +370,18 @@ impl FileSink {
         }
     }
 
+    /// A sink `env-file:DIR/.env:KEY` whose file does not exist yet.
+    pub fn env_file(key: &str) -> FileSink {
+        let dir = scratch();
+        let path = path_in(&dir, ".env");
+        let spec = format!("env-file:{}:{key}", path.display());
+        FileSink {
+            _dir: dir,
+            path,
+            spec,
+        }
+    }
+
     /// The file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -395,6 +407,18 @@ impl FileSink {
         assert_secret_absent(run, &secret);
         secret
     }
+}
+
+/// Runs `api-tokens --fake` with the words of `line` and `--secret-to` a
+/// new file sink, asserts exit 0, and gives the run and the secret the sink
+/// holds, asserted absent from both streams.
+#[track_caller]
+pub fn fake_into_file(line: &str, faults: &str) -> (Run, String) {
+    let sink = FileSink::new("secret");
+    let run = fake(&sink.after(&words(line)), faults);
+    run.code(0);
+    let secret = sink.secret_kept_from(&run);
+    (run, secret)
 }
 
 /// The marker an exit-4 failure names: `[at:…]`.
