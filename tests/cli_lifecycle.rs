@@ -415,20 +415,31 @@ fn audit_in_both_modes_and_fail_on() {
     fake(&words("audit --within 1d --fail-on expiring"), "").code(0);
 }
 
+/// Asserts the lines of standard output: each as `expected` writes it,
+/// or, where that ends in `…`, starting with what comes before.
+#[track_caller]
+fn assert_lines(run: &Run, expected: &[&str]) {
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "{}", run.stdout);
+    for (line, expected) in lines.iter().zip(expected) {
+        match expected.strip_suffix('…') {
+            Some(start) => assert!(line.starts_with(start), "{line}"),
+            None => assert_eq!(line, expected),
+        }
+    }
+}
+
 #[test]
 fn reconcile_removes_stale_orphans_and_nothing_else() {
     let session = Session::new();
     let run = session.run(&["reconcile"], "");
     run.code(0);
-    let lines: Vec<&str> = run.stdout.lines().collect();
     // Unit token 4 replaces token 1, which is still live: it is the newest
     // replacement, whose secret a rotation that stopped before retiring
     // token 1 may have stored, so it is kept.
-    assert_eq!(lines.len(), 1, "{}", run.stdout);
-    assert!(
-        lines[0].starts_with("removed Mailtrap token 12348 \"nightly export [at:"),
-        "{}",
-        lines[0]
+    assert_lines(
+        &run,
+        &["removed Mailtrap token 12348 \"nightly export [at:…"],
     );
     assert_eq!(run.ids("unit"), ["1", "2", "3", "4"]);
     assert_eq!(run.ids("mailtrap"), ["12345", "12346", "12347"]);
@@ -531,16 +542,15 @@ fn reconcile_dry_run_lists_what_would_go_and_removes_nothing() {
     let session = Session::new();
     let run = session.run(&["reconcile", "--dry-run"], "");
     run.code(0);
-    let lines: Vec<&str> = run.stdout.lines().collect();
     // Unit token 4, the newest replacement of live token 1, is kept: the
     // dry run applies the removal's own rule.
-    assert_eq!(lines.len(), 2, "{}", run.stdout);
-    assert!(
-        lines[0].starts_with("would remove Mailtrap token 12348 \"nightly export [at:"),
-        "{}",
-        lines[0]
+    assert_lines(
+        &run,
+        &[
+            "would remove Mailtrap token 12348 \"nightly export [at:…",
+            "dry run: nothing was removed",
+        ],
     );
-    assert_eq!(lines[1], "dry run: nothing was removed");
     assert_eq!(run.ids("unit"), ["1", "2", "3", "4"]);
     assert_eq!(run.ids("mailtrap"), ["12345", "12346", "12347", "12348"]);
 

@@ -7,7 +7,8 @@ mod loopback_support;
 
 use api_tokens::{Error, mailtrap, unit};
 use loopback_support::{
-    TOKEN, mailtrap_client, mailtrap_list_error, server, unit_client, unit_list_error, user,
+    TOKEN, error_with_request_id, mailtrap_client, mailtrap_list_error, redirect_to, server,
+    unit_client, unit_list_error, user,
 };
 use secrecy::{ExposeSecret, SecretString};
 use wiremock::ResponseTemplate;
@@ -67,24 +68,15 @@ async fn class_2_a_token_split_by_control_characters_is_hidden() {
 /// redirect's `Location`.
 #[tokio::test]
 async fn class_3_a_token_in_kept_headers_is_hidden() {
-    let s = server(
-        ResponseTemplate::new(500)
-            .insert_header("x-request-id", format!("req-{TOKEN}").as_str())
-            .set_body_raw(
-                r#"{"errors":[{"title":"boom"}]}"#,
-                "application/vnd.api+json",
-            ),
-    )
-    .await;
+    let s = server(error_with_request_id(&format!("req-{TOKEN}"))).await;
     let err = unit_list_error(&s).await;
     assert!(err.request_id().is_some_and(|id| id.starts_with("req-")));
     assert_no(TOKEN, &err);
 
     let encoded = TOKEN.replace('+', "%2B").replace('/', "%2F");
-    let s = server(ResponseTemplate::new(302).insert_header(
-        "location",
-        format!("https://elsewhere.example/?k={encoded}").as_str(),
-    ))
+    let s = server(redirect_to(&format!(
+        "https://elsewhere.example/?k={encoded}"
+    )))
     .await;
     let err = mailtrap_list_error(&s).await;
     assert!(matches!(err, Error::Redirect { .. }), "{err:?}");

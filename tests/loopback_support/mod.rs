@@ -20,6 +20,21 @@ pub async fn server(answer: ResponseTemplate) -> MockServer {
     server
 }
 
+/// A Unit error answer (500) whose `x-request-id` header is `request_id`.
+pub fn error_with_request_id(request_id: &str) -> ResponseTemplate {
+    ResponseTemplate::new(500)
+        .insert_header("x-request-id", request_id)
+        .set_body_raw(
+            r#"{"errors":[{"title":"boom"}]}"#,
+            "application/vnd.api+json",
+        )
+}
+
+/// A redirect (302) to `location`.
+pub fn redirect_to(location: &str) -> ResponseTemplate {
+    ResponseTemplate::new(302).insert_header("location", location)
+}
+
 /// `builder` aimed at `server` with [`TOKEN`], one attempt, no pacing.
 fn on_loopback<D>(builder: ClientBuilder<D>, server: &MockServer) -> ClientBuilder<D> {
     builder
