@@ -104,38 +104,6 @@ fn a_duplicate_name_points_at_both_entries() {
 }
 
 #[test]
-fn a_permission_that_does_not_parse_is_named() {
-    let e = refused_edit(
-        GOOD_MAILTRAP,
-        "permissions = [\"account:3229:admin\"]",
-        "permissions = [\n  \"account:3229:admin\",\n  \"account:3229:root\",\n]",
-        5,
-        "permissions",
-    );
-    assert!(e.message.contains("admin, viewer or a number"), "{e}");
-    refused_edit(
-        GOOD_MAILTRAP,
-        "[\"account:3229:admin\"]",
-        "[]",
-        3,
-        "permissions",
-    );
-}
-
-#[test]
-fn a_sink_spec_that_does_not_parse_is_named() {
-    let e = refused_edit(
-        GOOD_MAILTRAP,
-        "file:/run/secrets/mt",
-        "s3://bucket/token",
-        5,
-        "secret_to",
-    );
-    assert!(e.message.contains("file:PATH"), "{e}");
-    refused_edit(GOOD_UNIT, ":UNIT_API_TOKEN", "", 8, "secret_to");
-}
-
-#[test]
 fn two_entries_may_not_share_a_sink() {
     let e = refused(&format!(
         "{GOOD_MAILTRAP}\n{}",
@@ -149,39 +117,113 @@ fn two_entries_may_not_share_a_sink() {
 }
 
 #[test]
-fn a_lifetime_unit_would_refuse_is_named() {
-    for (bad, why) in [
-        ("0d", "zero"),
-        ("90", "no unit"),
-        ("3000000d", "year 10000"),
-        ("ninety days", "not a duration"),
-    ] {
-        let e = refused_edit(GOOD_UNIT, "\"90d\"", &format!("\"{bad}\""), 5, "lifetime");
-        assert!(e.message.contains(why), "{bad}: {e}");
-    }
-    let e = refused_edit(GOOD_UNIT, "\"90d\"", "\"10d\"", 7, "rotate_before_expiry");
-    assert!(e.message.contains("not shorter than `lifetime`"), "{e}");
-}
-
-#[test]
-fn a_mailtrap_expiry_past_five_years_is_named() {
-    let e = refused_edit(GOOD_MAILTRAP, "\"never\"", "\"2000d\"", 4, "expires");
-    assert!(e.message.contains("60 months"), "{e}");
-    refused_edit(GOOD_MAILTRAP, "\"never\"", "\"sometimes\"", 4, "expires");
-}
-
-#[test]
-fn other_values_are_checked_where_they_stand() {
+fn a_value_that_does_not_parse_or_would_be_refused_is_named() {
     let long_name = format!("\"{}\"", "x".repeat(240));
-    for (good, from, to, line, key) in [
-        (GOOD_UNIT, "\"accounts\"", "\"Accounts Write\"", 4, "scopes"),
-        (GOOD_UNIT, "10.0.0.0/8", "10.0.0.0/99", 6, "source_ips"),
+    let permissions_over_lines =
+        "permissions = [\n  \"account:3229:admin\",\n  \"account:3229:root\",\n]";
+    // The good file, what is written in place of what, where the error
+    // points, and what its message says where that matters.
+    let cases = [
+        (
+            GOOD_MAILTRAP,
+            "permissions = [\"account:3229:admin\"]",
+            permissions_over_lines,
+            5,
+            "permissions",
+            Some("admin, viewer or a number"),
+        ),
+        (
+            GOOD_MAILTRAP,
+            "[\"account:3229:admin\"]",
+            "[]",
+            3,
+            "permissions",
+            None,
+        ),
+        (
+            GOOD_MAILTRAP,
+            "file:/run/secrets/mt",
+            "s3://bucket/token",
+            5,
+            "secret_to",
+            Some("file:PATH"),
+        ),
+        (GOOD_UNIT, ":UNIT_API_TOKEN", "", 8, "secret_to", None),
+        // Lifetimes Unit would refuse, and a rotation not shorter than one.
+        (GOOD_UNIT, "\"90d\"", "\"0d\"", 5, "lifetime", Some("zero")),
+        (
+            GOOD_UNIT,
+            "\"90d\"",
+            "\"90\"",
+            5,
+            "lifetime",
+            Some("no unit"),
+        ),
+        (
+            GOOD_UNIT,
+            "\"90d\"",
+            "\"3000000d\"",
+            5,
+            "lifetime",
+            Some("year 10000"),
+        ),
+        (
+            GOOD_UNIT,
+            "\"90d\"",
+            "\"ninety days\"",
+            5,
+            "lifetime",
+            Some("not a duration"),
+        ),
+        (
+            GOOD_UNIT,
+            "\"90d\"",
+            "\"10d\"",
+            7,
+            "rotate_before_expiry",
+            Some("not shorter than `lifetime`"),
+        ),
+        // A Mailtrap expiry past five years, or no expiry at all.
+        (
+            GOOD_MAILTRAP,
+            "\"never\"",
+            "\"2000d\"",
+            4,
+            "expires",
+            Some("60 months"),
+        ),
+        (
+            GOOD_MAILTRAP,
+            "\"never\"",
+            "\"sometimes\"",
+            4,
+            "expires",
+            None,
+        ),
+        // Other values, checked where they stand.
+        (
+            GOOD_UNIT,
+            "\"accounts\"",
+            "\"Accounts Write\"",
+            4,
+            "scopes",
+            None,
+        ),
+        (
+            GOOD_UNIT,
+            "10.0.0.0/8",
+            "10.0.0.0/99",
+            6,
+            "source_ips",
+            None,
+        ),
         (
             GOOD_UNIT,
             "user_id = \"2\"",
             "user_id = \"02\"",
             3,
             "user_id",
+            None,
         ),
         (
             GOOD_UNIT,
@@ -189,6 +231,7 @@ fn other_values_are_checked_where_they_stand() {
             "description = \" \"",
             2,
             "description",
+            None,
         ),
         (
             GOOD_MAILTRAP,
@@ -196,6 +239,7 @@ fn other_values_are_checked_where_they_stand() {
             "\"ci [at:t4k2ab-7f3k9q2m]\"",
             2,
             "name",
+            None,
         ),
         (
             GOOD_MAILTRAP,
@@ -203,9 +247,14 @@ fn other_values_are_checked_where_they_stand() {
             long_name.as_str(),
             2,
             "name",
+            None,
         ),
-    ] {
-        refused_edit(good, from, to, line, key);
+    ];
+    for (good, from, to, line, key, says) in cases {
+        let e = refused_edit(good, from, to, line, key);
+        if let Some(says) = says {
+            assert!(e.message.contains(says), "{from:?} -> {to:?}: {e}");
+        }
     }
     let e = refused(&format!("{GOOD_MAILTRAP}rotate_after = \"1.5d\"\n"));
     assert_at(&e, 6, "rotate_after");

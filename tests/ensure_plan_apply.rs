@@ -8,7 +8,7 @@ use api_tokens::chrono::{Duration, Utc};
 use api_tokens::ensure::{self, ActionKind, ApplyOptions};
 use api_tokens::lifecycle::Marker;
 use api_tokens::mailtrap::{AccessLevel, ResourceType};
-use api_tokens::testing::{Fault, MailtrapOp, MailtrapTokenSeed, UnitTokenSeed};
+use api_tokens::testing::{Fault, MailtrapOp, MailtrapTokenSeed};
 use api_tokens::unit::Scope;
 use ensure_support::{World, kinds, parse};
 
@@ -107,11 +107,7 @@ async fn a_token_deleted_out_of_band_is_created_again() {
 async fn tokens_past_rotate_before_expiry_are_rotated() {
     let world = World::start().await;
     let now = Utc::now();
-    world.unit.insert_token(
-        UnitTokenSeed::new("ci-deploy")
-            .scopes([Scope::Customers, Scope::Accounts])
-            .expiration(now + Duration::days(3)),
-    );
+    world.seed_unit(&[Scope::Customers, Scope::Accounts], Duration::days(3));
     world.mailtrap.insert_token(
         MailtrapTokenSeed::new(Marker::at(now - Duration::days(2)).tag("ci-deploy"))
             .permission(ResourceType::Account, 3229, AccessLevel::Admin)
@@ -182,12 +178,7 @@ async fn a_token_without_a_marker_has_no_age_and_says_so() {
 #[tokio::test]
 async fn unit_drift_in_addresses_or_expiration_is_a_replace_naming_the_field() {
     let world = World::start().await;
-    let now = Utc::now();
-    world.unit.insert_token(
-        UnitTokenSeed::new("ci-deploy")
-            .scope(Scope::Customers)
-            .expiration(now + Duration::days(300)),
-    );
+    world.seed_unit(&[Scope::Customers], Duration::days(300));
     let file = world.file("admin");
     let plan = world.plan(&file).await;
     let unit = &plan.actions()[1];

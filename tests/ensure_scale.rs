@@ -46,32 +46,31 @@ impl Fleet {
     }
 
     fn services(&self) -> Services {
-        let mut services = Services::new();
-        for fake in &self.fakes {
+        self.fakes.iter().fold(Services::new(), |services, fake| {
             // Without retries, a 429 would fail its action: none may come.
             let client = mailtrap_builder(fake)
                 .pacing(Pacing::limit(LIMIT, WINDOW))
                 .build()
                 .unwrap();
-            services = services.mailtrap_account(fake.account_id(), client);
-        }
-        services
+            services.mailtrap_account(fake.account_id(), client)
+        })
     }
 
     /// One entry per token of [`ACCOUNTS`], each with a sink of its own.
     fn file(&self) -> TokensFile {
-        let mut entries = Vec::new();
-        for (account, count) in ACCOUNTS {
-            for i in 0..count {
-                let name = format!("svc-{account}-{i}");
+        let tokens = ACCOUNTS
+            .iter()
+            .flat_map(|&(account, count)| (0..count).map(move |i| (account, i)));
+        let entries: Vec<String> = tokens
+            .map(|(account, i)| {
                 let sink = self.dir.path().join(format!("{account}-{i}.token"));
-                entries.push(format!(
-                    "[[mailtrap]]\nname = \"{name}\"\npermissions = [\"account:{account}:viewer\"]\n\
+                format!(
+                    "[[mailtrap]]\nname = \"svc-{account}-{i}\"\npermissions = [\"account:{account}:viewer\"]\n\
                      expires = \"never\"\nrotate_after = \"30d\"\nsecret_to = \"file:{}\"\n",
                     sink.display()
-                ));
-            }
-        }
+                )
+            })
+            .collect();
         parse(&self.dir.path().join("fleet.toml"), &entries.join("\n"))
     }
 

@@ -5,8 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use api_tokens::chrono;
 use api_tokens::ensure::{self, ActionKind, ApplyOptions, Plan, Services, TokensFile};
-use api_tokens::testing::{MailtrapFake, UnitFake};
+use api_tokens::testing::{MailtrapFake, UnitFake, UnitTokenSeed};
+use api_tokens::unit::Scope;
 use api_tokens::{RetryPolicy, mailtrap, unit};
 use secrecy::SecretString;
 
@@ -33,6 +35,16 @@ impl World {
         let file = world.file(level);
         world.apply(&file).await;
         (world, file)
+    }
+
+    /// Seeds a Unit token "ci-deploy", the acceptance file's entry, with
+    /// `scopes`, expiring `expires_in` from now.
+    pub fn seed_unit(&self, scopes: &[Scope], expires_in: chrono::Duration) {
+        self.unit.insert_token(
+            UnitTokenSeed::new("ci-deploy")
+                .scopes(scopes.iter().cloned())
+                .expiration(chrono::Utc::now() + expires_in),
+        );
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
