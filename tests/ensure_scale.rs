@@ -23,30 +23,36 @@ const ACCOUNTS: [(u64, usize); 4] = [(3229, 140), (3230, 20), (3231, 20), (3232,
 const LIMIT: u32 = 15;
 const WINDOW: Duration = Duration::from_millis(200);
 
+/// Each account's fake with the number of entries the file holds for it,
+/// and a directory for the sinks.
 struct Fleet {
-    fakes: Vec<MailtrapFake>,
+    accounts: Vec<(MailtrapFake, usize)>,
     dir: tempfile::TempDir,
 }
 
 impl Fleet {
     async fn start() -> Fleet {
-        let mut fakes = Vec::new();
-        for (account, _) in ACCOUNTS {
+        let mut accounts = Vec::new();
+        for (account, entries) in ACCOUNTS {
             let fake = MailtrapFake::builder()
                 .account_id(account)
                 .rate_limit(LIMIT, WINDOW)
                 .start()
                 .await;
-            fakes.push(fake);
+            accounts.push((fake, entries));
         }
         Fleet {
-            fakes,
+            accounts,
             dir: tempfile::tempdir().unwrap(),
         }
     }
 
+    fn fakes(&self) -> impl Iterator<Item = &MailtrapFake> {
+        self.accounts.iter().map(|(fake, _)| fake)
+    }
+
     fn services(&self) -> Services {
-        self.fakes.iter().fold(Services::new(), |services, fake| {
+        self.fakes().fold(Services::new(), |services, fake| {
             // Without retries, a 429 would fail its action: none may come.
             let client = mailtrap_builder(fake)
                 .pacing(Pacing::limit(LIMIT, WINDOW))
@@ -56,11 +62,12 @@ impl Fleet {
         })
     }
 
-    /// One entry per token of [`ACCOUNTS`], each with a sink of its own.
+    /// The entries of every account, each with a sink of its own.
     fn file(&self) -> TokensFile {
-        let tokens = ACCOUNTS
-            .iter()
-            .flat_map(|&(account, count)| (0..count).map(move |i| (account, i)));
+        let tokens = self.accounts.iter().flat_map(|(fake, entries)| {
+            let account = fake.account_id();
+            (0..*entries).map(move |i| (account, i))
+        });
         let entries: Vec<String> = tokens
             .map(|(account, i)| {
                 let sink = self.dir.path().join(format!("{account}-{i}.token"));
@@ -75,8 +82,7 @@ impl Fleet {
     }
 
     fn lists_and_429s(&self) -> Vec<(usize, usize)> {
-        self.fakes
-            .iter()
+        self.fakes()
             .map(|f| {
                 let log = f.requests();
                 (
@@ -90,7 +96,7 @@ impl Fleet {
     }
 
     fn clear(&self) {
-        for f in &self.fakes {
+        for f in self.fakes() {
             f.clear_requests();
         }
     }
@@ -112,8 +118,8 @@ async fn two_hundred_entries_plan_with_one_list_per_account_and_apply_without_a_
     let report = ensure::apply(&file, &services, &plan, &ApplyOptions::new()).await;
     assert!(report.is_success(), "{}", report.failed().next().unwrap());
     assert_eq!(report.actions.len(), 200);
-    for ((_, count), fake) in ACCOUNTS.iter().zip(&fleet.fakes) {
-        assert_eq!(fake.tokens().len(), *count);
+    for (fake, entries) in &fleet.accounts {
+        assert_eq!(fake.tokens().len(), *entries);
     }
     assert!(
         fleet
@@ -147,7 +153,7 @@ async fn two_hundred_entries_plan_with_one_list_per_account_and_apply_without_a_
         "{counts:?}"
     );
     assert!(
-        fleet.fakes[0].requests().len() > LIMIT as usize * 2,
+        fleet.accounts[0].0.requests().len() > LIMIT as usize * 2,
         "the first account saw more than two windows' worth of requests"
     );
     assert!(
