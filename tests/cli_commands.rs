@@ -5,26 +5,31 @@
 mod cli_support;
 
 use cli_support::{
-    Session, assert_no_secret_shape, assert_secret_absent, fake, fake_secret_on_stdout, file_spec,
-    path_in, read_secret, scratch,
+    FileSink, Session, assert_no_secret_shape, assert_secret_absent, fake, fake_into_file,
+    fake_secret_on_stdout, file_spec, marker_in, refused_before_any_request, scratch, words,
 };
 
-/// Faults on every call of both fakes: a request would be noticed (its
-/// 500 would be reported), so a run that passes with them sent none.
-const ANY_REQUEST_FAILS: &str = "unit:create:500:times=9,unit:list:500:times=9,\
-    unit:revoke:500:times=9,mailtrap:create:500:times=9,mailtrap:get:500:times=9,\
-    mailtrap:list:500:times=9,mailtrap:delete:500:times=9,mailtrap:reset:500:times=9";
+/// `unit create` of a token "ci" on `customers` for a day, without its sink.
+const UNIT_CREATE: &str = "unit create --description ci --scope customers --expires-in 1d";
+/// `mailtrap create` of an admin token "x", without its sink.
+const MAILTRAP_CREATE: &str = "mailtrap create --name x --permission account:3229:admin";
+
+/// The words of `line`, then `--secret-to` and `sink`.
+fn with_sink<'a>(line: &'a str, sink: &'a str) -> Vec<&'a str> {
+    let mut args = words(line);
+    args.extend(["--secret-to", sink]);
+    args
+}
 
 #[test]
 fn unit_list_as_a_table_and_as_json() {
     let run = fake(&["unit", "list"], "");
-    run.code(0);
+    run.code(0).err().empty();
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines.len(), 5, "{}", run.stdout);
     assert!(lines[0].starts_with("ID  DESCRIPTION"), "{}", lines[0]);
     assert!(lines[1].contains("CI deploy") && lines[1].contains("10.0.0.0/8"));
     assert!(lines[2].contains("payments backend") && lines[2].ends_with("any"));
-    assert!(run.stderr.is_empty(), "{}", run.stderr);
 
     let run = fake(&["unit", "list", "--output", "json"], "");
     run.code(0);
@@ -40,80 +45,52 @@ fn unit_list_as_a_table_and_as_json() {
 
 #[test]
 fn unit_create_hands_the_secret_to_a_file_only() {
-    let dir = scratch();
-    let file = path_in(&dir, "unit.token");
-    let run = fake(
-        &[
-            "unit",
-            "create",
-            "--description",
-            "CI deploy 2",
-            "--scope",
-            "customers,accounts",
-            "--scope",
-            "payments",
-            "--expires-in",
-            "90d",
-            "--source-ip",
-            "10.1.0.0/16",
-            "--secret-to",
-            &file_spec(&file),
-        ],
-        "",
+    let sink = FileSink::new("unit.token");
+    let args = words(
+        "unit create --description 'CI deploy 2' --scope customers,accounts --scope payments \
+         --expires-in 90d --source-ip 10.1.0.0/16",
     );
+    let run = fake(&sink.after(&args), "");
     run.code(0);
-    let secret = read_secret(&file);
+    let secret = sink.secret_kept_from(&run);
     assert!(secret.starts_with("v2.public."));
-    assert_secret_absent(&run, &secret);
-    assert!(
-        run.stdout.contains("created Unit token 5"),
-        "{}",
-        run.stdout
-    );
-    assert!(run.stdout.contains(&format!("file {}", file.display())));
+    run.out()
+        .has("created Unit token 5")
+        .has(&format!("file {}", sink.path().display()));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&file).expect("file").permissions().mode();
+        let mode = std::fs::metadata(sink.path())
+            .expect("file")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let held = run.tokens("unit");
     assert_eq!(held.len(), 5);
     // Minted exactly once: the description carries a marker.
     assert!(held[4].1.starts_with("CI deploy 2 [at:"), "{held:?}");
-    assert!(run.stdout.contains(&held[4].1), "{}", run.stdout);
+    run.out().has(&held[4].1);
 }
 
 #[test]
 fn unit_create_as_json_describes_the_token_without_its_secret() {
-    let dir = scratch();
-    let file = path_in(&dir, ".env");
-    std::fs::write(&file, "# deploy settings\nREGION=eu\nUNIT_TOKEN=old\n").expect("env file");
-    let spec = format!("env-file:{}:UNIT_TOKEN", file.display());
-    let run = fake(
-        &[
-            "--output",
-            "json",
-            "unit",
-            "create",
-            "--description",
-            "ci",
-            "--scope",
-            "customers",
-            "--expires-at",
-            "2099-01-01T00:00:00Z",
-            "--secret-to",
-            &spec,
-        ],
-        "",
-    );
+    let sink = FileSink::env_file("UNIT_TOKEN");
+    std::fs::write(
+        sink.path(),
+        "# deploy settings\nREGION=eu\nUNIT_TOKEN=old\n",
+    )
+    .expect("env file");
+    let line = "--output json unit create --description ci --scope customers \
+                --expires-at 2099-01-01T00:00:00Z";
+    let run = fake(&sink.after(&words(line)), "");
     // Unit's expiration is checked by the library: 2099 is accepted.
     run.code(0);
     let json = run.json();
     assert_eq!(json["id"], "5");
     assert_eq!(json["attributes"]["expiration"], "2099-01-01T00:00:00Z");
     assert!(json["attributes"].get("token").is_none(), "{json}");
-    let env = std::fs::read_to_string(&file).expect("env file");
+    let env = std::fs::read_to_string(sink.path()).expect("env file");
     let lines: Vec<&str> = env.lines().collect();
     assert_eq!(lines[..2], ["# deploy settings", "REGION=eu"]);
     let secret = lines[2].strip_prefix("UNIT_TOKEN=").expect("the variable");
@@ -123,23 +100,9 @@ fn unit_create_as_json_describes_the_token_without_its_secret() {
 #[test]
 fn the_secret_reaches_stdout_only_through_secret_to_dash() {
     for output in ["table", "json"] {
-        let run = fake_secret_on_stdout(
-            &[
-                "--output",
-                output,
-                "unit",
-                "create",
-                "--description",
-                "ci",
-                "--scope",
-                "customers",
-                "--expires-in",
-                "1d",
-                "--secret-to",
-                "-",
-            ],
-            "",
-        );
+        let mut args = vec!["--output", output];
+        args.extend(with_sink(UNIT_CREATE, "-"));
+        let run = fake_secret_on_stdout(&args, "");
         run.code(0);
         let secret = run.stdout.strip_suffix('\n').expect("one line");
         assert!(secret.starts_with("v2.public.fake."), "{secret}");
@@ -152,11 +115,7 @@ fn the_secret_reaches_stdout_only_through_secret_to_dash() {
                 serde_json::from_str(&run.stderr).expect("JSON on stderr");
             assert_eq!(report["id"], "5");
         } else {
-            assert!(
-                run.stderr.contains("created Unit token 5"),
-                "{}",
-                run.stderr
-            );
+            run.err().has("created Unit token 5");
         }
     }
 }
@@ -166,8 +125,7 @@ fn unit_revoke_in_both_modes() {
     let run = fake(&["unit", "revoke", "2"], "");
     run.code(0);
     assert_eq!(run.stdout, "revoked Unit token 2\n");
-    let ids: Vec<String> = run.tokens("unit").into_iter().map(|t| t.0).collect();
-    assert_eq!(ids, ["1", "3", "4"]);
+    assert_eq!(run.ids("unit"), ["1", "3", "4"]);
 
     let run = fake(&["--output", "json", "unit", "revoke", "1"], "");
     run.code(0);
@@ -180,8 +138,7 @@ fn mailtrap_list_get_and_delete_in_both_modes() {
     let run = fake(&["mailtrap", "list"], "");
     run.code(0);
     assert!(run.stdout.starts_with("ID     NAME"), "{}", run.stdout);
-    assert!(run.stdout.contains("account:3229:admin"));
-    assert!(run.stdout.contains("never"));
+    run.out().has("account:3229:admin").has("never");
 
     let run = fake(&["mailtrap", "list", "--output", "json"], "");
     run.code(0);
@@ -198,9 +155,10 @@ fn mailtrap_list_get_and_delete_in_both_modes() {
     );
 
     let id = list[1]["id"].to_string();
-    let run = fake(&["mailtrap", "get", &id], "");
-    run.code(0);
-    assert!(run.stdout.contains("legacy webhook"), "{}", run.stdout);
+    fake(&["mailtrap", "get", &id], "")
+        .code(0)
+        .out()
+        .has("legacy webhook");
     let run = fake(&["--output", "json", "mailtrap", "get", &id], "");
     run.code(0);
     assert_eq!(run.json()["name"], "legacy webhook");
@@ -216,28 +174,11 @@ fn mailtrap_list_get_and_delete_in_both_modes() {
 
 #[test]
 fn mailtrap_create_with_permissions_and_expiry() {
-    let dir = scratch();
-    let file = path_in(&dir, "mt.token");
-    let run = fake(
-        &[
-            "mailtrap",
-            "create",
-            "--name",
-            "CI sender",
-            "--permission",
-            "account:3229:viewer",
-            "--permission",
-            "sandbox:17:100",
-            "--expires",
-            "never",
-            "--secret-to",
-            &file_spec(&file),
-            "--output",
-            "json",
-        ],
+    let (run, secret) = fake_into_file(
+        "mailtrap create --name 'CI sender' --permission account:3229:viewer \
+         --permission sandbox:17:100 --expires never --output json",
         "",
     );
-    run.code(0);
     let json = run.json();
     assert!(
         json["name"]
@@ -249,29 +190,14 @@ fn mailtrap_create_with_permissions_and_expiry() {
     assert_eq!(json["resources"][0]["access_level"], 10);
     assert_eq!(json["resources"][1]["resource_type"], "sandbox");
     assert!(json.get("token").is_none());
-    let secret = read_secret(&file);
     assert_eq!(secret.len(), 32);
-    assert_secret_absent(&run, &secret);
     let last4 = json["last_4_digits"].as_str().expect("last 4");
     assert!(secret.ends_with(last4));
 
-    let env = path_in(&dir, ".env");
-    let spec = format!("env-file:{}:MAILTRAP_TOKEN", env.display());
-    let run = fake(
-        &[
-            "mailtrap",
-            "create",
-            "--name",
-            "CI sender",
-            "--permission",
-            "account:3229:admin",
-            "--expires",
-            "2030-01-31T12:00:00Z",
-            "--secret-to",
-            &spec,
-        ],
-        "",
-    );
+    let env = FileSink::env_file("MAILTRAP_TOKEN");
+    let line = "mailtrap create --name 'CI sender' --permission account:3229:admin \
+                --expires 2030-01-31T12:00:00Z";
+    let run = fake(&env.after(&words(line)), "");
     run.code(0);
     assert!(
         run.stdout
@@ -283,12 +209,12 @@ fn mailtrap_create_with_permissions_and_expiry() {
         run.stdout.ends_with(&format!(
             "]\", expires 2030-01-31T12:00:00Z; \
              secret written to MAILTRAP_TOKEN in env file {}\n",
-            env.display()
+            env.path().display()
         )),
         "{}",
         run.stdout
     );
-    let line = std::fs::read_to_string(&env).expect("env file");
+    let line = std::fs::read_to_string(env.path()).expect("env file");
     let secret = line
         .strip_prefix("MAILTRAP_TOKEN=")
         .and_then(|l| l.strip_suffix('\n'))
@@ -298,28 +224,14 @@ fn mailtrap_create_with_permissions_and_expiry() {
 
 #[test]
 fn mailtrap_reset_mints_a_renamed_token() {
-    let dir = scratch();
-    let file = path_in(&dir, "mt.token");
     let listed = fake(&["--output", "json", "mailtrap", "list"], "").json();
     let id = listed[1]["id"].to_string();
-    let spec = file_spec(&file);
     for output in ["table", "json"] {
-        let mut args = vec![
-            "--output",
-            output,
-            "mailtrap",
-            "reset",
-            &id,
-            "--secret-to",
-            &spec,
-        ];
+        let mut line = format!("--output {output} mailtrap reset {id}");
         if output == "json" {
-            args.extend(["--expires", "2030-01-31T12:00:00Z"]);
+            line.push_str(" --expires 2030-01-31T12:00:00Z");
         }
-        let run = fake(&args, "");
-        run.code(0);
-        let secret = read_secret(&file);
-        assert_secret_absent(&run, &secret);
+        let (run, _) = fake_into_file(&line, "");
         let held = run.tokens("mailtrap");
         let new = held.last().expect("the new token");
         assert_eq!(new.1, format!("legacy webhook {}", new.0));
@@ -328,52 +240,9 @@ fn mailtrap_reset_mints_a_renamed_token() {
             assert_eq!(json["id"].to_string(), new.0);
             assert_eq!(json["expires_at"], "2030-01-31T12:00:00Z");
         } else {
-            assert!(
-                run.stdout.contains(&format!("new token {}", new.0)),
-                "{}",
-                run.stdout
-            );
+            run.out().has(&format!("new token {}", new.0));
         }
     }
-}
-
-/// Every command that takes `--secret-to`, with the sink's spec last.
-fn commands_with_a_sink() -> Vec<Vec<&'static str>> {
-    vec![
-        vec![
-            "unit",
-            "create",
-            "--description",
-            "ci",
-            "--scope",
-            "customers",
-            "--expires-in",
-            "1d",
-            "--secret-to",
-        ],
-        vec![
-            "unit",
-            "rotate",
-            "1",
-            "--scope",
-            "customers",
-            "--expires-in",
-            "1d",
-            "--secret-to",
-        ],
-        vec![
-            "mailtrap",
-            "create",
-            "--name",
-            "x",
-            "--permission",
-            "account:3229:admin",
-            "--secret-to",
-        ],
-        vec!["mailtrap", "reset", "12345", "--secret-to"],
-        vec!["mailtrap", "rotate", "12345", "--secret-to"],
-        vec!["mailtrap", "rotate", "12345", "--recreate", "--secret-to"],
-    ]
 }
 
 #[test]
@@ -384,41 +253,27 @@ fn a_sink_that_cannot_take_the_secret_is_refused_before_any_request() {
     std::fs::create_dir(&a_dir).expect("directory");
     let twice = dir.path().join(".env");
     std::fs::write(&twice, "TOKEN=a\nOTHER=b\nexport TOKEN=c\n").expect("env file");
+    let env_spec = |path: &std::path::Path| format!("env-file:{}:TOKEN", path.display());
     let sinks = [
         (file_spec(&missing), "does not exist"),
-        (
-            format!("env-file:{}:TOKEN", missing.display()),
-            "does not exist",
-        ),
+        (env_spec(&missing), "does not exist"),
         (file_spec(&a_dir), "is a directory"),
-        (
-            format!("env-file:{}:TOKEN", a_dir.display()),
-            "is a directory",
-        ),
-        (
-            format!("env-file:{}:TOKEN", twice.display()),
-            "assigned on lines [1, 3]",
-        ),
+        (env_spec(&a_dir), "is a directory"),
+        (env_spec(&twice), "assigned on lines [1, 3]"),
     ];
-    for command in commands_with_a_sink() {
+    // Every command that takes `--secret-to`.
+    let commands = [
+        UNIT_CREATE,
+        "unit rotate 1 --scope customers --expires-in 1d",
+        MAILTRAP_CREATE,
+        "mailtrap reset 12345",
+        "mailtrap rotate 12345",
+        "mailtrap rotate 12345 --recreate",
+    ];
+    for command in commands {
         for (spec, says) in &sinks {
-            let mut args = command.clone();
-            args.push(spec);
-            let run = fake(&args, ANY_REQUEST_FAILS);
-            run.code(2);
-            assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
-            assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.stderr);
-            assert!(run.stderr.contains("--secret-to"), "{}", run.stderr);
-            assert!(
-                run.stderr.contains(says),
-                "{args:?} should say {says:?}: {}",
-                run.stderr
-            );
-            assert!(
-                !run.stderr.contains("500"),
-                "a request was sent: {}",
-                run.stderr
-            );
+            let run = refused_before_any_request(&with_sink(command, spec), says);
+            run.err().one_line().has("--secret-to");
             assert_eq!(run.tokens("unit").len(), 4);
             assert_eq!(run.tokens("mailtrap").len(), 4);
         }
@@ -433,40 +288,20 @@ fn a_sink_that_cannot_take_the_secret_is_refused_before_any_request() {
 fn a_sink_that_fails_after_the_mint_leaves_no_token_behind() {
     // Standard output is a pipe whose reader is gone before the token is
     // minted: writing the secret fails, and the token is removed.
-    for (args, service, says) in [
+    for (command, service, says) in [
         (
-            &[
-                "unit",
-                "create",
-                "--description",
-                "ci",
-                "--scope",
-                "customers",
-                "--expires-in",
-                "1d",
-                "--secret-to",
-                "-",
-            ][..],
+            UNIT_CREATE,
             "unit",
             "revoked, since nobody holds its secret",
         ),
         (
-            &[
-                "mailtrap",
-                "create",
-                "--name",
-                "x",
-                "--permission",
-                "account:3229:admin",
-                "--secret-to",
-                "-",
-            ][..],
+            MAILTRAP_CREATE,
             "mailtrap",
             "deleted, since nobody holds its secret",
         ),
     ] {
         let session = Session::new();
-        let mut command = session.command(args, "");
+        let mut command = session.command(&with_sink(command, "-"), "");
         command
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
@@ -492,51 +327,35 @@ fn a_sink_that_fails_after_the_mint_leaves_no_token_behind() {
 fn an_env_file_others_may_read_is_written_with_a_warning() {
     use std::os::unix::fs::PermissionsExt;
 
-    let dir = scratch();
-    let env = path_in(&dir, ".env");
-    std::fs::write(&env, "REGION=eu\n").expect("env file");
-    let spec = format!("env-file:{}:MAILTRAP_TOKEN", env.display());
+    let sink = FileSink::env_file("MAILTRAP_TOKEN");
+    let env = sink.path();
+    std::fs::write(env, "REGION=eu\n").expect("env file");
+    let args = sink.after(&words(
+        "mailtrap create --name ci --permission account:3229:viewer",
+    ));
     for (mode, readers) in [
         (0o644, Some("its group and others")),
         (0o640, Some("its group")),
         (0o604, Some("others")),
         (0o600, None),
     ] {
-        std::fs::set_permissions(&env, std::fs::Permissions::from_mode(mode)).expect("chmod");
-        let run = fake(
-            &[
-                "mailtrap",
-                "create",
-                "--name",
-                "ci",
-                "--permission",
-                "account:3229:viewer",
-                "--secret-to",
-                &spec,
-            ],
-            "",
-        );
+        std::fs::set_permissions(env, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        let run = fake(&args, "");
         run.code(0);
         match readers {
             Some(readers) => {
-                assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
-                assert!(
-                    run.stderr.starts_with("api-tokens: warning: the env file"),
-                    "{}",
-                    run.stderr
-                );
-                assert!(
-                    run.stderr
-                        .contains(&format!("readable by {readers} (mode {mode:04o})")),
-                    "{}",
-                    run.stderr
-                );
-                assert!(run.stderr.contains("chmod 600"), "{}", run.stderr);
+                run.err()
+                    .one_line()
+                    .begins("api-tokens: warning: the env file")
+                    .has(&format!("readable by {readers} (mode {mode:04o})"))
+                    .has("chmod 600");
             }
-            None => assert!(run.stderr.is_empty(), "{}", run.stderr),
+            None => {
+                run.err().empty();
+            }
         }
         // The mode is kept, as documented.
-        let kept = std::fs::metadata(&env)
+        let kept = std::fs::metadata(env)
             .expect("env file")
             .permissions()
             .mode();
@@ -544,44 +363,32 @@ fn an_env_file_others_may_read_is_written_with_a_warning() {
     }
 }
 
-#[test]
-fn a_create_whose_answer_is_lost_is_reconciled_and_leaves_one_token() {
-    for (args, faults, service) in [
+/// A create of a token "lost one" on each service, without its sink, with
+/// faults that lose its answer and then do `then` to its service.
+fn lost_creates(then: &str) -> [(&'static str, String, &'static str); 2] {
+    [
         (
-            &[
-                "unit",
-                "create",
-                "--description",
-                "lost one",
-                "--scope",
-                "customers",
-                "--expires-in",
-                "1d",
-            ][..],
-            "unit:create:lose-answer",
+            "unit create --description 'lost one' --scope customers --expires-in 1d",
             "unit",
         ),
         (
-            &[
-                "mailtrap",
-                "create",
-                "--name",
-                "lost one",
-                "--permission",
-                "account:3229:viewer",
-            ][..],
-            "mailtrap:create:lose-answer",
+            "mailtrap create --name 'lost one' --permission account:3229:viewer",
             "mailtrap",
         ),
-    ] {
-        let dir = scratch();
-        let file = path_in(&dir, "token");
-        let spec = file_spec(&file);
-        let mut args = args.to_vec();
-        args.extend(["--secret-to", &spec]);
-        let run = fake(&args, faults);
-        run.code(0);
-        assert_secret_absent(&run, &read_secret(&file));
+    ]
+    .map(|(line, service)| {
+        let mut faults = format!("{service}:create:lose-answer");
+        if !then.is_empty() {
+            faults.push_str(&format!(",{service}:{then}"));
+        }
+        (line, faults, service)
+    })
+}
+
+#[test]
+fn a_create_whose_answer_is_lost_is_reconciled_and_leaves_one_token() {
+    for (line, faults, service) in lost_creates("") {
+        let (run, _) = fake_into_file(line, &faults);
         let minted: Vec<_> = run
             .tokens(service)
             .into_iter()
@@ -590,66 +397,22 @@ fn a_create_whose_answer_is_lost_is_reconciled_and_leaves_one_token() {
         // The lost answer's token was found by its marker and removed.
         assert_eq!(minted.len(), 1, "exactly one token: {minted:?}");
         assert!(minted[0].1.starts_with("lost one [at:"), "{minted:?}");
-        assert!(
-            run.stdout
-                .contains("minted by a create whose answer was lost"),
-            "{}",
-            run.stdout
-        );
+        run.out().has("minted by a create whose answer was lost");
     }
 }
 
 #[test]
 fn a_create_whose_lost_answer_cannot_be_reconciled_exits_4_and_reconcile_removes_it() {
-    for (args, faults, service) in [
-        (
-            &[
-                "unit",
-                "create",
-                "--description",
-                "lost one",
-                "--scope",
-                "customers",
-                "--expires-in",
-                "1d",
-            ][..],
-            "unit:create:lose-answer,unit:list:503:times=50",
-            "unit",
-        ),
-        (
-            &[
-                "mailtrap",
-                "create",
-                "--name",
-                "lost one",
-                "--permission",
-                "account:3229:viewer",
-            ][..],
-            "mailtrap:create:lose-answer,mailtrap:list:503:times=50",
-            "mailtrap",
-        ),
-    ] {
+    for (line, faults, service) in lost_creates("list:503:times=50") {
         let session = Session::new();
-        let dir = scratch();
-        let file = path_in(&dir, "token");
-        let spec = file_spec(&file);
-        let mut args = args.to_vec();
-        args.extend(["--secret-to", &spec]);
-        let run = session.run(&args, faults);
-        run.code(4);
-        assert!(run.stdout.is_empty());
-        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
-        assert!(!file.exists(), "no secret to store");
-        let start = run.stderr.find("[at:").expect("the marker is named");
-        let end = start + run.stderr[start..].find(']').expect("its end") + 1;
-        let marker = &run.stderr[start..end];
-        assert!(
-            run.stderr.contains(&format!(
-                "`api-tokens reconcile --marker {marker}` removes it"
-            )),
-            "{}",
-            run.stderr
-        );
+        let sink = FileSink::new("token");
+        let run = session.run(&sink.after(&words(line)), &faults);
+        run.code(4).out().empty().err().one_line();
+        assert!(!sink.path().exists(), "no secret to store");
+        let marker = &marker_in(&run.stderr);
+        run.err().has(&format!(
+            "`api-tokens reconcile --marker {marker}` removes it"
+        ));
         // The token the lost answer minted carries the marker ...
         assert_eq!(
             run.tokens(service)
@@ -674,33 +437,14 @@ fn a_create_whose_lost_answer_cannot_be_reconciled_exits_4_and_reconcile_removes
 
 #[test]
 fn a_scope_unit_does_not_know_is_refused_with_the_known_ones() {
-    for command in [
-        &["unit", "create", "--description", "x"][..],
-        &["unit", "rotate", "1"][..],
-    ] {
-        let mut args = command.to_vec();
-        args.extend([
-            "--scope",
-            "customers,bogus",
-            "--expires-in",
-            "1d",
-            "--secret-to",
-            "-",
-        ]);
-        let run = fake(&args, ANY_REQUEST_FAILS);
-        run.code(2);
-        assert!(run.stdout.is_empty());
-        assert!(
-            run.stderr
-                .contains("`bogus` is not a scope Unit knows; the known scopes are: "),
-            "{}",
-            run.stderr
+    for command in ["unit create --description x", "unit rotate 1"] {
+        let mut args = words(command);
+        args.extend(with_sink("--scope customers,bogus --expires-in 1d", "-"));
+        let run = refused_before_any_request(
+            &args,
+            "`bogus` is not a scope Unit knows; the known scopes are: ",
         );
-        assert!(
-            run.stderr.contains("customers, customers-write"),
-            "{}",
-            run.stderr
-        );
+        run.err().has("customers, customers-write");
         // Refused while reading the arguments: the fakes never started.
         assert!(run.state.is_none());
     }
@@ -708,36 +452,19 @@ fn a_scope_unit_does_not_know_is_refused_with_the_known_ones() {
 
 #[test]
 fn a_token_that_does_not_exist_is_exit_1_for_every_command() {
-    let unit_grant = [
-        "--scope",
-        "customers",
-        "--expires-in",
-        "1d",
-        "--secret-to",
-        "-",
-    ];
-    let cases: Vec<Vec<&str>> = vec![
-        vec!["unit", "revoke", "999"],
-        [&["unit", "rotate", "999"][..], &unit_grant[..]].concat(),
-        vec!["mailtrap", "get", "99999"],
-        vec!["mailtrap", "delete", "99999"],
-        vec!["mailtrap", "reset", "99999", "--secret-to", "-"],
-        vec!["mailtrap", "rotate", "99999", "--secret-to", "-"],
-        vec![
-            "mailtrap",
-            "rotate",
-            "99999",
-            "--recreate",
-            "--secret-to",
-            "-",
-        ],
+    let cases = [
+        words("unit revoke 999"),
+        with_sink("unit rotate 999 --scope customers --expires-in 1d", "-"),
+        words("mailtrap get 99999"),
+        words("mailtrap delete 99999"),
+        with_sink("mailtrap reset 99999", "-"),
+        with_sink("mailtrap rotate 99999", "-"),
+        with_sink("mailtrap rotate 99999 --recreate", "-"),
     ];
     for args in cases {
         let run = fake(&args, "");
-        run.code(1);
-        assert!(run.stdout.is_empty(), "{args:?}: no secret was minted");
-        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.stderr);
-        assert!(run.stderr.contains("999"), "{args:?}: {}", run.stderr);
+        // Nothing on stdout: no secret was minted.
+        run.fails_with(1, "999");
         assert_eq!(run.tokens("unit").len(), 4);
         assert_eq!(run.tokens("mailtrap").len(), 4);
     }

@@ -3,35 +3,27 @@
 //! else.
 
 mod cli_support;
+mod ensure_support;
 
 use std::path::Path;
 
-use cli_support::{Session, path_in, read_secret, scratch, with_env};
+use cli_support::{Run, Session, path_in, read_secret, scratch, with_env, words};
+use ensure_support::acceptance_toml;
 use serde_json::Value;
 
+/// The acceptance file at `level`, written in `dir` with its sinks there.
 fn tokens_file(dir: &Path, level: &str) -> String {
-    let text = format!(
-        r#"[[mailtrap]]
-name = "ci-deploy"
-permissions = ["account:3229:{level}"]
-expires = "never"
-rotate_after = "30d"
-rotate_before_expiry = "7d"
-secret_to = "file:{mt}"
-
-[[unit]]
-description = "ci-deploy"
-scopes = ["customers", "accounts"]
-lifetime = "90d"
-rotate_before_expiry = "14d"
-secret_to = "file:{unit}"
-"#,
-        mt = dir.join("mt.token").display(),
-        unit = dir.join("unit.token").display(),
-    );
+    let text = acceptance_toml(level, &dir.join("mt.token"), &dir.join("unit.token"));
     let path = dir.join(format!("tokens-{level}.toml"));
     std::fs::write(&path, text).unwrap();
     path.display().to_string()
+}
+
+/// `plan -f FILE --detailed-exitcode` and the words of `more`, in `session`.
+fn detailed_plan(session: &Session, file: &str, more: &str) -> Run {
+    let mut args = vec!["plan", "-f", file, "--detailed-exitcode"];
+    args.extend(words(more));
+    session.run(&args, "")
 }
 
 /// The pending actions of a JSON plan, as `(service, name, action)`.
@@ -57,14 +49,13 @@ fn plan_apply_plan_converges_and_a_lowered_permission_is_one_replace() {
     let dir = scratch();
     let file = tokens_file(dir.path(), "admin");
 
-    let first = session.run(&["plan", "-f", &file, "--detailed-exitcode"], "");
-    first.code(6);
-    assert!(first.stdout.contains("2 to create"), "{}", first.stdout);
-    assert!(
-        first.stderr.contains("2 action(s) pending"),
-        "{}",
-        first.stderr
-    );
+    let first = detailed_plan(&session, &file, "");
+    first
+        .code(6)
+        .out()
+        .has("2 to create")
+        .err()
+        .has("2 action(s) pending");
     session.run(&["plan", "-f", &file], "").code(0);
     let json = session.run(&["--output", "json", "plan", "-f", &file], "");
     json.code(0);
@@ -101,9 +92,7 @@ fn plan_apply_plan_converges_and_a_lowered_permission_is_one_replace() {
         .collect();
     assert_eq!(named.len(), 1);
 
-    session
-        .run(&["plan", "-f", &file, "--detailed-exitcode"], "")
-        .code(0);
+    detailed_plan(&session, &file, "").code(0);
 
     let lowered = tokens_file(dir.path(), "viewer");
     let plan = session.run(
@@ -145,9 +134,7 @@ fn plan_apply_plan_converges_and_a_lowered_permission_is_one_replace() {
     assert_ne!(live[0]["id"], Value::String(named[0].0.clone()));
     assert_eq!(live[0]["permissions"][0]["access_level"], 10);
     assert_ne!(read_secret(&path_in(&dir, "mt.token")), mt);
-    session
-        .run(&["plan", "-f", &lowered, "--detailed-exitcode"], "")
-        .code(0);
+    detailed_plan(&session, &lowered, "").code(0);
 }
 
 #[test]
@@ -157,16 +144,11 @@ fn orphans_are_pending_only_with_prune() {
     let file = tokens_file(dir.path(), "admin");
     session.run(&["apply", "-f", &file], "").code(0);
     // The fakes' seeds hold two marked tokens that no entry names.
-    session
-        .run(&["plan", "-f", &file, "--detailed-exitcode"], "")
-        .code(0);
-    let plan = session.run(&["plan", "-f", &file, "--detailed-exitcode", "--prune"], "");
-    plan.code(6);
-    assert!(plan.stdout.contains("nightly export"), "{}", plan.stdout);
+    detailed_plan(&session, &file, "").code(0);
+    let plan = detailed_plan(&session, &file, "--prune");
+    plan.code(6).out().has("nightly export");
     session.run(&["apply", "-f", &file, "--prune"], "").code(0);
-    session
-        .run(&["plan", "-f", &file, "--detailed-exitcode", "--prune"], "")
-        .code(0);
+    detailed_plan(&session, &file, "--prune").code(0);
 }
 
 #[test]
@@ -181,21 +163,16 @@ fn a_bad_file_is_a_usage_error_before_anything_else() {
     let shown = path.display().to_string();
     // No credentials at all: the file is read and refused first.
     let run = with_env(&["plan", "-f", &shown], &[]);
-    run.code(2);
-    assert!(
-        run.stderr
-            .contains(&format!("{shown}:3: key `permissions`")),
-        "{}",
-        run.stderr
-    );
+    run.code(2)
+        .err()
+        .has(&format!("{shown}:3: key `permissions`"));
     std::fs::write(
         &path,
         "[[unit]]\ndescription = \"x\"\nlifetime = \"90d\"\nscopez = []\n",
     )
     .unwrap();
     let run = with_env(&["apply", "-f", &shown], &[]);
-    run.code(2);
-    assert!(run.stderr.contains(":4: key `scopez`"), "{}", run.stderr);
+    run.code(2).err().has(":4: key `scopez`");
     let run = with_env(
         &[
             "plan",
@@ -204,8 +181,7 @@ fn a_bad_file_is_a_usage_error_before_anything_else() {
         ],
         &[],
     );
-    run.code(2);
-    assert!(run.stderr.contains("missing.toml"), "{}", run.stderr);
+    run.code(2).err().has("missing.toml");
 }
 
 #[test]
@@ -222,12 +198,7 @@ fn an_account_without_credentials_is_a_usage_error() {
     )
     .unwrap();
     let run = session.run(&["plan", "-f", &path.display().to_string()], "");
-    run.code(2);
-    assert!(
-        run.stderr.contains("no Mailtrap client for account 999"),
-        "{}",
-        run.stderr
-    );
+    run.code(2).err().has("no Mailtrap client for account 999");
 }
 
 #[test]
@@ -236,16 +207,12 @@ fn a_failed_action_exits_1_after_the_report() {
     let dir = scratch();
     let file = tokens_file(dir.path(), "admin");
     let run = session.run(&["apply", "-f", &file], "mailtrap:create:422:times=3");
-    run.code(1);
-    assert!(run.stdout.contains("failed"), "{}", run.stdout);
-    assert!(
-        run.stderr.contains("1 of 2 actions failed"),
-        "{}",
-        run.stderr
-    );
+    run.code(1)
+        .out()
+        .has("failed")
+        .err()
+        .has("1 of 2 actions failed");
     // The Unit token was made all the same; the next apply finishes the job.
     session.run(&["apply", "-f", &file], "").code(0);
-    session
-        .run(&["plan", "-f", &file, "--detailed-exitcode"], "")
-        .code(0);
+    detailed_plan(&session, &file, "").code(0);
 }

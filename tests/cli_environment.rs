@@ -7,7 +7,9 @@ mod cli_support;
 
 use api_tokens::secrecy::ExposeSecret;
 use api_tokens::testing::{MailtrapFake, UnitFake, UnitTokenSeed};
-use cli_support::{Run, assert_secret_absent, fake, path_in, scratch, with_env};
+use cli_support::{
+    Run, assert_secret_absent, fake, path_in, refused_before_any_request, scratch, with_env, words,
+};
 
 /// Runs the binary off the runtime's threads, so the fakes keep answering.
 async fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
@@ -122,20 +124,11 @@ async fn a_wrong_token_is_a_service_failure_on_one_line() {
         ("MAILTRAP_API_URL", uri.as_str()),
     ];
     let failed = run(&["mailtrap", "list"], &env).await;
-    failed.code(1);
-    assert!(failed.stdout.is_empty());
-    assert_eq!(failed.stderr.lines().count(), 1, "{}", failed.stderr);
-    assert!(
-        failed.stderr.contains("Mailtrap list failed"),
-        "{}",
-        failed.stderr
-    );
-    assert!(failed.stderr.contains("401"), "{}", failed.stderr);
-    assert!(
-        failed.stderr.contains("Incorrect API token"),
-        "{}",
-        failed.stderr
-    );
+    failed
+        .fails_with(1, "Mailtrap list failed")
+        .err()
+        .has("401")
+        .has("Incorrect API token");
     assert_secret_absent(&failed, "0123456789abcdef0123456789abcdef");
 }
 
@@ -146,260 +139,99 @@ fn a_failing_service_says_what_failed_its_status_message_and_request_id() {
             &["--output", output, "unit", "list"],
             "unit:list:503:times=10",
         );
-        failed.code(1);
-        assert!(failed.stdout.is_empty());
-        let line = failed.stderr.trim_end();
-        assert_eq!(failed.stderr.lines().count(), 1, "{}", failed.stderr);
-        assert!(line.starts_with("api-tokens: Unit list failed: "), "{line}");
-        assert!(line.contains("503"), "{line}");
-        assert!(line.contains("request id "), "{line}");
+        failed
+            .code(1)
+            .out()
+            .empty()
+            .err()
+            .one_line()
+            .begins("api-tokens: Unit list failed: ")
+            .has("503")
+            .has("request id ");
     }
-    let failed = fake(&["mailtrap", "get", "999"], "");
-    failed.code(1);
-    assert!(
-        failed.stderr.contains("Mailtrap get of token 999 failed"),
-        "{}",
-        failed.stderr
-    );
-    assert!(failed.stderr.contains("404"), "{}", failed.stderr);
+    fake(&["mailtrap", "get", "999"], "")
+        .code(1)
+        .err()
+        .has("Mailtrap get of token 999 failed")
+        .has("404");
 }
 
 #[test]
 fn usage_errors_exit_2_before_any_request() {
-    let cases: &[(&[&str], &str)] = &[
+    let unit = "unit create --description x --scope";
+    let mailtrap = "mailtrap create --name x --permission";
+    let cases = [
         (
-            &[
-                "unit",
-                "create",
-                "--description",
-                "x",
-                "--scope",
-                "customers",
-                "--expires-in",
-                "90",
-                "--secret-to",
-                "-",
-            ],
+            format!("{unit} customers --expires-in 90 --secret-to -"),
             "has no unit",
         ),
         (
-            &[
-                "unit",
-                "create",
-                "--description",
-                "x",
-                "--scope",
-                "customers",
-                "--expires-in",
-                "0d",
-                "--secret-to",
-                "-",
-            ],
+            format!("{unit} customers --expires-in 0d --secret-to -"),
             "is zero",
         ),
         (
-            &[
-                "unit",
-                "create",
-                "--description",
-                "x",
-                "--scope",
-                "customers",
-                "--expires-at",
-                "tomorrow",
-                "--secret-to",
-                "-",
-            ],
+            format!("{unit} customers --expires-at tomorrow --secret-to -"),
             "RFC 3339",
         ),
         (
-            &[
-                "unit",
-                "create",
-                "--description",
-                "x",
-                "--scope",
-                "customers",
-                "--expires-in",
-                "1d",
-                "--expires-at",
-                "2030-01-01T00:00:00Z",
-                "--secret-to",
-                "-",
-            ],
+            format!(
+                "{unit} customers --expires-in 1d --expires-at 2030-01-01T00:00:00Z --secret-to -"
+            ),
             "cannot be used with",
         ),
+        (format!("{unit} customers --secret-to -"), "--expires-in"),
         (
-            &[
-                "unit",
-                "create",
-                "--description",
-                "x",
-                "--scope",
-                "customers",
-                "--secret-to",
-                "-",
-            ],
-            "--expires-in",
-        ),
-        (
-            &[
-                "unit",
-                "create",
-                "--description",
-                "x",
-                "--scope",
-                "Customers!",
-                "--expires-in",
-                "1d",
-                "--secret-to",
-                "-",
-            ],
+            format!("{unit} Customers! --expires-in 1d --secret-to -"),
             "not a scope",
         ),
         (
-            &[
-                "unit",
-                "create",
-                "--description",
-                "x",
-                "--scope",
-                "customers",
-                "--expires-in",
-                "1d",
-                "--source-ip",
-                "10.0.0.0/33",
-                "--secret-to",
-                "-",
-            ],
+            format!("{unit} customers --expires-in 1d --source-ip 10.0.0.0/33 --secret-to -"),
             "--source-ip",
         ),
         (
-            &[
-                "unit",
-                "create",
-                "--description",
-                "x",
-                "--scope",
-                "customers",
-                "--expires-in",
-                "1d",
-                "--secret-to",
-                "s3:bucket",
-            ],
+            format!("{unit} customers --expires-in 1d --secret-to s3:bucket"),
             "unknown kind of sink",
         ),
+        (format!("{unit} customers --expires-in 1d"), "--secret-to"),
+        ("unit revoke abc".to_owned(), "positive integers"),
         (
-            &[
-                "unit",
-                "create",
-                "--description",
-                "x",
-                "--scope",
-                "customers",
-                "--expires-in",
-                "1d",
-            ],
-            "--secret-to",
-        ),
-        (&["unit", "revoke", "abc"], "positive integers"),
-        (
-            &[
-                "mailtrap",
-                "create",
-                "--name",
-                "x",
-                "--permission",
-                "account:1:root",
-                "--secret-to",
-                "-",
-            ],
+            format!("{mailtrap} account:1:root --secret-to -"),
             "admin, viewer or a number",
         ),
         (
-            &[
-                "mailtrap",
-                "create",
-                "--name",
-                "x",
-                "--permission",
-                "account:1",
-                "--secret-to",
-                "-",
-            ],
+            format!("{mailtrap} account:1 --secret-to -"),
             "TYPE:ID:LEVEL",
         ),
         (
-            &[
-                "mailtrap",
-                "create",
-                "--name",
-                "x",
-                "--permission",
-                "account:1:admin",
-                "--expires",
-                "soon",
-                "--secret-to",
-                "-",
-            ],
+            format!("{mailtrap} account:1:admin --expires soon --secret-to -"),
             "never",
         ),
         (
-            &[
-                "mailtrap",
-                "create",
-                "--name",
-                "x",
-                "--permission",
-                "account:1:admin",
-                "--secret-to",
-                "env-file:.env:1BAD",
-            ],
+            format!("{mailtrap} account:1:admin --secret-to env-file:.env:1BAD"),
             "variable",
         ),
-        (&["mailtrap", "get", "0"], "0 is not an id"),
+        ("mailtrap get 0".to_owned(), "0 is not an id"),
         (
-            &["mailtrap", "list", "--token", "abc"],
+            "mailtrap list --token abc".to_owned(),
             "unexpected argument",
         ),
-        (&["audit", "--within", "soon"], "--within"),
-        (&["audit", "--fail-on", "expired,stale"], "stale"),
-        (&["reconcile", "--older-than", "3"], "has no unit"),
-        (&["--output", "yaml", "unit", "list"], "yaml"),
+        ("audit --within soon".to_owned(), "--within"),
+        ("audit --fail-on expired,stale".to_owned(), "stale"),
+        ("reconcile --older-than 3".to_owned(), "has no unit"),
+        ("--output yaml unit list".to_owned(), "yaml"),
     ];
-    for (args, says) in cases {
-        // With faults on every call: a request would be noticed.
-        let run = fake(
-            args,
-            "unit:create:500:times=9,unit:list:500:times=9,unit:revoke:500:times=9,mailtrap:create:500:times=9,mailtrap:get:500:times=9,mailtrap:list:500:times=9",
-        );
-        run.code(2);
-        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
-        assert!(
-            run.stderr.contains(says),
-            "{args:?} should say {says:?}:\n{}",
-            run.stderr
-        );
-        // Nothing reached the fakes: no 500 was answered.
-        assert!(!run.stderr.contains("500"), "{args:?}: {}", run.stderr);
+    for (line, says) in &cases {
+        refused_before_any_request(&words(line), says);
     }
 }
 
 #[test]
 fn a_past_or_distant_expiry_is_refused_by_the_library_with_exit_2() {
     let run = fake(
-        &[
-            "unit",
-            "create",
-            "--description",
-            "x",
-            "--scope",
-            "customers",
-            "--expires-at",
-            "2001-01-01T00:00:00Z",
-            "--secret-to",
-            "-",
-        ],
+        &words(
+            "unit create --description x --scope customers \
+             --expires-at 2001-01-01T00:00:00Z --secret-to -",
+        ),
         "unit:create:500:times=9",
     );
     run.code(2);
@@ -408,27 +240,35 @@ fn a_past_or_distant_expiry_is_refused_by_the_library_with_exit_2() {
         "{}",
         run.stderr
     );
-    let run = fake(
-        &[
-            "mailtrap",
-            "create",
-            "--name",
-            "x",
-            "--permission",
-            "account:1:admin",
-            "--expires",
-            "2200-01-01T00:00:00Z",
-            "--secret-to",
-            "-",
-        ],
+    fake(
+        &words(
+            "mailtrap create --name x --permission account:1:admin \
+             --expires 2200-01-01T00:00:00Z --secret-to -",
+        ),
         "mailtrap:create:500:times=9",
-    );
-    run.code(2);
-    assert!(run.stderr.contains("5 years"), "{}", run.stderr);
+    )
+    .code(2)
+    .err()
+    .has("5 years");
 }
 
 /// Arguments, environment, and what the failure says.
 type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+
+/// Runs each case with exactly its environment: a usage error on one
+/// line saying what the case says, with no line of a token file in it.
+fn assert_refused(cases: &[Case<'_>]) {
+    for (args, env, says) in cases {
+        let run = with_env(args, env);
+        run.fails_with(2, says);
+        assert!(
+            !run.stderr.contains("first") && !run.stderr.contains("second"),
+            "`{}`: a line of the token file is shown:\n{}",
+            run.args,
+            run.stderr
+        );
+    }
+}
 
 #[test]
 fn missing_credentials_and_bad_token_files_are_usage_errors() {
@@ -484,18 +324,7 @@ fn missing_credentials_and_bad_token_files_are_usage_errors() {
             "more than one line",
         ),
     ];
-    for (args, env, says) in cases {
-        let run = with_env(args, env);
-        run.code(2);
-        assert!(run.stdout.is_empty());
-        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.stderr);
-        assert!(
-            run.stderr.contains(says),
-            "{args:?} should say {says:?}:\n{}",
-            run.stderr
-        );
-        assert!(!run.stderr.contains("first") && !run.stderr.contains("second"));
-    }
+    assert_refused(cases);
 }
 
 #[test]
@@ -509,15 +338,12 @@ fn a_network_failure_exits_1_on_one_line() {
             ("UNIT_API_URL", "http://127.0.0.1:1"),
         ],
     );
-    run.code(1);
-    assert!(run.stdout.is_empty());
-    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .starts_with("api-tokens: Unit list failed: transport error"),
-        "{}",
-        run.stderr
-    );
+    run.code(1)
+        .out()
+        .empty()
+        .err()
+        .one_line()
+        .begins("api-tokens: Unit list failed: transport error");
 }
 
 #[test]
@@ -544,15 +370,5 @@ fn a_bad_token_file_is_refused_with_fake_services_too() {
             "more than one line",
         ),
     ];
-    for (args, env, says) in cases {
-        let run = with_env(args, env);
-        run.code(2);
-        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
-        assert!(
-            run.stderr.contains(says),
-            "{args:?} should say {says:?}:\n{}",
-            run.stderr
-        );
-        assert!(!run.stderr.contains("first") && !run.stderr.contains("second"));
-    }
+    assert_refused(cases);
 }

@@ -43,6 +43,7 @@ fn run_on(state: &Path, args: &[&str]) -> Run {
         .exists()
         .then(|| serde_json::from_str(&std::fs::read_to_string(state).unwrap()).unwrap());
     Run {
+        args: args.join(" "),
         code: out.status.code().expect("an exit code"),
         stdout: String::from_utf8(out.stdout).unwrap(),
         stderr: String::from_utf8(out.stderr).unwrap(),

@@ -12,53 +12,26 @@
 mod cli_support;
 
 use cli_support::{
-    Run, Session, assert_secret_absent, fake, file_spec, path_in, read_secret, scratch,
+    FileSink, Run, Session, fake, fake_into_file, marker_in, refused_before_any_request, words,
 };
 
-/// The marker an exit-4 failure names: `[at:…]`.
-fn marker_in(text: &str) -> String {
-    let start = text.find("[at:").expect("a marker");
-    let end = text[start..].find(']').expect("its end") + start + 1;
-    text[start..=end - 1].to_owned()
-}
+/// The rotation of Unit token 1, without its sink.
+const UNIT_ROTATE: &str =
+    "unit rotate 1 --scope customers,accounts --expires-in 90d --source-ip 10.0.0.0/8";
 
-fn ids(run: &Run, service: &str) -> Vec<String> {
-    run.tokens(service).into_iter().map(|t| t.0).collect()
+/// Whether a run left a token of `service` with this id.
+fn holds(run: &Run, service: &str, id: &str) -> bool {
+    run.ids(service).iter().any(|held| held == id)
 }
-
-fn names(run: &Run, service: &str) -> Vec<String> {
-    run.tokens(service).into_iter().map(|t| t.1).collect()
-}
-
-const UNIT_ROTATE: &[&str] = &[
-    "unit",
-    "rotate",
-    "1",
-    "--scope",
-    "customers,accounts",
-    "--expires-in",
-    "90d",
-    "--source-ip",
-    "10.0.0.0/8",
-];
 
 #[test]
 fn unit_rotate_replaces_the_token_and_removes_what_an_earlier_run_left() {
     for output in ["table", "json"] {
-        let dir = scratch();
-        let file = path_in(&dir, "unit.token");
-        let spec = file_spec(&file);
-        let mut args = vec!["--output", output];
-        args.extend_from_slice(UNIT_ROTATE);
-        args.extend(["--secret-to", &spec]);
-        let run = fake(&args, "");
-        run.code(0);
-        let secret = read_secret(&file);
+        let (run, secret) = fake_into_file(&format!("--output {output} {UNIT_ROTATE}"), "");
         assert!(secret.starts_with("v2.public.fake."));
-        assert_secret_absent(&run, &secret);
         // Token 1 revoked, the earlier run's token 4 removed, one new token.
-        assert_eq!(ids(&run, "unit"), ["2", "3", "5"]);
-        let new = &names(&run, "unit")[2];
+        assert_eq!(run.ids("unit"), ["2", "3", "5"]);
+        let new = &run.names("unit")[2];
         assert!(
             new.starts_with("CI deploy [at:") && new.ends_with(" from:1]"),
             "{new}"
@@ -71,13 +44,10 @@ fn unit_rotate_replaces_the_token_and_removes_what_an_earlier_run_left() {
             assert_eq!(json["old_state"]["state"], "revoked");
             assert_eq!(json["removed"][0]["id"], "4");
         } else {
-            assert!(
-                run.stdout.contains("rotated Unit token 1"),
-                "{}",
-                run.stdout
-            );
-            assert!(run.stdout.contains("old token 1 revoked"), "{}", run.stdout);
-            assert!(run.stdout.contains("removed token 4"), "{}", run.stdout);
+            run.out()
+                .has("rotated Unit token 1")
+                .has("old token 1 revoked")
+                .has("removed token 4");
         }
     }
 }
@@ -85,17 +55,10 @@ fn unit_rotate_replaces_the_token_and_removes_what_an_earlier_run_left() {
 #[test]
 fn unit_rotate_whose_create_answer_is_lost_reconciles_and_exits_0() {
     for output in ["table", "json"] {
-        let dir = scratch();
-        let file = path_in(&dir, "unit.token");
-        let spec = file_spec(&file);
-        let mut args = vec!["--output", output];
-        args.extend_from_slice(UNIT_ROTATE);
-        args.extend(["--secret-to", &spec]);
-        let run = fake(&args, "unit:create:lose-answer");
-        run.code(0);
-        assert_secret_absent(&run, &read_secret(&file));
+        let line = format!("--output {output} {UNIT_ROTATE}");
+        let (run, _) = fake_into_file(&line, "unit:create:lose-answer");
         // The token the lost answer minted (5) was revoked; 6 holds.
-        assert_eq!(ids(&run, "unit"), ["2", "3", "6"], "no orphan is left");
+        assert_eq!(run.ids("unit"), ["2", "3", "6"], "no orphan is left");
         if output == "json" {
             let json = run.json();
             let mut removed: Vec<&str> = json["removed"]
@@ -114,24 +77,20 @@ fn unit_rotate_whose_create_answer_is_lost_reconciles_and_exits_0() {
 #[test]
 fn unit_rotate_that_cannot_reconcile_exits_4_and_reconcile_then_leaves_no_orphan() {
     let session = Session::new();
-    let dir = scratch();
-    let file = path_in(&dir, "unit.token");
-    let spec = file_spec(&file);
-    let mut args = UNIT_ROTATE.to_vec();
-    args.extend(["--secret-to", &spec]);
+    let sink = FileSink::new("unit.token");
+    let args = sink.after(&words(UNIT_ROTATE));
     // The first list (step 0) passes; every list after the lost answer fails.
     let failed = session.run(
         &args,
         "unit:create:lose-answer,unit:list:503:nth=2:times=50",
     );
-    failed.code(4);
-    assert!(failed.stdout.is_empty());
-    assert_eq!(failed.stderr.lines().count(), 1, "{}", failed.stderr);
-    assert!(!file.exists(), "the sink was not written");
+    failed.code(4).out().empty().err().one_line();
+    assert!(!sink.path().exists(), "the sink was not written");
     let marker = marker_in(&failed.stderr);
     // The old token still works; the lost token carries the marker.
-    assert!(ids(&failed, "unit").contains(&"1".to_owned()));
-    let orphans: Vec<String> = names(&failed, "unit")
+    assert!(holds(&failed, "unit", "1"));
+    let orphans: Vec<String> = failed
+        .names("unit")
         .into_iter()
         .filter(|n| n.contains(&marker))
         .collect();
@@ -148,73 +107,54 @@ fn unit_rotate_that_cannot_reconcile_exits_4_and_reconcile_then_leaves_no_orphan
             .is_some_and(|n| n.ends_with(&marker))
     );
     assert!(
-        names(&reconciled, "unit")
+        reconciled
+            .names("unit")
             .iter()
             .all(|n| !n.contains(&marker)),
         "no orphan is left"
     );
-    assert!(ids(&reconciled, "unit").contains(&"1".to_owned()));
+    assert!(holds(&reconciled, "unit", "1"));
     // Only the named marker: the seeded stale orphans are still there.
-    assert!(ids(&reconciled, "unit").contains(&"4".to_owned()));
-    assert!(ids(&reconciled, "mailtrap").contains(&"12348".to_owned()));
+    assert!(holds(&reconciled, "unit", "4"));
+    assert!(holds(&reconciled, "mailtrap", "12348"));
 
     // The rotation run again converges.
     let again = session.run(&args, "");
     again.code(0);
-    assert_secret_absent(&again, &read_secret(&file));
-    let unit = names(&again, "unit");
+    sink.secret_kept_from(&again);
+    let unit = again.names("unit");
     assert_eq!(
         unit.iter().filter(|n| n.ends_with(" from:1]")).count(),
         1,
         "{unit:?}"
     );
-    assert!(!ids(&again, "unit").contains(&"1".to_owned()));
+    assert!(!holds(&again, "unit", "1"));
 }
 
 #[test]
 fn a_rotation_that_fails_after_storing_exits_1_and_says_what_is_left() {
-    let dir = scratch();
-    let file = path_in(&dir, "unit.token");
-    let spec = file_spec(&file);
-    let mut args = UNIT_ROTATE.to_vec();
-    args.extend(["--secret-to", &spec]);
-    let run = fake(&args, "unit:revoke:503:times=50");
-    run.code(1);
-    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
-    assert!(run.stderr.contains("step 4"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("the sink holds the secret of token 5"),
-        "{}",
-        run.stderr
-    );
+    let sink = FileSink::new("unit.token");
+    let run = fake(&sink.after(&words(UNIT_ROTATE)), "unit:revoke:503:times=50");
+    run.code(1)
+        .err()
+        .one_line()
+        .has("step 4")
+        .has("the sink holds the secret of token 5");
     // The new secret is stored; the old token is still there to revoke.
-    let secret = read_secret(&file);
-    assert_secret_absent(&run, &secret);
-    assert!(ids(&run, "unit").contains(&"1".to_owned()));
+    sink.secret_kept_from(&run);
+    assert!(holds(&run, "unit", "1"));
 }
 
 #[test]
 fn rotating_a_token_that_does_not_exist_fails_as_a_revoke_of_it_does() {
     let run = fake(
-        &[
-            "unit",
-            "rotate",
-            "99",
-            "--scope",
-            "customers",
-            "--expires-in",
-            "1d",
-            "--secret-to",
-            "-",
-        ],
+        &words("unit rotate 99 --scope customers --expires-in 1d --secret-to -"),
         "",
     );
-    // Not found: 1, as `unit revoke 99` exits.
-    run.code(1);
-    assert!(run.stdout.is_empty(), "no secret was minted");
-    assert!(run.stderr.contains("99"), "{}", run.stderr);
+    // Not found: 1, as `unit revoke 99` exits; no secret was minted.
+    run.code(1).out().empty().err().has("99");
     fake(&["unit", "revoke", "99"], "").code(1);
-    assert_eq!(ids(&run, "unit"), ["1", "2", "3", "4"]);
+    assert_eq!(run.ids("unit"), ["1", "2", "3", "4"]);
 }
 
 #[test]
@@ -225,26 +165,12 @@ fn mailtrap_rotate_by_reset_lets_the_grace_period_run_or_deletes_the_old_token()
         ("table", true),
         ("json", true),
     ] {
-        let dir = scratch();
-        let file = path_in(&dir, "mt.token");
-        let spec = file_spec(&file);
-        let mut args = vec![
-            "--output",
-            output,
-            "mailtrap",
-            "rotate",
-            "12345",
-            "--secret-to",
-            &spec,
-        ];
+        let mut line = format!("--output {output} mailtrap rotate 12345");
         if delete_old {
-            args.push("--delete-old");
+            line.push_str(" --delete-old");
         }
-        let run = fake(&args, "");
-        run.code(0);
-        let secret = read_secret(&file);
+        let (run, secret) = fake_into_file(&line, "");
         assert_eq!(secret.len(), 32);
-        assert_secret_absent(&run, &secret);
         let held = run.tokens("mailtrap");
         assert!(
             held.contains(&("12349".to_owned(), "admin console 12349".to_owned())),
@@ -262,41 +188,19 @@ fn mailtrap_rotate_by_reset_lets_the_grace_period_run_or_deletes_the_old_token()
             };
             assert_eq!(json["old_state"]["state"], state);
         } else if delete_old {
-            assert!(
-                run.stdout.contains("old token 12345 deleted"),
-                "{}",
-                run.stdout
-            );
+            run.out().has("old token 12345 deleted");
         } else {
-            assert!(
-                run.stdout.contains("old token 12345 keeps working until"),
-                "{}",
-                run.stdout
-            );
+            run.out().has("old token 12345 keeps working until");
         }
     }
 }
 
 #[test]
 fn mailtrap_rotate_whose_reset_answer_is_lost_reconciles_and_exits_0() {
-    let dir = scratch();
-    let file = path_in(&dir, "mt.token");
-    let spec = file_spec(&file);
-    let run = fake(
-        &[
-            "--output",
-            "json",
-            "mailtrap",
-            "rotate",
-            "12345",
-            "--delete-old",
-            "--secret-to",
-            &spec,
-        ],
+    let (run, _) = fake_into_file(
+        "--output json mailtrap rotate 12345 --delete-old",
         "mailtrap:reset:lose-answer",
     );
-    run.code(0);
-    assert_secret_absent(&run, &read_secret(&file));
     let json = run.json();
     // The reset's token (12349) was found and deleted; a create followed.
     assert_eq!(json["method"], "create");
@@ -316,22 +220,10 @@ fn mailtrap_rotate_whose_reset_answer_is_lost_reconciles_and_exits_0() {
 
 #[test]
 fn mailtrap_rotate_recreating_whose_create_answer_is_lost_exits_0() {
-    let dir = scratch();
-    let file = path_in(&dir, "mt.token");
-    let spec = file_spec(&file);
-    let run = fake(
-        &[
-            "mailtrap",
-            "rotate",
-            "12346",
-            "--recreate",
-            "--secret-to",
-            &spec,
-        ],
+    let (run, _) = fake_into_file(
+        "mailtrap rotate 12346 --recreate",
         "mailtrap:create:lose-answer",
     );
-    run.code(0);
-    assert_secret_absent(&run, &read_secret(&file));
     let held = run.tokens("mailtrap");
     assert!(
         held.iter().all(|t| t.0 != "12346"),
@@ -347,33 +239,29 @@ fn mailtrap_rotate_recreating_whose_create_answer_is_lost_exits_0() {
 #[test]
 fn mailtrap_rotate_that_cannot_reconcile_a_lost_reset_exits_4() {
     let session = Session::new();
-    let dir = scratch();
-    let file = path_in(&dir, "mt.token");
-    let spec = file_spec(&file);
-    let args = ["mailtrap", "rotate", "12345", "--secret-to", spec.as_str()];
+    let sink = FileSink::new("mt.token");
+    let mut args = sink.after(&words("mailtrap rotate 12345"));
     let failed = session.run(
         &args,
         "mailtrap:reset:lose-answer,mailtrap:list:503:nth=2:times=50",
     );
-    failed.code(4);
-    assert!(failed.stdout.is_empty());
-    assert_eq!(failed.stderr.lines().count(), 1, "{}", failed.stderr);
-    assert!(!file.exists());
-    assert!(
-        failed.stderr.contains("run the same rotate command again"),
-        "{}",
-        failed.stderr
-    );
+    failed
+        .code(4)
+        .out()
+        .empty()
+        .err()
+        .one_line()
+        .has("run the same rotate command again");
+    assert!(!sink.path().exists());
     // The old token is still held; the reset's token remains, and runs again
     // converge. Run at once, the lost reset's token would count as another
     // rotation still in flight: no lease says there is none.
-    assert!(ids(&failed, "mailtrap").contains(&"12345".to_owned()));
-    assert!(failed.stderr.contains("--lease 0s"), "{}", failed.stderr);
-    let mut args = args.to_vec();
+    assert!(holds(&failed, "mailtrap", "12345"));
+    failed.err().has("--lease 0s");
     args.extend(["--lease", "0s"]);
     let again = session.run(&args, "");
     again.code(0);
-    assert_secret_absent(&again, &read_secret(&file));
+    sink.secret_kept_from(&again);
     let held = again.tokens("mailtrap");
     assert!(
         held.iter().all(|t| t.1 != "admin console 12349"),
@@ -381,27 +269,19 @@ fn mailtrap_rotate_that_cannot_reconcile_a_lost_reset_exits_4() {
     );
 }
 
+/// The help of one command, its white space folded.
+fn help_text(command: &str) -> String {
+    let mut args = words(command);
+    args.push("--help");
+    let help = fake(&args, "");
+    help.code(0);
+    help.stdout.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 #[test]
 fn mailtrap_rotate_recreate_names_the_new_token_with_a_marker_and_says_so() {
-    let dir = scratch();
-    let file = path_in(&dir, "mt.token");
-    let spec = file_spec(&file);
-    let run = fake(
-        &[
-            "--output",
-            "json",
-            "mailtrap",
-            "rotate",
-            "12345",
-            "--recreate",
-            "--secret-to",
-            &spec,
-        ],
-        "",
-    );
-    run.code(0);
-    assert!(run.stderr.is_empty(), "{}", run.stderr);
-    assert_secret_absent(&run, &read_secret(&file));
+    let (run, _) = fake_into_file("--output json mailtrap rotate 12345 --recreate", "");
+    run.err().empty();
     let json = run.json();
     assert_eq!(json["method"], "create");
     let name = json["new"]["name"].as_str().expect("a name");
@@ -416,9 +296,7 @@ fn mailtrap_rotate_recreate_names_the_new_token_with_a_marker_and_says_so() {
     );
 
     // The help says what --recreate does; --keep-name is not shown.
-    let help = fake(&["mailtrap", "rotate", "--help"], "");
-    help.code(0);
-    let text = help.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = help_text("mailtrap rotate");
     assert!(text.contains("--recreate"), "{text}");
     assert!(
         text.contains(
@@ -431,37 +309,12 @@ fn mailtrap_rotate_recreate_names_the_new_token_with_a_marker_and_says_so() {
 
 #[test]
 fn keep_name_still_works_as_recreate_with_one_deprecation_line() {
-    let dir = scratch();
-    let file = path_in(&dir, "mt.token");
-    let spec = file_spec(&file);
-    let run = fake(
-        &[
-            "mailtrap",
-            "rotate",
-            "12346",
-            "--keep-name",
-            "--delete-old",
-            "--secret-to",
-            &spec,
-        ],
-        "",
-    );
-    run.code(0);
-    assert_secret_absent(&run, &read_secret(&file));
-    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .starts_with("api-tokens: warning: --keep-name is deprecated"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("named \"<name of token 12346> [at:… from:12346]\"; write --recreate"),
-        "{}",
-        run.stderr
-    );
-    let held = names(&run, "mailtrap");
+    let (run, _) = fake_into_file("mailtrap rotate 12346 --keep-name --delete-old", "");
+    run.err()
+        .one_line()
+        .begins("api-tokens: warning: --keep-name is deprecated")
+        .has("named \"<name of token 12346> [at:… from:12346]\"; write --recreate");
+    let held = run.names("mailtrap");
     assert!(
         held.iter()
             .any(|n| n.starts_with("legacy webhook [at:") && n.ends_with(" from:12346]")),
@@ -495,6 +348,15 @@ fn help_lists_exit_codes_0_to_5() {
     }
 }
 
+/// The line of standard output naming `token`.
+#[track_caller]
+fn line_of<'a>(run: &'a Run, token: &str) -> &'a str {
+    run.stdout
+        .lines()
+        .find(|l| l.contains(token))
+        .unwrap_or_else(|| panic!("{token}: {}", run.stdout))
+}
+
 #[test]
 fn audit_in_both_modes_and_fail_on() {
     let run = fake(&["audit"], "");
@@ -507,11 +369,7 @@ fn audit_in_both_modes_and_fail_on() {
         ("legacy webhook", "never-expires"),
         ("nightly export", "orphan"),
     ] {
-        let line = run
-            .stdout
-            .lines()
-            .find(|l| l.contains(line_has))
-            .unwrap_or_else(|| panic!("{line_has}: {}", run.stdout));
+        let line = line_of(&run, line_has);
         assert!(
             line.ends_with(kinds)
                 || line.contains(&format!("{kinds},"))
@@ -528,7 +386,7 @@ fn audit_in_both_modes_and_fail_on() {
         run.stdout
     );
 
-    let run = fake(&["--output", "json", "audit", "--within", "1d"], "");
+    let run = fake(&words("--output json audit --within 1d"), "");
     run.code(0);
     let json = run.json();
     assert_eq!(json["expiring_within_secs"], 86_400);
@@ -544,10 +402,9 @@ fn audit_in_both_modes_and_fail_on() {
 
     // --fail-on: the report is printed, then exit 3 with one line.
     for output in ["table", "json"] {
-        let run = fake(
-            &["--output", output, "audit", "--fail-on", "orphan,expired"],
-            "",
-        );
+        let mut args = vec!["--output", output];
+        args.extend(words("audit --fail-on orphan,expired"));
+        let run = fake(&args, "");
         run.code(3);
         assert!(!run.stdout.is_empty());
         assert_eq!(
@@ -555,8 +412,21 @@ fn audit_in_both_modes_and_fail_on() {
             "api-tokens: the audit found expired, orphan (named by --fail-on)\n"
         );
     }
-    let run = fake(&["audit", "--within", "1d", "--fail-on", "expiring"], "");
-    run.code(0);
+    fake(&words("audit --within 1d --fail-on expiring"), "").code(0);
+}
+
+/// Asserts the lines of standard output: each as `expected` writes it,
+/// or, where that ends in `…`, starting with what comes before.
+#[track_caller]
+fn assert_lines(run: &Run, expected: &[&str]) {
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "{}", run.stdout);
+    for (line, expected) in lines.iter().zip(expected) {
+        match expected.strip_suffix('…') {
+            Some(start) => assert!(line.starts_with(start), "{line}"),
+            None => assert_eq!(line, expected),
+        }
+    }
 }
 
 #[test]
@@ -564,75 +434,49 @@ fn reconcile_removes_stale_orphans_and_nothing_else() {
     let session = Session::new();
     let run = session.run(&["reconcile"], "");
     run.code(0);
-    let lines: Vec<&str> = run.stdout.lines().collect();
     // Unit token 4 replaces token 1, which is still live: it is the newest
     // replacement, whose secret a rotation that stopped before retiring
     // token 1 may have stored, so it is kept.
-    assert_eq!(lines.len(), 1, "{}", run.stdout);
-    assert!(
-        lines[0].starts_with("removed Mailtrap token 12348 \"nightly export [at:"),
-        "{}",
-        lines[0]
+    assert_lines(
+        &run,
+        &["removed Mailtrap token 12348 \"nightly export [at:…"],
     );
-    assert_eq!(ids(&run, "unit"), ["1", "2", "3", "4"]);
-    assert_eq!(ids(&run, "mailtrap"), ["12345", "12346", "12347"]);
-    let again = session.run(&["reconcile", "--older-than", "1m"], "");
+    assert_eq!(run.ids("unit"), ["1", "2", "3", "4"]);
+    assert_eq!(run.ids("mailtrap"), ["12345", "12346", "12347"]);
+    let again = session.run(&words("reconcile --older-than 1m"), "");
     again.code(0);
     assert_eq!(again.stdout, "no orphan found\n");
 
     // Younger than the age asked, or kept: not removed.
-    let run = fake(
-        &["--output", "json", "reconcile", "--older-than", "12h"],
-        "",
-    );
+    let run = fake(&words("--output json reconcile --older-than 12h"), "");
     run.code(0);
     assert_eq!(run.json(), serde_json::json!([]));
-    let run = fake(&["--output", "json", "reconcile", "--keep", "12348"], "");
+    let run = fake(&words("--output json reconcile --keep 12348"), "");
     run.code(0);
     assert_eq!(run.json(), serde_json::json!([]));
-    assert!(ids(&run, "mailtrap").contains(&"12348".to_owned()));
-    assert!(ids(&run, "unit").contains(&"4".to_owned()));
+    assert!(holds(&run, "mailtrap", "12348"));
+    assert!(holds(&run, "unit", "4"));
 
     // A failing list is a service failure.
-    let run = fake(&["reconcile"], "mailtrap:list:503:times=50");
-    run.code(1);
-    assert!(
-        run.stderr.contains("Mailtrap reconcile failed"),
-        "{}",
-        run.stderr
-    );
+    fake(&["reconcile"], "mailtrap:list:503:times=50")
+        .code(1)
+        .err()
+        .has("Mailtrap reconcile failed");
 }
 
 #[test]
 fn verbose_tracing_goes_to_stderr_without_a_secret() {
-    let run = fake(&["-v", "mailtrap", "list"], "mailtrap:list:503");
-    run.code(0);
-    assert!(run.stderr.contains("retrying"), "{}", run.stderr);
-    assert!(run.stderr.contains("api_tokens.call"), "{}", run.stderr);
+    fake(&["-v", "mailtrap", "list"], "mailtrap:list:503")
+        .code(0)
+        .err()
+        .has("retrying")
+        .has("api_tokens.call");
 
-    let dir = scratch();
-    let file = path_in(&dir, "mt.token");
-    let run = fake(
-        &[
-            "-vv",
-            "mailtrap",
-            "create",
-            "--name",
-            "ci",
-            "--permission",
-            "account:3229:viewer",
-            "--secret-to",
-            &file_spec(&file),
-        ],
+    let (run, _) = fake_into_file(
+        "-vv mailtrap create --name ci --permission account:3229:viewer",
         "",
     );
-    run.code(0);
-    assert!(
-        run.stderr.contains("operation=\"create\""),
-        "{}",
-        run.stderr
-    );
-    assert_secret_absent(&run, &read_secret(&file));
+    run.err().has("operation=\"create\"");
 
     let quiet = fake(&["mailtrap", "list"], "mailtrap:list:503");
     quiet.code(0);
@@ -646,18 +490,9 @@ fn verbose_tracing_goes_to_stderr_without_a_secret() {
 #[test]
 fn a_rotation_to_stdout_prints_the_secret_alone_there_and_the_report_on_stderr() {
     for output in ["table", "json"] {
-        let run = cli_support::fake_secret_on_stdout(
-            &[
-                "--output",
-                output,
-                "mailtrap",
-                "rotate",
-                "12346",
-                "--secret-to",
-                "-",
-            ],
-            "",
-        );
+        let mut args = vec!["--output", output];
+        args.extend(words("mailtrap rotate 12346 --secret-to -"));
+        let run = cli_support::fake_secret_on_stdout(&args, "");
         run.code(0);
         let secret = run.stdout.strip_suffix('\n').expect("one line");
         assert_eq!(secret.len(), 32, "{:?}", run.stdout);
@@ -667,11 +502,7 @@ fn a_rotation_to_stdout_prints_the_secret_alone_there_and_the_report_on_stderr()
             let report: serde_json::Value = serde_json::from_str(&run.stderr).expect("JSON");
             assert_eq!(report["old"]["id"], "12346");
         } else {
-            assert!(
-                run.stderr.contains("rotated Mailtrap token 12346"),
-                "{}",
-                run.stderr
-            );
+            run.err().has("rotated Mailtrap token 12346");
         }
     }
 }
@@ -685,19 +516,11 @@ fn reconcile_keep_checks_ids_per_service() {
         ("abc", "`abc` is not a token id"),
         ("4,x", "`x` is not a token id"),
     ] {
-        let session = Session::new();
-        let run = session.run(
-            &["reconcile", "--keep", keep],
-            "unit:list:500:times=9,mailtrap:list:500:times=9",
-        );
-        run.code(2);
-        assert!(run.stdout.is_empty(), "{keep}: {}", run.stdout);
-        assert!(run.stderr.contains(says), "{keep}: {}", run.stderr);
-        assert!(!run.stderr.contains("500"), "{keep}: {}", run.stderr);
+        let run = refused_before_any_request(&["reconcile", "--keep", keep], says);
         if keep == "0004" {
             // Refused by the Unit check, after the fakes started.
-            assert_eq!(ids(&run, "unit"), ["1", "2", "3", "4"]);
-            assert_eq!(ids(&run, "mailtrap"), ["12345", "12346", "12347", "12348"]);
+            assert_eq!(run.ids("unit"), ["1", "2", "3", "4"]);
+            assert_eq!(run.ids("mailtrap"), ["12345", "12346", "12347", "12348"]);
         } else {
             // Refused while reading the arguments.
             assert!(run.state.is_none());
@@ -705,13 +528,13 @@ fn reconcile_keep_checks_ids_per_service() {
     }
 
     // A kept id protects the token of that id; the others are removed.
-    let run = fake(&["--output", "json", "reconcile", "--keep", "4"], "");
+    let run = fake(&words("--output json reconcile --keep 4"), "");
     run.code(0);
     let json = run.json();
     assert_eq!(json.as_array().map(Vec::len), Some(1), "{json}");
     assert_eq!(json[0]["id"], "12348");
-    assert!(ids(&run, "unit").contains(&"4".to_owned()));
-    assert!(!ids(&run, "mailtrap").contains(&"12348".to_owned()));
+    assert!(holds(&run, "unit", "4"));
+    assert!(!holds(&run, "mailtrap", "12348"));
 }
 
 #[test]
@@ -719,37 +542,26 @@ fn reconcile_dry_run_lists_what_would_go_and_removes_nothing() {
     let session = Session::new();
     let run = session.run(&["reconcile", "--dry-run"], "");
     run.code(0);
-    let lines: Vec<&str> = run.stdout.lines().collect();
     // Unit token 4, the newest replacement of live token 1, is kept: the
     // dry run applies the removal's own rule.
-    assert_eq!(lines.len(), 2, "{}", run.stdout);
-    assert!(
-        lines[0].starts_with("would remove Mailtrap token 12348 \"nightly export [at:"),
-        "{}",
-        lines[0]
+    assert_lines(
+        &run,
+        &[
+            "would remove Mailtrap token 12348 \"nightly export [at:…",
+            "dry run: nothing was removed",
+        ],
     );
-    assert_eq!(lines[1], "dry run: nothing was removed");
-    assert_eq!(ids(&run, "unit"), ["1", "2", "3", "4"]);
-    assert_eq!(ids(&run, "mailtrap"), ["12345", "12346", "12347", "12348"]);
+    assert_eq!(run.ids("unit"), ["1", "2", "3", "4"]);
+    assert_eq!(run.ids("mailtrap"), ["12345", "12346", "12347", "12348"]);
 
     // As JSON: the same list a removal would print, of what would go.
-    let run = session.run(
-        &[
-            "--output",
-            "json",
-            "reconcile",
-            "--dry-run",
-            "--keep",
-            "12348",
-        ],
-        "",
-    );
+    let run = session.run(&words("--output json reconcile --dry-run --keep 12348"), "");
     run.code(0);
     assert_eq!(run.json(), serde_json::json!([]));
-    assert_eq!(ids(&run, "mailtrap"), ["12345", "12346", "12347", "12348"]);
+    assert_eq!(run.ids("mailtrap"), ["12345", "12346", "12347", "12348"]);
 
     // Younger than asked: nothing would go.
-    let run = session.run(&["reconcile", "--dry-run", "--older-than", "12h"], "");
+    let run = session.run(&words("reconcile --dry-run --older-than 12h"), "");
     run.code(0);
     assert_eq!(
         run.stdout,
@@ -765,49 +577,31 @@ fn reconcile_dry_run_lists_what_would_go_and_removes_nothing() {
             .map(|t| (t["service"].to_string(), t["id"].to_string()))
             .collect()
     };
-    let dry = session.run(&["--output", "json", "reconcile", "--dry-run"], "");
+    let dry = session.run(&words("--output json reconcile --dry-run"), "");
     dry.code(0);
-    let removed = session.run(&["--output", "json", "reconcile"], "");
+    let removed = session.run(&words("--output json reconcile"), "");
     removed.code(0);
     assert_eq!(listed(&dry).len(), 1);
     assert_eq!(listed(&dry), listed(&removed));
-    assert_eq!(ids(&removed, "mailtrap"), ["12345", "12346", "12347"]);
+    assert_eq!(removed.ids("mailtrap"), ["12345", "12346", "12347"]);
 }
 
 #[test]
 fn audit_keep_spares_held_tokens_from_the_orphan_finding() {
     // The seeded orphans: Unit 4 and Mailtrap 12348.
     let run = fake(
-        &[
-            "--output",
-            "json",
-            "audit",
-            "--keep",
-            "4,12348",
-            "--fail-on",
-            "orphan",
-        ],
+        &words("--output json audit --keep 4,12348 --fail-on orphan"),
         "",
     );
     run.code(0);
     assert!(!run.stdout.contains("\"orphan\""), "{}", run.stdout);
-    let run = fake(&["audit", "--keep", "4", "--fail-on", "orphan"], "");
+    let run = fake(&words("audit --keep 4 --fail-on orphan"), "");
     run.code(3);
-    let line = run
-        .stdout
-        .lines()
-        .find(|l| l.contains("nightly export"))
-        .expect("12348's line");
+    let line = line_of(&run, "nightly export");
     assert!(line.ends_with("orphan"), "{line}");
     // Checked as reconcile checks them, before any request.
-    let run = fake(
+    refused_before_any_request(
         &["audit", "--keep", "0004"],
-        "unit:list:500:times=9,mailtrap:list:500:times=9",
-    );
-    run.code(2);
-    assert!(
-        run.stderr.contains("--keep 0004: not a Unit token id"),
-        "{}",
-        run.stderr
+        "--keep 0004: not a Unit token id",
     );
 }

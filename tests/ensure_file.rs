@@ -40,6 +40,16 @@ fn assert_at(e: &FileError, line: usize, key: &str) {
     );
 }
 
+/// `good` with `from` written `to` instead, refused at `line` for `key`.
+#[track_caller]
+fn refused_edit(good: &str, from: &str, to: &str, line: usize, key: &str) -> FileError {
+    assert!(good.contains(from), "{from:?} is not in the good file");
+    let e = refused(&good.replace(from, to));
+    assert_eq!(e.line, Some(line), "{from:?} -> {to:?}: {e}");
+    assert_at(&e, line, key);
+    e
+}
+
 #[test]
 fn a_good_file_loads_with_every_value_typed() {
     let file = TokensFile::parse("t.toml", &format!("{GOOD_MAILTRAP}\n{GOOD_UNIT}")).unwrap();
@@ -94,27 +104,6 @@ fn a_duplicate_name_points_at_both_entries() {
 }
 
 #[test]
-fn a_permission_that_does_not_parse_is_named() {
-    let e = refused(&GOOD_MAILTRAP.replace(
-        "permissions = [\"account:3229:admin\"]",
-        "permissions = [\n  \"account:3229:admin\",\n  \"account:3229:root\",\n]",
-    ));
-    assert_at(&e, 5, "permissions");
-    assert!(e.message.contains("admin, viewer or a number"), "{e}");
-    let e = refused(&GOOD_MAILTRAP.replace("[\"account:3229:admin\"]", "[]"));
-    assert_at(&e, 3, "permissions");
-}
-
-#[test]
-fn a_sink_spec_that_does_not_parse_is_named() {
-    let e = refused(&GOOD_MAILTRAP.replace("file:/run/secrets/mt", "s3://bucket/token"));
-    assert_at(&e, 5, "secret_to");
-    assert!(e.message.contains("file:PATH"), "{e}");
-    let e = refused(&GOOD_UNIT.replace(":UNIT_API_TOKEN", ""));
-    assert_at(&e, 8, "secret_to");
-}
-
-#[test]
 fn two_entries_may_not_share_a_sink() {
     let e = refused(&format!(
         "{GOOD_MAILTRAP}\n{}",
@@ -128,45 +117,145 @@ fn two_entries_may_not_share_a_sink() {
 }
 
 #[test]
-fn a_lifetime_unit_would_refuse_is_named() {
-    for (bad, why) in [
-        ("0d", "zero"),
-        ("90", "no unit"),
-        ("3000000d", "year 10000"),
-        ("ninety days", "not a duration"),
-    ] {
-        let e = refused(&GOOD_UNIT.replace("\"90d\"", &format!("\"{bad}\"")));
-        assert_at(&e, 5, "lifetime");
-        assert!(e.message.contains(why), "{bad}: {e}");
+fn a_value_that_does_not_parse_or_would_be_refused_is_named() {
+    let long_name = format!("\"{}\"", "x".repeat(240));
+    let permissions_over_lines =
+        "permissions = [\n  \"account:3229:admin\",\n  \"account:3229:root\",\n]";
+    // The good file, what is written in place of what, where the error
+    // points, and what its message says where that matters.
+    let cases = [
+        (
+            GOOD_MAILTRAP,
+            "permissions = [\"account:3229:admin\"]",
+            permissions_over_lines,
+            5,
+            "permissions",
+            Some("admin, viewer or a number"),
+        ),
+        (
+            GOOD_MAILTRAP,
+            "[\"account:3229:admin\"]",
+            "[]",
+            3,
+            "permissions",
+            None,
+        ),
+        (
+            GOOD_MAILTRAP,
+            "file:/run/secrets/mt",
+            "s3://bucket/token",
+            5,
+            "secret_to",
+            Some("file:PATH"),
+        ),
+        (GOOD_UNIT, ":UNIT_API_TOKEN", "", 8, "secret_to", None),
+        // Lifetimes Unit would refuse, and a rotation not shorter than one.
+        (GOOD_UNIT, "\"90d\"", "\"0d\"", 5, "lifetime", Some("zero")),
+        (
+            GOOD_UNIT,
+            "\"90d\"",
+            "\"90\"",
+            5,
+            "lifetime",
+            Some("no unit"),
+        ),
+        (
+            GOOD_UNIT,
+            "\"90d\"",
+            "\"3000000d\"",
+            5,
+            "lifetime",
+            Some("year 10000"),
+        ),
+        (
+            GOOD_UNIT,
+            "\"90d\"",
+            "\"ninety days\"",
+            5,
+            "lifetime",
+            Some("not a duration"),
+        ),
+        (
+            GOOD_UNIT,
+            "\"90d\"",
+            "\"10d\"",
+            7,
+            "rotate_before_expiry",
+            Some("not shorter than `lifetime`"),
+        ),
+        // A Mailtrap expiry past five years, or no expiry at all.
+        (
+            GOOD_MAILTRAP,
+            "\"never\"",
+            "\"2000d\"",
+            4,
+            "expires",
+            Some("60 months"),
+        ),
+        (
+            GOOD_MAILTRAP,
+            "\"never\"",
+            "\"sometimes\"",
+            4,
+            "expires",
+            None,
+        ),
+        // Other values, checked where they stand.
+        (
+            GOOD_UNIT,
+            "\"accounts\"",
+            "\"Accounts Write\"",
+            4,
+            "scopes",
+            None,
+        ),
+        (
+            GOOD_UNIT,
+            "10.0.0.0/8",
+            "10.0.0.0/99",
+            6,
+            "source_ips",
+            None,
+        ),
+        (
+            GOOD_UNIT,
+            "user_id = \"2\"",
+            "user_id = \"02\"",
+            3,
+            "user_id",
+            None,
+        ),
+        (
+            GOOD_UNIT,
+            "description = \"ci-deploy\"",
+            "description = \" \"",
+            2,
+            "description",
+            None,
+        ),
+        (
+            GOOD_MAILTRAP,
+            "\"ci-deploy\"",
+            "\"ci [at:t4k2ab-7f3k9q2m]\"",
+            2,
+            "name",
+            None,
+        ),
+        (
+            GOOD_MAILTRAP,
+            "\"ci-deploy\"",
+            long_name.as_str(),
+            2,
+            "name",
+            None,
+        ),
+    ];
+    for (good, from, to, line, key, says) in cases {
+        let e = refused_edit(good, from, to, line, key);
+        if let Some(says) = says {
+            assert!(e.message.contains(says), "{from:?} -> {to:?}: {e}");
+        }
     }
-    let e = refused(&GOOD_UNIT.replace("\"90d\"", "\"10d\""));
-    assert_at(&e, 7, "rotate_before_expiry");
-    assert!(e.message.contains("not shorter than `lifetime`"), "{e}");
-}
-
-#[test]
-fn a_mailtrap_expiry_past_five_years_is_named() {
-    let e = refused(&GOOD_MAILTRAP.replace("\"never\"", "\"2000d\""));
-    assert_at(&e, 4, "expires");
-    assert!(e.message.contains("60 months"), "{e}");
-    let e = refused(&GOOD_MAILTRAP.replace("\"never\"", "\"sometimes\""));
-    assert_at(&e, 4, "expires");
-}
-
-#[test]
-fn other_values_are_checked_where_they_stand() {
-    let e = refused(&GOOD_UNIT.replace("\"accounts\"", "\"Accounts Write\""));
-    assert_at(&e, 4, "scopes");
-    let e = refused(&GOOD_UNIT.replace("10.0.0.0/8", "10.0.0.0/99"));
-    assert_at(&e, 6, "source_ips");
-    let e = refused(&GOOD_UNIT.replace("user_id = \"2\"", "user_id = \"02\""));
-    assert_at(&e, 3, "user_id");
-    let e = refused(&GOOD_UNIT.replace("description = \"ci-deploy\"", "description = \" \""));
-    assert_at(&e, 2, "description");
-    let e = refused(&GOOD_MAILTRAP.replace("\"ci-deploy\"", "\"ci [at:t4k2ab-7f3k9q2m]\""));
-    assert_at(&e, 2, "name");
-    let e = refused(&GOOD_MAILTRAP.replace("\"ci-deploy\"", &format!("\"{}\"", "x".repeat(240))));
-    assert_at(&e, 2, "name");
     let e = refused(&format!("{GOOD_MAILTRAP}rotate_after = \"1.5d\"\n"));
     assert_at(&e, 6, "rotate_after");
 }

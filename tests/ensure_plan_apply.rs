@@ -8,7 +8,7 @@ use api_tokens::chrono::{Duration, Utc};
 use api_tokens::ensure::{self, ActionKind, ApplyOptions};
 use api_tokens::lifecycle::Marker;
 use api_tokens::mailtrap::{AccessLevel, ResourceType};
-use api_tokens::testing::{Fault, MailtrapOp, MailtrapTokenSeed, UnitTokenSeed};
+use api_tokens::testing::{Fault, MailtrapOp, MailtrapTokenSeed};
 use api_tokens::unit::Scope;
 use ensure_support::{World, kinds, parse};
 
@@ -35,7 +35,7 @@ async fn first_plan_creates_both_then_apply_converges() {
 
     let report = world.apply(&file).await;
     assert_eq!(report.actions.len(), 2);
-    assert!(world.mailtrap_accepts(&world.path("mt.token")).await);
+    assert!(world.mailtrap_sink_accepted().await);
     assert!(world.unit_accepts(&world.path("unit.token")).await);
     assert_eq!(world.mailtrap.tokens().len(), 1);
     assert_eq!(world.unit.tokens().len(), 1);
@@ -52,8 +52,7 @@ async fn first_plan_creates_both_then_apply_converges() {
 
 #[tokio::test]
 async fn a_lowered_permission_is_one_replace_that_converges() {
-    let world = World::start().await;
-    world.apply(&world.file("admin")).await;
+    let (world, _) = World::applied("admin").await;
     let old = world.mailtrap.tokens()[0].id;
 
     let lowered = world.file("viewer");
@@ -79,15 +78,13 @@ async fn a_lowered_permission_is_one_replace_that_converges() {
     assert_eq!(live.len(), 1);
     assert_ne!(live[0].id, old);
     assert_eq!(live[0].permissions[0].access_level, AccessLevel::Viewer);
-    assert!(world.mailtrap_accepts(&world.path("mt.token")).await);
-    assert!(!world.plan(&lowered).await.has_pending(true));
+    assert!(world.mailtrap_sink_accepted().await);
+    assert!(world.converged(&lowered).await);
 }
 
 #[tokio::test]
 async fn a_token_deleted_out_of_band_is_created_again() {
-    let world = World::start().await;
-    let file = world.file("admin");
-    world.apply(&file).await;
+    let (world, file) = World::applied("admin").await;
     let id = world.mailtrap.tokens()[0].id;
     world
         .mailtrap_client()
@@ -110,11 +107,7 @@ async fn a_token_deleted_out_of_band_is_created_again() {
 async fn tokens_past_rotate_before_expiry_are_rotated() {
     let world = World::start().await;
     let now = Utc::now();
-    world.unit.insert_token(
-        UnitTokenSeed::new("ci-deploy")
-            .scopes([Scope::Customers, Scope::Accounts])
-            .expiration(now + Duration::days(3)),
-    );
+    world.seed_unit(&[Scope::Customers, Scope::Accounts], Duration::days(3));
     world.mailtrap.insert_token(
         MailtrapTokenSeed::new(Marker::at(now - Duration::days(2)).tag("ci-deploy"))
             .permission(ResourceType::Account, 3229, AccessLevel::Admin)
@@ -142,7 +135,7 @@ async fn tokens_past_rotate_before_expiry_are_rotated() {
     assert_ne!(units[0].id, old_unit);
     assert!(units[0].expiration > now + Duration::days(89));
     assert!(world.unit_accepts(&world.path("unit.token")).await);
-    assert!(!world.plan(&file).await.has_pending(true));
+    assert!(world.converged(&file).await);
 }
 
 #[tokio::test]
@@ -163,8 +156,8 @@ async fn mailtrap_rotation_by_age_keeps_the_label() {
     assert_eq!(live.len(), 1);
     assert_ne!(live[0].id, seeded.id);
     assert_eq!(Marker::label(&live[0].name), "ci-deploy");
-    assert!(world.mailtrap_accepts(&world.path("mt.token")).await);
-    assert!(!world.plan(&file).await.has_pending(true));
+    assert!(world.mailtrap_sink_accepted().await);
+    assert!(world.converged(&file).await);
 }
 
 #[tokio::test]
@@ -185,12 +178,7 @@ async fn a_token_without_a_marker_has_no_age_and_says_so() {
 #[tokio::test]
 async fn unit_drift_in_addresses_or_expiration_is_a_replace_naming_the_field() {
     let world = World::start().await;
-    let now = Utc::now();
-    world.unit.insert_token(
-        UnitTokenSeed::new("ci-deploy")
-            .scope(Scope::Customers)
-            .expiration(now + Duration::days(300)),
-    );
+    world.seed_unit(&[Scope::Customers], Duration::days(300));
     let file = world.file("admin");
     let plan = world.plan(&file).await;
     let unit = &plan.actions()[1];
@@ -213,7 +201,7 @@ async fn unit_drift_in_addresses_or_expiration_is_a_replace_naming_the_field() {
     let live = world.unit.tokens();
     assert_eq!(live.len(), 1);
     assert_eq!(live[0].source_ips[0].to_string(), "10.0.0.0/8");
-    assert!(!world.plan(&with_ips).await.has_pending(true));
+    assert!(world.converged(&with_ips).await);
 }
 
 #[tokio::test]
@@ -244,7 +232,7 @@ async fn several_tokens_with_one_label_are_replaced_by_one() {
     let live = world.mailtrap.tokens();
     assert_eq!(live.len(), 1);
     assert!(live[0].id != a.id && live[0].id != b.id);
-    assert!(world.mailtrap_accepts(&world.path("mt.token")).await);
+    assert!(world.mailtrap_sink_accepted().await);
 }
 
 #[tokio::test]
@@ -285,13 +273,12 @@ async fn orphans_are_listed_and_removed_only_with_prune() {
     assert!(report.is_success());
     assert!(world.mailtrap.tokens().iter().all(|t| t.id != orphan.id));
     assert_eq!(world.mailtrap.tokens().len(), 2);
-    assert!(!world.plan(&file).await.has_pending(true));
+    assert!(world.converged(&file).await);
 }
 
 #[tokio::test]
 async fn apply_after_an_interrupted_replace_converges() {
-    let world = World::start().await;
-    world.apply(&world.file("admin")).await;
+    let (world, _) = World::applied("admin").await;
     let lowered = world.file("viewer");
     // The old token's delete fails after the new secret is stored.
     world
@@ -304,7 +291,7 @@ async fn apply_after_an_interrupted_replace_converges() {
     let message = failed[0].result.as_ref().unwrap_err().to_string();
     assert!(message.contains("removing the old tokens"), "{message}");
     assert!(
-        world.mailtrap_accepts(&world.path("mt.token")).await,
+        world.mailtrap_sink_accepted().await,
         "the new secret is stored"
     );
     assert_eq!(world.mailtrap.tokens().len(), 2);
@@ -314,8 +301,8 @@ async fn apply_after_an_interrupted_replace_converges() {
     assert!(plan.actions()[0].reason.contains("2 live tokens"));
     world.apply(&lowered).await;
     assert_eq!(world.mailtrap.tokens().len(), 1);
-    assert!(world.mailtrap_accepts(&world.path("mt.token")).await);
-    assert!(!world.plan(&lowered).await.has_pending(true));
+    assert!(world.mailtrap_sink_accepted().await);
+    assert!(world.converged(&lowered).await);
 }
 
 #[tokio::test]
@@ -399,7 +386,7 @@ async fn a_mailtrap_sink_holding_another_secret_is_a_replace() {
             .await
             .is_success()
     );
-    assert!(world.mailtrap_accepts(&world.path("mt.token")).await);
+    assert!(world.mailtrap_sink_accepted().await);
     assert_eq!(world.mailtrap.tokens().len(), 1);
     assert!(
         !ensure::plan(&file, &services)

@@ -10,10 +10,11 @@ mod ensure_support;
 
 use std::time::Duration;
 
+use api_tokens::Pacing;
 use api_tokens::chrono::Utc;
 use api_tokens::ensure::{self, ActionKind, ApplyOptions, Services, TokensFile};
 use api_tokens::testing::MailtrapFake;
-use api_tokens::{Pacing, RetryPolicy, mailtrap};
+use ensure_support::{mailtrap_builder, parse};
 
 /// How many entries each account holds: the first more than its limit
 /// allows in one window, so that pacing has work to do.
@@ -22,62 +23,66 @@ const ACCOUNTS: [(u64, usize); 4] = [(3229, 140), (3230, 20), (3231, 20), (3232,
 const LIMIT: u32 = 15;
 const WINDOW: Duration = Duration::from_millis(200);
 
+/// Each account's fake with the number of entries the file holds for it,
+/// and a directory for the sinks.
 struct Fleet {
-    fakes: Vec<MailtrapFake>,
+    accounts: Vec<(MailtrapFake, usize)>,
     dir: tempfile::TempDir,
 }
 
 impl Fleet {
     async fn start() -> Fleet {
-        let mut fakes = Vec::new();
-        for (account, _) in ACCOUNTS {
+        let mut accounts = Vec::new();
+        for (account, entries) in ACCOUNTS {
             let fake = MailtrapFake::builder()
                 .account_id(account)
                 .rate_limit(LIMIT, WINDOW)
                 .start()
                 .await;
-            fakes.push(fake);
+            accounts.push((fake, entries));
         }
         Fleet {
-            fakes,
+            accounts,
             dir: tempfile::tempdir().unwrap(),
         }
     }
 
+    fn fakes(&self) -> impl Iterator<Item = &MailtrapFake> {
+        self.accounts.iter().map(|(fake, _)| fake)
+    }
+
     fn services(&self) -> Services {
-        let mut services = Services::new();
-        for fake in &self.fakes {
-            let client = mailtrap::Client::builder()
-                .token(fake.token().clone())
-                .account_id(fake.account_id())
-                .base_url(fake.uri())
-                // A 429 would fail its action: none may come.
-                .retry(RetryPolicy::disabled())
+        self.fakes().fold(Services::new(), |services, fake| {
+            // Without retries, a 429 would fail its action: none may come.
+            let client = mailtrap_builder(fake)
                 .pacing(Pacing::limit(LIMIT, WINDOW))
                 .build()
                 .unwrap();
-            services = services.mailtrap_account(fake.account_id(), client);
-        }
-        services
+            services.mailtrap_account(fake.account_id(), client)
+        })
     }
 
+    /// The entries of every account, each with a sink of its own.
     fn file(&self) -> TokensFile {
-        let mut text = String::new();
-        for (account, count) in ACCOUNTS {
-            for i in 0..count {
-                text.push_str(&format!(
+        let tokens = self.accounts.iter().flat_map(|(fake, entries)| {
+            let account = fake.account_id();
+            (0..*entries).map(move |i| (account, i))
+        });
+        let entries: Vec<String> = tokens
+            .map(|(account, i)| {
+                let sink = self.dir.path().join(format!("{account}-{i}.token"));
+                format!(
                     "[[mailtrap]]\nname = \"svc-{account}-{i}\"\npermissions = [\"account:{account}:viewer\"]\n\
-                     expires = \"never\"\nrotate_after = \"30d\"\nsecret_to = \"file:{}\"\n\n",
-                    self.dir.path().join(format!("{account}-{i}.token")).display()
-                ));
-            }
-        }
-        TokensFile::parse(self.dir.path().join("fleet.toml"), &text).unwrap()
+                     expires = \"never\"\nrotate_after = \"30d\"\nsecret_to = \"file:{}\"\n",
+                    sink.display()
+                )
+            })
+            .collect();
+        parse(&self.dir.path().join("fleet.toml"), &entries.join("\n"))
     }
 
     fn lists_and_429s(&self) -> Vec<(usize, usize)> {
-        self.fakes
-            .iter()
+        self.fakes()
             .map(|f| {
                 let log = f.requests();
                 (
@@ -91,7 +96,7 @@ impl Fleet {
     }
 
     fn clear(&self) {
-        for f in &self.fakes {
+        for f in self.fakes() {
             f.clear_requests();
         }
     }
@@ -113,8 +118,8 @@ async fn two_hundred_entries_plan_with_one_list_per_account_and_apply_without_a_
     let report = ensure::apply(&file, &services, &plan, &ApplyOptions::new()).await;
     assert!(report.is_success(), "{}", report.failed().next().unwrap());
     assert_eq!(report.actions.len(), 200);
-    for ((_, count), fake) in ACCOUNTS.iter().zip(&fleet.fakes) {
-        assert_eq!(fake.tokens().len(), *count);
+    for (fake, entries) in &fleet.accounts {
+        assert_eq!(fake.tokens().len(), *entries);
     }
     assert!(
         fleet
@@ -148,7 +153,7 @@ async fn two_hundred_entries_plan_with_one_list_per_account_and_apply_without_a_
         "{counts:?}"
     );
     assert!(
-        fleet.fakes[0].requests().len() > LIMIT as usize * 2,
+        fleet.accounts[0].0.requests().len() > LIMIT as usize * 2,
         "the first account saw more than two windows' worth of requests"
     );
     assert!(

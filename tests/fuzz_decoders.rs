@@ -8,25 +8,12 @@
 //! number of cases runs in `cargo test`; set `API_TOKENS_FUZZ_CASES` for a
 //! longer run (CI runs 100,000).
 
+mod fuzz_support;
+
 use api_tokens::decode_hooks as decode;
+use fuzz_support::runner;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
-
-fn cases(default: u32) -> u32 {
-    std::env::var("API_TOKENS_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn runner(default: u32) -> TestRunner {
-    TestRunner::new(Config {
-        cases: cases(default),
-        failure_persistence: None,
-        ..Config::default()
-    })
-}
 
 fn unit_token(id: &str, secret: Option<&str>) -> Value {
     let mut attributes = json!({

@@ -12,32 +12,22 @@
 //! A bounded number of cases by default; set `API_TOKENS_FUZZ_CASES` (for
 //! example to 100000) for a longer run. A case costs a few milliseconds.
 
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+mod fuzz_support;
+mod hostile_support;
+
 use std::time::Duration;
 
 use api_tokens::{Error, Pacing, RetryPolicy, chrono, unit};
+use hostile_support::{Answer, Loopback};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-/// Cases per property: `API_TOKENS_FUZZ_CASES`, or a number that keeps
-/// this file within seconds in a debug build.
-fn cases() -> u32 {
-    std::env::var("API_TOKENS_FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(200)
-}
 
 fn runner() -> TestRunner {
     TestRunner::new(Config {
-        cases: cases(),
-        failure_persistence: None,
         // A failing case may leave a task stuck: shrink a little only.
         max_shrink_iters: 16,
-        ..Config::default()
+        ..fuzz_support::config(fuzz_support::cases(200))
     })
 }
 
@@ -48,15 +38,6 @@ const ATTEMPTS: u32 = 3;
 /// attempts, each after a window or a pause, and retry waits within
 /// `max_elapsed`), so that a busy machine never fails a case.
 const BOUND: Duration = Duration::from_secs(10);
-
-/// One answer of the hostile server.
-#[derive(Debug, Clone)]
-struct Hostile {
-    status: u16,
-    limit: Option<String>,
-    remaining: Option<String>,
-    retry_after: Option<String>,
-}
 
 /// A number as a header may write it: any size, or not quite a number.
 fn number() -> BoxedStrategy<String> {
@@ -92,7 +73,9 @@ fn http_date() -> BoxedStrategy<String> {
     .boxed()
 }
 
-fn hostile() -> impl Strategy<Value = Hostile> {
+/// One answer of the hostile server: any status a retry loop looks at,
+/// and each of its rate-limit and `Retry-After` headers or none.
+fn hostile() -> impl Strategy<Value = Answer> {
     let status = prop_oneof![
         Just(200u16),
         Just(429),
@@ -108,90 +91,34 @@ fn hostile() -> impl Strategy<Value = Hostile> {
         proptest::option::of(number()),
         proptest::option::of(retry_after),
     )
-        .prop_map(|(status, limit, remaining, retry_after)| Hostile {
+        .prop_map(|(status, limit, remaining, retry_after)| Answer {
             status,
-            limit,
-            remaining,
-            retry_after,
+            headers: [
+                ("x-ratelimit-limit", limit),
+                ("x-ratelimit-remaining", remaining),
+                ("retry-after", retry_after),
+            ]
+            .into_iter()
+            .filter_map(|(name, value)| Some((name, value?)))
+            .collect(),
         })
 }
 
-/// Answers in turn; the last one again once the script is through.
-#[derive(Clone, Default)]
-struct Script(Arc<Mutex<Vec<Hostile>>>);
-
-impl Respond for Script {
-    fn respond(&self, _: &Request) -> ResponseTemplate {
-        let mut answers = self.0.lock().unwrap();
-        let next = if answers.len() > 1 {
-            answers.remove(0)
-        } else {
-            answers.first().cloned().unwrap_or(Hostile {
-                status: 200,
-                limit: None,
-                remaining: None,
-                retry_after: None,
-            })
-        };
-        let body = if next.status < 300 {
-            r#"{"data":[]}"#
-        } else {
-            r#"{"errors":[{"title":"refused"}]}"#
-        };
-        let mut t =
-            ResponseTemplate::new(next.status).set_body_raw(body, "application/vnd.api+json");
-        for (name, value) in [
-            ("x-ratelimit-limit", &next.limit),
-            ("x-ratelimit-remaining", &next.remaining),
-            ("retry-after", &next.retry_after),
-        ] {
-            if let Some(value) = value {
-                t = t.insert_header(name, value.as_str());
-            }
-        }
-        t
-    }
-}
-
 struct Harness {
-    rt: Option<tokio::runtime::Runtime>,
-    script: Script,
-    uri: String,
+    server: Loopback,
     /// One connection pool for every client: building one per case would
     /// cost more than the case.
     http: api_tokens::reqwest::Client,
-    _server: MockServer,
 }
 
 impl Harness {
     fn new() -> Harness {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let script = Script::default();
-        let server = rt.block_on(async {
-            // Millions of requests in a long run: none is kept.
-            let server = MockServer::builder()
-                .disable_request_recording()
-                .start()
-                .await;
-            Mock::given(wiremock::matchers::any())
-                .respond_with(script.clone())
-                .mount(&server)
-                .await;
-            server
-        });
         Harness {
-            rt: Some(rt),
-            script,
-            uri: server.uri(),
+            server: Loopback::start(),
             http: api_tokens::reqwest::Client::builder()
                 .redirect(api_tokens::reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
-            _server: server,
         }
     }
 
@@ -199,7 +126,7 @@ impl Harness {
     fn client(&self) -> unit::Client {
         unit::Client::builder()
             .token("v2.public.FAKE-FUZZ.sig")
-            .base_url(&self.uri)
+            .base_url(self.server.uri())
             .http_client(self.http.clone())
             .pacing(Pacing::auto().window(WINDOW))
             .timeout(Duration::from_secs(5))
@@ -217,22 +144,13 @@ impl Harness {
 
     /// Answers the next calls with `answers`, then lists with `client`:
     /// the call must end, without a panic, within [`BOUND`].
-    fn call(&self, client: &unit::Client, answers: Vec<Hostile>) -> Result<(), TestCaseError> {
-        *self.script.0.lock().unwrap() = answers;
+    fn call(&self, client: &unit::Client, answers: Vec<Answer>) -> Result<(), TestCaseError> {
+        self.server.script.set(answers);
         let tokens = client.org_api_tokens("2".parse().unwrap());
-        let (tx, rx) = mpsc::channel();
-        self.rt.as_ref().unwrap().spawn(async move {
-            let _ = tx.send(tokens.list().await.map(|l| l.len()));
-        });
-        let result = match rx.recv_timeout(BOUND) {
-            Ok(result) => result,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                return Err(TestCaseError::fail(format!("a call outlived {BOUND:?}")));
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(TestCaseError::fail("the call panicked"));
-            }
-        };
+        let result = self
+            .server
+            .within(BOUND, async move { tokens.list().await.map(|l| l.len()) })
+            .map_err(TestCaseError::fail)?;
         if let Err(e) = result {
             // Printing it must not panic either (a huge `Retry-After`).
             let _ = format!("{e} {e:?}");
@@ -249,15 +167,6 @@ impl Harness {
             }
         }
         Ok(())
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        // A task stuck in a loop that never yields must not hang the test.
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_background();
-        }
     }
 }
 

@@ -6,27 +6,16 @@
 //! A bounded number of cases by default; set `API_TOKENS_FUZZ_CASES` (for
 //! example to 100000) for a longer run.
 
+mod fuzz_support;
+
 use api_tokens::testing::{__fuzz, Cassette, placeholder};
+use fuzz_support::{config, runner};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::TestRunner;
 use secrecy::SecretString;
 
-fn runner(cases: u32) -> TestRunner {
-    TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    })
-}
-
-/// Cases per property: `API_TOKENS_FUZZ_CASES`, or a number that keeps
-/// this file within seconds in a debug build.
-fn cases() -> u32 {
-    std::env::var("API_TOKENS_FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(1000)
-}
+/// Cases per property unless `API_TOKENS_FUZZ_CASES` says otherwise.
+const CASES: u32 = 1000;
 
 /// A token as services mint them: visible ASCII, no spaces.
 fn token() -> impl Strategy<Value = String> {
@@ -39,7 +28,7 @@ fn shown(secret: &str) -> String {
 
 #[test]
 fn a_placeholder_is_a_stable_ascii_token_that_never_holds_its_secret() {
-    runner(cases())
+    runner(CASES)
         .run(&(token(), token()), |(one, two)| {
             let p = shown(&one);
             prop_assert!(p.starts_with("redacted-"), "{p}");
@@ -56,7 +45,7 @@ fn a_placeholder_is_a_stable_ascii_token_that_never_holds_its_secret() {
 
 #[test]
 fn a_short_secret_gets_no_hint_at_all() {
-    runner(cases())
+    runner(CASES)
         .run(&"[!-~]{1,11}", |secret| {
             prop_assert_eq!(shown(&secret), "redacted");
             Ok(())
@@ -67,7 +56,7 @@ fn a_short_secret_gets_no_hint_at_all() {
 /// Building a client costs milliseconds: a fixed, small number of cases.
 #[test]
 fn both_clients_accept_a_placeholder_as_their_token() {
-    runner(48)
+    TestRunner::new(config(48))
         .run(&token(), |secret| {
             let p = SecretString::from(shown(&secret));
             let mailtrap = api_tokens::mailtrap::Client::builder()
@@ -91,7 +80,7 @@ fn a_recording_writes_placeholders_for_credentials_and_minted_secrets() {
         "[A-Za-z0-9._~+/=-]{12,48}",
         any::<bool>(),
     );
-    runner(cases())
+    runner(CASES)
         .run(&strategy, |(credential, minted, bearer)| {
             prop_assume!(!credential.contains(&minted) && !minted.contains(&credential));
             let (name, value) = if bearer {

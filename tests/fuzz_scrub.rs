@@ -16,28 +16,16 @@
 //! A bounded number of cases by default; set `API_TOKENS_FUZZ_CASES` (for
 //! example to 100000) for a longer run.
 
+mod fuzz_support;
+
 use api_tokens::testing::__fuzz;
+use fuzz_support::runner;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-/// Cases per property: `API_TOKENS_FUZZ_CASES`, or a number that keeps
-/// this file within seconds in a debug build.
-fn cases() -> u32 {
-    std::env::var("API_TOKENS_FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(1000)
-}
-
-fn runner() -> TestRunner {
-    TestRunner::new(Config {
-        cases: cases(),
-        failure_persistence: None,
-        ..Config::default()
-    })
-}
+/// Cases per property unless `API_TOKENS_FUZZ_CASES` says otherwise.
+const CASES: u32 = 1000;
 
 /// Characters a reader does not see.
 fn is_invisible(c: char) -> bool {
@@ -118,15 +106,19 @@ fn readable(text: &str) -> String {
     out.chars().filter(|&c| !is_invisible(c)).collect()
 }
 
+/// Every string and key in `value`, however deep, pushed onto `out`.
 fn strings_of(value: &Value, out: &mut Vec<String>) {
-    match value {
-        Value::String(s) => out.push(s.clone()),
-        Value::Array(items) => items.iter().for_each(|item| strings_of(item, out)),
-        Value::Object(map) => map.iter().for_each(|(key, item)| {
-            out.push(key.clone());
-            strings_of(item, out);
-        }),
-        Value::Number(_) | Value::Bool(_) | Value::Null => {}
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(items) => pending.extend(items),
+            Value::Object(map) => {
+                out.extend(map.keys().cloned());
+                pending.extend(map.values());
+            }
+            Value::Number(_) | Value::Bool(_) | Value::Null => {}
+        }
     }
 }
 
@@ -311,7 +303,7 @@ fn summary_of(hidden: &[u8]) -> String {
 #[test]
 fn a_token_escaped_in_a_json_error_body_never_survives() {
     let strategy = (secret(), writing(true), filler(), filler(), any::<bool>());
-    runner()
+    runner(CASES)
         .run(&strategy, |(secret, how, before, after, cut)| {
             let written = write(&secret, &how, Invisibles::Escaped, false);
             let mut body = format!(
@@ -337,7 +329,7 @@ fn a_token_escaped_in_a_json_error_body_never_survives() {
 #[test]
 fn a_token_split_in_a_text_error_body_never_survives() {
     let strategy = (secret(), writing(true), filler(), filler(), 0..3u8);
-    runner()
+    runner(CASES)
         .run(&strategy, |(secret, how, before, after, shape)| {
             let written = write(&secret, &how, Invisibles::Raw, true);
             let body = match shape {
@@ -365,7 +357,7 @@ fn a_token_in_a_kept_header_never_survives() {
         "[a-z0-9./:?=&-]{0,20}",
         "[a-z0-9./:?=&-]{0,20}",
     );
-    runner()
+    runner(CASES)
         .run(&strategy, |(secret, how, before, after)| {
             let written = write(&secret, &how, Invisibles::Escaped, true);
             let value = format!("{before}{written}{after}");
@@ -405,7 +397,7 @@ fn a_minted_secret_under_an_escaped_key_never_survives() {
         writing(false),
         0..3u8,
     );
-    runner()
+    runner(CASES)
         .run(&strategy, |(minted, name, key_how, value_how, shape)| {
             let key = write(&name, &key_how, Invisibles::Escaped, false);
             let value = write(&minted, &value_how, Invisibles::Escaped, false);
@@ -433,7 +425,7 @@ fn a_minted_secret_under_an_escaped_key_never_survives() {
 #[test]
 fn a_secret_used_as_a_key_never_survives() {
     let strategy = (secret(), writing(true), filler());
-    runner()
+    runner(CASES)
         .run(&strategy, |(secret, how, note)| {
             let key = write(&secret, &how, Invisibles::Escaped, false);
             let body =
@@ -466,7 +458,7 @@ fn a_secret_used_as_a_key_never_survives() {
 #[test]
 fn a_secret_escaped_in_a_recorded_text_body_never_survives() {
     let strategy = (secret(), writing(true), filler(), 0..3u8, any::<bool>());
-    runner()
+    runner(CASES)
         .run(&strategy, |(secret, how, around, shape, bearer)| {
             let escaped = write(&secret, &how, Invisibles::Escaped, true);
             let raw = write(&secret, &how, Invisibles::Raw, true);
@@ -509,7 +501,7 @@ fn a_secret_escaped_in_a_recorded_text_body_never_survives() {
 #[test]
 fn a_secret_in_a_message_never_survives() {
     let strategy = (secret(), secret(), writing(true), filler());
-    runner()
+    runner(CASES)
         .run(&strategy, |(one, two, how, around)| {
             let text = format!(
                 "{around}{}{around}{}",
@@ -537,7 +529,7 @@ fn a_secret_in_a_message_never_survives() {
 #[test]
 fn a_body_without_secrets_is_kept_byte_for_byte() {
     let strategy = (secret(), "[a-z0-9 <>{}\":,\\[\\]]{0,80}");
-    runner()
+    runner(CASES)
         .run(&strategy, |(secret, body)| {
             // Nothing in it named as a secret either (`key: value`).
             prop_assume!(
@@ -637,7 +629,7 @@ fn a_secret_named_in_free_text_never_survives() {
         (writing(true), filler(), filler()),
         (0..13u8, 0..5u8),
     );
-    runner()
+    runner(CASES)
         .run(
             &strategy,
             |((secret, name, key_seed), (how, before, after), (shape, sep))| {
@@ -694,7 +686,7 @@ fn a_secret_named_in_free_text_never_survives() {
 #[test]
 fn the_words_around_a_hidden_value_are_kept() {
     let strategy = (secret(), key_name(), "[a-z]{1,12}", "[a-z]{1,12}");
-    runner()
+    runner(CASES)
         .run(&strategy, |(secret, name, word, other)| {
             prop_assume!(
                 !SECRET_WORDS

@@ -42,6 +42,12 @@ struct Tok {
     line: usize,
 }
 
+impl Tok {
+    fn new(kind: Kind, line: usize) -> Tok {
+        Tok { kind, line }
+    }
+}
+
 fn is_ident_start(c: char) -> bool {
     c == '_' || c.is_alphabetic()
 }
@@ -126,10 +132,7 @@ fn tokenize(src: &str) -> Vec<Tok> {
                     };
                     let body: String = s[body_start..end].iter().collect();
                     i = count(i, (end + 1 + hashes).min(n), &mut line);
-                    toks.push(Tok {
-                        kind: Kind::Str(body),
-                        line: start_line,
-                    });
+                    toks.push(Tok::new(Kind::Str(body), start_line));
                     continue;
                 }
                 if word == "r" && at(j) == Some('#') && at(j + 1).is_some_and(is_ident_start) {
@@ -139,10 +142,7 @@ fn tokenize(src: &str) -> Vec<Tok> {
                         k += 1;
                     }
                     let name: String = s[j + 1..k].iter().collect();
-                    toks.push(Tok {
-                        kind: Kind::Ident(name),
-                        line: start_line,
-                    });
+                    toks.push(Tok::new(Kind::Ident(name), start_line));
                     i = k;
                     continue;
                 }
@@ -151,35 +151,23 @@ fn tokenize(src: &str) -> Vec<Tok> {
             if matches!(word.as_str(), "b" | "c") && at(j) == Some('"') {
                 let (end, body) = quoted(&s, j, '"');
                 i = count(i, end, &mut line);
-                toks.push(Tok {
-                    kind: Kind::Str(body),
-                    line: start_line,
-                });
+                toks.push(Tok::new(Kind::Str(body), start_line));
                 continue;
             }
             if word == "b" && at(j) == Some('\'') {
                 let (end, _) = quoted(&s, j, '\'');
                 i = count(i, end, &mut line);
-                toks.push(Tok {
-                    kind: Kind::Other,
-                    line: start_line,
-                });
+                toks.push(Tok::new(Kind::Other, start_line));
                 continue;
             }
-            toks.push(Tok {
-                kind: Kind::Ident(word),
-                line: start_line,
-            });
+            toks.push(Tok::new(Kind::Ident(word), start_line));
             i = j;
             continue;
         }
         if c == '"' {
             let (end, body) = quoted(&s, i, '"');
             i = count(i, end, &mut line);
-            toks.push(Tok {
-                kind: Kind::Str(body),
-                line: start_line,
-            });
+            toks.push(Tok::new(Kind::Str(body), start_line));
             continue;
         }
         if c == '\'' {
@@ -196,10 +184,7 @@ fn tokenize(src: &str) -> Vec<Tok> {
                 }
                 i = j;
             }
-            toks.push(Tok {
-                kind: Kind::Other,
-                line: start_line,
-            });
+            toks.push(Tok::new(Kind::Other, start_line));
             continue;
         }
         if c.is_ascii_digit() {
@@ -211,35 +196,23 @@ fn tokenize(src: &str) -> Vec<Tok> {
                 j += 1;
             }
             i = j;
-            toks.push(Tok {
-                kind: Kind::Other,
-                line: start_line,
-            });
+            toks.push(Tok::new(Kind::Other, start_line));
             continue;
         }
         if c == ':' && at(i + 1) == Some(':') {
-            toks.push(Tok {
-                kind: Kind::PathSep,
-                line: start_line,
-            });
+            toks.push(Tok::new(Kind::PathSep, start_line));
             i += 2;
             continue;
         }
         if c == '$' && s[i + 1..].starts_with(&['c', 'r', 'a', 't', 'e']) {
             let after = at(i + 6);
             if !after.is_some_and(is_ident_continue) {
-                toks.push(Tok {
-                    kind: Kind::Ident("crate".to_owned()),
-                    line: start_line,
-                });
+                toks.push(Tok::new(Kind::Ident("crate".to_owned()), start_line));
                 i += 6;
                 continue;
             }
         }
-        toks.push(Tok {
-            kind: Kind::Punct(c),
-            line: start_line,
-        });
+        toks.push(Tok::new(Kind::Punct(c), start_line));
         i += 1;
     }
     toks
@@ -453,6 +426,12 @@ fn read_use_tree(
     out: &mut Vec<PathRef>,
 ) -> usize {
     let line = toks.get(i).map_or(0, |t| t.line);
+    let path = |segments: Vec<String>, alias: Option<String>| PathRef {
+        inline: inline.to_vec(),
+        segments,
+        line,
+        alias,
+    };
     loop {
         match toks.get(i).map(|t| &t.kind) {
             Some(Kind::Ident(s)) if s == "self" && !prefix.is_empty() => {
@@ -460,12 +439,7 @@ fn read_use_tree(
                 let alias = prefix.last().cloned();
                 i += 1;
                 let alias = read_as(toks, &mut i).or(alias);
-                out.push(PathRef {
-                    inline: inline.to_vec(),
-                    segments: prefix,
-                    line,
-                    alias,
-                });
+                out.push(path(prefix, alias));
                 return i;
             }
             Some(Kind::Ident(s)) => {
@@ -476,12 +450,7 @@ fn read_use_tree(
                     continue;
                 }
                 let alias = read_as(toks, &mut i).or_else(|| prefix.last().cloned());
-                out.push(PathRef {
-                    inline: inline.to_vec(),
-                    segments: prefix,
-                    line,
-                    alias,
-                });
+                out.push(path(prefix, alias));
                 return i;
             }
             Some(Kind::PathSep) if prefix.is_empty() => {
@@ -490,12 +459,7 @@ fn read_use_tree(
                 i += 1;
             }
             Some(Kind::Punct('*')) => {
-                out.push(PathRef {
-                    inline: inline.to_vec(),
-                    segments: prefix,
-                    line,
-                    alias: None,
-                });
+                out.push(path(prefix, None));
                 return i + 1;
             }
             Some(Kind::Punct('{')) => {
@@ -1026,34 +990,34 @@ fn report(graph: &Graph) -> Option<String> {
     Some(out)
 }
 
-/// Every `.rs` file under `dir`, keyed by its path relative to `base`.
-fn read_tree(base: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .map(|e| e.expect("directory entry").path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            read_tree(base, &path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            let rel = path.strip_prefix(base).expect("under base");
-            let rel = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            let src = std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-            out.insert(rel, src);
-        }
-    }
-}
-
+/// Every `.rs` file under `src/`, keyed by its path relative to the crate
+/// (`src/lib.rs`).
 fn source_files() -> BTreeMap<String, String> {
     let base = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = BTreeMap::new();
-    read_tree(base, &base.join("src"), &mut files);
+    let mut dirs = vec![base.join("src")];
+    while let Some(dir) = dirs.pop() {
+        let entries =
+            std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let rel = path.strip_prefix(base).expect("under the crate");
+            let rel: Vec<_> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect();
+            let src = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+            files.insert(rel.join("/"), src);
+        }
+    }
     files
 }
 
@@ -1121,11 +1085,33 @@ fn the_scrubber_files_are_in_no_circle() {
 
 // ------------------------------------------------------- checker's own tests
 
-fn fake(files: &[(&str, &str)]) -> BTreeMap<String, String> {
-    files
-        .iter()
-        .map(|(p, s)| ((*p).to_owned(), (*s).to_owned()))
-        .collect()
+/// The graph of a made-up crate: `files` holds each file as a line
+/// `== PATH` followed by its source, each line read without its
+/// indentation. Without a `src/lib.rs` of its own, the crate gets one
+/// that declares each top-level file as a private module.
+fn graph_of(files: &str) -> Graph {
+    let mut sources: BTreeMap<String, String> = BTreeMap::new();
+    let mut path = None;
+    for line in files.lines().map(str::trim_start) {
+        if let Some(next) = line.strip_prefix("== ") {
+            sources.insert(next.to_owned(), String::new());
+            path = Some(next);
+        } else if let Some(path) = path {
+            let source = sources.get_mut(path).expect("inserted with its path");
+            source.push_str(line);
+            source.push('\n');
+        }
+    }
+    if !sources.contains_key("src/lib.rs") {
+        let root: String = sources
+            .keys()
+            .filter_map(|path| path.strip_prefix("src/")?.strip_suffix(".rs"))
+            .filter(|name| !name.contains('/'))
+            .map(|name| format!("mod {name};\n"))
+            .collect();
+        sources.insert("src/lib.rs".to_owned(), root);
+    }
+    build_graph(&sources)
 }
 
 fn edge(graph: &Graph, from: &str, to: &str) -> bool {
@@ -1134,16 +1120,17 @@ fn edge(graph: &Graph, from: &str, to: &str) -> bool {
 
 #[test]
 fn a_planted_circle_is_found_and_listed() {
-    let files = fake(&[
-        ("src/lib.rs", "mod a;\nmod b;\nmod c;\n"),
-        ("src/a.rs", "use crate::b::Thing;\npub struct Other;\n"),
-        ("src/b.rs", "pub struct Thing(crate::c::Third);\n"),
-        (
-            "src/c.rs",
-            "pub struct Third;\nfn f() -> super::a::Other { todo!() }\n",
-        ),
-    ]);
-    let graph = build_graph(&files);
+    const CRATE: &str = r#"
+        == src/a.rs
+        use crate::b::Thing;
+        pub struct Other;
+        == src/b.rs
+        pub struct Thing(crate::c::Third);
+        == src/c.rs
+        pub struct Third;
+        fn f() -> super::a::Other { todo!() }
+    "#;
+    let graph = graph_of(CRATE);
     assert_eq!(
         cycles(&graph),
         vec![vec![
@@ -1173,12 +1160,18 @@ fn a_planted_circle_is_found_and_listed() {
 
 #[test]
 fn a_graph_without_circles_passes() {
-    let files = fake(&[
-        ("src/lib.rs", "mod a;\nmod b;\npub use a::X;\n"),
-        ("src/a.rs", "use crate::b::Y;\npub struct X(Y);\n"),
-        ("src/b.rs", "pub struct Y;\n"),
-    ]);
-    let graph = build_graph(&files);
+    const CRATE: &str = r#"
+        == src/lib.rs
+        mod a;
+        mod b;
+        pub use a::X;
+        == src/a.rs
+        use crate::b::Y;
+        pub struct X(Y);
+        == src/b.rs
+        pub struct Y;
+    "#;
+    let graph = graph_of(CRATE);
     assert!(edge(&graph, "src/lib.rs", "src/a.rs"));
     assert!(edge(&graph, "src/a.rs", "src/b.rs"));
     assert!(report(&graph).is_none());
@@ -1186,36 +1179,39 @@ fn a_graph_without_circles_passes() {
 
 #[test]
 fn comments_strings_and_chars_draw_no_edge() {
-    let files = fake(&[
-        ("src/lib.rs", "mod a;\nmod b;\n"),
-        (
-            "src/a.rs",
-            "//! See [`crate::b::Y`].\n/// crate::b::Y\n// use crate::b::Y;\n/* crate::b::Y /* nested */ crate::b::Y */\n\
-             const S: &str = \"crate::b::Y\";\nconst R: &str = r#\"use crate::b::Y; \"# ;\n\
-             const C: char = '\"'; const L: &'static str = \"x\"; const Q: char = '\\'';\n\
-             #[doc = \"crate::b::Y\"]\npub struct X;\n",
-        ),
-        ("src/b.rs", "pub struct Y;\n"),
-    ]);
-    let graph = build_graph(&files);
+    const CRATE: &str = r##"
+        == src/a.rs
+        //! See [`crate::b::Y`].
+        /// crate::b::Y
+        // use crate::b::Y;
+        /* crate::b::Y /* nested */ crate::b::Y */
+        const S: &str = "crate::b::Y";
+        const R: &str = r#"use crate::b::Y; "# ;
+        const C: char = '"'; const L: &'static str = "x"; const Q: char = '\'';
+        #[doc = "crate::b::Y"]
+        pub struct X;
+        == src/b.rs
+        pub struct Y;
+    "##;
+    let graph = graph_of(CRATE);
     assert!(!edge(&graph, "src/a.rs", "src/b.rs"), "{:?}", graph.edges);
 }
 
 #[test]
 fn a_mod_declaration_is_no_edge_but_a_reexport_and_super_are() {
-    let files = fake(&[
-        ("src/lib.rs", "pub mod unit;\n"),
-        (
-            "src/unit/mod.rs",
-            "mod model;\nmod wire;\npub use model::Model;\n",
-        ),
-        ("src/unit/model.rs", "pub struct Model;\n"),
-        (
-            "src/unit/wire.rs",
-            "pub fn f() -> super::Model { todo!() }\n",
-        ),
-    ]);
-    let graph = build_graph(&files);
+    const CRATE: &str = r#"
+        == src/lib.rs
+        pub mod unit;
+        == src/unit/mod.rs
+        mod model;
+        mod wire;
+        pub use model::Model;
+        == src/unit/model.rs
+        pub struct Model;
+        == src/unit/wire.rs
+        pub fn f() -> super::Model { todo!() }
+    "#;
+    let graph = graph_of(CRATE);
     assert!(!edge(&graph, "src/lib.rs", "src/unit/mod.rs"));
     assert!(edge(&graph, "src/unit/mod.rs", "src/unit/model.rs"));
     assert!(!edge(&graph, "src/unit/mod.rs", "src/unit/wire.rs"));
@@ -1225,24 +1221,38 @@ fn a_mod_declaration_is_no_edge_but_a_reexport_and_super_are() {
 
 #[test]
 fn test_code_is_left_out() {
-    let files = fake(&[
-        (
-            "src/lib.rs",
-            "mod a;\nmod b;\n#[cfg(test)]\n#[path = \"a_tests.rs\"]\nmod a_tests;\n",
-        ),
-        (
-            "src/a.rs",
-            "use crate::b::Y;\n#[cfg(test)]\nmod tests {\n    use super::*;\n    fn t() { crate::a::X; }\n}\n\
-             #[cfg(test)]\nfn helper() -> crate::b::Y { todo!() }\npub struct X;\n",
-        ),
-        (
-            "src/b.rs",
-            "pub struct Y;\n#[cfg(test)]\nmod tests {\n    use crate::a::X;\n}\n\
-             #[cfg(all(test, unix))]\nuse crate::a::X as Z;\n#[cfg(any(test, feature = \"f\"))]\npub fn keep() {}\n",
-        ),
-        ("src/a_tests.rs", "use crate::a::X;\nuse crate::b::Y;\n"),
-    ]);
-    let graph = build_graph(&files);
+    const CRATE: &str = r#"
+        == src/lib.rs
+        mod a;
+        mod b;
+        #[cfg(test)]
+        #[path = "a_tests.rs"]
+        mod a_tests;
+        == src/a.rs
+        use crate::b::Y;
+        #[cfg(test)]
+        mod tests {
+            use super::*;
+            fn t() { crate::a::X; }
+        }
+        #[cfg(test)]
+        fn helper() -> crate::b::Y { todo!() }
+        pub struct X;
+        == src/b.rs
+        pub struct Y;
+        #[cfg(test)]
+        mod tests {
+            use crate::a::X;
+        }
+        #[cfg(all(test, unix))]
+        use crate::a::X as Z;
+        #[cfg(any(test, feature = "f"))]
+        pub fn keep() {}
+        == src/a_tests.rs
+        use crate::a::X;
+        use crate::b::Y;
+    "#;
+    let graph = graph_of(CRATE);
     assert!(!graph.files.contains_key("src/a_tests.rs"));
     assert!(!edge(&graph, "src/b.rs", "src/a.rs"), "{:?}", graph.edges);
     assert!(report(&graph).is_none());
@@ -1250,26 +1260,24 @@ fn test_code_is_left_out() {
 
 #[test]
 fn use_trees_aliases_and_inline_modules_resolve() {
-    let files = fake(&[
-        ("src/lib.rs", "mod a;\nmod b;\nmod c;\nmod d;\n"),
-        (
-            "src/a.rs",
-            "use crate::{b::{self as bee, Y}, c};\nfn f() { c::g(); }\n",
-        ),
-        (
-            "src/b.rs",
-            "pub struct Y;\npub(crate) mod inner { pub fn h() { super::super::d::k(); } }\n",
-        ),
-        (
-            "src/c.rs",
-            "pub fn g() {}\nuse self::sub::Z;\nmod sub { pub struct Z; }\n",
-        ),
-        (
-            "src/d.rs",
-            "pub fn k() {}\nuse ::std::fmt;\nuse std::io;\nfn x(v: Vec<u8>) -> io::Result<()> { v.len(); Ok(()) }\n",
-        ),
-    ]);
-    let graph = build_graph(&files);
+    const CRATE: &str = r#"
+        == src/a.rs
+        use crate::{b::{self as bee, Y}, c};
+        fn f() { c::g(); }
+        == src/b.rs
+        pub struct Y;
+        pub(crate) mod inner { pub fn h() { super::super::d::k(); } }
+        == src/c.rs
+        pub fn g() {}
+        use self::sub::Z;
+        mod sub { pub struct Z; }
+        == src/d.rs
+        pub fn k() {}
+        use ::std::fmt;
+        use std::io;
+        fn x(v: Vec<u8>) -> io::Result<()> { v.len(); Ok(()) }
+    "#;
+    let graph = graph_of(CRATE);
     assert!(edge(&graph, "src/a.rs", "src/b.rs"));
     assert!(edge(&graph, "src/a.rs", "src/c.rs"));
     assert!(edge(&graph, "src/b.rs", "src/d.rs"));
@@ -1280,24 +1288,26 @@ fn use_trees_aliases_and_inline_modules_resolve() {
 
 #[test]
 fn a_binary_is_its_own_crate() {
-    let files = fake(&[
-        ("src/lib.rs", "pub mod commands;\npub mod lifecycle;\n"),
-        ("src/commands.rs", "pub fn run() {}\n"),
-        ("src/lifecycle.rs", "pub fn go() {}\n"),
-        (
-            "src/bin/tool/main.rs",
-            "mod commands;\nmod lifecycle;\nfn main() {}\n",
-        ),
-        (
-            "src/bin/tool/commands.rs",
-            "use api::lifecycle::go;\npub fn run() { crate::lifecycle::go(); }\n",
-        ),
-        (
-            "src/bin/tool/lifecycle.rs",
-            "use crate::commands::run;\npub fn go() {}\n",
-        ),
-    ]);
-    let graph = build_graph(&files);
+    const CRATE: &str = r#"
+        == src/lib.rs
+        pub mod commands;
+        pub mod lifecycle;
+        == src/commands.rs
+        pub fn run() {}
+        == src/lifecycle.rs
+        pub fn go() {}
+        == src/bin/tool/main.rs
+        mod commands;
+        mod lifecycle;
+        fn main() {}
+        == src/bin/tool/commands.rs
+        use api::lifecycle::go;
+        pub fn run() { crate::lifecycle::go(); }
+        == src/bin/tool/lifecycle.rs
+        use crate::commands::run;
+        pub fn go() {}
+    "#;
+    let graph = graph_of(CRATE);
     assert!(edge(
         &graph,
         "src/bin/tool/commands.rs",

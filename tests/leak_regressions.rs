@@ -3,44 +3,18 @@
 //! purpose never reaches anything an error keeps, and a malformed answer is
 //! never a success.
 
-use std::time::Duration;
+mod loopback_support;
 
-use api_tokens::{Error, Pacing, RetryPolicy, mailtrap, unit};
+use api_tokens::{Error, mailtrap, unit};
+use loopback_support::{
+    TOKEN, error_with_request_id, mailtrap_client, mailtrap_list_error, redirect_to, server,
+    unit_client, unit_list_error, user,
+};
 use secrecy::{ExposeSecret, SecretString};
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
-/// The caller's token: `+` and `/` so that its escaped forms differ.
-const TOKEN: &str = "v2.public.Zq8+sK2m/Xw9Lr4Tn7Hh3Jk5";
 /// A secret the service mints, quoted back in an error.
 const MINTED: &str = "f0e1d2c3b4a5968778695a4b3c2d1e0fq2w3";
-
-async fn server(answer: ResponseTemplate) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(any()).respond_with(answer).mount(&server).await;
-    server
-}
-
-fn unit_client(server: &MockServer) -> unit::Client {
-    unit::Client::builder()
-        .token(SecretString::from(TOKEN))
-        .base_url(server.uri())
-        .retry(RetryPolicy::disabled())
-        .pacing(Pacing::off())
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap()
-}
-
-fn mailtrap_client(server: &MockServer) -> mailtrap::Client {
-    mailtrap::Client::builder()
-        .token(SecretString::from(TOKEN))
-        .base_url(server.uri())
-        .retry(RetryPolicy::disabled())
-        .pacing(Pacing::off())
-        .build()
-        .unwrap()
-}
 
 /// Everything an error shows or keeps, as text.
 fn everything(err: &Error) -> String {
@@ -65,17 +39,13 @@ fn assert_no(secret: &str, err: &Error) {
     assert!(!collapsed.contains(secret), "{secret} leaked: {text}");
 }
 
-fn user() -> unit::UserId {
-    "2".parse().unwrap()
-}
-
 /// Class 1: the caller's token quoted JSON-escaped (`\/`, `\u002B`).
 #[tokio::test]
 async fn class_1_a_json_escaped_token_in_an_error_body_is_hidden() {
     let escaped = TOKEN.replace('/', "\\/").replace('+', "\\u002B");
     let body = format!(r#"{{"error":"Incorrect API token {escaped}"}}"#);
     let s = server(ResponseTemplate::new(401).set_body_raw(body, "application/json")).await;
-    let err = mailtrap_client(&s).api_tokens().list().await.unwrap_err();
+    let err = mailtrap_list_error(&s).await;
     assert!(matches!(err, Error::Unauthorized(_)), "{err:?}");
     assert!(err.messages()[0].starts_with("Incorrect API token"));
     assert_no(TOKEN, &err);
@@ -88,11 +58,7 @@ async fn class_2_a_token_split_by_control_characters_is_hidden() {
     for split in ["\u{0}", "\u{7}", "\u{7f}", "\u{85}"] {
         let body = format!("<html><title>denied {a}{split}{b}</title></html>");
         let s = server(ResponseTemplate::new(502).set_body_raw(body, "text/html")).await;
-        let err = unit_client(&s)
-            .org_api_tokens(user())
-            .list()
-            .await
-            .unwrap_err();
+        let err = unit_list_error(&s).await;
         assert_eq!(err.status(), Some(502));
         assert_no(TOKEN, &err);
     }
@@ -102,30 +68,17 @@ async fn class_2_a_token_split_by_control_characters_is_hidden() {
 /// redirect's `Location`.
 #[tokio::test]
 async fn class_3_a_token_in_kept_headers_is_hidden() {
-    let s = server(
-        ResponseTemplate::new(500)
-            .insert_header("x-request-id", format!("req-{TOKEN}").as_str())
-            .set_body_raw(
-                r#"{"errors":[{"title":"boom"}]}"#,
-                "application/vnd.api+json",
-            ),
-    )
-    .await;
-    let err = unit_client(&s)
-        .org_api_tokens(user())
-        .list()
-        .await
-        .unwrap_err();
+    let s = server(error_with_request_id(&format!("req-{TOKEN}"))).await;
+    let err = unit_list_error(&s).await;
     assert!(err.request_id().is_some_and(|id| id.starts_with("req-")));
     assert_no(TOKEN, &err);
 
     let encoded = TOKEN.replace('+', "%2B").replace('/', "%2F");
-    let s = server(ResponseTemplate::new(302).insert_header(
-        "location",
-        format!("https://elsewhere.example/?k={encoded}").as_str(),
-    ))
+    let s = server(redirect_to(&format!(
+        "https://elsewhere.example/?k={encoded}"
+    )))
     .await;
-    let err = mailtrap_client(&s).api_tokens().list().await.unwrap_err();
+    let err = mailtrap_list_error(&s).await;
     assert!(matches!(err, Error::Redirect { .. }), "{err:?}");
     assert_no(TOKEN, &err);
     assert_no(&encoded, &err);
@@ -139,17 +92,13 @@ async fn class_4_a_secret_under_an_escaped_key_is_hidden() {
         r#"{{"errors":[{{"title":"Conflict","meta":{{"t\u006fken":"{MINTED}"}},"attributes":{{"acc\u0065ssToken":"{MINTED}"}}}}]}}"#
     );
     let s = server(ResponseTemplate::new(409).set_body_raw(body, "application/vnd.api+json")).await;
-    let err = unit_client(&s)
-        .org_api_tokens(user())
-        .list()
-        .await
-        .unwrap_err();
+    let err = unit_list_error(&s).await;
     assert_eq!(err.status(), Some(409));
     assert_no(MINTED, &err);
 
     let body = format!(r#"{{"error":"conflict","t\u006fken":"{MINTED}"}}"#);
     let s = server(ResponseTemplate::new(422).set_body_raw(body, "application/json")).await;
-    let err = mailtrap_client(&s).api_tokens().list().await.unwrap_err();
+    let err = mailtrap_list_error(&s).await;
     assert_no(MINTED, &err);
 }
 
@@ -174,14 +123,10 @@ async fn class_9_a_secret_named_in_text_is_hidden_whatever_the_content_type() {
         ),
     ] {
         let s = server(ResponseTemplate::new(400).set_body_raw(body, content_type)).await;
-        let err = mailtrap_client(&s).api_tokens().list().await.unwrap_err();
+        let err = mailtrap_list_error(&s).await;
         assert_eq!(err.status(), Some(400), "{content_type}");
         assert_no(MINTED, &err);
-        let err = unit_client(&s)
-            .org_api_tokens(user())
-            .list()
-            .await
-            .unwrap_err();
+        let err = unit_list_error(&s).await;
         assert_no(MINTED, &err);
     }
 }
@@ -191,11 +136,7 @@ async fn class_9_a_secret_named_in_text_is_hidden_whatever_the_content_type() {
 async fn class_7_arrays_in_place_of_objects_are_decode_errors() {
     let s =
         server(ResponseTemplate::new(200).set_body_raw("[[]]", "application/vnd.api+json")).await;
-    let err = unit_client(&s)
-        .org_api_tokens(user())
-        .list()
-        .await
-        .unwrap_err();
+    let err = unit_list_error(&s).await;
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
 
     let s = server(ResponseTemplate::new(200).set_body_raw("[]", "application/vnd.api+json")).await;

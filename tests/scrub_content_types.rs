@@ -4,59 +4,29 @@
 //! end through both clients against a loopback server; what is not secret
 //! in the message is kept.
 
-use std::time::Duration;
+mod loopback_support;
 
-use api_tokens::{Error, Pacing, RetryPolicy, mailtrap, unit};
-use secrecy::SecretString;
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use api_tokens::Error;
+use loopback_support::{
+    TOKEN, error_with_request_id, mailtrap_list_error, redirect_to, server, unit_list_error,
+};
+use wiremock::ResponseTemplate;
 
-/// The caller's own token.
-const TOKEN: &str = "v2.public.Zq8+sK2m/Xw9Lr4Tn7Hh3Jk5";
 /// A secret the caller does not know (a token just minted, a password),
 /// found only by the name it is written under.
 const UNKNOWN: &str = "mint3d-Secret-7f3a9c2e";
 /// Another one, for answers that hold two.
 const OTHER: &str = "hunter2-Passw0rd-99";
-
-async fn server(answer: ResponseTemplate) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(any()).respond_with(answer).mount(&server).await;
-    server
-}
-
-fn unit_client(server: &MockServer) -> unit::Client {
-    unit::Client::builder()
-        .token(SecretString::from(TOKEN))
-        .base_url(server.uri())
-        .retry(RetryPolicy::disabled())
-        .pacing(Pacing::off())
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap()
-}
-
-fn mailtrap_client(server: &MockServer) -> mailtrap::Client {
-    mailtrap::Client::builder()
-        .token(SecretString::from(TOKEN))
-        .base_url(server.uri())
-        .retry(RetryPolicy::disabled())
-        .pacing(Pacing::off())
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap()
-}
+/// Both of them.
+const BOTH: &[&str] = &[UNKNOWN, OTHER];
 
 /// The error of a list call to each service answered with `answer`.
 async fn errors_for(answer: ResponseTemplate) -> [(&'static str, Error); 2] {
     let s = server(answer).await;
-    let unit = unit_client(&s)
-        .org_api_tokens("2".parse().unwrap())
-        .list()
-        .await
-        .unwrap_err();
-    let mailtrap = mailtrap_client(&s).api_tokens().list().await.unwrap_err();
-    [("unit", unit), ("mailtrap", mailtrap)]
+    [
+        ("unit", unit_list_error(&s).await),
+        ("mailtrap", mailtrap_list_error(&s).await),
+    ]
 }
 
 /// `Display` and `Debug` of the error.
@@ -82,7 +52,9 @@ fn assert_hidden(secret: &str, text: &str, case: &str) {
 
 /// Checks one answer on both clients: the secrets are in neither
 /// `Display` nor `Debug`, and each of `kept` is in `Display`.
-async fn check(case: &str, answer: ResponseTemplate, secrets: &[&str], kept: &[&str]) {
+async fn check(status: u16, content_type: &str, body: String, secrets: &[&str], kept: &[&str]) {
+    let case = format!("{content_type} {status}");
+    let answer = ResponseTemplate::new(status).set_body_raw(body, content_type);
     for (service, err) in errors_for(answer).await {
         let text = shown(&err);
         for secret in secrets {
@@ -105,13 +77,8 @@ async fn plain_text_key_value_and_key_colon_value() {
         "request rejected: password: {OTHER} is wrong; token={UNKNOWN} revoked\n\
          Authorization: Bearer {UNKNOWN}x and api-key = '{OTHER}' (try again)"
     );
-    check(
-        "text/plain",
-        ResponseTemplate::new(400).set_body_raw(body, "text/plain"),
-        &[UNKNOWN, OTHER],
-        &["request rejected", "is wrong", "revoked", "try again"],
-    )
-    .await;
+    let kept = ["request rejected", "is wrong", "revoked", "try again"];
+    check(400, "text/plain", body, BOTH, &kept).await;
 }
 
 #[tokio::test]
@@ -124,33 +91,15 @@ async fn html_fields_attributes_and_text() {
         <meta name="csrf-token" content="{UNKNOWN}z">
         <div data-api-key="{OTHER}q">token: {UNKNOWN}w</div></form></body></html>"#
     );
-    check(
-        "text/html",
-        ResponseTemplate::new(403).set_body_raw(page, "text/html"),
-        &[UNKNOWN, OTHER],
-        &["Sign-in failed"],
-    )
-    .await;
+    check(403, "text/html", page, BOTH, &["Sign-in failed"]).await;
     // A title quoting a secret.
     let page = format!("<html><head><title>denied: secret={UNKNOWN}</title></head></html>");
-    check(
-        "text/html title",
-        ResponseTemplate::new(502).set_body_raw(page, "text/html"),
-        &[UNKNOWN],
-        &["denied: secret="],
-    )
-    .await;
+    check(502, "text/html", page, &[UNKNOWN], &["denied: secret="]).await;
     // The page shown escaped inside another page.
     let page = format!(
         "<pre>&lt;input name=&quot;api_token&quot; value=&quot;{UNKNOWN}&quot;&gt; rejected</pre>"
     );
-    check(
-        "text/html escaped",
-        ResponseTemplate::new(500).set_body_raw(page, "text/html"),
-        &[UNKNOWN],
-        &["rejected"],
-    )
-    .await;
+    check(500, "text/html", page, &[UNKNOWN], &["rejected"]).await;
 }
 
 #[tokio::test]
@@ -160,8 +109,9 @@ async fn form_bodies_with_percent_encoding() {
         "error=invalid_grant&access_token={encoded}&client_secret={OTHER}&error_description=expired%20grant&api%5Fkey={UNKNOWN}"
     );
     check(
+        400,
         "application/x-www-form-urlencoded",
-        ResponseTemplate::new(400).set_body_raw(body, "application/x-www-form-urlencoded"),
+        body,
         &[
             UNKNOWN,
             OTHER,
@@ -181,27 +131,16 @@ async fn free_text_inside_json_strings() {
     let body = format!(
         r#"{{"error":"boom token={UNKNOWN}","errors":[{{"title":"Conflict","detail":"rejected password: {OTHER} now"}}]}}"#
     );
-    check(
-        "application/json",
-        ResponseTemplate::new(409).set_body_raw(body, "application/json"),
-        &[UNKNOWN, OTHER],
-        &[],
-    )
-    .await;
+    check(409, "application/json", body, BOTH, &[]).await;
     let body = format!(
         r#"{{"errors":[{{"title":"boom token={UNKNOWN}","detail":"<input name=\"api_key\" value=\"{OTHER}\"> rejected"}}]}}"#
     );
-    check(
-        "application/vnd.api+json",
-        ResponseTemplate::new(422).set_body_raw(body, "application/vnd.api+json"),
-        &[UNKNOWN, OTHER],
-        &["boom token="],
-    )
-    .await;
+    let kept = ["boom token="];
+    check(422, "application/vnd.api+json", body, BOTH, &kept).await;
     // Mailtrap reads `error`: its words survive, its secret does not.
     let body = format!(r#"{{"error":"boom token={UNKNOWN} (Bearer {OTHER})"}}"#);
     let s = server(ResponseTemplate::new(401).set_body_raw(body, "application/json")).await;
-    let err = mailtrap_client(&s).api_tokens().list().await.unwrap_err();
+    let err = mailtrap_list_error(&s).await;
     assert_hidden(UNKNOWN, &shown(&err), "mailtrap error");
     assert_hidden(OTHER, &shown(&err), "mailtrap error");
     assert!(
@@ -215,29 +154,14 @@ async fn free_text_inside_json_strings() {
 
 #[tokio::test]
 async fn headers_an_error_keeps() {
-    let s = server(
-        ResponseTemplate::new(500)
-            .insert_header("x-request-id", format!("req-7 token={UNKNOWN}").as_str())
-            .set_body_raw(
-                r#"{"errors":[{"title":"boom"}]}"#,
-                "application/vnd.api+json",
-            ),
-    )
-    .await;
-    let err = unit_client(&s)
-        .org_api_tokens("2".parse().unwrap())
-        .list()
-        .await
-        .unwrap_err();
+    let s = server(error_with_request_id(&format!("req-7 token={UNKNOWN}"))).await;
+    let err = unit_list_error(&s).await;
     assert_hidden(UNKNOWN, &shown(&err), "x-request-id");
     assert_eq!(err.request_id(), Some("req-7 token=[REDACTED]"));
 
-    let s = server(ResponseTemplate::new(302).insert_header(
-        "location",
-        format!("https://elsewhere.example/cb?state=ok&access_token={UNKNOWN}").as_str(),
-    ))
-    .await;
-    let err = mailtrap_client(&s).api_tokens().list().await.unwrap_err();
+    let location = format!("https://elsewhere.example/cb?state=ok&access_token={UNKNOWN}");
+    let s = server(redirect_to(&location)).await;
+    let err = mailtrap_list_error(&s).await;
     assert!(matches!(err, Error::Redirect { .. }), "{err:?}");
     assert_hidden(UNKNOWN, &shown(&err), "location");
     assert!(err.to_string().contains("state=ok"), "{err}");
@@ -258,12 +182,6 @@ async fn the_callers_token_stays_hidden_in_every_content_type() {
             format!(r#"{{"error":"bad {TOKEN} sent"}}"#),
         ),
     ] {
-        check(
-            content_type,
-            ResponseTemplate::new(401).set_body_raw(body, content_type),
-            &[TOKEN, &encoded],
-            &["bad"],
-        )
-        .await;
+        check(401, content_type, body, &[TOKEN, &encoded], &["bad"]).await;
     }
 }

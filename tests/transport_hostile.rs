@@ -5,12 +5,12 @@
 //! (a call that never yields cannot stop a timer of its own runtime), so a
 //! call that outlives its bound fails the test instead of hanging it.
 
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+mod hostile_support;
+
 use std::time::Duration;
 
 use api_tokens::{Error, Pacing, RetryPolicy, unit};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use hostile_support::{Answer, Loopback};
 
 /// The bound no call may outlive: far above what any of them needs here
 /// (at most a pause of `PAUSE` or a window of `WINDOW`, a few times).
@@ -20,77 +20,19 @@ const PAUSE: Duration = Duration::from_millis(200);
 /// The window the rate-limit headers count in.
 const WINDOW: Duration = Duration::from_millis(500);
 
-/// One answer: status and headers; the body is what a list or an error
-/// answer of Unit looks like.
-#[derive(Clone, Debug)]
-struct Answer {
-    status: u16,
-    headers: Vec<(&'static str, String)>,
-}
-
 fn answer(status: u16, headers: &[(&'static str, &str)]) -> Answer {
-    Answer {
-        status,
-        headers: headers.iter().map(|(n, v)| (*n, (*v).to_owned())).collect(),
-    }
+    Answer::new(status, headers)
 }
 
-/// Answers in turn; the last one again once the script is through.
-#[derive(Clone, Default)]
-struct Script(Arc<Mutex<Vec<Answer>>>);
-
-impl Script {
-    fn set(&self, answers: Vec<Answer>) {
-        *self.0.lock().unwrap() = answers;
-    }
-}
-
-impl Respond for Script {
-    fn respond(&self, _: &Request) -> ResponseTemplate {
-        let mut answers = self.0.lock().unwrap();
-        let next = if answers.len() > 1 {
-            answers.remove(0)
-        } else {
-            answers.first().cloned().unwrap_or_else(|| answer(200, &[]))
-        };
-        let body = if next.status < 300 {
-            r#"{"data":[]}"#
-        } else {
-            r#"{"errors":[{"title":"refused"}]}"#
-        };
-        let mut template =
-            ResponseTemplate::new(next.status).set_body_raw(body, "application/vnd.api+json");
-        for (name, value) in next.headers {
-            template = template.insert_header(name, value.as_str());
-        }
-        template
-    }
-}
-
-/// A loopback server, a client of it, and the runtime both run on.
+/// A loopback server and a client of it.
 struct Setup {
-    rt: Option<tokio::runtime::Runtime>,
-    script: Script,
+    server: Loopback,
     client: unit::Client,
-    _server: MockServer,
 }
 
 impl Setup {
     fn new(pacing: Pacing) -> Setup {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let script = Script::default();
-        let server = rt.block_on(async {
-            let server = MockServer::start().await;
-            Mock::given(wiremock::matchers::any())
-                .respond_with(script.clone())
-                .mount(&server)
-                .await;
-            server
-        });
+        let server = Loopback::start();
         let client = unit::Client::builder()
             .token("v2.public.FAKE-HOSTILE.sig")
             .base_url(server.uri())
@@ -105,27 +47,35 @@ impl Setup {
             )
             .build()
             .unwrap();
-        Setup {
-            rt: Some(rt),
-            script,
-            client,
-            _server: server,
-        }
+        Setup { server, client }
     }
 
-    /// Lists the tokens of user 2 with `client`; panics when the call
-    /// outlives [`BOUND`] or panics itself.
-    fn list_with(&self, client: &unit::Client) -> Result<usize, Error> {
+    /// Lists the tokens of user 2 with `client` `times` times in a row on
+    /// one task; panics, saying `what` should have happened, when the
+    /// calls outlive `bound` or panic.
+    fn lists(
+        &self,
+        client: &unit::Client,
+        times: usize,
+        bound: Duration,
+        what: &str,
+    ) -> Vec<Result<usize, Error>> {
         let tokens = client.org_api_tokens("2".parse().unwrap());
-        let (tx, rx) = mpsc::channel();
-        self.rt.as_ref().unwrap().spawn(async move {
-            let _ = tx.send(tokens.list().await.map(|l| l.len()));
-        });
-        match rx.recv_timeout(BOUND) {
-            Ok(result) => result,
-            Err(mpsc::RecvTimeoutError::Timeout) => panic!("a call outlived {BOUND:?}"),
-            Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the call panicked"),
-        }
+        self.server
+            .within(bound, async move {
+                let mut results = Vec::new();
+                for _ in 0..times {
+                    results.push(tokens.list().await.map(|l| l.len()));
+                }
+                results
+            })
+            .unwrap_or_else(|why| panic!("{what}: {why}"))
+    }
+
+    /// Lists the tokens of user 2 once with `client`, within [`BOUND`].
+    fn list_with(&self, client: &unit::Client) -> Result<usize, Error> {
+        self.lists(client, 1, BOUND, "one call should have ended")
+            .remove(0)
     }
 
     fn list(&self) -> Result<usize, Error> {
@@ -133,20 +83,10 @@ impl Setup {
     }
 }
 
-impl Drop for Setup {
-    fn drop(&mut self) {
-        // A task stuck in a loop that never yields must not hang the test
-        // when the runtime goes.
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_background();
-        }
-    }
-}
-
 #[test]
 fn a_rate_limit_of_1_8e18_neither_hangs_nor_fills_the_memory() {
     let setup = Setup::new(Pacing::auto().window(WINDOW));
-    setup.script.set(vec![answer(
+    setup.server.script.set(vec![answer(
         200,
         &[
             ("x-ratelimit-limit", "1844674407379551616"),
@@ -164,7 +104,7 @@ fn a_rate_limit_of_1_8e18_neither_hangs_nor_fills_the_memory() {
 fn a_retry_after_of_many_digits_is_refused_without_a_panic() {
     let setup = Setup::new(Pacing::auto().window(WINDOW));
     for digits in ["18446744073709551615", "99999999999999999999999999999999"] {
-        setup.script.set(vec![
+        setup.server.script.set(vec![
             answer(429, &[("retry-after", digits)]),
             answer(200, &[]),
         ]);
@@ -183,7 +123,7 @@ fn a_retry_after_of_many_digits_is_refused_without_a_panic() {
 #[test]
 fn a_retry_after_date_far_ahead_does_not_stall_later_calls_or_clones() {
     let setup = Setup::new(Pacing::auto().window(WINDOW));
-    setup.script.set(vec![
+    setup.server.script.set(vec![
         answer(429, &[("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT")]),
         answer(200, &[]),
     ]);
@@ -199,33 +139,26 @@ fn a_retry_after_date_far_ahead_does_not_stall_later_calls_or_clones() {
 #[test]
 fn a_limit_of_zero_lapses_when_no_answer_repeats_it() {
     let setup = Setup::new(Pacing::auto().window(WINDOW));
-    setup.script.set(vec![
+    setup.server.script.set(vec![
         answer(
             200,
             &[("x-ratelimit-limit", "0"), ("x-ratelimit-remaining", "0")],
         ),
         answer(200, &[]),
     ]);
-    let (tx, rx) = mpsc::channel();
-    let client = setup.client.clone();
-    setup.rt.as_ref().unwrap().spawn(async move {
-        let tokens = client.org_api_tokens("2".parse().unwrap());
-        for _ in 0..12 {
-            tokens.list().await.unwrap();
-        }
-        let _ = tx.send(());
-    });
     // Eleven windows would be 5.5 s; two windows and twelve loopback calls
     // are far less.
-    rx.recv_timeout(Duration::from_secs(4))
-        .expect("the learned limit of 0 should have lapsed after one window");
+    let what = "the learned limit of 0 should have lapsed after one window";
+    for result in setup.lists(&setup.client, 12, Duration::from_secs(4), what) {
+        result.unwrap();
+    }
 }
 
 /// A limit learned low is followed back up when the service raises it.
 #[test]
 fn a_limit_said_again_higher_is_followed() {
     let setup = Setup::new(Pacing::auto().window(Duration::from_secs(3)));
-    setup.script.set(vec![
+    setup.server.script.set(vec![
         answer(
             200,
             &[("x-ratelimit-limit", "1"), ("x-ratelimit-remaining", "1")],
@@ -238,18 +171,11 @@ fn a_limit_said_again_higher_is_followed() {
             ],
         ),
     ]);
-    let (tx, rx) = mpsc::channel();
-    let client = setup.client.clone();
-    setup.rt.as_ref().unwrap().spawn(async move {
-        let tokens = client.org_api_tokens("2".parse().unwrap());
-        // The first answer says 1 per 3 s, the second 100: the rest go at
-        // once, where the lowest limit ever said would hold each for 3 s.
-        for _ in 0..10 {
-            tokens.list().await.unwrap();
-        }
-        let _ = tx.send(());
-    });
-    // Following the lowest limit ever said would take 27 s.
-    rx.recv_timeout(Duration::from_secs(10))
-        .expect("the raised limit should have been followed");
+    // The first answer says 1 per 3 s, the second 100: the rest go at
+    // once, where the lowest limit ever said would hold each for 3 s, and
+    // ten calls would take 27 s.
+    let what = "the raised limit should have been followed";
+    for result in setup.lists(&setup.client, 10, Duration::from_secs(10), what) {
+        result.unwrap();
+    }
 }

@@ -8,9 +8,38 @@ use std::process::Command;
 
 use serde_json::Value;
 
+/// Faults on every call of both fakes: a request would be noticed (its
+/// 500 would be reported), so a run that passes with them sent none.
+pub const ANY_REQUEST_FAILS: &str = "unit:create:500:times=9,unit:list:500:times=9,\
+    unit:revoke:500:times=9,mailtrap:create:500:times=9,mailtrap:get:500:times=9,\
+    mailtrap:list:500:times=9,mailtrap:delete:500:times=9,mailtrap:reset:500:times=9";
+
+/// The arguments of a command line, split at white space; a word in
+/// single quotes may hold spaces: `words("mailtrap create --name 'CI
+/// sender'")`.
+pub fn words(line: &str) -> Vec<&str> {
+    let mut words = Vec::new();
+    let mut rest = line.trim_start();
+    while !rest.is_empty() {
+        let (word, after) = match rest.strip_prefix('\'') {
+            Some(quoted) => {
+                let end = quoted.find('\'').expect("a closing quote");
+                (&quoted[..end], &quoted[end + 1..])
+            }
+            None => rest.split_at(rest.find(char::is_whitespace).unwrap_or(rest.len())),
+        };
+        words.push(word);
+        rest = after.trim_start();
+    }
+    words
+}
+
 /// What one run of the binary left.
 #[derive(Debug)]
 pub struct Run {
+    /// The arguments it ran with, joined by spaces, to name the run in a
+    /// failed assertion.
+    pub args: String,
     /// The exit code.
     pub code: i32,
     /// Standard output.
@@ -36,14 +65,100 @@ impl Run {
         )
     }
 
+    /// The ids of one service's tokens the fakes held at the end.
+    pub fn ids(&self, service: &str) -> Vec<String> {
+        self.tokens(service).into_iter().map(|t| t.0).collect()
+    }
+
+    /// The names of one service's tokens the fakes held at the end.
+    pub fn names(&self, service: &str) -> Vec<String> {
+        self.tokens(service).into_iter().map(|t| t.1).collect()
+    }
+
     /// Asserts the exit code, showing both streams otherwise.
     #[track_caller]
     pub fn code(&self, code: i32) -> &Run {
         assert_eq!(
             self.code, code,
-            "exit code\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout, self.stderr
+            "exit code of `{}`\n--- stdout\n{}\n--- stderr\n{}",
+            self.args, self.stdout, self.stderr
         );
+        self
+    }
+
+    /// Standard output, to assert on.
+    pub fn out(&self) -> Stream<'_> {
+        Stream::of(self, "stdout", &self.stdout)
+    }
+
+    /// Standard error, to assert on.
+    pub fn err(&self) -> Stream<'_> {
+        Stream::of(self, "stderr", &self.stderr)
+    }
+
+    /// Asserts what a failed run shows: `code`, nothing on standard
+    /// output, and one line on standard error holding `says`.
+    #[track_caller]
+    pub fn fails_with(&self, code: i32, says: &str) -> &Run {
+        self.code(code).out().empty().err().one_line().has(says);
+        self
+    }
+}
+
+/// One stream of a run, to assert on: a failed assertion names the run
+/// and shows the stream; one that holds gives the stream back for the
+/// next.
+#[derive(Clone, Copy)]
+pub struct Stream<'a> {
+    run: &'a Run,
+    name: &'static str,
+    text: &'a str,
+}
+
+impl<'a> Stream<'a> {
+    fn of(run: &'a Run, name: &'static str, text: &'a str) -> Stream<'a> {
+        Stream { run, name, text }
+    }
+
+    /// The run's standard output, to go on asserting there.
+    pub fn out(self) -> Stream<'a> {
+        self.run.out()
+    }
+
+    /// The run's standard error, to go on asserting there.
+    pub fn err(self) -> Stream<'a> {
+        self.run.err()
+    }
+
+    /// Asserts that the stream holds `part`.
+    #[track_caller]
+    pub fn has(self, part: &str) -> Stream<'a> {
+        self.expect(self.text.contains(part), &format!("hold {part:?}"))
+    }
+
+    /// Asserts that the stream is empty.
+    #[track_caller]
+    pub fn empty(self) -> Stream<'a> {
+        self.expect(self.text.is_empty(), "be empty")
+    }
+
+    /// Asserts that the stream starts with `prefix`.
+    #[track_caller]
+    pub fn begins(self, prefix: &str) -> Stream<'a> {
+        let holds = self.text.starts_with(prefix);
+        self.expect(holds, &format!("start with {prefix:?}"))
+    }
+
+    /// Asserts that the stream is exactly one line.
+    #[track_caller]
+    pub fn one_line(self) -> Stream<'a> {
+        self.expect(self.text.lines().count() == 1, "be one line")
+    }
+
+    #[track_caller]
+    fn expect(self, holds: bool, should: &str) -> Stream<'a> {
+        let Stream { run, name, text } = self;
+        assert!(holds, "`{}`: {name} should {should}:\n{text}", run.args);
         self
     }
 }
@@ -166,12 +281,31 @@ pub fn with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     run
 }
 
+/// Runs `api-tokens --fake ARGS` with every call of both fakes failing
+/// ([`ANY_REQUEST_FAILS`]), and asserts that it was refused with exit 2
+/// saying `says` before any request: no 500 is reported.
+#[track_caller]
+pub fn refused_before_any_request(args: &[&str], says: &str) -> Run {
+    let run = fake(args, ANY_REQUEST_FAILS);
+    run.code(2).out().empty().err().has(says);
+    assert!(
+        !run.stderr.contains("500"),
+        "`{}`: a request was sent:\n{}",
+        run.args,
+        run.stderr
+    );
+    run
+}
+
 fn finish(command: &mut Command, state: Option<&Path>) -> Run {
+    let args: Vec<_> = command.get_args().map(|a| a.to_string_lossy()).collect();
+    let args = args.join(" ");
     let out = command.output().expect("the binary runs");
     let state = state.filter(|p| p.exists()).map(|p| {
         serde_json::from_str(&std::fs::read_to_string(p).expect("state")).expect("state is JSON")
     });
     Run {
+        args,
         code: out.status.code().expect("an exit code, not a signal"),
         stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
         stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
@@ -214,6 +348,84 @@ pub fn read_secret(path: &Path) -> String {
     let secret = text.strip_suffix('\n').expect("one line").to_owned();
     assert!(!secret.contains('\n'));
     secret
+}
+
+/// A file sink in a scratch directory of its own.
+pub struct FileSink {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    spec: String,
+}
+
+impl FileSink {
+    /// A sink `file:DIR/NAME` whose file does not exist yet.
+    pub fn new(name: &str) -> FileSink {
+        let dir = scratch();
+        let path = path_in(&dir, name);
+        let spec = file_spec(&path);
+        FileSink {
+            _dir: dir,
+            path,
+            spec,
+        }
+    }
+
+    /// A sink `env-file:DIR/.env:KEY` whose file does not exist yet.
+    pub fn env_file(key: &str) -> FileSink {
+        let dir = scratch();
+        let path = path_in(&dir, ".env");
+        let spec = format!("env-file:{}:{key}", path.display());
+        FileSink {
+            _dir: dir,
+            path,
+            spec,
+        }
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `file:PATH`.
+    pub fn spec(&self) -> &str {
+        &self.spec
+    }
+
+    /// `args` followed by `--secret-to file:PATH`.
+    pub fn after<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
+        let mut args = args.to_vec();
+        args.extend(["--secret-to", self.spec()]);
+        args
+    }
+
+    /// The secret stored in the file, asserted absent from both streams
+    /// of `run`.
+    #[track_caller]
+    pub fn secret_kept_from(&self, run: &Run) -> String {
+        let secret = read_secret(&self.path);
+        assert_secret_absent(run, &secret);
+        secret
+    }
+}
+
+/// Runs `api-tokens --fake` with the words of `line` and `--secret-to` a
+/// new file sink, asserts exit 0, and gives the run and the secret the sink
+/// holds, asserted absent from both streams.
+#[track_caller]
+pub fn fake_into_file(line: &str, faults: &str) -> (Run, String) {
+    let sink = FileSink::new("secret");
+    let run = fake(&sink.after(&words(line)), faults);
+    run.code(0);
+    let secret = sink.secret_kept_from(&run);
+    (run, secret)
+}
+
+/// The marker an exit-4 failure names: `[at:…]`.
+pub fn marker_in(text: &str) -> String {
+    let start = text.find("[at:").expect("a marker");
+    let end = start + text[start..].find(']').expect("its end") + 1;
+    text[start..end].to_owned()
 }
 
 /// `file:PATH` for a path.

@@ -5,8 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use api_tokens::chrono;
 use api_tokens::ensure::{self, ActionKind, ApplyOptions, Plan, Services, TokensFile};
-use api_tokens::testing::{MailtrapFake, UnitFake};
+use api_tokens::testing::{MailtrapFake, UnitFake, UnitTokenSeed};
+use api_tokens::unit::Scope;
 use api_tokens::{RetryPolicy, mailtrap, unit};
 use secrecy::SecretString;
 
@@ -26,16 +28,31 @@ impl World {
         }
     }
 
+    /// A world where the acceptance file at `level` is applied, and the
+    /// file.
+    pub async fn applied(level: &str) -> (World, TokensFile) {
+        let world = World::start().await;
+        let file = world.file(level);
+        world.apply(&file).await;
+        (world, file)
+    }
+
+    /// Seeds a Unit token "ci-deploy", the acceptance file's entry, with
+    /// `scopes`, expiring `expires_in` from now.
+    pub fn seed_unit(&self, scopes: &[Scope], expires_in: chrono::Duration) {
+        self.unit.insert_token(
+            UnitTokenSeed::new("ci-deploy")
+                .scopes(scopes.iter().cloned())
+                .expiration(chrono::Utc::now() + expires_in),
+        );
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
     pub fn mailtrap_client(&self) -> mailtrap::Client {
-        mailtrap::Client::builder()
-            .token(self.mailtrap.token().clone())
-            .account_id(self.mailtrap.account_id())
-            .base_url(self.mailtrap.uri())
-            .retry(RetryPolicy::disabled())
+        mailtrap_builder(&self.mailtrap)
             .timeout(Duration::from_secs(30))
             .build()
             .expect("client")
@@ -57,29 +74,10 @@ impl World {
             .unit(self.unit_client(), Some(self.unit.user_id()))
     }
 
-    /// The file of the acceptance: one Mailtrap token at `level`, one Unit
-    /// token, each with a file sink.
+    /// The file of the acceptance ([`acceptance_toml`]), its sinks in
+    /// this world's directory.
     pub fn file(&self, level: &str) -> TokensFile {
-        let text = format!(
-            r#"
-[[mailtrap]]
-name = "ci-deploy"
-permissions = ["account:3229:{level}"]
-expires = "never"
-rotate_after = "30d"
-rotate_before_expiry = "7d"
-secret_to = "file:{mt}"
-
-[[unit]]
-description = "ci-deploy"
-scopes = ["customers", "accounts"]
-lifetime = "90d"
-rotate_before_expiry = "14d"
-secret_to = "file:{unit}"
-"#,
-            mt = self.path("mt.token").display(),
-            unit = self.path("unit.token").display(),
-        );
+        let text = acceptance_toml(level, &self.path("mt.token"), &self.path("unit.token"));
         parse(&self.path("tokens.toml"), &text)
     }
 
@@ -95,6 +93,18 @@ secret_to = "file:{unit}"
             panic!("{outcome}");
         }
         report
+    }
+
+    /// Whether no action of a fresh plan of `file` is pending, orphans
+    /// included.
+    pub async fn converged(&self, file: &TokensFile) -> bool {
+        !self.plan(file).await.has_pending(true)
+    }
+
+    /// Whether the Mailtrap fake accepts the secret the acceptance file's
+    /// Mailtrap sink holds.
+    pub async fn mailtrap_sink_accepted(&self) -> bool {
+        self.mailtrap_accepts(&self.path("mt.token")).await
     }
 
     /// Whether the Mailtrap fake accepts the secret a file sink holds.
@@ -118,6 +128,41 @@ secret_to = "file:{unit}"
             .await
             .is_ok()
     }
+}
+
+/// A client of `fake`'s account that never retries: a failed call fails
+/// its action at once.
+pub fn mailtrap_builder(fake: &MailtrapFake) -> mailtrap::ClientBuilder {
+    mailtrap::Client::builder()
+        .token(fake.token().clone())
+        .account_id(fake.account_id())
+        .base_url(fake.uri())
+        .retry(RetryPolicy::disabled())
+}
+
+/// The tokens file of the acceptance: one Mailtrap token at `level`
+/// (`admin`, `viewer`) on account 3229 and one Unit token, each with a
+/// file sink, at `mt` and `unit`.
+pub fn acceptance_toml(level: &str, mt: &Path, unit: &Path) -> String {
+    format!(
+        r#"[[mailtrap]]
+name = "ci-deploy"
+permissions = ["account:3229:{level}"]
+expires = "never"
+rotate_after = "30d"
+rotate_before_expiry = "7d"
+secret_to = "file:{mt}"
+
+[[unit]]
+description = "ci-deploy"
+scopes = ["customers", "accounts"]
+lifetime = "90d"
+rotate_before_expiry = "14d"
+secret_to = "file:{unit}"
+"#,
+        mt = mt.display(),
+        unit = unit.display(),
+    )
 }
 
 pub fn parse(path: &Path, text: &str) -> TokensFile {
