@@ -121,6 +121,36 @@ pub fn temp_file_sink(initial: &SecretString) -> (tempfile::TempDir, ReadBack, P
     (dir, sink, path)
 }
 
+/// A fake holding one token (the old one), a lifecycle on it, and a file
+/// that holds the old token's secret to begin with.
+pub struct Seeded<F, L, T> {
+    pub fake: F,
+    pub life: L,
+    pub old: T,
+    pub path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl<F, L, T> Seeded<F, L, T> {
+    /// The file, in a directory of its own, holding `secret`: the old
+    /// token's.
+    pub fn new(fake: F, life: L, old: T, secret: &SecretString) -> Self {
+        let (dir, _, path) = temp_file_sink(secret);
+        Seeded {
+            fake,
+            life,
+            old,
+            path,
+            _dir: dir,
+        }
+    }
+
+    /// A sink on the file, that reads back what it holds.
+    pub fn sink(&self) -> ReadBack {
+        ReadBack(FileSink::new(&self.path), self.path.clone())
+    }
+}
+
 /// A sink whose check fails: nothing may be sent.
 pub fn unwritable_sink() -> impl SecretSink {
     struct Unwritable;
