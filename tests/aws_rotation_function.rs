@@ -81,6 +81,14 @@ impl UnitWorld {
         version_with(&self.client, &self.name, label).await
     }
 
+    /// Invokes `steps` in order with the request token `token`, each
+    /// answered without error.
+    async fn steps(&self, f: &mut Lambda, token: &str, steps: &[&str]) {
+        for step in steps {
+            f.invoke(&event(&self.name, token, step)).await.ok();
+        }
+    }
+
     async fn lambda(&self) -> Lambda {
         let mut env = self.moto.env();
         env.push((
@@ -195,8 +203,7 @@ async fn the_four_steps_in_order_each_repeated_rotate_the_unit_token() {
             .any(|t| t.id.to_string() == old.token_id),
         "old revoked"
     );
-    let log = f.log();
-    w.check_no_secret_in(&log);
+    w.check_no_secret_in(&f.log());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,17 +215,13 @@ async fn a_crash_between_any_two_steps_then_a_restart_converges() {
     for crash_after in 1..STEPS.len() {
         let token = request_token();
         let mut f = w.lambda().await;
-        for step in &STEPS[..crash_after] {
-            f.invoke(&event(&w.name, &token, step)).await.ok();
-        }
+        w.steps(&mut f, &token, &STEPS[..crash_after]).await;
         let log = f.log();
         drop(f); // the crash
         w.check_no_secret_in(&log);
 
         let mut f = w.lambda().await;
-        for step in STEPS {
-            f.invoke(&event(&w.name, &token, step)).await.ok();
-        }
+        w.steps(&mut f, &token, &STEPS).await;
         let now = w.check_converged().await;
         assert_eq!(now, token, "the restarted rotation's version is current");
         assert!(
@@ -226,8 +229,7 @@ async fn a_crash_between_any_two_steps_then_a_restart_converges() {
             "AWSCURRENT moved back to {now}"
         );
         was_current.push(now);
-        let log = f.log();
-        w.check_no_secret_in(&log);
+        w.check_no_secret_in(&f.log());
     }
 }
 
@@ -257,9 +259,7 @@ async fn a_crash_inside_create_secret_after_the_mint_leaves_no_orphan() {
     assert_eq!(w.version(AWSPENDING).await, None, "nothing was put");
 
     let mut f = w.lambda().await;
-    for step in STEPS {
-        f.invoke(&event(&w.name, &token, step)).await.ok();
-    }
+    w.steps(&mut f, &token, &STEPS).await;
     let now = w.check_converged().await;
     assert_eq!(now, token);
     assert_eq!(w.version(AWSPREVIOUS).await, Some(before));

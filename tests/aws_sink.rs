@@ -9,12 +9,13 @@ use api_tokens::Service;
 use api_tokens::lifecycle::sink::{
     AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretMeta, SecretSink, SecretsManagerSink, SinkError,
 };
-use api_tokens::lifecycle::{MailtrapPlan, RotateCause, UnitLifecycle, UnitPlan};
+use api_tokens::lifecycle::{MailtrapPlan, RotateCause, TokenRef, UnitLifecycle, UnitPlan};
 use api_tokens::mailtrap::Expiry;
 use api_tokens::testing::{MailtrapTokenSeed, UnitTokenSeed};
 use api_tokens::unit::{CreateApiToken, Scope};
+use aws_sdk_secretsmanager::Client;
 use aws_support::{Moto, ci_deploy, current, record, unique_name, version_with, versions};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use lifecycle_support::{mailtrap, mailtrap_accepts, unit, unit_accepts};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -27,11 +28,50 @@ async fn store(sink: &SecretsManagerSink, secret: &str, id: &str) -> Result<(), 
     sink.store(&SecretString::from(secret), &meta(id)).await
 }
 
-/// A new secret, named after `prefix`, whose current record is `secret`
-/// of Mailtrap token `id`; gives its name.
-async fn seeded(moto: &Moto, prefix: &str, secret: &str, id: &str) -> String {
-    moto.seed(prefix, &SecretString::from(secret), &meta(id))
+/// A local Secrets Manager, a client of it, and the name of a secret no
+/// other test uses.
+struct Store {
+    moto: Moto,
+    client: Client,
+    name: String,
+}
+
+impl Store {
+    /// Moto's server and a name made from `prefix`; `None` where moto is
+    /// missing, outside CI.
+    fn start(prefix: &str) -> Option<Store> {
+        let moto = Moto::start()?;
+        Some(Store {
+            client: moto.client(),
+            moto,
+            name: unique_name(prefix),
+        })
+    }
+
+    /// [`Store::start`], the secret holding "old-secret" as the record of
+    /// Mailtrap token 1.
+    async fn holding_old_secret(prefix: &str) -> Option<Store> {
+        let started = Store::start(prefix)?;
+        store(&started.moto.sink(&started.name), "old-secret", "1")
+            .await
+            .expect("seed");
+        Some(started)
+    }
+}
+
+/// Mints "CI deploy", of scope customers, expiring in 30 days, into
+/// `sink`; gives the token and when it expires.
+async fn mint_ci_deploy(
+    life: &UnitLifecycle,
+    sink: &SecretsManagerSink,
+) -> (TokenRef, DateTime<Utc>) {
+    let expires = Utc::now() + chrono::Duration::days(30);
+    let request = CreateApiToken::new("CI deploy", [Scope::Customers], expires);
+    let token = life
+        .mint_into(&request, sink)
         .await
+        .expect("mint into the store");
+    (token, expires)
 }
 
 /// A sink on `name` that has read the secret's current version, as a
@@ -44,19 +84,12 @@ async fn checked(moto: &Moto, name: &str) -> SecretsManagerSink {
 
 #[tokio::test]
 async fn create_into_the_store_writes_the_record_as_current() {
-    let Some(moto) = Moto::start() else { return };
-    let client = moto.client();
-    let name = unique_name("ci/unit");
+    let Some(Store { moto, client, name }) = Store::start("ci/unit") else {
+        return;
+    };
     let (fake, life) = unit().await;
     let sink = checked(&moto, &name).await;
-    let expires = Utc::now() + chrono::Duration::days(30);
-    let token = life
-        .mint_into(
-            &CreateApiToken::new("CI deploy", [Scope::Customers], expires),
-            &sink,
-        )
-        .await
-        .expect("mint into the store");
+    let (token, expires) = mint_ci_deploy(&life, &sink).await;
 
     let versions = versions(&client, &name).await;
     assert_eq!(versions.len(), 1, "{versions:?}");
@@ -84,9 +117,9 @@ async fn create_into_the_store_writes_the_record_as_current() {
 
 #[tokio::test]
 async fn each_store_moves_current_and_keeps_the_one_before_as_previous() {
-    let Some(moto) = Moto::start() else { return };
-    let client = moto.client();
-    let name = unique_name("ci/seq");
+    let Some(Store { moto, client, name }) = Store::start("ci/seq") else {
+        return;
+    };
     let sink = moto.sink(&name);
     store(&sink, "first-secret", "1").await.expect("first");
     let v1 = version_with(&client, &name, AWSCURRENT)
@@ -116,9 +149,9 @@ async fn each_store_moves_current_and_keeps_the_one_before_as_previous() {
 
 #[tokio::test]
 async fn a_store_that_lost_the_compare_and_set_is_superseded() {
-    let Some(moto) = Moto::start() else { return };
-    let client = moto.client();
-    let name = seeded(&moto, "ci/cas", "old-secret", "1").await;
+    let Some(Store { moto, client, name }) = Store::holding_old_secret("ci/cas").await else {
+        return;
+    };
 
     let slow = checked(&moto, &name).await;
     let fast = checked(&moto, &name).await;
@@ -146,9 +179,9 @@ async fn a_store_that_lost_the_compare_and_set_is_superseded() {
 
 #[tokio::test]
 async fn two_creators_of_a_missing_secret_leave_one_current() {
-    let Some(moto) = Moto::start() else { return };
-    let client = moto.client();
-    let name = unique_name("ci/new");
+    let Some(Store { moto, client, name }) = Store::start("ci/new") else {
+        return;
+    };
     let a = checked(&moto, &name).await;
     let b = checked(&moto, &name).await;
     store(&a, "a-secret", "1").await.expect("first creator");
@@ -160,9 +193,9 @@ async fn two_creators_of_a_missing_secret_leave_one_current() {
 
 #[tokio::test]
 async fn store_errors_name_the_secret_and_the_request_id_never_the_secret() {
-    let Some(moto) = Moto::start() else { return };
-    let client = moto.client();
-    let name = seeded(&moto, "ci/deleted", "old-secret", "1").await;
+    let Some(Store { moto, client, name }) = Store::holding_old_secret("ci/deleted").await else {
+        return;
+    };
     client
         .delete_secret()
         .secret_id(&name)
@@ -219,18 +252,11 @@ async fn store_errors_name_the_secret_and_the_request_id_never_the_secret() {
 
 #[tokio::test]
 async fn unit_rotation_from_the_record_leaves_new_current_old_previous_and_old_revoked() {
-    let Some(moto) = Moto::start() else { return };
-    let client = moto.client();
-    let name = unique_name("ci/unit-rot");
+    let Some(Store { moto, client, name }) = Store::start("ci/unit-rot") else {
+        return;
+    };
     let (fake, life) = unit().await;
-    let expires = Utc::now() + chrono::Duration::days(30);
-    let first = life
-        .mint_into(
-            &CreateApiToken::new("CI deploy", [Scope::Customers], expires),
-            &moto.sink(&name),
-        )
-        .await
-        .expect("mint");
+    let (first, expires) = mint_ci_deploy(&life, &moto.sink(&name)).await;
     let old_secret = current(&client, &name).await.token;
 
     let store = moto.sink(&name);
@@ -369,7 +395,7 @@ async fn three_rotations_at_once_through_one_store_leave_one_winner() {
 }
 
 /// The names of every secret.
-async fn versions_of_all(client: &aws_sdk_secretsmanager::Client) -> Vec<String> {
+async fn versions_of_all(client: &Client) -> Vec<String> {
     let out = client.list_secrets().send().await.expect("ListSecrets");
     out.secret_list()
         .iter()
