@@ -132,8 +132,8 @@ pub struct Seeded<F, L, T> {
 }
 
 impl<F, L, T> Seeded<F, L, T> {
-    /// The file, in a directory of its own, holding `secret`: the old
-    /// token's.
+    /// Writes `secret`, the old token's, to a file in a directory of its
+    /// own.
     pub fn new(fake: F, life: L, old: T, secret: &SecretString) -> Self {
         let (dir, _, path) = temp_file_sink(secret);
         Seeded {
