@@ -6,11 +6,11 @@ mod aws_support;
 use std::process::{Command, Output, Stdio};
 
 use api_tokens::Service;
-use api_tokens::lifecycle::sink::{AWSPREVIOUS, SecretMeta, SecretSink};
-use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed, UnitFake, UnitTokenSeed};
-use api_tokens::unit::Scope;
-use aws_support::{Moto, current, record, unique_name};
-use chrono::Utc;
+use api_tokens::lifecycle::sink::AWSPREVIOUS;
+use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed, UnitFake};
+use aws_support::{
+    Moto, ci_deploy, current, customers_token, mailtrap_env, record, unique_name, unit_env,
+};
 use secrecy::ExposeSecret;
 
 const EXE: &str = env!("CARGO_BIN_EXE_api-tokens");
@@ -50,23 +50,27 @@ async fn run(moto: &Moto, env: &[(&str, String)], args: &[&str]) -> Run {
         .expect("join")
 }
 
-fn unit_env(fake: &UnitFake) -> Vec<(&'static str, String)> {
-    vec![
-        ("UNIT_API_TOKEN", fake.token().expose_secret().to_owned()),
-        ("UNIT_API_URL", fake.uri()),
-        ("UNIT_USER_ID", fake.user_id().to_string()),
-    ]
+/// `ARGS --secret-to SPEC`.
+fn secret_to<'a>(args: &[&'a str], spec: &'a str) -> Vec<&'a str> {
+    let mut all = args.to_vec();
+    all.extend(["--secret-to", spec]);
+    all
 }
 
-fn mailtrap_env(fake: &MailtrapFake) -> Vec<(&'static str, String)> {
-    vec![
-        (
-            "MAILTRAP_API_TOKEN",
-            fake.token().expose_secret().to_owned(),
-        ),
-        ("MAILTRAP_API_URL", fake.uri()),
-        ("MAILTRAP_ACCOUNT_ID", fake.account_id().to_string()),
-    ]
+/// `unit VERB [--description DESCRIPTION] --scope customers --expires-in
+/// LIFETIME --secret-to SPEC`.
+fn unit_args<'a>(
+    verb: &'a str,
+    description: Option<&'a str>,
+    lifetime: &'a str,
+    spec: &'a str,
+) -> Vec<&'a str> {
+    let mut args = vec!["unit", verb];
+    if let Some(description) = description {
+        args.extend(["--description", description]);
+    }
+    args.extend(["--scope", "customers", "--expires-in", lifetime]);
+    secret_to(&args, spec)
 }
 
 #[track_caller]
@@ -92,18 +96,7 @@ async fn unit_create_into_aws_sm_then_rotate_without_an_id() {
     let created = run(
         &moto,
         &env,
-        &[
-            "unit",
-            "create",
-            "--description",
-            "CI deploy",
-            "--scope",
-            "customers",
-            "--expires-in",
-            "30d",
-            "--secret-to",
-            &spec,
-        ],
+        &unit_args("create", Some("CI deploy"), "30d", &spec),
     )
     .await;
     assert_eq!(created.code, 0, "{}\n{}", created.out, created.err);
@@ -119,21 +112,7 @@ async fn unit_create_into_aws_sm_then_rotate_without_an_id() {
     );
     no_secret(&created, &[first.token.expose_secret()]);
 
-    let rotated = run(
-        &moto,
-        &env,
-        &[
-            "unit",
-            "rotate",
-            "--scope",
-            "customers",
-            "--expires-in",
-            "30d",
-            "--secret-to",
-            &spec,
-        ],
-    )
-    .await;
+    let rotated = run(&moto, &env, &unit_args("rotate", None, "30d", &spec)).await;
     assert_eq!(rotated.code, 0, "{}\n{}", rotated.out, rotated.err);
     let now = current(&client, &name).await;
     assert_ne!(now.token_id, first.token_id);
@@ -158,28 +137,15 @@ async fn mailtrap_rotate_from_the_store_and_an_id_that_disagrees() {
     let fake = MailtrapFake::start().await;
     let old = fake.insert_token(MailtrapTokenSeed::new("CI deploy"));
     let other = fake.insert_token(MailtrapTokenSeed::new("Other"));
-    let name = unique_name("cli/mailtrap");
-    let meta = SecretMeta::new(Service::Mailtrap, old.id.to_string()).with_name("CI deploy");
-    moto.sink(&name)
-        .store(&old.secret, &meta)
-        .await
-        .expect("seed");
+    let meta = ci_deploy(Service::Mailtrap, old.id);
+    let name = moto.seed("cli/mailtrap", &old.secret, &meta).await;
     let spec = format!("aws-sm:{name}");
     let env = mailtrap_env(&fake);
 
     fake.clear_requests();
-    let refused = run(
-        &moto,
-        &env,
-        &[
-            "mailtrap",
-            "rotate",
-            &other.id.to_string(),
-            "--secret-to",
-            &spec,
-        ],
-    )
-    .await;
+    let other_id = other.id.to_string();
+    let args = secret_to(&["mailtrap", "rotate", &other_id], &spec);
+    let refused = run(&moto, &env, &args).await;
     assert_eq!(refused.code, 2, "{}\n{}", refused.out, refused.err);
     assert!(refused.err.contains(&old.id.to_string()), "{}", refused.err);
     assert!(
@@ -188,19 +154,9 @@ async fn mailtrap_rotate_from_the_store_and_an_id_that_disagrees() {
     );
 
     // The same id as the record is fine.
-    let rotated = run(
-        &moto,
-        &env,
-        &[
-            "mailtrap",
-            "rotate",
-            &old.id.to_string(),
-            "--delete-old",
-            "--secret-to",
-            &spec,
-        ],
-    )
-    .await;
+    let old_id = old.id.to_string();
+    let args = secret_to(&["mailtrap", "rotate", &old_id, "--delete-old"], &spec);
+    let rotated = run(&moto, &env, &args).await;
     assert_eq!(rotated.code, 0, "{}\n{}", rotated.out, rotated.err);
     let now = current(&client, &name).await;
     assert_eq!(
@@ -224,7 +180,7 @@ async fn mailtrap_rotate_from_the_store_and_an_id_that_disagrees() {
     // No id, and a sink that names no token: a usage error.
     let dir = tempfile::tempdir().expect("dir");
     let file = format!("file:{}", dir.path().join("t").display());
-    let refused = run(&moto, &env, &["mailtrap", "rotate", "--secret-to", &file]).await;
+    let refused = run(&moto, &env, &secret_to(&["mailtrap", "rotate"], &file)).await;
     assert_eq!(refused.code, 2, "{}", refused.err);
     assert!(refused.err.contains("aws-sm:NAME"), "{}", refused.err);
 }
@@ -236,18 +192,7 @@ async fn a_malformed_secret_name_is_a_usage_error() {
     let refused = run(
         &moto,
         &unit_env(&fake),
-        &[
-            "unit",
-            "create",
-            "--description",
-            "x",
-            "--scope",
-            "customers",
-            "--expires-in",
-            "1d",
-            "--secret-to",
-            "aws-sm:bad name",
-        ],
+        &unit_args("create", Some("x"), "1d", "aws-sm:bad name"),
     )
     .await;
     assert_eq!(refused.code, 2, "{}", refused.err);
@@ -260,37 +205,16 @@ async fn three_rotations_at_once_through_one_store() {
     let Some(moto) = Moto::start() else { return };
     let client = moto.client();
     let fake = UnitFake::start().await;
-    let seed = fake.insert_token(
-        UnitTokenSeed::new("CI deploy")
-            .scope(Scope::Customers)
-            .expiration(Utc::now() + chrono::Duration::days(30)),
-    );
-    let name = unique_name("cli/race");
-    let meta = SecretMeta::new(Service::Unit, seed.id.to_string()).with_name("CI deploy");
-    moto.sink(&name)
-        .store(&seed.secret, &meta)
-        .await
-        .expect("seed");
+    let seed = fake.insert_token(customers_token());
+    let meta = ci_deploy(Service::Unit, &seed.id);
+    let name = moto.seed("cli/race", &seed.secret, &meta).await;
     let spec = format!("aws-sm:{name}");
     let env = unit_env(&fake);
     let children: Vec<_> = (0..3)
         .map(|_| {
-            command(
-                &moto,
-                &env,
-                &[
-                    "unit",
-                    "rotate",
-                    "--scope",
-                    "customers",
-                    "--expires-in",
-                    "30d",
-                    "--secret-to",
-                    &spec,
-                ],
-            )
-            .spawn()
-            .expect("spawn")
+            command(&moto, &env, &unit_args("rotate", None, "30d", &spec))
+                .spawn()
+                .expect("spawn")
         })
         .collect();
     let runs: Vec<Run> = tokio::task::spawn_blocking(move || {

@@ -10,16 +10,17 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use api_tokens::Service;
-use api_tokens::lifecycle::sink::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretMeta, SecretSink};
+use api_tokens::lifecycle::sink::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use api_tokens::testing::{
-    Fault, MailtrapFake, MailtrapTokenSeed, UnitFake, UnitOp, UnitTokenSeed,
+    Fault, MailtrapFake, MailtrapToken, MailtrapTokenSeed, UnitFake, UnitOp,
 };
-use api_tokens::unit::Scope;
 use aws_sdk_secretsmanager::Client;
 use aws_support::lambda::Lambda;
-use aws_support::{Moto, current, record, unique_name, version_with, versions};
+use aws_support::{
+    Moto, ci_deploy, current, customers_token, mailtrap_env, record, version_with, versions,
+};
 use chrono::Utc;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 const EXE: &str = env!("CARGO_BIN_EXE_api-tokens-aws-rotation");
@@ -57,22 +58,13 @@ impl UnitWorld {
         let moto = Moto::start()?;
         let client = moto.client();
         let fake = UnitFake::start().await;
-        let old = fake.insert_token(
-            UnitTokenSeed::new("CI deploy")
-                .scope(Scope::Customers)
-                .expiration(Utc::now() + chrono::Duration::days(30)),
-        );
-        let name = unique_name("rot/unit");
-        let meta = SecretMeta::new(Service::Unit, old.id.to_string())
-            .with_name("CI deploy")
+        let old = fake.insert_token(customers_token());
+        let meta = ci_deploy(Service::Unit, &old.id)
             .with_attribute("user_id", fake.user_id().to_string())
             .with_attribute("scopes", json!(["customers"]))
             .with_attribute("source_ips", json!([]))
             .with_attribute("lifetime_secs", 30 * 86_400);
-        moto.sink(&name)
-            .store(&old.secret, &meta)
-            .await
-            .expect("seed");
+        let name = moto.seed("rot/unit", &old.secret, &meta).await;
         let secrets = vec![old.secret.expose_secret().to_owned()];
         Some(UnitWorld {
             moto,
@@ -82,6 +74,19 @@ impl UnitWorld {
             dir: tempfile::tempdir().expect("dir"),
             secrets,
         })
+    }
+
+    /// The version of the secret holding `label`, if any.
+    async fn version(&self, label: &str) -> Option<String> {
+        version_with(&self.client, &self.name, label).await
+    }
+
+    /// Invokes `steps` in order with the request token `token`, each
+    /// answered without error.
+    async fn steps(&self, f: &mut Lambda, token: &str, steps: &[&str]) {
+        for step in steps {
+            f.invoke(&event(&self.name, token, step)).await.ok();
+        }
     }
 
     async fn lambda(&self) -> Lambda {
@@ -111,16 +116,11 @@ impl UnitWorld {
         );
         let held = self.fake.tokens().remove(0);
         assert_eq!(held.secret.expose_secret(), now.token.expose_secret());
-        assert_eq!(
-            version_with(&self.client, &self.name, AWSPENDING).await,
-            None
-        );
+        assert_eq!(self.version(AWSPENDING).await, None);
         for t in self.fake.tokens() {
             self.secrets.push(t.secret.expose_secret().to_owned());
         }
-        version_with(&self.client, &self.name, AWSCURRENT)
-            .await
-            .expect("current")
+        self.version(AWSCURRENT).await.expect("current")
     }
 
     fn check_no_secret_in(&self, log: &str) {
@@ -142,9 +142,7 @@ async fn the_four_steps_in_order_each_repeated_rotate_the_unit_token() {
     let Some(mut w) = UnitWorld::start().await else {
         return;
     };
-    let before = version_with(&w.client, &w.name, AWSCURRENT)
-        .await
-        .expect("current");
+    let before = w.version(AWSCURRENT).await.expect("current");
     let old = current(&w.client, &w.name).await;
     let token = request_token();
     let mut f = w.lambda().await;
@@ -158,16 +156,8 @@ async fn the_four_steps_in_order_each_repeated_rotate_the_unit_token() {
             "createSecret" => {
                 // Minted once: the old token and one new one.
                 assert_eq!(w.fake.tokens().len(), 2);
-                assert_eq!(
-                    version_with(&w.client, &w.name, AWSPENDING)
-                        .await
-                        .as_deref(),
-                    Some(token.as_str())
-                );
-                assert_eq!(
-                    version_with(&w.client, &w.name, AWSCURRENT).await,
-                    Some(before.clone())
-                );
+                assert_eq!(w.version(AWSPENDING).await.as_deref(), Some(token.as_str()));
+                assert_eq!(w.version(AWSCURRENT).await, Some(before.clone()));
                 let pending = record(&w.client, &w.name, AWSPENDING).await;
                 assert_eq!(pending.attributes["scopes"], json!(["customers"]));
                 assert!(
@@ -199,16 +189,8 @@ async fn the_four_steps_in_order_each_repeated_rotate_the_unit_token() {
             _ => {}
         }
     }
-    assert_eq!(
-        version_with(&w.client, &w.name, AWSCURRENT)
-            .await
-            .as_deref(),
-        Some(token.as_str())
-    );
-    assert_eq!(
-        version_with(&w.client, &w.name, AWSPREVIOUS).await,
-        Some(before)
-    );
+    assert_eq!(w.version(AWSCURRENT).await.as_deref(), Some(token.as_str()));
+    assert_eq!(w.version(AWSPREVIOUS).await, Some(before));
     assert_eq!(
         record(&w.client, &w.name, AWSPREVIOUS).await.token_id,
         old.token_id
@@ -221,8 +203,7 @@ async fn the_four_steps_in_order_each_repeated_rotate_the_unit_token() {
             .any(|t| t.id.to_string() == old.token_id),
         "old revoked"
     );
-    let log = f.log();
-    w.check_no_secret_in(&log);
+    w.check_no_secret_in(&f.log());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -230,25 +211,17 @@ async fn a_crash_between_any_two_steps_then_a_restart_converges() {
     let Some(mut w) = UnitWorld::start().await else {
         return;
     };
-    let mut was_current: Vec<String> = vec![
-        version_with(&w.client, &w.name, AWSCURRENT)
-            .await
-            .expect("current"),
-    ];
+    let mut was_current: Vec<String> = vec![w.version(AWSCURRENT).await.expect("current")];
     for crash_after in 1..STEPS.len() {
         let token = request_token();
         let mut f = w.lambda().await;
-        for step in &STEPS[..crash_after] {
-            f.invoke(&event(&w.name, &token, step)).await.ok();
-        }
+        w.steps(&mut f, &token, &STEPS[..crash_after]).await;
         let log = f.log();
         drop(f); // the crash
         w.check_no_secret_in(&log);
 
         let mut f = w.lambda().await;
-        for step in STEPS {
-            f.invoke(&event(&w.name, &token, step)).await.ok();
-        }
+        w.steps(&mut f, &token, &STEPS).await;
         let now = w.check_converged().await;
         assert_eq!(now, token, "the restarted rotation's version is current");
         assert!(
@@ -256,8 +229,7 @@ async fn a_crash_between_any_two_steps_then_a_restart_converges() {
             "AWSCURRENT moved back to {now}"
         );
         was_current.push(now);
-        let log = f.log();
-        w.check_no_secret_in(&log);
+        w.check_no_secret_in(&f.log());
     }
 }
 
@@ -266,9 +238,7 @@ async fn a_crash_inside_create_secret_after_the_mint_leaves_no_orphan() {
     let Some(mut w) = UnitWorld::start().await else {
         return;
     };
-    let before = version_with(&w.client, &w.name, AWSCURRENT)
-        .await
-        .expect("current");
+    let before = w.version(AWSCURRENT).await.expect("current");
     let token = request_token();
     // The create acts at once but answers late: the function is stopped
     // after the token exists and before its record is put.
@@ -286,22 +256,13 @@ async fn a_crash_inside_create_secret_after_the_mint_leaves_no_orphan() {
     }
     drop(f);
     w.fake.clear_faults();
-    assert_eq!(
-        version_with(&w.client, &w.name, AWSPENDING).await,
-        None,
-        "nothing was put"
-    );
+    assert_eq!(w.version(AWSPENDING).await, None, "nothing was put");
 
     let mut f = w.lambda().await;
-    for step in STEPS {
-        f.invoke(&event(&w.name, &token, step)).await.ok();
-    }
+    w.steps(&mut f, &token, &STEPS).await;
     let now = w.check_converged().await;
     assert_eq!(now, token);
-    assert_eq!(
-        version_with(&w.client, &w.name, AWSPREVIOUS).await,
-        Some(before)
-    );
+    assert_eq!(w.version(AWSPREVIOUS).await, Some(before));
     let log = f.log();
     assert!(log.contains("interrupted createSecret"), "{log}");
     w.check_no_secret_in(&log);
@@ -312,10 +273,7 @@ async fn two_racing_rotations_leave_one_current_and_no_orphan() {
     let Some(mut w) = UnitWorld::start().await else {
         return;
     };
-    let mut was_current: BTreeSet<String> = [version_with(&w.client, &w.name, AWSCURRENT)
-        .await
-        .expect("current")]
-    .into();
+    let mut was_current: BTreeSet<String> = [w.version(AWSCURRENT).await.expect("current")].into();
     // The first rotation to finish wins; then the other finishes first.
     for a_finishes_first in [true, false] {
         let (a, b) = (request_token(), request_token());
@@ -362,83 +320,91 @@ async fn two_racing_rotations_leave_one_current_and_no_orphan() {
     );
 }
 
+/// A Mailtrap fake with one token, whose record a new secret holds as
+/// current, and the rotation function on them, given `env` too.
+struct MailtrapWorld {
+    client: Client,
+    fake: MailtrapFake,
+    old: MailtrapToken,
+    name: String,
+    function: Lambda,
+    _moto: Moto,
+    _dir: tempfile::TempDir,
+}
+
+impl MailtrapWorld {
+    async fn start(prefix: &str, env: &[(&'static str, String)]) -> Option<MailtrapWorld> {
+        let moto = Moto::start()?;
+        let fake = MailtrapFake::start().await;
+        let old = fake.insert_token(MailtrapTokenSeed::new("CI deploy"));
+        let meta = ci_deploy(Service::Mailtrap, old.id);
+        let name = moto.seed(prefix, &old.secret, &meta).await;
+        let dir = tempfile::tempdir().expect("dir");
+        let mut all = moto.env();
+        all.extend(mailtrap_env(&fake));
+        all.extend_from_slice(env);
+        let function = Lambda::start(EXE, &all, dir.path()).await;
+        Some(MailtrapWorld {
+            client: moto.client(),
+            fake,
+            old,
+            name,
+            function,
+            _moto: moto,
+            _dir: dir,
+        })
+    }
+
+    /// Runs the four steps with one request token, each `times` times.
+    async fn rotate(&mut self, times: usize) {
+        let token = request_token();
+        for step in STEPS {
+            for _ in 0..times {
+                let event = event(&self.name, &token, step);
+                self.function.invoke(&event).await.ok();
+            }
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mailtrap_token_is_created_anew_and_the_old_one_deleted() {
-    let Some(moto) = Moto::start() else { return };
-    let client = moto.client();
-    let fake = MailtrapFake::start().await;
-    let old = fake.insert_token(MailtrapTokenSeed::new("CI deploy"));
-    let name = unique_name("rot/mailtrap");
-    let meta = SecretMeta::new(Service::Mailtrap, old.id.to_string()).with_name("CI deploy");
-    moto.sink(&name)
-        .store(&old.secret, &meta)
-        .await
-        .expect("seed");
-    let dir = tempfile::tempdir().expect("dir");
-    let mut env = moto.env();
-    env.push((
-        "MAILTRAP_API_TOKEN",
-        fake.token().expose_secret().to_owned(),
-    ));
-    env.push(("MAILTRAP_API_URL", fake.uri()));
-    env.push(("MAILTRAP_ACCOUNT_ID", fake.account_id().to_string()));
-    let mut f = Lambda::start(EXE, &env, dir.path()).await;
-    let token = request_token();
-    for step in STEPS {
-        f.invoke(&event(&name, &token, step)).await.ok();
-        f.invoke(&event(&name, &token, step)).await.ok();
-    }
-    let now = current(&client, &name).await;
-    let live = fake.tokens();
+    let Some(mut w) = MailtrapWorld::start("rot/mailtrap", &[]).await else {
+        return;
+    };
+    w.rotate(2).await;
+    let now = current(&w.client, &w.name).await;
+    let live = w.fake.tokens();
     assert_eq!(live.len(), 1, "the old token deleted, no orphan");
     assert_eq!(live[0].id.to_string(), now.token_id);
     assert_eq!(live[0].secret.expose_secret(), now.token.expose_secret());
     assert_eq!(
-        record(&client, &name, AWSPREVIOUS).await.token_id,
-        old.id.to_string()
+        record(&w.client, &w.name, AWSPREVIOUS).await.token_id,
+        w.old.id.to_string()
     );
-    let log = f.log();
+    let log = w.function.log();
     assert!(
-        !log.contains(old.secret.expose_secret()) && !log.contains(now.token.expose_secret()),
+        !log.contains(w.old.secret.expose_secret()) && !log.contains(now.token.expose_secret()),
         "{log}"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mailtrap_reset_leaves_the_old_token_to_its_grace_period() {
-    let Some(moto) = Moto::start() else { return };
-    let client = moto.client();
-    let fake = MailtrapFake::start().await;
-    let old = fake.insert_token(MailtrapTokenSeed::new("CI deploy"));
-    let name = unique_name("rot/mailtrap-reset");
-    let meta = SecretMeta::new(Service::Mailtrap, old.id.to_string()).with_name("CI deploy");
-    moto.sink(&name)
-        .store(&old.secret, &meta)
-        .await
-        .expect("seed");
-    let dir = tempfile::tempdir().expect("dir");
-    let mut env = moto.env();
-    env.push((
-        "MAILTRAP_API_TOKEN",
-        fake.token().expose_secret().to_owned(),
-    ));
-    env.push(("MAILTRAP_API_URL", fake.uri()));
-    env.push(("MAILTRAP_ACCOUNT_ID", fake.account_id().to_string()));
-    env.push(("MAILTRAP_ROTATION", "reset".to_owned()));
-    let mut f = Lambda::start(EXE, &env, dir.path()).await;
-    let token = request_token();
-    for step in STEPS {
-        f.invoke(&event(&name, &token, step)).await.ok();
-    }
-    let now = current(&client, &name).await;
-    assert_ne!(now.token_id, old.id.to_string());
-    let live = fake.tokens();
+    let reset = [("MAILTRAP_ROTATION", "reset".to_owned())];
+    let Some(mut w) = MailtrapWorld::start("rot/mailtrap-reset", &reset).await else {
+        return;
+    };
+    w.rotate(1).await;
+    let now = current(&w.client, &w.name).await;
+    assert_ne!(now.token_id, w.old.id.to_string());
+    let live = w.fake.tokens();
     assert_eq!(
         live.len(),
         2,
         "the old token works through its grace period"
     );
-    let old_now = live.iter().find(|t| t.id == old.id).expect("old kept");
+    let old_now = live.iter().find(|t| t.id == w.old.id).expect("old kept");
     assert!(
         old_now
             .expires_at
@@ -478,5 +444,4 @@ async fn a_step_on_a_missing_version_or_without_credentials_fails_clearly() {
         .err();
     assert!(message.contains("UNIT_API_TOKEN"), "{message}");
     assert_eq!(w.fake.tokens().len(), 1, "nothing minted");
-    let _ = SecretString::from(String::new());
 }

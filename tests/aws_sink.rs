@@ -2,83 +2,94 @@
 //! Manager (moto's server).
 
 mod aws_support;
+#[path = "lifecycle_support/mod.rs"]
+mod lifecycle_support;
 
-use std::time::Duration;
-
+use api_tokens::Service;
 use api_tokens::lifecycle::sink::{
     AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretMeta, SecretSink, SecretsManagerSink, SinkError,
 };
-use api_tokens::lifecycle::{
-    MailtrapLifecycle, MailtrapPlan, RotateCause, UnitLifecycle, UnitPlan,
-};
+use api_tokens::lifecycle::{MailtrapPlan, RotateCause, TokenRef, UnitLifecycle, UnitPlan};
 use api_tokens::mailtrap::Expiry;
-use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed, UnitFake, UnitTokenSeed};
+use api_tokens::testing::{MailtrapTokenSeed, UnitTokenSeed};
 use api_tokens::unit::{CreateApiToken, Scope};
-use api_tokens::{RetryPolicy, Service, mailtrap, unit};
-use aws_support::{Moto, current, record, unique_name, version_with, versions};
-use chrono::Utc;
+use aws_sdk_secretsmanager::Client;
+use aws_support::{Moto, ci_deploy, current, record, unique_name, version_with, versions};
+use chrono::{DateTime, Utc};
+use lifecycle_support::{mailtrap, mailtrap_accepts, unit, unit_accepts};
 use secrecy::{ExposeSecret, SecretString};
-
-async fn unit_life() -> (UnitFake, UnitLifecycle) {
-    let fake = UnitFake::start().await;
-    let client = unit::Client::builder()
-        .token(fake.token().clone())
-        .base_url(fake.uri())
-        .retry(RetryPolicy::disabled())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client");
-    let life = UnitLifecycle::new(client, fake.user_id());
-    (fake, life)
-}
-
-async fn mailtrap_life() -> (MailtrapFake, MailtrapLifecycle) {
-    let fake = MailtrapFake::start().await;
-    let client = mailtrap::Client::builder()
-        .token(fake.token().clone())
-        .account_id(fake.account_id())
-        .base_url(fake.uri())
-        .retry(RetryPolicy::disabled())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client");
-    (fake, MailtrapLifecycle::new(client))
-}
-
-async fn unit_accepts(life: &UnitLifecycle, secret: &SecretString) -> bool {
-    let client = life.client().with_token(secret.clone()).expect("client");
-    client
-        .org_api_tokens(life.tokens().user_id().clone())
-        .list()
-        .await
-        .is_ok()
-}
-
-async fn mailtrap_accepts(life: &MailtrapLifecycle, secret: &SecretString) -> bool {
-    let client = life.client().with_token(secret.clone()).expect("client");
-    client.api_tokens().list().await.is_ok()
-}
 
 fn meta(id: &str) -> SecretMeta {
     SecretMeta::new(Service::Mailtrap, id).with_name("CI deploy [at:t4k2ab-7f3k9q2m]")
 }
 
-#[tokio::test]
-async fn create_into_the_store_writes_the_record_as_current() {
-    let Some(moto) = Moto::start() else { return };
-    let client = moto.client();
-    let name = unique_name("ci/unit");
-    let (fake, life) = unit_life().await;
-    let sink = moto.sink(&name);
-    sink.check().await.expect("check");
+/// Stores `secret` through `sink` as the record of Mailtrap token `id`.
+async fn store(sink: &SecretsManagerSink, secret: &str, id: &str) -> Result<(), SinkError> {
+    sink.store(&SecretString::from(secret), &meta(id)).await
+}
+
+/// A local Secrets Manager, a client of it, and the name of a secret no
+/// other test uses.
+struct Store {
+    moto: Moto,
+    client: Client,
+    name: String,
+}
+
+impl Store {
+    /// Moto's server and a name made from `prefix`; `None` where moto is
+    /// missing, outside CI.
+    fn start(prefix: &str) -> Option<Store> {
+        let moto = Moto::start()?;
+        Some(Store {
+            client: moto.client(),
+            moto,
+            name: unique_name(prefix),
+        })
+    }
+
+    /// [`Store::start`], the secret holding "old-secret" as the record of
+    /// Mailtrap token 1.
+    async fn holding_old_secret(prefix: &str) -> Option<Store> {
+        let started = Store::start(prefix)?;
+        store(&started.moto.sink(&started.name), "old-secret", "1")
+            .await
+            .expect("seed");
+        Some(started)
+    }
+}
+
+/// Mints "CI deploy", of scope customers, expiring in 30 days, into
+/// `sink`; gives the token and when it expires.
+async fn mint_ci_deploy(
+    life: &UnitLifecycle,
+    sink: &SecretsManagerSink,
+) -> (TokenRef, DateTime<Utc>) {
     let expires = Utc::now() + chrono::Duration::days(30);
+    let request = CreateApiToken::new("CI deploy", [Scope::Customers], expires);
     let token = life
-        .mint_into(
-            &CreateApiToken::new("CI deploy", [Scope::Customers], expires),
-            &sink,
-        )
+        .mint_into(&request, sink)
         .await
         .expect("mint into the store");
+    (token, expires)
+}
+
+/// A sink on `name` that has read the secret's current version, as a
+/// store does first.
+async fn checked(moto: &Moto, name: &str) -> SecretsManagerSink {
+    let sink = moto.sink(name);
+    sink.check().await.expect("read the current version");
+    sink
+}
+
+#[tokio::test]
+async fn create_into_the_store_writes_the_record_as_current() {
+    let Some(Store { moto, client, name }) = Store::start("ci/unit") else {
+        return;
+    };
+    let (fake, life) = unit().await;
+    let sink = checked(&moto, &name).await;
+    let (token, expires) = mint_ci_deploy(&life, &sink).await;
 
     let versions = versions(&client, &name).await;
     assert_eq!(versions.len(), 1, "{versions:?}");
@@ -98,7 +109,7 @@ async fn create_into_the_store_writes_the_record_as_current() {
         .find(|t| t.id.as_str() == token.id)
         .expect("minted");
     assert_eq!(record.token.expose_secret(), held.secret.expose_secret());
-    assert!(unit_accepts(&life, &record.token).await);
+    assert!(unit_accepts(&life, record.token.expose_secret()).await);
     // The sink reads back what it holds.
     let back = sink.current().await.expect("current").expect("a secret");
     assert_eq!(back.expose_secret(), held.secret.expose_secret());
@@ -106,19 +117,15 @@ async fn create_into_the_store_writes_the_record_as_current() {
 
 #[tokio::test]
 async fn each_store_moves_current_and_keeps_the_one_before_as_previous() {
-    let Some(moto) = Moto::start() else { return };
-    let client = moto.client();
-    let name = unique_name("ci/seq");
+    let Some(Store { moto, client, name }) = Store::start("ci/seq") else {
+        return;
+    };
     let sink = moto.sink(&name);
-    sink.store(&SecretString::from("first-secret"), &meta("1"))
-        .await
-        .expect("first");
+    store(&sink, "first-secret", "1").await.expect("first");
     let v1 = version_with(&client, &name, AWSCURRENT)
         .await
         .expect("current");
-    sink.store(&SecretString::from("second-secret"), &meta("2"))
-        .await
-        .expect("second");
+    store(&sink, "second-secret", "2").await.expect("second");
     let v2 = version_with(&client, &name, AWSCURRENT)
         .await
         .expect("current");
@@ -133,39 +140,25 @@ async fn each_store_moves_current_and_keeps_the_one_before_as_previous() {
     assert_eq!(record(&client, &name, AWSPREVIOUS).await.token_id, "1");
 
     // A retried store of the same token writes no new version.
-    sink.store(&SecretString::from("second-secret"), &meta("2"))
-        .await
-        .expect("retry");
+    store(&sink, "second-secret", "2").await.expect("retry");
     let again = SecretsManagerSink::with_client(client.clone(), &name).expect("sink");
-    again
-        .store(&SecretString::from("second-secret"), &meta("2"))
-        .await
-        .expect("retry");
+    store(&again, "second-secret", "2").await.expect("retry");
     assert_eq!(versions(&client, &name).await.len(), 2);
     assert_eq!(version_with(&client, &name, AWSCURRENT).await, Some(v2));
 }
 
 #[tokio::test]
 async fn a_store_that_lost_the_compare_and_set_is_superseded() {
-    let Some(moto) = Moto::start() else { return };
-    let client = moto.client();
-    let name = unique_name("ci/cas");
-    moto.sink(&name)
-        .store(&SecretString::from("old-secret"), &meta("1"))
-        .await
-        .expect("seed");
+    let Some(Store { moto, client, name }) = Store::holding_old_secret("ci/cas").await else {
+        return;
+    };
 
-    let slow = moto.sink(&name);
-    slow.check().await.expect("read the current version");
-    let fast = moto.sink(&name);
-    fast.check().await.expect("read the current version");
-    fast.store(&SecretString::from("fast-secret"), &meta("2"))
-        .await
-        .expect("winner");
+    let slow = checked(&moto, &name).await;
+    let fast = checked(&moto, &name).await;
+    store(&fast, "fast-secret", "2").await.expect("winner");
     let winner = version_with(&client, &name, AWSCURRENT).await;
 
-    let err = slow
-        .store(&SecretString::from("slow-secret"), &meta("3"))
+    let err = store(&slow, "slow-secret", "3")
         .await
         .expect_err("the loser is refused");
     assert!(err.is_superseded(), "{err}");
@@ -186,20 +179,13 @@ async fn a_store_that_lost_the_compare_and_set_is_superseded() {
 
 #[tokio::test]
 async fn two_creators_of_a_missing_secret_leave_one_current() {
-    let Some(moto) = Moto::start() else { return };
-    let client = moto.client();
-    let name = unique_name("ci/new");
-    let a = moto.sink(&name);
-    let b = moto.sink(&name);
-    a.check().await.expect("check");
-    b.check().await.expect("check");
-    a.store(&SecretString::from("a-secret"), &meta("1"))
-        .await
-        .expect("first creator");
-    let err = b
-        .store(&SecretString::from("b-secret"), &meta("2"))
-        .await
-        .expect_err("second");
+    let Some(Store { moto, client, name }) = Store::start("ci/new") else {
+        return;
+    };
+    let a = checked(&moto, &name).await;
+    let b = checked(&moto, &name).await;
+    store(&a, "a-secret", "1").await.expect("first creator");
+    let err = store(&b, "b-secret", "2").await.expect_err("second");
     assert!(err.is_superseded(), "{err}");
     assert_eq!(err.holder(), Some("1"));
     assert_eq!(current(&client, &name).await.token_id, "1");
@@ -207,13 +193,9 @@ async fn two_creators_of_a_missing_secret_leave_one_current() {
 
 #[tokio::test]
 async fn store_errors_name_the_secret_and_the_request_id_never_the_secret() {
-    let Some(moto) = Moto::start() else { return };
-    let client = moto.client();
-    let name = unique_name("ci/deleted");
-    moto.sink(&name)
-        .store(&SecretString::from("old-secret"), &meta("1"))
-        .await
-        .expect("seed");
+    let Some(Store { moto, client, name }) = Store::holding_old_secret("ci/deleted").await else {
+        return;
+    };
     client
         .delete_secret()
         .secret_id(&name)
@@ -235,9 +217,7 @@ async fn store_errors_name_the_secret_and_the_request_id_never_the_secret() {
 
     // A missing secret named by ARN is not created under that name.
     let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ci/absent-AbCdEf";
-    let err = moto
-        .sink(arn)
-        .store(&SecretString::from("new-s3cr3t"), &meta("2"))
+    let err = store(&moto.sink(arn), "new-s3cr3t", "2")
         .await
         .expect_err("an ARN of no secret");
     assert!(err.to_string().contains("give its name instead"), "{err}");
@@ -262,8 +242,7 @@ async fn store_errors_name_the_secret_and_the_request_id_never_the_secret() {
     let offline =
         SecretsManagerSink::with_client(aws_sdk_secretsmanager::Client::from_conf(config), &name)
             .expect("sink");
-    let err = offline
-        .store(&SecretString::from("new-s3cr3t"), &meta("2"))
+    let err = store(&offline, "new-s3cr3t", "2")
         .await
         .expect_err("nothing listens");
     let text = format!("{err} {err:?}");
@@ -273,18 +252,11 @@ async fn store_errors_name_the_secret_and_the_request_id_never_the_secret() {
 
 #[tokio::test]
 async fn unit_rotation_from_the_record_leaves_new_current_old_previous_and_old_revoked() {
-    let Some(moto) = Moto::start() else { return };
-    let client = moto.client();
-    let name = unique_name("ci/unit-rot");
-    let (fake, life) = unit_life().await;
-    let expires = Utc::now() + chrono::Duration::days(30);
-    let first = life
-        .mint_into(
-            &CreateApiToken::new("CI deploy", [Scope::Customers], expires),
-            &moto.sink(&name),
-        )
-        .await
-        .expect("mint");
+    let Some(Store { moto, client, name }) = Store::start("ci/unit-rot") else {
+        return;
+    };
+    let (fake, life) = unit().await;
+    let (first, expires) = mint_ci_deploy(&life, &moto.sink(&name)).await;
     let old_secret = current(&client, &name).await.token;
 
     let store = moto.sink(&name);
@@ -297,11 +269,11 @@ async fn unit_rotation_from_the_record_leaves_new_current_old_previous_and_old_r
     assert_eq!(now.token_id, rotation.new.id);
     assert_eq!(record(&client, &name, AWSPREVIOUS).await.token_id, first.id);
     assert!(
-        unit_accepts(&life, &now.token).await,
+        unit_accepts(&life, now.token.expose_secret()).await,
         "the new secret works"
     );
     assert!(
-        !unit_accepts(&life, &old_secret).await,
+        !unit_accepts(&life, old_secret.expose_secret()).await,
         "the old token is revoked"
     );
     assert_eq!(fake.tokens().len(), 1, "no orphan");
@@ -326,16 +298,10 @@ async fn unit_rotation_from_the_record_leaves_new_current_old_previous_and_old_r
 async fn mailtrap_rotation_from_the_record_resets_and_stores() {
     let Some(moto) = Moto::start() else { return };
     let client = moto.client();
-    let name = unique_name("ci/mt-rot");
-    let (fake, life) = mailtrap_life().await;
+    let (fake, life) = mailtrap().await;
     let old = fake.insert_token(MailtrapTokenSeed::new("CI deploy"));
-    moto.sink(&name)
-        .store(
-            &old.secret,
-            &SecretMeta::new(Service::Mailtrap, old.id.to_string()).with_name("CI deploy"),
-        )
-        .await
-        .expect("seed the store");
+    let meta = ci_deploy(Service::Mailtrap, old.id);
+    let name = moto.seed("ci/mt-rot", &old.secret, &meta).await;
 
     let store = moto.sink(&name);
     let rotation = life
@@ -352,9 +318,9 @@ async fn mailtrap_rotation_from_the_record_resets_and_stores() {
         record(&client, &name, AWSPREVIOUS).await.token_id,
         old.id.to_string()
     );
-    assert!(mailtrap_accepts(&life, &now.token).await);
+    assert!(mailtrap_accepts(&life, now.token.expose_secret()).await);
     assert!(
-        !mailtrap_accepts(&life, &old.secret).await,
+        !mailtrap_accepts(&life, old.secret.expose_secret()).await,
         "the old token is deleted"
     );
     assert_eq!(fake.tokens().len(), 1, "no orphan");
@@ -363,7 +329,7 @@ async fn mailtrap_rotation_from_the_record_resets_and_stores() {
 #[tokio::test]
 async fn a_store_that_holds_nothing_or_another_service_is_refused_before_any_mint() {
     let Some(moto) = Moto::start() else { return };
-    let (fake, life) = unit_life().await;
+    let (fake, life) = unit().await;
     let name = unique_name("ci/none");
     let plan = UnitPlan::new([Scope::Customers], Utc::now() + chrono::Duration::days(30));
     let err = life
@@ -374,8 +340,7 @@ async fn a_store_that_holds_nothing_or_another_service_is_refused_before_any_min
         err.to_string().contains("holds no current token record"),
         "{err}"
     );
-    moto.sink(&name)
-        .store(&SecretString::from("mt-secret"), &meta("5"))
+    store(&moto.sink(&name), "mt-secret", "5")
         .await
         .expect("seed");
     let err = life
@@ -390,21 +355,16 @@ async fn a_store_that_holds_nothing_or_another_service_is_refused_before_any_min
 async fn three_rotations_at_once_through_one_store_leave_one_winner() {
     let Some(moto) = Moto::start() else { return };
     let client = moto.client();
-    let name = unique_name("ci/race");
-    let (fake, life) = unit_life().await;
+    let (fake, life) = unit().await;
     let expires = Utc::now() + chrono::Duration::days(30);
     let seed = fake.insert_token(
         UnitTokenSeed::new("CI deploy")
             .scope(Scope::Customers)
             .expiration(expires),
     );
-    moto.sink(&name)
-        .store(
-            &seed.secret,
-            &SecretMeta::new(Service::Unit, seed.id.to_string()).with_name("CI deploy"),
-        )
-        .await
-        .expect("seed the store");
+    let name = moto
+        .seed("ci/race", &seed.secret, &ci_deploy(Service::Unit, &seed.id))
+        .await;
 
     // Each racer reads the store before any of them stores.
     let stores: Vec<SecretsManagerSink> = (0..3).map(|_| moto.sink(&name)).collect();
@@ -425,7 +385,7 @@ async fn three_rotations_at_once_through_one_store_leave_one_winner() {
     }
     let now = current(&client, &name).await;
     assert_eq!(now.token_id, won[0].new.id);
-    assert!(unit_accepts(&life, &now.token).await);
+    assert!(unit_accepts(&life, now.token.expose_secret()).await);
     let live: Vec<String> = fake.tokens().iter().map(|t| t.id.to_string()).collect();
     assert_eq!(
         live,
@@ -435,7 +395,7 @@ async fn three_rotations_at_once_through_one_store_leave_one_winner() {
 }
 
 /// The names of every secret.
-async fn versions_of_all(client: &aws_sdk_secretsmanager::Client) -> Vec<String> {
+async fn versions_of_all(client: &Client) -> Vec<String> {
     let out = client.list_secrets().send().await.expect("ListSecrets");
     out.secret_list()
         .iter()

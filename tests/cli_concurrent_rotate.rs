@@ -6,13 +6,16 @@
 //! token is left alive whose secret no file holds.
 
 mod cli_support;
+#[path = "lifecycle_support/probes.rs"]
+mod probes;
 
 use api_tokens::mailtrap::{AccessLevel, ResourceType};
 use api_tokens::secrecy::ExposeSecret;
 use std::time::Duration;
 
-use api_tokens::testing::{Fault, MailtrapFake, MailtrapOp, MailtrapTokenSeed, placeholder};
+use api_tokens::testing::{MailtrapFake, MailtrapOp, MailtrapTokenSeed};
 use cli_support::{Run, assert_secret_absent, file_spec, path_in, scratch, with_env};
+use probes::hold_probes;
 
 const RUNS: usize = 3;
 const ROUNDS: usize = 4;
@@ -32,13 +35,7 @@ async fn three_rotations_of_one_token_at_once_one_completes_two_yield() {
 async fn one_round(held: bool) {
     let fake = MailtrapFake::builder().account_id(3229).start().await;
     if held {
-        let admin = placeholder(fake.token());
-        fake.inject(
-            MailtrapOp::List,
-            Fault::delay(PROBE_HELD)
-                .times(10_000)
-                .when(move |r| !r.headers.values().any(|v| v.contains(&admin))),
-        );
+        fake.inject(MailtrapOp::List, hold_probes(fake.token(), PROBE_HELD));
     }
     let old = fake.insert_token(MailtrapTokenSeed::new("admin console").permission(
         ResourceType::Account,

@@ -2,6 +2,8 @@
 //! credential, or at the requests a predicate picks out, driven through
 //! this crate's clients with retries off so that every call is one request.
 
+mod kit_support;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,26 +14,8 @@ use api_tokens::testing::{
 use api_tokens::unit::{self, CreateApiToken, Scope};
 use api_tokens::{Error, RetryPolicy};
 use chrono::{TimeDelta, Utc};
+use kit_support::{mailtrap_client, unit_client};
 use secrecy::{ExposeSecret, SecretString};
-
-fn unit_client(fake: &UnitFake, token: SecretString) -> unit::Client {
-    unit::Client::builder()
-        .token(token)
-        .base_url(fake.uri())
-        .retry(RetryPolicy::disabled())
-        .build()
-        .unwrap()
-}
-
-fn mailtrap_client(fake: &MailtrapFake, token: SecretString) -> mailtrap::Client {
-    mailtrap::Client::builder()
-        .token(token)
-        .account_id(fake.account_id())
-        .base_url(fake.uri())
-        .retry(RetryPolicy::disabled())
-        .build()
-        .unwrap()
-}
 
 fn mailtrap_request(fake: &MailtrapFake, name: &str) -> mailtrap::CreateApiToken {
     mailtrap::CreateApiToken::new(name).permission(
@@ -59,7 +43,7 @@ const OK: (Option<u16>, bool) = (Some(200), false);
 #[tokio::test]
 async fn nth_hits_only_the_nth_call_and_times_extends_it() {
     let fake = UnitFake::start().await;
-    let client = unit_client(&fake, fake.token().clone());
+    let client = unit_client(&fake, fake.token());
     let tokens = client.org_api_tokens(fake.user_id());
     fake.inject(UnitOp::List, Fault::status(503).nth(3));
     let mut outcomes = Vec::new();
@@ -83,7 +67,7 @@ async fn nth_hits_only_the_nth_call_and_times_extends_it() {
 
     // `.nth(2).times(2)`: the second and third calls.
     let mt = MailtrapFake::start().await;
-    let client = mailtrap_client(&mt, mt.token().clone());
+    let client = mailtrap_client(&mt, mt.token());
     let created = client
         .api_tokens()
         .create(mailtrap_request(&mt, "target"))
@@ -103,7 +87,7 @@ async fn nth_hits_only_the_nth_call_and_times_extends_it() {
 #[tokio::test]
 async fn after_lets_the_first_n_calls_pass() {
     let mt = MailtrapFake::start().await;
-    let client = mailtrap_client(&mt, mt.token().clone());
+    let client = mailtrap_client(&mt, mt.token());
     mt.inject(MailtrapOp::List, Fault::drop_connection().after(2).times(2));
     let mut dropped = Vec::new();
     for _ in 0..5 {
@@ -133,7 +117,7 @@ async fn after_lets_the_first_n_calls_pass() {
 #[tokio::test]
 async fn a_fault_counts_every_call_from_when_it_is_armed_and_earlier_faults_come_first() {
     let unit = UnitFake::start().await;
-    let client = unit_client(&unit, unit.token().clone());
+    let client = unit_client(&unit, unit.token());
     let tokens = client.org_api_tokens(unit.user_id());
     let status_of = |r: Result<Vec<unit::ApiToken>, Error>| r.err().and_then(|e| e.status());
 
@@ -173,7 +157,7 @@ async fn a_call_answered_by_a_test_mock_is_not_counted() {
         .mount(unit.server())
         .await;
     unit.inject(UnitOp::List, Fault::status(503).nth(2));
-    let client = unit_client(&unit, unit.token().clone());
+    let client = unit_client(&unit, unit.token());
     let tokens = client.org_api_tokens(unit.user_id());
     let mut seen = Vec::new();
     for _ in 0..4 {
@@ -192,13 +176,13 @@ async fn a_call_answered_by_a_test_mock_is_not_counted() {
 #[tokio::test]
 async fn the_new_secret_fails_its_probe_while_the_old_credential_still_works() {
     let mt = MailtrapFake::start().await;
-    let owner = mailtrap_client(&mt, mt.token().clone());
+    let owner = mailtrap_client(&mt, mt.token());
     let created = owner
         .api_tokens()
         .create(mailtrap_request(&mt, "deployer"))
         .await
         .unwrap();
-    let old = mailtrap_client(&mt, created.token.clone());
+    let old = mailtrap_client(&mt, &created.token);
 
     let rotated = old
         .api_tokens()
@@ -209,7 +193,7 @@ async fn the_new_secret_fails_its_probe_while_the_old_credential_still_works() {
         MailtrapOp::List,
         Fault::status(401).when_token(&rotated.token),
     );
-    let new = mailtrap_client(&mt, rotated.token.clone());
+    let new = mailtrap_client(&mt, &rotated.token);
     let probe = new.api_tokens().list().await.unwrap_err();
     assert!(matches!(probe, Error::Unauthorized(_)), "{probe:?}");
     assert_eq!(probe.messages(), ["Incorrect API token"]);
@@ -230,7 +214,7 @@ async fn the_new_secret_fails_its_probe_while_the_old_credential_still_works() {
     // The same with Unit: a minted token's probe fails every time, the
     // fake's own token keeps listing.
     let unit = UnitFake::start().await;
-    let admin = unit_client(&unit, unit.token().clone());
+    let admin = unit_client(&unit, unit.token());
     let minted = admin
         .org_api_tokens(unit.user_id())
         .create(unit_request("rotated"))
@@ -240,7 +224,7 @@ async fn the_new_secret_fails_its_probe_while_the_old_credential_still_works() {
         UnitOp::Any,
         Fault::status(401).when_token(&minted.token).times(3),
     );
-    let probe = unit_client(&unit, minted.token.clone());
+    let probe = unit_client(&unit, &minted.token);
     for _ in 0..3 {
         let err = probe
             .org_api_tokens(unit.user_id())
@@ -264,7 +248,7 @@ async fn the_new_secret_fails_its_probe_while_the_old_credential_still_works() {
 #[tokio::test]
 async fn when_token_combines_with_a_delay_and_with_nth() {
     let mt = MailtrapFake::start().await;
-    let owner = mailtrap_client(&mt, mt.token().clone());
+    let owner = mailtrap_client(&mt, mt.token());
     let created = owner
         .api_tokens()
         .create(mailtrap_request(&mt, "slow one"))
@@ -298,7 +282,7 @@ async fn when_token_combines_with_a_delay_and_with_nth() {
 #[tokio::test]
 async fn a_predicate_aims_at_the_requests_it_picks_out() {
     let mt = MailtrapFake::start().await;
-    let client = mailtrap_client(&mt, mt.token().clone());
+    let client = mailtrap_client(&mt, mt.token());
     mt.inject(
         MailtrapOp::Create,
         Fault::status(422).when(|r| r.body.as_ref().is_some_and(|body| body["name"] == "doomed")),
@@ -347,7 +331,7 @@ async fn a_predicate_aims_at_the_requests_it_picks_out() {
 #[tokio::test]
 async fn a_predicate_sees_no_secret_and_combines_with_after_and_times() {
     let unit = UnitFake::start().await;
-    let client = unit_client(&unit, unit.token().clone());
+    let client = unit_client(&unit, unit.token());
     let tokens = client.org_api_tokens(unit.user_id());
     let seen: Arc<Mutex<Vec<RequestView>>> = Arc::default();
     let record = seen.clone();

@@ -4,36 +4,20 @@
 //! every live secret accepted, every removed one refused, and a token reset
 //! by many at once reset exactly once.
 
+mod kit_support;
+
 use std::collections::BTreeSet;
 
+use api_tokens::Error;
 use api_tokens::mailtrap::{self, AccessLevel, Expiry, ResourceType};
 use api_tokens::testing::{MailtrapFake, UnitFake};
 use api_tokens::unit::{self, Scope};
-use api_tokens::{Error, RetryPolicy};
 use chrono::{Duration, Utc};
-use secrecy::{ExposeSecret, SecretString};
+use kit_support::{mailtrap_client, unit_client};
+use secrecy::ExposeSecret;
 
 const CLIENTS: usize = 8;
 const EACH: usize = 4;
-
-fn unit_client(fake: &UnitFake, token: &SecretString) -> unit::Client {
-    unit::Client::builder()
-        .token(token.clone())
-        .base_url(fake.uri())
-        .retry(RetryPolicy::disabled())
-        .build()
-        .unwrap()
-}
-
-fn mailtrap_client(fake: &MailtrapFake, token: &SecretString) -> mailtrap::Client {
-    mailtrap::Client::builder()
-        .token(token.clone())
-        .account_id(fake.account_id())
-        .base_url(fake.uri())
-        .retry(RetryPolicy::disabled())
-        .build()
-        .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn unit_fake_serves_concurrent_clients_consistently() {

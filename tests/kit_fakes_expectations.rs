@@ -2,33 +2,16 @@
 //! demand with `verify` and when the fake is dropped, with a report that
 //! lists what was expected and every request received, never a secret.
 
+mod kit_support;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use api_tokens::RetryPolicy;
 use api_tokens::mailtrap::{self, AccessLevel, Expiry, ResourceType};
 use api_tokens::testing::{Fault, KitError, MailtrapFake, MailtrapOp, UnitFake, UnitOp};
-use api_tokens::unit::{self, CreateApiToken, Scope};
+use api_tokens::unit::{CreateApiToken, Scope};
 use chrono::{TimeDelta, Utc};
+use kit_support::{mailtrap_client, unit_client};
 use secrecy::ExposeSecret;
-
-fn unit_client(fake: &UnitFake) -> unit::Client {
-    unit::Client::builder()
-        .token(fake.token().clone())
-        .base_url(fake.uri())
-        .retry(RetryPolicy::disabled())
-        .build()
-        .unwrap()
-}
-
-fn mailtrap_client(fake: &MailtrapFake) -> mailtrap::Client {
-    mailtrap::Client::builder()
-        .token(fake.token().clone())
-        .account_id(fake.account_id())
-        .base_url(fake.uri())
-        .retry(RetryPolicy::disabled())
-        .build()
-        .unwrap()
-}
 
 fn unit_request() -> CreateApiToken {
     CreateApiToken::new("ci", [Scope::Customers], Utc::now() + TimeDelta::days(30))
@@ -60,7 +43,7 @@ async fn met_expectations_pass_verify_and_the_drop() {
     fake.expect(UnitOp::Any).times(2..);
     let at_least_once = fake.expect(UnitOp::List);
 
-    let client = unit_client(&fake);
+    let client = unit_client(&fake, fake.token());
     let tokens = client.org_api_tokens(fake.user_id());
     tokens.create(unit_request()).await.unwrap();
     tokens.list().await.unwrap();
@@ -75,7 +58,7 @@ async fn met_expectations_pass_verify_and_the_drop() {
 #[tokio::test]
 async fn calls_faulted_or_refused_count_too() {
     let fake = MailtrapFake::start().await;
-    let client = mailtrap_client(&fake);
+    let client = mailtrap_client(&fake, fake.token());
     fake.expect(MailtrapOp::Create).times(2);
     fake.expect(MailtrapOp::Get).times(..=1);
     fake.inject(MailtrapOp::Create, Fault::status(503));
@@ -103,7 +86,7 @@ async fn calls_faulted_or_refused_count_too() {
 #[tokio::test]
 async fn an_unmet_expectation_fails_verify_with_what_arrived() {
     let fake = MailtrapFake::start().await;
-    let client = mailtrap_client(&fake);
+    let client = mailtrap_client(&fake, fake.token());
     fake.expect(MailtrapOp::Create).times(1);
     fake.expect(MailtrapOp::Reset).times(1);
     fake.expect(MailtrapOp::List).times(..2);
@@ -154,7 +137,7 @@ async fn an_unmet_expectation_panics_when_the_fake_drops() {
     let fake = UnitFake::start().await;
     fake.expect(UnitOp::Revoke).times(1);
     fake.expect(UnitOp::Create).times(1..=2);
-    let client = unit_client(&fake);
+    let client = unit_client(&fake, fake.token());
     let created = client
         .org_api_tokens(fake.user_id())
         .create(unit_request())
@@ -210,7 +193,7 @@ async fn a_fake_dropped_while_the_thread_panics_does_not_panic_again() {
 #[tokio::test]
 async fn an_expectation_counts_both_mailtrap_path_forms() {
     let fake = MailtrapFake::start().await;
-    let client = mailtrap_client(&fake);
+    let client = mailtrap_client(&fake, fake.token());
     let reset = fake.expect(MailtrapOp::Reset).times(2);
     let first = client
         .api_tokens()

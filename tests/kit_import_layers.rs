@@ -8,18 +8,21 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Every `.rs` file below `dir`, with its module path (`["testing",
-/// "unit_fake", "state"]`).
-fn files(root: &Path, dir: &Path, out: &mut BTreeMap<Vec<String>, PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            files(root, &path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
+/// Every `.rs` file below `root`'s folder `testing`, keyed by its module
+/// path (`["testing", "unit_fake", "state"]`).
+fn kit_files(root: &Path) -> BTreeMap<Vec<String>, PathBuf> {
+    let mut found = BTreeMap::new();
+    let mut folders = vec![root.join("testing")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
             let relative = path.strip_prefix(root).unwrap().with_extension("");
             let mut module: Vec<String> = relative
                 .components()
@@ -28,9 +31,10 @@ fn files(root: &Path, dir: &Path, out: &mut BTreeMap<Vec<String>, PathBuf>) {
             if module.last().is_some_and(|m| m == "mod") {
                 module.pop();
             }
-            out.insert(module, path);
+            found.insert(module, path);
         }
     }
+    found
 }
 
 /// Marks each byte as code or comment (`true`) or inside a string or char
@@ -215,8 +219,7 @@ fn references(file_module: &[String], text: &str) -> Vec<Vec<String>> {
 #[test]
 fn the_testing_kit_depends_one_way() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut modules = BTreeMap::new();
-    files(&root, &root.join("testing"), &mut modules);
+    let modules = kit_files(&root);
     assert!(modules.len() > 5, "found {modules:?}");
 
     let mut edges: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = BTreeMap::new();

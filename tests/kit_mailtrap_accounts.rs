@@ -2,20 +2,18 @@
 //! against the fake: the listed tokens' account permissions first, then
 //! `GET /api/accounts`, then none.
 
+mod kit_support;
+
+use api_tokens::Error;
 use api_tokens::mailtrap::{self, AccessLevel, Account, ResourceType};
 use api_tokens::testing::{Fault, MailtrapFake, MailtrapOp, MailtrapTokenSeed};
-use api_tokens::{Error, RetryPolicy};
+use kit_support::mailtrap_client_on;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 /// A client of the fake's own credential, no account named.
 fn client(fake: &MailtrapFake) -> mailtrap::Client {
-    mailtrap::Client::builder()
-        .token(fake.token().clone())
-        .base_url(fake.uri())
-        .retry(RetryPolicy::disabled())
-        .build()
-        .unwrap()
+    mailtrap_client_on(fake, fake.token(), None)
 }
 
 fn asked_accounts(fake: &MailtrapFake) -> usize {

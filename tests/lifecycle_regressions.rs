@@ -27,8 +27,7 @@ fn unit_plan() -> UnitPlan {
 async fn a_stored_replacement_is_not_an_orphan() {
     let (fake, life) = unit().await;
     let old = fake.insert_token(UnitTokenSeed::new("CI deploy").scope(Scope::Customers));
-    let dir = tempfile::tempdir().unwrap();
-    let (sink, path) = file_sink(dir.path(), &old.secret);
+    let (_dir, sink, path) = temp_file_sink(&old.secret);
     fake.inject(UnitOp::Revoke, Fault::status(503));
     let err = life
         .rotate(&old.id, &unit_plan(), &sink)
@@ -219,13 +218,8 @@ async fn a_mailtrap_rotation_keeps_the_old_expiry() {
     assert!(horizon > Utc::now(), "the test's date must lie ahead");
     for plan in [MailtrapPlan::new(), MailtrapPlan::new().recreate()] {
         let (fake, life) = mailtrap().await;
-        let old = fake.insert_token(
-            MailtrapTokenSeed::new("CI deploy")
-                .permission(ResourceType::Project, 7, AccessLevel::Viewer)
-                .expires_at(horizon),
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let (sink, _) = file_sink(dir.path(), &old.secret);
+        let old = fake.insert_token(project_viewer("CI deploy").expires_at(horizon));
+        let (_dir, sink, _) = temp_file_sink(&old.secret);
         let rotation = life.rotate(old.id, &plan, &sink).await.expect("rotate");
         assert_eq!(rotation.expires_at, Some(horizon), "{plan:?}");
         let new = fake
@@ -241,8 +235,7 @@ async fn a_mailtrap_rotation_keeps_the_old_expiry() {
 async fn a_mailtrap_token_that_never_expires_is_replaced_by_one_that_never_does() {
     let (fake, life) = mailtrap().await;
     let old = fake.insert_token(MailtrapTokenSeed::new("CI deploy"));
-    let dir = tempfile::tempdir().unwrap();
-    let (sink, _) = file_sink(dir.path(), &old.secret);
+    let (_dir, sink, _) = temp_file_sink(&old.secret);
     let rotation = life
         .rotate(old.id, &MailtrapPlan::new().recreate(), &sink)
         .await
@@ -253,14 +246,10 @@ async fn a_mailtrap_token_that_never_expires_is_replaced_by_one_that_never_does(
 #[tokio::test]
 async fn an_expired_mailtrap_token_needs_a_stated_expiry() {
     let (fake, life) = mailtrap().await;
-    let old = fake.insert_token(
-        MailtrapTokenSeed::new("CI deploy")
-            .permission(ResourceType::Project, 7, AccessLevel::Viewer)
-            .expires_at(Utc::now() - TimeDelta::days(1)),
-    );
+    let old =
+        fake.insert_token(project_viewer("CI deploy").expires_at(Utc::now() - TimeDelta::days(1)));
     fake.clear_requests();
-    let dir = tempfile::tempdir().unwrap();
-    let (sink, path) = file_sink(dir.path(), &old.secret);
+    let (_dir, sink, path) = temp_file_sink(&old.secret);
     let err = life
         .rotate(old.id, &MailtrapPlan::new(), &sink)
         .await
@@ -297,13 +286,8 @@ async fn recreate_names_the_new_token_with_the_label_and_a_marker() {
         MailtrapPlan::new().recreate()
     );
     let (fake, life) = mailtrap().await;
-    let old = fake.insert_token(MailtrapTokenSeed::new("CI deploy").permission(
-        ResourceType::Project,
-        7,
-        AccessLevel::Viewer,
-    ));
-    let dir = tempfile::tempdir().unwrap();
-    let (sink, _) = file_sink(dir.path(), &old.secret);
+    let old = fake.insert_token(project_viewer("CI deploy"));
+    let (_dir, sink, _) = temp_file_sink(&old.secret);
     let rotation = life
         .rotate(old.id, &MailtrapPlan::new().recreate(), &sink)
         .await

@@ -6,14 +6,13 @@
 
 mod lifecycle_support;
 
-use std::path::Path;
 use std::time::Duration;
 
+use api_tokens::lifecycle::sink::FileSink;
 use api_tokens::lifecycle::{
-    Fallback, Left, MailtrapLifecycle, MailtrapPlan, Marker, OldState, RotationMethod, SecretSink,
-    Step,
+    Fallback, Left, MailtrapLifecycle, MailtrapPlan, Marker, OldState, RotateError, Rotation,
+    RotationMethod, SecretSink, Step,
 };
-use api_tokens::mailtrap::{AccessLevel, ResourceType, TokenId};
 use api_tokens::testing::{
     Fault, MailtrapFake, MailtrapOp, MailtrapToken, MailtrapTokenSeed, ResetRule,
 };
@@ -21,36 +20,26 @@ use chrono::{TimeDelta, Utc};
 use lifecycle_support::*;
 use secrecy::ExposeSecret;
 
-struct Setup {
-    fake: MailtrapFake,
-    life: MailtrapLifecycle,
-    old: MailtrapToken,
-    old_id: TokenId,
-    dir: tempfile::TempDir,
-}
+type Setup = Seeded<MailtrapFake, MailtrapLifecycle, MailtrapToken>;
 
 async fn setup() -> Setup {
     let (fake, life) = mailtrap().await;
-    let old = fake.insert_token(MailtrapTokenSeed::new("CI deploy").permission(
-        ResourceType::Project,
-        7,
-        AccessLevel::Viewer,
-    ));
-    let old_id = old.id;
-    Setup {
-        fake,
-        life,
-        old,
-        old_id,
-        dir: tempfile::tempdir().unwrap(),
+    let old = fake.insert_token(project_viewer("CI deploy"));
+    Seeded::new(fake, life, old.clone(), &old.secret)
+}
+
+impl Setup {
+    /// A rotation of the old token by `plan` into the file.
+    async fn rotate(&self, plan: &MailtrapPlan) -> Result<Rotation, RotateError> {
+        self.life.rotate(self.old.id, plan, &self.sink()).await
     }
 }
 
 /// The sink holds the secret of a token the fake holds and accepts; the
 /// only other token allowed is the old one in its grace period (when
 /// `grace_ok`). Gives the sink's token.
-async fn converged(s: &Setup, path: &Path, grace_ok: bool) -> MailtrapToken {
-    let secret = stored(path);
+async fn converged(s: &Setup, grace_ok: bool) -> MailtrapToken {
+    let secret = stored(&s.path);
     let held = s.fake.tokens();
     let new = held
         .iter()
@@ -73,7 +62,7 @@ async fn converged(s: &Setup, path: &Path, grace_ok: bool) -> MailtrapToken {
 }
 
 /// Only the old token, which works; the sink as it was.
-async fn old_only(s: &Setup, path: &Path) {
+async fn old_only(s: &Setup) {
     let held = s.fake.tokens();
     assert_eq!(
         held.len(),
@@ -82,20 +71,15 @@ async fn old_only(s: &Setup, path: &Path) {
         held.iter().map(|t| &t.name).collect::<Vec<_>>()
     );
     assert_eq!(held[0].id, s.old.id);
-    assert_eq!(stored(path), s.old.secret.expose_secret());
+    assert_eq!(stored(&s.path), s.old.secret.expose_secret());
     assert!(mailtrap_accepts(&s.life, s.old.secret.expose_secret()).await);
 }
 
 #[tokio::test]
 async fn a_reset_rotation_lets_the_grace_period_run() {
     let s = setup().await;
-    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
-    let rotation = s
-        .life
-        .rotate(s.old_id, &MailtrapPlan::new(), &sink)
-        .await
-        .expect("rotate");
-    let new = converged(&s, &path, true).await;
+    let rotation = s.rotate(&MailtrapPlan::new()).await.expect("rotate");
+    let new = converged(&s, true).await;
     assert_eq!(s.fake.tokens().len(), 2);
     assert_eq!(rotation.method, RotationMethod::Reset);
     assert_eq!(
@@ -111,19 +95,17 @@ async fn a_reset_rotation_lets_the_grace_period_run() {
 
     s.fake.advance_clock(Duration::from_secs(13 * 3600));
     assert!(!mailtrap_accepts(&s.life, s.old.secret.expose_secret()).await);
-    assert!(mailtrap_accepts(&s.life, &stored(&path)).await);
+    assert!(mailtrap_accepts(&s.life, &stored(&s.path)).await);
 }
 
 #[tokio::test]
 async fn a_reset_rotation_can_delete_the_old_token() {
     let s = setup().await;
-    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
     let rotation = s
-        .life
-        .rotate(s.old_id, &MailtrapPlan::new().delete_old(), &sink)
+        .rotate(&MailtrapPlan::new().delete_old())
         .await
         .expect("rotate");
-    converged(&s, &path, false).await;
+    converged(&s, false).await;
     assert_eq!(s.fake.tokens().len(), 1);
     assert_eq!(rotation.old_state, OldState::Deleted);
     assert!(!mailtrap_accepts(&s.life, s.old.secret.expose_secret()).await);
@@ -132,13 +114,11 @@ async fn a_reset_rotation_can_delete_the_old_token() {
 #[tokio::test]
 async fn keeping_the_name_creates_then_deletes() {
     let s = setup().await;
-    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
     let rotation = s
-        .life
-        .rotate(s.old_id, &MailtrapPlan::new().recreate(), &sink)
+        .rotate(&MailtrapPlan::new().recreate())
         .await
         .expect("rotate");
-    let new = converged(&s, &path, false).await;
+    let new = converged(&s, false).await;
     assert_eq!(s.fake.tokens().len(), 1);
     assert_eq!(rotation.method, RotationMethod::Create);
     assert_eq!(Marker::label(&new.name), "CI deploy");
@@ -157,8 +137,7 @@ async fn a_refused_reset_falls_back_to_create() {
     let old = fake.insert_token(
         MailtrapTokenSeed::new("expiring").expires_at(Utc::now() + TimeDelta::days(10)),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let (sink, path) = file_sink(dir.path(), &old.secret);
+    let (_dir, sink, path) = temp_file_sink(&old.secret);
     let rotation = life
         .rotate(old.id, &MailtrapPlan::new(), &sink)
         .await
@@ -173,14 +152,9 @@ async fn a_refused_reset_falls_back_to_create() {
 #[tokio::test]
 async fn a_lost_reset_answer_is_reconciled_then_a_create_follows() {
     let s = setup().await;
-    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
     s.fake.inject(MailtrapOp::Reset, Fault::lose_answer());
-    let rotation = s
-        .life
-        .rotate(s.old_id, &MailtrapPlan::new(), &sink)
-        .await
-        .expect("rotate");
-    converged(&s, &path, true).await;
+    let rotation = s.rotate(&MailtrapPlan::new()).await.expect("rotate");
+    converged(&s, true).await;
     assert_eq!(rotation.method, RotationMethod::Create);
     assert_eq!(rotation.removed.len(), 1, "the token the lost reset made");
     let reset_name = rotation.removed[0].name.clone().unwrap();
@@ -206,14 +180,12 @@ async fn a_lost_reset_answer_is_reconciled_then_a_create_follows() {
 #[tokio::test]
 async fn a_lost_reset_answer_deletes_the_old_token_only_when_asked() {
     let s = setup().await;
-    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
     s.fake.inject(MailtrapOp::Reset, Fault::lose_answer());
     let rotation = s
-        .life
-        .rotate(s.old_id, &MailtrapPlan::new().delete_old(), &sink)
+        .rotate(&MailtrapPlan::new().delete_old())
         .await
         .expect("rotate");
-    converged(&s, &path, false).await;
+    converged(&s, false).await;
     assert_eq!(s.fake.tokens().len(), 1);
     assert_eq!(rotation.old_state, OldState::Deleted);
     assert_eq!(rotation.fallback, Some(Fallback::LostResetAnswer));
@@ -222,13 +194,11 @@ async fn a_lost_reset_answer_deletes_the_old_token_only_when_asked() {
 #[tokio::test]
 async fn an_unreconciled_reset_is_finished_by_the_next_run() {
     let s = setup().await;
-    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
     s.fake.inject(MailtrapOp::Reset, Fault::lose_answer());
     s.fake
         .inject(MailtrapOp::List, Fault::status(502).nth(2).times(3));
     let err = s
-        .life
-        .rotate(s.old_id, &MailtrapPlan::new(), &sink)
+        .rotate(&MailtrapPlan::new())
         .await
         .expect_err("unreconciled");
     assert_eq!(err.step(), Step::Mint);
@@ -241,12 +211,12 @@ async fn an_unreconciled_reset_is_finished_by_the_next_run() {
     s.fake.clear_faults();
     assert_eq!(s.fake.tokens().len(), 2, "the old token and the reset's");
     assert!(mailtrap_accepts(&s.life, s.old.secret.expose_secret()).await);
-    assert_eq!(stored(&path), s.old.secret.expose_secret());
+    assert_eq!(stored(&s.path), s.old.secret.expose_secret());
 
     // The first run has stopped: no lease to wait out.
     let rerun = MailtrapPlan::new().lease(Duration::ZERO);
-    let rotation = s.life.rotate(s.old_id, &rerun, &sink).await.expect("again");
-    converged(&s, &path, false).await;
+    let rotation = s.rotate(&rerun).await.expect("again");
+    converged(&s, false).await;
     assert_eq!(s.fake.tokens().len(), 1);
     assert_eq!(rotation.method, RotationMethod::Create);
     assert_eq!(rotation.removed.len(), 1);
@@ -255,43 +225,35 @@ async fn an_unreconciled_reset_is_finished_by_the_next_run() {
 #[tokio::test]
 async fn a_refused_probe_removes_the_reset_token_and_reports_the_grace_period() {
     let s = setup().await;
-    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
     // Lists: step 0, the decision, then the probe's.
     s.fake.inject(MailtrapOp::List, Fault::status(401).nth(3));
-    let err = s
-        .life
-        .rotate(s.old_id, &MailtrapPlan::new(), &sink)
-        .await
-        .expect_err("refused");
+    let err = s.rotate(&MailtrapPlan::new()).await.expect_err("refused");
     assert_eq!(err.step(), Step::Probe);
     let Left::OldInGrace { until: Some(until) } = err.left() else {
         panic!("{:?}", err.left());
     };
     assert!(*until > Utc::now() + TimeDelta::hours(11));
-    old_only(&s, &path).await;
+    old_only(&s).await;
 }
 
 #[tokio::test]
 async fn a_failing_sink_removes_the_new_token() {
     let s = setup().await;
-    let (_, path) = file_sink(s.dir.path(), &s.old.secret);
     let err = s
         .life
-        .rotate(s.old_id, &MailtrapPlan::new().recreate(), &failing_sink())
+        .rotate(s.old.id, &MailtrapPlan::new().recreate(), &failing_sink())
         .await
         .expect_err("sink fails");
     assert_eq!((err.step(), err.left()), (Step::Store, &Left::Unchanged));
-    old_only(&s, &path).await;
+    old_only(&s).await;
 }
 
 #[tokio::test]
 async fn a_failing_delete_leaves_the_new_secret_stored() {
     let s = setup().await;
-    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
     s.fake.inject(MailtrapOp::Delete, Fault::status(500));
     let err = s
-        .life
-        .rotate(s.old_id, &MailtrapPlan::new().delete_old(), &sink)
+        .rotate(&MailtrapPlan::new().delete_old())
         .await
         .expect_err("delete fails");
     assert_eq!(err.step(), Step::Retire);
@@ -300,7 +262,7 @@ async fn a_failing_delete_leaves_the_new_secret_stored() {
     };
     assert_eq!(to_remove.len(), 1);
     assert_eq!(to_remove[0].id, s.old.id.to_string());
-    let secret = stored(&path);
+    let secret = stored(&s.path);
     assert!(mailtrap_accepts(&s.life, &secret).await);
     assert!(s.fake.tokens().iter().any(|t| t.id.to_string() == new.id));
     assert!(!format!("{err} {err:?}").contains(&secret));
@@ -314,28 +276,27 @@ async fn crash_loop_with(plan: MailtrapPlan, lose_first_reset: bool) -> u32 {
     let mut crashed = 0;
     for call in 1.. {
         let s = setup().await;
-        let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
         if lose_first_reset {
             s.fake.inject(MailtrapOp::Reset, Fault::lose_answer());
         }
         s.fake.inject(MailtrapOp::Any, Fault::delay(HELD).nth(call));
-        let run = tokio::time::timeout(CRASH_AFTER, s.life.rotate(s.old_id, &plan, &sink)).await;
+        let run = tokio::time::timeout(CRASH_AFTER, s.rotate(&plan)).await;
         let Err(_) = run else {
             run.unwrap()
                 .expect("no call was held: the rotation finishes");
-            converged(&s, &path, true).await;
+            converged(&s, true).await;
             break;
         };
         crashed += 1;
         s.fake.clear_faults();
         let old_works = mailtrap_accepts(&s.life, s.old.secret.expose_secret()).await;
         assert!(
-            old_works || mailtrap_accepts(&s.life, &stored(&path)).await,
+            old_works || mailtrap_accepts(&s.life, &stored(&s.path)).await,
             "call {call}"
         );
         // The crashed run is known to have stopped: no lease to wait out.
         let rerun = plan.clone().lease(Duration::ZERO);
-        match s.life.rotate(s.old_id, &rerun, &sink).await {
+        match s.rotate(&rerun).await {
             Ok(_) => {}
             // The old token was deleted after its reset's secret was
             // stored: a reset's token carries no marker, so the second run
@@ -345,7 +306,7 @@ async fn crash_loop_with(plan: MailtrapPlan, lose_first_reset: bool) -> u32 {
                     && !s.fake.tokens().iter().any(|t| t.id == s.old.id) => {}
             Err(e) => panic!("call {call}: {e}"),
         }
-        converged(&s, &path, true).await;
+        converged(&s, true).await;
     }
     crashed
 }
@@ -364,35 +325,33 @@ async fn a_crash_at_every_call_converges_on_the_next_run() {
     assert_eq!(crash_loop_with(MailtrapPlan::new(), true).await, 10);
 }
 
-async fn crash_while_storing(sink: &dyn SecretSink, s: &Setup, path: &Path) {
+async fn crash_while_storing(sink: &dyn SecretSink, s: &Setup) {
     let first = tokio::time::timeout(
         CRASH_AFTER,
-        s.life.rotate(s.old_id, &MailtrapPlan::new(), sink),
+        s.life.rotate(s.old.id, &MailtrapPlan::new(), sink),
     )
     .await;
     assert!(first.is_err());
     assert!(mailtrap_accepts(&s.life, s.old.secret.expose_secret()).await);
-    let file = api_tokens::lifecycle::sink::FileSink::new(path);
+    let file = FileSink::new(&s.path);
     let rerun = MailtrapPlan::new().lease(Duration::ZERO);
-    let rotation = s.life.rotate(s.old_id, &rerun, &file).await.expect("again");
+    let rotation = s.life.rotate(s.old.id, &rerun, &file).await.expect("again");
     assert_eq!(
         rotation.method,
         RotationMethod::Create,
         "the reset was spent"
     );
-    converged(s, path, false).await;
+    converged(s, false).await;
     assert_eq!(s.fake.tokens().len(), 1);
 }
 
 #[tokio::test]
 async fn a_crash_while_storing_converges_on_the_next_run() {
     let s = setup().await;
-    let (_, path) = file_sink(s.dir.path(), &s.old.secret);
-    crash_while_storing(&hanging_sink(), &s, &path).await;
+    crash_while_storing(&hanging_sink(), &s).await;
 
     let s = setup().await;
-    let (file, path) = file_sink(s.dir.path(), &s.old.secret);
-    crash_while_storing(&WritesThenHangs(file), &s, &path).await;
+    crash_while_storing(&WritesThenHangs(s.sink()), &s).await;
 }
 
 #[tokio::test]
@@ -406,8 +365,7 @@ async fn the_account_free_paths_rotate_too() {
         .build()
         .unwrap();
     let life = MailtrapLifecycle::new(client);
-    let dir = tempfile::tempdir().unwrap();
-    let (sink, path) = file_sink(dir.path(), &old.secret);
+    let (_dir, sink, path) = temp_file_sink(&old.secret);
     let rotation = life
         .rotate(old.id, &MailtrapPlan::new().recreate(), &sink)
         .await

@@ -5,8 +5,10 @@
 
 mod lifecycle_support;
 
+use api_tokens::lifecycle::sink::FileSink;
 use api_tokens::lifecycle::{
-    Left, Marker, OldState, RotateCause, RotationMethod, SecretSink, Step, UnitLifecycle, UnitPlan,
+    Left, Marker, OldState, RotateCause, RotateError, Rotation, RotationMethod, SecretSink, Step,
+    UnitLifecycle, UnitPlan,
 };
 use api_tokens::testing::{Fault, UnitFake, UnitOp, UnitToken, UnitTokenSeed};
 use api_tokens::unit::{ResourceRestriction, Scope, SourceIp, TokenId};
@@ -25,30 +27,24 @@ fn plan() -> UnitPlan {
     ])
 }
 
-struct Setup {
-    fake: UnitFake,
-    life: UnitLifecycle,
-    old: UnitToken,
-    old_id: TokenId,
-    dir: tempfile::TempDir,
-}
+type Setup = Seeded<UnitFake, UnitLifecycle, UnitToken>;
 
 async fn setup() -> Setup {
     let (fake, life) = unit().await;
     let old = fake.insert_token(UnitTokenSeed::new("CI deploy").scope(Scope::Customers));
-    let old_id = old.id.clone();
-    Setup {
-        fake,
-        life,
-        old,
-        old_id,
-        dir: tempfile::tempdir().unwrap(),
+    Seeded::new(fake, life, old.clone(), &old.secret)
+}
+
+impl Setup {
+    /// A rotation of the old token by `plan` into the file.
+    async fn rotate(&self, plan: &UnitPlan) -> Result<Rotation, RotateError> {
+        self.life.rotate(&self.old.id, plan, &self.sink()).await
     }
 }
 
 /// The fake holds exactly one token, the sink holds its secret, and the
 /// fake accepts it.
-async fn converged(s: &Setup, path: &std::path::Path) -> UnitToken {
+async fn converged(s: &Setup) -> UnitToken {
     let held = s.fake.tokens();
     assert_eq!(
         held.len(),
@@ -58,8 +54,8 @@ async fn converged(s: &Setup, path: &std::path::Path) -> UnitToken {
     );
     let new = held.into_iter().next().unwrap();
     assert_ne!(new.id, s.old.id);
-    assert_eq!(stored(path), new.secret.expose_secret());
-    assert!(unit_accepts(&s.life, &stored(path)).await);
+    assert_eq!(stored(&s.path), new.secret.expose_secret());
+    assert!(unit_accepts(&s.life, &stored(&s.path)).await);
     assert!(!unit_accepts(&s.life, s.old.secret.expose_secret()).await);
     new
 }
@@ -72,24 +68,19 @@ fn rerun_plan() -> UnitPlan {
 }
 
 /// Nothing changed: only the old token, which works, and the sink as it was.
-async fn unchanged(s: &Setup, path: &std::path::Path) {
+async fn unchanged(s: &Setup) {
     let held = s.fake.tokens();
     assert_eq!(held.len(), 1);
     assert_eq!(held[0].id, s.old.id);
-    assert_eq!(stored(path), s.old.secret.expose_secret());
+    assert_eq!(stored(&s.path), s.old.secret.expose_secret());
     assert!(unit_accepts(&s.life, s.old.secret.expose_secret()).await);
 }
 
 #[tokio::test]
 async fn a_rotation_creates_stores_then_revokes() {
     let s = setup().await;
-    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
     let plan = plan().resources([ResourceRestriction::accounts(["10005"])]);
-    let rotation = s
-        .life
-        .rotate(&s.old_id, &plan, &sink)
-        .await
-        .expect("rotate");
+    let rotation = s.rotate(&plan).await.expect("rotate");
     // The four steps, in order: list, create, list (decide), list (the
     // probe), list (confirm after storing), revoke.
     let ops: Vec<_> = s.fake.requests().iter().map(|r| r.operation).collect();
@@ -105,7 +96,7 @@ async fn a_rotation_creates_stores_then_revokes() {
         ]
     );
 
-    let new = converged(&s, &path).await;
+    let new = converged(&s).await;
     assert_eq!(new.id, rotation.new.id.as_str());
     assert_eq!(s.old.id, rotation.old.id.as_str());
     assert_eq!(rotation.method, RotationMethod::Create);
@@ -134,30 +125,20 @@ async fn a_rotation_creates_stores_then_revokes() {
 #[tokio::test]
 async fn lost_create_answer_is_reconciled_within_the_rotation() {
     let s = setup().await;
-    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
     s.fake.inject(UnitOp::Create, Fault::lose_answer());
-    let rotation = s
-        .life
-        .rotate(&s.old_id, &plan(), &sink)
-        .await
-        .expect("rotate");
-    converged(&s, &path).await;
+    let rotation = s.rotate(&plan()).await.expect("rotate");
+    converged(&s).await;
     assert_eq!(rotation.removed.len(), 1, "the token whose answer was lost");
 }
 
 #[tokio::test]
 async fn unreconciled_create_leaves_an_orphan_that_the_next_run_removes() {
     let s = setup().await;
-    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
     s.fake.inject(UnitOp::Create, Fault::lose_answer());
     // The first list (step 0) passes; the reconciliation's list fails.
     s.fake
         .inject(UnitOp::List, Fault::status(503).nth(2).times(5));
-    let err = s
-        .life
-        .rotate(&s.old_id, &plan(), &sink)
-        .await
-        .expect_err("stops");
+    let err = s.rotate(&plan()).await.expect_err("stops");
     assert_eq!(err.step(), Step::Mint);
     assert!(err.is_outcome_unknown());
     let Left::Orphan {
@@ -170,16 +151,12 @@ async fn unreconciled_create_leaves_an_orphan_that_the_next_run_removes() {
     assert_eq!(marker.replaces(), Some(s.old.id.as_str()));
     assert_eq!(s.fake.tokens().len(), 2, "the old token and the orphan");
     s.fake.clear_faults();
-    assert_eq!(stored(&path), s.old.secret.expose_secret());
+    assert_eq!(stored(&s.path), s.old.secret.expose_secret());
     assert!(unit_accepts(&s.life, s.old.secret.expose_secret()).await);
 
     // The first run has stopped: its orphan is a leftover at once.
-    let rotation = s
-        .life
-        .rotate(&s.old_id, &rerun_plan(), &sink)
-        .await
-        .expect("again");
-    converged(&s, &path).await;
+    let rotation = s.rotate(&rerun_plan()).await.expect("again");
+    converged(&s).await;
     assert_eq!(rotation.removed.len(), 1);
     assert_eq!(rotation.removed[0].marker().as_ref(), Some(marker));
 }
@@ -187,73 +164,55 @@ async fn unreconciled_create_leaves_an_orphan_that_the_next_run_removes() {
 #[tokio::test]
 async fn a_refused_probe_removes_the_new_token() {
     let s = setup().await;
-    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
     // Lists: step 0, the decision, then the probe's.
     s.fake.inject(UnitOp::List, Fault::status(401).nth(3));
-    let err = s
-        .life
-        .rotate(&s.old_id, &plan(), &sink)
-        .await
-        .expect_err("refused");
+    let err = s.rotate(&plan()).await.expect_err("refused");
     assert_eq!(err.step(), Step::Probe);
     assert_eq!(err.left(), &Left::Unchanged);
     assert!(matches!(err.cause(), RotateCause::Service(e) if e.status() == Some(401)));
-    unchanged(&s, &path).await;
+    unchanged(&s).await;
 }
 
 #[tokio::test]
 async fn a_forbidden_probe_proves_the_secret() {
     let s = setup().await;
-    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
     s.fake.inject(UnitOp::List, Fault::status(403).nth(3));
-    s.life
-        .rotate(&s.old_id, &plan(), &sink)
+    s.rotate(&plan())
         .await
         .expect("a 403 is an answer to the secret");
-    converged(&s, &path).await;
+    converged(&s).await;
 }
 
 #[tokio::test]
 async fn a_failing_sink_removes_the_new_token() {
     let s = setup().await;
-    let (_, path) = file_sink(s.dir.path(), &s.old.secret);
     let err = s
         .life
-        .rotate(&s.old_id, &plan(), &failing_sink())
+        .rotate(&s.old.id, &plan(), &failing_sink())
         .await
         .expect_err("sink fails");
     assert_eq!(err.step(), Step::Store);
     assert_eq!(err.left(), &Left::Unchanged);
     assert!(matches!(err.cause(), RotateCause::Sink(_)));
     assert!(err.to_string().contains("sealed"), "{err}");
-    unchanged(&s, &path).await;
+    unchanged(&s).await;
 }
 
 #[tokio::test]
 async fn a_refused_create_changes_nothing() {
     let s = setup().await;
-    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
     s.fake.inject(UnitOp::Create, Fault::status(400));
-    let err = s
-        .life
-        .rotate(&s.old_id, &plan(), &sink)
-        .await
-        .expect_err("refused");
+    let err = s.rotate(&plan()).await.expect_err("refused");
     assert_eq!((err.step(), err.left()), (Step::Mint, &Left::Unchanged));
     assert!(!err.is_outcome_unknown());
-    unchanged(&s, &path).await;
+    unchanged(&s).await;
 }
 
 #[tokio::test]
 async fn a_failing_revoke_leaves_the_new_secret_stored_and_says_what_is_left() {
     let s = setup().await;
-    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
     s.fake.inject(UnitOp::Revoke, Fault::status(503));
-    let err = s
-        .life
-        .rotate(&s.old_id, &plan(), &sink)
-        .await
-        .expect_err("revoke fails");
+    let err = s.rotate(&plan()).await.expect_err("revoke fails");
     assert_eq!(err.step(), Step::Retire);
     assert!(err.secret_stored());
     let Left::Stored { new, to_remove } = err.left() else {
@@ -262,7 +221,7 @@ async fn a_failing_revoke_leaves_the_new_secret_stored_and_says_what_is_left() {
     let ids: Vec<&str> = to_remove.iter().map(|t| t.id.as_str()).collect();
     assert_eq!(ids, [s.old.id.as_str()]);
     assert_eq!(s.fake.tokens().len(), 2);
-    let secret = stored(&path);
+    let secret = stored(&s.path);
     assert!(unit_accepts(&s.life, &secret).await);
     assert!(
         s.fake
@@ -276,12 +235,8 @@ async fn a_failing_revoke_leaves_the_new_secret_stored_and_says_what_is_left() {
     );
 
     // Run again once the first run is known to have stopped: it converges.
-    let rotation = s
-        .life
-        .rotate(&s.old_id, &rerun_plan(), &sink)
-        .await
-        .expect("again");
-    converged(&s, &path).await;
+    let rotation = s.rotate(&rerun_plan()).await.expect("again");
+    converged(&s).await;
     assert_eq!(rotation.removed.len(), 1, "the first run's token");
     assert_eq!(rotation.removed[0].id, new.id);
 }
@@ -289,34 +244,33 @@ async fn a_failing_revoke_leaves_the_new_secret_stored_and_says_what_is_left() {
 #[tokio::test]
 async fn a_token_that_is_not_there_is_refused_before_anything_is_done() {
     let s = setup().await;
-    let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
     let missing: TokenId = "4242".parse().unwrap();
     let err = s
         .life
-        .rotate(&missing, &plan(), &sink)
+        .rotate(&missing, &plan(), &s.sink())
         .await
         .expect_err("missing");
     assert_eq!((err.step(), err.left()), (Step::Inspect, &Left::Unchanged));
-    unchanged(&s, &path).await;
+    unchanged(&s).await;
 }
 
 /// Runs a rotation that crashes (the future is dropped) while `stop` holds
 /// it, then runs it again to the end.
-async fn crash_then_rerun(s: &Setup, sink: &dyn SecretSink, path: &std::path::Path) {
-    let first = tokio::time::timeout(CRASH_AFTER, s.life.rotate(&s.old_id, &plan(), sink)).await;
+async fn crash_then_rerun(s: &Setup, sink: &dyn SecretSink) {
+    let first = tokio::time::timeout(CRASH_AFTER, s.life.rotate(&s.old.id, &plan(), sink)).await;
     assert!(first.is_err(), "the first run must be stopped: {first:?}");
     s.fake.clear_faults();
     // Either the old token still works or the sink holds a working secret.
     let old_works = unit_accepts(&s.life, s.old.secret.expose_secret()).await;
-    assert!(old_works || unit_accepts(&s.life, &stored(path)).await);
+    assert!(old_works || unit_accepts(&s.life, &stored(&s.path)).await);
 
-    let file = api_tokens::lifecycle::sink::FileSink::new(path);
+    let file = FileSink::new(&s.path);
     let rotation = s
         .life
-        .rotate(&s.old_id, &rerun_plan(), &file)
+        .rotate(&s.old.id, &rerun_plan(), &file)
         .await
         .expect("second run");
-    let new = converged(s, path).await;
+    let new = converged(s).await;
     assert_eq!(new.id, rotation.new.id.as_str());
 }
 
@@ -333,16 +287,15 @@ async fn crash_loop(lose_first_create: bool) -> u32 {
     let mut crashed = 0;
     for call in 1.. {
         let s = setup().await;
-        let (sink, path) = file_sink(s.dir.path(), &s.old.secret);
         if lose_first_create {
             s.fake.inject(UnitOp::Create, Fault::lose_answer());
         }
         s.fake.inject(UnitOp::Any, Fault::delay(HELD).nth(call));
-        let run = tokio::time::timeout(CRASH_AFTER, s.life.rotate(&s.old_id, &plan(), &sink)).await;
+        let run = tokio::time::timeout(CRASH_AFTER, s.rotate(&plan())).await;
         match run {
             Ok(done) => {
                 done.expect("no call was held: the rotation finishes");
-                converged(&s, &path).await;
+                converged(&s).await;
                 break;
             }
             Err(_) => {
@@ -350,12 +303,12 @@ async fn crash_loop(lose_first_create: bool) -> u32 {
                 s.fake.clear_faults();
                 let old_works = unit_accepts(&s.life, s.old.secret.expose_secret()).await;
                 assert!(
-                    old_works || unit_accepts(&s.life, &stored(&path)).await,
+                    old_works || unit_accepts(&s.life, &stored(&s.path)).await,
                     "call {call}"
                 );
-                let rotation = s.life.rotate(&s.old_id, &rerun_plan(), &sink).await;
+                let rotation = s.rotate(&rerun_plan()).await;
                 let rotation = rotation.unwrap_or_else(|e| panic!("call {call}: {e}"));
-                let new = converged(&s, &path).await;
+                let new = converged(&s).await;
                 assert_eq!(new.id, rotation.new.id.as_str(), "call {call}");
                 if call == if lose_first_create { 9 } else { 6 } {
                     // The revoke of the old token had reached the service:
@@ -371,10 +324,8 @@ async fn crash_loop(lose_first_create: bool) -> u32 {
 #[tokio::test]
 async fn a_crash_while_storing_converges_on_the_next_run() {
     let s = setup().await;
-    let (_, path) = file_sink(s.dir.path(), &s.old.secret);
-    crash_then_rerun(&s, &hanging_sink(), &path).await;
+    crash_then_rerun(&s, &hanging_sink()).await;
 
     let s = setup().await;
-    let (file, path) = file_sink(s.dir.path(), &s.old.secret);
-    crash_then_rerun(&s, &WritesThenHangs(file), &path).await;
+    crash_then_rerun(&s, &WritesThenHangs(s.sink())).await;
 }

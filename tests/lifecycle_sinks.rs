@@ -884,21 +884,26 @@ fn sinks_debug_without_a_secret_and_describe_where_they_write() {
 // ---------------------------------------------------------------------------
 // check() before a mint, current() to read back.
 
+/// A new folder holding one file, `name`, with `content`; gives the folder
+/// and the file's path.
+fn file_holding(name: &str, content: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, content).expect("write");
+    (dir, path)
+}
+
+/// Whether `err` is a file system failure at `step`.
+fn failed_at(err: &SinkError, step: WriteStep) -> bool {
+    matches!(err, SinkError::Io { step: at, .. } if *at == step)
+}
+
 /// Asserts that `check` refuses at [`WriteStep::Resolve`] with a message
 /// that says `says`.
 #[track_caller]
 fn assert_refused(result: Result<(), SinkError>, says: &str) {
     let err = result.expect_err("refused");
-    assert!(
-        matches!(
-            &err,
-            SinkError::Io {
-                step: WriteStep::Resolve,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(failed_at(&err, WriteStep::Resolve), "{err:?}");
     assert!(err.to_string().contains(says), "{err} should say {says:?}");
 }
 
@@ -935,9 +940,7 @@ async fn file_sink_check_refuses_what_a_store_would_meet_and_writes_nothing() {
 #[cfg(unix)]
 #[tokio::test]
 async fn file_sink_check_follows_a_symbolic_link() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let target = dir.path().join("real.token");
-    std::fs::write(&target, "x").expect("write");
+    let (dir, target) = file_holding("real.token", "x");
     let link = dir.path().join("link.token");
     std::os::unix::fs::symlink(&target, &link).expect("symlink");
     FileSink::new(&link)
@@ -951,16 +954,7 @@ async fn file_sink_check_follows_a_symbolic_link() {
         .check()
         .await
         .expect_err("a link to nothing");
-    assert!(
-        matches!(
-            &err,
-            SinkError::Io {
-                step: WriteStep::Resolve,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(failed_at(&err, WriteStep::Resolve), "{err:?}");
 
     let to_dir = dir.path().join("dir-link");
     std::os::unix::fs::symlink(dir.path(), &to_dir).expect("symlink");
@@ -969,10 +963,8 @@ async fn file_sink_check_follows_a_symbolic_link() {
 
 #[tokio::test]
 async fn env_file_check_refuses_a_variable_assigned_twice_and_a_bad_path() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join(".env");
     let before = format!("TOKEN={OLD_SECRET}\nA=1\nexport TOKEN=other\n");
-    std::fs::write(&path, &before).expect("write");
+    let (dir, path) = file_holding(".env", &before);
     let sink = EnvFileSink::new(&path, "TOKEN").expect("valid");
     let err = sink.check().await.expect_err("ambiguous");
     assert!(
@@ -1013,9 +1005,7 @@ async fn env_file_check_refuses_a_variable_assigned_twice_and_a_bad_path() {
 #[cfg(unix)]
 #[tokio::test]
 async fn env_file_check_refuses_a_file_it_cannot_read() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join(".env");
-    std::fs::write(&path, "TOKEN=x\n").expect("write");
+    let (_dir, path) = file_holding(".env", "TOKEN=x\n");
     set_mode(&path, 0o000);
     if std::fs::read(&path).is_ok() {
         // A privileged user reads any file: there is nothing to refuse.
@@ -1027,16 +1017,7 @@ async fn env_file_check_refuses_a_file_it_cannot_read() {
         .check()
         .await
         .expect_err("unreadable");
-    assert!(
-        matches!(
-            &err,
-            SinkError::Io {
-                step: WriteStep::Read,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(failed_at(&err, WriteStep::Read), "{err:?}");
 }
 
 #[tokio::test]
@@ -1066,16 +1047,7 @@ async fn file_sink_current_reads_back_the_secret_without_one_newline() {
 
     std::fs::write(&path, b"\xff\xfe").expect("write");
     let err = sink.current().await.expect_err("not text");
-    assert!(
-        matches!(
-            &err,
-            SinkError::Io {
-                step: WriteStep::Read,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(failed_at(&err, WriteStep::Read), "{err:?}");
 }
 
 #[tokio::test]
@@ -1105,26 +1077,34 @@ async fn env_file_current_reads_lines_written_by_hand() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join(".env");
     let sink = EnvFileSink::new(&path, "TOKEN").expect("valid");
-    for (text, expected) in [
-        ("TOKEN=abc\n", Some("abc")),
-        ("export TOKEN = abc   # note\r\n", Some("abc")),
-        ("TOKEN=abc \t\n", Some("abc")),
-        ("TOKEN='a \"b\" $c' # note\n", Some("a \"b\" $c")),
-        ("TOKEN=\"a\\\"b\\\\c\"\n", Some("a\"b\\c")),
-        ("TOKEN=\n", Some("")),
-        // What readers expand differently, and a quote never closed.
-        ("TOKEN=\"x$HOME\"\n", None),
-        ("TOKEN=\"x`id`\"\n", None),
-        ("TOKEN='abc\n", None),
-        ("OTHER=1\n", None),
-    ] {
+    let read = async |text: &str| {
         std::fs::write(&path, text).expect("write");
-        let read = sink.current().await.expect(text);
+        sink.current().await.expect(text)
+    };
+    for (text, value) in [
+        ("TOKEN=abc\n", "abc"),
+        ("export TOKEN = abc   # note\r\n", "abc"),
+        ("TOKEN=abc \t\n", "abc"),
+        ("TOKEN='a \"b\" $c' # note\n", "a \"b\" $c"),
+        ("TOKEN=\"a\\\"b\\\\c\"\n", "a\"b\\c"),
+        ("TOKEN=\n", ""),
+    ] {
+        let read = read(text).await;
         assert_eq!(
             read.as_ref().map(|s| s.expose_secret()),
-            expected,
+            Some(value),
             "{text:?}"
         );
+    }
+    // What readers expand differently, a quote never closed, and another
+    // variable: no value.
+    for text in [
+        "TOKEN=\"x$HOME\"\n",
+        "TOKEN=\"x`id`\"\n",
+        "TOKEN='abc\n",
+        "OTHER=1\n",
+    ] {
+        assert!(read(text).await.is_none(), "{text:?}");
     }
     std::fs::write(&path, "TOKEN=a\nTOKEN=b\n").expect("write");
     let err = sink.current().await.expect_err("ambiguous");
@@ -1150,9 +1130,7 @@ fn run_here<F: std::future::Future>(future: F) -> F::Output {
 #[cfg(unix)]
 #[test]
 fn env_file_others_may_read_keeps_its_mode_with_a_warning() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join(".env");
-    std::fs::write(&path, "A=1\n").expect("write");
+    let (_dir, path) = file_holding(".env", "A=1\n");
     let sink = EnvFileSink::new(&path, "TOKEN").expect("valid");
     for (bits, warned) in [(0o644, true), (0o640, true), (0o604, true), (0o600, false)] {
         set_mode(&path, bits);

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +17,8 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::sync::{Mutex, mpsc, oneshot};
+
+use super::Process;
 
 /// What the function answered to one event.
 #[derive(Debug)]
@@ -56,7 +58,7 @@ struct State {
 /// dropped (a crash of the function, as far as the store and the service
 /// can tell).
 pub struct Lambda {
-    child: Child,
+    process: Process,
     server: tokio::task::JoinHandle<()>,
     events: mpsc::UnboundedSender<(String, String)>,
     state: Arc<State>,
@@ -66,8 +68,6 @@ pub struct Lambda {
 
 impl Drop for Lambda {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
         self.server.abort();
     }
 }
@@ -196,9 +196,9 @@ impl Lambda {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().expect("spawn the rotation function");
+        let process = Process(cmd.spawn().expect("spawn the rotation function"));
         Lambda {
-            child,
+            process,
             server,
             events: tx,
             state,
@@ -219,7 +219,7 @@ impl Lambda {
         match tokio::time::timeout(Duration::from_secs(120), rx).await {
             Ok(Ok(outcome)) => outcome,
             _ => {
-                let _ = self.child.kill();
+                let _ = self.process.0.kill();
                 panic!(
                     "the function did not answer {event}; its log:\n{}",
                     std::fs::read_to_string(&self.log).unwrap_or_default()

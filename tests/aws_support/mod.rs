@@ -11,24 +11,34 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use api_tokens::lifecycle::sink::{AWSCURRENT, SecretRecord, SecretsManagerSink};
+use api_tokens::Service;
+use api_tokens::lifecycle::sink::{
+    AWSCURRENT, SecretMeta, SecretRecord, SecretSink, SecretsManagerSink,
+};
+use api_tokens::testing::{MailtrapFake, UnitFake, UnitTokenSeed};
+use api_tokens::unit::Scope;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+use chrono::Utc;
+use secrecy::{ExposeSecret, SecretString};
 
 /// The region the tests use.
 pub const REGION: &str = "us-east-1";
 
-/// A running moto server; stopped when dropped.
-pub struct Moto {
-    child: Child,
-    port: u16,
+/// A child process, killed (and waited for) when dropped.
+pub struct Process(pub Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A running moto server; stopped when dropped.
+pub struct Moto {
+    _process: Process,
+    port: u16,
 }
 
 /// Whether this run is CI's, where skipping is not allowed.
@@ -71,33 +81,36 @@ impl Moto {
         // A port found free may be taken before moto binds it: try again.
         for _ in 0..5 {
             let port = free_port();
-            let mut child = Command::new("python3")
-                .args([
-                    "-m",
-                    "moto.server",
-                    "-H",
-                    "127.0.0.1",
-                    "-p",
-                    &port.to_string(),
-                ])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn python3 -m moto.server");
+            let mut process = Process(
+                Command::new("python3")
+                    .args([
+                        "-m",
+                        "moto.server",
+                        "-H",
+                        "127.0.0.1",
+                        "-p",
+                        &port.to_string(),
+                    ])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("spawn python3 -m moto.server"),
+            );
             let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
             let started = Instant::now();
             while started.elapsed() < Duration::from_secs(60) {
-                if let Ok(Some(_)) = child.try_wait() {
+                if let Ok(Some(_)) = process.0.try_wait() {
                     break;
                 }
                 if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                    return Some(Moto { child, port });
+                    return Some(Moto {
+                        _process: process,
+                        port,
+                    });
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
-            let _ = child.kill();
-            let _ = child.wait();
         }
         panic!("moto's server did not start on any of 5 ports");
     }
@@ -137,6 +150,48 @@ impl Moto {
     pub fn sink(&self, name: &str) -> SecretsManagerSink {
         SecretsManagerSink::with_client(self.client(), name).expect("sink")
     }
+
+    /// A new secret, named after `prefix`, whose current record holds
+    /// `secret` with `meta`; gives its name.
+    pub async fn seed(&self, prefix: &str, secret: &SecretString, meta: &SecretMeta) -> String {
+        let name = unique_name(prefix);
+        self.sink(&name).store(secret, meta).await.expect("seed");
+        name
+    }
+}
+
+/// What a record of token `id` of `service` named "CI deploy" says.
+pub fn ci_deploy(service: Service, id: impl ToString) -> SecretMeta {
+    SecretMeta::new(service, id.to_string()).with_name("CI deploy")
+}
+
+/// The Unit token the rotations start from: "CI deploy", of scope
+/// customers, expiring in 30 days.
+pub fn customers_token() -> UnitTokenSeed {
+    UnitTokenSeed::new("CI deploy")
+        .scope(Scope::Customers)
+        .expiration(Utc::now() + chrono::Duration::days(30))
+}
+
+/// The environment a process needs to reach the Unit fake.
+pub fn unit_env(fake: &UnitFake) -> Vec<(&'static str, String)> {
+    vec![
+        ("UNIT_API_TOKEN", fake.token().expose_secret().to_owned()),
+        ("UNIT_API_URL", fake.uri()),
+        ("UNIT_USER_ID", fake.user_id().to_string()),
+    ]
+}
+
+/// The environment a process needs to reach the Mailtrap fake's account.
+pub fn mailtrap_env(fake: &MailtrapFake) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "MAILTRAP_API_TOKEN",
+            fake.token().expose_secret().to_owned(),
+        ),
+        ("MAILTRAP_API_URL", fake.uri()),
+        ("MAILTRAP_ACCOUNT_ID", fake.account_id().to_string()),
+    ]
 }
 
 /// A secret name no other test uses.

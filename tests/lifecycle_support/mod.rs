@@ -7,14 +7,17 @@ use std::time::Duration;
 
 use api_tokens::lifecycle::sink::{self, FileSink, SecretMeta, SecretSink, SinkError};
 use api_tokens::lifecycle::{MailtrapLifecycle, UnitLifecycle};
-use api_tokens::testing::{MailtrapFake, UnitFake};
+use api_tokens::mailtrap::{AccessLevel, ResourceType};
+use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed, UnitFake};
 use api_tokens::{RetryPolicy, mailtrap, unit};
 use secrecy::{ExposeSecret, SecretString};
 
-/// A Unit fake and a lifecycle on it; no retries, so that each injected
-/// fault is seen once.
-pub async fn unit() -> (UnitFake, UnitLifecycle) {
-    let fake = UnitFake::start().await;
+pub mod concurrent;
+pub mod probes;
+
+/// A lifecycle on a client of its own of the Unit fake; no retries, so
+/// that each injected fault is seen once.
+pub fn unit_life(fake: &UnitFake) -> UnitLifecycle {
     let client = unit::Client::builder()
         .token(fake.token().clone())
         .base_url(fake.uri())
@@ -22,13 +25,12 @@ pub async fn unit() -> (UnitFake, UnitLifecycle) {
         .timeout(Duration::from_secs(30))
         .build()
         .expect("client");
-    let life = UnitLifecycle::new(client, fake.user_id());
-    (fake, life)
+    UnitLifecycle::new(client, fake.user_id())
 }
 
-/// A Mailtrap fake and a lifecycle on its account; no retries.
-pub async fn mailtrap() -> (MailtrapFake, MailtrapLifecycle) {
-    let fake = MailtrapFake::start().await;
+/// A lifecycle on a client of its own of the Mailtrap fake's account; no
+/// retries.
+pub fn mailtrap_life(fake: &MailtrapFake) -> MailtrapLifecycle {
     let client = mailtrap::Client::builder()
         .token(fake.token().clone())
         .account_id(fake.account_id())
@@ -37,7 +39,27 @@ pub async fn mailtrap() -> (MailtrapFake, MailtrapLifecycle) {
         .timeout(Duration::from_secs(30))
         .build()
         .expect("client");
-    (fake, MailtrapLifecycle::new(client))
+    MailtrapLifecycle::new(client)
+}
+
+/// A Unit fake and a lifecycle on it.
+pub async fn unit() -> (UnitFake, UnitLifecycle) {
+    let fake = UnitFake::start().await;
+    let life = unit_life(&fake);
+    (fake, life)
+}
+
+/// A Mailtrap fake and a lifecycle on its account.
+pub async fn mailtrap() -> (MailtrapFake, MailtrapLifecycle) {
+    let fake = MailtrapFake::start().await;
+    let life = mailtrap_life(&fake);
+    (fake, life)
+}
+
+/// The Mailtrap token most rotations start from: `name`, viewer of
+/// project 7.
+pub fn project_viewer(name: &str) -> MailtrapTokenSeed {
+    MailtrapTokenSeed::new(name).permission(ResourceType::Project, 7, AccessLevel::Viewer)
 }
 
 /// Whether Unit accepts `secret`: a list made with it is answered.
@@ -89,6 +111,44 @@ pub fn file_sink(dir: &Path, initial: &SecretString) -> (ReadBack, PathBuf) {
     let path = dir.join("token");
     std::fs::write(&path, format!("{}\n", initial.expose_secret())).expect("write");
     (ReadBack(FileSink::new(&path), path.clone()), path)
+}
+
+/// A file sink holding `initial`, in a directory of its own that lasts as
+/// long as the [`tempfile::TempDir`] given first.
+pub fn temp_file_sink(initial: &SecretString) -> (tempfile::TempDir, ReadBack, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (sink, path) = file_sink(dir.path(), initial);
+    (dir, sink, path)
+}
+
+/// A fake holding one token (the old one), a lifecycle on it, and a file
+/// that holds the old token's secret to begin with.
+pub struct Seeded<F, L, T> {
+    pub fake: F,
+    pub life: L,
+    pub old: T,
+    pub path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl<F, L, T> Seeded<F, L, T> {
+    /// Writes `secret`, the old token's, to a file in a directory of its
+    /// own.
+    pub fn new(fake: F, life: L, old: T, secret: &SecretString) -> Self {
+        let (dir, _, path) = temp_file_sink(secret);
+        Seeded {
+            fake,
+            life,
+            old,
+            path,
+            _dir: dir,
+        }
+    }
+
+    /// A sink on the file, that reads back what it holds.
+    pub fn sink(&self) -> ReadBack {
+        ReadBack(FileSink::new(&self.path), self.path.clone())
+    }
 }
 
 /// A sink whose check fails: nothing may be sent.
