@@ -2,18 +2,24 @@
 //! Secrets Manager (moto's server) and the services' fakes.
 
 mod aws_support;
+#[path = "lifecycle_support/probes.rs"]
+mod probes;
 
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use api_tokens::Service;
 use api_tokens::lifecycle::sink::AWSPREVIOUS;
-use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed, UnitFake};
+use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed, UnitFake, UnitOp};
 use aws_support::{
     Moto, ci_deploy, current, customers_token, mailtrap_env, record, unique_name, unit_env,
 };
+use probes::hold_probes;
 use secrecy::ExposeSecret;
 
 const EXE: &str = env!("CARGO_BIN_EXE_api-tokens");
+/// How long a probe made with a new secret waits in the racing test.
+const PROBE_HELD: Duration = Duration::from_secs(1);
 
 fn command(moto: &Moto, env: &[(&str, String)], args: &[&str]) -> Command {
     let mut cmd = Command::new(EXE);
@@ -205,6 +211,11 @@ async fn three_rotations_at_once_through_one_store() {
     let Some(moto) = Moto::start() else { return };
     let client = moto.client();
     let fake = UnitFake::start().await;
+    // Every probe of a new secret is held back, so that no run stores its
+    // secret before the others have read the record and minted: without
+    // it, a run that starts late on a loaded machine reads the winner's
+    // record and rightly rotates the new token, a second success.
+    fake.inject(UnitOp::List, hold_probes(fake.token(), PROBE_HELD));
     let seed = fake.insert_token(customers_token());
     let meta = ci_deploy(Service::Unit, &seed.id);
     let name = moto.seed("cli/race", &seed.secret, &meta).await;
