@@ -148,7 +148,9 @@ impl ResourceType {
         }
     }
 
-    fn known(value: &str) -> Option<ResourceType> {
+    /// The known type of that wire name, the older names (`inbox`,
+    /// `sending_domain`) included; `None` for any other.
+    pub(crate) fn known(value: &str) -> Option<ResourceType> {
         Some(match value {
             "account" => ResourceType::Account,
             "project" => ResourceType::Project,

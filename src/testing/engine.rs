@@ -819,6 +819,53 @@ macro_rules! common_builder_methods {
 }
 pub(crate) use common_builder_methods;
 
+/// The conversions both fakes' tokens share, for the token `$token` and
+/// the seed `$seed` of the dialect `$dialect` (`unit` or `mailtrap`), whose
+/// create (`$answers` says which calls) answers the token with its
+/// secret: the token by value as listed, the token as a create answers
+/// it, the comparison with a listed token (both ways), and the seed of a
+/// create request by value.
+macro_rules! common_token_conversions {
+    ($token:ident, $seed:ident, $dialect:ident, $answers:literal) => {
+        impl From<$token> for $crate::$dialect::ApiToken {
+            /// The token as the fake lists it.
+            fn from(token: $token) -> Self {
+                $crate::$dialect::ApiToken::from(&token)
+            }
+        }
+
+        impl From<&$token> for $crate::$dialect::NewApiToken {
+            #[doc = concat!("The token as the fake answers its ", $answers, ", with the secret.")]
+            fn from(token: &$token) -> Self {
+                let listed = $crate::$dialect::ApiToken::from(token);
+                $crate::$dialect::NewApiToken::new(listed, token.secret.clone())
+            }
+        }
+
+        impl PartialEq<$crate::$dialect::ApiToken> for $token {
+            /// Whether the client's token is this one as the fake lists it.
+            fn eq(&self, other: &$crate::$dialect::ApiToken) -> bool {
+                $crate::$dialect::ApiToken::from(self) == *other
+            }
+        }
+
+        impl PartialEq<$token> for $crate::$dialect::ApiToken {
+            /// Whether this token is the fake's as the fake lists it.
+            fn eq(&self, other: &$token) -> bool {
+                other == self
+            }
+        }
+
+        impl From<$crate::$dialect::CreateApiToken> for $seed {
+            /// The token that request would create, as from a reference.
+            fn from(request: $crate::$dialect::CreateApiToken) -> Self {
+                $seed::from(&request)
+            }
+        }
+    };
+}
+pub(crate) use common_token_conversions;
+
 /// Checks a fake's expectations as it is dropped.
 pub(crate) fn verify_on_drop<D>(shared: &Shared<D>) {
     let checks = lock(shared).checks.clone();

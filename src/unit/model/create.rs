@@ -83,9 +83,7 @@ impl CreateApiToken {
     /// before). An empty list is refused before sending: leave the call out
     /// for an unrestricted token.
     pub fn resources(mut self, resources: impl IntoIterator<Item = ResourceRestriction>) -> Self {
-        self.resources
-            .get_or_insert_with(Vec::new)
-            .extend(resources);
+        self.resources.get_or_insert_default().extend(resources);
         self
     }
 
