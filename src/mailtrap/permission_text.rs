@@ -116,7 +116,7 @@ mod tests {
             ("account:3229", "not three parts"),
             ("a:1:admin:x", "not three parts"),
             ("Account:1:admin", "the resource type `Account`"),
-            (":1:admin", "the resource type must"),
+            (":1:admin", "the resource type `` must"),
             ("account::admin", "the resource id is empty"),
             ("account: :admin", "the resource id is empty"),
             ("account:0:admin", "the resource id must not be 0"),
