@@ -144,6 +144,7 @@ fn call<'a>(m: Method, segments: &'a [&'a str]) -> Call<'a> {
         segments,
         body,
         accept: JSON,
+        mints: false,
     }
 }
 
@@ -1312,7 +1313,7 @@ async fn the_final_error_says_how_many_attempts_were_made() {
     let t = quick(&server.uri(), 3);
 
     let read = t
-        .read(call(Method::GET, &["unavailable"]), plain_error, |_| Ok(()))
+        .exchange(call(Method::GET, &["unavailable"]), plain_error, |_| Ok(()))
         .await
         .unwrap_err();
     assert!(matches!(read, Error::Api(_)), "{read:?}");
@@ -1330,7 +1331,7 @@ async fn the_final_error_says_how_many_attempts_were_made() {
     );
 
     let limited = t
-        .read(call(Method::GET, &["limited"]), plain_error, |_| Ok(()))
+        .exchange(call(Method::GET, &["limited"]), plain_error, |_| Ok(()))
         .await
         .unwrap_err();
     assert!(matches!(limited, Error::RateLimited { .. }), "{limited:?}");
@@ -1342,8 +1343,8 @@ async fn the_final_error_says_how_many_attempts_were_made() {
 
     // A create is sent once: its outcome is unknown after one attempt.
     let minted = t
-        .mint(
-            call(Method::POST, &["unavailable"]),
+        .exchange(
+            call(Method::POST, &["unavailable"]).mints(),
             plain_error,
             |_| Ok(()),
         )
@@ -1355,7 +1356,7 @@ async fn the_final_error_says_how_many_attempts_were_made() {
 
     // A refusal that is not repeated made one attempt, and says nothing of it.
     let missing = t
-        .read(call(Method::GET, &["missing"]), plain_error, |_| Ok(()))
+        .exchange(call(Method::GET, &["missing"]), plain_error, |_| Ok(()))
         .await
         .unwrap_err();
     assert_eq!(missing.attempts(), Some(1));
