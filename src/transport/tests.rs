@@ -1298,18 +1298,19 @@ fn plain_error(r: &Response) -> Error {
 #[tokio::test]
 async fn the_final_error_says_how_many_attempts_were_made() {
     let server = MockServer::start().await;
-    Mock::given(path("/unavailable"))
-        .respond_with(ResponseTemplate::new(503))
-        .mount(&server)
-        .await;
-    Mock::given(path("/limited"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
-        .mount(&server)
-        .await;
-    Mock::given(path("/missing"))
-        .respond_with(ResponseTemplate::new(404))
-        .mount(&server)
-        .await;
+    for (at, answer) in [
+        ("/unavailable", ResponseTemplate::new(503)),
+        (
+            "/limited",
+            ResponseTemplate::new(429).insert_header("Retry-After", "0"),
+        ),
+        ("/missing", ResponseTemplate::new(404)),
+    ] {
+        Mock::given(path(at))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+    }
     let t = quick(&server.uri(), 3);
 
     let read = t
