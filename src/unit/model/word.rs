@@ -12,11 +12,7 @@ macro_rules! word_traits {
         parse: $(#[doc = $parse_doc:expr])*
         deserialize: $(#[doc = $deserialize_doc:expr])*
     ) => {
-        impl std::fmt::Display for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
+        $crate::display::display_as_str!($ty);
 
         impl std::str::FromStr for $ty {
             type Err = $crate::error::Error;
