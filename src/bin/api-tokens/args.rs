@@ -512,10 +512,14 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("90d"), Ok(Duration::days(90)));
-        assert_eq!(parse_duration("12h"), Ok(Duration::hours(12)));
-        assert_eq!(parse_duration("30m"), Ok(Duration::minutes(30)));
-        assert_eq!(parse_duration("1d12h"), Ok(Duration::hours(36)));
+        for (text, span) in [
+            ("90d", Duration::days(90)),
+            ("12h", Duration::hours(12)),
+            ("30m", Duration::minutes(30)),
+            ("1d12h", Duration::hours(36)),
+        ] {
+            assert_eq!(parse_duration(text), Ok(span), "{text}");
+        }
         for bad in ["", "90", "0d", "d", "-3d", "3 fortnights"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
