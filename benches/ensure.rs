@@ -59,7 +59,7 @@ impl Fleet {
                 builder = builder.rate_limit(LIMIT, WINDOW);
             }
             let fake = builder.start().await;
-            let client = mailtrap_client(&fake, RetryPolicy::disabled(), pacing.clone());
+            let client = mailtrap_client(&fake, RetryPolicy::disabled(), pacing);
             services = services.mailtrap_account(account, client);
             fakes.push(fake);
         }

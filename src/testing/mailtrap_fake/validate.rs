@@ -45,7 +45,7 @@ pub(crate) fn check_permissions(
         let resource_type = item.get("resource_type").and_then(Value::as_str);
         // The service accepts the types the crate knows, by their current
         // names and the older ones it still reads.
-        if !resource_type.is_some_and(|t| ResourceType::known(t).is_some()) {
+        if resource_type.and_then(ResourceType::known).is_none() {
             fail("resources", "resource_type is not included in the list");
             ok = false;
         }
