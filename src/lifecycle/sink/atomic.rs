@@ -75,12 +75,13 @@ impl AtomicWrite {
     }
 
     /// Writes a file sink's `Debug`: its `name`, its `path` and one `field`
-    /// of its own, nothing of the hook.
+    /// of its own with its `value`, nothing of the hook.
     pub(super) fn debug_sink(
         f: &mut fmt::Formatter<'_>,
         name: &str,
         path: &Path,
-        (field, value): (&str, &dyn fmt::Debug),
+        field: &str,
+        value: &dyn fmt::Debug,
     ) -> fmt::Result {
         f.debug_struct(name)
             .field("path", &path)

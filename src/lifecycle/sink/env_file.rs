@@ -81,7 +81,7 @@ pub struct EnvFileSink {
 
 impl fmt::Debug for EnvFileSink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        AtomicWrite::debug_sink(f, "EnvFileSink", &self.path, ("var", &self.var))
+        AtomicWrite::debug_sink(f, "EnvFileSink", &self.path, "var", &self.var)
     }
 }
 

@@ -72,11 +72,8 @@ pub struct FileSink {
 
 impl fmt::Debug for FileSink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let newline = (
-            "trailing_newline",
-            &self.trailing_newline as &dyn fmt::Debug,
-        );
-        AtomicWrite::debug_sink(f, "FileSink", &self.path, newline)
+        let newline = &self.trailing_newline;
+        AtomicWrite::debug_sink(f, "FileSink", &self.path, "trailing_newline", newline)
     }
 }
 
