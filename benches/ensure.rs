@@ -26,7 +26,11 @@ use std::time::{Duration, Instant};
 use api_tokens::chrono::{self, Utc};
 use api_tokens::ensure::{self, ApplyOptions, Services, TokensFile};
 use api_tokens::testing::MailtrapFake;
-use api_tokens::{Pacing, RetryPolicy, mailtrap};
+use api_tokens::{Pacing, RetryPolicy};
+
+#[path = "common/fake_client.rs"]
+mod fake_client;
+use fake_client::mailtrap_client;
 
 const ACCOUNTS: [(u64, usize); 4] = [(3229, 140), (3230, 20), (3231, 20), (3232, 20)];
 const LIMIT: u32 = 15;
@@ -34,59 +38,54 @@ const WINDOW: Duration = Duration::from_millis(200);
 
 struct Fleet {
     fakes: Vec<MailtrapFake>,
+    services: Services,
     dir: tempfile::TempDir,
-    limited: bool,
 }
 
 impl Fleet {
+    /// One fake per account, each with its client: limited and paced at
+    /// the limit, or neither.
     async fn start(limited: bool) -> Fleet {
+        let pacing = if limited {
+            Pacing::limit(LIMIT, WINDOW)
+        } else {
+            Pacing::off()
+        };
         let mut fakes = Vec::new();
+        let mut services = Services::new();
         for (account, _) in ACCOUNTS {
             let mut builder = MailtrapFake::builder().account_id(account);
             if limited {
                 builder = builder.rate_limit(LIMIT, WINDOW);
             }
-            fakes.push(builder.start().await);
+            let fake = builder.start().await;
+            let client = mailtrap_client(&fake, RetryPolicy::disabled(), pacing);
+            services = services.mailtrap_account(account, client);
+            fakes.push(fake);
         }
         Fleet {
             fakes,
+            services,
             dir: tempfile::tempdir().expect("scratch"),
-            limited,
         }
     }
 
-    fn services(&self) -> Services {
-        let mut services = Services::new();
-        for fake in &self.fakes {
-            let pacing = if self.limited {
-                Pacing::limit(LIMIT, WINDOW)
-            } else {
-                Pacing::off()
-            };
-            let client = mailtrap::Client::builder()
-                .token(fake.token().clone())
-                .account_id(fake.account_id())
-                .base_url(fake.uri())
-                .retry(RetryPolicy::disabled())
-                .pacing(pacing)
-                .build()
-                .expect("client");
-            services = services.mailtrap_account(fake.account_id(), client);
-        }
-        services
-    }
-
+    /// The tokens file: `count` viewer tokens of each account, each secret
+    /// to a file of its own.
     fn file(&self) -> TokensFile {
-        let mut text = String::new();
-        for (account, count) in ACCOUNTS {
-            for i in 0..count {
-                text.push_str(&format!(
-                    "[[mailtrap]]\nname = \"svc-{account}-{i}\"\npermissions = [\"account:{account}:viewer\"]\n\
-                     expires = \"never\"\nrotate_after = \"30d\"\nsecret_to = \"file:{}\"\n\n",
-                    self.dir.path().join(format!("{account}-{i}.token")).display()
-                ));
-            }
-        }
+        let entry = |account: u64, i: usize| {
+            let secret = self.dir.path().join(format!("{account}-{i}.token"));
+            format!(
+                "[[mailtrap]]\nname = \"svc-{account}-{i}\"\npermissions = [\"account:{account}:viewer\"]\n\
+                 expires = \"never\"\nrotate_after = \"30d\"\nsecret_to = \"file:{}\"\n\n",
+                secret.display()
+            )
+        };
+        let text: String = ACCOUNTS
+            .into_iter()
+            .flat_map(|(account, count)| (0..count).map(move |i| (account, i)))
+            .map(|(account, i)| entry(account, i))
+            .collect();
         TokensFile::parse(self.dir.path().join("fleet.toml"), &text).expect("file")
     }
 
@@ -109,7 +108,11 @@ impl Fleet {
         (busiest, limited)
     }
 
-    fn clear(&self) {
+    /// Adds the phase that started at `started` to `samples`, with the
+    /// requests it made, and clears them for the next phase.
+    fn record(&self, samples: &mut Samples, phase: &'static str, started: Instant) {
+        let (busiest, hit) = self.busiest_and_429s();
+        samples.add(phase, started.elapsed(), busiest, hit);
         for fake in &self.fakes {
             fake.clear_requests();
         }
@@ -138,53 +141,37 @@ impl Samples {
     }
 }
 
+/// Fails on the first action of `report` that failed.
+fn assert_success(report: &ensure::ApplyReport) {
+    if let Some(failed) = report.failed().next() {
+        panic!("{failed}");
+    }
+}
+
 async fn round(limited: bool, samples: &mut Samples) {
     let fleet = Fleet::start(limited).await;
     let file = fleet.file();
-    let services = fleet.services();
+    let services = &fleet.services;
 
-    let timed = Instant::now();
-    let plan = ensure::plan(&file, &services).await.expect("plan");
-    let (busiest, hit) = fleet.busiest_and_429s();
-    samples.add("plan (200 creates pending)", timed.elapsed(), busiest, hit);
-    fleet.clear();
+    let started = Instant::now();
+    let plan = ensure::plan(&file, services).await.expect("plan");
+    fleet.record(samples, "plan (200 creates pending)", started);
 
-    let timed = Instant::now();
-    let report = ensure::apply(&file, &services, &plan, &ApplyOptions::new()).await;
-    let (busiest, hit) = fleet.busiest_and_429s();
-    samples.add("apply: 200 creates", timed.elapsed(), busiest, hit);
-    assert!(
-        report.is_success(),
-        "{}",
-        report
-            .failed()
-            .next()
-            .map(ToString::to_string)
-            .unwrap_or_default()
-    );
-    fleet.clear();
+    let started = Instant::now();
+    let report = ensure::apply(&file, services, &plan, &ApplyOptions::new()).await;
+    fleet.record(samples, "apply: 200 creates", started);
+    assert_success(&report);
 
-    let timed = Instant::now();
-    let later = ensure::plan_at(&file, &services, Utc::now() + chrono::Duration::days(40))
+    let started = Instant::now();
+    let later = ensure::plan_at(&file, services, Utc::now() + chrono::Duration::days(40))
         .await
         .expect("plan");
-    let (busiest, hit) = fleet.busiest_and_429s();
-    samples.add("plan (200 rotations due)", timed.elapsed(), busiest, hit);
-    fleet.clear();
+    fleet.record(samples, "plan (200 rotations due)", started);
 
-    let timed = Instant::now();
-    let report = ensure::apply(&file, &services, &later, &ApplyOptions::new()).await;
-    let (busiest, hit) = fleet.busiest_and_429s();
-    samples.add("apply: 200 rotations", timed.elapsed(), busiest, hit);
-    assert!(
-        report.is_success(),
-        "{}",
-        report
-            .failed()
-            .next()
-            .map(ToString::to_string)
-            .unwrap_or_default()
-    );
+    let started = Instant::now();
+    let report = ensure::apply(&file, services, &later, &ApplyOptions::new()).await;
+    fleet.record(samples, "apply: 200 rotations", started);
+    assert_success(&report);
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

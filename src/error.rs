@@ -259,21 +259,15 @@ impl Error {
 
     /// The HTTP status of the answer that caused this error, if there was one.
     pub fn status(&self) -> Option<u16> {
-        match self {
-            Error::OutcomeUnknown { cause, .. } | Error::Unreconciled { cause, .. } => {
-                cause.status()
-            }
+        match self.underlying() {
             Error::Redirect { status, .. } | Error::Decode { status, .. } => Some(*status),
-            _ => self.api_error().map(|e| e.status),
+            other => other.api_error().map(|e| e.status),
         }
     }
 
     /// What the service said, for errors that come from an error answer.
     pub fn api_error(&self) -> Option<&ApiError> {
-        match self {
-            Error::OutcomeUnknown { cause, .. } | Error::Unreconciled { cause, .. } => {
-                cause.api_error()
-            }
+        match self.underlying() {
             Error::Api(e) | Error::Unauthorized(e) | Error::Forbidden(e) | Error::NotFound(e) => {
                 Some(e)
             }
@@ -315,54 +309,42 @@ impl Error {
     /// # let _ = report::<()>;
     /// ```
     pub fn attempts(&self) -> Option<u32> {
+        match self.underlying() {
+            Error::Timeout { attempts, .. } | Error::Transport { attempts, .. } => Some(*attempts),
+            other => other.api_error().map(|e| e.attempts),
+        }
+    }
+
+    /// The error an outcome left unknown or unreconciled stands for (its
+    /// cause, followed down); any other error itself.
+    fn underlying(&self) -> &Error {
         match self {
             Error::OutcomeUnknown { cause, .. } | Error::Unreconciled { cause, .. } => {
-                cause.attempts()
+                cause.underlying()
             }
-            Error::Timeout { attempts, .. } | Error::Transport { attempts, .. } => Some(*attempts),
-            _ => self.api_error().map(|e| e.attempts),
+            other => other,
         }
     }
 
     /// The same error, saying that the call made `n` attempts.
-    pub(crate) fn with_attempts(self, n: u32) -> Error {
+    pub(crate) fn with_attempts(mut self, n: u32) -> Error {
+        self.set_attempts(n);
+        self
+    }
+
+    /// Sets the attempts of an error that counts them: an error answer, a
+    /// timeout, a transport failure, and the cause of an outcome left
+    /// unknown.
+    fn set_attempts(&mut self, n: u32) {
         match self {
-            Error::OutcomeUnknown { operation, cause } => Error::OutcomeUnknown {
-                operation,
-                cause: Box::new(cause.with_attempts(n)),
-            },
-            Error::Timeout { source, .. } => Error::Timeout {
-                attempts: n,
-                source,
-            },
-            Error::Transport { source, .. } => Error::Transport {
-                attempts: n,
-                source,
-            },
-            Error::Api(mut e) => {
-                e.attempts = n;
-                Error::Api(e)
-            }
-            Error::Unauthorized(mut e) => {
-                e.attempts = n;
-                Error::Unauthorized(e)
-            }
-            Error::Forbidden(mut e) => {
-                e.attempts = n;
-                Error::Forbidden(e)
-            }
-            Error::NotFound(mut e) => {
-                e.attempts = n;
-                Error::NotFound(e)
-            }
-            Error::RateLimited {
-                retry_after,
-                mut error,
-            } => {
-                error.attempts = n;
-                Error::RateLimited { retry_after, error }
-            }
-            other => other,
+            Error::OutcomeUnknown { cause, .. } => cause.set_attempts(n),
+            Error::Timeout { attempts, .. } | Error::Transport { attempts, .. } => *attempts = n,
+            Error::Api(e)
+            | Error::Unauthorized(e)
+            | Error::Forbidden(e)
+            | Error::NotFound(e)
+            | Error::RateLimited { error: e, .. } => e.attempts = n,
+            _ => {}
         }
     }
 

@@ -86,6 +86,7 @@ mod config;
 #[cfg(feature = "testing")]
 #[doc(hidden)]
 pub mod decode_hooks;
+mod display;
 #[cfg(feature = "ensure")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ensure")))]
 pub mod ensure;

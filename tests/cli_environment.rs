@@ -203,6 +203,10 @@ fn usage_errors_exit_2_before_any_request() {
             "TYPE:ID:LEVEL",
         ),
         (
+            format!("{mailtrap} account:0:admin --secret-to -"),
+            "the resource id must not be 0",
+        ),
+        (
             format!("{mailtrap} account:1:admin --expires soon --secret-to -"),
             "never",
         ),

@@ -20,6 +20,8 @@
 
 mod alloc;
 mod bodies;
+#[path = "../common/fake_client.rs"]
+mod fake_client;
 mod harness;
 mod pacing;
 mod raw;

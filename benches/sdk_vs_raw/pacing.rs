@@ -6,8 +6,10 @@
 use std::time::{Duration, Instant};
 
 use api_tokens::testing::MailtrapFake;
-use api_tokens::{Pacing, RetryPolicy, mailtrap};
+use api_tokens::{Pacing, RetryPolicy};
 use tokio::task::JoinSet;
+
+use crate::fake_client::mailtrap_client;
 
 /// The shape of one run: `calls` list calls started at once against a fake
 /// that accepts `limit` requests in any window of `window`.
@@ -52,14 +54,7 @@ pub async fn run(load: Load, pacing: Pacing) -> Outcome {
         .rate_limit(load.limit, load.window)
         .start()
         .await;
-    let client = mailtrap::Client::builder()
-        .token(fake.token().clone())
-        .account_id(fake.account_id())
-        .base_url(fake.uri())
-        .retry(RetryPolicy::default())
-        .pacing(pacing)
-        .build()
-        .expect("mailtrap client");
+    let client = mailtrap_client(&fake, RetryPolicy::default(), pacing);
     let start = Instant::now();
     let mut set = JoinSet::new();
     for _ in 0..load.calls {

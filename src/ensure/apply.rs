@@ -9,8 +9,8 @@ use secrecy::SecretString;
 
 use crate::error::{Error, Service};
 use crate::lifecycle::{
-    MailtrapLifecycle, MailtrapPlan, SecretMeta, SecretSink, SinkSpec, TokenRef, UnitLifecycle,
-    UnitPlan,
+    MailtrapLifecycle, MailtrapPlan, Rotation, SecretMeta, SecretSink, SinkSpec, TokenRef,
+    UnitLifecycle, UnitPlan,
 };
 use crate::{mailtrap, unit};
 
@@ -138,11 +138,7 @@ async fn act(file: &TokensFile, services: &Services, action: &Action) -> Result<
             match (action.kind, token) {
                 (ActionKind::Create, _) | (_, None) => {
                     let life = mailtrap_life(services, *home)?;
-                    let made = life.mint_into(&request, &*sink).await?;
-                    Ok(Done {
-                        token: Some(made),
-                        removed: Vec::new(),
-                    })
+                    Ok(minted(life.mint_into(&request, &*sink).await?))
                 }
                 (ActionKind::Rotate, Some((account, id))) if !*fresh => {
                     let life = mailtrap_life(services, *account)?;
@@ -150,13 +146,7 @@ async fn act(file: &TokensFile, services: &Services, action: &Action) -> Result<
                         .recreate()
                         .delete_old()
                         .expires(entry.expires.at(now));
-                    let rotation = life.rotate(*id, &plan, &*sink).await?;
-                    let mut removed = vec![rotation.old.clone()];
-                    removed.extend(rotation.removed);
-                    Ok(Done {
-                        token: Some(rotation.new),
-                        removed,
-                    })
+                    Ok(rotated(life.rotate(*id, &plan, &*sink).await?))
                 }
                 (_, Some(current)) => {
                     let mut old = vec![*current];
@@ -187,11 +177,7 @@ async fn act(file: &TokensFile, services: &Services, action: &Action) -> Result<
                         expires,
                     )
                     .source_ips(entry.source_ips.iter().cloned());
-                    let made = life.mint_into(&request, &*sink).await?;
-                    Ok(Done {
-                        token: Some(made),
-                        removed: Vec::new(),
-                    })
+                    Ok(minted(life.mint_into(&request, &*sink).await?))
                 }
                 Some(id) => {
                     let mut plan = UnitPlan::new(entry.scopes.iter().cloned(), expires)
@@ -202,30 +188,28 @@ async fn act(file: &TokensFile, services: &Services, action: &Action) -> Result<
                         plan = plan.skip_probe();
                     }
                     let rotation = life.rotate(id, &plan, &*sink).await?;
-                    let mut removed = vec![rotation.old.clone()];
-                    removed.extend(rotation.removed);
+                    let new_id = rotation.new.id.clone();
+                    let mut done = rotated(rotation);
                     for other in others {
                         match life.tokens().revoke(other).await {
-                            Ok(_) | Err(Error::NotFound(_)) => {
-                                removed.push(TokenRef::new(Service::Unit, other.as_str(), None))
-                            }
+                            Ok(_) | Err(Error::NotFound(_)) => done.removed.push(TokenRef::new(
+                                Service::Unit,
+                                other.as_str(),
+                                None,
+                            )),
                             Err(e) => {
                                 return Err(ActionError::Replace {
                                     step: "removing the old tokens",
                                     left: format!(
-                                        "the sink holds the secret of token {}; token {other} \
-                                         and those after it are still to revoke: apply again",
-                                        rotation.new.id
+                                        "the sink holds the secret of token {new_id}; token {other} \
+                                         and those after it are still to revoke: apply again"
                                     ),
                                     cause: Box::new(e),
                                 });
                             }
                         }
                     }
-                    Ok(Done {
-                        token: Some(rotation.new),
-                        removed,
-                    })
+                    Ok(done)
                 }
             }
         }
@@ -276,6 +260,25 @@ fn orphan_removed<T>(
             removed: vec![TokenRef::new(service, id, Some(action.name.clone()))],
         }),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// A token minted, none removed.
+fn minted(token: TokenRef) -> Done {
+    Done {
+        token: Some(token),
+        removed: Vec::new(),
+    }
+}
+
+/// What a rotation did: its new token, the old one removed and any it
+/// removed besides.
+fn rotated(rotation: Rotation) -> Done {
+    let mut removed = vec![rotation.old];
+    removed.extend(rotation.removed);
+    Done {
+        token: Some(rotation.new),
+        removed,
     }
 }
 

@@ -12,11 +12,11 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::lifecycle::{Marker, SinkSpec};
-use crate::mailtrap::{MAX_LIFETIME_MONTHS, MAX_NAME_CHARS};
+use crate::mailtrap::{MAX_LIFETIME_MONTHS, MAX_NAME_CHARS, parse_permission};
 use crate::unit::{Scope, SourceIp, UserId};
 
 use super::duration;
-use super::entry::{Expires, MailtrapEntry, RotateRules, UnitEntry, parse_permission};
+use super::entry::{Expires, MailtrapEntry, RotateRules, UnitEntry};
 
 /// What is wrong in a tokens file: where (file, line, key) and what.
 ///

@@ -2,7 +2,6 @@
 //! [`Action`] per entry and one per orphan.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use secrecy::ExposeSecret;
@@ -55,11 +54,7 @@ impl ActionKind {
     }
 }
 
-impl fmt::Display for ActionKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::display::display_as_str!(ActionKind);
 
 /// One line of a plan. Serialized as `{"service", "name", "action",
 /// "reason", "token_id"}`; never holds a secret.

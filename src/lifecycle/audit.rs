@@ -70,11 +70,7 @@ impl FindingKind {
     }
 }
 
-impl fmt::Display for FindingKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::display::display_as_str!(FindingKind);
 
 impl FromStr for FindingKind {
     type Err = Error;

@@ -21,6 +21,7 @@
 use std::fmt;
 
 use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::operation::update_secret_version_stage::builders::UpdateSecretVersionStageFluentBuilder;
 use chrono::{Duration, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -483,7 +484,6 @@ impl RotationFunction {
         life: &UnitLifecycle,
         current: &SecretRecord,
     ) -> Result<(SecretString, SecretMeta), RotationFunctionError> {
-        let service = |e: Error| cx.fail(format!("Unit: {e}"));
         let scopes: Vec<Scope> = match current.attributes.get("scopes").and_then(|v| v.as_array()) {
             Some(list) => list
                 .iter()
@@ -522,19 +522,11 @@ impl RotationFunction {
             .source_ips(source_ips);
 
         self.remove_interrupted(cx, life).await?;
-        let marker = marker_for(cx.token(), &current.token_id).map_err(service)?;
-        let minted = mint::mint_once(
-            life,
-            &label,
-            || marker.clone(),
-            |text| {
-                let tagged = request.clone().with_description(text);
-                async move { life.tokens().create(tagged).await }
-            },
-        )
-        .await
-        .map_err(service)?;
-        let token = minted.token;
+        let token = mint_marked(cx, life, current, &label, |text| {
+            let tagged = request.clone().with_description(text);
+            async move { life.tokens().create(tagged).await }
+        })
+        .await?;
         let meta = SecretMeta::new(Service::Unit, token.id_string())
             .with_name(Fresh::text(&token).to_owned())
             .with_expires_at(Fresh::expires_at(&token));
@@ -573,12 +565,7 @@ impl RotationFunction {
             .unwrap_or_else(|| Marker::label(&old.name).to_owned());
         if self.mailtrap_method == MailtrapMethod::ResetForGrace {
             match life.tokens().reset(old_id, expiry).await {
-                Ok(new) => {
-                    let meta = SecretMeta::new(Service::Mailtrap, new.id.to_string())
-                        .with_name(label)
-                        .with_expires_at(new.expires_at);
-                    return Ok((new.token.clone(), meta, "grace"));
-                }
+                Ok(new) => return Ok((new.token.clone(), mailtrap_meta(&new, label), "grace")),
                 // Reset already: a create follows.
                 Err(e) if e.status() == Some(422) => {}
                 Err(e) => return Err(service(e)),
@@ -587,23 +574,12 @@ impl RotationFunction {
         let request = mailtrap::CreateApiToken::new(label.clone())
             .permissions_from(old.permissions.iter().cloned())
             .expires(expiry);
-        let marker = marker_for(cx.token(), &current.token_id).map_err(service)?;
-        let minted = mint::mint_once(
-            life,
-            &label,
-            || marker.clone(),
-            |text| {
-                let tagged = request.clone().with_name(text);
-                async move { life.tokens().create(tagged).await }
-            },
-        )
-        .await
-        .map_err(service)?;
-        let token = minted.token;
-        let meta = SecretMeta::new(Service::Mailtrap, token.id.to_string())
-            .with_name(label)
-            .with_expires_at(token.expires_at);
-        Ok((token.token.clone(), meta, "delete"))
+        let token = mint_marked(cx, life, current, &label, |text| {
+            let tagged = request.clone().with_name(text);
+            async move { life.tokens().create(tagged).await }
+        })
+        .await?;
+        Ok((token.token.clone(), mailtrap_meta(&token, label), "delete"))
     }
 
     /// Removes the tokens an earlier, interrupted `createSecret` of this
@@ -682,10 +658,7 @@ impl RotationFunction {
         if current.as_deref() != Some(cx.token()) {
             if current.as_deref() == Some(base.as_str()) {
                 let moved = self
-                    .store
-                    .update_secret_version_stage()
-                    .secret_id(cx.secret())
-                    .version_stage(AWSCURRENT)
+                    .stage(cx, AWSCURRENT)
                     .move_to_version_id(cx.token())
                     .remove_from_version_id(&base)
                     .send()
@@ -763,13 +736,18 @@ impl RotationFunction {
         err
     }
 
-    /// Takes `label` off this version, if it holds it.
-    async fn remove_label(&self, cx: &Ctx<'_>, label: &str) {
-        let out = self
-            .store
+    /// A move of `label` on the secret, to say from and to which versions.
+    fn stage(&self, cx: &Ctx<'_>, label: &str) -> UpdateSecretVersionStageFluentBuilder {
+        self.store
             .update_secret_version_stage()
             .secret_id(cx.secret())
             .version_stage(label)
+    }
+
+    /// Takes `label` off this version, if it holds it.
+    async fn remove_label(&self, cx: &Ctx<'_>, label: &str) {
+        let out = self
+            .stage(cx, label)
             .remove_from_version_id(cx.token())
             .send()
             .await;
@@ -778,6 +756,37 @@ impl RotationFunction {
             tracing::debug!(error = %e, "the label was already off the version");
         }
     }
+}
+
+/// Mints once, through `create`, the token that replaces `current`'s
+/// token, labelled `label`: its text carries the marker derived from the
+/// version being created, by which a retried `createSecret` finds it.
+async fn mint_marked<O, T, F, Fut>(
+    cx: &Ctx<'_>,
+    ops: &O,
+    current: &SecretRecord,
+    label: &str,
+    create: F,
+) -> Result<T, RotationFunctionError>
+where
+    O: Ops,
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    let service = |e: Error| cx.fail(format!("{}: {e}", O::SERVICE));
+    let marker = marker_for(cx.token(), &current.token_id).map_err(service)?;
+    let minted = mint::mint_once(ops, label, || marker.clone(), create)
+        .await
+        .map_err(service)?;
+    Ok(minted.token)
+}
+
+/// What the record of a new Mailtrap token `new`, labelled `label`, says
+/// of it.
+fn mailtrap_meta(new: &mailtrap::NewApiToken, label: String) -> SecretMeta {
+    SecretMeta::new(Service::Mailtrap, new.id.to_string())
+        .with_name(label)
+        .with_expires_at(new.expires_at)
 }
 
 /// The record's `lifetime_secs`, when it has one.

@@ -68,7 +68,9 @@ pub(super) async fn list(transport: &Transport) -> Result<Vec<Account>> {
         &["api", "accounts"],
         JSON,
     );
-    transport.read(call, wire::error_from, |r| r.json()).await
+    transport
+        .exchange(call, wire::error_from, |r| r.json())
+        .await
 }
 
 /// The caller's account: from the account permissions of the tokens

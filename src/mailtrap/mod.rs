@@ -82,8 +82,12 @@
 
 mod accounts;
 mod model;
+mod permission_text;
 mod tokens;
 pub(crate) mod wire;
+
+#[cfg(feature = "ensure")]
+pub(crate) use permission_text::parse as parse_permission;
 
 pub use accounts::Account;
 pub use model::{

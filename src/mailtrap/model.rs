@@ -148,7 +148,9 @@ impl ResourceType {
         }
     }
 
-    fn known(value: &str) -> Option<ResourceType> {
+    /// The known type of that wire name, the older names (`inbox`,
+    /// `sending_domain`) included; `None` for any other.
+    pub(crate) fn known(value: &str) -> Option<ResourceType> {
         Some(match value {
             "account" => ResourceType::Account,
             "project" => ResourceType::Project,
@@ -175,11 +177,7 @@ impl From<String> for ResourceType {
     }
 }
 
-impl fmt::Display for ResourceType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::display::display_as_str!(ResourceType);
 
 impl Serialize for ResourceType {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

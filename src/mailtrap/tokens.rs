@@ -104,7 +104,7 @@ impl ApiTokens {
             JSON,
         );
         self.transport
-            .read(call, wire::error_from, |r| r.json())
+            .exchange(call, wire::error_from, |r| r.json())
             .await
     }
 
@@ -122,7 +122,7 @@ impl ApiTokens {
         let segments = self.segments(&[&id]);
         let call = Call::new("get", Method::GET, self.templates().item, &segments, JSON);
         self.transport
-            .read(call, wire::error_from, |r| r.json())
+            .exchange(call, wire::error_from, |r| r.json())
             .await
     }
 
@@ -154,7 +154,7 @@ impl ApiTokens {
         )
         .body(JSON, body);
         self.transport
-            .mint(call, wire::error_from, wire::decode_created)
+            .exchange(call.mints(), wire::error_from, wire::decode_created)
             .await
     }
 
@@ -199,7 +199,7 @@ impl ApiTokens {
             call = call.body(JSON, body);
         }
         self.transport
-            .mint(call, wire::error_from, wire::decode_created)
+            .exchange(call.mints(), wire::error_from, wire::decode_created)
             .await
     }
 

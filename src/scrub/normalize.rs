@@ -70,8 +70,12 @@ mod tests {
 
     #[test]
     fn normalization_is_what_a_summary_shows() {
-        assert_eq!(normalize("  a\u{0}b \t\n c\u{7f}\u{85}d  "), "ab c d");
-        assert_eq!(normalize("\u{feff}x\u{200b}y"), "xy");
+        for (raw, normal) in [
+            ("  a\u{0}b \t\n c\u{7f}\u{85}d  ", "ab c d"),
+            ("\u{feff}x\u{200b}y", "xy"),
+        ] {
+            assert_eq!(normalize(raw), normal, "{raw:?}");
+        }
         assert_eq!(
             summarize(" <TITLE> 502\u{0} Bad\nGateway </TITLE> "),
             Some("502 Bad Gateway".into())

@@ -167,20 +167,20 @@ mod tests {
 
     /// Every string and key of `text` read as JSON, or the text itself.
     fn decoded_strings(text: &str) -> Vec<String> {
-        fn walk(v: &Value, out: &mut Vec<String>) {
-            match v {
-                Value::String(s) => out.push(s.clone()),
-                Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
-                Value::Object(map) => map.iter().for_each(|(k, v)| {
-                    out.push(k.clone());
-                    walk(v, out);
-                }),
+        let mut out = vec![text.to_owned()];
+        let mut pending: Vec<Value> = serde_json::from_str(text).into_iter().collect();
+        while let Some(value) = pending.pop() {
+            match value {
+                Value::String(s) => out.push(s),
+                Value::Array(items) => pending.extend(items),
+                Value::Object(map) => {
+                    for (key, item) in map {
+                        out.push(key);
+                        pending.push(item);
+                    }
+                }
                 _ => {}
             }
-        }
-        let mut out = vec![text.to_owned()];
-        if let Ok(v) = serde_json::from_str::<Value>(text) {
-            walk(&v, &mut out);
         }
         out
     }

@@ -89,24 +89,31 @@ mod tests {
         assert!(parse_base_url("http://[::1]:1/").is_ok());
         assert!(parse_base_url("http://127.8.9.10/").is_ok());
         assert!(parse_base_url("https://api.s.unit.sh").is_ok());
-        for bad in [
-            "http://example.com",
-            "http://10.0.0.1",
-            "ftp://127.0.0.1",
-            "https://u:p@example.com",
-            "https://example.com/?a=1",
-            "not a url",
+        for (bad, says) in [
+            (
+                "http://example.com",
+                "plain http is allowed only to a loopback",
+            ),
+            (
+                "http://10.0.0.1",
+                "plain http is allowed only to a loopback",
+            ),
+            ("ftp://127.0.0.1", "scheme `ftp` is not supported"),
+            (
+                "https://u:p@example.com",
+                "credentials in the URL are refused",
+            ),
+            ("https://example.com/?a=1", "a query or fragment"),
+            ("not a url", "is not an absolute URL"),
         ] {
-            assert!(
-                matches!(
-                    parse_base_url(bad),
-                    Err(Error::Invalid {
-                        field: "base_url",
-                        ..
-                    })
-                ),
-                "{bad}"
-            );
+            let Err(Error::Invalid {
+                field: "base_url",
+                reason,
+            }) = parse_base_url(bad)
+            else {
+                panic!("{bad} was not refused as a base URL");
+            };
+            assert!(reason.contains(says), "{bad}: {reason}");
         }
     }
 }

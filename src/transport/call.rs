@@ -23,6 +23,10 @@ pub(crate) struct Call<'a> {
     pub segments: &'a [&'a str],
     pub body: Option<Body>,
     pub accept: &'static str,
+    /// Whether the call mints a token (create, reset): it is never
+    /// repeated once it may have reached the service, and an answer lost
+    /// or unreadable is [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown).
+    pub mints: bool,
 }
 
 impl<'a> Call<'a> {
@@ -41,7 +45,14 @@ impl<'a> Call<'a> {
             segments,
             body: None,
             accept,
+            mints: false,
         }
+    }
+
+    /// The same call, marked as minting a token.
+    pub(crate) fn mints(mut self) -> Self {
+        self.mints = true;
+        self
     }
 
     /// The same call with a body of this content type.

@@ -133,52 +133,38 @@ impl Transport {
         self.inner.last_rate_limit.lock().ok().and_then(|g| *g)
     }
 
-    /// A call that reads (GET): repeated as the policy allows; an error
-    /// status becomes the dialect's error, a success is decoded.
-    pub(crate) async fn read<T>(
+    /// A call that reads or mints; an error status becomes the dialect's
+    /// error, a success is decoded.
+    ///
+    /// A read (GET) is repeated as the policy allows. A call that
+    /// [`mints`](Call::mints) a token (create, reset: POST) is never
+    /// repeated once it may have reached the service: when no answer came
+    /// (timeout, broken connection, 408 or 5xx) or a success could not be
+    /// read, the error is [`Error::OutcomeUnknown`], since a token may have
+    /// been minted.
+    pub(crate) async fn exchange<T>(
         &self,
         call: Call<'_>,
         on_error: ErrorDecoder,
         decode: impl FnOnce(&Response) -> Result<T>,
     ) -> Result<T> {
-        let operation = call.operation;
+        let (operation, mints) = (call.operation, call.mints);
         self.traced(call, async move |this: &Self, call: Call<'_>| {
-            let finished = this.run(&call, true).await?;
+            let finished = this.run(&call, !mints).await?;
             let attempts = finished.attempts;
-            let response = this.answer(finished, operation)?;
-            if response.is_success() {
-                decode(&response)
-            } else {
-                Err(on_error(&response).with_attempts(attempts))
-            }
-        })
-        .await
-    }
-
-    /// A call that mints a token (create, reset: POST). Never repeated once
-    /// it may have reached the service: when no answer came (timeout, broken
-    /// connection, 408 or 5xx) or a success could not be read, the error is
-    /// [`Error::OutcomeUnknown`], since a token may have been minted.
-    pub(crate) async fn mint<T>(
-        &self,
-        call: Call<'_>,
-        on_error: ErrorDecoder,
-        decode: impl FnOnce(&Response) -> Result<T>,
-    ) -> Result<T> {
-        let operation = call.operation;
-        self.traced(call, async move |this: &Self, call: Call<'_>| {
-            let finished = this.run(&call, false).await?;
-            let attempts = finished.attempts;
-            let unknown = match &finished.last {
-                Attempt::Failed { outcome, .. } => retry::unanswered(*outcome),
-                Attempt::Answered(r) => retry::unanswered(Outcome::Status(r.status)),
-                Attempt::Fatal(_) => false,
-            };
+            let unknown = mints
+                && match &finished.last {
+                    Attempt::Failed { outcome, .. } => retry::unanswered(*outcome),
+                    Attempt::Answered(r) => retry::unanswered(Outcome::Status(r.status)),
+                    Attempt::Fatal(_) => false,
+                };
             let result = this.answer(finished, operation).and_then(|response| {
-                if response.is_success() {
+                if !response.is_success() {
+                    Err(on_error(&response).with_attempts(attempts))
+                } else if mints {
                     decode(&response).map_err(|e| Error::outcome_unknown(operation, e))
                 } else {
-                    Err(on_error(&response).with_attempts(attempts))
+                    decode(&response)
                 }
             });
             match result {

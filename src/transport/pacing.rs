@@ -600,6 +600,12 @@ mod tests {
     };
     const MAX_PAUSE: Duration = Duration::from_secs(60);
 
+    /// A pacer of the documented limit, not shared, pausing at most
+    /// `MAX_PAUSE`.
+    fn paced(pacing: Pacing) -> Pacer {
+        Pacer::new(pacing, DOC, false, MAX_PAUSE)
+    }
+
     #[tokio::test(start_paused = true)]
     async fn at_most_the_limit_in_any_window() {
         let pacer = Pacer::new(Pacing::auto(), DOC, true, MAX_PAUSE);
@@ -616,7 +622,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn other_hosts_follow_headers_only() {
-        let pacer = Pacer::new(Pacing::auto(), DOC, false, MAX_PAUSE);
+        let pacer = paced(Pacing::auto());
         assert_eq!(pacer.wait_for_slot().await, Duration::ZERO);
         // An answer without headers: the server does not limit.
         pacer.observe(None, None, None);
@@ -634,12 +640,7 @@ mod tests {
         for _ in 0..10 {
             assert_eq!(off.wait_for_slot().await, Duration::ZERO);
         }
-        let paced = Pacer::new(
-            Pacing::limit(100, Duration::from_secs(1)),
-            DOC,
-            false,
-            MAX_PAUSE,
-        );
+        let paced = paced(Pacing::limit(100, Duration::from_secs(1)));
         assert_eq!(paced.wait_for_slot().await, Duration::ZERO);
         paced.observe(None, None, Some(Duration::from_secs(3)));
         assert_eq!(paced.wait_for_slot().await, Duration::from_secs(3));
@@ -650,12 +651,7 @@ mod tests {
     /// queued before the answer came still waits for that.
     #[tokio::test(start_paused = true)]
     async fn slots_come_back_a_window_after_the_answer() {
-        let pacer = Pacer::new(
-            Pacing::limit(2, Duration::from_secs(1)),
-            DOC,
-            false,
-            MAX_PAUSE,
-        );
+        let pacer = paced(Pacing::limit(2, Duration::from_secs(1)));
         let start = Instant::now();
         pacer.wait_for_slot().await;
         pacer.wait_for_slot().await;
@@ -676,12 +672,7 @@ mod tests {
 
         // A call that got no answer keeps its slot from the moment that was
         // known, too.
-        let lost = Pacer::new(
-            Pacing::limit(1, Duration::from_secs(1)),
-            DOC,
-            false,
-            MAX_PAUSE,
-        );
+        let lost = paced(Pacing::limit(1, Duration::from_secs(1)));
         lost.wait_for_slot().await;
         tokio::time::sleep(Duration::from_secs(5)).await;
         lost.unanswered();
@@ -692,12 +683,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_first_burst_waits_for_the_first_answer() {
-        let pacer = Pacer::new(
-            Pacing::auto().window(Duration::from_secs(1)),
-            DOC,
-            false,
-            MAX_PAUSE,
-        );
+        let pacer = paced(Pacing::auto().window(Duration::from_secs(1)));
         assert_eq!(pacer.wait_for_slot().await, Duration::ZERO);
         let second = tokio::spawn({
             let pacer = pacer.clone();
@@ -712,7 +698,7 @@ mod tests {
 
         // A first call dropped before its answer (no word either way) holds
         // the others for a while only.
-        let dropped = Pacer::new(Pacing::auto(), DOC, false, MAX_PAUSE);
+        let dropped = paced(Pacing::auto());
         dropped.wait_for_slot().await;
         let next = dropped.wait_for_slot().await;
         assert_eq!(next, PROBE_PATIENCE);
@@ -720,7 +706,7 @@ mod tests {
         assert_eq!(after, PROBE_PATIENCE, "one more call goes to learn");
 
         // A first call that gets no answer lets the next one go.
-        let lonely = Pacer::new(Pacing::auto(), DOC, false, MAX_PAUSE);
+        let lonely = paced(Pacing::auto());
         lonely.wait_for_slot().await;
         lonely.unanswered();
         assert_eq!(lonely.wait_for_slot().await, Duration::ZERO);
@@ -728,7 +714,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_dropped_permit_lets_the_next_call_learn_at_once() {
-        let pacer = Pacer::new(Pacing::auto(), DOC, false, MAX_PAUSE);
+        let pacer = paced(Pacing::auto());
         let first = pacer.acquire().await;
         assert_eq!(first.waited, Duration::ZERO);
         // The caller's future is dropped before the answer came.
@@ -747,7 +733,7 @@ mod tests {
     /// billion calls, one at a time, under its lock.
     #[tokio::test(start_paused = true)]
     async fn a_huge_limit_is_clamped_and_kept_in_constant_room() {
-        let pacer = Pacer::new(Pacing::auto(), DOC, false, MAX_PAUSE);
+        let pacer = paced(Pacing::auto());
         pacer.wait_for_slot().await;
         pacer.observe(Some(1_844_674_407_379_551_616), Some(150), None);
         {
@@ -790,12 +776,7 @@ mod tests {
     /// client to one call per window for life.
     #[tokio::test(start_paused = true)]
     async fn learned_limits_recover_in_a_fresh_window() {
-        let pacer = Pacer::new(
-            Pacing::auto().window(Duration::from_secs(1)),
-            DOC,
-            false,
-            MAX_PAUSE,
-        );
+        let pacer = paced(Pacing::auto().window(Duration::from_secs(1)));
         pacer.wait_for_slot().await;
         pacer.observe(Some(0), Some(0), None);
         assert_eq!(bucket(&pacer).limit(Instant::now()), Some(1));
@@ -811,12 +792,7 @@ mod tests {
             permit.observe(None, None, None);
         }
         // A service that raises its limit is followed (up to the ceiling).
-        let capped = Pacer::new(
-            Pacing::limit(5, Duration::from_secs(1)),
-            DOC,
-            false,
-            MAX_PAUSE,
-        );
+        let capped = paced(Pacing::limit(5, Duration::from_secs(1)));
         capped.wait_for_slot().await;
         capped.observe(Some(1), None, None);
         assert_eq!(bucket(&capped).limit(Instant::now()), Some(1));
@@ -831,12 +807,7 @@ mod tests {
     /// all go at once and meet the service's limit.
     #[tokio::test(start_paused = true)]
     async fn a_learned_limit_still_holds_for_the_calls_queued_behind_it() {
-        let pacer = Pacer::new(
-            Pacing::auto().window(Duration::from_secs(1)),
-            DOC,
-            false,
-            MAX_PAUSE,
-        );
+        let pacer = paced(Pacing::auto().window(Duration::from_secs(1)));
         let first = pacer.acquire().await;
         first.observe(Some(2), Some(1), None);
         let mut queued = tokio::task::JoinSet::new();

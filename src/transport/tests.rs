@@ -144,6 +144,7 @@ fn call<'a>(m: Method, segments: &'a [&'a str]) -> Call<'a> {
         segments,
         body,
         accept: JSON,
+        mints: false,
     }
 }
 
@@ -1297,22 +1298,23 @@ fn plain_error(r: &Response) -> Error {
 #[tokio::test]
 async fn the_final_error_says_how_many_attempts_were_made() {
     let server = MockServer::start().await;
-    Mock::given(path("/unavailable"))
-        .respond_with(ResponseTemplate::new(503))
-        .mount(&server)
-        .await;
-    Mock::given(path("/limited"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
-        .mount(&server)
-        .await;
-    Mock::given(path("/missing"))
-        .respond_with(ResponseTemplate::new(404))
-        .mount(&server)
-        .await;
+    for (at, answer) in [
+        ("/unavailable", ResponseTemplate::new(503)),
+        (
+            "/limited",
+            ResponseTemplate::new(429).insert_header("Retry-After", "0"),
+        ),
+        ("/missing", ResponseTemplate::new(404)),
+    ] {
+        Mock::given(path(at))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+    }
     let t = quick(&server.uri(), 3);
 
     let read = t
-        .read(call(Method::GET, &["unavailable"]), plain_error, |_| Ok(()))
+        .exchange(call(Method::GET, &["unavailable"]), plain_error, |_| Ok(()))
         .await
         .unwrap_err();
     assert!(matches!(read, Error::Api(_)), "{read:?}");
@@ -1330,7 +1332,7 @@ async fn the_final_error_says_how_many_attempts_were_made() {
     );
 
     let limited = t
-        .read(call(Method::GET, &["limited"]), plain_error, |_| Ok(()))
+        .exchange(call(Method::GET, &["limited"]), plain_error, |_| Ok(()))
         .await
         .unwrap_err();
     assert!(matches!(limited, Error::RateLimited { .. }), "{limited:?}");
@@ -1342,8 +1344,8 @@ async fn the_final_error_says_how_many_attempts_were_made() {
 
     // A create is sent once: its outcome is unknown after one attempt.
     let minted = t
-        .mint(
-            call(Method::POST, &["unavailable"]),
+        .exchange(
+            call(Method::POST, &["unavailable"]).mints(),
             plain_error,
             |_| Ok(()),
         )
@@ -1355,7 +1357,7 @@ async fn the_final_error_says_how_many_attempts_were_made() {
 
     // A refusal that is not repeated made one attempt, and says nothing of it.
     let missing = t
-        .read(call(Method::GET, &["missing"]), plain_error, |_| Ok(()))
+        .exchange(call(Method::GET, &["missing"]), plain_error, |_| Ok(()))
         .await
         .unwrap_err();
     assert_eq!(missing.attempts(), Some(1));

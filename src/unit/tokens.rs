@@ -71,7 +71,7 @@ impl OrgApiTokens {
         )
         .body(wire::MEDIA_TYPE, body);
         self.transport
-            .mint(call, wire::error_from, wire::decode_created)
+            .exchange(call.mints(), wire::error_from, wire::decode_created)
             .await
     }
 
@@ -96,7 +96,7 @@ impl OrgApiTokens {
             wire::MEDIA_TYPE,
         );
         self.transport
-            .read(call, wire::error_from, wire::decode_list)
+            .exchange(call, wire::error_from, wire::decode_list)
             .await
     }
 

@@ -259,22 +259,10 @@ pub async fn reconcile(args: &ReconcileArgs, ctx: &Ctx<'_>) -> Result<Done, Fail
     };
     let mut found = Vec::new();
     if let Some((unit, keep)) = &unit {
-        let what = what.clone().keep_all(keep);
-        let step = if args.dry_run {
-            unit.reconcile_preview(&what).await
-        } else {
-            unit.reconcile(&what).await
-        };
-        found.extend(step.map_err(|e| Failure::service("Unit reconcile", e))?);
+        found.extend(orphans(unit, &what, keep, args.dry_run).await?);
     }
     if let Some((mailtrap, keep)) = &mailtrap {
-        let what = what.clone().keep_all(keep);
-        let step = if args.dry_run {
-            mailtrap.reconcile_preview(&what).await
-        } else {
-            mailtrap.reconcile(&what).await
-        };
-        found.extend(step.map_err(|e| Failure::service("Mailtrap reconcile", e))?);
+        found.extend(orphans(mailtrap, &what, keep, args.dry_run).await?);
     }
     let verb = if args.dry_run {
         "would remove"
@@ -292,6 +280,56 @@ pub async fn reconcile(args: &ReconcileArgs, ctx: &Ctx<'_>) -> Result<Done, Fail
         text.push_str("dry run: nothing was removed\n");
     }
     Ok(Done::new(Output::new(&found, text)))
+}
+
+/// A service's lifecycle as `reconcile` drives it.
+trait Reconciles {
+    /// The service, for failures.
+    const SERVICE: Service;
+
+    /// The orphans `what` selects, removed, or with `dry_run` only listed.
+    async fn orphans(&self, what: &Reconcile, dry_run: bool) -> api_tokens::Result<Vec<TokenRef>>;
+}
+
+/// Implements [`Reconciles`] for each lifecycle given, of its service.
+macro_rules! reconciles {
+    ($($life:ty => $service:expr),+ $(,)?) => {$(
+        impl Reconciles for $life {
+            const SERVICE: Service = $service;
+
+            async fn orphans(
+                &self,
+                what: &Reconcile,
+                dry_run: bool,
+            ) -> api_tokens::Result<Vec<TokenRef>> {
+                if dry_run {
+                    self.reconcile_preview(what).await
+                } else {
+                    self.reconcile(what).await
+                }
+            }
+        }
+    )+};
+}
+
+reconciles!(UnitLifecycle => Service::Unit, MailtrapLifecycle => Service::Mailtrap);
+
+/// The orphans of one service that `what` selects but for the ids `keep`,
+/// removed, or with `dry_run` only listed.
+///
+/// # Errors
+///
+/// The list or a removal failed.
+async fn orphans<L: Reconciles>(
+    life: &L,
+    what: &Reconcile,
+    keep: &[String],
+    dry_run: bool,
+) -> Result<Vec<TokenRef>, Failure> {
+    let what = what.clone().keep_all(keep);
+    life.orphans(&what, dry_run)
+        .await
+        .map_err(|e| Failure::service(format!("{} reconcile", L::SERVICE), e))
 }
 
 /// The ids of `--keep` as service `service` writes them.

@@ -17,57 +17,53 @@ fn id_needed() -> Failure {
     )
 }
 
-/// `api-tokens unit rotate`: the given token, or the store's.
-///
-/// # Errors
-///
-/// A usage failure for a missing id, or one that disagrees with the store's
-/// record; otherwise the rotation's failure.
-pub async fn unit_rotate(
-    life: &UnitLifecycle,
-    id: Option<&unit::TokenId>,
-    spec: &SinkSpec,
-    plan: &UnitPlan,
-    sink: &dyn SecretSink,
-) -> Result<Rotation, Failure> {
-    #[cfg(feature = "aws")]
-    if let SinkSpec::AwsSecretsManager(name) = spec {
-        let store = aws::store(name)?;
-        aws::check_id(&store, id.map(unit::TokenId::as_str)).await?;
-        return life
-            .rotate_from(&store, plan)
-            .await
-            .map_err(Failure::Rotate);
-    }
-    let _ = spec;
-    let id = id.ok_or_else(id_needed)?;
-    life.rotate(id, plan, sink).await.map_err(Failure::Rotate)
+/// Defines a rotate command's body, `$name`, on the lifecycle `$life`
+/// whose tokens are named by `$id` and rotated by `$plan`: with
+/// `--secret-to aws-sm:NAME` (feature `aws`), the token the store's record
+/// names, after checking an id given against it; otherwise the token given.
+macro_rules! rotate_given_or_stored {
+    ($(#[doc = $doc:expr])* $name:ident($life:ty, $id:ty, $plan:ty)) => {
+        $(#[doc = $doc])*
+        pub async fn $name(
+            life: &$life,
+            id: Option<$id>,
+            spec: &SinkSpec,
+            plan: &$plan,
+            sink: &dyn SecretSink,
+        ) -> Result<Rotation, Failure> {
+            #[cfg(feature = "aws")]
+            if let SinkSpec::AwsSecretsManager(name) = spec {
+                let store = aws::store(name)?;
+                aws::check_id(&store, id.as_ref().map(ToString::to_string).as_deref()).await?;
+                return life
+                    .rotate_from(&store, plan)
+                    .await
+                    .map_err(Failure::Rotate);
+            }
+            let _ = spec;
+            let id = id.ok_or_else(id_needed)?;
+            life.rotate(id, plan, sink).await.map_err(Failure::Rotate)
+        }
+    };
 }
 
-/// `api-tokens mailtrap rotate`: the given token, or the store's.
-///
-/// # Errors
-///
-/// As [`unit_rotate`].
-pub async fn mailtrap_rotate(
-    life: &MailtrapLifecycle,
-    id: Option<mailtrap::TokenId>,
-    spec: &SinkSpec,
-    plan: &MailtrapPlan,
-    sink: &dyn SecretSink,
-) -> Result<Rotation, Failure> {
-    #[cfg(feature = "aws")]
-    if let SinkSpec::AwsSecretsManager(name) = spec {
-        let store = aws::store(name)?;
-        aws::check_id(&store, id.map(|id| id.to_string()).as_deref()).await?;
-        return life
-            .rotate_from(&store, plan)
-            .await
-            .map_err(Failure::Rotate);
-    }
-    let _ = spec;
-    let id = id.ok_or_else(id_needed)?;
-    life.rotate(id, plan, sink).await.map_err(Failure::Rotate)
+rotate_given_or_stored! {
+    /// `api-tokens unit rotate`: the given token, or the store's.
+    ///
+    /// # Errors
+    ///
+    /// A usage failure for a missing id, or one that disagrees with the store's
+    /// record; otherwise the rotation's failure.
+    unit_rotate(UnitLifecycle, &unit::TokenId, UnitPlan)
+}
+
+rotate_given_or_stored! {
+    /// `api-tokens mailtrap rotate`: the given token, or the store's.
+    ///
+    /// # Errors
+    ///
+    /// As [`unit_rotate`].
+    mailtrap_rotate(MailtrapLifecycle, mailtrap::TokenId, MailtrapPlan)
 }
 
 #[cfg(feature = "aws")]

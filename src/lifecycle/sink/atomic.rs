@@ -2,6 +2,7 @@
 //! target's directory, flushed, renamed over the target, the directory
 //! flushed; and the blocking work run off the async threads.
 
+use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -15,11 +16,31 @@ use super::secret_sink::{SinkError, WriteStep};
 #[cfg(feature = "testing")]
 pub(super) type Hook = Arc<dyn Fn(&Path) -> io::Result<()> + Send + Sync>;
 
+/// Defines a file sink's `before_rename` (feature `testing`), which sets the
+/// hook of the sink's `write` ([`AtomicWrite`]); the doc comments given
+/// document it.
+macro_rules! before_rename {
+    ($(#[doc = $doc:expr])*) => {
+        $(#[doc = $doc])*
+        #[cfg(feature = "testing")]
+        #[must_use]
+        pub fn before_rename(
+            mut self,
+            hook: impl Fn(&std::path::Path) -> std::io::Result<()> + Send + Sync + 'static,
+        ) -> Self {
+            self.write.hook = Some(std::sync::Arc::new(hook));
+            self
+        }
+    };
+}
+pub(super) use before_rename;
+
 /// The mode of a file the sinks create.
 pub(super) const FILE_MODE: u32 = 0o600;
 
 /// One sink's way of replacing a file: its name for errors and, in tests,
 /// the hook run before the rename.
+#[derive(Clone)]
 pub(super) struct AtomicWrite {
     pub(super) sink: &'static str,
     #[cfg(feature = "testing")]
@@ -44,6 +65,28 @@ impl AtomicWrite {
             step,
             source,
         }
+    }
+
+    /// The error for a file at `path` whose bytes should be UTF-8 text and
+    /// are not; `what` says which bytes.
+    pub(super) fn not_text(&self, path: &Path, what: impl Into<String>) -> SinkError {
+        let source = io::Error::new(io::ErrorKind::InvalidData, what.into());
+        self.error(path, WriteStep::Read, source)
+    }
+
+    /// Writes a file sink's `Debug`: its `name`, its `path` and one `field`
+    /// of its own with its `value`, nothing of the hook.
+    pub(super) fn debug_sink(
+        f: &mut fmt::Formatter<'_>,
+        name: &str,
+        path: &Path,
+        field: &str,
+        value: &dyn fmt::Debug,
+    ) -> fmt::Result {
+        f.debug_struct(name)
+            .field("path", &path)
+            .field(field, value)
+            .finish_non_exhaustive()
     }
 
     /// The file to replace: `path`, or the file a symbolic link there points

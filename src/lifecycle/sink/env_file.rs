@@ -4,15 +4,11 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
-#[cfg(feature = "testing")]
-use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-#[cfg(feature = "testing")]
-use super::atomic::Hook;
-use super::atomic::{AtomicWrite, FILE_MODE, file_mode, run_blocking};
+use super::atomic::{AtomicWrite, FILE_MODE, before_rename, file_mode, run_blocking};
 use super::dotenv::{check_var, dotenv_value, find_var, set_var};
 use super::file::{check_target, read_if_present};
 use super::secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_trait};
@@ -80,16 +76,12 @@ use super::secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_tra
 pub struct EnvFileSink {
     path: PathBuf,
     var: String,
-    #[cfg(feature = "testing")]
-    hook: Option<Hook>,
+    write: AtomicWrite,
 }
 
 impl fmt::Debug for EnvFileSink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EnvFileSink")
-            .field("path", &self.path)
-            .field("var", &self.var)
-            .finish_non_exhaustive()
+        AtomicWrite::debug_sink(f, "EnvFileSink", &self.path, "var", &self.var)
     }
 }
 
@@ -116,8 +108,7 @@ impl EnvFileSink {
         Ok(Self {
             path: path.into(),
             var,
-            #[cfg(feature = "testing")]
-            hook: None,
+            write: AtomicWrite::unhooked("env-file"),
         })
     }
 
@@ -131,16 +122,9 @@ impl EnvFileSink {
         &self.var
     }
 
-    /// Runs `hook` with the temporary file's path after it was written and
-    /// flushed, just before the rename; see [`FileSink::before_rename`](super::FileSink::before_rename).
-    #[cfg(feature = "testing")]
-    #[must_use]
-    pub fn before_rename(
-        mut self,
-        hook: impl Fn(&Path) -> io::Result<()> + Send + Sync + 'static,
-    ) -> Self {
-        self.hook = Some(Arc::new(hook));
-        self
+    before_rename! {
+        /// Runs `hook` with the temporary file's path after it was written and
+        /// flushed, just before the rename; see [`FileSink::before_rename`](super::FileSink::before_rename).
     }
 }
 
@@ -153,13 +137,8 @@ impl SecretSink for EnvFileSink {
                 var: self.var.clone(),
                 what,
             })?;
-        let (path, var) = (self.path.clone(), self.var.clone());
-        let write = AtomicWrite {
-            sink: "env-file",
-            #[cfg(feature = "testing")]
-            hook: self.hook.clone(),
-        };
-        run_blocking("env-file", move || {
+        let (path, var, write) = (self.path.clone(), self.var.clone(), self.write.clone());
+        run_blocking(write.sink, move || {
             let target = write.resolve(&path)?;
             let (old, mode) = match File::open(&target) {
                 Ok(mut file) => {
@@ -219,14 +198,7 @@ impl SecretSink for EnvFileSink {
                 return Ok(None);
             };
             let Ok(value) = std::str::from_utf8(&text[at]) else {
-                return Err(write.error(
-                    &path,
-                    WriteStep::Read,
-                    io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("the value of {var} is not UTF-8 text"),
-                    ),
-                ));
+                return Err(write.not_text(&path, format!("the value of {var} is not UTF-8 text")));
             };
             Ok(unquote(value))
         })

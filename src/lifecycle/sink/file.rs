@@ -4,15 +4,11 @@ use std::fmt;
 use std::fs;
 use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
-#[cfg(feature = "testing")]
-use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-#[cfg(feature = "testing")]
-use super::atomic::Hook;
-use super::atomic::{AtomicWrite, FILE_MODE, run_blocking};
+use super::atomic::{AtomicWrite, FILE_MODE, before_rename, run_blocking};
 use super::secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_trait};
 
 /// Stores the secret alone in a file, mode 0600 on Unix, replaced atomically.
@@ -71,16 +67,13 @@ use super::secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_tra
 pub struct FileSink {
     path: PathBuf,
     trailing_newline: bool,
-    #[cfg(feature = "testing")]
-    hook: Option<Hook>,
+    write: AtomicWrite,
 }
 
 impl fmt::Debug for FileSink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FileSink")
-            .field("path", &self.path)
-            .field("trailing_newline", &self.trailing_newline)
-            .finish_non_exhaustive()
+        let newline = &self.trailing_newline;
+        AtomicWrite::debug_sink(f, "FileSink", &self.path, "trailing_newline", newline)
     }
 }
 
@@ -91,8 +84,7 @@ impl FileSink {
         Self {
             path: path.into(),
             trailing_newline: true,
-            #[cfg(feature = "testing")]
-            hook: None,
+            write: AtomicWrite::unhooked("file"),
         }
     }
 
@@ -108,18 +100,11 @@ impl FileSink {
         &self.path
     }
 
-    /// Runs `hook` with the temporary file's path after it was written and
-    /// flushed, just before the rename. An error from it fails the store as
-    /// an I/O error would at that point ([`WriteStep::BeforeRename`](super::WriteStep::BeforeRename)), which
-    /// lets a test prove that the old file survives such a failure.
-    #[cfg(feature = "testing")]
-    #[must_use]
-    pub fn before_rename(
-        mut self,
-        hook: impl Fn(&Path) -> io::Result<()> + Send + Sync + 'static,
-    ) -> Self {
-        self.hook = Some(Arc::new(hook));
-        self
+    before_rename! {
+        /// Runs `hook` with the temporary file's path after it was written and
+        /// flushed, just before the rename. An error from it fails the store as
+        /// an I/O error would at that point ([`WriteStep::BeforeRename`](super::WriteStep::BeforeRename)), which
+        /// lets a test prove that the old file survives such a failure.
     }
 }
 
@@ -132,13 +117,8 @@ impl SecretSink for FileSink {
         if self.trailing_newline {
             contents.push(b'\n');
         }
-        let path = self.path.clone();
-        let write = AtomicWrite {
-            sink: "file",
-            #[cfg(feature = "testing")]
-            hook: self.hook.clone(),
-        };
-        run_blocking("file", move || {
+        let (path, write) = (self.path.clone(), self.write.clone());
+        run_blocking(write.sink, move || {
             let target = write.resolve(&path)?;
             write.replace(&target, &contents, FILE_MODE)
         })
@@ -159,11 +139,7 @@ impl SecretSink for FileSink {
                 return Ok(None);
             };
             let Ok(text) = std::str::from_utf8(&bytes) else {
-                return Err(write.error(
-                    &path,
-                    WriteStep::Read,
-                    io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8 text"),
-                ));
+                return Err(write.not_text(&path, "the file is not UTF-8 text"));
             };
             let secret = text
                 .strip_suffix("\r\n")

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::operation::RequestId;
+use aws_sdk_secretsmanager::operation::update_secret_version_stage::builders::UpdateSecretVersionStageFluentBuilder;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -539,14 +540,20 @@ impl SecretsManagerSink {
         }
     }
 
-    /// Takes `label` off `version`; a label already gone is fine.
-    async fn remove_label(&self, label: &str, version: &str) {
-        let out = self
-            .client()
+    /// A move of `label` on the secret, to say from and to which versions.
+    async fn stage(&self, label: &str) -> UpdateSecretVersionStageFluentBuilder {
+        self.client()
             .await
             .update_secret_version_stage()
             .secret_id(&self.secret_id)
             .version_stage(label)
+    }
+
+    /// Takes `label` off `version`; a label already gone is fine.
+    async fn remove_label(&self, label: &str, version: &str) {
+        let out = self
+            .stage(label)
+            .await
             .remove_from_version_id(version)
             .send()
             .await;
@@ -585,11 +592,8 @@ impl SecretsManagerSink {
     /// Moves `AWSCURRENT` from `from` (none: no version held it) to `to`.
     async fn compare_and_set(&self, from: Option<&str>, to: &str) -> Result<(), SinkError> {
         let out = self
-            .client()
+            .stage(AWSCURRENT)
             .await
-            .update_secret_version_stage()
-            .secret_id(&self.secret_id)
-            .version_stage(AWSCURRENT)
             .move_to_version_id(to)
             .set_remove_from_version_id(from.map(str::to_owned))
             .send()

@@ -4,7 +4,7 @@ use secrecy::SecretString;
 use wiremock::MockServer;
 
 use crate::mailtrap::TokenId;
-use crate::testing::engine::{self, Shared, common_fake_methods, lock};
+use crate::testing::engine::{self, Shared, common_builder_methods, common_fake_methods, lock};
 use crate::testing::error::KitError;
 use crate::testing::ids::MAX_TOKEN_ID;
 
@@ -87,12 +87,6 @@ pub struct MailtrapFakeBuilder {
 }
 
 impl MailtrapFakeBuilder {
-    /// The credential the fake accepts (default: a random one).
-    pub fn token(mut self, token: SecretString) -> Self {
-        self.token = Some(token);
-        self
-    }
-
     /// The account whose tokens the fake holds (default 3229).
     pub fn account_id(mut self, account_id: u64) -> Self {
         self.account_id = account_id;
@@ -119,31 +113,24 @@ impl MailtrapFakeBuilder {
         self
     }
 
-    /// Starts the fake with a rate limit: at most `limit` requests per
-    /// credential in any window of `per`; see [`MailtrapFake::rate_limit`].
-    /// The service allows 150 per 10 seconds.
-    pub fn rate_limit(mut self, limit: u32, per: std::time::Duration) -> Self {
-        self.options.rate_limit = Some((limit, per));
-        self
-    }
+    common_builder_methods!(
+        MailtrapFake,
+        account_id,
+        new_secret,
+        /// Starts the fake with a rate limit: at most `limit` requests per
+        /// credential in any window of `per`; see [`MailtrapFake::rate_limit`].
+        /// The service allows 150 per 10 seconds.
+    );
 
-    /// Starts the fake.
-    pub async fn start(self) -> MailtrapFake {
-        let token = self.token.unwrap_or_else(new_secret);
-        let state = MailtrapState::new(
+    /// The state the fake starts with, accepting `token`.
+    fn state(&self, token: SecretString) -> MailtrapState {
+        MailtrapState::new(
             self.account_id,
-            self.account_name,
-            token.clone(),
-            self.owner,
-            self.reset_rule,
-        );
-        let (server, engine) = engine::start(state, self.options).await;
-        MailtrapFake {
-            server,
-            engine,
+            self.account_name.clone(),
             token,
-            account_id: self.account_id,
-        }
+            self.owner.clone(),
+            self.reset_rule,
+        )
     }
 }
 
@@ -175,17 +162,6 @@ impl MailtrapFake {
     /// fake accepts); another account answers 403.
     pub fn account_id(&self) -> u64 {
         self.account_id
-    }
-
-    /// The tokens the fake holds now, by id (its own credential is not
-    /// among them).
-    pub fn tokens(&self) -> Vec<MailtrapToken> {
-        lock(&self.engine)
-            .dialect
-            .tokens
-            .values()
-            .cloned()
-            .collect()
     }
 
     /// Puts a token into the fake, as if created earlier, and returns it
@@ -242,24 +218,20 @@ impl MailtrapFake {
         Ok(state.hold(number, token))
     }
 
-    /// The id the next token the fake creates, resets into or inserts gets
-    /// (12345 on a new fake).
-    pub fn next_id(&self) -> u64 {
-        lock(&self.engine).dialect.ids.next()
-    }
-
     /// Changes which tokens reset refuses from now on.
     pub fn set_reset_rule(&self, rule: ResetRule) {
         lock(&self.engine).dialect.reset_rule = rule;
     }
-
-    common_fake_methods!(MailtrapFake, MailtrapOp);
 }
 
-impl Drop for MailtrapFake {
-    /// Checks the expectations (see [`MailtrapFake::expect`]): panics if
-    /// one is not met, unless the thread is already panicking.
-    fn drop(&mut self) {
-        engine::verify_on_drop(&self.engine);
-    }
-}
+common_fake_methods!(
+    MailtrapFake,
+    MailtrapOp,
+    MailtrapToken,
+    tokens:
+    /// The tokens the fake holds now, by id (its own credential is not
+    /// among them).
+    next_id:
+    /// The id the next token the fake creates, resets into or inserts gets
+    /// (12345 on a new fake).
+);

@@ -6,7 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
 use crate::mailtrap::{self, AccessLevel, Expiry, Permission, ResourceId, ResourceType, TokenId};
-use crate::testing::engine::{self, format_time};
+use crate::testing::engine::{self, common_token_conversions, format_time};
 
 /// A permission as the fake stores it: the resource type as it came (an
 /// older name such as `inbox` included), with the typed permission.
@@ -165,20 +165,6 @@ impl From<&MailtrapToken> for mailtrap::ApiToken {
     }
 }
 
-impl From<MailtrapToken> for mailtrap::ApiToken {
-    /// The token as the fake lists it.
-    fn from(token: MailtrapToken) -> Self {
-        mailtrap::ApiToken::from(&token)
-    }
-}
-
-impl From<&MailtrapToken> for mailtrap::NewApiToken {
-    /// The token as the fake answers its create or reset, with the secret.
-    fn from(token: &MailtrapToken) -> Self {
-        mailtrap::NewApiToken::new(mailtrap::ApiToken::from(token), token.secret.clone())
-    }
-}
-
 impl PartialEq<mailtrap::ApiToken> for MailtrapToken {
     /// Whether the client's token is this one as the fake lists it.
     fn eq(&self, other: &mailtrap::ApiToken) -> bool {
@@ -196,13 +182,6 @@ impl PartialEq<mailtrap::ApiToken> for MailtrapToken {
             && created_by.as_deref() == Some(self.created_by.as_str())
             && *expires_at == self.expires_at
             && *permissions == self.permissions
-    }
-}
-
-impl PartialEq<MailtrapToken> for mailtrap::ApiToken {
-    /// Whether this token is the fake's as the fake lists it.
-    fn eq(&self, other: &MailtrapToken) -> bool {
-        other == self
     }
 }
 
@@ -253,24 +232,17 @@ impl MailtrapTokenSeed {
     /// Adds a permission: `access_level` on the resource `resource_id` of
     /// kind `resource_type`, as [`CreateApiToken::permission`](mailtrap::CreateApiToken::permission).
     pub fn permission(
-        mut self,
+        self,
         resource_type: impl Into<ResourceType>,
         resource_id: impl Into<ResourceId>,
         access_level: impl Into<AccessLevel>,
     ) -> Self {
-        self.permissions.push(Stored::typed(Permission::new(
-            resource_type,
-            resource_id,
-            access_level,
-        )));
-        self
+        self.permissions([Permission::new(resource_type, resource_id, access_level)])
     }
 
     /// Adds permissions made beforehand.
-    pub fn permissions(mut self, permissions: impl IntoIterator<Item = Permission>) -> Self {
-        self.permissions
-            .extend(permissions.into_iter().map(Stored::typed));
-        self
+    pub fn permissions(self, permissions: impl IntoIterator<Item = Permission>) -> Self {
+        self.stored(permissions.into_iter().map(Stored::typed))
     }
 
     /// Adds a permission whose resource type the fake stores and answers
@@ -278,13 +250,17 @@ impl MailtrapTokenSeed {
     /// stays on the wire as it is, and reads in
     /// [`MailtrapToken::permissions`] as the client decodes it.
     pub fn raw_permission(
-        mut self,
+        self,
         wire_resource_type: impl Into<String>,
         resource_id: impl Into<ResourceId>,
         access_level: impl Into<AccessLevel>,
     ) -> Self {
-        self.permissions
-            .push(Stored::raw(wire_resource_type, resource_id, access_level));
+        self.stored([Stored::raw(wire_resource_type, resource_id, access_level)])
+    }
+
+    /// Adds permissions as the fake stores them.
+    fn stored(mut self, permissions: impl IntoIterator<Item = Stored>) -> Self {
+        self.permissions.extend(permissions);
         self
     }
 
@@ -352,12 +328,12 @@ impl From<&mailtrap::CreateApiToken> for MailtrapTokenSeed {
     }
 }
 
-impl From<mailtrap::CreateApiToken> for MailtrapTokenSeed {
-    /// The token that request would create, as from a reference.
-    fn from(request: mailtrap::CreateApiToken) -> Self {
-        MailtrapTokenSeed::from(&request)
-    }
-}
+common_token_conversions!(
+    MailtrapToken,
+    MailtrapTokenSeed,
+    mailtrap,
+    "create or reset"
+);
 
 /// The id of a token the fake numbers (from 12345 up).
 pub(crate) fn token_id(n: u64) -> TokenId {

@@ -3,25 +3,10 @@
 use chrono::{DateTime, Months, Utc};
 use serde_json::Value;
 
-use crate::mailtrap::ResourceId;
+use crate::mailtrap::{ResourceId, ResourceType};
 
 use super::token::Stored;
 
-/// The resource types the service accepts: the current names, the older
-/// names it still reads (`inbox`, `sending_domain`), and those of its
-/// account-access descriptions.
-pub(crate) const RESOURCE_TYPES: [&str; 10] = [
-    "account",
-    "project",
-    "sandbox",
-    "domain",
-    "billing",
-    "organization",
-    "email_campaign_permission_scope",
-    "email_template",
-    "inbox",
-    "sending_domain",
-];
 pub(crate) const NO_PERMISSIONS: &str = "No permissions selected. Please choose at least one.";
 
 /// A positive integer written in decimal, as Rails routes accept ids.
@@ -58,7 +43,9 @@ pub(crate) fn check_permissions(
             ok = false;
         }
         let resource_type = item.get("resource_type").and_then(Value::as_str);
-        if !resource_type.is_some_and(|t| RESOURCE_TYPES.contains(&t)) {
+        // The service accepts the types the crate knows, by their current
+        // names and the older ones it still reads.
+        if resource_type.and_then(ResourceType::known).is_none() {
             fail("resources", "resource_type is not included in the list");
             ok = false;
         }

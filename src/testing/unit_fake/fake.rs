@@ -3,7 +3,7 @@
 use secrecy::SecretString;
 use wiremock::MockServer;
 
-use crate::testing::engine::{self, Shared, common_fake_methods, lock};
+use crate::testing::engine::{self, Shared, common_builder_methods, common_fake_methods, lock};
 use crate::testing::error::KitError;
 use crate::testing::ids::MAX_TOKEN_ID;
 use crate::unit::{TokenId, UserId};
@@ -73,36 +73,23 @@ pub struct UnitFakeBuilder {
 }
 
 impl UnitFakeBuilder {
-    /// The credential the fake accepts (default: a random one).
-    pub fn token(mut self, token: SecretString) -> Self {
-        self.token = Some(token);
-        self
-    }
-
     /// The user whose tokens the fake holds (default `2`).
     pub fn user_id(mut self, user_id: UserId) -> Self {
         self.user_id = user_id;
         self
     }
 
-    /// Starts the fake with a rate limit: at most `limit` requests in any
-    /// window of `per`; see [`UnitFake::rate_limit`].
-    pub fn rate_limit(mut self, limit: u32, per: std::time::Duration) -> Self {
-        self.options.rate_limit = Some((limit, per));
-        self
-    }
+    common_builder_methods!(
+        UnitFake,
+        user_id,
+        new_secret,
+        /// Starts the fake with a rate limit: at most `limit` requests in any
+        /// window of `per`; see [`UnitFake::rate_limit`].
+    );
 
-    /// Starts the fake.
-    pub async fn start(self) -> UnitFake {
-        let token = self.token.unwrap_or_else(new_secret);
-        let state = UnitState::new(&self.user_id, token.clone());
-        let (server, engine) = engine::start(state, self.options).await;
-        UnitFake {
-            server,
-            engine,
-            token,
-            user_id: self.user_id,
-        }
+    /// The state the fake starts with, accepting `token`.
+    fn state(&self, token: SecretString) -> UnitState {
+        UnitState::new(&self.user_id, token)
     }
 }
 
@@ -130,16 +117,6 @@ impl UnitFake {
     /// other user id answers 404.
     pub fn user_id(&self) -> UserId {
         self.user_id.clone()
-    }
-
-    /// The tokens the fake holds now, by id.
-    pub fn tokens(&self) -> Vec<UnitToken> {
-        lock(&self.engine)
-            .dialect
-            .tokens
-            .values()
-            .cloned()
-            .collect()
     }
 
     /// Puts a token into the fake, as if created earlier, and returns it
@@ -200,24 +177,19 @@ impl UnitFake {
         Ok(state.hold(number, seed.into_token(number, now)))
     }
 
-    /// The id the next token the fake creates or inserts gets (1 on a new
-    /// fake).
-    pub fn next_id(&self) -> u64 {
-        lock(&self.engine).dialect.ids.next()
-    }
-
     /// Chooses how a successful revoke answers (default: 200 with the token).
     pub fn set_revoke_answer(&self, answer: RevokeAnswer) {
         lock(&self.engine).dialect.revoke_answer = answer;
     }
-
-    common_fake_methods!(UnitFake, UnitOp);
 }
 
-impl Drop for UnitFake {
-    /// Checks the expectations (see [`UnitFake::expect`]): panics if one is
-    /// not met, unless the thread is already panicking.
-    fn drop(&mut self) {
-        engine::verify_on_drop(&self.engine);
-    }
-}
+common_fake_methods!(
+    UnitFake,
+    UnitOp,
+    UnitToken,
+    tokens:
+    /// The tokens the fake holds now, by id.
+    next_id:
+    /// The id the next token the fake creates or inserts gets (1 on a new
+    /// fake).
+);

@@ -4,7 +4,7 @@
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use secrecy::SecretString;
 
-use crate::testing::engine;
+use crate::testing::engine::{self, common_token_conversions};
 use crate::unit::{self, ResourceRestriction, Scope, SourceIp, TokenId};
 
 const SECRET_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -73,20 +73,6 @@ impl From<&UnitToken> for unit::ApiToken {
     }
 }
 
-impl From<UnitToken> for unit::ApiToken {
-    /// The token as the fake lists it.
-    fn from(token: UnitToken) -> Self {
-        unit::ApiToken::from(&token)
-    }
-}
-
-impl From<&UnitToken> for unit::NewApiToken {
-    /// The token as the fake answers its create, with the secret.
-    fn from(token: &UnitToken) -> Self {
-        unit::NewApiToken::new(unit::ApiToken::from(token), token.secret.clone())
-    }
-}
-
 impl PartialEq<unit::ApiToken> for UnitToken {
     /// Whether the client's token is this one as the fake lists it.
     fn eq(&self, other: &unit::ApiToken) -> bool {
@@ -102,13 +88,6 @@ impl PartialEq<unit::ApiToken> for UnitToken {
             && *created_at == self.created_at
             && *expiration == Some(self.expiration)
             && *source_ips == self.source_ips
-    }
-}
-
-impl PartialEq<UnitToken> for unit::ApiToken {
-    /// Whether this token is the fake's as the fake lists it.
-    fn eq(&self, other: &UnitToken) -> bool {
-        other == self
     }
 }
 
@@ -152,9 +131,8 @@ impl UnitTokenSeed {
     }
 
     /// Adds a scope.
-    pub fn scope(mut self, scope: Scope) -> Self {
-        self.scopes.push(scope);
-        self
+    pub fn scope(self, scope: Scope) -> Self {
+        self.scopes([scope])
     }
 
     /// Adds scopes.
@@ -170,9 +148,8 @@ impl UnitTokenSeed {
     }
 
     /// Adds an address or range allowed to use it.
-    pub fn source_ip(mut self, ip: impl Into<SourceIp>) -> Self {
-        self.source_ips.push(ip.into());
-        self
+    pub fn source_ip(self, ip: impl Into<SourceIp>) -> Self {
+        self.source_ips([ip.into()])
     }
 
     /// Adds addresses or ranges allowed to use it.
@@ -183,9 +160,7 @@ impl UnitTokenSeed {
 
     /// Restricts it to these cards or accounts (added to any given before).
     pub fn resources(mut self, resources: impl IntoIterator<Item = ResourceRestriction>) -> Self {
-        self.resources
-            .get_or_insert_with(Vec::new)
-            .extend(resources);
+        self.resources.get_or_insert_default().extend(resources);
         self
     }
 
@@ -232,12 +207,7 @@ impl From<&unit::CreateApiToken> for UnitTokenSeed {
     }
 }
 
-impl From<unit::CreateApiToken> for UnitTokenSeed {
-    /// The token that request would create, as from a reference.
-    fn from(request: unit::CreateApiToken) -> Self {
-        UnitTokenSeed::from(&request)
-    }
-}
+common_token_conversions!(UnitToken, UnitTokenSeed, unit, "create");
 
 /// The id of the n-th token (n counts from 1).
 pub(crate) fn token_id(n: u64) -> TokenId {

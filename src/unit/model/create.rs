@@ -9,7 +9,7 @@ use crate::json::object;
 
 use super::restriction::ResourceRestriction;
 use super::scope::Scope;
-use super::source_ip::{SourceIp, source_ip_list};
+use super::source_ip::{SourceIp, join_source_ips, source_ip_list};
 use crate::unit::envelope::{Resource, TokenType};
 
 /// What to create: a description, one or more scopes, an expiration in the
@@ -83,9 +83,7 @@ impl CreateApiToken {
     /// before). An empty list is refused before sending: leave the call out
     /// for an unrestricted token.
     pub fn resources(mut self, resources: impl IntoIterator<Item = ResourceRestriction>) -> Self {
-        self.resources
-            .get_or_insert_with(Vec::new)
-            .extend(resources);
+        self.resources.get_or_insert_default().extend(resources);
         self
     }
 
@@ -163,12 +161,7 @@ impl CreateApiToken {
                 ips.push(ip);
             }
         }
-        let source_ip = (!ips.is_empty()).then(|| {
-            ips.iter()
-                .map(|ip| ip.to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        });
+        let source_ip = join_source_ips(ips);
         if let Some(list) = &self.resources {
             if list.is_empty() {
                 return Err(Error::invalid(
@@ -237,13 +230,7 @@ impl Serialize for CreateApiToken {
             description: &self.description,
             scope: scope.join(" "),
             expiration: format_expiration(self.expiration),
-            source_ip: (!self.source_ips.is_empty()).then(|| {
-                self.source_ips
-                    .iter()
-                    .map(SourceIp::to_string)
-                    .collect::<Vec<_>>()
-                    .join(",")
-            }),
+            source_ip: join_source_ips(&self.source_ips),
             resources: self.resources.as_deref(),
         };
         Resource::<&WireAttributes<'_>> {

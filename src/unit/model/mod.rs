@@ -17,6 +17,7 @@ mod restriction;
 mod scope;
 mod source_ip;
 mod token;
+mod word;
 
 pub use create::CreateApiToken;
 pub(crate) use create::WireAttributes;

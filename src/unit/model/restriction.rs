@@ -1,14 +1,13 @@
 //! The restriction of a token to some cards or some accounts.
 
 use std::fmt;
-use std::str::FromStr;
 
-use serde::de::Deserializer;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
 use super::ids::check_identifier;
+use super::word::word_traits;
 
 /// What a token may be restricted to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -57,37 +56,14 @@ impl ResourceType {
     }
 }
 
-impl fmt::Display for ResourceType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ResourceType {
-    type Err = Error;
-
+word_traits!(
+    ResourceType,
+    parse:
     /// `card`, `account`, or [`ResourceType::Other`] for any other word of
     /// ASCII letters.
-    fn from_str(s: &str) -> Result<Self> {
-        let kind = ResourceType::from_wire(s);
-        kind.validate()?;
-        Ok(kind)
-    }
-}
-
-impl Serialize for ResourceType {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for ResourceType {
+    deserialize:
     /// Any string: an unknown type is kept as [`ResourceType::Other`].
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Ok(ResourceType::from_wire(&s))
-    }
-}
+);
 
 /// A restriction of a token to some cards or some accounts; on the wire
 /// `{"type": "card", "ids": ["1", "2"]}`.

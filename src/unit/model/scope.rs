@@ -1,12 +1,8 @@
 //! The permissions an Org API token is granted, as Unit writes them.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::de::Deserializer;
-use serde::{Deserialize, Serialize, Serializer};
-
 use crate::error::{Error, Result};
+
+use super::word::word_traits;
 
 macro_rules! scopes {
     ($($(#[$doc:meta])* $variant:ident => $wire:literal,)+) => {
@@ -181,37 +177,14 @@ impl Scope {
     }
 }
 
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Scope {
-    type Err = Error;
-
+word_traits!(
+    Scope,
+    parse:
     /// The known scope of that name, or [`Scope::Other`]; refuses a string
     /// that is not lower-case letters and dashes.
-    fn from_str(s: &str) -> Result<Self> {
-        let scope = Scope::from_wire(s);
-        scope.validate()?;
-        Ok(scope)
-    }
-}
-
-impl Serialize for Scope {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for Scope {
+    deserialize:
     /// Any string: an unknown scope is kept as [`Scope::Other`].
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Ok(Scope::from_wire(&s))
-    }
-}
+);
 
 #[cfg(test)]
 mod tests {

@@ -215,6 +215,13 @@ impl<'de> Deserialize<'de> for SourceIp {
     }
 }
 
+/// Addresses and ranges as `sourceIp` holds them: one comma-separated
+/// string; `None` for none.
+pub(crate) fn join_source_ips<'a>(ips: impl IntoIterator<Item = &'a SourceIp>) -> Option<String> {
+    let words: Vec<String> = ips.into_iter().map(SourceIp::to_string).collect();
+    (!words.is_empty()).then(|| words.join(","))
+}
+
 /// `sourceIp` as one comma-separated string, both ways; read without a
 /// `String` per token when the body needs no unescaping.
 pub(crate) mod source_ip_list {
@@ -224,11 +231,10 @@ pub(crate) mod source_ip_list {
         ips: &[SourceIp],
         s: S,
     ) -> std::result::Result<S::Ok, S::Error> {
-        if ips.is_empty() {
-            return s.serialize_none();
+        match join_source_ips(ips) {
+            Some(joined) => s.serialize_str(&joined),
+            None => s.serialize_none(),
         }
-        let joined: Vec<String> = ips.iter().map(SourceIp::to_string).collect();
-        s.serialize_str(&joined.join(","))
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
