@@ -31,11 +31,14 @@ fn main() {
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join("/");
-        let absolute = file
-            .to_str()
-            .unwrap_or_else(|| panic!("fixture path {} is not UTF-8; rename it", file.display()));
+        if file.to_str().is_none() {
+            panic!("fixture path {} is not UTF-8; rename it", file.display());
+        }
+        // Resolved against the crate's directory when the library compiles,
+        // so the generated list holds no absolute path: it stays right for a
+        // checkout that moved, or another checkout on a shared target.
         out.push_str(&format!(
-            "    ({relative:?}, include_str!({absolute:?})),\n"
+            "    ({relative:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/fixtures/\", {relative:?}))),\n"
         ));
     }
     out.push_str("];\n");
