@@ -159,6 +159,38 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
+/// Reads a JSON string as the format lends it (borrowed, not copied, where
+/// it can) and hands it to `read`; a refusal becomes the format's error.
+/// `expecting` completes "invalid type: …, expected …".
+#[inline]
+pub(crate) fn read_str<'de, D, T, F>(d: D, expecting: &'static str, read: F) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    F: FnOnce(&str) -> Result<T, &'static str>,
+{
+    struct Text<F> {
+        expecting: &'static str,
+        read: F,
+    }
+    impl<T, F: FnOnce(&str) -> Result<T, &'static str>> Visitor<'_> for Text<F> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.expecting)
+        }
+        #[inline]
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+            (self.read)(v).map_err(E::custom)
+        }
+        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<T, E> {
+            match std::str::from_utf8(v) {
+                Ok(s) => self.visit_str(s),
+                Err(_) => Err(E::invalid_value(serde::de::Unexpected::Bytes(v), &self)),
+            }
+        }
+    }
+    d.deserialize_str(Text { expecting, read })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

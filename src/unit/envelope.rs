@@ -1,9 +1,7 @@
 //! The JSON:API envelope of Unit's Org API tokens: `{"data": …}` around a
 //! resource object `{"type": "apiToken", "id", "attributes"}`.
 
-use std::fmt;
-
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::Deserializer;
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::model::ids::TokenId;
@@ -25,23 +23,13 @@ impl Serialize for TokenType {
 
 impl<'de> Deserialize<'de> for TokenType {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct TypeVisitor;
-        impl Visitor<'_> for TypeVisitor {
-            type Value = TokenType;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("the resource type `apiToken`")
+        crate::json::read_str(d, "the resource type `apiToken`", |v| {
+            if v == TOKEN_TYPE {
+                Ok(TokenType)
+            } else {
+                Err("expected a resource of type `apiToken`, found another type")
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<TokenType, E> {
-                if v == TOKEN_TYPE {
-                    Ok(TokenType)
-                } else {
-                    Err(E::custom(
-                        "expected a resource of type `apiToken`, found another type",
-                    ))
-                }
-            }
-        }
-        d.deserialize_str(TypeVisitor)
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::Deserializer;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -121,21 +121,13 @@ macro_rules! string_id {
             /// A JSON:API id: a string of digits; anything else (a number,
             /// empty, `0`, not digits) is refused.
             fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-                struct IdVisitor;
-                impl Visitor<'_> for IdVisitor {
-                    type Value = $name;
-                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str(concat!("a ", $what, ": a string of digits"))
+                crate::json::read_str(d, concat!("a ", $what, ": a string of digits"), |v| {
+                    if is_identifier(v) {
+                        Ok($name(v.to_owned()))
+                    } else {
+                        Err(concat!("not a valid ", $what, " (a positive integer)"))
                     }
-                    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<$name, E> {
-                        if is_identifier(v) {
-                            Ok($name(v.to_owned()))
-                        } else {
-                            Err(E::custom(concat!("not a valid ", $what, " (a positive integer)")))
-                        }
-                    }
-                }
-                d.deserialize_str(IdVisitor)
+                })
             }
         }
     };

@@ -196,22 +196,9 @@ impl<'de> Deserialize<'de> for SourceIp {
     /// One entry, read from the borrowed text when the format lends it
     /// (serde's `Cow<str>` would always copy it).
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct EntryVisitor;
-        impl Visitor<'_> for EntryVisitor {
-            type Value = SourceIp;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an IP address or a CIDR range")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<SourceIp, E> {
-                Ok(SourceIp::from_wire(v.trim()))
-            }
-            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> std::result::Result<SourceIp, E> {
-                let s = std::str::from_utf8(v)
-                    .map_err(|_| E::invalid_value(de::Unexpected::Bytes(v), &self))?;
-                self.visit_str(s)
-            }
-        }
-        d.deserialize_str(EntryVisitor)
+        crate::json::read_str(d, "an IP address or a CIDR range", |v| {
+            Ok(SourceIp::from_wire(v.trim()))
+        })
     }
 }
 
