@@ -141,11 +141,7 @@ impl UnitLifecycle {
         store: &SecretsManagerSink,
         plan: &UnitPlan,
     ) -> Result<Rotation, RotateError> {
-        let record = current_token(store, Service::Unit).await?;
-        let old = record
-            .token_id
-            .parse()
-            .map_err(|e: Error| not_an_id(Service::Unit, &record.token_id, e))?;
+        let old = stored_id(store, Service::Unit, str::parse).await?;
         let sink = WithAttributes {
             inner: store,
             attributes: unit_attributes(self, plan),
@@ -170,19 +166,34 @@ impl MailtrapLifecycle {
         store: &SecretsManagerSink,
         plan: &MailtrapPlan,
     ) -> Result<Rotation, RotateError> {
-        let record = current_token(store, Service::Mailtrap).await?;
-        let old = record
-            .token_id
-            .parse::<u64>()
-            .map_err(|_| Error::invalid("token_id", "not a Mailtrap token id"))
-            .and_then(crate::mailtrap::TokenId::new)
-            .map_err(|e| not_an_id(Service::Mailtrap, &record.token_id, e))?;
+        let old = stored_id(store, Service::Mailtrap, |id| {
+            id.parse::<u64>()
+                .map_err(|_| Error::invalid("token_id", "not a Mailtrap token id"))
+                .and_then(crate::mailtrap::TokenId::new)
+        })
+        .await?;
         self.rotate(old, plan, store).await
     }
 }
 
 /// The failure at step 0 when the stored `token_id` is not an id of
 /// `service`: nothing was done.
-fn not_an_id(service: Service, token_id: &str, cause: Error) -> RotateError {
-    RotateError::new(service, token_id, Step::Inspect, Left::Unchanged, cause)
+/// The id of the token whose record `store` holds as current, read by
+/// `parse`; a record that is not `service`'s, or an id `parse` refuses,
+/// fails step 0 with nothing changed.
+async fn stored_id<T>(
+    store: &SecretsManagerSink,
+    service: Service,
+    parse: impl FnOnce(&str) -> Result<T, Error>,
+) -> Result<T, RotateError> {
+    let record = current_token(store, service).await?;
+    parse(&record.token_id).map_err(|cause| {
+        RotateError::new(
+            service,
+            &record.token_id,
+            Step::Inspect,
+            Left::Unchanged,
+            cause,
+        )
+    })
 }
