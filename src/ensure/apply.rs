@@ -14,6 +14,7 @@ use crate::lifecycle::{
 };
 use crate::{mailtrap, unit};
 
+use super::entry::{MailtrapEntry, UnitEntry};
 use super::load::TokensFile;
 use super::plan::{Action, ActionKind, Plan, Target};
 use super::report::{ActionError, ApplyReport, Done, Outcome};
@@ -129,90 +130,20 @@ async fn act(file: &TokensFile, services: &Services, action: &Action) -> Result<
             others,
             fresh,
         } => {
-            let entry = &file.mailtrap()[*entry];
-            let sink = checked_sink(services, &entry.secret_to).await?;
-            let now = Utc::now();
-            let request = mailtrap::CreateApiToken::new(entry.name.clone())
-                .permissions_from(entry.permissions.iter().cloned())
-                .expires(entry.expires.at(now));
-            match (action.kind, token) {
-                (ActionKind::Create, _) | (_, None) => {
-                    let life = mailtrap_life(services, *home)?;
-                    Ok(minted(life.mint_into(&request, &*sink).await?))
-                }
-                (ActionKind::Rotate, Some((account, id))) if !*fresh => {
-                    let life = mailtrap_life(services, *account)?;
-                    let plan = MailtrapPlan::new()
-                        .recreate()
-                        .delete_old()
-                        .expires(entry.expires.at(now));
-                    Ok(rotated(life.rotate(*id, &plan, &*sink).await?))
-                }
-                (_, Some(current)) => {
-                    let mut old = vec![*current];
-                    old.extend(others.iter().copied());
-                    mailtrap_replace(services, *home, &request, &*sink, &old).await
-                }
-            }
+            let at = MailtrapAt {
+                home: *home,
+                token: *token,
+                others,
+                fresh: *fresh,
+            };
+            act_mailtrap(services, &file.mailtrap()[*entry], action.kind, at).await
         }
         Target::Unit {
             entry,
             user,
             token,
             others,
-        } => {
-            let entry = &file.unit()[*entry];
-            let sink = checked_sink(services, &entry.secret_to).await?;
-            let client = services
-                .unit
-                .clone()
-                .ok_or_else(|| ActionError::NotConfigured("no Unit client was given".to_owned()))?;
-            let life = UnitLifecycle::new(client, user.clone());
-            let expires = Utc::now() + entry.lifetime;
-            match token {
-                None => {
-                    let request = unit::CreateApiToken::new(
-                        entry.description.clone(),
-                        entry.scopes.iter().cloned(),
-                        expires,
-                    )
-                    .source_ips(entry.source_ips.iter().cloned());
-                    Ok(minted(life.mint_into(&request, &*sink).await?))
-                }
-                Some(id) => {
-                    let mut plan = UnitPlan::new(entry.scopes.iter().cloned(), expires)
-                        .source_ips(entry.source_ips.iter().cloned())
-                        .description(entry.description.clone());
-                    if !entry.source_ips.is_empty() {
-                        // The new token may refuse calls from this machine.
-                        plan = plan.skip_probe();
-                    }
-                    let rotation = life.rotate(id, &plan, &*sink).await?;
-                    let new_id = rotation.new.id.clone();
-                    let mut done = rotated(rotation);
-                    for other in others {
-                        match life.tokens().revoke(other).await {
-                            Ok(_) | Err(Error::NotFound(_)) => done.removed.push(TokenRef::new(
-                                Service::Unit,
-                                other.as_str(),
-                                None,
-                            )),
-                            Err(e) => {
-                                return Err(ActionError::Replace {
-                                    step: "removing the old tokens",
-                                    left: format!(
-                                        "the sink holds the secret of token {new_id}; token {other} \
-                                         and those after it are still to revoke: apply again"
-                                    ),
-                                    cause: Box::new(e),
-                                });
-                            }
-                        }
-                    }
-                    Ok(done)
-                }
-            }
-        }
+        } => act_unit(services, &file.unit()[*entry], user, token.as_ref(), others).await,
         Target::MailtrapOrphan { account, token } => {
             let client = services.mailtrap_client(*account).ok_or_else(|| {
                 ActionError::NotConfigured(format!(
@@ -230,6 +161,107 @@ async fn act(file: &TokensFile, services: &Services, action: &Action) -> Result<
                 .ok_or_else(|| ActionError::NotConfigured("no Unit client was given".to_owned()))?;
             let revoked = client.org_api_tokens(user.clone()).revoke(token).await;
             orphan_removed(revoked, Service::Unit, token.as_str(), action)
+        }
+    }
+}
+
+/// Where a Mailtrap action acts (see [`Target::Mailtrap`]).
+struct MailtrapAt<'a> {
+    home: Option<u64>,
+    token: Option<(Option<u64>, mailtrap::TokenId)>,
+    others: &'a [(Option<u64>, mailtrap::TokenId)],
+    fresh: bool,
+}
+
+/// Creates, rotates or replaces the token of a `[[mailtrap]]` entry.
+async fn act_mailtrap(
+    services: &Services,
+    entry: &MailtrapEntry,
+    kind: ActionKind,
+    at: MailtrapAt<'_>,
+) -> Result<Done, ActionError> {
+    let sink = checked_sink(services, &entry.secret_to).await?;
+    let now = Utc::now();
+    let request = mailtrap::CreateApiToken::new(entry.name.clone())
+        .permissions_from(entry.permissions.iter().cloned())
+        .expires(entry.expires.at(now));
+    match (kind, at.token) {
+        (ActionKind::Create, _) | (_, None) => {
+            let life = mailtrap_life(services, at.home)?;
+            Ok(minted(life.mint_into(&request, &*sink).await?))
+        }
+        (ActionKind::Rotate, Some((account, id))) if !at.fresh => {
+            let life = mailtrap_life(services, account)?;
+            let plan = MailtrapPlan::new()
+                .recreate()
+                .delete_old()
+                .expires(entry.expires.at(now));
+            Ok(rotated(life.rotate(id, &plan, &*sink).await?))
+        }
+        (_, Some(current)) => {
+            let mut old = vec![current];
+            old.extend(at.others.iter().copied());
+            mailtrap_replace(services, at.home, &request, &*sink, &old).await
+        }
+    }
+}
+
+/// Creates or rotates the token of a `[[unit]]` entry, then revokes the
+/// other tokens with its label.
+async fn act_unit(
+    services: &Services,
+    entry: &UnitEntry,
+    user: &unit::UserId,
+    token: Option<&unit::TokenId>,
+    others: &[unit::TokenId],
+) -> Result<Done, ActionError> {
+    let sink = checked_sink(services, &entry.secret_to).await?;
+    let client = services
+        .unit
+        .clone()
+        .ok_or_else(|| ActionError::NotConfigured("no Unit client was given".to_owned()))?;
+    let life = UnitLifecycle::new(client, user.clone());
+    let expires = Utc::now() + entry.lifetime;
+    match token {
+        None => {
+            let request = unit::CreateApiToken::new(
+                entry.description.clone(),
+                entry.scopes.iter().cloned(),
+                expires,
+            )
+            .source_ips(entry.source_ips.iter().cloned());
+            Ok(minted(life.mint_into(&request, &*sink).await?))
+        }
+        Some(id) => {
+            let mut plan = UnitPlan::new(entry.scopes.iter().cloned(), expires)
+                .source_ips(entry.source_ips.iter().cloned())
+                .description(entry.description.clone());
+            if !entry.source_ips.is_empty() {
+                // The new token may refuse calls from this machine.
+                plan = plan.skip_probe();
+            }
+            let rotation = life.rotate(id, &plan, &*sink).await?;
+            let new_id = rotation.new.id.clone();
+            let mut done = rotated(rotation);
+            for other in others {
+                match life.tokens().revoke(other).await {
+                    Ok(_) | Err(Error::NotFound(_)) => {
+                        done.removed
+                            .push(TokenRef::new(Service::Unit, other.as_str(), None))
+                    }
+                    Err(e) => {
+                        return Err(ActionError::Replace {
+                            step: "removing the old tokens",
+                            left: format!(
+                                "the sink holds the secret of token {new_id}; token {other} \
+                                 and those after it are still to revoke: apply again"
+                            ),
+                            cause: Box::new(e),
+                        });
+                    }
+                }
+            }
+            Ok(done)
         }
     }
 }

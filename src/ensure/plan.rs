@@ -263,10 +263,8 @@ async fn plan_mailtrap(
     services: &Services,
     now: DateTime<Utc>,
 ) -> Result<Planned, PlanError> {
+    // No entry: no account to list, nothing planned.
     let entries = file.mailtrap();
-    if entries.is_empty() {
-        return Ok((Vec::new(), Vec::new(), 0));
-    }
     let mut listed: BTreeMap<Option<u64>, Vec<Seen<Option<u64>>>> = BTreeMap::new();
     let mut order = Vec::new();
     for entry in entries {

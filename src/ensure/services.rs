@@ -8,9 +8,18 @@ use std::sync::Arc;
 use crate::lifecycle::{SecretSink, SinkError, SinkSpec};
 use crate::{mailtrap, unit};
 
-/// Makes the sink a spec names.
-pub(crate) type SinkFactory =
-    Arc<dyn Fn(&SinkSpec) -> Result<Box<dyn SecretSink>, SinkError> + Send + Sync>;
+/// What makes a sink of a spec.
+type MakeSink = dyn Fn(&SinkSpec) -> Result<Box<dyn SecretSink>, SinkError> + Send + Sync;
+
+/// Makes the sink a spec names; shown in `Debug` as `custom`.
+#[derive(Clone)]
+pub(crate) struct SinkFactory(Arc<MakeSink>);
+
+impl fmt::Debug for SinkFactory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("custom")
+    }
+}
 
 /// Where the entries' tokens live: a Unit client with the default user,
 /// and Mailtrap clients per account.
@@ -39,25 +48,13 @@ pub(crate) type SinkFactory =
 /// # let _ = services;
 /// # Ok::<(), api_tokens::Error>(())
 /// ```
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Services {
     pub(crate) unit: Option<unit::Client>,
     pub(crate) unit_user: Option<unit::UserId>,
     pub(crate) mailtrap_default: Option<mailtrap::Client>,
     pub(crate) mailtrap: BTreeMap<u64, mailtrap::Client>,
     pub(crate) sinks: Option<SinkFactory>,
-}
-
-impl fmt::Debug for Services {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Services")
-            .field("unit", &self.unit)
-            .field("unit_user", &self.unit_user)
-            .field("mailtrap_default", &self.mailtrap_default)
-            .field("mailtrap", &self.mailtrap)
-            .field("sinks", &self.sinks.as_ref().map(|_| "custom"))
-            .finish()
-    }
 }
 
 impl Services {
@@ -96,13 +93,13 @@ impl Services {
         mut self,
         make: impl Fn(&SinkSpec) -> Result<Box<dyn SecretSink>, SinkError> + Send + Sync + 'static,
     ) -> Services {
-        self.sinks = Some(Arc::new(make));
+        self.sinks = Some(SinkFactory(Arc::new(make)));
         self
     }
 
     pub(crate) fn sink(&self, spec: &SinkSpec) -> Result<Box<dyn SecretSink>, SinkError> {
         match &self.sinks {
-            Some(make) => make(spec),
+            Some(SinkFactory(make)) => make(spec),
             None => spec.clone().into_sink(),
         }
     }
