@@ -842,6 +842,16 @@ macro_rules! common_token_conversions {
             }
         }
 
+        impl PartialEq<$crate::$dialect::ApiToken> for $token {
+            /// Whether the client's token is this one as the fake lists it:
+            /// the listed form compared field by field, so a field the model
+            /// gains is weighed as soon as the conversion fills it.
+            fn eq(&self, other: &$crate::$dialect::ApiToken) -> bool {
+                let listed = $crate::$dialect::ApiToken::from(self);
+                listed == *other
+            }
+        }
+
         impl PartialEq<$token> for $crate::$dialect::ApiToken {
             /// Whether this token is the fake's as the fake lists it.
             fn eq(&self, other: &$token) -> bool {

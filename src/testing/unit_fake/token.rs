@@ -73,24 +73,6 @@ impl From<&UnitToken> for unit::ApiToken {
     }
 }
 
-impl PartialEq<unit::ApiToken> for UnitToken {
-    /// Whether the client's token is this one as the fake lists it.
-    fn eq(&self, other: &unit::ApiToken) -> bool {
-        let unit::ApiToken {
-            id,
-            description,
-            created_at,
-            expiration,
-            source_ips,
-        } = other;
-        *id == self.id
-            && description.as_deref() == Some(self.description.as_str())
-            && *created_at == self.created_at
-            && *expiration == Some(self.expiration)
-            && *source_ips == self.source_ips
-    }
-}
-
 /// A token to put into the Unit fake with [`UnitFake::insert_token`](struct.UnitFake.html#method.insert_token), in
 /// the crate's types. A create request of the client makes one too
 /// ([`UnitTokenSeed::from`]), to seed the token a test would have created.
