@@ -231,10 +231,12 @@ pub(crate) async fn make(
     services: &Services,
     now: DateTime<Utc>,
 ) -> Result<Plan, PlanError> {
-    let (mailtrap, unit) = tokio::join!(
-        plan_mailtrap(file, services, now),
-        plan_unit(file, services, now)
-    );
+    let planning = Planning {
+        file,
+        services,
+        now,
+    };
+    let (mailtrap, unit) = tokio::join!(planning.mailtrap(), planning.unit());
     let (mut m_actions, m_orphans, m_lists) = mailtrap?;
     let (u_actions, u_orphans, u_lists) = unit?;
     m_actions.extend(u_actions);
@@ -249,6 +251,15 @@ pub(crate) async fn make(
 
 type Planned = (Vec<Action>, Vec<Action>, usize);
 
+/// What one planning compares: the file, the services that list, and the
+/// moment ages are measured at.
+#[derive(Clone, Copy)]
+struct Planning<'a> {
+    file: &'a TokensFile,
+    services: &'a Services,
+    now: DateTime<Utc>,
+}
+
 fn entry_keys(entry: &MailtrapEntry, services: &Services) -> Vec<Option<u64>> {
     let accounts = entry.accounts();
     if accounts.is_empty() {
@@ -258,126 +269,128 @@ fn entry_keys(entry: &MailtrapEntry, services: &Services) -> Vec<Option<u64>> {
     }
 }
 
-async fn plan_mailtrap(
-    file: &TokensFile,
-    services: &Services,
-    now: DateTime<Utc>,
-) -> Result<Planned, PlanError> {
-    // No entry: no account to list, nothing planned.
-    let entries = file.mailtrap();
-    let mut listed: BTreeMap<Option<u64>, Vec<Seen<Option<u64>>>> = BTreeMap::new();
-    let mut order = Vec::new();
-    for entry in entries {
-        for key in entry_keys(entry, services) {
-            if !order.contains(&key) {
-                order.push(key);
+impl Planning<'_> {
+    /// The actions and orphans of the `[[mailtrap]]` entries, and the
+    /// number of lists made.
+    async fn mailtrap(self) -> Result<Planned, PlanError> {
+        let (file, services, now) = (self.file, self.services, self.now);
+        // No entry: no account to list, nothing planned.
+        let entries = file.mailtrap();
+        let mut listed: BTreeMap<Option<u64>, Vec<Seen<Option<u64>>>> = BTreeMap::new();
+        let mut order = Vec::new();
+        for entry in entries {
+            for key in entry_keys(entry, services) {
+                if !order.contains(&key) {
+                    order.push(key);
+                }
             }
         }
-    }
-    for key in &order {
-        let client = services.mailtrap_client(*key).ok_or_else(|| {
-            PlanError::NotConfigured(format!(
-                "{}: no Mailtrap client for {}",
-                file.path().display(),
-                account_text(*key)
-            ))
-        })?;
-        let tokens = client
-            .api_tokens()
-            .list()
-            .await
-            .map_err(|source| PlanError::List {
-                service: Service::Mailtrap,
-                scope: account_text(*key),
-                source,
+        for key in &order {
+            let client = services.mailtrap_client(*key).ok_or_else(|| {
+                PlanError::NotConfigured(format!(
+                    "{}: no Mailtrap client for {}",
+                    file.path().display(),
+                    account_text(*key)
+                ))
             })?;
-        let seen = tokens
-            .into_iter()
-            .map(|t| Seen {
-                key: *key,
-                id: t.id.to_string(),
-                text: t.name,
-                expires_at: t.expires_at,
-                permissions: t.permissions,
-                last_four: t.last_four,
-                created_at: None,
-                source_ips: Vec::new(),
-            })
-            .collect();
-        listed.insert(*key, seen);
-    }
+            let tokens = client
+                .api_tokens()
+                .list()
+                .await
+                .map_err(|source| PlanError::List {
+                    service: Service::Mailtrap,
+                    scope: account_text(*key),
+                    source,
+                })?;
+            let seen = tokens
+                .into_iter()
+                .map(|t| Seen {
+                    key: *key,
+                    id: t.id.to_string(),
+                    text: t.name,
+                    expires_at: t.expires_at,
+                    permissions: t.permissions,
+                    last_four: t.last_four,
+                    created_at: None,
+                    source_ips: Vec::new(),
+                })
+                .collect();
+            listed.insert(*key, seen);
+        }
 
-    let mut actions = Vec::new();
-    for (index, entry) in entries.iter().enumerate() {
-        let keys = entry_keys(entry, services);
-        let mut found: Vec<&Seen<Option<u64>>> = keys
-            .iter()
-            .filter_map(|k| listed.get(k))
-            .flatten()
-            .filter(|t| t.label() == entry.name)
-            .collect();
-        found.sort_by(|a, b| a.order().cmp(&b.order()));
-        let what = format!("mailtrap `{}` (line {})", entry.name, entry.line);
-        let sink = services
-            .sink(&entry.secret_to)
-            .map_err(|source| PlanError::Sink {
+        let mut actions = Vec::new();
+        for (index, entry) in entries.iter().enumerate() {
+            let keys = entry_keys(entry, services);
+            let mut found: Vec<&Seen<Option<u64>>> = keys
+                .iter()
+                .filter_map(|k| listed.get(k))
+                .flatten()
+                .filter(|t| t.label() == entry.name)
+                .collect();
+            found.sort_by(|a, b| a.order().cmp(&b.order()));
+            let what = format!("mailtrap `{}` (line {})", entry.name, entry.line);
+            let sink = services
+                .sink(&entry.secret_to)
+                .map_err(|source| PlanError::Sink {
+                    what: what.clone(),
+                    source,
+                })?;
+            let held = sink.current().await.map_err(|source| PlanError::Sink {
                 what: what.clone(),
                 source,
             })?;
-        let held = sink.current().await.map_err(|source| PlanError::Sink {
-            what: what.clone(),
-            source,
-        })?;
-        let held_four = held.map(|s| last_four(s.expose_secret()));
-        let (kind, reason, fresh) = judge_mailtrap(entry, &found, held_four.as_deref(), now, &keys);
-        let token = found.last().and_then(|t| Some((t.key, token_id(&t.id)?)));
-        let others = found
-            .iter()
-            .rev()
-            .skip(1)
-            .filter_map(|t| Some((t.key, token_id(&t.id)?)))
-            .collect();
-        actions.push(Action {
-            service: Service::Mailtrap,
-            name: entry.name.clone(),
-            kind,
-            reason,
-            token_id: found.last().map(|t| t.id.clone()),
-            target: Target::Mailtrap {
-                entry: index,
-                home: keys[0],
-                token,
-                others,
-                fresh,
-            },
-        });
-    }
-
-    let mut orphans = Vec::new();
-    for key in &order {
-        for t in listed.get(key).into_iter().flatten() {
-            let Some(marker) = Marker::find(&t.text) else {
-                continue;
-            };
-            let named = entries
+            let held_four = held.map(|s| last_four(s.expose_secret()));
+            let (kind, reason, fresh) =
+                judge_mailtrap(entry, &found, held_four.as_deref(), now, &keys);
+            let token = found.last().and_then(|t| Some((t.key, token_id(&t.id)?)));
+            let others = found
                 .iter()
-                .any(|e| e.name == t.label() && entry_keys(e, services).contains(key));
-            if let (false, Some(id)) = (named, token_id(&t.id)) {
-                orphans.push(Action {
-                    service: Service::Mailtrap,
-                    name: t.label().to_owned(),
-                    kind: ActionKind::Orphan,
-                    reason: orphan_reason(&marker, now, &account_text(*key)),
-                    token_id: Some(t.id.clone()),
-                    target: Target::MailtrapOrphan {
-                        account: *key,
-                        token: id,
-                    },
-                });
+                .rev()
+                .skip(1)
+                .filter_map(|t| Some((t.key, token_id(&t.id)?)))
+                .collect();
+            actions.push(Action {
+                service: Service::Mailtrap,
+                name: entry.name.clone(),
+                kind,
+                reason,
+                token_id: found.last().map(|t| t.id.clone()),
+                target: Target::Mailtrap {
+                    entry: index,
+                    home: keys[0],
+                    token,
+                    others,
+                    fresh,
+                },
+            });
+        }
+
+        let mut orphans = Vec::new();
+        for key in &order {
+            for t in listed.get(key).into_iter().flatten() {
+                let Some(marker) = Marker::find(&t.text) else {
+                    continue;
+                };
+                let named = entries
+                    .iter()
+                    .any(|e| e.name == t.label() && entry_keys(e, services).contains(key));
+                if let (false, Some(id)) = (named, token_id(&t.id)) {
+                    orphans.push(Action {
+                        service: Service::Mailtrap,
+                        name: t.label().to_owned(),
+                        kind: ActionKind::Orphan,
+                        reason: orphan_reason(&marker, now, &account_text(*key)),
+                        token_id: Some(t.id.clone()),
+                        target: Target::MailtrapOrphan {
+                            account: *key,
+                            token: id,
+                        },
+                    });
+                }
             }
         }
+        Ok((actions, orphans, order.len()))
     }
-    Ok((actions, orphans, order.len()))
 }
 
 /// A listed Mailtrap id back in its type (it came from one).
@@ -552,128 +565,129 @@ fn unit_user(entry: &UnitEntry, services: &Services) -> Option<UserId> {
     entry.user_id.clone().or_else(|| services.unit_user.clone())
 }
 
-async fn plan_unit(
-    file: &TokensFile,
-    services: &Services,
-    now: DateTime<Utc>,
-) -> Result<Planned, PlanError> {
-    let entries = file.unit();
-    if entries.is_empty() {
-        return Ok((Vec::new(), Vec::new(), 0));
-    }
-    let client = services.unit.as_ref().ok_or_else(|| {
-        PlanError::NotConfigured(format!(
-            "{}: the file has Unit entries but no Unit client was given",
-            file.path().display()
-        ))
-    })?;
-    let mut users: Vec<UserId> = Vec::new();
-    for entry in entries {
-        let user = unit_user(entry, services).ok_or_else(|| {
+impl Planning<'_> {
+    /// The actions and orphans of the `[[unit]]` entries, and the number
+    /// of lists made.
+    async fn unit(self) -> Result<Planned, PlanError> {
+        let (file, services, now) = (self.file, self.services, self.now);
+        let entries = file.unit();
+        if entries.is_empty() {
+            return Ok((Vec::new(), Vec::new(), 0));
+        }
+        let client = services.unit.as_ref().ok_or_else(|| {
             PlanError::NotConfigured(format!(
-                "{}:{}: the entry `{}` has no user_id and no default Unit user was given \
-                 (UNIT_USER_ID)",
-                file.path().display(),
-                entry.line,
-                entry.description
+                "{}: the file has Unit entries but no Unit client was given",
+                file.path().display()
             ))
         })?;
-        if !users.contains(&user) {
-            users.push(user);
-        }
-    }
-    let mut listed: BTreeMap<UserId, Vec<Seen<UserId>>> = BTreeMap::new();
-    for user in &users {
-        let tokens = client
-            .org_api_tokens(user.clone())
-            .list()
-            .await
-            .map_err(|source| PlanError::List {
-                service: Service::Unit,
-                scope: format!("user {user}"),
-                source,
+        let mut users: Vec<UserId> = Vec::new();
+        for entry in entries {
+            let user = unit_user(entry, services).ok_or_else(|| {
+                PlanError::NotConfigured(format!(
+                    "{}:{}: the entry `{}` has no user_id and no default Unit user was given \
+                     (UNIT_USER_ID)",
+                    file.path().display(),
+                    entry.line,
+                    entry.description
+                ))
             })?;
-        let mut seen = Vec::new();
-        for t in tokens {
-            seen.push(Seen {
-                key: user.clone(),
-                id: t.id.as_str().to_owned(),
-                text: t.description.unwrap_or_default(),
-                expires_at: t.expiration,
-                permissions: Vec::new(),
-                last_four: None,
-                created_at: Some(t.created_at),
-                source_ips: t.source_ips,
-            });
-        }
-        listed.insert(user.clone(), seen);
-    }
-    let mut seen_descriptions: BTreeMap<(UserId, &str), usize> = BTreeMap::new();
-    let mut actions = Vec::new();
-    for (index, entry) in entries.iter().enumerate() {
-        let user = unit_user(entry, services).unwrap_or_else(|| unreachable!("checked above"));
-        if let Some(first) =
-            seen_descriptions.insert((user.clone(), entry.description.as_str()), entry.line)
-        {
-            return Err(PlanError::NotConfigured(format!(
-                "{}:{}: key `description`: a second Unit entry with the description `{}` for \
-                 user {user} (the default user); the first is on line {first}",
-                file.path().display(),
-                entry.line,
-                entry.description
-            )));
-        }
-        let mut found: Vec<&Seen<UserId>> = listed
-            .get(&user)
-            .into_iter()
-            .flatten()
-            .filter(|t| t.label() == entry.description)
-            .collect();
-        found.sort_by(|a, b| a.order().cmp(&b.order()));
-        let (kind, reason) = judge_unit(entry, &found, now, &user);
-        let ids = |t: &&Seen<UserId>| unit::TokenId::new(t.id.clone()).ok();
-        actions.push(Action {
-            service: Service::Unit,
-            name: entry.description.clone(),
-            kind,
-            reason,
-            token_id: found.last().map(|t| t.id.clone()),
-            target: Target::Unit {
-                entry: index,
-                user: user.clone(),
-                token: found.last().and_then(ids),
-                others: found.iter().rev().skip(1).filter_map(ids).collect(),
-            },
-        });
-    }
-    let mut orphans = Vec::new();
-    for user in &users {
-        for t in listed.get(user).into_iter().flatten() {
-            let Some(marker) = Marker::find(&t.text) else {
-                continue;
-            };
-            let named = entries.iter().any(|e| {
-                e.description == t.label() && unit_user(e, services).as_ref() == Some(user)
-            });
-            if named {
-                continue;
+            if !users.contains(&user) {
+                users.push(user);
             }
-            if let Ok(id) = unit::TokenId::new(t.id.clone()) {
-                orphans.push(Action {
+        }
+        let mut listed: BTreeMap<UserId, Vec<Seen<UserId>>> = BTreeMap::new();
+        for user in &users {
+            let tokens = client
+                .org_api_tokens(user.clone())
+                .list()
+                .await
+                .map_err(|source| PlanError::List {
                     service: Service::Unit,
-                    name: t.label().to_owned(),
-                    kind: ActionKind::Orphan,
-                    reason: orphan_reason(&marker, now, &format!("user {user}")),
-                    token_id: Some(t.id.clone()),
-                    target: Target::UnitOrphan {
-                        user: user.clone(),
-                        token: id,
-                    },
+                    scope: format!("user {user}"),
+                    source,
+                })?;
+            let mut seen = Vec::new();
+            for t in tokens {
+                seen.push(Seen {
+                    key: user.clone(),
+                    id: t.id.as_str().to_owned(),
+                    text: t.description.unwrap_or_default(),
+                    expires_at: t.expiration,
+                    permissions: Vec::new(),
+                    last_four: None,
+                    created_at: Some(t.created_at),
+                    source_ips: t.source_ips,
                 });
             }
+            listed.insert(user.clone(), seen);
         }
+        let mut seen_descriptions: BTreeMap<(UserId, &str), usize> = BTreeMap::new();
+        let mut actions = Vec::new();
+        for (index, entry) in entries.iter().enumerate() {
+            let user = unit_user(entry, services).unwrap_or_else(|| unreachable!("checked above"));
+            if let Some(first) =
+                seen_descriptions.insert((user.clone(), entry.description.as_str()), entry.line)
+            {
+                return Err(PlanError::NotConfigured(format!(
+                    "{}:{}: key `description`: a second Unit entry with the description `{}` for \
+                     user {user} (the default user); the first is on line {first}",
+                    file.path().display(),
+                    entry.line,
+                    entry.description
+                )));
+            }
+            let mut found: Vec<&Seen<UserId>> = listed
+                .get(&user)
+                .into_iter()
+                .flatten()
+                .filter(|t| t.label() == entry.description)
+                .collect();
+            found.sort_by(|a, b| a.order().cmp(&b.order()));
+            let (kind, reason) = judge_unit(entry, &found, now, &user);
+            let ids = |t: &&Seen<UserId>| unit::TokenId::new(t.id.clone()).ok();
+            actions.push(Action {
+                service: Service::Unit,
+                name: entry.description.clone(),
+                kind,
+                reason,
+                token_id: found.last().map(|t| t.id.clone()),
+                target: Target::Unit {
+                    entry: index,
+                    user: user.clone(),
+                    token: found.last().and_then(ids),
+                    others: found.iter().rev().skip(1).filter_map(ids).collect(),
+                },
+            });
+        }
+        let mut orphans = Vec::new();
+        for user in &users {
+            for t in listed.get(user).into_iter().flatten() {
+                let Some(marker) = Marker::find(&t.text) else {
+                    continue;
+                };
+                let named = entries.iter().any(|e| {
+                    e.description == t.label() && unit_user(e, services).as_ref() == Some(user)
+                });
+                if named {
+                    continue;
+                }
+                if let Ok(id) = unit::TokenId::new(t.id.clone()) {
+                    orphans.push(Action {
+                        service: Service::Unit,
+                        name: t.label().to_owned(),
+                        kind: ActionKind::Orphan,
+                        reason: orphan_reason(&marker, now, &format!("user {user}")),
+                        token_id: Some(t.id.clone()),
+                        target: Target::UnitOrphan {
+                            user: user.clone(),
+                            token: id,
+                        },
+                    });
+                }
+            }
+        }
+        Ok((actions, orphans, users.len()))
     }
-    Ok((actions, orphans, users.len()))
 }
 
 fn ips_text(ips: &[String]) -> String {

@@ -404,9 +404,16 @@ mod tests {
             .unwrap_or_else(|| text.to_owned())
     }
 
+    /// Each text reads as shown once its secret values are `#`.
+    fn hides_as_shown(cases: &[(&str, &str)]) {
+        for (text, shown) in cases {
+            assert_eq!(hidden(text), *shown, "{text}");
+        }
+    }
+
     #[test]
     fn key_value_pairs_in_plain_text() {
-        for (text, shown) in [
+        hides_as_shown(&[
             ("boom token=abc123", "boom token=#"),
             ("password: hunter2 was refused", "password: # was refused"),
             ("Password : 'hunter 2' refused", "Password : '#' refused"),
@@ -418,14 +425,12 @@ mod tests {
             ("user[password]=pw&x=1", "user[password]=#&x=1"),
             ("to\u{200b}ken=abc", "to\u{200b}ken=#"),
             ("cut password=\"abc", "cut password=\"#"),
-        ] {
-            assert_eq!(hidden(text), shown, "{text}");
-        }
+        ]);
     }
 
     #[test]
     fn keys_and_separators_are_read_through_escapes() {
-        for (text, shown) in [
+        hides_as_shown(&[
             ("api%5Fkey=abc%2Bdef&n=1", "api%5Fkey=#&n=1"),
             ("a=1&token=abc%26def&b=2", "a=1&token=#&b=2"),
             (
@@ -438,14 +443,12 @@ mod tests {
                 r##"{"error":"{\"token\":\"#\"}"##,
             ),
             ("token&#61;abc def", "token&#61;# def"),
-        ] {
-            assert_eq!(hidden(text), shown, "{text}");
-        }
+        ]);
     }
 
     #[test]
     fn html_fields_named_as_secrets() {
-        for (text, shown) in [
+        hides_as_shown(&[
             (
                 r##"<input name="token" value="abc">"##,
                 r##"<input name="token" value="#">"##,
@@ -474,14 +477,12 @@ mod tests {
                 "&lt;input name=&quot;token&quot; value=&quot;abc&quot;&gt;",
                 "&lt;input name=&quot;token&quot; value=&quot;#&quot;&gt;",
             ),
-        ] {
-            assert_eq!(hidden(text), shown, "{text}");
-        }
+        ]);
     }
 
     #[test]
     fn credentials_after_an_auth_scheme() {
-        for (text, shown) in [
+        hides_as_shown(&[
             ("sent Bearer abc.def-123 twice", "sent Bearer # twice"),
             ("Authorization: Bearer abc123", "Authorization: Bearer #"),
             ("authorization: Token abc123", "authorization: Token #"),
@@ -491,9 +492,7 @@ mod tests {
             ("Bearer ab=cd/ef+gh", "Bearer #"),
             ("Bearer a\u{0}bc123 end", "Bearer # end"),
             (r"Bearer \\u0041bc", "Bearer #"),
-        ] {
-            assert_eq!(hidden(text), shown, "{text}");
-        }
+        ]);
     }
 
     #[test]

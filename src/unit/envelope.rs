@@ -2,7 +2,7 @@
 //! resource object `{"type": "apiToken", "id", "attributes"}`.
 
 use serde::de::Deserializer;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use super::model::ids::TokenId;
 use crate::json::object;
@@ -12,20 +12,18 @@ const TOKEN_TYPE: &str = "apiToken";
 
 /// The `type` member of a token resource: written as `apiToken`, and read
 /// only as that (without copying it).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct TokenType;
-
-impl Serialize for TokenType {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(TOKEN_TYPE)
-    }
+#[derive(Debug, Clone, Copy, Serialize)]
+pub(crate) enum TokenType {
+    /// `apiToken`, the one type of the endpoints.
+    #[serde(rename = "apiToken")]
+    ApiToken,
 }
 
 impl<'de> Deserialize<'de> for TokenType {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         crate::json::read_str(d, "the resource type `apiToken`", |v| {
             if v == TOKEN_TYPE {
-                Ok(TokenType)
+                Ok(TokenType::ApiToken)
             } else {
                 Err("expected a resource of type `apiToken`, found another type")
             }

@@ -79,7 +79,7 @@ impl Serialize for ApiToken {
     /// The JSON:API resource object, as Unit lists it.
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let mut r = s.serialize_struct("Resource", 3)?;
-        r.serialize_field("type", &TokenType)?;
+        r.serialize_field("type", &TokenType::ApiToken)?;
         r.serialize_field("id", &self.id)?;
         r.serialize_field("attributes", &attributes_of(self, Skip))?;
         r.end()
@@ -109,7 +109,7 @@ impl Serialize for crate::token::WithSecret<'_, NewApiToken> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let t = self.0;
         let mut r = s.serialize_struct("Resource", 3)?;
-        r.serialize_field("type", &TokenType)?;
+        r.serialize_field("type", &TokenType::ApiToken)?;
         r.serialize_field("id", &t.details.id)?;
         r.serialize_field(
             "attributes",
@@ -137,7 +137,7 @@ impl<'de> Deserialize<'de> for NewApiToken {
 pub(crate) fn create_body(attributes: &WireAttributes<'_>) -> Result<Vec<u8>> {
     serde_json::to_vec(&Document {
         data: Resource {
-            kind: TokenType,
+            kind: TokenType::ApiToken,
             id: None,
             attributes,
         },

@@ -234,7 +234,7 @@ impl Serialize for CreateApiToken {
             resources: self.resources.as_deref(),
         };
         Resource::<&WireAttributes<'_>> {
-            kind: TokenType,
+            kind: TokenType::ApiToken,
             id: None,
             attributes: &attributes,
         }
