@@ -26,6 +26,8 @@ pub(crate) struct Call<'a> {
     /// Whether the call mints a token (create, reset): it is never
     /// repeated once it may have reached the service, and an answer lost
     /// or unreadable is [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown).
+    /// Every call whose method is not idempotent (POST, PATCH) is treated
+    /// so from the start: a call that acts is never repeated by omission.
     pub mints: bool,
 }
 
@@ -40,12 +42,12 @@ impl<'a> Call<'a> {
     ) -> Self {
         Call {
             operation,
+            mints: !method.is_idempotent(),
             method,
             template,
             segments,
             body: None,
             accept,
-            mints: false,
         }
     }
 
@@ -62,5 +64,19 @@ impl<'a> Call<'a> {
             bytes: bytes.into(),
         });
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_that_is_not_idempotent_is_never_repeated_by_default() {
+        let call = |method| Call::new("op", method, "/x", &[], "application/json");
+        assert!(call(Method::POST).mints);
+        assert!(call(Method::PATCH).mints);
+        assert!(!call(Method::GET).mints);
+        assert!(!call(Method::DELETE).mints);
     }
 }
