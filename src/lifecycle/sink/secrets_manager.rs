@@ -435,6 +435,21 @@ impl SecretsManagerSink {
             .await
     }
 
+    /// Waits for one SDK call on this secret; its error names the
+    /// operation and the secret.
+    async fn answer<T, E, R>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = Result<T, SdkError<E, R>>>,
+    ) -> Result<T, SecretsManagerError>
+    where
+        E: ProvideErrorMetadata,
+        SdkError<E, R>: RequestId,
+    {
+        call.await
+            .map_err(|e| SecretsManagerError::from_sdk(operation, &self.secret_id, &e))
+    }
+
     fn fail(&self, e: SecretsManagerError) -> SinkError {
         SinkError::other(self.describe(), e)
     }
@@ -457,14 +472,9 @@ impl SecretsManagerSink {
     /// The version that holds `AWSCURRENT` now (`None`: none does), or
     /// `Err(Missing)` when the secret does not exist.
     async fn read_current_version(&self) -> Result<Basis, SinkError> {
-        let out = self
-            .client()
-            .await
-            .describe_secret()
-            .secret_id(&self.secret_id)
-            .send()
-            .await;
-        match out {
+        let client = self.client().await;
+        let call = client.describe_secret().secret_id(&self.secret_id).send();
+        match self.answer("DescribeSecret", call).await {
             Ok(out) => Ok(out
                 .version_ids_to_stages()
                 .and_then(|m| {
@@ -473,14 +483,8 @@ impl SecretsManagerSink {
                         .map(|(id, _)| Basis::Version(id.clone()))
                 })
                 .unwrap_or(Basis::NoCurrent)),
-            Err(e) => {
-                let e = SecretsManagerError::from_sdk("DescribeSecret", &self.secret_id, &e);
-                if e.is_not_found() {
-                    Ok(Basis::Missing)
-                } else {
-                    Err(self.fail(e))
-                }
-            }
+            Err(e) if e.is_not_found() => Ok(Basis::Missing),
+            Err(e) => Err(self.fail(e)),
         }
     }
 
@@ -493,26 +497,21 @@ impl SecretsManagerSink {
     /// A [`SinkError::Other`] holding a [`SecretsManagerError`] (access
     /// denied, throttled, network), or the value is not a [`SecretRecord`].
     pub async fn current_record(&self) -> Result<Option<(String, SecretRecord)>, SinkError> {
-        let out = self
-            .client()
-            .await
+        let client = self.client().await;
+        let call = client
             .get_secret_value()
             .secret_id(&self.secret_id)
             .version_stage(AWSCURRENT)
-            .send()
-            .await;
-        let out = match out {
+            .send();
+        let out = match self.answer("GetSecretValue", call).await {
             Ok(out) => out,
-            Err(e) => {
-                let e = SecretsManagerError::from_sdk("GetSecretValue", &self.secret_id, &e);
-                if e.is_not_found() {
-                    // Not found: the secret, or its AWSCURRENT version.
-                    let basis = self.read_current_version().await?;
-                    self.set_basis(basis, true);
-                    return Ok(None);
-                }
-                return Err(self.fail(e));
+            Err(e) if e.is_not_found() => {
+                // Not found: the secret, or its AWSCURRENT version.
+                let basis = self.read_current_version().await?;
+                self.set_basis(basis, true);
+                return Ok(None);
             }
+            Err(e) => return Err(self.fail(e)),
         };
         let version = out.version_id().unwrap_or_default().to_owned();
         let Some(text) = out.secret_string() else {
@@ -551,32 +550,27 @@ impl SecretsManagerSink {
 
     /// Takes `label` off `version`; a label already gone is fine.
     async fn remove_label(&self, label: &str, version: &str) {
-        let out = self
+        let call = self
             .stage(label)
             .await
             .remove_from_version_id(version)
-            .send()
-            .await;
-        if let Err(e) = out {
-            let e = SecretsManagerError::from_sdk("UpdateSecretVersionStage", &self.secret_id, &e);
+            .send();
+        if let Err(e) = self.answer("UpdateSecretVersionStage", call).await {
             tracing::debug!(error = %e, "a label was already off the version");
         }
     }
 
     async fn create(&self, record: &SecretRecord, version: &str) -> Result<(), SinkError> {
-        let out = self
-            .client()
-            .await
+        let client = self.client().await;
+        let call = client
             .create_secret()
             .name(&self.secret_id)
             .client_request_token(version)
             .secret_string(record.to_json().expose_secret())
-            .send()
-            .await;
-        match out {
+            .send();
+        match self.answer("CreateSecret", call).await {
             Ok(_) => Ok(()),
             Err(e) => {
-                let e = SecretsManagerError::from_sdk("CreateSecret", &self.secret_id, &e);
                 if e.code != "ResourceExistsException" {
                     return Err(self.fail(e));
                 }
@@ -591,15 +585,15 @@ impl SecretsManagerSink {
 
     /// Moves `AWSCURRENT` from `from` (none: no version held it) to `to`.
     async fn compare_and_set(&self, from: Option<&str>, to: &str) -> Result<(), SinkError> {
-        let out = self
+        let call = self
             .stage(AWSCURRENT)
             .await
             .move_to_version_id(to)
             .set_remove_from_version_id(from.map(str::to_owned))
-            .send()
-            .await;
-        let Err(e) = out else { return Ok(()) };
-        let e = SecretsManagerError::from_sdk("UpdateSecretVersionStage", &self.secret_id, &e);
+            .send();
+        let Err(e) = self.answer("UpdateSecretVersionStage", call).await else {
+            return Ok(());
+        };
         if !e.is_invalid_request() {
             return Err(self.fail(e));
         }
@@ -640,23 +634,17 @@ impl SecretSink for SecretsManagerSink {
             }
             _ => {}
         }
-        let out = self
-            .client()
-            .await
+        let client = self.client().await;
+        let call = client
             .put_secret_value()
             .secret_id(&self.secret_id)
             .client_request_token(&version)
             .secret_string(record.to_json().expose_secret())
             .version_stages(AWSPENDING)
-            .send()
-            .await;
-        if let Err(e) = out {
-            return Err(self.fail(SecretsManagerError::from_sdk(
-                "PutSecretValue",
-                &self.secret_id,
-                &e,
-            )));
-        }
+            .send();
+        self.answer("PutSecretValue", call)
+            .await
+            .map_err(|e| self.fail(e))?;
         let from = match &basis {
             Basis::Version(v) => Some(v.as_str()),
             _ => None,
