@@ -376,3 +376,50 @@ fn a_bad_token_file_is_refused_with_fake_services_too() {
     ];
     assert_refused(cases);
 }
+
+/// `plan` and `apply` of a file whose Mailtrap entries all name their
+/// account: the account's paths, through one client of the token, and a
+/// `MAILTRAP_ACCOUNT_ID` that no entry needs is not read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tokens_file_naming_its_account_uses_that_account_only() {
+    let fake = MailtrapFake::builder().account_id(3229).start().await;
+    let dir = scratch();
+    let sink = path_in(&dir, "ci.token");
+    let file = path_in(&dir, "tokens.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[[mailtrap]]\nname = \"ci\"\npermissions = [\"account:3229:admin\"]\n\
+             secret_to = \"file:{}\"\n",
+            sink.display()
+        ),
+    )
+    .expect("file");
+    let (token, uri) = (fake.token().expose_secret().to_owned(), fake.uri());
+    let file = file.display().to_string();
+    let env = [
+        ("MAILTRAP_API_TOKEN", token.as_str()),
+        ("MAILTRAP_API_URL", uri.as_str()),
+        ("MAILTRAP_ACCOUNT_ID", "not an id"),
+    ];
+
+    let plan = run(&["--output", "json", "plan", "-f", &file], &env).await;
+    plan.code(0);
+    assert_eq!(plan.json()["actions"][0]["action"], "create");
+    run(&["apply", "-f", &file], &env).await.code(0);
+    let held = fake.tokens();
+    let minted: Vec<_> = held.iter().filter(|t| t.name.starts_with("ci")).collect();
+    assert_eq!(minted.len(), 1, "one token created");
+    let minted = minted[0];
+    assert_eq!(
+        std::fs::read_to_string(&sink).expect("the sink").trim(),
+        minted.secret.expose_secret()
+    );
+    assert!(
+        fake.requests()
+            .iter()
+            .all(|r| r.path.starts_with("/api/accounts/3229/")),
+        "{:?}",
+        fake.requests()
+    );
+}

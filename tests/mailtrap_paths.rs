@@ -292,3 +292,35 @@ async fn both_forms_side_by_side_differ_only_in_the_prefix() {
         assert_eq!(a.body, b.body);
     }
 }
+
+/// `for_account` switches the path form both ways on one client: the
+/// derived clients share the base's token, counters and pacer, and an id
+/// Mailtrap cannot have is refused before any request.
+#[tokio::test]
+async fn for_account_switches_the_form_and_shares_the_counters() {
+    let server = MockServer::start().await;
+    mount_form(&server, &format!("/api/accounts/{ACCOUNT}/api_tokens"), 1).await;
+    mount_form(&server, "/api/api_tokens", 1).await;
+
+    let own = client(&server, None);
+    let scoped = own.for_account(Some(ACCOUNT)).expect("a valid account id");
+    assert_eq!(scoped.account_id(), Some(ACCOUNT));
+    every_operation(&scoped).await;
+    let back = scoped.for_account(None).expect("the token's own account");
+    assert_eq!(back.account_id(), None);
+    every_operation(&back).await;
+
+    let requests = server.received_requests().await.expect("recording on");
+    let scoped_base = format!("/api/accounts/{ACCOUNT}/api_tokens");
+    assert_eq!(calls(&requests[..6]), expected_calls(&scoped_base));
+    assert_eq!(calls(&requests[6..]), expected_calls("/api/api_tokens"));
+    // One set of counters for the three clients.
+    assert_eq!(own.stats().requests, 12);
+    assert_eq!(scoped.stats().requests, 12);
+
+    for bad in [0, i64::MAX as u64 + 1] {
+        let err = own.for_account(Some(bad)).expect_err("not an account id");
+        assert!(err.to_string().contains("account_id"), "{err}");
+    }
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(12));
+}

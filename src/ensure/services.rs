@@ -31,20 +31,22 @@ impl fmt::Debug for SinkFactory {
 /// An entry that names no account uses the default client's account. Each
 /// account is listed once per plan, whatever the number of entries in it.
 ///
-/// Mailtrap limits requests per token: clients of several accounts built
-/// with the same token each pace themselves, and follow the rate-limit
-/// headers the service sends for the token as a whole.
+/// Mailtrap limits requests per token, not per account: give the accounts
+/// of one token clients made with [`mailtrap::Client::for_account`], so that
+/// they share one pacer. (Clients built separately each pace themselves,
+/// and only follow the rate-limit headers the service sends for the token
+/// as a whole.)
 ///
 /// ```
 /// use api_tokens::ensure::Services;
 /// use api_tokens::{mailtrap, unit};
 ///
 /// let unit = unit::Client::builder().token("FAKE0example0key").build()?;
-/// let account = |id| mailtrap::Client::builder().token("FAKE0example0key").account_id(id).build();
+/// let mailtrap = mailtrap::Client::builder().token("FAKE0example0key").build()?;
 /// let services = Services::new()
 ///     .unit(unit, Some("2".parse()?))
-///     .mailtrap_account(3229, account(3229)?)
-///     .mailtrap_account(4410, account(4410)?);
+///     .mailtrap_account(3229, mailtrap.for_account(Some(3229))?)
+///     .mailtrap_account(4410, mailtrap.for_account(Some(4410))?);
 /// # let _ = services;
 /// # Ok::<(), api_tokens::Error>(())
 /// ```
@@ -79,7 +81,7 @@ impl Services {
     }
 
     /// The Mailtrap client of one account (built with that
-    /// `account_id`).
+    /// `account_id`, or made by [`mailtrap::Client::for_account`]).
     pub fn mailtrap_account(mut self, account_id: u64, client: mailtrap::Client) -> Services {
         self.mailtrap.insert(account_id, client);
         self

@@ -218,6 +218,38 @@ impl Client {
         })
     }
 
+    /// The same client (token, settings, connection pool, counters and
+    /// pacer) for another account: `Some(id)` for
+    /// `/api/accounts/{id}/api_tokens…`, `None` for the token's own account.
+    ///
+    /// Mailtrap limits requests per token, not per account, so clients of
+    /// one token should share one pacer; building one client per account
+    /// would give each its own, and together they could exceed the limit.
+    ///
+    /// ```
+    /// use api_tokens::mailtrap;
+    ///
+    /// let own = mailtrap::Client::builder().token("FAKE0example0key").build()?;
+    /// let other = own.for_account(Some(3229))?;
+    /// assert_eq!(other.account_id(), Some(3229));
+    /// assert_eq!(own.account_id(), None);
+    /// assert!(own.for_account(Some(0)).is_err());
+    /// # Ok::<(), api_tokens::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] for an account id of 0 or above `i64::MAX`.
+    pub fn for_account(&self, account_id: Option<u64>) -> Result<Client> {
+        if let Some(id) = account_id {
+            model::check_id("account_id", id)?;
+        }
+        Ok(Client {
+            transport: self.transport.clone(),
+            account_id,
+        })
+    }
+
     /// The account's API tokens: of the named account, or of the token's
     /// own.
     pub fn api_tokens(&self) -> ApiTokens {

@@ -108,7 +108,8 @@ fn plan_failure(e: PlanError) -> Failure {
 }
 
 /// The clients the file needs: the fakes', or the environment's, with one
-/// Mailtrap client per account the file names (same token and URL).
+/// Mailtrap client per account the file names (same token, URL, connections
+/// and pacer).
 fn services(file: &TokensFile, files: &TokenFiles, ctx: &Ctx<'_>) -> Result<Services, Failure> {
     let mut services = Services::new();
     if !file.unit().is_empty() {
@@ -128,22 +129,29 @@ fn services(file: &TokensFile, files: &TokenFiles, ctx: &Ctx<'_>) -> Result<Serv
     }
     if !file.mailtrap().is_empty() {
         let token_file = files.mailtrap_token_file.as_deref();
-        if ctx.fakes.is_some() || file.needs_default_mailtrap() {
-            services = services.mailtrap(ctx.mailtrap(token_file)?);
-        }
+        let needs_default = ctx.fakes.is_some() || file.needs_default_mailtrap();
+        // MAILTRAP_ACCOUNT_ID matters only to entries that name no account.
+        let env = |name: &str| match name {
+            "MAILTRAP_ACCOUNT_ID" if !needs_default => None,
+            other => (ctx.env)(other),
+        };
+        let base_ctx = Ctx {
+            env: &env,
+            fakes: ctx.fakes,
+            retry: ctx.retry.clone(),
+        };
+        let base = base_ctx.mailtrap(token_file)?;
         if ctx.fakes.is_none() {
+            // One token, one pacer: every account's client shares the base's.
             for account in file.mailtrap_accounts() {
-                let env = |name: &str| match name {
-                    "MAILTRAP_ACCOUNT_ID" => Some(account.to_string()),
-                    other => (ctx.env)(other),
-                };
-                let account_ctx = Ctx {
-                    env: &env,
-                    fakes: None,
-                    retry: ctx.retry.clone(),
-                };
-                services = services.mailtrap_account(account, account_ctx.mailtrap(token_file)?);
+                let client = base
+                    .for_account(Some(account))
+                    .map_err(|e| Failure::usage(e.to_string()))?;
+                services = services.mailtrap_account(account, client);
             }
+        }
+        if needs_default {
+            services = services.mailtrap(base);
         }
     }
     Ok(services)
