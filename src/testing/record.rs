@@ -25,6 +25,7 @@ use super::error::KitError;
 use super::fixtures::{Cassette, Fixture, FixtureRequest, FixtureResponse};
 use super::operations;
 use super::redact::{Secrets, is_auth_header, recorded_auth_value};
+use crate::transport::{is_loopback, parse_base_url};
 use secrecy::zeroize::Zeroize;
 
 /// Headers that describe one hop, not the message; neither forwarded as
@@ -137,7 +138,7 @@ impl Recorder {
         Cassette::default().save(&path)?;
 
         let mut client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
-        if is_loopback(&upstream) {
+        if upstream.host_str().is_some_and(is_loopback) {
             client = client.no_proxy();
         }
         let client = client.build().map_err(|_| {
@@ -215,32 +216,10 @@ impl Drop for Recorder {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
-}
-
+/// The upstream by the clients' own rule for a base URL (`https`, or
+/// `http` to loopback only; no credentials, query or fragment).
 fn check_upstream(raw: &str) -> Result<Url, KitError> {
-    let refuse = |why: &str| Err(KitError::Recorder(format!("refusing upstream: {why}")));
-    let Ok(url) = Url::parse(raw) else {
-        return refuse("not a URL");
-    };
-    if !url.username().is_empty() || url.password().is_some() {
-        return refuse("it holds credentials");
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return refuse("it has a query or a fragment");
-    }
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if is_loopback(&url) => Ok(url),
-        "http" => refuse("plain http is allowed to a loopback address only"),
-        _ => refuse("the scheme must be https (or http on loopback)"),
-    }
+    parse_base_url(raw).map_err(|e| KitError::Recorder(format!("refusing upstream: {e}")))
 }
 
 async fn serve(listener: TcpListener, context: Arc<Context>, mut stop: watch::Receiver<bool>) {

@@ -62,7 +62,9 @@ fn without_userinfo(raw: &str) -> String {
     }
 }
 
-fn is_loopback(host: &str) -> bool {
+/// Whether `host` (a name, an address, or an IPv6 address in brackets) is
+/// loopback: 127.0.0.0/8, `::1` or `localhost`.
+pub(crate) fn is_loopback(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     match bare.parse::<IpAddr>() {
         Ok(ip) => ip.is_loopback(),

@@ -34,6 +34,7 @@ pub(crate) mod retry;
 mod state;
 
 pub(crate) use auth::Auth;
+pub(crate) use base_url::{is_loopback, parse_base_url};
 pub(crate) use call::Call;
 pub(crate) use client::{Deleted, Parts, Transport};
 pub(crate) use response::Response;
