@@ -256,7 +256,7 @@ fn a_value_that_does_not_parse_or_would_be_refused_is_named() {
             assert!(e.message.contains(says), "{from:?} -> {to:?}: {e}");
         }
     }
-    let e = refused(&format!("{GOOD_MAILTRAP}rotate_after = \"1.5d\"\n"));
+    let e = refused(&format!("{GOOD_MAILTRAP}rotate_after = \"1,5d\"\n"));
     assert_at(&e, 6, "rotate_after");
 }
 

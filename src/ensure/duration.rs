@@ -3,61 +3,53 @@
 
 use chrono::TimeDelta;
 
+use crate::error::Error;
+
 /// The forms a duration may take, for error messages.
 pub(crate) const FORMS: &str =
     "give a number and a unit (w, d, h, m, s), as 90d, 12h or 30m, or a sum such as 1d12h";
 
-/// Reads a positive duration.
+/// Reads a positive duration the way the tokens file and the command line
+/// write them: a number and a unit, `90d`, `12h`, `30m`, `45s`, `2w`, or a
+/// sum such as `1d12h` (the grammar of the `humantime` crate, so `3 days`
+/// and `1h 30min` are read too).
+///
+/// ```
+/// use api_tokens::ensure::parse_duration;
+/// use api_tokens::chrono::TimeDelta;
+///
+/// assert_eq!(parse_duration("1d12h")?, TimeDelta::hours(36));
+/// assert_eq!(parse_duration("2w")?, TimeDelta::days(14));
+/// assert!(parse_duration("90").is_err()); // no unit
+/// assert!(parse_duration("0s").is_err()); // not positive
+/// # Ok::<(), api_tokens::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Invalid`] (field `duration`) for an empty text, a number
+/// without a unit, an unknown unit, zero, or a span too long to hold,
+/// saying which and what would be accepted.
+pub fn parse_duration(text: &str) -> Result<TimeDelta, Error> {
+    parse(text).map_err(|reason| Error::invalid("duration", reason))
+}
+
+/// [`parse_duration`], its refusal as the message alone.
 pub(crate) fn parse(text: &str) -> Result<TimeDelta, String> {
     let text = text.trim();
     if text.is_empty() {
         return Err(format!("the duration is empty; {FORMS}"));
     }
-    let mut total = TimeDelta::zero();
-    let mut digits = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit_secs: i64 = match c {
-            'w' => 7 * 86_400,
-            'd' => 86_400,
-            'h' => 3_600,
-            'm' => 60,
-            's' => 1,
-            _ => {
-                return Err(format!(
-                    "`{}` is not a duration; {FORMS}",
-                    text.escape_debug()
-                ));
-            }
-        };
-        if digits.is_empty() {
-            return Err(format!(
-                "`{}` has a unit without a number; {FORMS}",
-                text.escape_debug()
-            ));
-        }
-        let n: i64 = digits
-            .parse()
-            .map_err(|_| format!("`{}` is too long; {FORMS}", text.escape_debug()))?;
-        digits.clear();
-        let part = n
-            .checked_mul(unit_secs)
-            .and_then(TimeDelta::try_seconds)
-            .ok_or_else(|| format!("`{}` is too long; {FORMS}", text.escape_debug()))?;
-        total = total
-            .checked_add(&part)
-            .ok_or_else(|| format!("`{}` is too long; {FORMS}", text.escape_debug()))?;
+    let shown = text.escape_debug();
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("`{shown}` has no unit; {FORMS}"));
     }
-    if !digits.is_empty() {
-        return Err(format!("`{}` has no unit; {FORMS}", text.escape_debug()));
+    let span = humantime::parse_duration(text)
+        .map_err(|e| format!("`{shown}` is not a duration ({e}); {FORMS}"))?;
+    if span.is_zero() {
+        return Err(format!("`{shown}` is zero; {FORMS}"));
     }
-    if total <= TimeDelta::zero() {
-        return Err(format!("`{}` is zero; {FORMS}", text.escape_debug()));
-    }
-    Ok(total)
+    TimeDelta::from_std(span).map_err(|_| format!("`{shown}` is too long; {FORMS}"))
 }
 
 /// A duration written back the short way: `90d`, `1d12h`, `45s`.
@@ -88,14 +80,16 @@ mod tests {
         assert_eq!(parse("1d12h"), Ok(TimeDelta::hours(36)));
         assert_eq!(parse(" 30m "), Ok(TimeDelta::minutes(30)));
         assert_eq!(parse("45s"), Ok(TimeDelta::seconds(45)));
+        assert_eq!(parse("3 days"), Ok(TimeDelta::days(3)));
+        assert_eq!(parse("1h 30min"), Ok(TimeDelta::minutes(90)));
+        assert_eq!(parse("1.5d"), Ok(TimeDelta::hours(36)));
         for bad in [
             "",
             "90",
             "d",
             "0d",
             "-3d",
-            "3 days",
-            "1.5d",
+            "3x",
             "99999999999999999999d",
         ] {
             assert!(parse(bad).is_err(), "{bad}");

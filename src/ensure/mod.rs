@@ -119,6 +119,7 @@ mod report;
 mod services;
 
 pub use apply::{ApplyOptions, OnOutcome};
+pub use duration::parse_duration;
 pub use entry::{Expires, MailtrapEntry, RotateRules, UnitEntry};
 pub use load::{FileError, LoadError, TokensFile};
 pub use plan::{Action, ActionKind, Plan, PlanError};

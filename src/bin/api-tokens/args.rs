@@ -372,22 +372,14 @@ pub fn parse_lease(text: &str) -> Result<Duration, String> {
     parse_duration(text)
 }
 
-/// A DURATION: `90d`, `12h`, `30m`, `45s`, `2w`, or a sum of them such as
+/// A DURATION, as [`api_tokens::ensure::parse_duration`] reads it (the
+/// tokens file's rule): `90d`, `12h`, `30m`, `45s`, `2w`, or a sum such as
 /// `1d12h`; positive.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    const FORMS: &str = "give a number and a unit, as 90d, 12h or 30m (or a sum such as 1d12h)";
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(format!("empty duration; {FORMS}"));
-    }
-    if text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("`{text}` has no unit; {FORMS}"));
-    }
-    let std = humantime::parse_duration(text).map_err(|e| format!("`{text}`: {e}; {FORMS}"))?;
-    if std.is_zero() {
-        return Err(format!("`{text}` is zero; {FORMS}"));
-    }
-    Duration::from_std(std).map_err(|_| format!("`{text}` is too long; {FORMS}"))
+    api_tokens::ensure::parse_duration(text).map_err(|e| match e {
+        api_tokens::Error::Invalid { reason, .. } => reason,
+        other => other.to_string(),
+    })
 }
 
 /// A SCOPE of a Unit token, one this version knows: an unknown one is a
