@@ -354,6 +354,10 @@ fn an_env_file_others_may_read_is_written_with_a_warning() {
                 run.err().empty();
             }
         }
+        // With the library's log on, still said once.
+        let verbose = fake(&[&["-v"], args.as_slice()].concat(), "");
+        let said = verbose.stderr.matches("readable by").count();
+        assert_eq!(said, usize::from(readers.is_some()), "{}", verbose.stderr);
         // The mode is kept, as documented.
         let kept = std::fs::metadata(env)
             .expect("env file")

@@ -74,7 +74,12 @@ fn init_tracing(verbose: u8, progress: Option<&Progress>) {
             .with_target(false)
             // Each call's span once it ends: attempts, status, time taken.
             .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-            .with_filter(Targets::new().with_target("api_tokens", level))
+            .with_filter(
+                Targets::new()
+                    .with_target("api_tokens", level)
+                    // `--secret-to` has said it already, with the remedy.
+                    .with_target("api_tokens::sink::exposure", LevelFilter::OFF),
+            )
     });
     let progress = progress.map(|p| {
         p.layer()

@@ -29,7 +29,8 @@ use super::secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_tra
 /// - A file that does not exist is created, mode 0600 on Unix; an existing
 ///   file keeps its mode, since other programs may read the file under
 ///   its group. When that mode lets the group or others read it, the store
-///   logs a warning (`tracing`, level `WARN`, target `api_tokens`) naming
+///   logs a warning (`tracing`, level `WARN`, target
+///   `api_tokens::sink::exposure`) naming
 ///   the file and its mode, never the secret; `chmod 600` the file to keep
 ///   the secret to its owner. The write is atomic as [`FileSink`](super::FileSink)'s is.
 /// - A variable assigned on more than one line is refused
@@ -151,6 +152,7 @@ impl SecretSink for EnvFileSink {
                         .map_err(|e| write.error(&target, WriteStep::Read, e))?;
                     if mode & 0o077 != 0 {
                         tracing::warn!(
+                            target: "api_tokens::sink::exposure",
                             path = %target.display(),
                             mode = %format_args!("{mode:04o}"),
                             "the env file that receives a secret is readable by its group or \
