@@ -2,8 +2,29 @@
 
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::de::{self, Deserializer, Visitor};
+
+/// Nanoseconds per unit of the last digit of a fraction of `n` digits.
+const FRACTION_SCALE: [u32; 10] = [
+    0,
+    100_000_000,
+    10_000_000,
+    1_000_000,
+    100_000,
+    10_000,
+    1_000,
+    100,
+    10,
+    1,
+];
+
+/// The value of an ASCII digit.
+#[inline(always)]
+fn digit(c: u8) -> Option<u32> {
+    let d = c.wrapping_sub(b'0');
+    (d < 10).then_some(u32::from(d))
+}
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, the one shape both services
 /// send; `None` for any other shape (an offset, a leap second), which the
@@ -11,33 +32,34 @@ use serde::de::{self, Deserializer, Visitor};
 #[inline]
 fn parse_utc_fast(s: &str) -> Option<DateTime<Utc>> {
     let b = s.as_bytes();
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-        || b[b.len() - 1] != b'Z'
+    let (head, rest) = b.split_first_chunk::<19>()?;
+    let (&b'Z', fraction) = rest.split_last()? else {
+        return None;
+    };
+    if head[4] != b'-'
+        || head[7] != b'-'
+        || head[10] != b'T'
+        || head[13] != b':'
+        || head[16] != b':'
     {
         return None;
     }
-    let num = |digits: &[u8]| {
-        digits.iter().try_fold(0u32, |acc, &c| {
-            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
-        })
-    };
-    let nanos = match &b[19..b.len() - 1] {
+    let two = |i: usize| Some(digit(head[i])? * 10 + digit(head[i + 1])?);
+    let nanos = match fraction {
         [] => 0,
-        [b'.', frac @ ..] if (1..=9).contains(&frac.len()) => {
-            num(frac)? * 10u32.pow(9 - frac.len() as u32)
+        [b'.', digits @ ..] if (1..=9).contains(&digits.len()) => {
+            let mut n = 0;
+            for &c in digits {
+                n = n * 10 + digit(c)?;
+            }
+            n * FRACTION_SCALE[digits.len()]
         }
         _ => return None,
     };
-    let year = i32::try_from(num(&b[0..4])?).ok()?;
-    let date = NaiveDate::from_ymd_opt(year, num(&b[5..7])?, num(&b[8..10])?)?;
-    let time =
-        NaiveTime::from_hms_nano_opt(num(&b[11..13])?, num(&b[14..16])?, num(&b[17..19])?, nanos)?;
-    Some(Utc.from_utc_datetime(&date.and_time(time)))
+    let year = two(0)? * 100 + two(2)?;
+    let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, two(5)?, two(8)?)?;
+    let time = NaiveTime::from_hms_nano_opt(two(11)?, two(14)?, two(17)?, nanos)?;
+    Some(date.and_time(time).and_utc())
 }
 
 struct UtcVisitor;
@@ -126,6 +148,33 @@ mod tests {
         }
         assert!(parse_utc_fast("2021-07-01T09:13:23.211Z").is_some());
         assert!(parse_utc_fast("2021-07-01T09:13:23.211+02:00").is_none());
+    }
+
+    /// Whatever the fast path reads, chrono reads the same; whatever it
+    /// leaves, the visitor still reads as chrono does.
+    fn agree(input: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        let chrono = input.parse::<DateTime<Utc>>().ok();
+        if let Some(fast) = parse_utc_fast(input) {
+            proptest::prop_assert_eq!(Some(fast), chrono, "{}", input);
+        }
+        let json = serde_json::to_string(input).unwrap();
+        let ours = utc(&mut serde_json::Deserializer::from_str(&json)).ok();
+        proptest::prop_assert_eq!(ours, chrono, "{}", input);
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn agrees_with_chrono_on_the_services_shape(
+            input in "[0-9]{4}-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-6][0-9]:[0-6][0-9](\\.[0-9]{0,10})?[Zz+]"
+        ) {
+            agree(&input)?;
+        }
+
+        #[test]
+        fn agrees_with_chrono_on_near_shapes(input in "[0-9:.TZ+-]{0,32}") {
+            agree(&input)?;
+        }
     }
 
     #[test]
