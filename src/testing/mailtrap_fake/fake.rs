@@ -19,7 +19,15 @@ use super::token::{MailtrapToken, MailtrapTokenSeed, new_secret};
 ///
 /// - **Paths**: both forms, `/api/accounts/{account_id}/api_tokens[/{id}[/reset]]`
 ///   and the account-free `/api/api_tokens[/{id}[/reset]]`, where the
-///   account is the calling token's own (the fake's account).
+///   account is the calling token's own (for the fake's own token, its
+///   first account), and `GET /api/accounts`.
+/// - **Accounts**: one ([`account_id`](MailtrapFakeBuilder::account_id),
+///   3229 unless set), and any more the builder
+///   [adds](MailtrapFakeBuilder::account). Each holds its own tokens; ids
+///   are unique across them, as on the service. The fake's own token
+///   reaches every account; a token's secret reaches the account the token
+///   belongs to only, and 403 answers elsewhere. A token id of another
+///   account is 404.
 /// - **Credentials**: the `Api-Token` header or `Authorization: Bearer`.
 ///   The fake's own [`token`](MailtrapFake::token) works, and so does the
 ///   secret of every token it holds (created, reset or seeded) until the
@@ -81,13 +89,16 @@ pub struct MailtrapFakeBuilder {
     token: Option<SecretString>,
     account_id: u64,
     account_name: String,
+    more_accounts: Vec<(u64, String)>,
     owner: String,
     reset_rule: ResetRule,
     options: engine::Options,
 }
 
 impl MailtrapFakeBuilder {
-    /// The account whose tokens the fake holds (default 3229).
+    /// The fake's own account (default 3229): its token's, where the
+    /// account-free paths lead it, and where seeds go unless they name
+    /// another.
     pub fn account_id(mut self, account_id: u64) -> Self {
         self.account_id = account_id;
         self
@@ -97,6 +108,43 @@ impl MailtrapFakeBuilder {
     /// `Example account`).
     pub fn account_name(mut self, name: impl Into<String>) -> Self {
         self.account_name = name.into();
+        self
+    }
+
+    /// Adds another account, named `name`, that the fake's own token
+    /// reaches, as a user's token in an organization reaches several
+    /// accounts. Its tokens are listed, created and reset under
+    /// `/api/accounts/{account_id}/api_tokens`; adding an account twice, or
+    /// the fake's own, changes only its name.
+    ///
+    /// ```
+    /// use api_tokens::mailtrap;
+    /// use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), api_tokens::Error> {
+    /// let fake = MailtrapFake::builder().account(4410, "Billing").start().await;
+    /// fake.insert_token(MailtrapTokenSeed::new("billing-ci").account(4410));
+    /// let own = mailtrap::Client::builder()
+    ///     .token(fake.token().clone())
+    ///     .base_url(fake.uri())
+    ///     .build()?;
+    /// assert_eq!(own.accounts().await?.len(), 2);
+    /// assert!(own.api_tokens().list().await?.is_empty(), "3229 holds none");
+    /// let billing = own.for_account(Some(4410))?.api_tokens().list().await?;
+    /// assert_eq!(billing[0].name, "billing-ci");
+    /// # Ok(()) }
+    /// ```
+    pub fn account(mut self, account_id: u64, name: impl Into<String>) -> Self {
+        let name = name.into();
+        match self
+            .more_accounts
+            .iter_mut()
+            .find(|(id, _)| *id == account_id)
+        {
+            Some((_, known)) => *known = name,
+            None => self.more_accounts.push((account_id, name)),
+        }
         self
     }
 
@@ -124,13 +172,14 @@ impl MailtrapFakeBuilder {
 
     /// The state the fake starts with, accepting `token`.
     fn state(&self, token: SecretString) -> MailtrapState {
-        MailtrapState::new(
-            self.account_id,
-            self.account_name.clone(),
-            token,
-            self.owner.clone(),
-            self.reset_rule,
-        )
+        let mut accounts = vec![(self.account_id, self.account_name.clone())];
+        for (id, name) in &self.more_accounts {
+            match accounts.iter_mut().find(|(known, _)| known == id) {
+                Some((_, known)) => known.clone_from(name),
+                None => accounts.push((*id, name.clone())),
+            }
+        }
+        MailtrapState::new(accounts, token, self.owner.clone(), self.reset_rule)
     }
 }
 
@@ -146,6 +195,7 @@ impl MailtrapFake {
             token: None,
             account_id: 3229,
             account_name: "Example account".into(),
+            more_accounts: Vec::new(),
             owner: "owner@example.com".into(),
             reset_rule: ResetRule::default(),
             options: engine::Options::default(),
@@ -157,11 +207,22 @@ impl MailtrapFake {
         &self.token
     }
 
-    /// The account whose tokens live under `/api/accounts/{account_id}`
-    /// (and under `/api/api_tokens`, the account of every credential the
-    /// fake accepts); another account answers 403.
+    /// The fake's own account: its token's, where `/api/api_tokens` leads
+    /// that token, and where seeds go unless they name another. An
+    /// account the fake does not have answers 403.
     pub fn account_id(&self) -> u64 {
         self.account_id
+    }
+
+    /// Every account of the fake, its own first, then those the builder
+    /// [added](MailtrapFakeBuilder::account).
+    pub fn account_ids(&self) -> Vec<u64> {
+        lock(&self.engine)
+            .dialect
+            .accounts
+            .iter()
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// Puts a token into the fake, as if created earlier, and returns it
@@ -169,15 +230,21 @@ impl MailtrapFake {
     ///
     /// # Panics
     ///
-    /// When the fake has given every id up to [`MAX_TOKEN_ID`] (only after
+    /// When the seed names an account the fake does not have (add it with
+    /// [`MailtrapFakeBuilder::account`]), or the fake has given every id up
+    /// to [`MAX_TOKEN_ID`] (only after
     /// [`set_next_id`](MailtrapFake::set_next_id) moved its counter there).
     pub fn insert_token(&self, seed: MailtrapTokenSeed) -> MailtrapToken {
         let mut engine = lock(&self.engine);
         let state = &mut engine.dialect;
+        let account = match seed_account(state, &seed) {
+            Ok(account) => account,
+            Err(e) => panic!("{e}"),
+        };
         let Some(id) = state.ids.take() else {
             panic!("the Mailtrap fake has given every token id up to {MAX_TOKEN_ID}");
         };
-        let token = seed.into_token(id, state.account_id, &state.owner);
+        let token = seed.into_token(id, account, &state.owner);
         state.hold(id, token)
     }
 
@@ -203,7 +270,8 @@ impl MailtrapFake {
     /// # Errors
     ///
     /// [`KitError::Seed`] for an id the fake already holds or above
-    /// [`MAX_TOKEN_ID`]; nothing is inserted.
+    /// [`MAX_TOKEN_ID`], or an account the fake does not have; nothing is
+    /// inserted.
     pub fn insert_token_with_id(
         &self,
         id: TokenId,
@@ -212,15 +280,28 @@ impl MailtrapFake {
         let number = id.get();
         let mut engine = lock(&self.engine);
         let state = &mut engine.dialect;
+        let account = seed_account(state, &seed)?;
         let held = state.tokens.contains_key(&number);
         state.ids.claim(number, held)?;
-        let token = seed.into_token(number, state.account_id, &state.owner);
+        let token = seed.into_token(number, account, &state.owner);
         Ok(state.hold(number, token))
     }
 
     /// Changes which tokens reset refuses from now on.
     pub fn set_reset_rule(&self, rule: ResetRule) {
         lock(&self.engine).dialect.reset_rule = rule;
+    }
+}
+
+/// The account a seed goes to: the one it names, if the fake has it, else
+/// the fake's own.
+fn seed_account(state: &MailtrapState, seed: &MailtrapTokenSeed) -> Result<u64, KitError> {
+    match seed.chosen_account() {
+        None => Ok(state.own_account()),
+        Some(id) if state.has_account(id) => Ok(id),
+        Some(id) => Err(KitError::Seed(format!(
+            "the Mailtrap fake has no account {id}: add it with MailtrapFakeBuilder::account"
+        ))),
     }
 }
 

@@ -25,11 +25,12 @@ const HAS_EXPIRATION: &str = "Only a token without an expiration can be reset";
 /// The id of the first token of a new fake.
 const FIRST_ID: u64 = 12345;
 
-/// The tokens of the Mailtrap fake's account, by number, and what decides
+/// The tokens of the Mailtrap fake's accounts, by number, and what decides
 /// its answers.
 pub(crate) struct MailtrapState {
-    pub(crate) account_id: u64,
-    account_name: String,
+    /// The accounts, each with its name; the first is the fake's own (its
+    /// token's, and every seed's unless the seed names another).
+    pub(crate) accounts: Vec<(u64, String)>,
     master: SecretString,
     pub(crate) owner: String,
     pub(crate) tokens: BTreeMap<u64, MailtrapToken>,
@@ -47,6 +48,15 @@ fn out_of_ids() -> Reply {
     )
 }
 
+/// Who made a request.
+struct Caller {
+    /// What `created_by` says of the tokens it makes.
+    name: String,
+    /// The account its credential belongs to; `None` for the fake's own
+    /// token, which reaches every account of the fake.
+    account: Option<u64>,
+}
+
 /// The credential of a request: `Api-Token`, else `Authorization: Bearer`.
 fn presented(request: &Request) -> Option<&str> {
     credential(request, "api-token").or_else(|| bearer(request))
@@ -55,15 +65,13 @@ fn presented(request: &Request) -> Option<&str> {
 impl MailtrapState {
     /// No tokens yet; the first gets id 12345.
     pub(crate) fn new(
-        account_id: u64,
-        account_name: String,
+        accounts: Vec<(u64, String)>,
         master: SecretString,
         owner: String,
         reset_rule: ResetRule,
     ) -> MailtrapState {
         MailtrapState {
-            account_id,
-            account_name,
+            accounts,
             master,
             owner,
             tokens: BTreeMap::new(),
@@ -78,25 +86,46 @@ impl MailtrapState {
         token
     }
 
-    /// `GET /api/accounts`: the one account every credential of the fake
-    /// belongs to, as the service lists a caller's accounts.
-    fn accounts(&self) -> Reply {
-        Reply::json(
-            200,
-            JSON,
-            &json!([{
-                "id": self.account_id,
-                "name": self.account_name,
-                "access_levels": [1000],
-            }]),
-        )
+    /// The fake's own account: its token's, and the default of seeds.
+    pub(crate) fn own_account(&self) -> u64 {
+        self.accounts.first().map_or(0, |(id, _)| *id)
     }
 
-    /// The caller's name for `created_by`, or `None` when not authorized.
-    fn caller(&self, request: &Request, now: DateTime<Utc>) -> Option<String> {
+    /// Whether the fake has the account `id`.
+    pub(crate) fn has_account(&self, id: u64) -> bool {
+        self.accounts.iter().any(|(known, _)| *known == id)
+    }
+
+    /// Whether `caller` may work on the account `id`: the fake's own token
+    /// on each of its accounts, any other credential on its own only.
+    fn reaches(&self, caller: &Caller, id: u64) -> bool {
+        match caller.account {
+            None => self.has_account(id),
+            Some(own) => own == id,
+        }
+    }
+
+    /// `GET /api/accounts`: the accounts the caller reaches, as the service
+    /// lists a caller's accounts.
+    fn list_accounts(&self, caller: &Caller) -> Reply {
+        let listed: Vec<Value> = self
+            .accounts
+            .iter()
+            .filter(|(id, _)| self.reaches(caller, *id))
+            .map(|(id, name)| json!({ "id": id, "name": name, "access_levels": [1000] }))
+            .collect();
+        Reply::json(200, JSON, &Value::Array(listed))
+    }
+
+    /// Who presented the request's credential, or `None` when not
+    /// authorized.
+    fn caller(&self, request: &Request, now: DateTime<Utc>) -> Option<Caller> {
         let presented = presented(request)?;
         if engine::same_secret(presented, self.master.expose_secret()) {
-            return Some(self.owner.clone());
+            return Some(Caller {
+                name: self.owner.clone(),
+                account: None,
+            });
         }
         self.tokens
             .values()
@@ -104,7 +133,15 @@ impl MailtrapState {
                 t.expires_at.is_none_or(|at| at > now)
                     && engine::same_secret(presented, t.secret.expose_secret())
             })
-            .map(|t| t.name.clone())
+            .map(|t| Caller {
+                name: t.name.clone(),
+                account: Some(t.account_id),
+            })
+    }
+
+    /// The token `id` if it belongs to `account`.
+    fn token_in(&self, account: u64, id: u64) -> Option<&MailtrapToken> {
+        self.tokens.get(&id).filter(|t| t.account_id == account)
     }
 
     fn body(request: &Request) -> Result<Map<String, Value>, Reply> {
@@ -121,7 +158,13 @@ impl MailtrapState {
         }
     }
 
-    fn create(&mut self, request: &Request, caller: String, now: DateTime<Utc>) -> Reply {
+    fn create(
+        &mut self,
+        request: &Request,
+        account: u64,
+        caller: String,
+        now: DateTime<Utc>,
+    ) -> Reply {
         let body = match Self::body(request) {
             Ok(body) => body,
             Err(reply) => return reply,
@@ -165,12 +208,13 @@ impl MailtrapState {
         let Some(id) = self.ids.take() else {
             return out_of_ids();
         };
-        let token = self.mint(id, name, caller, expires_at, resources);
+        let token = self.mint(account, id, name, caller, expires_at, resources);
         Reply::json(200, JSON, &token.document(true))
     }
 
     fn mint(
         &mut self,
+        account: u64,
         id: u64,
         name: String,
         created_by: String,
@@ -178,6 +222,7 @@ impl MailtrapState {
         permissions: Vec<Stored>,
     ) -> MailtrapToken {
         let token = MailtrapToken::held(
+            account,
             token_id(id),
             name,
             created_by,
@@ -193,6 +238,8 @@ impl MailtrapState {
         let Some(old) = self.tokens.get(&id).cloned() else {
             return not_found();
         };
+        // The new token belongs where the old one did.
+        let account = old.account_id;
         let body = match Self::body(request) {
             Ok(body) => body,
             Err(reply) => return reply,
@@ -228,6 +275,7 @@ impl MailtrapState {
             old.replaced_by = Some(token_id(new_id));
         }
         let token = self.mint(
+            account,
             new_id,
             format!("{} {new_id}", old.name),
             caller,
@@ -250,15 +298,16 @@ impl Dialect for MailtrapState {
         let Some(route) = route(request.url.path()) else {
             return not_found();
         };
-        // Without an account in the path, the account is the caller's own:
-        // every credential the fake accepts belongs to its account.
-        if let Some(account) = route.account {
-            match parse_id(account) {
+        // Without an account in the path, the account is the caller's own;
+        // an account it does not reach is forbidden.
+        let account = match route.account {
+            None => caller.account.unwrap_or_else(|| self.own_account()),
+            Some(account) => match parse_id(account) {
                 None => return not_found(),
-                Some(account) if account != self.account_id => return self.error_reply(403),
-                Some(_) => {}
-            }
-        }
+                Some(account) if self.reaches(&caller, account) => account,
+                Some(_) => return self.error_reply(403),
+            },
+        };
         let token_id = match route.target {
             Target::Token(id) | Target::Reset(id) => match parse_id(id) {
                 Some(id) => Some(id),
@@ -266,13 +315,22 @@ impl Dialect for MailtrapState {
             },
             Target::Collection | Target::Accounts => None,
         };
+        // A token of another account is not found in this one.
+        if token_id.is_some_and(|id| self.token_in(account, id).is_none()) {
+            return not_found();
+        }
         match (request.method.as_str(), &route.target, token_id) {
-            ("GET", Target::Accounts, _) => self.accounts(),
+            ("GET", Target::Accounts, _) => self.list_accounts(&caller),
             ("GET", Target::Collection, _) => {
-                let list: Vec<Value> = self.tokens.values().map(|t| t.document(false)).collect();
+                let list: Vec<Value> = self
+                    .tokens
+                    .values()
+                    .filter(|t| t.account_id == account)
+                    .map(|t| t.document(false))
+                    .collect();
                 Reply::json(200, JSON, &Value::Array(list))
             }
-            ("POST", Target::Collection, _) => self.create(request, caller, now),
+            ("POST", Target::Collection, _) => self.create(request, account, caller.name, now),
             ("GET", Target::Token(_), Some(id)) => match self.tokens.get(&id) {
                 Some(token) => Reply::json(200, JSON, &token.document(false)),
                 None => not_found(),
@@ -281,7 +339,7 @@ impl Dialect for MailtrapState {
                 Some(_) => Reply::empty(204),
                 None => not_found(),
             },
-            ("POST", Target::Reset(_), Some(id)) => self.reset(request, id, caller, now),
+            ("POST", Target::Reset(_), Some(id)) => self.reset(request, id, caller.name, now),
             _ => not_found(),
         }
     }

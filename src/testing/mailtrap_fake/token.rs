@@ -98,11 +98,15 @@ pub struct MailtrapToken {
     pub secret: SecretString,
     /// The id of the token a reset replaced it with, once reset.
     pub replaced_by: Option<TokenId>,
+    /// The account it belongs to: the one it was created, reset or seeded
+    /// in. Its secret reaches that account only.
+    pub account_id: u64,
     pub(crate) stored: Vec<Stored>,
 }
 
 impl MailtrapToken {
     pub(crate) fn held(
+        account_id: u64,
         id: TokenId,
         name: String,
         created_by: String,
@@ -118,6 +122,7 @@ impl MailtrapToken {
             permissions: stored.iter().map(|s| s.permission.clone()).collect(),
             secret,
             replaced_by: None,
+            account_id,
             stored,
         }
     }
@@ -194,10 +199,11 @@ pub struct MailtrapTokenSeed {
     expires_at: Option<DateTime<Utc>>,
     secret: Option<SecretString>,
     created_by: Option<String>,
+    account: Option<u64>,
 }
 
 impl MailtrapTokenSeed {
-    /// A token with this name, admin on the fake's account unless
+    /// A token with this name, admin on its account unless
     /// permissions are added, never expiring, with a random secret.
     pub fn new(name: impl Into<String>) -> Self {
         MailtrapTokenSeed {
@@ -206,6 +212,7 @@ impl MailtrapTokenSeed {
             expires_at: None,
             secret: None,
             created_by: None,
+            account: None,
         }
     }
 
@@ -276,7 +283,20 @@ impl MailtrapTokenSeed {
         self
     }
 
-    /// The token this seed makes under number `id` in the fake of
+    /// The account it belongs to (default: the fake's own,
+    /// `MailtrapFake::account_id`): one of the fake's accounts, added by
+    /// `MailtrapFakeBuilder::account`.
+    pub fn account(mut self, account_id: u64) -> Self {
+        self.account = Some(account_id);
+        self
+    }
+
+    /// The account named by [`account`](MailtrapTokenSeed::account), if any.
+    pub(crate) fn chosen_account(&self) -> Option<u64> {
+        self.account
+    }
+
+    /// The token this seed makes under number `id` in the account
     /// `account_id`, whose owner is `owner`.
     pub(crate) fn into_token(self, id: u64, account_id: u64, owner: &str) -> MailtrapToken {
         let mut permissions = self.permissions;
@@ -288,6 +308,7 @@ impl MailtrapTokenSeed {
             )));
         }
         MailtrapToken::held(
+            account_id,
             token_id(id),
             self.name,
             self.created_by.unwrap_or_else(|| owner.to_owned()),
