@@ -1,4 +1,5 @@
-//! 200 entries over four Mailtrap accounts, each account its own fake
+//! 200 entries over four Mailtrap accounts, each account its own fake (and,
+//! as the service counts, the four accounts of one token on one fake)
 //! limited the way Mailtrap limits (N requests per credential in any
 //! window), scaled to 15 requests per 200 ms: tighter than what an unpaced
 //! apply sends to the fakes (with `Pacing::off()` this test meets 429s in
@@ -64,21 +65,7 @@ impl Fleet {
 
     /// The entries of every account, each with a sink of its own.
     fn file(&self) -> TokensFile {
-        let tokens = self.accounts.iter().flat_map(|(fake, entries)| {
-            let account = fake.account_id();
-            (0..*entries).map(move |i| (account, i))
-        });
-        let entries: Vec<String> = tokens
-            .map(|(account, i)| {
-                let sink = self.dir.path().join(format!("{account}-{i}.token"));
-                format!(
-                    "[[mailtrap]]\nname = \"svc-{account}-{i}\"\npermissions = [\"account:{account}:viewer\"]\n\
-                     expires = \"never\"\nrotate_after = \"30d\"\nsecret_to = \"file:{}\"\n",
-                    sink.display()
-                )
-            })
-            .collect();
-        parse(&self.dir.path().join("fleet.toml"), &entries.join("\n"))
+        fleet_file(self.dir.path())
     }
 
     fn lists_and_429s(&self) -> Vec<(usize, usize)> {
@@ -100,6 +87,74 @@ impl Fleet {
             f.clear_requests();
         }
     }
+}
+
+/// The entries of [`ACCOUNTS`], each with a sink of its own in `dir`.
+fn fleet_file(dir: &std::path::Path) -> TokensFile {
+    let tokens = ACCOUNTS
+        .iter()
+        .flat_map(|(account, entries)| (0..*entries).map(move |i| (*account, i)));
+    let entries: Vec<String> = tokens
+        .map(|(account, i)| {
+            let sink = dir.join(format!("{account}-{i}.token"));
+            format!(
+                "[[mailtrap]]\nname = \"svc-{account}-{i}\"\npermissions = [\"account:{account}:viewer\"]\n\
+                 expires = \"never\"\nrotate_after = \"30d\"\nsecret_to = \"file:{}\"\n",
+                sink.display()
+            )
+        })
+        .collect();
+    parse(&dir.join("fleet.toml"), &entries.join("\n"))
+}
+
+/// As the service counts: one token reaching the four accounts of one
+/// fake, limited per credential across all of them. The clients of the
+/// accounts come from one client through `for_account`, so one pacer sees
+/// every request of the token: 200 creates without a 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_accounts_of_one_token_share_its_limit_and_its_pacer() {
+    let mut builder = MailtrapFake::builder()
+        .account_id(ACCOUNTS[0].0)
+        .rate_limit(LIMIT, WINDOW);
+    for (account, _) in &ACCOUNTS[1..] {
+        builder = builder.account(*account, format!("Account {account}"));
+    }
+    let fake = builder.start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = fleet_file(dir.path());
+    let base = mailtrap_builder(&fake)
+        .pacing(Pacing::limit(LIMIT, WINDOW))
+        .build()
+        .unwrap();
+    let services = ACCOUNTS.iter().fold(Services::new(), |services, (id, _)| {
+        services.mailtrap_account(*id, base.for_account(Some(*id)).unwrap())
+    });
+
+    let plan = ensure::plan(&file, &services).await.unwrap();
+    assert_eq!(plan.list_calls(), 4);
+    let report = ensure::apply(&file, &services, &plan, &ApplyOptions::new()).await;
+    assert!(report.is_success(), "{}", report.failed().next().unwrap());
+    let held = fake.tokens();
+    for (account, entries) in ACCOUNTS {
+        let in_account = held.iter().filter(|t| t.account_id == account).count();
+        assert_eq!(in_account, entries, "account {account}");
+    }
+    let log = fake.requests();
+    let limited = log
+        .iter()
+        .filter(|r| r.rate_limited || r.status == Some(429))
+        .count();
+    assert_eq!(limited, 0, "of {} requests", log.len());
+    assert!(
+        log.len() > LIMIT as usize * 10,
+        "ten windows' worth of one token's requests"
+    );
+    assert!(
+        !ensure::plan(&file, &services)
+            .await
+            .unwrap()
+            .has_pending(true)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
