@@ -14,7 +14,7 @@ use std::time::Duration;
 use api_tokens::Pacing;
 use api_tokens::chrono::Utc;
 use api_tokens::ensure::{self, ActionKind, ApplyOptions, Services, TokensFile};
-use api_tokens::testing::MailtrapFake;
+use api_tokens::testing::{LoggedRequest, MailtrapFake};
 use ensure_support::{mailtrap_builder, parse};
 
 /// How many entries each account holds: the first more than its limit
@@ -74,9 +74,7 @@ impl Fleet {
                 let log = f.requests();
                 (
                     log.iter().filter(|r| r.operation == Some("list")).count(),
-                    log.iter()
-                        .filter(|r| r.rate_limited || r.status == Some(429))
-                        .count(),
+                    limited(&log),
                 )
             })
             .collect()
@@ -87,6 +85,21 @@ impl Fleet {
             f.clear_requests();
         }
     }
+}
+
+/// How many of the requests in `log` the fake's limit refused.
+fn limited(log: &[LoggedRequest]) -> usize {
+    log.iter()
+        .filter(|r| r.rate_limited || r.status == Some(429))
+        .count()
+}
+
+/// Whether a fresh plan of `file` leaves nothing to do, orphans included.
+async fn converged(file: &TokensFile, services: &Services) -> bool {
+    !ensure::plan(file, services)
+        .await
+        .expect("plan")
+        .has_pending(true)
 }
 
 /// The entries of [`ACCOUNTS`], each with a sink of its own in `dir`.
@@ -140,21 +153,12 @@ async fn four_accounts_of_one_token_share_its_limit_and_its_pacer() {
         assert_eq!(in_account, entries, "account {account}");
     }
     let log = fake.requests();
-    let limited = log
-        .iter()
-        .filter(|r| r.rate_limited || r.status == Some(429))
-        .count();
-    assert_eq!(limited, 0, "of {} requests", log.len());
+    assert_eq!(limited(&log), 0, "of {} requests", log.len());
     assert!(
         log.len() > LIMIT as usize * 10,
         "ten windows' worth of one token's requests"
     );
-    assert!(
-        !ensure::plan(&file, &services)
-            .await
-            .unwrap()
-            .has_pending(true)
-    );
+    assert!(converged(&file, &services).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,8 +188,7 @@ async fn two_hundred_entries_plan_with_one_list_per_account_and_apply_without_a_
     );
 
     fleet.clear();
-    let plan = ensure::plan(&file, &services).await.unwrap();
-    assert!(!plan.has_pending(true));
+    assert!(converged(&file, &services).await);
     assert_eq!(fleet.lists_and_429s(), [(1, 0); 4]);
 
     // Forty days on, every token is past rotate_after: 200 rotations, the
@@ -211,10 +214,5 @@ async fn two_hundred_entries_plan_with_one_list_per_account_and_apply_without_a_
         fleet.accounts[0].0.requests().len() > LIMIT as usize * 2,
         "the first account saw more than two windows' worth of requests"
     );
-    assert!(
-        !ensure::plan(&file, &services)
-            .await
-            .unwrap()
-            .has_pending(true)
-    );
+    assert!(converged(&file, &services).await);
 }
