@@ -136,15 +136,7 @@ impl MailtrapFakeBuilder {
     /// # Ok(()) }
     /// ```
     pub fn account(mut self, account_id: u64, name: impl Into<String>) -> Self {
-        let name = name.into();
-        match self
-            .more_accounts
-            .iter_mut()
-            .find(|(id, _)| *id == account_id)
-        {
-            Some((_, known)) => *known = name,
-            None => self.more_accounts.push((account_id, name)),
-        }
+        self.more_accounts.push((account_id, name.into()));
         self
     }
 
@@ -173,6 +165,7 @@ impl MailtrapFakeBuilder {
     /// The state the fake starts with, accepting `token`.
     fn state(&self, token: SecretString) -> MailtrapState {
         let mut accounts = vec![(self.account_id, self.account_name.clone())];
+        // An account added again, or the fake's own, takes the last name.
         for (id, name) in &self.more_accounts {
             match accounts.iter_mut().find(|(known, _)| known == id) {
                 Some((_, known)) => known.clone_from(name),
