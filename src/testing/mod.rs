@@ -153,6 +153,38 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## Several Mailtrap accounts
+//!
+//! One Mailtrap token may reach several accounts, and the service limits
+//! it across all of them. The fake does the same:
+//! [`MailtrapFakeBuilder::account`] adds accounts its token reaches, each
+//! with its own tokens, and a seed names its account with
+//! [`MailtrapTokenSeed::account`]. A token minted in one account reaches
+//! that account only (403 elsewhere).
+//! [`mailtrap::Client::for_account`](crate::mailtrap::Client::for_account)
+//! moves one client, and its pacer, from account to account:
+//!
+//! ```
+//! use api_tokens::mailtrap;
+//! use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), api_tokens::Error> {
+//! let fake = MailtrapFake::builder().account(4410, "Billing").start().await;
+//! fake.insert_token(MailtrapTokenSeed::new("main-ci"));
+//! fake.insert_token(MailtrapTokenSeed::new("billing-ci").account(4410));
+//! let client = mailtrap::Client::builder()
+//!     .token(fake.token().clone())
+//!     .base_url(fake.uri())
+//!     .build()?;
+//! for account in fake.account_ids() {
+//!     let listed = client.for_account(Some(account))?.api_tokens().list().await?;
+//!     assert_eq!(listed.len(), 1, "each account lists its own");
+//! }
+//! assert_eq!(client.stats().requests, 2, "one client's counters");
+//! # Ok(()) }
+//! ```
+//!
 //! ## Fault injection
 //!
 //! ```
