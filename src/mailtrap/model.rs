@@ -187,9 +187,9 @@ impl Serialize for ResourceType {
 
 impl<'de> Deserialize<'de> for ResourceType {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        <std::borrow::Cow<'de, str>>::deserialize(deserializer).map(|s| match s {
-            std::borrow::Cow::Borrowed(b) => ResourceType::from(b),
-            std::borrow::Cow::Owned(o) => ResourceType::from(o),
+        // Read where the format holds it: only an unknown type allocates.
+        crate::json::read_str(deserializer, "a resource type", |v| {
+            Ok(ResourceType::from(v))
         })
     }
 }
@@ -813,6 +813,22 @@ pub(crate) fn check_id_range(field: &'static str, id: u64) -> Result<()> {
 mod tests {
     use super::*;
     use chrono::{Duration, TimeZone};
+
+    #[test]
+    fn resource_types_decode_from_borrowed_escaped_and_owned_text() {
+        let decode = |json: &str| serde_json::from_str::<ResourceType>(json);
+        assert_eq!(decode(r#""account""#).unwrap(), ResourceType::Account);
+        // An escape makes serde_json hand over its own buffer, not the input.
+        assert_eq!(decode(r#""inb\u006fx""#).unwrap(), ResourceType::Sandbox);
+        assert_eq!(
+            decode(r#""galaxy""#).unwrap(),
+            ResourceType::Other("galaxy".into())
+        );
+        assert!(decode("7").is_err());
+        assert!(decode("null").is_err());
+        let owned = serde_json::from_value::<ResourceType>(serde_json::json!("sending_domain"));
+        assert_eq!(owned.unwrap(), ResourceType::Domain);
+    }
 
     #[test]
     fn enums_round_trip_and_keep_unknown_values() {
