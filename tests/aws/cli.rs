@@ -1,0 +1,246 @@
+//! The command line with `--secret-to aws-sm:NAME`, against a local AWS
+//! Secrets Manager (moto's server) and the services' fakes.
+
+use crate::aws_support;
+use crate::probes;
+
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use api_tokens::Service;
+use api_tokens::lifecycle::sink::AWSPREVIOUS;
+use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed, UnitFake, UnitOp};
+use aws_support::{
+    Moto, ci_deploy, current, customers_token, mailtrap_env, record, unique_name, unit_env,
+};
+use probes::hold_probes;
+use secrecy::ExposeSecret;
+
+const EXE: &str = env!("CARGO_BIN_EXE_api-tokens");
+/// How long a probe made with a new secret waits in the racing test.
+const PROBE_HELD: Duration = Duration::from_secs(1);
+
+fn command(moto: &Moto, env: &[(&str, String)], args: &[&str]) -> Command {
+    let mut cmd = Command::new(EXE);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in moto.env().iter().chain(env) {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+struct Run {
+    code: i32,
+    out: String,
+    err: String,
+}
+
+fn finish(output: Output) -> Run {
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        out: String::from_utf8_lossy(&output.stdout).into_owned(),
+        err: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+async fn run(moto: &Moto, env: &[(&str, String)], args: &[&str]) -> Run {
+    let mut cmd = command(moto, env, args);
+    tokio::task::spawn_blocking(move || finish(cmd.output().expect("run api-tokens")))
+        .await
+        .expect("join")
+}
+
+/// `ARGS --secret-to SPEC`.
+fn secret_to<'a>(args: &[&'a str], spec: &'a str) -> Vec<&'a str> {
+    let mut all = args.to_vec();
+    all.extend(["--secret-to", spec]);
+    all
+}
+
+/// `unit VERB [--description DESCRIPTION] --scope customers --expires-in
+/// LIFETIME --secret-to SPEC`.
+fn unit_args<'a>(
+    verb: &'a str,
+    description: Option<&'a str>,
+    lifetime: &'a str,
+    spec: &'a str,
+) -> Vec<&'a str> {
+    let mut args = vec!["unit", verb];
+    if let Some(description) = description {
+        args.extend(["--description", description]);
+    }
+    args.extend(["--scope", "customers", "--expires-in", lifetime]);
+    secret_to(&args, spec)
+}
+
+#[track_caller]
+fn no_secret(run: &Run, secrets: &[&str]) {
+    for s in secrets {
+        assert!(
+            !run.out.contains(s) && !run.err.contains(s),
+            "a secret printed:\n{}\n{}",
+            run.out,
+            run.err
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unit_create_into_aws_sm_then_rotate_without_an_id() {
+    let Some(moto) = Moto::start() else { return };
+    let client = moto.client();
+    let fake = UnitFake::start().await;
+    let name = unique_name("cli/unit");
+    let spec = format!("aws-sm:{name}");
+    let env = unit_env(&fake);
+    let created = run(
+        &moto,
+        &env,
+        &unit_args("create", Some("CI deploy"), "30d", &spec),
+    )
+    .await;
+    assert_eq!(created.code, 0, "{}\n{}", created.out, created.err);
+    let first = current(&client, &name).await;
+    assert_eq!(first.service, Service::Unit);
+    assert_eq!(first.name.as_deref(), Some("CI deploy"));
+    let minted = fake.tokens();
+    assert_eq!(minted.len(), 1);
+    assert_eq!(first.token_id, minted[0].id.to_string());
+    assert_eq!(
+        first.token.expose_secret(),
+        minted[0].secret.expose_secret()
+    );
+    no_secret(&created, &[first.token.expose_secret()]);
+
+    let rotated = run(&moto, &env, &unit_args("rotate", None, "30d", &spec)).await;
+    assert_eq!(rotated.code, 0, "{}\n{}", rotated.out, rotated.err);
+    let now = current(&client, &name).await;
+    assert_ne!(now.token_id, first.token_id);
+    assert_eq!(
+        record(&client, &name, AWSPREVIOUS).await.token_id,
+        first.token_id
+    );
+    let live = fake.tokens();
+    assert_eq!(live.len(), 1, "the old token revoked, no orphan");
+    assert_eq!(live[0].id.to_string(), now.token_id);
+    assert_eq!(now.attributes["scopes"], serde_json::json!(["customers"]));
+    no_secret(
+        &rotated,
+        &[first.token.expose_secret(), now.token.expose_secret()],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mailtrap_rotate_from_the_store_and_an_id_that_disagrees() {
+    let Some(moto) = Moto::start() else { return };
+    let client = moto.client();
+    let fake = MailtrapFake::start().await;
+    let old = fake.insert_token(MailtrapTokenSeed::new("CI deploy"));
+    let other = fake.insert_token(MailtrapTokenSeed::new("Other"));
+    let meta = ci_deploy(Service::Mailtrap, old.id);
+    let name = moto.seed("cli/mailtrap", &old.secret, &meta).await;
+    let spec = format!("aws-sm:{name}");
+    let env = mailtrap_env(&fake);
+
+    fake.clear_requests();
+    let other_id = other.id.to_string();
+    let args = secret_to(&["mailtrap", "rotate", &other_id], &spec);
+    let refused = run(&moto, &env, &args).await;
+    assert_eq!(refused.code, 2, "{}\n{}", refused.out, refused.err);
+    assert!(refused.err.contains(&old.id.to_string()), "{}", refused.err);
+    assert!(
+        fake.requests().is_empty(),
+        "a request was sent before the usage error"
+    );
+
+    // The same id as the record is fine.
+    let old_id = old.id.to_string();
+    let args = secret_to(&["mailtrap", "rotate", &old_id, "--delete-old"], &spec);
+    let rotated = run(&moto, &env, &args).await;
+    assert_eq!(rotated.code, 0, "{}\n{}", rotated.out, rotated.err);
+    let now = current(&client, &name).await;
+    assert_eq!(
+        record(&client, &name, AWSPREVIOUS).await.token_id,
+        old.id.to_string()
+    );
+    assert!(
+        fake.tokens().iter().all(|t| t.id != old.id),
+        "the old token deleted"
+    );
+    assert!(
+        fake.tokens()
+            .iter()
+            .any(|t| t.id.to_string() == now.token_id)
+    );
+    no_secret(
+        &rotated,
+        &[old.secret.expose_secret(), now.token.expose_secret()],
+    );
+
+    // No id, and a sink that names no token: a usage error.
+    let dir = tempfile::tempdir().expect("dir");
+    let file = format!("file:{}", dir.path().join("t").display());
+    let refused = run(&moto, &env, &secret_to(&["mailtrap", "rotate"], &file)).await;
+    assert_eq!(refused.code, 2, "{}", refused.err);
+    assert!(refused.err.contains("aws-sm:NAME"), "{}", refused.err);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_secret_name_is_a_usage_error() {
+    let Some(moto) = Moto::start() else { return };
+    let fake = UnitFake::start().await;
+    let refused = run(
+        &moto,
+        &unit_env(&fake),
+        &unit_args("create", Some("x"), "1d", "aws-sm:bad name"),
+    )
+    .await;
+    assert_eq!(refused.code, 2, "{}", refused.err);
+    assert!(refused.err.contains("a space"), "{}", refused.err);
+    assert!(fake.tokens().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_rotations_at_once_through_one_store() {
+    let Some(moto) = Moto::start() else { return };
+    let client = moto.client();
+    let fake = UnitFake::start().await;
+    // Every probe of a new secret is held back, so that no run stores its
+    // secret before the others have read the record and minted: without
+    // it, a run that starts late on a loaded machine reads the winner's
+    // record and rightly rotates the new token, a second success.
+    fake.inject(UnitOp::List, hold_probes(fake.token(), PROBE_HELD));
+    let seed = fake.insert_token(customers_token());
+    let meta = ci_deploy(Service::Unit, &seed.id);
+    let name = moto.seed("cli/race", &seed.secret, &meta).await;
+    let spec = format!("aws-sm:{name}");
+    let env = unit_env(&fake);
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            command(&moto, &env, &unit_args("rotate", None, "30d", &spec))
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let runs: Vec<Run> = tokio::task::spawn_blocking(move || {
+        children
+            .into_iter()
+            .map(|c| finish(c.wait_with_output().expect("wait")))
+            .collect()
+    })
+    .await
+    .expect("join");
+    let mut codes: Vec<i32> = runs.iter().map(|r| r.code).collect();
+    codes.sort_unstable();
+    let shown: Vec<_> = runs.iter().map(|r| (r.code, r.err.clone())).collect();
+    assert_eq!(codes, vec![0, 5, 5], "{shown:?}");
+    let now = current(&client, &name).await;
+    let live: Vec<String> = fake.tokens().iter().map(|t| t.id.to_string()).collect();
+    assert_eq!(live, vec![now.token_id.clone()], "one live new token");
+    assert_ne!(now.token_id, seed.id.to_string());
+}

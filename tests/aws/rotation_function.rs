@@ -1,0 +1,447 @@
+//! The rotation function `api-tokens-aws-rotation`, run as AWS Lambda runs
+//! it (the binary polling a Lambda Runtime API), against a local AWS
+//! Secrets Manager (moto's server) and the services' fakes: the four steps
+//! in order, each repeated; a crash between every two steps followed by a
+//! restart from createSecret with the same token; two rotations racing.
+
+use crate::aws_support;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use api_tokens::Service;
+use api_tokens::lifecycle::sink::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+use api_tokens::testing::{
+    Fault, MailtrapFake, MailtrapToken, MailtrapTokenSeed, UnitFake, UnitOp,
+};
+use aws_sdk_secretsmanager::Client;
+use aws_support::lambda::Lambda;
+use aws_support::{
+    Moto, ci_deploy, current, customers_token, mailtrap_env, record, version_with, versions,
+};
+use chrono::Utc;
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+
+const EXE: &str = env!("CARGO_BIN_EXE_api-tokens-aws-rotation");
+const STEPS: [&str; 4] = ["createSecret", "setSecret", "testSecret", "finishSecret"];
+
+fn event(secret: &str, token: &str, step: &str) -> Value {
+    json!({ "SecretId": secret, "ClientRequestToken": token, "Step": step })
+}
+
+fn request_token() -> String {
+    let r = fastrand::u128(..);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (r >> 96) as u32,
+        (r >> 80) as u16,
+        (r >> 68) as u16 & 0xfff,
+        (r >> 56) as u16 & 0xfff,
+        r as u64 & 0xffff_ffff_ffff
+    )
+}
+
+/// A Unit fake with one token, whose record the secret holds as current.
+struct UnitWorld {
+    moto: Moto,
+    client: Client,
+    fake: UnitFake,
+    name: String,
+    dir: tempfile::TempDir,
+    /// Every secret the fake handed out, to look for in the function's log.
+    secrets: Vec<String>,
+}
+
+impl UnitWorld {
+    async fn start() -> Option<UnitWorld> {
+        let moto = Moto::start()?;
+        let client = moto.client();
+        let fake = UnitFake::start().await;
+        let old = fake.insert_token(customers_token());
+        let meta = ci_deploy(Service::Unit, &old.id)
+            .with_attribute("user_id", fake.user_id().to_string())
+            .with_attribute("scopes", json!(["customers"]))
+            .with_attribute("source_ips", json!([]))
+            .with_attribute("lifetime_secs", 30 * 86_400);
+        let name = moto.seed("rot/unit", &old.secret, &meta).await;
+        let secrets = vec![old.secret.expose_secret().to_owned()];
+        Some(UnitWorld {
+            moto,
+            client,
+            fake,
+            name,
+            dir: tempfile::tempdir().expect("dir"),
+            secrets,
+        })
+    }
+
+    /// The version of the secret holding `label`, if any.
+    async fn version(&self, label: &str) -> Option<String> {
+        version_with(&self.client, &self.name, label).await
+    }
+
+    /// Invokes `steps` in order with the request token `token`, each
+    /// answered without error.
+    async fn steps(&self, f: &mut Lambda, token: &str, steps: &[&str]) {
+        for step in steps {
+            f.invoke(&event(&self.name, token, step)).await.ok();
+        }
+    }
+
+    async fn lambda(&self) -> Lambda {
+        let mut env = self.moto.env();
+        env.push((
+            "UNIT_API_TOKEN",
+            self.fake.token().expose_secret().to_owned(),
+        ));
+        env.push(("UNIT_API_URL", self.fake.uri()));
+        Lambda::start(EXE, &env, self.dir.path()).await
+    }
+
+    /// The secret the store holds as current works, and it is the only
+    /// live token: no orphan, the old one revoked.
+    async fn check_converged(&mut self) -> String {
+        let now = current(&self.client, &self.name).await;
+        let live: Vec<String> = self
+            .fake
+            .tokens()
+            .iter()
+            .map(|t| t.id.to_string())
+            .collect();
+        assert_eq!(
+            live,
+            vec![now.token_id.clone()],
+            "one live token, the current one"
+        );
+        let held = self.fake.tokens().remove(0);
+        assert_eq!(held.secret.expose_secret(), now.token.expose_secret());
+        assert_eq!(self.version(AWSPENDING).await, None);
+        for t in self.fake.tokens() {
+            self.secrets.push(t.secret.expose_secret().to_owned());
+        }
+        self.version(AWSCURRENT).await.expect("current")
+    }
+
+    fn check_no_secret_in(&self, log: &str) {
+        for s in &self.secrets {
+            assert!(
+                !log.contains(s.as_str()),
+                "a secret in the function's log:\n{log}"
+            );
+        }
+        assert!(
+            !log.contains(self.fake.token().expose_secret()),
+            "the credential in the log"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_four_steps_in_order_each_repeated_rotate_the_unit_token() {
+    let Some(mut w) = UnitWorld::start().await else {
+        return;
+    };
+    let before = w.version(AWSCURRENT).await.expect("current");
+    let old = current(&w.client, &w.name).await;
+    let token = request_token();
+    let mut f = w.lambda().await;
+
+    for step in STEPS {
+        let first = f.invoke(&event(&w.name, &token, step)).await.ok();
+        let again = f.invoke(&event(&w.name, &token, step)).await.ok();
+        assert_eq!(first["step"], step);
+        assert_eq!(again["step"], step);
+        match step {
+            "createSecret" => {
+                // Minted once: the old token and one new one.
+                assert_eq!(w.fake.tokens().len(), 2);
+                assert_eq!(w.version(AWSPENDING).await.as_deref(), Some(token.as_str()));
+                assert_eq!(w.version(AWSCURRENT).await, Some(before.clone()));
+                let pending = record(&w.client, &w.name, AWSPENDING).await;
+                assert_eq!(pending.attributes["scopes"], json!(["customers"]));
+                assert!(
+                    again["done"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains("exists already"),
+                    "{again}"
+                );
+            }
+            "setSecret" => {
+                assert!(
+                    first["done"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains("nothing to do"),
+                    "{first}"
+                );
+            }
+            "testSecret" => {
+                assert!(
+                    first["done"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains("accepted"),
+                    "{first}"
+                );
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(w.version(AWSCURRENT).await.as_deref(), Some(token.as_str()));
+    assert_eq!(w.version(AWSPREVIOUS).await, Some(before));
+    assert_eq!(
+        record(&w.client, &w.name, AWSPREVIOUS).await.token_id,
+        old.token_id
+    );
+    w.check_converged().await;
+    assert!(
+        !w.fake
+            .tokens()
+            .iter()
+            .any(|t| t.id.to_string() == old.token_id),
+        "old revoked"
+    );
+    w.check_no_secret_in(&f.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_any_two_steps_then_a_restart_converges() {
+    let Some(mut w) = UnitWorld::start().await else {
+        return;
+    };
+    let mut was_current: Vec<String> = vec![w.version(AWSCURRENT).await.expect("current")];
+    for crash_after in 1..STEPS.len() {
+        let token = request_token();
+        let mut f = w.lambda().await;
+        w.steps(&mut f, &token, &STEPS[..crash_after]).await;
+        let log = f.log();
+        drop(f); // the crash
+        w.check_no_secret_in(&log);
+
+        let mut f = w.lambda().await;
+        w.steps(&mut f, &token, &STEPS).await;
+        let now = w.check_converged().await;
+        assert_eq!(now, token, "the restarted rotation's version is current");
+        assert!(
+            !was_current.contains(&now),
+            "AWSCURRENT moved back to {now}"
+        );
+        was_current.push(now);
+        w.check_no_secret_in(&f.log());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_inside_create_secret_after_the_mint_leaves_no_orphan() {
+    let Some(mut w) = UnitWorld::start().await else {
+        return;
+    };
+    let before = w.version(AWSCURRENT).await.expect("current");
+    let token = request_token();
+    // The create acts at once but answers late: the function is stopped
+    // after the token exists and before its record is put.
+    w.fake
+        .inject(UnitOp::Create, Fault::delay(Duration::from_secs(20)));
+    let mut f = w.lambda().await;
+    f.send(&event(&w.name, &token, "createSecret")).await;
+    let started = std::time::Instant::now();
+    while w.fake.tokens().len() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the create never came"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(f);
+    w.fake.clear_faults();
+    assert_eq!(w.version(AWSPENDING).await, None, "nothing was put");
+
+    let mut f = w.lambda().await;
+    w.steps(&mut f, &token, &STEPS).await;
+    let now = w.check_converged().await;
+    assert_eq!(now, token);
+    assert_eq!(w.version(AWSPREVIOUS).await, Some(before));
+    let log = f.log();
+    assert!(log.contains("interrupted createSecret"), "{log}");
+    w.check_no_secret_in(&log);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_racing_rotations_leave_one_current_and_no_orphan() {
+    let Some(mut w) = UnitWorld::start().await else {
+        return;
+    };
+    let mut was_current: BTreeSet<String> = [w.version(AWSCURRENT).await.expect("current")].into();
+    // The first rotation to finish wins; then the other finishes first.
+    for a_finishes_first in [true, false] {
+        let (a, b) = (request_token(), request_token());
+        let mut fa = w.lambda().await;
+        let mut fb = w.lambda().await;
+        for step in &STEPS[..3] {
+            fa.invoke(&event(&w.name, &a, step)).await.ok();
+            fb.invoke(&event(&w.name, &b, step)).await.ok();
+        }
+        let (winner, loser) = if a_finishes_first { (&a, &b) } else { (&b, &a) };
+        let (fw, fl) = if a_finishes_first {
+            (&mut fa, &mut fb)
+        } else {
+            (&mut fb, &mut fa)
+        };
+        fw.invoke(&event(&w.name, winner, "finishSecret"))
+            .await
+            .ok();
+        let message = fl
+            .invoke(&event(&w.name, loser, "finishSecret"))
+            .await
+            .err();
+        assert!(message.contains("superseded"), "{message}");
+        // Repeated, the loser stays superseded and changes nothing.
+        let again = fl
+            .invoke(&event(&w.name, loser, "finishSecret"))
+            .await
+            .err();
+        assert!(again.contains("superseded"), "{again}");
+
+        let now = w.check_converged().await;
+        assert_eq!(&now, winner);
+        assert!(was_current.insert(now), "AWSCURRENT moved back");
+        let (la, lb) = (fa.log(), fb.log());
+        w.check_no_secret_in(&la);
+        w.check_no_secret_in(&lb);
+    }
+    let all = versions(&w.client, &w.name).await;
+    assert_eq!(
+        all.iter()
+            .filter(|(_, l)| l.iter().any(|l| l == AWSCURRENT))
+            .count(),
+        1
+    );
+}
+
+/// A Mailtrap fake with one token, whose record a new secret holds as
+/// current, and the rotation function on them, given `env` too.
+struct MailtrapWorld {
+    client: Client,
+    fake: MailtrapFake,
+    old: MailtrapToken,
+    name: String,
+    function: Lambda,
+    _moto: Moto,
+    _dir: tempfile::TempDir,
+}
+
+impl MailtrapWorld {
+    async fn start(prefix: &str, env: &[(&'static str, String)]) -> Option<MailtrapWorld> {
+        let moto = Moto::start()?;
+        let fake = MailtrapFake::start().await;
+        let old = fake.insert_token(MailtrapTokenSeed::new("CI deploy"));
+        let meta = ci_deploy(Service::Mailtrap, old.id);
+        let name = moto.seed(prefix, &old.secret, &meta).await;
+        let dir = tempfile::tempdir().expect("dir");
+        let mut all = moto.env();
+        all.extend(mailtrap_env(&fake));
+        all.extend_from_slice(env);
+        let function = Lambda::start(EXE, &all, dir.path()).await;
+        Some(MailtrapWorld {
+            client: moto.client(),
+            fake,
+            old,
+            name,
+            function,
+            _moto: moto,
+            _dir: dir,
+        })
+    }
+
+    /// Runs the four steps with one request token, each `times` times.
+    async fn rotate(&mut self, times: usize) {
+        let token = request_token();
+        for step in STEPS {
+            for _ in 0..times {
+                let event = event(&self.name, &token, step);
+                self.function.invoke(&event).await.ok();
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mailtrap_token_is_created_anew_and_the_old_one_deleted() {
+    let Some(mut w) = MailtrapWorld::start("rot/mailtrap", &[]).await else {
+        return;
+    };
+    w.rotate(2).await;
+    let now = current(&w.client, &w.name).await;
+    let live = w.fake.tokens();
+    assert_eq!(live.len(), 1, "the old token deleted, no orphan");
+    assert_eq!(live[0].id.to_string(), now.token_id);
+    assert_eq!(live[0].secret.expose_secret(), now.token.expose_secret());
+    assert_eq!(
+        record(&w.client, &w.name, AWSPREVIOUS).await.token_id,
+        w.old.id.to_string()
+    );
+    let log = w.function.log();
+    assert!(
+        !log.contains(w.old.secret.expose_secret()) && !log.contains(now.token.expose_secret()),
+        "{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mailtrap_reset_leaves_the_old_token_to_its_grace_period() {
+    let reset = [("MAILTRAP_ROTATION", "reset".to_owned())];
+    let Some(mut w) = MailtrapWorld::start("rot/mailtrap-reset", &reset).await else {
+        return;
+    };
+    w.rotate(1).await;
+    let now = current(&w.client, &w.name).await;
+    assert_ne!(now.token_id, w.old.id.to_string());
+    let live = w.fake.tokens();
+    assert_eq!(
+        live.len(),
+        2,
+        "the old token works through its grace period"
+    );
+    let old_now = live.iter().find(|t| t.id == w.old.id).expect("old kept");
+    assert!(
+        old_now
+            .expires_at
+            .is_some_and(|at| at <= Utc::now() + chrono::Duration::hours(13))
+    );
+    assert!(live.iter().any(|t| t.id.to_string() == now.token_id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_on_a_missing_version_or_without_credentials_fails_clearly() {
+    let Some(w) = UnitWorld::start().await else {
+        return;
+    };
+    let mut f = w.lambda().await;
+    let message = f
+        .invoke(&event(&w.name, &request_token(), "finishSecret"))
+        .await
+        .err();
+    assert!(message.contains("run createSecret first"), "{message}");
+    let message = f
+        .invoke(&event(
+            "rot/no-such-secret",
+            &request_token(),
+            "createSecret",
+        ))
+        .await
+        .err();
+    assert!(
+        message.contains("ResourceNotFoundException") && message.contains("request id"),
+        "{message}"
+    );
+    // No Unit credential configured.
+    let mut bare = Lambda::start(EXE, &w.moto.env(), w.dir.path()).await;
+    let message = bare
+        .invoke(&event(&w.name, &request_token(), "createSecret"))
+        .await
+        .err();
+    assert!(message.contains("UNIT_API_TOKEN"), "{message}");
+    assert_eq!(w.fake.tokens().len(), 1, "nothing minted");
+}

@@ -1,0 +1,397 @@
+//! `ensure` against both fakes: the acceptance path (create, converge,
+//! replace on a lowered permission) and each reason a plan acts.
+
+use crate::ensure_support;
+
+use api_tokens::Service;
+use api_tokens::chrono::{Duration, Utc};
+use api_tokens::ensure::{self, ActionKind, ApplyOptions};
+use api_tokens::lifecycle::Marker;
+use api_tokens::mailtrap::{AccessLevel, ResourceType};
+use api_tokens::testing::{Fault, MailtrapOp, MailtrapTokenSeed};
+use api_tokens::unit::Scope;
+use ensure_support::{World, kinds, parse};
+
+#[tokio::test]
+async fn first_plan_creates_both_then_apply_converges() {
+    let world = World::start().await;
+    let file = world.file("admin");
+
+    let plan = world.plan(&file).await;
+    assert_eq!(
+        kinds(&plan),
+        [
+            ("Mailtrap".into(), "ci-deploy".into(), ActionKind::Create),
+            ("Unit".into(), "ci-deploy".into(), ActionKind::Create),
+        ]
+    );
+    assert!(plan.has_pending(false));
+    assert_eq!(plan.list_calls(), 2, "one list per account and per user");
+    let json = serde_json::to_value(&plan).unwrap();
+    assert_eq!(json["actions"][0]["service"], "mailtrap");
+    assert_eq!(json["actions"][0]["action"], "create");
+    assert_eq!(json["actions"][0]["token_id"], serde_json::Value::Null);
+    assert_eq!(json["actions"][1]["service"], "unit");
+
+    let report = world.apply(&file).await;
+    assert_eq!(report.actions.len(), 2);
+    assert!(world.mailtrap_sink_accepted().await);
+    assert!(world.unit_accepts(&world.path("unit.token")).await);
+    assert_eq!(world.mailtrap.tokens().len(), 1);
+    assert_eq!(world.unit.tokens().len(), 1);
+    assert!(
+        world.mailtrap.tokens()[0]
+            .name
+            .starts_with("ci-deploy [at:")
+    );
+
+    let again = world.plan(&file).await;
+    assert!(!again.has_pending(true), "{:?}", kinds(&again));
+    assert!(again.actions().iter().all(|a| a.kind == ActionKind::None));
+}
+
+#[tokio::test]
+async fn a_lowered_permission_is_one_replace_that_converges() {
+    let (world, _) = World::applied("admin").await;
+    let old = world.mailtrap.tokens()[0].id;
+
+    let lowered = world.file("viewer");
+    let plan = world.plan(&lowered).await;
+    let pending: Vec<_> = plan.pending(true).collect();
+    assert_eq!(pending.len(), 1, "{:?}", kinds(&plan));
+    assert_eq!(pending[0].kind, ActionKind::Replace);
+    assert_eq!(pending[0].service, Service::Mailtrap);
+    assert!(
+        pending[0].reason.starts_with("permissions:"),
+        "{}",
+        pending[0].reason
+    );
+    assert!(
+        pending[0]
+            .reason
+            .contains("account:3229:admin → account:3229:viewer")
+    );
+    assert_eq!(pending[0].token_id, Some(old.to_string()));
+
+    world.apply(&lowered).await;
+    let live = world.mailtrap.tokens();
+    assert_eq!(live.len(), 1);
+    assert_ne!(live[0].id, old);
+    assert_eq!(live[0].permissions[0].access_level, AccessLevel::Viewer);
+    assert!(world.mailtrap_sink_accepted().await);
+    assert!(world.converged(&lowered).await);
+}
+
+#[tokio::test]
+async fn a_token_deleted_out_of_band_is_created_again() {
+    let (world, file) = World::applied("admin").await;
+    let id = world.mailtrap.tokens()[0].id;
+    world
+        .mailtrap_client()
+        .api_tokens()
+        .delete(id)
+        .await
+        .unwrap();
+
+    let plan = world.plan(&file).await;
+    assert_eq!(plan.actions()[0].kind, ActionKind::Create);
+    assert!(
+        plan.actions()[0]
+            .reason
+            .contains("no token named `ci-deploy`")
+    );
+    assert_eq!(plan.actions()[1].kind, ActionKind::None);
+}
+
+#[tokio::test]
+async fn tokens_past_rotate_before_expiry_are_rotated() {
+    let world = World::start().await;
+    let now = Utc::now();
+    world.seed_unit(&[Scope::Customers, Scope::Accounts], Duration::days(3));
+    world.mailtrap.insert_token(
+        MailtrapTokenSeed::new(Marker::at(now - Duration::days(2)).tag("ci-deploy"))
+            .permission(ResourceType::Account, 3229, AccessLevel::Admin)
+            .expires_at(now + Duration::days(2)),
+    );
+    let file = world.file("admin");
+    let plan = world.plan(&file).await;
+    // The Mailtrap token expires although the file says never: a replace
+    // names it; the Unit token is within rotate_before_expiry.
+    assert_eq!(plan.actions()[0].kind, ActionKind::Replace);
+    assert!(plan.actions()[0].reason.starts_with("expires:"));
+    assert_eq!(plan.actions()[1].kind, ActionKind::Rotate);
+    assert!(
+        plan.actions()[1]
+            .reason
+            .contains("within rotate_before_expiry 14d"),
+        "{}",
+        plan.actions()[1].reason
+    );
+    let old_unit = world.unit.tokens()[0].id.clone();
+
+    world.apply(&file).await;
+    let units = world.unit.tokens();
+    assert_eq!(units.len(), 1);
+    assert_ne!(units[0].id, old_unit);
+    assert!(units[0].expiration > now + Duration::days(89));
+    assert!(world.unit_accepts(&world.path("unit.token")).await);
+    assert!(world.converged(&file).await);
+}
+
+#[tokio::test]
+async fn mailtrap_rotation_by_age_keeps_the_label() {
+    let world = World::start().await;
+    let now = Utc::now();
+    let seeded =
+        world.mailtrap.insert_token(
+            MailtrapTokenSeed::new(Marker::at(now - Duration::days(40)).tag("ci-deploy"))
+                .permission(ResourceType::Account, 3229, AccessLevel::Admin),
+        );
+    let file = world.file("admin");
+    let plan = world.plan(&file).await;
+    assert_eq!(plan.actions()[0].kind, ActionKind::Rotate);
+    assert!(plan.actions()[0].reason.contains("past rotate_after 30d"));
+    world.apply(&file).await;
+    let live = world.mailtrap.tokens();
+    assert_eq!(live.len(), 1);
+    assert_ne!(live[0].id, seeded.id);
+    assert_eq!(Marker::label(&live[0].name), "ci-deploy");
+    assert!(world.mailtrap_sink_accepted().await);
+    assert!(world.converged(&file).await);
+}
+
+#[tokio::test]
+async fn a_token_without_a_marker_has_no_age_and_says_so() {
+    let world = World::start().await;
+    world
+        .mailtrap
+        .insert_token(MailtrapTokenSeed::new("ci-deploy").permission(
+            ResourceType::Account,
+            3229,
+            AccessLevel::Admin,
+        ));
+    let plan = world.plan(&world.file("admin")).await;
+    assert_eq!(plan.actions()[0].kind, ActionKind::None);
+    assert!(plan.actions()[0].reason.contains("age is unknown"));
+}
+
+#[tokio::test]
+async fn unit_drift_in_addresses_or_expiration_is_a_replace_naming_the_field() {
+    let world = World::start().await;
+    world.seed_unit(&[Scope::Customers], Duration::days(300));
+    let file = world.file("admin");
+    let plan = world.plan(&file).await;
+    let unit = &plan.actions()[1];
+    assert_eq!(unit.kind, ActionKind::Replace);
+    assert!(unit.reason.starts_with("expiration:"), "{}", unit.reason);
+    assert!(unit.reason.contains("90d"));
+
+    let with_ips = parse(
+        &world.path("ips.toml"),
+        &format!(
+            "[[unit]]\ndescription = \"ci-deploy\"\nscopes = [\"customers\"]\nlifetime = \"400d\"\n\
+             source_ips = [\"10.0.0.0/8\"]\nsecret_to = \"file:{}\"\n",
+            world.path("u2.token").display()
+        ),
+    );
+    let plan = world.plan(&with_ips).await;
+    assert_eq!(plan.actions()[0].kind, ActionKind::Replace);
+    assert_eq!(plan.actions()[0].reason, "source_ips: any → 10.0.0.0/8");
+    world.apply(&with_ips).await;
+    let live = world.unit.tokens();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].source_ips[0].to_string(), "10.0.0.0/8");
+    assert!(world.converged(&with_ips).await);
+}
+
+#[tokio::test]
+async fn several_tokens_with_one_label_are_replaced_by_one() {
+    let world = World::start().await;
+    let perm = |s: MailtrapTokenSeed| s.permission(ResourceType::Account, 3229, AccessLevel::Admin);
+    let a = world
+        .mailtrap
+        .insert_token(perm(MailtrapTokenSeed::new("ci-deploy")));
+    let b = world.mailtrap.insert_token(perm(MailtrapTokenSeed::new(
+        Marker::replacing(&a.id.to_string()).tag("ci-deploy"),
+    )));
+    let file = world.file("admin");
+    let plan = world.plan(&file).await;
+    let action = &plan.actions()[0];
+    assert_eq!(action.kind, ActionKind::Replace);
+    assert_eq!(
+        action.token_id,
+        Some(b.id.to_string()),
+        "the newest is acted on"
+    );
+    assert!(
+        action.reason.contains(&format!("({}, {})", a.id, b.id)),
+        "{}",
+        action.reason
+    );
+    world.apply(&file).await;
+    let live = world.mailtrap.tokens();
+    assert_eq!(live.len(), 1);
+    assert!(live[0].id != a.id && live[0].id != b.id);
+    assert!(world.mailtrap_sink_accepted().await);
+}
+
+#[tokio::test]
+async fn orphans_are_listed_and_removed_only_with_prune() {
+    let world = World::start().await;
+    let orphan = world.mailtrap.insert_token(
+        MailtrapTokenSeed::new(Marker::at(Utc::now() - Duration::hours(3)).tag("nightly export"))
+            .permission(ResourceType::Account, 3229, AccessLevel::Viewer),
+    );
+    // Unmarked tokens that no entry names are not this crate's: left alone.
+    world
+        .mailtrap
+        .insert_token(MailtrapTokenSeed::new("hand made"));
+    let file = world.file("admin");
+    let plan = world.plan(&file).await;
+    let orphans: Vec<_> = plan
+        .actions()
+        .iter()
+        .filter(|a| a.kind == ActionKind::Orphan)
+        .collect();
+    assert_eq!(orphans.len(), 1);
+    assert_eq!(orphans[0].name, "nightly export");
+    assert_eq!(orphans[0].token_id, Some(orphan.id.to_string()));
+    assert!(orphans[0].reason.contains("--prune"));
+
+    world.apply(&file).await;
+    let plan = world.plan(&file).await;
+    assert!(!plan.has_pending(false));
+    assert!(plan.has_pending(true), "the orphan is still there");
+
+    let report = ensure::apply(
+        &file,
+        &world.services(),
+        &plan,
+        &ApplyOptions::new().prune(true),
+    )
+    .await;
+    assert!(report.is_success());
+    assert!(world.mailtrap.tokens().iter().all(|t| t.id != orphan.id));
+    assert_eq!(world.mailtrap.tokens().len(), 2);
+    assert!(world.converged(&file).await);
+}
+
+#[tokio::test]
+async fn apply_after_an_interrupted_replace_converges() {
+    let (world, _) = World::applied("admin").await;
+    let lowered = world.file("viewer");
+    // The old token's delete fails after the new secret is stored.
+    world
+        .mailtrap
+        .inject(MailtrapOp::Delete, Fault::status(503));
+    let plan = world.plan(&lowered).await;
+    let report = ensure::apply(&lowered, &world.services(), &plan, &ApplyOptions::new()).await;
+    let failed: Vec<_> = report.failed().collect();
+    assert_eq!(failed.len(), 1);
+    let message = failed[0].result.as_ref().unwrap_err().to_string();
+    assert!(message.contains("removing the old tokens"), "{message}");
+    assert!(
+        world.mailtrap_sink_accepted().await,
+        "the new secret is stored"
+    );
+    assert_eq!(world.mailtrap.tokens().len(), 2);
+
+    let plan = world.plan(&lowered).await;
+    assert_eq!(plan.actions()[0].kind, ActionKind::Replace);
+    assert!(plan.actions()[0].reason.contains("2 live tokens"));
+    world.apply(&lowered).await;
+    assert_eq!(world.mailtrap.tokens().len(), 1);
+    assert!(world.mailtrap_sink_accepted().await);
+    assert!(world.converged(&lowered).await);
+}
+
+#[tokio::test]
+async fn progress_is_told_of_each_action() {
+    let world = World::start().await;
+    let file = world.file("admin");
+    let plan = world.plan(&file).await;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let options = ApplyOptions::new().on_outcome(move |o, i, n| {
+        log.lock().unwrap().push(format!("[{i}/{n}] {o}"));
+    });
+    let report = ensure::apply(&file, &world.services(), &plan, &options).await;
+    assert!(report.is_success());
+    let mut lines = seen.lock().unwrap().clone();
+    lines.sort();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0].starts_with("[1/2] ") || lines[1].starts_with("[1/2] "));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("mailtrap create \"ci-deploy\": done, new token"))
+    );
+}
+
+/// A file sink that can read back what it holds.
+struct ReadBack(api_tokens::lifecycle::sink::FileSink, std::path::PathBuf);
+
+#[api_tokens::lifecycle::async_trait]
+impl api_tokens::lifecycle::SecretSink for ReadBack {
+    async fn store(
+        &self,
+        secret: &secrecy::SecretString,
+        meta: &api_tokens::lifecycle::SecretMeta,
+    ) -> Result<(), api_tokens::lifecycle::SinkError> {
+        self.0.store(secret, meta).await
+    }
+
+    async fn current(
+        &self,
+    ) -> Result<Option<secrecy::SecretString>, api_tokens::lifecycle::SinkError> {
+        Ok(std::fs::read_to_string(&self.1)
+            .ok()
+            .map(|text| secrecy::SecretString::from(text.trim_end().to_owned())))
+    }
+}
+
+#[tokio::test]
+async fn a_mailtrap_sink_holding_another_secret_is_a_replace() {
+    let world = World::start().await;
+    let services = world.services().sinks(|spec| match spec {
+        api_tokens::lifecycle::SinkSpec::File(path) => Ok(Box::new(ReadBack(
+            api_tokens::lifecycle::sink::FileSink::new(path),
+            path.clone(),
+        ))),
+        other => other.clone().into_sink(),
+    });
+    let file = world.file("admin");
+    let plan = ensure::plan(&file, &services).await.unwrap();
+    assert!(
+        ensure::apply(&file, &services, &plan, &ApplyOptions::new())
+            .await
+            .is_success()
+    );
+    assert!(
+        !ensure::plan(&file, &services)
+            .await
+            .unwrap()
+            .has_pending(true)
+    );
+
+    // The sink lost its secret (restored from an old backup, say).
+    std::fs::write(world.path("mt.token"), "0123456789abcdef0123456789abzzzz\n").unwrap();
+    let plan = ensure::plan(&file, &services).await.unwrap();
+    let action = &plan.actions()[0];
+    assert_eq!(action.kind, ActionKind::Replace);
+    assert!(action.reason.starts_with("secret_to:"), "{}", action.reason);
+    assert!(!action.reason.contains("zzzz"), "{}", action.reason);
+    assert!(
+        ensure::apply(&file, &services, &plan, &ApplyOptions::new())
+            .await
+            .is_success()
+    );
+    assert!(world.mailtrap_sink_accepted().await);
+    assert_eq!(world.mailtrap.tokens().len(), 1);
+    assert!(
+        !ensure::plan(&file, &services)
+            .await
+            .unwrap()
+            .has_pending(true)
+    );
+}

@@ -1,0 +1,23 @@
+//! The `lifecycle` area's tests, one module per file of `tests/lifecycle/`,
+//! linked as one test binary.
+
+#[allow(dead_code)]
+#[path = "lifecycle_support/mod.rs"]
+mod lifecycle_support;
+
+#[path = "lifecycle/audit.rs"]
+mod audit;
+#[path = "lifecycle/concurrent_mailtrap.rs"]
+mod concurrent_mailtrap;
+#[path = "lifecycle/concurrent_unit.rs"]
+mod concurrent_unit;
+#[path = "lifecycle/mint.rs"]
+mod mint;
+#[path = "lifecycle/regressions.rs"]
+mod regressions;
+#[path = "lifecycle/rotate_mailtrap.rs"]
+mod rotate_mailtrap;
+#[path = "lifecycle/rotate_unit.rs"]
+mod rotate_unit;
+#[path = "lifecycle/sinks.rs"]
+mod sinks;

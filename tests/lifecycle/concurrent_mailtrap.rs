@@ -1,0 +1,92 @@
+//! Concurrent rotations of one Mailtrap token: 2, 3 and 8 runs at once,
+//! each with its own client and its own file sink, on a multi-thread
+//! runtime, the probe made with each new secret held back so that the runs
+//! overlap; by create (`recreate`) and by reset. Every round: exactly one
+//! run completes, every other is superseded naming it, the winner's sink
+//! holds a secret the fake accepts, the old token is deleted (or left to
+//! its grace period) as the plan says, and no live token is left that no
+//! sink holds.
+
+use crate::lifecycle_support;
+
+use api_tokens::lifecycle::{MailtrapPlan, OldState, Rotation, RotationMethod};
+use api_tokens::testing::MailtrapFake;
+use lifecycle_support::concurrent::{Round, every_service_tests, rounds_of};
+use lifecycle_support::*;
+use secrecy::ExposeSecret;
+
+/// Exactly one run completed, the others were superseded by it and stored
+/// nothing; the only live tokens are the winner's (held by its sink and
+/// accepted) and, when the plan lets it run (`old_kept`), the old one in
+/// its grace period.
+async fn one_winner(round: &Round<MailtrapFake>, old_kept: bool) -> Rotation {
+    let (at, won) = round.one_winner();
+    let held = round.fake.tokens();
+    let names: Vec<_> = held.iter().map(|t| &t.name).collect();
+    let secret = stored(&round.paths[at]);
+    let new = held
+        .iter()
+        .find(|t| t.id.to_string() == won.new.id)
+        .unwrap_or_else(|| panic!("the winner's token is live: {names:?}"));
+    assert_eq!(new.secret.expose_secret(), secret);
+    assert_eq!(new.permissions, round.old.permissions);
+    for other in held.iter().filter(|t| t.id != new.id) {
+        assert!(
+            old_kept && other.id == round.old.id,
+            "no token that no sink holds: {names:?}"
+        );
+    }
+    let life = mailtrap_life(&round.fake);
+    assert!(mailtrap_accepts(&life, &secret).await);
+    assert_eq!(mailtrap_accepts(&life, round.old_secret()).await, old_kept);
+    won.clone()
+}
+
+/// [`rounds_of`] with [`one_winner`] as the check of every round.
+async fn winners(runs: usize, plan: fn() -> MailtrapPlan, old_kept: bool) -> Vec<Rotation> {
+    rounds_of(runs, plan, async |round: &Round<MailtrapFake>| {
+        one_winner(round, old_kept).await
+    })
+    .await
+}
+
+fn recreate() -> MailtrapPlan {
+    MailtrapPlan::new().recreate()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_concurrent_recreations_leave_one_winner() {
+    for won in winners(2, recreate, false).await {
+        assert_eq!(won.method, RotationMethod::Create);
+        assert_eq!(won.old_state, OldState::Deleted);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_concurrent_recreations_leave_one_winner() {
+    winners(3, recreate, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eight_concurrent_recreations_leave_one_winner() {
+    winners(8, || recreate().delete_old(), false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_resets_leave_one_winner_and_delete_the_old_token() {
+    for runs in [2, 8] {
+        winners(runs, || MailtrapPlan::new().delete_old(), false).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_resets_leave_one_winner_and_the_old_token_in_its_grace() {
+    for won in winners(3, MailtrapPlan::new, true).await {
+        assert!(
+            matches!(won.old_state, OldState::GracePeriod { .. }),
+            "{won}"
+        );
+    }
+}
+
+every_service_tests!(MailtrapFake, recreate);

@@ -1,0 +1,331 @@
+//! Rotation of a Unit token on the fake: a fault at every step, and a crash
+//! (the future dropped) at every await point followed by a second run.
+//! After each, the fake holds exactly the tokens expected, and the sink
+//! holds a secret the fake accepts or the old token still works.
+
+use crate::lifecycle_support;
+
+use api_tokens::lifecycle::sink::FileSink;
+use api_tokens::lifecycle::{
+    Left, Marker, OldState, RotateCause, RotateError, Rotation, RotationMethod, SecretSink, Step,
+    UnitLifecycle, UnitPlan,
+};
+use api_tokens::testing::{Fault, UnitFake, UnitOp, UnitToken, UnitTokenSeed};
+use api_tokens::unit::{ResourceRestriction, Scope, SourceIp, TokenId};
+use chrono::{TimeDelta, Utc};
+use lifecycle_support::*;
+use secrecy::ExposeSecret;
+
+fn plan() -> UnitPlan {
+    UnitPlan::new(
+        [Scope::Customers, Scope::Accounts],
+        Utc::now() + TimeDelta::days(90),
+    )
+    .source_ips([
+        "10.0.0.0/8".parse().unwrap(),
+        "192.168.1.1".parse().unwrap(),
+    ])
+}
+
+type Setup = Seeded<UnitFake, UnitLifecycle, UnitToken>;
+
+async fn setup() -> Setup {
+    let (fake, life) = unit().await;
+    let old = fake.insert_token(UnitTokenSeed::new("CI deploy").scope(Scope::Customers));
+    Seeded::new(fake, life, old.clone(), &old.secret)
+}
+
+impl Setup {
+    /// A rotation of the old token by `plan` into the file.
+    async fn rotate(&self, plan: &UnitPlan) -> Result<Rotation, RotateError> {
+        self.life.rotate(&self.old.id, plan, &self.sink()).await
+    }
+}
+
+/// The fake holds exactly one token, the sink holds its secret, and the
+/// fake accepts it.
+async fn converged(s: &Setup) -> UnitToken {
+    let held = s.fake.tokens();
+    assert_eq!(
+        held.len(),
+        1,
+        "one token: {:?}",
+        held.iter().map(|t| &t.description).collect::<Vec<_>>()
+    );
+    let new = held.into_iter().next().unwrap();
+    assert_ne!(new.id, s.old.id);
+    assert_eq!(stored(&s.path), new.secret.expose_secret());
+    assert!(unit_accepts(&s.life, &stored(&s.path)).await);
+    assert!(!unit_accepts(&s.life, s.old.secret.expose_secret()).await);
+    new
+}
+
+/// The plan of a run after a crash: the crashed run is known to have
+/// stopped, so its token is a leftover at once rather than in flight for
+/// the default lease.
+fn rerun_plan() -> UnitPlan {
+    plan().lease(std::time::Duration::ZERO)
+}
+
+/// Nothing changed: only the old token, which works, and the sink as it was.
+async fn unchanged(s: &Setup) {
+    let held = s.fake.tokens();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].id, s.old.id);
+    assert_eq!(stored(&s.path), s.old.secret.expose_secret());
+    assert!(unit_accepts(&s.life, s.old.secret.expose_secret()).await);
+}
+
+#[tokio::test]
+async fn a_rotation_creates_stores_then_revokes() {
+    let s = setup().await;
+    let plan = plan().resources([ResourceRestriction::accounts(["10005"])]);
+    let rotation = s.rotate(&plan).await.expect("rotate");
+    // The four steps, in order: list, create, list (decide), list (the
+    // probe), list (confirm after storing), revoke.
+    let ops: Vec<_> = s.fake.requests().iter().map(|r| r.operation).collect();
+    assert_eq!(
+        ops,
+        [
+            Some("list"),
+            Some("create"),
+            Some("list"),
+            Some("list"),
+            Some("list"),
+            Some("revoke")
+        ]
+    );
+
+    let new = converged(&s).await;
+    assert_eq!(new.id, rotation.new.id.as_str());
+    assert_eq!(s.old.id, rotation.old.id.as_str());
+    assert_eq!(rotation.method, RotationMethod::Create);
+    assert_eq!(rotation.old_state, OldState::Revoked);
+    assert!(rotation.removed.is_empty());
+    // What the plan states, not what the list could give.
+    assert_eq!(new.scopes, [Scope::Customers, Scope::Accounts]);
+    assert_eq!(
+        new.source_ips,
+        [
+            "10.0.0.0/8".parse::<SourceIp>().unwrap(),
+            "192.168.1.1".parse::<SourceIp>().unwrap()
+        ]
+    );
+    assert_eq!(
+        new.resources,
+        Some(vec![ResourceRestriction::accounts(["10005"])])
+    );
+    assert_eq!(Marker::label(&new.description), "CI deploy");
+    let marker = Marker::find(&new.description).expect("marked");
+    assert_eq!(marker.replaces(), Some(s.old.id.as_str()));
+    let json = serde_json::to_string(&rotation).unwrap();
+    assert!(!json.contains(new.secret.expose_secret()));
+}
+
+#[tokio::test]
+async fn lost_create_answer_is_reconciled_within_the_rotation() {
+    let s = setup().await;
+    s.fake.inject(UnitOp::Create, Fault::lose_answer());
+    let rotation = s.rotate(&plan()).await.expect("rotate");
+    converged(&s).await;
+    assert_eq!(rotation.removed.len(), 1, "the token whose answer was lost");
+}
+
+#[tokio::test]
+async fn unreconciled_create_leaves_an_orphan_that_the_next_run_removes() {
+    let s = setup().await;
+    s.fake.inject(UnitOp::Create, Fault::lose_answer());
+    // The first list (step 0) passes; the reconciliation's list fails.
+    s.fake
+        .inject(UnitOp::List, Fault::status(503).nth(2).times(5));
+    let err = s.rotate(&plan()).await.expect_err("stops");
+    assert_eq!(err.step(), Step::Mint);
+    assert!(err.is_outcome_unknown());
+    let Left::Orphan {
+        id: None,
+        marker: Some(marker),
+    } = err.left()
+    else {
+        panic!("{:?}", err.left());
+    };
+    assert_eq!(marker.replaces(), Some(s.old.id.as_str()));
+    assert_eq!(s.fake.tokens().len(), 2, "the old token and the orphan");
+    s.fake.clear_faults();
+    assert_eq!(stored(&s.path), s.old.secret.expose_secret());
+    assert!(unit_accepts(&s.life, s.old.secret.expose_secret()).await);
+
+    // The first run has stopped: its orphan is a leftover at once.
+    let rotation = s.rotate(&rerun_plan()).await.expect("again");
+    converged(&s).await;
+    assert_eq!(rotation.removed.len(), 1);
+    assert_eq!(rotation.removed[0].marker().as_ref(), Some(marker));
+}
+
+#[tokio::test]
+async fn a_refused_probe_removes_the_new_token() {
+    let s = setup().await;
+    // Lists: step 0, the decision, then the probe's.
+    s.fake.inject(UnitOp::List, Fault::status(401).nth(3));
+    let err = s.rotate(&plan()).await.expect_err("refused");
+    assert_eq!(err.step(), Step::Probe);
+    assert_eq!(err.left(), &Left::Unchanged);
+    assert!(matches!(err.cause(), RotateCause::Service(e) if e.status() == Some(401)));
+    unchanged(&s).await;
+}
+
+#[tokio::test]
+async fn a_forbidden_probe_proves_the_secret() {
+    let s = setup().await;
+    s.fake.inject(UnitOp::List, Fault::status(403).nth(3));
+    s.rotate(&plan())
+        .await
+        .expect("a 403 is an answer to the secret");
+    converged(&s).await;
+}
+
+#[tokio::test]
+async fn a_failing_sink_removes_the_new_token() {
+    let s = setup().await;
+    let err = s
+        .life
+        .rotate(&s.old.id, &plan(), &failing_sink())
+        .await
+        .expect_err("sink fails");
+    assert_eq!(err.step(), Step::Store);
+    assert_eq!(err.left(), &Left::Unchanged);
+    assert!(matches!(err.cause(), RotateCause::Sink(_)));
+    assert!(err.to_string().contains("sealed"), "{err}");
+    unchanged(&s).await;
+}
+
+#[tokio::test]
+async fn a_refused_create_changes_nothing() {
+    let s = setup().await;
+    s.fake.inject(UnitOp::Create, Fault::status(400));
+    let err = s.rotate(&plan()).await.expect_err("refused");
+    assert_eq!((err.step(), err.left()), (Step::Mint, &Left::Unchanged));
+    assert!(!err.is_outcome_unknown());
+    unchanged(&s).await;
+}
+
+#[tokio::test]
+async fn a_failing_revoke_leaves_the_new_secret_stored_and_says_what_is_left() {
+    let s = setup().await;
+    s.fake.inject(UnitOp::Revoke, Fault::status(503));
+    let err = s.rotate(&plan()).await.expect_err("revoke fails");
+    assert_eq!(err.step(), Step::Retire);
+    assert!(err.secret_stored());
+    let Left::Stored { new, to_remove } = err.left() else {
+        panic!("{:?}", err.left());
+    };
+    let ids: Vec<&str> = to_remove.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, [s.old.id.as_str()]);
+    assert_eq!(s.fake.tokens().len(), 2);
+    let secret = stored(&s.path);
+    assert!(unit_accepts(&s.life, &secret).await);
+    assert!(
+        s.fake
+            .tokens()
+            .iter()
+            .any(|t| t.id == new.id.as_str() && t.secret.expose_secret() == secret)
+    );
+    assert!(
+        !format!("{err} {err:?}").contains(&secret),
+        "no secret in the error"
+    );
+
+    // Run again once the first run is known to have stopped: it converges.
+    let rotation = s.rotate(&rerun_plan()).await.expect("again");
+    converged(&s).await;
+    assert_eq!(rotation.removed.len(), 1, "the first run's token");
+    assert_eq!(rotation.removed[0].id, new.id);
+}
+
+#[tokio::test]
+async fn a_token_that_is_not_there_is_refused_before_anything_is_done() {
+    let s = setup().await;
+    let missing: TokenId = "4242".parse().unwrap();
+    let err = s
+        .life
+        .rotate(&missing, &plan(), &s.sink())
+        .await
+        .expect_err("missing");
+    assert_eq!((err.step(), err.left()), (Step::Inspect, &Left::Unchanged));
+    unchanged(&s).await;
+}
+
+/// Runs a rotation that crashes (the future is dropped) while `stop` holds
+/// it, then runs it again to the end.
+async fn crash_then_rerun(s: &Setup, sink: &dyn SecretSink) {
+    let first = tokio::time::timeout(CRASH_AFTER, s.life.rotate(&s.old.id, &plan(), sink)).await;
+    assert!(first.is_err(), "the first run must be stopped: {first:?}");
+    s.fake.clear_faults();
+    // Either the old token still works or the sink holds a working secret.
+    let old_works = unit_accepts(&s.life, s.old.secret.expose_secret()).await;
+    assert!(old_works || unit_accepts(&s.life, &stored(&s.path)).await);
+
+    let file = FileSink::new(&s.path);
+    let rotation = s
+        .life
+        .rotate(&s.old.id, &rerun_plan(), &file)
+        .await
+        .expect("second run");
+    let new = converged(s).await;
+    assert_eq!(new.id, rotation.new.id.as_str());
+}
+
+#[tokio::test]
+async fn a_crash_at_every_call_converges_on_the_next_run() {
+    // list, create, list (decide), probe, list (confirm), revoke
+    assert_eq!(crash_loop(false).await, 6);
+    // list, create (answer lost), list, revoke, create, list, probe, list,
+    // revoke: the held call is the first not taken by the lost answer.
+    assert_eq!(crash_loop(true).await, 9);
+}
+
+async fn crash_loop(lose_first_create: bool) -> u32 {
+    let mut crashed = 0;
+    for call in 1.. {
+        let s = setup().await;
+        if lose_first_create {
+            s.fake.inject(UnitOp::Create, Fault::lose_answer());
+        }
+        s.fake.inject(UnitOp::Any, Fault::delay(HELD).nth(call));
+        let run = tokio::time::timeout(CRASH_AFTER, s.rotate(&plan())).await;
+        match run {
+            Ok(done) => {
+                done.expect("no call was held: the rotation finishes");
+                converged(&s).await;
+                break;
+            }
+            Err(_) => {
+                crashed += 1;
+                s.fake.clear_faults();
+                let old_works = unit_accepts(&s.life, s.old.secret.expose_secret()).await;
+                assert!(
+                    old_works || unit_accepts(&s.life, &stored(&s.path)).await,
+                    "call {call}"
+                );
+                let rotation = s.rotate(&rerun_plan()).await;
+                let rotation = rotation.unwrap_or_else(|e| panic!("call {call}: {e}"));
+                let new = converged(&s).await;
+                assert_eq!(new.id, rotation.new.id.as_str(), "call {call}");
+                if call == if lose_first_create { 9 } else { 6 } {
+                    // The revoke of the old token had reached the service:
+                    // the first run's token is kept.
+                    assert_eq!(rotation.method, RotationMethod::Resumed);
+                }
+            }
+        }
+    }
+    crashed
+}
+
+#[tokio::test]
+async fn a_crash_while_storing_converges_on_the_next_run() {
+    let s = setup().await;
+    crash_then_rerun(&s, &hanging_sink()).await;
+
+    let s = setup().await;
+    crash_then_rerun(&s, &WritesThenHangs(s.sink())).await;
+}
