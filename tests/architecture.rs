@@ -1,8 +1,6 @@
 //! The `architecture` area's tests, one module per file of `tests/architecture/`,
 //! linked as one test binary.
 
-#[path = "architecture/cli_module_graph.rs"]
-mod cli_module_graph;
 #[path = "architecture/import_graph.rs"]
 mod import_graph;
 #[path = "architecture/kit_import_layers.rs"]
