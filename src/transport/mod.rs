@@ -34,6 +34,8 @@ pub(crate) mod retry;
 mod state;
 
 pub(crate) use auth::Auth;
+// Used by the testing kit's recorder, which checks its upstream as the clients do.
+#[cfg_attr(not(feature = "testing"), allow(unused_imports))]
 pub(crate) use base_url::{is_loopback, parse_base_url};
 pub(crate) use call::Call;
 pub(crate) use client::{Deleted, Parts, Transport};

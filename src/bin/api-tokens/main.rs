@@ -15,6 +15,10 @@ mod context;
 mod credentials;
 mod ensure;
 mod exit;
+#[cfg(feature = "fake")]
+mod fake;
+#[cfg(not(feature = "fake"))]
+#[path = "no_fake.rs"]
 mod fake;
 mod lifecycle;
 mod output;
