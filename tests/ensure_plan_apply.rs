@@ -211,8 +211,10 @@ async fn several_tokens_with_one_label_are_replaced_by_one() {
     let a = world
         .mailtrap
         .insert_token(perm(MailtrapTokenSeed::new("ci-deploy")));
+    // Left by a rotation interrupted more than a lease ago.
     let b = world.mailtrap.insert_token(perm(MailtrapTokenSeed::new(
-        Marker::replacing(&a.id.to_string()).tag("ci-deploy"),
+        Marker::replacing_at(Utc::now() - Duration::hours(1), &a.id.to_string())
+            .tag("ci-deploy"),
     )));
     let file = world.file("admin");
     let plan = world.plan(&file).await;
@@ -236,17 +238,27 @@ async fn several_tokens_with_one_label_are_replaced_by_one() {
 }
 
 #[tokio::test]
-async fn orphans_are_listed_and_removed_only_with_prune() {
+async fn orphans_are_the_files_namespace_only_and_removed_only_with_prune() {
     let world = World::start().await;
+    let file = world.file_in_namespace("admin", "ci");
     let orphan = world.mailtrap.insert_token(
-        MailtrapTokenSeed::new(Marker::at(Utc::now() - Duration::hours(3)).tag("nightly export"))
-            .permission(ResourceType::Account, 3229, AccessLevel::Viewer),
+        MailtrapTokenSeed::new(
+            Marker::at(Utc::now() - Duration::hours(3)).tag("nightly export [ns:ci]"),
+        )
+        .permission(ResourceType::Account, 3229, AccessLevel::Viewer),
     );
-    // Unmarked tokens that no entry names are not this crate's: left alone.
+    // Marked tokens of another namespace, or of none (`api-tokens create`,
+    // a rotation function), are others': left alone, and counted.
+    for label in ["nightly export", "nightly export [ns:payments]"] {
+        world.mailtrap.insert_token(
+            MailtrapTokenSeed::new(Marker::at(Utc::now() - Duration::hours(3)).tag(label))
+                .permission(ResourceType::Account, 3229, AccessLevel::Viewer),
+        );
+    }
+    // Unmarked tokens are not this crate's: left alone, not counted.
     world
         .mailtrap
         .insert_token(MailtrapTokenSeed::new("hand made"));
-    let file = world.file("admin");
     let plan = world.plan(&file).await;
     let orphans: Vec<_> = plan
         .actions()
@@ -254,11 +266,19 @@ async fn orphans_are_listed_and_removed_only_with_prune() {
         .filter(|a| a.kind == ActionKind::Orphan)
         .collect();
     assert_eq!(orphans.len(), 1);
-    assert_eq!(orphans[0].name, "nightly export");
+    assert_eq!(orphans[0].name, "nightly export [ns:ci]");
     assert_eq!(orphans[0].token_id, Some(orphan.id.to_string()));
     assert!(orphans[0].reason.contains("--prune"));
+    assert_eq!(plan.left_alone(), 2);
 
     world.apply(&file).await;
+    let minted = world.mailtrap.tokens();
+    assert!(
+        minted
+            .iter()
+            .any(|t| t.name.starts_with("ci-deploy [ns:ci] [at:")),
+        "the file's tokens carry its namespace"
+    );
     let plan = world.plan(&file).await;
     assert!(!plan.has_pending(false));
     assert!(plan.has_pending(true), "the orphan is still there");
@@ -272,8 +292,101 @@ async fn orphans_are_listed_and_removed_only_with_prune() {
     .await;
     assert!(report.is_success());
     assert!(world.mailtrap.tokens().iter().all(|t| t.id != orphan.id));
-    assert_eq!(world.mailtrap.tokens().len(), 2);
+    assert_eq!(world.mailtrap.tokens().len(), 4, "the entry's and others'");
     assert!(world.converged(&file).await);
+}
+
+#[tokio::test]
+async fn a_one_entry_file_leaves_the_tokens_of_other_tools_alone() {
+    let world = World::start().await;
+    let label = |i: usize| match i % 4 {
+        0 => format!("made by create {i}"),
+        1 => format!("team b {i} [ns:team-b]"),
+        2 => format!("rotation function {i}"),
+        _ => format!("nightly {i} [ns:other]"),
+    };
+    for i in 0..16 {
+        world.mailtrap.insert_token(
+            MailtrapTokenSeed::new(Marker::at(Utc::now() - Duration::hours(3)).tag(&label(i)))
+                .permission(ResourceType::Account, 3229, AccessLevel::Viewer),
+        );
+    }
+    let before = world.mailtrap.tokens().len();
+    let text = format!(
+        "[[mailtrap]]\nname = \"ci-deploy\"\npermissions = [\"account:3229:admin\"]\n\
+         secret_to = \"file:{}\"\n",
+        world.path("mt.token").display()
+    );
+    for namespaced in [false, true] {
+        let text = if namespaced {
+            format!("namespace = \"ci\"\n{text}")
+        } else {
+            text.clone()
+        };
+        let file = parse(&world.path("one.toml"), &text);
+        let plan = world.plan(&file).await;
+        let orphans = plan
+            .actions()
+            .iter()
+            .filter(|a| a.kind == ActionKind::Orphan)
+            .count();
+        assert_eq!(orphans, 0, "namespaced: {namespaced}");
+        // The second file leaves the first one's token alone too.
+        assert_eq!(
+            plan.left_alone(),
+            16 + usize::from(namespaced),
+            "namespaced: {namespaced}"
+        );
+        let report = ensure::apply(
+            &file,
+            &world.services(),
+            &plan,
+            &ApplyOptions::new().prune(true),
+        )
+        .await;
+        assert!(report.is_success());
+    }
+    // Both files' entries minted, nothing of the others' was removed.
+    assert_eq!(world.mailtrap.tokens().len(), before + 2);
+}
+
+#[tokio::test]
+async fn prune_leaves_a_replacement_that_a_rotation_keeps() {
+    let world = World::start().await;
+    let file = world.file_in_namespace("admin", "ci");
+    world.apply(&file).await;
+    // A token of the namespace that no entry names, being rotated: its
+    // replacement is in flight, and after the lease the newest
+    // replacement of a live token still holds a stored secret.
+    let old = world.mailtrap.insert_token(
+        MailtrapTokenSeed::new(Marker::at(Utc::now() - Duration::hours(3)).tag("gone [ns:ci]"))
+            .permission(ResourceType::Account, 3229, AccessLevel::Viewer),
+    );
+    let new = world.mailtrap.insert_token(
+        MailtrapTokenSeed::new(
+            Marker::replacing_at(Utc::now() - Duration::hours(1), &old.id.to_string())
+                .tag("gone [ns:ci]"),
+        )
+        .permission(ResourceType::Account, 3229, AccessLevel::Viewer),
+    );
+    let plan = world.plan(&file).await;
+    let orphans: Vec<_> = plan
+        .actions()
+        .iter()
+        .filter(|a| a.kind == ActionKind::Orphan)
+        .map(|a| a.token_id.clone().unwrap())
+        .collect();
+    assert_eq!(orphans, [old.id.to_string()]);
+    assert_eq!(plan.left_alone(), 1);
+    let report = ensure::apply(
+        &file,
+        &world.services(),
+        &plan,
+        &ApplyOptions::new().prune(true),
+    )
+    .await;
+    assert!(report.is_success());
+    assert!(world.mailtrap.tokens().iter().any(|t| t.id == new.id));
 }
 
 #[tokio::test]
@@ -394,4 +507,37 @@ async fn a_mailtrap_sink_holding_another_secret_is_a_replace() {
             .unwrap()
             .has_pending(true)
     );
+}
+
+#[tokio::test]
+async fn a_token_being_rotated_is_left_to_its_rotation_not_replaced() {
+    let world = World::start().await;
+    let file = world.file("admin");
+    world.apply(&file).await;
+    // A rotation of the entry's Unit and Mailtrap tokens is in flight: each
+    // has minted its new token (`from:OLD`) and not yet retired the old one.
+    let mt_old = world.mailtrap.tokens()[0].clone();
+    let mt_new = world.mailtrap.insert_token(
+        MailtrapTokenSeed::new(Marker::replacing(&mt_old.id.to_string()).tag("ci-deploy"))
+            .permission(ResourceType::Account, 3229, AccessLevel::Admin),
+    );
+    let unit_old = world.unit.tokens()[0].clone();
+    let unit_new = world.unit.insert_token(
+        api_tokens::testing::UnitTokenSeed::new(
+            Marker::replacing(unit_old.id.as_str()).tag("ci-deploy"),
+        )
+        .scopes([Scope::Customers, Scope::Accounts])
+        .expiration(Utc::now() + Duration::days(90)),
+    );
+    let plan = world.plan(&file).await;
+    for action in plan.actions() {
+        assert_eq!(action.kind, ActionKind::None, "{action:?}");
+        assert!(action.reason.contains("in flight"), "{}", action.reason);
+    }
+    let report = ensure::apply(&file, &world.services(), &plan, &ApplyOptions::new()).await;
+    assert!(report.is_success());
+    let mt: Vec<_> = world.mailtrap.tokens().iter().map(|t| t.id).collect();
+    assert_eq!(mt, [mt_old.id, mt_new.id], "both left to the rotation");
+    let unit: Vec<_> = world.unit.tokens().iter().map(|t| t.id.clone()).collect();
+    assert_eq!(unit, [unit_old.id, unit_new.id]);
 }

@@ -136,14 +136,24 @@ async fn act(file: &TokensFile, services: &Services, action: &Action) -> Result<
                 others,
                 fresh: *fresh,
             };
-            act_mailtrap(services, &file.mailtrap()[*entry], action.kind, at).await
+            act_mailtrap(file, services, &file.mailtrap()[*entry], action.kind, at).await
         }
         Target::Unit {
             entry,
             user,
             token,
             others,
-        } => act_unit(services, &file.unit()[*entry], user, token.as_ref(), others).await,
+        } => {
+            act_unit(
+                file,
+                services,
+                &file.unit()[*entry],
+                user,
+                token.as_ref(),
+                others,
+            )
+            .await
+        }
         Target::MailtrapOrphan { account, token } => {
             let client = services.mailtrap_client(*account).ok_or_else(|| {
                 ActionError::NotConfigured(format!(
@@ -175,6 +185,7 @@ struct MailtrapAt<'a> {
 
 /// Creates, rotates or replaces the token of a `[[mailtrap]]` entry.
 async fn act_mailtrap(
+    file: &TokensFile,
     services: &Services,
     entry: &MailtrapEntry,
     kind: ActionKind,
@@ -182,7 +193,7 @@ async fn act_mailtrap(
 ) -> Result<Done, ActionError> {
     let sink = checked_sink(services, &entry.secret_to).await?;
     let now = Utc::now();
-    let request = mailtrap::CreateApiToken::new(entry.name.clone())
+    let request = mailtrap::CreateApiToken::new(file.service_label(&entry.name))
         .permissions_from(entry.permissions.iter().cloned())
         .expires(entry.expires.at(now));
     match (kind, at.token) {
@@ -209,6 +220,7 @@ async fn act_mailtrap(
 /// Creates or rotates the token of a `[[unit]]` entry, then revokes the
 /// other tokens with its label.
 async fn act_unit(
+    file: &TokensFile,
     services: &Services,
     entry: &UnitEntry,
     user: &unit::UserId,
@@ -225,7 +237,7 @@ async fn act_unit(
     match token {
         None => {
             let request = unit::CreateApiToken::new(
-                entry.description.clone(),
+                file.service_label(&entry.description),
                 entry.scopes.iter().cloned(),
                 expires,
             )
@@ -235,7 +247,7 @@ async fn act_unit(
         Some(id) => {
             let mut plan = UnitPlan::new(entry.scopes.iter().cloned(), expires)
                 .source_ips(entry.source_ips.iter().cloned())
-                .description(entry.description.clone());
+                .description(file.service_label(&entry.description));
             if !entry.source_ips.is_empty() {
                 // The new token may refuse calls from this machine.
                 plan = plan.skip_probe();

@@ -16,6 +16,7 @@ use crate::mailtrap::{MAX_LIFETIME_MONTHS, MAX_NAME_CHARS, parse_permission};
 use crate::unit::{Scope, SourceIp, UserId};
 
 use super::duration;
+use super::namespace;
 use super::entry::{Expires, MailtrapEntry, RotateRules, UnitEntry};
 
 /// What is wrong in a tokens file: where (file, line, key) and what.
@@ -103,6 +104,7 @@ pub enum LoadError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokensFile {
     path: PathBuf,
+    namespace: Option<String>,
     mailtrap: Vec<MailtrapEntry>,
     unit: Vec<UnitEntry>,
 }
@@ -139,12 +141,20 @@ impl TokensFile {
         let path = path.as_ref().to_owned();
         let at = Locator { path: &path, text };
         let raw: RawFile = toml::from_str(text).map_err(|e| at.toml(&e))?;
+        let namespace = match &raw.namespace {
+            Some(v) => match namespace::refusal(v.get_ref()) {
+                Some(why) => return Err(at.at(v, "namespace", why)),
+                None => Some(v.get_ref().clone()),
+            },
+            None => None,
+        };
+        let ns = namespace.as_deref();
         let mut mailtrap = Vec::new();
         let mut sinks: HashMap<SinkSpec, usize> = HashMap::new();
         let mut names: HashMap<String, usize> = HashMap::new();
         for entry in raw.mailtrap {
             let line = at.line(entry.span());
-            let entry = mailtrap_entry(&at, line, entry.into_inner())?;
+            let entry = mailtrap_entry(&at, line, entry.into_inner(), ns)?;
             if let Some(first) = names.insert(entry.name.clone(), line) {
                 return Err(at.fail(
                     Some(line),
@@ -180,6 +190,7 @@ impl TokensFile {
         }
         Ok(TokensFile {
             path,
+            namespace,
             mailtrap,
             unit,
         })
@@ -188,6 +199,20 @@ impl TokensFile {
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The file's `namespace`, if it gives one: every token it mints
+    /// carries it after its label (`ci-deploy [ns:payments]`), and only
+    /// tokens in it can be the file's orphans.
+    pub fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
+    }
+
+    /// The text a token of this file carries on the service before the
+    /// crate's marker: `label` followed by the file's namespace tag, if
+    /// any (`ci-deploy [ns:payments]`).
+    pub fn service_label(&self, label: &str) -> String {
+        namespace::tag(label, self.namespace())
     }
 
     /// The `[[mailtrap]]` entries, in the file's order.
@@ -248,6 +273,7 @@ fn unique_sink(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
+    namespace: Option<Spanned<String>>,
     #[serde(default)]
     mailtrap: Vec<Spanned<RawMailtrap>>,
     #[serde(default)]
@@ -393,11 +419,20 @@ fn label(at: &Locator<'_>, value: &Spanned<String>, key: &str) -> Result<String,
     if text.chars().any(char::is_control) {
         return Err(at.at(value, key, "holds a control character"));
     }
-    if Marker::label(text) != text {
+    if Marker::looks_like_marker(text) {
         return Err(at.at(
             value,
             key,
-            "ends with a marker (`[at:…]`); give the label alone, the marker is added on the service",
+            "ends with something shaped like a marker (`[at:…]`); give the label alone, the \
+             marker is added on the service",
+        ));
+    }
+    if namespace::looks_tagged(text) {
+        return Err(at.at(
+            value,
+            key,
+            "ends with something shaped like a namespace tag (`[ns:…]`); give the label alone \
+             and the file's `namespace` key",
         ));
     }
     Ok(text.to_owned())
@@ -454,6 +489,7 @@ fn mailtrap_entry(
     at: &Locator<'_>,
     line: usize,
     raw: RawMailtrap,
+    ns: Option<&str>,
 ) -> Result<MailtrapEntry, FileError> {
     let name = label(at, &raw.name, "name")?;
     let room = MAX_NAME_CHARS.saturating_sub(
@@ -461,13 +497,14 @@ fn mailtrap_entry(
             .to_string()
             .chars()
             .count()
-            + 1,
+            + 1
+            + namespace::tag_chars(ns),
     );
     if name.chars().count() > room {
         return Err(at.at(
             &raw.name,
             "name",
-            format!("is longer than {room} characters: with its marker it would pass Mailtrap's limit of {MAX_NAME_CHARS}"),
+            format!("is longer than {room} characters: with its marker (and namespace) it would pass Mailtrap's limit of {MAX_NAME_CHARS}"),
         ));
     }
     let permissions = non_empty_list(

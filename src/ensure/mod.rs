@@ -9,6 +9,8 @@
 //! for rotation:
 //!
 //! ```toml
+//! namespace = "payments"                   # optional: what the file owns (see below)
+//!
 //! [[mailtrap]]
 //! name = "ci-deploy"                       # the token's name; the crate's marker may follow it
 //! permissions = ["account:3229:admin"]     # TYPE:ID:LEVEL as on the command line
@@ -37,7 +39,7 @@
 //! | `replace` | what the service shows differs from the file: Mailtrap permissions; an expiry later than `expires` allows (or one on a token that should never expire); Unit source addresses; a Unit expiration later than now + `lifetime`; a Mailtrap sink that reads back a secret whose last four characters are not the token's; several tokens with the label |
 //! | `rotate` | the token expired, expires within `rotate_before_expiry`, or is older than `rotate_after` |
 //! | `none` | the token is as the file says |
-//! | `orphan` | a token whose marker shows this crate minted it, that no entry names, in an account or user the file touches: removed only with `prune` |
+//! | `orphan` | a token of the file's namespace (its marker shows this crate minted it) that no entry names, in an account or user the file touches: removed only with `prune` |
 //!
 //! Ages come from the marker's time (Mailtrap lists no creation time) or
 //! Unit's `createdAt`; a Mailtrap token without a marker has no age, which
@@ -48,6 +50,20 @@
 //! Listing is cheap: one list per Mailtrap account and one per Unit user,
 //! whatever the number of entries ([`Plan::list_calls`]).
 //!
+//! # Namespace: what a file owns
+//!
+//! Every token the crate mints carries a marker, whoever minted it:
+//! `api-tokens create`, another tokens file in the same account, a rotation
+//! function. A file owns only the tokens of its `namespace`: each token it
+//! mints carries ` [ns:NAME]` after its label (`ci-deploy [ns:payments]
+//! [at:…]`, under the marker's check), and only such tokens, when no entry
+//! names them, are its orphans. A file without `namespace` owns no token
+//! but those its entries name, and has no orphans. A replacement that a
+//! rotation left while its old token lives (the newest one, or one younger
+//! than the lease: the rule of [`Reconcile`](crate::lifecycle::Reconcile))
+//! is never an orphan. [`Plan::left_alone`] counts the marked tokens the
+//! plan leaves to others.
+//!
 //! # Several tokens with one label
 //!
 //! An interrupted rotation or replacement can leave two live tokens with
@@ -56,6 +72,12 @@
 //! order), names the others in the reason, and replaces them all: a new
 //! token is minted and stored first, then every old one is removed. The
 //! sink never loses a working secret on the way.
+//!
+//! A rotation in flight is not a duplicate: when one of the tokens is a
+//! replacement (`from:OLD`) of another of them minted less than the lease
+//! ([`DEFAULT_LEASE`](crate::lifecycle::DEFAULT_LEASE)) ago, the entry is
+//! left to the rotation's race rule (`none`, the reason says "in flight")
+//! and planned again once it ends.
 //!
 //! # Apply
 //!
@@ -114,6 +136,7 @@ mod apply;
 mod duration;
 mod entry;
 mod load;
+mod namespace;
 mod plan;
 mod report;
 mod services;

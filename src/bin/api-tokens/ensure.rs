@@ -24,7 +24,7 @@ pub async fn plan(args: &PlanArgs, ctx: &Ctx<'_>) -> Result<Done, Failure> {
     let file = load(&args.file)?;
     let services = services(&file, &args.token_files, ctx)?;
     let plan = ensure::plan(&file, &services).await.map_err(plan_failure)?;
-    let mut done = Done::new(Output::new(&plan, plan_table(&plan, args.prune)));
+    let mut done = Done::new(Output::new(&plan, plan_table(&plan, args.prune, file.namespace())));
     let pending = plan.pending(args.prune).count();
     if args.detailed_exitcode && pending > 0 {
         done.then = Some(Failure::Ensure {
@@ -157,7 +157,7 @@ fn services(file: &TokensFile, files: &TokenFiles, ctx: &Ctx<'_>) -> Result<Serv
     Ok(services)
 }
 
-fn plan_table(plan: &Plan, prune: bool) -> String {
+fn plan_table(plan: &Plan, prune: bool, namespace: Option<&str>) -> String {
     let rows: Vec<Vec<String>> = plan
         .actions()
         .iter()
@@ -186,6 +186,17 @@ fn plan_table(plan: &Plan, prune: bool) -> String {
             " (apply --prune removes them)"
         }
     ));
+    if plan.left_alone() > 0 {
+        text.push_str(&format!(
+            "{} token(s) marked by api-tokens that this file does not own are left alone{}\n",
+            plan.left_alone(),
+            if namespace.is_none() {
+                " (a file prunes only the tokens of its `namespace`, and this one has none)"
+            } else {
+                ""
+            }
+        ));
+    }
     text
 }
 
