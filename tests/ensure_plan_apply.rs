@@ -11,6 +11,7 @@ use api_tokens::mailtrap::{AccessLevel, ResourceType};
 use api_tokens::testing::{Fault, MailtrapOp, MailtrapTokenSeed};
 use api_tokens::unit::Scope;
 use ensure_support::{World, kinds, parse};
+use secrecy::ExposeSecret;
 
 #[tokio::test]
 async fn first_plan_creates_both_then_apply_converges() {
@@ -163,13 +164,15 @@ async fn mailtrap_rotation_by_age_keeps_the_label() {
 #[tokio::test]
 async fn a_token_without_a_marker_has_no_age_and_says_so() {
     let world = World::start().await;
-    world
+    let seeded = world
         .mailtrap
         .insert_token(MailtrapTokenSeed::new("ci-deploy").permission(
             ResourceType::Account,
             3229,
             AccessLevel::Admin,
         ));
+    // Its sink holds its secret: not drift.
+    std::fs::write(world.path("mt.token"), seeded.secret.expose_secret()).unwrap();
     let plan = world.plan(&world.file("admin")).await;
     assert_eq!(plan.actions()[0].kind, ActionKind::None);
     assert!(plan.actions()[0].reason.contains("age is unknown"));
@@ -540,4 +543,56 @@ async fn a_token_being_rotated_is_left_to_its_rotation_not_replaced() {
     assert_eq!(mt, [mt_old.id, mt_new.id], "both left to the rotation");
     let unit: Vec<_> = world.unit.tokens().iter().map(|t| t.id.clone()).collect();
     assert_eq!(unit, [unit_old.id, unit_new.id]);
+}
+
+#[tokio::test]
+async fn a_sink_holding_no_secret_of_the_token_is_drift_rotated() {
+    let world = World::start().await;
+    let file = world.file("admin");
+    world.apply(&file).await;
+    assert!(world.converged(&file).await);
+    // The Mailtrap sink's file is gone; the Unit sink's is empty.
+    std::fs::remove_file(world.path("mt.token")).unwrap();
+    std::fs::write(world.path("unit.token"), "").unwrap();
+    let plan = world.plan(&file).await;
+    for action in plan.actions() {
+        assert_eq!(action.kind, ActionKind::Rotate, "{action:?}");
+        assert!(
+            action.reason.contains("holds no secret"),
+            "{}",
+            action.reason
+        );
+    }
+    world.apply(&file).await;
+    assert!(world.mailtrap_sink_accepted().await);
+    assert!(world.unit_accepts(&world.path("unit.token")).await);
+    assert_eq!(world.mailtrap.tokens().len(), 1);
+    assert_eq!(world.unit.tokens().len(), 1);
+    assert!(world.converged(&file).await);
+}
+
+#[tokio::test]
+async fn an_env_file_sink_without_its_variable_is_drift_rotated() {
+    let world = World::start().await;
+    let env = world.path("ci.env");
+    let text = ensure_support::acceptance_toml("admin", &world.path("mt.token"), &env)
+        .replace(
+            &format!("file:{}", env.display()),
+            &format!("env-file:{}:UNIT_API_TOKEN", env.display()),
+        );
+    let file = parse(&world.path("tokens.toml"), &text);
+    world.apply(&file).await;
+    assert!(world.converged(&file).await);
+    std::fs::write(&env, "OTHER=1\n").unwrap();
+    let plan = world.plan(&file).await;
+    assert_eq!(
+        kinds(&plan),
+        [
+            ("Mailtrap".into(), "ci-deploy".into(), ActionKind::None),
+            ("Unit".into(), "ci-deploy".into(), ActionKind::Rotate),
+        ]
+    );
+    world.apply(&file).await;
+    assert!(std::fs::read_to_string(&env).unwrap().contains("UNIT_API_TOKEN="));
+    assert!(world.converged(&file).await);
 }

@@ -37,7 +37,7 @@
 //! | --- | --- |
 //! | `create` | no live token carries the label |
 //! | `replace` | what the service shows differs from the file: Mailtrap permissions; an expiry later than `expires` allows (or one on a token that should never expire); Unit source addresses; a Unit expiration later than now + `lifetime`; a Mailtrap sink that reads back a secret whose last four characters are not the token's; several tokens with the label |
-//! | `rotate` | the token expired, expires within `rotate_before_expiry`, or is older than `rotate_after` |
+//! | `rotate` | the token expired, expires within `rotate_before_expiry`, or is older than `rotate_after`; or its sink holds no secret (a `file:` or `env-file:` sink with no file, no variable or an empty value: the secret was lost) |
 //! | `none` | the token is as the file says |
 //! | `orphan` | a token of the file's namespace (its marker shows this crate minted it) that no entry names, in an account or user the file touches: removed only with `prune` |
 //!

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Serialize, Serializer};
 
 use crate::error::Service;
-use crate::lifecycle::{DEFAULT_LEASE, Marker, SinkError};
+use crate::lifecycle::{DEFAULT_LEASE, Marker, SecretSink, SinkError, SinkSpec};
 use crate::mailtrap::{self, Permission};
 use crate::unit::{self, SourceIp, UserId};
 
@@ -351,13 +351,24 @@ impl Planning<'_> {
                     what: what.clone(),
                     source,
                 })?;
-            let held = sink.current().await.map_err(|source| PlanError::Sink {
-                what: what.clone(),
-                source,
-            })?;
-            let held_four = held.map(|s| last_four(s.expose_secret()));
+            let held = Held::read(&*sink, services.reads_back(&entry.secret_to))
+                .await
+                .map_err(|source| PlanError::Sink {
+                    what: what.clone(),
+                    source,
+                })?;
+            let held_four = match &held {
+                Held::Secret(s) => Some(last_four(s.expose_secret())),
+                _ => None,
+            };
             let (kind, reason, fresh) =
                 judge_mailtrap(entry, &found, held_four.as_deref(), now, &keys);
+            let (kind, reason) = match (&held, kind) {
+                (Held::Missing, ActionKind::None | ActionKind::Rotate) => {
+                    (ActionKind::Rotate, lost_reason(&entry.secret_to, &reason, kind))
+                }
+                _ => (kind, reason),
+            };
             let token = found.last().and_then(|t| Some((t.key, token_id(&t.id)?)));
             let others = found
                 .iter()
@@ -494,6 +505,42 @@ fn rotation_in_flight<'a, K>(
         ),
         old,
     ))
+}
+
+/// What an entry's sink holds, as a plan reads it back.
+enum Held {
+    /// The sink cannot read back (standard output, a sink of the caller's).
+    Unknown,
+    /// The sink can read back and holds no secret (no file, no variable,
+    /// an empty value).
+    Missing,
+    /// The secret it holds.
+    Secret(SecretString),
+}
+
+impl Held {
+    async fn read(sink: &dyn SecretSink, reads_back: bool) -> Result<Held, SinkError> {
+        Ok(match sink.current().await? {
+            Some(secret) if !secret.expose_secret().trim().is_empty() => Held::Secret(secret),
+            _ if reads_back => Held::Missing,
+            _ => Held::Unknown,
+        })
+    }
+}
+
+/// The reason of a rotation planned because the sink holds no working
+/// secret of the token: `why` the sink says, after what the plan would
+/// have said (a due rotation's reason is kept).
+fn lost_reason(sink: &SinkSpec, before: &str, kind: ActionKind) -> String {
+    let lost = format!(
+        "secret_to: {sink} holds no secret (no file, no variable, or an empty value): the \
+         token's secret was lost; a rotation stores a new one"
+    );
+    if kind == ActionKind::Rotate {
+        format!("{lost}; also {before}")
+    } else {
+        lost
+    }
 }
 
 /// A listed Mailtrap id back in its type (it came from one).
@@ -751,7 +798,26 @@ impl Planning<'_> {
                 .filter(|t| t.label() == wanted)
                 .collect();
             found.sort_by(|a, b| a.order().cmp(&b.order()));
-            let (kind, reason) = judge_unit(entry, &found, now, &user);
+            let (mut kind, mut reason) = judge_unit(entry, &found, now, &user);
+            if matches!(kind, ActionKind::None | ActionKind::Rotate) {
+                let what = format!("unit `{}` (line {})", entry.description, entry.line);
+                let sink = services
+                    .sink(&entry.secret_to)
+                    .map_err(|source| PlanError::Sink {
+                        what: what.clone(),
+                        source,
+                    })?;
+                let held = Held::read(&*sink, services.reads_back(&entry.secret_to))
+                    .await
+                    .map_err(|source| PlanError::Sink { what, source })?;
+                // Unit lists nothing of a token's secret: a sink holding
+                // another token's secret cannot be told from one holding
+                // this token's without using it, and a plan uses no secret.
+                if matches!(held, Held::Missing) {
+                    reason = lost_reason(&entry.secret_to, &reason, kind);
+                    kind = ActionKind::Rotate;
+                }
+            }
             let ids = |t: &&Seen<UserId>| unit::TokenId::new(t.id.clone()).ok();
             actions.push(Action {
                 service: Service::Unit,
