@@ -247,3 +247,19 @@ fn a_failed_action_exits_1_after_the_report() {
     session.run(&["apply", "-f", &file], "").code(0);
     detailed_plan(&session, &file, "").code(0);
 }
+
+#[test]
+fn a_sink_that_cannot_take_a_secret_is_a_usage_error_before_any_request() {
+    let session = Session::new();
+    let dir = scratch();
+    let file = tokens_file(dir.path(), "admin");
+    // The Unit entry's sink (line 9) names a directory. Every request
+    // would fail with a 500, which is not exit 2.
+    std::fs::create_dir(dir.path().join("unit.token")).unwrap();
+    for command in ["plan", "apply"] {
+        let run = session.run(&[command, "-f", &file], cli_support::ANY_REQUEST_FAILS);
+        run.code(2)
+            .err()
+            .has(&format!("{file}:9: key `secret_to`"));
+    }
+}

@@ -131,12 +131,16 @@ impl TokensFile {
     /// # Errors
     ///
     /// A [`FileError`] for TOML that does not parse, an unknown key, a
-    /// missing one, a duplicate name (or description for the same user), a
-    /// permission, scope, address, user id, duration or sink spec that
-    /// does not parse, a lifetime or expiry the service would refuse, a
-    /// `rotate_before_expiry` not shorter than the lifetime (every new
-    /// token would be due at once), and two entries writing to the same
-    /// sink.
+    /// missing one, a key given twice, a duplicate name in one account (or
+    /// description for the same user), a permission, address, user id,
+    /// duration or sink spec that does not parse, a scope Unit does not
+    /// know, a name or description with a control character or ending with
+    /// something shaped like a marker or a namespace tag, a `namespace`
+    /// that is not 1 to 40 of `a-z 0-9 - _ .`, a lifetime or expiry the
+    /// service would refuse, a `rotate_before_expiry` not shorter than the
+    /// lifetime (every new token would be due at once), two entries
+    /// writing to the same sink, and more than one entry printing its
+    /// secret (`-`). The command line refuses the same values.
     pub fn parse(path: impl AsRef<Path>, text: &str) -> Result<TokensFile, FileError> {
         let path = path.as_ref().to_owned();
         let at = Locator { path: &path, text };
@@ -151,21 +155,37 @@ impl TokensFile {
         let ns = namespace.as_deref();
         let mut mailtrap = Vec::new();
         let mut sinks: HashMap<SinkSpec, usize> = HashMap::new();
-        let mut names: HashMap<String, usize> = HashMap::new();
+        let mut stdout: Option<usize> = None;
+        // A name is a token's in one account: the same name in two
+        // accounts names two tokens. `None`: the default client's account.
+        let mut names: HashMap<(Option<u64>, String), usize> = HashMap::new();
         for entry in raw.mailtrap {
             let line = at.line(entry.span());
             let entry = mailtrap_entry(&at, line, entry.into_inner(), ns)?;
-            if let Some(first) = names.insert(entry.name.clone(), line) {
-                return Err(at.fail(
-                    Some(line),
-                    "name",
-                    format!(
-                        "a second Mailtrap entry named `{}`; the first is on line {first}",
-                        entry.name
-                    ),
-                ));
+            let accounts = entry.accounts();
+            let places: Vec<Option<u64>> = if accounts.is_empty() {
+                vec![None]
+            } else {
+                accounts.into_iter().map(Some).collect()
+            };
+            for place in places {
+                if let Some(first) = names.insert((place, entry.name.clone()), line) {
+                    let whose = place.map_or_else(
+                        || "the default account".to_owned(),
+                        |id| format!("account {id}"),
+                    );
+                    return Err(at.fail(
+                        Some(line),
+                        "name",
+                        format!(
+                            "a second Mailtrap entry named `{}` in {whose}; the first is on line \
+                             {first}",
+                            entry.name
+                        ),
+                    ));
+                }
             }
-            unique_sink(&at, &mut sinks, &entry.secret_to, line)?;
+            unique_sink(&at, &mut sinks, &mut stdout, &entry.secret_to, line)?;
             mailtrap.push(entry);
         }
         let mut unit = Vec::new();
@@ -185,7 +205,7 @@ impl TokensFile {
                     ),
                 ));
             }
-            unique_sink(&at, &mut sinks, &entry.secret_to, line)?;
+            unique_sink(&at, &mut sinks, &mut stdout, &entry.secret_to, line)?;
             unit.push(entry);
         }
         Ok(TokensFile {
@@ -250,15 +270,31 @@ impl TokensFile {
     }
 }
 
-/// Two entries may not write to the same place (standard output aside).
+/// Two entries may not write to the same place, standard output
+/// included: two secrets printed at once would come out in no known order
+/// and unlabeled. A `file:` sink must not name a directory (or a path
+/// under a file): what the spec alone can tell is refused here, before
+/// any request.
 fn unique_sink(
     at: &Locator<'_>,
     sinks: &mut HashMap<SinkSpec, usize>,
+    stdout: &mut Option<usize>,
     spec: &SinkSpec,
     line: usize,
 ) -> Result<(), FileError> {
     if *spec == SinkSpec::Stdout {
-        return Ok(());
+        return match stdout.replace(line) {
+            Some(first) => Err(at.fail(
+                Some(line),
+                "secret_to",
+                format!(
+                    "the entry on line {first} prints its secret to standard output (`-`) \
+                     already; at most one entry may, so that the secret printed is known: give \
+                     the others a file:, env-file: or aws-sm: sink"
+                ),
+            )),
+            None => Ok(()),
+        };
     }
     match sinks.insert(spec.clone(), line) {
         Some(first) => Err(at.fail(
@@ -295,13 +331,30 @@ struct RawMailtrap {
 #[serde(deny_unknown_fields)]
 struct RawUnit {
     description: Spanned<String>,
-    user_id: Option<Spanned<String>>,
+    user_id: Option<Spanned<RawUserId>>,
     scopes: Spanned<Vec<Spanned<String>>>,
     lifetime: Spanned<String>,
     source_ips: Option<Spanned<Vec<Spanned<String>>>>,
     rotate_after: Option<Spanned<String>>,
     rotate_before_expiry: Option<Spanned<String>>,
     secret_to: Spanned<String>,
+}
+
+/// A `user_id` as written: `2` or `"2"`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawUserId {
+    Number(i64),
+    Text(String),
+}
+
+impl RawUserId {
+    fn text(&self) -> String {
+        match self {
+            RawUserId::Number(n) => n.to_string(),
+            RawUserId::Text(t) => t.trim().to_owned(),
+        }
+    }
 }
 
 /// Turns spans into lines and builds errors.
@@ -330,6 +383,16 @@ impl Locator<'_> {
         plain.then(|| key.to_owned())
     }
 
+    /// The key a span covers exactly, as TOML points at a duplicate key.
+    fn key_spanned(&self, span: Range<usize>) -> Option<String> {
+        let key = self.text.get(span)?.trim().trim_matches('"').trim();
+        let plain = !key.is_empty()
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        plain.then(|| key.to_owned())
+    }
+
     fn fail(&self, line: Option<usize>, key: &str, message: impl Into<String>) -> FileError {
         FileError {
             path: self.path.to_owned(),
@@ -348,7 +411,15 @@ impl Locator<'_> {
         FileError {
             path: self.path.to_owned(),
             line: e.span().map(|s| self.line(s)),
-            key: quoted_key(&message).or_else(|| e.span().and_then(|s| self.key_before(s.start))),
+            key: quoted_key(&message)
+                .or_else(|| {
+                    // TOML points a duplicate key's error at the key (any
+                    // other error at a value, which is never shown).
+                    e.span()
+                        .filter(|_| message.starts_with("duplicate key"))
+                        .and_then(|s| self.key_spanned(s))
+                })
+                .or_else(|| e.span().and_then(|s| self.key_before(s.start))),
             message,
         }
     }
@@ -566,8 +637,9 @@ fn unit_entry(at: &Locator<'_>, line: usize, raw: RawUnit) -> Result<UnitEntry, 
         .user_id
         .as_ref()
         .map(|v| {
-            v.get_ref().trim().parse::<UserId>().map_err(|_| {
-                at.at(v, "user_id", format!("{} is not a user id; Unit's user ids are positive integers, written as a string (\"2\")", shown(v.get_ref())))
+            let text = v.get_ref().text();
+            text.parse::<UserId>().map_err(|_| {
+                at.at(v, "user_id", format!("{} is not a user id; Unit's user ids are positive integers (2 or \"2\")", shown(&text)))
             })
         })
         .transpose()?;
@@ -576,10 +648,21 @@ fn unit_entry(at: &Locator<'_>, line: usize, raw: RawUnit) -> Result<UnitEntry, 
         &raw.scopes,
         "scopes",
         "is empty; give at least one scope, as customers",
-        |s| {
-            s.get_ref().trim().parse::<Scope>().map_err(|_| {
-                at.at(s, "scopes", format!("{} is not a scope; scopes are lower-case letters and dashes, as customers or accounts-write", shown(s.get_ref())))
-            })
+        |s| match s.get_ref().trim().parse::<Scope>() {
+            Ok(Scope::Other(_)) | Err(_) => Err(at.at(
+                s,
+                "scopes",
+                format!(
+                    "{} is not a scope Unit knows; the known scopes are: {}",
+                    shown(s.get_ref()),
+                    Scope::KNOWN
+                        .iter()
+                        .map(Scope::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+            Ok(scope) => Ok(scope),
         },
     )?;
     let lifetime =

@@ -135,6 +135,18 @@ pub enum PlanError {
         #[source]
         source: crate::Error,
     },
+    /// An entry's sink cannot take a secret, as its
+    /// [`check`](crate::lifecycle::SecretSink::check) found before any
+    /// request (a `file:` sink naming a directory, a dotenv file assigning
+    /// the variable twice): a fault of the file, as a bad value is.
+    #[error("{what}: {source}")]
+    SinkRefused {
+        /// Where: `tokens.toml:7: key `secret_to``.
+        what: String,
+        /// The sink's error.
+        #[source]
+        source: SinkError,
+    },
     /// An entry's sink could not be made or read back.
     #[error("{}: {source}", what)]
     Sink {
@@ -244,6 +256,7 @@ pub(crate) async fn make(
     services: &Services,
     now: DateTime<Utc>,
 ) -> Result<Plan, PlanError> {
+    check_sinks(file, services).await?;
     let planning = Planning {
         file,
         services,
@@ -261,6 +274,29 @@ pub(crate) async fn make(
         planned_at: now,
         lists: m_lists + u_lists,
     })
+}
+
+/// Checks every entry's sink before any request: a sink that cannot take
+/// a secret is the file's fault, found before anything is listed or
+/// minted.
+async fn check_sinks(file: &TokensFile, services: &Services) -> Result<(), PlanError> {
+    let specs = file
+        .mailtrap()
+        .iter()
+        .map(|e| (e.line, &e.secret_to))
+        .chain(file.unit().iter().map(|e| (e.line, &e.secret_to)));
+    for (line, spec) in specs {
+        let what = || format!("{}:{line}: key `secret_to`", file.path().display());
+        let sink = services.sink(spec).map_err(|source| PlanError::SinkRefused {
+            what: what(),
+            source,
+        })?;
+        sink.check().await.map_err(|source| PlanError::SinkRefused {
+            what: what(),
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 /// Actions, orphans, list calls, and tokens of others left alone.

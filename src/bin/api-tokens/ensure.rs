@@ -95,6 +95,9 @@ fn load(path: &std::path::Path) -> Result<TokensFile, Failure> {
 fn plan_failure(e: PlanError) -> Failure {
     match e {
         PlanError::NotConfigured(message) => Failure::usage(message),
+        // A sink that cannot take a secret is a fault of the file, found
+        // before any request.
+        refused @ PlanError::SinkRefused { .. } => Failure::usage(refused.to_string()),
         PlanError::List {
             service,
             scope,
