@@ -596,3 +596,78 @@ async fn an_env_file_sink_without_its_variable_is_drift_rotated() {
     assert!(std::fs::read_to_string(&env).unwrap().contains("UNIT_API_TOKEN="));
     assert!(world.converged(&file).await);
 }
+
+/// The live tokens of both fakes carrying the label `ci-deploy`.
+fn live_ci_deploy(world: &World) -> (usize, usize) {
+    let mt = world
+        .mailtrap
+        .tokens()
+        .iter()
+        .filter(|t| Marker::label(&t.name) == "ci-deploy")
+        .count();
+    let unit = world
+        .unit
+        .tokens()
+        .iter()
+        .filter(|t| Marker::label(&t.description) == "ci-deploy")
+        .count();
+    (mt, unit)
+}
+
+/// Plans twice at once, then applies both plans at once, through two
+/// sets of clients: as two `apply` runs started together.
+async fn two_applies_at_once(world: &World, file: &ensure::TokensFile) -> [ensure::ApplyReport; 2] {
+    let (a, b) = (world.services(), world.services());
+    let (pa, pb) = tokio::join!(ensure::plan(file, &a), ensure::plan(file, &b));
+    let (pa, pb) = (pa.expect("plan"), pb.expect("plan"));
+    let options = ApplyOptions::new();
+    let (ra, rb) = tokio::join!(
+        ensure::apply(file, &a, &pa, &options),
+        ensure::apply(file, &b, &pb, &options)
+    );
+    [ra, rb]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_applies_at_once_converge_on_one_live_token_per_entry() {
+    for round in 0..8 {
+        let world = World::start().await;
+        // Mailtrap: both create. Unit: a token whose sink holds nothing,
+        // expiring within rotate_before_expiry: both rotate it.
+        world.seed_unit(&[Scope::Customers, Scope::Accounts], Duration::days(3));
+        let file = world.file("admin");
+        for phase in ["create and rotate", "replace"] {
+            let file = if phase == "replace" {
+                world.file("viewer")
+            } else {
+                file.clone()
+            };
+            let reports = two_applies_at_once(&world, &file).await;
+            for report in &reports {
+                if let Some(failed) = report.failed().next() {
+                    panic!("round {round}, {phase}: {failed}");
+                }
+            }
+            let yielded = reports
+                .iter()
+                .flat_map(|r| &r.actions)
+                .filter(|o| o.result.as_ref().is_ok_and(|d| d.yielded_to.is_some()))
+                .count();
+            assert!(yielded >= 1, "round {round}, {phase}: one run yields");
+            assert_eq!(
+                live_ci_deploy(&world),
+                (1, 1),
+                "round {round}, {phase}: one live token per entry"
+            );
+            assert!(
+                world.mailtrap_sink_accepted().await,
+                "round {round}, {phase}: the Mailtrap sink holds a live secret"
+            );
+            assert!(
+                world.unit_accepts(&world.path("unit.token")).await,
+                "round {round}, {phase}: the Unit sink holds a live secret"
+            );
+            assert!(world.converged(&file).await, "round {round}, {phase}");
+        }
+    }
+}

@@ -81,9 +81,10 @@
 //!
 //! # Apply
 //!
-//! - `create`: [`mint_into`](crate::lifecycle::MailtrapLifecycle::mint_into)
-//!   the entry's sink, exactly once, after the sink's
-//!   [`check`](crate::lifecycle::SecretSink::check).
+//! - `create`: [`mint`](crate::lifecycle::MailtrapLifecycle::mint), exactly
+//!   once, after the sink's [`check`](crate::lifecycle::SecretSink::check);
+//!   then a list decides against other runs creating for the entry at once
+//!   (below), and the winner stores the secret.
 //! - `rotate`: [`rotate`](crate::lifecycle::MailtrapLifecycle::rotate) with
 //!   overlap (mint, probe, store, retire); on Mailtrap by create-then-delete
 //!   so that the name keeps its label.
@@ -100,6 +101,20 @@
 //! at the same time. A failed action is reported and the others go on.
 //! Running apply again after a crash converges: whatever a run left is
 //! found by label at the next plan.
+//!
+//! # Two runs at once
+//!
+//! Two `apply` runs of one file (or an `apply` beside a `rotate` of one of
+//! its tokens) keep one live token per entry, by the rotations' race rule:
+//! both services number tokens in order of creation. After a create's or a
+//! replacement's mint, the run lists the tokens; when another token with
+//! the entry's label that its plan did not see has a lower id, another run
+//! minted first: this run removes its own token unstored and reports the
+//! action done, [`yielded_to`](Done::yielded_to) that token. A rotation
+//! that another run supersedes is reported the same way. The winner
+//! stores, lists again (its token must still be listed, or it reports that
+//! its sink holds a dead secret), and only then removes old tokens. Each
+//! create and replacement costs one list more than the mint for this.
 //!
 //! ```
 //! use api_tokens::ensure::{self, ActionKind, ApplyOptions, Services, TokensFile};

@@ -230,6 +230,13 @@ fn apply_table(report: &ApplyReport) -> String {
             } else {
                 format!("removed {detail}")
             };
+            let detail = match o.result.as_ref().ok().and_then(|d| d.yielded_to.as_ref()) {
+                Some(winner) if detail.is_empty() => {
+                    format!("yielded to token {} of another run", winner.id)
+                }
+                Some(winner) => format!("{detail}; yielded to token {} of another run", winner.id),
+                None => detail,
+            };
             vec![
                 service(o.action.service),
                 output::cell(&o.action.name),
