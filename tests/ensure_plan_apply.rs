@@ -671,3 +671,85 @@ async fn two_applies_at_once_converge_on_one_live_token_per_entry() {
         }
     }
 }
+
+/// A sink that says when a store begins and holds it until let go: a
+/// rotation paused between its mint and its store.
+struct Gate {
+    inner: Box<dyn api_tokens::lifecycle::SecretSink>,
+    reached: std::sync::Arc<tokio::sync::Notify>,
+    release: std::sync::Arc<tokio::sync::Notify>,
+}
+
+#[api_tokens::lifecycle::async_trait]
+impl api_tokens::lifecycle::SecretSink for Gate {
+    async fn store(
+        &self,
+        secret: &secrecy::SecretString,
+        meta: &api_tokens::lifecycle::SecretMeta,
+    ) -> Result<(), api_tokens::lifecycle::SinkError> {
+        self.reached.notify_one();
+        self.release.notified().await;
+        self.inner.store(secret, meta).await
+    }
+
+    async fn check(&self) -> Result<(), api_tokens::lifecycle::SinkError> {
+        self.inner.check().await
+    }
+
+    async fn current(
+        &self,
+    ) -> Result<Option<secrecy::SecretString>, api_tokens::lifecycle::SinkError> {
+        self.inner.current().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apply_beside_a_rotation_of_its_token_yields_to_it() {
+    use api_tokens::lifecycle::{MailtrapLifecycle, MailtrapPlan, SinkSpec};
+    use std::sync::Arc;
+
+    let world = World::start().await;
+    world.apply(&world.file("admin")).await;
+    let old = world.mailtrap.tokens()[0].id;
+    // A plan made before the rotation starts: a replace (lowered
+    // permission) of the token the rotation is about to replace.
+    let viewer = world.file("viewer");
+    let services = world.services();
+    let plan = ensure::plan(&viewer, &services).await.expect("plan");
+    assert_eq!(plan.actions()[0].kind, ActionKind::Replace);
+
+    let (reached, release) = (Arc::new(tokio::sync::Notify::new()), Arc::new(tokio::sync::Notify::new()));
+    let gate = Gate {
+        inner: SinkSpec::File(world.path("mt.token")).into_sink().unwrap(),
+        reached: reached.clone(),
+        release: release.clone(),
+    };
+    let life = MailtrapLifecycle::new(world.mailtrap_client());
+    let rotation = tokio::spawn(async move {
+        life.rotate(old, &MailtrapPlan::new().recreate().delete_old(), &gate)
+            .await
+    });
+    reached.notified().await;
+    // The rotation has minted and won; its store waits. The apply runs.
+    let report = ensure::apply(&viewer, &services, &plan, &ApplyOptions::new()).await;
+    if let Some(failed) = report.failed().next() {
+        panic!("{failed}");
+    }
+    let mt = &report.actions[0];
+    let done = mt.result.as_ref().unwrap();
+    assert!(done.yielded_to.is_some(), "{mt}");
+    assert!(done.token.is_none(), "{mt}");
+    assert!(
+        world.mailtrap.tokens().iter().any(|t| t.id == old),
+        "the apply left the rotation's old token to it"
+    );
+    release.notify_one();
+    let rotation = rotation.await.unwrap().expect("the rotation completes");
+    assert_eq!(live_ci_deploy(&world).0, 1, "one live Mailtrap token");
+    assert_eq!(world.mailtrap.tokens()[0].id.to_string(), rotation.new.id);
+    assert!(world.mailtrap_sink_accepted().await);
+    // The next apply finishes the file's change.
+    world.apply(&viewer).await;
+    assert!(world.converged(&viewer).await);
+    assert!(world.mailtrap_sink_accepted().await);
+}
