@@ -258,8 +258,6 @@ fn a_sink_that_cannot_take_a_secret_is_a_usage_error_before_any_request() {
     std::fs::create_dir(dir.path().join("unit.token")).unwrap();
     for command in ["plan", "apply"] {
         let run = session.run(&[command, "-f", &file], cli_support::ANY_REQUEST_FAILS);
-        run.code(2)
-            .err()
-            .has(&format!("{file}:9: key `secret_to`"));
+        run.code(2).err().has(&format!("{file}:9: key `secret_to`"));
     }
 }

@@ -363,7 +363,10 @@ fn one_mailtrap_name_in_two_accounts_is_two_tokens() {
     assert_eq!(file.mailtrap_accounts(), [3229, 4410]);
     // The same account twice is a duplicate still.
     let same = GOOD_MAILTRAP
-        .replace("[\"account:3229:admin\"]", "[\"account:4410:viewer\", \"account:3229:viewer\"]")
+        .replace(
+            "[\"account:3229:admin\"]",
+            "[\"account:4410:viewer\", \"account:3229:viewer\"]",
+        )
         .replace("/run/secrets/mt", "/run/secrets/third");
     let e = refused(&format!("{GOOD_MAILTRAP}\n{other}\n{same}"));
     assert_at(&e, 13, "name");
@@ -392,13 +395,13 @@ fn at_most_one_entry_prints_its_secret() {
 
 #[test]
 fn a_namespace_is_a_plain_word_at_the_top() {
-    let file = TokensFile::parse("t.toml", &format!("namespace = \"payments\"\n{GOOD_MAILTRAP}"))
-        .unwrap();
+    let file = TokensFile::parse(
+        "t.toml",
+        &format!("namespace = \"payments\"\n{GOOD_MAILTRAP}"),
+    )
+    .unwrap();
     assert_eq!(file.namespace(), Some("payments"));
-    assert_eq!(
-        file.service_label("ci-deploy"),
-        "ci-deploy [ns:payments]"
-    );
+    assert_eq!(file.service_label("ci-deploy"), "ci-deploy [ns:payments]");
     for bad in ["\"\"", "\"Pay ments\"", "\"a]\"", "3"] {
         let e = refused(&format!("namespace = {bad}\n{GOOD_MAILTRAP}"));
         assert_eq!(e.key.as_deref(), Some("namespace"), "{bad}: {e}");

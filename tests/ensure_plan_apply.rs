@@ -216,8 +216,7 @@ async fn several_tokens_with_one_label_are_replaced_by_one() {
         .insert_token(perm(MailtrapTokenSeed::new("ci-deploy")));
     // Left by a rotation interrupted more than a lease ago.
     let b = world.mailtrap.insert_token(perm(MailtrapTokenSeed::new(
-        Marker::replacing_at(Utc::now() - Duration::hours(1), &a.id.to_string())
-            .tag("ci-deploy"),
+        Marker::replacing_at(Utc::now() - Duration::hours(1), &a.id.to_string()).tag("ci-deploy"),
     )));
     let file = world.file("admin");
     let plan = world.plan(&file).await;
@@ -575,11 +574,10 @@ async fn a_sink_holding_no_secret_of_the_token_is_drift_rotated() {
 async fn an_env_file_sink_without_its_variable_is_drift_rotated() {
     let world = World::start().await;
     let env = world.path("ci.env");
-    let text = ensure_support::acceptance_toml("admin", &world.path("mt.token"), &env)
-        .replace(
-            &format!("file:{}", env.display()),
-            &format!("env-file:{}:UNIT_API_TOKEN", env.display()),
-        );
+    let text = ensure_support::acceptance_toml("admin", &world.path("mt.token"), &env).replace(
+        &format!("file:{}", env.display()),
+        &format!("env-file:{}:UNIT_API_TOKEN", env.display()),
+    );
     let file = parse(&world.path("tokens.toml"), &text);
     world.apply(&file).await;
     assert!(world.converged(&file).await);
@@ -593,7 +591,11 @@ async fn an_env_file_sink_without_its_variable_is_drift_rotated() {
         ]
     );
     world.apply(&file).await;
-    assert!(std::fs::read_to_string(&env).unwrap().contains("UNIT_API_TOKEN="));
+    assert!(
+        std::fs::read_to_string(&env)
+            .unwrap()
+            .contains("UNIT_API_TOKEN=")
+    );
     assert!(world.converged(&file).await);
 }
 
@@ -718,7 +720,10 @@ async fn an_apply_beside_a_rotation_of_its_token_yields_to_it() {
     let plan = ensure::plan(&viewer, &services).await.expect("plan");
     assert_eq!(plan.actions()[0].kind, ActionKind::Replace);
 
-    let (reached, release) = (Arc::new(tokio::sync::Notify::new()), Arc::new(tokio::sync::Notify::new()));
+    let (reached, release) = (
+        Arc::new(tokio::sync::Notify::new()),
+        Arc::new(tokio::sync::Notify::new()),
+    );
     let gate = Gate {
         inner: SinkSpec::File(world.path("mt.token")).into_sink().unwrap(),
         reached: reached.clone(),

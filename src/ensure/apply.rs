@@ -9,8 +9,8 @@ use secrecy::SecretString;
 
 use crate::error::{Error, Service};
 use crate::lifecycle::{
-    MailtrapLifecycle, MailtrapPlan, Marker, Rotation, SecretMeta, SecretSink, SinkSpec,
-    TokenRef, UnitLifecycle, UnitPlan,
+    MailtrapLifecycle, MailtrapPlan, Marker, Rotation, SecretMeta, SecretSink, SinkSpec, TokenRef,
+    UnitLifecycle, UnitPlan,
 };
 use crate::{mailtrap, unit};
 
@@ -241,9 +241,10 @@ async fn act_unit(
                 expires,
             )
             .source_ips(entry.source_ips.iter().cloned());
-            let new = life.mint(&request).await.map_err(|e| {
-                ActionError::from(crate::lifecycle::MintIntoError::Mint(e))
-            })?;
+            let new = life
+                .mint(&request)
+                .await
+                .map_err(|e| ActionError::from(crate::lifecycle::MintIntoError::Mint(e)))?;
             let new = Fresh {
                 id: new.token.id.as_str().to_owned(),
                 text: new.token.description.clone().unwrap_or_default(),
@@ -329,7 +330,9 @@ fn orphan_removed<T>(
 /// What a rotation that another run superseded did: nothing left behind
 /// when it stored nothing (the other run's token is the entry's now);
 /// otherwise its error, which says what its sink holds.
-fn rotation_done(result: Result<Rotation, crate::lifecycle::RotateError>) -> Result<Done, ActionError> {
+fn rotation_done(
+    result: Result<Rotation, crate::lifecycle::RotateError>,
+) -> Result<Done, ActionError> {
     match result {
         Ok(rotation) => Ok(rotated(rotation)),
         Err(e) if !e.secret_stored() => match e.superseded() {

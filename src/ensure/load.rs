@@ -16,8 +16,8 @@ use crate::mailtrap::{MAX_LIFETIME_MONTHS, MAX_NAME_CHARS, parse_permission};
 use crate::unit::{Scope, SourceIp, UserId};
 
 use super::duration;
-use super::namespace;
 use super::entry::{Expires, MailtrapEntry, RotateRules, UnitEntry};
+use super::namespace;
 
 /// What is wrong in a tokens file: where (file, line, key) and what.
 ///
@@ -639,7 +639,14 @@ fn unit_entry(at: &Locator<'_>, line: usize, raw: RawUnit) -> Result<UnitEntry, 
         .map(|v| {
             let text = v.get_ref().text();
             text.parse::<UserId>().map_err(|_| {
-                at.at(v, "user_id", format!("{} is not a user id; Unit's user ids are positive integers (2 or \"2\")", shown(&text)))
+                at.at(
+                    v,
+                    "user_id",
+                    format!(
+                        "{} is not a user id; Unit's user ids are positive integers (2 or \"2\")",
+                        shown(&text)
+                    ),
+                )
             })
         })
         .transpose()?;

@@ -287,14 +287,18 @@ async fn check_sinks(file: &TokensFile, services: &Services) -> Result<(), PlanE
         .chain(file.unit().iter().map(|e| (e.line, &e.secret_to)));
     for (line, spec) in specs {
         let what = || format!("{}:{line}: key `secret_to`", file.path().display());
-        let sink = services.sink(spec).map_err(|source| PlanError::SinkRefused {
-            what: what(),
-            source,
-        })?;
-        sink.check().await.map_err(|source| PlanError::SinkRefused {
-            what: what(),
-            source,
-        })?;
+        let sink = services
+            .sink(spec)
+            .map_err(|source| PlanError::SinkRefused {
+                what: what(),
+                source,
+            })?;
+        sink.check()
+            .await
+            .map_err(|source| PlanError::SinkRefused {
+                what: what(),
+                source,
+            })?;
     }
     Ok(())
 }
@@ -400,9 +404,10 @@ impl Planning<'_> {
             let (kind, reason, fresh) =
                 judge_mailtrap(entry, &found, held_four.as_deref(), now, &keys);
             let (kind, reason) = match (&held, kind) {
-                (Held::Missing, ActionKind::None | ActionKind::Rotate) => {
-                    (ActionKind::Rotate, lost_reason(&entry.secret_to, &reason, kind))
-                }
+                (Held::Missing, ActionKind::None | ActionKind::Rotate) => (
+                    ActionKind::Rotate,
+                    lost_reason(&entry.secret_to, &reason, kind),
+                ),
                 _ => (kind, reason),
             };
             let token = found.last().and_then(|t| Some((t.key, token_id(&t.id)?)));

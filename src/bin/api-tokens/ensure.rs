@@ -24,7 +24,10 @@ pub async fn plan(args: &PlanArgs, ctx: &Ctx<'_>) -> Result<Done, Failure> {
     let file = load(&args.file)?;
     let services = services(&file, &args.token_files, ctx)?;
     let plan = ensure::plan(&file, &services).await.map_err(plan_failure)?;
-    let mut done = Done::new(Output::new(&plan, plan_table(&plan, args.prune, file.namespace())));
+    let mut done = Done::new(Output::new(
+        &plan,
+        plan_table(&plan, args.prune, file.namespace()),
+    ));
     let pending = plan.pending(args.prune).count();
     if args.detailed_exitcode && pending > 0 {
         done.then = Some(Failure::Ensure {
