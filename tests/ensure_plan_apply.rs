@@ -758,3 +758,34 @@ async fn an_apply_beside_a_rotation_of_its_token_yields_to_it() {
     assert!(world.converged(&viewer).await);
     assert!(world.mailtrap_sink_accepted().await);
 }
+
+#[tokio::test]
+async fn rotations_keep_the_files_namespace() {
+    let world = World::start().await;
+    let file = world.file_in_namespace("admin", "ci");
+    world.apply(&file).await;
+    let services = world.services();
+    let later = ensure::plan_at(&file, &services, Utc::now() + Duration::days(80))
+        .await
+        .expect("plan");
+    assert_eq!(
+        kinds(&later),
+        [
+            ("Mailtrap".into(), "ci-deploy".into(), ActionKind::Rotate),
+            ("Unit".into(), "ci-deploy".into(), ActionKind::Rotate),
+        ]
+    );
+    let report = ensure::apply(&file, &services, &later, &ApplyOptions::new()).await;
+    if let Some(failed) = report.failed().next() {
+        panic!("{failed}");
+    }
+    let mt = world.mailtrap.tokens();
+    let unit = world.unit.tokens();
+    assert_eq!((mt.len(), unit.len()), (1, 1));
+    assert_eq!(Marker::label(&mt[0].name), "ci-deploy [ns:ci]");
+    assert_eq!(Marker::label(&unit[0].description), "ci-deploy [ns:ci]");
+    assert!(Marker::find(&mt[0].name).unwrap().replaces().is_some());
+    let plan = world.plan(&file).await;
+    assert!(!plan.has_pending(true), "{:?}", kinds(&plan));
+    assert_eq!(plan.left_alone(), 0);
+}
