@@ -17,6 +17,7 @@ use crate::unit::{Scope, SourceIp, UserId};
 
 use super::duration;
 use super::entry::{Expires, MailtrapEntry, RotateRules, UnitEntry};
+use super::namespace;
 
 /// What is wrong in a tokens file: where (file, line, key) and what.
 ///
@@ -103,6 +104,7 @@ pub enum LoadError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokensFile {
     path: PathBuf,
+    namespace: Option<String>,
     mailtrap: Vec<MailtrapEntry>,
     unit: Vec<UnitEntry>,
 }
@@ -129,33 +131,61 @@ impl TokensFile {
     /// # Errors
     ///
     /// A [`FileError`] for TOML that does not parse, an unknown key, a
-    /// missing one, a duplicate name (or description for the same user), a
-    /// permission, scope, address, user id, duration or sink spec that
-    /// does not parse, a lifetime or expiry the service would refuse, a
-    /// `rotate_before_expiry` not shorter than the lifetime (every new
-    /// token would be due at once), and two entries writing to the same
-    /// sink.
+    /// missing one, a key given twice, a duplicate name in one account (or
+    /// description for the same user), a permission, address, user id,
+    /// duration or sink spec that does not parse, a scope Unit does not
+    /// know, a name or description with a control character or ending with
+    /// something shaped like a marker or a namespace tag, a `namespace`
+    /// that is not 1 to 40 of `a-z 0-9 - _ .`, a lifetime or expiry the
+    /// service would refuse, a `rotate_before_expiry` not shorter than the
+    /// lifetime (every new token would be due at once), two entries
+    /// writing to the same sink, and more than one entry printing its
+    /// secret (`-`). The command line refuses the same values.
     pub fn parse(path: impl AsRef<Path>, text: &str) -> Result<TokensFile, FileError> {
         let path = path.as_ref().to_owned();
         let at = Locator { path: &path, text };
         let raw: RawFile = toml::from_str(text).map_err(|e| at.toml(&e))?;
+        let namespace = match &raw.namespace {
+            Some(v) => match namespace::refusal(v.get_ref()) {
+                Some(why) => return Err(at.at(v, "namespace", why)),
+                None => Some(v.get_ref().clone()),
+            },
+            None => None,
+        };
+        let ns = namespace.as_deref();
         let mut mailtrap = Vec::new();
         let mut sinks: HashMap<SinkSpec, usize> = HashMap::new();
-        let mut names: HashMap<String, usize> = HashMap::new();
+        let mut stdout: Option<usize> = None;
+        // A name is a token's in one account: the same name in two
+        // accounts names two tokens. `None`: the default client's account.
+        let mut names: HashMap<(Option<u64>, String), usize> = HashMap::new();
         for entry in raw.mailtrap {
             let line = at.line(entry.span());
-            let entry = mailtrap_entry(&at, line, entry.into_inner())?;
-            if let Some(first) = names.insert(entry.name.clone(), line) {
-                return Err(at.fail(
-                    Some(line),
-                    "name",
-                    format!(
-                        "a second Mailtrap entry named `{}`; the first is on line {first}",
-                        entry.name
-                    ),
-                ));
+            let entry = mailtrap_entry(&at, line, entry.into_inner(), ns)?;
+            let accounts = entry.accounts();
+            let places: Vec<Option<u64>> = if accounts.is_empty() {
+                vec![None]
+            } else {
+                accounts.into_iter().map(Some).collect()
+            };
+            for place in places {
+                if let Some(first) = names.insert((place, entry.name.clone()), line) {
+                    let whose = place.map_or_else(
+                        || "the default account".to_owned(),
+                        |id| format!("account {id}"),
+                    );
+                    return Err(at.fail(
+                        Some(line),
+                        "name",
+                        format!(
+                            "a second Mailtrap entry named `{}` in {whose}; the first is on line \
+                             {first}",
+                            entry.name
+                        ),
+                    ));
+                }
             }
-            unique_sink(&at, &mut sinks, &entry.secret_to, line)?;
+            unique_sink(&at, &mut sinks, &mut stdout, &entry.secret_to, line)?;
             mailtrap.push(entry);
         }
         let mut unit = Vec::new();
@@ -175,11 +205,12 @@ impl TokensFile {
                     ),
                 ));
             }
-            unique_sink(&at, &mut sinks, &entry.secret_to, line)?;
+            unique_sink(&at, &mut sinks, &mut stdout, &entry.secret_to, line)?;
             unit.push(entry);
         }
         Ok(TokensFile {
             path,
+            namespace,
             mailtrap,
             unit,
         })
@@ -188,6 +219,20 @@ impl TokensFile {
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The file's `namespace`, if it gives one: every token it mints
+    /// carries it after its label (`ci-deploy [ns:payments]`), and only
+    /// tokens in it can be the file's orphans.
+    pub fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
+    }
+
+    /// The text a token of this file carries on the service before the
+    /// crate's marker: `label` followed by the file's namespace tag, if
+    /// any (`ci-deploy [ns:payments]`).
+    pub fn service_label(&self, label: &str) -> String {
+        namespace::tag(label, self.namespace())
     }
 
     /// The `[[mailtrap]]` entries, in the file's order.
@@ -225,15 +270,31 @@ impl TokensFile {
     }
 }
 
-/// Two entries may not write to the same place (standard output aside).
+/// Two entries may not write to the same place, standard output
+/// included: two secrets printed at once would come out in no known order
+/// and unlabeled. A `file:` sink must not name a directory (or a path
+/// under a file): what the spec alone can tell is refused here, before
+/// any request.
 fn unique_sink(
     at: &Locator<'_>,
     sinks: &mut HashMap<SinkSpec, usize>,
+    stdout: &mut Option<usize>,
     spec: &SinkSpec,
     line: usize,
 ) -> Result<(), FileError> {
     if *spec == SinkSpec::Stdout {
-        return Ok(());
+        return match stdout.replace(line) {
+            Some(first) => Err(at.fail(
+                Some(line),
+                "secret_to",
+                format!(
+                    "the entry on line {first} prints its secret to standard output (`-`) \
+                     already; at most one entry may, so that the secret printed is known: give \
+                     the others a file:, env-file: or aws-sm: sink"
+                ),
+            )),
+            None => Ok(()),
+        };
     }
     match sinks.insert(spec.clone(), line) {
         Some(first) => Err(at.fail(
@@ -248,6 +309,7 @@ fn unique_sink(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
+    namespace: Option<Spanned<String>>,
     #[serde(default)]
     mailtrap: Vec<Spanned<RawMailtrap>>,
     #[serde(default)]
@@ -269,13 +331,30 @@ struct RawMailtrap {
 #[serde(deny_unknown_fields)]
 struct RawUnit {
     description: Spanned<String>,
-    user_id: Option<Spanned<String>>,
+    user_id: Option<Spanned<RawUserId>>,
     scopes: Spanned<Vec<Spanned<String>>>,
     lifetime: Spanned<String>,
     source_ips: Option<Spanned<Vec<Spanned<String>>>>,
     rotate_after: Option<Spanned<String>>,
     rotate_before_expiry: Option<Spanned<String>>,
     secret_to: Spanned<String>,
+}
+
+/// A `user_id` as written: `2` or `"2"`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawUserId {
+    Number(i64),
+    Text(String),
+}
+
+impl RawUserId {
+    fn text(&self) -> String {
+        match self {
+            RawUserId::Number(n) => n.to_string(),
+            RawUserId::Text(t) => t.trim().to_owned(),
+        }
+    }
 }
 
 /// Turns spans into lines and builds errors.
@@ -304,6 +383,16 @@ impl Locator<'_> {
         plain.then(|| key.to_owned())
     }
 
+    /// The key a span covers exactly, as TOML points at a duplicate key.
+    fn key_spanned(&self, span: Range<usize>) -> Option<String> {
+        let key = self.text.get(span)?.trim().trim_matches('"').trim();
+        let plain = !key.is_empty()
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        plain.then(|| key.to_owned())
+    }
+
     fn fail(&self, line: Option<usize>, key: &str, message: impl Into<String>) -> FileError {
         FileError {
             path: self.path.to_owned(),
@@ -322,7 +411,15 @@ impl Locator<'_> {
         FileError {
             path: self.path.to_owned(),
             line: e.span().map(|s| self.line(s)),
-            key: quoted_key(&message).or_else(|| e.span().and_then(|s| self.key_before(s.start))),
+            key: quoted_key(&message)
+                .or_else(|| {
+                    // TOML points a duplicate key's error at the key (any
+                    // other error at a value, which is never shown).
+                    e.span()
+                        .filter(|_| message.starts_with("duplicate key"))
+                        .and_then(|s| self.key_spanned(s))
+                })
+                .or_else(|| e.span().and_then(|s| self.key_before(s.start))),
             message,
         }
     }
@@ -393,11 +490,20 @@ fn label(at: &Locator<'_>, value: &Spanned<String>, key: &str) -> Result<String,
     if text.chars().any(char::is_control) {
         return Err(at.at(value, key, "holds a control character"));
     }
-    if Marker::label(text) != text {
+    if Marker::looks_like_marker(text) {
         return Err(at.at(
             value,
             key,
-            "ends with a marker (`[at:…]`); give the label alone, the marker is added on the service",
+            "ends with something shaped like a marker (`[at:…]`); give the label alone, the \
+             marker is added on the service",
+        ));
+    }
+    if namespace::looks_tagged(text) {
+        return Err(at.at(
+            value,
+            key,
+            "ends with something shaped like a namespace tag (`[ns:…]`); give the label alone \
+             and the file's `namespace` key",
         ));
     }
     Ok(text.to_owned())
@@ -454,6 +560,7 @@ fn mailtrap_entry(
     at: &Locator<'_>,
     line: usize,
     raw: RawMailtrap,
+    ns: Option<&str>,
 ) -> Result<MailtrapEntry, FileError> {
     let name = label(at, &raw.name, "name")?;
     let room = MAX_NAME_CHARS.saturating_sub(
@@ -461,13 +568,14 @@ fn mailtrap_entry(
             .to_string()
             .chars()
             .count()
-            + 1,
+            + 1
+            + namespace::tag_chars(ns),
     );
     if name.chars().count() > room {
         return Err(at.at(
             &raw.name,
             "name",
-            format!("is longer than {room} characters: with its marker it would pass Mailtrap's limit of {MAX_NAME_CHARS}"),
+            format!("is longer than {room} characters: with its marker (and namespace) it would pass Mailtrap's limit of {MAX_NAME_CHARS}"),
         ));
     }
     let permissions = non_empty_list(
@@ -529,8 +637,16 @@ fn unit_entry(at: &Locator<'_>, line: usize, raw: RawUnit) -> Result<UnitEntry, 
         .user_id
         .as_ref()
         .map(|v| {
-            v.get_ref().trim().parse::<UserId>().map_err(|_| {
-                at.at(v, "user_id", format!("{} is not a user id; Unit's user ids are positive integers, written as a string (\"2\")", shown(v.get_ref())))
+            let text = v.get_ref().text();
+            text.parse::<UserId>().map_err(|_| {
+                at.at(
+                    v,
+                    "user_id",
+                    format!(
+                        "{} is not a user id; Unit's user ids are positive integers (2 or \"2\")",
+                        shown(&text)
+                    ),
+                )
             })
         })
         .transpose()?;
@@ -539,10 +655,21 @@ fn unit_entry(at: &Locator<'_>, line: usize, raw: RawUnit) -> Result<UnitEntry, 
         &raw.scopes,
         "scopes",
         "is empty; give at least one scope, as customers",
-        |s| {
-            s.get_ref().trim().parse::<Scope>().map_err(|_| {
-                at.at(s, "scopes", format!("{} is not a scope; scopes are lower-case letters and dashes, as customers or accounts-write", shown(s.get_ref())))
-            })
+        |s| match s.get_ref().trim().parse::<Scope>() {
+            Ok(Scope::Other(_)) | Err(_) => Err(at.at(
+                s,
+                "scopes",
+                format!(
+                    "{} is not a scope Unit knows; the known scopes are: {}",
+                    shown(s.get_ref()),
+                    Scope::KNOWN
+                        .iter()
+                        .map(Scope::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+            Ok(scope) => Ok(scope),
         },
     )?;
     let lifetime =

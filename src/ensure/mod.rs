@@ -9,6 +9,8 @@
 //! for rotation:
 //!
 //! ```toml
+//! namespace = "payments"                   # optional: what the file owns (see below)
+//!
 //! [[mailtrap]]
 //! name = "ci-deploy"                       # the token's name; the crate's marker may follow it
 //! permissions = ["account:3229:admin"]     # TYPE:ID:LEVEL as on the command line
@@ -35,9 +37,9 @@
 //! | --- | --- |
 //! | `create` | no live token carries the label |
 //! | `replace` | what the service shows differs from the file: Mailtrap permissions; an expiry later than `expires` allows (or one on a token that should never expire); Unit source addresses; a Unit expiration later than now + `lifetime`; a Mailtrap sink that reads back a secret whose last four characters are not the token's; several tokens with the label |
-//! | `rotate` | the token expired, expires within `rotate_before_expiry`, or is older than `rotate_after` |
+//! | `rotate` | the token expired, expires within `rotate_before_expiry`, or is older than `rotate_after`; or its sink holds no secret (a `file:` or `env-file:` sink with no file, no variable or an empty value: the secret was lost) |
 //! | `none` | the token is as the file says |
-//! | `orphan` | a token whose marker shows this crate minted it, that no entry names, in an account or user the file touches: removed only with `prune` |
+//! | `orphan` | a token of the file's namespace (its marker shows this crate minted it) that no entry names, in an account or user the file touches: removed only with `prune` |
 //!
 //! Ages come from the marker's time (Mailtrap lists no creation time) or
 //! Unit's `createdAt`; a Mailtrap token without a marker has no age, which
@@ -48,6 +50,20 @@
 //! Listing is cheap: one list per Mailtrap account and one per Unit user,
 //! whatever the number of entries ([`Plan::list_calls`]).
 //!
+//! # Namespace: what a file owns
+//!
+//! Every token the crate mints carries a marker, whoever minted it:
+//! `api-tokens create`, another tokens file in the same account, a rotation
+//! function. A file owns only the tokens of its `namespace`: each token it
+//! mints carries ` [ns:NAME]` after its label (`ci-deploy [ns:payments]
+//! [at:…]`, under the marker's check), and only such tokens, when no entry
+//! names them, are its orphans. A file without `namespace` owns no token
+//! but those its entries name, and has no orphans. A replacement that a
+//! rotation left while its old token lives (the newest one, or one younger
+//! than the lease: the rule of [`Reconcile`](crate::lifecycle::Reconcile))
+//! is never an orphan. [`Plan::left_alone`] counts the marked tokens the
+//! plan leaves to others.
+//!
 //! # Several tokens with one label
 //!
 //! An interrupted rotation or replacement can leave two live tokens with
@@ -57,11 +73,18 @@
 //! token is minted and stored first, then every old one is removed. The
 //! sink never loses a working secret on the way.
 //!
+//! A rotation in flight is not a duplicate: when one of the tokens is a
+//! replacement (`from:OLD`) of another of them minted less than the lease
+//! ([`DEFAULT_LEASE`](crate::lifecycle::DEFAULT_LEASE)) ago, the entry is
+//! left to the rotation's race rule (`none`, the reason says "in flight")
+//! and planned again once it ends.
+//!
 //! # Apply
 //!
-//! - `create`: [`mint_into`](crate::lifecycle::MailtrapLifecycle::mint_into)
-//!   the entry's sink, exactly once, after the sink's
-//!   [`check`](crate::lifecycle::SecretSink::check).
+//! - `create`: [`mint`](crate::lifecycle::MailtrapLifecycle::mint), exactly
+//!   once, after the sink's [`check`](crate::lifecycle::SecretSink::check);
+//!   then a list decides against other runs creating for the entry at once
+//!   (below), and the winner stores the secret.
 //! - `rotate`: [`rotate`](crate::lifecycle::MailtrapLifecycle::rotate) with
 //!   overlap (mint, probe, store, retire); on Mailtrap by create-then-delete
 //!   so that the name keeps its label.
@@ -78,6 +101,20 @@
 //! at the same time. A failed action is reported and the others go on.
 //! Running apply again after a crash converges: whatever a run left is
 //! found by label at the next plan.
+//!
+//! # Two runs at once
+//!
+//! Two `apply` runs of one file (or an `apply` beside a `rotate` of one of
+//! its tokens) keep one live token per entry, by the rotations' race rule:
+//! both services number tokens in order of creation. After a create's or a
+//! replacement's mint, the run lists the tokens; when another token with
+//! the entry's label that its plan did not see has a lower id, another run
+//! minted first: this run removes its own token unstored and reports the
+//! action done, [`yielded_to`](Done::yielded_to) that token. A rotation
+//! that another run supersedes is reported the same way. The winner
+//! stores, lists again (its token must still be listed, or it reports that
+//! its sink holds a dead secret), and only then removes old tokens. Each
+//! create and replacement costs one list more than the mint for this.
 //!
 //! ```
 //! use api_tokens::ensure::{self, ActionKind, ApplyOptions, Services, TokensFile};
@@ -114,6 +151,7 @@ mod apply;
 mod duration;
 mod entry;
 mod load;
+mod namespace;
 mod plan;
 mod report;
 mod services;

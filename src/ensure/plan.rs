@@ -4,17 +4,18 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Serialize, Serializer};
 
 use crate::error::Service;
-use crate::lifecycle::{Marker, SinkError};
+use crate::lifecycle::{DEFAULT_LEASE, Marker, SecretSink, SinkError, SinkSpec};
 use crate::mailtrap::{self, Permission};
 use crate::unit::{self, SourceIp, UserId};
 
 use super::duration;
 use super::entry::{Expires, MailtrapEntry, RotateRules, UnitEntry, show_permission};
 use super::load::TokensFile;
+use super::namespace;
 use super::services::{Services, account_text};
 
 /// How far a token's expiry may pass what the file allows before it counts
@@ -134,6 +135,18 @@ pub enum PlanError {
         #[source]
         source: crate::Error,
     },
+    /// An entry's sink cannot take a secret, as its
+    /// [`check`](crate::lifecycle::SecretSink::check) found before any
+    /// request (a `file:` sink naming a directory, a dotenv file assigning
+    /// the variable twice): a fault of the file, as a bad value is.
+    #[error("{what}: {source}")]
+    SinkRefused {
+        /// Where: `tokens.toml:7: key `secret_to``.
+        what: String,
+        /// The sink's error.
+        #[source]
+        source: SinkError,
+    },
     /// An entry's sink could not be made or read back.
     #[error("{}: {source}", what)]
     Sink {
@@ -147,10 +160,11 @@ pub enum PlanError {
 
 /// The actions that bring the services to what a file says, in the file's
 /// order (Mailtrap entries, then Unit), orphans last. Serialized as
-/// `{"actions": [...]}`.
+/// `{"actions": [...], "left_alone": N}`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     actions: Vec<Action>,
+    left_alone: usize,
     #[serde(skip)]
     planned_at: DateTime<Utc>,
     #[serde(skip)]
@@ -181,6 +195,17 @@ impl Plan {
     /// When the plan compared the file with the services.
     pub fn planned_at(&self) -> DateTime<Utc> {
         self.planned_at
+    }
+
+    /// How many tokens marked by this crate, in the accounts and users
+    /// the file touches, the plan leaves alone because the file does not
+    /// own them: tokens of another namespace or of none (made by
+    /// `api-tokens create`, another tokens file, a rotation function), and
+    /// replacements that a rotation left while their old token lives. A
+    /// file without a `namespace` owns no token but those its entries
+    /// name, so every other marked token is counted here.
+    pub fn left_alone(&self) -> usize {
+        self.left_alone
     }
 
     /// How many list calls the plan made (one per Mailtrap account and
@@ -231,25 +256,61 @@ pub(crate) async fn make(
     services: &Services,
     now: DateTime<Utc>,
 ) -> Result<Plan, PlanError> {
+    check_sinks(file, services).await?;
     let planning = Planning {
         file,
         services,
         now,
     };
     let (mailtrap, unit) = tokio::join!(planning.mailtrap(), planning.unit());
-    let (mut m_actions, m_orphans, m_lists) = mailtrap?;
-    let (u_actions, u_orphans, u_lists) = unit?;
+    let (mut m_actions, m_orphans, m_lists, m_alone) = mailtrap?;
+    let (u_actions, u_orphans, u_lists, u_alone) = unit?;
     m_actions.extend(u_actions);
     m_actions.extend(m_orphans);
     m_actions.extend(u_orphans);
     Ok(Plan {
         actions: m_actions,
+        left_alone: m_alone + u_alone,
         planned_at: now,
         lists: m_lists + u_lists,
     })
 }
 
-type Planned = (Vec<Action>, Vec<Action>, usize);
+/// Checks every entry's `file:` and `env-file:` sink before any request:
+/// a sink that cannot take a secret (a directory, a dotenv file assigning
+/// the variable twice) is the file's fault, found before anything is
+/// listed or minted.
+async fn check_sinks(file: &TokensFile, services: &Services) -> Result<(), PlanError> {
+    let specs = file
+        .mailtrap()
+        .iter()
+        .map(|e| (e.line, &e.secret_to))
+        .chain(file.unit().iter().map(|e| (e.line, &e.secret_to)));
+    for (line, spec) in specs {
+        // Only what the machine can see: a store's check asks the store,
+        // whose failure may be passing, and is left to apply.
+        if !matches!(spec, SinkSpec::File(_) | SinkSpec::EnvFile { .. }) {
+            continue;
+        }
+        let what = || format!("{}:{line}: key `secret_to`", file.path().display());
+        let sink = services
+            .sink(spec)
+            .map_err(|source| PlanError::SinkRefused {
+                what: what(),
+                source,
+            })?;
+        sink.check()
+            .await
+            .map_err(|source| PlanError::SinkRefused {
+                what: what(),
+                source,
+            })?;
+    }
+    Ok(())
+}
+
+/// Actions, orphans, list calls, and tokens of others left alone.
+type Planned = (Vec<Action>, Vec<Action>, usize, usize);
 
 /// What one planning compares: the file, the services that list, and the
 /// moment ages are measured at.
@@ -321,11 +382,12 @@ impl Planning<'_> {
         let mut actions = Vec::new();
         for (index, entry) in entries.iter().enumerate() {
             let keys = entry_keys(entry, services);
+            let wanted = file.service_label(&entry.name);
             let mut found: Vec<&Seen<Option<u64>>> = keys
                 .iter()
                 .filter_map(|k| listed.get(k))
                 .flatten()
-                .filter(|t| t.label() == entry.name)
+                .filter(|t| t.label() == wanted)
                 .collect();
             found.sort_by(|a, b| a.order().cmp(&b.order()));
             let what = format!("mailtrap `{}` (line {})", entry.name, entry.line);
@@ -335,13 +397,25 @@ impl Planning<'_> {
                     what: what.clone(),
                     source,
                 })?;
-            let held = sink.current().await.map_err(|source| PlanError::Sink {
-                what: what.clone(),
-                source,
-            })?;
-            let held_four = held.map(|s| last_four(s.expose_secret()));
+            let held = Held::read(&*sink, services.reads_back(&entry.secret_to))
+                .await
+                .map_err(|source| PlanError::Sink {
+                    what: what.clone(),
+                    source,
+                })?;
+            let held_four = match &held {
+                Held::Secret(s) => Some(last_four(s.expose_secret())),
+                _ => None,
+            };
             let (kind, reason, fresh) =
                 judge_mailtrap(entry, &found, held_four.as_deref(), now, &keys);
+            let (kind, reason) = match (&held, kind) {
+                (Held::Missing, ActionKind::None | ActionKind::Rotate) => (
+                    ActionKind::Rotate,
+                    lost_reason(&entry.secret_to, &reason, kind),
+                ),
+                _ => (kind, reason),
+            };
             let token = found.last().and_then(|t| Some((t.key, token_id(&t.id)?)));
             let others = found
                 .iter()
@@ -366,15 +440,25 @@ impl Planning<'_> {
         }
 
         let mut orphans = Vec::new();
+        let mut left_alone = 0;
         for key in &order {
-            for t in listed.get(key).into_iter().flatten() {
+            let list = listed.get(key).map(Vec::as_slice).unwrap_or_default();
+            for t in list {
                 let Some(marker) = Marker::find(&t.text) else {
                     continue;
                 };
-                let named = entries
-                    .iter()
-                    .any(|e| e.name == t.label() && entry_keys(e, services).contains(key));
-                if let (false, Some(id)) = (named, token_id(&t.id)) {
+                let named = entries.iter().any(|e| {
+                    file.service_label(&e.name) == t.label()
+                        && entry_keys(e, services).contains(key)
+                });
+                if named {
+                    continue;
+                }
+                if !self.owns(t, list) {
+                    left_alone += 1;
+                    continue;
+                }
+                if let Some(id) = token_id(&t.id) {
                     orphans.push(Action {
                         service: Service::Mailtrap,
                         name: t.label().to_owned(),
@@ -389,7 +473,120 @@ impl Planning<'_> {
                 }
             }
         }
-        Ok((actions, orphans, order.len()))
+        Ok((actions, orphans, order.len(), left_alone))
+    }
+
+    /// Whether a marked token no entry names is the file's to prune: it
+    /// carries the file's namespace, and it is not a replacement a
+    /// rotation left while its old token lives (the newest such
+    /// replacement, or one younger than the lease: the rule of
+    /// [`Reconcile`](crate::lifecycle::Reconcile)).
+    fn owns<K>(&self, token: &Seen<K>, list: &[Seen<K>]) -> bool {
+        let Some(ns) = self.file.namespace() else {
+            return false;
+        };
+        if namespace::of(token.label()) != Some(ns) {
+            return false;
+        }
+        !rotation_keeps(token, list, self.now)
+    }
+}
+
+/// The lease of the rotations this crate runs by default: a replacement
+/// younger than this may belong to a rotation still running.
+fn lease() -> TimeDelta {
+    TimeDelta::from_std(DEFAULT_LEASE).unwrap_or(TimeDelta::MAX)
+}
+
+/// Whether `token` is a replacement that a rotation keeps: its checked
+/// marker says `from:OLD`, `OLD` is still listed, and it is the newest
+/// replacement of `OLD` or younger than the lease.
+fn rotation_keeps<K>(token: &Seen<K>, list: &[Seen<K>], now: DateTime<Utc>) -> bool {
+    let Some(old) = replaced(token) else {
+        return false;
+    };
+    if !list.iter().any(|o| o.id == old) {
+        return false;
+    }
+    let newest = list
+        .iter()
+        .filter(|o| replaced(o).as_deref() == Some(old.as_str()))
+        .max_by(|a, b| a.order().cmp(&b.order()));
+    newest.is_some_and(|n| n.id == token.id) || minted_within_lease(token, now)
+}
+
+/// The id a token's checked marker says it replaces.
+fn replaced<K>(token: &Seen<K>) -> Option<String> {
+    Marker::find(&token.text)
+        .filter(Marker::is_checked)
+        .and_then(|m| m.replaces().map(str::to_owned))
+}
+
+fn minted_within_lease<K>(token: &Seen<K>, now: DateTime<Utc>) -> bool {
+    Marker::find(&token.text).is_some_and(|m| m.age(now) < lease())
+}
+
+/// A rotation in flight among the tokens with one label: a replacement
+/// younger than the lease of another of them, which is still listed. The
+/// race rule of rotations settles it; a plan that replaced both would
+/// delete the rotation's new token under it. Gives the reason to leave the
+/// entry alone, and the old token.
+fn rotation_in_flight<'a, K>(
+    found: &[&'a Seen<K>],
+    now: DateTime<Utc>,
+) -> Option<(String, &'a Seen<K>)> {
+    let (new, old) = found.iter().rev().find_map(|t| {
+        let old = replaced(t)?;
+        let old = found.iter().find(|o| o.id == old)?;
+        minted_within_lease(t, now).then_some((*t, *old))
+    })?;
+    let age = Marker::find(&new.text).map_or(TimeDelta::zero(), |m| m.age(now));
+    Some((
+        format!(
+            "a rotation of token {} is in flight (its new token {} was minted {} ago, within \
+             the {} lease): left to it; plan again once it ends",
+            old.id,
+            new.id,
+            duration::show(age.max(TimeDelta::seconds(1))),
+            duration::show(lease())
+        ),
+        old,
+    ))
+}
+
+/// What an entry's sink holds, as a plan reads it back.
+enum Held {
+    /// The sink cannot read back (standard output, a sink of the caller's).
+    Unknown,
+    /// The sink can read back and holds no secret (no file, no variable,
+    /// an empty value).
+    Missing,
+    /// The secret it holds.
+    Secret(SecretString),
+}
+
+impl Held {
+    async fn read(sink: &dyn SecretSink, reads_back: bool) -> Result<Held, SinkError> {
+        Ok(match sink.current().await? {
+            Some(secret) if !secret.expose_secret().trim().is_empty() => Held::Secret(secret),
+            _ if reads_back => Held::Missing,
+            _ => Held::Unknown,
+        })
+    }
+}
+
+/// The reason of a rotation planned because the sink holds no working
+/// secret of the token: `why` the sink says, after what the plan would
+/// have said (a due rotation's reason is kept).
+fn lost_reason(sink: &SinkSpec, before: &str, kind: ActionKind) -> String {
+    let lost = format!(
+        "secret_to: {sink} holds no secret (no file, no variable, or an empty value): the \
+         token's secret was lost; a rotation stores a new one"
+    );
+    if kind == ActionKind::Rotate {
+        format!("{lost}; also {before}")
+    } else {
+        lost
     }
 }
 
@@ -407,7 +604,8 @@ fn last_four(secret: &str) -> String {
 
 fn orphan_reason(marker: &Marker, now: DateTime<Utc>, scope: &str) -> String {
     format!(
-        "marked by this crate {} ago in {scope}; no entry names it (removed by apply --prune)",
+        "marked by this crate {} ago in {scope}, in the file's namespace; no entry names it \
+         (removed by apply --prune)",
         duration::show(marker.age(now).max(TimeDelta::seconds(1)))
     )
 }
@@ -504,6 +702,9 @@ fn judge_mailtrap(
         );
     };
     if found.len() > 1 {
+        if let Some((reason, _)) = rotation_in_flight(found, now) {
+            return (ActionKind::None, reason, false);
+        }
         return (
             ActionKind::Replace,
             duplicates_reason(found, &entry.name),
@@ -572,7 +773,7 @@ impl Planning<'_> {
         let (file, services, now) = (self.file, self.services, self.now);
         let entries = file.unit();
         if entries.is_empty() {
-            return Ok((Vec::new(), Vec::new(), 0));
+            return Ok((Vec::new(), Vec::new(), 0, 0));
         }
         let client = services.unit.as_ref().ok_or_else(|| {
             PlanError::NotConfigured(format!(
@@ -636,14 +837,34 @@ impl Planning<'_> {
                     entry.description
                 )));
             }
+            let wanted = file.service_label(&entry.description);
             let mut found: Vec<&Seen<UserId>> = listed
                 .get(&user)
                 .into_iter()
                 .flatten()
-                .filter(|t| t.label() == entry.description)
+                .filter(|t| t.label() == wanted)
                 .collect();
             found.sort_by(|a, b| a.order().cmp(&b.order()));
-            let (kind, reason) = judge_unit(entry, &found, now, &user);
+            let (mut kind, mut reason) = judge_unit(entry, &found, now, &user);
+            if matches!(kind, ActionKind::None | ActionKind::Rotate) {
+                let what = format!("unit `{}` (line {})", entry.description, entry.line);
+                let sink = services
+                    .sink(&entry.secret_to)
+                    .map_err(|source| PlanError::Sink {
+                        what: what.clone(),
+                        source,
+                    })?;
+                let held = Held::read(&*sink, services.reads_back(&entry.secret_to))
+                    .await
+                    .map_err(|source| PlanError::Sink { what, source })?;
+                // Unit lists nothing of a token's secret: a sink holding
+                // another token's secret cannot be told from one holding
+                // this token's without using it, and a plan uses no secret.
+                if matches!(held, Held::Missing) {
+                    reason = lost_reason(&entry.secret_to, &reason, kind);
+                    kind = ActionKind::Rotate;
+                }
+            }
             let ids = |t: &&Seen<UserId>| unit::TokenId::new(t.id.clone()).ok();
             actions.push(Action {
                 service: Service::Unit,
@@ -660,15 +881,22 @@ impl Planning<'_> {
             });
         }
         let mut orphans = Vec::new();
+        let mut left_alone = 0;
         for user in &users {
-            for t in listed.get(user).into_iter().flatten() {
+            let list = listed.get(user).map(Vec::as_slice).unwrap_or_default();
+            for t in list {
                 let Some(marker) = Marker::find(&t.text) else {
                     continue;
                 };
                 let named = entries.iter().any(|e| {
-                    e.description == t.label() && unit_user(e, services).as_ref() == Some(user)
+                    file.service_label(&e.description) == t.label()
+                        && unit_user(e, services).as_ref() == Some(user)
                 });
                 if named {
+                    continue;
+                }
+                if !self.owns(t, list) {
+                    left_alone += 1;
                     continue;
                 }
                 if let Ok(id) = unit::TokenId::new(t.id.clone()) {
@@ -686,7 +914,7 @@ impl Planning<'_> {
                 }
             }
         }
-        Ok((actions, orphans, users.len()))
+        Ok((actions, orphans, users.len(), left_alone))
     }
 }
 
@@ -718,6 +946,9 @@ fn judge_unit(
         );
     };
     if found.len() > 1 {
+        if let Some((reason, _)) = rotation_in_flight(found, now) {
+            return (ActionKind::None, reason);
+        }
         return (
             ActionKind::Replace,
             duplicates_reason(found, &entry.description),

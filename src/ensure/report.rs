@@ -85,6 +85,11 @@ pub struct Done {
     pub token: Option<TokenRef>,
     /// The tokens removed (the old token, duplicates, an orphan).
     pub removed: Vec<TokenRef>,
+    /// Another run acting on the same entry at once (another `apply`, a
+    /// rotation) minted first, and its token is the entry's: this run
+    /// removed its own new token, stored nothing, and left the rest to
+    /// that run. The next plan shows whether anything is left to do.
+    pub yielded_to: Option<TokenRef>,
 }
 
 fn result_shape<S: Serializer>(
@@ -99,6 +104,8 @@ fn result_shape<S: Serializer>(
         #[serde(skip_serializing_if = "Vec::is_empty")]
         removed: Vec<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
+        yielded_to: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     }
     let shape = match result {
@@ -106,12 +113,14 @@ fn result_shape<S: Serializer>(
             ok: true,
             new_token_id: done.token.as_ref().map(|t| t.id.as_str()),
             removed: done.removed.iter().map(|t| t.id.as_str()).collect(),
+            yielded_to: done.yielded_to.as_ref().map(|t| t.id.as_str()),
             error: None,
         },
         Err(e) => Shape {
             ok: false,
             new_token_id: None,
             removed: Vec::new(),
+            yielded_to: None,
             error: Some(e.to_string()),
         },
     };
@@ -135,6 +144,9 @@ impl fmt::Display for Outcome {
                 if !done.removed.is_empty() {
                     let ids: Vec<&str> = done.removed.iter().map(|t| t.id.as_str()).collect();
                     write!(f, ", removed {}", ids.join(" "))?;
+                }
+                if let Some(t) = &done.yielded_to {
+                    write!(f, ", yielded to token {} of another run", t.id)?;
                 }
                 Ok(())
             }

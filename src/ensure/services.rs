@@ -106,6 +106,15 @@ impl Services {
         }
     }
 
+    /// Whether the sink of `spec` reads back what it holds, so that a
+    /// sink holding nothing tells a lost secret: the crate's file and
+    /// env-file sinks do; standard output does not, and a factory given
+    /// with [`sinks`](Services::sinks) is trusted only for the secrets it
+    /// returns.
+    pub(crate) fn reads_back(&self, spec: &SinkSpec) -> bool {
+        self.sinks.is_none() && matches!(spec, SinkSpec::File(_) | SinkSpec::EnvFile { .. })
+    }
+
     /// The key of an account as plans group tokens: the account named, or
     /// the default client's (`None`: its token's own).
     pub(crate) fn default_account(&self) -> Option<u64> {

@@ -138,17 +138,48 @@ fn plan_apply_plan_converges_and_a_lowered_permission_is_one_replace() {
 }
 
 #[test]
-fn orphans_are_pending_only_with_prune() {
+fn orphans_are_the_files_namespace_only_and_pending_only_with_prune() {
     let session = Session::new();
     let dir = scratch();
     let file = tokens_file(dir.path(), "admin");
     session.run(&["apply", "-f", &file], "").code(0);
-    // The fakes' seeds hold two marked tokens that no entry names.
-    detailed_plan(&session, &file, "").code(0);
-    let plan = detailed_plan(&session, &file, "--prune");
-    plan.code(6).out().has("nightly export");
-    session.run(&["apply", "-f", &file, "--prune"], "").code(0);
-    detailed_plan(&session, &file, "--prune").code(0);
+    // The fakes' seeds hold two marked tokens that no entry names: made
+    // by others, a file without a namespace owns none of them.
+    detailed_plan(&session, &file, "--prune")
+        .code(0)
+        .out()
+        .has("2 token(s) marked by api-tokens that this file does not own are left alone");
+
+    // A file in a namespace, with a second entry, applied; then the
+    // entry dropped: its token is the file's orphan.
+    let extra = dir.path().join("extra.token");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let two = format!(
+        "namespace = \"ci\"\n{text}\n[[mailtrap]]\nname = \"extra\"\n\
+         permissions = [\"account:3229:viewer\"]\nsecret_to = \"file:{}\"\n",
+        extra.display()
+    );
+    let path = dir.path().join("ns.toml").display().to_string();
+    std::fs::write(&path, two).unwrap();
+    session.run(&["apply", "-f", &path], "").code(0);
+    std::fs::write(&path, format!("namespace = \"ci\"\n{text}")).unwrap();
+    detailed_plan(&session, &path, "").code(0);
+    detailed_plan(&session, &path, "--prune")
+        .code(6)
+        .out()
+        .has("extra [ns:ci]")
+        .has("1 orphan(s)");
+    session.run(&["apply", "-f", &path, "--prune"], "").code(0);
+    detailed_plan(&session, &path, "--prune").code(0);
+    // The seeds' tokens and the first file's are still there (the first
+    // file's sinks are the namespaced file's now: not compared).
+    session
+        .run(&["plan", "-f", &file, "--prune"], "")
+        .code(0)
+        .out()
+        .has("0 to create")
+        .has("0 orphan(s)")
+        .has("4 token(s) marked by api-tokens that this file does not own");
 }
 
 #[test]
@@ -215,4 +246,18 @@ fn a_failed_action_exits_1_after_the_report() {
     // The Unit token was made all the same; the next apply finishes the job.
     session.run(&["apply", "-f", &file], "").code(0);
     detailed_plan(&session, &file, "").code(0);
+}
+
+#[test]
+fn a_sink_that_cannot_take_a_secret_is_a_usage_error_before_any_request() {
+    let session = Session::new();
+    let dir = scratch();
+    let file = tokens_file(dir.path(), "admin");
+    // The Unit entry's sink (line 9) names a directory. Every request
+    // would fail with a 500, which is not exit 2.
+    std::fs::create_dir(dir.path().join("unit.token")).unwrap();
+    for command in ["plan", "apply"] {
+        let run = session.run(&[command, "-f", &file], cli_support::ANY_REQUEST_FAILS);
+        run.code(2).err().has(&format!("{file}:9: key `secret_to`"));
+    }
 }

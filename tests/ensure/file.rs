@@ -289,3 +289,130 @@ fn a_missing_file_is_a_read_error_naming_it() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn the_file_refuses_what_the_command_line_refuses() {
+    // A scope Unit does not know (a typo), as `--scope` refuses it.
+    let e = refused_edit(
+        GOOD_UNIT,
+        r#"["customers", "accounts"]"#,
+        r#"["customers", "acounts"]"#,
+        4,
+        "scopes",
+    );
+    assert!(e.message.contains("not a scope Unit knows"), "{e}");
+    assert!(e.message.contains("customers"), "the known scopes: {e}");
+    // A label shaped like a marker, even one whose check fails (it would
+    // fail only at apply, when the mint refuses it).
+    for label in ["ci [at:t0000a-abcdefgh]", "ci [AT:whatever]"] {
+        let e = refused_edit(
+            GOOD_MAILTRAP,
+            "\"ci-deploy\"",
+            &format!("\"{label}\""),
+            2,
+            "name",
+        );
+        assert!(e.message.contains("marker"), "{e}");
+        refused_edit(
+            GOOD_UNIT,
+            "description = \"ci-deploy\"",
+            &format!("description = \"{label}\""),
+            2,
+            "description",
+        );
+    }
+    // Control characters in a name or description.
+    refused_edit(GOOD_MAILTRAP, "\"ci-deploy\"", "\"ci\\ndeploy\"", 2, "name");
+    refused_edit(
+        GOOD_UNIT,
+        "description = \"ci-deploy\"",
+        "description = \"ci\\u0007deploy\"",
+        2,
+        "description",
+    );
+    // A label shaped like a namespace tag: the tag comes from `namespace`.
+    refused_edit(
+        GOOD_MAILTRAP,
+        "\"ci-deploy\"",
+        "\"ci [ns:payments]\"",
+        2,
+        "name",
+    );
+}
+
+#[test]
+fn a_user_id_may_be_a_number_or_a_string() {
+    let file = TokensFile::parse("t.toml", &GOOD_UNIT.replace("\"2\"", "2")).unwrap();
+    assert_eq!(
+        file.unit()[0].user_id.as_ref().map(|u| u.as_str()),
+        Some("2")
+    );
+    for bad in ["0", "-2", "2.5", "\"two\""] {
+        let e = refused(&GOOD_UNIT.replace("\"2\"", bad));
+        assert_eq!(e.key.as_deref(), Some("user_id"), "{bad}: {e}");
+        assert_eq!(e.line, Some(3), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn one_mailtrap_name_in_two_accounts_is_two_tokens() {
+    let other = GOOD_MAILTRAP
+        .replace("account:3229", "account:4410")
+        .replace("/run/secrets/mt", "/run/secrets/other");
+    let file = TokensFile::parse("t.toml", &format!("{GOOD_MAILTRAP}\n{other}")).unwrap();
+    assert_eq!(file.mailtrap_accounts(), [3229, 4410]);
+    // The same account twice is a duplicate still.
+    let same = GOOD_MAILTRAP
+        .replace(
+            "[\"account:3229:admin\"]",
+            "[\"account:4410:viewer\", \"account:3229:viewer\"]",
+        )
+        .replace("/run/secrets/mt", "/run/secrets/third");
+    let e = refused(&format!("{GOOD_MAILTRAP}\n{other}\n{same}"));
+    assert_at(&e, 13, "name");
+    assert!(e.message.contains("in account 4410"), "{e}");
+}
+
+#[test]
+fn a_key_twice_in_one_entry_is_named() {
+    let e = refused(&GOOD_MAILTRAP.replace(
+        "expires = \"never\"\n",
+        "expires = \"never\"\nname = \"other\"\n",
+    ));
+    assert_eq!(e.key.as_deref(), Some("name"), "{e}");
+    assert_eq!(e.line, Some(5), "{e}");
+}
+
+#[test]
+fn at_most_one_entry_prints_its_secret() {
+    let one = GOOD_MAILTRAP.replace("file:/run/secrets/mt", "-");
+    TokensFile::parse("t.toml", &one).unwrap();
+    let two = GOOD_UNIT.replace("env-file:/run/ci/.env:UNIT_API_TOKEN", "-");
+    let e = refused(&format!("{one}\n{two}"));
+    assert_at(&e, 7, "secret_to");
+    assert!(e.message.contains("line 1"), "{e}");
+}
+
+#[test]
+fn a_namespace_is_a_plain_word_at_the_top() {
+    let file = TokensFile::parse(
+        "t.toml",
+        &format!("namespace = \"payments\"\n{GOOD_MAILTRAP}"),
+    )
+    .unwrap();
+    assert_eq!(file.namespace(), Some("payments"));
+    assert_eq!(file.service_label("ci-deploy"), "ci-deploy [ns:payments]");
+    for bad in ["\"\"", "\"Pay ments\"", "\"a]\"", "3"] {
+        let e = refused(&format!("namespace = {bad}\n{GOOD_MAILTRAP}"));
+        assert_eq!(e.key.as_deref(), Some("namespace"), "{bad}: {e}");
+        assert_eq!(e.line, Some(1), "{bad}: {e}");
+    }
+    // The tag takes room from Mailtrap's name.
+    let long = "n".repeat(195);
+    TokensFile::parse("t.toml", &GOOD_MAILTRAP.replace("ci-deploy", &long)).unwrap();
+    let e = refused(&format!(
+        "namespace = \"payments\"\n{}",
+        GOOD_MAILTRAP.replace("ci-deploy", &long)
+    ));
+    assert_at(&e, 3, "name");
+}

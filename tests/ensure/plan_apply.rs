@@ -11,6 +11,7 @@ use api_tokens::mailtrap::{AccessLevel, ResourceType};
 use api_tokens::testing::{Fault, MailtrapOp, MailtrapTokenSeed};
 use api_tokens::unit::Scope;
 use ensure_support::{World, kinds, parse};
+use secrecy::ExposeSecret;
 
 #[tokio::test]
 async fn first_plan_creates_both_then_apply_converges() {
@@ -163,13 +164,15 @@ async fn mailtrap_rotation_by_age_keeps_the_label() {
 #[tokio::test]
 async fn a_token_without_a_marker_has_no_age_and_says_so() {
     let world = World::start().await;
-    world
+    let seeded = world
         .mailtrap
         .insert_token(MailtrapTokenSeed::new("ci-deploy").permission(
             ResourceType::Account,
             3229,
             AccessLevel::Admin,
         ));
+    // Its sink holds its secret: not drift.
+    std::fs::write(world.path("mt.token"), seeded.secret.expose_secret()).unwrap();
     let plan = world.plan(&world.file("admin")).await;
     assert_eq!(plan.actions()[0].kind, ActionKind::None);
     assert!(plan.actions()[0].reason.contains("age is unknown"));
@@ -211,8 +214,9 @@ async fn several_tokens_with_one_label_are_replaced_by_one() {
     let a = world
         .mailtrap
         .insert_token(perm(MailtrapTokenSeed::new("ci-deploy")));
+    // Left by a rotation interrupted more than a lease ago.
     let b = world.mailtrap.insert_token(perm(MailtrapTokenSeed::new(
-        Marker::replacing(&a.id.to_string()).tag("ci-deploy"),
+        Marker::replacing_at(Utc::now() - Duration::hours(1), &a.id.to_string()).tag("ci-deploy"),
     )));
     let file = world.file("admin");
     let plan = world.plan(&file).await;
@@ -236,17 +240,27 @@ async fn several_tokens_with_one_label_are_replaced_by_one() {
 }
 
 #[tokio::test]
-async fn orphans_are_listed_and_removed_only_with_prune() {
+async fn orphans_are_the_files_namespace_only_and_removed_only_with_prune() {
     let world = World::start().await;
+    let file = world.file_in_namespace("admin", "ci");
     let orphan = world.mailtrap.insert_token(
-        MailtrapTokenSeed::new(Marker::at(Utc::now() - Duration::hours(3)).tag("nightly export"))
-            .permission(ResourceType::Account, 3229, AccessLevel::Viewer),
+        MailtrapTokenSeed::new(
+            Marker::at(Utc::now() - Duration::hours(3)).tag("nightly export [ns:ci]"),
+        )
+        .permission(ResourceType::Account, 3229, AccessLevel::Viewer),
     );
-    // Unmarked tokens that no entry names are not this crate's: left alone.
+    // Marked tokens of another namespace, or of none (`api-tokens create`,
+    // a rotation function), are others': left alone, and counted.
+    for label in ["nightly export", "nightly export [ns:payments]"] {
+        world.mailtrap.insert_token(
+            MailtrapTokenSeed::new(Marker::at(Utc::now() - Duration::hours(3)).tag(label))
+                .permission(ResourceType::Account, 3229, AccessLevel::Viewer),
+        );
+    }
+    // Unmarked tokens are not this crate's: left alone, not counted.
     world
         .mailtrap
         .insert_token(MailtrapTokenSeed::new("hand made"));
-    let file = world.file("admin");
     let plan = world.plan(&file).await;
     let orphans: Vec<_> = plan
         .actions()
@@ -254,11 +268,19 @@ async fn orphans_are_listed_and_removed_only_with_prune() {
         .filter(|a| a.kind == ActionKind::Orphan)
         .collect();
     assert_eq!(orphans.len(), 1);
-    assert_eq!(orphans[0].name, "nightly export");
+    assert_eq!(orphans[0].name, "nightly export [ns:ci]");
     assert_eq!(orphans[0].token_id, Some(orphan.id.to_string()));
     assert!(orphans[0].reason.contains("--prune"));
+    assert_eq!(plan.left_alone(), 2);
 
     world.apply(&file).await;
+    let minted = world.mailtrap.tokens();
+    assert!(
+        minted
+            .iter()
+            .any(|t| t.name.starts_with("ci-deploy [ns:ci] [at:")),
+        "the file's tokens carry its namespace"
+    );
     let plan = world.plan(&file).await;
     assert!(!plan.has_pending(false));
     assert!(plan.has_pending(true), "the orphan is still there");
@@ -272,8 +294,101 @@ async fn orphans_are_listed_and_removed_only_with_prune() {
     .await;
     assert!(report.is_success());
     assert!(world.mailtrap.tokens().iter().all(|t| t.id != orphan.id));
-    assert_eq!(world.mailtrap.tokens().len(), 2);
+    assert_eq!(world.mailtrap.tokens().len(), 4, "the entry's and others'");
     assert!(world.converged(&file).await);
+}
+
+#[tokio::test]
+async fn a_one_entry_file_leaves_the_tokens_of_other_tools_alone() {
+    let world = World::start().await;
+    let label = |i: usize| match i % 4 {
+        0 => format!("made by create {i}"),
+        1 => format!("team b {i} [ns:team-b]"),
+        2 => format!("rotation function {i}"),
+        _ => format!("nightly {i} [ns:other]"),
+    };
+    for i in 0..16 {
+        world.mailtrap.insert_token(
+            MailtrapTokenSeed::new(Marker::at(Utc::now() - Duration::hours(3)).tag(&label(i)))
+                .permission(ResourceType::Account, 3229, AccessLevel::Viewer),
+        );
+    }
+    let before = world.mailtrap.tokens().len();
+    let text = format!(
+        "[[mailtrap]]\nname = \"ci-deploy\"\npermissions = [\"account:3229:admin\"]\n\
+         secret_to = \"file:{}\"\n",
+        world.path("mt.token").display()
+    );
+    for namespaced in [false, true] {
+        let text = if namespaced {
+            format!("namespace = \"ci\"\n{text}")
+        } else {
+            text.clone()
+        };
+        let file = parse(&world.path("one.toml"), &text);
+        let plan = world.plan(&file).await;
+        let orphans = plan
+            .actions()
+            .iter()
+            .filter(|a| a.kind == ActionKind::Orphan)
+            .count();
+        assert_eq!(orphans, 0, "namespaced: {namespaced}");
+        // The second file leaves the first one's token alone too.
+        assert_eq!(
+            plan.left_alone(),
+            16 + usize::from(namespaced),
+            "namespaced: {namespaced}"
+        );
+        let report = ensure::apply(
+            &file,
+            &world.services(),
+            &plan,
+            &ApplyOptions::new().prune(true),
+        )
+        .await;
+        assert!(report.is_success());
+    }
+    // Both files' entries minted, nothing of the others' was removed.
+    assert_eq!(world.mailtrap.tokens().len(), before + 2);
+}
+
+#[tokio::test]
+async fn prune_leaves_a_replacement_that_a_rotation_keeps() {
+    let world = World::start().await;
+    let file = world.file_in_namespace("admin", "ci");
+    world.apply(&file).await;
+    // A token of the namespace that no entry names, being rotated: its
+    // replacement is in flight, and after the lease the newest
+    // replacement of a live token still holds a stored secret.
+    let old = world.mailtrap.insert_token(
+        MailtrapTokenSeed::new(Marker::at(Utc::now() - Duration::hours(3)).tag("gone [ns:ci]"))
+            .permission(ResourceType::Account, 3229, AccessLevel::Viewer),
+    );
+    let new = world.mailtrap.insert_token(
+        MailtrapTokenSeed::new(
+            Marker::replacing_at(Utc::now() - Duration::hours(1), &old.id.to_string())
+                .tag("gone [ns:ci]"),
+        )
+        .permission(ResourceType::Account, 3229, AccessLevel::Viewer),
+    );
+    let plan = world.plan(&file).await;
+    let orphans: Vec<_> = plan
+        .actions()
+        .iter()
+        .filter(|a| a.kind == ActionKind::Orphan)
+        .map(|a| a.token_id.clone().unwrap())
+        .collect();
+    assert_eq!(orphans, [old.id.to_string()]);
+    assert_eq!(plan.left_alone(), 1);
+    let report = ensure::apply(
+        &file,
+        &world.services(),
+        &plan,
+        &ApplyOptions::new().prune(true),
+    )
+    .await;
+    assert!(report.is_success());
+    assert!(world.mailtrap.tokens().iter().any(|t| t.id == new.id));
 }
 
 #[tokio::test]
@@ -394,4 +509,283 @@ async fn a_mailtrap_sink_holding_another_secret_is_a_replace() {
             .unwrap()
             .has_pending(true)
     );
+}
+
+#[tokio::test]
+async fn a_token_being_rotated_is_left_to_its_rotation_not_replaced() {
+    let world = World::start().await;
+    let file = world.file("admin");
+    world.apply(&file).await;
+    // A rotation of the entry's Unit and Mailtrap tokens is in flight: each
+    // has minted its new token (`from:OLD`) and not yet retired the old one.
+    let mt_old = world.mailtrap.tokens()[0].clone();
+    let mt_new = world.mailtrap.insert_token(
+        MailtrapTokenSeed::new(Marker::replacing(&mt_old.id.to_string()).tag("ci-deploy"))
+            .permission(ResourceType::Account, 3229, AccessLevel::Admin),
+    );
+    let unit_old = world.unit.tokens()[0].clone();
+    let unit_new = world.unit.insert_token(
+        api_tokens::testing::UnitTokenSeed::new(
+            Marker::replacing(unit_old.id.as_str()).tag("ci-deploy"),
+        )
+        .scopes([Scope::Customers, Scope::Accounts])
+        .expiration(Utc::now() + Duration::days(90)),
+    );
+    let plan = world.plan(&file).await;
+    for action in plan.actions() {
+        assert_eq!(action.kind, ActionKind::None, "{action:?}");
+        assert!(action.reason.contains("in flight"), "{}", action.reason);
+    }
+    let report = ensure::apply(&file, &world.services(), &plan, &ApplyOptions::new()).await;
+    assert!(report.is_success());
+    let mt: Vec<_> = world.mailtrap.tokens().iter().map(|t| t.id).collect();
+    assert_eq!(mt, [mt_old.id, mt_new.id], "both left to the rotation");
+    let unit: Vec<_> = world.unit.tokens().iter().map(|t| t.id.clone()).collect();
+    assert_eq!(unit, [unit_old.id, unit_new.id]);
+}
+
+#[tokio::test]
+async fn a_sink_holding_no_secret_of_the_token_is_drift_rotated() {
+    let world = World::start().await;
+    let file = world.file("admin");
+    world.apply(&file).await;
+    assert!(world.converged(&file).await);
+    // The Mailtrap sink's file is gone; the Unit sink's is empty.
+    std::fs::remove_file(world.path("mt.token")).unwrap();
+    std::fs::write(world.path("unit.token"), "").unwrap();
+    let plan = world.plan(&file).await;
+    for action in plan.actions() {
+        assert_eq!(action.kind, ActionKind::Rotate, "{action:?}");
+        assert!(
+            action.reason.contains("holds no secret"),
+            "{}",
+            action.reason
+        );
+    }
+    world.apply(&file).await;
+    assert!(world.mailtrap_sink_accepted().await);
+    assert!(world.unit_accepts(&world.path("unit.token")).await);
+    assert_eq!(world.mailtrap.tokens().len(), 1);
+    assert_eq!(world.unit.tokens().len(), 1);
+    assert!(world.converged(&file).await);
+}
+
+#[tokio::test]
+async fn an_env_file_sink_without_its_variable_is_drift_rotated() {
+    let world = World::start().await;
+    let env = world.path("ci.env");
+    let text = ensure_support::acceptance_toml("admin", &world.path("mt.token"), &env).replace(
+        &format!("file:{}", env.display()),
+        &format!("env-file:{}:UNIT_API_TOKEN", env.display()),
+    );
+    let file = parse(&world.path("tokens.toml"), &text);
+    world.apply(&file).await;
+    assert!(world.converged(&file).await);
+    std::fs::write(&env, "OTHER=1\n").unwrap();
+    let plan = world.plan(&file).await;
+    assert_eq!(
+        kinds(&plan),
+        [
+            ("Mailtrap".into(), "ci-deploy".into(), ActionKind::None),
+            ("Unit".into(), "ci-deploy".into(), ActionKind::Rotate),
+        ]
+    );
+    world.apply(&file).await;
+    assert!(
+        std::fs::read_to_string(&env)
+            .unwrap()
+            .contains("UNIT_API_TOKEN=")
+    );
+    assert!(world.converged(&file).await);
+}
+
+/// The live tokens of both fakes carrying the label `ci-deploy`.
+fn live_ci_deploy(world: &World) -> (usize, usize) {
+    let mt = world
+        .mailtrap
+        .tokens()
+        .iter()
+        .filter(|t| Marker::label(&t.name) == "ci-deploy")
+        .count();
+    let unit = world
+        .unit
+        .tokens()
+        .iter()
+        .filter(|t| Marker::label(&t.description) == "ci-deploy")
+        .count();
+    (mt, unit)
+}
+
+/// Plans twice at once, then applies both plans at once, through two
+/// sets of clients: as two `apply` runs started together.
+async fn two_applies_at_once(world: &World, file: &ensure::TokensFile) -> [ensure::ApplyReport; 2] {
+    let (a, b) = (world.services(), world.services());
+    let (pa, pb) = tokio::join!(ensure::plan(file, &a), ensure::plan(file, &b));
+    let (pa, pb) = (pa.expect("plan"), pb.expect("plan"));
+    let options = ApplyOptions::new();
+    let (ra, rb) = tokio::join!(
+        ensure::apply(file, &a, &pa, &options),
+        ensure::apply(file, &b, &pb, &options)
+    );
+    [ra, rb]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_applies_at_once_converge_on_one_live_token_per_entry() {
+    for round in 0..8 {
+        let world = World::start().await;
+        // Mailtrap: both create. Unit: a token whose sink holds nothing,
+        // expiring within rotate_before_expiry: both rotate it.
+        world.seed_unit(&[Scope::Customers, Scope::Accounts], Duration::days(3));
+        let file = world.file("admin");
+        for phase in ["create and rotate", "replace"] {
+            let file = if phase == "replace" {
+                world.file("viewer")
+            } else {
+                file.clone()
+            };
+            let reports = two_applies_at_once(&world, &file).await;
+            for report in &reports {
+                if let Some(failed) = report.failed().next() {
+                    panic!("round {round}, {phase}: {failed}");
+                }
+            }
+            let yielded = reports
+                .iter()
+                .flat_map(|r| &r.actions)
+                .filter(|o| o.result.as_ref().is_ok_and(|d| d.yielded_to.is_some()))
+                .count();
+            assert!(yielded >= 1, "round {round}, {phase}: one run yields");
+            assert_eq!(
+                live_ci_deploy(&world),
+                (1, 1),
+                "round {round}, {phase}: one live token per entry"
+            );
+            assert!(
+                world.mailtrap_sink_accepted().await,
+                "round {round}, {phase}: the Mailtrap sink holds a live secret"
+            );
+            assert!(
+                world.unit_accepts(&world.path("unit.token")).await,
+                "round {round}, {phase}: the Unit sink holds a live secret"
+            );
+            assert!(world.converged(&file).await, "round {round}, {phase}");
+        }
+    }
+}
+
+/// A sink that says when a store begins and holds it until let go: a
+/// rotation paused between its mint and its store.
+struct Gate {
+    inner: Box<dyn api_tokens::lifecycle::SecretSink>,
+    reached: std::sync::Arc<tokio::sync::Notify>,
+    release: std::sync::Arc<tokio::sync::Notify>,
+}
+
+#[api_tokens::lifecycle::async_trait]
+impl api_tokens::lifecycle::SecretSink for Gate {
+    async fn store(
+        &self,
+        secret: &secrecy::SecretString,
+        meta: &api_tokens::lifecycle::SecretMeta,
+    ) -> Result<(), api_tokens::lifecycle::SinkError> {
+        self.reached.notify_one();
+        self.release.notified().await;
+        self.inner.store(secret, meta).await
+    }
+
+    async fn check(&self) -> Result<(), api_tokens::lifecycle::SinkError> {
+        self.inner.check().await
+    }
+
+    async fn current(
+        &self,
+    ) -> Result<Option<secrecy::SecretString>, api_tokens::lifecycle::SinkError> {
+        self.inner.current().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apply_beside_a_rotation_of_its_token_yields_to_it() {
+    use api_tokens::lifecycle::{MailtrapLifecycle, MailtrapPlan, SinkSpec};
+    use std::sync::Arc;
+
+    let world = World::start().await;
+    world.apply(&world.file("admin")).await;
+    let old = world.mailtrap.tokens()[0].id;
+    // A plan made before the rotation starts: a replace (lowered
+    // permission) of the token the rotation is about to replace.
+    let viewer = world.file("viewer");
+    let services = world.services();
+    let plan = ensure::plan(&viewer, &services).await.expect("plan");
+    assert_eq!(plan.actions()[0].kind, ActionKind::Replace);
+
+    let (reached, release) = (
+        Arc::new(tokio::sync::Notify::new()),
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    let gate = Gate {
+        inner: SinkSpec::File(world.path("mt.token")).into_sink().unwrap(),
+        reached: reached.clone(),
+        release: release.clone(),
+    };
+    let life = MailtrapLifecycle::new(world.mailtrap_client());
+    let rotation = tokio::spawn(async move {
+        life.rotate(old, &MailtrapPlan::new().recreate().delete_old(), &gate)
+            .await
+    });
+    reached.notified().await;
+    // The rotation has minted and won; its store waits. The apply runs.
+    let report = ensure::apply(&viewer, &services, &plan, &ApplyOptions::new()).await;
+    if let Some(failed) = report.failed().next() {
+        panic!("{failed}");
+    }
+    let mt = &report.actions[0];
+    let done = mt.result.as_ref().unwrap();
+    assert!(done.yielded_to.is_some(), "{mt}");
+    assert!(done.token.is_none(), "{mt}");
+    assert!(
+        world.mailtrap.tokens().iter().any(|t| t.id == old),
+        "the apply left the rotation's old token to it"
+    );
+    release.notify_one();
+    let rotation = rotation.await.unwrap().expect("the rotation completes");
+    assert_eq!(live_ci_deploy(&world).0, 1, "one live Mailtrap token");
+    assert_eq!(world.mailtrap.tokens()[0].id.to_string(), rotation.new.id);
+    assert!(world.mailtrap_sink_accepted().await);
+    // The next apply finishes the file's change.
+    world.apply(&viewer).await;
+    assert!(world.converged(&viewer).await);
+    assert!(world.mailtrap_sink_accepted().await);
+}
+
+#[tokio::test]
+async fn rotations_keep_the_files_namespace() {
+    let world = World::start().await;
+    let file = world.file_in_namespace("admin", "ci");
+    world.apply(&file).await;
+    let services = world.services();
+    let later = ensure::plan_at(&file, &services, Utc::now() + Duration::days(80))
+        .await
+        .expect("plan");
+    assert_eq!(
+        kinds(&later),
+        [
+            ("Mailtrap".into(), "ci-deploy".into(), ActionKind::Rotate),
+            ("Unit".into(), "ci-deploy".into(), ActionKind::Rotate),
+        ]
+    );
+    let report = ensure::apply(&file, &services, &later, &ApplyOptions::new()).await;
+    if let Some(failed) = report.failed().next() {
+        panic!("{failed}");
+    }
+    let mt = world.mailtrap.tokens();
+    let unit = world.unit.tokens();
+    assert_eq!((mt.len(), unit.len()), (1, 1));
+    assert_eq!(Marker::label(&mt[0].name), "ci-deploy [ns:ci]");
+    assert_eq!(Marker::label(&unit[0].description), "ci-deploy [ns:ci]");
+    assert!(Marker::find(&mt[0].name).unwrap().replaces().is_some());
+    let plan = world.plan(&file).await;
+    assert!(!plan.has_pending(true), "{:?}", kinds(&plan));
+    assert_eq!(plan.left_alone(), 0);
 }

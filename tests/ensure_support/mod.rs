@@ -81,6 +81,15 @@ impl World {
         parse(&self.path("tokens.toml"), &text)
     }
 
+    /// The acceptance file in `namespace`.
+    pub fn file_in_namespace(&self, level: &str, namespace: &str) -> TokensFile {
+        let text = acceptance_toml(level, &self.path("mt.token"), &self.path("unit.token"));
+        parse(
+            &self.path("tokens.toml"),
+            &format!("namespace = \"{namespace}\"\n{text}"),
+        )
+    }
+
     pub async fn plan(&self, file: &TokensFile) -> Plan {
         ensure::plan(file, &self.services()).await.expect("plan")
     }

@@ -24,7 +24,10 @@ pub async fn plan(args: &PlanArgs, ctx: &Ctx<'_>) -> Result<Done, Failure> {
     let file = load(&args.file)?;
     let services = services(&file, &args.token_files, ctx)?;
     let plan = ensure::plan(&file, &services).await.map_err(plan_failure)?;
-    let mut done = Done::new(Output::new(&plan, plan_table(&plan, args.prune)));
+    let mut done = Done::new(Output::new(
+        &plan,
+        plan_table(&plan, args.prune, file.namespace()),
+    ));
     let pending = plan.pending(args.prune).count();
     if args.detailed_exitcode && pending > 0 {
         done.then = Some(Failure::Ensure {
@@ -95,6 +98,9 @@ fn load(path: &std::path::Path) -> Result<TokensFile, Failure> {
 fn plan_failure(e: PlanError) -> Failure {
     match e {
         PlanError::NotConfigured(message) => Failure::usage(message),
+        // A sink that cannot take a secret is a fault of the file, found
+        // before any request.
+        refused @ PlanError::SinkRefused { .. } => Failure::usage(refused.to_string()),
         PlanError::List {
             service,
             scope,
@@ -157,7 +163,7 @@ fn services(file: &TokensFile, files: &TokenFiles, ctx: &Ctx<'_>) -> Result<Serv
     Ok(services)
 }
 
-fn plan_table(plan: &Plan, prune: bool) -> String {
+fn plan_table(plan: &Plan, prune: bool, namespace: Option<&str>) -> String {
     let rows: Vec<Vec<String>> = plan
         .actions()
         .iter()
@@ -186,6 +192,17 @@ fn plan_table(plan: &Plan, prune: bool) -> String {
             " (apply --prune removes them)"
         }
     ));
+    if plan.left_alone() > 0 {
+        text.push_str(&format!(
+            "{} token(s) marked by api-tokens that this file does not own are left alone{}\n",
+            plan.left_alone(),
+            if namespace.is_none() {
+                " (a file prunes only the tokens of its `namespace`, and this one has none)"
+            } else {
+                ""
+            }
+        ));
+    }
     text
 }
 
@@ -215,6 +232,13 @@ fn apply_table(report: &ApplyReport) -> String {
                 detail
             } else {
                 format!("removed {detail}")
+            };
+            let detail = match o.result.as_ref().ok().and_then(|d| d.yielded_to.as_ref()) {
+                Some(winner) if detail.is_empty() => {
+                    format!("yielded to token {} of another run", winner.id)
+                }
+                Some(winner) => format!("{detail}; yielded to token {} of another run", winner.id),
+                None => detail,
             };
             vec![
                 service(o.action.service),
