@@ -245,3 +245,40 @@ async fn three_rotations_at_once_through_one_store() {
     assert_eq!(live, vec![now.token_id.clone()], "one live new token");
     assert_ne!(now.token_id, seed.id.to_string());
 }
+
+/// A reset names its token `"<old name> <new id>"`; the record keeps the
+/// label: after several rotations through the store, its `name` is still
+/// the one created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mailtrap_rotations_through_the_store_keep_the_record_name() {
+    let Some(moto) = Moto::start() else { return };
+    let client = moto.client();
+    let fake = MailtrapFake::start().await;
+    let name = unique_name("cli/mt-name");
+    let spec = format!("aws-sm:{name}");
+    let env = mailtrap_env(&fake);
+    let permission = format!("account:{}:viewer", fake.account_id());
+    let args = [
+        "mailtrap",
+        "create",
+        "--name",
+        "CI deploy",
+        "--permission",
+        &permission,
+    ];
+    let created = run(&moto, &env, &secret_to(&args, &spec)).await;
+    assert_eq!(created.code, 0, "{}\n{}", created.out, created.err);
+    assert_eq!(
+        current(&client, &name).await.name.as_deref(),
+        Some("CI deploy")
+    );
+    let mut ids = vec![current(&client, &name).await.token_id];
+    for _ in 0..3 {
+        let rotated = run(&moto, &env, &secret_to(&["mailtrap", "rotate"], &spec)).await;
+        assert_eq!(rotated.code, 0, "{}\n{}", rotated.out, rotated.err);
+        let now = current(&client, &name).await;
+        assert!(!ids.contains(&now.token_id), "not rotated: {}", rotated.out);
+        assert_eq!(now.name.as_deref(), Some("CI deploy"), "{}", rotated.out);
+        ids.push(now.token_id);
+    }
+}

@@ -445,3 +445,94 @@ async fn a_step_on_a_missing_version_or_without_credentials_fails_clearly() {
     assert!(message.contains("UNIT_API_TOKEN"), "{message}");
     assert_eq!(w.fake.tokens().len(), 1, "nothing minted");
 }
+
+/// Runs the command line `api-tokens ARGS` with `env` added to a clean
+/// environment; gives its exit code and standard error.
+async fn command_line(env: Vec<(&'static str, String)>, args: &[&str]) -> (i32, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_api-tokens"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .args(args)
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("run api-tokens"))
+        .await
+        .expect("join");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The README's flow: `unit create --secret-to aws-sm:NAME`, then the
+/// function's first scheduled rotation (no `UNIT_USER_ID`: the record
+/// names the user). The record holds all a rotation needs, and the token
+/// minted has, on the service, the scopes, source addresses and lifetime
+/// of the one created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_created_into_the_store_is_rotated_at_the_first_scheduled_run() {
+    let Some(moto) = Moto::start() else { return };
+    let client = moto.client();
+    let fake = UnitFake::start().await;
+    let name = aws_support::unique_name("rot/created");
+    let spec = format!("aws-sm:{name}");
+    let mut env = moto.env();
+    env.extend(aws_support::unit_env(&fake));
+    let (code, err) = command_line(
+        env,
+        &[
+            "unit",
+            "create",
+            "--description",
+            "CI deploy",
+            "--scope",
+            "customers,accounts",
+            "--source-ip",
+            "10.0.0.0/8,192.168.1.1",
+            "--expires-in",
+            "30d",
+            "--secret-to",
+            &spec,
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let created = current(&client, &name).await;
+    let first = fake.tokens().remove(0);
+    assert_eq!(created.token_id, first.id.to_string());
+    assert_eq!(created.name.as_deref(), Some("CI deploy"));
+    for key in ["user_id", "scopes", "source_ips", "lifetime_secs"] {
+        assert!(
+            created.attributes.contains_key(key),
+            "no {key}: {created:?}"
+        );
+    }
+
+    let dir = tempfile::tempdir().expect("dir");
+    let mut function_env = moto.env();
+    function_env.push(("UNIT_API_TOKEN", fake.token().expose_secret().to_owned()));
+    function_env.push(("UNIT_API_URL", fake.uri()));
+    let mut f = Lambda::start(EXE, &function_env, dir.path()).await;
+    let token = request_token();
+    for step in STEPS {
+        f.invoke(&event(&name, &token, step)).await.ok();
+    }
+    let now = current(&client, &name).await;
+    assert_eq!(now.name.as_deref(), Some("CI deploy"));
+    let live = fake.tokens();
+    assert_eq!(live.len(), 1, "the created token revoked, no orphan");
+    let new = &live[0];
+    assert_eq!(new.id.to_string(), now.token_id);
+    assert_ne!(new.id, first.id);
+    // On the service: what the created token had.
+    assert_eq!(new.scopes, first.scopes);
+    assert_eq!(new.source_ips, first.source_ips);
+    assert_eq!(new.source_ips.len(), 2);
+    let lifetime = new.expiration - new.created_at;
+    assert!(
+        (lifetime - chrono::Duration::days(30)).num_seconds().abs() <= 60,
+        "lifetime {lifetime}"
+    );
+}

@@ -1,6 +1,7 @@
 //! Rotation from a store: the token to replace is the one whose record
 //! AWS Secrets Manager holds as `AWSCURRENT` (feature `aws`).
 
+use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
 use super::mailtrap::MailtrapLifecycle;
@@ -10,6 +11,7 @@ use super::sink::{
 };
 use super::unit::UnitLifecycle;
 use crate::error::{Error, Service};
+use crate::unit::{CreateApiToken, NewApiToken, Scope, SourceIp, UserId};
 
 /// Reads the record the store holds as current, for a rotation of a token
 /// of `service`: its token id, or the [`RotateError`] of step 0.
@@ -64,17 +66,22 @@ pub(crate) async fn current_token(
     Ok(record)
 }
 
-/// A sink that adds attributes to what it is told, then hands the secret
-/// on: the record then holds what the next rotation needs to mint again.
+/// A sink that adds attributes to what it is told (and, when `name` is
+/// given, names the token so), then hands the secret on: the record then
+/// holds what the next rotation needs to mint again, under a stable name.
 struct WithAttributes<'a> {
     inner: &'a dyn SecretSink,
     attributes: Vec<(&'static str, serde_json::Value)>,
+    name: Option<String>,
 }
 
 #[async_trait]
 impl SecretSink for WithAttributes<'_> {
     async fn store(&self, secret: &SecretString, meta: &SecretMeta) -> Result<(), SinkError> {
         let mut meta = meta.clone();
+        if let Some(name) = &self.name {
+            meta = meta.with_name(name.clone());
+        }
         for (k, v) in &self.attributes {
             meta = meta.with_attribute(*k, v.clone());
         }
@@ -99,19 +106,37 @@ pub(crate) fn unit_attributes(
     life: &UnitLifecycle,
     plan: &UnitPlan,
 ) -> Vec<(&'static str, serde_json::Value)> {
-    let lifetime = (plan.expiration - chrono::Utc::now()).num_seconds().max(0);
+    record_attributes(
+        life.tokens().user_id(),
+        &plan.scopes,
+        &plan.source_ips,
+        plan.expiration,
+    )
+}
+
+/// The attributes of the record of a Unit token of `user`, with `scopes`
+/// and `source_ips`, expiring at `expiration`: `user_id`, `scopes`,
+/// `source_ips` and `lifetime_secs` (the time from now to `expiration`, to
+/// the nearest second).
+fn record_attributes(
+    user: &UserId,
+    scopes: &[Scope],
+    source_ips: &[SourceIp],
+    expiration: DateTime<Utc>,
+) -> Vec<(&'static str, serde_json::Value)> {
+    let lifetime = ((expiration - Utc::now()).num_milliseconds().max(0) + 500) / 1000;
     vec![
-        ("user_id", life.tokens().user_id().to_string().into()),
+        ("user_id", user.to_string().into()),
         (
             "scopes",
-            plan.scopes
+            scopes
                 .iter()
                 .map(|s| serde_json::Value::from(s.to_string()))
                 .collect(),
         ),
         (
             "source_ips",
-            plan.source_ips
+            source_ips
                 .iter()
                 .map(|s| serde_json::Value::from(s.to_string()))
                 .collect(),
@@ -121,6 +146,38 @@ pub(crate) fn unit_attributes(
 }
 
 impl UnitLifecycle {
+    /// The metadata of the record of `new`, the token this lifecycle minted
+    /// from `request`: its id, its description without the marker, its
+    /// expiry, and what a rotation needs to mint it again (`user_id`,
+    /// `scopes`, `source_ips`, `lifetime_secs`), so that a record written
+    /// at creation can be rotated ([`rotate_from`](Self::rotate_from) or
+    /// the rotation function) as it is.
+    ///
+    /// ```
+    /// use api_tokens::lifecycle::UnitLifecycle;
+    /// use api_tokens::unit::{CreateApiToken, Scope};
+    /// # fn meta(life: &UnitLifecycle, new: &api_tokens::unit::NewApiToken) {
+    /// # let expiration = new.expiration.unwrap_or_default();
+    /// let request = CreateApiToken::new("CI deploy", [Scope::Customers], expiration);
+    /// let meta = life.record_meta(new, &request);
+    /// assert!(meta.attribute("scopes").is_some());
+    /// # }
+    /// ```
+    pub fn record_meta(&self, new: &NewApiToken, request: &CreateApiToken) -> SecretMeta {
+        let mut meta = SecretMeta::new(Service::Unit, new.id.as_str())
+            .with_name(new.description.clone().unwrap_or_default())
+            .with_expires_at(new.expiration);
+        for (k, v) in record_attributes(
+            self.tokens().user_id(),
+            request.scopes(),
+            request.allowed_ips(),
+            request.expiration(),
+        ) {
+            meta = meta.with_attribute(k, v);
+        }
+        meta
+    }
+
     /// Rotates the token whose record `store` holds as `AWSCURRENT`: reads
     /// its `token_id`, then [`rotate`](Self::rotate)s it as `plan` states
     /// into `store`. The new record also keeps the user, scopes, source
@@ -141,10 +198,11 @@ impl UnitLifecycle {
         store: &SecretsManagerSink,
         plan: &UnitPlan,
     ) -> Result<Rotation, RotateError> {
-        let old = stored_id(store, Service::Unit, str::parse).await?;
+        let (old, _) = stored_id(store, Service::Unit, str::parse).await?;
         let sink = WithAttributes {
             inner: store,
             attributes: unit_attributes(self, plan),
+            name: None,
         };
         self.rotate(&old, plan, &sink).await
     }
@@ -154,7 +212,9 @@ impl MailtrapLifecycle {
     /// Rotates the token whose record `store` holds as `AWSCURRENT`: reads
     /// its `token_id`, then [`rotate`](Self::rotate)s it as `plan` states
     /// into `store`, which compares before it sets (see
-    /// [`UnitLifecycle::rotate_from`]).
+    /// [`UnitLifecycle::rotate_from`]). The new record keeps the name of the
+    /// one it replaces: a reset names its token `"<old name> <new id>"`,
+    /// which the record does not take.
     ///
     /// # Errors
     ///
@@ -166,28 +226,31 @@ impl MailtrapLifecycle {
         store: &SecretsManagerSink,
         plan: &MailtrapPlan,
     ) -> Result<Rotation, RotateError> {
-        let old = stored_id(store, Service::Mailtrap, |id| {
+        let (old, record) = stored_id(store, Service::Mailtrap, |id| {
             id.parse::<u64>()
                 .map_err(|_| Error::invalid("token_id", "not a Mailtrap token id"))
                 .and_then(crate::mailtrap::TokenId::new)
         })
         .await?;
-        self.rotate(old, plan, store).await
+        let sink = WithAttributes {
+            inner: store,
+            attributes: Vec::new(),
+            name: record.name,
+        };
+        self.rotate(old, plan, &sink).await
     }
 }
 
-/// The failure at step 0 when the stored `token_id` is not an id of
-/// `service`: nothing was done.
 /// The id of the token whose record `store` holds as current, read by
-/// `parse`; a record that is not `service`'s, or an id `parse` refuses,
-/// fails step 0 with nothing changed.
+/// `parse`, and the record; a record that is not `service`'s, or an id
+/// `parse` refuses, fails step 0 with nothing changed.
 async fn stored_id<T>(
     store: &SecretsManagerSink,
     service: Service,
     parse: impl FnOnce(&str) -> Result<T, Error>,
-) -> Result<T, RotateError> {
+) -> Result<(T, SecretRecord), RotateError> {
     let record = current_token(store, service).await?;
-    parse(&record.token_id).map_err(|cause| {
+    let id = parse(&record.token_id).map_err(|cause| {
         RotateError::new(
             service,
             &record.token_id,
@@ -195,5 +258,6 @@ async fn stored_id<T>(
             Left::Unchanged,
             cause,
         )
-    })
+    })?;
+    Ok((id, record))
 }

@@ -3,11 +3,39 @@
 //! record names is rotated, and an id given must be that one.
 
 use api_tokens::lifecycle::{
-    MailtrapLifecycle, MailtrapPlan, Rotation, SecretSink, SinkSpec, UnitLifecycle, UnitPlan,
+    MailtrapLifecycle, MailtrapPlan, Rotation, SecretMeta, SecretSink, SinkSpec, UnitLifecycle,
+    UnitPlan,
 };
 use api_tokens::{mailtrap, unit};
 
 use crate::exit::Failure;
+
+/// What `unit create` tells its sink of `new`, minted from `request`: with
+/// the feature `aws`, the whole record a rotation needs (user, scopes,
+/// source addresses, lifetime: [`UnitLifecycle::record_meta`]), so that a
+/// token created into a store can be rotated from it; only a store reads
+/// those attributes.
+#[cfg(feature = "aws")]
+pub fn unit_created_meta(
+    life: &UnitLifecycle,
+    new: &unit::NewApiToken,
+    request: &unit::CreateApiToken,
+) -> SecretMeta {
+    life.record_meta(new, request)
+}
+
+/// What `unit create` tells its sink of `new`: its id, description and
+/// expiry (without the feature `aws`, no sink reads more).
+#[cfg(not(feature = "aws"))]
+pub fn unit_created_meta(
+    _life: &UnitLifecycle,
+    new: &unit::NewApiToken,
+    _request: &unit::CreateApiToken,
+) -> SecretMeta {
+    SecretMeta::new(api_tokens::Service::Unit, new.id.as_str())
+        .with_name(new.description.clone().unwrap_or_default())
+        .with_expires_at(new.expiration)
+}
 
 /// The usage error of a rotate command given no id and no store.
 fn id_needed() -> Failure {
