@@ -292,17 +292,19 @@ async fn two_racing_rotations_leave_one_current_and_no_orphan() {
         fw.invoke(&event(&w.name, winner, "finishSecret"))
             .await
             .ok();
-        let message = fl
+        let (kind, message) = fl
             .invoke(&event(&w.name, loser, "finishSecret"))
             .await
-            .err();
+            .failure();
         assert!(message.contains("superseded"), "{message}");
+        assert_eq!(kind, "Superseded", "{message}");
         // Repeated, the loser stays superseded and changes nothing.
-        let again = fl
+        let (kind, again) = fl
             .invoke(&event(&w.name, loser, "finishSecret"))
             .await
-            .err();
+            .failure();
         assert!(again.contains("superseded"), "{again}");
+        assert_eq!(kind, "Superseded", "{again}");
 
         let now = w.check_converged().await;
         assert_eq!(&now, winner);
@@ -419,30 +421,33 @@ async fn a_step_on_a_missing_version_or_without_credentials_fails_clearly() {
         return;
     };
     let mut f = w.lambda().await;
-    let message = f
+    let (kind, message) = f
         .invoke(&event(&w.name, &request_token(), "finishSecret"))
         .await
-        .err();
+        .failure();
     assert!(message.contains("run createSecret first"), "{message}");
-    let message = f
+    assert_eq!(kind, "MissingVersion", "{message}");
+    let (kind, message) = f
         .invoke(&event(
             "rot/no-such-secret",
             &request_token(),
             "createSecret",
         ))
         .await
-        .err();
+        .failure();
     assert!(
         message.contains("ResourceNotFoundException") && message.contains("request id"),
         "{message}"
     );
+    assert_eq!(kind, "StoreError", "{message}");
     // No Unit credential configured.
     let mut bare = Lambda::start(EXE, &w.moto.env(), w.dir.path()).await;
-    let message = bare
+    let (kind, message) = bare
         .invoke(&event(&w.name, &request_token(), "createSecret"))
         .await
-        .err();
+        .failure();
     assert!(message.contains("UNIT_API_TOKEN"), "{message}");
+    assert_eq!(kind, "ConfigurationError", "{message}");
     assert_eq!(w.fake.tokens().len(), 1, "nothing minted");
 }
 
@@ -535,4 +540,74 @@ async fn a_token_created_into_the_store_is_rotated_at_the_first_scheduled_run() 
         (lifetime - chrono::Duration::days(30)).num_seconds().abs() <= 60,
         "lifetime {lifetime}"
     );
+}
+
+/// Each failure reaches the runtime with an `errorType` that alarms can
+/// filter on: a record that cannot be rotated is `InvalidRecord` whatever
+/// is wrong with it (not JSON, binary, no `token_id`, unknown service, no
+/// scopes), a service's refusal `ServiceError`, a pending secret that does
+/// not work `TestFailed`; none mints a token that stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_failure_reaches_the_runtime_with_a_stable_error_type() {
+    let Some(w) = UnitWorld::start().await else {
+        return;
+    };
+    let mut f = w.lambda().await;
+    let user = w.fake.user_id().to_string();
+    let no_scopes = format!(
+        r#"{{"token":"x","service":"unit","token_id":"1","name":"n","expires_at":null,"user_id":"{user}"}}"#
+    );
+    let malformed: [(&str, Option<&str>); 5] = [
+        ("not JSON", Some("not a record")),
+        (
+            "no token_id",
+            Some(r#"{"token":"x","service":"unit","name":null,"expires_at":null}"#),
+        ),
+        (
+            "unknown service",
+            Some(r#"{"token":"x","service":"s3","token_id":"1","name":null,"expires_at":null}"#),
+        ),
+        ("no scopes", Some(&no_scopes)),
+        ("binary", None),
+    ];
+    for (what, text) in malformed {
+        let name = aws_support::unique_name("rot/malformed");
+        let create = w.client.create_secret().name(&name);
+        let create = match text {
+            Some(text) => create.secret_string(text),
+            None => create.secret_binary(aws_sdk_secretsmanager::primitives::Blob::new(
+                b"\x00\x01binary".to_vec(),
+            )),
+        };
+        create.send().await.expect("CreateSecret");
+        let (kind, message) = f
+            .invoke(&event(&name, &request_token(), "createSecret"))
+            .await
+            .failure();
+        assert_eq!(kind, "InvalidRecord", "{what}: {message}");
+    }
+    assert_eq!(w.fake.tokens().len(), 1, "nothing minted");
+
+    // The service refuses the create.
+    w.fake.inject(UnitOp::Create, Fault::status(403));
+    let (kind, message) = f
+        .invoke(&event(&w.name, &request_token(), "createSecret"))
+        .await
+        .failure();
+    assert_eq!(kind, "ServiceError", "{message}");
+    w.fake.clear_faults();
+    assert_eq!(w.fake.tokens().len(), 1, "nothing minted");
+
+    // The pending secret is refused.
+    let token = request_token();
+    f.invoke(&event(&w.name, &token, "createSecret")).await.ok();
+    let pending = record(&w.client, &w.name, AWSPENDING).await;
+    w.fake
+        .inject(UnitOp::Any, Fault::status(401).when_token(&pending.token));
+    let (kind, message) = f
+        .invoke(&event(&w.name, &token, "testSecret"))
+        .await
+        .failure();
+    assert_eq!(kind, "TestFailed", "{message}");
+    w.check_no_secret_in(&f.log());
 }
