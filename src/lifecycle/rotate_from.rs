@@ -11,7 +11,7 @@ use super::sink::{
 };
 use super::unit::UnitLifecycle;
 use crate::error::{Error, Service};
-use crate::unit::{CreateApiToken, NewApiToken, Scope, SourceIp, UserId};
+use crate::unit::{self, CreateApiToken, NewApiToken, Scope, SourceIp, UserId};
 
 /// Reads the record the store holds as current, for a rotation of a token
 /// of `service`: its token id, or the [`RotateError`] of step 0.
@@ -199,12 +199,30 @@ impl UnitLifecycle {
         plan: &UnitPlan,
     ) -> Result<Rotation, RotateError> {
         let (old, _) = stored_id(store, Service::Unit, str::parse).await?;
+        self.rotate_into(&old, store, plan).await
+    }
+
+    /// [`Rotate`](Self::rotate)s token `old` into `store`, whose new record
+    /// keeps what [`rotate_from`](Self::rotate_from)'s does. For a rotation
+    /// named by its id when the store already holds its successor (the
+    /// record labelled `AWSPREVIOUS` names `old`): run again, the rotation
+    /// converges on the successor, or yields to a run still going on.
+    ///
+    /// # Errors
+    ///
+    /// As [`rotate`](Self::rotate).
+    pub async fn rotate_into(
+        &self,
+        old: &unit::TokenId,
+        store: &SecretsManagerSink,
+        plan: &UnitPlan,
+    ) -> Result<Rotation, RotateError> {
         let sink = WithAttributes {
             inner: store,
             attributes: unit_attributes(self, plan),
             name: None,
         };
-        self.rotate(&old, plan, &sink).await
+        self.rotate(old, plan, &sink).await
     }
 }
 
@@ -232,10 +250,37 @@ impl MailtrapLifecycle {
                 .and_then(crate::mailtrap::TokenId::new)
         })
         .await?;
+        self.rotate_named(old, store, plan, record.name).await
+    }
+
+    /// [`Rotate`](Self::rotate)s token `old` into `store`: for a rotation
+    /// named by its id when the store already holds its successor (see
+    /// [`UnitLifecycle::rotate_into`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`rotate`](Self::rotate).
+    pub async fn rotate_into(
+        &self,
+        old: crate::mailtrap::TokenId,
+        store: &SecretsManagerSink,
+        plan: &MailtrapPlan,
+    ) -> Result<Rotation, RotateError> {
+        self.rotate_named(old, store, plan, None).await
+    }
+
+    /// Rotates `old` into `store`, the new record named `name` when given.
+    async fn rotate_named(
+        &self,
+        old: crate::mailtrap::TokenId,
+        store: &SecretsManagerSink,
+        plan: &MailtrapPlan,
+        name: Option<String>,
+    ) -> Result<Rotation, RotateError> {
         let sink = WithAttributes {
             inner: store,
             attributes: Vec::new(),
-            name: record.name,
+            name,
         };
         self.rotate(old, plan, &sink).await
     }
@@ -243,20 +288,24 @@ impl MailtrapLifecycle {
 
 /// The id of the token whose record `store` holds as current, read by
 /// `parse`, and the record; a record that is not `service`'s, or an id
-/// `parse` refuses, fails step 0 with nothing changed.
+/// `parse` refuses (a malformed record: a [`SinkError`], as every other),
+/// fails step 0 with nothing changed.
 async fn stored_id<T>(
     store: &SecretsManagerSink,
     service: Service,
     parse: impl FnOnce(&str) -> Result<T, Error>,
 ) -> Result<(T, SecretRecord), RotateError> {
     let record = current_token(store, service).await?;
-    let id = parse(&record.token_id).map_err(|cause| {
+    let id = parse(&record.token_id).map_err(|_| {
         RotateError::new(
             service,
             &record.token_id,
             Step::Inspect,
             Left::Unchanged,
-            cause,
+            SinkError::other(
+                store.describe(),
+                format!("the record's token_id is not a {service} token id"),
+            ),
         )
     })?;
     Ok((id, record))

@@ -531,20 +531,40 @@ impl SecretsManagerSink {
     /// A [`SinkError::Other`] holding a [`SecretsManagerError`] (access
     /// denied, throttled, network), or the value is not a [`SecretRecord`].
     pub async fn current_record(&self) -> Result<Option<(String, SecretRecord)>, SinkError> {
+        let read = self.record_labelled(AWSCURRENT).await?;
+        match &read {
+            Some((version, _)) => self.set_basis(Basis::Version(version.clone()), true),
+            None => {
+                // Not found: the secret, or its AWSCURRENT version.
+                let basis = self.read_current_version().await?;
+                self.set_basis(basis, true);
+            }
+        }
+        Ok(read)
+    }
+
+    /// The record the version labelled `label` holds (such as
+    /// [`AWSPREVIOUS`]: the record the current one replaced) and its
+    /// version id; `None` when the secret or such a version does not exist.
+    /// Unlike [`current_record`](Self::current_record), it does not set the
+    /// base of the compare-and-set.
+    ///
+    /// # Errors
+    ///
+    /// As [`current_record`](Self::current_record).
+    pub async fn record_labelled(
+        &self,
+        label: &str,
+    ) -> Result<Option<(String, SecretRecord)>, SinkError> {
         let client = self.client().await;
         let call = client
             .get_secret_value()
             .secret_id(&self.secret_id)
-            .version_stage(AWSCURRENT)
+            .version_stage(label)
             .send();
         let out = match self.answer("GetSecretValue", call).await {
             Ok(out) => out,
-            Err(e) if e.is_not_found() => {
-                // Not found: the secret, or its AWSCURRENT version.
-                let basis = self.read_current_version().await?;
-                self.set_basis(basis, true);
-                return Ok(None);
-            }
+            Err(e) if e.is_not_found() => return Ok(None),
             Err(e) => return Err(self.fail(e)),
         };
         let version = out.version_id().unwrap_or_default().to_owned();
@@ -561,7 +581,6 @@ impl SecretsManagerSink {
             },
             other => other,
         })?;
-        self.set_basis(Basis::Version(version.clone()), true);
         Ok(Some((version, record)))
     }
 
@@ -689,13 +708,25 @@ impl SecretSink for SecretsManagerSink {
         Ok(())
     }
 
-    /// Checks the secret's name, then reads which version is current: the
-    /// base of the compare-and-set, unless the sink has read it already.
+    /// Checks the secret's name, then reads which version is current
+    /// (`DescribeSecret`): the base of the compare-and-set, unless the sink
+    /// has read it already. A secret named by an ARN must exist (one named
+    /// by its name is created by the first store): otherwise
+    /// [`SinkError::InvalidSpec`], before any token is minted.
     async fn check(&self) -> Result<(), SinkError> {
         check_secret_id(&self.secret_id).map_err(|reason| SinkError::InvalidSpec { reason })?;
         if self.basis() == Basis::Unread {
             let basis = self.read_current_version().await?;
             self.set_basis(basis, true);
+        }
+        if self.basis() == Basis::Missing && self.secret_id.starts_with("arn:") {
+            return Err(SinkError::InvalidSpec {
+                reason: format!(
+                    "the secret {} does not exist, and one named by its ARN cannot be \
+                     created: give an existing secret's ARN, or a name",
+                    self.secret_id
+                ),
+            });
         }
         Ok(())
     }
