@@ -14,8 +14,10 @@ use api_tokens::lifecycle::sink::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use api_tokens::testing::{
     Fault, MailtrapFake, MailtrapToken, MailtrapTokenSeed, UnitFake, UnitOp,
 };
+use api_tokens::unit::Scope;
 use aws_sdk_secretsmanager::Client;
-use aws_support::lambda::Lambda;
+use aws_support::hold_moves::HoldMoves;
+use aws_support::lambda::{Lambda, Outcome};
 use aws_support::{
     Moto, ci_deploy, current, customers_token, mailtrap_env, record, version_with, versions,
 };
@@ -90,7 +92,17 @@ impl UnitWorld {
     }
 
     async fn lambda(&self) -> Lambda {
+        self.lambda_at(&self.moto.url()).await
+    }
+
+    /// The function, reaching Secrets Manager at `endpoint`.
+    async fn lambda_at(&self, endpoint: &str) -> Lambda {
         let mut env = self.moto.env();
+        for (k, v) in &mut env {
+            if *k == "AWS_ENDPOINT_URL" {
+                *v = endpoint.to_owned();
+            }
+        }
         env.push((
             "UNIT_API_TOKEN",
             self.fake.token().expose_secret().to_owned(),
@@ -610,4 +622,170 @@ async fn every_failure_reaches_the_runtime_with_a_stable_error_type() {
         .failure();
     assert_eq!(kind, "TestFailed", "{message}");
     w.check_no_secret_in(&f.log());
+}
+
+/// Two `finishSecret` at once, each having read the same current version
+/// (their moves of `AWSCURRENT` held back until both came): Secrets
+/// Manager refuses one compare-and-set; that run removes its own token,
+/// takes `AWSPENDING` off its version and fails `Superseded`; the other
+/// wins. The old token is revoked (gone from the service), the loser's
+/// token too, and `AWSCURRENT` never moves back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_finish_secrets_at_once_one_move_is_refused_and_its_run_removes_its_token() {
+    let Some(mut w) = UnitWorld::start().await else {
+        return;
+    };
+    let proxy = HoldMoves::start(w.moto.url()).await;
+    let base = w.version(AWSCURRENT).await.expect("current");
+    let old = current(&w.client, &w.name).await.token_id;
+    let (a, b) = (request_token(), request_token());
+    let mut fa = w.lambda_at(&proxy.url()).await;
+    let mut fb = w.lambda_at(&proxy.url()).await;
+    for step in &STEPS[..3] {
+        fa.invoke(&event(&w.name, &a, step)).await.ok();
+        fb.invoke(&event(&w.name, &b, step)).await.ok();
+    }
+    let minted: BTreeSet<String> = w
+        .fake
+        .tokens()
+        .iter()
+        .map(|t| t.id.to_string())
+        .filter(|id| *id != old)
+        .collect();
+    assert_eq!(minted.len(), 2, "each run minted one token");
+
+    let finish_a = event(&w.name, &a, "finishSecret");
+    let finish_b = event(&w.name, &b, "finishSecret");
+    let (ra, rb) = tokio::join!(fa.invoke(&finish_a), fb.invoke(&finish_b));
+    assert_eq!(proxy.pairs(), 1, "both runs tried to move AWSCURRENT");
+    let (winner, loser) = match (ra, rb) {
+        (Outcome::Response(_), Outcome::Error(e)) => (&a, e),
+        (Outcome::Error(e), Outcome::Response(_)) => (&b, e),
+        (ra, rb) => panic!("not exactly one winner: {ra:?} {rb:?}"),
+    };
+    assert_eq!(loser["errorType"], "Superseded", "{loser}");
+    let message = loser["errorMessage"].as_str().unwrap_or_default();
+    assert!(message.contains("was removed"), "{message}");
+
+    let now = w.check_converged().await;
+    assert_eq!(&now, winner);
+    assert_eq!(w.version(AWSPREVIOUS).await, Some(base));
+    let live: Vec<String> = w.fake.tokens().iter().map(|t| t.id.to_string()).collect();
+    assert!(!live.contains(&old), "the old token revoked");
+    assert_eq!(live.len(), 1, "the loser's token removed: {live:?}");
+    assert!(minted.contains(&live[0]));
+    w.check_no_secret_in(&fa.log());
+    w.check_no_secret_in(&fb.log());
+}
+
+/// Secrets Manager starts a rotation by making an empty version labelled
+/// `AWSPENDING` (its `ClientRequestToken`) before it calls `createSecret`:
+/// the function fills that version, and the rotation completes. (The local
+/// Secrets Manager's `RotateSecret` without a function makes that version
+/// current at once, unlike AWS: its labels are then put back as AWS
+/// leaves them, the empty version labelled `AWSPENDING` alone.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_started_by_secrets_manager_fills_its_empty_pending_version() {
+    let Some(mut w) = UnitWorld::start().await else {
+        return;
+    };
+    let base = w.version(AWSCURRENT).await.expect("current");
+    let token = request_token();
+    w.client
+        .rotate_secret()
+        .secret_id(&w.name)
+        .client_request_token(&token)
+        .send()
+        .await
+        .expect("RotateSecret");
+    let relabel = |label: &'static str, from: Option<&str>, to: Option<&str>| {
+        w.client
+            .update_secret_version_stage()
+            .secret_id(&w.name)
+            .version_stage(label)
+            .set_remove_from_version_id(from.map(str::to_owned))
+            .set_move_to_version_id(to.map(str::to_owned))
+            .send()
+    };
+    relabel(AWSCURRENT, Some(&token), Some(&base))
+        .await
+        .expect("AWSCURRENT back");
+    relabel(AWSPREVIOUS, Some(&token), None)
+        .await
+        .expect("AWSPREVIOUS off");
+    relabel(AWSPENDING, None, Some(&token))
+        .await
+        .expect("AWSPENDING on");
+    let labels = versions(&w.client, &w.name).await;
+    assert!(
+        labels.contains(&(token.clone(), vec![AWSPENDING.to_owned()])),
+        "{labels:?}"
+    );
+    let empty = w
+        .client
+        .get_secret_value()
+        .secret_id(&w.name)
+        .version_id(&token)
+        .send()
+        .await;
+    assert!(empty.is_err(), "the pending version holds no value");
+    assert_eq!(
+        current(&w.client, &w.name).await.token_id,
+        w.fake.tokens()[0].id.to_string()
+    );
+    assert_eq!(
+        w.version(AWSPENDING).await.as_deref(),
+        Some(token.as_str()),
+        "Secrets Manager made the empty pending version"
+    );
+    let mut f = w.lambda().await;
+    w.steps(&mut f, &token, &STEPS).await;
+    let now = w.check_converged().await;
+    assert_eq!(now, token);
+    assert_eq!(w.version(AWSPREVIOUS).await, Some(base));
+    let new = w.fake.tokens().remove(0);
+    assert_eq!(new.scopes, vec![Scope::Customers]);
+    assert!(new.source_ips.is_empty());
+    w.check_no_secret_in(&f.log());
+}
+
+/// The Mailtrap token the function mints has, on the service, the old
+/// one's permissions and the record's lifetime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mailtrap_token_minted_by_the_function_keeps_permissions_and_lifetime() {
+    use api_tokens::mailtrap::{AccessLevel, ResourceType};
+
+    let Some(moto) = Moto::start() else { return };
+    let client = moto.client();
+    let fake = MailtrapFake::start().await;
+    let old = fake.insert_token(
+        MailtrapTokenSeed::new("CI deploy")
+            .permission(ResourceType::Project, 7, AccessLevel::Viewer)
+            .permission(ResourceType::Sandbox, 3, AccessLevel::Admin)
+            .expires_at(Utc::now() + chrono::Duration::days(10)),
+    );
+    let meta = ci_deploy(Service::Mailtrap, old.id).with_attribute("lifetime_secs", 30 * 86_400);
+    let name = moto.seed("rot/mt-grant", &old.secret, &meta).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let mut env = moto.env();
+    env.extend(mailtrap_env(&fake));
+    let mut f = Lambda::start(EXE, &env, dir.path()).await;
+    let token = request_token();
+    for step in STEPS {
+        f.invoke(&event(&name, &token, step)).await.ok();
+    }
+    let now = current(&client, &name).await;
+    let live = fake.tokens();
+    assert_eq!(live.len(), 1, "the old token deleted");
+    let new = &live[0];
+    assert_eq!(new.id.to_string(), now.token_id);
+    assert_eq!(new.permissions, old.permissions);
+    assert_eq!(new.permissions.len(), 2);
+    let expires = new.expires_at.expect("an expiry");
+    let lifetime = expires - Utc::now();
+    assert!(
+        (lifetime - chrono::Duration::days(30)).num_seconds().abs() <= 120,
+        "lifetime {lifetime}"
+    );
+    assert_eq!(now.name.as_deref(), Some("CI deploy"));
 }
