@@ -789,3 +789,63 @@ async fn a_mailtrap_token_minted_by_the_function_keeps_permissions_and_lifetime(
     );
     assert_eq!(now.name.as_deref(), Some("CI deploy"));
 }
+
+/// A Unit token restricted to some resources is minted again restricted
+/// the same way (checked on the service), never unrestricted; a record
+/// whose `resources` cannot be read is refused, nothing minted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_token_restricted_to_resources_stays_restricted() {
+    use api_tokens::unit::ResourceRestriction;
+
+    let Some(moto) = Moto::start() else { return };
+    let client = moto.client();
+    let fake = UnitFake::start().await;
+    let old = fake.insert_token(customers_token());
+    let base = ci_deploy(Service::Unit, &old.id)
+        .with_attribute("user_id", fake.user_id().to_string())
+        .with_attribute("scopes", json!(["customers"]))
+        .with_attribute("lifetime_secs", 30 * 86_400);
+    let restricted = base.clone().with_attribute(
+        "resources",
+        json!([{ "type": "account", "ids": ["10005", "10006"] }]),
+    );
+    let name = moto.seed("rot/resources", &old.secret, &restricted).await;
+    let broken = moto
+        .seed(
+            "rot/resources-bad",
+            &old.secret,
+            &base.with_attribute("resources", json!([])),
+        )
+        .await;
+    let dir = tempfile::tempdir().expect("dir");
+    let mut env = moto.env();
+    env.extend(aws_support::unit_env(&fake));
+    let mut f = Lambda::start(EXE, &env, dir.path()).await;
+
+    let (kind, message) = f
+        .invoke(&event(&broken, &request_token(), "createSecret"))
+        .await
+        .failure();
+    assert_eq!(kind, "InvalidRecord", "{message}");
+    assert_eq!(fake.tokens().len(), 1, "nothing minted");
+
+    let token = request_token();
+    for step in STEPS {
+        f.invoke(&event(&name, &token, step)).await.ok();
+    }
+    let now = current(&client, &name).await;
+    let live = fake.tokens();
+    assert_eq!(live.len(), 1, "the old token revoked");
+    assert_eq!(live[0].id.to_string(), now.token_id);
+    assert_eq!(
+        live[0].resources,
+        Some(vec![ResourceRestriction::accounts(["10005", "10006"])])
+    );
+    assert_eq!(
+        now.attributes["resources"],
+        restricted
+            .attribute("resources")
+            .cloned()
+            .unwrap_or_default()
+    );
+}

@@ -11,7 +11,9 @@ use super::sink::{
 };
 use super::unit::UnitLifecycle;
 use crate::error::{Error, Service};
-use crate::unit::{self, CreateApiToken, NewApiToken, Scope, SourceIp, UserId};
+use crate::unit::{
+    self, CreateApiToken, NewApiToken, ResourceRestriction, Scope, SourceIp, UserId,
+};
 
 /// Reads the record the store holds as current, for a rotation of a token
 /// of `service`: its token id, or the [`RotateError`] of step 0.
@@ -110,22 +112,36 @@ pub(crate) fn unit_attributes(
         life.tokens().user_id(),
         &plan.scopes,
         &plan.source_ips,
+        plan.resources.as_deref(),
         plan.expiration,
     )
 }
 
-/// The attributes of the record of a Unit token of `user`, with `scopes`
-/// and `source_ips`, expiring at `expiration`: `user_id`, `scopes`,
-/// `source_ips` and `lifetime_secs` (the time from now to `expiration`, to
-/// the nearest second).
+/// The attributes of the record of a Unit token of `user`, with `scopes`,
+/// `source_ips` and `resources`, expiring at `expiration`: `user_id`,
+/// `scopes`, `source_ips`, `lifetime_secs` (the time from now to
+/// `expiration`, to the nearest second), and `resources` when the token is
+/// restricted to some (`[{"type": "account", "ids": ["10005"]}]`), so that
+/// the token minted again is restricted as well.
 fn record_attributes(
     user: &UserId,
     scopes: &[Scope],
     source_ips: &[SourceIp],
+    resources: Option<&[ResourceRestriction]>,
     expiration: DateTime<Utc>,
 ) -> Vec<(&'static str, serde_json::Value)> {
     let lifetime = ((expiration - Utc::now()).num_milliseconds().max(0) + 500) / 1000;
-    vec![
+    let resources = resources.map(|list| {
+        list.iter()
+            .map(|r| {
+                serde_json::json!({
+                    "type": r.kind().as_str(),
+                    "ids": r.ids(),
+                })
+            })
+            .collect::<serde_json::Value>()
+    });
+    let mut attributes = vec![
         ("user_id", user.to_string().into()),
         (
             "scopes",
@@ -142,14 +158,17 @@ fn record_attributes(
                 .collect(),
         ),
         ("lifetime_secs", lifetime.into()),
-    ]
+    ];
+    attributes.extend(resources.map(|r| ("resources", r)));
+    attributes
 }
 
 impl UnitLifecycle {
     /// The metadata of the record of `new`, the token this lifecycle minted
     /// from `request`: its id, its description without the marker, its
     /// expiry, and what a rotation needs to mint it again (`user_id`,
-    /// `scopes`, `source_ips`, `lifetime_secs`), so that a record written
+    /// `scopes`, `source_ips`, `lifetime_secs`, and `resources` for a
+    /// token restricted to some), so that a record written
     /// at creation can be rotated ([`rotate_from`](Self::rotate_from) or
     /// the rotation function) as it is.
     ///
@@ -171,6 +190,7 @@ impl UnitLifecycle {
             self.tokens().user_id(),
             request.scopes(),
             request.allowed_ips(),
+            request.restrictions(),
             request.expiration(),
         ) {
             meta = meta.with_attribute(k, v);

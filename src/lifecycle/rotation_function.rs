@@ -34,7 +34,7 @@ use super::sink::{AWSCURRENT, AWSPENDING, SecretMeta, SecretRecord, SecretsManag
 use super::unit::UnitLifecycle;
 use crate::error::{Error, Service};
 use crate::mailtrap::{self, Expiry};
-use crate::unit::{self, Scope, SourceIp, UserId};
+use crate::unit::{self, ResourceRestriction, ResourceType, Scope, SourceIp, UserId};
 
 /// A step of a rotation, as Secrets Manager names it in `"Step"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -592,8 +592,11 @@ impl RotationFunction {
         };
         let lifetime = lifetime(cx, current)?.unwrap_or(Duration::days(90));
         let label = current.name.clone().unwrap_or_default();
-        let request = unit::CreateApiToken::new(label.clone(), scopes, Utc::now() + lifetime)
+        let mut request = unit::CreateApiToken::new(label.clone(), scopes, Utc::now() + lifetime)
             .source_ips(source_ips);
+        if let Some(resources) = resources(cx, current)? {
+            request = request.resources(resources);
+        }
 
         self.remove_interrupted(cx, life).await?;
         let token = mint_marked(cx, life, current, &label, |text| {
@@ -867,6 +870,42 @@ fn mailtrap_meta(new: &mailtrap::NewApiToken, label: String) -> SecretMeta {
     SecretMeta::new(Service::Mailtrap, new.id.to_string())
         .with_name(label)
         .with_expires_at(new.expires_at)
+}
+
+/// The record's `resources`, when the token is restricted to some: a list
+/// of `{"type", "ids"}`; an empty or malformed one is refused, never read
+/// as no restriction.
+fn resources(
+    cx: &Ctx<'_>,
+    record: &SecretRecord,
+) -> Result<Option<Vec<ResourceRestriction>>, RotationFunctionError> {
+    let Some(value) = record.attributes.get("resources") else {
+        return Ok(None);
+    };
+    let refused =
+        || cx.invalid("the record's resources are not a list of {\"type\", \"ids\"} objects");
+    let list = value
+        .as_array()
+        .filter(|l| !l.is_empty())
+        .ok_or_else(refused)?;
+    list.iter()
+        .map(|item| {
+            let kind = item.get("type").and_then(|t| t.as_str());
+            let ids = item.get("ids").and_then(|i| i.as_array());
+            match (kind, ids) {
+                (Some(kind), Some(ids)) if !ids.is_empty() => {
+                    let ids = ids
+                        .iter()
+                        .map(|id| id.as_str().map(str::to_owned).ok_or_else(refused))
+                        .collect::<Result<Vec<String>, _>>()?;
+                    let kind = kind.parse::<ResourceType>().map_err(|_| refused())?;
+                    Ok(ResourceRestriction::new(kind, ids))
+                }
+                _ => Err(refused()),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }
 
 /// The record's `lifetime_secs`, when it has one.
