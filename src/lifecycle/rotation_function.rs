@@ -569,7 +569,7 @@ impl RotationFunction {
                 .collect::<Result<_, _>>()?,
             None => {
                 return Err(cx.invalid(
-                    "the record names no scopes: write it with `api-tokens unit rotate --secret-to aws-sm:NAME`, which keeps them",
+                    "the record names no scopes: write it with `api-tokens unit create` or `unit rotate` `--secret-to aws-sm:NAME`, which record them",
                 ));
             }
         };
