@@ -425,6 +425,14 @@ async fn a_mailtrap_reset_leaves_the_old_token_to_its_grace_period() {
             .is_some_and(|at| at <= Utc::now() + chrono::Duration::hours(13))
     );
     assert!(live.iter().any(|t| t.id.to_string() == now.token_id));
+    // Reset again and again: the record's name stays the label.
+    assert_eq!(now.name.as_deref(), Some("CI deploy"));
+    for _ in 0..2 {
+        w.rotate(1).await;
+        let next = current(&w.client, &w.name).await;
+        assert_ne!(next.token_id, now.token_id);
+        assert_eq!(next.name.as_deref(), Some("CI deploy"));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
