@@ -1,6 +1,7 @@
 //! Rotation from a store: the token to replace is the one whose record
 //! AWS Secrets Manager holds as `AWSCURRENT` (feature `aws`).
 
+use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
 use super::mailtrap::MailtrapLifecycle;
@@ -10,6 +11,9 @@ use super::sink::{
 };
 use super::unit::UnitLifecycle;
 use crate::error::{Error, Service};
+use crate::unit::{
+    self, CreateApiToken, NewApiToken, ResourceRestriction, Scope, SourceIp, UserId,
+};
 
 /// Reads the record the store holds as current, for a rotation of a token
 /// of `service`: its token id, or the [`RotateError`] of step 0.
@@ -64,17 +68,22 @@ pub(crate) async fn current_token(
     Ok(record)
 }
 
-/// A sink that adds attributes to what it is told, then hands the secret
-/// on: the record then holds what the next rotation needs to mint again.
+/// A sink that adds attributes to what it is told (and, when `name` is
+/// given, names the token so), then hands the secret on: the record then
+/// holds what the next rotation needs to mint again, under a stable name.
 struct WithAttributes<'a> {
     inner: &'a dyn SecretSink,
     attributes: Vec<(&'static str, serde_json::Value)>,
+    name: Option<String>,
 }
 
 #[async_trait]
 impl SecretSink for WithAttributes<'_> {
     async fn store(&self, secret: &SecretString, meta: &SecretMeta) -> Result<(), SinkError> {
         let mut meta = meta.clone();
+        if let Some(name) = &self.name {
+            meta = meta.with_name(name.clone());
+        }
         for (k, v) in &self.attributes {
             meta = meta.with_attribute(*k, v.clone());
         }
@@ -99,28 +108,96 @@ pub(crate) fn unit_attributes(
     life: &UnitLifecycle,
     plan: &UnitPlan,
 ) -> Vec<(&'static str, serde_json::Value)> {
-    let lifetime = (plan.expiration - chrono::Utc::now()).num_seconds().max(0);
-    vec![
-        ("user_id", life.tokens().user_id().to_string().into()),
+    record_attributes(
+        life.tokens().user_id(),
+        &plan.scopes,
+        &plan.source_ips,
+        plan.resources.as_deref(),
+        plan.expiration,
+    )
+}
+
+/// The attributes of the record of a Unit token of `user`, with `scopes`,
+/// `source_ips` and `resources`, expiring at `expiration`: `user_id`,
+/// `scopes`, `source_ips`, `lifetime_secs` (the time from now to
+/// `expiration`, to the nearest second), and `resources` when the token is
+/// restricted to some (`[{"type": "account", "ids": ["10005"]}]`), so that
+/// the token minted again is restricted as well.
+fn record_attributes(
+    user: &UserId,
+    scopes: &[Scope],
+    source_ips: &[SourceIp],
+    resources: Option<&[ResourceRestriction]>,
+    expiration: DateTime<Utc>,
+) -> Vec<(&'static str, serde_json::Value)> {
+    let lifetime = ((expiration - Utc::now()).num_milliseconds().max(0) + 500) / 1000;
+    let resources = resources.map(|list| {
+        list.iter()
+            .map(|r| {
+                serde_json::json!({
+                    "type": r.kind().as_str(),
+                    "ids": r.ids(),
+                })
+            })
+            .collect::<serde_json::Value>()
+    });
+    let mut attributes = vec![
+        ("user_id", user.to_string().into()),
         (
             "scopes",
-            plan.scopes
+            scopes
                 .iter()
                 .map(|s| serde_json::Value::from(s.to_string()))
                 .collect(),
         ),
         (
             "source_ips",
-            plan.source_ips
+            source_ips
                 .iter()
                 .map(|s| serde_json::Value::from(s.to_string()))
                 .collect(),
         ),
         ("lifetime_secs", lifetime.into()),
-    ]
+    ];
+    attributes.extend(resources.map(|r| ("resources", r)));
+    attributes
 }
 
 impl UnitLifecycle {
+    /// The metadata of the record of `new`, the token this lifecycle minted
+    /// from `request`: its id, its description without the marker, its
+    /// expiry, and what a rotation needs to mint it again (`user_id`,
+    /// `scopes`, `source_ips`, `lifetime_secs`, and `resources` for a
+    /// token restricted to some), so that a record written
+    /// at creation can be rotated ([`rotate_from`](Self::rotate_from) or
+    /// the rotation function) as it is.
+    ///
+    /// ```
+    /// use api_tokens::lifecycle::UnitLifecycle;
+    /// use api_tokens::unit::{CreateApiToken, Scope};
+    /// # fn meta(life: &UnitLifecycle, new: &api_tokens::unit::NewApiToken) {
+    /// # let expiration = new.expiration.unwrap_or_default();
+    /// let request = CreateApiToken::new("CI deploy", [Scope::Customers], expiration);
+    /// let meta = life.record_meta(new, &request);
+    /// assert!(meta.attribute("scopes").is_some());
+    /// # }
+    /// ```
+    pub fn record_meta(&self, new: &NewApiToken, request: &CreateApiToken) -> SecretMeta {
+        let mut meta = SecretMeta::new(Service::Unit, new.id.as_str())
+            .with_name(new.description.clone().unwrap_or_default())
+            .with_expires_at(new.expiration);
+        for (k, v) in record_attributes(
+            self.tokens().user_id(),
+            request.scopes(),
+            request.allowed_ips(),
+            request.restrictions(),
+            request.expiration(),
+        ) {
+            meta = meta.with_attribute(k, v);
+        }
+        meta
+    }
+
     /// Rotates the token whose record `store` holds as `AWSCURRENT`: reads
     /// its `token_id`, then [`rotate`](Self::rotate)s it as `plan` states
     /// into `store`. The new record also keeps the user, scopes, source
@@ -141,12 +218,31 @@ impl UnitLifecycle {
         store: &SecretsManagerSink,
         plan: &UnitPlan,
     ) -> Result<Rotation, RotateError> {
-        let old = stored_id(store, Service::Unit, str::parse).await?;
+        let (old, _) = stored_id(store, Service::Unit, str::parse).await?;
+        self.rotate_into(&old, store, plan).await
+    }
+
+    /// [`Rotate`](Self::rotate)s token `old` into `store`, whose new record
+    /// keeps what [`rotate_from`](Self::rotate_from)'s does. For a rotation
+    /// named by its id when the store already holds its successor (the
+    /// record labelled `AWSPREVIOUS` names `old`): run again, the rotation
+    /// converges on the successor, or yields to a run still going on.
+    ///
+    /// # Errors
+    ///
+    /// As [`rotate`](Self::rotate).
+    pub async fn rotate_into(
+        &self,
+        old: &unit::TokenId,
+        store: &SecretsManagerSink,
+        plan: &UnitPlan,
+    ) -> Result<Rotation, RotateError> {
         let sink = WithAttributes {
             inner: store,
             attributes: unit_attributes(self, plan),
+            name: None,
         };
-        self.rotate(&old, plan, &sink).await
+        self.rotate(old, plan, &sink).await
     }
 }
 
@@ -154,7 +250,9 @@ impl MailtrapLifecycle {
     /// Rotates the token whose record `store` holds as `AWSCURRENT`: reads
     /// its `token_id`, then [`rotate`](Self::rotate)s it as `plan` states
     /// into `store`, which compares before it sets (see
-    /// [`UnitLifecycle::rotate_from`]).
+    /// [`UnitLifecycle::rotate_from`]). The new record keeps the name of the
+    /// one it replaces: a reset names its token `"<old name> <new id>"`,
+    /// which the record does not take.
     ///
     /// # Errors
     ///
@@ -166,34 +264,69 @@ impl MailtrapLifecycle {
         store: &SecretsManagerSink,
         plan: &MailtrapPlan,
     ) -> Result<Rotation, RotateError> {
-        let old = stored_id(store, Service::Mailtrap, |id| {
+        let (old, record) = stored_id(store, Service::Mailtrap, |id| {
             id.parse::<u64>()
                 .map_err(|_| Error::invalid("token_id", "not a Mailtrap token id"))
                 .and_then(crate::mailtrap::TokenId::new)
         })
         .await?;
-        self.rotate(old, plan, store).await
+        self.rotate_named(old, store, plan, record.name).await
+    }
+
+    /// [`Rotate`](Self::rotate)s token `old` into `store`: for a rotation
+    /// named by its id when the store already holds its successor (see
+    /// [`UnitLifecycle::rotate_into`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`rotate`](Self::rotate).
+    pub async fn rotate_into(
+        &self,
+        old: crate::mailtrap::TokenId,
+        store: &SecretsManagerSink,
+        plan: &MailtrapPlan,
+    ) -> Result<Rotation, RotateError> {
+        self.rotate_named(old, store, plan, None).await
+    }
+
+    /// Rotates `old` into `store`, the new record named `name` when given.
+    async fn rotate_named(
+        &self,
+        old: crate::mailtrap::TokenId,
+        store: &SecretsManagerSink,
+        plan: &MailtrapPlan,
+        name: Option<String>,
+    ) -> Result<Rotation, RotateError> {
+        let sink = WithAttributes {
+            inner: store,
+            attributes: Vec::new(),
+            name,
+        };
+        self.rotate(old, plan, &sink).await
     }
 }
 
-/// The failure at step 0 when the stored `token_id` is not an id of
-/// `service`: nothing was done.
 /// The id of the token whose record `store` holds as current, read by
-/// `parse`; a record that is not `service`'s, or an id `parse` refuses,
+/// `parse`, and the record; a record that is not `service`'s, or an id
+/// `parse` refuses (a malformed record: a [`SinkError`], as every other),
 /// fails step 0 with nothing changed.
 async fn stored_id<T>(
     store: &SecretsManagerSink,
     service: Service,
     parse: impl FnOnce(&str) -> Result<T, Error>,
-) -> Result<T, RotateError> {
+) -> Result<(T, SecretRecord), RotateError> {
     let record = current_token(store, service).await?;
-    parse(&record.token_id).map_err(|cause| {
+    let id = parse(&record.token_id).map_err(|_| {
         RotateError::new(
             service,
             &record.token_id,
             Step::Inspect,
             Left::Unchanged,
-            cause,
+            SinkError::other(
+                store.describe(),
+                format!("the record's token_id is not a {service} token id"),
+            ),
         )
-    })
+    })?;
+    Ok((id, record))
 }

@@ -34,7 +34,7 @@ use super::sink::{AWSCURRENT, AWSPENDING, SecretMeta, SecretRecord, SecretsManag
 use super::unit::UnitLifecycle;
 use crate::error::{Error, Service};
 use crate::mailtrap::{self, Expiry};
-use crate::unit::{self, Scope, SourceIp, UserId};
+use crate::unit::{self, ResourceRestriction, ResourceType, Scope, SourceIp, UserId};
 
 /// A step of a rotation, as Secrets Manager names it in `"Step"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -105,8 +105,61 @@ impl RotationEvent {
     }
 }
 
+/// What kind of failure a [`RotationFunctionError`] is. Its
+/// [name](FailureKind::as_str) is stable: the binary reports it as the
+/// invocation's `errorType`, by which CloudWatch alarms and metric filters
+/// select failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// `Superseded`: another rotation made a newer version current first;
+    /// this one removed its own token and left the secret as the other
+    /// made it. Nothing to repair.
+    Superseded,
+    /// `InvalidRecord`: a version of the secret is not a token record
+    /// (not JSON, binary, a field missing or malformed), names no scopes,
+    /// names a token that is gone, or was not written by `createSecret`.
+    /// Nothing was minted; the secret needs repair.
+    InvalidRecord,
+    /// `MissingVersion`: the step names a version the secret does not
+    /// have (`createSecret` did not run with this token).
+    MissingVersion,
+    /// `ServiceError`: a call to Unit or Mailtrap failed.
+    ServiceError,
+    /// `TestFailed`: at `testSecret`, the call made with the pending
+    /// secret failed.
+    TestFailed,
+    /// `StoreError`: a call to Secrets Manager failed (access denied, not
+    /// found, throttled, network).
+    StoreError,
+    /// `ConfigurationError`: the function lacks what the record needs: the
+    /// service's credential, or a user for a Unit record that names none.
+    ConfigurationError,
+}
+
+impl FailureKind {
+    /// The kind's stable name, such as `"Superseded"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Superseded => "Superseded",
+            FailureKind::InvalidRecord => "InvalidRecord",
+            FailureKind::MissingVersion => "MissingVersion",
+            FailureKind::ServiceError => "ServiceError",
+            FailureKind::TestFailed => "TestFailed",
+            FailureKind::StoreError => "StoreError",
+            FailureKind::ConfigurationError => "ConfigurationError",
+        }
+    }
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why a step failed. It names the step, the secret and the version, and
-/// never holds a secret.
+/// never holds a secret; its [`kind`](Self::kind) sorts it for alarms.
 #[derive(Debug, thiserror::Error)]
 #[error("{step} of {secret} (version {version}): {message}")]
 pub struct RotationFunctionError {
@@ -114,7 +167,7 @@ pub struct RotationFunctionError {
     secret: String,
     version: String,
     message: String,
-    superseded: bool,
+    kind: FailureKind,
 }
 
 impl RotationFunctionError {
@@ -123,10 +176,15 @@ impl RotationFunctionError {
         self.step
     }
 
+    /// What kind of failure it is.
+    pub fn kind(&self) -> FailureKind {
+        self.kind
+    }
+
     /// Whether another rotation made a newer version current first: this
     /// one removed its own token and left the secret as the other made it.
     pub fn is_superseded(&self) -> bool {
-        self.superseded
+        self.kind == FailureKind::Superseded
     }
 }
 
@@ -198,14 +256,18 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn fail(&self, message: impl Into<String>) -> RotationFunctionError {
+    fn fail(&self, kind: FailureKind, message: impl Into<String>) -> RotationFunctionError {
         RotationFunctionError {
             step: self.event.step,
             secret: self.event.secret_id.clone(),
             version: self.event.client_request_token.clone(),
             message: message.into(),
-            superseded: false,
+            kind,
         }
+    }
+
+    fn invalid(&self, message: impl Into<String>) -> RotationFunctionError {
+        self.fail(FailureKind::InvalidRecord, message)
     }
 
     fn store<E, R>(
@@ -217,7 +279,10 @@ impl Ctx<'_> {
         E: aws_sdk_secretsmanager::error::ProvideErrorMetadata,
         aws_sdk_secretsmanager::error::SdkError<E, R>: aws_sdk_secretsmanager::operation::RequestId,
     {
-        self.fail(SecretsManagerError::from_sdk(op, &self.event.secret_id, e).to_string())
+        self.fail(
+            FailureKind::StoreError,
+            SecretsManagerError::from_sdk(op, &self.event.secret_id, e).to_string(),
+        )
     }
 
     fn secret(&self) -> &str {
@@ -318,7 +383,10 @@ impl RotationFunction {
             && versions.labels_of(cx.token()).is_empty()
             && self.record_of(&cx, cx.token()).await.is_err()
         {
-            return Err(cx.fail("the secret has no such version: run createSecret first"));
+            return Err(cx.fail(
+                FailureKind::MissingVersion,
+                "the secret has no such version: run createSecret first",
+            ));
         }
         match event.step {
             RotationStep::CreateSecret => self.create_secret(&cx, &versions).await,
@@ -365,11 +433,11 @@ impl RotationFunction {
             .map_err(|e| cx.store("GetSecretValue", &e))?;
         let id = out.version_id().unwrap_or(version).to_owned();
         let text = out.secret_string().ok_or_else(|| {
-            cx.fail(format!(
+            cx.invalid(format!(
                 "version {id} holds binary data, not a token record"
             ))
         })?;
-        let record = SecretRecord::from_json(text).map_err(|e| cx.fail(e.to_string()))?;
+        let record = SecretRecord::from_json(text).map_err(|e| cx.invalid(e.to_string()))?;
         Ok((id, record))
     }
 
@@ -379,7 +447,7 @@ impl RotationFunction {
         record: &SecretRecord,
     ) -> Result<UnitLifecycle, RotationFunctionError> {
         let (client, default_user) = self.unit.as_ref().ok_or_else(|| {
-            cx.fail("the record is a Unit token's, and no Unit credential is configured (UNIT_API_TOKEN or UNIT_API_TOKEN_SECRET_ARN)")
+            cx.fail(FailureKind::ConfigurationError, "the record is a Unit token's, and no Unit credential is configured (UNIT_API_TOKEN or UNIT_API_TOKEN_SECRET_ARN)")
         })?;
         let user = match record.attributes.get("user_id") {
             Some(v) => v
@@ -387,9 +455,12 @@ impl RotationFunction {
                 .map(str::to_owned)
                 .or_else(|| v.as_u64().map(|n| n.to_string()))
                 .and_then(|s| s.parse::<UserId>().ok())
-                .ok_or_else(|| cx.fail("the record's user_id is not a Unit user id"))?,
+                .ok_or_else(|| cx.invalid("the record's user_id is not a Unit user id"))?,
             None => default_user.clone().ok_or_else(|| {
-                cx.fail("the record names no user_id, and UNIT_USER_ID is not set")
+                cx.fail(
+                    FailureKind::ConfigurationError,
+                    "the record names no user_id, and UNIT_USER_ID is not set",
+                )
             })?,
         };
         Ok(UnitLifecycle::new(client.clone(), user))
@@ -397,7 +468,7 @@ impl RotationFunction {
 
     fn mailtrap_life(&self, cx: &Ctx<'_>) -> Result<&MailtrapLifecycle, RotationFunctionError> {
         self.mailtrap.as_ref().ok_or_else(|| {
-            cx.fail("the record is a Mailtrap token's, and no Mailtrap credential is configured (MAILTRAP_API_TOKEN or MAILTRAP_API_TOKEN_SECRET_ARN)")
+            cx.fail(FailureKind::ConfigurationError, "the record is a Mailtrap token's, and no Mailtrap credential is configured (MAILTRAP_API_TOKEN or MAILTRAP_API_TOKEN_SECRET_ARN)")
         })
     }
 
@@ -460,8 +531,11 @@ impl RotationFunction {
             // Nobody holds the new token: remove it.
             let removed = self.remove(cx, &current, &record.token_id).await;
             return Err(match removed {
-                Ok(()) => cx.fail(format!("{err}; the new token {} was removed", record.token_id)),
-                Err(r) => cx.fail(format!(
+                Ok(()) => cx.fail(
+                    FailureKind::StoreError,
+                    format!("{err}; the new token {} was removed", record.token_id),
+                ),
+                Err(r) => cx.fail(FailureKind::StoreError, format!(
                     "{err}; the new token {} could not be removed ({r}): the next createSecret with this token removes it",
                     record.token_id
                 )),
@@ -489,13 +563,13 @@ impl RotationFunction {
                 .iter()
                 .map(|s| {
                     s.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
-                        cx.fail("the record's scopes hold a value that is not a scope")
+                        cx.invalid("the record's scopes hold a value that is not a scope")
                     })
                 })
                 .collect::<Result<_, _>>()?,
             None => {
-                return Err(cx.fail(
-                    "the record names no scopes: write it with `api-tokens unit rotate --secret-to aws-sm:NAME`, which keeps them",
+                return Err(cx.invalid(
+                    "the record names no scopes: write it with `api-tokens unit create` or `unit rotate` `--secret-to aws-sm:NAME`, which record them",
                 ));
             }
         };
@@ -508,7 +582,7 @@ impl RotationFunction {
                 .iter()
                 .map(|s| {
                     s.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
-                        cx.fail(
+                        cx.invalid(
                             "the record's source_ips hold a value that is not an address or range",
                         )
                     })
@@ -518,8 +592,11 @@ impl RotationFunction {
         };
         let lifetime = lifetime(cx, current)?.unwrap_or(Duration::days(90));
         let label = current.name.clone().unwrap_or_default();
-        let request = unit::CreateApiToken::new(label.clone(), scopes, Utc::now() + lifetime)
+        let mut request = unit::CreateApiToken::new(label.clone(), scopes, Utc::now() + lifetime)
             .source_ips(source_ips);
+        if let Some(resources) = resources(cx, current)? {
+            request = request.resources(resources);
+        }
 
         self.remove_interrupted(cx, life).await?;
         let token = mint_marked(cx, life, current, &label, |text| {
@@ -541,7 +618,7 @@ impl RotationFunction {
         life: &MailtrapLifecycle,
         current: &SecretRecord,
     ) -> Result<(SecretString, SecretMeta, &'static str), RotationFunctionError> {
-        let service = |e: Error| cx.fail(format!("Mailtrap: {e}"));
+        let service = |e: Error| cx.fail(FailureKind::ServiceError, format!("Mailtrap: {e}"));
         let expiry = match lifetime(cx, current)? {
             Some(l) => Expiry::At(Utc::now() + l),
             None => Expiry::ServerDefault,
@@ -551,11 +628,11 @@ impl RotationFunction {
             .parse::<u64>()
             .ok()
             .and_then(|n| mailtrap::TokenId::new(n).ok())
-            .ok_or_else(|| cx.fail("the record's token_id is not a Mailtrap token id"))?;
+            .ok_or_else(|| cx.invalid("the record's token_id is not a Mailtrap token id"))?;
         self.remove_interrupted(cx, life).await?;
         let listed = life.list_typed().await.map_err(service)?;
         let Some(old) = listed.iter().find(|t| t.id == old_id) else {
-            return Err(cx.fail(format!(
+            return Err(cx.invalid(format!(
                 "Mailtrap token {old_id}, which the current version names, is gone: there are no permissions to copy"
             )));
         };
@@ -592,14 +669,14 @@ impl RotationFunction {
         let listed = ops
             .list_all()
             .await
-            .map_err(|e| cx.fail(format!("{}: {e}", O::SERVICE)))?;
+            .map_err(|e| cx.fail(FailureKind::ServiceError, format!("{}: {e}", O::SERVICE)))?;
         for token in listed {
             if carries_marker_of(&token.text, cx.token()) {
                 tracing::info!(service = %O::SERVICE, token_id = %token.id,
                     "removing a token an interrupted createSecret minted");
-                ops.remove(&token.id)
-                    .await
-                    .map_err(|e| cx.fail(format!("{}: {e}", O::SERVICE)))?;
+                ops.remove(&token.id).await.map_err(|e| {
+                    cx.fail(FailureKind::ServiceError, format!("{}: {e}", O::SERVICE))
+                })?;
             }
         }
         Ok(())
@@ -615,7 +692,12 @@ impl RotationFunction {
             Service::Unit => self.unit_life(cx, record)?.remove(id).await,
             Service::Mailtrap => self.mailtrap_life(cx)?.remove(id).await,
         };
-        result.map_err(|e| cx.fail(format!("{}: {e}", record.service)))
+        result.map_err(|e| {
+            cx.fail(
+                FailureKind::ServiceError,
+                format!("{}: {e}", record.service),
+            )
+        })
     }
 
     async fn test_secret(&self, cx: &Ctx<'_>) -> Result<String, RotationFunctionError> {
@@ -625,10 +707,13 @@ impl RotationFunction {
             Service::Mailtrap => self.mailtrap_life(cx)?.probe(&pending.token).await,
         };
         result.map_err(|e| {
-            cx.fail(format!(
-                "{} refused the secret of token {}: {e}",
-                pending.service, pending.token_id
-            ))
+            cx.fail(
+                FailureKind::TestFailed,
+                format!(
+                    "{} refused the secret of token {}: {e}",
+                    pending.service, pending.token_id
+                ),
+            )
         })?;
         Ok(format!(
             "testSecret of {}: {} accepted the secret of token {}",
@@ -649,7 +734,7 @@ impl RotationFunction {
             .get(REPLACES_VERSION)
             .and_then(|v| v.as_str())
             .ok_or_else(|| {
-                cx.fail(
+                cx.invalid(
                     "the version was not written by createSecret: it names no version it replaces",
                 )
             })?
@@ -667,7 +752,7 @@ impl RotationFunction {
                     let err =
                         SecretsManagerError::from_sdk("UpdateSecretVersionStage", cx.secret(), &e);
                     if !err.is_invalid_request() {
-                        return Err(cx.fail(err.to_string()));
+                        return Err(cx.fail(FailureKind::StoreError, err.to_string()));
                     }
                     current = self.versions(cx).await?.with(AWSCURRENT).map(str::to_owned);
                 } else {
@@ -722,7 +807,7 @@ impl RotationFunction {
         self.remove_label(cx, AWSPENDING).await;
         let removed = self.remove(cx, pending, &pending.token_id).await;
         let holder = current.unwrap_or("none");
-        let mut err = cx.fail(match removed {
+        cx.fail(FailureKind::Superseded, match removed {
             Ok(()) => format!(
                 "superseded: another rotation made version {holder} current first; this rotation's token {} was removed",
                 pending.token_id
@@ -731,9 +816,7 @@ impl RotationFunction {
                 "superseded: another rotation made version {holder} current first; this rotation's token {} could not be removed ({e})",
                 pending.token_id
             ),
-        });
-        err.superseded = true;
-        err
+        })
     }
 
     /// A move of `label` on the secret, to say from and to which versions.
@@ -773,7 +856,7 @@ where
     F: Fn(String) -> Fut,
     Fut: Future<Output = Result<T, Error>>,
 {
-    let service = |e: Error| cx.fail(format!("{}: {e}", O::SERVICE));
+    let service = |e: Error| cx.fail(FailureKind::ServiceError, format!("{}: {e}", O::SERVICE));
     let marker = marker_for(cx.token(), &current.token_id).map_err(service)?;
     let minted = mint::mint_once(ops, label, || marker.clone(), create)
         .await
@@ -789,6 +872,42 @@ fn mailtrap_meta(new: &mailtrap::NewApiToken, label: String) -> SecretMeta {
         .with_expires_at(new.expires_at)
 }
 
+/// The record's `resources`, when the token is restricted to some: a list
+/// of `{"type", "ids"}`; an empty or malformed one is refused, never read
+/// as no restriction.
+fn resources(
+    cx: &Ctx<'_>,
+    record: &SecretRecord,
+) -> Result<Option<Vec<ResourceRestriction>>, RotationFunctionError> {
+    let Some(value) = record.attributes.get("resources") else {
+        return Ok(None);
+    };
+    let refused =
+        || cx.invalid("the record's resources are not a list of {\"type\", \"ids\"} objects");
+    let list = value
+        .as_array()
+        .filter(|l| !l.is_empty())
+        .ok_or_else(refused)?;
+    list.iter()
+        .map(|item| {
+            let kind = item.get("type").and_then(|t| t.as_str());
+            let ids = item.get("ids").and_then(|i| i.as_array());
+            match (kind, ids) {
+                (Some(kind), Some(ids)) if !ids.is_empty() => {
+                    let ids = ids
+                        .iter()
+                        .map(|id| id.as_str().map(str::to_owned).ok_or_else(refused))
+                        .collect::<Result<Vec<String>, _>>()?;
+                    let kind = kind.parse::<ResourceType>().map_err(|_| refused())?;
+                    Ok(ResourceRestriction::new(kind, ids))
+                }
+                _ => Err(refused()),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
 /// The record's `lifetime_secs`, when it has one.
 fn lifetime(
     cx: &Ctx<'_>,
@@ -801,7 +920,7 @@ fn lifetime(
             .filter(|s| *s > 0)
             .map(|s| Some(Duration::seconds(s)))
             .ok_or_else(|| {
-                cx.fail("the record's lifetime_secs is not a positive number of seconds")
+                cx.invalid("the record's lifetime_secs is not a positive number of seconds")
             }),
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use api_tokens::Service;
 use api_tokens::lifecycle::sink::AWSPREVIOUS;
-use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed, UnitFake, UnitOp};
+use api_tokens::testing::{Fault, MailtrapFake, MailtrapTokenSeed, UnitFake, UnitOp, placeholder};
 use aws_support::{
     Moto, ci_deploy, current, customers_token, mailtrap_env, record, unique_name, unit_env,
 };
@@ -243,4 +243,194 @@ async fn three_rotations_at_once_through_one_store() {
     let live: Vec<String> = fake.tokens().iter().map(|t| t.id.to_string()).collect();
     assert_eq!(live, vec![now.token_id.clone()], "one live new token");
     assert_ne!(now.token_id, seed.id.to_string());
+}
+
+/// A reset names its token `"<old name> <new id>"`; the record keeps the
+/// label: after several rotations through the store, its `name` is still
+/// the one created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mailtrap_rotations_through_the_store_keep_the_record_name() {
+    let Some(moto) = Moto::start() else { return };
+    let client = moto.client();
+    let fake = MailtrapFake::start().await;
+    let name = unique_name("cli/mt-name");
+    let spec = format!("aws-sm:{name}");
+    let env = mailtrap_env(&fake);
+    let permission = format!("account:{}:viewer", fake.account_id());
+    let args = [
+        "mailtrap",
+        "create",
+        "--name",
+        "CI deploy",
+        "--permission",
+        &permission,
+    ];
+    let created = run(&moto, &env, &secret_to(&args, &spec)).await;
+    assert_eq!(created.code, 0, "{}\n{}", created.out, created.err);
+    assert_eq!(
+        current(&client, &name).await.name.as_deref(),
+        Some("CI deploy")
+    );
+    let mut ids = vec![current(&client, &name).await.token_id];
+    for _ in 0..3 {
+        let rotated = run(&moto, &env, &secret_to(&["mailtrap", "rotate"], &spec)).await;
+        assert_eq!(rotated.code, 0, "{}\n{}", rotated.out, rotated.err);
+        let now = current(&client, &name).await;
+        assert!(!ids.contains(&now.token_id), "not rotated: {}", rotated.out);
+        assert_eq!(now.name.as_deref(), Some("CI deploy"), "{}", rotated.out);
+        ids.push(now.token_id);
+    }
+}
+
+/// `unit rotate ID --scope customers --expires-in 30d --secret-to SPEC`.
+fn rotate_id<'a>(id: &'a str, spec: &'a str) -> Vec<&'a str> {
+    let mut args = vec!["unit", "rotate", id];
+    args.extend(unit_args("rotate", None, "30d", spec).into_iter().skip(2));
+    args
+}
+
+/// Rotations named by their id through a store: a run whose token another
+/// run replaced meanwhile yields (exit 5), not a usage error; run again
+/// once that run is done, it converges on the successor without minting
+/// (exit 0), naming the retired token by its id alone; an id the store
+/// never held is a usage error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_by_id_whose_token_was_replaced_meanwhile_yields_then_converges() {
+    let Some(moto) = Moto::start() else { return };
+    let client = moto.client();
+    let fake = UnitFake::start().await;
+    let name = unique_name("cli/by-id");
+    let spec = format!("aws-sm:{name}");
+    let env = unit_env(&fake);
+    let created = run(
+        &moto,
+        &env,
+        &unit_args("create", Some("CI deploy"), "30d", &spec),
+    )
+    .await;
+    assert_eq!(created.code, 0, "{}", created.err);
+    let first = current(&client, &name).await.token_id;
+
+    // Run A has stored its token and confirms its decision (a list held
+    // back), the old token still live, when run B, given the same id,
+    // starts. (A lists at step 0 and to decide, before it stores.)
+    let admin = placeholder(fake.token());
+    fake.inject(
+        UnitOp::List,
+        Fault::delay(Duration::from_secs(3))
+            .after(2)
+            .times(10_000)
+            .when(move |r| r.headers.values().any(|v| v.contains(&admin))),
+    );
+    let a = command(&moto, &env, &rotate_id(&first, &spec))
+        .spawn()
+        .expect("spawn");
+    let started = std::time::Instant::now();
+    while current(&client, &name).await.token_id == first {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "A never stored"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let b = run(&moto, &env, &rotate_id(&first, &spec)).await;
+    let a = tokio::task::spawn_blocking(move || finish(a.wait_with_output().expect("wait")))
+        .await
+        .expect("join");
+    fake.clear_faults();
+    assert_eq!(a.code, 0, "{}\n{}", a.out, a.err);
+    assert_eq!(b.code, 5, "{}\n{}", b.out, b.err);
+    let now = current(&client, &name).await;
+    let live: Vec<String> = fake.tokens().iter().map(|t| t.id.to_string()).collect();
+    assert_eq!(live, vec![now.token_id.clone()], "one live token, A's");
+
+    // Run again once A is done: converges on A's token, mints nothing.
+    let again = run(&moto, &env, &rotate_id(&first, &spec)).await;
+    assert_eq!(again.code, 0, "{}\n{}", again.out, again.err);
+    assert!(!again.out.contains("\"\""), "an empty name: {}", again.out);
+    assert!(again.out.contains(&now.token_id), "{}", again.out);
+    assert_eq!(current(&client, &name).await.token_id, now.token_id);
+    let live: Vec<String> = fake.tokens().iter().map(|t| t.id.to_string()).collect();
+    assert_eq!(live, vec![now.token_id.clone()], "nothing minted");
+
+    // An id the store never held.
+    fake.clear_requests();
+    let refused = run(&moto, &env, &rotate_id("999", &spec)).await;
+    assert_eq!(refused.code, 2, "{}", refused.err);
+    assert!(
+        fake.requests().is_empty(),
+        "a request before the usage error"
+    );
+}
+
+/// What `--secret-to aws-sm:` cannot take is refused before any request to
+/// the service (exit 2): an ARN of a secret that does not exist. A store
+/// that holds a malformed record, whatever is wrong with it, fails the
+/// same way (exit 1, "reading the secret"), with or without an id, and
+/// nothing is sent to the service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_arn_and_malformed_records_are_refused_before_any_request() {
+    let Some(moto) = Moto::start() else { return };
+    let client = moto.client();
+    let fake = UnitFake::start().await;
+    let env = unit_env(&fake);
+    let arn = "aws-sm:arn:aws:secretsmanager:us-east-1:123456789012:secret:ci/none-AbCdEf";
+    let refused = run(&moto, &env, &unit_args("create", Some("x"), "1d", arn)).await;
+    assert_eq!(refused.code, 2, "{}", refused.err);
+    assert!(refused.err.contains("does not exist"), "{}", refused.err);
+    assert!(fake.requests().is_empty(), "a request was sent");
+    assert!(fake.tokens().is_empty(), "a token was minted");
+
+    let malformed: [(&str, Option<&str>); 6] = [
+        ("not JSON", Some("not a record")),
+        (
+            "no token_id",
+            Some(r#"{"token":"x","service":"unit","name":null,"expires_at":null}"#),
+        ),
+        (
+            "unknown service",
+            Some(r#"{"token":"x","service":"s3","token_id":"1","name":null,"expires_at":null}"#),
+        ),
+        (
+            "token_id of the wrong type",
+            Some(r#"{"token":"x","service":"unit","token_id":1,"name":null,"expires_at":null}"#),
+        ),
+        (
+            "token_id that is no Unit id",
+            Some(
+                r#"{"token":"x","service":"unit","token_id":"a b","name":null,"expires_at":null}"#,
+            ),
+        ),
+        ("binary", None),
+    ];
+    for (what, text) in malformed {
+        let name = unique_name("cli/malformed");
+        let create = client.create_secret().name(&name);
+        let create = match text {
+            Some(text) => create.secret_string(text),
+            None => create.secret_binary(aws_sdk_secretsmanager::primitives::Blob::new(
+                b"\x00\x01binary".to_vec(),
+            )),
+        };
+        create.send().await.expect("CreateSecret");
+        let spec = format!("aws-sm:{name}");
+        for args in [
+            unit_args("rotate", None, "30d", &spec),
+            rotate_id("1", &spec),
+        ] {
+            let failed = run(&moto, &env, &args).await;
+            assert_eq!(failed.code, 1, "{what}: {}", failed.err);
+            assert!(
+                failed.err.contains("reading the secret"),
+                "{what}: {}",
+                failed.err
+            );
+            assert!(
+                !failed.err.contains("step 0") && !failed.err.contains("could not be stored"),
+                "{what}: {}",
+                failed.err
+            );
+        }
+    }
+    assert!(fake.requests().is_empty(), "a request was sent");
 }

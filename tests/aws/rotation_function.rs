@@ -14,8 +14,10 @@ use api_tokens::lifecycle::sink::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use api_tokens::testing::{
     Fault, MailtrapFake, MailtrapToken, MailtrapTokenSeed, UnitFake, UnitOp,
 };
+use api_tokens::unit::Scope;
 use aws_sdk_secretsmanager::Client;
-use aws_support::lambda::Lambda;
+use aws_support::hold_moves::HoldMoves;
+use aws_support::lambda::{Lambda, Outcome};
 use aws_support::{
     Moto, ci_deploy, current, customers_token, mailtrap_env, record, version_with, versions,
 };
@@ -90,7 +92,17 @@ impl UnitWorld {
     }
 
     async fn lambda(&self) -> Lambda {
+        self.lambda_at(&self.moto.url()).await
+    }
+
+    /// The function, reaching Secrets Manager at `endpoint`.
+    async fn lambda_at(&self, endpoint: &str) -> Lambda {
         let mut env = self.moto.env();
+        for (k, v) in &mut env {
+            if *k == "AWS_ENDPOINT_URL" {
+                *v = endpoint.to_owned();
+            }
+        }
         env.push((
             "UNIT_API_TOKEN",
             self.fake.token().expose_secret().to_owned(),
@@ -292,17 +304,19 @@ async fn two_racing_rotations_leave_one_current_and_no_orphan() {
         fw.invoke(&event(&w.name, winner, "finishSecret"))
             .await
             .ok();
-        let message = fl
+        let (kind, message) = fl
             .invoke(&event(&w.name, loser, "finishSecret"))
             .await
-            .err();
+            .failure();
         assert!(message.contains("superseded"), "{message}");
+        assert_eq!(kind, "Superseded", "{message}");
         // Repeated, the loser stays superseded and changes nothing.
-        let again = fl
+        let (kind, again) = fl
             .invoke(&event(&w.name, loser, "finishSecret"))
             .await
-            .err();
+            .failure();
         assert!(again.contains("superseded"), "{again}");
+        assert_eq!(kind, "Superseded", "{again}");
 
         let now = w.check_converged().await;
         assert_eq!(&now, winner);
@@ -411,6 +425,14 @@ async fn a_mailtrap_reset_leaves_the_old_token_to_its_grace_period() {
             .is_some_and(|at| at <= Utc::now() + chrono::Duration::hours(13))
     );
     assert!(live.iter().any(|t| t.id.to_string() == now.token_id));
+    // Reset again and again: the record's name stays the label.
+    assert_eq!(now.name.as_deref(), Some("CI deploy"));
+    for _ in 0..2 {
+        w.rotate(1).await;
+        let next = current(&w.client, &w.name).await;
+        assert_ne!(next.token_id, now.token_id);
+        assert_eq!(next.name.as_deref(), Some("CI deploy"));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -419,29 +441,419 @@ async fn a_step_on_a_missing_version_or_without_credentials_fails_clearly() {
         return;
     };
     let mut f = w.lambda().await;
-    let message = f
+    let (kind, message) = f
         .invoke(&event(&w.name, &request_token(), "finishSecret"))
         .await
-        .err();
+        .failure();
     assert!(message.contains("run createSecret first"), "{message}");
-    let message = f
+    assert_eq!(kind, "MissingVersion", "{message}");
+    let (kind, message) = f
         .invoke(&event(
             "rot/no-such-secret",
             &request_token(),
             "createSecret",
         ))
         .await
-        .err();
+        .failure();
     assert!(
         message.contains("ResourceNotFoundException") && message.contains("request id"),
         "{message}"
     );
+    assert_eq!(kind, "StoreError", "{message}");
     // No Unit credential configured.
     let mut bare = Lambda::start(EXE, &w.moto.env(), w.dir.path()).await;
-    let message = bare
+    let (kind, message) = bare
         .invoke(&event(&w.name, &request_token(), "createSecret"))
         .await
-        .err();
+        .failure();
     assert!(message.contains("UNIT_API_TOKEN"), "{message}");
+    assert_eq!(kind, "ConfigurationError", "{message}");
     assert_eq!(w.fake.tokens().len(), 1, "nothing minted");
+}
+
+/// Runs the command line `api-tokens ARGS` with `env` added to a clean
+/// environment; gives its exit code and standard error.
+async fn command_line(env: Vec<(&'static str, String)>, args: &[&str]) -> (i32, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_api-tokens"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .args(args)
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("run api-tokens"))
+        .await
+        .expect("join");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The README's flow: `unit create --secret-to aws-sm:NAME`, then the
+/// function's first scheduled rotation (no `UNIT_USER_ID`: the record
+/// names the user). The record holds all a rotation needs, and the token
+/// minted has, on the service, the scopes, source addresses and lifetime
+/// of the one created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_created_into_the_store_is_rotated_at_the_first_scheduled_run() {
+    let Some(moto) = Moto::start() else { return };
+    let client = moto.client();
+    let fake = UnitFake::start().await;
+    let name = aws_support::unique_name("rot/created");
+    let spec = format!("aws-sm:{name}");
+    let mut env = moto.env();
+    env.extend(aws_support::unit_env(&fake));
+    let (code, err) = command_line(
+        env,
+        &[
+            "unit",
+            "create",
+            "--description",
+            "CI deploy",
+            "--scope",
+            "customers,accounts",
+            "--source-ip",
+            "10.0.0.0/8,192.168.1.1",
+            "--expires-in",
+            "30d",
+            "--secret-to",
+            &spec,
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let created = current(&client, &name).await;
+    let first = fake.tokens().remove(0);
+    assert_eq!(created.token_id, first.id.to_string());
+    assert_eq!(created.name.as_deref(), Some("CI deploy"));
+    for key in ["user_id", "scopes", "source_ips", "lifetime_secs"] {
+        assert!(
+            created.attributes.contains_key(key),
+            "no {key}: {created:?}"
+        );
+    }
+
+    let dir = tempfile::tempdir().expect("dir");
+    let mut function_env = moto.env();
+    function_env.push(("UNIT_API_TOKEN", fake.token().expose_secret().to_owned()));
+    function_env.push(("UNIT_API_URL", fake.uri()));
+    let mut f = Lambda::start(EXE, &function_env, dir.path()).await;
+    let token = request_token();
+    for step in STEPS {
+        f.invoke(&event(&name, &token, step)).await.ok();
+    }
+    let now = current(&client, &name).await;
+    assert_eq!(now.name.as_deref(), Some("CI deploy"));
+    let live = fake.tokens();
+    assert_eq!(live.len(), 1, "the created token revoked, no orphan");
+    let new = &live[0];
+    assert_eq!(new.id.to_string(), now.token_id);
+    assert_ne!(new.id, first.id);
+    // On the service: what the created token had.
+    assert_eq!(new.scopes, first.scopes);
+    assert_eq!(new.source_ips, first.source_ips);
+    assert_eq!(new.source_ips.len(), 2);
+    let lifetime = new.expiration - new.created_at;
+    assert!(
+        (lifetime - chrono::Duration::days(30)).num_seconds().abs() <= 60,
+        "lifetime {lifetime}"
+    );
+}
+
+/// Each failure reaches the runtime with an `errorType` that alarms can
+/// filter on: a record that cannot be rotated is `InvalidRecord` whatever
+/// is wrong with it (not JSON, binary, no `token_id`, unknown service, no
+/// scopes), a service's refusal `ServiceError`, a pending secret that does
+/// not work `TestFailed`; none mints a token that stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_failure_reaches_the_runtime_with_a_stable_error_type() {
+    let Some(w) = UnitWorld::start().await else {
+        return;
+    };
+    let mut f = w.lambda().await;
+    let user = w.fake.user_id().to_string();
+    let no_scopes = format!(
+        r#"{{"token":"x","service":"unit","token_id":"1","name":"n","expires_at":null,"user_id":"{user}"}}"#
+    );
+    let malformed: [(&str, Option<&str>); 5] = [
+        ("not JSON", Some("not a record")),
+        (
+            "no token_id",
+            Some(r#"{"token":"x","service":"unit","name":null,"expires_at":null}"#),
+        ),
+        (
+            "unknown service",
+            Some(r#"{"token":"x","service":"s3","token_id":"1","name":null,"expires_at":null}"#),
+        ),
+        ("no scopes", Some(&no_scopes)),
+        ("binary", None),
+    ];
+    for (what, text) in malformed {
+        let name = aws_support::unique_name("rot/malformed");
+        let create = w.client.create_secret().name(&name);
+        let create = match text {
+            Some(text) => create.secret_string(text),
+            None => create.secret_binary(aws_sdk_secretsmanager::primitives::Blob::new(
+                b"\x00\x01binary".to_vec(),
+            )),
+        };
+        create.send().await.expect("CreateSecret");
+        let (kind, message) = f
+            .invoke(&event(&name, &request_token(), "createSecret"))
+            .await
+            .failure();
+        assert_eq!(kind, "InvalidRecord", "{what}: {message}");
+    }
+    assert_eq!(w.fake.tokens().len(), 1, "nothing minted");
+
+    // The service refuses the create.
+    w.fake.inject(UnitOp::Create, Fault::status(403));
+    let (kind, message) = f
+        .invoke(&event(&w.name, &request_token(), "createSecret"))
+        .await
+        .failure();
+    assert_eq!(kind, "ServiceError", "{message}");
+    w.fake.clear_faults();
+    assert_eq!(w.fake.tokens().len(), 1, "nothing minted");
+
+    // The pending secret is refused.
+    let token = request_token();
+    f.invoke(&event(&w.name, &token, "createSecret")).await.ok();
+    let pending = record(&w.client, &w.name, AWSPENDING).await;
+    w.fake
+        .inject(UnitOp::Any, Fault::status(401).when_token(&pending.token));
+    let (kind, message) = f
+        .invoke(&event(&w.name, &token, "testSecret"))
+        .await
+        .failure();
+    assert_eq!(kind, "TestFailed", "{message}");
+    w.check_no_secret_in(&f.log());
+}
+
+/// Two `finishSecret` at once, each having read the same current version
+/// (their moves of `AWSCURRENT` held back until both came): Secrets
+/// Manager refuses one compare-and-set; that run removes its own token,
+/// takes `AWSPENDING` off its version and fails `Superseded`; the other
+/// wins. The old token is revoked (gone from the service), the loser's
+/// token too, and `AWSCURRENT` never moves back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_finish_secrets_at_once_one_move_is_refused_and_its_run_removes_its_token() {
+    let Some(mut w) = UnitWorld::start().await else {
+        return;
+    };
+    let proxy = HoldMoves::start(w.moto.url()).await;
+    let base = w.version(AWSCURRENT).await.expect("current");
+    let old = current(&w.client, &w.name).await.token_id;
+    let (a, b) = (request_token(), request_token());
+    let mut fa = w.lambda_at(&proxy.url()).await;
+    let mut fb = w.lambda_at(&proxy.url()).await;
+    for step in &STEPS[..3] {
+        fa.invoke(&event(&w.name, &a, step)).await.ok();
+        fb.invoke(&event(&w.name, &b, step)).await.ok();
+    }
+    let minted: BTreeSet<String> = w
+        .fake
+        .tokens()
+        .iter()
+        .map(|t| t.id.to_string())
+        .filter(|id| *id != old)
+        .collect();
+    assert_eq!(minted.len(), 2, "each run minted one token");
+
+    let finish_a = event(&w.name, &a, "finishSecret");
+    let finish_b = event(&w.name, &b, "finishSecret");
+    let (ra, rb) = tokio::join!(fa.invoke(&finish_a), fb.invoke(&finish_b));
+    assert_eq!(proxy.pairs(), 1, "both runs tried to move AWSCURRENT");
+    let (winner, loser) = match (ra, rb) {
+        (Outcome::Response(_), Outcome::Error(e)) => (&a, e),
+        (Outcome::Error(e), Outcome::Response(_)) => (&b, e),
+        (ra, rb) => panic!("not exactly one winner: {ra:?} {rb:?}"),
+    };
+    assert_eq!(loser["errorType"], "Superseded", "{loser}");
+    let message = loser["errorMessage"].as_str().unwrap_or_default();
+    assert!(message.contains("was removed"), "{message}");
+
+    let now = w.check_converged().await;
+    assert_eq!(&now, winner);
+    assert_eq!(w.version(AWSPREVIOUS).await, Some(base));
+    let live: Vec<String> = w.fake.tokens().iter().map(|t| t.id.to_string()).collect();
+    assert!(!live.contains(&old), "the old token revoked");
+    assert_eq!(live.len(), 1, "the loser's token removed: {live:?}");
+    assert!(minted.contains(&live[0]));
+    w.check_no_secret_in(&fa.log());
+    w.check_no_secret_in(&fb.log());
+}
+
+/// Secrets Manager starts a rotation by making an empty version labelled
+/// `AWSPENDING` (its `ClientRequestToken`) before it calls `createSecret`:
+/// the function fills that version, and the rotation completes. (The local
+/// Secrets Manager's `RotateSecret` without a function makes that version
+/// current at once, unlike AWS: its labels are then put back as AWS
+/// leaves them, the empty version labelled `AWSPENDING` alone.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_started_by_secrets_manager_fills_its_empty_pending_version() {
+    let Some(mut w) = UnitWorld::start().await else {
+        return;
+    };
+    let base = w.version(AWSCURRENT).await.expect("current");
+    let token = request_token();
+    w.client
+        .rotate_secret()
+        .secret_id(&w.name)
+        .client_request_token(&token)
+        .send()
+        .await
+        .expect("RotateSecret");
+    let relabel = |label: &'static str, from: Option<&str>, to: Option<&str>| {
+        w.client
+            .update_secret_version_stage()
+            .secret_id(&w.name)
+            .version_stage(label)
+            .set_remove_from_version_id(from.map(str::to_owned))
+            .set_move_to_version_id(to.map(str::to_owned))
+            .send()
+    };
+    relabel(AWSCURRENT, Some(&token), Some(&base))
+        .await
+        .expect("AWSCURRENT back");
+    relabel(AWSPREVIOUS, Some(&token), None)
+        .await
+        .expect("AWSPREVIOUS off");
+    relabel(AWSPENDING, None, Some(&token))
+        .await
+        .expect("AWSPENDING on");
+    let labels = versions(&w.client, &w.name).await;
+    assert!(
+        labels.contains(&(token.clone(), vec![AWSPENDING.to_owned()])),
+        "{labels:?}"
+    );
+    let empty = w
+        .client
+        .get_secret_value()
+        .secret_id(&w.name)
+        .version_id(&token)
+        .send()
+        .await;
+    assert!(empty.is_err(), "the pending version holds no value");
+    assert_eq!(
+        current(&w.client, &w.name).await.token_id,
+        w.fake.tokens()[0].id.to_string()
+    );
+    assert_eq!(
+        w.version(AWSPENDING).await.as_deref(),
+        Some(token.as_str()),
+        "Secrets Manager made the empty pending version"
+    );
+    let mut f = w.lambda().await;
+    w.steps(&mut f, &token, &STEPS).await;
+    let now = w.check_converged().await;
+    assert_eq!(now, token);
+    assert_eq!(w.version(AWSPREVIOUS).await, Some(base));
+    let new = w.fake.tokens().remove(0);
+    assert_eq!(new.scopes, vec![Scope::Customers]);
+    assert!(new.source_ips.is_empty());
+    w.check_no_secret_in(&f.log());
+}
+
+/// The Mailtrap token the function mints has, on the service, the old
+/// one's permissions and the record's lifetime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mailtrap_token_minted_by_the_function_keeps_permissions_and_lifetime() {
+    use api_tokens::mailtrap::{AccessLevel, ResourceType};
+
+    let Some(moto) = Moto::start() else { return };
+    let client = moto.client();
+    let fake = MailtrapFake::start().await;
+    let old = fake.insert_token(
+        MailtrapTokenSeed::new("CI deploy")
+            .permission(ResourceType::Project, 7, AccessLevel::Viewer)
+            .permission(ResourceType::Sandbox, 3, AccessLevel::Admin)
+            .expires_at(Utc::now() + chrono::Duration::days(10)),
+    );
+    let meta = ci_deploy(Service::Mailtrap, old.id).with_attribute("lifetime_secs", 30 * 86_400);
+    let name = moto.seed("rot/mt-grant", &old.secret, &meta).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let mut env = moto.env();
+    env.extend(mailtrap_env(&fake));
+    let mut f = Lambda::start(EXE, &env, dir.path()).await;
+    let token = request_token();
+    for step in STEPS {
+        f.invoke(&event(&name, &token, step)).await.ok();
+    }
+    let now = current(&client, &name).await;
+    let live = fake.tokens();
+    assert_eq!(live.len(), 1, "the old token deleted");
+    let new = &live[0];
+    assert_eq!(new.id.to_string(), now.token_id);
+    assert_eq!(new.permissions, old.permissions);
+    assert_eq!(new.permissions.len(), 2);
+    let expires = new.expires_at.expect("an expiry");
+    let lifetime = expires - Utc::now();
+    assert!(
+        (lifetime - chrono::Duration::days(30)).num_seconds().abs() <= 120,
+        "lifetime {lifetime}"
+    );
+    assert_eq!(now.name.as_deref(), Some("CI deploy"));
+}
+
+/// A Unit token restricted to some resources is minted again restricted
+/// the same way (checked on the service), never unrestricted; a record
+/// whose `resources` cannot be read is refused, nothing minted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_token_restricted_to_resources_stays_restricted() {
+    use api_tokens::unit::ResourceRestriction;
+
+    let Some(moto) = Moto::start() else { return };
+    let client = moto.client();
+    let fake = UnitFake::start().await;
+    let old = fake.insert_token(customers_token());
+    let base = ci_deploy(Service::Unit, &old.id)
+        .with_attribute("user_id", fake.user_id().to_string())
+        .with_attribute("scopes", json!(["customers"]))
+        .with_attribute("lifetime_secs", 30 * 86_400);
+    let restricted = base.clone().with_attribute(
+        "resources",
+        json!([{ "type": "account", "ids": ["10005", "10006"] }]),
+    );
+    let name = moto.seed("rot/resources", &old.secret, &restricted).await;
+    let broken = moto
+        .seed(
+            "rot/resources-bad",
+            &old.secret,
+            &base.with_attribute("resources", json!([])),
+        )
+        .await;
+    let dir = tempfile::tempdir().expect("dir");
+    let mut env = moto.env();
+    env.extend(aws_support::unit_env(&fake));
+    let mut f = Lambda::start(EXE, &env, dir.path()).await;
+
+    let (kind, message) = f
+        .invoke(&event(&broken, &request_token(), "createSecret"))
+        .await
+        .failure();
+    assert_eq!(kind, "InvalidRecord", "{message}");
+    assert_eq!(fake.tokens().len(), 1, "nothing minted");
+
+    let token = request_token();
+    for step in STEPS {
+        f.invoke(&event(&name, &token, step)).await.ok();
+    }
+    let now = current(&client, &name).await;
+    let live = fake.tokens();
+    assert_eq!(live.len(), 1, "the old token revoked");
+    assert_eq!(live[0].id.to_string(), now.token_id);
+    assert_eq!(
+        live[0].resources,
+        Some(vec![ResourceRestriction::accounts(["10005", "10006"])])
+    );
+    assert_eq!(
+        now.attributes["resources"],
+        restricted
+            .attribute("resources")
+            .cloned()
+            .unwrap_or_default()
+    );
 }

@@ -260,7 +260,8 @@ async fn unit_rotation_from_the_record_leaves_new_current_old_previous_and_old_r
 
     let store = moto.sink(&name);
     let plan = UnitPlan::new([Scope::Customers, Scope::Accounts], expires)
-        .source_ips(["10.0.0.0/8".parse().expect("cidr")]);
+        .source_ips(["10.0.0.0/8".parse().expect("cidr")])
+        .resources([api_tokens::unit::ResourceRestriction::accounts([10005_u64])]);
     let rotation = life.rotate_from(&store, &plan).await.expect("rotate");
     assert_eq!(rotation.old.id, first.id);
 
@@ -290,6 +291,11 @@ async fn unit_rotation_from_the_record_leaves_new_current_old_previous_and_old_r
         now.attributes["lifetime_secs"]
             .as_i64()
             .is_some_and(|s| s > 29 * 86_400)
+    );
+    // The restriction too: the next rotation keeps it.
+    assert_eq!(
+        now.attributes["resources"],
+        serde_json::json!([{ "type": "account", "ids": ["10005"] }])
     );
 }
 

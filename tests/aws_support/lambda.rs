@@ -39,6 +39,19 @@ impl Outcome {
         }
     }
 
+    /// The error's `errorType` and message, or a panic showing the
+    /// response.
+    #[track_caller]
+    pub fn failure(self) -> (String, String) {
+        match self {
+            Outcome::Error(e) => (
+                e["errorType"].as_str().unwrap_or_default().to_owned(),
+                e["errorMessage"].as_str().unwrap_or_default().to_owned(),
+            ),
+            Outcome::Response(v) => panic!("the function succeeded: {v}"),
+        }
+    }
+
     /// The error's message, or a panic showing the response.
     #[track_caller]
     pub fn err(self) -> String {

@@ -5,6 +5,7 @@
 //! reason, unless `CI=true`: there, a missing moto is a failure.
 #![allow(dead_code)]
 
+pub mod hold_moves;
 #[cfg(feature = "aws-lambda")]
 pub mod lambda;
 

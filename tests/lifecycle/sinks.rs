@@ -789,7 +789,12 @@ fn bad_sink_specs_are_refused_clearly() {
         ("s3:bucket/key", "unknown kind of sink `s3`"),
         (
             "token.txt",
-            "expected `file:PATH`, `env-file:PATH:VAR` or `-`",
+            // With the feature `aws`, the forms name `aws-sm:NAME` too.
+            if cfg!(feature = "aws") {
+                "expected `file:PATH`, `env-file:PATH:VAR`, `aws-sm:NAME` or `-`"
+            } else {
+                "expected `file:PATH`, `env-file:PATH:VAR` or `-`"
+            },
         ),
         ("FILE:token.txt", "expected `file:PATH`"),
     ];

@@ -20,11 +20,16 @@
 //!
 //! Secrets Manager itself is reached the standard way (region, the
 //! function's role, `AWS_ENDPOINT_URL`).
+//!
+//! A failed step's `errorType` is the stable name of its kind
+//! (`FailureKind` of the library: `Superseded`, `InvalidRecord`, …).
 
-use api_tokens::lifecycle::rotation_function::{MailtrapMethod, RotationEvent, RotationFunction};
+use api_tokens::lifecycle::rotation_function::{
+    MailtrapMethod, RotationEvent, RotationFunction, RotationFunctionError,
+};
 use api_tokens::lifecycle::sink::{SecretRecord, SecretsManagerError};
 use api_tokens::{mailtrap, unit};
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use secrecy::SecretString;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -104,6 +109,18 @@ async fn function() -> Result<RotationFunction, BoxError> {
     Ok(function)
 }
 
+/// The failure as the runtime reports it: its `errorType` is the stable
+/// name of its kind (`Superseded`, `InvalidRecord`, `MissingVersion`,
+/// `ServiceError`, `TestFailed`, `StoreError`, `ConfigurationError`), by
+/// which alarms select failures; its `errorMessage` says what failed.
+fn diagnostic(error: RotationFunctionError) -> Diagnostic {
+    tracing::warn!(step = %error.step(), kind = %error.kind(), "{error}");
+    Diagnostic {
+        error_type: error.kind().as_str().to_owned(),
+        error_message: error.to_string(),
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     // Only this crate's events, on standard error (CloudWatch keeps them);
@@ -117,9 +134,9 @@ async fn main() -> Result<(), BoxError> {
     let function = &function;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<RotationEvent>| async move {
-            let said = function.handle(&event.payload).await?;
+            let said = function.handle(&event.payload).await.map_err(diagnostic)?;
             tracing::info!(step = %event.payload.step, "{said}");
-            Ok::<_, BoxError>(serde_json::json!({ "step": event.payload.step, "done": said }))
+            Ok::<_, Diagnostic>(serde_json::json!({ "step": event.payload.step, "done": said }))
         },
     ))
     .await

@@ -93,9 +93,7 @@ async fn unit_create(life: UnitLifecycle, create: &UnitCreate) -> Result<Done, F
         .await
         .map_err(|e| Failure::service("Unit create", e))?;
     let new = &minted.token;
-    let meta = SecretMeta::new(Service::Unit, new.id.as_str())
-        .with_name(new.description.clone().unwrap_or_default())
-        .with_expires_at(new.expiration);
+    let meta = crate::store::unit_created_meta(&life, new, &request);
     let removal = Removal {
         verb: "revoked",
         then: "",

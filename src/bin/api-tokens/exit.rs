@@ -29,7 +29,8 @@ pub const CODES: &[(u8, &str)] = &[
     (SUCCESS, "success; for a rotation, this run completed it"),
     (
         FAILURE,
-        "the service, the network or the secret's sink failed, or the token named does not exist",
+        "the service, the network or the secret's sink failed (a secret store that cannot be \
+         read or whose record is malformed, too), or the token named does not exist",
     ),
     (
         USAGE,
@@ -93,6 +94,10 @@ pub enum Failure {
     },
     /// A rotation stopped.
     Rotate(RotateError),
+    /// The secret store a rotation starts from could not be read, or its
+    /// record is malformed (exit 1); nothing was done.
+    #[cfg_attr(not(feature = "aws"), allow(dead_code))]
+    Store(String),
     /// The audit found kinds named by `--fail-on`.
     Findings(Vec<&'static str>),
     /// `plan` or `apply` of a tokens file: what to say, and the exit code.
@@ -131,7 +136,10 @@ impl Failure {
             {
                 USAGE
             }
-            Failure::Service { .. } | Failure::Sink { .. } | Failure::Rotate(_) => FAILURE,
+            Failure::Service { .. }
+            | Failure::Sink { .. }
+            | Failure::Rotate(_)
+            | Failure::Store(_) => FAILURE,
             Failure::Findings(_) => FINDINGS,
             Failure::Ensure { code, .. } => *code,
         }
@@ -202,6 +210,7 @@ impl fmt::Display for Failure {
                 }
             }
             Failure::Ensure { message, .. } => f.write_str(message),
+            Failure::Store(message) => write!(f, "{message}; nothing was done"),
             Failure::Findings(kinds) => write!(
                 f,
                 "the audit found {} (named by --fail-on)",

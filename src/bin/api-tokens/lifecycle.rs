@@ -68,16 +68,23 @@ fn name(token: &TokenRef) -> String {
     output::cell(token.name.as_deref().unwrap_or(""))
 }
 
+/// A token's id, then its name when known (a token an earlier run
+/// retired is known by its id alone).
+fn named(token: &TokenRef) -> String {
+    match token.name.as_deref() {
+        Some(text) => format!("{} {:?}", token.id, output::cell(text)),
+        None => token.id.clone(),
+    }
+}
+
 fn rotation_text(rotation: &Rotation, sink: &str) -> String {
     let old = &rotation.old;
     let new = &rotation.new;
     let mut text = format!(
-        "rotated {} token {} {:?}: new token {} {:?}, expires {}; secret written to {}\n",
+        "rotated {} token {}: new token {}, expires {}; secret written to {}\n",
         rotation.service,
-        old.id,
-        name(old),
-        new.id,
-        name(new),
+        named(old),
+        named(new),
         output::expiry(rotation.expires_at),
         sink
     );

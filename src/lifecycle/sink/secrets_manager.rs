@@ -79,13 +79,17 @@ fn expose<S: serde::Serializer>(secret: &SecretString, s: S) -> Result<S::Ok, S:
 
 impl SecretRecord {
     /// The record of `secret`, the value of the token `meta` describes. The
-    /// name is stored without its marker.
+    /// name is stored as the label the token was made with: without its
+    /// marker, and for Mailtrap without the ids that resets appended
+    /// (`"CI deploy [at:…] 12350"` is stored as `"CI deploy"`).
     pub fn new(secret: &SecretString, meta: &SecretMeta) -> SecretRecord {
         SecretRecord {
             token: secret.clone(),
             service: meta.service(),
             token_id: meta.id().to_owned(),
-            name: meta.name().map(|n| Marker::label(n).to_owned()),
+            name: meta
+                .name()
+                .map(|n| record_label(meta.service(), meta.id(), n).to_owned()),
             expires_at: meta.expires_at(),
             attributes: meta
                 .attributes()
@@ -144,6 +148,36 @@ impl SecretRecord {
     /// be turned back into the secret.
     pub fn version_id(&self) -> String {
         version_id(self.service, &self.token_id, &self.token)
+    }
+}
+
+/// The label of `name`, the name of token `id` of `service`: without the
+/// markers that end it and, for Mailtrap, without the id a reset appends
+/// (`"<old name> <new id>"`), the token's own or one that follows a
+/// marker. Other trailing numbers are the user's and stay.
+fn record_label<'a>(service: Service, id: &str, name: &'a str) -> &'a str {
+    let mut label = name.trim();
+    if service == Service::Mailtrap {
+        if let Some(rest) = label.strip_suffix(id).and_then(|r| r.strip_suffix(' ')) {
+            label = rest;
+        }
+    }
+    loop {
+        let before = label;
+        label = Marker::label(label);
+        if service == Service::Mailtrap {
+            if let Some((rest, number)) = label.rsplit_once(' ') {
+                if !number.is_empty()
+                    && number.bytes().all(|b| b.is_ascii_digit())
+                    && Marker::find(rest).is_some()
+                {
+                    label = rest;
+                }
+            }
+        }
+        if label.len() == before.len() {
+            return label;
+        }
     }
 }
 
@@ -497,20 +531,40 @@ impl SecretsManagerSink {
     /// A [`SinkError::Other`] holding a [`SecretsManagerError`] (access
     /// denied, throttled, network), or the value is not a [`SecretRecord`].
     pub async fn current_record(&self) -> Result<Option<(String, SecretRecord)>, SinkError> {
+        let read = self.record_labelled(AWSCURRENT).await?;
+        match &read {
+            Some((version, _)) => self.set_basis(Basis::Version(version.clone()), true),
+            None => {
+                // Not found: the secret, or its AWSCURRENT version.
+                let basis = self.read_current_version().await?;
+                self.set_basis(basis, true);
+            }
+        }
+        Ok(read)
+    }
+
+    /// The record the version labelled `label` holds (such as
+    /// [`AWSPREVIOUS`]: the record the current one replaced) and its
+    /// version id; `None` when the secret or such a version does not exist.
+    /// Unlike [`current_record`](Self::current_record), it does not set the
+    /// base of the compare-and-set.
+    ///
+    /// # Errors
+    ///
+    /// As [`current_record`](Self::current_record).
+    pub async fn record_labelled(
+        &self,
+        label: &str,
+    ) -> Result<Option<(String, SecretRecord)>, SinkError> {
         let client = self.client().await;
         let call = client
             .get_secret_value()
             .secret_id(&self.secret_id)
-            .version_stage(AWSCURRENT)
+            .version_stage(label)
             .send();
         let out = match self.answer("GetSecretValue", call).await {
             Ok(out) => out,
-            Err(e) if e.is_not_found() => {
-                // Not found: the secret, or its AWSCURRENT version.
-                let basis = self.read_current_version().await?;
-                self.set_basis(basis, true);
-                return Ok(None);
-            }
+            Err(e) if e.is_not_found() => return Ok(None),
             Err(e) => return Err(self.fail(e)),
         };
         let version = out.version_id().unwrap_or_default().to_owned();
@@ -527,7 +581,6 @@ impl SecretsManagerSink {
             },
             other => other,
         })?;
-        self.set_basis(Basis::Version(version.clone()), true);
         Ok(Some((version, record)))
     }
 
@@ -655,13 +708,25 @@ impl SecretSink for SecretsManagerSink {
         Ok(())
     }
 
-    /// Checks the secret's name, then reads which version is current: the
-    /// base of the compare-and-set, unless the sink has read it already.
+    /// Checks the secret's name, then reads which version is current
+    /// (`DescribeSecret`): the base of the compare-and-set, unless the sink
+    /// has read it already. A secret named by an ARN must exist (one named
+    /// by its name is created by the first store): otherwise
+    /// [`SinkError::InvalidSpec`], before any token is minted.
     async fn check(&self) -> Result<(), SinkError> {
         check_secret_id(&self.secret_id).map_err(|reason| SinkError::InvalidSpec { reason })?;
         if self.basis() == Basis::Unread {
             let basis = self.read_current_version().await?;
             self.set_basis(basis, true);
+        }
+        if self.basis() == Basis::Missing && self.secret_id.starts_with("arn:") {
+            return Err(SinkError::InvalidSpec {
+                reason: format!(
+                    "the secret {} does not exist, and one named by its ARN cannot be \
+                     created: give an existing secret's ARN, or a name",
+                    self.secret_id
+                ),
+            });
         }
         Ok(())
     }
@@ -715,6 +780,39 @@ mod tests {
         assert_eq!(
             back.meta().attribute("user_id"),
             Some(&serde_json::json!("2"))
+        );
+    }
+
+    #[test]
+    fn a_mailtrap_reset_name_is_stored_as_its_label() {
+        let secret = SecretString::from("s");
+        let name = |service, id: &str, name: String| {
+            SecretRecord::new(&secret, &SecretMeta::new(service, id).with_name(name)).name
+        };
+        let tagged = Marker::new().tag("CI deploy");
+        // A reset of a marked token, then a reset of that one.
+        for text in [
+            format!("{tagged} 12350"),
+            format!("{tagged} 12350 12351"),
+            tagged.clone(),
+        ] {
+            assert_eq!(
+                name(Service::Mailtrap, "12351", text.clone()).as_deref(),
+                Some("CI deploy"),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            name(Service::Mailtrap, "7", "Deploy 2024 7".to_owned()).as_deref(),
+            Some("Deploy 2024")
+        );
+        assert_eq!(
+            name(Service::Mailtrap, "8", "Deploy 2024".to_owned()).as_deref(),
+            Some("Deploy 2024")
+        );
+        assert_eq!(
+            name(Service::Unit, "12", "Deploy 12".to_owned()).as_deref(),
+            Some("Deploy 12")
         );
     }
 
