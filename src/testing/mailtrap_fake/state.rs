@@ -36,7 +36,14 @@ pub(crate) struct MailtrapState {
     pub(crate) tokens: BTreeMap<u64, MailtrapToken>,
     pub(crate) ids: Ids,
     pub(crate) reset_rule: ResetRule,
+    /// The lifetime of a token created or reset without an `expires_at`;
+    /// `None`: such a token never expires.
+    pub(crate) default_lifetime: Option<TimeDelta>,
 }
+
+/// The service's default lifetime of a token created or reset without an
+/// `expires_at`: one year (rolling out since 2026-08).
+pub(crate) const DEFAULT_LIFETIME: TimeDelta = TimeDelta::days(365);
 
 /// The answer to a create or reset once every id up to
 /// [`MAX_TOKEN_ID`](crate::testing::ids::MAX_TOKEN_ID) was given.
@@ -69,6 +76,7 @@ impl MailtrapState {
         master: SecretString,
         owner: String,
         reset_rule: ResetRule,
+        default_lifetime: Option<TimeDelta>,
     ) -> MailtrapState {
         MailtrapState {
             accounts,
@@ -77,6 +85,7 @@ impl MailtrapState {
             tokens: BTreeMap::new(),
             ids: Ids::starting_at(FIRST_ID),
             reset_rule,
+            default_lifetime,
         }
     }
 
@@ -197,7 +206,7 @@ impl MailtrapState {
             }
         };
         let resources = check_permissions(body.get("resources"), &mut fail);
-        let expires_at = check_expires_at(body.get("expires_at"), now, &mut fail);
+        let expires_at = check_expires_at(body.get("expires_at"), now, self.default_lifetime, &mut fail);
         if !errors.is_empty() {
             return unprocessable(errors);
         }
@@ -258,7 +267,7 @@ impl MailtrapState {
         for key in body.keys().filter(|k| *k != "expires_at") {
             fail(key, "is not a permitted attribute");
         }
-        let expires_at = check_expires_at(body.get("expires_at"), now, &mut fail);
+        let expires_at = check_expires_at(body.get("expires_at"), now, self.default_lifetime, &mut fail);
         let Ok(expires_at) = expires_at else {
             return unprocessable(errors);
         };
