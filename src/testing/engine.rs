@@ -33,7 +33,7 @@ use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
 use secrecy::ExposeSecret;
 
 use super::faults::{Action, Fault, LoggedRequest, RequestView, SharedChecks};
-use super::redact::{is_auth_header, placeholder_of};
+use super::redact::{is_auth_header, recorded_auth_value};
 
 /// An answer of a dialect.
 #[derive(Debug)]
@@ -480,17 +480,15 @@ fn path_and_query(request: &Request) -> String {
     path
 }
 
-/// The headers, auth headers as placeholders.
+/// The headers, auth headers as a cassette writes them: the credential's
+/// placeholder after its scheme (`Bearer redacted-x7k9-…`), a cookie as
+/// `[REDACTED]`.
 fn redacted_headers(request: &Request) -> BTreeMap<String, String> {
     let mut headers = BTreeMap::new();
     for (name, value) in &request.headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
         let value = if is_auth_header(name.as_str()) {
-            let credential = value
-                .split_once(' ')
-                .map(|(_, c)| c.trim())
-                .unwrap_or(value.as_str());
-            placeholder_of(credential)
+            recorded_auth_value(name.as_str(), &value)
         } else {
             value
         };

@@ -210,7 +210,8 @@ pub struct RequestView {
     /// The endpoint it reaches (`"create"`, `"list"`, …; see
     /// [`LoggedRequest::operation`]), or `None`.
     pub operation: Option<&'static str>,
-    /// Lower-case header names to values, auth headers as placeholders.
+    /// Lower-case header names to values, auth headers as a cassette
+    /// writes them: the placeholder after the scheme (`Bearer redacted-…`).
     pub headers: BTreeMap<String, String>,
     /// The body, when it was JSON.
     pub body: Option<Value>,
@@ -218,7 +219,9 @@ pub struct RequestView {
 
 /// One request a fake received, for assertions. Auth headers are kept only
 /// as a placeholder (`redacted-<last4>-<hash>`, see
-/// [`placeholder`](fn.placeholder.html)), never in clear.
+/// [`placeholder`](fn.placeholder.html)), after the scheme if the header
+/// had one (`Bearer redacted-…`, as in a cassette), never in clear; a
+/// cookie as `[REDACTED]`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct LoggedRequest {
@@ -229,7 +232,8 @@ pub struct LoggedRequest {
     /// The endpoint it reached (`"create"`, `"list"`, `"revoke"`, `"get"`,
     /// `"delete"`, `"reset"`), or `None` for a path the service does not have.
     pub operation: Option<&'static str>,
-    /// Lower-case header names to values, auth headers as placeholders.
+    /// Lower-case header names to values, auth headers as placeholders
+    /// (after the scheme: `Bearer redacted-…`).
     pub headers: BTreeMap<String, String>,
     /// The body, when it was JSON.
     pub body: Option<Value>,
