@@ -18,7 +18,7 @@
 //! that closes the connection (only the dropper can). Concurrent clients
 //! therefore see one consistent state, whatever order their requests take.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
@@ -33,6 +33,7 @@ use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
 use secrecy::ExposeSecret;
 
 use super::faults::{Action, Fault, LoggedRequest, RequestView, SharedChecks};
+use super::ids::Ids;
 use super::redact::{is_auth_header, recorded_auth_value};
 
 /// An answer of a dialect.
@@ -102,6 +103,12 @@ pub(crate) trait Dialect: Send + 'static {
     fn error_reply(&self, status: u16) -> Reply;
     /// The credential a request presents, as the service reads it.
     fn presented<'r>(&self, request: &'r Request) -> Option<&'r str>;
+    /// The ids the dialect hands out, when it has any.
+    fn ids(&self) -> Option<&Ids> {
+        None
+    }
+    /// Leaves these ids out of the lists it answers, until told otherwise.
+    fn hide_from_list(&mut self, _hidden: BTreeSet<u64>) {}
     /// Whether the service counts its rate limit per credential (else per
     /// client, all requests together).
     const LIMIT_PER_CREDENTIAL: bool;
@@ -123,6 +130,9 @@ struct Armed {
 impl Armed {
     fn counts(&self, call: &Call<'_>) -> bool {
         if self.operation.is_some() && self.operation != call.operation {
+            return false;
+        }
+        if self.fault.lists_only() && call.operation != Some("list") {
             return false;
         }
         if let Some(token) = &self.fault.token {
@@ -426,6 +436,20 @@ impl<D: Dialect> Engine<D> {
                     if let Some(value) = retry_after {
                         reply = reply.set_header(RETRY_AFTER, value);
                     }
+                    reply
+                }
+                Some(Fault {
+                    action: Action::Lag(lag),
+                    ..
+                }) => {
+                    let hidden = self
+                        .dialect
+                        .ids()
+                        .map(|ids| lag.hidden(ids.given()))
+                        .unwrap_or_default();
+                    self.dialect.hide_from_list(hidden);
+                    let reply = self.dialect.handle(request, now);
+                    self.dialect.hide_from_list(BTreeSet::new());
                     reply
                 }
                 _ => self.dialect.handle(request, now),
@@ -753,6 +777,13 @@ macro_rules! common_fake_methods {
             /// Lifts the rate limit.
             pub fn clear_rate_limit(&self) {
                 $crate::testing::engine::lock(&self.engine).set_rate_limit(None);
+            }
+
+            /// Hands out token ids in `order` from now on (see
+            /// [`IdOrder`](crate::testing::IdOrder)): out of creation order, to
+            /// test code that takes the highest id for the newest token.
+            pub fn set_id_order(&self, order: $crate::testing::IdOrder) {
+                $crate::testing::engine::lock(&self.engine).dialect.ids.set_order(order);
             }
 
             /// Sets the id the next token gets, as a fake restored from a saved

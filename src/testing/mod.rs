@@ -503,13 +503,13 @@ mod replay;
 mod unit_fake;
 
 pub use error::KitError;
-pub use faults::{Expectation, Fault, LoggedRequest, RequestView, Times};
+pub use faults::{Expectation, Fault, ListLag, LoggedRequest, RequestView, Times};
 pub use fixtures::{
     Cassette, Fixture, FixtureRequest, FixtureResponse, embedded_files, fixture, fixtures,
 };
 #[doc(hidden)]
 pub use fuzz::__fuzz;
-pub use ids::MAX_TOKEN_ID;
+pub use ids::{IdOrder, MAX_TOKEN_ID};
 pub use mailtrap_fake::{
     MailtrapFake, MailtrapFakeBuilder, MailtrapOp, MailtrapToken, MailtrapTokenSeed, ResetRule,
 };

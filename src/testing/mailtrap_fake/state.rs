@@ -1,7 +1,7 @@
 //! What the Mailtrap fake holds, and how it acts on and answers each
 //! request.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -39,6 +39,8 @@ pub(crate) struct MailtrapState {
     /// The lifetime of a token created or reset without an `expires_at`;
     /// `None`: such a token never expires.
     pub(crate) default_lifetime: Option<TimeDelta>,
+    /// The ids a lagging list leaves out while it answers.
+    hidden: BTreeSet<u64>,
 }
 
 /// The service's default lifetime of a token created or reset without an
@@ -86,6 +88,7 @@ impl MailtrapState {
             ids: Ids::starting_at(FIRST_ID),
             reset_rule,
             default_lifetime,
+            hidden: BTreeSet::new(),
         }
     }
 
@@ -333,9 +336,9 @@ impl Dialect for MailtrapState {
             ("GET", Target::Collection, _) => {
                 let list: Vec<Value> = self
                     .tokens
-                    .values()
-                    .filter(|t| t.account_id == account)
-                    .map(|t| t.document(false))
+                    .iter()
+                    .filter(|(id, t)| t.account_id == account && !self.hidden.contains(id))
+                    .map(|(_, t)| t.document(false))
                     .collect();
                 Reply::json(200, JSON, &Value::Array(list))
             }
@@ -351,6 +354,14 @@ impl Dialect for MailtrapState {
             ("POST", Target::Reset(_), Some(id)) => self.reset(request, id, caller.name, now),
             _ => not_found(),
         }
+    }
+
+    fn ids(&self) -> Option<&Ids> {
+        Some(&self.ids)
+    }
+
+    fn hide_from_list(&mut self, hidden: BTreeSet<u64>) {
+        self.hidden = hidden;
     }
 
     fn presented<'r>(&self, request: &'r Request) -> Option<&'r str> {
