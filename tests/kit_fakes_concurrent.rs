@@ -246,7 +246,9 @@ async fn unit_rotations_keep_the_safety_net_when_lists_lag_and_ids_run_backwards
         // The runs' own lists (made with the fake's credential) lag.
         fake.inject(
             UnitOp::List,
-            Fault::lagging_list(lag).when_token(fake.token()).times(10_000),
+            Fault::lagging_list(lag)
+                .when_token(fake.token())
+                .times(10_000),
         );
     };
     let mut completed = 0;
@@ -290,14 +292,17 @@ async fn mailtrap_rotations_keep_the_safety_net_when_lists_lag_and_ids_run_backw
     let lagging = |fake: &MailtrapFake, lag: ListLag| {
         fake.inject(
             MailtrapOp::List,
-            Fault::lagging_list(lag).when_token(fake.token()).times(10_000),
+            Fault::lagging_list(lag)
+                .when_token(fake.token())
+                .times(10_000),
         );
     };
     let mut completed = 0;
     for round in 0..SAFETY_ROUNDS {
         for stagger in [Wait::ZERO, PROBE_HELD / 2] {
             for plan in [MailtrapPlan::new(), MailtrapPlan::new().recreate()] {
-                let what = |case: &str| format!("{case}, {plan:?}, stagger {stagger:?}, round {round}");
+                let what =
+                    |case: &str| format!("{case}, {plan:?}, stagger {stagger:?}, round {round}");
                 let r = mailtrap_round(3, stagger, plan.clone(), |f| {
                     lagging(f, ListLag::Newest(1));
                 })

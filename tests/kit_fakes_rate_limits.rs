@@ -264,12 +264,18 @@ async fn a_retry_after_of_one_second_costs_about_one_second() {
         client.api_tokens().list().await.unwrap();
         let took = started.elapsed();
         assert!(took >= Duration::from_secs(1), "round {round}: {took:?}");
-        assert!(took < Duration::from_millis(1900), "round {round}: {took:?}");
+        assert!(
+            took < Duration::from_millis(1900),
+            "round {round}: {took:?}"
+        );
         assert!(took <= bound, "round {round}: {took:?}");
         // The call after it is not held back either.
         let started = std::time::Instant::now();
         client.api_tokens().list().await.unwrap();
-        assert!(started.elapsed() < Duration::from_millis(900), "round {round}");
+        assert!(
+            started.elapsed() < Duration::from_millis(900),
+            "round {round}"
+        );
     }
     assert_eq!(client.stats().retries, 2);
 }

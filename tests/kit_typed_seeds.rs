@@ -151,7 +151,11 @@ async fn mailtrap_expiry_never_seeds_a_token_that_never_expires_and_server_defau
     let fake = MailtrapFake::start().await;
     let never = fake.insert_token(MailtrapTokenSeed::new("n").expires(Expiry::Never));
     assert_eq!(never.expires_at, None);
-    assert_eq!(fake.insert_token(MailtrapTokenSeed::new("plain")).expires_at, None);
+    assert_eq!(
+        fake.insert_token(MailtrapTokenSeed::new("plain"))
+            .expires_at,
+        None
+    );
     // Left to the service: its default lifetime, one year unless the fake
     // is told otherwise.
     let now = fake.now();

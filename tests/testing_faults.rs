@@ -263,7 +263,11 @@ async fn a_test_can_override_one_endpoint_with_its_own_mock() {
 async fn the_unit_fakes_log_keeps_the_scheme_as_a_cassette_does() {
     let unit = UnitFake::start().await;
     let answer = reqwest::Client::new()
-        .get(format!("{}/users/{}/api-tokens", unit.uri(), unit.user_id()))
+        .get(format!(
+            "{}/users/{}/api-tokens",
+            unit.uri(),
+            unit.user_id()
+        ))
         .bearer_auth(unit.token().expose_secret())
         .header("cookie", "session=abcdefabcdef0123456789")
         .send()

@@ -879,11 +879,18 @@ async fn reset_takes_an_optional_expiry_body() {
         let got: DateTime<Utc> = renewed["expires_at"].as_str().unwrap().parse().unwrap();
         let lifetime = got - before;
         assert!(
-            lifetime >= TimeDelta::days(365) && lifetime < TimeDelta::days(365) + TimeDelta::minutes(1),
+            lifetime >= TimeDelta::days(365)
+                && lifetime < TimeDelta::days(365) + TimeDelta::minutes(1),
             "{name}: {got}"
         );
     }
-    let (status, renewed) = reset(&http, &mt, seed("null"), Some(&json!({ "expires_at": null }))).await;
+    let (status, renewed) = reset(
+        &http,
+        &mt,
+        seed("null"),
+        Some(&json!({ "expires_at": null })),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(renewed["expires_at"], Value::Null);
     let at = mt.now() + TimeDelta::days(3);

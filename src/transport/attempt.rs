@@ -10,8 +10,8 @@ use url::Url;
 
 use super::base_url::same_origin;
 use super::call::Call;
-use super::pacing::Permit;
 use super::headers::{header_rate_limit, header_retry_after};
+use super::pacing::Permit;
 use super::response::{Response, hide_in_error_answer};
 use super::retry::{Attempt, Outcome};
 use super::state::Inner;

@@ -154,7 +154,11 @@ pub mod safety_net {
     }
 
     /// A Unit round: `prepare` arms the faults under test first.
-    pub async fn unit_round(runs: usize, stagger: Duration, prepare: impl FnOnce(&UnitFake)) -> Round {
+    pub async fn unit_round(
+        runs: usize,
+        stagger: Duration,
+        prepare: impl FnOnce(&UnitFake),
+    ) -> Round {
         let fake = UnitFake::start().await;
         let old = fake.insert_token(UnitTokenSeed::new("CI deploy").scope(Scope::Customers));
         prepare(&fake);

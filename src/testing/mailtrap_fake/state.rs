@@ -209,7 +209,12 @@ impl MailtrapState {
             }
         };
         let resources = check_permissions(body.get("resources"), &mut fail);
-        let expires_at = check_expires_at(body.get("expires_at"), now, self.default_lifetime, &mut fail);
+        let expires_at = check_expires_at(
+            body.get("expires_at"),
+            now,
+            self.default_lifetime,
+            &mut fail,
+        );
         if !errors.is_empty() {
             return unprocessable(errors);
         }
@@ -270,7 +275,12 @@ impl MailtrapState {
         for key in body.keys().filter(|k| *k != "expires_at") {
             fail(key, "is not a permitted attribute");
         }
-        let expires_at = check_expires_at(body.get("expires_at"), now, self.default_lifetime, &mut fail);
+        let expires_at = check_expires_at(
+            body.get("expires_at"),
+            now,
+            self.default_lifetime,
+            &mut fail,
+        );
         let Ok(expires_at) = expires_at else {
             return unprocessable(errors);
         };

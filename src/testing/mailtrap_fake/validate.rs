@@ -115,7 +115,10 @@ pub(crate) fn check_expires_at(
 /// When a token made at `now` without an `expires_at` expires, under the
 /// default lifetime `default`: to the millisecond, as the service writes
 /// times; never past the last moment the clock holds.
-pub(crate) fn default_expiry(now: DateTime<Utc>, default: Option<TimeDelta>) -> Option<DateTime<Utc>> {
+pub(crate) fn default_expiry(
+    now: DateTime<Utc>,
+    default: Option<TimeDelta>,
+) -> Option<DateTime<Utc>> {
     let lifetime = default?;
     Some(
         now.checked_add_signed(lifetime)
