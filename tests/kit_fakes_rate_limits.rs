@@ -279,3 +279,35 @@ async fn a_retry_after_of_one_second_costs_about_one_second() {
     }
     assert_eq!(client.stats().retries, 2);
 }
+
+/// `max_elapsed`: "no wait is started that would end later than this".
+/// A retry whose slot under the client's own limit comes later is not
+/// made: the call ends with the answer it had, instead of waiting a whole
+/// window for the slot.
+#[tokio::test]
+async fn a_retry_does_not_wait_for_a_slot_past_max_elapsed() {
+    let fake = MailtrapFake::start().await;
+    let client = mailtrap::Client::builder()
+        .token(fake.token().clone())
+        .account_id(fake.account_id())
+        .base_url(fake.uri())
+        .pacing(Pacing::limit(1, Duration::from_secs(10)))
+        .retry(
+            RetryPolicy::default()
+                .initial_backoff(Duration::from_millis(10))
+                .max_elapsed(Duration::from_secs(2)),
+        )
+        .build()
+        .unwrap();
+    fake.inject(MailtrapOp::List, Fault::status(503));
+    let started = std::time::Instant::now();
+    let err = client.api_tokens().list().await.unwrap_err();
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    let Error::Api(api) = &err else {
+        panic!("expected the 503, got {err:?}");
+    };
+    assert_eq!(api.status, 503);
+    assert_eq!(err.attempts(), Some(1));
+    assert_eq!(fake.requests().len(), 1, "no retry was sent");
+}
