@@ -780,9 +780,9 @@ macro_rules! common_fake_methods {
             }
 
             /// Hands out token ids in `order` from now on (see
-            /// [`IdOrder`](crate::testing::IdOrder)): out of creation order, to
+            /// [`IdOrder`](enum.IdOrder.html)): out of creation order, to
             /// test code that takes the highest id for the newest token.
-            pub fn set_id_order(&self, order: $crate::testing::IdOrder) {
+            pub fn set_id_order(&self, order: $crate::testing::ids::IdOrder) {
                 $crate::testing::engine::lock(&self.engine).dialect.ids.set_order(order);
             }
 

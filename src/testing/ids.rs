@@ -46,7 +46,7 @@ pub enum IdOrder {
 }
 
 /// How many creations a fake remembers, newest last, for a
-/// [`ListLag`](super::ListLag): far more than a test creates at once.
+/// `ListLag` (a lagging list): far more than a test creates at once.
 const REMEMBERED: usize = 4096;
 
 /// The ids of one fake: the next one it gives, never below its first, in

@@ -8,8 +8,6 @@ use serde_json::{Map, Value, json};
 use crate::mailtrap::{self, AccessLevel, Expiry, Permission, ResourceId, ResourceType, TokenId};
 use crate::testing::engine::{self, common_token_conversions, format_time};
 
-use super::validate::default_expiry;
-
 /// A permission as the fake stores it: the resource type as it came (an
 /// older name such as `inbox` included), with the typed permission.
 #[derive(Debug, Clone, PartialEq)]
@@ -257,7 +255,7 @@ impl MailtrapTokenSeed {
     /// the past for a token that no longer works); `Never` leaves it
     /// without an expiration; `ServerDefault` gives it the fake's default
     /// lifetime from the moment it is inserted (see
-    /// [`MailtrapFakeBuilder::default_expiry`](super::MailtrapFakeBuilder::default_expiry)),
+    /// [`MailtrapFakeBuilder::default_expiry`](struct.MailtrapFakeBuilder.html#method.default_expiry)),
     /// as a create that leaves `expires_at` out. Any expiration refuses a
     /// reset under [`ResetRule::Published`](super::op::ResetRule::Published).
     pub fn expires(mut self, expiry: Expiry) -> Self {
@@ -349,6 +347,21 @@ common_token_conversions!(
     mailtrap,
     "create or reset"
 );
+
+/// When a token made at `now` without an `expires_at` expires, under the
+/// default lifetime `default`: to the millisecond, as the service writes
+/// times; never past the last moment the clock holds.
+pub(crate) fn default_expiry(
+    now: DateTime<Utc>,
+    default: Option<TimeDelta>,
+) -> Option<DateTime<Utc>> {
+    let lifetime = default?;
+    Some(
+        now.checked_add_signed(lifetime)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+            .trunc_subsecs(3),
+    )
+}
 
 /// The id of a token the fake numbers (from 12345 up).
 pub(crate) fn token_id(n: u64) -> TokenId {

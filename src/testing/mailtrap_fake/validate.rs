@@ -1,11 +1,11 @@
 //! The checks Mailtrap makes of ids, permissions and expiries.
 
-use chrono::{DateTime, Months, SubsecRound, TimeDelta, Utc};
+use chrono::{DateTime, Months, TimeDelta, Utc};
 use serde_json::Value;
 
 use crate::mailtrap::{ResourceId, ResourceType};
 
-use super::token::Stored;
+use super::token::{Stored, default_expiry};
 
 pub(crate) const NO_PERMISSIONS: &str = "No permissions selected. Please choose at least one.";
 
@@ -112,23 +112,9 @@ pub(crate) fn check_expires_at(
     Ok(Some(at))
 }
 
-/// When a token made at `now` without an `expires_at` expires, under the
-/// default lifetime `default`: to the millisecond, as the service writes
-/// times; never past the last moment the clock holds.
-pub(crate) fn default_expiry(
-    now: DateTime<Utc>,
-    default: Option<TimeDelta>,
-) -> Option<DateTime<Utc>> {
-    let lifetime = default?;
-    Some(
-        now.checked_add_signed(lifetime)
-            .unwrap_or(DateTime::<Utc>::MAX_UTC)
-            .trunc_subsecs(3),
-    )
-}
-
 #[cfg(test)]
 mod tests {
+    use chrono::SubsecRound;
     use serde_json::json;
 
     use super::*;
