@@ -31,7 +31,15 @@ pub enum FindingKind {
     Expired,
     /// The token expires within the audit's window.
     Expiring,
-    /// The token never expires.
+    /// The token never expires: its `expires_at` is empty. A Mailtrap
+    /// token made with an explicit `null` ([`Expiry::Never`](crate::mailtrap::Expiry::Never)),
+    /// or before the service's default lifetime came; one made with
+    /// [`Expiry::ServerDefault`](crate::mailtrap::Expiry::ServerDefault)
+    /// now has a date, and is flagged [`Expiring`](FindingKind::Expiring)
+    /// or [`Expired`](FindingKind::Expired) as any date is. The service's
+    /// list shows the date only, so a default date and one asked for are
+    /// not told apart (nor can the crate's marker: it is written before the
+    /// answer, and a reset's new name no longer ends with it).
     NeverExpires,
     /// The token may do more than most jobs need: Mailtrap admin on an
     /// account or organization; Unit write or sensitive scopes, where the
@@ -317,7 +325,7 @@ impl AuditPolicy {
         match expires_at {
             None => out.push(Finding {
                 kind: FindingKind::NeverExpires,
-                detail: "has no expiry".to_owned(),
+                detail: "never expires: no expiry date".to_owned(),
             }),
             Some(at) if at <= now => out.push(Finding {
                 kind: FindingKind::Expired,

@@ -18,7 +18,7 @@
 //! that closes the connection (only the dropper can). Concurrent clients
 //! therefore see one consistent state, whatever order their requests take.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
@@ -33,7 +33,8 @@ use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
 use secrecy::ExposeSecret;
 
 use super::faults::{Action, Fault, LoggedRequest, RequestView, SharedChecks};
-use super::redact::{is_auth_header, placeholder_of};
+use super::ids::Ids;
+use super::redact::{is_auth_header, recorded_auth_value};
 
 /// An answer of a dialect.
 #[derive(Debug)]
@@ -102,6 +103,12 @@ pub(crate) trait Dialect: Send + 'static {
     fn error_reply(&self, status: u16) -> Reply;
     /// The credential a request presents, as the service reads it.
     fn presented<'r>(&self, request: &'r Request) -> Option<&'r str>;
+    /// The ids the dialect hands out, when it has any.
+    fn ids(&self) -> Option<&Ids> {
+        None
+    }
+    /// Leaves these ids out of the lists it answers, until told otherwise.
+    fn hide_from_list(&mut self, _hidden: BTreeSet<u64>) {}
     /// Whether the service counts its rate limit per credential (else per
     /// client, all requests together).
     const LIMIT_PER_CREDENTIAL: bool;
@@ -123,6 +130,9 @@ struct Armed {
 impl Armed {
     fn counts(&self, call: &Call<'_>) -> bool {
         if self.operation.is_some() && self.operation != call.operation {
+            return false;
+        }
+        if self.fault.lists_only() && call.operation != Some("list") {
             return false;
         }
         if let Some(token) = &self.fault.token {
@@ -428,6 +438,20 @@ impl<D: Dialect> Engine<D> {
                     }
                     reply
                 }
+                Some(Fault {
+                    action: Action::Lag(lag),
+                    ..
+                }) => {
+                    let hidden = self
+                        .dialect
+                        .ids()
+                        .map(|ids| lag.hidden(ids.given()))
+                        .unwrap_or_default();
+                    self.dialect.hide_from_list(hidden);
+                    let reply = self.dialect.handle(request, now);
+                    self.dialect.hide_from_list(BTreeSet::new());
+                    reply
+                }
                 _ => self.dialect.handle(request, now),
             }
         };
@@ -480,17 +504,15 @@ fn path_and_query(request: &Request) -> String {
     path
 }
 
-/// The headers, auth headers as placeholders.
+/// The headers, auth headers as a cassette writes them: the credential's
+/// placeholder after its scheme (`Bearer redacted-x7k9-…`), a cookie as
+/// `[REDACTED]`.
 fn redacted_headers(request: &Request) -> BTreeMap<String, String> {
     let mut headers = BTreeMap::new();
     for (name, value) in &request.headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
         let value = if is_auth_header(name.as_str()) {
-            let credential = value
-                .split_once(' ')
-                .map(|(_, c)| c.trim())
-                .unwrap_or(value.as_str());
-            placeholder_of(credential)
+            recorded_auth_value(name.as_str(), &value)
         } else {
             value
         };
@@ -755,6 +777,13 @@ macro_rules! common_fake_methods {
             /// Lifts the rate limit.
             pub fn clear_rate_limit(&self) {
                 $crate::testing::engine::lock(&self.engine).set_rate_limit(None);
+            }
+
+            /// Hands out token ids in `order` from now on (see
+            /// [`IdOrder`](enum.IdOrder.html)): out of creation order, to
+            /// test code that takes the highest id for the newest token.
+            pub fn set_id_order(&self, order: $crate::testing::ids::IdOrder) {
+                $crate::testing::engine::lock(&self.engine).dialect.ids.set_order(order);
             }
 
             /// Sets the id the next token gets, as a fake restored from a saved

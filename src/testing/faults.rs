@@ -19,7 +19,7 @@ type Predicate = Arc<dyn Fn(&RequestView) -> bool + Send + Sync>;
 ///
 /// A fault has a kind ([`status`](Fault::status), [`delay`](Fault::delay),
 /// [`drop_connection`](Fault::drop_connection),
-/// [`lose_answer`](Fault::lose_answer)), applies to [`times`](Fault::times)
+/// [`lose_answer`](Fault::lose_answer), [`lagging_list`](Fault::lagging_list)), applies to [`times`](Fault::times)
 /// calls (one unless said), then the fake answers normally again. It can be
 /// aimed: at the calls made with one credential
 /// ([`when_token`](Fault::when_token)), at the calls a test picks out
@@ -73,6 +73,42 @@ impl fmt::Debug for Fault {
     }
 }
 
+/// What a lagging list leaves out: the newest tokens, which a list that
+/// reads a replica, or a cache, does not show yet. See
+/// [`Fault::lagging_list`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ListLag {
+    /// The tokens of the last `n` creates (a reset's new token included),
+    /// whoever made them.
+    Newest(u32),
+    /// The tokens created less than this long ago, in real (monotonic)
+    /// time.
+    Within(Duration),
+}
+
+impl ListLag {
+    /// The ids a list leaves out, from the ids given (oldest first, with
+    /// when).
+    pub(crate) fn hidden<'a>(
+        self,
+        given: impl DoubleEndedIterator<Item = &'a (u64, std::time::Instant)>,
+    ) -> std::collections::BTreeSet<u64> {
+        match self {
+            ListLag::Newest(n) => given
+                .rev()
+                .take(usize::try_from(n).unwrap_or(usize::MAX))
+                .map(|(id, _)| *id)
+                .collect(),
+            ListLag::Within(d) => given
+                .rev()
+                .take_while(|(_, at)| at.elapsed() < d)
+                .map(|(id, _)| *id)
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Action {
     /// Answer this status in the service's own error shape; nothing happens.
@@ -83,6 +119,8 @@ pub(crate) enum Action {
     Drop,
     /// Act normally, then close the connection without answering.
     LoseAnswer,
+    /// Answer a list without the newest tokens.
+    Lag(ListLag),
 }
 
 impl Fault {
@@ -126,6 +164,31 @@ impl Fault {
     /// connection without answering: the answer is lost on the way back.
     pub fn lose_answer() -> Fault {
         Fault::new(Action::LoseAnswer)
+    }
+
+    /// Answer a list as usual but without the newest tokens, as a list
+    /// served from a replica that has not caught up: the tokens of the
+    /// last creates ([`ListLag::Newest`]), or those created within a
+    /// while ([`ListLag::Within`]). It counts list calls only (armed on
+    /// another endpoint, or on every one, it lets the others pass
+    /// untouched); a get, a revoke or a delete still finds the hidden
+    /// tokens, and a credential they carry still works.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use api_tokens::testing::{Fault, ListLag};
+    ///
+    /// let behind = Fault::lagging_list(ListLag::Newest(1)).times(u32::MAX);
+    /// let slow_replica = Fault::lagging_list(ListLag::Within(Duration::from_millis(500))).times(10);
+    /// # let _ = (behind, slow_replica);
+    /// ```
+    pub fn lagging_list(lag: ListLag) -> Fault {
+        Fault::new(Action::Lag(lag))
+    }
+
+    /// Whether the fault counts only list calls.
+    pub(crate) fn lists_only(&self) -> bool {
+        matches!(self.action, Action::Lag(_))
     }
 
     /// How many calls the fault applies to (default 1; 0 is read as 1).
@@ -210,7 +273,8 @@ pub struct RequestView {
     /// The endpoint it reaches (`"create"`, `"list"`, …; see
     /// [`LoggedRequest::operation`]), or `None`.
     pub operation: Option<&'static str>,
-    /// Lower-case header names to values, auth headers as placeholders.
+    /// Lower-case header names to values, auth headers as a cassette
+    /// writes them: the placeholder after the scheme (`Bearer redacted-…`).
     pub headers: BTreeMap<String, String>,
     /// The body, when it was JSON.
     pub body: Option<Value>,
@@ -218,7 +282,9 @@ pub struct RequestView {
 
 /// One request a fake received, for assertions. Auth headers are kept only
 /// as a placeholder (`redacted-<last4>-<hash>`, see
-/// [`placeholder`](fn.placeholder.html)), never in clear.
+/// [`placeholder`](fn.placeholder.html)), after the scheme if the header
+/// had one (`Bearer redacted-…`, as in a cassette), never in clear; a
+/// cookie as `[REDACTED]`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct LoggedRequest {
@@ -229,7 +295,8 @@ pub struct LoggedRequest {
     /// The endpoint it reached (`"create"`, `"list"`, `"revoke"`, `"get"`,
     /// `"delete"`, `"reset"`), or `None` for a path the service does not have.
     pub operation: Option<&'static str>,
-    /// Lower-case header names to values, auth headers as placeholders.
+    /// Lower-case header names to values, auth headers as placeholders
+    /// (after the scheme: `Bearer redacted-…`).
     pub headers: BTreeMap<String, String>,
     /// The body, when it was JSON.
     pub body: Option<Value>,

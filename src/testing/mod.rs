@@ -13,8 +13,11 @@
 //!   answer a chosen status in the service's own error shape (with or
 //!   without `Retry-After`), answer late, drop the connection, or act and
 //!   then lose the answer; aimed at the n-th call, the calls after n, one
-//!   credential, or the requests a predicate picks out. A log of the
-//!   requests received ([`LoggedRequest`]), auth headers redacted.
+//!   credential, or the requests a predicate picks out. Two break what
+//!   concurrent rotations assume of a service: a list that lags behind
+//!   creates ([`Fault::lagging_list`]), and ids handed out of creation
+//!   order ([`IdOrder`]). A log of the requests received
+//!   ([`LoggedRequest`]), auth headers redacted as a cassette writes them.
 //! - **Expectations** ([`Expectation`]): `fake.expect(op).times(n)`, checked
 //!   when the fake is dropped, as wiremock's `Mock::expect`.
 //! - **Rate limits**: `fake.rate_limit(n, per)` answers 429 in the
@@ -503,13 +506,13 @@ mod replay;
 mod unit_fake;
 
 pub use error::KitError;
-pub use faults::{Expectation, Fault, LoggedRequest, RequestView, Times};
+pub use faults::{Expectation, Fault, ListLag, LoggedRequest, RequestView, Times};
 pub use fixtures::{
     Cassette, Fixture, FixtureRequest, FixtureResponse, embedded_files, fixture, fixtures,
 };
 #[doc(hidden)]
 pub use fuzz::__fuzz;
-pub use ids::MAX_TOKEN_ID;
+pub use ids::{IdOrder, MAX_TOKEN_ID};
 pub use mailtrap_fake::{
     MailtrapFake, MailtrapFakeBuilder, MailtrapOp, MailtrapToken, MailtrapTokenSeed, ResetRule,
 };

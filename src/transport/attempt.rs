@@ -11,6 +11,7 @@ use url::Url;
 use super::base_url::same_origin;
 use super::call::Call;
 use super::headers::{header_rate_limit, header_retry_after};
+use super::pacing::Permit;
 use super::response::{Response, hide_in_error_answer};
 use super::retry::{Attempt, Outcome};
 use super::state::Inner;
@@ -27,19 +28,26 @@ pub(crate) const MAX_BODY: usize = 16 * 1024 * 1024;
 const MAX_PREALLOCATED: usize = 256 * 1024;
 
 /// Makes one attempt. `paced` adds up, in milliseconds, the time spent
-/// waiting for a slot under the rate limit.
+/// waiting for a slot under the rate limit. `None`, with nothing sent, when
+/// the slot would come after `deadline`.
 pub(super) async fn attempt(
     inner: &Inner,
     call: &Call<'_>,
     url: &Url,
     paced: &AtomicU64,
-) -> Attempt {
+    deadline: Option<tokio::time::Instant>,
+) -> Option<Attempt> {
     // Held until the answer is observed: dropped earlier (no answer, or
     // this future dropped), it lets another call learn the limit.
-    let permit = inner.pacer.acquire().await;
+    let permit = inner.pacer.acquire_by(deadline).await?;
     if !permit.waited.is_zero() {
         paced.fetch_add(millis(permit.waited), Ordering::Relaxed);
     }
+    Some(send(inner, call, url, permit).await)
+}
+
+/// Sends the attempt in its slot and reads the answer.
+async fn send(inner: &Inner, call: &Call<'_>, url: &Url, permit: Permit<'_>) -> Attempt {
     inner.requests.fetch_add(1, Ordering::Relaxed);
     let mut answer = match request(inner, call, url).send().await {
         Ok(answer) => answer,

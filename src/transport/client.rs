@@ -260,7 +260,7 @@ impl Transport {
         let finished = retry_loop(
             &self.inner.shared.retry,
             idempotent,
-            |_| attempt::attempt(&self.inner, call, &url, &paced),
+            |_, deadline| attempt::attempt(&self.inner, call, &url, &paced, deadline),
             tokio::time::sleep,
         )
         .await;

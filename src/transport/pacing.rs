@@ -42,7 +42,11 @@ use tokio::time::Instant;
 /// read from a header is never above 100,000 per window, and never above
 /// the documented or given limit. A 429's `Retry-After` holds back the
 /// client's later calls for at most the retry policy's
-/// [`max_retry_after`](crate::RetryPolicy#structfield.max_retry_after).
+/// [`max_retry_after`](crate::RetryPolicy#structfield.max_retry_after), and
+/// says when the calls counted so far leave the service's window: an
+/// `X-Ratelimit-Remaining: 0` on the same answer does not hold them for a
+/// whole window on top. A retry never waits for its slot past the
+/// policy's [`max_elapsed`](crate::RetryPolicy#structfield.max_elapsed).
 ///
 /// ```
 /// use std::time::Duration;
@@ -245,6 +249,20 @@ impl Moments {
         }
     }
 
+    /// Moves every moment after `cutoff` back to it (keeping the order),
+    /// merging the runs that meet there.
+    fn move_back_to(&mut self, cutoff: Instant) {
+        let mut merged: VecDeque<(Instant, u32)> = VecDeque::with_capacity(self.runs.len());
+        for (t, n) in self.runs.drain(..) {
+            let t = t.min(cutoff);
+            match merged.back_mut() {
+                Some((last, m)) if *last == t => *m = m.saturating_add(n),
+                _ => merged.push_back((t, n)),
+            }
+        }
+        self.runs = merged;
+    }
+
     /// How many calls came after `since`.
     fn after(&self, since: Instant) -> u64 {
         self.runs
@@ -388,6 +406,7 @@ impl Pacer {
     /// [observe](Permit::observe) it: a permit dropped before (no answer,
     /// or the call's future dropped by a caller's timeout) counts as
     /// unanswered, and lets the next call learn the limit at once.
+    #[cfg(test)]
     pub(crate) async fn acquire(&self) -> Permit<'_> {
         let mut permit = Permit {
             pacer: self,
@@ -398,11 +417,32 @@ impl Pacer {
         permit
     }
 
+    /// [`acquire`](Pacer::acquire), but no wait is started that would end
+    /// after `deadline`: `None` when no slot comes by then (no slot is
+    /// taken). A retry uses the retry policy's `max_elapsed` as its
+    /// deadline, so pacing never stretches a call past it.
+    pub(crate) async fn acquire_by(&self, deadline: Option<Instant>) -> Option<Permit<'_>> {
+        let waited = self.wait_until(deadline).await?;
+        Some(Permit {
+            pacer: self,
+            waited,
+            settled: false,
+        })
+    }
+
+    #[cfg(test)]
     async fn wait_for_slot(&self) -> Duration {
+        self.wait_until(None).await.unwrap_or_default()
+    }
+
+    /// Waits for a slot and takes it; `None`, having taken none, when the
+    /// slot would come after `deadline`.
+    async fn wait_until(&self, deadline: Option<Instant>) -> Option<Duration> {
         let Some(state) = &self.state else {
-            return Duration::ZERO;
+            return Some(Duration::ZERO);
         };
         let start = Instant::now();
+        let past = |at: Instant| deadline.is_some_and(|d| at > d);
         loop {
             let learned = state.learned.notified();
             tokio::pin!(learned);
@@ -413,7 +453,7 @@ impl Pacer {
                     Learning::Done => {
                         // No limit and no pause: nothing to wait for.
                         if b.limit(start).is_none() && b.paused_until.is_none_or(|p| p <= start) {
-                            return Duration::ZERO;
+                            return Some(Duration::ZERO);
                         }
                         break;
                     }
@@ -432,10 +472,16 @@ impl Pacer {
                     }
                 }
             };
+            if past(patience) {
+                return None;
+            }
             // Woken by the answer, or out of patience.
             let _ = tokio::time::timeout_at(patience, learned).await;
         }
-        let _turn = state.turn.lock().await;
+        let _turn = match deadline {
+            None => state.turn.lock().await,
+            Some(d) => tokio::time::timeout_at(d, state.turn.lock()).await.ok()?,
+        };
         loop {
             let now = Instant::now();
             let wait = {
@@ -444,6 +490,8 @@ impl Pacer {
                 if at <= now {
                     b.take(now);
                     None
+                } else if past(at) {
+                    return None;
                 } else {
                     Some(at)
                 }
@@ -453,7 +501,7 @@ impl Pacer {
                 None => break,
             }
         }
-        Instant::now().saturating_duration_since(start)
+        Some(Instant::now().saturating_duration_since(start))
     }
 
     /// The call that was let through to learn got no answer: let another.
@@ -507,6 +555,10 @@ impl Pacer {
         if let Some(wait) = retry_after {
             let until = later(now, wait.min(b.max_pause));
             b.paused_until = Some(b.paused_until.map_or(until, |p| p.max(until)));
+            // The service said when to come back: its window frees then,
+            // whatever `X-Ratelimit-Remaining: 0` made of the calls counted
+            // so far (a whole window otherwise, past the pause's cap).
+            b.release_by(until);
         }
     }
 }
@@ -566,6 +618,26 @@ impl Bucket {
         };
         if self.sent.remove_one(sent) {
             self.sent.add(now, 1);
+        }
+    }
+
+    /// Lets every call counted so far leave the window by `until` at the
+    /// latest: a moment that would hold a slot later is moved back so that
+    /// its slot comes back at `until`. Order is kept, so answers still
+    /// match their calls.
+    fn release_by(&mut self, until: Instant) {
+        match until.checked_sub(self.window.saturating_add(SLACK)) {
+            Some(cutoff) => {
+                self.sent.move_back_to(cutoff);
+                for sent in &mut self.pending {
+                    *sent = (*sent).min(cutoff);
+                }
+            }
+            // Before any moment the clock can tell: nothing counted holds.
+            None => {
+                self.sent = Moments::default();
+                self.pending.clear();
+            }
         }
     }
 
@@ -770,6 +842,58 @@ mod tests {
         wide.observe(Some(1), Some(0), Some(Duration::MAX));
         let next = tokio::time::timeout(Duration::from_secs(3600), wide.wait_for_slot()).await;
         assert!(next.is_err(), "waits as long as it was told");
+    }
+
+    /// A 429 with `Retry-After: 1` and `X-Ratelimit-Remaining: 0` once
+    /// held the next call for a whole window (10 s for Mailtrap), past the
+    /// pause the service asked for and past `max_retry_after`: the
+    /// `Retry-After` now says when the calls counted so far leave the
+    /// window.
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_after_bounds_the_wait_that_remaining_zero_asks() {
+        let pacer = paced(Pacing::auto());
+        pacer.wait_for_slot().await;
+        pacer.observe(Some(150), Some(0), Some(Duration::from_secs(1)));
+        assert_eq!(pacer.wait_for_slot().await, Duration::from_secs(1));
+        // What follows is paced under the limit again, counted afresh.
+        pacer.observe(Some(150), Some(149), None);
+        assert_eq!(pacer.wait_for_slot().await, Duration::ZERO);
+
+        // A Retry-After past the pause's cap is held to the cap, window
+        // or not.
+        let capped = Pacer::new(Pacing::auto(), DOC, false, Duration::from_secs(2));
+        capped.wait_for_slot().await;
+        capped.observe(Some(150), Some(0), Some(Duration::from_secs(600)));
+        assert_eq!(capped.wait_for_slot().await, Duration::from_secs(2));
+
+        // Answers still match their calls after the moments moved back.
+        let queued = paced(Pacing::limit(2, Duration::from_secs(10)));
+        let first = queued.acquire().await;
+        let second = queued.acquire().await;
+        first.observe(Some(2), Some(0), Some(Duration::from_secs(1)));
+        second.observe(Some(2), Some(1), None);
+        assert!(bucket(&queued).pending.is_empty());
+        assert!(bucket(&queued).sent.total <= 2);
+    }
+
+    /// A retry that would wait for its slot past `max_elapsed` is not
+    /// made, and takes no slot.
+    #[tokio::test(start_paused = true)]
+    async fn no_slot_is_waited_for_past_a_deadline() {
+        let pacer = paced(Pacing::limit(1, Duration::from_secs(10)));
+        pacer.wait_for_slot().await;
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let start = Instant::now();
+        assert!(pacer.acquire_by(Some(deadline)).await.is_none());
+        assert_eq!(Instant::now(), start, "no wait started");
+        // No slot was taken: the next call waits one window, not two.
+        let waited = pacer.wait_for_slot().await;
+        assert!(waited >= Duration::from_secs(10), "{waited:?}");
+        assert!(waited < Duration::from_millis(10_010), "{waited:?}");
+        // A slot in time is waited for.
+        let in_time = Instant::now() + Duration::from_secs(11);
+        let permit = pacer.acquire_by(Some(in_time)).await.expect("a slot");
+        assert!(permit.waited >= Duration::from_secs(10));
     }
 
     /// A learned limit once only ever went down, and a limit of 0 held a

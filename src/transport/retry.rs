@@ -47,7 +47,9 @@ pub struct RetryPolicy {
     /// Attempts in all, the first included (0 is read as 1).
     pub max_attempts: u32,
     /// No wait is started that would end later than this after the first
-    /// attempt began.
+    /// attempt began: neither a retry's backoff or `Retry-After`, nor its
+    /// wait for a slot under the rate limit (see [`Pacing`](crate::Pacing));
+    /// the last answer is returned instead.
     pub max_elapsed: Duration,
     /// The backoff ceiling before the first retry; it doubles for each retry.
     pub initial_backoff: Duration,
@@ -215,6 +217,11 @@ pub(crate) fn next_wait(
 /// The retry loop: makes attempts, decides after each whether to repeat,
 /// waits, and reports each retry as a `tracing` event (target
 /// `api_tokens::retry`) inside the call's span.
+///
+/// `attempt(n, deadline)` makes attempt `n`; a retry gets the moment
+/// `max_elapsed` ends as its deadline, and answers `None` when it could not
+/// start by then (its slot under the rate limit comes later): the loop then
+/// ends with the previous attempt, as when a retry wait would end too late.
 pub(crate) async fn retry_loop<A, AF, S, SF>(
     policy: &RetryPolicy,
     idempotent: bool,
@@ -222,17 +229,23 @@ pub(crate) async fn retry_loop<A, AF, S, SF>(
     mut sleep: S,
 ) -> Finished
 where
-    A: FnMut(u32) -> AF,
-    AF: Future<Output = Attempt>,
+    A: FnMut(u32, Option<tokio::time::Instant>) -> AF,
+    AF: Future<Output = Option<Attempt>>,
     S: FnMut(Duration) -> SF,
     SF: Future<Output = ()>,
 {
     let started = tokio::time::Instant::now();
+    let deadline = started.checked_add(policy.max_elapsed);
     let mut earlier_unanswered = false;
-    let mut n: u32 = 0;
+    let mut n: u32 = 1;
+    // The first attempt has no deadline (it is the call itself), and an
+    // attempt answers `None` only past a deadline: this loop runs once.
+    let mut last = loop {
+        if let Some(first) = attempt(1, None).await {
+            break first;
+        }
+    };
     loop {
-        n += 1;
-        let last = attempt(n).await;
         let (outcome, retry_after) = match &last {
             Attempt::Answered(r) => (Outcome::Status(r.status), r.retry_after()),
             Attempt::Failed { outcome, .. } => (*outcome, None),
@@ -265,8 +278,23 @@ where
             delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
             "retrying"
         );
-        earlier_unanswered |= unanswered(outcome);
         sleep(delay).await;
+        // A retry that cannot start by the deadline is not made.
+        let Some(next) = attempt(n + 1, deadline).await else {
+            tracing::warn!(
+                target: "api_tokens::retry",
+                attempt = n + 1,
+                "no slot under the rate limit before max_elapsed; not retrying"
+            );
+            return Finished {
+                last,
+                attempts: n,
+                earlier_unanswered,
+            };
+        };
+        earlier_unanswered |= unanswered(outcome);
+        n += 1;
+        last = next;
     }
 }
 

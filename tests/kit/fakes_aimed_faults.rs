@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use api_tokens::mailtrap::{self, AccessLevel, Expiry, ResourceType};
 use api_tokens::testing::{
-    Fault, LoggedRequest, MailtrapFake, MailtrapOp, RequestView, UnitFake, UnitOp,
+    Fault, IdOrder, ListLag, LoggedRequest, MailtrapFake, MailtrapOp, MailtrapTokenSeed,
+    RequestView, UnitFake, UnitOp,
 };
 use api_tokens::unit::{self, CreateApiToken, Scope};
 use api_tokens::{Error, RetryPolicy};
@@ -383,4 +384,118 @@ fn a_fault_never_shows_its_credential() {
     assert!(!shown.contains(secret.expose_secret()), "{shown}");
     assert!(shown.contains("[REDACTED]"), "{shown}");
     assert!(shown.contains("skip: 1"), "{shown}");
+}
+
+/// A list that lags leaves the newest tokens out, for the list calls it is
+/// armed for only; the tokens it hides are still there for every other
+/// call, and their secrets work.
+#[tokio::test]
+async fn a_lagging_list_hides_the_newest_tokens_from_lists_only() {
+    let fake = UnitFake::start().await;
+    let client = unit_client(&fake, fake.token());
+    let tokens = client.org_api_tokens(fake.user_id());
+    let mut made = Vec::new();
+    for n in 0..3 {
+        made.push(tokens.create(unit_request(&format!("t{n}"))).await.unwrap());
+    }
+    // Armed on every endpoint: it still counts lists only.
+    fake.inject(
+        UnitOp::Any,
+        Fault::lagging_list(ListLag::Newest(2)).times(2),
+    );
+    let revoked = tokens.create(unit_request("t3")).await.unwrap();
+    tokens.revoke(&revoked.id).await.unwrap();
+    let ids = |list: Vec<unit::ApiToken>| list.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    // The newest two creates are t2 and t3; t3 is gone, t2 hidden.
+    assert_eq!(
+        ids(tokens.list().await.unwrap()),
+        [made[0].id.clone(), made[1].id.clone()]
+    );
+    // A hidden token's secret still works.
+    let hidden = unit_client(&fake, &made[2].token);
+    assert!(hidden.org_api_tokens(fake.user_id()).list().await.is_ok());
+    // That was the second list it counted: it is spent.
+    assert_eq!(ids(tokens.list().await.unwrap()).len(), 3);
+    let faulted: Vec<bool> = fake.requests().iter().map(|r| r.faulted).collect();
+    assert_eq!(
+        faulted,
+        [false, false, false, false, false, true, true, false]
+    );
+}
+
+/// A list that lags by a while shows a token once it is older than that.
+#[tokio::test]
+async fn a_list_lagging_by_a_while_catches_up() {
+    let fake = MailtrapFake::start().await;
+    let client = mailtrap_client(&fake, fake.token());
+    let tokens = client.api_tokens();
+    let older = fake.insert_token(MailtrapTokenSeed::new("older"));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    fake.inject(
+        MailtrapOp::List,
+        Fault::lagging_list(ListLag::Within(Duration::from_millis(300))).times(10),
+    );
+    let new = tokens.create(mailtrap_request(&fake, "new")).await.unwrap();
+    let listed: Vec<_> = tokens
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(listed, [older.id]);
+    // Found by id, and reset, all the same.
+    assert_eq!(tokens.get(new.id).await.unwrap().name, "new");
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let listed: Vec<_> = tokens
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(listed, [older.id, new.id]);
+}
+
+/// Ids handed out of creation order: a later token, a reset's new one
+/// included, may get a lower id than an earlier one; ids stay unique.
+#[tokio::test]
+async fn ids_can_be_handed_out_of_creation_order() {
+    let fake = MailtrapFake::start().await;
+    fake.set_id_order(IdOrder::ReversedInBlocks(4));
+    assert_eq!(fake.next_id(), 12348);
+    let client = mailtrap_client(&fake, fake.token());
+    let tokens = client.api_tokens();
+    let first = tokens
+        .create(mailtrap_request(&fake, "first"))
+        .await
+        .unwrap();
+    let second = tokens
+        .create(mailtrap_request(&fake, "second"))
+        .await
+        .unwrap();
+    assert!(second.id < first.id, "{} then {}", first.id, second.id);
+    let reset = tokens.reset(first.id, Expiry::Never).await.unwrap();
+    assert!(reset.id < second.id, "{} after {}", reset.id, second.id);
+    let unit = UnitFake::start().await;
+    unit.set_id_order(IdOrder::ShuffledInBlocks(16));
+    let life = unit_client(&unit, unit.token());
+    let unit_tokens = life.org_api_tokens(unit.user_id());
+    let mut ids = Vec::new();
+    for n in 0..16 {
+        let made = unit_tokens
+            .create(unit_request(&format!("u{n}")))
+            .await
+            .unwrap();
+        ids.push(made.id.as_str().parse::<u64>().unwrap());
+    }
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (1..=16).collect::<Vec<_>>(), "unique, one block");
+    fake.set_id_order(IdOrder::Ascending);
+    let later = tokens
+        .create(mailtrap_request(&fake, "later"))
+        .await
+        .unwrap();
+    assert!(later.id < first.id, "the block's last reserved id first");
 }

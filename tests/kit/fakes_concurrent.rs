@@ -2,7 +2,10 @@
 //! tasks create, revoke, reset and delete together, and the fake ends in
 //! exactly the state their answers describe: ids unique, counts right,
 //! every live secret accepted, every removed one refused, and a token reset
-//! by many at once reset exactly once.
+//! by many at once reset exactly once. And concurrent rotations where a
+//! list lags behind creates or ids run out of creation order: the safety
+//! net holds (at most one run completes; no sink holds a dead secret
+//! without its run saying so).
 
 use crate::kit_support;
 
@@ -10,7 +13,7 @@ use std::collections::BTreeSet;
 
 use api_tokens::Error;
 use api_tokens::mailtrap::{self, AccessLevel, Expiry, ResourceType};
-use api_tokens::testing::{MailtrapFake, UnitFake};
+use api_tokens::testing::{Fault, MailtrapFake, UnitFake};
 use api_tokens::unit::{self, Scope};
 use chrono::{Duration, Utc};
 use kit_support::{mailtrap_client, unit_client};
@@ -223,4 +226,97 @@ async fn a_token_reset_by_many_at_once_is_reset_exactly_once() {
     assert_eq!(held.len(), 2, "the original and its one replacement");
     assert_eq!(held[0].replaced_by, Some(won[0].id));
     assert_eq!(held[1].id, won[0].id);
+}
+
+/// Rounds played per case of the safety-net tests.
+const SAFETY_ROUNDS: usize = 3;
+
+/// Concurrent rotations where the race rule's assumptions break: a list
+/// that does not show the newest tokens yet, and ids handed out of
+/// creation order, alone and together, the runs started together or one
+/// after another. Whatever the faults, at most one run completes, and no
+/// sink is left holding a dead secret without its run's error saying so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unit_rotations_keep_the_safety_net_when_lists_lag_and_ids_run_backwards() {
+    use api_tokens::testing::{IdOrder, ListLag, UnitOp};
+    use kit_support::safety_net::{PROBE_HELD, unit_round};
+    use std::time::Duration as Wait;
+
+    let lagging = |fake: &UnitFake, lag: ListLag| {
+        // The runs' own lists (made with the fake's credential) lag.
+        fake.inject(
+            UnitOp::List,
+            Fault::lagging_list(lag)
+                .when_token(fake.token())
+                .times(10_000),
+        );
+    };
+    let mut completed = 0;
+    for round in 0..SAFETY_ROUNDS {
+        for stagger in [Wait::ZERO, PROBE_HELD / 2] {
+            let what = |case: &str| format!("{case}, stagger {stagger:?}, round {round}");
+            let r = unit_round(3, stagger, |f| lagging(f, ListLag::Newest(1))).await;
+            r.check(&what("newest create hidden"));
+            completed += r.completed();
+            let r = unit_round(3, stagger, |f| {
+                lagging(f, ListLag::Within(PROBE_HELD / 2));
+            })
+            .await;
+            r.check(&what("last 125 ms hidden"));
+            completed += r.completed();
+            let r = unit_round(3, stagger, |f| f.set_id_order(IdOrder::ReversedInBlocks(8))).await;
+            r.check(&what("ids reversed"));
+            completed += r.completed();
+            let r = unit_round(3, stagger, |f| {
+                f.set_id_order(IdOrder::ShuffledInBlocks(8));
+                lagging(f, ListLag::Newest(1));
+            })
+            .await;
+            r.check(&what("ids shuffled, newest hidden"));
+            completed += r.completed();
+        }
+    }
+    // The net is not kept by nobody ever finishing.
+    assert!(completed > 0, "no round had a winner");
+}
+
+/// The same on Mailtrap, whose default plan resets (a reset's token
+/// carries no marker, and is ranked by its id like the others).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mailtrap_rotations_keep_the_safety_net_when_lists_lag_and_ids_run_backwards() {
+    use api_tokens::lifecycle::MailtrapPlan;
+    use api_tokens::testing::{IdOrder, ListLag, MailtrapOp};
+    use kit_support::safety_net::{PROBE_HELD, mailtrap_round};
+    use std::time::Duration as Wait;
+
+    let lagging = |fake: &MailtrapFake, lag: ListLag| {
+        fake.inject(
+            MailtrapOp::List,
+            Fault::lagging_list(lag)
+                .when_token(fake.token())
+                .times(10_000),
+        );
+    };
+    let mut completed = 0;
+    for round in 0..SAFETY_ROUNDS {
+        for stagger in [Wait::ZERO, PROBE_HELD / 2] {
+            for plan in [MailtrapPlan::new(), MailtrapPlan::new().recreate()] {
+                let what =
+                    |case: &str| format!("{case}, {plan:?}, stagger {stagger:?}, round {round}");
+                let r = mailtrap_round(3, stagger, plan.clone(), |f| {
+                    lagging(f, ListLag::Newest(1));
+                })
+                .await;
+                r.check(&what("newest hidden"));
+                completed += r.completed();
+                let r = mailtrap_round(3, stagger, plan.clone(), |f| {
+                    f.set_id_order(IdOrder::ReversedInBlocks(8));
+                })
+                .await;
+                r.check(&what("ids reversed"));
+                completed += r.completed();
+            }
+        }
+    }
+    assert!(completed > 0, "no round had a winner");
 }

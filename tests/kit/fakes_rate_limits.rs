@@ -237,3 +237,77 @@ async fn unit_counts_every_request_together_and_answers_its_json_api_429() {
     let limited: Vec<bool> = fake.requests().iter().map(|r| r.rate_limited).collect();
     assert_eq!(limited, [false, false, true, true, false]);
 }
+
+/// The README's own fault, `Fault::status(429).retry_after(1)`, on a
+/// client paced by default: the 429 carries `X-Ratelimit-Remaining: 0`,
+/// which once held the retry for a whole 10 s window, past the pause asked
+/// for, `max_retry_after` and `max_elapsed`. Each call now ends within
+/// `max_retry_after + max_elapsed + 1 s`, and the retry goes when the
+/// service said.
+#[tokio::test]
+async fn a_retry_after_of_one_second_costs_about_one_second() {
+    let fake = MailtrapFake::start().await;
+    let policy = RetryPolicy::default()
+        .max_retry_after(Duration::from_secs(2))
+        .max_elapsed(Duration::from_secs(3));
+    let bound = policy.max_retry_after + policy.max_elapsed + Duration::from_secs(1);
+    let client = mailtrap::Client::builder()
+        .token(fake.token().clone())
+        .account_id(fake.account_id())
+        .base_url(fake.uri())
+        .retry(policy)
+        .build()
+        .unwrap();
+    for round in 0..2 {
+        fake.inject(MailtrapOp::List, Fault::status(429).retry_after(1));
+        let started = std::time::Instant::now();
+        client.api_tokens().list().await.unwrap();
+        let took = started.elapsed();
+        assert!(took >= Duration::from_secs(1), "round {round}: {took:?}");
+        assert!(
+            took < Duration::from_millis(1900),
+            "round {round}: {took:?}"
+        );
+        assert!(took <= bound, "round {round}: {took:?}");
+        // The call after it is not held back either.
+        let started = std::time::Instant::now();
+        client.api_tokens().list().await.unwrap();
+        assert!(
+            started.elapsed() < Duration::from_millis(900),
+            "round {round}"
+        );
+    }
+    assert_eq!(client.stats().retries, 2);
+}
+
+/// `max_elapsed`: "no wait is started that would end later than this".
+/// A retry whose slot under the client's own limit comes later is not
+/// made: the call ends with the answer it had, instead of waiting a whole
+/// window for the slot.
+#[tokio::test]
+async fn a_retry_does_not_wait_for_a_slot_past_max_elapsed() {
+    let fake = MailtrapFake::start().await;
+    let client = mailtrap::Client::builder()
+        .token(fake.token().clone())
+        .account_id(fake.account_id())
+        .base_url(fake.uri())
+        .pacing(Pacing::limit(1, Duration::from_secs(10)))
+        .retry(
+            RetryPolicy::default()
+                .initial_backoff(Duration::from_millis(10))
+                .max_elapsed(Duration::from_secs(2)),
+        )
+        .build()
+        .unwrap();
+    fake.inject(MailtrapOp::List, Fault::status(503));
+    let started = std::time::Instant::now();
+    let err = client.api_tokens().list().await.unwrap_err();
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    let Error::Api(api) = &err else {
+        panic!("expected the 503, got {err:?}");
+    };
+    assert_eq!(api.status, 503);
+    assert_eq!(err.attempts(), Some(1));
+    assert_eq!(fake.requests().len(), 1, "no retry was sent");
+}

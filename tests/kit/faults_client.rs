@@ -244,7 +244,14 @@ async fn a_503_on_mailtrap_create_and_reset_is_not_repeated() {
     assert_eq!(client.stats().retries, 0);
     let held = fake.tokens();
     assert_eq!(held.len(), 1);
-    assert_eq!(held[0].expires_at, None, "the faulted reset did nothing");
+    // A reset would have set the old token's grace period (12 hours);
+    // the created token keeps the default year.
+    assert_eq!(held[0].id, created.id);
+    assert_eq!(
+        held[0].expires_at, created.expires_at,
+        "the faulted reset did nothing"
+    );
+    assert!(held[0].replaced_by.is_none());
 }
 
 #[tokio::test]

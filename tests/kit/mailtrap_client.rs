@@ -137,7 +137,14 @@ async fn create_list_get_reset_delete_list_through_the_client() {
     assert_ne!(new_secret, secret);
     assert_eq!(reset.name, format!("CI deploy {}", reset.id));
     assert_eq!(reset.permissions, created.permissions);
-    assert_eq!(reset.expires_at, None);
+    // A reset that asks for no expiry gets the service's default
+    // lifetime, one year.
+    let lifetime = reset.expires_at.expect("the default lifetime") - TimeDelta::days(365);
+    assert!(
+        before <= lifetime && lifetime <= after,
+        "{:?}",
+        reset.expires_at
+    );
     let held = fake.tokens();
     assert_eq!(held.len(), 2);
     let old = held.iter().find(|t| t.id == created.id).unwrap();
@@ -152,7 +159,7 @@ async fn create_list_get_reset_delete_list_through_the_client() {
     );
     let old_seen = tokens.get(created.id).await.unwrap();
     assert_eq!(old_seen.expires_at, Some(expiring));
-    assert_eq!(new.expires_at, None);
+    assert_eq!(new.expires_at, reset.expires_at);
 
     // A second reset of the old one: 422 with the service's message.
     let err = tokens
@@ -464,4 +471,69 @@ async fn a_reset_with_an_expiry_gives_the_new_token_that_expiry() {
         fake.requests().last().unwrap().body,
         Some(json!({ "expires_at": wire }))
     );
+}
+
+/// Mailtrap today: a create that leaves `expires_at` out gets the
+/// service's default lifetime (one year, rolling out), an explicit `null`
+/// never expires. The fake once made the default never expire, so an
+/// audit called every default token "never-expires". The list shows only
+/// `expires_at`: a date (asked for, or the default) or `null` (never).
+#[tokio::test]
+async fn a_default_expiry_expires_in_a_year_and_audit_tells_it_from_never() {
+    use api_tokens::lifecycle::{AuditPolicy, FindingKind, MailtrapLifecycle, audit};
+
+    let fake = MailtrapFake::start().await;
+    let tokens = client(&fake).api_tokens();
+    let before = fake.now();
+    let defaulted = tokens
+        .create(request(&fake, "default").expires(Expiry::ServerDefault))
+        .await
+        .unwrap();
+    let never = tokens
+        .create(request(&fake, "never").expires(Expiry::Never))
+        .await
+        .unwrap();
+    let after = fake.now();
+    let lifetime_from = defaulted.expires_at.expect("the default lifetime") - TimeDelta::days(365);
+    assert!(before <= lifetime_from && lifetime_from <= after);
+    assert_eq!(never.expires_at, None);
+
+    let lifecycle = MailtrapLifecycle::new(client(&fake));
+    let report = audit(None, Some(&lifecycle), &AuditPolicy::new())
+        .await
+        .unwrap();
+    let row = |id: mailtrap::TokenId| {
+        report.services[0]
+            .tokens
+            .iter()
+            .find(|t| t.id == id.to_string())
+            .unwrap()
+            .clone()
+    };
+    assert!(row(never.id).has(FindingKind::NeverExpires));
+    assert!(!row(defaulted.id).has(FindingKind::NeverExpires));
+    assert_eq!(row(defaulted.id).expires_at, defaulted.expires_at);
+    assert_eq!(report.count(FindingKind::NeverExpires), 1);
+    let shown = report.to_string();
+    assert!(shown.contains("never expires"), "{shown}");
+    // Within a window that reaches it, the default expiry is flagged.
+    let wide = AuditPolicy::new().expiring_within(Duration::from_secs(400 * 86_400));
+    let report = audit(None, Some(&lifecycle), &wide).await.unwrap();
+    assert_eq!(report.count(FindingKind::Expiring), 1);
+
+    // Configurable while the default rolls out: none, as before it.
+    fake.set_default_expiry(None);
+    let old_style = tokens.create(request(&fake, "before")).await.unwrap();
+    assert_eq!(old_style.expires_at, None);
+    let ninety = MailtrapFake::builder()
+        .default_expiry(Some(Duration::from_secs(90 * 86_400)))
+        .start()
+        .await;
+    let made = client(&ninety)
+        .api_tokens()
+        .create(request(&ninety, "ninety"))
+        .await
+        .unwrap();
+    let days = (made.expires_at.unwrap() - ninety.now()).num_days();
+    assert!((89..=90).contains(&days), "{days}");
 }

@@ -231,9 +231,10 @@ async fn the_request_log_keeps_bodies_but_not_credentials() {
 
     assert_eq!(log[2].operation, Some("get"));
     assert_eq!(log[2].status, Some(404));
+    // As a cassette writes it: the scheme kept, the credential hidden.
     assert_eq!(
         log[2].headers["authorization"],
-        placeholder(mt.fake.token())
+        format!("Bearer {}", placeholder(mt.fake.token()))
     );
 
     mt.fake.clear_requests();
@@ -253,4 +254,33 @@ async fn a_test_can_override_one_endpoint_with_its_own_mock() {
     assert_eq!(get.status(), 418);
     let post = http.post(&url).send().await.unwrap();
     assert_eq!(post.status(), 401, "the rest is still the fake");
+}
+
+/// Unit's header is `Authorization: Bearer <token>`: the request log once
+/// kept only the placeholder, where a cassette keeps `Bearer <placeholder>`.
+/// Both now write it the same way, and a cookie as `[REDACTED]`.
+#[tokio::test]
+async fn the_unit_fakes_log_keeps_the_scheme_as_a_cassette_does() {
+    let unit = UnitFake::start().await;
+    let answer = reqwest::Client::new()
+        .get(format!(
+            "{}/users/{}/api-tokens",
+            unit.uri(),
+            unit.user_id()
+        ))
+        .bearer_auth(unit.token().expose_secret())
+        .header("cookie", "session=abcdefabcdef0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let log = unit.requests();
+    assert_eq!(
+        log[0].headers["authorization"],
+        format!("Bearer {}", placeholder(unit.token()))
+    );
+    assert_eq!(log[0].headers["cookie"], "[REDACTED]");
+    let shown = format!("{log:?}");
+    assert!(!shown.contains(unit.token().expose_secret()));
+    assert!(!shown.contains("abcdefabcdef0123456789"));
 }

@@ -100,7 +100,10 @@ async fn create_list_get_reset_delete_both_list() {
     assert_eq!(created["name"], "CI deploy");
     assert_eq!(created["last_4_digits"], &secret[secret.len() - 4..]);
     assert_eq!(created["created_by"], "owner@example.com");
-    assert_eq!(created["expires_at"], Value::Null);
+    // No `expires_at` asked: the service's default lifetime, one year.
+    let expires: DateTime<Utc> = created["expires_at"].as_str().unwrap().parse().unwrap();
+    assert!(expires - mt.now() > TimeDelta::days(364), "{expires}");
+    assert!(expires - mt.now() <= TimeDelta::days(365), "{expires}");
     assert_eq!(
         created["resources"],
         json!([{"resource_type": "account", "resource_id": mt.account_id(), "access_level": 100}])
@@ -133,7 +136,9 @@ async fn create_list_get_reset_delete_both_list() {
     assert_ne!(new_id, id);
     assert_ne!(new_secret, secret);
     assert_eq!(reset["name"], format!("CI deploy {new_id}"));
-    assert_eq!(reset["expires_at"], Value::Null);
+    // No body: the default lifetime again, a year from the reset.
+    let renewed: DateTime<Utc> = reset["expires_at"].as_str().unwrap().parse().unwrap();
+    assert!(renewed - mt.now() > TimeDelta::days(364), "{renewed}");
     assert_eq!(reset["resources"], created["resources"]);
     let held = mt.tokens();
     assert_eq!(held.len(), 2);
@@ -826,7 +831,7 @@ async fn the_published_rule_refuses_any_token_with_an_expiration() {
 
     let (status, body) = reset(&http, &mt, later.id, None).await;
     assert_eq!((status, body), (422, published.clone()));
-    let (status, renewed) = reset(&http, &mt, never.id, None).await;
+    let (status, renewed) = reset(&http, &mt, never.id, Some(&json!({ "expires_at": null }))).await;
     assert_eq!(status, 200);
     let (status, body) = reset(&http, &mt, never.id, None).await;
     assert_eq!(
@@ -841,7 +846,16 @@ async fn the_published_rule_refuses_any_token_with_an_expiration() {
     let (status, dated) = reset(&http, &mt, fresh, Some(&json!({ "expires_at": at }))).await;
     assert_eq!(status, 200);
     let (status, body) = reset(&http, &mt, dated["id"].as_u64().unwrap(), None).await;
-    assert_eq!((status, body), (422, published));
+    assert_eq!((status, body), (422, published.clone()));
+
+    // A reset that asks for no expiry gets the default lifetime: this
+    // rule will not reset that token either.
+    let never_again = mt.insert_token(MailtrapTokenSeed::new("never again"));
+    let (status, defaulted) = reset(&http, &mt, never_again.id, None).await;
+    assert_eq!(status, 200);
+    assert_ne!(defaulted["expires_at"], Value::Null);
+    let (status, body) = reset(&http, &mt, defaulted["id"].as_u64().unwrap(), None).await;
+    assert_eq!((status, body), (422, published.clone()));
 
     // Switched back at run time, the current rule applies.
     mt.set_reset_rule(ResetRule::Current);
@@ -855,17 +869,30 @@ async fn reset_takes_an_optional_expiry_body() {
     let http = Http::new(&mt);
     let seed = |name: &str| mt.insert_token(MailtrapTokenSeed::new(name)).id;
 
-    // No body, an empty object or `null`: never expires, as the contract's
-    // example answer shows.
-    for (name, body) in [
-        ("none", None),
-        ("empty", Some(json!({}))),
-        ("null", Some(json!({ "expires_at": null }))),
-    ] {
+    // No body or an empty object: the service's default lifetime, one
+    // year (as the contract describes the body; its example answer
+    // predates the default). `null`: never expires.
+    for (name, body) in [("none", None), ("empty", Some(json!({})))] {
+        let before = mt.now();
         let (status, renewed) = reset(&http, &mt, seed(name), body.as_ref()).await;
         assert_eq!(status, 200, "{name}");
-        assert_eq!(renewed["expires_at"], Value::Null, "{name}");
+        let got: DateTime<Utc> = renewed["expires_at"].as_str().unwrap().parse().unwrap();
+        let lifetime = got - before;
+        assert!(
+            lifetime >= TimeDelta::days(365)
+                && lifetime < TimeDelta::days(365) + TimeDelta::minutes(1),
+            "{name}: {got}"
+        );
     }
+    let (status, renewed) = reset(
+        &http,
+        &mt,
+        seed("null"),
+        Some(&json!({ "expires_at": null })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(renewed["expires_at"], Value::Null);
     let at = mt.now() + TimeDelta::days(3);
     let (status, renewed) = reset(
         &http,

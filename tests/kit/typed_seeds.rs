@@ -146,12 +146,28 @@ async fn a_mailtrap_seed_from_a_create_request_holds_what_it_asked_for() {
 }
 
 #[tokio::test]
-async fn mailtrap_expiry_never_and_server_default_seed_a_token_that_never_expires() {
+async fn mailtrap_expiry_never_seeds_a_token_that_never_expires_and_server_default_the_fakes_default()
+ {
     let fake = MailtrapFake::start().await;
-    for expiry in [Expiry::Never, Expiry::ServerDefault] {
-        let held = fake.insert_token(MailtrapTokenSeed::new("n").expires(expiry));
-        assert_eq!(held.expires_at, None, "{expiry:?}");
-    }
+    let never = fake.insert_token(MailtrapTokenSeed::new("n").expires(Expiry::Never));
+    assert_eq!(never.expires_at, None);
+    assert_eq!(
+        fake.insert_token(MailtrapTokenSeed::new("plain"))
+            .expires_at,
+        None
+    );
+    // Left to the service: its default lifetime, one year unless the fake
+    // is told otherwise.
+    let now = fake.now();
+    let defaulted = fake.insert_token(MailtrapTokenSeed::new("n").expires(Expiry::ServerDefault));
+    let lifetime = defaulted.expires_at.expect("the default lifetime") - now;
+    assert!(
+        lifetime >= TimeDelta::days(365) && lifetime < TimeDelta::days(365) + TimeDelta::minutes(1),
+        "{lifetime}"
+    );
+    fake.set_default_expiry(None);
+    let before = fake.insert_token(MailtrapTokenSeed::new("n").expires(Expiry::ServerDefault));
+    assert_eq!(before.expires_at, None, "as before the rollout");
     let dated = fake.insert_token(MailtrapTokenSeed::new("d").expires_at(odd_moment(4)));
     assert_eq!(dated.expires_at, Some(odd_moment(4).trunc_subsecs(3)));
     // Without permissions, admin on the fake's account.

@@ -12,13 +12,18 @@ use std::time::Duration;
 use api_tokens::{Error, Pacing, RetryPolicy, unit};
 use hostile_support::{Answer, Loopback};
 
-/// The bound no call may outlive: far above what any of them needs here
-/// (at most a pause of `PAUSE` or a window of `WINDOW`, a few times).
-const BOUND: Duration = Duration::from_secs(20);
 /// The retry policy's `max_retry_after`, and so the longest pause.
 const PAUSE: Duration = Duration::from_millis(200);
 /// The window the rate-limit headers count in.
 const WINDOW: Duration = Duration::from_millis(500);
+/// The retry policy's `max_elapsed`: no retry wait ends later.
+const MAX_ELAPSED: Duration = Duration::from_secs(1);
+/// The bound no call may outlive: what the settings promise (a first
+/// attempt held back by a pause or a window, retries within
+/// `max_elapsed`) and a second for a busy machine; it was 20 s.
+const BOUND: Duration = Duration::from_secs(1)
+    .saturating_add(WINDOW) // the longer of a pause and a window
+    .saturating_add(MAX_ELAPSED);
 
 fn answer(status: u16, headers: &[(&'static str, &str)]) -> Answer {
     Answer::new(status, headers)
@@ -43,6 +48,7 @@ impl Setup {
                     .max_attempts(2)
                     .initial_backoff(Duration::from_millis(1))
                     .max_backoff(Duration::from_millis(1))
+                    .max_elapsed(MAX_ELAPSED)
                     .max_retry_after(PAUSE),
             )
             .build()

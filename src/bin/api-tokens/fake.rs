@@ -1,7 +1,7 @@
 //! `--fake`: in-process fakes of both services, seeded with a few tokens,
 //! so that every command runs with no account and no environment.
 //!
-//! Two variables, read only with `--fake`, serve the command line's own
+//! Three variables, read only with `--fake`, serve the command line's own
 //! tests:
 //!
 //! - `API_TOKENS_FAKE_FAULT`: faults armed on the fakes before the command
@@ -21,6 +21,10 @@
 //!   numbering from the next id it would have given. The file's directory
 //!   must take a new file when the command starts: a state that could not
 //!   be written is refused before anything runs.
+//! - `API_TOKENS_FAKE_MAILTRAP_DEFAULT_EXPIRY`: the lifetime the Mailtrap
+//!   fake gives a token created or reset without an expiry, as a DURATION
+//!   (`365d`, the service's default as it rolls out, unless set), or
+//!   `never` (as before the rollout).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -49,6 +53,9 @@ pub const FAULT_VAR: &str = "API_TOKENS_FAKE_FAULT";
 /// The variable naming the file the fakes' final state goes to.
 pub const STATE_VAR: &str = "API_TOKENS_FAKE_STATE";
 
+/// The variable naming the Mailtrap fake's default lifetime.
+pub const DEFAULT_EXPIRY_VAR: &str = "API_TOKENS_FAKE_MAILTRAP_DEFAULT_EXPIRY";
+
 /// The account the Mailtrap fake serves.
 pub const ACCOUNT_ID: u64 = 3229;
 
@@ -65,8 +72,8 @@ impl Fakes {
     ///
     /// # Errors
     ///
-    /// A usage failure for a fault that cannot be read, or a state that
-    /// cannot be read, restored or written.
+    /// A usage failure for a fault or a default expiry that cannot be
+    /// read, or a state that cannot be read, restored or written.
     pub async fn start() -> Result<Fakes, Failure> {
         let faults = match std::env::var(FAULT_VAR) {
             Ok(spec) => parse_faults(&spec).map_err(Failure::usage)?,
@@ -79,7 +86,11 @@ impl Fakes {
         };
         let state_file = state_path.map(StateFile::open).transpose()?;
         let unit = UnitFake::builder().user_id(fake_user()).start().await;
-        let mailtrap = MailtrapFake::builder().account_id(ACCOUNT_ID).start().await;
+        let mut mailtrap = MailtrapFake::builder().account_id(ACCOUNT_ID);
+        if let Ok(spec) = std::env::var(DEFAULT_EXPIRY_VAR) {
+            mailtrap = mailtrap.default_expiry(parse_default_expiry(&spec)?);
+        }
+        let mailtrap = mailtrap.start().await;
         let fakes = Fakes {
             unit,
             mailtrap,
@@ -506,6 +517,20 @@ fn fake_user() -> api_tokens::unit::UserId {
     api_tokens::unit::UserId::try_from(42).unwrap_or_else(|_| unreachable!("42 is a user id"))
 }
 
+/// The Mailtrap fake's default lifetime as [`DEFAULT_EXPIRY_VAR`] gives
+/// it: a DURATION, or `never`.
+fn parse_default_expiry(spec: &str) -> Result<Option<Duration>, Failure> {
+    if spec.trim().eq_ignore_ascii_case("never") {
+        return Ok(None);
+    }
+    let lifetime = crate::args::parse_duration(spec)
+        .map_err(|e| Failure::usage(format!("{DEFAULT_EXPIRY_VAR}: {e}")))?;
+    lifetime
+        .to_std()
+        .map(Some)
+        .map_err(|_| Failure::usage(format!("{DEFAULT_EXPIRY_VAR}: must be positive")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -528,6 +553,18 @@ mod tests {
         ] {
             let err = parse_faults(bad).unwrap_err();
             assert!(err.contains(FAULT_VAR), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_mailtrap_default_expiry_is_a_duration_or_never() {
+        assert_eq!(
+            parse_default_expiry("90d").unwrap(),
+            Some(Duration::from_secs(90 * 86_400))
+        );
+        assert_eq!(parse_default_expiry("never").unwrap(), None);
+        for bad in ["", "soon", "-1d"] {
+            assert!(parse_default_expiry(bad).is_err(), "{bad}");
         }
     }
 }

@@ -1,5 +1,8 @@
 //! The Mailtrap fake: its server, its builder, and what a test asks of it.
 
+use std::time::Duration;
+
+use chrono::TimeDelta;
 use secrecy::SecretString;
 use wiremock::MockServer;
 
@@ -9,7 +12,7 @@ use crate::testing::error::KitError;
 use crate::testing::ids::MAX_TOKEN_ID;
 
 use super::op::{MailtrapOp, ResetRule};
-use super::state::MailtrapState;
+use super::state::{DEFAULT_LIFETIME, MailtrapState};
 use super::token::{MailtrapToken, MailtrapTokenSeed, new_secret};
 
 /// A stateful fake of Mailtrap's account API tokens on a loopback wiremock
@@ -43,7 +46,12 @@ use super::token::{MailtrapToken, MailtrapTokenSeed, new_secret};
 ///   `{"error":"Not Found"}`, 422 `{"errors":{"base":[…]}}` or per field
 ///   for an empty name, no permissions, an unknown resource type, an
 ///   `expires_at` in the past or more than 5 years ahead, or an unknown
-///   field. An omitted `expires_at` means never, on create and reset.
+///   field.
+/// - **Expiry**: an `expires_at` of `null` never expires; one left out (a
+///   create or reset that does not say, [`Expiry::ServerDefault`](crate::mailtrap::Expiry::ServerDefault))
+///   gets the service's default lifetime, one year from the fake's clock
+///   (rolling out on the service since 2026-08; set another, or none for
+///   never as before it, with [`MailtrapFakeBuilder::default_expiry`]).
 /// - **Reset rule**: [`ResetRule::Current`] unless the builder says
 ///   otherwise ([`MailtrapFakeBuilder::reset_rule`]); a refusal is a 422
 ///   with a `base` message.
@@ -92,6 +100,7 @@ pub struct MailtrapFakeBuilder {
     more_accounts: Vec<(u64, String)>,
     owner: String,
     reset_rule: ResetRule,
+    default_expiry: Option<Duration>,
     options: engine::Options,
 }
 
@@ -153,6 +162,30 @@ impl MailtrapFakeBuilder {
         self
     }
 
+    /// The lifetime of a token created or reset without an `expires_at`
+    /// (default: one year, the service's default as it rolls out);
+    /// `None`: such a token never expires, as before the rollout. An
+    /// explicit `null` never expires either way.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use api_tokens::testing::MailtrapFake;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let ninety_days = MailtrapFake::builder()
+    ///     .default_expiry(Some(Duration::from_secs(90 * 86_400)))
+    ///     .start()
+    ///     .await;
+    /// let before_the_rollout = MailtrapFake::builder().default_expiry(None).start().await;
+    /// # let _ = (ninety_days, before_the_rollout);
+    /// # }
+    /// ```
+    pub fn default_expiry(mut self, lifetime: Option<Duration>) -> Self {
+        self.default_expiry = lifetime;
+        self
+    }
+
     common_builder_methods!(
         MailtrapFake,
         account_id,
@@ -172,7 +205,13 @@ impl MailtrapFakeBuilder {
                 None => accounts.push((*id, name.clone())),
             }
         }
-        MailtrapState::new(accounts, token, self.owner.clone(), self.reset_rule)
+        MailtrapState::new(
+            accounts,
+            token,
+            self.owner.clone(),
+            self.reset_rule,
+            self.default_expiry.map(lifetime),
+        )
     }
 }
 
@@ -191,6 +230,7 @@ impl MailtrapFake {
             more_accounts: Vec::new(),
             owner: "owner@example.com".into(),
             reset_rule: ResetRule::default(),
+            default_expiry: DEFAULT_LIFETIME.to_std().ok(),
             options: engine::Options::default(),
         }
     }
@@ -237,7 +277,9 @@ impl MailtrapFake {
         let Some(id) = state.ids.take() else {
             panic!("the Mailtrap fake has given every token id up to {MAX_TOKEN_ID}");
         };
-        let token = seed.into_token(id, account, &state.owner);
+        let (now, default) = (engine.now(), engine.dialect.default_lifetime);
+        let state = &mut engine.dialect;
+        let token = seed.into_token(id, account, &state.owner, now, default);
         state.hold(id, token)
     }
 
@@ -276,8 +318,16 @@ impl MailtrapFake {
         let account = seed_account(state, &seed)?;
         let held = state.tokens.contains_key(&number);
         state.ids.claim(number, held)?;
-        let token = seed.into_token(number, account, &state.owner);
+        let (now, default) = (engine.now(), engine.dialect.default_lifetime);
+        let state = &mut engine.dialect;
+        let token = seed.into_token(number, account, &state.owner, now, default);
         Ok(state.hold(number, token))
+    }
+
+    /// Changes the lifetime of tokens created or reset without an
+    /// `expires_at` from now on (see [`MailtrapFakeBuilder::default_expiry`]).
+    pub fn set_default_expiry(&self, lifetime: Option<Duration>) {
+        lock(&self.engine).dialect.default_lifetime = lifetime.map(self::lifetime);
     }
 
     /// Changes which tokens reset refuses from now on.
@@ -309,3 +359,9 @@ common_fake_methods!(
     /// The id the next token the fake creates, resets into or inserts gets
     /// (12345 on a new fake).
 );
+
+/// A lifetime the fake's clock can add: one beyond any date is as good as
+/// `TimeDelta::MAX` (the expiry is then the last moment the clock holds).
+fn lifetime(d: Duration) -> TimeDelta {
+    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
+}

@@ -1,7 +1,7 @@
 //! What the Mailtrap fake holds, and how it acts on and answers each
 //! request.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -36,7 +36,16 @@ pub(crate) struct MailtrapState {
     pub(crate) tokens: BTreeMap<u64, MailtrapToken>,
     pub(crate) ids: Ids,
     pub(crate) reset_rule: ResetRule,
+    /// The lifetime of a token created or reset without an `expires_at`;
+    /// `None`: such a token never expires.
+    pub(crate) default_lifetime: Option<TimeDelta>,
+    /// The ids a lagging list leaves out while it answers.
+    hidden: BTreeSet<u64>,
 }
+
+/// The service's default lifetime of a token created or reset without an
+/// `expires_at`: one year (rolling out since 2026-08).
+pub(crate) const DEFAULT_LIFETIME: TimeDelta = TimeDelta::days(365);
 
 /// The answer to a create or reset once every id up to
 /// [`MAX_TOKEN_ID`](crate::testing::ids::MAX_TOKEN_ID) was given.
@@ -69,6 +78,7 @@ impl MailtrapState {
         master: SecretString,
         owner: String,
         reset_rule: ResetRule,
+        default_lifetime: Option<TimeDelta>,
     ) -> MailtrapState {
         MailtrapState {
             accounts,
@@ -77,6 +87,8 @@ impl MailtrapState {
             tokens: BTreeMap::new(),
             ids: Ids::starting_at(FIRST_ID),
             reset_rule,
+            default_lifetime,
+            hidden: BTreeSet::new(),
         }
     }
 
@@ -197,7 +209,12 @@ impl MailtrapState {
             }
         };
         let resources = check_permissions(body.get("resources"), &mut fail);
-        let expires_at = check_expires_at(body.get("expires_at"), now, &mut fail);
+        let expires_at = check_expires_at(
+            body.get("expires_at"),
+            now,
+            self.default_lifetime,
+            &mut fail,
+        );
         if !errors.is_empty() {
             return unprocessable(errors);
         }
@@ -258,7 +275,12 @@ impl MailtrapState {
         for key in body.keys().filter(|k| *k != "expires_at") {
             fail(key, "is not a permitted attribute");
         }
-        let expires_at = check_expires_at(body.get("expires_at"), now, &mut fail);
+        let expires_at = check_expires_at(
+            body.get("expires_at"),
+            now,
+            self.default_lifetime,
+            &mut fail,
+        );
         let Ok(expires_at) = expires_at else {
             return unprocessable(errors);
         };
@@ -324,9 +346,9 @@ impl Dialect for MailtrapState {
             ("GET", Target::Collection, _) => {
                 let list: Vec<Value> = self
                     .tokens
-                    .values()
-                    .filter(|t| t.account_id == account)
-                    .map(|t| t.document(false))
+                    .iter()
+                    .filter(|(id, t)| t.account_id == account && !self.hidden.contains(id))
+                    .map(|(_, t)| t.document(false))
                     .collect();
                 Reply::json(200, JSON, &Value::Array(list))
             }
@@ -342,6 +364,14 @@ impl Dialect for MailtrapState {
             ("POST", Target::Reset(_), Some(id)) => self.reset(request, id, caller.name, now),
             _ => not_found(),
         }
+    }
+
+    fn ids(&self) -> Option<&Ids> {
+        Some(&self.ids)
+    }
+
+    fn hide_from_list(&mut self, hidden: BTreeSet<u64>) {
+        self.hidden = hidden;
     }
 
     fn presented<'r>(&self, request: &'r Request) -> Option<&'r str> {

@@ -1,7 +1,7 @@
 //! The tokens the Mailtrap fake holds and the seeds that put them there,
 //! in the crate's types.
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
@@ -196,7 +196,7 @@ fn last_four(secret: &str) -> String {
 pub struct MailtrapTokenSeed {
     name: String,
     permissions: Vec<Stored>,
-    expires_at: Option<DateTime<Utc>>,
+    expiry: Expiry,
     secret: Option<SecretString>,
     created_by: Option<String>,
     account: Option<u64>,
@@ -209,7 +209,7 @@ impl MailtrapTokenSeed {
         MailtrapTokenSeed {
             name: name.into(),
             permissions: Vec::new(),
-            expires_at: None,
+            expiry: Expiry::Never,
             secret: None,
             created_by: None,
             account: None,
@@ -252,22 +252,21 @@ impl MailtrapTokenSeed {
     }
 
     /// When it expires: [`Expiry::At`](mailtrap::Expiry::At) a moment (in
-    /// the past for a token that no longer works); `Never` and
-    /// `ServerDefault` (which the fake reads as never) leave it without an
-    /// expiration. Any expiration refuses a reset under
-    /// [`ResetRule::Published`](super::op::ResetRule::Published).
+    /// the past for a token that no longer works); `Never` leaves it
+    /// without an expiration; `ServerDefault` gives it the fake's default
+    /// lifetime from the moment it is inserted (see
+    /// [`MailtrapFakeBuilder::default_expiry`](struct.MailtrapFakeBuilder.html#method.default_expiry)),
+    /// as a create that leaves `expires_at` out. Any expiration refuses a
+    /// reset under [`ResetRule::Published`](super::op::ResetRule::Published).
     pub fn expires(mut self, expiry: Expiry) -> Self {
-        self.expires_at = match expiry {
-            Expiry::At(at) => Some(at),
-            Expiry::Never | Expiry::ServerDefault => None,
-        };
+        self.expiry = expiry;
         self
     }
 
     /// Sets an expiration: in the past for a token that no longer works; any
     /// expiration refuses a reset under [`ResetRule::Published`](super::op::ResetRule::Published).
     pub fn expires_at(mut self, at: DateTime<Utc>) -> Self {
-        self.expires_at = Some(at);
+        self.expiry = Expiry::At(at);
         self
     }
 
@@ -297,8 +296,21 @@ impl MailtrapTokenSeed {
     }
 
     /// The token this seed makes under number `id` in the account
-    /// `account_id`, whose owner is `owner`.
-    pub(crate) fn into_token(self, id: u64, account_id: u64, owner: &str) -> MailtrapToken {
+    /// `account_id`, whose owner is `owner`, inserted at `now` into a fake
+    /// whose default lifetime is `default`.
+    pub(crate) fn into_token(
+        self,
+        id: u64,
+        account_id: u64,
+        owner: &str,
+        now: DateTime<Utc>,
+        default: Option<TimeDelta>,
+    ) -> MailtrapToken {
+        let expires_at = match self.expiry {
+            Expiry::At(at) => Some(at),
+            Expiry::Never => None,
+            Expiry::ServerDefault => default_expiry(now, default),
+        };
         let mut permissions = self.permissions;
         if permissions.is_empty() {
             permissions.push(Stored::typed(Permission::new(
@@ -312,7 +324,7 @@ impl MailtrapTokenSeed {
             token_id(id),
             self.name,
             self.created_by.unwrap_or_else(|| owner.to_owned()),
-            self.expires_at,
+            expires_at,
             permissions,
             self.secret.unwrap_or_else(new_secret),
         )
@@ -335,6 +347,21 @@ common_token_conversions!(
     mailtrap,
     "create or reset"
 );
+
+/// When a token made at `now` without an `expires_at` expires, under the
+/// default lifetime `default`: to the millisecond, as the service writes
+/// times; never past the last moment the clock holds.
+pub(crate) fn default_expiry(
+    now: DateTime<Utc>,
+    default: Option<TimeDelta>,
+) -> Option<DateTime<Utc>> {
+    let lifetime = default?;
+    Some(
+        now.checked_add_signed(lifetime)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+            .trunc_subsecs(3),
+    )
+}
 
 /// The id of a token the fake numbers (from 12345 up).
 pub(crate) fn token_id(n: u64) -> TokenId {

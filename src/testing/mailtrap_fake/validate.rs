@@ -1,11 +1,11 @@
 //! The checks Mailtrap makes of ids, permissions and expiries.
 
-use chrono::{DateTime, Months, Utc};
+use chrono::{DateTime, Months, TimeDelta, Utc};
 use serde_json::Value;
 
 use crate::mailtrap::{ResourceId, ResourceType};
 
-use super::token::Stored;
+use super::token::{Stored, default_expiry};
 
 pub(crate) const NO_PERMISSIONS: &str = "No permissions selected. Please choose at least one.";
 
@@ -76,15 +76,18 @@ pub(crate) fn check_permissions(
     ok.then_some(permissions)
 }
 
-/// Checks `expires_at`: absent or `null` is never; a time must be in the
-/// future and at most 5 years ahead. `Err` when refused.
+/// Checks `expires_at`: absent is the service's default lifetime from
+/// `now` (`default`, none for never), `null` is never; a time must be in
+/// the future and at most 5 years ahead. `Err` when refused.
 pub(crate) fn check_expires_at(
     value: Option<&Value>,
     now: DateTime<Utc>,
+    default: Option<TimeDelta>,
     fail: &mut impl FnMut(&str, &str),
 ) -> Result<Option<DateTime<Utc>>, ()> {
     let raw = match value {
-        None | Some(Value::Null) => return Ok(None),
+        None => return Ok(default_expiry(now, default)),
+        Some(Value::Null) => return Ok(None),
         Some(Value::String(raw)) => raw,
         Some(_) => {
             fail("expires_at", "is invalid");
@@ -111,7 +114,7 @@ pub(crate) fn check_expires_at(
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeDelta;
+    use chrono::SubsecRound;
     use serde_json::json;
 
     use super::*;
@@ -129,18 +132,29 @@ mod tests {
         let now = Utc::now();
         let mut seen = Vec::new();
         let mut fail = |f: &str, m: &str| seen.push(format!("{f}: {m}"));
-        assert_eq!(check_expires_at(None, now, &mut fail), Ok(None));
+        // Left out: the service's default lifetime (or never, when the
+        // fake is told there is none); `null`: never, whatever the default.
+        let year = Some(TimeDelta::days(365));
         assert_eq!(
-            check_expires_at(Some(&Value::Null), now, &mut fail),
+            check_expires_at(None, now, year, &mut fail),
+            Ok(Some((now + TimeDelta::days(365)).trunc_subsecs(3)))
+        );
+        assert_eq!(check_expires_at(None, now, None, &mut fail), Ok(None));
+        assert_eq!(
+            check_expires_at(Some(&Value::Null), now, year, &mut fail),
             Ok(None)
         );
+        assert_eq!(
+            check_expires_at(None, now, Some(TimeDelta::MAX), &mut fail),
+            Ok(Some(DateTime::<Utc>::MAX_UTC.trunc_subsecs(3)))
+        );
         let soon = now + TimeDelta::days(1);
-        assert!(check_expires_at(Some(&json!(soon.to_rfc3339())), now, &mut fail).is_ok());
+        assert!(check_expires_at(Some(&json!(soon.to_rfc3339())), now, year, &mut fail).is_ok());
         let past = now - TimeDelta::days(1);
-        assert!(check_expires_at(Some(&json!(past.to_rfc3339())), now, &mut fail).is_err());
+        assert!(check_expires_at(Some(&json!(past.to_rfc3339())), now, year, &mut fail).is_err());
         let far = now + TimeDelta::days(6 * 365);
-        assert!(check_expires_at(Some(&json!(far.to_rfc3339())), now, &mut fail).is_err());
-        assert!(check_expires_at(Some(&json!("tomorrow")), now, &mut fail).is_err());
+        assert!(check_expires_at(Some(&json!(far.to_rfc3339())), now, year, &mut fail).is_err());
+        assert!(check_expires_at(Some(&json!("tomorrow")), now, year, &mut fail).is_err());
         assert_eq!(seen.len(), 3);
     }
 }

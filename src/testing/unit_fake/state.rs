@@ -1,6 +1,6 @@
 //! What the Unit fake holds, and how it acts on and answers each request.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -24,6 +24,8 @@ pub(crate) struct UnitState {
     pub(crate) tokens: BTreeMap<u64, UnitToken>,
     pub(crate) ids: Ids,
     pub(crate) revoke_answer: RevokeAnswer,
+    /// The ids a lagging list leaves out while it answers.
+    hidden: BTreeSet<u64>,
 }
 
 impl UnitState {
@@ -35,6 +37,7 @@ impl UnitState {
             tokens: BTreeMap::new(),
             ids: Ids::starting_at(1),
             revoke_answer: RevokeAnswer::default(),
+            hidden: BTreeSet::new(),
         }
     }
 
@@ -168,8 +171,9 @@ impl Dialect for UnitState {
             ("GET", [_, _, _]) => {
                 let data: Vec<Value> = self
                     .tokens
-                    .values()
-                    .map(|t| Self::document(t, false))
+                    .iter()
+                    .filter(|(id, _)| !self.hidden.contains(id))
+                    .map(|(_, t)| Self::document(t, false))
                     .collect();
                 Reply::json(200, JSON_API, &json!({ "data": data }))
             }
@@ -180,6 +184,14 @@ impl Dialect for UnitState {
                 &format!("{method} is not allowed on {path}"),
             ),
         }
+    }
+
+    fn ids(&self) -> Option<&Ids> {
+        Some(&self.ids)
+    }
+
+    fn hide_from_list(&mut self, hidden: BTreeSet<u64>) {
+        self.hidden = hidden;
     }
 
     fn presented<'r>(&self, request: &'r Request) -> Option<&'r str> {
