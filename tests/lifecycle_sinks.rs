@@ -46,11 +46,14 @@ fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
-/// The names in a directory, sorted: shows a temporary file left behind.
+/// The names in a directory, sorted, without the file sinks' lock files
+/// (`.NAME.lock`, left in place by design): shows a temporary file left
+/// behind.
 fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .expect("read_dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.ends_with(".lock"))
         .collect();
     names.sort();
     names
@@ -228,7 +231,7 @@ async fn a_failed_rename_leaves_nothing_behind() {
 }
 
 #[tokio::test]
-async fn a_missing_directory_fails_at_the_temporary_file() {
+async fn a_missing_directory_fails_at_the_lock_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("no-such-dir").join("unit.token");
     let err = FileSink::new(&path)
@@ -237,14 +240,14 @@ async fn a_missing_directory_fails_at_the_temporary_file() {
         .expect_err("no directory");
     match &err {
         SinkError::Io { step, source, .. } => {
-            assert_eq!(*step, WriteStep::CreateTemporary);
+            assert_eq!(*step, WriteStep::Lock);
             assert_eq!(source.kind(), io::ErrorKind::NotFound);
         }
         other => panic!("unexpected error: {other:?}"),
     }
     assert!(
         err.to_string()
-            .starts_with("file sink could not create a temporary file beside"),
+            .starts_with("file sink could not lock the lock file of"),
         "{err}"
     );
     assert_no_secret(&err, SECRET);
@@ -1169,4 +1172,117 @@ impl io::Write for LogWriter {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+// ---------------------------------------------------------------------------
+// Writers of one file at once.
+
+/// How many rounds the concurrent-writer tests run.
+const WRITER_ROUNDS: usize = 40;
+
+/// The values of `vars` in the dotenv file at `path`, read by an
+/// independent reader; `None` for a variable the file lacks.
+fn env_values(path: &Path, vars: &[&str]) -> Vec<Option<String>> {
+    let pairs: Vec<(String, String)> = dotenvy::from_path_iter(path)
+        .expect("a dotenv file")
+        .map(|pair| pair.expect("a dotenv line"))
+        .collect();
+    vars.iter()
+        .map(|var| pairs.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone()))
+        .collect()
+}
+
+/// Two sinks set two different variables of one env file at the same
+/// moment, each holding its temporary file a while before the rename so
+/// that their writes overlap: both variables are in the file after every
+/// round (a read, edit and replace without a lock loses one of them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_variables_of_one_env_file_stored_at_once_are_both_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(".env");
+    let mut lost = Vec::new();
+    for round in 0..WRITER_ROUNDS {
+        std::fs::write(&path, "# deploy\nREGION=eu\n").expect("write");
+        let stores: Vec<_> = ["UNIT_API_TOKEN", "MAILTRAP_API_TOKEN"]
+            .into_iter()
+            .map(|var| {
+                let sink = EnvFileSink::new(&path, var)
+                    .expect("valid")
+                    .before_rename(|_| {
+                        std::thread::sleep(std::time::Duration::from_millis(15));
+                        Ok(())
+                    });
+                let value = format!("{var}-{round}");
+                tokio::spawn(async move { sink.store(&secret(&value), &meta()).await })
+            })
+            .collect();
+        for store in stores {
+            store.await.expect("the task").expect("stored");
+        }
+        let values = env_values(&path, &["REGION", "UNIT_API_TOKEN", "MAILTRAP_API_TOKEN"]);
+        let expected = [
+            Some("eu".to_owned()),
+            Some(format!("UNIT_API_TOKEN-{round}")),
+            Some(format!("MAILTRAP_API_TOKEN-{round}")),
+        ];
+        if values != expected {
+            lost.push((round, values));
+        }
+    }
+    assert!(lost.is_empty(), "rounds that lost a variable: {lost:?}");
+    assert_eq!(entries(dir.path()), [".env"]);
+    assert!(
+        dir.path().join("..env.lock").exists(),
+        "the lock file stays"
+    );
+}
+
+/// The same across processes: two `api-tokens` processes at once, each
+/// creating a token whose secret goes to its own variable of one env file,
+/// large enough that reading and replacing it takes a while: both
+/// variables are in the file after every round, and both runs exit 0.
+#[test]
+fn two_processes_setting_different_variables_of_one_env_file_keep_both() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(".env");
+    // About 4 MiB of comments before the variables: each process takes
+    // milliseconds between its read and its rename.
+    let mut filler = String::from("REGION=eu\n");
+    let line = format!("# {}\n", "x".repeat(1021));
+    for _ in 0..4096 {
+        filler.push_str(&line);
+    }
+    let mut lost = Vec::new();
+    for round in 0..WRITER_ROUNDS {
+        std::fs::write(&path, &filler).expect("write");
+        let children: Vec<_> = ["UNIT_API_TOKEN", "MAILTRAP_API_TOKEN"]
+            .into_iter()
+            .map(|var| {
+                let spec = format!("env-file:{}:{var}", path.display());
+                let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_api-tokens"));
+                command
+                    .args(["--fake", "mailtrap", "create", "--name", var])
+                    .args(["--permission", "account:3229:admin", "--secret-to", &spec])
+                    .env_clear()
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped());
+                command.spawn().expect("api-tokens runs")
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().expect("api-tokens ends");
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let values = env_values(&path, &["REGION", "UNIT_API_TOKEN", "MAILTRAP_API_TOKEN"]);
+        if values.iter().any(Option::is_none) {
+            let present: Vec<bool> = values.iter().map(Option::is_some).collect();
+            lost.push((round, present));
+        }
+        assert_ne!(values[1], values[2], "two tokens, two secrets");
+    }
+    assert!(lost.is_empty(), "rounds that lost a variable: {lost:?}");
 }

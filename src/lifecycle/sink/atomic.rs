@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 #[cfg(feature = "testing")]
 use std::sync::Arc;
 
+use super::lock::{lock, lock_path};
 use super::secret_sink::{SinkError, WriteStep};
 
 /// A function run between a file sink's write and its rename (feature
@@ -98,6 +99,28 @@ impl AtomicWrite {
             }
             _ => Ok(path.to_path_buf()),
         }
+    }
+
+    /// Runs `work` holding the write lock of `target` (`.NAME.lock` beside
+    /// it; see [`lock`](super::lock)): the writers of one file, in this
+    /// process or in others, take turns, so that one that reads the file,
+    /// edits it and replaces it never loses another's change. Blocks the
+    /// thread while another writer holds the lock: call it off the async
+    /// threads ([`run_blocking`]).
+    pub(super) fn locked<T>(
+        &self,
+        target: &Path,
+        work: impl FnOnce() -> Result<T, SinkError>,
+    ) -> Result<T, SinkError> {
+        let Some(path) = lock_path(target, ".lock") else {
+            return Err(self.error(
+                target,
+                WriteStep::Resolve,
+                io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"),
+            ));
+        };
+        let _lock = lock(&path).map_err(|e| self.error(target, WriteStep::Lock, e))?;
+        work()
     }
 
     /// Replaces `target` by a file holding `contents` with `mode` (on Unix):

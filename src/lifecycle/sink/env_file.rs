@@ -43,8 +43,13 @@ use super::secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_tra
 /// (control characters, a single quote together with `"`, `\`, `$` or a
 /// backtick) is refused ([`SinkError::Unrepresentable`]).
 ///
-/// The file is read, edited and replaced in one go: a process that writes
-/// the same file at the same moment may lose its change.
+/// The file is read, edited and replaced under an advisory lock on a lock
+/// file beside it (`.NAME.lock`, mode 0600, left in place), which every
+/// writer of the file takes in turn, in this process or in another, and
+/// which the kernel releases when its holder dies: two sinks that set
+/// different variables of one file at the same moment both find their line
+/// in it. A program that edits the file without taking the lock is not
+/// held back.
 ///
 /// [`check`](SecretSink::check) refuses before anything is minted what
 /// [`FileSink`](super::FileSink)'s check refuses, an existing file that
@@ -141,34 +146,9 @@ impl SecretSink for EnvFileSink {
         let (path, var, write) = (self.path.clone(), self.var.clone(), self.write.clone());
         run_blocking(write.sink, move || {
             let target = write.resolve(&path)?;
-            let (old, mode) = match File::open(&target) {
-                Ok(mut file) => {
-                    let (mode, len) =
-                        file_mode(&file).map_err(|e| write.error(&target, WriteStep::Read, e))?;
-                    // Sized up front: a growing buffer would leave copies of
-                    // the file's other secrets behind in freed memory.
-                    let mut old = Zeroizing::new(Vec::with_capacity(len.saturating_add(1)));
-                    file.read_to_end(&mut old)
-                        .map_err(|e| write.error(&target, WriteStep::Read, e))?;
-                    if mode & 0o077 != 0 {
-                        tracing::warn!(
-                            target: "api_tokens::sink::exposure",
-                            path = %target.display(),
-                            mode = %format_args!("{mode:04o}"),
-                            "the env file that receives a secret is readable by its group or \
-                             others; its mode is kept"
-                        );
-                    }
-                    (old, mode)
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    (Zeroizing::new(Vec::new()), FILE_MODE)
-                }
-                Err(e) => return Err(write.error(&target, WriteStep::Read, e)),
-            };
-            let new = set_var(&old, &var, value.as_bytes())
-                .map_err(|lines| duplicate_var(&target, &var, lines))?;
-            write.replace(&target, &new, mode)
+            // Read, edit and replace under the lock: another writer's line,
+            // stored while this one read, is in what this one reads.
+            write.locked(&target, || edit(&write, &target, &var, &value))
         })
         .await
     }
@@ -210,6 +190,39 @@ impl SecretSink for EnvFileSink {
     fn describe(&self) -> String {
         format!("{} in env file {}", self.var, self.path.display())
     }
+}
+
+/// Sets `var` to `value` in the dotenv file `target`: reads it (a file that
+/// does not exist is empty, mode 0600), replaces or appends the variable's
+/// line, and replaces the file, keeping its mode. The caller holds the
+/// file's write lock.
+fn edit(write: &AtomicWrite, target: &Path, var: &str, value: &str) -> Result<(), SinkError> {
+    let (old, mode) = match File::open(target) {
+        Ok(mut file) => {
+            let (mode, len) =
+                file_mode(&file).map_err(|e| write.error(target, WriteStep::Read, e))?;
+            // Sized up front: a growing buffer would leave copies of
+            // the file's other secrets behind in freed memory.
+            let mut old = Zeroizing::new(Vec::with_capacity(len.saturating_add(1)));
+            file.read_to_end(&mut old)
+                .map_err(|e| write.error(target, WriteStep::Read, e))?;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    target: "api_tokens::sink::exposure",
+                    path = %target.display(),
+                    mode = %format_args!("{mode:04o}"),
+                    "the env file that receives a secret is readable by its group or \
+                     others; its mode is kept"
+                );
+            }
+            (old, mode)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => (Zeroizing::new(Vec::new()), FILE_MODE),
+        Err(e) => return Err(write.error(target, WriteStep::Read, e)),
+    };
+    let new =
+        set_var(&old, var, value.as_bytes()).map_err(|lines| duplicate_var(target, &var, lines))?;
+    write.replace(target, &new, mode)
 }
 
 /// A dotenv value as the sink writes it, read back: bare (trailing blanks

@@ -28,6 +28,11 @@ use super::secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_tra
 /// symbolic link at the path is followed: the file it points to is replaced,
 /// the link stays (a link to nothing is an error, [`WriteStep::Resolve`](super::WriteStep::Resolve)).
 ///
+/// Writers of one file take turns: each holds an advisory lock on a lock
+/// file beside the target (`.NAME.lock`, mode 0600, left in place) while it
+/// writes, in this process or in another; the kernel releases the lock of a
+/// process that dies.
+///
 /// The file work runs on Tokio's blocking threads when a Tokio runtime is
 /// running (in place otherwise). Once it has started, dropping the
 /// `store` future does not stop it: the file is still replaced whole, or not
@@ -120,7 +125,7 @@ impl SecretSink for FileSink {
         let (path, write) = (self.path.clone(), self.write.clone());
         run_blocking(write.sink, move || {
             let target = write.resolve(&path)?;
-            write.replace(&target, &contents, FILE_MODE)
+            write.locked(&target, || write.replace(&target, &contents, FILE_MODE))
         })
         .await
     }

@@ -39,6 +39,7 @@ mod closure;
 mod dotenv;
 mod env_file;
 mod file;
+mod lock;
 mod secret_sink;
 #[cfg(feature = "aws")]
 mod secrets_manager;

@@ -141,6 +141,9 @@ pub enum WriteStep {
     /// Following a symbolic link at the path, or finding the file's name
     /// and directory.
     Resolve,
+    /// Taking the write lock of the file (a lock file `.NAME.lock` beside
+    /// it), which the writers of one file take in turn.
+    Lock,
     /// Reading the current file (the env-file sink edits it).
     Read,
     /// Creating the temporary file beside the target and setting its mode.
@@ -162,6 +165,7 @@ impl fmt::Display for WriteStep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             WriteStep::Resolve => "resolve the path",
+            WriteStep::Lock => "lock the lock file of",
             WriteStep::Read => "read",
             WriteStep::CreateTemporary => "create a temporary file beside",
             WriteStep::Write => "write the temporary file for",
