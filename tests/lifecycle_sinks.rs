@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
+mod lifecycle_support;
+
 use api_tokens::Service;
 use api_tokens::lifecycle::sink::{
     self, EnvFileSink, FileSink, SecretMeta, SecretSink, SinkError, SinkSpec, WriteStep, WriterSink,
@@ -1285,4 +1287,82 @@ fn two_processes_setting_different_variables_of_one_env_file_keep_both() {
         assert_ne!(values[1], values[2], "two tokens, two secrets");
     }
     assert!(lost.is_empty(), "rounds that lost a variable: {lost:?}");
+}
+
+// ---------------------------------------------------------------------------
+// What a sink is told.
+
+/// A key-value store, keyed by service and label as the "plugging in a
+/// secrets manager" example keys it: the keys it ended with, and the id of
+/// the token whose secret each holds.
+fn keyed_store() -> (
+    impl SecretSink,
+    Arc<Mutex<std::collections::BTreeMap<String, String>>>,
+) {
+    let keys = Arc::new(Mutex::new(std::collections::BTreeMap::new()));
+    let seen = Arc::clone(&keys);
+    let sink = sink::from_fn(move |_secret: SecretString, meta: SecretMeta| {
+        let seen = Arc::clone(&seen);
+        async move {
+            let key = format!("{}/{}", meta.service(), meta.name().unwrap_or(meta.id()));
+            seen.lock().expect("keys").insert(key, meta.id().to_owned());
+            Ok(())
+        }
+    });
+    (sink, keys)
+}
+
+/// Rotations hand the sink the token's label without the marker (nor,
+/// after a Mailtrap reset, the ids that resets append), so that a store
+/// keyed by the name keeps one key across rotations; the whole name is
+/// still there for a sink that wants it.
+#[tokio::test]
+async fn rotations_tell_the_sink_the_label_without_the_marker() {
+    use api_tokens::lifecycle::{MailtrapPlan, UnitPlan};
+    use api_tokens::testing::UnitTokenSeed;
+    use api_tokens::unit::Scope;
+
+    let (fake, life) = lifecycle_support::unit().await;
+    let mut id = fake
+        .insert_token(UnitTokenSeed::new("CI deploy").scope(Scope::Customers))
+        .id;
+    let (store, keys) = keyed_store();
+    let plan = UnitPlan::new([Scope::Customers], Utc::now() + chrono::TimeDelta::days(30));
+    for _ in 0..3 {
+        let rotation = life.rotate(&id, &plan, &store).await.expect("rotated");
+        assert!(
+            rotation
+                .new
+                .name
+                .as_deref()
+                .is_some_and(|n| n.contains("[at:")),
+            "the service's description carries the marker: {:?}",
+            rotation.new.name
+        );
+        id = rotation.new.id.parse().expect("an id");
+    }
+    assert_eq!(
+        *keys.lock().expect("keys"),
+        [("Unit/CI deploy".to_owned(), id.to_string())].into(),
+        "one key, holding the last token"
+    );
+
+    let (fake, life) = lifecycle_support::mailtrap().await;
+    let mut id = fake
+        .insert_token(lifecycle_support::project_viewer("nightly export"))
+        .id;
+    let (store, keys) = keyed_store();
+    for plan in [
+        MailtrapPlan::new().recreate(),
+        MailtrapPlan::new(),
+        MailtrapPlan::new(),
+    ] {
+        let rotation = life.rotate(id, &plan, &store).await.expect("rotated");
+        id = rotation.new.id.parse().expect("an id");
+    }
+    assert_eq!(
+        *keys.lock().expect("keys"),
+        [("Mailtrap/nightly export".to_owned(), id.to_string())].into(),
+        "one key, holding the last token"
+    );
 }

@@ -257,6 +257,29 @@ impl Marker {
             _ => trimmed,
         }
     }
+
+    /// The label of a token named `text` by this crate, through the new ids
+    /// that Mailtrap's resets append: `text` without its marker, when a
+    /// marker ends it or ends it once the ` ID` words that resets added
+    /// (`"CI deploy [at:…] 12350 12351"`) are taken off; `text` (trimmed)
+    /// when no marker is found so. What a sink keys a secret by, so that a
+    /// store keeps one key across rotations.
+    pub(crate) fn label_through_resets(text: &str) -> &str {
+        let whole = text.trim_end();
+        let mut rest = whole;
+        loop {
+            let label = Marker::label(rest);
+            if label.len() != rest.len() {
+                return label;
+            }
+            match rest.rsplit_once(' ') {
+                Some((head, id)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+                    rest = head.trim_end();
+                }
+                _ => return whole,
+            }
+        }
+    }
 }
 
 impl Default for Marker {
@@ -426,6 +449,23 @@ mod tests {
         let far = Utc.with_ymd_and_hms(4400, 1, 1, 0, 0, 0).unwrap();
         let longest = Marker::replacing_at(far, "99999999999999999999").bound_to("x");
         assert_eq!(longest.to_string().chars().count(), MAX_MARKER_CHARS);
+    }
+
+    #[test]
+    fn the_label_through_resets_drops_the_marker_and_the_ids_resets_added() {
+        let at = Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap();
+        let tagged = Marker::replacing_at(at, "41").tag("CI deploy");
+        assert_eq!(Marker::label_through_resets(&tagged), "CI deploy");
+        let reset = format!("{tagged} 12350");
+        assert_eq!(Marker::label_through_resets(&reset), "CI deploy");
+        let twice = format!("{tagged} 12350 12351 ");
+        assert_eq!(Marker::label_through_resets(&twice), "CI deploy");
+        // Without a marker, numbers at the end are part of the label.
+        assert_eq!(Marker::label_through_resets("build 42 "), "build 42");
+        assert_eq!(Marker::label_through_resets("CI deploy"), "CI deploy");
+        // An altered marker is no marker: the text stays whole.
+        let moved = format!("{} 7", tagged.replace("CI deploy", "other"));
+        assert_eq!(Marker::label_through_resets(&moved), moved);
     }
 
     #[test]
