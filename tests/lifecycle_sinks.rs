@@ -1052,7 +1052,83 @@ async fn file_sink_current_reads_back_the_secret_without_one_newline() {
 
     std::fs::write(&path, b"\xff\xfe").expect("write");
     let err = sink.current().await.expect_err("not text");
-    assert!(failed_at(&err, WriteStep::Read), "{err:?}");
+    assert!(failed_at(&err, WriteStep::ReadSecret), "{err:?}");
+    assert!(
+        err.to_string().contains("could not read the secret in"),
+        "{err}"
+    );
+}
+
+/// Reading a sink's secret back says so, and a directory where the secret
+/// should be is refused as one, by both file sinks.
+#[tokio::test]
+async fn reading_the_secret_back_from_a_directory_says_what_failed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let errors = [
+        FileSink::new(dir.path()).current().await,
+        EnvFileSink::new(dir.path(), "TOKEN")
+            .expect("valid")
+            .current()
+            .await,
+    ];
+    for result in errors {
+        let err = result.expect_err("a directory");
+        assert!(failed_at(&err, WriteStep::ReadSecret), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("could not read the secret in"), "{text}");
+        assert!(text.contains("it is a directory, not a file"), "{text}");
+    }
+}
+
+/// A spec is checked before any request for what can be seen of its sink:
+/// a directory as `file:` or `env-file:`, a missing directory, a symbolic
+/// link to nothing; a path that can take the secret, and standard output,
+/// pass.
+#[tokio::test]
+async fn sink_specs_check_what_can_be_seen_before_any_request() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let at = |rest: &str| format!("{}{rest}", dir.path().display());
+    let refused = [
+        (format!("file:{}", at("")), "it is a directory, not a file"),
+        (
+            format!("env-file:{}:TOKEN", at("")),
+            "it is a directory, not a file",
+        ),
+        (
+            format!("file:{}", at("/missing/unit.token")),
+            "does not exist",
+        ),
+        (
+            format!("env-file:{}:TOKEN", at("/missing/.env")),
+            "does not exist",
+        ),
+    ];
+    for (spec, says) in refused {
+        let parsed: SinkSpec = spec.parse().expect("a spec");
+        let err = parsed.check().await.expect_err(&spec);
+        assert!(failed_at(&err, WriteStep::Resolve), "{spec}: {err:?}");
+        assert!(err.to_string().contains(says), "{spec}: {err}");
+    }
+    #[cfg(unix)]
+    {
+        let link = dir.path().join("dangling");
+        std::os::unix::fs::symlink(dir.path().join("nowhere/x"), &link).expect("symlink");
+        let spec: SinkSpec = format!("file:{}", link.display()).parse().expect("a spec");
+        assert!(spec.check().await.is_err(), "a link to nothing");
+    }
+    for spec in [
+        format!("file:{}", at("/unit.token")),
+        format!("env-file:{}:TOKEN", at("/.env")),
+        "-".to_owned(),
+    ] {
+        let parsed: SinkSpec = spec.parse().expect("a spec");
+        parsed.check().await.expect(&spec);
+    }
+    assert_eq!(
+        entries(dir.path()),
+        ["dangling"][..usize::from(cfg!(unix))],
+        "nothing written"
+    );
 }
 
 #[tokio::test]

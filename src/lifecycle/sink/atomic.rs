@@ -68,11 +68,11 @@ impl AtomicWrite {
         }
     }
 
-    /// The error for a file at `path` whose bytes should be UTF-8 text and
-    /// are not; `what` says which bytes.
+    /// The error for a file at `path` whose secret should be UTF-8 text and
+    /// is not; `what` says which bytes.
     pub(super) fn not_text(&self, path: &Path, what: impl Into<String>) -> SinkError {
         let source = io::Error::new(io::ErrorKind::InvalidData, what.into());
-        self.error(path, WriteStep::Read, source)
+        self.error(path, WriteStep::ReadSecret, source)
     }
 
     /// Writes a file sink's `Debug`: its `name`, its `path` and one `field`

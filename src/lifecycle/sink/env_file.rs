@@ -158,7 +158,7 @@ impl SecretSink for EnvFileSink {
         run_blocking("env-file", move || {
             let write = AtomicWrite::unhooked("env-file");
             let target = check_target(&write, &path)?;
-            let Some(text) = read_if_present(&write, &target)? else {
+            let Some(text) = read_if_present(&write, &target, WriteStep::Read)? else {
                 return Ok(());
             };
             find_var(&text, &var)
@@ -172,7 +172,7 @@ impl SecretSink for EnvFileSink {
         let (path, var) = (self.path.clone(), self.var.clone());
         run_blocking("env-file", move || {
             let write = AtomicWrite::unhooked("env-file");
-            let Some(text) = read_if_present(&write, &path)? else {
+            let Some(text) = read_if_present(&write, &path, WriteStep::ReadSecret)? else {
                 return Ok(None);
             };
             let at = find_var(&text, &var).map_err(|lines| duplicate_var(&path, &var, lines))?;

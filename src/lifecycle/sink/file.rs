@@ -47,7 +47,9 @@ use super::secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_tra
 /// whose directory is missing or is not a directory, a path that is a
 /// directory, and a symbolic link to nothing. [`current`](SecretSink::current)
 /// reads the secret back: the file's content without one trailing newline,
-/// `None` when the file does not exist.
+/// `None` when the file does not exist; a directory at the path, a file that
+/// cannot be read or is not UTF-8 text fail at [`WriteStep::ReadSecret`](super::WriteStep::ReadSecret)
+/// ("could not read the secret in …").
 ///
 /// ```
 /// use api_tokens::Service;
@@ -140,7 +142,7 @@ impl SecretSink for FileSink {
         let path = self.path.clone();
         run_blocking("file", move || {
             let write = AtomicWrite::unhooked("file");
-            let Some(bytes) = read_if_present(&write, &path)? else {
+            let Some(bytes) = read_if_present(&write, &path, WriteStep::ReadSecret)? else {
                 return Ok(None);
             };
             let Ok(text) = std::str::from_utf8(&bytes) else {
@@ -215,26 +217,29 @@ pub(super) fn check_target(write: &AtomicWrite, path: &Path) -> Result<PathBuf, 
 ///
 /// # Errors
 ///
-/// [`SinkError::Io`] at [`WriteStep::Read`] when the file exists but
-/// cannot be read.
+/// [`SinkError::Io`] at `step` when the file exists but cannot be read,
+/// or is a directory.
 pub(super) fn read_if_present(
     write: &AtomicWrite,
     path: &Path,
+    step: WriteStep,
 ) -> Result<Option<Zeroizing<Vec<u8>>>, SinkError> {
     let mut file = match fs::File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(write.error(path, WriteStep::Read, e)),
+        Err(e) => return Err(write.error(path, step, e)),
     };
-    let len = file
-        .metadata()
-        .map_err(|e| write.error(path, WriteStep::Read, e))?
-        .len();
+    let meta = file.metadata().map_err(|e| write.error(path, step, e))?;
+    if meta.is_dir() {
+        let source = io::Error::new(io::ErrorKind::IsADirectory, "it is a directory, not a file");
+        return Err(write.error(path, step, source));
+    }
+    let len = meta.len();
     // Sized up front: a growing buffer would leave copies of the secret
     // behind in freed memory.
     let len = usize::try_from(len).unwrap_or(usize::MAX);
     let mut bytes = Zeroizing::new(Vec::with_capacity(len.saturating_add(1)));
     file.read_to_end(&mut bytes)
-        .map_err(|e| write.error(path, WriteStep::Read, e))?;
+        .map_err(|e| write.error(path, step, e))?;
     Ok(Some(bytes))
 }

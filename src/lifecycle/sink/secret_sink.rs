@@ -176,8 +176,12 @@ pub enum WriteStep {
     /// Taking the write lock of the file (a lock file `.NAME.lock` beside
     /// it), which the writers of one file take in turn.
     Lock,
-    /// Reading the current file (the env-file sink edits it).
+    /// Reading the current file (the env-file sink edits it; its check
+    /// reads it too).
     Read,
+    /// Reading the secret back ([`SecretSink::current`]): the file is not
+    /// text, is a directory, or cannot be read.
+    ReadSecret,
     /// Creating the temporary file beside the target and setting its mode.
     CreateTemporary,
     /// Writing the temporary file.
@@ -199,6 +203,7 @@ impl fmt::Display for WriteStep {
             WriteStep::Resolve => "resolve the path",
             WriteStep::Lock => "lock the lock file of",
             WriteStep::Read => "read",
+            WriteStep::ReadSecret => "read the secret in",
             WriteStep::CreateTemporary => "create a temporary file beside",
             WriteStep::Write => "write the temporary file for",
             WriteStep::Sync => "flush the temporary file for",
