@@ -47,6 +47,7 @@ use super::mint::{Fresh, Listed, Ops};
 use super::rotate::{
     Left, OldState, RotateCause, RotateError, Rotation, RotationMethod, Step, Superseded,
 };
+use super::sink::lock::{FileLock, try_lock};
 use super::sink::{SecretMeta, SecretSink, SinkError};
 use super::token_ref::TokenRef;
 use crate::error::{Error, Service};
@@ -92,6 +93,82 @@ pub(crate) struct Race<'a> {
     /// Mailtrap: the tokens a reset of the old token made, found in a list,
     /// each with whether it is in flight. Unit: none.
     pub resets: ResetsOf<'a>,
+    /// The sink's writer lock, as this run holds it (or not).
+    pub writer: &'a Writer,
+}
+
+/// A run's hold on its sink's writer lock ([`SecretSink::writer_lock`]):
+/// taken before the run lists anything, released when the run ends (the
+/// value is dropped) or dies (the kernel releases it).
+#[derive(Debug, Default)]
+pub(crate) struct Writer {
+    /// The sink's tag, when this run holds its lock.
+    tag: Option<String>,
+    /// Whether another live run held the lock when this run came.
+    waited: bool,
+    _held: Option<FileLock>,
+}
+
+impl Writer {
+    /// Takes `sink`'s writer lock: at once when nobody holds it; otherwise
+    /// waits, polling, for the live run that holds it to end, at most
+    /// `lease` (after which the run goes on without it, under the lease
+    /// rule). A sink with no writer lock, or one whose lock file cannot be
+    /// opened, gives a hold on nothing.
+    pub(crate) async fn take(sink: &dyn SecretSink, lease: TimeDelta) -> Writer {
+        let Some(lock) = sink.writer_lock() else {
+            return Writer::default();
+        };
+        // `None`: a lease too long to reach; the wait ends with the holder.
+        let give_up = tokio::time::Instant::now().checked_add(lease.to_std().unwrap_or_default());
+        let mut pause = std::time::Duration::from_millis(10);
+        let mut waited = false;
+        loop {
+            match try_lock(lock.path()) {
+                Ok(Some(held)) => {
+                    return Writer {
+                        tag: Some(lock.tag().to_owned()),
+                        waited,
+                        _held: Some(held),
+                    };
+                }
+                Ok(None) => {
+                    waited = true;
+                    if give_up.is_some_and(|end| tokio::time::Instant::now() >= end) {
+                        tracing::warn!(sink = %sink.describe(),
+                            "another run has held the sink's writer lock for longer than the \
+                             lease; this run goes on without it");
+                        return Writer {
+                            waited,
+                            ..Writer::default()
+                        };
+                    }
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_millis(250));
+                }
+                Err(e) => {
+                    tracing::warn!(sink = %sink.describe(), lock = %lock.path().display(),
+                        error = %e, "the sink's writer lock could not be taken; the lease \
+                        alone tells a dead run's token");
+                    return Writer {
+                        waited,
+                        ..Writer::default()
+                    };
+                }
+            }
+        }
+    }
+
+    /// The tag of the sink whose writer lock this run holds.
+    pub(crate) fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+
+    /// Whether a live run into the same sink held the lock when this run
+    /// came: what this run then finds done, that run did.
+    pub(crate) fn waited(&self) -> bool {
+        self.waited
+    }
 }
 
 impl Race<'_> {
@@ -103,8 +180,12 @@ impl Race<'_> {
             .filter(|t| t.id != mine)
             .filter_map(|t| {
                 let marker = t.checked_marker()?;
+                // A token headed for the sink whose writer lock this run
+                // holds was minted by a run that held it too, and no
+                // longer does: that run is dead, whatever the lease says.
+                let dead = self.writer.tag().is_some() && marker.sink() == self.writer.tag();
                 (marker.replaces() == Some(self.old_id))
-                    .then(|| (t.clone(), marker.age(self.now) < self.lease))
+                    .then(|| (t.clone(), !dead && marker.age(self.now) < self.lease))
             })
             .collect();
         found.extend(
@@ -331,10 +412,13 @@ pub(crate) async fn already_rotated<O: Ops>(
             ),
         ));
     };
-    let holds = match sink.current().await {
-        Ok(Some(secret)) => ops.probe(&secret).await.is_ok(),
-        Ok(None) | Err(_) => false,
-    };
+    // A run that waited for a live run into the same sink finds that
+    // run's work: it is superseded, not a resumption of it.
+    let holds = !race.writer.waited()
+        && match sink.current().await {
+            Ok(Some(secret)) => ops.probe(&secret).await.is_ok(),
+            Ok(None) | Err(_) => false,
+        };
     if !holds {
         let cause = Superseded::new(winner.to_ref(service));
         return Err(RotateError::new(

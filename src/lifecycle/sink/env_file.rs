@@ -190,6 +190,13 @@ impl SecretSink for EnvFileSink {
     fn describe(&self) -> String {
         format!("{} in env file {}", self.var, self.path.display())
     }
+
+    /// `.NAME.VAR.writer.lock` beside the file: rotations of different
+    /// variables of one file are not rivals (see [`WriterLock`](super::WriterLock)).
+    fn writer_lock(&self) -> Option<super::WriterLock> {
+        let suffix = format!(".{}.writer.lock", self.var);
+        super::lock::file_writer_lock(&self.path, "env-file", &self.var, &suffix)
+    }
 }
 
 /// Sets `var` to `value` in the dotenv file `target`: reads it (a file that

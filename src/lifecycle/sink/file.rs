@@ -160,6 +160,11 @@ impl SecretSink for FileSink {
     fn describe(&self) -> String {
         format!("file {}", self.path.display())
     }
+
+    /// `.NAME.writer.lock` beside the file (see [`WriterLock`](super::WriterLock)).
+    fn writer_lock(&self) -> Option<super::WriterLock> {
+        super::lock::file_writer_lock(&self.path, "file", "", ".writer.lock")
+    }
 }
 
 /// What a file sink's store would meet before it writes a byte: the file

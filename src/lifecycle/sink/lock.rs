@@ -82,6 +82,103 @@ pub(crate) fn try_lock(path: &Path) -> io::Result<Option<FileLock>> {
     }
 }
 
+/// The lock that every rotation writing one place holds, from before it
+/// mints until it ends, and the short tag that names that place in the
+/// marker of the token the rotation mints ([`Marker::sink`](crate::lifecycle::Marker::sink)).
+///
+/// A sink that writes a place on this machine gives one
+/// ([`SecretSink::writer_lock`](super::SecretSink::writer_lock)): the file
+/// sinks lock `.NAME.writer.lock` (file) or `.NAME.VAR.writer.lock`
+/// (env file) beside the target. The lock is advisory and the kernel
+/// releases it when its holder dies, however it dies; so a rotation that
+/// holds it and finds a token in flight whose marker names the same place
+/// knows that no live run is writing it: that token was left by a run that
+/// died, and the rotation goes on instead of waiting for the lease to pass.
+///
+/// The tag is made of the place and of this machine's host name, so that
+/// runs on two machines that write files of the same path never take each
+/// other's tokens for a dead run's; where the host name cannot be read,
+/// there is no writer lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriterLock {
+    path: PathBuf,
+    tag: String,
+}
+
+impl WriterLock {
+    /// The writer lock on the lock file at `path` of the place that
+    /// `identity` names (a kind and the canonical path, say), on this
+    /// machine; `None` when this machine's host name cannot be read.
+    ///
+    /// ```
+    /// use api_tokens::lifecycle::sink::WriterLock;
+    ///
+    /// if let Some(lock) = WriterLock::new("/run/ci/.vault.writer.lock", "vault\0ci/unit") {
+    ///     assert_eq!(lock.tag().len(), 6);
+    ///     assert_eq!(lock, WriterLock::new("/run/ci/.vault.writer.lock", "vault\0ci/unit").unwrap());
+    /// }
+    /// ```
+    pub fn new(path: impl Into<PathBuf>, identity: &str) -> Option<WriterLock> {
+        let host = host_name()?;
+        Some(WriterLock {
+            path: path.into(),
+            tag: crate::lifecycle::marker::sink_tag(&format!("{identity}\0{host}")),
+        })
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The place's short tag, 6 characters of `0-9a-z`.
+    pub fn tag(&self) -> &str {
+        &self.tag
+    }
+}
+
+/// This machine's host name: the kernel's on Linux, `HOSTNAME` or
+/// `COMPUTERNAME` elsewhere; `None` when none is found.
+fn host_name() -> Option<String> {
+    #[cfg(target_os = "linux")]
+    if let Ok(name) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+        let name = name.trim();
+        if !name.is_empty() {
+            return Some(name.to_owned());
+        }
+    }
+    ["HOSTNAME", "COMPUTERNAME"]
+        .into_iter()
+        .filter_map(|var| std::env::var(var).ok())
+        .map(|name| name.trim().to_owned())
+        .find(|name| !name.is_empty())
+}
+
+/// The writer lock of the file sink's `target` (its path, or the file a
+/// symbolic link there points to) with the lock file ending in `suffix`,
+/// for the place `kind` and `extra` name: `None` when the target's
+/// directory cannot be made canonical (the store will fail anyway) or the
+/// host name is unknown.
+pub(super) fn file_writer_lock(
+    target: &Path,
+    kind: &str,
+    extra: &str,
+    suffix: &str,
+) -> Option<WriterLock> {
+    let resolved = match std::fs::symlink_metadata(target) {
+        Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(target).ok()?,
+        _ => target.to_path_buf(),
+    };
+    let name = resolved.file_name()?;
+    let dir = match resolved.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let canonical = std::fs::canonicalize(dir).ok()?.join(name);
+    let path = lock_path(&canonical, suffix)?;
+    WriterLock::new(path, &format!("{kind}\0{}\0{extra}", canonical.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +203,25 @@ mod tests {
         assert!(try_lock(&path).unwrap().is_none());
         drop(held);
         assert!(try_lock(&path).unwrap().is_some());
+    }
+
+    #[test]
+    fn one_place_has_one_writer_lock_however_it_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("unit.token");
+        let Some(lock) = file_writer_lock(&target, "file", "", ".writer.lock") else {
+            return; // No host name here: nothing to compare.
+        };
+        let dotted = dir.path().join(".").join("unit.token");
+        assert_eq!(
+            file_writer_lock(&dotted, "file", "", ".writer.lock"),
+            Some(lock.clone())
+        );
+        assert_eq!(lock.path().file_name().unwrap(), ".unit.token.writer.lock");
+        let other = file_writer_lock(&dir.path().join("b"), "file", "", ".writer.lock").unwrap();
+        assert_ne!(other.tag(), lock.tag());
+        let var = file_writer_lock(&target, "env-file", "A", ".A.writer.lock").unwrap();
+        assert_ne!(var.tag(), lock.tag());
+        assert!(file_writer_lock(&dir.path().join("no/x"), "file", "", ".l").is_none());
     }
 }

@@ -486,6 +486,17 @@ pub trait SecretSink: Send + Sync {
     fn describe(&self) -> String {
         "a secret sink".to_owned()
     }
+
+    /// The lock every rotation writing this sink holds from before its
+    /// mint until it ends, with the tag its marker names the sink by
+    /// ([`WriterLock`](super::WriterLock)): so that a rotation run again
+    /// after one that died tells the dead run's token from a live run's at
+    /// once. The file sinks give one; the default is `None`, for a sink
+    /// that writes no place on this machine, and rotations into it wait
+    /// for the lease to tell a dead run's token.
+    fn writer_lock(&self) -> Option<super::WriterLock> {
+        None
+    }
 }
 
 /// Implements [`SecretSink`] for each pointer type given, over the sink it
@@ -513,6 +524,10 @@ macro_rules! forward_secret_sink {
 
             fn describe(&self) -> String {
                 (**self).describe()
+            }
+
+            fn writer_lock(&self) -> Option<super::WriterLock> {
+                (**self).writer_lock()
             }
         }
     )+};
