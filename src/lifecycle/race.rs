@@ -31,10 +31,26 @@
 //! old one kept) if that list contradicts the first, so that a service
 //! that breaks (a) or (b) costs a failed run, never two retired tokens.
 //!
+//! **Dead runs, told by the sink's writer lock.** A run whose sink has a
+//! writer lock ([`SecretSink::writer_lock`]) takes it before it lists
+//! anything and holds it until it ends ([`Writer`]); only then does it
+//! name the sink in its marker (` to:TAG`). A token in flight whose marker
+//! names the sink whose lock this run holds was minted by a run that held
+//! the lock, and holds it no more: the kernel released it, so that run
+//! ended or died, and its token is not in flight but a leftover (removed
+//! at retire, after this run stored). This changes nothing above for live
+//! runs: two live runs never hold one lock at once, a run that did not get
+//! the lock writes no tag and is judged by the lease as before, and a run
+//! that waited for the lock is superseded when it finds the old token
+//! gone (the run it waited for completed), never resumed. Where nothing
+//! can tell (another sink, no lock, another machine, a reset's token, a
+//! marker naming no sink), the lease decides.
+//!
 //! **Why at least one completes.** The run that minted the lowest id
 //! wins, unless it fails, is killed, or meets an in-flight token with a
-//! lower id whose run has already stopped (a crash less than a lease ago:
-//! every run yields to it until the lease has passed).
+//! lower id whose run has already stopped and which names no sink whose
+//! lock this run holds (a crash less than a lease ago: every run yields to
+//! it until the lease has passed).
 //!
 //! **Mint exactly once** is kept: a run whose create loses its answer
 //! removes only the token carrying its own marker, never a rival's.
