@@ -17,25 +17,6 @@ use super::secret_sink::{SinkError, WriteStep};
 #[cfg(feature = "testing")]
 pub(super) type Hook = Arc<dyn Fn(&Path) -> io::Result<()> + Send + Sync>;
 
-/// Defines a file sink's `before_rename` (feature `testing`), which sets the
-/// hook of the sink's `write` ([`AtomicWrite`]); the doc comments given
-/// document it.
-macro_rules! before_rename {
-    ($(#[doc = $doc:expr])*) => {
-        $(#[doc = $doc])*
-        #[cfg(feature = "testing")]
-        #[must_use]
-        pub fn before_rename(
-            mut self,
-            hook: impl Fn(&std::path::Path) -> std::io::Result<()> + Send + Sync + 'static,
-        ) -> Self {
-            self.write.hook = Some(std::sync::Arc::new(hook));
-            self
-        }
-    };
-}
-pub(super) use before_rename;
-
 /// The mode of a file the sinks create.
 pub(super) const FILE_MODE: u32 = 0o600;
 

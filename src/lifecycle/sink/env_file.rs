@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use super::atomic::{AtomicWrite, FILE_MODE, before_rename, file_mode, run_blocking};
+use super::atomic::{AtomicWrite, FILE_MODE, file_mode, run_blocking};
 use super::dotenv::{check_var, dotenv_value, find_var, set_var};
 use super::file::{check_target, read_if_present};
 use super::secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_trait};
@@ -128,9 +128,17 @@ impl EnvFileSink {
         &self.var
     }
 
-    before_rename! {
-        /// Runs `hook` with the temporary file's path after it was written and
-        /// flushed, just before the rename; see [`FileSink::before_rename`](super::FileSink::before_rename).
+    /// Runs `hook` with the temporary file's path after it was written and
+    /// flushed, just before the rename; see [`FileSink::before_rename`](super::FileSink::before_rename)
+    /// (feature `testing`).
+    #[cfg(feature = "testing")]
+    #[must_use]
+    pub fn before_rename(
+        mut self,
+        hook: impl Fn(&Path) -> std::io::Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.write.hook = Some(std::sync::Arc::new(hook));
+        self
     }
 }
 

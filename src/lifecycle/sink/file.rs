@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use super::atomic::{AtomicWrite, FILE_MODE, before_rename, run_blocking};
+use super::atomic::{AtomicWrite, FILE_MODE, run_blocking};
 use super::secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_trait};
 
 /// Stores the secret alone in a file, mode 0600 on Unix, replaced atomically.
@@ -107,11 +107,19 @@ impl FileSink {
         &self.path
     }
 
-    before_rename! {
-        /// Runs `hook` with the temporary file's path after it was written and
-        /// flushed, just before the rename. An error from it fails the store as
-        /// an I/O error would at that point ([`WriteStep::BeforeRename`](super::WriteStep::BeforeRename)), which
-        /// lets a test prove that the old file survives such a failure.
+    /// Runs `hook` with the temporary file's path after it was written and
+    /// flushed, just before the rename. An error from it fails the store as
+    /// an I/O error would at that point ([`WriteStep::BeforeRename`](super::WriteStep::BeforeRename)), which
+    /// lets a test prove that the old file survives such a failure (feature
+    /// `testing`).
+    #[cfg(feature = "testing")]
+    #[must_use]
+    pub fn before_rename(
+        mut self,
+        hook: impl Fn(&Path) -> std::io::Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.write.hook = Some(std::sync::Arc::new(hook));
+        self
     }
 }
 
