@@ -336,7 +336,7 @@ async fn three_rotations_into_one_file_at_once_one_completes_two_yield() {
         let file = path_in(&dir, "unit.token");
         let children: Vec<_> = (0..RUNS)
             .map(|_| {
-                unit_rotate(&fake, &old.id.to_string(), &file)
+                unit_rotate(&fake, old.id.as_ref(), &file)
                     .spawn()
                     .expect("api-tokens runs")
             })

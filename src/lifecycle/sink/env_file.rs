@@ -236,7 +236,7 @@ fn edit(write: &AtomicWrite, target: &Path, var: &str, value: &str) -> Result<()
         Err(e) => return Err(write.error(target, WriteStep::Read, e)),
     };
     let new =
-        set_var(&old, var, value.as_bytes()).map_err(|lines| duplicate_var(target, &var, lines))?;
+        set_var(&old, var, value.as_bytes()).map_err(|lines| duplicate_var(target, var, lines))?;
     write.replace(target, &new, mode)
 }
 
