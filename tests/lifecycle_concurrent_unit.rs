@@ -127,7 +127,7 @@ async fn a_rerun_holding_the_sink_takes_a_dead_runs_token_for_a_leftover() {
             .new
             .name
             .as_deref()
-            .is_some_and(|n| n.contains(&format!(" to:{}]", lock.tag()))),
+            .is_some_and(|n| n.contains(&format!(" to:{} from:", lock.tag()))),
         "the new token's marker names its sink: {:?}",
         rotation.new.name
     );

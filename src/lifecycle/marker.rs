@@ -60,8 +60,8 @@ pub const MAX_LABEL_CHARS: usize = crate::mailtrap::MAX_NAME_CHARS - 1 - MAX_MAR
 /// ([`is_checked`](Marker::is_checked) is false).
 ///
 /// A rotation whose run holds the sink's writer lock also writes which
-/// sink the new token is headed for: `[at:TIME-NONCE-CHECK from:ID
-/// to:SINK]` ([`Marker::headed_for`]), so that a later run writing the same
+/// sink the new token is headed for: `[at:TIME-NONCE-CHECK to:SINK
+/// from:ID]` ([`Marker::headed_for`]), so that a later run writing the same
 /// sink can tell the token of a run that died from a live run's. Markers
 /// without it (every earlier release's) are read as before.
 ///
@@ -337,11 +337,13 @@ impl fmt::Display for Marker {
         if let Some(check) = &self.check {
             write!(f, "-{check}")?;
         }
-        if let Some(old) = &self.replaces {
-            write!(f, "{FROM}{old}")?;
-        }
+        // Before ` from:`, so that a rotation's marker still ends with
+        // ` from:ID]`.
         if let Some(sink) = &self.sink {
             write!(f, "{TO}{sink}")?;
+        }
+        if let Some(old) = &self.replaces {
+            write!(f, "{FROM}{old}")?;
         }
         f.write_str("]")
     }
@@ -352,8 +354,8 @@ impl FromStr for Marker {
 
     /// Reads a marker written as [`Display`](fmt::Display) writes it, and
     /// nothing around it: `[at:TIME-NONCE-CHECK]`, with ` from:ID` before
-    /// the bracket for a rotation's (and ` to:SINK` after it, for one that
-    /// names its sink), or the form of release 0.2.0 without `-CHECK`. The check is not verified here (it needs the label):
+    /// the bracket for a rotation's (and ` to:SINK` before that, for one
+    /// that names its sink), or the form of release 0.2.0 without `-CHECK`. The check is not verified here (it needs the label):
     /// [`Marker::find`] does.
     fn from_str(s: &str) -> Result<Marker> {
         let bad = || {
@@ -366,15 +368,15 @@ impl FromStr for Marker {
             .strip_prefix(OPEN)
             .and_then(|rest| rest.strip_suffix(']'))
             .ok_or_else(bad)?;
-        let (body, sink) = match body.rsplit_once(TO) {
-            Some((body, sink)) if is_sink_tag(sink) => (body, Some(sink.to_owned())),
-            Some(_) => return Err(bad()),
-            None => (body, None),
-        };
         let (stamp, replaces) = match body.split_once(FROM) {
             Some((stamp, old)) if is_id(old) => (stamp, Some(old.to_owned())),
             Some(_) => return Err(bad()),
             None => (body, None),
+        };
+        let (stamp, sink) = match stamp.split_once(TO) {
+            Some((stamp, sink)) if is_sink_tag(sink) => (stamp, Some(sink.to_owned())),
+            Some(_) => return Err(bad()),
+            None => (stamp, None),
         };
         let mut parts = stamp.split('-');
         let (time, nonce) = (parts.next().ok_or_else(bad)?, parts.next().ok_or_else(bad)?);
@@ -546,7 +548,7 @@ mod tests {
         assert_eq!(tag.len(), SINK_TAG_LEN);
         let marker = Marker::replacing_at(at, "41").headed_for(Some(&tag));
         let text = marker.tag("CI deploy");
-        assert!(text.ends_with(&format!(" from:41 to:{tag}]")), "{text}");
+        assert!(text.ends_with(&format!(" to:{tag} from:41]")), "{text}");
         let found = Marker::find(&text).expect("a marker");
         assert!(found.is_checked());
         assert_eq!(found.sink(), Some(tag.as_str()));
@@ -558,7 +560,7 @@ mod tests {
         );
         assert_eq!(Marker::label(&text), "CI deploy");
         // The check covers the sink: another sink's tag is no marker.
-        let moved = text.replace(&format!("to:{tag}]"), "to:zzzzzz]");
+        let moved = text.replace(&format!("to:{tag} "), "to:zzzzzz ");
         assert_eq!(Marker::find(&moved), None);
         // A marker without a sink reads as before, with the same check.
         let plain = Marker::replacing_at(at, "41");
@@ -568,12 +570,17 @@ mod tests {
         assert_eq!(found.to_string(), plain.bound_to("CI deploy").to_string());
         // Bad tags are refused when read, and left out when given.
         assert!(
-            "[at:t0000a-abcdefgh-abcdef from:4 to:]"
+            "[at:t0000a-abcdefgh-abcdef to: from:4]"
                 .parse::<Marker>()
                 .is_err()
         );
         assert!(
-            "[at:t0000a-abcdefgh-abcdef from:4 to:AB]"
+            "[at:t0000a-abcdefgh-abcdef to:AB from:4]"
+                .parse::<Marker>()
+                .is_err()
+        );
+        assert!(
+            "[at:t0000a-abcdefgh-abcdef from:4 to:ab]"
                 .parse::<Marker>()
                 .is_err()
         );

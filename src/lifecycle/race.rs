@@ -34,7 +34,7 @@
 //! **Dead runs, told by the sink's writer lock.** A run whose sink has a
 //! writer lock ([`SecretSink::writer_lock`]) takes it before it lists
 //! anything and holds it until it ends ([`Writer`]); only then does it
-//! name the sink in its marker (` to:TAG`). A token in flight whose marker
+//! name the sink in its marker (` to:TAG`, before ` from:OLD`). A token in flight whose marker
 //! names the sink whose lock this run holds was minted by a run that held
 //! the lock, and holds it no more: the kernel released it, so that run
 //! ended or died, and its token is not in flight but a leftover (removed
