@@ -200,8 +200,8 @@ impl SecretSink for EnvFileSink {
     }
 
     /// `.NAME.VAR.writer.lock` beside the file: rotations of different
-    /// variables of one file are not rivals (see [`WriterLock`](super::WriterLock)).
-    fn writer_lock(&self) -> Option<super::WriterLock> {
+    /// variables of one file are not rivals (see [`WriterLock`](super::lock::WriterLock)).
+    fn writer_lock(&self) -> Option<super::lock::WriterLock> {
         let suffix = format!(".{}.writer.lock", self.var);
         super::lock::file_writer_lock(&self.path, "env-file", &self.var, &suffix)
     }

@@ -169,8 +169,8 @@ impl SecretSink for FileSink {
         format!("file {}", self.path.display())
     }
 
-    /// `.NAME.writer.lock` beside the file (see [`WriterLock`](super::WriterLock)).
-    fn writer_lock(&self) -> Option<super::WriterLock> {
+    /// `.NAME.writer.lock` beside the file (see [`WriterLock`](super::lock::WriterLock)).
+    fn writer_lock(&self) -> Option<super::lock::WriterLock> {
         super::lock::file_writer_lock(&self.path, "file", "", ".writer.lock")
     }
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
 use crate::Service;
-use crate::lifecycle::Marker;
+use crate::lifecycle::marker::Marker;
 
 /// The attribute that makes an `impl SecretSink` object-safe (re-exported
 /// from `async-trait`, so a sink needs no dependency of its own for it).
@@ -489,12 +489,12 @@ pub trait SecretSink: Send + Sync {
 
     /// The lock every rotation writing this sink holds from before its
     /// mint until it ends, with the tag its marker names the sink by
-    /// ([`WriterLock`](super::WriterLock)): so that a rotation run again
+    /// ([`WriterLock`](super::lock::WriterLock)): so that a rotation run again
     /// after one that died tells the dead run's token from a live run's at
     /// once. The file sinks give one; the default is `None`, for a sink
     /// that writes no place on this machine, and rotations into it wait
     /// for the lease to tell a dead run's token.
-    fn writer_lock(&self) -> Option<super::WriterLock> {
+    fn writer_lock(&self) -> Option<super::lock::WriterLock> {
         None
     }
 }
@@ -526,7 +526,7 @@ macro_rules! forward_secret_sink {
                 (**self).describe()
             }
 
-            fn writer_lock(&self) -> Option<super::WriterLock> {
+            fn writer_lock(&self) -> Option<super::lock::WriterLock> {
                 (**self).writer_lock()
             }
         }
