@@ -211,7 +211,7 @@ impl MailtrapLifecycle {
             )
         })?;
         // Held until this run ends: see `race` on dead runs' tokens.
-        let writer = race::Writer::take(sink, race::lease_span(plan.lease)).await;
+        let writer = race::Writer::take(sink, plan.lease).await;
         let typed = self
             .tokens
             .list()

@@ -131,12 +131,12 @@ impl Writer {
     /// `lease` (after which the run goes on without it, under the lease
     /// rule). A sink with no writer lock, or one whose lock file cannot be
     /// opened, gives a hold on nothing.
-    pub(crate) async fn take(sink: &dyn SecretSink, lease: TimeDelta) -> Writer {
+    pub(crate) async fn take(sink: &dyn SecretSink, lease: std::time::Duration) -> Writer {
         let Some(lock) = sink.writer_lock() else {
             return Writer::default();
         };
         // `None`: a lease too long to reach; the wait ends with the holder.
-        let give_up = tokio::time::Instant::now().checked_add(lease.to_std().unwrap_or_default());
+        let give_up = tokio::time::Instant::now().checked_add(lease);
         let mut pause = std::time::Duration::from_millis(10);
         let mut waited = false;
         loop {

@@ -196,7 +196,7 @@ impl UnitLifecycle {
             RotateError::new(Service::Unit, old_id, Step::Inspect, Left::Unchanged, e)
         })?;
         // Held until this run ends: see `race` on dead runs' tokens.
-        let writer = race::Writer::take(sink, race::lease_span(plan.lease)).await;
+        let writer = race::Writer::take(sink, plan.lease).await;
         let listed = self
             .list_all()
             .await
