@@ -1442,3 +1442,54 @@ async fn rotations_tell_the_sink_the_label_without_the_marker() {
         "one key, holding the last token"
     );
 }
+
+/// The case as it was found: one tokens file whose Unit and Mailtrap
+/// entries write two variables of one env file, applied (`api-tokens
+/// --fake apply`, which runs both services' actions at once): both
+/// variables are in the file after every round, and the command exits 0.
+#[test]
+fn apply_of_two_entries_into_one_env_file_keeps_both_variables() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = dir.path().join(".env");
+    let tokens = dir.path().join("tokens.toml");
+    std::fs::write(
+        &tokens,
+        format!(
+            "[[mailtrap]]\nname = \"ci-sender\"\npermissions = [\"account:3229:admin\"]\n\
+             expires = \"90d\"\nsecret_to = \"env-file:{env}:MAILTRAP_API_TOKEN\"\n\n\
+             [[unit]]\ndescription = \"ci-deploy\"\nscopes = [\"customers\"]\n\
+             lifetime = \"90d\"\nsecret_to = \"env-file:{env}:UNIT_API_TOKEN\"\n",
+            env = env.display()
+        ),
+    )
+    .expect("write");
+    // Some 1 MiB of comments: each store takes a while between its read
+    // and its rename.
+    let line = format!("# {}\n", "x".repeat(1021));
+    let filler: String = std::iter::once("REGION=eu\n".to_owned())
+        .chain(std::iter::repeat_n(line, 1024))
+        .collect();
+    let mut lost = Vec::new();
+    for round in 0..WRITER_ROUNDS {
+        std::fs::write(&env, &filler).expect("write");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_api-tokens"))
+            .args(["--fake", "apply", "-f"])
+            .arg(&tokens)
+            .env_clear()
+            .output()
+            .expect("api-tokens runs");
+        assert!(
+            out.status.success(),
+            "round {round}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let values = env_values(&env, &["REGION", "UNIT_API_TOKEN", "MAILTRAP_API_TOKEN"]);
+        if values.iter().any(Option::is_none) {
+            lost.push((
+                round,
+                values.iter().map(Option::is_some).collect::<Vec<_>>(),
+            ));
+        }
+    }
+    assert!(lost.is_empty(), "rounds that lost a variable: {lost:?}");
+}
