@@ -111,8 +111,9 @@
 //! held waits for the holder to end (at most the lease, then goes on
 //! without it), and what it then finds done is that run's work: the old
 //! token gone, it is superseded by that run's token, never a second
-//! completion. A run that holds the lock only ever treats as dead the
-//! tokens of runs that held the same lock, so exactly one live run
+//! completion; and it takes no token for a dead run's (the lease decides).
+//! A run that got the lock at once only ever treats as dead the tokens of
+//! runs that held the same lock before it, so exactly one live run
 //! completes, as the rule above has it.
 //!
 //! **The lease is the fallback where nothing can tell**: a token headed for

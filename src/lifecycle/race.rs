@@ -41,8 +41,9 @@
 //! at retire, after this run stored). This changes nothing above for live
 //! runs: two live runs never hold one lock at once, a run that did not get
 //! the lock writes no tag and is judged by the lease as before, and a run
-//! that waited for the lock is superseded when it finds the old token
-//! gone (the run it waited for completed), never resumed. Where nothing
+//! that waited for the lock takes no token for a dead run's (it may be the
+//! work of the run it waited for: the lease decides) and is superseded
+//! when it finds the old token gone, never resumed. Where nothing
 //! can tell (another sink, no lock, another machine, a reset's token, a
 //! marker naming no sink), the lease decides.
 //!
@@ -181,7 +182,8 @@ impl Writer {
     }
 
     /// Whether a live run into the same sink held the lock when this run
-    /// came: what this run then finds done, that run did.
+    /// came: what this run then finds done, that run did, and a token
+    /// headed for the sink may be that run's (the lease decides).
     pub(crate) fn waited(&self) -> bool {
         self.waited
     }
@@ -199,7 +201,11 @@ impl Race<'_> {
                 // A token headed for the sink whose writer lock this run
                 // holds was minted by a run that held it too, and no
                 // longer does: that run is dead, whatever the lease says.
-                let dead = self.writer.tag().is_some() && marker.sink() == self.writer.tag();
+                // Unless this run waited for the lock: the token may then
+                // be the work of the live run it waited for.
+                let dead = !self.writer.waited()
+                    && self.writer.tag().is_some()
+                    && marker.sink() == self.writer.tag();
                 (marker.replaces() == Some(self.old_id))
                     .then(|| (t.clone(), !dead && marker.age(self.now) < self.lease))
             })
