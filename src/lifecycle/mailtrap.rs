@@ -210,6 +210,8 @@ impl MailtrapLifecycle {
                 e,
             )
         })?;
+        // Held until this run ends: see `race` on dead runs' tokens.
+        let writer = race::Writer::take(sink, plan.lease).await;
         let typed = self
             .tokens
             .list()
@@ -242,6 +244,7 @@ impl MailtrapLifecycle {
             lease,
             now,
             resets: &resets,
+            writer: &writer,
         };
         let Some(old_token) = old_token else {
             return race::already_rotated(self, sink, &race, &listed).await;
@@ -336,7 +339,7 @@ impl MailtrapLifecycle {
                 let made = mint::mint_once(
                     self,
                     &label,
-                    || Marker::replacing(&old_id),
+                    || Marker::replacing(&old_id).headed_for(writer.tag()),
                     |tagged| {
                         let tagged = request.clone().with_name(tagged);
                         async move { self.tokens.create(tagged).await }

@@ -14,6 +14,9 @@ use crate::error::{Error, Result};
 
 const OPEN: &str = "[at:";
 const FROM: &str = " from:";
+const TO: &str = " to:";
+/// The length of a sink tag (` to:TAG`), base-36 digits.
+pub(crate) const SINK_TAG_LEN: usize = 6;
 const NONCE_LEN: usize = 8;
 const CHECK_LEN: usize = 6;
 const BASE36: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
@@ -22,7 +25,10 @@ const HEX: &[u8] = b"0123456789abcdef";
 /// The most characters a marker made by this crate takes:
 /// `[at:` + a time of at most 7 base-36 digits (good until the year
 /// 4453) + `-` + the nonce (8) + `-` + the check (6) + ` from:` + an id of
-/// at most 20 digits + `]`.
+/// at most 20 digits + `]`. A rotation's marker may also name the sink its
+/// token is headed for (` to:` and 6 base-36 digits, see
+/// [`Marker::sink`]) where the whole name still fits Mailtrap's 255
+/// characters; [`tag`](Marker::tag) leaves that part out otherwise.
 pub const MAX_MARKER_CHARS: usize = 4 + 7 + 1 + NONCE_LEN + 1 + CHECK_LEN + 6 + 20 + 1;
 
 /// The most characters of a label that [`MailtrapLifecycle::mint`](super::MailtrapLifecycle::mint)
@@ -53,8 +59,14 @@ pub const MAX_LABEL_CHARS: usize = crate::mailtrap::MAX_NAME_CHARS - 1 - MAX_MAR
 /// swept by age, nor taken for a replacement by a rotation
 /// ([`is_checked`](Marker::is_checked) is false).
 ///
+/// A rotation whose run holds the sink's writer lock also writes which
+/// sink the new token is headed for: `[at:TIME-NONCE-CHECK to:SINK
+/// from:ID]` ([`Marker::headed_for`]), so that a later run writing the same
+/// sink can tell the token of a run that died from a live run's. Markers
+/// without it (every earlier release's) are read as before.
+///
 /// Two markers are equal when their time, nonce and replaced id are; the
-/// check belongs to the text the marker was written into.
+/// check and the sink belong to the text the marker was written into.
 ///
 /// A text *carries* a marker only when the marker ends it: a Mailtrap reset
 /// names its new token `"<old name> <new id>"`, and that token does not
@@ -91,6 +103,7 @@ pub struct Marker {
     nonce: String,
     replaces: Option<String>,
     check: Option<String>,
+    sink: Option<String>,
 }
 
 impl PartialEq for Marker {
@@ -128,6 +141,7 @@ impl Marker {
                 .collect(),
             replaces: None,
             check: None,
+            sink: None,
         }
     }
 
@@ -143,6 +157,22 @@ impl Marker {
             replaces: Some(old.to_owned()),
             ..Marker::at(at)
         }
+    }
+
+    /// The same marker, naming the sink its token is headed for by the
+    /// sink's short tag ([`WriterLock::tag`](super::sink::WriterLock::tag));
+    /// `None` names none. A tag that is not 1 to 16 characters of `0-9a-z`
+    /// is left out.
+    #[must_use]
+    pub fn headed_for(self, sink: Option<&str>) -> Marker {
+        let sink = sink.filter(|tag| is_sink_tag(tag)).map(str::to_owned);
+        Marker { sink, ..self }
+    }
+
+    /// The tag of the sink the marked token was headed for, when the
+    /// marker names one ([`Marker::headed_for`]).
+    pub fn sink(&self) -> Option<&str> {
+        self.sink.as_deref()
     }
 
     /// When the marker was made, to the second.
@@ -171,15 +201,21 @@ impl Marker {
 
     /// `label` (trimmed) followed by a space and the marker, with its check
     /// computed for that label: the description or name to create the
-    /// token with. A blank label gives the marker alone.
+    /// token with. A blank label gives the marker alone. The sink a
+    /// marker names ([`Marker::headed_for`]) is left out when the whole
+    /// would take more than Mailtrap's 255 characters.
     pub fn tag(&self, label: &str) -> String {
         let label = label.trim();
         let bound = self.bound_to(label);
-        if label.is_empty() {
+        let text = if label.is_empty() {
             bound.to_string()
         } else {
             format!("{label} {bound}")
+        };
+        if self.sink.is_some() && text.chars().count() > crate::mailtrap::MAX_NAME_CHARS {
+            return self.clone().headed_for(None).tag(label);
         }
+        text
     }
 
     /// The same marker, with the check it takes at the end of `label`.
@@ -200,6 +236,11 @@ impl Marker {
         hash.update(self.replaces.as_deref().unwrap_or("").as_bytes());
         hash.update(b"\0");
         hash.update(label.as_bytes());
+        // Markers that name no sink keep the check they always had.
+        if let Some(sink) = &self.sink {
+            hash.update(b"\0to\0");
+            hash.update(sink.as_bytes());
+        }
         let digest = hash.finalize();
         digest
             .iter()
@@ -257,6 +298,29 @@ impl Marker {
             _ => trimmed,
         }
     }
+
+    /// The label of a token named `text` by this crate, through the new ids
+    /// that Mailtrap's resets append: `text` without its marker, when a
+    /// marker ends it or ends it once the ` ID` words that resets added
+    /// (`"CI deploy [at:…] 12350 12351"`) are taken off; `text` (trimmed)
+    /// when no marker is found so. What a sink keys a secret by, so that a
+    /// store keeps one key across rotations.
+    pub(crate) fn label_through_resets(text: &str) -> &str {
+        let whole = text.trim_end();
+        let mut rest = whole;
+        loop {
+            let label = Marker::label(rest);
+            if label.len() != rest.len() {
+                return label;
+            }
+            match rest.rsplit_once(' ') {
+                Some((head, id)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+                    rest = head.trim_end();
+                }
+                _ => return whole,
+            }
+        }
+    }
 }
 
 impl Default for Marker {
@@ -273,6 +337,11 @@ impl fmt::Display for Marker {
         if let Some(check) = &self.check {
             write!(f, "-{check}")?;
         }
+        // Before ` from:`, so that a rotation's marker still ends with
+        // ` from:ID]`.
+        if let Some(sink) = &self.sink {
+            write!(f, "{TO}{sink}")?;
+        }
         if let Some(old) = &self.replaces {
             write!(f, "{FROM}{old}")?;
         }
@@ -285,8 +354,8 @@ impl FromStr for Marker {
 
     /// Reads a marker written as [`Display`](fmt::Display) writes it, and
     /// nothing around it: `[at:TIME-NONCE-CHECK]`, with ` from:ID` before
-    /// the bracket for a rotation's, or the form of release 0.2.0 without
-    /// `-CHECK`. The check is not verified here (it needs the label):
+    /// the bracket for a rotation's (and ` to:SINK` before that, for one
+    /// that names its sink), or the form of release 0.2.0 without `-CHECK`. The check is not verified here (it needs the label):
     /// [`Marker::find`] does.
     fn from_str(s: &str) -> Result<Marker> {
         let bad = || {
@@ -303,6 +372,11 @@ impl FromStr for Marker {
             Some((stamp, old)) if is_id(old) => (stamp, Some(old.to_owned())),
             Some(_) => return Err(bad()),
             None => (body, None),
+        };
+        let (stamp, sink) = match stamp.split_once(TO) {
+            Some((stamp, sink)) if is_sink_tag(sink) => (stamp, Some(sink.to_owned())),
+            Some(_) => return Err(bad()),
+            None => (stamp, None),
         };
         let mut parts = stamp.split('-');
         let (time, nonce) = (parts.next().ok_or_else(bad)?, parts.next().ok_or_else(bad)?);
@@ -325,6 +399,7 @@ impl FromStr for Marker {
             nonce: nonce.to_owned(),
             replaces,
             check: check.map(str::to_owned),
+            sink,
         })
     }
 }
@@ -341,6 +416,27 @@ impl<'de> Deserialize<'de> for Marker {
         let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
         text.parse().map_err(serde::de::Error::custom)
     }
+}
+
+/// A sink's tag in a marker: 1 to 16 characters of `0-9a-z`.
+fn is_sink_tag(s: &str) -> bool {
+    (1..=16).contains(&s.len()) && s.bytes().all(|b| BASE36.contains(&b))
+}
+
+/// The short tag of the place `identity` names, [`SINK_TAG_LEN`] base-36
+/// digits of its SHA-256.
+pub(crate) fn sink_tag(identity: &str) -> String {
+    let digest = Sha256::digest(identity.as_bytes());
+    let mut n = u64::from_be_bytes([
+        digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
+    ]);
+    (0..SINK_TAG_LEN)
+        .map(|_| {
+            let digit = BASE36[(n % 36) as usize];
+            n /= 36;
+            char::from(digit)
+        })
+        .collect()
 }
 
 /// Token ids of both services: digits, at most 20 of them.
@@ -426,6 +522,76 @@ mod tests {
         let far = Utc.with_ymd_and_hms(4400, 1, 1, 0, 0, 0).unwrap();
         let longest = Marker::replacing_at(far, "99999999999999999999").bound_to("x");
         assert_eq!(longest.to_string().chars().count(), MAX_MARKER_CHARS);
+    }
+
+    #[test]
+    fn the_label_through_resets_drops_the_marker_and_the_ids_resets_added() {
+        let at = Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap();
+        let tagged = Marker::replacing_at(at, "41").tag("CI deploy");
+        assert_eq!(Marker::label_through_resets(&tagged), "CI deploy");
+        let reset = format!("{tagged} 12350");
+        assert_eq!(Marker::label_through_resets(&reset), "CI deploy");
+        let twice = format!("{tagged} 12350 12351 ");
+        assert_eq!(Marker::label_through_resets(&twice), "CI deploy");
+        // Without a marker, numbers at the end are part of the label.
+        assert_eq!(Marker::label_through_resets("build 42 "), "build 42");
+        assert_eq!(Marker::label_through_resets("CI deploy"), "CI deploy");
+        // An altered marker is no marker: the text stays whole.
+        let moved = format!("{} 7", tagged.replace("CI deploy", "other"));
+        assert_eq!(Marker::label_through_resets(&moved), moved);
+    }
+
+    #[test]
+    fn a_marker_may_name_the_sink_its_token_is_headed_for() {
+        let at = Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap();
+        let tag = sink_tag("file\0/run/ci/unit.token\0host");
+        assert_eq!(tag.len(), SINK_TAG_LEN);
+        let marker = Marker::replacing_at(at, "41").headed_for(Some(&tag));
+        let text = marker.tag("CI deploy");
+        assert!(text.ends_with(&format!(" to:{tag} from:41]")), "{text}");
+        let found = Marker::find(&text).expect("a marker");
+        assert!(found.is_checked());
+        assert_eq!(found.sink(), Some(tag.as_str()));
+        assert_eq!(found.replaces(), Some("41"));
+        assert_eq!(
+            found,
+            marker.clone().headed_for(None),
+            "the sink is not compared"
+        );
+        assert_eq!(Marker::label(&text), "CI deploy");
+        // The check covers the sink: another sink's tag is no marker.
+        let moved = text.replace(&format!("to:{tag} "), "to:zzzzzz ");
+        assert_eq!(Marker::find(&moved), None);
+        // A marker without a sink reads as before, with the same check.
+        let plain = Marker::replacing_at(at, "41");
+        let old_text = plain.tag("CI deploy");
+        let found = Marker::find(&old_text).expect("a marker");
+        assert_eq!(found.sink(), None);
+        assert_eq!(found.to_string(), plain.bound_to("CI deploy").to_string());
+        // Bad tags are refused when read, and left out when given.
+        assert!(
+            "[at:t0000a-abcdefgh-abcdef to: from:4]"
+                .parse::<Marker>()
+                .is_err()
+        );
+        assert!(
+            "[at:t0000a-abcdefgh-abcdef to:AB from:4]"
+                .parse::<Marker>()
+                .is_err()
+        );
+        assert!(
+            "[at:t0000a-abcdefgh-abcdef from:4 to:ab]"
+                .parse::<Marker>()
+                .is_err()
+        );
+        assert_eq!(plain.clone().headed_for(Some("Not a tag")).sink(), None);
+        // A name too long for Mailtrap with the sink keeps the marker
+        // without it.
+        let label = "x".repeat(MAX_LABEL_CHARS);
+        let long = Marker::replacing_at(at, "12345678901234567890").headed_for(Some(&tag));
+        let text = long.tag(&label);
+        assert!(text.chars().count() <= crate::mailtrap::MAX_NAME_CHARS);
+        assert_eq!(Marker::find(&text).expect("a marker").sink(), None);
     }
 
     #[test]

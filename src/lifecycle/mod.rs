@@ -88,14 +88,42 @@
 //! deletes the reset token it finds, which may be a concurrent run's:
 //! [recreate](MailtrapPlan::recreate) where rotations overlap.
 //!
-//! Running the same rotation again after a crash at any step converges
-//! once the crashed run's token is past the lease (at once with a lease of
-//! `Duration::ZERO`, when no other run can be going on): the old token
-//! still listed, a new token is minted and, once stored, the earlier run's
-//! tokens are removed with the old one; the old token gone (the crash came
-//! during step 4), the lowest token marked as replacing it is kept and
-//! reported as [`RotationMethod::Resumed`] when the sink holds a working
-//! secret. Within the lease, a run yields to the crashed run's token.
+//! # Running a rotation again converges
+//!
+//! A run that crashed left a token in flight; whether its run is dead or
+//! still going is told by the sink's **writer lock**
+//! ([`SecretSink::writer_lock`], [`sink::WriterLock`]): the file sinks
+//! give one, an advisory lock on a file beside the target that the kernel
+//! releases when its holder dies, however it dies. Every rotation into
+//! such a sink takes it before step 0 and holds it until it ends, and
+//! names the sink in the marker of the token it mints (` to:TAG`, a short
+//! hash of the place and of this machine's host name; see [`Marker::sink`]).
+//! So a run that holds the lock and finds an in-flight replacement headed
+//! for the same sink knows no live run is writing it: that token is a dead
+//! run's leftover, removed at step 4 once this run's secret is stored, and
+//! the rerun converges **at once**: the old token still listed, a new
+//! token is minted and stored, and the dead run's tokens are removed with
+//! the old one; the old token gone (the crash came during step 4), the
+//! lowest token marked as replacing it is kept and reported as
+//! [`RotationMethod::Resumed`] when the sink holds a working secret.
+//!
+//! Live runs into one sink take turns at its lock: a run that finds it
+//! held waits for the holder to end (at most the lease, then goes on
+//! without it), and what it then finds done is that run's work: the old
+//! token gone, it is superseded by that run's token, never a second
+//! completion; and it takes no token for a dead run's (the lease decides).
+//! A run that got the lock at once only ever treats as dead the tokens of
+//! runs that held the same lock before it, so exactly one live run
+//! completes, as the rule above has it.
+//!
+//! **The lease is the fallback where nothing can tell**: a token headed for
+//! another sink, for a sink with no writer lock (standard output, a secrets
+//! manager, a closure), made on another machine (the host is part of the
+//! tag), or by a Mailtrap reset (whose token carries no marker), or
+//! minted by an earlier release; and a run whose lock file cannot be
+//! opened. Within the lease a run yields to such a token (exit 5 on the
+//! command line); past it, the token is a leftover (at once with a lease of
+//! `Duration::ZERO`, when no other run can be going on).
 //!
 //! ```
 //! use api_tokens::lifecycle::{UnitLifecycle, UnitPlan, sink::FileSink};

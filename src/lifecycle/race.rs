@@ -31,10 +31,27 @@
 //! old one kept) if that list contradicts the first, so that a service
 //! that breaks (a) or (b) costs a failed run, never two retired tokens.
 //!
+//! **Dead runs, told by the sink's writer lock.** A run whose sink has a
+//! writer lock ([`SecretSink::writer_lock`]) takes it before it lists
+//! anything and holds it until it ends ([`Writer`]); only then does it
+//! name the sink in its marker (` to:TAG`, before ` from:OLD`). A token in flight whose marker
+//! names the sink whose lock this run holds was minted by a run that held
+//! the lock, and holds it no more: the kernel released it, so that run
+//! ended or died, and its token is not in flight but a leftover (removed
+//! at retire, after this run stored). This changes nothing above for live
+//! runs: two live runs never hold one lock at once, a run that did not get
+//! the lock writes no tag and is judged by the lease as before, and a run
+//! that waited for the lock takes no token for a dead run's (it may be the
+//! work of the run it waited for: the lease decides) and is superseded
+//! when it finds the old token gone, never resumed. Where nothing
+//! can tell (another sink, no lock, another machine, a reset's token, a
+//! marker naming no sink), the lease decides.
+//!
 //! **Why at least one completes.** The run that minted the lowest id
 //! wins, unless it fails, is killed, or meets an in-flight token with a
-//! lower id whose run has already stopped (a crash less than a lease ago:
-//! every run yields to it until the lease has passed).
+//! lower id whose run has already stopped and which names no sink whose
+//! lock this run holds (a crash less than a lease ago: every run yields to
+//! it until the lease has passed).
 //!
 //! **Mint exactly once** is kept: a run whose create loses its answer
 //! removes only the token carrying its own marker, never a rival's.
@@ -47,6 +64,7 @@ use super::mint::{Fresh, Listed, Ops};
 use super::rotate::{
     Left, OldState, RotateCause, RotateError, Rotation, RotationMethod, Step, Superseded,
 };
+use super::sink::lock::{FileLock, try_lock};
 use super::sink::{SecretMeta, SecretSink, SinkError};
 use super::token_ref::TokenRef;
 use crate::error::{Error, Service};
@@ -92,6 +110,83 @@ pub(crate) struct Race<'a> {
     /// Mailtrap: the tokens a reset of the old token made, found in a list,
     /// each with whether it is in flight. Unit: none.
     pub resets: ResetsOf<'a>,
+    /// The sink's writer lock, as this run holds it (or not).
+    pub writer: &'a Writer,
+}
+
+/// A run's hold on its sink's writer lock ([`SecretSink::writer_lock`]):
+/// taken before the run lists anything, released when the run ends (the
+/// value is dropped) or dies (the kernel releases it).
+#[derive(Debug, Default)]
+pub(crate) struct Writer {
+    /// The sink's tag, when this run holds its lock.
+    tag: Option<String>,
+    /// Whether another live run held the lock when this run came.
+    waited: bool,
+    _held: Option<FileLock>,
+}
+
+impl Writer {
+    /// Takes `sink`'s writer lock: at once when nobody holds it; otherwise
+    /// waits, polling, for the live run that holds it to end, at most
+    /// `lease` (after which the run goes on without it, under the lease
+    /// rule). A sink with no writer lock, or one whose lock file cannot be
+    /// opened, gives a hold on nothing.
+    pub(crate) async fn take(sink: &dyn SecretSink, lease: std::time::Duration) -> Writer {
+        let Some(lock) = sink.writer_lock() else {
+            return Writer::default();
+        };
+        // `None`: a lease too long to reach; the wait ends with the holder.
+        let give_up = tokio::time::Instant::now().checked_add(lease);
+        let mut pause = std::time::Duration::from_millis(10);
+        let mut waited = false;
+        loop {
+            match try_lock(lock.path()) {
+                Ok(Some(held)) => {
+                    return Writer {
+                        tag: Some(lock.tag().to_owned()),
+                        waited,
+                        _held: Some(held),
+                    };
+                }
+                Ok(None) => {
+                    waited = true;
+                    if give_up.is_some_and(|end| tokio::time::Instant::now() >= end) {
+                        tracing::warn!(sink = %sink.describe(),
+                            "another run has held the sink's writer lock for longer than the \
+                             lease; this run goes on without it");
+                        return Writer {
+                            waited,
+                            ..Writer::default()
+                        };
+                    }
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_millis(250));
+                }
+                Err(e) => {
+                    tracing::warn!(sink = %sink.describe(), lock = %lock.path().display(),
+                        error = %e, "the sink's writer lock could not be taken; the lease \
+                        alone tells a dead run's token");
+                    return Writer {
+                        waited,
+                        ..Writer::default()
+                    };
+                }
+            }
+        }
+    }
+
+    /// The tag of the sink whose writer lock this run holds.
+    pub(crate) fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+
+    /// Whether a live run into the same sink held the lock when this run
+    /// came: what this run then finds done, that run did, and a token
+    /// headed for the sink may be that run's (the lease decides).
+    pub(crate) fn waited(&self) -> bool {
+        self.waited
+    }
 }
 
 impl Race<'_> {
@@ -103,8 +198,16 @@ impl Race<'_> {
             .filter(|t| t.id != mine)
             .filter_map(|t| {
                 let marker = t.checked_marker()?;
+                // A token headed for the sink whose writer lock this run
+                // holds was minted by a run that held it too, and no
+                // longer does: that run is dead, whatever the lease says.
+                // Unless this run waited for the lock: the token may then
+                // be the work of the live run it waited for.
+                let dead = !self.writer.waited()
+                    && self.writer.tag().is_some()
+                    && marker.sink() == self.writer.tag();
                 (marker.replaces() == Some(self.old_id))
-                    .then(|| (t.clone(), marker.age(self.now) < self.lease))
+                    .then(|| (t.clone(), !dead && marker.age(self.now) < self.lease))
             })
             .collect();
         found.extend(
@@ -331,10 +434,13 @@ pub(crate) async fn already_rotated<O: Ops>(
             ),
         ));
     };
-    let holds = match sink.current().await {
-        Ok(Some(secret)) => ops.probe(&secret).await.is_ok(),
-        Ok(None) | Err(_) => false,
-    };
+    // A run that waited for a live run into the same sink finds that
+    // run's work: it is superseded, not a resumption of it.
+    let holds = !race.writer.waited()
+        && match sink.current().await {
+            Ok(Some(secret)) => ops.probe(&secret).await.is_ok(),
+            Ok(None) | Err(_) => false,
+        };
     if !holds {
         let cause = Superseded::new(winner.to_ref(service));
         return Err(RotateError::new(

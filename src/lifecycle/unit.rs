@@ -195,6 +195,8 @@ impl UnitLifecycle {
         sink.check().await.map_err(|e| {
             RotateError::new(Service::Unit, old_id, Step::Inspect, Left::Unchanged, e)
         })?;
+        // Held until this run ends: see `race` on dead runs' tokens.
+        let writer = race::Writer::take(sink, plan.lease).await;
         let listed = self
             .list_all()
             .await
@@ -204,6 +206,7 @@ impl UnitLifecycle {
             lease: race::lease_span(plan.lease),
             now: chrono::Utc::now(),
             resets: &race::no_resets,
+            writer: &writer,
         };
         let Some(old_token) = listed.iter().find(|t| t.id == old_id) else {
             return race::already_rotated(self, sink, &race, &listed).await;
@@ -217,7 +220,7 @@ impl UnitLifecycle {
         let minted = mint::mint_once(
             self,
             &label,
-            || Marker::replacing(old_id),
+            || Marker::replacing(old_id).headed_for(writer.tag()),
             |tagged| {
                 let tagged = request.clone().with_description(tagged);
                 async move { self.tokens.create(tagged).await }

@@ -90,3 +90,47 @@ async fn concurrent_resets_leave_one_winner_and_the_old_token_in_its_grace() {
 }
 
 every_service_tests!(MailtrapFake, recreate);
+
+/// Run again at once (default lease) after a run that died having created
+/// its token, headed for this run's file: by recreate and by reset, the
+/// rerun completes and removes the dead run's token, and the file holds
+/// the one new token's secret.
+#[tokio::test]
+async fn a_rerun_holding_the_sink_takes_a_dead_runs_token_for_a_leftover() {
+    use api_tokens::lifecycle::Marker;
+    use api_tokens::lifecycle::sink::{FileSink, SecretSink};
+    for (plan, method) in [
+        (recreate(), RotationMethod::Create),
+        (MailtrapPlan::new().delete_old(), RotationMethod::Reset),
+    ] {
+        let (fake, life) = mailtrap().await;
+        let old = fake.insert_token(project_viewer("nightly export"));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("mailtrap.token");
+        let sink = FileSink::new(&path);
+        let tag = sink.writer_lock().expect("a writer lock on this machine");
+        let marker = Marker::replacing(&old.id.to_string()).headed_for(Some(tag.tag()));
+        let dead = fake
+            .insert_token(project_viewer(&marker.tag("nightly export")))
+            .id;
+
+        let rotation = life
+            .rotate(old.id, &plan, &sink)
+            .await
+            .expect("a rerun converges");
+        assert_eq!(rotation.method, method);
+        assert!(
+            rotation.removed.iter().any(|t| t.id == dead.to_string()),
+            "{rotation:?}"
+        );
+        let held = fake.tokens();
+        assert_eq!(
+            held.len(),
+            1,
+            "{:?}",
+            held.iter().map(|t| &t.name).collect::<Vec<_>>()
+        );
+        assert_eq!(held[0].id.to_string(), rotation.new.id);
+        assert_eq!(held[0].secret.expose_secret(), stored(&path));
+    }
+}

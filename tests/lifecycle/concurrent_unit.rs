@@ -81,3 +81,126 @@ async fn a_store_that_finds_a_newer_secret_makes_the_run_superseded() {
     assert_eq!(held.len(), 1);
     assert_eq!(held[0].id, old.id);
 }
+
+// ---------------------------------------------------------------------------
+// Runs that died, and live runs into one sink.
+
+/// A token that a run which died left behind, minted a moment ago to
+/// replace `old`, headed for the sink whose writer lock is `headed_for`
+/// (or for no sink named).
+fn left_by_a_dead_run(fake: &UnitFake, old: &str, headed_for: Option<&str>) -> String {
+    use api_tokens::lifecycle::Marker;
+    let marker = Marker::replacing(old).headed_for(headed_for);
+    fake.insert_token(UnitTokenSeed::new(marker.tag("CI deploy")).scope(Scope::Customers))
+        .id
+        .to_string()
+}
+
+/// Run again at once after a run that died (the default lease of 10
+/// minutes): the dead run's token names the sink this run holds the writer
+/// lock of, so no live run can be writing it; the rotation goes on,
+/// completes, and removes the dead run's token.
+#[tokio::test]
+async fn a_rerun_holding_the_sink_takes_a_dead_runs_token_for_a_leftover() {
+    use api_tokens::lifecycle::sink::{FileSink, SecretSink};
+    let (fake, life) = unit().await;
+    let old = fake.insert_token(UnitTokenSeed::new("CI deploy").scope(Scope::Customers));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("unit.token");
+    let sink = FileSink::new(&path);
+    let lock = sink
+        .writer_lock()
+        .expect("the file sink has a writer lock on this machine");
+    let dead = left_by_a_dead_run(&fake, old.id.as_str(), Some(lock.tag()));
+
+    let rotation = life
+        .rotate(&old.id, &plan(), &sink)
+        .await
+        .expect("a rerun converges");
+    assert_eq!(rotation.method, RotationMethod::Create);
+    assert!(
+        rotation.removed.iter().any(|t| t.id == dead),
+        "the dead run's token is removed: {rotation:?}"
+    );
+    assert!(
+        rotation
+            .new
+            .name
+            .as_deref()
+            .is_some_and(|n| n.contains(&format!(" to:{} from:", lock.tag()))),
+        "the new token's marker names its sink: {:?}",
+        rotation.new.name
+    );
+    let held = fake.tokens();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0].id.to_string(), rotation.new.id);
+    assert_eq!(held[0].secret.expose_secret(), stored(&path));
+}
+
+/// A token in flight headed for another sink, or naming none, may be a
+/// live run's: the lease rule holds, and this run yields to it.
+#[tokio::test]
+async fn a_token_in_flight_for_another_sink_is_still_a_rival() {
+    use api_tokens::lifecycle::sink::FileSink;
+    for other in [Some("zzzzzz"), None] {
+        let (fake, life) = unit().await;
+        let old = fake.insert_token(UnitTokenSeed::new("CI deploy").scope(Scope::Customers));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sink = FileSink::new(dir.path().join("unit.token"));
+        let rival = left_by_a_dead_run(&fake, old.id.as_str(), other);
+        let err = life
+            .rotate(&old.id, &plan(), &sink)
+            .await
+            .expect_err("yields");
+        let superseded = err.superseded().expect("superseded");
+        assert_eq!(superseded.winner.id, rival, "{other:?}");
+        assert!(fake.tokens().iter().any(|t| t.id == old.id));
+    }
+}
+
+/// Three live runs into one file at once: the writer lock lets one run at
+/// a time; the first completes and the two that waited for it are
+/// superseded by its token, whose secret the file holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_live_runs_into_one_sink_leave_one_winner() {
+    use api_tokens::lifecycle::sink::FileSink;
+    use api_tokens::testing::UnitOp;
+    for _ in 0..5 {
+        let (fake, _) = unit().await;
+        fake.inject(
+            UnitOp::List,
+            lifecycle_support::probes::hold_probes(
+                fake.token(),
+                std::time::Duration::from_millis(200),
+            ),
+        );
+        let old = fake.insert_token(UnitTokenSeed::new("CI deploy").scope(Scope::Customers));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("unit.token");
+        let runs: Vec<_> = (0..3)
+            .map(|_| {
+                let life = unit_life(&fake);
+                let (old, path) = (old.id.clone(), path.clone());
+                tokio::spawn(async move { life.rotate(&old, &plan(), &FileSink::new(path)).await })
+            })
+            .collect();
+        let mut won = Vec::new();
+        let mut superseded = Vec::new();
+        for run in runs {
+            match run.await.expect("the task") {
+                Ok(rotation) => won.push(rotation),
+                Err(e) => superseded.push(e.superseded().expect("superseded").winner.id.clone()),
+            }
+        }
+        assert_eq!(
+            won.len(),
+            1,
+            "one run completes; superseded by {superseded:?}"
+        );
+        assert_eq!(superseded, [won[0].new.id.clone(), won[0].new.id.clone()]);
+        let held = fake.tokens();
+        assert_eq!(held.len(), 1, "{held:?}");
+        assert_eq!(held[0].id.to_string(), won[0].new.id);
+        assert_eq!(held[0].secret.expose_secret(), stored(&path));
+    }
+}

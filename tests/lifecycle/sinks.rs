@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
+mod lifecycle_support;
+
 use api_tokens::Service;
 use api_tokens::lifecycle::sink::{
     self, EnvFileSink, FileSink, SecretMeta, SecretSink, SinkError, SinkSpec, WriteStep, WriterSink,
@@ -46,11 +48,14 @@ fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
-/// The names in a directory, sorted: shows a temporary file left behind.
+/// The names in a directory, sorted, without the file sinks' lock files
+/// (`.NAME.lock`, left in place by design): shows a temporary file left
+/// behind.
 fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .expect("read_dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.ends_with(".lock"))
         .collect();
     names.sort();
     names
@@ -228,7 +233,7 @@ async fn a_failed_rename_leaves_nothing_behind() {
 }
 
 #[tokio::test]
-async fn a_missing_directory_fails_at_the_temporary_file() {
+async fn a_missing_directory_fails_at_the_lock_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("no-such-dir").join("unit.token");
     let err = FileSink::new(&path)
@@ -237,14 +242,14 @@ async fn a_missing_directory_fails_at_the_temporary_file() {
         .expect_err("no directory");
     match &err {
         SinkError::Io { step, source, .. } => {
-            assert_eq!(*step, WriteStep::CreateTemporary);
+            assert_eq!(*step, WriteStep::Lock);
             assert_eq!(source.kind(), io::ErrorKind::NotFound);
         }
         other => panic!("unexpected error: {other:?}"),
     }
     assert!(
         err.to_string()
-            .starts_with("file sink could not create a temporary file beside"),
+            .starts_with("file sink could not lock the lock file of"),
         "{err}"
     );
     assert_no_secret(&err, SECRET);
@@ -1052,7 +1057,83 @@ async fn file_sink_current_reads_back_the_secret_without_one_newline() {
 
     std::fs::write(&path, b"\xff\xfe").expect("write");
     let err = sink.current().await.expect_err("not text");
-    assert!(failed_at(&err, WriteStep::Read), "{err:?}");
+    assert!(failed_at(&err, WriteStep::ReadSecret), "{err:?}");
+    assert!(
+        err.to_string().contains("could not read the secret in"),
+        "{err}"
+    );
+}
+
+/// Reading a sink's secret back says so, and a directory where the secret
+/// should be is refused as one, by both file sinks.
+#[tokio::test]
+async fn reading_the_secret_back_from_a_directory_says_what_failed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let errors = [
+        FileSink::new(dir.path()).current().await,
+        EnvFileSink::new(dir.path(), "TOKEN")
+            .expect("valid")
+            .current()
+            .await,
+    ];
+    for result in errors {
+        let err = result.expect_err("a directory");
+        assert!(failed_at(&err, WriteStep::ReadSecret), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("could not read the secret in"), "{text}");
+        assert!(text.contains("it is a directory, not a file"), "{text}");
+    }
+}
+
+/// A spec is checked before any request for what can be seen of its sink:
+/// a directory as `file:` or `env-file:`, a missing directory, a symbolic
+/// link to nothing; a path that can take the secret, and standard output,
+/// pass.
+#[tokio::test]
+async fn sink_specs_check_what_can_be_seen_before_any_request() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let at = |rest: &str| format!("{}{rest}", dir.path().display());
+    let refused = [
+        (format!("file:{}", at("")), "it is a directory, not a file"),
+        (
+            format!("env-file:{}:TOKEN", at("")),
+            "it is a directory, not a file",
+        ),
+        (
+            format!("file:{}", at("/missing/unit.token")),
+            "does not exist",
+        ),
+        (
+            format!("env-file:{}:TOKEN", at("/missing/.env")),
+            "does not exist",
+        ),
+    ];
+    for (spec, says) in refused {
+        let parsed: SinkSpec = spec.parse().expect("a spec");
+        let err = parsed.check().await.expect_err(&spec);
+        assert!(failed_at(&err, WriteStep::Resolve), "{spec}: {err:?}");
+        assert!(err.to_string().contains(says), "{spec}: {err}");
+    }
+    #[cfg(unix)]
+    {
+        let link = dir.path().join("dangling");
+        std::os::unix::fs::symlink(dir.path().join("nowhere/x"), &link).expect("symlink");
+        let spec: SinkSpec = format!("file:{}", link.display()).parse().expect("a spec");
+        assert!(spec.check().await.is_err(), "a link to nothing");
+    }
+    for spec in [
+        format!("file:{}", at("/unit.token")),
+        format!("env-file:{}:TOKEN", at("/.env")),
+        "-".to_owned(),
+    ] {
+        let parsed: SinkSpec = spec.parse().expect("a spec");
+        parsed.check().await.expect(&spec);
+    }
+    assert_eq!(
+        entries(dir.path()),
+        ["dangling"][..usize::from(cfg!(unix))],
+        "nothing written"
+    );
 }
 
 #[tokio::test]
@@ -1174,4 +1255,246 @@ impl io::Write for LogWriter {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+// ---------------------------------------------------------------------------
+// Writers of one file at once.
+
+/// How many rounds the concurrent-writer tests run.
+const WRITER_ROUNDS: usize = 40;
+
+/// The values of `vars` in the dotenv file at `path`, read by an
+/// independent reader; `None` for a variable the file lacks.
+fn env_values(path: &Path, vars: &[&str]) -> Vec<Option<String>> {
+    let pairs: Vec<(String, String)> = dotenvy::from_path_iter(path)
+        .expect("a dotenv file")
+        .map(|pair| pair.expect("a dotenv line"))
+        .collect();
+    vars.iter()
+        .map(|var| pairs.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone()))
+        .collect()
+}
+
+/// Two sinks set two different variables of one env file at the same
+/// moment, each holding its temporary file a while before the rename so
+/// that their writes overlap: both variables are in the file after every
+/// round (a read, edit and replace without a lock loses one of them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_variables_of_one_env_file_stored_at_once_are_both_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(".env");
+    let mut lost = Vec::new();
+    for round in 0..WRITER_ROUNDS {
+        std::fs::write(&path, "# deploy\nREGION=eu\n").expect("write");
+        let stores: Vec<_> = ["UNIT_API_TOKEN", "MAILTRAP_API_TOKEN"]
+            .into_iter()
+            .map(|var| {
+                let sink = EnvFileSink::new(&path, var)
+                    .expect("valid")
+                    .before_rename(|_| {
+                        std::thread::sleep(std::time::Duration::from_millis(15));
+                        Ok(())
+                    });
+                let value = format!("{var}-{round}");
+                tokio::spawn(async move { sink.store(&secret(&value), &meta()).await })
+            })
+            .collect();
+        for store in stores {
+            store.await.expect("the task").expect("stored");
+        }
+        let values = env_values(&path, &["REGION", "UNIT_API_TOKEN", "MAILTRAP_API_TOKEN"]);
+        let expected = [
+            Some("eu".to_owned()),
+            Some(format!("UNIT_API_TOKEN-{round}")),
+            Some(format!("MAILTRAP_API_TOKEN-{round}")),
+        ];
+        if values != expected {
+            lost.push((round, values));
+        }
+    }
+    assert!(lost.is_empty(), "rounds that lost a variable: {lost:?}");
+    assert_eq!(entries(dir.path()), [".env"]);
+    assert!(
+        dir.path().join("..env.lock").exists(),
+        "the lock file stays"
+    );
+}
+
+/// The same across processes: two `api-tokens` processes at once, each
+/// creating a token whose secret goes to its own variable of one env file,
+/// large enough that reading and replacing it takes a while: both
+/// variables are in the file after every round, and both runs exit 0.
+#[test]
+fn two_processes_setting_different_variables_of_one_env_file_keep_both() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(".env");
+    // About 4 MiB of comments before the variables: each process takes
+    // milliseconds between its read and its rename.
+    let mut filler = String::from("REGION=eu\n");
+    let line = format!("# {}\n", "x".repeat(1021));
+    for _ in 0..4096 {
+        filler.push_str(&line);
+    }
+    let mut lost = Vec::new();
+    for round in 0..WRITER_ROUNDS {
+        std::fs::write(&path, &filler).expect("write");
+        let children: Vec<_> = ["UNIT_API_TOKEN", "MAILTRAP_API_TOKEN"]
+            .into_iter()
+            .map(|var| {
+                let spec = format!("env-file:{}:{var}", path.display());
+                let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_api-tokens"));
+                command
+                    .args(["--fake", "mailtrap", "create", "--name", var])
+                    .args(["--permission", "account:3229:admin", "--secret-to", &spec])
+                    .env_clear()
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped());
+                command.spawn().expect("api-tokens runs")
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().expect("api-tokens ends");
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let values = env_values(&path, &["REGION", "UNIT_API_TOKEN", "MAILTRAP_API_TOKEN"]);
+        if values.iter().any(Option::is_none) {
+            let present: Vec<bool> = values.iter().map(Option::is_some).collect();
+            lost.push((round, present));
+        }
+        assert_ne!(values[1], values[2], "two tokens, two secrets");
+    }
+    assert!(lost.is_empty(), "rounds that lost a variable: {lost:?}");
+}
+
+// ---------------------------------------------------------------------------
+// What a sink is told.
+
+/// A key-value store, keyed by service and label as the "plugging in a
+/// secrets manager" example keys it: the keys it ended with, and the id of
+/// the token whose secret each holds.
+fn keyed_store() -> (
+    impl SecretSink,
+    Arc<Mutex<std::collections::BTreeMap<String, String>>>,
+) {
+    let keys = Arc::new(Mutex::new(std::collections::BTreeMap::new()));
+    let seen = Arc::clone(&keys);
+    let sink = sink::from_fn(move |_secret: SecretString, meta: SecretMeta| {
+        let seen = Arc::clone(&seen);
+        async move {
+            let key = format!("{}/{}", meta.service(), meta.name().unwrap_or(meta.id()));
+            seen.lock().expect("keys").insert(key, meta.id().to_owned());
+            Ok(())
+        }
+    });
+    (sink, keys)
+}
+
+/// Rotations hand the sink the token's label without the marker (nor,
+/// after a Mailtrap reset, the ids that resets append), so that a store
+/// keyed by the name keeps one key across rotations; the whole name is
+/// still there for a sink that wants it.
+#[tokio::test]
+async fn rotations_tell_the_sink_the_label_without_the_marker() {
+    use api_tokens::lifecycle::{MailtrapPlan, UnitPlan};
+    use api_tokens::testing::UnitTokenSeed;
+    use api_tokens::unit::Scope;
+
+    let (fake, life) = lifecycle_support::unit().await;
+    let mut id = fake
+        .insert_token(UnitTokenSeed::new("CI deploy").scope(Scope::Customers))
+        .id;
+    let (store, keys) = keyed_store();
+    let plan = UnitPlan::new([Scope::Customers], Utc::now() + chrono::TimeDelta::days(30));
+    for _ in 0..3 {
+        let rotation = life.rotate(&id, &plan, &store).await.expect("rotated");
+        assert!(
+            rotation
+                .new
+                .name
+                .as_deref()
+                .is_some_and(|n| n.contains("[at:")),
+            "the service's description carries the marker: {:?}",
+            rotation.new.name
+        );
+        id = rotation.new.id.parse().expect("an id");
+    }
+    assert_eq!(
+        *keys.lock().expect("keys"),
+        [("Unit/CI deploy".to_owned(), id.to_string())].into(),
+        "one key, holding the last token"
+    );
+
+    let (fake, life) = lifecycle_support::mailtrap().await;
+    let mut id = fake
+        .insert_token(lifecycle_support::project_viewer("nightly export"))
+        .id;
+    let (store, keys) = keyed_store();
+    for plan in [
+        MailtrapPlan::new().recreate(),
+        MailtrapPlan::new(),
+        MailtrapPlan::new(),
+    ] {
+        let rotation = life.rotate(id, &plan, &store).await.expect("rotated");
+        id = rotation.new.id.parse().expect("an id");
+    }
+    assert_eq!(
+        *keys.lock().expect("keys"),
+        [("Mailtrap/nightly export".to_owned(), id.to_string())].into(),
+        "one key, holding the last token"
+    );
+}
+
+/// The case as it was found: one tokens file whose Unit and Mailtrap
+/// entries write two variables of one env file, applied (`api-tokens
+/// --fake apply`, which runs both services' actions at once): both
+/// variables are in the file after every round, and the command exits 0.
+#[test]
+fn apply_of_two_entries_into_one_env_file_keeps_both_variables() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = dir.path().join(".env");
+    let tokens = dir.path().join("tokens.toml");
+    std::fs::write(
+        &tokens,
+        format!(
+            "[[mailtrap]]\nname = \"ci-sender\"\npermissions = [\"account:3229:admin\"]\n\
+             expires = \"90d\"\nsecret_to = \"env-file:{env}:MAILTRAP_API_TOKEN\"\n\n\
+             [[unit]]\ndescription = \"ci-deploy\"\nscopes = [\"customers\"]\n\
+             lifetime = \"90d\"\nsecret_to = \"env-file:{env}:UNIT_API_TOKEN\"\n",
+            env = env.display()
+        ),
+    )
+    .expect("write");
+    // Some 1 MiB of comments: each store takes a while between its read
+    // and its rename.
+    let line = format!("# {}\n", "x".repeat(1021));
+    let filler: String = std::iter::once("REGION=eu\n".to_owned())
+        .chain(std::iter::repeat_n(line, 1024))
+        .collect();
+    let mut lost = Vec::new();
+    for round in 0..WRITER_ROUNDS {
+        std::fs::write(&env, &filler).expect("write");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_api-tokens"))
+            .args(["--fake", "apply", "-f"])
+            .arg(&tokens)
+            .env_clear()
+            .output()
+            .expect("api-tokens runs");
+        assert!(
+            out.status.success(),
+            "round {round}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let values = env_values(&env, &["REGION", "UNIT_API_TOKEN", "MAILTRAP_API_TOKEN"]);
+        if values.iter().any(Option::is_none) {
+            lost.push((
+                round,
+                values.iter().map(Option::is_some).collect::<Vec<_>>(),
+            ));
+        }
+    }
+    assert!(lost.is_empty(), "rounds that lost a variable: {lost:?}");
 }

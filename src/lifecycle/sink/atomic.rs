@@ -9,31 +9,13 @@ use std::path::{Path, PathBuf};
 #[cfg(feature = "testing")]
 use std::sync::Arc;
 
+use super::lock::{lock, lock_path};
 use super::secret_sink::{SinkError, WriteStep};
 
 /// A function run between a file sink's write and its rename (feature
 /// `testing`): its error aborts the write as an I/O failure would.
 #[cfg(feature = "testing")]
 pub(super) type Hook = Arc<dyn Fn(&Path) -> io::Result<()> + Send + Sync>;
-
-/// Defines a file sink's `before_rename` (feature `testing`), which sets the
-/// hook of the sink's `write` ([`AtomicWrite`]); the doc comments given
-/// document it.
-macro_rules! before_rename {
-    ($(#[doc = $doc:expr])*) => {
-        $(#[doc = $doc])*
-        #[cfg(feature = "testing")]
-        #[must_use]
-        pub fn before_rename(
-            mut self,
-            hook: impl Fn(&std::path::Path) -> std::io::Result<()> + Send + Sync + 'static,
-        ) -> Self {
-            self.write.hook = Some(std::sync::Arc::new(hook));
-            self
-        }
-    };
-}
-pub(super) use before_rename;
 
 /// The mode of a file the sinks create.
 pub(super) const FILE_MODE: u32 = 0o600;
@@ -67,11 +49,11 @@ impl AtomicWrite {
         }
     }
 
-    /// The error for a file at `path` whose bytes should be UTF-8 text and
-    /// are not; `what` says which bytes.
+    /// The error for a file at `path` whose secret should be UTF-8 text and
+    /// is not; `what` says which bytes.
     pub(super) fn not_text(&self, path: &Path, what: impl Into<String>) -> SinkError {
         let source = io::Error::new(io::ErrorKind::InvalidData, what.into());
-        self.error(path, WriteStep::Read, source)
+        self.error(path, WriteStep::ReadSecret, source)
     }
 
     /// Writes a file sink's `Debug`: its `name`, its `path` and one `field`
@@ -98,6 +80,28 @@ impl AtomicWrite {
             }
             _ => Ok(path.to_path_buf()),
         }
+    }
+
+    /// Runs `work` holding the write lock of `target` (`.NAME.lock` beside
+    /// it; see [`lock`](super::lock)): the writers of one file, in this
+    /// process or in others, take turns, so that one that reads the file,
+    /// edits it and replaces it never loses another's change. Blocks the
+    /// thread while another writer holds the lock: call it off the async
+    /// threads ([`run_blocking`]).
+    pub(super) fn locked<T>(
+        &self,
+        target: &Path,
+        work: impl FnOnce() -> Result<T, SinkError>,
+    ) -> Result<T, SinkError> {
+        let Some(path) = lock_path(target, ".lock") else {
+            return Err(self.error(
+                target,
+                WriteStep::Resolve,
+                io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"),
+            ));
+        };
+        let _lock = lock(&path).map_err(|e| self.error(target, WriteStep::Lock, e))?;
+        work()
     }
 
     /// Replaces `target` by a file holding `contents` with `mode` (on Unix):

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use super::atomic::{AtomicWrite, FILE_MODE, before_rename, file_mode, run_blocking};
+use super::atomic::{AtomicWrite, FILE_MODE, file_mode, run_blocking};
 use super::dotenv::{check_var, dotenv_value, find_var, set_var};
 use super::file::{check_target, read_if_present};
 use super::secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_trait};
@@ -43,8 +43,13 @@ use super::secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_tra
 /// (control characters, a single quote together with `"`, `\`, `$` or a
 /// backtick) is refused ([`SinkError::Unrepresentable`]).
 ///
-/// The file is read, edited and replaced in one go: a process that writes
-/// the same file at the same moment may lose its change.
+/// The file is read, edited and replaced under an advisory lock on a lock
+/// file beside it (`.NAME.lock`, mode 0600, left in place), which every
+/// writer of the file takes in turn, in this process or in another, and
+/// which the kernel releases when its holder dies: two sinks that set
+/// different variables of one file at the same moment both find their line
+/// in it. A program that edits the file without taking the lock is not
+/// held back.
 ///
 /// [`check`](SecretSink::check) refuses before anything is minted what
 /// [`FileSink`](super::FileSink)'s check refuses, an existing file that
@@ -123,9 +128,17 @@ impl EnvFileSink {
         &self.var
     }
 
-    before_rename! {
-        /// Runs `hook` with the temporary file's path after it was written and
-        /// flushed, just before the rename; see [`FileSink::before_rename`](super::FileSink::before_rename).
+    /// Runs `hook` with the temporary file's path after it was written and
+    /// flushed, just before the rename; see [`FileSink::before_rename`](super::FileSink::before_rename)
+    /// (feature `testing`).
+    #[cfg(feature = "testing")]
+    #[must_use]
+    pub fn before_rename(
+        mut self,
+        hook: impl Fn(&Path) -> std::io::Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.write.hook = Some(std::sync::Arc::new(hook));
+        self
     }
 }
 
@@ -141,34 +154,9 @@ impl SecretSink for EnvFileSink {
         let (path, var, write) = (self.path.clone(), self.var.clone(), self.write.clone());
         run_blocking(write.sink, move || {
             let target = write.resolve(&path)?;
-            let (old, mode) = match File::open(&target) {
-                Ok(mut file) => {
-                    let (mode, len) =
-                        file_mode(&file).map_err(|e| write.error(&target, WriteStep::Read, e))?;
-                    // Sized up front: a growing buffer would leave copies of
-                    // the file's other secrets behind in freed memory.
-                    let mut old = Zeroizing::new(Vec::with_capacity(len.saturating_add(1)));
-                    file.read_to_end(&mut old)
-                        .map_err(|e| write.error(&target, WriteStep::Read, e))?;
-                    if mode & 0o077 != 0 {
-                        tracing::warn!(
-                            target: "api_tokens::sink::exposure",
-                            path = %target.display(),
-                            mode = %format_args!("{mode:04o}"),
-                            "the env file that receives a secret is readable by its group or \
-                             others; its mode is kept"
-                        );
-                    }
-                    (old, mode)
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    (Zeroizing::new(Vec::new()), FILE_MODE)
-                }
-                Err(e) => return Err(write.error(&target, WriteStep::Read, e)),
-            };
-            let new = set_var(&old, &var, value.as_bytes())
-                .map_err(|lines| duplicate_var(&target, &var, lines))?;
-            write.replace(&target, &new, mode)
+            // Read, edit and replace under the lock: another writer's line,
+            // stored while this one read, is in what this one reads.
+            write.locked(&target, || edit(&write, &target, &var, &value))
         })
         .await
     }
@@ -178,7 +166,7 @@ impl SecretSink for EnvFileSink {
         run_blocking("env-file", move || {
             let write = AtomicWrite::unhooked("env-file");
             let target = check_target(&write, &path)?;
-            let Some(text) = read_if_present(&write, &target)? else {
+            let Some(text) = read_if_present(&write, &target, WriteStep::Read)? else {
                 return Ok(());
             };
             find_var(&text, &var)
@@ -192,7 +180,7 @@ impl SecretSink for EnvFileSink {
         let (path, var) = (self.path.clone(), self.var.clone());
         run_blocking("env-file", move || {
             let write = AtomicWrite::unhooked("env-file");
-            let Some(text) = read_if_present(&write, &path)? else {
+            let Some(text) = read_if_present(&write, &path, WriteStep::ReadSecret)? else {
                 return Ok(None);
             };
             let at = find_var(&text, &var).map_err(|lines| duplicate_var(&path, &var, lines))?;
@@ -210,6 +198,46 @@ impl SecretSink for EnvFileSink {
     fn describe(&self) -> String {
         format!("{} in env file {}", self.var, self.path.display())
     }
+
+    /// `.NAME.VAR.writer.lock` beside the file: rotations of different
+    /// variables of one file are not rivals (see [`WriterLock`](super::lock::WriterLock)).
+    fn writer_lock(&self) -> Option<super::lock::WriterLock> {
+        let suffix = format!(".{}.writer.lock", self.var);
+        super::lock::file_writer_lock(&self.path, "env-file", &self.var, &suffix)
+    }
+}
+
+/// Sets `var` to `value` in the dotenv file `target`: reads it (a file that
+/// does not exist is empty, mode 0600), replaces or appends the variable's
+/// line, and replaces the file, keeping its mode. The caller holds the
+/// file's write lock.
+fn edit(write: &AtomicWrite, target: &Path, var: &str, value: &str) -> Result<(), SinkError> {
+    let (old, mode) = match File::open(target) {
+        Ok(mut file) => {
+            let (mode, len) =
+                file_mode(&file).map_err(|e| write.error(target, WriteStep::Read, e))?;
+            // Sized up front: a growing buffer would leave copies of
+            // the file's other secrets behind in freed memory.
+            let mut old = Zeroizing::new(Vec::with_capacity(len.saturating_add(1)));
+            file.read_to_end(&mut old)
+                .map_err(|e| write.error(target, WriteStep::Read, e))?;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    target: "api_tokens::sink::exposure",
+                    path = %target.display(),
+                    mode = %format_args!("{mode:04o}"),
+                    "the env file that receives a secret is readable by its group or \
+                     others; its mode is kept"
+                );
+            }
+            (old, mode)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => (Zeroizing::new(Vec::new()), FILE_MODE),
+        Err(e) => return Err(write.error(target, WriteStep::Read, e)),
+    };
+    let new =
+        set_var(&old, var, value.as_bytes()).map_err(|lines| duplicate_var(target, var, lines))?;
+    write.replace(target, &new, mode)
 }
 
 /// A dotenv value as the sink writes it, read back: bare (trailing blanks

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use super::atomic::{AtomicWrite, FILE_MODE, before_rename, run_blocking};
+use super::atomic::{AtomicWrite, FILE_MODE, run_blocking};
 use super::secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_trait};
 
 /// Stores the secret alone in a file, mode 0600 on Unix, replaced atomically.
@@ -28,6 +28,11 @@ use super::secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_tra
 /// symbolic link at the path is followed: the file it points to is replaced,
 /// the link stays (a link to nothing is an error, [`WriteStep::Resolve`](super::WriteStep::Resolve)).
 ///
+/// Writers of one file take turns: each holds an advisory lock on a lock
+/// file beside the target (`.NAME.lock`, mode 0600, left in place) while it
+/// writes, in this process or in another; the kernel releases the lock of a
+/// process that dies.
+///
 /// The file work runs on Tokio's blocking threads when a Tokio runtime is
 /// running (in place otherwise). Once it has started, dropping the
 /// `store` future does not stop it: the file is still replaced whole, or not
@@ -42,7 +47,9 @@ use super::secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_tra
 /// whose directory is missing or is not a directory, a path that is a
 /// directory, and a symbolic link to nothing. [`current`](SecretSink::current)
 /// reads the secret back: the file's content without one trailing newline,
-/// `None` when the file does not exist.
+/// `None` when the file does not exist; a directory at the path, a file that
+/// cannot be read or is not UTF-8 text fail at [`WriteStep::ReadSecret`](super::WriteStep::ReadSecret)
+/// ("could not read the secret in …").
 ///
 /// ```
 /// use api_tokens::Service;
@@ -100,11 +107,19 @@ impl FileSink {
         &self.path
     }
 
-    before_rename! {
-        /// Runs `hook` with the temporary file's path after it was written and
-        /// flushed, just before the rename. An error from it fails the store as
-        /// an I/O error would at that point ([`WriteStep::BeforeRename`](super::WriteStep::BeforeRename)), which
-        /// lets a test prove that the old file survives such a failure.
+    /// Runs `hook` with the temporary file's path after it was written and
+    /// flushed, just before the rename. An error from it fails the store as
+    /// an I/O error would at that point ([`WriteStep::BeforeRename`](super::WriteStep::BeforeRename)), which
+    /// lets a test prove that the old file survives such a failure (feature
+    /// `testing`).
+    #[cfg(feature = "testing")]
+    #[must_use]
+    pub fn before_rename(
+        mut self,
+        hook: impl Fn(&Path) -> std::io::Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.write.hook = Some(std::sync::Arc::new(hook));
+        self
     }
 }
 
@@ -120,7 +135,7 @@ impl SecretSink for FileSink {
         let (path, write) = (self.path.clone(), self.write.clone());
         run_blocking(write.sink, move || {
             let target = write.resolve(&path)?;
-            write.replace(&target, &contents, FILE_MODE)
+            write.locked(&target, || write.replace(&target, &contents, FILE_MODE))
         })
         .await
     }
@@ -135,7 +150,7 @@ impl SecretSink for FileSink {
         let path = self.path.clone();
         run_blocking("file", move || {
             let write = AtomicWrite::unhooked("file");
-            let Some(bytes) = read_if_present(&write, &path)? else {
+            let Some(bytes) = read_if_present(&write, &path, WriteStep::ReadSecret)? else {
                 return Ok(None);
             };
             let Ok(text) = std::str::from_utf8(&bytes) else {
@@ -152,6 +167,11 @@ impl SecretSink for FileSink {
 
     fn describe(&self) -> String {
         format!("file {}", self.path.display())
+    }
+
+    /// `.NAME.writer.lock` beside the file (see [`WriterLock`](super::lock::WriterLock)).
+    fn writer_lock(&self) -> Option<super::lock::WriterLock> {
+        super::lock::file_writer_lock(&self.path, "file", "", ".writer.lock")
     }
 }
 
@@ -210,26 +230,29 @@ pub(super) fn check_target(write: &AtomicWrite, path: &Path) -> Result<PathBuf, 
 ///
 /// # Errors
 ///
-/// [`SinkError::Io`] at [`WriteStep::Read`] when the file exists but
-/// cannot be read.
+/// [`SinkError::Io`] at `step` when the file exists but cannot be read,
+/// or is a directory.
 pub(super) fn read_if_present(
     write: &AtomicWrite,
     path: &Path,
+    step: WriteStep,
 ) -> Result<Option<Zeroizing<Vec<u8>>>, SinkError> {
     let mut file = match fs::File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(write.error(path, WriteStep::Read, e)),
+        Err(e) => return Err(write.error(path, step, e)),
     };
-    let len = file
-        .metadata()
-        .map_err(|e| write.error(path, WriteStep::Read, e))?
-        .len();
+    let meta = file.metadata().map_err(|e| write.error(path, step, e))?;
+    if meta.is_dir() {
+        let source = io::Error::new(io::ErrorKind::IsADirectory, "it is a directory, not a file");
+        return Err(write.error(path, step, source));
+    }
+    let len = meta.len();
     // Sized up front: a growing buffer would leave copies of the secret
     // behind in freed memory.
     let len = usize::try_from(len).unwrap_or(usize::MAX);
     let mut bytes = Zeroizing::new(Vec::with_capacity(len.saturating_add(1)));
     file.read_to_end(&mut bytes)
-        .map_err(|e| write.error(path, WriteStep::Read, e))?;
+        .map_err(|e| write.error(path, step, e))?;
     Ok(Some(bytes))
 }

@@ -39,6 +39,7 @@ mod closure;
 mod dotenv;
 mod env_file;
 mod file;
+pub(crate) mod lock;
 mod secret_sink;
 #[cfg(feature = "aws")]
 mod secrets_manager;
@@ -49,6 +50,7 @@ mod writer;
 pub use closure::{FnSink, from_fn};
 pub use env_file::EnvFileSink;
 pub use file::FileSink;
+pub use lock::WriterLock;
 pub use secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_trait};
 #[cfg(feature = "aws")]
 pub use secrets_manager::{

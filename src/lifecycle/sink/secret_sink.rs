@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
 use crate::Service;
+use crate::lifecycle::marker::Marker;
 
 /// The attribute that makes an `impl SecretSink` object-safe (re-exported
 /// from `async-trait`, so a sink needs no dependency of its own for it).
@@ -25,16 +26,20 @@ pub use async_trait::async_trait;
 ///
 /// ```
 /// use api_tokens::Service;
+/// use api_tokens::lifecycle::Marker;
 /// use api_tokens::lifecycle::sink::SecretMeta;
 /// use chrono::{TimeZone, Utc};
 ///
 /// let expiry = Utc.with_ymd_and_hms(2027, 1, 31, 12, 0, 0).unwrap();
+/// // The description of a token minted by a rotation of token 1.
+/// let description = Marker::replacing("1").tag("CI deploy");
 /// let meta = SecretMeta::new(Service::Unit, "42")
-///     .with_name("CI deploy")
+///     .with_name(description.clone())
 ///     .with_expires_at(expiry);
 /// assert_eq!(meta.service(), Service::Unit);
 /// assert_eq!(meta.id(), "42");
 /// assert_eq!(meta.name(), Some("CI deploy"));
+/// assert_eq!(meta.full_name(), Some(description.as_str()));
 /// assert_eq!(meta.expires_at(), Some(expiry));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +66,9 @@ impl SecretMeta {
         }
     }
 
-    /// Sets the token's name (Mailtrap) or description (Unit).
+    /// Sets the token's name (Mailtrap) or description (Unit), whole, as the
+    /// service shows it: [`name`](SecretMeta::name) gives it back without
+    /// the marker, [`full_name`](SecretMeta::full_name) as given.
     #[must_use]
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
@@ -86,8 +93,33 @@ impl SecretMeta {
         &self.id
     }
 
-    /// The token's name (Mailtrap) or description (Unit), when known.
+    /// The token's label, when known: its name (Mailtrap) or description
+    /// (Unit) without the [marker](crate::lifecycle::Marker) that this
+    /// crate's creates and rotations end it with, nor the new ids that
+    /// Mailtrap's resets append after a marker. It stays the same across
+    /// rotations of one token, so a store may key the secret by it. A name
+    /// that carries no valid marker is given back whole (trimmed).
+    ///
+    /// ```
+    /// use api_tokens::Service;
+    /// use api_tokens::lifecycle::Marker;
+    /// use api_tokens::lifecycle::sink::SecretMeta;
+    ///
+    /// let first = Marker::new().tag("CI deploy");
+    /// let second = Marker::replacing("41").tag("CI deploy");
+    /// let reset = format!("{second} 12350");
+    /// for name in [first, second, reset] {
+    ///     let meta = SecretMeta::new(Service::Mailtrap, "12350").with_name(name);
+    ///     assert_eq!(meta.name(), Some("CI deploy"));
+    /// }
+    /// ```
     pub fn name(&self) -> Option<&str> {
+        self.name.as_deref().map(Marker::label_through_resets)
+    }
+
+    /// The token's name (Mailtrap) or description (Unit) as the service
+    /// shows it, marker included, when known.
+    pub fn full_name(&self) -> Option<&str> {
         self.name.as_deref()
     }
 
@@ -141,8 +173,15 @@ pub enum WriteStep {
     /// Following a symbolic link at the path, or finding the file's name
     /// and directory.
     Resolve,
-    /// Reading the current file (the env-file sink edits it).
+    /// Taking the write lock of the file (a lock file `.NAME.lock` beside
+    /// it), which the writers of one file take in turn.
+    Lock,
+    /// Reading the current file (the env-file sink edits it; its check
+    /// reads it too).
     Read,
+    /// Reading the secret back ([`SecretSink::current`]): the file is not
+    /// text, is a directory, or cannot be read.
+    ReadSecret,
     /// Creating the temporary file beside the target and setting its mode.
     CreateTemporary,
     /// Writing the temporary file.
@@ -162,7 +201,9 @@ impl fmt::Display for WriteStep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             WriteStep::Resolve => "resolve the path",
+            WriteStep::Lock => "lock the lock file of",
             WriteStep::Read => "read",
+            WriteStep::ReadSecret => "read the secret in",
             WriteStep::CreateTemporary => "create a temporary file beside",
             WriteStep::Write => "write the temporary file for",
             WriteStep::Sync => "flush the temporary file for",
@@ -363,6 +404,7 @@ impl SinkError {
 /// use std::sync::Mutex;
 ///
 /// use api_tokens::Service;
+/// use api_tokens::lifecycle::Marker;
 /// use api_tokens::lifecycle::sink::{SecretMeta, SecretSink, SinkError, async_trait};
 /// use secrecy::{ExposeSecret, SecretString};
 ///
@@ -375,6 +417,7 @@ impl SinkError {
 /// #[async_trait]
 /// impl SecretSink for KvStore {
 ///     async fn store(&self, secret: &SecretString, meta: &SecretMeta) -> Result<(), SinkError> {
+///         // The label without the marker: one key for every rotation of the token.
 ///         let path = format!("tokens/{}/{}", meta.service(), meta.name().unwrap_or(meta.id()));
 ///         let mut secrets =
 ///             self.secrets.lock().map_err(|_| SinkError::other("kv", "the store is poisoned"))?;
@@ -391,11 +434,16 @@ impl SinkError {
 /// # async fn main() -> Result<(), SinkError> {
 /// let store = KvStore::default();
 /// let sink: &dyn SecretSink = &store;
-/// let meta = SecretMeta::new(Service::Unit, "42").with_name("ci");
-/// sink.store(&SecretString::from("v2.public.abc"), &meta).await?;
+/// // Two rotations of one token: each new token's description carries a new
+/// // marker, and its secret replaces the last one under the same key.
+/// let first = SecretMeta::new(Service::Unit, "42").with_name(Marker::replacing("41").tag("ci"));
+/// sink.store(&SecretString::from("v2.public.abc"), &first).await?;
+/// let second = SecretMeta::new(Service::Unit, "43").with_name(Marker::replacing("42").tag("ci"));
+/// sink.store(&SecretString::from("v2.public.def"), &second).await?;
 ///
 /// let secrets = store.secrets.lock().unwrap();
-/// assert_eq!(secrets["tokens/Unit/ci"].expose_secret(), "v2.public.abc");
+/// assert_eq!(secrets.len(), 1);
+/// assert_eq!(secrets["tokens/Unit/ci"].expose_secret(), "v2.public.def");
 /// # Ok(()) }
 /// ```
 #[async_trait]
@@ -438,6 +486,17 @@ pub trait SecretSink: Send + Sync {
     fn describe(&self) -> String {
         "a secret sink".to_owned()
     }
+
+    /// The lock every rotation writing this sink holds from before its
+    /// mint until it ends, with the tag its marker names the sink by
+    /// ([`WriterLock`](super::lock::WriterLock)): so that a rotation run again
+    /// after one that died tells the dead run's token from a live run's at
+    /// once. The file sinks give one; the default is `None`, for a sink
+    /// that writes no place on this machine, and rotations into it wait
+    /// for the lease to tell a dead run's token.
+    fn writer_lock(&self) -> Option<super::lock::WriterLock> {
+        None
+    }
 }
 
 /// Implements [`SecretSink`] for each pointer type given, over the sink it
@@ -465,6 +524,10 @@ macro_rules! forward_secret_sink {
 
             fn describe(&self) -> String {
                 (**self).describe()
+            }
+
+            fn writer_lock(&self) -> Option<super::lock::WriterLock> {
+                (**self).writer_lock()
             }
         }
     )+};

@@ -75,6 +75,38 @@ impl SinkSpec {
     }
 }
 
+impl SinkSpec {
+    /// Checks, before any request, what can be seen of the sink this spec
+    /// names: builds it and runs its [`SecretSink::check`]. A `file:` or
+    /// `env-file:` path whose directory is missing or that is a directory,
+    /// a symbolic link to nothing, an env file that cannot be read or
+    /// assigns the variable twice are refused; standard output checks
+    /// nothing. A tokens file's plan runs it for every entry, so that what
+    /// `apply` would fail on is refused before a token exists.
+    ///
+    /// ```
+    /// use api_tokens::lifecycle::sink::SinkSpec;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let spec: SinkSpec = format!("file:{}", dir.path().display()).parse()?;
+    /// let err = spec.check().await.unwrap_err();
+    /// assert!(err.to_string().contains("it is a directory, not a file"), "{err}");
+    ///
+    /// let spec: SinkSpec = format!("file:{}/unit.token", dir.path().display()).parse()?;
+    /// spec.check().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The [`SinkError`] that storing a secret there would certainly meet,
+    /// or the error of [`SinkSpec::into_sink`].
+    pub async fn check(&self) -> Result<(), SinkError> {
+        self.clone().into_sink()?.check().await
+    }
+}
+
 /// The forms a spec may take, for error messages.
 #[cfg(not(feature = "aws"))]
 const SPEC_FORMS: &str = "expected `file:PATH`, `env-file:PATH:VAR` or `-` (standard output)";
