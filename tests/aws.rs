@@ -1,13 +1,10 @@
 //! The `aws` area's tests, one module per file of `tests/aws/`,
 //! linked as one test binary.
 
-#[allow(dead_code)]
 #[path = "aws_support/mod.rs"]
 mod aws_support;
-#[allow(dead_code)]
 #[path = "lifecycle_support/mod.rs"]
 mod lifecycle_support;
-#[allow(dead_code)]
 #[path = "lifecycle_support/probes.rs"]
 mod probes;
 

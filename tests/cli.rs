@@ -1,13 +1,10 @@
 //! The `cli` area's tests, one module per file of `tests/cli/`,
 //! linked as one test binary.
 
-#[allow(dead_code)]
 #[path = "cli_support/mod.rs"]
 mod cli_support;
-#[allow(dead_code)]
 #[path = "ensure_support/mod.rs"]
 mod ensure_support;
-#[allow(dead_code)]
 #[path = "lifecycle_support/probes.rs"]
 mod probes;
 

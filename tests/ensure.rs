@@ -1,7 +1,6 @@
 //! The `ensure` area's tests, one module per file of `tests/ensure/`,
 //! linked as one test binary.
 
-#[allow(dead_code)]
 #[path = "ensure_support/mod.rs"]
 mod ensure_support;
 

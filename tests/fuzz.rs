@@ -1,10 +1,8 @@
 //! The `fuzz` area's tests, one module per file of `tests/fuzz/`,
 //! linked as one test binary.
 
-#[allow(dead_code)]
 #[path = "fuzz_support/mod.rs"]
 mod fuzz_support;
-#[allow(dead_code)]
 #[path = "hostile_support/mod.rs"]
 mod hostile_support;
 

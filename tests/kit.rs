@@ -1,7 +1,6 @@
 //! The `kit` area's tests, one module per file of `tests/kit/`,
 //! linked as one test binary.
 
-#[allow(dead_code)]
 #[path = "kit_support/mod.rs"]
 mod kit_support;
 

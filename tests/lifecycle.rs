@@ -1,7 +1,6 @@
 //! The `lifecycle` area's tests, one module per file of `tests/lifecycle/`,
 //! linked as one test binary.
 
-#[allow(dead_code)]
 #[path = "lifecycle_support/mod.rs"]
 mod lifecycle_support;
 

@@ -1,7 +1,6 @@
 //! The `scrub` area's tests, one module per file of `tests/scrub/`,
 //! linked as one test binary.
 
-#[allow(dead_code)]
 #[path = "loopback_support/mod.rs"]
 mod loopback_support;
 

@@ -1,7 +1,6 @@
 //! The `transport` area's tests, one module per file of `tests/transport/`,
 //! linked as one test binary.
 
-#[allow(dead_code)]
 #[path = "hostile_support/mod.rs"]
 mod hostile_support;
 

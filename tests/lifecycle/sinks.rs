@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-mod lifecycle_support;
+use crate::lifecycle_support;
 
 use api_tokens::Service;
 use api_tokens::lifecycle::sink::{
