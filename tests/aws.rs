@@ -5,8 +5,6 @@
 mod aws_support;
 #[path = "lifecycle_support/mod.rs"]
 mod lifecycle_support;
-#[path = "lifecycle_support/probes.rs"]
-mod probes;
 
 #[path = "aws/cli.rs"]
 mod cli;

@@ -2,7 +2,7 @@
 //! Secrets Manager (moto's server) and the services' fakes.
 
 use crate::aws_support;
-use crate::probes;
+use crate::lifecycle_support::probes;
 
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
