@@ -605,3 +605,66 @@ fn audit_keep_spares_held_tokens_from_the_orphan_finding() {
         "--keep 0004: not a Unit token id",
     );
 }
+
+/// Issue 27, item 2: `unit rotate` without `--source-ip` keeps the old
+/// token's source addresses (token 1: 10.0.0.0/8); `--source-ip` replaces
+/// them and `--any-source-ip` drops them, and the output says so.
+#[test]
+fn unit_rotate_keeps_the_source_addresses_unless_asked() {
+    let base = "unit rotate 1 --scope customers --expires-in 90d";
+    for (extra, want) in [
+        ("", Some("10.0.0.0/8")),
+        ("--source-ip 192.168.1.1", Some("192.168.1.1")),
+        ("--any-source-ip", None),
+    ] {
+        let session = Session::new();
+        let sink = FileSink::new("unit.token");
+        let line = format!("--output json {base} {extra}");
+        let run = session.run(&sink.after(&words(&line)), "");
+        run.code(0);
+        let json = run.json();
+        let new_id = json["new"]["id"].as_str().expect("new id").to_owned();
+        let list = session.run(&words("--output json unit list"), "");
+        let listed = list.json();
+        let new = listed
+            .as_array()
+            .expect("a list")
+            .iter()
+            .find(|t| t["id"] == new_id.as_str())
+            .expect("the new token listed")
+            .clone();
+        // As Unit writes it: `sourceIp`, addresses separated by commas.
+        let ips: Vec<String> = new["attributes"]["sourceIp"]
+            .as_str()
+            .map(|s| s.split(',').map(str::to_owned).collect())
+            .unwrap_or_default();
+        let changes = json["changes"].as_array().expect("changes");
+        match want {
+            Some("10.0.0.0/8") => {
+                assert_eq!(ips, ["10.0.0.0/8"], "{extra}: {new}");
+                assert!(changes.is_empty(), "{extra}: {changes:?}");
+            }
+            Some(ip) => {
+                assert_eq!(ips, [ip], "{extra}: {new}");
+                assert_eq!(changes[0]["setting"], "source-ips");
+                assert_eq!(changes[0]["new"][0], ip);
+            }
+            None => {
+                assert!(ips.is_empty(), "{extra}: {new}");
+                assert_eq!(changes[0]["old"][0], "10.0.0.0/8");
+                assert_eq!(changes[0]["new"].as_array().map(Vec::len), Some(0));
+            }
+        }
+    }
+    // The table says what changed.
+    let sink = FileSink::new("unit.token");
+    let run = fake(&sink.after(&words(&format!("{base} --any-source-ip"))), "");
+    run.code(0)
+        .out()
+        .has("source addresses changed from 10.0.0.0/8 to any address, as asked");
+    // Asking for both is refused before any request.
+    refused_before_any_request(
+        &sink.after(&words(&format!("{base} --any-source-ip --source-ip 10.0.0.1"))),
+        "--any-source-ip",
+    );
+}

@@ -9,7 +9,7 @@ use super::mint::{self, Listed, MAX_MINTS, MintIntoError, Minted, Ops};
 use super::race::{self, Candidate, Finish, Race};
 use super::reconcile::{self, Reconcile};
 use super::rotate::{
-    AfterReset, Fallback, Left, MailtrapPlan, OldState, RotateError, Rotation, RotationMethod, Step,
+    AfterReset, Change, Fallback, Left, MailtrapPlan, OldState, RotateError, Rotation, RotationMethod, Step,
 };
 use super::sink::SecretSink;
 use super::token_ref::TokenRef;
@@ -390,6 +390,13 @@ impl MailtrapLifecycle {
             Err(e) => return Err(self.with_grace_end(e, old).await),
         };
         removed.extend(finished);
+        let changes = match plan.expiry {
+            Some(_) if new.expires_at != old_listed.expires_at => vec![Change::Expiry {
+                old: old_listed.expires_at,
+                new: new.expires_at,
+            }],
+            _ => Vec::new(),
+        };
         let old_state = if retire_old {
             OldState::Deleted
         } else if kept_after_lost_reset {
@@ -410,6 +417,7 @@ impl MailtrapLifecycle {
             old_state,
             removed,
             fallback,
+            changes,
         })
     }
 

@@ -141,8 +141,8 @@ pub use marker::{MAX_LABEL_CHARS, MAX_MARKER_CHARS, Marker};
 pub use mint::{MAX_MINTS, MintIntoError, Minted, Unstored};
 pub use reconcile::Reconcile;
 pub use rotate::{
-    AfterReset, DEFAULT_LEASE, Fallback, Left, MailtrapPlan, OldState, RotateCause, RotateError,
-    Rotation, RotationMethod, Step, Superseded, UnitPlan,
+    AfterReset, Change, DEFAULT_LEASE, Fallback, Left, MailtrapPlan, OldState, RotateCause,
+    RotateError, Rotation, RotationMethod, Step, Superseded, UnitPlan,
 };
 pub use sink::{SecretMeta, SecretSink, SinkError, SinkSpec, async_trait};
 pub use token_ref::TokenRef;

@@ -370,6 +370,7 @@ pub(crate) async fn already_rotated<O: Ops>(
         old_state: OldState::AlreadyGone,
         removed,
         fallback: None,
+        changes: Vec::new(),
     })
 }
 

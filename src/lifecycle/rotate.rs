@@ -19,9 +19,12 @@ use crate::unit::{CreateApiToken, ResourceRestriction, Scope, SourceIp};
 /// What a Unit rotation creates in place of the old token.
 ///
 /// Unit's list returns neither the scopes nor the resource restrictions of
-/// a token, and a listed CIDR `sourceIp` is only as good as what the
-/// service wrote: so the new token's scopes, expiration, source addresses
-/// and resources are stated here, never copied from the old token. The
+/// a token: so the new token's scopes, expiration and resources are stated
+/// here. Its source addresses are the old token's, as Unit lists them,
+/// unless the plan asks for others ([`source_ips`](UnitPlan::source_ips))
+/// or for none ([`any_source_ip`](UnitPlan::any_source_ip)): a rotation
+/// never widens where a token may be used from unless asked, and the
+/// [`Rotation`] names every change ([`Rotation::changes`]). The
 /// description is the old token's label unless one is given.
 ///
 /// ```
@@ -41,6 +44,9 @@ pub struct UnitPlan {
     pub(crate) scopes: Vec<Scope>,
     pub(crate) expiration: DateTime<Utc>,
     pub(crate) source_ips: Vec<SourceIp>,
+    /// Whether `source_ips` replaces the old token's source addresses
+    /// (asked for explicitly); otherwise the old token's are kept.
+    pub(crate) source_ips_stated: bool,
     pub(crate) resources: Option<Vec<ResourceRestriction>>,
     pub(crate) description: Option<String>,
     pub(crate) probe: bool,
@@ -56,12 +62,14 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(600);
 
 impl UnitPlan {
     /// A new token with these scopes, valid until `expiration`, usable from
-    /// any address and on every resource unless restricted.
+    /// the old token's source addresses (any address when the old token
+    /// has none) and on every resource unless restricted.
     pub fn new(scopes: impl IntoIterator<Item = Scope>, expiration: DateTime<Utc>) -> UnitPlan {
         UnitPlan {
             scopes: scopes.into_iter().collect(),
             expiration,
             source_ips: Vec::new(),
+            source_ips_stated: false,
             resources: None,
             description: None,
             probe: true,
@@ -81,10 +89,36 @@ impl UnitPlan {
         self
     }
 
-    /// Only these addresses or CIDR ranges may use the new token.
+    /// Only these addresses or CIDR ranges may use the new token, instead
+    /// of the old token's (a narrower or a wider set; calls add up). An
+    /// empty list changes nothing: the old token's addresses are kept
+    /// unless [`any_source_ip`](Self::any_source_ip) asks otherwise.
     pub fn source_ips(mut self, ips: impl IntoIterator<Item = SourceIp>) -> UnitPlan {
+        let before = self.source_ips.len();
         self.source_ips.extend(ips);
+        if self.source_ips.len() > before {
+            self.source_ips_stated = true;
+        }
         self
+    }
+
+    /// The new token may be used from any address, whatever the old
+    /// token's source addresses were: a wider access, asked for
+    /// explicitly. Addresses given before are dropped.
+    pub fn any_source_ip(mut self) -> UnitPlan {
+        self.source_ips.clear();
+        self.source_ips_stated = true;
+        self
+    }
+
+    /// The new token's source addresses, given the old token's: those the
+    /// plan states, or the old token's.
+    pub(crate) fn source_ips_for(&self, old: &[SourceIp]) -> Vec<SourceIp> {
+        if self.source_ips_stated {
+            self.source_ips.clone()
+        } else {
+            old.to_vec()
+        }
     }
 
     /// Restricts the new token to these cards or accounts.
@@ -113,11 +147,11 @@ impl UnitPlan {
         self
     }
 
-    /// The create request for a description.
-    pub(crate) fn request(&self, description: &str) -> CreateApiToken {
+    /// The create request for a description and source addresses.
+    pub(crate) fn request(&self, description: &str, source_ips: &[SourceIp]) -> CreateApiToken {
         let mut request =
             CreateApiToken::new(description, self.scopes.iter().cloned(), self.expiration)
-                .source_ips(self.source_ips.iter().cloned());
+                .source_ips(source_ips.iter().cloned());
         if let Some(resources) = &self.resources {
             request = request.resources(resources.iter().cloned());
         }
@@ -459,6 +493,71 @@ impl fmt::Display for Fallback {
     }
 }
 
+/// A setting that differs between the old token and the new one, as a
+/// [`Rotation`] reports it: a rotation keeps what the old token had and
+/// the service lists, unless the plan asks for another value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "setting", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Change {
+    /// The addresses the token may be used from (Unit), as asked by
+    /// [`UnitPlan::source_ips`] or [`UnitPlan::any_source_ip`]: an empty
+    /// list means any address.
+    SourceIps {
+        /// The old token's.
+        old: Vec<SourceIp>,
+        /// The new token's.
+        new: Vec<SourceIp>,
+    },
+    /// When the token expires (Mailtrap), as asked by
+    /// [`MailtrapPlan::expires`]: `None` means never, or as the service
+    /// decides.
+    Expiry {
+        /// The old token's.
+        old: Option<DateTime<Utc>>,
+        /// The new token's.
+        new: Option<DateTime<Utc>>,
+    },
+}
+
+impl fmt::Display for Change {
+    /// `source addresses changed from 10.0.0.0/8 to any address`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn ips(f: &mut fmt::Formatter<'_>, ips: &[SourceIp]) -> fmt::Result {
+            if ips.is_empty() {
+                return f.write_str("any address");
+            }
+            for (i, ip) in ips.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(",")?;
+                }
+                write!(f, "{ip}")?;
+            }
+            Ok(())
+        }
+        fn at(f: &mut fmt::Formatter<'_>, at: Option<DateTime<Utc>>) -> fmt::Result {
+            match at {
+                Some(at) => f.write_str(&at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                None => f.write_str("never"),
+            }
+        }
+        match self {
+            Change::SourceIps { old, new } => {
+                f.write_str("source addresses changed from ")?;
+                ips(f, old)?;
+                f.write_str(" to ")?;
+                ips(f, new)
+            }
+            Change::Expiry { old, new } => {
+                f.write_str("expiry changed from ")?;
+                at(f, *old)?;
+                f.write_str(" to ")?;
+                at(f, *new)
+            }
+        }
+    }
+}
+
 /// A finished rotation: the new token (whose secret the sink holds), the
 /// old one and what became of it, and what was cleaned up on the way. It
 /// never holds a secret.
@@ -483,6 +582,11 @@ pub struct Rotation {
     pub removed: Vec<TokenRef>,
     /// Why a Mailtrap rotation created instead of resetting, when it did.
     pub fallback: Option<Fallback>,
+    /// What the new token has that the old one did not, as the plan
+    /// asked: empty when the new token keeps the old one's settings (those
+    /// the service lists).
+    #[serde(default)]
+    pub changes: Vec<Change>,
 }
 
 impl fmt::Display for Rotation {
@@ -522,6 +626,9 @@ impl fmt::Display for Rotation {
         }
         if let Some(fallback) = self.fallback {
             write!(f, " ({fallback})")?;
+        }
+        for change in &self.changes {
+            write!(f, "; {change}")?;
         }
         if !self.removed.is_empty() {
             f.write_str("; also removed:")?;

@@ -6,7 +6,9 @@ use super::marker::Marker;
 use super::mint::{self, Listed, MintIntoError, Minted, Ops};
 use super::race::{self, Candidate, Finish, Race};
 use super::reconcile::{self, Reconcile};
-use super::rotate::{Left, OldState, RotateError, Rotation, RotationMethod, Step, UnitPlan};
+use super::rotate::{
+    Change, Left, OldState, RotateError, Rotation, RotationMethod, Step, UnitPlan,
+};
 use super::sink::SecretSink;
 use super::token_ref::TokenRef;
 use crate::error::{Error, Result, Service};
@@ -195,10 +197,16 @@ impl UnitLifecycle {
         sink.check().await.map_err(|e| {
             RotateError::new(Service::Unit, old_id, Step::Inspect, Left::Unchanged, e)
         })?;
-        let listed = self
-            .list_all()
+        let typed = self
+            .list_typed()
             .await
             .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
+        let old_ips = typed
+            .iter()
+            .find(|t| t.id == *old)
+            .map(|t| t.source_ips.clone())
+            .unwrap_or_default();
+        let listed: Vec<Listed> = typed.into_iter().map(listed).collect();
         let race = Race {
             old_id,
             lease: race::lease_span(plan.lease),
@@ -213,7 +221,8 @@ impl UnitLifecycle {
             Some(d) => d.trim().to_owned(),
             None => fitted_label(&old_token.text),
         };
-        let request = plan.request(&label);
+        let source_ips = plan.source_ips_for(&old_ips);
+        let request = plan.request(&label, &source_ips);
         let minted = mint::mint_once(
             self,
             &label,
@@ -252,6 +261,14 @@ impl UnitLifecycle {
             old_state: OldState::Revoked,
             removed,
             fallback: None,
+            changes: if source_ips == old_ips {
+                Vec::new()
+            } else {
+                vec![Change::SourceIps {
+                    old: old_ips,
+                    new: source_ips,
+                }]
+            },
         })
     }
 

@@ -136,6 +136,12 @@ pub struct UnitRotate {
     #[arg(long)]
     pub skip_probe: bool,
 
+    /// Let the new token be used from any address, dropping the old
+    /// token's source addresses (by default the new token keeps them;
+    /// --source-ip replaces them).
+    #[arg(long, conflicts_with = "source_ips")]
+    pub any_source_ip: bool,
+
     /// How long another run's new token counts as a rotation still in
     /// flight, which this run yields to (90d, 12h, 30m, 0s).
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_lease)]
@@ -155,8 +161,9 @@ pub struct UnitGrant {
     #[command(flatten)]
     pub expiry: UnitExpiry,
 
-    /// An address or CIDR range the token may be used from (default: any);
-    /// repeat the option or separate them with commas.
+    /// An address or CIDR range the token may be used from; repeat the
+    /// option or separate them with commas. Default: any address for
+    /// create; for rotate, the old token's addresses, which this replaces.
     #[arg(long = "source-ip", value_name = "IP_OR_CIDR", num_args = 1.., value_delimiter = ',')]
     pub source_ips: Vec<unit::SourceIp>,
 }

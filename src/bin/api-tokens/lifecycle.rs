@@ -32,6 +32,9 @@ pub async fn unit_rotate(
     if let Some(description) = &args.description {
         plan = plan.description(description.clone());
     }
+    if args.any_source_ip {
+        plan = plan.any_source_ip();
+    }
     if args.skip_probe {
         plan = plan.skip_probe();
     }
@@ -68,16 +71,23 @@ fn name(token: &TokenRef) -> String {
     output::cell(token.name.as_deref().unwrap_or(""))
 }
 
+/// A token's id, then its name quoted when it is known (a token an
+/// earlier run retired is known by its id alone).
+fn id_and_name(token: &TokenRef) -> String {
+    match token.name.as_deref() {
+        Some(n) if !n.is_empty() => format!("{} {:?}", token.id, output::cell(n)),
+        _ => token.id.clone(),
+    }
+}
+
 fn rotation_text(rotation: &Rotation, sink: &str) -> String {
     let old = &rotation.old;
     let new = &rotation.new;
     let mut text = format!(
-        "rotated {} token {} {:?}: new token {} {:?}, expires {}; secret written to {}\n",
+        "rotated {} token {}: new token {}, expires {}; secret written to {}\n",
         rotation.service,
-        old.id,
-        name(old),
-        new.id,
-        name(new),
+        id_and_name(old),
+        id_and_name(new),
         output::expiry(rotation.expires_at),
         sink
     );
@@ -98,6 +108,9 @@ fn rotation_text(rotation: &Rotation, sink: &str) -> String {
         ),
         other => format!("old token {}: {other:?}\n", old.id),
     });
+    for change in &rotation.changes {
+        text.push_str(&format!("{change}, as asked\n"));
+    }
     for removed in &rotation.removed {
         text.push_str(&format!(
             "removed token {} {:?}, left by a lost answer or an earlier run\n",
