@@ -298,3 +298,126 @@ async fn recreate_names_the_new_token_with_the_label_and_a_marker() {
     assert_eq!(marker.replaces(), Some(old.id.to_string().as_str()));
     assert!(name.starts_with("CI deploy [at:") && name.ends_with(&format!(" from:{}]", old.id)));
 }
+
+/// Issue 27, item 5: every span a user gives is checked, never a panic.
+mod spans {
+    use super::*;
+    use api_tokens::ensure::parse_duration;
+    use api_tokens::lifecycle::{MAX_SPAN, checked_span, shifted};
+    use api_tokens::testing::{MailtrapFake, UnitFake};
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    /// The longest span accepted, in seconds.
+    fn max_secs() -> u64 {
+        MAX_SPAN.num_seconds().unsigned_abs()
+    }
+
+    /// Seconds around the limit, or anywhere up to `u64::MAX`.
+    fn secs() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            0..3600u64,
+            (max_secs() - 3600)..(max_secs() + 3600),
+            any::<u64>()
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(Config::with_cases(256))]
+
+        /// The tokens file's durations (`lifetime`, `rotate_after`,
+        /// `rotate_before_expiry`, `expires`) and the command line's
+        /// (`--expires-in`, `--within`, `--older-than`, `--lease`) are read
+        /// by `parse_duration`: a span it accepts gives a date either way.
+        #[test]
+        fn every_duration_read_is_ok_or_invalid(
+            n in secs(),
+            unit in prop::sample::select(vec!["s", "m", "h", "d", "w", "y", "ms", "min", "months"]),
+        ) {
+            let text = format!("{n}{unit}");
+            match parse_duration(&text) {
+                Ok(span) => {
+                    prop_assert!(span <= MAX_SPAN, "{text}");
+                    let now = Utc::now();
+                    prop_assert!(shifted("duration", now, span).is_ok(), "{text}");
+                    prop_assert!(shifted("duration", now, -span).is_ok(), "{text}");
+                }
+                Err(Error::Invalid { .. }) => {}
+                Err(e) => prop_assert!(false, "{text}: {e}"),
+            }
+        }
+
+        /// A span given as a `std::time::Duration` is accepted exactly up
+        /// to `MAX_SPAN`.
+        #[test]
+        fn checked_spans_stop_at_the_limit(s in secs(), nanos in 0..1_000_000_000u32) {
+            let span = Duration::new(s, nanos);
+            let over = s > max_secs() || (s == max_secs() && nanos > 0);
+            prop_assert_eq!(checked_span("lease", span).is_err(), over);
+        }
+    }
+
+    /// Rotations (the lease of both services' plans) and reconciles (age
+    /// and lease) given any span: a refusal with `Error::Invalid` before
+    /// any request, or the work done; never a panic (`--lease 1000000y`
+    /// panicked in `MailtrapLifecycle::rotate`).
+    #[test]
+    fn every_lease_and_age_is_ok_or_invalid_before_any_request() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (ufake, mfake) = rt.block_on(async { (UnitFake::start().await, MailtrapFake::start().await) });
+        let (ulife, mlife) = (unit_life(&ufake), mailtrap_life(&mfake));
+        let mut runner = TestRunner::new(Config::with_cases(40));
+        runner
+            .run(&(secs(), 0..1_000_000_000u32), |(s, nanos)| {
+                let span = Duration::new(s, nanos);
+                let over = checked_span("lease", span).is_err();
+                rt.block_on(async {
+                    let dir = tempfile::tempdir().unwrap();
+                    let sink = api_tokens::lifecycle::sink::FileSink::new(dir.path().join("t"));
+                    let asked = |r: usize, m: usize| r + m;
+
+                    let old = ufake.insert_token(UnitTokenSeed::new("lease").scope(Scope::Customers));
+                    let before = asked(ufake.requests().len(), mfake.requests().len());
+                    let unit = ulife.rotate(&old.id, &unit_plan().lease(span), &sink).await;
+                    let old = mfake.insert_token(project_viewer("lease"));
+                    let plan = MailtrapPlan::new().lease(span);
+                    let mailtrap = mlife.rotate(old.id, &plan, &sink).await;
+                    let ages = [
+                        Reconcile::older_than(span),
+                        Reconcile::older_than(Duration::from_secs(3600)).lease(span),
+                    ];
+                    let mut reconciled = Vec::new();
+                    for what in &ages {
+                        reconciled.push(ulife.reconcile_preview(what).await.map(drop));
+                        reconciled.push(mlife.reconcile(what).await.map(drop));
+                    }
+                    let after = asked(ufake.requests().len(), mfake.requests().len());
+                    if over {
+                        for e in [unit.expect_err("refused"), mailtrap.expect_err("refused")] {
+                            assert_eq!((e.step(), e.left()), (Step::Inspect, &Left::Unchanged));
+                            assert!(
+                                matches!(e.cause(), RotateCause::Service(Error::Invalid { field: "lease", .. })),
+                                "{e}"
+                            );
+                        }
+                        for r in reconciled {
+                            assert!(matches!(r, Err(Error::Invalid { .. })), "{r:?}");
+                        }
+                        assert_eq!(before, after, "nothing was sent");
+                    } else {
+                        unit.expect("a lease within the limit");
+                        mailtrap.expect("a lease within the limit");
+                        for r in reconciled {
+                            r.expect("an age within the limit");
+                        }
+                    }
+                });
+                Ok(())
+            })
+            .unwrap();
+    }
+}

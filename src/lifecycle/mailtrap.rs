@@ -134,8 +134,9 @@ impl MailtrapLifecycle {
     ///
     /// # Errors
     ///
-    /// The list's or a delete's failure; tokens deleted before it stay
-    /// deleted.
+    /// [`Error::Invalid`] before any request for an age or a lease longer
+    /// than [`MAX_SPAN`](super::MAX_SPAN); the list's or a delete's
+    /// failure; tokens deleted before it stay deleted.
     pub async fn reconcile(&self, what: &Reconcile) -> Result<Vec<TokenRef>> {
         reconcile::run(self, what).await
     }
@@ -146,7 +147,7 @@ impl MailtrapLifecycle {
     ///
     /// # Errors
     ///
-    /// The list's failure.
+    /// As [`reconcile`](Self::reconcile), with nothing removed.
     pub async fn reconcile_preview(&self, what: &Reconcile) -> Result<Vec<TokenRef>> {
         reconcile::preview(self, what).await
     }
@@ -191,7 +192,8 @@ impl MailtrapLifecycle {
     /// marker, so after a run that reset and deleted the old token, a
     /// second run reports it gone. An old token that has expired, with no
     /// expiry stated in the plan, is refused at step 0 with
-    /// [`Error::Invalid`].
+    /// [`Error::Invalid`], and so is a lease longer than
+    /// [`MAX_SPAN`](super::MAX_SPAN), before any request.
     pub async fn rotate(
         &self,
         old: TokenId,
@@ -201,6 +203,8 @@ impl MailtrapLifecycle {
         let old_id = old.to_string();
         let fail =
             |step, left, e: Error| RotateError::new(Service::Mailtrap, &old_id, step, left, e);
+        let lease = crate::time::checked_span("lease", plan.lease)
+            .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
         sink.check().await.map_err(|e| {
             RotateError::new(
                 Service::Mailtrap,
@@ -217,7 +221,6 @@ impl MailtrapLifecycle {
             .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
         let listed: Vec<Listed> = typed.iter().cloned().map(to_listed).collect();
         let now = Utc::now();
-        let lease = race::lease_span(plan.lease);
         let old_token = typed.iter().find(|t| t.id == old);
         let old_name = old_token.map(|t| t.name.clone());
         let resets = |listed: &[Listed]| -> Vec<(Listed, bool)> {
@@ -230,7 +233,13 @@ impl MailtrapLifecycle {
                 .iter()
                 .find(|t| t.id == old_id)
                 .and_then(|t| t.expires_at)
-                .is_some_and(|end| end - RESET_GRACE > now - lease);
+                .is_some_and(|end| {
+                    // The reset began at `end - RESET_GRACE`; in flight
+                    // while that is less than a lease ago.
+                    end.signed_duration_since(now)
+                        .checked_add(&lease)
+                        .is_some_and(|ahead| ahead > RESET_GRACE)
+                });
             listed
                 .iter()
                 .filter(|t| is_reset_name(&t.id, &t.text, name, &old_id))
@@ -478,8 +487,14 @@ fn is_reset_of(id: &str, name: &str, old: &ApiToken) -> bool {
     is_reset_name(id, name, &old.name, &old.id.to_string())
 }
 
+/// A reset's token is created after the old one, so its id is higher: a
+/// lower id named alike is a reset of another token with the same name.
 fn is_reset_name(id: &str, name: &str, old_name: &str, old_id: &str) -> bool {
-    id != old_id
+    let later = match (id.parse::<u64>(), old_id.parse::<u64>()) {
+        (Ok(id), Ok(old)) => id > old,
+        _ => id != old_id,
+    };
+    later
         && name
             .strip_suffix(id)
             .and_then(|rest| rest.strip_suffix(' '))
@@ -560,6 +575,8 @@ mod tests {
         assert!(!is_reset_of("12346", "CI deploy  12346", &old));
         assert!(!is_reset_of("12346", "Other 12346", &old));
         assert!(!is_reset_of("12345", "CI deploy 12345", &old));
+        // A reset of an earlier token of the same name.
+        assert!(!is_reset_of("12344", "CI deploy 12344", &old));
     }
 
     #[test]

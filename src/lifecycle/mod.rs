@@ -147,3 +147,5 @@ pub use rotate::{
 pub use sink::{SecretMeta, SecretSink, SinkError, SinkSpec, async_trait};
 pub use token_ref::TokenRef;
 pub use unit::UnitLifecycle;
+
+pub use crate::time::{MAX_SPAN, checked_span, shifted};

@@ -374,11 +374,6 @@ pub(crate) async fn already_rotated<O: Ops>(
     })
 }
 
-/// The lease as a time span.
-pub(crate) fn lease_span(lease: std::time::Duration) -> TimeDelta {
-    TimeDelta::from_std(lease).unwrap_or(TimeDelta::MAX)
-}
-
 /// No reset tokens: Unit has no resets.
 pub(crate) fn no_resets(_: &[Listed]) -> Vec<(Listed, bool)> {
     Vec::new()

@@ -137,8 +137,9 @@ impl UnitLifecycle {
     ///
     /// # Errors
     ///
-    /// The list's or a revoke's failure; tokens revoked before it stay
-    /// revoked.
+    /// [`Error::Invalid`] before any request for an age or a lease longer
+    /// than [`MAX_SPAN`](super::MAX_SPAN); the list's or a revoke's
+    /// failure; tokens revoked before it stay revoked.
     pub async fn reconcile(&self, what: &Reconcile) -> Result<Vec<TokenRef>> {
         reconcile::run(self, what).await
     }
@@ -149,7 +150,7 @@ impl UnitLifecycle {
     ///
     /// # Errors
     ///
-    /// The list's failure.
+    /// As [`reconcile`](Self::reconcile), with nothing removed.
     pub async fn reconcile_preview(&self, what: &Reconcile) -> Result<Vec<TokenRef>> {
         reconcile::preview(self, what).await
     }
@@ -180,8 +181,9 @@ impl UnitLifecycle {
     ///
     /// A [`RotateError`] naming the step, what was left behind
     /// ([`Left`]) and the cause; a blank description in `plan` is refused
-    /// with [`Error::Invalid`] before any request, and so is `old` not
-    /// found with no successor, at step 0.
+    /// with [`Error::Invalid`] before any request, and so is a lease longer
+    /// than [`MAX_SPAN`](super::MAX_SPAN), and `old` not found with no
+    /// successor, at step 0.
     pub async fn rotate(
         &self,
         old: &TokenId,
@@ -194,6 +196,8 @@ impl UnitLifecycle {
             mint::check_label(Service::Unit, "description", description)
                 .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
         }
+        let lease = crate::time::checked_span("lease", plan.lease)
+            .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
         sink.check().await.map_err(|e| {
             RotateError::new(Service::Unit, old_id, Step::Inspect, Left::Unchanged, e)
         })?;
@@ -209,7 +213,7 @@ impl UnitLifecycle {
         let listed: Vec<Listed> = typed.into_iter().map(listed).collect();
         let race = Race {
             old_id,
-            lease: race::lease_span(plan.lease),
+            lease,
             now: chrono::Utc::now(),
             resets: &race::no_resets,
         };

@@ -183,12 +183,17 @@ pub struct UnitExpiry {
 
 impl UnitExpiry {
     /// The moment the token expires, counted from `now`.
-    pub fn at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+    ///
+    /// # Errors
+    ///
+    /// A usage failure when `--expires-in` gives a date out of range.
+    pub fn at(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>, crate::exit::Failure> {
         match (self.expires_at, self.expires_in) {
-            (Some(at), _) => at,
-            (None, Some(span)) => now + span,
+            (Some(at), _) => Ok(at),
+            (None, Some(span)) => api_tokens::lifecycle::shifted("expires-in", now, span)
+                .map_err(|e| crate::exit::Failure::usage(format!("--expires-in: {e}"))),
             // clap's group makes one of them required.
-            (None, None) => now,
+            (None, None) => Ok(now),
         }
     }
 }
@@ -509,6 +514,55 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(128))]
+
+        /// Issue 27, item 5: every DURATION and TIME option, given any
+        /// number, is refused by clap (exit 2) or gives a date: never a
+        /// panic (`--expires-in 1000000y` overflowed a date).
+        #[test]
+        fn every_span_and_time_option_is_refused_or_usable(
+            n in proptest::prop_oneof![0..100_000u64, proptest::num::u64::ANY],
+            unit in proptest::sample::select(vec!["s", "m", "h", "d", "w", "y", "months"]),
+            year in 0..10_000u32,
+        ) {
+            let span = format!("{n}{unit}");
+            let time = format!("{year:04}-06-30T12:00:00Z");
+            let lines: [Vec<&str>; 8] = [
+                vec!["unit", "create", "--description", "d", "--scope", "customers", "--expires-in", &span, "--secret-to", "-"],
+                vec!["unit", "rotate", "1", "--scope", "customers", "--expires-in", &span, "--secret-to", "-"],
+                vec!["unit", "rotate", "1", "--scope", "customers", "--expires-at", &time, "--lease", &span, "--secret-to", "-"],
+                vec!["mailtrap", "rotate", "1", "--lease", &span, "--expires", &time, "--secret-to", "-"],
+                vec!["mailtrap", "create", "--name", "n", "--permission", "account:1:admin", "--expires", &time, "--secret-to", "-"],
+                vec!["audit", "--within", &span],
+                vec!["audit", "--stale-after", &span],
+                vec!["reconcile", "--older-than", &span],
+            ];
+            let now = Utc::now();
+            for line in lines {
+                let Ok(cli) = Cli::try_parse_from(std::iter::once("api-tokens").chain(line.iter().copied())) else {
+                    continue;
+                };
+                let expiry = match &cli.command {
+                    Command::Unit(UnitArgs { command: UnitCommand::Create(c), .. }) => Some(&c.grant.expiry),
+                    Command::Unit(UnitArgs { command: UnitCommand::Rotate(r), .. }) => {
+                        proptest::prop_assert!(r.lease <= api_tokens::lifecycle::MAX_SPAN);
+                        Some(&r.grant.expiry)
+                    }
+                    Command::Audit(a) => {
+                        proptest::prop_assert!(a.within <= api_tokens::lifecycle::MAX_SPAN);
+                        proptest::prop_assert!(a.stale_after <= api_tokens::lifecycle::MAX_SPAN);
+                        None
+                    }
+                    _ => None,
+                };
+                if let Some(expiry) = expiry {
+                    proptest::prop_assert!(expiry.at(now).is_ok(), "{line:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn durations() {
         for (text, span) in [
@@ -519,8 +573,9 @@ mod tests {
         ] {
             assert_eq!(parse_duration(text), Ok(span), "{text}");
         }
-        for bad in ["", "90", "0d", "d", "-3d", "3 fortnights"] {
+        for bad in ["", "90", "0d", "d", "-3d", "3 fortnights", "1000000y"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
+            assert!(parse_lease(bad).is_err() || bad == "0d", "{bad}");
         }
     }
 

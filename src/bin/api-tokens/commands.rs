@@ -85,7 +85,7 @@ async fn unit_create(life: UnitLifecycle, create: &UnitCreate) -> Result<Done, F
     let request = unit::CreateApiToken::new(
         create.description.clone(),
         grant.scopes.iter().cloned(),
-        grant.expiry.at(Utc::now()),
+        grant.expiry.at(Utc::now())?,
     )
     .source_ips(grant.source_ips.iter().cloned());
     let minted = life

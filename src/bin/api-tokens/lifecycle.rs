@@ -27,7 +27,7 @@ pub async fn unit_rotate(
 ) -> Result<Done, Failure> {
     let sink = secret_to::open(&args.secret_to).await?;
     let grant = &args.grant;
-    let mut plan = UnitPlan::new(grant.scopes.iter().cloned(), grant.expiry.at(Utc::now()))
+    let mut plan = UnitPlan::new(grant.scopes.iter().cloned(), grant.expiry.at(Utc::now())?)
         .source_ips(grant.source_ips.iter().cloned());
     if let Some(description) = &args.description {
         plan = plan.description(description.clone());
