@@ -12,7 +12,8 @@
 mod cli_support;
 
 use cli_support::{
-    FileSink, Run, Session, fake, fake_into_file, marker_in, refused_before_any_request, words,
+    FileSink, Run, Session, fake, fake_into_file, marker_in, read_secret, refused_before_any_request,
+    words,
 };
 
 /// The rotation of Unit token 1, without its sink.
@@ -667,4 +668,32 @@ fn unit_rotate_keeps_the_source_addresses_unless_asked() {
         &sink.after(&words(&format!("{base} --any-source-ip --source-ip 10.0.0.1"))),
         "--any-source-ip",
     );
+}
+
+/// Issue 27, item 6: `rotate --if-older-than` makes one rotation of
+/// several schedulers: a late run, on the old id or on the new one, is up
+/// to date (exit 0, nothing minted).
+#[test]
+fn unit_rotate_if_older_than_is_up_to_date_after_a_rotation() {
+    let session = Session::new();
+    let sink = FileSink::new("unit.token");
+    let base = "unit rotate 1 --scope customers --expires-in 90d";
+    let first = session.run(&sink.after(&words(&format!("--output json {base}"))), "");
+    first.code(0);
+    let new_id = first.json()["new"]["id"].as_str().unwrap().to_owned();
+    let held = sink.secret_kept_from(&first);
+    let ids = session.tokens("unit");
+
+    let late = session.run(&sink.after(&words(&format!("{base} --if-older-than 1h"))), "");
+    late.code(0)
+        .out()
+        .has("up to date: Unit token 1 was already replaced by token")
+        .has("nothing was rotated");
+    let on_new = format!("unit rotate {new_id} --scope customers --expires-in 90d --if-older-than 1h");
+    let run = session.run(&sink.after(&words(&format!("--output json {on_new}"))), "");
+    run.code(0);
+    assert_eq!(run.json()["method"], "up-to-date");
+    assert_eq!(run.json()["new"]["id"], new_id.as_str());
+    assert_eq!(session.tokens("unit"), ids, "nothing minted or removed");
+    assert_eq!(read_secret(sink.path()), held, "the sink is unchanged");
 }

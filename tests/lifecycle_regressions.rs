@@ -13,7 +13,7 @@ use api_tokens::lifecycle::{
     Reconcile, RotateCause, RotationMethod, Step, UnitPlan, audit,
 };
 use api_tokens::mailtrap::{self, AccessLevel, ResourceType};
-use api_tokens::testing::{Fault, MailtrapTokenSeed, UnitOp, UnitTokenSeed};
+use api_tokens::testing::{Fault, MailtrapOp, MailtrapTokenSeed, UnitOp, UnitTokenSeed};
 use api_tokens::unit::{self, Scope};
 use chrono::{TimeDelta, TimeZone, Utc};
 use lifecycle_support::*;
@@ -420,4 +420,192 @@ mod spans {
             })
             .unwrap();
     }
+}
+
+/// Issue 27, item 6: with `if_older_than`, a late run after a finished
+/// rotation does not rotate again: the old token gone, its young
+/// replacement is up to date; the replacement's own id (what a store's
+/// record names after the rotation) is up to date too. Without it, the
+/// late run resumes.
+#[tokio::test]
+async fn a_late_unit_run_with_if_older_than_is_up_to_date() {
+    let (fake, life) = unit().await;
+    let old = fake.insert_token(UnitTokenSeed::new("CI deploy").scope(Scope::Customers));
+    let (_dir, sink, path) = temp_file_sink(&old.secret);
+    // Unit dates tokens to the second: any token is at least a millisecond old.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let first = life
+        .rotate(&old.id, &unit_plan().if_older_than(Duration::from_millis(1)), &sink)
+        .await
+        .expect("old enough: rotated");
+    assert_eq!(first.method, RotationMethod::Create);
+    let held = stored(&path);
+    let creates = || {
+        fake.requests()
+            .iter()
+            .filter(|r| r.operation == Some("create"))
+            .count()
+    };
+    assert_eq!(creates(), 1);
+
+    let hour = unit_plan().if_older_than(Duration::from_secs(3600));
+    let late = life.rotate(&old.id, &hour, &sink).await.expect("up to date");
+    assert_eq!(late.method, RotationMethod::UpToDate);
+    assert_eq!(late.new.id, first.new.id);
+    assert!(late.to_string().contains("already replaced by"), "{late}");
+    let new_id: unit::TokenId = first.new.id.parse().unwrap();
+    let again = life.rotate(&new_id, &hour, &sink).await.expect("up to date");
+    assert_eq!(again.method, RotationMethod::UpToDate);
+    assert_eq!((again.old.id.as_str(), again.new.id.as_str()), (first.new.id.as_str(), first.new.id.as_str()));
+    assert!(again.to_string().contains("is up to date"), "{again}");
+    assert_eq!(creates(), 1, "nothing minted");
+    assert_eq!(stored(&path), held, "the sink is unchanged");
+    assert_eq!(fake.tokens().len(), 1);
+
+    // An age too long to hold is refused before any request.
+    let sent = fake.requests().len();
+    let err = life
+        .rotate(&new_id, &unit_plan().if_older_than(Duration::from_secs(u64::MAX)), &sink)
+        .await
+        .expect_err("refused");
+    assert!(matches!(err.cause(), RotateCause::Service(Error::Invalid { field: "if_older_than", .. })), "{err}");
+    assert_eq!(fake.requests().len(), sent);
+}
+
+/// Issue 27, item 6, on Mailtrap: a recreate rotation run late is up to
+/// date by its replacement's marker; a reset's token, while the token it
+/// replaced is in its grace period, is dated by it.
+#[tokio::test]
+async fn a_late_mailtrap_run_with_if_older_than_is_up_to_date() {
+    let (fake, life) = mailtrap().await;
+    let hour = Duration::from_secs(3600);
+    for recreate in [true, false] {
+        let old = fake.insert_token(project_viewer(if recreate { "recreated" } else { "reset" }));
+        let (_dir, sink, path) = temp_file_sink(&old.secret);
+        let mut plan = MailtrapPlan::new();
+        if recreate {
+            plan = plan.recreate();
+        }
+        // A token without a marker has no age Mailtrap lists: rotated.
+        let first = life
+            .rotate(old.id, &plan.clone().if_older_than(hour), &sink)
+            .await
+            .expect("rotated");
+        let held = stored(&path);
+        let sent = fake.requests().len();
+        let new_id: mailtrap::TokenId = first.new.id.parse().unwrap();
+        let again = life
+            .rotate(new_id, &plan.clone().if_older_than(hour), &sink)
+            .await
+            .expect("up to date");
+        assert_eq!(again.method, RotationMethod::UpToDate, "recreate {recreate}");
+        if recreate {
+            let late = life
+                .rotate(old.id, &plan.clone().if_older_than(hour), &sink)
+                .await
+                .expect("up to date");
+            assert_eq!(late.method, RotationMethod::UpToDate);
+            assert_eq!(late.new.id, first.new.id);
+        }
+        let mints = fake.requests()[sent..]
+            .iter()
+            .filter(|r| matches!(r.operation, Some("create" | "reset")))
+            .count();
+        assert_eq!(mints, 0, "nothing minted (recreate {recreate})");
+        assert_eq!(stored(&path), held);
+    }
+}
+
+/// Issue 27, item 16(f): running a finished rotation again answers one
+/// way on every service and plan: the sink holds a working secret of the
+/// replacement, so the rotation is done (`Resumed`), nothing minted; with
+/// a sink that does not hold it, the run is superseded, naming the
+/// replacement. (It answered `Resumed`, `Resumed`, superseded and
+/// `Invalid`.)
+#[tokio::test]
+async fn a_finished_rotation_run_again_answers_one_way() {
+    let (ufake, ulife) = unit().await;
+    let (mfake, mlife) = mailtrap().await;
+    let plans = [
+        ("recreate", MailtrapPlan::new().recreate()),
+        ("reset", MailtrapPlan::new()),
+        ("delete-old", MailtrapPlan::new().delete_old()),
+    ];
+    let mints = || {
+        ufake.requests().iter().chain(mfake.requests().iter())
+            .filter(|r| matches!(r.operation, Some("create" | "reset")))
+            .count()
+    };
+    // Unit.
+    let old = ufake.insert_token(UnitTokenSeed::new("CI deploy").scope(Scope::Customers));
+    let (_dir, sink, path) = temp_file_sink(&old.secret);
+    let first = ulife.rotate(&old.id, &unit_plan(), &sink).await.expect("first");
+    let minted = mints();
+    let again = ulife.rotate(&old.id, &unit_plan(), &sink).await.expect("again");
+    assert_eq!((again.method, &again.new.id), (RotationMethod::Resumed, &first.new.id));
+    let (_dir2, elsewhere, _) = temp_file_sink(&old.secret);
+    let err = ulife.rotate(&old.id, &unit_plan(), &elsewhere).await.expect_err("elsewhere");
+    assert_eq!(err.superseded().map(|s| s.winner.id.clone()), Some(first.new.id.clone()));
+    assert_eq!(mints(), minted);
+    assert!(unit_accepts(&ulife, &stored(&path)).await);
+    // Mailtrap, each plan.
+    for (what, plan) in plans {
+        let old = mfake.insert_token(project_viewer(what));
+        let (_dir, sink, path) = temp_file_sink(&old.secret);
+        let first = mlife.rotate(old.id, &plan, &sink).await.expect(what);
+        let minted = mints();
+        let again = mlife
+            .rotate(old.id, &plan, &sink)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(again.method, RotationMethod::Resumed, "{what}");
+        assert_eq!(again.new.id, first.new.id, "{what}");
+        assert_eq!(mints(), minted, "{what}: nothing minted");
+        assert!(mailtrap_accepts(&mlife, &stored(&path)).await, "{what}");
+        if what == "recreate" {
+            // The old token gone: a sink that does not hold the new secret
+            // is superseded by the marked replacement. (A reset's token
+            // carries no marker: once its old token is deleted, only a sink
+            // holding its secret ties it to the old id.)
+            let (_dir2, elsewhere, _) = temp_file_sink(&old.secret);
+            let err = mlife
+                .rotate(old.id, &plan, &elsewhere)
+                .await
+                .expect_err("elsewhere");
+            assert!(err.superseded().is_some(), "{what}: {err}");
+            assert_eq!(mints(), minted, "{what}: nothing minted");
+        }
+    }
+}
+
+/// Issue 27, item 16(a): two overlapping Mailtrap rotations with
+/// `delete_old`: the loser, whose reset finds the old token deleted by the
+/// winner, is superseded (it failed "not found").
+#[tokio::test]
+async fn an_overlapping_delete_old_rotation_is_superseded_not_failed() {
+    let (fake, life) = mailtrap().await;
+    let old = fake.insert_token(project_viewer("CI deploy"));
+    let plan = MailtrapPlan::new().delete_old();
+    let (_d1, winner_sink, winner_path) = temp_file_sink(&old.secret);
+    let (_d2, loser_sink, loser_path) = temp_file_sink(&old.secret);
+    // The loser lists (step 0) before the winner starts, and its list's
+    // answer is held until the winner is done: its reset comes after the
+    // winner deleted the old token.
+    fake.inject(MailtrapOp::List, Fault::delay(Duration::from_millis(600)).nth(1));
+    // Two machines: a client each.
+    let other = mailtrap_life(&fake);
+    let loser = other.rotate(old.id, &plan, &loser_sink);
+    let winner = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        life.rotate(old.id, &plan, &winner_sink).await
+    };
+    let (loser, winner) = tokio::join!(loser, winner);
+    let winner = winner.expect("the winner completes");
+    let err = loser.expect_err("the loser yields");
+    let superseded = err.superseded().unwrap_or_else(|| panic!("superseded, not: {err}"));
+    assert_eq!(superseded.winner.id, winner.new.id);
+    assert_eq!(stored(&loser_path), old.secret.expose_secret(), "the loser's sink is unchanged");
+    assert!(mailtrap_accepts(&life, &stored(&winner_path)).await);
+    let ids: Vec<String> = fake.tokens().iter().map(|t| t.id.to_string()).collect();
+    assert_eq!(ids, [winner.new.id.clone()], "the old token is gone");
 }

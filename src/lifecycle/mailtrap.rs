@@ -2,18 +2,19 @@
 //! reset or by create-then-delete.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::marker::{MAX_LABEL_CHARS, Marker};
 use super::mint::{self, Listed, MAX_MINTS, MintIntoError, Minted, Ops};
 use super::race::{self, Candidate, Finish, Race};
 use super::reconcile::{self, Reconcile};
 use super::rotate::{
-    AfterReset, Change, Fallback, Left, MailtrapPlan, OldState, RotateError, Rotation, RotationMethod, Step,
+    AfterReset, Change, Fallback, Left, MailtrapPlan, OldState, RotateCause, RotateError, Rotation,
+    RotationMethod, Step, Superseded,
 };
 use super::sink::SecretSink;
 use super::token_ref::TokenRef;
-use super::unit::left_after_mint;
+use super::unit::{left_after_mint, min_age, newest_replacement};
 use crate::error::{Error, Result, Service};
 use crate::mailtrap::{ApiToken, ApiTokens, Client, CreateApiToken, Expiry, NewApiToken, TokenId};
 
@@ -184,13 +185,19 @@ impl MailtrapLifecycle {
     /// # Errors
     ///
     /// A [`RotateError`] naming the step, what was left behind
-    /// ([`Left`]) and the cause. An old token that is gone is refused at
-    /// step 0 with [`Error::Invalid`] unless a token carries the marker of
-    /// an earlier rotation of it (then the run reports that rotation done,
-    /// [`RotationMethod::Resumed`], when the sink holds a working secret,
-    /// and is superseded otherwise); the new token of a *reset* carries no
-    /// marker, so after a run that reset and deleted the old token, a
-    /// second run reports it gone. An old token that has expired, with no
+    /// ([`Left`]) and the cause. A rotation already done is not done again
+    /// (see [the module](super), "Running a rotation again"): when the
+    /// sink holds a working secret of a replacement of `old` (a token
+    /// marked as replacing it, or its reset's token, recognised by the last
+    /// four characters Mailtrap lists), the run reports it
+    /// ([`RotationMethod::Resumed`]), deleting the old token first if the
+    /// plan retires it and it is still listed; when the old token is gone
+    /// and a token carries the marker of a rotation of it, the run is
+    /// superseded; with neither, a gone old token is refused at step 0 with
+    /// [`Error::Invalid`] (a reset's token carries no marker: once the old
+    /// token is deleted, only a sink holding its secret ties the two). A
+    /// reset answered 404 because another rotation deleted the old token
+    /// meanwhile ends the same way. An old token that has expired, with no
     /// expiry stated in the plan, is refused at step 0 with
     /// [`Error::Invalid`], and so is a lease longer than
     /// [`MAX_SPAN`](super::MAX_SPAN), before any request.
@@ -205,6 +212,8 @@ impl MailtrapLifecycle {
             |step, left, e: Error| RotateError::new(Service::Mailtrap, &old_id, step, left, e);
         let lease = crate::time::checked_span("lease", plan.lease)
             .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
+        let min_age =
+            min_age(plan.if_older_than).map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
         sink.check().await.map_err(|e| {
             RotateError::new(
                 Service::Mailtrap,
@@ -252,6 +261,52 @@ impl MailtrapLifecycle {
             now,
             resets: &resets,
         };
+        if let Some(min_age) = min_age {
+            let young = match old_token {
+                Some(token) => age_of(token, &typed, now)
+                    .is_some_and(|age| age < min_age)
+                    .then(|| to_listed(token.clone())),
+                None => newest_replacement(&race, &listed)
+                    .filter(|t| t.checked_marker().is_some_and(|m| m.age(now) < min_age)),
+            };
+            if let Some(young) = young {
+                let old_ref = old_token.map_or_else(
+                    || TokenRef::new(Service::Mailtrap, old_id.clone(), None),
+                    |t| to_listed(t.clone()).to_ref(Service::Mailtrap),
+                );
+                return Ok(Rotation::up_to_date(
+                    Service::Mailtrap,
+                    old_ref,
+                    young.to_ref(Service::Mailtrap),
+                    young.expires_at,
+                ));
+            }
+        }
+        // A finished rotation run again: the sink already holds the secret
+        // of a replacement of `old`. While the old token is listed and
+        // the plan retires it, a replacement in flight belongs to a run
+        // that may be about to retire it itself: this run does not.
+        let retires = plan.recreate || plan.after_reset == AfterReset::Delete;
+        let wait_for_flight = old_token.is_some() && retires;
+        let finished = self
+            .held_replacement(sink, &typed, |t| {
+                let id = t.id.to_string();
+                let replaces = to_listed(t.clone())
+                    .checked_marker()
+                    .is_some_and(|m| m.replaces() == Some(old_id.as_str()));
+                let reset = match &old_name {
+                    Some(name) => is_reset_name(&id, &t.name, name, &old_id),
+                    // The old token is gone with its name: a reset's token
+                    // is named "<name> <its id>", and created after it.
+                    None => is_reset_name(&id, &t.name, reset_stem(t), &old_id),
+                };
+                (replaces || reset)
+                    && !(wait_for_flight && race.in_flight(&listed, "").iter().any(|r| r.id == id))
+            })
+            .await;
+        if let Some(held) = finished {
+            return self.resumed(old_token, &old_id, held, plan).await;
+        }
         let Some(old_token) = old_token else {
             return race::already_rotated(self, sink, &race, &listed).await;
         };
@@ -314,6 +369,11 @@ impl MailtrapLifecycle {
                     Err(e) if e.status() == Some(422) => {
                         refused = true;
                         break;
+                    }
+                    Err(e @ Error::NotFound(_)) if !reset_sent => {
+                        // The old token went away since step 0: a rotation
+                        // of it that finished meanwhile retired it.
+                        return self.old_went_away(sink, old_token, plan, e).await;
                     }
                     Err(e) => {
                         let left = self.untouched(old, reset_sent).await;
@@ -430,6 +490,125 @@ impl MailtrapLifecycle {
         })
     }
 
+    /// The token among `typed` that `candidate` admits whose secret the
+    /// sink holds (its last four characters are the ones Mailtrap lists),
+    /// proved with a call made with it.
+    async fn held_replacement<'t>(
+        &self,
+        sink: &dyn SecretSink,
+        typed: &'t [ApiToken],
+        candidate: impl Fn(&ApiToken) -> bool,
+    ) -> Option<&'t ApiToken> {
+        let candidates: Vec<&ApiToken> = typed.iter().filter(|t| candidate(t)).collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        let secret = sink.current().await.ok().flatten()?;
+        let four = last_four(&secret)?;
+        let held = candidates
+            .into_iter()
+            .find(|t| t.last_four.as_deref() == Some(four.as_str()))?;
+        self.probe(&secret).await.ok()?;
+        Some(held)
+    }
+
+    /// The old token was not found at the reset: when a replacement of it
+    /// is listed, another rotation finished first. This run reports that
+    /// rotation done when the sink holds the replacement's working secret,
+    /// and is superseded by the lowest replacement otherwise; with no
+    /// replacement listed, it fails with `cause`.
+    async fn old_went_away(
+        &self,
+        sink: &dyn SecretSink,
+        old: &ApiToken,
+        plan: &MailtrapPlan,
+        cause: Error,
+    ) -> std::result::Result<Rotation, RotateError> {
+        let old_id = old.id.to_string();
+        let fail = |cause: RotateCause| {
+            RotateError::new(Service::Mailtrap, &old_id, Step::Mint, Left::Unchanged, cause)
+        };
+        let Ok(typed) = self.tokens.list().await else {
+            return Err(fail(cause.into()));
+        };
+        if typed.iter().any(|t| t.id == old.id) {
+            return Err(fail(cause.into()));
+        }
+        let replaces = |t: &ApiToken| {
+            let id = t.id.to_string();
+            is_reset_of(&id, &t.name, old)
+                || to_listed(t.clone())
+                    .checked_marker()
+                    .is_some_and(|m| m.replaces() == Some(old_id.as_str()))
+        };
+        if let Some(held) = self.held_replacement(sink, &typed, replaces).await {
+            return self.resumed(None, &old_id, held, plan).await;
+        }
+        let winner = typed
+            .iter()
+            .filter(|t| replaces(t))
+            .min_by_key(|t| t.id.get());
+        match winner {
+            Some(w) => {
+                let w = to_listed(w.clone()).to_ref(Service::Mailtrap);
+                tracing::info!(service = %Service::Mailtrap, old = %old_id, winner = %w.id,
+                    "the old token was retired by another rotation; this one yields");
+                Err(fail(RotateCause::Superseded(Superseded::new(w))))
+            }
+            None => Err(fail(cause.into())),
+        }
+    }
+
+    /// The report of a finished rotation run again: the sink holds the
+    /// secret of `held`, a replacement of `old`. The old token, when still
+    /// listed, is deleted if the plan retires it (the earlier run stopped
+    /// before its step 4), or left to its grace period.
+    async fn resumed(
+        &self,
+        old: Option<&ApiToken>,
+        old_id: &str,
+        held: &ApiToken,
+        plan: &MailtrapPlan,
+    ) -> std::result::Result<Rotation, RotateError> {
+        let new = to_listed(held.clone()).to_ref(Service::Mailtrap);
+        let old_state = match old {
+            None => OldState::AlreadyGone,
+            Some(old) if plan.recreate || plan.after_reset == AfterReset::Delete => {
+                if let Err(e) = self.remove(&old.id.to_string()).await {
+                    let left = Left::Stored {
+                        new,
+                        to_remove: vec![to_listed(old.clone()).to_ref(Service::Mailtrap)],
+                    };
+                    return Err(RotateError::new(
+                        Service::Mailtrap,
+                        old_id,
+                        Step::Retire,
+                        left,
+                        e,
+                    ));
+                }
+                OldState::Deleted
+            }
+            Some(old) => OldState::GracePeriod {
+                until: old.expires_at,
+            },
+        };
+        Ok(Rotation {
+            service: Service::Mailtrap,
+            old: match old {
+                Some(old) => to_listed(old.clone()).to_ref(Service::Mailtrap),
+                None => TokenRef::new(Service::Mailtrap, old_id, None),
+            },
+            new,
+            expires_at: held.expires_at,
+            method: RotationMethod::Resumed,
+            old_state,
+            removed: Vec::new(),
+            fallback: None,
+            changes: Vec::new(),
+        })
+    }
+
     /// Deletes the tokens a reset of `old` made that were not there
     /// before (`earlier` holds those that were).
     async fn remove_resets_of(&self, old: &ApiToken, earlier: &[Listed]) -> Result<Vec<TokenRef>> {
@@ -499,6 +678,41 @@ fn is_reset_name(id: &str, name: &str, old_name: &str, old_id: &str) -> bool {
             .strip_suffix(id)
             .and_then(|rest| rest.strip_suffix(' '))
             .is_some_and(|rest| rest == old_name)
+}
+
+/// How old a token is, when that can be known: from its checked marker,
+/// or for a reset's token, from the grace period of the token it replaced
+/// (a reset sets its expiry to the end of a 12-hour grace), while that one
+/// is listed. Mailtrap lists no creation time.
+fn age_of(token: &ApiToken, typed: &[ApiToken], now: DateTime<Utc>) -> Option<TimeDelta> {
+    if let Some(marker) = to_listed(token.clone()).checked_marker() {
+        return Some(marker.age(now));
+    }
+    let id = token.id.to_string();
+    let replaced = typed.iter().find(|t| {
+        t.id != token.id && is_reset_name(&id, &token.name, &t.name, &t.id.to_string())
+    })?;
+    let reset_at = replaced.expires_at?.checked_sub_signed(RESET_GRACE)?;
+    Some(now.signed_duration_since(reset_at).max(TimeDelta::zero()))
+}
+
+/// The name a reset's token was made from: its name without the
+/// `" <its id>"` the reset appended (the name itself when there is none).
+fn reset_stem(token: &ApiToken) -> &str {
+    let id = token.id.to_string();
+    token
+        .name
+        .strip_suffix(id.as_str())
+        .and_then(|rest| rest.strip_suffix(' '))
+        .unwrap_or(&token.name)
+}
+
+/// The last four characters of a secret, as Mailtrap lists them; `None`
+/// for a shorter secret.
+fn last_four(secret: &SecretString) -> Option<String> {
+    let chars: Vec<char> = secret.expose_secret().chars().collect();
+    let start = chars.len().checked_sub(4)?;
+    Some(chars[start..].iter().collect())
 }
 
 /// The label of a token's name: without the id a reset appended, without

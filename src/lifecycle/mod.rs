@@ -92,10 +92,33 @@
 //! once the crashed run's token is past the lease (at once with a lease of
 //! `Duration::ZERO`, when no other run can be going on): the old token
 //! still listed, a new token is minted and, once stored, the earlier run's
-//! tokens are removed with the old one; the old token gone (the crash came
-//! during step 4), the lowest token marked as replacing it is kept and
-//! reported as [`RotationMethod::Resumed`] when the sink holds a working
-//! secret. Within the lease, a run yields to the crashed run's token.
+//! tokens are removed with the old one. Within the lease, a run yields to
+//! the crashed run's token.
+//!
+//! # Running a rotation again
+//!
+//! A rotation that finished (or stopped after storing its secret) answers
+//! one way when run again, on both services and whatever the plan:
+//!
+//! - the sink holds a secret the service accepts of a replacement of
+//!   `old` (Unit: the lowest token marked as replacing it, once `old` is
+//!   gone; Mailtrap: a token marked as replacing it or its reset's token,
+//!   matched by the last four characters Mailtrap lists, `old` gone or
+//!   left to its grace period): the rotation is done,
+//!   [`RotationMethod::Resumed`], nothing minted (on Mailtrap, an old
+//!   token still listed is deleted first when the plan retires it);
+//! - `old` is gone and a token marked as replacing it is listed, but the
+//!   sink does not hold its secret: [superseded](RotateError::superseded),
+//!   naming that token (its secret is where the finished run put it);
+//! - `old` is gone and nothing ties a listed token to it (a Mailtrap
+//!   reset's token carries no marker): [`Error::Invalid`](crate::Error::Invalid)
+//!   at step 0, as for an id that never existed.
+//!
+//! With [`UnitPlan::if_older_than`] (or [`MailtrapPlan::if_older_than`]),
+//! a run that finds the token younger than asked, or `old` gone and its
+//! newest replacement younger, mints nothing and reports it up to date
+//! ([`RotationMethod::UpToDate`]): schedulers firing at once, or again
+//! right after a run, make one rotation.
 //!
 //! ```
 //! use api_tokens::lifecycle::{UnitLifecycle, UnitPlan, sink::FileSink};

@@ -51,6 +51,7 @@ pub struct UnitPlan {
     pub(crate) description: Option<String>,
     pub(crate) probe: bool,
     pub(crate) lease: Duration,
+    pub(crate) if_older_than: Option<Duration>,
 }
 
 /// How long a rotation's new token counts as in flight by default: 10
@@ -74,7 +75,23 @@ impl UnitPlan {
             description: None,
             probe: true,
             lease: DEFAULT_LEASE,
+            if_older_than: None,
         }
+    }
+
+    /// Rotates only a token at least `age` old: a run that finds the old
+    /// token younger (Unit lists when each token was created), or finds
+    /// it already retired and its newest replacement younger, mints
+    /// nothing and reports the token up to date
+    /// ([`RotationMethod::UpToDate`]). Several schedulers firing at once,
+    /// or one firing again after a run that finished a moment ago, so make
+    /// one rotation: the others end up to date, or
+    /// [superseded](RotateError::superseded) while the winner is in flight.
+    /// An age longer than [`MAX_SPAN`](super::MAX_SPAN) is refused at step
+    /// 0 with [`Error::Invalid`].
+    pub fn if_older_than(mut self, age: Duration) -> UnitPlan {
+        self.if_older_than = Some(age);
+        self
     }
 
     /// How long a token minted by a rotation of the same old token counts
@@ -207,6 +224,7 @@ pub struct MailtrapPlan {
     pub(crate) after_reset: AfterReset,
     pub(crate) probe: bool,
     pub(crate) lease: Duration,
+    pub(crate) if_older_than: Option<Duration>,
 }
 
 impl Default for MailtrapPlan {
@@ -225,6 +243,7 @@ impl MailtrapPlan {
             after_reset: AfterReset::LetGraceRun,
             probe: true,
             lease: DEFAULT_LEASE,
+            if_older_than: None,
         }
     }
 
@@ -280,6 +299,18 @@ impl MailtrapPlan {
     /// as in flight: as [`UnitPlan::lease`] ([`DEFAULT_LEASE`] unless set).
     pub fn lease(mut self, lease: Duration) -> MailtrapPlan {
         self.lease = lease;
+        self
+    }
+
+    /// Rotates only a token at least `age` old, as
+    /// [`UnitPlan::if_older_than`]. Mailtrap lists no creation time: a
+    /// token's age is known from its marker (a token minted by this crate,
+    /// or by a [recreate](MailtrapPlan::recreate) rotation) or, for a
+    /// reset's token, from the grace period of the token it replaced while
+    /// that one is listed; a token whose age cannot be known counts as
+    /// old enough, and is rotated.
+    pub fn if_older_than(mut self, age: Duration) -> MailtrapPlan {
+        self.if_older_than = Some(age);
         self
     }
 }
@@ -427,6 +458,10 @@ pub enum RotationMethod {
     /// Nothing minted: an earlier, interrupted run of the same rotation had
     /// already retired the old token, and its new token was kept.
     Resumed,
+    /// Nothing minted: the token, or the newest replacement of an old
+    /// token already retired, is younger than the plan's `if_older_than`
+    /// ([`UnitPlan::if_older_than`]); `new` names it.
+    UpToDate,
 }
 
 /// What became of the old token.
@@ -445,6 +480,9 @@ pub enum OldState {
     },
     /// Already gone when this run started (an earlier run retired it).
     AlreadyGone,
+    /// Not rotated: it is younger than the plan's `if_older_than`, and
+    /// stays the current token.
+    Current,
     /// Left working, as the plan asked, after a create that followed a
     /// lost reset answer (see [`Fallback::LostResetAnswer`]): it stops
     /// working at `expires_at` (the end of a grace period if the lost
@@ -597,6 +635,22 @@ impl fmt::Display for Rotation {
             RotationMethod::Create => "create",
             RotationMethod::Reset => "reset",
             RotationMethod::Resumed => "an earlier run",
+            RotationMethod::UpToDate => {
+                return if self.old.id == self.new.id {
+                    write!(
+                        f,
+                        "{} token {} is up to date: younger than asked, so not rotated",
+                        self.service, self.old.id
+                    )
+                } else {
+                    write!(
+                        f,
+                        "{} token {} was already replaced by {}, which is younger than \
+                         asked: up to date, not rotated again",
+                        self.service, self.old.id, self.new.id
+                    )
+                };
+            }
         };
         write!(
             f,
@@ -615,6 +669,7 @@ impl fmt::Display for Rotation {
                 f.write_str("the old token works for its grace period")?;
             }
             OldState::AlreadyGone => f.write_str("the old token was already gone")?,
+            OldState::Current => f.write_str("the old token is current")?,
             OldState::Kept {
                 expires_at: Some(at),
             } => write!(
@@ -637,6 +692,35 @@ impl fmt::Display for Rotation {
             }
         }
         Ok(())
+    }
+}
+
+impl Rotation {
+    /// The report of a run that found `young` (the old token itself, or
+    /// its newest replacement) younger than the plan's `if_older_than`:
+    /// nothing minted, nothing removed.
+    pub(crate) fn up_to_date(
+        service: Service,
+        old: TokenRef,
+        young: TokenRef,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Rotation {
+        let old_state = if old.id == young.id {
+            OldState::Current
+        } else {
+            OldState::AlreadyGone
+        };
+        Rotation {
+            service,
+            old,
+            new: young,
+            expires_at,
+            method: RotationMethod::UpToDate,
+            old_state,
+            removed: Vec::new(),
+            fallback: None,
+            changes: Vec::new(),
+        }
     }
 }
 

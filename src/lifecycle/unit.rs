@@ -181,9 +181,15 @@ impl UnitLifecycle {
     ///
     /// A [`RotateError`] naming the step, what was left behind
     /// ([`Left`]) and the cause; a blank description in `plan` is refused
-    /// with [`Error::Invalid`] before any request, and so is a lease longer
-    /// than [`MAX_SPAN`](super::MAX_SPAN), and `old` not found with no
+    /// with [`Error::Invalid`] before any request, and so is a lease or an
+    /// [`if_older_than`](UnitPlan::if_older_than) longer than
+    /// [`MAX_SPAN`](super::MAX_SPAN), and `old` not found with no
     /// successor, at step 0.
+    ///
+    /// With [`if_older_than`](UnitPlan::if_older_than), a token younger
+    /// than asked (or, `old` already retired, a newest replacement younger
+    /// than asked) is reported up to date ([`RotationMethod::UpToDate`])
+    /// with nothing minted.
     pub async fn rotate(
         &self,
         old: &TokenId,
@@ -198,6 +204,7 @@ impl UnitLifecycle {
         }
         let lease = crate::time::checked_span("lease", plan.lease)
             .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
+        let min_age = min_age(plan.if_older_than).map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
         sink.check().await.map_err(|e| {
             RotateError::new(Service::Unit, old_id, Step::Inspect, Left::Unchanged, e)
         })?;
@@ -205,11 +212,9 @@ impl UnitLifecycle {
             .list_typed()
             .await
             .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
-        let old_ips = typed
-            .iter()
-            .find(|t| t.id == *old)
-            .map(|t| t.source_ips.clone())
-            .unwrap_or_default();
+        let old_typed = typed.iter().find(|t| t.id == *old);
+        let old_ips = old_typed.map(|t| t.source_ips.clone()).unwrap_or_default();
+        let old_created = old_typed.map(|t| t.created_at);
         let listed: Vec<Listed> = typed.into_iter().map(listed).collect();
         let race = Race {
             old_id,
@@ -217,7 +222,29 @@ impl UnitLifecycle {
             now: chrono::Utc::now(),
             resets: &race::no_resets,
         };
-        let Some(old_token) = listed.iter().find(|t| t.id == old_id) else {
+        let old_token = listed.iter().find(|t| t.id == old_id);
+        if let Some(min_age) = min_age {
+            let young = match (old_token, old_created) {
+                (Some(token), Some(created)) => {
+                    (race.now.signed_duration_since(created) < min_age).then(|| token.clone())
+                }
+                _ => newest_replacement(&race, &listed)
+                    .filter(|t| t.checked_marker().is_some_and(|m| m.age(race.now) < min_age)),
+            };
+            if let Some(young) = young {
+                let old_ref = old_token.map_or_else(
+                    || TokenRef::new(Service::Unit, old_id, None),
+                    |t| t.to_ref(Service::Unit),
+                );
+                return Ok(Rotation::up_to_date(
+                    Service::Unit,
+                    old_ref,
+                    young.to_ref(Service::Unit),
+                    young.expires_at,
+                ));
+            }
+        }
+        let Some(old_token) = old_token else {
             return race::already_rotated(self, sink, &race, &listed).await;
         };
 
@@ -280,6 +307,21 @@ impl UnitLifecycle {
     pub(crate) async fn list_typed(&self) -> Result<Vec<ApiToken>> {
         self.tokens.list().await
     }
+}
+
+/// A plan's `if_older_than`, checked: at most [`MAX_SPAN`](super::MAX_SPAN).
+pub(crate) fn min_age(age: Option<std::time::Duration>) -> Result<Option<chrono::TimeDelta>> {
+    age.map(|age| crate::time::checked_span("if_older_than", age))
+        .transpose()
+}
+
+/// The newest replacement of the race's old token in `listed`: the token
+/// the last rotation of it minted.
+pub(crate) fn newest_replacement(race: &Race<'_>, listed: &[Listed]) -> Option<Listed> {
+    race.in_flight(listed, "")
+        .into_iter()
+        .chain(race.leftovers(listed, ""))
+        .max_by_key(Listed::number)
 }
 
 /// What a failed exactly-once create leaves: an orphan when it could not

@@ -146,6 +146,13 @@ pub struct UnitRotate {
     /// flight, which this run yields to (90d, 12h, 30m, 0s).
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_lease)]
     pub lease: Duration,
+
+    /// Rotate only a token at least this old (90d, 12h, 30m): a younger
+    /// one, or the young replacement of a token already rotated, is up to
+    /// date (exit 0, nothing minted). Several schedulers firing at once
+    /// make one rotation.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub if_older_than: Option<Duration>,
 }
 
 /// Scopes, expiry and source addresses of a new Unit token.
@@ -279,6 +286,13 @@ pub enum MailtrapCommand {
         /// one that never does; an old token already expired needs it).
         #[arg(long, value_name = "never|default|TIME", value_parser = parse_mailtrap_expiry)]
         expires: Option<mailtrap::Expiry>,
+        /// Rotate only a token at least this old (90d, 12h, 30m): a younger
+        /// one, or the young replacement of a token already rotated, is up
+        /// to date (exit 0, nothing minted). Mailtrap lists no creation
+        /// time: a token whose age cannot be known (a reset's, once the
+        /// token it replaced is gone) is rotated.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        if_older_than: Option<Duration>,
     },
 }
 
@@ -528,7 +542,9 @@ mod tests {
         ) {
             let span = format!("{n}{unit}");
             let time = format!("{year:04}-06-30T12:00:00Z");
-            let lines: [Vec<&str>; 8] = [
+            let lines: [Vec<&str>; 10] = [
+                vec!["unit", "rotate", "1", "--scope", "customers", "--expires-in", "1d", "--if-older-than", &span, "--secret-to", "-"],
+                vec!["mailtrap", "rotate", "1", "--if-older-than", &span, "--secret-to", "-"],
                 vec!["unit", "create", "--description", "d", "--scope", "customers", "--expires-in", &span, "--secret-to", "-"],
                 vec!["unit", "rotate", "1", "--scope", "customers", "--expires-in", &span, "--secret-to", "-"],
                 vec!["unit", "rotate", "1", "--scope", "customers", "--expires-at", &time, "--lease", &span, "--secret-to", "-"],
@@ -547,6 +563,7 @@ mod tests {
                     Command::Unit(UnitArgs { command: UnitCommand::Create(c), .. }) => Some(&c.grant.expiry),
                     Command::Unit(UnitArgs { command: UnitCommand::Rotate(r), .. }) => {
                         proptest::prop_assert!(r.lease <= api_tokens::lifecycle::MAX_SPAN);
+                        proptest::prop_assert!(r.if_older_than.is_none_or(|a| a <= api_tokens::lifecycle::MAX_SPAN));
                         Some(&r.grant.expiry)
                     }
                     Command::Audit(a) => {
