@@ -609,3 +609,43 @@ async fn an_overlapping_delete_old_rotation_is_superseded_not_failed() {
     let ids: Vec<String> = fake.tokens().iter().map(|t| t.id.to_string()).collect();
     assert_eq!(ids, [winner.new.id.clone()], "the old token is gone");
 }
+
+/// Issue 27, item 16(e): an orphan left by a rotation is told per
+/// service (Unit has no reset, so no grace period), naming its marker once
+/// with one remedy.
+#[tokio::test]
+async fn an_orphan_is_told_once_and_per_service() {
+    // Unit: the create's answer lost, and the reconciliation's list fails.
+    let (fake, life) = unit().await;
+    let old = fake.insert_token(UnitTokenSeed::new("CI deploy").scope(Scope::Customers));
+    let (_dir, sink, _) = temp_file_sink(&old.secret);
+    fake.inject(UnitOp::Create, Fault::lose_answer());
+    fake.inject(UnitOp::List, Fault::status(503).nth(2).times(5));
+    let err = life.rotate(&old.id, &unit_plan(), &sink).await.expect_err("orphan");
+    let Left::Orphan { marker: Some(marker), .. } = err.left() else {
+        panic!("{:?}", err.left());
+    };
+    let text = err.to_string();
+    assert!(!text.contains("reset"), "{text}");
+    assert!(!text.contains("grace"), "{text}");
+    assert_eq!(text.matches(&marker.to_string()).count(), 1, "{text}");
+    assert_eq!(text.matches("nobody holds").count(), 1, "{text}");
+    assert_eq!(text.matches("reconcile that marker").count(), 1, "{text}");
+    assert!(!text.contains("rotation again"), "one remedy: {text}");
+    // Alone, what was left names the marker and how to clean it up.
+    let left = err.left().to_string();
+    assert!(left.contains(&marker.to_string()) && left.contains("again"), "{left}");
+
+    // Mailtrap, a reset whose answer is lost and cannot be reconciled: no
+    // marker, the grace period said, and the rerun as the remedy.
+    let (fake, life) = mailtrap().await;
+    let old = fake.insert_token(project_viewer("CI deploy"));
+    let (_dir, sink, _) = temp_file_sink(&old.secret);
+    fake.inject(MailtrapOp::Reset, Fault::lose_answer());
+    fake.inject(MailtrapOp::List, Fault::status(503).nth(2).times(5));
+    let err = life.rotate(old.id, &MailtrapPlan::new(), &sink).await.expect_err("orphan");
+    assert!(matches!(err.left(), Left::Orphan { marker: None, .. }), "{:?}", err.left());
+    let text = err.to_string();
+    assert!(text.contains("grace period"), "{text}");
+    assert_eq!(text.matches("[at:").count(), 0, "{text}");
+}

@@ -398,6 +398,20 @@ pub enum Left {
 
 impl fmt::Display for Left {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, None, false)
+    }
+}
+
+impl Left {
+    /// The text of what was left: for `service` when known (Unit has no
+    /// reset, so no grace period), leaving out the marker and its remedy
+    /// when the cause already names them (`cause_names_marker`).
+    fn write(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        service: Option<Service>,
+        cause_names_marker: bool,
+    ) -> fmt::Result {
         match self {
             Left::Unchanged => f.write_str("the old token is unchanged and nothing new remains"),
             Left::OldInGrace { until: Some(at) } => write!(
@@ -408,11 +422,29 @@ impl fmt::Display for Left {
             Left::OldInGrace { until: None } => f.write_str(
                 "the old token was reset and works for its grace period; nothing new remains",
             ),
+            Left::Orphan { id, .. } if cause_names_marker => {
+                // The cause names the token that may remain, its marker and
+                // how to remove it.
+                f.write_str(match service {
+                    Some(Service::Mailtrap) => {
+                        "the old token still works (for its grace period, if a reset reached \
+                         the service)"
+                    }
+                    _ => "the old token still works",
+                })?;
+                match id {
+                    Some(id) => write!(f, "; the token that may remain has id {id}"),
+                    None => Ok(()),
+                }
+            }
             Left::Orphan { id, marker } => {
-                f.write_str(
-                    "the old token still works (after a reset that reached the service, for its \
-                     grace period), but a new token may remain that nobody holds",
-                )?;
+                f.write_str(match service {
+                    Some(Service::Mailtrap) => {
+                        "the old token still works (for its grace period, if a reset reached \
+                         the service), but a new token may remain that nobody holds"
+                    }
+                    _ => "the old token still works, but a new token may remain that nobody holds",
+                })?;
                 if let Some(id) = id {
                     write!(f, " (id {id})")?;
                 }
@@ -420,8 +452,8 @@ impl fmt::Display for Left {
                     write!(f, " (marked {marker})")?;
                 }
                 f.write_str(
-                    "; run the same rotation again to clean it up once the lease has passed \
-                     (or with a lease of zero when no other run is going on)",
+                    "; running the same rotation again removes it once the lease has passed \
+                     (at once with a lease of zero, when no other run is going on)",
                 )
             }
             Left::SinkStale { new } => write!(
@@ -778,9 +810,31 @@ impl fmt::Display for Superseded {
 
 /// A rotation that stopped: at which [`Step`], what it [`Left`] behind, and
 /// why. Neither its `Display` nor its `Debug` holds a secret.
+///
+/// Its `Display` is one line, `<service> rotation of token <id> stopped at
+/// <step>: <cause>; <what was left>`, naming a marker once with one way to
+/// remove its token.
 #[derive(Debug, thiserror::Error)]
-#[error("{} rotation of token {} stopped at {}: {}; {}", .0.service, .0.old, .0.step, .0.cause, .0.left)]
 pub struct RotateError(Box<Inner>);
+
+impl fmt::Display for RotateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.0;
+        write!(
+            f,
+            "{} rotation of token {} stopped at {}: {}; ",
+            inner.service, inner.old, inner.step, inner.cause
+        )?;
+        let cause_names_marker = matches!(
+            &inner.cause,
+            RotateCause::Service(Error::Unreconciled {
+                marker: Some(_),
+                ..
+            })
+        );
+        inner.left.write(f, Some(inner.service), cause_names_marker)
+    }
+}
 
 #[derive(Debug)]
 struct Inner {
