@@ -94,7 +94,7 @@ async fn a_reset_rotation_lets_the_grace_period_run() {
     assert!(mailtrap_accepts(&s.life, s.old.secret.expose_secret()).await);
 
     s.fake.advance_clock(Duration::from_secs(13 * 3600));
-    assert!(!mailtrap_accepts(&s.life, s.old.secret.expose_secret()).await);
+    assert!(mailtrap_refuses(&s.life, s.old.secret.expose_secret()).await);
     assert!(mailtrap_accepts(&s.life, &stored(&s.path)).await);
 }
 
@@ -108,7 +108,9 @@ async fn a_reset_rotation_can_delete_the_old_token() {
     converged(&s, false).await;
     assert_eq!(s.fake.tokens().len(), 1);
     assert_eq!(rotation.old_state, OldState::Deleted);
-    assert!(!mailtrap_accepts(&s.life, s.old.secret.expose_secret()).await);
+    // Deleted: gone from the list, its secret refused as no token's.
+    assert!(!mailtrap_lists(&s.life, &s.old.id.to_string()).await);
+    assert!(mailtrap_refuses(&s.life, s.old.secret.expose_secret()).await);
 }
 
 #[tokio::test]

@@ -56,7 +56,9 @@ async fn converged(s: &Setup) -> UnitToken {
     assert_ne!(new.id, s.old.id);
     assert_eq!(stored(&s.path), new.secret.expose_secret());
     assert!(unit_accepts(&s.life, &stored(&s.path)).await);
-    assert!(!unit_accepts(&s.life, s.old.secret.expose_secret()).await);
+    // Revoked: gone from the list, its secret refused as no token's.
+    assert!(!unit_lists(&s.life, s.old.id.as_str()).await);
+    assert!(unit_refuses(&s.life, s.old.secret.expose_secret()).await);
     new
 }
 
