@@ -12,8 +12,8 @@
 mod cli_support;
 
 use cli_support::{
-    FileSink, Run, Session, fake, fake_into_file, marker_in, read_secret, refused_before_any_request,
-    words,
+    FileSink, Run, Session, fake, fake_into_file, marker_in, read_secret,
+    refused_before_any_request, words,
 };
 
 /// The rotation of Unit token 1, without its sink.
@@ -665,7 +665,9 @@ fn unit_rotate_keeps_the_source_addresses_unless_asked() {
         .has("source addresses changed from 10.0.0.0/8 to any address, as asked");
     // Asking for both is refused before any request.
     refused_before_any_request(
-        &sink.after(&words(&format!("{base} --any-source-ip --source-ip 10.0.0.1"))),
+        &sink.after(&words(&format!(
+            "{base} --any-source-ip --source-ip 10.0.0.1"
+        ))),
         "--any-source-ip",
     );
 }
@@ -684,12 +686,16 @@ fn unit_rotate_if_older_than_is_up_to_date_after_a_rotation() {
     let held = sink.secret_kept_from(&first);
     let ids = session.tokens("unit");
 
-    let late = session.run(&sink.after(&words(&format!("{base} --if-older-than 1h"))), "");
+    let late = session.run(
+        &sink.after(&words(&format!("{base} --if-older-than 1h"))),
+        "",
+    );
     late.code(0)
         .out()
         .has("up to date: Unit token 1 was already replaced by token")
         .has("nothing was rotated");
-    let on_new = format!("unit rotate {new_id} --scope customers --expires-in 90d --if-older-than 1h");
+    let on_new =
+        format!("unit rotate {new_id} --scope customers --expires-in 90d --if-older-than 1h");
     let run = session.run(&sink.after(&words(&format!("--output json {on_new}"))), "");
     run.code(0);
     assert_eq!(run.json()["method"], "up-to-date");

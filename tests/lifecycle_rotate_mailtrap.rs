@@ -342,7 +342,11 @@ async fn crash_while_storing(sink: &dyn SecretSink, s: &Setup, wrote: bool) {
         assert_eq!(rotation.method, RotationMethod::Resumed);
         assert!(matches!(rotation.old_state, OldState::GracePeriod { .. }));
         converged(s, true).await;
-        assert_eq!(s.fake.tokens().len(), 2, "the new token, and the old in grace");
+        assert_eq!(
+            s.fake.tokens().len(),
+            2,
+            "the new token, and the old in grace"
+        );
     } else {
         assert_eq!(
             rotation.method,

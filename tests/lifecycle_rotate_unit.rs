@@ -7,8 +7,8 @@ mod lifecycle_support;
 
 use api_tokens::lifecycle::sink::FileSink;
 use api_tokens::lifecycle::{
-    Change, Left, Marker, OldState, RotateCause, RotateError, Rotation, RotationMethod, SecretSink, Step,
-    UnitLifecycle, UnitPlan,
+    Change, Left, Marker, OldState, RotateCause, RotateError, Rotation, RotationMethod, SecretSink,
+    Step, UnitLifecycle, UnitPlan,
 };
 use api_tokens::testing::{Fault, UnitFake, UnitOp, UnitToken, UnitTokenSeed};
 use api_tokens::unit::{ResourceRestriction, Scope, SourceIp, TokenId};
@@ -378,7 +378,10 @@ async fn a_rotation_keeps_the_old_source_addresses_unless_asked() {
                 }]
             );
             let line = rotation.to_string();
-            assert!(line.contains("source addresses changed from 10.0.0.0/8 to "), "{line}");
+            assert!(
+                line.contains("source addresses changed from 10.0.0.0/8 to "),
+                "{line}"
+            );
             if want.is_empty() {
                 assert!(line.ends_with("to any address"), "{line}");
             }

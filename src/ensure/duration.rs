@@ -50,9 +50,8 @@ pub(crate) fn parse(text: &str) -> Result<TimeDelta, String> {
     if span.is_zero() {
         return Err(format!("`{shown}` is zero; {FORMS}"));
     }
-    crate::time::checked_span("duration", span).map_err(|_| {
-        format!("`{shown}` is too long: at most 1000 years (365250d) is accepted")
-    })
+    crate::time::checked_span("duration", span)
+        .map_err(|_| format!("`{shown}` is too long: at most 1000 years (365250d) is accepted"))
 }
 
 /// A duration written back the short way: `90d`, `1d12h`, `45s`.

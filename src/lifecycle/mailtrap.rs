@@ -526,7 +526,13 @@ impl MailtrapLifecycle {
     ) -> std::result::Result<Rotation, RotateError> {
         let old_id = old.id.to_string();
         let fail = |cause: RotateCause| {
-            RotateError::new(Service::Mailtrap, &old_id, Step::Mint, Left::Unchanged, cause)
+            RotateError::new(
+                Service::Mailtrap,
+                &old_id,
+                Step::Mint,
+                Left::Unchanged,
+                cause,
+            )
         };
         let Ok(typed) = self.tokens.list().await else {
             return Err(fail(cause.into()));

@@ -142,7 +142,10 @@ impl Reconcile {
     /// Refuses an age or a lease longer than
     /// [`MAX_SPAN`](crate::time::MAX_SPAN), before any request.
     fn check(&self) -> Result<()> {
-        if self.older_than.is_some_and(|age| age > crate::time::MAX_SPAN) {
+        if self
+            .older_than
+            .is_some_and(|age| age > crate::time::MAX_SPAN)
+        {
             return Err(Error::invalid(
                 "older_than",
                 "the age is longer than 1000 years, the longest accepted",

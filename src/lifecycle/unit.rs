@@ -204,7 +204,8 @@ impl UnitLifecycle {
         }
         let lease = crate::time::checked_span("lease", plan.lease)
             .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
-        let min_age = min_age(plan.if_older_than).map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
+        let min_age =
+            min_age(plan.if_older_than).map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
         sink.check().await.map_err(|e| {
             RotateError::new(Service::Unit, old_id, Step::Inspect, Left::Unchanged, e)
         })?;
@@ -228,8 +229,10 @@ impl UnitLifecycle {
                 (Some(token), Some(created)) => {
                     (race.now.signed_duration_since(created) < min_age).then(|| token.clone())
                 }
-                _ => newest_replacement(&race, &listed)
-                    .filter(|t| t.checked_marker().is_some_and(|m| m.age(race.now) < min_age)),
+                _ => newest_replacement(&race, &listed).filter(|t| {
+                    t.checked_marker()
+                        .is_some_and(|m| m.age(race.now) < min_age)
+                }),
             };
             if let Some(young) = young {
                 let old_ref = old_token.map_or_else(
