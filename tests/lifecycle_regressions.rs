@@ -669,7 +669,11 @@ async fn an_overlapping_delete_old_rotation_is_superseded_not_failed() {
     );
     assert!(mailtrap_accepts(&life, &stored(&winner_path)).await);
     let ids: Vec<String> = fake.tokens().iter().map(|t| t.id.to_string()).collect();
-    assert_eq!(ids, std::slice::from_ref(&winner.new.id), "the old token is gone");
+    assert_eq!(
+        ids,
+        std::slice::from_ref(&winner.new.id),
+        "the old token is gone"
+    );
 }
 
 /// Issue 27, item 16(e): an orphan left by a rotation is told per
@@ -727,4 +731,46 @@ async fn an_orphan_is_told_once_and_per_service() {
     let text = err.to_string();
     assert!(text.contains("grace period"), "{text}");
     assert_eq!(text.matches("[at:").count(), 0, "{text}");
+}
+
+/// Issue 27, item 16(f): a Mailtrap rotation that stored its secret but
+/// could not delete the old token, run again once it is known to have
+/// stopped, resumes: nothing minted, the leftover of an older interrupted
+/// run and the old token deleted.
+#[tokio::test]
+async fn a_stored_mailtrap_rotation_run_again_resumes_and_retires() {
+    let (fake, life) = mailtrap().await;
+    let old = fake.insert_token(project_viewer("CI deploy"));
+    let stale = Marker::replacing_at(Utc::now() - TimeDelta::hours(3), &old.id.to_string());
+    let leftover = fake.insert_token(project_viewer(&stale.tag("CI deploy")));
+    let (_dir, sink, path) = temp_file_sink(&old.secret);
+    let plan = MailtrapPlan::new().recreate();
+    fake.inject(MailtrapOp::Delete, Fault::status(503).times(5));
+    let err = life
+        .rotate(old.id, &plan, &sink)
+        .await
+        .expect_err("the delete fails");
+    let Left::Stored { new, .. } = err.left() else {
+        panic!("{:?}", err.left());
+    };
+    let new = new.clone();
+    fake.clear_faults();
+    let sent = fake.requests().len();
+    let again = life
+        .rotate(old.id, &plan.clone().lease(Duration::ZERO), &sink)
+        .await
+        .expect("resumed");
+    assert_eq!(again.method, RotationMethod::Resumed);
+    assert_eq!(again.new.id, new.id);
+    assert_eq!(again.old_state, api_tokens::lifecycle::OldState::Deleted);
+    let removed: Vec<&str> = again.removed.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(removed, [leftover.id.to_string().as_str()]);
+    let mints = fake.requests()[sent..]
+        .iter()
+        .filter(|r| matches!(r.operation, Some("create" | "reset")))
+        .count();
+    assert_eq!(mints, 0, "nothing minted");
+    let ids: Vec<String> = fake.tokens().iter().map(|t| t.id.to_string()).collect();
+    assert_eq!(ids, [new.id.clone()]);
+    assert!(mailtrap_accepts(&life, &stored(&path)).await);
 }

@@ -305,7 +305,10 @@ impl MailtrapLifecycle {
             })
             .await;
         if let Some(held) = finished {
-            return self.resumed(old_token, &old_id, held, plan).await;
+            let leftovers = race.leftovers(&listed, &held.id.to_string());
+            return self
+                .resumed(old_token, &old_id, held, plan, &leftovers)
+                .await;
         }
         let Some(old_token) = old_token else {
             return race::already_rotated(self, sink, &race, &listed).await;
@@ -548,7 +551,7 @@ impl MailtrapLifecycle {
                     .is_some_and(|m| m.replaces() == Some(old_id.as_str()))
         };
         if let Some(held) = self.held_replacement(sink, &typed, replaces).await {
-            return self.resumed(None, &old_id, held, plan).await;
+            return self.resumed(None, &old_id, held, plan, &[]).await;
         }
         let winner = typed
             .iter()
@@ -566,17 +569,39 @@ impl MailtrapLifecycle {
     }
 
     /// The report of a finished rotation run again: the sink holds the
-    /// secret of `held`, a replacement of `old`. The old token, when still
-    /// listed, is deleted if the plan retires it (the earlier run stopped
-    /// before its step 4), or left to its grace period.
+    /// secret of `held`, a replacement of `old`. The leftovers of
+    /// interrupted runs are deleted, then the old token, when still listed,
+    /// if the plan retires it (the earlier run stopped before its step 4);
+    /// otherwise it is left to its grace period.
     async fn resumed(
         &self,
         old: Option<&ApiToken>,
         old_id: &str,
         held: &ApiToken,
         plan: &MailtrapPlan,
+        leftovers: &[Listed],
     ) -> std::result::Result<Rotation, RotateError> {
         let new = to_listed(held.clone()).to_ref(Service::Mailtrap);
+        let mut removed = Vec::new();
+        for (i, token) in leftovers.iter().enumerate() {
+            if let Err(e) = self.remove(&token.id).await {
+                let left = Left::Stored {
+                    new,
+                    to_remove: leftovers[i..]
+                        .iter()
+                        .map(|t| t.to_ref(Service::Mailtrap))
+                        .collect(),
+                };
+                return Err(RotateError::new(
+                    Service::Mailtrap,
+                    old_id,
+                    Step::Retire,
+                    left,
+                    e,
+                ));
+            }
+            removed.push(token.to_ref(Service::Mailtrap));
+        }
         let old_state = match old {
             None => OldState::AlreadyGone,
             Some(old) if plan.recreate || plan.after_reset == AfterReset::Delete => {
@@ -609,7 +634,7 @@ impl MailtrapLifecycle {
             expires_at: held.expires_at,
             method: RotationMethod::Resumed,
             old_state,
-            removed: Vec::new(),
+            removed,
             fallback: None,
             changes: Vec::new(),
         })
