@@ -771,6 +771,6 @@ async fn a_stored_mailtrap_rotation_run_again_resumes_and_retires() {
         .count();
     assert_eq!(mints, 0, "nothing minted");
     let ids: Vec<String> = fake.tokens().iter().map(|t| t.id.to_string()).collect();
-    assert_eq!(ids, [new.id.clone()]);
+    assert_eq!(ids, std::slice::from_ref(&new.id));
     assert!(mailtrap_accepts(&life, &stored(&path)).await);
 }
