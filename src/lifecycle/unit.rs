@@ -306,6 +306,33 @@ impl UnitLifecycle {
         })
     }
 
+    /// `plan` with the source addresses stated: the old token's, as Unit
+    /// lists them, when the plan keeps them; for a caller that records
+    /// what the new token gets before the rotation runs (a store's record).
+    ///
+    /// # Errors
+    ///
+    /// The list's failure.
+    #[cfg_attr(not(feature = "aws"), allow(dead_code))]
+    pub(crate) async fn stating_source_ips(
+        &self,
+        old: &TokenId,
+        plan: &UnitPlan,
+    ) -> Result<UnitPlan> {
+        if plan.source_ips_stated {
+            return Ok(plan.clone());
+        }
+        let listed = self.list_typed().await?;
+        let old_ips = listed
+            .iter()
+            .find(|t| t.id == *old)
+            .map(|t| t.source_ips.clone())
+            .unwrap_or_default();
+        let mut stated = plan.clone().source_ips(old_ips);
+        stated.source_ips_stated = true;
+        Ok(stated)
+    }
+
     /// Every token, typed.
     pub(crate) async fn list_typed(&self) -> Result<Vec<ApiToken>> {
         self.tokens.list().await
@@ -389,5 +416,47 @@ impl Ops for UnitLifecycle {
             Ok(_) | Err(Error::Forbidden(_)) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use super::*;
+    use crate::testing::{UnitFake, UnitTokenSeed};
+    use crate::unit::Scope;
+
+    /// A plan that keeps the old token's source addresses states them
+    /// before a store records what the new token gets (issue 27, item 2).
+    #[tokio::test]
+    async fn a_kept_source_address_list_is_stated_for_a_record() {
+        let fake = UnitFake::start().await;
+        let client = Client::builder()
+            .token(fake.token().clone())
+            .base_url(fake.uri())
+            .build()
+            .expect("client");
+        let life = UnitLifecycle::new(client, fake.user_id());
+        let range: crate::unit::SourceIp = "10.0.0.0/8".parse().expect("a range");
+        let old = fake.insert_token(
+            UnitTokenSeed::new("CI deploy")
+                .scope(Scope::Customers)
+                .source_ip(range.clone()),
+        );
+        let plan = UnitPlan::new(
+            [Scope::Customers],
+            chrono::Utc::now() + chrono::TimeDelta::days(9),
+        );
+        let stated = life
+            .stating_source_ips(&old.id, &plan)
+            .await
+            .expect("listed");
+        assert_eq!(stated.source_ips, [range]);
+        assert!(stated.source_ips_stated);
+        let any = plan.any_source_ip();
+        let stated = life
+            .stating_source_ips(&old.id, &any)
+            .await
+            .expect("as asked");
+        assert!(stated.source_ips.is_empty() && stated.source_ips_stated);
     }
 }
