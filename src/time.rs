@@ -10,12 +10,12 @@ use crate::error::Error;
 
 /// The longest span accepted wherever a user gives one (a duration of the
 /// tokens file or the command line, a rotation's lease, a reconcile's
-/// age): 1000 years (365,250 days). Every date this far from now is one
+/// age): 10,000 years (3,652,500 days). Every date this far from now is one
 /// `chrono` holds, so no date computed from an accepted span overflows.
-pub const MAX_SPAN: TimeDelta = TimeDelta::days(365_250);
+pub const MAX_SPAN: TimeDelta = TimeDelta::days(3_652_500);
 
 /// [`MAX_SPAN`] as the refusals write it.
-const MAX_SPAN_TEXT: &str = "1000 years";
+const MAX_SPAN_TEXT: &str = "10,000 years";
 
 /// A span a user gave as `field`, checked: at most [`MAX_SPAN`].
 ///

@@ -148,13 +148,13 @@ impl Reconcile {
         {
             return Err(Error::invalid(
                 "older_than",
-                "the age is longer than 1000 years, the longest accepted",
+                "the age is longer than 10,000 years, the longest accepted",
             ));
         }
         if self.lease > crate::time::MAX_SPAN {
             return Err(Error::invalid(
                 "lease",
-                "the lease is longer than 1000 years, the longest accepted",
+                "the lease is longer than 10,000 years, the longest accepted",
             ));
         }
         Ok(())
