@@ -1,9 +1,80 @@
-//! Date-times as both services send them, read fast.
+//! Date-times as both services send them, read fast; and the one checked
+//! way a span a user gives is turned into a date.
 
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use serde::de::{self, Deserializer, Visitor};
+
+use crate::error::Error;
+
+/// The longest span accepted wherever a user gives one (a duration of the
+/// tokens file or the command line, a rotation's lease, a reconcile's
+/// age): 10,000 years (3,652,500 days). Every date this far from now is one
+/// `chrono` holds, so no date computed from an accepted span overflows.
+pub const MAX_SPAN: TimeDelta = TimeDelta::days(3_652_500);
+
+/// [`MAX_SPAN`] as the refusals write it.
+const MAX_SPAN_TEXT: &str = "10,000 years";
+
+/// A span a user gave as `field`, checked: at most [`MAX_SPAN`].
+///
+/// ```
+/// use api_tokens::lifecycle::checked_span;
+/// use std::time::Duration;
+///
+/// assert_eq!(checked_span("lease", Duration::from_secs(600))?.num_minutes(), 10);
+/// assert!(checked_span("lease", Duration::from_secs(u64::MAX)).is_err());
+/// # Ok::<(), api_tokens::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Invalid`] naming `field` when the span is longer than
+/// [`MAX_SPAN`].
+pub fn checked_span(field: &'static str, span: std::time::Duration) -> Result<TimeDelta, Error> {
+    TimeDelta::from_std(span)
+        .ok()
+        .filter(|s| *s <= MAX_SPAN)
+        .ok_or_else(|| too_long(field))
+}
+
+/// `at` moved forward by `span` (back when it is negative), checked: the
+/// one way this crate adds a span a user gave to a date.
+///
+/// ```
+/// use api_tokens::chrono::{TimeDelta, Utc};
+/// use api_tokens::lifecycle::shifted;
+///
+/// let now = Utc::now();
+/// assert_eq!(shifted("expires-in", now, TimeDelta::days(1))?, now + TimeDelta::days(1));
+/// assert!(shifted("expires-in", now, TimeDelta::days(365_000_000)).is_err());
+/// # Ok::<(), api_tokens::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Invalid`] naming `field` when `span` is longer than
+/// [`MAX_SPAN`] either way, or the date would not be one `chrono` holds.
+pub fn shifted(
+    field: &'static str,
+    at: DateTime<Utc>,
+    span: TimeDelta,
+) -> Result<DateTime<Utc>, Error> {
+    if span.abs() > MAX_SPAN {
+        return Err(too_long(field));
+    }
+    at.checked_add_signed(span)
+        .ok_or_else(|| Error::invalid(field, "the date it gives is out of range"))
+}
+
+/// The refusal of a span longer than [`MAX_SPAN`].
+fn too_long(field: &'static str) -> Error {
+    Error::invalid(
+        field,
+        format!("the span is longer than {MAX_SPAN_TEXT}, the longest accepted"),
+    )
+}
 
 /// Nanoseconds per unit of the last digit of a fraction of `n` digits.
 const FRACTION_SCALE: [u32; 10] = [

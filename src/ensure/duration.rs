@@ -28,8 +28,9 @@ pub(crate) const FORMS: &str =
 /// # Errors
 ///
 /// [`Error::Invalid`] (field `duration`) for an empty text, a number
-/// without a unit, an unknown unit, zero, or a span too long to hold,
-/// saying which and what would be accepted.
+/// without a unit, an unknown unit, zero, or a span longer than
+/// [`MAX_SPAN`](crate::lifecycle::MAX_SPAN) (10,000 years), saying which and
+/// what would be accepted.
 pub fn parse_duration(text: &str) -> Result<TimeDelta, Error> {
     parse(text).map_err(|reason| Error::invalid("duration", reason))
 }
@@ -49,7 +50,8 @@ pub(crate) fn parse(text: &str) -> Result<TimeDelta, String> {
     if span.is_zero() {
         return Err(format!("`{shown}` is zero; {FORMS}"));
     }
-    TimeDelta::from_std(span).map_err(|_| format!("`{shown}` is too long; {FORMS}"))
+    crate::time::checked_span("duration", span)
+        .map_err(|_| format!("`{shown}` is too long: at most 10,000 years is accepted"))
 }
 
 /// A duration written back the short way: `90d`, `1d12h`, `45s`.
@@ -83,7 +85,18 @@ mod tests {
         assert_eq!(parse("3 days"), Ok(TimeDelta::days(3)));
         assert_eq!(parse("1h 30min"), Ok(TimeDelta::minutes(90)));
         assert_eq!(parse("1.5d"), Ok(TimeDelta::hours(36)));
-        for bad in ["", "90", "d", "0d", "-3d", "3x", "99999999999999999999d"] {
+        assert_eq!(parse("3652500d"), Ok(TimeDelta::days(3_652_500)));
+        for bad in [
+            "",
+            "90",
+            "d",
+            "0d",
+            "-3d",
+            "3x",
+            "99999999999999999999d",
+            "1000000y",
+            "3652501d",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

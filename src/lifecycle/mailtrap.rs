@@ -2,18 +2,19 @@
 //! reset or by create-then-delete.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::marker::{MAX_LABEL_CHARS, Marker};
 use super::mint::{self, Listed, MAX_MINTS, MintIntoError, Minted, Ops};
 use super::race::{self, Candidate, Finish, Race};
 use super::reconcile::{self, Reconcile};
 use super::rotate::{
-    AfterReset, Fallback, Left, MailtrapPlan, OldState, RotateError, Rotation, RotationMethod, Step,
+    AfterReset, Change, Fallback, Left, MailtrapPlan, OldState, RotateCause, RotateError, Rotation,
+    RotationMethod, Step, Superseded,
 };
 use super::sink::SecretSink;
 use super::token_ref::TokenRef;
-use super::unit::left_after_mint;
+use super::unit::{left_after_mint, min_age, newest_replacement};
 use crate::error::{Error, Result, Service};
 use crate::mailtrap::{ApiToken, ApiTokens, Client, CreateApiToken, Expiry, NewApiToken, TokenId};
 
@@ -134,8 +135,9 @@ impl MailtrapLifecycle {
     ///
     /// # Errors
     ///
-    /// The list's or a delete's failure; tokens deleted before it stay
-    /// deleted.
+    /// [`Error::Invalid`] before any request for an age or a lease longer
+    /// than [`MAX_SPAN`](super::MAX_SPAN); the list's or a delete's
+    /// failure; tokens deleted before it stay deleted.
     pub async fn reconcile(&self, what: &Reconcile) -> Result<Vec<TokenRef>> {
         reconcile::run(self, what).await
     }
@@ -146,7 +148,7 @@ impl MailtrapLifecycle {
     ///
     /// # Errors
     ///
-    /// The list's failure.
+    /// As [`reconcile`](Self::reconcile), with nothing removed.
     pub async fn reconcile_preview(&self, what: &Reconcile) -> Result<Vec<TokenRef>> {
         reconcile::preview(self, what).await
     }
@@ -183,15 +185,22 @@ impl MailtrapLifecycle {
     /// # Errors
     ///
     /// A [`RotateError`] naming the step, what was left behind
-    /// ([`Left`]) and the cause. An old token that is gone is refused at
-    /// step 0 with [`Error::Invalid`] unless a token carries the marker of
-    /// an earlier rotation of it (then the run reports that rotation done,
-    /// [`RotationMethod::Resumed`], when the sink holds a working secret,
-    /// and is superseded otherwise); the new token of a *reset* carries no
-    /// marker, so after a run that reset and deleted the old token, a
-    /// second run reports it gone. An old token that has expired, with no
+    /// ([`Left`]) and the cause. A rotation already done is not done again
+    /// (see [the module](super), "Running a rotation again"): when the
+    /// sink holds a working secret of a replacement of `old` (a token
+    /// marked as replacing it, or its reset's token, recognised by the last
+    /// four characters Mailtrap lists), the run reports it
+    /// ([`RotationMethod::Resumed`]), deleting the old token first if the
+    /// plan retires it and it is still listed; when the old token is gone
+    /// and a token carries the marker of a rotation of it, the run is
+    /// superseded; with neither, a gone old token is refused at step 0 with
+    /// [`Error::Invalid`] (a reset's token carries no marker: once the old
+    /// token is deleted, only a sink holding its secret ties the two). A
+    /// reset answered 404 because another rotation deleted the old token
+    /// meanwhile ends the same way. An old token that has expired, with no
     /// expiry stated in the plan, is refused at step 0 with
-    /// [`Error::Invalid`].
+    /// [`Error::Invalid`], and so is a lease longer than
+    /// [`MAX_SPAN`](super::MAX_SPAN), before any request.
     pub async fn rotate(
         &self,
         old: TokenId,
@@ -201,6 +210,10 @@ impl MailtrapLifecycle {
         let old_id = old.to_string();
         let fail =
             |step, left, e: Error| RotateError::new(Service::Mailtrap, &old_id, step, left, e);
+        let lease = crate::time::checked_span("lease", plan.lease)
+            .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
+        let min_age =
+            min_age(plan.if_older_than).map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
         sink.check().await.map_err(|e| {
             RotateError::new(
                 Service::Mailtrap,
@@ -219,7 +232,6 @@ impl MailtrapLifecycle {
             .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
         let listed: Vec<Listed> = typed.iter().cloned().map(to_listed).collect();
         let now = Utc::now();
-        let lease = race::lease_span(plan.lease);
         let old_token = typed.iter().find(|t| t.id == old);
         let old_name = old_token.map(|t| t.name.clone());
         let resets = |listed: &[Listed]| -> Vec<(Listed, bool)> {
@@ -232,7 +244,13 @@ impl MailtrapLifecycle {
                 .iter()
                 .find(|t| t.id == old_id)
                 .and_then(|t| t.expires_at)
-                .is_some_and(|end| end - RESET_GRACE > now - lease);
+                .is_some_and(|end| {
+                    // The reset began at `end - RESET_GRACE`; in flight
+                    // while that is less than a lease ago.
+                    end.signed_duration_since(now)
+                        .checked_add(&lease)
+                        .is_some_and(|ahead| ahead > RESET_GRACE)
+                });
             listed
                 .iter()
                 .filter(|t| is_reset_name(&t.id, &t.text, name, &old_id))
@@ -246,6 +264,55 @@ impl MailtrapLifecycle {
             resets: &resets,
             writer: &writer,
         };
+        if let Some(min_age) = min_age {
+            let young = match old_token {
+                Some(token) => age_of(token, &typed, now)
+                    .is_some_and(|age| age < min_age)
+                    .then(|| to_listed(token.clone())),
+                None => newest_replacement(&race, &listed)
+                    .filter(|t| t.checked_marker().is_some_and(|m| m.age(now) < min_age)),
+            };
+            if let Some(young) = young {
+                let old_ref = old_token.map_or_else(
+                    || TokenRef::new(Service::Mailtrap, old_id.clone(), None),
+                    |t| to_listed(t.clone()).to_ref(Service::Mailtrap),
+                );
+                return Ok(Rotation::up_to_date(
+                    Service::Mailtrap,
+                    old_ref,
+                    young.to_ref(Service::Mailtrap),
+                    young.expires_at,
+                ));
+            }
+        }
+        // A finished rotation run again: the sink already holds the secret
+        // of a replacement of `old`. While the old token is listed and
+        // the plan retires it, a replacement in flight belongs to a run
+        // that may be about to retire it itself: this run does not.
+        let retires = plan.recreate || plan.after_reset == AfterReset::Delete;
+        let wait_for_flight = old_token.is_some() && retires;
+        let finished = self
+            .held_replacement(sink, &typed, |t| {
+                let id = t.id.to_string();
+                let replaces = to_listed(t.clone())
+                    .checked_marker()
+                    .is_some_and(|m| m.replaces() == Some(old_id.as_str()));
+                let reset = match &old_name {
+                    Some(name) => is_reset_name(&id, &t.name, name, &old_id),
+                    // The old token is gone with its name: a reset's token
+                    // is named "<name> <its id>", and created after it.
+                    None => is_reset_name(&id, &t.name, reset_stem(t), &old_id),
+                };
+                (replaces || reset)
+                    && !(wait_for_flight && race.in_flight(&listed, "").iter().any(|r| r.id == id))
+            })
+            .await;
+        if let Some(held) = finished {
+            let leftovers = race.leftovers(&listed, &held.id.to_string());
+            return self
+                .resumed(old_token, &old_id, held, plan, &leftovers)
+                .await;
+        }
         let Some(old_token) = old_token else {
             return race::already_rotated(self, sink, &race, &listed).await;
         };
@@ -308,6 +375,11 @@ impl MailtrapLifecycle {
                     Err(e) if e.status() == Some(422) => {
                         refused = true;
                         break;
+                    }
+                    Err(e @ Error::NotFound(_)) if !reset_sent => {
+                        // The old token went away since step 0: a rotation
+                        // of it that finished meanwhile retired it.
+                        return self.old_went_away(sink, old_token, plan, e).await;
                     }
                     Err(e) => {
                         let left = self.untouched(old, reset_sent).await;
@@ -393,6 +465,13 @@ impl MailtrapLifecycle {
             Err(e) => return Err(self.with_grace_end(e, old).await),
         };
         removed.extend(finished);
+        let changes = match plan.expiry {
+            Some(_) if new.expires_at != old_listed.expires_at => vec![Change::Expiry {
+                old: old_listed.expires_at,
+                new: new.expires_at,
+            }],
+            _ => Vec::new(),
+        };
         let old_state = if retire_old {
             OldState::Deleted
         } else if kept_after_lost_reset {
@@ -413,6 +492,154 @@ impl MailtrapLifecycle {
             old_state,
             removed,
             fallback,
+            changes,
+        })
+    }
+
+    /// The token among `typed` that `candidate` admits whose secret the
+    /// sink holds (its last four characters are the ones Mailtrap lists),
+    /// proved with a call made with it.
+    async fn held_replacement<'t>(
+        &self,
+        sink: &dyn SecretSink,
+        typed: &'t [ApiToken],
+        candidate: impl Fn(&ApiToken) -> bool,
+    ) -> Option<&'t ApiToken> {
+        let candidates: Vec<&ApiToken> = typed.iter().filter(|t| candidate(t)).collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        let secret = sink.current().await.ok().flatten()?;
+        let four = last_four(&secret)?;
+        let held = candidates
+            .into_iter()
+            .find(|t| t.last_four.as_deref() == Some(four.as_str()))?;
+        self.probe(&secret).await.ok()?;
+        Some(held)
+    }
+
+    /// The old token was not found at the reset: when a replacement of it
+    /// is listed, another rotation finished first. This run reports that
+    /// rotation done when the sink holds the replacement's working secret,
+    /// and is superseded by the lowest replacement otherwise; with no
+    /// replacement listed, it fails with `cause`.
+    async fn old_went_away(
+        &self,
+        sink: &dyn SecretSink,
+        old: &ApiToken,
+        plan: &MailtrapPlan,
+        cause: Error,
+    ) -> std::result::Result<Rotation, RotateError> {
+        let old_id = old.id.to_string();
+        let fail = |cause: RotateCause| {
+            RotateError::new(
+                Service::Mailtrap,
+                &old_id,
+                Step::Mint,
+                Left::Unchanged,
+                cause,
+            )
+        };
+        let Ok(typed) = self.tokens.list().await else {
+            return Err(fail(cause.into()));
+        };
+        if typed.iter().any(|t| t.id == old.id) {
+            return Err(fail(cause.into()));
+        }
+        let replaces = |t: &ApiToken| {
+            let id = t.id.to_string();
+            is_reset_of(&id, &t.name, old)
+                || to_listed(t.clone())
+                    .checked_marker()
+                    .is_some_and(|m| m.replaces() == Some(old_id.as_str()))
+        };
+        if let Some(held) = self.held_replacement(sink, &typed, replaces).await {
+            return self.resumed(None, &old_id, held, plan, &[]).await;
+        }
+        let winner = typed
+            .iter()
+            .filter(|t| replaces(t))
+            .min_by_key(|t| t.id.get());
+        match winner {
+            Some(w) => {
+                let w = to_listed(w.clone()).to_ref(Service::Mailtrap);
+                tracing::info!(service = %Service::Mailtrap, old = %old_id, winner = %w.id,
+                    "the old token was retired by another rotation; this one yields");
+                Err(fail(RotateCause::Superseded(Superseded::new(w))))
+            }
+            None => Err(fail(cause.into())),
+        }
+    }
+
+    /// The report of a finished rotation run again: the sink holds the
+    /// secret of `held`, a replacement of `old`. The leftovers of
+    /// interrupted runs are deleted, then the old token, when still listed,
+    /// if the plan retires it (the earlier run stopped before its step 4);
+    /// otherwise it is left to its grace period.
+    async fn resumed(
+        &self,
+        old: Option<&ApiToken>,
+        old_id: &str,
+        held: &ApiToken,
+        plan: &MailtrapPlan,
+        leftovers: &[Listed],
+    ) -> std::result::Result<Rotation, RotateError> {
+        let new = to_listed(held.clone()).to_ref(Service::Mailtrap);
+        let mut removed = Vec::new();
+        for (i, token) in leftovers.iter().enumerate() {
+            if let Err(e) = self.remove(&token.id).await {
+                let left = Left::Stored {
+                    new,
+                    to_remove: leftovers[i..]
+                        .iter()
+                        .map(|t| t.to_ref(Service::Mailtrap))
+                        .collect(),
+                };
+                return Err(RotateError::new(
+                    Service::Mailtrap,
+                    old_id,
+                    Step::Retire,
+                    left,
+                    e,
+                ));
+            }
+            removed.push(token.to_ref(Service::Mailtrap));
+        }
+        let old_state = match old {
+            None => OldState::AlreadyGone,
+            Some(old) if plan.recreate || plan.after_reset == AfterReset::Delete => {
+                if let Err(e) = self.remove(&old.id.to_string()).await {
+                    let left = Left::Stored {
+                        new,
+                        to_remove: vec![to_listed(old.clone()).to_ref(Service::Mailtrap)],
+                    };
+                    return Err(RotateError::new(
+                        Service::Mailtrap,
+                        old_id,
+                        Step::Retire,
+                        left,
+                        e,
+                    ));
+                }
+                OldState::Deleted
+            }
+            Some(old) => OldState::GracePeriod {
+                until: old.expires_at,
+            },
+        };
+        Ok(Rotation {
+            service: Service::Mailtrap,
+            old: match old {
+                Some(old) => to_listed(old.clone()).to_ref(Service::Mailtrap),
+                None => TokenRef::new(Service::Mailtrap, old_id, None),
+            },
+            new,
+            expires_at: held.expires_at,
+            method: RotationMethod::Resumed,
+            old_state,
+            removed,
+            fallback: None,
+            changes: Vec::new(),
         })
     }
 
@@ -473,12 +700,53 @@ fn is_reset_of(id: &str, name: &str, old: &ApiToken) -> bool {
     is_reset_name(id, name, &old.name, &old.id.to_string())
 }
 
+/// A reset's token is created after the old one, so its id is higher: a
+/// lower id named alike is a reset of another token with the same name.
 fn is_reset_name(id: &str, name: &str, old_name: &str, old_id: &str) -> bool {
-    id != old_id
+    let later = match (id.parse::<u64>(), old_id.parse::<u64>()) {
+        (Ok(id), Ok(old)) => id > old,
+        _ => id != old_id,
+    };
+    later
         && name
             .strip_suffix(id)
             .and_then(|rest| rest.strip_suffix(' '))
             .is_some_and(|rest| rest == old_name)
+}
+
+/// How old a token is, when that can be known: from its checked marker,
+/// or for a reset's token, from the grace period of the token it replaced
+/// (a reset sets its expiry to the end of a 12-hour grace), while that one
+/// is listed. Mailtrap lists no creation time.
+fn age_of(token: &ApiToken, typed: &[ApiToken], now: DateTime<Utc>) -> Option<TimeDelta> {
+    if let Some(marker) = to_listed(token.clone()).checked_marker() {
+        return Some(marker.age(now));
+    }
+    let id = token.id.to_string();
+    let replaced = typed.iter().find(|t| {
+        t.id != token.id && is_reset_name(&id, &token.name, &t.name, &t.id.to_string())
+    })?;
+    let reset_at = replaced.expires_at?.checked_sub_signed(RESET_GRACE)?;
+    Some(now.signed_duration_since(reset_at).max(TimeDelta::zero()))
+}
+
+/// The name a reset's token was made from: its name without the
+/// `" <its id>"` the reset appended (the name itself when there is none).
+fn reset_stem(token: &ApiToken) -> &str {
+    let id = token.id.to_string();
+    token
+        .name
+        .strip_suffix(id.as_str())
+        .and_then(|rest| rest.strip_suffix(' '))
+        .unwrap_or(&token.name)
+}
+
+/// The last four characters of a secret, as Mailtrap lists them; `None`
+/// for a shorter secret.
+fn last_four(secret: &SecretString) -> Option<String> {
+    let chars: Vec<char> = secret.expose_secret().chars().collect();
+    let start = chars.len().checked_sub(4)?;
+    Some(chars[start..].iter().collect())
 }
 
 /// The label of a token's name: without the id a reset appended, without
@@ -555,6 +823,8 @@ mod tests {
         assert!(!is_reset_of("12346", "CI deploy  12346", &old));
         assert!(!is_reset_of("12346", "Other 12346", &old));
         assert!(!is_reset_of("12345", "CI deploy 12345", &old));
+        // A reset of an earlier token of the same name.
+        assert!(!is_reset_of("12344", "CI deploy 12344", &old));
     }
 
     #[test]

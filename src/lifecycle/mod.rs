@@ -125,6 +125,31 @@
 //! command line); past it, the token is a leftover (at once with a lease of
 //! `Duration::ZERO`, when no other run can be going on).
 //!
+//! # Running a finished rotation again
+//!
+//! A rotation that finished (or stopped after storing its secret) answers
+//! one way when run again, on both services and whatever the plan:
+//!
+//! - the sink holds a secret the service accepts of a replacement of
+//!   `old` (Unit: the lowest token marked as replacing it, once `old` is
+//!   gone; Mailtrap: a token marked as replacing it or its reset's token,
+//!   matched by the last four characters Mailtrap lists, `old` gone or
+//!   left to its grace period): the rotation is done,
+//!   [`RotationMethod::Resumed`], nothing minted (on Mailtrap, an old
+//!   token still listed is deleted first when the plan retires it);
+//! - `old` is gone and a token marked as replacing it is listed, but the
+//!   sink does not hold its secret: [superseded](RotateError::superseded),
+//!   naming that token (its secret is where the finished run put it);
+//! - `old` is gone and nothing ties a listed token to it (a Mailtrap
+//!   reset's token carries no marker): [`Error::Invalid`](crate::Error::Invalid)
+//!   at step 0, as for an id that never existed.
+//!
+//! With [`UnitPlan::if_older_than`] (or [`MailtrapPlan::if_older_than`]),
+//! a run that finds the token younger than asked, or `old` gone and its
+//! newest replacement younger, mints nothing and reports it up to date
+//! ([`RotationMethod::UpToDate`]): schedulers firing at once, or again
+//! right after a run, make one rotation.
+//!
 //! ```
 //! use api_tokens::lifecycle::{UnitLifecycle, UnitPlan, sink::FileSink};
 //! use api_tokens::unit::{self, CreateApiToken, Scope};
@@ -169,9 +194,11 @@ pub use marker::{MAX_LABEL_CHARS, MAX_MARKER_CHARS, Marker};
 pub use mint::{MAX_MINTS, MintIntoError, Minted, Unstored};
 pub use reconcile::Reconcile;
 pub use rotate::{
-    AfterReset, DEFAULT_LEASE, Fallback, Left, MailtrapPlan, OldState, RotateCause, RotateError,
-    Rotation, RotationMethod, Step, Superseded, UnitPlan,
+    AfterReset, Change, DEFAULT_LEASE, Fallback, Left, MailtrapPlan, OldState, RotateCause,
+    RotateError, Rotation, RotationMethod, Step, Superseded, UnitPlan,
 };
 pub use sink::{SecretMeta, SecretSink, SinkError, SinkSpec, async_trait};
 pub use token_ref::TokenRef;
 pub use unit::UnitLifecycle;
+
+pub use crate::time::{MAX_SPAN, checked_span, shifted};

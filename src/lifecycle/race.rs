@@ -476,12 +476,8 @@ pub(crate) async fn already_rotated<O: Ops>(
         old_state: OldState::AlreadyGone,
         removed,
         fallback: None,
+        changes: Vec::new(),
     })
-}
-
-/// The lease as a time span.
-pub(crate) fn lease_span(lease: std::time::Duration) -> TimeDelta {
-    TimeDelta::from_std(lease).unwrap_or(TimeDelta::MAX)
 }
 
 /// No reset tokens: Unit has no resets.

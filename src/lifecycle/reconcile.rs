@@ -10,7 +10,7 @@ use super::marker::Marker;
 use super::mint::{Listed, Ops};
 use super::rotate::DEFAULT_LEASE;
 use super::token_ref::TokenRef;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Which marked tokens a reconciliation removes: see
 /// [`UnitLifecycle::reconcile`](super::UnitLifecycle::reconcile) and
@@ -139,6 +139,27 @@ impl Reconcile {
         self.markers.contains(&marker) || self.stale(&marker)
     }
 
+    /// Refuses an age or a lease longer than
+    /// [`MAX_SPAN`](crate::time::MAX_SPAN), before any request.
+    fn check(&self) -> Result<()> {
+        if self
+            .older_than
+            .is_some_and(|age| age > crate::time::MAX_SPAN)
+        {
+            return Err(Error::invalid(
+                "older_than",
+                "the age is longer than 10,000 years, the longest accepted",
+            ));
+        }
+        if self.lease > crate::time::MAX_SPAN {
+            return Err(Error::invalid(
+                "lease",
+                "the lease is longer than 10,000 years, the longest accepted",
+            ));
+        }
+        Ok(())
+    }
+
     fn now(&self) -> DateTime<Utc> {
         self.now.unwrap_or_else(Utc::now)
     }
@@ -189,6 +210,7 @@ impl Reconcile {
 
 /// Lists, then gives what `what` selects, oldest first, removing nothing.
 pub(crate) async fn preview<O: Ops>(ops: &O, what: &Reconcile) -> Result<Vec<TokenRef>> {
+    what.check()?;
     let listed = ops.list_all().await?;
     let mut chosen = what.select(&listed);
     chosen.sort_by_key(|t| t.number());
@@ -200,6 +222,7 @@ pub(crate) async fn preview<O: Ops>(ops: &O, what: &Reconcile) -> Result<Vec<Tok
 
 /// Lists, then removes what `what` selects, oldest first.
 pub(crate) async fn run<O: Ops>(ops: &O, what: &Reconcile) -> Result<Vec<TokenRef>> {
+    what.check()?;
     let listed = ops.list_all().await?;
     let mut chosen = what.select(&listed);
     chosen.sort_by_key(|t| t.number());

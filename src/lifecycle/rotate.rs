@@ -19,9 +19,12 @@ use crate::unit::{CreateApiToken, ResourceRestriction, Scope, SourceIp};
 /// What a Unit rotation creates in place of the old token.
 ///
 /// Unit's list returns neither the scopes nor the resource restrictions of
-/// a token, and a listed CIDR `sourceIp` is only as good as what the
-/// service wrote: so the new token's scopes, expiration, source addresses
-/// and resources are stated here, never copied from the old token. The
+/// a token: so the new token's scopes, expiration and resources are stated
+/// here. Its source addresses are the old token's, as Unit lists them,
+/// unless the plan asks for others ([`source_ips`](UnitPlan::source_ips))
+/// or for none ([`any_source_ip`](UnitPlan::any_source_ip)): a rotation
+/// never widens where a token may be used from unless asked, and the
+/// [`Rotation`] names every change ([`Rotation::changes`]). The
 /// description is the old token's label unless one is given.
 ///
 /// ```
@@ -41,10 +44,14 @@ pub struct UnitPlan {
     pub(crate) scopes: Vec<Scope>,
     pub(crate) expiration: DateTime<Utc>,
     pub(crate) source_ips: Vec<SourceIp>,
+    /// Whether `source_ips` replaces the old token's source addresses
+    /// (asked for explicitly); otherwise the old token's are kept.
+    pub(crate) source_ips_stated: bool,
     pub(crate) resources: Option<Vec<ResourceRestriction>>,
     pub(crate) description: Option<String>,
     pub(crate) probe: bool,
     pub(crate) lease: Duration,
+    pub(crate) if_older_than: Option<Duration>,
 }
 
 /// How long a rotation's new token counts as in flight by default: 10
@@ -56,17 +63,35 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(600);
 
 impl UnitPlan {
     /// A new token with these scopes, valid until `expiration`, usable from
-    /// any address and on every resource unless restricted.
+    /// the old token's source addresses (any address when the old token
+    /// has none) and on every resource unless restricted.
     pub fn new(scopes: impl IntoIterator<Item = Scope>, expiration: DateTime<Utc>) -> UnitPlan {
         UnitPlan {
             scopes: scopes.into_iter().collect(),
             expiration,
             source_ips: Vec::new(),
+            source_ips_stated: false,
             resources: None,
             description: None,
             probe: true,
             lease: DEFAULT_LEASE,
+            if_older_than: None,
         }
+    }
+
+    /// Rotates only a token at least `age` old: a run that finds the old
+    /// token younger (Unit lists when each token was created), or finds
+    /// it already retired and its newest replacement younger, mints
+    /// nothing and reports the token up to date
+    /// ([`RotationMethod::UpToDate`]). Several schedulers firing at once,
+    /// or one firing again after a run that finished a moment ago, so make
+    /// one rotation: the others end up to date, or
+    /// [superseded](RotateError::superseded) while the winner is in flight.
+    /// An age longer than [`MAX_SPAN`](super::MAX_SPAN) is refused at step
+    /// 0 with [`Error::Invalid`].
+    pub fn if_older_than(mut self, age: Duration) -> UnitPlan {
+        self.if_older_than = Some(age);
+        self
     }
 
     /// How long a token minted by a rotation of the same old token counts
@@ -81,10 +106,36 @@ impl UnitPlan {
         self
     }
 
-    /// Only these addresses or CIDR ranges may use the new token.
+    /// Only these addresses or CIDR ranges may use the new token, instead
+    /// of the old token's (a narrower or a wider set; calls add up). An
+    /// empty list changes nothing: the old token's addresses are kept
+    /// unless [`any_source_ip`](Self::any_source_ip) asks otherwise.
     pub fn source_ips(mut self, ips: impl IntoIterator<Item = SourceIp>) -> UnitPlan {
+        let before = self.source_ips.len();
         self.source_ips.extend(ips);
+        if self.source_ips.len() > before {
+            self.source_ips_stated = true;
+        }
         self
+    }
+
+    /// The new token may be used from any address, whatever the old
+    /// token's source addresses were: a wider access, asked for
+    /// explicitly. Addresses given before are dropped.
+    pub fn any_source_ip(mut self) -> UnitPlan {
+        self.source_ips.clear();
+        self.source_ips_stated = true;
+        self
+    }
+
+    /// The new token's source addresses, given the old token's: those the
+    /// plan states, or the old token's.
+    pub(crate) fn source_ips_for(&self, old: &[SourceIp]) -> Vec<SourceIp> {
+        if self.source_ips_stated {
+            self.source_ips.clone()
+        } else {
+            old.to_vec()
+        }
     }
 
     /// Restricts the new token to these cards or accounts.
@@ -113,11 +164,11 @@ impl UnitPlan {
         self
     }
 
-    /// The create request for a description.
-    pub(crate) fn request(&self, description: &str) -> CreateApiToken {
+    /// The create request for a description and source addresses.
+    pub(crate) fn request(&self, description: &str, source_ips: &[SourceIp]) -> CreateApiToken {
         let mut request =
             CreateApiToken::new(description, self.scopes.iter().cloned(), self.expiration)
-                .source_ips(self.source_ips.iter().cloned());
+                .source_ips(source_ips.iter().cloned());
         if let Some(resources) = &self.resources {
             request = request.resources(resources.iter().cloned());
         }
@@ -173,6 +224,7 @@ pub struct MailtrapPlan {
     pub(crate) after_reset: AfterReset,
     pub(crate) probe: bool,
     pub(crate) lease: Duration,
+    pub(crate) if_older_than: Option<Duration>,
 }
 
 impl Default for MailtrapPlan {
@@ -191,6 +243,7 @@ impl MailtrapPlan {
             after_reset: AfterReset::LetGraceRun,
             probe: true,
             lease: DEFAULT_LEASE,
+            if_older_than: None,
         }
     }
 
@@ -246,6 +299,18 @@ impl MailtrapPlan {
     /// as in flight: as [`UnitPlan::lease`] ([`DEFAULT_LEASE`] unless set).
     pub fn lease(mut self, lease: Duration) -> MailtrapPlan {
         self.lease = lease;
+        self
+    }
+
+    /// Rotates only a token at least `age` old, as
+    /// [`UnitPlan::if_older_than`]. Mailtrap lists no creation time: a
+    /// token's age is known from its marker (a token minted by this crate,
+    /// or by a [recreate](MailtrapPlan::recreate) rotation) or, for a
+    /// reset's token, from the grace period of the token it replaced while
+    /// that one is listed; a token whose age cannot be known counts as
+    /// old enough, and is rotated.
+    pub fn if_older_than(mut self, age: Duration) -> MailtrapPlan {
+        self.if_older_than = Some(age);
         self
     }
 }
@@ -333,6 +398,20 @@ pub enum Left {
 
 impl fmt::Display for Left {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, None, false)
+    }
+}
+
+impl Left {
+    /// The text of what was left: for `service` when known (Unit has no
+    /// reset, so no grace period), leaving out the marker and its remedy
+    /// when the cause already names them (`cause_names_marker`).
+    fn write(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        service: Option<Service>,
+        cause_names_marker: bool,
+    ) -> fmt::Result {
         match self {
             Left::Unchanged => f.write_str("the old token is unchanged and nothing new remains"),
             Left::OldInGrace { until: Some(at) } => write!(
@@ -343,11 +422,29 @@ impl fmt::Display for Left {
             Left::OldInGrace { until: None } => f.write_str(
                 "the old token was reset and works for its grace period; nothing new remains",
             ),
+            Left::Orphan { id, .. } if cause_names_marker => {
+                // The cause names the token that may remain, its marker and
+                // how to remove it.
+                f.write_str(match service {
+                    Some(Service::Mailtrap) => {
+                        "the old token still works (for its grace period, if a reset reached \
+                         the service)"
+                    }
+                    _ => "the old token still works",
+                })?;
+                match id {
+                    Some(id) => write!(f, "; the token that may remain has id {id}"),
+                    None => Ok(()),
+                }
+            }
             Left::Orphan { id, marker } => {
-                f.write_str(
-                    "the old token still works (after a reset that reached the service, for its \
-                     grace period), but a new token may remain that nobody holds",
-                )?;
+                f.write_str(match service {
+                    Some(Service::Mailtrap) => {
+                        "the old token still works (for its grace period, if a reset reached \
+                         the service), but a new token may remain that nobody holds"
+                    }
+                    _ => "the old token still works, but a new token may remain that nobody holds",
+                })?;
                 if let Some(id) = id {
                     write!(f, " (id {id})")?;
                 }
@@ -355,8 +452,8 @@ impl fmt::Display for Left {
                     write!(f, " (marked {marker})")?;
                 }
                 f.write_str(
-                    "; run the same rotation again to clean it up once the lease has passed \
-                     (or with a lease of zero when no other run is going on)",
+                    "; running the same rotation again removes it once the lease has passed \
+                     (at once with a lease of zero, when no other run is going on)",
                 )
             }
             Left::SinkStale { new } => write!(
@@ -393,6 +490,10 @@ pub enum RotationMethod {
     /// Nothing minted: an earlier, interrupted run of the same rotation had
     /// already retired the old token, and its new token was kept.
     Resumed,
+    /// Nothing minted: the token, or the newest replacement of an old
+    /// token already retired, is younger than the plan's `if_older_than`
+    /// ([`UnitPlan::if_older_than`]); `new` names it.
+    UpToDate,
 }
 
 /// What became of the old token.
@@ -411,6 +512,9 @@ pub enum OldState {
     },
     /// Already gone when this run started (an earlier run retired it).
     AlreadyGone,
+    /// Not rotated: it is younger than the plan's `if_older_than`, and
+    /// stays the current token.
+    Current,
     /// Left working, as the plan asked, after a create that followed a
     /// lost reset answer (see [`Fallback::LostResetAnswer`]): it stops
     /// working at `expires_at` (the end of a grace period if the lost
@@ -459,6 +563,71 @@ impl fmt::Display for Fallback {
     }
 }
 
+/// A setting that differs between the old token and the new one, as a
+/// [`Rotation`] reports it: a rotation keeps what the old token had and
+/// the service lists, unless the plan asks for another value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "setting", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Change {
+    /// The addresses the token may be used from (Unit), as asked by
+    /// [`UnitPlan::source_ips`] or [`UnitPlan::any_source_ip`]: an empty
+    /// list means any address.
+    SourceIps {
+        /// The old token's.
+        old: Vec<SourceIp>,
+        /// The new token's.
+        new: Vec<SourceIp>,
+    },
+    /// When the token expires (Mailtrap), as asked by
+    /// [`MailtrapPlan::expires`]: `None` means never, or as the service
+    /// decides.
+    Expiry {
+        /// The old token's.
+        old: Option<DateTime<Utc>>,
+        /// The new token's.
+        new: Option<DateTime<Utc>>,
+    },
+}
+
+impl fmt::Display for Change {
+    /// `source addresses changed from 10.0.0.0/8 to any address`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn ips(f: &mut fmt::Formatter<'_>, ips: &[SourceIp]) -> fmt::Result {
+            if ips.is_empty() {
+                return f.write_str("any address");
+            }
+            for (i, ip) in ips.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(",")?;
+                }
+                write!(f, "{ip}")?;
+            }
+            Ok(())
+        }
+        fn at(f: &mut fmt::Formatter<'_>, at: Option<DateTime<Utc>>) -> fmt::Result {
+            match at {
+                Some(at) => f.write_str(&at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                None => f.write_str("never"),
+            }
+        }
+        match self {
+            Change::SourceIps { old, new } => {
+                f.write_str("source addresses changed from ")?;
+                ips(f, old)?;
+                f.write_str(" to ")?;
+                ips(f, new)
+            }
+            Change::Expiry { old, new } => {
+                f.write_str("expiry changed from ")?;
+                at(f, *old)?;
+                f.write_str(" to ")?;
+                at(f, *new)
+            }
+        }
+    }
+}
+
 /// A finished rotation: the new token (whose secret the sink holds), the
 /// old one and what became of it, and what was cleaned up on the way. It
 /// never holds a secret.
@@ -483,6 +652,11 @@ pub struct Rotation {
     pub removed: Vec<TokenRef>,
     /// Why a Mailtrap rotation created instead of resetting, when it did.
     pub fallback: Option<Fallback>,
+    /// What the new token has that the old one did not, as the plan
+    /// asked: empty when the new token keeps the old one's settings (those
+    /// the service lists).
+    #[serde(default)]
+    pub changes: Vec<Change>,
 }
 
 impl fmt::Display for Rotation {
@@ -493,6 +667,22 @@ impl fmt::Display for Rotation {
             RotationMethod::Create => "create",
             RotationMethod::Reset => "reset",
             RotationMethod::Resumed => "an earlier run",
+            RotationMethod::UpToDate => {
+                return if self.old.id == self.new.id {
+                    write!(
+                        f,
+                        "{} token {} is up to date: younger than asked, so not rotated",
+                        self.service, self.old.id
+                    )
+                } else {
+                    write!(
+                        f,
+                        "{} token {} was already replaced by {}, which is younger than \
+                         asked: up to date, not rotated again",
+                        self.service, self.old.id, self.new.id
+                    )
+                };
+            }
         };
         write!(
             f,
@@ -511,6 +701,7 @@ impl fmt::Display for Rotation {
                 f.write_str("the old token works for its grace period")?;
             }
             OldState::AlreadyGone => f.write_str("the old token was already gone")?,
+            OldState::Current => f.write_str("the old token is current")?,
             OldState::Kept {
                 expires_at: Some(at),
             } => write!(
@@ -523,6 +714,9 @@ impl fmt::Display for Rotation {
         if let Some(fallback) = self.fallback {
             write!(f, " ({fallback})")?;
         }
+        for change in &self.changes {
+            write!(f, "; {change}")?;
+        }
         if !self.removed.is_empty() {
             f.write_str("; also removed:")?;
             for t in &self.removed {
@@ -530,6 +724,35 @@ impl fmt::Display for Rotation {
             }
         }
         Ok(())
+    }
+}
+
+impl Rotation {
+    /// The report of a run that found `young` (the old token itself, or
+    /// its newest replacement) younger than the plan's `if_older_than`:
+    /// nothing minted, nothing removed.
+    pub(crate) fn up_to_date(
+        service: Service,
+        old: TokenRef,
+        young: TokenRef,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Rotation {
+        let old_state = if old.id == young.id {
+            OldState::Current
+        } else {
+            OldState::AlreadyGone
+        };
+        Rotation {
+            service,
+            old,
+            new: young,
+            expires_at,
+            method: RotationMethod::UpToDate,
+            old_state,
+            removed: Vec::new(),
+            fallback: None,
+            changes: Vec::new(),
+        }
     }
 }
 
@@ -587,9 +810,31 @@ impl fmt::Display for Superseded {
 
 /// A rotation that stopped: at which [`Step`], what it [`Left`] behind, and
 /// why. Neither its `Display` nor its `Debug` holds a secret.
+///
+/// Its `Display` is one line, `<service> rotation of token <id> stopped at
+/// <step>: <cause>; <what was left>`, naming a marker once with one way to
+/// remove its token.
 #[derive(Debug, thiserror::Error)]
-#[error("{} rotation of token {} stopped at {}: {}; {}", .0.service, .0.old, .0.step, .0.cause, .0.left)]
 pub struct RotateError(Box<Inner>);
+
+impl fmt::Display for RotateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.0;
+        write!(
+            f,
+            "{} rotation of token {} stopped at {}: {}; ",
+            inner.service, inner.old, inner.step, inner.cause
+        )?;
+        let cause_names_marker = matches!(
+            &inner.cause,
+            RotateCause::Service(Error::Unreconciled {
+                marker: Some(_),
+                ..
+            })
+        );
+        inner.left.write(f, Some(inner.service), cause_names_marker)
+    }
+}
 
 #[derive(Debug)]
 struct Inner {

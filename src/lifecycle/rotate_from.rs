@@ -237,12 +237,23 @@ impl UnitLifecycle {
         store: &SecretsManagerSink,
         plan: &UnitPlan,
     ) -> Result<Rotation, RotateError> {
+        // The record names the new token's source addresses: the old
+        // token's, when the plan keeps them.
+        let plan = self.stating_source_ips(old, plan).await.map_err(|e| {
+            RotateError::new(
+                Service::Unit,
+                old.as_str(),
+                Step::Inspect,
+                Left::Unchanged,
+                e,
+            )
+        })?;
         let sink = WithAttributes {
             inner: store,
-            attributes: unit_attributes(self, plan),
+            attributes: unit_attributes(self, &plan),
             name: None,
         };
-        self.rotate(old, plan, &sink).await
+        self.rotate(old, &plan, &sink).await
     }
 }
 

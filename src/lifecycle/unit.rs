@@ -6,7 +6,9 @@ use super::marker::Marker;
 use super::mint::{self, Listed, MintIntoError, Minted, Ops};
 use super::race::{self, Candidate, Finish, Race};
 use super::reconcile::{self, Reconcile};
-use super::rotate::{Left, OldState, RotateError, Rotation, RotationMethod, Step, UnitPlan};
+use super::rotate::{
+    Change, Left, OldState, RotateError, Rotation, RotationMethod, Step, UnitPlan,
+};
 use super::sink::SecretSink;
 use super::token_ref::TokenRef;
 use crate::error::{Error, Result, Service};
@@ -135,8 +137,9 @@ impl UnitLifecycle {
     ///
     /// # Errors
     ///
-    /// The list's or a revoke's failure; tokens revoked before it stay
-    /// revoked.
+    /// [`Error::Invalid`] before any request for an age or a lease longer
+    /// than [`MAX_SPAN`](super::MAX_SPAN); the list's or a revoke's
+    /// failure; tokens revoked before it stay revoked.
     pub async fn reconcile(&self, what: &Reconcile) -> Result<Vec<TokenRef>> {
         reconcile::run(self, what).await
     }
@@ -147,7 +150,7 @@ impl UnitLifecycle {
     ///
     /// # Errors
     ///
-    /// The list's failure.
+    /// As [`reconcile`](Self::reconcile), with nothing removed.
     pub async fn reconcile_preview(&self, what: &Reconcile) -> Result<Vec<TokenRef>> {
         reconcile::preview(self, what).await
     }
@@ -178,8 +181,15 @@ impl UnitLifecycle {
     ///
     /// A [`RotateError`] naming the step, what was left behind
     /// ([`Left`]) and the cause; a blank description in `plan` is refused
-    /// with [`Error::Invalid`] before any request, and so is `old` not
-    /// found with no successor, at step 0.
+    /// with [`Error::Invalid`] before any request, and so is a lease or an
+    /// [`if_older_than`](UnitPlan::if_older_than) longer than
+    /// [`MAX_SPAN`](super::MAX_SPAN), and `old` not found with no
+    /// successor, at step 0.
+    ///
+    /// With [`if_older_than`](UnitPlan::if_older_than), a token younger
+    /// than asked (or, `old` already retired, a newest replacement younger
+    /// than asked) is reported up to date ([`RotationMethod::UpToDate`])
+    /// with nothing minted.
     pub async fn rotate(
         &self,
         old: &TokenId,
@@ -192,23 +202,55 @@ impl UnitLifecycle {
             mint::check_label(Service::Unit, "description", description)
                 .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
         }
+        let lease = crate::time::checked_span("lease", plan.lease)
+            .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
+        let min_age =
+            min_age(plan.if_older_than).map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
         sink.check().await.map_err(|e| {
             RotateError::new(Service::Unit, old_id, Step::Inspect, Left::Unchanged, e)
         })?;
         // Held until this run ends: see `race` on dead runs' tokens.
         let writer = race::Writer::take(sink, plan.lease).await;
-        let listed = self
-            .list_all()
+        let typed = self
+            .list_typed()
             .await
             .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
+        let old_typed = typed.iter().find(|t| t.id == *old);
+        let old_ips = old_typed.map(|t| t.source_ips.clone()).unwrap_or_default();
+        let old_created = old_typed.map(|t| t.created_at);
+        let listed: Vec<Listed> = typed.into_iter().map(listed).collect();
         let race = Race {
             old_id,
-            lease: race::lease_span(plan.lease),
+            lease,
             now: chrono::Utc::now(),
             resets: &race::no_resets,
             writer: &writer,
         };
-        let Some(old_token) = listed.iter().find(|t| t.id == old_id) else {
+        let old_token = listed.iter().find(|t| t.id == old_id);
+        if let Some(min_age) = min_age {
+            let young = match (old_token, old_created) {
+                (Some(token), Some(created)) => {
+                    (race.now.signed_duration_since(created) < min_age).then(|| token.clone())
+                }
+                _ => newest_replacement(&race, &listed).filter(|t| {
+                    t.checked_marker()
+                        .is_some_and(|m| m.age(race.now) < min_age)
+                }),
+            };
+            if let Some(young) = young {
+                let old_ref = old_token.map_or_else(
+                    || TokenRef::new(Service::Unit, old_id, None),
+                    |t| t.to_ref(Service::Unit),
+                );
+                return Ok(Rotation::up_to_date(
+                    Service::Unit,
+                    old_ref,
+                    young.to_ref(Service::Unit),
+                    young.expires_at,
+                ));
+            }
+        }
+        let Some(old_token) = old_token else {
             return race::already_rotated(self, sink, &race, &listed).await;
         };
 
@@ -216,7 +258,8 @@ impl UnitLifecycle {
             Some(d) => d.trim().to_owned(),
             None => fitted_label(&old_token.text),
         };
-        let request = plan.request(&label);
+        let source_ips = plan.source_ips_for(&old_ips);
+        let request = plan.request(&label, &source_ips);
         let minted = mint::mint_once(
             self,
             &label,
@@ -255,13 +298,63 @@ impl UnitLifecycle {
             old_state: OldState::Revoked,
             removed,
             fallback: None,
+            changes: if source_ips == old_ips {
+                Vec::new()
+            } else {
+                vec![Change::SourceIps {
+                    old: old_ips,
+                    new: source_ips,
+                }]
+            },
         })
+    }
+
+    /// `plan` with the source addresses stated: the old token's, as Unit
+    /// lists them, when the plan keeps them; for a caller that records
+    /// what the new token gets before the rotation runs (a store's record).
+    ///
+    /// # Errors
+    ///
+    /// The list's failure.
+    #[cfg_attr(not(feature = "aws"), allow(dead_code))]
+    pub(crate) async fn stating_source_ips(
+        &self,
+        old: &TokenId,
+        plan: &UnitPlan,
+    ) -> Result<UnitPlan> {
+        if plan.source_ips_stated {
+            return Ok(plan.clone());
+        }
+        let listed = self.list_typed().await?;
+        let old_ips = listed
+            .iter()
+            .find(|t| t.id == *old)
+            .map(|t| t.source_ips.clone())
+            .unwrap_or_default();
+        let mut stated = plan.clone().source_ips(old_ips);
+        stated.source_ips_stated = true;
+        Ok(stated)
     }
 
     /// Every token, typed.
     pub(crate) async fn list_typed(&self) -> Result<Vec<ApiToken>> {
         self.tokens.list().await
     }
+}
+
+/// A plan's `if_older_than`, checked: at most [`MAX_SPAN`](super::MAX_SPAN).
+pub(crate) fn min_age(age: Option<std::time::Duration>) -> Result<Option<chrono::TimeDelta>> {
+    age.map(|age| crate::time::checked_span("if_older_than", age))
+        .transpose()
+}
+
+/// The newest replacement of the race's old token in `listed`: the token
+/// the last rotation of it minted.
+pub(crate) fn newest_replacement(race: &Race<'_>, listed: &[Listed]) -> Option<Listed> {
+    race.in_flight(listed, "")
+        .into_iter()
+        .chain(race.leftovers(listed, ""))
+        .max_by_key(Listed::number)
 }
 
 /// What a failed exactly-once create leaves: an orphan when it could not
@@ -326,5 +419,47 @@ impl Ops for UnitLifecycle {
             Ok(_) | Err(Error::Forbidden(_)) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use super::*;
+    use crate::testing::{UnitFake, UnitTokenSeed};
+    use crate::unit::Scope;
+
+    /// A plan that keeps the old token's source addresses states them
+    /// before a store records what the new token gets (issue 27, item 2).
+    #[tokio::test]
+    async fn a_kept_source_address_list_is_stated_for_a_record() {
+        let fake = UnitFake::start().await;
+        let client = Client::builder()
+            .token(fake.token().clone())
+            .base_url(fake.uri())
+            .build()
+            .expect("client");
+        let life = UnitLifecycle::new(client, fake.user_id());
+        let range: crate::unit::SourceIp = "10.0.0.0/8".parse().expect("a range");
+        let old = fake.insert_token(
+            UnitTokenSeed::new("CI deploy")
+                .scope(Scope::Customers)
+                .source_ip(range.clone()),
+        );
+        let plan = UnitPlan::new(
+            [Scope::Customers],
+            chrono::Utc::now() + chrono::TimeDelta::days(9),
+        );
+        let stated = life
+            .stating_source_ips(&old.id, &plan)
+            .await
+            .expect("listed");
+        assert_eq!(stated.source_ips, [range]);
+        assert!(stated.source_ips_stated);
+        let any = plan.any_source_ip();
+        let stated = life
+            .stating_source_ips(&old.id, &any)
+            .await
+            .expect("as asked");
+        assert!(stated.source_ips.is_empty() && stated.source_ips_stated);
     }
 }

@@ -473,3 +473,40 @@ fn a_token_that_does_not_exist_is_exit_1_for_every_command() {
         assert_eq!(run.tokens("mailtrap").len(), 4);
     }
 }
+
+/// Issue 27, item 5: a duration too long for a date is refused with exit
+/// 2 before any request, on every option that takes one (it panicked).
+#[test]
+fn huge_durations_are_refused_before_any_request() {
+    for line in [
+        "unit create --description d --scope customers --expires-in 1000000y --secret-to -",
+        "unit rotate 1 --scope customers --expires-in 1000000y --secret-to -",
+        "unit rotate 1 --scope customers --expires-in 90d --lease 1000000y --secret-to -",
+        "mailtrap rotate 12345 --lease 1000000y --secret-to -",
+        "audit --within 1000000y",
+        "audit --stale-after 1000000y",
+        "reconcile --older-than 1000000y",
+    ] {
+        let run = refused_before_any_request(&words(line), "too long");
+        assert!(!run.stderr.contains("panicked"), "{line}: {}", run.stderr);
+    }
+    // The tokens file's durations: refused at load, naming the line.
+    for key in ["lifetime", "rotate_after", "rotate_before_expiry"] {
+        let dir = scratch();
+        let file = dir.path().join("tokens.toml");
+        let spec = file_spec(&dir.path().join("unit.token"));
+        let mut text = format!(
+            "[[unit]]\ndescription = \"ci\"\nscopes = [\"customers\"]\nsecret_to = \"{spec}\"\n"
+        );
+        if key != "lifetime" {
+            text.push_str("lifetime = \"90d\"\n");
+        }
+        text.push_str(&format!("{key} = \"1000000y\"\n"));
+        std::fs::write(&file, text).unwrap();
+        let path = file.display().to_string();
+        for command in ["plan", "apply"] {
+            let run = refused_before_any_request(&[command, "-f", &path], "too long");
+            run.err().has(key);
+        }
+    }
+}

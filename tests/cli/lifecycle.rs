@@ -12,7 +12,8 @@
 use crate::cli_support;
 
 use cli_support::{
-    FileSink, Run, Session, fake, fake_into_file, marker_in, refused_before_any_request, words,
+    FileSink, Run, Session, fake, fake_into_file, marker_in, read_secret,
+    refused_before_any_request, words,
 };
 
 /// The rotation of Unit token 1, without its sink.
@@ -604,4 +605,101 @@ fn audit_keep_spares_held_tokens_from_the_orphan_finding() {
         &["audit", "--keep", "0004"],
         "--keep 0004: not a Unit token id",
     );
+}
+
+/// Issue 27, item 2: `unit rotate` without `--source-ip` keeps the old
+/// token's source addresses (token 1: 10.0.0.0/8); `--source-ip` replaces
+/// them and `--any-source-ip` drops them, and the output says so.
+#[test]
+fn unit_rotate_keeps_the_source_addresses_unless_asked() {
+    let base = "unit rotate 1 --scope customers --expires-in 90d";
+    for (extra, want) in [
+        ("", Some("10.0.0.0/8")),
+        ("--source-ip 192.168.1.1", Some("192.168.1.1")),
+        ("--any-source-ip", None),
+    ] {
+        let session = Session::new();
+        let sink = FileSink::new("unit.token");
+        let line = format!("--output json {base} {extra}");
+        let run = session.run(&sink.after(&words(&line)), "");
+        run.code(0);
+        let json = run.json();
+        let new_id = json["new"]["id"].as_str().expect("new id").to_owned();
+        let list = session.run(&words("--output json unit list"), "");
+        let listed = list.json();
+        let new = listed
+            .as_array()
+            .expect("a list")
+            .iter()
+            .find(|t| t["id"] == new_id.as_str())
+            .expect("the new token listed")
+            .clone();
+        // As Unit writes it: `sourceIp`, addresses separated by commas.
+        let ips: Vec<String> = new["attributes"]["sourceIp"]
+            .as_str()
+            .map(|s| s.split(',').map(str::to_owned).collect())
+            .unwrap_or_default();
+        let changes = json["changes"].as_array().expect("changes");
+        match want {
+            Some("10.0.0.0/8") => {
+                assert_eq!(ips, ["10.0.0.0/8"], "{extra}: {new}");
+                assert!(changes.is_empty(), "{extra}: {changes:?}");
+            }
+            Some(ip) => {
+                assert_eq!(ips, [ip], "{extra}: {new}");
+                assert_eq!(changes[0]["setting"], "source-ips");
+                assert_eq!(changes[0]["new"][0], ip);
+            }
+            None => {
+                assert!(ips.is_empty(), "{extra}: {new}");
+                assert_eq!(changes[0]["old"][0], "10.0.0.0/8");
+                assert_eq!(changes[0]["new"].as_array().map(Vec::len), Some(0));
+            }
+        }
+    }
+    // The table says what changed.
+    let sink = FileSink::new("unit.token");
+    let run = fake(&sink.after(&words(&format!("{base} --any-source-ip"))), "");
+    run.code(0)
+        .out()
+        .has("source addresses changed from 10.0.0.0/8 to any address, as asked");
+    // Asking for both is refused before any request.
+    refused_before_any_request(
+        &sink.after(&words(&format!(
+            "{base} --any-source-ip --source-ip 10.0.0.1"
+        ))),
+        "--any-source-ip",
+    );
+}
+
+/// Issue 27, item 6: `rotate --if-older-than` makes one rotation of
+/// several schedulers: a late run, on the old id or on the new one, is up
+/// to date (exit 0, nothing minted).
+#[test]
+fn unit_rotate_if_older_than_is_up_to_date_after_a_rotation() {
+    let session = Session::new();
+    let sink = FileSink::new("unit.token");
+    let base = "unit rotate 1 --scope customers --expires-in 90d";
+    let first = session.run(&sink.after(&words(&format!("--output json {base}"))), "");
+    first.code(0);
+    let new_id = first.json()["new"]["id"].as_str().unwrap().to_owned();
+    let held = sink.secret_kept_from(&first);
+    let ids = session.tokens("unit");
+
+    let late = session.run(
+        &sink.after(&words(&format!("{base} --if-older-than 1h"))),
+        "",
+    );
+    late.code(0)
+        .out()
+        .has("up to date: Unit token 1 was already replaced by token")
+        .has("nothing was rotated");
+    let on_new =
+        format!("unit rotate {new_id} --scope customers --expires-in 90d --if-older-than 1h");
+    let run = session.run(&sink.after(&words(&format!("--output json {on_new}"))), "");
+    run.code(0);
+    assert_eq!(run.json()["method"], "up-to-date");
+    assert_eq!(run.json()["new"]["id"], new_id.as_str());
+    assert_eq!(session.tokens("unit"), ids, "nothing minted or removed");
+    assert_eq!(read_secret(sink.path()), held, "the sink is unchanged");
 }

@@ -38,7 +38,15 @@ async fn one_winner(round: &Round<MailtrapFake>, old_kept: bool) -> Rotation {
     }
     let life = mailtrap_life(&round.fake);
     assert!(mailtrap_accepts(&life, &secret).await);
-    assert_eq!(mailtrap_accepts(&life, round.old_secret()).await, old_kept);
+    // Deleted: gone from the list and its secret refused as no token's;
+    // or kept, listed and working, in its grace period.
+    let old_id = round.old.id.to_string();
+    assert_eq!(mailtrap_lists(&life, &old_id).await, old_kept);
+    if old_kept {
+        assert!(mailtrap_accepts(&life, round.old_secret()).await);
+    } else {
+        assert!(mailtrap_refuses(&life, round.old_secret()).await);
+    }
     won.clone()
 }
 

@@ -37,7 +37,9 @@ async fn one_winner(round: &Round<UnitFake>) {
     assert_eq!(held[0].secret.expose_secret(), secret);
     let life = unit_life(&round.fake);
     assert!(unit_accepts(&life, &secret).await);
-    assert!(!unit_accepts(&life, round.old_secret()).await);
+    // Revoked: gone from the list, its secret refused as no token's.
+    assert!(!unit_lists(&life, round.old.id.as_str()).await);
+    assert!(unit_refuses(&life, round.old_secret()).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -7,8 +7,8 @@ use crate::lifecycle_support;
 
 use api_tokens::lifecycle::sink::FileSink;
 use api_tokens::lifecycle::{
-    Left, Marker, OldState, RotateCause, RotateError, Rotation, RotationMethod, SecretSink, Step,
-    UnitLifecycle, UnitPlan,
+    Change, Left, Marker, OldState, RotateCause, RotateError, Rotation, RotationMethod, SecretSink,
+    Step, UnitLifecycle, UnitPlan,
 };
 use api_tokens::testing::{Fault, UnitFake, UnitOp, UnitToken, UnitTokenSeed};
 use api_tokens::unit::{ResourceRestriction, Scope, SourceIp, TokenId};
@@ -56,7 +56,9 @@ async fn converged(s: &Setup) -> UnitToken {
     assert_ne!(new.id, s.old.id);
     assert_eq!(stored(&s.path), new.secret.expose_secret());
     assert!(unit_accepts(&s.life, &stored(&s.path)).await);
-    assert!(!unit_accepts(&s.life, s.old.secret.expose_secret()).await);
+    // Revoked: gone from the list, its secret refused as no token's.
+    assert!(!unit_lists(&s.life, s.old.id.as_str()).await);
+    assert!(unit_refuses(&s.life, s.old.secret.expose_secret()).await);
     new
 }
 
@@ -328,4 +330,61 @@ async fn a_crash_while_storing_converges_on_the_next_run() {
 
     let s = setup().await;
     crash_then_rerun(&s, &WritesThenHangs(s.sink())).await;
+}
+
+/// Issue 27, item 2: a rotation keeps the old token's source addresses as
+/// Unit lists them unless the plan asks for others, and reports a change.
+#[tokio::test]
+async fn a_rotation_keeps_the_old_source_addresses_unless_asked() {
+    let (fake, life) = unit().await;
+    let range: SourceIp = "10.0.0.0/8".parse().unwrap();
+    let host: SourceIp = "192.168.1.1".parse().unwrap();
+    let expires = Utc::now() + TimeDelta::days(90);
+    let bare = UnitPlan::new([Scope::Customers], expires);
+    let cases: [(UnitPlan, Vec<SourceIp>); 4] = [
+        (bare.clone(), vec![range.clone()]),
+        // An empty list asks for nothing: the old addresses stay.
+        (bare.clone().source_ips([]), vec![range.clone()]),
+        (bare.clone().source_ips([host.clone()]), vec![host.clone()]),
+        (bare.clone().any_source_ip(), vec![]),
+    ];
+    for (plan, want) in cases {
+        let old = fake.insert_token(
+            UnitTokenSeed::new("CI deploy")
+                .scope(Scope::Customers)
+                .source_ip(range.clone()),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let sink = FileSink::new(dir.path().join("token"));
+        let rotation = life.rotate(&old.id, &plan, &sink).await.expect("rotate");
+        let new = fake
+            .tokens()
+            .into_iter()
+            .find(|t| t.id == rotation.new.id.as_str())
+            .expect("the new token");
+        assert_eq!(new.source_ips, want, "{plan:?}");
+        let listed = life.tokens().list().await.unwrap();
+        let listed = listed.iter().find(|t| t.id == new.id).unwrap();
+        assert_eq!(listed.source_ips, want, "as Unit lists it");
+        if want == [range.clone()] {
+            assert!(rotation.changes.is_empty(), "{:?}", rotation.changes);
+            assert!(!rotation.to_string().contains("source addresses"));
+        } else {
+            assert_eq!(
+                rotation.changes,
+                [Change::SourceIps {
+                    old: vec![range.clone()],
+                    new: want.clone()
+                }]
+            );
+            let line = rotation.to_string();
+            assert!(
+                line.contains("source addresses changed from 10.0.0.0/8 to "),
+                "{line}"
+            );
+            if want.is_empty() {
+                assert!(line.ends_with("to any address"), "{line}");
+            }
+        }
+    }
 }

@@ -227,35 +227,36 @@ impl<F: Contested> Round<F> {
         (at, won)
     }
 
-    /// After a lost create answer: at most one run completed, the others
-    /// only yielded and stored nothing, and exactly one token is live: the
-    /// winner's, held by a sink, or else the old one.
+    /// After a lost create answer: exactly one run completed, the others
+    /// only yielded to it and stored nothing (their sinks still hold the
+    /// old secret), and exactly one token is live, the winner's, held by
+    /// its sink: the old token is gone from the list, as is every token
+    /// the lost answer minted.
     pub fn no_orphan_no_double(&self) {
-        let wins: Vec<&Rotation> = self
+        let wins: Vec<(usize, &Rotation)> = self
             .results
             .iter()
-            .filter_map(|r| r.as_ref().ok())
+            .enumerate()
+            .filter_map(|(i, r)| r.as_ref().ok().map(|r| (i, r)))
             .collect();
-        assert!(wins.len() <= 1, "{:?}", self.results);
-        for result in &self.results {
+        assert_eq!(wins.len(), 1, "exactly one completes: {:?}", self.results);
+        let (at, won) = wins[0];
+        for (i, result) in self.results.iter().enumerate() {
             if let Err(e) = result {
                 assert!(e.superseded().is_some(), "only yields: {e}");
-                assert!(!e.secret_stored());
+                assert!(!e.secret_stored(), "run {i}: {e}");
+                assert_eq!(stored(&self.paths[i]), self.old_secret(), "run {i}'s sink");
             }
         }
         let held = self.fake.live();
         assert_eq!(held.len(), 1, "no double, no orphan: {held:?}");
-        match wins.first() {
-            Some(won) => {
-                assert_eq!(F::id(&held[0]), won.new.id);
-                let secret = F::secret(&held[0]).expose_secret();
-                let holder = self.paths.iter().find(|p| stored(p) == secret);
-                assert!(holder.is_some(), "a sink holds the live token");
-            }
-            // Every run yielded (each to a token another then removed):
-            // nothing minted is left, the old token works.
-            None => assert_eq!(F::id(&held[0]), F::id(&self.old)),
-        }
+        assert_eq!(F::id(&held[0]), won.new.id);
+        assert_ne!(F::id(&held[0]), F::id(&self.old), "the old token is gone");
+        assert_eq!(
+            stored(&self.paths[at]),
+            F::secret(&held[0]).expose_secret(),
+            "the winner's sink holds the live token"
+        );
     }
 }
 
@@ -280,7 +281,9 @@ pub async fn rounds_of<F: Contested, T>(
 }
 
 /// [`ROUNDS`] rounds of two runs, the answer to the first create to reach
-/// the fake lost: never a double, never an orphan.
+/// the fake lost: exactly one winner (a round where every run yields, each
+/// to a token another then removes, fails), the loser's sink unchanged,
+/// never a double, never an orphan.
 pub async fn lost_create_rounds<F: Contested>(plan: impl Fn() -> F::Plan) {
     for _ in 0..ROUNDS {
         Round::race(2, plan(), F::lose_create_answer)

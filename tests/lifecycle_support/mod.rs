@@ -84,6 +84,42 @@ pub async fn mailtrap_accepts(life: &MailtrapLifecycle, secret: &str) -> bool {
     client.api_tokens().list().await.is_ok()
 }
 
+/// Whether Unit refuses `secret` as no token's (401), as a revoked
+/// token's secret is: not merely any failure of a call made with it.
+pub async fn unit_refuses(life: &UnitLifecycle, secret: &str) -> bool {
+    let client = life
+        .client()
+        .with_token(SecretString::from(secret.to_owned()))
+        .expect("client");
+    let answer = client
+        .org_api_tokens(life.tokens().user_id().clone())
+        .list()
+        .await;
+    matches!(answer, Err(e) if e.status() == Some(401))
+}
+
+/// Whether Mailtrap refuses `secret` as no token's (401).
+pub async fn mailtrap_refuses(life: &MailtrapLifecycle, secret: &str) -> bool {
+    let client = life
+        .client()
+        .with_token(SecretString::from(secret.to_owned()))
+        .expect("client");
+    matches!(client.api_tokens().list().await, Err(e) if e.status() == Some(401))
+}
+
+/// Whether the token `id` is among those the service lists (asked with
+/// the lifecycle's own credentials).
+pub async fn unit_lists(life: &UnitLifecycle, id: &str) -> bool {
+    let listed = life.tokens().list().await.expect("list");
+    listed.iter().any(|t| t.id.as_str() == id)
+}
+
+/// Whether the token `id` is among those Mailtrap lists.
+pub async fn mailtrap_lists(life: &MailtrapLifecycle, id: &str) -> bool {
+    let listed = life.tokens().list().await.expect("list");
+    listed.iter().any(|t| t.id.to_string() == id)
+}
+
 /// A file sink that also reads back what it holds
 /// ([`SecretSink::current`]), as a rotation that finds its work done asks.
 pub struct ReadBack(pub FileSink, pub PathBuf);

@@ -136,10 +136,23 @@ pub struct UnitRotate {
     #[arg(long)]
     pub skip_probe: bool,
 
+    /// Let the new token be used from any address, dropping the old
+    /// token's source addresses (by default the new token keeps them;
+    /// --source-ip replaces them).
+    #[arg(long, conflicts_with = "source_ips")]
+    pub any_source_ip: bool,
+
     /// How long another run's new token counts as a rotation still in
     /// flight, which this run yields to (90d, 12h, 30m, 0s).
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_lease)]
     pub lease: Duration,
+
+    /// Rotate only a token at least this old (90d, 12h, 30m): a younger
+    /// one, or the young replacement of a token already rotated, is up to
+    /// date (exit 0, nothing minted). Several schedulers firing at once
+    /// make one rotation.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub if_older_than: Option<Duration>,
 }
 
 /// Scopes, expiry and source addresses of a new Unit token.
@@ -155,8 +168,9 @@ pub struct UnitGrant {
     #[command(flatten)]
     pub expiry: UnitExpiry,
 
-    /// An address or CIDR range the token may be used from (default: any);
-    /// repeat the option or separate them with commas.
+    /// An address or CIDR range the token may be used from; repeat the
+    /// option or separate them with commas. Default: any address for
+    /// create; for rotate, the old token's addresses, which this replaces.
     #[arg(long = "source-ip", value_name = "IP_OR_CIDR", num_args = 1.., value_delimiter = ',')]
     pub source_ips: Vec<unit::SourceIp>,
 }
@@ -176,12 +190,17 @@ pub struct UnitExpiry {
 
 impl UnitExpiry {
     /// The moment the token expires, counted from `now`.
-    pub fn at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+    ///
+    /// # Errors
+    ///
+    /// A usage failure when `--expires-in` gives a date out of range.
+    pub fn at(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>, crate::exit::Failure> {
         match (self.expires_at, self.expires_in) {
-            (Some(at), _) => at,
-            (None, Some(span)) => now + span,
+            (Some(at), _) => Ok(at),
+            (None, Some(span)) => api_tokens::lifecycle::shifted("expires-in", now, span)
+                .map_err(|e| crate::exit::Failure::usage(format!("--expires-in: {e}"))),
             // clap's group makes one of them required.
-            (None, None) => now,
+            (None, None) => Ok(now),
         }
     }
 }
@@ -267,6 +286,13 @@ pub enum MailtrapCommand {
         /// one that never does; an old token already expired needs it).
         #[arg(long, value_name = "never|default|TIME", value_parser = parse_mailtrap_expiry)]
         expires: Option<mailtrap::Expiry>,
+        /// Rotate only a token at least this old (90d, 12h, 30m): a younger
+        /// one, or the young replacement of a token already rotated, is up
+        /// to date (exit 0, nothing minted). Mailtrap lists no creation
+        /// time: a token whose age cannot be known (a reset's, once the
+        /// token it replaced is gone) is rotated.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        if_older_than: Option<Duration>,
     },
 }
 
@@ -502,6 +528,58 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(128))]
+
+        /// Issue 27, item 5: every DURATION and TIME option, given any
+        /// number, is refused by clap (exit 2) or gives a date: never a
+        /// panic (`--expires-in 1000000y` overflowed a date).
+        #[test]
+        fn every_span_and_time_option_is_refused_or_usable(
+            n in proptest::prop_oneof![0..100_000u64, proptest::num::u64::ANY],
+            unit in proptest::sample::select(vec!["s", "m", "h", "d", "w", "y", "months"]),
+            year in 0..10_000u32,
+        ) {
+            let span = format!("{n}{unit}");
+            let time = format!("{year:04}-06-30T12:00:00Z");
+            let lines: [Vec<&str>; 10] = [
+                vec!["unit", "rotate", "1", "--scope", "customers", "--expires-in", "1d", "--if-older-than", &span, "--secret-to", "-"],
+                vec!["mailtrap", "rotate", "1", "--if-older-than", &span, "--secret-to", "-"],
+                vec!["unit", "create", "--description", "d", "--scope", "customers", "--expires-in", &span, "--secret-to", "-"],
+                vec!["unit", "rotate", "1", "--scope", "customers", "--expires-in", &span, "--secret-to", "-"],
+                vec!["unit", "rotate", "1", "--scope", "customers", "--expires-at", &time, "--lease", &span, "--secret-to", "-"],
+                vec!["mailtrap", "rotate", "1", "--lease", &span, "--expires", &time, "--secret-to", "-"],
+                vec!["mailtrap", "create", "--name", "n", "--permission", "account:1:admin", "--expires", &time, "--secret-to", "-"],
+                vec!["audit", "--within", &span],
+                vec!["audit", "--stale-after", &span],
+                vec!["reconcile", "--older-than", &span],
+            ];
+            let now = Utc::now();
+            for line in lines {
+                let Ok(cli) = Cli::try_parse_from(std::iter::once("api-tokens").chain(line.iter().copied())) else {
+                    continue;
+                };
+                let expiry = match &cli.command {
+                    Command::Unit(UnitArgs { command: UnitCommand::Create(c), .. }) => Some(&c.grant.expiry),
+                    Command::Unit(UnitArgs { command: UnitCommand::Rotate(r), .. }) => {
+                        proptest::prop_assert!(r.lease <= api_tokens::lifecycle::MAX_SPAN);
+                        proptest::prop_assert!(r.if_older_than.is_none_or(|a| a <= api_tokens::lifecycle::MAX_SPAN));
+                        Some(&r.grant.expiry)
+                    }
+                    Command::Audit(a) => {
+                        proptest::prop_assert!(a.within <= api_tokens::lifecycle::MAX_SPAN);
+                        proptest::prop_assert!(a.stale_after <= api_tokens::lifecycle::MAX_SPAN);
+                        None
+                    }
+                    _ => None,
+                };
+                if let Some(expiry) = expiry {
+                    proptest::prop_assert!(expiry.at(now).is_ok(), "{line:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn durations() {
         for (text, span) in [
@@ -512,8 +590,9 @@ mod tests {
         ] {
             assert_eq!(parse_duration(text), Ok(span), "{text}");
         }
-        for bad in ["", "90", "0d", "d", "-3d", "3 fortnights"] {
+        for bad in ["", "90", "0d", "d", "-3d", "3 fortnights", "1000000y"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
+            assert!(parse_lease(bad).is_err() || bad == "0d", "{bad}");
         }
     }
 

@@ -85,7 +85,7 @@ async fn unit_create(life: UnitLifecycle, create: &UnitCreate) -> Result<Done, F
     let request = unit::CreateApiToken::new(
         create.description.clone(),
         grant.scopes.iter().cloned(),
-        grant.expiry.at(Utc::now()),
+        grant.expiry.at(Utc::now())?,
     )
     .source_ips(grant.source_ips.iter().cloned());
     let minted = life
@@ -169,6 +169,7 @@ async fn mailtrap_command(args: &MailtrapArgs, ctx: &Ctx<'_>) -> Result<Done, Fa
             keep_name,
             lease,
             expires,
+            if_older_than,
         } => {
             if *keep_name {
                 let id = id.map_or_else(|| "ID".to_owned(), |id| id.to_string());
@@ -187,6 +188,9 @@ async fn mailtrap_command(args: &MailtrapArgs, ctx: &Ctx<'_>) -> Result<Done, Fa
             }
             if *recreate || *keep_name {
                 plan = plan.recreate();
+            }
+            if let Some(age) = if_older_than {
+                plan = plan.if_older_than(age.to_std().unwrap_or_default());
             }
             crate::lifecycle::mailtrap_rotate(client, *id, secret_to, plan).await
         }

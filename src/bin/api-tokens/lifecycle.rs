@@ -4,7 +4,7 @@
 use api_tokens::chrono::Utc;
 use api_tokens::lifecycle::{
     AuditPolicy, AuditReport, MailtrapLifecycle, MailtrapPlan, OldState, Reconcile, Rotation,
-    SinkSpec, TokenRef, UnitLifecycle, UnitPlan, audit as run_audit,
+    RotationMethod, SinkSpec, TokenRef, UnitLifecycle, UnitPlan, audit as run_audit,
 };
 use api_tokens::{Service, mailtrap, unit};
 
@@ -27,15 +27,22 @@ pub async fn unit_rotate(
 ) -> Result<Done, Failure> {
     let sink = secret_to::open(&args.secret_to).await?;
     let grant = &args.grant;
-    let mut plan = UnitPlan::new(grant.scopes.iter().cloned(), grant.expiry.at(Utc::now()))
+    let mut plan = UnitPlan::new(grant.scopes.iter().cloned(), grant.expiry.at(Utc::now())?)
         .source_ips(grant.source_ips.iter().cloned());
     if let Some(description) = &args.description {
         plan = plan.description(description.clone());
+    }
+    if args.any_source_ip {
+        plan = plan.any_source_ip();
     }
     if args.skip_probe {
         plan = plan.skip_probe();
     }
     plan = plan.lease(args.lease.to_std().unwrap_or_default());
+    if let Some(age) = args.if_older_than {
+        // The parser accepts only positive durations.
+        plan = plan.if_older_than(age.to_std().unwrap_or_default());
+    }
     let life = UnitLifecycle::new(client, user);
     let rotation =
         crate::store::unit_rotate(&life, args.id.as_ref(), &args.secret_to, &plan, &*sink).await?;
@@ -68,23 +75,42 @@ fn name(token: &TokenRef) -> String {
     output::cell(token.name.as_deref().unwrap_or(""))
 }
 
-/// A token's id, then its name when known (a token an earlier run
-/// retired is known by its id alone).
-fn named(token: &TokenRef) -> String {
+/// A token's id, then its name quoted when it is known (a token an
+/// earlier run retired is known by its id alone).
+fn id_and_name(token: &TokenRef) -> String {
     match token.name.as_deref() {
-        Some(text) => format!("{} {:?}", token.id, output::cell(text)),
-        None => token.id.clone(),
+        Some(n) if !n.is_empty() => format!("{} {:?}", token.id, output::cell(n)),
+        _ => token.id.clone(),
     }
 }
 
 fn rotation_text(rotation: &Rotation, sink: &str) -> String {
     let old = &rotation.old;
     let new = &rotation.new;
+    if rotation.method == RotationMethod::UpToDate {
+        return if old.id == new.id {
+            format!(
+                "up to date: {} token {} is younger than asked, expires {}; nothing was rotated\n",
+                rotation.service,
+                id_and_name(old),
+                output::expiry(rotation.expires_at),
+            )
+        } else {
+            format!(
+                "up to date: {} token {} was already replaced by token {}, younger than \
+                 asked, expires {}; nothing was rotated\n",
+                rotation.service,
+                id_and_name(old),
+                id_and_name(new),
+                output::expiry(rotation.expires_at),
+            )
+        };
+    }
     let mut text = format!(
         "rotated {} token {}: new token {}, expires {}; secret written to {}\n",
         rotation.service,
-        named(old),
-        named(new),
+        id_and_name(old),
+        id_and_name(new),
         output::expiry(rotation.expires_at),
         sink
     );
@@ -103,8 +129,12 @@ fn rotation_text(rotation: &Rotation, sink: &str) -> String {
             "old token {} was already retired by an earlier run; its successor was kept\n",
             old.id
         ),
+        OldState::Current => format!("old token {} is current\n", old.id),
         other => format!("old token {}: {other:?}\n", old.id),
     });
+    for change in &rotation.changes {
+        text.push_str(&format!("{change}, as asked\n"));
+    }
     for removed in &rotation.removed {
         text.push_str(&format!(
             "removed token {} {:?}, left by a lost answer or an earlier run\n",
@@ -359,4 +389,32 @@ where
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 27, item 6: a resumed run knows the old token by its id
+    /// alone, and printed it with an empty name (`rotated Unit token 2 ""`).
+    #[test]
+    fn a_resumed_rotation_prints_no_empty_name() {
+        let rotation: Rotation = serde_json::from_value(serde_json::json!({
+            "service": "unit",
+            "old": { "service": "unit", "id": "2", "name": null },
+            "new": { "service": "unit", "id": "5", "name": "CI deploy [at:x from:2]" },
+            "expires_at": null,
+            "method": "resumed",
+            "old_state": { "state": "already-gone" },
+            "removed": [],
+            "fallback": null
+        }))
+        .expect("a rotation");
+        let text = rotation_text(&rotation, "file unit.token");
+        assert!(
+            text.starts_with("rotated Unit token 2: new token 5 \"CI deploy [at:x from:2]\""),
+            "{text}"
+        );
+        assert!(!text.contains("\"\""), "{text}");
+    }
 }
