@@ -308,6 +308,18 @@ impl MailtrapLifecycle {
             })
             .await;
         if let Some(held) = finished {
+            if race.writer.waited() {
+                // This run waited for a live run into the same sink: what
+                // it finds done is that run's rotation, which completed it.
+                let winner = to_listed(held.clone()).to_ref(Service::Mailtrap);
+                return Err(RotateError::new(
+                    Service::Mailtrap,
+                    &old_id,
+                    Step::Inspect,
+                    Left::Unchanged,
+                    RotateCause::Superseded(Superseded::new(winner)),
+                ));
+            }
             let leftovers = race.leftovers(&listed, &held.id.to_string());
             return self
                 .resumed(old_token, &old_id, held, plan, &leftovers)

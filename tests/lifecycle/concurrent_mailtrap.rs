@@ -142,3 +142,65 @@ async fn a_rerun_holding_the_sink_takes_a_dead_runs_token_for_a_leftover() {
         assert_eq!(held[0].secret.expose_secret(), stored(&path));
     }
 }
+
+/// Three live runs into one file sink at once, by reset (the old token
+/// left to its grace period, or deleted) and by create: they take turns at
+/// the sink's writer lock; the first completes, and the two that waited
+/// for it find its rotation done and are superseded by its token, never a
+/// second completion ("resumed") on the secret the first one stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_live_runs_into_one_sink_leave_one_winner() {
+    use api_tokens::lifecycle::sink::FileSink;
+    use api_tokens::testing::MailtrapOp;
+    for plan in [
+        MailtrapPlan::new(),
+        MailtrapPlan::new().delete_old(),
+        recreate(),
+    ] {
+        let (fake, _) = mailtrap().await;
+        fake.inject(
+            MailtrapOp::List,
+            lifecycle_support::probes::hold_probes(
+                fake.token(),
+                std::time::Duration::from_millis(200),
+            ),
+        );
+        let old = fake.insert_token(project_viewer("nightly export"));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("mailtrap.token");
+        let runs: Vec<_> = (0..3)
+            .map(|_| {
+                let life = mailtrap_life(&fake);
+                let (plan, path) = (plan.clone(), path.clone());
+                tokio::spawn(async move { life.rotate(old.id, &plan, &FileSink::new(path)).await })
+            })
+            .collect();
+        let mut won = Vec::new();
+        let mut superseded = Vec::new();
+        for run in runs {
+            match run.await.expect("the task") {
+                Ok(rotation) => won.push(rotation),
+                Err(e) => superseded.push(
+                    e.superseded()
+                        .unwrap_or_else(|| panic!("superseded, not {e}"))
+                        .winner
+                        .id
+                        .clone(),
+                ),
+            }
+        }
+        assert_eq!(won.len(), 1, "{plan:?}: one run completes: {won:?}");
+        assert_ne!(won[0].method, RotationMethod::Resumed, "{plan:?}");
+        assert_eq!(
+            superseded,
+            [won[0].new.id.clone(), won[0].new.id.clone()],
+            "{plan:?}"
+        );
+        let new = fake
+            .tokens()
+            .into_iter()
+            .find(|t| t.id.to_string() == won[0].new.id)
+            .expect("the winner's token is live");
+        assert_eq!(new.secret.expose_secret(), stored(&path), "{plan:?}");
+    }
+}
