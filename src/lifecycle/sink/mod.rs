@@ -39,21 +39,29 @@ mod closure;
 mod dotenv;
 mod env_file;
 mod file;
+#[cfg(any(feature = "aws", feature = "vault"))]
+mod record;
 mod secret_sink;
 #[cfg(feature = "aws")]
 mod secrets_manager;
 mod spec;
 mod stdout;
+#[cfg(feature = "vault")]
+mod vault;
 mod writer;
 
 pub use closure::{FnSink, from_fn};
 pub use env_file::EnvFileSink;
 pub use file::FileSink;
+#[cfg(any(feature = "aws", feature = "vault"))]
+pub use record::SecretRecord;
 pub use secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_trait};
 #[cfg(feature = "aws")]
 pub use secrets_manager::{
-    AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretRecord, SecretsManagerError, SecretsManagerSink,
+    AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretsManagerError, SecretsManagerSink,
 };
 pub use spec::SinkSpec;
 pub use stdout::StdoutSink;
+#[cfg(feature = "vault")]
+pub use vault::{VaultConfig, VaultError, VaultKvSink};
 pub use writer::WriterSink;

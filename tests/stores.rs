@@ -1,0 +1,13 @@
+//! The `stores` area: secret stores against real servers (a Vault-API
+//! server, OpenBao's dev server), and the store conformance suite run on
+//! every store the crate ships. One module per file of `tests/stores/`,
+//! linked as one test binary (feature `vault`).
+
+#[path = "lifecycle_support/mod.rs"]
+#[allow(dead_code)]
+mod lifecycle_support;
+
+#[path = "stores/openbao.rs"]
+mod openbao;
+#[path = "stores/vault_sink.rs"]
+mod vault_sink;
