@@ -7,6 +7,8 @@
 #[allow(dead_code)]
 mod lifecycle_support;
 
+#[path = "stores/conformance.rs"]
+mod conformance;
 #[path = "stores/openbao.rs"]
 mod openbao;
 #[path = "stores/vault_sink.rs"]

@@ -500,6 +500,7 @@ mod operations;
 mod record;
 mod redact;
 mod replay;
+pub mod store_conformance;
 mod unit_fake;
 
 pub use error::KitError;
