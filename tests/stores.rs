@@ -4,7 +4,6 @@
 //! linked as one test binary (feature `vault`).
 
 #[path = "lifecycle_support/mod.rs"]
-#[allow(dead_code)]
 mod lifecycle_support;
 
 #[path = "stores/conformance.rs"]

@@ -423,15 +423,20 @@ fn same(a: &SecretString, b: &SecretString) -> bool {
 struct Suite<'a> {
     store: &'a dyn StoreUnderTest,
     caps: Capabilities,
-    seen: Seen,
+    seen: Arc<Seen>,
 }
 
 impl Suite<'_> {
+    /// A sink on `location` that notes every secret it is given or gives.
     fn open(&self, location: &str) -> Result<Box<dyn SecretSink>, String> {
-        self.store.open(location).map_err(|e| {
+        let inner = self.store.open(location).map_err(|e| {
             self.seen.error(&e, &e);
             format!("open {location}: {e}")
-        })
+        })?;
+        Ok(Box::new(Noting {
+            inner,
+            seen: self.seen.clone(),
+        }))
     }
 
     async fn read_back(&self, location: &str) -> Result<Option<Stored>, String> {
@@ -805,6 +810,37 @@ impl Suite<'_> {
     }
 }
 
+/// A sink that notes the secrets passing through it, so that an error
+/// quoting one is found even when the token is gone.
+struct Noting {
+    inner: Box<dyn SecretSink>,
+    seen: Arc<Seen>,
+}
+
+#[async_trait]
+impl SecretSink for Noting {
+    async fn store(&self, secret: &SecretString, meta: &SecretMeta) -> Result<(), SinkError> {
+        self.seen.secret(secret);
+        self.inner.store(secret, meta).await
+    }
+
+    async fn check(&self) -> Result<(), SinkError> {
+        self.inner.check().await
+    }
+
+    async fn current(&self) -> Result<Option<SecretString>, SinkError> {
+        let current = self.inner.current().await?;
+        if let Some(secret) = &current {
+            self.seen.secret(secret);
+        }
+        Ok(current)
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+}
+
 /// Where a [`Killer`] stops the rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum KillAt {
@@ -895,7 +931,7 @@ pub async fn run(store: &dyn StoreUnderTest) -> Report {
     let suite = Suite {
         store,
         caps: store.capabilities(),
-        seen: Seen::default(),
+        seen: Arc::default(),
     };
     let mut checks = vec![(
         Check::CreateReadsBack,
@@ -917,6 +953,22 @@ pub async fn run(store: &dyn StoreUnderTest) -> Report {
         checks.push((check, outcome(suite.killed(at).await)));
     }
     checks.push((Check::NoSecretInErrors, suite.no_secret_in_errors()));
+    // The reasons quote the store's errors: never a secret they hold.
+    let secrets = suite
+        .seen
+        .secrets
+        .lock()
+        .map(|s| s.clone())
+        .unwrap_or_default();
+    for (_, outcome) in &mut checks {
+        if let Outcome::Failed(why) | Outcome::Unsupported(why) = outcome {
+            for secret in secrets.iter().map(ExposeSecret::expose_secret) {
+                if !secret.is_empty() && why.contains(secret) {
+                    *why = why.replace(secret, "[REDACTED]");
+                }
+            }
+        }
+    }
     Report {
         store: store.name(),
         checks,

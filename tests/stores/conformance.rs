@@ -230,3 +230,53 @@ async fn a_last_writer_wins_store_fails_with_a_clear_report() {
         Some(Outcome::Failed(_))
     ));
 }
+
+/// A file store whose every refusal quotes the secret it refused.
+struct Leaky(Files);
+
+struct LeakySink;
+
+#[async_trait]
+impl SecretSink for LeakySink {
+    async fn store(&self, secret: &SecretString, _meta: &SecretMeta) -> Result<(), SinkError> {
+        use secrecy::ExposeSecret;
+        Err(SinkError::other(
+            "leaky",
+            format!("will not store {}", secret.expose_secret()),
+        ))
+    }
+}
+
+#[async_trait]
+impl StoreUnderTest for Leaky {
+    fn name(&self) -> String {
+        "leaky".to_owned()
+    }
+    async fn fresh(&self) -> Result<String, SinkError> {
+        self.0.fresh().await
+    }
+    fn open(&self, _location: &str) -> Result<Box<dyn SecretSink>, SinkError> {
+        Ok(Box::new(LeakySink))
+    }
+    async fn read_back(&self, location: &str) -> Result<Option<Stored>, SinkError> {
+        self.0.read_back(location).await
+    }
+}
+
+#[tokio::test]
+async fn a_store_whose_errors_quote_the_secret_fails() {
+    let report = store_conformance::run(&Leaky(Files(tempfile::tempdir().unwrap()))).await;
+    println!("{report}");
+    assert!(
+        matches!(
+            report.outcome(Check::NoSecretInErrors),
+            Some(Outcome::Failed(_))
+        ),
+        "{report}"
+    );
+    // The report quotes the errors, with their secrets hidden.
+    let text = report.to_string();
+    assert!(text.contains("will not store [REDACTED]"), "{text}");
+    assert!(!text.contains("v2.public.fake"), "{text}");
+    assert!(!text.contains("conformance-first-"), "{text}");
+}

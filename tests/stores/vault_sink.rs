@@ -246,7 +246,7 @@ async fn errors_say_what_was_refused_and_never_hold_the_secret_or_the_token() {
         "{text}"
     );
     assert!(
-        text.contains(&format!("{}", path.replacen("secret/", "secret/data/", 1))),
+        text.contains(&path.replacen("secret/", "secret/data/", 1)),
         "{text}"
     );
     assert!(!text.contains("s3cr3t") && !text.contains(&weak), "{text}");
