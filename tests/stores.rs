@@ -6,8 +6,14 @@
 #[path = "lifecycle_support/mod.rs"]
 mod lifecycle_support;
 
+#[cfg(feature = "aws")]
+#[path = "aws_support/mod.rs"]
+mod aws_support;
 #[path = "stores/conformance.rs"]
 mod conformance;
+#[cfg(feature = "aws")]
+#[path = "stores/conformance_aws.rs"]
+mod conformance_aws;
 #[path = "stores/openbao.rs"]
 mod openbao;
 #[path = "stores/vault_sink.rs"]
