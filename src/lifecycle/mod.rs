@@ -127,7 +127,7 @@ mod mint;
 mod race;
 mod reconcile;
 mod rotate;
-#[cfg(feature = "aws")]
+#[cfg(any(feature = "aws", feature = "vault"))]
 mod rotate_from;
 #[cfg(feature = "aws")]
 pub mod rotation_function;

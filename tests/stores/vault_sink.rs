@@ -262,3 +262,95 @@ async fn errors_say_what_was_refused_and_never_hold_the_secret_or_the_token() {
         .to_string();
     assert!(!err.contains("s3cr3t"), "{err}");
 }
+
+#[tokio::test]
+async fn rotate_from_a_vault_record_rotates_the_token_it_names() {
+    let Some(bao) = OpenBao::start() else {
+        return;
+    };
+    // Mailtrap: the record names the token; no id is given.
+    let (fake, life) = crate::lifecycle_support::mailtrap().await;
+    let old = fake.insert_token(crate::lifecycle_support::project_viewer("CI deploy"));
+    let path = unique_path("ci/mailtrap");
+    let meta = SecretMeta::new(Service::Mailtrap, old.id.to_string()).with_name("CI deploy");
+    bao.sink(&path)
+        .store(&old.secret, &meta)
+        .await
+        .expect("seed");
+
+    let store = bao.sink(&path);
+    let rotation = life
+        .rotate_from(&store, &api_tokens::lifecycle::MailtrapPlan::new())
+        .await
+        .expect("rotate from the record");
+    assert_eq!(rotation.old.id, old.id.to_string());
+    let reader = bao.sink(&path);
+    let (version, current) = reader.current_record().await.unwrap().expect("a record");
+    assert_eq!(version, 2);
+    assert_eq!(current.token_id, rotation.new.id);
+    assert!(crate::lifecycle_support::mailtrap_accepts(&life, current.token.expose_secret()).await);
+    let previous = reader.record_version(1).await.unwrap().expect("previous");
+    assert_eq!(previous.token_id, old.id.to_string());
+
+    // Unit: a record of the wrong service is refused before any request.
+    let (_unit_fake, unit_life) = unit().await;
+    let plan = UnitPlan::new([Scope::Customers], Utc::now() + chrono::Duration::days(30));
+    let err = unit_life
+        .rotate_from(&bao.sink(&path), &plan)
+        .await
+        .expect_err("a Mailtrap record");
+    assert!(err.to_string().contains("Mailtrap"), "{err}");
+    // An empty secret holds no record to rotate from.
+    let err = unit_life
+        .rotate_from(&bao.sink(&unique_path("ci/empty")), &plan)
+        .await
+        .expect_err("no record");
+    assert!(err.to_string().contains("no current token record"), "{err}");
+}
+
+#[tokio::test]
+async fn three_rotations_from_one_vault_record_leave_one_winner_and_one_live_token() {
+    let Some(bao) = OpenBao::start() else {
+        return;
+    };
+    let (fake, life) = unit().await;
+    let path = unique_path("ci/three");
+    let request = CreateApiToken::new(
+        "CI deploy",
+        [Scope::Customers],
+        Utc::now() + chrono::Duration::days(30),
+    );
+    let old = life
+        .mint_into(&request, &bao.sink(&path))
+        .await
+        .expect("create");
+    let plan = UnitPlan::new([Scope::Customers], Utc::now() + chrono::Duration::days(30));
+    let lives = [
+        crate::lifecycle_support::unit_life(&fake),
+        crate::lifecycle_support::unit_life(&fake),
+        crate::lifecycle_support::unit_life(&fake),
+    ];
+    let stores = [bao.sink(&path), bao.sink(&path), bao.sink(&path)];
+    let (a, b, c) = tokio::join!(
+        lives[0].rotate_from(&stores[0], &plan),
+        lives[1].rotate_from(&stores[1], &plan),
+        lives[2].rotate_from(&stores[2], &plan),
+    );
+    let results = [a, b, c];
+    let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    for err in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(err.superseded().is_some(), "{err}");
+    }
+    let winner = &winners[0].new.id;
+    let live: Vec<String> = fake.tokens().iter().map(|t| t.id.to_string()).collect();
+    assert_eq!(live, std::slice::from_ref(winner), "one live token");
+    let (_, current) = bao
+        .sink(&path)
+        .current_record()
+        .await
+        .unwrap()
+        .expect("a record");
+    assert_eq!(&current.token_id, winner);
+    assert_ne!(&old.id, winner);
+}

@@ -54,7 +54,7 @@ pub use closure::{FnSink, from_fn};
 pub use env_file::EnvFileSink;
 pub use file::FileSink;
 #[cfg(any(feature = "aws", feature = "vault"))]
-pub use record::SecretRecord;
+pub use record::{RecordStore, SecretRecord};
 pub use secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_trait};
 #[cfg(feature = "aws")]
 pub use secrets_manager::{

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::secret_sink::{SecretMeta, SinkError};
+use super::secret_sink::{SecretMeta, SecretSink, SinkError, async_trait};
 use crate::error::Service;
 use crate::lifecycle::marker::Marker;
 use crate::lifecycle::token_ref::service_serde;
@@ -132,6 +132,44 @@ impl SecretRecord {
     /// be turned back into the secret.
     pub fn version_id(&self) -> String {
         version_id(self.service, &self.token_id, &self.token)
+    }
+}
+
+/// A store that keeps a [`SecretRecord`] and can say which one is current:
+/// what [`UnitLifecycle::rotate_from`](crate::lifecycle::UnitLifecycle::rotate_from)
+/// and [`MailtrapLifecycle::rotate_from`](crate::lifecycle::MailtrapLifecycle::rotate_from)
+/// need to rotate the token the store names. Implemented by
+/// [`SecretsManagerSink`](super::SecretsManagerSink) (feature `aws`) and
+/// [`VaultKvSink`](super::VaultKvSink) (feature `vault`); a store of your
+/// own implements it to be rotated from as well.
+///
+/// The read should be the base of the store's compare-and-set, so that a
+/// rotation that read an older record than another run stored is refused
+/// with [`SinkError::Superseded`].
+#[async_trait]
+pub trait RecordStore: SecretSink {
+    /// The record the store holds as current; `None` when it holds none.
+    ///
+    /// # Errors
+    ///
+    /// A [`SinkError`] when the store cannot be read or its current value
+    /// is not a record.
+    async fn record(&self) -> Result<Option<SecretRecord>, SinkError>;
+}
+
+#[cfg(feature = "aws")]
+#[async_trait]
+impl RecordStore for super::SecretsManagerSink {
+    async fn record(&self) -> Result<Option<SecretRecord>, SinkError> {
+        Ok(self.current_record().await?.map(|(_, record)| record))
+    }
+}
+
+#[cfg(feature = "vault")]
+#[async_trait]
+impl RecordStore for super::VaultKvSink {
+    async fn record(&self) -> Result<Option<SecretRecord>, SinkError> {
+        Ok(self.current_record().await?.map(|(_, record)| record))
     }
 }
 
