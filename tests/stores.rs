@@ -9,6 +9,8 @@ mod lifecycle_support;
 #[cfg(feature = "aws")]
 #[path = "aws_support/mod.rs"]
 mod aws_support;
+#[path = "stores/cli.rs"]
+mod cli;
 #[path = "stores/conformance.rs"]
 mod conformance;
 #[cfg(feature = "aws")]
