@@ -18,5 +18,7 @@ mod conformance;
 mod conformance_aws;
 #[path = "stores/openbao.rs"]
 mod openbao;
+#[path = "stores/schemes.rs"]
+mod schemes;
 #[path = "stores/vault_sink.rs"]
 mod vault_sink;

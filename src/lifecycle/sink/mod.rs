@@ -41,6 +41,7 @@ mod env_file;
 mod file;
 #[cfg(any(feature = "aws", feature = "vault"))]
 mod record;
+mod schemes;
 mod secret_sink;
 #[cfg(feature = "aws")]
 mod secrets_manager;
@@ -55,6 +56,7 @@ pub use env_file::EnvFileSink;
 pub use file::FileSink;
 #[cfg(any(feature = "aws", feature = "vault"))]
 pub use record::{RecordStore, SecretRecord};
+pub use schemes::register_scheme;
 pub use secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_trait};
 #[cfg(feature = "aws")]
 pub use secrets_manager::{

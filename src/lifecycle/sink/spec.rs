@@ -58,6 +58,14 @@ pub enum SinkSpec {
     /// feature `vault`). Holds `MOUNT/PATH`.
     #[cfg(feature = "vault")]
     Vault(String),
+    /// `SCHEME:LOCATION` of a scheme registered with
+    /// [`register_scheme`](super::register_scheme): a store outside this crate.
+    Registered {
+        /// The scheme.
+        scheme: String,
+        /// All that follows the first `:`.
+        location: String,
+    },
 }
 
 impl SinkSpec {
@@ -78,6 +86,12 @@ impl SinkSpec {
             }
             #[cfg(feature = "vault")]
             SinkSpec::Vault(mount_path) => Box::new(super::vault::VaultKvSink::new(&mount_path)?),
+            SinkSpec::Registered { scheme, location } => super::schemes::open(&scheme, &location)
+                .unwrap_or_else(|| {
+                Err(SinkError::InvalidSpec {
+                    reason: format!("the sink scheme `{scheme}` is not registered"),
+                })
+            })?,
         })
     }
 }
@@ -138,6 +152,17 @@ impl FromStr for SinkSpec {
         }
         if let Some(mount_path) = spec.strip_prefix("vault:") {
             return vault_kv(mount_path);
+        }
+        if let Some((scheme, location)) = spec.split_once(':') {
+            if super::schemes::well_formed(scheme) {
+                if let Some(opened) = super::schemes::open(scheme, location) {
+                    opened?;
+                    return Ok(SinkSpec::Registered {
+                        scheme: scheme.to_owned(),
+                        location: location.to_owned(),
+                    });
+                }
+            }
         }
         let kind = spec.split_once(':').map(|(kind, _)| kind);
         Err(invalid(match kind {
@@ -209,6 +234,7 @@ impl fmt::Display for SinkSpec {
             SinkSpec::AwsSecretsManager(name) => write!(f, "aws-sm:{name}"),
             #[cfg(feature = "vault")]
             SinkSpec::Vault(mount_path) => write!(f, "vault:{mount_path}"),
+            SinkSpec::Registered { scheme, location } => write!(f, "{scheme}:{location}"),
         }
     }
 }
