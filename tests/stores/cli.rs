@@ -134,6 +134,12 @@ async fn unit_create_into_vault_then_rotate_without_an_id() {
 async fn a_key_with_cas_required_works_unchanged() {
     let Some(bao) = OpenBao::start() else { return };
     let path = unique_path("cli/required");
+    require_cas(&bao, &path).await;
+    create_then_rotate(&bao, &path).await;
+}
+
+/// Sets `cas_required` on the key `path`.
+async fn require_cas(bao: &OpenBao, path: &str) {
     let (status, _) = bao
         .api(
             Method::POST,
@@ -142,15 +148,27 @@ async fn a_key_with_cas_required_works_unchanged() {
         )
         .await;
     assert!(status < 300, "{status}");
-    create_then_rotate(&bao, &path).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_rotations_at_once_through_one_vault_secret() {
     let Some(bao) = OpenBao::start() else { return };
+    three_rotations_at_once(&bao, &unique_path("cli/race")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_rotations_at_once_through_a_key_with_cas_required() {
+    let Some(bao) = OpenBao::start() else { return };
+    let path = unique_path("cli/race-required");
+    require_cas(&bao, &path).await;
+    three_rotations_at_once(&bao, &path).await;
+}
+
+/// Creates into `path`, then runs three rotations of it at once: exit
+/// codes 0, 5, 5, one version written, one live token.
+async fn three_rotations_at_once(bao: &OpenBao, path: &str) {
     let fake = UnitFake::start().await;
-    let path = unique_path("cli/race");
-    let created = run(&bao, &fake, unit_args("create", Some("CI deploy"), &path)).await;
+    let created = run(bao, &fake, unit_args("create", Some("CI deploy"), path)).await;
     assert_eq!(created.code, 0, "{}", created.err);
     let seed = fake.tokens()[0].id.to_string();
     // Every probe of a new secret is held back, so that all three runs read
@@ -159,10 +177,10 @@ async fn three_rotations_at_once_through_one_vault_secret() {
         UnitOp::List,
         hold_probes(fake.token(), Duration::from_secs(1)),
     );
-    let args = unit_args("rotate", None, &path);
+    let args = unit_args("rotate", None, path);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let children: Vec<_> = (0..3)
-        .map(|_| command(&bao, &fake, &args).spawn().expect("spawn"))
+        .map(|_| command(bao, &fake, &args).spawn().expect("spawn"))
         .collect();
     let runs: Vec<Run> = tokio::task::spawn_blocking(move || {
         children
@@ -177,7 +195,7 @@ async fn three_rotations_at_once_through_one_vault_secret() {
     let shown: Vec<_> = runs.iter().map(|r| (r.code, r.err.clone())).collect();
     assert_eq!(codes, vec![0, 5, 5], "{shown:?}");
     let (version, now) = bao
-        .sink(&path)
+        .sink(path)
         .current_record()
         .await
         .unwrap()
