@@ -14,9 +14,13 @@
 //! | [`FnSink`] | whatever a closure, made by [`from_fn`], does with it | |
 //!
 //! The last column is the [`SinkSpec`] form the command line's `--secret-to`
-//! takes. Sinks for a secrets manager (AWS Secrets Manager, Vault, a
-//! Kubernetes secret) implement the trait in their own crate: see
-//! [`SecretSink`] for one sketched.
+//! takes. With features, the crate also ships `SecretsManagerSink` (`aws`,
+//! `aws-sm:NAME`) and `VaultKvSink` (`vault`, `vault:MOUNT/PATH`, HashiCorp
+//! Vault or OpenBao KV v2). Sinks for other secrets managers (a Kubernetes
+//! secret, 1Password) implement the trait in their own crate (see
+//! [`SecretSink`] for one sketched), can be named by a scheme of their own
+//! ([`register_scheme`]), and checked with the testing kit's store
+//! conformance suite.
 //!
 //! ```
 //! use api_tokens::Service;
