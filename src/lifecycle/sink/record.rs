@@ -17,8 +17,8 @@ use crate::lifecycle::token_ref::service_serde;
 /// Keys of a [`SecretRecord`]'s JSON that its attributes may not take.
 const RESERVED: [&str; 5] = ["token", "service", "token_id", "name", "expires_at"];
 
-/// One version of a secret as [`SecretsManagerSink`](super::SecretsManagerSink)
-/// (feature `aws`) and [`VaultKvSink`](super::VaultKvSink) (feature `vault`)
+/// One version of a secret as `SecretsManagerSink`
+/// (feature `aws`) and `VaultKvSink` (feature `vault`)
 /// write it: the JSON
 /// object `{"token", "service", "token_id", "name", "expires_at"}`, plus the
 /// [attributes](SecretMeta::with_attribute) a rotation needs to mint the
@@ -139,8 +139,8 @@ impl SecretRecord {
 /// what [`UnitLifecycle::rotate_from`](crate::lifecycle::UnitLifecycle::rotate_from)
 /// and [`MailtrapLifecycle::rotate_from`](crate::lifecycle::MailtrapLifecycle::rotate_from)
 /// need to rotate the token the store names. Implemented by
-/// [`SecretsManagerSink`](super::SecretsManagerSink) (feature `aws`) and
-/// [`VaultKvSink`](super::VaultKvSink) (feature `vault`); a store of your
+/// `SecretsManagerSink` (feature `aws`) and
+/// `VaultKvSink` (feature `vault`); a store of your
 /// own implements it to be rotated from as well.
 ///
 /// The read should be the base of the store's compare-and-set, so that a
