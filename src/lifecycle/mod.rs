@@ -180,7 +180,7 @@ mod mint;
 mod race;
 mod reconcile;
 mod rotate;
-#[cfg(feature = "aws")]
+#[cfg(any(feature = "aws", feature = "vault"))]
 mod rotate_from;
 #[cfg(feature = "aws")]
 pub mod rotation_function;

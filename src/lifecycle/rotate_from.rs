@@ -1,14 +1,14 @@
 //! Rotation from a store: the token to replace is the one whose record
-//! AWS Secrets Manager holds as `AWSCURRENT` (feature `aws`).
+//! the store holds as current, AWS Secrets Manager's `AWSCURRENT` (feature
+//! `aws`) or a Vault KV secret's current version (feature `vault`): any
+//! [`RecordStore`].
 
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
 use super::mailtrap::MailtrapLifecycle;
 use super::rotate::{Left, MailtrapPlan, RotateError, Rotation, Step, UnitPlan};
-use super::sink::{
-    SecretMeta, SecretRecord, SecretSink, SecretsManagerSink, SinkError, async_trait,
-};
+use super::sink::{RecordStore, SecretMeta, SecretRecord, SecretSink, SinkError, async_trait};
 use super::unit::UnitLifecycle;
 use crate::error::{Error, Service};
 use crate::unit::{
@@ -17,13 +17,13 @@ use crate::unit::{
 
 /// Reads the record the store holds as current, for a rotation of a token
 /// of `service`: its token id, or the [`RotateError`] of step 0.
-pub(crate) async fn current_token(
-    store: &SecretsManagerSink,
+pub(crate) async fn current_token<S: RecordStore + ?Sized>(
+    store: &S,
     service: Service,
 ) -> Result<SecretRecord, RotateError> {
     let unknown = "(unknown)";
-    let record = match store.current_record().await {
-        Ok(Some((_, record))) => record,
+    let record = match store.record().await {
+        Ok(Some(record)) => record,
         Ok(None) => {
             return Err(RotateError::new(
                 service,
@@ -198,7 +198,8 @@ impl UnitLifecycle {
         meta
     }
 
-    /// Rotates the token whose record `store` holds as `AWSCURRENT`: reads
+    /// Rotates the token whose record `store` holds as current (AWS's
+    /// `AWSCURRENT`, a KV secret's current version): reads
     /// its `token_id`, then [`rotate`](Self::rotate)s it as `plan` states
     /// into `store`. The new record also keeps the user, scopes, source
     /// addresses and lifetime, so that the rotation function can mint the
@@ -213,9 +214,9 @@ impl UnitLifecycle {
     /// As [`rotate`](Self::rotate); at step 0 also when the store cannot be
     /// read, holds no record, or holds a record of another service or with
     /// an id that is not Unit's.
-    pub async fn rotate_from(
+    pub async fn rotate_from<S: RecordStore>(
         &self,
-        store: &SecretsManagerSink,
+        store: &S,
         plan: &UnitPlan,
     ) -> Result<Rotation, RotateError> {
         let (old, _) = stored_id(store, Service::Unit, str::parse).await?;
@@ -231,10 +232,10 @@ impl UnitLifecycle {
     /// # Errors
     ///
     /// As [`rotate`](Self::rotate).
-    pub async fn rotate_into(
+    pub async fn rotate_into<S: RecordStore>(
         &self,
         old: &unit::TokenId,
-        store: &SecretsManagerSink,
+        store: &S,
         plan: &UnitPlan,
     ) -> Result<Rotation, RotateError> {
         // The record names the new token's source addresses: the old
@@ -258,7 +259,8 @@ impl UnitLifecycle {
 }
 
 impl MailtrapLifecycle {
-    /// Rotates the token whose record `store` holds as `AWSCURRENT`: reads
+    /// Rotates the token whose record `store` holds as current (AWS's
+    /// `AWSCURRENT`, a KV secret's current version): reads
     /// its `token_id`, then [`rotate`](Self::rotate)s it as `plan` states
     /// into `store`, which compares before it sets (see
     /// [`UnitLifecycle::rotate_from`]). The new record keeps the name of the
@@ -270,9 +272,9 @@ impl MailtrapLifecycle {
     /// As [`rotate`](Self::rotate); at step 0 also when the store cannot be
     /// read, holds no record, or holds a record of another service or with
     /// an id that is not Mailtrap's.
-    pub async fn rotate_from(
+    pub async fn rotate_from<S: RecordStore>(
         &self,
-        store: &SecretsManagerSink,
+        store: &S,
         plan: &MailtrapPlan,
     ) -> Result<Rotation, RotateError> {
         let (old, record) = stored_id(store, Service::Mailtrap, |id| {
@@ -291,20 +293,20 @@ impl MailtrapLifecycle {
     /// # Errors
     ///
     /// As [`rotate`](Self::rotate).
-    pub async fn rotate_into(
+    pub async fn rotate_into<S: RecordStore>(
         &self,
         old: crate::mailtrap::TokenId,
-        store: &SecretsManagerSink,
+        store: &S,
         plan: &MailtrapPlan,
     ) -> Result<Rotation, RotateError> {
         self.rotate_named(old, store, plan, None).await
     }
 
     /// Rotates `old` into `store`, the new record named `name` when given.
-    async fn rotate_named(
+    async fn rotate_named<S: RecordStore>(
         &self,
         old: crate::mailtrap::TokenId,
-        store: &SecretsManagerSink,
+        store: &S,
         plan: &MailtrapPlan,
         name: Option<String>,
     ) -> Result<Rotation, RotateError> {
@@ -321,8 +323,8 @@ impl MailtrapLifecycle {
 /// `parse`, and the record; a record that is not `service`'s, or an id
 /// `parse` refuses (a malformed record: a [`SinkError`], as every other),
 /// fails step 0 with nothing changed.
-async fn stored_id<T>(
-    store: &SecretsManagerSink,
+async fn stored_id<T, S: RecordStore + ?Sized>(
+    store: &S,
     service: Service,
     parse: impl FnOnce(&str) -> Result<T, Error>,
 ) -> Result<(T, SecretRecord), RotateError> {

@@ -503,6 +503,7 @@ mod operations;
 mod record;
 mod redact;
 mod replay;
+pub mod store_conformance;
 mod unit_fake;
 
 pub use error::KitError;

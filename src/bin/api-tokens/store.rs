@@ -75,6 +75,15 @@ macro_rules! rotate_given_or_stored {
                 };
                 return rotation.map_err(Failure::Rotate);
             }
+            #[cfg(feature = "vault")]
+            if let SinkSpec::Vault(mount_path) = spec {
+                let store = vault::store(mount_path)?;
+                vault::check_id(&store, id.as_ref().map(ToString::to_string).as_deref()).await?;
+                return life
+                    .rotate_from(&store, plan)
+                    .await
+                    .map_err(Failure::Rotate);
+            }
             let _ = spec;
             let id = id.ok_or_else(id_needed)?;
             life.rotate(id, plan, sink).await.map_err(Failure::Rotate)
@@ -183,5 +192,40 @@ mod aws {
             store.describe(),
             record.token_id
         )))
+    }
+}
+
+/// `--secret-to vault:MOUNT/PATH` (feature `vault`): a KV v2 secret whose
+/// current version is the record to rotate from.
+#[cfg(feature = "vault")]
+mod vault {
+    use api_tokens::lifecycle::SecretSink as _;
+    use api_tokens::lifecycle::sink::{RecordStore, VaultKvSink};
+
+    use crate::exit::Failure;
+
+    /// The store `vault:MOUNT/PATH` names.
+    pub fn store(mount_path: &str) -> Result<VaultKvSink, Failure> {
+        VaultKvSink::new(mount_path).map_err(|e| Failure::usage(format!("--secret-to: {e}")))
+    }
+
+    /// Reads the store's current record (the base of its check-and-set)
+    /// and refuses an id that is not the one it names, before any request
+    /// to the service.
+    pub async fn check_id(store: &VaultKvSink, id: Option<&str>) -> Result<(), Failure> {
+        let Some(id) = id else { return Ok(()) };
+        let record = store.record().await.map_err(|e| Failure::Sink {
+            what: format!("reading {}", store.describe()),
+            error: e,
+            advice: "nothing was done".to_owned(),
+        })?;
+        match record {
+            Some(record) if record.token_id != id => Err(Failure::usage(format!(
+                "token {id} is not the one {} holds (token {}); give that id, or none",
+                store.describe(),
+                record.token_id
+            ))),
+            _ => Ok(()),
+        }
     }
 }

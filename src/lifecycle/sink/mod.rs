@@ -14,9 +14,13 @@
 //! | [`FnSink`] | whatever a closure, made by [`from_fn`], does with it | |
 //!
 //! The last column is the [`SinkSpec`] form the command line's `--secret-to`
-//! takes. Sinks for a secrets manager (AWS Secrets Manager, Vault, a
-//! Kubernetes secret) implement the trait in their own crate: see
-//! [`SecretSink`] for one sketched.
+//! takes. With features, the crate also ships `SecretsManagerSink` (`aws`,
+//! `aws-sm:NAME`) and `VaultKvSink` (`vault`, `vault:MOUNT/PATH`, HashiCorp
+//! Vault or OpenBao KV v2). Sinks for other secrets managers (a Kubernetes
+//! secret, 1Password) implement the trait in their own crate (see
+//! [`SecretSink`] for one sketched), can be named by a scheme of their own
+//! ([`register_scheme`]), and checked with the testing kit's store
+//! conformance suite.
 //!
 //! ```
 //! use api_tokens::Service;
@@ -40,22 +44,32 @@ mod dotenv;
 mod env_file;
 mod file;
 pub(crate) mod lock;
+#[cfg(any(feature = "aws", feature = "vault"))]
+mod record;
+mod schemes;
 mod secret_sink;
 #[cfg(feature = "aws")]
 mod secrets_manager;
 mod spec;
 mod stdout;
+#[cfg(feature = "vault")]
+mod vault;
 mod writer;
 
 pub use closure::{FnSink, from_fn};
 pub use env_file::EnvFileSink;
 pub use file::FileSink;
 pub use lock::WriterLock;
+#[cfg(any(feature = "aws", feature = "vault"))]
+pub use record::{RecordStore, SecretRecord};
+pub use schemes::register_scheme;
 pub use secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_trait};
 #[cfg(feature = "aws")]
 pub use secrets_manager::{
-    AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretRecord, SecretsManagerError, SecretsManagerSink,
+    AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretsManagerError, SecretsManagerSink,
 };
 pub use spec::SinkSpec;
 pub use stdout::StdoutSink;
+#[cfg(feature = "vault")]
+pub use vault::{VaultConfig, VaultError, VaultKvSink};
 pub use writer::WriterSink;

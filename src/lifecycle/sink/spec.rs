@@ -53,6 +53,19 @@ pub enum SinkSpec {
     /// ([`SecretsManagerSink`](super::SecretsManagerSink), feature `aws`).
     #[cfg(feature = "aws")]
     AwsSecretsManager(String),
+    /// `vault:MOUNT/PATH`: a secret of a Vault or OpenBao KV v2 engine; the
+    /// first segment is the mount ([`VaultKvSink`](super::VaultKvSink),
+    /// feature `vault`). Holds `MOUNT/PATH`.
+    #[cfg(feature = "vault")]
+    Vault(String),
+    /// `SCHEME:LOCATION` of a scheme registered with
+    /// [`register_scheme`](super::register_scheme): a store outside this crate.
+    Registered {
+        /// The scheme.
+        scheme: String,
+        /// All that follows the first `:`.
+        location: String,
+    },
 }
 
 impl SinkSpec {
@@ -71,6 +84,14 @@ impl SinkSpec {
             SinkSpec::AwsSecretsManager(name) => {
                 Box::new(super::secrets_manager::SecretsManagerSink::new(name)?)
             }
+            #[cfg(feature = "vault")]
+            SinkSpec::Vault(mount_path) => Box::new(super::vault::VaultKvSink::new(&mount_path)?),
+            SinkSpec::Registered { scheme, location } => super::schemes::open(&scheme, &location)
+                .unwrap_or_else(|| {
+                Err(SinkError::InvalidSpec {
+                    reason: format!("the sink scheme `{scheme}` is not registered"),
+                })
+            })?,
         })
     }
 }
@@ -161,6 +182,20 @@ impl FromStr for SinkSpec {
         if let Some(name) = spec.strip_prefix("aws-sm:") {
             return aws_secrets_manager(name);
         }
+        if let Some(mount_path) = spec.strip_prefix("vault:") {
+            return vault_kv(mount_path);
+        }
+        if let Some((scheme, location)) = spec.split_once(':') {
+            if super::schemes::well_formed(scheme) {
+                if let Some(opened) = super::schemes::open(scheme, location) {
+                    opened?;
+                    return Ok(SinkSpec::Registered {
+                        scheme: scheme.to_owned(),
+                        location: location.to_owned(),
+                    });
+                }
+            }
+        }
         let kind = spec.split_once(':').map(|(kind, _)| kind);
         Err(invalid(match kind {
             Some(kind)
@@ -200,6 +235,26 @@ fn aws_secrets_manager(_name: &str) -> Result<SinkSpec, SinkError> {
     })
 }
 
+/// `vault:MOUNT/PATH`, with the feature `vault`.
+#[cfg(feature = "vault")]
+fn vault_kv(mount_path: &str) -> Result<SinkSpec, SinkError> {
+    super::vault::split_mount_path(mount_path).map_err(|reason| SinkError::InvalidSpec {
+        reason: format!("`vault:` {reason}"),
+    })?;
+    Ok(SinkSpec::Vault(mount_path.to_owned()))
+}
+
+/// `vault:MOUNT/PATH` without the feature `vault`: refused, saying how to
+/// get it.
+#[cfg(not(feature = "vault"))]
+fn vault_kv(_mount_path: &str) -> Result<SinkSpec, SinkError> {
+    Err(SinkError::InvalidSpec {
+        reason: "`vault:` (HashiCorp Vault or OpenBao KV v2) needs api-tokens built with the \
+                 feature `vault` (cargo install api-tokens --features cli,vault)"
+            .to_owned(),
+    })
+}
+
 impl fmt::Display for SinkSpec {
     /// The spec as [`FromStr`] reads it back.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -209,6 +264,9 @@ impl fmt::Display for SinkSpec {
             SinkSpec::EnvFile { path, var } => write!(f, "env-file:{}:{var}", path.display()),
             #[cfg(feature = "aws")]
             SinkSpec::AwsSecretsManager(name) => write!(f, "aws-sm:{name}"),
+            #[cfg(feature = "vault")]
+            SinkSpec::Vault(mount_path) => write!(f, "vault:{mount_path}"),
+            SinkSpec::Registered { scheme, location } => write!(f, "{scheme}:{location}"),
         }
     }
 }
@@ -237,6 +295,32 @@ mod tests {
         );
         let err = "aws-sm:a b".parse::<SinkSpec>().unwrap_err().to_string();
         assert!(err.contains("a space"), "{err}");
+    }
+
+    #[cfg(feature = "vault")]
+    #[test]
+    fn vault_names_a_mount_and_a_path() {
+        let spec: SinkSpec = "vault:secret/ci/mailtrap-deploy".parse().unwrap();
+        assert_eq!(
+            spec,
+            SinkSpec::Vault("secret/ci/mailtrap-deploy".to_owned())
+        );
+        assert_eq!(spec.to_string(), "vault:secret/ci/mailtrap-deploy");
+        let sink = spec.into_sink().unwrap();
+        assert_eq!(sink.describe(), "Vault KV secret secret/ci/mailtrap-deploy");
+        let err = "vault:secret".parse::<SinkSpec>().unwrap_err().to_string();
+        assert!(err.contains("`vault:` needs a mount and a path"), "{err}");
+    }
+
+    #[cfg(not(feature = "vault"))]
+    #[test]
+    fn vault_without_the_feature_says_which_feature() {
+        let err = "vault:secret/ci/unit"
+            .parse::<SinkSpec>()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("feature `vault`"), "{err}");
+        assert!(!err.contains("ci/unit"), "{err}");
     }
 
     #[cfg(not(feature = "aws"))]

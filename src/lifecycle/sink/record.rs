@@ -1,0 +1,321 @@
+//! [`SecretRecord`]: the JSON record of a token's secret that the stores
+//! which keep more than the secret write (AWS Secrets Manager, feature
+//! `aws`; Vault and OpenBao KV v2, feature `vault`).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::secret_sink::{SecretMeta, SecretSink, SinkError, async_trait};
+use crate::error::Service;
+use crate::lifecycle::marker::Marker;
+use crate::lifecycle::token_ref::service_serde;
+
+/// Keys of a [`SecretRecord`]'s JSON that its attributes may not take.
+const RESERVED: [&str; 5] = ["token", "service", "token_id", "name", "expires_at"];
+
+/// One version of a secret as `SecretsManagerSink`
+/// (feature `aws`) and `VaultKvSink` (feature `vault`)
+/// write it: the JSON
+/// object `{"token", "service", "token_id", "name", "expires_at"}`, plus the
+/// [attributes](SecretMeta::with_attribute) a rotation needs to mint the
+/// token again (for Unit: `user_id`, `scopes`, `source_ips`,
+/// `lifetime_secs`) as further top-level keys.
+///
+/// Its `Debug` shows `token` redacted; [`SecretRecord::to_json`] is the only
+/// way out for the secret.
+///
+/// ```
+/// use api_tokens::Service;
+/// use api_tokens::lifecycle::sink::SecretRecord;
+///
+/// let json = r#"{"token":"v2.public.abc","service":"unit","token_id":"42",
+///               "name":"CI deploy","expires_at":null,"user_id":"2"}"#;
+/// let record = SecretRecord::from_json(json)?;
+/// assert_eq!(record.service, Service::Unit);
+/// assert_eq!(record.token_id, "42");
+/// assert_eq!(record.attributes["user_id"], serde_json::json!("2"));
+/// assert!(!format!("{record:?}").contains("v2.public.abc"));
+/// # Ok::<(), api_tokens::lifecycle::sink::SinkError>(())
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SecretRecord {
+    /// The token's secret.
+    #[serde(serialize_with = "expose")]
+    pub token: SecretString,
+    /// The service the token lives on (`"unit"` or `"mailtrap"`).
+    #[serde(with = "service_serde")]
+    pub service: Service,
+    /// The token's id on its service, in decimal.
+    pub token_id: String,
+    /// Its description (Unit) or name (Mailtrap) without the marker.
+    pub name: Option<String>,
+    /// When it expires (RFC 3339), `None` when it does not or is unknown.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// What a rotation needs to mint the token again, by key.
+    #[serde(flatten)]
+    pub attributes: BTreeMap<String, serde_json::Value>,
+}
+
+fn expose<S: serde::Serializer>(secret: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(secret.expose_secret())
+}
+
+impl SecretRecord {
+    /// The record of `secret`, the value of the token `meta` describes. The
+    /// name is stored without its marker.
+    pub fn new(secret: &SecretString, meta: &SecretMeta) -> SecretRecord {
+        SecretRecord {
+            token: secret.clone(),
+            service: meta.service(),
+            token_id: meta.id().to_owned(),
+            name: meta
+                .name()
+                .map(|n| record_label(meta.service(), meta.id(), n).to_owned()),
+            expires_at: meta.expires_at(),
+            attributes: meta
+                .attributes()
+                .iter()
+                .filter(|(k, _)| !RESERVED.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+
+    /// The metadata this record describes (its attributes included).
+    pub fn meta(&self) -> SecretMeta {
+        let mut meta =
+            SecretMeta::new(self.service, self.token_id.clone()).with_expires_at(self.expires_at);
+        if let Some(name) = &self.name {
+            meta = meta.with_name(name.clone());
+        }
+        for (k, v) in &self.attributes {
+            meta = meta.with_attribute(k.clone(), v.clone());
+        }
+        meta
+    }
+
+    /// Reads a record from a version's `SecretString`.
+    ///
+    /// # Errors
+    ///
+    /// [`SinkError::Other`] saying which field is missing or malformed;
+    /// the message never quotes the text.
+    pub fn from_json(text: &str) -> Result<SecretRecord, SinkError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            SinkError::other(
+                "secret store",
+                format!(
+                    "the secret's value is not a token record (at `{}`: {}); expected \
+                     {{\"token\", \"service\", \"token_id\", \"name\", \"expires_at\"}}",
+                    e.path(),
+                    describe_json_error(e.inner())
+                ),
+            )
+        })
+    }
+
+    /// The record as the JSON text stored in a version. It holds the secret:
+    /// hand it only to the store.
+    pub fn to_json(&self) -> SecretString {
+        // Serializing a map of strings and JSON values cannot fail.
+        SecretString::from(serde_json::to_string(self).unwrap_or_default())
+    }
+
+    /// The `ClientRequestToken` (version id) of this record's version:
+    /// derived from the service, the token id and the secret, so that a
+    /// retried write of the same token names the same version and Secrets
+    /// Manager keeps it once. 64 hexadecimal digits of a SHA-256 that cannot
+    /// be turned back into the secret.
+    pub fn version_id(&self) -> String {
+        version_id(self.service, &self.token_id, &self.token)
+    }
+}
+
+/// A store that keeps a [`SecretRecord`] and can say which one is current:
+/// what [`UnitLifecycle::rotate_from`](crate::lifecycle::UnitLifecycle::rotate_from)
+/// and [`MailtrapLifecycle::rotate_from`](crate::lifecycle::MailtrapLifecycle::rotate_from)
+/// need to rotate the token the store names. Implemented by
+/// `SecretsManagerSink` (feature `aws`) and
+/// `VaultKvSink` (feature `vault`); a store of your
+/// own implements it to be rotated from as well.
+///
+/// The read should be the base of the store's compare-and-set, so that a
+/// rotation that read an older record than another run stored is refused
+/// with [`SinkError::Superseded`].
+#[async_trait]
+pub trait RecordStore: SecretSink {
+    /// The record the store holds as current; `None` when it holds none.
+    ///
+    /// # Errors
+    ///
+    /// A [`SinkError`] when the store cannot be read or its current value
+    /// is not a record.
+    async fn record(&self) -> Result<Option<SecretRecord>, SinkError>;
+}
+
+#[cfg(feature = "aws")]
+#[async_trait]
+impl RecordStore for super::SecretsManagerSink {
+    async fn record(&self) -> Result<Option<SecretRecord>, SinkError> {
+        Ok(self.current_record().await?.map(|(_, record)| record))
+    }
+}
+
+#[cfg(feature = "vault")]
+#[async_trait]
+impl RecordStore for super::VaultKvSink {
+    async fn record(&self) -> Result<Option<SecretRecord>, SinkError> {
+        Ok(self.current_record().await?.map(|(_, record)| record))
+    }
+}
+
+/// Says what kind of JSON error it is, without its text when that may
+/// quote the input: only a missing field is named.
+pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    if let Some(rest) = text.strip_prefix("missing field `") {
+        if let Some((field, _)) = rest.split_once('`') {
+            return format!("missing field `{field}`");
+        }
+    }
+    match e.classify() {
+        serde_json::error::Category::Io => "read error",
+        serde_json::error::Category::Syntax => "not JSON",
+        serde_json::error::Category::Data => "missing or of the wrong type",
+        serde_json::error::Category::Eof => "cut short",
+    }
+    .to_owned()
+}
+
+/// The version id of the record of `secret`, token `id` of `service`.
+fn version_id(service: Service, id: &str, secret: &SecretString) -> String {
+    let mut hash = Sha256::new();
+    hash.update(b"api-tokens secret version\0");
+    hash.update(service_serde::name(service).as_bytes());
+    hash.update(b"\0");
+    hash.update(id.as_bytes());
+    hash.update(b"\0");
+    hash.update(secret.expose_secret().as_bytes());
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The label of `name`, the name of token `id` of `service`: without the
+/// markers that end it and, for Mailtrap, without the id a reset appends
+/// (`"<old name> <new id>"`), the token's own or one that follows a
+/// marker. Other trailing numbers are the user's and stay.
+fn record_label<'a>(service: Service, id: &str, name: &'a str) -> &'a str {
+    let mut label = name.trim();
+    if service == Service::Mailtrap {
+        if let Some(rest) = label.strip_suffix(id).and_then(|r| r.strip_suffix(' ')) {
+            label = rest;
+        }
+    }
+    loop {
+        let before = label;
+        label = Marker::label(label);
+        if service == Service::Mailtrap {
+            if let Some((rest, number)) = label.rsplit_once(' ') {
+                if !number.is_empty()
+                    && number.bytes().all(|b| b.is_ascii_digit())
+                    && Marker::find(rest).is_some()
+                {
+                    label = rest;
+                }
+            }
+        }
+        if label.len() == before.len() {
+            return label;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_round_trips_without_marker_and_hides_the_secret() {
+        let meta = SecretMeta::new(Service::Unit, "42")
+            .with_name("CI deploy [at:t4k2ab-7f3k9q2m from:41]")
+            .with_attribute("user_id", "2")
+            .with_attribute("token", "not this");
+        let secret = SecretString::from("v2.public.s3cr3t");
+        let record = SecretRecord::new(&secret, &meta);
+        assert_eq!(record.name.as_deref(), Some("CI deploy"));
+        assert!(!format!("{record:?}").contains("s3cr3t"));
+        let json = record.to_json();
+        let value: serde_json::Value = serde_json::from_str(json.expose_secret()).unwrap();
+        assert_eq!(value["token"], "v2.public.s3cr3t");
+        assert_eq!(value["service"], "unit");
+        assert_eq!(value["token_id"], "42");
+        assert_eq!(value["expires_at"], serde_json::Value::Null);
+        assert_eq!(value["user_id"], "2");
+        let back = SecretRecord::from_json(json.expose_secret()).unwrap();
+        assert_eq!(back.version_id(), record.version_id());
+        assert_eq!(
+            back.meta().attribute("user_id"),
+            Some(&serde_json::json!("2"))
+        );
+    }
+
+    #[test]
+    fn version_id_depends_on_the_secret_and_fits_aws_limits() {
+        let a = version_id(Service::Mailtrap, "7", &SecretString::from("one"));
+        let b = version_id(Service::Mailtrap, "7", &SecretString::from("two"));
+        assert_ne!(a, b);
+        assert!((32..=64).contains(&a.len()));
+        assert!(!a.contains("one"));
+    }
+
+    #[test]
+    fn a_malformed_record_is_refused_without_quoting_it() {
+        let err = SecretRecord::from_json(r#"{"token":"s3cr3t-value","service":"unit"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("token_id"), "{err}");
+        assert!(!err.contains("s3cr3t"), "{err}");
+        let err = SecretRecord::from_json("s3cr3t-plain")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("s3cr3t"), "{err}");
+    }
+
+    #[test]
+    fn a_mailtrap_reset_name_is_stored_as_its_label() {
+        let secret = SecretString::from("s");
+        let name = |service, id: &str, name: String| {
+            SecretRecord::new(&secret, &SecretMeta::new(service, id).with_name(name)).name
+        };
+        let tagged = Marker::new().tag("CI deploy");
+        // A reset of a marked token, then a reset of that one.
+        for text in [
+            format!("{tagged} 12350"),
+            format!("{tagged} 12350 12351"),
+            tagged.clone(),
+        ] {
+            assert_eq!(
+                name(Service::Mailtrap, "12351", text.clone()).as_deref(),
+                Some("CI deploy"),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            name(Service::Mailtrap, "7", "Deploy 2024 7".to_owned()).as_deref(),
+            Some("Deploy 2024")
+        );
+        assert_eq!(
+            name(Service::Mailtrap, "8", "Deploy 2024".to_owned()).as_deref(),
+            Some("Deploy 2024")
+        );
+        assert_eq!(
+            name(Service::Unit, "12", "Deploy 12".to_owned()).as_deref(),
+            Some("Deploy 12")
+        );
+    }
+}

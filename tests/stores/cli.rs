@@ -1,0 +1,207 @@
+//! The command line with `--secret-to vault:MOUNT/PATH`, against a real
+//! OpenBao dev server and the Unit fake: create, rotate with no id (the
+//! record is the source of truth), three rotations at once, and a key with
+//! `cas_required`.
+
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use api_tokens::testing::{UnitFake, UnitOp};
+use reqwest::Method;
+use secrecy::ExposeSecret;
+
+use crate::lifecycle_support::probes::hold_probes;
+use crate::openbao::{OpenBao, unique_path};
+
+const EXE: &str = env!("CARGO_BIN_EXE_api-tokens");
+
+fn command(bao: &OpenBao, fake: &UnitFake, args: &[&str]) -> Command {
+    let mut cmd = Command::new(EXE);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("UNIT_API_TOKEN", fake.token().expose_secret())
+        .env("UNIT_API_URL", fake.uri())
+        .env("UNIT_USER_ID", fake.user_id().to_string())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in bao.env() {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+struct Run {
+    code: i32,
+    out: String,
+    err: String,
+}
+
+fn finish(output: Output) -> Run {
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        out: String::from_utf8_lossy(&output.stdout).into_owned(),
+        err: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+async fn run(bao: &OpenBao, fake: &UnitFake, args: Vec<String>) -> Run {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut cmd = command(bao, fake, &args);
+    tokio::task::spawn_blocking(move || finish(cmd.output().expect("run api-tokens")))
+        .await
+        .expect("join")
+}
+
+/// `unit VERB [--description D] --scope customers --expires-in 30d --secret-to vault:PATH`.
+fn unit_args(verb: &str, description: Option<&str>, path: &str) -> Vec<String> {
+    let mut args = vec!["unit".to_owned(), verb.to_owned()];
+    if let Some(d) = description {
+        args.extend(["--description".to_owned(), d.to_owned()]);
+    }
+    args.extend(["--scope", "customers", "--expires-in", "30d", "--secret-to"].map(str::to_owned));
+    args.push(format!("vault:{path}"));
+    args
+}
+
+fn no_secret(run: &Run, secrets: &[&str]) {
+    for s in secrets {
+        assert!(
+            !run.out.contains(s) && !run.err.contains(s),
+            "a secret printed:\n{}\n{}",
+            run.out,
+            run.err
+        );
+    }
+}
+
+/// Creates into `path`, rotates from it with no id, and checks versions,
+/// tokens and output.
+async fn create_then_rotate(bao: &OpenBao, path: &str) {
+    let fake = UnitFake::start().await;
+    let created = run(bao, &fake, unit_args("create", Some("CI deploy"), path)).await;
+    assert_eq!(created.code, 0, "{}\n{}", created.out, created.err);
+    let (v1, first) = bao
+        .sink(path)
+        .current_record()
+        .await
+        .unwrap()
+        .expect("a record");
+    assert_eq!(v1, 1);
+    assert_eq!(first.name.as_deref(), Some("CI deploy"));
+    let minted = fake.tokens();
+    assert_eq!(minted.len(), 1);
+    assert_eq!(first.token_id, minted[0].id.to_string());
+    assert_eq!(
+        first.token.expose_secret(),
+        minted[0].secret.expose_secret()
+    );
+    no_secret(&created, &[first.token.expose_secret()]);
+
+    let rotated = run(bao, &fake, unit_args("rotate", None, path)).await;
+    assert_eq!(rotated.code, 0, "{}\n{}", rotated.out, rotated.err);
+    let sink = bao.sink(path);
+    let (v2, now) = sink.current_record().await.unwrap().expect("a record");
+    assert_eq!(v2, 2);
+    assert_ne!(now.token_id, first.token_id);
+    let previous = sink.record_version(1).await.unwrap().expect("version 1");
+    assert_eq!(previous.token_id, first.token_id);
+    let live = fake.tokens();
+    assert_eq!(live.len(), 1, "the old token revoked, no orphan");
+    assert_eq!(live[0].id.to_string(), now.token_id);
+    assert_eq!(live[0].secret.expose_secret(), now.token.expose_secret());
+    no_secret(
+        &rotated,
+        &[first.token.expose_secret(), now.token.expose_secret()],
+    );
+
+    // An id that is not the record's is refused before any request.
+    let mut args = unit_args("rotate", None, path);
+    args.insert(2, first.token_id.clone());
+    let refused = run(bao, &fake, args).await;
+    assert_eq!(refused.code, 2, "{}\n{}", refused.out, refused.err);
+    assert_eq!(fake.tokens().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unit_create_into_vault_then_rotate_without_an_id() {
+    let Some(bao) = OpenBao::start() else { return };
+    create_then_rotate(&bao, &unique_path("cli/unit")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_with_cas_required_works_unchanged() {
+    let Some(bao) = OpenBao::start() else { return };
+    let path = unique_path("cli/required");
+    require_cas(&bao, &path).await;
+    create_then_rotate(&bao, &path).await;
+}
+
+/// Sets `cas_required` on the key `path`.
+async fn require_cas(bao: &OpenBao, path: &str) {
+    let (status, _) = bao
+        .api(
+            Method::POST,
+            &path.replacen("secret/", "secret/metadata/", 1),
+            Some(serde_json::json!({"cas_required": true})),
+        )
+        .await;
+    assert!(status < 300, "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_rotations_at_once_through_one_vault_secret() {
+    let Some(bao) = OpenBao::start() else { return };
+    three_rotations_at_once(&bao, &unique_path("cli/race")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_rotations_at_once_through_a_key_with_cas_required() {
+    let Some(bao) = OpenBao::start() else { return };
+    let path = unique_path("cli/race-required");
+    require_cas(&bao, &path).await;
+    three_rotations_at_once(&bao, &path).await;
+}
+
+/// Creates into `path`, then runs three rotations of it at once: exit
+/// codes 0, 5, 5, one version written, one live token.
+async fn three_rotations_at_once(bao: &OpenBao, path: &str) {
+    let fake = UnitFake::start().await;
+    let created = run(bao, &fake, unit_args("create", Some("CI deploy"), path)).await;
+    assert_eq!(created.code, 0, "{}", created.err);
+    let seed = fake.tokens()[0].id.to_string();
+    // Every probe of a new secret is held back, so that all three runs read
+    // the record and mint before any stores.
+    fake.inject(
+        UnitOp::List,
+        hold_probes(fake.token(), Duration::from_secs(1)),
+    );
+    let args = unit_args("rotate", None, path);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let children: Vec<_> = (0..3)
+        .map(|_| command(bao, &fake, &args).spawn().expect("spawn"))
+        .collect();
+    let runs: Vec<Run> = tokio::task::spawn_blocking(move || {
+        children
+            .into_iter()
+            .map(|c| finish(c.wait_with_output().expect("wait")))
+            .collect()
+    })
+    .await
+    .expect("join");
+    let mut codes: Vec<i32> = runs.iter().map(|r| r.code).collect();
+    codes.sort_unstable();
+    let shown: Vec<_> = runs.iter().map(|r| (r.code, r.err.clone())).collect();
+    assert_eq!(codes, vec![0, 5, 5], "{shown:?}");
+    let (version, now) = bao
+        .sink(path)
+        .current_record()
+        .await
+        .unwrap()
+        .expect("a record");
+    assert_eq!(version, 2, "one version written by the three runs");
+    let live: Vec<String> = fake.tokens().iter().map(|t| t.id.to_string()).collect();
+    assert_eq!(live, vec![now.token_id.clone()], "one live new token");
+    assert_ne!(now.token_id, seed);
+}
