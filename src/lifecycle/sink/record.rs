@@ -159,22 +159,6 @@ pub trait RecordStore: SecretSink {
     async fn record(&self) -> Result<Option<SecretRecord>, SinkError>;
 }
 
-#[cfg(feature = "aws")]
-#[async_trait]
-impl RecordStore for super::SecretsManagerSink {
-    async fn record(&self) -> Result<Option<SecretRecord>, SinkError> {
-        Ok(self.current_record().await?.map(|(_, record)| record))
-    }
-}
-
-#[cfg(feature = "vault")]
-#[async_trait]
-impl RecordStore for super::VaultKvSink {
-    async fn record(&self) -> Result<Option<SecretRecord>, SinkError> {
-        Ok(self.current_record().await?.map(|(_, record)| record))
-    }
-}
-
 /// Says what kind of JSON error it is, without its text when that may
 /// quote the input: only a missing field is named.
 pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {

@@ -19,7 +19,7 @@ use serde_json::json;
 use tokio::sync::OnceCell;
 use url::Url;
 
-use super::record::{SecretRecord, describe_json_error};
+use super::record::{RecordStore, SecretRecord, describe_json_error};
 use super::secret_sink::{SecretMeta, SecretSink, SinkError, async_trait};
 use crate::lifecycle::token_ref::service_serde;
 
@@ -839,6 +839,15 @@ impl SecretSink for VaultKvSink {
 
     fn describe(&self) -> String {
         format!("Vault KV secret {}/{}", self.mount, self.path)
+    }
+}
+
+// The store's current record is its compare-and-set base: a rotation from
+// it is refused as superseded when another run stored since.
+#[async_trait]
+impl RecordStore for VaultKvSink {
+    async fn record(&self) -> Result<Option<SecretRecord>, SinkError> {
+        Ok(self.current_record().await?.map(|(_, record)| record))
     }
 }
 
