@@ -311,16 +311,17 @@ async fn a_rotation_by_id_whose_token_was_replaced_meanwhile_yields_then_converg
     assert_eq!(created.code, 0, "{}", created.err);
     let first = current(&client, &name).await.token_id;
 
-    // Run A has stored its token and confirms its decision (its third
+    // Run A has stored its token and confirms its decision (its fourth
     // list, held back), the old token still live, while run B, given the
-    // same id, runs from start to end. (A lists at step 0 and to decide,
-    // before it stores.) B's lists are not held: it must meet A in flight,
-    // not A's finished rotation, which it would report done (exit 0).
+    // same id, runs from start to end. (A lists for the old token's source
+    // addresses, at step 0 and to decide, before it stores.) B's lists are
+    // not held: it must meet A in flight, not A's finished rotation, which
+    // it would report done (exit 0).
     let admin = placeholder(fake.token());
     fake.inject(
         UnitOp::List,
         Fault::delay(Duration::from_secs(6))
-            .after(2)
+            .after(3)
             .times(1)
             .when(move |r| r.headers.values().any(|v| v.contains(&admin))),
     );
