@@ -1,12 +1,17 @@
 //! The `transport` area's tests, one module per file of `tests/transport/`,
-//! linked as one test binary.
+//! linked as one test binary: hostile answers, secrets hidden whatever the
+//! content type, and a client of one's own.
 
 #[path = "hostile_support/mod.rs"]
 mod hostile_support;
+#[path = "loopback_support/mod.rs"]
+mod loopback_support;
 
 #[path = "transport/hostile.rs"]
 mod hostile;
+#[path = "transport/leak_regressions.rs"]
+mod leak_regressions;
 #[path = "transport/reqwest_interop.rs"]
 mod reqwest_interop;
-#[path = "transport/tracing_spans.rs"]
-mod tracing_spans;
+#[path = "transport/scrub_content_types.rs"]
+mod scrub_content_types;
