@@ -168,11 +168,16 @@ async fn three_live_runs_into_one_sink_leave_one_winner() {
         let old = fake.insert_token(project_viewer("nightly export"));
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("mailtrap.token");
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(3));
         let runs: Vec<_> = (0..3)
             .map(|_| {
                 let life = mailtrap_life(&fake);
                 let (plan, path) = (plan.clone(), path.clone());
-                tokio::spawn(async move { life.rotate(old.id, &plan, &FileSink::new(path)).await })
+                let sink = lifecycle_support::Rendezvous {
+                    inner: FileSink::new(path),
+                    barrier: barrier.clone(),
+                };
+                tokio::spawn(async move { life.rotate(old.id, &plan, &sink).await })
             })
             .collect();
         let mut won = Vec::new();

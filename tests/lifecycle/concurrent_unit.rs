@@ -179,11 +179,16 @@ async fn three_live_runs_into_one_sink_leave_one_winner() {
         let old = fake.insert_token(UnitTokenSeed::new("CI deploy").scope(Scope::Customers));
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("unit.token");
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(3));
         let runs: Vec<_> = (0..3)
             .map(|_| {
                 let life = unit_life(&fake);
                 let (old, path) = (old.id.clone(), path.clone());
-                tokio::spawn(async move { life.rotate(&old, &plan(), &FileSink::new(path)).await })
+                let sink = lifecycle_support::Rendezvous {
+                    inner: FileSink::new(path),
+                    barrier: barrier.clone(),
+                };
+                tokio::spawn(async move { life.rotate(&old, &plan(), &sink).await })
             })
             .collect();
         let mut won = Vec::new();
@@ -197,7 +202,7 @@ async fn three_live_runs_into_one_sink_leave_one_winner() {
         assert_eq!(
             won.len(),
             1,
-            "one run completes; superseded by {superseded:?}"
+            "one run completes; superseded by {superseded:?}; completed: {won:?}"
         );
         assert_eq!(superseded, [won[0].new.id.clone(), won[0].new.id.clone()]);
         let held = fake.tokens();

@@ -238,3 +238,37 @@ impl<S: SecretSink> SecretSink for WritesThenHangs<S> {
 pub const CRASH_AFTER: Duration = Duration::from_millis(700);
 /// How long an injected delay holds an answer back: past `CRASH_AFTER`.
 pub const HELD: Duration = Duration::from_secs(3);
+
+/// A file sink whose `check` (what a rotation calls first, before it takes
+/// the sink's writer lock) waits until every run sharing the barrier has
+/// reached it: runs spawned "at once" then meet at the lock however late
+/// the scheduler starts one of them, instead of a late one finding the
+/// rotation already done.
+pub struct Rendezvous {
+    pub inner: FileSink,
+    pub barrier: std::sync::Arc<tokio::sync::Barrier>,
+}
+
+#[sink::async_trait]
+impl SecretSink for Rendezvous {
+    async fn store(&self, secret: &SecretString, meta: &SecretMeta) -> Result<(), SinkError> {
+        self.inner.store(secret, meta).await
+    }
+
+    async fn check(&self) -> Result<(), SinkError> {
+        self.barrier.wait().await;
+        self.inner.check().await
+    }
+
+    async fn current(&self) -> Result<Option<SecretString>, SinkError> {
+        self.inner.current().await
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+
+    fn writer_lock(&self) -> Option<sink::WriterLock> {
+        self.inner.writer_lock()
+    }
+}
