@@ -7,3 +7,5 @@ mod lifecycle_support;
 
 #[path = "leak/library.rs"]
 mod library;
+#[path = "leak/cli.rs"]
+mod cli;
