@@ -9,3 +9,5 @@ mod lifecycle_support;
 mod library;
 #[path = "leak/cli.rs"]
 mod cli;
+#[path = "leak/scan.rs"]
+mod scan;

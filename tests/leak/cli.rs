@@ -22,7 +22,7 @@ pub struct Run {
 
 impl Run {
     #[track_caller]
-    fn code(&self, code: i32) -> &Run {
+    pub fn code(&self, code: i32) -> &Run {
         assert_eq!(
             self.code, code,
             "stdout:\n{}\nstderr:\n{}",
