@@ -5,9 +5,9 @@
 #[path = "lifecycle_support/mod.rs"]
 mod lifecycle_support;
 
-#[path = "leak/library.rs"]
-mod library;
 #[path = "leak/cli.rs"]
 mod cli;
+#[path = "leak/library.rs"]
+mod library;
 #[path = "leak/scan.rs"]
 mod scan;

@@ -104,7 +104,9 @@ mod tests {
 
     #[test]
     fn a_unit_payload_names_user_and_token() {
-        let hint = hint(&unit(r#"{"role":"org","userId":"2","jti":17,"scope":"customers"}"#));
+        let hint = hint(&unit(
+            r#"{"role":"org","userId":"2","jti":17,"scope":"customers"}"#,
+        ));
         let Some(Hint::Unit(claims)) = hint else {
             panic!("{hint:?}")
         };

@@ -207,7 +207,9 @@ impl std::fmt::Display for Stage {
 pub enum LeakError {
     /// The secret matches no token of the configured user or account:
     /// nothing was touched.
-    #[error("secret {fingerprint} matches no {service} token of ours: {reason}; nothing was touched")]
+    #[error(
+        "secret {fingerprint} matches no {service} token of ours: {reason}; nothing was touched"
+    )]
     NoMatch {
         /// The service asked.
         service: Service,
@@ -264,7 +266,7 @@ pub enum LeakError {
         token_id: String,
         /// The failure.
         #[source]
-        source: MintIntoError,
+        source: Box<MintIntoError>,
     },
     /// The service still accepts the secret after the token was removed.
     #[error(
@@ -281,7 +283,10 @@ impl LeakError {
     /// Whether nothing was touched because the secret matched none or
     /// several of our tokens.
     pub fn is_unmatched(&self) -> bool {
-        matches!(self, LeakError::NoMatch { .. } | LeakError::Ambiguous { .. })
+        matches!(
+            self,
+            LeakError::NoMatch { .. } | LeakError::Ambiguous { .. }
+        )
     }
 }
 
@@ -376,9 +381,10 @@ pub async fn respond_unit(
             format!("user {user} has no token {token_id}"),
         ));
     };
-    let (live_before, _) = unit_liveness(life, secret)
-        .await
-        .map_err(failed(service, &print, Stage::Verify))?;
+    let (live_before, _) =
+        unit_liveness(life, secret)
+            .await
+            .map_err(failed(service, &print, Stage::Verify))?;
     let mut evidence = Evidence {
         at: Utc::now(),
         service: "unit",
@@ -409,16 +415,20 @@ pub async fn respond_unit(
             evidence.action = Action::Revoked;
         }
         Some(sink) => {
-            let (scopes, expiration) = unit_replacement(how, &claims, &token)
-                .map_err(failed(service, &print, Stage::Act))?;
+            let (scopes, expiration) = unit_replacement(how, &claims, &token).map_err(failed(
+                service,
+                &print,
+                Stage::Act,
+            ))?;
             if how.replace {
                 let plan = UnitPlan::new(scopes, expiration);
-                let rotation = life.rotate(&token.id, &plan, sink).await.map_err(|source| {
-                    LeakError::Rotate {
+                let rotation = life
+                    .rotate(&token.id, &plan, sink)
+                    .await
+                    .map_err(|source| LeakError::Rotate {
                         fingerprint: print.clone(),
                         source,
-                    }
-                })?;
+                    })?;
                 evidence.action = Action::ReplacedThenRemoved;
                 evidence.replacement = Some(Replacement {
                     id: rotation.new.id,
@@ -436,13 +446,14 @@ pub async fn respond_unit(
                 };
                 let request = unit::CreateApiToken::new(label, scopes, expiration)
                     .source_ips(token.source_ips.iter().cloned());
-                let minted = life.mint_into(&request, sink).await.map_err(|source| {
-                    LeakError::Replace {
-                        fingerprint: print.clone(),
-                        token_id: token.id.as_str().to_owned(),
-                        source,
-                    }
-                })?;
+                let minted =
+                    life.mint_into(&request, sink)
+                        .await
+                        .map_err(|source| LeakError::Replace {
+                            fingerprint: print.clone(),
+                            token_id: token.id.as_str().to_owned(),
+                            source: Box::new(source),
+                        })?;
                 evidence.action = Action::RemovedThenReplaced;
                 evidence.replacement = Some(Replacement {
                     id: minted.id,
@@ -451,9 +462,10 @@ pub async fn respond_unit(
             }
         }
     }
-    let (after, _) = unit_liveness(life, secret)
-        .await
-        .map_err(failed(service, &print, Stage::Prove))?;
+    let (after, _) =
+        unit_liveness(life, secret)
+            .await
+            .map_err(failed(service, &print, Stage::Prove))?;
     prove(evidence, after)
 }
 
@@ -533,9 +545,10 @@ pub async fn respond_mailtrap(
             "no listed token has its last four characters",
         ));
     }
-    let (live_before, own_list) = mailtrap_liveness(life, secret)
-        .await
-        .map_err(failed(service, &print, Stage::Verify))?;
+    let (live_before, own_list) =
+        mailtrap_liveness(life, secret)
+            .await
+            .map_err(failed(service, &print, Stage::Verify))?;
     let (token, identified_by) = if let [only] = candidates.as_slice() {
         (only.clone(), IdentifiedBy::LastFour)
     } else {
@@ -591,13 +604,13 @@ pub async fn respond_mailtrap(
             // A create with the old permissions, never a reset: a reset
             // leaves the leaked secret working for its grace period.
             let plan = MailtrapPlan::new().recreate().delete_old();
-            let rotation = life
-                .rotate(token.id, &plan, sink)
-                .await
-                .map_err(|source| LeakError::Rotate {
-                    fingerprint: print.clone(),
-                    source,
-                })?;
+            let rotation =
+                life.rotate(token.id, &plan, sink)
+                    .await
+                    .map_err(|source| LeakError::Rotate {
+                        fingerprint: print.clone(),
+                        source,
+                    })?;
             evidence.action = Action::ReplacedThenRemoved;
             evidence.replacement = Some(Replacement {
                 id: rotation.new.id,
@@ -611,13 +624,14 @@ pub async fn respond_mailtrap(
             let label = Marker::label(&token.name);
             let request = mailtrap::CreateApiToken::new(label.trim())
                 .permissions_from(token.permissions.iter().cloned());
-            let minted = life.mint_into(&request, sink).await.map_err(|source| {
-                LeakError::Replace {
-                    fingerprint: print.clone(),
-                    token_id: token.id.to_string(),
-                    source,
-                }
-            })?;
+            let minted =
+                life.mint_into(&request, sink)
+                    .await
+                    .map_err(|source| LeakError::Replace {
+                        fingerprint: print.clone(),
+                        token_id: token.id.to_string(),
+                        source: Box::new(source),
+                    })?;
             evidence.action = Action::RemovedThenReplaced;
             evidence.replacement = Some(Replacement {
                 id: minted.id,
@@ -625,9 +639,10 @@ pub async fn respond_mailtrap(
             });
         }
     }
-    let (after, _) = mailtrap_liveness(life, secret)
-        .await
-        .map_err(failed(service, &print, Stage::Prove))?;
+    let (after, _) =
+        mailtrap_liveness(life, secret)
+            .await
+            .map_err(failed(service, &print, Stage::Prove))?;
     prove(evidence, after)
 }
 

@@ -62,6 +62,9 @@ mod tests {
         let secret = mailtrap_secret();
         let text = secret.expose_secret();
         assert_eq!(text.len(), 32);
-        assert!(text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(
+            text.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
     }
 }

@@ -61,7 +61,10 @@ pub async fn fakes() -> Fakes {
         ("UNIT_API_TOKEN", unit.token().expose_secret().to_owned()),
         ("UNIT_API_URL", unit.uri()),
         ("UNIT_USER_ID", "77".to_owned()),
-        ("MAILTRAP_API_TOKEN", mailtrap.token().expose_secret().to_owned()),
+        (
+            "MAILTRAP_API_TOKEN",
+            mailtrap.token().expose_secret().to_owned(),
+        ),
         ("MAILTRAP_API_URL", mailtrap.uri()),
         ("MAILTRAP_ACCOUNT_ID", "3229".to_owned()),
     ];
@@ -229,12 +232,12 @@ async fn secrets_that_are_none_of_ours_exit_7_and_touch_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shared_last_four_names_both_and_exits_7() {
     let fakes = fakes().await;
-    let first = fakes.mailtrap.insert_token(admin("First").secret(
-        "aaaaaaaaaaaaaaaaaaaaaaaaaaaa1234".to_owned().into(),
-    ));
-    let second = fakes.mailtrap.insert_token(admin("Second").secret(
-        "bbbbbbbbbbbbbbbbbbbbbbbbbbbb1234".to_owned().into(),
-    ));
+    let first = fakes
+        .mailtrap
+        .insert_token(admin("First").secret("aaaaaaaaaaaaaaaaaaaaaaaaaaaa1234".to_owned().into()));
+    let second = fakes
+        .mailtrap
+        .insert_token(admin("Second").secret("bbbbbbbbbbbbbbbbbbbbbbbbbbbb1234".to_owned().into()));
     let run = fakes
         .run(&["leak"], "aaaaaaaaaaaaaaaaaaaaaaaaaaaa1234")
         .await;

@@ -46,7 +46,7 @@ async fn a_leaked_unit_secret_is_identified_revoked_and_proved_refused() {
     assert!(json.contains("\"action\":\"revoked\""), "{json}");
     // The other token is untouched and still works.
     let left: Vec<_> = fake.tokens().into_iter().map(|t| t.id).collect();
-    assert_eq!(left, [other.id.clone()]);
+    assert_eq!(left, std::slice::from_ref(&other.id));
     assert!(unit_accepts(&life, other.secret.expose_secret()).await);
 }
 
@@ -63,7 +63,11 @@ async fn a_leaked_mailtrap_secret_is_identified_deleted_and_proved_refused() {
         "0123456789abcdef0123456789ab0000".to_owned(),
     )));
     let secret = leaked.secret.clone();
-    assert_ne!(leaked.last_4_digits(), "0000", "the seeds' secrets differ at the end");
+    assert_ne!(
+        leaked.last_4_digits(),
+        "0000",
+        "the seeds' secrets differ at the end"
+    );
 
     let evidence = leak::respond_mailtrap(&life, &secret, &Response::new())
         .await
@@ -108,13 +112,20 @@ async fn a_replacement_is_stored_before_the_leaked_unit_token_is_revoked() {
     assert_eq!(evidence.action, Action::ReplacedThenRemoved);
     assert!(evidence.refused_after);
     let replacement = evidence.replacement.clone().expect("replacement");
-    let stored = stored.lock().expect("lock");
+    let stored = stored.lock().expect("lock").clone();
     let [(secret, leaked_listed)] = stored.as_slice() else {
         panic!("one secret stored, not {}", stored.len())
     };
-    assert!(leaked_listed, "stored while the leaked token was still listed");
+    assert!(
+        leaked_listed,
+        "stored while the leaked token was still listed"
+    );
     assert!(unit_accepts(&life, secret.expose_secret()).await);
-    let left: Vec<_> = fake.tokens().into_iter().map(|t| t.id.as_str().to_owned()).collect();
+    let left: Vec<_> = fake
+        .tokens()
+        .into_iter()
+        .map(|t| t.id.as_str().to_owned())
+        .collect();
     assert_eq!(left, [replacement.id]);
     no_secret_in(&evidence, secret.expose_secret());
     no_secret_in(&evidence, leaked.secret.expose_secret());
@@ -147,11 +158,14 @@ async fn without_replace_the_leaked_mailtrap_token_dies_first() {
 
     assert_eq!(evidence.action, Action::RemovedThenReplaced);
     assert!(evidence.refused_after);
-    let stored = stored.lock().expect("lock");
+    let stored = stored.lock().expect("lock").clone();
     let [(secret, leaked_listed)] = stored.as_slice() else {
         panic!("one secret stored, not {}", stored.len())
     };
-    assert!(!leaked_listed, "the leaked token was deleted before the replacement");
+    assert!(
+        !leaked_listed,
+        "the leaked token was deleted before the replacement"
+    );
     assert!(mailtrap_accepts(&life, secret.expose_secret()).await);
     let tokens = fake.tokens();
     assert_eq!(tokens.len(), 1);
@@ -184,7 +198,10 @@ async fn mailtrap_tokens_sharing_the_last_four_are_named_and_left_alone() {
     let named: Vec<_> = candidates.iter().map(|c| c.id.clone()).collect();
     assert_eq!(named, [first.id.to_string(), second.id.to_string()]);
     assert!(err.is_unmatched());
-    assert!(!err.to_string().contains(first.secret.expose_secret()), "{err}");
+    assert!(
+        !err.to_string().contains(first.secret.expose_secret()),
+        "{err}"
+    );
     assert_eq!(fake.tokens().len(), 2);
 }
 

@@ -58,7 +58,12 @@ async fn betterleaks_finds_every_fake_token_and_from_report_revokes_them() {
                 3229,
                 AccessLevel::Admin,
             );
-            fakes.mailtrap.insert_token(seed).secret.expose_secret().to_owned()
+            fakes
+                .mailtrap
+                .insert_token(seed)
+                .secret
+                .expose_secret()
+                .to_owned()
         })
         .collect();
     let mailtrap_kept = fakes.mailtrap.insert_token(MailtrapTokenSeed::new("Kept"));
@@ -120,7 +125,11 @@ async fn betterleaks_finds_every_fake_token_and_from_report_revokes_them() {
         .iter()
         .map(|f| f["match"]["value"].as_str().expect("value").to_owned())
         .collect();
-    let expected: BTreeSet<String> = unit_leaked.iter().chain(&mailtrap_leaked).cloned().collect();
+    let expected: BTreeSet<String> = unit_leaked
+        .iter()
+        .chain(&mailtrap_leaked)
+        .cloned()
+        .collect();
     assert_eq!(values, expected, "every token, and no random hex");
     assert!(noise.iter().all(|n| !values.contains(n)));
 
@@ -141,7 +150,11 @@ async fn betterleaks_finds_every_fake_token_and_from_report_revokes_them() {
         assert!(!run.stdout.contains(secret.as_str()) && !run.stderr.contains(secret.as_str()));
     }
     let summary: Value = serde_json::from_str(&run.stdout).expect("JSON");
-    assert_eq!(summary["handled"].as_array().map(Vec::len), Some(4), "{summary}");
+    assert_eq!(
+        summary["handled"].as_array().map(Vec::len),
+        Some(4),
+        "{summary}"
+    );
     let unit_left: Vec<_> = fakes.unit.tokens().into_iter().map(|t| t.id).collect();
     assert_eq!(unit_left, [unit_kept.id]);
     let mailtrap_left: Vec<_> = fakes.mailtrap.tokens().into_iter().map(|t| t.id).collect();

@@ -219,9 +219,7 @@ impl fmt::Display for Failure {
                     _ => Ok(()),
                 }
             }
-            Failure::Ensure { message, .. } | Failure::Leak { message, .. } => {
-                f.write_str(message)
-            }
+            Failure::Ensure { message, .. } | Failure::Leak { message, .. } => f.write_str(message),
             Failure::Store(message) => write!(f, "{message}; nothing was done"),
             Failure::Findings(kinds) => write!(
                 f,

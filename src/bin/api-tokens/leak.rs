@@ -113,9 +113,8 @@ fn read_secret(path: Option<&Path>) -> Result<SecretString, Failure> {
     let mut text = String::new();
     match path {
         Some(path) => {
-            text = std::fs::read_to_string(path).map_err(|e| {
-                Failure::usage(format!("--secret-file {}: {e}", path.display()))
-            })?;
+            text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::usage(format!("--secret-file {}: {e}", path.display())))?;
         }
         None => {
             std::io::stdin()
@@ -250,7 +249,10 @@ struct Summary {
 /// Whether a finding of this rule is a token of these services.
 fn ours(rule: &str) -> bool {
     let rule = rule.to_ascii_lowercase();
-    rule == UNIT_RULE || rule == MAILTRAP_RULE || rule.contains("mailtrap") || rule.starts_with("unit-")
+    rule == UNIT_RULE
+        || rule == MAILTRAP_RULE
+        || rule.contains("mailtrap")
+        || rule.starts_with("unit-")
 }
 
 /// One finding of a report.
@@ -268,7 +270,11 @@ fn findings(report: &Value) -> Option<Vec<Option<Finding>>> {
         Some(Finding {
             rule: rule.as_str()?.to_owned(),
             secret: SecretString::from(secret.as_str()?.trim().to_owned()),
-            location: format!("{}:{}", path.as_str().unwrap_or("?"), line.as_u64().unwrap_or(0)),
+            location: format!(
+                "{}:{}",
+                path.as_str().unwrap_or("?"),
+                line.as_u64().unwrap_or(0)
+            ),
         })
         .filter(|_| f.is_object())
     };
@@ -284,7 +290,13 @@ fn findings(report: &Value) -> Option<Vec<Option<Finding>>> {
         list.iter()
             .map(|f| {
                 let at = &f["location"];
-                read(f, &f["rule_id"], &f["match"]["value"], &at["path"], &at["start_line"])
+                read(
+                    f,
+                    &f["rule_id"],
+                    &f["match"]["value"],
+                    &at["path"],
+                    &at["start_line"],
+                )
             })
             .collect(),
     )
@@ -350,9 +362,17 @@ async fn from_report(report: &PathBuf, args: &LeakArgs, ctx: &Ctx<'_>) -> Result
         }
     }
     let mut lines: Vec<String> = summary.handled.iter().map(describe).collect();
-    for (what, list) in [("unmatched", &summary.unmatched), ("failed", &summary.failed)] {
+    for (what, list) in [
+        ("unmatched", &summary.unmatched),
+        ("failed", &summary.failed),
+    ] {
         for u in list {
-            lines.push(format!("{what}: {} at {}: {}", u.fingerprint, u.locations.join(", "), u.reason));
+            lines.push(format!(
+                "{what}: {} at {}: {}",
+                u.fingerprint,
+                u.locations.join(", "),
+                u.reason
+            ));
         }
     }
     lines.push(format!(

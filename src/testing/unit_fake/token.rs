@@ -4,9 +4,8 @@
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use secrecy::SecretString;
 
-use crate::testing::engine::{common_token_conversions};
+use crate::testing::engine::common_token_conversions;
 use crate::unit::{self, ResourceRestriction, Scope, SourceIp, TokenId};
-
 
 /// A token held by the Unit fake, in the crate's types: its fields compare
 /// with those of the client's [`unit::ApiToken`] and [`unit::NewApiToken`]
