@@ -44,13 +44,10 @@ pub struct UnitClaims {
     pub expiration: Option<String>,
 }
 
-/// Reads what a secret's format says about it.
-///
-/// # Errors
-///
-/// `None` when the secret is in neither service's format: not 32
-/// hexadecimal characters, nor `v2.public.` followed by base64url of a
-/// JSON object and a 64-byte signature.
+/// Reads what a secret's format says about it: `None` when the secret is
+/// in neither service's format (not 32 hexadecimal characters, nor
+/// `v2.public.` followed by base64url of a JSON object and a 64-byte
+/// signature).
 pub fn hint(secret: &SecretString) -> Option<Hint> {
     let text = secret.expose_secret().trim();
     if let Some(body) = text.strip_prefix(UNIT_PREFIX) {

@@ -270,3 +270,46 @@ async fn help_lists_exit_code_7() {
     run.code(0);
     assert!(run.stdout.contains("7  leak:"), "{}", run.stdout);
 }
+
+/// A gitleaks report (a list of findings with `RuleID`, `Secret`, `File`,
+/// `StartLine`): the findings of these services are handled once per
+/// secret, others skipped; one unmatched secret makes the exit 7 after the
+/// others were handled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gitleaks_report_is_handled_once_per_secret() {
+    let fakes = fakes().await;
+    let unit = fakes.unit.insert_token(UnitTokenSeed::new("CI deploy"));
+    let mailtrap = fakes.mailtrap.insert_token(admin("Sender"));
+    let kept = fakes.mailtrap.insert_token(admin("Kept"));
+    let unit_secret = unit.secret.expose_secret().to_owned();
+    let mailtrap_secret = mailtrap.secret.expose_secret().to_owned();
+    let stranger = "f00dfeedf00dfeedf00dfeedf00dfeed";
+    let finding = |rule: &str, secret: &str, file: &str| serde_json::json!({"RuleID": rule, "Secret": secret, "Match": secret, "File": file, "StartLine": 3});
+    let report = serde_json::json!([
+        finding("unit-org-api-token", &unit_secret, "a.env"),
+        finding("unit-org-api-token", &unit_secret, "b.env"),
+        finding("mailtrap-api-token", &mailtrap_secret, "c.yml"),
+        finding("mailtrap-api-token", stranger, "d.yml"),
+        finding("generic-api-key", "something-else-entirely", "e.txt"),
+    ]);
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("gitleaks.json");
+    std::fs::write(&path, report.to_string()).expect("report");
+
+    let run = fakes
+        .run(&["leak", "--from-report", &path.display().to_string()], "")
+        .await;
+
+    run.code(7);
+    run.holds_none_of(&[&unit_secret, &mailtrap_secret, stranger]);
+    assert!(
+        run.stdout
+            .contains("2 handled, 1 unmatched, 0 failed, 1 findings of other rules skipped"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("a.env:3, b.env:3") || run.stdout.contains("d.yml:3"));
+    assert!(fakes.unit.tokens().is_empty());
+    let left: Vec<_> = fakes.mailtrap.tokens().into_iter().map(|t| t.id).collect();
+    assert_eq!(left, [kept.id]);
+}
