@@ -93,6 +93,7 @@ pub mod ensure;
 pub mod error;
 mod error_object;
 mod json;
+pub mod leak;
 pub mod lifecycle;
 pub mod mailtrap;
 mod scrub;

@@ -503,6 +503,7 @@ mod operations;
 mod record;
 mod redact;
 mod replay;
+mod secret_format;
 pub mod store_conformance;
 mod unit_fake;
 

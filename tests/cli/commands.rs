@@ -105,7 +105,7 @@ fn the_secret_reaches_stdout_only_through_secret_to_dash() {
         let run = fake_secret_on_stdout(&args, "");
         run.code(0);
         let secret = run.stdout.strip_suffix('\n').expect("one line");
-        assert!(secret.starts_with("v2.public.fake."), "{secret}");
+        assert!(secret.starts_with("v2.public."), "{secret}");
         assert!(!secret.contains('\n'));
         assert!(!run.stderr.contains(secret));
         assert_no_secret_shape(&run.stderr, "stderr");

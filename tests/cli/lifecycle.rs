@@ -29,7 +29,7 @@ fn holds(run: &Run, service: &str, id: &str) -> bool {
 fn unit_rotate_replaces_the_token_and_removes_what_an_earlier_run_left() {
     for output in ["table", "json"] {
         let (run, secret) = fake_into_file(&format!("--output {output} {UNIT_ROTATE}"), "");
-        assert!(secret.starts_with("v2.public.fake."));
+        assert!(secret.starts_with("v2.public."));
         // Token 1 revoked, the earlier run's token 4 removed, one new token.
         assert_eq!(run.ids("unit"), ["2", "3", "5"]);
         let new = &run.names("unit")[2];

@@ -61,6 +61,12 @@ pub enum Command {
     Plan(PlanArgs),
     /// Carry out the plan of a tokens file: mint, rotate, replace (and prune orphans).
     Apply(ApplyArgs),
+    /// Respond to a leaked secret (read from standard input, or --secret-file):
+    /// identify its token, verify it, revoke or delete it, prove it refused,
+    /// and print the evidence.
+    Leak(LeakArgs),
+    /// Print secret-scanner rules that find Unit and Mailtrap tokens.
+    Detectors(DetectorsArgs),
 }
 
 /// `api-tokens unit …`.
@@ -665,4 +671,51 @@ mod tests {
             "{err}"
         );
     }
+}
+
+/// `api-tokens leak`.
+#[derive(Debug, Args)]
+pub struct LeakArgs {
+    /// Read the leaked secret from this file (surrounding white space is
+    /// ignored) instead of standard input. Never an argument.
+    #[arg(long, value_name = "PATH", conflicts_with = "from_report")]
+    pub secret_file: Option<PathBuf>,
+
+    /// Handle every Unit and Mailtrap finding of a gitleaks or betterleaks
+    /// JSON report (`--report-format json`), with a summary.
+    #[arg(long, value_name = "FILE")]
+    pub from_report: Option<PathBuf>,
+
+    /// Mint a replacement into this sink: file:PATH, env-file:PATH:VAR, - (standard
+    /// output), or aws-sm:NAME. Without --replace, after the leaked token is removed.
+    #[arg(long, value_name = "SINK")]
+    pub secret_to: Option<SinkSpec>,
+
+    /// Store the replacement before the leaked token is removed (a rotation),
+    /// so the services that use it keep running.
+    #[arg(long, requires = "secret_to")]
+    pub replace: bool,
+
+    /// Append each evidence record to this file, one JSON line each.
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
+
+    /// Token files, per service.
+    #[command(flatten)]
+    pub token_files: TokenFiles,
+}
+
+/// `api-tokens detectors`.
+#[derive(Debug, Args)]
+pub struct DetectorsArgs {
+    /// The scanner whose rule format to print (betterleaks loads gitleaks').
+    #[arg(long, value_enum, default_value_t = DetectorFormat::Gitleaks)]
+    pub format: DetectorFormat,
+}
+
+/// The rule formats of `api-tokens detectors`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DetectorFormat {
+    /// gitleaks' TOML configuration, which betterleaks loads too.
+    Gitleaks,
 }

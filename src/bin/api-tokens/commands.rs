@@ -30,6 +30,8 @@ pub async fn run(command: &Command, ctx: &Ctx<'_>) -> Result<Done, Failure> {
         Command::Reconcile(args) => crate::lifecycle::reconcile(args, ctx).await,
         Command::Plan(args) => crate::ensure::plan(args, ctx).await,
         Command::Apply(args) => crate::ensure::apply(args, ctx).await,
+        Command::Leak(args) => crate::leak::leak(args, ctx).await,
+        Command::Detectors(args) => Ok(crate::leak::detectors(args)),
     }
 }
 

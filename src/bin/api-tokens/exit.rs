@@ -24,6 +24,10 @@ pub const SUPERSEDED: u8 = 5;
 /// `plan --detailed-exitcode`: the plan has actions pending.
 pub const PENDING: u8 = 6;
 
+/// `leak`: a secret that matches no token of ours, or several; nothing
+/// was touched.
+pub const UNMATCHED: u8 = 7;
+
 /// Every exit code and what it means, as `--help` and the README list them.
 pub const CODES: &[(u8, &str)] = &[
     (SUCCESS, "success; for a rotation, this run completed it"),
@@ -48,6 +52,10 @@ pub const CODES: &[(u8, &str)] = &[
          names the token that replaced it and where its secret is, when known",
     ),
     (PENDING, "plan --detailed-exitcode: actions are pending"),
+    (
+        UNMATCHED,
+        "leak: a secret that matches no token of ours, or several (named); nothing was touched",
+    ),
 ];
 
 /// The after-help section of `--help`: the exit codes.
@@ -102,6 +110,8 @@ pub enum Failure {
     Findings(Vec<&'static str>),
     /// `plan` or `apply` of a tokens file: what to say, and the exit code.
     Ensure { message: String, code: u8 },
+    /// `leak`: what to say, and the exit code (1 or 7).
+    Leak { message: String, code: u8 },
 }
 
 impl Failure {
@@ -141,7 +151,7 @@ impl Failure {
             | Failure::Rotate(_)
             | Failure::Store(_) => FAILURE,
             Failure::Findings(_) => FINDINGS,
-            Failure::Ensure { code, .. } => *code,
+            Failure::Ensure { code, .. } | Failure::Leak { code, .. } => *code,
         }
     }
 
@@ -209,7 +219,7 @@ impl fmt::Display for Failure {
                     _ => Ok(()),
                 }
             }
-            Failure::Ensure { message, .. } => f.write_str(message),
+            Failure::Ensure { message, .. } | Failure::Leak { message, .. } => f.write_str(message),
             Failure::Store(message) => write!(f, "{message}; nothing was done"),
             Failure::Findings(kinds) => write!(
                 f,

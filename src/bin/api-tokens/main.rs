@@ -20,6 +20,7 @@ mod fake;
 #[cfg(not(feature = "fake"))]
 #[path = "no_fake.rs"]
 mod fake;
+mod leak;
 mod lifecycle;
 mod output;
 mod progress;

@@ -6,7 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
 use crate::mailtrap::{self, AccessLevel, Expiry, Permission, ResourceId, ResourceType, TokenId};
-use crate::testing::engine::{self, common_token_conversions, format_time};
+use crate::testing::engine::{common_token_conversions, format_time};
 
 /// A permission as the fake stores it: the resource type as it came (an
 /// older name such as `inbox` included), with the typed permission.
@@ -369,5 +369,5 @@ pub(crate) fn token_id(n: u64) -> TokenId {
 }
 
 pub(crate) fn new_secret() -> SecretString {
-    SecretString::from(engine::random_string(b"0123456789abcdef", 32))
+    crate::testing::secret_format::mailtrap_secret()
 }

@@ -133,7 +133,8 @@ impl UnitFake {
         let Some(id) = state.ids.take() else {
             panic!("the Unit fake has given every token id up to {MAX_TOKEN_ID}");
         };
-        state.hold(id, seed.into_token(id, now))
+        let user = state.user_id.clone();
+        state.hold(id, seed.into_token(&user, id, now))
     }
 
     /// Puts a token into the fake under the id given, as if created
@@ -174,7 +175,8 @@ impl UnitFake {
         let state = &mut engine.dialect;
         let held = state.tokens.contains_key(&number);
         state.ids.claim(number, held)?;
-        Ok(state.hold(number, seed.into_token(number, now)))
+        let user = state.user_id.clone();
+        Ok(state.hold(number, seed.into_token(&user, number, now)))
     }
 
     /// Chooses how a successful revoke answers (default: 200 with the token).

@@ -14,12 +14,12 @@ use crate::unit::{SourceIp, UserId};
 
 use super::errors::{JSON_API, error, errors, not_found, one_error, reason};
 use super::op::RevokeAnswer;
-use super::token::{UnitToken, new_secret, token_id};
+use super::token::{UnitToken, minted_secret, token_id};
 use super::validate::check_create;
 
 /// The tokens of the Unit fake, by number, and what decides its answers.
 pub(crate) struct UnitState {
-    user_id: String,
+    pub(crate) user_id: String,
     master: SecretString,
     pub(crate) tokens: BTreeMap<u64, UnitToken>,
     pub(crate) ids: Ids,
@@ -101,6 +101,7 @@ impl UnitState {
                 "The fake has given every token id",
             );
         };
+        let secret = minted_secret(&self.user_id, id, &checked.scopes);
         let token = UnitToken {
             id: token_id(id),
             description: checked.description,
@@ -109,7 +110,7 @@ impl UnitState {
             source_ips: checked.source_ips,
             resources: checked.resources,
             created_at: now.trunc_subsecs(3),
-            secret: new_secret(),
+            secret,
         };
         let reply = Reply::json(
             201,

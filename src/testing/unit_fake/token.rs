@@ -4,10 +4,8 @@
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use secrecy::SecretString;
 
-use crate::testing::engine::{self, common_token_conversions};
+use crate::testing::engine::common_token_conversions;
 use crate::unit::{self, ResourceRestriction, Scope, SourceIp, TokenId};
-
-const SECRET_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// A token held by the Unit fake, in the crate's types: its fields compare
 /// with those of the client's [`unit::ApiToken`] and [`unit::NewApiToken`]
@@ -152,12 +150,15 @@ impl UnitTokenSeed {
         self
     }
 
-    /// The token this seed makes under number `id`, created at `now`.
-    pub(crate) fn into_token(self, id: u64, now: DateTime<Utc>) -> UnitToken {
+    /// The token this seed makes under number `id` of `user_id`, created at `now`.
+    pub(crate) fn into_token(self, user_id: &str, id: u64, now: DateTime<Utc>) -> UnitToken {
         let mut scopes = self.scopes;
         if scopes.is_empty() {
             scopes.push(Scope::Customers);
         }
+        let secret = self
+            .secret
+            .unwrap_or_else(|| minted_secret(user_id, id, &scopes));
         UnitToken {
             id: token_id(id),
             description: self.description,
@@ -169,7 +170,7 @@ impl UnitTokenSeed {
             source_ips: self.source_ips,
             resources: self.resources,
             created_at: now.trunc_subsecs(3),
-            secret: self.secret.unwrap_or_else(new_secret),
+            secret,
         }
     }
 }
@@ -196,9 +197,15 @@ pub(crate) fn token_id(n: u64) -> TokenId {
     TokenId::try_from(n).unwrap_or_else(|_| unreachable!("token numbers start at 1"))
 }
 
+/// A secret in Unit's format for a token whose user and id are not known
+/// here (a seeded token): see [`secret_format`](crate::testing::secret_format).
+/// The secret of token number `id` of `user_id`, with these scopes, in
+/// Unit's format.
+pub(crate) fn minted_secret(user_id: &str, id: u64, scopes: &[Scope]) -> SecretString {
+    let scope: Vec<String> = scopes.iter().map(ToString::to_string).collect();
+    crate::testing::secret_format::unit_secret(user_id, &id.to_string(), &scope.join(" "))
+}
+
 pub(crate) fn new_secret() -> SecretString {
-    SecretString::from(format!(
-        "v2.public.fake.{}",
-        engine::random_string(SECRET_ALPHABET, 80)
-    ))
+    crate::testing::secret_format::unit_secret("", "", "")
 }

@@ -1,0 +1,661 @@
+//! Leak response: from a leaked secret alone to a revoked token, a working
+//! replacement and a record that proves it.
+//!
+//! [`respond_unit`] and [`respond_mailtrap`] take the leaked secret and
+//! the [`lifecycle`](crate::lifecycle) of the configured user or account:
+//!
+//! 1. **Identify.** The secret's format gives a [`Hint`]: a Unit Org API
+//!    token is a PASETO `v2.public.` token whose payload (signed, not
+//!    encrypted) names the user and the token; a Mailtrap token is 32
+//!    hexadecimal characters, of which Mailtrap lists the last four. The
+//!    hint is confirmed against the service's own list before anything is
+//!    done: a Unit token must be listed under the user its payload names;
+//!    a Mailtrap token must be the one listed token with those last four,
+//!    or, when several share them, the one of them that the secret itself
+//!    can list; otherwise [`LeakError::Ambiguous`] names them all and
+//!    nothing is touched. A secret that matches no token is
+//!    [`LeakError::NoMatch`], and nothing is touched.
+//! 2. **Verify** with one harmless call made with the secret (a list):
+//!    [`Liveness`].
+//! 3. **Act.** Revoke (Unit) or delete (Mailtrap: never a reset, which
+//!    leaves the old secret working for its grace period) at once. With a
+//!    sink ([`Response::store_in`]), a replacement is minted through the
+//!    lifecycle too: with [`Response::replace`], by a rotation (mint,
+//!    probe, store, then retire the leaked token), so services keep
+//!    running; without it, the leaked token is removed first and the
+//!    replacement minted into the sink after.
+//! 4. **Prove** with the same call, made with the secret again: it must be
+//!    refused ([`LeakError::NotRefused`] otherwise).
+//! 5. **Evidence**: an [`Evidence`] record (JSON with `serde`), which holds
+//!    a SHA-256 [`fingerprint`] of the secret, never the secret.
+//!
+//! A secret already refused before anything is done is left alone and
+//! recorded as such ([`Action::AlreadyRefused`]).
+
+mod identify;
+
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Service};
+use crate::lifecycle::{
+    MailtrapLifecycle, MailtrapPlan, Marker, MintIntoError, RotateError, SecretSink, TokenRef,
+    UnitLifecycle, UnitPlan,
+};
+use crate::{mailtrap, unit};
+
+pub use identify::{Hint, MAILTRAP_LEN, UNIT_PREFIX, UnitClaims, hint};
+
+/// The SHA-256 of the secret, as `sha256:` and 64 lowercase hexadecimal
+/// characters: tells leaks of one secret apart without holding it.
+pub fn fingerprint(secret: &SecretString) -> String {
+    let digest = Sha256::digest(secret.expose_secret().trim().as_bytes());
+    format!("sha256:{digest:x}")
+}
+
+/// What a call made with the leaked secret answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Liveness {
+    /// The service accepted it: the secret works.
+    Accepted,
+    /// The service refused it (401): the secret does not work.
+    Refused,
+    /// The service knew it but it may not make this call (403): the
+    /// secret works, with fewer permissions.
+    NotPermitted,
+}
+
+/// How the token was told from the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum IdentifiedBy {
+    /// The Unit payload's user and token, found in Unit's list.
+    UnitPayload,
+    /// The only token of the Mailtrap list with the secret's last four.
+    LastFour,
+    /// Among the Mailtrap tokens with the secret's last four, the only one
+    /// the secret itself lists.
+    LastFourAndOwnList,
+}
+
+/// What was done to the leaked token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Action {
+    /// Revoked (Unit) at once.
+    Revoked,
+    /// Deleted (Mailtrap) at once.
+    Deleted,
+    /// Removed first, then a replacement minted into the sink.
+    RemovedThenReplaced,
+    /// Replaced by a rotation (minted, stored), then removed.
+    ReplacedThenRemoved,
+    /// Nothing: the service already refused the secret.
+    AlreadyRefused,
+}
+
+/// The replacement minted for a leaked token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Replacement {
+    /// Its id.
+    pub id: String,
+    /// Where its secret was stored ([`SecretSink::describe`]).
+    pub stored_in: String,
+}
+
+/// The record of one leak's response. Holds no secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Evidence {
+    /// When the response ended.
+    pub at: DateTime<Utc>,
+    /// `unit` or `mailtrap`.
+    pub service: &'static str,
+    /// The user (Unit) or account (Mailtrap, when the client names one).
+    pub owner: Option<String>,
+    /// The leaked token's id.
+    pub token_id: String,
+    /// Its description (Unit) or name (Mailtrap).
+    pub token_name: Option<String>,
+    /// How it was identified.
+    pub identified_by: IdentifiedBy,
+    /// What a call made with the secret answered before anything was done.
+    pub live_before: Liveness,
+    /// What was done.
+    pub action: Action,
+    /// Whether the service refused the secret afterwards (checked).
+    pub refused_after: bool,
+    /// The replacement, when a sink was given.
+    pub replacement: Option<Replacement>,
+    /// The SHA-256 [`fingerprint`] of the secret.
+    pub fingerprint: String,
+}
+
+/// What to do beyond removing the leaked token.
+#[derive(Default)]
+pub struct Response<'a> {
+    sink: Option<&'a dyn SecretSink>,
+    replace: bool,
+    unit_scopes: Option<Vec<unit::Scope>>,
+}
+
+impl<'a> Response<'a> {
+    /// Remove the leaked token, and nothing else.
+    pub fn new() -> Response<'a> {
+        Response::default()
+    }
+
+    /// Mint a replacement through the lifecycle and store its secret in
+    /// `sink`; without [`replace`](Response::replace), after the leaked
+    /// token is removed.
+    pub fn store_in(mut self, sink: &'a dyn SecretSink) -> Response<'a> {
+        self.sink = Some(sink);
+        self
+    }
+
+    /// Store the replacement before the leaked token is removed (a
+    /// rotation), so the services that use it keep running.
+    pub fn replace(mut self) -> Response<'a> {
+        self.replace = true;
+        self
+    }
+
+    /// The scopes of a Unit replacement. Unit does not list scopes: by
+    /// default, the scopes the leaked token's payload names. The
+    /// replacement keeps the leaked token's expiration and source addresses.
+    pub fn unit_scopes(mut self, scopes: impl IntoIterator<Item = unit::Scope>) -> Response<'a> {
+        self.unit_scopes = Some(scopes.into_iter().collect());
+        self
+    }
+}
+
+/// The step of a response at which a service call failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Stage {
+    /// Listing the tokens to confirm the identification.
+    Identify,
+    /// The call made with the secret before acting.
+    Verify,
+    /// Revoking or deleting the leaked token.
+    Act,
+    /// The call made with the secret after acting.
+    Prove,
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stage::Identify => "identify",
+            Stage::Verify => "verify",
+            Stage::Act => "act",
+            Stage::Prove => "prove",
+        })
+    }
+}
+
+/// Why a leak response stopped. Names the secret by its fingerprint only.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LeakError {
+    /// The secret matches no token of the configured user or account:
+    /// nothing was touched.
+    #[error(
+        "secret {fingerprint} matches no {service} token of ours: {reason}; nothing was touched"
+    )]
+    NoMatch {
+        /// The service asked.
+        service: Service,
+        /// The secret's fingerprint.
+        fingerprint: String,
+        /// Why.
+        reason: String,
+    },
+    /// Several tokens may be the leaked one and the secret does not tell
+    /// which: nothing was touched.
+    #[error(
+        "secret {fingerprint} may be any of {} {service} tokens ({}); nothing was touched",
+        .candidates.len(),
+        .candidates.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ")
+    )]
+    Ambiguous {
+        /// The service asked.
+        service: Service,
+        /// The secret's fingerprint.
+        fingerprint: String,
+        /// The tokens it may be.
+        candidates: Vec<TokenRef>,
+    },
+    /// A call failed.
+    #[error("{service} leak response for secret {fingerprint} failed at {stage}: {source}")]
+    Service {
+        /// The service.
+        service: Service,
+        /// The secret's fingerprint.
+        fingerprint: String,
+        /// Where.
+        stage: Stage,
+        /// The failure.
+        #[source]
+        source: Error,
+    },
+    /// The rotation that replaces the leaked token failed (it says what it
+    /// left).
+    #[error("leak response for secret {fingerprint}: {source}")]
+    Rotate {
+        /// The secret's fingerprint.
+        fingerprint: String,
+        /// The failure.
+        #[source]
+        source: RotateError,
+    },
+    /// The leaked token was removed, but minting its replacement into the
+    /// sink failed.
+    #[error("leak response for secret {fingerprint}: leaked token {token_id} removed; {source}")]
+    Replace {
+        /// The secret's fingerprint.
+        fingerprint: String,
+        /// The removed token.
+        token_id: String,
+        /// The failure.
+        #[source]
+        source: Box<MintIntoError>,
+    },
+    /// The service still accepts the secret after the token was removed.
+    #[error(
+        "{} token {} was removed but secret {} is still accepted",
+        .evidence.service, .evidence.token_id, .evidence.fingerprint
+    )]
+    NotRefused {
+        /// What was done.
+        evidence: Box<Evidence>,
+    },
+}
+
+impl LeakError {
+    /// Whether nothing was touched because the secret matched none or
+    /// several of our tokens.
+    pub fn is_unmatched(&self) -> bool {
+        matches!(
+            self,
+            LeakError::NoMatch { .. } | LeakError::Ambiguous { .. }
+        )
+    }
+}
+
+fn no_match(service: Service, fingerprint: &str, reason: impl Into<String>) -> LeakError {
+    LeakError::NoMatch {
+        service,
+        fingerprint: fingerprint.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn failed(service: Service, fingerprint: &str, stage: Stage) -> impl Fn(Error) -> LeakError {
+    let fingerprint = fingerprint.to_owned();
+    move |source| LeakError::Service {
+        service,
+        fingerprint: fingerprint.clone(),
+        stage,
+        source,
+    }
+}
+
+/// The answer to a call made with the secret: the tokens it listed when
+/// accepted.
+fn liveness<T>(answer: crate::Result<T>) -> crate::Result<(Liveness, Option<T>)> {
+    match answer {
+        Ok(listed) => Ok((Liveness::Accepted, Some(listed))),
+        Err(Error::Forbidden(_)) => Ok((Liveness::NotPermitted, None)),
+        Err(Error::Unauthorized(_)) => Ok((Liveness::Refused, None)),
+        Err(e) => Err(e),
+    }
+}
+
+async fn unit_liveness(
+    life: &UnitLifecycle,
+    secret: &SecretString,
+) -> crate::Result<(Liveness, Option<Vec<unit::ApiToken>>)> {
+    let client = life.client().with_token(secret.clone())?;
+    let tokens = client.org_api_tokens(life.tokens().user_id().clone());
+    liveness(tokens.list().await)
+}
+
+async fn mailtrap_liveness(
+    life: &MailtrapLifecycle,
+    secret: &SecretString,
+) -> crate::Result<(Liveness, Option<Vec<mailtrap::ApiToken>>)> {
+    let client = life.client().with_token(secret.clone())?;
+    liveness(client.api_tokens().list().await)
+}
+
+/// Responds to a leaked Unit Org API token of `life`'s user: identifies
+/// it, verifies it, revokes it (with a replacement when `how` has a
+/// sink), proves it refused and returns the evidence.
+///
+/// # Errors
+///
+/// [`LeakError::NoMatch`] when the secret is not a Unit token of this
+/// user listed by Unit (nothing touched); [`LeakError::Service`] when a
+/// call fails; [`LeakError::Rotate`] or [`LeakError::Replace`] when the
+/// replacement fails; [`LeakError::NotRefused`] when the secret still
+/// works after the revoke.
+pub async fn respond_unit(
+    life: &UnitLifecycle,
+    secret: &SecretString,
+    how: &Response<'_>,
+) -> Result<Evidence, LeakError> {
+    let service = Service::Unit;
+    let print = fingerprint(secret);
+    let claims = match hint(secret) {
+        Some(Hint::Unit(claims)) => claims,
+        _ => return Err(no_match(service, &print, "not a Unit Org API token")),
+    };
+    let user = life.tokens().user_id().as_str().to_owned();
+    if claims.user_id.as_deref() != Some(user.as_str()) {
+        return Err(no_match(
+            service,
+            &print,
+            format!("its payload does not name user {user}"),
+        ));
+    }
+    let Some(token_id) = claims.token_id.as_deref() else {
+        return Err(no_match(service, &print, "its payload names no token"));
+    };
+    let listed = life
+        .tokens()
+        .list()
+        .await
+        .map_err(failed(service, &print, Stage::Identify))?;
+    let Some(token) = listed.into_iter().find(|t| t.id.as_str() == token_id) else {
+        return Err(no_match(
+            service,
+            &print,
+            format!("user {user} has no token {token_id}"),
+        ));
+    };
+    let (live_before, _) =
+        unit_liveness(life, secret)
+            .await
+            .map_err(failed(service, &print, Stage::Verify))?;
+    let mut evidence = Evidence {
+        at: Utc::now(),
+        service: "unit",
+        owner: Some(user),
+        token_id: token.id.as_str().to_owned(),
+        token_name: token.description.clone(),
+        identified_by: IdentifiedBy::UnitPayload,
+        live_before,
+        action: Action::AlreadyRefused,
+        refused_after: live_before == Liveness::Refused,
+        replacement: None,
+        fingerprint: print.clone(),
+    };
+    if live_before == Liveness::Refused {
+        return Ok(evidence);
+    }
+    let revoke = || async {
+        match life.tokens().revoke(&token.id).await {
+            Ok(_) | Err(Error::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    };
+    match how.sink {
+        None => {
+            revoke()
+                .await
+                .map_err(failed(service, &print, Stage::Act))?;
+            evidence.action = Action::Revoked;
+        }
+        Some(sink) => {
+            let (scopes, expiration) = unit_replacement(how, &claims, &token).map_err(failed(
+                service,
+                &print,
+                Stage::Act,
+            ))?;
+            if how.replace {
+                let plan = UnitPlan::new(scopes, expiration);
+                let rotation = life
+                    .rotate(&token.id, &plan, sink)
+                    .await
+                    .map_err(|source| LeakError::Rotate {
+                        fingerprint: print.clone(),
+                        source,
+                    })?;
+                evidence.action = Action::ReplacedThenRemoved;
+                evidence.replacement = Some(Replacement {
+                    id: rotation.new.id,
+                    stored_in: sink.describe(),
+                });
+            } else {
+                revoke()
+                    .await
+                    .map_err(failed(service, &print, Stage::Act))?;
+                let label = Marker::label(token.description.as_deref().unwrap_or_default());
+                let label = if label.trim().is_empty() {
+                    format!("replaces leaked token {}", token.id.as_str())
+                } else {
+                    label.to_owned()
+                };
+                let request = unit::CreateApiToken::new(label, scopes, expiration)
+                    .source_ips(token.source_ips.iter().cloned());
+                let minted =
+                    life.mint_into(&request, sink)
+                        .await
+                        .map_err(|source| LeakError::Replace {
+                            fingerprint: print.clone(),
+                            token_id: token.id.as_str().to_owned(),
+                            source: Box::new(source),
+                        })?;
+                evidence.action = Action::RemovedThenReplaced;
+                evidence.replacement = Some(Replacement {
+                    id: minted.id,
+                    stored_in: sink.describe(),
+                });
+            }
+        }
+    }
+    let (after, _) =
+        unit_liveness(life, secret)
+            .await
+            .map_err(failed(service, &print, Stage::Prove))?;
+    prove(evidence, after)
+}
+
+/// The scopes and expiration of a Unit replacement: the scopes asked for,
+/// else those the payload names; the leaked token's expiration.
+fn unit_replacement(
+    how: &Response<'_>,
+    claims: &UnitClaims,
+    token: &unit::ApiToken,
+) -> crate::Result<(Vec<unit::Scope>, DateTime<Utc>)> {
+    let scopes = match &how.unit_scopes {
+        Some(scopes) => scopes.clone(),
+        None => claims
+            .scope
+            .as_deref()
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::parse::<unit::Scope>)
+            .collect::<crate::Result<Vec<_>>>()?,
+    };
+    if scopes.is_empty() {
+        return Err(Error::invalid(
+            "scope",
+            "the leaked token's payload names no scopes: give the replacement's scopes",
+        ));
+    }
+    let Some(expiration) = token.expiration.filter(|at| *at > Utc::now()) else {
+        return Err(Error::invalid(
+            "expiration",
+            "Unit lists no future expiration for the leaked token: give the replacement's",
+        ));
+    };
+    Ok((scopes, expiration))
+}
+
+/// Responds to a leaked Mailtrap API token of `life`'s account (or of the
+/// accounts its client reaches): identifies it, verifies it, deletes it
+/// (with a replacement when `how` has a sink), proves it refused and
+/// returns the evidence.
+///
+/// # Errors
+///
+/// [`LeakError::NoMatch`] when no listed token ends with the secret's last
+/// four (nothing touched); [`LeakError::Ambiguous`] when several do and
+/// the secret does not tell which (nothing touched);
+/// [`LeakError::Service`] when a call fails; [`LeakError::Rotate`] or
+/// [`LeakError::Replace`] when the replacement fails;
+/// [`LeakError::NotRefused`] when the secret still works after the delete.
+pub async fn respond_mailtrap(
+    life: &MailtrapLifecycle,
+    secret: &SecretString,
+    how: &Response<'_>,
+) -> Result<Evidence, LeakError> {
+    let service = Service::Mailtrap;
+    let print = fingerprint(secret);
+    let last_four = match hint(secret) {
+        Some(Hint::Mailtrap { last_four }) => last_four,
+        _ => return Err(no_match(service, &print, "not a Mailtrap API token")),
+    };
+    let listed = life
+        .tokens()
+        .list()
+        .await
+        .map_err(failed(service, &print, Stage::Identify))?;
+    let candidates: Vec<mailtrap::ApiToken> = listed
+        .into_iter()
+        .filter(|t| {
+            t.last_four
+                .as_deref()
+                .is_some_and(|four| four.eq_ignore_ascii_case(&last_four))
+        })
+        .collect();
+    if candidates.is_empty() {
+        return Err(no_match(
+            service,
+            &print,
+            "no listed token has its last four characters",
+        ));
+    }
+    let (live_before, own_list) =
+        mailtrap_liveness(life, secret)
+            .await
+            .map_err(failed(service, &print, Stage::Verify))?;
+    let (token, identified_by) = if let [only] = candidates.as_slice() {
+        (only.clone(), IdentifiedBy::LastFour)
+    } else {
+        let seen = own_list.unwrap_or_default();
+        let narrowed: Vec<&mailtrap::ApiToken> = candidates
+            .iter()
+            .filter(|c| seen.iter().any(|s| s.id == c.id))
+            .collect();
+        match narrowed.as_slice() {
+            [only] => ((*only).clone(), IdentifiedBy::LastFourAndOwnList),
+            _ => {
+                return Err(LeakError::Ambiguous {
+                    service,
+                    fingerprint: print,
+                    candidates: candidates
+                        .iter()
+                        .map(|c| TokenRef::new(service, c.id.to_string(), Some(c.name.clone())))
+                        .collect(),
+                });
+            }
+        }
+    };
+    let mut evidence = Evidence {
+        at: Utc::now(),
+        service: "mailtrap",
+        owner: life.client().account_id().map(|a| a.to_string()),
+        token_id: token.id.to_string(),
+        token_name: Some(token.name.clone()),
+        identified_by,
+        live_before,
+        action: Action::AlreadyRefused,
+        refused_after: live_before == Liveness::Refused,
+        replacement: None,
+        fingerprint: print.clone(),
+    };
+    if live_before == Liveness::Refused {
+        return Ok(evidence);
+    }
+    let delete = || async {
+        match life.tokens().delete(token.id).await {
+            Ok(()) | Err(Error::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    };
+    match how.sink {
+        None => {
+            delete()
+                .await
+                .map_err(failed(service, &print, Stage::Act))?;
+            evidence.action = Action::Deleted;
+        }
+        Some(sink) if how.replace => {
+            // A create with the old permissions, never a reset: a reset
+            // leaves the leaked secret working for its grace period.
+            let plan = MailtrapPlan::new().recreate().delete_old();
+            let rotation =
+                life.rotate(token.id, &plan, sink)
+                    .await
+                    .map_err(|source| LeakError::Rotate {
+                        fingerprint: print.clone(),
+                        source,
+                    })?;
+            evidence.action = Action::ReplacedThenRemoved;
+            evidence.replacement = Some(Replacement {
+                id: rotation.new.id,
+                stored_in: sink.describe(),
+            });
+        }
+        Some(sink) => {
+            delete()
+                .await
+                .map_err(failed(service, &print, Stage::Act))?;
+            let label = Marker::label(&token.name);
+            let request = mailtrap::CreateApiToken::new(label.trim())
+                .permissions_from(token.permissions.iter().cloned());
+            let minted =
+                life.mint_into(&request, sink)
+                    .await
+                    .map_err(|source| LeakError::Replace {
+                        fingerprint: print.clone(),
+                        token_id: token.id.to_string(),
+                        source: Box::new(source),
+                    })?;
+            evidence.action = Action::RemovedThenReplaced;
+            evidence.replacement = Some(Replacement {
+                id: minted.id,
+                stored_in: sink.describe(),
+            });
+        }
+    }
+    let (after, _) =
+        mailtrap_liveness(life, secret)
+            .await
+            .map_err(failed(service, &print, Stage::Prove))?;
+    prove(evidence, after)
+}
+
+/// Records what the call made after acting answered: the secret must be
+/// refused.
+fn prove(mut evidence: Evidence, after: Liveness) -> Result<Evidence, LeakError> {
+    evidence.refused_after = after == Liveness::Refused;
+    evidence.at = Utc::now();
+    if evidence.refused_after {
+        Ok(evidence)
+    } else {
+        Err(LeakError::NotRefused {
+            evidence: Box::new(evidence),
+        })
+    }
+}

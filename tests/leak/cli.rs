@@ -1,0 +1,315 @@
+//! `api-tokens leak` and `api-tokens detectors` against fakes started
+//! here, whose addresses the binary takes from the environment: exit
+//! codes, evidence on standard output and in the ledger, a replacement in
+//! a file sink, and a betterleaks scan handed to `--from-report`.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use api_tokens::mailtrap::{AccessLevel, ResourceType};
+use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed, UnitFake, UnitTokenSeed};
+use api_tokens::unit::Scope;
+use secrecy::ExposeSecret;
+use serde_json::Value;
+
+/// What a run of the binary left.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).expect("stdout is JSON")
+    }
+
+    #[track_caller]
+    fn holds_none_of(&self, secrets: &[&str]) {
+        for secret in secrets {
+            assert!(!self.stdout.contains(secret), "a secret on stdout");
+            assert!(!self.stderr.contains(secret), "a secret on stderr");
+        }
+    }
+}
+
+/// The fakes both services' commands go to, with their environment.
+pub struct Fakes {
+    pub unit: UnitFake,
+    pub mailtrap: MailtrapFake,
+    env: Vec<(&'static str, String)>,
+}
+
+pub async fn fakes() -> Fakes {
+    let unit = UnitFake::builder()
+        .user_id("77".parse().expect("user"))
+        .start()
+        .await;
+    let mailtrap = MailtrapFake::builder().account_id(3229).start().await;
+    let env = vec![
+        ("UNIT_API_TOKEN", unit.token().expose_secret().to_owned()),
+        ("UNIT_API_URL", unit.uri()),
+        ("UNIT_USER_ID", "77".to_owned()),
+        (
+            "MAILTRAP_API_TOKEN",
+            mailtrap.token().expose_secret().to_owned(),
+        ),
+        ("MAILTRAP_API_URL", mailtrap.uri()),
+        ("MAILTRAP_ACCOUNT_ID", "3229".to_owned()),
+    ];
+    Fakes {
+        unit,
+        mailtrap,
+        env,
+    }
+}
+
+impl Fakes {
+    /// Runs `api-tokens ARGS` with `stdin` on standard input, from a clean
+    /// environment holding only the fakes' addresses and credentials.
+    pub async fn run(&self, args: &[&str], stdin: &str) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_api-tokens"));
+        command.args(args).env_clear();
+        for (k, v) in &self.env {
+            command.env(k, v);
+        }
+        let stdin = stdin.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let mut child = command
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("the binary runs");
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(stdin.as_bytes())
+                .expect("write stdin");
+            let out = child.wait_with_output().expect("the binary ends");
+            Run {
+                code: out.status.code().expect("an exit code"),
+                stdout: String::from_utf8(out.stdout).expect("UTF-8"),
+                stderr: String::from_utf8(out.stderr).expect("UTF-8"),
+            }
+        })
+        .await
+        .expect("the run")
+    }
+}
+
+fn admin(name: &str) -> MailtrapTokenSeed {
+    MailtrapTokenSeed::new(name).permission(ResourceType::Account, 3229, AccessLevel::Admin)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_secret_on_standard_input_is_revoked_with_evidence_in_the_ledger() {
+    let fakes = fakes().await;
+    let leaked = fakes
+        .unit
+        .insert_token(UnitTokenSeed::new("CI deploy").scopes([Scope::Customers]));
+    let other = fakes.unit.insert_token(UnitTokenSeed::new("Billing"));
+    let dir = tempfile::tempdir().expect("dir");
+    let ledger = dir.path().join("leaks.jsonl");
+    let ledger_arg = ledger.display().to_string();
+    let secret = leaked.secret.expose_secret().to_owned();
+
+    let run = fakes
+        .run(
+            &["--output", "json", "leak", "--ledger", &ledger_arg],
+            &format!("{secret}\n"),
+        )
+        .await;
+
+    run.code(0);
+    run.holds_none_of(&[&secret]);
+    let evidence = run.json();
+    assert_eq!(evidence["service"], "unit");
+    assert_eq!(evidence["token_id"], leaked.id.as_str());
+    assert_eq!(evidence["action"], "revoked");
+    assert_eq!(evidence["live_before"], "accepted");
+    assert_eq!(evidence["refused_after"], true);
+    let ledger_text = std::fs::read_to_string(&ledger).expect("ledger");
+    assert!(!ledger_text.contains(&secret));
+    let lines: Vec<Value> = ledger_text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines, [evidence]);
+    let left: Vec<_> = fakes.unit.tokens().into_iter().map(|t| t.id).collect();
+    assert_eq!(left, [other.id]);
+}
+
+/// `--replace --secret-to file:`: the file holds a working replacement,
+/// and the leaked Mailtrap token is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replace_into_a_file_holds_a_working_replacement() {
+    let fakes = fakes().await;
+    let leaked = fakes.mailtrap.insert_token(admin("CI deploy"));
+    let dir = tempfile::tempdir().expect("dir");
+    let secret_file = dir.path().join("leaked.txt");
+    std::fs::write(&secret_file, leaked.secret.expose_secret()).expect("write");
+    let target = dir.path().join("mailtrap.token");
+    let sink = format!("file:{}", target.display());
+
+    let run = fakes
+        .run(
+            &[
+                "--output",
+                "json",
+                "leak",
+                "--secret-file",
+                &secret_file.display().to_string(),
+                "--replace",
+                "--secret-to",
+                &sink,
+            ],
+            "",
+        )
+        .await;
+
+    run.code(0);
+    let stored = read_one_line(&target);
+    run.holds_none_of(&[leaked.secret.expose_secret(), &stored]);
+    let evidence = run.json();
+    assert_eq!(evidence["action"], "replaced_then_removed");
+    let tokens = fakes.mailtrap.tokens();
+    assert_eq!(tokens.len(), 1, "the leaked token is gone");
+    assert_eq!(evidence["replacement"]["id"], tokens[0].id.to_string());
+    assert_eq!(tokens[0].secret.expose_secret(), stored);
+}
+
+fn read_one_line(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .expect("the sink")
+        .trim()
+        .to_owned()
+}
+
+/// A random 32-hex string, a malformed `v2.public.` string and text in
+/// neither format: exit 7, nothing touched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_that_are_none_of_ours_exit_7_and_touch_nothing() {
+    let fakes = fakes().await;
+    fakes.unit.insert_token(UnitTokenSeed::new("CI deploy"));
+    fakes.mailtrap.insert_token(admin("CI deploy"));
+    for secret in [
+        "f00dfeedf00dfeedf00dfeedf00dfeed",
+        "v2.public.eyJ1c2VySWQiOiI3NyJ9.broken",
+        "not a token at all",
+    ] {
+        let run = fakes.run(&["leak"], secret).await;
+        run.code(7);
+        run.holds_none_of(&[secret]);
+        assert!(run.stderr.contains("nothing was touched"), "{}", run.stderr);
+    }
+    assert_eq!(fakes.unit.tokens().len(), 1);
+    assert_eq!(fakes.mailtrap.tokens().len(), 1);
+    let sent: Vec<String> = fakes
+        .unit
+        .requests()
+        .into_iter()
+        .chain(fakes.mailtrap.requests())
+        .map(|r| r.method)
+        .collect();
+    assert!(sent.iter().all(|m| m == "GET"), "{sent:?}");
+}
+
+/// Two Mailtrap tokens with the same last four: exit 7, both named, both
+/// kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_last_four_names_both_and_exits_7() {
+    let fakes = fakes().await;
+    let first = fakes
+        .mailtrap
+        .insert_token(admin("First").secret("aaaaaaaaaaaaaaaaaaaaaaaaaaaa1234".to_owned().into()));
+    let second = fakes
+        .mailtrap
+        .insert_token(admin("Second").secret("bbbbbbbbbbbbbbbbbbbbbbbbbbbb1234".to_owned().into()));
+    let run = fakes
+        .run(&["leak"], "aaaaaaaaaaaaaaaaaaaaaaaaaaaa1234")
+        .await;
+    run.code(7);
+    run.holds_none_of(&["aaaaaaaaaaaaaaaaaaaaaaaaaaaa1234"]);
+    assert!(
+        run.stderr.contains(&format!("{}, {}", first.id, second.id)),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fakes.mailtrap.tokens().len(), 2);
+}
+
+/// The secret is never an argument: `leak` takes none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_as_an_argument_is_refused() {
+    let fakes = fakes().await;
+    let run = fakes
+        .run(&["leak", "f00dfeedf00dfeedf00dfeedf00dfeed"], "")
+        .await;
+    run.code(2);
+    let run = fakes.run(&["leak", "--replace"], "x").await;
+    run.code(2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_lists_exit_code_7() {
+    let fakes = fakes().await;
+    let run = fakes.run(&["--help"], "").await;
+    run.code(0);
+    assert!(run.stdout.contains("7  leak:"), "{}", run.stdout);
+}
+
+/// A gitleaks report (a list of findings with `RuleID`, `Secret`, `File`,
+/// `StartLine`): the findings of these services are handled once per
+/// secret, others skipped; one unmatched secret makes the exit 7 after the
+/// others were handled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gitleaks_report_is_handled_once_per_secret() {
+    let fakes = fakes().await;
+    let unit = fakes.unit.insert_token(UnitTokenSeed::new("CI deploy"));
+    let mailtrap = fakes.mailtrap.insert_token(admin("Sender"));
+    let kept = fakes.mailtrap.insert_token(admin("Kept"));
+    let unit_secret = unit.secret.expose_secret().to_owned();
+    let mailtrap_secret = mailtrap.secret.expose_secret().to_owned();
+    let stranger = "f00dfeedf00dfeedf00dfeedf00dfeed";
+    let finding = |rule: &str, secret: &str, file: &str| serde_json::json!({"RuleID": rule, "Secret": secret, "Match": secret, "File": file, "StartLine": 3});
+    let report = serde_json::json!([
+        finding("unit-org-api-token", &unit_secret, "a.env"),
+        finding("unit-org-api-token", &unit_secret, "b.env"),
+        finding("mailtrap-api-token", &mailtrap_secret, "c.yml"),
+        finding("mailtrap-api-token", stranger, "d.yml"),
+        finding("generic-api-key", "something-else-entirely", "e.txt"),
+    ]);
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("gitleaks.json");
+    std::fs::write(&path, report.to_string()).expect("report");
+
+    let run = fakes
+        .run(&["leak", "--from-report", &path.display().to_string()], "")
+        .await;
+
+    run.code(7);
+    run.holds_none_of(&[&unit_secret, &mailtrap_secret, stranger]);
+    assert!(
+        run.stdout
+            .contains("2 handled, 1 unmatched, 0 failed, 1 findings of other rules skipped"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("a.env:3, b.env:3") || run.stdout.contains("d.yml:3"));
+    assert!(fakes.unit.tokens().is_empty());
+    let left: Vec<_> = fakes.mailtrap.tokens().into_iter().map(|t| t.id).collect();
+    assert_eq!(left, [kept.id]);
+}

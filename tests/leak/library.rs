@@ -1,0 +1,261 @@
+//! `api_tokens::leak` against the fakes: a leaked secret alone is
+//! identified, verified, revoked or deleted, proved refused, with an
+//! evidence record that holds no secret; what it cannot tie to exactly
+//! one of our tokens is left untouched.
+
+use crate::lifecycle_support;
+
+use std::sync::{Arc, Mutex};
+
+use api_tokens::leak::{self, Action, IdentifiedBy, LeakError, Liveness, Response};
+use api_tokens::lifecycle::sink::{self, SecretMeta};
+use api_tokens::mailtrap::{AccessLevel, ResourceType};
+use api_tokens::testing::{MailtrapTokenSeed, UnitFake, UnitTokenSeed};
+use api_tokens::unit::Scope;
+use lifecycle_support::{mailtrap, mailtrap_accepts, unit, unit_accepts};
+use secrecy::{ExposeSecret, SecretString};
+
+fn no_secret_in(evidence: &leak::Evidence, secret: &str) -> String {
+    let json = serde_json::to_string(evidence).expect("json");
+    assert!(!json.contains(secret), "{json}");
+    assert!(!format!("{evidence:?}").contains(secret));
+    json
+}
+
+#[tokio::test]
+async fn a_leaked_unit_secret_is_identified_revoked_and_proved_refused() {
+    let (fake, life) = unit().await;
+    let leaked = fake.insert_token(UnitTokenSeed::new("CI deploy").scopes([Scope::Customers]));
+    let other = fake.insert_token(UnitTokenSeed::new("Billing"));
+    let secret = leaked.secret.clone();
+
+    let evidence = leak::respond_unit(&life, &secret, &Response::new())
+        .await
+        .expect("respond");
+
+    assert_eq!(evidence.service, "unit");
+    assert_eq!(evidence.token_id, leaked.id.as_str());
+    assert_eq!(evidence.token_name.as_deref(), Some("CI deploy"));
+    assert_eq!(evidence.identified_by, IdentifiedBy::UnitPayload);
+    assert_eq!(evidence.live_before, Liveness::Accepted);
+    assert_eq!(evidence.action, Action::Revoked);
+    assert!(evidence.refused_after);
+    assert_eq!(evidence.fingerprint, leak::fingerprint(&secret));
+    assert!(evidence.fingerprint.starts_with("sha256:"));
+    let json = no_secret_in(&evidence, secret.expose_secret());
+    assert!(json.contains("\"action\":\"revoked\""), "{json}");
+    // The other token is untouched and still works.
+    let left: Vec<_> = fake.tokens().into_iter().map(|t| t.id).collect();
+    assert_eq!(left, std::slice::from_ref(&other.id));
+    assert!(unit_accepts(&life, other.secret.expose_secret()).await);
+}
+
+#[tokio::test]
+async fn a_leaked_mailtrap_secret_is_identified_deleted_and_proved_refused() {
+    let (fake, life) = mailtrap().await;
+    let account = fake.account_id();
+    let leaked = fake.insert_token(MailtrapTokenSeed::new("CI deploy").permission(
+        ResourceType::Account,
+        account,
+        AccessLevel::Admin,
+    ));
+    let other = fake.insert_token(MailtrapTokenSeed::new("Billing").secret(SecretString::from(
+        "0123456789abcdef0123456789ab0000".to_owned(),
+    )));
+    let secret = leaked.secret.clone();
+    assert_ne!(
+        leaked.last_4_digits(),
+        "0000",
+        "the seeds' secrets differ at the end"
+    );
+
+    let evidence = leak::respond_mailtrap(&life, &secret, &Response::new())
+        .await
+        .expect("respond");
+
+    assert_eq!(evidence.service, "mailtrap");
+    assert_eq!(evidence.token_id, leaked.id.to_string());
+    assert_eq!(evidence.identified_by, IdentifiedBy::LastFour);
+    assert_eq!(evidence.live_before, Liveness::Accepted);
+    assert_eq!(evidence.action, Action::Deleted);
+    assert!(evidence.refused_after);
+    no_secret_in(&evidence, secret.expose_secret());
+    let left: Vec<_> = fake.tokens().into_iter().map(|t| t.id).collect();
+    assert_eq!(left, [other.id]);
+    assert!(mailtrap_accepts(&life, other.secret.expose_secret()).await);
+}
+
+/// With `replace` and a sink, the sink holds a working replacement before
+/// the leaked token is gone.
+#[tokio::test]
+async fn a_replacement_is_stored_before_the_leaked_unit_token_is_revoked() {
+    let (fake, life) = unit().await;
+    let leaked = fake.insert_token(UnitTokenSeed::new("CI deploy").scopes([Scope::Customers]));
+    let stored: Arc<Mutex<Vec<(SecretString, bool)>>> = Arc::default();
+    let seen = Arc::clone(&stored);
+    let fake_ref = &fake;
+    let leaked_id = leaked.id.clone();
+    let sink = sink::from_fn(move |secret: SecretString, _meta: SecretMeta| {
+        let leaked_listed = fake_ref.tokens().iter().any(|t| t.id == leaked_id);
+        seen.lock().expect("lock").push((secret, leaked_listed));
+        async { Ok(()) }
+    });
+
+    let evidence = leak::respond_unit(
+        &life,
+        &leaked.secret,
+        &Response::new().store_in(&sink).replace(),
+    )
+    .await
+    .expect("respond");
+
+    assert_eq!(evidence.action, Action::ReplacedThenRemoved);
+    assert!(evidence.refused_after);
+    let replacement = evidence.replacement.clone().expect("replacement");
+    let stored = stored.lock().expect("lock").clone();
+    let [(secret, leaked_listed)] = stored.as_slice() else {
+        panic!("one secret stored, not {}", stored.len())
+    };
+    assert!(
+        leaked_listed,
+        "stored while the leaked token was still listed"
+    );
+    assert!(unit_accepts(&life, secret.expose_secret()).await);
+    let left: Vec<_> = fake
+        .tokens()
+        .into_iter()
+        .map(|t| t.id.as_str().to_owned())
+        .collect();
+    assert_eq!(left, [replacement.id]);
+    no_secret_in(&evidence, secret.expose_secret());
+    no_secret_in(&evidence, leaked.secret.expose_secret());
+}
+
+/// Without `replace`, the leaked Mailtrap token dies first; the
+/// replacement, minted after, has its permissions and works.
+#[tokio::test]
+async fn without_replace_the_leaked_mailtrap_token_dies_first() {
+    let (fake, life) = mailtrap().await;
+    let account = fake.account_id();
+    let leaked = fake.insert_token(MailtrapTokenSeed::new("CI deploy").permission(
+        ResourceType::Account,
+        account,
+        AccessLevel::Admin,
+    ));
+    let stored: Arc<Mutex<Vec<(SecretString, bool)>>> = Arc::default();
+    let seen = Arc::clone(&stored);
+    let fake_ref = &fake;
+    let leaked_id = leaked.id;
+    let sink = sink::from_fn(move |secret: SecretString, _meta: SecretMeta| {
+        let leaked_listed = fake_ref.tokens().iter().any(|t| t.id == leaked_id);
+        seen.lock().expect("lock").push((secret, leaked_listed));
+        async { Ok(()) }
+    });
+
+    let evidence = leak::respond_mailtrap(&life, &leaked.secret, &Response::new().store_in(&sink))
+        .await
+        .expect("respond");
+
+    assert_eq!(evidence.action, Action::RemovedThenReplaced);
+    assert!(evidence.refused_after);
+    let stored = stored.lock().expect("lock").clone();
+    let [(secret, leaked_listed)] = stored.as_slice() else {
+        panic!("one secret stored, not {}", stored.len())
+    };
+    assert!(
+        !leaked_listed,
+        "the leaked token was deleted before the replacement"
+    );
+    assert!(mailtrap_accepts(&life, secret.expose_secret()).await);
+    let tokens = fake.tokens();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].permissions, leaked.permissions);
+    assert_eq!(
+        evidence.replacement.as_ref().map(|r| r.id.clone()),
+        Some(tokens[0].id.to_string())
+    );
+}
+
+/// Two tokens with the same last four that the secret cannot tell apart:
+/// none is deleted and both are named.
+#[tokio::test]
+async fn mailtrap_tokens_sharing_the_last_four_are_named_and_left_alone() {
+    let (fake, life) = mailtrap().await;
+    let first = fake.insert_token(MailtrapTokenSeed::new("First").secret(SecretString::from(
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaa1234".to_owned(),
+    )));
+    let second = fake.insert_token(MailtrapTokenSeed::new("Second").secret(SecretString::from(
+        "bbbbbbbbbbbbbbbbbbbbbbbbbbbb1234".to_owned(),
+    )));
+
+    let err = leak::respond_mailtrap(&life, &first.secret, &Response::new())
+        .await
+        .expect_err("ambiguous");
+
+    let LeakError::Ambiguous { candidates, .. } = &err else {
+        panic!("{err:?}")
+    };
+    let named: Vec<_> = candidates.iter().map(|c| c.id.clone()).collect();
+    assert_eq!(named, [first.id.to_string(), second.id.to_string()]);
+    assert!(err.is_unmatched());
+    assert!(
+        !err.to_string().contains(first.secret.expose_secret()),
+        "{err}"
+    );
+    assert_eq!(fake.tokens().len(), 2);
+}
+
+/// A random 32-hex string and a malformed `v2.public.` string match none
+/// of our tokens: nothing is touched, and no request but lists is sent.
+#[tokio::test]
+async fn secrets_that_match_none_of_ours_touch_nothing() {
+    let (unit_fake, unit_life) = unit().await;
+    unit_fake.insert_token(UnitTokenSeed::new("CI deploy"));
+    let (mt_fake, mt_life) = mailtrap().await;
+    mt_fake.insert_token(MailtrapTokenSeed::new("CI deploy"));
+    let hex = SecretString::from("f00dfeedf00dfeedf00dfeedf00dfeed".to_owned());
+    let malformed = SecretString::from("v2.public.eyJ1c2VySWQiOiIyIn0.broken".to_owned());
+
+    for secret in [&hex, &malformed] {
+        for err in [
+            leak::respond_unit(&unit_life, secret, &Response::new()).await,
+            leak::respond_mailtrap(&mt_life, secret, &Response::new()).await,
+        ]
+        .into_iter()
+        .map(|r| r.expect_err("no match"))
+        {
+            assert!(matches!(err, LeakError::NoMatch { .. }), "{err:?}");
+            assert!(!err.to_string().contains(secret.expose_secret()), "{err}");
+        }
+    }
+    assert_eq!(unit_fake.tokens().len(), 1);
+    assert_eq!(mt_fake.tokens().len(), 1);
+    let methods: Vec<String> = unit_fake
+        .requests()
+        .iter()
+        .chain(mt_fake.requests().iter())
+        .map(|r| r.method.clone())
+        .collect();
+    assert!(methods.iter().all(|m| m == "GET"), "{methods:?}");
+}
+
+/// A Unit token whose payload names another user is not ours: nothing
+/// is revoked, even though a token of ours has the same id.
+#[tokio::test]
+async fn a_unit_payload_naming_another_user_touches_nothing() {
+    let (fake, life) = unit().await;
+    let ours = fake.insert_token(UnitTokenSeed::new("CI deploy"));
+    let other_fake = UnitFake::builder()
+        .user_id("990".parse().expect("user id"))
+        .start()
+        .await;
+    let theirs = other_fake.insert_token(UnitTokenSeed::new("Elsewhere"));
+    assert_eq!(ours.id, theirs.id, "the same id on two users");
+    assert_ne!(other_fake.user_id(), fake.user_id());
+
+    let err = leak::respond_unit(&life, &theirs.secret, &Response::new())
+        .await
+        .expect_err("not ours");
+    assert!(err.is_unmatched(), "{err:?}");
+    assert_eq!(fake.tokens().len(), 1);
+}
