@@ -12,15 +12,15 @@ use wiremock::MockServer;
 use super::engine::{self, Behaviour, Options, Shared, lock};
 use super::error::KitError;
 use super::faults::{self, Expectation, Fault, LoggedRequest};
-use super::ids::{IdOrder, Ids};
+use super::ids::{IdOrder, Ids, MAX_TOKEN_ID};
 
 pub(crate) mod sealed {
     /// Keeps [`Dialect`](super::Dialect) to the services of this crate.
     pub trait Sealed {}
 }
 
-/// A service a [`Fake`] speaks: [`UnitDialect`](super::UnitDialect) or
-/// [`MailtrapDialect`](super::MailtrapDialect). What differs between the
+/// A service a [`Fake`] speaks: [`UnitDialect`](struct.UnitDialect.html) or
+/// [`MailtrapDialect`](struct.MailtrapDialect.html). What differs between the
 /// services (their tokens, endpoints, routes, answers and error shapes)
 /// lives with the dialect; what a test asks of any fake is written once on
 /// [`Fake`] and [`FakeBuilder`]. Sealed: only this crate implements it.
@@ -64,7 +64,7 @@ pub trait Operation: sealed::Sealed + Copy + fmt::Debug {
 }
 
 /// A stateful fake of a service's token API on a loopback wiremock server:
-/// [`UnitFake`](super::UnitFake) or [`MailtrapFake`](super::MailtrapFake),
+/// [`UnitFake`](type.UnitFake.html) or [`MailtrapFake`](type.MailtrapFake.html),
 /// whose pages say how each answers.
 pub struct Fake<D: Dialect> {
     server: MockServer,
@@ -85,8 +85,8 @@ impl<D: Dialect> fmt::Debug for Fake<D> {
 }
 
 /// Settings of a [`Fake`] before it starts:
-/// [`UnitFakeBuilder`](super::UnitFakeBuilder) or
-/// [`MailtrapFakeBuilder`](super::MailtrapFakeBuilder).
+/// [`UnitFakeBuilder`](type.UnitFakeBuilder.html) or
+/// [`MailtrapFakeBuilder`](type.MailtrapFakeBuilder.html).
 pub struct FakeBuilder<D: Dialect> {
     token: Option<SecretString>,
     pub(crate) settings: D::Settings,
@@ -264,8 +264,8 @@ impl<D: Dialect> Fake<D> {
     /// nothing. Requests it refuses do not count. Every request the fake
     /// receives counts, whatever its endpoint or answer, a fault's
     /// included. Replaces any earlier limit and starts counting afresh.
-    /// See [`UnitFake`](super::UnitFake) and
-    /// [`MailtrapFake`](super::MailtrapFake) for what is counted together
+    /// See [`UnitFake`](type.UnitFake.html) and
+    /// [`MailtrapFake`](type.MailtrapFake.html) for what is counted together
     /// and which headers come with the answers.
     pub fn rate_limit(&self, limit: u32, per: Duration) {
         lock(&self.engine).set_rate_limit(Some((limit, per)));
@@ -290,7 +290,7 @@ impl<D: Dialect> Fake<D> {
     /// # Errors
     ///
     /// [`KitError::Seed`] for 0, for more than one past
-    /// [`MAX_TOKEN_ID`](super::MAX_TOKEN_ID), or for an id not above every
+    /// [`MAX_TOKEN_ID`], or for an id not above every
     /// id held; nothing changes.
     pub fn set_next_id(&self, next: u64) -> Result<(), KitError> {
         let mut engine = lock(&self.engine);
