@@ -12,7 +12,7 @@ use wiremock::MockServer;
 use super::engine::{self, Behaviour, Options, Shared, lock};
 use super::error::KitError;
 use super::faults::{self, Expectation, Fault, LoggedRequest};
-use super::ids::{IdOrder, Ids, MAX_TOKEN_ID};
+use super::ids::{IdOrder, Ids};
 
 pub(crate) mod sealed {
     /// Keeps [`Dialect`](super::Dialect) to the services of this crate.
@@ -290,7 +290,7 @@ impl<D: Dialect> Fake<D> {
     /// # Errors
     ///
     /// [`KitError::Seed`] for 0, for more than one past
-    /// [`MAX_TOKEN_ID`], or for an id not above every
+    /// [`MAX_TOKEN_ID`](super::ids::MAX_TOKEN_ID), or for an id not above every
     /// id held; nothing changes.
     pub fn set_next_id(&self, next: u64) -> Result<(), KitError> {
         let mut engine = lock(&self.engine);
