@@ -495,6 +495,8 @@
 mod engine;
 mod error;
 mod fake;
+#[cfg(test)]
+mod fake_tests;
 mod faults;
 mod fixtures;
 mod fuzz;
