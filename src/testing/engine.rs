@@ -38,7 +38,7 @@ use super::redact::{is_auth_header, recorded_auth_value};
 
 /// An answer of a dialect.
 #[derive(Debug)]
-pub(crate) struct Reply {
+pub struct Reply {
     pub status: u16,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Option<(Vec<u8>, &'static str)>,
@@ -94,7 +94,7 @@ impl Reply {
 }
 
 /// The behaviour of one service.
-pub(crate) trait Dialect: Send + 'static {
+pub trait Behaviour: Send + 'static {
     /// The endpoint a request reaches, if the service has it.
     fn operation(&self, method: &str, path: &str) -> Option<&'static str>;
     /// Acts on a request and answers it as the service does.
@@ -302,7 +302,7 @@ pub(crate) fn lock<D>(shared: &Shared<D>) -> MutexGuard<'_, Engine<D>> {
     shared.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-impl<D: Dialect> Engine<D> {
+impl<D: Behaviour> Engine<D> {
     /// The fake's time, to the millisecond: both services write times with
     /// milliseconds, so what a fake holds equals what it answers.
     pub(crate) fn now(&self) -> DateTime<Utc> {
@@ -542,7 +542,7 @@ pub(crate) struct Options {
 }
 
 /// Starts a wiremock server answering from `dialect`.
-pub(crate) async fn start<D: Dialect>(dialect: D, options: Options) -> (MockServer, Shared<D>) {
+pub(crate) async fn start<D: Behaviour>(dialect: D, options: Options) -> (MockServer, Shared<D>) {
     let shared = Arc::new(Mutex::new(Engine {
         dialect,
         faults: Vec::new(),
@@ -577,7 +577,7 @@ pub(crate) async fn start<D: Dialect>(dialect: D, options: Options) -> (MockServ
 /// Matches (and so drops) a request whose fault closes the connection.
 struct Dropper<D>(Shared<D>);
 
-impl<D: Dialect> Match for Dropper<D> {
+impl<D: Behaviour> Match for Dropper<D> {
     fn matches(&self, request: &Request) -> bool {
         let mut engine = lock(&self.0);
         let plan = engine.plan(request, true);
@@ -602,7 +602,7 @@ impl<D: Dialect> Match for Dropper<D> {
 /// Answers from the dialect, or as the rate limit or the fault says.
 struct Responder<D>(Shared<D>);
 
-impl<D: Dialect> Respond for Responder<D> {
+impl<D: Behaviour> Respond for Responder<D> {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let mut engine = lock(&self.0);
         let plan = engine.plan(request, false);
@@ -656,248 +656,6 @@ pub(crate) fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// The methods both fakes share, on `$fake` whose endpoints are `$op`
-/// and whose dialect holds its `$token`s by id and its `ids`, and the
-/// `Drop` that checks its expectations. The doc comments given after
-/// `tokens:` and `next_id:` document those methods.
-macro_rules! common_fake_methods {
-    (
-        $fake:ident, $op:ident, $token:ident,
-        tokens: $(#[doc = $tokens_doc:expr])*
-        next_id: $(#[doc = $next_id_doc:expr])*
-    ) => {
-        impl $fake {
-            $(#[doc = $next_id_doc])*
-            pub fn next_id(&self) -> u64 {
-                $crate::testing::engine::lock(&self.engine).dialect.ids.next()
-            }
-
-            $(#[doc = $tokens_doc])*
-            pub fn tokens(&self) -> Vec<$token> {
-                $crate::testing::engine::lock(&self.engine)
-                    .dialect
-                    .tokens
-                    .values()
-                    .cloned()
-                    .collect()
-            }
-
-            /// The fake's base URL, `http://127.0.0.1:<port>`: give it to a
-            /// client as its base URL.
-            pub fn uri(&self) -> String {
-                self.server.uri()
-            }
-
-            /// The wiremock server underneath. Mocks mounted on it take
-            /// precedence over the fake, to override one endpoint in a test.
-            pub fn server(&self) -> &wiremock::MockServer {
-                &self.server
-            }
-
-            /// Arms `fault` on `operation` (`Any` for every request): the next
-            /// calls, or those its aims pick out (see
-            /// [`Fault`](struct.Fault.html)).
-            pub fn inject(&self, operation: $op, fault: $crate::testing::faults::Fault) {
-                $crate::testing::engine::lock(&self.engine).arm(operation.name(), fault);
-            }
-
-            /// Disarms every fault not yet used.
-            pub fn clear_faults(&self) {
-                $crate::testing::engine::lock(&self.engine).clear_faults();
-            }
-
-            /// Every request received so far, oldest first, auth headers
-            /// redacted.
-            pub fn requests(&self) -> Vec<$crate::testing::faults::LoggedRequest> {
-                $crate::testing::engine::lock(&self.engine).requests()
-            }
-
-            /// Forgets the requests received so far.
-            pub fn clear_requests(&self) {
-                $crate::testing::engine::lock(&self.engine).clear_requests();
-            }
-
-            /// Moves the fake's clock forward (it starts at the real time), e.g.
-            /// past an expiration.
-            pub fn advance_clock(&self, by: std::time::Duration) {
-                $crate::testing::engine::lock(&self.engine).advance(by);
-            }
-
-            /// The fake's current time.
-            pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
-                $crate::testing::engine::lock(&self.engine).now()
-            }
-
-            /// Expects calls to `operation` (every request for `Any`): at
-            /// least one, or as many as [`times`](struct.Expectation.html#method.times)
-            /// says. Checked when the fake is dropped (a panic listing what was
-            /// expected and every request received) or by
-            #[doc = concat!("[`verify`](", stringify!($fake), "::verify).")]
-            pub fn expect(&self, operation: $op) -> $crate::testing::faults::Expectation {
-                let checks = $crate::testing::engine::lock(&self.engine).checks().clone();
-                $crate::testing::faults::Expectation::new(
-                    checks,
-                    format!("{}::{operation:?}", stringify!($op)),
-                    operation.name(),
-                )
-            }
-
-            /// Checks the expectations now.
-            ///
-            /// # Errors
-            ///
-            /// [`KitError::Expectations`](enum.KitError.html#variant.Expectations)
-            /// when one is not met, listing those and every request received
-            /// (method, path and status only).
-            pub fn verify(&self) -> Result<(), $crate::testing::error::KitError> {
-                let checks = $crate::testing::engine::lock(&self.engine).checks().clone();
-                $crate::testing::faults::verify(&checks)
-            }
-
-            /// Disarms every expectation: none is checked any more, not even
-            /// when the fake is dropped.
-            pub fn clear_expectations(&self) {
-                let checks = $crate::testing::engine::lock(&self.engine).checks().clone();
-                $crate::testing::faults::clear_expectations(&checks);
-            }
-
-            /// Limits the fake to `limit` requests in any window of `per`, in
-            /// real (monotonic) time (a client paces itself in real time; the
-            /// fake's clock does not move the window), as the service limits
-            /// its callers: past that it answers 429 in the service's shape
-            /// and acts on nothing. Requests it refuses do not count. Every
-            /// request the fake receives counts, whatever its endpoint or
-            /// answer, a fault's included. Replaces any earlier limit and
-            /// starts counting afresh.
-            #[doc = concat!("See [`", stringify!($fake), "`] for what is counted together and which headers come with the answers.")]
-            pub fn rate_limit(&self, limit: u32, per: std::time::Duration) {
-                $crate::testing::engine::lock(&self.engine).set_rate_limit(Some((limit, per)));
-            }
-
-            /// Lifts the rate limit.
-            pub fn clear_rate_limit(&self) {
-                $crate::testing::engine::lock(&self.engine).set_rate_limit(None);
-            }
-
-            /// Hands out token ids in `order` from now on (see
-            /// [`IdOrder`](enum.IdOrder.html)): out of creation order, to
-            /// test code that takes the highest id for the newest token.
-            pub fn set_id_order(&self, order: $crate::testing::ids::IdOrder) {
-                $crate::testing::engine::lock(&self.engine).dialect.ids.set_order(order);
-            }
-
-            /// Sets the id the next token gets, as a fake restored from a saved
-            /// state continues its numbering. It may go back to an id once given,
-            /// as long as no held token has it or a higher one.
-            ///
-            /// # Errors
-            ///
-            /// [`KitError::Seed`](crate::testing::error::KitError::Seed) for 0, for
-            /// more than one past [`MAX_TOKEN_ID`](crate::testing::ids::MAX_TOKEN_ID),
-            /// or for an id not above every id held; nothing changes.
-            pub fn set_next_id(&self, next: u64) -> Result<(), $crate::testing::error::KitError> {
-                let mut engine = $crate::testing::engine::lock(&self.engine);
-                let state = &mut engine.dialect;
-                let highest = state.tokens.keys().next_back().copied();
-                state.ids.set_next(next, highest)
-            }
-        }
-
-        impl Drop for $fake {
-            #[doc = concat!("Checks the expectations (see [`", stringify!($fake), "::expect`]): panics if")]
-            /// one is not met, unless the thread is already panicking.
-            fn drop(&mut self) {
-                $crate::testing::engine::verify_on_drop(&self.engine);
-            }
-        }
-    };
-}
-pub(crate) use common_fake_methods;
-
-/// The methods both fakes' builders share, on the builder of `$fake`:
-/// its `state(token)` makes the dialect's state, its field `$kept` is
-/// kept by the fake too, and a credential not given comes from
-/// `$new_secret`. The doc comments given document `rate_limit`.
-macro_rules! common_builder_methods {
-    ($fake:ident, $kept:ident, $new_secret:path, $(#[doc = $rate_limit_doc:expr])*) => {
-        /// The credential the fake accepts (default: a random one).
-        pub fn token(mut self, token: secrecy::SecretString) -> Self {
-            self.token = Some(token);
-            self
-        }
-
-        $(#[doc = $rate_limit_doc])*
-        pub fn rate_limit(mut self, limit: u32, per: std::time::Duration) -> Self {
-            self.options.rate_limit = Some((limit, per));
-            self
-        }
-
-        /// Starts the fake.
-        pub async fn start(self) -> $fake {
-            let token = self.token.clone().unwrap_or_else($new_secret);
-            let state = self.state(token.clone());
-            let (server, engine) = $crate::testing::engine::start(state, self.options).await;
-            $fake {
-                server,
-                engine,
-                token,
-                $kept: self.$kept,
-            }
-        }
-    };
-}
-pub(crate) use common_builder_methods;
-
-/// The conversions both fakes' tokens share, for the token `$token` and
-/// the seed `$seed` of the dialect `$dialect` (`unit` or `mailtrap`), whose
-/// create (`$answers` says which calls) answers the token with its
-/// secret: the token by value as listed, the token as a create answers
-/// it, the comparison with a listed token from its other side, and the
-/// seed of a create request by value.
-macro_rules! common_token_conversions {
-    ($token:ident, $seed:ident, $dialect:ident, $answers:literal) => {
-        impl From<$token> for $crate::$dialect::ApiToken {
-            /// The token as the fake lists it.
-            fn from(token: $token) -> Self {
-                $crate::$dialect::ApiToken::from(&token)
-            }
-        }
-
-        impl From<&$token> for $crate::$dialect::NewApiToken {
-            #[doc = concat!("The token as the fake answers its ", $answers, ", with the secret.")]
-            fn from(token: &$token) -> Self {
-                let listed = $crate::$dialect::ApiToken::from(token);
-                $crate::$dialect::NewApiToken::new(listed, token.secret.clone())
-            }
-        }
-
-        impl PartialEq<$crate::$dialect::ApiToken> for $token {
-            /// Whether the client's token is this one as the fake lists it:
-            /// the listed form compared field by field, so a field the model
-            /// gains is weighed as soon as the conversion fills it.
-            fn eq(&self, other: &$crate::$dialect::ApiToken) -> bool {
-                let listed = $crate::$dialect::ApiToken::from(self);
-                listed == *other
-            }
-        }
-
-        impl PartialEq<$token> for $crate::$dialect::ApiToken {
-            /// Whether this token is the fake's as the fake lists it.
-            fn eq(&self, other: &$token) -> bool {
-                other == self
-            }
-        }
-
-        impl From<$crate::$dialect::CreateApiToken> for $seed {
-            /// The token that request would create, as from a reference.
-            fn from(request: $crate::$dialect::CreateApiToken) -> Self {
-                $seed::from(&request)
-            }
-        }
-    };
-}
-pub(crate) use common_token_conversions;
-
 /// Checks a fake's expectations as it is dropped.
 pub(crate) fn verify_on_drop<D>(shared: &Shared<D>) {
     let checks = lock(shared).checks.clone();
@@ -935,7 +693,7 @@ mod tests {
     /// A dialect that answers 200 to everything.
     struct Plain;
 
-    impl Dialect for Plain {
+    impl Behaviour for Plain {
         fn operation(&self, _: &str, _: &str) -> Option<&'static str> {
             Some("op")
         }

@@ -52,7 +52,7 @@ const REMEMBERED: usize = 4096;
 /// The ids of one fake: the next one it gives, never below its first, in
 /// the [`IdOrder`] asked for; and when the latest were given.
 #[derive(Debug, Clone)]
-pub(crate) struct Ids {
+pub struct Ids {
     /// The first id not yet reserved.
     next: u64,
     order: IdOrder,

@@ -494,6 +494,9 @@
 
 mod engine;
 mod error;
+mod fake;
+#[cfg(test)]
+mod fake_tests;
 mod faults;
 mod fixtures;
 mod fuzz;
@@ -508,6 +511,7 @@ pub mod store_conformance;
 mod unit_fake;
 
 pub use error::KitError;
+pub use fake::{Dialect, Fake, FakeBuilder, Operation};
 pub use faults::{Expectation, Fault, ListLag, LoggedRequest, RequestView, Times};
 pub use fixtures::{
     Cassette, Fixture, FixtureRequest, FixtureResponse, embedded_files, fixture, fixtures,
@@ -516,9 +520,12 @@ pub use fixtures::{
 pub use fuzz::__fuzz;
 pub use ids::{IdOrder, MAX_TOKEN_ID};
 pub use mailtrap_fake::{
-    MailtrapFake, MailtrapFakeBuilder, MailtrapOp, MailtrapToken, MailtrapTokenSeed, ResetRule,
+    MailtrapDialect, MailtrapFake, MailtrapFakeBuilder, MailtrapOp, MailtrapToken,
+    MailtrapTokenSeed, ResetRule,
 };
 pub use record::Recorder;
 pub use redact::placeholder;
 pub use replay::Replayer;
-pub use unit_fake::{RevokeAnswer, UnitFake, UnitFakeBuilder, UnitOp, UnitToken, UnitTokenSeed};
+pub use unit_fake::{
+    RevokeAnswer, UnitDialect, UnitFake, UnitFakeBuilder, UnitOp, UnitToken, UnitTokenSeed,
+};

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
+use std::ops::Deref;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
@@ -389,7 +389,10 @@ impl SinkError {
 ///
 /// Object-safe (`Box<dyn SecretSink>`, `Arc<dyn SecretSink>`), `Send` and
 /// `Sync`. Implement it with [`#[async_trait]`](macro@async_trait), which this
-/// module re-exports. `Box`, `Arc` and references of a sink are sinks too.
+/// module re-exports. Whatever derefs to a sink (`Box`, `Arc`, a reference,
+/// …) is a sink too, the sink it points to; so a type of yours that
+/// implements [`Deref`] is a sink through its target, not by an impl of its
+/// own.
 ///
 /// A sink should store the secret completely or not at all (see
 /// [`FileSink`](super::FileSink)), and its errors must not hold the secret.
@@ -499,38 +502,69 @@ pub trait SecretSink: Send + Sync {
     }
 }
 
-/// Implements [`SecretSink`] for each pointer type given, over the sink it
-/// points to: every method forwards to `**self`, so a boxed, shared or
-/// borrowed sink behaves exactly as the sink itself.
-macro_rules! forward_secret_sink {
-    ($($pointer:ty),+ $(,)?) => {$(
-        #[async_trait]
-        impl<S: SecretSink + ?Sized> SecretSink for $pointer {
-            async fn store(
-                &self,
-                secret: &SecretString,
-                meta: &SecretMeta,
-            ) -> Result<(), SinkError> {
-                (**self).store(secret, meta).await
-            }
+/// A pointer to a sink (`Box`, `Arc`, `&`, …) is the sink it points to:
+/// every method forwards to `**self`, so a boxed, shared or borrowed sink
+/// behaves exactly as the sink itself.
+#[async_trait]
+impl<P> SecretSink for P
+where
+    P: Deref + Send + Sync,
+    P::Target: SecretSink,
+{
+    async fn store(&self, secret: &SecretString, meta: &SecretMeta) -> Result<(), SinkError> {
+        (**self).store(secret, meta).await
+    }
 
-            async fn check(&self) -> Result<(), SinkError> {
-                (**self).check().await
-            }
+    async fn check(&self) -> Result<(), SinkError> {
+        (**self).check().await
+    }
 
-            async fn current(&self) -> Result<Option<SecretString>, SinkError> {
-                (**self).current().await
-            }
+    async fn current(&self) -> Result<Option<SecretString>, SinkError> {
+        (**self).current().await
+    }
 
-            fn describe(&self) -> String {
-                (**self).describe()
-            }
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
 
-            fn writer_lock(&self) -> Option<super::lock::WriterLock> {
-                (**self).writer_lock()
-            }
-        }
-    )+};
+    fn writer_lock(&self) -> Option<super::lock::WriterLock> {
+        (**self).writer_lock()
+    }
 }
 
-forward_secret_sink!(Box<S>, Arc<S>, &S);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sink that names itself.
+    struct Named;
+
+    #[async_trait]
+    impl SecretSink for Named {
+        async fn store(&self, _: &SecretString, _: &SecretMeta) -> Result<(), SinkError> {
+            Ok(())
+        }
+
+        fn describe(&self) -> String {
+            "the named sink".to_owned()
+        }
+    }
+
+    fn describe(sink: &impl SecretSink) -> String {
+        sink.describe()
+    }
+
+    #[test]
+    fn a_pointer_to_a_sink_is_that_sink() {
+        let boxed: Box<dyn SecretSink> = Box::new(Named);
+        let shared: std::sync::Arc<dyn SecretSink> = std::sync::Arc::new(Named);
+        assert_eq!(describe(&boxed), "the named sink");
+        assert_eq!(describe(&shared), "the named sink");
+        assert_eq!(describe(&&Named), "the named sink");
+        assert_eq!(
+            describe(&Box::new(std::sync::Arc::new(Named))),
+            "the named sink"
+        );
+        assert!(boxed.writer_lock().is_none());
+    }
+}

@@ -2,14 +2,16 @@
 
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use chrono::TimeDelta;
 use secrecy::SecretString;
-use wiremock::MockServer;
 
 use crate::mailtrap::TokenId;
-use crate::testing::engine::{self, Shared, common_builder_methods, common_fake_methods, lock};
+use crate::testing::engine::lock;
 use crate::testing::error::KitError;
-use crate::testing::ids::MAX_TOKEN_ID;
+use crate::testing::fake::{Dialect, Fake, FakeBuilder, Operation, sealed};
+use crate::testing::ids::{Ids, MAX_TOKEN_ID};
 
 use super::op::{MailtrapOp, ResetRule};
 use super::state::{DEFAULT_LIFETIME, MailtrapState};
@@ -83,40 +85,104 @@ use super::token::{MailtrapToken, MailtrapTokenSeed, new_secret};
 /// assert_eq!(fake.tokens()[0].id, created.id);
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
-pub struct MailtrapFake {
-    server: MockServer,
-    engine: Shared<MailtrapState>,
-    token: SecretString,
-    account_id: u64,
-}
+pub type MailtrapFake = Fake<MailtrapDialect>;
 
 /// Settings of a [`MailtrapFake`] before it starts.
+pub type MailtrapFakeBuilder = FakeBuilder<MailtrapDialect>;
+
+/// The dialect of the Mailtrap fake: flat JSON under
+/// `/api/accounts/{account_id}/api_tokens` and `/api/api_tokens`. See
+/// [`MailtrapFake`].
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct MailtrapDialect;
+
+/// The settings of a Mailtrap fake.
 #[derive(Debug, Clone)]
-pub struct MailtrapFakeBuilder {
-    token: Option<SecretString>,
+#[doc(hidden)]
+pub struct MailtrapSettings {
     account_id: u64,
     account_name: String,
     more_accounts: Vec<(u64, String)>,
     owner: String,
     reset_rule: ResetRule,
     default_expiry: Option<Duration>,
-    options: engine::Options,
 }
 
-impl MailtrapFakeBuilder {
+impl Default for MailtrapSettings {
+    fn default() -> Self {
+        MailtrapSettings {
+            account_id: 3229,
+            account_name: "Example account".into(),
+            more_accounts: Vec::new(),
+            owner: "owner@example.com".into(),
+            reset_rule: ResetRule::default(),
+            default_expiry: DEFAULT_LIFETIME.to_std().ok(),
+        }
+    }
+}
+
+impl sealed::Sealed for MailtrapDialect {}
+impl sealed::Sealed for MailtrapOp {}
+
+impl Operation for MailtrapOp {
+    fn name(self) -> Option<&'static str> {
+        MailtrapOp::name(self)
+    }
+}
+
+impl Dialect for MailtrapDialect {
+    type Op = MailtrapOp;
+    type Token = MailtrapToken;
+    type State = MailtrapState;
+    type Settings = MailtrapSettings;
+    const OP_NAME: &'static str = "MailtrapOp";
+
+    /// The state the fake starts with, accepting `token`.
+    fn state(settings: &MailtrapSettings, token: SecretString) -> MailtrapState {
+        let mut accounts = vec![(settings.account_id, settings.account_name.clone())];
+        // An account added again, or the fake's own, takes the last name.
+        for (id, name) in &settings.more_accounts {
+            match accounts.iter_mut().find(|(known, _)| known == id) {
+                Some((_, known)) => known.clone_from(name),
+                None => accounts.push((*id, name.clone())),
+            }
+        }
+        MailtrapState::new(
+            accounts,
+            token,
+            settings.owner.clone(),
+            settings.reset_rule,
+            settings.default_expiry.map(lifetime),
+        )
+    }
+
+    fn new_secret() -> SecretString {
+        new_secret()
+    }
+
+    fn held(state: &MailtrapState) -> &BTreeMap<u64, MailtrapToken> {
+        &state.tokens
+    }
+
+    fn ids(state: &mut MailtrapState) -> &mut Ids {
+        &mut state.ids
+    }
+}
+
+impl FakeBuilder<MailtrapDialect> {
     /// The fake's own account (default 3229): its token's, where the
     /// account-free paths lead it, and where seeds go unless they name
     /// another.
     pub fn account_id(mut self, account_id: u64) -> Self {
-        self.account_id = account_id;
+        self.settings.account_id = account_id;
         self
     }
 
     /// The name of the account, as `GET /api/accounts` lists it (default
     /// `Example account`).
     pub fn account_name(mut self, name: impl Into<String>) -> Self {
-        self.account_name = name.into();
+        self.settings.account_name = name.into();
         self
     }
 
@@ -145,20 +211,20 @@ impl MailtrapFakeBuilder {
     /// # Ok(()) }
     /// ```
     pub fn account(mut self, account_id: u64, name: impl Into<String>) -> Self {
-        self.more_accounts.push((account_id, name.into()));
+        self.settings.more_accounts.push((account_id, name.into()));
         self
     }
 
     /// The `created_by` of tokens made with the fake's own token (default
     /// `owner@example.com`).
     pub fn owner(mut self, owner: impl Into<String>) -> Self {
-        self.owner = owner.into();
+        self.settings.owner = owner.into();
         self
     }
 
     /// Which tokens reset refuses (default [`ResetRule::Current`]).
     pub fn reset_rule(mut self, rule: ResetRule) -> Self {
-        self.reset_rule = rule;
+        self.settings.reset_rule = rule;
         self
     }
 
@@ -182,69 +248,17 @@ impl MailtrapFakeBuilder {
     /// # }
     /// ```
     pub fn default_expiry(mut self, lifetime: Option<Duration>) -> Self {
-        self.default_expiry = lifetime;
+        self.settings.default_expiry = lifetime;
         self
-    }
-
-    common_builder_methods!(
-        MailtrapFake,
-        account_id,
-        new_secret,
-        /// Starts the fake with a rate limit: at most `limit` requests per
-        /// credential in any window of `per`; see [`MailtrapFake::rate_limit`].
-        /// The service allows 150 per 10 seconds.
-    );
-
-    /// The state the fake starts with, accepting `token`.
-    fn state(&self, token: SecretString) -> MailtrapState {
-        let mut accounts = vec![(self.account_id, self.account_name.clone())];
-        // An account added again, or the fake's own, takes the last name.
-        for (id, name) in &self.more_accounts {
-            match accounts.iter_mut().find(|(known, _)| known == id) {
-                Some((_, known)) => known.clone_from(name),
-                None => accounts.push((*id, name.clone())),
-            }
-        }
-        MailtrapState::new(
-            accounts,
-            token,
-            self.owner.clone(),
-            self.reset_rule,
-            self.default_expiry.map(lifetime),
-        )
     }
 }
 
-impl MailtrapFake {
-    /// Starts a fake with a random token and account 3229.
-    pub async fn start() -> MailtrapFake {
-        MailtrapFake::builder().start().await
-    }
-
-    /// A builder to choose the token, the account id and the owner.
-    pub fn builder() -> MailtrapFakeBuilder {
-        MailtrapFakeBuilder {
-            token: None,
-            account_id: 3229,
-            account_name: "Example account".into(),
-            more_accounts: Vec::new(),
-            owner: "owner@example.com".into(),
-            reset_rule: ResetRule::default(),
-            default_expiry: DEFAULT_LIFETIME.to_std().ok(),
-            options: engine::Options::default(),
-        }
-    }
-
-    /// The credential the fake accepts in `Api-Token` or as a Bearer token.
-    pub fn token(&self) -> &SecretString {
-        &self.token
-    }
-
+impl Fake<MailtrapDialect> {
     /// The fake's own account: its token's, where `/api/api_tokens` leads
     /// that token, and where seeds go unless they name another. An
     /// account the fake does not have answers 403.
     pub fn account_id(&self) -> u64 {
-        self.account_id
+        self.settings.account_id
     }
 
     /// Every account of the fake, its own first, then those the builder
@@ -347,18 +361,6 @@ fn seed_account(state: &MailtrapState, seed: &MailtrapTokenSeed) -> Result<u64, 
         ))),
     }
 }
-
-common_fake_methods!(
-    MailtrapFake,
-    MailtrapOp,
-    MailtrapToken,
-    tokens:
-    /// The tokens the fake holds now, by id (its own credential is not
-    /// among them).
-    next_id:
-    /// The id the next token the fake creates, resets into or inserts gets
-    /// (12345 on a new fake).
-);
 
 /// A lifetime the fake's clock can add: one beyond any date is as good as
 /// `TimeDelta::MAX` (the expiry is then the last moment the clock holds).

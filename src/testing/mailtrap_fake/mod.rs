@@ -12,6 +12,6 @@ mod state;
 mod token;
 mod validate;
 
-pub use fake::{MailtrapFake, MailtrapFakeBuilder};
+pub use fake::{MailtrapDialect, MailtrapFake, MailtrapFakeBuilder};
 pub use op::{MailtrapOp, ResetRule};
 pub use token::{MailtrapToken, MailtrapTokenSeed};

@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 use wiremock::Request;
 
-use crate::testing::engine::{self, Dialect, Reply, bearer, credential};
+use crate::testing::engine::{self, Behaviour, Reply, bearer, credential};
 use crate::testing::ids::Ids;
 use crate::testing::operations::{self, MailtrapTarget as Target, mailtrap_route as route};
 
@@ -27,7 +27,7 @@ const FIRST_ID: u64 = 12345;
 
 /// The tokens of the Mailtrap fake's accounts, by number, and what decides
 /// its answers.
-pub(crate) struct MailtrapState {
+pub struct MailtrapState {
     /// The accounts, each with its name; the first is the fake's own (its
     /// token's, and every seed's unless the seed names another).
     pub(crate) accounts: Vec<(u64, String)>,
@@ -308,7 +308,7 @@ impl MailtrapState {
     }
 }
 
-impl Dialect for MailtrapState {
+impl Behaviour for MailtrapState {
     fn operation(&self, method: &str, path: &str) -> Option<&'static str> {
         operations::mailtrap(method, path)
     }

@@ -6,7 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
 use crate::mailtrap::{self, AccessLevel, Expiry, Permission, ResourceId, ResourceType, TokenId};
-use crate::testing::engine::{common_token_conversions, format_time};
+use crate::testing::engine::format_time;
 
 /// A permission as the fake stores it: the resource type as it came (an
 /// older name such as `inbox` included), with the typed permission.
@@ -341,12 +341,43 @@ impl From<&mailtrap::CreateApiToken> for MailtrapTokenSeed {
     }
 }
 
-common_token_conversions!(
-    MailtrapToken,
-    MailtrapTokenSeed,
-    mailtrap,
-    "create or reset"
-);
+impl From<MailtrapToken> for mailtrap::ApiToken {
+    /// The token as the fake lists it.
+    fn from(token: MailtrapToken) -> Self {
+        mailtrap::ApiToken::from(&token)
+    }
+}
+
+impl From<&MailtrapToken> for mailtrap::NewApiToken {
+    /// The token as the fake answers its create or reset, with the secret.
+    fn from(token: &MailtrapToken) -> Self {
+        mailtrap::NewApiToken::new(mailtrap::ApiToken::from(token), token.secret.clone())
+    }
+}
+
+impl PartialEq<mailtrap::ApiToken> for MailtrapToken {
+    /// Whether the client's token is this one as the fake lists it: the
+    /// listed form compared field by field, so a field the model gains is
+    /// weighed as soon as the conversion fills it.
+    fn eq(&self, other: &mailtrap::ApiToken) -> bool {
+        let listed = mailtrap::ApiToken::from(self);
+        listed == *other
+    }
+}
+
+impl PartialEq<MailtrapToken> for mailtrap::ApiToken {
+    /// Whether this token is the fake's as the fake lists it.
+    fn eq(&self, other: &MailtrapToken) -> bool {
+        other == self
+    }
+}
+
+impl From<mailtrap::CreateApiToken> for MailtrapTokenSeed {
+    /// The token that request would create, as from a reference.
+    fn from(request: mailtrap::CreateApiToken) -> Self {
+        MailtrapTokenSeed::from(&request)
+    }
+}
 
 /// When a token made at `now` without an `expires_at` expires, under the
 /// default lifetime `default`: to the millisecond, as the service writes

@@ -1,11 +1,13 @@
 //! The Unit fake: its server, its builder, and what a test asks of it.
 
-use secrecy::SecretString;
-use wiremock::MockServer;
+use std::collections::BTreeMap;
 
-use crate::testing::engine::{self, Shared, common_builder_methods, common_fake_methods, lock};
+use secrecy::SecretString;
+
+use crate::testing::engine::lock;
 use crate::testing::error::KitError;
-use crate::testing::ids::MAX_TOKEN_ID;
+use crate::testing::fake::{Dialect, Fake, FakeBuilder, Operation, sealed};
+use crate::testing::ids::{Ids, MAX_TOKEN_ID};
 use crate::unit::{TokenId, UserId};
 
 use super::op::{RevokeAnswer, UnitOp};
@@ -56,67 +58,78 @@ use super::token::{UnitToken, UnitTokenSeed, new_secret};
 /// assert_eq!(fake.tokens()[0].id, created.id);
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
-pub struct UnitFake {
-    server: MockServer,
-    engine: Shared<UnitState>,
-    token: SecretString,
-    user_id: UserId,
-}
+pub type UnitFake = Fake<UnitDialect>;
 
 /// Settings of a [`UnitFake`] before it starts.
+pub type UnitFakeBuilder = FakeBuilder<UnitDialect>;
+
+/// The dialect of the Unit fake: JSON:API documents under
+/// `/users/{userId}/api-tokens`. See [`UnitFake`].
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct UnitDialect;
+
+/// The settings of a Unit fake.
 #[derive(Debug, Clone)]
-pub struct UnitFakeBuilder {
-    token: Option<SecretString>,
+#[doc(hidden)]
+pub struct UnitSettings {
     user_id: UserId,
-    options: engine::Options,
 }
 
-impl UnitFakeBuilder {
-    /// The user whose tokens the fake holds (default `2`).
-    pub fn user_id(mut self, user_id: UserId) -> Self {
-        self.user_id = user_id;
-        self
-    }
-
-    common_builder_methods!(
-        UnitFake,
-        user_id,
-        new_secret,
-        /// Starts the fake with a rate limit: at most `limit` requests in any
-        /// window of `per`; see [`UnitFake::rate_limit`].
-    );
-
-    /// The state the fake starts with, accepting `token`.
-    fn state(&self, token: SecretString) -> UnitState {
-        UnitState::new(&self.user_id, token)
-    }
-}
-
-impl UnitFake {
-    /// Starts a fake with a random token and user `"2"`.
-    pub async fn start() -> UnitFake {
-        UnitFake::builder().start().await
-    }
-
-    /// A builder to choose the token and the user id.
-    pub fn builder() -> UnitFakeBuilder {
-        UnitFakeBuilder {
-            token: None,
+impl Default for UnitSettings {
+    fn default() -> Self {
+        UnitSettings {
             user_id: UserId::try_from(2).unwrap_or_else(|_| unreachable!("2 is a user id")),
-            options: engine::Options::default(),
         }
     }
+}
 
-    /// The credential the fake accepts as `Authorization: Bearer …`.
-    pub fn token(&self) -> &SecretString {
-        &self.token
+impl sealed::Sealed for UnitDialect {}
+impl sealed::Sealed for UnitOp {}
+
+impl Operation for UnitOp {
+    fn name(self) -> Option<&'static str> {
+        UnitOp::name(self)
+    }
+}
+
+impl Dialect for UnitDialect {
+    type Op = UnitOp;
+    type Token = UnitToken;
+    type State = UnitState;
+    type Settings = UnitSettings;
+    const OP_NAME: &'static str = "UnitOp";
+
+    fn state(settings: &UnitSettings, token: SecretString) -> UnitState {
+        UnitState::new(&settings.user_id, token)
     }
 
+    fn new_secret() -> SecretString {
+        new_secret()
+    }
+
+    fn held(state: &UnitState) -> &BTreeMap<u64, UnitToken> {
+        &state.tokens
+    }
+
+    fn ids(state: &mut UnitState) -> &mut Ids {
+        &mut state.ids
+    }
+}
+
+impl FakeBuilder<UnitDialect> {
+    /// The user whose tokens the fake holds (default `2`).
+    pub fn user_id(mut self, user_id: UserId) -> Self {
+        self.settings.user_id = user_id;
+        self
+    }
+}
+
+impl Fake<UnitDialect> {
     /// The user whose tokens live under `/users/{userId}/api-tokens`; any
     /// other user id answers 404.
     pub fn user_id(&self) -> UserId {
-        self.user_id.clone()
+        self.settings.user_id.clone()
     }
 
     /// Puts a token into the fake, as if created earlier, and returns it
@@ -184,14 +197,3 @@ impl UnitFake {
         lock(&self.engine).dialect.revoke_answer = answer;
     }
 }
-
-common_fake_methods!(
-    UnitFake,
-    UnitOp,
-    UnitToken,
-    tokens:
-    /// The tokens the fake holds now, by id.
-    next_id:
-    /// The id the next token the fake creates or inserts gets (1 on a new
-    /// fake).
-);

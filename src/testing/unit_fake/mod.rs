@@ -10,6 +10,6 @@ mod state;
 mod token;
 mod validate;
 
-pub use fake::{UnitFake, UnitFakeBuilder};
+pub use fake::{UnitDialect, UnitFake, UnitFakeBuilder};
 pub use op::{RevokeAnswer, UnitOp};
 pub use token::{UnitToken, UnitTokenSeed};

@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 use wiremock::Request;
 
-use crate::testing::engine::{self, Dialect, Reply, bearer, format_time};
+use crate::testing::engine::{self, Behaviour, Reply, bearer, format_time};
 use crate::testing::ids::Ids;
 use crate::testing::operations::{self, segments};
 use crate::unit::{SourceIp, UserId};
@@ -18,7 +18,7 @@ use super::token::{UnitToken, minted_secret, token_id};
 use super::validate::check_create;
 
 /// The tokens of the Unit fake, by number, and what decides its answers.
-pub(crate) struct UnitState {
+pub struct UnitState {
     pub(crate) user_id: String,
     master: SecretString,
     pub(crate) tokens: BTreeMap<u64, UnitToken>,
@@ -142,7 +142,7 @@ impl UnitState {
     }
 }
 
-impl Dialect for UnitState {
+impl Behaviour for UnitState {
     fn operation(&self, method: &str, path: &str) -> Option<&'static str> {
         operations::unit(method, path)
     }

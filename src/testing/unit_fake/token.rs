@@ -4,7 +4,6 @@
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use secrecy::SecretString;
 
-use crate::testing::engine::common_token_conversions;
 use crate::unit::{self, ResourceRestriction, Scope, SourceIp, TokenId};
 
 /// A token held by the Unit fake, in the crate's types: its fields compare
@@ -190,7 +189,43 @@ impl From<&unit::CreateApiToken> for UnitTokenSeed {
     }
 }
 
-common_token_conversions!(UnitToken, UnitTokenSeed, unit, "create");
+impl From<UnitToken> for unit::ApiToken {
+    /// The token as the fake lists it.
+    fn from(token: UnitToken) -> Self {
+        unit::ApiToken::from(&token)
+    }
+}
+
+impl From<&UnitToken> for unit::NewApiToken {
+    /// The token as the fake answers its create, with the secret.
+    fn from(token: &UnitToken) -> Self {
+        unit::NewApiToken::new(unit::ApiToken::from(token), token.secret.clone())
+    }
+}
+
+impl PartialEq<unit::ApiToken> for UnitToken {
+    /// Whether the client's token is this one as the fake lists it: the
+    /// listed form compared field by field, so a field the model gains is
+    /// weighed as soon as the conversion fills it.
+    fn eq(&self, other: &unit::ApiToken) -> bool {
+        let listed = unit::ApiToken::from(self);
+        listed == *other
+    }
+}
+
+impl PartialEq<UnitToken> for unit::ApiToken {
+    /// Whether this token is the fake's as the fake lists it.
+    fn eq(&self, other: &UnitToken) -> bool {
+        other == self
+    }
+}
+
+impl From<unit::CreateApiToken> for UnitTokenSeed {
+    /// The token that request would create, as from a reference.
+    fn from(request: unit::CreateApiToken) -> Self {
+        UnitTokenSeed::from(&request)
+    }
+}
 
 /// The id of the n-th token (n counts from 1).
 pub(crate) fn token_id(n: u64) -> TokenId {
