@@ -134,7 +134,9 @@ pub(crate) async fn remove_marked<O: Ops>(ops: &O, marker: &Marker) -> Result<Ve
 }
 
 /// Refuses, before any request, a label that [`mint`](super::UnitLifecycle::mint)
-/// cannot tag: blank, shaped like a marker, or (on Mailtrap) longer than
+/// cannot tag: blank, holding a control character (a line break, a tab:
+/// the rule a tokens file applies to its labels), shaped like a marker, or
+/// (on Mailtrap) longer than
 /// [`MAX_LABEL_CHARS`](super::marker::MAX_LABEL_CHARS), so that the label
 /// with its marker stays within the 255 characters the service accepts.
 pub(crate) fn check_label(service: Service, field: &'static str, label: &str) -> Result<()> {
@@ -142,6 +144,12 @@ pub(crate) fn check_label(service: Service, field: &'static str, label: &str) ->
         return Err(Error::invalid(
             field,
             "the label is empty or blank; give the text the token's marker is added to",
+        ));
+    }
+    if label.trim().chars().any(char::is_control) {
+        return Err(Error::invalid(
+            field,
+            "the label holds a control character (such as a line break); give it on one line",
         ));
     }
     if Marker::looks_like_marker(label) {

@@ -96,8 +96,8 @@ impl UnitLifecycle {
     /// - The cause of the last lost answer when every create lost its
     ///   answer (each token made was revoked, so none is left).
     /// - [`Error::Invalid`] before any request when the description (the
-    ///   label the marker is added to) is empty or blank, or ends with
-    ///   something shaped like a marker ([`Marker::looks_like_marker`]).
+    ///   label the marker is added to) is empty or blank, holds a control
+    ///   character, or ends with something shaped like a marker ([`Marker::looks_like_marker`]).
     /// - Otherwise as [`OrgApiTokens::create`].
     pub async fn mint(&self, request: &CreateApiToken) -> Result<Minted<NewApiToken>> {
         let label = request.description().trim().to_owned();
