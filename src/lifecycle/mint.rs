@@ -328,3 +328,142 @@ pub(crate) async fn store_minted<O: Ops, T: Fresh>(
         source,
     })
 }
+
+/// A sink that adds attributes to what it is told (and, when `name` is
+/// given, names the token so), then hands the secret on: the record then
+/// holds what the next rotation needs to mint again, under a stable name.
+pub(crate) struct WithAttributes<'a> {
+    pub inner: &'a dyn super::sink::SecretSink,
+    pub attributes: Vec<(&'static str, serde_json::Value)>,
+    pub name: Option<String>,
+}
+
+#[super::sink::async_trait]
+impl super::sink::SecretSink for WithAttributes<'_> {
+    async fn store(
+        &self,
+        secret: &SecretString,
+        meta: &super::sink::SecretMeta,
+    ) -> std::result::Result<(), super::sink::SinkError> {
+        let mut meta = meta.clone();
+        if let Some(name) = &self.name {
+            meta = meta.with_name(name.clone());
+        }
+        for (k, v) in &self.attributes {
+            meta = meta.with_attribute(*k, v.clone());
+        }
+        self.inner.store(secret, &meta).await
+    }
+
+    async fn check(&self) -> std::result::Result<(), super::sink::SinkError> {
+        self.inner.check().await
+    }
+
+    async fn current(&self) -> std::result::Result<Option<SecretString>, super::sink::SinkError> {
+        self.inner.current().await
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+
+    fn writer_lock(&self) -> Option<super::sink::WriterLock> {
+        self.inner.writer_lock()
+    }
+}
+
+/// The attributes of the record of a Unit token of `user` created by
+/// `request`: `user_id`, `scopes`, `source_ips`, `lifetime_secs` (the time
+/// from now to the request's expiration, to the nearest second), and
+/// `resources` when the token is restricted to some (`[{"type":
+/// "account", "ids": ["10005"]}]`), so that the token minted again from
+/// the record is the same token.
+pub(crate) fn unit_record_attributes(
+    user: &crate::unit::UserId,
+    request: &crate::unit::CreateApiToken,
+) -> Vec<(&'static str, serde_json::Value)> {
+    let lifetime = ((request.expiration() - chrono::Utc::now())
+        .num_milliseconds()
+        .max(0)
+        + 500)
+        / 1000;
+    let resources = request.restrictions().map(|list| {
+        list.iter()
+            .map(|r| {
+                serde_json::json!({
+                    "type": r.kind().as_str(),
+                    "ids": r.ids(),
+                })
+            })
+            .collect::<serde_json::Value>()
+    });
+    let strings = |items: Vec<String>| items.into_iter().map(serde_json::Value::from).collect();
+    let mut attributes = vec![
+        ("user_id", user.to_string().into()),
+        (
+            "scopes",
+            strings(request.scopes().iter().map(ToString::to_string).collect()),
+        ),
+        (
+            "source_ips",
+            strings(
+                request
+                    .allowed_ips()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+            ),
+        ),
+        ("lifetime_secs", lifetime.into()),
+    ];
+    attributes.extend(resources.map(|r| ("resources", r)));
+    attributes
+}
+
+impl super::unit::UnitLifecycle {
+    /// The metadata of the record of `new`, the token this lifecycle minted
+    /// from `request`: its id, its description, its expiry, and what a
+    /// rotation needs to mint it again (`user_id`, `scopes`, `source_ips`,
+    /// `lifetime_secs`, and `resources` for a token restricted to some), so
+    /// that a record written at creation can be rotated from a store as it
+    /// is. Every path of this crate that hands a Unit token's secret to a
+    /// sink tells it this much.
+    ///
+    /// ```
+    /// use api_tokens::lifecycle::UnitLifecycle;
+    /// use api_tokens::unit::{CreateApiToken, Scope};
+    /// # fn meta(life: &UnitLifecycle, new: &api_tokens::unit::NewApiToken) {
+    /// # let expiration = new.expiration.unwrap_or_default();
+    /// let request = CreateApiToken::new("CI deploy", [Scope::Customers], expiration);
+    /// let meta = life.record_meta(new, &request);
+    /// assert!(meta.attribute("scopes").is_some());
+    /// # }
+    /// ```
+    pub fn record_meta(
+        &self,
+        new: &crate::unit::NewApiToken,
+        request: &crate::unit::CreateApiToken,
+    ) -> super::sink::SecretMeta {
+        let mut meta = super::sink::SecretMeta::new(Service::Unit, new.id.as_str())
+            .with_name(new.description.clone().unwrap_or_default())
+            .with_expires_at(new.expiration);
+        for (k, v) in unit_record_attributes(self.tokens().user_id(), request) {
+            meta = meta.with_attribute(k, v);
+        }
+        meta
+    }
+
+    /// `sink`, telling it the record attributes of the token `request`
+    /// creates ([`record_meta`](Self::record_meta)) with each secret.
+    pub(crate) fn recording<'a>(
+        &self,
+        sink: &'a dyn super::sink::SecretSink,
+        request: &crate::unit::CreateApiToken,
+    ) -> WithAttributes<'a> {
+        WithAttributes {
+            inner: sink,
+            attributes: unit_record_attributes(self.tokens().user_id(), request),
+            name: None,
+        }
+    }
+}

@@ -128,7 +128,7 @@ impl UnitLifecycle {
     ) -> std::result::Result<TokenRef, MintIntoError> {
         sink.check().await.map_err(MintIntoError::Check)?;
         let minted = self.mint(request).await?;
-        mint::store_minted(self, sink, minted).await
+        mint::store_minted(self, &self.recording(sink, request), minted).await
     }
 
     /// Revokes the tokens `what` selects (carrying markers older than an
@@ -277,7 +277,8 @@ impl UnitLifecycle {
         removed.extend(
             race::finish(
                 self,
-                sink,
+                // The sink is told the whole record of the new token.
+                &self.recording(sink, &request),
                 Finish {
                     old: old_token,
                     new: &new,

@@ -7,35 +7,21 @@ use api_tokens::lifecycle::{
     MailtrapLifecycle, MailtrapPlan, Rotation, SecretMeta, SecretSink, SinkSpec, UnitLifecycle,
     UnitPlan,
 };
-use api_tokens::{Service, mailtrap, unit};
+use api_tokens::{mailtrap, unit};
 
 use crate::exit::Failure;
 
-/// What `unit create` tells its sink of `new`, minted from `request`: with
-/// the feature `aws`, the whole record a rotation needs (user, scopes,
-/// source addresses, lifetime: [`UnitLifecycle::record_meta`]), so that a
-/// token created into a store can be rotated from it; only a store reads
+/// What `unit create` tells its sink of `new`, minted from `request`: the
+/// whole record a rotation needs (user, scopes, source addresses,
+/// lifetime: [`UnitLifecycle::record_meta`]), so that a token created into
+/// a store (`aws-sm:`, `vault:`) can be rotated from it; only a store reads
 /// those attributes.
-#[cfg(feature = "aws")]
 pub fn unit_created_meta(
     life: &UnitLifecycle,
     new: &unit::NewApiToken,
     request: &unit::CreateApiToken,
 ) -> SecretMeta {
     life.record_meta(new, request)
-}
-
-/// What `unit create` tells its sink of `new`: its id, description and
-/// expiry (without the feature `aws`, no sink reads more).
-#[cfg(not(feature = "aws"))]
-pub fn unit_created_meta(
-    _life: &UnitLifecycle,
-    new: &unit::NewApiToken,
-    _request: &unit::CreateApiToken,
-) -> SecretMeta {
-    SecretMeta::new(Service::Unit, new.id.as_str())
-        .with_name(new.description.clone().unwrap_or_default())
-        .with_expires_at(new.expiration)
 }
 
 /// The usage error of a rotate command given no id and no store.
@@ -99,7 +85,7 @@ rotate_given_or_stored! {
     /// A usage failure for a missing id, or one that the store's record
     /// neither names nor replaced; a store that cannot be read or holds a
     /// malformed record; otherwise the rotation's failure.
-    unit_rotate(UnitLifecycle, Service::Unit, &unit::TokenId, unit::TokenId, UnitPlan)
+    unit_rotate(UnitLifecycle, api_tokens::Service::Unit, &unit::TokenId, unit::TokenId, UnitPlan)
 }
 
 rotate_given_or_stored! {
@@ -110,7 +96,7 @@ rotate_given_or_stored! {
     /// As [`unit_rotate`].
     mailtrap_rotate(
         MailtrapLifecycle,
-        Service::Mailtrap,
+        api_tokens::Service::Mailtrap,
         mailtrap::TokenId,
         mailtrap::TokenId,
         MailtrapPlan
