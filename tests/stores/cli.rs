@@ -205,3 +205,41 @@ async fn three_rotations_at_once(bao: &OpenBao, path: &str) {
     assert_eq!(live, vec![now.token_id.clone()], "one live new token");
     assert_ne!(now.token_id, seed);
 }
+
+/// With the feature `vault`, the command line names `vault:MOUNT/PATH`
+/// where it names the stores: the help of `--secret-to`, and the usage
+/// error of a rotation given neither an id nor a store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_names_vault_where_it_names_the_stores() {
+    let fake = UnitFake::start().await;
+    let help = Command::new(EXE)
+        .args(["unit", "rotate", "--help"])
+        .output()
+        .expect("run api-tokens");
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    assert!(help.contains("vault:MOUNT/PATH"), "{help}");
+
+    let mut cmd = Command::new(EXE);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("UNIT_API_TOKEN", fake.token().expose_secret())
+        .env("UNIT_API_URL", fake.uri())
+        .env("UNIT_USER_ID", fake.user_id().to_string())
+        .args([
+            "unit",
+            "rotate",
+            "--scope",
+            "customers",
+            "--expires-in",
+            "30d",
+            "--secret-to",
+            "-",
+        ])
+        .stdin(Stdio::null());
+    let refused = tokio::task::spawn_blocking(move || finish(cmd.output().expect("run")))
+        .await
+        .expect("join");
+    assert_eq!(refused.code, 2, "{}", refused.err);
+    assert!(refused.err.contains("vault:MOUNT/PATH"), "{}", refused.err);
+    assert!(fake.requests().is_empty(), "refused before any request");
+}

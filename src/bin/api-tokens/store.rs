@@ -24,12 +24,25 @@ pub fn unit_created_meta(
     life.record_meta(new, request)
 }
 
-/// The usage error of a rotate command given no id and no store.
+/// The usage error of a rotate command given no id and no store: it names
+/// the stores this build reads, whose record may name the token instead.
 fn id_needed() -> Failure {
-    Failure::usage(
-        "rotate needs the id of the token to replace, unless --secret-to names a secret \
-         store (aws-sm:NAME) whose current record names it",
-    )
+    let stores: Vec<&str> = [
+        cfg!(feature = "aws").then_some("aws-sm:NAME"),
+        cfg!(feature = "vault").then_some("vault:MOUNT/PATH"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let what = "rotate needs the id of the token to replace";
+    Failure::usage(if stores.is_empty() {
+        what.to_owned()
+    } else {
+        format!(
+            "{what}, unless --secret-to names a secret store ({}) whose current record names it",
+            stores.join(" or ")
+        )
+    })
 }
 
 /// Defines a rotate command's body, `$name`, on the lifecycle `$life` of
