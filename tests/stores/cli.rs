@@ -116,11 +116,30 @@ async fn create_then_rotate(bao: &OpenBao, path: &str) {
         &[first.token.expose_secret(), now.token.expose_secret()],
     );
 
-    // An id that is not the record's is refused before any request.
+    // The id the record replaced: the rotation run again converges on its
+    // successor, as with `aws-sm:`, minting nothing.
     let mut args = unit_args("rotate", None, path);
     args.insert(2, first.token_id.clone());
+    let again = run(bao, &fake, args).await;
+    assert_eq!(again.code, 0, "{}\n{}", again.out, again.err);
+    assert_eq!(fake.tokens().len(), 1);
+    assert_eq!(fake.tokens()[0].id.to_string(), now.token_id);
+    let (v, _) = sink.current_record().await.unwrap().expect("a record");
+    assert_eq!(v, 2, "no new version");
+
+    // An id that the record neither names nor replaced is refused before
+    // any request.
+    fake.clear_requests();
+    let mut args = unit_args("rotate", None, path);
+    args.insert(2, "999".to_owned());
     let refused = run(bao, &fake, args).await;
     assert_eq!(refused.code, 2, "{}\n{}", refused.out, refused.err);
+    assert!(
+        refused.err.contains("nor the one it replaced"),
+        "{}",
+        refused.err
+    );
+    assert!(fake.requests().is_empty());
     assert_eq!(fake.tokens().len(), 1);
 }
 

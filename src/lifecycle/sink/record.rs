@@ -157,6 +157,20 @@ pub trait RecordStore: SecretSink {
     /// A [`SinkError`] when the store cannot be read or its current value
     /// is not a record.
     async fn record(&self) -> Result<Option<SecretRecord>, SinkError>;
+
+    /// The record the current one replaced (Secrets Manager's
+    /// `AWSPREVIOUS`, the KV secret's version before the current one);
+    /// `None` when there is none, or the store keeps no history (the
+    /// default). A rotation named by the id of a token whose record was
+    /// replaced tells by it a rotation run again (the previous record
+    /// names that id) from a wrong id.
+    ///
+    /// # Errors
+    ///
+    /// As [`record`](Self::record).
+    async fn previous_record(&self) -> Result<Option<SecretRecord>, SinkError> {
+        Ok(None)
+    }
 }
 
 #[cfg(feature = "aws")]
@@ -165,6 +179,13 @@ impl RecordStore for super::SecretsManagerSink {
     async fn record(&self) -> Result<Option<SecretRecord>, SinkError> {
         Ok(self.current_record().await?.map(|(_, record)| record))
     }
+
+    async fn previous_record(&self) -> Result<Option<SecretRecord>, SinkError> {
+        Ok(self
+            .record_labelled(super::AWSPREVIOUS)
+            .await?
+            .map(|(_, record)| record))
+    }
 }
 
 #[cfg(feature = "vault")]
@@ -172,6 +193,16 @@ impl RecordStore for super::SecretsManagerSink {
 impl RecordStore for super::VaultKvSink {
     async fn record(&self) -> Result<Option<SecretRecord>, SinkError> {
         Ok(self.current_record().await?.map(|(_, record)| record))
+    }
+
+    async fn previous_record(&self) -> Result<Option<SecretRecord>, SinkError> {
+        let Some((current, _)) = self.current_record().await? else {
+            return Ok(None);
+        };
+        match current.checked_sub(1) {
+            Some(previous) if previous > 0 => self.record_version(previous).await,
+            _ => Ok(None),
+        }
     }
 }
 
