@@ -107,6 +107,12 @@ async fn create_then_rotate(bao: &OpenBao, path: &str) {
     assert_ne!(now.token_id, first.token_id);
     let previous = sink.record_version(1).await.unwrap().expect("version 1");
     assert_eq!(previous.token_id, first.token_id);
+    // The store's previous record, as every `RecordStore` gives it.
+    let previous = api_tokens::lifecycle::sink::RecordStore::previous_record(&sink)
+        .await
+        .unwrap()
+        .expect("a previous record");
+    assert_eq!(previous.token_id, first.token_id);
     let live = fake.tokens();
     assert_eq!(live.len(), 1, "the old token revoked, no orphan");
     assert_eq!(live[0].id.to_string(), now.token_id);
