@@ -9,7 +9,7 @@ use super::reconcile::{self, Reconcile};
 use super::rotate::{
     Change, Left, OldState, RotateError, Rotation, RotationMethod, Step, UnitPlan,
 };
-use super::sink::SecretSink;
+use super::sink::{SecretMeta, SecretSink};
 use super::token_ref::TokenRef;
 use crate::error::{Error, Result, Service};
 use crate::unit::{ApiToken, Client, CreateApiToken, NewApiToken, OrgApiTokens, TokenId, UserId};
@@ -419,6 +419,54 @@ impl Ops for UnitLifecycle {
         match probe.list().await {
             Ok(_) | Err(Error::Forbidden(_)) => Ok(()),
             Err(e) => Err(e),
+        }
+    }
+}
+
+impl UnitLifecycle {
+    /// The metadata of the record of `new`, the token this lifecycle minted
+    /// from `request`: its id, its description, its expiry, and what a
+    /// rotation needs to mint it again (`user_id`, `scopes`, `source_ips`,
+    /// `lifetime_secs`, and `resources` for a token restricted to some), so
+    /// that a record written at creation can be rotated from a store as it
+    /// is. Every path of this crate that hands a Unit token's secret to a
+    /// sink tells it this much.
+    ///
+    /// ```
+    /// use api_tokens::lifecycle::UnitLifecycle;
+    /// use api_tokens::unit::{CreateApiToken, Scope};
+    /// # fn meta(life: &UnitLifecycle, new: &api_tokens::unit::NewApiToken) {
+    /// # let expiration = new.expiration.unwrap_or_default();
+    /// let request = CreateApiToken::new("CI deploy", [Scope::Customers], expiration);
+    /// let meta = life.record_meta(new, &request);
+    /// assert!(meta.attribute("scopes").is_some());
+    /// # }
+    /// ```
+    pub fn record_meta(
+        &self,
+        new: &crate::unit::NewApiToken,
+        request: &crate::unit::CreateApiToken,
+    ) -> SecretMeta {
+        let mut meta = SecretMeta::new(Service::Unit, new.id.as_str())
+            .with_name(new.description.clone().unwrap_or_default())
+            .with_expires_at(new.expiration);
+        for (k, v) in mint::unit_record_attributes(self.tokens().user_id(), request) {
+            meta = meta.with_attribute(k, v);
+        }
+        meta
+    }
+
+    /// `sink`, telling it the record attributes of the token `request`
+    /// creates ([`record_meta`](Self::record_meta)) with each secret.
+    pub(crate) fn recording<'a>(
+        &self,
+        sink: &'a dyn SecretSink,
+        request: &crate::unit::CreateApiToken,
+    ) -> mint::WithAttributes<'a> {
+        mint::WithAttributes {
+            inner: sink,
+            attributes: mint::unit_record_attributes(self.tokens().user_id(), request),
+            name: None,
         }
     }
 }
