@@ -173,39 +173,6 @@ pub trait RecordStore: SecretSink {
     }
 }
 
-#[cfg(feature = "aws")]
-#[async_trait]
-impl RecordStore for super::SecretsManagerSink {
-    async fn record(&self) -> Result<Option<SecretRecord>, SinkError> {
-        Ok(self.current_record().await?.map(|(_, record)| record))
-    }
-
-    async fn previous_record(&self) -> Result<Option<SecretRecord>, SinkError> {
-        Ok(self
-            .record_labelled(super::AWSPREVIOUS)
-            .await?
-            .map(|(_, record)| record))
-    }
-}
-
-#[cfg(feature = "vault")]
-#[async_trait]
-impl RecordStore for super::VaultKvSink {
-    async fn record(&self) -> Result<Option<SecretRecord>, SinkError> {
-        Ok(self.current_record().await?.map(|(_, record)| record))
-    }
-
-    async fn previous_record(&self) -> Result<Option<SecretRecord>, SinkError> {
-        let Some((current, _)) = self.current_record().await? else {
-            return Ok(None);
-        };
-        match current.checked_sub(1) {
-            Some(previous) if previous > 0 => self.record_version(previous).await,
-            _ => Ok(None),
-        }
-    }
-}
-
 /// Says what kind of JSON error it is, without its text when that may
 /// quote the input: only a missing field is named.
 pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {

@@ -12,7 +12,7 @@ use aws_sdk_secretsmanager::operation::update_secret_version_stage::builders::Up
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::OnceCell;
 
-use super::record::SecretRecord;
+use super::record::{RecordStore, SecretRecord};
 use super::secret_sink::{SecretMeta, SecretSink, SinkError, async_trait};
 
 /// The label of the version readers get: the secret in use.
@@ -548,6 +548,20 @@ impl SecretSink for SecretsManagerSink {
 
     fn describe(&self) -> String {
         format!("AWS Secrets Manager secret {}", self.secret_id)
+    }
+}
+
+#[async_trait]
+impl RecordStore for SecretsManagerSink {
+    async fn record(&self) -> Result<Option<SecretRecord>, SinkError> {
+        Ok(self.current_record().await?.map(|(_, record)| record))
+    }
+
+    async fn previous_record(&self) -> Result<Option<SecretRecord>, SinkError> {
+        Ok(self
+            .record_labelled(AWSPREVIOUS)
+            .await?
+            .map(|(_, record)| record))
     }
 }
 

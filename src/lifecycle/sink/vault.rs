@@ -19,7 +19,7 @@ use serde_json::json;
 use tokio::sync::OnceCell;
 use url::Url;
 
-use super::record::{SecretRecord, describe_json_error};
+use super::record::{RecordStore, SecretRecord, describe_json_error};
 use super::secret_sink::{SecretMeta, SecretSink, SinkError, async_trait};
 use crate::lifecycle::token_ref::service_serde;
 
@@ -839,6 +839,23 @@ impl SecretSink for VaultKvSink {
 
     fn describe(&self) -> String {
         format!("Vault KV secret {}/{}", self.mount, self.path)
+    }
+}
+
+#[async_trait]
+impl RecordStore for VaultKvSink {
+    async fn record(&self) -> Result<Option<SecretRecord>, SinkError> {
+        Ok(self.current_record().await?.map(|(_, record)| record))
+    }
+
+    async fn previous_record(&self) -> Result<Option<SecretRecord>, SinkError> {
+        let Some((current, _)) = self.current_record().await? else {
+            return Ok(None);
+        };
+        match current.checked_sub(1) {
+            Some(previous) if previous > 0 => self.record_version(previous).await,
+            _ => Ok(None),
+        }
     }
 }
 
