@@ -252,7 +252,9 @@ async fn act_unit(
                 expires_at: new.token.expiration,
             };
             let place = Place::Unit(life.tokens());
-            match settle(&place, request.description(), &new, &[], sink.as_ref()).await? {
+            // The sink is told the whole record of the new token.
+            let sink = life.recording(sink.as_ref(), &request);
+            match settle(&place, request.description(), &new, &[], &sink).await? {
                 Settled::Won => Ok(Done {
                     token: Some(new.to_ref(Service::Unit)),
                     ..Done::default()

@@ -88,8 +88,8 @@ impl MailtrapLifecycle {
     /// # Errors
     ///
     /// - [`Error::Invalid`] before any request when the name (the label
-    ///   the marker is added to) is empty or blank, ends with something
-    ///   shaped like a marker ([`Marker::looks_like_marker`]), or is longer
+    ///   the marker is added to) is empty or blank, holds a control
+    ///   character, ends with something shaped like a marker ([`Marker::looks_like_marker`]), or is longer
     ///   than [`MAX_LABEL_CHARS`](super::MAX_LABEL_CHARS) (200) characters:
     ///   Mailtrap accepts names of 1 to 255 characters, and the marker with
     ///   its space takes up to 55 of them. Otherwise as

@@ -134,7 +134,9 @@ pub(crate) async fn remove_marked<O: Ops>(ops: &O, marker: &Marker) -> Result<Ve
 }
 
 /// Refuses, before any request, a label that [`mint`](super::UnitLifecycle::mint)
-/// cannot tag: blank, shaped like a marker, or (on Mailtrap) longer than
+/// cannot tag: blank, holding a control character (a line break, a tab:
+/// the rule a tokens file applies to its labels), shaped like a marker, or
+/// (on Mailtrap) longer than
 /// [`MAX_LABEL_CHARS`](super::marker::MAX_LABEL_CHARS), so that the label
 /// with its marker stays within the 255 characters the service accepts.
 pub(crate) fn check_label(service: Service, field: &'static str, label: &str) -> Result<()> {
@@ -142,6 +144,12 @@ pub(crate) fn check_label(service: Service, field: &'static str, label: &str) ->
         return Err(Error::invalid(
             field,
             "the label is empty or blank; give the text the token's marker is added to",
+        ));
+    }
+    if label.trim().chars().any(char::is_control) {
+        return Err(Error::invalid(
+            field,
+            "the label holds a control character (such as a line break); give it on one line",
         ));
     }
     if Marker::looks_like_marker(label) {
@@ -319,4 +327,95 @@ pub(crate) async fn store_minted<O: Ops, T: Fresh>(
         outcome,
         source,
     })
+}
+
+/// A sink that adds attributes to what it is told (and, when `name` is
+/// given, names the token so), then hands the secret on: the record then
+/// holds what the next rotation needs to mint again, under a stable name.
+pub(crate) struct WithAttributes<'a> {
+    pub inner: &'a dyn super::sink::SecretSink,
+    pub attributes: Vec<(&'static str, serde_json::Value)>,
+    pub name: Option<String>,
+}
+
+#[super::sink::async_trait]
+impl super::sink::SecretSink for WithAttributes<'_> {
+    async fn store(
+        &self,
+        secret: &SecretString,
+        meta: &super::sink::SecretMeta,
+    ) -> std::result::Result<(), super::sink::SinkError> {
+        let mut meta = meta.clone();
+        if let Some(name) = &self.name {
+            meta = meta.with_name(name.clone());
+        }
+        for (k, v) in &self.attributes {
+            meta = meta.with_attribute(*k, v.clone());
+        }
+        self.inner.store(secret, &meta).await
+    }
+
+    async fn check(&self) -> std::result::Result<(), super::sink::SinkError> {
+        self.inner.check().await
+    }
+
+    async fn current(&self) -> std::result::Result<Option<SecretString>, super::sink::SinkError> {
+        self.inner.current().await
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+
+    fn writer_lock(&self) -> Option<super::sink::WriterLock> {
+        self.inner.writer_lock()
+    }
+}
+
+/// The attributes of the record of a Unit token of `user` created by
+/// `request`: `user_id`, `scopes`, `source_ips`, `lifetime_secs` (the time
+/// from now to the request's expiration, to the nearest second), and
+/// `resources` when the token is restricted to some (`[{"type":
+/// "account", "ids": ["10005"]}]`), so that the token minted again from
+/// the record is the same token.
+pub(crate) fn unit_record_attributes(
+    user: &crate::unit::UserId,
+    request: &crate::unit::CreateApiToken,
+) -> Vec<(&'static str, serde_json::Value)> {
+    let lifetime = ((request.expiration() - chrono::Utc::now())
+        .num_milliseconds()
+        .max(0)
+        + 500)
+        / 1000;
+    let resources = request.restrictions().map(|list| {
+        list.iter()
+            .map(|r| {
+                serde_json::json!({
+                    "type": r.kind().as_str(),
+                    "ids": r.ids(),
+                })
+            })
+            .collect::<serde_json::Value>()
+    });
+    let strings = |items: Vec<String>| items.into_iter().map(serde_json::Value::from).collect();
+    let mut attributes = vec![
+        ("user_id", user.to_string().into()),
+        (
+            "scopes",
+            strings(request.scopes().iter().map(ToString::to_string).collect()),
+        ),
+        (
+            "source_ips",
+            strings(
+                request
+                    .allowed_ips()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+            ),
+        ),
+        ("lifetime_secs", lifetime.into()),
+    ];
+    attributes.extend(resources.map(|r| ("resources", r)));
+    attributes
 }

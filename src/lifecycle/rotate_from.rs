@@ -3,17 +3,13 @@
 //! `aws`) or a Vault KV secret's current version (feature `vault`): any
 //! [`RecordStore`].
 
-use chrono::{DateTime, Utc};
-use secrecy::SecretString;
-
 use super::mailtrap::MailtrapLifecycle;
+use super::mint::WithAttributes;
 use super::rotate::{Left, MailtrapPlan, RotateError, Rotation, Step, UnitPlan};
-use super::sink::{RecordStore, SecretMeta, SecretRecord, SecretSink, SinkError, async_trait};
+use super::sink::{RecordStore, SecretRecord, SinkError};
 use super::unit::UnitLifecycle;
 use crate::error::{Error, Service};
-use crate::unit::{
-    self, CreateApiToken, NewApiToken, ResourceRestriction, Scope, SourceIp, UserId,
-};
+use crate::unit;
 
 /// Reads the record the store holds as current, for a rotation of a token
 /// of `service`: its token id, or the [`RotateError`] of step 0.
@@ -68,136 +64,7 @@ pub(crate) async fn current_token<S: RecordStore + ?Sized>(
     Ok(record)
 }
 
-/// A sink that adds attributes to what it is told (and, when `name` is
-/// given, names the token so), then hands the secret on: the record then
-/// holds what the next rotation needs to mint again, under a stable name.
-struct WithAttributes<'a> {
-    inner: &'a dyn SecretSink,
-    attributes: Vec<(&'static str, serde_json::Value)>,
-    name: Option<String>,
-}
-
-#[async_trait]
-impl SecretSink for WithAttributes<'_> {
-    async fn store(&self, secret: &SecretString, meta: &SecretMeta) -> Result<(), SinkError> {
-        let mut meta = meta.clone();
-        if let Some(name) = &self.name {
-            meta = meta.with_name(name.clone());
-        }
-        for (k, v) in &self.attributes {
-            meta = meta.with_attribute(*k, v.clone());
-        }
-        self.inner.store(secret, &meta).await
-    }
-
-    async fn check(&self) -> Result<(), SinkError> {
-        self.inner.check().await
-    }
-
-    async fn current(&self) -> Result<Option<SecretString>, SinkError> {
-        self.inner.current().await
-    }
-
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-}
-
-/// The attributes of a Unit record: what a rotation needs to mint again.
-pub(crate) fn unit_attributes(
-    life: &UnitLifecycle,
-    plan: &UnitPlan,
-) -> Vec<(&'static str, serde_json::Value)> {
-    record_attributes(
-        life.tokens().user_id(),
-        &plan.scopes,
-        &plan.source_ips,
-        plan.resources.as_deref(),
-        plan.expiration,
-    )
-}
-
-/// The attributes of the record of a Unit token of `user`, with `scopes`,
-/// `source_ips` and `resources`, expiring at `expiration`: `user_id`,
-/// `scopes`, `source_ips`, `lifetime_secs` (the time from now to
-/// `expiration`, to the nearest second), and `resources` when the token is
-/// restricted to some (`[{"type": "account", "ids": ["10005"]}]`), so that
-/// the token minted again is restricted as well.
-fn record_attributes(
-    user: &UserId,
-    scopes: &[Scope],
-    source_ips: &[SourceIp],
-    resources: Option<&[ResourceRestriction]>,
-    expiration: DateTime<Utc>,
-) -> Vec<(&'static str, serde_json::Value)> {
-    let lifetime = ((expiration - Utc::now()).num_milliseconds().max(0) + 500) / 1000;
-    let resources = resources.map(|list| {
-        list.iter()
-            .map(|r| {
-                serde_json::json!({
-                    "type": r.kind().as_str(),
-                    "ids": r.ids(),
-                })
-            })
-            .collect::<serde_json::Value>()
-    });
-    let mut attributes = vec![
-        ("user_id", user.to_string().into()),
-        (
-            "scopes",
-            scopes
-                .iter()
-                .map(|s| serde_json::Value::from(s.to_string()))
-                .collect(),
-        ),
-        (
-            "source_ips",
-            source_ips
-                .iter()
-                .map(|s| serde_json::Value::from(s.to_string()))
-                .collect(),
-        ),
-        ("lifetime_secs", lifetime.into()),
-    ];
-    attributes.extend(resources.map(|r| ("resources", r)));
-    attributes
-}
-
 impl UnitLifecycle {
-    /// The metadata of the record of `new`, the token this lifecycle minted
-    /// from `request`: its id, its description without the marker, its
-    /// expiry, and what a rotation needs to mint it again (`user_id`,
-    /// `scopes`, `source_ips`, `lifetime_secs`, and `resources` for a
-    /// token restricted to some), so that a record written
-    /// at creation can be rotated ([`rotate_from`](Self::rotate_from) or
-    /// the rotation function) as it is.
-    ///
-    /// ```
-    /// use api_tokens::lifecycle::UnitLifecycle;
-    /// use api_tokens::unit::{CreateApiToken, Scope};
-    /// # fn meta(life: &UnitLifecycle, new: &api_tokens::unit::NewApiToken) {
-    /// # let expiration = new.expiration.unwrap_or_default();
-    /// let request = CreateApiToken::new("CI deploy", [Scope::Customers], expiration);
-    /// let meta = life.record_meta(new, &request);
-    /// assert!(meta.attribute("scopes").is_some());
-    /// # }
-    /// ```
-    pub fn record_meta(&self, new: &NewApiToken, request: &CreateApiToken) -> SecretMeta {
-        let mut meta = SecretMeta::new(Service::Unit, new.id.as_str())
-            .with_name(new.description.clone().unwrap_or_default())
-            .with_expires_at(new.expiration);
-        for (k, v) in record_attributes(
-            self.tokens().user_id(),
-            request.scopes(),
-            request.allowed_ips(),
-            request.restrictions(),
-            request.expiration(),
-        ) {
-            meta = meta.with_attribute(k, v);
-        }
-        meta
-    }
-
     /// Rotates the token whose record `store` holds as current (AWS's
     /// `AWSCURRENT`, a KV secret's current version): reads
     /// its `token_id`, then [`rotate`](Self::rotate)s it as `plan` states
@@ -249,12 +116,8 @@ impl UnitLifecycle {
                 e,
             )
         })?;
-        let sink = WithAttributes {
-            inner: store,
-            attributes: unit_attributes(self, &plan),
-            name: None,
-        };
-        self.rotate(old, &plan, &sink).await
+        // `rotate` tells the store the whole record of the token it mints.
+        self.rotate(old, &plan, store).await
     }
 }
 

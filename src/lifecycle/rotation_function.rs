@@ -22,14 +22,14 @@ use std::fmt;
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::operation::update_secret_version_stage::builders::UpdateSecretVersionStageFluentBuilder;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::mailtrap::MailtrapLifecycle;
 use super::marker::Marker;
-use super::mint::{self, Fresh, Ops};
+use super::mint::{self, Ops};
 use super::sink::{AWSCURRENT, AWSPENDING, SecretMeta, SecretRecord, SecretsManagerError};
 use super::unit::UnitLifecycle;
 use crate::error::{Error, Service};
@@ -558,55 +558,14 @@ impl RotationFunction {
         life: &UnitLifecycle,
         current: &SecretRecord,
     ) -> Result<(SecretString, SecretMeta), RotationFunctionError> {
-        let scopes: Vec<Scope> = match current.attributes.get("scopes").and_then(|v| v.as_array()) {
-            Some(list) => list
-                .iter()
-                .map(|s| {
-                    s.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
-                        cx.invalid("the record's scopes hold a value that is not a scope")
-                    })
-                })
-                .collect::<Result<_, _>>()?,
-            None => {
-                return Err(cx.invalid(
-                    "the record names no scopes: write it with `api-tokens unit create` or `unit rotate` `--secret-to aws-sm:NAME`, which record them",
-                ));
-            }
-        };
-        let source_ips: Vec<SourceIp> = match current
-            .attributes
-            .get("source_ips")
-            .and_then(|v| v.as_array())
-        {
-            Some(list) => list
-                .iter()
-                .map(|s| {
-                    s.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
-                        cx.invalid(
-                            "the record's source_ips hold a value that is not an address or range",
-                        )
-                    })
-                })
-                .collect::<Result<_, _>>()?,
-            None => Vec::new(),
-        };
-        let lifetime = lifetime(cx, current)?.unwrap_or(Duration::days(90));
-        let label = current.name.clone().unwrap_or_default();
-        let mut request = unit::CreateApiToken::new(label.clone(), scopes, Utc::now() + lifetime)
-            .source_ips(source_ips);
-        if let Some(resources) = resources(cx, current)? {
-            request = request.resources(resources);
-        }
-
+        let (label, request) = unit_request(cx, current)?;
         self.remove_interrupted(cx, life).await?;
         let token = mint_marked(cx, life, current, &label, |text| {
             let tagged = request.clone().with_description(text);
             async move { life.tokens().create(tagged).await }
         })
         .await?;
-        let meta = SecretMeta::new(Service::Unit, token.id_string())
-            .with_name(Fresh::text(&token).to_owned())
-            .with_expires_at(Fresh::expires_at(&token));
+        let meta = life.record_meta(&token, &request);
         Ok((token.token.clone(), meta))
     }
 
@@ -619,8 +578,8 @@ impl RotationFunction {
         current: &SecretRecord,
     ) -> Result<(SecretString, SecretMeta, &'static str), RotationFunctionError> {
         let service = |e: Error| cx.fail(FailureKind::ServiceError, format!("Mailtrap: {e}"));
-        let expiry = match lifetime(cx, current)? {
-            Some(l) => Expiry::At(Utc::now() + l),
+        let expiry = match expiration(cx, current)? {
+            Some(at) => Expiry::At(at),
             None => Expiry::ServerDefault,
         };
         let old_id = current
@@ -908,21 +867,81 @@ fn resources(
         .map(Some)
 }
 
-/// The record's `lifetime_secs`, when it has one.
-fn lifetime(
+/// The label and the create request of the token that replaces the Unit
+/// token of `current`: its user's token with the record's scopes, source
+/// addresses, resource restrictions and lifetime. A record without scopes
+/// or lifetime, or with a value that is not one, is an
+/// [`InvalidRecord`](FailureKind::InvalidRecord) failure: no default is
+/// guessed for what the record does not say.
+fn unit_request(
+    cx: &Ctx<'_>,
+    current: &SecretRecord,
+) -> Result<(String, unit::CreateApiToken), RotationFunctionError> {
+    let scopes: Vec<Scope> = match current.attributes.get("scopes").and_then(|v| v.as_array()) {
+        Some(list) => list
+            .iter()
+            .map(|s| {
+                s.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
+                    cx.invalid("the record's scopes hold a value that is not a scope")
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        None => {
+            return Err(cx.invalid(
+                    "the record names no scopes: write it with `api-tokens unit create` or `unit rotate` `--secret-to aws-sm:NAME`, which record them",
+                ));
+        }
+    };
+    let source_ips: Vec<SourceIp> = match current
+        .attributes
+        .get("source_ips")
+        .and_then(|v| v.as_array())
+    {
+        Some(list) => list
+            .iter()
+            .map(|s| {
+                s.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
+                    cx.invalid(
+                        "the record's source_ips hold a value that is not an address or range",
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        None => Vec::new(),
+    };
+    let expiration = expiration(cx, current)?.ok_or_else(|| {
+            cx.invalid(
+                "the record names no lifetime_secs: write it with `api-tokens unit create` or `unit rotate` `--secret-to aws-sm:NAME`, which record it",
+            )
+        })?;
+    let label = current.name.clone().unwrap_or_default();
+    let mut request =
+        unit::CreateApiToken::new(label.clone(), scopes, expiration).source_ips(source_ips);
+    if let Some(resources) = resources(cx, current)? {
+        request = request.resources(resources);
+    }
+
+    Ok((label, request))
+}
+
+/// When a token minted now with the record's `lifetime_secs` expires, when
+/// the record has one; a lifetime that is not a positive number of seconds,
+/// or too long for a date (network data, checked as a user's span is), is
+/// an [`InvalidRecord`](FailureKind::InvalidRecord) failure.
+fn expiration(
     cx: &Ctx<'_>,
     record: &SecretRecord,
-) -> Result<Option<Duration>, RotationFunctionError> {
-    match record.attributes.get("lifetime_secs") {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(v) => v
-            .as_i64()
-            .filter(|s| *s > 0)
-            .map(|s| Some(Duration::seconds(s)))
-            .ok_or_else(|| {
-                cx.invalid("the record's lifetime_secs is not a positive number of seconds")
-            }),
-    }
+) -> Result<Option<DateTime<Utc>>, RotationFunctionError> {
+    let secs = match record.attributes.get("lifetime_secs") {
+        None | Some(serde_json::Value::Null) => return Ok(None),
+        Some(v) => v.as_u64().filter(|s| *s > 0).ok_or_else(|| {
+            cx.invalid("the record's lifetime_secs is not a positive number of seconds")
+        })?,
+    };
+    crate::time::checked_span("lifetime_secs", std::time::Duration::from_secs(secs))
+        .and_then(|span| crate::time::shifted("lifetime_secs", Utc::now(), span))
+        .map(Some)
+        .map_err(|e| cx.invalid(format!("the record's lifetime is impossible: {e}")))
 }
 
 #[cfg(test)]
@@ -969,5 +988,67 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    fn create_event() -> RotationEvent {
+        serde_json::from_str(
+            r#"{"SecretId":"ci/unit","ClientRequestToken":"t","Step":"createSecret"}"#,
+        )
+        .unwrap()
+    }
+
+    fn unit_record(extra: &str) -> SecretRecord {
+        SecretRecord::from_json(&format!(
+            r#"{{"token":"v2.public.x","service":"unit","token_id":"42","name":"CI deploy",
+                "user_id":"2","scopes":["customers"],"source_ips":["10.0.0.0/8"]{extra}}}"#
+        ))
+        .unwrap()
+    }
+
+    /// Issue 27, item 4: a Unit record without `lifetime_secs` is refused,
+    /// naming the field, not minted again with a lifetime of 90 days.
+    #[test]
+    fn a_unit_record_without_a_lifetime_is_an_invalid_record() {
+        let event = create_event();
+        let cx = Ctx { event: &event };
+        let err = unit_request(&cx, &unit_record("")).unwrap_err();
+        assert_eq!(err.kind, FailureKind::InvalidRecord, "{err}");
+        assert!(err.to_string().contains("lifetime_secs"), "{err}");
+
+        let (label, request) =
+            unit_request(&cx, &unit_record(r#","lifetime_secs":86400"#)).unwrap();
+        assert_eq!(label, "CI deploy");
+        let lifetime = request.expiration() - Utc::now();
+        assert!((lifetime.num_seconds() - 86_400).abs() <= 5, "{lifetime}");
+        assert_eq!(request.allowed_ips().len(), 1);
+    }
+
+    /// Issue 27, item 5: a lifetime too long for a date (network data)
+    /// is an invalid record, never a panic; nor is any other that is not a
+    /// positive number of seconds.
+    #[test]
+    fn an_impossible_lifetime_is_an_invalid_record() {
+        let event = create_event();
+        let cx = Ctx { event: &event };
+        let past_max = (crate::time::MAX_SPAN.num_seconds() + 1).to_string();
+        for lifetime in [
+            past_max.as_str(),
+            "9223372036854775807",
+            "18446744073709551615",
+            "9223372036854775",
+            "0",
+            "-1",
+            "1.5",
+            r#""86400""#,
+        ] {
+            let record = unit_record(&format!(r#","lifetime_secs":{lifetime}"#));
+            let err = std::panic::catch_unwind(|| unit_request(&cx, &record))
+                .unwrap_or_else(|_| panic!("{lifetime}: panicked"))
+                .unwrap_err();
+            assert_eq!(err.kind, FailureKind::InvalidRecord, "{lifetime}: {err}");
+            assert!(err.to_string().contains("lifetime"), "{lifetime}: {err}");
+            let err = expiration(&cx, &record).unwrap_err();
+            assert_eq!(err.kind, FailureKind::InvalidRecord, "{lifetime}: {err}");
+        }
     }
 }

@@ -9,7 +9,7 @@ use super::reconcile::{self, Reconcile};
 use super::rotate::{
     Change, Left, OldState, RotateError, Rotation, RotationMethod, Step, UnitPlan,
 };
-use super::sink::SecretSink;
+use super::sink::{SecretMeta, SecretSink};
 use super::token_ref::TokenRef;
 use crate::error::{Error, Result, Service};
 use crate::unit::{ApiToken, Client, CreateApiToken, NewApiToken, OrgApiTokens, TokenId, UserId};
@@ -96,8 +96,8 @@ impl UnitLifecycle {
     /// - The cause of the last lost answer when every create lost its
     ///   answer (each token made was revoked, so none is left).
     /// - [`Error::Invalid`] before any request when the description (the
-    ///   label the marker is added to) is empty or blank, or ends with
-    ///   something shaped like a marker ([`Marker::looks_like_marker`]).
+    ///   label the marker is added to) is empty or blank, holds a control
+    ///   character, or ends with something shaped like a marker ([`Marker::looks_like_marker`]).
     /// - Otherwise as [`OrgApiTokens::create`].
     pub async fn mint(&self, request: &CreateApiToken) -> Result<Minted<NewApiToken>> {
         let label = request.description().trim().to_owned();
@@ -128,7 +128,7 @@ impl UnitLifecycle {
     ) -> std::result::Result<TokenRef, MintIntoError> {
         sink.check().await.map_err(MintIntoError::Check)?;
         let minted = self.mint(request).await?;
-        mint::store_minted(self, sink, minted).await
+        mint::store_minted(self, &self.recording(sink, request), minted).await
     }
 
     /// Revokes the tokens `what` selects (carrying markers older than an
@@ -277,7 +277,8 @@ impl UnitLifecycle {
         removed.extend(
             race::finish(
                 self,
-                sink,
+                // The sink is told the whole record of the new token.
+                &self.recording(sink, &request),
                 Finish {
                     old: old_token,
                     new: &new,
@@ -418,6 +419,54 @@ impl Ops for UnitLifecycle {
         match probe.list().await {
             Ok(_) | Err(Error::Forbidden(_)) => Ok(()),
             Err(e) => Err(e),
+        }
+    }
+}
+
+impl UnitLifecycle {
+    /// The metadata of the record of `new`, the token this lifecycle minted
+    /// from `request`: its id, its description, its expiry, and what a
+    /// rotation needs to mint it again (`user_id`, `scopes`, `source_ips`,
+    /// `lifetime_secs`, and `resources` for a token restricted to some), so
+    /// that a record written at creation can be rotated from a store as it
+    /// is. Every path of this crate that hands a Unit token's secret to a
+    /// sink tells it this much.
+    ///
+    /// ```
+    /// use api_tokens::lifecycle::UnitLifecycle;
+    /// use api_tokens::unit::{CreateApiToken, Scope};
+    /// # fn meta(life: &UnitLifecycle, new: &api_tokens::unit::NewApiToken) {
+    /// # let expiration = new.expiration.unwrap_or_default();
+    /// let request = CreateApiToken::new("CI deploy", [Scope::Customers], expiration);
+    /// let meta = life.record_meta(new, &request);
+    /// assert!(meta.attribute("scopes").is_some());
+    /// # }
+    /// ```
+    pub fn record_meta(
+        &self,
+        new: &crate::unit::NewApiToken,
+        request: &crate::unit::CreateApiToken,
+    ) -> SecretMeta {
+        let mut meta = SecretMeta::new(Service::Unit, new.id.as_str())
+            .with_name(new.description.clone().unwrap_or_default())
+            .with_expires_at(new.expiration);
+        for (k, v) in mint::unit_record_attributes(self.tokens().user_id(), request) {
+            meta = meta.with_attribute(k, v);
+        }
+        meta
+    }
+
+    /// `sink`, telling it the record attributes of the token `request`
+    /// creates ([`record_meta`](Self::record_meta)) with each secret.
+    pub(crate) fn recording<'a>(
+        &self,
+        sink: &'a dyn SecretSink,
+        request: &crate::unit::CreateApiToken,
+    ) -> mint::WithAttributes<'a> {
+        mint::WithAttributes {
+            inner: sink,
+            attributes: mint::unit_record_attributes(self.tokens().user_id(), request),
+            name: None,
         }
     }
 }

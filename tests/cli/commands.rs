@@ -510,3 +510,52 @@ fn huge_durations_are_refused_before_any_request() {
         }
     }
 }
+
+/// Issue 27, item 10: a label with a control character (a line break, a
+/// tab) is refused on the command line as the tokens file refuses it: exit
+/// 2, before any request, on every option that names a token.
+#[test]
+fn labels_with_control_characters_are_refused_before_any_request() {
+    for bad in ["two\nlines", "tab\there", "bell\u{7}"] {
+        let cases: [Vec<&str>; 3] = [
+            vec![
+                "unit",
+                "create",
+                "--description",
+                bad,
+                "--scope",
+                "customers",
+                "--expires-in",
+                "1d",
+                "--secret-to",
+                "-",
+            ],
+            vec![
+                "unit",
+                "rotate",
+                "1",
+                "--description",
+                bad,
+                "--scope",
+                "customers",
+                "--expires-in",
+                "1d",
+                "--secret-to",
+                "-",
+            ],
+            vec![
+                "mailtrap",
+                "create",
+                "--name",
+                bad,
+                "--permission",
+                "account:3229:admin",
+                "--secret-to",
+                "-",
+            ],
+        ];
+        for args in cases {
+            refused_before_any_request(&args, "control character");
+        }
+    }
+}

@@ -789,3 +789,90 @@ async fn rotations_keep_the_files_namespace() {
     assert!(!plan.has_pending(true), "{:?}", kinds(&plan));
     assert_eq!(plan.left_alone(), 0);
 }
+
+/// What the sinks of scheme `told:` were told, by location.
+fn told_sinks() -> &'static std::sync::Mutex<Vec<(String, api_tokens::lifecycle::SecretMeta)>> {
+    static TOLD: std::sync::OnceLock<
+        std::sync::Mutex<Vec<(String, api_tokens::lifecycle::SecretMeta)>>,
+    > = std::sync::OnceLock::new();
+    TOLD.get_or_init(Default::default)
+}
+
+/// Registers `told:LOCATION`, a store that keeps what it is told of each
+/// secret, and gives what `told:location` was told so far.
+fn told(location: &str) -> Vec<api_tokens::lifecycle::SecretMeta> {
+    use api_tokens::lifecycle::sink::{self, SecretSink, register_scheme};
+    register_scheme("told", |location| {
+        let location = location.to_owned();
+        Ok(Box::new(sink::from_fn(move |_secret, meta| {
+            told_sinks()
+                .lock()
+                .expect("told")
+                .push((location.clone(), meta));
+            async { Ok(()) }
+        })) as Box<dyn SecretSink>)
+    })
+    .expect("registered");
+    told_sinks()
+        .lock()
+        .expect("told")
+        .iter()
+        .filter(|(at, _)| at == location)
+        .map(|(_, meta)| meta.clone())
+        .collect()
+}
+
+/// Issue 27, item 4: `apply` into a store writes the whole record of a
+/// Unit token (user, scopes, source addresses, lifetime), on a create and
+/// on a rotation, so that a store's rotation can mint it again.
+#[tokio::test]
+async fn apply_tells_a_store_the_whole_unit_record() {
+    for rotation in [false, true] {
+        let world = World::start().await;
+        let location = format!("apply-record-{rotation}");
+        assert!(told(&location).is_empty());
+        if rotation {
+            world.unit.insert_token(
+                api_tokens::testing::UnitTokenSeed::new("ci-deploy")
+                    .scopes([Scope::Customers, Scope::Accounts])
+                    .source_ip(
+                        "10.0.0.0/8"
+                            .parse::<api_tokens::unit::SourceIp>()
+                            .expect("ip"),
+                    )
+                    .expiration(Utc::now() + Duration::days(3)),
+            );
+        }
+        let text = format!(
+            "[[unit]]\ndescription = \"ci-deploy\"\nscopes = [\"customers\", \"accounts\"]\n\
+             source_ips = [\"10.0.0.0/8\"]\nlifetime = \"90d\"\nrotate_before_expiry = \"14d\"\n\
+             secret_to = \"told:{location}\"\n"
+        );
+        let file = parse(&world.path("tokens.toml"), &text);
+        let plan = world.plan(&file).await;
+        let expected = if rotation {
+            ActionKind::Rotate
+        } else {
+            ActionKind::Create
+        };
+        assert_eq!(plan.actions()[0].kind, expected, "{:?}", plan.actions());
+        world.apply(&file).await;
+        let told = told(&location);
+        assert_eq!(told.len(), 1, "{told:?}");
+        let meta = &told[0];
+        assert_eq!(meta.id(), world.unit.tokens()[0].id.to_string());
+        let user = world.unit.user_id().to_string();
+        for (key, value) in [
+            ("user_id", serde_json::json!(user)),
+            ("scopes", serde_json::json!(["customers", "accounts"])),
+            ("source_ips", serde_json::json!(["10.0.0.0/8"])),
+        ] {
+            assert_eq!(meta.attribute(key), Some(&value), "{key}: {meta:?}");
+        }
+        let lifetime = meta.attribute("lifetime_secs").and_then(|v| v.as_i64());
+        assert!(
+            lifetime.is_some_and(|l| (l - 90 * 86_400).abs() <= 5),
+            "{lifetime:?}"
+        );
+    }
+}

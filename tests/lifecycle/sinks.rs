@@ -786,21 +786,23 @@ fn sink_specs_parse() {
 
 #[test]
 fn bad_sink_specs_are_refused_clearly() {
+    // The forms this build reads: with the feature `aws`, `aws-sm:NAME`
+    // too, and with `vault`, `vault:MOUNT/PATH`.
+    let mut forms = vec!["`file:PATH`", "`env-file:PATH:VAR`"];
+    if cfg!(feature = "aws") {
+        forms.push("`aws-sm:NAME`");
+    }
+    if cfg!(feature = "vault") {
+        forms.push("`vault:MOUNT/PATH`");
+    }
+    let forms = format!("expected {}", forms.join(", "));
     let invalid_spec = [
         ("", "the sink is empty"),
         ("file:", "`file:` names no file"),
         ("env-file:.env", "`env-file:` needs a path and a variable"),
         ("env-file::TOKEN", "`env-file:` names no file"),
         ("s3:bucket/key", "unknown kind of sink `s3`"),
-        (
-            "token.txt",
-            // With the feature `aws`, the forms name `aws-sm:NAME` too.
-            if cfg!(feature = "aws") {
-                "expected `file:PATH`, `env-file:PATH:VAR`, `aws-sm:NAME` or `-`"
-            } else {
-                "expected `file:PATH`, `env-file:PATH:VAR` or `-`"
-            },
-        ),
+        ("token.txt", forms.as_str()),
         ("FILE:token.txt", "expected `file:PATH`"),
     ];
     for (text, message) in invalid_spec {
@@ -1497,4 +1499,93 @@ fn apply_of_two_entries_into_one_env_file_keeps_both_variables() {
         }
     }
     assert!(lost.is_empty(), "rounds that lost a variable: {lost:?}");
+}
+
+/// A sink that keeps what it is told of each secret it takes.
+fn telling_sink() -> (impl SecretSink, Arc<Mutex<Vec<SecretMeta>>>) {
+    let told = Arc::new(Mutex::new(Vec::new()));
+    let keep = Arc::clone(&told);
+    let sink = sink::from_fn(move |_secret, meta: SecretMeta| {
+        let keep = Arc::clone(&keep);
+        async move {
+            keep.lock().expect("told").push(meta);
+            Ok(())
+        }
+    });
+    (sink, told)
+}
+
+/// Asserts that `meta` carries the whole record of a Unit token of user
+/// `user` with `scopes` and `source_ips`, living about `days`.
+#[track_caller]
+fn assert_whole_unit_record(
+    meta: &SecretMeta,
+    user: &str,
+    scopes: &[&str],
+    ips: &[&str],
+    days: i64,
+) {
+    assert_eq!(
+        meta.attribute("user_id"),
+        Some(&serde_json::json!(user)),
+        "{meta:?}"
+    );
+    assert_eq!(
+        meta.attribute("scopes"),
+        Some(&serde_json::json!(scopes)),
+        "{meta:?}"
+    );
+    assert_eq!(
+        meta.attribute("source_ips"),
+        Some(&serde_json::json!(ips)),
+        "{meta:?}"
+    );
+    let lifetime = meta
+        .attribute("lifetime_secs")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or_else(|| panic!("no lifetime_secs: {meta:?}"));
+    assert!((lifetime - days * 86_400).abs() <= 5, "{lifetime}");
+}
+
+/// Issue 27, item 4: every path that hands a Unit token's secret to a sink
+/// tells it the whole record (user, scopes, source addresses, lifetime),
+/// so that a token minted into a store can be rotated from it: `mint_into`
+/// and `rotate` into any sink, not only `rotate_from` a store.
+#[tokio::test]
+async fn mint_into_and_rotate_tell_the_sink_the_whole_unit_record() {
+    use api_tokens::lifecycle::UnitPlan;
+    use api_tokens::unit::{CreateApiToken, Scope};
+
+    let (fake, life) = lifecycle_support::unit().await;
+    let user = fake.user_id().to_string();
+    let (store, told) = telling_sink();
+    let request = CreateApiToken::new(
+        "CI deploy",
+        [Scope::Customers, Scope::Accounts],
+        Utc::now() + chrono::TimeDelta::days(30),
+    )
+    .source_ips(["10.0.0.0/8".parse().expect("a range")]);
+    let minted = life.mint_into(&request, &store).await.expect("minted");
+    {
+        let told = told.lock().expect("told");
+        assert_eq!(told.len(), 1);
+        assert_eq!(told[0].id(), minted.id);
+        assert_eq!(told[0].name(), Some("CI deploy"));
+        assert_whole_unit_record(
+            &told[0],
+            &user,
+            &["customers", "accounts"],
+            &["10.0.0.0/8"],
+            30,
+        );
+    }
+
+    // A rotation keeps the old token's source addresses, and says so.
+    let plan = UnitPlan::new([Scope::Customers], Utc::now() + chrono::TimeDelta::days(60));
+    let old = minted.id.parse().expect("an id");
+    let rotation = life.rotate(&old, &plan, &store).await.expect("rotated");
+    let told = told.lock().expect("told");
+    assert_eq!(told.len(), 2);
+    assert_eq!(told[1].id(), rotation.new.id);
+    assert_whole_unit_record(&told[1], &user, &["customers"], &["10.0.0.0/8"], 60);
 }

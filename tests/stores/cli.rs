@@ -107,6 +107,12 @@ async fn create_then_rotate(bao: &OpenBao, path: &str) {
     assert_ne!(now.token_id, first.token_id);
     let previous = sink.record_version(1).await.unwrap().expect("version 1");
     assert_eq!(previous.token_id, first.token_id);
+    // The store's previous record, as every `RecordStore` gives it.
+    let previous = api_tokens::lifecycle::sink::RecordStore::previous_record(&sink)
+        .await
+        .unwrap()
+        .expect("a previous record");
+    assert_eq!(previous.token_id, first.token_id);
     let live = fake.tokens();
     assert_eq!(live.len(), 1, "the old token revoked, no orphan");
     assert_eq!(live[0].id.to_string(), now.token_id);
@@ -116,11 +122,30 @@ async fn create_then_rotate(bao: &OpenBao, path: &str) {
         &[first.token.expose_secret(), now.token.expose_secret()],
     );
 
-    // An id that is not the record's is refused before any request.
+    // The id the record replaced: the rotation run again converges on its
+    // successor, as with `aws-sm:`, minting nothing.
     let mut args = unit_args("rotate", None, path);
     args.insert(2, first.token_id.clone());
+    let again = run(bao, &fake, args).await;
+    assert_eq!(again.code, 0, "{}\n{}", again.out, again.err);
+    assert_eq!(fake.tokens().len(), 1);
+    assert_eq!(fake.tokens()[0].id.to_string(), now.token_id);
+    let (v, _) = sink.current_record().await.unwrap().expect("a record");
+    assert_eq!(v, 2, "no new version");
+
+    // An id that the record neither names nor replaced is refused before
+    // any request.
+    fake.clear_requests();
+    let mut args = unit_args("rotate", None, path);
+    args.insert(2, "999".to_owned());
     let refused = run(bao, &fake, args).await;
     assert_eq!(refused.code, 2, "{}\n{}", refused.out, refused.err);
+    assert!(
+        refused.err.contains("nor the one it replaced"),
+        "{}",
+        refused.err
+    );
+    assert!(fake.requests().is_empty());
     assert_eq!(fake.tokens().len(), 1);
 }
 
@@ -204,4 +229,42 @@ async fn three_rotations_at_once(bao: &OpenBao, path: &str) {
     let live: Vec<String> = fake.tokens().iter().map(|t| t.id.to_string()).collect();
     assert_eq!(live, vec![now.token_id.clone()], "one live new token");
     assert_ne!(now.token_id, seed);
+}
+
+/// With the feature `vault`, the command line names `vault:MOUNT/PATH`
+/// where it names the stores: the help of `--secret-to`, and the usage
+/// error of a rotation given neither an id nor a store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_names_vault_where_it_names_the_stores() {
+    let fake = UnitFake::start().await;
+    let help = Command::new(EXE)
+        .args(["unit", "rotate", "--help"])
+        .output()
+        .expect("run api-tokens");
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    assert!(help.contains("vault:MOUNT/PATH"), "{help}");
+
+    let mut cmd = Command::new(EXE);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("UNIT_API_TOKEN", fake.token().expose_secret())
+        .env("UNIT_API_URL", fake.uri())
+        .env("UNIT_USER_ID", fake.user_id().to_string())
+        .args([
+            "unit",
+            "rotate",
+            "--scope",
+            "customers",
+            "--expires-in",
+            "30d",
+            "--secret-to",
+            "-",
+        ])
+        .stdin(Stdio::null());
+    let refused = tokio::task::spawn_blocking(move || finish(cmd.output().expect("run")))
+        .await
+        .expect("join");
+    assert_eq!(refused.code, 2, "{}", refused.err);
+    assert!(refused.err.contains("vault:MOUNT/PATH"), "{}", refused.err);
+    assert!(fake.requests().is_empty(), "refused before any request");
 }

@@ -34,6 +34,13 @@ fn a_registered_scheme_is_a_sink_spec_in_the_library_and_in_a_tokens_file() {
     })
     .unwrap();
 
+    // Once registered, the forms every refusal lists name it.
+    for bad in ["token.txt", "s3:bucket/key", "file:"] {
+        let err = bad.parse::<SinkSpec>().unwrap_err().to_string();
+        assert!(err.contains("`team-kv:…`"), "{bad}: {err}");
+        assert!(!err.contains("unknown kind of sink `team-kv`"), "{err}");
+    }
+
     let spec: SinkSpec = "team-kv:ci/unit".parse().unwrap();
     assert_eq!(
         spec,

@@ -111,7 +111,8 @@ pub struct UnitCreate {
     pub grant: UnitGrant,
 
     /// Where the secret goes: file:PATH, env-file:PATH:VAR, - (standard output),
-    /// or aws-sm:NAME (an AWS Secrets Manager secret, name or ARN; feature aws).
+    /// aws-sm:NAME (an AWS Secrets Manager secret, name or ARN; feature aws) or
+    /// vault:MOUNT/PATH (a Vault or OpenBao KV v2 secret; feature vault).
     #[arg(long, value_name = "SINK")]
     pub secret_to: SinkSpec,
 }
@@ -119,8 +120,8 @@ pub struct UnitCreate {
 /// `api-tokens unit rotate`.
 #[derive(Debug, Args)]
 pub struct UnitRotate {
-    /// The id of the token to replace (with --secret-to aws-sm:NAME, by
-    /// default the one the secret's current record names).
+    /// The id of the token to replace (with --secret-to aws-sm:NAME or
+    /// vault:MOUNT/PATH, by default the one the secret's current record names).
     pub id: Option<unit::TokenId>,
 
     /// What the new token may do and where from. Unit's list shows neither
@@ -129,7 +130,8 @@ pub struct UnitRotate {
     pub grant: UnitGrant,
 
     /// Where the new secret goes: file:PATH, env-file:PATH:VAR, - (standard output),
-    /// or aws-sm:NAME (an AWS Secrets Manager secret, name or ARN; feature aws).
+    /// aws-sm:NAME (an AWS Secrets Manager secret, name or ARN; feature aws) or
+    /// vault:MOUNT/PATH (a Vault or OpenBao KV v2 secret; feature vault).
     #[arg(long, value_name = "SINK")]
     pub secret_to: SinkSpec,
 
@@ -247,7 +249,8 @@ pub enum MailtrapCommand {
         /// The token's id.
         id: mailtrap::TokenId,
         /// Where the new secret goes: file:PATH, env-file:PATH:VAR, - (standard output),
-        /// or aws-sm:NAME (an AWS Secrets Manager secret, name or ARN; feature aws).
+        /// aws-sm:NAME (an AWS Secrets Manager secret, name or ARN; feature aws) or
+        /// vault:MOUNT/PATH (a Vault or OpenBao KV v2 secret; feature vault).
         #[arg(long, value_name = "SINK")]
         secret_to: SinkSpec,
         /// When the new token expires: never, default (Mailtrap's default
@@ -260,11 +263,12 @@ pub enum MailtrapCommand {
     /// Replace a token by a new one: mint, check the new secret, store it,
     /// then let the old one run out its grace period or delete it.
     Rotate {
-        /// The id of the token to replace (with --secret-to aws-sm:NAME, by
-        /// default the one the secret's current record names).
+        /// The id of the token to replace (with --secret-to aws-sm:NAME or
+        /// vault:MOUNT/PATH, by default the one the secret's current record names).
         id: Option<mailtrap::TokenId>,
         /// Where the new secret goes: file:PATH, env-file:PATH:VAR, - (standard output),
-        /// or aws-sm:NAME (an AWS Secrets Manager secret, name or ARN; feature aws).
+        /// aws-sm:NAME (an AWS Secrets Manager secret, name or ARN; feature aws) or
+        /// vault:MOUNT/PATH (a Vault or OpenBao KV v2 secret; feature vault).
         #[arg(long, value_name = "SINK")]
         secret_to: SinkSpec,
         /// Delete the old token once the new secret is stored, instead of
@@ -321,7 +325,8 @@ pub struct MailtrapCreate {
     pub expires: mailtrap::Expiry,
 
     /// Where the secret goes: file:PATH, env-file:PATH:VAR, - (standard output),
-    /// or aws-sm:NAME (an AWS Secrets Manager secret, name or ARN; feature aws).
+    /// aws-sm:NAME (an AWS Secrets Manager secret, name or ARN; feature aws) or
+    /// vault:MOUNT/PATH (a Vault or OpenBao KV v2 secret; feature vault).
     #[arg(long, value_name = "SINK")]
     pub secret_to: SinkSpec,
 }

@@ -157,6 +157,20 @@ pub trait RecordStore: SecretSink {
     /// A [`SinkError`] when the store cannot be read or its current value
     /// is not a record.
     async fn record(&self) -> Result<Option<SecretRecord>, SinkError>;
+
+    /// The record the current one replaced (Secrets Manager's
+    /// `AWSPREVIOUS`, the KV secret's version before the current one);
+    /// `None` when there is none, or the store keeps no history (the
+    /// default). A rotation named by the id of a token whose record was
+    /// replaced tells by it a rotation run again (the previous record
+    /// names that id) from a wrong id.
+    ///
+    /// # Errors
+    ///
+    /// As [`record`](Self::record).
+    async fn previous_record(&self) -> Result<Option<SecretRecord>, SinkError> {
+        Ok(None)
+    }
 }
 
 /// Says what kind of JSON error it is, without its text when that may

@@ -95,3 +95,13 @@ pub(crate) fn open(scheme: &str, location: &str) -> Option<Result<Box<dyn Secret
         .cloned()?;
     Some(opener(location))
 }
+
+/// The schemes registered so far, in order.
+pub(crate) fn registered() -> Vec<String> {
+    schemes()
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .keys()
+        .cloned()
+        .collect()
+}

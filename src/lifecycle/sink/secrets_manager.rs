@@ -558,6 +558,13 @@ impl RecordStore for SecretsManagerSink {
     async fn record(&self) -> Result<Option<SecretRecord>, SinkError> {
         Ok(self.current_record().await?.map(|(_, record)| record))
     }
+
+    async fn previous_record(&self) -> Result<Option<SecretRecord>, SinkError> {
+        Ok(self
+            .record_labelled(AWSPREVIOUS)
+            .await?
+            .map(|(_, record)| record))
+    }
 }
 
 #[cfg(test)]

@@ -128,13 +128,24 @@ impl SinkSpec {
     }
 }
 
-/// The forms a spec may take, for error messages.
-#[cfg(not(feature = "aws"))]
-const SPEC_FORMS: &str = "expected `file:PATH`, `env-file:PATH:VAR` or `-` (standard output)";
-/// The forms a spec may take, for error messages.
-#[cfg(feature = "aws")]
-const SPEC_FORMS: &str =
-    "expected `file:PATH`, `env-file:PATH:VAR`, `aws-sm:NAME` or `-` (standard output)";
+/// The forms a spec may take in this build, for error messages: the
+/// crate's own (with `aws-sm:NAME` under the feature `aws`, and
+/// `vault:MOUNT/PATH` under `vault`), then each scheme registered with
+/// [`register_scheme`](super::register_scheme).
+fn spec_forms() -> String {
+    let mut forms: Vec<String> = ["`file:PATH`", "`env-file:PATH:VAR`"]
+        .into_iter()
+        .chain(cfg!(feature = "aws").then_some("`aws-sm:NAME`"))
+        .chain(cfg!(feature = "vault").then_some("`vault:MOUNT/PATH`"))
+        .map(str::to_owned)
+        .collect();
+    forms.extend(
+        super::schemes::registered()
+            .into_iter()
+            .map(|scheme| format!("`{scheme}:…`")),
+    );
+    format!("expected {} or `-` (standard output)", forms.join(", "))
+}
 
 impl FromStr for SinkSpec {
     type Err = SinkError;
@@ -156,18 +167,22 @@ impl FromStr for SinkSpec {
         }
         if let Some(path) = spec.strip_prefix("file:") {
             if path.is_empty() {
-                return Err(invalid(format!("`file:` names no file; {SPEC_FORMS}")));
+                return Err(invalid(format!("`file:` names no file; {}", spec_forms())));
             }
             return Ok(SinkSpec::File(PathBuf::from(path)));
         }
         if let Some(rest) = spec.strip_prefix("env-file:") {
             let Some((path, var)) = rest.rsplit_once(':') else {
                 return Err(invalid(format!(
-                    "`env-file:` needs a path and a variable, as in `env-file:.env:UNIT_API_TOKEN`; {SPEC_FORMS}"
+                    "`env-file:` needs a path and a variable, as in `env-file:.env:UNIT_API_TOKEN`; {}",
+                    spec_forms()
                 )));
             };
             if path.is_empty() {
-                return Err(invalid(format!("`env-file:` names no file; {SPEC_FORMS}")));
+                return Err(invalid(format!(
+                    "`env-file:` names no file; {}",
+                    spec_forms()
+                )));
             }
             if let Err(reason) = check_var(var) {
                 return Err(invalid(format!(
@@ -204,10 +219,10 @@ impl FromStr for SinkSpec {
                         .bytes()
                         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') =>
             {
-                format!("unknown kind of sink `{kind}`; {SPEC_FORMS}")
+                format!("unknown kind of sink `{kind}`; {}", spec_forms())
             }
-            _ if spec.is_empty() => format!("the sink is empty; {SPEC_FORMS}"),
-            _ => SPEC_FORMS.to_owned(),
+            _ if spec.is_empty() => format!("the sink is empty; {}", spec_forms()),
+            _ => spec_forms(),
         }))
     }
 }

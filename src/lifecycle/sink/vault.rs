@@ -849,6 +849,16 @@ impl RecordStore for VaultKvSink {
     async fn record(&self) -> Result<Option<SecretRecord>, SinkError> {
         Ok(self.current_record().await?.map(|(_, record)| record))
     }
+
+    async fn previous_record(&self) -> Result<Option<SecretRecord>, SinkError> {
+        let Some((current, _)) = self.current_record().await? else {
+            return Ok(None);
+        };
+        match current.checked_sub(1) {
+            Some(previous) if previous > 0 => self.record_version(previous).await,
+            _ => Ok(None),
+        }
+    }
 }
 
 #[cfg(test)]
