@@ -590,6 +590,20 @@ fn lost_reason(sink: &SinkSpec, before: &str, kind: ActionKind) -> String {
     }
 }
 
+/// The reason of a rotation planned because the sink holds the secret of
+/// another Unit token (`other`, as the secret's payload names it).
+fn another_tokens_reason(sink: &SinkSpec, other: &str, before: &str, kind: ActionKind) -> String {
+    let lost = format!(
+        "secret_to: {sink} holds the secret of another token (its payload names token \
+         {other}): this token's secret was lost; a rotation stores a new one"
+    );
+    if kind == ActionKind::Rotate {
+        format!("{lost}; also {before}")
+    } else {
+        lost
+    }
+}
+
 /// A listed Mailtrap id back in its type (it came from one).
 fn token_id(id: &str) -> Option<mailtrap::TokenId> {
     id.parse::<u64>()
@@ -857,11 +871,25 @@ impl Planning<'_> {
                 let held = Held::read(&*sink, services.reads_back(&entry.secret_to))
                     .await
                     .map_err(|source| PlanError::Sink { what, source })?;
-                // Unit lists nothing of a token's secret: a sink holding
-                // another token's secret cannot be told from one holding
-                // this token's without using it, and a plan uses no secret.
+                // Unit lists nothing of a token's secret, but a Unit token's
+                // signed payload names the token it is: a sink holding a
+                // secret whose payload names another token holds no secret
+                // of this one. (A payload that names no token tells
+                // nothing; a plan makes no call with a secret.)
+                let other = match (&held, found.last()) {
+                    (Held::Secret(secret), Some(token)) => match crate::leak::hint(secret) {
+                        Some(crate::leak::Hint::Unit(claims)) => {
+                            claims.token_id.filter(|named| *named != token.id)
+                        }
+                        _ => None,
+                    },
+                    _ => None,
+                };
                 if matches!(held, Held::Missing) {
                     reason = lost_reason(&entry.secret_to, &reason, kind);
+                    kind = ActionKind::Rotate;
+                } else if let Some(other) = other {
+                    reason = another_tokens_reason(&entry.secret_to, &other, &reason, kind);
                     kind = ActionKind::Rotate;
                 }
             }

@@ -570,6 +570,42 @@ async fn a_sink_holding_no_secret_of_the_token_is_drift_rotated() {
     assert!(world.converged(&file).await);
 }
 
+/// A Unit token's payload names the token: a Unit sink holding the secret
+/// of another token (here, one minted for something else) holds no secret
+/// of the entry's token, which is drift, planned as a rotation that says
+/// why; Mailtrap's list shows the last four characters, which tell the
+/// same. Once applied, the plan is up to date again.
+#[tokio::test]
+async fn a_unit_sink_holding_another_tokens_secret_is_drift_rotated() {
+    let world = World::start().await;
+    let file = world.file("admin");
+    world.apply(&file).await;
+    assert!(world.converged(&file).await);
+    let other = world
+        .unit
+        .insert_token(api_tokens::testing::UnitTokenSeed::new("something else"));
+    std::fs::write(world.path("unit.token"), other.secret.expose_secret()).unwrap();
+    let plan = world.plan(&file).await;
+    let unit = plan
+        .actions()
+        .iter()
+        .find(|a| a.service == Service::Unit)
+        .expect("the unit entry");
+    assert_eq!(unit.kind, ActionKind::Rotate, "{unit:?}");
+    assert!(
+        unit.reason.contains("holds the secret of another token")
+            && unit
+                .reason
+                .contains(&format!("names token {}", other.id.as_str())),
+        "{}",
+        unit.reason
+    );
+    assert!(!unit.reason.contains(other.secret.expose_secret()));
+    world.apply(&file).await;
+    assert!(world.unit_accepts(&world.path("unit.token")).await);
+    assert!(world.converged(&file).await);
+}
+
 #[tokio::test]
 async fn an_env_file_sink_without_its_variable_is_drift_rotated() {
     let world = World::start().await;
