@@ -391,18 +391,7 @@ impl Planning<'_> {
                 .collect();
             found.sort_by(|a, b| a.order().cmp(&b.order()));
             let what = format!("mailtrap `{}` (line {})", entry.name, entry.line);
-            let sink = services
-                .sink(&entry.secret_to)
-                .map_err(|source| PlanError::Sink {
-                    what: what.clone(),
-                    source,
-                })?;
-            let held = Held::read(&*sink, services.reads_back(&entry.secret_to))
-                .await
-                .map_err(|source| PlanError::Sink {
-                    what: what.clone(),
-                    source,
-                })?;
+            let held = Held::of(services, &entry.secret_to, &what).await?;
             let held_four = match &held {
                 Held::Secret(s) => Some(last_four(s.expose_secret())),
                 _ => None,
@@ -566,6 +555,18 @@ enum Held {
 }
 
 impl Held {
+    /// What the sink `spec` names holds, for the entry `what` describes.
+    async fn of(services: &Services, spec: &SinkSpec, what: &str) -> Result<Held, PlanError> {
+        let failed = |source| PlanError::Sink {
+            what: what.to_owned(),
+            source,
+        };
+        let sink = services.sink(spec).map_err(failed)?;
+        Held::read(&*sink, services.reads_back(spec))
+            .await
+            .map_err(failed)
+    }
+
     async fn read(sink: &dyn SecretSink, reads_back: bool) -> Result<Held, SinkError> {
         Ok(match sink.current().await? {
             Some(secret) if !secret.expose_secret().trim().is_empty() => Held::Secret(secret),
@@ -862,25 +863,19 @@ impl Planning<'_> {
             let (mut kind, mut reason) = judge_unit(entry, &found, now, &user);
             if matches!(kind, ActionKind::None | ActionKind::Rotate) {
                 let what = format!("unit `{}` (line {})", entry.description, entry.line);
-                let sink = services
-                    .sink(&entry.secret_to)
-                    .map_err(|source| PlanError::Sink {
-                        what: what.clone(),
-                        source,
-                    })?;
-                let held = Held::read(&*sink, services.reads_back(&entry.secret_to))
-                    .await
-                    .map_err(|source| PlanError::Sink { what, source })?;
+                let held = Held::of(services, &entry.secret_to, &what).await?;
                 // Unit lists nothing of a token's secret, but a Unit token's
                 // signed payload names the token it is: a sink holding a
                 // secret whose payload names another token holds no secret
                 // of this one. (A payload that names no token tells
                 // nothing; a plan makes no call with a secret.)
-                let other = match (&held, found.last()) {
-                    (Held::Secret(secret), Some(token)) => match crate::leak::hint(secret) {
-                        Some(crate::leak::Hint::Unit(claims)) => {
-                            claims.token_id.filter(|named| *named != token.id)
-                        }
+                // Any token with the entry's label counts: while a
+                // rotation is in flight the sink still holds the old one's.
+                let other = match &held {
+                    Held::Secret(secret) if !found.is_empty() => match crate::leak::hint(secret) {
+                        Some(crate::leak::Hint::Unit(claims)) => claims
+                            .token_id
+                            .filter(|named| found.iter().all(|t| t.id != *named)),
                         _ => None,
                     },
                     _ => None,
