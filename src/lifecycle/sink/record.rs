@@ -173,6 +173,29 @@ pub trait RecordStore: SecretSink {
     }
 }
 
+/// What a store read of its secret before storing, `B` (its
+/// [`Default`] meaning nothing read yet): the base of the store's
+/// compare-and-set.
+#[derive(Debug, Default)]
+pub(crate) struct CasBase<B>(std::sync::Mutex<B>);
+
+impl<B: Clone + PartialEq + Default> CasBase<B> {
+    /// The base read so far (nothing read yet when the lock was poisoned).
+    pub(crate) fn get(&self) -> B {
+        self.0.lock().map(|b| b.clone()).unwrap_or_default()
+    }
+
+    /// Sets the base; with `only_if_unread`, only when nothing was read yet
+    /// (a later read must not move the base of a write under way).
+    pub(crate) fn set(&self, base: B, only_if_unread: bool) {
+        if let Ok(mut b) = self.0.lock() {
+            if !only_if_unread || *b == B::default() {
+                *b = base;
+            }
+        }
+    }
+}
+
 /// Says what kind of JSON error it is, without its text when that may
 /// quote the input: only a missing field is named.
 pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {

@@ -3,7 +3,6 @@
 //! a compare-and-set of the `AWSCURRENT` label (feature `aws`).
 
 use std::fmt;
-use std::sync::Mutex;
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
@@ -12,7 +11,7 @@ use aws_sdk_secretsmanager::operation::update_secret_version_stage::builders::Up
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::OnceCell;
 
-use super::record::{RecordStore, SecretRecord};
+use super::record::{CasBase, RecordStore, SecretRecord};
 use super::secret_sink::{SecretMeta, SecretSink, SinkError, async_trait};
 
 /// The label of the version readers get: the secret in use.
@@ -117,8 +116,9 @@ impl std::error::Error for SecretsManagerError {}
 
 /// What this sink read of the secret before storing: the base of its
 /// compare-and-set.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 enum Basis {
+    #[default]
     /// Nothing read yet.
     Unread,
     /// The secret did not exist.
@@ -172,7 +172,7 @@ enum Basis {
 pub struct SecretsManagerSink {
     secret_id: String,
     client: OnceCell<Client>,
-    basis: Mutex<Basis>,
+    basis: CasBase<Basis>,
 }
 
 impl fmt::Debug for SecretsManagerSink {
@@ -246,7 +246,7 @@ impl SecretsManagerSink {
         Ok(SecretsManagerSink {
             secret_id,
             client: OnceCell::new(),
-            basis: Mutex::new(Basis::Unread),
+            basis: CasBase::default(),
         })
     }
 
@@ -299,21 +299,6 @@ impl SecretsManagerSink {
         SinkError::other(self.describe(), e)
     }
 
-    fn basis(&self) -> Basis {
-        self.basis
-            .lock()
-            .map(|b| b.clone())
-            .unwrap_or(Basis::Unread)
-    }
-
-    fn set_basis(&self, basis: Basis, only_if_unread: bool) {
-        if let Ok(mut b) = self.basis.lock() {
-            if !only_if_unread || *b == Basis::Unread {
-                *b = basis;
-            }
-        }
-    }
-
     /// The version that holds `AWSCURRENT` now (`None`: none does), or
     /// `Err(Missing)` when the secret does not exist.
     async fn read_current_version(&self) -> Result<Basis, SinkError> {
@@ -344,11 +329,11 @@ impl SecretsManagerSink {
     pub async fn current_record(&self) -> Result<Option<(String, SecretRecord)>, SinkError> {
         let read = self.record_labelled(AWSCURRENT).await?;
         match &read {
-            Some((version, _)) => self.set_basis(Basis::Version(version.clone()), true),
+            Some((version, _)) => self.basis.set(Basis::Version(version.clone()), true),
             None => {
                 // Not found: the secret, or its AWSCURRENT version.
                 let basis = self.read_current_version().await?;
-                self.set_basis(basis, true);
+                self.basis.set(basis, true);
             }
         }
         Ok(read)
@@ -477,10 +462,10 @@ impl SecretSink for SecretsManagerSink {
     async fn store(&self, secret: &SecretString, meta: &SecretMeta) -> Result<(), SinkError> {
         let record = SecretRecord::new(secret, meta);
         let version = record.version_id();
-        let mut basis = self.basis();
+        let mut basis = self.basis.get();
         if basis == Basis::Unread {
             basis = self.read_current_version().await?;
-            self.set_basis(basis.clone(), true);
+            self.basis.set(basis.clone(), true);
         }
         match &basis {
             Basis::Version(v) if *v == version => return Ok(()),
@@ -493,7 +478,7 @@ impl SecretSink for SecretsManagerSink {
             }
             Basis::Missing => {
                 self.create(&record, &version).await?;
-                self.set_basis(Basis::Version(version), false);
+                self.basis.set(Basis::Version(version), false);
                 return Ok(());
             }
             _ => {}
@@ -515,7 +500,7 @@ impl SecretSink for SecretsManagerSink {
         };
         self.compare_and_set(from, &version).await?;
         self.remove_label(AWSPENDING, &version).await;
-        self.set_basis(Basis::Version(version), false);
+        self.basis.set(Basis::Version(version), false);
         Ok(())
     }
 
@@ -526,11 +511,11 @@ impl SecretSink for SecretsManagerSink {
     /// [`SinkError::InvalidSpec`], before any token is minted.
     async fn check(&self) -> Result<(), SinkError> {
         check_secret_id(&self.secret_id).map_err(|reason| SinkError::InvalidSpec { reason })?;
-        if self.basis() == Basis::Unread {
+        if self.basis.get() == Basis::Unread {
             let basis = self.read_current_version().await?;
-            self.set_basis(basis, true);
+            self.basis.set(basis, true);
         }
-        if self.basis() == Basis::Missing && self.secret_id.starts_with("arn:") {
+        if self.basis.get() == Basis::Missing && self.secret_id.starts_with("arn:") {
             return Err(SinkError::InvalidSpec {
                 reason: format!(
                     "the secret {} does not exist, and one named by its ARN cannot be \

@@ -8,7 +8,6 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -19,7 +18,7 @@ use serde_json::json;
 use tokio::sync::OnceCell;
 use url::Url;
 
-use super::record::{RecordStore, SecretRecord, describe_json_error};
+use super::record::{CasBase, RecordStore, SecretRecord, describe_json_error};
 use super::secret_sink::{SecretMeta, SecretSink, SinkError, async_trait};
 use crate::lifecycle::token_ref::service_serde;
 
@@ -296,8 +295,9 @@ impl fmt::Display for VaultError {
 impl std::error::Error for VaultError {}
 
 /// The version read before storing: the `cas` of the next write.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 enum Basis {
+    #[default]
     Unread,
     /// The current version (0 when the secret does not exist), and the
     /// [`SecretRecord::version_id`] of its record when known.
@@ -349,7 +349,7 @@ pub struct VaultKvSink {
     path: String,
     given: Option<VaultConfig>,
     conn: OnceCell<(VaultConfig, reqwest::Client)>,
-    basis: Mutex<Basis>,
+    basis: CasBase<Basis>,
 }
 
 impl fmt::Debug for VaultKvSink {
@@ -462,7 +462,7 @@ impl VaultKvSink {
             path,
             given: None,
             conn: OnceCell::new(),
-            basis: Mutex::new(Basis::Unread),
+            basis: CasBase::default(),
         })
     }
 
@@ -633,21 +633,6 @@ impl VaultKvSink {
         })
     }
 
-    fn basis(&self) -> Basis {
-        self.basis
-            .lock()
-            .map(|b| b.clone())
-            .unwrap_or(Basis::Unread)
-    }
-
-    fn set_basis(&self, basis: Basis, only_if_unread: bool) {
-        if let Ok(mut b) = self.basis.lock() {
-            if !only_if_unread || *b == Basis::Unread {
-                *b = basis;
-            }
-        }
-    }
-
     /// The current version; 0 when the secret does not exist.
     ///
     /// # Errors
@@ -693,13 +678,14 @@ impl VaultKvSink {
     pub async fn current_record(&self) -> Result<Option<(u64, SecretRecord)>, SinkError> {
         match self.read(None).await? {
             Some((version, record)) => {
-                self.set_basis(Basis::Version(version, Some(record.version_id())), true);
+                self.basis
+                    .set(Basis::Version(version, Some(record.version_id())), true);
                 Ok(Some((version, record)))
             }
             None => {
-                if self.basis() == Basis::Unread {
+                if self.basis.get() == Basis::Unread {
                     let version = self.current_version().await?;
-                    self.set_basis(Basis::Version(version, None), true);
+                    self.basis.set(Basis::Version(version, None), true);
                 }
                 Ok(None)
             }
@@ -794,17 +780,17 @@ impl SecretSink for VaultKvSink {
     async fn store(&self, secret: &SecretString, meta: &SecretMeta) -> Result<(), SinkError> {
         let record = SecretRecord::new(secret, meta);
         let ours = record.version_id();
-        if self.basis() == Basis::Unread {
+        if self.basis.get() == Basis::Unread {
             self.current_record().await?;
         }
-        let basis = match self.basis() {
+        let basis = match self.basis.get() {
             // This token's record is current already: a retried store.
             Basis::Version(_, Some(current)) if current == ours => return Ok(()),
             Basis::Version(version, _) => version,
             Basis::Unread => 0,
         };
         if let Some(version) = self.write(&record, basis).await? {
-            self.set_basis(Basis::Version(version, Some(ours)), false);
+            self.basis.set(Basis::Version(version, Some(ours)), false);
             self.describe_version(&record, version).await;
             return Ok(());
         }
@@ -812,7 +798,7 @@ impl SecretSink for VaultKvSink {
         // store did (its answer lost).
         match self.read(None).await? {
             Some((version, current)) if current.version_id() == ours => {
-                self.set_basis(Basis::Version(version, Some(ours)), false);
+                self.basis.set(Basis::Version(version, Some(ours)), false);
                 Ok(())
             }
             Some((_, current)) => Err(SinkError::superseded(
@@ -827,7 +813,7 @@ impl SecretSink for VaultKvSink {
     /// of the check-and-set, unless the sink has read it already.
     async fn check(&self) -> Result<(), SinkError> {
         self.conn().await?;
-        if self.basis() == Basis::Unread {
+        if self.basis.get() == Basis::Unread {
             self.current_record().await?;
         }
         Ok(())
