@@ -68,8 +68,19 @@ fn unit_claims(body: &str) -> Option<UnitClaims> {
         .decode(payload)
         .or_else(|_| URL_SAFE.decode(payload))
         .ok()?;
-    let message = bytes.get(..bytes.len().checked_sub(SIGNATURE_BYTES)?)?;
-    let claims: Map<String, Value> = serde_json::from_slice(message).ok()?;
+    // PASETO v2.public: the message, then its 64-byte signature, in one
+    // base64url part. A token whose part is the message alone (its
+    // signature after a further dot, as Unit's description shows one) is
+    // read too.
+    let signed = bytes
+        .len()
+        .checked_sub(SIGNATURE_BYTES)
+        .and_then(|end| bytes.get(..end))
+        .and_then(|message| serde_json::from_slice::<Map<String, Value>>(message).ok());
+    let claims = match signed {
+        Some(claims) => claims,
+        None => serde_json::from_slice::<Map<String, Value>>(&bytes).ok()?,
+    };
     let field = |names: &[&str]| {
         names.iter().find_map(|name| match claims.get(*name) {
             Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
@@ -78,8 +89,8 @@ fn unit_claims(body: &str) -> Option<UnitClaims> {
         })
     };
     Some(UnitClaims {
-        user_id: field(&["userId", "sub"]),
-        token_id: field(&["tokenId", "jti"]),
+        user_id: field(&["userId", "user_id", "sub"]),
+        token_id: field(&["tokenId", "token_id", "jti"]),
         scope: field(&["scope"]),
         expiration: field(&["exp"]),
     })
@@ -113,11 +124,25 @@ mod tests {
     }
 
     #[test]
+    fn a_unit_payload_before_a_dot_and_its_signature_is_read() {
+        // As Unit's description of the API shows a token.
+        let hint = hint(&secret(
+            "v2.public.eyJyb2xlIjoib3JnIiwidXNlcklkIjoiMiJ9.example-signature",
+        ));
+        let Some(Hint::Unit(claims)) = hint else {
+            panic!("{hint:?}")
+        };
+        assert_eq!(claims.user_id.as_deref(), Some("2"));
+        assert_eq!(claims.token_id, None);
+    }
+
+    #[test]
     fn malformed_unit_tokens_are_not_recognised() {
         assert_eq!(hint(&secret("v2.public.not-base64!")), None);
         assert_eq!(hint(&secret("v2.public.")), None);
-        // Valid base64url, but shorter than a signature.
-        assert_eq!(hint(&secret("v2.public.eyJ1c2VySWQiOiIyIn0")), None);
+        // Valid base64url, but neither a JSON object nor one followed by a
+        // signature.
+        assert_eq!(hint(&secret("v2.public.bm90IGpzb24")), None);
         // A signature's length, but the message is not JSON.
         assert_eq!(hint(&unit("not json")), None);
     }

@@ -76,6 +76,10 @@ pub enum Liveness {
 pub enum IdentifiedBy {
     /// The Unit payload's user and token, found in Unit's list.
     UnitPayload,
+    /// The Unit payload's user, and the only token of that user in Unit's
+    /// list expiring at the second the payload's `exp` says (a payload
+    /// that names no token).
+    UnitPayloadExpiry,
     /// The only token of the Mailtrap list with the secret's last four.
     LastFour,
     /// Among the Mailtrap tokens with the secret's last four, the only one
@@ -290,6 +294,16 @@ impl LeakError {
     }
 }
 
+/// A payload's time (`exp`): RFC 3339, or seconds since the epoch.
+fn payload_time(text: &str) -> Option<DateTime<Utc>> {
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return DateTime::from_timestamp(text.parse().ok()?, 0);
+    }
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 fn no_match(service: Service, fingerprint: &str, reason: impl Into<String>) -> LeakError {
     LeakError::NoMatch {
         service,
@@ -366,20 +380,54 @@ pub async fn respond_unit(
             format!("its payload does not name user {user}"),
         ));
     }
-    let Some(token_id) = claims.token_id.as_deref() else {
-        return Err(no_match(service, &print, "its payload names no token"));
-    };
+    let expiry = claims.expiration.as_deref().and_then(payload_time);
+    if claims.token_id.is_none() && expiry.is_none() {
+        return Err(no_match(
+            service,
+            &print,
+            "its payload names no token, nor an expiry to find it by",
+        ));
+    }
     let listed = life
         .tokens()
         .list()
         .await
         .map_err(failed(service, &print, Stage::Identify))?;
-    let Some(token) = listed.into_iter().find(|t| t.id.as_str() == token_id) else {
-        return Err(no_match(
-            service,
-            &print,
-            format!("user {user} has no token {token_id}"),
-        ));
+    let (token, identified_by) = if let Some(token_id) = claims.token_id.as_deref() {
+        let Some(token) = listed.into_iter().find(|t| t.id.as_str() == token_id) else {
+            return Err(no_match(
+                service,
+                &print,
+                format!("user {user} has no token {token_id}"),
+            ));
+        };
+        (token, IdentifiedBy::UnitPayload)
+    } else {
+        // A payload that names the user but not the token: the user's
+        // token expiring at the second the payload says, when only one does.
+        let at = expiry.map(|e| e.timestamp());
+        let mut same: Vec<unit::ApiToken> = listed
+            .into_iter()
+            .filter(|t| t.expiration.map(|e| e.timestamp()) == at)
+            .collect();
+        if same.len() > 1 {
+            return Err(LeakError::Ambiguous {
+                service,
+                fingerprint: print,
+                candidates: same
+                    .iter()
+                    .map(|t| TokenRef::new(service, t.id.as_str(), t.description.clone()))
+                    .collect(),
+            });
+        }
+        let Some(token) = same.pop() else {
+            return Err(no_match(
+                service,
+                &print,
+                format!("user {user} has no token expiring when its payload says"),
+            ));
+        };
+        (token, IdentifiedBy::UnitPayloadExpiry)
     };
     let (live_before, _) =
         unit_liveness(life, secret)
@@ -391,7 +439,7 @@ pub async fn respond_unit(
         owner: Some(user),
         token_id: token.id.as_str().to_owned(),
         token_name: token.description.clone(),
-        identified_by: IdentifiedBy::UnitPayload,
+        identified_by,
         live_before,
         action: Action::AlreadyRefused,
         refused_after: live_before == Liveness::Refused,

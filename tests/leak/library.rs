@@ -259,3 +259,54 @@ async fn a_unit_payload_naming_another_user_touches_nothing() {
     assert!(err.is_unmatched(), "{err:?}");
     assert_eq!(fake.tokens().len(), 1);
 }
+
+/// A Unit token whose payload names its user and expiry but no token id
+/// (as Unit's description of the API shows one: the payload, then the
+/// signature after a dot): the user's only token expiring at that second
+/// is the one, confirmed by Unit's list; two such tokens are ambiguous and
+/// both named, nothing touched.
+#[tokio::test]
+async fn a_unit_payload_without_a_token_id_is_found_by_its_expiry() {
+    use api_tokens::chrono::{Duration, SubsecRound, Utc};
+    use base64::Engine as _;
+    let (fake, life) = unit().await;
+    let at = (Utc::now() + Duration::days(30)).trunc_subsecs(0);
+    let payload = format!(
+        r#"{{"role":"org","userId":"2","exp":"{}"}}"#,
+        at.to_rfc3339()
+    );
+    let secret = SecretString::from(format!(
+        "v2.public.{}.signature",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload)
+    ));
+    let leaked = fake.insert_token(
+        UnitTokenSeed::new("CI deploy")
+            .expiration(at)
+            .secret(secret.clone()),
+    );
+    let other = fake.insert_token(UnitTokenSeed::new("Billing").expiration(at + Duration::days(1)));
+
+    let evidence = leak::respond_unit(&life, &secret, &Response::new())
+        .await
+        .expect("respond");
+    assert_eq!(evidence.token_id, leaked.id.as_str());
+    assert_eq!(evidence.identified_by, IdentifiedBy::UnitPayloadExpiry);
+    assert_eq!(evidence.action, Action::Revoked);
+    assert!(evidence.refused_after);
+    no_secret_in(&evidence, secret.expose_secret());
+    let left: Vec<_> = fake.tokens().into_iter().map(|t| t.id).collect();
+    assert_eq!(left, std::slice::from_ref(&other.id));
+
+    // Two tokens expiring at that second: neither is guessed.
+    let twin = fake.insert_token(UnitTokenSeed::new("Twin").expiration(at));
+    let triplet = fake.insert_token(UnitTokenSeed::new("Triplet").expiration(at));
+    let err = leak::respond_unit(&life, &secret, &Response::new())
+        .await
+        .expect_err("ambiguous");
+    let LeakError::Ambiguous { candidates, .. } = &err else {
+        panic!("{err:?}")
+    };
+    let named: Vec<&str> = candidates.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(named, [twin.id.as_str(), triplet.id.as_str()]);
+    assert_eq!(fake.tokens().len(), 3, "nothing touched");
+}
