@@ -13,7 +13,11 @@
 //! among the in-flight replacements of `OLD` and its own token, the one
 //! with the lowest id wins. Every other run yields: it removes its own
 //! token and reports [`Superseded`]. A run that finds `OLD` gone yields
-//! too.
+//! too. Before yielding to a lower rival, a run looks again (three lists,
+//! 1 s in all): a rival whose own run removes it (its create's answer was
+//! lost, or it yielded) is no winner, and yielding to it at once could
+//! leave no run to complete. Removed tokens are never stored, so this
+//! changes no argument below.
 //!
 //! **Why at most one completes.** Assume (a) the service numbers tokens in
 //! increasing order of creation, resets included, and (b) a list answered
@@ -238,10 +242,12 @@ impl Race<'_> {
     /// Who wins against `mine` in `listed`: `None` when `mine` does, the
     /// winner otherwise (also when the old token is gone, or `mine` is).
     fn winner(&self, listed: &[Listed], mine: &Candidate) -> Result<(), Listed> {
+        // The lowest of the rivals below this run's token: the winner.
         let lower = self
             .in_flight(listed, &mine.id)
             .into_iter()
-            .find(|t| t.number() < mine.number());
+            .filter(|t| t.number() < mine.number())
+            .min_by_key(Listed::number);
         if let Some(w) = lower {
             return Err(w);
         }
@@ -280,6 +286,58 @@ pub(crate) async fn discard<O: Ops>(ops: &O, new: &Candidate, untouched: Left) -
     }
 }
 
+/// The pauses before a run that lost to a lower rival looks again.
+const CONFIRM_PAUSES: [std::time::Duration; 3] = [
+    std::time::Duration::from_millis(100),
+    std::time::Duration::from_millis(300),
+    std::time::Duration::from_millis(600),
+];
+
+/// Who wins against `mine`, confirmed: a lower rival may be a token its
+/// own run is about to remove (its create's answer was lost, so its run
+/// removes it and mints again; or its run yielded to another), and a run
+/// that yielded to it at once could leave nobody to complete. So a run
+/// beaten by a lower rival lists again after a pause, up to three times,
+/// and decides anew once that rival is gone. Safe as the rule is: a
+/// token removed is never stored by its run, and a token minted after
+/// this run's has a higher id. A list that fails keeps the decision.
+async fn confirmed_winner<O: Ops>(
+    ops: &O,
+    race: &Race<'_>,
+    mine: &Candidate,
+    mut listed: Vec<Listed>,
+) -> Result<(), Listed> {
+    let mut winner = match race.winner(&listed, mine) {
+        Ok(()) => return Ok(()),
+        Err(winner) => winner,
+    };
+    for pause in CONFIRM_PAUSES {
+        // Only a rival still listed can go away; a retired old token or a
+        // removed own token is final.
+        if winner.id == race.old_id || !listed.iter().any(|t| t.id == winner.id) {
+            break;
+        }
+        tokio::time::sleep(pause).await;
+        let Ok(again) = ops.list_all().await else {
+            break;
+        };
+        if !again.iter().any(|t| t.id == race.old_id) {
+            // A rotation finished meanwhile: the rival's, which wins.
+            break;
+        }
+        let stays = again.iter().any(|t| t.id == winner.id);
+        listed = again;
+        if stays {
+            continue;
+        }
+        match race.winner(&listed, mine) {
+            Ok(()) => return Ok(()),
+            Err(next) => winner = next,
+        }
+    }
+    Err(winner)
+}
+
 /// What [`finish`] is to do.
 pub(crate) struct Finish<'a> {
     pub old: &'a Listed,
@@ -314,7 +372,7 @@ pub(crate) async fn finish<O: Ops>(
             return Err(fail(Step::Mint, left, e.into()));
         }
     };
-    if let Err(winner) = job.race.winner(&listed, job.new) {
+    if let Err(winner) = confirmed_winner(ops, job.race, job.new, listed).await {
         let left = discard(ops, job.new, job.untouched).await;
         tracing::info!(service = %service, old = %old_id, winner = %winner.id,
             "another rotation of the same token won; this one yields");
