@@ -174,19 +174,17 @@
 //! ```
 
 mod audit;
-mod mailtrap;
-mod marker;
-mod mint;
+pub(crate) mod mailtrap;
+pub(crate) mod marker;
+pub(crate) mod mint;
 mod race;
 mod reconcile;
 mod rotate;
 #[cfg(any(feature = "aws", feature = "vault"))]
 mod rotate_from;
-#[cfg(feature = "aws")]
-pub mod rotation_function;
 pub mod sink;
 mod token_ref;
-mod unit;
+pub(crate) mod unit;
 
 pub use audit::{AuditPolicy, AuditReport, Finding, FindingKind, ServiceAudit, TokenAudit, audit};
 pub use mailtrap::MailtrapLifecycle;
@@ -200,5 +198,9 @@ pub use rotate::{
 pub use sink::{SecretMeta, SecretSink, SinkError, SinkSpec, async_trait};
 pub use token_ref::TokenRef;
 pub use unit::UnitLifecycle;
+
+// The rotation function lives with the rest of AWS, in `crate::aws`.
+#[cfg(feature = "aws")]
+pub use crate::aws::rotation_function;
 
 pub use crate::time::{MAX_SPAN, checked_span, shifted};

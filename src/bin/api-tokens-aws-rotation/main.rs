@@ -4,7 +4,7 @@
 //!
 //! Secrets Manager calls it with `{"SecretId", "ClientRequestToken",
 //! "Step"}`; each step is run by
-//! `RotationFunction` of `api_tokens::lifecycle::rotation_function` (see
+//! `RotationFunction` of `api_tokens::aws::rotation_function` (see
 //! that module for what each step does).
 //!
 //! The services' credentials come from the environment, as for the command
@@ -24,10 +24,11 @@
 //! A failed step's `errorType` is the stable name of its kind
 //! (`FailureKind` of the library: `Superseded`, `InvalidRecord`, …).
 
-use api_tokens::lifecycle::rotation_function::{
+use api_tokens::aws::SecretsManagerError;
+use api_tokens::aws::rotation_function::{
     MailtrapMethod, RotationEvent, RotationFunction, RotationFunctionError,
 };
-use api_tokens::lifecycle::sink::{SecretRecord, SecretsManagerError};
+use api_tokens::lifecycle::sink::SecretRecord;
 use api_tokens::{mailtrap, unit};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use secrecy::SecretString;

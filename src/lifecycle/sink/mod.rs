@@ -45,11 +45,9 @@ mod env_file;
 mod file;
 pub(crate) mod lock;
 #[cfg(any(feature = "aws", feature = "vault"))]
-mod record;
+pub(crate) mod record;
 mod schemes;
-mod secret_sink;
-#[cfg(feature = "aws")]
-mod secrets_manager;
+pub(crate) mod secret_sink;
 mod spec;
 mod stdout;
 #[cfg(feature = "vault")]
@@ -64,8 +62,9 @@ pub use lock::WriterLock;
 pub use record::{RecordStore, SecretRecord};
 pub use schemes::register_scheme;
 pub use secret_sink::{SecretMeta, SecretSink, SinkError, WriteStep, async_trait};
+// The Secrets Manager sink lives with the rest of AWS, in `crate::aws`.
 #[cfg(feature = "aws")]
-pub use secrets_manager::{
+pub use crate::aws::secrets_manager::{
     AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretsManagerError, SecretsManagerSink,
 };
 pub use spec::SinkSpec;

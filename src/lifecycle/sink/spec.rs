@@ -82,7 +82,7 @@ impl SinkSpec {
             SinkSpec::EnvFile { path, var } => Box::new(EnvFileSink::new(path, var)?),
             #[cfg(feature = "aws")]
             SinkSpec::AwsSecretsManager(name) => {
-                Box::new(super::secrets_manager::SecretsManagerSink::new(name)?)
+                Box::new(crate::aws::secrets_manager::SecretsManagerSink::new(name)?)
             }
             #[cfg(feature = "vault")]
             SinkSpec::Vault(mount_path) => Box::new(super::vault::VaultKvSink::new(&mount_path)?),
@@ -231,7 +231,7 @@ impl FromStr for SinkSpec {
 #[cfg(feature = "aws")]
 fn aws_secrets_manager(name: &str) -> Result<SinkSpec, SinkError> {
     // Checks the name or ARN as the sink does.
-    super::secrets_manager::SecretsManagerSink::new(name).map_err(|e| match e {
+    crate::aws::secrets_manager::SecretsManagerSink::new(name).map_err(|e| match e {
         SinkError::InvalidSpec { reason } => SinkError::InvalidSpec {
             reason: format!("`aws-sm:` {reason}"),
         },

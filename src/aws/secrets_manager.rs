@@ -11,8 +11,8 @@ use aws_sdk_secretsmanager::operation::update_secret_version_stage::builders::Up
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::OnceCell;
 
-use super::record::{CasBase, RecordStore, SecretRecord};
-use super::secret_sink::{SecretMeta, SecretSink, SinkError, async_trait};
+use crate::lifecycle::sink::record::{CasBase, RecordStore, SecretRecord};
+use crate::lifecycle::sink::secret_sink::{SecretMeta, SecretSink, SinkError, async_trait};
 
 /// The label of the version readers get: the secret in use.
 pub const AWSCURRENT: &str = "AWSCURRENT";
@@ -163,7 +163,8 @@ enum Basis {
 /// apart.)
 ///
 /// ```no_run
-/// use api_tokens::lifecycle::sink::{SecretSink, SecretsManagerSink};
+/// use api_tokens::aws::SecretsManagerSink;
+/// use api_tokens::lifecycle::sink::SecretSink;
 ///
 /// let sink = SecretsManagerSink::new("ci/mailtrap-deploy")?;
 /// assert_eq!(sink.describe(), "AWS Secrets Manager secret ci/mailtrap-deploy");

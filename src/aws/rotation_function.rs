@@ -27,11 +27,13 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::mailtrap::MailtrapLifecycle;
-use super::marker::Marker;
-use super::mint::{self, Ops};
-use super::sink::{AWSCURRENT, AWSPENDING, SecretMeta, SecretRecord, SecretsManagerError};
-use super::unit::UnitLifecycle;
+use super::secrets_manager::{AWSCURRENT, AWSPENDING, SecretsManagerError};
+use crate::lifecycle::mailtrap::MailtrapLifecycle;
+use crate::lifecycle::marker::Marker;
+use crate::lifecycle::mint::{self, Ops};
+use crate::lifecycle::sink::record::SecretRecord;
+use crate::lifecycle::sink::secret_sink::SecretMeta;
+use crate::lifecycle::unit::UnitLifecycle;
 use crate::error::{Error, Service};
 use crate::mailtrap::{self, Expiry};
 use crate::unit::{self, ResourceRestriction, ResourceType, Scope, SourceIp, UserId};
@@ -68,7 +70,7 @@ impl fmt::Display for RotationStep {
 /// The event Secrets Manager sends a rotation function.
 ///
 /// ```
-/// use api_tokens::lifecycle::rotation_function::{RotationEvent, RotationStep};
+/// use api_tokens::aws::rotation_function::{RotationEvent, RotationStep};
 ///
 /// let event: RotationEvent = serde_json::from_str(
 ///     r#"{"SecretId":"ci/unit","ClientRequestToken":"7f0c3a52-5b6e-4d43-9a3e-2d1b0c9e8f71","Step":"createSecret"}"#,
@@ -213,7 +215,7 @@ pub enum MailtrapMethod {
 /// A rotation function: the store's client and the services' credentials.
 ///
 /// ```no_run
-/// use api_tokens::lifecycle::rotation_function::{RotationEvent, RotationFunction, RotationStep};
+/// use api_tokens::aws::rotation_function::{RotationEvent, RotationFunction, RotationStep};
 /// # async fn run(store: aws_sdk_secretsmanager::Client, unit: api_tokens::unit::Client) -> Result<(), Box<dyn std::error::Error>> {
 /// let function = RotationFunction::new(store).unit(unit, Some("2".parse()?));
 /// let said = function
