@@ -8,6 +8,8 @@ mod lifecycle_support;
 
 #[path = "aws/cli.rs"]
 mod cli;
+#[path = "aws/one_room.rs"]
+mod one_room;
 #[cfg(feature = "aws-lambda")]
 #[path = "aws/rotation_function.rs"]
 mod rotation_function;

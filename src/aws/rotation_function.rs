@@ -21,20 +21,21 @@
 use std::fmt;
 
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::operation::update_secret_version_stage::builders::UpdateSecretVersionStageFluentBuilder;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::secrets_manager::{AWSCURRENT, AWSPENDING, SecretsManagerError};
+use super::secrets_manager::{
+    AWSCURRENT, AWSPENDING, At, Moved, ReadError, Secret, SecretsManagerError, Versions,
+};
+use crate::error::{Error, Service};
 use crate::lifecycle::mailtrap::MailtrapLifecycle;
 use crate::lifecycle::marker::Marker;
 use crate::lifecycle::mint::{self, Ops};
 use crate::lifecycle::sink::record::SecretRecord;
 use crate::lifecycle::sink::secret_sink::SecretMeta;
 use crate::lifecycle::unit::UnitLifecycle;
-use crate::error::{Error, Service};
 use crate::mailtrap::{self, Expiry};
 use crate::unit::{self, ResourceRestriction, ResourceType, Scope, SourceIp, UserId};
 
@@ -232,26 +233,6 @@ pub struct RotationFunction {
     mailtrap_method: MailtrapMethod,
 }
 
-/// What a step reads of the secret: the versions and their labels.
-struct Versions(Vec<(String, Vec<String>)>);
-
-impl Versions {
-    fn with(&self, label: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(_, labels)| labels.iter().any(|l| l == label))
-            .map(|(id, _)| id.as_str())
-    }
-
-    fn labels_of(&self, version: &str) -> &[String] {
-        self.0
-            .iter()
-            .find(|(id, _)| id == version)
-            .map(|(_, l)| l.as_slice())
-            .unwrap_or(&[])
-    }
-}
-
 /// A step's context, to build its errors.
 struct Ctx<'a> {
     event: &'a RotationEvent,
@@ -272,19 +253,8 @@ impl Ctx<'_> {
         self.fail(FailureKind::InvalidRecord, message)
     }
 
-    fn store<E, R>(
-        &self,
-        op: &'static str,
-        e: &aws_sdk_secretsmanager::error::SdkError<E, R>,
-    ) -> RotationFunctionError
-    where
-        E: aws_sdk_secretsmanager::error::ProvideErrorMetadata,
-        aws_sdk_secretsmanager::error::SdkError<E, R>: aws_sdk_secretsmanager::operation::RequestId,
-    {
-        self.fail(
-            FailureKind::StoreError,
-            SecretsManagerError::from_sdk(op, &self.event.secret_id, e).to_string(),
-        )
+    fn store(&self, e: SecretsManagerError) -> RotationFunctionError {
+        self.fail(FailureKind::StoreError, e.to_string())
     }
 
     fn secret(&self) -> &str {
@@ -401,19 +371,13 @@ impl RotationFunction {
         }
     }
 
+    /// The calls on the event's secret, shared with the sink.
+    fn secret<'a>(&'a self, cx: &'a Ctx<'_>) -> Secret<'a> {
+        Secret::new(&self.store, cx.secret())
+    }
+
     async fn versions(&self, cx: &Ctx<'_>) -> Result<Versions, RotationFunctionError> {
-        let out = self
-            .store
-            .describe_secret()
-            .secret_id(cx.secret())
-            .send()
-            .await
-            .map_err(|e| cx.store("DescribeSecret", &e))?;
-        Ok(Versions(
-            out.version_ids_to_stages()
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default(),
-        ))
+        self.secret(cx).versions().await.map_err(|e| cx.store(e))
     }
 
     /// The record of `version`, or of the version labelled `AWSCURRENT`
@@ -423,24 +387,15 @@ impl RotationFunction {
         cx: &Ctx<'_>,
         version: &str,
     ) -> Result<(String, SecretRecord), RotationFunctionError> {
-        let mut call = self.store.get_secret_value().secret_id(cx.secret());
-        call = if version == AWSCURRENT {
-            call.version_stage(AWSCURRENT)
+        let at = if version == AWSCURRENT {
+            At::Label(AWSCURRENT)
         } else {
-            call.version_id(version)
+            At::Version(version)
         };
-        let out = call
-            .send()
-            .await
-            .map_err(|e| cx.store("GetSecretValue", &e))?;
-        let id = out.version_id().unwrap_or(version).to_owned();
-        let text = out.secret_string().ok_or_else(|| {
-            cx.invalid(format!(
-                "version {id} holds binary data, not a token record"
-            ))
-        })?;
-        let record = SecretRecord::from_json(text).map_err(|e| cx.invalid(e.to_string()))?;
-        Ok((id, record))
+        self.secret(cx).record(at).await.map_err(|e| match e {
+            ReadError::Store(e) => cx.store(e),
+            ReadError::NotARecord(e) => cx.invalid(e.to_string()),
+        })
     }
 
     fn unit_life(
@@ -519,17 +474,9 @@ impl RotationFunction {
             }
         }
         let record = SecretRecord::new(&secret, &meta);
-        let put = self
-            .store
-            .put_secret_value()
-            .secret_id(cx.secret())
-            .client_request_token(cx.token())
-            .secret_string(secrecy::ExposeSecret::expose_secret(&record.to_json()))
-            .version_stages(AWSPENDING)
-            .send()
-            .await;
+        let put = self.secret(cx).put_pending(&record, cx.token()).await;
         if let Err(e) = put {
-            let err = cx.store("PutSecretValue", &e);
+            let err = cx.store(e);
             // Nobody holds the new token: remove it.
             let removed = self.remove(cx, &current, &record.token_id).await;
             return Err(match removed {
@@ -700,31 +647,23 @@ impl RotationFunction {
                 )
             })?
             .to_owned();
-        let mut current = versions.with(AWSCURRENT).map(str::to_owned);
-        if current.as_deref() != Some(cx.token()) {
-            if current.as_deref() == Some(base.as_str()) {
-                let moved = self
-                    .stage(cx, AWSCURRENT)
-                    .move_to_version_id(cx.token())
-                    .remove_from_version_id(&base)
-                    .send()
-                    .await;
-                if let Err(e) = moved {
-                    let err =
-                        SecretsManagerError::from_sdk("UpdateSecretVersionStage", cx.secret(), &e);
-                    if !err.is_invalid_request() {
-                        return Err(cx.fail(FailureKind::StoreError, err.to_string()));
-                    }
-                    current = self.versions(cx).await?.with(AWSCURRENT).map(str::to_owned);
-                } else {
-                    current = Some(cx.token().to_owned());
+        let current = versions.with(AWSCURRENT);
+        if current != Some(cx.token()) {
+            let moved = if current == Some(base.as_str()) {
+                self.secret(cx)
+                    .move_current(Some(&base), cx.token())
+                    .await
+                    .map_err(|e| cx.store(e))?
+            } else {
+                Moved::Superseded {
+                    current: current.map(str::to_owned),
                 }
-            }
-            if current.as_deref() != Some(cx.token()) {
+            };
+            if let Moved::Superseded { current } = moved {
                 return Err(self.superseded(cx, &pending, current.as_deref()).await);
             }
         }
-        self.remove_label(cx, AWSPENDING).await;
+        self.secret(cx).remove_label(AWSPENDING, cx.token()).await;
 
         let old = pending
             .attributes
@@ -765,7 +704,7 @@ impl RotationFunction {
         pending: &SecretRecord,
         current: Option<&str>,
     ) -> RotationFunctionError {
-        self.remove_label(cx, AWSPENDING).await;
+        self.secret(cx).remove_label(AWSPENDING, cx.token()).await;
         let removed = self.remove(cx, pending, &pending.token_id).await;
         let holder = current.unwrap_or("none");
         cx.fail(FailureKind::Superseded, match removed {
@@ -778,27 +717,6 @@ impl RotationFunction {
                 pending.token_id
             ),
         })
-    }
-
-    /// A move of `label` on the secret, to say from and to which versions.
-    fn stage(&self, cx: &Ctx<'_>, label: &str) -> UpdateSecretVersionStageFluentBuilder {
-        self.store
-            .update_secret_version_stage()
-            .secret_id(cx.secret())
-            .version_stage(label)
-    }
-
-    /// Takes `label` off this version, if it holds it.
-    async fn remove_label(&self, cx: &Ctx<'_>, label: &str) {
-        let out = self
-            .stage(cx, label)
-            .remove_from_version_id(cx.token())
-            .send()
-            .await;
-        if let Err(e) = out {
-            let e = SecretsManagerError::from_sdk("UpdateSecretVersionStage", cx.secret(), &e);
-            tracing::debug!(error = %e, "the label was already off the version");
-        }
     }
 }
 

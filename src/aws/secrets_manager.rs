@@ -114,6 +114,216 @@ impl fmt::Display for SecretsManagerError {
 
 impl std::error::Error for SecretsManagerError {}
 
+/// One secret of Secrets Manager through a client: each call that the
+/// sink and the rotation function both make, written once. Moving a label
+/// (`UpdateSecretVersionStage`) happens only here.
+pub(crate) struct Secret<'a> {
+    client: &'a Client,
+    id: &'a str,
+}
+
+/// Which version of a secret to read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum At<'a> {
+    /// The version with this id.
+    Version(&'a str),
+    /// The version holding this label.
+    Label(&'a str),
+}
+
+/// Why a version's record could not be read.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// The call failed; a missing secret or version included
+    /// ([`SecretsManagerError::is_not_found`]).
+    Store(SecretsManagerError),
+    /// The version holds no token record (binary data, or text that is not
+    /// a [`SecretRecord`]); the message never quotes the value.
+    NotARecord(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// What a compare-and-set of `AWSCURRENT` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Moved {
+    /// The target version holds `AWSCURRENT` (moved now, or by an earlier
+    /// try of the same move).
+    Done,
+    /// Secrets Manager refused the move: another version became current
+    /// since the base was read; `current` is the one holding it now.
+    Superseded {
+        /// The version that holds `AWSCURRENT` now, if any.
+        current: Option<String>,
+    },
+}
+
+/// A secret's versions and their labels, as `DescribeSecret` lists them.
+pub(crate) struct Versions(Vec<(String, Vec<String>)>);
+
+impl Versions {
+    /// The version holding `label`.
+    pub(crate) fn with(&self, label: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(_, labels)| labels.iter().any(|l| l == label))
+            .map(|(id, _)| id.as_str())
+    }
+
+    /// The labels of `version` (none when there is no such version).
+    pub(crate) fn labels_of(&self, version: &str) -> &[String] {
+        self.0
+            .iter()
+            .find(|(id, _)| id == version)
+            .map(|(_, l)| l.as_slice())
+            .unwrap_or(&[])
+    }
+}
+
+impl<'a> Secret<'a> {
+    /// The secret `id` (a name or an ARN) through `client`.
+    pub(crate) fn new(client: &'a Client, id: &'a str) -> Secret<'a> {
+        Secret { client, id }
+    }
+
+    /// Waits for one SDK call on this secret; its error names the
+    /// operation and the secret.
+    async fn answer<T, E, R>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = Result<T, SdkError<E, R>>>,
+    ) -> Result<T, SecretsManagerError>
+    where
+        E: ProvideErrorMetadata,
+        SdkError<E, R>: RequestId,
+    {
+        call.await
+            .map_err(|e| SecretsManagerError::from_sdk(operation, self.id, &e))
+    }
+
+    /// The secret's versions and their labels (`DescribeSecret`).
+    pub(crate) async fn versions(&self) -> Result<Versions, SecretsManagerError> {
+        let call = self.client.describe_secret().secret_id(self.id).send();
+        let out = self.answer("DescribeSecret", call).await?;
+        Ok(Versions(
+            out.version_ids_to_stages()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+        ))
+    }
+
+    /// The record a version holds, with the version's id.
+    pub(crate) async fn record(&self, at: At<'_>) -> Result<(String, SecretRecord), ReadError> {
+        let call = self.client.get_secret_value().secret_id(self.id);
+        let call = match at {
+            At::Version(id) => call.version_id(id),
+            At::Label(label) => call.version_stage(label),
+        };
+        let out = self
+            .answer("GetSecretValue", call.send())
+            .await
+            .map_err(ReadError::Store)?;
+        let asked = match at {
+            At::Version(id) => id,
+            At::Label(_) => "",
+        };
+        let version = out.version_id().unwrap_or(asked).to_owned();
+        let Some(text) = out.secret_string() else {
+            return Err(ReadError::NotARecord(
+                format!("version {version} holds binary data, not a token record").into(),
+            ));
+        };
+        let record = SecretRecord::from_json(text).map_err(|e| {
+            ReadError::NotARecord(match e {
+                SinkError::Other { source, .. } => source,
+                other => Box::new(other),
+            })
+        })?;
+        Ok((version, record))
+    }
+
+    /// Creates the secret with `record` as its first, current version.
+    async fn create(
+        &self,
+        record: &SecretRecord,
+        version: &str,
+    ) -> Result<(), SecretsManagerError> {
+        let call = self
+            .client
+            .create_secret()
+            .name(self.id)
+            .client_request_token(version)
+            .secret_string(record.to_json().expose_secret())
+            .send();
+        self.answer("CreateSecret", call).await.map(drop)
+    }
+
+    /// Puts `record` as version `version`, labelled `AWSPENDING`; a retried
+    /// put of the same version is kept once.
+    pub(crate) async fn put_pending(
+        &self,
+        record: &SecretRecord,
+        version: &str,
+    ) -> Result<(), SecretsManagerError> {
+        let call = self
+            .client
+            .put_secret_value()
+            .secret_id(self.id)
+            .client_request_token(version)
+            .secret_string(record.to_json().expose_secret())
+            .version_stages(AWSPENDING)
+            .send();
+        self.answer("PutSecretValue", call).await.map(drop)
+    }
+
+    /// A move of `label` on the secret (`UpdateSecretVersionStage`), to say
+    /// from and to which versions: the one place labels are moved.
+    fn stage(&self, label: &str) -> UpdateSecretVersionStageFluentBuilder {
+        self.client
+            .update_secret_version_stage()
+            .secret_id(self.id)
+            .version_stage(label)
+    }
+
+    /// Moves `AWSCURRENT` to `to` from `from` (none: no version held it), a
+    /// compare-and-set: when Secrets Manager refuses it, reads which version
+    /// is current now. Secrets Manager moves `AWSPREVIOUS` to `from`.
+    pub(crate) async fn move_current(
+        &self,
+        from: Option<&str>,
+        to: &str,
+    ) -> Result<Moved, SecretsManagerError> {
+        let call = self
+            .stage(AWSCURRENT)
+            .move_to_version_id(to)
+            .set_remove_from_version_id(from.map(str::to_owned))
+            .send();
+        let Err(e) = self.answer("UpdateSecretVersionStage", call).await else {
+            return Ok(Moved::Done);
+        };
+        if !e.is_invalid_request() {
+            return Err(e);
+        }
+        let current = match self.versions().await {
+            Ok(versions) => versions.with(AWSCURRENT).map(str::to_owned),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e),
+        };
+        Ok(if current.as_deref() == Some(to) {
+            // A retry of this very move had made it.
+            Moved::Done
+        } else {
+            Moved::Superseded { current }
+        })
+    }
+
+    /// Takes `label` off `version`; a label already gone is fine.
+    pub(crate) async fn remove_label(&self, label: &str, version: &str) {
+        let call = self.stage(label).remove_from_version_id(version).send();
+        if let Err(e) = self.answer("UpdateSecretVersionStage", call).await {
+            tracing::debug!(error = %e, "a label was already off the version");
+        }
+    }
+}
+
 /// What this sink read of the secret before storing: the base of its
 /// compare-and-set.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -281,19 +491,9 @@ impl SecretsManagerSink {
             .await
     }
 
-    /// Waits for one SDK call on this secret; its error names the
-    /// operation and the secret.
-    async fn answer<T, E, R>(
-        &self,
-        operation: &'static str,
-        call: impl Future<Output = Result<T, SdkError<E, R>>>,
-    ) -> Result<T, SecretsManagerError>
-    where
-        E: ProvideErrorMetadata,
-        SdkError<E, R>: RequestId,
-    {
-        call.await
-            .map_err(|e| SecretsManagerError::from_sdk(operation, &self.secret_id, &e))
+    /// The shared calls on this secret.
+    async fn secret(&self) -> Secret<'_> {
+        Secret::new(self.client().await, &self.secret_id)
     }
 
     fn fail(&self, e: SecretsManagerError) -> SinkError {
@@ -303,17 +503,10 @@ impl SecretsManagerSink {
     /// The version that holds `AWSCURRENT` now (`None`: none does), or
     /// `Err(Missing)` when the secret does not exist.
     async fn read_current_version(&self) -> Result<Basis, SinkError> {
-        let client = self.client().await;
-        let call = client.describe_secret().secret_id(&self.secret_id).send();
-        match self.answer("DescribeSecret", call).await {
-            Ok(out) => Ok(out
-                .version_ids_to_stages()
-                .and_then(|m| {
-                    m.iter()
-                        .find(|(_, stages)| stages.iter().any(|s| s == AWSCURRENT))
-                        .map(|(id, _)| Basis::Version(id.clone()))
-                })
-                .unwrap_or(Basis::NoCurrent)),
+        match self.secret().await.versions().await {
+            Ok(versions) => Ok(versions
+                .with(AWSCURRENT)
+                .map_or(Basis::NoCurrent, |v| Basis::Version(v.to_owned()))),
             Err(e) if e.is_not_found() => Ok(Basis::Missing),
             Err(e) => Err(self.fail(e)),
         }
@@ -353,32 +546,15 @@ impl SecretsManagerSink {
         &self,
         label: &str,
     ) -> Result<Option<(String, SecretRecord)>, SinkError> {
-        let client = self.client().await;
-        let call = client
-            .get_secret_value()
-            .secret_id(&self.secret_id)
-            .version_stage(label)
-            .send();
-        let out = match self.answer("GetSecretValue", call).await {
-            Ok(out) => out,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(self.fail(e)),
-        };
-        let version = out.version_id().unwrap_or_default().to_owned();
-        let Some(text) = out.secret_string() else {
-            return Err(SinkError::other(
-                self.describe(),
-                format!("version {version} holds binary data, not a token record"),
-            ));
-        };
-        let record = SecretRecord::from_json(text).map_err(|e| match e {
-            SinkError::Other { source, .. } => SinkError::Other {
+        match self.secret().await.record(At::Label(label)).await {
+            Ok(read) => Ok(Some(read)),
+            Err(ReadError::Store(e)) if e.is_not_found() => Ok(None),
+            Err(ReadError::Store(e)) => Err(self.fail(e)),
+            Err(ReadError::NotARecord(source)) => Err(SinkError::Other {
                 sink: self.describe(),
                 source,
-            },
-            other => other,
-        })?;
-        Ok(Some((version, record)))
+            }),
+        }
     }
 
     /// The token id the current record names, for a lost compare-and-set.
@@ -389,71 +565,17 @@ impl SecretsManagerSink {
         }
     }
 
-    /// A move of `label` on the secret, to say from and to which versions.
-    async fn stage(&self, label: &str) -> UpdateSecretVersionStageFluentBuilder {
-        self.client()
-            .await
-            .update_secret_version_stage()
-            .secret_id(&self.secret_id)
-            .version_stage(label)
-    }
-
-    /// Takes `label` off `version`; a label already gone is fine.
-    async fn remove_label(&self, label: &str, version: &str) {
-        let call = self
-            .stage(label)
-            .await
-            .remove_from_version_id(version)
-            .send();
-        if let Err(e) = self.answer("UpdateSecretVersionStage", call).await {
-            tracing::debug!(error = %e, "a label was already off the version");
-        }
-    }
-
     async fn create(&self, record: &SecretRecord, version: &str) -> Result<(), SinkError> {
-        let client = self.client().await;
-        let call = client
-            .create_secret()
-            .name(&self.secret_id)
-            .client_request_token(version)
-            .secret_string(record.to_json().expose_secret())
-            .send();
-        match self.answer("CreateSecret", call).await {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                if e.code != "ResourceExistsException" {
-                    return Err(self.fail(e));
-                }
-                // Created meanwhile: by this write's retry, or another writer.
-                match self.read_current_version().await? {
-                    Basis::Version(v) if v == version => Ok(()),
-                    _ => Err(SinkError::superseded(self.describe(), self.holder().await)),
-                }
-            }
-        }
-    }
-
-    /// Moves `AWSCURRENT` from `from` (none: no version held it) to `to`.
-    async fn compare_and_set(&self, from: Option<&str>, to: &str) -> Result<(), SinkError> {
-        let call = self
-            .stage(AWSCURRENT)
-            .await
-            .move_to_version_id(to)
-            .set_remove_from_version_id(from.map(str::to_owned))
-            .send();
-        let Err(e) = self.answer("UpdateSecretVersionStage", call).await else {
+        let Err(e) = self.secret().await.create(record, version).await else {
             return Ok(());
         };
-        if !e.is_invalid_request() {
+        if e.code != "ResourceExistsException" {
             return Err(self.fail(e));
         }
+        // Created meanwhile: by this write's retry, or another writer.
         match self.read_current_version().await? {
-            // A retry of this very store had moved it.
-            Basis::Version(v) if v == to => Ok(()),
-            _ => {
-                self.remove_label(AWSPENDING, to).await;
-                Err(SinkError::superseded(self.describe(), self.holder().await))
-            }
+            Basis::Version(v) if v == version => Ok(()),
+            _ => Err(SinkError::superseded(self.describe(), self.holder().await)),
         }
     }
 }
@@ -484,23 +606,23 @@ impl SecretSink for SecretsManagerSink {
             }
             _ => {}
         }
-        let client = self.client().await;
-        let call = client
-            .put_secret_value()
-            .secret_id(&self.secret_id)
-            .client_request_token(&version)
-            .secret_string(record.to_json().expose_secret())
-            .version_stages(AWSPENDING)
-            .send();
-        self.answer("PutSecretValue", call)
+        let secret = self.secret().await;
+        secret
+            .put_pending(&record, &version)
             .await
             .map_err(|e| self.fail(e))?;
         let from = match &basis {
             Basis::Version(v) => Some(v.as_str()),
             _ => None,
         };
-        self.compare_and_set(from, &version).await?;
-        self.remove_label(AWSPENDING, &version).await;
+        let moved = secret
+            .move_current(from, &version)
+            .await
+            .map_err(|e| self.fail(e))?;
+        secret.remove_label(AWSPENDING, &version).await;
+        if moved != Moved::Done {
+            return Err(SinkError::superseded(self.describe(), self.holder().await));
+        }
         self.basis.set(Basis::Version(version), false);
         Ok(())
     }
