@@ -797,38 +797,13 @@ fn unit_request(
     cx: &Ctx<'_>,
     current: &SecretRecord,
 ) -> Result<(String, unit::CreateApiToken), RotationFunctionError> {
-    let scopes: Vec<Scope> = match current.attributes.get("scopes").and_then(|v| v.as_array()) {
-        Some(list) => list
-            .iter()
-            .map(|s| {
-                s.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
-                    cx.invalid("the record's scopes hold a value that is not a scope")
-                })
-            })
-            .collect::<Result<_, _>>()?,
-        None => {
-            return Err(cx.invalid(
-                    "the record names no scopes: write it with `api-tokens unit create` or `unit rotate` `--secret-to aws-sm:NAME`, which record them",
-                ));
-        }
-    };
-    let source_ips: Vec<SourceIp> = match current
-        .attributes
-        .get("source_ips")
-        .and_then(|v| v.as_array())
-    {
-        Some(list) => list
-            .iter()
-            .map(|s| {
-                s.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
-                    cx.invalid(
-                        "the record's source_ips hold a value that is not an address or range",
-                    )
-                })
-            })
-            .collect::<Result<_, _>>()?,
-        None => Vec::new(),
-    };
+    let scopes: Vec<Scope> = list_of(cx, current, "scopes", "scopes")?.ok_or_else(|| {
+        cx.invalid(
+            "the record names no scopes: write it with `api-tokens unit create` or `unit rotate` `--secret-to aws-sm:NAME`, which record them",
+        )
+    })?;
+    let source_ips: Vec<SourceIp> =
+        list_of(cx, current, "source_ips", "addresses or ranges")?.unwrap_or_default();
     let expiration = expiration(cx, current)?.ok_or_else(|| {
             cx.invalid(
                 "the record names no lifetime_secs: write it with `api-tokens unit create` or `unit rotate` `--secret-to aws-sm:NAME`, which record it",
@@ -842,6 +817,31 @@ fn unit_request(
     }
 
     Ok((label, request))
+}
+
+/// The record's list `key` of `what`, each value parsed from its text;
+/// `None` when the record has no such key (or `null`). A value that is not
+/// a list, or an item that does not parse, is an
+/// [`InvalidRecord`](FailureKind::InvalidRecord) failure: never read as
+/// an empty list, which for `source_ips` would mean no restriction.
+fn list_of<T: std::str::FromStr>(
+    cx: &Ctx<'_>,
+    record: &SecretRecord,
+    key: &str,
+    what: &str,
+) -> Result<Option<Vec<T>>, RotationFunctionError> {
+    let value = match record.attributes.get(key) {
+        None | Some(serde_json::Value::Null) => return Ok(None),
+        Some(value) => value,
+    };
+    let refused = || cx.invalid(format!("the record's {key} is not a list of {what}"));
+    value
+        .as_array()
+        .ok_or_else(refused)?
+        .iter()
+        .map(|v| v.as_str().and_then(|s| s.parse().ok()).ok_or_else(refused))
+        .collect::<Result<_, _>>()
+        .map(Some)
 }
 
 /// When a token minted now with the record's `lifetime_secs` expires, when
@@ -941,6 +941,41 @@ mod tests {
         let lifetime = request.expiration() - Utc::now();
         assert!((lifetime.num_seconds() - 86_400).abs() <= 5, "{lifetime}");
         assert_eq!(request.allowed_ips().len(), 1);
+    }
+
+    /// A `source_ips` or `scopes` that is not a list of texts that parse
+    /// (network data) is an invalid record, never read as no restriction.
+    #[test]
+    fn a_malformed_list_is_an_invalid_record() {
+        let event = create_event();
+        let cx = Ctx { event: &event };
+        for bad in [
+            serde_json::json!("10.0.0.0/8"),
+            serde_json::json!({"0": "10.0.0.0/8"}),
+            serde_json::json!(["not an address"]),
+            serde_json::json!([10]),
+        ] {
+            let mut record = unit_record(r#","lifetime_secs":86400"#);
+            record
+                .attributes
+                .insert("source_ips".to_owned(), bad.clone());
+            let err = unit_request(&cx, &record).unwrap_err();
+            assert_eq!(err.kind, FailureKind::InvalidRecord, "{bad}: {err}");
+            assert!(err.to_string().contains("source_ips"), "{bad}: {err}");
+        }
+        let mut record = unit_record(r#","lifetime_secs":86400"#);
+        record
+            .attributes
+            .insert("scopes".to_owned(), serde_json::json!("customers"));
+        let err = unit_request(&cx, &record).unwrap_err();
+        assert_eq!(err.kind, FailureKind::InvalidRecord, "{err}");
+        assert!(err.to_string().contains("scopes"), "{err}");
+        record.attributes.remove("source_ips");
+        record
+            .attributes
+            .insert("scopes".to_owned(), serde_json::json!(["customers"]));
+        let (_, request) = unit_request(&cx, &record).unwrap();
+        assert!(request.allowed_ips().is_empty());
     }
 
     /// Issue 27, item 5: a lifetime too long for a date (network data)
