@@ -857,3 +857,28 @@ async fn a_unit_token_restricted_to_resources_stays_restricted() {
             .unwrap_or_default()
     );
 }
+
+/// Events read as Secrets Manager sends them (unknown fields ignored), and
+/// each step is shown by its name; an unknown step is refused.
+#[test]
+fn events_read_as_secrets_manager_sends_them() {
+    use api_tokens::aws::rotation_function::{RotationEvent, RotationStep};
+    for (text, step) in [
+        ("createSecret", RotationStep::CreateSecret),
+        ("setSecret", RotationStep::SetSecret),
+        ("testSecret", RotationStep::TestSecret),
+        ("finishSecret", RotationStep::FinishSecret),
+    ] {
+        let json =
+            format!(r#"{{"SecretId":"s","ClientRequestToken":"t","Step":"{text}","Extra":1}}"#);
+        let event: RotationEvent = serde_json::from_str(&json).expect("an event");
+        assert_eq!(event, RotationEvent::new("s", "t", step));
+        assert_eq!(step.to_string(), text);
+    }
+    assert!(
+        serde_json::from_str::<RotationEvent>(
+            r#"{"SecretId":"s","ClientRequestToken":"t","Step":"other"}"#
+        )
+        .is_err()
+    );
+}

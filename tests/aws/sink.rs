@@ -420,3 +420,23 @@ async fn futures_join(
     );
     vec![a, b, c]
 }
+
+/// A secret's name or ARN is checked as Secrets Manager accepts them,
+/// before any request.
+#[test]
+fn names_and_arns_are_checked() {
+    let refused = |id: &str| match SecretsManagerSink::new(id) {
+        Err(SinkError::InvalidSpec { reason }) => reason,
+        other => panic!("{id:?}: {other:?}"),
+    };
+    assert!(SecretsManagerSink::new("ci/unit-deploy_1+=.@-").is_ok());
+    assert!(
+        SecretsManagerSink::new("arn:aws:secretsmanager:eu-west-1:123456789012:secret:ci/x-AbCdEf")
+            .is_ok()
+    );
+    assert!(refused("").contains("empty"));
+    assert!(refused("a b").contains("a space"));
+    assert!(refused("a#b").contains("`#`"));
+    assert!(refused(&"a".repeat(513)).contains("512"));
+    assert!(refused("arn:aws:s3:::bucket").contains("ARN"));
+}
