@@ -213,18 +213,14 @@ impl<'a> Secret<'a> {
     /// The record a version holds, with the version's id.
     pub(crate) async fn record(&self, at: At<'_>) -> Result<(String, SecretRecord), ReadError> {
         let call = self.client.get_secret_value().secret_id(self.id);
-        let call = match at {
-            At::Version(id) => call.version_id(id),
-            At::Label(label) => call.version_stage(label),
+        let (call, asked) = match at {
+            At::Version(id) => (call.version_id(id), id),
+            At::Label(label) => (call.version_stage(label), ""),
         };
         let out = self
             .answer("GetSecretValue", call.send())
             .await
             .map_err(ReadError::Store)?;
-        let asked = match at {
-            At::Version(id) => id,
-            At::Label(_) => "",
-        };
         let version = out.version_id().unwrap_or(asked).to_owned();
         let Some(text) = out.secret_string() else {
             return Err(ReadError::NotARecord(
