@@ -652,13 +652,13 @@ pub async fn respond_mailtrap(
             // A create with the old permissions, never a reset: a reset
             // leaves the leaked secret working for its grace period.
             let plan = MailtrapPlan::new().recreate().delete_old();
-            let rotation =
-                life.rotate(token.id, &plan, sink)
-                    .await
-                    .map_err(|source| LeakError::Rotate {
-                        fingerprint: print.clone(),
-                        source,
-                    })?;
+            let rotation = life
+                .rotate(&token.id, &plan, sink)
+                .await
+                .map_err(|source| LeakError::Rotate {
+                    fingerprint: print.clone(),
+                    source,
+                })?;
             evidence.action = Action::ReplacedThenRemoved;
             evidence.replacement = Some(Replacement {
                 id: rotation.new.id,

@@ -4,10 +4,10 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
+use super::engine::{Lifecycle, TokenService};
 use super::marker::{MAX_LABEL_CHARS, Marker};
-use super::mint::{self, Listed, MAX_MINTS, MintIntoError, Minted, Ops};
+use super::mint::{self, Listed, MAX_MINTS, Ops};
 use super::race::{self, Candidate, Finish, Race};
-use super::reconcile::{self, Reconcile};
 use super::rotate::{
     AfterReset, Change, Fallback, Left, MailtrapPlan, OldState, RotateCause, RotateError, Rotation,
     RotationMethod, Step, Superseded,
@@ -22,10 +22,15 @@ use crate::mailtrap::{ApiToken, ApiTokens, Client, CreateApiToken, Expiry, NewAp
 /// documents it: what dates a reset from the old token's new expiry.
 const RESET_GRACE: TimeDelta = TimeDelta::hours(12);
 
+/// Mailtrap as a [`TokenService`]: one account's API tokens, deleted
+/// when retired, rotated by reset or by create-then-delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Mailtrap;
+
 /// The lifecycle of one Mailtrap account's API tokens: an exactly-once
-/// [`mint`](MailtrapLifecycle::mint),
-/// [`reconcile`](MailtrapLifecycle::reconcile) and
-/// [`rotate`](MailtrapLifecycle::rotate). Cheap to clone.
+/// [`mint`](Lifecycle::mint), [`reconcile`](Lifecycle::reconcile) and
+/// [`rotate`](Lifecycle::rotate). Cheap to clone.
 ///
 /// ```
 /// use api_tokens::lifecycle::MailtrapLifecycle;
@@ -43,18 +48,65 @@ const RESET_GRACE: TimeDelta = TimeDelta::hours(12);
 /// assert!(minted.token.name.starts_with("CI deploy [at:"));
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
-pub struct MailtrapLifecycle {
-    client: Client,
-    tokens: ApiTokens,
-}
+///
+/// # Rotation on Mailtrap
+///
+/// [`rotate`](Lifecycle::rotate) replaces token `old` with overlap: 0. the sink's
+/// [`check`](SecretSink::check), then a list; 1. a reset (or a create
+/// with the old token's permissions and a marker, when `plan` asks to
+/// [`recreate`](MailtrapPlan::recreate), when another rotation of `old`
+/// is in flight, or when the service refuses the reset with 422), and
+/// a list to decide whether this run wins among concurrent rotations;
+/// 2. a call made with the new secret; 3. the secret handed to `sink`,
+/// and a list to confirm the decision; 4. only then the leftovers of
+/// interrupted runs are deleted, and the old token too unless the plan
+/// lets it run after a reset. See [the module](super) for what each
+/// failure leaves behind.
+///
+/// The new token keeps the old one's expiry unless the plan states one
+/// (see [`MailtrapPlan`]).
+///
+/// A reset whose answer is lost is reconciled by listing: the token it
+/// made is the one named `"<old name> <its id>"`; it is deleted and,
+/// since the old token cannot be reset twice, a create follows. The
+/// old token is then kept working unless the plan asks to
+/// [`delete_old`](MailtrapPlan::delete_old): the report says so
+/// ([`Rotation::fallback`], [`OldState::Kept`]).
+///
+/// Concurrent rotations of `old` are safe as on Unit (exactly one
+/// completes, the others end [superseded](RotateError::superseded)),
+/// with one exception: a reset whose answer is lost cannot tell its
+/// own token from a concurrent reset's, and deletes it. Use
+/// [`recreate`](MailtrapPlan::recreate) where rotations may overlap
+/// and answers may be lost.
+///
+/// # Errors
+///
+/// A [`RotateError`] naming the step, what was left behind
+/// ([`Left`]) and the cause. A rotation already done is not done again
+/// (see [the module](super), "Running a rotation again"): when the
+/// sink holds a working secret of a replacement of `old` (a token
+/// marked as replacing it, or its reset's token, recognised by the last
+/// four characters Mailtrap lists), the run reports it
+/// ([`RotationMethod::Resumed`]), deleting the old token first if the
+/// plan retires it and it is still listed; when the old token is gone
+/// and a token carries the marker of a rotation of it, the run is
+/// superseded; with neither, a gone old token is refused at step 0 with
+/// [`Error::Invalid`] (a reset's token carries no marker: once the old
+/// token is deleted, only a sink holding its secret ties the two). A
+/// reset answered 404 because another rotation deleted the old token
+/// meanwhile ends the same way. An old token that has expired, with no
+/// expiry stated in the plan, is refused at step 0 with
+/// [`Error::Invalid`], and so is a lease longer than
+/// [`MAX_SPAN`](super::MAX_SPAN), before any request.
+pub type MailtrapLifecycle = Lifecycle<Mailtrap>;
 
-impl MailtrapLifecycle {
+impl Lifecycle<Mailtrap> {
     /// The lifecycle of the tokens of `client`'s account (the one named on
     /// its builder, or its token's own).
     pub fn new(client: Client) -> MailtrapLifecycle {
         let tokens = client.api_tokens();
-        MailtrapLifecycle { client, tokens }
+        Lifecycle { client, tokens }
     }
 
     /// The lifecycle of the account of a client from `MAILTRAP_API_TOKEN`,
@@ -69,144 +121,14 @@ impl MailtrapLifecycle {
         Ok(MailtrapLifecycle::new(Client::from_env()?))
     }
 
-    /// The client.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    /// The account's tokens, for single calls.
-    pub fn tokens(&self) -> &ApiTokens {
-        &self.tokens
-    }
-
-    /// Creates a token exactly once: its name is tagged with a new
-    /// [`Marker`] (as a reset suffixes names, the name stays readable:
-    /// `"CI deploy [at:…]"`); when the answer is lost, the token the create
-    /// may have made is found by its marker and deleted, and the create is
-    /// sent again, at most [`MAX_MINTS`](super::MAX_MINTS) times.
-    ///
-    /// # Errors
-    ///
-    /// - [`Error::Invalid`] before any request when the name (the label
-    ///   the marker is added to) is empty or blank, holds a control
-    ///   character, ends with something shaped like a marker ([`Marker::looks_like_marker`]), or is longer
-    ///   than [`MAX_LABEL_CHARS`](super::MAX_LABEL_CHARS) (200) characters:
-    ///   Mailtrap accepts names of 1 to 255 characters, and the marker with
-    ///   its space takes up to 55 of them. Otherwise as
-    ///   [`ApiTokens::create`].
-    /// - [`Error::Unreconciled`] when an answer was lost and the list or
-    ///   the delete that follows failed: a token carrying the named
-    ///   marker may exist.
-    /// - The cause of the last lost answer when every create lost its
-    ///   answer (each token made was deleted, so none is left).
-    pub async fn mint(&self, request: &CreateApiToken) -> Result<Minted<NewApiToken>> {
-        let label = request.name().trim().to_owned();
-        mint::check_label(Service::Mailtrap, "name", &label)?;
-        mint::mint_once(self, &label, Marker::new, |tagged| {
-            let tagged = request.clone().with_name(tagged);
-            async move { self.tokens.create(tagged).await }
-        })
-        .await
-    }
-
-    /// Mints a token exactly once, as [`mint`](Self::mint), and hands its
-    /// secret straight to `sink`, so that it never passes through the
-    /// caller. When the sink fails without writing it, the token is
-    /// deleted: no token is left whose secret nobody holds.
-    ///
-    /// # Errors
-    ///
-    /// [`MintIntoError::Check`] when the sink's
-    /// [`check`](SecretSink::check) fails, before any request;
-    /// [`MintIntoError::Mint`] as [`mint`](Self::mint);
-    /// [`MintIntoError::Store`] when the sink failed, saying what became
-    /// of the token.
-    pub async fn mint_into(
+    /// Mailtrap's rotation: see the [alias](MailtrapLifecycle).
+    async fn rotate_by_reset(
         &self,
-        request: &CreateApiToken,
-        sink: &dyn SecretSink,
-    ) -> std::result::Result<TokenRef, MintIntoError> {
-        sink.check().await.map_err(MintIntoError::Check)?;
-        let minted = self.mint(request).await?;
-        mint::store_minted(self, sink, minted).await
-    }
-
-    /// Deletes the tokens `what` selects and gives them, oldest first.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Invalid`] before any request for an age or a lease longer
-    /// than [`MAX_SPAN`](super::MAX_SPAN); the list's or a delete's
-    /// failure; tokens deleted before it stay deleted.
-    pub async fn reconcile(&self, what: &Reconcile) -> Result<Vec<TokenRef>> {
-        reconcile::run(self, what).await
-    }
-
-    /// What [`reconcile`](Self::reconcile) would remove now, oldest first,
-    /// by the same rule and from the same list, with nothing removed: a
-    /// dry run.
-    ///
-    /// # Errors
-    ///
-    /// As [`reconcile`](Self::reconcile), with nothing removed.
-    pub async fn reconcile_preview(&self, what: &Reconcile) -> Result<Vec<TokenRef>> {
-        reconcile::preview(self, what).await
-    }
-
-    /// Replaces token `old` with overlap: 0. the sink's
-    /// [`check`](SecretSink::check), then a list; 1. a reset (or a create
-    /// with the old token's permissions and a marker, when `plan` asks to
-    /// [`recreate`](MailtrapPlan::recreate), when another rotation of `old`
-    /// is in flight, or when the service refuses the reset with 422), and
-    /// a list to decide whether this run wins among concurrent rotations;
-    /// 2. a call made with the new secret; 3. the secret handed to `sink`,
-    /// and a list to confirm the decision; 4. only then the leftovers of
-    /// interrupted runs are deleted, and the old token too unless the plan
-    /// lets it run after a reset. See [the module](super) for what each
-    /// failure leaves behind.
-    ///
-    /// The new token keeps the old one's expiry unless the plan states one
-    /// (see [`MailtrapPlan`]).
-    ///
-    /// A reset whose answer is lost is reconciled by listing: the token it
-    /// made is the one named `"<old name> <its id>"`; it is deleted and,
-    /// since the old token cannot be reset twice, a create follows. The
-    /// old token is then kept working unless the plan asks to
-    /// [`delete_old`](MailtrapPlan::delete_old): the report says so
-    /// ([`Rotation::fallback`], [`OldState::Kept`]).
-    ///
-    /// Concurrent rotations of `old` are safe as on Unit (exactly one
-    /// completes, the others end [superseded](RotateError::superseded)),
-    /// with one exception: a reset whose answer is lost cannot tell its
-    /// own token from a concurrent reset's, and deletes it. Use
-    /// [`recreate`](MailtrapPlan::recreate) where rotations may overlap
-    /// and answers may be lost.
-    ///
-    /// # Errors
-    ///
-    /// A [`RotateError`] naming the step, what was left behind
-    /// ([`Left`]) and the cause. A rotation already done is not done again
-    /// (see [the module](super), "Running a rotation again"): when the
-    /// sink holds a working secret of a replacement of `old` (a token
-    /// marked as replacing it, or its reset's token, recognised by the last
-    /// four characters Mailtrap lists), the run reports it
-    /// ([`RotationMethod::Resumed`]), deleting the old token first if the
-    /// plan retires it and it is still listed; when the old token is gone
-    /// and a token carries the marker of a rotation of it, the run is
-    /// superseded; with neither, a gone old token is refused at step 0 with
-    /// [`Error::Invalid`] (a reset's token carries no marker: once the old
-    /// token is deleted, only a sink holding its secret ties the two). A
-    /// reset answered 404 because another rotation deleted the old token
-    /// meanwhile ends the same way. An old token that has expired, with no
-    /// expiry stated in the plan, is refused at step 0 with
-    /// [`Error::Invalid`], and so is a lease longer than
-    /// [`MAX_SPAN`](super::MAX_SPAN), before any request.
-    pub async fn rotate(
-        &self,
-        old: TokenId,
+        old: &TokenId,
         plan: &MailtrapPlan,
         sink: &dyn SecretSink,
     ) -> std::result::Result<Rotation, RotateError> {
+        let old = *old;
         let old_id = old.to_string();
         let fail =
             |step, left, e: Error| RotateError::new(Service::Mailtrap, &old_id, step, left, e);
@@ -699,11 +621,6 @@ impl MailtrapLifecycle {
             _ => e,
         }
     }
-
-    /// Every token, typed.
-    pub(crate) async fn list_typed(&self) -> Result<Vec<ApiToken>> {
-        self.tokens.list().await
-    }
 }
 
 /// Whether a token with this id and name is what a reset of `old` made:
@@ -789,33 +706,75 @@ fn to_listed(t: ApiToken) -> Listed {
     }
 }
 
-impl Ops for MailtrapLifecycle {
+impl TokenService for Mailtrap {
     const SERVICE: Service = Service::Mailtrap;
+    const LABEL_FIELD: &'static str = "name";
+    const RECORD_KEEPS_NAME: bool = true;
+    type Client = Client;
+    type Tokens = ApiTokens;
+    type Id = TokenId;
+    type Token = ApiToken;
+    type Create = CreateApiToken;
+    type New = NewApiToken;
+    type Plan = MailtrapPlan;
 
-    async fn list_all(&self) -> Result<Vec<Listed>> {
-        Ok(self
-            .tokens
-            .list()
-            .await?
-            .into_iter()
-            .map(to_listed)
-            .collect())
+    fn label(request: &CreateApiToken) -> &str {
+        request.name()
     }
 
-    async fn remove(&self, id: &str) -> Result<()> {
-        let id: TokenId = id.parse()?;
-        match self.tokens.delete(id).await {
+    fn labelled(request: &CreateApiToken, text: String) -> CreateApiToken {
+        request.clone().with_name(text)
+    }
+
+    async fn create(tokens: &ApiTokens, request: CreateApiToken) -> Result<NewApiToken> {
+        tokens.create(request).await
+    }
+
+    async fn list(tokens: &ApiTokens) -> Result<Vec<ApiToken>> {
+        tokens.list().await
+    }
+
+    fn listed(token: ApiToken) -> Listed {
+        to_listed(token)
+    }
+
+    async fn retire(tokens: &ApiTokens, id: &TokenId) -> Result<()> {
+        match tokens.delete(*id).await {
             Ok(()) | Err(Error::NotFound(_)) => Ok(()),
             Err(e) => Err(e),
         }
     }
 
-    async fn probe(&self, secret: &SecretString) -> Result<()> {
-        let probe = self.client.with_token(secret.clone())?.api_tokens();
+    async fn probe(life: &MailtrapLifecycle, secret: &SecretString) -> Result<()> {
+        let probe = life.client.with_token(secret.clone())?.api_tokens();
         match probe.list().await {
             Ok(_) | Err(Error::Forbidden(_)) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    fn record_attributes(
+        _: &ApiTokens,
+        _: &CreateApiToken,
+    ) -> Vec<(&'static str, serde_json::Value)> {
+        Vec::new()
+    }
+
+    async fn plan_for_record(
+        _: &MailtrapLifecycle,
+        _: &TokenId,
+        plan: &MailtrapPlan,
+    ) -> Result<MailtrapPlan> {
+        Ok(plan.clone())
+    }
+
+    async fn rotate(
+        life: &MailtrapLifecycle,
+        old: &TokenId,
+        plan: &MailtrapPlan,
+        sink: &dyn SecretSink,
+    ) -> std::result::Result<Rotation, RotateError> {
+        life.rotate_by_reset(old, plan, sink).await
     }
 }
 

@@ -37,7 +37,7 @@ pub struct Minted<T> {
 /// A token as the lifecycle sees any service's list: its id, the text
 /// that may carry a marker, and its expiry.
 #[derive(Debug, Clone)]
-pub(crate) struct Listed {
+pub struct Listed {
     pub id: String,
     pub text: String,
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -84,7 +84,7 @@ pub(crate) trait Ops: Sync {
 }
 
 /// A new token as a create or reset answers it, for the lifecycle.
-pub(crate) trait Fresh {
+pub trait Fresh {
     fn id_string(&self) -> String;
     fn text(&self) -> &str;
     fn secret(&self) -> &SecretString;

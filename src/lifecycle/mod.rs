@@ -174,6 +174,7 @@
 //! ```
 
 mod audit;
+mod engine;
 mod mailtrap;
 mod marker;
 mod mint;
@@ -189,7 +190,8 @@ mod token_ref;
 mod unit;
 
 pub use audit::{AuditPolicy, AuditReport, Finding, FindingKind, ServiceAudit, TokenAudit, audit};
-pub use mailtrap::MailtrapLifecycle;
+pub use engine::{Lifecycle, TokenService};
+pub use mailtrap::{Mailtrap, MailtrapLifecycle};
 pub use marker::{MAX_LABEL_CHARS, MAX_MARKER_CHARS, Marker};
 pub use mint::{MAX_MINTS, MintIntoError, Minted, Unstored};
 pub use reconcile::Reconcile;
@@ -199,6 +201,6 @@ pub use rotate::{
 };
 pub use sink::{SecretMeta, SecretSink, SinkError, SinkSpec, async_trait};
 pub use token_ref::TokenRef;
-pub use unit::UnitLifecycle;
+pub use unit::{Unit, UnitLifecycle};
 
 pub use crate::time::{MAX_SPAN, checked_span, shifted};

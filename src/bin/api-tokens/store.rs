@@ -134,7 +134,7 @@ impl Rotates for MailtrapLifecycle {
         plan: &MailtrapPlan,
         sink: &dyn SecretSink,
     ) -> Result<Rotation, RotateError> {
-        self.rotate(id, plan, sink).await
+        self.rotate(&id, plan, sink).await
     }
 
     #[cfg(any(feature = "aws", feature = "vault"))]
@@ -144,7 +144,7 @@ impl Rotates for MailtrapLifecycle {
         store: &S,
         plan: &MailtrapPlan,
     ) -> Result<Rotation, RotateError> {
-        MailtrapLifecycle::rotate_into(self, id, store, plan).await
+        MailtrapLifecycle::rotate_into(self, &id, store, plan).await
     }
 
     #[cfg(any(feature = "aws", feature = "vault"))]
