@@ -11,15 +11,17 @@ use std::fmt;
 use std::future::Future;
 use std::str::FromStr;
 
+use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::SecretString;
 
 use super::marker::Marker;
-use super::mint::{self, Fresh, Listed, MintIntoError, Minted, Ops, WithAttributes};
+use super::mint::{self, Fresh, Listed, MintIntoError, Minted, Ops, TokenKey, WithAttributes};
+use super::race::{Race, Writer};
 use super::reconcile::{self, Reconcile};
 use super::rotate::{Left, RotateError, Rotation, Step};
 use super::sink::SecretSink;
 use super::token_ref::TokenRef;
-use crate::error::{Error, Result, Service};
+use crate::error::{Result, Service};
 
 mod sealed {
     /// Only this crate's services implement [`TokenService`](super::TokenService).
@@ -50,13 +52,13 @@ pub trait TokenService: sealed::Sealed + Sized + Send + Sync + 'static {
     /// Mailtrap account's).
     type Tokens: Clone + fmt::Debug + Send + Sync;
     /// A token's id.
-    type Id: Clone + Eq + Ord + fmt::Display + fmt::Debug + FromStr + Send + Sync;
+    type Id: TokenKey + FromStr;
     /// A token as the service lists it.
     type Token: Clone + fmt::Debug + Send + Sync;
     /// A create request.
     type Create: Clone + fmt::Debug + Send + Sync;
     /// A new token with its secret, as a create answers it.
-    type New: Fresh + fmt::Debug + Send + Sync;
+    type New: Fresh<Id = Self::Id> + fmt::Debug + Send + Sync;
     /// What a rotation is asked to do.
     type Plan: Clone + fmt::Debug + Send + Sync;
 
@@ -81,19 +83,28 @@ pub trait TokenService: sealed::Sealed + Sized + Send + Sync + 'static {
 
     #[doc(hidden)]
     /// A listed token as the lifecycle's rules read it.
-    fn listed(token: Self::Token) -> Listed;
+    fn listed(token: Self::Token) -> Listed<Self::Id>;
+
+    #[doc(hidden)]
+    /// A listed token's id.
+    fn id_of(token: &Self::Token) -> &Self::Id;
+
+    #[doc(hidden)]
+    /// How old a listed token is, when that can be known (`typed` is the
+    /// whole list it came in).
+    fn age(token: &Self::Token, typed: &[Self::Token], now: DateTime<Utc>) -> Option<TimeDelta>;
 
     #[doc(hidden)]
     /// Revokes or deletes a token; one already gone counts as retired.
     fn retire(tokens: &Self::Tokens, id: &Self::Id) -> impl Future<Output = Result<()>> + Send;
 
     #[doc(hidden)]
-    /// Proves that `secret` is accepted: a call made with it is answered
-    /// (a 403 counts, since the secret was recognised).
-    fn probe(
+    /// The tokens listed by a call made with `secret` instead of the
+    /// client's own token: what proves a secret accepted or refused.
+    fn list_as(
         life: &Lifecycle<Self>,
         secret: &SecretString,
-    ) -> impl Future<Output = Result<()>> + Send;
+    ) -> impl Future<Output = Result<Vec<Self::Token>>> + Send;
 
     #[doc(hidden)]
     /// What the record of a token minted from `request` holds besides
@@ -420,6 +431,103 @@ impl<S: TokenService> Lifecycle<S> {
         self.rotate(old, &plan, &sink).await
     }
 
+    /// Retires the token a record names by `id` (ids are text in
+    /// records); one already gone counts as retired.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`](crate::Error::Invalid) for an id that is not one
+    /// of the service's, before any request; the service's failure.
+    #[cfg(feature = "aws")]
+    pub(crate) async fn retire_id(&self, id: &str) -> Result<()> {
+        let id = id.parse::<S::Id>().map_err(|_| {
+            crate::Error::invalid(
+                "token_id",
+                format!("`{}` is not a {} token id", id.escape_debug(), S::SERVICE),
+            )
+        })?;
+        self.retire(&id).await
+    }
+
+    /// Retires token `id` (Unit revokes, Mailtrap deletes); one already
+    /// gone counts as retired.
+    pub(crate) async fn retire(&self, id: &S::Id) -> Result<()> {
+        S::retire(&self.tokens, id).await
+    }
+
+    /// The tokens listed by a call made with `secret`.
+    pub(crate) async fn list_as(&self, secret: &SecretString) -> Result<Vec<S::Token>> {
+        S::list_as(self, secret).await
+    }
+
+    /// Step 0 of a rotation of `old`, the same on every service: the
+    /// plan's spans checked, the sink checked, its writer lock taken (held
+    /// until the rotation ends: see `race` on dead runs' tokens), and the
+    /// tokens listed.
+    pub(crate) async fn begin(
+        &self,
+        old: &S::Id,
+        lease: std::time::Duration,
+        if_older_than: Option<std::time::Duration>,
+        sink: &dyn SecretSink,
+    ) -> std::result::Result<Begun<S>, RotateError> {
+        let old_id = old.to_string();
+        let fail = |e: crate::Error| {
+            RotateError::new(S::SERVICE, &old_id, Step::Inspect, Left::Unchanged, e)
+        };
+        let lease_span = crate::time::checked_span("lease", lease).map_err(fail)?;
+        let min_age = if_older_than
+            .map(|age| crate::time::checked_span("if_older_than", age))
+            .transpose()
+            .map_err(fail)?;
+        sink.check().await.map_err(|e| {
+            RotateError::new(S::SERVICE, &old_id, Step::Inspect, Left::Unchanged, e)
+        })?;
+        let writer = Writer::take(sink, lease).await;
+        let typed = self.list_typed().await.map_err(fail)?;
+        let listed = typed.iter().cloned().map(S::listed).collect();
+        Ok(Begun {
+            lease: lease_span,
+            min_age,
+            writer,
+            typed,
+            listed,
+            now: Utc::now(),
+        })
+    }
+
+    /// With a plan's `if_older_than`: the report of a rotation not needed,
+    /// when `old` is younger than asked or, `old` already retired, its
+    /// newest replacement is.
+    pub(crate) fn up_to_date(
+        &self,
+        old: &S::Id,
+        begun: &Begun<S>,
+        race: &Race<'_, S::Id>,
+    ) -> Option<Rotation> {
+        let min_age = begun.min_age?;
+        let old_token = begun.old(old);
+        let young = match old_token {
+            Some(token) => S::age(token, &begun.typed, begun.now)
+                .is_some_and(|age| age < min_age)
+                .then(|| S::listed(token.clone())),
+            None => race.newest_replacement(&begun.listed).filter(|t| {
+                t.checked_marker()
+                    .is_some_and(|m| m.age(begun.now) < min_age)
+            }),
+        }?;
+        let old_ref = old_token.map_or_else(
+            || TokenRef::new(S::SERVICE, old.to_string(), None),
+            |t| S::listed(t.clone()).to_ref(S::SERVICE),
+        );
+        Some(Rotation::up_to_date(
+            S::SERVICE,
+            old_ref,
+            young.to_ref(S::SERVICE),
+            young.expires_at,
+        ))
+    }
+
     /// Every token, typed.
     pub(crate) async fn list_typed(&self) -> Result<Vec<S::Token>> {
         S::list(&self.tokens).await
@@ -428,8 +536,9 @@ impl<S: TokenService> Lifecycle<S> {
 
 impl<S: TokenService> Ops for Lifecycle<S> {
     const SERVICE: Service = S::SERVICE;
+    type Id = S::Id;
 
-    async fn list_all(&self) -> Result<Vec<Listed>> {
+    async fn list_all(&self) -> Result<Vec<Listed<S::Id>>> {
         Ok(S::list(&self.tokens)
             .await?
             .into_iter()
@@ -437,17 +546,50 @@ impl<S: TokenService> Ops for Lifecycle<S> {
             .collect())
     }
 
-    async fn remove(&self, id: &str) -> Result<()> {
-        let id = id.parse::<S::Id>().map_err(|_| {
-            Error::invalid(
-                "id",
-                format!("`{}` is not a {} token id", id.escape_debug(), S::SERVICE),
-            )
-        })?;
-        S::retire(&self.tokens, &id).await
+    async fn remove(&self, id: &S::Id) -> Result<()> {
+        S::retire(&self.tokens, id).await
     }
 
+    /// A call made with `secret` is answered: a 403 counts, since the
+    /// secret was recognised.
     async fn probe(&self, secret: &SecretString) -> Result<()> {
-        S::probe(self, secret).await
+        match S::list_as(self, secret).await {
+            Ok(_) | Err(crate::Error::Forbidden(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// What step 0 of a rotation read: the plan's spans, the writer lock, the
+/// list (typed and as the rules read it) and when.
+pub(crate) struct Begun<S: TokenService> {
+    pub lease: TimeDelta,
+    pub min_age: Option<TimeDelta>,
+    pub writer: Writer,
+    pub typed: Vec<S::Token>,
+    pub listed: Vec<Listed<S::Id>>,
+    pub now: DateTime<Utc>,
+}
+
+impl<S: TokenService> Begun<S> {
+    /// The old token as listed, if it is.
+    pub(crate) fn old(&self, old: &S::Id) -> Option<&S::Token> {
+        self.typed.iter().find(|t| S::id_of(t) == old)
+    }
+
+    /// A race among the rotations of `old`, with `resets` the tokens a
+    /// reset of it made (Mailtrap; none on Unit).
+    pub(crate) fn race<'a>(
+        &'a self,
+        old: &'a S::Id,
+        resets: super::race::ResetsOf<'a, S::Id>,
+    ) -> Race<'a, S::Id> {
+        Race {
+            old_id: old,
+            lease: self.lease,
+            now: self.now,
+            resets,
+            writer: &self.writer,
+        }
     }
 }

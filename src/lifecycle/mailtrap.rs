@@ -6,15 +6,14 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::engine::{Lifecycle, TokenService};
 use super::marker::{MAX_LABEL_CHARS, Marker};
-use super::mint::{self, Listed, MAX_MINTS, Ops};
-use super::race::{self, Candidate, Finish, Race};
+use super::mint::{self, Listed, MAX_MINTS, Ops, left_after_mint};
+use super::race::{self, Candidate, Finish};
 use super::rotate::{
     AfterReset, Change, Fallback, Left, MailtrapPlan, OldState, RotateCause, RotateError, Rotation,
     RotationMethod, Step, Superseded,
 };
 use super::sink::SecretSink;
 use super::token_ref::TokenRef;
-use super::unit::{left_after_mint, min_age, newest_replacement};
 use crate::error::{Error, Result, Service};
 use crate::mailtrap::{ApiToken, ApiTokens, Client, CreateApiToken, Expiry, NewApiToken, TokenId};
 
@@ -132,31 +131,16 @@ impl Lifecycle<Mailtrap> {
         let old_id = old.to_string();
         let fail =
             |step, left, e: Error| RotateError::new(Service::Mailtrap, &old_id, step, left, e);
-        let lease = crate::time::checked_span("lease", plan.lease)
-            .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
-        let min_age =
-            min_age(plan.if_older_than).map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
-        sink.check().await.map_err(|e| {
-            RotateError::new(
-                Service::Mailtrap,
-                &old_id,
-                Step::Inspect,
-                Left::Unchanged,
-                e,
-            )
-        })?;
-        // Held until this run ends: see `race` on dead runs' tokens.
-        let writer = race::Writer::take(sink, plan.lease).await;
-        let typed = self
-            .tokens
-            .list()
-            .await
-            .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
-        let listed: Vec<Listed> = typed.iter().cloned().map(to_listed).collect();
-        let now = Utc::now();
-        let old_token = typed.iter().find(|t| t.id == old);
+        let begun = self
+            .begin(&old, plan.lease, plan.if_older_than, sink)
+            .await?;
+        let (lease, now) = (begun.lease, begun.now);
+        let typed = &begun.typed;
+        let listed = &begun.listed;
+        let writer = &begun.writer;
+        let old_token = begun.old(&old);
         let old_name = old_token.map(|t| t.name.clone());
-        let resets = |listed: &[Listed]| -> Vec<(Listed, bool)> {
+        let resets = |listed: &[Listed<TokenId>]| -> Vec<(Listed<TokenId>, bool)> {
             let Some(name) = &old_name else {
                 return Vec::new();
             };
@@ -164,7 +148,7 @@ impl Lifecycle<Mailtrap> {
             // grace period: that dates the reset, and so its token.
             let in_flight = listed
                 .iter()
-                .find(|t| t.id == old_id)
+                .find(|t| t.id == old)
                 .and_then(|t| t.expires_at)
                 .is_some_and(|end| {
                     // The reset began at `end - RESET_GRACE`; in flight
@@ -175,37 +159,13 @@ impl Lifecycle<Mailtrap> {
                 });
             listed
                 .iter()
-                .filter(|t| is_reset_name(&t.id, &t.text, name, &old_id))
+                .filter(|t| is_reset_name(t.id, &t.text, name, old))
                 .map(|t| (t.clone(), in_flight))
                 .collect()
         };
-        let race = Race {
-            old_id: &old_id,
-            lease,
-            now,
-            resets: &resets,
-            writer: &writer,
-        };
-        if let Some(min_age) = min_age {
-            let young = match old_token {
-                Some(token) => age_of(token, &typed, now)
-                    .is_some_and(|age| age < min_age)
-                    .then(|| to_listed(token.clone())),
-                None => newest_replacement(&race, &listed)
-                    .filter(|t| t.checked_marker().is_some_and(|m| m.age(now) < min_age)),
-            };
-            if let Some(young) = young {
-                let old_ref = old_token.map_or_else(
-                    || TokenRef::new(Service::Mailtrap, old_id.clone(), None),
-                    |t| to_listed(t.clone()).to_ref(Service::Mailtrap),
-                );
-                return Ok(Rotation::up_to_date(
-                    Service::Mailtrap,
-                    old_ref,
-                    young.to_ref(Service::Mailtrap),
-                    young.expires_at,
-                ));
-            }
+        let race = begun.race(&old, &resets);
+        if let Some(done) = self.up_to_date(&old, &begun, &race) {
+            return Ok(done);
         }
         // A finished rotation run again: the sink already holds the secret
         // of a replacement of `old`. While the old token is listed and
@@ -214,19 +174,19 @@ impl Lifecycle<Mailtrap> {
         let retires = plan.recreate || plan.after_reset == AfterReset::Delete;
         let wait_for_flight = old_token.is_some() && retires;
         let finished = self
-            .held_replacement(sink, &typed, |t| {
-                let id = t.id.to_string();
+            .held_replacement(sink, typed, |t| {
                 let replaces = to_listed(t.clone())
                     .checked_marker()
                     .is_some_and(|m| m.replaces() == Some(old_id.as_str()));
                 let reset = match &old_name {
-                    Some(name) => is_reset_name(&id, &t.name, name, &old_id),
+                    Some(name) => is_reset_name(t.id, &t.name, name, old),
                     // The old token is gone with its name: a reset's token
                     // is named "<name> <its id>", and created after it.
-                    None => is_reset_name(&id, &t.name, reset_stem(t), &old_id),
+                    None => is_reset_name(t.id, &t.name, reset_stem(t), old),
                 };
                 (replaces || reset)
-                    && !(wait_for_flight && race.in_flight(&listed, "").iter().any(|r| r.id == id))
+                    && !(wait_for_flight
+                        && race.in_flight(listed, None).iter().any(|r| r.id == t.id))
             })
             .await;
         if let Some(held) = finished {
@@ -242,13 +202,13 @@ impl Lifecycle<Mailtrap> {
                     RotateCause::Superseded(Superseded::new(winner)),
                 ));
             }
-            let leftovers = race.leftovers(&listed, &held.id.to_string());
+            let leftovers = race.leftovers(listed, Some(&held.id));
             return self
                 .resumed(old_token, &old_id, held, plan, &leftovers)
                 .await;
         }
         let Some(old_token) = old_token else {
-            return race::already_rotated(self, sink, &race, &listed).await;
+            return race::already_rotated(self, sink, &race, listed).await;
         };
         let old_listed = to_listed(old_token.clone());
         let expiry = match (plan.expiry, old_token.expires_at) {
@@ -272,7 +232,7 @@ impl Lifecycle<Mailtrap> {
         let mut reset_sent = false;
         let mut minted = None;
         let mut fallback = None;
-        let rivals = race.in_flight(&listed, "");
+        let rivals = race.in_flight(listed, None);
         if !plan.recreate && !rivals.is_empty() {
             fallback = Some(Fallback::RivalInFlight);
         }
@@ -287,7 +247,7 @@ impl Lifecycle<Mailtrap> {
                     }
                     Err(Error::OutcomeUnknown { operation, cause }) => {
                         reset_sent = true;
-                        match self.remove_resets_of(old_token, &listed).await {
+                        match self.remove_resets_of(old_token, listed).await {
                             Ok(found) => {
                                 removed.extend(found);
                                 last_lost = Some(*cause);
@@ -481,8 +441,7 @@ impl Lifecycle<Mailtrap> {
             return Err(fail(cause.into()));
         }
         let replaces = |t: &ApiToken| {
-            let id = t.id.to_string();
-            is_reset_of(&id, &t.name, old)
+            is_reset_of(t.id, &t.name, old)
                 || to_listed(t.clone())
                     .checked_marker()
                     .is_some_and(|m| m.replaces() == Some(old_id.as_str()))
@@ -490,10 +449,7 @@ impl Lifecycle<Mailtrap> {
         if let Some(held) = self.held_replacement(sink, &typed, replaces).await {
             return self.resumed(None, &old_id, held, plan, &[]).await;
         }
-        let winner = typed
-            .iter()
-            .filter(|t| replaces(t))
-            .min_by_key(|t| t.id.get());
+        let winner = typed.iter().filter(|t| replaces(t)).min_by_key(|t| t.id);
         match winner {
             Some(w) => {
                 let w = to_listed(w.clone()).to_ref(Service::Mailtrap);
@@ -516,7 +472,7 @@ impl Lifecycle<Mailtrap> {
         old_id: &str,
         held: &ApiToken,
         plan: &MailtrapPlan,
-        leftovers: &[Listed],
+        leftovers: &[Listed<TokenId>],
     ) -> std::result::Result<Rotation, RotateError> {
         let new = to_listed(held.clone()).to_ref(Service::Mailtrap);
         let mut removed = Vec::new();
@@ -542,7 +498,7 @@ impl Lifecycle<Mailtrap> {
         let old_state = match old {
             None => OldState::AlreadyGone,
             Some(old) if plan.recreate || plan.after_reset == AfterReset::Delete => {
-                if let Err(e) = self.remove(&old.id.to_string()).await {
+                if let Err(e) = self.remove(&old.id).await {
                     let left = Left::Stored {
                         new,
                         to_remove: vec![to_listed(old.clone()).to_ref(Service::Mailtrap)],
@@ -579,13 +535,17 @@ impl Lifecycle<Mailtrap> {
 
     /// Deletes the tokens a reset of `old` made that were not there
     /// before (`earlier` holds those that were).
-    async fn remove_resets_of(&self, old: &ApiToken, earlier: &[Listed]) -> Result<Vec<TokenRef>> {
+    async fn remove_resets_of(
+        &self,
+        old: &ApiToken,
+        earlier: &[Listed<TokenId>],
+    ) -> Result<Vec<TokenRef>> {
         let mut removed = Vec::new();
         for token in self.tokens.list().await? {
-            let id = token.id.to_string();
-            if is_reset_of(&id, &token.name, old) && !earlier.iter().any(|t| t.id == id) {
+            let id = token.id;
+            if is_reset_of(id, &token.name, old) && !earlier.iter().any(|t| t.id == id) {
                 self.remove(&id).await?;
-                removed.push(TokenRef::new(Service::Mailtrap, id, Some(token.name)));
+                removed.push(to_listed(token).to_ref(Service::Mailtrap));
             }
         }
         Ok(removed)
@@ -625,20 +585,16 @@ impl Lifecycle<Mailtrap> {
 
 /// Whether a token with this id and name is what a reset of `old` made:
 /// the service names it `"<old name> <its id>"`.
-fn is_reset_of(id: &str, name: &str, old: &ApiToken) -> bool {
-    is_reset_name(id, name, &old.name, &old.id.to_string())
+fn is_reset_of(id: TokenId, name: &str, old: &ApiToken) -> bool {
+    is_reset_name(id, name, &old.name, old.id)
 }
 
 /// A reset's token is created after the old one, so its id is higher: a
 /// lower id named alike is a reset of another token with the same name.
-fn is_reset_name(id: &str, name: &str, old_name: &str, old_id: &str) -> bool {
-    let later = match (id.parse::<u64>(), old_id.parse::<u64>()) {
-        (Ok(id), Ok(old)) => id > old,
-        _ => id != old_id,
-    };
-    later
+fn is_reset_name(id: TokenId, name: &str, old_name: &str, old_id: TokenId) -> bool {
+    id > old_id
         && name
-            .strip_suffix(id)
+            .strip_suffix(id.to_string().as_str())
             .and_then(|rest| rest.strip_suffix(' '))
             .is_some_and(|rest| rest == old_name)
 }
@@ -651,10 +607,9 @@ fn age_of(token: &ApiToken, typed: &[ApiToken], now: DateTime<Utc>) -> Option<Ti
     if let Some(marker) = to_listed(token.clone()).checked_marker() {
         return Some(marker.age(now));
     }
-    let id = token.id.to_string();
-    let replaced = typed.iter().find(|t| {
-        t.id != token.id && is_reset_name(&id, &token.name, &t.name, &t.id.to_string())
-    })?;
+    let replaced = typed
+        .iter()
+        .find(|t| t.id != token.id && is_reset_name(token.id, &token.name, &t.name, t.id))?;
     let reset_at = replaced.expires_at?.checked_sub_signed(RESET_GRACE)?;
     Some(now.signed_duration_since(reset_at).max(TimeDelta::zero()))
 }
@@ -688,7 +643,7 @@ fn fitted_label(token: &ApiToken) -> String {
         .strip_suffix(&id)
         .and_then(|rest| rest.strip_suffix(' '))
         .unwrap_or(&token.name);
-    let label = super::unit::fitted_label(name);
+    let label = super::marker::fitted_label(name);
     label
         .trim()
         .chars()
@@ -698,9 +653,9 @@ fn fitted_label(token: &ApiToken) -> String {
         .to_owned()
 }
 
-fn to_listed(t: ApiToken) -> Listed {
+fn to_listed(t: ApiToken) -> Listed<TokenId> {
     Listed {
-        id: t.id.to_string(),
+        id: t.id,
         text: t.name,
         expires_at: t.expires_at,
     }
@@ -734,7 +689,15 @@ impl TokenService for Mailtrap {
         tokens.list().await
     }
 
-    fn listed(token: ApiToken) -> Listed {
+    fn id_of(token: &ApiToken) -> &TokenId {
+        &token.id
+    }
+
+    fn age(token: &ApiToken, typed: &[ApiToken], now: DateTime<Utc>) -> Option<TimeDelta> {
+        age_of(token, typed, now)
+    }
+
+    fn listed(token: ApiToken) -> Listed<TokenId> {
         to_listed(token)
     }
 
@@ -745,12 +708,12 @@ impl TokenService for Mailtrap {
         }
     }
 
-    async fn probe(life: &MailtrapLifecycle, secret: &SecretString) -> Result<()> {
-        let probe = life.client.with_token(secret.clone())?.api_tokens();
-        match probe.list().await {
-            Ok(_) | Err(Error::Forbidden(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
+    async fn list_as(life: &MailtrapLifecycle, secret: &SecretString) -> Result<Vec<ApiToken>> {
+        life.client
+            .with_token(secret.clone())?
+            .api_tokens()
+            .list()
+            .await
     }
 
     fn record_attributes(
@@ -782,6 +745,10 @@ impl TokenService for Mailtrap {
 mod tests {
     use super::*;
 
+    fn id(id: u64) -> TokenId {
+        TokenId::new(id).unwrap()
+    }
+
     fn token(id: u64, name: &str) -> ApiToken {
         ApiToken::new(TokenId::new(id).unwrap(), name)
     }
@@ -789,13 +756,13 @@ mod tests {
     #[test]
     fn reset_names_are_recognised() {
         let old = token(12345, "CI deploy");
-        assert!(is_reset_of("12346", "CI deploy 12346", &old));
-        assert!(!is_reset_of("12346", "CI deploy 12347", &old));
-        assert!(!is_reset_of("12346", "CI deploy  12346", &old));
-        assert!(!is_reset_of("12346", "Other 12346", &old));
-        assert!(!is_reset_of("12345", "CI deploy 12345", &old));
+        assert!(is_reset_of(id(12346), "CI deploy 12346", &old));
+        assert!(!is_reset_of(id(12346), "CI deploy 12347", &old));
+        assert!(!is_reset_of(id(12346), "CI deploy  12346", &old));
+        assert!(!is_reset_of(id(12346), "Other 12346", &old));
+        assert!(!is_reset_of(id(12345), "CI deploy 12345", &old));
         // A reset of an earlier token of the same name.
-        assert!(!is_reset_of("12344", "CI deploy 12344", &old));
+        assert!(!is_reset_of(id(12344), "CI deploy 12344", &old));
     }
 
     #[test]

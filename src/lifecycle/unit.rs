@@ -1,16 +1,17 @@
 //! The lifecycle on Unit: exactly-once create, reconcile, rotate.
 
+use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::SecretString;
 
 use super::engine::{Lifecycle, TokenService};
 use super::marker::Marker;
-use super::mint::{self, Listed};
-use super::race::{self, Candidate, Finish, Race};
+use super::marker::fitted_label;
+use super::mint::{self, Listed, left_after_mint};
+use super::race::{self, Candidate, Finish};
 use super::rotate::{
     Change, Left, OldState, RotateError, Rotation, RotationMethod, Step, UnitPlan,
 };
 use super::sink::{SecretMeta, SecretSink};
-use super::token_ref::TokenRef;
 use crate::error::{Error, Result, Service};
 use crate::unit::{ApiToken, Client, CreateApiToken, NewApiToken, OrgApiTokens, TokenId, UserId};
 
@@ -115,56 +116,22 @@ async fn rotate(
         mint::check_label(Service::Unit, "description", description)
             .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
     }
-    let lease = crate::time::checked_span("lease", plan.lease)
-        .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
-    let min_age =
-        min_age(plan.if_older_than).map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
-    sink.check()
-        .await
-        .map_err(|e| RotateError::new(Service::Unit, old_id, Step::Inspect, Left::Unchanged, e))?;
-    // Held until this run ends: see `race` on dead runs' tokens.
-    let writer = race::Writer::take(sink, plan.lease).await;
-    let typed = life
-        .list_typed()
-        .await
-        .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
-    let old_typed = typed.iter().find(|t| t.id == *old);
-    let old_ips = old_typed.map(|t| t.source_ips.clone()).unwrap_or_default();
-    let old_created = old_typed.map(|t| t.created_at);
-    let listed: Vec<Listed> = typed.into_iter().map(listed).collect();
-    let race = Race {
-        old_id,
-        lease,
-        now: chrono::Utc::now(),
-        resets: &race::no_resets,
-        writer: &writer,
-    };
-    let old_token = listed.iter().find(|t| t.id == old_id);
-    if let Some(min_age) = min_age {
-        let young = match (old_token, old_created) {
-            (Some(token), Some(created)) => {
-                (race.now.signed_duration_since(created) < min_age).then(|| token.clone())
-            }
-            _ => newest_replacement(&race, &listed).filter(|t| {
-                t.checked_marker()
-                    .is_some_and(|m| m.age(race.now) < min_age)
-            }),
-        };
-        if let Some(young) = young {
-            let old_ref = old_token.map_or_else(
-                || TokenRef::new(Service::Unit, old_id, None),
-                |t| t.to_ref(Service::Unit),
-            );
-            return Ok(Rotation::up_to_date(
-                Service::Unit,
-                old_ref,
-                young.to_ref(Service::Unit),
-                young.expires_at,
-            ));
-        }
+    let begun = life
+        .begin(old, plan.lease, plan.if_older_than, sink)
+        .await?;
+    let race = begun.race(old, &race::no_resets);
+    if let Some(done) = life.up_to_date(old, &begun, &race) {
+        return Ok(done);
     }
+    let writer = &begun.writer;
+    let listed = &begun.listed;
+    let old_ips = begun
+        .old(old)
+        .map(|t| t.source_ips.clone())
+        .unwrap_or_default();
+    let old_token = listed.iter().find(|t| t.id == *old);
     let Some(old_token) = old_token else {
-        return race::already_rotated(life, sink, &race, &listed).await;
+        return race::already_rotated(life, sink, &race, listed).await;
     };
 
     let label = match &plan.description {
@@ -223,54 +190,9 @@ async fn rotate(
     })
 }
 
-/// A plan's `if_older_than`, checked: at most [`MAX_SPAN`](super::MAX_SPAN).
-pub(crate) fn min_age(age: Option<std::time::Duration>) -> Result<Option<chrono::TimeDelta>> {
-    age.map(|age| crate::time::checked_span("if_older_than", age))
-        .transpose()
-}
-
-/// The newest replacement of the race's old token in `listed`: the token
-/// the last rotation of it minted.
-pub(crate) fn newest_replacement(race: &Race<'_>, listed: &[Listed]) -> Option<Listed> {
-    race.in_flight(listed, "")
-        .into_iter()
-        .chain(race.leftovers(listed, ""))
-        .max_by_key(Listed::number)
-}
-
-/// What a failed exactly-once create leaves: an orphan when it could not
-/// be reconciled, nothing otherwise.
-pub(crate) fn left_after_mint(e: &Error) -> Left {
-    match e {
-        Error::Unreconciled { marker, .. } => Left::Orphan {
-            id: None,
-            marker: marker.as_deref().and_then(|m| m.parse().ok()),
-        },
-        _ => Left::Unchanged,
-    }
-}
-
-/// The label of an old token's description: without its markers (a
-/// token rotated before carries one, and older releases may have stacked
-/// them), or `"rotated"` when nothing else is left.
-pub(crate) fn fitted_label(text: &str) -> String {
-    let mut label = text.trim();
-    while Marker::looks_like_marker(label) {
-        match label.rfind('[') {
-            Some(i) => label = label[..i].trim_end(),
-            None => break,
-        }
-    }
-    if label.is_empty() {
-        "rotated".to_owned()
-    } else {
-        label.to_owned()
-    }
-}
-
-fn listed(t: ApiToken) -> Listed {
+fn listed(t: ApiToken) -> Listed<TokenId> {
     Listed {
-        id: t.id.to_string(),
+        id: t.id,
         text: t.description.unwrap_or_default(),
         expires_at: t.expiration,
     }
@@ -304,7 +226,15 @@ impl TokenService for Unit {
         tokens.list().await
     }
 
-    fn listed(token: ApiToken) -> Listed {
+    fn id_of(token: &ApiToken) -> &TokenId {
+        &token.id
+    }
+
+    fn age(token: &ApiToken, _: &[ApiToken], now: DateTime<Utc>) -> Option<TimeDelta> {
+        Some(now.signed_duration_since(token.created_at))
+    }
+
+    fn listed(token: ApiToken) -> Listed<TokenId> {
         listed(token)
     }
 
@@ -315,15 +245,12 @@ impl TokenService for Unit {
         }
     }
 
-    async fn probe(life: &UnitLifecycle, secret: &SecretString) -> Result<()> {
-        let probe = life
-            .client
+    async fn list_as(life: &UnitLifecycle, secret: &SecretString) -> Result<Vec<ApiToken>> {
+        life.client
             .with_token(secret.clone())?
-            .org_api_tokens(life.tokens.user_id().clone());
-        match probe.list().await {
-            Ok(_) | Err(Error::Forbidden(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
+            .org_api_tokens(life.tokens.user_id().clone())
+            .list()
+            .await
     }
 
     fn record_attributes(
