@@ -86,6 +86,10 @@ pub trait TokenService: sealed::Sealed + Sized + Send + Sync + 'static {
     fn listed(token: Self::Token) -> Listed<Self::Id>;
 
     #[doc(hidden)]
+    /// A new token's details, without its secret.
+    fn details(new: &Self::New) -> Self::Token;
+
+    #[doc(hidden)]
     /// A listed token's id.
     fn id_of(token: &Self::Token) -> &Self::Id;
 
@@ -275,9 +279,64 @@ impl<S: TokenService> Lifecycle<S> {
         request: &S::Create,
         sink: &dyn SecretSink,
     ) -> std::result::Result<TokenRef, MintIntoError> {
+        self.mint_stored(request, sink)
+            .await
+            .map(|minted| S::listed(minted.token).to_ref(S::SERVICE))
+    }
+
+    /// As [`mint_into`](Self::mint_into), giving the new token's details
+    /// (without its secret, which is in the sink), its marker and the
+    /// tokens the exactly-once create removed on the way.
+    ///
+    /// ```
+    /// use api_tokens::lifecycle::{MailtrapLifecycle, SinkSpec};
+    /// use api_tokens::mailtrap::{self, AccessLevel, CreateApiToken, ResourceType};
+    /// # use api_tokens::testing::MailtrapFake;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = MailtrapFake::start().await;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let client = mailtrap::Client::builder().token(fake.token().clone()).account_id(3229).base_url(fake.uri()).build()?;
+    /// let life = MailtrapLifecycle::new(client);
+    /// let sink = SinkSpec::File(dir.path().join("token")).into_sink()?;
+    /// let request = CreateApiToken::new("CI deploy")
+    ///     .permission(ResourceType::Account, 3229, AccessLevel::Viewer);
+    /// let minted = life.mint_stored(&request, &*sink).await?;
+    /// assert!(minted.token.name.starts_with("CI deploy [at:"));
+    /// assert!(minted.removed.is_empty());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`mint_into`](Self::mint_into).
+    pub async fn mint_stored(
+        &self,
+        request: &S::Create,
+        sink: &dyn SecretSink,
+    ) -> std::result::Result<Minted<S::Token>, MintIntoError> {
         sink.check().await.map_err(MintIntoError::Check)?;
         let minted = self.mint(request).await?;
-        mint::store_minted(self, &self.recording(sink, request), minted).await
+        let details = S::details(&minted.token);
+        let Minted {
+            token,
+            marker,
+            attempts,
+            removed,
+        } = minted;
+        let unstored = Minted {
+            token,
+            marker: marker.clone(),
+            attempts,
+            removed: Vec::new(),
+        };
+        mint::store_minted(self, &self.recording(sink, request), unstored).await?;
+        Ok(Minted {
+            token: details,
+            marker,
+            attempts,
+            removed,
+        })
     }
 
     /// `sink`, told the record attributes of the token `request` creates

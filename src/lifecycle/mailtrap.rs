@@ -689,6 +689,10 @@ impl TokenService for Mailtrap {
         tokens.list().await
     }
 
+    fn details(new: &NewApiToken) -> ApiToken {
+        new.without_secret()
+    }
+
     fn id_of(token: &ApiToken) -> &TokenId {
         &token.id
     }

@@ -22,7 +22,10 @@ pub const MAX_MINTS: u32 = 3;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Minted<T> {
-    /// The new token and its secret, shown this once: store it now.
+    /// The new token: from [`mint`](super::Lifecycle::mint), with its
+    /// secret, shown this once (store it now); from
+    /// [`mint_stored`](super::Lifecycle::mint_stored), its details only,
+    /// the secret being in the sink.
     pub token: T,
     /// The marker at the end of its description (Unit) or name
     /// (Mailtrap).

@@ -226,6 +226,10 @@ impl TokenService for Unit {
         tokens.list().await
     }
 
+    fn details(new: &NewApiToken) -> ApiToken {
+        new.without_secret()
+    }
+
     fn id_of(token: &ApiToken) -> &TokenId {
         &token.id
     }
