@@ -217,7 +217,7 @@ async fn rotate_mailtrap(dir: &Path) -> Result<(), Failure> {
 
     let path = dir.join("mailtrap.token");
     let rotation = life
-        .rotate(first.token.id, &MailtrapPlan::new(), &FileSink::new(&path))
+        .rotate(&first.token.id, &MailtrapPlan::new(), &FileSink::new(&path))
         .await?;
     report(&rotation, &path);
 

@@ -597,8 +597,8 @@ impl RotationFunction {
         id: &str,
     ) -> Result<(), RotationFunctionError> {
         let result = match record.service {
-            Service::Unit => self.unit_life(cx, record)?.remove(id).await,
-            Service::Mailtrap => self.mailtrap_life(cx)?.remove(id).await,
+            Service::Unit => self.unit_life(cx, record)?.retire_id(id).await,
+            Service::Mailtrap => self.mailtrap_life(cx)?.retire_id(id).await,
         };
         result.map_err(|e| {
             cx.fail(

@@ -206,7 +206,7 @@ async fn act_mailtrap(
                 .recreate()
                 .delete_old()
                 .expires(entry.expires.at(now));
-            rotation_done(life.rotate(id, &plan, &*sink).await)
+            rotation_done(life.rotate(&id, &plan, &*sink).await)
         }
         (_, Some(current)) => {
             let mut old = vec![current];

@@ -41,8 +41,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Service};
 use crate::lifecycle::{
-    MailtrapLifecycle, MailtrapPlan, Marker, MintIntoError, RotateError, SecretSink, TokenRef,
-    UnitLifecycle, UnitPlan,
+    Lifecycle, MailtrapLifecycle, MailtrapPlan, Marker, MintIntoError, RotateError, SecretSink,
+    TokenRef, TokenService, UnitLifecycle, UnitPlan,
 };
 use crate::{mailtrap, unit};
 
@@ -333,21 +333,78 @@ fn liveness<T>(answer: crate::Result<T>) -> crate::Result<(Liveness, Option<T>)>
     }
 }
 
-async fn unit_liveness(
-    life: &UnitLifecycle,
+/// Whether `life`'s service accepts `secret` now, and what it listed
+/// with it when it did.
+async fn liveness_of<S: TokenService>(
+    life: &Lifecycle<S>,
     secret: &SecretString,
-) -> crate::Result<(Liveness, Option<Vec<unit::ApiToken>>)> {
-    let client = life.client().with_token(secret.clone())?;
-    let tokens = client.org_api_tokens(life.tokens().user_id().clone());
-    liveness(tokens.list().await)
+) -> crate::Result<(Liveness, Option<Vec<S::Token>>)> {
+    liveness(life.list_as(secret).await)
 }
 
-async fn mailtrap_liveness(
-    life: &MailtrapLifecycle,
+/// Acts on the identified token `id` as `how` asks (removed, or replaced
+/// through the lifecycle: by rotation, or removed and then minted anew
+/// from `replacement`'s plan and request), then proves the secret
+/// refused. `removed` names what a removal is on the service.
+async fn act<S: TokenService>(
+    life: &Lifecycle<S>,
     secret: &SecretString,
-) -> crate::Result<(Liveness, Option<Vec<mailtrap::ApiToken>>)> {
-    let client = life.client().with_token(secret.clone())?;
-    liveness(client.api_tokens().list().await)
+    how: &Response<'_>,
+    mut evidence: Evidence,
+    id: &S::Id,
+    removed: Action,
+    replacement: impl FnOnce() -> crate::Result<(S::Plan, S::Create)>,
+) -> Result<Evidence, LeakError> {
+    let service = S::SERVICE;
+    let print = evidence.fingerprint.clone();
+    if evidence.live_before == Liveness::Refused {
+        return Ok(evidence);
+    }
+    match how.sink {
+        None => {
+            life.retire(id)
+                .await
+                .map_err(failed(service, &print, Stage::Act))?;
+            evidence.action = removed;
+        }
+        Some(sink) => {
+            let (plan, request) = replacement().map_err(failed(service, &print, Stage::Act))?;
+            let new_id = if how.replace {
+                let rotation =
+                    life.rotate(id, &plan, sink)
+                        .await
+                        .map_err(|source| LeakError::Rotate {
+                            fingerprint: print.clone(),
+                            source,
+                        })?;
+                evidence.action = Action::ReplacedThenRemoved;
+                rotation.new.id
+            } else {
+                life.retire(id)
+                    .await
+                    .map_err(failed(service, &print, Stage::Act))?;
+                let minted =
+                    life.mint_into(&request, sink)
+                        .await
+                        .map_err(|source| LeakError::Replace {
+                            fingerprint: print.clone(),
+                            token_id: id.to_string(),
+                            source: Box::new(source),
+                        })?;
+                evidence.action = Action::RemovedThenReplaced;
+                minted.id
+            };
+            evidence.replacement = Some(Replacement {
+                id: new_id,
+                stored_in: sink.describe(),
+            });
+        }
+    }
+    let (after, _) =
+        liveness_of(life, secret)
+            .await
+            .map_err(failed(service, &print, Stage::Prove))?;
+    prove(evidence, after)
 }
 
 /// Responds to a leaked Unit Org API token of `life`'s user: identifies
@@ -430,10 +487,10 @@ pub async fn respond_unit(
         (token, IdentifiedBy::UnitPayloadExpiry)
     };
     let (live_before, _) =
-        unit_liveness(life, secret)
+        liveness_of(life, secret)
             .await
             .map_err(failed(service, &print, Stage::Verify))?;
-    let mut evidence = Evidence {
+    let evidence = Evidence {
         at: Utc::now(),
         service: "unit",
         owner: Some(user),
@@ -446,75 +503,27 @@ pub async fn respond_unit(
         replacement: None,
         fingerprint: print.clone(),
     };
-    if live_before == Liveness::Refused {
-        return Ok(evidence);
-    }
-    let revoke = || async {
-        match life.tokens().revoke(&token.id).await {
-            Ok(_) | Err(Error::NotFound(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
-    };
-    match how.sink {
-        None => {
-            revoke()
-                .await
-                .map_err(failed(service, &print, Stage::Act))?;
-            evidence.action = Action::Revoked;
-        }
-        Some(sink) => {
-            let (scopes, expiration) = unit_replacement(how, &claims, &token).map_err(failed(
-                service,
-                &print,
-                Stage::Act,
-            ))?;
-            if how.replace {
-                let plan = UnitPlan::new(scopes, expiration);
-                let rotation = life
-                    .rotate(&token.id, &plan, sink)
-                    .await
-                    .map_err(|source| LeakError::Rotate {
-                        fingerprint: print.clone(),
-                        source,
-                    })?;
-                evidence.action = Action::ReplacedThenRemoved;
-                evidence.replacement = Some(Replacement {
-                    id: rotation.new.id,
-                    stored_in: sink.describe(),
-                });
+    act(
+        life,
+        secret,
+        how,
+        evidence,
+        &token.id,
+        Action::Revoked,
+        || {
+            let (scopes, expiration) = unit_replacement(how, &claims, &token)?;
+            let label = Marker::label(token.description.as_deref().unwrap_or_default());
+            let label = if label.trim().is_empty() {
+                format!("replaces leaked token {}", token.id.as_str())
             } else {
-                revoke()
-                    .await
-                    .map_err(failed(service, &print, Stage::Act))?;
-                let label = Marker::label(token.description.as_deref().unwrap_or_default());
-                let label = if label.trim().is_empty() {
-                    format!("replaces leaked token {}", token.id.as_str())
-                } else {
-                    label.to_owned()
-                };
-                let request = unit::CreateApiToken::new(label, scopes, expiration)
-                    .source_ips(token.source_ips.iter().cloned());
-                let minted =
-                    life.mint_into(&request, sink)
-                        .await
-                        .map_err(|source| LeakError::Replace {
-                            fingerprint: print.clone(),
-                            token_id: token.id.as_str().to_owned(),
-                            source: Box::new(source),
-                        })?;
-                evidence.action = Action::RemovedThenReplaced;
-                evidence.replacement = Some(Replacement {
-                    id: minted.id,
-                    stored_in: sink.describe(),
-                });
-            }
-        }
-    }
-    let (after, _) =
-        unit_liveness(life, secret)
-            .await
-            .map_err(failed(service, &print, Stage::Prove))?;
-    prove(evidence, after)
+                label.to_owned()
+            };
+            let request = unit::CreateApiToken::new(label, scopes.clone(), expiration)
+                .source_ips(token.source_ips.iter().cloned());
+            Ok((UnitPlan::new(scopes, expiration), request))
+        },
+    )
+    .await
 }
 
 /// The scopes and expiration of a Unit replacement: the scopes asked for,
@@ -594,7 +603,7 @@ pub async fn respond_mailtrap(
         ));
     }
     let (live_before, own_list) =
-        mailtrap_liveness(life, secret)
+        liveness_of(life, secret)
             .await
             .map_err(failed(service, &print, Stage::Verify))?;
     let (token, identified_by) = if let [only] = candidates.as_slice() {
@@ -619,7 +628,7 @@ pub async fn respond_mailtrap(
             }
         }
     };
-    let mut evidence = Evidence {
+    let evidence = Evidence {
         at: Utc::now(),
         service: "mailtrap",
         owner: life.client().account_id().map(|a| a.to_string()),
@@ -632,66 +641,22 @@ pub async fn respond_mailtrap(
         replacement: None,
         fingerprint: print.clone(),
     };
-    if live_before == Liveness::Refused {
-        return Ok(evidence);
-    }
-    let delete = || async {
-        match life.tokens().delete(token.id).await {
-            Ok(()) | Err(Error::NotFound(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
-    };
-    match how.sink {
-        None => {
-            delete()
-                .await
-                .map_err(failed(service, &print, Stage::Act))?;
-            evidence.action = Action::Deleted;
-        }
-        Some(sink) if how.replace => {
+    act(
+        life,
+        secret,
+        how,
+        evidence,
+        &token.id,
+        Action::Deleted,
+        || {
             // A create with the old permissions, never a reset: a reset
             // leaves the leaked secret working for its grace period.
-            let plan = MailtrapPlan::new().recreate().delete_old();
-            let rotation =
-                life.rotate(token.id, &plan, sink)
-                    .await
-                    .map_err(|source| LeakError::Rotate {
-                        fingerprint: print.clone(),
-                        source,
-                    })?;
-            evidence.action = Action::ReplacedThenRemoved;
-            evidence.replacement = Some(Replacement {
-                id: rotation.new.id,
-                stored_in: sink.describe(),
-            });
-        }
-        Some(sink) => {
-            delete()
-                .await
-                .map_err(failed(service, &print, Stage::Act))?;
-            let label = Marker::label(&token.name);
-            let request = mailtrap::CreateApiToken::new(label.trim())
+            let request = mailtrap::CreateApiToken::new(Marker::label(&token.name).trim())
                 .permissions_from(token.permissions.iter().cloned());
-            let minted =
-                life.mint_into(&request, sink)
-                    .await
-                    .map_err(|source| LeakError::Replace {
-                        fingerprint: print.clone(),
-                        token_id: token.id.to_string(),
-                        source: Box::new(source),
-                    })?;
-            evidence.action = Action::RemovedThenReplaced;
-            evidence.replacement = Some(Replacement {
-                id: minted.id,
-                stored_in: sink.describe(),
-            });
-        }
-    }
-    let (after, _) =
-        mailtrap_liveness(life, secret)
-            .await
-            .map_err(failed(service, &print, Stage::Prove))?;
-    prove(evidence, after)
+            Ok((MailtrapPlan::new().recreate().delete_old(), request))
+        },
+    )
+    .await
 }
 
 /// Records what the call made after acting answered: the secret must be

@@ -4,17 +4,16 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
+use super::engine::{Lifecycle, TokenService};
 use super::marker::{MAX_LABEL_CHARS, Marker};
-use super::mint::{self, Listed, MAX_MINTS, MintIntoError, Minted, Ops};
-use super::race::{self, Candidate, Finish, Race};
-use super::reconcile::{self, Reconcile};
+use super::mint::{self, Listed, MAX_MINTS, Ops, left_after_mint};
+use super::race::{self, Candidate, Finish};
 use super::rotate::{
     AfterReset, Change, Fallback, Left, MailtrapPlan, OldState, RotateCause, RotateError, Rotation,
     RotationMethod, Step, Superseded,
 };
 use super::sink::SecretSink;
 use super::token_ref::TokenRef;
-use super::unit::{left_after_mint, min_age, newest_replacement};
 use crate::error::{Error, Result, Service};
 use crate::mailtrap::{ApiToken, ApiTokens, Client, CreateApiToken, Expiry, NewApiToken, TokenId};
 
@@ -22,10 +21,15 @@ use crate::mailtrap::{ApiToken, ApiTokens, Client, CreateApiToken, Expiry, NewAp
 /// documents it: what dates a reset from the old token's new expiry.
 const RESET_GRACE: TimeDelta = TimeDelta::hours(12);
 
+/// Mailtrap as a [`TokenService`]: one account's API tokens, deleted
+/// when retired, rotated by reset or by create-then-delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Mailtrap;
+
 /// The lifecycle of one Mailtrap account's API tokens: an exactly-once
-/// [`mint`](MailtrapLifecycle::mint),
-/// [`reconcile`](MailtrapLifecycle::reconcile) and
-/// [`rotate`](MailtrapLifecycle::rotate). Cheap to clone.
+/// [`mint`](Lifecycle::mint), [`reconcile`](Lifecycle::reconcile) and
+/// [`rotate`](Lifecycle::rotate). Cheap to clone.
 ///
 /// ```
 /// use api_tokens::lifecycle::MailtrapLifecycle;
@@ -43,18 +47,65 @@ const RESET_GRACE: TimeDelta = TimeDelta::hours(12);
 /// assert!(minted.token.name.starts_with("CI deploy [at:"));
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
-pub struct MailtrapLifecycle {
-    client: Client,
-    tokens: ApiTokens,
-}
+///
+/// # Rotation on Mailtrap
+///
+/// [`rotate`](Lifecycle::rotate) replaces token `old` with overlap: 0. the sink's
+/// [`check`](SecretSink::check), then a list; 1. a reset (or a create
+/// with the old token's permissions and a marker, when `plan` asks to
+/// [`recreate`](MailtrapPlan::recreate), when another rotation of `old`
+/// is in flight, or when the service refuses the reset with 422), and
+/// a list to decide whether this run wins among concurrent rotations;
+/// 2. a call made with the new secret; 3. the secret handed to `sink`,
+/// and a list to confirm the decision; 4. only then the leftovers of
+/// interrupted runs are deleted, and the old token too unless the plan
+/// lets it run after a reset. See [the module](super) for what each
+/// failure leaves behind.
+///
+/// The new token keeps the old one's expiry unless the plan states one
+/// (see [`MailtrapPlan`]).
+///
+/// A reset whose answer is lost is reconciled by listing: the token it
+/// made is the one named `"<old name> <its id>"`; it is deleted and,
+/// since the old token cannot be reset twice, a create follows. The
+/// old token is then kept working unless the plan asks to
+/// [`delete_old`](MailtrapPlan::delete_old): the report says so
+/// ([`Rotation::fallback`], [`OldState::Kept`]).
+///
+/// Concurrent rotations of `old` are safe as on Unit (exactly one
+/// completes, the others end [superseded](RotateError::superseded)),
+/// with one exception: a reset whose answer is lost cannot tell its
+/// own token from a concurrent reset's, and deletes it. Use
+/// [`recreate`](MailtrapPlan::recreate) where rotations may overlap
+/// and answers may be lost.
+///
+/// # Errors
+///
+/// A [`RotateError`] naming the step, what was left behind
+/// ([`Left`]) and the cause. A rotation already done is not done again
+/// (see [the module](super), "Running a rotation again"): when the
+/// sink holds a working secret of a replacement of `old` (a token
+/// marked as replacing it, or its reset's token, recognised by the last
+/// four characters Mailtrap lists), the run reports it
+/// ([`RotationMethod::Resumed`]), deleting the old token first if the
+/// plan retires it and it is still listed; when the old token is gone
+/// and a token carries the marker of a rotation of it, the run is
+/// superseded; with neither, a gone old token is refused at step 0 with
+/// [`Error::Invalid`] (a reset's token carries no marker: once the old
+/// token is deleted, only a sink holding its secret ties the two). A
+/// reset answered 404 because another rotation deleted the old token
+/// meanwhile ends the same way. An old token that has expired, with no
+/// expiry stated in the plan, is refused at step 0 with
+/// [`Error::Invalid`], and so is a lease longer than
+/// [`MAX_SPAN`](super::MAX_SPAN), before any request.
+pub type MailtrapLifecycle = Lifecycle<Mailtrap>;
 
-impl MailtrapLifecycle {
+impl Lifecycle<Mailtrap> {
     /// The lifecycle of the tokens of `client`'s account (the one named on
     /// its builder, or its token's own).
     pub fn new(client: Client) -> MailtrapLifecycle {
         let tokens = client.api_tokens();
-        MailtrapLifecycle { client, tokens }
+        Lifecycle { client, tokens }
     }
 
     /// The lifecycle of the account of a client from `MAILTRAP_API_TOKEN`,
@@ -69,172 +120,27 @@ impl MailtrapLifecycle {
         Ok(MailtrapLifecycle::new(Client::from_env()?))
     }
 
-    /// The client.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    /// The account's tokens, for single calls.
-    pub fn tokens(&self) -> &ApiTokens {
-        &self.tokens
-    }
-
-    /// Creates a token exactly once: its name is tagged with a new
-    /// [`Marker`] (as a reset suffixes names, the name stays readable:
-    /// `"CI deploy [at:…]"`); when the answer is lost, the token the create
-    /// may have made is found by its marker and deleted, and the create is
-    /// sent again, at most [`MAX_MINTS`](super::MAX_MINTS) times.
-    ///
-    /// # Errors
-    ///
-    /// - [`Error::Invalid`] before any request when the name (the label
-    ///   the marker is added to) is empty or blank, holds a control
-    ///   character, ends with something shaped like a marker ([`Marker::looks_like_marker`]), or is longer
-    ///   than [`MAX_LABEL_CHARS`](super::MAX_LABEL_CHARS) (200) characters:
-    ///   Mailtrap accepts names of 1 to 255 characters, and the marker with
-    ///   its space takes up to 55 of them. Otherwise as
-    ///   [`ApiTokens::create`].
-    /// - [`Error::Unreconciled`] when an answer was lost and the list or
-    ///   the delete that follows failed: a token carrying the named
-    ///   marker may exist.
-    /// - The cause of the last lost answer when every create lost its
-    ///   answer (each token made was deleted, so none is left).
-    pub async fn mint(&self, request: &CreateApiToken) -> Result<Minted<NewApiToken>> {
-        let label = request.name().trim().to_owned();
-        mint::check_label(Service::Mailtrap, "name", &label)?;
-        mint::mint_once(self, &label, Marker::new, |tagged| {
-            let tagged = request.clone().with_name(tagged);
-            async move { self.tokens.create(tagged).await }
-        })
-        .await
-    }
-
-    /// Mints a token exactly once, as [`mint`](Self::mint), and hands its
-    /// secret straight to `sink`, so that it never passes through the
-    /// caller. When the sink fails without writing it, the token is
-    /// deleted: no token is left whose secret nobody holds.
-    ///
-    /// # Errors
-    ///
-    /// [`MintIntoError::Check`] when the sink's
-    /// [`check`](SecretSink::check) fails, before any request;
-    /// [`MintIntoError::Mint`] as [`mint`](Self::mint);
-    /// [`MintIntoError::Store`] when the sink failed, saying what became
-    /// of the token.
-    pub async fn mint_into(
+    /// Mailtrap's rotation: see the [alias](MailtrapLifecycle).
+    async fn rotate_by_reset(
         &self,
-        request: &CreateApiToken,
-        sink: &dyn SecretSink,
-    ) -> std::result::Result<TokenRef, MintIntoError> {
-        sink.check().await.map_err(MintIntoError::Check)?;
-        let minted = self.mint(request).await?;
-        mint::store_minted(self, sink, minted).await
-    }
-
-    /// Deletes the tokens `what` selects and gives them, oldest first.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Invalid`] before any request for an age or a lease longer
-    /// than [`MAX_SPAN`](super::MAX_SPAN); the list's or a delete's
-    /// failure; tokens deleted before it stay deleted.
-    pub async fn reconcile(&self, what: &Reconcile) -> Result<Vec<TokenRef>> {
-        reconcile::run(self, what).await
-    }
-
-    /// What [`reconcile`](Self::reconcile) would remove now, oldest first,
-    /// by the same rule and from the same list, with nothing removed: a
-    /// dry run.
-    ///
-    /// # Errors
-    ///
-    /// As [`reconcile`](Self::reconcile), with nothing removed.
-    pub async fn reconcile_preview(&self, what: &Reconcile) -> Result<Vec<TokenRef>> {
-        reconcile::preview(self, what).await
-    }
-
-    /// Replaces token `old` with overlap: 0. the sink's
-    /// [`check`](SecretSink::check), then a list; 1. a reset (or a create
-    /// with the old token's permissions and a marker, when `plan` asks to
-    /// [`recreate`](MailtrapPlan::recreate), when another rotation of `old`
-    /// is in flight, or when the service refuses the reset with 422), and
-    /// a list to decide whether this run wins among concurrent rotations;
-    /// 2. a call made with the new secret; 3. the secret handed to `sink`,
-    /// and a list to confirm the decision; 4. only then the leftovers of
-    /// interrupted runs are deleted, and the old token too unless the plan
-    /// lets it run after a reset. See [the module](super) for what each
-    /// failure leaves behind.
-    ///
-    /// The new token keeps the old one's expiry unless the plan states one
-    /// (see [`MailtrapPlan`]).
-    ///
-    /// A reset whose answer is lost is reconciled by listing: the token it
-    /// made is the one named `"<old name> <its id>"`; it is deleted and,
-    /// since the old token cannot be reset twice, a create follows. The
-    /// old token is then kept working unless the plan asks to
-    /// [`delete_old`](MailtrapPlan::delete_old): the report says so
-    /// ([`Rotation::fallback`], [`OldState::Kept`]).
-    ///
-    /// Concurrent rotations of `old` are safe as on Unit (exactly one
-    /// completes, the others end [superseded](RotateError::superseded)),
-    /// with one exception: a reset whose answer is lost cannot tell its
-    /// own token from a concurrent reset's, and deletes it. Use
-    /// [`recreate`](MailtrapPlan::recreate) where rotations may overlap
-    /// and answers may be lost.
-    ///
-    /// # Errors
-    ///
-    /// A [`RotateError`] naming the step, what was left behind
-    /// ([`Left`]) and the cause. A rotation already done is not done again
-    /// (see [the module](super), "Running a rotation again"): when the
-    /// sink holds a working secret of a replacement of `old` (a token
-    /// marked as replacing it, or its reset's token, recognised by the last
-    /// four characters Mailtrap lists), the run reports it
-    /// ([`RotationMethod::Resumed`]), deleting the old token first if the
-    /// plan retires it and it is still listed; when the old token is gone
-    /// and a token carries the marker of a rotation of it, the run is
-    /// superseded; with neither, a gone old token is refused at step 0 with
-    /// [`Error::Invalid`] (a reset's token carries no marker: once the old
-    /// token is deleted, only a sink holding its secret ties the two). A
-    /// reset answered 404 because another rotation deleted the old token
-    /// meanwhile ends the same way. An old token that has expired, with no
-    /// expiry stated in the plan, is refused at step 0 with
-    /// [`Error::Invalid`], and so is a lease longer than
-    /// [`MAX_SPAN`](super::MAX_SPAN), before any request.
-    pub async fn rotate(
-        &self,
-        old: TokenId,
+        old: &TokenId,
         plan: &MailtrapPlan,
         sink: &dyn SecretSink,
     ) -> std::result::Result<Rotation, RotateError> {
+        let old = *old;
         let old_id = old.to_string();
         let fail =
             |step, left, e: Error| RotateError::new(Service::Mailtrap, &old_id, step, left, e);
-        let lease = crate::time::checked_span("lease", plan.lease)
-            .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
-        let min_age =
-            min_age(plan.if_older_than).map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
-        sink.check().await.map_err(|e| {
-            RotateError::new(
-                Service::Mailtrap,
-                &old_id,
-                Step::Inspect,
-                Left::Unchanged,
-                e,
-            )
-        })?;
-        // Held until this run ends: see `race` on dead runs' tokens.
-        let writer = race::Writer::take(sink, plan.lease).await;
-        let typed = self
-            .tokens
-            .list()
-            .await
-            .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
-        let listed: Vec<Listed> = typed.iter().cloned().map(to_listed).collect();
-        let now = Utc::now();
-        let old_token = typed.iter().find(|t| t.id == old);
+        let begun = self
+            .begin(&old, plan.lease, plan.if_older_than, sink)
+            .await?;
+        let (lease, now) = (begun.lease, begun.now);
+        let typed = &begun.typed;
+        let listed = &begun.listed;
+        let writer = &begun.writer;
+        let old_token = begun.old(&old);
         let old_name = old_token.map(|t| t.name.clone());
-        let resets = |listed: &[Listed]| -> Vec<(Listed, bool)> {
+        let resets = |listed: &[Listed<TokenId>]| -> Vec<(Listed<TokenId>, bool)> {
             let Some(name) = &old_name else {
                 return Vec::new();
             };
@@ -242,7 +148,7 @@ impl MailtrapLifecycle {
             // grace period: that dates the reset, and so its token.
             let in_flight = listed
                 .iter()
-                .find(|t| t.id == old_id)
+                .find(|t| t.id == old)
                 .and_then(|t| t.expires_at)
                 .is_some_and(|end| {
                     // The reset began at `end - RESET_GRACE`; in flight
@@ -253,37 +159,13 @@ impl MailtrapLifecycle {
                 });
             listed
                 .iter()
-                .filter(|t| is_reset_name(&t.id, &t.text, name, &old_id))
+                .filter(|t| is_reset_name(t.id, &t.text, name, old))
                 .map(|t| (t.clone(), in_flight))
                 .collect()
         };
-        let race = Race {
-            old_id: &old_id,
-            lease,
-            now,
-            resets: &resets,
-            writer: &writer,
-        };
-        if let Some(min_age) = min_age {
-            let young = match old_token {
-                Some(token) => age_of(token, &typed, now)
-                    .is_some_and(|age| age < min_age)
-                    .then(|| to_listed(token.clone())),
-                None => newest_replacement(&race, &listed)
-                    .filter(|t| t.checked_marker().is_some_and(|m| m.age(now) < min_age)),
-            };
-            if let Some(young) = young {
-                let old_ref = old_token.map_or_else(
-                    || TokenRef::new(Service::Mailtrap, old_id.clone(), None),
-                    |t| to_listed(t.clone()).to_ref(Service::Mailtrap),
-                );
-                return Ok(Rotation::up_to_date(
-                    Service::Mailtrap,
-                    old_ref,
-                    young.to_ref(Service::Mailtrap),
-                    young.expires_at,
-                ));
-            }
+        let race = begun.race(&old, &resets);
+        if let Some(done) = self.up_to_date(&old, &begun, &race) {
+            return Ok(done);
         }
         // A finished rotation run again: the sink already holds the secret
         // of a replacement of `old`. While the old token is listed and
@@ -292,19 +174,19 @@ impl MailtrapLifecycle {
         let retires = plan.recreate || plan.after_reset == AfterReset::Delete;
         let wait_for_flight = old_token.is_some() && retires;
         let finished = self
-            .held_replacement(sink, &typed, |t| {
-                let id = t.id.to_string();
+            .held_replacement(sink, typed, |t| {
                 let replaces = to_listed(t.clone())
                     .checked_marker()
                     .is_some_and(|m| m.replaces() == Some(old_id.as_str()));
                 let reset = match &old_name {
-                    Some(name) => is_reset_name(&id, &t.name, name, &old_id),
+                    Some(name) => is_reset_name(t.id, &t.name, name, old),
                     // The old token is gone with its name: a reset's token
                     // is named "<name> <its id>", and created after it.
-                    None => is_reset_name(&id, &t.name, reset_stem(t), &old_id),
+                    None => is_reset_name(t.id, &t.name, reset_stem(t), old),
                 };
                 (replaces || reset)
-                    && !(wait_for_flight && race.in_flight(&listed, "").iter().any(|r| r.id == id))
+                    && !(wait_for_flight
+                        && race.in_flight(listed, None).iter().any(|r| r.id == t.id))
             })
             .await;
         if let Some(held) = finished {
@@ -320,13 +202,13 @@ impl MailtrapLifecycle {
                     RotateCause::Superseded(Superseded::new(winner)),
                 ));
             }
-            let leftovers = race.leftovers(&listed, &held.id.to_string());
+            let leftovers = race.leftovers(listed, Some(&held.id));
             return self
                 .resumed(old_token, &old_id, held, plan, &leftovers)
                 .await;
         }
         let Some(old_token) = old_token else {
-            return race::already_rotated(self, sink, &race, &listed).await;
+            return race::already_rotated(self, sink, &race, listed).await;
         };
         let old_listed = to_listed(old_token.clone());
         let expiry = match (plan.expiry, old_token.expires_at) {
@@ -350,7 +232,7 @@ impl MailtrapLifecycle {
         let mut reset_sent = false;
         let mut minted = None;
         let mut fallback = None;
-        let rivals = race.in_flight(&listed, "");
+        let rivals = race.in_flight(listed, None);
         if !plan.recreate && !rivals.is_empty() {
             fallback = Some(Fallback::RivalInFlight);
         }
@@ -365,7 +247,7 @@ impl MailtrapLifecycle {
                     }
                     Err(Error::OutcomeUnknown { operation, cause }) => {
                         reset_sent = true;
-                        match self.remove_resets_of(old_token, &listed).await {
+                        match self.remove_resets_of(old_token, listed).await {
                             Ok(found) => {
                                 removed.extend(found);
                                 last_lost = Some(*cause);
@@ -559,8 +441,7 @@ impl MailtrapLifecycle {
             return Err(fail(cause.into()));
         }
         let replaces = |t: &ApiToken| {
-            let id = t.id.to_string();
-            is_reset_of(&id, &t.name, old)
+            is_reset_of(t.id, &t.name, old)
                 || to_listed(t.clone())
                     .checked_marker()
                     .is_some_and(|m| m.replaces() == Some(old_id.as_str()))
@@ -568,10 +449,7 @@ impl MailtrapLifecycle {
         if let Some(held) = self.held_replacement(sink, &typed, replaces).await {
             return self.resumed(None, &old_id, held, plan, &[]).await;
         }
-        let winner = typed
-            .iter()
-            .filter(|t| replaces(t))
-            .min_by_key(|t| t.id.get());
+        let winner = typed.iter().filter(|t| replaces(t)).min_by_key(|t| t.id);
         match winner {
             Some(w) => {
                 let w = to_listed(w.clone()).to_ref(Service::Mailtrap);
@@ -594,7 +472,7 @@ impl MailtrapLifecycle {
         old_id: &str,
         held: &ApiToken,
         plan: &MailtrapPlan,
-        leftovers: &[Listed],
+        leftovers: &[Listed<TokenId>],
     ) -> std::result::Result<Rotation, RotateError> {
         let new = to_listed(held.clone()).to_ref(Service::Mailtrap);
         let mut removed = Vec::new();
@@ -620,7 +498,7 @@ impl MailtrapLifecycle {
         let old_state = match old {
             None => OldState::AlreadyGone,
             Some(old) if plan.recreate || plan.after_reset == AfterReset::Delete => {
-                if let Err(e) = self.remove(&old.id.to_string()).await {
+                if let Err(e) = self.remove(&old.id).await {
                     let left = Left::Stored {
                         new,
                         to_remove: vec![to_listed(old.clone()).to_ref(Service::Mailtrap)],
@@ -657,13 +535,17 @@ impl MailtrapLifecycle {
 
     /// Deletes the tokens a reset of `old` made that were not there
     /// before (`earlier` holds those that were).
-    async fn remove_resets_of(&self, old: &ApiToken, earlier: &[Listed]) -> Result<Vec<TokenRef>> {
+    async fn remove_resets_of(
+        &self,
+        old: &ApiToken,
+        earlier: &[Listed<TokenId>],
+    ) -> Result<Vec<TokenRef>> {
         let mut removed = Vec::new();
         for token in self.tokens.list().await? {
-            let id = token.id.to_string();
-            if is_reset_of(&id, &token.name, old) && !earlier.iter().any(|t| t.id == id) {
+            let id = token.id;
+            if is_reset_of(id, &token.name, old) && !earlier.iter().any(|t| t.id == id) {
                 self.remove(&id).await?;
-                removed.push(TokenRef::new(Service::Mailtrap, id, Some(token.name)));
+                removed.push(to_listed(token).to_ref(Service::Mailtrap));
             }
         }
         Ok(removed)
@@ -699,29 +581,20 @@ impl MailtrapLifecycle {
             _ => e,
         }
     }
-
-    /// Every token, typed.
-    pub(crate) async fn list_typed(&self) -> Result<Vec<ApiToken>> {
-        self.tokens.list().await
-    }
 }
 
 /// Whether a token with this id and name is what a reset of `old` made:
 /// the service names it `"<old name> <its id>"`.
-fn is_reset_of(id: &str, name: &str, old: &ApiToken) -> bool {
-    is_reset_name(id, name, &old.name, &old.id.to_string())
+fn is_reset_of(id: TokenId, name: &str, old: &ApiToken) -> bool {
+    is_reset_name(id, name, &old.name, old.id)
 }
 
 /// A reset's token is created after the old one, so its id is higher: a
 /// lower id named alike is a reset of another token with the same name.
-fn is_reset_name(id: &str, name: &str, old_name: &str, old_id: &str) -> bool {
-    let later = match (id.parse::<u64>(), old_id.parse::<u64>()) {
-        (Ok(id), Ok(old)) => id > old,
-        _ => id != old_id,
-    };
-    later
+fn is_reset_name(id: TokenId, name: &str, old_name: &str, old_id: TokenId) -> bool {
+    id > old_id
         && name
-            .strip_suffix(id)
+            .strip_suffix(id.to_string().as_str())
             .and_then(|rest| rest.strip_suffix(' '))
             .is_some_and(|rest| rest == old_name)
 }
@@ -734,10 +607,9 @@ fn age_of(token: &ApiToken, typed: &[ApiToken], now: DateTime<Utc>) -> Option<Ti
     if let Some(marker) = to_listed(token.clone()).checked_marker() {
         return Some(marker.age(now));
     }
-    let id = token.id.to_string();
-    let replaced = typed.iter().find(|t| {
-        t.id != token.id && is_reset_name(&id, &token.name, &t.name, &t.id.to_string())
-    })?;
+    let replaced = typed
+        .iter()
+        .find(|t| t.id != token.id && is_reset_name(token.id, &token.name, &t.name, t.id))?;
     let reset_at = replaced.expires_at?.checked_sub_signed(RESET_GRACE)?;
     Some(now.signed_duration_since(reset_at).max(TimeDelta::zero()))
 }
@@ -771,7 +643,7 @@ fn fitted_label(token: &ApiToken) -> String {
         .strip_suffix(&id)
         .and_then(|rest| rest.strip_suffix(' '))
         .unwrap_or(&token.name);
-    let label = super::unit::fitted_label(name);
+    let label = super::marker::fitted_label(name);
     label
         .trim()
         .chars()
@@ -781,47 +653,105 @@ fn fitted_label(token: &ApiToken) -> String {
         .to_owned()
 }
 
-fn to_listed(t: ApiToken) -> Listed {
+fn to_listed(t: ApiToken) -> Listed<TokenId> {
     Listed {
-        id: t.id.to_string(),
+        id: t.id,
         text: t.name,
         expires_at: t.expires_at,
     }
 }
 
-impl Ops for MailtrapLifecycle {
+impl TokenService for Mailtrap {
     const SERVICE: Service = Service::Mailtrap;
+    const LABEL_FIELD: &'static str = "name";
+    const RECORD_KEEPS_NAME: bool = true;
+    type Client = Client;
+    type Tokens = ApiTokens;
+    type Id = TokenId;
+    type Token = ApiToken;
+    type Create = CreateApiToken;
+    type New = NewApiToken;
+    type Plan = MailtrapPlan;
 
-    async fn list_all(&self) -> Result<Vec<Listed>> {
-        Ok(self
-            .tokens
-            .list()
-            .await?
-            .into_iter()
-            .map(to_listed)
-            .collect())
+    fn label(request: &CreateApiToken) -> &str {
+        request.name()
     }
 
-    async fn remove(&self, id: &str) -> Result<()> {
-        let id: TokenId = id.parse()?;
-        match self.tokens.delete(id).await {
+    fn labelled(request: &CreateApiToken, text: String) -> CreateApiToken {
+        request.clone().with_name(text)
+    }
+
+    async fn create(tokens: &ApiTokens, request: CreateApiToken) -> Result<NewApiToken> {
+        tokens.create(request).await
+    }
+
+    async fn list(tokens: &ApiTokens) -> Result<Vec<ApiToken>> {
+        tokens.list().await
+    }
+
+    fn details(new: &NewApiToken) -> ApiToken {
+        new.without_secret()
+    }
+
+    fn id_of(token: &ApiToken) -> &TokenId {
+        &token.id
+    }
+
+    fn age(token: &ApiToken, typed: &[ApiToken], now: DateTime<Utc>) -> Option<TimeDelta> {
+        age_of(token, typed, now)
+    }
+
+    fn listed(token: ApiToken) -> Listed<TokenId> {
+        to_listed(token)
+    }
+
+    async fn retire(tokens: &ApiTokens, id: &TokenId) -> Result<()> {
+        match tokens.delete(*id).await {
             Ok(()) | Err(Error::NotFound(_)) => Ok(()),
             Err(e) => Err(e),
         }
     }
 
-    async fn probe(&self, secret: &SecretString) -> Result<()> {
-        let probe = self.client.with_token(secret.clone())?.api_tokens();
-        match probe.list().await {
-            Ok(_) | Err(Error::Forbidden(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
+    async fn list_as(life: &MailtrapLifecycle, secret: &SecretString) -> Result<Vec<ApiToken>> {
+        life.client
+            .with_token(secret.clone())?
+            .api_tokens()
+            .list()
+            .await
+    }
+
+    fn record_attributes(
+        _: &ApiTokens,
+        _: &CreateApiToken,
+    ) -> Vec<(&'static str, serde_json::Value)> {
+        Vec::new()
+    }
+
+    async fn plan_for_record(
+        _: &MailtrapLifecycle,
+        _: &TokenId,
+        plan: &MailtrapPlan,
+    ) -> Result<MailtrapPlan> {
+        Ok(plan.clone())
+    }
+
+    async fn rotate(
+        life: &MailtrapLifecycle,
+        old: &TokenId,
+        plan: &MailtrapPlan,
+        sink: &dyn SecretSink,
+    ) -> std::result::Result<Rotation, RotateError> {
+        life.rotate_by_reset(old, plan, sink).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn id(id: u64) -> TokenId {
+        TokenId::new(id).unwrap()
+    }
 
     fn token(id: u64, name: &str) -> ApiToken {
         ApiToken::new(TokenId::new(id).unwrap(), name)
@@ -830,13 +760,13 @@ mod tests {
     #[test]
     fn reset_names_are_recognised() {
         let old = token(12345, "CI deploy");
-        assert!(is_reset_of("12346", "CI deploy 12346", &old));
-        assert!(!is_reset_of("12346", "CI deploy 12347", &old));
-        assert!(!is_reset_of("12346", "CI deploy  12346", &old));
-        assert!(!is_reset_of("12346", "Other 12346", &old));
-        assert!(!is_reset_of("12345", "CI deploy 12345", &old));
+        assert!(is_reset_of(id(12346), "CI deploy 12346", &old));
+        assert!(!is_reset_of(id(12346), "CI deploy 12347", &old));
+        assert!(!is_reset_of(id(12346), "CI deploy  12346", &old));
+        assert!(!is_reset_of(id(12346), "Other 12346", &old));
+        assert!(!is_reset_of(id(12345), "CI deploy 12345", &old));
         // A reset of an earlier token of the same name.
-        assert!(!is_reset_of("12344", "CI deploy 12344", &old));
+        assert!(!is_reset_of(id(12344), "CI deploy 12344", &old));
     }
 
     #[test]

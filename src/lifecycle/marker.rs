@@ -467,6 +467,24 @@ fn from_base36(s: &str) -> Option<u64> {
     })
 }
 
+/// The label of an old token's description: without its markers (a
+/// token rotated before carries one, and older releases may have stacked
+/// them), or `"rotated"` when nothing else is left.
+pub(crate) fn fitted_label(text: &str) -> String {
+    let mut label = text.trim();
+    while Marker::looks_like_marker(label) {
+        match label.rfind('[') {
+            Some(i) => label = label[..i].trim_end(),
+            None => break,
+        }
+    }
+    if label.is_empty() {
+        "rotated".to_owned()
+    } else {
+        label.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,10 @@ pub const MAX_MINTS: u32 = 3;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Minted<T> {
-    /// The new token and its secret, shown this once: store it now.
+    /// The new token: from [`mint`](super::Lifecycle::mint), with its
+    /// secret, shown this once (store it now); from
+    /// [`mint_stored`](super::Lifecycle::mint_stored), its details only,
+    /// the secret being in the sink.
     pub token: T,
     /// The marker at the end of its description (Unit) or name
     /// (Mailtrap).
@@ -34,16 +37,24 @@ pub struct Minted<T> {
     pub removed: Vec<TokenRef>,
 }
 
-/// A token as the lifecycle sees any service's list: its id, the text
-/// that may carry a marker, and its expiry.
+/// What a token id is to the lifecycle: ordered as the service numbers
+/// its tokens (in increasing order, so a lower id is an older token),
+/// shown, compared and sent across tasks.
+pub trait TokenKey: Clone + Eq + Ord + std::fmt::Display + std::fmt::Debug + Send + Sync {}
+
+impl<T: Clone + Eq + Ord + std::fmt::Display + std::fmt::Debug + Send + Sync> TokenKey for T {}
+
+/// A token as the lifecycle sees any service's list: its id (the
+/// service's own type: ids are erased only in reports), the text that may
+/// carry a marker, and its expiry.
 #[derive(Debug, Clone)]
-pub(crate) struct Listed {
-    pub id: String,
+pub struct Listed<I = String> {
+    pub id: I,
     pub text: String,
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-impl Listed {
+impl<I: TokenKey> Listed<I> {
     /// The marker that ends its description or name, if any (a checked
     /// one, or one of release 0.2.0).
     pub fn marker(&self) -> Option<Marker> {
@@ -58,25 +69,21 @@ impl Listed {
     }
 
     pub fn to_ref(&self, service: Service) -> TokenRef {
-        TokenRef::new(service, self.id.clone(), Some(self.text.clone()))
-    }
-
-    /// The numeric id, for ordering tokens by age (both services number
-    /// them in increasing order).
-    pub fn number(&self) -> u64 {
-        self.id.parse().unwrap_or(0)
+        TokenRef::new(service, self.id.to_string(), Some(self.text.clone()))
     }
 }
 
 /// What the lifecycle needs of a service beyond its create.
 pub(crate) trait Ops: Sync {
     const SERVICE: Service;
+    /// The service's token id.
+    type Id: TokenKey;
 
     /// Every token, as listed.
-    fn list_all(&self) -> impl Future<Output = Result<Vec<Listed>>> + Send;
+    fn list_all(&self) -> impl Future<Output = Result<Vec<Listed<Self::Id>>>> + Send;
 
     /// Revokes or deletes a token; one already gone counts as removed.
-    fn remove(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+    fn remove(&self, id: &Self::Id) -> impl Future<Output = Result<()>> + Send;
 
     /// Proves that `secret` is accepted: a call made with it is answered
     /// (a 403 counts, since the secret was recognised).
@@ -84,16 +91,19 @@ pub(crate) trait Ops: Sync {
 }
 
 /// A new token as a create or reset answers it, for the lifecycle.
-pub(crate) trait Fresh {
-    fn id_string(&self) -> String;
+pub trait Fresh {
+    /// The service's token id.
+    type Id: TokenKey;
+    fn id(&self) -> &Self::Id;
     fn text(&self) -> &str;
     fn secret(&self) -> &SecretString;
     fn expires_at(&self) -> Option<chrono::DateTime<chrono::Utc>>;
 }
 
 impl Fresh for crate::unit::NewApiToken {
-    fn id_string(&self) -> String {
-        self.id.to_string()
+    type Id = crate::unit::TokenId;
+    fn id(&self) -> &Self::Id {
+        &self.id
     }
     fn text(&self) -> &str {
         self.description.as_deref().unwrap_or("")
@@ -107,8 +117,9 @@ impl Fresh for crate::unit::NewApiToken {
 }
 
 impl Fresh for crate::mailtrap::NewApiToken {
-    fn id_string(&self) -> String {
-        self.id.to_string()
+    type Id = crate::mailtrap::TokenId;
+    fn id(&self) -> &Self::Id {
+        &self.id
     }
     fn text(&self) -> &str {
         &self.name
@@ -294,14 +305,15 @@ impl std::fmt::Display for StoreOutcome {
 
 /// Hands a minted token's secret to `sink`; removes the token if the sink
 /// fails without writing it.
-pub(crate) async fn store_minted<O: Ops, T: Fresh>(
+pub(crate) async fn store_minted<O: Ops, T: Fresh<Id = O::Id>>(
     ops: &O,
     sink: &dyn super::sink::SecretSink,
     minted: Minted<T>,
 ) -> std::result::Result<TokenRef, MintIntoError> {
+    let id = minted.token.id();
     let token = TokenRef::new(
         O::SERVICE,
-        minted.token.id_string(),
+        id.to_string(),
         Some(minted.token.text().to_owned()),
     );
     let meta = super::sink::SecretMeta::new(O::SERVICE, token.id.clone())
@@ -313,7 +325,7 @@ pub(crate) async fn store_minted<O: Ops, T: Fresh>(
     let outcome = if source.secret_written() {
         Unstored::KeptAsWritten
     } else {
-        match ops.remove(&token.id).await {
+        match ops.remove(id).await {
             Ok(()) => Unstored::Removed,
             Err(e) => {
                 tracing::warn!(service = %O::SERVICE, token_id = %token.id, error = %e,
@@ -418,4 +430,16 @@ pub(crate) fn unit_record_attributes(
     ];
     attributes.extend(resources.map(|r| ("resources", r)));
     attributes
+}
+
+/// What a failed exactly-once create leaves: an orphan when it could not
+/// be reconciled, nothing otherwise.
+pub(crate) fn left_after_mint(e: &Error) -> super::rotate::Left {
+    match e {
+        Error::Unreconciled { marker, .. } => super::rotate::Left::Orphan {
+            id: None,
+            marker: marker.as_deref().and_then(|m| m.parse().ok()),
+        },
+        _ => super::rotate::Left::Unchanged,
+    }
 }

@@ -174,6 +174,7 @@
 //! ```
 
 mod audit;
+pub(crate) mod engine;
 pub(crate) mod mailtrap;
 pub(crate) mod marker;
 pub(crate) mod mint;
@@ -187,7 +188,8 @@ mod token_ref;
 pub(crate) mod unit;
 
 pub use audit::{AuditPolicy, AuditReport, Finding, FindingKind, ServiceAudit, TokenAudit, audit};
-pub use mailtrap::MailtrapLifecycle;
+pub use engine::{Lifecycle, TokenService};
+pub use mailtrap::{Mailtrap, MailtrapLifecycle};
 pub use marker::{MAX_LABEL_CHARS, MAX_MARKER_CHARS, Marker};
 pub use mint::{MAX_MINTS, MintIntoError, Minted, Unstored};
 pub use reconcile::Reconcile;
@@ -197,7 +199,7 @@ pub use rotate::{
 };
 pub use sink::{SecretMeta, SecretSink, SinkError, SinkSpec, async_trait};
 pub use token_ref::TokenRef;
-pub use unit::UnitLifecycle;
+pub use unit::{Unit, UnitLifecycle};
 
 // The rotation function lives with the rest of AWS, in `crate::aws`.
 #[cfg(feature = "aws")]

@@ -64,7 +64,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::SecretString;
 
 use super::marker::Marker;
-use super::mint::{Fresh, Listed, Ops};
+use super::mint::{Fresh, Listed, Ops, TokenKey};
 use super::rotate::{
     Left, OldState, RotateCause, RotateError, Rotation, RotationMethod, Step, Superseded,
 };
@@ -74,18 +74,18 @@ use super::token_ref::TokenRef;
 use crate::error::{Error, Service};
 
 /// A new token with its secret, as the shared steps need it.
-pub(crate) struct Candidate {
-    pub id: String,
+pub(crate) struct Candidate<I> {
+    pub id: I,
     pub text: String,
     pub secret: SecretString,
     pub expires_at: Option<DateTime<Utc>>,
     pub marker: Option<Marker>,
 }
 
-impl Candidate {
-    pub fn of(token: &impl Fresh, marker: Option<Marker>) -> Candidate {
+impl<I: TokenKey> Candidate<I> {
+    pub fn of(token: &impl Fresh<Id = I>, marker: Option<Marker>) -> Candidate<I> {
         Candidate {
-            id: token.id_string(),
+            id: token.id().clone(),
             text: token.text().to_owned(),
             secret: token.secret().clone(),
             expires_at: token.expires_at(),
@@ -94,26 +94,22 @@ impl Candidate {
     }
 
     pub fn to_ref(&self, service: Service) -> TokenRef {
-        TokenRef::new(service, self.id.clone(), Some(self.text.clone()))
-    }
-
-    fn number(&self) -> u64 {
-        self.id.parse().unwrap_or(u64::MAX)
+        TokenRef::new(service, self.id.to_string(), Some(self.text.clone()))
     }
 }
 
 /// Finds the tokens a reset of the old token made in a list, each with
 /// whether it is in flight.
-pub(crate) type ResetsOf<'a> = &'a (dyn Fn(&[Listed]) -> Vec<(Listed, bool)> + Sync);
+pub(crate) type ResetsOf<'a, I> = &'a (dyn Fn(&[Listed<I>]) -> Vec<(Listed<I>, bool)> + Sync);
 
 /// What tells the replacements of one old token apart in a list.
-pub(crate) struct Race<'a> {
-    pub old_id: &'a str,
+pub(crate) struct Race<'a, I> {
+    pub old_id: &'a I,
     pub lease: TimeDelta,
     pub now: DateTime<Utc>,
     /// Mailtrap: the tokens a reset of the old token made, found in a list,
     /// each with whether it is in flight. Unit: none.
-    pub resets: ResetsOf<'a>,
+    pub resets: ResetsOf<'a, I>,
     /// The sink's writer lock, as this run holds it (or not).
     pub writer: &'a Writer,
 }
@@ -193,13 +189,14 @@ impl Writer {
     }
 }
 
-impl Race<'_> {
+impl<I: TokenKey> Race<'_, I> {
     /// The replacements of the old token in `listed` other than `mine`,
     /// each with whether it is in flight.
-    fn rivals(&self, listed: &[Listed], mine: &str) -> Vec<(Listed, bool)> {
-        let mut found: Vec<(Listed, bool)> = listed
+    fn rivals(&self, listed: &[Listed<I>], mine: Option<&I>) -> Vec<(Listed<I>, bool)> {
+        let old_id = self.old_id.to_string();
+        let mut found: Vec<(Listed<I>, bool)> = listed
             .iter()
-            .filter(|t| t.id != mine)
+            .filter(|t| Some(&t.id) != mine)
             .filter_map(|t| {
                 let marker = t.checked_marker()?;
                 // A token headed for the sink whose writer lock this run
@@ -210,21 +207,30 @@ impl Race<'_> {
                 let dead = !self.writer.waited()
                     && self.writer.tag().is_some()
                     && marker.sink() == self.writer.tag();
-                (marker.replaces() == Some(self.old_id))
+                (marker.replaces() == Some(old_id.as_str()))
                     .then(|| (t.clone(), !dead && marker.age(self.now) < self.lease))
             })
             .collect();
         found.extend(
             (self.resets)(listed)
                 .into_iter()
-                .filter(|(t, _)| t.id != mine),
+                .filter(|(t, _)| Some(&t.id) != mine),
         );
-        found.sort_by_key(|(t, _)| t.number());
+        found.sort_by(|(a, _), (b, _)| a.id.cmp(&b.id));
         found
     }
 
+    /// The newest replacement of the old token in `listed`: the token the
+    /// last rotation of it minted.
+    pub fn newest_replacement(&self, listed: &[Listed<I>]) -> Option<Listed<I>> {
+        self.in_flight(listed, None)
+            .into_iter()
+            .chain(self.leftovers(listed, None))
+            .max_by(|a, b| a.id.cmp(&b.id))
+    }
+
     /// The in-flight rivals of `mine` in `listed`.
-    pub fn in_flight(&self, listed: &[Listed], mine: &str) -> Vec<Listed> {
+    pub fn in_flight(&self, listed: &[Listed<I>], mine: Option<&I>) -> Vec<Listed<I>> {
         self.rivals(listed, mine)
             .into_iter()
             .filter_map(|(t, live)| live.then_some(t))
@@ -232,7 +238,7 @@ impl Race<'_> {
     }
 
     /// The leftovers of interrupted runs in `listed`, oldest first.
-    pub fn leftovers(&self, listed: &[Listed], mine: &str) -> Vec<Listed> {
+    pub fn leftovers(&self, listed: &[Listed<I>], mine: Option<&I>) -> Vec<Listed<I>> {
         self.rivals(listed, mine)
             .into_iter()
             .filter_map(|(t, live)| (!live).then_some(t))
@@ -241,26 +247,26 @@ impl Race<'_> {
 
     /// Who wins against `mine` in `listed`: `None` when `mine` does, the
     /// winner otherwise (also when the old token is gone, or `mine` is).
-    fn winner(&self, listed: &[Listed], mine: &Candidate) -> Result<(), Listed> {
+    fn winner(&self, listed: &[Listed<I>], mine: &Candidate<I>) -> Result<(), Listed<I>> {
         // The lowest of the rivals below this run's token: the winner.
         let lower = self
-            .in_flight(listed, &mine.id)
+            .in_flight(listed, Some(&mine.id))
             .into_iter()
-            .filter(|t| t.number() < mine.number())
-            .min_by_key(Listed::number);
+            .filter(|t| t.id < mine.id)
+            .min_by(|a, b| a.id.cmp(&b.id));
         if let Some(w) = lower {
             return Err(w);
         }
-        if !listed.iter().any(|t| t.id == self.old_id) || !listed.iter().any(|t| t.id == mine.id) {
+        if !listed.iter().any(|t| t.id == *self.old_id) || !listed.iter().any(|t| t.id == mine.id) {
             // The old token was retired, or this run's token removed: a
             // rival finished; name the lowest replacement listed.
             let w = self
-                .rivals(listed, &mine.id)
+                .rivals(listed, Some(&mine.id))
                 .into_iter()
                 .map(|(t, _)| t)
                 .next()
                 .unwrap_or_else(|| Listed {
-                    id: self.old_id.to_owned(),
+                    id: self.old_id.clone(),
                     text: String::new(),
                     expires_at: None,
                 });
@@ -272,14 +278,14 @@ impl Race<'_> {
 
 /// Removes a minted token after a failure before step 3: `untouched` if it
 /// is gone, an orphan if it could not be removed.
-pub(crate) async fn discard<O: Ops>(ops: &O, new: &Candidate, untouched: Left) -> Left {
+pub(crate) async fn discard<O: Ops>(ops: &O, new: &Candidate<O::Id>, untouched: Left) -> Left {
     match ops.remove(&new.id).await {
         Ok(()) => untouched,
         Err(e) => {
             tracing::warn!(service = %O::SERVICE, token_id = %new.id, error = %e,
                 "a token minted by a failed rotation could not be removed");
             Left::Orphan {
-                id: Some(new.id.clone()),
+                id: Some(new.id.to_string()),
                 marker: new.marker.clone(),
             }
         }
@@ -303,10 +309,10 @@ const CONFIRM_PAUSES: [std::time::Duration; 3] = [
 /// this run's has a higher id. A list that fails keeps the decision.
 async fn confirmed_winner<O: Ops>(
     ops: &O,
-    race: &Race<'_>,
-    mine: &Candidate,
-    mut listed: Vec<Listed>,
-) -> Result<(), Listed> {
+    race: &Race<'_, O::Id>,
+    mine: &Candidate<O::Id>,
+    mut listed: Vec<Listed<O::Id>>,
+) -> Result<(), Listed<O::Id>> {
     let mut winner = match race.winner(&listed, mine) {
         Ok(()) => return Ok(()),
         Err(winner) => winner,
@@ -314,14 +320,14 @@ async fn confirmed_winner<O: Ops>(
     for pause in CONFIRM_PAUSES {
         // Only a rival still listed can go away; a retired old token or a
         // removed own token is final.
-        if winner.id == race.old_id || !listed.iter().any(|t| t.id == winner.id) {
+        if winner.id == *race.old_id || !listed.iter().any(|t| t.id == winner.id) {
             break;
         }
         tokio::time::sleep(pause).await;
         let Ok(again) = ops.list_all().await else {
             break;
         };
-        if !again.iter().any(|t| t.id == race.old_id) {
+        if !again.iter().any(|t| t.id == *race.old_id) {
             // A rotation finished meanwhile: the rival's, which wins.
             break;
         }
@@ -339,10 +345,10 @@ async fn confirmed_winner<O: Ops>(
 }
 
 /// What [`finish`] is to do.
-pub(crate) struct Finish<'a> {
-    pub old: &'a Listed,
-    pub new: &'a Candidate,
-    pub race: &'a Race<'a>,
+pub(crate) struct Finish<'a, I> {
+    pub old: &'a Listed<I>,
+    pub new: &'a Candidate<I>,
+    pub race: &'a Race<'a, I>,
     /// What a failure before step 3 leaves once the new token is removed.
     pub untouched: Left,
     pub retire_old: bool,
@@ -356,10 +362,10 @@ pub(crate) struct Finish<'a> {
 pub(crate) async fn finish<O: Ops>(
     ops: &O,
     sink: &dyn SecretSink,
-    job: Finish<'_>,
+    job: Finish<'_, O::Id>,
 ) -> Result<Vec<TokenRef>, RotateError> {
     let service = O::SERVICE;
-    let old_id = job.old.id.as_str();
+    let old_id = &job.old.id.to_string();
     let fail =
         |step, left, cause: RotateCause| RotateError::new(service, old_id, step, left, cause);
     let new_ref = job.new.to_ref(service);
@@ -387,7 +393,7 @@ pub(crate) async fn finish<O: Ops>(
         }
     }
 
-    let meta = SecretMeta::new(service, job.new.id.clone())
+    let meta = SecretMeta::new(service, job.new.id.to_string())
         .with_name(job.new.text.clone())
         .with_expires_at(job.new.expires_at);
     if let Err(e) = sink.store(&job.new.secret, &meta).await {
@@ -438,26 +444,21 @@ pub(crate) async fn finish<O: Ops>(
         return Err(fail(Step::Store, left, RotateCause::Superseded(cause)));
     }
 
-    let mut to_remove: Vec<TokenRef> = job
-        .race
-        .leftovers(&listed, &job.new.id)
-        .iter()
-        .map(|t| t.to_ref(service))
-        .collect();
+    let mut to_remove = job.race.leftovers(&listed, Some(&job.new.id));
     if job.retire_old {
-        to_remove.push(job.old.to_ref(service));
+        to_remove.push(job.old.clone());
     }
     let mut removed = Vec::new();
     for (i, token) in to_remove.iter().enumerate() {
         if let Err(e) = ops.remove(&token.id).await {
             let left = Left::Stored {
                 new: new_ref.clone(),
-                to_remove: to_remove[i..].to_vec(),
+                to_remove: to_remove[i..].iter().map(|t| t.to_ref(service)).collect(),
             };
             return Err(fail(Step::Retire, left, e.into()));
         }
-        if token.id != old_id {
-            removed.push(token.clone());
+        if token.id != job.old.id {
+            removed.push(token.to_ref(service));
         }
     }
     Ok(removed)
@@ -471,12 +472,12 @@ pub(crate) async fn finish<O: Ops>(
 pub(crate) async fn already_rotated<O: Ops>(
     ops: &O,
     sink: &dyn SecretSink,
-    race: &Race<'_>,
-    listed: &[Listed],
+    race: &Race<'_, O::Id>,
+    listed: &[Listed<O::Id>],
 ) -> Result<Rotation, RotateError> {
     let service = O::SERVICE;
-    let old_id = race.old_id;
-    let rivals = race.rivals(listed, "");
+    let old_id = &race.old_id.to_string();
+    let rivals = race.rivals(listed, None);
     let Some(((winner, _), others)) = rivals.split_first() else {
         return Err(RotateError::new(
             service,
@@ -511,7 +512,7 @@ pub(crate) async fn already_rotated<O: Ops>(
     }
     let new = winner.to_ref(service);
     let mut removed = Vec::new();
-    let leftovers: Vec<&Listed> = others
+    let leftovers: Vec<&Listed<O::Id>> = others
         .iter()
         .filter_map(|(t, live)| (!live).then_some(t))
         .collect();
@@ -527,7 +528,7 @@ pub(crate) async fn already_rotated<O: Ops>(
     }
     Ok(Rotation {
         service,
-        old: TokenRef::new(service, old_id.to_owned(), None),
+        old: TokenRef::new(service, old_id.clone(), None),
         new,
         expires_at: winner.expires_at,
         method: RotationMethod::Resumed,
@@ -539,6 +540,6 @@ pub(crate) async fn already_rotated<O: Ops>(
 }
 
 /// No reset tokens: Unit has no resets.
-pub(crate) fn no_resets(_: &[Listed]) -> Vec<(Listed, bool)> {
+pub(crate) fn no_resets<I>(_: &[Listed<I>]) -> Vec<(Listed<I>, bool)> {
     Vec::new()
 }

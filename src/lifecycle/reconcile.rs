@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::marker::Marker;
-use super::mint::{Listed, Ops};
+use super::mint::{Listed, Ops, TokenKey};
 use super::rotate::DEFAULT_LEASE;
 use super::token_ref::TokenRef;
 use crate::error::{Error, Result};
@@ -176,11 +176,11 @@ impl Reconcile {
     /// the newest replacement of it or younger than the lease, and one of
     /// a token no longer listed is always kept, unless its marker was
     /// named.
-    pub(crate) fn select<'a>(&self, listed: &'a [Listed]) -> Vec<&'a Listed> {
+    pub(crate) fn select<'a, I: TokenKey>(&self, listed: &'a [Listed<I>]) -> Vec<&'a Listed<I>> {
         let now = self.now();
         listed
             .iter()
-            .filter(|t| self.selects(&t.id, &t.text))
+            .filter(|t| self.selects(&t.id.to_string(), &t.text))
             .filter(|t| {
                 let Some(marker) = t.marker() else {
                     return false;
@@ -191,7 +191,7 @@ impl Reconcile {
                 let Some(old) = marker.replaces() else {
                     return true;
                 };
-                if !listed.iter().any(|o| o.id == old) {
+                if !listed.iter().any(|o| o.id.to_string() == old) {
                     return false;
                 }
                 let newest = listed
@@ -200,7 +200,7 @@ impl Reconcile {
                         o.checked_marker()
                             .is_some_and(|m| m.replaces() == Some(old))
                     })
-                    .max_by_key(|o| o.number());
+                    .max_by(|a, b| a.id.cmp(&b.id));
                 let is_newest = newest.is_some_and(|n| n.id == t.id);
                 !is_newest && marker.age(now) >= self.lease
             })
@@ -213,7 +213,7 @@ pub(crate) async fn preview<O: Ops>(ops: &O, what: &Reconcile) -> Result<Vec<Tok
     what.check()?;
     let listed = ops.list_all().await?;
     let mut chosen = what.select(&listed);
-    chosen.sort_by_key(|t| t.number());
+    chosen.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(chosen
         .into_iter()
         .map(|token| token.to_ref(O::SERVICE))
@@ -225,7 +225,7 @@ pub(crate) async fn run<O: Ops>(ops: &O, what: &Reconcile) -> Result<Vec<TokenRe
     what.check()?;
     let listed = ops.list_all().await?;
     let mut chosen = what.select(&listed);
-    chosen.sort_by_key(|t| t.number());
+    chosen.sort_by(|a, b| a.id.cmp(&b.id));
     let mut removed = Vec::with_capacity(chosen.len());
     for token in chosen {
         ops.remove(&token.id).await?;

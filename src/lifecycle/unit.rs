@@ -1,22 +1,29 @@
 //! The lifecycle on Unit: exactly-once create, reconcile, rotate.
 
+use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::SecretString;
 
+use super::engine::{Lifecycle, TokenService};
 use super::marker::Marker;
-use super::mint::{self, Listed, MintIntoError, Minted, Ops};
-use super::race::{self, Candidate, Finish, Race};
-use super::reconcile::{self, Reconcile};
+use super::marker::fitted_label;
+use super::mint::{self, Listed, left_after_mint};
+use super::race::{self, Candidate, Finish};
 use super::rotate::{
     Change, Left, OldState, RotateError, Rotation, RotationMethod, Step, UnitPlan,
 };
 use super::sink::{SecretMeta, SecretSink};
-use super::token_ref::TokenRef;
 use crate::error::{Error, Result, Service};
 use crate::unit::{ApiToken, Client, CreateApiToken, NewApiToken, OrgApiTokens, TokenId, UserId};
 
+/// Unit as a [`TokenService`]: Org API tokens of one user, revoked when
+/// retired, proved by a list made with the new secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Unit;
+
 /// The lifecycle of one Unit user's Org API tokens: an exactly-once
-/// [`mint`](UnitLifecycle::mint), [`reconcile`](UnitLifecycle::reconcile)
-/// and [`rotate`](UnitLifecycle::rotate). Cheap to clone.
+/// [`mint`](Lifecycle::mint), [`reconcile`](Lifecycle::reconcile) and
+/// [`rotate`](Lifecycle::rotate). Cheap to clone.
 ///
 /// ```
 /// use api_tokens::lifecycle::UnitLifecycle;
@@ -35,17 +42,13 @@ use crate::unit::{ApiToken, Client, CreateApiToken, NewApiToken, OrgApiTokens, T
 /// assert!(minted.token.description.as_deref().unwrap_or("").starts_with("CI deploy [at:"));
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
-pub struct UnitLifecycle {
-    client: Client,
-    tokens: OrgApiTokens,
-}
+pub type UnitLifecycle = Lifecycle<Unit>;
 
-impl UnitLifecycle {
+impl Lifecycle<Unit> {
     /// The lifecycle of `user_id`'s tokens, through `client`.
     pub fn new(client: Client, user_id: UserId) -> UnitLifecycle {
         let tokens = client.org_api_tokens(user_id);
-        UnitLifecycle { client, tokens }
+        Lifecycle { client, tokens }
     }
 
     /// The lifecycle of the user `UNIT_USER_ID`, through a client from
@@ -70,246 +73,6 @@ impl UnitLifecycle {
         })?;
         Ok(UnitLifecycle::new(client, user))
     }
-
-    /// The client.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    /// The user's tokens, for single calls.
-    pub fn tokens(&self) -> &OrgApiTokens {
-        &self.tokens
-    }
-
-    /// Creates a token exactly once: its description is tagged with a new
-    /// [`Marker`]; when the answer is lost, the token the create may have
-    /// made is found by its marker and revoked (its secret was lost with
-    /// the answer), and the create is sent again, at most
-    /// [`MAX_MINTS`](super::MAX_MINTS) times. One call leaves exactly one
-    /// live token it minted, or none and an error.
-    ///
-    /// # Errors
-    ///
-    /// - [`Error::Unreconciled`] when an answer was lost and the list or
-    ///   the revoke that follows failed: a token carrying the named marker
-    ///   may exist ([`Reconcile::marker`] removes it later).
-    /// - The cause of the last lost answer when every create lost its
-    ///   answer (each token made was revoked, so none is left).
-    /// - [`Error::Invalid`] before any request when the description (the
-    ///   label the marker is added to) is empty or blank, holds a control
-    ///   character, or ends with something shaped like a marker ([`Marker::looks_like_marker`]).
-    /// - Otherwise as [`OrgApiTokens::create`].
-    pub async fn mint(&self, request: &CreateApiToken) -> Result<Minted<NewApiToken>> {
-        let label = request.description().trim().to_owned();
-        mint::check_label(Service::Unit, "description", &label)?;
-        mint::mint_once(self, &label, Marker::new, |tagged| {
-            let tagged = request.clone().with_description(tagged);
-            async move { self.tokens.create(tagged).await }
-        })
-        .await
-    }
-
-    /// Mints a token exactly once, as [`mint`](Self::mint), and hands its
-    /// secret straight to `sink`, so that it never passes through the
-    /// caller. When the sink fails without writing it, the token is
-    /// revoked: no token is left whose secret nobody holds.
-    ///
-    /// # Errors
-    ///
-    /// [`MintIntoError::Check`] when the sink's
-    /// [`check`](SecretSink::check) fails, before any request;
-    /// [`MintIntoError::Mint`] as [`mint`](Self::mint);
-    /// [`MintIntoError::Store`] when the sink failed, saying what became
-    /// of the token.
-    pub async fn mint_into(
-        &self,
-        request: &CreateApiToken,
-        sink: &dyn SecretSink,
-    ) -> std::result::Result<TokenRef, MintIntoError> {
-        sink.check().await.map_err(MintIntoError::Check)?;
-        let minted = self.mint(request).await?;
-        mint::store_minted(self, &self.recording(sink, request), minted).await
-    }
-
-    /// Revokes the tokens `what` selects (carrying markers older than an
-    /// age, or named markers; never a token without a marker, never a kept
-    /// one) and gives them, oldest first.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Invalid`] before any request for an age or a lease longer
-    /// than [`MAX_SPAN`](super::MAX_SPAN); the list's or a revoke's
-    /// failure; tokens revoked before it stay revoked.
-    pub async fn reconcile(&self, what: &Reconcile) -> Result<Vec<TokenRef>> {
-        reconcile::run(self, what).await
-    }
-
-    /// What [`reconcile`](Self::reconcile) would remove now, oldest first,
-    /// by the same rule and from the same list, with nothing removed: a
-    /// dry run.
-    ///
-    /// # Errors
-    ///
-    /// As [`reconcile`](Self::reconcile), with nothing removed.
-    pub async fn reconcile_preview(&self, what: &Reconcile) -> Result<Vec<TokenRef>> {
-        reconcile::preview(self, what).await
-    }
-
-    /// Replaces token `old` with a new one created as `plan` states, with
-    /// overlap, in the steps [the module](super) lists: the sink's
-    /// [`check`](SecretSink::check) and a list (step 0); a create, exactly
-    /// once and marked as replacing `old`, then a list to decide whether
-    /// this run wins among concurrent rotations of `old` (step 1); a call
-    /// made with the new secret (step 2); the secret handed to `sink`, then
-    /// a list to confirm the decision (step 3); only then `old` revoked,
-    /// with the leftovers of interrupted earlier runs (step 4). The module
-    /// says what each failure leaves behind.
-    ///
-    /// Concurrent rotations of `old` are safe: exactly one completes, the
-    /// others remove what they minted and fail with
-    /// [`RotateError::superseded`] naming the winner (see the module's
-    /// "Concurrent rotations").
-    ///
-    /// Run again after a crash at any step, it converges: when `old` is
-    /// already revoked and the sink holds a secret Unit accepts, the
-    /// lowest token marked as replacing it is reported
-    /// ([`RotationMethod::Resumed`]); otherwise a new token is minted and
-    /// the earlier run's tokens are revoked at step 4 once they are older
-    /// than the plan's [lease](UnitPlan::lease).
-    ///
-    /// # Errors
-    ///
-    /// A [`RotateError`] naming the step, what was left behind
-    /// ([`Left`]) and the cause; a blank description in `plan` is refused
-    /// with [`Error::Invalid`] before any request, and so is a lease or an
-    /// [`if_older_than`](UnitPlan::if_older_than) longer than
-    /// [`MAX_SPAN`](super::MAX_SPAN), and `old` not found with no
-    /// successor, at step 0.
-    ///
-    /// With [`if_older_than`](UnitPlan::if_older_than), a token younger
-    /// than asked (or, `old` already retired, a newest replacement younger
-    /// than asked) is reported up to date ([`RotationMethod::UpToDate`])
-    /// with nothing minted.
-    pub async fn rotate(
-        &self,
-        old: &TokenId,
-        plan: &UnitPlan,
-        sink: &dyn SecretSink,
-    ) -> std::result::Result<Rotation, RotateError> {
-        let old_id = old.as_str();
-        let fail = |step, left, e: Error| RotateError::new(Service::Unit, old_id, step, left, e);
-        if let Some(description) = &plan.description {
-            mint::check_label(Service::Unit, "description", description)
-                .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
-        }
-        let lease = crate::time::checked_span("lease", plan.lease)
-            .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
-        let min_age =
-            min_age(plan.if_older_than).map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
-        sink.check().await.map_err(|e| {
-            RotateError::new(Service::Unit, old_id, Step::Inspect, Left::Unchanged, e)
-        })?;
-        // Held until this run ends: see `race` on dead runs' tokens.
-        let writer = race::Writer::take(sink, plan.lease).await;
-        let typed = self
-            .list_typed()
-            .await
-            .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
-        let old_typed = typed.iter().find(|t| t.id == *old);
-        let old_ips = old_typed.map(|t| t.source_ips.clone()).unwrap_or_default();
-        let old_created = old_typed.map(|t| t.created_at);
-        let listed: Vec<Listed> = typed.into_iter().map(listed).collect();
-        let race = Race {
-            old_id,
-            lease,
-            now: chrono::Utc::now(),
-            resets: &race::no_resets,
-            writer: &writer,
-        };
-        let old_token = listed.iter().find(|t| t.id == old_id);
-        if let Some(min_age) = min_age {
-            let young = match (old_token, old_created) {
-                (Some(token), Some(created)) => {
-                    (race.now.signed_duration_since(created) < min_age).then(|| token.clone())
-                }
-                _ => newest_replacement(&race, &listed).filter(|t| {
-                    t.checked_marker()
-                        .is_some_and(|m| m.age(race.now) < min_age)
-                }),
-            };
-            if let Some(young) = young {
-                let old_ref = old_token.map_or_else(
-                    || TokenRef::new(Service::Unit, old_id, None),
-                    |t| t.to_ref(Service::Unit),
-                );
-                return Ok(Rotation::up_to_date(
-                    Service::Unit,
-                    old_ref,
-                    young.to_ref(Service::Unit),
-                    young.expires_at,
-                ));
-            }
-        }
-        let Some(old_token) = old_token else {
-            return race::already_rotated(self, sink, &race, &listed).await;
-        };
-
-        let label = match &plan.description {
-            Some(d) => d.trim().to_owned(),
-            None => fitted_label(&old_token.text),
-        };
-        let source_ips = plan.source_ips_for(&old_ips);
-        let request = plan.request(&label, &source_ips);
-        let minted = mint::mint_once(
-            self,
-            &label,
-            || Marker::replacing(old_id).headed_for(writer.tag()),
-            |tagged| {
-                let tagged = request.clone().with_description(tagged);
-                async move { self.tokens.create(tagged).await }
-            },
-        )
-        .await
-        .map_err(|e| fail(Step::Mint, left_after_mint(&e), e))?;
-
-        let new = Candidate::of(&minted.token, Some(minted.marker.clone()));
-        let mut removed = minted.removed;
-        removed.extend(
-            race::finish(
-                self,
-                // The sink is told the whole record of the new token.
-                &self.recording(sink, &request),
-                Finish {
-                    old: old_token,
-                    new: &new,
-                    race: &race,
-                    untouched: Left::Unchanged,
-                    retire_old: true,
-                    probe: plan.probe,
-                },
-            )
-            .await?,
-        );
-        Ok(Rotation {
-            service: Service::Unit,
-            old: old_token.to_ref(Service::Unit),
-            new: new.to_ref(Service::Unit),
-            expires_at: new.expires_at,
-            method: RotationMethod::Create,
-            old_state: OldState::Revoked,
-            removed,
-            fallback: None,
-            changes: if source_ips == old_ips {
-                Vec::new()
-            } else {
-                vec![Change::SourceIps {
-                    old: old_ips,
-                    new: source_ips,
-                }]
-            },
-        })
-    }
-
     /// `plan` with the source addresses stated: the old token's, as Unit
     /// lists them, when the plan keeps them; for a caller that records
     /// what the new token gets before the rotation runs (a store's record).
@@ -336,94 +99,190 @@ impl UnitLifecycle {
         stated.source_ips_stated = true;
         Ok(stated)
     }
+}
 
-    /// Every token, typed.
-    pub(crate) async fn list_typed(&self) -> Result<Vec<ApiToken>> {
-        self.tokens.list().await
+/// Unit's rotation (see [`Lifecycle::rotate`]): a create marked as
+/// replacing `old`, keeping its source addresses unless the plan states
+/// them, told to the sink with the whole record of the new token.
+async fn rotate(
+    life: &UnitLifecycle,
+    old: &TokenId,
+    plan: &UnitPlan,
+    sink: &dyn SecretSink,
+) -> std::result::Result<Rotation, RotateError> {
+    let old_id = old.as_str();
+    let fail = |step, left, e: Error| RotateError::new(Service::Unit, old_id, step, left, e);
+    if let Some(description) = &plan.description {
+        mint::check_label(Service::Unit, "description", description)
+            .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
     }
-}
+    let begun = life
+        .begin(old, plan.lease, plan.if_older_than, sink)
+        .await?;
+    let race = begun.race(old, &race::no_resets);
+    if let Some(done) = life.up_to_date(old, &begun, &race) {
+        return Ok(done);
+    }
+    let writer = &begun.writer;
+    let listed = &begun.listed;
+    let old_ips = begun
+        .old(old)
+        .map(|t| t.source_ips.clone())
+        .unwrap_or_default();
+    let old_token = listed.iter().find(|t| t.id == *old);
+    let Some(old_token) = old_token else {
+        return race::already_rotated(life, sink, &race, listed).await;
+    };
 
-/// A plan's `if_older_than`, checked: at most [`MAX_SPAN`](super::MAX_SPAN).
-pub(crate) fn min_age(age: Option<std::time::Duration>) -> Result<Option<chrono::TimeDelta>> {
-    age.map(|age| crate::time::checked_span("if_older_than", age))
-        .transpose()
-}
-
-/// The newest replacement of the race's old token in `listed`: the token
-/// the last rotation of it minted.
-pub(crate) fn newest_replacement(race: &Race<'_>, listed: &[Listed]) -> Option<Listed> {
-    race.in_flight(listed, "")
-        .into_iter()
-        .chain(race.leftovers(listed, ""))
-        .max_by_key(Listed::number)
-}
-
-/// What a failed exactly-once create leaves: an orphan when it could not
-/// be reconciled, nothing otherwise.
-pub(crate) fn left_after_mint(e: &Error) -> Left {
-    match e {
-        Error::Unreconciled { marker, .. } => Left::Orphan {
-            id: None,
-            marker: marker.as_deref().and_then(|m| m.parse().ok()),
+    let label = match &plan.description {
+        Some(d) => d.trim().to_owned(),
+        None => fitted_label(&old_token.text),
+    };
+    let source_ips = plan.source_ips_for(&old_ips);
+    let request = plan.request(&label, &source_ips);
+    let minted = mint::mint_once(
+        life,
+        &label,
+        || Marker::replacing(old_id).headed_for(writer.tag()),
+        |tagged| {
+            let tagged = request.clone().with_description(tagged);
+            async move { life.tokens.create(tagged).await }
         },
-        _ => Left::Unchanged,
-    }
+    )
+    .await
+    .map_err(|e| fail(Step::Mint, left_after_mint(&e), e))?;
+
+    let new = Candidate::of(&minted.token, Some(minted.marker.clone()));
+    let mut removed = minted.removed;
+    removed.extend(
+        race::finish(
+            life,
+            // The sink is told the whole record of the new token.
+            &life.recording(sink, &request),
+            Finish {
+                old: old_token,
+                new: &new,
+                race: &race,
+                untouched: Left::Unchanged,
+                retire_old: true,
+                probe: plan.probe,
+            },
+        )
+        .await?,
+    );
+    Ok(Rotation {
+        service: Service::Unit,
+        old: old_token.to_ref(Service::Unit),
+        new: new.to_ref(Service::Unit),
+        expires_at: new.expires_at,
+        method: RotationMethod::Create,
+        old_state: OldState::Revoked,
+        removed,
+        fallback: None,
+        changes: if source_ips == old_ips {
+            Vec::new()
+        } else {
+            vec![Change::SourceIps {
+                old: old_ips,
+                new: source_ips,
+            }]
+        },
+    })
 }
 
-/// The label of an old token's description: without its markers (a
-/// token rotated before carries one, and older releases may have stacked
-/// them), or `"rotated"` when nothing else is left.
-pub(crate) fn fitted_label(text: &str) -> String {
-    let mut label = text.trim();
-    while Marker::looks_like_marker(label) {
-        match label.rfind('[') {
-            Some(i) => label = label[..i].trim_end(),
-            None => break,
-        }
-    }
-    if label.is_empty() {
-        "rotated".to_owned()
-    } else {
-        label.to_owned()
-    }
-}
-
-fn listed(t: ApiToken) -> Listed {
+fn listed(t: ApiToken) -> Listed<TokenId> {
     Listed {
-        id: t.id.to_string(),
+        id: t.id,
         text: t.description.unwrap_or_default(),
         expires_at: t.expiration,
     }
 }
 
-impl Ops for UnitLifecycle {
+impl TokenService for Unit {
     const SERVICE: Service = Service::Unit;
+    const LABEL_FIELD: &'static str = "description";
+    const RECORD_KEEPS_NAME: bool = false;
+    type Client = Client;
+    type Tokens = OrgApiTokens;
+    type Id = TokenId;
+    type Token = ApiToken;
+    type Create = CreateApiToken;
+    type New = NewApiToken;
+    type Plan = UnitPlan;
 
-    async fn list_all(&self) -> Result<Vec<Listed>> {
-        Ok(self.tokens.list().await?.into_iter().map(listed).collect())
+    fn label(request: &CreateApiToken) -> &str {
+        request.description()
     }
 
-    async fn remove(&self, id: &str) -> Result<()> {
-        let id: TokenId = id.parse()?;
-        match self.tokens.revoke(&id).await {
+    fn labelled(request: &CreateApiToken, text: String) -> CreateApiToken {
+        request.clone().with_description(text)
+    }
+
+    async fn create(tokens: &OrgApiTokens, request: CreateApiToken) -> Result<NewApiToken> {
+        tokens.create(request).await
+    }
+
+    async fn list(tokens: &OrgApiTokens) -> Result<Vec<ApiToken>> {
+        tokens.list().await
+    }
+
+    fn details(new: &NewApiToken) -> ApiToken {
+        new.without_secret()
+    }
+
+    fn id_of(token: &ApiToken) -> &TokenId {
+        &token.id
+    }
+
+    fn age(token: &ApiToken, _: &[ApiToken], now: DateTime<Utc>) -> Option<TimeDelta> {
+        Some(now.signed_duration_since(token.created_at))
+    }
+
+    fn listed(token: ApiToken) -> Listed<TokenId> {
+        listed(token)
+    }
+
+    async fn retire(tokens: &OrgApiTokens, id: &TokenId) -> Result<()> {
+        match tokens.revoke(id).await {
             Ok(_) | Err(Error::NotFound(_)) => Ok(()),
             Err(e) => Err(e),
         }
     }
 
-    async fn probe(&self, secret: &SecretString) -> Result<()> {
-        let probe = self
-            .client
+    async fn list_as(life: &UnitLifecycle, secret: &SecretString) -> Result<Vec<ApiToken>> {
+        life.client
             .with_token(secret.clone())?
-            .org_api_tokens(self.tokens.user_id().clone());
-        match probe.list().await {
-            Ok(_) | Err(Error::Forbidden(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
+            .org_api_tokens(life.tokens.user_id().clone())
+            .list()
+            .await
+    }
+
+    fn record_attributes(
+        tokens: &OrgApiTokens,
+        request: &CreateApiToken,
+    ) -> Vec<(&'static str, serde_json::Value)> {
+        mint::unit_record_attributes(tokens.user_id(), request)
+    }
+
+    async fn plan_for_record(
+        life: &UnitLifecycle,
+        old: &TokenId,
+        plan: &UnitPlan,
+    ) -> Result<UnitPlan> {
+        life.stating_source_ips(old, plan).await
+    }
+
+    async fn rotate(
+        life: &UnitLifecycle,
+        old: &TokenId,
+        plan: &UnitPlan,
+        sink: &dyn SecretSink,
+    ) -> std::result::Result<Rotation, RotateError> {
+        rotate(life, old, plan, sink).await
     }
 }
 
-impl UnitLifecycle {
+impl Lifecycle<Unit> {
     /// The metadata of the record of `new`, the token this lifecycle minted
     /// from `request`: its id, its description, its expiry, and what a
     /// rotation needs to mint it again (`user_id`, `scopes`, `source_ips`,
@@ -454,20 +313,6 @@ impl UnitLifecycle {
             meta = meta.with_attribute(k, v);
         }
         meta
-    }
-
-    /// `sink`, telling it the record attributes of the token `request`
-    /// creates ([`record_meta`](Self::record_meta)) with each secret.
-    pub(crate) fn recording<'a>(
-        &self,
-        sink: &'a dyn SecretSink,
-        request: &crate::unit::CreateApiToken,
-    ) -> mint::WithAttributes<'a> {
-        mint::WithAttributes {
-            inner: sink,
-            attributes: mint::unit_record_attributes(self.tokens().user_id(), request),
-            name: None,
-        }
     }
 }
 

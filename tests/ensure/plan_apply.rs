@@ -767,7 +767,7 @@ async fn an_apply_beside_a_rotation_of_its_token_yields_to_it() {
     };
     let life = MailtrapLifecycle::new(world.mailtrap_client());
     let rotation = tokio::spawn(async move {
-        life.rotate(old, &MailtrapPlan::new().recreate().delete_old(), &gate)
+        life.rotate(&old, &MailtrapPlan::new().recreate().delete_old(), &gate)
             .await
     });
     reached.notified().await;

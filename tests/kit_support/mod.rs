@@ -249,7 +249,7 @@ pub mod safety_net {
             let delay = stagger * u32::try_from(k).unwrap_or(0);
             tasks.push(tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
-                life.rotate(id, &plan, &file).await
+                life.rotate(&id, &plan, &file).await
             }));
             places.push((dir, path));
         }

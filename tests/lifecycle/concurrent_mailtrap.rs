@@ -123,7 +123,7 @@ async fn a_rerun_holding_the_sink_takes_a_dead_runs_token_for_a_leftover() {
             .id;
 
         let rotation = life
-            .rotate(old.id, &plan, &sink)
+            .rotate(&old.id, &plan, &sink)
             .await
             .expect("a rerun converges");
         assert_eq!(rotation.method, method);
@@ -177,7 +177,7 @@ async fn three_live_runs_into_one_sink_leave_one_winner() {
                     inner: FileSink::new(path),
                     barrier: barrier.clone(),
                 };
-                tokio::spawn(async move { life.rotate(old.id, &plan, &sink).await })
+                tokio::spawn(async move { life.rotate(&old.id, &plan, &sink).await })
             })
             .collect();
         let mut won = Vec::new();

@@ -266,7 +266,7 @@ async fn lifecycle_futures_are_send() {
     let moved = mt_life.clone();
     tokio::spawn(send(async move {
         let sink = lifecycle_support::failing_sink();
-        let _ = moved.rotate(old.id, &MailtrapPlan::new(), &sink).await;
+        let _ = moved.rotate(&old.id, &MailtrapPlan::new(), &sink).await;
         let _ = moved
             .reconcile(&Reconcile::older_than(Duration::from_secs(60)))
             .await;

@@ -205,7 +205,7 @@ async fn a_failing_sink_check_stops_mint_into_and_rotate_before_any_request() {
     let (fake, life) = mailtrap().await;
     let old = fake.insert_token(MailtrapTokenSeed::new("CI deploy"));
     let err = life
-        .rotate(old.id, &MailtrapPlan::new(), &unwritable_sink())
+        .rotate(&old.id, &MailtrapPlan::new(), &unwritable_sink())
         .await
         .expect_err("check fails");
     assert_eq!(err.step(), Step::Inspect);
@@ -220,7 +220,7 @@ async fn a_mailtrap_rotation_keeps_the_old_expiry() {
         let (fake, life) = mailtrap().await;
         let old = fake.insert_token(project_viewer("CI deploy").expires_at(horizon));
         let (_dir, sink, _) = temp_file_sink(&old.secret);
-        let rotation = life.rotate(old.id, &plan, &sink).await.expect("rotate");
+        let rotation = life.rotate(&old.id, &plan, &sink).await.expect("rotate");
         assert_eq!(rotation.expires_at, Some(horizon), "{plan:?}");
         let new = fake
             .tokens()
@@ -237,7 +237,7 @@ async fn a_mailtrap_token_that_never_expires_is_replaced_by_one_that_never_does(
     let old = fake.insert_token(MailtrapTokenSeed::new("CI deploy"));
     let (_dir, sink, _) = temp_file_sink(&old.secret);
     let rotation = life
-        .rotate(old.id, &MailtrapPlan::new().recreate(), &sink)
+        .rotate(&old.id, &MailtrapPlan::new().recreate(), &sink)
         .await
         .expect("rotate");
     assert_eq!(rotation.expires_at, None);
@@ -251,7 +251,7 @@ async fn an_expired_mailtrap_token_needs_a_stated_expiry() {
     fake.clear_requests();
     let (_dir, sink, path) = temp_file_sink(&old.secret);
     let err = life
-        .rotate(old.id, &MailtrapPlan::new(), &sink)
+        .rotate(&old.id, &MailtrapPlan::new(), &sink)
         .await
         .expect_err("no expiry to keep");
     assert_eq!((err.step(), err.left()), (Step::Inspect, &Left::Unchanged));
@@ -268,7 +268,7 @@ async fn an_expired_mailtrap_token_needs_a_stated_expiry() {
 
     let at = Utc::now() + TimeDelta::days(30);
     let plan = MailtrapPlan::new().expires(mailtrap::Expiry::At(at));
-    let rotation = life.rotate(old.id, &plan, &sink).await.expect("stated");
+    let rotation = life.rotate(&old.id, &plan, &sink).await.expect("stated");
     assert_eq!(
         rotation.method,
         RotationMethod::Create,
@@ -289,7 +289,7 @@ async fn recreate_names_the_new_token_with_the_label_and_a_marker() {
     let old = fake.insert_token(project_viewer("CI deploy"));
     let (_dir, sink, _) = temp_file_sink(&old.secret);
     let rotation = life
-        .rotate(old.id, &MailtrapPlan::new().recreate(), &sink)
+        .rotate(&old.id, &MailtrapPlan::new().recreate(), &sink)
         .await
         .expect("rotate");
     let name = rotation.new.name.clone().unwrap();
@@ -387,7 +387,7 @@ mod spans {
                     let unit = ulife.rotate(&old.id, &unit_plan().lease(span), &sink).await;
                     let old = mfake.insert_token(project_viewer("lease"));
                     let plan = MailtrapPlan::new().lease(span);
-                    let mailtrap = mlife.rotate(old.id, &plan, &sink).await;
+                    let mailtrap = mlife.rotate(&old.id, &plan, &sink).await;
                     let ages = [
                         Reconcile::older_than(span),
                         Reconcile::older_than(Duration::from_secs(3600)).lease(span),
@@ -519,14 +519,14 @@ async fn a_late_mailtrap_run_with_if_older_than_is_up_to_date() {
         }
         // A token without a marker has no age Mailtrap lists: rotated.
         let first = life
-            .rotate(old.id, &plan.clone().if_older_than(hour), &sink)
+            .rotate(&old.id, &plan.clone().if_older_than(hour), &sink)
             .await
             .expect("rotated");
         let held = stored(&path);
         let sent = fake.requests().len();
         let new_id: mailtrap::TokenId = first.new.id.parse().unwrap();
         let again = life
-            .rotate(new_id, &plan.clone().if_older_than(hour), &sink)
+            .rotate(&new_id, &plan.clone().if_older_than(hour), &sink)
             .await
             .expect("up to date");
         assert_eq!(
@@ -536,7 +536,7 @@ async fn a_late_mailtrap_run_with_if_older_than_is_up_to_date() {
         );
         if recreate {
             let late = life
-                .rotate(old.id, &plan.clone().if_older_than(hour), &sink)
+                .rotate(&old.id, &plan.clone().if_older_than(hour), &sink)
                 .await
                 .expect("up to date");
             assert_eq!(late.method, RotationMethod::UpToDate);
@@ -605,10 +605,10 @@ async fn a_finished_rotation_run_again_answers_one_way() {
     for (what, plan) in plans {
         let old = mfake.insert_token(project_viewer(what));
         let (_dir, sink, path) = temp_file_sink(&old.secret);
-        let first = mlife.rotate(old.id, &plan, &sink).await.expect(what);
+        let first = mlife.rotate(&old.id, &plan, &sink).await.expect(what);
         let minted = mints();
         let again = mlife
-            .rotate(old.id, &plan, &sink)
+            .rotate(&old.id, &plan, &sink)
             .await
             .unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(again.method, RotationMethod::Resumed, "{what}");
@@ -622,7 +622,7 @@ async fn a_finished_rotation_run_again_answers_one_way() {
             // holding its secret ties it to the old id.)
             let (_dir2, elsewhere, _) = temp_file_sink(&old.secret);
             let err = mlife
-                .rotate(old.id, &plan, &elsewhere)
+                .rotate(&old.id, &plan, &elsewhere)
                 .await
                 .expect_err("elsewhere");
             assert!(err.superseded().is_some(), "{what}: {err}");
@@ -650,10 +650,10 @@ async fn an_overlapping_delete_old_rotation_is_superseded_not_failed() {
     );
     // Two machines: a client each.
     let other = mailtrap_life(&fake);
-    let loser = other.rotate(old.id, &plan, &loser_sink);
+    let loser = other.rotate(&old.id, &plan, &loser_sink);
     let winner = async {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        life.rotate(old.id, &plan, &winner_sink).await
+        life.rotate(&old.id, &plan, &winner_sink).await
     };
     let (loser, winner) = tokio::join!(loser, winner);
     let winner = winner.expect("the winner completes");
@@ -720,7 +720,7 @@ async fn an_orphan_is_told_once_and_per_service() {
     fake.inject(MailtrapOp::Reset, Fault::lose_answer());
     fake.inject(MailtrapOp::List, Fault::status(503).nth(2).times(5));
     let err = life
-        .rotate(old.id, &MailtrapPlan::new(), &sink)
+        .rotate(&old.id, &MailtrapPlan::new(), &sink)
         .await
         .expect_err("orphan");
     assert!(
@@ -747,7 +747,7 @@ async fn a_stored_mailtrap_rotation_run_again_resumes_and_retires() {
     let plan = MailtrapPlan::new().recreate();
     fake.inject(MailtrapOp::Delete, Fault::status(503).times(5));
     let err = life
-        .rotate(old.id, &plan, &sink)
+        .rotate(&old.id, &plan, &sink)
         .await
         .expect_err("the delete fails");
     let Left::Stored { new, .. } = err.left() else {
@@ -757,7 +757,7 @@ async fn a_stored_mailtrap_rotation_run_again_resumes_and_retires() {
     fake.clear_faults();
     let sent = fake.requests().len();
     let again = life
-        .rotate(old.id, &plan.clone().lease(Duration::ZERO), &sink)
+        .rotate(&old.id, &plan.clone().lease(Duration::ZERO), &sink)
         .await
         .expect("resumed");
     assert_eq!(again.method, RotationMethod::Resumed);

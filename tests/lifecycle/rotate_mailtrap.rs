@@ -31,7 +31,7 @@ async fn setup() -> Setup {
 impl Setup {
     /// A rotation of the old token by `plan` into the file.
     async fn rotate(&self, plan: &MailtrapPlan) -> Result<Rotation, RotateError> {
-        self.life.rotate(self.old.id, plan, &self.sink()).await
+        self.life.rotate(&self.old.id, plan, &self.sink()).await
     }
 }
 
@@ -141,7 +141,7 @@ async fn a_refused_reset_falls_back_to_create() {
     );
     let (_dir, sink, path) = temp_file_sink(&old.secret);
     let rotation = life
-        .rotate(old.id, &MailtrapPlan::new(), &sink)
+        .rotate(&old.id, &MailtrapPlan::new(), &sink)
         .await
         .expect("rotate");
     assert_eq!(rotation.method, RotationMethod::Create);
@@ -243,7 +243,7 @@ async fn a_failing_sink_removes_the_new_token() {
     let s = setup().await;
     let err = s
         .life
-        .rotate(s.old.id, &MailtrapPlan::new().recreate(), &failing_sink())
+        .rotate(&s.old.id, &MailtrapPlan::new().recreate(), &failing_sink())
         .await
         .expect_err("sink fails");
     assert_eq!((err.step(), err.left()), (Step::Store, &Left::Unchanged));
@@ -330,14 +330,18 @@ async fn a_crash_at_every_call_converges_on_the_next_run() {
 async fn crash_while_storing(sink: &dyn SecretSink, s: &Setup, wrote: bool) {
     let first = tokio::time::timeout(
         CRASH_AFTER,
-        s.life.rotate(s.old.id, &MailtrapPlan::new(), sink),
+        s.life.rotate(&s.old.id, &MailtrapPlan::new(), sink),
     )
     .await;
     assert!(first.is_err());
     assert!(mailtrap_accepts(&s.life, s.old.secret.expose_secret()).await);
     let file = FileSink::new(&s.path);
     let rerun = MailtrapPlan::new().lease(Duration::ZERO);
-    let rotation = s.life.rotate(s.old.id, &rerun, &file).await.expect("again");
+    let rotation = s
+        .life
+        .rotate(&s.old.id, &rerun, &file)
+        .await
+        .expect("again");
     if wrote {
         assert_eq!(rotation.method, RotationMethod::Resumed);
         assert!(matches!(rotation.old_state, OldState::GracePeriod { .. }));
@@ -380,7 +384,7 @@ async fn the_account_free_paths_rotate_too() {
     let life = MailtrapLifecycle::new(client);
     let (_dir, sink, path) = temp_file_sink(&old.secret);
     let rotation = life
-        .rotate(old.id, &MailtrapPlan::new().recreate(), &sink)
+        .rotate(&old.id, &MailtrapPlan::new().recreate(), &sink)
         .await
         .expect("rotate");
     let held = fake.tokens();

@@ -1440,7 +1440,7 @@ async fn rotations_tell_the_sink_the_label_without_the_marker() {
         MailtrapPlan::new(),
         MailtrapPlan::new(),
     ] {
-        let rotation = life.rotate(id, &plan, &store).await.expect("rotated");
+        let rotation = life.rotate(&id, &plan, &store).await.expect("rotated");
         id = rotation.new.id.parse().expect("an id");
     }
     assert_eq!(

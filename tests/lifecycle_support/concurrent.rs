@@ -139,7 +139,7 @@ contested!(
     MailtrapPlan,
     MailtrapOp,
     mailtrap_life,
-    |old| old.id,
+    |old| &old.id,
     project_viewer("CI deploy")
 );
 

@@ -91,24 +91,10 @@ async fn unit_create(life: UnitLifecycle, create: &UnitCreate) -> Result<Done, F
     )
     .source_ips(grant.source_ips.iter().cloned());
     let minted = life
-        .mint(&request)
+        .mint_stored(&request, &*sink)
         .await
-        .map_err(|e| Failure::service("Unit create", e))?;
+        .map_err(|e| secret_to::mint_failure("Unit create", "revoked", e))?;
     let new = &minted.token;
-    let meta = crate::store::unit_created_meta(&life, new, &request);
-    let removal = Removal {
-        verb: "revoked",
-        then: "",
-    };
-    secret_to::store(
-        &*sink,
-        &new.token,
-        &meta,
-        "Unit create",
-        removal,
-        || async { life.tokens().revoke(&new.id).await.map(drop) },
-    )
-    .await?;
     let mut text = format!(
         "created Unit token {} {:?}, expires {}; secret written to {}\n",
         new.id,
@@ -118,7 +104,7 @@ async fn unit_create(life: UnitLifecycle, create: &UnitCreate) -> Result<Done, F
     );
     text.push_str(&removed_lines(&minted));
     Ok(Done::with_secret_on(
-        Output::new(new.without_secret(), text),
+        Output::new(new, text),
         &create.secret_to,
     ))
 }
@@ -232,24 +218,10 @@ async fn mailtrap_create(
         .permissions_from(create.permissions.iter().cloned())
         .expires(create.expires);
     let minted = life
-        .mint(&request)
+        .mint_stored(&request, &*sink)
         .await
-        .map_err(|e| Failure::service("Mailtrap create", e))?;
+        .map_err(|e| secret_to::mint_failure("Mailtrap create", "deleted", e))?;
     let new = &minted.token;
-    let meta = mailtrap_meta(new);
-    let removal = Removal {
-        verb: "deleted",
-        then: "",
-    };
-    secret_to::store(
-        &*sink,
-        &new.token,
-        &meta,
-        "Mailtrap create",
-        removal,
-        || life.tokens().delete(new.id),
-    )
-    .await?;
     let mut text = format!(
         "created Mailtrap token {} {:?}, expires {}; secret written to {}\n",
         new.id,
@@ -259,7 +231,7 @@ async fn mailtrap_create(
     );
     text.push_str(&removed_lines(&minted));
     Ok(Done::with_secret_on(
-        Output::new(new.without_secret(), text),
+        Output::new(new, text),
         &create.secret_to,
     ))
 }

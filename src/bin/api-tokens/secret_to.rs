@@ -2,7 +2,7 @@
 //! any request, so that a sink that cannot take the secret fails before a
 //! token exists that nobody would hold.
 
-use api_tokens::lifecycle::{SecretMeta, SecretSink, SinkError, SinkSpec};
+use api_tokens::lifecycle::{MintIntoError, SecretMeta, SecretSink, SinkError, SinkSpec, Unstored};
 
 use crate::exit::Failure;
 
@@ -97,6 +97,41 @@ where
         error,
         advice,
     })
+}
+
+/// The failure of a mint into a sink ([`Lifecycle::mint_stored`]): the
+/// service's, or the sink's with what became of the token, `verb` naming
+/// its removal (`revoked` on Unit, `deleted` on Mailtrap).
+///
+/// [`Lifecycle::mint_stored`]: api_tokens::lifecycle::Lifecycle::mint_stored
+pub fn mint_failure(what: &str, verb: &str, e: MintIntoError) -> Failure {
+    match e {
+        MintIntoError::Check(e) => Failure::usage(format!("--secret-to: {e}")),
+        MintIntoError::Mint(e) => Failure::service(what, e),
+        MintIntoError::Store {
+            token,
+            outcome,
+            source,
+        } => {
+            let id = token.id;
+            let advice = match outcome {
+                Unstored::KeptAsWritten => format!(
+                    "the file holds the secret of token {id} all the same, so the token was \
+                     kept; a crash of the machine could still undo the write"
+                ),
+                Unstored::Removed => {
+                    format!("token {id} was {verb}, since nobody holds its secret")
+                }
+                _ => format!("token {id} could not be {verb}; nobody holds its secret: remove it"),
+            };
+            Failure::Sink {
+                what: what.to_owned(),
+                error: source,
+                advice,
+            }
+        }
+        _ => Failure::Store(format!("{what}: {e}")),
+    }
 }
 
 /// How a failure after a failed store speaks of the token's removal.

@@ -9,25 +9,12 @@ use api_tokens::Service;
 #[cfg(any(feature = "aws", feature = "vault"))]
 use api_tokens::lifecycle::sink::{RecordStore, SinkError};
 use api_tokens::lifecycle::{
-    MailtrapLifecycle, MailtrapPlan, RotateError, Rotation, SecretMeta, SecretSink, SinkSpec,
-    UnitLifecycle, UnitPlan,
+    MailtrapLifecycle, MailtrapPlan, RotateError, Rotation, SecretSink, SinkSpec, UnitLifecycle,
+    UnitPlan,
 };
 use api_tokens::{mailtrap, unit};
 
 use crate::exit::Failure;
-
-/// What `unit create` tells its sink of `new`, minted from `request`: the
-/// whole record a rotation needs (user, scopes, source addresses,
-/// lifetime: [`UnitLifecycle::record_meta`]), so that a token created into
-/// a store (`aws-sm:`, `vault:`) can be rotated from it; only a store reads
-/// those attributes.
-pub fn unit_created_meta(
-    life: &UnitLifecycle,
-    new: &unit::NewApiToken,
-    request: &unit::CreateApiToken,
-) -> SecretMeta {
-    life.record_meta(new, request)
-}
 
 /// The usage error of a rotate command given no id and no store: it names
 /// the stores this build reads, whose record may name the token instead.
@@ -134,7 +121,7 @@ impl Rotates for MailtrapLifecycle {
         plan: &MailtrapPlan,
         sink: &dyn SecretSink,
     ) -> Result<Rotation, RotateError> {
-        self.rotate(id, plan, sink).await
+        self.rotate(&id, plan, sink).await
     }
 
     #[cfg(any(feature = "aws", feature = "vault"))]
@@ -144,7 +131,7 @@ impl Rotates for MailtrapLifecycle {
         store: &S,
         plan: &MailtrapPlan,
     ) -> Result<Rotation, RotateError> {
-        MailtrapLifecycle::rotate_into(self, id, store, plan).await
+        MailtrapLifecycle::rotate_into(self, &id, store, plan).await
     }
 
     #[cfg(any(feature = "aws", feature = "vault"))]

@@ -41,9 +41,24 @@ pub(super) fn check_identifier(field: &'static str, what: &str, value: &str) -> 
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident, $field:literal, $what:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
         #[serde(transparent)]
         pub struct $name(String);
+
+        /// Ordered as numbers (Unit numbers its records in increasing
+        /// order): `9` before `10`.
+        impl Ord for $name {
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                // Digits without leading zeros: the shorter is the smaller.
+                (self.0.len(), &self.0).cmp(&(other.0.len(), &other.0))
+            }
+        }
+
+        impl PartialOrd for $name {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
 
         impl $name {
             /// The id as Unit writes it.
