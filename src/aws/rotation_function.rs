@@ -30,9 +30,10 @@ use super::secrets_manager::{
     AWSCURRENT, AWSPENDING, At, Moved, ReadError, Secret, SecretsManagerError, Versions,
 };
 use crate::error::{Error, Service};
+use crate::lifecycle::engine::{Lifecycle, TokenService};
 use crate::lifecycle::mailtrap::MailtrapLifecycle;
 use crate::lifecycle::marker::Marker;
-use crate::lifecycle::mint::{self, Ops};
+use crate::lifecycle::mint::Ops;
 use crate::lifecycle::sink::record::SecretRecord;
 use crate::lifecycle::sink::secret_sink::SecretMeta;
 use crate::lifecycle::unit::UnitLifecycle;
@@ -509,11 +510,7 @@ impl RotationFunction {
     ) -> Result<(SecretString, SecretMeta), RotationFunctionError> {
         let (label, request) = unit_request(cx, current)?;
         self.remove_interrupted(cx, life).await?;
-        let token = mint_marked(cx, life, current, &label, |text| {
-            let tagged = request.clone().with_description(text);
-            async move { life.tokens().create(tagged).await }
-        })
-        .await?;
+        let token = mint_marked(cx, life, current, &label, &request).await?;
         let meta = life.record_meta(&token, &request);
         Ok((token.token.clone(), meta))
     }
@@ -559,11 +556,7 @@ impl RotationFunction {
         let request = mailtrap::CreateApiToken::new(label.clone())
             .permissions_from(old.permissions.iter().cloned())
             .expires(expiry);
-        let token = mint_marked(cx, life, current, &label, |text| {
-            let tagged = request.clone().with_name(text);
-            async move { life.tokens().create(tagged).await }
-        })
-        .await?;
+        let token = mint_marked(cx, life, current, &label, &request).await?;
         Ok((token.token.clone(), mailtrap_meta(&token, label), "delete"))
     }
 
@@ -720,24 +713,21 @@ impl RotationFunction {
     }
 }
 
-/// Mints once, through `create`, the token that replaces `current`'s
-/// token, labelled `label`: its text carries the marker derived from the
-/// version being created, by which a retried `createSecret` finds it.
-async fn mint_marked<O, T, F, Fut>(
+/// Mints `request` once, through the lifecycle, as the token that
+/// replaces `current`'s token, labelled `label`: its text carries the
+/// marker derived from the version being created, by which a retried
+/// `createSecret` finds it.
+async fn mint_marked<S: TokenService>(
     cx: &Ctx<'_>,
-    ops: &O,
+    life: &Lifecycle<S>,
     current: &SecretRecord,
     label: &str,
-    create: F,
-) -> Result<T, RotationFunctionError>
-where
-    O: Ops,
-    F: Fn(String) -> Fut,
-    Fut: Future<Output = Result<T, Error>>,
-{
-    let service = |e: Error| cx.fail(FailureKind::ServiceError, format!("{}: {e}", O::SERVICE));
+    request: &S::Create,
+) -> Result<S::New, RotationFunctionError> {
+    let service = |e: Error| cx.fail(FailureKind::ServiceError, format!("{}: {e}", S::SERVICE));
     let marker = marker_for(cx.token(), &current.token_id).map_err(service)?;
-    let minted = mint::mint_once(ops, label, || marker.clone(), create)
+    let minted = life
+        .mint_marked(request, label, || marker.clone())
         .await
         .map_err(service)?;
     Ok(minted.token)
