@@ -434,37 +434,63 @@ impl Planning<'_> {
         let mut left_alone = 0;
         for key in &order {
             let list = listed.get(key).map(Vec::as_slice).unwrap_or_default();
-            for t in list {
-                let Some(marker) = Marker::find(&t.text) else {
-                    continue;
-                };
-                let named = entries.iter().any(|e| {
-                    file.service_label(&e.name) == t.label()
-                        && entry_keys(e, services).contains(key)
-                });
-                if named {
-                    continue;
-                }
-                if !self.owns(t, list) {
-                    left_alone += 1;
-                    continue;
-                }
-                if let Some(id) = token_id(&t.id) {
-                    orphans.push(Action {
-                        service: Service::Mailtrap,
-                        name: t.label().to_owned(),
-                        kind: ActionKind::Orphan,
-                        reason: orphan_reason(&marker, now, &account_text(*key)),
-                        token_id: Some(t.id.clone()),
-                        target: Target::MailtrapOrphan {
-                            account: *key,
-                            token: id,
-                        },
-                    });
-                }
-            }
+            let named = |label: &str| {
+                entries.iter().any(|e| {
+                    file.service_label(&e.name) == label && entry_keys(e, services).contains(key)
+                })
+            };
+            let target = |t: &Seen<Option<u64>>| {
+                Some(Target::MailtrapOrphan {
+                    account: *key,
+                    token: token_id(&t.id)?,
+                })
+            };
+            let scope = account_text(*key);
+            left_alone +=
+                self.orphans_in(Service::Mailtrap, list, &scope, named, target, &mut orphans);
         }
         Ok((actions, orphans, order.len(), left_alone))
+    }
+
+    /// The orphans among the tokens of one account or user (`list`,
+    /// `scope` in the reason), pushed to `out`: the marked tokens that no
+    /// entry names by their label (`named`) and that the file owns
+    /// ([`owns`](Self::owns)), each removed at its `target` (none when its
+    /// id does not parse). Gives how many marked tokens no entry names
+    /// were left alone, as the file's namespace does not own them.
+    fn orphans_in<K>(
+        &self,
+        service: Service,
+        list: &[Seen<K>],
+        scope: &str,
+        named: impl Fn(&str) -> bool,
+        target: impl Fn(&Seen<K>) -> Option<Target>,
+        out: &mut Vec<Action>,
+    ) -> usize {
+        let mut left_alone = 0;
+        for t in list {
+            let Some(marker) = Marker::find(&t.text) else {
+                continue;
+            };
+            if named(t.label()) {
+                continue;
+            }
+            if !self.owns(t, list) {
+                left_alone += 1;
+                continue;
+            }
+            if let Some(target) = target(t) {
+                out.push(Action {
+                    service,
+                    name: t.label().to_owned(),
+                    kind: ActionKind::Orphan,
+                    reason: orphan_reason(&marker, self.now, scope),
+                    token_id: Some(t.id.clone()),
+                    target,
+                });
+            }
+        }
+        left_alone
     }
 
     /// Whether a marked token no entry names is the file's to prune: it
@@ -905,35 +931,20 @@ impl Planning<'_> {
         let mut left_alone = 0;
         for user in &users {
             let list = listed.get(user).map(Vec::as_slice).unwrap_or_default();
-            for t in list {
-                let Some(marker) = Marker::find(&t.text) else {
-                    continue;
-                };
-                let named = entries.iter().any(|e| {
-                    file.service_label(&e.description) == t.label()
+            let named = |label: &str| {
+                entries.iter().any(|e| {
+                    file.service_label(&e.description) == label
                         && unit_user(e, services).as_ref() == Some(user)
-                });
-                if named {
-                    continue;
-                }
-                if !self.owns(t, list) {
-                    left_alone += 1;
-                    continue;
-                }
-                if let Ok(id) = unit::TokenId::new(t.id.clone()) {
-                    orphans.push(Action {
-                        service: Service::Unit,
-                        name: t.label().to_owned(),
-                        kind: ActionKind::Orphan,
-                        reason: orphan_reason(&marker, now, &format!("user {user}")),
-                        token_id: Some(t.id.clone()),
-                        target: Target::UnitOrphan {
-                            user: user.clone(),
-                            token: id,
-                        },
-                    });
-                }
-            }
+                })
+            };
+            let target = |t: &Seen<UserId>| {
+                Some(Target::UnitOrphan {
+                    user: user.clone(),
+                    token: unit::TokenId::new(t.id.clone()).ok()?,
+                })
+            };
+            let scope = format!("user {user}");
+            left_alone += self.orphans_in(Service::Unit, list, &scope, named, target, &mut orphans);
         }
         Ok((actions, orphans, users.len(), left_alone))
     }
