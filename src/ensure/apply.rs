@@ -154,21 +154,14 @@ async fn act(file: &TokensFile, services: &Services, action: &Action) -> Result<
             .await
         }
         Target::MailtrapOrphan { account, token } => {
-            let client = services.mailtrap_client(*account).ok_or_else(|| {
-                ActionError::NotConfigured(format!(
-                    "no Mailtrap client for {}",
-                    account_text(*account)
-                ))
-            })?;
-            let deleted = client.api_tokens().delete(*token).await;
+            let deleted = mailtrap_life(services, *account)?
+                .tokens()
+                .delete(*token)
+                .await;
             orphan_removed(deleted, Service::Mailtrap, token.to_string(), action)
         }
         Target::UnitOrphan { user, token } => {
-            let client = services
-                .unit
-                .as_ref()
-                .ok_or_else(|| ActionError::NotConfigured("no Unit client was given".to_owned()))?;
-            let revoked = client.org_api_tokens(user.clone()).revoke(token).await;
+            let revoked = unit_life(services, user)?.tokens().revoke(token).await;
             orphan_removed(revoked, Service::Unit, token.as_str(), action)
         }
     }
@@ -234,11 +227,7 @@ async fn act_unit(
     others: &[unit::TokenId],
 ) -> Result<Done, ActionError> {
     let sink = checked_sink(services, &entry.secret_to).await?;
-    let client = services
-        .unit
-        .clone()
-        .ok_or_else(|| ActionError::NotConfigured("no Unit client was given".to_owned()))?;
-    let life = UnitLifecycle::new(client, user.clone());
+    let life = unit_life(services, user)?;
     let expires = Utc::now() + entry.lifetime;
     match token {
         None => {
@@ -248,26 +237,22 @@ async fn act_unit(
                 expires,
             )
             .source_ips(entry.source_ips.iter().cloned());
-            let new = life
-                .mint(&request)
-                .await
-                .map_err(|e| ActionError::from(crate::lifecycle::MintIntoError::Mint(e)))?;
+            let new = life.mint(&request).await.map_err(mint_failed)?.token;
             let new = Fresh {
-                id: new.token.id.as_str().to_owned(),
-                text: new.token.description.clone().unwrap_or_default(),
-                secret: new.token.token.clone(),
-                expires_at: new.token.expiration,
+                id: new.id.as_str().to_owned(),
+                text: new.description.clone().unwrap_or_default(),
+                expires_at: new.expiration,
+                secret: new.token,
             };
-            let place = Place::Unit(life.tokens());
             // The sink is told the whole record of the new token.
             let sink = life.recording(sink.as_ref(), &request);
-            match settle(&place, request.description(), &new, &sink).await? {
-                Settled::Won => Ok(Done {
-                    token: Some(new.to_ref(Service::Unit)),
-                    ..Done::default()
-                }),
-                Settled::Yielded(rival) => Ok(yielded(Service::Unit, &new, rival)),
-            }
+            settle(
+                &Place::Unit(life.tokens()),
+                request.description(),
+                new,
+                &sink,
+            )
+            .await
         }
         Some(id) => {
             let mut plan = UnitPlan::new(entry.scopes.iter().cloned(), expires)
@@ -437,23 +422,15 @@ impl Place<'_> {
     }
 }
 
-/// Whether a fresh token won against the other runs minting for the same
-/// label at once.
-enum Settled {
-    /// It did: its secret is stored.
-    Won,
-    /// Another run's token (this id) wins: this run's token was removed
-    /// unstored.
-    Yielded(String),
-}
-
 /// Orders ids as numbers, whatever their length.
 fn id_order(id: &str) -> (usize, &str) {
     (id.len(), id)
 }
 
 /// After a create: decides whether this run's token wins, stores its
-/// secret when it does, and checks it is still listed once stored.
+/// secret when it does, and checks it is still listed once stored. What
+/// the action did: the new token, or the removal of its own token and the
+/// rival it yielded to.
 ///
 /// The rule is the rotations' (see the lifecycle's race rule): both
 /// services number tokens in order of creation, and a list answered after
@@ -468,9 +445,9 @@ fn id_order(id: &str) -> (usize, &str) {
 async fn settle(
     place: &Place<'_>,
     label: &str,
-    new: &Fresh,
+    new: Fresh,
     sink: &dyn SecretSink,
-) -> Result<Settled, ActionError> {
+) -> Result<Done, ActionError> {
     let service = place.service();
     let fail =
         |step: &'static str, left: String, cause: Box<dyn std::error::Error + Send + Sync>| {
@@ -502,7 +479,11 @@ async fn settle(
         tracing::info!(service = %service, token_id = %new.id, winner = %rival,
             "another run minted for the same entry first: yielding");
         return match place.remove(&new.id).await {
-            Ok(()) => Ok(Settled::Yielded(rival)),
+            Ok(()) => Ok(Done {
+                token: None,
+                removed: vec![new.to_ref(service)],
+                yielded_to: Some(TokenRef::new(service, rival, None)),
+            }),
             Err(e) => Err(fail(
                 "yielding to another run",
                 format!(
@@ -524,7 +505,10 @@ async fn settle(
         }
     }
     match place.list().await {
-        Ok(listed) if listed.iter().any(|(id, _)| *id == new.id) => Ok(Settled::Won),
+        Ok(listed) if listed.iter().any(|(id, _)| *id == new.id) => Ok(Done {
+            token: Some(new.to_ref(service)),
+            ..Done::default()
+        }),
         Ok(_) => Err(fail(
             "checking the new token once stored",
             format!(
@@ -538,22 +522,9 @@ async fn settle(
         )),
         Err(e) => Err(fail(
             "checking the new token once stored",
-            format!(
-                "the sink holds the secret of token {}; the old tokens are kept: apply again",
-                new.id
-            ),
+            format!("the sink holds the secret of token {}: apply again", new.id),
             Box::new(e),
         )),
-    }
-}
-
-/// What a run that yielded did: minted, removed its own token, left the
-/// entry to `rival`.
-fn yielded(service: Service, new: &Fresh, rival: String) -> Done {
-    Done {
-        token: None,
-        removed: vec![new.to_ref(service)],
-        yielded_to: Some(TokenRef::new(service, rival, None)),
     }
 }
 
@@ -569,6 +540,20 @@ fn rotated(rotation: Rotation) -> Done {
     }
 }
 
+/// The lifecycle of the tokens of `user`, through the Unit client given.
+fn unit_life(services: &Services, user: &unit::UserId) -> Result<UnitLifecycle, ActionError> {
+    let client = services.unit.clone();
+    let client =
+        client.ok_or_else(|| ActionError::NotConfigured("no Unit client was given".to_owned()))?;
+    Ok(UnitLifecycle::new(client, user.clone()))
+}
+
+/// An exactly-once mint that failed: as `mint_into` reports it.
+fn mint_failed(e: Error) -> ActionError {
+    crate::lifecycle::MintIntoError::Mint(e).into()
+}
+
+/// The lifecycle of the tokens of `account`, through its Mailtrap client.
 fn mailtrap_life(
     services: &Services,
     account: Option<u64>,
@@ -592,22 +577,12 @@ async fn mailtrap_create(
     sink: &dyn SecretSink,
 ) -> Result<Done, ActionError> {
     let life = mailtrap_life(services, home)?;
-    let minted = life
-        .mint(request)
-        .await
-        .map_err(|e| ActionError::from(crate::lifecycle::MintIntoError::Mint(e)))?;
+    let new = life.mint(request).await.map_err(mint_failed)?.token;
     let new = Fresh {
-        id: minted.token.id.to_string(),
-        text: minted.token.name.clone(),
-        secret: minted.token.token.clone(),
-        expires_at: minted.token.expires_at,
+        id: new.id.to_string(),
+        text: new.name.clone(),
+        expires_at: new.expires_at,
+        secret: new.token,
     };
-    let place = Place::Mailtrap(life.tokens());
-    match settle(&place, request.name(), &new, sink).await? {
-        Settled::Won => Ok(Done {
-            token: Some(new.to_ref(Service::Mailtrap)),
-            ..Done::default()
-        }),
-        Settled::Yielded(rival) => Ok(yielded(Service::Mailtrap, &new, rival)),
-    }
+    settle(&Place::Mailtrap(life.tokens()), request.name(), new, sink).await
 }
