@@ -120,7 +120,6 @@ pub struct UnitEntry {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::lifecycle::permissions_text;
     use crate::mailtrap::parse_permission;
 
@@ -133,26 +132,5 @@ mod tests {
             permissions_text(&[parse_permission("inbox:7:10").unwrap()]),
             "sandbox:7:viewer"
         );
-    }
-
-    #[test]
-    fn accounts_come_from_account_permissions_once() {
-        let entry = MailtrapEntry {
-            name: "ci".into(),
-            permissions: [
-                "account:7:admin",
-                "sandbox:1:viewer",
-                "account:8:viewer",
-                "account:7:viewer",
-            ]
-            .iter()
-            .map(|p| parse_permission(p).unwrap())
-            .collect(),
-            expires: Expires::Never,
-            rotate: RotateRules::default(),
-            secret_to: SinkSpec::Stdout,
-            line: 1,
-        };
-        assert_eq!(entry.accounts(), [7, 8]);
     }
 }
