@@ -120,7 +120,7 @@ async fn a_mailtrap_plan_with_permissions_recreates_and_names_the_change() {
     );
     let live = world.mailtrap.tokens();
     assert_eq!(live.len(), 1);
-    assert_eq!(live[0].permissions, [viewer.clone()]);
+    assert_eq!(live[0].permissions, std::slice::from_ref(&viewer));
     assert!(world.mailtrap_sink_accepted().await);
 
     // The same permissions again: a create, and no change to report.
