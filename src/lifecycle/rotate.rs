@@ -196,10 +196,9 @@ pub enum AfterReset {
 /// token instead, then deletes the old one, when asked to
 /// [`recreate`](MailtrapPlan::recreate) or to change the
 /// [`permissions`](MailtrapPlan::permissions) (a reset keeps the old
-/// ones), when another
-/// rotation of the same token is seen in flight, or when the service
-/// refuses the reset with 422 (the token was already reset, or has
-/// expired).
+/// ones), when another rotation of the same token is seen in flight, or
+/// when the service refuses the reset with 422 (the token was already
+/// reset, or has expired).
 ///
 /// The new token keeps the old one's expiry unless
 /// [`expires`](MailtrapPlan::expires) says otherwise: the same date when
@@ -262,10 +261,10 @@ impl MailtrapPlan {
 
     /// Creates a new token instead of resetting the old one: with the old
     /// token's permissions (unless the plan states
-    /// [`permissions`](MailtrapPlan::permissions)), named with its label (its name without the id
-    /// a reset appended and without its marker) followed by a new marker,
-    /// `"<label> [at:TIME-NONCE-CHECK from:OLD]"`; then deletes the old
-    /// token. Neither service can rename a token, and the marker is what
+    /// [`permissions`](MailtrapPlan::permissions)), named with its label
+    /// (its name without the id a reset appended and without its marker)
+    /// followed by a new marker, `"<label> [at:TIME-NONCE-CHECK from:OLD]"`;
+    /// then deletes the old token. Neither service can rename a token, and the marker is what
     /// lets a lost answer be found again, so the name is not kept exactly.
     pub fn recreate(mut self) -> MailtrapPlan {
         self.recreate = true;
