@@ -1,5 +1,6 @@
-//! Carrying out a [`Plan`]: creates through `mint_into`, rotations
-//! through `rotate`, replacements by mint, probe, store and retire.
+//! Carrying out a [`Plan`]: creates by an exactly-once mint settled
+//! against other runs, rotations and replacements through the lifecycle's
+//! `rotate` (mint, probe, store, retire).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,14 +10,14 @@ use secrecy::SecretString;
 
 use crate::error::{Error, Service};
 use crate::lifecycle::{
-    MailtrapLifecycle, MailtrapPlan, Marker, Rotation, SecretMeta, SecretSink, SinkSpec, TokenRef,
-    UnitLifecycle, UnitPlan,
+    Left, MailtrapLifecycle, MailtrapPlan, Marker, RotateError, Rotation, SecretMeta, SecretSink,
+    SinkSpec, Step, TokenRef, UnitLifecycle, UnitPlan,
 };
 use crate::{mailtrap, unit};
 
 use super::entry::{MailtrapEntry, UnitEntry};
 use super::load::TokensFile;
-use super::plan::{Action, ActionKind, Plan, Target};
+use super::plan::{Action, Plan, Target};
 use super::report::{ActionError, ApplyReport, Done, Outcome};
 use super::services::{Services, account_text};
 
@@ -128,15 +129,13 @@ async fn act(file: &TokensFile, services: &Services, action: &Action) -> Result<
             home,
             token,
             others,
-            fresh,
         } => {
             let at = MailtrapAt {
                 home: *home,
                 token: *token,
                 others,
-                fresh: *fresh,
             };
-            act_mailtrap(file, services, &file.mailtrap()[*entry], action.kind, at).await
+            act_mailtrap(file, services, &file.mailtrap()[*entry], at).await
         }
         Target::Unit {
             entry,
@@ -155,21 +154,11 @@ async fn act(file: &TokensFile, services: &Services, action: &Action) -> Result<
             .await
         }
         Target::MailtrapOrphan { account, token } => {
-            let client = services.mailtrap_client(*account).ok_or_else(|| {
-                ActionError::NotConfigured(format!(
-                    "no Mailtrap client for {}",
-                    account_text(*account)
-                ))
-            })?;
-            let deleted = client.api_tokens().delete(*token).await;
+            let deleted = mailtrap_life(services, *account)?.retire(token).await;
             orphan_removed(deleted, Service::Mailtrap, token.to_string(), action)
         }
         Target::UnitOrphan { user, token } => {
-            let client = services
-                .unit
-                .as_ref()
-                .ok_or_else(|| ActionError::NotConfigured("no Unit client was given".to_owned()))?;
-            let revoked = client.org_api_tokens(user.clone()).revoke(token).await;
+            let revoked = unit_life(services, user)?.retire(token).await;
             orphan_removed(revoked, Service::Unit, token.as_str(), action)
         }
     }
@@ -180,40 +169,48 @@ struct MailtrapAt<'a> {
     home: Option<u64>,
     token: Option<(Option<u64>, mailtrap::TokenId)>,
     others: &'a [(Option<u64>, mailtrap::TokenId)],
-    fresh: bool,
 }
 
-/// Creates, rotates or replaces the token of a `[[mailtrap]]` entry.
+/// Creates the token of a `[[mailtrap]]` entry, or replaces it through the
+/// rotation (whether it is due, or its permissions, its expiry or the
+/// secret its sink holds differ from the file): a create with the file's
+/// permissions and expiry, proved, stored, and the old token deleted. The
+/// other tokens with its label are deleted once the new secret is stored.
 async fn act_mailtrap(
     file: &TokensFile,
     services: &Services,
     entry: &MailtrapEntry,
-    kind: ActionKind,
     at: MailtrapAt<'_>,
 ) -> Result<Done, ActionError> {
     let sink = checked_sink(services, &entry.secret_to).await?;
     let now = Utc::now();
-    let request = mailtrap::CreateApiToken::new(file.service_label(&entry.name))
-        .permissions_from(entry.permissions.iter().cloned())
+    let Some((account, id)) = at.token else {
+        let request = mailtrap::CreateApiToken::new(file.service_label(&entry.name))
+            .permissions_from(entry.permissions.iter().cloned())
+            .expires(entry.expires.at(now));
+        return mailtrap_create(services, at.home, &request, &*sink).await;
+    };
+    let life = mailtrap_life(services, account)?;
+    // Every client is found before anything is minted.
+    let others = at
+        .others
+        .iter()
+        .map(|&(account, id)| Ok((mailtrap_life(services, account)?, id)))
+        .collect::<Result<Vec<_>, ActionError>>()?;
+    let plan = MailtrapPlan::new()
+        .recreate()
+        .permissions(entry.permissions.iter().cloned())
+        .delete_old()
         .expires(entry.expires.at(now));
-    match (kind, at.token) {
-        (ActionKind::Create, _) | (_, None) => {
-            mailtrap_replace(services, at.home, &request, &*sink, &[]).await
-        }
-        (ActionKind::Rotate, Some((account, id))) if !at.fresh => {
-            let life = mailtrap_life(services, account)?;
-            let plan = MailtrapPlan::new()
-                .recreate()
-                .delete_old()
-                .expires(entry.expires.at(now));
-            rotation_done(life.rotate(&id, &plan, &*sink).await)
-        }
-        (_, Some(current)) => {
-            let mut old = vec![current];
-            old.extend(at.others.iter().copied());
-            mailtrap_replace(services, at.home, &request, &*sink, &old).await
-        }
-    }
+    let done = rotation_done(life.rotate(&id, &plan, &*sink).await)?;
+    retire_others(
+        done,
+        &id.to_string(),
+        &others,
+        |(_, id)| id.to_string(),
+        async |(life, id)| life.retire(id).await,
+    )
+    .await
 }
 
 /// Creates or rotates the token of a `[[unit]]` entry, then revokes the
@@ -227,11 +224,7 @@ async fn act_unit(
     others: &[unit::TokenId],
 ) -> Result<Done, ActionError> {
     let sink = checked_sink(services, &entry.secret_to).await?;
-    let client = services
-        .unit
-        .clone()
-        .ok_or_else(|| ActionError::NotConfigured("no Unit client was given".to_owned()))?;
-    let life = UnitLifecycle::new(client, user.clone());
+    let life = unit_life(services, user)?;
     let expires = Utc::now() + entry.lifetime;
     match token {
         None => {
@@ -241,26 +234,22 @@ async fn act_unit(
                 expires,
             )
             .source_ips(entry.source_ips.iter().cloned());
-            let new = life
-                .mint(&request)
-                .await
-                .map_err(|e| ActionError::from(crate::lifecycle::MintIntoError::Mint(e)))?;
+            let new = life.mint(&request).await.map_err(mint_failed)?.token;
             let new = Fresh {
-                id: new.token.id.as_str().to_owned(),
-                text: new.token.description.clone().unwrap_or_default(),
-                secret: new.token.token.clone(),
-                expires_at: new.token.expiration,
+                id: new.id.as_str().to_owned(),
+                text: new.description.clone().unwrap_or_default(),
+                expires_at: new.expiration,
+                secret: new.token,
             };
-            let place = Place::Unit(life.tokens());
             // The sink is told the whole record of the new token.
             let sink = life.recording(sink.as_ref(), &request);
-            match settle(&place, request.description(), &new, &[], &sink).await? {
-                Settled::Won => Ok(Done {
-                    token: Some(new.to_ref(Service::Unit)),
-                    ..Done::default()
-                }),
-                Settled::Yielded(rival) => Ok(yielded(Service::Unit, &new, rival)),
-            }
+            settle(
+                &Place::Unit(life.tokens()),
+                request.description(),
+                new,
+                &sink,
+            )
+            .await
         }
         Some(id) => {
             let mut plan = UnitPlan::new(entry.scopes.iter().cloned(), expires)
@@ -270,33 +259,51 @@ async fn act_unit(
                 // The new token may refuse calls from this machine.
                 plan = plan.skip_probe();
             }
-            let rotation = match life.rotate(id, &plan, &*sink).await {
-                Ok(rotation) => rotation,
-                Err(e) => return rotation_done(Err(e)),
-            };
-            let new_id = rotation.new.id.clone();
-            let mut done = rotated(rotation);
-            for other in others {
-                match life.tokens().revoke(other).await {
-                    Ok(_) | Err(Error::NotFound(_)) => {
-                        done.removed
-                            .push(TokenRef::new(Service::Unit, other.as_str(), None))
-                    }
-                    Err(e) => {
-                        return Err(ActionError::Replace {
-                            step: "removing the old tokens",
-                            left: format!(
-                                "the sink holds the secret of token {new_id}; token {other} \
-                                 and those after it are still to revoke: apply again"
-                            ),
-                            cause: Box::new(e),
-                        });
-                    }
-                }
-            }
-            Ok(done)
+            let done = rotation_done(life.rotate(id, &plan, &*sink).await)?;
+            retire_others(
+                done,
+                id.as_str(),
+                others,
+                |id| id.as_str().to_owned(),
+                async |id| life.retire(id).await,
+            )
+            .await
         }
     }
+}
+
+/// Removes the other tokens with an entry's label once the rotation of its
+/// token (`old`) stored the new secret (`done`), each through `remove`
+/// (gone already counts as removed): a step 4 of that rotation, whose
+/// failure is a [`RotateError`] at [`Step::Retire`] leaving the new secret
+/// stored and the rest to remove ([`Left::Stored`]). After a rotation that
+/// yielded to another run, nothing is removed: the next plan shows what is
+/// left.
+async fn retire_others<T>(
+    mut done: Done,
+    old: &str,
+    others: &[T],
+    id_of: impl Fn(&T) -> String,
+    remove: impl AsyncFn(&T) -> Result<(), Error>,
+) -> Result<Done, ActionError> {
+    let Some(new) = done.token.clone() else {
+        return Ok(done);
+    };
+    let service = new.service;
+    let to_ref = |t: &T| TokenRef::new(service, id_of(t), None);
+    for (i, other) in others.iter().enumerate() {
+        match remove(other).await {
+            Ok(()) | Err(Error::NotFound(_)) => done.removed.push(to_ref(other)),
+            Err(e) => {
+                let left = Left::Stored {
+                    new,
+                    to_remove: others[i..].iter().map(to_ref).collect(),
+                };
+                return Err(RotateError::new(service, old, Step::Retire, left, e).into());
+            }
+        }
+    }
+    Ok(done)
 }
 
 /// The sink `spec` names, checked before anything is minted: a secret
@@ -412,42 +419,32 @@ impl Place<'_> {
     }
 }
 
-/// Whether a fresh token won against the other runs minting for the same
-/// label at once.
-enum Settled {
-    /// It did: its secret is stored.
-    Won,
-    /// Another run's token (this id) wins: this run's token was removed
-    /// unstored.
-    Yielded(String),
-}
-
 /// Orders ids as numbers, whatever their length.
 fn id_order(id: &str) -> (usize, &str) {
     (id.len(), id)
 }
 
-/// After a create or a replacement's mint: decides whether this run's
-/// token wins, stores its secret when it does, and checks it is still
-/// listed once stored.
+/// After a create: decides whether this run's token wins, stores its
+/// secret when it does, and checks it is still listed once stored. What
+/// the action did: the new token, or the removal of its own token and the
+/// rival it yielded to.
 ///
 /// The rule is the rotations' (see the lifecycle's race rule): both
 /// services number tokens in order of creation, and a list answered after
-/// a create shows it. Among the tokens carrying `label` that neither the
-/// plan saw (`known`) nor this run minted, the one with the lowest id
-/// below this run's was minted first, by another run acting on the same
-/// entry at once (another `apply`, a rotation): this run yields, removes
-/// its token and stores nothing. A run whose token has the lowest id wins.
-/// When the list after the store no longer shows this run's token (a run
-/// that broke the rule removed it), the sink holds a dead secret: that is
-/// an error that says so, and the next plan rotates.
+/// a create shows it. Among the tokens carrying `label` that this run did
+/// not mint, the one with the lowest id below this run's was minted first,
+/// by another run acting on the same entry at once (another `apply`, a
+/// rotation): this run yields, removes its token and stores nothing. A run
+/// whose token has the lowest id wins. When the list after the store no
+/// longer shows this run's token (a run that broke the rule removed it),
+/// the sink holds a dead secret: that is an error that says so, and the
+/// next plan rotates.
 async fn settle(
     place: &Place<'_>,
     label: &str,
-    new: &Fresh,
-    known: &[String],
+    new: Fresh,
     sink: &dyn SecretSink,
-) -> Result<Settled, ActionError> {
+) -> Result<Done, ActionError> {
     let service = place.service();
     let fail =
         |step: &'static str, left: String, cause: Box<dyn std::error::Error + Send + Sync>| {
@@ -471,10 +468,7 @@ async fn settle(
     let rival = listed
         .iter()
         .filter(|(id, text)| {
-            *id != new.id
-                && !known.contains(id)
-                && Marker::label(text) == label
-                && id_order(id) < id_order(&new.id)
+            *id != new.id && Marker::label(text) == label && id_order(id) < id_order(&new.id)
         })
         .map(|(id, _)| id.clone())
         .min_by(|a, b| id_order(a).cmp(&id_order(b)));
@@ -482,7 +476,11 @@ async fn settle(
         tracing::info!(service = %service, token_id = %new.id, winner = %rival,
             "another run minted for the same entry first: yielding");
         return match place.remove(&new.id).await {
-            Ok(()) => Ok(Settled::Yielded(rival)),
+            Ok(()) => Ok(Done {
+                token: None,
+                removed: vec![new.to_ref(service)],
+                yielded_to: Some(TokenRef::new(service, rival, None)),
+            }),
             Err(e) => Err(fail(
                 "yielding to another run",
                 format!(
@@ -504,7 +502,10 @@ async fn settle(
         }
     }
     match place.list().await {
-        Ok(listed) if listed.iter().any(|(id, _)| *id == new.id) => Ok(Settled::Won),
+        Ok(listed) if listed.iter().any(|(id, _)| *id == new.id) => Ok(Done {
+            token: Some(new.to_ref(service)),
+            ..Done::default()
+        }),
         Ok(_) => Err(fail(
             "checking the new token once stored",
             format!(
@@ -518,22 +519,9 @@ async fn settle(
         )),
         Err(e) => Err(fail(
             "checking the new token once stored",
-            format!(
-                "the sink holds the secret of token {}; the old tokens are kept: apply again",
-                new.id
-            ),
+            format!("the sink holds the secret of token {}: apply again", new.id),
             Box::new(e),
         )),
-    }
-}
-
-/// What a run that yielded did: minted, removed its own token, left the
-/// entry to `rival`.
-fn yielded(service: Service, new: &Fresh, rival: String) -> Done {
-    Done {
-        token: None,
-        removed: vec![new.to_ref(service)],
-        yielded_to: Some(TokenRef::new(service, rival, None)),
     }
 }
 
@@ -549,6 +537,20 @@ fn rotated(rotation: Rotation) -> Done {
     }
 }
 
+/// The lifecycle of the tokens of `user`, through the Unit client given.
+fn unit_life(services: &Services, user: &unit::UserId) -> Result<UnitLifecycle, ActionError> {
+    let client = services.unit.clone();
+    let client =
+        client.ok_or_else(|| ActionError::NotConfigured("no Unit client was given".to_owned()))?;
+    Ok(UnitLifecycle::new(client, user.clone()))
+}
+
+/// An exactly-once mint that failed: as `mint_into` reports it.
+fn mint_failed(e: Error) -> ActionError {
+    crate::lifecycle::MintIntoError::Mint(e).into()
+}
+
+/// The lifecycle of the tokens of `account`, through its Mailtrap client.
 fn mailtrap_life(
     services: &Services,
     account: Option<u64>,
@@ -562,102 +564,22 @@ fn mailtrap_life(
         })
 }
 
-/// A Mailtrap token to create, or one whose permissions must change, or
-/// several tokens with one label: a rotation would copy the old
-/// permissions, so a new token is minted as the file says (exactly once),
-/// proved with a call made with its secret (replacements), settled against
-/// other runs minting for the entry at once ([`settle`]), stored, and only
-/// then are the old tokens deleted. A failure before the store removes the
-/// new token and leaves the old ones working; a failure after it leaves the
-/// new secret stored and the old tokens to delete, which the next plan
-/// shows as a replace again.
-async fn mailtrap_replace(
+/// Creates the token of a `[[mailtrap]]` entry exactly once, settles it
+/// against other runs minting for the entry at once ([`settle`]) and
+/// stores it.
+async fn mailtrap_create(
     services: &Services,
     home: Option<u64>,
     request: &mailtrap::CreateApiToken,
     sink: &dyn SecretSink,
-    old: &[(Option<u64>, mailtrap::TokenId)],
 ) -> Result<Done, ActionError> {
     let life = mailtrap_life(services, home)?;
-    let fail =
-        |step: &'static str, left: String, cause: Box<dyn std::error::Error + Send + Sync>| {
-            ActionError::Replace { step, left, cause }
-        };
-    let minted = if old.is_empty() {
-        life.mint(request)
-            .await
-            .map_err(|e| ActionError::from(crate::lifecycle::MintIntoError::Mint(e)))?
-    } else {
-        life.mint(request).await.map_err(|e| {
-            let left = if e.is_outcome_unknown() {
-                "the old tokens work; a new token carrying the named marker may remain: apply \
-                 again"
-            } else {
-                "the old tokens work and nothing new remains"
-            };
-            fail("minting", left.to_owned(), Box::new(e))
-        })?
-    };
+    let new = life.mint(request).await.map_err(mint_failed)?.token;
     let new = Fresh {
-        id: minted.token.id.to_string(),
-        text: minted.token.name.clone(),
-        secret: minted.token.token.clone(),
-        expires_at: minted.token.expires_at,
+        id: new.id.to_string(),
+        text: new.name.clone(),
+        expires_at: new.expires_at,
+        secret: new.token,
     };
-    let place = Place::Mailtrap(life.tokens());
-    if !old.is_empty() {
-        if let Err(e) = probe(life.client(), &new.secret).await {
-            let left = match place.remove(&new.id).await {
-                Ok(()) => "the old tokens work and the new one was deleted".to_owned(),
-                Err(d) => format!(
-                    "the old tokens work, but the new token {} could not be deleted ({d}): \
-                     apply again",
-                    new.id
-                ),
-            };
-            return Err(fail("proving the new secret", left, Box::new(e)));
-        }
-    }
-    let known: Vec<String> = old.iter().map(|(_, id)| id.to_string()).collect();
-    if let Settled::Yielded(rival) = settle(&place, request.name(), &new, &known, sink).await? {
-        return Ok(yielded(Service::Mailtrap, &new, rival));
-    }
-    let new_ref = new.to_ref(Service::Mailtrap);
-    let mut removed = Vec::new();
-    for (i, (account, id)) in old.iter().enumerate() {
-        let client = services.mailtrap_client(*account).ok_or_else(|| {
-            ActionError::NotConfigured(format!("no Mailtrap client for {}", account_text(*account)))
-        })?;
-        match client.api_tokens().delete(*id).await {
-            Ok(()) | Err(Error::NotFound(_)) => {
-                removed.push(TokenRef::new(Service::Mailtrap, id.to_string(), None));
-            }
-            Err(e) => {
-                let rest: Vec<String> = old[i..].iter().map(|(_, id)| id.to_string()).collect();
-                return Err(fail(
-                    "removing the old tokens",
-                    format!(
-                        "the sink holds the secret of token {}; still to delete: {}: apply again",
-                        new_ref.id,
-                        rest.join(" ")
-                    ),
-                    Box::new(e),
-                ));
-            }
-        }
-    }
-    Ok(Done {
-        token: Some(new_ref),
-        removed,
-        yielded_to: None,
-    })
-}
-
-/// A call made with the new secret; a 403 counts, since the secret was
-/// recognised.
-async fn probe(client: &mailtrap::Client, secret: &SecretString) -> Result<(), Error> {
-    match client.with_token(secret.clone())?.api_tokens().list().await {
-        Ok(_) | Err(Error::Forbidden(_)) => Ok(()),
-        Err(e) => Err(e),
-    }
+    settle(&Place::Mailtrap(life.tokens()), request.name(), new, sink).await
 }

@@ -118,50 +118,19 @@ pub struct UnitEntry {
     pub line: usize,
 }
 
-/// Writes a permission as the file does: `account:3229:admin`.
-pub(crate) fn show_permission(p: &Permission) -> String {
-    let level = match p.access_level {
-        mailtrap::AccessLevel::Admin => "admin".to_owned(),
-        mailtrap::AccessLevel::Viewer => "viewer".to_owned(),
-        other => other.code().to_string(),
-    };
-    format!("{}:{}:{level}", p.resource_type, p.resource_id)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::lifecycle::permissions_text;
     use crate::mailtrap::parse_permission;
 
     #[test]
     fn permissions_read_and_show_alike() {
         for text in ["account:3229:admin", "sandbox:17:viewer", "project:p-1:50"] {
-            assert_eq!(show_permission(&parse_permission(text).unwrap()), text);
+            assert_eq!(permissions_text(&[parse_permission(text).unwrap()]), text);
         }
         assert_eq!(
-            show_permission(&parse_permission("inbox:7:10").unwrap()),
+            permissions_text(&[parse_permission("inbox:7:10").unwrap()]),
             "sandbox:7:viewer"
         );
-    }
-
-    #[test]
-    fn accounts_come_from_account_permissions_once() {
-        let entry = MailtrapEntry {
-            name: "ci".into(),
-            permissions: [
-                "account:7:admin",
-                "sandbox:1:viewer",
-                "account:8:viewer",
-                "account:7:viewer",
-            ]
-            .iter()
-            .map(|p| parse_permission(p).unwrap())
-            .collect(),
-            expires: Expires::Never,
-            rotate: RotateRules::default(),
-            secret_to: SinkSpec::Stdout,
-            line: 1,
-        };
-        assert_eq!(entry.accounts(), [7, 8]);
     }
 }

@@ -8,12 +8,14 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Serialize, Serializer};
 
 use crate::error::Service;
-use crate::lifecycle::{DEFAULT_LEASE, Marker, SecretSink, SinkError, SinkSpec};
+use crate::lifecycle::{
+    DEFAULT_LEASE, Marker, SecretSink, SinkError, SinkSpec, permissions_text, same_permissions,
+};
 use crate::mailtrap::{self, Permission};
 use crate::unit::{self, SourceIp, UserId};
 
 use super::duration;
-use super::entry::{Expires, MailtrapEntry, RotateRules, UnitEntry, show_permission};
+use super::entry::{Expires, MailtrapEntry, RotateRules, UnitEntry};
 use super::load::TokensFile;
 use super::namespace;
 use super::services::{Services, account_text};
@@ -90,9 +92,6 @@ pub(crate) enum Target {
         token: Option<(Option<u64>, mailtrap::TokenId)>,
         /// Other tokens with the label, removed once the new secret is stored.
         others: Vec<(Option<u64>, mailtrap::TokenId)>,
-        /// Whether the permissions (or the duplicates) call for a new token
-        /// rather than a rotation that copies the old permissions.
-        fresh: bool,
     },
     Unit {
         entry: usize,
@@ -396,7 +395,7 @@ impl Planning<'_> {
                 Held::Secret(s) => Some(last_four(s.expose_secret())),
                 _ => None,
             };
-            let (kind, reason, fresh) =
+            let (kind, reason, unfinished) =
                 judge_mailtrap(entry, &found, held_four.as_deref(), now, &keys);
             let (kind, reason) = match (&held, kind) {
                 (Held::Missing, ActionKind::None | ActionKind::Rotate) => (
@@ -405,11 +404,15 @@ impl Planning<'_> {
                 ),
                 _ => (kind, reason),
             };
-            let token = found.last().and_then(|t| Some((t.key, token_id(&t.id)?)));
-            let others = found
-                .iter()
-                .rev()
-                .skip(1)
+            // The token acted on: the newest, or the old token of a
+            // rotation to finish (whose new token is kept).
+            let (acted, others) = match unfinished {
+                Some(old) => (Some(old), Vec::new()),
+                None => (found.last().copied(), found.iter().rev().skip(1).collect()),
+            };
+            let token = acted.and_then(|t| Some((t.key, token_id(&t.id)?)));
+            let others = others
+                .into_iter()
                 .filter_map(|t| Some((t.key, token_id(&t.id)?)))
                 .collect();
             actions.push(Action {
@@ -417,13 +420,12 @@ impl Planning<'_> {
                 name: entry.name.clone(),
                 kind,
                 reason,
-                token_id: found.last().map(|t| t.id.clone()),
+                token_id: acted.map(|t| t.id.clone()),
                 target: Target::Mailtrap {
                     entry: index,
                     home: keys[0],
                     token,
                     others,
-                    fresh,
                 },
             });
         }
@@ -432,37 +434,63 @@ impl Planning<'_> {
         let mut left_alone = 0;
         for key in &order {
             let list = listed.get(key).map(Vec::as_slice).unwrap_or_default();
-            for t in list {
-                let Some(marker) = Marker::find(&t.text) else {
-                    continue;
-                };
-                let named = entries.iter().any(|e| {
-                    file.service_label(&e.name) == t.label()
-                        && entry_keys(e, services).contains(key)
-                });
-                if named {
-                    continue;
-                }
-                if !self.owns(t, list) {
-                    left_alone += 1;
-                    continue;
-                }
-                if let Some(id) = token_id(&t.id) {
-                    orphans.push(Action {
-                        service: Service::Mailtrap,
-                        name: t.label().to_owned(),
-                        kind: ActionKind::Orphan,
-                        reason: orphan_reason(&marker, now, &account_text(*key)),
-                        token_id: Some(t.id.clone()),
-                        target: Target::MailtrapOrphan {
-                            account: *key,
-                            token: id,
-                        },
-                    });
-                }
-            }
+            let named = |label: &str| {
+                entries.iter().any(|e| {
+                    file.service_label(&e.name) == label && entry_keys(e, services).contains(key)
+                })
+            };
+            let target = |t: &Seen<Option<u64>>| {
+                Some(Target::MailtrapOrphan {
+                    account: *key,
+                    token: token_id(&t.id)?,
+                })
+            };
+            let scope = account_text(*key);
+            left_alone +=
+                self.orphans_in(Service::Mailtrap, list, &scope, named, target, &mut orphans);
         }
         Ok((actions, orphans, order.len(), left_alone))
+    }
+
+    /// The orphans among the tokens of one account or user (`list`,
+    /// `scope` in the reason), pushed to `out`: the marked tokens that no
+    /// entry names by their label (`named`) and that the file owns
+    /// ([`owns`](Self::owns)), each removed at its `target` (none when its
+    /// id does not parse). Gives how many marked tokens no entry names
+    /// were left alone, as the file's namespace does not own them.
+    fn orphans_in<K>(
+        &self,
+        service: Service,
+        list: &[Seen<K>],
+        scope: &str,
+        named: impl Fn(&str) -> bool,
+        target: impl Fn(&Seen<K>) -> Option<Target>,
+        out: &mut Vec<Action>,
+    ) -> usize {
+        let mut left_alone = 0;
+        for t in list {
+            let Some(marker) = Marker::find(&t.text) else {
+                continue;
+            };
+            if named(t.label()) {
+                continue;
+            }
+            if !self.owns(t, list) {
+                left_alone += 1;
+                continue;
+            }
+            if let Some(target) = target(t) {
+                out.push(Action {
+                    service,
+                    name: t.label().to_owned(),
+                    kind: ActionKind::Orphan,
+                    reason: orphan_reason(&marker, self.now, scope),
+                    token_id: Some(t.id.clone()),
+                    target,
+                });
+            }
+        }
+        left_alone
     }
 
     /// Whether a marked token no entry names is the file's to prune: it
@@ -519,11 +547,11 @@ fn minted_within_lease<K>(token: &Seen<K>, now: DateTime<Utc>) -> bool {
 /// younger than the lease of another of them, which is still listed. The
 /// race rule of rotations settles it; a plan that replaced both would
 /// delete the rotation's new token under it. Gives the reason to leave the
-/// entry alone, and the old token.
+/// entry alone, the old token and the new one.
 fn rotation_in_flight<'a, K>(
     found: &[&'a Seen<K>],
     now: DateTime<Utc>,
-) -> Option<(String, &'a Seen<K>)> {
+) -> Option<(String, &'a Seen<K>, &'a Seen<K>)> {
     let (new, old) = found.iter().rev().find_map(|t| {
         let old = replaced(t)?;
         let old = found.iter().find(|o| o.id == old)?;
@@ -540,6 +568,7 @@ fn rotation_in_flight<'a, K>(
             duration::show(lease())
         ),
         old,
+        new,
     ))
 }
 
@@ -683,47 +712,42 @@ fn up_to_date<K>(token: &Seen<K>, rules: &RotateRules) -> String {
     }
 }
 
-fn permissions_text(perms: &[Permission]) -> String {
-    if perms.is_empty() {
-        return "(none)".to_owned();
-    }
-    perms
-        .iter()
-        .map(show_permission)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn sorted_permissions(perms: &[Permission]) -> Vec<String> {
-    let mut out: Vec<String> = perms.iter().map(show_permission).collect();
-    out.sort();
-    out.dedup();
-    out
-}
-
-fn judge_mailtrap(
+/// What to do about a `[[mailtrap]]` entry whose tokens are `found` (oldest
+/// first): the action, its reason, and the old token of a rotation to
+/// finish when the action is not about the newest token.
+fn judge_mailtrap<'a>(
     entry: &MailtrapEntry,
-    found: &[&Seen<Option<u64>>],
+    found: &[&'a Seen<Option<u64>>],
     held_four: Option<&str>,
     now: DateTime<Utc>,
     keys: &[Option<u64>],
-) -> (ActionKind, String, bool) {
+) -> (ActionKind, String, Option<&'a Seen<Option<u64>>>) {
     let Some(token) = found.last() else {
         let places: Vec<String> = keys.iter().map(|k| account_text(*k)).collect();
         return (
             ActionKind::Create,
             format!("no token named `{}` in {}", entry.name, places.join(", ")),
-            true,
+            None,
         );
     };
     if found.len() > 1 {
-        if let Some((reason, _)) = rotation_in_flight(found, now) {
-            return (ActionKind::None, reason, false);
+        if let Some((reason, old, new)) = rotation_in_flight(found, now) {
+            if held_four.is_some() && held_four == new.last_four.as_deref() {
+                // The rotation stored its secret and stopped before
+                // retiring the old token: running it again finishes it (it
+                // yields to a run still going).
+                let reason = format!(
+                    "secret_to: {} holds the secret of token {}, the new token of a rotation                      of token {} that did not retire it: rotating again finishes it",
+                    entry.secret_to, new.id, old.id
+                );
+                return (ActionKind::Rotate, reason, Some(old));
+            }
+            return (ActionKind::None, reason, None);
         }
         return (
             ActionKind::Replace,
             duplicates_reason(found, &entry.name),
-            true,
+            None,
         );
     }
     if let (Some(held), Some(shown)) = (held_four, token.last_four.as_deref()) {
@@ -735,11 +759,11 @@ fn judge_mailtrap(
                      characters differ): its secret was lost",
                     entry.secret_to, token.id
                 ),
-                true,
+                None,
             );
         }
     }
-    if sorted_permissions(&token.permissions) != sorted_permissions(&entry.permissions) {
+    if !same_permissions(&token.permissions, &entry.permissions) {
         return (
             ActionKind::Replace,
             format!(
@@ -747,7 +771,7 @@ fn judge_mailtrap(
                 permissions_text(&token.permissions),
                 permissions_text(&entry.permissions)
             ),
-            true,
+            None,
         );
     }
     match (entry.expires, token.expires_at) {
@@ -755,7 +779,7 @@ fn judge_mailtrap(
             return (
                 ActionKind::Replace,
                 format!("expires: {} → never", when(at)),
-                true,
+                None,
             );
         }
         (Expires::After(span), at) if at.is_none_or(|at| at > now + span + EXPIRY_SLACK) => {
@@ -766,14 +790,14 @@ fn judge_mailtrap(
                     "expires: {shown} → at most {} from now",
                     duration::show(span)
                 ),
-                true,
+                None,
             );
         }
         _ => {}
     }
     match due(token, &entry.rotate, now) {
-        Some(reason) => (ActionKind::Rotate, reason, false),
-        None => (ActionKind::None, up_to_date(token, &entry.rotate), false),
+        Some(reason) => (ActionKind::Rotate, reason, None),
+        None => (ActionKind::None, up_to_date(token, &entry.rotate), None),
     }
 }
 
@@ -907,35 +931,20 @@ impl Planning<'_> {
         let mut left_alone = 0;
         for user in &users {
             let list = listed.get(user).map(Vec::as_slice).unwrap_or_default();
-            for t in list {
-                let Some(marker) = Marker::find(&t.text) else {
-                    continue;
-                };
-                let named = entries.iter().any(|e| {
-                    file.service_label(&e.description) == t.label()
+            let named = |label: &str| {
+                entries.iter().any(|e| {
+                    file.service_label(&e.description) == label
                         && unit_user(e, services).as_ref() == Some(user)
-                });
-                if named {
-                    continue;
-                }
-                if !self.owns(t, list) {
-                    left_alone += 1;
-                    continue;
-                }
-                if let Ok(id) = unit::TokenId::new(t.id.clone()) {
-                    orphans.push(Action {
-                        service: Service::Unit,
-                        name: t.label().to_owned(),
-                        kind: ActionKind::Orphan,
-                        reason: orphan_reason(&marker, now, &format!("user {user}")),
-                        token_id: Some(t.id.clone()),
-                        target: Target::UnitOrphan {
-                            user: user.clone(),
-                            token: id,
-                        },
-                    });
-                }
-            }
+                })
+            };
+            let target = |t: &Seen<UserId>| {
+                Some(Target::UnitOrphan {
+                    user: user.clone(),
+                    token: unit::TokenId::new(t.id.clone()).ok()?,
+                })
+            };
+            let scope = format!("user {user}");
+            left_alone += self.orphans_in(Service::Unit, list, &scope, named, target, &mut orphans);
         }
         Ok((actions, orphans, users.len(), left_alone))
     }
@@ -969,7 +978,7 @@ fn judge_unit(
         );
     };
     if found.len() > 1 {
-        if let Some((reason, _)) = rotation_in_flight(found, now) {
+        if let Some((reason, ..)) = rotation_in_flight(found, now) {
             return (ActionKind::None, reason);
         }
         return (

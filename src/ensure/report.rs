@@ -21,11 +21,14 @@ pub enum ActionError {
     /// A rotation stopped.
     #[error(transparent)]
     Rotate(#[from] RotateError),
-    /// A replacement stopped: which step, what it left, and why.
+    /// A create stopped after its mint, while settling against other
+    /// runs or storing: which step, what it left, and why. (Replacements
+    /// are rotations: they fail as [`ActionError::Rotate`].)
     #[error("{step}: {cause}; {left}")]
     Replace {
-        /// The step that failed (`minting`, `proving the new secret`,
-        /// `storing the new secret`, `removing the old tokens`).
+        /// The step that failed (`listing before the store`, `yielding to
+        /// another run`, `storing the new secret`, `checking the new token
+        /// once stored`).
         step: &'static str,
         /// What the failure left behind.
         left: String,

@@ -372,56 +372,35 @@ impl AuditPolicy {
         owner: String,
         tokens: &[crate::unit::ApiToken],
     ) -> ServiceAudit {
-        let listed: Vec<Listed> = tokens
-            .iter()
-            .map(|t| Listed {
+        let tokens = tokens.iter().map(|t| {
+            let listed = Listed {
                 id: t.id.to_string(),
                 text: t.description.clone().unwrap_or_default(),
                 expires_at: t.expiration,
-            })
-            .collect();
-        let orphans = self.orphans(&listed);
-        let tokens = tokens
-            .iter()
-            .zip(&listed)
-            .map(|(t, l)| {
-                let mut findings = Vec::new();
-                self.expiry(t.expiration, &mut findings);
-                if let Some(scopes) = self.unit_scopes.get(&l.id) {
-                    let risky: Vec<&str> = scopes
-                        .iter()
-                        .map(Scope::as_str)
-                        .filter(|s| is_privileged_scope(s))
-                        .collect();
-                    if !risky.is_empty() {
-                        findings.push(Finding {
-                            kind: FindingKind::OverPrivileged,
-                            detail: format!("write or sensitive scopes: {}", risky.join(" ")),
-                        });
-                    }
-                }
-                if t.source_ips.is_empty() {
+            };
+            let mut findings = Vec::new();
+            if let Some(scopes) = self.unit_scopes.get(&listed.id) {
+                let risky: Vec<&str> = scopes
+                    .iter()
+                    .map(Scope::as_str)
+                    .filter(|s| is_privileged_scope(s))
+                    .collect();
+                if !risky.is_empty() {
                     findings.push(Finding {
-                        kind: FindingKind::Unrestricted,
-                        detail: "usable from any address".to_owned(),
+                        kind: FindingKind::OverPrivileged,
+                        detail: format!("write or sensitive scopes: {}", risky.join(" ")),
                     });
                 }
-                if orphans.contains(&l.id) {
-                    self.orphan(&l.text, &mut findings);
-                }
-                TokenAudit {
-                    id: l.id.clone(),
-                    name: t.description.clone(),
-                    expires_at: t.expiration,
-                    findings,
-                }
-            })
-            .collect();
-        ServiceAudit {
-            service: Service::Unit,
-            owner,
-            tokens,
-        }
+            }
+            if t.source_ips.is_empty() {
+                findings.push(Finding {
+                    kind: FindingKind::Unrestricted,
+                    detail: "usable from any address".to_owned(),
+                });
+            }
+            (listed, t.description.clone(), findings)
+        });
+        self.audit_listed(Service::Unit, owner, tokens.collect())
     }
 
     /// Audits Mailtrap tokens as listed.
@@ -430,52 +409,68 @@ impl AuditPolicy {
         owner: String,
         tokens: &[crate::mailtrap::ApiToken],
     ) -> ServiceAudit {
-        let listed: Vec<Listed> = tokens
-            .iter()
-            .map(|t| Listed {
+        let tokens = tokens.iter().map(|t| {
+            let listed = Listed {
                 id: t.id.to_string(),
                 text: t.name.clone(),
                 expires_at: t.expires_at,
-            })
-            .collect();
+            };
+            let admin: Vec<String> = t
+                .permissions
+                .iter()
+                .filter(|p| {
+                    p.access_level == AccessLevel::Admin
+                        && matches!(
+                            p.resource_type,
+                            ResourceType::Account | ResourceType::Organization
+                        )
+                })
+                .map(|p| format!("admin on {} {}", p.resource_type, p.resource_id))
+                .collect();
+            let findings = if admin.is_empty() {
+                Vec::new()
+            } else {
+                vec![Finding {
+                    kind: FindingKind::OverPrivileged,
+                    detail: admin.join(", "),
+                }]
+            };
+            (listed, Some(t.name.clone()), findings)
+        });
+        self.audit_listed(Service::Mailtrap, owner, tokens.collect())
+    }
+
+    /// Audits one service's tokens: each as listed, with its name and the
+    /// findings only its service can tell; the expiry and orphan findings,
+    /// which both services share, are added here (expiry first, orphan
+    /// last).
+    fn audit_listed(
+        &self,
+        service: Service,
+        owner: String,
+        tokens: Vec<(Listed, Option<String>, Vec<Finding>)>,
+    ) -> ServiceAudit {
+        let listed: Vec<Listed> = tokens.iter().map(|(l, ..)| l.clone()).collect();
         let orphans = self.orphans(&listed);
         let tokens = tokens
-            .iter()
-            .zip(&listed)
-            .map(|(t, l)| {
+            .into_iter()
+            .map(|(l, name, own)| {
                 let mut findings = Vec::new();
-                self.expiry(t.expires_at, &mut findings);
-                let admin: Vec<String> = t
-                    .permissions
-                    .iter()
-                    .filter(|p| {
-                        p.access_level == AccessLevel::Admin
-                            && matches!(
-                                p.resource_type,
-                                ResourceType::Account | ResourceType::Organization
-                            )
-                    })
-                    .map(|p| format!("admin on {} {}", p.resource_type, p.resource_id))
-                    .collect();
-                if !admin.is_empty() {
-                    findings.push(Finding {
-                        kind: FindingKind::OverPrivileged,
-                        detail: admin.join(", "),
-                    });
-                }
+                self.expiry(l.expires_at, &mut findings);
+                findings.extend(own);
                 if orphans.contains(&l.id) {
                     self.orphan(&l.text, &mut findings);
                 }
                 TokenAudit {
-                    id: l.id.clone(),
-                    name: Some(t.name.clone()),
-                    expires_at: t.expires_at,
+                    id: l.id,
+                    name,
+                    expires_at: l.expires_at,
                     findings,
                 }
             })
             .collect();
         ServiceAudit {
-            service: Service::Mailtrap,
+            service,
             owner,
             tokens,
         }

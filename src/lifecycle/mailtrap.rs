@@ -9,7 +9,7 @@ use super::marker::{MAX_LABEL_CHARS, Marker};
 use super::mint::{self, Listed, MAX_MINTS, Ops, left_after_mint};
 use super::race::{self, Candidate, Finish};
 use super::rotate::{
-    AfterReset, Change, Fallback, Left, MailtrapPlan, OldState, RotateCause, RotateError, Rotation,
+    AfterReset, Fallback, Left, MailtrapPlan, OldState, RotateCause, RotateError, Rotation,
     RotationMethod, Step, Superseded,
 };
 use super::sink::SecretSink;
@@ -300,7 +300,7 @@ impl Lifecycle<Mailtrap> {
             None => {
                 let label = fitted_label(old_token);
                 let request = CreateApiToken::new(label.clone())
-                    .permissions_from(old_token.permissions.iter().cloned())
+                    .permissions_from(plan.permissions_for(&old_token.permissions))
                     .expires(expiry);
                 let made = mint::mint_once(
                     self,
@@ -359,13 +359,11 @@ impl Lifecycle<Mailtrap> {
             Err(e) => return Err(self.with_grace_end(e, old).await),
         };
         removed.extend(finished);
-        let changes = match plan.expiry {
-            Some(_) if new.expires_at != old_listed.expires_at => vec![Change::Expiry {
-                old: old_listed.expires_at,
-                new: new.expires_at,
-            }],
-            _ => Vec::new(),
-        };
+        let changes = plan.changes(
+            &old_token.permissions,
+            old_listed.expires_at,
+            new.expires_at,
+        );
         let old_state = if retire_old {
             OldState::Deleted
         } else if kept_after_lost_reset {

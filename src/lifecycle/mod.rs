@@ -197,6 +197,7 @@ pub use rotate::{
     AfterReset, Change, DEFAULT_LEASE, Fallback, Left, MailtrapPlan, OldState, RotateCause,
     RotateError, Rotation, RotationMethod, Step, Superseded, UnitPlan,
 };
+pub(crate) use rotate::{permissions_text, same_permissions};
 pub use sink::{SecretMeta, SecretSink, SinkError, SinkSpec, async_trait};
 pub use token_ref::TokenRef;
 pub use unit::{Unit, UnitLifecycle};

@@ -13,7 +13,7 @@ use super::sink::SinkError;
 use super::token_ref::TokenRef;
 use super::token_ref::service_serde;
 use crate::error::{Error, Service};
-use crate::mailtrap::Expiry;
+use crate::mailtrap::{AccessLevel, Expiry, Permission};
 use crate::unit::{CreateApiToken, ResourceRestriction, Scope, SourceIp};
 
 /// What a Unit rotation creates in place of the old token.
@@ -193,11 +193,12 @@ pub enum AfterReset {
 ///
 /// By default it resets the old token (the new one gets the same
 /// permissions and the name `"<old name> <new id>"`). It creates a new
-/// token with the old one's permissions instead, then deletes the old one,
-/// when asked to [`recreate`](MailtrapPlan::recreate), when another
-/// rotation of the same token is seen in flight, or when the service
-/// refuses the reset with 422 (the token was already reset, or has
-/// expired).
+/// token instead, then deletes the old one, when asked to
+/// [`recreate`](MailtrapPlan::recreate) or to change the
+/// [`permissions`](MailtrapPlan::permissions) (a reset keeps the old
+/// ones), when another rotation of the same token is seen in flight, or
+/// when the service refuses the reset with 422 (the token was already
+/// reset, or has expired).
 ///
 /// The new token keeps the old one's expiry unless
 /// [`expires`](MailtrapPlan::expires) says otherwise: the same date when
@@ -220,6 +221,9 @@ pub enum AfterReset {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailtrapPlan {
     pub(crate) expiry: Option<Expiry>,
+    /// The new token's permissions, when the plan states them; otherwise
+    /// the old token's.
+    pub(crate) permissions: Option<Vec<Permission>>,
     pub(crate) recreate: bool,
     pub(crate) after_reset: AfterReset,
     pub(crate) probe: bool,
@@ -239,6 +243,7 @@ impl MailtrapPlan {
     pub fn new() -> MailtrapPlan {
         MailtrapPlan {
             expiry: None,
+            permissions: None,
             recreate: false,
             after_reset: AfterReset::LetGraceRun,
             probe: true,
@@ -255,14 +260,78 @@ impl MailtrapPlan {
     }
 
     /// Creates a new token instead of resetting the old one: with the old
-    /// token's permissions, named with its label (its name without the id
-    /// a reset appended and without its marker) followed by a new marker,
-    /// `"<label> [at:TIME-NONCE-CHECK from:OLD]"`; then deletes the old
-    /// token. Neither service can rename a token, and the marker is what
+    /// token's permissions (unless the plan states
+    /// [`permissions`](MailtrapPlan::permissions)), named with its label
+    /// (its name without the id a reset appended and without its marker)
+    /// followed by a new marker, `"<label> [at:TIME-NONCE-CHECK from:OLD]"`;
+    /// then deletes the old token. Neither service can rename a token, and the marker is what
     /// lets a lost answer be found again, so the name is not kept exactly.
     pub fn recreate(mut self) -> MailtrapPlan {
         self.recreate = true;
         self
+    }
+
+    /// Gives the new token these permissions instead of the old token's
+    /// (calls add up; an empty list changes nothing). A reset keeps the old
+    /// permissions, so stating them implies
+    /// [`recreate`](MailtrapPlan::recreate): a create with these
+    /// permissions, then the old token deleted. The [`Rotation`] names the
+    /// change ([`Change::Permissions`]) when they differ from the old
+    /// token's.
+    ///
+    /// ```
+    /// use api_tokens::lifecycle::MailtrapPlan;
+    /// use api_tokens::mailtrap::{AccessLevel, Permission, ResourceType};
+    ///
+    /// let plan = MailtrapPlan::new()
+    ///     .permissions([Permission::new(ResourceType::Account, 3229, AccessLevel::Viewer)]);
+    /// # let _ = plan;
+    /// ```
+    pub fn permissions(
+        mut self,
+        permissions: impl IntoIterator<Item = Permission>,
+    ) -> MailtrapPlan {
+        let mut permissions = permissions.into_iter().peekable();
+        if permissions.peek().is_some() {
+            self.permissions
+                .get_or_insert_with(Vec::new)
+                .extend(permissions);
+            self.recreate = true;
+        }
+        self
+    }
+
+    /// The new token's permissions, given the old token's: those the plan
+    /// states, or the old token's.
+    pub(crate) fn permissions_for(&self, old: &[Permission]) -> Vec<Permission> {
+        self.permissions.clone().unwrap_or_else(|| old.to_vec())
+    }
+
+    /// What the new token has that the old one did not, as the plan asked:
+    /// the permissions it states when they differ from the old token's (in
+    /// any order), and the expiry it states when the new one differs.
+    pub(crate) fn changes(
+        &self,
+        old_permissions: &[Permission],
+        old_expiry: Option<DateTime<Utc>>,
+        new_expiry: Option<DateTime<Utc>>,
+    ) -> Vec<Change> {
+        let mut changes = Vec::new();
+        if let Some(new) = &self.permissions {
+            if !same_permissions(new, old_permissions) {
+                changes.push(Change::Permissions {
+                    old: old_permissions.to_vec(),
+                    new: new.clone(),
+                });
+            }
+        }
+        if self.expiry.is_some() && new_expiry != old_expiry {
+            changes.push(Change::Expiry {
+                old: old_expiry,
+                new: new_expiry,
+            });
+        }
+        changes
     }
 
     /// The former name of [`recreate`](MailtrapPlan::recreate), which it
@@ -483,7 +552,7 @@ impl Left {
 #[non_exhaustive]
 pub enum RotationMethod {
     /// A create with the stated settings (Unit), or with the old token's
-    /// permissions (Mailtrap).
+    /// permissions or the plan's (Mailtrap).
     Create,
     /// A Mailtrap reset.
     Reset,
@@ -588,6 +657,50 @@ pub enum Change {
         /// The new token's.
         new: Option<DateTime<Utc>>,
     },
+    /// What the token may do (Mailtrap), as asked by
+    /// [`MailtrapPlan::permissions`].
+    Permissions {
+        /// The old token's.
+        old: Vec<Permission>,
+        /// The new token's.
+        new: Vec<Permission>,
+    },
+}
+
+/// A permission as text, `TYPE:ID:LEVEL` (`account:3229:admin`), the form
+/// [`Permission`]'s `FromStr` reads and a tokens file holds.
+fn permission_text(p: &Permission) -> String {
+    let level = match p.access_level {
+        AccessLevel::Admin => "admin".to_owned(),
+        AccessLevel::Viewer => "viewer".to_owned(),
+        other => other.code().to_string(),
+    };
+    format!("{}:{}:{level}", p.resource_type, p.resource_id)
+}
+
+/// Permissions as text, `TYPE:ID:LEVEL` separated by `,`; `(none)` for
+/// no permission.
+pub(crate) fn permissions_text(perms: &[Permission]) -> String {
+    if perms.is_empty() {
+        return "(none)".to_owned();
+    }
+    perms
+        .iter()
+        .map(permission_text)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Whether two lists of permissions grant the same, in any order and
+/// whatever they repeat.
+pub(crate) fn same_permissions(a: &[Permission], b: &[Permission]) -> bool {
+    let sorted = |perms: &[Permission]| {
+        let mut out: Vec<String> = perms.iter().map(permission_text).collect();
+        out.sort();
+        out.dedup();
+        out
+    };
+    sorted(a) == sorted(b)
 }
 
 impl fmt::Display for Change {
@@ -624,6 +737,12 @@ impl fmt::Display for Change {
                 f.write_str(" to ")?;
                 at(f, *new)
             }
+            Change::Permissions { old, new } => write!(
+                f,
+                "permissions changed from {} to {}",
+                permissions_text(old),
+                permissions_text(new)
+            ),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! file, the line and the key.
 
 use api_tokens::chrono::Duration;
-use api_tokens::ensure::{Expires, FileError, LoadError, TokensFile};
+use api_tokens::chrono::TimeDelta;
+use api_tokens::ensure::{Expires, FileError, LoadError, TokensFile, parse_duration};
 use api_tokens::lifecycle::SinkSpec;
 
 const GOOD_MAILTRAP: &str = r#"[[mailtrap]]
@@ -415,4 +416,44 @@ fn a_namespace_is_a_plain_word_at_the_top() {
         GOOD_MAILTRAP.replace("ci-deploy", &long)
     ));
     assert_at(&e, 3, "name");
+}
+
+#[test]
+fn durations_read_units_and_sums() {
+    for (text, span) in [
+        ("90d", TimeDelta::days(90)),
+        ("2w", TimeDelta::days(14)),
+        ("1d12h", TimeDelta::hours(36)),
+        (" 30m ", TimeDelta::minutes(30)),
+        ("45s", TimeDelta::seconds(45)),
+        ("3 days", TimeDelta::days(3)),
+        ("1h 30min", TimeDelta::minutes(90)),
+        ("1.5d", TimeDelta::hours(36)),
+        ("3652500d", TimeDelta::days(3_652_500)),
+    ] {
+        assert_eq!(parse_duration(text).ok(), Some(span), "{text}");
+    }
+    for bad in [
+        "",
+        "90",
+        "d",
+        "0d",
+        "-3d",
+        "3x",
+        "99999999999999999999d",
+        "1000000y",
+        "3652501d",
+    ] {
+        assert!(parse_duration(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn an_entrys_accounts_come_from_its_account_permissions_once() {
+    let good = GOOD_MAILTRAP.replace(
+        r#"["account:3229:admin"]"#,
+        r#"["account:7:admin", "sandbox:1:viewer", "account:8:viewer", "account:7:viewer"]"#,
+    );
+    let file = TokensFile::parse("t.toml", &good).unwrap();
+    assert_eq!(file.mailtrap()[0].accounts(), [7, 8]);
 }

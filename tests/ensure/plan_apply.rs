@@ -6,8 +6,11 @@ use crate::ensure_support;
 use api_tokens::Service;
 use api_tokens::chrono::{Duration, Utc};
 use api_tokens::ensure::{self, ActionKind, ApplyOptions};
-use api_tokens::lifecycle::Marker;
-use api_tokens::mailtrap::{AccessLevel, ResourceType};
+use api_tokens::lifecycle::sink::FileSink;
+use api_tokens::lifecycle::{
+    Change, Left, MailtrapLifecycle, MailtrapPlan, Marker, OldState, RotationMethod, Step,
+};
+use api_tokens::mailtrap::{AccessLevel, Permission, ResourceType};
 use api_tokens::testing::{Fault, MailtrapOp, MailtrapTokenSeed};
 use api_tokens::unit::Scope;
 use ensure_support::{World, kinds, parse};
@@ -74,13 +77,60 @@ async fn a_lowered_permission_is_one_replace_that_converges() {
     );
     assert_eq!(pending[0].token_id, Some(old.to_string()));
 
-    world.apply(&lowered).await;
+    let report = world.apply(&lowered).await;
     let live = world.mailtrap.tokens();
     assert_eq!(live.len(), 1);
     assert_ne!(live[0].id, old);
     assert_eq!(live[0].permissions[0].access_level, AccessLevel::Viewer);
+    // A rotation through the lifecycle made it: its marker names the token
+    // it replaces, and the old one is reported removed.
+    let marker = Marker::find(&live[0].name).expect("a marker");
+    assert_eq!(marker.replaces(), Some(old.to_string().as_str()));
+    let done = report.actions[0].result.as_ref().expect("done");
+    assert_eq!(done.removed[0].id, old.to_string());
     assert!(world.mailtrap_sink_accepted().await);
     assert!(world.converged(&lowered).await);
+}
+
+#[tokio::test]
+async fn a_mailtrap_plan_with_permissions_recreates_and_names_the_change() {
+    let (world, _) = World::applied("admin").await;
+    let old = world.mailtrap.tokens()[0].clone();
+    let life = MailtrapLifecycle::new(world.mailtrap_client());
+    let sink = FileSink::new(world.path("mt.token"));
+    let viewer = Permission::new(ResourceType::Account, 3229, AccessLevel::Viewer);
+    // No `recreate`: stating permissions implies it, since a reset keeps
+    // the old ones.
+    let plan = MailtrapPlan::new().permissions([viewer.clone()]);
+    let rotation = life.rotate(&old.id, &plan, &sink).await.expect("rotated");
+    assert_eq!(rotation.method, RotationMethod::Create);
+    assert_eq!(rotation.old_state, OldState::Deleted);
+    assert_eq!(
+        rotation.changes,
+        [Change::Permissions {
+            old: old.permissions.clone(),
+            new: vec![viewer.clone()],
+        }]
+    );
+    assert!(
+        rotation
+            .to_string()
+            .contains("permissions changed from account:3229:admin to account:3229:viewer"),
+        "{rotation}"
+    );
+    let live = world.mailtrap.tokens();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].permissions, std::slice::from_ref(&viewer));
+    assert!(world.mailtrap_sink_accepted().await);
+
+    // The same permissions again: a create, and no change to report.
+    let plan = MailtrapPlan::new().permissions([viewer]);
+    let again = life
+        .rotate(&live[0].id, &plan, &sink)
+        .await
+        .expect("rotated");
+    assert_eq!(again.method, RotationMethod::Create);
+    assert!(again.changes.is_empty(), "{again}");
 }
 
 #[tokio::test]
@@ -403,19 +453,43 @@ async fn apply_after_an_interrupted_replace_converges() {
     let report = ensure::apply(&lowered, &world.services(), &plan, &ApplyOptions::new()).await;
     let failed: Vec<_> = report.failed().collect();
     assert_eq!(failed.len(), 1);
-    let message = failed[0].result.as_ref().unwrap_err().to_string();
-    assert!(message.contains("removing the old tokens"), "{message}");
+    // The replace is a rotation through the lifecycle: its step 4 failed,
+    // and what it left is the rotation's own report.
+    let error = failed[0].result.as_ref().unwrap_err();
+    let ensure::ActionError::Rotate(rotate) = error else {
+        panic!("not a rotation's error: {error}");
+    };
+    assert_eq!(rotate.step(), Step::Retire, "{error}");
+    assert!(rotate.secret_stored(), "{error}");
+    assert!(
+        matches!(rotate.left(), Left::Stored { to_remove, .. } if to_remove.len() == 1),
+        "{error}"
+    );
     assert!(
         world.mailtrap_sink_accepted().await,
         "the new secret is stored"
     );
     assert_eq!(world.mailtrap.tokens().len(), 2);
 
+    // The next plan finishes that rotation: its new token is kept, and
+    // nothing new is minted.
     let plan = world.plan(&lowered).await;
-    assert_eq!(plan.actions()[0].kind, ActionKind::Replace);
-    assert!(plan.actions()[0].reason.contains("2 live tokens"));
+    assert_eq!(plan.actions()[0].kind, ActionKind::Rotate);
+    assert!(
+        plan.actions()[0]
+            .reason
+            .contains("rotating again finishes it"),
+        "{}",
+        plan.actions()[0].reason
+    );
+    let kept = rotate.left().clone();
+    let Left::Stored { new, .. } = kept else {
+        unreachable!("checked above")
+    };
     world.apply(&lowered).await;
-    assert_eq!(world.mailtrap.tokens().len(), 1);
+    let tokens = world.mailtrap.tokens();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].id.to_string(), new.id);
     assert!(world.mailtrap_sink_accepted().await);
     assert!(world.converged(&lowered).await);
 }

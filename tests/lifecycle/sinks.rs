@@ -14,7 +14,8 @@ use crate::lifecycle_support;
 
 use api_tokens::Service;
 use api_tokens::lifecycle::sink::{
-    self, EnvFileSink, FileSink, SecretMeta, SecretSink, SinkError, SinkSpec, WriteStep, WriterSink,
+    self, BeforeRename, EnvFileSink, FileSink, SecretMeta, SecretSink, SinkError, SinkSpec,
+    WriteStep, WriterSink,
 };
 use api_tokens::secrecy::{ExposeSecret, SecretString};
 use chrono::{TimeZone, Utc};

@@ -20,10 +20,39 @@ pub(super) type Hook = Arc<dyn Fn(&Path) -> io::Result<()> + Send + Sync>;
 /// The mode of a file the sinks create.
 pub(super) const FILE_MODE: u32 = 0o600;
 
+/// The file sinks that replace their file atomically ([`FileSink`],
+/// [`EnvFileSink`]) can run a hook between the write and the rename
+/// (feature `testing`).
+///
+/// [`FileSink`]: super::FileSink
+/// [`EnvFileSink`]: super::EnvFileSink
+#[cfg(feature = "testing")]
+pub trait BeforeRename: Sized {
+    /// Runs `hook` with the temporary file's path after it was written and
+    /// flushed, just before the rename. An error from it fails the store as
+    /// an I/O error would at that point
+    /// ([`WriteStep::BeforeRename`](super::WriteStep::BeforeRename)), which
+    /// lets a test prove that the old file survives such a failure.
+    #[must_use]
+    fn before_rename(
+        mut self,
+        hook: impl Fn(&Path) -> io::Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.atomic_write().hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// The sink's write, whose hook is set. Not nameable outside the
+    /// crate: only its sinks implement this trait.
+    #[doc(hidden)]
+    fn atomic_write(&mut self) -> &mut AtomicWrite;
+}
+
 /// One sink's way of replacing a file: its name for errors and, in tests,
-/// the hook run before the rename.
+/// the hook run before the rename. Public only so that [`BeforeRename`]
+/// can name it; its module is private, so no other crate can.
 #[derive(Clone)]
-pub(super) struct AtomicWrite {
+pub struct AtomicWrite {
     pub(super) sink: &'static str,
     #[cfg(feature = "testing")]
     pub(super) hook: Option<Hook>,

@@ -127,18 +127,12 @@ impl EnvFileSink {
     pub fn var(&self) -> &str {
         &self.var
     }
+}
 
-    /// Runs `hook` with the temporary file's path after it was written and
-    /// flushed, just before the rename; see [`FileSink::before_rename`](super::FileSink::before_rename)
-    /// (feature `testing`).
-    #[cfg(feature = "testing")]
-    #[must_use]
-    pub fn before_rename(
-        mut self,
-        hook: impl Fn(&Path) -> std::io::Result<()> + Send + Sync + 'static,
-    ) -> Self {
-        self.write.hook = Some(std::sync::Arc::new(hook));
-        self
+#[cfg(feature = "testing")]
+impl super::atomic::BeforeRename for EnvFileSink {
+    fn atomic_write(&mut self) -> &mut AtomicWrite {
+        &mut self.write
     }
 }
 

@@ -106,20 +106,12 @@ impl FileSink {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
 
-    /// Runs `hook` with the temporary file's path after it was written and
-    /// flushed, just before the rename. An error from it fails the store as
-    /// an I/O error would at that point ([`WriteStep::BeforeRename`](super::WriteStep::BeforeRename)), which
-    /// lets a test prove that the old file survives such a failure (feature
-    /// `testing`).
-    #[cfg(feature = "testing")]
-    #[must_use]
-    pub fn before_rename(
-        mut self,
-        hook: impl Fn(&Path) -> std::io::Result<()> + Send + Sync + 'static,
-    ) -> Self {
-        self.write.hook = Some(std::sync::Arc::new(hook));
-        self
+#[cfg(feature = "testing")]
+impl super::atomic::BeforeRename for FileSink {
+    fn atomic_write(&mut self) -> &mut AtomicWrite {
+        &mut self.write
     }
 }
 

@@ -54,6 +54,8 @@ mod stdout;
 mod vault;
 mod writer;
 
+#[cfg(feature = "testing")]
+pub use atomic::BeforeRename;
 pub use closure::{FnSink, from_fn};
 pub use env_file::EnvFileSink;
 pub use file::FileSink;
