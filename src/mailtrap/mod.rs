@@ -103,10 +103,21 @@ use crate::config::{ClientBuilder as Builder, optional_env, secret_from_env};
 use crate::error::{Error, RateLimit, Result, Service};
 use crate::transport::auth::{Auth, Scheme};
 use crate::transport::pacing::Pacing;
-use crate::transport::{Stats, Transport};
+use crate::transport::{Documented, PacedPer, ServiceFacts, Stats, Transport};
 
 /// Mailtrap's API.
 pub const DEFAULT_BASE_URL: &str = "https://mailtrap.io";
+
+/// What the transport must know of Mailtrap: 150 requests per 10 seconds,
+/// counted per token, on its own host.
+pub(crate) const FACTS: ServiceFacts = ServiceFacts {
+    limit: Documented {
+        requests: 150,
+        window: std::time::Duration::from_secs(10),
+    },
+    own_hosts: &["mailtrap.io"],
+    paced_per: PacedPer::Token,
+};
 
 /// Where a Mailtrap client puts its token; Mailtrap accepts both.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -371,7 +382,7 @@ impl Builder<Mailtrap> {
             AuthScheme::Bearer => Scheme::Bearer,
         };
         Ok(Client {
-            transport: self.settings.build(|token| Auth::new(scheme, token))?,
+            transport: self.settings.build(FACTS, |token| Auth::new(scheme, token))?,
             account_id: self.dialect.account_id,
         })
     }

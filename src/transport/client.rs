@@ -44,6 +44,7 @@ pub(crate) struct Transport {
 /// What a transport is made of, as the client builders give it.
 pub(crate) struct Parts<'a> {
     pub service: Service,
+    pub facts: ServiceFacts,
     pub base_url: &'a str,
     pub http: reqwest::Client,
     pub auth: Auth,
@@ -54,36 +55,52 @@ pub(crate) struct Parts<'a> {
     pub extra_headers: HeaderMap,
 }
 
-/// Each service's documented limit and own hosts.
-fn documented(service: Service) -> (Documented, &'static [&'static str]) {
-    match service {
-        Service::Mailtrap => (
-            Documented {
-                requests: 150,
-                window: Duration::from_secs(10),
-            },
-            &["mailtrap.io"],
-        ),
-        Service::Unit => (
-            Documented {
-                requests: 1000,
-                window: Duration::from_secs(60),
-            },
-            &["api.unit.co", "api.s.unit.sh"],
-        ),
+/// What the transport must know of a service, as the service states it:
+/// each dialect hands its own when it builds its client.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ServiceFacts {
+    /// The documented rate limit, followed against the service's own hosts.
+    pub limit: Documented,
+    /// The service's own hosts; against any other, pacing follows the
+    /// answers' headers only.
+    pub own_hosts: &'static [&'static str],
+    /// What the service's limit counts requests of.
+    pub paced_per: PacedPer,
+}
+
+/// What a service's rate limit counts requests of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PacedPer {
+    /// Each token: a client with another token is paced on its own.
+    Token,
+    /// The caller's address: every token of a client shares one pacer.
+    Address,
+}
+
+impl ServiceFacts {
+    /// Whether `base` is one of the service's own hosts.
+    fn is_own(&self, base: &Url) -> bool {
+        base.host_str().is_some_and(|h| {
+            self.own_hosts
+                .iter()
+                .any(|own| h.eq_ignore_ascii_case(own))
+        })
     }
 }
 
 impl Transport {
     pub(crate) fn new(parts: Parts<'_>) -> Result<Transport> {
         let base = parse_base_url(parts.base_url)?;
-        let (limit, hosts) = documented(parts.service);
-        let own_host = base
-            .host_str()
-            .is_some_and(|h| hosts.iter().any(|own| h.eq_ignore_ascii_case(own)));
-        let pacer = Pacer::new(parts.pacing, limit, own_host, parts.retry.max_retry_after);
+        let facts = parts.facts;
+        let pacer = Pacer::new(
+            parts.pacing,
+            facts.limit,
+            facts.is_own(&base),
+            parts.retry.max_retry_after,
+        );
         let shared = Shared {
             service: parts.service,
+            paced_per: facts.paced_per,
             base,
             http: parts.http,
             retry: parts.retry,
@@ -96,14 +113,14 @@ impl Transport {
         })
     }
 
-    /// The same settings and connection pool with another credential.
-    /// Mailtrap limits per token, so the new credential gets a pacer of its
-    /// own; Unit limits per address, so the pacer is shared.
+    /// The same settings and connection pool with another credential. A
+    /// service that limits per token gives the new credential a pacer of
+    /// its own; one that limits per address shares the pacer.
     pub(crate) fn with_token(&self, token: SecretString) -> Result<Transport> {
         let inner = &*self.inner;
-        let pacer = match inner.shared.service {
-            Service::Mailtrap => inner.pacer.fresh(),
-            Service::Unit => inner.pacer.clone(),
+        let pacer = match inner.shared.paced_per {
+            PacedPer::Token => inner.pacer.fresh(),
+            PacedPer::Address => inner.pacer.clone(),
         };
         let auth = inner.auth.with_token(token)?;
         Ok(Transport {

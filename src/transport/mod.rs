@@ -38,7 +38,8 @@ pub(crate) use auth::Auth;
 #[cfg_attr(not(feature = "testing"), allow(unused_imports))]
 pub(crate) use base_url::{is_loopback, parse_base_url};
 pub(crate) use call::Call;
-pub(crate) use client::{Deleted, Parts, Transport};
+pub(crate) use client::{Deleted, PacedPer, Parts, ServiceFacts, Transport};
+pub(crate) use pacing::Documented;
 pub(crate) use response::Response;
 #[cfg(feature = "testing")]
 pub(crate) use response::hide_in_error_answer;

@@ -74,7 +74,8 @@ impl TestSettings {
 
     fn build(self) -> Result<Transport> {
         let scheme = self.auth;
-        self.settings.build(|token| Auth::new(scheme, token))
+        self.settings
+            .build(crate::unit::FACTS, |token| Auth::new(scheme, token))
     }
 }
 

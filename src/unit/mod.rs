@@ -89,7 +89,7 @@ use crate::config::{ClientBuilder as Builder, optional_env, secret_from_env};
 use crate::error::{RateLimit, Result, Service};
 use crate::transport::auth::{Auth, Scheme};
 use crate::transport::pacing::Pacing;
-use crate::transport::{Stats, Transport};
+use crate::transport::{Documented, PacedPer, ServiceFacts, Stats, Transport};
 pub use model::{
     ApiToken, CreateApiToken, NewApiToken, ResourceRestriction, ResourceType, Scope, SourceIp,
     TokenId, UserId,
@@ -103,6 +103,17 @@ pub const SANDBOX: &str = "https://api.s.unit.sh";
 pub const LIVE: &str = "https://api.unit.co";
 /// The base URL a client uses unless told otherwise: [`SANDBOX`].
 pub const DEFAULT_BASE_URL: &str = SANDBOX;
+
+/// What the transport must know of Unit: 1,000 requests per minute,
+/// counted per address, on its live and sandbox hosts.
+pub(crate) const FACTS: ServiceFacts = ServiceFacts {
+    limit: Documented {
+        requests: 1000,
+        window: std::time::Duration::from_secs(60),
+    },
+    own_hosts: &["api.unit.co", "api.s.unit.sh"],
+    paced_per: PacedPer::Address,
+};
 
 /// What a Unit client's builder holds beyond the shared settings: nothing
 /// yet (Unit always takes `Authorization: Bearer …`).
@@ -205,7 +216,7 @@ impl Builder<Unit> {
         Ok(Client {
             transport: self
                 .settings
-                .build(|token| Auth::new(Scheme::Bearer, token))?,
+                .build(FACTS, |token| Auth::new(Scheme::Bearer, token))?,
         })
     }
 }
