@@ -17,7 +17,7 @@ use super::base_url::parse_base_url;
 use super::call::Call;
 use super::pacing::{Documented, Pacer, Pacing};
 use super::response::Response;
-use super::retry::{self, Attempt, Finished, Outcome, RetryPolicy, retry_loop};
+use super::retry::{Attempt, Class, Finished, Outcome, RetryPolicy, retry_loop};
 use super::state::{Inner, Shared, Stats};
 use crate::error::{Error, RateLimit, Result, Service};
 
@@ -169,12 +169,7 @@ impl Transport {
         self.traced(call, async move |this: &Self, call: Call<'_>| {
             let finished = this.run(&call, !mints).await?;
             let attempts = finished.attempts;
-            let unknown = mints
-                && match &finished.last {
-                    Attempt::Failed { outcome, .. } => retry::unanswered(*outcome),
-                    Attempt::Answered(r) => retry::unanswered(Outcome::Status(r.status)),
-                    Attempt::Fatal(_) => false,
-                };
+            let unknown = mints && finished.last.class().is_some_and(Class::unanswered);
             let result = this.answer(finished, operation).and_then(|response| {
                 if !response.is_success() {
                     Err(on_error(&response).with_attempts(attempts))

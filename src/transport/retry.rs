@@ -148,24 +148,73 @@ pub(crate) enum Outcome {
     Broken,
 }
 
-/// Whether an attempt with this outcome may be made again.
-pub(crate) fn may_repeat(idempotent: bool, outcome: Outcome) -> bool {
-    match outcome {
-        Outcome::ConnectFailed => true,
-        Outcome::Status(429) => true,
-        Outcome::Status(408 | 500 | 502 | 503 | 504) => idempotent,
-        Outcome::Status(_) => false,
-        Outcome::TimedOut | Outcome::Broken => idempotent,
+impl Outcome {
+    /// The outcome of an attempt that got no answer, by its error.
+    pub(crate) fn of_failure(error: &reqwest::Error) -> Outcome {
+        if error.is_connect() {
+            Outcome::ConnectFailed
+        } else if error.is_timeout() {
+            Outcome::TimedOut
+        } else {
+            Outcome::Broken
+        }
     }
 }
 
-/// Whether an attempt with this outcome leaves the service's action
-/// unknown: it may have acted and the answer was lost.
-pub(crate) fn unanswered(outcome: Outcome) -> bool {
-    matches!(
-        outcome,
-        Outcome::TimedOut | Outcome::Broken | Outcome::Status(408 | 500..=599)
-    )
+/// What an attempt's outcome means, decided in this one place: whether the
+/// retry loop may make the call again, whether the service may have acted
+/// with its answer lost, and whether the same call may succeed later. The
+/// loop, the lost-answer rule of a mint and [`Error::is_retryable`] all
+/// read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// The service did not act, or refused for now: the connection was
+    /// never made, or a 429. Any call may be made again.
+    Repeat,
+    /// No usable answer, and the service may have acted: a timeout, a
+    /// broken connection, 408, 500, 502, 503, 504. Only a call that is
+    /// idempotent is made again.
+    Unanswered,
+    /// A server error that a repeat at once would not mend (501, 505–599):
+    /// not made again, but the service may have acted and a later call
+    /// may succeed.
+    Retryable,
+    /// An answer that ends the call: a success, or a refusal a repeat would
+    /// not change.
+    Final,
+}
+
+impl Class {
+    /// The class of an outcome.
+    pub(crate) fn of(outcome: Outcome) -> Class {
+        match outcome {
+            Outcome::ConnectFailed | Outcome::Status(429) => Class::Repeat,
+            Outcome::TimedOut
+            | Outcome::Broken
+            | Outcome::Status(408 | 500 | 502 | 503 | 504) => Class::Unanswered,
+            Outcome::Status(500..=599) => Class::Retryable,
+            Outcome::Status(_) => Class::Final,
+        }
+    }
+
+    /// Whether the retry loop may make a call (idempotent or not) again.
+    pub(crate) fn may_repeat(self, idempotent: bool) -> bool {
+        match self {
+            Class::Repeat => true,
+            Class::Unanswered => idempotent,
+            Class::Retryable | Class::Final => false,
+        }
+    }
+
+    /// Whether the service may have acted and its answer was lost.
+    pub(crate) fn unanswered(self) -> bool {
+        matches!(self, Class::Unanswered | Class::Retryable)
+    }
+
+    /// Whether the same call may succeed if made again later.
+    pub(crate) fn retryable(self) -> bool {
+        self != Class::Final
+    }
 }
 
 /// What one attempt came to.
@@ -179,6 +228,18 @@ pub(crate) enum Attempt {
     },
     /// An answer that ends the call at once: a redirect, a body over the cap.
     Fatal(Error),
+}
+
+impl Attempt {
+    /// The class of what the attempt came to; `None` for an answer that
+    /// ends the call at once.
+    pub(crate) fn class(&self) -> Option<Class> {
+        match self {
+            Attempt::Answered(r) => Some(Class::of(Outcome::Status(r.status))),
+            Attempt::Failed { outcome, .. } => Some(Class::of(*outcome)),
+            Attempt::Fatal(_) => None,
+        }
+    }
 }
 
 /// How the loop ended: the last attempt, how many were made, and whether an
@@ -199,7 +260,7 @@ pub(crate) fn next_wait(
     retry_after: Option<Duration>,
     elapsed: Duration,
 ) -> Option<Duration> {
-    if attempt >= policy.max_attempts.max(1) || !may_repeat(idempotent, outcome) {
+    if attempt >= policy.max_attempts.max(1) || !Class::of(outcome).may_repeat(idempotent) {
         return None;
     }
     let wait = match retry_after {
@@ -292,7 +353,7 @@ where
                 earlier_unanswered,
             };
         };
-        earlier_unanswered |= unanswered(outcome);
+        earlier_unanswered |= Class::of(outcome).unanswered();
         n += 1;
         last = next;
     }
@@ -323,6 +384,10 @@ mod tests {
         assert_eq!(p.backoff_ceiling(200), Duration::from_secs(1));
     }
 
+    fn may_repeat(idempotent: bool, outcome: Outcome) -> bool {
+        Class::of(outcome).may_repeat(idempotent)
+    }
+
     #[test]
     fn what_may_repeat() {
         assert!(may_repeat(false, Outcome::ConnectFailed));
@@ -338,5 +403,29 @@ mod tests {
         }
         assert!(may_repeat(true, Outcome::TimedOut));
         assert!(may_repeat(true, Outcome::Broken));
+    }
+
+    /// What the service may have done, and what a later call may do, for
+    /// every outcome: as the retry loop and a mint's lost-answer rule read
+    /// it, and as the error that an answer of each status becomes says.
+    #[test]
+    fn one_class_decides_unanswered_and_retryable_and_errors_keep_it() {
+        for outcome in [Outcome::TimedOut, Outcome::Broken] {
+            assert!(Class::of(outcome).unanswered(), "{outcome:?}");
+            assert!(Class::of(outcome).retryable(), "{outcome:?}");
+        }
+        assert!(!Class::of(Outcome::ConnectFailed).unanswered());
+        for status in 100..=599u16 {
+            let class = Class::of(Outcome::Status(status));
+            assert_eq!(
+                class.unanswered(),
+                status == 408 || status >= 500,
+                "{status}"
+            );
+            let api = crate::error::ApiError::new(crate::error::Service::Unit, status);
+            let error = Error::from_api(api, None);
+            assert_eq!(error.is_retryable(), class.retryable(), "{status}");
+            assert_eq!(error.class(), Some(class), "{status}");
+        }
     }
 }

@@ -24,7 +24,7 @@ use super::call::{Body, Call};
 use super::client::Transport;
 use super::pacing::Pacing;
 use super::response::Response;
-use super::retry::RetryPolicy;
+use super::retry::{Attempt, RetryPolicy, retry_loop};
 use super::state::Stats;
 use crate::error::{ApiError, Error, RateLimit, Result, Service};
 
@@ -636,6 +636,45 @@ async fn retry_after_as_an_http_date_is_waited_for() {
     assert!(waited <= Duration::from_secs(4), "{date}: {waited:?}");
 }
 
+/// An answer is read once, when it came: the retry loop waits the very
+/// `Retry-After` the answer holds (and its error would keep), not a second
+/// reading of the date against a later clock.
+#[tokio::test]
+async fn the_loop_waits_what_the_answer_said_when_it_came() {
+    let at = std::time::SystemTime::now() + Duration::from_secs(3);
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        reqwest::header::RETRY_AFTER,
+        httpdate::fmt_http_date(at).parse().unwrap(),
+    );
+    let said = std::sync::Mutex::new(None);
+    let waited = std::sync::Mutex::new(None);
+    let (said, waited, headers) = (&said, &waited, &headers);
+    let finished = retry_loop(
+        &RetryPolicy::default().max_attempts(2),
+        true,
+        |n, _| async move {
+            let status = if n == 1 { 429 } else { 200 };
+            let r = Response::read(Service::Unit, status, headers.clone(), Bytes::new());
+            if n == 1 {
+                *said.lock().unwrap() = r.retry_after();
+                // The clock moves on before the loop decides.
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Some(Attempt::Answered(r))
+        },
+        |d| {
+            *waited.lock().unwrap() = Some(d);
+            async {}
+        },
+    )
+    .await;
+    assert_eq!(finished.attempts, 2);
+    let said = said.lock().unwrap().expect("a date was read");
+    assert!(said > Duration::from_secs(1), "{said:?}");
+    assert_eq!(*waited.lock().unwrap(), Some(said));
+}
+
 #[tokio::test(start_paused = true)]
 async fn retry_after_above_the_cap_stops_at_once() {
     for m in [Method::GET, Method::POST] {
@@ -1151,12 +1190,12 @@ async fn an_endless_body_is_cut_at_the_limit_with_a_typed_error() {
 // ---- decoding -----------------------------------------------------------
 
 fn answer(body: &str) -> Response {
-    Response {
-        service: Service::Mailtrap,
-        status: 200,
-        headers: HeaderMap::new(),
-        body: Bytes::from(body.to_owned()),
-    }
+    Response::read(
+        Service::Mailtrap,
+        200,
+        HeaderMap::new(),
+        Bytes::from(body.to_owned()),
+    )
 }
 
 #[derive(Debug, serde::Deserialize)]
