@@ -326,6 +326,11 @@ impl Settings {
     }
 }
 
+/// The process's environment, as a lookup for `from_env`.
+pub(crate) fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
 /// Reads an environment variable into a secret; unset or blank is refused.
 pub(crate) fn secret_from_env(
     lookup: &impl Fn(&str) -> Option<String>,

@@ -80,11 +80,8 @@ pub(crate) enum PacedPer {
 impl ServiceFacts {
     /// Whether `base` is one of the service's own hosts.
     fn is_own(&self, base: &Url) -> bool {
-        base.host_str().is_some_and(|h| {
-            self.own_hosts
-                .iter()
-                .any(|own| h.eq_ignore_ascii_case(own))
-        })
+        base.host_str()
+            .is_some_and(|h| self.own_hosts.iter().any(|own| h.eq_ignore_ascii_case(own)))
     }
 }
 

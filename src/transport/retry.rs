@@ -189,9 +189,9 @@ impl Class {
     pub(crate) fn of(outcome: Outcome) -> Class {
         match outcome {
             Outcome::ConnectFailed | Outcome::Status(429) => Class::Repeat,
-            Outcome::TimedOut
-            | Outcome::Broken
-            | Outcome::Status(408 | 500 | 502 | 503 | 504) => Class::Unanswered,
+            Outcome::TimedOut | Outcome::Broken | Outcome::Status(408 | 500 | 502 | 503 | 504) => {
+                Class::Unanswered
+            }
             Outcome::Status(500..=599) => Class::Retryable,
             Outcome::Status(_) => Class::Final,
         }

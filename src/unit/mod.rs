@@ -85,7 +85,7 @@ pub(crate) mod wire;
 
 use secrecy::SecretString;
 
-use crate::config::{ClientBuilder as Builder, optional_env, secret_from_env};
+use crate::config::{ClientBuilder as Builder, optional_env, process_env, secret_from_env};
 use crate::error::{RateLimit, Result, Service};
 use crate::transport::auth::{Auth, Scheme};
 use crate::transport::pacing::Pacing;
@@ -157,15 +157,7 @@ impl Client {
     /// [`Error::Invalid`](crate::Error::Invalid) naming the variable that is
     /// missing or unusable; nothing is sent.
     pub fn from_env() -> Result<Client> {
-        Client::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Client> {
-        let mut builder = Client::builder().token(secret_from_env(&lookup, "UNIT_API_TOKEN")?);
-        if let Some(url) = optional_env(&lookup, "UNIT_API_URL") {
-            builder = builder.base_url(url);
-        }
-        builder.build()
+        Client::builder().env(process_env)?.build()
     }
 
     /// The same client (settings, connection pool) with another token: to
@@ -204,6 +196,32 @@ impl Client {
 }
 
 impl Builder<Unit> {
+    /// The token from `UNIT_API_TOKEN` and the settings of
+    /// [`env_settings`](Self::env_settings), from `lookup`.
+    pub(crate) fn env(self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        Ok(self
+            .token(secret_from_env(&lookup, "UNIT_API_TOKEN")?)
+            .env_settings(lookup))
+    }
+
+    /// The settings beyond the token that [`Client::from_env`] reads, from
+    /// `lookup`: `UNIT_API_URL` as the base URL, when set and not blank.
+    ///
+    /// ```
+    /// use api_tokens::unit;
+    ///
+    /// let vars = |name: &str| (name == "UNIT_API_URL").then(|| unit::LIVE.to_owned());
+    /// let client = unit::Client::builder().token("v2.public.FAKE.sig").env_settings(vars).build()?;
+    /// assert_eq!(client.base_url(), "https://api.unit.co/");
+    /// # Ok::<(), api_tokens::Error>(())
+    /// ```
+    pub fn env_settings(self, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        match optional_env(&lookup, "UNIT_API_URL") {
+            Some(url) => self.base_url(url.trim()),
+            None => self,
+        }
+    }
+
     /// Checks the settings and makes the client. Nothing is sent.
     ///
     /// # Errors
@@ -224,9 +242,10 @@ impl Builder<Unit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::lookup_in;
 
     fn from(vars: &[(&str, &str)]) -> Result<Client> {
-        Client::from_lookup(crate::config::lookup_in(vars))
+        Client::builder().env(lookup_in(vars))?.build()
     }
 
     #[test]
