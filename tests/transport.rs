@@ -1,6 +1,7 @@
 //! The `transport` area's tests, one module per file of `tests/transport/`,
 //! linked as one test binary: hostile answers, secrets hidden whatever the
-//! content type, and a client of one's own.
+//! content type, a client of one's own, and what the builders' settings
+//! do on the wire.
 
 #[path = "hostile_support/mod.rs"]
 mod hostile_support;
@@ -15,3 +16,5 @@ mod leak_regressions;
 mod reqwest_interop;
 #[path = "transport/scrub_content_types.rs"]
 mod scrub_content_types;
+#[path = "transport/settings.rs"]
+mod settings;

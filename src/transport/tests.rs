@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, USER_AGENT};
+use reqwest::header::AUTHORIZATION;
 use secrecy::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
@@ -210,6 +210,34 @@ fn assert_hidden(text: &str) {
     );
 }
 
+/// A server giving this answer to every request.
+async fn always(answer: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(answer)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Sends a GET through `t`: the last answer's status, the requests `server`
+/// received, and the time it all took.
+async fn timed_get(t: &Transport, server: &MockServer) -> (u16, usize, Duration) {
+    let start = Instant::now();
+    let r = t.send(call(Method::GET, &["x"])).await.unwrap();
+    let waited = start.elapsed();
+    (
+        r.status,
+        server.received_requests().await.unwrap().len(),
+        waited,
+    )
+}
+
+/// The transport's counters: requests sent and retries among them.
+fn assert_counted(t: &Transport, requests: u64, retries: u64, context: impl std::fmt::Display) {
+    assert_eq!(t.stats(), Stats { requests, retries }, "{context}");
+}
+
 /// Formats an error with `{}` and `{:?}`, its whole source chain included.
 fn printed(err: &Error) -> String {
     let mut text = format!("{err} {err:?}");
@@ -224,35 +252,8 @@ fn printed(err: &Error) -> String {
 // ---- base URL and path --------------------------------------------------
 
 #[tokio::test]
-async fn base_path_prefix_is_kept() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/prefix/users/2/api-tokens"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("[]"))
-        .expect(2)
-        .mount(&server)
-        .await;
-    for base in [
-        format!("{}/prefix/", server.uri()),
-        format!("{}/prefix", server.uri()),
-    ] {
-        let t = quick(&base, 1);
-        let r = t
-            .send(call(Method::GET, &["users", "2", "api-tokens"]))
-            .await
-            .unwrap();
-        assert_eq!(r.status, 200, "{base}");
-        assert_eq!(&r.body[..], b"[]");
-    }
-}
-
-#[tokio::test]
 async fn segments_are_percent_encoded_one_by_one() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&server)
-        .await;
+    let server = always(ResponseTemplate::new(204)).await;
     let t = quick(&format!("{}/v1/", server.uri()), 1);
     t.send(call(Method::GET, &["users", "a/b c?d#e%f", "x"]))
         .await
@@ -291,119 +292,7 @@ async fn dot_and_empty_segments_are_refused_before_sending() {
     assert_eq!(t.stats().requests, 0);
 }
 
-#[test]
-fn plain_http_to_a_remote_host_is_refused_at_build() {
-    for base in [
-        "http://example.com/",
-        "http://10.0.0.1:8080/prefix/",
-        "http://[2001:db8::1]/",
-        "http://localhost.example.com/",
-    ] {
-        let err = settings(base, Scheme::Bearer).build().unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::Invalid {
-                    field: "base_url",
-                    ..
-                }
-            ),
-            "{base}: {err}"
-        );
-        assert!(err.to_string().contains("https"), "{err}");
-    }
-    for base in [
-        "https://api.example.com/v1/",
-        "https://api.s.unit.sh",
-        "http://127.0.0.1:1/",
-        "http://localhost:1/",
-        "http://[::1]:1/",
-    ] {
-        let t = settings(base, Scheme::Bearer).build().unwrap();
-        assert!(t.base_url().as_str().ends_with('/'), "{base}");
-        assert_eq!(t.stats(), Stats::default(), "building sends nothing");
-    }
-}
-
-#[test]
-fn credentials_in_the_base_url_are_refused_and_not_echoed() {
-    for base in [
-        "https://me:hunter2pass@api.example.com/",
-        "http://me:hunter2pass@127.0.0.1:9/",
-        "https://hunter2pass@api.example.com/",
-        "https://me:hunter2pass@exa mple.com/",
-        "http://me:hunter2pass@example.com/",
-    ] {
-        let err = settings(base, Scheme::Bearer).build().unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::Invalid {
-                    field: "base_url",
-                    ..
-                }
-            ),
-            "{base}: {err}"
-        );
-        let text = format!("{err} {err:?}");
-        assert!(!text.contains("hunter2pass"), "{text}");
-    }
-}
-
 // ---- auth and headers ---------------------------------------------------
-
-#[tokio::test]
-async fn bearer_auth_is_sent_once_per_request_with_user_agent_and_extra_header() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(2)
-        .mount(&server)
-        .await;
-    let mut s = settings(&server.uri(), Scheme::Bearer);
-    s.user_agent_suffix = Some("acme-rotator/1.2".into());
-    s.header("X-Extra", "yes");
-    // Headers the crate sets itself win over extra headers of the same name.
-    s.header("Authorization", "Basic c29tZTpvdGhlcg==");
-    s.header("User-Agent", "impostor/0.0");
-    let t = s.build().unwrap();
-    t.send(call(Method::GET, &["a"])).await.unwrap();
-    t.send(call(Method::GET, &["b"])).await.unwrap();
-
-    let seen = server.received_requests().await.unwrap();
-    assert_eq!(seen.len(), 2);
-    for req in &seen {
-        assert_eq!(
-            only_header(req, "authorization"),
-            Some(format!("Bearer {SECRET}").as_str())
-        );
-        assert_eq!(
-            only_header(req, "user-agent"),
-            Some(format!("api-tokens/{} acme-rotator/1.2", env!("CARGO_PKG_VERSION")).as_str())
-        );
-        assert_eq!(only_header(req, "x-extra"), Some("yes"));
-        assert_eq!(only_header(req, "accept"), Some(JSON));
-        assert_eq!(only_header(req, "api-token"), None);
-    }
-}
-
-#[tokio::test]
-async fn user_agent_without_suffix_is_the_crate_and_version() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&server)
-        .await;
-    quick(&server.uri(), 1)
-        .send(call(Method::GET, &["x"]))
-        .await
-        .unwrap();
-    let seen = server.received_requests().await.unwrap();
-    assert_eq!(
-        seen[0].headers.get(USER_AGENT).unwrap(),
-        format!("api-tokens/{}", env!("CARGO_PKG_VERSION")).as_str()
-    );
-}
 
 #[tokio::test]
 async fn named_header_auth_is_sent_once_and_no_authorization_header() {
@@ -515,24 +404,6 @@ async fn a_user_client_that_follows_redirects_gets_its_answer_refused() {
     }
 }
 
-/// A customization that turns redirects back on is overridden: the crate's
-/// client never follows one, so the named header never travels.
-#[tokio::test]
-async fn a_customized_client_still_never_follows_a_redirect() {
-    let (origin, elsewhere) = redirecting_pair().await;
-    let mut s = settings(&origin.uri(), api_token());
-    s.customize = Some(Arc::new(|b: reqwest::ClientBuilder| {
-        b.redirect(reqwest::redirect::Policy::limited(5))
-    }));
-    let t = s.build().unwrap();
-    let err = t.send(call(Method::GET, &["tokens"])).await.unwrap_err();
-    assert!(
-        matches!(err, Error::Redirect { status: 307, .. }),
-        "{err:?}"
-    );
-    assert!(elsewhere.received_requests().await.unwrap().is_empty());
-}
-
 // ---- retries ------------------------------------------------------------
 
 async fn mount_sequence(server: &MockServer, first: ResponseTemplate, times: u64, then: u16) {
@@ -558,14 +429,7 @@ async fn get_and_delete_answered_503_twice_then_200_succeed_on_the_third_request
         let r = t.send(call(m.clone(), &["tokens", "7"])).await.unwrap();
         assert_eq!(r.status, 200, "{m}");
         assert_eq!(server.received_requests().await.unwrap().len(), 3, "{m}");
-        assert_eq!(
-            t.stats(),
-            Stats {
-                requests: 3,
-                retries: 2
-            },
-            "{m}"
-        );
+        assert_counted(&t, 3, 2, &m);
     }
 }
 
@@ -600,11 +464,8 @@ async fn retry_after_in_seconds_is_waited_for() {
     )
     .await;
     let t = paused(&server.uri(), RetryPolicy::default());
-    let start = Instant::now();
-    let r = t.send(call(Method::GET, &["x"])).await.unwrap();
-    let waited = start.elapsed();
-    assert_eq!(r.status, 200);
-    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    let (status, sent, waited) = timed_get(&t, &server).await;
+    assert_eq!((status, sent), (200, 2));
     assert!(waited >= Duration::from_secs(2), "{waited:?}");
     assert!(waited < Duration::from_secs(3), "{waited:?}");
     assert_eq!(t.stats().retries, 1);
@@ -627,11 +488,8 @@ async fn retry_after_as_an_http_date_is_waited_for() {
     )
     .await;
     let t = paused(&server.uri(), RetryPolicy::default());
-    let start = Instant::now();
-    let r = t.send(call(Method::GET, &["x"])).await.unwrap();
-    let waited = start.elapsed();
-    assert_eq!(r.status, 200);
-    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    let (status, sent, waited) = timed_get(&t, &server).await;
+    assert_eq!((status, sent), (200, 2));
     assert!(waited >= Duration::from_secs(2), "{date}: {waited:?}");
     assert!(waited <= Duration::from_secs(4), "{date}: {waited:?}");
 }
@@ -695,13 +553,7 @@ async fn retry_after_above_the_cap_stops_at_once() {
         assert_eq!(r.status, 429, "{m}");
         assert_eq!(r.retry_after(), Some(Duration::from_secs(120)));
         assert_eq!(start.elapsed(), Duration::ZERO, "{m}: nothing was waited");
-        assert_eq!(
-            t.stats(),
-            Stats {
-                requests: 1,
-                retries: 0
-            }
-        );
+        assert_counted(&t, 1, 0, "");
     }
 }
 
@@ -753,13 +605,7 @@ async fn an_endless_retry_after_with_no_limits_stops_without_overflowing() {
     let r = t.send(call(Method::GET, &["x"])).await.unwrap();
     assert_eq!(r.status, 429);
     assert_eq!(r.retry_after(), Some(Duration::from_secs(u64::MAX)));
-    assert_eq!(
-        t.stats(),
-        Stats {
-            requests: 2,
-            retries: 1
-        }
-    );
+    assert_counted(&t, 2, 1, "");
 }
 
 #[tokio::test]
@@ -783,13 +629,7 @@ async fn post_answered_503_is_sent_once_and_the_answer_returned() {
         r.error_body_summary().as_deref(),
         Some("Service Unavailable")
     );
-    assert_eq!(
-        t.stats(),
-        Stats {
-            requests: 1,
-            retries: 0
-        }
-    );
+    assert_counted(&t, 1, 0, "");
 }
 
 #[tokio::test]
@@ -808,11 +648,7 @@ async fn post_answered_429_then_201_is_sent_twice() {
 #[tokio::test]
 async fn a_timed_out_post_is_sent_once_and_a_get_is_repeated() {
     for (m, attempts) in [(Method::POST, 1), (Method::GET, 2)] {
-        let server = MockServer::start().await;
-        Mock::given(wiremock::matchers::any())
-            .respond_with(ResponseTemplate::new(201).set_delay(Duration::from_secs(30)))
-            .mount(&server)
-            .await;
+        let server = always(ResponseTemplate::new(201).set_delay(Duration::from_secs(30))).await;
         let mut s = settings(&server.uri(), Scheme::Bearer);
         s.timeout = Some(Duration::from_millis(200));
         s.retry = RetryPolicy::default()
@@ -848,14 +684,7 @@ async fn a_refused_connection_is_retried_for_every_method() {
             }
             other => panic!("{m}: {other:?}"),
         }
-        assert_eq!(
-            t.stats(),
-            Stats {
-                requests: 3,
-                retries: 2
-            },
-            "{m}"
-        );
+        assert_counted(&t, 3, 2, &m);
         assert_hidden(&printed(&err));
     }
 }
@@ -924,22 +753,12 @@ async fn a_connection_dropped_after_sending_is_retried_for_get_only() {
 
 #[tokio::test]
 async fn the_attempt_limit_stops_the_loop() {
-    let server = MockServer::start().await;
-    Mock::given(wiremock::matchers::any())
-        .respond_with(ResponseTemplate::new(503))
-        .mount(&server)
-        .await;
+    let server = always(ResponseTemplate::new(503)).await;
     let t = quick(&server.uri(), 3);
     let r = t.send(call(Method::GET, &["x"])).await.unwrap();
     assert_eq!(r.status, 503, "the last answer is returned");
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
-    assert_eq!(
-        t.stats(),
-        Stats {
-            requests: 3,
-            retries: 2
-        }
-    );
+    assert_counted(&t, 3, 2, "");
 
     let once = {
         let mut s = settings(&server.uri(), Scheme::Bearer);
@@ -955,23 +774,16 @@ async fn the_attempt_limit_stops_the_loop() {
 
 #[tokio::test(start_paused = true)]
 async fn the_time_limit_stops_the_loop() {
-    let server = MockServer::start().await;
-    Mock::given(wiremock::matchers::any())
-        .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "2"))
-        .mount(&server)
-        .await;
+    let server = always(ResponseTemplate::new(503).insert_header("Retry-After", "2")).await;
     let t = paused(
         &server.uri(),
         RetryPolicy::default()
             .max_attempts(10)
             .max_elapsed(Duration::from_secs(5)),
     );
-    let start = Instant::now();
-    let r = t.send(call(Method::GET, &["x"])).await.unwrap();
-    let waited = start.elapsed();
+    let (status, sent, waited) = timed_get(&t, &server).await;
     // Attempts at 0 s, 2 s and 4 s; a third wait would end at 6 s.
-    assert_eq!(r.status, 503);
-    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    assert_eq!((status, sent), (503, 3));
     assert!(waited >= Duration::from_secs(4), "{waited:?}");
     assert!(waited < Duration::from_secs(5), "{waited:?}");
     assert_eq!(t.stats().retries, 2);
@@ -979,11 +791,7 @@ async fn the_time_limit_stops_the_loop() {
 
 #[tokio::test(start_paused = true)]
 async fn backoff_waits_stay_under_their_ceilings_in_a_real_loop() {
-    let server = MockServer::start().await;
-    Mock::given(wiremock::matchers::any())
-        .respond_with(ResponseTemplate::new(502))
-        .mount(&server)
-        .await;
+    let server = always(ResponseTemplate::new(502)).await;
     let policy = RetryPolicy::default()
         .max_attempts(4)
         .initial_backoff(Duration::from_secs(1))
@@ -1032,27 +840,18 @@ async fn clones_share_the_counters() {
     let t = quick(&server.uri(), 2);
     let clone = t.clone();
     clone.send(call(Method::GET, &["x"])).await.unwrap();
-    assert_eq!(
-        t.stats(),
-        Stats {
-            requests: 2,
-            retries: 1
-        }
-    );
+    assert_counted(&t, 2, 1, "");
 }
 
 #[tokio::test]
 async fn rate_limit_headers_are_read_and_kept() {
-    let server = MockServer::start().await;
-    Mock::given(wiremock::matchers::any())
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("X-Ratelimit-Limit", "150")
-                .insert_header("X-Ratelimit-Remaining", "0")
-                .insert_header("Retry-After", "1000"),
-        )
-        .mount(&server)
-        .await;
+    let server = always(
+        ResponseTemplate::new(429)
+            .insert_header("X-Ratelimit-Limit", "150")
+            .insert_header("X-Ratelimit-Remaining", "0")
+            .insert_header("Retry-After", "1000"),
+    )
+    .await;
     let t = quick(&server.uri(), 3);
     assert_eq!(t.last_rate_limit(), None);
     let r = t.send(call(Method::GET, &["x"])).await.unwrap();
