@@ -12,6 +12,8 @@ mod loopback_support;
 mod hostile;
 #[path = "transport/leak_regressions.rs"]
 mod leak_regressions;
+#[path = "transport/redirects.rs"]
+mod redirects;
 #[path = "transport/reqwest_interop.rs"]
 mod reqwest_interop;
 #[path = "transport/scrub_content_types.rs"]
