@@ -9,12 +9,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::Method;
-use reqwest::header::AUTHORIZATION;
 use secrecy::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use reqwest::header::HeaderMap;
 
@@ -196,12 +195,6 @@ async fn hang_up_server() -> (String, Arc<AtomicU32>) {
     (base, seen)
 }
 
-fn only_header<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
-    let values: Vec<_> = req.headers.get_all(name).iter().collect();
-    assert!(values.len() <= 1, "{name} sent {} times", values.len());
-    values.first().map(|v| v.to_str().unwrap())
-}
-
 fn assert_hidden(text: &str) {
     assert!(!text.contains(SECRET), "secret printed: {text}");
     assert!(
@@ -290,36 +283,6 @@ async fn dot_and_empty_segments_are_refused_before_sending() {
         );
     }
     assert_eq!(t.stats().requests, 0);
-}
-
-// ---- auth and headers ---------------------------------------------------
-
-#[tokio::test]
-async fn named_header_auth_is_sent_once_and_no_authorization_header() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&server)
-        .await;
-    let mut s = settings(&server.uri(), api_token());
-    s.header("Api-Token", "not-the-token");
-    let t = s.build().unwrap();
-    t.send(call(Method::POST, &["api_tokens"])).await.unwrap();
-    t.send(call(Method::GET, &["api_tokens"])).await.unwrap();
-
-    let seen = server.received_requests().await.unwrap();
-    assert_eq!(seen.len(), 2);
-    for req in &seen {
-        assert_eq!(only_header(req, "api-token"), Some(SECRET));
-        assert!(req.headers.get(AUTHORIZATION).is_none(), "{req:?}");
-    }
-    assert_eq!(only_header(&seen[0], "content-type"), Some(JSON));
-    assert_eq!(seen[0].body, br#"{"description":"ci"}"#);
-    assert_eq!(only_header(&seen[1], "content-type"), None);
 }
 
 // ---- retries ------------------------------------------------------------

@@ -147,6 +147,45 @@ async fn bearer_auth_is_sent_once_per_request_with_user_agent_and_extra_header()
 }
 
 #[tokio::test]
+async fn named_header_auth_is_sent_once_and_no_authorization_header() {
+    const KEY: &str = "FAKE0named0header0key";
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    let client = mailtrap::Client::builder()
+        .token(KEY)
+        .base_url(server.uri())
+        .retry(RetryPolicy::disabled())
+        .header("Api-Token", "not-the-token")
+        .build()
+        .expect("client");
+    let request = mailtrap::CreateApiToken::new("ci").permission(
+        mailtrap::ResourceType::Account,
+        3229,
+        mailtrap::AccessLevel::Admin,
+    );
+    // The answer is no token: only what was sent matters here.
+    let _ = client.api_tokens().create(request).await;
+    client.api_tokens().list().await.expect("list");
+
+    let seen = server.received_requests().await.expect("recorded");
+    assert_eq!(seen.len(), 2);
+    for req in &seen {
+        assert_eq!(only_header(req, "api-token"), Some(KEY));
+        assert!(req.headers.get("authorization").is_none(), "{req:?}");
+    }
+    assert_eq!(
+        only_header(&seen[0], "content-type"),
+        Some("application/json")
+    );
+    let sent: serde_json::Value = serde_json::from_slice(&seen[0].body).expect("a JSON body");
+    assert_eq!(sent["name"], "ci");
+    assert_eq!(only_header(&seen[1], "content-type"), None);
+}
+
+#[tokio::test]
 async fn user_agent_without_suffix_is_the_crate_and_version() {
     let server = empty_lists().await;
     let client = unit_client(&server.uri()).build().expect("client");
