@@ -28,7 +28,7 @@ pub(crate) type ErrorDecoder = fn(&Response) -> Error;
 #[derive(Debug)]
 pub(crate) enum Deleted {
     /// The service answered with success.
-    Now(Response),
+    Now(Box<Response>),
     /// A repeat found the resource gone after an earlier attempt went
     /// unanswered: that attempt did the work, only its answer was lost.
     ByEarlierAttempt,
@@ -197,7 +197,7 @@ impl Transport {
             let attempts = finished.attempts;
             let response = this.answer(finished, operation)?;
             if response.is_success() {
-                Ok(Deleted::Now(response))
+                Ok(Deleted::Now(Box::new(response)))
             } else if response.status == 404 && earlier_unanswered {
                 tracing::info!(
                     "a repeat found the resource gone after an earlier attempt went unanswered: \
