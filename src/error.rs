@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use crate::transport::retry::{Class, Outcome};
+use crate::transport::outcome::{Class, Outcome};
 
 pub use crate::error_object::ErrorObject;
 

@@ -11,9 +11,10 @@ use url::Url;
 use super::base_url::same_origin;
 use super::call::Call;
 use super::headers::HeaderFacts;
+use super::outcome::Outcome;
 use super::pacing::Permit;
 use super::response::{Response, hide_in_error_answer};
-use super::retry::{Attempt, Outcome};
+use super::retry::Attempt;
 use super::state::Inner;
 use crate::error::Error;
 

@@ -15,9 +15,11 @@ use super::attempt::{self, millis};
 use super::auth::Auth;
 use super::base_url::parse_base_url;
 use super::call::Call;
-use super::pacing::{Documented, Pacer, Pacing};
+use super::facts::{PacedPer, ServiceFacts};
+use super::outcome::{Class, Outcome};
+use super::pacing::{Pacer, Pacing};
 use super::response::Response;
-use super::retry::{Attempt, Class, Finished, Outcome, RetryPolicy, retry_loop};
+use super::retry::{Attempt, Finished, RetryPolicy, retry_loop};
 use super::state::{Inner, Shared, Stats};
 use crate::error::{Error, RateLimit, Result, Service};
 
@@ -53,36 +55,6 @@ pub(crate) struct Parts<'a> {
     pub timeout: Option<Duration>,
     pub user_agent: HeaderValue,
     pub extra_headers: HeaderMap,
-}
-
-/// What the transport must know of a service, as the service states it:
-/// each dialect hands its own when it builds its client.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ServiceFacts {
-    /// The documented rate limit, followed against the service's own hosts.
-    pub limit: Documented,
-    /// The service's own hosts; against any other, pacing follows the
-    /// answers' headers only.
-    pub own_hosts: &'static [&'static str],
-    /// What the service's limit counts requests of.
-    pub paced_per: PacedPer,
-}
-
-/// What a service's rate limit counts requests of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum PacedPer {
-    /// Each token: a client with another token is paced on its own.
-    Token,
-    /// The caller's address: every token of a client shares one pacer.
-    Address,
-}
-
-impl ServiceFacts {
-    /// Whether `base` is one of the service's own hosts.
-    fn is_own(&self, base: &Url) -> bool {
-        base.host_str()
-            .is_some_and(|h| self.own_hosts.iter().any(|own| h.eq_ignore_ascii_case(own)))
-    }
 }
 
 impl Transport {

@@ -9,7 +9,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use url::Url;
 
 use super::auth::Auth;
-use super::client::PacedPer;
+use super::facts::PacedPer;
 use super::pacing::Pacer;
 use super::retry::RetryPolicy;
 use crate::error::{RateLimit, Service};
