@@ -68,7 +68,9 @@ impl Response {
         }
     }
 
-    /// An answer of these parts that came now.
+    /// An answer of these parts that came now (for the decoders' tests and
+    /// fuzz hooks, which make answers without a call).
+    #[cfg(any(test, feature = "testing"))]
     pub(crate) fn read(service: Service, status: u16, headers: HeaderMap, body: Bytes) -> Response {
         let facts = HeaderFacts::read(&headers);
         Response::new(service, status, headers, body, facts)
