@@ -8,6 +8,8 @@ mod hostile_support;
 #[path = "loopback_support/mod.rs"]
 mod loopback_support;
 
+#[path = "transport/answers.rs"]
+mod answers;
 #[path = "transport/hostile.rs"]
 mod hostile;
 #[path = "transport/leak_regressions.rs"]

@@ -12,7 +12,7 @@ use reqwest::Method;
 use secrecy::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
-use wiremock::matchers::{method, path};
+use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use reqwest::header::HeaderMap;
@@ -25,7 +25,7 @@ use super::pacing::Pacing;
 use super::response::Response;
 use super::retry::{Attempt, RetryPolicy, retry_loop};
 use super::state::Stats;
-use crate::error::{ApiError, Error, RateLimit, Result, Service};
+use crate::error::{ApiError, Error, Result, Service};
 
 const SECRET: &str = "tok_live_Zq8sK2mXw9Lr4Tn7";
 const EXTRA_SECRET: &str = "xtra_Hh3Jk5Lp7Qr9";
@@ -714,34 +714,6 @@ fn backoff_draws_stay_within_their_jitter_bounds() {
     assert!((0..100).all(|_| none.backoff(3) == Duration::ZERO));
 }
 
-#[tokio::test]
-async fn clones_share_the_counters() {
-    let server = MockServer::start().await;
-    mount_sequence(&server, ResponseTemplate::new(500), 1, 200).await;
-    let t = quick(&server.uri(), 2);
-    let clone = t.clone();
-    clone.send(call(Method::GET, &["x"])).await.unwrap();
-    assert_counted(&t, 2, 1, "");
-}
-
-#[tokio::test]
-async fn rate_limit_headers_are_read_and_kept() {
-    let server = always(
-        ResponseTemplate::new(429)
-            .insert_header("X-Ratelimit-Limit", "150")
-            .insert_header("X-Ratelimit-Remaining", "0")
-            .insert_header("Retry-After", "1000"),
-    )
-    .await;
-    let t = quick(&server.uri(), 3);
-    assert_eq!(t.last_rate_limit(), None);
-    let r = t.send(call(Method::GET, &["x"])).await.unwrap();
-    let expected = RateLimit::new(Some(150), Some(0));
-    assert_eq!(r.rate_limit(), Some(expected));
-    assert_eq!(t.last_rate_limit(), Some(expected));
-    assert_eq!(r.retry_after(), Some(Duration::from_secs(1000)));
-}
-
 // ---- secrets ------------------------------------------------------------
 
 #[tokio::test]
@@ -833,38 +805,6 @@ async fn the_secret_is_never_printed_by_an_answer_or_its_errors() {
     assert!(std::error::Error::source(&timeout).is_some());
     assert_hidden(&printed(&timeout));
     drop(silent);
-}
-
-/// A server that never stops sending a body: the transport stops reading
-/// at its limit with a typed error instead of holding it all in memory.
-#[tokio::test]
-async fn an_endless_body_is_cut_at_the_limit_with_a_typed_error() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let sent = Arc::new(AtomicU32::new(0));
-    let counter = sent.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            counter.fetch_add(1, AtomicOrdering::SeqCst);
-            let mut head = [0u8; 4096];
-            let _ = socket.read(&mut head).await;
-            let _ = socket
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n")
-                .await;
-            let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "[".repeat(64 * 1024));
-            while socket.write_all(chunk.as_bytes()).await.is_ok() {}
-        }
-    });
-    let t = quick(&base, 3);
-    let err = t.send(call(Method::GET, &["x"])).await.unwrap_err();
-    match &err {
-        Error::Decode { status, reason, .. } => {
-            assert_eq!(*status, 200);
-            assert!(reason.contains("MiB"), "{reason}");
-        }
-        other => panic!("{other:?}"),
-    }
-    assert_eq!(sent.load(AtomicOrdering::SeqCst), 1, "not repeated");
 }
 
 // ---- decoding -----------------------------------------------------------
@@ -1006,83 +946,4 @@ fn a_decode_error_never_quotes_a_scalar_of_the_body() {
         .json::<Created>()
         .unwrap_err();
     assert!(err.to_string().contains("`token`"), "{err}");
-}
-
-/// An error answer as a dialect would sort it, without reading its body.
-fn plain_error(r: &Response) -> Error {
-    Error::from_api(ApiError::new(r.service, r.status), r.retry_after())
-}
-
-/// The error a call ends in after retries says, and shows, how many
-/// attempts were made: a 503 after retries once did not.
-#[tokio::test]
-async fn the_final_error_says_how_many_attempts_were_made() {
-    let server = MockServer::start().await;
-    for (at, answer) in [
-        ("/unavailable", ResponseTemplate::new(503)),
-        (
-            "/limited",
-            ResponseTemplate::new(429).insert_header("Retry-After", "0"),
-        ),
-        ("/missing", ResponseTemplate::new(404)),
-    ] {
-        Mock::given(path(at))
-            .respond_with(answer)
-            .mount(&server)
-            .await;
-    }
-    let t = quick(&server.uri(), 3);
-
-    let read = t
-        .exchange(call(Method::GET, &["unavailable"]), plain_error, |_| Ok(()))
-        .await
-        .unwrap_err();
-    assert!(matches!(read, Error::Api(_)), "{read:?}");
-    assert_eq!(read.attempts(), Some(3));
-    assert!(read.to_string().ends_with("after 3 attempts"), "{read}");
-
-    let deleted = t
-        .delete(call(Method::DELETE, &["unavailable"]), plain_error)
-        .await
-        .unwrap_err();
-    assert_eq!(deleted.attempts(), Some(3));
-    assert!(
-        deleted.to_string().contains("after 3 attempts"),
-        "{deleted}"
-    );
-
-    let limited = t
-        .exchange(call(Method::GET, &["limited"]), plain_error, |_| Ok(()))
-        .await
-        .unwrap_err();
-    assert!(matches!(limited, Error::RateLimited { .. }), "{limited:?}");
-    assert_eq!(limited.attempts(), Some(3));
-    assert!(
-        limited.to_string().contains("after 3 attempts"),
-        "{limited}"
-    );
-
-    // A create is sent once: its outcome is unknown after one attempt.
-    let minted = t
-        .exchange(
-            call(Method::POST, &["unavailable"]).mints(),
-            plain_error,
-            |_| Ok(()),
-        )
-        .await
-        .unwrap_err();
-    assert!(minted.is_outcome_unknown(), "{minted:?}");
-    assert_eq!(minted.attempts(), Some(1));
-    assert!(!minted.to_string().contains("attempts"), "{minted}");
-
-    // A refusal that is not repeated made one attempt, and says nothing of it.
-    let missing = t
-        .exchange(call(Method::GET, &["missing"]), plain_error, |_| Ok(()))
-        .await
-        .unwrap_err();
-    assert_eq!(missing.attempts(), Some(1));
-    assert!(!missing.to_string().contains("attempt"), "{missing}");
-
-    // Arguments refused before sending made none.
-    assert_eq!(Error::invalid("x", "y").attempts(), None);
 }
