@@ -18,6 +18,8 @@ mod leak_regressions;
 mod redirects;
 #[path = "transport/reqwest_interop.rs"]
 mod reqwest_interop;
+#[path = "transport/retries.rs"]
+mod retries;
 #[path = "transport/scrub_content_types.rs"]
 mod scrub_content_types;
 #[path = "transport/settings.rs"]

@@ -148,12 +148,6 @@ fn call<'a>(m: Method, segments: &'a [&'a str]) -> Call<'a> {
     }
 }
 
-/// A port on which nothing listens.
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 /// A server that reads each request in full and closes the connection
 /// without a word. Returns its base URL and the count of requests read.
 async fn hang_up_server() -> (String, Arc<AtomicU32>) {
@@ -211,19 +205,6 @@ async fn always(answer: ResponseTemplate) -> MockServer {
         .mount(&server)
         .await;
     server
-}
-
-/// Sends a GET through `t`: the last answer's status, the requests `server`
-/// received, and the time it all took.
-async fn timed_get(t: &Transport, server: &MockServer) -> (u16, usize, Duration) {
-    let start = Instant::now();
-    let r = t.send(call(Method::GET, &["x"])).await.unwrap();
-    let waited = start.elapsed();
-    (
-        r.status,
-        server.received_requests().await.unwrap().len(),
-        waited,
-    )
 }
 
 /// The transport's counters: requests sent and retries among them.
@@ -314,67 +295,6 @@ async fn get_and_delete_answered_503_twice_then_200_succeed_on_the_third_request
     }
 }
 
-#[tokio::test]
-async fn every_retryable_status_is_retried_for_get() {
-    for status in [408, 429, 500, 502, 503, 504] {
-        let server = MockServer::start().await;
-        mount_sequence(&server, ResponseTemplate::new(status), 1, 200).await;
-        let t = quick(&server.uri(), 3);
-        let r = t.send(call(Method::GET, &["x"])).await.unwrap();
-        assert_eq!(r.status, 200, "{status}");
-        assert_eq!(t.stats().retries, 1, "{status}");
-    }
-    for status in [400, 401, 403, 404, 409, 422, 501] {
-        let server = MockServer::start().await;
-        mount_sequence(&server, ResponseTemplate::new(status), 1, 200).await;
-        let t = quick(&server.uri(), 3);
-        let r = t.send(call(Method::GET, &["x"])).await.unwrap();
-        assert_eq!(r.status, status, "{status} is final");
-        assert_eq!(t.stats().requests, 1, "{status}");
-    }
-}
-
-#[tokio::test(start_paused = true)]
-async fn retry_after_in_seconds_is_waited_for() {
-    let server = MockServer::start().await;
-    mount_sequence(
-        &server,
-        ResponseTemplate::new(429).insert_header("Retry-After", "2"),
-        1,
-        200,
-    )
-    .await;
-    let t = paused(&server.uri(), RetryPolicy::default());
-    let (status, sent, waited) = timed_get(&t, &server).await;
-    assert_eq!((status, sent), (200, 2));
-    assert!(waited >= Duration::from_secs(2), "{waited:?}");
-    assert!(waited < Duration::from_secs(3), "{waited:?}");
-    assert_eq!(t.stats().retries, 1);
-}
-
-#[tokio::test(start_paused = true)]
-async fn retry_after_as_an_http_date_is_waited_for() {
-    // The date has whole seconds and is read against the real clock: four
-    // seconds from the start of the current second is between three and
-    // four seconds away when the answer is read.
-    let now = chrono::Utc::now().timestamp();
-    let at = chrono::DateTime::from_timestamp(now + 4, 0).unwrap();
-    let date = at.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-    let server = MockServer::start().await;
-    mount_sequence(
-        &server,
-        ResponseTemplate::new(503).insert_header("Retry-After", date.as_str()),
-        1,
-        200,
-    )
-    .await;
-    let t = paused(&server.uri(), RetryPolicy::default());
-    let (status, sent, waited) = timed_get(&t, &server).await;
-    assert_eq!((status, sent), (200, 2));
-    assert!(waited >= Duration::from_secs(2), "{date}: {waited:?}");
-    assert!(waited <= Duration::from_secs(4), "{date}: {waited:?}");
-}
-
 /// An answer is read once, when it came: the retry loop waits the very
 /// `Retry-After` the answer holds (and its error would keep), not a second
 /// reading of the date against a later clock.
@@ -436,57 +356,6 @@ async fn retry_after_above_the_cap_stops_at_once() {
         assert_eq!(start.elapsed(), Duration::ZERO, "{m}: nothing was waited");
         assert_counted(&t, 1, 0, "");
     }
-}
-
-/// A delta-seconds `Retry-After` too large for a `u64` asks for more than
-/// any cap: it stops the loop like any other above the cap, rather than
-/// being ignored and replaced by a short backoff.
-#[tokio::test(start_paused = true)]
-async fn an_oversized_retry_after_is_above_the_cap_not_ignored() {
-    let server = MockServer::start().await;
-    mount_sequence(
-        &server,
-        ResponseTemplate::new(429).insert_header("Retry-After", "99999999999999999999999"),
-        1,
-        200,
-    )
-    .await;
-    let t = paused(&server.uri(), RetryPolicy::default());
-    let r = t.send(call(Method::GET, &["x"])).await.unwrap();
-    assert_eq!(r.status, 429);
-    assert_eq!(r.retry_after(), Some(Duration::from_secs(u64::MAX)));
-    assert_eq!(t.stats().requests, 1);
-}
-
-/// A `Retry-After` no clock can reach, with every limit lifted, after time
-/// has already passed: the wait cannot end within any time limit, so the
-/// answer is returned at once (adding it to the time spent must not
-/// overflow).
-#[tokio::test(start_paused = true)]
-async fn an_endless_retry_after_with_no_limits_stops_without_overflowing() {
-    let server = MockServer::start().await;
-    Mock::given(wiremock::matchers::any())
-        .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    let forever = u64::MAX.to_string();
-    Mock::given(wiremock::matchers::any())
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", forever.as_str()))
-        .with_priority(2)
-        .mount(&server)
-        .await;
-    let t = paused(
-        &server.uri(),
-        RetryPolicy::default()
-            .max_retry_after(Duration::MAX)
-            .max_elapsed(Duration::MAX),
-    );
-    let r = t.send(call(Method::GET, &["x"])).await.unwrap();
-    assert_eq!(r.status, 429);
-    assert_eq!(r.retry_after(), Some(Duration::from_secs(u64::MAX)));
-    assert_counted(&t, 2, 1, "");
 }
 
 #[tokio::test]
@@ -552,24 +421,6 @@ async fn a_timed_out_post_is_sent_once_and_a_get_is_repeated() {
     }
 }
 
-#[tokio::test]
-async fn a_refused_connection_is_retried_for_every_method() {
-    let base = format!("http://127.0.0.1:{}/v1/", closed_port());
-    for m in [Method::GET, Method::DELETE, Method::POST] {
-        let t = quick(&base, 3);
-        let err = t.send(call(m.clone(), &["tokens"])).await.unwrap_err();
-        match &err {
-            Error::Transport { attempts, source } => {
-                assert_eq!(*attempts, 3, "{m}");
-                assert!(source.is_connect(), "{m}: {source:?}");
-            }
-            other => panic!("{m}: {other:?}"),
-        }
-        assert_counted(&t, 3, 2, &m);
-        assert_hidden(&printed(&err));
-    }
-}
-
 /// A resolver that never answers: with a connect timeout set, every
 /// attempt times out while connecting, without any real I/O, so paused time
 /// makes it deterministic.
@@ -630,64 +481,6 @@ async fn a_connection_dropped_after_sending_is_retried_for_get_only() {
         assert_eq!(t.stats().requests, u64::from(expected));
         assert_hidden(&printed(&err));
     }
-}
-
-#[tokio::test]
-async fn the_attempt_limit_stops_the_loop() {
-    let server = always(ResponseTemplate::new(503)).await;
-    let t = quick(&server.uri(), 3);
-    let r = t.send(call(Method::GET, &["x"])).await.unwrap();
-    assert_eq!(r.status, 503, "the last answer is returned");
-    assert_eq!(server.received_requests().await.unwrap().len(), 3);
-    assert_counted(&t, 3, 2, "");
-
-    let once = {
-        let mut s = settings(&server.uri(), Scheme::Bearer);
-        s.retry = RetryPolicy::disabled();
-        s.build().unwrap()
-    };
-    assert_eq!(
-        once.send(call(Method::GET, &["x"])).await.unwrap().status,
-        503
-    );
-    assert_eq!(once.stats().requests, 1);
-}
-
-#[tokio::test(start_paused = true)]
-async fn the_time_limit_stops_the_loop() {
-    let server = always(ResponseTemplate::new(503).insert_header("Retry-After", "2")).await;
-    let t = paused(
-        &server.uri(),
-        RetryPolicy::default()
-            .max_attempts(10)
-            .max_elapsed(Duration::from_secs(5)),
-    );
-    let (status, sent, waited) = timed_get(&t, &server).await;
-    // Attempts at 0 s, 2 s and 4 s; a third wait would end at 6 s.
-    assert_eq!((status, sent), (503, 3));
-    assert!(waited >= Duration::from_secs(4), "{waited:?}");
-    assert!(waited < Duration::from_secs(5), "{waited:?}");
-    assert_eq!(t.stats().retries, 2);
-}
-
-#[tokio::test(start_paused = true)]
-async fn backoff_waits_stay_under_their_ceilings_in_a_real_loop() {
-    let server = always(ResponseTemplate::new(502)).await;
-    let policy = RetryPolicy::default()
-        .max_attempts(4)
-        .initial_backoff(Duration::from_secs(1))
-        .max_backoff(Duration::from_secs(3));
-    let t = paused(&server.uri(), policy);
-    let start = Instant::now();
-    let r = t.send(call(Method::GET, &["x"])).await.unwrap();
-    assert_eq!(r.status, 502);
-    assert_eq!(t.stats().retries, 3);
-    // Ceilings 1 s + 2 s + 3 s.
-    assert!(
-        start.elapsed() <= Duration::from_secs(6),
-        "{:?}",
-        start.elapsed()
-    );
 }
 
 #[test]
