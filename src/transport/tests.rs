@@ -11,7 +11,6 @@ use bytes::Bytes;
 use reqwest::Method;
 use secrecy::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::time::Instant;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -109,26 +108,6 @@ fn quick(base: &str, attempts: u32) -> Transport {
         .max_attempts(attempts)
         .initial_backoff(Duration::from_millis(1))
         .max_backoff(Duration::from_millis(1));
-    s.build().unwrap()
-}
-
-/// Settings for paused-time tests. With paused time tokio jumps to the next
-/// timer whenever the runtime is idle, even while it waits on real socket
-/// I/O, so no timer may exist but the retry sleeps themselves: no request or
-/// connect timeout, and a client without the connection pool's idle-reaper
-/// timer.
-fn paused(base: &str, retry: RetryPolicy) -> Transport {
-    let mut s = settings(base, Scheme::Bearer);
-    s.retry = retry;
-    s.timeout = None;
-    s.connect_timeout = None;
-    s.http_client = Some(
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_idle_timeout(None)
-            .build()
-            .unwrap(),
-    );
     s.build().unwrap()
 }
 
@@ -334,30 +313,6 @@ async fn the_loop_waits_what_the_answer_said_when_it_came() {
     assert_eq!(*waited.lock().unwrap(), Some(said));
 }
 
-#[tokio::test(start_paused = true)]
-async fn retry_after_above_the_cap_stops_at_once() {
-    for m in [Method::GET, Method::POST] {
-        let server = MockServer::start().await;
-        mount_sequence(
-            &server,
-            ResponseTemplate::new(429).insert_header("Retry-After", "120"),
-            1,
-            200,
-        )
-        .await;
-        let t = paused(
-            &server.uri(),
-            RetryPolicy::default().max_retry_after(Duration::from_secs(60)),
-        );
-        let start = Instant::now();
-        let r = t.send(call(m.clone(), &["x"])).await.unwrap();
-        assert_eq!(r.status, 429, "{m}");
-        assert_eq!(r.retry_after(), Some(Duration::from_secs(120)));
-        assert_eq!(start.elapsed(), Duration::ZERO, "{m}: nothing was waited");
-        assert_counted(&t, 1, 0, "");
-    }
-}
-
 #[tokio::test]
 async fn post_answered_503_is_sent_once_and_the_answer_returned() {
     let server = MockServer::start().await;
@@ -418,49 +373,6 @@ async fn a_timed_out_post_is_sent_once_and_a_get_is_repeated() {
         );
         assert_eq!(t.stats().requests, u64::from(attempts));
         assert_hidden(&printed(&err));
-    }
-}
-
-/// A resolver that never answers: with a connect timeout set, every
-/// attempt times out while connecting, without any real I/O, so paused time
-/// makes it deterministic.
-struct Unresolvable;
-
-impl reqwest::dns::Resolve for Unresolvable {
-    fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        Box::pin(std::future::pending())
-    }
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_connect_timeout_is_retried_for_every_method_and_reported_as_a_timeout() {
-    for m in [Method::GET, Method::POST] {
-        let mut s = settings("http://localhost:9/", Scheme::Bearer);
-        s.timeout = None;
-        s.retry = RetryPolicy::default()
-            .max_attempts(3)
-            .initial_backoff(Duration::from_millis(100));
-        s.http_client = Some(
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .pool_idle_timeout(None)
-                .connect_timeout(Duration::from_secs(5))
-                .dns_resolver(Arc::new(Unresolvable))
-                .build()
-                .unwrap(),
-        );
-        let t = s.build().unwrap();
-        let start = Instant::now();
-        let err = t.send(call(m.clone(), &["tokens"])).await.unwrap_err();
-        assert!(
-            matches!(err, Error::Timeout { attempts: 3, .. }),
-            "{m}: {err:?}"
-        );
-        assert_eq!(t.stats().retries, 2, "{m}: nothing was sent, so it repeats");
-        let waited = start.elapsed();
-        // Three 5 s connect timeouts and two waits of at most 100 and 200 ms.
-        assert!(waited >= Duration::from_secs(15), "{waited:?}");
-        assert!(waited <= Duration::from_millis(15_300), "{waited:?}");
     }
 }
 

@@ -55,6 +55,23 @@ fn tokens(client: &unit::Client) -> unit::OrgApiTokens {
     client.org_api_tokens("2".parse().expect("user"))
 }
 
+fn create_request() -> unit::CreateApiToken {
+    unit::CreateApiToken::new(
+        "ci",
+        [unit::Scope::Customers],
+        Utc::now() + chrono::Duration::days(1),
+    )
+}
+
+/// A read (list) or a mint (create) through `client`, its answer dropped.
+async fn read_or_mint(client: &unit::Client, mint: bool) -> Result<(), Error> {
+    if mint {
+        tokens(client).create(create_request()).await.map(drop)
+    } else {
+        tokens(client).list().await.map(drop)
+    }
+}
+
 /// `first` for the first `times` requests, then an empty list.
 async fn sequence(first: ResponseTemplate, times: u64) -> MockServer {
     let server = MockServer::start().await;
@@ -142,6 +159,86 @@ async fn retry_after_as_an_http_date_is_waited_for() {
     assert!(waited <= Duration::from_secs(4), "{date}: {waited:?}");
 }
 
+/// A `Retry-After` above the cap is not waited for, by a read or a mint:
+/// the 429 is the answer.
+#[tokio::test(start_paused = true)]
+async fn retry_after_above_the_cap_stops_at_once() {
+    for mint in [false, true] {
+        let server = sequence(
+            ResponseTemplate::new(429).insert_header("Retry-After", "120"),
+            1,
+        )
+        .await;
+        let client = paused(
+            &server.uri(),
+            RetryPolicy::default().max_retry_after(Duration::from_secs(60)),
+        );
+        let start = Instant::now();
+        let err = read_or_mint(&client, mint).await.expect_err("429");
+        match err {
+            Error::RateLimited { retry_after, .. } => {
+                assert_eq!(retry_after, Some(Duration::from_secs(120)), "mint {mint}");
+            }
+            other => panic!("mint {mint}: {other:?}"),
+        }
+        assert_eq!(
+            start.elapsed(),
+            Duration::ZERO,
+            "mint {mint}: nothing was waited"
+        );
+        assert_eq!(counted(&client), (1, 0), "mint {mint}");
+    }
+}
+
+/// A resolver that never answers: with a connect timeout set, every
+/// attempt times out while connecting, without any real I/O, so paused time
+/// makes it deterministic.
+struct Unresolvable;
+
+impl reqwest::dns::Resolve for Unresolvable {
+    fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_connect_timeout_is_retried_for_a_read_and_a_mint_and_reported_as_a_timeout() {
+    for mint in [false, true] {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(None)
+            .connect_timeout(Duration::from_secs(5))
+            .dns_resolver(std::sync::Arc::new(Unresolvable))
+            .build()
+            .expect("a reqwest client");
+        let retry = RetryPolicy::default()
+            .max_attempts(3)
+            .initial_backoff(Duration::from_millis(100));
+        let client = builder("http://localhost:9/", retry)
+            .timeout(None)
+            .http_client(http)
+            .build()
+            .expect("client");
+        let start = Instant::now();
+        let err = read_or_mint(&client, mint)
+            .await
+            .expect_err("no connection");
+        assert!(
+            matches!(err, Error::Timeout { attempts: 3, .. }),
+            "mint {mint}: {err:?}"
+        );
+        assert_eq!(
+            client.stats().retries,
+            2,
+            "mint {mint}: nothing was sent, so it repeats"
+        );
+        let waited = start.elapsed();
+        // Three 5 s connect timeouts and two waits of at most 100 and 200 ms.
+        assert!(waited >= Duration::from_secs(15), "{waited:?}");
+        assert!(waited <= Duration::from_millis(15_300), "{waited:?}");
+    }
+}
+
 /// A delta-seconds `Retry-After` too large for a `u64` asks for more than
 /// any cap: it stops the loop like any other above the cap, rather than
 /// being ignored and replaced by a short backoff.
@@ -211,14 +308,7 @@ async fn a_refused_connection_is_retried_for_every_call() {
         let err = match call {
             "list" => tokens.list().await.map(drop),
             "revoke" => tokens.revoke(&"7".parse().expect("id")).await.map(drop),
-            _ => {
-                let request = unit::CreateApiToken::new(
-                    "ci",
-                    [unit::Scope::Customers],
-                    Utc::now() + chrono::Duration::days(1),
-                );
-                tokens.create(request).await.map(drop)
-            }
+            _ => tokens.create(create_request()).await.map(drop),
         }
         .expect_err("refused");
         match &err {
