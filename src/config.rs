@@ -270,10 +270,12 @@ impl Settings {
         })
     }
 
-    /// Checks every setting and makes the transport, with the token put on
-    /// each request as `auth` says. Nothing is sent.
+    /// Checks every setting and makes the transport for a service of these
+    /// facts, with the token put on each request as `auth` says. Nothing is
+    /// sent.
     pub(crate) fn build(
         self,
+        facts: crate::transport::ServiceFacts,
         auth: impl FnOnce(SecretString) -> Result<Auth>,
     ) -> Result<Transport> {
         if let Some((field, reason)) = self.refused {
@@ -311,6 +313,7 @@ impl Settings {
         };
         Transport::new(crate::transport::Parts {
             service: self.service,
+            facts,
             base_url: &self.base_url,
             http,
             auth,
@@ -321,6 +324,11 @@ impl Settings {
             extra_headers: self.extra_headers,
         })
     }
+}
+
+/// The process's environment, as a lookup for `from_env`.
+pub(crate) fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 /// Reads an environment variable into a secret; unset or blank is refused.

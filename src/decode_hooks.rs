@@ -11,12 +11,7 @@ use crate::transport::Response;
 use crate::{mailtrap, unit};
 
 fn response(service: Service, status: u16, headers: HeaderMap, body: &[u8]) -> Response {
-    Response {
-        service,
-        status,
-        headers,
-        body: Bytes::copy_from_slice(body),
-    }
+    Response::read(service, status, headers, Bytes::copy_from_slice(body))
 }
 
 /// A Unit list answer.

@@ -28,6 +28,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+use crate::transport::outcome::{Class, Outcome};
+
 pub use crate::error_object::ErrorObject;
 
 /// `Result` with the crate's [`Error`].
@@ -226,11 +228,20 @@ impl Error {
     /// This says nothing about whether repeating is *safe*: the crate itself
     /// never repeats a create or a reset whose answer was lost.
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::OutcomeUnknown { .. } | Error::Unreconciled { .. } => false,
-            Error::Timeout { .. } | Error::Transport { .. } | Error::RateLimited { .. } => true,
-            Error::Api(e) => matches!(e.status, 408 | 500..=599),
-            _ => false,
+        !self.is_outcome_unknown() && self.class().is_some_and(Class::retryable)
+    }
+
+    /// What the transport made of the answer or failure this error keeps
+    /// (one classification for the retry loop and the error alike); `None`
+    /// for an error that no answer or failure of a call caused as such.
+    pub(crate) fn class(&self) -> Option<Class> {
+        match self.underlying() {
+            Error::Timeout { source, .. } | Error::Transport { source, .. } => {
+                Some(Class::of(Outcome::of_failure(source)))
+            }
+            other => other
+                .api_error()
+                .map(|e| Class::of(Outcome::Status(e.status))),
         }
     }
 

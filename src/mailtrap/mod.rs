@@ -99,14 +99,25 @@ pub use tokens::ApiTokens;
 use reqwest::header::HeaderName;
 use secrecy::SecretString;
 
-use crate::config::{ClientBuilder as Builder, optional_env, secret_from_env};
-use crate::error::{Error, RateLimit, Result, Service};
+use crate::config::{ClientBuilder as Builder, optional_env, process_env, secret_from_env};
+use crate::error::{RateLimit, Result, Service};
 use crate::transport::auth::{Auth, Scheme};
 use crate::transport::pacing::Pacing;
-use crate::transport::{Stats, Transport};
+use crate::transport::{Documented, PacedPer, ServiceFacts, Stats, Transport};
 
 /// Mailtrap's API.
 pub const DEFAULT_BASE_URL: &str = "https://mailtrap.io";
+
+/// What the transport must know of Mailtrap: 150 requests per 10 seconds,
+/// counted per token, on its own host.
+pub(crate) const FACTS: ServiceFacts = ServiceFacts {
+    limit: Documented {
+        requests: 150,
+        window: std::time::Duration::from_secs(10),
+    },
+    own_hosts: &["mailtrap.io"],
+    paced_per: PacedPer::Token,
+};
 
 /// Where a Mailtrap client puts its token; Mailtrap accepts both.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -174,34 +185,10 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Invalid`] naming the variable that is missing or unusable;
+    /// [`Error::Invalid`](crate::Error::Invalid) naming the variable that is missing or unusable;
     /// nothing is sent.
     pub fn from_env() -> Result<Client> {
-        Client::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Client> {
-        const ACCOUNT: &str = "MAILTRAP_ACCOUNT_ID";
-        let mut builder = Client::builder().token(secret_from_env(&lookup, "MAILTRAP_API_TOKEN")?);
-        if let Some(account) = optional_env(&lookup, ACCOUNT) {
-            let id = account
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|id| *id > 0)
-                .ok_or_else(|| {
-                    Error::invalid(
-                        ACCOUNT,
-                        "not a positive integer; give the account id as in Mailtrap's URLs \
-                         (e.g. 3229), or leave it unset for the token's own account",
-                    )
-                })?;
-            builder = builder.account_id(id);
-        }
-        if let Some(url) = optional_env(&lookup, "MAILTRAP_API_URL") {
-            builder = builder.base_url(url);
-        }
-        builder.build()
+        Client::builder().env(process_env)?.build()
     }
 
     /// The same client (settings, connection pool, account) with another
@@ -210,7 +197,7 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Invalid`] for a token that cannot be sent.
+    /// [`Error::Invalid`](crate::Error::Invalid) for a token that cannot be sent.
     pub fn with_token(&self, token: SecretString) -> Result<Client> {
         Ok(Client {
             transport: self.transport.with_token(token)?,
@@ -239,7 +226,7 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Invalid`] for an account id of 0 or above `i64::MAX`.
+    /// [`Error::Invalid`](crate::Error::Invalid) for an account id of 0 or above `i64::MAX`.
     pub fn for_account(&self, account_id: Option<u64>) -> Result<Client> {
         if let Some(id) = account_id {
             model::check_id("account_id", id)?;
@@ -261,7 +248,7 @@ impl Client {
     /// # Errors
     ///
     /// The service's refusal (401, …), a transport failure after the
-    /// retries the policy allows, or [`Error::Decode`] for a malformed
+    /// retries the policy allows, or [`Error::Decode`](crate::Error::Decode) for a malformed
     /// answer.
     pub async fn accounts(&self) -> Result<Vec<Account>> {
         accounts::list(&self.transport).await
@@ -354,11 +341,55 @@ impl Builder<Mailtrap> {
         self.auth_scheme(AuthScheme::Bearer)
     }
 
+    /// The token from `MAILTRAP_API_TOKEN` and the settings of
+    /// [`env_settings`](Self::env_settings), from `lookup`.
+    pub(crate) fn env(self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        Ok(self
+            .token(secret_from_env(&lookup, "MAILTRAP_API_TOKEN")?)
+            .env_settings(lookup))
+    }
+
+    /// The settings beyond the token that [`Client::from_env`] reads, from
+    /// `lookup` (a variable unset or blank leaves its setting as it is):
+    /// `MAILTRAP_ACCOUNT_ID` as [`account_id`](Self::account_id), and
+    /// `MAILTRAP_API_URL` as the base URL. An account id that is not a
+    /// positive integer is refused by `build()` with
+    /// [`Error::Invalid`](crate::Error::Invalid) naming `MAILTRAP_ACCOUNT_ID`.
+    ///
+    /// ```
+    /// use api_tokens::mailtrap;
+    ///
+    /// let vars = |name: &str| (name == "MAILTRAP_ACCOUNT_ID").then(|| "3229".to_owned());
+    /// let client = mailtrap::Client::builder().token("FAKE0example0key").env_settings(vars).build()?;
+    /// assert_eq!(client.account_id(), Some(3229));
+    /// # Ok::<(), api_tokens::Error>(())
+    /// ```
+    pub fn env_settings(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        const ACCOUNT: &str = "MAILTRAP_ACCOUNT_ID";
+        if let Some(account) = optional_env(&lookup, ACCOUNT) {
+            match account.trim().parse::<u64>().ok().filter(|id| *id > 0) {
+                Some(id) => self = self.account_id(id),
+                None => {
+                    self.settings.refused.get_or_insert((
+                        ACCOUNT,
+                        "not a positive integer; give the account id as in Mailtrap's URLs \
+                         (e.g. 3229), or leave it unset for the token's own account"
+                            .to_owned(),
+                    ));
+                }
+            }
+        }
+        match optional_env(&lookup, "MAILTRAP_API_URL") {
+            Some(url) => self.base_url(url.trim()),
+            None => self,
+        }
+    }
+
     /// Checks the settings and makes the client. Nothing is sent.
     ///
     /// # Errors
     ///
-    /// [`Error::Invalid`] naming the setting at fault: an account id of 0 or
+    /// [`Error::Invalid`](crate::Error::Invalid) naming the setting at fault: an account id of 0 or
     /// above `i64::MAX`, no token or one that cannot be sent, a base URL
     /// that is not `https` (plain `http` only to loopback), an invalid extra
     /// header or user-agent suffix, an HTTP client that could not be built.
@@ -371,7 +402,9 @@ impl Builder<Mailtrap> {
             AuthScheme::Bearer => Scheme::Bearer,
         };
         Ok(Client {
-            transport: self.settings.build(|token| Auth::new(scheme, token))?,
+            transport: self
+                .settings
+                .build(FACTS, |token| Auth::new(scheme, token))?,
             account_id: self.dialect.account_id,
         })
     }
@@ -380,9 +413,11 @@ impl Builder<Mailtrap> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
+    use crate::config::lookup_in;
 
     fn from(vars: &[(&str, &str)]) -> Result<Client> {
-        Client::from_lookup(crate::config::lookup_in(vars))
+        Client::builder().env(lookup_in(vars))?.build()
     }
 
     #[test]

@@ -113,12 +113,12 @@ mod tests {
     use reqwest::header::HeaderMap;
 
     fn answer(status: u16, body: &'static str) -> Error {
-        error_from(&Response {
-            service: Service::Mailtrap,
+        error_from(&Response::read(
+            Service::Mailtrap,
             status,
-            headers: HeaderMap::new(),
-            body: Bytes::from_static(body.as_bytes()),
-        })
+            HeaderMap::new(),
+            Bytes::from_static(body.as_bytes()),
+        ))
     }
 
     #[test]

@@ -10,10 +10,11 @@ use url::Url;
 
 use super::base_url::same_origin;
 use super::call::Call;
-use super::headers::{header_rate_limit, header_retry_after};
+use super::headers::HeaderFacts;
+use super::outcome::Outcome;
 use super::pacing::Permit;
 use super::response::{Response, hide_in_error_answer};
-use super::retry::{Attempt, Outcome};
+use super::retry::Attempt;
 use super::state::Inner;
 use crate::error::Error;
 
@@ -53,26 +54,22 @@ async fn send(inner: &Inner, call: &Call<'_>, url: &Url, permit: Permit<'_>) -> 
         Ok(answer) => answer,
         Err(error) => {
             return Attempt::Failed {
-                outcome: classify(&error),
+                outcome: Outcome::of_failure(&error),
                 error,
             };
         }
     };
     let status = answer.status().as_u16();
-    // Any answer teaches the pacer, a refused redirect's too.
-    let rate_limit = header_rate_limit(answer.headers());
-    if let Some(rl) = rate_limit {
+    // The headers are read once, at the moment the answer came: the pacer,
+    // the retry loop and the dialect's error all use what they said then.
+    let facts = HeaderFacts::read(answer.headers());
+    if let Some(rl) = facts.rate_limit {
         if let Ok(mut slot) = inner.last_rate_limit.lock() {
             *slot = Some(rl);
         }
     }
-    permit.observe(
-        rate_limit.and_then(|r| r.limit),
-        rate_limit.and_then(|r| r.remaining),
-        (status == 429)
-            .then(|| header_retry_after(answer.headers()))
-            .flatten(),
-    );
+    // Any answer teaches the pacer, a refused redirect's too.
+    permit.observe(&facts, status == 429);
     if !same_origin(answer.url(), &inner.shared.base) || answer.status().is_redirection() {
         let secrets = inner.auth.secrets();
         let location = match answer.headers().get(LOCATION) {
@@ -107,12 +104,13 @@ async fn send(inner: &Inner, call: &Call<'_>, url: &Url, permit: Permit<'_>) -> 
     } else {
         hide_in_error_answer(inner.auth.secrets(), &mut headers, body)
     };
-    Attempt::Answered(Response {
-        service: inner.shared.service,
+    Attempt::Answered(Response::new(
+        inner.shared.service,
         status,
         headers,
         body,
-    })
+        facts,
+    ))
 }
 
 /// The request of one attempt. The headers the crate sets itself (auth,
@@ -144,16 +142,6 @@ pub(super) fn request(inner: &Inner, call: &Call<'_>, url: &Url) -> reqwest::Req
 /// A duration in whole milliseconds, for a span field.
 pub(super) fn millis(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn classify(err: &reqwest::Error) -> Outcome {
-    if err.is_connect() {
-        Outcome::ConnectFailed
-    } else if err.is_timeout() {
-        Outcome::TimedOut
-    } else {
-        Outcome::Broken
-    }
 }
 
 enum BodyError {

@@ -15,9 +15,11 @@ use super::attempt::{self, millis};
 use super::auth::Auth;
 use super::base_url::parse_base_url;
 use super::call::Call;
-use super::pacing::{Documented, Pacer, Pacing};
+use super::facts::{PacedPer, ServiceFacts};
+use super::outcome::{Class, Outcome};
+use super::pacing::{Pacer, Pacing};
 use super::response::Response;
-use super::retry::{self, Attempt, Finished, Outcome, RetryPolicy, retry_loop};
+use super::retry::{Attempt, Finished, RetryPolicy, retry_loop};
 use super::state::{Inner, Shared, Stats};
 use crate::error::{Error, RateLimit, Result, Service};
 
@@ -28,7 +30,7 @@ pub(crate) type ErrorDecoder = fn(&Response) -> Error;
 #[derive(Debug)]
 pub(crate) enum Deleted {
     /// The service answered with success.
-    Now(Response),
+    Now(Box<Response>),
     /// A repeat found the resource gone after an earlier attempt went
     /// unanswered: that attempt did the work, only its answer was lost.
     ByEarlierAttempt,
@@ -44,6 +46,7 @@ pub(crate) struct Transport {
 /// What a transport is made of, as the client builders give it.
 pub(crate) struct Parts<'a> {
     pub service: Service,
+    pub facts: ServiceFacts,
     pub base_url: &'a str,
     pub http: reqwest::Client,
     pub auth: Auth,
@@ -54,36 +57,19 @@ pub(crate) struct Parts<'a> {
     pub extra_headers: HeaderMap,
 }
 
-/// Each service's documented limit and own hosts.
-fn documented(service: Service) -> (Documented, &'static [&'static str]) {
-    match service {
-        Service::Mailtrap => (
-            Documented {
-                requests: 150,
-                window: Duration::from_secs(10),
-            },
-            &["mailtrap.io"],
-        ),
-        Service::Unit => (
-            Documented {
-                requests: 1000,
-                window: Duration::from_secs(60),
-            },
-            &["api.unit.co", "api.s.unit.sh"],
-        ),
-    }
-}
-
 impl Transport {
     pub(crate) fn new(parts: Parts<'_>) -> Result<Transport> {
         let base = parse_base_url(parts.base_url)?;
-        let (limit, hosts) = documented(parts.service);
-        let own_host = base
-            .host_str()
-            .is_some_and(|h| hosts.iter().any(|own| h.eq_ignore_ascii_case(own)));
-        let pacer = Pacer::new(parts.pacing, limit, own_host, parts.retry.max_retry_after);
+        let facts = parts.facts;
+        let pacer = Pacer::new(
+            parts.pacing,
+            facts.limit,
+            facts.is_own(&base),
+            parts.retry.max_retry_after,
+        );
         let shared = Shared {
             service: parts.service,
+            paced_per: facts.paced_per,
             base,
             http: parts.http,
             retry: parts.retry,
@@ -96,14 +82,14 @@ impl Transport {
         })
     }
 
-    /// The same settings and connection pool with another credential.
-    /// Mailtrap limits per token, so the new credential gets a pacer of its
-    /// own; Unit limits per address, so the pacer is shared.
+    /// The same settings and connection pool with another credential. A
+    /// service that limits per token gives the new credential a pacer of
+    /// its own; one that limits per address shares the pacer.
     pub(crate) fn with_token(&self, token: SecretString) -> Result<Transport> {
         let inner = &*self.inner;
-        let pacer = match inner.shared.service {
-            Service::Mailtrap => inner.pacer.fresh(),
-            Service::Unit => inner.pacer.clone(),
+        let pacer = match inner.shared.paced_per {
+            PacedPer::Token => inner.pacer.fresh(),
+            PacedPer::Address => inner.pacer.clone(),
         };
         let auth = inner.auth.with_token(token)?;
         Ok(Transport {
@@ -152,12 +138,7 @@ impl Transport {
         self.traced(call, async move |this: &Self, call: Call<'_>| {
             let finished = this.run(&call, !mints).await?;
             let attempts = finished.attempts;
-            let unknown = mints
-                && match &finished.last {
-                    Attempt::Failed { outcome, .. } => retry::unanswered(*outcome),
-                    Attempt::Answered(r) => retry::unanswered(Outcome::Status(r.status)),
-                    Attempt::Fatal(_) => false,
-                };
+            let unknown = mints && finished.last.class().is_some_and(Class::unanswered);
             let result = this.answer(finished, operation).and_then(|response| {
                 if !response.is_success() {
                     Err(on_error(&response).with_attempts(attempts))
@@ -188,7 +169,7 @@ impl Transport {
             let attempts = finished.attempts;
             let response = this.answer(finished, operation)?;
             if response.is_success() {
-                Ok(Deleted::Now(response))
+                Ok(Deleted::Now(Box::new(response)))
             } else if response.status == 404 && earlier_unanswered {
                 tracing::info!(
                     "a repeat found the resource gone after an earlier attempt went unanswered: \

@@ -1,12 +1,47 @@
 //! What the transport reads from an answer's headers: `Retry-After` and
-//! the rate-limit headers. Any value is read without a panic: a number too
-//! large is kept as the largest one, anything unreadable is no value.
+//! the rate-limit headers, once per answer, when it came. Any value is read
+//! without a panic: a number too large is kept as the largest one, anything
+//! unreadable is no value.
 
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
+use tokio::time::Instant;
 
 use crate::error::RateLimit;
+
+/// What an answer's headers say of the rate limit, read once at the moment
+/// it came: the pacer, the retry loop and the error all use this one value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HeaderFacts {
+    /// `X-Ratelimit-Limit` / `X-Ratelimit-Remaining`, when either is present.
+    pub rate_limit: Option<RateLimit>,
+    /// `Retry-After` in either form, a date read against `received`'s wall
+    /// clock.
+    pub retry_after: Option<Duration>,
+    /// When the answer came.
+    pub received: Instant,
+}
+
+impl HeaderFacts {
+    /// Reads the headers of an answer that came now.
+    pub(crate) fn read(headers: &HeaderMap) -> HeaderFacts {
+        HeaderFacts::read_at(headers, Instant::now(), SystemTime::now())
+    }
+
+    /// Reads the headers of an answer that came at `received`, when the
+    /// wall clock said `wall`.
+    pub(crate) fn read_at(headers: &HeaderMap, received: Instant, wall: SystemTime) -> HeaderFacts {
+        HeaderFacts {
+            rate_limit: header_rate_limit(headers),
+            retry_after: headers
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, wall)),
+            received,
+        }
+    }
+}
 
 /// Parses `Retry-After` in either form: delta-seconds or an HTTP-date.
 /// A date in the past means "now"; a number of seconds too large for a
@@ -23,16 +58,8 @@ pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// `Retry-After` in either form, when present and readable.
-pub(crate) fn header_retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| parse_retry_after(v, SystemTime::now()))
-}
-
 /// `X-Ratelimit-Limit` / `X-Ratelimit-Remaining`, when either is present.
-pub(crate) fn header_rate_limit(headers: &HeaderMap) -> Option<RateLimit> {
+fn header_rate_limit(headers: &HeaderMap) -> Option<RateLimit> {
     let read = |name: &str| {
         headers
             .get(name)

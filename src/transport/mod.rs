@@ -12,6 +12,10 @@
 //! - [`attempt`]: one attempt: auth, send, redirect refusal, body cap,
 //!   error-body scrubbing.
 //! - [`retry`]: the retry policy and the short loop that decides and waits.
+//! - [`outcome`]: what an attempt came to, and the one classification of it
+//!   (repeat, unanswered, retryable, final) the loop and the errors read.
+//! - [`facts`]: what a service states of itself (documented limit, own
+//!   hosts, pacing per token or per address) for the transport.
 //! - [`pacing`]: the rate-limit pacer shared by a client's clones.
 //! - [`auth`]: where the token goes on a request.
 //! - [`call`], [`response`], [`headers`]: a call as a dialect describes it,
@@ -24,10 +28,12 @@ pub(crate) mod auth;
 mod base_url;
 mod call;
 mod client;
+mod facts;
 mod headers;
 #[cfg(test)]
 #[path = "tests.rs"]
 mod http_tests;
+pub(crate) mod outcome;
 pub(crate) mod pacing;
 mod response;
 pub(crate) mod retry;
@@ -39,6 +45,8 @@ pub(crate) use auth::Auth;
 pub(crate) use base_url::{is_loopback, parse_base_url};
 pub(crate) use call::Call;
 pub(crate) use client::{Deleted, Parts, Transport};
+pub(crate) use facts::{PacedPer, ServiceFacts};
+pub(crate) use pacing::Documented;
 pub(crate) use response::Response;
 #[cfg(feature = "testing")]
 pub(crate) use response::hide_in_error_answer;

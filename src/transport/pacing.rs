@@ -23,6 +23,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::headers::HeaderFacts;
+
 /// How a client paces itself under the service's rate limit.
 ///
 /// On by default ([`Pacing::auto`]): against the service's own hosts the
@@ -296,8 +298,22 @@ pub(crate) struct Permit<'a> {
 }
 
 impl Permit<'_> {
-    /// The call's answer came: follows what it said (see [`Pacer`]).
-    pub(crate) fn observe(
+    /// The call's answer came and its headers said `facts`: follows them
+    /// (see [`Pacer`]), `Retry-After` only on a 429 (`refused`).
+    pub(crate) fn observe(mut self, facts: &HeaderFacts, refused: bool) {
+        self.settled = true;
+        let rate_limit = facts.rate_limit;
+        self.pacer.observe_at(
+            rate_limit.and_then(|r| r.limit),
+            rate_limit.and_then(|r| r.remaining),
+            facts.retry_after.filter(|_| refused),
+            facts.received,
+        );
+    }
+
+    /// The call's answer came now and said this (a 429's `Retry-After`).
+    #[cfg(test)]
+    fn observe_said(
         mut self,
         limit: Option<u64>,
         remaining: Option<u64>,
@@ -518,10 +534,22 @@ impl Pacer {
         }
     }
 
-    /// Follows what an answer said: `X-Ratelimit-Limit`,
+    /// Follows what an answer said, now.
+    #[cfg(test)]
+    fn observe(&self, limit: Option<u64>, remaining: Option<u64>, retry_after: Option<Duration>) {
+        self.observe_at(limit, remaining, retry_after, Instant::now());
+    }
+
+    /// Follows what an answer that came at `now` said: `X-Ratelimit-Limit`,
     /// `X-Ratelimit-Remaining`, and on a 429 its `Retry-After`. Takes
     /// constant time and memory whatever the numbers.
-    fn observe(&self, limit: Option<u64>, remaining: Option<u64>, retry_after: Option<Duration>) {
+    fn observe_at(
+        &self,
+        limit: Option<u64>,
+        remaining: Option<u64>,
+        retry_after: Option<Duration>,
+        now: Instant,
+    ) {
         let Some(state) = &self.state else {
             return;
         };
@@ -530,7 +558,6 @@ impl Pacer {
             b.learning = Learning::Done;
             state.learned.notify_waiters();
         }
-        let now = Instant::now();
         b.answered(now);
         if let Some(said) = limit {
             // 0 would stop the client until a later answer said otherwise,
@@ -793,7 +820,7 @@ mod tests {
         drop(first);
         let next = pacer.acquire().await;
         assert_eq!(next.waited, Duration::ZERO, "no patience needed");
-        next.observe(None, None, None);
+        next.observe_said(None, None, None);
         assert_eq!(pacer.acquire().await.waited, Duration::ZERO);
     }
 
@@ -870,8 +897,8 @@ mod tests {
         let queued = paced(Pacing::limit(2, Duration::from_secs(10)));
         let first = queued.acquire().await;
         let second = queued.acquire().await;
-        first.observe(Some(2), Some(0), Some(Duration::from_secs(1)));
-        second.observe(Some(2), Some(1), None);
+        first.observe_said(Some(2), Some(0), Some(Duration::from_secs(1)));
+        second.observe_said(Some(2), Some(1), None);
         assert!(bucket(&queued).pending.is_empty());
         assert!(bucket(&queued).sent.total <= 2);
     }
@@ -913,7 +940,7 @@ mod tests {
         for _ in 0..10 {
             let permit = pacer.acquire().await;
             assert_eq!(permit.waited, Duration::ZERO);
-            permit.observe(None, None, None);
+            permit.observe_said(None, None, None);
         }
         // A service that raises its limit is followed (up to the ceiling).
         let capped = paced(Pacing::limit(5, Duration::from_secs(1)));
@@ -933,14 +960,14 @@ mod tests {
     async fn a_learned_limit_still_holds_for_the_calls_queued_behind_it() {
         let pacer = paced(Pacing::auto().window(Duration::from_secs(1)));
         let first = pacer.acquire().await;
-        first.observe(Some(2), Some(1), None);
+        first.observe_said(Some(2), Some(1), None);
         let mut queued = tokio::task::JoinSet::new();
         for _ in 0..5 {
             let pacer = pacer.clone();
             queued.spawn(async move {
                 let permit = pacer.acquire().await;
                 let waited = permit.waited;
-                permit.observe(Some(2), None, None);
+                permit.observe_said(Some(2), None, None);
                 waited
             });
         }

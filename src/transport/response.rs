@@ -7,17 +7,23 @@ use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde::de::DeserializeOwned;
 
-use super::headers::{header_rate_limit, header_retry_after};
+use super::headers::HeaderFacts;
 use crate::error::{Error, RateLimit, Result, Service};
 
-/// A raw answer: the status, headers and body bytes, for the dialect to
-/// decode. Redirects never get here. `Debug` shows the body's length only:
-/// a body may hold a token.
+/// A raw answer read once: the status, headers, body bytes, what the
+/// headers say of the rate limit (read at the moment the answer came) and
+/// its request id, for the dialect to decode. Redirects never get here.
+/// `Debug` shows the body's length only: a body may hold a token.
 pub(crate) struct Response {
     pub service: Service,
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// Rate-limit headers and `Retry-After`, read when the answer came.
+    pub facts: HeaderFacts,
+    /// A request id from the usual headers, read from `headers` as kept
+    /// (an error answer's with the caller's token already hidden).
+    request_id: Option<String>,
 }
 
 impl std::fmt::Debug for Response {
@@ -27,11 +33,49 @@ impl std::fmt::Debug for Response {
             .field("status", &self.status)
             .field("headers", &self.headers)
             .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .field("facts", &self.facts)
+            .field("request_id", &self.request_id)
             .finish()
     }
 }
 
 impl Response {
+    /// An answer of these parts, whose headers said `facts` when it came.
+    pub(crate) fn new(
+        service: Service,
+        status: u16,
+        headers: HeaderMap,
+        body: Bytes,
+        facts: HeaderFacts,
+    ) -> Response {
+        let request_id = [
+            "x-request-id",
+            "request-id",
+            "x-amzn-requestid",
+            "x-correlation-id",
+        ]
+        .iter()
+        .find_map(|h| headers.get(*h))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+        Response {
+            service,
+            status,
+            headers,
+            body,
+            facts,
+            request_id,
+        }
+    }
+
+    /// An answer of these parts that came now (for the decoders' tests and
+    /// fuzz hooks, which make answers without a call).
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn read(service: Service, status: u16, headers: HeaderMap, body: Bytes) -> Response {
+        let facts = HeaderFacts::read(&headers);
+        Response::new(service, status, headers, body, facts)
+    }
+
     /// Decodes the body, naming the JSON path where it stopped on failure.
     ///
     /// The common case pays nothing for path tracking: the body is decoded
@@ -55,29 +99,20 @@ impl Response {
         (200..300).contains(&self.status)
     }
 
-    /// `Retry-After` in either form.
+    /// `Retry-After` in either form, as read when the answer came.
     pub(crate) fn retry_after(&self) -> Option<Duration> {
-        header_retry_after(&self.headers)
+        self.facts.retry_after
     }
 
     /// `X-Ratelimit-Limit` / `X-Ratelimit-Remaining`, when either is present.
     pub(crate) fn rate_limit(&self) -> Option<RateLimit> {
-        header_rate_limit(&self.headers)
+        self.facts.rate_limit
     }
 
     /// A request id from the usual headers. Error answers reach the dialects
     /// with the caller's token already hidden in every header.
     pub(crate) fn request_id(&self) -> Option<String> {
-        [
-            "x-request-id",
-            "request-id",
-            "x-amzn-requestid",
-            "x-correlation-id",
-        ]
-        .iter()
-        .find_map(|h| self.headers.get(*h))
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+        self.request_id.clone()
     }
 
     /// A short, printable description of a non-JSON error body (a gateway's
@@ -115,14 +150,14 @@ mod tests {
 
     #[test]
     fn html_error_bodies_are_summarised() {
-        let r = Response {
-            service: Service::Unit,
-            status: 502,
-            headers: HeaderMap::new(),
-            body: Bytes::from_static(
+        let r = Response::read(
+            Service::Unit,
+            502,
+            HeaderMap::new(),
+            Bytes::from_static(
                 b"<html><head><title>502 Bad Gateway</title></head><body>x</body></html>",
             ),
-        };
+        );
         assert_eq!(r.error_body_summary().as_deref(), Some("502 Bad Gateway"));
         let empty = Response {
             body: Bytes::new(),

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use super::outcome::{Class, Outcome};
 use super::response::Response;
 use crate::error::Error;
 
@@ -135,39 +136,6 @@ impl RetryPolicy {
     }
 }
 
-/// What happened on one attempt, as far as retrying is concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    /// The service answered with this status.
-    Status(u16),
-    /// The connection could not be made: the request was never sent.
-    ConnectFailed,
-    /// The attempt timed out; the service may have acted on it.
-    TimedOut,
-    /// The connection broke after the request may have been sent.
-    Broken,
-}
-
-/// Whether an attempt with this outcome may be made again.
-pub(crate) fn may_repeat(idempotent: bool, outcome: Outcome) -> bool {
-    match outcome {
-        Outcome::ConnectFailed => true,
-        Outcome::Status(429) => true,
-        Outcome::Status(408 | 500 | 502 | 503 | 504) => idempotent,
-        Outcome::Status(_) => false,
-        Outcome::TimedOut | Outcome::Broken => idempotent,
-    }
-}
-
-/// Whether an attempt with this outcome leaves the service's action
-/// unknown: it may have acted and the answer was lost.
-pub(crate) fn unanswered(outcome: Outcome) -> bool {
-    matches!(
-        outcome,
-        Outcome::TimedOut | Outcome::Broken | Outcome::Status(408 | 500..=599)
-    )
-}
-
 /// What one attempt came to.
 pub(crate) enum Attempt {
     /// The service answered (any status but a redirect).
@@ -179,6 +147,18 @@ pub(crate) enum Attempt {
     },
     /// An answer that ends the call at once: a redirect, a body over the cap.
     Fatal(Error),
+}
+
+impl Attempt {
+    /// The class of what the attempt came to; `None` for an answer that
+    /// ends the call at once.
+    pub(crate) fn class(&self) -> Option<Class> {
+        match self {
+            Attempt::Answered(r) => Some(Class::of(Outcome::Status(r.status))),
+            Attempt::Failed { outcome, .. } => Some(Class::of(*outcome)),
+            Attempt::Fatal(_) => None,
+        }
+    }
 }
 
 /// How the loop ended: the last attempt, how many were made, and whether an
@@ -199,7 +179,7 @@ pub(crate) fn next_wait(
     retry_after: Option<Duration>,
     elapsed: Duration,
 ) -> Option<Duration> {
-    if attempt >= policy.max_attempts.max(1) || !may_repeat(idempotent, outcome) {
+    if attempt >= policy.max_attempts.max(1) || !Class::of(outcome).may_repeat(idempotent) {
         return None;
     }
     let wait = match retry_after {
@@ -292,7 +272,7 @@ where
                 earlier_unanswered,
             };
         };
-        earlier_unanswered |= unanswered(outcome);
+        earlier_unanswered |= Class::of(outcome).unanswered();
         n += 1;
         last = next;
     }
@@ -321,22 +301,5 @@ mod tests {
         assert_eq!(p.backoff_ceiling(3), Duration::from_millis(800));
         assert_eq!(p.backoff_ceiling(4), Duration::from_secs(1));
         assert_eq!(p.backoff_ceiling(200), Duration::from_secs(1));
-    }
-
-    #[test]
-    fn what_may_repeat() {
-        assert!(may_repeat(false, Outcome::ConnectFailed));
-        assert!(may_repeat(false, Outcome::Status(429)));
-        assert!(!may_repeat(false, Outcome::Status(503)));
-        assert!(!may_repeat(false, Outcome::TimedOut));
-        assert!(!may_repeat(false, Outcome::Broken));
-        for s in [408, 429, 500, 502, 503, 504] {
-            assert!(may_repeat(true, Outcome::Status(s)), "{s}");
-        }
-        for s in [400, 401, 403, 404, 409, 422, 501] {
-            assert!(!may_repeat(true, Outcome::Status(s)), "{s}");
-        }
-        assert!(may_repeat(true, Outcome::TimedOut));
-        assert!(may_repeat(true, Outcome::Broken));
     }
 }

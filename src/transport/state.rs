@@ -9,6 +9,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use url::Url;
 
 use super::auth::Auth;
+use super::facts::PacedPer;
 use super::pacing::Pacer;
 use super::retry::RetryPolicy;
 use crate::error::{RateLimit, Service};
@@ -49,6 +50,8 @@ pub(crate) struct Inner {
 #[derive(Debug, Clone)]
 pub(crate) struct Shared {
     pub service: Service,
+    /// What the service's rate limit counts requests of.
+    pub paced_per: PacedPer,
     pub base: Url,
     pub http: reqwest::Client,
     pub retry: RetryPolicy,

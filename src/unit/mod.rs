@@ -85,11 +85,11 @@ pub(crate) mod wire;
 
 use secrecy::SecretString;
 
-use crate::config::{ClientBuilder as Builder, optional_env, secret_from_env};
+use crate::config::{ClientBuilder as Builder, optional_env, process_env, secret_from_env};
 use crate::error::{RateLimit, Result, Service};
 use crate::transport::auth::{Auth, Scheme};
 use crate::transport::pacing::Pacing;
-use crate::transport::{Stats, Transport};
+use crate::transport::{Documented, PacedPer, ServiceFacts, Stats, Transport};
 pub use model::{
     ApiToken, CreateApiToken, NewApiToken, ResourceRestriction, ResourceType, Scope, SourceIp,
     TokenId, UserId,
@@ -103,6 +103,17 @@ pub const SANDBOX: &str = "https://api.s.unit.sh";
 pub const LIVE: &str = "https://api.unit.co";
 /// The base URL a client uses unless told otherwise: [`SANDBOX`].
 pub const DEFAULT_BASE_URL: &str = SANDBOX;
+
+/// What the transport must know of Unit: 1,000 requests per minute,
+/// counted per address, on its live and sandbox hosts.
+pub(crate) const FACTS: ServiceFacts = ServiceFacts {
+    limit: Documented {
+        requests: 1000,
+        window: std::time::Duration::from_secs(60),
+    },
+    own_hosts: &["api.unit.co", "api.s.unit.sh"],
+    paced_per: PacedPer::Address,
+};
 
 /// What a Unit client's builder holds beyond the shared settings: nothing
 /// yet (Unit always takes `Authorization: Bearer …`).
@@ -146,15 +157,7 @@ impl Client {
     /// [`Error::Invalid`](crate::Error::Invalid) naming the variable that is
     /// missing or unusable; nothing is sent.
     pub fn from_env() -> Result<Client> {
-        Client::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Client> {
-        let mut builder = Client::builder().token(secret_from_env(&lookup, "UNIT_API_TOKEN")?);
-        if let Some(url) = optional_env(&lookup, "UNIT_API_URL") {
-            builder = builder.base_url(url);
-        }
-        builder.build()
+        Client::builder().env(process_env)?.build()
     }
 
     /// The same client (settings, connection pool) with another token: to
@@ -193,6 +196,32 @@ impl Client {
 }
 
 impl Builder<Unit> {
+    /// The token from `UNIT_API_TOKEN` and the settings of
+    /// [`env_settings`](Self::env_settings), from `lookup`.
+    pub(crate) fn env(self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        Ok(self
+            .token(secret_from_env(&lookup, "UNIT_API_TOKEN")?)
+            .env_settings(lookup))
+    }
+
+    /// The settings beyond the token that [`Client::from_env`] reads, from
+    /// `lookup`: `UNIT_API_URL` as the base URL, when set and not blank.
+    ///
+    /// ```
+    /// use api_tokens::unit;
+    ///
+    /// let vars = |name: &str| (name == "UNIT_API_URL").then(|| unit::LIVE.to_owned());
+    /// let client = unit::Client::builder().token("v2.public.FAKE.sig").env_settings(vars).build()?;
+    /// assert_eq!(client.base_url(), "https://api.unit.co/");
+    /// # Ok::<(), api_tokens::Error>(())
+    /// ```
+    pub fn env_settings(self, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        match optional_env(&lookup, "UNIT_API_URL") {
+            Some(url) => self.base_url(url.trim()),
+            None => self,
+        }
+    }
+
     /// Checks the settings and makes the client. Nothing is sent.
     ///
     /// # Errors
@@ -205,7 +234,7 @@ impl Builder<Unit> {
         Ok(Client {
             transport: self
                 .settings
-                .build(|token| Auth::new(Scheme::Bearer, token))?,
+                .build(FACTS, |token| Auth::new(Scheme::Bearer, token))?,
         })
     }
 }
@@ -213,9 +242,10 @@ impl Builder<Unit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::lookup_in;
 
     fn from(vars: &[(&str, &str)]) -> Result<Client> {
-        Client::from_lookup(crate::config::lookup_in(vars))
+        Client::builder().env(lookup_in(vars))?.build()
     }
 
     #[test]

@@ -404,12 +404,12 @@ mod tests {
     use reqwest::header::HeaderMap;
 
     fn response(status: u16, body: &str) -> Response {
-        Response {
-            service: Service::Unit,
+        Response::read(
+            Service::Unit,
             status,
-            headers: HeaderMap::new(),
-            body: Bytes::from(body.to_owned()),
-        }
+            HeaderMap::new(),
+            Bytes::from(body.to_owned()),
+        )
     }
 
     #[test]

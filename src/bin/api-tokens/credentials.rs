@@ -90,11 +90,10 @@ pub fn unit(
         .trim()
         .parse::<unit::UserId>()
         .map_err(|e| Failure::usage(format!("UNIT_USER_ID: {e}")))?;
-    let mut builder = unit::Client::builder().token(token).retry(retry);
-    if let Some(url) = env("UNIT_API_URL") {
-        builder = builder.base_url(url.trim());
-    }
-    let client = builder
+    let client = unit::Client::builder()
+        .token(token)
+        .retry(retry)
+        .env_settings(env)
         .build()
         .map_err(|e| Failure::usage(format!("Unit settings: {e}")))?;
     Ok((client, user))
@@ -113,25 +112,10 @@ pub fn mailtrap(
     retry: RetryPolicy,
 ) -> Result<mailtrap::Client, Failure> {
     let token = token(file, "MAILTRAP_API_TOKEN", env)?;
-    let mut builder = mailtrap::Client::builder().token(token).retry(retry);
-    if let Some(account) = env("MAILTRAP_ACCOUNT_ID") {
-        let id = account
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|id| *id > 0)
-            .ok_or_else(|| {
-                Failure::usage(
-                    "MAILTRAP_ACCOUNT_ID is not a positive integer; give the account id as in \
-                     Mailtrap's URLs (e.g. 3229), or leave it unset for the token's own account",
-                )
-            })?;
-        builder = builder.account_id(id);
-    }
-    if let Some(url) = env("MAILTRAP_API_URL") {
-        builder = builder.base_url(url.trim());
-    }
-    builder
+    mailtrap::Client::builder()
+        .token(token)
+        .retry(retry)
+        .env_settings(env)
         .build()
         .map_err(|e| Failure::usage(format!("Mailtrap settings: {e}")))
 }
