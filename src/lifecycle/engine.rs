@@ -23,11 +23,9 @@ use super::sink::SecretSink;
 use super::token_ref::TokenRef;
 use crate::error::{Result, Service};
 
-mod sealed {
+pub(crate) mod sealed {
     /// Only this crate's services implement [`TokenService`](super::TokenService).
     pub trait Sealed {}
-    impl Sealed for super::super::unit::Unit {}
-    impl Sealed for super::super::mailtrap::Mailtrap {}
 }
 
 /// A service whose tokens the lifecycle manages: [`Unit`](super::Unit) or
@@ -436,7 +434,7 @@ impl<S: TokenService> Lifecycle<S> {
         store: &R,
         plan: &S::Plan,
     ) -> std::result::Result<Rotation, RotateError> {
-        let (old, record) = super::rotate_from::stored_id::<S, R>(store).await?;
+        let (old, record) = stored_id::<S, R>(store).await?;
         let name = if S::RECORD_KEEPS_NAME {
             record.name
         } else {
@@ -651,4 +649,83 @@ impl<S: TokenService> Begun<S> {
             writer: &self.writer,
         }
     }
+}
+
+#[cfg(any(feature = "aws", feature = "vault"))]
+/// Reads the record the store holds as current, for a rotation of a token
+/// of `service`: its token id, or the [`RotateError`] of step 0.
+async fn current_token<S: super::sink::RecordStore + ?Sized>(
+    store: &S,
+    service: Service,
+) -> Result<super::sink::SecretRecord, RotateError> {
+    let unknown = "(unknown)";
+    let record = match store.record().await {
+        Ok(Some(record)) => record,
+        Ok(None) => {
+            return Err(RotateError::new(
+                service,
+                unknown,
+                Step::Inspect,
+                Left::Unchanged,
+                crate::Error::invalid(
+                    "store",
+                    format!(
+                        "{} holds no current token record: create the token into it first",
+                        store.describe()
+                    ),
+                ),
+            ));
+        }
+        Err(e) => {
+            return Err(RotateError::new(
+                service,
+                unknown,
+                Step::Inspect,
+                Left::Unchanged,
+                e,
+            ));
+        }
+    };
+    if record.service != service {
+        return Err(RotateError::new(
+            service,
+            &record.token_id,
+            Step::Inspect,
+            Left::Unchanged,
+            crate::Error::invalid(
+                "store",
+                format!(
+                    "{} holds a {} token, not a {service} one",
+                    store.describe(),
+                    record.service
+                ),
+            ),
+        ));
+    }
+    Ok(record)
+}
+
+#[cfg(any(feature = "aws", feature = "vault"))]
+/// The id of the token whose record `store` holds as current, and the
+/// record; a record that is not the service's, or an id that is not one
+/// of its ids (a malformed record: a [`SinkError`], as every other), fails
+/// step 0 with nothing changed.
+async fn stored_id<S: TokenService, R: super::sink::RecordStore + ?Sized>(
+    store: &R,
+) -> Result<(S::Id, super::sink::SecretRecord), RotateError> {
+    let service = S::SERVICE;
+    let record = current_token(store, service).await?;
+    let id = record.token_id.parse::<S::Id>().map_err(|_| {
+        RotateError::new(
+            service,
+            &record.token_id,
+            Step::Inspect,
+            Left::Unchanged,
+            super::sink::SinkError::other(
+                store.describe(),
+                format!("the record's token_id is not a {service} token id"),
+            ),
+        )
+    })?;
+    Ok((id, record))
 }

@@ -659,6 +659,8 @@ fn to_listed(t: ApiToken) -> Listed<TokenId> {
     }
 }
 
+impl super::engine::sealed::Sealed for Mailtrap {}
+
 impl TokenService for Mailtrap {
     const SERVICE: Service = Service::Mailtrap;
     const LABEL_FIELD: &'static str = "name";

@@ -181,8 +181,6 @@ pub(crate) mod mint;
 mod race;
 mod reconcile;
 mod rotate;
-#[cfg(any(feature = "aws", feature = "vault"))]
-mod rotate_from;
 pub mod sink;
 mod token_ref;
 pub(crate) mod unit;
@@ -197,6 +195,7 @@ pub use rotate::{
     AfterReset, Change, DEFAULT_LEASE, Fallback, Left, MailtrapPlan, OldState, RotateCause,
     RotateError, Rotation, RotationMethod, Step, Superseded, UnitPlan,
 };
+#[cfg(feature = "ensure")]
 pub(crate) use rotate::{permissions_text, same_permissions};
 pub use sink::{SecretMeta, SecretSink, SinkError, SinkSpec, async_trait};
 pub use token_ref::TokenRef;

@@ -198,6 +198,8 @@ fn listed(t: ApiToken) -> Listed<TokenId> {
     }
 }
 
+impl super::engine::sealed::Sealed for Unit {}
+
 impl TokenService for Unit {
     const SERVICE: Service = Service::Unit;
     const LABEL_FIELD: &'static str = "description";
