@@ -490,19 +490,15 @@ pub async fn respond_unit(
         liveness_of(life, secret)
             .await
             .map_err(failed(service, &print, Stage::Verify))?;
-    let evidence = Evidence {
-        at: Utc::now(),
-        service: "unit",
-        owner: Some(user),
-        token_id: token.id.as_str().to_owned(),
-        token_name: token.description.clone(),
+    let evidence = Evidence::found(
+        Service::Unit,
+        Some(user),
+        &token.id,
+        token.description.clone(),
         identified_by,
         live_before,
-        action: Action::AlreadyRefused,
-        refused_after: live_before == Liveness::Refused,
-        replacement: None,
-        fingerprint: print.clone(),
-    };
+        print,
+    );
     act(
         life,
         secret,
@@ -628,19 +624,15 @@ pub async fn respond_mailtrap(
             }
         }
     };
-    let evidence = Evidence {
-        at: Utc::now(),
-        service: "mailtrap",
-        owner: life.client().account_id().map(|a| a.to_string()),
-        token_id: token.id.to_string(),
-        token_name: Some(token.name.clone()),
+    let evidence = Evidence::found(
+        Service::Mailtrap,
+        life.client().account_id().map(|a| a.to_string()),
+        &token.id,
+        Some(token.name.clone()),
         identified_by,
         live_before,
-        action: Action::AlreadyRefused,
-        refused_after: live_before == Liveness::Refused,
-        replacement: None,
-        fingerprint: print.clone(),
-    };
+        print,
+    );
     act(
         life,
         secret,
@@ -657,6 +649,38 @@ pub async fn respond_mailtrap(
         },
     )
     .await
+}
+
+impl Evidence {
+    /// The evidence of a token identified and verified, before anything
+    /// is done: already refused, or to be acted on.
+    fn found(
+        service: Service,
+        owner: Option<String>,
+        token_id: &impl std::fmt::Display,
+        token_name: Option<String>,
+        identified_by: IdentifiedBy,
+        live_before: Liveness,
+        fingerprint: String,
+    ) -> Evidence {
+        Evidence {
+            at: Utc::now(),
+            service: if service == Service::Unit {
+                "unit"
+            } else {
+                "mailtrap"
+            },
+            owner,
+            token_id: token_id.to_string(),
+            token_name,
+            identified_by,
+            live_before,
+            action: Action::AlreadyRefused,
+            refused_after: live_before == Liveness::Refused,
+            replacement: None,
+            fingerprint,
+        }
+    }
 }
 
 /// Records what the call made after acting answered: the secret must be

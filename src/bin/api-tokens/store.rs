@@ -8,9 +8,9 @@
 use api_tokens::Service;
 #[cfg(any(feature = "aws", feature = "vault"))]
 use api_tokens::lifecycle::sink::{RecordStore, SinkError};
+use api_tokens::lifecycle::{Lifecycle, TokenService};
 use api_tokens::lifecycle::{
-    MailtrapLifecycle, MailtrapPlan, RotateError, Rotation, SecretSink, SinkSpec, UnitLifecycle,
-    UnitPlan,
+    MailtrapLifecycle, MailtrapPlan, Rotation, SecretSink, SinkSpec, UnitLifecycle, UnitPlan,
 };
 use api_tokens::{mailtrap, unit};
 
@@ -37,113 +37,6 @@ fn id_needed() -> Failure {
     })
 }
 
-/// A lifecycle a rotate command drives, Unit's or Mailtrap's: what the
-/// rotation of a token given, or of the one a store's record names, needs.
-pub(crate) trait Rotates {
-    /// The service's token id.
-    type Id: ToString + std::str::FromStr;
-    /// The service's rotation plan.
-    type Plan;
-    /// The service.
-    #[cfg(any(feature = "aws", feature = "vault"))]
-    const SERVICE: Service;
-
-    /// Rotates token `id` into `sink`.
-    async fn rotate_given(
-        &self,
-        id: Self::Id,
-        plan: &Self::Plan,
-        sink: &dyn SecretSink,
-    ) -> Result<Rotation, RotateError>;
-
-    /// Rotates token `id`, which the store's record replaced, into `store`.
-    #[cfg(any(feature = "aws", feature = "vault"))]
-    async fn rotate_into<S: RecordStore>(
-        &self,
-        id: Self::Id,
-        store: &S,
-        plan: &Self::Plan,
-    ) -> Result<Rotation, RotateError>;
-
-    /// Rotates the token the store's current record names.
-    #[cfg(any(feature = "aws", feature = "vault"))]
-    async fn rotate_from<S: RecordStore>(
-        &self,
-        store: &S,
-        plan: &Self::Plan,
-    ) -> Result<Rotation, RotateError>;
-}
-
-impl Rotates for UnitLifecycle {
-    type Id = unit::TokenId;
-    type Plan = UnitPlan;
-    #[cfg(any(feature = "aws", feature = "vault"))]
-    const SERVICE: Service = Service::Unit;
-
-    async fn rotate_given(
-        &self,
-        id: unit::TokenId,
-        plan: &UnitPlan,
-        sink: &dyn SecretSink,
-    ) -> Result<Rotation, RotateError> {
-        self.rotate(&id, plan, sink).await
-    }
-
-    #[cfg(any(feature = "aws", feature = "vault"))]
-    async fn rotate_into<S: RecordStore>(
-        &self,
-        id: unit::TokenId,
-        store: &S,
-        plan: &UnitPlan,
-    ) -> Result<Rotation, RotateError> {
-        UnitLifecycle::rotate_into(self, &id, store, plan).await
-    }
-
-    #[cfg(any(feature = "aws", feature = "vault"))]
-    async fn rotate_from<S: RecordStore>(
-        &self,
-        store: &S,
-        plan: &UnitPlan,
-    ) -> Result<Rotation, RotateError> {
-        UnitLifecycle::rotate_from(self, store, plan).await
-    }
-}
-
-impl Rotates for MailtrapLifecycle {
-    type Id = mailtrap::TokenId;
-    type Plan = MailtrapPlan;
-    #[cfg(any(feature = "aws", feature = "vault"))]
-    const SERVICE: Service = Service::Mailtrap;
-
-    async fn rotate_given(
-        &self,
-        id: mailtrap::TokenId,
-        plan: &MailtrapPlan,
-        sink: &dyn SecretSink,
-    ) -> Result<Rotation, RotateError> {
-        self.rotate(&id, plan, sink).await
-    }
-
-    #[cfg(any(feature = "aws", feature = "vault"))]
-    async fn rotate_into<S: RecordStore>(
-        &self,
-        id: mailtrap::TokenId,
-        store: &S,
-        plan: &MailtrapPlan,
-    ) -> Result<Rotation, RotateError> {
-        MailtrapLifecycle::rotate_into(self, &id, store, plan).await
-    }
-
-    #[cfg(any(feature = "aws", feature = "vault"))]
-    async fn rotate_from<S: RecordStore>(
-        &self,
-        store: &S,
-        plan: &MailtrapPlan,
-    ) -> Result<Rotation, RotateError> {
-        MailtrapLifecycle::rotate_from(self, store, plan).await
-    }
-}
-
 /// A rotate command's body: with `--secret-to aws-sm:NAME` (feature `aws`)
 /// or `vault:MOUNT/PATH` (feature `vault`), the token the store's record
 /// names, after checking an id given against it ([`rotate_in_store`]);
@@ -154,11 +47,11 @@ impl Rotates for MailtrapLifecycle {
 /// A usage failure for a missing id, or one that the store's record
 /// neither names nor replaced; a store that cannot be read or holds a
 /// malformed record; otherwise the rotation's failure.
-pub async fn rotate_given_or_stored<L: Rotates>(
-    life: &L,
-    id: Option<L::Id>,
+pub async fn rotate_given_or_stored<S: TokenService>(
+    life: &Lifecycle<S>,
+    id: Option<S::Id>,
     spec: &SinkSpec,
-    plan: &L::Plan,
+    plan: &S::Plan,
     sink: &dyn SecretSink,
 ) -> Result<Rotation, Failure> {
     #[cfg(feature = "aws")]
@@ -175,9 +68,7 @@ pub async fn rotate_given_or_stored<L: Rotates>(
     }
     let _ = spec;
     let id = id.ok_or_else(id_needed)?;
-    life.rotate_given(id, plan, sink)
-        .await
-        .map_err(Failure::Rotate)
+    life.rotate(&id, plan, sink).await.map_err(Failure::Rotate)
 }
 
 /// Rotates from `store`, every store alike: the token its current record
@@ -189,19 +80,19 @@ pub async fn rotate_given_or_stored<L: Rotates>(
 ///
 /// As [`start`]; otherwise the rotation's failure.
 #[cfg(any(feature = "aws", feature = "vault"))]
-async fn rotate_in_store<L: Rotates, S: RecordStore>(
-    life: &L,
-    store: &S,
-    id: Option<L::Id>,
-    plan: &L::Plan,
+async fn rotate_in_store<S: TokenService, R: RecordStore>(
+    life: &Lifecycle<S>,
+    store: &R,
+    id: Option<S::Id>,
+    plan: &S::Plan,
 ) -> Result<Rotation, Failure> {
     let given = id.as_ref().map(ToString::to_string);
-    let start = start(store, L::SERVICE, given.as_deref(), |text| {
-        text.parse::<L::Id>().is_ok()
+    let start = start(store, S::SERVICE, given.as_deref(), |text| {
+        text.parse::<S::Id>().is_ok()
     })
     .await?;
     let rotation = match (start, id) {
-        (Start::Replaced, Some(id)) => life.rotate_into(id, store, plan).await,
+        (Start::Replaced, Some(id)) => life.rotate_into(&id, store, plan).await,
         _ => life.rotate_from(store, plan).await,
     };
     rotation.map_err(Failure::Rotate)
