@@ -52,8 +52,10 @@ pub struct Mailtrap;
 ///
 /// [`rotate`](Lifecycle::rotate) replaces token `old` with overlap: 0. the sink's
 /// [`check`](SecretSink::check), then a list; 1. a reset (or a create
-/// with the old token's permissions and a marker, when `plan` asks to
-/// [`recreate`](MailtrapPlan::recreate), when another rotation of `old`
+/// with the old token's permissions, or the plan's
+/// [`permissions`](MailtrapPlan::permissions), and a marker, when `plan`
+/// asks to [`recreate`](MailtrapPlan::recreate) or states permissions,
+/// when another rotation of `old`
 /// is in flight, or when the service refuses the reset with 422), and
 /// a list to decide whether this run wins among concurrent rotations;
 /// 2. a call made with the new secret; 3. the secret handed to `sink`,
