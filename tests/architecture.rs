@@ -3,5 +3,3 @@
 
 #[path = "architecture/import_graph.rs"]
 mod import_graph;
-#[path = "architecture/kit_import_layers.rs"]
-mod kit_import_layers;

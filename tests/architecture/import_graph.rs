@@ -1036,6 +1036,72 @@ fn no_import_circles_between_source_files() {
     }
 }
 
+/// The rule of a folder's `mod.rs`, on the same graph: it declares and
+/// re-exports its children, and what they share lives in a leaf file, so
+/// no file refers to the `mod.rs` of a folder that holds it (a child that
+/// did would depend on its own parent). Checked for the testing kit, whose
+/// files depend on each other one way.
+fn upward_edges(graph: &Graph, under: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (from, targets) in &graph.edges {
+        if !from.starts_with(under) {
+            continue;
+        }
+        for (to, evidence) in targets {
+            let Some(folder) = to.strip_suffix("mod.rs") else {
+                continue;
+            };
+            if to != from && from.starts_with(folder) {
+                found.push(format!(
+                    "{from}:{} refers to {to} (`{}`), the mod.rs above it",
+                    evidence.line, evidence.path
+                ));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_testing_kit_never_refers_to_a_mod_rs_above_it() {
+    let graph = build_graph(&source_files());
+    assert!(
+        graph
+            .files
+            .keys()
+            .filter(|f| f.starts_with("src/testing/"))
+            .count()
+            > 5,
+        "the testing kit was not read"
+    );
+    let upward = upward_edges(&graph, "src/testing/");
+    assert!(upward.is_empty(), "{}", upward.join("\n"));
+}
+
+#[test]
+fn a_child_referring_to_its_mod_rs_is_found() {
+    let graph = graph_of(
+        "== src/lib.rs
+         pub mod testing;
+         == src/testing/mod.rs
+         mod a;
+         mod b;
+         pub use a::A;
+         pub struct Shared;
+         == src/testing/a.rs
+         use super::Shared;
+         pub struct A;
+         == src/testing/b.rs
+         use super::a::A;",
+    );
+    let upward = upward_edges(&graph, "src/testing/");
+    assert_eq!(upward.len(), 1, "{upward:?}");
+    assert!(
+        upward[0].starts_with("src/testing/a.rs:1 refers to src/testing/mod.rs"),
+        "{upward:?}"
+    );
+}
+
 /// Prints the circles found in the current code (with `--nocapture`) without
 /// failing; the graph must at least have been built from the real tree.
 #[test]
