@@ -6,12 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::Utc;
-use secrecy::SecretString;
 
 use crate::error::{Error, Service};
 use crate::lifecycle::{
-    Left, MailtrapLifecycle, MailtrapPlan, Marker, RotateError, Rotation, SecretMeta, SecretSink,
-    SinkSpec, Step, TokenRef, UnitLifecycle, UnitPlan,
+    Left, MailtrapLifecycle, MailtrapPlan, RotateError, Rotation, SecretSink, SinkSpec, Step,
+    TokenRef, UnitLifecycle, UnitPlan,
 };
 use crate::{mailtrap, unit};
 
@@ -20,6 +19,7 @@ use super::load::TokensFile;
 use super::plan::{Action, Plan, Target};
 use super::report::{ActionError, ApplyReport, Done, Outcome};
 use super::services::{Services, account_text};
+use crate::lifecycle::settle::{Settled, Unsettled};
 
 /// Called once per action carried out, as it ends: the outcome, its place
 /// (from 1) and how many there are.
@@ -234,22 +234,7 @@ async fn act_unit(
                 expires,
             )
             .source_ips(entry.source_ips.iter().cloned());
-            let new = life.mint(&request).await.map_err(mint_failed)?.token;
-            let new = Fresh {
-                id: new.id.as_str().to_owned(),
-                text: new.description.clone().unwrap_or_default(),
-                expires_at: new.expiration,
-                secret: new.token,
-            };
-            // The sink is told the whole record of the new token.
-            let sink = life.recording(sink.as_ref(), &request);
-            settle(
-                &Place::Unit(life.tokens()),
-                request.description(),
-                new,
-                &sink,
-            )
-            .await
+            settled(life.mint_settled(&request, &*sink).await)
         }
         Some(id) => {
             let mut plan = UnitPlan::new(entry.scopes.iter().cloned(), expires)
@@ -355,173 +340,23 @@ fn rotation_done(
     }
 }
 
-/// A new token with its secret, as the steps after a mint need it.
-struct Fresh {
-    id: String,
-    text: String,
-    secret: SecretString,
-    expires_at: Option<chrono::DateTime<Utc>>,
-}
-
-impl Fresh {
-    fn to_ref(&self, service: Service) -> TokenRef {
-        TokenRef::new(service, self.id.clone(), Some(self.text.clone()))
-    }
-}
-
-/// Where a fresh token lives: what lists its neighbours and removes it.
-enum Place<'a> {
-    Mailtrap(&'a mailtrap::ApiTokens),
-    Unit(&'a unit::OrgApiTokens),
-}
-
-impl Place<'_> {
-    fn service(&self) -> Service {
-        match self {
-            Place::Mailtrap(_) => Service::Mailtrap,
-            Place::Unit(_) => Service::Unit,
-        }
-    }
-
-    /// Every token listed, as `(id, name or description)`.
-    async fn list(&self) -> Result<Vec<(String, String)>, Error> {
-        Ok(match self {
-            Place::Mailtrap(tokens) => tokens
-                .list()
-                .await?
-                .into_iter()
-                .map(|t| (t.id.to_string(), t.name))
-                .collect(),
-            Place::Unit(tokens) => tokens
-                .list()
-                .await?
-                .into_iter()
-                .map(|t| (t.id.as_str().to_owned(), t.description.unwrap_or_default()))
-                .collect(),
-        })
-    }
-
-    /// Removes the token `id` (gone already counts as removed).
-    async fn remove(&self, id: &str) -> Result<(), Error> {
-        let result = match self {
-            Place::Mailtrap(tokens) => {
-                let number = id.parse::<u64>().map_err(|_| {
-                    Error::invalid("token_id", "a Mailtrap token id is a positive integer")
-                })?;
-                tokens.delete(mailtrap::TokenId::new(number)?).await
-            }
-            Place::Unit(tokens) => tokens.revoke(&unit::TokenId::new(id)?).await.map(drop),
-        };
-        match result {
-            Ok(()) | Err(Error::NotFound(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
-}
-
-/// Orders ids as numbers, whatever their length.
-fn id_order(id: &str) -> (usize, &str) {
-    (id.len(), id)
-}
-
-/// After a create: decides whether this run's token wins, stores its
-/// secret when it does, and checks it is still listed once stored. What
-/// the action did: the new token, or the removal of its own token and the
-/// rival it yielded to.
-///
-/// The rule is the rotations' (see the lifecycle's race rule): both
-/// services number tokens in order of creation, and a list answered after
-/// a create shows it. Among the tokens carrying `label` that this run did
-/// not mint, the one with the lowest id below this run's was minted first,
-/// by another run acting on the same entry at once (another `apply`, a
-/// rotation): this run yields, removes its token and stores nothing. A run
-/// whose token has the lowest id wins. When the list after the store no
-/// longer shows this run's token (a run that broke the rule removed it),
-/// the sink holds a dead secret: that is an error that says so, and the
-/// next plan rotates.
-async fn settle(
-    place: &Place<'_>,
-    label: &str,
-    new: Fresh,
-    sink: &dyn SecretSink,
-) -> Result<Done, ActionError> {
-    let service = place.service();
-    let fail =
-        |step: &'static str, left: String, cause: Box<dyn std::error::Error + Send + Sync>| {
-            ActionError::Replace { step, left, cause }
-        };
-    let discard = |id: String| async move {
-        match place.remove(&id).await {
-            Ok(()) => "nothing changed: the new token was removed".to_owned(),
-            Err(e) => format!(
-                "nothing stored, but the new token {id} could not be removed ({e}): apply again"
-            ),
-        }
-    };
-    let listed = match place.list().await {
-        Ok(listed) => listed,
-        Err(e) => {
-            let left = discard(new.id.clone()).await;
-            return Err(fail("listing before the store", left, Box::new(e)));
-        }
-    };
-    let rival = listed
-        .iter()
-        .filter(|(id, text)| {
-            *id != new.id && Marker::label(text) == label && id_order(id) < id_order(&new.id)
-        })
-        .map(|(id, _)| id.clone())
-        .min_by(|a, b| id_order(a).cmp(&id_order(b)));
-    if let Some(rival) = rival {
-        tracing::info!(service = %service, token_id = %new.id, winner = %rival,
-            "another run minted for the same entry first: yielding");
-        return match place.remove(&new.id).await {
-            Ok(()) => Ok(Done {
-                token: None,
-                removed: vec![new.to_ref(service)],
-                yielded_to: Some(TokenRef::new(service, rival, None)),
-            }),
-            Err(e) => Err(fail(
-                "yielding to another run",
-                format!(
-                    "token {rival} of another run is the entry's; this run's token {} could not \
-                     be removed and nobody holds its secret: apply again",
-                    new.id
-                ),
-                Box::new(e),
-            )),
-        };
-    }
-    let meta = SecretMeta::new(service, new.id.clone())
-        .with_name(new.text.clone())
-        .with_expires_at(new.expires_at);
-    if let Err(e) = sink.store(&new.secret, &meta).await {
-        if !e.secret_written() {
-            let left = discard(new.id.clone()).await;
-            return Err(fail("storing the new secret", left, Box::new(e)));
-        }
-    }
-    match place.list().await {
-        Ok(listed) if listed.iter().any(|(id, _)| *id == new.id) => Ok(Done {
-            token: Some(new.to_ref(service)),
+/// What a create that settled against other runs did: its new token, or
+/// the removal of its own token and the rival it yielded to.
+fn settled(result: Result<Settled, Unsettled>) -> Result<Done, ActionError> {
+    match result {
+        Ok(Settled::Stored(token)) => Ok(Done {
+            token: Some(token),
             ..Done::default()
         }),
-        Ok(_) => Err(fail(
-            "checking the new token once stored",
-            format!(
-                "the sink holds the secret of token {}, which another run removed: apply again",
-                new.id
-            ),
-            Box::new(Error::invalid(
-                "token_id",
-                "the new token is no longer listed once its secret was stored",
-            )),
-        )),
-        Err(e) => Err(fail(
-            "checking the new token once stored",
-            format!("the sink holds the secret of token {}: apply again", new.id),
-            Box::new(e),
-        )),
+        Ok(Settled::Yielded { removed, winner }) => Ok(Done {
+            token: None,
+            removed: vec![removed],
+            yielded_to: Some(winner),
+        }),
+        Err(Unsettled::Mint(e)) => Err(mint_failed(e)),
+        Err(Unsettled::Step { step, left, cause }) => {
+            Err(ActionError::Replace { step, left, cause })
+        }
     }
 }
 
@@ -565,8 +400,8 @@ fn mailtrap_life(
 }
 
 /// Creates the token of a `[[mailtrap]]` entry exactly once, settles it
-/// against other runs minting for the entry at once ([`settle`]) and
-/// stores it.
+/// against other runs minting for the entry at once and stores it (the
+/// lifecycle's settled mint).
 async fn mailtrap_create(
     services: &Services,
     home: Option<u64>,
@@ -574,12 +409,5 @@ async fn mailtrap_create(
     sink: &dyn SecretSink,
 ) -> Result<Done, ActionError> {
     let life = mailtrap_life(services, home)?;
-    let new = life.mint(request).await.map_err(mint_failed)?.token;
-    let new = Fresh {
-        id: new.id.to_string(),
-        text: new.name.clone(),
-        expires_at: new.expires_at,
-        secret: new.token,
-    };
-    settle(&Place::Mailtrap(life.tokens()), request.name(), new, sink).await
+    settled(life.mint_settled(request, sink).await)
 }

@@ -181,6 +181,8 @@ pub(crate) mod mint;
 mod race;
 mod reconcile;
 mod rotate;
+#[cfg(feature = "ensure")]
+pub(crate) mod settle;
 pub mod sink;
 mod token_ref;
 pub(crate) mod unit;
