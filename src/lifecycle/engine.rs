@@ -506,9 +506,30 @@ impl<S: TokenService> Lifecycle<S> {
         self.retire(&id).await
     }
 
-    /// Retires token `id` (Unit revokes, Mailtrap deletes); one already
-    /// gone counts as retired.
-    pub(crate) async fn retire(&self, id: &S::Id) -> Result<()> {
+    /// Retires token `id` as every path of the lifecycle does (Unit
+    /// revokes, Mailtrap deletes); one already gone counts as retired. The
+    /// service's own verbs (`revoke`, `delete`) stay on
+    /// [`tokens`](Self::tokens).
+    ///
+    /// ```
+    /// use api_tokens::lifecycle::MailtrapLifecycle;
+    /// # use api_tokens::testing::MailtrapFake;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), api_tokens::Error> {
+    /// # let fake = MailtrapFake::start().await;
+    /// # let client = api_tokens::mailtrap::Client::builder().token(fake.token().clone()).account_id(3229).base_url(fake.uri()).build()?;
+    /// let life = MailtrapLifecycle::new(client);
+    /// # let request = api_tokens::mailtrap::CreateApiToken::new("CI deploy");
+    /// let id = life.mint(&request).await?.token.id;
+    /// life.retire(&id).await?;
+    /// life.retire(&id).await?; // gone already: retired
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The service's failure, other than "not found".
+    pub async fn retire(&self, id: &S::Id) -> Result<()> {
         S::retire(&self.tokens, id).await
     }
 

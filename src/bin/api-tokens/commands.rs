@@ -148,7 +148,7 @@ async fn mailtrap_command(args: &MailtrapArgs, ctx: &Ctx<'_>) -> Result<Done, Fa
             id,
             secret_to,
             expires,
-        } => mailtrap_reset(&tokens, *id, secret_to, *expires).await,
+        } => mailtrap_reset(&MailtrapLifecycle::new(client), *id, secret_to, *expires).await,
         MailtrapCommand::Rotate {
             id,
             secret_to,
@@ -243,7 +243,7 @@ fn mailtrap_meta(new: &mailtrap::NewApiToken) -> SecretMeta {
 }
 
 async fn mailtrap_reset(
-    tokens: &mailtrap::ApiTokens,
+    life: &MailtrapLifecycle,
     id: mailtrap::TokenId,
     spec: &SinkSpec,
     expires: Option<mailtrap::Expiry>,
@@ -251,9 +251,10 @@ async fn mailtrap_reset(
     let sink = secret_to::open(spec).await?;
     let expires = match expires {
         Some(expires) => expires,
-        None => kept_expiry(tokens, id).await?,
+        None => kept_expiry(life.tokens(), id).await?,
     };
-    let new = tokens
+    let new = life
+        .tokens()
         .reset(id, expires)
         .await
         .map_err(|e| Failure::service(format!("Mailtrap reset of token {id}"), e))?;
@@ -268,7 +269,7 @@ async fn mailtrap_reset(
         &mailtrap_meta(&new),
         &format!("Mailtrap reset of token {id}"),
         removal,
-        || tokens.delete(new.id),
+        || life.retire(&new.id),
     )
     .await?;
     let text = format!(
