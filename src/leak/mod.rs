@@ -350,13 +350,15 @@ async fn act<S: TokenService>(
     life: &Lifecycle<S>,
     secret: &SecretString,
     how: &Response<'_>,
-    mut evidence: Evidence,
-    id: &S::Id,
+    token: &S::Token,
+    found: Found,
     removed: Action,
     replacement: impl FnOnce() -> crate::Result<(S::Plan, S::Create)>,
 ) -> Result<Evidence, LeakError> {
     let service = S::SERVICE;
-    let print = evidence.fingerprint.clone();
+    let print = found.fingerprint.clone();
+    let id = S::id_of(token);
+    let mut evidence = Evidence::found::<S>(token, found);
     if evidence.live_before == Liveness::Refused {
         return Ok(evidence);
     }
@@ -490,35 +492,24 @@ pub async fn respond_unit(
         liveness_of(life, secret)
             .await
             .map_err(failed(service, &print, Stage::Verify))?;
-    let evidence = Evidence::found(
-        Service::Unit,
-        Some(user),
-        &token.id,
-        token.description.clone(),
+    let found = Found {
+        owner: Some(user),
         identified_by,
         live_before,
-        print,
-    );
-    act(
-        life,
-        secret,
-        how,
-        evidence,
-        &token.id,
-        Action::Revoked,
-        || {
-            let (scopes, expiration) = unit_replacement(how, &claims, &token)?;
-            let label = Marker::label(token.description.as_deref().unwrap_or_default());
-            let label = if label.trim().is_empty() {
-                format!("replaces leaked token {}", token.id.as_str())
-            } else {
-                label.to_owned()
-            };
-            let request = unit::CreateApiToken::new(label, scopes.clone(), expiration)
-                .source_ips(token.source_ips.iter().cloned());
-            Ok((UnitPlan::new(scopes, expiration), request))
-        },
-    )
+        fingerprint: print,
+    };
+    act(life, secret, how, &token, found, Action::Revoked, || {
+        let (scopes, expiration) = unit_replacement(how, &claims, &token)?;
+        let label = Marker::label(token.description.as_deref().unwrap_or_default());
+        let label = if label.trim().is_empty() {
+            format!("replaces leaked token {}", token.id.as_str())
+        } else {
+            label.to_owned()
+        };
+        let request = unit::CreateApiToken::new(label, scopes.clone(), expiration)
+            .source_ips(token.source_ips.iter().cloned());
+        Ok((UnitPlan::new(scopes, expiration), request))
+    })
     .await
 }
 
@@ -624,61 +615,51 @@ pub async fn respond_mailtrap(
             }
         }
     };
-    let evidence = Evidence::found(
-        Service::Mailtrap,
-        life.client().account_id().map(|a| a.to_string()),
-        &token.id,
-        Some(token.name.clone()),
+    let found = Found {
+        owner: life.client().account_id().map(|a| a.to_string()),
         identified_by,
         live_before,
-        print,
-    );
-    act(
-        life,
-        secret,
-        how,
-        evidence,
-        &token.id,
-        Action::Deleted,
-        || {
-            // A create with the old permissions, never a reset: a reset
-            // leaves the leaked secret working for its grace period.
-            let request = mailtrap::CreateApiToken::new(Marker::label(&token.name).trim())
-                .permissions_from(token.permissions.iter().cloned());
-            Ok((MailtrapPlan::new().recreate().delete_old(), request))
-        },
-    )
+        fingerprint: print,
+    };
+    act(life, secret, how, &token, found, Action::Deleted, || {
+        // A create with the old permissions, never a reset: a reset
+        // leaves the leaked secret working for its grace period.
+        let request = mailtrap::CreateApiToken::new(Marker::label(&token.name).trim())
+            .permissions_from(token.permissions.iter().cloned());
+        Ok((MailtrapPlan::new().recreate().delete_old(), request))
+    })
     .await
 }
 
+/// What identifying and verifying a leaked token found, besides the token.
+struct Found {
+    owner: Option<String>,
+    identified_by: IdentifiedBy,
+    live_before: Liveness,
+    fingerprint: String,
+}
+
 impl Evidence {
-    /// The evidence of a token identified and verified, before anything
+    /// The evidence of `token`, identified and verified, before anything
     /// is done: already refused, or to be acted on.
-    fn found(
-        service: Service,
-        owner: Option<String>,
-        token_id: &impl std::fmt::Display,
-        token_name: Option<String>,
-        identified_by: IdentifiedBy,
-        live_before: Liveness,
-        fingerprint: String,
-    ) -> Evidence {
+    fn found<S: TokenService>(token: &S::Token, found: Found) -> Evidence {
+        let listed = S::listed(token.clone());
         Evidence {
             at: Utc::now(),
-            service: if service == Service::Unit {
+            service: if S::SERVICE == Service::Unit {
                 "unit"
             } else {
                 "mailtrap"
             },
-            owner,
-            token_id: token_id.to_string(),
-            token_name,
-            identified_by,
-            live_before,
+            owner: found.owner,
+            token_id: listed.id.to_string(),
+            token_name: Some(listed.text).filter(|text| !text.is_empty()),
+            identified_by: found.identified_by,
+            live_before: found.live_before,
             action: Action::AlreadyRefused,
-            refused_after: live_before == Liveness::Refused,
+            refused_after: found.live_before == Liveness::Refused,
             replacement: None,
-            fingerprint,
+            fingerprint: found.fingerprint,
         }
     }
 }
