@@ -101,95 +101,6 @@ impl Lifecycle<Unit> {
     }
 }
 
-/// Unit's rotation (see [`Lifecycle::rotate`]): a create marked as
-/// replacing `old`, keeping its source addresses unless the plan states
-/// them, told to the sink with the whole record of the new token.
-async fn rotate(
-    life: &UnitLifecycle,
-    old: &TokenId,
-    plan: &UnitPlan,
-    sink: &dyn SecretSink,
-) -> std::result::Result<Rotation, RotateError> {
-    let old_id = old.as_str();
-    let fail = |step, left, e: Error| RotateError::new(Service::Unit, old_id, step, left, e);
-    if let Some(description) = &plan.description {
-        mint::check_label(Service::Unit, "description", description)
-            .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
-    }
-    let begun = life
-        .begin(old, plan.lease, plan.if_older_than, sink)
-        .await?;
-    let race = begun.race(old, &race::no_resets);
-    if let Some(done) = life.up_to_date(old, &begun, &race) {
-        return Ok(done);
-    }
-    let writer = &begun.writer;
-    let listed = &begun.listed;
-    let old_ips = begun
-        .old(old)
-        .map(|t| t.source_ips.clone())
-        .unwrap_or_default();
-    let old_token = listed.iter().find(|t| t.id == *old);
-    let Some(old_token) = old_token else {
-        return race::already_rotated(life, sink, &race, listed).await;
-    };
-
-    let label = match &plan.description {
-        Some(d) => d.trim().to_owned(),
-        None => fitted_label(&old_token.text),
-    };
-    let source_ips = plan.source_ips_for(&old_ips);
-    let request = plan.request(&label, &source_ips);
-    let minted = mint::mint_once(
-        life,
-        &label,
-        || Marker::replacing(old_id).headed_for(writer.tag()),
-        |tagged| {
-            let tagged = request.clone().with_description(tagged);
-            async move { life.tokens.create(tagged).await }
-        },
-    )
-    .await
-    .map_err(|e| fail(Step::Mint, left_after_mint(&e), e))?;
-
-    let new = Candidate::of(&minted.token, Some(minted.marker.clone()));
-    let mut removed = minted.removed;
-    removed.extend(
-        race::finish(
-            life,
-            // The sink is told the whole record of the new token.
-            &life.recording(sink, &request),
-            Finish {
-                old: old_token,
-                new: &new,
-                race: &race,
-                untouched: Left::Unchanged,
-                retire_old: true,
-                probe: plan.probe,
-            },
-        )
-        .await?,
-    );
-    Ok(Rotation {
-        service: Service::Unit,
-        old: old_token.to_ref(Service::Unit),
-        new: new.to_ref(Service::Unit),
-        expires_at: new.expires_at,
-        method: RotationMethod::Create,
-        old_state: OldState::Revoked,
-        removed,
-        fallback: None,
-        changes: if source_ips == old_ips {
-            Vec::new()
-        } else {
-            vec![Change::SourceIps {
-                old: old_ips,
-                new: source_ips,
-            }]
-        },
-    })
-}
-
 fn listed(t: ApiToken) -> Listed<TokenId> {
     Listed {
         id: t.id,
@@ -274,13 +185,93 @@ impl TokenService for Unit {
         life.stating_source_ips(old, plan).await
     }
 
+    /// Unit's rotation (see [`Lifecycle::rotate`]): a create marked as
+    /// replacing `old`, keeping its source addresses unless the plan states
+    /// them, told to the sink with the whole record of the new token.
     async fn rotate(
         life: &UnitLifecycle,
         old: &TokenId,
         plan: &UnitPlan,
         sink: &dyn SecretSink,
     ) -> std::result::Result<Rotation, RotateError> {
-        rotate(life, old, plan, sink).await
+        let old_id = old.as_str();
+        let fail = |step, left, e: Error| RotateError::new(Service::Unit, old_id, step, left, e);
+        if let Some(description) = &plan.description {
+            mint::check_label(Service::Unit, "description", description)
+                .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
+        }
+        let begun = life
+            .begin(old, plan.lease, plan.if_older_than, sink)
+            .await?;
+        let race = begun.race(old, &race::no_resets);
+        if let Some(done) = life.up_to_date(old, &begun, &race) {
+            return Ok(done);
+        }
+        let writer = &begun.writer;
+        let listed = &begun.listed;
+        let old_ips = begun
+            .old(old)
+            .map(|t| t.source_ips.clone())
+            .unwrap_or_default();
+        let old_token = listed.iter().find(|t| t.id == *old);
+        let Some(old_token) = old_token else {
+            return race::already_rotated(life, sink, &race, listed).await;
+        };
+
+        let label = match &plan.description {
+            Some(d) => d.trim().to_owned(),
+            None => fitted_label(&old_token.text),
+        };
+        let source_ips = plan.source_ips_for(&old_ips);
+        let request = plan.request(&label, &source_ips);
+        let minted = mint::mint_once(
+            life,
+            &label,
+            || Marker::replacing(old_id).headed_for(writer.tag()),
+            |tagged| {
+                let tagged = request.clone().with_description(tagged);
+                async move { life.tokens.create(tagged).await }
+            },
+        )
+        .await
+        .map_err(|e| fail(Step::Mint, left_after_mint(&e), e))?;
+
+        let new = Candidate::of(&minted.token, Some(minted.marker.clone()));
+        let mut removed = minted.removed;
+        removed.extend(
+            race::finish(
+                life,
+                // The sink is told the whole record of the new token.
+                &life.recording(sink, &request),
+                Finish {
+                    old: old_token,
+                    new: &new,
+                    race: &race,
+                    untouched: Left::Unchanged,
+                    retire_old: true,
+                    probe: plan.probe,
+                },
+            )
+            .await?,
+        );
+        Ok(Rotation {
+            service: Service::Unit,
+            old: old_token.to_ref(Service::Unit),
+            new: new.to_ref(Service::Unit),
+            expires_at: new.expires_at,
+            method: RotationMethod::Create,
+            old_state: OldState::Revoked,
+            removed,
+            fallback: None,
+            changes: if source_ips == old_ips {
+                Vec::new()
+            } else {
+                vec![Change::SourceIps {
+                    old: old_ips,
+                    new: source_ips,
+                }]
+            },
+        })
     }
 }
 
