@@ -22,6 +22,8 @@ mod rotate_mailtrap;
 mod rotate_unit;
 #[path = "lifecycle/sink_pointers.rs"]
 mod sink_pointers;
+// The record a store keeps exists with a store that keeps one.
+#[cfg(any(feature = "aws", feature = "vault"))]
 #[path = "lifecycle/sink_record.rs"]
 mod sink_record;
 #[path = "lifecycle/sink_spec.rs"]
