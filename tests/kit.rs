@@ -12,6 +12,8 @@ mod fakes_concurrent;
 mod fakes_expectations;
 #[path = "kit/fakes_rate_limits.rs"]
 mod fakes_rate_limits;
+#[path = "kit/fakes_shared.rs"]
+mod fakes_shared;
 #[path = "kit/faults_client.rs"]
 mod faults_client;
 #[path = "kit/mailtrap_accounts.rs"]

@@ -90,27 +90,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_part_is_read() {
-        let cases = [
-            (
-                "account:3229:admin",
-                Permission::new(ResourceType::Account, 3229, AccessLevel::Admin),
-            ),
-            (
-                " sandbox : 17 : viewer ",
-                Permission::new(ResourceType::Sandbox, 17, AccessLevel::Viewer),
-            ),
-            (
-                "project:p-1:50",
-                Permission::new(ResourceType::Project, "p-1", AccessLevel::from(50)),
-            ),
-        ];
-        for (text, want) in cases {
-            assert_eq!(text.parse::<Permission>().unwrap(), want, "{text}");
-        }
-    }
-
-    #[test]
     fn a_wrong_part_is_named() {
         let cases = [
             ("account:3229", "not three parts"),

@@ -495,8 +495,6 @@
 mod engine;
 mod error;
 mod fake;
-#[cfg(test)]
-mod fake_tests;
 mod faults;
 mod fixtures;
 mod fuzz;

@@ -1,8 +1,8 @@
 //! Embedded fixtures: every file parses, lookup by name, mounting on wiremock.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use api_tokens::testing::{self, Fixture, KitError};
+use api_tokens::testing::{self, Fixture, FixtureResponse, KitError};
 use wiremock::MockServer;
 
 #[test]
@@ -184,4 +184,53 @@ async fn a_no_body_fixture_answers_no_body() {
     assert_eq!(answer.status(), 204);
     assert!(answer.headers().get("content-type").is_none());
     assert!(answer.bytes().await.unwrap().is_empty());
+}
+
+#[test]
+fn body_text_is_written_instead_of_body() {
+    let response = FixtureResponse {
+        status: 502,
+        headers: BTreeMap::new(),
+        body: None,
+        body_text: Some("<html>".into()),
+    };
+    let json = serde_json::to_value(&response).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"status": 502, "body_text": "<html>"})
+    );
+    let none = FixtureResponse {
+        body_text: None,
+        ..response
+    };
+    let json = serde_json::to_value(&none).unwrap();
+    assert_eq!(json, serde_json::json!({"status": 502, "body": null}));
+}
+
+#[test]
+fn check_refuses_bad_parts() {
+    let good = r#"{"service":"unit","name":"x","request":{"method":"GET","path":"/a"},"response":{"status":200}}"#;
+    assert!(Fixture::parse(good).is_ok());
+    for bad in [
+        good.replace("\"/a\"", "\"a\""),
+        good.replace("200", "1000"),
+        good.replace("\"GET\"", "\"G ET\""),
+        good.replace("\"unit\"", "\"\""),
+        good.replace(
+            "{\"status\":200}",
+            "{\"status\":200,\"body\":1,\"body_text\":\"x\"}",
+        ),
+        good.replace(
+            "{\"status\":200}",
+            "{\"status\":200,\"headers\":{\"X-A\":\"b\"}}",
+        ),
+        good.replace("\"status\":200", "\"status\":\"200\""),
+        good.replace("\"request\"", "\"req\""),
+    ] {
+        let err = Fixture::parse(&bad).unwrap_err();
+        assert!(
+            matches!(err, KitError::InvalidFixture { .. }),
+            "{bad}: {err}"
+        );
+    }
 }

@@ -3,12 +3,8 @@
 
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
-
-use super::fake::{Dialect, Fake};
-use super::faults::Fault;
-use super::mailtrap_fake::{MailtrapDialect, MailtrapOp};
-use super::unit_fake::{UnitDialect, UnitOp};
+use api_tokens::secrecy::{ExposeSecret, SecretString};
+use api_tokens::testing::{Dialect, Fake, Fault, MailtrapDialect, MailtrapOp, UnitDialect, UnitOp};
 
 /// What a test asks of any fake, written once against the dialect.
 async fn the_shared_methods_act_on_the_fake<D: Dialect>(any: D::Op, first_id: u64) {
