@@ -33,9 +33,9 @@ use crate::error::{Error, Service};
 use crate::lifecycle::engine::{Lifecycle, TokenService};
 use crate::lifecycle::mailtrap::MailtrapLifecycle;
 use crate::lifecycle::marker::Marker;
-use crate::lifecycle::mint::Ops;
+use crate::lifecycle::mint::{MintIntoError, Ops, Unstored};
 use crate::lifecycle::sink::record::SecretRecord;
-use crate::lifecycle::sink::secret_sink::SecretMeta;
+use crate::lifecycle::sink::secret_sink::{SecretMeta, SecretSink, SinkError, async_trait};
 use crate::lifecycle::unit::UnitLifecycle;
 use crate::mailtrap::{self, Expiry};
 use crate::unit::{self, ResourceRestriction, ResourceType, Scope, SourceIp, UserId};
@@ -475,20 +475,46 @@ impl RotationFunction {
             }
         }
         let record = SecretRecord::new(&secret, &meta);
-        let put = self.secret(cx).put_pending(&record, cx.token()).await;
-        if let Err(e) = put {
-            let err = cx.store(e);
-            // Nobody holds the new token: remove it.
-            let removed = self.remove(cx, &current, &record.token_id).await;
-            return Err(match removed {
-                Ok(()) => cx.fail(
-                    FailureKind::StoreError,
-                    format!("{err}; the new token {} was removed", record.token_id),
-                ),
-                Err(r) => cx.fail(FailureKind::StoreError, format!(
-                    "{err}; the new token {} could not be removed ({r}): the next createSecret with this token removes it",
-                    record.token_id
-                )),
+        // The engine's store-or-remove: nobody would hold a token whose
+        // record could not be put.
+        let pending = PendingVersion {
+            secret: self.secret(cx),
+            version: cx.token(),
+            name: cx.secret(),
+        };
+        let stored = match current.service {
+            Service::Unit => {
+                self.unit_life(cx, &current)?
+                    .store_or_retire_id(&record.token_id, &secret, &meta, &pending)
+                    .await
+            }
+            Service::Mailtrap => {
+                self.mailtrap_life(cx)?
+                    .store_or_retire_id(&record.token_id, &secret, &meta, &pending)
+                    .await
+            }
+        };
+        if let Err(e) = stored {
+            let id = &record.token_id;
+            return Err(match e {
+                MintIntoError::Store {
+                    outcome, source, ..
+                } => {
+                    let err = match source {
+                        SinkError::Other { source, .. } => source.to_string(),
+                        other => other.to_string(),
+                    };
+                    let fate = match outcome {
+                        Unstored::Removed => format!("the new token {id} was removed"),
+                        Unstored::KeptAsWritten => format!("the new token {id} was kept"),
+                        _ => format!(
+                            "the new token {id} could not be removed: the next createSecret \
+                             with this token removes it"
+                        ),
+                    };
+                    cx.fail(FailureKind::StoreError, format!("{err}; {fate}"))
+                }
+                other => cx.fail(FailureKind::ServiceError, other.to_string()),
             });
         }
         Ok(format!(
@@ -852,6 +878,28 @@ fn expiration(
         .and_then(|span| crate::time::shifted("lifetime_secs", Utc::now(), span))
         .map(Some)
         .map_err(|e| cx.invalid(format!("the record's lifetime is impossible: {e}")))
+}
+
+/// The pending version a `createSecret` puts, as a sink: what the engine
+/// stores a fresh token's record in (or removes the token when it cannot).
+struct PendingVersion<'a> {
+    secret: Secret<'a>,
+    version: &'a str,
+    name: &'a str,
+}
+
+#[async_trait]
+impl SecretSink for PendingVersion<'_> {
+    async fn store(&self, secret: &SecretString, meta: &SecretMeta) -> Result<(), SinkError> {
+        self.secret
+            .put_pending(&SecretRecord::new(secret, meta), self.version)
+            .await
+            .map_err(|e| SinkError::other(self.describe(), e))
+    }
+
+    fn describe(&self) -> String {
+        format!("version {} of aws-sm:{}", self.version, self.name)
+    }
 }
 
 #[cfg(test)]

@@ -488,6 +488,28 @@ impl<S: TokenService> Lifecycle<S> {
         self.rotate(old, &plan, &sink).await
     }
 
+    /// Hands the secret of the fresh token a record names by `id` (ids are
+    /// text in records) to `sink` as `meta` says; when the sink fails
+    /// without writing it, retires the token: the engine's store-or-remove
+    /// for a path that stores its own record (the rotation function's
+    /// pending version).
+    #[cfg(feature = "aws")]
+    pub(crate) async fn store_or_retire_id(
+        &self,
+        id: &str,
+        secret: &SecretString,
+        meta: &super::sink::SecretMeta,
+        sink: &dyn SecretSink,
+    ) -> std::result::Result<(), MintIntoError> {
+        let id = id.parse::<S::Id>().map_err(|_| {
+            crate::Error::invalid(
+                "token_id",
+                format!("`{}` is not a {} token id", id.escape_debug(), S::SERVICE),
+            )
+        })?;
+        mint::store_or_remove(self, &id, secret, meta, sink).await
+    }
+
     /// Retires the token a record names by `id` (ids are text in
     /// records); one already gone counts as retired.
     ///

@@ -310,17 +310,31 @@ pub(crate) async fn store_minted<O: Ops, T: Fresh<Id = O::Id>>(
     sink: &dyn super::sink::SecretSink,
     minted: Minted<T>,
 ) -> std::result::Result<TokenRef, MintIntoError> {
-    let id = minted.token.id();
-    let token = TokenRef::new(
+    let token = &minted.token;
+    let meta = super::sink::SecretMeta::new(O::SERVICE, token.id().to_string())
+        .with_name(token.text().to_owned())
+        .with_expires_at(token.expires_at());
+    store_or_remove(ops, token.id(), token.secret(), &meta, sink).await?;
+    Ok(TokenRef::new(
         O::SERVICE,
-        id.to_string(),
-        Some(minted.token.text().to_owned()),
-    );
-    let meta = super::sink::SecretMeta::new(O::SERVICE, token.id.clone())
-        .with_name(minted.token.text().to_owned())
-        .with_expires_at(minted.token.expires_at());
-    let Err(source) = sink.store(minted.token.secret(), &meta).await else {
-        return Ok(token);
+        token.id().to_string(),
+        Some(token.text().to_owned()),
+    ))
+}
+
+/// Hands the secret of the fresh token `id` to `sink` as `meta` says;
+/// when the sink fails without writing it, removes the token (nobody would
+/// hold its secret) and says what became of it. The one store-or-remove
+/// of every path that mints.
+pub(crate) async fn store_or_remove<O: Ops>(
+    ops: &O,
+    id: &O::Id,
+    secret: &SecretString,
+    meta: &super::sink::SecretMeta,
+    sink: &dyn super::sink::SecretSink,
+) -> std::result::Result<(), MintIntoError> {
+    let Err(source) = sink.store(secret, meta).await else {
+        return Ok(());
     };
     let outcome = if source.secret_written() {
         Unstored::KeptAsWritten
@@ -328,14 +342,18 @@ pub(crate) async fn store_minted<O: Ops, T: Fresh<Id = O::Id>>(
         match ops.remove(id).await {
             Ok(()) => Unstored::Removed,
             Err(e) => {
-                tracing::warn!(service = %O::SERVICE, token_id = %token.id, error = %e,
+                tracing::warn!(service = %O::SERVICE, token_id = %id, error = %e,
                     "a token whose secret could not be stored could not be removed");
                 Unstored::Orphan
             }
         }
     };
     Err(MintIntoError::Store {
-        token,
+        token: TokenRef::new(
+            O::SERVICE,
+            id.to_string(),
+            meta.full_name().map(str::to_owned),
+        ),
         outcome,
         source,
     })
