@@ -541,7 +541,8 @@ impl<S: TokenService> Lifecycle<S> {
     /// # let fake = MailtrapFake::start().await;
     /// # let client = api_tokens::mailtrap::Client::builder().token(fake.token().clone()).account_id(3229).base_url(fake.uri()).build()?;
     /// let life = MailtrapLifecycle::new(client);
-    /// # let request = api_tokens::mailtrap::CreateApiToken::new("CI deploy");
+    /// # use api_tokens::mailtrap::{AccessLevel, CreateApiToken, ResourceType};
+    /// # let request = CreateApiToken::new("CI deploy").permission(ResourceType::Account, 3229, AccessLevel::Viewer);
     /// let id = life.mint(&request).await?.token.id;
     /// life.retire(&id).await?;
     /// life.retire(&id).await?; // gone already: retired
