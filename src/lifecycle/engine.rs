@@ -225,13 +225,13 @@ impl<S: TokenService> Lifecycle<S> {
     ///
     /// # Errors
     ///
-    /// - [`Error::Invalid`] before any request when the label is empty or
+    /// - [`Error::Invalid`](crate::Error::Invalid) before any request when the label is empty or
     ///   blank, holds a control character, ends with something shaped like
     ///   a marker ([`Marker::looks_like_marker`]), or (Mailtrap) is longer
     ///   than [`MAX_LABEL_CHARS`](super::MAX_LABEL_CHARS) (200) characters:
     ///   Mailtrap accepts names of 1 to 255 characters, and the marker with
     ///   its space takes up to 55 of them.
-    /// - [`Error::Unreconciled`] when an answer was lost and the list or
+    /// - [`Error::Unreconciled`](crate::Error::Unreconciled) when an answer was lost and the list or
     ///   the removal that follows failed: a token carrying the named
     ///   marker may exist ([`Reconcile::marker`] removes it later).
     /// - The cause of the last lost answer when every create lost its
@@ -357,7 +357,7 @@ impl<S: TokenService> Lifecycle<S> {
     ///
     /// # Errors
     ///
-    /// [`Error::Invalid`] before any request for an age or a lease longer
+    /// [`Error::Invalid`](crate::Error::Invalid) before any request for an age or a lease longer
     /// than [`MAX_SPAN`](super::MAX_SPAN); the list's or a removal's
     /// failure; tokens removed before it stay removed.
     pub async fn reconcile(&self, what: &Reconcile) -> Result<Vec<TokenRef>> {
@@ -396,7 +396,7 @@ impl<S: TokenService> Lifecycle<S> {
     /// # Errors
     ///
     /// A [`RotateError`] naming the step, what was left behind ([`Left`])
-    /// and the cause. Refused with [`Error::Invalid`] at step 0, before
+    /// and the cause. Refused with [`Error::Invalid`](crate::Error::Invalid) at step 0, before
     /// any request: a blank or marker-shaped label in the plan, a lease or
     /// an `if_older_than` longer than [`MAX_SPAN`](super::MAX_SPAN); after
     /// the list: `old` not found with no successor, and (Mailtrap) an

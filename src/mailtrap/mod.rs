@@ -71,7 +71,7 @@
 //! # }
 //! ```
 //!
-//! Errors come back as the crate's [`Error`]: 401
+//! Errors come back as the crate's [`Error`](crate::Error): 401
 //! [`Unauthorized`](crate::Error::Unauthorized), 403
 //! [`Forbidden`](crate::Error::Forbidden), 404
 //! [`NotFound`](crate::Error::NotFound), 429
