@@ -12,8 +12,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const JSON_API: &str = "application/vnd.api+json";
-
 /// A server giving this answer to every request.
 async fn always(answer: ResponseTemplate) -> MockServer {
     let server = MockServer::start().await;
@@ -42,18 +40,7 @@ fn tokens(client: &unit::Client) -> unit::OrgApiTokens {
 
 #[tokio::test]
 async fn clones_share_the_counters() {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200).set_body_raw(r#"{"data":[]}"#, JSON_API))
-        .with_priority(2)
-        .mount(&server)
-        .await;
+    let server = crate::retries::sequence(ResponseTemplate::new(500), 1).await;
     let client = unit_client(&server.uri(), 2);
     let clone = client.clone();
     tokens(&clone)

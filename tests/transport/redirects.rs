@@ -15,7 +15,7 @@ const MAILTRAP_KEY: &str = "FAKE0redirect0key0r3d1";
 
 /// A server that sends every request elsewhere (307), and the elsewhere,
 /// which answers anything.
-async fn redirecting_pair() -> (MockServer, MockServer) {
+pub(crate) async fn redirecting_pair() -> (MockServer, MockServer) {
     let elsewhere = MockServer::start().await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(200).set_body_string("{}"))

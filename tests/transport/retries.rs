@@ -73,7 +73,7 @@ async fn read_or_mint(client: &unit::Client, mint: bool) -> Result<(), Error> {
 }
 
 /// `first` for the first `times` requests, then an empty list.
-async fn sequence(first: ResponseTemplate, times: u64) -> MockServer {
+pub(crate) async fn sequence(first: ResponseTemplate, times: u64) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(any())
         .respond_with(first)

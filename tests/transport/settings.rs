@@ -201,19 +201,7 @@ async fn user_agent_without_suffix_is_the_crate_and_version() {
 /// client never follows one, so the named header never travels.
 #[tokio::test]
 async fn a_customized_client_still_never_follows_a_redirect() {
-    let elsewhere = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200).set_body_string("[]"))
-        .mount(&elsewhere)
-        .await;
-    let origin = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(
-            ResponseTemplate::new(307)
-                .insert_header("Location", format!("{}/collect", elsewhere.uri()).as_str()),
-        )
-        .mount(&origin)
-        .await;
+    let (origin, elsewhere) = crate::redirects::redirecting_pair().await;
     let client = mailtrap::Client::builder()
         .token("FAKE0settings0key")
         .base_url(origin.uri())
