@@ -5,7 +5,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderName, RETRY_AFTER};
 use tokio::time::Instant;
 
 use crate::error::RateLimit;
@@ -26,18 +26,21 @@ pub(crate) struct HeaderFacts {
 impl HeaderFacts {
     /// Reads the headers of an answer that came now.
     pub(crate) fn read(headers: &HeaderMap) -> HeaderFacts {
-        HeaderFacts::read_at(headers, Instant::now(), SystemTime::now())
+        HeaderFacts::read_with(headers, Instant::now(), SystemTime::now)
     }
 
-    /// Reads the headers of an answer that came at `received`, when the
-    /// wall clock said `wall`.
-    pub(crate) fn read_at(headers: &HeaderMap, received: Instant, wall: SystemTime) -> HeaderFacts {
+    /// Reads them, asking the wall clock only for a `Retry-After` date.
+    fn read_with(
+        headers: &HeaderMap,
+        received: Instant,
+        wall: impl FnOnce() -> SystemTime,
+    ) -> HeaderFacts {
         HeaderFacts {
             rate_limit: header_rate_limit(headers),
             retry_after: headers
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| parse_retry_after(v, wall)),
+                .and_then(|v| parse_retry_after(v, wall())),
             received,
         }
     }
@@ -60,14 +63,16 @@ pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration
 
 /// `X-Ratelimit-Limit` / `X-Ratelimit-Remaining`, when either is present.
 fn header_rate_limit(headers: &HeaderMap) -> Option<RateLimit> {
-    let read = |name: &str| {
+    const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+    const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+    let read = |name: &HeaderName| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
     };
-    let limit = read("x-ratelimit-limit");
-    let remaining = read("x-ratelimit-remaining");
+    let limit = read(&LIMIT);
+    let remaining = read(&REMAINING);
     (limit.is_some() || remaining.is_some()).then(|| RateLimit::new(limit, remaining))
 }
 

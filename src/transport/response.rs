@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
 
 use super::headers::HeaderFacts;
@@ -21,9 +21,6 @@ pub(crate) struct Response {
     pub body: Bytes,
     /// Rate-limit headers and `Retry-After`, read when the answer came.
     pub facts: HeaderFacts,
-    /// A request id from the usual headers, read from `headers` as kept
-    /// (an error answer's with the caller's token already hidden).
-    request_id: Option<String>,
 }
 
 impl std::fmt::Debug for Response {
@@ -34,10 +31,17 @@ impl std::fmt::Debug for Response {
             .field("headers", &self.headers)
             .field("body", &format_args!("<{} bytes>", self.body.len()))
             .field("facts", &self.facts)
-            .field("request_id", &self.request_id)
             .finish()
     }
 }
+
+/// The headers a service or a gateway names its request id in, in order.
+const REQUEST_ID_HEADERS: [HeaderName; 4] = [
+    HeaderName::from_static("x-request-id"),
+    HeaderName::from_static("request-id"),
+    HeaderName::from_static("x-amzn-requestid"),
+    HeaderName::from_static("x-correlation-id"),
+];
 
 impl Response {
     /// An answer of these parts, whose headers said `facts` when it came.
@@ -48,23 +52,12 @@ impl Response {
         body: Bytes,
         facts: HeaderFacts,
     ) -> Response {
-        let request_id = [
-            "x-request-id",
-            "request-id",
-            "x-amzn-requestid",
-            "x-correlation-id",
-        ]
-        .iter()
-        .find_map(|h| headers.get(*h))
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
         Response {
             service,
             status,
             headers,
             body,
             facts,
-            request_id,
         }
     }
 
@@ -112,7 +105,12 @@ impl Response {
     /// A request id from the usual headers. Error answers reach the dialects
     /// with the caller's token already hidden in every header.
     pub(crate) fn request_id(&self) -> Option<String> {
-        self.request_id.clone()
+        // Read when an error asks for it: a success never pays for it.
+        REQUEST_ID_HEADERS
+            .iter()
+            .find_map(|h| self.headers.get(h))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
     }
 
     /// A short, printable description of a non-JSON error body (a gateway's
