@@ -309,7 +309,8 @@ impl Lifecycle<Unit> {
     }
 }
 
-#[cfg(all(test, feature = "testing"))]
+#[cfg(test)]
+#[cfg(feature = "testing")]
 mod tests {
     use super::*;
     use crate::testing::{UnitFake, UnitTokenSeed};
