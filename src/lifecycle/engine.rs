@@ -691,6 +691,7 @@ impl<S: TokenService> Begun<S> {
             now: self.now,
             resets,
             writer: &self.writer,
+            before: &self.listed,
         }
     }
 }

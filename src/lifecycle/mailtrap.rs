@@ -475,42 +475,11 @@ impl Lifecycle<Mailtrap> {
         leftovers: &[Listed<TokenId>],
     ) -> std::result::Result<Rotation, RotateError> {
         let new = to_listed(held.clone()).to_ref(Service::Mailtrap);
-        let mut removed = Vec::new();
-        for (i, token) in leftovers.iter().enumerate() {
-            if let Err(e) = self.remove(&token.id).await {
-                let left = Left::Stored {
-                    new,
-                    to_remove: leftovers[i..]
-                        .iter()
-                        .map(|t| t.to_ref(Service::Mailtrap))
-                        .collect(),
-                };
-                return Err(RotateError::new(
-                    Service::Mailtrap,
-                    old_id,
-                    Step::Retire,
-                    left,
-                    e,
-                ));
-            }
-            removed.push(token.to_ref(Service::Mailtrap));
-        }
+        let removed = race::remove_all(self, old_id, &new, leftovers).await?;
         let old_state = match old {
             None => OldState::AlreadyGone,
             Some(old) if plan.recreate || plan.after_reset == AfterReset::Delete => {
-                if let Err(e) = self.remove(&old.id).await {
-                    let left = Left::Stored {
-                        new,
-                        to_remove: vec![to_listed(old.clone()).to_ref(Service::Mailtrap)],
-                    };
-                    return Err(RotateError::new(
-                        Service::Mailtrap,
-                        old_id,
-                        Step::Retire,
-                        left,
-                        e,
-                    ));
-                }
+                race::remove_all(self, old_id, &new, &[to_listed(old.clone())]).await?;
                 OldState::Deleted
             }
             Some(old) => OldState::GracePeriod {

@@ -17,7 +17,10 @@
 //! 1 s in all): a rival whose own run removes it (its create's answer was
 //! lost, or it yielded) is no winner, and yielding to it at once could
 //! leave no run to complete. Removed tokens are never stored, so this
-//! changes no argument below.
+//! changes no argument below. A rival in flight that this run listed
+//! before it minted, with an id above its own, shows the ids out of
+//! creation order (see (a) below): this run, the later one, yields to it at
+//! once, without looking again.
 //!
 //! **Why at most one completes.** Assume (a) the service numbers tokens in
 //! increasing order of creation, resets included, and (b) a list answered
@@ -112,6 +115,8 @@ pub(crate) struct Race<'a, I> {
     pub resets: ResetsOf<'a, I>,
     /// The sink's writer lock, as this run holds it (or not).
     pub writer: &'a Writer,
+    /// The tokens listed before this run minted (step 0).
+    pub before: &'a [Listed<I>],
 }
 
 /// A run's hold on its sink's writer lock ([`SecretSink::writer_lock`]):
@@ -248,13 +253,25 @@ impl<I: TokenKey> Race<'_, I> {
     /// Who wins against `mine` in `listed`: `None` when `mine` does, the
     /// winner otherwise (also when the old token is gone, or `mine` is).
     fn winner(&self, listed: &[Listed<I>], mine: &Candidate<I>) -> Result<(), Listed<I>> {
+        let in_flight = self.in_flight(listed, Some(&mine.id));
         // The lowest of the rivals below this run's token: the winner.
-        let lower = self
-            .in_flight(listed, Some(&mine.id))
-            .into_iter()
+        let lower = in_flight
+            .iter()
             .filter(|t| t.id < mine.id)
             .min_by(|a, b| a.id.cmp(&b.id));
         if let Some(w) = lower {
+            return Err(w.clone());
+        }
+        // A rival listed before this run minted was created first, so by
+        // (a) its id is below this run's. One above it shows ids out of
+        // creation order: the rule cannot rank the two, and this run, the
+        // later one, yields to it, so that the earlier run, which may have
+        // decided and stored already, stays the only one to complete.
+        let earlier = in_flight
+            .into_iter()
+            .filter(|t| self.before.iter().any(|b| b.id == t.id))
+            .min_by(|a, b| a.id.cmp(&b.id));
+        if let Some(w) = earlier {
             return Err(w);
         }
         if !listed.iter().any(|t| t.id == *self.old_id) || !listed.iter().any(|t| t.id == mine.id) {
@@ -319,8 +336,13 @@ async fn confirmed_winner<O: Ops>(
     };
     for pause in CONFIRM_PAUSES {
         // Only a rival still listed can go away; a retired old token or a
-        // removed own token is final.
-        if winner.id == *race.old_id || !listed.iter().any(|t| t.id == winner.id) {
+        // removed own token is final, and so is a rival created before
+        // this run's token (a higher id: the later run yields at once, so
+        // that the two never wait on each other).
+        if winner.id == *race.old_id
+            || winner.id > mine.id
+            || !listed.iter().any(|t| t.id == winner.id)
+        {
             break;
         }
         tokio::time::sleep(pause).await;
@@ -448,18 +470,31 @@ pub(crate) async fn finish<O: Ops>(
     if job.retire_old {
         to_remove.push(job.old.clone());
     }
+    let mut removed = remove_all(ops, old_id, &new_ref, &to_remove).await?;
+    removed.retain(|t| t.id != *old_id);
+    Ok(removed)
+}
+
+/// Step 4: removes `tokens` in order once the secret of `new` is stored,
+/// giving those removed; a failure is a [`RotateError`] at
+/// [`Step::Retire`] naming the tokens still to remove.
+pub(crate) async fn remove_all<O: Ops>(
+    ops: &O,
+    old_id: &str,
+    new: &TokenRef,
+    tokens: &[Listed<O::Id>],
+) -> Result<Vec<TokenRef>, RotateError> {
+    let service = O::SERVICE;
     let mut removed = Vec::new();
-    for (i, token) in to_remove.iter().enumerate() {
+    for (i, token) in tokens.iter().enumerate() {
         if let Err(e) = ops.remove(&token.id).await {
             let left = Left::Stored {
-                new: new_ref.clone(),
-                to_remove: to_remove[i..].iter().map(|t| t.to_ref(service)).collect(),
+                new: new.clone(),
+                to_remove: tokens[i..].iter().map(|t| t.to_ref(service)).collect(),
             };
-            return Err(fail(Step::Retire, left, e.into()));
+            return Err(RotateError::new(service, old_id, Step::Retire, left, e));
         }
-        if token.id != job.old.id {
-            removed.push(token.to_ref(service));
-        }
+        removed.push(token.to_ref(service));
     }
     Ok(removed)
 }
@@ -511,21 +546,12 @@ pub(crate) async fn already_rotated<O: Ops>(
         ));
     }
     let new = winner.to_ref(service);
-    let mut removed = Vec::new();
-    let leftovers: Vec<&Listed<O::Id>> = others
+    let leftovers: Vec<Listed<O::Id>> = others
         .iter()
-        .filter_map(|(t, live)| (!live).then_some(t))
+        .filter(|(_, live)| !live)
+        .map(|(t, _)| t.clone())
         .collect();
-    for (i, token) in leftovers.iter().enumerate() {
-        if let Err(e) = ops.remove(&token.id).await {
-            let left = Left::Stored {
-                new: new.clone(),
-                to_remove: leftovers[i..].iter().map(|t| t.to_ref(service)).collect(),
-            };
-            return Err(RotateError::new(service, old_id, Step::Retire, left, e));
-        }
-        removed.push(token.to_ref(service));
-    }
+    let removed = remove_all(ops, old_id, &new, &leftovers).await?;
     Ok(Rotation {
         service,
         old: TokenRef::new(service, old_id.clone(), None),

@@ -320,3 +320,55 @@ async fn mailtrap_rotations_keep_the_safety_net_when_lists_lag_and_ids_run_backw
     }
     assert!(completed > 0, "no round had a winner");
 }
+
+/// Ids out of creation order on Mailtrap's default plan (the old token
+/// left to its grace period): the first run resets; the later run lists
+/// that reset's token in flight, but the answer to its list is held back
+/// until the first run has decided, stored and looked again, so the
+/// later run's create (it creates, seeing a reset in flight) comes after
+/// the first run's last look, with a lower id. That run listed the first
+/// run's token before it minted, so its lower id proves nothing: it yields
+/// at once, and only the first run completes (by the lowest id alone, both
+/// did). On Unit the first run revokes the old token, which stops the
+/// later one either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_later_run_yields_to_a_rival_it_listed_before_minting_whose_id_is_higher() {
+    use api_tokens::lifecycle::MailtrapPlan;
+    use api_tokens::testing::{IdOrder, MailtrapOp};
+    use kit_support::safety_net::{PROBE_HELD, mailtrap_round};
+
+    let r = mailtrap_round(2, PROBE_HELD / 2, MailtrapPlan::new(), |f| {
+        f.set_id_order(IdOrder::ReversedInBlocks(8));
+        // The lists made with the fake's own credential: the first run's
+        // two (before and after its reset), then the later run's first,
+        // answered late.
+        f.inject(
+            MailtrapOp::List,
+            Fault::delay(PROBE_HELD * 3).when_token(f.token()).nth(3),
+        );
+    })
+    .await;
+    let shown = |n: usize| {
+        r.runs[n]
+            .result
+            .as_ref()
+            .map(|_| ())
+            .map_err(ToString::to_string)
+    };
+    r.check("ids reversed, the later run's list late");
+    assert!(
+        r.runs[0].result.is_ok(),
+        "the first run completes: {:?}",
+        shown(0)
+    );
+    assert!(
+        r.runs[1]
+            .result
+            .as_ref()
+            .err()
+            .and_then(|e| e.superseded())
+            .is_some(),
+        "the later run yields: {:?}",
+        shown(1)
+    );
+}
