@@ -4,6 +4,8 @@
 #[path = "kit_support/mod.rs"]
 mod kit_support;
 
+#[path = "kit/fake_drop.rs"]
+mod fake_drop;
 #[path = "kit/fakes_aimed_faults.rs"]
 mod fakes_aimed_faults;
 #[path = "kit/fakes_concurrent.rs"]

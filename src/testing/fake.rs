@@ -13,6 +13,7 @@ use super::engine::{self, Behaviour, Options, Shared, lock};
 use super::error::KitError;
 use super::faults::{self, Expectation, Fault, LoggedRequest};
 use super::ids::{IdOrder, Ids};
+use super::server::Server;
 
 pub(crate) mod sealed {
     /// Keeps [`Dialect`](super::Dialect) to the services of this crate.
@@ -67,7 +68,7 @@ pub trait Operation: sealed::Sealed + Copy + fmt::Debug {
 /// [`UnitFake`](type.UnitFake.html) or [`MailtrapFake`](type.MailtrapFake.html),
 /// whose pages say how each answers.
 pub struct Fake<D: Dialect> {
-    server: MockServer,
+    server: Server,
     pub(crate) engine: Shared<D::State>,
     token: SecretString,
     pub(crate) settings: D::Settings,
@@ -135,7 +136,7 @@ impl<D: Dialect> FakeBuilder<D> {
         let state = D::state(&self.settings, token.clone());
         let (server, engine) = engine::start(state, self.options).await;
         Fake {
-            server,
+            server: Server::new(server),
             engine,
             token,
             settings: self.settings,
@@ -184,13 +185,13 @@ impl<D: Dialect> Fake<D> {
     /// The fake's base URL, `http://127.0.0.1:<port>`: give it to a
     /// client as its base URL.
     pub fn uri(&self) -> String {
-        self.server.uri()
+        self.server.get().uri()
     }
 
     /// The wiremock server underneath. Mocks mounted on it take
     /// precedence over the fake, to override one endpoint in a test.
     pub fn server(&self) -> &MockServer {
-        &self.server
+        self.server.get()
     }
 
     /// Arms `fault` on `operation` (`Any` for every request): the next

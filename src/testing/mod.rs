@@ -505,6 +505,7 @@ mod record;
 mod redact;
 mod replay;
 mod secret_format;
+mod server;
 pub mod store_conformance;
 mod unit_fake;
 

@@ -10,6 +10,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 use super::error::KitError;
 use super::fixtures::{Cassette, Fixture};
 use super::redact::{credential_in, is_placeholder, placeholder_of};
+use super::server::Server;
 
 /// Serves a [`Cassette`] on a loopback wiremock server.
 ///
@@ -48,7 +49,7 @@ use super::redact::{credential_in, is_placeholder, placeholder_of};
 /// ```
 #[derive(Debug)]
 pub struct Replayer {
-    server: MockServer,
+    server: Server,
     state: Arc<Mutex<Vec<Entry>>>,
 }
 
@@ -113,12 +114,15 @@ impl Replayer {
             .named("api-tokens replayer")
             .mount(&server)
             .await;
-        Replayer { server, state }
+        Replayer {
+            server: Server::new(server),
+            state,
+        }
     }
 
     /// The replayer's base URL, `http://127.0.0.1:<port>`.
     pub fn uri(&self) -> String {
-        self.server.uri()
+        self.server.get().uri()
     }
 
     /// The interactions not served yet, in recorded order.
