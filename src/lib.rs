@@ -100,6 +100,7 @@ pub mod leak;
 pub mod lifecycle;
 pub mod mailtrap;
 mod scrub;
+mod secret_hint;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;

@@ -32,8 +32,6 @@
 //! A secret already refused before anything is done is left alone and
 //! recorded as such ([`Action::AlreadyRefused`]).
 
-mod identify;
-
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -46,7 +44,7 @@ use crate::lifecycle::{
 };
 use crate::{mailtrap, unit};
 
-pub use identify::{Hint, MAILTRAP_LEN, UNIT_PREFIX, UnitClaims, hint};
+pub use crate::secret_hint::{Hint, MAILTRAP_LEN, UNIT_PREFIX, UnitClaims, hint};
 
 /// The SHA-256 of the secret, as `sha256:` and 64 lowercase hexadecimal
 /// characters: tells leaks of one secret apart without holding it.
