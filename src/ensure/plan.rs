@@ -539,6 +539,24 @@ fn replaced<K>(token: &Seen<K>) -> Option<String> {
         .and_then(|m| m.replaces().map(str::to_owned))
 }
 
+/// The old token and the new one of a Unit rotation that stored its
+/// secret and stopped before revoking the old token: `secret` (what the
+/// sink holds) names, in its signed payload, a token among `found` that
+/// is marked as replacing another token among them.
+fn stored_rotation<'a, K>(
+    found: &[&'a Seen<K>],
+    secret: &SecretString,
+) -> Option<(&'a Seen<K>, &'a Seen<K>)> {
+    let Some(crate::leak::Hint::Unit(claims)) = crate::leak::hint(secret) else {
+        return None;
+    };
+    let named = claims.token_id?;
+    let new = *found.iter().find(|t| t.id == named)?;
+    let old_id = replaced(new)?;
+    let old = *found.iter().find(|t| t.id == old_id)?;
+    Some((old, new))
+}
+
 fn minted_within_lease<K>(token: &Seen<K>, now: DateTime<Utc>) -> bool {
     Marker::find(&token.text).is_some_and(|m| m.age(now) < lease())
 }
@@ -885,9 +903,30 @@ impl Planning<'_> {
                 .collect();
             found.sort_by(|a, b| a.order().cmp(&b.order()));
             let (mut kind, mut reason) = judge_unit(entry, &found, now, &user);
-            if matches!(kind, ActionKind::None | ActionKind::Rotate) {
+            // The old token of a rotation to finish, when the action is
+            // not about the newest token.
+            let mut unfinished = None;
+            // Several tokens with the label (a rotation in flight, or
+            // duplicates): a rotation that stored its secret and stopped
+            // before revoking the old token is finished, not left to the
+            // lease nor replaced. Running it again finishes it (it yields
+            // to a run still going).
+            let several = found.len() > 1;
+            if several || matches!(kind, ActionKind::None | ActionKind::Rotate) {
                 let what = format!("unit `{}` (line {})", entry.description, entry.line);
                 let held = Held::of(services, &entry.secret_to, &what).await?;
+                if let (true, Held::Secret(secret)) = (several, &held) {
+                    if let Some((old, new)) = stored_rotation(&found, secret) {
+                        reason = format!(
+                            "secret_to: {} holds the secret of token {}, the new token of a \
+                             rotation of token {} that did not revoke it: rotating again \
+                             finishes it",
+                            entry.secret_to, new.id, old.id
+                        );
+                        kind = ActionKind::Rotate;
+                        unfinished = Some((old, new));
+                    }
+                }
                 // Unit lists nothing of a token's secret, but a Unit token's
                 // signed payload names the token it is: a sink holding a
                 // secret whose payload names another token holds no secret
@@ -904,26 +943,46 @@ impl Planning<'_> {
                     },
                     _ => None,
                 };
-                if matches!(held, Held::Missing) {
+                // Decided above, or duplicates (replaced whatever the sink
+                // holds): nothing more to weigh.
+                let open = unfinished.is_none() && kind != ActionKind::Replace;
+                if open && matches!(held, Held::Missing) {
                     reason = lost_reason(&entry.secret_to, &reason, kind);
                     kind = ActionKind::Rotate;
-                } else if let Some(other) = other {
+                } else if let Some(other) = other.filter(|_| open) {
                     reason = another_tokens_reason(&entry.secret_to, &other, &reason, kind);
                     kind = ActionKind::Rotate;
                 }
             }
             let ids = |t: &&Seen<UserId>| unit::TokenId::new(t.id.clone()).ok();
+            // The token acted on: the newest, or the old token of a
+            // rotation to finish (whose new token is kept).
+            let (acted, others): (Option<&Seen<UserId>>, Vec<&Seen<UserId>>) = match unfinished {
+                Some((old, new)) => (
+                    Some(old),
+                    found
+                        .iter()
+                        .rev()
+                        .filter(|t| t.id != old.id && t.id != new.id)
+                        .copied()
+                        .collect(),
+                ),
+                None => (
+                    found.last().copied(),
+                    found.iter().rev().skip(1).copied().collect(),
+                ),
+            };
             actions.push(Action {
                 service: Service::Unit,
                 name: entry.description.clone(),
                 kind,
                 reason,
-                token_id: found.last().map(|t| t.id.clone()),
+                token_id: acted.map(|t| t.id.clone()),
                 target: Target::Unit {
                     entry: index,
                     user: user.clone(),
-                    token: found.last().and_then(ids),
-                    others: found.iter().rev().skip(1).filter_map(ids).collect(),
+                    token: acted.as_ref().and_then(ids),
+                    others: others.iter().filter_map(ids).collect(),
                 },
             });
         }

@@ -101,11 +101,14 @@
 //! So a run that holds the lock and finds an in-flight replacement headed
 //! for the same sink knows no live run is writing it: that token is a dead
 //! run's leftover, removed at step 4 once this run's secret is stored, and
-//! the rerun converges **at once**: the old token still listed, a new
-//! token is minted and stored, and the dead run's tokens are removed with
-//! the old one; the old token gone (the crash came during step 4), the
-//! lowest token marked as replacing it is kept and reported as
-//! [`RotationMethod::Resumed`] when the sink holds a working secret.
+//! the rerun converges **at once**: the old token still listed, the dead
+//! run's token is kept when the sink holds its working secret (the crash
+//! came after its store: the old token is retired, nothing is minted,
+//! [`RotationMethod::Resumed`]); otherwise a new token is minted and
+//! stored, and the dead run's tokens are removed with the old one; the old
+//! token gone (the crash came during step 4), the lowest token marked as
+//! replacing it is kept and reported as [`RotationMethod::Resumed`] when
+//! the sink holds a working secret.
 //!
 //! Live runs into one sink take turns at its lock: a run that finds it
 //! held waits for the holder to end (at most the lease, then goes on
@@ -131,12 +134,16 @@
 //! one way when run again, on both services and whatever the plan:
 //!
 //! - the sink holds a secret the service accepts of a replacement of
-//!   `old` (Unit: the lowest token marked as replacing it, once `old` is
-//!   gone; Mailtrap: a token marked as replacing it or its reset's token,
-//!   matched by the last four characters Mailtrap lists, `old` gone or
-//!   left to its grace period): the rotation is done,
-//!   [`RotationMethod::Resumed`], nothing minted (on Mailtrap, an old
-//!   token still listed is deleted first when the plan retires it);
+//!   `old` (Unit: the lowest token marked as replacing it once `old` is
+//!   gone, or, while `old` is listed, the replacement the secret's signed
+//!   payload names; Mailtrap: a token marked as replacing it or its reset's
+//!   token, matched by the last four characters Mailtrap lists, `old` gone
+//!   or left to its grace period): the rotation is done,
+//!   [`RotationMethod::Resumed`], nothing minted (an old token still
+//!   listed is retired first when the plan retires it). While `old` is
+//!   listed, a replacement in flight is left to its run, which may be
+//!   about to retire `old` itself: only one past the lease, or a dead
+//!   run's (told by the writer lock), is finished so;
 //! - `old` is gone and a token marked as replacing it is listed, but the
 //!   sink does not hold its secret: [superseded](RotateError::superseded),
 //!   naming that token (its secret is where the finished run put it);

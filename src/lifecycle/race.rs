@@ -499,6 +499,62 @@ pub(crate) async fn remove_all<O: Ops>(
     Ok(removed)
 }
 
+/// A rotation that stored its secret and stopped before retiring the old
+/// token, run again: the sink holds the working secret of a replacement
+/// of `old` that is no longer in flight (older than the lease, or a dead
+/// run's, told by the sink's writer lock), which `owner` names. The run
+/// finishes it: removes the other leftovers and the old token, mints
+/// nothing, and reports [`RotationMethod::Resumed`]. `None` when that is
+/// not the case: a replacement in flight belongs to a run that may be
+/// about to retire the old token itself, and a run that waited for the
+/// sink's lock leaves what it finds to the lease.
+pub(crate) async fn stored_before<O: Ops>(
+    ops: &O,
+    sink: &dyn SecretSink,
+    race: &Race<'_, O::Id>,
+    listed: &[Listed<O::Id>],
+    old: &Listed<O::Id>,
+    owner: impl Fn(&SecretString) -> Option<O::Id>,
+) -> Result<Option<Rotation>, RotateError> {
+    let service = O::SERVICE;
+    let leftovers = race.leftovers(listed, None);
+    if leftovers.is_empty() || race.writer.waited() {
+        return Ok(None);
+    }
+    let Ok(Some(secret)) = sink.current().await else {
+        return Ok(None);
+    };
+    let Some(held) = owner(&secret).and_then(|id| leftovers.iter().find(|t| t.id == id)) else {
+        return Ok(None);
+    };
+    if ops.probe(&secret).await.is_err() {
+        return Ok(None);
+    }
+    let old_id = old.id.to_string();
+    let new = held.to_ref(service);
+    let mut to_remove: Vec<Listed<O::Id>> = leftovers
+        .iter()
+        .filter(|t| t.id != held.id)
+        .cloned()
+        .collect();
+    to_remove.push(old.clone());
+    let mut removed = remove_all(ops, &old_id, &new, &to_remove).await?;
+    removed.retain(|t| t.id != old_id);
+    tracing::info!(service = %service, old = %old_id, new = %new.id,
+        "the sink holds the secret of a replacement stored by an earlier run; finishing it");
+    Ok(Some(Rotation {
+        service,
+        old: old.to_ref(service),
+        new,
+        expires_at: held.expires_at,
+        method: RotationMethod::Resumed,
+        old_state: OldState::Revoked,
+        removed,
+        fallback: None,
+        changes: Vec::new(),
+    }))
+}
+
 /// The old token is gone: a run of the same rotation retired it, and its
 /// token (the lowest replacement listed) is the winner. This run reports
 /// the rotation done when its sink already holds a secret the service

@@ -217,6 +217,15 @@ impl TokenService for Unit {
         let Some(old_token) = old_token else {
             return race::already_rotated(life, sink, &race, listed).await;
         };
+        // The secret a Unit token is names it in its signed payload.
+        let owner = |secret: &SecretString| match crate::secret_hint::hint(secret) {
+            Some(crate::secret_hint::Hint::Unit(claims)) => claims.token_id?.parse().ok(),
+            _ => None,
+        };
+        if let Some(done) = race::stored_before(life, sink, &race, listed, old_token, owner).await?
+        {
+            return Ok(done);
+        }
 
         let label = match &plan.description {
             Some(d) => d.trim().to_owned(),

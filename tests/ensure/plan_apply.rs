@@ -494,6 +494,61 @@ async fn apply_after_an_interrupted_replace_converges() {
     assert!(world.converged(&lowered).await);
 }
 
+/// The same on Unit, planned again at once: the Unit rotation stored its
+/// secret and its revoke of the old token failed. The plan finishes that
+/// rotation rather than leave it to the lease or replace both tokens; the
+/// apply revokes the old token and mints nothing.
+#[tokio::test]
+async fn apply_after_a_unit_rotation_that_stored_and_stopped_finishes_it() {
+    let world = World::start().await;
+    world.seed_unit(&[Scope::Customers, Scope::Accounts], Duration::days(10));
+    let file = world.file("admin");
+    world
+        .unit
+        .inject(api_tokens::testing::UnitOp::Revoke, Fault::status(503));
+    let plan = world.plan(&file).await;
+    let report = ensure::apply(&file, &world.services(), &plan, &ApplyOptions::new()).await;
+    let failed: Vec<_> = report.failed().collect();
+    assert_eq!(failed.len(), 1, "the Unit rotation");
+    let error = failed[0].result.as_ref().unwrap_err();
+    let ensure::ActionError::Rotate(rotate) = error else {
+        panic!("not a rotation's error: {error}");
+    };
+    assert_eq!(rotate.step(), Step::Retire, "{error}");
+    let Left::Stored { new, .. } = rotate.left().clone() else {
+        panic!("{error}");
+    };
+    assert_eq!(world.unit.tokens().len(), 2);
+
+    let plan = world.plan(&file).await;
+    let action = plan
+        .actions()
+        .iter()
+        .find(|a| a.service == Service::Unit)
+        .expect("the Unit entry");
+    assert_eq!(action.kind, ActionKind::Rotate, "{}", action.reason);
+    assert!(
+        action.reason.contains("rotating again finishes it"),
+        "{}",
+        action.reason
+    );
+    world.unit.clear_requests();
+    world.apply(&file).await;
+    let tokens = world.unit.tokens();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].id.as_str(), new.id);
+    assert!(
+        !world
+            .unit
+            .requests()
+            .iter()
+            .any(|r| r.operation == Some("create")),
+        "nothing minted"
+    );
+    assert!(world.unit_accepts(&world.path("unit.token")).await);
+    assert!(world.converged(&file).await);
+}
+
 #[tokio::test]
 async fn progress_is_told_of_each_action() {
     let world = World::start().await;

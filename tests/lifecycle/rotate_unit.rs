@@ -236,11 +236,59 @@ async fn a_failing_revoke_leaves_the_new_secret_stored_and_says_what_is_left() {
         "no secret in the error"
     );
 
-    // Run again once the first run is known to have stopped: it converges.
+    // Run again once the first run is known to have stopped: the sink
+    // holds the first run's working secret, so the rerun finishes that
+    // rotation (revokes the old token) and mints nothing.
+    s.fake.clear_requests();
     let rotation = s.rotate(&rerun_plan()).await.expect("again");
-    converged(&s).await;
-    assert_eq!(rotation.removed.len(), 1, "the first run's token");
-    assert_eq!(rotation.removed[0].id, new.id);
+    let kept = converged(&s).await;
+    assert_eq!(rotation.method, RotationMethod::Resumed);
+    assert_eq!(rotation.new.id, new.id);
+    assert_eq!(kept.id.as_str(), new.id);
+    assert_eq!(rotation.old_state, OldState::Revoked);
+    assert!(rotation.removed.is_empty(), "{:?}", rotation.removed);
+    assert!(
+        !s.fake
+            .requests()
+            .iter()
+            .any(|r| r.operation == Some("create")),
+        "nothing minted"
+    );
+}
+
+/// The same with the default lease, the rerun right after: the first run
+/// held the file's writer lock and let it go when it ended, so its token
+/// is no rotation in flight but one that stopped, and the rerun finishes
+/// it at once.
+#[tokio::test]
+async fn a_rerun_at_once_finishes_a_rotation_that_stored_and_stopped_before_its_revoke() {
+    let s = setup().await;
+    s.fake.inject(UnitOp::Revoke, Fault::status(503));
+    let file = FileSink::new(&s.path);
+    let err = s
+        .life
+        .rotate(&s.old.id, &plan(), &file)
+        .await
+        .expect_err("revoke fails");
+    let Left::Stored { new, .. } = err.left() else {
+        panic!("{:?}", err.left());
+    };
+    s.fake.clear_requests();
+    let rotation = s
+        .life
+        .rotate(&s.old.id, &plan(), &file)
+        .await
+        .expect("again");
+    let kept = converged(&s).await;
+    assert_eq!(rotation.method, RotationMethod::Resumed);
+    assert_eq!(kept.id.as_str(), new.id);
+    assert!(
+        !s.fake
+            .requests()
+            .iter()
+            .any(|r| r.operation == Some("create")),
+        "nothing minted"
+    );
 }
 
 #[tokio::test]
