@@ -531,9 +531,12 @@ fn a_body_without_secrets_is_kept_byte_for_byte() {
     let strategy = (secret(), "[a-z0-9 <>{}\":,\\[\\]]{0,80}");
     runner(CASES)
         .run(&strategy, |(secret, body)| {
-            // Nothing in it named as a secret either (`key: value`).
+            // Nothing in it named as a secret either (`key: value`), a
+            // name read on its letters and digits as the rule reads it
+            // (`p[wd: …` names `pwd`, as `user[password]` names a password).
+            let letters: String = body.chars().filter(char::is_ascii_alphanumeric).collect();
             prop_assume!(
-                !reveals(&body, &secret) && !SECRET_WORDS.iter().any(|word| body.contains(word))
+                !reveals(&body, &secret) && !SECRET_WORDS.iter().any(|word| letters.contains(word))
             );
             let known = [SecretString::from(secret.as_str())];
             let hidden = __fuzz::hide_in_body(&known, body.as_bytes());
