@@ -341,10 +341,11 @@ async fn a_later_run_yields_to_a_rival_it_listed_before_minting_whose_id_is_high
         f.set_id_order(IdOrder::ReversedInBlocks(8));
         // The lists made with the fake's own credential: the first run's
         // two (before and after its reset), then the later run's first,
-        // answered late.
+        // answered late: long after the first run's probe (held back
+        // `PROBE_HELD`), store and last look, even on a loaded machine.
         f.inject(
             MailtrapOp::List,
-            Fault::delay(PROBE_HELD * 3).when_token(f.token()).nth(3),
+            Fault::delay(PROBE_HELD * 8).when_token(f.token()).nth(3),
         );
     })
     .await;
