@@ -333,7 +333,7 @@ pub(crate) async fn store_or_remove<O: Ops>(
     meta: &super::sink::SecretMeta,
     sink: &dyn super::sink::SecretSink,
 ) -> std::result::Result<(), MintIntoError> {
-    let Err(source) = sink.store(secret, meta).await else {
+    let Err(source) = super::sink::store_read_back(sink, secret, meta).await else {
         return Ok(());
     };
     let outcome = if source.secret_written() {

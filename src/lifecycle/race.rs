@@ -72,7 +72,7 @@ use super::rotate::{
     Left, OldState, RotateCause, RotateError, Rotation, RotationMethod, Step, Superseded,
 };
 use super::sink::lock::{FileLock, try_lock};
-use super::sink::{SecretMeta, SecretSink, SinkError};
+use super::sink::{SecretMeta, SecretSink, SinkError, store_read_back};
 use super::token_ref::TokenRef;
 use crate::error::{Error, Service};
 
@@ -418,7 +418,7 @@ pub(crate) async fn finish<O: Ops>(
     let meta = SecretMeta::new(service, job.new.id.to_string())
         .with_name(job.new.text.clone())
         .with_expires_at(job.new.expires_at);
-    if let Err(e) = sink.store(&job.new.secret, &meta).await {
+    if let Err(e) = store_read_back(sink, &job.new.secret, &meta).await {
         if e.secret_written() {
             let left = Left::Stored {
                 new: new_ref,

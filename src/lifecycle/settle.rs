@@ -113,7 +113,7 @@ impl<S: TokenService> Lifecycle<S> {
             .with_name(new.text().to_owned())
             .with_expires_at(new.expires_at());
         let recording = self.recording(sink, request);
-        if let Err(e) = recording.store(new.secret(), &meta).await {
+        if let Err(e) = super::sink::store_read_back(&recording, new.secret(), &meta).await {
             if !e.secret_written() {
                 let left = discard(id).await;
                 return Err(Unsettled::Step {

@@ -336,3 +336,28 @@ async fn mint_into_a_sink_stores_the_secret_or_removes_the_token() {
     assert_eq!(held[0].id.to_string(), token.id);
     assert!(!format!("{err} {err:?}").contains(held[0].secret.expose_secret()));
 }
+
+#[tokio::test]
+async fn mint_into_a_store_whose_answer_was_lost_keeps_the_token_it_holds() {
+    let (fake, life) = mailtrap().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (sink, path) = lifecycle_support::file_sink(dir.path(), &"old".to_owned().into());
+    let token = life
+        .mint_into(
+            &mailtrap_request(fake.account_id()),
+            &lifecycle_support::LostAnswer(sink),
+        )
+        .await
+        .expect("the sink holds the secret: minted and stored");
+    let held = fake.tokens();
+    assert_eq!(
+        held.len(),
+        1,
+        "the token whose secret the sink holds is kept"
+    );
+    assert_eq!(held[0].id.to_string(), token.id);
+    assert_eq!(
+        lifecycle_support::stored(&path),
+        held[0].secret.expose_secret()
+    );
+}

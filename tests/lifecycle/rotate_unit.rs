@@ -201,6 +201,19 @@ async fn a_failing_sink_removes_the_new_token() {
 }
 
 #[tokio::test]
+async fn a_store_whose_answer_was_lost_is_read_back_and_the_rotation_completes() {
+    let s = setup().await;
+    let rotation = s
+        .life
+        .rotate(&s.old.id, &plan(), &LostAnswer(s.sink()))
+        .await
+        .expect("the sink holds the new secret: the rotation completes");
+    assert_eq!(rotation.old_state, OldState::Revoked);
+    let new = converged(&s).await;
+    assert_eq!(rotation.new.id, new.id.as_str());
+}
+
+#[tokio::test]
 async fn a_refused_create_changes_nothing() {
     let s = setup().await;
     s.fake.inject(UnitOp::Create, Fault::status(400));

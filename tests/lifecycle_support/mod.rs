@@ -187,6 +187,27 @@ impl<F, L, T> Seeded<F, L, T> {
     }
 }
 
+/// A sink whose write lands but whose answer is lost: it stores in the
+/// file it reads back, then reports a failure, as a secrets manager does
+/// when its answer times out on the way back.
+pub struct LostAnswer(pub ReadBack);
+
+#[sink::async_trait]
+impl SecretSink for LostAnswer {
+    async fn store(&self, secret: &SecretString, meta: &SecretMeta) -> Result<(), SinkError> {
+        self.0.store(secret, meta).await?;
+        Err(SinkError::other("vault", "the call timed out"))
+    }
+
+    async fn current(&self) -> Result<Option<SecretString>, SinkError> {
+        self.0.current().await
+    }
+
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+}
+
 /// A sink whose check fails: nothing may be sent.
 pub fn unwritable_sink() -> impl SecretSink {
     struct Unwritable;

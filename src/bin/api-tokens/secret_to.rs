@@ -2,6 +2,7 @@
 //! any request, so that a sink that cannot take the secret fails before a
 //! token exists that nobody would hold.
 
+use api_tokens::lifecycle::sink::store_read_back;
 use api_tokens::lifecycle::{MintIntoError, SecretMeta, SecretSink, SinkError, SinkSpec, Unstored};
 
 use crate::exit::Failure;
@@ -74,7 +75,7 @@ where
     Fut: Future<Output = Result<(), E>>,
     E: std::fmt::Display,
 {
-    let Err(error) = sink.store(secret, meta).await else {
+    let Err(error) = store_read_back(sink, secret, meta).await else {
         return Ok(());
     };
     let id = meta.id();

@@ -44,6 +44,7 @@ mod dotenv;
 mod env_file;
 mod file;
 pub(crate) mod lock;
+mod read_back;
 #[cfg(any(feature = "aws", feature = "vault"))]
 pub(crate) mod record;
 mod schemes;
@@ -60,6 +61,7 @@ pub use closure::{FnSink, from_fn};
 pub use env_file::EnvFileSink;
 pub use file::FileSink;
 pub use lock::WriterLock;
+pub use read_back::store_read_back;
 #[cfg(any(feature = "aws", feature = "vault"))]
 pub use record::{RecordStore, SecretRecord};
 pub use schemes::register_scheme;
