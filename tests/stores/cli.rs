@@ -268,3 +268,57 @@ async fn the_command_line_names_vault_where_it_names_the_stores() {
     assert!(refused.err.contains("vault:MOUNT/PATH"), "{}", refused.err);
     assert!(fake.requests().is_empty(), "refused before any request");
 }
+
+/// What `create --secret-to vault:…` does when the store cannot take the
+/// secret: a KV v1 mount is a usage error (2), a store that cannot be read
+/// (a record of someone else's at the path) is exit 1; nothing is minted.
+#[tokio::test]
+async fn a_store_that_cannot_take_the_secret_is_found_before_the_mint() {
+    let Some(bao) = OpenBao::start() else {
+        return;
+    };
+    let fake = UnitFake::start().await;
+    let (status, _) = bao
+        .api(
+            Method::POST,
+            "sys/mounts/kv1",
+            Some(serde_json::json!({"type": "kv", "options": {"version": "1"}})),
+        )
+        .await;
+    assert!(status < 300, "{status}");
+    let before = fake.tokens().len();
+
+    let run1 = run(&bao, &fake, unit_args("create", Some("CI"), "kv1/ci/unit")).await;
+    assert_eq!(run1.code, 2, "{}", run1.err);
+    assert!(run1.err.contains("KV version"), "{}", run1.err);
+
+    let path = unique_path("ci/foreign");
+    let (status, _) = bao
+        .api(
+            Method::POST,
+            &path.replacen("secret/", "secret/data/", 1),
+            Some(serde_json::json!({"data": {"password": "hunter2-not-ours"}})),
+        )
+        .await;
+    assert!(status < 300, "{status}");
+    let run2 = run(&bao, &fake, unit_args("create", Some("CI"), &path)).await;
+    assert_eq!(run2.code, 1, "{}", run2.err);
+    assert!(
+        run2.err.contains("reading the secret") && run2.err.contains("not a token record"),
+        "{}",
+        run2.err
+    );
+    assert!(!run2.err.contains("hunter2"), "{}", run2.err);
+
+    // A server that does not answer: the store cannot be read (exit 1).
+    let args = unit_args("create", Some("CI"), &unique_path("ci/down"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut cmd = command(&bao, &fake, &args);
+    cmd.env("VAULT_ADDR", "http://127.0.0.1:1");
+    let run3 = tokio::task::spawn_blocking(move || finish(cmd.output().expect("run")))
+        .await
+        .expect("join");
+    assert_eq!(run3.code, 1, "{}", run3.err);
+    assert!(run3.err.contains("reading the secret"), "{}", run3.err);
+    assert_eq!(fake.tokens().len(), before, "nothing minted");
+}

@@ -354,3 +354,68 @@ async fn three_rotations_from_one_vault_record_leave_one_winner_and_one_live_tok
     assert_eq!(&current.token_id, winner);
     assert_ne!(&old.id, winner);
 }
+
+#[tokio::test]
+async fn a_mount_that_cannot_keep_versions_is_refused_by_the_check() {
+    let Some(bao) = OpenBao::start() else {
+        return;
+    };
+    let (status, _) = bao
+        .api(
+            Method::POST,
+            "sys/mounts/kv1",
+            Some(serde_json::json!({"type": "kv", "options": {"version": "1"}})),
+        )
+        .await;
+    assert!(status < 300, "{status}");
+    let (status, _) = bao
+        .api(
+            Method::POST,
+            "sys/mounts/transit",
+            Some(serde_json::json!({"type": "transit"})),
+        )
+        .await;
+    assert!(status < 300, "{status}");
+    for (spec, says) in [
+        ("kv1/ci/unit", "KV version \"1\""),
+        ("nomount/ci/unit", "no mount"),
+        ("transit/ci/unit", "\"transit\" engine"),
+    ] {
+        let err = bao.sink(spec).check().await.expect_err(spec);
+        assert!(
+            matches!(err, SinkError::InvalidSpec { .. }),
+            "{spec}: {err:?}"
+        );
+        let text = err.to_string();
+        assert!(text.contains(says) && text.contains(spec), "{spec}: {text}");
+    }
+    // KV v2 passes.
+    bao.sink(&unique_path("ci/checked"))
+        .check()
+        .await
+        .expect("KV v2");
+}
+
+#[tokio::test]
+async fn custom_metadata_set_by_others_is_kept() {
+    let Some(bao) = OpenBao::start() else {
+        return;
+    };
+    let path = unique_path("ci/owned");
+    let sink = bao.sink(&path);
+    store(&sink, "first-secret", "1").await.unwrap();
+    let (status, _) = bao
+        .api(
+            Method::POST,
+            &metadata_path(&path),
+            Some(serde_json::json!({"custom_metadata": {"owner": "team-x", "token_id": "0"}})),
+        )
+        .await;
+    assert!(status < 300, "{status}");
+    store(&bao.sink(&path), "second-secret", "2").await.unwrap();
+    let (_, answer) = bao.api(Method::GET, &metadata_path(&path), None).await;
+    let custom = &answer["data"]["custom_metadata"];
+    assert_eq!(custom["owner"], "team-x", "{answer}");
+    assert_eq!(custom["token_id"], "2", "{answer}");
+    assert_eq!(custom["service"], "mailtrap", "{answer}");
+}

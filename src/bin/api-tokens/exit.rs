@@ -102,9 +102,9 @@ pub enum Failure {
     },
     /// A rotation stopped.
     Rotate(RotateError),
-    /// The secret store a rotation starts from could not be read, or its
-    /// record is malformed (exit 1); nothing was done.
-    #[cfg_attr(not(feature = "aws"), allow(dead_code))]
+    /// A secret store could not be read (the one a rotation starts from,
+    /// or a `--secret-to` store at its check), or its record is malformed
+    /// (exit 1); nothing was done.
     Store(String),
     /// The audit found kinds named by `--fail-on`.
     Findings(Vec<&'static str>),

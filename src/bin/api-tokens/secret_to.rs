@@ -15,9 +15,15 @@ use crate::exit::Failure;
 /// # Errors
 ///
 /// A usage failure (exit 2) saying what keeps the sink from taking the
-/// secret; nothing was sent.
+/// secret, or a store failure (exit 1) when a secret store could not be
+/// read ([`SinkError::Unreadable`]); nothing was sent.
 pub async fn open(spec: &SinkSpec) -> Result<Box<dyn SecretSink>, Failure> {
-    let refused = |e: SinkError| Failure::usage(format!("--secret-to: {e}"));
+    let refused = |e: SinkError| match e {
+        // The store was asked and could not be read: exit 1, as for a
+        // rotation that starts from it.
+        SinkError::Unreadable { .. } => Failure::Store(format!("reading the secret: {e}")),
+        e => Failure::usage(format!("--secret-to: {e}")),
+    };
     let sink = spec.clone().into_sink().map_err(refused)?;
     sink.check().await.map_err(refused)?;
     if let Some(warning) = exposure(spec) {

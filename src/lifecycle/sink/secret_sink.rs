@@ -295,6 +295,18 @@ pub enum SinkError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A secret store could not be read: it did not answer, refused the
+    /// read, or holds something that is not a token record. Nothing was
+    /// written. The command line exits 1 ("reading the secret") for it,
+    /// where a sink that cannot take a secret at all is a usage error.
+    #[error("{sink} could not be read: {source}")]
+    Unreadable {
+        /// The store, as it describes itself.
+        sink: String,
+        /// What went wrong (never the secret).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A store that compares before it sets (a secrets manager's version
     /// labels) found that another writer made a newer secret current since
     /// this run read it. Nothing was made current: the run that gets this

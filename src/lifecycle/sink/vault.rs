@@ -26,6 +26,10 @@ use crate::lifecycle::token_ref::service_serde;
 /// version.
 const CAS_MISMATCH: &str = "check-and-set parameter did not match the current version";
 
+/// The API path that says which engine serves a path (`/v1/` + this +
+/// `/MOUNT/PATH`).
+const MOUNTS: &str = "sys/internal/ui/mounts";
+
 /// Vault's address when `VAULT_ADDR` is not set, as Vault's own client has it.
 const DEFAULT_ADDR: &str = "https://127.0.0.1:8200";
 
@@ -312,6 +316,13 @@ enum Basis {
 /// ([`VaultConfig::from_env`]), unless given with
 /// [`VaultKvSink::with_config`].
 ///
+/// # Before anything is minted
+///
+/// [`check`](SecretSink::check) asks the server which engine serves
+/// `MOUNT/PATH` (as Vault's own `kv` commands do) and refuses a missing
+/// mount, a KV version 1 mount or another engine with
+/// [`SinkError::InvalidSpec`], then reads the current version.
+///
 /// # Check-and-set
 ///
 /// The sink remembers the current version when it first reads the secret
@@ -329,9 +340,9 @@ enum Basis {
 /// store of the token whose record is current already (a retry) writes
 /// nothing.
 ///
-/// After the data, the secret's `custom_metadata` is set to the record's
-/// `service` and `token_id` (never the secret), when the version written is
-/// still the current one. It is a hint for people browsing the engine; the
+/// After the data, the secret's `custom_metadata` keys `service` and
+/// `token_id` are set to the record's (never the secret), when the version
+/// written is still the current one; the keys others set are kept. It is a hint for people browsing the engine; the
 /// data is the record. A failure there is logged, not returned: the
 /// secret is stored.
 ///
@@ -401,6 +412,15 @@ pub(crate) fn split_mount_path(spec: &str) -> Result<(String, String), String> {
     Ok((mount.to_owned(), path.to_owned()))
 }
 
+/// A failed read, as [`SinkError::Unreadable`] (the reads take the
+/// configuration first, so that its own errors stay as they are).
+fn unreadable(e: SinkError) -> SinkError {
+    match e {
+        SinkError::Other { sink, source } => SinkError::Unreadable { sink, source },
+        other => other,
+    }
+}
+
 /// The answer to a read of a version.
 #[derive(Deserialize)]
 struct DataAnswer {
@@ -433,6 +453,29 @@ struct MetadataAnswer {
 #[derive(Deserialize)]
 struct MetadataBody {
     current_version: u64,
+    /// What people and other tools noted on the secret: kept when the
+    /// sink adds its own keys.
+    #[serde(default)]
+    custom_metadata: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The answer to `sys/internal/ui/mounts/MOUNT/PATH`: the engine there.
+#[derive(Deserialize)]
+struct MountAnswer {
+    data: MountBody,
+}
+
+#[derive(Deserialize)]
+struct MountBody {
+    #[serde(rename = "type")]
+    kind: String,
+    path: String,
+    options: Option<MountOptions>,
+}
+
+#[derive(Deserialize)]
+struct MountOptions {
+    version: Option<String>,
 }
 
 /// Vault's error body.
@@ -507,9 +550,14 @@ impl VaultKvSink {
             })
     }
 
-    /// `MOUNT/KIND/PATH`, the API path of the data or the metadata.
+    /// `MOUNT/KIND/PATH`, the API path of the data or the metadata; for
+    /// [`MOUNTS`], `sys/internal/ui/mounts/MOUNT/PATH`.
     fn api_path(&self, kind: &str) -> String {
-        format!("{}/{kind}/{}", self.mount, self.path)
+        if kind == MOUNTS {
+            format!("{MOUNTS}/{}/{}", self.mount, self.path)
+        } else {
+            format!("{}/{kind}/{}", self.mount, self.path)
+        }
     }
 
     /// One call: `method` on `/v1/MOUNT/KIND/PATH`, with `body` (JSON text,
@@ -540,8 +588,8 @@ impl VaultKvSink {
         url.path_segments_mut()
             .map_err(|()| fail(None, vec!["VAULT_ADDR cannot take a path".to_owned()]))?
             .pop_if_empty()
-            .extend(["v1", &self.mount, kind])
-            .extend(self.path.split('/'));
+            .push("v1")
+            .extend(self.api_path(kind).split('/'));
         if let Some(version) = version {
             url.query_pairs_mut()
                 .append_pair("version", &version.to_string());
@@ -620,16 +668,23 @@ impl VaultKvSink {
     ) -> Result<T, SinkError> {
         let de = &mut serde_json::Deserializer::from_slice(body);
         serde_path_to_error::deserialize(de).map_err(|e| {
-            SinkError::other(
-                self.describe(),
-                format!(
-                    "the answer to the {operation} of {} is not what KV v2 answers \
-                     (at `{}`: {}); is the mount a KV version 2 engine?",
+            let at = e.path().to_string();
+            let why = describe_json_error(e.inner());
+            let reason = match at.strip_prefix("data.data") {
+                // KV v2's answer, holding data that is not a record.
+                Some(field) => format!(
+                    "the secret at {} holds data that is not a token record of this crate \
+                     (at `{}`: {why}); give a path of its own",
                     self.api_path("data"),
-                    e.path(),
-                    describe_json_error(e.inner())
+                    field.trim_start_matches('.')
                 ),
-            )
+                None => format!(
+                    "the answer to the {operation} of {} is not what KV v2 answers \
+                     (at `{at}`: {why}); is the mount a KV version 2 engine?",
+                    self.api_path("data"),
+                ),
+            };
+            SinkError::other(self.describe(), reason)
         })
     }
 
@@ -640,27 +695,38 @@ impl VaultKvSink {
     /// A [`SinkError::Other`] holding a [`VaultError`] (permission denied,
     /// sealed, network), or an answer that is not KV v2's.
     pub async fn current_version(&self) -> Result<u64, SinkError> {
+        Ok(self.metadata().await?.map_or(0, |m| m.current_version))
+    }
+
+    /// The secret's metadata; `None` when the secret does not exist.
+    async fn metadata(&self) -> Result<Option<MetadataBody>, SinkError> {
+        self.conn().await?;
         let (status, body) = self
             .call("read metadata", Method::GET, "metadata", None, None, None)
-            .await?;
+            .await
+            .map_err(unreadable)?;
         if status == StatusCode::NOT_FOUND {
-            return Ok(0);
+            return Ok(None);
         }
-        let answer: MetadataAnswer = self.parse("read of the metadata", &body)?;
-        Ok(answer.data.current_version)
+        let answer: MetadataAnswer = self
+            .parse("read of the metadata", &body)
+            .map_err(unreadable)?;
+        Ok(Some(answer.data))
     }
 
     /// The record of `version` (`None`: the current one) and its version
     /// number; `None` when the secret, or that version, does not exist or
     /// was deleted.
     async fn read(&self, version: Option<u64>) -> Result<Option<(u64, SecretRecord)>, SinkError> {
+        self.conn().await?;
         let (status, body) = self
             .call("read", Method::GET, "data", version, None, None)
-            .await?;
+            .await
+            .map_err(unreadable)?;
         if status == StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        let answer: DataAnswer = self.parse("read", &body)?;
+        let answer: DataAnswer = self.parse("read", &body).map_err(unreadable)?;
         Ok(answer
             .data
             .data
@@ -741,23 +807,97 @@ impl VaultKvSink {
         }
     }
 
+    /// Asks the server which engine serves `MOUNT/PATH` (the call Vault's
+    /// own `kv` commands make first): a missing mount, a KV version 1
+    /// mount, an engine of another type or a mount deeper than the first
+    /// segment is refused here, before any token is minted, rather than by
+    /// the write after the mint. A server that does not answer this call
+    /// (an older one, a policy without `sys/internal/ui/mounts`) is left to
+    /// the read and the write.
+    async fn check_mount(&self) -> Result<(), SinkError> {
+        let refused = |reason: String| SinkError::InvalidSpec {
+            reason: format!("`vault:{}/{}` {reason}", self.mount, self.path),
+        };
+        let (status, body) = match self
+            .call(
+                "look up the mount of",
+                Method::GET,
+                MOUNTS,
+                None,
+                None,
+                None,
+            )
+            .await
+        {
+            Ok(answer) => answer,
+            Err(SinkError::Other { source, .. })
+                if source.downcast_ref::<VaultError>().is_some_and(|e| {
+                    e.status == Some(403)
+                        && e.errors
+                            .iter()
+                            .any(|m| m.contains("preflight capability check"))
+                }) =>
+            {
+                return Err(refused(
+                    "is served by no mount the token may use: no secrets engine is mounted \
+                     there, or the token's policy grants nothing on that path"
+                        .to_owned(),
+                ));
+            }
+            // Not answered (an older server, a policy without the call):
+            // the read and the write will tell.
+            Err(_) => return Ok(()),
+        };
+        if !status.is_success() {
+            return Ok(());
+        }
+        let Ok(answer) = serde_json::from_slice::<MountAnswer>(&body) else {
+            return Ok(());
+        };
+        let mount = answer.data.path.trim_end_matches('/');
+        if answer.data.kind != "kv" {
+            return Err(refused(format!(
+                "is served by a {:?} engine, not a KV version 2 engine",
+                answer.data.kind
+            )));
+        }
+        let version = answer.data.options.and_then(|o| o.version);
+        if version.as_deref() != Some("2") {
+            return Err(refused(format!(
+                "is served by a KV version {:?} engine; the sink needs version 2 (its versions \
+                 keep the previous secret, and its check-and-set keeps two rotations from \
+                 overwriting each other): `vault kv enable-versioning {mount:?}`",
+                version.as_deref().unwrap_or("1")
+            )));
+        }
+        if mount != self.mount {
+            return Err(refused(format!(
+                "takes `{}` as the mount (its first segment), but the KV mount there is \
+                 {mount:?}; the sink needs a mount whose path is one segment",
+                self.mount
+            )));
+        }
+        Ok(())
+    }
+
     /// Sets `custom_metadata` to the record's service and token id, when
     /// `version` is still the current one.
     async fn describe_version(&self, record: &SecretRecord, version: u64) {
-        match self.current_version().await {
-            Ok(current) if current == version => {}
+        let mut custom = match self.metadata().await {
+            Ok(Some(m)) if m.current_version == version => m.custom_metadata.unwrap_or_default(),
             Ok(_) => return,
             Err(e) => {
                 tracing::warn!(error = %e, "the secret's custom metadata was not updated");
                 return;
             }
-        }
-        let body = json!({
-            "custom_metadata": {
-                "service": service_serde::name(record.service),
-                "token_id": record.token_id,
-            }
-        });
+        };
+        // KV v2 replaces the whole map: the keys others set are sent again.
+        custom.insert(
+            "service".to_owned(),
+            json!(service_serde::name(record.service)),
+        );
+        custom.insert("token_id".to_owned(), json!(record.token_id));
+        let body = json!({ "custom_metadata": custom });
         let body = SecretString::from(body.to_string());
         if let Err(e) = self
             .call(
@@ -813,6 +953,7 @@ impl SecretSink for VaultKvSink {
     /// of the check-and-set, unless the sink has read it already.
     async fn check(&self) -> Result<(), SinkError> {
         self.conn().await?;
+        self.check_mount().await?;
         if self.basis.get() == Basis::Unread {
             self.current_record().await?;
         }
