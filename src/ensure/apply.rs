@@ -240,7 +240,11 @@ async fn act_unit(
             let mut plan = UnitPlan::new(entry.scopes.iter().cloned(), expires)
                 .source_ips(entry.source_ips.iter().cloned())
                 .description(file.service_label(&entry.description));
-            if !entry.source_ips.is_empty() {
+            if entry.source_ips.is_empty() {
+                // The file states the token's whole access: no addresses
+                // listed is any address, not the old token's.
+                plan = plan.any_source_ip();
+            } else {
                 // The new token may refuse calls from this machine.
                 plan = plan.skip_probe();
             }

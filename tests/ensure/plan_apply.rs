@@ -255,6 +255,24 @@ async fn unit_drift_in_addresses_or_expiration_is_a_replace_naming_the_field() {
     assert_eq!(live.len(), 1);
     assert_eq!(live[0].source_ips[0].to_string(), "10.0.0.0/8");
     assert!(world.converged(&with_ips).await);
+
+    // The restriction dropped from the file: one replace, to any address.
+    let without_ips = parse(
+        &world.path("no-ips.toml"),
+        &format!(
+            "[[unit]]\ndescription = \"ci-deploy\"\nscopes = [\"customers\"]\nlifetime = \"400d\"\n\
+             secret_to = \"file:{}\"\n",
+            world.path("u2.token").display()
+        ),
+    );
+    let plan = world.plan(&without_ips).await;
+    assert_eq!(plan.actions()[0].kind, ActionKind::Replace);
+    assert_eq!(plan.actions()[0].reason, "source_ips: 10.0.0.0/8 → any");
+    world.apply(&without_ips).await;
+    let live = world.unit.tokens();
+    assert_eq!(live.len(), 1);
+    assert!(live[0].source_ips.is_empty(), "{:?}", live[0].source_ips);
+    assert!(world.converged(&without_ips).await);
 }
 
 #[tokio::test]
