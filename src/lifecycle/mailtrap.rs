@@ -210,7 +210,9 @@ impl Lifecycle<Mailtrap> {
                 .await;
         }
         let Some(old_token) = old_token else {
-            return race::already_rotated(self, sink, &race, listed).await;
+            // A replacement whose secret the sink holds was found above,
+            // by its last four: none is, so this run is superseded.
+            return race::already_rotated(self, sink, &race, listed, |_| None).await;
         };
         let old_listed = to_listed(old_token.clone());
         let expiry = match (plan.expiry, old_token.expires_at) {

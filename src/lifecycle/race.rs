@@ -557,19 +557,21 @@ pub(crate) async fn stored_before<O: Ops>(
 
 /// The old token is gone: a run of the same rotation retired it, and its
 /// token (the lowest replacement listed) is the winner. This run reports
-/// the rotation done when its sink already holds a secret the service
-/// accepts (the winner's: the old one no longer works); otherwise it is
-/// superseded.
+/// the rotation done when its sink already holds the working secret of a
+/// replacement of the old token, which `owner` names (the old secret no
+/// longer works; a working secret of another token proves nothing);
+/// otherwise it is superseded.
 pub(crate) async fn already_rotated<O: Ops>(
     ops: &O,
     sink: &dyn SecretSink,
     race: &Race<'_, O::Id>,
     listed: &[Listed<O::Id>],
+    owner: impl Fn(&SecretString) -> Option<O::Id>,
 ) -> Result<Rotation, RotateError> {
     let service = O::SERVICE;
     let old_id = &race.old_id.to_string();
     let rivals = race.rivals(listed, None);
-    let Some(((winner, _), others)) = rivals.split_first() else {
+    let Some((winner, _)) = rivals.first() else {
         return Err(RotateError::new(
             service,
             old_id,
@@ -586,12 +588,20 @@ pub(crate) async fn already_rotated<O: Ops>(
     };
     // A run that waited for a live run into the same sink finds that
     // run's work: it is superseded, not a resumption of it.
-    let holds = !race.writer.waited()
-        && match sink.current().await {
-            Ok(Some(secret)) => ops.probe(&secret).await.is_ok(),
-            Ok(None) | Err(_) => false,
-        };
-    if !holds {
+    let held = if race.writer.waited() {
+        None
+    } else {
+        match sink.current().await {
+            Ok(Some(secret)) => {
+                match owner(&secret).and_then(|id| rivals.iter().find(|(t, _)| t.id == id)) {
+                    Some((held, _)) if ops.probe(&secret).await.is_ok() => Some(held),
+                    _ => None,
+                }
+            }
+            Ok(None) | Err(_) => None,
+        }
+    };
+    let Some(held) = held else {
         let cause = Superseded::new(winner.to_ref(service));
         return Err(RotateError::new(
             service,
@@ -600,11 +610,11 @@ pub(crate) async fn already_rotated<O: Ops>(
             Left::Unchanged,
             RotateCause::Superseded(cause),
         ));
-    }
-    let new = winner.to_ref(service);
-    let leftovers: Vec<Listed<O::Id>> = others
+    };
+    let new = held.to_ref(service);
+    let leftovers: Vec<Listed<O::Id>> = rivals
         .iter()
-        .filter(|(_, live)| !live)
+        .filter(|(t, live)| !live && t.id != held.id)
         .map(|(t, _)| t.clone())
         .collect();
     let removed = remove_all(ops, old_id, &new, &leftovers).await?;
@@ -612,7 +622,7 @@ pub(crate) async fn already_rotated<O: Ops>(
         service,
         old: TokenRef::new(service, old_id.clone(), None),
         new,
-        expires_at: winner.expires_at,
+        expires_at: held.expires_at,
         method: RotationMethod::Resumed,
         old_state: OldState::AlreadyGone,
         removed,

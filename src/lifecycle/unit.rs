@@ -213,14 +213,14 @@ impl TokenService for Unit {
             .old(old)
             .map(|t| t.source_ips.clone())
             .unwrap_or_default();
-        let old_token = listed.iter().find(|t| t.id == *old);
-        let Some(old_token) = old_token else {
-            return race::already_rotated(life, sink, &race, listed).await;
-        };
         // The secret a Unit token is names it in its signed payload.
         let owner = |secret: &SecretString| match crate::secret_hint::hint(secret) {
             Some(crate::secret_hint::Hint::Unit(claims)) => claims.token_id?.parse().ok(),
             _ => None,
+        };
+        let old_token = listed.iter().find(|t| t.id == *old);
+        let Some(old_token) = old_token else {
+            return race::already_rotated(life, sink, &race, listed, owner).await;
         };
         if let Some(done) = race::stored_before(life, sink, &race, listed, old_token, owner).await?
         {

@@ -447,3 +447,41 @@ async fn a_rotation_keeps_the_old_source_addresses_unless_asked() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_late_run_whose_sink_holds_another_tokens_secret_is_superseded_not_resumed() {
+    let s = setup().await;
+    let first = s.rotate(&plan()).await.expect("the first rotation");
+    // Another file holds the working secret of a token that is no
+    // replacement of the old one.
+    let dir = tempfile::tempdir().unwrap();
+    let (other, other_path) = file_sink(dir.path(), &"unused".to_owned().into());
+    let unrelated = s
+        .life
+        .mint_into(
+            &api_tokens::unit::CreateApiToken::new(
+                "unrelated",
+                [Scope::Customers],
+                Utc::now() + TimeDelta::days(30),
+            ),
+            &other,
+        )
+        .await
+        .expect("minted");
+    let err = s
+        .life
+        .rotate(&s.old.id, &plan(), &other)
+        .await
+        .expect_err("the sink does not hold the replacement's secret");
+    let superseded = err.superseded().expect("superseded");
+    assert_eq!(superseded.winner.id, first.new.id);
+    assert_eq!(err.left(), &Left::Unchanged);
+    // Nothing was removed, and the other file still holds its token's secret.
+    assert!(
+        s.fake
+            .tokens()
+            .iter()
+            .any(|t| t.id == unrelated.id.as_str())
+    );
+    assert!(unit_accepts(&s.life, &stored(&other_path)).await);
+}
