@@ -164,6 +164,22 @@ pub use plan::{Action, ActionKind, Plan, PlanError};
 pub use report::{ActionError, ApplyReport, Done, Outcome};
 pub use services::Services;
 
+/// Whether `label` ends with something shaped like a tokens file's
+/// namespace tag (` [ns:NAME]`, which a file with `namespace = "NAME"`
+/// adds to the labels of the tokens it mints): a label given elsewhere (the
+/// command line) must not carry one, or the file would take the token for
+/// its own and `apply --prune` remove it.
+///
+/// ```
+/// use api_tokens::ensure::is_namespace_tagged;
+///
+/// assert!(is_namespace_tagged("ci-deploy [ns:payments]"));
+/// assert!(!is_namespace_tagged("ci-deploy"));
+/// ```
+pub fn is_namespace_tagged(label: &str) -> bool {
+    namespace::looks_tagged(label)
+}
+
 use std::path::Path;
 
 use chrono::{DateTime, Utc};

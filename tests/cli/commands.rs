@@ -511,12 +511,20 @@ fn huge_durations_are_refused_before_any_request() {
     }
 }
 
-/// Issue 27, item 10: a label with a control character (a line break, a
-/// tab) is refused on the command line as the tokens file refuses it: exit
-/// 2, before any request, on every option that names a token.
+/// A label with a control character (a line break, a tab) or a tokens
+/// file's namespace tag is refused on the command line as the tokens file
+/// refuses it: exit 2, before any request, on every option that names a
+/// token.
 #[test]
-fn labels_with_control_characters_are_refused_before_any_request() {
-    for bad in ["two\nlines", "tab\there", "bell\u{7}"] {
+fn labels_a_tokens_file_refuses_are_refused_before_any_request() {
+    for (bad, says) in [
+        ("two\nlines", "control character"),
+        ("tab\there", "control character"),
+        ("bell\u{7}", "control character"),
+        // A tokens file's namespace tag: `apply --prune` of that file
+        // would take the token for its own and remove it.
+        ("evil [ns:team-a]", "namespace tag"),
+    ] {
         let cases: [Vec<&str>; 3] = [
             vec![
                 "unit",
@@ -555,7 +563,7 @@ fn labels_with_control_characters_are_refused_before_any_request() {
             ],
         ];
         for args in cases {
-            refused_before_any_request(&args, "control character");
+            refused_before_any_request(&args, says);
         }
     }
 }

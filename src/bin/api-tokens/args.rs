@@ -103,7 +103,7 @@ pub enum UnitCommand {
 #[derive(Debug, Args)]
 pub struct UnitCreate {
     /// What the token is for.
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", value_parser = parse_label)]
     pub description: String,
 
     /// What the new token may do and where from.
@@ -136,7 +136,7 @@ pub struct UnitRotate {
     pub secret_to: SinkSpec,
 
     /// The new token's description (default: the old token's).
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", value_parser = parse_label)]
     pub description: Option<String>,
 
     /// Do not prove the new secret with a call made with it (for a token
@@ -310,7 +310,7 @@ pub enum MailtrapCommand {
 #[derive(Debug, Args)]
 pub struct MailtrapCreate {
     /// The token's name.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = parse_label)]
     pub name: String,
 
     /// A permission: TYPE:ID:LEVEL, as account:3229:admin or
@@ -417,6 +417,22 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         api_tokens::Error::Invalid { reason, .. } => reason,
         other => other.to_string(),
     })
+}
+
+/// A token's label (a description, a name): refused when it ends with a
+/// tokens file's namespace tag (` [ns:NAME]`), which only a tokens file
+/// with that `namespace` adds: a token so named would be taken for that
+/// file's, and removed by its `apply --prune`. The library refuses the
+/// rest (blank, control characters, a marker) before any request.
+pub fn parse_label(text: &str) -> Result<String, String> {
+    if api_tokens::ensure::is_namespace_tagged(text) {
+        return Err(
+            "ends with something shaped like a tokens file's namespace tag \
+                    (`[ns:…]`); only a tokens file with that `namespace` adds one"
+                .to_owned(),
+        );
+    }
+    Ok(text.to_owned())
 }
 
 /// A SCOPE of a Unit token, one this version knows: an unknown one is a
