@@ -219,6 +219,10 @@ async fn three_rotations_at_once(bao: &OpenBao, path: &str) {
     codes.sort_unstable();
     let shown: Vec<_> = runs.iter().map(|r| (r.code, r.err.clone())).collect();
     assert_eq!(codes, vec![0, 5, 5], "{shown:?}");
+    for run in runs.iter().filter(|r| r.code == 5) {
+        assert!(run.err.contains("replaced it first"), "{}", run.err);
+        assert!(!run.err.contains("\"\""), "no empty name: {}", run.err);
+    }
     let (version, now) = bao
         .sink(path)
         .current_record()

@@ -195,12 +195,15 @@ impl fmt::Display for Failure {
                 if let Some(s) = e.superseded() {
                     write!(
                         f,
-                        "{} rotation of token {} yielded: token {} {:?} replaced it first",
+                        "{} rotation of token {} yielded: token {}",
                         e.service(),
                         e.old_id(),
-                        s.winner.id,
-                        s.winner.name.as_deref().unwrap_or("")
+                        s.winner.id
                     )?;
+                    if let Some(name) = s.winner.name.as_deref().filter(|n| !n.is_empty()) {
+                        write!(f, " {name:?}")?;
+                    }
+                    f.write_str(" replaced it first")?;
                     return match &s.secret_at {
                         Some(at) => write!(f, "; its secret is in {at}"),
                         None => f.write_str("; where its secret is, is not known to this run"),
