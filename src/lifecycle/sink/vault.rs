@@ -290,7 +290,7 @@ impl fmt::Display for VaultError {
             write!(f, ": {}", self.errors.join("; "))?;
         }
         if self.status == Some(403) {
-            f.write_str(" (the token's policy needs create, read and update on MOUNT/data/PATH and read on MOUNT/metadata/PATH)")?;
+            f.write_str(" (the token's policy needs create, read and update on MOUNT/data/PATH and read and update on MOUNT/metadata/PATH)")?;
         }
         Ok(())
     }
@@ -410,6 +410,44 @@ pub(crate) fn split_mount_path(spec: &str) -> Result<(String, String), String> {
         ));
     }
     Ok((mount.to_owned(), path.to_owned()))
+}
+
+/// The most of an answer the sink reads: a KV v2 answer holding one
+/// record is a few kilobytes.
+const MAX_ANSWER: usize = 1 << 20;
+
+/// The body of `answer`, at most [`MAX_ANSWER`] bytes.
+async fn read_capped(mut answer: reqwest::Response) -> Result<bytes::Bytes, &'static str> {
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = answer
+        .chunk()
+        .await
+        .map_err(|_| "the answer could not be read")?
+    {
+        if body.len() + chunk.len() > MAX_ANSWER {
+            return Err("the answer is larger than 1 MiB: not a KV v2 answer");
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// How many characters of a secret a message may not quote in a row: a
+/// server that quotes all of a secret but one character gives it away as
+/// surely as one that quotes it whole.
+const QUOTED_RUN: usize = 12;
+
+/// Whether `message` quotes `secret`, or a run of [`QUOTED_RUN`] of its
+/// characters (all of a shorter secret).
+fn quotes_part_of(message: &str, secret: &str) -> bool {
+    let chars: Vec<char> = secret.chars().collect();
+    if chars.is_empty() {
+        return false;
+    }
+    let run = QUOTED_RUN.min(chars.len());
+    chars
+        .windows(run)
+        .any(|w| message.contains(&w.iter().collect::<String>()))
 }
 
 /// A failed read, as [`SinkError::Unreadable`] (the reads take the
@@ -631,12 +669,9 @@ impl VaultKvSink {
             )
         })?;
         let status = answer.status();
-        let body = answer.bytes().await.map_err(|_| {
-            fail(
-                Some(status.as_u16()),
-                vec!["the answer could not be read".to_owned()],
-            )
-        })?;
+        let body = read_capped(answer)
+            .await
+            .map_err(|why| fail(Some(status.as_u16()), vec![why.to_owned()]))?;
         if status.is_success() || status == StatusCode::NOT_FOUND {
             return Ok((status, body));
         }
@@ -645,8 +680,8 @@ impl VaultKvSink {
                 .errors
                 .into_iter()
                 .filter(|m| {
-                    !m.contains(config.token.expose_secret())
-                        && secret.is_none_or(|s| !m.contains(s.expose_secret()))
+                    !quotes_part_of(m, config.token.expose_secret())
+                        && secret.is_none_or(|s| !quotes_part_of(m, s.expose_secret()))
                 })
                 .take(MAX_MESSAGES)
                 .map(|m| m.chars().take(MAX_MESSAGE).collect())
@@ -1077,6 +1112,21 @@ mod tests {
         };
         let config = VaultConfig::from_lookup(lookup, None).unwrap();
         assert!(config.http().is_err());
+    }
+
+    #[test]
+    fn a_message_quoting_most_of_a_secret_quotes_it() {
+        let secret = "14b00c318394a52d6d272acfa4567cd9";
+        assert!(quotes_part_of(&format!("bad value {secret}"), secret));
+        assert!(quotes_part_of(
+            &format!("bad value {}...", &secret[..31]),
+            secret
+        ));
+        assert!(quotes_part_of("…a52d6d272acf…", secret));
+        assert!(!quotes_part_of("permission denied", secret));
+        assert!(!quotes_part_of("…a52d6d272ac…", secret), "11 characters");
+        assert!(quotes_part_of("token s3cr3t here", "s3cr3t"));
+        assert!(!quotes_part_of("anything", ""));
     }
 
     #[test]
