@@ -30,7 +30,10 @@
 //!    a SHA-256 [`fingerprint`] of the secret, never the secret.
 //!
 //! A secret already refused before anything is done is left alone and
-//! recorded as such ([`Action::AlreadyRefused`]).
+//! recorded as such ([`Action::AlreadyRefused`]) when the token it was
+//! identified as has expired; when that token is listed and has not
+//! expired, it would accept its own secret, so a refused secret is not its
+//! ([`LeakError::NoMatch`], nothing touched).
 
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -98,7 +101,8 @@ pub enum Action {
     RemovedThenReplaced,
     /// Replaced by a rotation (minted, stored), then removed.
     ReplacedThenRemoved,
-    /// Nothing: the service already refused the secret.
+    /// Nothing: the service already refused the secret, and the token it
+    /// was identified as has expired.
     AlreadyRefused,
 }
 
@@ -358,7 +362,24 @@ async fn act<S: TokenService>(
     let id = S::id_of(token);
     let mut evidence = Evidence::found::<S>(token, found);
     if evidence.live_before == Liveness::Refused {
-        return Ok(evidence);
+        // A token that has expired refuses its secret: nothing left to do.
+        // One that is listed and has not expired would accept its own
+        // secret: a refused secret is not that token's (a forged payload
+        // that names it, hex that shares its last four).
+        if S::listed(token.clone())
+            .expires_at
+            .is_some_and(|at| at <= Utc::now())
+        {
+            return Ok(evidence);
+        }
+        return Err(no_match(
+            service,
+            &print,
+            format!(
+                "{service} refuses it, yet token {id} is listed and has not expired: \
+                 the secret is not that token's"
+            ),
+        ));
     }
     match how.sink {
         None => {
@@ -414,7 +435,8 @@ async fn act<S: TokenService>(
 /// # Errors
 ///
 /// [`LeakError::NoMatch`] when the secret is not a Unit token of this
-/// user listed by Unit (nothing touched); [`LeakError::Service`] when a
+/// user listed by Unit, or Unit refuses it although the token it names is
+/// listed and has not expired (nothing touched); [`LeakError::Service`] when a
 /// call fails; [`LeakError::Rotate`] or [`LeakError::Replace`] when the
 /// replacement fails; [`LeakError::NotRefused`] when the secret still
 /// works after the revoke.
@@ -551,7 +573,8 @@ fn unit_replacement(
 /// # Errors
 ///
 /// [`LeakError::NoMatch`] when no listed token ends with the secret's last
-/// four (nothing touched); [`LeakError::Ambiguous`] when several do and
+/// four, or Mailtrap refuses the secret although the token it was
+/// identified as is listed and has not expired (nothing touched); [`LeakError::Ambiguous`] when several do and
 /// the secret does not tell which (nothing touched);
 /// [`LeakError::Service`] when a call fails; [`LeakError::Rotate`] or
 /// [`LeakError::Replace`] when the replacement fails;

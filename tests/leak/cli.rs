@@ -317,3 +317,46 @@ async fn a_gitleaks_report_is_handled_once_per_secret() {
     let left: Vec<_> = fakes.mailtrap.tokens().into_iter().map(|t| t.id).collect();
     assert_eq!(left, [kept.id]);
 }
+
+/// `v2.public.` and base64url (no padding) of `payload`, unsigned.
+pub fn unit_shaped(payload: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "v2.public.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload)
+    )
+}
+
+/// The methods of every request the fakes were sent.
+fn methods(fakes: &Fakes) -> Vec<String> {
+    fakes
+        .unit
+        .requests()
+        .into_iter()
+        .chain(fakes.mailtrap.requests())
+        .map(|r| r.method)
+        .collect()
+}
+
+/// A forged `v2.public.` whose payload names a listed token that has not
+/// expired, and 32 hex characters ending in a listed Mailtrap token's last
+/// four: the services refuse them, so they are not those tokens' secrets:
+/// exit 7, nothing touched (not exit 0 "already refused").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_secret_naming_a_live_token_exits_7() {
+    let fakes = fakes().await;
+    let unit = fakes.unit.insert_token(UnitTokenSeed::new("CI deploy"));
+    let mailtrap = fakes.mailtrap.insert_token(admin("Sender"));
+    let forged = unit_shaped(&format!(r#"{{"userId":"77","tokenId":"{}"}}"#, unit.id));
+    let hex = format!("{}{}", "0".repeat(28), mailtrap.last_4_digits());
+    for secret in [forged.as_str(), hex.as_str()] {
+        let run = fakes.run(&["--output", "json", "leak"], secret).await;
+        run.code(7);
+        assert!(run.stderr.contains("not that token's"), "{}", run.stderr);
+        assert!(run.stderr.contains("nothing was touched"), "{}", run.stderr);
+    }
+    assert_eq!(fakes.unit.tokens().len(), 1);
+    assert_eq!(fakes.mailtrap.tokens().len(), 1);
+    let sent = methods(&fakes);
+    assert!(sent.iter().all(|m| m == "GET"), "{sent:?}");
+}

@@ -310,3 +310,56 @@ async fn a_unit_payload_without_a_token_id_is_found_by_its_expiry() {
     assert_eq!(named, [twin.id.as_str(), triplet.id.as_str()]);
     assert_eq!(fake.tokens().len(), 3, "nothing touched");
 }
+
+/// `v2.public.` and base64url (no padding) of `payload`, unsigned.
+fn unit_shaped(payload: &str) -> SecretString {
+    use base64::Engine as _;
+    SecretString::from(format!(
+        "v2.public.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload)
+    ))
+}
+
+/// A refused secret whose payload names a listed Unit token that has not
+/// expired (a forged or corrupted token), or 32 hex characters sharing a
+/// listed Mailtrap token's last four, is not that token's: no match,
+/// nothing touched. Only a token that has expired is "already refused".
+#[tokio::test]
+async fn a_refused_secret_of_a_listed_live_token_is_no_match() {
+    use api_tokens::chrono::{Duration, Utc};
+    let (fake, life) = unit().await;
+    let listed = fake.insert_token(UnitTokenSeed::new("CI deploy"));
+    let forged = unit_shaped(&format!(
+        r#"{{"userId":"{}","tokenId":"{}"}}"#,
+        fake.user_id(),
+        listed.id
+    ));
+    let err = leak::respond_unit(&life, &forged, &Response::new())
+        .await
+        .expect_err("not that token's");
+    let LeakError::NoMatch { reason, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(reason.contains("not that token's"), "{reason}");
+    assert_eq!(fake.tokens().len(), 1, "nothing touched");
+
+    let (mt_fake, mt_life) = mailtrap().await;
+    let kept = mt_fake.insert_token(MailtrapTokenSeed::new("CI deploy"));
+    let hex = SecretString::from(format!("{}{}", "0".repeat(28), kept.last_4_digits()));
+    assert_ne!(hex.expose_secret(), kept.secret.expose_secret());
+    let err = leak::respond_mailtrap(&mt_life, &hex, &Response::new())
+        .await
+        .expect_err("not that token's");
+    assert!(matches!(err, LeakError::NoMatch { .. }), "{err:?}");
+    assert_eq!(mt_fake.tokens().len(), 1, "nothing touched");
+
+    // The secret of a token that has expired: refused, and so recorded.
+    let expired =
+        fake.insert_token(UnitTokenSeed::new("Old").expiration(Utc::now() - Duration::days(1)));
+    let evidence = leak::respond_unit(&life, &expired.secret, &Response::new())
+        .await
+        .expect("already refused");
+    assert_eq!(evidence.token_id, expired.id.as_str());
+    assert_eq!(evidence.live_before, Liveness::Refused);
+    assert_eq!(evidence.action, Action::AlreadyRefused);
+}
