@@ -13,8 +13,9 @@
 //!    a Mailtrap token must be the one listed token with those last four,
 //!    or, when several share them, the one of them that the secret itself
 //!    can list; otherwise [`LeakError::Ambiguous`] names them all and
-//!    nothing is touched. A secret that matches no token is
-//!    [`LeakError::NoMatch`], and nothing is touched.
+//!    nothing is touched. A Mailtrap secret that lists tokens, none of
+//!    them the configured account's, is another account's. A secret that
+//!    matches no token is [`LeakError::NoMatch`], and nothing is touched.
 //! 2. **Verify** with one harmless call made with the secret (a list):
 //!    [`Liveness`].
 //! 3. **Act.** Revoke (Unit) or delete (Mailtrap: never a reset, which
@@ -81,10 +82,11 @@ pub enum IdentifiedBy {
     /// list expiring at the second the payload's `exp` says (a payload
     /// that names no token).
     UnitPayloadExpiry,
-    /// The only token of the Mailtrap list with the secret's last four.
+    /// The only token of the Mailtrap list with the secret's last four
+    /// (the secret could not list tokens, or did not list this one).
     LastFour,
     /// Among the Mailtrap tokens with the secret's last four, the only one
-    /// the secret itself lists.
+    /// the secret itself lists (also when it is the only one with them).
     LastFourAndOwnList,
 }
 
@@ -573,8 +575,9 @@ fn unit_replacement(
 /// # Errors
 ///
 /// [`LeakError::NoMatch`] when no listed token ends with the secret's last
-/// four, or Mailtrap refuses the secret although the token it was
-/// identified as is listed and has not expired (nothing touched); [`LeakError::Ambiguous`] when several do and
+/// four, the secret lists tokens of another account (none of this one's),
+/// or Mailtrap refuses the secret although the token it was identified as
+/// is listed and has not expired (nothing touched); [`LeakError::Ambiguous`] when several do and
 /// the secret does not tell which (nothing touched);
 /// [`LeakError::Service`] when a call fails; [`LeakError::Rotate`] or
 /// [`LeakError::Replace`] when the replacement fails;
@@ -595,6 +598,7 @@ pub async fn respond_mailtrap(
         .list()
         .await
         .map_err(failed(service, &print, Stage::Identify))?;
+    let ours: Vec<mailtrap::TokenId> = listed.iter().map(|t| t.id).collect();
     let candidates: Vec<mailtrap::ApiToken> = listed
         .into_iter()
         .filter(|t| {
@@ -614,10 +618,24 @@ pub async fn respond_mailtrap(
         liveness_of(life, secret)
             .await
             .map_err(failed(service, &print, Stage::Verify))?;
+    let seen = own_list.unwrap_or_default();
+    // The tokens the secret itself lists are its account's: when it lists
+    // some and none is the configured account's, it is another account's
+    // token, whatever its last four.
+    if !seen.is_empty() && !seen.iter().any(|s| ours.contains(&s.id)) {
+        return Err(no_match(
+            service,
+            &print,
+            "it lists the tokens of another account, none of the configured account's",
+        ));
+    }
     let (token, identified_by) = if let [only] = candidates.as_slice() {
-        (only.clone(), IdentifiedBy::LastFour)
+        if seen.iter().any(|s| s.id == only.id) {
+            (only.clone(), IdentifiedBy::LastFourAndOwnList)
+        } else {
+            (only.clone(), IdentifiedBy::LastFour)
+        }
     } else {
-        let seen = own_list.unwrap_or_default();
         let narrowed: Vec<&mailtrap::ApiToken> = candidates
             .iter()
             .filter(|c| seen.iter().any(|s| s.id == c.id))

@@ -7,10 +7,12 @@ use crate::lifecycle_support;
 
 use std::sync::{Arc, Mutex};
 
+use api_tokens::RetryPolicy;
 use api_tokens::leak::{self, Action, IdentifiedBy, LeakError, Liveness, Response};
+use api_tokens::lifecycle::MailtrapLifecycle;
 use api_tokens::lifecycle::sink::{self, SecretMeta};
 use api_tokens::mailtrap::{AccessLevel, ResourceType};
-use api_tokens::testing::{MailtrapTokenSeed, UnitFake, UnitTokenSeed};
+use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed, UnitFake, UnitTokenSeed};
 use api_tokens::unit::Scope;
 use lifecycle_support::{mailtrap, mailtrap_accepts, unit, unit_accepts};
 use secrecy::{ExposeSecret, SecretString};
@@ -75,7 +77,8 @@ async fn a_leaked_mailtrap_secret_is_identified_deleted_and_proved_refused() {
 
     assert_eq!(evidence.service, "mailtrap");
     assert_eq!(evidence.token_id, leaked.id.to_string());
-    assert_eq!(evidence.identified_by, IdentifiedBy::LastFour);
+    // The only token with its last four, and among those it lists itself.
+    assert_eq!(evidence.identified_by, IdentifiedBy::LastFourAndOwnList);
     assert_eq!(evidence.live_before, Liveness::Accepted);
     assert_eq!(evidence.action, Action::Deleted);
     assert!(evidence.refused_after);
@@ -362,4 +365,64 @@ async fn a_refused_secret_of_a_listed_live_token_is_no_match() {
     assert_eq!(evidence.token_id, expired.id.as_str());
     assert_eq!(evidence.live_before, Liveness::Refused);
     assert_eq!(evidence.action, Action::AlreadyRefused);
+}
+
+/// A lifecycle on the Mailtrap fake with no account named: the
+/// account-free paths, where each token lists its own account's tokens.
+fn account_free(fake: &MailtrapFake) -> MailtrapLifecycle {
+    let client = api_tokens::mailtrap::Client::builder()
+        .token(fake.token().clone())
+        .base_url(fake.uri())
+        .retry(RetryPolicy::disabled())
+        .build()
+        .expect("client");
+    MailtrapLifecycle::new(client)
+}
+
+/// A Mailtrap secret that lists its own account's tokens, none of them the
+/// configured account's, is another account's: no match, nothing touched,
+/// even when one of our tokens (the only candidate) shares its last four.
+/// Our own token's secret lists itself: identified by last four and own
+/// list.
+#[tokio::test]
+async fn a_mailtrap_secret_of_another_account_is_no_match_even_with_one_candidate() {
+    let fake = MailtrapFake::builder()
+        .account(4410, "Elsewhere")
+        .start()
+        .await;
+    let life = account_free(&fake);
+    let ours = fake.insert_token(
+        MailtrapTokenSeed::new("Ours")
+            .permission(ResourceType::Account, fake.account_id(), AccessLevel::Admin)
+            .secret(SecretString::from(
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaa1234".to_owned(),
+            )),
+    );
+    let theirs = fake.insert_token(
+        MailtrapTokenSeed::new("Theirs")
+            .account(4410)
+            .permission(ResourceType::Account, 4410, AccessLevel::Admin)
+            .secret(SecretString::from(
+                "bbbbbbbbbbbbbbbbbbbbbbbbbbbb1234".to_owned(),
+            )),
+    );
+
+    let err = leak::respond_mailtrap(&life, &theirs.secret, &Response::new())
+        .await
+        .expect_err("another account's");
+    let LeakError::NoMatch { reason, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(reason.contains("another account"), "{reason}");
+    let left: Vec<_> = fake.tokens().into_iter().map(|t| t.id).collect();
+    assert_eq!(left, [ours.id, theirs.id], "nothing touched");
+
+    let evidence = leak::respond_mailtrap(&life, &ours.secret, &Response::new())
+        .await
+        .expect("ours");
+    assert_eq!(evidence.token_id, ours.id.to_string());
+    assert_eq!(evidence.identified_by, IdentifiedBy::LastFourAndOwnList);
+    assert_eq!(evidence.action, Action::Deleted);
+    let left: Vec<_> = fake.tokens().into_iter().map(|t| t.id).collect();
+    assert_eq!(left, [theirs.id]);
 }
