@@ -57,6 +57,12 @@ pub fn fingerprint(secret: &SecretString) -> String {
     format!("sha256:{digest:x}")
 }
 
+/// The secret without surrounding white space, as [`hint`] and
+/// [`fingerprint`] read it: what the calls made with it send.
+fn trimmed(secret: &SecretString) -> SecretString {
+    SecretString::from(secret.expose_secret().trim().to_owned())
+}
+
 /// What a call made with the leaked secret answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -448,10 +454,18 @@ pub async fn respond_unit(
     how: &Response<'_>,
 ) -> Result<Evidence, LeakError> {
     let service = Service::Unit;
+    let secret = &trimmed(secret);
     let print = fingerprint(secret);
     let claims = match hint(secret) {
         Some(Hint::Unit(claims)) => claims,
-        _ => return Err(no_match(service, &print, "not a Unit Org API token")),
+        _ => {
+            return Err(no_match(
+                service,
+                &print,
+                "not a Unit Org API token (v2.public. and base64url characters and dots, \
+                 with a JSON payload whose ids are Unit ids)",
+            ));
+        }
     };
     let user = life.tokens().user_id().as_str().to_owned();
     if claims.user_id.as_deref() != Some(user.as_str()) {
@@ -588,6 +602,7 @@ pub async fn respond_mailtrap(
     how: &Response<'_>,
 ) -> Result<Evidence, LeakError> {
     let service = Service::Mailtrap;
+    let secret = &trimmed(secret);
     let print = fingerprint(secret);
     let last_four = match hint(secret) {
         Some(Hint::Mailtrap { last_four }) => last_four,

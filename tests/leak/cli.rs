@@ -360,3 +360,32 @@ async fn a_refused_secret_naming_a_live_token_exits_7() {
     let sent = methods(&fakes);
     assert!(sent.iter().all(|m| m == "GET"), "{sent:?}");
 }
+
+/// A `v2.public.` string with a character that cannot go in an HTTP
+/// header, or whose payload's ids are not Unit ids (one holding a terminal
+/// escape): no Unit token, exit 7 (not a request failure, exit 1), nothing
+/// sent with it, and no raw control character on the terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_unit_secrets_exit_7_and_echo_nothing_raw() {
+    let fakes = fakes().await;
+    let token = fakes.unit.insert_token(UnitTokenSeed::new("CI deploy"));
+    let named = unit_shaped(&format!(r#"{{"userId":"77","tokenId":"{}"}}"#, token.id));
+    for secret in [
+        format!("{named}.foot\u{1}er"),
+        format!("{named}.foot er"),
+        unit_shaped("{\"userId\":\"77\",\"tokenId\":\"9\u{1b}[31mRED\"}"),
+        unit_shaped("{\"userId\":\"7\u{1b}[31m7\",\"tokenId\":\"1\"}"),
+    ] {
+        let run = fakes.run(&["leak"], &secret).await;
+        run.code(7);
+        assert!(run.stderr.contains("nothing was touched"), "{}", run.stderr);
+        assert!(
+            !run.stderr.contains('\u{1b}') && !run.stdout.contains('\u{1b}'),
+            "{:?}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("RED"), "{:?}", run.stderr);
+    }
+    assert_eq!(fakes.unit.tokens().len(), 1);
+    assert!(fakes.unit.requests().is_empty(), "nothing sent");
+}

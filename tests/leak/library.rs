@@ -426,3 +426,20 @@ async fn a_mailtrap_secret_of_another_account_is_no_match_even_with_one_candidat
     let left: Vec<_> = fake.tokens().into_iter().map(|t| t.id).collect();
     assert_eq!(left, [theirs.id]);
 }
+
+/// A secret with surrounding white space (a line read from a file) is the
+/// same secret: the calls made with it send it trimmed, as its fingerprint
+/// and its format are read.
+#[tokio::test]
+async fn a_secret_with_a_trailing_newline_is_handled() {
+    let (fake, life) = unit().await;
+    let leaked = fake.insert_token(UnitTokenSeed::new("CI deploy"));
+    let line = SecretString::from(format!("{}\n", leaked.secret.expose_secret()));
+    let evidence = leak::respond_unit(&life, &line, &Response::new())
+        .await
+        .expect("respond");
+    assert_eq!(evidence.live_before, Liveness::Accepted);
+    assert_eq!(evidence.action, Action::Revoked);
+    assert_eq!(evidence.fingerprint, leak::fingerprint(&leaked.secret));
+    assert!(fake.tokens().is_empty());
+}
