@@ -132,7 +132,8 @@ pub struct Evidence {
     pub at: DateTime<Utc>,
     /// `unit` or `mailtrap`.
     pub service: &'static str,
-    /// The user (Unit) or account (Mailtrap, when the client names one).
+    /// The user (Unit) or account (Mailtrap: the one the client names,
+    /// else the token's `account` resource, when it has one).
     pub owner: Option<String>,
     /// The leaked token's id.
     pub token_id: String,
@@ -669,8 +670,21 @@ pub async fn respond_mailtrap(
             }
         }
     };
+    // The account named on the client, else the one the token belongs to
+    // (its `account` resource).
+    let owner = life
+        .client()
+        .account_id()
+        .map(|a| a.to_string())
+        .or_else(|| {
+            token
+                .permissions
+                .iter()
+                .find(|p| p.resource_type == mailtrap::ResourceType::Account)
+                .map(|p| p.resource_id.to_string())
+        });
     let found = Found {
-        owner: life.client().account_id().map(|a| a.to_string()),
+        owner,
         identified_by,
         live_before,
         fingerprint: print,

@@ -443,3 +443,27 @@ async fn a_secret_with_a_trailing_newline_is_handled() {
     assert_eq!(evidence.fingerprint, leak::fingerprint(&leaked.secret));
     assert!(fake.tokens().is_empty());
 }
+
+/// With no account named on the client, the evidence's owner is the
+/// account the leaked token belongs to (its `account` resource).
+#[tokio::test]
+async fn the_mailtrap_owner_is_the_tokens_account_when_the_client_names_none() {
+    let fake = MailtrapFake::start().await;
+    let life = account_free(&fake);
+    let leaked = fake.insert_token(MailtrapTokenSeed::new("CI deploy").permission(
+        ResourceType::Account,
+        fake.account_id(),
+        AccessLevel::Admin,
+    ));
+    let evidence = leak::respond_mailtrap(&life, &leaked.secret, &Response::new())
+        .await
+        .expect("respond");
+    assert_eq!(evidence.owner, Some(fake.account_id().to_string()));
+    // Named on the client, it is that one.
+    let (fake, life) = mailtrap().await;
+    let leaked = fake.insert_token(MailtrapTokenSeed::new("CI deploy"));
+    let evidence = leak::respond_mailtrap(&life, &leaked.secret, &Response::new())
+        .await
+        .expect("respond");
+    assert_eq!(evidence.owner, Some(fake.account_id().to_string()));
+}
