@@ -23,8 +23,12 @@
 //!    sink ([`Response::store_in`]), a replacement is minted through the
 //!    lifecycle too: with [`Response::replace`], by a rotation (mint,
 //!    probe, store, then retire the leaked token), so services keep
-//!    running; without it, the leaked token is removed first and the
-//!    replacement minted into the sink after.
+//!    running (a replacement that cannot be planned, such as a Unit one
+//!    with no scopes known, stops it before anything is touched:
+//!    [`LeakError::Unplanned`]); without it, the leaked token is removed
+//!    first, even when its replacement cannot be planned
+//!    ([`LeakError::Unreplaced`]), and the replacement minted into the
+//!    sink after.
 //! 4. **Prove** with the same call, made with the secret again: it must be
 //!    refused ([`LeakError::NotRefused`] otherwise).
 //! 5. **Evidence**: an [`Evidence`] record (JSON with `serde`), which holds
@@ -183,8 +187,10 @@ impl<'a> Response<'a> {
     }
 
     /// The scopes of a Unit replacement. Unit does not list scopes: by
-    /// default, the scopes the leaked token's payload names. The
-    /// replacement keeps the leaked token's expiration and source addresses.
+    /// default, the scopes the leaked token's payload names; a payload may
+    /// name none (Unit's own example, `{"role":"org","userId":"2"}`, does
+    /// not), and then these are needed. The replacement keeps the leaked
+    /// token's expiration and source addresses.
     pub fn unit_scopes(mut self, scopes: impl IntoIterator<Item = unit::Scope>) -> Response<'a> {
         self.unit_scopes = Some(scopes.into_iter().collect());
         self
@@ -283,6 +289,38 @@ pub enum LeakError {
         #[source]
         source: Box<MintIntoError>,
     },
+    /// A replacement to store before the leaked token is removed
+    /// ([`Response::replace`]) cannot be planned (a Unit replacement needs
+    /// scopes: [`Response::unit_scopes`], or a payload that names them):
+    /// nothing was touched.
+    #[error(
+        "{service} leak response for secret {fingerprint}: nothing was touched: \
+         its replacement cannot be planned: {source}"
+    )]
+    Unplanned {
+        /// The service.
+        service: Service,
+        /// The secret's fingerprint.
+        fingerprint: String,
+        /// Why.
+        #[source]
+        source: Error,
+    },
+    /// The leaked token was removed (without [`Response::replace`], it
+    /// dies first) and the secret checked after, but its replacement
+    /// cannot be planned (a Unit replacement needs scopes:
+    /// [`Response::unit_scopes`]): none was minted.
+    #[error(
+        "{} token {} was removed ({}), but no replacement was minted: it cannot be planned: {source}",
+        .evidence.service, .evidence.token_id, refused_note(.evidence)
+    )]
+    Unreplaced {
+        /// What was done.
+        evidence: Box<Evidence>,
+        /// Why no replacement.
+        #[source]
+        source: Error,
+    },
     /// The service still accepts the secret after the token was removed.
     #[error(
         "{} token {} was removed but secret {} is still accepted",
@@ -292,6 +330,15 @@ pub enum LeakError {
         /// What was done.
         evidence: Box<Evidence>,
     },
+}
+
+/// Whether the secret was refused after the token was removed, in words.
+fn refused_note(evidence: &Evidence) -> String {
+    if evidence.refused_after {
+        format!("secret {} refused after", evidence.fingerprint)
+    } else {
+        format!("yet secret {} is still accepted", evidence.fingerprint)
+    }
 }
 
 impl LeakError {
@@ -398,32 +445,54 @@ async fn act<S: TokenService>(
             evidence.action = removed;
         }
         Some(sink) => {
-            let (plan, request) = replacement().map_err(failed(service, &print, Stage::Act))?;
-            let new_id = if how.replace {
-                let rotation =
-                    life.rotate(id, &plan, sink)
+            let new_id =
+                if how.replace {
+                    let (plan, _) = replacement().map_err(|source| LeakError::Unplanned {
+                        service,
+                        fingerprint: print.clone(),
+                        source,
+                    })?;
+                    let rotation =
+                        life.rotate(id, &plan, sink)
+                            .await
+                            .map_err(|source| LeakError::Rotate {
+                                fingerprint: print.clone(),
+                                source,
+                            })?;
+                    evidence.action = Action::ReplacedThenRemoved;
+                    rotation.new.id
+                } else {
+                    // The leaked token dies first, whatever becomes of its
+                    // replacement.
+                    life.retire(id)
                         .await
-                        .map_err(|source| LeakError::Rotate {
-                            fingerprint: print.clone(),
-                            source,
-                        })?;
-                evidence.action = Action::ReplacedThenRemoved;
-                rotation.new.id
-            } else {
-                life.retire(id)
-                    .await
-                    .map_err(failed(service, &print, Stage::Act))?;
-                let minted =
-                    life.mint_into(&request, sink)
-                        .await
-                        .map_err(|source| LeakError::Replace {
+                        .map_err(failed(service, &print, Stage::Act))?;
+                    evidence.action = removed;
+                    let request =
+                        match replacement() {
+                            Ok((_, request)) => request,
+                            Err(source) => {
+                                let (after, _) = liveness_of(life, secret)
+                                    .await
+                                    .map_err(failed(service, &print, Stage::Prove))?;
+                                evidence.refused_after = after == Liveness::Refused;
+                                evidence.at = Utc::now();
+                                return Err(LeakError::Unreplaced {
+                                    evidence: Box::new(evidence),
+                                    source,
+                                });
+                            }
+                        };
+                    let minted = life.mint_into(&request, sink).await.map_err(|source| {
+                        LeakError::Replace {
                             fingerprint: print.clone(),
                             token_id: id.to_string(),
                             source: Box::new(source),
-                        })?;
-                evidence.action = Action::RemovedThenReplaced;
-                minted.id
-            };
+                        }
+                    })?;
+                    evidence.action = Action::RemovedThenReplaced;
+                    minted.id
+                };
             evidence.replacement = Some(Replacement {
                 id: new_id,
                 stored_in: sink.describe(),
@@ -446,9 +515,12 @@ async fn act<S: TokenService>(
 /// [`LeakError::NoMatch`] when the secret is not a Unit token of this
 /// user listed by Unit, or Unit refuses it although the token it names is
 /// listed and has not expired (nothing touched); [`LeakError::Service`] when a
-/// call fails; [`LeakError::Rotate`] or [`LeakError::Replace`] when the
-/// replacement fails; [`LeakError::NotRefused`] when the secret still
-/// works after the revoke.
+/// call fails; [`LeakError::Unplanned`] when a replacement to store
+/// before the revoke cannot be planned (no scopes known: checked before
+/// any request), [`LeakError::Unreplaced`] when the token was revoked but
+/// its replacement cannot be planned; [`LeakError::Rotate`] or
+/// [`LeakError::Replace`] when the replacement fails;
+/// [`LeakError::NotRefused`] when the secret still works after the revoke.
 pub async fn respond_unit(
     life: &UnitLifecycle,
     secret: &SecretString,
@@ -475,6 +547,15 @@ pub async fn respond_unit(
             &print,
             format!("its payload does not name user {user}"),
         ));
+    }
+    if how.sink.is_some() && how.replace {
+        // The replacement is minted before the revoke: what it needs is
+        // checked before anything is asked.
+        unit_scopes(how, &claims).map_err(|source| LeakError::Unplanned {
+            service,
+            fingerprint: print.clone(),
+            source,
+        })?;
     }
     let expiry = claims.expiration.as_deref().and_then(payload_time);
     if claims.token_id.is_none() && expiry.is_none() {
@@ -550,13 +631,9 @@ pub async fn respond_unit(
     .await
 }
 
-/// The scopes and expiration of a Unit replacement: the scopes asked for,
-/// else those the payload names; the leaked token's expiration.
-fn unit_replacement(
-    how: &Response<'_>,
-    claims: &UnitClaims,
-    token: &unit::ApiToken,
-) -> crate::Result<(Vec<unit::Scope>, DateTime<Utc>)> {
+/// The scopes of a Unit replacement: the scopes asked for, else those the
+/// payload names.
+fn unit_scopes(how: &Response<'_>, claims: &UnitClaims) -> crate::Result<Vec<unit::Scope>> {
     let scopes = match &how.unit_scopes {
         Some(scopes) => scopes.clone(),
         None => claims
@@ -570,9 +647,21 @@ fn unit_replacement(
     if scopes.is_empty() {
         return Err(Error::invalid(
             "scope",
-            "the leaked token's payload names no scopes: give the replacement's scopes",
+            "Unit does not list a token's scopes and the leaked token's payload names none: \
+             give the replacement's scopes",
         ));
     }
+    Ok(scopes)
+}
+
+/// The scopes and expiration of a Unit replacement: [`unit_scopes`]; the
+/// leaked token's expiration.
+fn unit_replacement(
+    how: &Response<'_>,
+    claims: &UnitClaims,
+    token: &unit::ApiToken,
+) -> crate::Result<(Vec<unit::Scope>, DateTime<Utc>)> {
+    let scopes = unit_scopes(how, claims)?;
     let Some(expiration) = token.expiration.filter(|at| *at > Utc::now()) else {
         return Err(Error::invalid(
             "expiration",
@@ -597,6 +686,8 @@ fn unit_replacement(
 /// [`LeakError::Service`] when a call fails; [`LeakError::Rotate`] or
 /// [`LeakError::Replace`] when the replacement fails;
 /// [`LeakError::NotRefused`] when the secret still works after the delete.
+/// (A Mailtrap replacement is always planned: the leaked token's
+/// permissions.)
 pub async fn respond_mailtrap(
     life: &MailtrapLifecycle,
     secret: &SecretString,

@@ -265,6 +265,18 @@ async fn a_secret_as_an_argument_is_refused() {
     run.code(2);
     let run = fakes.run(&["leak", "--replace"], "x").await;
     run.code(2);
+    // A replacement's scopes: only with a sink, and only scopes Unit knows.
+    let run = fakes.run(&["leak", "--scope", "customers"], "x").await;
+    run.code(2);
+    let run = fakes
+        .run(&["leak", "--secret-to", "-", "--scope", "custmers"], "x")
+        .await;
+    run.code(2);
+    assert!(
+        run.stderr.contains("not a scope Unit knows"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -388,4 +400,96 @@ async fn malformed_unit_secrets_exit_7_and_echo_nothing_raw() {
     }
     assert_eq!(fakes.unit.tokens().len(), 1);
     assert!(fakes.unit.requests().is_empty(), "nothing sent");
+}
+
+/// A Unit token shaped as Unit documents one (`v2.public.` + a payload
+/// naming its user and expiry but no scopes, then `.signature`), seeded
+/// in the fake: its secret.
+pub fn seed_unit_without_scopes(fakes: &Fakes, name: &str) -> (String, String) {
+    use api_tokens::chrono::{Duration, SubsecRound, Utc};
+    let at = (Utc::now() + Duration::days(30 + fakes.unit.tokens().len() as i64)).trunc_subsecs(0);
+    let secret = format!(
+        "{}.signature",
+        unit_shaped(&format!(
+            r#"{{"role":"org","userId":"77","exp":"{}"}}"#,
+            at.to_rfc3339()
+        ))
+    );
+    let token = fakes.unit.insert_token(
+        UnitTokenSeed::new(name)
+            .expiration(at)
+            .secret(secret.clone().into()),
+    );
+    (token.id.as_str().to_owned(), secret)
+}
+
+/// Unit does not list scopes and its documented payload names none:
+/// `--replace` without `--scope` is refused before any request (exit 2,
+/// naming `--scope`); without `--replace` the leaked token is revoked
+/// first all the same, and the error says so and names `--scope` (exit 1,
+/// the evidence in the ledger); with `--scope` the replacement is minted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_replacement_takes_its_scopes_from_the_scope_option() {
+    let fakes = fakes().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let target = dir.path().join("unit.token");
+    let sink = format!("file:{}", target.display());
+    let ledger = dir.path().join("leaks.jsonl");
+    let ledger_arg = ledger.display().to_string();
+
+    let (id, secret) = seed_unit_without_scopes(&fakes, "CI deploy");
+    let run = fakes
+        .run(&["leak", "--replace", "--secret-to", &sink], &secret)
+        .await;
+    run.code(2);
+    assert!(run.stderr.contains("--scope"), "{}", run.stderr);
+    assert!(run.stderr.contains("nothing was touched"), "{}", run.stderr);
+    assert!(fakes.unit.requests().is_empty(), "no request");
+
+    let run = fakes
+        .run(
+            &["leak", "--secret-to", &sink, "--ledger", &ledger_arg],
+            &secret,
+        )
+        .await;
+    run.code(1);
+    run.holds_none_of(&[&secret]);
+    assert!(
+        run.stderr.contains(&format!("token {id} was removed")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--scope"), "{}", run.stderr);
+    assert!(fakes.unit.tokens().is_empty(), "revoked first");
+    assert!(!target.exists(), "no replacement");
+    let evidence: Value =
+        serde_json::from_str(std::fs::read_to_string(&ledger).expect("ledger").trim())
+            .expect("one JSON line");
+    assert_eq!(evidence["action"], "revoked");
+    assert_eq!(evidence["refused_after"], true);
+
+    let (_, secret) = seed_unit_without_scopes(&fakes, "Billing");
+    let run = fakes
+        .run(
+            &[
+                "--output",
+                "json",
+                "leak",
+                "--replace",
+                "--secret-to",
+                &sink,
+                "--scope",
+                "customers,accounts",
+            ],
+            &secret,
+        )
+        .await;
+    run.code(0);
+    let stored = read_one_line(&target);
+    run.holds_none_of(&[&secret, &stored]);
+    assert_eq!(run.json()["action"], "replaced_then_removed");
+    let tokens = fakes.unit.tokens();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].secret.expose_secret(), stored);
+    assert_eq!(tokens[0].scopes, [Scope::Customers, Scope::Accounts]);
 }

@@ -467,3 +467,46 @@ async fn the_mailtrap_owner_is_the_tokens_account_when_the_client_names_none() {
         .expect("respond");
     assert_eq!(evidence.owner, Some(fake.account_id().to_string()));
 }
+
+/// A Unit payload that names no scopes (as Unit documents one) and no
+/// scopes given: with `replace`, refused before any request; without it,
+/// the leaked token is revoked first and the error carries the evidence.
+#[tokio::test]
+async fn a_unit_replacement_without_scopes_is_refused_or_follows_the_revoke() {
+    use api_tokens::chrono::{Duration, SubsecRound, Utc};
+    let (fake, life) = unit().await;
+    let at = (Utc::now() + Duration::days(30)).trunc_subsecs(0);
+    let secret = SecretString::from(format!(
+        "{}.signature",
+        unit_shaped(&format!(
+            r#"{{"role":"org","userId":"{}","exp":"{}"}}"#,
+            fake.user_id(),
+            at.to_rfc3339()
+        ))
+        .expose_secret()
+    ));
+    let leaked = fake.insert_token(
+        UnitTokenSeed::new("CI deploy")
+            .expiration(at)
+            .secret(secret.clone()),
+    );
+    let sink = sink::from_fn(|_: SecretString, _: SecretMeta| async { panic!("nothing to store") });
+
+    let err = leak::respond_unit(&life, &secret, &Response::new().store_in(&sink).replace())
+        .await
+        .expect_err("unplanned");
+    assert!(matches!(err, LeakError::Unplanned { .. }), "{err:?}");
+    assert!(fake.requests().is_empty(), "no request");
+
+    let err = leak::respond_unit(&life, &secret, &Response::new().store_in(&sink))
+        .await
+        .expect_err("unreplaced");
+    let LeakError::Unreplaced { evidence, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(evidence.token_id, leaked.id.as_str());
+    assert_eq!(evidence.action, Action::Revoked);
+    assert!(evidence.refused_after);
+    assert!(fake.tokens().is_empty(), "revoked first");
+    assert!(!err.to_string().contains(secret.expose_secret()));
+}

@@ -701,6 +701,15 @@ pub struct LeakArgs {
     #[arg(long, requires = "secret_to")]
     pub replace: bool,
 
+    /// A scope of a Unit replacement (customers, accounts-write, …); repeat the
+    /// option or separate scopes with commas. Unit does not list a token's
+    /// scopes: without it, the scopes the leaked token's payload names. A
+    /// payload may name none: then --replace is refused before anything is
+    /// touched, and without --replace the leaked token is revoked and no
+    /// replacement minted (exit 1, saying so).
+    #[arg(long = "scope", value_name = "SCOPE", num_args = 1.., value_delimiter = ',', value_parser = parse_scope, requires = "secret_to")]
+    pub scopes: Vec<unit::Scope>,
+
     /// Append each evidence record to this file, one JSON line each.
     #[arg(long, value_name = "FILE")]
     pub ledger: Option<PathBuf>,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
+use api_tokens::Error;
 use api_tokens::leak::{self, Evidence, Hint, LeakError, Response};
 use api_tokens::lifecycle::{MailtrapLifecycle, SecretSink, UnitLifecycle};
 use api_tokens::secrecy::SecretString;
@@ -82,6 +83,23 @@ pub async fn leak(args: &LeakArgs, ctx: &Ctx<'_>) -> Result<Done, Failure> {
         return from_report(report, args, ctx).await;
     }
     let secret = read_secret(args.secret_file.as_deref())?;
+    if args.replace && args.scopes.is_empty() {
+        if let Some(Hint::Unit(claims)) = leak::hint(&secret) {
+            if claims
+                .scope
+                .as_deref()
+                .is_none_or(|s| s.split_whitespace().next().is_none())
+            {
+                return Err(Failure::usage(format!(
+                    "secret {}: --replace mints the replacement before the leaked token is \
+                     revoked, and Unit does not list a token's scopes: the leaked token's \
+                     payload names none, so give the replacement's with --scope SCOPE; \
+                     nothing was touched",
+                    leak::fingerprint(&secret)
+                )));
+            }
+        }
+    }
     let sink = match &args.secret_to {
         Some(spec) => Some(crate::secret_to::open(spec).await?),
         None => None,
@@ -144,6 +162,9 @@ async fn respond(
         if args.replace {
             how = how.replace();
         }
+        if !args.scopes.is_empty() {
+            how = how.unit_scopes(args.scopes.iter().cloned());
+        }
     }
     let files = &args.token_files;
     let result = match leak::hint(secret) {
@@ -166,6 +187,23 @@ async fn respond(
     Ok(match result {
         Ok(evidence) => Outcome::Done(Box::new(evidence)),
         Err(e) if e.is_unmatched() => Outcome::Unmatched(e.to_string()),
+        Err(LeakError::Unreplaced { evidence, source }) => {
+            let needs_scopes = matches!(&source, Error::Invalid { field: "scope", .. });
+            let mut message = LeakError::Unreplaced {
+                evidence: evidence.clone(),
+                source,
+            }
+            .to_string();
+            if needs_scopes {
+                message.push_str(
+                    "; the replacement needs --scope SCOPE (mint it now with \
+                     `api-tokens unit create --scope SCOPE … --secret-to SINK`)",
+                );
+            }
+            // The record of what was done is kept all the same.
+            append(args.ledger.as_deref(), &evidence)?;
+            Outcome::Failed(message)
+        }
         Err(LeakError::NotRefused { evidence }) => {
             let message = LeakError::NotRefused {
                 evidence: evidence.clone(),
