@@ -687,7 +687,15 @@ pub struct LeakArgs {
     pub secret_file: Option<PathBuf>,
 
     /// Handle every Unit and Mailtrap finding of a gitleaks or betterleaks
-    /// JSON report (`--report-format json`), with a summary.
+    /// JSON report, once per secret, with a summary.
+    ///
+    /// Before any request, the report is checked (a gitleaks or betterleaks
+    /// JSON report whose findings of these services hold their secrets, not
+    /// redacted) and so is the configuration of every service its findings
+    /// need: exit 2 otherwise. Then every secret is handled, whatever became
+    /// of the others, and the summary printed; the exit code is the worst
+    /// outcome: 1 when any failed (a service call, the proof, the ledger),
+    /// else 7 when any matched none or several of our tokens, else 0.
     #[arg(long, value_name = "FILE")]
     pub from_report: Option<PathBuf>,
 
@@ -710,7 +718,9 @@ pub struct LeakArgs {
     #[arg(long = "scope", value_name = "SCOPE", num_args = 1.., value_delimiter = ',', value_parser = parse_scope, requires = "secret_to")]
     pub scopes: Vec<unit::Scope>,
 
-    /// Append each evidence record to this file, one JSON line each.
+    /// Append each evidence record to this file, one JSON line each. It is
+    /// opened for append (created when missing) before any request: a path
+    /// that cannot take it is exit 2, with nothing touched.
     #[arg(long, value_name = "FILE")]
     pub ledger: Option<PathBuf>,
 
