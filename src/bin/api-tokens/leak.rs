@@ -22,12 +22,17 @@ use crate::output::Output;
 const UNIT_RULE: &str = "unit-org-api-token";
 const MAILTRAP_RULE: &str = "mailtrap-api-token";
 
-/// Rules in gitleaks' format (betterleaks loads them too): Unit's Org API
-/// tokens by their format, a PASETO `v2.public.` token whose payload is a
-/// JSON object (base64url `eyJ`); Mailtrap's 32 hexadecimal characters only
+/// Rules in gitleaks' format (betterleaks loads them too). Unit's Org API
+/// tokens by their format: a PASETO `v2.public.` token whose payload is a
+/// JSON object (base64url `eyJ`, 20 characters at least: Unit's own
+/// example, `{"role":"org","userId":"2"}`, is 36), with its signature or
+/// footer after a dot or not. Mailtrap's 32 hexadecimal characters only
+/// with Mailtrap context, since bare hex is everywhere (hashes, ids):
 /// within 80 characters after a mention of Mailtrap (a variable, a key, a
-/// host such as send.api.mailtrap.io), since bare hex is everywhere
-/// (hashes, ids). The secret is the rule's capture group.
+/// host such as send.api.mailtrap.io) or in an `Api-Token` header
+/// (Mailtrap's own header name), or followed on its line by a mention of
+/// Mailtrap (`curl -H "Api-Token: …" https://send.api.mailtrap.io/…`). The
+/// secret is each rule's one capture group.
 pub const GITLEAKS_RULES: &str = r#"# Unit and Mailtrap API tokens, for gitleaks and betterleaks
 # (`api-tokens detectors --format gitleaks`). Hand the JSON report of a scan
 # to `api-tokens leak --from-report FILE`.
@@ -36,13 +41,19 @@ title = "api-tokens: Unit and Mailtrap API tokens"
 [[rules]]
 id = "unit-org-api-token"
 description = "Unit Org API token (PASETO v2.public, a signed JSON payload)"
-regex = '''\b(v2\.public\.eyJ[A-Za-z0-9_-]{40,}(?:\.[A-Za-z0-9_-]+)?)'''
+regex = '''\b(v2\.public\.eyJ[A-Za-z0-9_-]{17,}(?:\.[A-Za-z0-9_-]+)?)'''
 keywords = ["v2.public."]
 
 [[rules]]
 id = "mailtrap-api-token"
-description = "Mailtrap API token (32 hexadecimal characters) within 80 characters after a mention of Mailtrap"
-regex = '''(?i)mailtrap[\s\S]{0,80}?\b([a-f0-9]{32})\b'''
+description = "Mailtrap API token (32 hexadecimal characters) within 80 characters after a mention of Mailtrap, or in an Api-Token header"
+regex = '''(?i)(?:mailtrap[\s\S]{0,80}?|\bapi-token["']?\s*:\s*["']?)\b([a-f0-9]{32})\b'''
+keywords = ["mailtrap", "api-token"]
+
+[[rules]]
+id = "mailtrap-api-token-then-mention"
+description = "Mailtrap API token (32 hexadecimal characters) followed on its line by a mention of Mailtrap"
+regex = '''(?i)\b([a-f0-9]{32})\b[^\r\n]{0,200}?mailtrap'''
 keywords = ["mailtrap"]
 "#;
 
