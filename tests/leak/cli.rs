@@ -745,3 +745,38 @@ async fn report_fields_and_paths_reach_the_terminal_escaped() {
         assert!(!raw(&run), "{args:?}: {:?}", run.stderr);
     }
 }
+
+/// `leak --help` lists every sink the other commands' `--secret-to` take,
+/// and scanner commands that work (no `--report-format` for betterleaks,
+/// which refuses it; gitleaks' report flags; betterleaks kept silent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leak_help_lists_every_sink_and_working_scanner_commands() {
+    let fakes = fakes().await;
+    let run = fakes.run(&["leak", "--help"], "").await;
+    run.code(0);
+    let help = run.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    for sink in [
+        "file:PATH",
+        "env-file:PATH:VAR",
+        "aws-sm:NAME",
+        "vault:MOUNT/PATH",
+    ] {
+        assert!(help.contains(sink), "{sink}: {help}");
+    }
+    assert!(help.contains(BETTERLEAKS_IN_HELP), "{help}");
+    assert!(
+        help.contains(
+            "gitleaks dir -c rules.toml --report-format json --report-path report.json PATH"
+        ),
+        "{help}"
+    );
+    assert!(
+        !help.contains("betterleaks -c rules.toml --report-format"),
+        "{help}"
+    );
+    assert!(help.contains("--scope <SCOPE>"), "{help}");
+}
+
+/// The betterleaks command `leak --help` gives (run for real in
+/// `scan.rs`).
+pub const BETTERLEAKS_IN_HELP: &str = "betterleaks -c rules.toml --silent -o report.json PATH";

@@ -13,7 +13,7 @@ use api_tokens::testing::{MailtrapTokenSeed, UnitTokenSeed};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-use super::cli::{fakes, seed_unit_without_scopes};
+use super::cli::{BETTERLEAKS_IN_HELP, fakes, seed_unit_without_scopes};
 
 /// Whether betterleaks runs here; panics when it does not and CI=true.
 fn betterleaks_present() -> bool {
@@ -247,4 +247,59 @@ fn the_rules_find_documented_and_header_shapes_and_no_bare_hex() {
         .map(str::to_owned)
         .collect();
     assert_eq!(found, expected);
+}
+
+/// The betterleaks command of `leak --help`, run as written (rules.toml,
+/// report.json and PATH put in place): it writes a report that
+/// `--from-report` reads, and prints no secret on the terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_betterleaks_command_of_the_help_works_and_prints_no_secret() {
+    if !betterleaks_present() {
+        return;
+    }
+    let fakes = fakes().await;
+    let help = fakes.run(&["leak", "--help"], "").await;
+    let help = help.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(help.contains(BETTERLEAKS_IN_HELP), "{help}");
+    let leaked = fakes
+        .mailtrap
+        .insert_token(MailtrapTokenSeed::new("Sender").permission(
+            ResourceType::Account,
+            3229,
+            AccessLevel::Admin,
+        ))
+        .secret
+        .expose_secret()
+        .to_owned();
+    let dir = tempfile::tempdir().expect("dir");
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).expect("tree");
+    std::fs::write(
+        tree.join("app.env"),
+        format!("MAILTRAP_API_TOKEN={leaked}\n"),
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("rules.toml"), rules()).expect("rules");
+    let words: Vec<&str> = BETTERLEAKS_IN_HELP.split(' ').collect();
+    let tree_arg = tree.display().to_string();
+    let scan = Command::new(words[0])
+        .args(
+            words[1..]
+                .iter()
+                .map(|w| if *w == "PATH" { tree_arg.as_str() } else { w }),
+        )
+        .current_dir(dir.path())
+        .output()
+        .expect("betterleaks runs");
+    assert_eq!(scan.status.code(), Some(1), "leaks found");
+    for out in [&scan.stdout, &scan.stderr] {
+        assert!(
+            !String::from_utf8_lossy(out).contains(&leaked),
+            "a secret on the terminal"
+        );
+    }
+    let report = dir.path().join("report.json").display().to_string();
+    let run = fakes.run(&["leak", "--from-report", &report], "").await;
+    run.code(0);
+    assert!(fakes.mailtrap.tokens().is_empty());
 }

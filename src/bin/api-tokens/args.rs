@@ -696,11 +696,20 @@ pub struct LeakArgs {
     /// of the others, and the summary printed; the exit code is the worst
     /// outcome: 1 when any failed (a service call, the proof, the ledger),
     /// else 7 when any matched none or several of our tokens, else 0.
+    ///
+    /// Reports that work, from the rules of `api-tokens detectors --format gitleaks > rules.toml`
+    /// (one PATH per scan; never --redact, which takes the secrets out):
+    ///
+    /// gitleaks (8.19 and later): `gitleaks dir -c rules.toml --report-format json --report-path report.json PATH`, or a repository's history: `gitleaks git -c rules.toml --report-format json --report-path report.json REPO`
+    ///
+    /// betterleaks: `betterleaks -c rules.toml --silent -o report.json PATH`, or a repository's history: `betterleaks git -c rules.toml --silent -o report.json REPO` (--silent keeps the secrets it finds off the terminal)
     #[arg(long, value_name = "FILE")]
     pub from_report: Option<PathBuf>,
 
-    /// Mint a replacement into this sink: file:PATH, env-file:PATH:VAR, - (standard
-    /// output), or aws-sm:NAME. Without --replace, after the leaked token is removed.
+    /// Mint a replacement into this sink: file:PATH, env-file:PATH:VAR, - (standard output),
+    /// aws-sm:NAME (an AWS Secrets Manager secret, name or ARN; feature aws) or
+    /// vault:MOUNT/PATH (a Vault or OpenBao KV v2 secret; feature vault). Without --replace,
+    /// after the leaked token is removed.
     #[arg(long, value_name = "SINK")]
     pub secret_to: Option<SinkSpec>,
 
