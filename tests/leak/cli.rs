@@ -704,7 +704,7 @@ async fn an_unusable_ledger_is_refused_before_any_request() {
 async fn report_fields_and_paths_reach_the_terminal_escaped() {
     let fakes = fakes().await;
     let dir = tempfile::tempdir().expect("dir");
-    let hostile = "evil\u{1b}[31m\u{7}.env\nforged line";
+    let hostile = "evil\u{1b}[31m\u{7}\u{202e}.env\nforged line";
     let report = write_report(
         dir.path(),
         "report.json",
@@ -715,7 +715,8 @@ async fn report_fields_and_paths_reach_the_terminal_escaped() {
         ),]),
     );
     let raw = |run: &Run| {
-        run.stdout.contains(['\u{1b}', '\u{7}']) || run.stderr.contains(['\u{1b}', '\u{7}'])
+        let bad = ['\u{1b}', '\u{7}', '\u{202e}'];
+        run.stdout.contains(bad) || run.stderr.contains(bad)
     };
     let run = fakes.run(&["leak", "--from-report", &report], "").await;
     run.code(7);

@@ -198,11 +198,12 @@ async fn betterleaks_finds_every_fake_token_and_from_report_revokes_them() {
 }
 
 /// The shapes the rules must find beyond the fakes' own: Unit's
-/// documented short token (`v2.public.` + `{"role":"org","userId":"2"}`
-/// + `.signature`), a 32-hex value in Mailtrap's `Api-Token` header (curl,
-/// a headers dict), and one whose Mailtrap mention follows it on its line;
-/// and none of the look-alikes: bare hex, hashes, hex with Mailtrap on
-/// another line after it, a `v2.public.` too short to be a payload.
+/// documented short token (`v2.public.`, then `{"role":"org","userId":"2"}`
+/// in base64url, then `.signature`), a 32-hex value in Mailtrap's
+/// `Api-Token` header (curl, a headers dict), and one whose Mailtrap
+/// mention follows it on its line; and none of the look-alikes: bare hex,
+/// hashes, hex with Mailtrap on another line after it, a `v2.public.` too
+/// short to be a payload.
 #[test]
 fn the_rules_find_documented_and_header_shapes_and_no_bare_hex() {
     if !betterleaks_present() {

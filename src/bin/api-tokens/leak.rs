@@ -79,12 +79,13 @@ enum Outcome {
 }
 
 /// Text for a terminal: every control character (an escape sequence, a
-/// line break) escaped, since secrets' payloads, reports and paths are
-/// not ours to trust.
+/// line break) and bidirectional override escaped, since secrets'
+/// payloads, reports and paths are not ours to trust.
 fn shown(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() {
+        let bidi = matches!(c, '\u{200e}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
             out.extend(c.escape_default());
         } else {
             out.push(c);
