@@ -355,8 +355,9 @@ async fn respond(
         },
         Some(_) | None => {
             return Outcome::Unmatched(format!(
-                "secret {} is neither a Unit Org API token (v2.public. with a JSON payload) \
-                 nor a Mailtrap API token (32 hexadecimal characters); nothing was touched",
+                "secret {} is neither a Unit Org API token (v2.public. and base64url \
+                 characters and dots, with a JSON payload whose ids are Unit ids) nor a \
+                 Mailtrap API token (32 hexadecimal characters); nothing was touched",
                 leak::fingerprint(secret)
             ));
         }
