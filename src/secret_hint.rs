@@ -48,9 +48,20 @@ pub struct UnitClaims {
 /// in neither service's format (not 32 hexadecimal characters, nor
 /// `v2.public.` followed by base64url of a JSON object and a 64-byte
 /// signature).
+///
+/// A Unit token is base64url characters and dots only (so it can go in an
+/// HTTP header), and the ids its payload names are Unit ids (digits, as
+/// [`unit::TokenId`](crate::unit::TokenId) and
+/// [`unit::UserId`](crate::unit::UserId) parse them): `userId`/`user_id`
+/// and `tokenId`/`token_id` holding anything else make it no Unit token;
+/// the generic PASETO claims `sub` and `jti` are taken only when they are
+/// Unit ids. So no text of a payload but Unit ids reaches a message.
 pub fn hint(secret: &SecretString) -> Option<Hint> {
     let text = secret.expose_secret().trim();
     if let Some(body) = text.strip_prefix(UNIT_PREFIX) {
+        if !body.bytes().all(is_token_byte) {
+            return None;
+        }
         return unit_claims(body).map(Hint::Unit);
     }
     if text.len() == MAILTRAP_LEN && text.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -58,6 +69,12 @@ pub fn hint(secret: &SecretString) -> Option<Hint> {
         return Some(Hint::Mailtrap { last_four });
     }
     None
+}
+
+/// Whether `b` may be in a `v2.public.` token's body: base64url (with its
+/// padding) and the dots between payload and footer.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'=')
 }
 
 /// The claims of a `v2.public.` token's body (after the prefix; a footer,
@@ -88,9 +105,20 @@ fn unit_claims(body: &str) -> Option<UnitClaims> {
             _ => None,
         })
     };
+    // Unit's own names must hold Unit ids; the generic claim counts only
+    // when it holds one.
+    let id = |own: &[&str], generic: &str, valid: fn(&str) -> bool| match field(own) {
+        Some(id) if valid(&id) => Some(Some(id)),
+        Some(_) => None,
+        None => Some(field(&[generic]).filter(|id| valid(id))),
+    };
     Some(UnitClaims {
-        user_id: field(&["userId", "user_id", "sub"]),
-        token_id: field(&["tokenId", "token_id", "jti"]),
+        user_id: id(&["userId", "user_id"], "sub", |s| {
+            s.parse::<crate::unit::UserId>().is_ok()
+        })?,
+        token_id: id(&["tokenId", "token_id"], "jti", |s| {
+            s.parse::<crate::unit::TokenId>().is_ok()
+        })?,
         scope: field(&["scope"]),
         expiration: field(&["exp"]),
     })
@@ -145,6 +173,37 @@ mod tests {
         assert_eq!(hint(&secret("v2.public.bm90IGpzb24")), None);
         // A signature's length, but the message is not JSON.
         assert_eq!(hint(&unit("not json")), None);
+    }
+
+    /// Characters that cannot go in an HTTP header, or ids that are not
+    /// Unit's, make a `v2.public.` string no Unit token: such text is never
+    /// sent, nor echoed.
+    #[test]
+    fn a_unit_token_is_header_safe_and_names_unit_ids() {
+        let payload = URL_SAFE_NO_PAD.encode(r#"{"userId":"42","tokenId":"2"}"#);
+        assert!(hint(&secret(&format!("{UNIT_PREFIX}{payload}.footer"))).is_some());
+        for bad in ["foot\u{1}er", "foot er", "foot\u{1b}[31m", "f\u{e9}"] {
+            let text = format!("{UNIT_PREFIX}{payload}.{bad}");
+            assert_eq!(hint(&secret(&text)), None, "{text:?}");
+        }
+        for message in [
+            r#"{"userId":"42","tokenId":"9\u001b[31mRED"}"#,
+            r#"{"userId":"4 2","tokenId":"2"}"#,
+            r#"{"user_id":"x","tokenId":"2"}"#,
+            r#"{"userId":"42","token_id":"02"}"#,
+            r#"{"userId":"42","tokenId":-2}"#,
+        ] {
+            assert_eq!(hint(&unit(message)), None, "{message}");
+        }
+        // Generic claims that are no Unit ids are left out.
+        let hint = hint(&unit(
+            r#"{"sub":"ops@example.com","jti":"a1-b2","userId":"42"}"#,
+        ));
+        let Some(Hint::Unit(claims)) = hint else {
+            panic!("{hint:?}")
+        };
+        assert_eq!(claims.user_id.as_deref(), Some("42"));
+        assert_eq!(claims.token_id, None);
     }
 
     #[test]

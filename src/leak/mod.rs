@@ -13,8 +13,9 @@
 //!    a Mailtrap token must be the one listed token with those last four,
 //!    or, when several share them, the one of them that the secret itself
 //!    can list; otherwise [`LeakError::Ambiguous`] names them all and
-//!    nothing is touched. A secret that matches no token is
-//!    [`LeakError::NoMatch`], and nothing is touched.
+//!    nothing is touched. A Mailtrap secret that lists tokens, none of
+//!    them the configured account's, is another account's. A secret that
+//!    matches no token is [`LeakError::NoMatch`], and nothing is touched.
 //! 2. **Verify** with one harmless call made with the secret (a list):
 //!    [`Liveness`].
 //! 3. **Act.** Revoke (Unit) or delete (Mailtrap: never a reset, which
@@ -22,15 +23,22 @@
 //!    sink ([`Response::store_in`]), a replacement is minted through the
 //!    lifecycle too: with [`Response::replace`], by a rotation (mint,
 //!    probe, store, then retire the leaked token), so services keep
-//!    running; without it, the leaked token is removed first and the
-//!    replacement minted into the sink after.
+//!    running (a replacement that cannot be planned, such as a Unit one
+//!    with no scopes known, stops it before anything is touched:
+//!    [`LeakError::Unplanned`]); without it, the leaked token is removed
+//!    first, even when its replacement cannot be planned
+//!    ([`LeakError::Unreplaced`]), and the replacement minted into the
+//!    sink after.
 //! 4. **Prove** with the same call, made with the secret again: it must be
 //!    refused ([`LeakError::NotRefused`] otherwise).
 //! 5. **Evidence**: an [`Evidence`] record (JSON with `serde`), which holds
 //!    a SHA-256 [`fingerprint`] of the secret, never the secret.
 //!
 //! A secret already refused before anything is done is left alone and
-//! recorded as such ([`Action::AlreadyRefused`]).
+//! recorded as such ([`Action::AlreadyRefused`]) when the token it was
+//! identified as has expired; when that token is listed and has not
+//! expired, it would accept its own secret, so a refused secret is not its
+//! ([`LeakError::NoMatch`], nothing touched).
 
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -51,6 +59,12 @@ pub use crate::secret_hint::{Hint, MAILTRAP_LEN, UNIT_PREFIX, UnitClaims, hint};
 pub fn fingerprint(secret: &SecretString) -> String {
     let digest = Sha256::digest(secret.expose_secret().trim().as_bytes());
     format!("sha256:{digest:x}")
+}
+
+/// The secret without surrounding white space, as [`hint`] and
+/// [`fingerprint`] read it: what the calls made with it send.
+fn trimmed(secret: &SecretString) -> SecretString {
+    SecretString::from(secret.expose_secret().trim().to_owned())
 }
 
 /// What a call made with the leaked secret answered.
@@ -78,10 +92,11 @@ pub enum IdentifiedBy {
     /// list expiring at the second the payload's `exp` says (a payload
     /// that names no token).
     UnitPayloadExpiry,
-    /// The only token of the Mailtrap list with the secret's last four.
+    /// The only token of the Mailtrap list with the secret's last four
+    /// (the secret could not list tokens, or did not list this one).
     LastFour,
     /// Among the Mailtrap tokens with the secret's last four, the only one
-    /// the secret itself lists.
+    /// the secret itself lists (also when it is the only one with them).
     LastFourAndOwnList,
 }
 
@@ -98,7 +113,8 @@ pub enum Action {
     RemovedThenReplaced,
     /// Replaced by a rotation (minted, stored), then removed.
     ReplacedThenRemoved,
-    /// Nothing: the service already refused the secret.
+    /// Nothing: the service already refused the secret, and the token it
+    /// was identified as has expired.
     AlreadyRefused,
 }
 
@@ -120,7 +136,8 @@ pub struct Evidence {
     pub at: DateTime<Utc>,
     /// `unit` or `mailtrap`.
     pub service: &'static str,
-    /// The user (Unit) or account (Mailtrap, when the client names one).
+    /// The user (Unit) or account (Mailtrap: the one the client names,
+    /// else the token's `account` resource, when it has one).
     pub owner: Option<String>,
     /// The leaked token's id.
     pub token_id: String,
@@ -170,8 +187,10 @@ impl<'a> Response<'a> {
     }
 
     /// The scopes of a Unit replacement. Unit does not list scopes: by
-    /// default, the scopes the leaked token's payload names. The
-    /// replacement keeps the leaked token's expiration and source addresses.
+    /// default, the scopes the leaked token's payload names; a payload may
+    /// name none (Unit's own example, `{"role":"org","userId":"2"}`, does
+    /// not), and then these are needed. The replacement keeps the leaked
+    /// token's expiration and source addresses.
     pub fn unit_scopes(mut self, scopes: impl IntoIterator<Item = unit::Scope>) -> Response<'a> {
         self.unit_scopes = Some(scopes.into_iter().collect());
         self
@@ -270,6 +289,38 @@ pub enum LeakError {
         #[source]
         source: Box<MintIntoError>,
     },
+    /// A replacement to store before the leaked token is removed
+    /// ([`Response::replace`]) cannot be planned (a Unit replacement needs
+    /// scopes: [`Response::unit_scopes`], or a payload that names them):
+    /// nothing was touched.
+    #[error(
+        "{service} leak response for secret {fingerprint}: nothing was touched: \
+         its replacement cannot be planned: {source}"
+    )]
+    Unplanned {
+        /// The service.
+        service: Service,
+        /// The secret's fingerprint.
+        fingerprint: String,
+        /// Why.
+        #[source]
+        source: Error,
+    },
+    /// The leaked token was removed (without [`Response::replace`], it
+    /// dies first) and the secret checked after, but its replacement
+    /// cannot be planned (a Unit replacement needs scopes:
+    /// [`Response::unit_scopes`]): none was minted.
+    #[error(
+        "{} token {} was removed ({}), but no replacement was minted: it cannot be planned: {source}",
+        .evidence.service, .evidence.token_id, refused_note(.evidence)
+    )]
+    Unreplaced {
+        /// What was done.
+        evidence: Box<Evidence>,
+        /// Why no replacement.
+        #[source]
+        source: Error,
+    },
     /// The service still accepts the secret after the token was removed.
     #[error(
         "{} token {} was removed but secret {} is still accepted",
@@ -279,6 +330,15 @@ pub enum LeakError {
         /// What was done.
         evidence: Box<Evidence>,
     },
+}
+
+/// Whether the secret was refused after the token was removed, in words.
+fn refused_note(evidence: &Evidence) -> String {
+    if evidence.refused_after {
+        format!("secret {} refused after", evidence.fingerprint)
+    } else {
+        format!("yet secret {} is still accepted", evidence.fingerprint)
+    }
 }
 
 impl LeakError {
@@ -358,7 +418,24 @@ async fn act<S: TokenService>(
     let id = S::id_of(token);
     let mut evidence = Evidence::found::<S>(token, found);
     if evidence.live_before == Liveness::Refused {
-        return Ok(evidence);
+        // A token that has expired refuses its secret: nothing left to do.
+        // One that is listed and has not expired would accept its own
+        // secret: a refused secret is not that token's (a forged payload
+        // that names it, hex that shares its last four).
+        if S::listed(token.clone())
+            .expires_at
+            .is_some_and(|at| at <= Utc::now())
+        {
+            return Ok(evidence);
+        }
+        return Err(no_match(
+            service,
+            &print,
+            format!(
+                "{service} refuses it, yet token {id} is listed and has not expired: \
+                 the secret is not that token's"
+            ),
+        ));
     }
     match how.sink {
         None => {
@@ -368,32 +445,54 @@ async fn act<S: TokenService>(
             evidence.action = removed;
         }
         Some(sink) => {
-            let (plan, request) = replacement().map_err(failed(service, &print, Stage::Act))?;
-            let new_id = if how.replace {
-                let rotation =
-                    life.rotate(id, &plan, sink)
+            let new_id =
+                if how.replace {
+                    let (plan, _) = replacement().map_err(|source| LeakError::Unplanned {
+                        service,
+                        fingerprint: print.clone(),
+                        source,
+                    })?;
+                    let rotation =
+                        life.rotate(id, &plan, sink)
+                            .await
+                            .map_err(|source| LeakError::Rotate {
+                                fingerprint: print.clone(),
+                                source,
+                            })?;
+                    evidence.action = Action::ReplacedThenRemoved;
+                    rotation.new.id
+                } else {
+                    // The leaked token dies first, whatever becomes of its
+                    // replacement.
+                    life.retire(id)
                         .await
-                        .map_err(|source| LeakError::Rotate {
-                            fingerprint: print.clone(),
-                            source,
-                        })?;
-                evidence.action = Action::ReplacedThenRemoved;
-                rotation.new.id
-            } else {
-                life.retire(id)
-                    .await
-                    .map_err(failed(service, &print, Stage::Act))?;
-                let minted =
-                    life.mint_into(&request, sink)
-                        .await
-                        .map_err(|source| LeakError::Replace {
+                        .map_err(failed(service, &print, Stage::Act))?;
+                    evidence.action = removed;
+                    let request =
+                        match replacement() {
+                            Ok((_, request)) => request,
+                            Err(source) => {
+                                let (after, _) = liveness_of(life, secret)
+                                    .await
+                                    .map_err(failed(service, &print, Stage::Prove))?;
+                                evidence.refused_after = after == Liveness::Refused;
+                                evidence.at = Utc::now();
+                                return Err(LeakError::Unreplaced {
+                                    evidence: Box::new(evidence),
+                                    source,
+                                });
+                            }
+                        };
+                    let minted = life.mint_into(&request, sink).await.map_err(|source| {
+                        LeakError::Replace {
                             fingerprint: print.clone(),
                             token_id: id.to_string(),
                             source: Box::new(source),
-                        })?;
-                evidence.action = Action::RemovedThenReplaced;
-                minted.id
-            };
+                        }
+                    })?;
+                    evidence.action = Action::RemovedThenReplaced;
+                    minted.id
+                };
             evidence.replacement = Some(Replacement {
                 id: new_id,
                 stored_in: sink.describe(),
@@ -414,20 +513,32 @@ async fn act<S: TokenService>(
 /// # Errors
 ///
 /// [`LeakError::NoMatch`] when the secret is not a Unit token of this
-/// user listed by Unit (nothing touched); [`LeakError::Service`] when a
-/// call fails; [`LeakError::Rotate`] or [`LeakError::Replace`] when the
-/// replacement fails; [`LeakError::NotRefused`] when the secret still
-/// works after the revoke.
+/// user listed by Unit, or Unit refuses it although the token it names is
+/// listed and has not expired (nothing touched); [`LeakError::Service`] when a
+/// call fails; [`LeakError::Unplanned`] when a replacement to store
+/// before the revoke cannot be planned (no scopes known: checked before
+/// any request), [`LeakError::Unreplaced`] when the token was revoked but
+/// its replacement cannot be planned; [`LeakError::Rotate`] or
+/// [`LeakError::Replace`] when the replacement fails;
+/// [`LeakError::NotRefused`] when the secret still works after the revoke.
 pub async fn respond_unit(
     life: &UnitLifecycle,
     secret: &SecretString,
     how: &Response<'_>,
 ) -> Result<Evidence, LeakError> {
     let service = Service::Unit;
+    let secret = &trimmed(secret);
     let print = fingerprint(secret);
     let claims = match hint(secret) {
         Some(Hint::Unit(claims)) => claims,
-        _ => return Err(no_match(service, &print, "not a Unit Org API token")),
+        _ => {
+            return Err(no_match(
+                service,
+                &print,
+                "not a Unit Org API token (v2.public. and base64url characters and dots, \
+                 with a JSON payload whose ids are Unit ids)",
+            ));
+        }
     };
     let user = life.tokens().user_id().as_str().to_owned();
     if claims.user_id.as_deref() != Some(user.as_str()) {
@@ -436,6 +547,15 @@ pub async fn respond_unit(
             &print,
             format!("its payload does not name user {user}"),
         ));
+    }
+    if how.sink.is_some() && how.replace {
+        // The replacement is minted before the revoke: what it needs is
+        // checked before anything is asked.
+        unit_scopes(how, &claims).map_err(|source| LeakError::Unplanned {
+            service,
+            fingerprint: print.clone(),
+            source,
+        })?;
     }
     let expiry = claims.expiration.as_deref().and_then(payload_time);
     if claims.token_id.is_none() && expiry.is_none() {
@@ -511,13 +631,9 @@ pub async fn respond_unit(
     .await
 }
 
-/// The scopes and expiration of a Unit replacement: the scopes asked for,
-/// else those the payload names; the leaked token's expiration.
-fn unit_replacement(
-    how: &Response<'_>,
-    claims: &UnitClaims,
-    token: &unit::ApiToken,
-) -> crate::Result<(Vec<unit::Scope>, DateTime<Utc>)> {
+/// The scopes of a Unit replacement: the scopes asked for, else those the
+/// payload names.
+fn unit_scopes(how: &Response<'_>, claims: &UnitClaims) -> crate::Result<Vec<unit::Scope>> {
     let scopes = match &how.unit_scopes {
         Some(scopes) => scopes.clone(),
         None => claims
@@ -531,9 +647,21 @@ fn unit_replacement(
     if scopes.is_empty() {
         return Err(Error::invalid(
             "scope",
-            "the leaked token's payload names no scopes: give the replacement's scopes",
+            "Unit does not list a token's scopes and the leaked token's payload names none: \
+             give the replacement's scopes",
         ));
     }
+    Ok(scopes)
+}
+
+/// The scopes and expiration of a Unit replacement: [`unit_scopes`]; the
+/// leaked token's expiration.
+fn unit_replacement(
+    how: &Response<'_>,
+    claims: &UnitClaims,
+    token: &unit::ApiToken,
+) -> crate::Result<(Vec<unit::Scope>, DateTime<Utc>)> {
+    let scopes = unit_scopes(how, claims)?;
     let Some(expiration) = token.expiration.filter(|at| *at > Utc::now()) else {
         return Err(Error::invalid(
             "expiration",
@@ -551,17 +679,22 @@ fn unit_replacement(
 /// # Errors
 ///
 /// [`LeakError::NoMatch`] when no listed token ends with the secret's last
-/// four (nothing touched); [`LeakError::Ambiguous`] when several do and
+/// four, the secret lists tokens of another account (none of this one's),
+/// or Mailtrap refuses the secret although the token it was identified as
+/// is listed and has not expired (nothing touched); [`LeakError::Ambiguous`] when several do and
 /// the secret does not tell which (nothing touched);
 /// [`LeakError::Service`] when a call fails; [`LeakError::Rotate`] or
 /// [`LeakError::Replace`] when the replacement fails;
 /// [`LeakError::NotRefused`] when the secret still works after the delete.
+/// (A Mailtrap replacement is always planned: the leaked token's
+/// permissions.)
 pub async fn respond_mailtrap(
     life: &MailtrapLifecycle,
     secret: &SecretString,
     how: &Response<'_>,
 ) -> Result<Evidence, LeakError> {
     let service = Service::Mailtrap;
+    let secret = &trimmed(secret);
     let print = fingerprint(secret);
     let last_four = match hint(secret) {
         Some(Hint::Mailtrap { last_four }) => last_four,
@@ -572,6 +705,7 @@ pub async fn respond_mailtrap(
         .list()
         .await
         .map_err(failed(service, &print, Stage::Identify))?;
+    let ours: Vec<mailtrap::TokenId> = listed.iter().map(|t| t.id).collect();
     let candidates: Vec<mailtrap::ApiToken> = listed
         .into_iter()
         .filter(|t| {
@@ -591,10 +725,24 @@ pub async fn respond_mailtrap(
         liveness_of(life, secret)
             .await
             .map_err(failed(service, &print, Stage::Verify))?;
+    let seen = own_list.unwrap_or_default();
+    // The tokens the secret itself lists are its account's: when it lists
+    // some and none is the configured account's, it is another account's
+    // token, whatever its last four.
+    if !seen.is_empty() && !seen.iter().any(|s| ours.contains(&s.id)) {
+        return Err(no_match(
+            service,
+            &print,
+            "it lists the tokens of another account, none of the configured account's",
+        ));
+    }
     let (token, identified_by) = if let [only] = candidates.as_slice() {
-        (only.clone(), IdentifiedBy::LastFour)
+        if seen.iter().any(|s| s.id == only.id) {
+            (only.clone(), IdentifiedBy::LastFourAndOwnList)
+        } else {
+            (only.clone(), IdentifiedBy::LastFour)
+        }
     } else {
-        let seen = own_list.unwrap_or_default();
         let narrowed: Vec<&mailtrap::ApiToken> = candidates
             .iter()
             .filter(|c| seen.iter().any(|s| s.id == c.id))
@@ -613,8 +761,21 @@ pub async fn respond_mailtrap(
             }
         }
     };
+    // The account named on the client, else the one the token belongs to
+    // (its `account` resource).
+    let owner = life
+        .client()
+        .account_id()
+        .map(|a| a.to_string())
+        .or_else(|| {
+            token
+                .permissions
+                .iter()
+                .find(|p| p.resource_type == mailtrap::ResourceType::Account)
+                .map(|p| p.resource_id.to_string())
+        });
     let found = Found {
-        owner: life.client().account_id().map(|a| a.to_string()),
+        owner,
         identified_by,
         live_before,
         fingerprint: print,

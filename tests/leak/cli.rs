@@ -79,10 +79,17 @@ impl Fakes {
     /// Runs `api-tokens ARGS` with `stdin` on standard input, from a clean
     /// environment holding only the fakes' addresses and credentials.
     pub async fn run(&self, args: &[&str], stdin: &str) -> Run {
+        self.run_without(&[], args, stdin).await
+    }
+
+    /// [`run`](Fakes::run) without the variables `unset`.
+    pub async fn run_without(&self, unset: &[&str], args: &[&str], stdin: &str) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_api-tokens"));
         command.args(args).env_clear();
         for (k, v) in &self.env {
-            command.env(k, v);
+            if !unset.contains(k) {
+                command.env(k, v);
+            }
         }
         let stdin = stdin.to_owned();
         tokio::task::spawn_blocking(move || {
@@ -265,6 +272,18 @@ async fn a_secret_as_an_argument_is_refused() {
     run.code(2);
     let run = fakes.run(&["leak", "--replace"], "x").await;
     run.code(2);
+    // A replacement's scopes: only with a sink, and only scopes Unit knows.
+    let run = fakes.run(&["leak", "--scope", "customers"], "x").await;
+    run.code(2);
+    let run = fakes
+        .run(&["leak", "--secret-to", "-", "--scope", "custmers"], "x")
+        .await;
+    run.code(2);
+    assert!(
+        run.stderr.contains("not a scope Unit knows"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,3 +336,448 @@ async fn a_gitleaks_report_is_handled_once_per_secret() {
     let left: Vec<_> = fakes.mailtrap.tokens().into_iter().map(|t| t.id).collect();
     assert_eq!(left, [kept.id]);
 }
+
+/// `v2.public.` and base64url (no padding) of `payload`, unsigned.
+pub fn unit_shaped(payload: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "v2.public.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload)
+    )
+}
+
+/// The methods of every request the fakes were sent.
+fn methods(fakes: &Fakes) -> Vec<String> {
+    fakes
+        .unit
+        .requests()
+        .into_iter()
+        .chain(fakes.mailtrap.requests())
+        .map(|r| r.method)
+        .collect()
+}
+
+/// A forged `v2.public.` whose payload names a listed token that has not
+/// expired, and 32 hex characters ending in a listed Mailtrap token's last
+/// four: the services refuse them, so they are not those tokens' secrets:
+/// exit 7, nothing touched (not exit 0 "already refused").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_secret_naming_a_live_token_exits_7() {
+    let fakes = fakes().await;
+    let unit = fakes.unit.insert_token(UnitTokenSeed::new("CI deploy"));
+    let mailtrap = fakes.mailtrap.insert_token(admin("Sender"));
+    let forged = unit_shaped(&format!(r#"{{"userId":"77","tokenId":"{}"}}"#, unit.id));
+    let hex = format!("{}{}", "0".repeat(28), mailtrap.last_4_digits());
+    for secret in [forged.as_str(), hex.as_str()] {
+        let run = fakes.run(&["--output", "json", "leak"], secret).await;
+        run.code(7);
+        assert!(run.stderr.contains("not that token's"), "{}", run.stderr);
+        assert!(run.stderr.contains("nothing was touched"), "{}", run.stderr);
+    }
+    assert_eq!(fakes.unit.tokens().len(), 1);
+    assert_eq!(fakes.mailtrap.tokens().len(), 1);
+    let sent = methods(&fakes);
+    assert!(sent.iter().all(|m| m == "GET"), "{sent:?}");
+}
+
+/// A `v2.public.` string with a character that cannot go in an HTTP
+/// header, or whose payload's ids are not Unit ids (one holding a terminal
+/// escape): no Unit token, exit 7 (not a request failure, exit 1), nothing
+/// sent with it, and no raw control character on the terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_unit_secrets_exit_7_and_echo_nothing_raw() {
+    let fakes = fakes().await;
+    let token = fakes.unit.insert_token(UnitTokenSeed::new("CI deploy"));
+    let named = unit_shaped(&format!(r#"{{"userId":"77","tokenId":"{}"}}"#, token.id));
+    for secret in [
+        format!("{named}.foot\u{1}er"),
+        format!("{named}.foot er"),
+        unit_shaped("{\"userId\":\"77\",\"tokenId\":\"9\u{1b}[31mRED\"}"),
+        unit_shaped("{\"userId\":\"7\u{1b}[31m7\",\"tokenId\":\"1\"}"),
+    ] {
+        let run = fakes.run(&["leak"], &secret).await;
+        run.code(7);
+        assert!(run.stderr.contains("nothing was touched"), "{}", run.stderr);
+        assert!(
+            !run.stderr.contains('\u{1b}') && !run.stdout.contains('\u{1b}'),
+            "{:?}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("RED"), "{:?}", run.stderr);
+    }
+    assert_eq!(fakes.unit.tokens().len(), 1);
+    assert!(fakes.unit.requests().is_empty(), "nothing sent");
+}
+
+/// A Unit token shaped as Unit documents one (`v2.public.` + a payload
+/// naming its user and expiry but no scopes, then `.signature`), seeded
+/// in the fake: its secret.
+pub fn seed_unit_without_scopes(fakes: &Fakes, name: &str) -> (String, String) {
+    use api_tokens::chrono::{Duration, SubsecRound, Utc};
+    let at = (Utc::now() + Duration::days(30 + fakes.unit.tokens().len() as i64)).trunc_subsecs(0);
+    let secret = format!(
+        "{}.signature",
+        unit_shaped(&format!(
+            r#"{{"role":"org","userId":"77","exp":"{}"}}"#,
+            at.to_rfc3339()
+        ))
+    );
+    let token = fakes.unit.insert_token(
+        UnitTokenSeed::new(name)
+            .expiration(at)
+            .secret(secret.clone().into()),
+    );
+    (token.id.as_str().to_owned(), secret)
+}
+
+/// Unit does not list scopes and its documented payload names none:
+/// `--replace` without `--scope` is refused before any request (exit 2,
+/// naming `--scope`); without `--replace` the leaked token is revoked
+/// first all the same, and the error says so and names `--scope` (exit 1,
+/// the evidence in the ledger); with `--scope` the replacement is minted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_replacement_takes_its_scopes_from_the_scope_option() {
+    let fakes = fakes().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let target = dir.path().join("unit.token");
+    let sink = format!("file:{}", target.display());
+    let ledger = dir.path().join("leaks.jsonl");
+    let ledger_arg = ledger.display().to_string();
+
+    let (id, secret) = seed_unit_without_scopes(&fakes, "CI deploy");
+    let run = fakes
+        .run(&["leak", "--replace", "--secret-to", &sink], &secret)
+        .await;
+    run.code(2);
+    assert!(run.stderr.contains("--scope"), "{}", run.stderr);
+    assert!(run.stderr.contains("nothing was touched"), "{}", run.stderr);
+    assert!(fakes.unit.requests().is_empty(), "no request");
+
+    let run = fakes
+        .run(
+            &["leak", "--secret-to", &sink, "--ledger", &ledger_arg],
+            &secret,
+        )
+        .await;
+    run.code(1);
+    run.holds_none_of(&[&secret]);
+    assert!(
+        run.stderr.contains(&format!("token {id} was removed")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--scope"), "{}", run.stderr);
+    assert!(fakes.unit.tokens().is_empty(), "revoked first");
+    assert!(!target.exists(), "no replacement");
+    let evidence: Value =
+        serde_json::from_str(std::fs::read_to_string(&ledger).expect("ledger").trim())
+            .expect("one JSON line");
+    assert_eq!(evidence["action"], "revoked");
+    assert_eq!(evidence["refused_after"], true);
+
+    let (_, secret) = seed_unit_without_scopes(&fakes, "Billing");
+    let run = fakes
+        .run(
+            &[
+                "--output",
+                "json",
+                "leak",
+                "--replace",
+                "--secret-to",
+                &sink,
+                "--scope",
+                "customers,accounts",
+            ],
+            &secret,
+        )
+        .await;
+    run.code(0);
+    let stored = read_one_line(&target);
+    run.holds_none_of(&[&secret, &stored]);
+    assert_eq!(run.json()["action"], "replaced_then_removed");
+    let tokens = fakes.unit.tokens();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].secret.expose_secret(), stored);
+    assert_eq!(tokens[0].scopes, [Scope::Customers, Scope::Accounts]);
+}
+
+/// Writes `report` (JSON) to a file in `dir`: its path.
+fn write_report(dir: &Path, name: &str, report: &Value) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, report.to_string()).expect("report");
+    path.display().to_string()
+}
+
+fn gitleaks_finding(rule: &str, secret: &str, file: &str) -> Value {
+    serde_json::json!({"RuleID": rule, "Secret": secret, "Match": secret, "File": file, "StartLine": 3})
+}
+
+/// A report whose findings need a service that is not configured is
+/// refused before any request (exit 2), naming the missing variables;
+/// nothing is sent to the service that is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_needing_an_unconfigured_service_is_refused_before_any_request() {
+    let fakes = fakes().await;
+    let unit = fakes.unit.insert_token(UnitTokenSeed::new("CI deploy"));
+    let mailtrap: Vec<String> = ["A", "B", "C", "D"]
+        .into_iter()
+        .map(|n| {
+            fakes
+                .mailtrap
+                .insert_token(admin(n))
+                .secret
+                .expose_secret()
+                .to_owned()
+        })
+        .collect();
+    let mut findings: Vec<Value> = mailtrap
+        .iter()
+        .map(|s| gitleaks_finding("mailtrap-api-token", s, "m.env"))
+        .collect();
+    findings.push(gitleaks_finding(
+        "unit-org-api-token",
+        unit.secret.expose_secret(),
+        "u.env",
+    ));
+    let dir = tempfile::tempdir().expect("dir");
+    let path = write_report(dir.path(), "report.json", &Value::Array(findings));
+
+    let run = fakes
+        .run_without(
+            &["UNIT_API_TOKEN", "UNIT_USER_ID"],
+            &["leak", "--from-report", &path],
+            "",
+        )
+        .await;
+
+    run.code(2);
+    assert!(run.stderr.contains("UNIT_API_TOKEN"), "{}", run.stderr);
+    assert!(run.stderr.contains("UNIT_USER_ID"), "{}", run.stderr);
+    assert!(run.stderr.contains("nothing was touched"), "{}", run.stderr);
+    assert!(fakes.mailtrap.requests().is_empty(), "no request");
+    assert!(fakes.unit.requests().is_empty(), "no request");
+    assert_eq!(fakes.mailtrap.tokens().len(), 4);
+}
+
+/// A ledger that fails to take a record (`/dev/full`) does not stop the
+/// report: every finding is handled, the summary printed, and the exit is
+/// the worst outcome, 1 (above an unmatched finding's 7).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_findings_failure_does_not_lose_the_others() {
+    if !Path::new("/dev/full").exists() {
+        eprintln!("skipped: no /dev/full here");
+        return;
+    }
+    let fakes = fakes().await;
+    let secrets: Vec<String> = (0..2)
+        .map(|i| {
+            fakes
+                .unit
+                .insert_token(UnitTokenSeed::new(format!("unit {i}")))
+                .secret
+                .expose_secret()
+                .to_owned()
+        })
+        .chain(std::iter::once(
+            fakes
+                .mailtrap
+                .insert_token(admin("Sender"))
+                .secret
+                .expose_secret()
+                .to_owned(),
+        ))
+        .collect();
+    let mut findings: Vec<Value> = secrets
+        .iter()
+        .map(|s| {
+            let rule = if s.starts_with("v2.public.") {
+                "unit-org-api-token"
+            } else {
+                "mailtrap-api-token"
+            };
+            gitleaks_finding(rule, s, "app.env")
+        })
+        .collect();
+    findings.push(gitleaks_finding(
+        "mailtrap-api-token",
+        "f00dfeedf00dfeedf00dfeedf00dfeed",
+        "x.env",
+    ));
+    let dir = tempfile::tempdir().expect("dir");
+    let path = write_report(dir.path(), "report.json", &Value::Array(findings));
+
+    let run = fakes
+        .run(
+            &["leak", "--from-report", &path, "--ledger", "/dev/full"],
+            "",
+        )
+        .await;
+
+    run.code(1);
+    assert!(
+        run.stdout
+            .contains("3 handled, 1 unmatched, 0 failed, 0 findings of other rules skipped"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("not in the ledger"), "{}", run.stdout);
+    assert!(fakes.unit.tokens().is_empty(), "every Unit finding handled");
+    assert!(fakes.mailtrap.tokens().is_empty(), "the Mailtrap one too");
+}
+
+/// What is no gitleaks or betterleaks report, or holds a finding of our
+/// rules without its secret (a redacted report), is refused (exit 2)
+/// before any request, never a silent exit 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_that_are_not_scanner_reports_are_refused() {
+    let fakes = fakes().await;
+    fakes.mailtrap.insert_token(admin("Sender"));
+    let dir = tempfile::tempdir().expect("dir");
+    let reports = [
+        serde_json::json!([1, 2, 3]),
+        serde_json::json!({"a": 1}),
+        serde_json::json!("findings"),
+        serde_json::json!([{"File": "a.env"}]),
+        serde_json::json!([{"RuleID": "unit-org-api-token", "File": "a.env", "StartLine": 1}]),
+        serde_json::json!([gitleaks_finding("mailtrap-api-token", "REDACTED", "a.env")]),
+        serde_json::json!({"findings": [{"rule_id": "mailtrap-api-token", "match": {"value": "0123456789abcdef..."}}]}),
+        serde_json::json!({"findings": [{"rule_id": "mailtrap-api-token", "match": {}}]}),
+        serde_json::json!({"findings": [7]}),
+    ];
+    for (i, report) in reports.iter().enumerate() {
+        let path = write_report(dir.path(), &format!("r{i}.json"), report);
+        let run = fakes.run(&["leak", "--from-report", &path], "").await;
+        assert_eq!(run.code, 2, "{report}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains("--from-report"), "{}", run.stderr);
+    }
+    assert!(fakes.mailtrap.requests().is_empty());
+    assert!(fakes.unit.requests().is_empty());
+    // An empty report of either kind is a report: nothing to do.
+    for report in [serde_json::json!([]), serde_json::json!({"findings": []})] {
+        let path = write_report(dir.path(), "empty.json", &report);
+        let run = fakes.run(&["leak", "--from-report", &path], "").await;
+        run.code(0);
+    }
+}
+
+/// `--ledger` is opened before any request: a directory or a path that
+/// cannot be created is exit 2 with nothing touched (the evidence of a
+/// revoke is never lost to it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unusable_ledger_is_refused_before_any_request() {
+    let fakes = fakes().await;
+    let leaked = fakes.unit.insert_token(UnitTokenSeed::new("CI deploy"));
+    let dir = tempfile::tempdir().expect("dir");
+    let missing = dir.path().join("no such dir").join("leaks.jsonl");
+    let report = write_report(
+        dir.path(),
+        "report.json",
+        &serde_json::json!([gitleaks_finding(
+            "unit-org-api-token",
+            leaked.secret.expose_secret(),
+            "a.env"
+        )]),
+    );
+    for ledger in [dir.path().to_path_buf(), missing] {
+        let ledger = ledger.display().to_string();
+        let run = fakes
+            .run(
+                &["leak", "--ledger", &ledger],
+                leaked.secret.expose_secret(),
+            )
+            .await;
+        run.code(2);
+        assert!(run.stderr.contains("--ledger"), "{}", run.stderr);
+        assert!(run.stderr.contains("nothing was touched"), "{}", run.stderr);
+        let run = fakes
+            .run(&["leak", "--from-report", &report, "--ledger", &ledger], "")
+            .await;
+        run.code(2);
+    }
+    assert_eq!(fakes.unit.tokens().len(), 1);
+    assert!(fakes.unit.requests().is_empty(), "no request");
+}
+
+/// Text from a report (its file names) and paths reach the terminal with
+/// their control characters escaped: no raw escape sequence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_fields_and_paths_reach_the_terminal_escaped() {
+    let fakes = fakes().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let hostile = "evil\u{1b}[31m\u{7}\u{202e}.env\nforged line";
+    let report = write_report(
+        dir.path(),
+        "report.json",
+        &serde_json::json!([gitleaks_finding(
+            "mailtrap-api-token",
+            "f00dfeedf00dfeedf00dfeedf00dfeed",
+            hostile
+        ),]),
+    );
+    let raw = |run: &Run| {
+        let bad = ['\u{1b}', '\u{7}', '\u{202e}'];
+        run.stdout.contains(bad) || run.stderr.contains(bad)
+    };
+    let run = fakes.run(&["leak", "--from-report", &report], "").await;
+    run.code(7);
+    assert!(!raw(&run), "{:?} {:?}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("\nforged line"), "{}", run.stdout);
+    assert!(run.stdout.contains("evil"), "{}", run.stdout);
+    // A rule's name and a location in a refusal.
+    let bad = write_report(
+        dir.path(),
+        "bad.json",
+        &serde_json::json!([{"RuleID": "mailtrap-\u{1b}[2J", "File": hostile}]),
+    );
+    let run = fakes.run(&["leak", "--from-report", &bad], "").await;
+    run.code(2);
+    assert!(!raw(&run), "{:?}", run.stderr);
+    // Paths named on the command line.
+    let odd = dir.path().join("odd\u{1b}[31m");
+    std::fs::create_dir(&odd).expect("dir");
+    let odd = odd.display().to_string();
+    for args in [
+        vec!["leak", "--ledger", odd.as_str()],
+        vec!["leak", "--from-report", odd.as_str()],
+        vec!["leak", "--secret-file", odd.as_str()],
+    ] {
+        let run = fakes.run(&args, "f00dfeedf00dfeedf00dfeedf00dfeed").await;
+        run.code(2);
+        assert!(!raw(&run), "{args:?}: {:?}", run.stderr);
+    }
+}
+
+/// `leak --help` lists every sink the other commands' `--secret-to` take,
+/// and scanner commands that work (no `--report-format` for betterleaks,
+/// which refuses it; gitleaks' report flags; betterleaks kept silent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leak_help_lists_every_sink_and_working_scanner_commands() {
+    let fakes = fakes().await;
+    let run = fakes.run(&["leak", "--help"], "").await;
+    run.code(0);
+    let help = run.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    for sink in [
+        "file:PATH",
+        "env-file:PATH:VAR",
+        "aws-sm:NAME",
+        "vault:MOUNT/PATH",
+    ] {
+        assert!(help.contains(sink), "{sink}: {help}");
+    }
+    assert!(help.contains(BETTERLEAKS_IN_HELP), "{help}");
+    assert!(
+        help.contains(
+            "gitleaks dir -c rules.toml --report-format json --report-path report.json PATH"
+        ),
+        "{help}"
+    );
+    assert!(
+        !help.contains("betterleaks -c rules.toml --report-format"),
+        "{help}"
+    );
+    assert!(help.contains("--scope <SCOPE>"), "{help}");
+}
+
+/// The betterleaks command `leak --help` gives (run for real in
+/// `scan.rs`).
+pub const BETTERLEAKS_IN_HELP: &str = "betterleaks -c rules.toml --silent -o report.json PATH";

@@ -7,10 +7,12 @@ use crate::lifecycle_support;
 
 use std::sync::{Arc, Mutex};
 
+use api_tokens::RetryPolicy;
 use api_tokens::leak::{self, Action, IdentifiedBy, LeakError, Liveness, Response};
+use api_tokens::lifecycle::MailtrapLifecycle;
 use api_tokens::lifecycle::sink::{self, SecretMeta};
 use api_tokens::mailtrap::{AccessLevel, ResourceType};
-use api_tokens::testing::{MailtrapTokenSeed, UnitFake, UnitTokenSeed};
+use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed, UnitFake, UnitTokenSeed};
 use api_tokens::unit::Scope;
 use lifecycle_support::{mailtrap, mailtrap_accepts, unit, unit_accepts};
 use secrecy::{ExposeSecret, SecretString};
@@ -75,7 +77,8 @@ async fn a_leaked_mailtrap_secret_is_identified_deleted_and_proved_refused() {
 
     assert_eq!(evidence.service, "mailtrap");
     assert_eq!(evidence.token_id, leaked.id.to_string());
-    assert_eq!(evidence.identified_by, IdentifiedBy::LastFour);
+    // The only token with its last four, and among those it lists itself.
+    assert_eq!(evidence.identified_by, IdentifiedBy::LastFourAndOwnList);
     assert_eq!(evidence.live_before, Liveness::Accepted);
     assert_eq!(evidence.action, Action::Deleted);
     assert!(evidence.refused_after);
@@ -309,4 +312,201 @@ async fn a_unit_payload_without_a_token_id_is_found_by_its_expiry() {
     let named: Vec<&str> = candidates.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(named, [twin.id.as_str(), triplet.id.as_str()]);
     assert_eq!(fake.tokens().len(), 3, "nothing touched");
+}
+
+/// `v2.public.` and base64url (no padding) of `payload`, unsigned.
+fn unit_shaped(payload: &str) -> SecretString {
+    use base64::Engine as _;
+    SecretString::from(format!(
+        "v2.public.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload)
+    ))
+}
+
+/// A refused secret whose payload names a listed Unit token that has not
+/// expired (a forged or corrupted token), or 32 hex characters sharing a
+/// listed Mailtrap token's last four, is not that token's: no match,
+/// nothing touched. Only a token that has expired is "already refused".
+#[tokio::test]
+async fn a_refused_secret_of_a_listed_live_token_is_no_match() {
+    use api_tokens::chrono::{Duration, Utc};
+    let (fake, life) = unit().await;
+    let listed = fake.insert_token(UnitTokenSeed::new("CI deploy"));
+    let forged = unit_shaped(&format!(
+        r#"{{"userId":"{}","tokenId":"{}"}}"#,
+        fake.user_id(),
+        listed.id
+    ));
+    let err = leak::respond_unit(&life, &forged, &Response::new())
+        .await
+        .expect_err("not that token's");
+    let LeakError::NoMatch { reason, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(reason.contains("not that token's"), "{reason}");
+    assert_eq!(fake.tokens().len(), 1, "nothing touched");
+
+    let (mt_fake, mt_life) = mailtrap().await;
+    let kept = mt_fake.insert_token(MailtrapTokenSeed::new("CI deploy"));
+    let hex = SecretString::from(format!("{}{}", "0".repeat(28), kept.last_4_digits()));
+    assert_ne!(hex.expose_secret(), kept.secret.expose_secret());
+    let err = leak::respond_mailtrap(&mt_life, &hex, &Response::new())
+        .await
+        .expect_err("not that token's");
+    assert!(matches!(err, LeakError::NoMatch { .. }), "{err:?}");
+    assert_eq!(mt_fake.tokens().len(), 1, "nothing touched");
+
+    // The secret of a token that has expired: refused, and so recorded.
+    let expired =
+        fake.insert_token(UnitTokenSeed::new("Old").expiration(Utc::now() - Duration::days(1)));
+    let evidence = leak::respond_unit(&life, &expired.secret, &Response::new())
+        .await
+        .expect("already refused");
+    assert_eq!(evidence.token_id, expired.id.as_str());
+    assert_eq!(evidence.live_before, Liveness::Refused);
+    assert_eq!(evidence.action, Action::AlreadyRefused);
+}
+
+/// A lifecycle on the Mailtrap fake with no account named: the
+/// account-free paths, where each token lists its own account's tokens.
+fn account_free(fake: &MailtrapFake) -> MailtrapLifecycle {
+    let client = api_tokens::mailtrap::Client::builder()
+        .token(fake.token().clone())
+        .base_url(fake.uri())
+        .retry(RetryPolicy::disabled())
+        .build()
+        .expect("client");
+    MailtrapLifecycle::new(client)
+}
+
+/// A Mailtrap secret that lists its own account's tokens, none of them the
+/// configured account's, is another account's: no match, nothing touched,
+/// even when one of our tokens (the only candidate) shares its last four.
+/// Our own token's secret lists itself: identified by last four and own
+/// list.
+#[tokio::test]
+async fn a_mailtrap_secret_of_another_account_is_no_match_even_with_one_candidate() {
+    let fake = MailtrapFake::builder()
+        .account(4410, "Elsewhere")
+        .start()
+        .await;
+    let life = account_free(&fake);
+    let ours = fake.insert_token(
+        MailtrapTokenSeed::new("Ours")
+            .permission(ResourceType::Account, fake.account_id(), AccessLevel::Admin)
+            .secret(SecretString::from(
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaa1234".to_owned(),
+            )),
+    );
+    let theirs = fake.insert_token(
+        MailtrapTokenSeed::new("Theirs")
+            .account(4410)
+            .permission(ResourceType::Account, 4410, AccessLevel::Admin)
+            .secret(SecretString::from(
+                "bbbbbbbbbbbbbbbbbbbbbbbbbbbb1234".to_owned(),
+            )),
+    );
+
+    let err = leak::respond_mailtrap(&life, &theirs.secret, &Response::new())
+        .await
+        .expect_err("another account's");
+    let LeakError::NoMatch { reason, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(reason.contains("another account"), "{reason}");
+    let left: Vec<_> = fake.tokens().into_iter().map(|t| t.id).collect();
+    assert_eq!(left, [ours.id, theirs.id], "nothing touched");
+
+    let evidence = leak::respond_mailtrap(&life, &ours.secret, &Response::new())
+        .await
+        .expect("ours");
+    assert_eq!(evidence.token_id, ours.id.to_string());
+    assert_eq!(evidence.identified_by, IdentifiedBy::LastFourAndOwnList);
+    assert_eq!(evidence.action, Action::Deleted);
+    let left: Vec<_> = fake.tokens().into_iter().map(|t| t.id).collect();
+    assert_eq!(left, [theirs.id]);
+}
+
+/// A secret with surrounding white space (a line read from a file) is the
+/// same secret: the calls made with it send it trimmed, as its fingerprint
+/// and its format are read.
+#[tokio::test]
+async fn a_secret_with_a_trailing_newline_is_handled() {
+    let (fake, life) = unit().await;
+    let leaked = fake.insert_token(UnitTokenSeed::new("CI deploy"));
+    let line = SecretString::from(format!("{}\n", leaked.secret.expose_secret()));
+    let evidence = leak::respond_unit(&life, &line, &Response::new())
+        .await
+        .expect("respond");
+    assert_eq!(evidence.live_before, Liveness::Accepted);
+    assert_eq!(evidence.action, Action::Revoked);
+    assert_eq!(evidence.fingerprint, leak::fingerprint(&leaked.secret));
+    assert!(fake.tokens().is_empty());
+}
+
+/// With no account named on the client, the evidence's owner is the
+/// account the leaked token belongs to (its `account` resource).
+#[tokio::test]
+async fn the_mailtrap_owner_is_the_tokens_account_when_the_client_names_none() {
+    let fake = MailtrapFake::start().await;
+    let life = account_free(&fake);
+    let leaked = fake.insert_token(MailtrapTokenSeed::new("CI deploy").permission(
+        ResourceType::Account,
+        fake.account_id(),
+        AccessLevel::Admin,
+    ));
+    let evidence = leak::respond_mailtrap(&life, &leaked.secret, &Response::new())
+        .await
+        .expect("respond");
+    assert_eq!(evidence.owner, Some(fake.account_id().to_string()));
+    // Named on the client, it is that one.
+    let (fake, life) = mailtrap().await;
+    let leaked = fake.insert_token(MailtrapTokenSeed::new("CI deploy"));
+    let evidence = leak::respond_mailtrap(&life, &leaked.secret, &Response::new())
+        .await
+        .expect("respond");
+    assert_eq!(evidence.owner, Some(fake.account_id().to_string()));
+}
+
+/// A Unit payload that names no scopes (as Unit documents one) and no
+/// scopes given: with `replace`, refused before any request; without it,
+/// the leaked token is revoked first and the error carries the evidence.
+#[tokio::test]
+async fn a_unit_replacement_without_scopes_is_refused_or_follows_the_revoke() {
+    use api_tokens::chrono::{Duration, SubsecRound, Utc};
+    let (fake, life) = unit().await;
+    let at = (Utc::now() + Duration::days(30)).trunc_subsecs(0);
+    let secret = SecretString::from(format!(
+        "{}.signature",
+        unit_shaped(&format!(
+            r#"{{"role":"org","userId":"{}","exp":"{}"}}"#,
+            fake.user_id(),
+            at.to_rfc3339()
+        ))
+        .expose_secret()
+    ));
+    let leaked = fake.insert_token(
+        UnitTokenSeed::new("CI deploy")
+            .expiration(at)
+            .secret(secret.clone()),
+    );
+    let sink = sink::from_fn(|_: SecretString, _: SecretMeta| async { panic!("nothing to store") });
+
+    let err = leak::respond_unit(&life, &secret, &Response::new().store_in(&sink).replace())
+        .await
+        .expect_err("unplanned");
+    assert!(matches!(err, LeakError::Unplanned { .. }), "{err:?}");
+    assert!(fake.requests().is_empty(), "no request");
+
+    let err = leak::respond_unit(&life, &secret, &Response::new().store_in(&sink))
+        .await
+        .expect_err("unreplaced");
+    let LeakError::Unreplaced { evidence, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(evidence.token_id, leaked.id.as_str());
+    assert_eq!(evidence.action, Action::Revoked);
+    assert!(evidence.refused_after);
+    assert!(fake.tokens().is_empty(), "revoked first");
+    assert!(!err.to_string().contains(secret.expose_secret()));
 }

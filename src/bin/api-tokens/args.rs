@@ -703,12 +703,29 @@ pub struct LeakArgs {
     pub secret_file: Option<PathBuf>,
 
     /// Handle every Unit and Mailtrap finding of a gitleaks or betterleaks
-    /// JSON report (`--report-format json`), with a summary.
+    /// JSON report, once per secret, with a summary.
+    ///
+    /// Before any request, the report is checked (a gitleaks or betterleaks
+    /// JSON report whose findings of these services hold their secrets, not
+    /// redacted) and so is the configuration of every service its findings
+    /// need: exit 2 otherwise. Then every secret is handled, whatever became
+    /// of the others, and the summary printed; the exit code is the worst
+    /// outcome: 1 when any failed (a service call, the proof, the ledger),
+    /// else 7 when any matched none or several of our tokens, else 0.
+    ///
+    /// Reports that work, from the rules of `api-tokens detectors --format gitleaks > rules.toml`
+    /// (one PATH per scan; never --redact, which takes the secrets out):
+    ///
+    /// gitleaks (8.19 and later): `gitleaks dir -c rules.toml --report-format json --report-path report.json PATH`, or a repository's history: `gitleaks git -c rules.toml --report-format json --report-path report.json REPO`
+    ///
+    /// betterleaks: `betterleaks -c rules.toml --silent -o report.json PATH`, or a repository's history: `betterleaks git -c rules.toml --silent -o report.json REPO` (--silent keeps the secrets it finds off the terminal)
     #[arg(long, value_name = "FILE")]
     pub from_report: Option<PathBuf>,
 
-    /// Mint a replacement into this sink: file:PATH, env-file:PATH:VAR, - (standard
-    /// output), or aws-sm:NAME. Without --replace, after the leaked token is removed.
+    /// Mint a replacement into this sink: file:PATH, env-file:PATH:VAR, - (standard output),
+    /// aws-sm:NAME (an AWS Secrets Manager secret, name or ARN; feature aws) or
+    /// vault:MOUNT/PATH (a Vault or OpenBao KV v2 secret; feature vault). Without --replace,
+    /// after the leaked token is removed.
     #[arg(long, value_name = "SINK")]
     pub secret_to: Option<SinkSpec>,
 
@@ -717,7 +734,18 @@ pub struct LeakArgs {
     #[arg(long, requires = "secret_to")]
     pub replace: bool,
 
-    /// Append each evidence record to this file, one JSON line each.
+    /// A scope of a Unit replacement (customers, accounts-write, …); repeat the
+    /// option or separate scopes with commas. Unit does not list a token's
+    /// scopes: without it, the scopes the leaked token's payload names. A
+    /// payload may name none: then --replace is refused before anything is
+    /// touched, and without --replace the leaked token is revoked and no
+    /// replacement minted (exit 1, saying so).
+    #[arg(long = "scope", value_name = "SCOPE", num_args = 1.., value_delimiter = ',', value_parser = parse_scope, requires = "secret_to")]
+    pub scopes: Vec<unit::Scope>,
+
+    /// Append each evidence record to this file, one JSON line each. It is
+    /// opened for append (created when missing) before any request: a path
+    /// that cannot take it is exit 2, with nothing touched.
     #[arg(long, value_name = "FILE")]
     pub ledger: Option<PathBuf>,
 

@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use api_tokens::Error;
 use api_tokens::leak::{self, Evidence, Hint, LeakError, Response};
 use api_tokens::lifecycle::{MailtrapLifecycle, SecretSink, UnitLifecycle};
 use api_tokens::secrecy::SecretString;
@@ -21,12 +22,17 @@ use crate::output::Output;
 const UNIT_RULE: &str = "unit-org-api-token";
 const MAILTRAP_RULE: &str = "mailtrap-api-token";
 
-/// Rules in gitleaks' format (betterleaks loads them too): Unit's Org API
-/// tokens by their format, a PASETO `v2.public.` token whose payload is a
-/// JSON object (base64url `eyJ`); Mailtrap's 32 hexadecimal characters only
+/// Rules in gitleaks' format (betterleaks loads them too). Unit's Org API
+/// tokens by their format: a PASETO `v2.public.` token whose payload is a
+/// JSON object (base64url `eyJ`, 20 characters at least: Unit's own
+/// example, `{"role":"org","userId":"2"}`, is 36), with its signature or
+/// footer after a dot or not. Mailtrap's 32 hexadecimal characters only
+/// with Mailtrap context, since bare hex is everywhere (hashes, ids):
 /// within 80 characters after a mention of Mailtrap (a variable, a key, a
-/// host such as send.api.mailtrap.io), since bare hex is everywhere
-/// (hashes, ids). The secret is the rule's capture group.
+/// host such as send.api.mailtrap.io) or in an `Api-Token` header
+/// (Mailtrap's own header name), or followed on its line by a mention of
+/// Mailtrap (`curl -H "Api-Token: …" https://send.api.mailtrap.io/…`). The
+/// secret is each rule's one capture group.
 pub const GITLEAKS_RULES: &str = r#"# Unit and Mailtrap API tokens, for gitleaks and betterleaks
 # (`api-tokens detectors --format gitleaks`). Hand the JSON report of a scan
 # to `api-tokens leak --from-report FILE`.
@@ -35,13 +41,19 @@ title = "api-tokens: Unit and Mailtrap API tokens"
 [[rules]]
 id = "unit-org-api-token"
 description = "Unit Org API token (PASETO v2.public, a signed JSON payload)"
-regex = '''\b(v2\.public\.eyJ[A-Za-z0-9_-]{40,}(?:\.[A-Za-z0-9_-]+)?)'''
+regex = '''\b(v2\.public\.eyJ[A-Za-z0-9_-]{17,}(?:\.[A-Za-z0-9_-]+)?)'''
 keywords = ["v2.public."]
 
 [[rules]]
 id = "mailtrap-api-token"
-description = "Mailtrap API token (32 hexadecimal characters) within 80 characters after a mention of Mailtrap"
-regex = '''(?i)mailtrap[\s\S]{0,80}?\b([a-f0-9]{32})\b'''
+description = "Mailtrap API token (32 hexadecimal characters) within 80 characters after a mention of Mailtrap, or in an Api-Token header"
+regex = '''(?i)(?:mailtrap[\s\S]{0,80}?|\bapi-token["']?\s*:\s*["']?)\b([a-f0-9]{32})\b'''
+keywords = ["mailtrap", "api-token"]
+
+[[rules]]
+id = "mailtrap-api-token-then-mention"
+description = "Mailtrap API token (32 hexadecimal characters) followed on its line by a mention of Mailtrap"
+regex = '''(?i)\b([a-f0-9]{32})\b[^\r\n]{0,200}?mailtrap'''
 keywords = ["mailtrap"]
 "#;
 
@@ -57,53 +69,224 @@ pub fn detectors(args: &DetectorsArgs) -> Done {
 
 /// How one secret's response ended.
 enum Outcome {
-    /// Handled and proved refused.
-    Done(Box<Evidence>),
+    /// Handled and proved refused; the ledger's failure to take the
+    /// evidence, if it failed.
+    Done(Box<Evidence>, Option<String>),
     /// No token of ours, or several: nothing touched.
     Unmatched(String),
-    /// A call, the replacement, or the proof failed.
+    /// A call, the replacement, the proof or the ledger failed.
     Failed(String),
+}
+
+/// Text for a terminal: every control character (an escape sequence, a
+/// line break) and bidirectional override escaped, since secrets'
+/// payloads, reports and paths are not ours to trust.
+fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi = matches!(c, '\u{200e}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A path for a terminal ([`shown`]).
+fn shown_path(path: &Path) -> String {
+    shown(&path.display().to_string())
+}
+
+/// A `leak` failure with its exit code, its message [`shown`].
+fn leak_failure(message: &str, code: u8) -> Failure {
+    Failure::Leak {
+        message: shown(message),
+        code,
+    }
+}
+
+/// `--ledger FILE`, opened (created when missing) for append before any
+/// request, so that evidence is never lost to an unusable path.
+#[derive(Default)]
+struct Ledger {
+    file: Option<(String, std::fs::File)>,
+}
+
+impl Ledger {
+    /// Opens `path` for append, creating it.
+    fn open(path: Option<&Path>) -> Result<Ledger, Failure> {
+        let Some(path) = path else {
+            return Ok(Ledger::default());
+        };
+        let name = shown_path(path);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| {
+                Failure::usage(format!(
+                    "--ledger {name}: cannot be opened for append ({}); nothing was touched",
+                    shown(&e.to_string())
+                ))
+            })?;
+        Ok(Ledger {
+            file: Some((name, file)),
+        })
+    }
+
+    /// Appends `evidence`, one JSON line; why it could not.
+    fn append(&self, evidence: &Evidence) -> Result<(), String> {
+        let Some((name, file)) = &self.file else {
+            return Ok(());
+        };
+        let failed = |e: &dyn std::fmt::Display| {
+            format!(
+                "the ledger {name} could not take the evidence of {} token {}: {}",
+                evidence.service,
+                evidence.token_id,
+                shown(&e.to_string())
+            )
+        };
+        let mut line = serde_json::to_string(evidence).map_err(|e| failed(&e))?;
+        line.push('\n');
+        // One write of the whole line, at the end of the file.
+        let mut file = file;
+        file.write_all(line.as_bytes())
+            .and_then(|()| file.flush())
+            .map_err(|e| failed(&e))
+    }
+}
+
+/// The lifecycles of the services the secrets need, from the environment
+/// (or the fakes), made before any request.
+#[derive(Default)]
+struct Services {
+    unit: Option<UnitLifecycle>,
+    mailtrap: Option<MailtrapLifecycle>,
+}
+
+impl Services {
+    /// The lifecycles of Unit when `unit`, and of Mailtrap when
+    /// `mailtrap`; the failures of those that are not configured.
+    fn open(
+        args: &LeakArgs,
+        ctx: &Ctx<'_>,
+        unit: bool,
+        mailtrap: bool,
+    ) -> Result<Services, Vec<Failure>> {
+        let files = &args.token_files;
+        let mut failures = Vec::new();
+        let mut services = Services::default();
+        if unit {
+            match ctx.unit(files.unit_token_file.as_deref()) {
+                Ok((client, user)) => services.unit = Some(UnitLifecycle::new(client, user)),
+                Err(failure) => failures.push(failure),
+            }
+        }
+        if mailtrap {
+            match ctx.mailtrap(files.mailtrap_token_file.as_deref()) {
+                Ok(client) => services.mailtrap = Some(MailtrapLifecycle::new(client)),
+                Err(failure) => failures.push(failure),
+            }
+        }
+        if failures.is_empty() {
+            Ok(services)
+        } else {
+            Err(failures)
+        }
+    }
+
+    /// The variables Unit (when `unit`) and Mailtrap (when `mailtrap`)
+    /// need that are not set: all of them at once, where a client's
+    /// failure names the first.
+    fn missing(args: &LeakArgs, ctx: &Ctx<'_>, unit: bool, mailtrap: bool) -> Vec<&'static str> {
+        if ctx.fakes.is_some() {
+            return Vec::new();
+        }
+        let files = &args.token_files;
+        let mut needed = Vec::new();
+        if unit {
+            if files.unit_token_file.is_none() {
+                needed.push("UNIT_API_TOKEN");
+            }
+            needed.push("UNIT_USER_ID");
+        }
+        if mailtrap && files.mailtrap_token_file.is_none() {
+            needed.push("MAILTRAP_API_TOKEN");
+        }
+        needed.retain(|var| (ctx.env)(var).is_none());
+        needed
+    }
 }
 
 /// `api-tokens leak`.
 ///
 /// # Errors
 ///
-/// A usage failure (exit 2) for an unreadable or empty secret, report or
-/// sink, or missing credentials; [`Failure::Leak`] with exit 7 when a
-/// secret matches none or several of our tokens, 1 when a service failed.
+/// A usage failure (exit 2), before any request, for an unreadable or
+/// empty secret, report, ledger or sink, a report that is not a gitleaks
+/// or betterleaks one, a replacement that cannot be planned, or missing
+/// credentials; [`Failure::Leak`] with exit 7 when a secret matches none
+/// or several of our tokens, 1 when a service, the replacement, the proof
+/// or the ledger failed.
 pub async fn leak(args: &LeakArgs, ctx: &Ctx<'_>) -> Result<Done, Failure> {
+    if args.from_report.is_some() && args.secret_to.is_some() {
+        return Err(Failure::usage(
+            "--secret-to takes one secret's replacement: not with --from-report",
+        ));
+    }
+    let ledger = Ledger::open(args.ledger.as_deref())?;
     if let Some(report) = &args.from_report {
-        if args.secret_to.is_some() {
-            return Err(Failure::usage(
-                "--secret-to takes one secret's replacement: not with --from-report",
-            ));
-        }
-        return from_report(report, args, ctx).await;
+        return from_report(report, args, ctx, &ledger).await;
     }
     let secret = read_secret(args.secret_file.as_deref())?;
+    if args.replace && args.scopes.is_empty() {
+        if let Some(Hint::Unit(claims)) = leak::hint(&secret) {
+            if claims
+                .scope
+                .as_deref()
+                .is_none_or(|s| s.split_whitespace().next().is_none())
+            {
+                return Err(Failure::usage(format!(
+                    "secret {}: --replace mints the replacement before the leaked token is \
+                     revoked, and Unit does not list a token's scopes: the leaked token's \
+                     payload names none, so give the replacement's with --scope SCOPE; \
+                     nothing was touched",
+                    leak::fingerprint(&secret)
+                )));
+            }
+        }
+    }
+    let (unit, mailtrap) = match leak::hint(&secret) {
+        Some(Hint::Unit(_)) => (true, false),
+        Some(Hint::Mailtrap { .. }) => (false, true),
+        Some(_) | None => (false, false),
+    };
+    let services = Services::open(args, ctx, unit, mailtrap).map_err(|failures| {
+        failures
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Failure::usage("the service is not configured"))
+    })?;
     let sink = match &args.secret_to {
         Some(spec) => Some(crate::secret_to::open(spec).await?),
         None => None,
     };
-    let outcome = respond(&secret, args, ctx, sink.as_deref()).await?;
-    match outcome {
-        Outcome::Done(evidence) => {
-            append(args.ledger.as_deref(), &evidence)?;
-            let output = Output::new(&*evidence, describe(&evidence));
-            Ok(match &args.secret_to {
+    let how = response(args, sink.as_deref());
+    match respond(&secret, &how, &services, &ledger).await {
+        Outcome::Done(evidence, unrecorded) => {
+            let output = Output::new(&*evidence, shown(&describe(&evidence)));
+            let mut done = match &args.secret_to {
                 Some(spec) => Done::with_secret_on(output, spec),
                 None => Done::new(output),
-            })
+            };
+            done.then = unrecorded.map(|message| leak_failure(&message, FAILURE));
+            Ok(done)
         }
-        Outcome::Unmatched(message) => Err(Failure::Leak {
-            message,
-            code: UNMATCHED,
-        }),
-        Outcome::Failed(message) => Err(Failure::Leak {
-            message,
-            code: FAILURE,
-        }),
+        Outcome::Unmatched(message) => Err(leak_failure(&message, UNMATCHED)),
+        Outcome::Failed(message) => Err(leak_failure(&message, FAILURE)),
     }
 }
 
@@ -114,7 +297,7 @@ fn read_secret(path: Option<&Path>) -> Result<SecretString, Failure> {
     match path {
         Some(path) => {
             text = std::fs::read_to_string(path)
-                .map_err(|e| Failure::usage(format!("--secret-file {}: {e}", path.display())))?;
+                .map_err(|e| Failure::usage(format!("--secret-file {}: {e}", shown_path(path))))?;
         }
         None => {
             std::io::stdin()
@@ -131,74 +314,90 @@ fn read_secret(path: Option<&Path>) -> Result<SecretString, Failure> {
     Ok(SecretString::from(secret.to_owned()))
 }
 
-/// Responds to one secret on the service its format names.
-async fn respond(
-    secret: &SecretString,
-    args: &LeakArgs,
-    ctx: &Ctx<'_>,
-    sink: Option<&dyn SecretSink>,
-) -> Result<Outcome, Failure> {
+/// What to do beyond removing the leaked token: the replacement's sink,
+/// `--replace` and `--scope`.
+fn response<'a>(args: &LeakArgs, sink: Option<&'a dyn SecretSink>) -> Response<'a> {
     let mut how = Response::new();
     if let Some(sink) = sink {
         how = how.store_in(sink);
         if args.replace {
             how = how.replace();
         }
+        if !args.scopes.is_empty() {
+            how = how.unit_scopes(args.scopes.iter().cloned());
+        }
     }
-    let files = &args.token_files;
+    how
+}
+
+/// Responds to one secret on the service its format names, and appends
+/// the evidence to the ledger; never stops short of an outcome.
+async fn respond(
+    secret: &SecretString,
+    how: &Response<'_>,
+    services: &Services,
+    ledger: &Ledger,
+) -> Outcome {
+    let not_configured = |service: &str| {
+        Outcome::Failed(format!(
+            "secret {}: {service} is not configured",
+            leak::fingerprint(secret)
+        ))
+    };
     let result = match leak::hint(secret) {
-        Some(Hint::Unit(_)) => {
-            let (client, user) = ctx.unit(files.unit_token_file.as_deref())?;
-            leak::respond_unit(&UnitLifecycle::new(client, user), secret, &how).await
-        }
-        Some(Hint::Mailtrap { .. }) => {
-            let client = ctx.mailtrap(files.mailtrap_token_file.as_deref())?;
-            leak::respond_mailtrap(&MailtrapLifecycle::new(client), secret, &how).await
-        }
+        Some(Hint::Unit(_)) => match &services.unit {
+            Some(life) => leak::respond_unit(life, secret, how).await,
+            None => return not_configured("Unit"),
+        },
+        Some(Hint::Mailtrap { .. }) => match &services.mailtrap {
+            Some(life) => leak::respond_mailtrap(life, secret, how).await,
+            None => return not_configured("Mailtrap"),
+        },
         Some(_) | None => {
-            return Ok(Outcome::Unmatched(format!(
-                "secret {} is neither a Unit Org API token (v2.public. with a JSON payload) \
-                 nor a Mailtrap API token (32 hexadecimal characters); nothing was touched",
+            return Outcome::Unmatched(format!(
+                "secret {} is neither a Unit Org API token (v2.public. and base64url \
+                 characters and dots, with a JSON payload whose ids are Unit ids) nor a \
+                 Mailtrap API token (32 hexadecimal characters); nothing was touched",
                 leak::fingerprint(secret)
-            )));
+            ));
         }
     };
-    Ok(match result {
-        Ok(evidence) => Outcome::Done(Box::new(evidence)),
+    // The record of what was done is kept even when the response failed
+    // after acting.
+    let recorded = |message: String, evidence: &Evidence| match ledger.append(evidence) {
+        Ok(()) => Outcome::Failed(message),
+        Err(unrecorded) => Outcome::Failed(format!("{message}; {unrecorded}")),
+    };
+    match result {
+        Ok(evidence) => {
+            let unrecorded = ledger.append(&evidence).err();
+            Outcome::Done(Box::new(evidence), unrecorded)
+        }
         Err(e) if e.is_unmatched() => Outcome::Unmatched(e.to_string()),
+        Err(LeakError::Unreplaced { evidence, source }) => {
+            let needs_scopes = matches!(&source, Error::Invalid { field: "scope", .. });
+            let mut message = LeakError::Unreplaced {
+                evidence: evidence.clone(),
+                source,
+            }
+            .to_string();
+            if needs_scopes {
+                message.push_str(
+                    "; the replacement needs --scope SCOPE (mint it now with \
+                     `api-tokens unit create --scope SCOPE … --secret-to SINK`)",
+                );
+            }
+            recorded(message, &evidence)
+        }
         Err(LeakError::NotRefused { evidence }) => {
             let message = LeakError::NotRefused {
                 evidence: evidence.clone(),
             }
             .to_string();
-            // The record of what was done is kept all the same.
-            append(args.ledger.as_deref(), &evidence)?;
-            Outcome::Failed(message)
+            recorded(message, &evidence)
         }
         Err(e) => Outcome::Failed(e.to_string()),
-    })
-}
-
-/// Appends `evidence` to the ledger, one JSON line.
-fn append(ledger: Option<&Path>, evidence: &Evidence) -> Result<(), Failure> {
-    let Some(path) = ledger else {
-        return Ok(());
-    };
-    let failed = |e: std::io::Error| Failure::Leak {
-        message: format!(
-            "the ledger {} could not take the evidence of token {}: {e}",
-            path.display(),
-            evidence.token_id
-        ),
-        code: FAILURE,
-    };
-    let line = serde_json::to_string(evidence).map_err(|e| failed(std::io::Error::other(e)))?;
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(failed)?;
-    writeln!(file, "{line}").map_err(failed)
+    }
 }
 
 /// One evidence record for people.
@@ -258,84 +457,130 @@ fn ours(rule: &str) -> bool {
 /// One finding of a report.
 struct Finding {
     rule: String,
-    secret: SecretString,
+    /// `None` when the finding holds no secret value (none, empty, or
+    /// redacted).
+    secret: Option<SecretString>,
     location: String,
+}
+
+/// Whether a report's secret value was redacted (gitleaks and betterleaks
+/// `--redact`: `REDACTED`, or a prefix and `...`).
+fn redacted(value: &str) -> bool {
+    value.contains("REDACTED") || value.ends_with("...")
 }
 
 /// The findings of a gitleaks report (a list of `{RuleID, Secret, File,
 /// StartLine}`) or a betterleaks one (`{findings: [{rule_id, match: {value},
-/// location: {path, start_line}}]}`); `None` for a finding without a secret.
-fn findings(report: &Value) -> Option<Vec<Option<Finding>>> {
-    let read = |f: &Value, rule: &Value, secret: &Value, path: &Value, line: &Value| {
-        Some(Finding {
-            rule: rule.as_str()?.to_owned(),
-            secret: SecretString::from(secret.as_str()?.trim().to_owned()),
+/// location: {path, start_line}}]}`); why the report is neither.
+fn findings(report: &Value) -> Result<Vec<Finding>, String> {
+    let read = |i: usize, f: &Value, keys: [&str; 4]| -> Result<Finding, String> {
+        let [rule, secret, path, line] = keys;
+        let field = |key: &str| key.split('.').fold(f, |v, k| &v[k]);
+        let Some(rule) = f.is_object().then(|| field(rule).as_str()).flatten() else {
+            return Err(format!("finding {} is not an object with a {rule}", i + 1));
+        };
+        let secret = field(secret)
+            .as_str()
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && !redacted(s))
+            .map(|s| SecretString::from(s.to_owned()));
+        Ok(Finding {
+            rule: rule.to_owned(),
+            secret,
             location: format!(
                 "{}:{}",
-                path.as_str().unwrap_or("?"),
-                line.as_u64().unwrap_or(0)
+                field(path).as_str().unwrap_or("?"),
+                field(line).as_u64().unwrap_or(0)
             ),
         })
-        .filter(|_| f.is_object())
     };
-    if let Some(list) = report.as_array() {
-        return Some(
-            list.iter()
-                .map(|f| read(f, &f["RuleID"], &f["Secret"], &f["File"], &f["StartLine"]))
-                .collect(),
-        );
-    }
-    let list = report.get("findings")?.as_array()?;
-    Some(
-        list.iter()
-            .map(|f| {
-                let at = &f["location"];
-                read(
-                    f,
-                    &f["rule_id"],
-                    &f["match"]["value"],
-                    &at["path"],
-                    &at["start_line"],
-                )
-            })
-            .collect(),
-    )
+    let (list, keys, kind) = match report {
+        Value::Array(list) => (list, ["RuleID", "Secret", "File", "StartLine"], "gitleaks"),
+        Value::Object(map) => match map.get("findings") {
+            Some(Value::Array(list)) => (
+                list,
+                [
+                    "rule_id",
+                    "match.value",
+                    "location.path",
+                    "location.start_line",
+                ],
+                "betterleaks",
+            ),
+            _ => {
+                return Err(String::from(
+                    "not a gitleaks report (a list of findings) nor a betterleaks one \
+                     ({\"findings\": [...]})",
+                ));
+            }
+        },
+        _ => {
+            return Err(String::from(
+                "not a gitleaks report (a list of findings) nor a betterleaks one \
+                 ({\"findings\": [...]})",
+            ));
+        }
+    };
+    list.iter()
+        .enumerate()
+        .map(|(i, f)| read(i, f, keys))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("not a {kind} report: {e}"))
 }
 
 /// `--from-report`: every Unit and Mailtrap finding of a gitleaks or
-/// betterleaks JSON report, once per secret.
-async fn from_report(report: &PathBuf, args: &LeakArgs, ctx: &Ctx<'_>) -> Result<Done, Failure> {
-    let usage = |e: String| Failure::usage(format!("--from-report {}: {e}", report.display()));
-    let text = std::fs::read_to_string(report).map_err(|e| usage(e.to_string()))?;
+/// betterleaks JSON report, once per secret. The report, the services its
+/// findings need and the ledger are checked before any request; then
+/// every secret is handled, whatever became of the others, and the
+/// summary printed. The exit code is the worst: 1 when one failed, else 7
+/// when one matched none or several of our tokens, else 0.
+async fn from_report(
+    report: &Path,
+    args: &LeakArgs,
+    ctx: &Ctx<'_>,
+    ledger: &Ledger,
+) -> Result<Done, Failure> {
+    let name = shown_path(report);
+    let usage = |e: &str| {
+        Failure::usage(format!(
+            "--from-report {name}: {}; nothing was touched",
+            shown(e)
+        ))
+    };
+    let text = std::fs::read_to_string(report).map_err(|e| usage(&e.to_string()))?;
     // The report holds the secrets: its parse errors are not quoted.
     let report: Value = serde_json::from_str(&text).map_err(|e| {
-        usage(format!(
+        usage(&format!(
             "not JSON, at line {} column {}",
             e.line(),
             e.column()
         ))
     })?;
-    let findings = findings(&report).ok_or_else(|| {
-        usage(String::from(
-            "not a gitleaks report (a list of findings) nor a betterleaks one ({\"findings\": [...]})",
-        ))
-    })?;
+    let findings = findings(&report).map_err(|e| usage(&e))?;
     let mut summary = Summary::default();
     // One response per secret, with every place it was found.
     let mut secrets: BTreeMap<String, (SecretString, Vec<String>)> = BTreeMap::new();
-    for finding in findings {
-        let Some(Finding {
-            rule,
-            secret,
-            location,
-        }) = finding
-        else {
-            summary.skipped += 1;
-            continue;
-        };
+    let (mut unit, mut mailtrap) = (false, false);
+    for Finding {
+        rule,
+        secret,
+        location,
+    } in findings
+    {
         if !ours(&rule) {
             summary.skipped += 1;
             continue;
+        }
+        let Some(secret) = secret else {
+            return Err(usage(&format!(
+                "the {rule} finding at {location} holds no secret value (a report written \
+                 with --redact?): scan again without it"
+            )));
+        };
+        match leak::hint(&secret) {
+            Some(Hint::Unit(_)) => unit = true,
+            Some(Hint::Mailtrap { .. }) => mailtrap = true,
+            Some(_) | None => {}
         }
         secrets
             .entry(leak::fingerprint(&secret))
@@ -343,10 +588,33 @@ async fn from_report(report: &PathBuf, args: &LeakArgs, ctx: &Ctx<'_>) -> Result
             .1
             .push(location);
     }
+    let services = Services::open(args, ctx, unit, mailtrap).map_err(|failures| {
+        let missing = Services::missing(args, ctx, unit, mailtrap);
+        let reasons: Vec<String> = if missing.is_empty() {
+            failures.iter().map(ToString::to_string).collect()
+        } else {
+            vec![format!(
+                "{} not set (a service's token may come from --unit-token-file or \
+                 --mailtrap-token-file instead)",
+                missing.join(", ")
+            )]
+        };
+        usage(&format!(
+            "its findings need {}, not configured here: {}",
+            match (unit, mailtrap) {
+                (true, true) => "Unit and Mailtrap",
+                (true, false) => "Unit",
+                _ => "Mailtrap",
+            },
+            reasons.join("; ")
+        ))
+    })?;
+    let how = Response::new();
+    let mut unrecorded = Vec::new();
     for (fingerprint, (secret, locations)) in secrets {
-        match respond(&secret, args, ctx, None).await? {
-            Outcome::Done(evidence) => {
-                append(args.ledger.as_deref(), &evidence)?;
+        match respond(&secret, &how, &services, ledger).await {
+            Outcome::Done(evidence, failed) => {
+                unrecorded.extend(failed);
                 summary.handled.push(*evidence);
             }
             Outcome::Unmatched(reason) => summary.unmatched.push(Unhandled {
@@ -375,6 +643,7 @@ async fn from_report(report: &PathBuf, args: &LeakArgs, ctx: &Ctx<'_>) -> Result
             ));
         }
     }
+    lines.extend(unrecorded.iter().map(|e| format!("not in the ledger: {e}")));
     lines.push(format!(
         "{} handled, {} unmatched, {} failed, {} findings of other rules skipped",
         summary.handled.len(),
@@ -382,22 +651,27 @@ async fn from_report(report: &PathBuf, args: &LeakArgs, ctx: &Ctx<'_>) -> Result
         summary.failed.len(),
         summary.skipped
     ));
-    let code = if !summary.failed.is_empty() {
+    let code = if !summary.failed.is_empty() || !unrecorded.is_empty() {
         Some(FAILURE)
     } else if !summary.unmatched.is_empty() {
         Some(UNMATCHED)
     } else {
         None
     };
-    let mut done = Done::new(Output::new(&summary, lines.join("\n")));
+    let text: Vec<String> = lines.iter().map(|l| shown(l)).collect();
+    let mut done = Done::new(Output::new(&summary, text.join("\n")));
     if let Some(code) = code {
-        done.then = Some(Failure::Leak {
-            message: format!(
-                "{} of the report's secrets were not handled and proved",
-                summary.failed.len() + summary.unmatched.len()
-            ),
-            code,
-        });
+        let not_done = summary.failed.len() + summary.unmatched.len();
+        let message = if unrecorded.is_empty() {
+            format!("{not_done} of the report's secrets were not handled and proved")
+        } else {
+            format!(
+                "{not_done} of the report's secrets were not handled and proved, and the \
+                 evidence of {} is not in the ledger",
+                unrecorded.len()
+            )
+        };
+        done.then = Some(leak_failure(&message, code));
     }
     Ok(done)
 }
