@@ -121,8 +121,9 @@ pub enum FailureKind {
     /// made it. Nothing to repair.
     Superseded,
     /// `InvalidRecord`: a version of the secret is not a token record
-    /// (not JSON, binary, a field missing or malformed), names no scopes,
-    /// names a token that is gone, or was not written by `createSecret`.
+    /// (not JSON, binary, a field missing or malformed, a blank `token`),
+    /// names no scopes or one Unit does not know, names a token that is
+    /// gone, or was not written by `createSecret`.
     /// Nothing was minted; the secret needs repair.
     InvalidRecord,
     /// `MissingVersion`: the step names a version the secret does not
@@ -813,11 +814,7 @@ fn unit_request(
     cx: &Ctx<'_>,
     current: &SecretRecord,
 ) -> Result<(String, unit::CreateApiToken), RotationFunctionError> {
-    let scopes: Vec<Scope> = list_of(cx, current, "scopes", "scopes")?.ok_or_else(|| {
-        cx.invalid(
-            "the record names no scopes: write it with `api-tokens unit create` or `unit rotate` `--secret-to aws-sm:NAME`, which record them",
-        )
-    })?;
+    let scopes = scopes_of(cx, current)?;
     let source_ips: Vec<SourceIp> =
         list_of(cx, current, "source_ips", "addresses or ranges")?.unwrap_or_default();
     let expiration = expiration(cx, current)?.ok_or_else(|| {
@@ -833,6 +830,62 @@ fn unit_request(
     }
 
     Ok((label, request))
+}
+
+/// The record's `scopes`: a list of scopes this version of the crate
+/// knows. A missing or empty list, an item that is not text, or a scope
+/// Unit does not know (`Scope`'s parsing keeps unknown names, for what
+/// Unit answers; a record is what will be sent) is an
+/// [`InvalidRecord`](FailureKind::InvalidRecord) failure, naming the
+/// field and the value: nothing is minted with a scope the record
+/// misspells.
+fn scopes_of(cx: &Ctx<'_>, record: &SecretRecord) -> Result<Vec<Scope>, RotationFunctionError> {
+    let none = || {
+        cx.invalid(
+            "the record names no scopes: write it with `api-tokens unit create` or `unit rotate` `--secret-to aws-sm:NAME`, which record them",
+        )
+    };
+    let items = match record.attributes.get("scopes") {
+        None | Some(serde_json::Value::Null) => return Err(none()),
+        Some(value) => value
+            .as_array()
+            .ok_or_else(|| cx.invalid("the record's scopes is not a list of scopes"))?,
+    };
+    if items.is_empty() {
+        return Err(none());
+    }
+    items
+        .iter()
+        .map(|item| {
+            let text = item
+                .as_str()
+                .ok_or_else(|| cx.invalid("the record's scopes is not a list of scopes"))?;
+            match text.parse::<Scope>() {
+                Ok(Scope::Other(_)) | Err(_) => Err(cx.invalid(format!(
+                    "the record's scopes name {}, which is not a scope Unit knows; the known scopes are: {}",
+                    shown(text),
+                    Scope::KNOWN
+                        .iter()
+                        .map(Scope::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))),
+                Ok(scope) => Ok(scope),
+            }
+        })
+        .collect()
+}
+
+/// `text` (data from a record, the event or a service, never a secret) as
+/// an error may show it: escaped, in backquotes, at most 64 characters.
+fn shown(text: &str) -> String {
+    const MAX: usize = 64;
+    let mut out: String = text.chars().take(MAX).collect::<String>();
+    out = out.escape_debug().to_string();
+    if text.chars().count() > MAX {
+        out.push('…');
+    }
+    format!("`{out}`")
 }
 
 /// The record's list `key` of `what`, each value parsed from its text;
@@ -957,6 +1010,44 @@ mod tests {
         let lifetime = request.expiration() - Utc::now();
         assert!((lifetime.num_seconds() - 86_400).abs() <= 5, "{lifetime}");
         assert_eq!(request.allowed_ips().len(), 1);
+    }
+
+    /// A record is sent to Unit: a scope it names that Unit does not know
+    /// (`customerz`) is refused, naming the field and the value escaped,
+    /// never minted; so is an empty list, or an item that is no scope.
+    #[test]
+    fn an_unknown_scope_in_a_record_is_an_invalid_record() {
+        let event = create_event();
+        let cx = Ctx { event: &event };
+        for (bad, named) in [
+            (serde_json::json!(["customerz"]), Some("`customerz`")),
+            (
+                serde_json::json!(["customers", "loans"]),
+                Some("`loans`"),
+            ),
+            (
+                serde_json::json!(["cust\u{1b}[31m"]),
+                Some("`cust\\u{1b}[31m`"),
+            ),
+            (serde_json::json!(["Customers"]), Some("`Customers`")),
+            (serde_json::json!([]), None),
+            (serde_json::json!([7]), None),
+            (serde_json::json!("customers"), None),
+        ] {
+            let mut record = unit_record(r#","lifetime_secs":86400"#);
+            record.attributes.insert("scopes".to_owned(), bad.clone());
+            let err = unit_request(&cx, &record).unwrap_err();
+            assert_eq!(err.kind, FailureKind::InvalidRecord, "{bad}: {err}");
+            let text = err.to_string();
+            assert!(text.contains("scopes"), "{bad}: {text}");
+            if let Some(named) = named {
+                assert!(text.contains(named), "{bad}: {text}");
+            }
+            assert!(!text.contains('\u{1b}'), "{bad}: {text}");
+            assert!(!text.contains("v2.public.x"), "{bad}: {text}");
+        }
+        let (_, request) = unit_request(&cx, &unit_record(r#","lifetime_secs":86400"#)).unwrap();
+        assert_eq!(request.scopes(), [Scope::Customers]);
     }
 
     /// A `source_ips` that is not a list of addresses (network data) is an

@@ -565,8 +565,9 @@ async fn a_token_created_into_the_store_is_rotated_at_the_first_scheduled_run() 
 /// Each failure reaches the runtime with an `errorType` that alarms can
 /// filter on: a record that cannot be rotated is `InvalidRecord` whatever
 /// is wrong with it (not JSON, binary, no `token_id`, unknown service, no
-/// scopes), a service's refusal `ServiceError`, a pending secret that does
-/// not work `TestFailed`; none mints a token that stays.
+/// scopes, a scope Unit does not know, a blank `token`), a service's
+/// refusal `ServiceError`, a pending secret that does not work
+/// `TestFailed`; none mints a token that stays.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_failure_reaches_the_runtime_with_a_stable_error_type() {
     let Some(w) = UnitWorld::start().await else {
@@ -577,7 +578,13 @@ async fn every_failure_reaches_the_runtime_with_a_stable_error_type() {
     let no_scopes = format!(
         r#"{{"token":"x","service":"unit","token_id":"1","name":"n","expires_at":null,"user_id":"{user}"}}"#
     );
-    let malformed: [(&str, Option<&str>); 5] = [
+    let unknown_scope = format!(
+        r#"{{"token":"x","service":"unit","token_id":"1","name":"n","expires_at":null,"user_id":"{user}","scopes":["customerz"],"lifetime_secs":86400}}"#
+    );
+    let blank_token = format!(
+        r#"{{"token":" ","service":"unit","token_id":"1","name":"n","expires_at":null,"user_id":"{user}","scopes":["customers"],"lifetime_secs":86400}}"#
+    );
+    let malformed: [(&str, Option<&str>); 7] = [
         ("not JSON", Some("not a record")),
         (
             "no token_id",
@@ -588,6 +595,8 @@ async fn every_failure_reaches_the_runtime_with_a_stable_error_type() {
             Some(r#"{"token":"x","service":"s3","token_id":"1","name":null,"expires_at":null}"#),
         ),
         ("no scopes", Some(&no_scopes)),
+        ("unknown scope", Some(&unknown_scope)),
+        ("blank token", Some(&blank_token)),
         ("binary", None),
     ];
     for (what, text) in malformed {
@@ -605,6 +614,11 @@ async fn every_failure_reaches_the_runtime_with_a_stable_error_type() {
             .await
             .failure();
         assert_eq!(kind, "InvalidRecord", "{what}: {message}");
+        match what {
+            "unknown scope" => assert!(message.contains("`customerz`"), "{message}"),
+            "blank token" => assert!(message.contains("`token`"), "{message}"),
+            _ => {}
+        }
     }
     assert_eq!(w.fake.tokens().len(), 1, "nothing minted");
 
