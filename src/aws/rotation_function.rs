@@ -34,7 +34,7 @@ use crate::lifecycle::engine::{Lifecycle, TokenService};
 use crate::lifecycle::mailtrap::MailtrapLifecycle;
 use crate::lifecycle::marker::Marker;
 use crate::lifecycle::mint::{MintIntoError, Ops, Unstored};
-use crate::lifecycle::sink::record::SecretRecord;
+use crate::lifecycle::sink::record::{SecretRecord, describe_json_error};
 use crate::lifecycle::sink::secret_sink::{SecretMeta, SecretSink, SinkError, async_trait};
 use crate::lifecycle::unit::UnitLifecycle;
 use crate::mailtrap::{self, Expiry};
@@ -95,6 +95,59 @@ pub struct RotationEvent {
 }
 
 impl RotationEvent {
+    /// Reads the event the runtime hands the function, and checks it is
+    /// one Secrets Manager sends: `SecretId` a name or ARN (1 to 2048
+    /// visible ASCII characters), `ClientRequestToken` a version id (32 to
+    /// 64 of them), `Step` one of the four steps.
+    ///
+    /// ```
+    /// use api_tokens::aws::rotation_function::{FailureKind, RotationEvent};
+    ///
+    /// let event = RotationEvent::from_value(serde_json::json!({
+    ///     "SecretId": "ci/unit",
+    ///     "ClientRequestToken": "7f0c3a52-5b6e-4d43-9a3e-2d1b0c9e8f71",
+    ///     "Step": "createSecret",
+    /// }))?;
+    /// assert_eq!(event.secret_id, "ci/unit");
+    /// let err = RotationEvent::from_value(serde_json::json!({"Records": []})).unwrap_err();
+    /// assert_eq!(err.kind(), FailureKind::InvalidEvent);
+    /// # Ok::<(), api_tokens::aws::rotation_function::EventError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// An [`EventError`] (kind [`FailureKind::InvalidEvent`]) naming the
+    /// field that is missing or malformed; it never quotes the event.
+    pub fn from_value(value: serde_json::Value) -> Result<RotationEvent, EventError> {
+        let event: RotationEvent = serde_path_to_error::deserialize(value).map_err(|e| {
+            EventError::new(format!(
+                "at `{}`: {}",
+                e.path(),
+                describe_json_error(e.inner())
+            ))
+        })?;
+        event.check()?;
+        Ok(event)
+    }
+
+    /// Whether the event's names can be what Secrets Manager sends: they
+    /// reach requests and errors.
+    fn check(&self) -> Result<(), EventError> {
+        let visible = |s: &str| s.bytes().all(|b| b.is_ascii_graphic());
+        if self.secret_id.is_empty() || self.secret_id.len() > 2048 || !visible(&self.secret_id) {
+            return Err(EventError::new(
+                "its SecretId is not a secret's name or ARN (1 to 2048 visible ASCII characters)",
+            ));
+        }
+        let token = &self.client_request_token;
+        if !(32..=64).contains(&token.len()) || !visible(token) {
+            return Err(EventError::new(
+                "its ClientRequestToken is not a version id (32 to 64 visible ASCII characters)",
+            ));
+        }
+        Ok(())
+    }
+
     /// An event.
     pub fn new(
         secret_id: impl Into<String>,
@@ -138,8 +191,15 @@ pub enum FailureKind {
     /// found, throttled, network).
     StoreError,
     /// `ConfigurationError`: the function lacks what the record needs: the
-    /// service's credential, or a user for a Unit record that names none.
+    /// service's credential, or a user for a Unit record that names none;
+    /// or its configuration is malformed (the binary: a variable that does
+    /// not parse, a URL refused, a credential's secret that cannot be
+    /// read), which fails every invocation until it is fixed.
     ConfigurationError,
+    /// `InvalidEvent`: the invocation's event is not a Secrets Manager
+    /// rotation event (not an object; `SecretId`, `ClientRequestToken` or
+    /// `Step` missing or malformed). Nothing was read or changed.
+    InvalidEvent,
 }
 
 impl FailureKind {
@@ -153,6 +213,7 @@ impl FailureKind {
             FailureKind::TestFailed => "TestFailed",
             FailureKind::StoreError => "StoreError",
             FailureKind::ConfigurationError => "ConfigurationError",
+            FailureKind::InvalidEvent => "InvalidEvent",
         }
     }
 }
@@ -163,10 +224,38 @@ impl fmt::Display for FailureKind {
     }
 }
 
-/// Why a step failed. It names the step, the secret and the version, and
-/// never holds a secret; its [`kind`](Self::kind) sorts it for alarms.
+/// An invocation's event that is not a Secrets Manager rotation event,
+/// from [`RotationEvent::from_value`]: its [`kind`](Self::kind) is
+/// [`FailureKind::InvalidEvent`]. It says what is wrong and never quotes
+/// the event.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "the event is not a Secrets Manager rotation event ({reason}); expected \
+     {{\"SecretId\", \"ClientRequestToken\", \"Step\"}} with Step one of createSecret, \
+     setSecret, testSecret, finishSecret"
+)]
+pub struct EventError {
+    reason: String,
+}
+
+impl EventError {
+    fn new(reason: impl Into<String>) -> EventError {
+        EventError {
+            reason: reason.into(),
+        }
+    }
+
+    /// [`FailureKind::InvalidEvent`].
+    pub fn kind(&self) -> FailureKind {
+        FailureKind::InvalidEvent
+    }
+}
+
+/// Why a step failed. It names the step, the secret and the version
+/// (escaped), and never holds a secret; its [`kind`](Self::kind) sorts it
+/// for alarms.
 #[derive(Debug, thiserror::Error)]
-#[error("{step} of {secret} (version {version}): {message}")]
+#[error("{step} of {} (version {}): {message}", escaped(.secret), escaped(.version))]
 pub struct RotationFunctionError {
     step: RotationStep,
     secret: String,
@@ -176,6 +265,14 @@ pub struct RotationFunctionError {
 }
 
 impl RotationFunctionError {
+    /// A [`ConfigurationError`](FailureKind::ConfigurationError) of the
+    /// step `event` asks for: the function could not be set up, as
+    /// `message` says (a malformed variable, an unreadable credential).
+    /// `message` must not hold a secret.
+    pub fn configuration(event: &RotationEvent, message: impl Into<String>) -> Self {
+        Ctx { event }.fail(FailureKind::ConfigurationError, message)
+    }
+
     /// The step that failed.
     pub fn step(&self) -> RotationStep {
         self.step
@@ -348,10 +445,16 @@ impl RotationFunction {
     ///
     /// A [`RotationFunctionError`] naming the step, the secret and what
     /// failed: a call to Secrets Manager (with its request id), to the
-    /// service, a record that cannot be read, missing credentials, or a
-    /// superseded rotation ([`RotationFunctionError::is_superseded`]).
+    /// service, a record that cannot be read, missing credentials, a
+    /// superseded rotation ([`RotationFunctionError::is_superseded`]), or
+    /// an event whose `SecretId` or `ClientRequestToken` Secrets Manager
+    /// could not have sent ([`FailureKind::InvalidEvent`], before any
+    /// request).
     pub async fn handle(&self, event: &RotationEvent) -> Result<String, RotationFunctionError> {
         let cx = Ctx { event };
+        event
+            .check()
+            .map_err(|e| cx.fail(FailureKind::InvalidEvent, e.to_string()))?;
         let versions = self.versions(&cx).await?;
         if event.step != RotationStep::CreateSecret
             && versions.labels_of(cx.token()).is_empty()
@@ -879,13 +982,22 @@ fn scopes_of(cx: &Ctx<'_>, record: &SecretRecord) -> Result<Vec<Scope>, Rotation
 /// `text` (data from a record, the event or a service, never a secret) as
 /// an error may show it: escaped, in backquotes, at most 64 characters.
 fn shown(text: &str) -> String {
-    const MAX: usize = 64;
-    let mut out: String = text.chars().take(MAX).collect::<String>();
-    out = out.escape_debug().to_string();
-    if text.chars().count() > MAX {
+    format!("`{}`", escaped_to(text, 64))
+}
+
+/// A name from the event as an error shows it: escaped, at most 2048
+/// characters (a valid `SecretId` is shown whole).
+fn escaped(text: &str) -> String {
+    escaped_to(text, 2048)
+}
+
+/// `text`, escaped, its first `max` characters and `…` when it is longer.
+fn escaped_to(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().take(max).flat_map(char::escape_debug).collect();
+    if text.chars().nth(max).is_some() {
         out.push('…');
     }
-    format!("`{out}`")
+    out
 }
 
 /// The record's list `key` of `what`, each value parsed from its text;
@@ -1048,6 +1160,45 @@ mod tests {
         }
         let (_, request) = unit_request(&cx, &unit_record(r#","lifetime_secs":86400"#)).unwrap();
         assert_eq!(request.scopes(), [Scope::Customers]);
+    }
+
+    /// An event handed to `handle` whose names Secrets Manager could not
+    /// have sent is refused as `InvalidEvent` before any request, and the
+    /// error shows them escaped: a line break in a `SecretId` cannot forge
+    /// a log line.
+    #[tokio::test]
+    async fn an_event_secrets_manager_could_not_send_is_refused_escaped() {
+        let config = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .build();
+        let function = RotationFunction::new(Client::from_conf(config));
+        let token = "7f0c3a52-5b6e-4d43-9a3e-2d1b0c9e8f71";
+        for (secret, version, named) in [
+            ("ci/unit\nforged line", token, "SecretId"),
+            ("", token, "SecretId"),
+            ("ci/unit", "t", "ClientRequestToken"),
+            ("ci/unit", "7f0c3a52-5b6e-4d43-9a3e-2d1b0c9e8f71\u{1b}[2K", "ClientRequestToken"),
+        ] {
+            let event = RotationEvent::new(secret, version, RotationStep::FinishSecret);
+            let err = function.handle(&event).await.unwrap_err();
+            assert_eq!(err.kind(), FailureKind::InvalidEvent, "{err}");
+            let text = err.to_string();
+            assert!(text.contains(named), "{text}");
+            assert!(!text.contains('\n') && !text.contains('\u{1b}'), "{text}");
+            assert!(RotationEvent::from_value(serde_json::to_value(&event).unwrap()).is_err());
+        }
+        let valid = RotationEvent::new("ci/unit", token, RotationStep::CreateSecret);
+        let back = RotationEvent::from_value(serde_json::to_value(&valid).unwrap()).unwrap();
+        assert_eq!(back, valid);
+        let err = RotationEvent::from_value(serde_json::json!({
+            "SecretId": "ci/unit", "ClientRequestToken": token, "Step": "s3cr3t-step",
+        }))
+        .unwrap_err();
+        assert_eq!(err.kind(), FailureKind::InvalidEvent);
+        assert!(err.to_string().contains("`Step`"), "{err}");
+        assert!(!err.to_string().contains("s3cr3t"), "{err}");
     }
 
     /// A `source_ips` that is not a list of addresses (network data) is an

@@ -896,3 +896,193 @@ fn events_read_as_secrets_manager_sends_them() {
         .is_err()
     );
 }
+
+/// The environment of a function that reaches no Secrets Manager (its
+/// endpoint a closed port, no instance metadata): what it does before any
+/// request.
+fn offline_env() -> Vec<(&'static str, String)> {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a port");
+    vec![
+        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{closed}")),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        ("AWS_REGION", aws_support::REGION.to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ]
+}
+
+/// A configuration the function cannot use (a variable that does not
+/// parse, plain http to a host that is not loopback) does not end the
+/// process before the runtime loop, where Lambda sees only
+/// `Runtime.ExitError`: each invocation fails with `errorType`
+/// `ConfigurationError`, naming the variable and the step, never the
+/// credential.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configuration_that_cannot_be_used_fails_each_invocation_as_a_configuration_error() {
+    const UNIT_TOKEN: &str = "v2.public.CONFIG-TEST-UNIT.sig";
+    const MAILTRAP_TOKEN: &str = "CONFIGTESTMAILTRAPTOKEN0123456789";
+    let unit = ("UNIT_API_TOKEN", UNIT_TOKEN);
+    let mailtrap = ("MAILTRAP_API_TOKEN", MAILTRAP_TOKEN);
+    let cases: [(&[(&str, &str)], &str); 5] = [
+        (&[unit, ("UNIT_USER_ID", "two")], "UNIT_USER_ID"),
+        (
+            &[mailtrap, ("MAILTRAP_ACCOUNT_ID", "-3")],
+            "MAILTRAP_ACCOUNT_ID",
+        ),
+        (&[("MAILTRAP_ROTATION", "sometimes")], "MAILTRAP_ROTATION"),
+        (
+            &[unit, ("UNIT_API_URL", "http://unit.example.com")],
+            "UNIT_API_URL",
+        ),
+        (
+            &[mailtrap, ("MAILTRAP_API_URL", "http://mailtrap.example.com")],
+            "MAILTRAP_API_URL",
+        ),
+    ];
+    let dir = tempfile::tempdir().expect("dir");
+    for (vars, named) in cases {
+        let mut env = offline_env();
+        env.extend(vars.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        let mut f = Lambda::start(EXE, &env, dir.path()).await;
+        // Every invocation, not only the first: the process stays.
+        for _ in 0..2 {
+            let (kind, message) = f
+                .invoke(&event("rot/misconfigured", &request_token(), "createSecret"))
+                .await
+                .failure();
+            assert_eq!(kind, "ConfigurationError", "{named}: {message}");
+            assert!(message.contains(named), "{named}: {message}");
+            assert!(
+                message.starts_with("createSecret of rot/misconfigured"),
+                "{message}"
+            );
+            for secret in [UNIT_TOKEN, MAILTRAP_TOKEN] {
+                assert!(!message.contains(secret), "{message}");
+            }
+        }
+        let log = f.log();
+        assert!(log.contains(named), "{named}: {log}");
+        for secret in [UNIT_TOKEN, MAILTRAP_TOKEN] {
+            assert!(!log.contains(secret), "{log}");
+        }
+    }
+}
+
+/// A credential read from Secrets Manager (`UNIT_API_TOKEN_SECRET_ARN`):
+/// a record's `token` is used; a secret that cannot be read, or JSON that
+/// is not a record (its token blank), fails each invocation as
+/// `ConfigurationError` naming the variable, never sent as a token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_from_secrets_manager_is_read_or_fails_as_a_configuration_error() {
+    use api_tokens::lifecycle::sink::{SecretMeta, SecretRecord};
+
+    let Some(w) = UnitWorld::start().await else {
+        return;
+    };
+    let credential = |token: &str| {
+        let record = SecretRecord::new(
+            &token.to_owned().into(),
+            &SecretMeta::new(Service::Unit, "7").with_name("rotation function"),
+        );
+        record.to_json().expose_secret().to_owned()
+    };
+    let good = aws_support::unique_name("cred/good");
+    w.client
+        .create_secret()
+        .name(&good)
+        .secret_string(credential(w.fake.token().expose_secret()))
+        .send()
+        .await
+        .expect("CreateSecret");
+    let blank = aws_support::unique_name("cred/blank");
+    w.client
+        .create_secret()
+        .name(&blank)
+        .secret_string(credential("x").replace("\"token\":\"x\"", "\"token\":\"\""))
+        .send()
+        .await
+        .expect("CreateSecret");
+    for (arn, expected) in [
+        ("cred/no-such-secret", "ResourceNotFoundException"),
+        (blank.as_str(), "`token`"),
+    ] {
+        let mut env = w.moto.env();
+        env.push(("UNIT_API_URL", w.fake.uri()));
+        env.push(("UNIT_API_TOKEN_SECRET_ARN", arn.to_owned()));
+        let mut f = Lambda::start(EXE, &env, w.dir.path()).await;
+        for _ in 0..2 {
+            let (kind, message) = f
+                .invoke(&event(&w.name, &request_token(), "createSecret"))
+                .await
+                .failure();
+            assert_eq!(kind, "ConfigurationError", "{arn}: {message}");
+            assert!(
+                message.contains("UNIT_API_TOKEN_SECRET_ARN") && message.contains(expected),
+                "{arn}: {message}"
+            );
+        }
+    }
+    assert_eq!(w.fake.tokens().len(), 1, "nothing minted");
+
+    let mut env = w.moto.env();
+    env.push(("UNIT_API_URL", w.fake.uri()));
+    env.push(("UNIT_API_TOKEN_SECRET_ARN", good));
+    let mut f = Lambda::start(EXE, &env, w.dir.path()).await;
+    f.invoke(&event(&w.name, &request_token(), "createSecret"))
+        .await
+        .ok();
+    assert_eq!(w.fake.tokens().len(), 2, "minted with the stored credential");
+    w.check_no_secret_in(&f.log());
+}
+
+/// An invocation whose event is not a Secrets Manager rotation event
+/// fails with the stable `errorType` `InvalidEvent` (not the runtime's
+/// `&lambda_runtime::deserializer::DeserializeError`), naming the field and
+/// never quoting the event: nothing is read or changed, and the function
+/// answers the next invocation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_that_is_not_a_rotation_event_fails_as_an_invalid_event() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut f = Lambda::start(EXE, &offline_env(), dir.path()).await;
+    let token = request_token();
+    let cases = [
+        (json!({ "Records": [] }), "SecretId"),
+        (json!("createSecret"), "rotation event"),
+        (
+            json!({ "SecretId": "rot/x", "ClientRequestToken": token, "Step": "rotateSecret-QUOTED" }),
+            "Step",
+        ),
+        (
+            json!({ "SecretId": "rot/x", "Step": "createSecret" }),
+            "ClientRequestToken",
+        ),
+        (
+            json!({ "SecretId": 7, "ClientRequestToken": token, "Step": "createSecret" }),
+            "SecretId",
+        ),
+        // Well-formed JSON whose names Secrets Manager could not have sent:
+        // refused before they reach a request or an error.
+        (
+            json!({ "SecretId": "rot/x\nQUOTED forged log line", "ClientRequestToken": token, "Step": "createSecret" }),
+            "SecretId",
+        ),
+        (
+            json!({ "SecretId": "rot/x", "ClientRequestToken": "QUOTED-short", "Step": "createSecret" }),
+            "ClientRequestToken",
+        ),
+        (
+            json!({ "SecretId": "rot/x", "ClientRequestToken": format!("{token}\u{1b}[2KQUOTED"), "Step": "testSecret" }),
+            "ClientRequestToken",
+        ),
+    ];
+    for (payload, named) in cases {
+        let (kind, message) = f.invoke(&payload).await.failure();
+        assert_eq!(kind, "InvalidEvent", "{payload}: {message}");
+        assert!(message.contains(named), "{payload}: {message}");
+        assert!(!message.contains("QUOTED"), "{payload}: {message}");
+    }
+    assert!(!f.log().contains("QUOTED"), "{}", f.log());
+}
