@@ -139,8 +139,7 @@ impl RotationEvent {
                 "its SecretId is not a secret's name or ARN (1 to 2048 visible ASCII characters)",
             ));
         }
-        let token = &self.client_request_token;
-        if !(32..=64).contains(&token.len()) || !visible(token) {
+        if !is_version_id(&self.client_request_token) {
             return Err(EventError::new(
                 "its ClientRequestToken is not a version id (32 to 64 visible ASCII characters)",
             ));
@@ -558,6 +557,7 @@ impl RotationFunction {
             ));
         }
         let (current_version, current) = self.record_of(cx, AWSCURRENT).await?;
+        checked_id(cx, current.service, "token_id", &current.token_id)?;
         let (secret, mut meta, retire) = match current.service {
             Service::Unit => {
                 let life = self.unit_life(cx, &current)?;
@@ -675,6 +675,7 @@ impl RotationFunction {
             .name
             .clone()
             .unwrap_or_else(|| Marker::label(&old.name).to_owned());
+        checked_label(cx, Service::Mailtrap, &label)?;
         if self.mailtrap_method == MailtrapMethod::ResetForGrace {
             match life.tokens().reset(old_id, expiry).await {
                 Ok(new) => return Ok((new.token.clone(), mailtrap_meta(&new, label), "grace")),
@@ -733,6 +734,7 @@ impl RotationFunction {
 
     async fn test_secret(&self, cx: &Ctx<'_>) -> Result<String, RotationFunctionError> {
         let (_, pending) = self.record_of(cx, cx.token()).await?;
+        checked_id(cx, pending.service, "token_id", &pending.token_id)?;
         let result = match pending.service {
             Service::Unit => self.unit_life(cx, &pending)?.probe(&pending.token).await,
             Service::Mailtrap => self.mailtrap_life(cx)?.probe(&pending.token).await,
@@ -760,16 +762,9 @@ impl RotationFunction {
         versions: &Versions,
     ) -> Result<String, RotationFunctionError> {
         let (_, pending) = self.record_of(cx, cx.token()).await?;
-        let base = pending
-            .attributes
-            .get(REPLACES_VERSION)
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| {
-                cx.invalid(
-                    "the version was not written by createSecret: it names no version it replaces",
-                )
-            })?
-            .to_owned();
+        // All the record says of the move and the retirement is checked
+        // before AWSCURRENT moves.
+        let Finish { base, old, retire } = finish_of(cx, &pending)?;
         let current = versions.with(AWSCURRENT);
         if current != Some(cx.token()) {
             let moved = if current == Some(base.as_str()) {
@@ -788,24 +783,14 @@ impl RotationFunction {
         }
         self.secret(cx).remove_label(AWSPENDING, cx.token()).await;
 
-        let old = pending
-            .attributes
-            .get(REPLACES)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default();
-        let retire = pending
-            .attributes
-            .get(RETIRE)
-            .and_then(|v| v.as_str())
-            .unwrap_or("revoke");
-        if old.is_empty() || retire == "grace" {
+        if retire == Retire::Grace {
             return Ok(format!(
                 "finishSecret of {}: version {} is current; token {old} is left to its grace period",
                 cx.secret(),
                 cx.token()
             ));
         }
-        self.remove(cx, &pending, old).await?;
+        self.remove(cx, &pending, &old).await?;
         Ok(format!(
             "finishSecret of {}: version {} (token {}) is current; old token {old} {}",
             cx.secret(),
@@ -829,7 +814,7 @@ impl RotationFunction {
     ) -> RotationFunctionError {
         self.secret(cx).remove_label(AWSPENDING, cx.token()).await;
         let removed = self.remove(cx, pending, &pending.token_id).await;
-        let holder = current.unwrap_or("none");
+        let holder = current.map_or_else(|| "none".to_owned(), escaped);
         cx.fail(FailureKind::Superseded, match removed {
             Ok(()) => format!(
                 "superseded: another rotation made version {holder} current first; this rotation's token {} was removed",
@@ -841,6 +826,82 @@ impl RotationFunction {
             ),
         })
     }
+}
+
+/// How `finishSecret` retires the old token, as the pending record says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retire {
+    /// Unit: revoke it.
+    Revoke,
+    /// Mailtrap: delete it.
+    Delete,
+    /// Mailtrap, after a reset: leave it to its grace period.
+    Grace,
+}
+
+/// What a pending record written by `createSecret` says `finishSecret`
+/// does: move `AWSCURRENT` from version `base`, retire token `old` as
+/// `retire` says.
+struct Finish {
+    base: String,
+    old: String,
+    retire: Retire,
+}
+
+/// The pending record's [`Finish`], every part checked: `base` a version
+/// id, `old` (and the record's own `token_id`) a token id of its service,
+/// `retire_old` a way that service retires a token (its service's default
+/// when absent). Anything else is an
+/// [`InvalidRecord`](FailureKind::InvalidRecord) failure, never read as
+/// nothing to retire.
+fn finish_of(cx: &Ctx<'_>, pending: &SecretRecord) -> Result<Finish, RotationFunctionError> {
+    let text = |key: &str| pending.attributes.get(key).and_then(|v| v.as_str());
+    let base = text(REPLACES_VERSION).ok_or_else(|| {
+        cx.invalid("the version was not written by createSecret: it names no version it replaces")
+    })?;
+    if !is_version_id(base) {
+        return Err(cx.invalid(format!(
+            "the record's {REPLACES_VERSION} {} is not a version id",
+            shown(base)
+        )));
+    }
+    checked_id(cx, pending.service, "token_id", &pending.token_id)?;
+    let old = text(REPLACES).ok_or_else(|| {
+        cx.invalid(format!(
+            "the version was not written by createSecret: it names no {REPLACES}"
+        ))
+    })?;
+    checked_id(cx, pending.service, REPLACES, old)?;
+    let retire = match (pending.service, pending.attributes.get(RETIRE)) {
+        (Service::Unit, None) => Retire::Revoke,
+        (Service::Mailtrap, None) => Retire::Delete,
+        (service, Some(value)) => match (service, value.as_str()) {
+            (Service::Unit, Some("revoke")) => Retire::Revoke,
+            (Service::Mailtrap, Some("delete")) => Retire::Delete,
+            (Service::Mailtrap, Some("grace")) => Retire::Grace,
+            _ => {
+                return Err(cx.invalid(format!(
+                    "the record's {RETIRE} is not how a {service} token is retired ({})",
+                    if service == Service::Unit {
+                        "revoke"
+                    } else {
+                        "delete or grace"
+                    }
+                )));
+            }
+        },
+    };
+    Ok(Finish {
+        base: base.to_owned(),
+        old: old.to_owned(),
+        retire,
+    })
+}
+
+/// Whether `text` can be a version id (a `ClientRequestToken`): 32 to 64
+/// visible ASCII characters.
+fn is_version_id(text: &str) -> bool {
+    (32..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// Mints `request` once, through the lifecycle, as the token that
@@ -855,7 +916,11 @@ async fn mint_marked<S: TokenService>(
     request: &S::Create,
 ) -> Result<S::New, RotationFunctionError> {
     let service = |e: Error| cx.fail(FailureKind::ServiceError, format!("{}: {e}", S::SERVICE));
-    let marker = marker_for(cx.token(), &current.token_id).map_err(service)?;
+    let marker = marker_for(cx.token(), &current.token_id).map_err(|e| {
+        cx.invalid(format!(
+            "the record's token_id cannot be named in the new token's marker: {e}"
+        ))
+    })?;
     let minted = life
         .mint_marked(request, label, || marker.clone())
         .await
@@ -897,7 +962,16 @@ fn resources(
                         .iter()
                         .map(|id| id.as_str().map(str::to_owned).ok_or_else(refused))
                         .collect::<Result<Vec<String>, _>>()?;
-                    let kind = kind.parse::<ResourceType>().map_err(|_| refused())?;
+                    let kind = match kind.parse::<ResourceType>() {
+                        Ok(ResourceType::Other(_)) | Err(_) => {
+                            return Err(cx.invalid(format!(
+                                "the record's resources name the type {}, which is not one Unit \
+                                 knows (card or account)",
+                                shown(kind)
+                            )));
+                        }
+                        Ok(kind) => kind,
+                    };
                     Ok(ResourceRestriction::new(kind, ids))
                 }
                 _ => Err(refused()),
@@ -925,14 +999,55 @@ fn unit_request(
                 "the record names no lifetime_secs: write it with `api-tokens unit create` or `unit rotate` `--secret-to aws-sm:NAME`, which record it",
             )
         })?;
-    let label = current.name.clone().unwrap_or_default();
+    let label = current.name.clone().ok_or_else(|| {
+        cx.invalid(
+            "the record names no name (the token's description): write it with `api-tokens unit create` or `unit rotate` `--secret-to aws-sm:NAME`, which record it",
+        )
+    })?;
+    checked_label(cx, Service::Unit, &label)?;
     let mut request =
         unit::CreateApiToken::new(label.clone(), scopes, expiration).source_ips(source_ips);
     if let Some(resources) = resources(cx, current)? {
         request = request.resources(resources);
     }
-
+    // What the client would refuse (an address, a resource id), refused
+    // here as the record's fault, before anything is sent.
+    request
+        .to_wire(Utc::now())
+        .map_err(|e| cx.invalid(format!("the record cannot be sent to Unit: {e}")))?;
     Ok((label, request))
+}
+
+/// Whether `label`, the record's `name` (or the old token's name on the
+/// service), can label the new token as the lifecycle's own mints require:
+/// not blank, on one line, not ending with something shaped like a marker,
+/// not too long for Mailtrap. The rotation function mints through
+/// `mint_marked`, which does not check it.
+fn checked_label(cx: &Ctx<'_>, service: Service, label: &str) -> Result<(), RotationFunctionError> {
+    crate::lifecycle::mint::check_label(service, "name", label)
+        .map_err(|e| cx.invalid(format!("the record's name cannot label a {service} token: {e}")))
+}
+
+/// `id`, the record's `field`, when it is a token id of `service`: it is
+/// sent in requests and shown in messages.
+fn checked_id<'r>(
+    cx: &Ctx<'_>,
+    service: Service,
+    field: &str,
+    id: &'r str,
+) -> Result<&'r str, RotationFunctionError> {
+    let valid = match service {
+        Service::Unit => id.parse::<unit::TokenId>().is_ok(),
+        Service::Mailtrap => id.parse::<mailtrap::TokenId>().is_ok(),
+    };
+    if valid {
+        Ok(id)
+    } else {
+        Err(cx.invalid(format!(
+            "the record's {field} {} is not a {service} token id",
+            shown(id)
+        )))
+    }
 }
 
 /// The record's `scopes`: a list of scopes this version of the crate
@@ -1199,6 +1314,65 @@ mod tests {
         assert_eq!(err.kind(), FailureKind::InvalidEvent);
         assert!(err.to_string().contains("`Step`"), "{err}");
         assert!(!err.to_string().contains("s3cr3t"), "{err}");
+    }
+
+    /// The record's name labels the new token: one the lifecycle's own
+    /// mints would refuse (none, blank, on two lines, ending with a
+    /// marker) is an invalid record, never a token described by its
+    /// marker alone or by forged text.
+    #[test]
+    fn a_name_that_cannot_label_a_token_is_an_invalid_record() {
+        let event = create_event();
+        let cx = Ctx { event: &event };
+        for name in [
+            None,
+            Some(""),
+            Some("   "),
+            Some("CI\ndeploy"),
+            Some("CI deploy [at:t4k2ab-7f3k9q2m from:41]"),
+        ] {
+            let mut record = unit_record(r#","lifetime_secs":86400"#);
+            record.name = name.map(str::to_owned);
+            let err = unit_request(&cx, &record).unwrap_err();
+            assert_eq!(err.kind, FailureKind::InvalidRecord, "{name:?}: {err}");
+            assert!(err.to_string().contains("name"), "{name:?}: {err}");
+        }
+    }
+
+    /// A record's resources are sent to Unit: a type Unit does not know,
+    /// or an id that is not one, is an invalid record, found before
+    /// anything is sent (not a service error after the interrupted run's
+    /// tokens were looked for).
+    #[test]
+    fn resources_unit_would_refuse_are_an_invalid_record() {
+        let event = create_event();
+        let cx = Ctx { event: &event };
+        for (bad, named) in [
+            (
+                serde_json::json!([{"type": "accountz", "ids": ["10005"]}]),
+                "`accountz`",
+            ),
+            (
+                serde_json::json!([{"type": "account", "ids": ["abc"]}]),
+                "`abc`",
+            ),
+            (
+                serde_json::json!([{"type": "card", "ids": ["0"]}]),
+                "`0`",
+            ),
+        ] {
+            let mut record = unit_record(r#","lifetime_secs":86400"#);
+            record.attributes.insert("resources".to_owned(), bad.clone());
+            let err = unit_request(&cx, &record).unwrap_err();
+            assert_eq!(err.kind, FailureKind::InvalidRecord, "{bad}: {err}");
+            assert!(err.to_string().contains(named), "{bad}: {err}");
+        }
+        let mut record = unit_record(r#","lifetime_secs":86400"#);
+        record.attributes.insert(
+            "resources".to_owned(),
+            serde_json::json!([{"type": "account", "ids": ["10005"]}]),
+        );
+        assert!(unit_request(&cx, &record).is_ok());
     }
 
     /// A `source_ips` that is not a list of addresses (network data) is an

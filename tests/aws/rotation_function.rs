@@ -565,7 +565,8 @@ async fn a_token_created_into_the_store_is_rotated_at_the_first_scheduled_run() 
 /// Each failure reaches the runtime with an `errorType` that alarms can
 /// filter on: a record that cannot be rotated is `InvalidRecord` whatever
 /// is wrong with it (not JSON, binary, no `token_id`, unknown service, no
-/// scopes, a scope Unit does not know, a blank `token`), a service's
+/// scopes, a scope Unit does not know, a blank `token`, a `token_id` that
+/// is not one, no name to label the new token), a service's
 /// refusal `ServiceError`, a pending secret that does not work
 /// `TestFailed`; none mints a token that stays.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -584,7 +585,13 @@ async fn every_failure_reaches_the_runtime_with_a_stable_error_type() {
     let blank_token = format!(
         r#"{{"token":" ","service":"unit","token_id":"1","name":"n","expires_at":null,"user_id":"{user}","scopes":["customers"],"lifetime_secs":86400}}"#
     );
-    let malformed: [(&str, Option<&str>); 7] = [
+    let not_an_id = format!(
+        r#"{{"token":"x","service":"unit","token_id":"abc","name":"n","expires_at":null,"user_id":"{user}","scopes":["customers"],"lifetime_secs":86400}}"#
+    );
+    let no_name = format!(
+        r#"{{"token":"x","service":"unit","token_id":"1","name":null,"expires_at":null,"user_id":"{user}","scopes":["customers"],"lifetime_secs":86400}}"#
+    );
+    let malformed: [(&str, Option<&str>); 9] = [
         ("not JSON", Some("not a record")),
         (
             "no token_id",
@@ -597,6 +604,8 @@ async fn every_failure_reaches_the_runtime_with_a_stable_error_type() {
         ("no scopes", Some(&no_scopes)),
         ("unknown scope", Some(&unknown_scope)),
         ("blank token", Some(&blank_token)),
+        ("token_id not an id", Some(&not_an_id)),
+        ("no name", Some(&no_name)),
         ("binary", None),
     ];
     for (what, text) in malformed {
@@ -617,6 +626,8 @@ async fn every_failure_reaches_the_runtime_with_a_stable_error_type() {
         match what {
             "unknown scope" => assert!(message.contains("`customerz`"), "{message}"),
             "blank token" => assert!(message.contains("`token`"), "{message}"),
+            "token_id not an id" => assert!(message.contains("`abc`"), "{message}"),
+            "no name" => assert!(message.contains("name"), "{message}"),
             _ => {}
         }
     }
@@ -1085,4 +1096,76 @@ async fn an_event_that_is_not_a_rotation_event_fails_as_an_invalid_event() {
         assert!(!message.contains("QUOTED"), "{payload}: {message}");
     }
     assert!(!f.log().contains("QUOTED"), "{}", f.log());
+}
+
+/// A pending version that does not say, as `createSecret` writes it, which
+/// token it replaces and how to retire it (`replaces_token_id` missing, not
+/// text, empty or not an id; `retire_old` not how a Unit token is retired;
+/// `replaces_version` not a version id) is refused as `InvalidRecord`
+/// before `AWSCURRENT` moves: never read as nothing to retire, which left
+/// the old token live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_version_that_does_not_say_what_it_retires_is_refused_before_the_move() {
+    let Some(w) = UnitWorld::start().await else {
+        return;
+    };
+    let base = w.version(AWSCURRENT).await.expect("current");
+    let old = current(&w.client, &w.name).await.token_id;
+    let mut f = w.lambda().await;
+    let cases: [(&str, &str, Option<Value>); 7] = [
+        ("no replaces_token_id", "replaces_token_id", None),
+        ("a number", "replaces_token_id", Some(json!(1))),
+        ("empty", "replaces_token_id", Some(json!(""))),
+        ("not an id", "replaces_token_id", Some(json!("01"))),
+        ("grace on Unit", "retire_old", Some(json!("grace"))),
+        ("unknown retire", "retire_old", Some(json!("revokee"))),
+        ("not a version", "replaces_version", Some(json!("v1"))),
+    ];
+    for (what, key, value) in cases {
+        let new = w.fake.insert_token(customers_token());
+        let mut pending = json!({
+            "token": new.secret.expose_secret(),
+            "service": "unit",
+            "token_id": new.id.to_string(),
+            "name": "CI deploy",
+            "expires_at": null,
+            "user_id": w.fake.user_id().to_string(),
+            "scopes": ["customers"],
+            "lifetime_secs": 86_400,
+            "replaces_token_id": old,
+            "replaces_version": base,
+            "retire_old": "revoke",
+        });
+        match value {
+            Some(v) => pending[key] = v,
+            None => {
+                pending.as_object_mut().expect("object").remove(key);
+            }
+        }
+        let token = request_token();
+        w.client
+            .put_secret_value()
+            .secret_id(&w.name)
+            .client_request_token(&token)
+            .secret_string(pending.to_string())
+            .version_stages(AWSPENDING)
+            .send()
+            .await
+            .expect("PutSecretValue");
+        let (kind, message) = f
+            .invoke(&event(&w.name, &token, "finishSecret"))
+            .await
+            .failure();
+        assert_eq!(kind, "InvalidRecord", "{what}: {message}");
+        assert!(message.contains(key), "{what}: {message}");
+        assert_eq!(
+            w.version(AWSCURRENT).await.as_deref(),
+            Some(base.as_str()),
+            "{what}: AWSCURRENT moved"
+        );
+        assert!(
+            w.fake.tokens().iter().any(|t| t.id.to_string() == old),
+            "{what}: the old token was retired"
+        );
+    }
 }
