@@ -1024,8 +1024,11 @@ fn unit_request(
 /// not too long for Mailtrap. The rotation function mints through
 /// `mint_marked`, which does not check it.
 fn checked_label(cx: &Ctx<'_>, service: Service, label: &str) -> Result<(), RotationFunctionError> {
-    crate::lifecycle::mint::check_label(service, "name", label)
-        .map_err(|e| cx.invalid(format!("the record's name cannot label a {service} token: {e}")))
+    crate::lifecycle::mint::check_label(service, "name", label).map_err(|e| {
+        cx.invalid(format!(
+            "the record's name cannot label a {service} token: {e}"
+        ))
+    })
 }
 
 /// `id`, the record's `field`, when it is a token id of `service`: it is
@@ -1108,7 +1111,11 @@ fn escaped(text: &str) -> String {
 
 /// `text`, escaped, its first `max` characters and `…` when it is longer.
 fn escaped_to(text: &str, max: usize) -> String {
-    let mut out: String = text.chars().take(max).flat_map(char::escape_debug).collect();
+    let mut out: String = text
+        .chars()
+        .take(max)
+        .flat_map(char::escape_debug)
+        .collect();
     if text.chars().nth(max).is_some() {
         out.push('…');
     }
@@ -1248,10 +1255,7 @@ mod tests {
         let cx = Ctx { event: &event };
         for (bad, named) in [
             (serde_json::json!(["customerz"]), Some("`customerz`")),
-            (
-                serde_json::json!(["customers", "loans"]),
-                Some("`loans`"),
-            ),
+            (serde_json::json!(["customers", "loans"]), Some("`loans`")),
             (
                 serde_json::json!(["cust\u{1b}[31m"]),
                 Some("`cust\\u{1b}[31m`"),
@@ -1294,7 +1298,11 @@ mod tests {
             ("ci/unit\nforged line", token, "SecretId"),
             ("", token, "SecretId"),
             ("ci/unit", "t", "ClientRequestToken"),
-            ("ci/unit", "7f0c3a52-5b6e-4d43-9a3e-2d1b0c9e8f71\u{1b}[2K", "ClientRequestToken"),
+            (
+                "ci/unit",
+                "7f0c3a52-5b6e-4d43-9a3e-2d1b0c9e8f71\u{1b}[2K",
+                "ClientRequestToken",
+            ),
         ] {
             let event = RotationEvent::new(secret, version, RotationStep::FinishSecret);
             let err = function.handle(&event).await.unwrap_err();
@@ -1356,13 +1364,12 @@ mod tests {
                 serde_json::json!([{"type": "account", "ids": ["abc"]}]),
                 "`abc`",
             ),
-            (
-                serde_json::json!([{"type": "card", "ids": ["0"]}]),
-                "`0`",
-            ),
+            (serde_json::json!([{"type": "card", "ids": ["0"]}]), "`0`"),
         ] {
             let mut record = unit_record(r#","lifetime_secs":86400"#);
-            record.attributes.insert("resources".to_owned(), bad.clone());
+            record
+                .attributes
+                .insert("resources".to_owned(), bad.clone());
             let err = unit_request(&cx, &record).unwrap_err();
             assert_eq!(err.kind, FailureKind::InvalidRecord, "{bad}: {err}");
             assert!(err.to_string().contains(named), "{bad}: {err}");

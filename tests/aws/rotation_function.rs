@@ -949,7 +949,10 @@ async fn a_configuration_that_cannot_be_used_fails_each_invocation_as_a_configur
             "UNIT_API_URL",
         ),
         (
-            &[mailtrap, ("MAILTRAP_API_URL", "http://mailtrap.example.com")],
+            &[
+                mailtrap,
+                ("MAILTRAP_API_URL", "http://mailtrap.example.com"),
+            ],
             "MAILTRAP_API_URL",
         ),
     ];
@@ -961,7 +964,11 @@ async fn a_configuration_that_cannot_be_used_fails_each_invocation_as_a_configur
         // Every invocation, not only the first: the process stays.
         for _ in 0..2 {
             let (kind, message) = f
-                .invoke(&event("rot/misconfigured", &request_token(), "createSecret"))
+                .invoke(&event(
+                    "rot/misconfigured",
+                    &request_token(),
+                    "createSecret",
+                ))
                 .await
                 .failure();
             assert_eq!(kind, "ConfigurationError", "{named}: {message}");
@@ -1045,7 +1052,11 @@ async fn a_credential_from_secrets_manager_is_read_or_fails_as_a_configuration_e
     f.invoke(&event(&w.name, &request_token(), "createSecret"))
         .await
         .ok();
-    assert_eq!(w.fake.tokens().len(), 2, "minted with the stored credential");
+    assert_eq!(
+        w.fake.tokens().len(),
+        2,
+        "minted with the stored credential"
+    );
     w.check_no_secret_in(&f.log());
 }
 

@@ -151,7 +151,10 @@ impl Setup {
     async fn get(&self) -> Result<&RotationFunction, String> {
         let result = self.0.get_or_try_init(function).await;
         if let Err(e) = &result {
-            tracing::error!(kind = "ConfigurationError", "the function is misconfigured: {e}");
+            tracing::error!(
+                kind = "ConfigurationError",
+                "the function is misconfigured: {e}"
+            );
         }
         result
     }
