@@ -34,7 +34,7 @@ use crate::lifecycle::engine::{Lifecycle, TokenService};
 use crate::lifecycle::mailtrap::MailtrapLifecycle;
 use crate::lifecycle::marker::Marker;
 use crate::lifecycle::mint::{MintIntoError, Ops, Unstored};
-use crate::lifecycle::sink::record::SecretRecord;
+use crate::lifecycle::sink::record::{SecretRecord, describe_json_error};
 use crate::lifecycle::sink::secret_sink::{SecretMeta, SecretSink, SinkError, async_trait};
 use crate::lifecycle::unit::UnitLifecycle;
 use crate::mailtrap::{self, Expiry};
@@ -95,6 +95,58 @@ pub struct RotationEvent {
 }
 
 impl RotationEvent {
+    /// Reads the event the runtime hands the function, and checks it is
+    /// one Secrets Manager sends: `SecretId` a name or ARN (1 to 2048
+    /// visible ASCII characters), `ClientRequestToken` a version id (32 to
+    /// 64 of them), `Step` one of the four steps.
+    ///
+    /// ```
+    /// use api_tokens::aws::rotation_function::{FailureKind, RotationEvent};
+    ///
+    /// let event = RotationEvent::from_value(serde_json::json!({
+    ///     "SecretId": "ci/unit",
+    ///     "ClientRequestToken": "7f0c3a52-5b6e-4d43-9a3e-2d1b0c9e8f71",
+    ///     "Step": "createSecret",
+    /// }))?;
+    /// assert_eq!(event.secret_id, "ci/unit");
+    /// let err = RotationEvent::from_value(serde_json::json!({"Records": []})).unwrap_err();
+    /// assert_eq!(err.kind(), FailureKind::InvalidEvent);
+    /// # Ok::<(), api_tokens::aws::rotation_function::EventError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// An [`EventError`] (kind [`FailureKind::InvalidEvent`]) naming the
+    /// field that is missing or malformed; it never quotes the event.
+    pub fn from_value(value: serde_json::Value) -> Result<RotationEvent, EventError> {
+        let event: RotationEvent = serde_path_to_error::deserialize(value).map_err(|e| {
+            EventError::new(format!(
+                "at `{}`: {}",
+                e.path(),
+                describe_json_error(e.inner())
+            ))
+        })?;
+        event.check()?;
+        Ok(event)
+    }
+
+    /// Whether the event's names can be what Secrets Manager sends: they
+    /// reach requests and errors.
+    fn check(&self) -> Result<(), EventError> {
+        let visible = |s: &str| s.bytes().all(|b| b.is_ascii_graphic());
+        if self.secret_id.is_empty() || self.secret_id.len() > 2048 || !visible(&self.secret_id) {
+            return Err(EventError::new(
+                "its SecretId is not a secret's name or ARN (1 to 2048 visible ASCII characters)",
+            ));
+        }
+        if !is_version_id(&self.client_request_token) {
+            return Err(EventError::new(
+                "its ClientRequestToken is not a version id (32 to 64 visible ASCII characters)",
+            ));
+        }
+        Ok(())
+    }
+
     /// An event.
     pub fn new(
         secret_id: impl Into<String>,
@@ -121,8 +173,9 @@ pub enum FailureKind {
     /// made it. Nothing to repair.
     Superseded,
     /// `InvalidRecord`: a version of the secret is not a token record
-    /// (not JSON, binary, a field missing or malformed), names no scopes,
-    /// names a token that is gone, or was not written by `createSecret`.
+    /// (not JSON, binary, a field missing or malformed, a blank `token`),
+    /// names no scopes or one Unit does not know, names a token that is
+    /// gone, or was not written by `createSecret`.
     /// Nothing was minted; the secret needs repair.
     InvalidRecord,
     /// `MissingVersion`: the step names a version the secret does not
@@ -137,8 +190,15 @@ pub enum FailureKind {
     /// found, throttled, network).
     StoreError,
     /// `ConfigurationError`: the function lacks what the record needs: the
-    /// service's credential, or a user for a Unit record that names none.
+    /// service's credential, or a user for a Unit record that names none;
+    /// or its configuration is malformed (the binary: a variable that does
+    /// not parse, a URL refused, a credential's secret that cannot be
+    /// read), which fails every invocation until it is fixed.
     ConfigurationError,
+    /// `InvalidEvent`: the invocation's event is not a Secrets Manager
+    /// rotation event (not an object; `SecretId`, `ClientRequestToken` or
+    /// `Step` missing or malformed). Nothing was read or changed.
+    InvalidEvent,
 }
 
 impl FailureKind {
@@ -152,6 +212,7 @@ impl FailureKind {
             FailureKind::TestFailed => "TestFailed",
             FailureKind::StoreError => "StoreError",
             FailureKind::ConfigurationError => "ConfigurationError",
+            FailureKind::InvalidEvent => "InvalidEvent",
         }
     }
 }
@@ -162,10 +223,38 @@ impl fmt::Display for FailureKind {
     }
 }
 
-/// Why a step failed. It names the step, the secret and the version, and
-/// never holds a secret; its [`kind`](Self::kind) sorts it for alarms.
+/// An invocation's event that is not a Secrets Manager rotation event,
+/// from [`RotationEvent::from_value`]: its [`kind`](Self::kind) is
+/// [`FailureKind::InvalidEvent`]. It says what is wrong and never quotes
+/// the event.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "the event is not a Secrets Manager rotation event ({reason}); expected \
+     {{\"SecretId\", \"ClientRequestToken\", \"Step\"}} with Step one of createSecret, \
+     setSecret, testSecret, finishSecret"
+)]
+pub struct EventError {
+    reason: String,
+}
+
+impl EventError {
+    fn new(reason: impl Into<String>) -> EventError {
+        EventError {
+            reason: reason.into(),
+        }
+    }
+
+    /// [`FailureKind::InvalidEvent`].
+    pub fn kind(&self) -> FailureKind {
+        FailureKind::InvalidEvent
+    }
+}
+
+/// Why a step failed. It names the step, the secret and the version
+/// (escaped), and never holds a secret; its [`kind`](Self::kind) sorts it
+/// for alarms.
 #[derive(Debug, thiserror::Error)]
-#[error("{step} of {secret} (version {version}): {message}")]
+#[error("{step} of {} (version {}): {message}", escaped(.secret), escaped(.version))]
 pub struct RotationFunctionError {
     step: RotationStep,
     secret: String,
@@ -175,6 +264,14 @@ pub struct RotationFunctionError {
 }
 
 impl RotationFunctionError {
+    /// A [`ConfigurationError`](FailureKind::ConfigurationError) of the
+    /// step `event` asks for: the function could not be set up, as
+    /// `message` says (a malformed variable, an unreadable credential).
+    /// `message` must not hold a secret.
+    pub fn configuration(event: &RotationEvent, message: impl Into<String>) -> Self {
+        Ctx { event }.fail(FailureKind::ConfigurationError, message)
+    }
+
     /// The step that failed.
     pub fn step(&self) -> RotationStep {
         self.step
@@ -347,10 +444,16 @@ impl RotationFunction {
     ///
     /// A [`RotationFunctionError`] naming the step, the secret and what
     /// failed: a call to Secrets Manager (with its request id), to the
-    /// service, a record that cannot be read, missing credentials, or a
-    /// superseded rotation ([`RotationFunctionError::is_superseded`]).
+    /// service, a record that cannot be read, missing credentials, a
+    /// superseded rotation ([`RotationFunctionError::is_superseded`]), or
+    /// an event whose `SecretId` or `ClientRequestToken` Secrets Manager
+    /// could not have sent ([`FailureKind::InvalidEvent`], before any
+    /// request).
     pub async fn handle(&self, event: &RotationEvent) -> Result<String, RotationFunctionError> {
         let cx = Ctx { event };
+        event
+            .check()
+            .map_err(|e| cx.fail(FailureKind::InvalidEvent, e.to_string()))?;
         let versions = self.versions(&cx).await?;
         if event.step != RotationStep::CreateSecret
             && versions.labels_of(cx.token()).is_empty()
@@ -454,6 +557,7 @@ impl RotationFunction {
             ));
         }
         let (current_version, current) = self.record_of(cx, AWSCURRENT).await?;
+        checked_id(cx, current.service, "token_id", &current.token_id)?;
         let (secret, mut meta, retire) = match current.service {
             Service::Unit => {
                 let life = self.unit_life(cx, &current)?;
@@ -571,6 +675,7 @@ impl RotationFunction {
             .name
             .clone()
             .unwrap_or_else(|| Marker::label(&old.name).to_owned());
+        checked_label(cx, Service::Mailtrap, &label)?;
         if self.mailtrap_method == MailtrapMethod::ResetForGrace {
             match life.tokens().reset(old_id, expiry).await {
                 Ok(new) => return Ok((new.token.clone(), mailtrap_meta(&new, label), "grace")),
@@ -629,6 +734,7 @@ impl RotationFunction {
 
     async fn test_secret(&self, cx: &Ctx<'_>) -> Result<String, RotationFunctionError> {
         let (_, pending) = self.record_of(cx, cx.token()).await?;
+        checked_id(cx, pending.service, "token_id", &pending.token_id)?;
         let result = match pending.service {
             Service::Unit => self.unit_life(cx, &pending)?.probe(&pending.token).await,
             Service::Mailtrap => self.mailtrap_life(cx)?.probe(&pending.token).await,
@@ -656,16 +762,9 @@ impl RotationFunction {
         versions: &Versions,
     ) -> Result<String, RotationFunctionError> {
         let (_, pending) = self.record_of(cx, cx.token()).await?;
-        let base = pending
-            .attributes
-            .get(REPLACES_VERSION)
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| {
-                cx.invalid(
-                    "the version was not written by createSecret: it names no version it replaces",
-                )
-            })?
-            .to_owned();
+        // All the record says of the move and the retirement is checked
+        // before AWSCURRENT moves.
+        let Finish { base, old, retire } = finish_of(cx, &pending)?;
         let current = versions.with(AWSCURRENT);
         if current != Some(cx.token()) {
             let moved = if current == Some(base.as_str()) {
@@ -684,24 +783,14 @@ impl RotationFunction {
         }
         self.secret(cx).remove_label(AWSPENDING, cx.token()).await;
 
-        let old = pending
-            .attributes
-            .get(REPLACES)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default();
-        let retire = pending
-            .attributes
-            .get(RETIRE)
-            .and_then(|v| v.as_str())
-            .unwrap_or("revoke");
-        if old.is_empty() || retire == "grace" {
+        if retire == Retire::Grace {
             return Ok(format!(
                 "finishSecret of {}: version {} is current; token {old} is left to its grace period",
                 cx.secret(),
                 cx.token()
             ));
         }
-        self.remove(cx, &pending, old).await?;
+        self.remove(cx, &pending, &old).await?;
         Ok(format!(
             "finishSecret of {}: version {} (token {}) is current; old token {old} {}",
             cx.secret(),
@@ -725,7 +814,7 @@ impl RotationFunction {
     ) -> RotationFunctionError {
         self.secret(cx).remove_label(AWSPENDING, cx.token()).await;
         let removed = self.remove(cx, pending, &pending.token_id).await;
-        let holder = current.unwrap_or("none");
+        let holder = current.map_or_else(|| "none".to_owned(), escaped);
         cx.fail(FailureKind::Superseded, match removed {
             Ok(()) => format!(
                 "superseded: another rotation made version {holder} current first; this rotation's token {} was removed",
@@ -737,6 +826,82 @@ impl RotationFunction {
             ),
         })
     }
+}
+
+/// How `finishSecret` retires the old token, as the pending record says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retire {
+    /// Unit: revoke it.
+    Revoke,
+    /// Mailtrap: delete it.
+    Delete,
+    /// Mailtrap, after a reset: leave it to its grace period.
+    Grace,
+}
+
+/// What a pending record written by `createSecret` says `finishSecret`
+/// does: move `AWSCURRENT` from version `base`, retire token `old` as
+/// `retire` says.
+struct Finish {
+    base: String,
+    old: String,
+    retire: Retire,
+}
+
+/// The pending record's [`Finish`], every part checked: `base` a version
+/// id, `old` (and the record's own `token_id`) a token id of its service,
+/// `retire_old` a way that service retires a token (its service's default
+/// when absent). Anything else is an
+/// [`InvalidRecord`](FailureKind::InvalidRecord) failure, never read as
+/// nothing to retire.
+fn finish_of(cx: &Ctx<'_>, pending: &SecretRecord) -> Result<Finish, RotationFunctionError> {
+    let text = |key: &str| pending.attributes.get(key).and_then(|v| v.as_str());
+    let base = text(REPLACES_VERSION).ok_or_else(|| {
+        cx.invalid("the version was not written by createSecret: it names no version it replaces")
+    })?;
+    if !is_version_id(base) {
+        return Err(cx.invalid(format!(
+            "the record's {REPLACES_VERSION} {} is not a version id",
+            shown(base)
+        )));
+    }
+    checked_id(cx, pending.service, "token_id", &pending.token_id)?;
+    let old = text(REPLACES).ok_or_else(|| {
+        cx.invalid(format!(
+            "the version was not written by createSecret: it names no {REPLACES}"
+        ))
+    })?;
+    checked_id(cx, pending.service, REPLACES, old)?;
+    let retire = match (pending.service, pending.attributes.get(RETIRE)) {
+        (Service::Unit, None) => Retire::Revoke,
+        (Service::Mailtrap, None) => Retire::Delete,
+        (service, Some(value)) => match (service, value.as_str()) {
+            (Service::Unit, Some("revoke")) => Retire::Revoke,
+            (Service::Mailtrap, Some("delete")) => Retire::Delete,
+            (Service::Mailtrap, Some("grace")) => Retire::Grace,
+            _ => {
+                return Err(cx.invalid(format!(
+                    "the record's {RETIRE} is not how a {service} token is retired ({})",
+                    if service == Service::Unit {
+                        "revoke"
+                    } else {
+                        "delete or grace"
+                    }
+                )));
+            }
+        },
+    };
+    Ok(Finish {
+        base: base.to_owned(),
+        old: old.to_owned(),
+        retire,
+    })
+}
+
+/// Whether `text` can be a version id (a `ClientRequestToken`): 32 to 64
+/// visible ASCII characters.
+fn is_version_id(text: &str) -> bool {
+    (32..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// Mints `request` once, through the lifecycle, as the token that
@@ -751,7 +916,11 @@ async fn mint_marked<S: TokenService>(
     request: &S::Create,
 ) -> Result<S::New, RotationFunctionError> {
     let service = |e: Error| cx.fail(FailureKind::ServiceError, format!("{}: {e}", S::SERVICE));
-    let marker = marker_for(cx.token(), &current.token_id).map_err(service)?;
+    let marker = marker_for(cx.token(), &current.token_id).map_err(|e| {
+        cx.invalid(format!(
+            "the record's token_id cannot be named in the new token's marker: {e}"
+        ))
+    })?;
     let minted = life
         .mint_marked(request, label, || marker.clone())
         .await
@@ -793,7 +962,16 @@ fn resources(
                         .iter()
                         .map(|id| id.as_str().map(str::to_owned).ok_or_else(refused))
                         .collect::<Result<Vec<String>, _>>()?;
-                    let kind = kind.parse::<ResourceType>().map_err(|_| refused())?;
+                    let kind = match kind.parse::<ResourceType>() {
+                        Ok(ResourceType::Other(_)) | Err(_) => {
+                            return Err(cx.invalid(format!(
+                                "the record's resources name the type {}, which is not one Unit \
+                                 knows (card or account)",
+                                shown(kind)
+                            )));
+                        }
+                        Ok(kind) => kind,
+                    };
                     Ok(ResourceRestriction::new(kind, ids))
                 }
                 _ => Err(refused()),
@@ -813,11 +991,7 @@ fn unit_request(
     cx: &Ctx<'_>,
     current: &SecretRecord,
 ) -> Result<(String, unit::CreateApiToken), RotationFunctionError> {
-    let scopes: Vec<Scope> = list_of(cx, current, "scopes", "scopes")?.ok_or_else(|| {
-        cx.invalid(
-            "the record names no scopes: write it with `api-tokens unit create` or `unit rotate` `--secret-to aws-sm:NAME`, which record them",
-        )
-    })?;
+    let scopes = scopes_of(cx, current)?;
     let source_ips: Vec<SourceIp> =
         list_of(cx, current, "source_ips", "addresses or ranges")?.unwrap_or_default();
     let expiration = expiration(cx, current)?.ok_or_else(|| {
@@ -825,14 +999,127 @@ fn unit_request(
                 "the record names no lifetime_secs: write it with `api-tokens unit create` or `unit rotate` `--secret-to aws-sm:NAME`, which record it",
             )
         })?;
-    let label = current.name.clone().unwrap_or_default();
+    let label = current.name.clone().ok_or_else(|| {
+        cx.invalid(
+            "the record names no name (the token's description): write it with `api-tokens unit create` or `unit rotate` `--secret-to aws-sm:NAME`, which record it",
+        )
+    })?;
+    checked_label(cx, Service::Unit, &label)?;
     let mut request =
         unit::CreateApiToken::new(label.clone(), scopes, expiration).source_ips(source_ips);
     if let Some(resources) = resources(cx, current)? {
         request = request.resources(resources);
     }
-
+    // What the client would refuse (an address, a resource id), refused
+    // here as the record's fault, before anything is sent.
+    request
+        .to_wire(Utc::now())
+        .map_err(|e| cx.invalid(format!("the record cannot be sent to Unit: {e}")))?;
     Ok((label, request))
+}
+
+/// Whether `label`, the record's `name` (or the old token's name on the
+/// service), can label the new token as the lifecycle's own mints require:
+/// not blank, on one line, not ending with something shaped like a marker,
+/// not too long for Mailtrap. The rotation function mints through
+/// `mint_marked`, which does not check it.
+fn checked_label(cx: &Ctx<'_>, service: Service, label: &str) -> Result<(), RotationFunctionError> {
+    crate::lifecycle::mint::check_label(service, "name", label).map_err(|e| {
+        cx.invalid(format!(
+            "the record's name cannot label a {service} token: {e}"
+        ))
+    })
+}
+
+/// `id`, the record's `field`, when it is a token id of `service`: it is
+/// sent in requests and shown in messages.
+fn checked_id<'r>(
+    cx: &Ctx<'_>,
+    service: Service,
+    field: &str,
+    id: &'r str,
+) -> Result<&'r str, RotationFunctionError> {
+    let valid = match service {
+        Service::Unit => id.parse::<unit::TokenId>().is_ok(),
+        Service::Mailtrap => id.parse::<mailtrap::TokenId>().is_ok(),
+    };
+    if valid {
+        Ok(id)
+    } else {
+        Err(cx.invalid(format!(
+            "the record's {field} {} is not a {service} token id",
+            shown(id)
+        )))
+    }
+}
+
+/// The record's `scopes`: a list of scopes this version of the crate
+/// knows. A missing or empty list, an item that is not text, or a scope
+/// Unit does not know (`Scope`'s parsing keeps unknown names, for what
+/// Unit answers; a record is what will be sent) is an
+/// [`InvalidRecord`](FailureKind::InvalidRecord) failure, naming the
+/// field and the value: nothing is minted with a scope the record
+/// misspells.
+fn scopes_of(cx: &Ctx<'_>, record: &SecretRecord) -> Result<Vec<Scope>, RotationFunctionError> {
+    let none = || {
+        cx.invalid(
+            "the record names no scopes: write it with `api-tokens unit create` or `unit rotate` `--secret-to aws-sm:NAME`, which record them",
+        )
+    };
+    let items = match record.attributes.get("scopes") {
+        None | Some(serde_json::Value::Null) => return Err(none()),
+        Some(value) => value
+            .as_array()
+            .ok_or_else(|| cx.invalid("the record's scopes is not a list of scopes"))?,
+    };
+    if items.is_empty() {
+        return Err(none());
+    }
+    items
+        .iter()
+        .map(|item| {
+            let text = item
+                .as_str()
+                .ok_or_else(|| cx.invalid("the record's scopes is not a list of scopes"))?;
+            match text.parse::<Scope>() {
+                Ok(Scope::Other(_)) | Err(_) => Err(cx.invalid(format!(
+                    "the record's scopes name {}, which is not a scope Unit knows; the known scopes are: {}",
+                    shown(text),
+                    Scope::KNOWN
+                        .iter()
+                        .map(Scope::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))),
+                Ok(scope) => Ok(scope),
+            }
+        })
+        .collect()
+}
+
+/// `text` (data from a record, the event or a service, never a secret) as
+/// an error may show it: escaped, in backquotes, at most 64 characters.
+fn shown(text: &str) -> String {
+    format!("`{}`", escaped_to(text, 64))
+}
+
+/// A name from the event as an error shows it: escaped, at most 2048
+/// characters (a valid `SecretId` is shown whole).
+fn escaped(text: &str) -> String {
+    escaped_to(text, 2048)
+}
+
+/// `text`, escaped, its first `max` characters and `…` when it is longer.
+fn escaped_to(text: &str, max: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .take(max)
+        .flat_map(char::escape_debug)
+        .collect();
+    if text.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 /// The record's list `key` of `what`, each value parsed from its text;
@@ -957,6 +1244,142 @@ mod tests {
         let lifetime = request.expiration() - Utc::now();
         assert!((lifetime.num_seconds() - 86_400).abs() <= 5, "{lifetime}");
         assert_eq!(request.allowed_ips().len(), 1);
+    }
+
+    /// A record is sent to Unit: a scope it names that Unit does not know
+    /// (`customerz`) is refused, naming the field and the value escaped,
+    /// never minted; so is an empty list, or an item that is no scope.
+    #[test]
+    fn an_unknown_scope_in_a_record_is_an_invalid_record() {
+        let event = create_event();
+        let cx = Ctx { event: &event };
+        for (bad, named) in [
+            (serde_json::json!(["customerz"]), Some("`customerz`")),
+            (serde_json::json!(["customers", "loans"]), Some("`loans`")),
+            (
+                serde_json::json!(["cust\u{1b}[31m"]),
+                Some("`cust\\u{1b}[31m`"),
+            ),
+            (serde_json::json!(["Customers"]), Some("`Customers`")),
+            (serde_json::json!([]), None),
+            (serde_json::json!([7]), None),
+            (serde_json::json!("customers"), None),
+        ] {
+            let mut record = unit_record(r#","lifetime_secs":86400"#);
+            record.attributes.insert("scopes".to_owned(), bad.clone());
+            let err = unit_request(&cx, &record).unwrap_err();
+            assert_eq!(err.kind, FailureKind::InvalidRecord, "{bad}: {err}");
+            let text = err.to_string();
+            assert!(text.contains("scopes"), "{bad}: {text}");
+            if let Some(named) = named {
+                assert!(text.contains(named), "{bad}: {text}");
+            }
+            assert!(!text.contains('\u{1b}'), "{bad}: {text}");
+            assert!(!text.contains("v2.public.x"), "{bad}: {text}");
+        }
+        let (_, request) = unit_request(&cx, &unit_record(r#","lifetime_secs":86400"#)).unwrap();
+        assert_eq!(request.scopes(), [Scope::Customers]);
+    }
+
+    /// An event handed to `handle` whose names Secrets Manager could not
+    /// have sent is refused as `InvalidEvent` before any request, and the
+    /// error shows them escaped: a line break in a `SecretId` cannot forge
+    /// a log line.
+    #[tokio::test]
+    async fn an_event_secrets_manager_could_not_send_is_refused_escaped() {
+        let config = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .build();
+        let function = RotationFunction::new(Client::from_conf(config));
+        let token = "7f0c3a52-5b6e-4d43-9a3e-2d1b0c9e8f71";
+        for (secret, version, named) in [
+            ("ci/unit\nforged line", token, "SecretId"),
+            ("", token, "SecretId"),
+            ("ci/unit", "t", "ClientRequestToken"),
+            (
+                "ci/unit",
+                "7f0c3a52-5b6e-4d43-9a3e-2d1b0c9e8f71\u{1b}[2K",
+                "ClientRequestToken",
+            ),
+        ] {
+            let event = RotationEvent::new(secret, version, RotationStep::FinishSecret);
+            let err = function.handle(&event).await.unwrap_err();
+            assert_eq!(err.kind(), FailureKind::InvalidEvent, "{err}");
+            let text = err.to_string();
+            assert!(text.contains(named), "{text}");
+            assert!(!text.contains('\n') && !text.contains('\u{1b}'), "{text}");
+            assert!(RotationEvent::from_value(serde_json::to_value(&event).unwrap()).is_err());
+        }
+        let valid = RotationEvent::new("ci/unit", token, RotationStep::CreateSecret);
+        let back = RotationEvent::from_value(serde_json::to_value(&valid).unwrap()).unwrap();
+        assert_eq!(back, valid);
+        let err = RotationEvent::from_value(serde_json::json!({
+            "SecretId": "ci/unit", "ClientRequestToken": token, "Step": "s3cr3t-step",
+        }))
+        .unwrap_err();
+        assert_eq!(err.kind(), FailureKind::InvalidEvent);
+        assert!(err.to_string().contains("`Step`"), "{err}");
+        assert!(!err.to_string().contains("s3cr3t"), "{err}");
+    }
+
+    /// The record's name labels the new token: one the lifecycle's own
+    /// mints would refuse (none, blank, on two lines, ending with a
+    /// marker) is an invalid record, never a token described by its
+    /// marker alone or by forged text.
+    #[test]
+    fn a_name_that_cannot_label_a_token_is_an_invalid_record() {
+        let event = create_event();
+        let cx = Ctx { event: &event };
+        for name in [
+            None,
+            Some(""),
+            Some("   "),
+            Some("CI\ndeploy"),
+            Some("CI deploy [at:t4k2ab-7f3k9q2m from:41]"),
+        ] {
+            let mut record = unit_record(r#","lifetime_secs":86400"#);
+            record.name = name.map(str::to_owned);
+            let err = unit_request(&cx, &record).unwrap_err();
+            assert_eq!(err.kind, FailureKind::InvalidRecord, "{name:?}: {err}");
+            assert!(err.to_string().contains("name"), "{name:?}: {err}");
+        }
+    }
+
+    /// A record's resources are sent to Unit: a type Unit does not know,
+    /// or an id that is not one, is an invalid record, found before
+    /// anything is sent (not a service error after the interrupted run's
+    /// tokens were looked for).
+    #[test]
+    fn resources_unit_would_refuse_are_an_invalid_record() {
+        let event = create_event();
+        let cx = Ctx { event: &event };
+        for (bad, named) in [
+            (
+                serde_json::json!([{"type": "accountz", "ids": ["10005"]}]),
+                "`accountz`",
+            ),
+            (
+                serde_json::json!([{"type": "account", "ids": ["abc"]}]),
+                "`abc`",
+            ),
+            (serde_json::json!([{"type": "card", "ids": ["0"]}]), "`0`"),
+        ] {
+            let mut record = unit_record(r#","lifetime_secs":86400"#);
+            record
+                .attributes
+                .insert("resources".to_owned(), bad.clone());
+            let err = unit_request(&cx, &record).unwrap_err();
+            assert_eq!(err.kind, FailureKind::InvalidRecord, "{bad}: {err}");
+            assert!(err.to_string().contains(named), "{bad}: {err}");
+        }
+        let mut record = unit_record(r#","lifetime_secs":86400"#);
+        record.attributes.insert(
+            "resources".to_owned(),
+            serde_json::json!([{"type": "account", "ids": ["10005"]}]),
+        );
+        assert!(unit_request(&cx, &record).is_ok());
     }
 
     /// A `source_ips` that is not a list of addresses (network data) is an

@@ -565,8 +565,10 @@ async fn a_token_created_into_the_store_is_rotated_at_the_first_scheduled_run() 
 /// Each failure reaches the runtime with an `errorType` that alarms can
 /// filter on: a record that cannot be rotated is `InvalidRecord` whatever
 /// is wrong with it (not JSON, binary, no `token_id`, unknown service, no
-/// scopes), a service's refusal `ServiceError`, a pending secret that does
-/// not work `TestFailed`; none mints a token that stays.
+/// scopes, a scope Unit does not know, a blank `token`, a `token_id` that
+/// is not one, no name to label the new token), a service's
+/// refusal `ServiceError`, a pending secret that does not work
+/// `TestFailed`; none mints a token that stays.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_failure_reaches_the_runtime_with_a_stable_error_type() {
     let Some(w) = UnitWorld::start().await else {
@@ -577,7 +579,19 @@ async fn every_failure_reaches_the_runtime_with_a_stable_error_type() {
     let no_scopes = format!(
         r#"{{"token":"x","service":"unit","token_id":"1","name":"n","expires_at":null,"user_id":"{user}"}}"#
     );
-    let malformed: [(&str, Option<&str>); 5] = [
+    let unknown_scope = format!(
+        r#"{{"token":"x","service":"unit","token_id":"1","name":"n","expires_at":null,"user_id":"{user}","scopes":["customerz"],"lifetime_secs":86400}}"#
+    );
+    let blank_token = format!(
+        r#"{{"token":" ","service":"unit","token_id":"1","name":"n","expires_at":null,"user_id":"{user}","scopes":["customers"],"lifetime_secs":86400}}"#
+    );
+    let not_an_id = format!(
+        r#"{{"token":"x","service":"unit","token_id":"abc","name":"n","expires_at":null,"user_id":"{user}","scopes":["customers"],"lifetime_secs":86400}}"#
+    );
+    let no_name = format!(
+        r#"{{"token":"x","service":"unit","token_id":"1","name":null,"expires_at":null,"user_id":"{user}","scopes":["customers"],"lifetime_secs":86400}}"#
+    );
+    let malformed: [(&str, Option<&str>); 9] = [
         ("not JSON", Some("not a record")),
         (
             "no token_id",
@@ -588,6 +602,10 @@ async fn every_failure_reaches_the_runtime_with_a_stable_error_type() {
             Some(r#"{"token":"x","service":"s3","token_id":"1","name":null,"expires_at":null}"#),
         ),
         ("no scopes", Some(&no_scopes)),
+        ("unknown scope", Some(&unknown_scope)),
+        ("blank token", Some(&blank_token)),
+        ("token_id not an id", Some(&not_an_id)),
+        ("no name", Some(&no_name)),
         ("binary", None),
     ];
     for (what, text) in malformed {
@@ -605,6 +623,13 @@ async fn every_failure_reaches_the_runtime_with_a_stable_error_type() {
             .await
             .failure();
         assert_eq!(kind, "InvalidRecord", "{what}: {message}");
+        match what {
+            "unknown scope" => assert!(message.contains("`customerz`"), "{message}"),
+            "blank token" => assert!(message.contains("`token`"), "{message}"),
+            "token_id not an id" => assert!(message.contains("`abc`"), "{message}"),
+            "no name" => assert!(message.contains("name"), "{message}"),
+            _ => {}
+        }
     }
     assert_eq!(w.fake.tokens().len(), 1, "nothing minted");
 
@@ -881,4 +906,277 @@ fn events_read_as_secrets_manager_sends_them() {
         )
         .is_err()
     );
+}
+
+/// The environment of a function that reaches no Secrets Manager (its
+/// endpoint a closed port, no instance metadata): what it does before any
+/// request.
+fn offline_env() -> Vec<(&'static str, String)> {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a port");
+    vec![
+        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{closed}")),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        ("AWS_REGION", aws_support::REGION.to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ]
+}
+
+/// A configuration the function cannot use (a variable that does not
+/// parse, plain http to a host that is not loopback) does not end the
+/// process before the runtime loop, where Lambda sees only
+/// `Runtime.ExitError`: each invocation fails with `errorType`
+/// `ConfigurationError`, naming the variable and the step, never the
+/// credential.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configuration_that_cannot_be_used_fails_each_invocation_as_a_configuration_error() {
+    const UNIT_TOKEN: &str = "v2.public.CONFIG-TEST-UNIT.sig";
+    const MAILTRAP_TOKEN: &str = "CONFIGTESTMAILTRAPTOKEN0123456789";
+    let unit = ("UNIT_API_TOKEN", UNIT_TOKEN);
+    let mailtrap = ("MAILTRAP_API_TOKEN", MAILTRAP_TOKEN);
+    let cases: [(&[(&str, &str)], &str); 5] = [
+        (&[unit, ("UNIT_USER_ID", "two")], "UNIT_USER_ID"),
+        (
+            &[mailtrap, ("MAILTRAP_ACCOUNT_ID", "-3")],
+            "MAILTRAP_ACCOUNT_ID",
+        ),
+        (&[("MAILTRAP_ROTATION", "sometimes")], "MAILTRAP_ROTATION"),
+        (
+            &[unit, ("UNIT_API_URL", "http://unit.example.com")],
+            "UNIT_API_URL",
+        ),
+        (
+            &[
+                mailtrap,
+                ("MAILTRAP_API_URL", "http://mailtrap.example.com"),
+            ],
+            "MAILTRAP_API_URL",
+        ),
+    ];
+    let dir = tempfile::tempdir().expect("dir");
+    for (vars, named) in cases {
+        let mut env = offline_env();
+        env.extend(vars.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        let mut f = Lambda::start(EXE, &env, dir.path()).await;
+        // Every invocation, not only the first: the process stays.
+        for _ in 0..2 {
+            let (kind, message) = f
+                .invoke(&event(
+                    "rot/misconfigured",
+                    &request_token(),
+                    "createSecret",
+                ))
+                .await
+                .failure();
+            assert_eq!(kind, "ConfigurationError", "{named}: {message}");
+            assert!(message.contains(named), "{named}: {message}");
+            assert!(
+                message.starts_with("createSecret of rot/misconfigured"),
+                "{message}"
+            );
+            for secret in [UNIT_TOKEN, MAILTRAP_TOKEN] {
+                assert!(!message.contains(secret), "{message}");
+            }
+        }
+        let log = f.log();
+        assert!(log.contains(named), "{named}: {log}");
+        for secret in [UNIT_TOKEN, MAILTRAP_TOKEN] {
+            assert!(!log.contains(secret), "{log}");
+        }
+    }
+}
+
+/// A credential read from Secrets Manager (`UNIT_API_TOKEN_SECRET_ARN`):
+/// a record's `token` is used; a secret that cannot be read, or JSON that
+/// is not a record (its token blank), fails each invocation as
+/// `ConfigurationError` naming the variable, never sent as a token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_from_secrets_manager_is_read_or_fails_as_a_configuration_error() {
+    use api_tokens::lifecycle::sink::{SecretMeta, SecretRecord};
+
+    let Some(w) = UnitWorld::start().await else {
+        return;
+    };
+    let credential = |token: &str| {
+        let record = SecretRecord::new(
+            &token.to_owned().into(),
+            &SecretMeta::new(Service::Unit, "7").with_name("rotation function"),
+        );
+        record.to_json().expose_secret().to_owned()
+    };
+    let good = aws_support::unique_name("cred/good");
+    w.client
+        .create_secret()
+        .name(&good)
+        .secret_string(credential(w.fake.token().expose_secret()))
+        .send()
+        .await
+        .expect("CreateSecret");
+    let blank = aws_support::unique_name("cred/blank");
+    w.client
+        .create_secret()
+        .name(&blank)
+        .secret_string(credential("x").replace("\"token\":\"x\"", "\"token\":\"\""))
+        .send()
+        .await
+        .expect("CreateSecret");
+    for (arn, expected) in [
+        ("cred/no-such-secret", "ResourceNotFoundException"),
+        (blank.as_str(), "`token`"),
+    ] {
+        let mut env = w.moto.env();
+        env.push(("UNIT_API_URL", w.fake.uri()));
+        env.push(("UNIT_API_TOKEN_SECRET_ARN", arn.to_owned()));
+        let mut f = Lambda::start(EXE, &env, w.dir.path()).await;
+        for _ in 0..2 {
+            let (kind, message) = f
+                .invoke(&event(&w.name, &request_token(), "createSecret"))
+                .await
+                .failure();
+            assert_eq!(kind, "ConfigurationError", "{arn}: {message}");
+            assert!(
+                message.contains("UNIT_API_TOKEN_SECRET_ARN") && message.contains(expected),
+                "{arn}: {message}"
+            );
+        }
+    }
+    assert_eq!(w.fake.tokens().len(), 1, "nothing minted");
+
+    let mut env = w.moto.env();
+    env.push(("UNIT_API_URL", w.fake.uri()));
+    env.push(("UNIT_API_TOKEN_SECRET_ARN", good));
+    let mut f = Lambda::start(EXE, &env, w.dir.path()).await;
+    f.invoke(&event(&w.name, &request_token(), "createSecret"))
+        .await
+        .ok();
+    assert_eq!(
+        w.fake.tokens().len(),
+        2,
+        "minted with the stored credential"
+    );
+    w.check_no_secret_in(&f.log());
+}
+
+/// An invocation whose event is not a Secrets Manager rotation event
+/// fails with the stable `errorType` `InvalidEvent` (not the runtime's
+/// `&lambda_runtime::deserializer::DeserializeError`), naming the field and
+/// never quoting the event: nothing is read or changed, and the function
+/// answers the next invocation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_that_is_not_a_rotation_event_fails_as_an_invalid_event() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut f = Lambda::start(EXE, &offline_env(), dir.path()).await;
+    let token = request_token();
+    let cases = [
+        (json!({ "Records": [] }), "SecretId"),
+        (json!("createSecret"), "rotation event"),
+        (
+            json!({ "SecretId": "rot/x", "ClientRequestToken": token, "Step": "rotateSecret-QUOTED" }),
+            "Step",
+        ),
+        (
+            json!({ "SecretId": "rot/x", "Step": "createSecret" }),
+            "ClientRequestToken",
+        ),
+        (
+            json!({ "SecretId": 7, "ClientRequestToken": token, "Step": "createSecret" }),
+            "SecretId",
+        ),
+        // Well-formed JSON whose names Secrets Manager could not have sent:
+        // refused before they reach a request or an error.
+        (
+            json!({ "SecretId": "rot/x\nQUOTED forged log line", "ClientRequestToken": token, "Step": "createSecret" }),
+            "SecretId",
+        ),
+        (
+            json!({ "SecretId": "rot/x", "ClientRequestToken": "QUOTED-short", "Step": "createSecret" }),
+            "ClientRequestToken",
+        ),
+        (
+            json!({ "SecretId": "rot/x", "ClientRequestToken": format!("{token}\u{1b}[2KQUOTED"), "Step": "testSecret" }),
+            "ClientRequestToken",
+        ),
+    ];
+    for (payload, named) in cases {
+        let (kind, message) = f.invoke(&payload).await.failure();
+        assert_eq!(kind, "InvalidEvent", "{payload}: {message}");
+        assert!(message.contains(named), "{payload}: {message}");
+        assert!(!message.contains("QUOTED"), "{payload}: {message}");
+    }
+    assert!(!f.log().contains("QUOTED"), "{}", f.log());
+}
+
+/// A pending version that does not say, as `createSecret` writes it, which
+/// token it replaces and how to retire it (`replaces_token_id` missing, not
+/// text, empty or not an id; `retire_old` not how a Unit token is retired;
+/// `replaces_version` not a version id) is refused as `InvalidRecord`
+/// before `AWSCURRENT` moves: never read as nothing to retire, which left
+/// the old token live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_version_that_does_not_say_what_it_retires_is_refused_before_the_move() {
+    let Some(w) = UnitWorld::start().await else {
+        return;
+    };
+    let base = w.version(AWSCURRENT).await.expect("current");
+    let old = current(&w.client, &w.name).await.token_id;
+    let mut f = w.lambda().await;
+    let cases: [(&str, &str, Option<Value>); 7] = [
+        ("no replaces_token_id", "replaces_token_id", None),
+        ("a number", "replaces_token_id", Some(json!(1))),
+        ("empty", "replaces_token_id", Some(json!(""))),
+        ("not an id", "replaces_token_id", Some(json!("01"))),
+        ("grace on Unit", "retire_old", Some(json!("grace"))),
+        ("unknown retire", "retire_old", Some(json!("revokee"))),
+        ("not a version", "replaces_version", Some(json!("v1"))),
+    ];
+    for (what, key, value) in cases {
+        let new = w.fake.insert_token(customers_token());
+        let mut pending = json!({
+            "token": new.secret.expose_secret(),
+            "service": "unit",
+            "token_id": new.id.to_string(),
+            "name": "CI deploy",
+            "expires_at": null,
+            "user_id": w.fake.user_id().to_string(),
+            "scopes": ["customers"],
+            "lifetime_secs": 86_400,
+            "replaces_token_id": old,
+            "replaces_version": base,
+            "retire_old": "revoke",
+        });
+        match value {
+            Some(v) => pending[key] = v,
+            None => {
+                pending.as_object_mut().expect("object").remove(key);
+            }
+        }
+        let token = request_token();
+        w.client
+            .put_secret_value()
+            .secret_id(&w.name)
+            .client_request_token(&token)
+            .secret_string(pending.to_string())
+            .version_stages(AWSPENDING)
+            .send()
+            .await
+            .expect("PutSecretValue");
+        let (kind, message) = f
+            .invoke(&event(&w.name, &token, "finishSecret"))
+            .await
+            .failure();
+        assert_eq!(kind, "InvalidRecord", "{what}: {message}");
+        assert!(message.contains(key), "{what}: {message}");
+        assert_eq!(
+            w.version(AWSCURRENT).await.as_deref(),
+            Some(base.as_str()),
+            "{what}: AWSCURRENT moved"
+        );
+        assert!(
+            w.fake.tokens().iter().any(|t| t.id.to_string() == old),
+            "{what}: the old token was retired"
+        );
+    }
 }

@@ -229,16 +229,37 @@ impl Lambda {
         self.events
             .send((id, event.to_string()))
             .expect("queue the event");
-        match tokio::time::timeout(Duration::from_secs(120), rx).await {
-            Ok(Ok(outcome)) => outcome,
-            _ => {
-                let _ = self.process.0.kill();
-                panic!(
-                    "the function did not answer {event}; its log:\n{}",
-                    std::fs::read_to_string(&self.log).unwrap_or_default()
-                )
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        let mut rx = rx;
+        loop {
+            tokio::select! {
+                answer = &mut rx => match answer {
+                    Ok(outcome) => return outcome,
+                    Err(_) => break,
+                },
+                () = tokio::time::sleep(Duration::from_millis(100)) => {
+                    // A function that ended will never answer: say so at
+                    // once (with its exit status), not after the timeout.
+                    if let Ok(Some(status)) = self.process.0.try_wait() {
+                        if let Ok(outcome) = rx.try_recv() {
+                            return outcome;
+                        }
+                        panic!(
+                            "the function exited ({status}) without answering {event}; its log:\n{}",
+                            self.log()
+                        );
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        break;
+                    }
+                }
             }
         }
+        let _ = self.process.0.kill();
+        panic!(
+            "the function did not answer {event}; its log:\n{}",
+            self.log()
+        )
     }
 
     /// Sends `event` without waiting for the answer (the function may be

@@ -44,8 +44,9 @@ const RESERVED: [&str; 5] = ["token", "service", "token_id", "name", "expires_at
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SecretRecord {
-    /// The token's secret.
-    #[serde(serialize_with = "expose")]
+    /// The token's secret; an empty or blank one is refused when a record
+    /// is read, as a malformed record.
+    #[serde(serialize_with = "expose", deserialize_with = "non_blank_secret")]
     pub token: SecretString,
     /// The service the token lives on (`"unit"` or `"mailtrap"`).
     #[serde(with = "service_serde")]
@@ -63,6 +64,20 @@ pub struct SecretRecord {
 
 fn expose<S: serde::Serializer>(secret: &SecretString, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(secret.expose_secret())
+}
+
+/// What a read record's blank `token` is refused with; [`describe_json_error`]
+/// says it by this text.
+const BLANK_TOKEN: &str = "empty or blank: a record holds the token's secret";
+
+/// A record's `token`: a string that is not empty or only whitespace (a
+/// record that holds no secret is malformed, never a token to rotate).
+fn non_blank_secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SecretString, D::Error> {
+    let secret = SecretString::deserialize(d)?;
+    if secret.expose_secret().trim().is_empty() {
+        return Err(serde::de::Error::custom(BLANK_TOKEN));
+    }
+    Ok(secret)
 }
 
 impl SecretRecord {
@@ -205,6 +220,9 @@ pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {
             return format!("missing field `{field}`");
         }
     }
+    if text.starts_with(BLANK_TOKEN) {
+        return BLANK_TOKEN.to_owned();
+    }
     match e.classify() {
         serde_json::error::Category::Io => "read error",
         serde_json::error::Category::Syntax => "not JSON",
@@ -259,6 +277,30 @@ fn record_label<'a>(service: Service, id: &str, name: &'a str) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A record whose `token` is empty or only whitespace is malformed,
+    /// refused naming the field, wherever a record is read (the text of a
+    /// version, or a record inside a store's answer).
+    #[test]
+    fn a_record_with_a_blank_token_is_malformed() {
+        for blank in ["", " ", "\\t\\n ", "\\u00a0"] {
+            let json = format!(
+                r#"{{"token":"{blank}","service":"unit","token_id":"42","name":"CI deploy","expires_at":null}}"#
+            );
+            let err = SecretRecord::from_json(&json).unwrap_err().to_string();
+            assert!(err.contains("`token`"), "{blank:?}: {err}");
+            assert!(err.contains("empty or blank"), "{blank:?}: {err}");
+            assert!(
+                serde_json::from_str::<SecretRecord>(&json).is_err(),
+                "{blank:?}"
+            );
+        }
+        let record = SecretRecord::from_json(
+            r#"{"token":"v2.public.x","service":"unit","token_id":"42","name":"CI deploy","expires_at":null}"#,
+        )
+        .unwrap();
+        assert_eq!(record.token.expose_secret(), "v2.public.x");
+    }
 
     #[test]
     fn version_id_depends_on_the_secret_and_fits_aws_limits() {
