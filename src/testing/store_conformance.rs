@@ -92,7 +92,7 @@ use tokio::sync::Notify;
 use super::unit_fake::UnitFake;
 use crate::RetryPolicy;
 use crate::Service;
-use crate::lifecycle::sink::{SecretMeta, SecretSink, SinkError, async_trait};
+use crate::lifecycle::sink::{SecretMeta, SecretSink, SinkError, WriterLock, async_trait};
 use crate::lifecycle::{RotateError, Rotation, UnitLifecycle, UnitPlan};
 use crate::unit::{self, CreateApiToken, Scope, TokenId};
 
@@ -839,6 +839,10 @@ impl SecretSink for Noting {
     fn describe(&self) -> String {
         self.inner.describe()
     }
+
+    fn writer_lock(&self) -> Option<WriterLock> {
+        self.inner.writer_lock()
+    }
 }
 
 /// Where a [`Killer`] stops the rotation.
@@ -891,6 +895,10 @@ impl SecretSink for Killer<'_> {
 
     fn describe(&self) -> String {
         self.inner.describe()
+    }
+
+    fn writer_lock(&self) -> Option<WriterLock> {
+        self.inner.writer_lock()
     }
 }
 

@@ -131,9 +131,18 @@ impl StoreUnderTest for Vault {
 
 #[tokio::test]
 async fn file_store_conforms_and_says_it_cannot_compare_and_set() {
-    let report = store_conformance::run(&Files(tempfile::tempdir().unwrap())).await;
+    let files = Files(tempfile::tempdir().unwrap());
+    let report = store_conformance::run(&files).await;
     println!("{report}");
     assert!(report.passed(), "{report}");
+    // The suite's rotations take the sink's writer lock, as the command
+    // line's do: the file sink leaves `.NAME.writer.lock` beside the file.
+    let locks = std::fs::read_dir(files.0.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".writer.lock"))
+        .count();
+    assert!(locks > 0, "no rotation of the suite took the writer lock");
     assert!(matches!(
         report.outcome(Check::StaleWriteRefused),
         Some(Outcome::Unsupported(_))
