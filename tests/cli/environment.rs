@@ -423,3 +423,42 @@ async fn a_tokens_file_naming_its_account_uses_that_account_only() {
         fake.requests()
     );
 }
+
+/// A secret pasted where an argument belongs (as `--secret-to`, or as a
+/// word `leak` does not take) is refused (exit 2) without being printed
+/// again: the refusal says what is wrong and how long the word was.
+#[test]
+fn a_secret_pasted_as_an_argument_is_refused_without_being_shown() {
+    let secret = "v2.public.eyJ1c2VySWQiOiI0MiJ9SECRETSIGNATURE";
+    let hex = "0123456789abcdef0123456789abcdef";
+    let cases: [(Vec<&str>, &str); 3] = [
+        (
+            vec![
+                "unit",
+                "create",
+                "--description",
+                "x",
+                "--scope",
+                "customers",
+                "--expires-in",
+                "1d",
+                "--secret-to",
+                secret,
+            ],
+            "--secret-to",
+        ),
+        (vec!["leak", secret], "never from an argument"),
+        (
+            vec!["mailtrap", "delete", "1", hex],
+            "never from an argument",
+        ),
+    ];
+    for (args, says) in cases {
+        let run = refused_before_any_request(&args, says);
+        assert!(
+            !run.stderr.contains("SECRETSIGNATURE") && !run.stderr.contains(hex),
+            "{}",
+            run.stderr
+        );
+    }
+}

@@ -234,7 +234,7 @@ impl fmt::Display for Failure {
 }
 
 /// Folds any line breaks, so that a failure is one line.
-fn one_line(text: &str) -> String {
+pub fn one_line(text: &str) -> String {
     text.split(['\n', '\r'])
         .map(str::trim)
         .filter(|s| !s.is_empty())

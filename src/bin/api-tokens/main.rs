@@ -26,6 +26,7 @@ mod output;
 mod progress;
 mod secret_to;
 mod store;
+mod usage;
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
@@ -42,8 +43,12 @@ use crate::fake::Fakes;
 use crate::progress::Progress;
 
 fn main() -> ExitCode {
-    // clap prints usage errors and exits with 2 itself.
-    let cli = Cli::parse();
+    // A usage error is exit 2; its value is not shown (it may be a
+    // secret pasted in the wrong place).
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage::report(&e),
+    };
     // With -v the calls are logged on standard error already, and a
     // redrawn line would run into the log's lines.
     let progress = (std::io::stderr().is_terminal() && cli.verbose == 0).then(Progress::default);
