@@ -638,12 +638,13 @@ fn lost_reason(sink: &SinkSpec, before: &str, kind: ActionKind) -> String {
     }
 }
 
-/// The reason of a rotation planned because the sink holds the secret of
-/// another Unit token (`other`, as the secret's payload names it).
-fn another_tokens_reason(sink: &SinkSpec, other: &str, before: &str, kind: ActionKind) -> String {
+/// The reason of a rotation planned because the sink holds something else
+/// than a secret of the token (`holds`: the secret of another Unit token,
+/// as its payload names it, or no Unit token's secret at all).
+fn another_tokens_reason(sink: &SinkSpec, holds: &str, before: &str, kind: ActionKind) -> String {
     let lost = format!(
-        "secret_to: {sink} holds the secret of another token (its payload names token \
-         {other}): this token's secret was lost; a rotation stores a new one"
+        "secret_to: {sink} holds {holds}: this token's secret was lost; a rotation stores a \
+         new one"
     );
     if kind == ActionKind::Rotate {
         format!("{lost}; also {before}")
@@ -934,12 +935,20 @@ impl Planning<'_> {
                 // nothing; a plan makes no call with a secret.)
                 // Any token with the entry's label counts: while a
                 // rotation is in flight the sink still holds the old one's.
+                // A secret that is no Unit token at all holds no secret of
+                // this one either.
                 let other = match &held {
                     Held::Secret(secret) if !found.is_empty() => match crate::leak::hint(secret) {
                         Some(crate::leak::Hint::Unit(claims)) => claims
                             .token_id
-                            .filter(|named| found.iter().all(|t| t.id != *named)),
-                        _ => None,
+                            .filter(|named| found.iter().all(|t| t.id != *named))
+                            .map(|named| {
+                                format!(
+                                    "the secret of another token (its payload names token \
+                                     {named})"
+                                )
+                            }),
+                        _ => Some("a value that is no Unit token's secret".to_owned()),
                     },
                     _ => None,
                 };

@@ -751,6 +751,24 @@ async fn a_unit_sink_holding_another_tokens_secret_is_drift_rotated() {
     world.apply(&file).await;
     assert!(world.unit_accepts(&world.path("unit.token")).await);
     assert!(world.converged(&file).await);
+
+    // A value that is no Unit token's secret at all is drift too.
+    std::fs::write(world.path("unit.token"), "not-a-token\n").unwrap();
+    let plan = world.plan(&file).await;
+    let unit = plan
+        .actions()
+        .iter()
+        .find(|a| a.service == Service::Unit)
+        .expect("the unit entry");
+    assert_eq!(unit.kind, ActionKind::Rotate, "{unit:?}");
+    assert!(
+        unit.reason.contains("no Unit token's secret") && !unit.reason.contains("not-a-token"),
+        "{}",
+        unit.reason
+    );
+    world.apply(&file).await;
+    assert!(world.unit_accepts(&world.path("unit.token")).await);
+    assert!(world.converged(&file).await);
 }
 
 #[tokio::test]
