@@ -604,7 +604,7 @@ fn last_four(secret: &SecretString) -> Option<String> {
     Some(chars[start..].iter().collect())
 }
 
-/// The label of a token's name: without the id a reset appended, without
+/// The label of a token's name: without the ids resets appended, without
 /// its markers, and at most [`MAX_LABEL_CHARS`] long, so that it takes a
 /// new marker within the service's limit.
 fn fitted_label(token: &ApiToken) -> String {
@@ -614,7 +614,8 @@ fn fitted_label(token: &ApiToken) -> String {
         .strip_suffix(&id)
         .and_then(|rest| rest.strip_suffix(' '))
         .unwrap_or(&token.name);
-    let label = super::marker::fitted_label(name);
+    // Earlier resets appended their ids after the marker too.
+    let label = super::marker::fitted_label(Marker::label_through_resets(name));
     label
         .trim()
         .chars()
@@ -747,6 +748,12 @@ mod tests {
         let marked = Marker::new().tag("CI deploy");
         assert_eq!(fitted_label(&token(7, &marked)), "CI deploy");
         assert_eq!(fitted_label(&token(8, &format!("{marked} 8"))), "CI deploy");
+        // Two resets: each appended the id of the token it made.
+        assert_eq!(
+            fitted_label(&token(12351, &format!("{marked} 12350 12351"))),
+            "CI deploy"
+        );
+        assert_eq!(fitted_label(&token(12351, "plain 12351")), "plain");
         assert_eq!(fitted_label(&token(9, "plain 12")), "plain 12");
         let long = "x".repeat(crate::mailtrap::MAX_NAME_CHARS);
         let label = fitted_label(&token(10, &long));
