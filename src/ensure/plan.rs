@@ -275,10 +275,12 @@ pub(crate) async fn make(
     })
 }
 
-/// Checks every entry's `file:` and `env-file:` sink before any request:
-/// a sink that cannot take a secret (a directory, a dotenv file assigning
-/// the variable twice) is the file's fault, found before anything is
-/// listed or minted.
+/// Checks every entry's sink before any request to the services: a sink
+/// that cannot take a secret (a directory, a dotenv file assigning the
+/// variable twice, a secret named by an ARN that does not exist, a Vault
+/// path no KV version 2 mount serves) is the file's fault, found before
+/// anything is listed or minted. A store that cannot be read now (no
+/// answer, a refused read) may be passing: that is left to `apply`.
 async fn check_sinks(file: &TokensFile, services: &Services) -> Result<(), PlanError> {
     let specs = file
         .mailtrap()
@@ -286,11 +288,7 @@ async fn check_sinks(file: &TokensFile, services: &Services) -> Result<(), PlanE
         .map(|e| (e.line, &e.secret_to))
         .chain(file.unit().iter().map(|e| (e.line, &e.secret_to)));
     for (line, spec) in specs {
-        // Only what the machine can see: a store's check asks the store,
-        // whose failure may be passing, and is left to apply.
-        if !matches!(spec, SinkSpec::File(_) | SinkSpec::EnvFile { .. }) {
-            continue;
-        }
+        let local = matches!(spec, SinkSpec::File(_) | SinkSpec::EnvFile { .. });
         let what = || format!("{}:{line}: key `secret_to`", file.path().display());
         let sink = services
             .sink(spec)
@@ -298,12 +296,19 @@ async fn check_sinks(file: &TokensFile, services: &Services) -> Result<(), PlanE
                 what: what(),
                 source,
             })?;
-        sink.check()
-            .await
-            .map_err(|source| PlanError::SinkRefused {
-                what: what(),
-                source,
-            })?;
+        match sink.check().await {
+            Ok(()) => {}
+            Err(source) if local || matches!(source, SinkError::InvalidSpec { .. }) => {
+                return Err(PlanError::SinkRefused {
+                    what: what(),
+                    source,
+                });
+            }
+            Err(e) => {
+                tracing::warn!(sink = %spec, error = %e,
+                    "the secret store could not be checked; apply will try it");
+            }
+        }
     }
     Ok(())
 }

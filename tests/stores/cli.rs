@@ -326,3 +326,40 @@ async fn a_store_that_cannot_take_the_secret_is_found_before_the_mint() {
     assert!(run3.err.contains("reading the secret"), "{}", run3.err);
     assert_eq!(fake.tokens().len(), before, "nothing minted");
 }
+
+/// `plan` of a tokens file checks a `vault:` sink as it checks a file: a
+/// path no KV version 2 mount serves is the file's fault, refused (exit 2)
+/// before any request to the service.
+#[tokio::test]
+async fn plan_refuses_a_vault_path_that_cannot_take_a_secret() {
+    let Some(bao) = OpenBao::start() else {
+        return;
+    };
+    let fake = UnitFake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens.toml");
+    std::fs::write(
+        &file,
+        "[[unit]]\ndescription = \"ci-deploy\"\nscopes = [\"customers\"]\nlifetime = \"90d\"\n\
+         secret_to = \"vault:nomount/ci/unit\"\n",
+    )
+    .unwrap();
+    fake.clear_requests();
+    let plan = run(
+        &bao,
+        &fake,
+        vec![
+            "plan".to_owned(),
+            "-f".to_owned(),
+            file.display().to_string(),
+        ],
+    )
+    .await;
+    assert_eq!(plan.code, 2, "{}", plan.err);
+    assert!(
+        plan.err.contains("tokens.toml:1") && plan.err.contains("no mount"),
+        "{}",
+        plan.err
+    );
+    assert!(fake.requests().is_empty(), "a request was sent");
+}
