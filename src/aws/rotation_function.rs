@@ -1081,18 +1081,12 @@ fn scopes_of(cx: &Ctx<'_>, record: &SecretRecord) -> Result<Vec<Scope>, Rotation
             let text = item
                 .as_str()
                 .ok_or_else(|| cx.invalid("the record's scopes is not a list of scopes"))?;
-            match text.parse::<Scope>() {
-                Ok(Scope::Other(_)) | Err(_) => Err(cx.invalid(format!(
-                    "the record's scopes name {}, which is not a scope Unit knows; the known scopes are: {}",
-                    shown(text),
-                    Scope::KNOWN
-                        .iter()
-                        .map(Scope::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))),
-                Ok(scope) => Ok(scope),
-            }
+            Scope::known(text).map_err(|e| match e {
+                Error::Invalid { reason, .. } => {
+                    cx.invalid(format!("the record's scopes: {reason}"))
+                }
+                other => cx.invalid(format!("the record's scopes: {other}")),
+            })
         })
         .collect()
 }

@@ -655,21 +655,11 @@ fn unit_entry(at: &Locator<'_>, line: usize, raw: RawUnit) -> Result<UnitEntry, 
         &raw.scopes,
         "scopes",
         "is empty; give at least one scope, as customers",
-        |s| match s.get_ref().trim().parse::<Scope>() {
-            Ok(Scope::Other(_)) | Err(_) => Err(at.at(
-                s,
-                "scopes",
-                format!(
-                    "{} is not a scope Unit knows; the known scopes are: {}",
-                    shown(s.get_ref()),
-                    Scope::KNOWN
-                        .iter()
-                        .map(Scope::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )),
-            Ok(scope) => Ok(scope),
+        |s| {
+            Scope::known(s.get_ref()).map_err(|e| match e {
+                crate::Error::Invalid { reason, .. } => at.at(s, "scopes", reason),
+                other => at.at(s, "scopes", other.to_string()),
+            })
         },
     )?;
     let lifetime =

@@ -413,10 +413,7 @@ pub fn parse_lease(text: &str) -> Result<Duration, String> {
 /// tokens file's rule): `90d`, `12h`, `30m`, `45s`, `2w`, or a sum such as
 /// `1d12h`; positive.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    api_tokens::ensure::parse_duration(text).map_err(|e| match e {
-        api_tokens::Error::Invalid { reason, .. } => reason,
-        other => other.to_string(),
-    })
+    api_tokens::ensure::parse_duration(text).map_err(reason)
 }
 
 /// A token's label (a description, a name): refused when it ends with a
@@ -435,24 +432,18 @@ pub fn parse_label(text: &str) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
+/// What a refusal of the library says, for clap to print after the option.
+fn reason(e: api_tokens::Error) -> String {
+    match e {
+        api_tokens::Error::Invalid { reason, .. } => reason,
+        other => other.to_string(),
+    }
+}
+
 /// A SCOPE of a Unit token, one this version knows: an unknown one is a
 /// typo here, though the library keeps unknown scopes in what Unit answers.
 pub fn parse_scope(text: &str) -> Result<unit::Scope, String> {
-    let known = || {
-        unit::Scope::KNOWN
-            .iter()
-            .map(unit::Scope::as_str)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    match text.trim().parse::<unit::Scope>() {
-        Ok(unit::Scope::Other(_)) | Err(_) => Err(format!(
-            "`{}` is not a scope Unit knows; the known scopes are: {}",
-            text.escape_debug(),
-            known()
-        )),
-        Ok(scope) => Ok(scope),
-    }
+    unit::Scope::known(text).map_err(reason)
 }
 
 /// An ID for `reconcile --keep`: a token id of at least one service (the
@@ -502,10 +493,7 @@ pub fn parse_mailtrap_expiry(text: &str) -> Result<mailtrap::Expiry, String> {
 
 /// A permission `TYPE:ID:LEVEL`, as [`mailtrap::Permission`] reads it.
 pub fn parse_permission(text: &str) -> Result<mailtrap::Permission, String> {
-    text.parse().map_err(|e| match e {
-        api_tokens::Error::Invalid { reason, .. } => reason,
-        other => other.to_string(),
-    })
+    text.parse().map_err(reason)
 }
 
 /// `api-tokens plan`.

@@ -159,6 +159,41 @@ pub(super) fn is_scope_word(s: &str) -> bool {
 }
 
 impl Scope {
+    /// The scope named `text` when this version knows it. What is read to
+    /// be sent (a command line, a tokens file, a stored record) must be a
+    /// known scope, where a scope Unit answers with may be new
+    /// ([`Scope::Other`]).
+    ///
+    /// ```
+    /// use api_tokens::unit::Scope;
+    ///
+    /// assert_eq!(Scope::known("cards-write").unwrap(), Scope::CardsWrite);
+    /// let e = Scope::known("custommers").unwrap_err().to_string();
+    /// assert!(e.contains("`custommers` is not a scope Unit knows") && e.contains("customers"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] (field `scope`) naming `text`, escaped, and the
+    /// known scopes.
+    pub fn known(text: &str) -> Result<Scope> {
+        match text.trim().parse::<Scope>() {
+            Ok(Scope::Other(_)) | Err(_) => Err(Error::invalid(
+                "scope",
+                format!(
+                    "`{}` is not a scope Unit knows; the known scopes are: {}",
+                    text.chars().take(64).collect::<String>().escape_debug(),
+                    Scope::KNOWN
+                        .iter()
+                        .map(Scope::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+            Ok(scope) => Ok(scope),
+        }
+    }
+
     /// Refuses a scope that could not be sent as one word of `scope`.
     pub(crate) fn validate(&self) -> Result<&str> {
         let s = self.as_str();
