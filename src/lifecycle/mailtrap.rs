@@ -215,7 +215,15 @@ impl Lifecycle<Mailtrap> {
             return race::already_rotated(self, sink, &race, listed, |_| None).await;
         };
         let old_listed = to_listed(old_token.clone());
-        let expiry = match (plan.expiry, old_token.expires_at) {
+        // A reset cuts the old token's expiry to its grace period's end; a
+        // reset of it already listed (an earlier run's, its answer lost)
+        // was asked for the expiry the old token had before: that is the
+        // one to keep, not the grace period's end.
+        let kept_expiry = resets(listed)
+            .into_iter()
+            .max_by(|(a, _), (b, _)| a.id.cmp(&b.id))
+            .map_or(old_token.expires_at, |(reset, _)| reset.expires_at);
+        let expiry = match (plan.expiry, kept_expiry) {
             (Some(expiry), _) => expiry,
             (None, None) => Expiry::Never,
             (None, Some(at)) if at > now => Expiry::At(at),

@@ -222,6 +222,11 @@ async fn an_unreconciled_reset_is_finished_by_the_next_run() {
     assert_eq!(s.fake.tokens().len(), 1);
     assert_eq!(rotation.method, RotationMethod::Create);
     assert_eq!(rotation.removed.len(), 1);
+    // The lost reset cut the old token's expiry to its grace period's end;
+    // the new token keeps the expiry the old one had before, not that.
+    let new = &s.fake.tokens()[0];
+    assert_eq!(new.expires_at, s.old.expires_at, "{new:?}");
+    assert_eq!(rotation.expires_at, s.old.expires_at);
 }
 
 #[tokio::test]
