@@ -237,8 +237,11 @@ impl<K> Seen<K> {
         (self.id.len(), self.id.as_str())
     }
 
+    /// Its label: the name without the crate's marker, and without the
+    /// ids Mailtrap's resets appended after it (a reset names its token
+    /// `"<old name> <its id>"`: it is the same entry's token).
     fn label(&self) -> &str {
-        Marker::label(&self.text)
+        Marker::label_through_resets(&self.text)
     }
 
     /// When it was minted: its marker's time, or Unit's `createdAt`.

@@ -1077,3 +1077,38 @@ async fn apply_tells_a_store_the_whole_unit_record() {
         );
     }
 }
+
+/// A token of a tokens file rotated by hand with Mailtrap's reset (the
+/// default plan: the new token is named `"<old name> <its id>"`, the old
+/// one runs out its grace period) into the entry's sink is still the
+/// entry's token: the plan converges, at most one apply later, and keeps a
+/// token whose secret the sink holds.
+#[tokio::test]
+async fn a_reset_by_hand_of_a_files_token_converges() {
+    use api_tokens::lifecycle::{MailtrapLifecycle, MailtrapPlan, SinkSpec};
+
+    let world = World::start().await;
+    let file = world.file("admin");
+    world.apply(&file).await;
+    assert!(world.converged(&file).await);
+    let old = world.mailtrap.tokens()[0].id;
+    let sink = SinkSpec::File(world.path("mt.token")).into_sink().unwrap();
+    let life = MailtrapLifecycle::new(world.mailtrap_client());
+    let rotation = life
+        .rotate(&old, &MailtrapPlan::new(), &*sink)
+        .await
+        .expect("a reset");
+    assert_eq!(
+        rotation.method,
+        api_tokens::lifecycle::RotationMethod::Reset
+    );
+    if !world.converged(&file).await {
+        world.apply(&file).await;
+    }
+    assert!(
+        world.converged(&file).await,
+        "{:?}",
+        kinds(&world.plan(&file).await)
+    );
+    assert!(world.mailtrap_sink_accepted().await);
+}
