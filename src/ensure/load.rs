@@ -296,6 +296,31 @@ fn unique_sink(
             None => Ok(()),
         };
     }
+    // A file a `file:` sink replaces whole holds no other secret: an
+    // `env-file:` sink on the same file would be overwritten, and would
+    // overwrite it, at every apply.
+    let file_of = |s: &SinkSpec| match s {
+        SinkSpec::File(path) => Some((path.clone(), true)),
+        SinkSpec::EnvFile { path, .. } => Some((path.clone(), false)),
+        _ => None,
+    };
+    if let Some((path, whole)) = file_of(spec) {
+        let clash = sinks.iter().find_map(|(other, first)| {
+            let (other_path, other_whole) = file_of(other)?;
+            (other_path == path && (whole || other_whole)).then_some(*first)
+        });
+        if let Some(first) = clash {
+            return Err(at.fail(
+                Some(line),
+                "secret_to",
+                format!(
+                    "the entry on line {first} writes its secret to the same file, and a \
+                     `file:` sink replaces the whole file; give each token a file of its own \
+                     (several `env-file:` sinks may share one file, each with its own variable)"
+                ),
+            ));
+        }
+    }
     match sinks.insert(spec.clone(), line) {
         Some(first) => Err(at.fail(
             Some(line),

@@ -115,6 +115,29 @@ fn two_entries_may_not_share_a_sink() {
     ));
     assert_at(&e, 7, "secret_to");
     assert!(e.message.contains("line 1"), "{e}");
+
+    // A `file:` sink replaces the whole file: an env-file sink on it would
+    // lose its variable at every apply, and the other way round.
+    let e = refused(&format!(
+        "{GOOD_MAILTRAP}\n{}",
+        GOOD_UNIT.replace(
+            "env-file:/run/ci/.env:UNIT_API_TOKEN",
+            "env-file:/run/secrets/mt:UNIT_API_TOKEN"
+        )
+    ));
+    assert_at(&e, 7, "secret_to");
+    assert!(e.message.contains("same file"), "{e}");
+    // Two variables of one env file are two places.
+    TokensFile::parse(
+        "t.toml",
+        &format!(
+            "{GOOD_UNIT}\n{}",
+            GOOD_UNIT
+                .replace("UNIT_API_TOKEN", "OTHER_TOKEN")
+                .replace("ci-deploy", "other")
+        ),
+    )
+    .unwrap();
 }
 
 #[test]
