@@ -219,6 +219,20 @@ fn mailtrap_rotate_whose_reset_answer_is_lost_reconciles_and_exits_0() {
     assert_eq!(json["new"]["id"].as_str(), Some(successors[0].0.as_str()));
 }
 
+/// Without `--delete-old`, the old token is kept after a lost reset: the
+/// table says so in words (not as Rust's debug text).
+#[test]
+fn mailtrap_rotate_whose_reset_answer_is_lost_says_the_old_token_is_kept() {
+    let (run, _) = fake_into_file("mailtrap rotate 12345", "mailtrap:reset:lose-answer");
+    assert!(
+        run.stdout
+            .contains("old token 12345 was kept; it keeps working until"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("Kept {"), "{}", run.stdout);
+}
+
 #[test]
 fn mailtrap_rotate_recreating_whose_create_answer_is_lost_exits_0() {
     let (run, _) = fake_into_file(

@@ -130,7 +130,13 @@ fn rotation_text(rotation: &Rotation, sink: &str) -> String {
             old.id
         ),
         OldState::Current => format!("old token {} is current\n", old.id),
-        other => format!("old token {}: {other:?}\n", old.id),
+        OldState::Kept { expires_at } => format!(
+            "old token {} was kept; it keeps working until it expires ({})\n",
+            old.id,
+            output::expiry(*expires_at)
+        ),
+        // A state this version does not describe yet.
+        _ => format!("old token {} is left as the rotation found it\n", old.id),
     });
     for change in &rotation.changes {
         text.push_str(&format!("{change}, as asked\n"));

@@ -23,8 +23,7 @@ pub fn report(e: &clap::Error) -> ExitCode {
             let why = std::error::Error::source(e)
                 .map_or_else(|| "not a value it takes".to_owned(), ToString::to_string);
             eprintln!(
-                "error: invalid value for '{arg}' (not shown): {}\n\nFor more information, \
-                 try '--help'.",
+                "error: invalid value for '{arg}': {}\n\nFor more information, try '--help'.",
                 one_line(&why)
             );
             ExitCode::from(USAGE)
