@@ -342,7 +342,6 @@ impl Planning<'_> {
     /// number of lists made.
     async fn mailtrap(self) -> Result<Planned, PlanError> {
         let (file, services, now) = (self.file, self.services, self.now);
-        // No entry: no account to list, nothing planned.
         let entries = file.mailtrap();
         let mut listed: BTreeMap<Option<u64>, Vec<Seen<Option<u64>>>> = BTreeMap::new();
         let mut order = Vec::new();
@@ -352,6 +351,21 @@ impl Planning<'_> {
                     order.push(key);
                 }
             }
+        }
+        // A file with a namespace that has no Mailtrap entry left still
+        // owns the tokens it minted in the configured account: they are
+        // its orphans, found by listing that account.
+        if order.is_empty() && file.namespace().is_some() {
+            if services.mailtrap_default.is_some() {
+                order.push(services.default_account());
+            }
+            order.extend(
+                services
+                    .mailtrap
+                    .keys()
+                    .map(|id| Some(*id))
+                    .filter(|key| *key != services.default_account()),
+            );
         }
         for key in &order {
             let client = services.mailtrap_client(*key).ok_or_else(|| {
@@ -838,7 +852,14 @@ impl Planning<'_> {
     async fn unit(self) -> Result<Planned, PlanError> {
         let (file, services, now) = (self.file, self.services, self.now);
         let entries = file.unit();
-        if entries.is_empty() {
+        // A file with a namespace that has no Unit entry left still owns
+        // the tokens it minted for the configured user: its orphans.
+        let sweep = file
+            .namespace()
+            .and(services.unit.as_ref())
+            .and(services.unit_user.clone())
+            .filter(|_| entries.is_empty());
+        if entries.is_empty() && sweep.is_none() {
             return Ok((Vec::new(), Vec::new(), 0, 0));
         }
         let client = services.unit.as_ref().ok_or_else(|| {
@@ -862,6 +883,7 @@ impl Planning<'_> {
                 users.push(user);
             }
         }
+        users.extend(sweep);
         let mut listed: BTreeMap<UserId, Vec<Seen<UserId>>> = BTreeMap::new();
         for user in &users {
             let tokens = client

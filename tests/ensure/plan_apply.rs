@@ -1112,3 +1112,38 @@ async fn a_reset_by_hand_of_a_files_token_converges() {
     );
     assert!(world.mailtrap_sink_accepted().await);
 }
+
+/// A file whose entries were all removed still owns its namespace: its
+/// tokens are orphans, found in the configured account and user, and
+/// `--prune` removes them.
+#[tokio::test]
+async fn a_namespace_without_entries_left_finds_its_orphans() {
+    let world = World::start().await;
+    world.apply(&world.file_in_namespace("admin", "ci")).await;
+    assert_eq!(world.mailtrap.tokens().len(), 1);
+    assert_eq!(world.unit.tokens().len(), 1);
+    let empty = parse(&world.path("empty.toml"), "namespace = \"ci\"\n");
+    let plan = world.plan(&empty).await;
+    let orphans: Vec<_> = plan
+        .actions()
+        .iter()
+        .filter(|a| a.kind == ActionKind::Orphan)
+        .map(|a| a.service)
+        .collect();
+    assert_eq!(
+        orphans,
+        [Service::Mailtrap, Service::Unit],
+        "{:?}",
+        kinds(&plan)
+    );
+    let report = ensure::apply(
+        &empty,
+        &world.services(),
+        &plan,
+        &ApplyOptions::new().prune(true),
+    )
+    .await;
+    assert!(report.is_success());
+    assert!(world.mailtrap.tokens().is_empty());
+    assert!(world.unit.tokens().is_empty());
+}

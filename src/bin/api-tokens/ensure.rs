@@ -132,6 +132,13 @@ fn services(file: &TokensFile, files: &TokenFiles, ctx: &Ctx<'_>) -> Result<Serv
         };
         let (client, user) = unit_ctx.unit(files.unit_token_file.as_deref())?;
         services = services.unit(client, needs_user.then_some(user));
+    } else if file.namespace().is_some() {
+        // No Unit entry left: the file's namespace may still hold tokens
+        // of the configured user, its orphans. Without Unit configured,
+        // there is nothing to look at.
+        if let Ok((client, user)) = ctx.unit(files.unit_token_file.as_deref()) {
+            services = services.unit(client, Some(user));
+        }
     }
     if !file.mailtrap().is_empty() {
         let token_file = files.mailtrap_token_file.as_deref();
@@ -157,6 +164,12 @@ fn services(file: &TokensFile, files: &TokenFiles, ctx: &Ctx<'_>) -> Result<Serv
             }
         }
         if needs_default {
+            services = services.mailtrap(base);
+        }
+    } else if file.namespace().is_some() {
+        // As for Unit: the configured account may hold the namespace's
+        // orphans.
+        if let Ok(base) = ctx.mailtrap(files.mailtrap_token_file.as_deref()) {
             services = services.mailtrap(base);
         }
     }
