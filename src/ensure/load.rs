@@ -365,12 +365,14 @@ struct RawUnit {
     secret_to: Spanned<String>,
 }
 
-/// A `user_id` as written: `2` or `"2"`.
+/// A `user_id` as written: `2` or `"2"`; anything else is kept to be
+/// refused with the rule (not serde's "did not match any variant").
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum RawUserId {
     Number(i64),
     Text(String),
+    Other(serde::de::IgnoredAny),
 }
 
 impl RawUserId {
@@ -378,6 +380,7 @@ impl RawUserId {
         match self {
             RawUserId::Number(n) => n.to_string(),
             RawUserId::Text(t) => t.trim().to_owned(),
+            RawUserId::Other(_) => "a value that is neither a number nor a string".to_owned(),
         }
     }
 }

@@ -371,10 +371,11 @@ fn a_user_id_may_be_a_number_or_a_string() {
         file.unit()[0].user_id.as_ref().map(|u| u.as_str()),
         Some("2")
     );
-    for bad in ["0", "-2", "2.5", "\"two\""] {
+    for bad in ["0", "-2", "2.5", "\"two\"", "[2]", "true"] {
         let e = refused(&GOOD_UNIT.replace("\"2\"", bad));
         assert_eq!(e.key.as_deref(), Some("user_id"), "{bad}: {e}");
         assert_eq!(e.line, Some(3), "{bad}: {e}");
+        assert!(e.message.contains("positive integers"), "{bad}: {e}");
     }
 }
 
