@@ -361,7 +361,24 @@ impl Error {
 
     /// Sorts an error answer into its variant by status.
     // Called by the dialects' error decoding; until they use it, only tests do.
-    pub(crate) fn from_api(error: ApiError, retry_after: Option<Duration>) -> Error {
+    pub(crate) fn from_api(mut error: ApiError, retry_after: Option<Duration>) -> Error {
+        // The service's words, as an error keeps them: visible text only,
+        // and a bounded amount of it, however hostile the answer.
+        let tidy = |list: Vec<String>| -> Vec<String> {
+            list.iter()
+                .filter_map(|m| crate::scrub::message(m, MAX_MESSAGE_CHARS))
+                .take(MAX_MESSAGES)
+                .collect()
+        };
+        error.messages = tidy(std::mem::take(&mut error.messages));
+        error.field_errors = std::mem::take(&mut error.field_errors)
+            .into_iter()
+            .filter_map(|(field, list)| {
+                let field = crate::scrub::message(&field, MAX_MESSAGE_CHARS)?;
+                Some((field, tidy(list)))
+            })
+            .take(MAX_MESSAGES)
+            .collect();
         let error = Box::new(error);
         match error.status {
             401 => Error::Unauthorized(error),
@@ -541,7 +558,9 @@ pub struct ApiError {
     /// Every human-readable message the service gave, in order (JSON:API
     /// `title`/`detail`, Mailtrap `error`/`errors`, field errors as
     /// `field: message`). For a non-JSON body (a gateway's HTML page) a short
-    /// description of it.
+    /// description of it. Visible text only (control characters, escape
+    /// sequences, zero-width and bidirectional marks removed, whitespace
+    /// made single spaces), at most 20 messages of at most 500 characters.
     pub messages: Vec<String>,
     /// Validation errors per field (`base` for record-level ones), when the
     /// service gave them per field.
@@ -558,6 +577,11 @@ pub struct ApiError {
     /// more than one.
     pub attempts: u32,
 }
+
+/// At most this many of a service's messages (and of its fields with
+/// errors) are kept, each of at most [`MAX_MESSAGE_CHARS`] characters.
+const MAX_MESSAGES: usize = 20;
+const MAX_MESSAGE_CHARS: usize = 500;
 
 impl ApiError {
     /// An error answer with only a status; the dialects fill in the rest.

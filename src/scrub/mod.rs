@@ -38,7 +38,7 @@ mod pairs;
 mod secrets;
 
 pub(crate) use hide::REDACTED;
-pub(crate) use normalize::summarize;
+pub(crate) use normalize::{message, summarize};
 pub(crate) use secrets::Secrets;
 
 // The recorder of the testing kit hides with the same rules.

@@ -5,14 +5,21 @@
 const SUMMARY_LEN: usize = 200;
 
 /// Characters a reader does not see, which [`normalize`] removes: controls
-/// other than whitespace (NUL, BEL, DEL, the C1 range) and zero-width
+/// other than whitespace (NUL, BEL, ESC, DEL, the C1 range), zero-width
 /// format characters (soft hyphen, zero-width space and joiners, word
-/// joiner, byte-order mark).
+/// joiner, byte-order mark) and the marks, embeddings, overrides and
+/// isolates of bidirectional text, which reorder what a terminal shows.
 pub(crate) fn is_invisible(c: char) -> bool {
     (c.is_control() && !c.is_whitespace())
         || matches!(
             c,
-            '\u{00ad}' | '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}'
+            '\u{00ad}'
+                | '\u{061c}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{feff}'
         )
 }
 
@@ -53,12 +60,20 @@ pub(crate) fn summarize(text: &str) -> Option<String> {
         (Some(a), Some(b)) if b > a + 7 => &text[a + 7..b],
         _ => text,
     };
-    let normalized = normalize(picked);
+    message(picked, SUMMARY_LEN)
+}
+
+/// A service's message as an error keeps it: [normalized](normalize) (no
+/// escape sequence, no line break, no bidirectional override reaches a
+/// terminal or a log line), at most `max` characters (`…` marks a cut);
+/// `None` when nothing visible is left.
+pub(crate) fn message(text: &str, max: usize) -> Option<String> {
+    let normalized = normalize(text);
     if normalized.is_empty() {
         return None;
     }
-    let mut out: String = normalized.chars().take(SUMMARY_LEN).collect();
-    if normalized.chars().count() > SUMMARY_LEN {
+    let mut out: String = normalized.chars().take(max).collect();
+    if normalized.chars().count() > max {
         out.push('…');
     }
     Some(out)

@@ -171,3 +171,60 @@ async fn the_final_error_says_how_many_attempts_were_made() {
     let refused = unit::TokenId::new("0").expect_err("not an id");
     assert_eq!(refused.attempts(), None);
 }
+
+/// A service's messages reach an error as visible text only, and a bounded
+/// amount of it: no escape sequence, line break or bidirectional override
+/// that could rewrite a terminal or a log line, at most 20 messages of at
+/// most 500 characters, however many and long the answer's are.
+#[tokio::test]
+async fn hostile_messages_reach_an_error_as_bounded_visible_text() {
+    let hostile = "bad \u{1b}[2J\u{1b}[31mRED\u{1b}]0;title\u{7} a\u{0}b\nforged line \u{202e}desrever\u{200b}";
+    let long = "x".repeat(100_000);
+    let mut many: Vec<serde_json::Value> = vec![
+        serde_json::json!({ "title": hostile }),
+        serde_json::json!({ "detail": long }),
+    ];
+    many.extend((0..1000).map(|i| serde_json::json!({ "title": format!("error {i}") })));
+    let unit_server = always(ResponseTemplate::new(422).set_body_raw(
+        serde_json::json!({ "errors": many }).to_string(),
+        "application/vnd.api+json",
+    ))
+    .await;
+    let mailtrap_server = always(ResponseTemplate::new(422).set_body_json(serde_json::json!({
+        "errors": { hostile: [hostile, long.clone()] },
+        "error": hostile,
+    })))
+    .await;
+    let unit_err = tokens(&unit_client(&unit_server.uri(), 1))
+        .list()
+        .await
+        .expect_err("422");
+    let mailtrap_err = mailtrap::Client::builder()
+        .token("FAKE0answers0key")
+        .base_url(mailtrap_server.uri())
+        .build()
+        .expect("mailtrap client")
+        .api_tokens()
+        .list()
+        .await
+        .expect_err("422");
+    for err in [unit_err, mailtrap_err] {
+        let api = err.api_error().expect("an error answer");
+        assert!(api.messages.len() <= 20, "{}", api.messages.len());
+        let text = format!("{err}");
+        for message in &api.messages {
+            assert!(message.chars().count() <= 501, "{}", message.len());
+        }
+        assert!(
+            !text
+                .chars()
+                .any(|c| c.is_control() || matches!(c, '\u{202e}' | '\u{200b}')),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("RED") && text.contains("forged line"),
+            "{text}"
+        );
+        assert!(text.len() < 20 * 510, "{}", text.len());
+    }
+}

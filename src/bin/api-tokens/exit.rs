@@ -157,7 +157,10 @@ impl Failure {
 
     /// Prints the failure's line on standard error and gives the exit code.
     pub fn report(&self) -> ExitCode {
-        eprintln!("api-tokens: {}", one_line(&self.to_string()));
+        eprintln!(
+            "api-tokens: {}",
+            crate::terminal::shown(&one_line(&self.to_string()))
+        );
         ExitCode::from(self.code())
     }
 }

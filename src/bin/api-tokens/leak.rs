@@ -17,6 +17,7 @@ use crate::args::{DetectorFormat, DetectorsArgs, LeakArgs};
 use crate::context::{Ctx, Done};
 use crate::exit::{FAILURE, Failure, UNMATCHED};
 use crate::output::Output;
+use crate::terminal::shown;
 
 /// The rule ids of [`GITLEAKS_RULES`].
 const UNIT_RULE: &str = "unit-org-api-token";
@@ -76,22 +77,6 @@ enum Outcome {
     Unmatched(String),
     /// A call, the replacement, the proof or the ledger failed.
     Failed(String),
-}
-
-/// Text for a terminal: every control character (an escape sequence, a
-/// line break) and bidirectional override escaped, since secrets'
-/// payloads, reports and paths are not ours to trust.
-fn shown(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let bidi = matches!(c, '\u{200e}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || bidi {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// A path for a terminal ([`shown`]).

@@ -26,6 +26,7 @@ mod output;
 mod progress;
 mod secret_to;
 mod store;
+mod terminal;
 mod usage;
 
 use std::io::IsTerminal as _;

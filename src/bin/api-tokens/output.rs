@@ -107,11 +107,17 @@ pub fn expiry(at: Option<DateTime<Utc>>) -> String {
     at.map_or_else(|| "never".to_owned(), time)
 }
 
-/// Cleans a name or description for one cell: control characters (a
-/// hostile name could move the cursor) become `?`.
+/// Cleans a name or description for one cell: what acts on a terminal (a
+/// hostile name could move the cursor or reorder the line) becomes `?`.
 pub fn cell(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
+        .map(|c| {
+            if crate::terminal::acts_on_terminal(c) {
+                '?'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
