@@ -95,13 +95,22 @@ macro_rules! object_only {
 pub(crate) use object_only;
 
 /// Reads a token's secret straight into a `SecretString` (through
-/// `secrecy`'s own `Deserialize`), refusing an empty one: a token without
-/// a secret is of no use, and a default would hide the fault.
+/// `secrecy`'s own `Deserialize`), refusing an empty one (a token without
+/// a secret is of no use, and a default would hide the fault) and one the
+/// crate would refuse as a caller's token: whitespace, control or
+/// non-ASCII characters cannot be sent in a header, and would reach a
+/// terminal or a file as they are. The message never quotes the secret.
 pub(crate) fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<secrecy::SecretString, D::Error> {
     use secrecy::ExposeSecret;
     let secret = secrecy::SecretString::deserialize(d)?;
     if secret.expose_secret().trim().is_empty() {
         return Err(serde::de::Error::custom("the secret is empty"));
+    }
+    if crate::transport::auth::check_token(secret.expose_secret()).is_err() {
+        return Err(serde::de::Error::custom(
+            "the secret holds whitespace, control or non-ASCII characters, which no token \
+             can be sent with",
+        ));
     }
     Ok(secret)
 }

@@ -322,7 +322,15 @@ fn unit_decoding_refuses_an_empty_secret() {
         unit::NewApiToken::new(unit_token(), SecretString::from(UNIT_SECRET)).with_secret(),
     )
     .unwrap();
-    for empty in [json!(""), json!("   "), json!(null)] {
+    // Empty, or what no token can be sent with (and would reach a
+    // terminal or a file as it is): an escape sequence, a line break.
+    for empty in [
+        json!(""),
+        json!("   "),
+        json!(null),
+        json!("v2.public.ab\u{1b}[31mc"),
+        json!("v2.public.abc\nEVIL=1"),
+    ] {
         doc["attributes"]["token"] = empty.clone();
         assert!(
             serde_json::from_value::<unit::NewApiToken>(doc.clone()).is_err(),
@@ -563,7 +571,13 @@ fn mailtrap_decoding_refuses_an_array_for_a_token() {
 
 #[test]
 fn mailtrap_decoding_refuses_an_empty_secret_and_id_zero() {
-    for empty in [json!(""), json!(" \t"), json!(null)] {
+    for empty in [
+        json!(""),
+        json!(" \t"),
+        json!(null),
+        json!("0123456789abcdef\u{7}123456789abcde"),
+        json!("0123456789abcdef 0123456789abcdef"),
+    ] {
         let mut wire = mailtrap_wire();
         wire["token"] = empty.clone();
         assert!(
