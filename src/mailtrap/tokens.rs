@@ -116,14 +116,28 @@ impl ApiTokens {
     ///
     /// [`Error::NotFound`](crate::Error::NotFound) for a token that does not
     /// exist (or that the calling token may not see), the service's other
-    /// refusals, a transport failure, or a malformed answer.
+    /// refusals, a transport failure, or a malformed answer
+    /// ([`Error::Decode`](crate::Error::Decode), also for an answer that is
+    /// another token than the one asked for).
     pub async fn get(&self, id: TokenId) -> Result<ApiToken> {
+        let asked = id;
         let id = id.to_string();
         let segments = self.segments(&[&id]);
         let call = Call::new("get", Method::GET, self.templates().item, &segments, JSON);
-        self.transport
+        let token: ApiToken = self
+            .transport
             .exchange(call, wire::error_from, |r| r.json())
-            .await
+            .await?;
+        // Another token than the one asked for is no answer to the call.
+        if token.id != asked {
+            return Err(crate::Error::Decode {
+                service: crate::Service::Mailtrap,
+                status: 200,
+                at: "id".to_owned(),
+                reason: format!("token {} was asked for, token {} answered", asked, token.id),
+            });
+        }
+        Ok(token)
     }
 
     /// Creates a token and returns it with its secret, which is shown this

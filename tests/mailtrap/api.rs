@@ -400,6 +400,32 @@ async fn get_fetches_one_token() {
     );
 }
 
+/// An answer that is another token than the one asked for is no answer.
+#[tokio::test]
+async fn get_refuses_an_answer_about_another_token() {
+    let server = MockServer::start().await;
+    let fx = fixture("get_200.json");
+    Mock::given(method("GET"))
+        .respond_with(answer(&fx))
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .api_tokens()
+        .get(id(777))
+        .await
+        .expect_err("token 12301 answered for 777");
+    match &err {
+        api_tokens::Error::Decode { at, reason, .. } => {
+            assert_eq!(at, "id");
+            assert!(
+                reason.contains("777") && reason.contains("12301"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+}
+
 // ---------------------------------------------------------------- create
 
 #[tokio::test]
