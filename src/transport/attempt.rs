@@ -100,7 +100,13 @@ async fn send(inner: &Inner, call: &Call<'_>, url: &Url, permit: Permit<'_>) -> 
         }
     };
     let body = if (200..300).contains(&status) {
-        body
+        // A success keeps its secret-named values (a create's new secret),
+        // but never quotes the caller's token.
+        inner
+            .auth
+            .secrets()
+            .hide_known_in_success(&body)
+            .unwrap_or(body)
     } else {
         hide_in_error_answer(inner.auth.secrets(), &mut headers, body)
     };

@@ -228,3 +228,23 @@ async fn hostile_messages_reach_an_error_as_bounded_visible_text() {
         assert!(text.len() < 20 * 510, "{}", text.len());
     }
 }
+
+/// A success that quotes the caller's own token (a hostile service echoing
+/// it in a token's name) reaches the caller with the token hidden; a
+/// created token's secret, which a create answers with, is kept.
+#[tokio::test]
+async fn a_success_never_quotes_the_callers_token() {
+    let caller = "FAKE0answers0key";
+    let server = always(ResponseTemplate::new(200).set_body_json(serde_json::json!([
+        {"id": 21, "name": format!("leak {caller} here"), "last_4_digits": "x7k9",
+         "created_by": "a@example.com", "expires_at": null, "resources": []}
+    ])))
+    .await;
+    let client = mailtrap::Client::builder()
+        .token(caller)
+        .base_url(server.uri())
+        .build()
+        .expect("mailtrap client");
+    let listed = client.api_tokens().list().await.expect("listed");
+    assert_eq!(listed[0].name, "leak [REDACTED] here");
+}
