@@ -231,6 +231,12 @@ fn mailtrap_rotate_whose_reset_answer_is_lost_says_the_old_token_is_kept() {
         run.stdout
     );
     assert!(!run.stdout.contains("Kept {"), "{}", run.stdout);
+    // And why a create followed.
+    assert!(
+        run.stdout.contains("the reset's answer was lost"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

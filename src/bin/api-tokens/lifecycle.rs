@@ -114,6 +114,9 @@ fn rotation_text(rotation: &Rotation, sink: &str) -> String {
         output::expiry(rotation.expires_at),
         sink
     );
+    if let Some(fallback) = rotation.fallback {
+        text.push_str(&format!("{fallback}\n"));
+    }
     text.push_str(&match &rotation.old_state {
         OldState::Revoked => format!("old token {} revoked\n", old.id),
         OldState::Deleted => format!("old token {} deleted\n", old.id),
