@@ -345,8 +345,25 @@ impl Planning<'_> {
         let entries = file.mailtrap();
         let mut listed: BTreeMap<Option<u64>, Vec<Seen<Option<u64>>>> = BTreeMap::new();
         let mut order = Vec::new();
+        // Two entries of one name in one account, once the default
+        // account is known (an entry that names no account takes it):
+        // refused before any request.
+        let mut seen_names: BTreeMap<(Option<u64>, &str), usize> = BTreeMap::new();
         for entry in entries {
             for key in entry_keys(entry, services) {
+                if let Some(first) = seen_names.insert((key, entry.name.as_str()), entry.line) {
+                    if first != entry.line {
+                        return Err(PlanError::NotConfigured(format!(
+                            "{}:{}: key `name`: a second Mailtrap entry named `{}` in {} (an \
+                             entry that names no account takes the default one); the first is \
+                             on line {first}",
+                            file.path().display(),
+                            entry.line,
+                            entry.name,
+                            account_text(key)
+                        )));
+                    }
+                }
                 if !order.contains(&key) {
                     order.push(key);
                 }
@@ -884,6 +901,24 @@ impl Planning<'_> {
             }
         }
         users.extend(sweep);
+        // Two entries for one user and description, once the default user
+        // is known: refused before any request, as the file's own check
+        // refuses those that name their user.
+        let mut seen_descriptions: BTreeMap<(UserId, &str), usize> = BTreeMap::new();
+        for entry in entries {
+            let user = unit_user(entry, services).unwrap_or_else(|| unreachable!("checked above"));
+            if let Some(first) =
+                seen_descriptions.insert((user.clone(), entry.description.as_str()), entry.line)
+            {
+                return Err(PlanError::NotConfigured(format!(
+                    "{}:{}: key `description`: a second Unit entry with the description `{}` for \
+                     user {user} (the default user); the first is on line {first}",
+                    file.path().display(),
+                    entry.line,
+                    entry.description
+                )));
+            }
+        }
         let mut listed: BTreeMap<UserId, Vec<Seen<UserId>>> = BTreeMap::new();
         for user in &users {
             let tokens = client
@@ -910,21 +945,9 @@ impl Planning<'_> {
             }
             listed.insert(user.clone(), seen);
         }
-        let mut seen_descriptions: BTreeMap<(UserId, &str), usize> = BTreeMap::new();
         let mut actions = Vec::new();
         for (index, entry) in entries.iter().enumerate() {
             let user = unit_user(entry, services).unwrap_or_else(|| unreachable!("checked above"));
-            if let Some(first) =
-                seen_descriptions.insert((user.clone(), entry.description.as_str()), entry.line)
-            {
-                return Err(PlanError::NotConfigured(format!(
-                    "{}:{}: key `description`: a second Unit entry with the description `{}` for \
-                     user {user} (the default user); the first is on line {first}",
-                    file.path().display(),
-                    entry.line,
-                    entry.description
-                )));
-            }
             let wanted = file.service_label(&entry.description);
             let mut found: Vec<&Seen<UserId>> = listed
                 .get(&user)

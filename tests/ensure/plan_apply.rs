@@ -5,7 +5,7 @@ use crate::ensure_support;
 
 use api_tokens::Service;
 use api_tokens::chrono::{Duration, Utc};
-use api_tokens::ensure::{self, ActionKind, ApplyOptions};
+use api_tokens::ensure::{self, ActionKind, ApplyOptions, Services};
 use api_tokens::lifecycle::sink::FileSink;
 use api_tokens::lifecycle::{
     Change, Left, MailtrapLifecycle, MailtrapPlan, Marker, OldState, RotationMethod, Step,
@@ -1146,4 +1146,40 @@ async fn a_namespace_without_entries_left_finds_its_orphans() {
     assert!(report.is_success());
     assert!(world.mailtrap.tokens().is_empty());
     assert!(world.unit.tokens().is_empty());
+}
+
+/// Two entries of one name in one account are refused before any request,
+/// also when one of them takes the default account: it is the account the
+/// other names.
+#[tokio::test]
+async fn one_name_twice_in_the_default_account_is_refused_before_any_request() {
+    let world = World::start().await;
+    let account = world.mailtrap.account_id();
+    let file = parse(
+        &world.path("dup.toml"),
+        &format!(
+            "[[mailtrap]]\nname = \"a\"\npermissions = [\"sandbox:17:viewer\"]\n\
+             secret_to = \"file:{}\"\n\n\
+             [[mailtrap]]\nname = \"a\"\npermissions = [\"account:{account}:admin\"]\n\
+             secret_to = \"file:{}\"\n",
+            world.path("a1.token").display(),
+            world.path("a2.token").display()
+        ),
+    );
+    let services = Services::new().mailtrap(
+        world
+            .mailtrap_client()
+            .for_account(Some(account))
+            .expect("the account's client"),
+    );
+    world.mailtrap.clear_requests();
+    let err = ensure::plan(&file, &services)
+        .await
+        .expect_err("a second entry named a in the default account");
+    let text = err.to_string();
+    assert!(
+        text.contains("dup.toml:6") && text.contains("`a`") && text.contains("line 1"),
+        "{text}"
+    );
+    assert!(world.mailtrap.requests().is_empty(), "a request was sent");
 }
