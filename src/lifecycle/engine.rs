@@ -321,12 +321,14 @@ impl<S: TokenService> Lifecycle<S> {
             marker,
             attempts,
             removed,
+            unconfirmed,
         } = minted;
         let unstored = Minted {
             token,
             marker: marker.clone(),
             attempts,
             removed: Vec::new(),
+            unconfirmed: Vec::new(),
         };
         mint::store_minted(self, &self.recording(sink, request), unstored).await?;
         Ok(Minted {
@@ -334,6 +336,7 @@ impl<S: TokenService> Lifecycle<S> {
             marker,
             attempts,
             removed,
+            unconfirmed,
         })
     }
 

@@ -35,6 +35,13 @@ pub struct Minted<T> {
     /// Tokens minted by earlier creates of this call whose answers were
     /// lost, found by their markers and removed.
     pub removed: Vec<TokenRef>,
+    /// The markers of earlier creates of this call whose answers were lost
+    /// and whose tokens were not listed, neither at once nor once this
+    /// call's token was minted: most likely never made, but a create still
+    /// under way at the service may yet make one, which
+    /// [`Reconcile::marker`](super::Reconcile::marker) (`api-tokens
+    /// reconcile --marker`) removes. Empty unless answers were lost.
+    pub unconfirmed: Vec<Marker>,
 }
 
 /// What a token id is to the lifecycle: ordered as the service numbers
@@ -204,16 +211,37 @@ where
     Fut: Future<Output = Result<T>>,
 {
     let mut removed = Vec::new();
+    let mut unconfirmed: Vec<Marker> = Vec::new();
     let mut last_cause = None;
     for attempt in 1..=MAX_MINTS {
         let marker = new_marker().bound_to(label);
         match create(marker.tag(label)).await {
             Ok(token) => {
+                // A lost create whose token was not listed may have been
+                // still under way: look once more now that this one has
+                // answered, and remove what appeared.
+                if !unconfirmed.is_empty() {
+                    if let Ok(listed) = ops.list_all().await {
+                        for t in listed {
+                            let Some(m) = t.marker() else { continue };
+                            if unconfirmed.contains(&m) && ops.remove(&t.id).await.is_ok() {
+                                unconfirmed.retain(|u| *u != m);
+                                removed.push(t.to_ref(O::SERVICE));
+                            }
+                        }
+                    }
+                    for m in &unconfirmed {
+                        tracing::warn!(service = %O::SERVICE, marker = %m,
+                            "a create whose answer was lost made no token that could be listed; \
+                             one may still appear, carrying this marker");
+                    }
+                }
                 return Ok(Minted {
                     token,
                     marker,
                     attempts: attempt,
                     removed,
+                    unconfirmed,
                 });
             }
             Err(Error::OutcomeUnknown { operation, cause }) => {
@@ -225,6 +253,9 @@ where
                 );
                 match remove_marked(ops, &marker).await {
                     Ok(found) => {
+                        if found.is_empty() {
+                            unconfirmed.push(marker.clone());
+                        }
                         removed.extend(found);
                         last_cause = Some(*cause);
                     }

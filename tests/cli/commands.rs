@@ -567,3 +567,33 @@ fn labels_a_tokens_file_refuses_are_refused_before_any_request() {
         }
     }
 }
+
+/// A create whose lost answer made no token that can be listed is named by
+/// its marker, with the command that removes its token should one appear.
+#[test]
+fn a_create_whose_lost_answer_made_nothing_names_its_marker() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sink = format!("file:{}", dir.path().join("x.token").display());
+    let run = fake(
+        &[
+            "unit",
+            "create",
+            "--description",
+            "x",
+            "--scope",
+            "customers",
+            "--expires-in",
+            "1d",
+            "--secret-to",
+            &sink,
+        ],
+        "unit:create:drop",
+    );
+    run.code(0);
+    assert!(
+        run.stdout.contains("made no token that could be listed")
+            && run.stdout.contains("api-tokens reconcile --marker '[at:"),
+        "{}",
+        run.stdout
+    );
+}

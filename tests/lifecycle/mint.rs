@@ -361,3 +361,31 @@ async fn mint_into_a_store_whose_answer_was_lost_keeps_the_token_it_holds() {
         held[0].secret.expose_secret()
     );
 }
+
+/// A lost create whose token the next list does not show yet (a replica
+/// behind) is looked for again once the next create has answered, and
+/// removed: one token stays. A lost create that made nothing is reported
+/// by its marker, for `reconcile --marker` should a token still appear.
+#[tokio::test]
+async fn a_lost_create_that_lands_late_is_removed_and_one_that_never_lands_is_named() {
+    use api_tokens::testing::ListLag;
+
+    let (fake, life) = unit().await;
+    fake.inject(UnitOp::Create, Fault::lose_answer());
+    fake.inject(UnitOp::List, Fault::lagging_list(ListLag::Newest(1)));
+    let minted = life.mint(&unit_request()).await.expect("mint");
+    let held = fake.tokens();
+    assert_eq!(held.len(), 1, "exactly one live token: {held:?}");
+    assert_eq!(held[0].id, minted.token.id);
+    assert_eq!(minted.removed.len(), 1, "the late token was removed");
+    assert!(minted.unconfirmed.is_empty());
+
+    let (fake, life) = unit().await;
+    fake.inject(UnitOp::Create, Fault::drop_connection());
+    let minted = life.mint(&unit_request()).await.expect("mint");
+    assert_eq!(fake.tokens().len(), 1);
+    assert_eq!(minted.attempts, 2);
+    assert!(minted.removed.is_empty());
+    assert_eq!(minted.unconfirmed.len(), 1, "the first create's marker");
+    assert_ne!(minted.unconfirmed[0], minted.marker);
+}

@@ -66,17 +66,21 @@ async fn unit_command(args: &UnitArgs, ctx: &Ctx<'_>) -> Result<Done, Failure> {
 /// The lines that name the tokens an exactly-once create removed: those
 /// minted by creates whose answers were lost.
 fn removed_lines<T>(minted: &Minted<T>) -> String {
-    minted
-        .removed
-        .iter()
-        .map(|t| {
-            format!(
-                "removed token {} {:?}, minted by a create whose answer was lost\n",
-                t.id,
-                output::cell(t.name.as_deref().unwrap_or(""))
-            )
-        })
-        .collect()
+    let removed = minted.removed.iter().map(|t| {
+        format!(
+            "removed token {} {:?}, minted by a create whose answer was lost\n",
+            t.id,
+            output::cell(t.name.as_deref().unwrap_or(""))
+        )
+    });
+    let unconfirmed = minted.unconfirmed.iter().map(|m| {
+        format!(
+            "a create whose answer was lost made no token that could be listed; if one \
+             appears later it carries the marker {m}: `api-tokens reconcile --marker '{m}'` \
+             removes it\n"
+        )
+    });
+    removed.chain(unconfirmed).collect()
 }
 
 /// `api-tokens unit create`: exactly once, the description tagged with a
