@@ -239,40 +239,35 @@ async fn unit_drift_in_addresses_or_expiration_is_a_replace_naming_the_field() {
     assert!(unit.reason.starts_with("expiration:"), "{}", unit.reason);
     assert!(unit.reason.contains("90d"));
 
-    let with_ips = parse(
-        &world.path("ips.toml"),
-        &format!(
-            "[[unit]]\ndescription = \"ci-deploy\"\nscopes = [\"customers\"]\nlifetime = \"400d\"\n\
-             source_ips = [\"10.0.0.0/8\"]\nsecret_to = \"file:{}\"\n",
-            world.path("u2.token").display()
+    // The restriction added to the file, then dropped from it: one replace
+    // each, and converged after it.
+    for (name, ips, reason, want) in [
+        (
+            "ips.toml",
+            "source_ips = [\"10.0.0.0/8\"]\n",
+            "source_ips: any → 10.0.0.0/8",
+            vec!["10.0.0.0/8"],
         ),
-    );
-    let plan = world.plan(&with_ips).await;
-    assert_eq!(plan.actions()[0].kind, ActionKind::Replace);
-    assert_eq!(plan.actions()[0].reason, "source_ips: any → 10.0.0.0/8");
-    world.apply(&with_ips).await;
-    let live = world.unit.tokens();
-    assert_eq!(live.len(), 1);
-    assert_eq!(live[0].source_ips[0].to_string(), "10.0.0.0/8");
-    assert!(world.converged(&with_ips).await);
-
-    // The restriction dropped from the file: one replace, to any address.
-    let without_ips = parse(
-        &world.path("no-ips.toml"),
-        &format!(
-            "[[unit]]\ndescription = \"ci-deploy\"\nscopes = [\"customers\"]\nlifetime = \"400d\"\n\
-             secret_to = \"file:{}\"\n",
-            world.path("u2.token").display()
-        ),
-    );
-    let plan = world.plan(&without_ips).await;
-    assert_eq!(plan.actions()[0].kind, ActionKind::Replace);
-    assert_eq!(plan.actions()[0].reason, "source_ips: 10.0.0.0/8 → any");
-    world.apply(&without_ips).await;
-    let live = world.unit.tokens();
-    assert_eq!(live.len(), 1);
-    assert!(live[0].source_ips.is_empty(), "{:?}", live[0].source_ips);
-    assert!(world.converged(&without_ips).await);
+        ("no-ips.toml", "", "source_ips: 10.0.0.0/8 → any", vec![]),
+    ] {
+        let file = parse(
+            &world.path(name),
+            &format!(
+                "[[unit]]\ndescription = \"ci-deploy\"\nscopes = [\"customers\"]\n\
+                 lifetime = \"400d\"\n{ips}secret_to = \"file:{}\"\n",
+                world.path("u2.token").display()
+            ),
+        );
+        let plan = world.plan(&file).await;
+        assert_eq!(plan.actions()[0].kind, ActionKind::Replace, "{name}");
+        assert_eq!(plan.actions()[0].reason, reason);
+        world.apply(&file).await;
+        let live = world.unit.tokens();
+        assert_eq!(live.len(), 1);
+        let held: Vec<String> = live[0].source_ips.iter().map(ToString::to_string).collect();
+        assert_eq!(held, want, "{name}");
+        assert!(world.converged(&file).await, "{name}");
+    }
 }
 
 #[tokio::test]

@@ -140,6 +140,23 @@ impl OpenBao {
         VaultKvSink::with_config(self.config_with(ROOT_TOKEN), mount_path).expect("sink")
     }
 
+    /// Mounts an engine of `kind` (`kv` with `version`, `transit`, …) at
+    /// `path`, as root.
+    pub async fn mount(&self, path: &str, kind: &str, version: Option<&str>) {
+        let mut body = serde_json::json!({ "type": kind });
+        if let Some(version) = version {
+            body["options"] = serde_json::json!({ "version": version });
+        }
+        let (status, answer) = self
+            .api(
+                reqwest::Method::POST,
+                &format!("sys/mounts/{path}"),
+                Some(body),
+            )
+            .await;
+        assert!(status < 300, "mount {path}: {status} {answer}");
+    }
+
     /// One call to the server's API as root, for what the sink does not do
     /// (set `cas_required`, write a policy, read metadata); gives the status
     /// and the JSON answer (`Null` when empty).
