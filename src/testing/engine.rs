@@ -637,9 +637,34 @@ pub(crate) fn bearer(request: &Request) -> Option<&str> {
 
 /// Random characters from `alphabet`, for secrets and ids of the fakes.
 pub(crate) fn random_string(alphabet: &[u8], len: usize) -> String {
+    seeded();
     (0..len)
         .map(|_| char::from(alphabet[fastrand::usize(..alphabet.len())]))
         .collect()
+}
+
+/// Seeds this thread's generator, the first time, from the operating
+/// system's randomness (through `RandomState`'s keys) with the process and
+/// the time: the generator's own seed (the time since boot and the thread's
+/// number) is the same in two processes started at once, and two fakes
+/// must never mint the same secret.
+pub(crate) fn seeded() {
+    use std::hash::{BuildHasher, Hasher};
+
+    thread_local!(static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    DONE.with(|done| {
+        if !done.get() {
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_u32(std::process::id());
+            hasher.write_u128(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos()),
+            );
+            fastrand::seed(hasher.finish());
+            done.set(true);
+        }
+    });
 }
 
 /// Formats a time the way both services do: `2024-01-31T12:00:00.000Z`.

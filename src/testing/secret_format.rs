@@ -29,6 +29,7 @@ pub(crate) fn unit_secret(user_id: &str, token_id: &str, scope: &str) -> SecretS
         "nonce": engine::random_string(b"0123456789abcdef", 16),
     });
     let mut payload = message.to_string().into_bytes();
+    engine::seeded();
     payload.extend((0..SIGNATURE_BYTES).map(|_| fastrand::u8(..)));
     SecretString::from(format!("v2.public.{}", URL_SAFE_NO_PAD.encode(payload)))
 }
