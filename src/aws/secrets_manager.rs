@@ -576,6 +576,22 @@ impl SecretsManagerSink {
     }
 }
 
+/// A failed read of the store, as [`SinkError::Unreadable`] (the command
+/// line's exit 1, "reading the secret"), unless the request could not even
+/// be built (no region, no credentials): that is the configuration's fault.
+fn unreadable(e: SinkError) -> SinkError {
+    match e {
+        SinkError::Other { sink, source }
+            if source
+                .downcast_ref::<SecretsManagerError>()
+                .is_some_and(|e| e.code != "configuration") =>
+        {
+            SinkError::Unreadable { sink, source }
+        }
+        other => other,
+    }
+}
+
 #[async_trait]
 impl SecretSink for SecretsManagerSink {
     async fn store(&self, secret: &SecretString, meta: &SecretMeta) -> Result<(), SinkError> {
@@ -625,12 +641,13 @@ impl SecretSink for SecretsManagerSink {
 
     /// Reads which version is current (`DescribeSecret`; the secret's name
     /// was checked when the sink was made): the base of the compare-and-set, unless the sink
-    /// has read it already. A secret named by an ARN must exist (one named
+    /// has read it already. A store that does not answer or refuses the
+    /// read is [`SinkError::Unreadable`]. A secret named by an ARN must exist (one named
     /// by its name is created by the first store): otherwise
     /// [`SinkError::InvalidSpec`], before any token is minted.
     async fn check(&self) -> Result<(), SinkError> {
         if self.basis.get() == Basis::Unread {
-            let basis = self.read_current_version().await?;
+            let basis = self.read_current_version().await.map_err(unreadable)?;
             self.basis.set(basis, true);
         }
         if self.basis.get() == Basis::Missing && self.secret_id.starts_with("arn:") {

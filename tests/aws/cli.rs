@@ -437,3 +437,24 @@ async fn a_missing_arn_and_malformed_records_are_refused_before_any_request() {
     }
     assert!(fake.requests().is_empty(), "a request was sent");
 }
+
+/// A Secrets Manager that does not answer cannot be read: exit 1,
+/// "reading the secret", as for Vault and for a rotation from the store;
+/// nothing is minted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_does_not_answer_is_exit_1_before_the_mint() {
+    let Some(moto) = Moto::start() else { return };
+    let fake = UnitFake::start().await;
+    let mut env = unit_env(&fake);
+    env.push(("AWS_ENDPOINT_URL", "http://127.0.0.1:1".to_owned()));
+    env.push(("AWS_MAX_ATTEMPTS", "1".to_owned()));
+    let run = run(
+        &moto,
+        &env,
+        &unit_args("create", Some("x"), "1d", "aws-sm:ci/down"),
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}", run.err);
+    assert!(run.err.contains("reading the secret"), "{}", run.err);
+    assert!(fake.tokens().is_empty(), "a token was minted");
+}
