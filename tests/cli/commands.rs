@@ -575,18 +575,10 @@ fn a_create_whose_lost_answer_made_nothing_names_its_marker() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sink = format!("file:{}", dir.path().join("x.token").display());
     let run = fake(
-        &[
-            "unit",
-            "create",
-            "--description",
-            "x",
-            "--scope",
-            "customers",
-            "--expires-in",
-            "1d",
-            "--secret-to",
+        &with_sink(
+            "unit create --description x --scope customers --expires-in 1d",
             &sink,
-        ],
+        ),
         "unit:create:drop",
     );
     run.code(0);

@@ -726,44 +726,35 @@ async fn a_unit_sink_holding_another_tokens_secret_is_drift_rotated() {
     let other = world
         .unit
         .insert_token(api_tokens::testing::UnitTokenSeed::new("something else"));
-    std::fs::write(world.path("unit.token"), other.secret.expose_secret()).unwrap();
-    let plan = world.plan(&file).await;
-    let unit = plan
-        .actions()
-        .iter()
-        .find(|a| a.service == Service::Unit)
-        .expect("the unit entry");
-    assert_eq!(unit.kind, ActionKind::Rotate, "{unit:?}");
-    assert!(
-        unit.reason.contains("holds the secret of another token")
-            && unit
-                .reason
-                .contains(&format!("names token {}", other.id.as_str())),
-        "{}",
-        unit.reason
-    );
-    assert!(!unit.reason.contains(other.secret.expose_secret()));
-    world.apply(&file).await;
-    assert!(world.unit_accepts(&world.path("unit.token")).await);
-    assert!(world.converged(&file).await);
-
-    // A value that is no Unit token's secret at all is drift too.
-    std::fs::write(world.path("unit.token"), "not-a-token\n").unwrap();
-    let plan = world.plan(&file).await;
-    let unit = plan
-        .actions()
-        .iter()
-        .find(|a| a.service == Service::Unit)
-        .expect("the unit entry");
-    assert_eq!(unit.kind, ActionKind::Rotate, "{unit:?}");
-    assert!(
-        unit.reason.contains("no Unit token's secret") && !unit.reason.contains("not-a-token"),
-        "{}",
-        unit.reason
-    );
-    world.apply(&file).await;
-    assert!(world.unit_accepts(&world.path("unit.token")).await);
-    assert!(world.converged(&file).await);
+    let names_other = format!("names token {}", other.id.as_str());
+    // Another token's secret, then a value that is no Unit token's secret
+    // at all: each is drift, said without quoting what the sink holds.
+    let cases: [(&str, &[&str]); 2] = [
+        (
+            other.secret.expose_secret(),
+            &["holds the secret of another token", &names_other],
+        ),
+        ("not-a-token", &["no Unit token's secret"]),
+    ];
+    for (held, says) in cases {
+        std::fs::write(world.path("unit.token"), format!("{held}\n")).unwrap();
+        let plan = world.plan(&file).await;
+        let unit = plan
+            .actions()
+            .iter()
+            .find(|a| a.service == Service::Unit)
+            .expect("the unit entry");
+        assert_eq!(unit.kind, ActionKind::Rotate, "{unit:?}");
+        assert!(
+            says.iter().all(|s| unit.reason.contains(s)),
+            "{}",
+            unit.reason
+        );
+        assert!(!unit.reason.contains(held), "{}", unit.reason);
+        world.apply(&file).await;
+        assert!(world.unit_accepts(&world.path("unit.token")).await);
+        assert!(world.converged(&file).await);
+    }
 }
 
 #[tokio::test]

@@ -76,6 +76,20 @@ pub async fn fakes() -> Fakes {
 }
 
 impl Fakes {
+    /// The secret of a new Mailtrap token `name`, admin of account 3229.
+    pub fn mailtrap_admin_secret(&self, name: &str) -> String {
+        let seed = api_tokens::testing::MailtrapTokenSeed::new(name).permission(
+            api_tokens::mailtrap::ResourceType::Account,
+            3229,
+            api_tokens::mailtrap::AccessLevel::Admin,
+        );
+        self.mailtrap
+            .insert_token(seed)
+            .secret
+            .expose_secret()
+            .to_owned()
+    }
+
     /// Runs `api-tokens ARGS` with `stdin` on standard input, from a clean
     /// environment holding only the fakes' addresses and credentials.
     pub async fn run(&self, args: &[&str], stdin: &str) -> Run {

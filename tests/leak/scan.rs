@@ -8,7 +8,6 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use api_tokens::mailtrap::{AccessLevel, ResourceType};
 use api_tokens::testing::{MailtrapTokenSeed, UnitTokenSeed};
 use secrecy::ExposeSecret;
 use serde_json::Value;
@@ -91,35 +90,14 @@ async fn betterleaks_finds_every_fake_token_and_from_report_revokes_them() {
     let unit_kept = fakes.unit.insert_token(UnitTokenSeed::new("Kept"));
     let mailtrap_leaked: Vec<String> = ["Sender", "Webhooks"]
         .into_iter()
-        .map(|name| {
-            let seed = MailtrapTokenSeed::new(name).permission(
-                ResourceType::Account,
-                3229,
-                AccessLevel::Admin,
-            );
-            fakes
-                .mailtrap
-                .insert_token(seed)
-                .secret
-                .expose_secret()
-                .to_owned()
-        })
+        .map(|name| fakes.mailtrap_admin_secret(name))
         .collect();
     let mailtrap_kept = fakes.mailtrap.insert_token(MailtrapTokenSeed::new("Kept"));
     // Unit's documented shape (a payload naming no token, its signature
     // after a dot), and Mailtrap's own header in a curl command whose
     // Mailtrap host comes after the secret.
     let (_, unit_short) = seed_unit_without_scopes(&fakes, "Documented");
-    let mailtrap_curl = fakes
-        .mailtrap
-        .insert_token(MailtrapTokenSeed::new("Curl").permission(
-            ResourceType::Account,
-            3229,
-            AccessLevel::Admin,
-        ))
-        .secret
-        .expose_secret()
-        .to_owned();
+    let mailtrap_curl = fakes.mailtrap_admin_secret("Curl");
     let noise: Vec<String> = (0..3).map(|_| random_hex()).collect();
 
     let dir = tempfile::tempdir().expect("dir");
@@ -262,16 +240,7 @@ async fn the_betterleaks_command_of_the_help_works_and_prints_no_secret() {
     let help = fakes.run(&["leak", "--help"], "").await;
     let help = help.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(help.contains(BETTERLEAKS_IN_HELP), "{help}");
-    let leaked = fakes
-        .mailtrap
-        .insert_token(MailtrapTokenSeed::new("Sender").permission(
-            ResourceType::Account,
-            3229,
-            AccessLevel::Admin,
-        ))
-        .secret
-        .expose_secret()
-        .to_owned();
+    let leaked = fakes.mailtrap_admin_secret("Sender");
     let dir = tempfile::tempdir().expect("dir");
     let tree = dir.path().join("tree");
     std::fs::create_dir(&tree).expect("tree");
