@@ -1061,34 +1061,14 @@ fn checked_id<'r>(
 /// field and the value: nothing is minted with a scope the record
 /// misspells.
 fn scopes_of(cx: &Ctx<'_>, record: &SecretRecord) -> Result<Vec<Scope>, RotationFunctionError> {
-    let none = || {
-        cx.invalid(
+    let scopes = crate::lifecycle::mint::unit_record_scopes(record.attributes.get("scopes"))
+        .map_err(|reason| cx.invalid(reason))?;
+    if scopes.is_empty() {
+        return Err(cx.invalid(
             "the record names no scopes: write it with `api-tokens unit create` or `unit rotate` `--secret-to aws-sm:NAME`, which record them",
-        )
-    };
-    let items = match record.attributes.get("scopes") {
-        None | Some(serde_json::Value::Null) => return Err(none()),
-        Some(value) => value
-            .as_array()
-            .ok_or_else(|| cx.invalid("the record's scopes is not a list of scopes"))?,
-    };
-    if items.is_empty() {
-        return Err(none());
+        ));
     }
-    items
-        .iter()
-        .map(|item| {
-            let text = item
-                .as_str()
-                .ok_or_else(|| cx.invalid("the record's scopes is not a list of scopes"))?;
-            Scope::known(text).map_err(|e| match e {
-                Error::Invalid { reason, .. } => {
-                    cx.invalid(format!("the record's scopes: {reason}"))
-                }
-                other => cx.invalid(format!("the record's scopes: {other}")),
-            })
-        })
-        .collect()
+    Ok(scopes)
 }
 
 /// `text` (data from a record, the event or a service, never a secret) as

@@ -666,6 +666,10 @@ impl SecretSink for SecretsManagerSink {
         Ok(self.current_record().await?.map(|(_, r)| r.token))
     }
 
+    async fn current_meta(&self) -> Result<Option<SecretMeta>, SinkError> {
+        Ok(self.current_record().await?.map(|(_, r)| r.meta()))
+    }
+
     fn describe(&self) -> String {
         format!("AWS Secrets Manager secret {}", self.secret_id)
     }

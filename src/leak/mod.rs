@@ -28,7 +28,11 @@
 //!    [`LeakError::Unplanned`]); without it, the leaked token is removed
 //!    first, even when its replacement cannot be planned
 //!    ([`LeakError::Unreplaced`]), and the replacement minted into the
-//!    sink after.
+//!    sink after. A store that keeps records (Secrets Manager, Vault) is
+//!    read first: the store whose record names the leaked token gives a
+//!    Unit replacement the scopes that record keeps; a record of another
+//!    live token, or of another service's, is never replaced, and nothing
+//!    is touched ([`LeakError::Unplanned`]).
 //! 4. **Prove** with the same call, made with the secret again: it must be
 //!    refused ([`LeakError::NotRefused`] otherwise).
 //! 5. **Evidence**: an [`Evidence`] record (JSON with `serde`), which holds
@@ -47,8 +51,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Service};
 use crate::lifecycle::{
-    Lifecycle, MailtrapLifecycle, MailtrapPlan, Marker, MintIntoError, RotateError, SecretSink,
-    TokenRef, TokenService, UnitLifecycle, UnitPlan,
+    Lifecycle, MailtrapLifecycle, MailtrapPlan, Marker, MintIntoError, RotateError, SecretMeta,
+    SecretSink, SinkError, TokenRef, TokenService, UnitLifecycle, UnitPlan,
 };
 use crate::{mailtrap, unit};
 
@@ -306,6 +310,22 @@ pub enum LeakError {
         #[source]
         source: Error,
     },
+    /// The sink given for the replacement could not be read (a store
+    /// whose record could not be read, or is not a record): nothing was
+    /// touched.
+    #[error(
+        "{service} leak response for secret {fingerprint}: nothing was touched: \
+         reading the secret: {source}"
+    )]
+    Sink {
+        /// The service.
+        service: Service,
+        /// The secret's fingerprint.
+        fingerprint: String,
+        /// The store's failure.
+        #[source]
+        source: SinkError,
+    },
     /// The leaked token was removed (without [`Response::replace`], it
     /// dies first) and the secret checked after, but its replacement
     /// cannot be planned (a Unit replacement needs scopes:
@@ -398,6 +418,61 @@ async fn liveness_of<S: TokenService>(
     secret: &SecretString,
 ) -> crate::Result<(Liveness, Option<Vec<S::Token>>)> {
     liveness(life.list_as(secret).await)
+}
+
+/// What the record the sink holds says of its token, read before any
+/// request to the service: `None` without a sink, or a sink that keeps no
+/// record.
+async fn held_record(
+    how: &Response<'_>,
+    service: Service,
+    print: &str,
+) -> Result<Option<SecretMeta>, LeakError> {
+    let Some(sink) = how.sink else {
+        return Ok(None);
+    };
+    sink.current_meta().await.map_err(|source| LeakError::Sink {
+        service,
+        fingerprint: print.to_owned(),
+        source,
+    })
+}
+
+/// Refuses a sink whose record names a token other than the leaked
+/// `leaked`, when that token is another service's or one of `listed`
+/// (live): the replacement would take the place of its record, and nobody
+/// would hold it. A record of a token no longer listed may be replaced.
+fn check_held(
+    held: Option<&SecretMeta>,
+    service: Service,
+    leaked: &str,
+    listed: &[String],
+    how: &Response<'_>,
+    print: &str,
+) -> Result<(), LeakError> {
+    let Some(meta) = held else {
+        return Ok(());
+    };
+    let other = if meta.service() != service {
+        format!("a {} token's record (token {})", meta.service(), meta.id())
+    } else if meta.id() != leaked && listed.iter().any(|id| id == meta.id()) {
+        format!("the record of token {}, which is live", meta.id())
+    } else {
+        return Ok(());
+    };
+    let sink = how.sink.map(|s| s.describe()).unwrap_or_default();
+    Err(LeakError::Unplanned {
+        service,
+        fingerprint: print.to_owned(),
+        source: Error::invalid(
+            "secret_to",
+            format!(
+                "{sink} holds {other}, not the leaked token {leaked}'s: the replacement \
+                 would take its place and leave it with no holder; give the store whose \
+                 record names the leaked token, or a new one"
+            ),
+        ),
+    })
 }
 
 /// Acts on the identified token `id` as `how` asks (removed, or replaced
@@ -548,14 +623,17 @@ pub async fn respond_unit(
             format!("its payload does not name user {user}"),
         ));
     }
+    let held = held_record(how, service, &print).await?;
     if how.sink.is_some() && how.replace {
         // The replacement is minted before the revoke: what it needs is
         // checked before anything is asked.
-        unit_scopes(how, &claims).map_err(|source| LeakError::Unplanned {
-            service,
-            fingerprint: print.clone(),
-            source,
-        })?;
+        recorded_scopes(held.as_ref(), claims.token_id.as_deref())
+            .and_then(|recorded| unit_scopes(how, &recorded, &claims))
+            .map_err(|source| LeakError::Unplanned {
+                service,
+                fingerprint: print.clone(),
+                source,
+            })?;
     }
     let expiry = claims.expiration.as_deref().and_then(payload_time);
     if claims.token_id.is_none() && expiry.is_none() {
@@ -570,6 +648,7 @@ pub async fn respond_unit(
         .list()
         .await
         .map_err(failed(service, &print, Stage::Identify))?;
+    let live: Vec<String> = listed.iter().map(|t| t.id.to_string()).collect();
     let (token, identified_by) = if let Some(token_id) = claims.token_id.as_deref() {
         let Some(token) = listed.into_iter().find(|t| t.id.as_str() == token_id) else {
             return Err(no_match(
@@ -606,6 +685,14 @@ pub async fn respond_unit(
         };
         (token, IdentifiedBy::UnitPayloadExpiry)
     };
+    check_held(
+        held.as_ref(),
+        service,
+        token.id.as_str(),
+        &live,
+        how,
+        &print,
+    )?;
     let (live_before, _) =
         liveness_of(life, secret)
             .await
@@ -617,7 +704,8 @@ pub async fn respond_unit(
         fingerprint: print,
     };
     act(life, secret, how, &token, found, Action::Revoked, || {
-        let (scopes, expiration) = unit_replacement(how, &claims, &token)?;
+        let recorded = recorded_scopes(held.as_ref(), Some(token.id.as_str()))?;
+        let (scopes, expiration) = unit_replacement(how, &recorded, &claims, &token)?;
         let label = Marker::label(token.description.as_deref().unwrap_or_default());
         let label = if label.trim().is_empty() {
             format!("replaces leaked token {}", token.id.as_str())
@@ -631,11 +719,34 @@ pub async fn respond_unit(
     .await
 }
 
+/// The scopes the sink's record keeps for Unit token `id` (any token, when
+/// `id` is `None`): none when it holds no record, or another token's.
+///
+/// # Errors
+///
+/// [`Error::Invalid`] when the record's scopes are not a list of scopes
+/// this version knows.
+fn recorded_scopes(held: Option<&SecretMeta>, id: Option<&str>) -> crate::Result<Vec<unit::Scope>> {
+    match held {
+        Some(meta) if meta.service() == Service::Unit && id.is_none_or(|id| meta.id() == id) => {
+            crate::lifecycle::mint::unit_record_scopes(meta.attribute("scopes"))
+                .map_err(|reason| Error::invalid("secret_to", reason))
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
 /// The scopes of a Unit replacement: the scopes asked for, else those the
-/// payload names.
-fn unit_scopes(how: &Response<'_>, claims: &UnitClaims) -> crate::Result<Vec<unit::Scope>> {
+/// record of the leaked token in the sink keeps (`recorded`), else those
+/// the payload names.
+fn unit_scopes(
+    how: &Response<'_>,
+    recorded: &[unit::Scope],
+    claims: &UnitClaims,
+) -> crate::Result<Vec<unit::Scope>> {
     let scopes = match &how.unit_scopes {
         Some(scopes) => scopes.clone(),
+        None if !recorded.is_empty() => recorded.to_vec(),
         None => claims
             .scope
             .as_deref()
@@ -647,8 +758,8 @@ fn unit_scopes(how: &Response<'_>, claims: &UnitClaims) -> crate::Result<Vec<uni
     if scopes.is_empty() {
         return Err(Error::invalid(
             "scope",
-            "Unit does not list a token's scopes and the leaked token's payload names none: \
-             give the replacement's scopes",
+            "Unit does not list a token's scopes, and neither the leaked token's payload nor \
+             a record of it in the sink names any: give the replacement's scopes",
         ));
     }
     Ok(scopes)
@@ -658,10 +769,11 @@ fn unit_scopes(how: &Response<'_>, claims: &UnitClaims) -> crate::Result<Vec<uni
 /// leaked token's expiration.
 fn unit_replacement(
     how: &Response<'_>,
+    recorded: &[unit::Scope],
     claims: &UnitClaims,
     token: &unit::ApiToken,
 ) -> crate::Result<(Vec<unit::Scope>, DateTime<Utc>)> {
-    let scopes = unit_scopes(how, claims)?;
+    let scopes = unit_scopes(how, recorded, claims)?;
     let Some(expiration) = token.expiration.filter(|at| *at > Utc::now()) else {
         return Err(Error::invalid(
             "expiration",
@@ -700,6 +812,7 @@ pub async fn respond_mailtrap(
         Some(Hint::Mailtrap { last_four }) => last_four,
         _ => return Err(no_match(service, &print, "not a Mailtrap API token")),
     };
+    let held = held_record(how, service, &print).await?;
     let listed = life
         .tokens()
         .list()
@@ -761,6 +874,15 @@ pub async fn respond_mailtrap(
             }
         }
     };
+    let live: Vec<String> = ours.iter().map(ToString::to_string).collect();
+    check_held(
+        held.as_ref(),
+        service,
+        &token.id.to_string(),
+        &live,
+        how,
+        &print,
+    )?;
     // The account named on the client, else the one the token belongs to
     // (its `account` resource).
     let owner = life

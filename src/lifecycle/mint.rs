@@ -424,6 +424,12 @@ impl super::sink::SecretSink for WithAttributes<'_> {
         self.inner.current().await
     }
 
+    async fn current_meta(
+        &self,
+    ) -> std::result::Result<Option<super::sink::SecretMeta>, super::sink::SinkError> {
+        self.inner.current_meta().await
+    }
+
     fn describe(&self) -> String {
         self.inner.describe()
     }
@@ -479,6 +485,35 @@ pub(crate) fn unit_record_attributes(
     ];
     attributes.extend(resources.map(|r| ("resources", r)));
     attributes
+}
+
+/// The scopes a Unit token's record keeps ([`unit_record_attributes`]'s
+/// `scopes`): a list of scopes this version knows. `Err` says why not,
+/// `Ok` of an empty list when the record names none: a missing or
+/// empty list, an item that is not text, or a scope Unit does not know
+/// (`Scope`'s parsing keeps unknown names, for what Unit answers; a
+/// record is what will be sent, so a misspelled scope is never minted).
+pub(crate) fn unit_record_scopes(
+    value: Option<&serde_json::Value>,
+) -> std::result::Result<Vec<crate::unit::Scope>, String> {
+    let items = match value {
+        None | Some(serde_json::Value::Null) => return Ok(Vec::new()),
+        Some(value) => value
+            .as_array()
+            .ok_or("the record's scopes is not a list of scopes")?,
+    };
+    items
+        .iter()
+        .map(|item| {
+            let text = item
+                .as_str()
+                .ok_or("the record's scopes is not a list of scopes")?;
+            crate::unit::Scope::known(text).map_err(|e| match e {
+                Error::Invalid { reason, .. } => format!("the record's scopes: {reason}"),
+                other => format!("the record's scopes: {other}"),
+            })
+        })
+        .collect()
 }
 
 /// What a failed exactly-once create leaves: an orphan when it could not

@@ -836,6 +836,10 @@ impl SecretSink for Noting {
         Ok(current)
     }
 
+    async fn current_meta(&self) -> Result<Option<SecretMeta>, SinkError> {
+        self.inner.current_meta().await
+    }
+
     fn describe(&self) -> String {
         self.inner.describe()
     }
@@ -891,6 +895,10 @@ impl SecretSink for Killer<'_> {
 
     async fn current(&self) -> Result<Option<SecretString>, SinkError> {
         self.inner.current().await
+    }
+
+    async fn current_meta(&self) -> Result<Option<SecretMeta>, SinkError> {
+        self.inner.current_meta().await
     }
 
     fn describe(&self) -> String {

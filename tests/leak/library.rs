@@ -510,3 +510,71 @@ async fn a_unit_replacement_without_scopes_is_refused_or_follows_the_revoke() {
     assert!(fake.tokens().is_empty(), "revoked first");
     assert!(!err.to_string().contains(secret.expose_secret()));
 }
+
+/// A sink that holds a record (as Secrets Manager and Vault do) of `meta`'s
+/// token and takes whatever is stored.
+struct Recorded {
+    meta: SecretMeta,
+    stored: Mutex<usize>,
+}
+
+#[sink::async_trait]
+impl sink::SecretSink for Recorded {
+    async fn store(&self, _: &SecretString, _: &SecretMeta) -> Result<(), sink::SinkError> {
+        *self.stored.lock().expect("lock") += 1;
+        Ok(())
+    }
+
+    async fn current_meta(&self) -> Result<Option<SecretMeta>, sink::SinkError> {
+        Ok(Some(self.meta.clone()))
+    }
+}
+
+/// A leak's replacement never takes the place of the record of another
+/// live token, nor of another service's token: nothing is touched.
+#[tokio::test]
+async fn a_sink_holding_another_live_tokens_record_is_refused() {
+    let (fake, life) = mailtrap().await;
+    let account = fake.account_id();
+    let admin = |name: &str| {
+        MailtrapTokenSeed::new(name).permission(ResourceType::Account, account, AccessLevel::Admin)
+    };
+    let leaked = fake.insert_token(admin("leaked"));
+    let other = fake.insert_token(admin("other"));
+    for meta in [
+        SecretMeta::new(api_tokens::Service::Mailtrap, other.id.to_string()),
+        SecretMeta::new(api_tokens::Service::Unit, "42"),
+    ] {
+        let sink = Recorded {
+            meta,
+            stored: Mutex::new(0),
+        };
+        for how in [
+            Response::new().store_in(&sink),
+            Response::new().store_in(&sink).replace(),
+        ] {
+            let err = leak::respond_mailtrap(&life, &leaked.secret, &how)
+                .await
+                .expect_err("refused");
+            assert!(matches!(err, LeakError::Unplanned { .. }), "{err:?}");
+            assert!(err.to_string().contains("nothing was touched"), "{err}");
+            assert!(!err.to_string().contains(leaked.secret.expose_secret()));
+            assert_eq!(fake.tokens().len(), 2, "nothing deleted");
+            assert_eq!(*sink.stored.lock().expect("lock"), 0);
+        }
+    }
+    // The record of the leaked token itself: its replacement takes its place.
+    let sink = Recorded {
+        meta: SecretMeta::new(api_tokens::Service::Mailtrap, leaked.id.to_string()),
+        stored: Mutex::new(0),
+    };
+    let evidence = leak::respond_mailtrap(
+        &life,
+        &leaked.secret,
+        &Response::new().store_in(&sink).replace(),
+    )
+    .await
+    .expect("respond");
+    assert_eq!(evidence.action, Action::ReplacedThenRemoved);
+    assert_eq!(*sink.stored.lock().expect("lock"), 1);
+}

@@ -356,3 +356,193 @@ async fn plan_refuses_a_vault_path_that_cannot_take_a_secret() {
     );
     assert!(fake.requests().is_empty(), "a request was sent");
 }
+
+/// A Unit token seeded in `fake` with a secret shaped as Unit documents
+/// one: a payload naming its user and expiry, no scopes. Its id and
+/// secret.
+fn seed_without_scopes(fake: &UnitFake, name: &str) -> (String, String) {
+    use api_tokens::chrono::{Duration as Days, SubsecRound, Utc};
+    use base64::Engine as _;
+    let at = (Utc::now() + Days::days(30 + fake.tokens().len() as i64)).trunc_subsecs(0);
+    let payload = format!(
+        r#"{{"role":"org","userId":"{}","exp":"{}"}}"#,
+        fake.user_id(),
+        at.to_rfc3339()
+    );
+    let secret = format!(
+        "v2.public.{}.signature",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload)
+    );
+    let token = fake.insert_token(
+        api_tokens::testing::UnitTokenSeed::new(name)
+            .expiration(at)
+            .secret(secret.clone().into()),
+    );
+    (token.id.as_str().to_owned(), secret)
+}
+
+/// Writes the record of Unit token `id` (secret `secret`, scopes
+/// `scopes`) into the store at `path`, as `unit create` writes one.
+async fn write_record(bao: &OpenBao, path: &str, id: &str, secret: &str, scopes: &[&str]) {
+    use api_tokens::Service;
+    use api_tokens::lifecycle::{SecretMeta, SecretSink};
+    let meta = SecretMeta::new(Service::Unit, id)
+        .with_name("CI deploy")
+        .with_attribute("scopes", serde_json::json!(scopes));
+    bao.sink(path)
+        .store(&secret.to_owned().into(), &meta)
+        .await
+        .expect("record written");
+}
+
+/// `api-tokens leak ARGS` with `secret` on standard input.
+async fn leak(bao: &OpenBao, fake: &UnitFake, args: &[&str], secret: &str) -> Run {
+    use std::io::Write as _;
+    let mut cmd = command(bao, fake, args);
+    cmd.stdin(Stdio::piped());
+    let secret = secret.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut child = cmd.spawn().expect("run api-tokens");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(secret.as_bytes())
+            .expect("secret written");
+        finish(child.wait_with_output().expect("wait"))
+    })
+    .await
+    .expect("join")
+}
+
+/// The store whose record names the leaked token gives its replacement
+/// the scopes the record keeps (Unit lists none, and Unit's documented
+/// payload names none): `--replace` needs no `--scope`, and the new record
+/// keeps them for the next rotation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaked_unit_token_is_replaced_with_the_scopes_its_record_keeps() {
+    let Some(bao) = OpenBao::start() else { return };
+    let fake = UnitFake::start().await;
+    let path = unique_path("leak");
+    let (id, secret) = seed_without_scopes(&fake, "CI deploy");
+    write_record(&bao, &path, &id, &secret, &["accounts", "customers"]).await;
+
+    let sink = format!("vault:{path}");
+    let run = leak(
+        &bao,
+        &fake,
+        &[
+            "--output",
+            "json",
+            "leak",
+            "--replace",
+            "--secret-to",
+            &sink,
+        ],
+        &secret,
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.out, run.err);
+    no_secret(&run, &[&secret]);
+    let live = fake.tokens();
+    assert_eq!(live.len(), 1, "the leaked token revoked");
+    assert_ne!(live[0].id.as_str(), id);
+    assert_eq!(
+        live[0].scopes,
+        [
+            api_tokens::unit::Scope::Accounts,
+            api_tokens::unit::Scope::Customers
+        ]
+    );
+    let (_, record) = bao
+        .sink(&path)
+        .current_record()
+        .await
+        .unwrap()
+        .expect("a record");
+    assert_eq!(record.token_id, live[0].id.as_str());
+    assert_eq!(record.token.expose_secret(), live[0].secret.expose_secret());
+    assert_eq!(
+        record.attributes["scopes"],
+        serde_json::json!(["accounts", "customers"])
+    );
+    no_secret(&run, &[record.token.expose_secret()]);
+}
+
+/// A store whose record names another live token is never given the
+/// leaked token's replacement: that token would be left with no holder.
+/// Refused with nothing touched (exit 2); a record of a token no longer
+/// listed may be replaced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_holding_another_live_tokens_record_is_refused_for_a_leak() {
+    let Some(bao) = OpenBao::start() else { return };
+    let fake = UnitFake::start().await;
+    let path = unique_path("leak-other");
+    let (leaked, secret) = seed_without_scopes(&fake, "leaked");
+    let (other, other_secret) = seed_without_scopes(&fake, "other");
+    write_record(&bao, &path, &other, &other_secret, &["customers"]).await;
+
+    let sink = format!("vault:{path}");
+    for args in [
+        vec![
+            "leak",
+            "--replace",
+            "--secret-to",
+            &sink,
+            "--scope",
+            "customers",
+        ],
+        vec!["leak", "--secret-to", &sink, "--scope", "customers"],
+    ] {
+        fake.clear_requests();
+        let run = leak(&bao, &fake, &args, &secret).await;
+        assert_eq!(run.code, 2, "{args:?}\n{}\n{}", run.out, run.err);
+        assert!(run.err.contains("nothing was touched"), "{}", run.err);
+        assert!(run.err.contains(&format!("token {other}")), "{}", run.err);
+        no_secret(&run, &[&secret, &other_secret]);
+        assert!(
+            fake.requests().iter().all(|r| r.method == "GET"),
+            "only lists: {:?}",
+            fake.requests()
+        );
+        let ids: Vec<String> = fake
+            .tokens()
+            .iter()
+            .map(|t| t.id.as_str().to_owned())
+            .collect();
+        assert!(ids.contains(&leaked) && ids.contains(&other), "{ids:?}");
+        let (_, record) = bao
+            .sink(&path)
+            .current_record()
+            .await
+            .unwrap()
+            .expect("a record");
+        assert_eq!(record.token_id, other, "the record untouched");
+    }
+
+    // Once the other token is gone, its stale record may be replaced.
+    let revoked = run(
+        &bao,
+        &fake,
+        vec!["unit".into(), "revoke".into(), other.clone()],
+    )
+    .await;
+    assert_eq!(revoked.code, 0, "{}\n{}", revoked.out, revoked.err);
+    let run = leak(
+        &bao,
+        &fake,
+        &["leak", "--secret-to", &sink, "--scope", "customers"],
+        &secret,
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.out, run.err);
+    let live = fake.tokens();
+    assert_eq!(live.len(), 1);
+    let (_, record) = bao
+        .sink(&path)
+        .current_record()
+        .await
+        .unwrap()
+        .expect("a record");
+    assert_eq!(record.token_id, live[0].id.as_str());
+}

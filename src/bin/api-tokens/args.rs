@@ -713,7 +713,9 @@ pub struct LeakArgs {
     /// Mint a replacement into this sink: file:PATH, env-file:PATH:VAR, - (standard output),
     /// aws-sm:NAME (an AWS Secrets Manager secret, name or ARN; feature aws) or
     /// vault:MOUNT/PATH (a Vault or OpenBao KV v2 secret; feature vault). Without --replace,
-    /// after the leaked token is removed.
+    /// after the leaked token is removed. A store holding the record of another live token
+    /// (or of another service's) is refused, with nothing touched (exit 2): the replacement
+    /// would take its place.
     #[arg(long, value_name = "SINK")]
     pub secret_to: Option<SinkSpec>,
 
@@ -724,10 +726,11 @@ pub struct LeakArgs {
 
     /// A scope of a Unit replacement (customers, accounts-write, …); repeat the
     /// option or separate scopes with commas. Unit does not list a token's
-    /// scopes: without it, the scopes the leaked token's payload names. A
-    /// payload may name none: then --replace is refused before anything is
-    /// touched, and without --replace the leaked token is revoked and no
-    /// replacement minted (exit 1, saying so).
+    /// scopes: without it, the scopes that the record of the leaked token in
+    /// the --secret-to store keeps (aws-sm:, vault:), else those the leaked
+    /// token's payload names. Both may name none: then --replace is refused
+    /// before anything is touched (exit 2), and without --replace the leaked
+    /// token is revoked and no replacement minted (exit 1, saying so).
     #[arg(long = "scope", value_name = "SCOPE", num_args = 1.., value_delimiter = ',', value_parser = parse_scope, requires = "secret_to")]
     pub scopes: Vec<unit::Scope>,
 

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::args::{DetectorFormat, DetectorsArgs, LeakArgs};
 use crate::context::{Ctx, Done};
-use crate::exit::{FAILURE, Failure, UNMATCHED};
+use crate::exit::{FAILURE, Failure, UNMATCHED, USAGE};
 use crate::output::Output;
 use crate::terminal::shown;
 
@@ -75,6 +75,9 @@ enum Outcome {
     Done(Box<Evidence>, Option<String>),
     /// No token of ours, or several: nothing touched.
     Unmatched(String),
+    /// The replacement asked for cannot be planned (no Unit scopes known,
+    /// a store holding another live token's record): nothing touched.
+    Refused(String),
     /// A call, the replacement, the proof or the ledger failed.
     Failed(String),
 }
@@ -227,23 +230,6 @@ pub async fn leak(args: &LeakArgs, ctx: &Ctx<'_>) -> Result<Done, Failure> {
         return from_report(report, args, ctx, &ledger).await;
     }
     let secret = read_secret(args.secret_file.as_deref())?;
-    if args.replace && args.scopes.is_empty() {
-        if let Some(Hint::Unit(claims)) = leak::hint(&secret) {
-            if claims
-                .scope
-                .as_deref()
-                .is_none_or(|s| s.split_whitespace().next().is_none())
-            {
-                return Err(Failure::usage(format!(
-                    "secret {}: --replace mints the replacement before the leaked token is \
-                     revoked, and Unit does not list a token's scopes: the leaked token's \
-                     payload names none, so give the replacement's with --scope SCOPE; \
-                     nothing was touched",
-                    leak::fingerprint(&secret)
-                )));
-            }
-        }
-    }
     let (unit, mailtrap) = match leak::hint(&secret) {
         Some(Hint::Unit(_)) => (true, false),
         Some(Hint::Mailtrap { .. }) => (false, true),
@@ -271,6 +257,7 @@ pub async fn leak(args: &LeakArgs, ctx: &Ctx<'_>) -> Result<Done, Failure> {
             Ok(done)
         }
         Outcome::Unmatched(message) => Err(leak_failure(&message, UNMATCHED)),
+        Outcome::Refused(message) => Err(leak_failure(&message, USAGE)),
         Outcome::Failed(message) => Err(leak_failure(&message, FAILURE)),
     }
 }
@@ -359,6 +346,22 @@ async fn respond(
             Outcome::Done(Box::new(evidence), unrecorded)
         }
         Err(e) if e.is_unmatched() => Outcome::Unmatched(e.to_string()),
+        Err(e @ LeakError::Unplanned { .. }) => {
+            let needs_scopes = matches!(
+                &e,
+                LeakError::Unplanned {
+                    source: Error::Invalid { field: "scope", .. },
+                    ..
+                }
+            );
+            let mut message = e.to_string();
+            if needs_scopes {
+                message.push_str(
+                    " (--scope SCOPE), or --secret-to a store whose record of it keeps them",
+                );
+            }
+            Outcome::Refused(message)
+        }
         Err(LeakError::Unreplaced { evidence, source }) => {
             let needs_scopes = matches!(&source, Error::Invalid { field: "scope", .. });
             let mut message = LeakError::Unreplaced {
@@ -607,7 +610,7 @@ async fn from_report(
                 locations,
                 reason,
             }),
-            Outcome::Failed(reason) => summary.failed.push(Unhandled {
+            Outcome::Failed(reason) | Outcome::Refused(reason) => summary.failed.push(Unhandled {
                 fingerprint,
                 locations,
                 reason,

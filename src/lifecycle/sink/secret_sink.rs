@@ -496,6 +496,22 @@ pub trait SecretSink: Send + Sync {
         Ok(None)
     }
 
+    /// What the record the sink holds now says of its token (service, id,
+    /// name, expiry and the attributes a rotation needs, never the
+    /// secret), for a store that keeps records: `Ok(None)` when it holds
+    /// none. A response to a leak reads it before anything is touched, so
+    /// that a replacement never takes the place of another live token's
+    /// record, and a Unit replacement gets the scopes its record keeps.
+    /// The default is `Ok(None)`: a sink that keeps only the secret.
+    ///
+    /// # Errors
+    ///
+    /// A [`SinkError`] when the store could not be read or its current
+    /// value is not a record.
+    async fn current_meta(&self) -> Result<Option<SecretMeta>, SinkError> {
+        Ok(None)
+    }
+
     /// Where this sink puts secrets, for messages (`"file /etc/ci/token"`).
     /// Never the secret.
     fn describe(&self) -> String {
@@ -533,6 +549,10 @@ where
 
     async fn current(&self) -> Result<Option<SecretString>, SinkError> {
         (**self).current().await
+    }
+
+    async fn current_meta(&self) -> Result<Option<SecretMeta>, SinkError> {
+        (**self).current_meta().await
     }
 
     fn describe(&self) -> String {

@@ -999,6 +999,10 @@ impl SecretSink for VaultKvSink {
         Ok(self.current_record().await?.map(|(_, r)| r.token))
     }
 
+    async fn current_meta(&self) -> Result<Option<SecretMeta>, SinkError> {
+        Ok(self.current_record().await?.map(|(_, r)| r.meta()))
+    }
+
     fn describe(&self) -> String {
         format!("Vault KV secret {}/{}", self.mount, self.path)
     }
