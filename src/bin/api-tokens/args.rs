@@ -56,6 +56,14 @@ pub enum Command {
     /// unrestricted and orphaned tokens on every configured service.
     Audit(AuditArgs),
     /// Remove the orphans that interrupted creates left behind.
+    ///
+    /// An orphan is a token carrying a marker older than --older-than, or
+    /// one named by --marker. Every token this tool mints carries its
+    /// marker for life (neither service renames a token), so tokens made
+    /// by `create` or `rotate` whose secrets are held qualify too once they
+    /// are old enough: name those with --keep, and look first with
+    /// --dry-run. The newest replacement of a token still live is never
+    /// removed, nor a token without a marker.
     Reconcile(ReconcileArgs),
     /// Compare a tokens file with what the services list: per entry create, rotate, replace or none.
     Plan(PlanArgs),
