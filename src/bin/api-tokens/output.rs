@@ -64,11 +64,18 @@ impl Output {
     }
 }
 
-/// Aligned columns under a header; an empty table says so.
+/// Aligned columns under a header; an empty table says so. Every cell is
+/// [`cell`]ed here, whatever its caller did: service text (a description,
+/// an address Unit lists that is no address) never acts on the terminal.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     if rows.is_empty() {
         return "(no tokens)\n".to_owned();
     }
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|c| cell(c)).collect())
+        .collect();
+    let rows = rows.as_slice();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -193,5 +200,15 @@ mod tests {
     #[test]
     fn control_characters_never_reach_the_terminal() {
         assert_eq!(cell("ok\u{1b}[2Jname\n"), "ok?[2Jname?");
+    }
+
+    /// A cell its caller did not clean (Unit's unparsed source addresses
+    /// were joined raw) is cleaned by the table.
+    #[test]
+    fn a_table_cleans_every_cell() {
+        let rows = vec![vec!["1".to_owned(), "1.2.3.4,\u{1b}[31mred".to_owned()]];
+        let text = table(&["ID", "SOURCE IPS"], &rows);
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+        assert!(text.contains("1.2.3.4,?[31mred"), "{text:?}");
     }
 }
