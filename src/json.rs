@@ -99,12 +99,22 @@ pub(crate) use object_only;
 /// a secret is of no use, and a default would hide the fault) and one the
 /// crate would refuse as a caller's token: whitespace, control or
 /// non-ASCII characters cannot be sent in a header, and would reach a
-/// terminal or a file as they are. The message never quotes the secret.
+/// terminal or a file as they are; one that is or holds the caller's own
+/// token (which the transport hides in a success's body before it is read,
+/// so that the placeholder would be stored as the secret). The message
+/// never quotes the secret.
 pub(crate) fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<secrecy::SecretString, D::Error> {
     use secrecy::ExposeSecret;
     let secret = secrecy::SecretString::deserialize(d)?;
     if secret.expose_secret().trim().is_empty() {
         return Err(serde::de::Error::custom("the secret is empty"));
+    }
+    if secret.expose_secret().contains(crate::scrub::REDACTED) {
+        // The answer quoted the caller's own token, hidden before it was
+        // read: a new token's secret is never the caller's.
+        return Err(serde::de::Error::custom(
+            "the secret is, or holds, the caller's own token: a new token never has it",
+        ));
     }
     if crate::transport::auth::check_token(secret.expose_secret()).is_err() {
         return Err(serde::de::Error::custom(

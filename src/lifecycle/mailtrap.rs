@@ -262,6 +262,13 @@ impl Lifecycle<Mailtrap> {
                         match self.remove_resets_of(old_token, listed).await {
                             Ok(found) => {
                                 removed.extend(found);
+                                if mint::unreadable_success(&cause) {
+                                    // Mailtrap answered, and not with a
+                                    // token: a reset sent again would meet
+                                    // the same answer.
+                                    let left = self.untouched(old, reset_sent).await;
+                                    return Err(fail(Step::Mint, left, *cause));
+                                }
                                 last_lost = Some(*cause);
                             }
                             Err(e) => {

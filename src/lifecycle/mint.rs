@@ -196,7 +196,8 @@ pub(crate) fn check_label(service: Service, field: &'static str, label: &str) ->
 /// The exactly-once mint: sends `create` with the name or description
 /// `label` tagged with a fresh marker from `new_marker`; when the answer
 /// is lost, removes what the create made (found by its marker) and sends
-/// it again, at most [`MAX_MINTS`] times. Only a token carrying this
+/// it again, at most [`MAX_MINTS`] times; when the answer came but could
+/// not be read, removes what the create made and fails with why. Only a token carrying this
 /// call's own marker is ever removed: another run's token, in flight or
 /// not, is never touched.
 pub(crate) async fn mint_once<O, T, F, Fut>(
@@ -253,6 +254,16 @@ where
                 );
                 match remove_marked(ops, &marker).await {
                     Ok(found) => {
+                        if unreadable_success(&cause) {
+                            // The service answered and its answer could not
+                            // be read: it would answer the same again, so
+                            // what it made is removed and nothing is sent
+                            // again.
+                            tracing::warn!(service = %O::SERVICE, removed = found.len(),
+                                "a create's answer could not be read; the token it made was \
+                                 removed and no other create is sent");
+                            return Err(*cause);
+                        }
                         if found.is_empty() {
                             unconfirmed.push(marker.clone());
                         }
@@ -514,6 +525,13 @@ pub(crate) fn unit_record_scopes(
             })
         })
         .collect()
+}
+
+/// Whether a create's or reset's lost outcome came from a success that
+/// could not be read (an answer that was no token), not from an answer
+/// that never came: sending the call again would meet the same answer.
+pub(crate) fn unreadable_success(cause: &Error) -> bool {
+    matches!(cause, Error::Decode { .. })
 }
 
 /// What a failed exactly-once create leaves: an orphan when it could not

@@ -389,3 +389,125 @@ async fn a_lost_create_that_lands_late_is_removed_and_one_that_never_lands_is_na
     assert_eq!(minted.unconfirmed.len(), 1, "the first create's marker");
     assert_ne!(minted.unconfirmed[0], minted.marker);
 }
+
+/// A Unit service whose creates answer 201 with the caller's own token as
+/// the new secret (an answer no service gives), and whose list and revoke
+/// work: the tokens it made, by id and description.
+struct EchoingCreates {
+    tokens: std::sync::Mutex<Vec<(u32, String)>>,
+}
+
+impl wiremock::Respond for EchoingCreates {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let json = |status: u16, body: serde_json::Value| {
+            wiremock::ResponseTemplate::new(status)
+                .set_body_raw(body.to_string(), "application/vnd.api+json")
+        };
+        let mut tokens = self.tokens.lock().expect("lock");
+        let attributes = |description: &str| {
+            serde_json::json!({
+                "createdAt": "2026-01-01T00:00:00.000Z",
+                "description": description,
+                "expiration": "2030-01-01T00:00:00.000Z",
+            })
+        };
+        match request.method.as_str() {
+            "POST" => {
+                let body: serde_json::Value =
+                    serde_json::from_slice(&request.body).unwrap_or_default();
+                let description = body["data"]["attributes"]["description"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                let id = tokens.len() as u32 + 1;
+                tokens.push((id, description.clone()));
+                let mut attributes = attributes(&description);
+                attributes["token"] = CALLER_TOKEN.into();
+                json(
+                    201,
+                    serde_json::json!({"data": {"type": "apiToken", "id": id.to_string(), "attributes": attributes}}),
+                )
+            }
+            "DELETE" => {
+                let id: u32 = request
+                    .url
+                    .path()
+                    .rsplit('/')
+                    .next()
+                    .and_then(|id| id.parse().ok())
+                    .unwrap_or_default();
+                tokens.retain(|(t, _)| *t != id);
+                wiremock::ResponseTemplate::new(204)
+            }
+            _ => json(
+                200,
+                serde_json::json!({"data": tokens.iter().map(|(id, d)| serde_json::json!({
+                    "type": "apiToken", "id": id.to_string(), "attributes": attributes(d)
+                })).collect::<Vec<_>>()}),
+            ),
+        }
+    }
+}
+
+/// A create answered with the caller's own token as the new secret is an
+/// answer that is no token: a typed error, the token it made removed, no
+/// other create sent, and the placeholder that hid the caller's token in
+/// the answer is never taken for the secret (it was stored as one).
+#[tokio::test]
+async fn a_create_answered_with_the_callers_own_token_fails_once_and_leaves_nothing() {
+    let server = wiremock::MockServer::start().await;
+    let responder = std::sync::Arc::new(EchoingCreates {
+        tokens: std::sync::Mutex::new(Vec::new()),
+    });
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(SharedResponder(responder.clone()))
+        .mount(&server)
+        .await;
+    let client = unit::Client::builder()
+        .token(secrecy::SecretString::from(CALLER_TOKEN))
+        .base_url(server.uri())
+        .build()
+        .expect("client");
+    let life = api_tokens::lifecycle::UnitLifecycle::new(client, "2".parse().expect("user"));
+    let stored = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = stored.clone();
+    let sink = api_tokens::lifecycle::sink::from_fn(move |secret: secrecy::SecretString, _meta| {
+        seen.lock()
+            .expect("lock")
+            .push(secret.expose_secret().to_owned());
+        async { Ok(()) }
+    });
+
+    let err = life
+        .mint_into(&unit_request(), &sink)
+        .await
+        .expect_err("no token answered");
+    let text = err.to_string();
+    assert!(text.contains("caller's own token"), "{text}");
+    assert!(!text.contains(CALLER_TOKEN), "{text}");
+    assert!(stored.lock().expect("lock").is_empty(), "nothing stored");
+    assert!(
+        responder.tokens.lock().expect("lock").is_empty(),
+        "the token made was removed"
+    );
+    let creates = server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .count();
+    assert_eq!(creates, 1, "the answer would be the same: no other create");
+}
+
+/// An `Arc`ed responder, so the test keeps a handle on its state.
+struct SharedResponder<R>(std::sync::Arc<R>);
+
+impl<R: wiremock::Respond> wiremock::Respond for SharedResponder<R> {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        self.0.respond(request)
+    }
+}
+
+/// The caller's own token in [`a_create_answered_with_the_callers_own_token_fails_once_and_leaves_nothing`].
+const CALLER_TOKEN: &str = "v2.public.callers-own-token-9f3k2m";
