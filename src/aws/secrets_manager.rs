@@ -379,6 +379,10 @@ enum Basis {
 pub struct SecretsManagerSink {
     secret_id: String,
     client: OnceCell<Client>,
+    /// What keeps the environment's configuration from sending a request
+    /// (no region, no credentials), found when the client was configured
+    /// from it; `None` for a client given.
+    unconfigured: std::sync::OnceLock<String>,
     basis: CasBase<Basis>,
 }
 
@@ -453,6 +457,7 @@ impl SecretsManagerSink {
         Ok(SecretsManagerSink {
             secret_id,
             client: OnceCell::new(),
+            unconfigured: std::sync::OnceLock::new(),
             basis: CasBase::default(),
         })
     }
@@ -482,6 +487,9 @@ impl SecretsManagerSink {
         self.client
             .get_or_init(|| async {
                 let config = aws_config::load_from_env().await;
+                if let Some(problem) = unconfigured(&config).await {
+                    let _ = self.unconfigured.set(problem);
+                }
                 Client::new(&config)
             })
             .await
@@ -576,6 +584,27 @@ impl SecretsManagerSink {
     }
 }
 
+/// What keeps `config` (the environment's) from sending a request: no
+/// region, or no credentials its provider chain can find. The SDK itself
+/// reports both only when a request is sent, as a failure to send it.
+async fn unconfigured(config: &aws_config::SdkConfig) -> Option<String> {
+    use aws_sdk_secretsmanager::config::ProvideCredentials as _;
+    if config.region().is_none() {
+        return Some(
+            "no AWS region is configured: set AWS_REGION (or a profile's region)".to_owned(),
+        );
+    }
+    let found = match config.credentials_provider() {
+        Some(provider) => provider.provide_credentials().await.is_ok(),
+        None => false,
+    };
+    (!found).then(|| {
+        "no AWS credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+         AWS_PROFILE, or run where a role provides them"
+            .to_owned()
+    })
+}
+
 /// A failed read of the store, as [`SinkError::Unreadable`] (the command
 /// line's exit 1, "reading the secret"), unless the request could not even
 /// be built (no region, no credentials): that is the configuration's fault.
@@ -646,6 +675,12 @@ impl SecretSink for SecretsManagerSink {
     /// by its name is created by the first store): otherwise
     /// [`SinkError::InvalidSpec`], before any token is minted.
     async fn check(&self) -> Result<(), SinkError> {
+        self.client().await;
+        if let Some(problem) = self.unconfigured.get() {
+            return Err(SinkError::InvalidSpec {
+                reason: format!("{}: {problem}", self.describe()),
+            });
+        }
         if self.basis.get() == Basis::Unread {
             let basis = self.read_current_version().await.map_err(unreadable)?;
             self.basis.set(basis, true);

@@ -458,3 +458,46 @@ async fn a_store_that_does_not_answer_is_exit_1_before_the_mint() {
     assert!(run.err.contains("reading the secret"), "{}", run.err);
     assert!(fake.tokens().is_empty(), "a token was minted");
 }
+
+/// A configuration that cannot send a request (no region, no credentials)
+/// is a usage error before the mint (exit 2, saying which), as the SDK
+/// reports both only as a request that could not be sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_region_or_no_credentials_is_a_usage_error_before_the_mint() {
+    let fake = UnitFake::start().await;
+    for (missing, env) in [
+        (
+            "region",
+            vec![
+                ("AWS_ACCESS_KEY_ID", "testing"),
+                ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ],
+        ),
+        ("credentials", vec![("AWS_REGION", "us-east-1")]),
+    ] {
+        let mut cmd = Command::new(EXE);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", std::env::temp_dir().join("no-aws-home"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .envs(unit_env(&fake))
+            .envs(env)
+            .args(unit_args(
+                "create",
+                Some("x"),
+                "1d",
+                "aws-sm:ci/unconfigured",
+            ))
+            .stdin(Stdio::null());
+        let run = tokio::task::spawn_blocking(move || finish(cmd.output().expect("run")))
+            .await
+            .expect("join");
+        assert_eq!(run.code, 2, "{missing}: {}", run.err);
+        assert!(
+            run.err.contains(&format!("no AWS {missing}")),
+            "{}",
+            run.err
+        );
+        assert!(fake.tokens().is_empty(), "a token was minted");
+    }
+}
