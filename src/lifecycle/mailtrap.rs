@@ -194,14 +194,17 @@ impl Lifecycle<Mailtrap> {
         if let Some(held) = finished {
             if race.writer.waited() {
                 // This run waited for a live run into the same sink: what
-                // it finds done is that run's rotation, which completed it.
+                // it finds done is that run's rotation, which completed it,
+                // storing its secret where this run would have.
                 let winner = to_listed(held.clone()).to_ref(Service::Mailtrap);
+                let mut cause = Superseded::new(winner);
+                cause.secret_at = Some(sink.describe());
                 return Err(RotateError::new(
                     Service::Mailtrap,
                     &old_id,
                     Step::Inspect,
                     Left::Unchanged,
-                    RotateCause::Superseded(Superseded::new(winner)),
+                    RotateCause::Superseded(cause),
                 ));
             }
             let leftovers = race.leftovers(listed, Some(&held.id));
@@ -262,13 +265,6 @@ impl Lifecycle<Mailtrap> {
                         match self.remove_resets_of(old_token, listed).await {
                             Ok(found) => {
                                 removed.extend(found);
-                                if mint::unreadable_success(&cause) {
-                                    // Mailtrap answered, and not with a
-                                    // token: a reset sent again would meet
-                                    // the same answer.
-                                    let left = self.untouched(old, reset_sent).await;
-                                    return Err(fail(Step::Mint, left, *cause));
-                                }
                                 last_lost = Some(*cause);
                             }
                             Err(e) => {

@@ -404,7 +404,7 @@ pub(crate) async fn finish<O: Ops>(
         let left = discard(ops, job.new, job.untouched).await;
         tracing::info!(service = %service, old = %old_id, winner = %winner.id,
             "another rotation of the same token won; this one yields");
-        let cause = Superseded::new(winner.to_ref(service));
+        let cause = superseded_by(&winner, sink, service);
         return Err(fail(Step::Mint, left, RotateCause::Superseded(cause)));
     }
 
@@ -462,7 +462,7 @@ pub(crate) async fn finish<O: Ops>(
             Left::Unchanged => Left::SinkStale { new: new_ref },
             orphan => orphan,
         };
-        let cause = Superseded::new(winner.to_ref(service));
+        let cause = superseded_by(&winner, sink, service);
         return Err(fail(Step::Store, left, RotateCause::Superseded(cause)));
     }
 
@@ -602,7 +602,7 @@ pub(crate) async fn already_rotated<O: Ops>(
         }
     };
     let Some(held) = held else {
-        let cause = Superseded::new(winner.to_ref(service));
+        let cause = superseded_by(winner, sink, service);
         return Err(RotateError::new(
             service,
             old_id,
@@ -632,6 +632,23 @@ pub(crate) async fn already_rotated<O: Ops>(
 }
 
 /// No reset tokens: Unit has no resets.
+/// The rotation that superseded this run, by its token `winner`: its
+/// secret's place is this run's sink when the winner's marker names the
+/// same place (a file's tag): a run headed for the same file.
+pub(crate) fn superseded_by<I: TokenKey>(
+    winner: &Listed<I>,
+    sink: &dyn SecretSink,
+    service: Service,
+) -> Superseded {
+    let mut superseded = Superseded::new(winner.to_ref(service));
+    let ours = sink.writer_lock();
+    let theirs = winner.marker();
+    if ours.is_some() && theirs.as_ref().and_then(Marker::sink) == ours.as_ref().map(|l| l.tag()) {
+        superseded.secret_at = Some(sink.describe());
+    }
+    superseded
+}
+
 pub(crate) fn no_resets<I>(_: &[Listed<I>]) -> Vec<(Listed<I>, bool)> {
     Vec::new()
 }

@@ -455,10 +455,11 @@ pub enum Left {
         /// What is left to revoke or delete, in order.
         to_remove: Vec<TokenRef>,
     },
-    /// The old token works, but the sink holds the secret of `new`, which
-    /// is gone (another run of the same rotation won after this one stored
-    /// its secret, and this run removed its token, or someone else did).
-    /// Run the rotation again, or restore the sink from the winner's.
+    /// The sink holds the secret of `new`, which is gone (another run of
+    /// the same rotation won after this one stored its secret, and this
+    /// run removed its token, or someone else did); the old token may have
+    /// been retired by the winner meanwhile. Run the rotation again, or
+    /// restore the sink from the winner's.
     SinkStale {
         /// The token whose secret the sink holds, removed.
         new: TokenRef,
@@ -527,8 +528,8 @@ impl Left {
             }
             Left::SinkStale { new } => write!(
                 f,
-                "the old token still works, but the sink holds the secret of token {}, which \
-                 was removed; run the rotation again",
+                "the sink holds the secret of token {}, which was removed: restore it from the \
+                 winner's sink, or run the rotation again",
                 new.id
             ),
             Left::Stored { new, to_remove } => {

@@ -373,6 +373,12 @@ async fn three_rotations_into_one_file_at_once_one_completes_two_yield() {
                 stderr.contains(&live[0].id.to_string()),
                 "names the winner: {stderr}"
             );
+            // The winner was headed for the same file: its secret is there.
+            assert!(
+                stderr.contains("superseded")
+                    && stderr.contains(&format!("its secret is in file {}", file.display())),
+                "says where the winner's secret is: {stderr}"
+            );
         }
         let held = std::fs::read_to_string(&file).expect("the file");
         assert_eq!(

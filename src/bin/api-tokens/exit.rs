@@ -198,7 +198,7 @@ impl fmt::Display for Failure {
                 if let Some(s) = e.superseded() {
                     write!(
                         f,
-                        "{} rotation of token {} yielded: token {}",
+                        "{} rotation of token {} superseded (this run yielded): token {}",
                         e.service(),
                         e.old_id(),
                         s.winner.id
@@ -207,9 +207,14 @@ impl fmt::Display for Failure {
                         write!(f, " {name:?}")?;
                     }
                     f.write_str(" replaced it first")?;
-                    return match &s.secret_at {
-                        Some(at) => write!(f, "; its secret is in {at}"),
-                        None => f.write_str("; where its secret is, is not known to this run"),
+                    match &s.secret_at {
+                        Some(at) => write!(f, "; its secret is in {at}")?,
+                        None => f.write_str("; where its secret is, is not known to this run")?,
+                    }
+                    // What this run left, unless it left nothing.
+                    return match e.left() {
+                        Left::Unchanged => Ok(()),
+                        left => write!(f, "; this run left: {left}"),
                     };
                 }
                 write!(f, "{e}")?;
