@@ -139,7 +139,9 @@ pub enum Error {
     /// token may exist that nobody holds.
     ///
     /// `marker` is the marker the token would carry at the end of its
-    /// description (Unit) or name (Mailtrap), when the call tagged one:
+    /// description (Unit) or name (Mailtrap), when the call tagged one
+    /// (several, separated by `, `, when several creates of one mint
+    /// lost their answers and none of their tokens could be listed):
     /// [`lifecycle::Reconcile::marker`](crate::lifecycle::Reconcile::marker)
     /// removes exactly that token once the service answers again.
     /// [`is_outcome_unknown`](Error::is_outcome_unknown) is true.
@@ -150,7 +152,8 @@ pub enum Error {
     Unreconciled {
         /// The operation: `create` or `reset`.
         operation: &'static str,
-        /// The marker the minted token would carry, if the call tagged one.
+        /// The marker the minted token would carry, if the call tagged one
+        /// (markers separated by `, `, when several creates lost theirs).
         marker: Option<String>,
         /// Why the reconciliation could not complete.
         #[source]
@@ -207,6 +210,11 @@ struct UnreconciledHint<'a>(Option<&'a str>);
 impl fmt::Display for UnreconciledHint<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
+            Some(marker) if marker.contains(", ") => write!(
+                f,
+                "tokens marked {marker} may exist that nobody holds; reconcile those markers \
+                 once the service answers again"
+            ),
             Some(marker) => write!(
                 f,
                 "a token marked {marker} may exist that nobody holds; reconcile that marker \

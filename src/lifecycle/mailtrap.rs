@@ -244,6 +244,7 @@ impl Lifecycle<Mailtrap> {
         };
 
         let mut removed = Vec::new();
+        let mut unconfirmed = Vec::new();
         let mut reset_sent = false;
         let mut minted = None;
         let mut fallback = None;
@@ -338,6 +339,7 @@ impl Lifecycle<Mailtrap> {
                     }
                 };
                 removed.extend(made.removed);
+                unconfirmed = made.unconfirmed;
                 (
                     Candidate::of(&made.token, Some(made.marker)),
                     RotationMethod::Create,
@@ -400,6 +402,7 @@ impl Lifecycle<Mailtrap> {
             removed,
             fallback,
             changes,
+            unconfirmed,
         })
     }
 
@@ -512,6 +515,7 @@ impl Lifecycle<Mailtrap> {
             removed,
             fallback: None,
             changes: Vec::new(),
+            unconfirmed: Vec::new(),
         })
     }
 

@@ -282,9 +282,20 @@ where
             Err(e) => return Err(e),
         }
     }
-    // Every create lost its answer, and what each made was removed: no
-    // token is left, which the last cause reports.
-    Err(last_cause.unwrap_or_else(|| Error::invalid("attempts", "no create was sent")))
+    // Every create lost its answer, and what each made and could be listed
+    // was removed. A create whose token could not be listed may still make
+    // one: then the outcome is unknown, and the markers say what to look
+    // for; otherwise no token is left, which the last cause reports.
+    let cause = last_cause.unwrap_or_else(|| Error::invalid("attempts", "no create was sent"));
+    if unconfirmed.is_empty() {
+        return Err(cause);
+    }
+    let markers: Vec<String> = unconfirmed.iter().map(ToString::to_string).collect();
+    Err(Error::Unreconciled {
+        operation: "create",
+        marker: Some(markers.join(", ")),
+        cause: Box::new(cause),
+    })
 }
 
 /// Why [`mint_into`](super::UnitLifecycle::mint_into) did not leave a

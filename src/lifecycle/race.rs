@@ -552,6 +552,7 @@ pub(crate) async fn stored_before<O: Ops>(
         removed,
         fallback: None,
         changes: Vec::new(),
+        unconfirmed: Vec::new(),
     }))
 }
 
@@ -628,6 +629,7 @@ pub(crate) async fn already_rotated<O: Ops>(
         removed,
         fallback: None,
         changes: Vec::new(),
+        unconfirmed: Vec::new(),
     })
 }
 

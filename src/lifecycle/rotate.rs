@@ -777,6 +777,13 @@ pub struct Rotation {
     /// the service lists).
     #[serde(default)]
     pub changes: Vec<Change>,
+    /// The markers of creates of this rotation whose answers were lost and
+    /// whose tokens were not listed (see
+    /// [`Minted::unconfirmed`](super::Minted::unconfirmed)): a token may
+    /// yet appear carrying one, which nobody holds;
+    /// [`Reconcile::marker`](super::Reconcile::marker) removes it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unconfirmed: Vec<Marker>,
 }
 
 impl fmt::Display for Rotation {
@@ -872,6 +879,7 @@ impl Rotation {
             removed: Vec::new(),
             fallback: None,
             changes: Vec::new(),
+            unconfirmed: Vec::new(),
         }
     }
 }

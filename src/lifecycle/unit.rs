@@ -246,6 +246,7 @@ impl TokenService for Unit {
         .map_err(|e| fail(Step::Mint, left_after_mint(&e), e))?;
 
         let new = Candidate::of(&minted.token, Some(minted.marker.clone()));
+        let unconfirmed = minted.unconfirmed;
         let mut removed = minted.removed;
         removed.extend(
             race::finish(
@@ -280,6 +281,7 @@ impl TokenService for Unit {
                     new: source_ips,
                 }]
             },
+            unconfirmed,
         })
     }
 }

@@ -511,3 +511,32 @@ impl<R: wiremock::Respond> wiremock::Respond for SharedResponder<R> {
 
 /// The caller's own token in [`a_create_answered_with_the_callers_own_token_fails_once_and_leaves_nothing`].
 const CALLER_TOKEN: &str = "v2.public.callers-own-token-9f3k2m";
+
+/// Every create of a mint lost its answer and none of their tokens could
+/// be listed (dropped before the service acted, or a create still under
+/// way): the outcome is unknown, and the error names every marker such a
+/// token would carry, for `reconcile --marker`.
+#[tokio::test]
+async fn every_create_lost_with_nothing_listed_is_an_unknown_outcome_naming_each_marker() {
+    let (fake, life) = unit().await;
+    fake.inject(UnitOp::Create, Fault::drop_connection().times(MAX_MINTS));
+    let err = life.mint(&unit_request()).await.expect_err("all lost");
+    assert!(err.is_outcome_unknown(), "{err}");
+    let Error::Unreconciled {
+        marker: Some(markers),
+        ..
+    } = &err
+    else {
+        panic!("unreconciled, naming markers: {err:?}")
+    };
+    let markers: Vec<Marker> = markers
+        .split(", ")
+        .map(|m| m.parse().expect("a marker"))
+        .collect();
+    assert_eq!(markers.len(), MAX_MINTS as usize, "{err}");
+    assert!(
+        err.to_string().contains("may exist that nobody holds"),
+        "{err}"
+    );
+    assert!(fake.tokens().is_empty());
+}

@@ -485,3 +485,22 @@ async fn a_late_run_whose_sink_holds_another_tokens_secret_is_superseded_not_res
     );
     assert!(unit_accepts(&s.life, &stored(&other_path)).await);
 }
+
+/// A rotation whose first create lost its answer and made no token that
+/// could be listed names that create's marker in its report
+/// (`Rotation::unconfirmed`), as a create does, for `reconcile --marker`
+/// should a token still appear.
+#[tokio::test]
+async fn a_rotations_lost_create_that_listed_nothing_is_named_by_its_marker() {
+    let s = setup().await;
+    s.fake.inject(UnitOp::Create, Fault::drop_connection());
+    let rotation = s.rotate(&plan()).await.expect("rotated");
+    assert_eq!(rotation.unconfirmed.len(), 1, "{rotation:?}");
+    assert_eq!(
+        rotation.unconfirmed[0].replaces(),
+        Some(s.old.id.as_str()),
+        "the marker of a rotation of the old token"
+    );
+    let json = serde_json::to_value(&rotation).expect("json");
+    assert_eq!(json["unconfirmed"].as_array().map(Vec::len), Some(1));
+}

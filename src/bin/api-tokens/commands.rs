@@ -73,13 +73,7 @@ fn removed_lines<T>(minted: &Minted<T>) -> String {
             output::cell(t.name.as_deref().unwrap_or(""))
         )
     });
-    let unconfirmed = minted.unconfirmed.iter().map(|m| {
-        format!(
-            "a create whose answer was lost made no token that could be listed; if one \
-             appears later it carries the marker {m}: `api-tokens reconcile --marker '{m}'` \
-             removes it\n"
-        )
-    });
+    let unconfirmed = minted.unconfirmed.iter().map(output::unconfirmed_line);
     removed.chain(unconfirmed).collect()
 }
 

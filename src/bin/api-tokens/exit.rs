@@ -182,7 +182,21 @@ impl fmt::Display for Failure {
                     Error::Unreconciled {
                         marker: Some(marker),
                         ..
-                    } => write!(f, "; `api-tokens reconcile --marker {marker}` removes it"),
+                    } => {
+                        // One `--marker` per marker (several creates may
+                        // have lost their answers).
+                        let options: Vec<String> = marker
+                            .split(", ")
+                            .filter(|m| !m.is_empty())
+                            .map(|m| format!("--marker {m}"))
+                            .collect();
+                        write!(
+                            f,
+                            "; `api-tokens reconcile {}` removes {}",
+                            options.join(" "),
+                            if options.len() > 1 { "them" } else { "it" }
+                        )
+                    }
                     _ => Ok(()),
                 }
             }

@@ -151,6 +151,9 @@ fn rotation_text(rotation: &Rotation, sink: &str) -> String {
             name(removed)
         ));
     }
+    for marker in &rotation.unconfirmed {
+        text.push_str(&output::unconfirmed_line(marker));
+    }
     text
 }
 

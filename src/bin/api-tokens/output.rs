@@ -104,6 +104,17 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// The line for a create whose answer was lost and whose token was not
+/// listed: the marker such a token would carry, and the command that
+/// removes it.
+pub fn unconfirmed_line(marker: &impl std::fmt::Display) -> String {
+    format!(
+        "a create whose answer was lost made no token that could be listed; if one appears \
+         later it carries the marker {marker}: `api-tokens reconcile --marker '{marker}'` \
+         removes it\n"
+    )
+}
+
 /// A moment as tables show it: RFC 3339 to the second, in UTC.
 pub fn time(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
