@@ -133,6 +133,13 @@ impl Lifecycle<Mailtrap> {
         let old_id = old.to_string();
         let fail =
             |step, left, e: Error| RotateError::new(Service::Mailtrap, &old_id, step, left, e);
+        // An expiry Mailtrap would refuse (past, beyond 5 years) is refused
+        // before any request, as a create's or a reset's is.
+        if let Some(expiry) = plan.expiry {
+            expiry
+                .check(Utc::now())
+                .map_err(|e| fail(Step::Inspect, Left::Unchanged, e))?;
+        }
         let begun = self
             .begin(&old, plan.lease, plan.if_older_than, sink)
             .await?;

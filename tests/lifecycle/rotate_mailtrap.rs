@@ -409,3 +409,22 @@ async fn the_account_free_paths_rotate_too() {
         "{line}"
     );
 }
+
+/// An expiry Mailtrap would refuse (in the past, beyond 5 years) is refused
+/// at step 0 before any request, as a create's and a reset's are.
+#[tokio::test]
+async fn an_expiry_mailtrap_refuses_is_refused_before_any_request() {
+    let s = setup().await;
+    for at in [
+        Utc::now() - TimeDelta::days(1),
+        Utc::now() + TimeDelta::days(6 * 366),
+    ] {
+        s.fake.clear_requests();
+        let err = s
+            .rotate(&MailtrapPlan::new().expires(api_tokens::mailtrap::Expiry::At(at)))
+            .await
+            .expect_err("refused");
+        assert_eq!(err.step(), Step::Inspect, "{err}");
+        assert!(s.fake.requests().is_empty(), "{:?}", s.fake.requests());
+    }
+}
