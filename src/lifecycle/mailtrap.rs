@@ -149,6 +149,7 @@ impl Lifecycle<Mailtrap> {
         let writer = &begun.writer;
         let old_token = begun.old(&old);
         let old_name = old_token.map(|t| t.name.clone());
+        let old_expiry = old_token.and_then(|t| t.expires_at);
         let resets = |listed: &[Listed<TokenId>]| -> Vec<(Listed<TokenId>, bool)> {
             let Some(name) = &old_name else {
                 return Vec::new();
@@ -299,13 +300,13 @@ impl Lifecycle<Mailtrap> {
                         return self.old_went_away(sink, old_token, plan, e).await;
                     }
                     Err(e) => {
-                        let left = self.untouched(old, reset_sent).await;
+                        let left = self.untouched(old, reset_sent, old_expiry).await;
                         return Err(fail(Step::Mint, left, e));
                     }
                 }
             }
             if minted.is_none() && !refused {
-                let left = self.untouched(old, reset_sent).await;
+                let left = self.untouched(old, reset_sent, old_expiry).await;
                 let cause =
                     last_lost.unwrap_or_else(|| Error::invalid("attempts", "no reset was sent"));
                 return Err(fail(Step::Mint, left, cause));
@@ -339,7 +340,7 @@ impl Lifecycle<Mailtrap> {
                     Ok(made) => made,
                     Err(e) => {
                         let left = match left_after_mint(&e) {
-                            Left::Unchanged => self.untouched(old, reset_sent).await,
+                            Left::Unchanged => self.untouched(old, reset_sent, old_expiry).await,
                             orphan => orphan,
                         };
                         return Err(fail(Step::Mint, left, e));
@@ -551,13 +552,24 @@ impl Lifecycle<Mailtrap> {
 
     /// What a failure before step 3 leaves: the old token unchanged, or in
     /// its grace period when a reset may have reached the service.
-    async fn untouched(&self, old: TokenId, reset_sent: bool) -> Left {
-        if reset_sent {
-            Left::OldInGrace {
-                until: self.grace_end(old).await,
-            }
-        } else {
-            Left::Unchanged
+    /// `before` is the old token's expiry as step 0 listed it: a reset
+    /// shortens it to the end of the grace period, so an expiry the service
+    /// still gives unchanged means no reset reached it.
+    async fn untouched(
+        &self,
+        old: TokenId,
+        reset_sent: bool,
+        before: Option<DateTime<Utc>>,
+    ) -> Left {
+        if !reset_sent {
+            return Left::Unchanged;
+        }
+        match self.tokens.get(old).await {
+            Ok(token) if token.expires_at == before => Left::Unchanged,
+            Ok(token) => Left::OldInGrace {
+                until: token.expires_at,
+            },
+            Err(_) => Left::OldInGrace { until: None },
         }
     }
 

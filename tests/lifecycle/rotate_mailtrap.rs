@@ -428,3 +428,23 @@ async fn an_expiry_mailtrap_refuses_is_refused_before_any_request() {
         assert!(s.fake.requests().is_empty(), "{:?}", s.fake.requests());
     }
 }
+
+/// Resets that failed without reaching the service (503 each time) leave
+/// the old token unchanged, and the error says so: not "reset and works
+/// until" its own expiry.
+#[tokio::test]
+async fn resets_that_never_reached_the_service_leave_the_old_token_unchanged() {
+    let s = setup().await;
+    s.fake
+        .inject(MailtrapOp::Reset, Fault::status(503).times(100));
+    let err = s.rotate(&MailtrapPlan::new()).await.expect_err("no reset");
+    assert_eq!(err.left(), &Left::Unchanged, "{err}");
+    assert!(!err.to_string().contains("was reset"), "{err}");
+    let old = s
+        .fake
+        .tokens()
+        .into_iter()
+        .find(|t| t.id == s.old.id)
+        .expect("the old token");
+    assert_eq!(old.expires_at, s.old.expires_at, "no reset reached it");
+}
