@@ -681,6 +681,26 @@ impl RotationFunction {
                 Ok(new) => return Ok((new.token.clone(), mailtrap_meta(&new, label), "grace")),
                 // Reset already: a create follows.
                 Err(e) if e.status() == Some(422) => {}
+                // The reset may have made a token whose secret nobody
+                // holds: removed, as a rotation removes its lost resets.
+                Err(e) if e.is_outcome_unknown() => {
+                    let earlier: Vec<mailtrap::TokenId> = listed.iter().map(|t| t.id).collect();
+                    let note = match life.remove_resets_of(old, &earlier).await {
+                        Ok(removed) => format!(
+                            "{} token(s) the reset made removed; the old token may be in its \
+                             grace period, and the next createSecret creates the new token",
+                            removed.len()
+                        ),
+                        Err(r) => format!(
+                            "the token the reset may have made could not be looked for ({r}): \
+                             look for a token named {} and its id",
+                            shown(&old.name)
+                        ),
+                    };
+                    return Err(
+                        cx.fail(FailureKind::ServiceError, format!("Mailtrap: {e}; {note}"))
+                    );
+                }
                 Err(e) => return Err(service(e)),
             }
         }

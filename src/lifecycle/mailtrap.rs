@@ -271,7 +271,13 @@ impl Lifecycle<Mailtrap> {
                     }
                     Err(Error::OutcomeUnknown { operation, cause }) => {
                         reset_sent = true;
-                        match self.remove_resets_of(old_token, listed).await {
+                        match self
+                            .remove_resets_of(
+                                old_token,
+                                &listed.iter().map(|t| t.id).collect::<Vec<_>>(),
+                            )
+                            .await
+                        {
                             Ok(found) => {
                                 removed.extend(found);
                                 last_lost = Some(*cause);
@@ -528,16 +534,17 @@ impl Lifecycle<Mailtrap> {
     }
 
     /// Deletes the tokens a reset of `old` made that were not there
-    /// before (`earlier` holds those that were).
-    async fn remove_resets_of(
+    /// before (`earlier` holds the ids of those that were): what a reset
+    /// whose answer was lost made, whose secret nobody holds.
+    pub(crate) async fn remove_resets_of(
         &self,
         old: &ApiToken,
-        earlier: &[Listed<TokenId>],
+        earlier: &[TokenId],
     ) -> Result<Vec<TokenRef>> {
         let mut removed = Vec::new();
         for token in self.tokens.list().await? {
             let id = token.id;
-            if is_reset_of(id, &token.name, old) && !earlier.iter().any(|t| t.id == id) {
+            if is_reset_of(id, &token.name, old) && !earlier.contains(&id) {
                 self.remove(&id).await?;
                 removed.push(to_listed(token).to_ref(Service::Mailtrap));
             }

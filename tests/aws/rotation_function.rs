@@ -1180,3 +1180,42 @@ async fn a_pending_version_that_does_not_say_what_it_retires_is_refused_before_t
         );
     }
 }
+
+/// A reset whose answer was lost fails the step, and the token the reset
+/// made (whose secret nobody holds) is removed; the next `createSecret`
+/// creates the new token, and the rotation leaves no token unheld.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_reset_answer_leaves_no_token_nobody_holds() {
+    use api_tokens::testing::{Fault, MailtrapOp};
+    let reset = [("MAILTRAP_ROTATION", "reset".to_owned())];
+    let Some(mut w) = MailtrapWorld::start("rot/mailtrap-lost-reset", &reset).await else {
+        return;
+    };
+    w.fake
+        .inject(MailtrapOp::Reset, Fault::lose_answer().times(1));
+    let token = request_token();
+    let (kind, message) = w
+        .function
+        .invoke(&event(&w.name, &token, "createSecret"))
+        .await
+        .failure();
+    assert_eq!(kind, "ServiceError", "{message}");
+    assert!(
+        message.contains("1 token(s) the reset made removed"),
+        "{message}"
+    );
+    assert_eq!(w.fake.tokens().len(), 1, "only the old token");
+    for step in STEPS {
+        w.function.invoke(&event(&w.name, &token, step)).await.ok();
+    }
+    let now = current(&w.client, &w.name).await;
+    assert_ne!(now.token_id, w.old.id.to_string(), "rotated");
+    for t in w.fake.tokens() {
+        assert!(
+            t.id == w.old.id || t.id.to_string() == now.token_id,
+            "token {} {:?} is live and nobody holds it",
+            t.id,
+            t.name
+        );
+    }
+}
