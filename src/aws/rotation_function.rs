@@ -640,6 +640,20 @@ impl RotationFunction {
     ) -> Result<(SecretString, SecretMeta), RotationFunctionError> {
         let (label, request) = unit_request(cx, current)?;
         self.remove_interrupted(cx, life).await?;
+        // A record naming a token Unit does not list (gone, or an id of
+        // another service) is not a token to replace: nothing is minted.
+        let listed = life
+            .tokens()
+            .list()
+            .await
+            .map_err(|e| cx.fail(FailureKind::ServiceError, format!("Unit: {e}")))?;
+        if !listed.iter().any(|t| t.id.as_str() == current.token_id) {
+            return Err(cx.invalid(format!(
+                "Unit token {}, which the current version names, is not among the user's \
+                 tokens: it is gone, or the record names another service's token",
+                shown(&current.token_id)
+            )));
+        }
         let token = mint_marked(cx, life, current, &label, &request).await?;
         let meta = life.record_meta(&token, &request);
         Ok((token.token.clone(), meta))

@@ -1219,3 +1219,30 @@ async fn a_lost_reset_answer_leaves_no_token_nobody_holds() {
         );
     }
 }
+
+/// A Unit record naming a token Unit does not list (gone, or another
+/// service's id) is `InvalidRecord`, with nothing minted, as a Mailtrap
+/// record naming a gone token is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_record_naming_a_token_unit_does_not_list_is_invalid() {
+    let Some(moto) = Moto::start() else { return };
+    let fake = UnitFake::start().await;
+    let old = fake.insert_token(customers_token());
+    let meta = ci_deploy(Service::Unit, "12349")
+        .with_attribute("user_id", fake.user_id().to_string())
+        .with_attribute("scopes", json!(["customers"]))
+        .with_attribute("source_ips", json!([]))
+        .with_attribute("lifetime_secs", 30 * 86_400);
+    let name = moto.seed("rot/unit-gone", &old.secret, &meta).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let mut env = moto.env();
+    env.extend(aws_support::unit_env(&fake));
+    let mut f = Lambda::start(EXE, &env, dir.path()).await;
+    let (kind, message) = f
+        .invoke(&event(&name, &request_token(), "createSecret"))
+        .await
+        .failure();
+    assert_eq!(kind, "InvalidRecord", "{message}");
+    assert!(message.contains("12349"), "{message}");
+    assert_eq!(fake.tokens().len(), 1, "nothing minted");
+}
