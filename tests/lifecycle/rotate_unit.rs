@@ -504,3 +504,51 @@ async fn a_rotations_lost_create_that_listed_nothing_is_named_by_its_marker() {
     let json = serde_json::to_value(&rotation).expect("json");
     assert_eq!(json["unconfirmed"].as_array().map(Vec::len), Some(1));
 }
+
+/// A store whose write failed as a lost answer does, and that cannot be
+/// read back either, may hold the new secret: the new token is kept (not
+/// removed, which could leave the store holding a dead token's secret) and
+/// the error says the store may hold it; the old token is not retired.
+#[tokio::test]
+async fn a_store_that_fails_and_cannot_be_read_back_keeps_the_new_token() {
+    struct Unanswering;
+    #[api_tokens::lifecycle::sink::async_trait]
+    impl SecretSink for Unanswering {
+        async fn store(
+            &self,
+            _: &secrecy::SecretString,
+            _: &api_tokens::lifecycle::SecretMeta,
+        ) -> Result<(), api_tokens::lifecycle::SinkError> {
+            Err(api_tokens::lifecycle::SinkError::other(
+                "a store",
+                "timed out",
+            ))
+        }
+        async fn current(
+            &self,
+        ) -> Result<Option<secrecy::SecretString>, api_tokens::lifecycle::SinkError> {
+            Err(api_tokens::lifecycle::SinkError::other(
+                "a store",
+                "timed out",
+            ))
+        }
+    }
+    let s = setup().await;
+    let err = s
+        .life
+        .rotate(&s.old.id, &plan(), &Unanswering)
+        .await
+        .expect_err("unconfirmed");
+    assert_eq!(err.step(), Step::Store, "{err}");
+    let Left::Stored { new, to_remove } = err.left() else {
+        panic!("the new token kept: {err}")
+    };
+    assert!(err.to_string().contains("may hold the new secret"), "{err}");
+    let live: Vec<String> = s.fake.tokens().iter().map(|t| t.id.to_string()).collect();
+    assert!(live.contains(&new.id), "the new token is kept: {live:?}");
+    assert!(
+        live.contains(&s.old.id.to_string()),
+        "the old token is not retired"
+    );
+    assert_eq!(to_remove.len(), 1);
+}

@@ -40,7 +40,9 @@ const READ_BACK_PAUSES: [Duration; 2] = [Duration::from_millis(200), Duration::f
 /// # Errors
 ///
 /// The store's [`SinkError`], when the sink does not hold `secret` after
-/// it, or cannot be read back.
+/// it; [`SinkError::Unconfirmed`] (whose
+/// [`secret_written`](SinkError::secret_written) is true: keep the token)
+/// when it could not be read back either.
 pub async fn store_read_back(
     sink: &dyn SecretSink,
     secret: &SecretString,
@@ -55,6 +57,7 @@ pub async fn store_read_back(
     if !matches!(error, SinkError::Other { .. }) {
         return Err(error);
     }
+    let mut unread = true;
     for attempt in 0..=READ_BACK_PAUSES.len() {
         match sink.current().await {
             Ok(Some(held)) if held.expose_secret() == secret.expose_secret() => {
@@ -63,7 +66,10 @@ pub async fn store_read_back(
                      it was stored");
                 return Ok(());
             }
-            Ok(_) => return Err(error),
+            Ok(_) => {
+                unread = false;
+                break;
+            }
             Err(read) => {
                 tracing::warn!(sink = %sink.describe(), error = %read,
                     "the sink could not be read back after a failed store");
@@ -73,6 +79,14 @@ pub async fn store_read_back(
                 }
             }
         }
+    }
+    if unread {
+        // Neither the store's answer nor any read back says whether the
+        // secret landed: it may have.
+        return Err(SinkError::Unconfirmed {
+            sink: sink.describe(),
+            source: Box::new(error),
+        });
     }
     Err(error)
 }

@@ -307,6 +307,25 @@ pub enum SinkError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A store reported a failure that may hide a write that landed (an
+    /// answer lost on the way back), and reading it back failed too: it
+    /// may hold the new secret. [`secret_written`](SinkError::secret_written)
+    /// is true, so that the token is kept: removing it could leave the
+    /// store holding the secret of a token that no longer exists. Run the
+    /// same rotation again once the store answers: it finds what the store
+    /// holds, and converges. Given by
+    /// [`store_read_back`](super::store_read_back).
+    #[error(
+        "{sink} may hold the new secret: the store reported a failure ({source}) and could \
+         not be read back"
+    )]
+    Unconfirmed {
+        /// The store, as it describes itself.
+        sink: String,
+        /// The store's failure (never the secret).
+        #[source]
+        source: Box<SinkError>,
+    },
     /// A store that compares before it sets (a secrets manager's version
     /// labels) found that another writer made a newer secret current since
     /// this run read it. Nothing was made current: the run that gets this
@@ -381,18 +400,20 @@ impl SinkError {
         }
     }
 
-    /// Whether the secret is in place despite the error: a file sink renamed
-    /// the new file over the target, and only flushing the directory failed.
-    /// Readers see the new secret, which a crash of the machine might still
-    /// undo. False for every other error; after those, this crate's sinks
-    /// leave the target as it was.
+    /// Whether the secret is (or may be) in place despite the error: a file
+    /// sink renamed the new file over the target, and only flushing the
+    /// directory failed (readers see the new secret, which a crash of the
+    /// machine might still undo); or a store that may hold it
+    /// ([`SinkError::Unconfirmed`]): the token is kept either way. False for
+    /// every other error; after those, this crate's sinks leave the target
+    /// as it was.
     pub fn secret_written(&self) -> bool {
         matches!(
             self,
             SinkError::Io {
                 step: WriteStep::SyncDirectory,
                 ..
-            }
+            } | SinkError::Unconfirmed { .. }
         )
     }
 }
