@@ -717,6 +717,41 @@ async fn reset_answer_with_a_null_token_is_a_decode_error() {
     );
 }
 
+/// A reset gives a NEW token with a new id: an answer naming the token
+/// that was reset is no reset's answer (retiring "the new token" would
+/// remove the one asked about), and is refused at `id`.
+#[tokio::test]
+async fn reset_answer_naming_the_reset_token_is_a_decode_error() {
+    let server = MockServer::start().await;
+    let mut body = fixture("reset_200.json")["response"]["body"].clone();
+    body["id"] = json!(12345);
+    let secret = body["token"].as_str().expect("secret").to_owned();
+    Mock::given(method("POST"))
+        .and(path(format!("{BASE}/12345/reset")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let err = client(&server)
+        .api_tokens()
+        .reset(id(12345), Expiry::ServerDefault)
+        .await
+        .unwrap_err();
+
+    match unknown(&err, "reset") {
+        Error::Decode {
+            status, at, reason, ..
+        } => {
+            assert_eq!(*status, 200);
+            assert_eq!(at, "id");
+            assert!(reason.contains("12345"), "{reason}");
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+    assert_hidden(&secret, &err, &err);
+}
+
 // ---------------------------------------------------------------- delete
 
 #[tokio::test]
