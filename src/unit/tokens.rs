@@ -110,7 +110,9 @@ impl OrgApiTokens {
     ///
     /// [`Error::NotFound`](crate::Error::NotFound) for a token that does not
     /// exist, the service's other refusals, a transport failure after the
-    /// retries the policy allows, or [`Error::Decode`](crate::Error::Decode).
+    /// retries the policy allows, or [`Error::Decode`](crate::Error::Decode)
+    /// for a malformed answer, and for one about another token than
+    /// `token_id` (at `data.id`).
     pub async fn revoke(&self, token_id: &TokenId) -> Result<Option<ApiToken>> {
         let user = self.user_id.as_str();
         let segments = ["users", user, "api-tokens", token_id.as_str()];
@@ -122,7 +124,7 @@ impl OrgApiTokens {
             wire::MEDIA_TYPE,
         );
         match self.transport.delete(call, wire::error_from).await? {
-            Deleted::Now(response) => wire::decode_revoked(&response),
+            Deleted::Now(response) => wire::decode_revoked_token(&response, token_id),
             Deleted::ByEarlierAttempt => Ok(None),
         }
     }

@@ -193,6 +193,27 @@ pub(crate) fn decode_revoked(resp: &Response) -> Result<Option<ApiToken>> {
     resp.json::<Object<Revoked>>().map(|d| d.0.data)
 }
 
+/// A 2xx answer to the revoke of `asked`: as [`decode_revoked`], and a
+/// token given back must be that one. An answer about another token says
+/// nothing of the one revoked, and is refused at `data.id`.
+pub(crate) fn decode_revoked_token(resp: &Response, asked: &TokenId) -> Result<Option<ApiToken>> {
+    let token = decode_revoked(resp)?;
+    if let Some(t) = &token {
+        if t.id != *asked {
+            return Err(Error::Decode {
+                service: Service::Unit,
+                status: resp.status,
+                at: "data.id".to_owned(),
+                reason: format!(
+                    "token {asked} was revoked and the answer is about token {}",
+                    t.id
+                ),
+            });
+        }
+    }
+    Ok(token)
+}
+
 /// One error object of a JSON:API error document: the crate's neutral
 /// [`ErrorObject`](crate::error::ErrorObject), read from and written in
 /// JSON:API's shape (`source.pointer`, `meta.supportId`, every other member

@@ -680,6 +680,47 @@ async fn revoke_with_a_broken_body_is_a_decode_error() {
     assert!(matches!(err, Error::Decode { status: 200, .. }), "{err:?}");
 }
 
+/// Mounts a 200 answer to the revoke of token 22 with this body.
+async fn revoke_answers(server: &MockServer, body: &Value) {
+    Mock::given(method("DELETE"))
+        .and(path("/users/2/api-tokens/22"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(body.to_string().into_bytes(), MEDIA_TYPE),
+        )
+        .mount(server)
+        .await;
+}
+
+/// A 200 about another token says nothing of the one revoked: refused at
+/// `data.id`, naming both tokens.
+#[tokio::test]
+async fn revoke_answer_about_another_token_is_a_decode_error() {
+    let server = MockServer::start().await;
+    let mut body = fixture("revoke_200")["response"]["body"].clone();
+    body["data"]["id"] = json!("23");
+    revoke_answers(&server, &body).await;
+    let err = client(&server)
+        .org_api_tokens(user())
+        .revoke(&token_id("22"))
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Decode {
+            service,
+            status,
+            at,
+            reason,
+        } => {
+            assert_eq!(*service, Service::Unit);
+            assert_eq!(*status, 200);
+            assert_eq!(at, "data.id");
+            assert!(reason.contains("22") && reason.contains("23"), "{reason}");
+        }
+        other => panic!("expected Decode, got {other:?}"),
+    }
+    assert!(!err.is_retryable());
+}
+
 // ---------------------------------------------------------------- errors
 
 #[tokio::test]
