@@ -177,20 +177,52 @@ pub(crate) fn decode_list(resp: &Response) -> Result<Vec<ApiToken>> {
         .map(|d| d.0.data)
 }
 
-/// `{"data": null}`, `{}` or a token.
+/// The document of a 200 revoke: `data` is required (the contract's
+/// `ApiTokenDocument`), the token or `null`. Missing, it reads as `None`;
+/// `null` as `Some(None)`.
 #[derive(Deserialize)]
 struct Revoked {
-    #[serde(default)]
-    data: Option<ApiToken>,
+    #[serde(default, deserialize_with = "present")]
+    data: Option<Option<ApiToken>>,
 }
 
-/// A 2xx answer to revoke: the token after the operation, or nothing (204,
-/// an empty body, `{}`, `"data": null`).
+/// A member that is there, `null` included.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> std::result::Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// Only whether an object has an `errors` member that is not `null`.
+#[derive(Deserialize)]
+struct Errors {
+    #[serde(default)]
+    errors: Option<de::IgnoredAny>,
+}
+
+/// A 2xx answer to revoke: the token after the operation, or nothing (204
+/// or another answer without a body, `{"data": null}`). A JSON:API error
+/// document is the service's error, with its messages and support id
+/// ([`Error::Api`] under the status it came with); any other document
+/// without `data` (`{}` included) is [`Error::Decode`] at `data`.
 pub(crate) fn decode_revoked(resp: &Response) -> Result<Option<ApiToken>> {
     if resp.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    resp.json::<Object<Revoked>>().map(|d| d.0.data)
+    if let Ok(Object(Errors { errors: Some(_) })) = serde_json::from_slice(&resp.body) {
+        return Err(error_from(resp));
+    }
+    match resp.json::<Object<Revoked>>()?.0.data {
+        Some(token) => Ok(token),
+        None => Err(Error::Decode {
+            service: Service::Unit,
+            status: resp.status,
+            at: "data".to_owned(),
+            reason: "a revoke answer without `data`: expected the token after the operation \
+                     or `null`"
+                .to_owned(),
+        }),
+    }
 }
 
 /// A 2xx answer to the revoke of `asked`: as [`decode_revoked`], and a

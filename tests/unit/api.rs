@@ -721,6 +721,72 @@ async fn revoke_answer_about_another_token_is_a_decode_error() {
     assert!(!err.is_retryable());
 }
 
+/// A 200 carrying Unit's error document is no success: the service's
+/// error, with its messages and support id, under the status it came with.
+#[tokio::test]
+async fn revoke_200_with_an_error_document_is_the_services_error() {
+    let server = MockServer::start().await;
+    let body = json!({"errors": [{
+        "status": "409", "title": "Conflict", "detail": "The token is in use",
+        "meta": {"supportId": "sup-409-revoke"}
+    }]});
+    revoke_answers(&server, &body).await;
+    let err = client(&server)
+        .org_api_tokens(user())
+        .revoke(&token_id("22"))
+        .await
+        .unwrap_err();
+    let Error::Api(api) = &err else {
+        panic!("expected Api, got {err:?}")
+    };
+    assert_eq!(api.service, Service::Unit);
+    assert_eq!(api.status, 200);
+    assert_eq!(api.messages, ["Conflict: The token is in use"]);
+    assert_eq!(api.request_id.as_deref(), Some("sup-409-revoke"));
+    assert_eq!(api.errors.len(), 1);
+    assert!(!err.is_retryable());
+}
+
+/// The contract's 200 is a document whose `data` is required (a token or
+/// `null`); `{}` or another object is refused at `data`.
+#[tokio::test]
+async fn revoke_200_without_data_is_a_decode_error() {
+    for body in [
+        json!({}),
+        json!({"meta": {"revoked": true}}),
+        json!({"result": "ok"}),
+    ] {
+        let server = MockServer::start().await;
+        revoke_answers(&server, &body).await;
+        let err = client(&server)
+            .org_api_tokens(user())
+            .revoke(&token_id("22"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Decode { status: 200, at, .. } if at == "data"),
+            "{body}: {err:?}"
+        );
+    }
+}
+
+/// An answer with nothing in it at all, 200 or 204, is still no token.
+#[tokio::test]
+async fn revoke_200_with_an_empty_body_gives_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path("/users/2/api-tokens/22"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let after = client(&server)
+        .org_api_tokens(user())
+        .revoke(&token_id("22"))
+        .await
+        .expect("revoked");
+    assert_eq!(after, None);
+}
+
 // ---------------------------------------------------------------- errors
 
 #[tokio::test]
