@@ -384,8 +384,10 @@ impl Permission {
 /// A token as listed or fetched. It never carries the secret: Mailtrap shows
 /// that only once, in the answer to a create or a reset ([`NewApiToken`]).
 ///
-/// Fields the service may leave out decode as `None` or empty; its
-/// `Serialize` and `Deserialize` are Mailtrap's wire shape.
+/// Fields the service may leave out decode as `None` or empty; an explicit
+/// `null` in `resources`, which the service writes as a list, is refused
+/// rather than read as no permission. Its `Serialize` and `Deserialize`
+/// are Mailtrap's wire shape.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[non_exhaustive]
 pub struct ApiToken {
@@ -405,7 +407,7 @@ pub struct ApiToken {
     #[serde(default, deserialize_with = "crate::time::option_utc")]
     pub expires_at: Option<DateTime<Utc>>,
     /// What it may do (wire: `resources`).
-    #[serde(rename = "resources", default, deserialize_with = "null_as_empty")]
+    #[serde(rename = "resources", default, deserialize_with = "permission_list")]
     pub permissions: Vec<Permission>,
 }
 
@@ -459,7 +461,7 @@ pub(crate) struct TokenWire<S> {
     created_by: Option<String>,
     #[serde(default, deserialize_with = "crate::time::option_utc")]
     expires_at: Option<DateTime<Utc>>,
-    #[serde(rename = "resources", default, deserialize_with = "null_as_empty")]
+    #[serde(rename = "resources", default, deserialize_with = "permission_list")]
     permissions: Vec<Permission>,
     #[serde(default)]
     pub(crate) token: S,
@@ -530,12 +532,19 @@ impl Serialize for crate::token::WithSecret<'_, NewApiToken> {
     }
 }
 
-fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+/// `resources`: a list, or left out (with `#[serde(default)]`, no
+/// permission listed). An explicit `null`, which the contract does not
+/// allow there, is refused by name rather than read as no permission.
+fn permission_list<'de, D>(deserializer: D) -> Result<Vec<Permission>, D::Error>
 where
     D: Deserializer<'de>,
-    T: Deserialize<'de>,
 {
-    Option::<Vec<T>>::deserialize(deserializer).map(Option::unwrap_or_default)
+    Option::<Vec<Permission>>::deserialize(deserializer)?.ok_or_else(|| {
+        de::Error::custom(
+            "`resources` is null, which the service writes as a list; a null is not read as \
+             no permission",
+        )
+    })
 }
 
 /// When a token expires.

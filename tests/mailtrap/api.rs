@@ -325,14 +325,14 @@ async fn unknown_resource_types_and_access_levels_are_kept() {
 }
 
 #[tokio::test]
-async fn list_tolerates_missing_optional_fields_and_null_resources() {
+async fn list_tolerates_missing_optional_fields_and_null_strings() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path(BASE))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([
             {"id": 1, "name": "bare"},
             {"id": 2, "name": "nulls", "last_4_digits": null, "created_by": null,
-             "expires_at": null, "resources": null, "something_new": {"a": 1}}
+             "expires_at": null, "resources": [], "something_new": {"a": 1}}
         ])))
         .expect(1)
         .mount(&server)
@@ -347,6 +347,55 @@ async fn list_tolerates_missing_optional_fields_and_null_resources() {
         assert!(token.permissions.is_empty());
     }
     assert_eq!(all.iter().map(|t| t.id.get()).collect::<Vec<_>>(), [1, 2]);
+}
+
+/// `resources: null` is not a token without permissions: the contract
+/// writes a list, so a `null` is refused, naming the member, on every
+/// call that reads a token.
+#[tokio::test]
+async fn null_resources_are_a_decode_error_naming_the_member() {
+    let server = MockServer::start().await;
+    let mut token = fixture("get_200.json")["response"]["body"].clone();
+    token["id"] = json!(12345);
+    token["resources"] = Value::Null;
+    Mock::given(method("GET"))
+        .and(path(BASE))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([token.clone()])))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/12345")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token.clone()))
+        .mount(&server)
+        .await;
+    let mut minted = token;
+    minted["token"] = json!("FAKE0null0resources0not0real0a1b2");
+    Mock::given(method("POST"))
+        .and(path(BASE))
+        .respond_with(ResponseTemplate::new(200).set_body_json(minted))
+        .mount(&server)
+        .await;
+    let tokens = client(&server).api_tokens();
+
+    let list = tokens.list().await.unwrap_err();
+    assert!(
+        matches!(&list, Error::Decode { status: 200, at, reason, .. }
+            if at == "[0].resources" && reason.contains("resources")),
+        "{list:?}"
+    );
+    let get = tokens.get(id(12345)).await.unwrap_err();
+    assert!(
+        matches!(&get, Error::Decode { at, .. } if at == "resources"),
+        "{get:?}"
+    );
+    let create = tokens
+        .create(CreateApiToken::new("ci").permissions_from(account_admin()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(unknown(&create, "create"), Error::Decode { at, .. } if at == "resources"),
+        "{create:?}"
+    );
 }
 
 #[tokio::test]

@@ -295,6 +295,22 @@ fn unit_ids_refuse_empty_non_numeric_and_zero() {
     }
 }
 
+/// `null` where Unit leaves a member out is refused, naming the member;
+/// left out, the member keeps its meaning.
+#[test]
+fn unit_null_members_are_refused_by_name() {
+    for member in ["expiration", "sourceIp", "description"] {
+        let mut doc = serde_json::to_value(unit_token()).unwrap();
+        doc["attributes"][member] = json!(null);
+        refused::<unit::ApiToken>(&doc.to_string(), member);
+        doc["attributes"]["token"] = json!(UNIT_SECRET);
+        refused::<unit::NewApiToken>(&doc.to_string(), member);
+        let mut doc = serde_json::to_value(unit_token()).unwrap();
+        doc["attributes"].as_object_mut().unwrap().remove(member);
+        serde_json::from_value::<unit::ApiToken>(doc).expect("a member left out");
+    }
+}
+
 #[test]
 fn unit_decoding_refuses_an_array_where_an_object_belongs() {
     // A derived struct would read an array by position.
@@ -415,10 +431,21 @@ fn mailtrap_api_token_round_trips_in_the_flat_shape() {
         json!({"id": 1, "name": "bare", "last_4_digits": null, "created_by": null,
                "expires_at": null, "resources": []}),
     );
-    // What the service may leave out or send as null reads as the same.
+    // What the service may leave out reads as the same.
     let sparse: mailtrap::ApiToken =
-        serde_json::from_value(json!({"id": 1, "name": "bare", "resources": null})).unwrap();
+        serde_json::from_value(json!({"id": 1, "name": "bare"})).unwrap();
     assert_eq!(sparse, bare);
+}
+
+/// `resources` is a list the contract never writes as `null`: a `null`
+/// is refused, naming it, rather than read as a token without permissions.
+#[test]
+fn mailtrap_null_resources_are_refused() {
+    let mut wire = mailtrap_wire();
+    wire["resources"] = json!(null);
+    refused::<mailtrap::ApiToken>(&wire.to_string(), "resources");
+    wire["token"] = json!(MAILTRAP_SECRET);
+    refused::<mailtrap::NewApiToken>(&wire.to_string(), "resources");
 }
 
 #[test]

@@ -562,6 +562,59 @@ async fn list_keeps_a_source_ip_it_cannot_read_as_written() {
     assert_eq!(tokens[1].source_ips[1].addr(), None);
 }
 
+/// `null` where Unit leaves a member out is refused, naming the member:
+/// an `expiration: null` is not a token that never expires, a
+/// `sourceIp: null` not a token usable from any address.
+#[tokio::test]
+async fn list_refuses_null_where_unit_leaves_a_member_out() {
+    for (index, member) in [(0, "expiration"), (1, "sourceIp"), (2, "description")] {
+        let server = MockServer::start().await;
+        let mut fx = fixture("list_200");
+        fx["response"]["body"]["data"][index]["attributes"][member] = Value::Null;
+        Mock::given(method("GET"))
+            .respond_with(answer(&fx))
+            .mount(&server)
+            .await;
+        let err = client(&server)
+            .org_api_tokens(user())
+            .list()
+            .await
+            .unwrap_err();
+        match &err {
+            Error::Decode {
+                status, at, reason, ..
+            } => {
+                assert_eq!(*status, 200);
+                assert_eq!(at, &format!("data[{index}].attributes.{member}"));
+                assert!(reason.contains(member), "{reason}");
+            }
+            other => panic!("{member}: expected Decode, got {other:?}"),
+        }
+    }
+}
+
+/// Left out, the same members keep their meaning: no expiration, no
+/// restriction, no description.
+#[tokio::test]
+async fn list_reads_a_member_left_out_as_none() {
+    let server = MockServer::start().await;
+    let mut fx = fixture("list_200");
+    let attributes = fx["response"]["body"]["data"][1]["attributes"]
+        .as_object_mut()
+        .expect("attributes");
+    for member in ["expiration", "sourceIp", "description"] {
+        attributes.remove(member);
+    }
+    Mock::given(method("GET"))
+        .respond_with(answer(&fx))
+        .mount(&server)
+        .await;
+    let tokens = client(&server).org_api_tokens(user()).list().await.unwrap();
+    assert_eq!(tokens[1].expiration, None);
+    assert!(tokens[1].source_ips.is_empty());
+    assert_eq!(tokens[1].description, None);
+}
+
 #[tokio::test]
 async fn list_entry_of_another_type_is_a_decode_error() {
     let server = MockServer::start().await;
