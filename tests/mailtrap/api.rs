@@ -398,6 +398,42 @@ async fn null_resources_are_a_decode_error_naming_the_member() {
     );
 }
 
+/// The contract says only `integer` of a listed access level: a level
+/// beyond 16 bits, or below zero, is kept as an unknown level like any
+/// other, and written back as it came.
+#[tokio::test]
+async fn access_levels_of_any_integer_are_kept() {
+    let server = MockServer::start().await;
+    let mut token = fixture("get_200.json")["response"]["body"].clone();
+    token["resources"] = json!([
+        {"resource_type": "account", "resource_id": 3229, "access_level": 70000},
+        {"resource_type": "project", "resource_id": 17, "access_level": -3},
+        {"resource_type": "sandbox", "resource_id": 18, "access_level": 10}
+    ]);
+    Mock::given(method("GET"))
+        .and(path(BASE))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([token])))
+        .mount(&server)
+        .await;
+
+    let all = client(&server).api_tokens().list().await.expect("list");
+
+    let levels: Vec<String> = all[0]
+        .permissions
+        .iter()
+        .map(|p| p.access_level.to_string())
+        .collect();
+    assert_eq!(levels, ["level 70000", "level -3", "viewer"]);
+    assert_eq!(
+        serde_json::to_value(&all[0].permissions).expect("serialize"),
+        json!([
+            {"resource_type": "account", "resource_id": 3229, "access_level": 70000},
+            {"resource_type": "project", "resource_id": 17, "access_level": -3},
+            {"resource_type": "sandbox", "resource_id": 18, "access_level": 10}
+        ])
+    );
+}
+
 #[tokio::test]
 async fn a_token_without_id_or_name_is_a_decode_error_naming_the_path() {
     let server = MockServer::start().await;
