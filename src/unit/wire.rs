@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use super::envelope::{Document, Resource, TokenType};
-use super::model::{ApiToken, NewApiToken, SourceIp, TokenId, WireAttributes, source_ip_list};
+use super::model::{
+    ApiToken, NewApiToken, SourceIp, TokenId, UNIT_TIME, WireAttributes, source_ip_list,
+};
 use crate::error::{ApiError, Error, Result, Service};
 use crate::error_object::ErrorObject;
 use crate::json::{Field, Object, Secret, Skip, object};
@@ -29,7 +31,7 @@ pub(crate) const MEDIA_TYPE: &str = "application/vnd.api+json";
     )
 )]
 struct Attributes<S> {
-    #[serde(deserialize_with = "crate::time::utc")]
+    #[serde(deserialize_with = "crate::time::utc", serialize_with = "unit_time")]
     created_at: DateTime<Utc>,
     #[serde(
         default,
@@ -40,6 +42,7 @@ struct Attributes<S> {
     #[serde(
         default,
         deserialize_with = "expiration",
+        serialize_with = "option_unit_time",
         skip_serializing_if = "Option::is_none"
     )]
     expiration: Option<DateTime<Utc>>,
@@ -101,6 +104,23 @@ struct UnitTime(DateTime<Utc>);
 impl<'de> Deserialize<'de> for UnitTime {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         crate::time::utc(d).map(UnitTime)
+    }
+}
+
+/// A date as Unit writes it, `YYYY-MM-DDTHH:MM:SS.mmmZ` (as a create
+/// request sends an expiration): a token serializes as it was listed.
+fn unit_time<S: Serializer>(t: &DateTime<Utc>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(&t.format(UNIT_TIME))
+}
+
+/// [`unit_time`] of a date that is there (`None` is skipped).
+fn option_unit_time<S: Serializer>(
+    t: &Option<DateTime<Utc>>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => unit_time(t, s),
+        None => s.serialize_none(),
     }
 }
 

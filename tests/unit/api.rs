@@ -615,6 +615,28 @@ async fn list_reads_a_member_left_out_as_none() {
     assert_eq!(tokens[1].description, None);
 }
 
+/// `--output json` and any other serialization write Unit's dates as Unit
+/// does, milliseconds and `Z`: a listed token serializes to what was
+/// listed.
+#[tokio::test]
+async fn listed_tokens_serialize_as_unit_wrote_them() {
+    let server = MockServer::start().await;
+    let fx = mount(&server, "list_200").await;
+    let tokens = client(&server).org_api_tokens(user()).list().await.unwrap();
+    let written = serde_json::to_value(&tokens).expect("serialize");
+    let mut listed = fx["response"]["body"]["data"].clone();
+    // The one member the crate does not model.
+    listed[2]["attributes"]
+        .as_object_mut()
+        .expect("attributes")
+        .remove("lastUsedAt");
+    assert_eq!(written, listed);
+    assert_eq!(
+        written[1]["attributes"]["expiration"],
+        "2026-11-01T13:47:17.000Z"
+    );
+}
+
 #[tokio::test]
 async fn list_entry_of_another_type_is_a_decode_error() {
     let server = MockServer::start().await;
