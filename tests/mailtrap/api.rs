@@ -742,6 +742,28 @@ async fn reset_with_the_server_default_sends_no_body_and_returns_a_new_id() {
     assert_hidden(secret, &rotated, &rotated);
 }
 
+/// A reset with the server's default must still say `Content-Length: 0`:
+/// front ends answer a POST without a length with 411. An empty body from
+/// the dialect is not enough (hyper writes no length for a body that is
+/// already at its end); the transport has to set the header for a POST
+/// without a body, which is outside the dialect.
+#[tokio::test]
+#[ignore = "needs the transport to send Content-Length: 0 on a POST without a body"]
+async fn reset_with_the_server_default_sends_content_length_0() {
+    let server = MockServer::start().await;
+    mount(&server, "reset_200.json").await;
+
+    client(&server)
+        .api_tokens()
+        .reset(id(12345), Expiry::ServerDefault)
+        .await
+        .expect("reset");
+
+    let request = only_request(&server).await;
+    assert!(request.body.is_empty(), "{:?}", request.body);
+    assert_eq!(header(&request, "content-length"), Some("0"));
+}
+
 #[tokio::test]
 async fn reset_sends_expires_at_when_one_is_chosen() {
     let server = MockServer::start().await;
