@@ -196,12 +196,17 @@ impl<'de> Deserialize<'de> for ResourceType {
 
 /// How much a permission allows: Mailtrap sends it as a number.
 ///
+/// The service's description says only "integer" of a listed level, so
+/// any 64-bit integer is read, and one this crate does not know (`50`,
+/// `70000`, `-1`) is kept in [`AccessLevel::Other`], never refused.
+///
 /// ```
 /// use api_tokens::mailtrap::AccessLevel;
 ///
 /// assert_eq!(AccessLevel::from(100), AccessLevel::Admin);
 /// assert_eq!(AccessLevel::Viewer.code(), 10);
 /// assert_eq!(AccessLevel::from(50), AccessLevel::Other(50));
+/// assert_eq!(AccessLevel::from_code(70000), AccessLevel::Other(70000));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -211,12 +216,23 @@ pub enum AccessLevel {
     /// `100`: full access.
     Admin,
     /// A level this crate does not know, kept as given.
-    Other(u16),
+    Other(i64),
 }
 
 impl AccessLevel {
+    /// The level of a wire number: [`Viewer`](AccessLevel::Viewer) for
+    /// `10`, [`Admin`](AccessLevel::Admin) for `100`,
+    /// [`Other`](AccessLevel::Other) for any other.
+    pub const fn from_code(code: i64) -> Self {
+        match code {
+            10 => AccessLevel::Viewer,
+            100 => AccessLevel::Admin,
+            other => AccessLevel::Other(other),
+        }
+    }
+
     /// The wire number (`10`, `100`, …).
-    pub fn code(self) -> u16 {
+    pub const fn code(self) -> i64 {
         match self {
             AccessLevel::Viewer => 10,
             AccessLevel::Admin => 100,
@@ -227,11 +243,7 @@ impl AccessLevel {
 
 impl From<u16> for AccessLevel {
     fn from(code: u16) -> Self {
-        match code {
-            10 => AccessLevel::Viewer,
-            100 => AccessLevel::Admin,
-            other => AccessLevel::Other(other),
-        }
+        AccessLevel::from_code(i64::from(code))
     }
 }
 
@@ -247,13 +259,15 @@ impl fmt::Display for AccessLevel {
 
 impl Serialize for AccessLevel {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_u16(self.code())
+        serializer.serialize_i64(self.code())
     }
 }
 
 impl<'de> Deserialize<'de> for AccessLevel {
+    /// Any integer that fits 64 signed bits; a fraction, a string or a
+    /// larger number is refused.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        u16::deserialize(deserializer).map(AccessLevel::from)
+        i64::deserialize(deserializer).map(AccessLevel::from_code)
     }
 }
 
@@ -384,8 +398,10 @@ impl Permission {
 /// A token as listed or fetched. It never carries the secret: Mailtrap shows
 /// that only once, in the answer to a create or a reset ([`NewApiToken`]).
 ///
-/// Fields the service may leave out decode as `None` or empty; its
-/// `Serialize` and `Deserialize` are Mailtrap's wire shape.
+/// Fields the service may leave out decode as `None` or empty; an explicit
+/// `null` in `resources`, which the service writes as a list, is refused
+/// rather than read as no permission. Its `Serialize` and `Deserialize`
+/// are Mailtrap's wire shape.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[non_exhaustive]
 pub struct ApiToken {
@@ -405,7 +421,7 @@ pub struct ApiToken {
     #[serde(default, deserialize_with = "crate::time::option_utc")]
     pub expires_at: Option<DateTime<Utc>>,
     /// What it may do (wire: `resources`).
-    #[serde(rename = "resources", default, deserialize_with = "null_as_empty")]
+    #[serde(rename = "resources", default, deserialize_with = "permission_list")]
     pub permissions: Vec<Permission>,
 }
 
@@ -459,7 +475,7 @@ pub(crate) struct TokenWire<S> {
     created_by: Option<String>,
     #[serde(default, deserialize_with = "crate::time::option_utc")]
     expires_at: Option<DateTime<Utc>>,
-    #[serde(rename = "resources", default, deserialize_with = "null_as_empty")]
+    #[serde(rename = "resources", default, deserialize_with = "permission_list")]
     permissions: Vec<Permission>,
     #[serde(default)]
     pub(crate) token: S,
@@ -530,12 +546,19 @@ impl Serialize for crate::token::WithSecret<'_, NewApiToken> {
     }
 }
 
-fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+/// `resources`: a list, or left out (with `#[serde(default)]`, no
+/// permission listed). An explicit `null`, which the contract does not
+/// allow there, is refused by name rather than read as no permission.
+fn permission_list<'de, D>(deserializer: D) -> Result<Vec<Permission>, D::Error>
 where
     D: Deserializer<'de>,
-    T: Deserialize<'de>,
 {
-    Option::<Vec<T>>::deserialize(deserializer).map(Option::unwrap_or_default)
+    Option::<Vec<Permission>>::deserialize(deserializer)?.ok_or_else(|| {
+        de::Error::custom(
+            "`resources` is null, which the service writes as a list; a null is not read as \
+             no permission",
+        )
+    })
 }
 
 /// When a token expires.

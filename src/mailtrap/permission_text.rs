@@ -60,12 +60,15 @@ pub(crate) fn parse(text: &str) -> std::result::Result<Permission, String> {
     let level = match level {
         "admin" => AccessLevel::Admin,
         "viewer" => AccessLevel::Viewer,
-        number => number.parse::<u16>().map(AccessLevel::from).map_err(|_| {
-            format!(
-                "the level{} must be admin, viewer or a number (10, 100); {FORM}",
-                short(number)
-            )
-        })?,
+        number => number
+            .parse::<i64>()
+            .map(AccessLevel::from_code)
+            .map_err(|_| {
+                format!(
+                    "the level{} must be admin, viewer or a number (10, 100); {FORM}",
+                    short(number)
+                )
+            })?,
     };
     let id = match id.parse::<u64>() {
         Ok(0) => return Err(format!("the resource id must not be 0; {FORM}")),

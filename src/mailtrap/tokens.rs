@@ -196,10 +196,14 @@ impl ApiTokens {
     ///
     /// As [`create`](Self::create), and
     /// [`Error::NotFound`](crate::Error::NotFound) for a token that does
-    /// not exist.
+    /// not exist. An answer that names the token reset instead of a new one
+    /// is [`Error::Decode`](crate::Error::Decode) at `id`, inside
+    /// [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown): whether the
+    /// service reset it cannot be told.
     pub async fn reset(&self, id: TokenId, expiry: Expiry) -> Result<NewApiToken> {
         expiry.check(chrono::Utc::now())?;
         let body = reset_body(expiry)?;
+        let old = id;
         let id = id.to_string();
         let segments = self.segments(&[&id, "reset"]);
         let mut call = Call::new(
@@ -213,7 +217,9 @@ impl ApiTokens {
             call = call.body(JSON, body);
         }
         self.transport
-            .exchange(call.mints(), wire::error_from, wire::decode_created)
+            .exchange(call.mints(), wire::error_from, |r| {
+                wire::decode_reset(r, old)
+            })
             .await
     }
 

@@ -38,6 +38,29 @@ pub(crate) fn decode_created(
     Ok(super::model::NewApiToken::new(details, token))
 }
 
+/// A 2xx answer to the reset of `old`: as [`decode_created`], and about a
+/// new token. A reset gives a new token under a new id; an answer naming
+/// `old` itself is no reset's answer (retiring "the new token" would remove
+/// the very token reset), and is refused at `id`.
+pub(crate) fn decode_reset(
+    response: &Response,
+    old: super::model::TokenId,
+) -> crate::error::Result<super::model::NewApiToken> {
+    let new = decode_created(response)?;
+    if new.id == old {
+        return Err(Error::Decode {
+            service: response.service,
+            status: response.status,
+            at: "id".to_owned(),
+            reason: format!(
+                "token {old} was reset and the answer names token {old} again; a reset gives \
+                 a new token under a new id"
+            ),
+        });
+    }
+    Ok(new)
+}
+
 /// The error for a non-success answer: the service's messages, per-field
 /// errors, request id and rate-limit headers, sorted into a variant by
 /// status. A body that is not JSON (a gateway's HTML page, nothing at all)

@@ -101,8 +101,9 @@ impl OrgApiTokens {
     }
 
     /// Revokes a token. Gives the token after the operation when Unit
-    /// returns it, `None` when it answers `204 No Content` or `"data": null`,
-    /// or when a repeat after a lost answer found the token already gone.
+    /// returns it, `None` when it answers `204 No Content` (or another
+    /// success without a body) or `"data": null`, or when a repeat after a
+    /// lost answer found the token already gone.
     ///
     /// `DELETE /users/{userId}/api-tokens/{tokenId}`.
     ///
@@ -110,7 +111,12 @@ impl OrgApiTokens {
     ///
     /// [`Error::NotFound`](crate::Error::NotFound) for a token that does not
     /// exist, the service's other refusals, a transport failure after the
-    /// retries the policy allows, or [`Error::Decode`](crate::Error::Decode).
+    /// retries the policy allows, or [`Error::Decode`](crate::Error::Decode)
+    /// for a malformed answer: one about another token than `token_id` (at
+    /// `data.id`), or a document without `data` (`{}` included). A success
+    /// status whose body is Unit's error document (`{"errors": […]}`) is
+    /// [`Error::Api`](crate::Error::Api) with that status and the service's
+    /// messages.
     pub async fn revoke(&self, token_id: &TokenId) -> Result<Option<ApiToken>> {
         let user = self.user_id.as_str();
         let segments = ["users", user, "api-tokens", token_id.as_str()];
@@ -122,7 +128,7 @@ impl OrgApiTokens {
             wire::MEDIA_TYPE,
         );
         match self.transport.delete(call, wire::error_from).await? {
-            Deleted::Now(response) => wire::decode_revoked(&response),
+            Deleted::Now(response) => wire::decode_revoked_token(&response, token_id),
             Deleted::ByEarlierAttempt => Ok(None),
         }
     }

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use super::envelope::{Document, Resource, TokenType};
-use super::model::{ApiToken, NewApiToken, SourceIp, TokenId, WireAttributes, source_ip_list};
+use super::model::{
+    ApiToken, NewApiToken, SourceIp, TokenId, UNIT_TIME, WireAttributes, source_ip_list,
+};
 use crate::error::{ApiError, Error, Result, Service};
 use crate::error_object::ErrorObject;
 use crate::json::{Field, Object, Secret, Skip, object};
@@ -29,13 +31,18 @@ pub(crate) const MEDIA_TYPE: &str = "application/vnd.api+json";
     )
 )]
 struct Attributes<S> {
-    #[serde(deserialize_with = "crate::time::utc")]
+    #[serde(deserialize_with = "crate::time::utc", serialize_with = "unit_time")]
     created_at: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "description",
+        skip_serializing_if = "Option::is_none"
+    )]
     description: Option<String>,
     #[serde(
         default,
-        deserialize_with = "crate::time::option_utc",
+        deserialize_with = "expiration",
+        serialize_with = "option_unit_time",
         skip_serializing_if = "Option::is_none"
     )]
     expiration: Option<DateTime<Utc>>,
@@ -49,6 +56,85 @@ struct Attributes<S> {
     /// listed token (a secret should one ever be listed is not kept).
     #[serde(default, skip_serializing_if = "Field::is_skip")]
     token: S,
+}
+
+/// Reads a member Unit writes only when it has a value: left out, it is
+/// `None` (with `#[serde(default)]`); an explicit `null`, which the
+/// contract never allows there, is refused by name rather than read as
+/// absent (an `expiration: null` is not a token that never expires).
+fn not_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+    member: &'static str,
+) -> std::result::Result<Option<T>, D::Error> {
+    struct NotNull<T> {
+        member: &'static str,
+        read: std::marker::PhantomData<T>,
+    }
+    impl<'de, T: Deserialize<'de>> de::Visitor<'de> for NotNull<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "a value for `{}`", self.member)
+        }
+        fn visit_none<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+            Err(E::custom(format_args!(
+                "`{}` is null, which Unit never writes (it leaves the member out when there is \
+                 no value); a null is not read as absent",
+                self.member
+            )))
+        }
+        fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+            self.visit_none()
+        }
+        fn visit_some<D2: Deserializer<'de>>(
+            self,
+            d: D2,
+        ) -> std::result::Result<Self::Value, D2::Error> {
+            T::deserialize(d).map(Some)
+        }
+    }
+    d.deserialize_option(NotNull {
+        member,
+        read: std::marker::PhantomData,
+    })
+}
+
+/// A date as Unit writes it (RFC 3339), through the crate's fast reader.
+struct UnitTime(DateTime<Utc>);
+
+impl<'de> Deserialize<'de> for UnitTime {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        crate::time::utc(d).map(UnitTime)
+    }
+}
+
+/// A date as Unit writes it, `YYYY-MM-DDTHH:MM:SS.mmmZ` (as a create
+/// request sends an expiration): a token serializes as it was listed.
+fn unit_time<S: Serializer>(t: &DateTime<Utc>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(&t.format(UNIT_TIME))
+}
+
+/// [`unit_time`] of a date that is there (`None` is skipped).
+fn option_unit_time<S: Serializer>(
+    t: &Option<DateTime<Utc>>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => unit_time(t, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// `description`: text, or left out; never `null`.
+fn description<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+    not_null(d, "description")
+}
+
+/// `expiration`: a date, or left out for a token that never expires;
+/// never `null`.
+fn expiration<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<DateTime<Utc>>, D::Error> {
+    not_null::<D, UnitTime>(d, "expiration").map(|t| t.map(|t| t.0))
 }
 
 impl<S> Attributes<S> {
@@ -177,20 +263,73 @@ pub(crate) fn decode_list(resp: &Response) -> Result<Vec<ApiToken>> {
         .map(|d| d.0.data)
 }
 
-/// `{"data": null}`, `{}` or a token.
+/// The document of a 200 revoke: `data` is required (the contract's
+/// `ApiTokenDocument`), the token or `null`. Missing, it reads as `None`;
+/// `null` as `Some(None)`.
 #[derive(Deserialize)]
 struct Revoked {
-    #[serde(default)]
-    data: Option<ApiToken>,
+    #[serde(default, deserialize_with = "present")]
+    data: Option<Option<ApiToken>>,
 }
 
-/// A 2xx answer to revoke: the token after the operation, or nothing (204,
-/// an empty body, `{}`, `"data": null`).
+/// A member that is there, `null` included.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> std::result::Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// Only whether an object has an `errors` member that is not `null`.
+#[derive(Deserialize)]
+struct Errors {
+    #[serde(default)]
+    errors: Option<de::IgnoredAny>,
+}
+
+/// A 2xx answer to revoke: the token after the operation, or nothing (204
+/// or another answer without a body, `{"data": null}`). A JSON:API error
+/// document is the service's error, with its messages and support id
+/// ([`Error::Api`] under the status it came with); any other document
+/// without `data` (`{}` included) is [`Error::Decode`] at `data`.
 pub(crate) fn decode_revoked(resp: &Response) -> Result<Option<ApiToken>> {
     if resp.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    resp.json::<Object<Revoked>>().map(|d| d.0.data)
+    if let Ok(Object(Errors { errors: Some(_) })) = serde_json::from_slice(&resp.body) {
+        return Err(error_from(resp));
+    }
+    match resp.json::<Object<Revoked>>()?.0.data {
+        Some(token) => Ok(token),
+        None => Err(Error::Decode {
+            service: Service::Unit,
+            status: resp.status,
+            at: "data".to_owned(),
+            reason: "a revoke answer without `data`: expected the token after the operation \
+                     or `null`"
+                .to_owned(),
+        }),
+    }
+}
+
+/// A 2xx answer to the revoke of `asked`: as [`decode_revoked`], and a
+/// token given back must be that one. An answer about another token says
+/// nothing of the one revoked, and is refused at `data.id`.
+pub(crate) fn decode_revoked_token(resp: &Response, asked: &TokenId) -> Result<Option<ApiToken>> {
+    let token = decode_revoked(resp)?;
+    if let Some(t) = &token {
+        if t.id != *asked {
+            return Err(Error::Decode {
+                service: Service::Unit,
+                status: resp.status,
+                at: "data.id".to_owned(),
+                reason: format!(
+                    "token {asked} was revoked and the answer is about token {}",
+                    t.id
+                ),
+            });
+        }
+    }
+    Ok(token)
 }
 
 /// One error object of a JSON:API error document: the crate's neutral

@@ -89,3 +89,26 @@ fn every_part_of_a_permission_text_is_read() {
         assert_eq!(text.parse::<Permission>().unwrap(), want, "{text}");
     }
 }
+
+/// A level is any integer the service writes: one beyond 16 bits or below
+/// zero is an unknown level kept as given, read from JSON and from the
+/// `TYPE:ID:LEVEL` text alike, and written back as it came.
+#[test]
+fn access_levels_of_any_integer_are_kept() {
+    for code in [70_000_i64, -3, 0, i64::MAX, i64::MIN] {
+        let level: AccessLevel = serde_json::from_str(&code.to_string()).unwrap();
+        assert_eq!(level, AccessLevel::Other(code));
+        assert_eq!(level, AccessLevel::from_code(code));
+        assert_eq!(level.code(), code);
+        assert_eq!(serde_json::to_string(&level).unwrap(), code.to_string());
+        let text: Permission = format!("account:3229:{code}").parse().unwrap();
+        assert_eq!(text.access_level, level);
+    }
+    assert_eq!(AccessLevel::from_code(10), AccessLevel::Viewer);
+    assert_eq!(AccessLevel::from_code(100), AccessLevel::Admin);
+    assert_eq!(AccessLevel::from(100_u16), AccessLevel::Admin);
+    // Not an integer, or beyond 64 signed bits: refused, not rounded.
+    for bad in ["1.5", "\"10\"", "null", "9223372036854775808"] {
+        assert!(serde_json::from_str::<AccessLevel>(bad).is_err(), "{bad}");
+    }
+}

@@ -68,7 +68,7 @@ fn unit_api_token_round_trips_as_a_json_api_resource() {
         json!({"type": "apiToken", "id": "19", "attributes": {
             "createdAt": "2026-07-01T08:51:09.108Z",
             "description": "CI deploy",
-            "expiration": "2027-01-15T12:00:00Z",
+            "expiration": "2027-01-15T12:00:00.000Z",
             "sourceIp": "192.168.1.1,10.0.0.0/8,2001:db8::1"
         }}),
     );
@@ -76,7 +76,7 @@ fn unit_api_token_round_trips_as_a_json_api_resource() {
     let bare = unit::ApiToken::new("7".parse().unwrap(), at(2026, 1, 2, 3, 4, 5, 0));
     round_trip(
         &bare,
-        json!({"type": "apiToken", "id": "7", "attributes": {"createdAt": "2026-01-02T03:04:05Z"}}),
+        json!({"type": "apiToken", "id": "7", "attributes": {"createdAt": "2026-01-02T03:04:05.000Z"}}),
     );
 }
 
@@ -295,6 +295,43 @@ fn unit_ids_refuse_empty_non_numeric_and_zero() {
     }
 }
 
+/// Unit writes its dates with milliseconds and `Z`, and so does the
+/// crate, whatever precision the value holds (Unit keeps milliseconds).
+#[test]
+fn unit_dates_are_written_as_unit_writes_them() {
+    let mut t = unit::ApiToken::new("7".parse().unwrap(), at(2021, 7, 1, 8, 51, 9, 0));
+    t.expiration = Some(at(2021, 7, 1, 13, 47, 17, 0) + chrono::Duration::microseconds(999));
+    let written = serde_json::to_value(&t).unwrap();
+    assert_eq!(
+        written["attributes"]["createdAt"],
+        "2021-07-01T08:51:09.000Z"
+    );
+    assert_eq!(
+        written["attributes"]["expiration"],
+        "2021-07-01T13:47:17.000Z"
+    );
+    let new = unit::NewApiToken::new(t, SecretString::from(UNIT_SECRET));
+    let with = serde_json::to_value(new.with_secret()).unwrap();
+    assert_eq!(with["attributes"]["createdAt"], "2021-07-01T08:51:09.000Z");
+    assert_eq!(with["attributes"]["expiration"], "2021-07-01T13:47:17.000Z");
+}
+
+/// `null` where Unit leaves a member out is refused, naming the member;
+/// left out, the member keeps its meaning.
+#[test]
+fn unit_null_members_are_refused_by_name() {
+    for member in ["expiration", "sourceIp", "description"] {
+        let mut doc = serde_json::to_value(unit_token()).unwrap();
+        doc["attributes"][member] = json!(null);
+        refused::<unit::ApiToken>(&doc.to_string(), member);
+        doc["attributes"]["token"] = json!(UNIT_SECRET);
+        refused::<unit::NewApiToken>(&doc.to_string(), member);
+        let mut doc = serde_json::to_value(unit_token()).unwrap();
+        doc["attributes"].as_object_mut().unwrap().remove(member);
+        serde_json::from_value::<unit::ApiToken>(doc).expect("a member left out");
+    }
+}
+
 #[test]
 fn unit_decoding_refuses_an_array_where_an_object_belongs() {
     // A derived struct would read an array by position.
@@ -415,10 +452,21 @@ fn mailtrap_api_token_round_trips_in_the_flat_shape() {
         json!({"id": 1, "name": "bare", "last_4_digits": null, "created_by": null,
                "expires_at": null, "resources": []}),
     );
-    // What the service may leave out or send as null reads as the same.
+    // What the service may leave out reads as the same.
     let sparse: mailtrap::ApiToken =
-        serde_json::from_value(json!({"id": 1, "name": "bare", "resources": null})).unwrap();
+        serde_json::from_value(json!({"id": 1, "name": "bare"})).unwrap();
     assert_eq!(sparse, bare);
+}
+
+/// `resources` is a list the contract never writes as `null`: a `null`
+/// is refused, naming it, rather than read as a token without permissions.
+#[test]
+fn mailtrap_null_resources_are_refused() {
+    let mut wire = mailtrap_wire();
+    wire["resources"] = json!(null);
+    refused::<mailtrap::ApiToken>(&wire.to_string(), "resources");
+    wire["token"] = json!(MAILTRAP_SECRET);
+    refused::<mailtrap::NewApiToken>(&wire.to_string(), "resources");
 }
 
 #[test]

@@ -562,6 +562,81 @@ async fn list_keeps_a_source_ip_it_cannot_read_as_written() {
     assert_eq!(tokens[1].source_ips[1].addr(), None);
 }
 
+/// `null` where Unit leaves a member out is refused, naming the member:
+/// an `expiration: null` is not a token that never expires, a
+/// `sourceIp: null` not a token usable from any address.
+#[tokio::test]
+async fn list_refuses_null_where_unit_leaves_a_member_out() {
+    for (index, member) in [(0, "expiration"), (1, "sourceIp"), (2, "description")] {
+        let server = MockServer::start().await;
+        let mut fx = fixture("list_200");
+        fx["response"]["body"]["data"][index]["attributes"][member] = Value::Null;
+        Mock::given(method("GET"))
+            .respond_with(answer(&fx))
+            .mount(&server)
+            .await;
+        let err = client(&server)
+            .org_api_tokens(user())
+            .list()
+            .await
+            .unwrap_err();
+        match &err {
+            Error::Decode {
+                status, at, reason, ..
+            } => {
+                assert_eq!(*status, 200);
+                assert_eq!(at, &format!("data[{index}].attributes.{member}"));
+                assert!(reason.contains(member), "{reason}");
+            }
+            other => panic!("{member}: expected Decode, got {other:?}"),
+        }
+    }
+}
+
+/// Left out, the same members keep their meaning: no expiration, no
+/// restriction, no description.
+#[tokio::test]
+async fn list_reads_a_member_left_out_as_none() {
+    let server = MockServer::start().await;
+    let mut fx = fixture("list_200");
+    let attributes = fx["response"]["body"]["data"][1]["attributes"]
+        .as_object_mut()
+        .expect("attributes");
+    for member in ["expiration", "sourceIp", "description"] {
+        attributes.remove(member);
+    }
+    Mock::given(method("GET"))
+        .respond_with(answer(&fx))
+        .mount(&server)
+        .await;
+    let tokens = client(&server).org_api_tokens(user()).list().await.unwrap();
+    assert_eq!(tokens[1].expiration, None);
+    assert!(tokens[1].source_ips.is_empty());
+    assert_eq!(tokens[1].description, None);
+}
+
+/// `--output json` and any other serialization write Unit's dates as Unit
+/// does, milliseconds and `Z`: a listed token serializes to what was
+/// listed.
+#[tokio::test]
+async fn listed_tokens_serialize_as_unit_wrote_them() {
+    let server = MockServer::start().await;
+    let fx = mount(&server, "list_200").await;
+    let tokens = client(&server).org_api_tokens(user()).list().await.unwrap();
+    let written = serde_json::to_value(&tokens).expect("serialize");
+    let mut listed = fx["response"]["body"]["data"].clone();
+    // The one member the crate does not model.
+    listed[2]["attributes"]
+        .as_object_mut()
+        .expect("attributes")
+        .remove("lastUsedAt");
+    assert_eq!(written, listed);
+    assert_eq!(
+        written[1]["attributes"]["expiration"],
+        "2026-11-01T13:47:17.000Z"
+    );
+}
+
 #[tokio::test]
 async fn list_entry_of_another_type_is_a_decode_error() {
     let server = MockServer::start().await;
@@ -678,6 +753,113 @@ async fn revoke_with_a_broken_body_is_a_decode_error() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Decode { status: 200, .. }), "{err:?}");
+}
+
+/// Mounts a 200 answer to the revoke of token 22 with this body.
+async fn revoke_answers(server: &MockServer, body: &Value) {
+    Mock::given(method("DELETE"))
+        .and(path("/users/2/api-tokens/22"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(body.to_string().into_bytes(), MEDIA_TYPE),
+        )
+        .mount(server)
+        .await;
+}
+
+/// A 200 about another token says nothing of the one revoked: refused at
+/// `data.id`, naming both tokens.
+#[tokio::test]
+async fn revoke_answer_about_another_token_is_a_decode_error() {
+    let server = MockServer::start().await;
+    let mut body = fixture("revoke_200")["response"]["body"].clone();
+    body["data"]["id"] = json!("23");
+    revoke_answers(&server, &body).await;
+    let err = client(&server)
+        .org_api_tokens(user())
+        .revoke(&token_id("22"))
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Decode {
+            service,
+            status,
+            at,
+            reason,
+        } => {
+            assert_eq!(*service, Service::Unit);
+            assert_eq!(*status, 200);
+            assert_eq!(at, "data.id");
+            assert!(reason.contains("22") && reason.contains("23"), "{reason}");
+        }
+        other => panic!("expected Decode, got {other:?}"),
+    }
+    assert!(!err.is_retryable());
+}
+
+/// A 200 carrying Unit's error document is no success: the service's
+/// error, with its messages and support id, under the status it came with.
+#[tokio::test]
+async fn revoke_200_with_an_error_document_is_the_services_error() {
+    let server = MockServer::start().await;
+    let body = json!({"errors": [{
+        "status": "409", "title": "Conflict", "detail": "The token is in use",
+        "meta": {"supportId": "sup-409-revoke"}
+    }]});
+    revoke_answers(&server, &body).await;
+    let err = client(&server)
+        .org_api_tokens(user())
+        .revoke(&token_id("22"))
+        .await
+        .unwrap_err();
+    let Error::Api(api) = &err else {
+        panic!("expected Api, got {err:?}")
+    };
+    assert_eq!(api.service, Service::Unit);
+    assert_eq!(api.status, 200);
+    assert_eq!(api.messages, ["Conflict: The token is in use"]);
+    assert_eq!(api.request_id.as_deref(), Some("sup-409-revoke"));
+    assert_eq!(api.errors.len(), 1);
+    assert!(!err.is_retryable());
+}
+
+/// The contract's 200 is a document whose `data` is required (a token or
+/// `null`); `{}` or another object is refused at `data`.
+#[tokio::test]
+async fn revoke_200_without_data_is_a_decode_error() {
+    for body in [
+        json!({}),
+        json!({"meta": {"revoked": true}}),
+        json!({"result": "ok"}),
+    ] {
+        let server = MockServer::start().await;
+        revoke_answers(&server, &body).await;
+        let err = client(&server)
+            .org_api_tokens(user())
+            .revoke(&token_id("22"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Decode { status: 200, at, .. } if at == "data"),
+            "{body}: {err:?}"
+        );
+    }
+}
+
+/// An answer with nothing in it at all, 200 or 204, is still no token.
+#[tokio::test]
+async fn revoke_200_with_an_empty_body_gives_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path("/users/2/api-tokens/22"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let after = client(&server)
+        .org_api_tokens(user())
+        .revoke(&token_id("22"))
+        .await
+        .expect("revoked");
+    assert_eq!(after, None);
 }
 
 // ---------------------------------------------------------------- errors

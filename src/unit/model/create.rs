@@ -184,10 +184,14 @@ impl CreateApiToken {
     }
 }
 
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` as a `chrono` format: how Unit writes its
+/// dates, and the one shape its live API is known to accept.
+pub(crate) const UNIT_TIME: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
+
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, the one shape Unit's live API is known to
 /// accept.
 pub(crate) fn format_expiration(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    t.format(UNIT_TIME).to_string()
 }
 
 /// The attributes of a create request, as sent.

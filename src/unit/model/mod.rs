@@ -20,7 +20,7 @@ mod token;
 mod word;
 
 pub use create::CreateApiToken;
-pub(crate) use create::WireAttributes;
+pub(crate) use create::{UNIT_TIME, WireAttributes};
 pub use ids::{TokenId, UserId};
 pub use restriction::{ResourceRestriction, ResourceType};
 pub use scope::Scope;

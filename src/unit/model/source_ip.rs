@@ -210,7 +210,10 @@ pub(crate) fn join_source_ips<'a>(ips: impl IntoIterator<Item = &'a SourceIp>) -
 }
 
 /// `sourceIp` as one comma-separated string, both ways; read without a
-/// `String` per token when the body needs no unescaping.
+/// `String` per token when the body needs no unescaping. Left out, it is
+/// no restriction (with `#[serde(default)]`); an explicit `null`, which
+/// Unit never writes, is refused by name rather than read as "any
+/// address".
 pub(crate) mod source_ip_list {
     use super::*;
 
@@ -231,13 +234,16 @@ pub(crate) mod source_ip_list {
         impl<'de> Visitor<'de> for ListVisitor {
             type Value = Vec<SourceIp>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a comma-separated list of addresses, or null")
+                f.write_str("`sourceIp`: a comma-separated list of addresses")
             }
             fn visit_none<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
-                Ok(Vec::new())
+                Err(E::custom(
+                    "`sourceIp` is null, which Unit never writes (it leaves the member out for \
+                     a token usable from any address); a null is not read as absent",
+                ))
             }
             fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
-                Ok(Vec::new())
+                self.visit_none()
             }
             fn visit_some<D2: Deserializer<'de>>(
                 self,

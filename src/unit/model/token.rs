@@ -14,6 +14,10 @@ use super::source_ip::SourceIp;
 ///
 /// Unit's list carries no scopes and no resource restrictions: a token
 /// re-created from a listed one must be given them again.
+///
+/// Serialized as Unit lists it, its dates as Unit writes them
+/// (`2021-07-01T13:47:17.000Z`: milliseconds and `Z`; a finer precision a
+/// date made in code may hold is not written).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct ApiToken {
