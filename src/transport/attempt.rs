@@ -128,8 +128,19 @@ pub(super) fn request(inner: &Inner, call: &Call<'_>, url: &Url) -> reqwest::Req
     headers.insert(ACCEPT, HeaderValue::from_static(call.accept));
     let (auth_name, auth_value) = inner.auth.header();
     headers.insert(auth_name, auth_value);
-    if let Some(body) = &call.body {
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(body.content_type));
+    match &call.body {
+        Some(body) => {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(body.content_type));
+        }
+        // A POST without a body (Mailtrap's reset with the server default)
+        // says it has none: some front ends refuse it otherwise (411).
+        None if call.method == reqwest::Method::POST => {
+            headers.insert(
+                reqwest::header::CONTENT_LENGTH,
+                HeaderValue::from_static("0"),
+            );
+        }
+        None => {}
     }
     let mut request = inner
         .shared

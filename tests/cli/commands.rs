@@ -88,7 +88,7 @@ fn unit_create_as_json_describes_the_token_without_its_secret() {
     run.code(0);
     let json = run.json();
     assert_eq!(json["id"], "5");
-    assert_eq!(json["attributes"]["expiration"], "2099-01-01T00:00:00Z");
+    assert_eq!(json["attributes"]["expiration"], "2099-01-01T00:00:00.000Z");
     assert!(json["attributes"].get("token").is_none(), "{json}");
     let env = std::fs::read_to_string(sink.path()).expect("env file");
     let lines: Vec<&str> = env.lines().collect();

@@ -743,12 +743,10 @@ async fn reset_with_the_server_default_sends_no_body_and_returns_a_new_id() {
 }
 
 /// A reset with the server's default must still say `Content-Length: 0`:
-/// front ends answer a POST without a length with 411. An empty body from
-/// the dialect is not enough (hyper writes no length for a body that is
-/// already at its end); the transport has to set the header for a POST
-/// without a body, which is outside the dialect.
+/// front ends answer a POST without a length with 411. An empty body is not
+/// enough (hyper writes no length for a body that is already at its end):
+/// the transport sets the header for a POST without a body.
 #[tokio::test]
-#[ignore = "needs the transport to send Content-Length: 0 on a POST without a body"]
 async fn reset_with_the_server_default_sends_content_length_0() {
     let server = MockServer::start().await;
     mount(&server, "reset_200.json").await;
