@@ -196,7 +196,7 @@ fn usage_errors_exit_2_before_any_request() {
         ("unit revoke abc".to_owned(), "positive integers"),
         (
             format!("{mailtrap} account:1:root --secret-to -"),
-            "admin, viewer or a number",
+            "admin, viewer or their numbers",
         ),
         (
             format!("{mailtrap} account:1 --secret-to -"),

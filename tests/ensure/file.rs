@@ -154,7 +154,7 @@ fn a_value_that_does_not_parse_or_would_be_refused_is_named() {
             permissions_over_lines,
             5,
             "permissions",
-            Some("admin, viewer or a number"),
+            Some("admin, viewer or their numbers"),
         ),
         (
             GOOD_MAILTRAP,

@@ -81,18 +81,28 @@ fn every_part_of_a_permission_text_is_read() {
             Permission::new(ResourceType::Sandbox, 17, AccessLevel::Viewer),
         ),
         (
-            "project:p-1:50",
-            Permission::new(ResourceType::Project, "p-1", AccessLevel::from(50)),
+            "project:p-1:10",
+            Permission::new(ResourceType::Project, "p-1", AccessLevel::Viewer),
+        ),
+        (
+            "inbox:7:100",
+            Permission::new(ResourceType::Sandbox, 7, AccessLevel::Admin),
         ),
     ];
     for (text, want) in cases {
         assert_eq!(text.parse::<Permission>().unwrap(), want, "{text}");
     }
+    // What Mailtrap would refuse is refused here, never sent: a type or a
+    // level it does not accept (the auditor's `acount`, a level 50).
+    for text in ["acount:3229:admin", "account:3229:50", "galaxy:1:viewer"] {
+        assert!(text.parse::<Permission>().is_err(), "{text}");
+    }
 }
 
 /// A level is any integer the service writes: one beyond 16 bits or below
-/// zero is an unknown level kept as given, read from JSON and from the
-/// `TYPE:ID:LEVEL` text alike, and written back as it came.
+/// zero is an unknown level kept as given when read from JSON, and written
+/// back as it came. The `TYPE:ID:LEVEL` text is what will be sent: it
+/// takes only the levels Mailtrap accepts, so a typo never reaches it.
 #[test]
 fn access_levels_of_any_integer_are_kept() {
     for code in [70_000_i64, -3, 0, i64::MAX, i64::MIN] {
@@ -101,8 +111,8 @@ fn access_levels_of_any_integer_are_kept() {
         assert_eq!(level, AccessLevel::from_code(code));
         assert_eq!(level.code(), code);
         assert_eq!(serde_json::to_string(&level).unwrap(), code.to_string());
-        let text: Permission = format!("account:3229:{code}").parse().unwrap();
-        assert_eq!(text.access_level, level);
+        let text = format!("account:3229:{code}").parse::<Permission>();
+        assert!(text.is_err(), "{code} is no level Mailtrap accepts");
     }
     assert_eq!(AccessLevel::from_code(10), AccessLevel::Viewer);
     assert_eq!(AccessLevel::from_code(100), AccessLevel::Admin);

@@ -322,7 +322,7 @@ pub struct MailtrapCreate {
     pub name: String,
 
     /// A permission: TYPE:ID:LEVEL, as account:3229:admin or
-    /// sandbox:17:viewer (LEVEL: admin, viewer or a number); repeat the
+    /// sandbox:17:viewer (TYPE: account, project, sandbox, domain, billing, organization, email_campaign_permission_scope or email_template; LEVEL: admin, viewer, 100 or 10); repeat the
     /// option for more.
     #[arg(long = "permission", value_name = "TYPE:ID:LEVEL", required = true, value_parser = parse_permission)]
     pub permissions: Vec<mailtrap::Permission>,
