@@ -181,7 +181,10 @@ pub enum Error {
     },
 
     /// A response could not be decoded into the expected shape.
-    #[error("could not decode {service} response (status {status}) at `{at}`: {reason}")]
+    #[error(
+        "could not decode {service} response (status {status}{}) at `{at}`: {reason}",
+        RequestIdSuffix(.request_id.as_deref())
+    )]
     Decode {
         /// Which service answered.
         service: Service,
@@ -191,7 +194,22 @@ pub enum Error {
         at: String,
         /// What was wrong there, without any value from the body.
         reason: String,
+        /// The answer's request id (`X-Request-Id`, or Unit's support id
+        /// header), when it gave one.
+        request_id: Option<String>,
     },
+}
+
+/// `, request id ID` when there is one.
+struct RequestIdSuffix<'a>(Option<&'a str>);
+
+impl fmt::Display for RequestIdSuffix<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(id) => write!(f, ", request id {id}"),
+            None => Ok(()),
+        }
+    }
 }
 
 struct RetryAfterSuffix(Option<Duration>);
@@ -302,7 +320,40 @@ impl Error {
 
     /// The request id (or Unit's support id) of the failed answer, if given.
     pub fn request_id(&self) -> Option<&str> {
-        self.api_error().and_then(|e| e.request_id.as_deref())
+        match self.underlying() {
+            Error::Decode { request_id, .. } => request_id.as_deref(),
+            other => other.api_error().and_then(|e| e.request_id.as_deref()),
+        }
+    }
+
+    /// This error, about `response`: an answer that could not be decoded
+    /// keeps its request id (as visible text, at most 200 characters).
+    pub(crate) fn about(self, response: &crate::transport::Response) -> Error {
+        let id = response
+            .request_id()
+            .and_then(|id| crate::scrub::message(&id, 200));
+        self.with_request_id(id)
+    }
+
+    /// This error with the request id of the answer it is about, when it
+    /// is (or wraps) an answer that could not be decoded and has none yet.
+    fn with_request_id(mut self, id: Option<String>) -> Error {
+        let mut at = &mut self;
+        loop {
+            match at {
+                Error::OutcomeUnknown { cause, .. } | Error::Unreconciled { cause, .. } => {
+                    at = cause;
+                }
+                Error::Decode { request_id, .. } => {
+                    if request_id.is_none() {
+                        *request_id = id;
+                    }
+                    break;
+                }
+                _ => break,
+            }
+        }
+        self
     }
 
     /// The rate-limit headers of the failed answer, if given.
@@ -441,6 +492,7 @@ impl Error {
             status,
             at,
             reason,
+            request_id: None,
         }
     }
 
@@ -451,6 +503,7 @@ impl Error {
             status,
             at: ".".to_owned(),
             reason: describe_json_error(err),
+            request_id: None,
         }
     }
 }

@@ -125,7 +125,11 @@ mod tests {
 
     #[test]
     fn permissions_read_and_show_alike() {
-        for text in ["account:3229:admin", "sandbox:17:viewer", "project:p-1:viewer"] {
+        for text in [
+            "account:3229:admin",
+            "sandbox:17:viewer",
+            "project:p-1:viewer",
+        ] {
             assert_eq!(permissions_text(&[parse_permission(text).unwrap()]), text);
         }
         assert_eq!(

@@ -134,6 +134,7 @@ impl ApiTokens {
                 service: crate::Service::Mailtrap,
                 status: 200,
                 at: "id".to_owned(),
+                request_id: None,
                 reason: format!("token {} was asked for, token {} answered", asked, token.id),
             });
         }

@@ -33,6 +33,7 @@ pub(crate) fn decode_created(
         service: response.service,
         status: response.status,
         at: "token".to_owned(),
+        request_id: None,
         reason: "the new token's secret is missing".to_owned(),
     })?;
     Ok(super::model::NewApiToken::new(details, token))
@@ -52,6 +53,7 @@ pub(crate) fn decode_reset(
             service: response.service,
             status: response.status,
             at: "id".to_owned(),
+            request_id: None,
             reason: format!(
                 "token {old} was reset and the answer names token {old} again; a reset gives \
                  a new token under a new id"

@@ -86,6 +86,7 @@ async fn send(inner: &Inner, call: &Call<'_>, url: &Url, permit: Permit<'_>) -> 
                 service: inner.shared.service,
                 status,
                 at: ".".to_owned(),
+                request_id: None,
                 reason: format!(
                     "the body is larger than {} MiB; reading stopped there",
                     MAX_BODY / (1024 * 1024)
@@ -101,12 +102,11 @@ async fn send(inner: &Inner, call: &Call<'_>, url: &Url, permit: Permit<'_>) -> 
     };
     let body = if (200..300).contains(&status) {
         // A success keeps its secret-named values (a create's new secret),
-        // but never quotes the caller's token.
-        inner
-            .auth
-            .secrets()
-            .hide_known_in_success(&body)
-            .unwrap_or(body)
+        // but never quotes the caller's token, in its body or its headers
+        // (a request id an error about it would show).
+        let secrets = inner.auth.secrets();
+        super::response::hide_in_headers(secrets, &mut headers);
+        secrets.hide_known_in_success(&body).unwrap_or(body)
     } else {
         hide_in_error_answer(inner.auth.secrets(), &mut headers, body)
     };

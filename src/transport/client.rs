@@ -143,9 +143,10 @@ impl Transport {
                 if !response.is_success() {
                     Err(on_error(&response).with_attempts(attempts))
                 } else if mints {
-                    decode(&response).map_err(|e| Error::outcome_unknown(operation, e))
-                } else {
                     decode(&response)
+                        .map_err(|e| Error::outcome_unknown(operation, e.about(&response)))
+                } else {
+                    decode(&response).map_err(|e| e.about(&response))
                 }
             });
             match result {

@@ -130,6 +130,14 @@ pub(crate) fn hide_in_error_answer(
     headers: &mut HeaderMap,
     body: Bytes,
 ) -> Bytes {
+    hide_in_headers(secrets, headers);
+    secrets.hide_in_body(&body).unwrap_or(body)
+}
+
+/// Hides the known secrets in every header of an answer (an echo of the
+/// caller's token in a request id would reach an error otherwise); a value
+/// that is not visible text is replaced whole.
+pub(crate) fn hide_in_headers(secrets: &crate::scrub::Secrets, headers: &mut HeaderMap) {
     for value in headers.values_mut() {
         let replaced = match secrets.hide_in_header(value) {
             Some(hidden) if hidden.as_bytes() == value.as_bytes() => continue,
@@ -139,7 +147,6 @@ pub(crate) fn hide_in_error_answer(
         };
         *value = replaced.unwrap_or_else(|| HeaderValue::from_static(crate::scrub::REDACTED));
     }
-    secrets.hide_in_body(&body).unwrap_or(body)
 }
 
 #[cfg(test)]

@@ -551,6 +551,7 @@ fn a_truncated_body_is_a_decode_error_naming_the_path() {
             status,
             at,
             reason,
+            ..
         } => {
             assert_eq!(*service, Service::Mailtrap);
             assert_eq!(*status, 200);

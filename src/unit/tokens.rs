@@ -128,7 +128,9 @@ impl OrgApiTokens {
             wire::MEDIA_TYPE,
         );
         match self.transport.delete(call, wire::error_from).await? {
-            Deleted::Now(response) => wire::decode_revoked_token(&response, token_id),
+            Deleted::Now(response) => {
+                wire::decode_revoked_token(&response, token_id).map_err(|e| e.about(&response))
+            }
             Deleted::ByEarlierAttempt => Ok(None),
         }
     }

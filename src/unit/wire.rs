@@ -239,6 +239,7 @@ pub(crate) fn decode_created(resp: &Response) -> Result<NewApiToken> {
     let doc = resp.json::<Object<Document<Object<Resource<Attributes<Secret>>>>>>()?;
     let resource = doc.0.data.0;
     let decode_error = |at: &str, reason: &str| Error::Decode {
+        request_id: None,
         service: Service::Unit,
         status: resp.status,
         at: at.to_owned(),
@@ -304,6 +305,7 @@ pub(crate) fn decode_revoked(resp: &Response) -> Result<Option<ApiToken>> {
             service: Service::Unit,
             status: resp.status,
             at: "data".to_owned(),
+            request_id: None,
             reason: "a revoke answer without `data`: expected the token after the operation \
                      or `null`"
                 .to_owned(),
@@ -322,6 +324,7 @@ pub(crate) fn decode_revoked_token(resp: &Response, asked: &TokenId) -> Result<O
                 service: Service::Unit,
                 status: resp.status,
                 at: "data.id".to_owned(),
+                request_id: None,
                 reason: format!(
                     "token {asked} was revoked and the answer is about token {}",
                     t.id

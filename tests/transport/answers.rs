@@ -248,3 +248,29 @@ async fn a_success_never_quotes_the_callers_token() {
     let listed = client.api_tokens().list().await.expect("listed");
     assert_eq!(listed[0].name, "leak [REDACTED] here");
 }
+
+/// An answer that cannot be decoded keeps its request id (the error, and
+/// `Error::request_id`, name it, as for the service's error answers), and
+/// a request id that echoes the caller's token is hidden.
+#[tokio::test]
+async fn an_undecodable_answer_names_its_request_id_and_never_the_callers_token() {
+    let token = "v2.public.FAKE-ANSWERS-KEY.sig";
+    for (id, shown) in [("req-123", "req-123"), (token, "[REDACTED]")] {
+        let server = always(
+            ResponseTemplate::new(200)
+                .insert_header("x-request-id", id)
+                .set_body_raw(r#"{"data":[{"id":1}]}"#, "application/vnd.api+json"),
+        )
+        .await;
+        let err = unit_client(&server.uri(), 1)
+            .org_api_tokens("2".parse().unwrap())
+            .list()
+            .await
+            .expect_err("not a token list");
+        assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+        assert_eq!(err.request_id(), Some(shown), "{err}");
+        let text = err.to_string();
+        assert!(text.contains(&format!("request id {shown}")), "{text}");
+        assert!(!text.contains(token), "{text}");
+    }
+}

@@ -512,6 +512,7 @@ async fn list_truncated_200_names_where_it_stopped() {
             status,
             at,
             reason,
+            ..
         } => {
             assert_eq!(*service, Service::Unit);
             assert_eq!(*status, 200);
@@ -785,6 +786,7 @@ async fn revoke_answer_about_another_token_is_a_decode_error() {
             status,
             at,
             reason,
+            ..
         } => {
             assert_eq!(*service, Service::Unit);
             assert_eq!(*status, 200);

@@ -170,10 +170,15 @@ impl fmt::Display for Failure {
         match self {
             Failure::Usage(message) => f.write_str(message),
             Failure::Service { what, error } => {
-                write!(f, "{what} failed: {error}")?;
-                // The service's own answers say their status; others may not.
+                let text = error.to_string();
+                write!(f, "{what} failed: {text}")?;
+                // The service's own answers, and answers that could not be
+                // decoded, say their status; others may not.
                 match error.status() {
-                    Some(status) if error.api_error().is_none() => {
+                    Some(status)
+                        if error.api_error().is_none()
+                            && !text.contains(&format!("(status {status}")) =>
+                    {
                         write!(f, " (status {status})")?;
                     }
                     _ => {}
