@@ -57,8 +57,9 @@ fn token(file: Option<&Path>, var: &str, env: Lookup<'_>) -> Result<SecretString
         Some(path) => read_token_file(path),
         None => env(var).map(SecretString::from).ok_or_else(|| {
             Failure::usage(format!(
-                "{var} is not set; set it, give a token file (--token-file PATH; for plan, \
-                 apply and leak --unit-token-file or --mailtrap-token-file), or try --fake"
+                "{var} is not set; set it, give a token file (--token-file PATH; for audit, \
+                 reconcile, plan, apply and leak --unit-token-file or --mailtrap-token-file), \
+                 or try --fake"
             ))
         }),
     }

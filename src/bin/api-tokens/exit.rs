@@ -30,7 +30,12 @@ pub const UNMATCHED: u8 = 7;
 
 /// Every exit code and what it means, as `--help` and the README list them.
 pub const CODES: &[(u8, &str)] = &[
-    (SUCCESS, "success; for a rotation, this run completed it"),
+    (
+        SUCCESS,
+        "success; for a rotation, this run completed it, found it done by an earlier run whose \
+         new secret its sink holds, or found the token younger than --if-older-than (up to \
+         date, nothing minted)",
+    ),
     (
         FAILURE,
         "the service, the network or the secret's sink failed (a secret store that cannot be \

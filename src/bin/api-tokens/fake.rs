@@ -512,9 +512,10 @@ fn parse_fault(spec: &str) -> Result<ArmedFault, String> {
     Ok(ArmedFault { op, fault })
 }
 
-/// The user the Unit fake holds tokens for.
+/// The user the Unit fake holds tokens for: user 2, as in Unit's own
+/// example and the README's tokens file.
 fn fake_user() -> api_tokens::unit::UserId {
-    api_tokens::unit::UserId::try_from(42).unwrap_or_else(|_| unreachable!("42 is a user id"))
+    api_tokens::unit::UserId::try_from(2).unwrap_or_else(|_| unreachable!("2 is a user id"))
 }
 
 /// The Mailtrap fake's default lifetime as [`DEFAULT_EXPIRY_VAR`] gives
