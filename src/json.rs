@@ -94,6 +94,23 @@ macro_rules! object_only {
 }
 pub(crate) use object_only;
 
+/// Reads a member the service writes only with a value (read with
+/// `#[serde(default)]`, so that left out it is the default): an explicit
+/// `null`, which the contract never allows there, is refused by name
+/// rather than read as absent (`expiration: null` is no token that never
+/// expires, `resources: null` no token without permissions).
+pub(crate) fn not_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+    member: &'static str,
+) -> Result<T, D::Error> {
+    Option::<T>::deserialize(d)?.ok_or_else(|| {
+        serde::de::Error::custom(format_args!(
+            "`{member}` is null, which the service never writes there (it leaves the member \
+             out when there is no value); a null is not read as absent"
+        ))
+    })
+}
+
 /// Reads a token's secret straight into a `SecretString` (through
 /// `secrecy`'s own `Deserialize`), refusing an empty one (a token without
 /// a secret is of no use, and a default would hide the fault) and one the

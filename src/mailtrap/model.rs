@@ -553,12 +553,7 @@ fn permission_list<'de, D>(deserializer: D) -> Result<Vec<Permission>, D::Error>
 where
     D: Deserializer<'de>,
 {
-    Option::<Vec<Permission>>::deserialize(deserializer)?.ok_or_else(|| {
-        de::Error::custom(
-            "`resources` is null, which the service writes as a list; a null is not read as \
-             no permission",
-        )
-    })
+    crate::json::not_null(deserializer, "resources")
 }
 
 /// When a token expires.

@@ -58,46 +58,6 @@ struct Attributes<S> {
     token: S,
 }
 
-/// Reads a member Unit writes only when it has a value: left out, it is
-/// `None` (with `#[serde(default)]`); an explicit `null`, which the
-/// contract never allows there, is refused by name rather than read as
-/// absent (an `expiration: null` is not a token that never expires).
-fn not_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-    member: &'static str,
-) -> std::result::Result<Option<T>, D::Error> {
-    struct NotNull<T> {
-        member: &'static str,
-        read: std::marker::PhantomData<T>,
-    }
-    impl<'de, T: Deserialize<'de>> de::Visitor<'de> for NotNull<T> {
-        type Value = Option<T>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            write!(f, "a value for `{}`", self.member)
-        }
-        fn visit_none<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
-            Err(E::custom(format_args!(
-                "`{}` is null, which Unit never writes (it leaves the member out when there is \
-                 no value); a null is not read as absent",
-                self.member
-            )))
-        }
-        fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
-            self.visit_none()
-        }
-        fn visit_some<D2: Deserializer<'de>>(
-            self,
-            d: D2,
-        ) -> std::result::Result<Self::Value, D2::Error> {
-            T::deserialize(d).map(Some)
-        }
-    }
-    d.deserialize_option(NotNull {
-        member,
-        read: std::marker::PhantomData,
-    })
-}
-
 /// A date as Unit writes it (RFC 3339), through the crate's fast reader.
 struct UnitTime(DateTime<Utc>);
 
@@ -126,7 +86,7 @@ fn option_unit_time<S: Serializer>(
 
 /// `description`: text, or left out; never `null`.
 fn description<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
-    not_null(d, "description")
+    crate::json::not_null(d, "description").map(Some)
 }
 
 /// `expiration`: a date, or left out for a token that never expires;
@@ -134,7 +94,7 @@ fn description<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<St
 fn expiration<'de, D: Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<Option<DateTime<Utc>>, D::Error> {
-    not_null::<D, UnitTime>(d, "expiration").map(|t| t.map(|t| t.0))
+    crate::json::not_null::<D, UnitTime>(d, "expiration").map(|t| Some(t.0))
 }
 
 impl<S> Attributes<S> {

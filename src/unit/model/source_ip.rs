@@ -230,32 +230,26 @@ pub(crate) mod source_ip_list {
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
     ) -> std::result::Result<Vec<SourceIp>, D::Error> {
-        struct ListVisitor;
-        impl<'de> Visitor<'de> for ListVisitor {
-            type Value = Vec<SourceIp>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("`sourceIp`: a comma-separated list of addresses")
+        crate::json::not_null::<D, List>(d, "sourceIp").map(|list| list.0)
+    }
+
+    /// The comma-separated string, read as a list.
+    struct List(Vec<SourceIp>);
+
+    impl<'de> Deserialize<'de> for List {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<List, D::Error> {
+            struct ListVisitor;
+            impl Visitor<'_> for ListVisitor {
+                type Value = List;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("`sourceIp`: a comma-separated list of addresses")
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<List, E> {
+                    Ok(List(SourceIp::parse_list(v)))
+                }
             }
-            fn visit_none<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
-                Err(E::custom(
-                    "`sourceIp` is null, which Unit never writes (it leaves the member out for \
-                     a token usable from any address); a null is not read as absent",
-                ))
-            }
-            fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
-                self.visit_none()
-            }
-            fn visit_some<D2: Deserializer<'de>>(
-                self,
-                d: D2,
-            ) -> std::result::Result<Self::Value, D2::Error> {
-                d.deserialize_str(ListVisitor)
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
-                Ok(SourceIp::parse_list(v))
-            }
+            d.deserialize_str(ListVisitor)
         }
-        d.deserialize_option(ListVisitor)
     }
 }
 
