@@ -40,11 +40,23 @@ use super::token::{MailtrapToken, MailtrapTokenSeed, new_secret};
 ///   for the 12 hours of its grace period on the fake's clock
 ///   ([`advance_clock`](MailtrapFake::advance_clock)). Anything else: 401
 ///   `{"error":"Incorrect API token"}`.
+/// - **Permissions**: any credential the fake accepts may list and get
+///   the tokens of the accounts it reaches; creating, deleting and
+///   resetting a token take admin access to the account, as on the
+///   service: the fake's own token has it on every account, and a token's
+///   secret has it when the token holds `access_level` 100 on the
+///   resource `account` of its own account (a
+///   [seed](MailtrapTokenSeed::new) given no permissions does). Any other
+///   caller, a viewer of the account or a token with access to a project,
+///   sandbox or domain only, is refused with 403
+///   `{"errors":"Account access forbidden"}`, before the token named or
+///   the body is looked at, and nothing changes.
 /// - **Answers**: flat JSON; create 200 with the secret once; list and get
 ///   without it but with `last_4_digits`; delete 204; reset 200 with a new
 ///   id and a new secret, named `"<name> <new id>"` as the service names
 ///   it, the old token then expiring 12 hours later. 403
-///   `{"errors":"Account access forbidden"}` for another account, 404
+///   `{"errors":"Account access forbidden"}` for another account or a
+///   caller without admin access (see above), 404
 ///   `{"error":"Not Found"}`, 422 `{"errors":{"base":[…]}}` or per field
 ///   for an empty name, no permissions, an unknown resource type, an
 ///   `expires_at` in the past or more than 5 years ahead, or an unknown

@@ -64,6 +64,10 @@ struct Caller {
     /// The account its credential belongs to; `None` for the fake's own
     /// token, which reaches every account of the fake.
     account: Option<u64>,
+    /// Whether it may create, delete and reset tokens: the fake's own
+    /// token may, in every account; a token's secret only if the token has
+    /// admin access (access level 100) to its account.
+    admin: bool,
 }
 
 /// The credential of a request: `Api-Token`, else `Authorization: Bearer`.
@@ -137,6 +141,7 @@ impl MailtrapState {
             return Some(Caller {
                 name: self.owner.clone(),
                 account: None,
+                admin: true,
             });
         }
         self.tokens
@@ -148,6 +153,7 @@ impl MailtrapState {
             .map(|t| Caller {
                 name: t.name.clone(),
                 account: Some(t.account_id),
+                admin: t.administers(t.account_id),
             })
     }
 
@@ -330,6 +336,17 @@ impl Behaviour for MailtrapState {
                 Some(_) => return self.error_reply(403),
             },
         };
+        // Creating, deleting and resetting tokens takes admin access to the
+        // account, whether or not the token named exists.
+        let changes = matches!(
+            (request.method.as_str(), &route.target),
+            ("POST", Target::Collection)
+                | ("DELETE", Target::Token(_))
+                | ("POST", Target::Reset(_))
+        );
+        if changes && !caller.admin {
+            return self.error_reply(403);
+        }
         let token_id = match route.target {
             Target::Token(id) | Target::Reset(id) => match parse_id(id) {
                 Some(id) => Some(id),
