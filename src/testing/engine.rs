@@ -304,9 +304,10 @@ pub(crate) fn lock<D>(shared: &Shared<D>) -> MutexGuard<'_, Engine<D>> {
 
 impl<D: Behaviour> Engine<D> {
     /// The fake's time, to the millisecond: both services write times with
-    /// milliseconds, so what a fake holds equals what it answers.
+    /// milliseconds, so what a fake holds equals what it answers. A clock
+    /// advanced past the last moment `DateTime` holds stays there.
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        (Utc::now() + self.clock_offset).trunc_subsecs(3)
+        saturating_add(Utc::now(), self.clock_offset).trunc_subsecs(3)
     }
 
     pub(crate) fn advance(&mut self, by: std::time::Duration) {
@@ -665,6 +666,18 @@ pub(crate) fn seeded() {
             done.set(true);
         }
     });
+}
+
+/// `at` moved by `by`, or the first or last moment `DateTime` holds when
+/// that is beyond it: the fakes' clocks and the expiries they compute
+/// from them never overflow, however far a test advances the clock.
+pub(crate) fn saturating_add(at: DateTime<Utc>, by: TimeDelta) -> DateTime<Utc> {
+    at.checked_add_signed(by)
+        .unwrap_or(if by < TimeDelta::zero() {
+            DateTime::<Utc>::MIN_UTC
+        } else {
+            DateTime::<Utc>::MAX_UTC
+        })
 }
 
 /// Formats a time the way both services do: `2024-01-31T12:00:00.000Z`.

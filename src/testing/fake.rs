@@ -217,7 +217,9 @@ impl<D: Dialect> Fake<D> {
     }
 
     /// Moves the fake's clock forward (it starts at the real time), e.g.
-    /// past an expiration.
+    /// past an expiration. However far: a clock moved past the last moment
+    /// a `DateTime<Utc>` holds stays at that moment, and the fake goes on
+    /// answering (every expiry it computes is then that moment too).
     pub fn advance_clock(&self, by: Duration) {
         lock(&self.engine).advance(by);
     }

@@ -297,8 +297,7 @@ impl MailtrapState {
             return out_of_ids();
         };
         if let Some(old) = self.tokens.get_mut(&id) {
-            let grace_ends = now + RESET_GRACE;
-            let grace_ends = grace_ends.trunc_subsecs(3);
+            let grace_ends = engine::saturating_add(now, RESET_GRACE).trunc_subsecs(3);
             old.expires_at = Some(old.expires_at.map_or(grace_ends, |at| at.min(grace_ends)));
             old.replaced_by = Some(token_id(new_id));
         }

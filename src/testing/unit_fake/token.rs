@@ -4,6 +4,7 @@
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use secrecy::SecretString;
 
+use crate::testing::engine::saturating_add;
 use crate::unit::{self, ResourceRestriction, Scope, SourceIp, TokenId};
 
 /// A token held by the Unit fake, in the crate's types: its fields compare
@@ -164,7 +165,7 @@ impl UnitTokenSeed {
             scopes,
             expiration: self
                 .expiration
-                .unwrap_or(now + TimeDelta::days(30))
+                .unwrap_or_else(|| saturating_add(now, TimeDelta::days(30)))
                 .trunc_subsecs(3),
             source_ips: self.source_ips,
             resources: self.resources,
