@@ -49,6 +49,14 @@ pub trait Dialect: sealed::Sealed + Sized + Send + Sync + 'static {
     /// when none is given.
     #[doc(hidden)]
     fn new_secret() -> SecretString;
+    /// The fake's own credential when none is given: a fresh secret in the
+    /// service's format that says what the service's own credential says
+    /// (the Unit fake's names its user).
+    #[doc(hidden)]
+    fn own_secret(settings: &Self::Settings) -> SecretString {
+        let _ = settings;
+        Self::new_secret()
+    }
     /// The tokens the state holds, by number.
     #[doc(hidden)]
     fn held(state: &Self::State) -> &BTreeMap<u64, Self::Token>;
@@ -115,7 +123,9 @@ impl<D: Dialect> Clone for FakeBuilder<D> {
 }
 
 impl<D: Dialect> FakeBuilder<D> {
-    /// The credential the fake accepts (default: a random one).
+    /// The credential the fake accepts (default: a random one in the
+    /// service's format; the Unit fake's names its user, as Unit's Org
+    /// tokens do).
     pub fn token(mut self, token: SecretString) -> Self {
         self.token = Some(token);
         self
@@ -132,7 +142,7 @@ impl<D: Dialect> FakeBuilder<D> {
 
     /// Starts the fake.
     pub async fn start(self) -> Fake<D> {
-        let token = self.token.unwrap_or_else(D::new_secret);
+        let token = self.token.unwrap_or_else(|| D::own_secret(&self.settings));
         let state = D::state(&self.settings, token.clone());
         let (server, engine) = engine::start(state, self.options).await;
         Fake {

@@ -245,3 +245,9 @@ pub(crate) fn minted_secret(user_id: &str, id: u64, scopes: &[Scope]) -> SecretS
 pub(crate) fn new_secret() -> SecretString {
     crate::testing::secret_format::unit_secret("", "", "")
 }
+
+/// The secret of the fake's own credential: an Org token of `user_id`,
+/// naming no token and no scope.
+pub(crate) fn own_secret(user_id: &unit::UserId) -> SecretString {
+    crate::testing::secret_format::unit_secret(user_id.as_str(), "", "")
+}
