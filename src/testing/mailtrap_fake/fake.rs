@@ -61,6 +61,14 @@ use super::token::{MailtrapToken, MailtrapTokenSeed, new_secret};
 ///   for an empty name, no permissions, an unknown resource type, an
 ///   `expires_at` in the past or more than 5 years ahead, or an unknown
 ///   field.
+/// - **Bodies**: read as a Rails service reads them, only when sent as
+///   JSON (`Content-Type: application/json`, with or without a charset).
+///   Any other body (`text/plain`, no content type, XML, form fields) is
+///   no parameters: a create then answers 422 (`name` can't be blank, no
+///   permissions selected) and mints nothing, and a reset is a reset
+///   without a body (the default lifetime). A JSON body that does not
+///   parse answers 400 `{"error":"Bad Request"}`; one that is not an
+///   object, 422.
 /// - **Expiry**: an `expires_at` of `null` never expires; one left out (a
 ///   create or reset that does not say, [`Expiry::ServerDefault`](crate::mailtrap::Expiry::ServerDefault))
 ///   gets the service's default lifetime, one year from the fake's clock

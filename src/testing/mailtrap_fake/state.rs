@@ -70,6 +70,23 @@ struct Caller {
     admin: bool,
 }
 
+/// Whether the request's body is declared JSON: a `Content-Type` of one of
+/// the media types Rails reads as JSON parameters, whatever its
+/// parameters (`; charset=utf-8`).
+fn declares_json(request: &Request) -> bool {
+    let Some(value) = request
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let media = value.split(';').next().unwrap_or_default().trim();
+    ["application/json", "text/x-json", "application/jsonrequest"]
+        .iter()
+        .any(|json| media.eq_ignore_ascii_case(json))
+}
+
 /// The credential of a request: `Api-Token`, else `Authorization: Bearer`.
 fn presented(request: &Request) -> Option<&str> {
     credential(request, "api-token").or_else(|| bearer(request))
@@ -162,8 +179,12 @@ impl MailtrapState {
         self.tokens.get(&id).filter(|t| t.account_id == account)
     }
 
+    /// The parameters of a create or reset body. As a Rails service reads
+    /// them: only a body whose content type says JSON is parsed; any other
+    /// (form fields aside, which the fake does not read either) gives no
+    /// parameters.
     fn body(request: &Request) -> Result<Map<String, Value>, Reply> {
-        if request.body.iter().all(u8::is_ascii_whitespace) {
+        if !declares_json(request) || request.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Map::new());
         }
         match serde_json::from_slice::<Value>(&request.body) {
