@@ -65,7 +65,7 @@ async fn call(
         .header(auth.0, auth.1);
     if let Some(body) = body {
         request = request
-            .header("content-type", "application/vnd.api+json")
+            .header("content-type", "application/json")
             .body(body.to_string());
     }
     let answer = request.send().await.expect("the fake answers");
