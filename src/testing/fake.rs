@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use wiremock::MockServer;
 
-use super::engine::{self, Behaviour, Options, Shared, lock};
+use super::engine::{self, Behaviour, Options, RateLimit, Shared, lock};
 use super::error::KitError;
 use super::faults::{self, Expectation, Fault, LoggedRequest};
 use super::ids::{IdOrder, Ids};
@@ -63,6 +63,11 @@ pub trait Dialect: sealed::Sealed + Sized + Send + Sync + 'static {
     /// The ids the state hands out.
     #[doc(hidden)]
     fn ids(state: &mut Self::State) -> &mut Ids;
+    /// The limit a fake of this service reports from the start, without
+    /// refusing past it: the service's own where its answers tell it
+    /// (Mailtrap's: requests per window), none elsewhere.
+    #[doc(hidden)]
+    const REPORTED_RATE_LIMIT: Option<(u32, Duration)> = None;
 }
 
 /// An endpoint of a fake's service.
@@ -134,9 +139,14 @@ impl<D: Dialect> FakeBuilder<D> {
     /// Starts the fake with a rate limit: at most `limit` requests in any
     /// window of `per`, counted as the service counts them; see
     /// [`Fake::rate_limit`]. Mailtrap allows 150 per 10 seconds per
-    /// credential.
+    /// credential (a Mailtrap fake reports that limit from the start, but
+    /// enforces one only when given it).
     pub fn rate_limit(mut self, limit: u32, per: Duration) -> Self {
-        self.options.rate_limit = Some((limit, per));
+        self.options.rate_limit = Some(RateLimit {
+            limit,
+            per,
+            enforced: true,
+        });
         self
     }
 
@@ -167,7 +177,13 @@ impl<D: Dialect> Fake<D> {
         FakeBuilder {
             token: None,
             settings: D::Settings::default(),
-            options: Options::default(),
+            options: Options {
+                rate_limit: D::REPORTED_RATE_LIMIT.map(|(limit, per)| RateLimit {
+                    limit,
+                    per,
+                    enforced: false,
+                }),
+            },
         }
     }
 
@@ -276,15 +292,21 @@ impl<D: Dialect> Fake<D> {
     /// past that it answers 429 in the service's shape and acts on
     /// nothing. Requests it refuses do not count. Every request the fake
     /// receives counts, whatever its endpoint or answer, a fault's
-    /// included. Replaces any earlier limit and starts counting afresh.
+    /// included. Replaces any earlier limit (the one a Mailtrap fake
+    /// reports from the start included) and starts counting afresh.
     /// See [`UnitFake`](type.UnitFake.html) and
     /// [`MailtrapFake`](type.MailtrapFake.html) for what is counted together
     /// and which headers come with the answers.
     pub fn rate_limit(&self, limit: u32, per: Duration) {
-        lock(&self.engine).set_rate_limit(Some((limit, per)));
+        lock(&self.engine).set_rate_limit(Some(RateLimit {
+            limit,
+            per,
+            enforced: true,
+        }));
     }
 
-    /// Lifts the rate limit.
+    /// Lifts the rate limit, the one a Mailtrap fake reports from the start
+    /// included: no 429 of the fake's own, and no rate-limit headers.
     pub fn clear_rate_limit(&self) {
         lock(&self.engine).set_rate_limit(None);
     }

@@ -77,10 +77,19 @@ use super::token::{MailtrapToken, MailtrapTokenSeed, new_secret};
 /// - **Reset rule**: [`ResetRule::Current`] unless the builder says
 ///   otherwise ([`MailtrapFakeBuilder::reset_rule`]); a refusal is a 422
 ///   with a `base` message.
-/// - **Rate limit**, when asked ([`rate_limit`](MailtrapFake::rate_limit)):
-///   counted per credential; every answer carries `X-Ratelimit-Limit` and
-///   `X-Ratelimit-Remaining`, and a 429 `{"errors":"Rate limit exceeded"}`
-///   carries `Retry-After`.
+/// - **Rate limit**: every answer carries `X-Ratelimit-Limit` and
+///   `X-Ratelimit-Remaining`, as the service's do, counted per credential
+///   in a sliding window. From the start the limit is the service's, 150
+///   requests in any 10 seconds, reported but not enforced: a request past
+///   it is answered as any other, with `X-Ratelimit-Remaining: 0`, so that
+///   a suite that sends more keeps passing (a client of this crate paces
+///   itself on the headers and stays under it). To have the fake refuse as
+///   the service does, give it a limit
+///   ([`rate_limit`](MailtrapFake::rate_limit), e.g. 150 per 10 s): past
+///   it, a 429 `{"errors":"Rate limit exceeded"}` with `Retry-After`, and
+///   nothing acted on. [`clear_rate_limit`](MailtrapFake::clear_rate_limit)
+///   removes the limit and the headers. A 429, the limit's or an injected
+///   one, says `X-Ratelimit-Remaining: 0`.
 ///
 /// ```
 /// use api_tokens::mailtrap::{self, AccessLevel, CreateApiToken, ResourceType};
@@ -152,6 +161,9 @@ impl Operation for MailtrapOp {
 }
 
 impl Dialect for MailtrapDialect {
+    /// Mailtrap's: 150 requests per 10 seconds per token, which every
+    /// answer tells.
+    const REPORTED_RATE_LIMIT: Option<(u32, Duration)> = Some((150, Duration::from_secs(10)));
     type Op = MailtrapOp;
     type Token = MailtrapToken;
     type State = MailtrapState;
