@@ -22,6 +22,8 @@ mod faults_client;
 mod mailtrap_accounts;
 #[path = "kit/mailtrap_client.rs"]
 mod mailtrap_client;
+#[path = "kit/mailtrap_permissions.rs"]
+mod mailtrap_permissions;
 #[path = "kit/mailtrap_several_accounts.rs"]
 mod mailtrap_several_accounts;
 #[path = "kit/record_client.rs"]

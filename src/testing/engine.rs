@@ -171,11 +171,23 @@ impl Call<'_> {
     }
 }
 
-/// A sliding-window rate limit: at most `limit` accepted requests in any
-/// `per`, counted per key. Refused requests do not count.
+/// A rate limit: `limit` requests in any window of `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RateLimit {
+    pub limit: u32,
+    pub per: std::time::Duration,
+    /// Past the limit, a 429 (and nothing acted on); else the request is
+    /// answered as any other, the limit only told in the headers.
+    pub enforced: bool,
+}
+
+/// A sliding-window rate limit: at most `limit` counted requests in any
+/// `per`, counted per key. Requests past the limit do not count, whether
+/// refused (enforced) or answered anyway (only reported).
 struct Limiter {
     limit: u32,
     per: std::time::Duration,
+    enforced: bool,
     accepted: HashMap<u64, VecDeque<Instant>>,
     keys: RandomState,
 }
@@ -189,13 +201,16 @@ struct Verdict {
     remaining: u32,
     /// When refused: whole seconds until a slot frees.
     refused_for: Option<u64>,
+    /// Whether it counts: within the limit.
+    counted: bool,
 }
 
 impl Limiter {
-    fn new(limit: u32, per: std::time::Duration) -> Limiter {
+    fn new(setting: RateLimit) -> Limiter {
         Limiter {
-            limit,
-            per,
+            limit: setting.limit,
+            per: setting.per,
+            enforced: setting.enforced,
             accepted: HashMap::new(),
             keys: RandomState::new(),
         }
@@ -203,29 +218,33 @@ impl Limiter {
 
     fn weigh(&self, key: Option<&str>, now: Instant) -> Verdict {
         let key = self.keys.hash_one(key);
-        let in_window: Vec<Instant> = self
-            .accepted
-            .get(&key)
-            .map(|times| {
-                times
-                    .iter()
-                    .copied()
-                    .filter(|t| now.saturating_duration_since(*t) < self.per)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let used = u32::try_from(in_window.len()).unwrap_or(u32::MAX);
+        // Counted on every request a fake answers (a Mailtrap fake's from
+        // the start): looked at in place, nothing allocated.
+        let times = self.accepted.get(&key);
+        let in_window = |t: &&Instant| now.saturating_duration_since(**t) < self.per;
+        let used = times.map_or(0, |times| times.iter().filter(in_window).count());
+        let used = u32::try_from(used).unwrap_or(u32::MAX);
         if used < self.limit {
             return Verdict {
                 key,
                 limit: self.limit,
                 remaining: self.limit - used - 1,
                 refused_for: None,
+                counted: true,
+            };
+        }
+        if !self.enforced {
+            return Verdict {
+                key,
+                limit: self.limit,
+                remaining: 0,
+                refused_for: None,
+                counted: false,
             };
         }
         // The oldest accepted request leaves the window first.
-        let wait = in_window
-            .first()
+        let wait = times
+            .and_then(|times| times.iter().find(in_window))
             .map(|oldest| (*oldest + self.per).saturating_duration_since(now))
             .unwrap_or(self.per);
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -234,11 +253,12 @@ impl Limiter {
             limit: self.limit,
             remaining: 0,
             refused_for: Some(seconds.max(1)),
+            counted: false,
         }
     }
 
     fn count(&mut self, verdict: &Verdict, now: Instant) {
-        if verdict.refused_for.is_some() {
+        if !verdict.counted {
             return;
         }
         let per = self.per;
@@ -288,7 +308,7 @@ impl<D> std::fmt::Debug for Engine<D> {
             .field("clock_offset", &self.clock_offset)
             .field(
                 "rate_limit",
-                &self.limiter.as_ref().map(|l| (l.limit, l.per)),
+                &self.limiter.as_ref().map(|l| (l.limit, l.per, l.enforced)),
             )
             .finish_non_exhaustive()
     }
@@ -304,9 +324,10 @@ pub(crate) fn lock<D>(shared: &Shared<D>) -> MutexGuard<'_, Engine<D>> {
 
 impl<D: Behaviour> Engine<D> {
     /// The fake's time, to the millisecond: both services write times with
-    /// milliseconds, so what a fake holds equals what it answers.
+    /// milliseconds, so what a fake holds equals what it answers. A clock
+    /// advanced past the last moment `DateTime` holds stays there.
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        (Utc::now() + self.clock_offset).trunc_subsecs(3)
+        saturating_add(Utc::now(), self.clock_offset).trunc_subsecs(3)
     }
 
     pub(crate) fn advance(&mut self, by: std::time::Duration) {
@@ -340,8 +361,8 @@ impl<D: Behaviour> Engine<D> {
         &self.checks
     }
 
-    pub(crate) fn set_rate_limit(&mut self, limit: Option<(u32, std::time::Duration)>) {
-        self.limiter = limit.map(|(limit, per)| Limiter::new(limit, per));
+    pub(crate) fn set_rate_limit(&mut self, limit: Option<RateLimit>) {
+        self.limiter = limit.map(Limiter::new);
     }
 
     /// Weighs a request without changing anything: the same request weighed
@@ -457,9 +478,15 @@ impl<D: Behaviour> Engine<D> {
         };
         if D::LIMIT_HEADERS {
             if let Some(verdict) = plan.limit {
+                // A 429, the limit's or a fault's, says nothing is left.
+                let remaining = if reply.status == 429 {
+                    0
+                } else {
+                    verdict.remaining
+                };
                 reply = reply
                     .set_header(RATE_LIMIT, &verdict.limit.to_string())
-                    .set_header(RATE_REMAINING, &verdict.remaining.to_string());
+                    .set_header(RATE_REMAINING, &remaining.to_string());
             }
         }
         reply
@@ -538,7 +565,7 @@ fn body_of(request: &Request) -> (Option<Value>, Option<String>) {
 /// How a fake starts.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Options {
-    pub rate_limit: Option<(u32, std::time::Duration)>,
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// Starts a wiremock server answering from `dialect`.
@@ -549,9 +576,7 @@ pub(crate) async fn start<D: Behaviour>(dialect: D, options: Options) -> (MockSe
         log: Vec::new(),
         clock_offset: TimeDelta::zero(),
         checks: SharedChecks::default(),
-        limiter: options
-            .rate_limit
-            .map(|(limit, per)| Limiter::new(limit, per)),
+        limiter: options.rate_limit.map(Limiter::new),
     }));
     let server = MockServer::start().await;
     Mock::given(Dropper(shared.clone()))
@@ -667,6 +692,18 @@ pub(crate) fn seeded() {
     });
 }
 
+/// `at` moved by `by`, or the first or last moment `DateTime` holds when
+/// that is beyond it: the fakes' clocks and the expiries they compute
+/// from them never overflow, however far a test advances the clock.
+pub(crate) fn saturating_add(at: DateTime<Utc>, by: TimeDelta) -> DateTime<Utc> {
+    at.checked_add_signed(by)
+        .unwrap_or(if by < TimeDelta::zero() {
+            DateTime::<Utc>::MIN_UTC
+        } else {
+            DateTime::<Utc>::MAX_UTC
+        })
+}
+
 /// Formats a time the way both services do: `2024-01-31T12:00:00.000Z`.
 pub(crate) fn format_time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
@@ -693,9 +730,41 @@ mod tests {
 
     use super::*;
 
+    fn enforced(limit: u32, per: Duration) -> RateLimit {
+        RateLimit {
+            limit,
+            per,
+            enforced: true,
+        }
+    }
+
+    #[test]
+    fn a_limit_only_reported_answers_past_it_and_counts_only_within() {
+        let mut limiter = Limiter::new(RateLimit {
+            limit: 2,
+            per: Duration::from_secs(10),
+            enforced: false,
+        });
+        let start = Instant::now();
+        let at = |secs: u64| start + Duration::from_secs(secs);
+        let mut take = |secs: u64| {
+            let verdict = limiter.weigh(Some("a"), at(secs));
+            limiter.count(&verdict, at(secs));
+            (verdict.remaining, verdict.refused_for)
+        };
+        assert_eq!(take(0), (1, None));
+        assert_eq!(take(4), (0, None));
+        // Past the limit: answered, nothing left, not counted.
+        assert_eq!(take(5), (0, None));
+        assert_eq!(take(9), (0, None));
+        assert_eq!(take(10), (0, None), "the one at 0 s left");
+        assert_eq!(take(14), (0, None), "the one at 4 s left");
+        assert_eq!(take(25), (1, None), "both left; 9 s was never counted");
+    }
+
     #[test]
     fn the_window_slides_and_refused_requests_do_not_count() {
-        let mut limiter = Limiter::new(2, Duration::from_secs(10));
+        let mut limiter = Limiter::new(enforced(2, Duration::from_secs(10)));
         let start = Instant::now();
         let at = |secs: u64| start + Duration::from_secs(secs);
         let mut take = |secs: u64, key: Option<&str>| {
@@ -776,7 +845,7 @@ mod tests {
 
     #[test]
     fn a_wait_under_a_second_rounds_up() {
-        let limiter = Limiter::new(0, Duration::from_millis(300));
+        let limiter = Limiter::new(enforced(0, Duration::from_millis(300)));
         let verdict = limiter.weigh(None, Instant::now());
         assert_eq!(verdict.refused_for, Some(1));
         assert_eq!(verdict.remaining, 0);

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use wiremock::MockServer;
 
-use super::engine::{self, Behaviour, Options, Shared, lock};
+use super::engine::{self, Behaviour, Options, RateLimit, Shared, lock};
 use super::error::KitError;
 use super::faults::{self, Expectation, Fault, LoggedRequest};
 use super::ids::{IdOrder, Ids};
@@ -49,12 +49,25 @@ pub trait Dialect: sealed::Sealed + Sized + Send + Sync + 'static {
     /// when none is given.
     #[doc(hidden)]
     fn new_secret() -> SecretString;
+    /// The fake's own credential when none is given: a fresh secret in the
+    /// service's format that says what the service's own credential says
+    /// (the Unit fake's names its user).
+    #[doc(hidden)]
+    fn own_secret(settings: &Self::Settings) -> SecretString {
+        let _ = settings;
+        Self::new_secret()
+    }
     /// The tokens the state holds, by number.
     #[doc(hidden)]
     fn held(state: &Self::State) -> &BTreeMap<u64, Self::Token>;
     /// The ids the state hands out.
     #[doc(hidden)]
     fn ids(state: &mut Self::State) -> &mut Ids;
+    /// The limit a fake of this service reports from the start, without
+    /// refusing past it: the service's own where its answers tell it
+    /// (Mailtrap's: requests per window), none elsewhere.
+    #[doc(hidden)]
+    const REPORTED_RATE_LIMIT: Option<(u32, Duration)> = None;
 }
 
 /// An endpoint of a fake's service.
@@ -115,7 +128,9 @@ impl<D: Dialect> Clone for FakeBuilder<D> {
 }
 
 impl<D: Dialect> FakeBuilder<D> {
-    /// The credential the fake accepts (default: a random one).
+    /// The credential the fake accepts (default: a random one in the
+    /// service's format; the Unit fake's names its user, as Unit's Org
+    /// tokens do).
     pub fn token(mut self, token: SecretString) -> Self {
         self.token = Some(token);
         self
@@ -124,15 +139,20 @@ impl<D: Dialect> FakeBuilder<D> {
     /// Starts the fake with a rate limit: at most `limit` requests in any
     /// window of `per`, counted as the service counts them; see
     /// [`Fake::rate_limit`]. Mailtrap allows 150 per 10 seconds per
-    /// credential.
+    /// credential (a Mailtrap fake reports that limit from the start, but
+    /// enforces one only when given it).
     pub fn rate_limit(mut self, limit: u32, per: Duration) -> Self {
-        self.options.rate_limit = Some((limit, per));
+        self.options.rate_limit = Some(RateLimit {
+            limit,
+            per,
+            enforced: true,
+        });
         self
     }
 
     /// Starts the fake.
     pub async fn start(self) -> Fake<D> {
-        let token = self.token.unwrap_or_else(D::new_secret);
+        let token = self.token.unwrap_or_else(|| D::own_secret(&self.settings));
         let state = D::state(&self.settings, token.clone());
         let (server, engine) = engine::start(state, self.options).await;
         Fake {
@@ -157,7 +177,13 @@ impl<D: Dialect> Fake<D> {
         FakeBuilder {
             token: None,
             settings: D::Settings::default(),
-            options: Options::default(),
+            options: Options {
+                rate_limit: D::REPORTED_RATE_LIMIT.map(|(limit, per)| RateLimit {
+                    limit,
+                    per,
+                    enforced: false,
+                }),
+            },
         }
     }
 
@@ -217,7 +243,9 @@ impl<D: Dialect> Fake<D> {
     }
 
     /// Moves the fake's clock forward (it starts at the real time), e.g.
-    /// past an expiration.
+    /// past an expiration. However far: a clock moved past the last moment
+    /// a `DateTime<Utc>` holds stays at that moment, and the fake goes on
+    /// answering (every expiry it computes is then that moment too).
     pub fn advance_clock(&self, by: Duration) {
         lock(&self.engine).advance(by);
     }
@@ -264,15 +292,21 @@ impl<D: Dialect> Fake<D> {
     /// past that it answers 429 in the service's shape and acts on
     /// nothing. Requests it refuses do not count. Every request the fake
     /// receives counts, whatever its endpoint or answer, a fault's
-    /// included. Replaces any earlier limit and starts counting afresh.
+    /// included. Replaces any earlier limit (the one a Mailtrap fake
+    /// reports from the start included) and starts counting afresh.
     /// See [`UnitFake`](type.UnitFake.html) and
     /// [`MailtrapFake`](type.MailtrapFake.html) for what is counted together
     /// and which headers come with the answers.
     pub fn rate_limit(&self, limit: u32, per: Duration) {
-        lock(&self.engine).set_rate_limit(Some((limit, per)));
+        lock(&self.engine).set_rate_limit(Some(RateLimit {
+            limit,
+            per,
+            enforced: true,
+        }));
     }
 
-    /// Lifts the rate limit.
+    /// Lifts the rate limit, the one a Mailtrap fake reports from the start
+    /// included: no 429 of the fake's own, and no rate-limit headers.
     pub fn clear_rate_limit(&self) {
         lock(&self.engine).set_rate_limit(None);
     }

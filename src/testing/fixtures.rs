@@ -190,7 +190,8 @@ impl Fixture {
     ///
     /// The name is the file's stem with `_` read as a space
     /// (`error_422_base.json` is `error 422 base`) or the file's own
-    /// `"name"`; case and repeated spaces do not matter.
+    /// `"name"`; an error outcome's name also without its leading `error`
+    /// (`422 base`, `401`); case and repeated spaces do not matter.
     ///
     /// ```
     /// use api_tokens::testing::Fixture;
@@ -418,6 +419,14 @@ fn entries() -> Result<Vec<Entry>, KitError> {
             if !is_cassette {
                 names.push(normalize(stem));
             }
+            // An error outcome answers to its status without the word
+            // `error` too, as issue 5 names them (`mailtrap 422 base`).
+            let short: Vec<String> = names
+                .iter()
+                .filter_map(|name| name.strip_prefix("error "))
+                .map(str::to_owned)
+                .collect();
+            names.extend(short);
             entries.push(Entry {
                 services,
                 names,
@@ -448,7 +457,8 @@ pub fn fixtures() -> Result<Vec<Fixture>, KitError> {
 }
 
 /// The embedded fixture named `"service name"`, e.g. `"unit create 201"`
-/// or `"mailtrap error 422 base"`. See [`Fixture::get`] for how names match.
+/// or `"mailtrap error 422 base"` (also `"mailtrap 422 base"`). See
+/// [`Fixture::get`] for how names match.
 ///
 /// ```
 /// let err = api_tokens::testing::fixture("unit no such thing").unwrap_err();

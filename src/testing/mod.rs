@@ -22,7 +22,9 @@
 //!   when the fake is dropped, as wiremock's `Mock::expect`.
 //! - **Rate limits**: `fake.rate_limit(n, per)` answers 429 in the
 //!   service's shape past `n` requests in any window of `per`, with
-//!   Mailtrap's rate-limit headers, to test a client's pacing.
+//!   Mailtrap's rate-limit headers, to test a client's pacing. A Mailtrap
+//!   fake sends those headers from the start, for the service's own limit
+//!   (150 per 10 s per token), without refusing past it.
 //! - **Fixtures**: one recorded interaction per outcome of every endpoint
 //!   of both services, shipped inside the crate and found by name
 //!   ([`fixture`], [`Fixture::get`], [`fixtures`]), ready to mount on a

@@ -311,3 +311,124 @@ async fn a_retry_does_not_wait_for_a_slot_past_max_elapsed() {
     assert_eq!(err.attempts(), Some(1));
     assert_eq!(fake.requests().len(), 1, "no retry was sent");
 }
+
+/// Contract l.518-522: Mailtrap allows 150 requests per 10 seconds per
+/// token, and "Responses carry X-Ratelimit-Limit and X-Ratelimit-Remaining":
+/// a Mailtrap fake reports that limit from the start, counted per token,
+/// on every answer, without refusing past it; a Unit fake reports none.
+#[tokio::test]
+async fn a_default_mailtrap_fake_reports_the_services_limit_on_every_answer() {
+    let fake = MailtrapFake::start().await;
+    let key = fake.token().expose_secret().to_owned();
+    let first = send(list(&fake, &key)).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.limit.as_deref(), Some("150"));
+    assert_eq!(first.remaining.as_deref(), Some("149"));
+    let created = send(
+        reqwest::Client::new()
+            .post(format!("{}/api/api_tokens", fake.uri()))
+            .header("Api-Token", &key)
+            .header("content-type", "application/json")
+            .body(
+                json!({"name": "rl", "resources": [{"resource_type": "account",
+                    "resource_id": fake.account_id(), "access_level": 100}]})
+                .to_string(),
+            ),
+    )
+    .await;
+    assert_eq!(created.status, 200);
+    assert_eq!(created.remaining.as_deref(), Some("148"));
+    // Errors carry them too: a 401 counts against the credential presented.
+    let wrong = send(list(&fake, "not-a-token")).await;
+    assert_eq!(
+        (wrong.status, wrong.remaining.as_deref()),
+        (401, Some("149"))
+    );
+    // Another token has its own count.
+    let other = fake.insert_token(MailtrapTokenSeed::new("other"));
+    let theirs = send(list(&fake, other.secret.expose_secret())).await;
+    assert_eq!(theirs.remaining.as_deref(), Some("149"));
+
+    // Past the limit the fake still answers, saying nothing is left; a
+    // request past it does not count (the service would have refused it).
+    // (Whether all fall in one window depends on the machine's speed.)
+    let http = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    let mut remaining = Vec::new();
+    for _ in 0..152 {
+        let answer = send(
+            http.get(format!("{}/api/api_tokens", fake.uri()))
+                .header("Api-Token", &key),
+        )
+        .await;
+        assert_eq!(answer.status, 200);
+        remaining.push(answer.remaining.unwrap().parse::<u32>().unwrap());
+    }
+    assert!(remaining.iter().all(|r| *r <= 147));
+    if started.elapsed() < Duration::from_secs(9) {
+        assert_eq!(remaining[..3], [147, 146, 145]);
+        assert_eq!(remaining[146..], [1, 0, 0, 0, 0, 0]);
+    }
+    assert!(fake.requests().iter().all(|r| !r.rate_limited));
+
+    // Through the client: what the last answer said.
+    let client = mailtrap::Client::builder()
+        .token(other.secret.clone())
+        .account_id(fake.account_id())
+        .base_url(fake.uri())
+        .build()
+        .unwrap();
+    client.api_tokens().list().await.unwrap();
+    assert_eq!(
+        client.last_rate_limit(),
+        Some(RateLimit::new(Some(150), Some(148)))
+    );
+
+    // Enforced when asked, as the service does: the limit's 429.
+    fake.rate_limit(3, Duration::from_secs(60));
+    for _ in 0..3 {
+        assert_eq!(send(list(&fake, &key)).await.status, 200);
+    }
+    let refused = send(list(&fake, &key)).await;
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.body, json!({"errors": "Rate limit exceeded"}));
+    assert_eq!(refused.remaining.as_deref(), Some("0"));
+
+    // Lifted: no headers, no 429.
+    fake.clear_rate_limit();
+    let lifted = send(list(&fake, &key)).await;
+    assert_eq!(lifted.status, 200);
+    assert!(lifted.limit.is_none() && lifted.remaining.is_none());
+
+    // Unit documents no such headers; its fake sends none.
+    let unit = UnitFake::start().await;
+    let answer = send(
+        reqwest::Client::new()
+            .get(format!(
+                "{}/users/{}/api-tokens",
+                unit.uri(),
+                unit.user_id()
+            ))
+            .bearer_auth(unit.token().expose_secret()),
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+    assert!(answer.limit.is_none() && answer.remaining.is_none());
+}
+
+/// An injected 429 says nothing is left, as the service's own 429 does,
+/// whatever the count.
+#[tokio::test]
+async fn an_injected_429_says_nothing_is_left() {
+    let fake = MailtrapFake::start().await;
+    let key = fake.token().expose_secret().to_owned();
+    fake.inject(MailtrapOp::List, Fault::status(429));
+    let refused = send(list(&fake, &key)).await;
+    assert_eq!(refused.status, 429);
+    assert_eq!(
+        (refused.limit.as_deref(), refused.remaining.as_deref()),
+        (Some("150"), Some("0"))
+    );
+    let next = send(list(&fake, &key)).await;
+    assert_eq!(next.remaining.as_deref(), Some("148"), "the 429 counted");
+}

@@ -51,3 +51,123 @@ async fn an_expectation_names_the_service_endpoint() {
     assert!(unmet.to_string().contains("MailtrapOp::Create"), "{unmet}");
     fake.clear_expectations();
 }
+
+/// Sends `method` to `url` with the header `auth` and a JSON body if any:
+/// the status and the JSON answer (null for none).
+async fn call(
+    method: reqwest::Method,
+    url: &str,
+    auth: (&str, String),
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, url)
+        .header(auth.0, auth.1);
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    let answer = request.send().await.expect("the fake answers");
+    let status = answer.status().as_u16();
+    let bytes = answer.bytes().await.expect("a body");
+    (status, serde_json::from_slice(&bytes).unwrap_or_default())
+}
+
+/// A clock advanced as far as a `Duration` goes (further than
+/// `DateTime<Utc>` reaches) stays at the last moment it holds: `now()`
+/// answers, and so does every endpoint of both fakes, computing expiries
+/// from it.
+#[tokio::test]
+async fn a_clock_advanced_beyond_the_last_date_stays_there_and_the_fakes_answer() {
+    use api_tokens::testing::{MailtrapFake, MailtrapTokenSeed, UnitFake, UnitTokenSeed};
+    use chrono::{DateTime, SubsecRound, Utc};
+    use reqwest::Method;
+    use serde_json::json;
+
+    let end = DateTime::<Utc>::MAX_UTC.trunc_subsecs(3);
+
+    let mt = MailtrapFake::start().await;
+    let before = mt.insert_token(MailtrapTokenSeed::new("before"));
+    mt.advance_clock(Duration::from_secs(400 * 365 * 86_400 * 1000));
+    mt.advance_clock(Duration::MAX);
+    assert_eq!(mt.now(), end);
+    let key = || ("api-token", mt.token().expose_secret().to_owned());
+    let base = format!("{}/api/api_tokens", mt.uri());
+    let (status, listed) = call(Method::GET, &base, key(), None).await;
+    assert_eq!((status, listed.as_array().map(Vec::len)), (200, Some(1)));
+    // Left without an expiry, a token gets the default lifetime: to the end.
+    let (status, created) = call(
+        Method::POST,
+        &base,
+        key(),
+        Some(json!({"name": "late", "resources": [
+            {"resource_type": "account", "resource_id": mt.account_id(), "access_level": 100}]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    assert!(created["expires_at"].is_string(), "{created}");
+    // A token that never expires is reset; its grace ends at the end.
+    let (status, reset) = call(
+        Method::POST,
+        &format!("{base}/{}/reset", before.id),
+        key(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{reset}");
+    let (status, _) = call(Method::GET, &format!("{base}/{}", reset["id"]), key(), None).await;
+    assert_eq!(status, 200);
+    let (status, _) = call(
+        Method::DELETE,
+        &format!("{base}/{}", created["id"]),
+        key(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let held = mt.tokens();
+    assert_eq!(held.len(), 2);
+    assert_eq!((held[0].id, held[0].expires_at), (before.id, Some(end)));
+
+    let unit = UnitFake::start().await;
+    let seeded = unit.insert_token(UnitTokenSeed::new("seeded"));
+    unit.advance_clock(Duration::MAX);
+    assert_eq!(unit.now(), end);
+    // A seed's default expiration (30 days on) stops at the end too.
+    assert_eq!(
+        unit.insert_token(UnitTokenSeed::new("late")).expiration,
+        end
+    );
+    let bearer = || {
+        (
+            "authorization",
+            format!("Bearer {}", unit.token().expose_secret()),
+        )
+    };
+    let base = format!("{}/users/{}/api-tokens", unit.uri(), unit.user_id());
+    let (status, listed) = call(Method::GET, &base, bearer(), None).await;
+    assert_eq!(
+        (status, listed["data"].as_array().map(Vec::len)),
+        (200, Some(2))
+    );
+    // No expiration can be in the future any more: 400, not a panic.
+    let (status, refused) = call(
+        Method::POST,
+        &base,
+        bearer(),
+        Some(json!({"data": {"type": "apiToken", "attributes": {
+            "description": "x", "scope": "customers",
+            "expiration": "9999-12-31T23:59:59.999Z"}}})),
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    let (status, _) = call(
+        Method::DELETE,
+        &format!("{base}/{}", seeded.id),
+        bearer(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+}

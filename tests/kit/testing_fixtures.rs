@@ -234,3 +234,61 @@ fn check_refuses_bad_parts() {
         );
     }
 }
+
+/// Issue 5: "a user's test can mount \"unit create 201\" or \"mailtrap 422
+/// base\" in one line": an error outcome answers to its status without
+/// the word `error`, and that short name leads to no other fixture.
+#[test]
+fn the_names_of_issue_5_resolve_and_every_short_error_name_is_its_own() {
+    assert_eq!(
+        testing::fixture("mailtrap 422 base").unwrap(),
+        testing::fixture("mailtrap error 422 base").unwrap()
+    );
+    assert_eq!(
+        testing::fixture("unit create 201").unwrap().response.status,
+        201
+    );
+    let mut short = 0;
+    for fixture in testing::fixtures().unwrap() {
+        let Some(status) = fixture.name.strip_prefix("error ") else {
+            continue;
+        };
+        let found = Fixture::get(&fixture.service, status).unwrap();
+        assert_eq!(found, fixture, "{} {status}", fixture.service);
+        short += 1;
+    }
+    assert!(short >= 10, "{short} error fixtures");
+    // The service stays part of the name.
+    assert!(Fixture::get("mailtrap", "400").is_err());
+}
+
+/// Contract l.161-163 / l.327-329: a reset answers the new token named
+/// `<name> <new id>` ("My API Token" → "My API Token 12346"). The shipped
+/// reset fixture resets the token of the create fixture, and answers as
+/// the service (and the Mailtrap fake) names it.
+#[tokio::test]
+async fn the_mailtrap_reset_fixture_names_the_new_token_as_the_service_does() {
+    let created = testing::fixture("mailtrap create 200").unwrap();
+    let reset = testing::fixture("mailtrap reset 200").unwrap();
+    let created = created.response.body.unwrap();
+    let answer = reset.response.body.clone().unwrap();
+    assert_eq!(
+        reset.request.path,
+        format!("/api/accounts/3229/api_tokens/{}/reset", created["id"])
+    );
+    let name = created["name"].as_str().unwrap();
+    assert_eq!(answer["name"], format!("{name} {}", answer["id"]));
+
+    // The fake, given the same token, answers the same name.
+    let fake = api_tokens::testing::MailtrapFake::start().await;
+    let seeded = fake.insert_token(api_tokens::testing::MailtrapTokenSeed::new(name));
+    assert_eq!(serde_json::json!(seeded.id.get()), created["id"]);
+    let client = crate::kit_support::mailtrap_client(&fake, fake.token());
+    let new = client
+        .api_tokens()
+        .reset(seeded.id, api_tokens::mailtrap::Expiry::Never)
+        .await
+        .unwrap();
+    assert_eq!(serde_json::json!(new.id.get()), answer["id"]);
+    assert_eq!(new.name, answer["name"].as_str().unwrap());
+}

@@ -940,3 +940,79 @@ async fn reset_takes_an_optional_expiry_body() {
 fn token_id(id: &Value) -> TokenId {
     serde_json::from_value(id.clone()).unwrap()
 }
+
+/// Sends `body` to `url` with the fake's own key and the content type
+/// given (none for `None`): the status and the JSON answer.
+async fn post_as(
+    mt: &MailtrapFake,
+    url: &str,
+    content_type: Option<&str>,
+    body: &str,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("api-token", mt.token().expose_secret())
+        .body(body.to_owned());
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    let answer = request.send().await.unwrap();
+    let status = answer.status().as_u16();
+    let bytes = answer.bytes().await.unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
+/// Contract l.48-53 / l.216-221: the create body is `application/json`. As
+/// a Rails service, the fake reads a body as parameters only when it is
+/// declared JSON: anything else is a create with no name and no
+/// permissions (422, nothing minted), and a reset without a body.
+#[tokio::test]
+async fn a_body_not_declared_json_is_no_parameters() {
+    let unparsed = json!({"errors": {
+        "base": ["No permissions selected. Please choose at least one."],
+        "name": ["can't be blank"],
+    }});
+    for free in [false, true] {
+        let mt = MailtrapFake::start().await;
+        let create = create_body(&mt, "typed").to_string();
+        let base = if free {
+            account_free(&mt)
+        } else {
+            Http::new(&mt).base
+        };
+        for content_type in [None, Some("text/plain"), Some("application/xml")] {
+            let (status, body) = post_as(&mt, &base, content_type, &create).await;
+            assert_eq!((status, &body), (422, &unparsed), "{content_type:?}");
+        }
+        assert!(mt.tokens().is_empty(), "nothing minted");
+        for content_type in ["application/json; charset=utf-8", "Application/JSON"] {
+            let (status, body) = post_as(&mt, &base, Some(content_type), &create).await;
+            assert_eq!(status, 200, "{content_type}: {body}");
+        }
+
+        // A reset: an expiry sent as text is not read; neither is garbage.
+        for (content_type, body) in [
+            (Some("text/plain"), r#"{"expires_at": null}"#),
+            (None, r#"{"expires_at": null}"#),
+            (Some("text/plain"), "{\"expires_at\": "),
+        ] {
+            let id = mt.insert_token(MailtrapTokenSeed::new("to reset")).id;
+            let before = mt.now();
+            let (status, renewed) =
+                post_as(&mt, &format!("{base}/{id}/reset"), content_type, body).await;
+            assert_eq!(status, 200, "{content_type:?} {body}: {renewed}");
+            let got: DateTime<Utc> = renewed["expires_at"].as_str().unwrap().parse().unwrap();
+            assert!(got - before >= TimeDelta::days(365), "the default lifetime");
+        }
+        // Declared JSON, it is read.
+        let id = mt.insert_token(MailtrapTokenSeed::new("to reset")).id;
+        let (status, renewed) = post_as(
+            &mt,
+            &format!("{base}/{id}/reset"),
+            Some("application/json"),
+            r#"{"expires_at": null}"#,
+        )
+        .await;
+        assert_eq!((status, &renewed["expires_at"]), (200, &Value::Null));
+    }
+}

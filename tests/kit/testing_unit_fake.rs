@@ -444,3 +444,68 @@ async fn revoke_answers_in_each_documented_shape() {
         assert!(unit.tokens().iter().all(|t| t.id != token.id));
     }
 }
+
+/// The claims of a Unit secret the fake minted: the JSON payload between
+/// `v2.public.` and the 64-byte signature.
+fn claims(secret: &SecretString) -> Value {
+    use base64::Engine as _;
+    let body = secret
+        .expose_secret()
+        .strip_prefix("v2.public.")
+        .expect("a v2.public. token");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(body)
+        .expect("base64url");
+    serde_json::from_slice(&bytes[..bytes.len() - 64]).expect("a JSON payload")
+}
+
+/// The fake's own credential is an Org token of its user, as Unit's
+/// example payload is (contract: `{"role":"org","userId":"2"}`), naming no
+/// token; a credential the builder is given stays as given.
+#[tokio::test]
+async fn the_fakes_own_token_names_its_user() {
+    use api_tokens::leak::{Hint, hint};
+
+    for fake in [
+        UnitFake::start().await,
+        UnitFake::builder()
+            .user_id("990".parse().unwrap())
+            .start()
+            .await,
+    ] {
+        let own = claims(fake.token());
+        assert_eq!(own["role"], "org");
+        assert_eq!(own["userId"], fake.user_id().as_str(), "{own}");
+        assert_eq!(own["sub"], fake.user_id().as_str(), "{own}");
+        let Some(Hint::Unit(read)) = hint(fake.token()) else {
+            panic!("not read as a Unit token: {own}");
+        };
+        assert_eq!(read.user_id.as_deref(), Some(fake.user_id().as_str()));
+        assert_eq!(read.token_id, None, "the fake's own token is no held token");
+        // Minted tokens name the user and themselves, as before.
+        let minted = fake.insert_token(UnitTokenSeed::new("minted"));
+        assert_eq!(claims(&minted.secret)["userId"], fake.user_id().as_str());
+        assert_eq!(claims(&minted.secret)["tokenId"], minted.id.as_str());
+        // And the own token is still a credential.
+        let listed = unit_list_status(&fake).await;
+        assert_eq!(listed, 200);
+    }
+    let given = SecretString::from("given-credential".to_owned());
+    let fake = UnitFake::builder().token(given).start().await;
+    assert_eq!(fake.token().expose_secret(), "given-credential");
+}
+
+async fn unit_list_status(fake: &UnitFake) -> u16 {
+    reqwest::Client::new()
+        .get(format!(
+            "{}/users/{}/api-tokens",
+            fake.uri(),
+            fake.user_id()
+        ))
+        .bearer_auth(fake.token().expose_secret())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}

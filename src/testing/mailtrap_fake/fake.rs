@@ -40,15 +40,35 @@ use super::token::{MailtrapToken, MailtrapTokenSeed, new_secret};
 ///   for the 12 hours of its grace period on the fake's clock
 ///   ([`advance_clock`](MailtrapFake::advance_clock)). Anything else: 401
 ///   `{"error":"Incorrect API token"}`.
+/// - **Permissions**: any credential the fake accepts may list and get
+///   the tokens of the accounts it reaches; creating, deleting and
+///   resetting a token take admin access to the account, as on the
+///   service: the fake's own token has it on every account, and a token's
+///   secret has it when the token holds `access_level` 100 on the
+///   resource `account` of its own account (a
+///   [seed](MailtrapTokenSeed::new) given no permissions does). Any other
+///   caller, a viewer of the account or a token with access to a project,
+///   sandbox or domain only, is refused with 403
+///   `{"errors":"Account access forbidden"}`, before the token named or
+///   the body is looked at, and nothing changes.
 /// - **Answers**: flat JSON; create 200 with the secret once; list and get
 ///   without it but with `last_4_digits`; delete 204; reset 200 with a new
 ///   id and a new secret, named `"<name> <new id>"` as the service names
 ///   it, the old token then expiring 12 hours later. 403
-///   `{"errors":"Account access forbidden"}` for another account, 404
+///   `{"errors":"Account access forbidden"}` for another account or a
+///   caller without admin access (see above), 404
 ///   `{"error":"Not Found"}`, 422 `{"errors":{"base":[…]}}` or per field
 ///   for an empty name, no permissions, an unknown resource type, an
 ///   `expires_at` in the past or more than 5 years ahead, or an unknown
 ///   field.
+/// - **Bodies**: read as a Rails service reads them, only when sent as
+///   JSON (`Content-Type: application/json`, with or without a charset).
+///   Any other body (`text/plain`, no content type, XML, form fields) is
+///   no parameters: a create then answers 422 (`name` can't be blank, no
+///   permissions selected) and mints nothing, and a reset is a reset
+///   without a body (the default lifetime). A JSON body that does not
+///   parse answers 400 `{"error":"Bad Request"}`; one that is not an
+///   object, 422.
 /// - **Expiry**: an `expires_at` of `null` never expires; one left out (a
 ///   create or reset that does not say, [`Expiry::ServerDefault`](crate::mailtrap::Expiry::ServerDefault))
 ///   gets the service's default lifetime, one year from the fake's clock
@@ -57,10 +77,19 @@ use super::token::{MailtrapToken, MailtrapTokenSeed, new_secret};
 /// - **Reset rule**: [`ResetRule::Current`] unless the builder says
 ///   otherwise ([`MailtrapFakeBuilder::reset_rule`]); a refusal is a 422
 ///   with a `base` message.
-/// - **Rate limit**, when asked ([`rate_limit`](MailtrapFake::rate_limit)):
-///   counted per credential; every answer carries `X-Ratelimit-Limit` and
-///   `X-Ratelimit-Remaining`, and a 429 `{"errors":"Rate limit exceeded"}`
-///   carries `Retry-After`.
+/// - **Rate limit**: every answer carries `X-Ratelimit-Limit` and
+///   `X-Ratelimit-Remaining`, as the service's do, counted per credential
+///   in a sliding window. From the start the limit is the service's, 150
+///   requests in any 10 seconds, reported but not enforced: a request past
+///   it is answered as any other, with `X-Ratelimit-Remaining: 0`, so that
+///   a suite that sends more keeps passing (a client of this crate paces
+///   itself on the headers and stays under it). To have the fake refuse as
+///   the service does, give it a limit
+///   ([`rate_limit`](MailtrapFake::rate_limit), e.g. 150 per 10 s): past
+///   it, a 429 `{"errors":"Rate limit exceeded"}` with `Retry-After`, and
+///   nothing acted on. [`clear_rate_limit`](MailtrapFake::clear_rate_limit)
+///   removes the limit and the headers. A 429, the limit's or an injected
+///   one, says `X-Ratelimit-Remaining: 0`.
 ///
 /// ```
 /// use api_tokens::mailtrap::{self, AccessLevel, CreateApiToken, ResourceType};
@@ -132,6 +161,9 @@ impl Operation for MailtrapOp {
 }
 
 impl Dialect for MailtrapDialect {
+    /// Mailtrap's: 150 requests per 10 seconds per token, which every
+    /// answer tells.
+    const REPORTED_RATE_LIMIT: Option<(u32, Duration)> = Some((150, Duration::from_secs(10)));
     type Op = MailtrapOp;
     type Token = MailtrapToken;
     type State = MailtrapState;

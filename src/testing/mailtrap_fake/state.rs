@@ -64,6 +64,27 @@ struct Caller {
     /// The account its credential belongs to; `None` for the fake's own
     /// token, which reaches every account of the fake.
     account: Option<u64>,
+    /// Whether it may create, delete and reset tokens: the fake's own
+    /// token may, in every account; a token's secret only if the token has
+    /// admin access (access level 100) to its account.
+    admin: bool,
+}
+
+/// Whether the request's body is declared JSON: a `Content-Type` of one of
+/// the media types Rails reads as JSON parameters, whatever its
+/// parameters (`; charset=utf-8`).
+fn declares_json(request: &Request) -> bool {
+    let Some(value) = request
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let media = value.split(';').next().unwrap_or_default().trim();
+    ["application/json", "text/x-json", "application/jsonrequest"]
+        .iter()
+        .any(|json| media.eq_ignore_ascii_case(json))
 }
 
 /// The credential of a request: `Api-Token`, else `Authorization: Bearer`.
@@ -137,6 +158,7 @@ impl MailtrapState {
             return Some(Caller {
                 name: self.owner.clone(),
                 account: None,
+                admin: true,
             });
         }
         self.tokens
@@ -148,6 +170,7 @@ impl MailtrapState {
             .map(|t| Caller {
                 name: t.name.clone(),
                 account: Some(t.account_id),
+                admin: t.administers(t.account_id),
             })
     }
 
@@ -156,8 +179,12 @@ impl MailtrapState {
         self.tokens.get(&id).filter(|t| t.account_id == account)
     }
 
+    /// The parameters of a create or reset body. As a Rails service reads
+    /// them: only a body whose content type says JSON is parsed; any other
+    /// (form fields aside, which the fake does not read either) gives no
+    /// parameters.
     fn body(request: &Request) -> Result<Map<String, Value>, Reply> {
-        if request.body.iter().all(u8::is_ascii_whitespace) {
+        if !declares_json(request) || request.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Map::new());
         }
         match serde_json::from_slice::<Value>(&request.body) {
@@ -291,8 +318,7 @@ impl MailtrapState {
             return out_of_ids();
         };
         if let Some(old) = self.tokens.get_mut(&id) {
-            let grace_ends = now + RESET_GRACE;
-            let grace_ends = grace_ends.trunc_subsecs(3);
+            let grace_ends = engine::saturating_add(now, RESET_GRACE).trunc_subsecs(3);
             old.expires_at = Some(old.expires_at.map_or(grace_ends, |at| at.min(grace_ends)));
             old.replaced_by = Some(token_id(new_id));
         }
@@ -330,6 +356,17 @@ impl Behaviour for MailtrapState {
                 Some(_) => return self.error_reply(403),
             },
         };
+        // Creating, deleting and resetting tokens takes admin access to the
+        // account, whether or not the token named exists.
+        let changes = matches!(
+            (request.method.as_str(), &route.target),
+            ("POST", Target::Collection)
+                | ("DELETE", Target::Token(_))
+                | ("POST", Target::Reset(_))
+        );
+        if changes && !caller.admin {
+            return self.error_reply(403);
+        }
         let token_id = match route.target {
             Target::Token(id) | Target::Reset(id) => match parse_id(id) {
                 Some(id) => Some(id),

@@ -140,6 +140,21 @@ impl MailtrapToken {
         self.stored.iter().map(|s| s.wire_type.as_str()).collect()
     }
 
+    /// Whether the token has admin access (access level 100) to the
+    /// account `account_id`: a permission on the resource `account` of
+    /// that id, as the service requires of a token that creates, deletes
+    /// or resets tokens there.
+    pub(crate) fn administers(&self, account_id: u64) -> bool {
+        self.permissions.iter().any(|p| {
+            p.resource_type == ResourceType::Account
+                && p.access_level == AccessLevel::Admin
+                && match &p.resource_id {
+                    ResourceId::Int(id) => *id == account_id,
+                    ResourceId::Str(id) => id.trim() == account_id.to_string(),
+                }
+        })
+    }
+
     pub(crate) fn document(&self, with_secret: bool) -> Value {
         let mut doc = Map::new();
         doc.insert("id".into(), json!(self.id));

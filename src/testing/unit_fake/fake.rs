@@ -12,14 +12,17 @@ use crate::unit::{TokenId, UserId};
 
 use super::op::{RevokeAnswer, UnitOp};
 use super::state::UnitState;
-use super::token::{UnitToken, UnitTokenSeed, new_secret};
+use super::token::{UnitToken, UnitTokenSeed, new_secret, own_secret};
 
 /// A stateful fake of Unit's Org API tokens on a loopback wiremock server.
 ///
 /// It keeps tokens in memory and answers as Unit does:
 ///
 /// - **Credentials**: `Authorization: Bearer`. The fake's own
-///   [`token`](UnitFake::token) works, and so does the secret of every
+///   [`token`](UnitFake::token) works (unless the builder was given one,
+///   a `v2.public.` Org token whose payload names the fake's
+///   [user](UnitFake::user_id) and no token, as Unit's example
+///   `{"role":"org","userId":"2"}` does), and so does the secret of every
 ///   token it holds (created or seeded) until the token is revoked or its
 ///   expiration passes on the fake's clock
 ///   ([`advance_clock`](UnitFake::advance_clock)). Anything else: a 401
@@ -106,6 +109,13 @@ impl Dialect for UnitDialect {
 
     fn new_secret() -> SecretString {
         new_secret()
+    }
+
+    /// An Org token of the fake's user: its payload names the user
+    /// (`"userId"`, `"sub"`), as Unit's example does
+    /// (`{"role":"org","userId":"2"}`), and no token.
+    fn own_secret(settings: &UnitSettings) -> SecretString {
+        own_secret(&settings.user_id)
     }
 
     fn held(state: &UnitState) -> &BTreeMap<u64, UnitToken> {

@@ -4,6 +4,7 @@
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use secrecy::SecretString;
 
+use crate::testing::engine::saturating_add;
 use crate::unit::{self, ResourceRestriction, Scope, SourceIp, TokenId};
 
 /// A token held by the Unit fake, in the crate's types: its fields compare
@@ -164,7 +165,7 @@ impl UnitTokenSeed {
             scopes,
             expiration: self
                 .expiration
-                .unwrap_or(now + TimeDelta::days(30))
+                .unwrap_or_else(|| saturating_add(now, TimeDelta::days(30)))
                 .trunc_subsecs(3),
             source_ips: self.source_ips,
             resources: self.resources,
@@ -243,4 +244,10 @@ pub(crate) fn minted_secret(user_id: &str, id: u64, scopes: &[Scope]) -> SecretS
 
 pub(crate) fn new_secret() -> SecretString {
     crate::testing::secret_format::unit_secret("", "", "")
+}
+
+/// The secret of the fake's own credential: an Org token of `user_id`,
+/// naming no token and no scope.
+pub(crate) fn own_secret(user_id: &unit::UserId) -> SecretString {
+    crate::testing::secret_format::unit_secret(user_id.as_str(), "", "")
 }
