@@ -326,18 +326,9 @@ impl Error {
         }
     }
 
-    /// This error, about `response`: an answer that could not be decoded
-    /// keeps its request id (as visible text, at most 200 characters).
-    pub(crate) fn about(self, response: &crate::transport::Response) -> Error {
-        let id = response
-            .request_id()
-            .and_then(|id| crate::scrub::message(&id, 200));
-        self.with_request_id(id)
-    }
-
     /// This error with the request id of the answer it is about, when it
     /// is (or wraps) an answer that could not be decoded and has none yet.
-    fn with_request_id(mut self, id: Option<String>) -> Error {
+    pub(crate) fn with_request_id(mut self, id: Option<String>) -> Error {
         let mut at = &mut self;
         loop {
             match at {

@@ -144,9 +144,9 @@ impl Transport {
                     Err(on_error(&response).with_attempts(attempts))
                 } else if mints {
                     decode(&response)
-                        .map_err(|e| Error::outcome_unknown(operation, e.about(&response)))
+                        .map_err(|e| Error::outcome_unknown(operation, response.about(e)))
                 } else {
-                    decode(&response).map_err(|e| e.about(&response))
+                    decode(&response).map_err(|e| response.about(e))
                 }
             });
             match result {

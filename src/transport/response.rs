@@ -102,7 +102,16 @@ impl Response {
         self.facts.rate_limit
     }
 
-    /// A request id from the usual headers. Error answers reach the dialects
+    /// `error`, about this answer: one that could not be decoded keeps
+    /// the answer's request id (as visible text, at most 200 characters).
+    pub(crate) fn about(&self, error: crate::error::Error) -> crate::error::Error {
+        let id = self
+            .request_id()
+            .and_then(|id| crate::scrub::message(&id, 200));
+        error.with_request_id(id)
+    }
+
+    /// A request id from the usual headers. Answers reach the dialects
     /// with the caller's token already hidden in every header.
     pub(crate) fn request_id(&self) -> Option<String> {
         // Read when an error asks for it: a success never pays for it.

@@ -129,7 +129,7 @@ impl OrgApiTokens {
         );
         match self.transport.delete(call, wire::error_from).await? {
             Deleted::Now(response) => {
-                wire::decode_revoked_token(&response, token_id).map_err(|e| e.about(&response))
+                wire::decode_revoked_token(&response, token_id).map_err(|e| response.about(e))
             }
             Deleted::ByEarlierAttempt => Ok(None),
         }
